@@ -1,0 +1,290 @@
+package adapters
+
+import (
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Scale is the number of decimal places every base-asset amount, share
+// count and unit balance is quantized to after a multiplication or a
+// division (18, as ERC-20 tokens with 18 decimals).
+const Scale = 18
+
+// Pricing selects how a position is valued.
+type Pricing uint8
+
+const (
+	// PriceRate values tokens at the protocol's own exchange rate (NAV).
+	PriceRate Pricing = iota
+	// PriceMarket values tokens at what they sell for (shows depegs).
+	PriceMarket
+)
+
+func (p Pricing) String() string {
+	if p == PriceMarket {
+		return "market"
+	}
+	return "rate"
+}
+
+// ParsePricing parses "rate" or "market".
+func ParsePricing(s string) (Pricing, error) {
+	switch s {
+	case "rate", "nav", "exchange_rate", "":
+		return PriceRate, nil
+	case "market", "market_price", "price":
+		return PriceMarket, nil
+	}
+	return 0, E("adapters.ParsePricing", KindInvalid, "unknown pricing %q (want rate or market)", s)
+}
+
+// Env is what an adapter sees at one instant: the time, the market's latest
+// observation at or before that time, and the cost of gas. Adapters never
+// read a clock or a network: everything comes in through Env.
+type Env struct {
+	Time time.Time
+	Obs  Observation
+	// GasPrice is the gas price in gwei. Zero means gas is free.
+	GasPrice float64
+	// GasAssetPrice is the value of one ETH (the gas token) in the vault's
+	// base asset: 1 for ETH vaults, ETH/USD for USD vaults, ETH/BTC for BTC
+	// vaults. Zero is read as 1.
+	GasAssetPrice float64
+}
+
+// GasCost returns the base-asset cost of the given gas units at the Env's
+// gas price, quantized to Scale.
+func (e *Env) GasCost(units float64) decimal.Decimal {
+	if units <= 0 || e.GasPrice <= 0 {
+		return decimal.Zero
+	}
+	px := e.GasAssetPrice
+	if px <= 0 {
+		px = 1
+	}
+	v := units * e.GasPrice * 1e-9 * px
+	return FromFloat(v)
+}
+
+// FromFloat converts a float64 (a rate, a price, a float amount) to a
+// decimal at Scale places without going through a string. Non-finite
+// values give zero.
+func FromFloat(v float64) decimal.Decimal {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return decimal.Zero
+	}
+	return decimal.NewFromFloat(v).Round(Scale)
+}
+
+// Quantize rounds an amount to Scale places, half away from zero.
+func Quantize(d decimal.Decimal) decimal.Decimal { return d.Round(Scale) }
+
+// Position is a vault's holding in one market. It is a plain value: the
+// vault stores and copies it, the service persists it. Adapters return
+// new Positions rather than keeping state; Claims must be copied, not
+// appended to in place, by any code that changes them.
+type Position struct {
+	Market string `json:"market"`
+	// Units is what the vault holds: LST/LRT tokens (or shares of a
+	// rebasing token), a lending market's scaled balance (amount / index),
+	// or an AMM pool's LP units.
+	Units decimal.Decimal `json:"units"`
+	// Index is the value of one unit in the base asset at Last, by the
+	// protocol's own accounting: the exchange rate, the liquidity index, the
+	// LP unit value. It moves on Accrue.
+	Index float64 `json:"index"`
+	// Entry is the reference price at entry where a kind needs one (AMM:
+	// the pool price ratio when the position was opened, for impermanent
+	// loss and concentrated ranges).
+	Entry float64 `json:"entry,omitempty"`
+	// Principal is the base asset put in minus the base asset taken out at
+	// cost: the denominator of the position's yield attribution.
+	Principal decimal.Decimal `json:"principal"`
+	// Rewards are accrued, unharvested rewards valued in the base asset
+	// after the profile's haircut.
+	Rewards decimal.Decimal `json:"rewards"`
+	// Last is the time the position was last accrued.
+	Last time.Time `json:"last"`
+	// Claims are queued withdrawals not yet paid out.
+	Claims []Claim `json:"claims,omitempty"`
+}
+
+// IsZero reports whether the position holds nothing: no units, no claims
+// and no rewards.
+func (p *Position) IsZero() bool {
+	return p.Units.Sign() == 0 && len(p.Claims) == 0 && p.Rewards.Sign() == 0
+}
+
+// Claim is a queued withdrawal: units taken out of the position that the
+// protocol pays out at ReadyAt. Until paid the claim stays exposed to
+// slashing (Driver.Apply cuts its units too).
+type Claim struct {
+	Units     decimal.Decimal `json:"units"`
+	Index     float64         `json:"index"` // value of one unit when requested: the payout per unit, unless cut
+	Requested time.Time       `json:"requested"`
+	ReadyAt   time.Time       `json:"ready_at"`
+}
+
+// Amount is the base-asset payout of the claim.
+func (c *Claim) Amount() decimal.Decimal {
+	return Quantize(c.Units.Mul(FromFloat(c.Index)))
+}
+
+// ExitMode chooses how a withdrawal leaves a market.
+type ExitMode uint8
+
+const (
+	// ExitAuto lets the adapter pick the cheaper of an instant exit and the
+	// queue, preferring instant when the costs are equal.
+	ExitAuto ExitMode = iota
+	// ExitInstant sells or withdraws now, at a slippage.
+	ExitInstant
+	// ExitQueue requests a withdrawal from the protocol's queue.
+	ExitQueue
+)
+
+func (m ExitMode) String() string {
+	switch m {
+	case ExitInstant:
+		return "instant"
+	case ExitQueue:
+		return "queue"
+	}
+	return "auto"
+}
+
+// Withdrawal asks an adapter to take value out of a position.
+type Withdrawal struct {
+	// Amount is the base-asset value to remove, at rate pricing, before
+	// costs. Ignored when All is set.
+	Amount decimal.Decimal
+	// All removes the whole position.
+	All  bool
+	Mode ExitMode
+	// MaxSlippage bounds an instant exit's slippage as a fraction of the
+	// amount; zero means no bound. A larger slippage fails with
+	// KindCapExceeded.
+	MaxSlippage float64
+	// AllowPartial lets an instant exit fill only what the exit liquidity
+	// allows instead of failing with KindInsufficientLiquidity.
+	AllowPartial bool
+}
+
+// Fill is what an operation did, in base-asset units.
+type Fill struct {
+	// Amount is the base asset that moved: spent from idle on a deposit,
+	// received into idle on a withdrawal, claim or harvest (after costs).
+	Amount decimal.Decimal `json:"amount"`
+	// Value is the position value (at rate pricing) added or removed.
+	Value    decimal.Decimal `json:"value"`
+	Gas      decimal.Decimal `json:"gas"`
+	Slippage decimal.Decimal `json:"slippage"`
+	Fee      decimal.Decimal `json:"fee"` // protocol fees (instant-exit fees, swap fees on rewards)
+	// Queued is set when the withdrawal went to the protocol's queue.
+	Queued *Claim `json:"queued,omitempty"`
+	// Partial is set when an instant exit filled less than asked.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// Cost is the fill's total cost: gas + slippage + fee.
+func (f *Fill) Cost() decimal.Decimal { return f.Gas.Add(f.Slippage).Add(f.Fee) }
+
+// Quote is what depositing a given amount would earn and cost.
+type Quote struct {
+	// APY is the net APY of the position after the deposit: after protocol
+	// fees, the deposit's own rate impact, and rewards after haircut.
+	APY float64
+	// RewardAPY is the part of APY paid as rewards that must be harvested.
+	RewardAPY float64
+	// EntryCost is the base asset lost on entry (gas, slippage, fees).
+	EntryCost decimal.Decimal
+	// ExitCost is the base asset lost on an instant exit of the same amount
+	// now; ExitDelay the queue's delay when exiting that way instead.
+	ExitCost  decimal.Decimal
+	ExitDelay time.Duration
+	// MaxInstantExit is the most base asset an instant exit can take now.
+	MaxInstantExit decimal.Decimal
+}
+
+// Driver is the small contract one market kind implements. Drivers are
+// pure: no clock, no network, no state outside the Position values passed
+// in and out. A Driver is built for one market by a Factory and is safe
+// for concurrent use.
+//
+// The Adapter type wraps a Driver, validates arguments and adds the
+// operation names to errors; users call Adapter, not Driver.
+type Driver interface {
+	// Quote prices a deposit of amount (which may be zero for the current APY).
+	Quote(env *Env, amount decimal.Decimal) (Quote, error)
+	// Deposit puts amount of base asset into the position.
+	Deposit(pos Position, env *Env, amount decimal.Decimal) (Position, Fill, error)
+	// Withdraw takes value out, instantly or through the queue.
+	Withdraw(pos Position, env *Env, w Withdrawal) (Position, Fill, error)
+	// Accrue brings pos from pos.Last to env.Time. Accruing to pos.Last
+	// changes nothing. It is the hot path of a backtest: it must not
+	// allocate when the position has no rewards to accrue.
+	Accrue(pos *Position, env *Env)
+	// Value is the position's worth in the base asset, excluding queued
+	// claims and pending rewards (see Adapter.TotalValue).
+	Value(pos *Position, env *Env, pricing Pricing) decimal.Decimal
+	// Apply applies an event (slash, bad debt, depeg, pause) and returns
+	// the base-asset value lost by the position and its claims.
+	Apply(pos Position, env *Env, ev Event) (Position, decimal.Decimal, error)
+}
+
+// Harvester is the optional capability of markets that pay rewards that
+// must be claimed and swapped.
+type Harvester interface {
+	// Harvest claims pos.Rewards and swaps them to base at a cost. The
+	// Fill's Amount is what reaches idle.
+	Harvest(pos Position, env *Env) (Position, Fill, error)
+}
+
+// Claimer is the optional capability of markets with a withdrawal queue.
+type Claimer interface {
+	// Claim pays out every claim whose ReadyAt is at or before env.Time.
+	// With nothing ready it fails with KindNotReady.
+	Claim(pos Position, env *Env) (Position, Fill, error)
+}
+
+// Factory builds the Driver of one market from its profile.
+type Factory func(m Market, p *Profile) (Driver, error)
+
+var (
+	factoriesMu sync.RWMutex
+	factories   = map[Kind]Factory{}
+)
+
+// Register makes a driver factory available for a market kind. It panics
+// if f is nil, the kind is empty, or the kind already has a factory, as
+// database/sql.Register does. Call it from an init function.
+func Register(kind Kind, f Factory) {
+	factoriesMu.Lock()
+	defer factoriesMu.Unlock()
+	if f == nil {
+		panic("adapters: Register factory is nil")
+	}
+	if kind == "" {
+		panic("adapters: Register kind is empty")
+	}
+	if _, dup := factories[kind]; dup {
+		panic("adapters: Register called twice for kind " + string(kind))
+	}
+	factories[kind] = f
+}
+
+// RegisteredKinds returns the kinds with a registered factory, sorted.
+func RegisteredKinds() []Kind {
+	factoriesMu.RLock()
+	defer factoriesMu.RUnlock()
+	out := make([]Kind, 0, len(factories))
+	for k := range factories {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

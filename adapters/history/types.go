@@ -1,0 +1,26 @@
+package history
+
+import (
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// Row is one observation of one market, with where it came from.
+type Row struct {
+	Market string
+	Obs    adapters.Observation
+	Line   int // 1-based line (or record number) in the source file; 0 when generated
+}
+
+// Batch is what an importer or the synthetic generator produces and what
+// DB.Write stores in one transaction: the markets it describes, their
+// observations and events.
+type Batch struct {
+	// Source names where the batch came from: a file path, a URL, or
+	// "synth:<scenario>:<seed>". It is recorded in the import log.
+	Source string
+	// Format names the importer ("csv", "defillama", "aavescan", "synth", ...).
+	Format  string
+	Markets []adapters.Market
+	Rows    []Row
+	Events  []adapters.Event
+}

@@ -1,0 +1,144 @@
+package adapters
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Asset is a vault's base asset: the unit every balance, price and cost in
+// that vault is expressed in.
+type Asset string
+
+// The base assets yieldvault knows.
+const (
+	ETH Asset = "ETH"
+	BTC Asset = "BTC"
+	USD Asset = "USD" // a USD stablecoin (USDC, USDT, DAI): one unit is one dollar at peg
+)
+
+// ParseAsset parses a base asset name, case-insensitively.
+func ParseAsset(s string) (Asset, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "ETH", "WETH":
+		return ETH, nil
+	case "BTC", "WBTC":
+		return BTC, nil
+	case "USD", "USDC", "USDT", "DAI":
+		return USD, nil
+	}
+	return "", E("adapters.ParseAsset", KindInvalid, "unknown base asset %q (want ETH, BTC or USD)", s)
+}
+
+// Kind is the kind of market, which selects the adapter that models it.
+type Kind string
+
+// Market kinds.
+const (
+	LST     Kind = "lst"     // liquid staking token (stETH, rETH, cbETH, Babylon-staked BTC)
+	LRT     Kind = "lrt"     // liquid restaking token (weETH, ezETH, rsETH, pufETH)
+	Lending Kind = "lending" // supply side of a lending market (Aave, Compound, Morpho, Spark, Kamino)
+	AMM     Kind = "amm"     // liquidity-provider position in an AMM pool (Curve, Uniswap, Balancer)
+)
+
+// Kinds lists every market kind in a fixed order.
+var Kinds = []Kind{LST, LRT, Lending, AMM}
+
+// ParseKind parses a market kind.
+func ParseKind(s string) (Kind, error) {
+	k := Kind(strings.ToLower(strings.TrimSpace(s)))
+	for _, v := range Kinds {
+		if k == v {
+			return k, nil
+		}
+	}
+	return "", E("adapters.ParseKind", KindInvalid, "unknown market kind %q (want lst, lrt, lending or amm)", s)
+}
+
+// Market is a place where a vault's capital can sit.
+//
+// ID is "protocol/name" (lido/steth, aave-v3/weth, curve/steth-eth). Protocol
+// names the protocol Profile that parameterises the market's adapter. Tags
+// are risk tags of the form "key:value" (protocol:lido, layer:eigenlayer,
+// avs:eigenda, operator:p2p, oracle:chainlink) that caps in strategies refer
+// to; the market's protocol tag is always present (see Market.AllTags).
+type Market struct {
+	ID       string   `json:"id" yaml:"id"`
+	Kind     Kind     `json:"kind" yaml:"kind"`
+	Base     Asset    `json:"base" yaml:"base"`
+	Protocol string   `json:"protocol" yaml:"protocol"` // profile name; defaults to the part of ID before "/"
+	Token    string   `json:"token,omitempty" yaml:"token,omitempty"`
+	Name     string   `json:"name,omitempty" yaml:"name,omitempty"` // human readable
+	Tags     []string `json:"tags,omitempty" yaml:"tags,omitempty"`
+	// Params overrides numeric profile parameters for this market only
+	// (for example an AMM pool's fee tier or amplification). Keys are
+	// profile parameter names (see Profile.Param).
+	Params map[string]float64 `json:"params,omitempty" yaml:"params,omitempty"`
+}
+
+// SplitID splits a market ID into protocol and name.
+func SplitID(id string) (protocol, name string, err error) {
+	p, n, ok := strings.Cut(id, "/")
+	if !ok || p == "" || n == "" || strings.Contains(n, "/") || strings.TrimSpace(id) != id {
+		return "", "", E("adapters.SplitID", KindInvalid, "market ID %q is not of the form protocol/name", id)
+	}
+	return p, n, nil
+}
+
+// Validate checks that the market is well formed.
+func (m *Market) Validate() error {
+	const op = "adapters.Market.Validate"
+	p, _, err := SplitID(m.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := ParseKind(string(m.Kind)); err != nil {
+		return E(op, KindInvalid, "market %s: %v", m.ID, err)
+	}
+	if _, err := ParseAsset(string(m.Base)); err != nil || m.Base != Asset(strings.ToUpper(string(m.Base))) {
+		return E(op, KindInvalid, "market %s: base %q is not ETH, BTC or USD", m.ID, m.Base)
+	}
+	if m.Protocol == "" {
+		m.Protocol = p
+	}
+	for _, t := range m.Tags {
+		if k, v, ok := strings.Cut(t, ":"); !ok || k == "" || v == "" {
+			return E(op, KindInvalid, "market %s: tag %q is not of the form key:value", m.ID, t)
+		}
+	}
+	return nil
+}
+
+// AllTags returns the market's risk tags plus its protocol and kind tags,
+// sorted and without duplicates: "kind:lst", "protocol:lido", ...
+func (m *Market) AllTags() []string {
+	set := map[string]struct{}{
+		"protocol:" + m.Protocol: {},
+		"kind:" + string(m.Kind): {},
+	}
+	for _, t := range m.Tags {
+		set[t] = struct{}{}
+	}
+	out := make([]string, 0, len(set))
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// HasTag reports whether the market carries tag (including its implicit
+// protocol and kind tags).
+func (m *Market) HasTag(tag string) bool {
+	if tag == "protocol:"+m.Protocol || tag == "kind:"+string(m.Kind) {
+		return true
+	}
+	for _, t := range m.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+func (m Market) String() string { return fmt.Sprintf("%s (%s, %s)", m.ID, m.Kind, m.Base) }

@@ -1,0 +1,190 @@
+package adapters
+
+import (
+	"math"
+	"time"
+)
+
+// Field names one numeric quantity of an Observation. Fields index the
+// columnar in-memory history (history.Series) and name columns in SQLite,
+// CSV mappings and exports.
+type Field uint8
+
+// Observation fields. Units are fixed per field, whatever the source file
+// used; importers convert.
+const (
+	FieldAPY            Field = iota // base APY as a fraction (0.035 = 3.5%): staking yield, supply APY, AMM fee APY
+	FieldRewardAPY                   // extra reward APY as a fraction (incentive tokens, restaking points/AVS rewards)
+	FieldExchangeRate                // value of one token in the base asset by the protocol's own accounting
+	FieldPrice                       // market price of one token in the base asset; peg = price / exchange rate
+	FieldTVL                         // total value locked, in USD
+	FieldExitLiquidity               // base units that can be sold instantly (DEX depth, free lending liquidity)
+	FieldUtilization                 // lending: borrows / supply, a fraction in [0, 1]
+	FieldBorrowAPY                   // lending: variable borrow APY as a fraction
+	FieldVolume                      // AMM: trading volume per day, in base units (a rate, not a per-step total)
+	FieldFeeTier                     // AMM: swap fee as a fraction (0.003 = 0.3%)
+	FieldBalance0                    // AMM: pool balance of coin 0, in base units
+	FieldBalance1                    // AMM: pool balance of coin 1, in base units
+	FieldBalance2                    // AMM: pool balance of coin 2, in base units
+	FieldWithdrawalDays              // days to exit through the protocol's withdrawal queue
+	FieldIndex                       // lending: liquidity index (supply value of one scaled unit), as Aave's liquidityIndex
+	FieldSupply                      // lending: total supplied, in base units
+	FieldBorrows                     // lending: total borrowed, in base units
+	FieldGasPrice                    // gas price in gwei, when the source carries it
+	FieldBaseUSD                     // USD price of one unit of the base asset
+	NumFields                        // the number of fields
+)
+
+var fieldNames = [NumFields]string{
+	FieldAPY:            "apy",
+	FieldRewardAPY:      "reward_apy",
+	FieldExchangeRate:   "exchange_rate",
+	FieldPrice:          "price",
+	FieldTVL:            "tvl",
+	FieldExitLiquidity:  "exit_liquidity",
+	FieldUtilization:    "utilization",
+	FieldBorrowAPY:      "borrow_apy",
+	FieldVolume:         "volume",
+	FieldFeeTier:        "fee_tier",
+	FieldBalance0:       "balance0",
+	FieldBalance1:       "balance1",
+	FieldBalance2:       "balance2",
+	FieldWithdrawalDays: "withdrawal_days",
+	FieldIndex:          "liquidity_index",
+	FieldSupply:         "supply",
+	FieldBorrows:        "borrows",
+	FieldGasPrice:       "gas_price",
+	FieldBaseUSD:        "base_usd",
+}
+
+// String returns the field's canonical snake_case name.
+func (f Field) String() string {
+	if f < NumFields {
+		return fieldNames[f]
+	}
+	return "field?"
+}
+
+// ParseField looks a field up by its canonical name.
+func ParseField(name string) (Field, bool) {
+	for i, n := range fieldNames {
+		if n == name {
+			return Field(i), true
+		}
+	}
+	return 0, false
+}
+
+// FieldSet is a set of fields, one bit per Field.
+type FieldSet uint32
+
+// Has reports whether f is in the set.
+func (s FieldSet) Has(f Field) bool { return s&(1<<f) != 0 }
+
+// With returns the set with f added.
+func (s FieldSet) With(f Field) FieldSet { return s | 1<<f }
+
+// Observation is one market's state at one instant. Values holds every
+// numeric field indexed by Field; Set says which fields the source actually
+// carried (a field not in Set is zero and means "not observed").
+type Observation struct {
+	Time   time.Time
+	Values [NumFields]float64
+	Set    FieldSet
+}
+
+// Get returns a field's value and whether it was observed.
+func (o *Observation) Get(f Field) (float64, bool) {
+	return o.Values[f], o.Set.Has(f)
+}
+
+// Value returns a field's value, or def when it was not observed.
+func (o *Observation) Value(f Field, def float64) float64 {
+	if o.Set.Has(f) {
+		return o.Values[f]
+	}
+	return def
+}
+
+// Put sets a field and marks it observed.
+func (o *Observation) Put(f Field, v float64) {
+	o.Values[f] = v
+	o.Set = o.Set.With(f)
+}
+
+// Peg is market price / exchange rate, or 1 when either is missing. A
+// market without a separate exchange rate (the token is the base) is at
+// peg when its price is 1.
+func (o *Observation) Peg() float64 {
+	p, okp := o.Get(FieldPrice)
+	if !okp {
+		return 1
+	}
+	r := o.Value(FieldExchangeRate, 1)
+	if r <= 0 {
+		return 1
+	}
+	return p / r
+}
+
+// CheckValue validates one field's value: finite, and in its physical
+// range. It returns a description of the problem or "".
+func CheckValue(f Field, v float64) string {
+	if math.IsNaN(v) {
+		return "is NaN"
+	}
+	if math.IsInf(v, 0) {
+		return "is infinite"
+	}
+	switch f {
+	case FieldAPY, FieldRewardAPY:
+		if v < MinAPY {
+			return "is below the lowest plausible APY (-100%)"
+		}
+		if v > MaxAPY {
+			return "is above the highest plausible APY (100000%)"
+		}
+	case FieldBorrowAPY:
+		if v < 0 || v > MaxAPY {
+			return "is out of range for a borrow APY"
+		}
+	case FieldExchangeRate, FieldPrice, FieldIndex, FieldBaseUSD:
+		if v <= 0 {
+			return "must be > 0"
+		}
+	case FieldUtilization:
+		if v < 0 || v > 1 {
+			return "must be within [0, 1]"
+		}
+	case FieldFeeTier:
+		if v < 0 || v >= 1 {
+			return "must be within [0, 1)"
+		}
+	case FieldTVL, FieldExitLiquidity, FieldVolume, FieldBalance0, FieldBalance1, FieldBalance2,
+		FieldWithdrawalDays, FieldSupply, FieldBorrows, FieldGasPrice:
+		if v < 0 {
+			return "must be >= 0"
+		}
+	}
+	return ""
+}
+
+// Plausibility bounds for APY fields, as fractions.
+const (
+	MinAPY = -1.0  // a loss of everything in a year
+	MaxAPY = 1000. // 100000%
+)
+
+// Validate checks every observed field with CheckValue and returns the
+// first problem as an error naming the field.
+func (o *Observation) Validate() error {
+	for f := Field(0); f < NumFields; f++ {
+		if !o.Set.Has(f) {
+			continue
+		}
+		if msg := CheckValue(f, o.Values[f]); msg != "" {
+			return E("adapters.Observation.Validate", KindInvalid, "%s %s (%g)", f, msg, o.Values[f])
+		}
+	}
+	return nil
+}

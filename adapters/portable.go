@@ -1,0 +1,224 @@
+package adapters
+
+import (
+	"math"
+
+	"github.com/shopspring/decimal"
+)
+
+// Adapter is the portable type users call: one market, its profile and the
+// driver of its kind. It validates arguments, keeps driver errors typed and
+// names the operation. An Adapter is safe for concurrent use.
+type Adapter struct {
+	market  Market
+	profile *Profile
+	driver  Driver
+}
+
+// Open builds the adapter of a catalog market through the factory
+// registered for its kind. The kind's package must be linked in (for
+// example with a blank import of adapters/lst, or adapters/all).
+func Open(c *Catalog, marketID string) (*Adapter, error) {
+	const op = "adapters.Open"
+	m, err := c.Market(marketID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.ProfileFor(m)
+	if err != nil {
+		return nil, err
+	}
+	factoriesMu.RLock()
+	f := factories[m.Kind]
+	factoriesMu.RUnlock()
+	if f == nil {
+		return nil, E(op, KindNotFound, "no adapter registered for kind %s (market %s)", m.Kind, m.ID)
+	}
+	d, err := f(m, p)
+	if err != nil {
+		return nil, Wrap(op, KindOf(err), err)
+	}
+	return NewAdapter(m, p, d), nil
+}
+
+// NewAdapter wraps a driver directly, without the registry.
+func NewAdapter(m Market, p *Profile, d Driver) *Adapter {
+	return &Adapter{market: m, profile: p, driver: d}
+}
+
+// Market returns the adapter's market.
+func (a *Adapter) Market() Market { return a.market }
+
+// Profile returns the market's profile (with per-market overrides).
+func (a *Adapter) Profile() *Profile { return a.profile }
+
+// Driver returns the underlying driver, for capability checks.
+func (a *Adapter) Driver() Driver { return a.driver }
+
+// NewPosition returns an empty position in the adapter's market.
+func (a *Adapter) NewPosition() Position { return Position{Market: a.market.ID} }
+
+func (a *Adapter) checkAmount(op string, amount decimal.Decimal, allowZero bool) error {
+	if amount.Sign() < 0 || (!allowZero && amount.Sign() == 0) {
+		return E(op, KindInvalid, "%s: amount %s must be > 0", a.market.ID, amount)
+	}
+	return nil
+}
+
+func (a *Adapter) checkPos(op string, pos *Position) error {
+	if pos.Market != "" && pos.Market != a.market.ID {
+		return E(op, KindInvalid, "position of %s passed to the adapter of %s", pos.Market, a.market.ID)
+	}
+	return nil
+}
+
+func (a *Adapter) checkEnv(op string, env *Env) error {
+	if env == nil {
+		return E(op, KindInvalid, "%s: no environment", a.market.ID)
+	}
+	if math.IsNaN(env.GasPrice) || math.IsInf(env.GasPrice, 0) || env.GasPrice < 0 {
+		return E(op, KindInvalid, "%s: gas price %g must be a finite number >= 0", a.market.ID, env.GasPrice)
+	}
+	return nil
+}
+
+func (a *Adapter) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Op: op, Kind: KindOf(err), Err: err}
+}
+
+// Quote prices a deposit of amount (zero for the current APY).
+func (a *Adapter) Quote(env *Env, amount decimal.Decimal) (Quote, error) {
+	const op = "adapters.Quote"
+	if err := a.checkEnv(op, env); err != nil {
+		return Quote{}, err
+	}
+	if err := a.checkAmount(op, amount, true); err != nil {
+		return Quote{}, err
+	}
+	q, err := a.driver.Quote(env, amount)
+	return q, a.wrap(op, err)
+}
+
+// Deposit puts amount of base asset into pos. The position is accrued to
+// env.Time first.
+func (a *Adapter) Deposit(pos Position, env *Env, amount decimal.Decimal) (Position, Fill, error) {
+	const op = "adapters.Deposit"
+	if err := a.checkEnv(op, env); err != nil {
+		return pos, Fill{}, err
+	}
+	if err := a.checkPos(op, &pos); err != nil {
+		return pos, Fill{}, err
+	}
+	if err := a.checkAmount(op, amount, false); err != nil {
+		return pos, Fill{}, err
+	}
+	pos.Market = a.market.ID
+	np, f, err := a.driver.Deposit(pos, env, amount)
+	if err != nil {
+		return pos, Fill{}, a.wrap(op, err)
+	}
+	return np, f, nil
+}
+
+// Withdraw takes value out of pos.
+func (a *Adapter) Withdraw(pos Position, env *Env, w Withdrawal) (Position, Fill, error) {
+	const op = "adapters.Withdraw"
+	if err := a.checkEnv(op, env); err != nil {
+		return pos, Fill{}, err
+	}
+	if err := a.checkPos(op, &pos); err != nil {
+		return pos, Fill{}, err
+	}
+	if !w.All {
+		if err := a.checkAmount(op, w.Amount, false); err != nil {
+			return pos, Fill{}, err
+		}
+	}
+	if w.MaxSlippage < 0 || math.IsNaN(w.MaxSlippage) {
+		return pos, Fill{}, E(op, KindInvalid, "%s: max slippage %g must be >= 0", a.market.ID, w.MaxSlippage)
+	}
+	np, f, err := a.driver.Withdraw(pos, env, w)
+	if err != nil {
+		return pos, Fill{}, a.wrap(op, err)
+	}
+	return np, f, nil
+}
+
+// Accrue brings pos up to env.Time.
+func (a *Adapter) Accrue(pos *Position, env *Env) { a.driver.Accrue(pos, env) }
+
+// Value is the position's worth in base asset under the given pricing,
+// excluding queued claims and pending rewards.
+func (a *Adapter) Value(pos *Position, env *Env, pricing Pricing) decimal.Decimal {
+	return a.driver.Value(pos, env, pricing)
+}
+
+// TotalValue is Value plus queued claims and pending rewards.
+func (a *Adapter) TotalValue(pos *Position, env *Env, pricing Pricing) decimal.Decimal {
+	v := a.driver.Value(pos, env, pricing).Add(pos.Rewards)
+	for i := range pos.Claims {
+		v = v.Add(pos.Claims[i].Amount())
+	}
+	return v
+}
+
+// Apply applies an event to the position and returns the value it lost.
+func (a *Adapter) Apply(pos Position, env *Env, ev Event) (Position, decimal.Decimal, error) {
+	const op = "adapters.Apply"
+	if err := ev.Validate(); err != nil {
+		return pos, decimal.Zero, a.wrap(op, err)
+	}
+	if ev.Market != a.market.ID {
+		return pos, decimal.Zero, E(op, KindInvalid, "event for %s passed to the adapter of %s", ev.Market, a.market.ID)
+	}
+	np, loss, err := a.driver.Apply(pos, env, ev)
+	if err != nil {
+		return pos, decimal.Zero, a.wrap(op, err)
+	}
+	return np, loss, nil
+}
+
+// CanHarvest reports whether the market pays rewards that need harvesting.
+func (a *Adapter) CanHarvest() bool { _, ok := a.driver.(Harvester); return ok }
+
+// CanQueue reports whether the market has a withdrawal queue.
+func (a *Adapter) CanQueue() bool { _, ok := a.driver.(Claimer); return ok }
+
+// Harvest claims and swaps pending rewards. Markets without rewards fail
+// with KindInvalid.
+func (a *Adapter) Harvest(pos Position, env *Env) (Position, Fill, error) {
+	const op = "adapters.Harvest"
+	h, ok := a.driver.(Harvester)
+	if !ok {
+		return pos, Fill{}, E(op, KindInvalid, "%s pays no rewards to harvest", a.market.ID)
+	}
+	if err := a.checkEnv(op, env); err != nil {
+		return pos, Fill{}, err
+	}
+	np, f, err := h.Harvest(pos, env)
+	if err != nil {
+		return pos, Fill{}, a.wrap(op, err)
+	}
+	return np, f, nil
+}
+
+// Claim pays out queued withdrawals that are ready. Markets without a
+// queue fail with KindInvalid; nothing ready fails with KindNotReady.
+func (a *Adapter) Claim(pos Position, env *Env) (Position, Fill, error) {
+	const op = "adapters.Claim"
+	c, ok := a.driver.(Claimer)
+	if !ok {
+		return pos, Fill{}, E(op, KindInvalid, "%s has no withdrawal queue", a.market.ID)
+	}
+	if err := a.checkEnv(op, env); err != nil {
+		return pos, Fill{}, err
+	}
+	np, f, err := c.Claim(pos, env)
+	if err != nil {
+		return pos, Fill{}, a.wrap(op, err)
+	}
+	return np, f, nil
+}

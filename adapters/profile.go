@@ -1,0 +1,380 @@
+package adapters
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/yieldvault/yieldvault/internal/yamlx"
+)
+
+// Param is one numeric profile parameter and the one-line note that says
+// where its value comes from.
+type Param struct {
+	Value  float64 `json:"value" yaml:"value"`
+	Source string  `json:"source" yaml:"source"`
+}
+
+// Profile holds a protocol's parameters. Profiles are data: the built-in
+// table (Builtin) plus profiles users add from YAML (Catalog.LoadFile).
+// Adapters read numeric parameters through Param/ParamOr; every parameter
+// name must be one of ParamDocs.
+type Profile struct {
+	Name    string `json:"name" yaml:"name"`       // protocol id, the part of a market ID before "/"
+	Display string `json:"display" yaml:"display"` // human readable name
+	Kind    Kind   `json:"kind" yaml:"kind"`
+	// Base is the base asset of the protocol's markets when all share one;
+	// empty for protocols with markets in several bases (Aave, Curve).
+	Base Asset `json:"base,omitempty" yaml:"base,omitempty"`
+	// Venue is the market ID of the instant-exit venue (an AMM pool) for
+	// LSTs and LRTs, when there is one.
+	Venue string `json:"venue,omitempty" yaml:"venue,omitempty"`
+	// Layer is the restaking layer an LRT restakes through (eigenlayer,
+	// symbiotic, karak); it becomes the tag layer:<Layer>.
+	Layer string `json:"layer,omitempty" yaml:"layer,omitempty"`
+	// Rebasing is true for tokens whose balance grows (stETH, eETH) rather
+	// than their exchange rate; the adapter models both through a rate.
+	Rebasing bool `json:"rebasing,omitempty" yaml:"rebasing,omitempty"`
+	// PoolType, for AMM protocols: constant_product, stableswap or
+	// concentrated.
+	PoolType     string           `json:"pool_type,omitempty" yaml:"pool_type,omitempty"`
+	RewardTokens []string         `json:"reward_tokens,omitempty" yaml:"reward_tokens,omitempty"`
+	Tags         []string         `json:"tags,omitempty" yaml:"tags,omitempty"`
+	Params       map[string]Param `json:"params,omitempty" yaml:"params,omitempty"`
+	Source       string           `json:"source,omitempty" yaml:"source,omitempty"` // overall reference for the protocol
+}
+
+// AMM pool types.
+const (
+	PoolConstantProduct = "constant_product"
+	PoolStableswap      = "stableswap"
+	PoolConcentrated    = "concentrated"
+)
+
+// ParamDoc describes a known profile parameter.
+type ParamDoc struct {
+	Name  string
+	Kinds []Kind // the kinds it applies to; nil means every kind
+	Unit  string
+	Doc   string
+}
+
+// ParamDocs lists every profile parameter adapters understand.
+var ParamDocs = []ParamDoc{
+	{"fee_on_rewards", []Kind{LST, LRT}, "fraction", "share of staking rewards the protocol and operators keep"},
+	{"withdrawal_days", []Kind{LST, LRT}, "days", "typical time to exit through the protocol's queue when observations do not say"},
+	{"exit_liquidity", []Kind{LST, LRT}, "base units", "default instant-exit depth of the venue when observations do not say"},
+	{"instant_exit_fee", []Kind{LST, LRT}, "fraction", "fee the protocol charges for an instant exit (Puffer's 1%)"},
+	{"slash_risk", nil, "fraction/year", "expected annual loss from slashing or protocol failure, used in risk scores"},
+	{"depeg_risk", nil, "fraction", "typical depth of a depeg under stress, used in risk scores"},
+	{"insurance_cap", []Kind{LRT, LST}, "fraction", "share of a slash the protocol's insurance covers (0 = none)"},
+	{"reward_haircut", []Kind{LRT, LST, Lending}, "fraction", "discount applied to reward tokens and points when valuing them"},
+	{"restaking_apy", []Kind{LRT}, "fraction", "default AVS reward APY when observations do not carry reward_apy"},
+	{"escrow_days", []Kind{LRT}, "days", "restaking-layer escrow added to the exit queue"},
+	{"gas_deposit", nil, "gas units", "gas used by a deposit"},
+	{"gas_withdraw", nil, "gas units", "gas used by an instant withdrawal or a queue request"},
+	{"gas_claim", nil, "gas units", "gas used to claim a queued withdrawal"},
+	{"gas_harvest", nil, "gas units", "gas used to claim and swap rewards"},
+	{"harvest_swap_cost", nil, "fraction", "cost of swapping harvested reward tokens to the base asset"},
+	{"irm_base", []Kind{Lending}, "fraction/year", "interest-rate model: borrow rate at zero utilization"},
+	{"irm_slope1", []Kind{Lending}, "fraction/year", "interest-rate model: borrow-rate increase from zero to optimal utilization"},
+	{"irm_slope2", []Kind{Lending}, "fraction/year", "interest-rate model: borrow-rate increase from optimal to full utilization"},
+	{"irm_optimal", []Kind{Lending}, "fraction", "interest-rate model: the kink (optimal utilization)"},
+	{"reserve_factor", []Kind{Lending}, "fraction", "share of borrow interest kept by the protocol"},
+	{"fee_tier", []Kind{AMM}, "fraction", "swap fee"},
+	{"amplification", []Kind{AMM}, "number", "stableswap amplification coefficient A"},
+	{"range_lower", []Kind{AMM}, "price ratio", "concentrated liquidity: lower bound of the range relative to the entry price"},
+	{"range_upper", []Kind{AMM}, "price ratio", "concentrated liquidity: upper bound of the range relative to the entry price"},
+	{"weight0", []Kind{AMM}, "fraction", "weighted pools: weight of coin 0 (Balancer); 0.5 for an even pool"},
+}
+
+// ParamDocFor looks up a parameter's documentation.
+func ParamDocFor(name string) (ParamDoc, bool) {
+	for _, d := range ParamDocs {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return ParamDoc{}, false
+}
+
+// Param returns a parameter's value and whether the profile sets it.
+func (p *Profile) Param(name string) (float64, bool) {
+	v, ok := p.Params[name]
+	return v.Value, ok
+}
+
+// ParamOr returns a parameter's value, or def when the profile lacks it.
+func (p *Profile) ParamOr(name string, def float64) float64 {
+	if v, ok := p.Params[name]; ok {
+		return v.Value
+	}
+	return def
+}
+
+// Validate checks the profile: a name, a known kind, known parameters with
+// finite values and a source note each.
+func (p *Profile) Validate() error {
+	const op = "adapters.Profile.Validate"
+	if p.Name == "" || strings.ContainsAny(p.Name, "/ \t") {
+		return E(op, KindInvalid, "profile name %q must be non-empty with no spaces or slashes", p.Name)
+	}
+	if _, err := ParseKind(string(p.Kind)); err != nil {
+		return E(op, KindInvalid, "profile %s: %v", p.Name, err)
+	}
+	if p.Base != "" {
+		if _, err := ParseAsset(string(p.Base)); err != nil {
+			return E(op, KindInvalid, "profile %s: %v", p.Name, err)
+		}
+	}
+	if p.Kind == AMM {
+		switch p.PoolType {
+		case PoolConstantProduct, PoolStableswap, PoolConcentrated:
+		default:
+			return E(op, KindInvalid, "profile %s: pool_type %q must be constant_product, stableswap or concentrated", p.Name, p.PoolType)
+		}
+	}
+	for _, t := range p.Tags {
+		if k, v, ok := strings.Cut(t, ":"); !ok || k == "" || v == "" {
+			return E(op, KindInvalid, "profile %s: tag %q is not of the form key:value", p.Name, t)
+		}
+	}
+	for _, name := range sortedKeys(p.Params) {
+		v := p.Params[name]
+		if _, ok := ParamDocFor(name); !ok {
+			return E(op, KindInvalid, "profile %s: unknown parameter %q", p.Name, name)
+		}
+		if v.Value != v.Value || v.Value > 1e18 || v.Value < -1e18 {
+			return E(op, KindInvalid, "profile %s: parameter %s = %g is not a finite number", p.Name, name, v.Value)
+		}
+		if v.Value < 0 {
+			return E(op, KindInvalid, "profile %s: parameter %s = %g must be >= 0", p.Name, name, v.Value)
+		}
+		if strings.TrimSpace(v.Source) == "" {
+			return E(op, KindInvalid, "profile %s: parameter %s has no source note", p.Name, name)
+		}
+	}
+	return nil
+}
+
+// Tags returns the risk tags a market of this profile inherits: the
+// profile's tags plus layer:<Layer>.
+func (p *Profile) allTags() []string {
+	tags := append([]string(nil), p.Tags...)
+	if p.Layer != "" {
+		tags = append(tags, "layer:"+p.Layer)
+	}
+	return tags
+}
+
+// Catalog is a set of protocol profiles and the markets built on them.
+// The zero value is empty; Builtin returns the built-in catalog. A Catalog
+// is not safe for concurrent modification; read it freely once built.
+type Catalog struct {
+	profiles map[string]*Profile
+	markets  map[string]*Market
+}
+
+// NewCatalog returns an empty catalog.
+func NewCatalog() *Catalog {
+	return &Catalog{profiles: map[string]*Profile{}, markets: map[string]*Market{}}
+}
+
+// Builtin returns a fresh copy of the built-in catalog: every protocol
+// profile and market yieldvault knows without configuration.
+func Builtin() *Catalog {
+	c := NewCatalog()
+	for _, p := range builtinProfiles() {
+		if err := c.AddProfile(p); err != nil {
+			panic("adapters: bad built-in profile: " + err.Error())
+		}
+	}
+	for _, m := range builtinMarkets() {
+		if err := c.AddMarket(m); err != nil {
+			panic("adapters: bad built-in market: " + err.Error())
+		}
+	}
+	return c
+}
+
+// AddProfile validates p and adds it; a profile of the same name is
+// replaced (so users can override built-in parameters).
+func (c *Catalog) AddProfile(p Profile) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if c.profiles == nil {
+		c.profiles = map[string]*Profile{}
+	}
+	cp := p
+	cp.Params = make(map[string]Param, len(p.Params))
+	for k, v := range p.Params {
+		cp.Params[k] = v
+	}
+	c.profiles[p.Name] = &cp
+	return nil
+}
+
+// AddMarket validates m against its profile and adds it, replacing a
+// market with the same ID. The market inherits its profile's tags.
+func (c *Catalog) AddMarket(m Market) error {
+	const op = "adapters.Catalog.AddMarket"
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	p, ok := c.profiles[m.Protocol]
+	if !ok {
+		return E(op, KindNotFound, "market %s: no protocol profile %q", m.ID, m.Protocol)
+	}
+	if p.Kind != m.Kind {
+		return E(op, KindInvalid, "market %s: kind %s differs from its profile %s (%s)", m.ID, m.Kind, p.Name, p.Kind)
+	}
+	if p.Base != "" && p.Base != m.Base {
+		return E(op, KindInvalid, "market %s: base %s differs from its profile %s (%s)", m.ID, m.Base, p.Name, p.Base)
+	}
+	for name, v := range m.Params {
+		if _, ok := ParamDocFor(name); !ok {
+			return E(op, KindInvalid, "market %s: unknown parameter %q", m.ID, name)
+		}
+		if v != v || v < 0 || v > 1e18 {
+			return E(op, KindInvalid, "market %s: parameter %s = %g must be a finite number >= 0", m.ID, name, v)
+		}
+	}
+	cp := m
+	seen := map[string]bool{}
+	var tags []string
+	for _, t := range append(p.allTags(), m.Tags...) {
+		if !seen[t] {
+			seen[t] = true
+			tags = append(tags, t)
+		}
+	}
+	sort.Strings(tags)
+	cp.Tags = tags
+	if c.markets == nil {
+		c.markets = map[string]*Market{}
+	}
+	c.markets[m.ID] = &cp
+	return nil
+}
+
+// Profile returns the named profile.
+func (c *Catalog) Profile(name string) (*Profile, error) {
+	if p, ok := c.profiles[name]; ok {
+		return p, nil
+	}
+	return nil, E("adapters.Catalog.Profile", KindNotFound, "no protocol profile %q", name)
+}
+
+// Market returns the market with the given ID.
+func (c *Catalog) Market(id string) (Market, error) {
+	if m, ok := c.markets[id]; ok {
+		return *m, nil
+	}
+	return Market{}, E("adapters.Catalog.Market", KindNotFound, "unknown market %q", id)
+}
+
+// Profiles returns every profile sorted by name.
+func (c *Catalog) Profiles() []*Profile {
+	out := make([]*Profile, 0, len(c.profiles))
+	for _, n := range sortedKeys(c.profiles) {
+		out = append(out, c.profiles[n])
+	}
+	return out
+}
+
+// Markets returns every market sorted by ID.
+func (c *Catalog) Markets() []Market {
+	out := make([]Market, 0, len(c.markets))
+	for _, id := range sortedKeys(c.markets) {
+		out = append(out, *c.markets[id])
+	}
+	return out
+}
+
+// ProfileFor returns the profile of market m with m's per-market parameter
+// overrides applied.
+func (c *Catalog) ProfileFor(m Market) (*Profile, error) {
+	p, err := c.Profile(m.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Params) == 0 {
+		return p, nil
+	}
+	cp := *p
+	cp.Params = make(map[string]Param, len(p.Params)+len(m.Params))
+	for k, v := range p.Params {
+		cp.Params[k] = v
+	}
+	for k, v := range m.Params {
+		cp.Params[k] = Param{Value: v, Source: "market " + m.ID + " override"}
+	}
+	return &cp, nil
+}
+
+// CatalogFile is the YAML form users add profiles and markets with.
+type CatalogFile struct {
+	Profiles []Profile `yaml:"profiles"`
+	Markets  []Market  `yaml:"markets"`
+}
+
+// LoadFile reads a YAML file of profiles and markets into the catalog.
+// Decoding is strict; every error names the file and, where it can, the
+// line and column. Nothing is added unless the whole file is valid.
+func (c *Catalog) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Wrap("adapters.Catalog.LoadFile", KindNotFound, err)
+	}
+	return c.Load(path, data)
+}
+
+// Load is LoadFile on data already read; name is used in errors.
+func (c *Catalog) Load(name string, data []byte) error {
+	const op = "adapters.Catalog.Load"
+	var f CatalogFile
+	if err := yamlx.Decode(name, data, &f); err != nil {
+		var pe *yamlx.PosError
+		if pos, ok := err.(*yamlx.PosError); ok {
+			pe = pos
+			return (&Error{Op: op, Kind: KindInvalid, Err: fmt.Errorf("%s", pe.Msg)}).At(pe.Pos())
+		}
+		return Wrap(op, KindInvalid, err)
+	}
+	// Validate into a scratch copy so that a bad file changes nothing.
+	tmp := c.clone()
+	for i, p := range f.Profiles {
+		if err := tmp.AddProfile(p); err != nil {
+			return (&Error{Op: op, Kind: KindOf(err), Err: err}).At(fmt.Sprintf("%s: profiles[%d]", name, i))
+		}
+	}
+	for i, m := range f.Markets {
+		if err := tmp.AddMarket(m); err != nil {
+			return (&Error{Op: op, Kind: KindOf(err), Err: err}).At(fmt.Sprintf("%s: markets[%d]", name, i))
+		}
+	}
+	*c = *tmp
+	return nil
+}
+
+func (c *Catalog) clone() *Catalog {
+	n := NewCatalog()
+	for k, v := range c.profiles {
+		n.profiles[k] = v
+	}
+	for k, v := range c.markets {
+		n.markets[k] = v
+	}
+	return n
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

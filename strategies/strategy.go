@@ -1,0 +1,113 @@
+// Package strategies holds the Strategy contract, the registry of named
+// strategies, the allocation and constraint projection every strategy
+// shares, and the built-in Go strategies.
+//
+// A strategy is a pure planner: Plan reads a State (the time, the vault's
+// NAV and positions, and the look-back history of its universe) and
+// returns a Target (a weight per market plus idle, with reasons). The same
+// State gives the same Target; plans have no side effects. The vault turns
+// a Target into orders.
+package strategies
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// Strategy decides how a vault's capital is spread over its universe.
+type Strategy interface {
+	// Name is the strategy's name (a registry name or the name in its file).
+	Name() string
+	// Plan returns the target allocation for the state. It must be
+	// deterministic and must not modify st.
+	Plan(ctx context.Context, st *State) (Target, error)
+}
+
+// MarketState is one market of the universe as a strategy sees it.
+type MarketState struct {
+	Market  adapters.Market
+	Profile *adapters.Profile
+	// Series is the market's history; rows after the State's time are not
+	// visible to the strategy (Row bounds them). Nil when there is none.
+	Series *adapters.Series
+	// Row is the index in Series of the latest observation at or before the
+	// State's time; -1 when there is none.
+	Row int
+	// Obs is the latest observation (Series row Row), zero when Row < 0.
+	Obs adapters.Observation
+	// Value is the vault's current position value in the market (base
+	// units, at the vault's pricing), Weight that value over NAV.
+	Value  decimal.Decimal
+	Weight float64
+	// PendingRewards are the position's unharvested rewards in base units.
+	PendingRewards decimal.Decimal
+	// Paused is true while the market is paused by an event.
+	Paused bool
+}
+
+// State is everything a strategy may read to plan.
+type State struct {
+	Time time.Time
+	Base adapters.Asset
+	// NAV is the vault's total assets, Idle its undeployed base asset.
+	NAV  decimal.Decimal
+	Idle decimal.Decimal
+	// Markets is the universe, in the strategy's order.
+	Markets []MarketState
+	// GasPrice is the gas price in gwei; GasAssetPrice the value of one ETH
+	// in the base asset; BaseUSD the USD value of one base unit.
+	GasPrice      float64
+	GasAssetPrice float64
+	BaseUSD       float64
+	// Params are the strategy's parameters after overrides (sweeps).
+	Params map[string]float64
+}
+
+// Market returns the state of a market by ID, or nil.
+func (s *State) Market(id string) *MarketState {
+	for i := range s.Markets {
+		if s.Markets[i].Market.ID == id {
+			return &s.Markets[i]
+		}
+	}
+	return nil
+}
+
+// Allocation is one market's share of a Target.
+type Allocation struct {
+	Market string  `json:"market"`
+	Weight float64 `json:"weight"` // fraction of NAV, >= 0
+	// Reason explains the weight: the score, the cap that bound it, or why
+	// the market is ineligible.
+	Reason string `json:"reason"`
+	// Reads lists the names the rules read for this market (for plan
+	// explanations), sorted.
+	Reads []string `json:"reads,omitempty"`
+}
+
+// Target is a strategy's answer: a weight per market plus idle. Weights
+// and Idle are >= 0 and sum to 1 (within 1e-12). Allocations are in the
+// order of State.Markets and list every market of the universe, including
+// those at zero weight (with the reason they are at zero).
+type Target struct {
+	Allocations []Allocation `json:"allocations"`
+	Idle        float64      `json:"idle"`
+	Reason      string       `json:"reason,omitempty"`
+	// Exit is set when the strategy's exit rule fired: the vault should
+	// unwind the listed markets now, whatever the schedule.
+	Exit []string `json:"exit,omitempty"`
+}
+
+// Weight returns the target weight of a market (0 when absent).
+func (t *Target) Weight(id string) float64 {
+	for _, a := range t.Allocations {
+		if a.Market == id {
+			return a.Weight
+		}
+	}
+	return 0
+}
