@@ -23,4 +23,11 @@ type Batch struct {
 	Markets []adapters.Market
 	Rows    []Row
 	Events  []adapters.Event
+	// Skipped counts source rows an importer left out because they are
+	// legitimately empty in the source (an asset not yet listed, a launch
+	// row with no values); Notes says why.
+	Skipped int
+	// Notes are remarks from the importer for the user: rows skipped and
+	// why, values clamped or dropped, unit decisions.
+	Notes []string
 }
