@@ -109,8 +109,17 @@ type Position struct {
 	Rewards decimal.Decimal `json:"rewards"`
 	// Last is the time the position was last accrued.
 	Last time.Time `json:"last"`
+	// APY is the last growth rate (a fraction a year) Accrue saw in an
+	// observation. Drivers that compound an APY fall back to it when an
+	// observation carries none, so the last known rate carries forward.
+	APY float64 `json:"apy,omitempty"`
 	// Claims are queued withdrawals not yet paid out.
 	Claims []Claim `json:"claims,omitempty"`
+	// Paused is set by Driver.Apply on an EventPause and cleared on an
+	// EventUnpause. While it is set, drivers that honour pauses (lending,
+	// amm) refuse deposits and withdrawals with KindPaused. It is part of
+	// the position so that the state stays a plain, persisted value.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // IsZero reports whether the position holds nothing: no units, no claims
