@@ -1,0 +1,716 @@
+// Package adaptertest is the conformance suite every market adapter
+// passes, in the manner of go-cloud's drivertest: an adapter package
+// describes how to build its adapter and its environments in a Harness and
+// calls Run from its own tests.
+//
+//	func TestConformance(t *testing.T) {
+//		adaptertest.Run(t, adaptertest.Harness{
+//			Open: func(t *testing.T) *adapters.Adapter { ... },
+//			Env:  func(c adaptertest.Conditions) adapters.Env { ... },
+//			LossEvent: adapters.EventSlash,
+//			Queues:    true,
+//		})
+//	}
+//
+// The suite, not each package, holds the behaviour every adapter shares:
+// deposits are valued at the amount minus entry costs, zero-time accrual
+// changes nothing, a constant rate compounds exactly, instant exits are
+// bounded by exit liquidity with a typed error, queued withdrawals are
+// claimable only after their delay and stay exposed to losses until then,
+// a loss event cuts value by exactly its size, no value is ever negative,
+// and the same inputs give the same outputs.
+package adaptertest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// Conditions describe the market state the suite asks a Harness for.
+type Conditions struct {
+	// Time is the environment's time (and the observation's).
+	Time time.Time
+	// APY is the constant rate (a fraction a year, net: what a holder
+	// earns) at which one unit's value grows. It may be negative.
+	APY float64
+	// ExitLiquidity, when > 0, is the instant-exit depth in base units.
+	// Zero asks for ample liquidity: far more than any amount the suite
+	// moves (at least 1e6 base units).
+	ExitLiquidity float64
+	// GasPrice is the gas price in gwei.
+	GasPrice float64
+}
+
+// Harness tells the suite how to build and drive one adapter.
+type Harness struct {
+	// Open returns a fresh adapter for the market under test. Required.
+	Open func(t *testing.T) *adapters.Adapter
+	// Env returns an environment for the conditions: an observation at
+	// c.Time in which the market grows at exactly c.APY (with no separate
+	// rewards), the market price at the exchange rate (no depeg), and the
+	// given exit liquidity and gas price. Required.
+	Env func(c Conditions) adapters.Env
+	// LossEvent is the event type that cuts a position's value by its size
+	// (EventSlash for staking, EventBadDebt for lending). Empty skips the
+	// loss tests.
+	LossEvent adapters.EventType
+	// Covered is the share of a loss the market's insurance absorbs (0 for
+	// none): a loss event of size s cuts value by s x (1 - Covered).
+	Covered float64
+	// Queues says the adapter has a withdrawal queue: it must implement
+	// adapters.Claimer and queue withdrawals with a delay > 0.
+	Queues bool
+	// Harvests says the adapter must implement adapters.Harvester.
+	Harvests bool
+	// Growth is the expected growth factor of a position's value (rate
+	// pricing) held for dt at the constant APY. Nil means compounding:
+	// (1+apy)^(dt / 365 days).
+	Growth func(apy float64, dt time.Duration) float64
+	// Tolerance is the relative tolerance of value comparisons. Zero means
+	// 1e-12.
+	Tolerance float64
+	// Amount is the deposit size the suite uses, in base units. Zero means
+	// 10.
+	Amount decimal.Decimal
+}
+
+// Year is the length of a year the suite compounds over (365 days).
+const Year = 365 * 24 * time.Hour
+
+// T0 is the time the suite's scenarios start at.
+var T0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (h *Harness) tol() float64 {
+	if h.Tolerance > 0 {
+		return h.Tolerance
+	}
+	return 1e-12
+}
+
+func (h *Harness) amount() decimal.Decimal {
+	if h.Amount.Sign() > 0 {
+		return h.Amount
+	}
+	return decimal.NewFromInt(10)
+}
+
+func (h *Harness) growth(apy float64, dt time.Duration) float64 {
+	if h.Growth != nil {
+		return h.Growth(apy, dt)
+	}
+	return math.Pow(1+apy, dt.Hours()/Year.Hours())
+}
+
+func (h *Harness) env(c Conditions) *adapters.Env {
+	e := h.Env(c)
+	return &e
+}
+
+// Run runs the conformance suite against the adapter the harness builds.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	if h.Open == nil || h.Env == nil {
+		t.Fatal("adaptertest: Harness.Open and Harness.Env are required")
+	}
+	t.Run("Capabilities", func(t *testing.T) { testCapabilities(t, &h) })
+	t.Run("DepositValue", func(t *testing.T) { testDepositValue(t, &h) })
+	t.Run("QuoteMatchesDeposit", func(t *testing.T) { testQuote(t, &h) })
+	t.Run("ZeroTimeAccrual", func(t *testing.T) { testZeroTime(t, &h) })
+	t.Run("ConstantRateYear", func(t *testing.T) { testConstantRate(t, &h) })
+	t.Run("InvalidArguments", func(t *testing.T) { testInvalid(t, &h) })
+	t.Run("ExitLiquidity", func(t *testing.T) { testExitLiquidity(t, &h) })
+	t.Run("WithdrawAll", func(t *testing.T) { testWithdrawAll(t, &h) })
+	if h.Queues {
+		t.Run("QueuedWithdrawal", func(t *testing.T) { testQueue(t, &h) })
+	}
+	if h.LossEvent != "" {
+		t.Run("LossEvent", func(t *testing.T) { testLoss(t, &h) })
+	}
+	if h.Harvests {
+		t.Run("Harvest", func(t *testing.T) { testHarvest(t, &h) })
+	}
+	t.Run("RandomSequences", func(t *testing.T) { testRandom(t, &h) })
+	t.Run("Deterministic", func(t *testing.T) { testDeterministic(t, &h) })
+}
+
+// relDiff is |got-want| / max(|want|, 1e-18).
+func relDiff(got, want decimal.Decimal) float64 {
+	d := got.Sub(want).Abs().InexactFloat64()
+	w := want.Abs().InexactFloat64()
+	if w < 1e-18 {
+		w = 1e-18
+	}
+	return d / w
+}
+
+func near(got, want decimal.Decimal, tol float64) bool {
+	// Amounts are quantized to 18 places: allow a few units in the last
+	// place on top of the relative tolerance.
+	if got.Sub(want).Abs().LessThanOrEqual(decimal.New(1, -15)) {
+		return true
+	}
+	return relDiff(got, want) <= tol
+}
+
+func deposit(t *testing.T, h *Harness, a *adapters.Adapter, env *adapters.Env) (adapters.Position, adapters.Fill) {
+	t.Helper()
+	pos, f, err := a.Deposit(a.NewPosition(), env, h.amount())
+	if err != nil {
+		t.Fatalf("Deposit(%s) error = %v", h.amount(), err)
+	}
+	return pos, f
+}
+
+func testCapabilities(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	if got := a.CanQueue(); got != h.Queues {
+		t.Errorf("CanQueue() = %v, want %v", got, h.Queues)
+	}
+	if got := a.CanHarvest(); got != h.Harvests {
+		t.Errorf("CanHarvest() = %v, want %v", got, h.Harvests)
+	}
+	if p := a.NewPosition(); p.Market != a.Market().ID || !p.IsZero() {
+		t.Errorf("NewPosition() = %+v, want an empty position of %s", p, a.Market().ID)
+	}
+}
+
+func testDepositValue(t *testing.T, h *Harness) {
+	for _, gas := range []float64{0, 30} {
+		t.Run(fmt.Sprintf("gas=%g", gas), func(t *testing.T) {
+			a := h.Open(t)
+			env := h.env(Conditions{Time: T0, APY: 0.04, GasPrice: gas})
+			pos, f := deposit(t, h, a, env)
+			if !f.Amount.Equal(h.amount()) {
+				t.Errorf("Fill.Amount = %s, want the amount deposited %s", f.Amount, h.amount())
+			}
+			if want := h.amount().Sub(f.Cost()); !near(f.Value, want, h.tol()) {
+				t.Errorf("Fill.Value = %s, want amount - costs = %s", f.Value, want)
+			}
+			if got := a.Value(&pos, env, adapters.PriceRate); !near(got, f.Value, h.tol()) {
+				t.Errorf("Value(rate) after deposit = %s, want Fill.Value %s", got, f.Value)
+			}
+			if gas == 0 && f.Gas.Sign() != 0 {
+				t.Errorf("Fill.Gas = %s at gas price 0, want 0", f.Gas)
+			}
+			if gas > 0 && f.Gas.Sign() < 0 {
+				t.Errorf("Fill.Gas = %s, want >= 0", f.Gas)
+			}
+			if !pos.Last.Equal(T0) {
+				t.Errorf("Last = %v after deposit, want %v", pos.Last, T0)
+			}
+			// A second deposit adds its value.
+			before := a.Value(&pos, env, adapters.PriceRate)
+			pos2, f2, err := a.Deposit(pos, env, h.amount())
+			if err != nil {
+				t.Fatalf("second Deposit error = %v", err)
+			}
+			if got, want := a.Value(&pos2, env, adapters.PriceRate), before.Add(f2.Value); !near(got, want, h.tol()) {
+				t.Errorf("Value after second deposit = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func testQuote(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	env := h.env(Conditions{Time: T0, APY: 0.04, GasPrice: 20})
+	q, err := a.Quote(env, h.amount())
+	if err != nil {
+		t.Fatalf("Quote error = %v", err)
+	}
+	_, f := deposit(t, h, a, env)
+	if !near(q.EntryCost, f.Cost(), h.tol()) {
+		t.Errorf("Quote.EntryCost = %s, want the deposit's cost %s", q.EntryCost, f.Cost())
+	}
+	if q.EntryCost.Sign() < 0 || q.ExitCost.Sign() < 0 || q.MaxInstantExit.Sign() < 0 || q.ExitDelay < 0 {
+		t.Errorf("Quote = %+v has a negative cost, delay or exit", q)
+	}
+	if math.IsNaN(q.APY) || math.IsInf(q.APY, 0) {
+		t.Errorf("Quote.APY = %g, want a finite number", q.APY)
+	}
+	if _, err := a.Quote(env, decimal.Zero); err != nil {
+		t.Errorf("Quote(0) error = %v, want the current APY", err)
+	}
+}
+
+func testZeroTime(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	env := h.env(Conditions{Time: T0, APY: 0.05, GasPrice: 10})
+	pos, _ := deposit(t, h, a, env)
+	want := clonePos(pos)
+	// Same time, and a different observed rate: nothing may move.
+	env2 := h.env(Conditions{Time: T0, APY: 0.20, GasPrice: 10})
+	a.Accrue(&pos, env2)
+	if diff := cmp.Diff(want, pos, Comparer()); diff != "" {
+		t.Errorf("Accrue to pos.Last changed the position (-want +got):\n%s", diff)
+	}
+	v1 := a.Value(&pos, env, adapters.PriceRate)
+	a.Accrue(&pos, env)
+	if v2 := a.Value(&pos, env, adapters.PriceRate); !v1.Equal(v2) {
+		t.Errorf("Value after zero-time Accrue = %s, want %s", v2, v1)
+	}
+}
+
+func testConstantRate(t *testing.T, h *Harness) {
+	for _, apy := range []float64{0.035, 0.12, 0, -0.02} {
+		t.Run(fmt.Sprintf("apy=%g", apy), func(t *testing.T) {
+			a := h.Open(t)
+			env := h.env(Conditions{Time: T0, APY: apy})
+			pos, _ := deposit(t, h, a, env)
+			v0 := a.Value(&pos, env, adapters.PriceRate)
+			want := v0.Mul(adapters.FromFloat(h.growth(apy, Year)))
+
+			one := clonePos(pos)
+			end := h.env(Conditions{Time: T0.Add(Year), APY: apy})
+			a.Accrue(&one, end)
+			if got := a.Value(&one, end, adapters.PriceRate); relDiff(got, want) > h.tol() {
+				t.Errorf("one step: value after a year = %s, want %s (rel diff %.3g > %g)", got, want, relDiff(got, want), h.tol())
+			}
+			if !one.Last.Equal(T0.Add(Year)) {
+				t.Errorf("Last = %v after Accrue, want %v", one.Last, T0.Add(Year))
+			}
+			// Value at a later env without Accrue projects the same value.
+			if got := a.Value(&pos, end, adapters.PriceRate); relDiff(got, want) > h.tol() {
+				t.Errorf("Value projected a year ahead = %s, want %s", got, want)
+			}
+
+			daily := clonePos(pos)
+			for d := 1; d <= 365; d++ {
+				a.Accrue(&daily, h.env(Conditions{Time: T0.Add(time.Duration(d) * 24 * time.Hour), APY: apy}))
+			}
+			if got := a.Value(&daily, end, adapters.PriceRate); relDiff(got, want) > h.tol() {
+				t.Errorf("365 daily steps: value = %s, want %s (rel diff %.3g)", got, want, relDiff(got, want))
+			}
+		})
+	}
+}
+
+func testInvalid(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	env := h.env(Conditions{Time: T0, APY: 0.03})
+	pos, _ := deposit(t, h, a, env)
+	tests := []struct {
+		name string
+		run  func() error
+	}{
+		{"deposit zero", func() error { _, _, err := a.Deposit(pos, env, decimal.Zero); return err }},
+		{"deposit negative", func() error { _, _, err := a.Deposit(pos, env, decimal.NewFromInt(-1)); return err }},
+		{"nil env", func() error { _, _, err := a.Deposit(pos, nil, h.amount()); return err }},
+		{"withdraw negative", func() error {
+			_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: decimal.NewFromInt(-1)})
+			return err
+		}},
+		{"withdraw more than held", func() error {
+			_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: h.amount().Mul(decimal.NewFromInt(3)), Mode: adapters.ExitInstant})
+			return err
+		}},
+		{"other market's position", func() error {
+			p := clonePos(pos)
+			p.Market = "other/market"
+			_, _, err := a.Deposit(p, env, h.amount())
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.run()
+			if !errors.Is(err, adapters.ErrInvalid) {
+				t.Errorf("error = %v, want kind %v", err, adapters.KindInvalid)
+			}
+		})
+	}
+}
+
+func testExitLiquidity(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	amt := h.amount()
+	liq := amt.InexactFloat64() / 4
+	env := h.env(Conditions{Time: T0, APY: 0.03, ExitLiquidity: liq})
+	pos, _ := deposit(t, h, a, env)
+	half := amt.DivRound(decimal.NewFromInt(2), adapters.Scale)
+
+	_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: half, Mode: adapters.ExitInstant})
+	if !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+		t.Fatalf("instant Withdraw(%s) with exit liquidity %g: error = %v, want kind %v", half, liq, err, adapters.KindInsufficientLiquidity)
+	}
+
+	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: half, Mode: adapters.ExitInstant, AllowPartial: true})
+	if err != nil {
+		t.Fatalf("instant Withdraw with AllowPartial: error = %v", err)
+	}
+	if !f.Partial {
+		t.Errorf("Fill.Partial = false, want true when %s exceeds exit liquidity %g", half, liq)
+	}
+	if f.Value.InexactFloat64() > liq*(1+1e-12) || f.Value.Sign() <= 0 {
+		t.Errorf("partial Fill.Value = %s, want within (0, %g]", f.Value, liq)
+	}
+	before := a.Value(&pos, env, adapters.PriceRate)
+	if got, want := a.Value(&np, env, adapters.PriceRate), before.Sub(f.Value); !near(got, want, h.tol()) {
+		t.Errorf("Value after partial exit = %s, want %s", got, want)
+	}
+	checkFillBalance(t, "partial exit", f)
+
+	// Within liquidity, an instant exit fills in full, with a bounded slippage.
+	small := decimal.NewFromFloat(liq / 10)
+	_, f, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: small, Mode: adapters.ExitInstant})
+	if err != nil {
+		t.Fatalf("instant Withdraw(%s) within liquidity %g: error = %v", small, liq, err)
+	}
+	if f.Partial || !near(f.Value, small, h.tol()) {
+		t.Errorf("Fill = %+v, want a full fill of %s", f, small)
+	}
+	checkFillBalance(t, "instant exit", f)
+	if f.Slippage.Sign() > 0 {
+		frac := f.Slippage.InexactFloat64() / small.InexactFloat64()
+		_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: small, Mode: adapters.ExitInstant, MaxSlippage: frac / 2})
+		if !errors.Is(err, adapters.ErrCapExceeded) {
+			t.Errorf("Withdraw with MaxSlippage %g below the slippage %g: error = %v, want kind %v", frac/2, frac, err, adapters.KindCapExceeded)
+		}
+	}
+	q, err := a.Quote(env, decimal.Zero)
+	if err != nil {
+		t.Fatalf("Quote error = %v", err)
+	}
+	if q.MaxInstantExit.InexactFloat64() > liq*(1+1e-12) {
+		t.Errorf("Quote.MaxInstantExit = %s, want <= exit liquidity %g", q.MaxInstantExit, liq)
+	}
+}
+
+func testWithdrawAll(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	env := h.env(Conditions{Time: T0, APY: 0.03, GasPrice: 5})
+	pos, _ := deposit(t, h, a, env)
+	later := h.env(Conditions{Time: T0.Add(30 * 24 * time.Hour), APY: 0.03, GasPrice: 5})
+	mode := adapters.ExitInstant
+	if h.Queues {
+		mode = adapters.ExitAuto
+	}
+	want := a.Value(&pos, later, adapters.PriceRate)
+	np, f, err := a.Withdraw(pos, later, adapters.Withdrawal{All: true, Mode: mode})
+	if err != nil {
+		t.Fatalf("Withdraw(All) error = %v", err)
+	}
+	if np.Units.Sign() != 0 {
+		t.Errorf("Units after Withdraw(All) = %s, want 0", np.Units)
+	}
+	if got := a.Value(&np, later, adapters.PriceRate); got.Sign() != 0 {
+		t.Errorf("Value after Withdraw(All) = %s, want 0", got)
+	}
+	if !near(f.Value, want, h.tol()) {
+		t.Errorf("Fill.Value = %s, want the whole position %s", f.Value, want)
+	}
+	checkFillBalance(t, "withdraw all", f)
+}
+
+func testQueue(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	env := h.env(Conditions{Time: T0, APY: 0.04, GasPrice: 10})
+	pos, _ := deposit(t, h, a, env)
+	half := h.amount().DivRound(decimal.NewFromInt(2), adapters.Scale)
+	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: half, Mode: adapters.ExitQueue})
+	if err != nil {
+		t.Fatalf("queued Withdraw error = %v", err)
+	}
+	if f.Queued == nil || len(np.Claims) != 1 {
+		t.Fatalf("queued Withdraw: Fill.Queued = %v, claims %d, want one queued claim", f.Queued, len(np.Claims))
+	}
+	checkFillBalance(t, "queued withdrawal", f)
+	c := np.Claims[0]
+	if !c.ReadyAt.After(T0) {
+		t.Fatalf("claim ReadyAt = %v, want after the request at %v", c.ReadyAt, T0)
+	}
+	if len(pos.Claims) != 0 {
+		t.Errorf("Withdraw changed the caller's position: %d claims", len(pos.Claims))
+	}
+	before := c.ReadyAt.Add(-time.Second)
+	envBefore := h.env(Conditions{Time: before, APY: 0.04, GasPrice: 10})
+	if _, _, err := a.Claim(np, envBefore); !errors.Is(err, adapters.ErrNotReady) {
+		t.Errorf("Claim one second before ReadyAt: error = %v, want kind %v", err, adapters.KindNotReady)
+	}
+	amountBefore := c.Amount()
+	if h.LossEvent != "" {
+		const size = 0.1
+		ev := adapters.Event{Time: before, Market: a.Market().ID, Type: h.LossEvent, Size: size}
+		cut, _, err := a.Apply(np, envBefore, ev)
+		if err != nil {
+			t.Fatalf("Apply(%s) error = %v", h.LossEvent, err)
+		}
+		want := amountBefore.Mul(adapters.FromFloat(1 - size*(1-h.Covered)))
+		if got := cut.Claims[0].Amount(); !near(got, want, h.tol()) {
+			t.Errorf("queued claim after a %g %s = %s, want %s", size, h.LossEvent, got, want)
+		}
+		if got := np.Claims[0].Amount(); !got.Equal(amountBefore) {
+			t.Errorf("Apply changed the caller's claim to %s, want %s", got, amountBefore)
+		}
+		np = cut
+	}
+	payout := np.Claims[0].Amount()
+	envReady := h.env(Conditions{Time: c.ReadyAt, APY: 0.04, GasPrice: 10})
+	paid, f, err := a.Claim(np, envReady)
+	if err != nil {
+		t.Fatalf("Claim at ReadyAt error = %v", err)
+	}
+	if len(paid.Claims) != 0 {
+		t.Errorf("claims after Claim = %d, want 0", len(paid.Claims))
+	}
+	if !near(f.Value, payout, h.tol()) {
+		t.Errorf("Claim Fill.Value = %s, want the claim's payout %s", f.Value, payout)
+	}
+	checkFillBalance(t, "claim", f)
+	if _, _, err := a.Claim(paid, envReady); !errors.Is(err, adapters.ErrNotReady) {
+		t.Errorf("Claim with nothing queued: error = %v, want kind %v", err, adapters.KindNotReady)
+	}
+}
+
+func testLoss(t *testing.T, h *Harness) {
+	for _, size := range []float64{0, 0.01, 0.25, 1} {
+		t.Run(fmt.Sprintf("size=%g", size), func(t *testing.T) {
+			a := h.Open(t)
+			env := h.env(Conditions{Time: T0, APY: 0.03})
+			pos, _ := deposit(t, h, a, env)
+			before := a.TotalValue(&pos, env, adapters.PriceRate)
+			ev := adapters.Event{Time: T0, Market: a.Market().ID, Type: h.LossEvent, Size: size}
+			np, loss, err := a.Apply(pos, env, ev)
+			if err != nil {
+				t.Fatalf("Apply error = %v", err)
+			}
+			eff := size * (1 - h.Covered)
+			want := before.Mul(adapters.FromFloat(1 - eff))
+			got := a.TotalValue(&np, env, adapters.PriceRate)
+			if !near(got, want, h.tol()) {
+				t.Errorf("value after a %g loss = %s, want %s", size, got, want)
+			}
+			if !near(loss, before.Sub(got), h.tol()) {
+				t.Errorf("reported loss = %s, want %s", loss, before.Sub(got))
+			}
+			if got.Sign() < 0 || loss.Sign() < 0 {
+				t.Errorf("negative value %s or loss %s", got, loss)
+			}
+		})
+	}
+	t.Run("other market", func(t *testing.T) {
+		a := h.Open(t)
+		env := h.env(Conditions{Time: T0, APY: 0.03})
+		pos, _ := deposit(t, h, a, env)
+		ev := adapters.Event{Time: T0, Market: "other/market", Type: h.LossEvent, Size: 0.5}
+		if _, _, err := a.Apply(pos, env, ev); !errors.Is(err, adapters.ErrInvalid) {
+			t.Errorf("Apply of another market's event: error = %v, want kind %v", err, adapters.KindInvalid)
+		}
+	})
+}
+
+func testHarvest(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	env := h.env(Conditions{Time: T0, APY: 0.03})
+	pos, _ := deposit(t, h, a, env)
+	if _, _, err := a.Harvest(pos, env); err == nil {
+		t.Errorf("Harvest with no rewards: error = nil, want an error")
+	} else if adapters.KindOf(err) == adapters.KindOther {
+		t.Errorf("Harvest with no rewards: error %v has no kind", err)
+	}
+	pos.Rewards = decimal.RequireFromString("0.5")
+	np, f, err := a.Harvest(pos, env)
+	if err != nil {
+		t.Fatalf("Harvest error = %v", err)
+	}
+	if np.Rewards.Sign() != 0 {
+		t.Errorf("Rewards after Harvest = %s, want 0", np.Rewards)
+	}
+	if !near(f.Value, pos.Rewards, h.tol()) {
+		t.Errorf("Harvest Fill.Value = %s, want the rewards %s", f.Value, pos.Rewards)
+	}
+	checkFillBalance(t, "harvest", f)
+	if f.Amount.GreaterThan(pos.Rewards) {
+		t.Errorf("Harvest Fill.Amount = %s, more than the rewards %s", f.Amount, pos.Rewards)
+	}
+}
+
+// checkFillBalance checks a withdrawal-side fill: the value removed is what
+// reached idle plus the costs plus what was queued.
+func checkFillBalance(t *testing.T, what string, f adapters.Fill) {
+	t.Helper()
+	if f.Amount.Sign() < 0 || f.Gas.Sign() < 0 || f.Fee.Sign() < 0 || f.Value.Sign() < 0 {
+		t.Errorf("%s: Fill %+v has a negative amount, value, gas or fee", what, f)
+	}
+	want := f.Amount.Add(f.Cost())
+	if f.Queued != nil {
+		want = want.Add(f.Queued.Amount())
+	}
+	if !near(f.Value, want, 1e-12) {
+		t.Errorf("%s: Fill.Value = %s, want Amount + Cost (+ queued) = %s", what, f.Value, want)
+	}
+}
+
+// checkDepositBalance checks a deposit fill: the amount spent is the value
+// added plus the costs.
+func checkDepositBalance(t *testing.T, what string, f adapters.Fill) {
+	t.Helper()
+	if f.Amount.Sign() <= 0 || f.Value.Sign() < 0 || f.Gas.Sign() < 0 || f.Fee.Sign() < 0 {
+		t.Errorf("%s: deposit Fill %+v has a negative or zero field", what, f)
+	}
+	if want := f.Value.Add(f.Cost()); !near(f.Amount, want, 1e-12) {
+		t.Errorf("%s: deposit Fill.Amount = %s, want Value + Cost = %s", what, f.Amount, want)
+	}
+}
+
+// step is one operation of a random sequence and what it did.
+type step struct {
+	Op   string
+	Pos  adapters.Position
+	Fill adapters.Fill
+	Loss decimal.Decimal
+	Err  string
+}
+
+// sequence runs a seeded random sequence of operations and returns every
+// step. It fails the test when an invariant breaks.
+func sequence(t *testing.T, h *Harness, seed uint64, n int) []step {
+	t.Helper()
+	a := h.Open(t)
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	now := T0
+	apy := 0.04
+	cond := func() Conditions {
+		liq := 0.0
+		if r.IntN(3) == 0 {
+			liq = 1 + r.Float64()*h.amount().InexactFloat64()
+		}
+		return Conditions{Time: now, APY: apy, ExitLiquidity: liq, GasPrice: float64(r.IntN(4)) * 10}
+	}
+	pos := a.NewPosition()
+	var out []step
+	for i := 0; i < n; i++ {
+		env := h.env(cond())
+		var (
+			s   step
+			err error
+		)
+		amt := h.amount().Mul(decimal.NewFromFloat(r.Float64())).Round(6).Add(decimal.New(1, -6))
+		switch op := r.IntN(9); op {
+		case 0, 1:
+			s.Op = "deposit " + amt.String()
+			pos, s.Fill, err = a.Deposit(pos, env, amt)
+		case 2:
+			s.Op = "withdraw instant " + amt.String()
+			pos, s.Fill, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: amt, Mode: adapters.ExitInstant, AllowPartial: r.IntN(2) == 0})
+		case 3:
+			s.Op = "withdraw auto " + amt.String()
+			pos, s.Fill, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: amt, Mode: adapters.ExitAuto})
+		case 4:
+			s.Op = "withdraw all"
+			mode := adapters.ExitAuto
+			if r.IntN(2) == 0 {
+				mode = adapters.ExitQueue
+			}
+			pos, s.Fill, err = a.Withdraw(pos, env, adapters.Withdrawal{All: true, Mode: mode})
+		case 5, 6:
+			dt := time.Duration(1+r.IntN(72*60)) * time.Minute
+			now = now.Add(dt)
+			apy = -0.5 + r.Float64()
+			s.Op = fmt.Sprintf("accrue %v at %g", dt, apy)
+			env = h.env(cond())
+			a.Accrue(&pos, env)
+		case 7:
+			if h.LossEvent == "" {
+				s.Op = "skip"
+				break
+			}
+			size := r.Float64() * 0.3
+			s.Op = fmt.Sprintf("loss %g", size)
+			pos, s.Loss, err = a.Apply(pos, env, adapters.Event{Time: now, Market: a.Market().ID, Type: h.LossEvent, Size: size})
+		case 8:
+			if h.Queues {
+				s.Op = "claim"
+				pos, s.Fill, err = a.Claim(pos, env)
+			} else if h.Harvests {
+				s.Op = "harvest"
+				pos, s.Fill, err = a.Harvest(pos, env)
+			} else {
+				s.Op = "value"
+			}
+		}
+		if err != nil {
+			if adapters.KindOf(err) == adapters.KindOther {
+				t.Fatalf("seed %d step %d %s: untyped error %v", seed, i, s.Op, err)
+			}
+			s.Err = err.Error()
+		} else if s.Fill.Value.Sign() != 0 || s.Fill.Amount.Sign() != 0 {
+			where := fmt.Sprintf("seed %d step %d %s", seed, i, s.Op)
+			if strings.HasPrefix(s.Op, "deposit") {
+				checkDepositBalance(t, where, s.Fill)
+			} else {
+				checkFillBalance(t, where, s.Fill)
+			}
+		}
+		checkNonNegative(t, a, &pos, env, fmt.Sprintf("seed %d step %d %s", seed, i, s.Op))
+		if s.Fill.Amount.Sign() < 0 || s.Loss.Sign() < 0 {
+			t.Fatalf("seed %d step %d %s: negative fill %+v or loss %s", seed, i, s.Op, s.Fill, s.Loss)
+		}
+		s.Pos = clonePos(pos)
+		out = append(out, s)
+	}
+	return out
+}
+
+func checkNonNegative(t *testing.T, a *adapters.Adapter, pos *adapters.Position, env *adapters.Env, where string) {
+	t.Helper()
+	if pos.Units.Sign() < 0 || pos.Rewards.Sign() < 0 {
+		t.Fatalf("%s: negative units %s or rewards %s", where, pos.Units, pos.Rewards)
+	}
+	if pos.Index < 0 || math.IsNaN(pos.Index) || math.IsInf(pos.Index, 0) {
+		t.Fatalf("%s: index %g is not a finite number >= 0", where, pos.Index)
+	}
+	for _, p := range []adapters.Pricing{adapters.PriceRate, adapters.PriceMarket} {
+		if v := a.Value(pos, env, p); v.Sign() < 0 {
+			t.Fatalf("%s: Value(%s) = %s < 0", where, p, v)
+		}
+		if v := a.TotalValue(pos, env, p); v.Sign() < 0 {
+			t.Fatalf("%s: TotalValue(%s) = %s < 0", where, p, v)
+		}
+	}
+	for i, c := range pos.Claims {
+		if c.Units.Sign() < 0 || c.Amount().Sign() < 0 {
+			t.Fatalf("%s: claim %d has negative units %s", where, i, c.Units)
+		}
+	}
+}
+
+func testRandom(t *testing.T, h *Harness) {
+	n := 300
+	if testing.Short() {
+		n = 60
+	}
+	for seed := uint64(1); seed <= 8; seed++ {
+		sequence(t, h, seed, n)
+	}
+}
+
+func testDeterministic(t *testing.T, h *Harness) {
+	a := sequence(t, h, 42, 200)
+	b := sequence(t, h, 42, 200)
+	if diff := cmp.Diff(a, b, Comparer()); diff != "" {
+		t.Errorf("the same sequence gave different results (-first +second):\n%s", diff)
+	}
+}
+
+func clonePos(p adapters.Position) adapters.Position {
+	c := p
+	c.Claims = append([]adapters.Claim(nil), p.Claims...)
+	return c
+}
+
+// Comparer is the go-cmp option that compares decimals by value, for
+// tests that compare Positions, Fills and Quotes.
+func Comparer() cmp.Option {
+	return cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })
+}
