@@ -1,0 +1,519 @@
+package strategies
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// fixedTol is how close to a cap a weight (or a group's sum) must be for
+// the cap to count as binding, and how close to 1 - idle the total must be
+// for the budget to count as spent. Project returns its input unchanged
+// when the input already satisfies every cap and every positive weight is
+// held by a binding cap or the budget is spent; that makes Project
+// idempotent bit for bit.
+const fixedTol = 1e-12
+
+// Projection is a vector of weights projected onto Constraints.
+type Projection struct {
+	// Markets are the market IDs, in the order of the State.
+	Markets []string
+	// Weights are the projected weights: >= 0, within every cap.
+	Weights []float64
+	// Idle is 1 - the sum of Weights (compensated), so that weights plus
+	// idle is 1 within 1e-12; it is at least the idle floor (to 1e-12).
+	Idle float64
+	// Reasons says, per market, which caps bind its weight ("capped by
+	// max_weight = 0.35"), why a market that was wanted is at zero
+	// ("max_kind.lrt = 0.4 is full", "below min_weight = 0.01"), and notes
+	// such as "tvl unknown: max_share_of_tvl not applied". "" when there is
+	// nothing to say. Reasons describe the projection of the given input:
+	// projecting a projection gives the same weights and idle, but a
+	// market the first projection zeroed is no longer "wanted".
+	Reasons []string
+}
+
+// Target builds a Target from the projection. reasons, when not nil, are
+// the strategy's own reasons per market (a score, "ineligible: ..."); each
+// allocation's Reason joins the strategy's reason and the projection's
+// with "; ".
+func (p *Projection) Target(reasons []string) Target {
+	t := Target{Allocations: make([]Allocation, len(p.Markets)), Idle: p.Idle}
+	for i, id := range p.Markets {
+		var r string
+		if reasons != nil {
+			r = reasons[i]
+		}
+		if pr := p.Reasons[i]; pr != "" {
+			if r != "" {
+				r += "; " + pr
+			} else {
+				r = pr
+			}
+		}
+		t.Allocations[i] = Allocation{Market: id, Weight: p.Weights[i], Reason: r}
+	}
+	return t
+}
+
+// Projector projects weights onto Constraints for one universe. Build it
+// once per strategy (NewProjector) and call Project or Greedy per plan; a
+// Projector is safe for concurrent use.
+type Projector struct {
+	c        Constraints
+	ids      []string
+	budget   float64 // 1 - idle floor
+	groups   []group
+	memberOf [][]int // per market: indices into groups
+}
+
+// NewProjector validates c and prepares it for the markets of a universe,
+// in order.
+func NewProjector(c Constraints, markets []adapters.Market) (*Projector, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Projector{c: c, budget: 1 - c.Idle, ids: make([]string, len(markets)), memberOf: make([][]int, len(markets))}
+	for i := range markets {
+		p.ids[i] = markets[i].ID
+	}
+	for _, g := range c.groups(markets) {
+		if g.cap >= p.budget {
+			continue // cannot bind before the budget does
+		}
+		gi := len(p.groups)
+		p.groups = append(p.groups, g)
+		for _, m := range g.members {
+			p.memberOf[m] = append(p.memberOf[m], gi)
+		}
+	}
+	return p, nil
+}
+
+// Constraints returns the projector's constraints.
+func (p *Projector) Constraints() Constraints { return p.c }
+
+// Project projects desired weights (one per market of st, in order; any
+// non-negative finite scale) onto the constraints.
+//
+// The desired weights are scaled to fill the investable share 1 - idle;
+// a market whose share exceeds a cap (its own: max_weight, max share of
+// TVL; or a group's: max_kind, max_protocol, max_tag) is held at the cap
+// and the excess flows to the markets still below their caps in
+// proportion to their desired weights (water-filling: all unheld markets
+// rise together until the next cap binds, repeated until none can rise).
+// What cannot be placed stays idle. Markets given less than min_weight are
+// dropped and the rest re-projected. The result never exceeds a cap, and
+// Project(Project(w)) has exactly the weights and idle of Project(w).
+//
+// An error (KindInvalid) reports a desired weight that is negative, NaN or
+// infinite, or a State whose markets are not the projector's.
+func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
+	caps, notes, err := p.prepare(st, desired)
+	if err != nil {
+		return Projection{}, err
+	}
+	wanted := make([]bool, len(desired))
+	for i, d := range desired {
+		wanted[i] = d > 0
+	}
+	var w []float64
+	var dropped []bool
+	if p.isFixed(desired, caps) {
+		w = append([]float64(nil), desired...)
+	} else {
+		d := append([]float64(nil), desired...)
+		for {
+			w = p.fill(d, caps)
+			p.enforce(w, caps)
+			if p.c.MinWeight <= 0 {
+				break
+			}
+			again := false
+			for i, v := range w {
+				if v > 0 && v < p.c.MinWeight {
+					d[i] = 0
+					if dropped == nil {
+						dropped = make([]bool, len(w))
+					}
+					dropped[i] = true
+					again = true
+				}
+			}
+			if !again {
+				break
+			}
+		}
+	}
+	return p.finish(w, caps, wanted, dropped, notes), nil
+}
+
+// Greedy fills the markets in order (indices into st.Markets), each up to
+// the most its caps and the budget allow, and leaves the rest at zero: the
+// allocation of a strategy that ranks markets (max-yield). A market whose
+// room is below min_weight is skipped. The result is a fixed point of
+// Project.
+func (p *Projector) Greedy(st *State, order []int) (Projection, error) {
+	n := len(p.ids)
+	caps, notes, err := p.prepare(st, make([]float64, n))
+	if err != nil {
+		return Projection{}, err
+	}
+	w := make([]float64, n)
+	wanted := make([]bool, n)
+	var dropped []bool
+	gsum := make([]float64, len(p.groups))
+	total := 0.0
+	for _, i := range order {
+		if i < 0 || i >= n {
+			return Projection{}, adapters.E("strategies.Projector.Greedy", adapters.KindInvalid, "market index %d out of range [0, %d)", i, n)
+		}
+		if wanted[i] {
+			continue
+		}
+		wanted[i] = true
+		room := math.Min(caps[i], p.budget-total)
+		for _, g := range p.memberOf[i] {
+			room = math.Min(room, p.groups[g].cap-gsum[g])
+		}
+		if !(room > 0) {
+			continue
+		}
+		if p.c.MinWeight > 0 && room < p.c.MinWeight {
+			if dropped == nil {
+				dropped = make([]bool, n)
+			}
+			dropped[i] = true
+			continue
+		}
+		w[i] = room
+		total += room
+		for _, g := range p.memberOf[i] {
+			gsum[g] += room
+		}
+	}
+	p.enforce(w, caps)
+	return p.finish(w, caps, wanted, dropped, notes), nil
+}
+
+// prepare checks the inputs and returns each market's own cap (the
+// smaller of max_weight and the max-share-of-TVL cap; +Inf when none) and
+// per-market notes.
+func (p *Projector) prepare(st *State, desired []float64) (caps []float64, notes []string, err error) {
+	const op = "strategies.Projector.Project"
+	n := len(p.ids)
+	if st == nil || len(st.Markets) != n {
+		got := 0
+		if st != nil {
+			got = len(st.Markets)
+		}
+		return nil, nil, adapters.E(op, adapters.KindInvalid, "state has %d markets, the projector %d", got, n)
+	}
+	if len(desired) != n {
+		return nil, nil, adapters.E(op, adapters.KindInvalid, "%d desired weights for %d markets", len(desired), n)
+	}
+	caps = make([]float64, n)
+	for i := range st.Markets {
+		ms := &st.Markets[i]
+		if ms.Market.ID != p.ids[i] {
+			return nil, nil, adapters.E(op, adapters.KindInvalid, "state market %d is %q, the projector's is %q", i, ms.Market.ID, p.ids[i])
+		}
+		if d := desired[i]; math.IsNaN(d) || math.IsInf(d, 0) || d < 0 {
+			return nil, nil, adapters.E(op, adapters.KindInvalid, "%s: desired weight %g is not a finite number >= 0", p.ids[i], d)
+		}
+		caps[i] = math.Inf(1)
+		if p.c.MaxWeight > 0 {
+			caps[i] = p.c.MaxWeight
+		}
+		if p.c.MaxShareOfTVL > 0 {
+			if tc, ok := p.c.TVLCap(st, ms); ok {
+				caps[i] = math.Min(caps[i], tc)
+			} else {
+				if notes == nil {
+					notes = make([]string, n)
+				}
+				notes[i] = "tvl unknown: max_share_of_tvl not applied"
+				if ms.Row >= 0 && ms.Obs.Set.Has(adapters.FieldTVL) {
+					notes[i] = "nav or base USD price unknown: max_share_of_tvl not applied"
+				}
+			}
+		}
+	}
+	return caps, notes, nil
+}
+
+// isFixed reports whether w already satisfies every cap and cannot rise:
+// every positive weight is held by a binding cap, or the budget is spent.
+func (p *Projector) isFixed(w, caps []float64) bool {
+	for i, v := range w {
+		if v > caps[i] || (v > 0 && v < p.c.MinWeight) {
+			return false
+		}
+	}
+	gsum := p.groupSums(w)
+	for g := range p.groups {
+		if gsum[g] > p.groups[g].cap {
+			return false
+		}
+	}
+	total := SumWeights(w)
+	if total > p.budget {
+		return false
+	}
+	if total >= p.budget-fixedTol {
+		return true
+	}
+	for i, v := range w {
+		if v > 0 && !p.held(i, v, caps, gsum) {
+			return false
+		}
+	}
+	return true
+}
+
+// held reports whether market i at weight v is held by a binding cap.
+func (p *Projector) held(i int, v float64, caps, gsum []float64) bool {
+	if caps[i]-v <= fixedTol {
+		return true
+	}
+	for _, g := range p.memberOf[i] {
+		if p.groups[g].cap-gsum[g] <= fixedTol {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Projector) groupSums(w []float64) []float64 {
+	gsum := make([]float64, len(p.groups))
+	var buf []float64
+	for g := range p.groups {
+		buf = buf[:0]
+		for _, m := range p.groups[g].members {
+			buf = append(buf, w[m])
+		}
+		gsum[g] = SumWeights(buf)
+	}
+	return gsum
+}
+
+// fill is the water-filling: every active market's weight is T x rate,
+// T rising from 0; when a cap binds, its markets are frozen at their
+// weight, and T keeps rising for the others until the budget is spent or
+// no market is active.
+func (p *Projector) fill(d, caps []float64) []float64 {
+	n := len(d)
+	w := make([]float64, n)
+	maxd := 0.0
+	for _, v := range d {
+		maxd = math.Max(maxd, v)
+	}
+	if maxd == 0 {
+		return w
+	}
+	rate := make([]float64, n)
+	for i, v := range d {
+		rate[i] = v / maxd
+	}
+	sumr := SumWeights(rate)
+	active := make([]bool, n)
+	nactive := 0
+	mcand := make([]float64, n)
+	for i := range rate {
+		rate[i] /= sumr
+		if rate[i] > 0 {
+			active[i] = true
+			nactive++
+			mcand[i] = caps[i] / rate[i]
+		}
+	}
+	ng := len(p.groups)
+	gFrozen := make([]float64, ng)
+	gcand := make([]float64, ng)
+	frozenTotal := 0.0
+	T := 0.0
+	freeze := func(i int) {
+		v := math.Min(T*rate[i], caps[i])
+		active[i] = false
+		nactive--
+		w[i] = v
+		frozenTotal += v
+		for _, g := range p.memberOf[i] {
+			gFrozen[g] += v
+		}
+	}
+	for nactive > 0 {
+		// Rates of the active markets are summed afresh each round so
+		// that no rounding drift accumulates.
+		best := math.Inf(1)
+		activeRate := 0.0
+		for i := range rate {
+			if active[i] {
+				activeRate += rate[i]
+				best = math.Min(best, mcand[i])
+			}
+		}
+		for g := range p.groups {
+			gcand[g] = math.Inf(1)
+			r := 0.0
+			for _, m := range p.groups[g].members {
+				if active[m] {
+					r += rate[m]
+				}
+			}
+			if r > 0 {
+				gcand[g] = (p.groups[g].cap - gFrozen[g]) / r
+				best = math.Min(best, gcand[g])
+			}
+		}
+		bcand := (p.budget - frozenTotal) / activeRate
+		best = math.Min(best, bcand)
+		if best < T {
+			best = T // rounding: a cap already reached binds now
+		}
+		T = best
+		if bcand <= T {
+			for i := range rate {
+				if active[i] {
+					freeze(i)
+				}
+			}
+			break
+		}
+		for i := range rate {
+			if active[i] && mcand[i] <= T {
+				freeze(i)
+			}
+		}
+		for g := range p.groups {
+			if gcand[g] <= T {
+				for _, m := range p.groups[g].members {
+					if active[m] {
+						freeze(m)
+					}
+				}
+			}
+		}
+	}
+	return w
+}
+
+// enforce lowers weights, by rounding-sized amounts, until no cap is
+// exceeded under SumWeights: first each market's own cap, then each
+// group's, then the budget. Lowering a weight never breaks a cap already
+// enforced.
+func (p *Projector) enforce(w, caps []float64) {
+	for i := range w {
+		if w[i] > caps[i] {
+			w[i] = caps[i]
+		}
+	}
+	var buf []float64
+	lower := func(members []int, capv float64) {
+		for iter := 0; iter < 64; iter++ {
+			buf = buf[:0]
+			for _, m := range members {
+				buf = append(buf, w[m])
+			}
+			s := SumWeights(buf)
+			if s <= capv {
+				return
+			}
+			j := members[0]
+			for _, m := range members {
+				if w[m] > w[j] {
+					j = m
+				}
+			}
+			nw := w[j] - (s - capv)
+			if nw >= w[j] {
+				nw = math.Nextafter(w[j], 0)
+			}
+			w[j] = math.Max(nw, 0)
+		}
+	}
+	for g := range p.groups {
+		lower(p.groups[g].members, p.groups[g].cap)
+	}
+	all := make([]int, len(w))
+	for i := range all {
+		all[i] = i
+	}
+	lower(all, p.budget)
+}
+
+// finish computes idle and the reasons.
+func (p *Projector) finish(w, caps []float64, wanted, dropped []bool, notes []string) Projection {
+	n := len(w)
+	pr := Projection{Markets: p.ids, Weights: w, Idle: 1 - SumWeights(w), Reasons: make([]string, n)}
+	if pr.Idle < 0 && pr.Idle > -fixedTol {
+		pr.Idle = 0
+	}
+	gsum := p.groupSums(w)
+	var parts []string
+	for i := range w {
+		parts = parts[:0]
+		ownCap := func() string {
+			if p.c.MaxWeight > 0 && caps[i] == p.c.MaxWeight {
+				return fmt.Sprintf("max_weight = %g", p.c.MaxWeight)
+			}
+			return fmt.Sprintf("max_share_of_tvl = %g (%.4g of NAV)", p.c.MaxShareOfTVL, caps[i])
+		}
+		switch {
+		case w[i] > 0:
+			var by []string
+			if caps[i]-w[i] <= fixedTol {
+				by = append(by, ownCap())
+			}
+			for _, g := range p.memberOf[i] {
+				if p.groups[g].cap-gsum[g] <= fixedTol {
+					by = append(by, p.groups[g].label)
+				}
+			}
+			if len(by) > 0 {
+				parts = append(parts, "capped by "+strings.Join(by, ", "))
+			}
+		case dropped != nil && dropped[i]:
+			parts = append(parts, fmt.Sprintf("below min_weight = %g", p.c.MinWeight))
+		case wanted[i]:
+			var by []string
+			if caps[i] <= fixedTol {
+				by = append(by, ownCap())
+			}
+			for _, g := range p.memberOf[i] {
+				if p.groups[g].cap-gsum[g] <= fixedTol {
+					by = append(by, p.groups[g].label)
+				}
+			}
+			switch {
+			case len(by) > 0:
+				parts = append(parts, "no room: "+strings.Join(by, ", ")+" full")
+			case p.budget-SumWeights(w) <= fixedTol:
+				parts = append(parts, fmt.Sprintf("no room: the investable share %g is spent", p.budget))
+			default:
+				parts = append(parts, "desired weight too small to place")
+			}
+		}
+		if notes != nil && notes[i] != "" {
+			parts = append(parts, notes[i])
+		}
+		pr.Reasons[i] = strings.Join(parts, "; ")
+	}
+	return pr
+}
+
+// Project projects desired weights onto c for state st; it is
+// NewProjector(c, markets of st) followed by Project. Strategies that plan
+// often should keep a Projector.
+func (c *Constraints) Project(st *State, desired []float64) (Projection, error) {
+	if st == nil {
+		return Projection{}, adapters.E("strategies.Constraints.Project", adapters.KindInvalid, "nil state")
+	}
+	p, err := NewProjector(*c, st.MarketList())
+	if err != nil {
+		return Projection{}, err
+	}
+	return p.Project(st, desired)
+}
