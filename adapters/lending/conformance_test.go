@@ -1,0 +1,72 @@
+package lending_test
+
+import (
+	"testing"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	_ "github.com/yieldvault/yieldvault/adapters/lending"
+)
+
+// lendingEnv is an observation in which a supply position grows at exactly
+// c.APY: the supply APY is observed, and there is no liquidity index.
+func lendingEnv(c adaptertest.Conditions) adapters.Env {
+	o := adapters.Observation{Time: c.Time}
+	o.Put(adapters.FieldAPY, c.APY)
+	o.Put(adapters.FieldUtilization, 0.8)
+	liq := c.ExitLiquidity
+	if liq <= 0 {
+		liq = 1e9
+	}
+	o.Put(adapters.FieldExitLiquidity, liq)
+	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
+}
+
+func TestConformance(t *testing.T) {
+	for _, id := range []string{"aave-v3/weth", "compound-v3/usdc", "morpho/wbtc", "spark/weth", "kamino/usdc"} {
+		t.Run(id, func(t *testing.T) {
+			adaptertest.Run(t, adaptertest.Harness{
+				Open: func(t *testing.T) *adapters.Adapter {
+					a, err := adapters.Open(adapters.Builtin(), id)
+					if err != nil {
+						t.Fatalf("Open(%s) error = %v", id, err)
+					}
+					return a
+				},
+				Env:       lendingEnv,
+				LossEvent: adapters.EventBadDebt,
+				Harvests:  true,
+			})
+		})
+	}
+}
+
+// TestConformance_noRewards runs the suite on a lending market whose profile
+// pays no reward tokens: it must not claim the Harvester capability.
+func TestConformance_noRewards(t *testing.T) {
+	c := adapters.NewCatalog()
+	if err := c.AddProfile(adapters.Profile{
+		Name: "plainlend", Kind: adapters.Lending,
+		Params: map[string]adapters.Param{
+			"irm_slope1":  {Value: 0.04, Source: "test"},
+			"irm_optimal": {Value: 0.8, Source: "test"},
+			"gas_deposit": {Value: 150000, Source: "test"},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddMarket(adapters.Market{ID: "plainlend/usdc", Kind: adapters.Lending, Base: adapters.USD}); err != nil {
+		t.Fatal(err)
+	}
+	adaptertest.Run(t, adaptertest.Harness{
+		Open: func(t *testing.T) *adapters.Adapter {
+			a, err := adapters.Open(c, "plainlend/usdc")
+			if err != nil {
+				t.Fatalf("Open error = %v", err)
+			}
+			return a
+		},
+		Env:       lendingEnv,
+		LossEvent: adapters.EventSlash,
+	})
+}

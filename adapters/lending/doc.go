@@ -1,0 +1,46 @@
+// Package lending is the driver of the lending kind: the supply side of
+// a lending market (Aave v3, Compound v3, Morpho, Spark, Kamino),
+// parameterised by protocol profile. Importing it registers the driver for
+// adapters.Lending.
+//
+// # Accounting
+//
+// A supply position is a scaled balance, as Aave's aTokens are:
+// Position.Units = amount / index at deposit (DivRound at adapters.Scale)
+// and its value is Units x index. Position.Index is the liquidity index at
+// Position.Last. When an observation carries liquidity_index (AaveScan
+// exports do) Accrue sets the index to it exactly, so a held position grows
+// exactly as the protocol's index; otherwise it compounds the supply APY
+// over the elapsed time from the position's index: Index *= (1+apy)^(dt/365d).
+// The supply APY is the observed apy, or the interest-rate model at the
+// observed utilization when the observation has no apy.
+//
+// # Interest-rate model and rate impact
+//
+// Each profile sets a kinked model (IRM: irm_base, irm_slope1, irm_slope2,
+// irm_optimal, reserve_factor). Quote prices the supply APY after our own
+// deposit: utilization becomes borrows / (supply + amount). Supply and
+// borrows come from the observation when it has them, else from
+// utilization and tvl (for a lending market tvl is the USD value supplied,
+// converted with base_usd, or 1 for USD markets). When the observed apy
+// differs from the model at the observed utilization, the model is
+// scaled by observed/model (IRM.Calibrate) so that it matches the market
+// where it was observed and only the shape of the curve prices the impact.
+// Accrue uses the observed rate: history already reflects the market, and
+// a backtest that sizes positions reads the impact from Quote.
+//
+// # Liquidity, events, rewards, costs
+//
+// Withdrawals are limited by the free liquidity: the observed
+// exit_liquidity, else supply - borrows; more fails with
+// KindInsufficientLiquidity unless the withdrawal allows a partial fill.
+// There is no queue. Bad-debt and slash events cut Units by exactly the
+// event's size. Pause state is a plain value on the position:
+// Apply(EventPause) sets Position.Paused, Apply(EventUnpause) clears it,
+// and while it is set deposits and withdrawals fail with KindPaused.
+// Observed reward_apy accrues simply into Position.Rewards after the
+// profile's reward_haircut; markets whose profile lists reward tokens get a
+// Harvesting driver that swaps them at harvest_swap_cost plus gas_harvest.
+// Gas is the profile's gas_deposit, gas_withdraw and gas_harvest units at
+// the Env's gas price, taken from the amount that moves.
+package lending

@@ -1,0 +1,428 @@
+package lending
+
+import (
+	"math"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+func init() { adapters.Register(adapters.Lending, New) }
+
+// year is the length of a year in seconds for compounding (365 days).
+const year = 365 * 24 * 3600.0
+
+// Driver models the supply side of one lending market. It is immutable
+// after New and safe for concurrent use.
+type Driver struct {
+	market        adapters.Market
+	irm           IRM
+	rewardHaircut float64
+	swapCost      float64
+	gasDeposit    float64
+	gasWithdraw   float64
+	gasHarvest    float64
+}
+
+// Harvesting is the Driver of a market whose profile pays reward tokens:
+// it adds the adapters.Harvester capability.
+type Harvesting struct{ *Driver }
+
+// New builds the driver of a lending market from its profile. Markets whose
+// profile lists reward tokens get a *Harvesting driver, the others a
+// *Driver. It is the Factory registered for adapters.Lending.
+func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
+	const op = "lending.New"
+	if p == nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: no profile", m.ID)
+	}
+	if m.Kind != adapters.Lending || p.Kind != adapters.Lending {
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s (%s) with profile %s (%s) is not a lending market", m.ID, m.Kind, p.Name, p.Kind)
+	}
+	irm, err := IRMFromProfile(p)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindInvalid, err)
+	}
+	d := &Driver{
+		market:        m,
+		irm:           irm,
+		rewardHaircut: p.ParamOr("reward_haircut", 0),
+		swapCost:      p.ParamOr("harvest_swap_cost", 0),
+		gasDeposit:    p.ParamOr("gas_deposit", 0),
+		gasWithdraw:   p.ParamOr("gas_withdraw", 0),
+		gasHarvest:    p.ParamOr("gas_harvest", 0),
+	}
+	if d.rewardHaircut > 1 {
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: reward_haircut %g must be within [0, 1]", m.ID, d.rewardHaircut)
+	}
+	if d.swapCost >= 1 {
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: harvest_swap_cost %g must be within [0, 1)", m.ID, d.swapCost)
+	}
+	if len(p.RewardTokens) > 0 {
+		return &Harvesting{d}, nil
+	}
+	return d, nil
+}
+
+// IRM returns the driver's interest-rate model.
+func (d *Driver) IRM() IRM { return d.irm }
+
+// State is what the driver reads from one observation of a lending market.
+type State struct {
+	// APY is the supply APY now: the observed apy, or the model at the
+	// observed utilization. Observed says which.
+	APY      float64
+	Observed bool
+	// Utilization is borrows / supply; HasUtilization says whether it is
+	// known (observed, or derived from supply and borrows).
+	Utilization    float64
+	HasUtilization bool
+	// Supply and Borrows are the market's totals in base units; HasSize
+	// says whether they are known (observed, or derived from utilization
+	// and tvl, which for a lending market is the USD value supplied).
+	Supply, Borrows float64
+	HasSize         bool
+	// Available is the base asset that can be withdrawn now: the observed
+	// exit_liquidity, else Supply - Borrows; +Inf when neither is known.
+	Available float64
+	// RewardAPY is the observed reward APY before the haircut.
+	RewardAPY float64
+}
+
+// Read derives the market state from an observation.
+func (d *Driver) Read(o *adapters.Observation) State {
+	var s State
+	supply, okS := o.Get(adapters.FieldSupply)
+	borrows, okB := o.Get(adapters.FieldBorrows)
+	u, okU := o.Get(adapters.FieldUtilization)
+	switch {
+	case okS && okB:
+		s.Supply, s.Borrows, s.HasSize = supply, borrows, true
+		if !okU && supply > 0 {
+			u, okU = borrows/supply, true
+		}
+	case okU && okS:
+		s.Supply, s.Borrows, s.HasSize = supply, u*supply, true
+	case okU && okB && u > 0:
+		s.Supply, s.Borrows, s.HasSize = borrows/u, borrows, true
+	case okU:
+		if tvl, ok := o.Get(adapters.FieldTVL); ok {
+			px := o.Value(adapters.FieldBaseUSD, 0)
+			if px <= 0 && d.market.Base == adapters.USD {
+				px = 1
+			}
+			if px > 0 {
+				s.Supply = tvl / px
+				s.Borrows, s.HasSize = u*s.Supply, true
+			}
+		}
+	}
+	if okU {
+		s.Utilization, s.HasUtilization = clamp01(u), true
+	}
+	switch {
+	case o.Set.Has(adapters.FieldExitLiquidity):
+		s.Available = o.Values[adapters.FieldExitLiquidity]
+	case s.HasSize:
+		s.Available = math.Max(0, s.Supply-s.Borrows)
+	default:
+		s.Available = math.Inf(1)
+	}
+	if apy, ok := o.Get(adapters.FieldAPY); ok {
+		s.APY, s.Observed = apy, true
+	} else if s.HasUtilization {
+		s.APY = d.irm.Supply(s.Utilization)
+	}
+	s.RewardAPY = o.Value(adapters.FieldRewardAPY, 0)
+	return s
+}
+
+// APYAfter is the supply APY after base-asset amount delta is added to
+// (delta > 0) or removed from (delta < 0) the market's supply: the
+// utilization becomes Borrows / (Supply + delta), priced on the
+// calibrated model. Without a known size the rate is unchanged.
+func (d *Driver) APYAfter(s State, delta float64) float64 {
+	if !s.HasSize || !s.HasUtilization || delta == 0 {
+		return s.APY
+	}
+	ns := s.Supply + delta
+	u1 := 1.0
+	if ns > 0 {
+		u1 = clamp01(s.Borrows / ns)
+	}
+	if !s.Observed {
+		return d.irm.Supply(u1)
+	}
+	k, ok := d.irm.Calibrate(s.Utilization, s.APY)
+	if !ok {
+		return s.APY
+	}
+	return k * d.irm.Supply(u1)
+}
+
+// supplyAPY is the hot-path form of Read(o).APY; ok is false when the
+// observation says nothing about the rate.
+func (d *Driver) supplyAPY(o *adapters.Observation) (apy float64, ok bool) {
+	if o.Set.Has(adapters.FieldAPY) {
+		return o.Values[adapters.FieldAPY], true
+	}
+	if o.Set.Has(adapters.FieldUtilization) {
+		return d.irm.Supply(o.Values[adapters.FieldUtilization]), true
+	}
+	if o.Set.Has(adapters.FieldSupply) && o.Set.Has(adapters.FieldBorrows) && o.Values[adapters.FieldSupply] > 0 {
+		return d.irm.Supply(o.Values[adapters.FieldBorrows] / o.Values[adapters.FieldSupply]), true
+	}
+	return 0, false
+}
+
+// project returns the index of pos at env.Time and the rate used, without
+// changing pos: the observed liquidity index when there is one, else
+// pos.Index compounded at the observed supply APY (or the last known one,
+// pos.APY) from pos.Last. At or before pos.Last it is pos.Index.
+func (d *Driver) project(pos *adapters.Position, env *adapters.Env) (idx, apy float64) {
+	idx, apy = pos.Index, pos.APY
+	if idx <= 0 {
+		idx = 1
+	}
+	if env == nil || !env.Time.After(pos.Last) {
+		return idx, apy
+	}
+	if a, ok := d.supplyAPY(&env.Obs); ok {
+		apy = a
+	}
+	if v, ok := observedIndex(&env.Obs); ok {
+		return v, apy
+	}
+	if pos.Last.IsZero() {
+		return idx, apy
+	}
+	if apy != 0 && apy > -1 {
+		dt := float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
+		idx *= math.Pow(1+apy, dt)
+	}
+	return idx, apy
+}
+
+// observedIndex returns the observation's liquidity index when it carries
+// a usable one.
+func observedIndex(o *adapters.Observation) (float64, bool) {
+	if v, ok := o.Get(adapters.FieldIndex); ok && v > 0 && !math.IsInf(v, 0) {
+		return v, true
+	}
+	return 0, false
+}
+
+// Quote prices a deposit of amount: the supply APY after the deposit's
+// rate impact plus rewards after the haircut, gas on the way in and out,
+// and the free liquidity (which the deposit itself adds to) as the most
+// an instant exit can take.
+func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+	s := d.Read(&env.Obs)
+	amt := amount.InexactFloat64()
+	reward := s.RewardAPY * (1 - d.rewardHaircut)
+	q := adapters.Quote{
+		APY:       d.APYAfter(s, amt) + reward,
+		RewardAPY: reward,
+		EntryCost: env.GasCost(d.gasDeposit),
+		ExitCost:  env.GasCost(d.gasWithdraw),
+	}
+	if math.IsInf(s.Available, 1) {
+		q.MaxInstantExit = amount
+	} else {
+		q.MaxInstantExit = adapters.Quantize(adapters.FromFloat(s.Available).Add(amount))
+	}
+	return q, nil
+}
+
+// Deposit supplies amount: the position is accrued to env.Time, gas is
+// taken from the amount, and the rest becomes scaled units at the current
+// index (DivRound at adapters.Scale).
+func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+	const op = "lending.Deposit"
+	if pos.Paused {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
+	}
+	d.Accrue(&pos, env)
+	gas := env.GasCost(d.gasDeposit)
+	net := amount.Sub(gas)
+	if net.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover gas of %s", d.market.ID, amount, gas)
+	}
+	idx, _ := d.project(&pos, env)
+	idxD := dec(idx)
+	units := net.DivRound(idxD, adapters.Scale)
+	pos.Index = idx
+	pos.Units = pos.Units.Add(units)
+	pos.Principal = pos.Principal.Add(amount)
+	if pos.Last.Before(env.Time) || pos.Last.IsZero() {
+		pos.Last = env.Time
+	}
+	return pos, adapters.Fill{
+		Amount: amount,
+		Value:  adapters.Quantize(units.Mul(idxD)),
+		Gas:    gas,
+	}, nil
+}
+
+// Withdraw redeems value at the current index. Lending markets have no
+// queue: ExitQueue fails with KindInvalid, ExitAuto and ExitInstant
+// withdraw now. The amount is limited by the free liquidity: more fails
+// with KindInsufficientLiquidity, or fills partially with AllowPartial.
+func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
+	const op = "lending.Withdraw"
+	if pos.Paused {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
+	}
+	if w.Mode == adapters.ExitQueue {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s has no withdrawal queue", d.market.ID)
+	}
+	d.Accrue(&pos, env)
+	idx, _ := d.project(&pos, env)
+	pos.Index = idx
+	idxD := dec(idx)
+	value := adapters.Quantize(pos.Units.Mul(idxD))
+	amount := w.Amount
+	if w.All || amount.GreaterThan(value) {
+		if !w.All {
+			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, value)
+		}
+		amount = value
+	}
+	if amount.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw", d.market.ID)
+	}
+	partial := false
+	if avail := d.Read(&env.Obs).Available; !math.IsInf(avail, 1) {
+		availD := adapters.FromFloat(avail)
+		if amount.GreaterThan(availD) {
+			if !w.AllowPartial || availD.Sign() <= 0 {
+				return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
+					"%s: withdrawal of %s exceeds the free liquidity of %s", d.market.ID, amount, availD)
+			}
+			amount, partial = availD, true
+		}
+	}
+	var burned decimal.Decimal
+	if amount.Equal(value) {
+		burned, amount = pos.Units, value
+	} else {
+		burned = amount.DivRound(idxD, adapters.Scale)
+		if burned.GreaterThan(pos.Units) {
+			burned = pos.Units
+		}
+	}
+	gas := env.GasCost(d.gasWithdraw)
+	if amount.LessThanOrEqual(gas) {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s does not cover gas of %s", d.market.ID, amount, gas)
+	}
+	if pos.Units.Sign() > 0 {
+		pos.Principal = pos.Principal.Sub(pos.Principal.Mul(burned).DivRound(pos.Units, adapters.Scale))
+	}
+	pos.Units = pos.Units.Sub(burned)
+	if pos.Units.Sign() == 0 {
+		pos.Principal = decimal.Zero
+	}
+	return pos, adapters.Fill{
+		Amount:  amount.Sub(gas),
+		Value:   amount,
+		Gas:     gas,
+		Partial: partial,
+	}, nil
+}
+
+// Accrue brings pos to env.Time. With a liquidity index in the observation
+// the position's index becomes that index exactly; otherwise the index
+// compounds the supply APY (observed, or the model at the observed
+// utilization) over the elapsed time: Index *= (1+apy)^(dt/365d). The
+// rate of the latest observation applies to the whole interval. Reward
+// APY accrues simply (reward tokens do not compound) into Rewards after
+// the profile's reward_haircut; only that allocates.
+func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
+	if !env.Time.After(pos.Last) {
+		return
+	}
+	fresh := pos.Last.IsZero()
+	dt := float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
+	pos.Index, pos.APY = d.project(pos, env)
+	pos.Last = env.Time
+	if fresh {
+		// A position that has never been opened only starts its clock.
+		return
+	}
+	if r := env.Obs.Values[adapters.FieldRewardAPY]; r > 0 && env.Obs.Set.Has(adapters.FieldRewardAPY) && pos.Units.Sign() > 0 {
+		if f := r * dt * (1 - d.rewardHaircut); f > 0 {
+			v := pos.Units.Mul(dec(pos.Index))
+			pos.Rewards = adapters.Quantize(pos.Rewards.Add(v.Mul(dec(f))))
+		}
+	}
+}
+
+// Value is Units x the index at env.Time (projected as Accrue would, so a
+// position not yet accrued is valued at the time asked). aTokens redeem
+// one for one in the base asset, so rate and market pricing agree.
+func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) decimal.Decimal {
+	if pos.Units.Sign() == 0 {
+		return decimal.Zero
+	}
+	idx, _ := d.project(pos, env)
+	return adapters.Quantize(pos.Units.Mul(dec(idx)))
+}
+
+// Apply applies an event. Bad debt and slashing cut Units by exactly the
+// event's size and return the value lost; pause and unpause set and clear
+// pos.Paused; a depeg changes nothing (a supply position is redeemed at
+// par). The position is accrued to env.Time first when env is given.
+func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
+	if env != nil {
+		d.Accrue(&pos, env)
+	}
+	switch ev.Type {
+	case adapters.EventBadDebt, adapters.EventSlash:
+		before := d.Value(&pos, env, adapters.PriceRate)
+		pos.Units = adapters.Quantize(pos.Units.Mul(dec(1 - ev.Size)))
+		return pos, before.Sub(d.Value(&pos, env, adapters.PriceRate)), nil
+	case adapters.EventPause:
+		pos.Paused = true
+	case adapters.EventUnpause:
+		pos.Paused = false
+	}
+	return pos, decimal.Zero, nil
+}
+
+// Harvest claims the accrued rewards and swaps them to the base asset at
+// the profile's harvest_swap_cost plus gas_harvest gas. With nothing
+// accrued it fails with KindNotReady; when the costs would eat the whole
+// harvest it fails with KindCapExceeded and leaves the rewards in place.
+func (h *Harvesting) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
+	const op = "lending.Harvest"
+	h.Accrue(&pos, env)
+	return harvest(op, h.market.ID, pos, env, h.swapCost, h.gasHarvest)
+}
+
+func harvest(op, id string, pos adapters.Position, env *adapters.Env, swapCost, gasUnits float64) (adapters.Position, adapters.Fill, error) {
+	if pos.Rewards.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", id)
+	}
+	fee := adapters.Quantize(pos.Rewards.Mul(dec(swapCost)))
+	gas := env.GasCost(gasUnits)
+	net := pos.Rewards.Sub(fee).Sub(gas)
+	if net.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
+			"%s: harvesting %s of rewards costs %s in swap fees and gas", id, pos.Rewards, fee.Add(gas))
+	}
+	value := pos.Rewards
+	pos.Rewards = decimal.Zero
+	return pos, adapters.Fill{Amount: net, Value: value, Gas: gas, Fee: fee}, nil
+}
+
+// dec converts a float64 rate or index to a decimal without strconv:
+// values within ±9000 keep 15 decimal places (all of a float64's
+// precision for an index near 1), larger ones go through adapters.FromFloat.
+func dec(x float64) decimal.Decimal {
+	if x > -9e3 && x < 9e3 {
+		return decimal.New(int64(math.Round(x*1e15)), -15)
+	}
+	return adapters.FromFloat(x)
+}
