@@ -1,0 +1,337 @@
+package history
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/sqlitex"
+)
+
+// bounds turns a [from, to] range into inclusive unix seconds. A zero from
+// or to is unbounded on that side.
+func bounds(op string, from, to time.Time) (lo, hi int64, err error) {
+	lo, hi = math.MinInt64, math.MaxInt64
+	if !from.IsZero() {
+		lo = from.Unix()
+		if from.Nanosecond() != 0 {
+			lo++ // rows are whole seconds; the first at or after from
+		}
+	}
+	if !to.IsZero() {
+		hi = to.Unix()
+	}
+	if !from.IsZero() && !to.IsZero() && from.After(to) {
+		return 0, 0, adapters.E(op, adapters.KindInvalid, "range from %s to %s is backwards",
+			from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	}
+	return lo, hi, nil
+}
+
+// Load reads the history of the markets ids (every stored market, by ID,
+// when ids is empty) with from <= time <= to into a Window whose Series
+// are in the order asked for, each sorted by time with its events
+// attached. A zero from or to leaves that side unbounded; Window.From and
+// Window.To are then the first and last time loaded. An unknown market is
+// KindNotFound; from after to is KindInvalid.
+//
+// Load forward-fills: when row i of a series does not observe a field that
+// an earlier row of the same series within the loaded range did, row i
+// takes the latest earlier value and Set[i] includes the field, so
+// consumers always see the latest known value. Before a field's first
+// observation in the range it stays unset (zero). Cols[f] is nil when
+// field f is observed nowhere in the range.
+func (db *DB) Load(ctx context.Context, ids []string, from, to time.Time) (*adapters.Window, error) {
+	const op = "history.Load"
+	lo, hi, err := bounds(op, from, to)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := db.lookup(ctx, op, ids)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	defer conn.Close()
+	w := &adapters.Window{From: from, To: to, Series: make([]*adapters.Series, 0, len(ms))}
+	for i := range ms {
+		s, err := loadSeries(ctx, conn, &ms[i], lo, hi)
+		if err != nil {
+			return nil, adapters.Wrap(op, adapters.KindOther, fmt.Errorf("market %s: %w", ms[i].m.ID, err))
+		}
+		w.Series = append(w.Series, s)
+	}
+	evs, err := queryEvents(ctx, conn, ms, lo, hi)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	for _, e := range evs {
+		s := w.Get(e.Market)
+		s.Events = append(s.Events, e)
+	}
+	if from.IsZero() || to.IsZero() {
+		var first, last int64 = math.MaxInt64, math.MinInt64
+		for _, s := range w.Series {
+			if n := s.Len(); n > 0 {
+				first, last = min(first, s.Times[0]), max(last, s.Times[n-1])
+			}
+		}
+		if first <= last {
+			if from.IsZero() {
+				w.From = time.Unix(first, 0).UTC()
+			}
+			if to.IsZero() {
+				w.To = time.Unix(last, 0).UTC()
+			}
+		}
+	}
+	return w, nil
+}
+
+// estimate is how many rows of m fall in [lo, hi], assuming even spacing.
+func estimate(m *marketRow, lo, hi int64) int {
+	if m.rows == 0 || hi < m.first || lo > m.last {
+		return 0
+	}
+	if lo <= m.first && hi >= m.last || m.last == m.first {
+		return m.rows
+	}
+	a, b := max(lo, m.first), min(hi, m.last)
+	frac := float64(b-a) / float64(m.last-m.first)
+	return min(m.rows, int(frac*float64(m.rows))+16)
+}
+
+// loadSeries reads one market's rows in [lo, hi] straight into columns.
+// Only the columns the market has ever observed are selected.
+func loadSeries(ctx context.Context, conn *sql.Conn, m *marketRow, lo, hi int64) (*adapters.Series, error) {
+	s := &adapters.Series{Market: m.m}
+	n := estimate(m, lo, hi)
+	if n == 0 || m.fields == 0 {
+		return s, nil
+	}
+	var fields []adapters.Field
+	var q strings.Builder
+	q.WriteString("SELECT ts")
+	for f := adapters.Field(0); f < adapters.NumFields; f++ {
+		if m.fields.Has(f) {
+			fields = append(fields, f)
+			q.WriteString(", ")
+			q.WriteString(f.String())
+		}
+	}
+	q.WriteString(" FROM observations WHERE market_id = ? AND ts >= ? AND ts <= ? ORDER BY ts")
+	s.Times = make([]int64, 0, n)
+	s.Set = make([]adapters.FieldSet, 0, n)
+	cols := make([][]float64, len(fields))
+	for j := range cols {
+		cols[j] = make([]float64, 0, n)
+	}
+	var seen adapters.FieldSet
+	err := sqlitex.Each(ctx, conn, q.String(), []any{m.pk, lo, hi}, func(row []driver.Value) error {
+		ts, ok := row[0].(int64)
+		if !ok {
+			return fmt.Errorf("ts is %T, not an integer", row[0])
+		}
+		var set adapters.FieldSet
+		for j, f := range fields {
+			var v float64
+			switch x := row[j+1].(type) {
+			case float64:
+				v, set = x, set|1<<f
+			case int64:
+				v, set = float64(x), set|1<<f
+			case nil:
+			default:
+				return fmt.Errorf("%s at %d is %T, not a number", f, ts, x)
+			}
+			cols[j] = append(cols[j], v)
+		}
+		s.Times = append(s.Times, ts)
+		s.Set = append(s.Set, set)
+		seen |= set
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for j, f := range fields {
+		if seen.Has(f) {
+			s.Cols[f] = cols[j]
+		}
+	}
+	forwardFill(s)
+	return s, nil
+}
+
+// forwardFill carries every field's latest observed value into later rows
+// of s that do not observe it, marking it set.
+func forwardFill(s *adapters.Series) {
+	for f := range s.Cols {
+		c := s.Cols[f]
+		if c == nil {
+			continue
+		}
+		bit := adapters.FieldSet(1) << f
+		have, last := false, 0.0
+		for i, set := range s.Set {
+			if set&bit != 0 {
+				have, last = true, c[i]
+			} else if have {
+				c[i] = last
+				s.Set[i] = set | bit
+			}
+		}
+	}
+}
+
+// queryEvents reads the events of markets ms with lo <= time <= hi, by
+// time then market.
+func queryEvents(ctx context.Context, conn *sql.Conn, ms []marketRow, lo, hi int64) ([]adapters.Event, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	ids := make(map[int64]string, len(ms))
+	var q strings.Builder
+	q.WriteString("SELECT market_id, ts, type, size, scope, note FROM events WHERE ts >= ? AND ts <= ? AND market_id IN (")
+	args := []any{lo, hi}
+	for i, m := range ms {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("?")
+		args = append(args, m.pk)
+		ids[m.pk] = m.m.ID
+	}
+	q.WriteString(") ORDER BY ts, market_id, type, scope")
+	rows, err := conn.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []adapters.Event
+	for rows.Next() {
+		var (
+			pk, ts int64
+			e      adapters.Event
+		)
+		if err := rows.Scan(&pk, &ts, &e.Type, &e.Size, &e.Scope, &e.Note); err != nil {
+			return nil, err
+		}
+		e.Market, e.Time = ids[pk], time.Unix(ts, 0).UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b adapters.Event) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Market, b.Market))
+	})
+	return out, nil
+}
+
+// Events returns the events of markets ids (all markets when ids is empty)
+// with from <= time <= to, by time then market. A zero from or to leaves
+// that side unbounded. An unknown market is KindNotFound.
+func (db *DB) Events(ctx context.Context, ids []string, from, to time.Time) ([]adapters.Event, error) {
+	const op = "history.Events"
+	lo, hi, err := bounds(op, from, to)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := db.lookup(ctx, op, ids)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	defer conn.Close()
+	evs, err := queryEvents(ctx, conn, ms, lo, hi)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	return evs, nil
+}
+
+// Check inspects the stored history of markets ids (all markets when ids is
+// empty) and reports, per market: no rows (warning), gaps of more than
+// GapFactor median steps (warning, with start and end), and values
+// outside their field's range (error; they can only come from a database
+// written by other means or under older rules). Duplicates cannot exist in
+// the database (one row per market and second) and are never reported.
+func (db *DB) Check(ctx context.Context, ids []string) ([]Issue, error) {
+	const op = "history.Check"
+	ms, err := db.lookup(ctx, op, ids)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	defer conn.Close()
+	var out []Issue
+	for i := range ms {
+		m := &ms[i]
+		if m.rows == 0 {
+			out = append(out, Issue{Severity: SeverityWarning, Market: m.m.ID, Kind: IssueEmpty, Msg: "market has no observations"})
+			continue
+		}
+		ts := make([]int64, 0, m.rows)
+		bad := 0
+		err := sqlitex.Each(ctx, conn, "SELECT ts, "+colList+" FROM observations WHERE market_id = ? ORDER BY ts", []any{m.pk},
+			func(row []driver.Value) error {
+				t, _ := row[0].(int64)
+				ts = append(ts, t)
+				for f := adapters.Field(0); f < adapters.NumFields; f++ {
+					var v float64
+					switch x := row[f+1].(type) {
+					case nil:
+						continue
+					case float64:
+						v = x
+					case int64:
+						v = float64(x)
+					default:
+						v = math.NaN()
+					}
+					if msg := adapters.CheckValue(f, v); msg != "" {
+						bad++
+						if bad <= issueMaxPerKind {
+							out = append(out, Issue{Severity: SeverityError, Market: m.m.ID, Time: time.Unix(t, 0).UTC(),
+								Kind: IssueOutOfRange, Msg: fmt.Sprintf("%s %s (%g)", f, msg, v)})
+						}
+					}
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, adapters.Wrap(op, adapters.KindOther, fmt.Errorf("market %s: %w", m.m.ID, err))
+		}
+		if bad > issueMaxPerKind {
+			out = append(out, Issue{Severity: SeverityError, Market: m.m.ID, Kind: IssueOutOfRange,
+				Msg: fmt.Sprintf("and more values out of range (%d in all)", bad)})
+		}
+		gaps := findGaps(ts)
+		for j, g := range gaps {
+			if j == issueMaxPerKind {
+				out = append(out, Issue{Severity: SeverityWarning, Market: m.m.ID, Kind: IssueGap,
+					Msg: fmt.Sprintf("and more gaps (%d in all)", len(gaps))})
+				break
+			}
+			out = append(out, Issue{Severity: SeverityWarning, Market: m.m.ID, Time: time.Unix(g.from, 0).UTC(), Kind: IssueGap, Msg: g.msg()})
+		}
+	}
+	return out, nil
+}
