@@ -302,18 +302,20 @@ func builtinProfiles() []Profile {
 func builtinMarkets() []Market {
 	return []Market{
 		{ID: "lido/steth", Kind: LST, Base: ETH, Token: "stETH", Name: "Lido staked ETH"},
-		{ID: "lido/wsteth", Kind: LST, Base: ETH, Token: "wstETH", Name: "Lido wrapped staked ETH"},
+		{ID: "lido/wsteth", Kind: LST, Base: ETH, Token: "wstETH", Name: "Lido wrapped staked ETH", Params: map[string]float64{"rebasing": 0}},
 		{ID: "rocketpool/reth", Kind: LST, Base: ETH, Token: "rETH", Name: "Rocket Pool ETH"},
 		{ID: "coinbase/cbeth", Kind: LST, Base: ETH, Token: "cbETH", Name: "Coinbase wrapped staked ETH"},
 		{ID: "stakewise/oseth", Kind: LST, Base: ETH, Token: "osETH", Name: "StakeWise staked ETH (osETH)"},
 		{ID: "babylon/btc", Kind: LST, Base: BTC, Token: "BTC", Name: "Babylon native BTC staking"},
 
-		{ID: "etherfi/weeth", Kind: LRT, Base: ETH, Token: "weETH", Name: "ether.fi wrapped eETH", Tags: []string{"avs:eigenda", "operator:etherfi-nodes"}},
+		{ID: "etherfi/weeth", Kind: LRT, Base: ETH, Token: "weETH", Name: "ether.fi wrapped eETH", Tags: []string{"avs:eigenda", "operator:etherfi-nodes"},
+			Params: map[string]float64{"rebasing": 0}},
 		{ID: "renzo/ezeth", Kind: LRT, Base: ETH, Token: "ezETH", Name: "Renzo restaked ETH", Tags: []string{"avs:eigenda", "operator:renzo-set"}},
 		{ID: "puffer/pufeth", Kind: LRT, Base: ETH, Token: "pufETH", Name: "Puffer restaked ETH", Tags: []string{"avs:eigenda", "operator:puffer-nodes"}},
 		{ID: "kelp/rseth", Kind: LRT, Base: ETH, Token: "rsETH", Name: "Kelp restaked ETH", Tags: []string{"avs:eigenda", "operator:kelp-set"}},
 		{ID: "swell/rsweth", Kind: LRT, Base: ETH, Token: "rswETH", Name: "Swell restaked ETH", Tags: []string{"avs:eigenda", "operator:swell-set"}},
-		{ID: "eigenlayer/steth", Kind: LRT, Base: ETH, Token: "stETH", Name: "stETH restaked in EigenLayer", Tags: []string{"avs:eigenda", "protocol:lido"}},
+		{ID: "eigenlayer/steth", Kind: LRT, Base: ETH, Token: "stETH", Name: "stETH restaked in EigenLayer", Tags: []string{"avs:eigenda", "protocol:lido"},
+			Params: map[string]float64{"rebasing": 1}},
 		{ID: "symbiotic/wsteth", Kind: LRT, Base: ETH, Token: "wstETH", Name: "wstETH in a Symbiotic vault", Tags: []string{"protocol:lido"}},
 		{ID: "karak/weth", Kind: LRT, Base: ETH, Token: "WETH", Name: "ETH in a Karak vault"},
 

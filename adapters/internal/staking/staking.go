@@ -1,0 +1,580 @@
+// Package staking holds the mechanics that liquid staking tokens (package
+// adapters/lst) and liquid restaking tokens (package adapters/lrt) share:
+// an exchange-rate index, the protocol's withdrawal queue, instant exits
+// through a venue at a depth-dependent slippage, slashing with optional
+// insurance, and, for restaking, rewards accrued for harvesting.
+//
+// The public packages wrap a Driver and expose only the capabilities of
+// their kind (an LST has no Harvest method), so that capability checks by
+// type assertion stay truthful.
+package staking
+
+import (
+	"math"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// YearSeconds is the length of the year APYs compound over: 365 days.
+const YearSeconds = 365 * 24 * 3600
+
+// Driver models one staking or restaking market. It is immutable once
+// built and safe for concurrent use.
+type Driver struct {
+	name   string // "lst" or "lrt": the prefix of operation names
+	market adapters.Market
+
+	rebasing        bool
+	grossAPY        bool
+	feeOnRewards    float64
+	withdrawalDays  float64
+	escrowDays      float64
+	exitLiquidity   float64
+	instantExitFee  float64
+	insurance       float64
+	restaking       bool // accrue restaking rewards into Position.Rewards
+	restakingAPY    float64
+	rewardHaircut   float64
+	harvestSwapCost float64
+	gasDeposit      float64
+	gasWithdraw     float64
+	gasClaim        float64
+	gasHarvest      float64
+}
+
+// New builds the driver of market m from its profile. name is the kind's
+// package name, used in operation names ("lst", "lrt"); restaking turns on
+// the restaking mechanics (escrow, rewards).
+func New(name string, m adapters.Market, p *adapters.Profile, restaking bool) (*Driver, error) {
+	op := name + ".New"
+	if p == nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: no profile", m.ID)
+	}
+	d := &Driver{
+		name:            name,
+		market:          m,
+		rebasing:        p.Rebasing,
+		grossAPY:        p.ParamOr("gross_apy", 0) != 0,
+		feeOnRewards:    p.ParamOr("fee_on_rewards", 0),
+		withdrawalDays:  p.ParamOr("withdrawal_days", 0),
+		exitLiquidity:   p.ParamOr("exit_liquidity", 0),
+		instantExitFee:  p.ParamOr("instant_exit_fee", 0),
+		insurance:       p.ParamOr("insurance_cap", 0),
+		restaking:       restaking,
+		rewardHaircut:   p.ParamOr("reward_haircut", 0),
+		harvestSwapCost: p.ParamOr("harvest_swap_cost", 0),
+		gasDeposit:      p.ParamOr("gas_deposit", 0),
+		gasWithdraw:     p.ParamOr("gas_withdraw", 0),
+		gasClaim:        p.ParamOr("gas_claim", 0),
+		gasHarvest:      p.ParamOr("gas_harvest", 0),
+	}
+	if v, ok := p.Param("rebasing"); ok {
+		d.rebasing = v != 0
+	}
+	if restaking {
+		d.escrowDays = p.ParamOr("escrow_days", 0)
+		d.restakingAPY = p.ParamOr("restaking_apy", 0)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"fee_on_rewards", d.feeOnRewards}, {"instant_exit_fee", d.instantExitFee},
+		{"insurance_cap", d.insurance}, {"reward_haircut", d.rewardHaircut},
+		{"harvest_swap_cost", d.harvestSwapCost},
+	} {
+		if !(f.v >= 0 && f.v <= 1) {
+			return nil, adapters.E(op, adapters.KindInvalid, "market %s: %s = %g must be a fraction in [0, 1]", m.ID, f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"withdrawal_days", d.withdrawalDays}, {"escrow_days", d.escrowDays}, {"exit_liquidity", d.exitLiquidity},
+		{"restaking_apy", d.restakingAPY}, {"gas_deposit", d.gasDeposit}, {"gas_withdraw", d.gasWithdraw},
+		{"gas_claim", d.gasClaim}, {"gas_harvest", d.gasHarvest},
+	} {
+		if !(f.v >= 0) || math.IsInf(f.v, 0) {
+			return nil, adapters.E(op, adapters.KindInvalid, "market %s: %s = %g must be a finite number >= 0", m.ID, f.name, f.v)
+		}
+	}
+	return d, nil
+}
+
+// Market returns the driver's market.
+func (d *Driver) Market() adapters.Market { return d.market }
+
+// Rebasing reports whether the market's token rebases (its market price
+// is quoted per token worth one base unit at NAV).
+func (d *Driver) Rebasing() bool { return d.rebasing }
+
+// netAPY turns an observed APY into what a holder earns. Observed APYs are
+// net (what holders earn, after the protocol's fee) unless the profile
+// says gross_apy = 1, in which case fee_on_rewards is taken off positive
+// yields.
+func (d *Driver) netAPY(apy float64) float64 {
+	if d.grossAPY && apy > 0 {
+		return apy * (1 - d.feeOnRewards)
+	}
+	return apy
+}
+
+// Growth is the factor one unit's value grows by over dt at apy:
+// (1+apy)^(dt / 365 days). A rate of -100% or less gives 0.
+func Growth(apy float64, dt time.Duration) float64 {
+	if apy == 0 || dt == 0 {
+		return 1
+	}
+	b := 1 + apy
+	if !(b > 0) {
+		return 0
+	}
+	return math.Pow(b, dt.Seconds()/YearSeconds)
+}
+
+// rate returns the exchange rate (value of one unit) at env and the APY
+// the position carries forward. It does not change pos.
+//
+// An observed exchange_rate is used exactly. Otherwise the observed APY
+// (or pos.APY, the last known) compounds pos.Index from pos.Last to
+// env.Time. A new position (zero Last) starts at the observed rate or 1.
+// At or before pos.Last, the rate is pos.Index.
+func (d *Driver) rate(pos *adapters.Position, env *adapters.Env) (rate, apy float64) {
+	apy = pos.APY
+	obs := &env.Obs
+	if obs.Set.Has(adapters.FieldAPY) {
+		if v := obs.Values[adapters.FieldAPY]; !math.IsNaN(v) && !math.IsInf(v, 0) {
+			apy = d.netAPY(v)
+		}
+	}
+	if !pos.Last.IsZero() && !env.Time.After(pos.Last) {
+		return pos.Index, pos.APY
+	}
+	if obs.Set.Has(adapters.FieldExchangeRate) {
+		if v := obs.Values[adapters.FieldExchangeRate]; v > 0 && !math.IsInf(v, 0) {
+			return v, apy
+		}
+	}
+	if pos.Last.IsZero() {
+		if pos.Index > 0 {
+			return pos.Index, apy
+		}
+		return 1, apy
+	}
+	return pos.Index * Growth(apy, env.Time.Sub(pos.Last)), apy
+}
+
+// rewardRate is the restaking reward APY a holder keeps after the fee (if
+// gross) and the profile's haircut.
+func (d *Driver) rewardRate(env *adapters.Env) float64 {
+	if !d.restaking {
+		return 0
+	}
+	r := env.Obs.Value(adapters.FieldRewardAPY, d.restakingAPY)
+	if math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 {
+		return 0
+	}
+	return d.netAPY(r) * (1 - d.rewardHaircut)
+}
+
+// Accrue brings pos from pos.Last to env.Time: the index moves to the
+// observed exchange rate or compounds the APY, and (restaking) rewards
+// accrue on the position's value at the start of the step, linearly in
+// time, after the haircut. Accruing to or before pos.Last changes nothing.
+// It allocates only when rewards accrue.
+func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
+	if !pos.Last.IsZero() && !env.Time.After(pos.Last) {
+		return
+	}
+	r, apy := d.rate(pos, env)
+	if d.restaking && !pos.Last.IsZero() && pos.Units.Sign() > 0 {
+		if rr := d.rewardRate(env); rr > 0 {
+			years := env.Time.Sub(pos.Last).Seconds() / YearSeconds
+			add := adapters.Quantize(pos.Units.Mul(FastDecimal(pos.Index * rr * years)))
+			pos.Rewards = pos.Rewards.Add(add)
+		}
+	}
+	pos.Index = r
+	pos.APY = apy
+	pos.Last = env.Time
+}
+
+// peg is market price / exchange rate at env, or 1 when the price is not
+// observed. A rebasing token's price is per token, and a token is worth
+// one base unit at NAV, so its peg is its price.
+func (d *Driver) peg(env *adapters.Env, rate float64) float64 {
+	p, ok := env.Obs.Get(adapters.FieldPrice)
+	if !ok || !(p > 0) || math.IsInf(p, 0) {
+		return 1
+	}
+	if d.rebasing {
+		return p
+	}
+	if r, ok := env.Obs.Get(adapters.FieldExchangeRate); ok && r > 0 {
+		return p / r
+	}
+	if rate > 0 {
+		return p / rate
+	}
+	return 1
+}
+
+// Value is Units x the exchange rate at env (PriceRate), or x the market
+// price (PriceMarket), quantized. Queued claims and rewards are not
+// included.
+func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) decimal.Decimal {
+	if pos.Units.Sign() == 0 {
+		return decimal.Zero
+	}
+	r, _ := d.rate(pos, env)
+	if pricing == adapters.PriceMarket {
+		r *= d.peg(env, r)
+	}
+	return adapters.Quantize(pos.Units.Mul(FastDecimal(r)))
+}
+
+// exitLiq is the instant-exit depth in base units: observed, else the
+// profile's default.
+func (d *Driver) exitLiq(env *adapters.Env) float64 {
+	v := env.Obs.Value(adapters.FieldExitLiquidity, d.exitLiquidity)
+	if !(v > 0) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
+}
+
+// Delay is the time a queued withdrawal takes at env: the observed
+// withdrawal_days (else the profile's) plus the restaking escrow.
+func (d *Driver) Delay(env *adapters.Env) time.Duration {
+	days := env.Obs.Value(adapters.FieldWithdrawalDays, d.withdrawalDays)
+	if !(days >= 0) || math.IsInf(days, 0) {
+		days = d.withdrawalDays
+	}
+	days += d.escrowDays
+	return time.Duration(math.Round(days * 24 * float64(time.Hour)))
+}
+
+// Quote prices a deposit of amount: the net APY (base plus restaking
+// rewards after haircut), the entry cost (gas), the cost of an instant
+// exit of the same amount now (or, when the venue cannot take it, of the
+// queue's gas), the queue's delay and the largest instant exit.
+func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+	var q adapters.Quote
+	apy := 0.0
+	if v, ok := env.Obs.Get(adapters.FieldAPY); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		apy = d.netAPY(v)
+	}
+	q.RewardAPY = d.rewardRate(env)
+	q.APY = apy + q.RewardAPY
+	q.EntryCost = env.GasCost(d.gasDeposit)
+	q.ExitDelay = d.Delay(env)
+	liq := d.exitLiq(env)
+	q.MaxInstantExit = FastDecimal(liq)
+	queueCost := env.GasCost(d.gasWithdraw).Add(env.GasCost(d.gasClaim))
+	q.ExitCost = queueCost
+	if amount.Sign() > 0 && liq > 0 && amount.InexactFloat64() <= liq {
+		rate, _ := d.rate(&adapters.Position{}, env)
+		slip, fee, gas := d.instantCosts(env, amount, liq, d.peg(env, rate))
+		q.ExitCost = slip.Add(fee).Add(gas)
+	}
+	return q, nil
+}
+
+// Deposit mints units at the protocol's exchange rate: the value added is
+// the amount minus gas. Deposits fail with KindPaused while the market is
+// paused.
+func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+	op := d.name + ".Deposit"
+	if pos.Paused {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
+	}
+	d.Accrue(&pos, env)
+	if !(pos.Index > 0) {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
+	}
+	gas := env.GasCost(d.gasDeposit)
+	if gas.GreaterThanOrEqual(amount) {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover its gas %s", d.market.ID, amount, gas)
+	}
+	value := amount.Sub(gas)
+	units := value.DivRound(FastDecimal(pos.Index), adapters.Scale)
+	pos.Units = pos.Units.Add(units)
+	pos.Principal = pos.Principal.Add(amount)
+	return pos, adapters.Fill{Amount: amount, Value: value, Gas: gas}, nil
+}
+
+// instantCosts are the costs of selling value amount (at rate) through the
+// venue with depth liq at peg: slippage (the depth's price impact,
+// amount/(liq+amount) of the proceeds at market, plus the depeg), the
+// protocol's instant-exit fee on what the sale brings, and gas.
+func (d *Driver) instantCosts(env *adapters.Env, amount decimal.Decimal, liq, peg float64) (slip, fee, gas decimal.Decimal) {
+	a := amount.InexactFloat64()
+	impact := a / (liq + a)
+	received := adapters.Quantize(amount.Mul(FastDecimal(peg * (1 - impact))))
+	slip = amount.Sub(received)
+	fee = adapters.Quantize(received.Mul(FastDecimal(d.instantExitFee)))
+	gas = env.GasCost(d.gasWithdraw)
+	return slip, fee, gas
+}
+
+// Withdraw takes value out: instantly through the venue, through the
+// protocol's queue, or (ExitAuto) the cheaper of the two, preferring the
+// instant exit at equal cost and falling back to the queue when the venue
+// cannot take the amount or the slippage bound is broken.
+func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
+	op := d.name + ".Withdraw"
+	d.Accrue(&pos, env)
+	if !(pos.Index > 0) && pos.Units.Sign() > 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
+	}
+	held := adapters.Quantize(pos.Units.Mul(FastDecimal(pos.Index)))
+	amount := w.Amount
+	if w.All {
+		amount = held
+	}
+	if amount.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw (position value %s)", d.market.ID, held)
+	}
+	if amount.GreaterThan(held) {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, held)
+	}
+	switch w.Mode {
+	case adapters.ExitInstant:
+		return d.instant(op, pos, env, amount, w)
+	case adapters.ExitQueue:
+		return d.queue(op, pos, env, amount, w.All)
+	}
+	ip, iFill, ierr := d.instant(op, pos, env, amount, adapters.Withdrawal{All: w.All, MaxSlippage: w.MaxSlippage})
+	qp, qFill, qerr := d.queue(op, pos, env, amount, w.All)
+	switch {
+	case ierr != nil && qerr != nil:
+		return pos, adapters.Fill{}, ierr
+	case ierr != nil:
+		return qp, qFill, nil
+	case qerr != nil:
+		return ip, iFill, nil
+	}
+	if iFill.Cost().LessThanOrEqual(qFill.Cost()) {
+		return ip, iFill, nil
+	}
+	return qp, qFill, nil
+}
+
+// take removes units (or all of them) from pos and the matching share of
+// its principal.
+func take(pos *adapters.Position, units decimal.Decimal, all bool) {
+	if all || units.GreaterThanOrEqual(pos.Units) {
+		pos.Units = decimal.Zero
+		pos.Principal = decimal.Zero
+		return
+	}
+	if pos.Units.Sign() > 0 {
+		cut := pos.Principal.Mul(units).DivRound(pos.Units, adapters.Scale)
+		pos.Principal = pos.Principal.Sub(cut)
+	}
+	pos.Units = pos.Units.Sub(units)
+}
+
+func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
+	liq := d.exitLiq(env)
+	if liq <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity, "%s has no instant-exit liquidity", d.market.ID)
+	}
+	all := w.All
+	partial := false
+	if amount.InexactFloat64() > liq {
+		if !w.AllowPartial {
+			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
+				"%s: instant exit of %s exceeds the exit liquidity %g", d.market.ID, amount, liq)
+		}
+		amount = FastDecimal(liq)
+		all, partial = false, true
+	}
+	units := pos.Units
+	if !all {
+		units = amount.DivRound(FastDecimal(pos.Index), adapters.Scale)
+	}
+	slip, fee, gas := d.instantCosts(env, amount, liq, d.peg(env, pos.Index))
+	if w.MaxSlippage > 0 {
+		if frac := slip.InexactFloat64() / amount.InexactFloat64(); frac > w.MaxSlippage {
+			return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
+				"%s: instant exit slippage %.6g exceeds the bound %.6g", d.market.ID, frac, w.MaxSlippage)
+		}
+	}
+	got := amount.Sub(slip).Sub(fee).Sub(gas)
+	if got.Sign() < 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
+			"%s: instant exit of %s does not cover its costs (%s)", d.market.ID, amount, slip.Add(fee).Add(gas))
+	}
+	take(&pos, units, all)
+	return pos, adapters.Fill{Amount: got, Value: amount, Gas: gas, Slippage: slip, Fee: fee, Partial: partial}, nil
+}
+
+// queue requests a withdrawal through the protocol's queue. The request's
+// gas comes out of the claim, so nothing leaves idle: the claim pays
+// (amount - gas) at the current rate when ready, and stays exposed to
+// slashing until then.
+func (d *Driver) queue(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, all bool) (adapters.Position, adapters.Fill, error) {
+	if pos.Paused {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused: its withdrawal queue is closed", d.market.ID)
+	}
+	gas := env.GasCost(d.gasWithdraw)
+	if gas.GreaterThanOrEqual(amount) {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: queued withdrawal of %s does not cover its gas %s", d.market.ID, amount, gas)
+	}
+	rate := FastDecimal(pos.Index)
+	units := pos.Units
+	if !all {
+		units = amount.DivRound(rate, adapters.Scale)
+	}
+	c := adapters.Claim{
+		Units:     amount.Sub(gas).DivRound(rate, adapters.Scale),
+		Index:     pos.Index,
+		Requested: env.Time,
+		ReadyAt:   env.Time.Add(d.Delay(env)),
+	}
+	take(&pos, units, all)
+	claims := make([]adapters.Claim, len(pos.Claims), len(pos.Claims)+1)
+	copy(claims, pos.Claims)
+	pos.Claims = append(claims, c)
+	return pos, adapters.Fill{Value: amount, Gas: gas, Queued: &c}, nil
+}
+
+// Claim pays out every claim whose ReadyAt is at or before env.Time: units
+// x the index at request, as cut by slashes since. The claim's gas is
+// taken from the payout (at most all of it).
+func (d *Driver) Claim(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
+	op := d.name + ".Claim"
+	if pos.Paused {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused: claims are halted", d.market.ID)
+	}
+	var (
+		payout = decimal.Zero
+		keep   []adapters.Claim
+		n      int
+		next   time.Time
+	)
+	for _, c := range pos.Claims {
+		if !c.ReadyAt.After(env.Time) {
+			payout = payout.Add(c.Amount())
+			n++
+			continue
+		}
+		if next.IsZero() || c.ReadyAt.Before(next) {
+			next = c.ReadyAt
+		}
+		keep = append(keep, c)
+	}
+	if n == 0 {
+		if len(pos.Claims) == 0 {
+			return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no queued withdrawal", d.market.ID)
+		}
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no queued withdrawal is ready (next at %s)", d.market.ID, next.UTC().Format(time.RFC3339))
+	}
+	gas := env.GasCost(d.gasClaim)
+	if gas.GreaterThan(payout) {
+		gas = payout
+	}
+	pos.Claims = keep
+	return pos, adapters.Fill{Amount: payout.Sub(gas), Value: payout, Gas: gas}, nil
+}
+
+// Harvest claims pos.Rewards and swaps them to base at harvest_swap_cost
+// (reported as Fee) plus gas_harvest. Nothing to harvest fails with
+// KindNotReady; rewards that do not cover the costs fail with KindInvalid
+// and change nothing.
+func (d *Driver) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
+	op := d.name + ".Harvest"
+	d.Accrue(&pos, env)
+	if pos.Rewards.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", d.market.ID)
+	}
+	fee := adapters.Quantize(pos.Rewards.Mul(FastDecimal(d.harvestSwapCost)))
+	gas := env.GasCost(d.gasHarvest)
+	got := pos.Rewards.Sub(fee).Sub(gas)
+	if got.Sign() < 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
+			"%s: rewards of %s do not cover the harvest cost %s", d.market.ID, pos.Rewards, fee.Add(gas))
+	}
+	f := adapters.Fill{Amount: got, Value: pos.Rewards, Gas: gas, Fee: fee}
+	pos.Rewards = decimal.Zero
+	return pos, f, nil
+}
+
+// Hits reports whether an event with the given scope hits the market: an
+// empty scope always does; otherwise the market must carry the tag.
+func (d *Driver) Hits(scope string) bool {
+	return scope == "" || d.market.HasTag(scope)
+}
+
+// Apply applies an event. A slash whose scope hits the market cuts the
+// position's units and every queued claim's units by size x (1 -
+// insurance_cap) and returns the value lost at rate pricing. Pause and
+// unpause set and clear Position.Paused. A depeg changes nothing (its
+// effect is in the observed price). Bad debt is not a staking event.
+func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
+	op := d.name + ".Apply"
+	d.Accrue(&pos, env)
+	switch ev.Type {
+	case adapters.EventSlash:
+		if !d.Hits(ev.Scope) {
+			return pos, decimal.Zero, nil
+		}
+		eff := ev.Size * (1 - d.insurance)
+		if eff <= 0 {
+			return pos, decimal.Zero, nil
+		}
+		keep := adapters.FromFloat(1 - eff)
+		before := d.Value(&pos, env, adapters.PriceRate)
+		pos.Units = adapters.Quantize(pos.Units.Mul(keep))
+		after := d.Value(&pos, env, adapters.PriceRate)
+		loss := before.Sub(after)
+		if len(pos.Claims) > 0 {
+			claims := make([]adapters.Claim, len(pos.Claims))
+			for i, c := range pos.Claims {
+				b := c.Amount()
+				c.Units = adapters.Quantize(c.Units.Mul(keep))
+				loss = loss.Add(b.Sub(c.Amount()))
+				claims[i] = c
+			}
+			pos.Claims = claims
+		}
+		return pos, loss, nil
+	case adapters.EventDepeg:
+		return pos, decimal.Zero, nil
+	case adapters.EventPause:
+		pos.Paused = true
+		return pos, decimal.Zero, nil
+	case adapters.EventUnpause:
+		pos.Paused = false
+		return pos, decimal.Zero, nil
+	}
+	return pos, decimal.Zero, adapters.E(op, adapters.KindInvalid, "%s: a %s event does not apply to a %s market", d.market.ID, ev.Type, d.market.Kind)
+}
+
+// pow10f holds 10^k for k in [0, 18].
+var pow10f = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+
+// FastDecimal converts a rate or price to a decimal without strconv: x is
+// rounded to the most decimal places (at most 18) that keep its
+// coefficient below 2^53, about 15-16 significant digits, which is all a
+// float64 holds. Out-of-range values fall back to adapters.FromFloat;
+// non-finite values give zero.
+func FastDecimal(x float64) decimal.Decimal {
+	ax := math.Abs(x)
+	if ax == 0 {
+		return decimal.Zero
+	}
+	if !(ax < 9e15) {
+		return adapters.FromFloat(x)
+	}
+	k := 18
+	for ax*pow10f[k] >= 9e15 {
+		k--
+	}
+	return decimal.New(int64(math.Round(x*pow10f[k])), -int32(k))
+}
