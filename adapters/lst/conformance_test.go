@@ -1,0 +1,48 @@
+package lst_test
+
+import (
+	"testing"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	_ "github.com/yieldvault/yieldvault/adapters/lst"
+)
+
+// constEnv is an environment in which the market grows at c.APY with the
+// given exit liquidity (ample when zero) and no depeg.
+func constEnv(c adaptertest.Conditions) adapters.Env {
+	var o adapters.Observation
+	o.Time = c.Time
+	o.Put(adapters.FieldAPY, c.APY)
+	liq := c.ExitLiquidity
+	if liq == 0 {
+		liq = 1e9
+	}
+	o.Put(adapters.FieldExitLiquidity, liq)
+	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
+}
+
+func open(t testing.TB, id string) *adapters.Adapter {
+	t.Helper()
+	a, err := adapters.Open(adapters.Builtin(), id)
+	if err != nil {
+		t.Fatalf("Open(%s) error = %v", id, err)
+	}
+	return a
+}
+
+func TestConformance(t *testing.T) {
+	for _, m := range adapters.Builtin().Markets() {
+		if m.Kind != adapters.LST {
+			continue
+		}
+		t.Run(m.ID, func(t *testing.T) {
+			adaptertest.Run(t, adaptertest.Harness{
+				Open:      func(t *testing.T) *adapters.Adapter { return open(t, m.ID) },
+				Env:       constEnv,
+				LossEvent: adapters.EventSlash,
+				Queues:    true,
+			})
+		})
+	}
+}
