@@ -1,0 +1,530 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/robfig/cron/v3"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+)
+
+// Strategy is an expression-rule strategy loaded from a file. It is
+// immutable; Plan is safe for concurrent use.
+type Strategy struct {
+	file, name, description string
+
+	base     adapters.Asset
+	universe []adapters.Market
+	profiles []*adapters.Profile
+	tags     [][]string // per market: AllTags
+
+	paramNames []string
+	paramVals  []float64
+
+	comp                          *compiler
+	eligible, score, weight, exit *program
+	alloc                         strategies.AllocOptions
+	constraints                   strategies.Constraints
+	projector                     *strategies.Projector
+	rebalance, harvest            schedule
+	thresholds                    Thresholds
+
+	// Reads per outcome, computed once (see Allocation.Reads).
+	readsExit, readsIneligible, readsEligible []string
+
+	vms *sync.Pool // of *vm.VM; shared by copies made with WithParams
+}
+
+type schedule struct {
+	spec  string
+	sched cron.Schedule
+	when  *program
+}
+
+// Thresholds are the rebalance thresholds a strategy file sets for the
+// vault's rebalancer (rebalance.min_trade and rebalance.max_gas_price).
+type Thresholds struct {
+	// MinTrade is the smallest order worth placing, as a fraction of NAV;
+	// 0 places every order.
+	MinTrade float64
+	// MaxGasPrice, in gwei, gates rebalancing: none runs while gas is
+	// dearer. 0 means no gate.
+	MaxGasPrice float64
+}
+
+var _ strategies.Strategy = (*Strategy)(nil)
+var _ strategies.Scheduled = (*Strategy)(nil)
+
+// Name is the strategy's name: the file's name key, else the file name
+// without its extension.
+func (s *Strategy) Name() string { return s.name }
+
+// Description is the file's description.
+func (s *Strategy) Description() string { return s.description }
+
+// File is the path or name the strategy was loaded from.
+func (s *Strategy) File() string { return s.file }
+
+// Base is the strategy's base asset.
+func (s *Strategy) Base() adapters.Asset { return s.base }
+
+// Universe returns the strategy's market IDs, in file order.
+func (s *Strategy) Universe() []string {
+	out := make([]string, len(s.universe))
+	for i, m := range s.universe {
+		out[i] = m.ID
+	}
+	return out
+}
+
+// Markets returns the strategy's markets, in file order.
+func (s *Strategy) Markets() []adapters.Market { return append([]adapters.Market(nil), s.universe...) }
+
+// Params returns a copy of the strategy's parameters.
+func (s *Strategy) Params() map[string]float64 {
+	out := make(map[string]float64, len(s.paramNames))
+	for i, n := range s.paramNames {
+		out[n] = s.paramVals[i]
+	}
+	return out
+}
+
+// Constraints returns the strategy's constraints.
+func (s *Strategy) Constraints() strategies.Constraints { return s.constraints }
+
+// Allocation returns the strategy's allocation options.
+func (s *Strategy) Allocation() strategies.AllocOptions { return s.alloc }
+
+// Thresholds returns the strategy's rebalance thresholds.
+func (s *Strategy) Thresholds() Thresholds { return s.thresholds }
+
+// WithParams returns a copy of the strategy with some parameters changed
+// (a sweep point). Every name must be one the file declares and every
+// value finite; errors are KindInvalid. Compiled rules are shared, not
+// recompiled.
+func (s *Strategy) WithParams(p map[string]float64) (*Strategy, error) {
+	const op = "rules.Strategy.WithParams"
+	vals := append([]float64(nil), s.paramVals...)
+	var errs ErrorList
+	for _, k := range sortedKeys(p) {
+		v := p[k]
+		i, ok := s.comp.pindex[k]
+		if !ok {
+			errs = append(errs, &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: s.file,
+				Err: fmt.Errorf("unknown parameter %q%s", k, suggest(k, s.paramNames))})
+			continue
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			errs = append(errs, &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: s.file,
+				Err: fmt.Errorf("parameter %s = %g is not a finite number", k, v)})
+			continue
+		}
+		vals[i] = v
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	c := *s
+	c.paramVals = vals
+	return &c, nil
+}
+
+// prepare computes the per-outcome read lists once at load.
+func (s *Strategy) prepare() {
+	union := func(ps ...*program) []string {
+		set := map[string]bool{}
+		for _, p := range ps {
+			if p != nil {
+				for _, r := range p.reads {
+					set[r] = true
+				}
+			}
+		}
+		out := make([]string, 0, len(set))
+		for r := range set {
+			out = append(out, r)
+		}
+		sort.Strings(out)
+		return out[:len(out):len(out)]
+	}
+	s.readsExit = union(s.exit)
+	s.readsIneligible = union(s.exit, s.eligible)
+	s.readsEligible = union(s.exit, s.eligible, s.score, s.weight)
+}
+
+// runErr is a KindInvalid error of a rule at plan time.
+func (s *Strategy) runErr(k ruleKind, id, format string, args ...any) error {
+	return &adapters.Error{Op: "rules.Plan", Kind: adapters.KindInvalid, Pos: s.file,
+		Err: fmt.Errorf("market %s: %s: %s", id, k, fmt.Sprintf(format, args...))}
+}
+
+// planCtx is the per-call state of a Plan: one VM, one environment and
+// the window cache of the current market.
+type planCtx struct {
+	s       *Strategy
+	vm      *vm.VM
+	env     marketEnv
+	ms      *strategies.MarketState
+	t       int64
+	have    []bool // per window: computed for the current market
+	scratch strategies.MarketState
+}
+
+func (pc *planCtx) ensure(windows []int) {
+	for _, wi := range windows {
+		if pc.have[wi] {
+			continue
+		}
+		w := &pc.s.comp.windows[wi]
+		cur, _ := pc.env.value(w.Name)
+		f, _ := cur.(float64)
+		pc.env.W[wi] = w.compute(pc.ms, pc.t, f, &pc.scratch)
+		pc.have[wi] = true
+	}
+}
+
+func (pc *planCtx) run(p *vm.Program, windows []int) (any, error) {
+	pc.ensure(windows)
+	return pc.vm.Run(p, &pc.env)
+}
+
+func (pc *planCtx) runBool(p *program) (bool, error) {
+	out, err := pc.run(p.prog, p.windows)
+	if err != nil {
+		return false, pc.s.runErr(p.kind, pc.env.ID, "%v", err)
+	}
+	b, ok := out.(bool)
+	if !ok {
+		return false, pc.s.runErr(p.kind, pc.env.ID, "result %v is not a bool", out)
+	}
+	return b, nil
+}
+
+func (pc *planCtx) runFloat(p *program) (float64, error) {
+	out, err := pc.run(p.prog, p.windows)
+	if err != nil {
+		return 0, pc.s.runErr(p.kind, pc.env.ID, "%v", err)
+	}
+	v, ok := out.(float64)
+	if !ok {
+		return 0, pc.s.runErr(p.kind, pc.env.ID, "result %v is not a number", out)
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, pc.s.runErr(p.kind, pc.env.ID, "%s gives %g (a division by zero or invalid data?); the result must be a finite number", p.src, v)
+	}
+	return v, nil
+}
+
+// Plan evaluates the rules for every market of st and returns the target.
+// st must hold the strategy's universe in file order. Per market: a
+// market with no observation, or paused, gets zero; exit.when, when true,
+// lists the market in Target.Exit and forces it to zero; rules.eligible
+// filters; rules.score and rules.weight (default max(score, 0)) feed the
+// allocation method; the result is projected onto the constraints.
+// st.Params override the file's parameters of the same names.
+//
+// A rule that fails at run time, or a score or weight that is NaN or
+// infinite, or a negative weight, is a KindInvalid error naming the market
+// and the rule.
+func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
+	const op = "rules.Plan"
+	if err := ctx.Err(); err != nil {
+		return strategies.Target{}, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	if st == nil {
+		return strategies.Target{}, adapters.E(op, adapters.KindInvalid, "nil state")
+	}
+	if len(st.Markets) != len(s.universe) {
+		return strategies.Target{}, adapters.E(op, adapters.KindInvalid, "%s: state has %d markets, the strategy %d", s.name, len(st.Markets), len(s.universe))
+	}
+	for i := range st.Markets {
+		if id := st.Markets[i].Market.ID; id != s.universe[i].ID {
+			return strategies.Target{}, adapters.E(op, adapters.KindInvalid, "%s: state market %d is %q, the strategy's is %q", s.name, i, id, s.universe[i].ID)
+		}
+	}
+	params := s.paramVals
+	if len(st.Params) > 0 {
+		params = append([]float64(nil), s.paramVals...)
+		for k, v := range st.Params {
+			if i, ok := s.comp.pindex[k]; ok {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return strategies.Target{}, adapters.E(op, adapters.KindInvalid, "%s: parameter %s = %g is not a finite number", s.name, k, v)
+				}
+				params[i] = v
+			}
+		}
+	}
+
+	n := len(st.Markets)
+	nw := len(s.comp.windows)
+	pc := &planCtx{s: s, t: st.Time.Unix(), have: make([]bool, nw)}
+	pc.env.W = make([]float64, nw)
+	pc.env.P = params
+	pc.vm = s.vms.Get().(*vm.VM)
+	defer s.vms.Put(pc.vm)
+
+	cands := make([]strategies.Candidate, n)
+	reasons := make([]string, n)
+	reads := make([][]string, n)
+	var exits []string
+	eligibleCount := 0
+	for i := range st.Markets {
+		ms := &st.Markets[i]
+		if ms.Row < 0 {
+			reasons[i] = "no observation at or before " + st.Time.UTC().Format("2006-01-02T15:04:05Z")
+			continue
+		}
+		if ms.Paused {
+			reasons[i] = "paused"
+			continue
+		}
+		pc.ms = ms
+		pc.env.fill(ms, s.tags[i])
+		clear(pc.have)
+		if s.exit != nil {
+			out, err := pc.runBool(s.exit)
+			if err != nil {
+				return strategies.Target{}, err
+			}
+			if out {
+				exits = append(exits, ms.Market.ID)
+				reasons[i] = "exit: " + pc.explain(s.exit, true)
+				reads[i] = s.readsExit
+				continue
+			}
+		}
+		reads[i] = s.readsIneligible
+		if s.eligible != nil {
+			ok, err := pc.runBool(s.eligible)
+			if err != nil {
+				return strategies.Target{}, err
+			}
+			if !ok {
+				reasons[i] = "ineligible: " + pc.explain(s.eligible, false)
+				continue
+			}
+		}
+		reads[i] = s.readsEligible
+		score, err := pc.runFloat(s.score)
+		if err != nil {
+			return strategies.Target{}, err
+		}
+		pc.env.Score = score
+		weight := math.Max(score, 0)
+		if s.weight != nil {
+			if weight, err = pc.runFloat(s.weight); err != nil {
+				return strategies.Target{}, err
+			}
+			if weight < 0 {
+				return strategies.Target{}, s.runErr(ruleWeight, ms.Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
+			}
+		}
+		cands[i] = strategies.Candidate{Eligible: true, Score: score, Weight: weight}
+		eligibleCount++
+		if s.weight != nil {
+			reasons[i] = "score " + fmtNum(score) + ", weight " + fmtNum(weight)
+		} else {
+			reasons[i] = "score " + fmtNum(score)
+		}
+	}
+	desired, notes, err := strategies.Allocate(st, s.alloc, cands)
+	if err != nil {
+		return strategies.Target{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
+	}
+	for i, n := range notes {
+		if n != "" {
+			reasons[i] += "; " + n
+		}
+	}
+	proj, err := s.projector.Project(st, desired)
+	if err != nil {
+		return strategies.Target{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
+	}
+	t := proj.Target(reasons)
+	for i := range t.Allocations {
+		t.Allocations[i].Reads = reads[i]
+	}
+	t.Exit = exits
+	t.Reason = fmt.Sprintf("%s: %d of %d markets eligible, %s allocation", s.name, eligibleCount, n, s.alloc.Method)
+	if len(exits) > 0 {
+		t.Reason += fmt.Sprintf(", exit from %s", strings.Join(exits, ", "))
+	}
+	return t, nil
+}
+
+// explain says why a boolean rule gave want: the first top-level term
+// (a conjunct of eligible, a disjunct of exit and when conditions) that
+// gave it, with the values of both sides of a comparison.
+func (pc *planCtx) explain(p *program, want bool) string {
+	for _, pt := range p.parts {
+		out, err := pc.run(pt.prog, pt.windows)
+		if err != nil {
+			continue
+		}
+		if b, ok := out.(bool); ok && b == want {
+			return pc.explainPart(pt, want)
+		}
+	}
+	verdict := " is false"
+	if want {
+		verdict = " is true"
+	}
+	return p.src + verdict + pc.values(p.names)
+}
+
+func (pc *planCtx) explainPart(pt *part, holds bool) string {
+	if pt.op != "" {
+		lv, lerr := pc.run(pt.left, pt.windows)
+		rv, rerr := pc.run(pt.right, pt.windows)
+		if lerr == nil && rerr == nil {
+			return sideText(pt.lsrc, lv, pt.lconst) + " " + opFor(pt.op, holds) + " " + sideText(pt.rsrc, rv, pt.rconst)
+		}
+	}
+	verdict := " is false"
+	if holds {
+		verdict = " is true"
+	}
+	return pt.src + verdict + pc.values(pt.names)
+}
+
+func (pc *planCtx) values(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		if v, ok := pc.env.value(n); ok {
+			parts = append(parts, n+"="+fmtAny(v))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func opFor(op string, holds bool) string {
+	if holds {
+		return op
+	}
+	return comparisons[op]
+}
+
+func sideText(src string, v any, literal bool) string {
+	if literal {
+		return src
+	}
+	return src + " " + fmtAny(v)
+}
+
+func fmtAny(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return fmtNum(x)
+	case int:
+		return strconv.Itoa(x)
+	case string:
+		return strconv.Quote(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+// RebalanceSchedule returns the file's rebalance schedule.
+func (s *Strategy) RebalanceSchedule() strategies.Schedule { return s.rebalance.public() }
+
+// HarvestSchedule returns the file's harvest schedule.
+func (s *Strategy) HarvestSchedule() strategies.Schedule { return s.harvest.public() }
+
+func (sc *schedule) public() strategies.Schedule {
+	out := strategies.Schedule{Spec: sc.spec, Sched: sc.sched}
+	if sc.when != nil {
+		out.When = sc.when.src
+	}
+	return out
+}
+
+// ShouldRebalance evaluates rebalance.when on the vault's variables. With
+// no condition it is true. The string explains the answer.
+func (s *Strategy) ShouldRebalance(v strategies.VaultVars) (bool, string, error) {
+	return s.should(&s.rebalance, v)
+}
+
+// ShouldHarvest evaluates harvest.when on the vault's variables. With no
+// condition it is true. The string explains the answer.
+func (s *Strategy) ShouldHarvest(v strategies.VaultVars) (bool, string, error) {
+	return s.should(&s.harvest, v)
+}
+
+func (s *Strategy) should(sc *schedule, v strategies.VaultVars) (bool, string, error) {
+	if sc.when == nil {
+		return true, "no condition", nil
+	}
+	env := &vaultEnv{NAV: v.NAV, Idle: v.Idle, Drift: v.Drift, GainAPY: v.GainAPY, CostAPY: v.CostAPY,
+		PendingRewards: v.PendingRewards, HarvestCost: v.HarvestCost, GasPrice: v.GasPrice, Now: v.Now.UTC(), P: s.paramVals}
+	m := s.vms.Get().(*vm.VM)
+	defer s.vms.Put(m)
+	run := func(p *vm.Program) (any, error) { return m.Run(p, env) }
+	out, err := run(sc.when.prog)
+	if err != nil {
+		return false, "", &adapters.Error{Op: "rules.Should", Kind: adapters.KindInvalid, Pos: s.file,
+			Err: fmt.Errorf("%s: %v", sc.when.kind, err)}
+	}
+	b, _ := out.(bool)
+	values := func(names []string) string {
+		var parts []string
+		for _, n := range names {
+			if x, ok := env.value(n); ok {
+				parts = append(parts, n+"="+fmtAny(x))
+			}
+		}
+		if len(parts) == 0 {
+			return ""
+		}
+		return " (" + strings.Join(parts, ", ") + ")"
+	}
+	term := func(pt *part, holds bool) string {
+		if pt.op != "" {
+			lv, lerr := run(pt.left)
+			rv, rerr := run(pt.right)
+			if lerr == nil && rerr == nil {
+				return sideText(pt.lsrc, lv, pt.lconst) + " " + opFor(pt.op, holds) + " " + sideText(pt.rsrc, rv, pt.rconst)
+			}
+		}
+		if holds {
+			return pt.src + " is true" + values(pt.names)
+		}
+		return pt.src + " is false" + values(pt.names)
+	}
+	var texts []string
+	for _, pt := range sc.when.parts {
+		pv, err := run(pt.prog)
+		if err != nil {
+			continue
+		}
+		pb, _ := pv.(bool)
+		if b && pb {
+			return true, term(pt, true), nil
+		}
+		if !b && !pb {
+			texts = append(texts, term(pt, false))
+		}
+	}
+	if len(texts) > 0 {
+		return b, strings.Join(texts, " and "), nil
+	}
+	verdict := " is false"
+	if b {
+		verdict = " is true"
+	}
+	return b, sc.when.src + verdict + values(sc.when.names), nil
+}
