@@ -1,0 +1,53 @@
+package lrt_test
+
+import (
+	"testing"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	_ "github.com/yieldvault/yieldvault/adapters/lrt"
+)
+
+// constEnv is an environment in which the market grows at c.APY, pays no
+// separate rewards, and has the given exit liquidity (ample when zero).
+func constEnv(c adaptertest.Conditions) adapters.Env {
+	var o adapters.Observation
+	o.Time = c.Time
+	o.Put(adapters.FieldAPY, c.APY)
+	o.Put(adapters.FieldRewardAPY, 0)
+	liq := c.ExitLiquidity
+	if liq == 0 {
+		liq = 1e9
+	}
+	o.Put(adapters.FieldExitLiquidity, liq)
+	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
+}
+
+func open(t testing.TB, id string) *adapters.Adapter {
+	t.Helper()
+	a, err := adapters.Open(adapters.Builtin(), id)
+	if err != nil {
+		t.Fatalf("Open(%s) error = %v", id, err)
+	}
+	return a
+}
+
+func TestConformance(t *testing.T) {
+	for _, m := range adapters.Builtin().Markets() {
+		if m.Kind != adapters.LRT {
+			continue
+		}
+		a := open(t, m.ID)
+		covered := a.Profile().ParamOr("insurance_cap", 0)
+		t.Run(m.ID, func(t *testing.T) {
+			adaptertest.Run(t, adaptertest.Harness{
+				Open:      func(t *testing.T) *adapters.Adapter { return open(t, m.ID) },
+				Env:       constEnv,
+				LossEvent: adapters.EventSlash,
+				Covered:   covered,
+				Queues:    true,
+				Harvests:  true,
+			})
+		})
+	}
+}
