@@ -18,7 +18,7 @@ import (
 
 // Staking yield of the consensus layer before protocol fees, by base asset.
 var grossStaking = map[adapters.Asset]struct{ mean, sd, halfLifeDays float64 }{
-	adapters.ETH: {0.034, 0.002, 60}, // consensus + execution rewards, 2023-2025 (beaconcha.in, Rated)
+	adapters.ETH: {0.034, 0.002, 60},  // consensus + execution rewards, 2023-2025 (beaconcha.in, Rated)
 	adapters.BTC: {0.011, 0.0015, 60}, // Babylon finality-provider rewards, order of magnitude
 	adapters.USD: {0.05, 0.01, 30},    // for user-defined yield-bearing stablecoins
 }
@@ -40,7 +40,7 @@ type underCalib struct {
 // shared/data compound-v3-lst-lrt-oracle-hourly (last row, 2024-11-05);
 // pufETH an order of magnitude; Babylon stakes native BTC (rate 1 at launch).
 var underCalibs = map[string]underCalib{
-	"lido":       {"2024-05-12", 1.16639, 0, 0.0005, 0.0008}, // trades within 0.1% of rate since 2023
+	"lido":       {"2024-05-12", 1.16639, 0, 0.0005, 0.0008},      // trades within 0.1% of rate since 2023
 	"rocketpool": {"2024-11-05", 1.11622, 0.0005, -0.001, 0.0015}, // often a small premium
 	"coinbase":   {"2024-11-05", 1.08305, 0, 0.002, 0.0015},
 	"stakewise":  {"2024-11-05", 1.03077, 0, 0.002, 0.0015},

@@ -326,13 +326,13 @@ func (l *lending) step() {
 type amm struct {
 	*market
 	coins   int
-	stable  bool       // stableswap/weighted: balances drift; else constant product (value split evenly)
-	fee     float64    // fee tier
-	size    *logOU     // pool value in base units
-	volume  *logOU     // daily volume in base units
-	logits  []*ou      // per-coin share logits (stable pools)
-	reward  *logOU     // incentive APY, or nil
-	walk    *logOU     // price of a pool with no known coins, or nil
+	stable  bool    // stableswap/weighted: balances drift; else constant product (value split evenly)
+	fee     float64 // fee tier
+	size    *logOU  // pool value in base units
+	volume  *logOU  // daily volume in base units
+	logits  []*ou   // per-coin share logits (stable pools)
+	reward  *logOU  // incentive APY, or nil
+	walk    *logOU  // price of a pool with no known coins, or nil
 	price   func(c *stepCtx) float64
 	shares  []float64  // scratch
 	balance [3]float64 // scratch

@@ -112,7 +112,7 @@ func (p *logOU) step()          { p.x.step() }
 func logistic(y float64) float64 { return 1 / (1 + exp(-y)) }
 
 // logit is the inverse of logistic for p in (0, 1).
-func logit(p float64) float64 { return math.Log1p(p/(1-p)-1) }
+func logit(p float64) float64 { return math.Log1p(p/(1-p) - 1) }
 
 // knot is one point of a scenario shape: a value at a number of days
 // relative to the scenario's anchor.
