@@ -1,0 +1,119 @@
+package vault
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// Harvested is one market's harvest.
+type Harvested struct {
+	Market  string          `json:"market"`
+	Rewards decimal.Decimal `json:"rewards"` // pending rewards claimed (base units after haircut)
+	Fill    adapters.Fill   `json:"fill"`    // Amount reached idle after gas and swap cost
+	// Compounded is the part deposited back into the market.
+	Compounded decimal.Decimal `json:"compounded"`
+	Err        string          `json:"err,omitempty"`
+}
+
+// HarvestResult is what a harvest did.
+type HarvestResult struct {
+	Time     time.Time       `json:"time"`
+	Tick     time.Time       `json:"tick,omitzero"`
+	Markets  []Harvested     `json:"markets"`
+	Proceeds decimal.Decimal `json:"proceeds"` // total reaching idle
+	Costs    decimal.Decimal `json:"costs"`    // gas and swap costs of the harvests
+	Locked   decimal.Decimal `json:"locked"`   // profit added to the locked profit
+	Skipped  []Rejection     `json:"skipped,omitempty"`
+}
+
+// HarvestCost estimates what harvesting every market with pending rewards
+// would cost now: each market's gas_harvest at the gas price plus its
+// harvest_swap_cost share of the rewards.
+func (v *Vault) HarvestCost() decimal.Decimal {
+	sum := zero
+	for _, s := range v.markets {
+		sum = sum.Add(v.harvestCost(s))
+	}
+	return sum
+}
+
+func (v *Vault) harvestCost(s *slot) decimal.Decimal {
+	if s.pos.Rewards.Sign() <= 0 || !s.ad.CanHarvest() {
+		return zero
+	}
+	p := s.ad.Profile()
+	return s.env.GasCost(p.ParamOr("gas_harvest", 0)).Add(adapters.Quantize(s.pos.Rewards.Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
+}
+
+// Harvest claims every position's pending rewards that cover their
+// estimated cost and swaps them to the base asset (Adapter.Harvest). The
+// proceeds are profit the share price did not count (pending rewards are
+// not in TotalAssets): they join the locked profit and unlock linearly
+// over ProfitUnlock, so a deposit just before a harvest cannot capture
+// them. With CompoundHarvest each market's proceeds are deposited back
+// into it (when at least MinTrade and the market is not paused); otherwise
+// they stay idle for the next rebalance. Whether to harvest at all is the
+// strategy's call (Scheduled.ShouldHarvest with Vars); the keeper asks it.
+func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
+	const op = "vault.Harvest"
+	if err := v.advance(op, now); err != nil {
+		return HarvestResult{}, err
+	}
+	res := HarvestResult{Time: now, Tick: tick, Proceeds: zero, Costs: zero, Locked: zero}
+	gain := zero
+	for _, s := range v.markets {
+		if s.pos.Rewards.Sign() <= 0 || !s.ad.CanHarvest() {
+			continue
+		}
+		if est := v.harvestCost(s); est.Cmp(s.pos.Rewards) >= 0 {
+			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: fmt.Sprintf("rewards %s do not cover the harvest cost %s", s.pos.Rewards, est)})
+			continue
+		}
+		h := Harvested{Market: s.id, Rewards: s.pos.Rewards, Compounded: zero}
+		np, f, err := s.ad.Harvest(s.pos, &s.env)
+		if err != nil {
+			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: "harvest failed: " + err.Error()})
+			continue
+		}
+		s.pos = np
+		h.Fill = f
+		v.idle = v.idle.Add(f.Amount)
+		res.Proceeds = res.Proceeds.Add(f.Amount)
+		res.Costs = res.Costs.Add(f.Cost())
+		gain = gain.Add(f.Amount)
+		v.ledger.add(Entry{Time: now, Type: EntryHarvest, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee,
+			Reason: fmt.Sprintf("harvest rewards %s", h.Rewards), Tick: tick})
+		if v.cfg.CompoundHarvest && f.Amount.Cmp(v.cfg.Rebalance.MinTrade) >= 0 && f.Amount.Sign() > 0 && !s.pos.Paused && !v.shutdown {
+			amt := minDec(f.Amount, v.idle)
+			cp, cf, err := s.ad.Deposit(s.pos, &s.env, amt)
+			if err != nil {
+				h.Err = "compound failed: " + err.Error()
+			} else {
+				s.pos = cp
+				v.idle = v.idle.Sub(cf.Amount)
+				h.Compounded = cf.Amount
+				res.Costs = res.Costs.Add(cf.Cost())
+				v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: s.id, Amount: cf.Amount, Gas: cf.Gas, Slippage: cf.Slippage, Fee: cf.Fee,
+					Reason: "compound harvest", Tick: tick})
+				// The compounding deposit's own cost is not profit.
+				gain = gain.Sub(cf.Cost())
+			}
+		}
+		res.Markets = append(res.Markets, h)
+	}
+	if gain.Sign() > 0 {
+		res.Locked = gain
+		if v.cfg.ProfitUnlock > 0 {
+			v.lockProfit(now, gain)
+		} else {
+			res.Locked = zero
+		}
+	} else if gain.Sign() < 0 {
+		v.recognizeLoss(now, gain.Neg())
+	}
+	return res, nil
+}

@@ -1,0 +1,609 @@
+package vault
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+)
+
+// Trigger says why a rebalance decision was taken.
+type Trigger string
+
+// Triggers.
+const (
+	TriggerSchedule Trigger = "schedule" // a keeper rebalance tick
+	TriggerExit     Trigger = "exit"     // the strategy's exit rule fired (urgent)
+	TriggerManual   Trigger = "manual"   // asked for by an operator or a test
+	TriggerShutdown Trigger = "shutdown" // the vault is shut down: unwind to idle (urgent)
+)
+
+// Urgent reports whether the trigger forces exits whatever their cost and
+// the gas price.
+func (t Trigger) Urgent() bool { return t == TriggerExit || t == TriggerShutdown }
+
+// Side is an order's direction.
+type Side string
+
+// Order sides.
+const (
+	Buy  Side = "buy"
+	Sell Side = "sell"
+)
+
+// MarketInput is what the rebalancer read about one market.
+type MarketInput struct {
+	Market string          `json:"market"`
+	Value  decimal.Decimal `json:"value"`  // position value at the vault's pricing, claims excluded
+	Weight float64         `json:"weight"` // Value / NAV
+	Target float64         `json:"target"` // the target's weight
+	APY    float64         `json:"apy"`    // quoted net APY (after a buy's own rate impact)
+	Paused bool            `json:"paused,omitempty"`
+}
+
+// Inputs are the quantities a decision was taken on.
+type Inputs struct {
+	NAV        decimal.Decimal `json:"nav"` // GrossAssets
+	Idle       decimal.Decimal `json:"idle"`
+	IdleTarget float64         `json:"idle_target"` // max(target idle, idle floor)
+	GasPrice   float64         `json:"gas_price"`
+	Markets    []MarketInput   `json:"markets"`
+	// Drift is sum |target - weight| / 2 over markets; GainAPY the target's
+	// APY minus the current one (idle earns 0); CostAPY the estimated
+	// costs over NAV, annualised over the horizon.
+	Drift   float64 `json:"drift"`
+	GainAPY float64 `json:"gain_apy"`
+	CostAPY float64 `json:"cost_apy"`
+}
+
+// Order is one trade the rebalancer decided.
+type Order struct {
+	Market string `json:"market"`
+	Side   Side   `json:"side"`
+	// Amount is the base asset to spend (buy) or the position value to
+	// take out at rate pricing (sell). All sells the whole position.
+	Amount decimal.Decimal   `json:"amount"`
+	All    bool              `json:"all,omitempty"`
+	Mode   adapters.ExitMode `json:"mode"` // sells: instant or queue
+	Urgent bool              `json:"urgent,omitempty"`
+	// EstCost is the quoted cost (entry cost for a buy; exit cost, or the
+	// queue's gas and forgone yield, for a sell).
+	EstCost decimal.Decimal `json:"est_cost"`
+	Reason  string          `json:"reason"`
+}
+
+// Rejection is a trade the rebalancer considered and did not make.
+type Rejection struct {
+	Market string `json:"market"` // "*" for the whole decision
+	Reason string `json:"reason"`
+}
+
+// Decision is one rebalance decision as a plain value: its inputs, the
+// orders, their estimated costs, the reasons, and the trades rejected.
+type Decision struct {
+	Time     time.Time       `json:"time"`
+	Tick     time.Time       `json:"tick,omitzero"`
+	Trigger  Trigger         `json:"trigger"`
+	Inputs   Inputs          `json:"inputs"`
+	Orders   []Order         `json:"orders"`
+	Costs    decimal.Decimal `json:"costs"` // estimated
+	Reasons  []string        `json:"reasons,omitempty"`
+	Rejected []Rejection     `json:"rejected,omitempty"`
+}
+
+// Vars returns the vault-level variables a strategy's rebalance condition
+// reads, from the decision's inputs and the vault's pending rewards.
+func (d *Decision) Vars(v *Vault) strategies.VaultVars {
+	vars := v.Vars()
+	vars.Drift, vars.GainAPY, vars.CostAPY = d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY
+	vars.Now = d.Time
+	return vars
+}
+
+// Vars returns the vault-level variables for a strategy's conditions, with
+// Drift, GainAPY and CostAPY zero (Decision.Vars fills them).
+func (v *Vault) Vars() strategies.VaultVars {
+	return strategies.VaultVars{
+		NAV:            f64(v.GrossAssets()),
+		Idle:           f64(v.idle),
+		PendingRewards: f64(v.PendingRewards()),
+		HarvestCost:    f64(v.HarvestCost()),
+		GasPrice:       v.gasPrice,
+		Now:            v.now,
+	}
+}
+
+type candidate struct {
+	i      int
+	side   Side
+	amount decimal.Decimal
+	all    bool
+	urgent bool
+	apy    float64
+	q      adapters.Quote
+	reason string
+}
+
+// Decide turns a target into orders without executing anything. Target
+// weights are fractions of NAV (GrossAssets); markets of the vault the
+// target does not list are at weight 0, markets it lists that the vault
+// does not hold are an error (KindInvalid). The rules, in order:
+//
+//   - exit (Target.Exit, TriggerExit, shutdown): sell the whole position
+//     now, instant first and the rest queued, whatever the gas price;
+//   - gas gate: above MaxGasPrice nothing else trades;
+//   - paused markets and moves below MinTrade are rejected (a sell that
+//     would leave less than MinTrade sells everything);
+//   - sells before buys; a non-urgent sell exits instantly or through the
+//     queue, whichever costs less (the queue costs its gas plus the yield
+//     the buys forgo while it waits), and queues when the instant exit
+//     breaks MaxSlippage or the venue cannot take it;
+//   - buys are limited to idle after the idle target plus the instant
+//     sells' expected proceeds, scaled down pro rata;
+//   - each buy must expect a gain over Horizon of at least
+//     MinGainOverCost times its cost: (APY - funding APY) x amount x
+//     horizon against its entry cost plus its share of the sells' costs.
+func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.Target) (Decision, error) {
+	const op = "vault.Decide"
+	if err := v.advance(op, now); err != nil {
+		return Decision{}, err
+	}
+	if v.shutdown {
+		trigger = TriggerShutdown
+	}
+	n := len(v.markets)
+	tw := make([]float64, n)
+	exit := make([]bool, n)
+	for _, a := range target.Allocations {
+		i, ok := v.byID[a.Market]
+		if !ok {
+			return Decision{}, adapters.E(op, adapters.KindInvalid, "vault %q: target weights market %s the vault does not hold", v.cfg.Name, a.Market)
+		}
+		if math.IsNaN(a.Weight) || math.IsInf(a.Weight, 0) || a.Weight < 0 || a.Weight > 1+1e-9 {
+			return Decision{}, adapters.E(op, adapters.KindInvalid, "vault %q: target weight %g of %s is not a fraction", v.cfg.Name, a.Weight, a.Market)
+		}
+		tw[i] = a.Weight
+	}
+	for _, id := range target.Exit {
+		i, ok := v.byID[id]
+		if !ok {
+			return Decision{}, adapters.E(op, adapters.KindInvalid, "vault %q: target exits market %s the vault does not hold", v.cfg.Name, id)
+		}
+		exit[i], tw[i] = true, 0
+	}
+	idleTarget := math.Max(target.Idle, v.cfg.IdleFloor)
+	if trigger == TriggerShutdown {
+		for i := range tw {
+			tw[i], exit[i] = 0, true
+		}
+		idleTarget = 1
+	}
+	if !(idleTarget >= 0) || idleTarget > 1 {
+		return Decision{}, adapters.E(op, adapters.KindInvalid, "vault %q: target idle %g is not a fraction", v.cfg.Name, target.Idle)
+	}
+
+	nav := v.GrossAssets()
+	navF := f64(nav)
+	d := Decision{Time: now, Tick: tick, Trigger: trigger, Costs: zero}
+	d.Inputs = Inputs{NAV: nav, Idle: v.idle, IdleTarget: idleTarget, GasPrice: v.gasPrice, Markets: make([]MarketInput, n)}
+	if target.Reason != "" {
+		d.Reasons = append(d.Reasons, "strategy: "+target.Reason)
+	}
+	minTrade := v.cfg.Rebalance.MinTrade
+	gated := v.cfg.Rebalance.MaxGasPrice > 0 && v.gasPrice > v.cfg.Rebalance.MaxGasPrice
+	if gated {
+		d.Rejected = append(d.Rejected, Rejection{Market: "*", Reason: fmt.Sprintf("gas %g gwei above the gate %g: only exits trade", v.gasPrice, v.cfg.Rebalance.MaxGasPrice)})
+	}
+
+	var cands []candidate
+	for i, s := range v.markets {
+		cur := zero
+		if s.pos.Units.Sign() != 0 {
+			cur = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
+		}
+		in := &d.Inputs.Markets[i]
+		*in = MarketInput{Market: s.id, Value: cur, Target: tw[i], Paused: s.pos.Paused}
+		if navF > 0 {
+			in.Weight = f64(cur) / navF
+		}
+		c := candidate{i: i}
+		switch {
+		case exit[i]:
+			if cur.Sign() > 0 {
+				c.side, c.amount, c.all, c.urgent = Sell, cur, true, true
+				c.reason = "exit: sell everything"
+				if trigger == TriggerShutdown {
+					c.reason = "shutdown: unwind to idle"
+				}
+			}
+		case trigger == TriggerExit:
+			// An exit check touches only the markets it exits.
+		default:
+			want := floorScale(nav.Mul(decimal.NewFromFloat(tw[i])))
+			delta := want.Sub(cur)
+			switch {
+			case delta.Sign() < 0:
+				c.side, c.amount = Sell, delta.Neg()
+				if want.Cmp(minTrade) < 0 || want.Sign() == 0 {
+					c.amount, c.all = cur, true
+				}
+				c.reason = fmt.Sprintf("weight %.4f above target %.4f", in.Weight, tw[i])
+			case delta.Sign() > 0:
+				c.side, c.amount = Buy, delta
+				c.reason = fmt.Sprintf("weight %.4f below target %.4f", in.Weight, tw[i])
+			}
+		}
+		// One quote per market: at the trade's size, else at zero for its APY.
+		qa := zero
+		if c.side != "" {
+			qa = c.amount
+		}
+		q, err := s.ad.Quote(&s.env, qa)
+		if err != nil {
+			if c.side != "" && !c.urgent {
+				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: "quote failed: " + err.Error()})
+				continue
+			}
+		} else {
+			in.APY = q.APY
+		}
+		c.q, c.apy = q, in.APY
+		if c.side == "" {
+			continue
+		}
+		if !c.urgent {
+			switch {
+			case gated:
+				continue
+			case s.pos.Paused:
+				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.amount)})
+				continue
+			case c.amount.Cmp(minTrade) < 0:
+				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("%s of %s below the minimum trade %s", c.side, c.amount, minTrade)})
+				continue
+			}
+		}
+		cands = append(cands, c)
+	}
+
+	// Weights, drift and the target's APY gain.
+	var drift, gain float64
+	for i := range d.Inputs.Markets {
+		in := &d.Inputs.Markets[i]
+		drift += math.Abs(in.Target - in.Weight)
+		gain += (in.Target - in.Weight) * in.APY
+	}
+	d.Inputs.Drift, d.Inputs.GainAPY = drift/2, gain
+
+	// Sells: mode and cost.
+	var bestBuyAPY float64
+	for _, c := range cands {
+		if c.side == Buy && c.apy > bestBuyAPY {
+			bestBuyAPY = c.apy
+		}
+	}
+	horizonYears := float64(v.cfg.horizon()) / float64(Year)
+	sellCost, sellProceeds, sellYield := zero, zero, 0.0
+	for k := range cands {
+		c := &cands[k]
+		if c.side != Sell {
+			continue
+		}
+		s := v.markets[c.i]
+		o := Order{Market: s.id, Side: Sell, Amount: c.amount, All: c.all, Urgent: c.urgent, Mode: adapters.ExitInstant, Reason: c.reason}
+		instantCost := c.q.ExitCost
+		canInstant := c.q.MaxInstantExit.Sign() > 0
+		if c.q.MaxInstantExit.Cmp(c.amount) < 0 {
+			canInstant = canInstant && c.urgent // urgent exits take what they can now
+		}
+		if ms := v.cfg.Rebalance.MaxSlippage; !c.urgent && ms > 0 && c.amount.Sign() > 0 && f64(instantCost)/f64(c.amount) > ms {
+			canInstant = false
+		}
+		if s.ad.CanQueue() && !c.urgent {
+			delay := c.q.ExitDelay.Hours() / 24 / 365
+			p := s.ad.Profile()
+			queueCost := s.env.GasCost(p.ParamOr("gas_withdraw", 0) + p.ParamOr("gas_claim", 0)).
+				Add(adapters.FromFloat(f64(c.amount) * bestBuyAPY * delay))
+			if !canInstant || queueCost.Cmp(instantCost) < 0 {
+				o.Mode, o.EstCost = adapters.ExitQueue, queueCost
+				o.Reason += fmt.Sprintf("; queued (%s) at est. cost %s vs instant %s", c.q.ExitDelay.Round(time.Hour), queueCost, instantCost)
+			}
+		}
+		if c.urgent && !canInstant && s.ad.CanQueue() {
+			o.Mode, o.EstCost = adapters.ExitQueue, s.env.GasCost(s.ad.Profile().ParamOr("gas_withdraw", 0)+s.ad.Profile().ParamOr("gas_claim", 0))
+			o.Reason += "; no instant exit liquidity: queued"
+		}
+		if o.Mode == adapters.ExitInstant {
+			if !canInstant && !c.urgent {
+				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("sell of %s: no instant exit within bounds and no queue", c.amount)})
+				c.side = ""
+				continue
+			}
+			o.EstCost = instantCost
+			sellProceeds = sellProceeds.Add(maxDec(zero, c.amount.Sub(instantCost)))
+			sellYield += f64(c.amount) * c.apy
+		}
+		sellCost = sellCost.Add(o.EstCost)
+		d.Orders = append(d.Orders, o)
+		d.Costs = d.Costs.Add(o.EstCost)
+	}
+
+	// Buys: funding, scaling and the gain-over-cost test.
+	var buys []*candidate
+	totalBuy := zero
+	for k := range cands {
+		if cands[k].side == Buy {
+			buys = append(buys, &cands[k])
+			totalBuy = totalBuy.Add(cands[k].amount)
+		}
+	}
+	if len(buys) > 0 {
+		keep := floorScale(nav.Mul(decimal.NewFromFloat(idleTarget)))
+		avail := maxDec(zero, v.idle.Add(sellProceeds).Sub(keep))
+		if totalBuy.Cmp(avail) > 0 {
+			d.Reasons = append(d.Reasons, fmt.Sprintf("buys of %s scaled to the %s available above the idle target", totalBuy, avail))
+			for _, c := range buys {
+				c.amount = mulDivDown(c.amount, avail, totalBuy)
+			}
+			totalBuy = avail
+		}
+		fundAPY := 0.0
+		if tb := f64(totalBuy); tb > 0 {
+			fundAPY = sellYield / math.Max(tb, f64(sellProceeds))
+		}
+		for _, c := range buys {
+			s := v.markets[c.i]
+			if c.amount.Cmp(minTrade) < 0 || c.amount.Sign() == 0 {
+				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("buy scaled to %s, below the minimum trade %s", c.amount, minTrade)})
+				continue
+			}
+			cost := c.q.EntryCost
+			if totalBuy.Sign() > 0 {
+				cost = cost.Add(mulDivDown(sellCost, c.amount, totalBuy))
+			}
+			if k := v.cfg.Rebalance.MinGainOverCost; k > 0 {
+				g := (c.apy - fundAPY) * f64(c.amount) * horizonYears
+				if g < k*f64(cost) {
+					d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("buy of %s: expected gain %.6g over %s below %g x cost %s (APY %.4f vs funding %.4f)",
+						c.amount, g, v.cfg.horizon(), k, cost, c.apy, fundAPY)})
+					continue
+				}
+			}
+			d.Orders = append(d.Orders, Order{Market: s.id, Side: Buy, Amount: c.amount, EstCost: c.q.EntryCost, Reason: c.reason})
+			d.Costs = d.Costs.Add(c.q.EntryCost)
+		}
+	}
+	if navF > 0 && horizonYears > 0 {
+		d.Inputs.CostAPY = f64(d.Costs) / navF / horizonYears
+	}
+	if len(d.Orders) == 0 && len(d.Rejected) == 0 {
+		d.Reasons = append(d.Reasons, "on target: nothing to trade")
+	}
+	return d, nil
+}
+
+// Executed is one order as carried out.
+type Executed struct {
+	Order Order         `json:"order"`
+	Fill  adapters.Fill `json:"fill"`
+	// Mode is how a sell actually left (instant, queue); Err why an order
+	// failed or was cut.
+	Mode adapters.ExitMode `json:"mode"`
+	Err  string            `json:"err,omitempty"`
+}
+
+// Result is what executing a decision did.
+type Result struct {
+	Time      time.Time       `json:"time"`
+	Executed  []Executed      `json:"executed"`
+	Costs     decimal.Decimal `json:"costs"`    // gas + slippage + fees of the fills
+	Rounding  decimal.Decimal `json:"rounding"` // NAV change not carried by a fill (adapter unit rounding)
+	NAVBefore decimal.Decimal `json:"nav_before"`
+	NAVAfter  decimal.Decimal `json:"nav_after"`
+	Failed    []Rejection     `json:"failed,omitempty"`
+}
+
+// Execute carries out a decision: sells first, then buys from what idle
+// holds above the idle target (scaled down pro rata when sells returned
+// less than expected). An order that fails is recorded in Result.Failed
+// and the rest go on. Every fill is a ledger entry with its costs; any
+// difference between the NAV change and the fills' costs (unit rounding in
+// the adapters) is a "rounding" cost entry, so that
+//
+//	NAVBefore - NAVAfter = Costs + Rounding
+//
+// holds to the last unit (NAV is GrossAssets).
+func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
+	const op = "vault.Execute"
+	if err := v.advance(op, now); err != nil {
+		return Result{}, err
+	}
+	r := Result{Time: now, Costs: zero, Rounding: zero, NAVBefore: v.GrossAssets()}
+	tick := d.Tick
+	for _, o := range d.Orders {
+		if o.Side != Sell {
+			continue
+		}
+		i, ok := v.byID[o.Market]
+		if !ok {
+			return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
+		}
+		v.sell(&r, v.markets[i], o, tick)
+	}
+	var buys []Order
+	total := zero
+	for _, o := range d.Orders {
+		if o.Side == Buy {
+			if _, ok := v.byID[o.Market]; !ok {
+				return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
+			}
+			buys = append(buys, o)
+			total = total.Add(o.Amount)
+		}
+	}
+	if len(buys) > 0 {
+		keep := floorScale(r.NAVBefore.Mul(decimal.NewFromFloat(d.Inputs.IdleTarget)))
+		avail := maxDec(zero, v.idle.Sub(keep))
+		scale := total.Cmp(avail) > 0
+		for _, o := range buys {
+			s := v.markets[v.byID[o.Market]]
+			amt := o.Amount
+			if scale {
+				amt = mulDivDown(o.Amount, avail, total)
+			}
+			amt = minDec(amt, v.idle)
+			if amt.Sign() <= 0 || amt.Cmp(v.cfg.Rebalance.MinTrade) < 0 {
+				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: fmt.Sprintf("buy of %s cut to %s by available idle: below the minimum trade", o.Amount, amt)})
+				continue
+			}
+			np, f, err := s.ad.Deposit(s.pos, &s.env, amt)
+			if err != nil {
+				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "buy failed: " + err.Error()})
+				continue
+			}
+			s.pos = np
+			v.idle = v.idle.Sub(f.Amount)
+			ex := Executed{Order: o, Fill: f}
+			reason := o.Reason
+			if !amt.Equal(o.Amount) {
+				ex.Err = fmt.Sprintf("partial: %s of %s (idle ran out)", amt, o.Amount)
+				reason += "; " + ex.Err
+			}
+			r.Executed = append(r.Executed, ex)
+			r.Costs = r.Costs.Add(f.Cost())
+			v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: reason, Tick: tick})
+		}
+	}
+	r.NAVAfter = v.GrossAssets()
+	r.Rounding = r.NAVBefore.Sub(r.NAVAfter).Sub(r.Costs)
+	if r.Rounding.Sign() != 0 {
+		v.ledger.add(Entry{Time: now, Type: EntryCost, Amount: r.Rounding, Reason: "rounding", Tick: tick})
+	}
+	return r, nil
+}
+
+// sell carries out one sell order. Instant exits may fill partially; an
+// urgent one queues what the venue could not take, a non-urgent one that
+// the venue refuses falls back to the queue where there is one.
+func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
+	now := v.now
+	w := adapters.Withdrawal{Amount: o.Amount, All: o.All, Mode: o.Mode}
+	if o.Mode == adapters.ExitInstant {
+		w.AllowPartial = true
+		if !o.Urgent {
+			w.MaxSlippage = v.cfg.Rebalance.MaxSlippage
+		}
+	}
+	if s.pos.Units.Sign() == 0 {
+		r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "sell: position is empty"})
+		return
+	}
+	if !w.All {
+		// Never ask for more than the position holds at rate pricing.
+		if held := s.ad.Value(&s.pos, &s.env, adapters.PriceRate); w.Amount.Cmp(held) >= 0 {
+			w.Amount, w.All = zero, true
+		}
+	}
+	np, f, err := s.ad.Withdraw(s.pos, &s.env, w)
+	if err != nil && o.Mode == adapters.ExitInstant && s.ad.CanQueue() {
+		k := adapters.KindOf(err)
+		if k == adapters.KindInsufficientLiquidity || k == adapters.KindCapExceeded {
+			w.Mode, w.AllowPartial, w.MaxSlippage = adapters.ExitQueue, false, 0
+			np, f, err = s.ad.Withdraw(s.pos, &s.env, w)
+		}
+	}
+	if err != nil {
+		r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "sell failed: " + err.Error()})
+		return
+	}
+	v.recordSell(r, s, o, np, f, tick, now)
+	if o.Urgent && f.Partial && s.ad.CanQueue() && s.pos.Units.Sign() > 0 {
+		np, f, err = s.ad.Withdraw(s.pos, &s.env, adapters.Withdrawal{All: true, Mode: adapters.ExitQueue})
+		if err != nil {
+			r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "queueing the rest failed: " + err.Error()})
+			return
+		}
+		o.Reason += "; rest queued"
+		v.recordSell(r, s, o, np, f, tick, now)
+	}
+}
+
+func (v *Vault) recordSell(r *Result, s *slot, o Order, np adapters.Position, f adapters.Fill, tick, now time.Time) {
+	s.pos = np
+	v.idle = v.idle.Add(f.Amount)
+	mode := adapters.ExitInstant
+	typ := EntrySell
+	reason := o.Reason
+	if f.Queued != nil {
+		mode, typ = adapters.ExitQueue, EntryQueue
+		reason += fmt.Sprintf("; claim of %s ready %s", f.Queued.Amount(), f.Queued.ReadyAt.Format(time.RFC3339))
+	}
+	ex := Executed{Order: o, Fill: f, Mode: mode}
+	if f.Partial {
+		ex.Err = fmt.Sprintf("partial: %s of %s (exit liquidity ran out)", f.Value, o.Amount)
+		reason += "; " + ex.Err
+	}
+	r.Executed = append(r.Executed, ex)
+	r.Costs = r.Costs.Add(f.Cost())
+	v.ledger.add(Entry{Time: now, Type: typ, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: reason, Tick: tick})
+}
+
+// Rebalance decides and executes in one call, for callers that do not
+// consult a strategy condition in between.
+func (v *Vault) Rebalance(now, tick time.Time, trigger Trigger, target strategies.Target) (Decision, Result, error) {
+	d, err := v.Decide(now, tick, trigger, target)
+	if err != nil {
+		return d, Result{}, err
+	}
+	r, err := v.Execute(now, d)
+	return d, r, err
+}
+
+// Shutdown stops deposits for good and unwinds every position to idle:
+// instant exits where the venue takes them, the rest queued (claims are
+// collected as they mature). Withdrawals keep working.
+func (v *Vault) Shutdown(now time.Time) (Decision, Result, error) {
+	if err := v.advance("vault.Shutdown", now); err != nil {
+		return Decision{}, Result{}, err
+	}
+	if !v.shutdown {
+		v.shutdown = true
+		v.ledger.add(Entry{Time: now, Type: EntryShutdown, Reason: "shutdown: no deposits, unwind to idle"})
+	}
+	return v.Rebalance(now, time.Time{}, TriggerShutdown, strategies.Target{Idle: 1})
+}
+
+// Weights returns each market's current weight of NAV, in vault order.
+func (v *Vault) Weights() map[string]float64 {
+	out := make(map[string]float64, len(v.markets))
+	nav := f64(v.GrossAssets())
+	for _, s := range v.markets {
+		w := 0.0
+		if nav > 0 && s.pos.Units.Sign() != 0 {
+			w = f64(s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)) / nav
+		}
+		out[s.id] = w
+	}
+	return out
+}
+
+// String summarises a decision in one line per order and rejection.
+func (d *Decision) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: NAV %s drift %.4f gain %.4f cost %.4f\n", d.Time.Format(time.RFC3339), d.Trigger, d.Inputs.NAV.StringFixed(6), d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY)
+	for _, o := range d.Orders {
+		fmt.Fprintf(&b, "  %s %s %s (%s) est. cost %s: %s\n", o.Side, o.Market, o.Amount.StringFixed(6), o.Mode, o.EstCost.StringFixed(6), o.Reason)
+	}
+	rej := append([]Rejection(nil), d.Rejected...)
+	sort.SliceStable(rej, func(i, j int) bool { return rej[i].Market < rej[j].Market })
+	for _, r := range rej {
+		fmt.Fprintf(&b, "  rejected %s: %s\n", r.Market, r.Reason)
+	}
+	return b.String()
+}

@@ -1,0 +1,403 @@
+package vault
+
+import (
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// Vault is an ERC-4626-style vault over one base asset: users hold shares
+// of the vault's total assets (idle plus positions in markets reached
+// through adapters). Every operation takes the time it happens at; the
+// vault never reads a clock, and times must not go backwards. A Vault is
+// not safe for concurrent use: the backtest engine and the service each
+// drive one vault from one goroutine.
+type Vault struct {
+	cfg     Config
+	markets []*slot
+	byID    map[string]int
+	queue   []int // withdraw queue: indexes into markets
+
+	now      time.Time
+	idle     decimal.Decimal
+	supply   decimal.Decimal
+	balances map[string]decimal.Decimal
+	locked   Locked
+	hwm      decimal.Decimal // price per share fees were last charged at (ppsScale places)
+	feesAt   time.Time       // fees accrued up to this time
+	shutdown bool
+
+	gasPrice, gasAssetPrice float64
+
+	virtualShares decimal.Decimal // 10^DecimalsOffset units
+	ledger        *Ledger
+	base          Books // books when the ledger started
+}
+
+// slot is one market of the vault.
+type slot struct {
+	ad  *adapters.Adapter
+	id  string
+	pos adapters.Position
+	env adapters.Env
+}
+
+// Locked is profit that unlocks linearly: Amount at Anchor, falling to
+// zero at End.
+type Locked struct {
+	Amount decimal.Decimal `json:"amount"`
+	Anchor time.Time       `json:"anchor"`
+	End    time.Time       `json:"end"`
+}
+
+// At returns the profit still locked at t: Amount x (End - t)/(End -
+// Anchor), rounded down, zero from End on.
+func (l Locked) At(t time.Time) decimal.Decimal {
+	if l.Amount.Sign() <= 0 || !t.Before(l.End) {
+		return zero
+	}
+	if !t.After(l.Anchor) {
+		return l.Amount
+	}
+	return mulDivDown(l.Amount, nanos(l.End.Sub(t)), nanos(l.End.Sub(l.Anchor)))
+}
+
+// State is a vault's complete mutable state as a plain value: what the
+// service persists and Restore rebuilds a vault from.
+type State struct {
+	Time          time.Time                  `json:"time"`
+	Idle          decimal.Decimal            `json:"idle"`
+	Supply        decimal.Decimal            `json:"supply"`
+	Balances      map[string]decimal.Decimal `json:"balances"`
+	Positions     []adapters.Position        `json:"positions"`
+	Locked        Locked                     `json:"locked"`
+	HighWaterMark decimal.Decimal            `json:"high_water_mark"`
+	FeesAt        time.Time                  `json:"fees_at"`
+	Shutdown      bool                       `json:"shutdown"`
+	GasPrice      float64                    `json:"gas_price"`
+	GasAssetPrice float64                    `json:"gas_asset_price"`
+	// NextSeq is the sequence number of the next ledger entry.
+	NextSeq uint64 `json:"next_seq"`
+}
+
+// New returns an empty vault over the given markets, starting at start.
+// Every market must have the vault's base asset; IDs must be unique.
+func New(cfg Config, markets []*adapters.Adapter, start time.Time) (*Vault, error) {
+	const op = "vault.New"
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if start.IsZero() {
+		return nil, adapters.E(op, adapters.KindInvalid, "vault %q: no start time", cfg.Name)
+	}
+	v := &Vault{
+		cfg:           cfg,
+		byID:          make(map[string]int, len(markets)),
+		now:           start,
+		feesAt:        start,
+		balances:      map[string]decimal.Decimal{},
+		gasAssetPrice: 1,
+		virtualShares: decimal.New(1, int32(cfg.DecimalsOffset-adapters.Scale)),
+		ledger:        NewLedger(1),
+	}
+	for i, ad := range markets {
+		if ad == nil {
+			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: market %d is nil", cfg.Name, i)
+		}
+		m := ad.Market()
+		if m.Base != cfg.Base {
+			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: market %s has base %s, the vault %s", cfg.Name, m.ID, m.Base, cfg.Base)
+		}
+		if _, dup := v.byID[m.ID]; dup {
+			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: market %s listed twice", cfg.Name, m.ID)
+		}
+		v.byID[m.ID] = i
+		v.markets = append(v.markets, &slot{ad: ad, id: m.ID, pos: ad.NewPosition(), env: adapters.Env{Time: start}})
+	}
+	for _, id := range cfg.WithdrawQueue {
+		i, ok := v.byID[id]
+		if !ok {
+			return nil, adapters.E(op, adapters.KindNotFound, "vault %q: withdraw_queue market %s is not one of the vault's markets", cfg.Name, id)
+		}
+		v.queue = append(v.queue, i)
+	}
+	for i := range v.markets {
+		if !containsInt(v.queue, i) {
+			v.queue = append(v.queue, i)
+		}
+	}
+	v.hwm = v.pps(zero)
+	return v, nil
+}
+
+// Restore rebuilds a vault from a persisted State. The markets must be
+// those the state's positions are in, in the same order. The ledger starts
+// empty at st.NextSeq; Reconcile compares later entries against st.
+func Restore(cfg Config, markets []*adapters.Adapter, st State) (*Vault, error) {
+	const op = "vault.Restore"
+	v, err := New(cfg, markets, st.Time)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.Positions) != len(v.markets) {
+		return nil, adapters.E(op, adapters.KindInvalid, "vault %q: state has %d positions for %d markets", cfg.Name, len(st.Positions), len(v.markets))
+	}
+	for i, p := range st.Positions {
+		if p.Market != v.markets[i].id {
+			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: position %d is in %s, want %s", cfg.Name, i, p.Market, v.markets[i].id)
+		}
+		p.Claims = append([]adapters.Claim(nil), p.Claims...)
+		v.markets[i].pos = p
+	}
+	sum := zero
+	for u, s := range st.Balances {
+		if s.Sign() < 0 {
+			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: user %q has %s shares", cfg.Name, u, s)
+		}
+		v.balances[u] = s
+		sum = sum.Add(s)
+	}
+	if !sum.Equal(st.Supply) {
+		return nil, adapters.E(op, adapters.KindInvalid, "vault %q: balances sum to %s, supply is %s", cfg.Name, sum, st.Supply)
+	}
+	if st.Idle.Sign() < 0 {
+		return nil, adapters.E(op, adapters.KindInvalid, "vault %q: idle %s is negative", cfg.Name, st.Idle)
+	}
+	v.idle, v.supply, v.locked, v.hwm, v.feesAt, v.shutdown = st.Idle, st.Supply, st.Locked, st.HighWaterMark, st.FeesAt, st.Shutdown
+	v.gasPrice, v.gasAssetPrice = st.GasPrice, st.GasAssetPrice
+	v.ledger = NewLedger(st.NextSeq)
+	v.base = v.Books()
+	return v, nil
+}
+
+// State returns a copy of the vault's state.
+func (v *Vault) State() State {
+	st := State{
+		Time: v.now, Idle: v.idle, Supply: v.supply, Balances: make(map[string]decimal.Decimal, len(v.balances)),
+		Locked: v.locked, HighWaterMark: v.hwm, FeesAt: v.feesAt, Shutdown: v.shutdown,
+		GasPrice: v.gasPrice, GasAssetPrice: v.gasAssetPrice, NextSeq: v.ledger.Next(),
+	}
+	for u, s := range v.balances {
+		st.Balances[u] = s
+	}
+	for _, s := range v.markets {
+		p := s.pos
+		p.Claims = append([]adapters.Claim(nil), p.Claims...)
+		st.Positions = append(st.Positions, p)
+	}
+	return st
+}
+
+// Books returns the vault's idle, supply and share balances.
+func (v *Vault) Books() Books {
+	b := Books{Idle: v.idle, Supply: v.supply, Shares: make(map[string]decimal.Decimal, len(v.balances))}
+	for u, s := range v.balances {
+		b.Shares[u] = s
+	}
+	return b
+}
+
+// Config returns the vault's configuration.
+func (v *Vault) Config() Config { return v.cfg }
+
+// Ledger returns the vault's ledger (read it; the vault appends to it).
+func (v *Vault) Ledger() *Ledger { return v.ledger }
+
+// Time is the time of the vault's last operation.
+func (v *Vault) Time() time.Time { return v.now }
+
+// Idle is the vault's undeployed base asset.
+func (v *Vault) Idle() decimal.Decimal { return v.idle }
+
+// TotalSupply is the number of shares outstanding.
+func (v *Vault) TotalSupply() decimal.Decimal { return v.supply }
+
+// BalanceOf is a user's shares.
+func (v *Vault) BalanceOf(user string) decimal.Decimal { return v.balances[user] }
+
+// Users returns the users holding shares, sorted.
+func (v *Vault) Users() []string {
+	out := make([]string, 0, len(v.balances))
+	for u := range v.balances {
+		out = append(out, u)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// IsShutdown reports whether the vault has been shut down.
+func (v *Vault) IsShutdown() bool { return v.shutdown }
+
+// VirtualShares is the share count of the virtual-share offset,
+// 10^DecimalsOffset units.
+func (v *Vault) VirtualShares() decimal.Decimal { return v.virtualShares }
+
+// Markets returns the IDs of the vault's markets in order.
+func (v *Vault) Markets() []string {
+	out := make([]string, len(v.markets))
+	for i, s := range v.markets {
+		out[i] = s.id
+	}
+	return out
+}
+
+// Adapter returns the adapter of a market, or nil.
+func (v *Vault) Adapter(id string) *adapters.Adapter {
+	if i, ok := v.byID[id]; ok {
+		return v.markets[i].ad
+	}
+	return nil
+}
+
+// Position returns a copy of the vault's position in a market.
+func (v *Vault) Position(id string) (adapters.Position, bool) {
+	i, ok := v.byID[id]
+	if !ok {
+		return adapters.Position{}, false
+	}
+	p := v.markets[i].pos
+	p.Claims = append([]adapters.Claim(nil), p.Claims...)
+	return p, true
+}
+
+// Env returns the environment the vault prices a market in: the latest
+// observation passed to Observe, the gas price, and the vault's time.
+func (v *Vault) Env(id string) (adapters.Env, bool) {
+	i, ok := v.byID[id]
+	if !ok {
+		return adapters.Env{}, false
+	}
+	return v.markets[i].env, true
+}
+
+// Observe records a market's latest observation. It takes effect at the
+// next operation, which accrues positions to its own time with it.
+func (v *Vault) Observe(id string, obs adapters.Observation) error {
+	i, ok := v.byID[id]
+	if !ok {
+		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market %s", v.cfg.Name, id)
+	}
+	v.markets[i].env.Obs = obs
+	return nil
+}
+
+// SetGas sets the gas price in gwei and the value of one ETH in the base
+// asset (zero is read as 1) used by every later operation.
+func (v *Vault) SetGas(price, assetPrice float64) error {
+	if !(price >= 0) || price > 1e9 || !(assetPrice >= 0) || assetPrice > 1e12 {
+		return adapters.E("vault.SetGas", adapters.KindInvalid, "gas price %g and gas asset price %g must be finite numbers >= 0", price, assetPrice)
+	}
+	if assetPrice == 0 {
+		assetPrice = 1
+	}
+	v.gasPrice, v.gasAssetPrice = price, assetPrice
+	for _, s := range v.markets {
+		s.env.GasPrice, s.env.GasAssetPrice = price, assetPrice
+	}
+	return nil
+}
+
+// GasPrice is the gas price (gwei) the vault trades at.
+func (v *Vault) GasPrice() float64 { return v.gasPrice }
+
+// Accrue brings the vault to now: positions accrue interest and rewards,
+// locked profit unlocks, and management and performance fees are minted.
+// Every other operation does this first.
+func (v *Vault) Accrue(now time.Time) error {
+	return v.advance("vault.Accrue", now)
+}
+
+func (v *Vault) advance(op string, now time.Time) error {
+	if now.IsZero() {
+		return adapters.E(op, adapters.KindInvalid, "vault %q: no time given", v.cfg.Name)
+	}
+	if now.Before(v.now) {
+		return adapters.E(op, adapters.KindInvalid, "vault %q: time %s is before the vault's time %s", v.cfg.Name, now.Format(time.RFC3339), v.now.Format(time.RFC3339))
+	}
+	for _, s := range v.markets {
+		s.env.Time = now
+		if !s.pos.Last.IsZero() && s.pos.Last.Before(now) {
+			s.ad.Accrue(&s.pos, &s.env)
+		}
+	}
+	v.now = now
+	v.accrueFees(now)
+	return nil
+}
+
+// positionsValue is the value of every position at the vault's pricing,
+// plus queued claims, excluding pending rewards.
+func (v *Vault) positionsValue() decimal.Decimal {
+	sum := zero
+	for _, s := range v.markets {
+		sum = sum.Add(v.slotValue(s))
+	}
+	return sum
+}
+
+func (v *Vault) slotValue(s *slot) decimal.Decimal {
+	val := zero
+	if s.pos.Units.Sign() != 0 {
+		val = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
+	}
+	for i := range s.pos.Claims {
+		val = val.Add(s.pos.Claims[i].Amount())
+	}
+	return val
+}
+
+// GrossAssets is idle plus every position and queued claim at the vault's
+// pricing: everything the vault holds except pending rewards, before
+// locked profit is taken out. This is the NAV the rebalancer's cost
+// identity holds on.
+func (v *Vault) GrossAssets() decimal.Decimal { return v.idle.Add(v.positionsValue()) }
+
+// TotalAssets is what the shares are worth: GrossAssets minus the profit
+// still locked (never below zero). Pending rewards do not count until
+// harvested. It reflects the vault's last operation; call Accrue first to
+// bring it to a later time.
+func (v *Vault) TotalAssets() decimal.Decimal { return v.totalAssetsFrom(v.GrossAssets()) }
+
+func (v *Vault) totalAssetsFrom(gross decimal.Decimal) decimal.Decimal {
+	ta := gross.Sub(v.locked.At(v.now))
+	if ta.Sign() < 0 {
+		return zero
+	}
+	return ta
+}
+
+// LockedProfit is the harvested profit not yet unlocked.
+func (v *Vault) LockedProfit() decimal.Decimal { return v.locked.At(v.now) }
+
+// PendingRewards is the sum of the positions' unharvested rewards.
+func (v *Vault) PendingRewards() decimal.Decimal {
+	sum := zero
+	for _, s := range v.markets {
+		sum = sum.Add(s.pos.Rewards)
+	}
+	return sum
+}
+
+// HighWaterMark is the price per share performance fees were last charged
+// at (or the start price).
+func (v *Vault) HighWaterMark() decimal.Decimal { return v.hwm }
+
+// PricePerShare is what one share is worth in the base asset:
+// (TotalAssets + 1 unit) / (TotalSupply + VirtualShares), at 36 places.
+func (v *Vault) PricePerShare() decimal.Decimal { return v.pps(v.TotalAssets()) }
+
+func (v *Vault) pps(ta decimal.Decimal) decimal.Decimal {
+	return ta.Add(unit).DivRound(v.supply.Add(v.virtualShares), ppsScale)
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
