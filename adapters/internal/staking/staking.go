@@ -360,7 +360,8 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	case qerr != nil:
 		return ip, iFill, nil
 	}
-	if iFill.Cost().LessThanOrEqual(qFill.Cost()) {
+	// The queue costs its request now and its claim later.
+	if iFill.Cost().LessThanOrEqual(qFill.Cost().Add(env.GasCost(d.gasClaim))) {
 		return ip, iFill, nil
 	}
 	return qp, qFill, nil

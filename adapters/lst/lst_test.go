@@ -1,0 +1,407 @@
+package lst_test
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	"github.com/yieldvault/yieldvault/adapters/lst"
+)
+
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const day = 24 * time.Hour
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// obs builds an environment at t from field/value pairs.
+func obs(t time.Time, kv ...any) *adapters.Env {
+	e := &adapters.Env{Time: t}
+	e.Obs.Time = t
+	for i := 0; i < len(kv); i += 2 {
+		var v float64
+		switch x := kv[i+1].(type) {
+		case float64:
+			v = x
+		case int:
+			v = float64(x)
+		}
+		e.Obs.Put(kv[i].(adapters.Field), v)
+	}
+	return e
+}
+
+// custom returns an adapter for a test market of a profile with the given
+// parameters.
+func custom(t *testing.T, rebasing bool, params map[string]float64) *adapters.Adapter {
+	t.Helper()
+	p := adapters.Profile{Name: "test", Kind: adapters.LST, Base: adapters.ETH, Rebasing: rebasing, Params: map[string]adapters.Param{}}
+	for k, v := range params {
+		p.Params[k] = adapters.Param{Value: v, Source: "test"}
+	}
+	c := adapters.NewCatalog()
+	if err := c.AddProfile(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddMarket(adapters.Market{ID: "test/tok", Kind: adapters.LST, Base: adapters.ETH, Tags: []string{"operator:a"}}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := adapters.Open(c, "test/tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+
+func TestDriver_Accrue(t *testing.T) {
+	year := 365 * day
+	tests := []struct {
+		name   string
+		params map[string]float64
+		steps  []*adapters.Env // the first is the deposit
+		want   float64         // index after the steps
+	}{
+		{"observed exchange rate is used exactly", nil,
+			[]*adapters.Env{obs(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldAPY, 0.5), obs(t0.Add(day), adapters.FieldExchangeRate, 1.2345, adapters.FieldAPY, 0.5)}, 1.2345},
+		{"APY compounds over a year", nil,
+			[]*adapters.Env{obs(t0, adapters.FieldAPY, 0.05), obs(t0.Add(year), adapters.FieldAPY, 0.05)}, 1.05},
+		{"last known APY carries forward", nil,
+			[]*adapters.Env{obs(t0, adapters.FieldAPY, 0.04), obs(t0.Add(year/2), adapters.FieldAPY, 0.04), obs(t0.Add(year))}, 1.04},
+		{"rate then APY compounds from the observed rate", nil,
+			[]*adapters.Env{obs(t0, adapters.FieldExchangeRate, 1.2), obs(t0.Add(year), adapters.FieldAPY, 0.1)}, 1.32},
+		{"gross APY pays the protocol fee", map[string]float64{"gross_apy": 1, "fee_on_rewards": 0.1},
+			[]*adapters.Env{obs(t0, adapters.FieldAPY, 0.05), obs(t0.Add(year), adapters.FieldAPY, 0.05)}, 1.045},
+		{"net APY ignores the fee", map[string]float64{"fee_on_rewards": 0.1},
+			[]*adapters.Env{obs(t0, adapters.FieldAPY, 0.05), obs(t0.Add(year), adapters.FieldAPY, 0.05)}, 1.05},
+		{"an earlier time changes nothing", nil,
+			[]*adapters.Env{obs(t0, adapters.FieldExchangeRate, 1.1), obs(t0.Add(-day), adapters.FieldExchangeRate, 2.0)}, 1.1},
+		{"negative APY shrinks", nil,
+			[]*adapters.Env{obs(t0, adapters.FieldAPY, -0.5), obs(t0.Add(year), adapters.FieldAPY, -0.5)}, 0.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := custom(t, false, tt.params)
+			pos, _, err := a.Deposit(a.NewPosition(), tt.steps[0], dec("10"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := pos.Index
+			for _, e := range tt.steps[1:] {
+				a.Accrue(&pos, e)
+			}
+			if !near(pos.Index, tt.want, 1e-14) {
+				t.Errorf("Index = %.17g, want %.17g", pos.Index, tt.want)
+			}
+			last := tt.steps[len(tt.steps)-1]
+			got := a.Value(&pos, last, adapters.PriceRate).InexactFloat64()
+			if want := 10 * pos.Index / start; !near(got, want, 1e-14) {
+				t.Errorf("Value = %.17g, want %.17g", got, want)
+			}
+		})
+	}
+}
+
+func TestDriver_Withdraw(t *testing.T) {
+	lido := func(t *testing.T) *adapters.Adapter { return open(t, "lido/steth") }
+	tests := []struct {
+		name    string
+		adapter func(*testing.T) *adapters.Adapter
+		env     *adapters.Env
+		w       adapters.Withdrawal
+		// want: received amount, slippage, fee, gas, queued delay, partial
+		amount, slippage, fee, gas float64
+		delay                      time.Duration
+		partial                    bool
+		kind                       error
+	}{
+		{name: "instant: depth slippage plus depeg", adapter: lido,
+			env: obs(t0, adapters.FieldExitLiquidity, 100, adapters.FieldPrice, 0.98),
+			w:   adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant},
+			// 10 x 0.98 x 100/110
+			amount: 10 * 0.98 * 100 / 110, slippage: 10 - 10*0.98*100/110},
+		{name: "instant: exit liquidity from the profile", adapter: lido,
+			env:    obs(t0),
+			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant},
+			amount: 10 * 60000 / 60010.0, slippage: 10 - 10*60000/60010.0},
+		{name: "instant: gas at the env's gas price", adapter: lido,
+			env:    &adapters.Env{Time: t0, GasPrice: 20, Obs: obs(t0, adapters.FieldExitLiquidity, 1e12).Obs},
+			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant},
+			amount: 10*1e12/(1e12+10) - 180000*20e-9, slippage: 10 - 10*1e12/(1e12+10), gas: 180000 * 20e-9},
+		{name: "instant: more than liquidity", adapter: lido,
+			env: obs(t0, adapters.FieldExitLiquidity, 5),
+			w:   adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant}, kind: adapters.ErrInsufficientLiquidity},
+		{name: "instant: partial fill up to liquidity", adapter: lido,
+			env:    obs(t0, adapters.FieldExitLiquidity, 5),
+			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant, AllowPartial: true},
+			amount: 2.5, slippage: 2.5, partial: true},
+		{name: "instant: slippage bound", adapter: lido,
+			env: obs(t0, adapters.FieldExitLiquidity, 100),
+			w:   adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant, MaxSlippage: 0.05}, kind: adapters.ErrCapExceeded},
+		{name: "instant: no venue", adapter: func(t *testing.T) *adapters.Adapter { return custom(t, false, nil) },
+			env: obs(t0),
+			w:   adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitInstant}, kind: adapters.ErrInsufficientLiquidity},
+		{name: "queue: profile delay", adapter: lido,
+			env:   obs(t0),
+			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitQueue},
+			delay: 3 * day},
+		{name: "queue: observed delay", adapter: lido,
+			env:   obs(t0, adapters.FieldWithdrawalDays, 2.5),
+			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitQueue},
+			delay: 60 * time.Hour},
+		{name: "auto: queue when the venue is dearer", adapter: lido,
+			env:   obs(t0, adapters.FieldExitLiquidity, 100),
+			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitAuto},
+			delay: 3 * day},
+		{name: "auto: queue when the venue cannot take it", adapter: lido,
+			env:   obs(t0, adapters.FieldExitLiquidity, 1),
+			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitAuto},
+			delay: 3 * day},
+		{name: "auto: instant when cheaper than two queue transactions", adapter: lido,
+			env:    &adapters.Env{Time: t0, GasPrice: 20, Obs: obs(t0, adapters.FieldExitLiquidity, 1e12).Obs},
+			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitAuto},
+			amount: 10*1e12/(1e12+10) - 180000*20e-9, slippage: 10 - 10*1e12/(1e12+10), gas: 180000 * 20e-9},
+		{name: "more than held", adapter: lido, env: obs(t0),
+			w: adapters.Withdrawal{Amount: dec("10.5"), Mode: adapters.ExitQueue}, kind: adapters.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.adapter(t)
+			pos, _, err := a.Deposit(a.NewPosition(), obs(t0), dec("10"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			np, f, err := a.Withdraw(pos, tt.env, tt.w)
+			if tt.kind != nil {
+				if !errors.Is(err, tt.kind) {
+					t.Fatalf("error = %v, want kind %v", err, tt.kind)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error = %v", err)
+			}
+			if tt.delay > 0 {
+				if f.Queued == nil {
+					t.Fatalf("Fill.Queued = nil, want a claim (fill %+v)", f)
+				}
+				if got := f.Queued.ReadyAt.Sub(tt.env.Time); got != tt.delay {
+					t.Errorf("claim delay = %v, want %v", got, tt.delay)
+				}
+				if got, want := f.Queued.Amount(), f.Value.Sub(f.Gas); !got.Equal(want) {
+					t.Errorf("claim amount = %s, want value - gas = %s", got, want)
+				}
+				if len(np.Claims) != 1 {
+					t.Errorf("claims = %d, want 1", len(np.Claims))
+				}
+				return
+			}
+			if f.Queued != nil {
+				t.Fatalf("Fill.Queued = %+v, want an instant exit", f.Queued)
+			}
+			got := []float64{f.Amount.InexactFloat64(), f.Slippage.InexactFloat64(), f.Fee.InexactFloat64(), f.Gas.InexactFloat64()}
+			want := []float64{tt.amount, tt.slippage, tt.fee, tt.gas}
+			if !cmp.Equal(got, want, cmp.Comparer(func(x, y float64) bool { return near(x, y, 1e-12) })) {
+				t.Errorf("amount, slippage, fee, gas = %v, want %v", got, want)
+			}
+			if f.Partial != tt.partial {
+				t.Errorf("Partial = %v, want %v", f.Partial, tt.partial)
+			}
+		})
+	}
+}
+
+func TestDriver_Value(t *testing.T) {
+	tests := []struct {
+		name      string
+		market    string
+		deposit   *adapters.Env
+		env       *adapters.Env
+		wantRatio float64 // market value / rate value
+	}{
+		{"rebasing stETH: peg is the price", "lido/steth",
+			obs(t0), obs(t0.Add(day), adapters.FieldPrice, 0.9306, adapters.FieldExchangeRate, 1.17), 0.9306},
+		{"wstETH: price over exchange rate", "lido/wsteth",
+			obs(t0, adapters.FieldExchangeRate, 1.17), obs(t0.Add(day), adapters.FieldPrice, 1.16, adapters.FieldExchangeRate, 1.17), 1.16 / 1.17},
+		{"rETH: price over the accrued index when no rate is observed", "rocketpool/reth",
+			obs(t0, adapters.FieldExchangeRate, 1.1), obs(t0.Add(day), adapters.FieldPrice, 1.089), 1.089 / 1.1},
+		{"no price: at the rate", "coinbase/cbeth",
+			obs(t0, adapters.FieldExchangeRate, 1.05), obs(t0.Add(day), adapters.FieldExchangeRate, 1.06), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := open(t, tt.market)
+			pos, _, err := a.Deposit(a.NewPosition(), tt.deposit, dec("10"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := a.Value(&pos, tt.env, adapters.PriceRate).InexactFloat64()
+			m := a.Value(&pos, tt.env, adapters.PriceMarket).InexactFloat64()
+			if !near(m/r, tt.wantRatio, 1e-12) {
+				t.Errorf("market/rate value = %.15g, want %.15g", m/r, tt.wantRatio)
+			}
+		})
+	}
+}
+
+func TestDriver_Apply(t *testing.T) {
+	env := obs(t0, adapters.FieldExitLiquidity, 1e6)
+	ev := func(typ adapters.EventType, size float64, scope string) adapters.Event {
+		return adapters.Event{Time: t0, Market: "test/tok", Type: typ, Size: size, Scope: scope}
+	}
+	tests := []struct {
+		name     string
+		params   map[string]float64
+		ev       adapters.Event
+		wantLoss string
+		kind     error
+	}{
+		{"slash cuts by its size", nil, ev(adapters.EventSlash, 0.1, ""), "1", nil},
+		{"slash scoped to a tag the market carries", nil, ev(adapters.EventSlash, 0.1, "operator:a"), "1", nil},
+		{"slash scoped to the protocol tag", nil, ev(adapters.EventSlash, 0.2, "protocol:test"), "2", nil},
+		{"slash scoped elsewhere misses", nil, ev(adapters.EventSlash, 0.1, "operator:b"), "0", nil},
+		{"insurance covers a share", map[string]float64{"insurance_cap": 0.25}, ev(adapters.EventSlash, 0.4, ""), "3", nil},
+		{"depeg is informational", nil, ev(adapters.EventDepeg, 0.05, ""), "0", nil},
+		{"bad debt is not a staking event", nil, ev(adapters.EventBadDebt, 0.05, ""), "0", adapters.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := custom(t, false, tt.params)
+			pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, loss, err := a.Apply(pos, env, tt.ev)
+			if tt.kind != nil {
+				if !errors.Is(err, tt.kind) {
+					t.Errorf("error = %v, want kind %v", err, tt.kind)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !loss.Equal(dec(tt.wantLoss)) {
+				t.Errorf("loss = %s, want %s", loss, tt.wantLoss)
+			}
+		})
+	}
+}
+
+func TestDriver_Pause(t *testing.T) {
+	a := custom(t, false, map[string]float64{"withdrawal_days": 1})
+	env := obs(t0, adapters.FieldExitLiquidity, 1e6)
+	pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos, _, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitQueue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paused, _, err := a.Apply(pos, env, adapters.Event{Time: t0, Market: "test/tok", Type: adapters.EventPause})
+	if err != nil || !paused.Paused {
+		t.Fatalf("Apply(pause) = paused %v, error %v; want paused", paused.Paused, err)
+	}
+	later := obs(t0.Add(2*day), adapters.FieldExitLiquidity, 1e6)
+	if _, _, err := a.Deposit(paused, later, dec("1")); !errors.Is(err, adapters.ErrPaused) {
+		t.Errorf("Deposit while paused: error = %v, want kind %v", err, adapters.KindPaused)
+	}
+	if _, _, err := a.Withdraw(paused, later, adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrPaused) {
+		t.Errorf("queued Withdraw while paused: error = %v, want kind %v", err, adapters.KindPaused)
+	}
+	if _, _, err := a.Claim(paused, later); !errors.Is(err, adapters.ErrPaused) {
+		t.Errorf("Claim while paused: error = %v, want kind %v", err, adapters.KindPaused)
+	}
+	if _, _, err := a.Withdraw(paused, later, adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitInstant}); err != nil {
+		t.Errorf("instant exit through the venue while paused: error = %v, want nil", err)
+	}
+	resumed, _, err := a.Apply(paused, later, adapters.Event{Time: later.Time, Market: "test/tok", Type: adapters.EventUnpause})
+	if err != nil || resumed.Paused {
+		t.Fatalf("Apply(unpause) = paused %v, error %v; want resumed", resumed.Paused, err)
+	}
+	if _, f, err := a.Claim(resumed, later); err != nil || !f.Value.Equal(dec("1")) {
+		t.Errorf("Claim after unpause = %+v, %v; want a payout of 1", f, err)
+	}
+}
+
+// TestProfiles exercises every built-in LST profile through adapters.Open
+// on one of its markets: the quote reflects the profile's parameters and a
+// month of accrual compounds the observed APY.
+func TestProfiles(t *testing.T) {
+	c := adapters.Builtin()
+	seen := map[string]bool{}
+	for _, m := range c.Markets() {
+		if m.Kind != adapters.LST {
+			continue
+		}
+		t.Run(m.ID, func(t *testing.T) {
+			a := open(t, m.ID)
+			p := a.Profile()
+			seen[p.Name] = true
+			env := &adapters.Env{Time: t0, GasPrice: 20, Obs: obs(t0, adapters.FieldAPY, 0.03).Obs}
+			q, err := a.Quote(env, dec("1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := q.ExitDelay, time.Duration(p.ParamOr("withdrawal_days", 0)*float64(day)); got != want {
+				t.Errorf("Quote.ExitDelay = %v, want withdrawal_days %v", got, want)
+			}
+			if got, want := q.MaxInstantExit.InexactFloat64(), p.ParamOr("exit_liquidity", 0); got != want {
+				t.Errorf("Quote.MaxInstantExit = %g, want exit_liquidity %g", got, want)
+			}
+			if got, want := q.EntryCost.InexactFloat64(), p.ParamOr("gas_deposit", 0)*20e-9; !near(got, want, 1e-12) {
+				t.Errorf("Quote.EntryCost = %g, want gas_deposit x 20 gwei = %g", got, want)
+			}
+			if q.APY != 0.03 || q.RewardAPY != 0 {
+				t.Errorf("Quote APY, RewardAPY = %g, %g, want 0.03, 0", q.APY, q.RewardAPY)
+			}
+			pos, f, err := a.Deposit(a.NewPosition(), env, dec("1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := obs(t0.Add(30*day), adapters.FieldAPY, 0.03)
+			a.Accrue(&pos, end)
+			got := a.Value(&pos, end, adapters.PriceRate).InexactFloat64()
+			if want := f.Value.InexactFloat64() * math.Pow(1.03, 30.0/365); !near(got, want, 1e-12) {
+				t.Errorf("value after 30 days = %.15g, want %.15g", got, want)
+			}
+			if d, ok := a.Driver().(*lst.Driver); !ok || d == nil {
+				t.Errorf("Driver() is %T, want *lst.Driver", a.Driver())
+			}
+		})
+	}
+	for _, p := range c.Profiles() {
+		if p.Kind == adapters.LST && !seen[p.Name] {
+			t.Errorf("LST profile %s has no built-in market exercised", p.Name)
+		}
+	}
+}
+
+func TestNew(t *testing.T) {
+	c := adapters.Builtin()
+	m, _ := c.Market("renzo/ezeth")
+	p, _ := c.ProfileFor(m)
+	if _, err := lst.New(m, p); !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("New(LRT market) error = %v, want kind %v", err, adapters.KindInvalid)
+	}
+	m, _ = c.Market("lido/steth")
+	bad := *p
+	bad.Kind = adapters.LST
+	bad.Params = map[string]adapters.Param{"fee_on_rewards": {Value: 1.5, Source: "test"}}
+	if _, err := lst.New(m, &bad); !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("New with fee_on_rewards 1.5: error = %v, want kind %v", err, adapters.KindInvalid)
+	}
+	if _, err := lst.New(m, nil); !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("New with no profile: error = %v, want kind %v", err, adapters.KindInvalid)
+	}
+}
+
+var _ = adaptertest.T0
