@@ -52,8 +52,8 @@ func TestParseValue(t *testing.T) {
 		{"1500000000000000000", UnitWei, 1.5},
 		{"548963775474164526621074", UnitWei, 548963.775474164526621074},
 		{"30", UnitGwei, 3e-8},
-		{"1e2", UnitPercent, 1},       // an exponent falls back to division
-		{" 2.5 ", UnitNumber, 0},      // callers trim; untrimmed text is an error (see below)
+		{"1e2", UnitPercent, 1},  // an exponent falls back to division
+		{" 2.5 ", UnitNumber, 0}, // callers trim; untrimmed text is an error (see below)
 	}
 	for _, tc := range tests {
 		got, err := ParseValue(tc.in, tc.unit)
