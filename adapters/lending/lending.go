@@ -200,7 +200,7 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env) (idx, apy fl
 	}
 	if apy != 0 && apy > -1 {
 		dt := float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
-		idx *= math.Pow(1+apy, dt)
+		idx *= math.Exp(dt * math.Log1p(apy))
 	}
 	return idx, apy
 }
@@ -261,7 +261,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	}
 	return pos, adapters.Fill{
 		Amount: amount,
-		Value:  adapters.Quantize(units.Mul(idxD)),
+		Value:  adapters.MulFloat(units, idx),
 		Gas:    gas,
 	}, nil
 }
@@ -282,7 +282,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	idx, _ := d.project(&pos, env)
 	pos.Index = idx
 	idxD := dec(idx)
-	value := adapters.Quantize(pos.Units.Mul(idxD))
+	value := adapters.MulFloat(pos.Units, idx)
 	amount := w.Amount
 	if w.All || amount.GreaterThan(value) {
 		if !w.All {
@@ -353,8 +353,7 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 	}
 	if r := env.Obs.Values[adapters.FieldRewardAPY]; r > 0 && env.Obs.Set.Has(adapters.FieldRewardAPY) && pos.Units.Sign() > 0 {
 		if f := r * dt * (1 - d.rewardHaircut); f > 0 {
-			v := pos.Units.Mul(dec(pos.Index))
-			pos.Rewards = adapters.Quantize(pos.Rewards.Add(v.Mul(dec(f))))
+			pos.Rewards = pos.Rewards.Add(adapters.MulFloat(adapters.MulFloat(pos.Units, pos.Index), f))
 		}
 	}
 }
@@ -367,7 +366,7 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 		return decimal.Zero
 	}
 	idx, _ := d.project(pos, env)
-	return adapters.Quantize(pos.Units.Mul(dec(idx)))
+	return adapters.MulFloat(pos.Units, idx)
 }
 
 // Apply applies an event. Bad debt and slashing cut Units by exactly the
@@ -381,7 +380,7 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 	switch ev.Type {
 	case adapters.EventBadDebt, adapters.EventSlash:
 		before := d.Value(&pos, env, adapters.PriceRate)
-		pos.Units = adapters.Quantize(pos.Units.Mul(dec(1 - ev.Size)))
+		pos.Units = adapters.MulFloat(pos.Units, 1-ev.Size)
 		return pos, before.Sub(d.Value(&pos, env, adapters.PriceRate)), nil
 	case adapters.EventPause:
 		pos.Paused = true
@@ -405,7 +404,7 @@ func harvest(op, id string, pos adapters.Position, env *adapters.Env, swapCost, 
 	if pos.Rewards.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", id)
 	}
-	fee := adapters.Quantize(pos.Rewards.Mul(dec(swapCost)))
+	fee := adapters.MulFloat(pos.Rewards, swapCost)
 	gas := env.GasCost(gasUnits)
 	net := pos.Rewards.Sub(fee).Sub(gas)
 	if net.Sign() <= 0 {

@@ -1,0 +1,80 @@
+package lending_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// BenchmarkAccrue/lending is the backtest hot path: accrue one supply
+// position by one hourly step and value it. With a liquidity index in the
+// observation (AaveScan) and without (the APY compounds).
+func BenchmarkAccrue(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		fields map[adapters.Field]float64
+	}{
+		{"lending", map[adapters.Field]float64{adapters.FieldAPY: 0.035, adapters.FieldUtilization: 0.85}},
+		{"lending-index", map[adapters.Field]float64{adapters.FieldIndex: 1.0181, adapters.FieldAPY: 0.035}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			a, err := adapters.Open(adapters.Builtin(), "aave-v3/weth")
+			if err != nil {
+				b.Fatal(err)
+			}
+			env := obs(t0, tc.fields)
+			pos, _, err := a.Deposit(a.NewPosition(), env, d("1234.5678"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				env.Time = env.Time.Add(time.Hour)
+				a.Accrue(&pos, env)
+				if v := a.Value(&pos, env, adapters.PriceRate); v.Sign() <= 0 {
+					b.Fatal("value <= 0")
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "position-steps/s")
+		})
+	}
+}
+
+// BenchmarkAccrueOnly is Accrue alone: it must not allocate.
+func BenchmarkAccrueOnly(b *testing.B) {
+	a, err := adapters.Open(adapters.Builtin(), "aave-v3/weth")
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := obs(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.035})
+	pos, _, _ := a.Deposit(a.NewPosition(), env, d("1234.5678"))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		env.Time = env.Time.Add(time.Hour)
+		a.Accrue(&pos, env)
+	}
+}
+
+func TestDriver_AccrueAllocs(t *testing.T) {
+	a, err := adapters.Open(adapters.Builtin(), "aave-v3/weth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fields := range []map[adapters.Field]float64{
+		{adapters.FieldAPY: 0.035},
+		{adapters.FieldIndex: 1.02, adapters.FieldUtilization: 0.9},
+		{adapters.FieldUtilization: 0.9},
+	} {
+		env := obs(t0, fields)
+		pos, _, _ := a.Deposit(a.NewPosition(), env, d("10"))
+		allocs := testing.AllocsPerRun(100, func() {
+			env.Time = env.Time.Add(time.Hour)
+			a.Accrue(&pos, env)
+		})
+		if allocs != 0 {
+			t.Errorf("Accrue with %v allocates %g times per step, want 0", fields, allocs)
+		}
+	}
+}

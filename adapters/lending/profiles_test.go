@@ -1,0 +1,120 @@
+package lending_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/lending"
+)
+
+// TestBuiltin_lendingMarkets opens every built-in lending market and runs
+// its profile's model: deposit, a month of interest at the model rate for
+// the observed utilization, the rate impact of a deposit as large as the
+// market, and a full withdrawal.
+func TestBuiltin_lendingMarkets(t *testing.T) {
+	c := adapters.Builtin()
+	seen := map[string]bool{}
+	for _, m := range c.Markets() {
+		if m.Kind != adapters.Lending {
+			continue
+		}
+		seen[m.Protocol] = true
+		t.Run(m.ID, func(t *testing.T) {
+			a, err := adapters.Open(c, m.ID)
+			if err != nil {
+				t.Fatalf("Open error = %v", err)
+			}
+			p := a.Profile()
+			var irm lending.IRM
+			switch drv := a.Driver().(type) {
+			case *lending.Harvesting:
+				irm = drv.IRM()
+				if len(p.RewardTokens) == 0 {
+					t.Errorf("driver harvests but profile %s has no reward tokens", p.Name)
+				}
+			case *lending.Driver:
+				irm = drv.IRM()
+				if len(p.RewardTokens) > 0 {
+					t.Errorf("profile %s pays %v but the driver cannot harvest", p.Name, p.RewardTokens)
+				}
+			default:
+				t.Fatalf("driver is %T", drv)
+			}
+			if want := p.ParamOr("irm_optimal", -1); irm.Optimal != want {
+				t.Errorf("IRM optimal = %g, want the profile's %g", irm.Optimal, want)
+			}
+			env := obs(t0, map[adapters.Field]float64{adapters.FieldUtilization: 0.8, adapters.FieldSupply: 1e4})
+			pos, _, err := a.Deposit(a.NewPosition(), env, d("100"))
+			if err != nil {
+				t.Fatalf("Deposit error = %v", err)
+			}
+			month := obs(t0.Add(30*24*time.Hour), map[adapters.Field]float64{adapters.FieldUtilization: 0.8, adapters.FieldSupply: 1e4})
+			a.Accrue(&pos, month)
+			rate := irm.Supply(0.8)
+			if rate <= 0 {
+				t.Fatalf("model supply rate at 80%% = %g, want > 0", rate)
+			}
+			want := 100 * math.Pow(1+rate, 30.0/365)
+			if got := a.Value(&pos, month, adapters.PriceRate).InexactFloat64(); relErr(got, want) > 1e-12 {
+				t.Errorf("value after a month = %.15g, want %.15g at the model rate %g", got, want, rate)
+			}
+			q0, _ := a.Quote(month, decimal.Zero)
+			q, _ := a.Quote(month, d("10000"))
+			if !(q.APY < q0.APY) {
+				t.Errorf("Quote APY after doubling supply = %g, want below %g", q.APY, q0.APY)
+			}
+			if want := irm.Supply(0.4); math.Abs(q.APY-want) > 1e-15 {
+				t.Errorf("Quote APY after doubling supply = %g, want the model at 40%%: %g", q.APY, want)
+			}
+			np, f, err := a.Withdraw(pos, month, adapters.Withdrawal{All: true})
+			if err != nil {
+				t.Fatalf("Withdraw(All) error = %v", err)
+			}
+			if np.Units.Sign() != 0 || f.Value.Sign() <= 0 {
+				t.Errorf("Withdraw(All) left %s units, fill %+v", np.Units, f)
+			}
+		})
+	}
+	for _, want := range []string{"aave-v3", "compound-v3", "morpho", "spark", "kamino"} {
+		if !seen[want] {
+			t.Errorf("no built-in lending market of profile %s", want)
+		}
+	}
+}
+
+func TestNew_invalid(t *testing.T) {
+	good := adapters.Profile{Name: "x", Kind: adapters.Lending, Params: map[string]adapters.Param{}}
+	lendingMarket := adapters.Market{ID: "x/usdc", Kind: adapters.Lending, Base: adapters.USD, Protocol: "x"}
+	tests := []struct {
+		name   string
+		m      adapters.Market
+		params map[string]float64
+		kind   adapters.Kind
+	}{
+		{"kink at 1", lendingMarket, map[string]float64{"irm_optimal": 1}, adapters.Lending},
+		{"reserve factor 1", lendingMarket, map[string]float64{"reserve_factor": 1}, adapters.Lending},
+		{"haircut above 1", lendingMarket, map[string]float64{"reward_haircut": 1.5}, adapters.Lending},
+		{"swap cost 1", lendingMarket, map[string]float64{"harvest_swap_cost": 1}, adapters.Lending},
+		{"not lending", adapters.Market{ID: "x/pool", Kind: adapters.AMM, Base: adapters.ETH, Protocol: "x"}, nil, adapters.AMM},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := good
+			p.Kind = tt.kind
+			p.Params = map[string]adapters.Param{}
+			for k, v := range tt.params {
+				p.Params[k] = adapters.Param{Value: v, Source: "test"}
+			}
+			if _, err := lending.New(tt.m, &p); adapters.KindOf(err) != adapters.KindInvalid {
+				t.Errorf("New() error = %v, want kind %v", err, adapters.KindInvalid)
+			}
+		})
+	}
+	if _, err := lending.New(lendingMarket, nil); adapters.KindOf(err) != adapters.KindInvalid {
+		t.Errorf("New(nil profile) error = %v, want kind %v", err, adapters.KindInvalid)
+	}
+}
