@@ -119,10 +119,10 @@ func TestIRM_Validate(t *testing.T) {
 
 func TestIRM_Calibrate(t *testing.T) {
 	tests := []struct {
-		name     string
-		u, obs   float64
-		wantK    float64
-		wantOK   bool
+		name   string
+		u, obs float64
+		wantK  float64
+		wantOK bool
 	}{
 		{"matches", 0.9, 0.020655, 1, true},
 		{"double", 0.9, 0.04131, 2, true},
