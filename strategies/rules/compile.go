@@ -288,7 +288,7 @@ func (c *compiler) analyze(k ruleKind, root ast.Node) *analysis {
 		used:    map[*ast.IdentifierNode]bool{},
 	}
 	errAt := func(n ast.Node, format string, args ...any) {
-		a.errs = append(a.errs, &exprError{off: n.Location().From, msg: fmt.Sprintf(format, args...)})
+		a.errs = append(a.errs, &exprError{off: startOf(n), msg: fmt.Sprintf(format, args...)})
 	}
 	// Pass 1: calls, parameters and declarations.
 	ast.Walk(&root, visitFunc(func(np *ast.Node) {
@@ -366,6 +366,18 @@ func (c *compiler) analyze(k ruleKind, root ast.Node) *analysis {
 		a.name(id.Value)
 	}))
 	return a
+}
+
+// startOf is the smallest source offset in a subtree: where the text of
+// the node begins (a binary node's own location is its operator).
+func startOf(n ast.Node) int {
+	from := n.Location().From
+	ast.Walk(&n, visitFunc(func(np *ast.Node) {
+		if f := (*np).Location().From; f < from {
+			from = f
+		}
+	}))
+	return from
 }
 
 func (a *analysis) read(name string) { a.reads[name] = true }
@@ -616,7 +628,7 @@ func suggest(name string, candidates []string) string {
 }
 
 func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
+	ra, rb := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
 	if len(ra) > 64 || len(rb) > 64 {
 		return 1 << 20
 	}

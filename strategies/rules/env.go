@@ -238,7 +238,7 @@ func (e *vaultEnv) value(name string) (any, bool) {
 	case "gas_price":
 		return e.GasPrice, true
 	case "now":
-		return e.Now.UTC().Format(time.RFC3339), true
+		return e.Now.UTC(), true
 	}
 	return nil, false
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/robfig/cron/v3"
@@ -433,6 +434,8 @@ func fmtAny(v any) string {
 		return strconv.Itoa(x)
 	case string:
 		return strconv.Quote(x)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339)
 	}
 	return fmt.Sprint(v)
 }

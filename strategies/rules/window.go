@@ -86,7 +86,7 @@ func ParseLookback(s string) (time.Duration, error) {
 
 func scaled(n string, unit time.Duration) (time.Duration, bool) {
 	v, err := strconv.ParseFloat(n, 64)
-	if err != nil || math.IsNaN(v) || v <= 0 || v > float64(MaxLookback/unit)+1 {
+	if err != nil || math.IsNaN(v) || v <= 0 || v > 1e6 {
 		return 0, false
 	}
 	return time.Duration(v * float64(unit)), true
