@@ -1,0 +1,299 @@
+package lrt_test
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/lrt"
+)
+
+var t0 = time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)
+
+const day = 24 * time.Hour
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+
+// obs builds an environment at t from field/value pairs.
+func obs(t time.Time, kv ...any) *adapters.Env {
+	e := &adapters.Env{Time: t}
+	e.Obs.Time = t
+	for i := 0; i < len(kv); i += 2 {
+		var v float64
+		switch x := kv[i+1].(type) {
+		case float64:
+			v = x
+		case int:
+			v = float64(x)
+		}
+		e.Obs.Put(kv[i].(adapters.Field), v)
+	}
+	return e
+}
+
+func custom(t *testing.T, params map[string]float64) *adapters.Adapter {
+	t.Helper()
+	p := adapters.Profile{Name: "test", Kind: adapters.LRT, Base: adapters.ETH, Layer: "eigenlayer", Params: map[string]adapters.Param{}}
+	for k, v := range params {
+		p.Params[k] = adapters.Param{Value: v, Source: "test"}
+	}
+	c := adapters.NewCatalog()
+	if err := c.AddProfile(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddMarket(adapters.Market{ID: "test/lrt", Kind: adapters.LRT, Base: adapters.ETH, Tags: []string{"avs:eigenda", "operator:op1"}}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := adapters.Open(c, "test/lrt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestDriver_AccrueRewards(t *testing.T) {
+	year := 365 * day
+	tests := []struct {
+		name   string
+		params map[string]float64
+		env    *adapters.Env
+		want   float64 // rewards in base after a year, deposit of 10 at rate 1
+	}{
+		{"observed reward APY after haircut", map[string]float64{"reward_haircut": 0.5, "restaking_apy": 0.01},
+			obs(t0.Add(year), adapters.FieldRewardAPY, 0.02), 10 * 0.02 * 0.5},
+		{"profile restaking_apy when not observed", map[string]float64{"reward_haircut": 0.6, "restaking_apy": 0.01},
+			obs(t0.Add(year)), 10 * 0.01 * 0.4},
+		{"gross reward APY pays the fee", map[string]float64{"gross_apy": 1, "fee_on_rewards": 0.1},
+			obs(t0.Add(year), adapters.FieldRewardAPY, 0.02), 10 * 0.02 * 0.9},
+		{"no rewards", nil, obs(t0.Add(year), adapters.FieldRewardAPY, 0), 0},
+		{"half a year", map[string]float64{"restaking_apy": 0.01},
+			obs(t0.Add(year / 2)), 10 * 0.01 * 0.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := custom(t, tt.params)
+			pos, _, err := a.Deposit(a.NewPosition(), obs(t0, adapters.FieldExchangeRate, 1), dec("10"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Accrue(&pos, tt.env)
+			if got := pos.Rewards.InexactFloat64(); !near(got, tt.want, 1e-14) {
+				t.Errorf("Rewards = %.17g, want %.17g", got, tt.want)
+			}
+			// Rewards are not part of Value, only of TotalValue.
+			v := a.Value(&pos, tt.env, adapters.PriceRate)
+			if got := a.TotalValue(&pos, tt.env, adapters.PriceRate); !got.Equal(v.Add(pos.Rewards)) {
+				t.Errorf("TotalValue = %s, want Value %s + Rewards %s", got, v, pos.Rewards)
+			}
+		})
+	}
+}
+
+func TestDriver_Harvest(t *testing.T) {
+	tests := []struct {
+		name    string
+		rewards string
+		gas     float64
+		want    adapters.Fill
+		kind    error
+	}{
+		{"swap cost and gas", "1", 20, adapters.Fill{Amount: dec("0.987"), Value: dec("1"), Fee: dec("0.01"), Gas: dec("0.003")}, nil},
+		{"free gas", "0.5", 0, adapters.Fill{Amount: dec("0.495"), Value: dec("0.5"), Fee: dec("0.005"), Gas: decimal.Zero}, nil},
+		{"nothing to harvest", "0", 20, adapters.Fill{}, adapters.ErrNotReady},
+		{"dust below the cost", "0.001", 20, adapters.Fill{}, adapters.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := custom(t, map[string]float64{"harvest_swap_cost": 0.01, "gas_harvest": 150000})
+			env := &adapters.Env{Time: t0, GasPrice: tt.gas}
+			pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pos.Rewards = dec(tt.rewards)
+			np, f, err := a.Harvest(pos, env)
+			if tt.kind != nil {
+				if !errors.Is(err, tt.kind) {
+					t.Errorf("error = %v, want kind %v", err, tt.kind)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, f, cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })); diff != "" {
+				t.Errorf("Fill (-want +got):\n%s", diff)
+			}
+			if np.Rewards.Sign() != 0 {
+				t.Errorf("Rewards after harvest = %s, want 0", np.Rewards)
+			}
+		})
+	}
+}
+
+func TestDriver_Apply(t *testing.T) {
+	tests := []struct {
+		name      string
+		market    string
+		scope     string
+		size      float64
+		wantLoss  string // on 10 ETH of units and a 4 ETH claim
+		wantClaim string
+	}{
+		{"unscoped slash hits", "renzo/ezeth", "", 0.1, "1", "3.6"},
+		{"slash of the market's operator", "renzo/ezeth", "operator:renzo-set", 0.1, "1", "3.6"},
+		{"slash of an AVS it secures", "kelp/rseth", "avs:eigenda", 0.2, "2", "3.2"},
+		{"slash of its layer", "etherfi/weeth", "layer:eigenlayer", 0.05, "0.5", "3.8"},
+		{"another operator's slash misses", "renzo/ezeth", "operator:kelp-set", 0.1, "0", "4"},
+		{"another layer's slash misses", "renzo/ezeth", "layer:symbiotic", 0.1, "0", "4"},
+		{"Puffer insurance covers half", "puffer/pufeth", "", 0.1, "0.5", "3.8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := open(t, tt.market)
+			env := obs(t0, adapters.FieldExchangeRate, 1)
+			pos, _, err := a.Deposit(a.NewPosition(), env, dec("14"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pos, _, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitQueue})
+			if err != nil {
+				t.Fatal(err)
+			}
+			np, loss, err := a.Apply(pos, env, adapters.Event{Time: t0, Market: tt.market, Type: adapters.EventSlash, Size: tt.size, Scope: tt.scope})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLoss := dec(tt.wantLoss).Add(dec("4").Sub(dec(tt.wantClaim)))
+			if !loss.Equal(wantLoss) {
+				t.Errorf("loss = %s, want %s", loss, wantLoss)
+			}
+			if got := np.Claims[0].Amount(); !got.Equal(dec(tt.wantClaim)) {
+				t.Errorf("queued claim = %s, want %s", got, tt.wantClaim)
+			}
+		})
+	}
+}
+
+func TestDriver_Withdraw(t *testing.T) {
+	// Puffer: 1% instant-exit fee on what the venue pays.
+	a := open(t, "puffer/pufeth")
+	env := obs(t0, adapters.FieldExchangeRate, 1, adapters.FieldExitLiquidity, 990)
+	pos, _, err := a.Deposit(a.NewPosition(), env, dec("20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10 x 990/1000 = 9.9 from the venue; 1% fee = 0.099.
+	want := adapters.Fill{Amount: dec("9.801"), Value: dec("10"), Slippage: dec("0.1"), Fee: dec("0.099"), Gas: decimal.Zero}
+	if diff := cmp.Diff(want, f, cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })); diff != "" {
+		t.Errorf("Puffer instant exit (-want +got):\n%s", diff)
+	}
+
+	// A restaking layer with no venue exits through its escrow only.
+	e := open(t, "eigenlayer/steth")
+	pos, _, err = e.Deposit(e.NewPosition(), obs(t0), dec("5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Withdraw(pos, obs(t0), adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitInstant}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+		t.Errorf("EigenLayer instant exit: error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
+	}
+	np, f, err := e.Withdraw(pos, obs(t0), adapters.Withdrawal{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Queued == nil || !f.Queued.ReadyAt.Equal(t0.Add(14*day)) || np.Units.Sign() != 0 {
+		t.Errorf("EigenLayer auto exit = %+v, units %s; want the whole position queued for the 14-day escrow", f.Queued, np.Units)
+	}
+}
+
+func TestDriver_Exposures(t *testing.T) {
+	tests := []struct {
+		market string
+		want   []string
+	}{
+		{"renzo/ezeth", []string{"avs:eigenda", "layer:eigenlayer", "operator:renzo-set"}},
+		{"symbiotic/wsteth", []string{"layer:symbiotic"}},
+		{"karak/weth", []string{"layer:karak"}},
+	}
+	for _, tt := range tests {
+		d := open(t, tt.market).Driver().(*lrt.Driver)
+		if diff := cmp.Diff(tt.want, d.Exposures()); diff != "" {
+			t.Errorf("%s Exposures (-want +got):\n%s", tt.market, diff)
+		}
+	}
+}
+
+// TestProfiles exercises every built-in LRT profile through adapters.Open
+// on one of its markets.
+func TestProfiles(t *testing.T) {
+	c := adapters.Builtin()
+	seen := map[string]bool{}
+	for _, m := range c.Markets() {
+		if m.Kind != adapters.LRT {
+			continue
+		}
+		t.Run(m.ID, func(t *testing.T) {
+			a := open(t, m.ID)
+			p := a.Profile()
+			seen[p.Name] = true
+			env := &adapters.Env{Time: t0, GasPrice: 20, Obs: obs(t0, adapters.FieldAPY, 0.03).Obs}
+			q, err := a.Quote(env, dec("1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rr := p.ParamOr("restaking_apy", 0) * (1 - p.ParamOr("reward_haircut", 0))
+			if !near(q.RewardAPY, rr, 1e-15) || !near(q.APY, 0.03+rr, 1e-15) {
+				t.Errorf("Quote APY, RewardAPY = %g, %g, want %g, %g", q.APY, q.RewardAPY, 0.03+rr, rr)
+			}
+			days := p.ParamOr("withdrawal_days", 0) + p.ParamOr("escrow_days", 0)
+			if got, want := q.ExitDelay, time.Duration(days*float64(day)); got != want {
+				t.Errorf("Quote.ExitDelay = %v, want withdrawal_days + escrow_days = %v", got, want)
+			}
+			if got, want := q.MaxInstantExit.InexactFloat64(), p.ParamOr("exit_liquidity", 0); got != want {
+				t.Errorf("Quote.MaxInstantExit = %g, want %g", got, want)
+			}
+			pos, f, err := a.Deposit(a.NewPosition(), env, dec("1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := obs(t0.Add(30*day), adapters.FieldAPY, 0.03)
+			a.Accrue(&pos, end)
+			v0 := f.Value.InexactFloat64()
+			if got, want := a.Value(&pos, end, adapters.PriceRate).InexactFloat64(), v0*math.Pow(1.03, 30.0/365); !near(got, want, 1e-12) {
+				t.Errorf("value after 30 days = %.15g, want %.15g", got, want)
+			}
+			if got, want := pos.Rewards.InexactFloat64(), v0*rr*30/365; !near(got, want, 1e-12) {
+				t.Errorf("rewards after 30 days = %.15g, want %.15g", got, want)
+			}
+			if !a.CanHarvest() || !a.CanQueue() {
+				t.Errorf("CanHarvest, CanQueue = %v, %v; want both", a.CanHarvest(), a.CanQueue())
+			}
+		})
+	}
+	for _, p := range c.Profiles() {
+		if p.Kind == adapters.LRT && !seen[p.Name] {
+			t.Errorf("LRT profile %s has no built-in market exercised", p.Name)
+		}
+	}
+}
+
+func TestNew(t *testing.T) {
+	c := adapters.Builtin()
+	m, _ := c.Market("lido/steth")
+	p, _ := c.ProfileFor(m)
+	if _, err := lrt.New(m, p); !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("New(LST market) error = %v, want kind %v", err, adapters.KindInvalid)
+	}
+}
