@@ -1,0 +1,232 @@
+package synth
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"runtime"
+	"testing"
+	"os"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+)
+
+func embeddedCSV(t testing.TB) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(defaultCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// The embedded default files are exactly what DefaultConfig generates now:
+// change a model, a calibration or the built-in catalog and this fails
+// until `go generate ./adapters/history/synth` is run.
+func TestDefault_UpToDate(t *testing.T) {
+	csv, events, err := defaultFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(events, defaultEvents) {
+		t.Errorf("%s is stale: run go generate ./adapters/history/synth\ngot:\n%s\nwant:\n%s", DefaultEventsFile, defaultEvents, events)
+	}
+	embedded := embeddedCSV(t)
+	if bytes.Equal(csv, embedded) {
+		return
+	}
+	if runtime.GOARCH == "amd64" {
+		t.Fatalf("%s is stale (%d bytes embedded, %d generated): run go generate ./adapters/history/synth", DefaultHistoryFile, len(embedded), len(csv))
+	}
+	// Other architectures may fuse multiply-adds (FMA), which moves the
+	// last bits of some values: compare values instead of bytes.
+	a, err := history.ReadNativeCSV("embedded", bytes.NewReader(embedded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := history.ReadNativeCSV("generated", bytes.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Rows) != len(b.Rows) {
+		t.Fatalf("%s is stale: %d rows embedded, %d generated", DefaultHistoryFile, len(a.Rows), len(b.Rows))
+	}
+	for i := range a.Rows {
+		x, y := &a.Rows[i], &b.Rows[i]
+		if x.Market != y.Market || !x.Obs.Time.Equal(y.Obs.Time) || x.Obs.Set != y.Obs.Set {
+			t.Fatalf("%s is stale at line %d", DefaultHistoryFile, x.Line)
+		}
+		for f := adapters.Field(0); f < adapters.NumFields; f++ {
+			if v, w := x.Obs.Values[f], y.Obs.Values[f]; math.Abs(v-w) > 1e-9*math.Abs(w) {
+				t.Fatalf("%s is stale at line %d: %s %v, generated %v", DefaultHistoryFile, x.Line, f, v, w)
+			}
+		}
+	}
+}
+
+func TestDefault_Size(t *testing.T) {
+	const limit = 2_500_000
+	if n := len(defaultCSV); n > limit {
+		t.Errorf("%s is %d bytes, want at most %d", DefaultHistoryFile, n, limit)
+	}
+}
+
+func TestDefault(t *testing.T) {
+	ctx := context.Background()
+	b, err := Default(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Generate(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Source != g.Source || b.Format != "synth" {
+		t.Errorf("Source, Format = %q, %q; want %q, synth", b.Source, b.Format, g.Source)
+	}
+	if diff := cmp.Diff(adapters.Builtin().Markets(), b.Markets); diff != "" {
+		t.Errorf("markets, want every built-in market (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(g.Events, b.Events); diff != "" {
+		t.Errorf("events (-generated +decoded):\n%s", diff)
+	}
+	if len(b.Rows) != len(g.Rows) {
+		t.Fatalf("%d rows decoded, %d generated", len(b.Rows), len(g.Rows))
+	}
+	for i := range b.Rows {
+		if b.Rows[i].Market != g.Rows[i].Market || !cmp.Equal(b.Rows[i].Obs, g.Rows[i].Obs) {
+			t.Fatalf("row %d: decoded %+v, generated %+v", i, b.Rows[i], g.Rows[i])
+		}
+	}
+	if len(b.Events) == 0 {
+		t.Errorf("the default history has no event; want its mild rsETH discount")
+	}
+
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Default(canceled); !errors.Is(err, context.Canceled) {
+		t.Errorf("Default(canceled ctx) = %v, want context.Canceled", err)
+	}
+}
+
+func TestOpenDefault(t *testing.T) {
+	ctx := context.Background()
+	start := time.Now()
+	db, err := OpenDefault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("OpenDefault took %v", time.Since(start))
+	defer db.Close()
+	infos, err := db.Markets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	wantRows := int(cfg.To.Sub(cfg.From)/cfg.Step) + 1
+	if len(infos) != len(adapters.Builtin().Markets()) {
+		t.Errorf("%d markets stored, want every built-in market (%d)", len(infos), len(adapters.Builtin().Markets()))
+	}
+	for _, in := range infos {
+		if in.Rows != wantRows || !in.First.Equal(cfg.From) || !in.Last.Equal(cfg.To) || in.Step != cfg.Step {
+			t.Errorf("%s: %d rows %s..%s step %v; want %d rows %s..%s step %v", in.Market.ID, in.Rows, in.First, in.Last, in.Step,
+				wantRows, cfg.From, cfg.To, cfg.Step)
+		}
+	}
+	w, err := db.Load(ctx, []string{"kelp/rseth"}, cfg.From, cfg.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.Get("kelp/rseth")
+	if s == nil || s.Len() != wantRows || len(s.Events) != 1 {
+		t.Fatalf("kelp/rseth: loaded %v rows and events %v; want %d rows and one event", s.Len(), s.Events, wantRows)
+	}
+}
+
+func TestWriteDefault(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteDefault(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := history.ReadNativeCSV(DefaultHistoryFile, mustGunzip(t, dir+"/"+DefaultHistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Rows) == 0 {
+		t.Fatal("WriteDefault wrote no rows")
+	}
+	var evs []adapters.Event
+	if err := json.Unmarshal(readFile(t, dir+"/"+DefaultEventsFile), &evs); err != nil || len(evs) == 0 {
+		t.Errorf("events file: %v, %d events", err, len(evs))
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func mustGunzip(t *testing.T, path string) io.Reader {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(readFile(t, path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return zr
+}
+
+func BenchmarkOpenDefault(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		db, err := OpenDefault(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+	}
+}
+
+func BenchmarkDefault(b *testing.B) {
+	ctx := context.Background()
+	var rows int
+	for b.Loop() {
+		bt, err := Default(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = len(bt.Rows)
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkGenerate/default-year: the default configuration, every
+// built-in market for a year at a 6-hour step.
+func BenchmarkGenerate(b *testing.B) {
+	b.Run("default-year", func(b *testing.B) {
+		var rows int
+		for b.Loop() {
+			bt, err := Generate(DefaultConfig())
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows = len(bt.Rows)
+		}
+		b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+}

@@ -1,0 +1,410 @@
+package synth
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+)
+
+func date(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// gen1 generates with the given scenario over [from, to] at step, seed 1,
+// all built-in markets.
+func gen1(t testing.TB, scenario, from, to string, step time.Duration) *history.Batch {
+	t.Helper()
+	b, err := Generate(Config{Scenario: scenario, From: date(from), To: date(to), Step: step, Seed: 1})
+	if err != nil {
+		t.Fatalf("Generate(%s): %v", scenario, err)
+	}
+	return b
+}
+
+// rowsOf returns one market's rows.
+func rowsOf(b *history.Batch, id string) []history.Row {
+	var out []history.Row
+	for _, r := range b.Rows {
+		if r.Market == id {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func val(t testing.TB, r history.Row, f adapters.Field) float64 {
+	t.Helper()
+	v, ok := r.Obs.Get(f)
+	if !ok {
+		t.Fatalf("%s at %s: %s not set", r.Market, r.Obs.Time.Format(time.RFC3339), f)
+	}
+	return v
+}
+
+func csvOf(t testing.TB, b *history.Batch) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := history.WriteNativeCSV(&buf, b.Rows); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestGenerate_Deterministic(t *testing.T) {
+	cfg := Config{Scenario: "steth-2022", From: date("2022-05-01T00:00:00Z"), To: date("2022-08-01T00:00:00Z"), Step: 6 * time.Hour, Seed: 42}
+	a, err := Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(csvOf(t, a), csvOf(t, b)) {
+		t.Errorf("two generations with the same config differ")
+	}
+	if diff := cmp.Diff(a.Events, b.Events); diff != "" {
+		t.Errorf("events differ (-first +second):\n%s", diff)
+	}
+
+	// Market order in the config does not matter.
+	cat := adapters.Builtin()
+	ms := cat.Markets()
+	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
+		ms[i], ms[j] = ms[j], ms[i]
+	}
+	rev := cfg
+	rev.Markets = ms
+	c, err := Generate(rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(csvOf(t, a), csvOf(t, c)) {
+		t.Errorf("reversing the market list changed the output")
+	}
+
+	other := cfg
+	other.Seed = 43
+	d, err := Generate(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(csvOf(t, a), csvOf(t, d)) {
+		t.Errorf("seeds 42 and 43 gave the same history")
+	}
+	if a.Source != "synth:steth-2022:42" || a.Format != "synth" {
+		t.Errorf("Source, Format = %q, %q; want synth:steth-2022:42, synth", a.Source, a.Format)
+	}
+}
+
+// A market's path depends on the seed and its own (and its underlying's)
+// streams, not on which other markets are generated.
+func TestGenerate_SubsetSamePaths(t *testing.T) {
+	cfg := Config{From: date("2024-01-01T00:00:00Z"), To: date("2024-03-01T00:00:00Z"), Step: 6 * time.Hour, Seed: 9}
+	all, err := Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := adapters.Builtin()
+	var sub []adapters.Market
+	for _, id := range []string{"curve/steth-eth", "aave-v3/usdc", "renzo/ezeth"} {
+		m, err := cat.Market(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub = append(sub, m)
+	}
+	cfg.Markets = sub
+	part, err := Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range sub {
+		if diff := cmp.Diff(rowsOf(all, m.ID), rowsOf(part, m.ID)); diff != "" {
+			t.Errorf("%s differs between the full and the partial generation:\n%.2000s", m.ID, diff)
+		}
+	}
+}
+
+func TestGenerate_Errors(t *testing.T) {
+	from, to := date("2024-01-01T00:00:00Z"), date("2024-02-01T00:00:00Z")
+	cat := adapters.Builtin()
+	lending, _ := cat.Market("aave-v3/weth")
+	steth, _ := cat.Market("lido/steth")
+	tests := []struct {
+		name string
+		cfg  Config
+		kind error
+		msg  string
+	}{
+		{"unknown scenario", Config{Scenario: "crash", From: from, To: to, Step: time.Hour}, adapters.ErrInvalid, "calm, default, steth-2022"},
+		{"zero step", Config{From: from, To: to}, adapters.ErrInvalid, "step"},
+		{"fractional step", Config{From: from, To: to, Step: 90*time.Second + time.Millisecond}, adapters.ErrInvalid, "step"},
+		{"to before from", Config{From: to, To: from, Step: time.Hour}, adapters.ErrInvalid, "before"},
+		{"no from", Config{To: to, Step: time.Hour}, adapters.ErrInvalid, "from and to"},
+		{"too many rows", Config{From: from, To: from.AddDate(30, 0, 0), Step: time.Minute}, adapters.ErrInvalid, "rows"},
+		{"duplicate market", Config{From: from, To: to, Step: time.Hour, Markets: []adapters.Market{steth, steth}}, adapters.ErrInvalid, "twice"},
+		{"bad market", Config{From: from, To: to, Step: time.Hour, Markets: []adapters.Market{{ID: "nope", Kind: adapters.LST, Base: adapters.ETH}}}, adapters.ErrInvalid, "protocol/name"},
+		{"no profile", Config{From: from, To: to, Step: time.Hour, Markets: []adapters.Market{{ID: "acme/x", Kind: adapters.LST, Base: adapters.ETH}}}, adapters.ErrNotFound, "acme"},
+		{"slash without staking markets", Config{Scenario: "correlated-slash", From: from, To: to, Step: time.Hour, Markets: []adapters.Market{lending}}, adapters.ErrInvalid, "SlashScope"},
+		{"slash scope nobody carries", Config{Scenario: "correlated-slash", From: from, To: to, Step: time.Hour, Markets: []adapters.Market{steth}, SlashScope: "operator:nobody"}, adapters.ErrInvalid, "operator:nobody"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := Generate(tt.cfg)
+			if err == nil {
+				t.Fatalf("Generate: got %d rows, want an error", len(b.Rows))
+			}
+			if !errors.Is(err, tt.kind) {
+				t.Errorf("Generate: error %v is not %v", err, tt.kind)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("Generate: error %q does not mention %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+func TestGenerate_Grid(t *testing.T) {
+	tests := []struct {
+		from, to string
+		step     time.Duration
+		want     int
+	}{
+		{"2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", 6 * time.Hour, 5}, // To is included
+		{"2024-01-01T00:00:00Z", "2024-01-01T23:00:00Z", 6 * time.Hour, 4},
+		{"2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", time.Hour, 1},
+	}
+	for _, tt := range tests {
+		b := gen1(t, "calm", tt.from, tt.to, tt.step)
+		rows := rowsOf(b, "lido/steth")
+		if len(rows) != tt.want {
+			t.Errorf("%s..%s every %v: %d rows, want %d", tt.from, tt.to, tt.step, len(rows), tt.want)
+			continue
+		}
+		if len(b.Rows) != tt.want*len(b.Markets) {
+			t.Errorf("%d rows in all, want %d x %d markets", len(b.Rows), tt.want, len(b.Markets))
+		}
+		for i, r := range rows {
+			if want := date(tt.from).Add(time.Duration(i) * tt.step); !r.Obs.Time.Equal(want) {
+				t.Errorf("row %d at %s, want %s", i, r.Obs.Time, want)
+			}
+		}
+	}
+}
+
+// Every row of every scenario passes Observation.Validate (and the batch
+// passes the store's import checks); every event validates and lies in
+// range.
+func TestGenerate_RowsValidate(t *testing.T) {
+	for _, s := range Scenarios() {
+		t.Run(s.Name, func(t *testing.T) {
+			from := s.Date.AddDate(0, -2, 0)
+			if s.Date.IsZero() {
+				from = date("2024-01-01T00:00:00Z")
+			}
+			b := gen1(t, s.Name, from.Format(time.RFC3339), from.AddDate(0, 6, 0).Format(time.RFC3339), 6*time.Hour)
+			for _, r := range b.Rows {
+				if err := r.Obs.Validate(); err != nil {
+					t.Fatalf("%s at %s: %v", r.Market, r.Obs.Time, err)
+				}
+			}
+			for _, e := range b.Events {
+				if err := e.Validate(); err != nil {
+					t.Errorf("event %+v: %v", e, err)
+				}
+				if e.Time.Before(from) || e.Time.After(from.AddDate(0, 6, 0)) {
+					t.Errorf("event %+v outside the range", e)
+				}
+			}
+			if errs, _ := history.CheckBatch(b); len(errs) > 0 {
+				t.Errorf("CheckBatch: %d errors, first %v", len(errs), errs[0])
+			}
+		})
+	}
+}
+
+func TestBorrowAPY(t *testing.T) {
+	tests := []struct {
+		u, base, s1, s2, opt, want float64
+	}{
+		{0, 0, 0.027, 0.8, 0.9, 0},
+		{0.45, 0, 0.027, 0.8, 0.9, 0.0135},
+		{0.9, 0, 0.027, 0.8, 0.9, 0.027},
+		{0.95, 0, 0.027, 0.8, 0.9, 0.427},
+		{1, 0.015, 0.045, 2, 0.9, 2.06},
+		{0.5, 0.01, 0.03, 0.12, 0, 0.025}, // no kink: linear
+	}
+	for _, tt := range tests {
+		if got := BorrowAPY(tt.u, tt.base, tt.s1, tt.s2, tt.opt); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("BorrowAPY(u=%v, %v, %v, %v, opt=%v) = %v, want %v", tt.u, tt.base, tt.s1, tt.s2, tt.opt, got, tt.want)
+		}
+	}
+}
+
+// marketsOf returns the IDs of the batch's markets of a kind.
+func marketsOf(b *history.Batch, k adapters.Kind) []adapters.Market {
+	var out []adapters.Market
+	for _, m := range b.Markets {
+		if m.Kind == k {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func relClose(got, want, tol float64) bool {
+	return math.Abs(got-want) <= tol*math.Max(math.Abs(want), 1e-300)
+}
+
+// The lending rows follow the market's kinked curve at the row's
+// utilization, and supply, borrows and exit liquidity agree.
+func TestLending_RatesFollowCurve(t *testing.T) {
+	cat := adapters.Builtin()
+	for _, scen := range []string{"calm", "utilization-spike"} {
+		b := gen1(t, scen, "2024-07-01T00:00:00Z", "2024-09-01T00:00:00Z", 6*time.Hour)
+		for _, m := range marketsOf(b, adapters.Lending) {
+			p, err := cat.ProfileFor(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base, s1, s2 := p.ParamOr("irm_base", 0), p.ParamOr("irm_slope1", 0), p.ParamOr("irm_slope2", 0)
+			opt, rf := p.ParamOr("irm_optimal", 0), p.ParamOr("reserve_factor", 0)
+			for _, r := range rowsOf(b, m.ID) {
+				u := val(t, r, adapters.FieldUtilization)
+				borrow := BorrowAPY(u, base, s1, s2, opt)
+				if got := val(t, r, adapters.FieldBorrowAPY); !relClose(got, borrow, 1e-5) {
+					t.Fatalf("%s %s %s: borrow_apy %v, curve gives %v at u=%v", scen, m.ID, r.Obs.Time, got, borrow, u)
+				}
+				if got, want := val(t, r, adapters.FieldAPY), borrow*u*(1-rf); !relClose(got, want, 1e-5) {
+					t.Fatalf("%s %s %s: apy %v, want borrow*u*(1-rf) = %v", scen, m.ID, r.Obs.Time, got, want)
+				}
+				supply, borrows := val(t, r, adapters.FieldSupply), val(t, r, adapters.FieldBorrows)
+				if !relClose(borrows, u*supply, 1e-7) {
+					t.Fatalf("%s %s: borrows %v, want u*supply %v", m.ID, r.Obs.Time, borrows, u*supply)
+				}
+				if got := val(t, r, adapters.FieldExitLiquidity); math.Abs(got-(supply-borrows)) > 1e-7*supply {
+					t.Fatalf("%s %s: exit_liquidity %v, want supply - borrows %v", m.ID, r.Obs.Time, got, supply-borrows)
+				}
+			}
+		}
+	}
+}
+
+// The liquidity index compounds the supply APY, and an LST's exchange rate
+// compounds its APY, step by step.
+func TestGenerate_IndexCompoundsAPY(t *testing.T) {
+	const step = 6 * time.Hour
+	dt := step.Seconds() / (365 * 86400)
+	b := gen1(t, "calm", "2024-01-01T00:00:00Z", "2024-04-01T00:00:00Z", step)
+	check := func(m adapters.Market, f adapters.Field) {
+		rows := rowsOf(b, m.ID)
+		for i := 1; i < len(rows); i++ {
+			prev, cur := val(t, rows[i-1], f), val(t, rows[i], f)
+			want := prev * math.Pow(1+val(t, rows[i-1], adapters.FieldAPY), dt)
+			if !relClose(cur, want, 1e-10) {
+				t.Fatalf("%s %s at %s: %v, want %v x (1+apy)^dt = %v", m.ID, f, rows[i].Obs.Time, cur, prev, want)
+			}
+		}
+	}
+	for _, m := range marketsOf(b, adapters.Lending) {
+		check(m, adapters.FieldIndex)
+	}
+	for _, m := range append(marketsOf(b, adapters.LST), marketsOf(b, adapters.LRT)...) {
+		check(m, adapters.FieldExchangeRate)
+	}
+}
+
+func TestAMM_FeeAPY(t *testing.T) {
+	b := gen1(t, "usdc-2023", "2023-02-01T00:00:00Z", "2023-04-01T00:00:00Z", 6*time.Hour)
+	cat := adapters.Builtin()
+	for _, m := range marketsOf(b, adapters.AMM) {
+		p, _ := cat.ProfileFor(m)
+		fee := p.ParamOr("fee_tier", 0)
+		for _, r := range rowsOf(b, m.ID) {
+			if got := val(t, r, adapters.FieldFeeTier); got != fee {
+				t.Fatalf("%s: fee_tier %v, want the profile's %v", m.ID, got, fee)
+			}
+			total := val(t, r, adapters.FieldBalance0) + val(t, r, adapters.FieldBalance1) + r.Obs.Value(adapters.FieldBalance2, 0)
+			want := val(t, r, adapters.FieldVolume) * fee * 365 / total
+			if got := val(t, r, adapters.FieldAPY); !relClose(got, want, 1e-5) {
+				t.Fatalf("%s at %s: apy %v, want volume*fee*365/tvl = %v", m.ID, r.Obs.Time, got, want)
+			}
+			if got, want := val(t, r, adapters.FieldTVL), total*val(t, r, adapters.FieldBaseUSD); !relClose(got, want, 1e-5) {
+				t.Fatalf("%s at %s: tvl %v USD, want balances x base_usd = %v", m.ID, r.Obs.Time, got, want)
+			}
+		}
+	}
+}
+
+type stats struct{ n, sum, min, max float64 }
+
+func (s *stats) add(v float64) {
+	if s.n == 0 || v < s.min {
+		s.min = v
+	}
+	if s.n == 0 || v > s.max {
+		s.max = v
+	}
+	s.n++
+	s.sum += v
+}
+
+func (s *stats) mean() float64 { return s.sum / s.n }
+
+// Over four calm years, mean reversion keeps every process near its level.
+func TestGenerate_MeanReversion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four years of history")
+	}
+	b := gen1(t, "calm", "2021-01-01T00:00:00Z", "2025-01-01T00:00:00Z", 12*time.Hour)
+	var lidoAPY, lidoPeg, eth, btc, gas, aaveU, usdcPeg stats
+	for _, r := range b.Rows {
+		switch r.Market {
+		case "lido/steth":
+			lidoAPY.add(val(t, r, adapters.FieldAPY))
+			lidoPeg.add(r.Obs.Peg())
+			eth.add(val(t, r, adapters.FieldBaseUSD))
+			gas.add(val(t, r, adapters.FieldGasPrice))
+		case "babylon/btc":
+			btc.add(val(t, r, adapters.FieldBaseUSD))
+		case "aave-v3/weth":
+			aaveU.add(val(t, r, adapters.FieldUtilization))
+		case "aave-v3/usdc":
+			usdcPeg.add(val(t, r, adapters.FieldPrice))
+		}
+	}
+	tests := []struct {
+		name                  string
+		s                     stats
+		mean, meanTol, lo, hi float64
+	}{
+		{"lido apy (3.4% gross less 10%)", lidoAPY, 0.0306, 0.002, 0.02, 0.042},
+		{"lido peg", lidoPeg, 0.9995, 0.0005, 0.995, 1.004},
+		{"ETH USD", eth, 2900, 400, 1700, 5000},
+		{"BTC USD", btc, 60000, 8000, 35000, 100000},
+		{"gas gwei", gas, 22, 4, 1, 400},
+		{"aave-v3/weth utilization", aaveU, 0.86, 0.02, 0.6, 0.97},
+		{"USDC peg", usdcPeg, 1, 0.0003, 0.997, 1.003},
+	}
+	for _, tt := range tests {
+		if m := tt.s.mean(); math.Abs(m-tt.mean) > tt.meanTol {
+			t.Errorf("%s: mean %v, want %v ± %v", tt.name, m, tt.mean, tt.meanTol)
+		}
+		if tt.s.min < tt.lo || tt.s.max > tt.hi {
+			t.Errorf("%s: range [%v, %v], want within [%v, %v]", tt.name, tt.s.min, tt.s.max, tt.lo, tt.hi)
+		}
+	}
+}
