@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"sort"
 
 	"github.com/yieldvault/yieldvault/strategies"
@@ -24,4 +25,16 @@ func target(w map[string]float64) strategies.Target {
 		t.Idle = 0
 	}
 	return t
+}
+
+// holdStrategy plans to keep everything idle.
+type holdStrategy struct{}
+
+func (holdStrategy) Name() string { return "idle" }
+func (holdStrategy) Plan(_ context.Context, st *strategies.State) (strategies.Target, error) {
+	t := strategies.Target{Idle: 1}
+	for _, m := range st.Markets {
+		t.Allocations = append(t.Allocations, strategies.Allocation{Market: m.Market.ID})
+	}
+	return t, nil
 }

@@ -344,7 +344,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		}
 	}
 	if len(buys) > 0 {
-		keep := floorScale(nav.Mul(decimal.NewFromFloat(idleTarget)))
+		keep := idleKeep(nav, idleTarget)
 		avail := maxDec(zero, v.idle.Add(sellProceeds).Sub(keep))
 		if totalBuy.Cmp(avail) > 0 {
 			d.Reasons = append(d.Reasons, fmt.Sprintf("buys of %s scaled to the %s available above the idle target", totalBuy, avail))
@@ -448,7 +448,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 		}
 	}
 	if len(buys) > 0 {
-		keep := floorScale(r.NAVBefore.Mul(decimal.NewFromFloat(d.Inputs.IdleTarget)))
+		keep := idleKeep(r.NAVBefore, d.Inputs.IdleTarget)
 		avail := maxDec(zero, v.idle.Sub(keep))
 		scale := total.Cmp(avail) > 0
 		for _, o := range buys {
@@ -606,4 +606,15 @@ func (d *Decision) String() string {
 		fmt.Fprintf(&b, "  rejected %s: %s\n", r.Market, r.Reason)
 	}
 	return b.String()
+}
+
+// weightSlack is the tolerance of float weights: a target's weights and
+// idle sum to 1 within 1e-12, so the idle kept back gives up to that much
+// of NAV rather than scale every buy down by float noise.
+const weightSlack = 1e-12
+
+// idleKeep is the idle the rebalancer keeps back: NAV x idle target, less
+// the weight slack, rounded down.
+func idleKeep(nav decimal.Decimal, idleTarget float64) decimal.Decimal {
+	return floorScale(nav.Mul(decimal.NewFromFloat(math.Max(0, idleTarget-weightSlack))))
 }

@@ -1,0 +1,263 @@
+package vault
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+)
+
+type wantOrder struct {
+	market string
+	side   Side
+	amount string // "" to skip the amount check
+	mode   adapters.ExitMode
+}
+
+func TestVault_Decide(t *testing.T) {
+	tests := []struct {
+		name     string
+		fakes    map[string]*fake
+		cfg      func(c *Config)
+		start    map[string]float64 // allocation before the decision
+		gas      float64
+		trigger  Trigger
+		target   strategies.Target
+		want     []wantOrder
+		rejected []string // markets rejected ("*" for the whole decision)
+	}{
+		{
+			name:   "buys from idle above the floor",
+			fakes:  map[string]*fake{"f/a": {apy: 0.05}, "f/b": {apy: 0.04}},
+			target: target(map[string]float64{"f/a": 0.5, "f/b": 0.3}),
+			want:   []wantOrder{{"f/a", Buy, "50", 0}, {"f/b", Buy, "30", 0}},
+		},
+		{
+			name:   "buys scaled to what idle holds above the floor",
+			fakes:  map[string]*fake{"f/a": {apy: 0.05}, "f/b": {apy: 0.04}},
+			cfg:    func(c *Config) { c.IdleFloor = 0.1 },
+			target: target(map[string]float64{"f/a": 0.6, "f/b": 0.4}),
+			want:   []wantOrder{{"f/a", Buy, "54.00000000006", 0}, {"f/b", Buy, "36.00000000004", 0}}, // 90 + 1e-12 of slack, pro rata,
+		},
+		{
+			name:     "below the minimum trade",
+			fakes:    map[string]*fake{"f/a": {apy: 0.05}},
+			start:    map[string]float64{"f/a": 0.5},
+			target:   target(map[string]float64{"f/a": 0.505}),
+			rejected: []string{"f/a"},
+		},
+		{
+			name:   "sells before buys",
+			fakes:  map[string]*fake{"f/a": {apy: 0.03}, "f/b": {apy: 0.06}},
+			start:  map[string]float64{"f/a": 0.6},
+			target: target(map[string]float64{"f/a": 0.2, "f/b": 0.7}),
+			want:   []wantOrder{{"f/a", Sell, "40", adapters.ExitInstant}, {"f/b", Buy, "70", 0}},
+		},
+		{
+			name:   "a sell to zero sells everything",
+			fakes:  map[string]*fake{"f/a": {apy: 0.03}},
+			start:  map[string]float64{"f/a": 0.6},
+			target: target(map[string]float64{}),
+			want:   []wantOrder{{"f/a", Sell, "60", adapters.ExitInstant}},
+		},
+		{
+			name:     "gas gate",
+			fakes:    map[string]*fake{"f/a": {apy: 0.05, gas: 100000}},
+			cfg:      func(c *Config) { c.Rebalance.MaxGasPrice = 50 },
+			gas:      80,
+			target:   target(map[string]float64{"f/a": 0.5}),
+			rejected: []string{"*"},
+		},
+		{
+			name:     "gas gate lets exits through",
+			fakes:    map[string]*fake{"f/a": {apy: 0.05, gas: 100000}, "f/b": {apy: 0.05}},
+			cfg:      func(c *Config) { c.Rebalance.MaxGasPrice = 50 },
+			start:    map[string]float64{"f/a": 0.5},
+			gas:      80,
+			trigger:  TriggerExit,
+			target:   strategies.Target{Allocations: []strategies.Allocation{{Market: "f/b", Weight: 0.9}}, Exit: []string{"f/a"}, Idle: 0.1},
+			want:     []wantOrder{{"f/a", Sell, "", adapters.ExitInstant}},
+			rejected: []string{"*"},
+		},
+		{
+			name:   "queue when slippage costs more than waiting",
+			fakes:  map[string]*fake{"f/q": {apy: 0.03, liq: 10, queue: true, delay: 3 * 24 * time.Hour}},
+			start:  map[string]float64{"f/q": 0.8},
+			target: target(map[string]float64{"f/q": 0.3}),
+			want:   []wantOrder{{"f/q", Sell, "50", adapters.ExitQueue}},
+		},
+		{
+			name:   "instant when there is no queue",
+			fakes:  map[string]*fake{"f/a": {apy: 0.03, liq: 10}},
+			start:  map[string]float64{"f/a": 0.8},
+			target: target(map[string]float64{"f/a": 0.3}),
+			want:   []wantOrder{{"f/a", Sell, "50", adapters.ExitInstant}},
+		},
+		{
+			name:     "max slippage with no queue rejects the sell",
+			fakes:    map[string]*fake{"f/a": {apy: 0.03, liq: 10}},
+			cfg:      func(c *Config) { c.Rebalance.MaxSlippage = 0.01 },
+			start:    map[string]float64{"f/a": 0.8},
+			target:   target(map[string]float64{"f/a": 0.3}),
+			rejected: []string{"f/a"},
+		},
+		{
+			name:     "gain below cost",
+			fakes:    map[string]*fake{"f/hi": {apy: 0.05}, "f/lo": {apy: 0.051, gas: 1e6}},
+			cfg:      func(c *Config) { c.Rebalance.MinGainOverCost = 1 },
+			gas:      10,
+			start:    map[string]float64{"f/hi": 0.9},
+			target:   target(map[string]float64{"f/hi": 0.4, "f/lo": 0.5}),
+			want:     []wantOrder{{"f/hi", Sell, "50", adapters.ExitInstant}},
+			rejected: []string{"f/lo"},
+		},
+		{
+			name:   "paused market",
+			fakes:  map[string]*fake{"f/a": {apy: 0.05}, "f/p": {apy: 0.05}},
+			start:  map[string]float64{"f/p": 0.5},
+			target: target(map[string]float64{"f/a": 0.5, "f/p": 0.2}),
+			// The paused sell's proceeds are missing: the buy is scaled to
+			// the 20 idle holds above the 0.3 idle target.
+			want:     []wantOrder{{"f/a", Buy, "", 0}},
+			rejected: []string{"f/p"},
+		},
+		{
+			name:    "urgent exit of an illiquid market: instant what it can, rest queued",
+			fakes:   map[string]*fake{"f/q": {apy: 0.03, maxExit: 10, queue: true, delay: 24 * time.Hour}},
+			start:   map[string]float64{"f/q": 0.5},
+			trigger: TriggerExit,
+			target:  strategies.Target{Exit: []string{"f/q"}, Idle: 1},
+			want:    []wantOrder{{"f/q", Sell, "50", adapters.ExitInstant}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := plainConfig()
+			cfg.Rebalance.MinTrade = d("1")
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			v := newTestVault(t, cfg, tc.fakes)
+			must(v.Deposit(t0, "u", d("100")))(t)
+			allocate(t, v, tc.start)
+			if tc.name == "paused market" {
+				must(v.ApplyEvent(t0, adapters.Event{Time: t0, Market: "f/p", Type: adapters.EventPause}))(t)
+			}
+			mustOK(t, v.SetGas(tc.gas, 1))
+			trig := tc.trigger
+			if trig == "" {
+				trig = TriggerSchedule
+			}
+			dec := must(v.Decide(t0, t0, trig, tc.target))(t)
+			if len(dec.Orders) != len(tc.want) {
+				t.Fatalf("%d orders, want %d:\n%s", len(dec.Orders), len(tc.want), dec.String())
+			}
+			for i, w := range tc.want {
+				o := dec.Orders[i]
+				if o.Market != w.market || o.Side != w.side || (w.amount != "" && !o.Amount.Equal(d(w.amount))) || (o.Side == Sell && o.Mode != w.mode) {
+					t.Errorf("order %d = %s %s %s (%s), want %s %s %s (%s)", i, o.Side, o.Market, o.Amount, o.Mode, w.side, w.market, w.amount, w.mode)
+				}
+			}
+			var rej []string
+			for _, r := range dec.Rejected {
+				rej = append(rej, r.Market)
+			}
+			if strings.Join(rej, ",") != strings.Join(tc.rejected, ",") {
+				t.Errorf("rejected %v, want %v:\n%s", rej, tc.rejected, dec.String())
+			}
+			checkExecute(t, v, dec)
+		})
+	}
+}
+
+// allocate puts weights of the vault's NAV into markets directly, at no cost.
+func allocate(t testing.TB, v *Vault, w map[string]float64) {
+	t.Helper()
+	if len(w) == 0 {
+		return
+	}
+	gas := v.gasPrice
+	mustOK(t, v.SetGas(0, 1))
+	_, r, err := v.Rebalance(v.now, time.Time{}, TriggerManual, target(w))
+	mustOK(t, err)
+	if len(r.Failed) > 0 {
+		t.Fatalf("allocate: %v", r.Failed)
+	}
+	mustOK(t, v.SetGas(gas, 1))
+}
+
+// checkExecute executes d and checks the cost identity and the ledger.
+func checkExecute(t *testing.T, v *Vault, d Decision) Result {
+	t.Helper()
+	r := must(v.Execute(d.Time, d))(t)
+	if got, want := r.NAVBefore.Sub(r.NAVAfter), r.Costs.Add(r.Rounding); !got.Equal(want) {
+		t.Errorf("NAV fell by %s, costs + rounding = %s", got, want)
+	}
+	if r.Rounding.Abs().Cmp(d2("0.00000000000001")) > 0 {
+		t.Errorf("rounding residual %s is not tiny", r.Rounding)
+	}
+	if v.Idle().Sign() < 0 {
+		t.Errorf("idle %s < 0", v.Idle())
+	}
+	if err := Reconcile(v); err != nil {
+		t.Error(err)
+	}
+	return r
+}
+
+var d2 = d
+
+func TestVault_ExecutePartialExit(t *testing.T) {
+	v := newTestVault(t, plainConfig(), map[string]*fake{"f/q": {maxExit: 10, queue: true, delay: 24 * time.Hour}})
+	must(v.Deposit(t0, "u", d("100")))(t)
+	allocate(t, v, map[string]float64{"f/q": 0.5})
+	dec, r, err := v.Rebalance(t0, t0, TriggerExit, strategies.Target{Exit: []string{"f/q"}, Idle: 1})
+	mustOK(t, err)
+	if len(r.Executed) != 2 || r.Executed[0].Mode != adapters.ExitInstant || !r.Executed[0].Fill.Partial || r.Executed[1].Mode != adapters.ExitQueue {
+		t.Fatalf("executed %+v, want a partial instant exit then the rest queued\n%s", r.Executed, dec.String())
+	}
+	if got := v.Idle(); !got.Equal(d("60")) {
+		t.Errorf("idle after the instant part = %s, want 60", got)
+	}
+	p, _ := v.Position("f/q")
+	if p.Units.Sign() != 0 || len(p.Claims) != 1 || !p.Claims[0].Amount().Equal(d("40")) {
+		t.Fatalf("position after exit: units %s claims %+v, want 0 units and one claim of 40", p.Units, p.Claims)
+	}
+	// The claim matures a day later and lands in idle.
+	got := must(v.Claim(t0.Add(24 * time.Hour)))(t)
+	if !got.Equal(d("40")) || !v.Idle().Equal(d("100")) {
+		t.Errorf("claimed %s, idle %s; want 40 and 100", got, v.Idle())
+	}
+	if err := Reconcile(v); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestVault_Shutdown(t *testing.T) {
+	v := newTestVault(t, plainConfig(), map[string]*fake{"f/a": {}, "f/q": {maxExit: 5, queue: true, delay: 48 * time.Hour}})
+	must(v.Deposit(t0, "u", d("100")))(t)
+	allocate(t, v, map[string]float64{"f/a": 0.4, "f/q": 0.4})
+	_, r, err := v.Shutdown(t0.Add(time.Hour))
+	mustOK(t, err)
+	if len(r.Failed) > 0 {
+		t.Fatalf("shutdown failures: %v", r.Failed)
+	}
+	if !v.IsShutdown() || v.MaxDeposit().Sign() != 0 {
+		t.Errorf("shutdown %v, max deposit %s", v.IsShutdown(), v.MaxDeposit())
+	}
+	if got := v.Idle(); !got.Equal(d("65")) {
+		t.Errorf("idle right after shutdown = %s, want 65 (20 idle + 40 + 5 instant)", got)
+	}
+	// Later steps collect the claim; the user can leave with everything.
+	runner := &Runner{Vault: v, Strategy: holdStrategy{}, Keeper: NewKeeper(nil, nil, t0)}
+	must(runner.Step(t.Context(), t0.Add(72*time.Hour)))(t)
+	if got := v.Idle(); !got.Equal(d("100")) {
+		t.Errorf("idle after the claim = %s, want 100", got)
+	}
+	w := must(v.Redeem(t0.Add(73*time.Hour), "u", v.BalanceOf("u")))(t)
+	if w.Paid.Cmp(d("99.999999999999999999")) < 0 {
+		t.Errorf("redeemed %s of 100", w.Paid)
+	}
+}
