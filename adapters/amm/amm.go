@@ -1,0 +1,665 @@
+package amm
+
+import (
+	"math"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+func init() { adapters.Register(adapters.AMM, New) }
+
+const year = 365 * 24 * 3600.0
+
+// Model is the valuation model of a pool.
+type Model uint8
+
+// Pool models.
+const (
+	// Product is a constant-product pool, or a weighted-product pool when
+	// weight0 is not 0.5 (Balancer weighted pools); concentrated pools
+	// with a full range are Product too.
+	Product Model = iota
+	// Stable is a stableswap pool (Curve, Balancer composable stable).
+	Stable
+	// Concentrated is a Uniswap v3 position on a bounded range.
+	Concentrated
+)
+
+func (m Model) String() string {
+	switch m {
+	case Stable:
+		return "stableswap"
+	case Concentrated:
+		return "concentrated"
+	}
+	return "product"
+}
+
+// Driver models a liquidity-provider position in one AMM pool. It is
+// immutable after New and safe for concurrent use.
+type Driver struct {
+	market        adapters.Market
+	model         Model
+	fee           float64 // the profile's fee tier; observations override it
+	amp           float64
+	w0            float64 // weight of coin 0 (the base asset) in a product pool
+	rng           Range
+	rewardHaircut float64
+	swapCost      float64
+	gasDeposit    float64
+	gasWithdraw   float64
+	gasHarvest    float64
+}
+
+// Harvesting is the Driver of a pool whose profile pays reward tokens (CRV,
+// BAL/AURA gauges): it adds the adapters.Harvester capability.
+type Harvesting struct{ *Driver }
+
+// New builds the driver of an AMM market from its profile: pool_type
+// selects the model (constant_product, stableswap, concentrated), fee_tier,
+// amplification, weight0, range_lower and range_upper parameterise it. It
+// is the Factory registered for adapters.AMM.
+func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
+	const op = "amm.New"
+	if p == nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: no profile", m.ID)
+	}
+	if m.Kind != adapters.AMM || p.Kind != adapters.AMM {
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s (%s) with profile %s (%s) is not an AMM market", m.ID, m.Kind, p.Name, p.Kind)
+	}
+	d := &Driver{
+		market:        m,
+		fee:           p.ParamOr("fee_tier", 0.003),
+		amp:           p.ParamOr("amplification", 100),
+		w0:            p.ParamOr("weight0", 0.5),
+		rng:           Range{Lower: p.ParamOr("range_lower", 0), Upper: p.ParamOr("range_upper", 0)},
+		rewardHaircut: p.ParamOr("reward_haircut", 0),
+		swapCost:      p.ParamOr("harvest_swap_cost", 0),
+		gasDeposit:    p.ParamOr("gas_deposit", 0),
+		gasWithdraw:   p.ParamOr("gas_withdraw", 0),
+		gasHarvest:    p.ParamOr("gas_harvest", 0),
+	}
+	switch p.PoolType {
+	case adapters.PoolConstantProduct:
+		d.model = Product
+	case adapters.PoolStableswap:
+		d.model = Stable
+	case adapters.PoolConcentrated:
+		d.model = Concentrated
+		if d.rng.Full() {
+			d.model, d.w0 = Product, 0.5
+		}
+	default:
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: unknown pool_type %q", m.ID, p.PoolType)
+	}
+	switch {
+	case d.fee < 0 || d.fee >= 1:
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: fee_tier %g must be within [0, 1)", m.ID, d.fee)
+	case d.model == Stable && !(d.amp >= 1):
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: amplification %g must be >= 1", m.ID, d.amp)
+	case d.model == Product && !(d.w0 > 0 && d.w0 < 1):
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: weight0 %g must be within (0, 1)", m.ID, d.w0)
+	case d.model == Concentrated && (d.rng.Lower >= 1 || (d.rng.Upper != 0 && d.rng.Upper <= 1)):
+		return nil, adapters.E(op, adapters.KindInvalid,
+			"market %s: range [%g, %g] x entry price must contain the entry price (range_lower < 1 < range_upper, 0 for an open side)",
+			m.ID, d.rng.Lower, d.rng.Upper)
+	case d.rewardHaircut > 1:
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: reward_haircut %g must be within [0, 1]", m.ID, d.rewardHaircut)
+	case d.swapCost >= 1:
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: harvest_swap_cost %g must be within [0, 1)", m.ID, d.swapCost)
+	}
+	if len(p.RewardTokens) > 0 {
+		return &Harvesting{d}, nil
+	}
+	return d, nil
+}
+
+// Model returns the driver's pool model.
+func (d *Driver) Model() Model { return d.model }
+
+// Range returns the concentrated range (zero for other models).
+func (d *Driver) Range() Range {
+	if d.model != Concentrated {
+		return Range{}
+	}
+	return d.rng
+}
+
+// Pool is what the driver reads from one observation of a pool. Coin 0 is
+// the base asset; balances are in base units (a rate-bearing coin's
+// balance scaled by its rate, as Curve's oracle pools and Balancer's rate
+// providers do).
+type Pool struct {
+	// Price is the market price of coin 1 in the base asset (stETH in ETH,
+	// USDT in ETH); HasPrice says it was observed.
+	Price    float64
+	HasPrice bool
+	// Balances holds the N observed balances (N is 0 unless balance0 and
+	// balance1 are both observed and positive).
+	Balances [MaxCoins]float64
+	N        int
+	// TVL is the pool's value in base units: the sum of the balances, else
+	// tvl (USD) / base_usd (tvl itself for USD pools); 0 when unknown.
+	TVL float64
+	// Volume is the trading volume per day in base units; HasVolume says
+	// it was observed.
+	Volume    float64
+	HasVolume bool
+	// Fee is the swap fee: the observed fee_tier, else the profile's.
+	Fee float64
+	// APY is the observed fee APY; HasAPY says it was observed.
+	APY    float64
+	HasAPY bool
+	// RewardAPY is the observed gauge reward APY before the haircut.
+	RewardAPY float64
+	// ExitLiquidity is the base asset an instant exit can take: the
+	// observed exit_liquidity, else the base coin's balance; +Inf when
+	// neither is known.
+	ExitLiquidity float64
+}
+
+// Read derives the pool's state from an observation.
+func (d *Driver) Read(o *adapters.Observation) Pool {
+	var p Pool
+	p.Price, p.HasPrice = o.Get(adapters.FieldPrice)
+	if p.HasPrice && !(p.Price > 0 && !math.IsInf(p.Price, 0)) {
+		p.Price, p.HasPrice = 0, false
+	}
+	b0, ok0 := o.Get(adapters.FieldBalance0)
+	b1, ok1 := o.Get(adapters.FieldBalance1)
+	if ok0 && ok1 && b0 > 0 && b1 > 0 {
+		p.Balances[0], p.Balances[1], p.N = b0, b1, 2
+		if b2, ok := o.Get(adapters.FieldBalance2); ok && b2 > 0 {
+			p.Balances[2], p.N = b2, 3
+		}
+		for _, b := range p.Balances[:p.N] {
+			p.TVL += b
+		}
+	} else if tvl, ok := o.Get(adapters.FieldTVL); ok {
+		px := o.Value(adapters.FieldBaseUSD, 0)
+		if px <= 0 && d.market.Base == adapters.USD {
+			px = 1
+		}
+		if px > 0 {
+			p.TVL = tvl / px
+		}
+	}
+	p.Volume, p.HasVolume = o.Get(adapters.FieldVolume)
+	p.Fee = o.Value(adapters.FieldFeeTier, d.fee)
+	p.APY, p.HasAPY = o.Get(adapters.FieldAPY)
+	p.RewardAPY = o.Value(adapters.FieldRewardAPY, 0)
+	switch {
+	case o.Set.Has(adapters.FieldExitLiquidity):
+		p.ExitLiquidity = o.Values[adapters.FieldExitLiquidity]
+	case p.N > 0:
+		p.ExitLiquidity = p.Balances[0]
+	default:
+		p.ExitLiquidity = math.Inf(1)
+	}
+	return p
+}
+
+// ratio is the price move since entry: Price / entry, or 1 when either is
+// unknown.
+func (p *Pool) ratio(entry float64) float64 {
+	if !p.HasPrice || !(entry > 0) {
+		return 1
+	}
+	return p.Price / entry
+}
+
+// stableBalances returns balances to price a stableswap pool on: the
+// observed ones, else (two coins) the shares that give the observed price
+// scaled to TVL (or to 1 when TVL is unknown). ok is false when neither
+// balances nor a price are known.
+func (d *Driver) stableBalances(p *Pool) (xs [MaxCoins]float64, n int, ok bool) {
+	if p.N >= 2 {
+		return p.Balances, p.N, true
+	}
+	size := p.TVL
+	if !(size > 0) {
+		size = 1
+	}
+	if !p.HasPrice {
+		if p.TVL > 0 {
+			return [MaxCoins]float64{size / 2, size / 2}, 2, true
+		}
+		return xs, 0, false
+	}
+	s := StableShareForPrice(d.amp, p.Price)
+	return [MaxCoins]float64{s[0] * size, s[1] * size}, 2, true
+}
+
+// Shape is the value of one LP unit now relative to its value at the
+// reference state, before fees: (Price/entry)^(1-weight0) for product
+// pools, the v3 range value at Price/entry over the value at entry for
+// concentrated ranges, and the stableswap value ratio (pool value at its
+// marginal prices over D) for stable pools, which needs no entry.
+func (d *Driver) Shape(p *Pool, entry float64) float64 {
+	switch d.model {
+	case Stable:
+		xs, n, ok := d.stableBalances(p)
+		if !ok {
+			return 1
+		}
+		if v := StableValueRatio(d.amp, xs[:n]); v > 0 {
+			return v
+		}
+		return 1
+	case Concentrated:
+		return d.rng.Value(p.ratio(entry)) / d.rng.Value(1)
+	}
+	r := p.ratio(entry)
+	if d.w0 == 0.5 {
+		return math.Sqrt(r)
+	}
+	return math.Pow(r, 1-d.w0)
+}
+
+// FeeRate is the position's fee income as a continuously compounded rate a
+// year (logRate) and as an APY, for a position whose entry price is entry,
+// after extra base units join the pool. With volume and TVL it is
+// volume x fee / (TVL + extra) a day (times the range's concentration for
+// concentrated positions); otherwise the observed fee APY. Concentrated
+// positions earn nothing while the price is out of range. ok is false when
+// the observation says nothing about fees.
+func (d *Driver) FeeRate(p *Pool, entry, extra float64) (logRate, apy float64, ok bool) {
+	if d.model == Concentrated && !d.rng.In(p.ratio(entry)) {
+		return 0, 0, true
+	}
+	if p.HasVolume && p.TVL+extra > 0 {
+		daily := p.Volume * p.Fee / (p.TVL + extra)
+		if d.model == Concentrated {
+			daily *= d.rng.Concentration()
+		}
+		logRate = 365 * math.Log1p(daily)
+		return logRate, math.Expm1(logRate), true
+	}
+	if p.HasAPY && p.APY > -1 {
+		return math.Log1p(p.APY), p.APY, true
+	}
+	return 0, 0, false
+}
+
+// project returns pos's fee index at env.Time and the fee APY used,
+// without changing pos; at or before pos.Last it is pos.Index.
+func (d *Driver) project(pos *adapters.Position, env *adapters.Env, p *Pool) (idx, apy float64) {
+	idx, apy = pos.Index, pos.APY
+	if idx <= 0 {
+		idx = 1
+	}
+	if env == nil || !env.Time.After(pos.Last) || pos.Last.IsZero() {
+		return idx, apy
+	}
+	lr, a, ok := d.FeeRate(p, pos.Entry, 0)
+	if ok {
+		apy = a
+	} else if apy > -1 {
+		lr = math.Log1p(apy)
+	}
+	dt := float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
+	if lr != 0 {
+		idx *= math.Exp(lr * dt)
+	}
+	return idx, apy
+}
+
+// entryRef is the entry reference of a new position: the price (product
+// and concentrated pools), or the marginal price of coin 1 the balances
+// imply (stable pools; informational).
+func (d *Driver) entryRef(p *Pool) float64 {
+	if d.model == Stable {
+		if xs, n, ok := d.stableBalances(p); ok {
+			if v := StablePrice(d.amp, xs[:n], 1); v > 0 {
+				return v
+			}
+		}
+	}
+	if p.HasPrice {
+		return p.Price
+	}
+	return 1
+}
+
+// coin1Share is the share of a position's value held outside the base coin.
+func (d *Driver) coin1Share(p *Pool, entry float64) float64 {
+	if d.model == Concentrated {
+		return d.rng.Coin1Share(p.ratio(entry))
+	}
+	return 1 - d.w0
+}
+
+// reserves returns the base-coin and other-coin reserves (in base units)
+// that one-sided swaps are priced on, or ok false when the pool's size is
+// unknown.
+func (d *Driver) reserves(p *Pool) (x0, x1 float64, ok bool) {
+	w0 := d.w0
+	if d.model != Product {
+		w0 = 0.5
+	}
+	switch {
+	case p.N >= 2:
+		return p.Balances[0], p.TVL - p.Balances[0], true
+	case p.TVL > 0:
+		return p.TVL * w0, p.TVL * (1 - w0), true
+	}
+	return 0, 0, false
+}
+
+// swapLoss is what swapping s base units of value from the reserve xin to
+// the reserve xout loses against the pre-trade price, fee included, on a
+// weighted-product curve with weights win, wout.
+func swapLoss(s, xin, xout, win, wout, fee float64) float64 {
+	if s <= 0 {
+		return 0
+	}
+	in := s * (1 - fee)
+	out := xout * (1 - math.Pow(xin/(xin+in), win/wout))
+	return math.Max(0, s-out)
+}
+
+// EntrySlippage is the base asset lost entering the pool with net base
+// units one-sided: for stable pools Curve's add_liquidity of coin 0
+// (imbalance fee included) valued at the pool's marginal prices; for
+// product and concentrated pools the swap of the coin-1 share of net
+// through the reserves (the swap fee alone when the pool's size is
+// unknown).
+func (d *Driver) EntrySlippage(p *Pool, entry, net float64) float64 {
+	if net <= 0 {
+		return 0
+	}
+	if d.model == Stable {
+		xs, n, ok := d.stableBalances(p)
+		if !ok {
+			return 0
+		}
+		vr := StableValueRatio(d.amp, xs[:n])
+		if !(vr > 0) {
+			return 0
+		}
+		got := StableAddOne(d.amp, p.Fee, xs[:n], net) * vr
+		return math.Min(net, math.Max(0, net-got))
+	}
+	s := net * d.coin1Share(p, entry)
+	x0, x1, ok := d.reserves(p)
+	if !ok {
+		return s * p.Fee
+	}
+	w0 := d.w0
+	if d.model != Product {
+		w0 = 0.5
+	}
+	return swapLoss(s, x0, x1, w0, 1-w0, p.Fee)
+}
+
+// ExitSlippage is the base asset lost taking value out one-sided into the
+// base coin; ok is false when the pool cannot pay it (a stable pool's
+// base balance would run out).
+func (d *Driver) ExitSlippage(p *Pool, entry, value float64) (slip float64, ok bool) {
+	if value <= 0 {
+		return 0, true
+	}
+	if d.model == Stable {
+		xs, n, known := d.stableBalances(p)
+		if !known {
+			return 0, true
+		}
+		vr := StableValueRatio(d.amp, xs[:n])
+		if !(vr > 0) {
+			return 0, true
+		}
+		if p.N < 2 && p.TVL <= 0 {
+			// Balances of unit size only price the curve's shape: scale
+			// the withdrawal to them.
+			return 0, true
+		}
+		dy := StableRemoveOne(d.amp, p.Fee, xs[:n], value/vr)
+		if dy < 0 || math.IsNaN(dy) {
+			return 0, false
+		}
+		return math.Min(value, math.Max(0, value-dy)), true
+	}
+	s := value * d.coin1Share(p, entry)
+	x0, x1, known := d.reserves(p)
+	if !known {
+		return s * p.Fee, true
+	}
+	w0 := d.w0
+	if d.model != Product {
+		w0 = 0.5
+	}
+	return swapLoss(s, x1, x0, 1-w0, w0, p.Fee), true
+}
+
+// Quote prices a deposit of amount: the fee APY after the deposit joins
+// the pool plus rewards after the haircut, gas and the one-sided entry
+// swap, the exit of the same value, and the exit liquidity.
+func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+	p := d.Read(&env.Obs)
+	entry := d.entryRef(&p)
+	gas := env.GasCost(d.gasDeposit)
+	net := amount.Sub(gas)
+	netF := math.Max(0, net.InexactFloat64())
+	entrySlip := adapters.FromFloat(d.EntrySlippage(&p, entry, netF))
+	_, apy, _ := d.FeeRate(&p, entry, netF)
+	reward := p.RewardAPY * (1 - d.rewardHaircut)
+	q := adapters.Quote{
+		APY:       apy + reward,
+		RewardAPY: reward,
+		EntryCost: gas.Add(entrySlip),
+	}
+	exitSlip, _ := d.ExitSlippage(&p, entry, math.Max(0, netF-entrySlip.InexactFloat64()))
+	q.ExitCost = env.GasCost(d.gasWithdraw).Add(adapters.FromFloat(exitSlip))
+	if math.IsInf(p.ExitLiquidity, 1) {
+		q.MaxInstantExit = amount
+	} else {
+		q.MaxInstantExit = adapters.FromFloat(math.Max(0, p.ExitLiquidity))
+	}
+	return q, nil
+}
+
+// Deposit adds amount of the base asset to the pool one-sided. Gas and
+// the entry slippage come out of the amount; the rest buys LP units at the
+// unit's current value. A position opened from empty records the entry
+// price (the range's anchor for concentrated pools) and restarts its fee
+// index at 1; later deposits join the same position and range.
+func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+	const op = "amm.Deposit"
+	if pos.Paused {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
+	}
+	d.Accrue(&pos, env)
+	p := d.Read(&env.Obs)
+	gas := env.GasCost(d.gasDeposit)
+	net := amount.Sub(gas)
+	if net.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover gas of %s", d.market.ID, amount, gas)
+	}
+	if pos.Units.Sign() == 0 {
+		pos.Entry, pos.Index = d.entryRef(&p), 1
+	}
+	slip := adapters.FromFloat(d.EntrySlippage(&p, pos.Entry, net.InexactFloat64()))
+	if slip.GreaterThan(net) {
+		slip = net
+	}
+	value := net.Sub(slip)
+	if value.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s is lost to gas and slippage", d.market.ID, amount)
+	}
+	unit := pos.Index * d.Shape(&p, pos.Entry)
+	if !(unit > 0) || math.IsInf(unit, 0) {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: LP unit value %g is not positive", d.market.ID, unit)
+	}
+	pos.Units = pos.Units.Add(value.DivRound(dec(unit), adapters.Scale))
+	pos.Principal = pos.Principal.Add(amount)
+	if pos.Last.Before(env.Time) {
+		pos.Last = env.Time
+	}
+	return pos, adapters.Fill{Amount: amount, Value: value, Gas: gas, Slippage: slip}, nil
+}
+
+// Withdraw takes value out of the pool one-sided into the base coin. Pools
+// have no queue: ExitQueue fails with KindInvalid. The value is limited by
+// the exit liquidity (KindInsufficientLiquidity, or a partial fill with
+// AllowPartial) and the slippage by MaxSlippage (KindCapExceeded).
+func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
+	const op = "amm.Withdraw"
+	if pos.Paused {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
+	}
+	if w.Mode == adapters.ExitQueue {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s has no withdrawal queue", d.market.ID)
+	}
+	d.Accrue(&pos, env)
+	p := d.Read(&env.Obs)
+	unit := pos.Index * d.Shape(&p, pos.Entry)
+	value := adapters.MulFloat(pos.Units, unit)
+	amount := w.Amount
+	if w.All {
+		amount = value
+	} else if amount.GreaterThan(value) {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, value)
+	}
+	if amount.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw", d.market.ID)
+	}
+	partial := false
+	if !math.IsInf(p.ExitLiquidity, 1) {
+		liq := adapters.FromFloat(math.Max(0, p.ExitLiquidity))
+		if amount.GreaterThan(liq) {
+			if !w.AllowPartial || liq.Sign() <= 0 {
+				return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
+					"%s: withdrawal of %s exceeds the exit liquidity of %s", d.market.ID, amount, liq)
+			}
+			amount, partial = liq, true
+		}
+	}
+	slipF, ok := d.ExitSlippage(&p, pos.Entry, amount.InexactFloat64())
+	if !ok {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
+			"%s: the pool's base balance cannot pay out %s", d.market.ID, amount)
+	}
+	slip := adapters.FromFloat(slipF)
+	if w.MaxSlippage > 0 && slipF > w.MaxSlippage*amount.InexactFloat64() {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
+			"%s: slippage %s on %s is above the bound of %g", d.market.ID, slip, amount, w.MaxSlippage)
+	}
+	gas := env.GasCost(d.gasWithdraw)
+	out := amount.Sub(slip).Sub(gas)
+	if out.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
+			"%s: withdrawal of %s does not cover gas %s and slippage %s", d.market.ID, amount, gas, slip)
+	}
+	var burned decimal.Decimal
+	if amount.Equal(value) {
+		burned = pos.Units
+	} else {
+		burned = amount.DivRound(dec(unit), adapters.Scale)
+		if burned.GreaterThan(pos.Units) {
+			burned = pos.Units
+		}
+	}
+	if pos.Units.Sign() > 0 {
+		pos.Principal = pos.Principal.Sub(pos.Principal.Mul(burned).DivRound(pos.Units, adapters.Scale))
+	}
+	pos.Units = pos.Units.Sub(burned)
+	if pos.Units.Sign() == 0 {
+		pos.Principal = decimal.Zero
+	}
+	return pos, adapters.Fill{Amount: out, Value: amount, Gas: gas, Slippage: slip, Partial: partial}, nil
+}
+
+// Accrue brings pos to env.Time: the fee index compounds the fee rate
+// (FeeRate, or the last known APY when the observation says nothing) over
+// the elapsed time, and the gauge reward APY accrues simply into Rewards
+// after the profile's reward_haircut. Price moves need no accrual: Value
+// reads them from the observation. Only reward accrual allocates.
+func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
+	if !env.Time.After(pos.Last) {
+		return
+	}
+	if pos.Last.IsZero() {
+		pos.Last = env.Time
+		return
+	}
+	p := d.Read(&env.Obs)
+	dt := float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
+	pos.Index, pos.APY = d.project(pos, env, &p)
+	pos.Last = env.Time
+	if r := p.RewardAPY; r > 0 && pos.Units.Sign() > 0 {
+		if f := r * dt * (1 - d.rewardHaircut); f > 0 {
+			v := pos.Index * d.Shape(&p, pos.Entry)
+			pos.Rewards = pos.Rewards.Add(adapters.MulFloat(adapters.MulFloat(pos.Units, v), f))
+		}
+	}
+}
+
+// Value is Units x fee index (projected to env.Time) x Shape: the LP
+// position marked to the pool's state in env. Rate and market pricing
+// agree: an LP unit has no separate redemption rate.
+func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) decimal.Decimal {
+	if pos.Units.Sign() == 0 {
+		return decimal.Zero
+	}
+	if env == nil {
+		return adapters.MulFloat(pos.Units, math.Max(pos.Index, 0))
+	}
+	p := d.Read(&env.Obs)
+	idx, _ := d.project(pos, env, &p)
+	return adapters.MulFloat(pos.Units, idx*d.Shape(&p, pos.Entry))
+}
+
+// Apply applies an event: a slash or bad debt (an exploit of the pool)
+// cuts Units by exactly its size; pause and unpause set and clear
+// pos.Paused; a depeg changes nothing, as its effect is in the observed
+// price and balances.
+func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
+	if env != nil {
+		d.Accrue(&pos, env)
+	}
+	switch ev.Type {
+	case adapters.EventSlash, adapters.EventBadDebt:
+		before := d.Value(&pos, env, adapters.PriceRate)
+		pos.Units = adapters.MulFloat(pos.Units, 1-ev.Size)
+		return pos, before.Sub(d.Value(&pos, env, adapters.PriceRate)), nil
+	case adapters.EventPause:
+		pos.Paused = true
+	case adapters.EventUnpause:
+		pos.Paused = false
+	}
+	return pos, decimal.Zero, nil
+}
+
+// Harvest claims the accrued gauge rewards and swaps them to the base
+// asset at harvest_swap_cost plus gas_harvest gas. With nothing accrued it
+// fails with KindNotReady; when the costs would eat the whole harvest it
+// fails with KindCapExceeded and leaves the rewards in place.
+func (h *Harvesting) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
+	const op = "amm.Harvest"
+	h.Accrue(&pos, env)
+	if pos.Rewards.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", h.market.ID)
+	}
+	fee := adapters.MulFloat(pos.Rewards, h.swapCost)
+	gas := env.GasCost(h.gasHarvest)
+	net := pos.Rewards.Sub(fee).Sub(gas)
+	if net.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
+			"%s: harvesting %s of rewards costs %s in swap fees and gas", h.market.ID, pos.Rewards, fee.Add(gas))
+	}
+	value := pos.Rewards
+	pos.Rewards = decimal.Zero
+	return pos, adapters.Fill{Amount: net, Value: value, Gas: gas, Fee: fee}, nil
+}
+
+// dec converts a float64 to a decimal without strconv (15 places within
+// ±9000).
+func dec(x float64) decimal.Decimal {
+	if x > -9e3 && x < 9e3 {
+		return decimal.New(int64(math.Round(x*1e15)), -15)
+	}
+	return adapters.FromFloat(x)
+}

@@ -1,0 +1,52 @@
+package amm_test
+
+import (
+	"testing"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	_ "github.com/yieldvault/yieldvault/adapters/amm"
+)
+
+// poolEnv is an observation in which an LP position grows at exactly
+// c.APY: the fee APY is observed, the price is at entry and a stable
+// pool's balances are even.
+func poolEnv(c adaptertest.Conditions) adapters.Env {
+	o := adapters.Observation{Time: c.Time}
+	o.Put(adapters.FieldAPY, c.APY)
+	o.Put(adapters.FieldPrice, 1)
+	o.Put(adapters.FieldBalance0, 5e8)
+	o.Put(adapters.FieldBalance1, 5e8)
+	if c.ExitLiquidity > 0 {
+		o.Put(adapters.FieldExitLiquidity, c.ExitLiquidity)
+	}
+	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
+}
+
+func TestConformance(t *testing.T) {
+	for _, tc := range []struct {
+		id       string
+		harvests bool
+	}{
+		{"curve/steth-eth", true},
+		{"curve/3pool", true},
+		{"balancer/reth-weth", true},
+		{"uniswap-v3/weth-usdt", false},
+		{"uniswap-v3/weth-usdt-range", false},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			adaptertest.Run(t, adaptertest.Harness{
+				Open: func(t *testing.T) *adapters.Adapter {
+					a, err := adapters.Open(adapters.Builtin(), tc.id)
+					if err != nil {
+						t.Fatalf("Open(%s) error = %v", tc.id, err)
+					}
+					return a
+				},
+				Env:       poolEnv,
+				LossEvent: adapters.EventSlash,
+				Harvests:  tc.harvests,
+			})
+		})
+	}
+}

@@ -1,0 +1,72 @@
+// Package amm is the driver of the amm kind: a liquidity-provider position
+// in an AMM pool (Curve and Balancer stableswap pools, constant-product and
+// Balancer weighted pools, Uniswap v3 full-range and concentrated
+// positions), parameterised by protocol profile. Importing it registers the
+// driver for adapters.AMM.
+//
+// # Conventions
+//
+// Coin 0 of a pool is the vault's base asset (ETH in Curve ETH/stETH, WETH
+// in Uniswap WETH/USDT for an ETH vault). Balances are in base units; a
+// rate-bearing coin's balance is scaled by its rate, as Curve's oracle
+// pools and Balancer's rate providers do. The observation's price is the
+// market price of coin 1 in the base asset (stETH in ETH; USDT in ETH).
+// Volume is per day in base units.
+//
+// # Accounting
+//
+// Position.Units are LP units. Position.Index is the fee index: the growth
+// of one unit from fees, 1 when the position is opened. Position.Entry is
+// the price of coin 1 at entry (for stable pools, the marginal price the
+// balances implied; informational). A position's value is
+//
+//	Units x Index x Shape(pool now)
+//
+// where Shape is the unit's value relative to the reference state:
+//
+//   - product pools: (price/entry)^(1-weight0), sqrt(price/entry) for an
+//     even pool: the LP loses 2*sqrt(r)/(1+r) - 1 against holding
+//     (ILConstantProduct, ILWeighted);
+//   - concentrated ranges [range_lower, range_upper] x entry price: the
+//     Uniswap v3 value of unit liquidity at the price over its value at
+//     entry (Range.Value); a full range is a product pool;
+//   - stable pools: the pool's value at its own marginal prices over its
+//     invariant D, found by Curve's Newton iterations (StableD,
+//     StableValueRatio). It is 1 for a balanced pool and below 1 when the
+//     pool tilts, which is the loss an imbalance implies (Curve ETH/stETH
+//     at 80% stETH in 2022). With a price but no balances, the balances
+//     that give that marginal price are solved for (StableShareForPrice).
+//
+// LP units are fungible at the unit's current value, so later deposits
+// join the position (and, for concentrated positions, its range).
+//
+// # Fees, rewards, costs
+//
+// Fee income compounds into the index: volume x fee tier / pool TVL a day
+// (our share of the fees is our value / TVL), times the range's
+// concentration factor for concentrated positions, and nothing while the
+// price is out of range. Without volume the observed fee APY is used, and
+// without either the last known rate. Accrual uses the observed TVL (which
+// does not include our position); Quote adds the deposit to the TVL.
+// Gauge rewards (reward_apy) accrue into Position.Rewards after
+// reward_haircut; profiles with reward tokens (CRV, BAL) get a Harvesting
+// driver that swaps them at harvest_swap_cost plus gas_harvest.
+//
+// Entries and exits are one-sided in the base coin. Entering swaps the
+// coin-1 share of the deposit through the pool; exiting swaps it back;
+// the loss against the pool price, swap fee included, is the fill's
+// slippage. Stable pools use Curve's add_liquidity and
+// calc_withdraw_one_coin with the imbalance fee. Product and concentrated
+// pools price the swap on the balances, else on TVL split by weight (the
+// active v3 liquidity is not observed: the depth is a full-range
+// approximation), else charge the swap fee alone. Instant exits are
+// limited by the observed exit_liquidity, else the base coin's balance.
+// Gas is gas_deposit and gas_withdraw at the Env's gas price.
+//
+// # Events
+//
+// Slash and bad-debt events (a pool exploit) cut Units by their size.
+// Pause and unpause set and clear Position.Paused, which refuses deposits
+// and withdrawals with KindPaused. Depegs are informational: their effect
+// is in the observed price and balances.
+package amm
