@@ -188,7 +188,11 @@ func readRethRate(c *readCtx, t *table, b *builder) error {
 // compoundOracleMarkets maps the symbols of the Compound v3 oracle files.
 // The LST/LRT prices are in ETH (they come from the cWETHv3 market,
 // despite the USD_price header); WETH is in USD and gives base_usd of
-// compound-v3/weth.
+// compound-v3/weth. The rETH and cbETH feeds are market-price feeds: they
+// jump by 0.2-1% within an hour (29 and 73 times) and rETH sits up to
+// 104 bps above Rocket Pool's own rate in Nov 2023 - Jan 2024 (when rETH
+// traded at a premium), so they become price. The other feeds move
+// smoothly, like exchange rates, and become exchange_rate.
 var compoundOracleMarkets = map[string]string{
 	"cbETH":  "coinbase/cbeth",
 	"rETH":   "rocketpool/reth",
@@ -212,8 +216,11 @@ func readCompoundOracle(c *readCtx, t *table, b *builder) error {
 			return err
 		}
 		field := adapters.FieldExchangeRate
-		if t.cell(ix[0]) == "WETH" {
+		switch t.cell(ix[0]) {
+		case "WETH":
 			field = adapters.FieldBaseUSD
+		case "rETH", "cbETH":
+			field = adapters.FieldPrice
 		}
 		var o adapters.Observation
 		if o.Time, err = t.time(ix[1], TimeUnixS); err != nil {

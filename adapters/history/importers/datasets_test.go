@@ -90,7 +90,7 @@ func TestImportReader_Datasets(t *testing.T) {
 		},
 		{
 			name: "etherfi", format: FormatEtherfiAPY,
-			src:  "Timestamp,Date,Base,Reward\n1717545600,2024-06-05,3.49,\n1717632000,2024-06-06,0.00,0.41\n1717718400,2024-06-07,0.00,\n",
+			src: "Timestamp,Date,Base,Reward\n1717545600,2024-06-05,3.49,\n1717632000,2024-06-06,0.00,0.41\n1717718400,2024-06-07,0.00,\n",
 			want: []history.Row{
 				{Market: "etherfi/weeth", Line: 2, Obs: obs(1717545600, F{adapters.FieldAPY: 0.0349})},
 				{Market: "etherfi/weeth", Line: 3, Obs: obs(1717632000, F{adapters.FieldRewardAPY: 0.0041})},
