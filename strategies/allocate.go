@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -251,19 +250,4 @@ func Volatility(ms *MarketState, f adapters.Field, at time.Time, lookback time.D
 		}
 	}
 	return math.Sqrt(ss / float64(n-1)), n
-}
-
-// joinReasons joins non-empty parts with "; ".
-func joinReasons(parts ...string) string {
-	var b strings.Builder
-	for _, p := range parts {
-		if p == "" {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(p)
-	}
-	return b.String()
 }

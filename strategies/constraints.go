@@ -137,7 +137,15 @@ func (c *Constraints) IsZero() bool {
 // st, and whether it applies (see Constraints.MaxShareOfTVL for when it
 // does not). The cap may exceed 1.
 func (c *Constraints) TVLCap(st *State, ms *MarketState) (float64, bool) {
-	if c.MaxShareOfTVL <= 0 || st == nil || ms == nil || ms.Row < 0 {
+	if c.MaxShareOfTVL <= 0 || st == nil || ms == nil {
+		return math.Inf(1), false
+	}
+	return c.tvlCap(st, st.NAV.InexactFloat64(), ms)
+}
+
+// tvlCap is TVLCap with the NAV already converted to float64.
+func (c *Constraints) tvlCap(st *State, nav float64, ms *MarketState) (float64, bool) {
+	if c.MaxShareOfTVL <= 0 || ms.Row < 0 {
 		return math.Inf(1), false
 	}
 	tvl, ok := ms.Obs.Get(adapters.FieldTVL)
@@ -151,7 +159,6 @@ func (c *Constraints) TVLCap(st *State, ms *MarketState) (float64, bool) {
 	if !(usd > 0) && st.Base == adapters.USD {
 		usd = 1
 	}
-	nav := st.NAV.InexactFloat64()
 	if !(usd > 0) || !(nav > 0) || math.IsInf(usd, 0) || math.IsInf(nav, 0) {
 		return math.Inf(1), false
 	}

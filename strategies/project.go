@@ -1,9 +1,10 @@
 package strategies
 
 import (
-	"fmt"
+	"cmp"
 	"math"
-	"strings"
+	"slices"
+	"strconv"
 
 	"github.com/yieldvault/yieldvault/adapters"
 )
@@ -62,11 +63,13 @@ func (p *Projection) Target(reasons []string) Target {
 // once per strategy (NewProjector) and call Project or Greedy per plan; a
 // Projector is safe for concurrent use.
 type Projector struct {
-	c        Constraints
-	ids      []string
-	budget   float64 // 1 - idle floor
-	groups   []group
-	memberOf [][]int // per market: indices into groups
+	c         Constraints
+	ids       []string
+	budget    float64 // 1 - idle floor
+	groups    []group
+	memberOf  [][]int // per market: indices into groups
+	maxWLabel string  // "max_weight = 0.35"
+	tvlLabel  string  // "max_share_of_tvl = 0.01"
 }
 
 // NewProjector validates c and prepares it for the markets of a universe,
@@ -76,6 +79,17 @@ func NewProjector(c Constraints, markets []adapters.Market) (*Projector, error) 
 		return nil, err
 	}
 	p := &Projector{c: c, budget: 1 - c.Idle, ids: make([]string, len(markets)), memberOf: make([][]int, len(markets))}
+	if c.MaxWeight > 0 {
+		p.maxWLabel = "max_weight = " + strconv.FormatFloat(c.MaxWeight, 'g', -1, 64)
+	}
+	if c.MaxShareOfTVL > 0 {
+		p.tvlLabel = "max_share_of_tvl = " + strconv.FormatFloat(c.MaxShareOfTVL, 'g', -1, 64)
+	}
+	// Round the budget down until 1 - budget is at least the idle floor, so
+	// that idle = 1 - sum(weights) never falls below the floor by rounding.
+	for p.budget > 0 && 1-p.budget < c.Idle {
+		p.budget = math.Nextafter(p.budget, 0)
+	}
 	for i := range markets {
 		p.ids[i] = markets[i].ID
 	}
@@ -96,7 +110,8 @@ func NewProjector(c Constraints, markets []adapters.Market) (*Projector, error) 
 func (p *Projector) Constraints() Constraints { return p.c }
 
 // Project projects desired weights (one per market of st, in order; any
-// non-negative finite scale) onto the constraints.
+// non-negative finite scale) onto the constraints. Only ratios matter: a
+// desired weight below 1e-308 times the largest counts as zero.
 //
 // The desired weights are scaled to fill the investable share 1 - idle;
 // a market whose share exceeds a cap (its own: max_weight, max share of
@@ -215,6 +230,7 @@ func (p *Projector) prepare(st *State, desired []float64) (caps []float64, notes
 		return nil, nil, adapters.E(op, adapters.KindInvalid, "%d desired weights for %d markets", len(desired), n)
 	}
 	caps = make([]float64, n)
+	nav := st.NAV.InexactFloat64()
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		if ms.Market.ID != p.ids[i] {
@@ -228,7 +244,7 @@ func (p *Projector) prepare(st *State, desired []float64) (caps []float64, notes
 			caps[i] = p.c.MaxWeight
 		}
 		if p.c.MaxShareOfTVL > 0 {
-			if tc, ok := p.c.TVLCap(st, ms); ok {
+			if tc, ok := p.c.tvlCap(st, nav, ms); ok {
 				caps[i] = math.Min(caps[i], tc)
 			} else {
 				if notes == nil {
@@ -288,88 +304,151 @@ func (p *Projector) held(i int, v float64, caps, gsum []float64) bool {
 
 func (p *Projector) groupSums(w []float64) []float64 {
 	gsum := make([]float64, len(p.groups))
-	var buf []float64
 	for g := range p.groups {
-		buf = buf[:0]
-		for _, m := range p.groups[g].members {
-			buf = append(buf, w[m])
-		}
-		gsum[g] = SumWeights(buf)
+		gsum[g] = sumOver(w, p.groups[g].members)
 	}
 	return gsum
+}
+
+// sumOver is SumWeights of w at the given indices.
+func sumOver(w []float64, idx []int) float64 {
+	var s, c float64
+	for _, i := range idx {
+		x := w[i]
+		t := s + x
+		if math.Abs(s) >= math.Abs(x) {
+			c += (s - t) + x
+		} else {
+			c += (x - t) + s
+		}
+		s = t
+	}
+	return s + c
 }
 
 // fill is the water-filling: every active market's weight is T x rate,
 // T rising from 0; when a cap binds, its markets are frozen at their
 // weight, and T keeps rising for the others until the budget is spent or
-// no market is active.
+// no market is active. Each round freezes at least one market.
 func (p *Projector) fill(d, caps []float64) []float64 {
 	n := len(d)
 	w := make([]float64, n)
 	maxd := 0.0
 	for _, v := range d {
-		maxd = math.Max(maxd, v)
+		if v > maxd {
+			maxd = v
+		}
 	}
 	if maxd == 0 {
 		return w
 	}
-	rate := make([]float64, n)
+	ng := len(p.groups)
+	// One allocation for the float scratch: rate, mcand, gFrozen, gRate,
+	// gcand.
+	scratch := make([]float64, 2*n+3*ng)
+	rate, mcand := scratch[:n], scratch[n:2*n]
+	gFrozen, gRate, gcand := scratch[2*n:2*n+ng], scratch[2*n+ng:2*n+2*ng], scratch[2*n+2*ng:]
 	for i, v := range d {
 		rate[i] = v / maxd
 	}
 	sumr := SumWeights(rate)
 	active := make([]bool, n)
+	gActive := make([]int, ng)
+	order := make([]int, 0, n) // active markets by own-cap level, ascending
 	nactive := 0
-	mcand := make([]float64, n)
+	activeRate := 0.0
 	for i := range rate {
 		rate[i] /= sumr
 		if rate[i] > 0 {
 			active[i] = true
 			nactive++
+			activeRate += rate[i]
 			mcand[i] = caps[i] / rate[i]
+			order = append(order, i)
 		}
 	}
-	ng := len(p.groups)
-	gFrozen := make([]float64, ng)
-	gcand := make([]float64, ng)
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(mcand[a], mcand[b]) })
+	for g := range p.groups {
+		for _, m := range p.groups[g].members {
+			if active[m] {
+				gRate[g] += rate[m]
+				gActive[g]++
+			}
+		}
+	}
 	frozenTotal := 0.0
 	T := 0.0
 	freeze := func(i int) {
-		v := math.Min(T*rate[i], caps[i])
+		v := T * rate[i]
+		if v > caps[i] {
+			v = caps[i]
+		}
 		active[i] = false
 		nactive--
 		w[i] = v
 		frozenTotal += v
+		activeRate -= rate[i]
 		for _, g := range p.memberOf[i] {
 			gFrozen[g] += v
+			gActive[g]--
+			gRate[g] -= rate[i]
 		}
 	}
-	for nactive > 0 {
-		// Rates of the active markets are summed afresh each round so
-		// that no rounding drift accumulates.
-		best := math.Inf(1)
-		activeRate := 0.0
+	// Running rate sums lose precision as frozen rates are subtracted;
+	// they are summed afresh whenever one falls below half of its last
+	// exact value, which bounds their relative error by about 1e-14.
+	refRate := activeRate
+	gRef := make([]float64, ng)
+	copy(gRef, gRate)
+	exactRates := func() {
+		activeRate = 0
 		for i := range rate {
 			if active[i] {
 				activeRate += rate[i]
-				best = math.Min(best, mcand[i])
 			}
+		}
+		refRate = activeRate
+		for g := range p.groups {
+			gRate[g] = 0
+			for _, m := range p.groups[g].members {
+				if active[m] {
+					gRate[g] += rate[m]
+				}
+			}
+			gRef[g] = gRate[g]
+		}
+	}
+	next := 0 // first index of order that may still be active
+	for nactive > 0 {
+		stale := !(activeRate > refRate/2)
+		for g := range p.groups {
+			if gActive[g] > 0 && !(gRate[g] > gRef[g]/2) {
+				stale = true
+			}
+		}
+		if stale {
+			exactRates()
+		}
+		best := math.Inf(1)
+		for next < len(order) && !active[order[next]] {
+			next++
+		}
+		if next < len(order) {
+			best = mcand[order[next]]
 		}
 		for g := range p.groups {
 			gcand[g] = math.Inf(1)
-			r := 0.0
-			for _, m := range p.groups[g].members {
-				if active[m] {
-					r += rate[m]
+			if gActive[g] > 0 && gRate[g] > 0 {
+				gcand[g] = (p.groups[g].cap - gFrozen[g]) / gRate[g]
+				if gcand[g] < best {
+					best = gcand[g]
 				}
-			}
-			if r > 0 {
-				gcand[g] = (p.groups[g].cap - gFrozen[g]) / r
-				best = math.Min(best, gcand[g])
 			}
 		}
 		bcand := (p.budget - frozenTotal) / activeRate
-		best = math.Min(best, bcand)
+		if bcand < best {
+			best = bcand
+		}
 		if best < T {
 			best = T // rounding: a cap already reached binds now
 		}
@@ -382,9 +461,9 @@ func (p *Projector) fill(d, caps []float64) []float64 {
 			}
 			break
 		}
-		for i := range rate {
-			if active[i] && mcand[i] <= T {
-				freeze(i)
+		for k := next; k < len(order) && mcand[order[k]] <= T; k++ {
+			if active[order[k]] {
+				freeze(order[k])
 			}
 		}
 		for g := range p.groups {
@@ -410,14 +489,9 @@ func (p *Projector) enforce(w, caps []float64) {
 			w[i] = caps[i]
 		}
 	}
-	var buf []float64
 	lower := func(members []int, capv float64) {
 		for iter := 0; iter < 64; iter++ {
-			buf = buf[:0]
-			for _, m := range members {
-				buf = append(buf, w[m])
-			}
-			s := SumWeights(buf)
+			s := sumOver(w, members)
 			if s <= capv {
 				return
 			}
@@ -437,69 +511,89 @@ func (p *Projector) enforce(w, caps []float64) {
 	for g := range p.groups {
 		lower(p.groups[g].members, p.groups[g].cap)
 	}
-	all := make([]int, len(w))
-	for i := range all {
-		all[i] = i
+	if SumWeights(w) > p.budget {
+		all := make([]int, len(w))
+		for i := range all {
+			all[i] = i
+		}
+		lower(all, p.budget)
 	}
-	lower(all, p.budget)
 }
 
 // finish computes idle and the reasons.
 func (p *Projector) finish(w, caps []float64, wanted, dropped []bool, notes []string) Projection {
 	n := len(w)
-	pr := Projection{Markets: p.ids, Weights: w, Idle: 1 - SumWeights(w), Reasons: make([]string, n)}
-	if pr.Idle < 0 && pr.Idle > -fixedTol {
-		pr.Idle = 0
-	}
+	total := SumWeights(w)
+	pr := Projection{Markets: p.ids, Weights: w, Idle: 1 - total, Reasons: make([]string, n)}
 	gsum := p.groupSums(w)
-	var parts []string
-	for i := range w {
-		parts = parts[:0]
-		ownCap := func() string {
-			if p.c.MaxWeight > 0 && caps[i] == p.c.MaxWeight {
-				return fmt.Sprintf("max_weight = %g", p.c.MaxWeight)
-			}
-			return fmt.Sprintf("max_share_of_tvl = %g (%.4g of NAV)", p.c.MaxShareOfTVL, caps[i])
+	var buf []byte
+	intern := map[string]string{}
+	ownCap := func(i int) {
+		if p.c.MaxWeight > 0 && caps[i] == p.c.MaxWeight {
+			buf = append(buf, p.maxWLabel...)
+			return
 		}
+		buf = append(buf, p.tvlLabel...)
+	}
+	// binding appends the caps that bind market i, comma separated, and
+	// reports whether there was one.
+	binding := func(i int, own bool) bool {
+		k := 0
+		if own {
+			ownCap(i)
+			k++
+		}
+		for _, g := range p.memberOf[i] {
+			if p.groups[g].cap-gsum[g] <= fixedTol {
+				if k > 0 {
+					buf = append(buf, ", "...)
+				}
+				buf = append(buf, p.groups[g].label...)
+				k++
+			}
+		}
+		return k > 0
+	}
+	for i := range w {
+		buf = buf[:0]
 		switch {
 		case w[i] > 0:
-			var by []string
-			if caps[i]-w[i] <= fixedTol {
-				by = append(by, ownCap())
-			}
-			for _, g := range p.memberOf[i] {
-				if p.groups[g].cap-gsum[g] <= fixedTol {
-					by = append(by, p.groups[g].label)
-				}
-			}
-			if len(by) > 0 {
-				parts = append(parts, "capped by "+strings.Join(by, ", "))
+			mark := len(buf)
+			buf = append(buf, "capped by "...)
+			if !binding(i, caps[i]-w[i] <= fixedTol) {
+				buf = buf[:mark]
 			}
 		case dropped != nil && dropped[i]:
-			parts = append(parts, fmt.Sprintf("below min_weight = %g", p.c.MinWeight))
+			buf = append(buf, "below min_weight = "...)
+			buf = strconv.AppendFloat(buf, p.c.MinWeight, 'g', -1, 64)
 		case wanted[i]:
-			var by []string
-			if caps[i] <= fixedTol {
-				by = append(by, ownCap())
-			}
-			for _, g := range p.memberOf[i] {
-				if p.groups[g].cap-gsum[g] <= fixedTol {
-					by = append(by, p.groups[g].label)
-				}
-			}
+			buf = append(buf, "no room: "...)
 			switch {
-			case len(by) > 0:
-				parts = append(parts, "no room: "+strings.Join(by, ", ")+" full")
-			case p.budget-SumWeights(w) <= fixedTol:
-				parts = append(parts, fmt.Sprintf("no room: the investable share %g is spent", p.budget))
+			case binding(i, caps[i] <= fixedTol):
+				buf = append(buf, " full"...)
+			case p.budget-total <= fixedTol:
+				buf = append(buf, "the investable share "...)
+				buf = strconv.AppendFloat(buf, 1-p.c.Idle, 'g', -1, 64)
+				buf = append(buf, " is spent"...)
 			default:
-				parts = append(parts, "desired weight too small to place")
+				buf = append(buf[:0], "desired weight too small to place"...)
 			}
 		}
 		if notes != nil && notes[i] != "" {
-			parts = append(parts, notes[i])
+			if len(buf) > 0 {
+				buf = append(buf, "; "...)
+			}
+			buf = append(buf, notes[i]...)
 		}
-		pr.Reasons[i] = strings.Join(parts, "; ")
+		if len(buf) == 0 {
+			continue
+		}
+		r, ok := intern[string(buf)]
+		if !ok {
+			r = string(buf)
+			intern[r] = r
+		}
+		pr.Reasons[i] = r
 	}
 	return pr
 }
