@@ -8,9 +8,9 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"testing"
-	"os"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
