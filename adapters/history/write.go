@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -29,9 +30,6 @@ type WriteResult struct {
 // chunkRows is how many observations one multi-row INSERT carries.
 const chunkRows = 64
 
-// obsParams is the number of bound values per observation row.
-const obsParams = 2 + int(adapters.NumFields)
-
 // Write stores b in one transaction: either all of it lands or none of it.
 //
 // It runs CheckBatch first and refuses a batch with errors (KindInvalid,
@@ -56,12 +54,30 @@ func (db *DB) Write(ctx context.Context, b *Batch) (WriteResult, error) {
 	if len(errs) > 0 {
 		return res, &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: errs[0].Pos, Err: &BatchError{Issues: errs}}
 	}
-	tx, err := db.sql.BeginTx(ctx, nil)
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return res, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	defer conn.Close()
+	// Write resolves every market key inside its own transaction, so the
+	// per-row foreign-key lookup on observations is redundant work; it is
+	// switched off on this connection for the write (PRAGMA foreign_keys
+	// cannot change inside a transaction) and back on after.
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return res, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); err != nil {
+			// Never hand a connection without foreign keys back to the pool.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return res, adapters.Wrap(op, adapters.KindOther, err)
 	}
 	defer tx.Rollback()
-	w := &writer{ctx: ctx, tx: tx, stmts: map[int]*sql.Stmt{}}
+	w := &writer{ctx: ctx, tx: tx, stmts: map[stmtKey]*sql.Stmt{}}
 	defer w.close()
 	if err := w.write(op, b, p, &res); err != nil {
 		return WriteResult{Warnings: warns}, err
@@ -75,10 +91,18 @@ func (db *DB) Write(ctx context.Context, b *Batch) (WriteResult, error) {
 	return res, nil
 }
 
+// stmtKey names a multi-row statement shape: which field columns it
+// binds, how many rows, and whether it merges into existing rows.
+type stmtKey struct {
+	cols   adapters.FieldSet
+	n      int
+	upsert bool
+}
+
 type writer struct {
 	ctx   context.Context
 	tx    *sql.Tx
-	stmts map[int]*sql.Stmt // multi-row upserts by row count
+	stmts map[stmtKey]*sql.Stmt
 	args  []any
 }
 
@@ -169,6 +193,8 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 	var (
 		out      = make([]*adapters.Observation, 0, chunkRows)
 		outTS    = make([]int64, 0, chunkRows)
+		upd      = make([]*adapters.Observation, 0, chunkRows)
+		updTS    = make([]int64, 0, chunkRows)
 		existing = map[int64]*storedObs{}
 		fields   = mr.fields
 		inserted int
@@ -185,7 +211,7 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 				return err
 			}
 		}
-		out, outTS = out[:0], outTS[:0]
+		out, outTS, upd, updTS = out[:0], outTS[:0], upd[:0], updTS[:0]
 		for i := range chunk {
 			r := &chunk[i]
 			fields |= r.obs.Set
@@ -213,10 +239,13 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 				continue
 			}
 			res.Updated++
-			out = append(out, &merged)
-			outTS = append(outTS, r.ts)
+			upd = append(upd, &merged)
+			updTS = append(updTS, r.ts)
 		}
-		if err := w.upsert(mr.pk, outTS, out); err != nil {
+		if err := w.insert(mr.pk, outTS, out, false); err != nil {
+			return err
+		}
+		if err := w.insert(mr.pk, updTS, upd, true); err != nil {
 			return err
 		}
 	}
@@ -275,47 +304,70 @@ func (w *writer) loadExisting(pk int64, chunk []pRow, into map[int64]*storedObs)
 	return rows.Err()
 }
 
-// upsertSQL returns the multi-row upsert of n observations.
-func upsertSQL(n int) string {
+// insertSQL returns the statement that writes n observations binding
+// the columns of cols. With upsert, a row already stored is merged: ON
+// CONFLICT DO UPDATE SET col = COALESCE(excluded.col, col).
+func insertSQL(k stmtKey) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO observations(market_id, ts, ")
-	b.WriteString(colList)
+	b.WriteString("INSERT INTO observations(market_id, ts")
+	nc := 2
+	for f := adapters.Field(0); f < adapters.NumFields; f++ {
+		if k.cols.Has(f) {
+			b.WriteString(", ")
+			b.WriteString(f.String())
+			nc++
+		}
+	}
 	b.WriteString(") VALUES ")
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", obsParams), ", ") + ")"
-	for i := range n {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", nc), ", ") + ")"
+	for i := range k.n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT(market_id, ts) DO UPDATE SET ")
-	for f := adapters.Field(0); f < adapters.NumFields; f++ {
-		if f > 0 {
-			b.WriteString(", ")
+	if k.upsert {
+		b.WriteString(" ON CONFLICT(market_id, ts) DO UPDATE SET ")
+		sep := ""
+		for f := adapters.Field(0); f < adapters.NumFields; f++ {
+			if k.cols.Has(f) {
+				fmt.Fprintf(&b, "%s%[2]s = COALESCE(excluded.%[2]s, %[2]s)", sep, f)
+				sep = ", "
+			}
 		}
-		fmt.Fprintf(&b, "%[1]s = COALESCE(excluded.%[1]s, %[1]s)", f)
 	}
 	return b.String()
 }
 
-// upsert writes observations (new ones, and merged ones that changed).
-func (w *writer) upsert(pk int64, ts []int64, obs []*adapters.Observation) error {
+// insert writes observations in one multi-row statement that binds only
+// the fields some of them carry (the others stay NULL, or keep their
+// stored value when merging). New rows are plain inserts; merged rows
+// that changed go through the upsert.
+func (w *writer) insert(pk int64, ts []int64, obs []*adapters.Observation, upsert bool) error {
 	if len(obs) == 0 {
 		return nil
 	}
-	st := w.stmts[len(obs)]
+	var cols adapters.FieldSet
+	for _, o := range obs {
+		cols |= o.Set
+	}
+	k := stmtKey{cols: cols, n: len(obs), upsert: upsert}
+	st := w.stmts[k]
 	if st == nil {
 		var err error
-		st, err = w.tx.PrepareContext(w.ctx, upsertSQL(len(obs)))
+		st, err = w.tx.PrepareContext(w.ctx, insertSQL(k))
 		if err != nil {
 			return err
 		}
-		w.stmts[len(obs)] = st
+		w.stmts[k] = st
 	}
 	args := w.args[:0]
 	for i, o := range obs {
 		args = append(args, pk, ts[i])
 		for f := adapters.Field(0); f < adapters.NumFields; f++ {
+			if !cols.Has(f) {
+				continue
+			}
 			if o.Set.Has(f) {
 				args = append(args, o.Values[f])
 			} else {
