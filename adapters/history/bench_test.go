@@ -32,7 +32,7 @@ func genBatch(markets, rows int, seed uint64) *Batch {
 		b.Markets = append(b.Markets, adapters.Market{ID: id, Kind: adapters.LST, Base: adapters.ETH})
 		apy, rate := 0.03, 1.0
 		for i := range rows {
-			apy += (0.03 - apy) * 0.01 + rng.NormFloat64()*0.0005
+			apy += (0.03-apy)*0.01 + rng.NormFloat64()*0.0005
 			rate *= 1 + apy/8760
 			var o adapters.Observation
 			o.Time = start.Add(time.Duration(i) * time.Hour)
