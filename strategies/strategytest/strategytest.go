@@ -316,6 +316,9 @@ func randomSeries(rng *rand.Rand, m adapters.Market, at time.Time, usd float64, 
 			o.Put(adapters.FieldTVL, 1)
 		} else {
 			apy = math.Max(-0.5, apy+rng.NormFloat64()*0.002)
+			if m.Kind != adapters.AMM {
+				apy = math.Max(0, apy) // only an LP position's return goes below zero
+			}
 			peg = math.Min(1.01, math.Max(0.85, peg+rng.NormFloat64()*0.002))
 			tvl *= math.Exp(rng.NormFloat64() * 0.02)
 			rate *= 1 + 1e-5
