@@ -1,0 +1,371 @@
+package amm_test
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/amm"
+)
+
+var t0 = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+
+const day = 24 * time.Hour
+
+func open(t *testing.T, c *adapters.Catalog, id string) *adapters.Adapter {
+	t.Helper()
+	if c == nil {
+		c = adapters.Builtin()
+	}
+	a, err := adapters.Open(c, id)
+	if err != nil {
+		t.Fatalf("Open(%s) error = %v", id, err)
+	}
+	return a
+}
+
+func envAt(at time.Time, fields map[adapters.Field]float64) *adapters.Env {
+	o := adapters.Observation{Time: at}
+	for f, v := range fields {
+		o.Put(f, v)
+	}
+	return &adapters.Env{Time: at, Obs: o}
+}
+
+func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func f64(v decimal.Decimal) float64 { return v.InexactFloat64() }
+
+func deposit(t *testing.T, a *adapters.Adapter, env *adapters.Env, amount string) (adapters.Position, adapters.Fill) {
+	t.Helper()
+	pos, f, err := a.Deposit(a.NewPosition(), env, d(amount))
+	if err != nil {
+		t.Fatalf("Deposit(%s) error = %v", amount, err)
+	}
+	return pos, f
+}
+
+// weightedCatalog has a Balancer-style 80/20 weighted pool.
+func weightedCatalog(t *testing.T) *adapters.Catalog {
+	t.Helper()
+	c := adapters.Builtin()
+	if err := c.AddProfile(adapters.Profile{Name: "weighted", Kind: adapters.AMM, PoolType: adapters.PoolConstantProduct,
+		Params: map[string]adapters.Param{
+			"fee_tier": {Value: 0.003, Source: "test"},
+			"weight0":  {Value: 0.8, Source: "test: 80/20 pool, 80% base"},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddMarket(adapters.Market{ID: "weighted/weth-bal", Kind: adapters.AMM, Base: adapters.ETH}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestBuiltin_ammMarkets(t *testing.T) {
+	want := map[string]struct {
+		model    amm.Model
+		harvests bool
+	}{
+		"curve/steth-eth":            {amm.Stable, true},
+		"curve/3pool":                {amm.Stable, true},
+		"balancer/reth-weth":         {amm.Stable, true},
+		"uniswap-v3/weth-usdt":       {amm.Product, false},
+		"uniswap-v3/weth-usdt-range": {amm.Concentrated, false},
+	}
+	c := adapters.Builtin()
+	n := 0
+	for _, m := range c.Markets() {
+		if m.Kind != adapters.AMM {
+			continue
+		}
+		n++
+		w, ok := want[m.ID]
+		if !ok {
+			t.Errorf("built-in AMM market %s has no expectation in this test", m.ID)
+			continue
+		}
+		a := open(t, c, m.ID)
+		var drv *amm.Driver
+		switch x := a.Driver().(type) {
+		case *amm.Harvesting:
+			drv = x.Driver
+		case *amm.Driver:
+			drv = x
+		}
+		if drv == nil || drv.Model() != w.model || a.CanHarvest() != w.harvests {
+			t.Errorf("%s: driver %T model %v harvests %v, want model %v harvests %v", m.ID, a.Driver(), drv.Model(), a.CanHarvest(), w.model, w.harvests)
+		}
+	}
+	if n != len(want) {
+		t.Errorf("%d built-in AMM markets, want %d", n, len(want))
+	}
+}
+
+// TestAdapter_productPriceMove: a full-range position follows sqrt(r), so
+// it loses 2*sqrt(r)/(1+r) - 1 against holding its entry coins.
+func TestAdapter_productPriceMove(t *testing.T) {
+	a := open(t, nil, "uniswap-v3/weth-usdt")
+	pos, f := deposit(t, a, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.0005}), "100")
+	// Pool size unknown: the one-sided entry pays the 0.3% fee on half.
+	if want := d("0.15"); !f.Slippage.Equal(want) {
+		t.Errorf("entry slippage = %s, want fee on the swapped half %s", f.Slippage, want)
+	}
+	if pos.Entry != 0.0005 {
+		t.Errorf("Entry = %g, want the price at entry", pos.Entry)
+	}
+	for _, r := range []float64{4, 0.25, 1.21} {
+		env := envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.0005 * r})
+		got := f64(a.Value(&pos, env, adapters.PriceMarket))
+		if want := 99.85 * math.Sqrt(r); math.Abs(got-want) > 1e-12*want {
+			t.Errorf("value at r = %g: %.15g, want %.15g", r, got, want)
+		}
+		hold := 99.85 * (0.5 + 0.5*r)
+		if il := got/hold - 1; math.Abs(il-amm.ILConstantProduct(r)) > 1e-12 {
+			t.Errorf("loss against holding at r = %g: %.15g, want %.15g", r, il, amm.ILConstantProduct(r))
+		}
+	}
+}
+
+func TestAdapter_weightedPriceMove(t *testing.T) {
+	a := open(t, weightedCatalog(t), "weighted/weth-bal")
+	pos, f := deposit(t, a, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 2}), "100")
+	v0 := f64(f.Value)
+	env := envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 6})
+	got := f64(a.Value(&pos, env, adapters.PriceRate))
+	hold := v0 * (0.8 + 0.2*3)
+	if il := got/hold - 1; math.Abs(il-amm.ILWeighted(3, 0.8)) > 1e-12 {
+		t.Errorf("80/20 loss against holding at r = 3: %.15g, want %.15g", il, amm.ILWeighted(3, 0.8))
+	}
+}
+
+func TestAdapter_concentrated(t *testing.T) {
+	a := open(t, nil, "uniswap-v3/weth-usdt-range")
+	g := amm.Range{Lower: 0.8, Upper: 1.25}
+	fields := func(price float64) map[adapters.Field]float64 {
+		return map[adapters.Field]float64{
+			adapters.FieldPrice: price, adapters.FieldVolume: 20000, adapters.FieldTVL: 4e9, adapters.FieldBaseUSD: 2000,
+		}
+	}
+	pos, f := deposit(t, a, envAt(t0, fields(1)), "100")
+	v0 := f64(f.Value)
+	for _, r := range []float64{0.5, 0.8, 0.95, 1.1, 1.25, 3} {
+		got := f64(a.Value(&pos, envAt(t0, fields(r)), adapters.PriceRate))
+		if want := v0 * g.Value(r) / g.Value(1); math.Abs(got-want) > 1e-12*want {
+			t.Errorf("value at r = %g: %.15g, want %.15g", r, got, want)
+		}
+	}
+	// Fees: 20000 ETH a day x 0.3% over a 2M ETH pool, times the range's
+	// concentration, while in range.
+	daily := 20000 * 0.003 / 2e6 * g.Concentration()
+	in := pos
+	a.Accrue(&in, envAt(t0.Add(day), fields(1)))
+	if want := 1 + daily; math.Abs(in.Index-want) > 1e-14 {
+		t.Errorf("fee index after a day in range = %.17g, want %.17g", in.Index, want)
+	}
+	out := pos
+	a.Accrue(&out, envAt(t0.Add(day), fields(1.3)))
+	if out.Index != 1 || out.APY != 0 {
+		t.Errorf("fee index after a day out of range = %g (APY %g), want 1 and 0", out.Index, out.APY)
+	}
+	q, _ := a.Quote(envAt(t0, fields(1)), decimal.Zero)
+	if want := math.Pow(1+daily, 365) - 1; math.Abs(q.APY-want) > 1e-12 {
+		t.Errorf("Quote APY in range = %g, want %g", q.APY, want)
+	}
+	// Later deposits join the same range, anchored at the first entry.
+	pos2, _, err := a.Deposit(pos, envAt(t0, fields(1.1)), d("50"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos2.Entry != 1 {
+		t.Errorf("Entry after a second deposit = %g, want the first entry 1", pos2.Entry)
+	}
+}
+
+func TestAdapter_productFees(t *testing.T) {
+	a := open(t, nil, "uniswap-v3/weth-usdt")
+	fields := map[adapters.Field]float64{
+		adapters.FieldPrice: 1, adapters.FieldVolume: 50000, adapters.FieldFeeTier: 0.0005,
+		adapters.FieldBalance0: 1e5, adapters.FieldBalance1: 1e5,
+	}
+	pos, _ := deposit(t, a, envAt(t0, fields), "10")
+	a.Accrue(&pos, envAt(t0.Add(10*day), fields))
+	daily := 50000 * 0.0005 / 2e5
+	if want := math.Pow(1+daily, 10); math.Abs(pos.Index-want) > 1e-13 {
+		t.Errorf("fee index after 10 days = %.15g, want %.15g (fee tier from the observation)", pos.Index, want)
+	}
+	// Quote's APY counts the deposit in the TVL.
+	q, _ := a.Quote(envAt(t0, fields), d("200000"))
+	if want := math.Pow(1+50000*0.0005/4e5, 365) - 1; math.Abs(q.APY-want) > 1e-6 {
+		t.Errorf("Quote APY for a deposit as large as the pool = %g, want %g", q.APY, want)
+	}
+}
+
+func TestAdapter_slippage(t *testing.T) {
+	a := open(t, nil, "uniswap-v3/weth-usdt")
+	fields := map[adapters.Field]float64{adapters.FieldPrice: 1, adapters.FieldBalance0: 1000, adapters.FieldBalance1: 1000}
+	env := envAt(t0, fields)
+	// Entering with 200 swaps 100 through a 1000/1000 pool at 0.3%.
+	in := 100 * 0.997
+	want := 100 - 1000*in/(1000+in)
+	_, f := deposit(t, a, env, "200")
+	if got := f64(f.Slippage); math.Abs(got-want) > 1e-12 {
+		t.Errorf("entry slippage = %.15g, want %.15g", got, want)
+	}
+	prev := 0.0
+	for _, amt := range []string{"2", "20", "200", "900"} {
+		q, err := a.Quote(env, d(amt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		share := f64(q.EntryCost) / f64(d(amt))
+		if share <= prev {
+			t.Errorf("entry cost share for %s = %g, want above %g (slippage grows with size)", amt, share, prev)
+		}
+		prev = share
+	}
+	// Exits are bounded by the base balance and by MaxSlippage.
+	pos, _ := deposit(t, a, env, "1500")
+	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("1100")}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+		t.Errorf("Withdraw beyond the base balance: error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
+	}
+	_, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("100")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = 50 * 0.997
+	if want := 50 - 1000*in/(1000+in); math.Abs(f64(f.Slippage)-want) > 1e-12 {
+		t.Errorf("exit slippage = %s, want %g", f.Slippage, want)
+	}
+	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("100"), MaxSlippage: 0.01}); !errors.Is(err, adapters.ErrCapExceeded) {
+		t.Errorf("Withdraw with MaxSlippage 1%% under a %g slippage: error = %v, want kind %v", f64(f.Slippage)/100, err, adapters.KindCapExceeded)
+	}
+	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("10"), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("Withdraw(ExitQueue) error = %v, want kind %v (no queue)", err, adapters.KindInvalid)
+	}
+}
+
+// TestAdapter_stableImbalance: a Curve LP marked to the pool's marginal
+// prices loses what the imbalance implies and recovers as it rebalances.
+func TestAdapter_stableImbalance(t *testing.T) {
+	a := open(t, nil, "curve/steth-eth")
+	tilted := map[adapters.Field]float64{adapters.FieldBalance0: 2e5, adapters.FieldBalance1: 8e5}
+	balanced := map[adapters.Field]float64{adapters.FieldBalance0: 5e5, adapters.FieldBalance1: 5e5}
+	pos, f := deposit(t, a, envAt(t0, balanced), "100")
+	// Curve's imbalance fee on a one-coin add is about fee/2 of the amount:
+	// fee * n/(4(n-1)) on each coin's distance from a proportional deposit.
+	if got, want := f64(f.Slippage), 100*0.0004/2; math.Abs(got-want) > 0.01*want {
+		t.Errorf("entry slippage into a balanced 1M pool = %s, want about %g", f.Slippage, want)
+	}
+	v0 := f64(f.Value)
+	got := f64(a.Value(&pos, envAt(t0, tilted), adapters.PriceRate))
+	vr := amm.StableValueRatio(50, []float64{2e5, 8e5})
+	if want := v0 * vr; math.Abs(got-want) > 1e-12*want {
+		t.Errorf("value at 80%% stETH = %.15g, want %.15g (value ratio %.6f)", got, want, vr)
+	}
+	// With only a price, the balances that give it are solved for.
+	priced := map[adapters.Field]float64{adapters.FieldPrice: amm.StablePrice(50, []float64{2e5, 8e5}, 1)}
+	if got := f64(a.Value(&pos, envAt(t0, priced), adapters.PriceRate)); math.Abs(got-v0*vr) > 1e-8*v0 {
+		t.Errorf("value at the 80%% price without balances = %.12g, want %.12g", got, v0*vr)
+	}
+	// Entering a tilted pool with the scarce coin and exiting at once loses
+	// only the fees and the curve's second-order slippage.
+	p2, f2 := deposit(t, a, envAt(t0, tilted), "100")
+	_, f3, err := a.Withdraw(p2, envAt(t0, tilted), adapters.Withdrawal{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt := f64(f3.Amount) / 100; rt > 1 || rt < 0.998 {
+		t.Errorf("round trip into the tilted pool returns %g of the amount (entry %s, exit %s), want within [0.998, 1]", rt, f2.Slippage, f3.Slippage)
+	}
+	// Exiting more ETH than the pool holds fails.
+	big, _ := deposit(t, a, envAt(t0, tilted), "500000")
+	if _, _, err := a.Withdraw(big, envAt(t0, tilted), adapters.Withdrawal{All: true}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+		t.Errorf("Withdraw beyond the ETH balance: error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
+	}
+}
+
+func TestAdapter_rewardsAndHarvest(t *testing.T) {
+	a := open(t, nil, "curve/steth-eth") // CRV, harvest_swap_cost 0.5%
+	fields := map[adapters.Field]float64{adapters.FieldRewardAPY: 0.02, adapters.FieldAPY: 0}
+	pos, f := deposit(t, a, envAt(t0, fields), "1000")
+	a.Accrue(&pos, envAt(t0.Add(73*day), fields))
+	want := f.Value.Mul(d("0.004")) // 2% x 73/365
+	if got := pos.Rewards; got.Sub(want).Abs().GreaterThan(d("1e-15")) {
+		t.Errorf("Rewards = %s, want %s", got, want)
+	}
+	np, hf, err := a.Harvest(pos, envAt(t0.Add(73*day), fields))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if np.Rewards.Sign() != 0 || !hf.Fee.Equal(adapters.MulFloat(pos.Rewards, 0.005)) || !hf.Amount.Equal(pos.Rewards.Sub(hf.Fee)) {
+		t.Errorf("Harvest fill = %+v, want the rewards less a 0.5%% swap cost", hf)
+	}
+	u := open(t, nil, "uniswap-v3/weth-usdt")
+	if u.CanHarvest() {
+		t.Errorf("uniswap-v3 has no reward tokens but can harvest")
+	}
+}
+
+func TestAdapter_pause(t *testing.T) {
+	a := open(t, nil, "balancer/reth-weth")
+	env := envAt(t0, map[adapters.Field]float64{adapters.FieldBalance0: 1e4, adapters.FieldBalance1: 1e4})
+	pos, _ := deposit(t, a, env, "10")
+	paused, _, err := a.Apply(pos, env, adapters.Event{Time: t0, Market: "balancer/reth-weth", Type: adapters.EventPause})
+	if err != nil || !paused.Paused {
+		t.Fatalf("Apply(pause): paused %v, err %v", paused.Paused, err)
+	}
+	if _, _, err := a.Deposit(paused, env, d("1")); !errors.Is(err, adapters.ErrPaused) {
+		t.Errorf("Deposit while paused: error = %v, want kind %v", err, adapters.KindPaused)
+	}
+	if _, _, err := a.Withdraw(paused, env, adapters.Withdrawal{All: true}); !errors.Is(err, adapters.ErrPaused) {
+		t.Errorf("Withdraw while paused: error = %v, want kind %v", err, adapters.KindPaused)
+	}
+	resumed, _, _ := a.Apply(paused, env, adapters.Event{Time: t0, Market: "balancer/reth-weth", Type: adapters.EventUnpause})
+	if _, _, err := a.Withdraw(resumed, env, adapters.Withdrawal{All: true}); err != nil {
+		t.Errorf("Withdraw after unpause: error = %v", err)
+	}
+	// A depeg changes nothing by itself; the price and balances carry it.
+	same, loss, err := a.Apply(pos, env, adapters.Event{Time: t0, Market: "balancer/reth-weth", Type: adapters.EventDepeg, Size: 0.1})
+	if err != nil || loss.Sign() != 0 || !same.Units.Equal(pos.Units) {
+		t.Errorf("Apply(depeg): loss %s, err %v, units changed %v", loss, err, !same.Units.Equal(pos.Units))
+	}
+}
+
+func TestNew_invalid(t *testing.T) {
+	m := adapters.Market{ID: "x/pool", Kind: adapters.AMM, Base: adapters.ETH, Protocol: "x"}
+	tests := []struct {
+		name     string
+		poolType string
+		params   map[string]float64
+	}{
+		{"unknown pool type", "orderbook", nil},
+		{"fee tier 1", adapters.PoolConstantProduct, map[string]float64{"fee_tier": 1}},
+		{"amplification below 1", adapters.PoolStableswap, map[string]float64{"amplification": 0.5}},
+		{"weight0 1", adapters.PoolConstantProduct, map[string]float64{"weight0": 1}},
+		{"range above entry", adapters.PoolConcentrated, map[string]float64{"range_lower": 1.1, "range_upper": 1.3}},
+		{"range below entry", adapters.PoolConcentrated, map[string]float64{"range_lower": 0.5, "range_upper": 0.9}},
+		{"haircut above 1", adapters.PoolStableswap, map[string]float64{"reward_haircut": 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := adapters.Profile{Name: "x", Kind: adapters.AMM, PoolType: tt.poolType, Params: map[string]adapters.Param{}}
+			for k, v := range tt.params {
+				p.Params[k] = adapters.Param{Value: v, Source: "test"}
+			}
+			if _, err := amm.New(m, &p); !errors.Is(err, adapters.ErrInvalid) {
+				t.Errorf("New() error = %v, want kind %v", err, adapters.KindInvalid)
+			}
+		})
+	}
+	// A one-sided range (no upper bound) is valid.
+	p := adapters.Profile{Name: "x", Kind: adapters.AMM, PoolType: adapters.PoolConcentrated,
+		Params: map[string]adapters.Param{"range_lower": {Value: 0.5, Source: "test"}}}
+	if _, err := amm.New(m, &p); err != nil {
+		t.Errorf("New() with range [0.5, open) error = %v", err)
+	}
+}
