@@ -489,8 +489,10 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 }
 
 // sell carries out one sell order. Instant exits may fill partially; an
-// urgent one queues what the venue could not take, a non-urgent one that
-// the venue refuses falls back to the queue where there is one.
+// urgent one queues what the venue could not take, and any instant exit
+// the venue refuses (no liquidity, slippage bound; for urgent orders also
+// one that does not cover its own costs) falls back to the queue where
+// there is one.
 func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
 	now := v.now
 	w := adapters.Withdrawal{Amount: o.Amount, All: o.All, Mode: o.Mode}
@@ -513,7 +515,7 @@ func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
 	np, f, err := s.ad.Withdraw(s.pos, &s.env, w)
 	if err != nil && o.Mode == adapters.ExitInstant && s.ad.CanQueue() {
 		k := adapters.KindOf(err)
-		if k == adapters.KindInsufficientLiquidity || k == adapters.KindCapExceeded {
+		if k == adapters.KindInsufficientLiquidity || k == adapters.KindCapExceeded || (o.Urgent && k == adapters.KindInvalid) {
 			w.Mode, w.AllowPartial, w.MaxSlippage = adapters.ExitQueue, false, 0
 			np, f, err = s.ad.Withdraw(s.pos, &s.env, w)
 		}
