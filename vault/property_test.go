@@ -310,4 +310,3 @@ func TestVault_Properties(t *testing.T) {
 		t.Errorf("rounding residual %s is not tiny", maxRounding)
 	}
 }
-
