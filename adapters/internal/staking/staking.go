@@ -11,8 +11,6 @@ package staking
 
 import (
 	"math"
-	"math/big"
-	"math/bits"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -575,55 +573,6 @@ func fastParts(x float64) (m int64, k int, ok bool) {
 		k--
 	}
 	return int64(math.Round(x * pow10f[k])), k, true
-}
-
-var (
-	pow10big [19]*big.Int
-	pow10u   [19]uint64
-	bigOne   = big.NewInt(1)
-)
-
-func init() {
-	p := uint64(1)
-	for k := range pow10big {
-		pow10u[k] = p
-		pow10big[k] = new(big.Int).SetUint64(p)
-		p *= 10
-	}
-}
-
-// MulRate returns u x FastDecimal(x) rounded half away from zero to
-// adapters.Scale places: the same result as
-// adapters.Quantize(u.Mul(FastDecimal(x))), computed with a few
-// allocations fewer. It is the hot path of Value.
-func MulRate(u decimal.Decimal, x float64) decimal.Decimal {
-	m, k, ok := fastParts(x)
-	shift := k - int(u.Exponent()) - adapters.Scale // divide the product by 10^shift
-	if !ok || m <= 0 || u.Sign() <= 0 || shift > 18 || shift < -18 || bits.UintSize != 64 {
-		if u.Sign() == 0 || (ok && m == 0) {
-			return decimal.Zero
-		}
-		return adapters.Quantize(u.Mul(FastDecimal(x)))
-	}
-	c := u.Coefficient()
-	var w [1]big.Word
-	w[0] = big.Word(m)
-	var mb big.Int
-	mb.SetBits(w[:])
-	c.Mul(c, &mb)
-	switch {
-	case shift > 0:
-		var rw [1]big.Word
-		var rem big.Int
-		rem.SetBits(rw[:0])
-		c.QuoRem(c, pow10big[shift], &rem)
-		if rem.Uint64()*2 >= pow10u[shift] {
-			c.Add(c, bigOne)
-		}
-	case shift < 0:
-		c.Mul(c, pow10big[-shift])
-	}
-	return decimal.NewFromBigInt(c, -adapters.Scale)
 }
 
 // FastDecimal converts a rate or price to a decimal without strconv: x is

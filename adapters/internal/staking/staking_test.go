@@ -58,7 +58,7 @@ func TestMulRate(t *testing.T) {
 		}
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < 20000; i++ {
 		u := decimal.New(r.Int64N(1<<62), -int32(r.IntN(25))).Mul(decimal.NewFromInt(r.Int64N(1000) + 1))
 		x := r.Float64() * math.Pow(10, float64(r.IntN(8)-3))
 		want := adapters.Quantize(u.Mul(FastDecimal(x)))
@@ -86,5 +86,22 @@ func TestGrowth(t *testing.T) {
 		if got := Growth(tt.apy, tt.dt); math.Abs(got-tt.want) > 1e-15 {
 			t.Errorf("Growth(%g, %v) = %.17g, want %.17g", tt.apy, tt.dt, got, tt.want)
 		}
+	}
+}
+
+// TestMulRate_Layout fails when shopspring/decimal's layout no longer
+// matches decimalLayout, so that the slower copying path is never taken
+// silently.
+func TestMulRate_Layout(t *testing.T) {
+	if !layoutOK {
+		t.Error("decimal.Decimal layout differs from decimalLayout: MulRate falls back to copying big.Ints")
+	}
+}
+
+func TestMulRate_Allocs(t *testing.T) {
+	u := decimal.RequireFromString("123.456789012345678901")
+	got := testing.AllocsPerRun(100, func() { _ = MulRate(u, 1.0853) })
+	if got > 2 {
+		t.Errorf("MulRate allocations = %g, want <= 2", got)
 	}
 }
