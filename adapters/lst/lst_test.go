@@ -405,3 +405,27 @@ func TestNew(t *testing.T) {
 }
 
 var _ = adaptertest.T0
+
+func TestDriver_AccrueAllocs(t *testing.T) {
+	a := open(t, "rocketpool/reth")
+	env := obs(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldAPY, 0.03)
+	pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, withRate := range []bool{true, false} {
+		if !withRate {
+			env = obs(t0, adapters.FieldAPY, 0.03)
+		}
+		got := testing.AllocsPerRun(100, func() {
+			env.Time = env.Time.Add(time.Hour)
+			a.Accrue(&pos, env)
+		})
+		if got != 0 {
+			t.Errorf("Accrue (exchange rate observed: %v) allocations = %g, want 0", withRate, got)
+		}
+	}
+	if got := testing.AllocsPerRun(100, func() { _ = a.Value(&pos, env, adapters.PriceRate) }); got > 2 {
+		t.Errorf("Value allocations = %g, want <= 2", got)
+	}
+}

@@ -194,8 +194,7 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 	if d.restaking && !pos.Last.IsZero() && pos.Units.Sign() > 0 {
 		if rr := d.rewardRate(env); rr > 0 {
 			years := env.Time.Sub(pos.Last).Seconds() / YearSeconds
-			add := adapters.Quantize(pos.Units.Mul(FastDecimal(pos.Index * rr * years)))
-			pos.Rewards = pos.Rewards.Add(add)
+			pos.Rewards = pos.Rewards.Add(MulRate(pos.Units, pos.Index*rr*years))
 		}
 	}
 	pos.Index = r
