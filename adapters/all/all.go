@@ -6,6 +6,7 @@
 package all
 
 import (
+	_ "github.com/yieldvault/yieldvault/adapters/amm"     // registers kind amm
 	_ "github.com/yieldvault/yieldvault/adapters/lending" // registers kind lending
 	_ "github.com/yieldvault/yieldvault/adapters/lrt"     // registers kind lrt
 	_ "github.com/yieldvault/yieldvault/adapters/lst"     // registers kind lst

@@ -13,7 +13,7 @@ func TestOpen(t *testing.T) {
 	for _, k := range adapters.RegisteredKinds() {
 		kinds[k] = true
 	}
-	for _, k := range []adapters.Kind{adapters.LST, adapters.LRT, adapters.Lending} {
+	for _, k := range adapters.Kinds {
 		if !kinds[k] {
 			t.Errorf("kind %s is not registered", k)
 		}
