@@ -2,8 +2,6 @@ package adapters
 
 import (
 	"math"
-	"math/big"
-	"math/bits"
 	"sort"
 	"sync"
 	"time"
@@ -84,59 +82,6 @@ func FromFloat(v float64) decimal.Decimal {
 
 // Quantize rounds an amount to Scale places, half away from zero.
 func Quantize(d decimal.Decimal) decimal.Decimal { return d.Round(Scale) }
-
-// MulFloat returns Quantize(d x x) with x taken to 15 decimal places: the
-// hot-path form of valuing units at a float64 index or rate. For d at
-// Scale places, 0 <= x < 9000 and |d| < 2^128 / 10^18 it multiplies in
-// 128-bit integer arithmetic (no strconv, no big.Int division); other
-// values take the decimal path. Both give the same result.
-func MulFloat(d decimal.Decimal, x float64) decimal.Decimal {
-	const p15 = 1_000_000_000_000_000
-	if bits.UintSize != 64 || d.Exponent() != -Scale || d.Sign() < 0 || !(x >= 0 && x < 9e3) {
-		return mulFloatSlow(d, x)
-	}
-	c := d.Coefficient() // a copy: its words are reused for the result
-	w := c.Bits()
-	if len(w) > 2 || cap(w) < 2 {
-		return mulFloatSlow(d, x)
-	}
-	var lo, hi uint64
-	if len(w) > 0 {
-		lo = uint64(w[0])
-	}
-	if len(w) > 1 {
-		hi = uint64(w[1])
-	}
-	m := uint64(math.Round(x * 1e15))
-	h0, p0 := bits.Mul64(lo, m)
-	h1, l1 := bits.Mul64(hi, m)
-	p1, carry := bits.Add64(h0, l1, 0)
-	p2 := h1 + carry
-	q2, r := p2/p15, p2%p15
-	q1, r := bits.Div64(r, p1, p15)
-	q0, r := bits.Div64(r, p0, p15)
-	if 2*r >= p15 { // half away from zero, as Round
-		var cy uint64
-		q0, cy = bits.Add64(q0, 1, 0)
-		q1 += cy
-	}
-	if q2 != 0 { // more than 128 bits
-		return mulFloatSlow(d, x)
-	}
-	w = w[:2]
-	w[0], w[1] = big.Word(q0), big.Word(q1)
-	if q1 == 0 {
-		w = w[:1]
-	}
-	return decimal.NewFromBigInt(c.SetBits(w), -Scale)
-}
-
-func mulFloatSlow(d decimal.Decimal, x float64) decimal.Decimal {
-	if x > -9e3 && x < 9e3 {
-		return Quantize(d.Mul(decimal.New(int64(math.Round(x*1e15)), -15)))
-	}
-	return Quantize(d.Mul(FromFloat(x)))
-}
 
 // Position is a vault's holding in one market. It is a plain value: the
 // vault stores and copies it, the service persists it. Adapters return

@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/staking"
 )
 
 func init() { adapters.Register(adapters.AMM, New) }
@@ -493,7 +494,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	if !(unit > 0) || math.IsInf(unit, 0) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: LP unit value %g is not positive", d.market.ID, unit)
 	}
-	pos.Units = pos.Units.Add(value.DivRound(dec(unit), adapters.Scale))
+	pos.Units = pos.Units.Add(value.DivRound(staking.FastDecimal(unit), adapters.Scale))
 	pos.Principal = pos.Principal.Add(amount)
 	if pos.Last.Before(env.Time) {
 		pos.Last = env.Time
@@ -516,7 +517,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	d.Accrue(&pos, env)
 	p := d.Read(&env.Obs)
 	unit := pos.Index * d.Shape(&p, pos.Entry)
-	value := adapters.MulFloat(pos.Units, unit)
+	value := staking.MulRate(pos.Units, unit)
 	amount := w.Amount
 	if w.All {
 		amount = value
@@ -557,7 +558,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	if amount.Equal(value) {
 		burned = pos.Units
 	} else {
-		burned = amount.DivRound(dec(unit), adapters.Scale)
+		burned = amount.DivRound(staking.FastDecimal(unit), adapters.Scale)
 		if burned.GreaterThan(pos.Units) {
 			burned = pos.Units
 		}
@@ -592,7 +593,7 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 	if r := p.RewardAPY; r > 0 && pos.Units.Sign() > 0 {
 		if f := r * dt * (1 - d.rewardHaircut); f > 0 {
 			v := pos.Index * d.Shape(&p, pos.Entry)
-			pos.Rewards = pos.Rewards.Add(adapters.MulFloat(adapters.MulFloat(pos.Units, v), f))
+			pos.Rewards = pos.Rewards.Add(staking.MulRate(staking.MulRate(pos.Units, v), f))
 		}
 	}
 }
@@ -605,11 +606,11 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 		return decimal.Zero
 	}
 	if env == nil {
-		return adapters.MulFloat(pos.Units, math.Max(pos.Index, 0))
+		return staking.MulRate(pos.Units, math.Max(pos.Index, 0))
 	}
 	p := d.Read(&env.Obs)
 	idx, _ := d.project(pos, env, &p)
-	return adapters.MulFloat(pos.Units, idx*d.Shape(&p, pos.Entry))
+	return staking.MulRate(pos.Units, idx*d.Shape(&p, pos.Entry))
 }
 
 // Apply applies an event: a slash or bad debt (an exploit of the pool)
@@ -623,7 +624,7 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 	switch ev.Type {
 	case adapters.EventSlash, adapters.EventBadDebt:
 		before := d.Value(&pos, env, adapters.PriceRate)
-		pos.Units = adapters.MulFloat(pos.Units, 1-ev.Size)
+		pos.Units = staking.MulRate(pos.Units, 1-ev.Size)
 		return pos, before.Sub(d.Value(&pos, env, adapters.PriceRate)), nil
 	case adapters.EventPause:
 		pos.Paused = true
@@ -643,7 +644,7 @@ func (h *Harvesting) Harvest(pos adapters.Position, env *adapters.Env) (adapters
 	if pos.Rewards.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", h.market.ID)
 	}
-	fee := adapters.MulFloat(pos.Rewards, h.swapCost)
+	fee := staking.MulRate(pos.Rewards, h.swapCost)
 	gas := env.GasCost(h.gasHarvest)
 	net := pos.Rewards.Sub(fee).Sub(gas)
 	if net.Sign() <= 0 {
@@ -653,13 +654,4 @@ func (h *Harvesting) Harvest(pos adapters.Position, env *adapters.Env) (adapters
 	value := pos.Rewards
 	pos.Rewards = decimal.Zero
 	return pos, adapters.Fill{Amount: net, Value: value, Gas: gas, Fee: fee}, nil
-}
-
-// dec converts a float64 to a decimal without strconv (15 places within
-// ±9000).
-func dec(x float64) decimal.Decimal {
-	if x > -9e3 && x < 9e3 {
-		return decimal.New(int64(math.Round(x*1e15)), -15)
-	}
-	return adapters.FromFloat(x)
 }

@@ -302,7 +302,7 @@ func TestAdapter_rewardsAndHarvest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if np.Rewards.Sign() != 0 || !hf.Fee.Equal(adapters.MulFloat(pos.Rewards, 0.005)) || !hf.Amount.Equal(pos.Rewards.Sub(hf.Fee)) {
+	if np.Rewards.Sign() != 0 || !hf.Fee.Equal(adapters.Quantize(pos.Rewards.Mul(d("0.005")))) || !hf.Amount.Equal(pos.Rewards.Sub(hf.Fee)) {
 		t.Errorf("Harvest fill = %+v, want the rewards less a 0.5%% swap cost", hf)
 	}
 	u := open(t, nil, "uniswap-v3/weth-usdt")

@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/staking"
 )
 
 func init() { adapters.Register(adapters.Lending, New) }
@@ -251,7 +252,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover gas of %s", d.market.ID, amount, gas)
 	}
 	idx, _ := d.project(&pos, env)
-	idxD := dec(idx)
+	idxD := staking.FastDecimal(idx)
 	units := net.DivRound(idxD, adapters.Scale)
 	pos.Index = idx
 	pos.Units = pos.Units.Add(units)
@@ -261,7 +262,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	}
 	return pos, adapters.Fill{
 		Amount: amount,
-		Value:  adapters.MulFloat(units, idx),
+		Value:  staking.MulRate(units, idx),
 		Gas:    gas,
 	}, nil
 }
@@ -281,8 +282,8 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	d.Accrue(&pos, env)
 	idx, _ := d.project(&pos, env)
 	pos.Index = idx
-	idxD := dec(idx)
-	value := adapters.MulFloat(pos.Units, idx)
+	idxD := staking.FastDecimal(idx)
+	value := staking.MulRate(pos.Units, idx)
 	amount := w.Amount
 	if w.All || amount.GreaterThan(value) {
 		if !w.All {
@@ -353,7 +354,7 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 	}
 	if r := env.Obs.Values[adapters.FieldRewardAPY]; r > 0 && env.Obs.Set.Has(adapters.FieldRewardAPY) && pos.Units.Sign() > 0 {
 		if f := r * dt * (1 - d.rewardHaircut); f > 0 {
-			pos.Rewards = pos.Rewards.Add(adapters.MulFloat(adapters.MulFloat(pos.Units, pos.Index), f))
+			pos.Rewards = pos.Rewards.Add(staking.MulRate(staking.MulRate(pos.Units, pos.Index), f))
 		}
 	}
 }
@@ -366,7 +367,7 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 		return decimal.Zero
 	}
 	idx, _ := d.project(pos, env)
-	return adapters.MulFloat(pos.Units, idx)
+	return staking.MulRate(pos.Units, idx)
 }
 
 // Apply applies an event. Bad debt and slashing cut Units by exactly the
@@ -380,7 +381,7 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 	switch ev.Type {
 	case adapters.EventBadDebt, adapters.EventSlash:
 		before := d.Value(&pos, env, adapters.PriceRate)
-		pos.Units = adapters.MulFloat(pos.Units, 1-ev.Size)
+		pos.Units = staking.MulRate(pos.Units, 1-ev.Size)
 		return pos, before.Sub(d.Value(&pos, env, adapters.PriceRate)), nil
 	case adapters.EventPause:
 		pos.Paused = true
@@ -404,7 +405,7 @@ func harvest(op, id string, pos adapters.Position, env *adapters.Env, swapCost, 
 	if pos.Rewards.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", id)
 	}
-	fee := adapters.MulFloat(pos.Rewards, swapCost)
+	fee := staking.MulRate(pos.Rewards, swapCost)
 	gas := env.GasCost(gasUnits)
 	net := pos.Rewards.Sub(fee).Sub(gas)
 	if net.Sign() <= 0 {
@@ -414,14 +415,4 @@ func harvest(op, id string, pos adapters.Position, env *adapters.Env, swapCost, 
 	value := pos.Rewards
 	pos.Rewards = decimal.Zero
 	return pos, adapters.Fill{Amount: net, Value: value, Gas: gas, Fee: fee}, nil
-}
-
-// dec converts a float64 rate or index to a decimal without strconv:
-// values within ±9000 keep 15 decimal places (all of a float64's
-// precision for an index near 1), larger ones go through adapters.FromFloat.
-func dec(x float64) decimal.Decimal {
-	if x > -9e3 && x < 9e3 {
-		return decimal.New(int64(math.Round(x*1e15)), -15)
-	}
-	return adapters.FromFloat(x)
 }
