@@ -637,7 +637,8 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 // Harvest claims the accrued gauge rewards and swaps them to the base
 // asset at harvest_swap_cost plus gas_harvest gas. With nothing accrued it
 // fails with KindNotReady; when the costs would eat the whole harvest it
-// fails with KindCapExceeded and leaves the rewards in place.
+// fails with KindInvalid and leaves the rewards in place (as the LRT
+// driver does).
 func (h *Harvesting) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	const op = "amm.Harvest"
 	h.Accrue(&pos, env)
@@ -648,7 +649,7 @@ func (h *Harvesting) Harvest(pos adapters.Position, env *adapters.Env) (adapters
 	gas := env.GasCost(h.gasHarvest)
 	net := pos.Rewards.Sub(fee).Sub(gas)
 	if net.Sign() <= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
 			"%s: harvesting %s of rewards costs %s in swap fees and gas", h.market.ID, pos.Rewards, fee.Add(gas))
 	}
 	value := pos.Rewards

@@ -66,7 +66,10 @@ func weightedCatalog(t *testing.T) *adapters.Catalog {
 	return c
 }
 
-func TestBuiltin_ammMarkets(t *testing.T) {
+// TestProfiles opens every built-in AMM market and checks the pool model
+// and capabilities its profile selects; it fails when an AMM profile has no
+// market exercised. The behaviour tests below run each model.
+func TestProfiles(t *testing.T) {
 	want := map[string]struct {
 		model    amm.Model
 		harvests bool
@@ -79,11 +82,13 @@ func TestBuiltin_ammMarkets(t *testing.T) {
 	}
 	c := adapters.Builtin()
 	n := 0
+	seen := map[string]bool{}
 	for _, m := range c.Markets() {
 		if m.Kind != adapters.AMM {
 			continue
 		}
 		n++
+		seen[m.Protocol] = true
 		w, ok := want[m.ID]
 		if !ok {
 			t.Errorf("built-in AMM market %s has no expectation in this test", m.ID)
@@ -103,6 +108,11 @@ func TestBuiltin_ammMarkets(t *testing.T) {
 	}
 	if n != len(want) {
 		t.Errorf("%d built-in AMM markets, want %d", n, len(want))
+	}
+	for _, p := range c.Profiles() {
+		if p.Kind == adapters.AMM && !seen[p.Name] {
+			t.Errorf("AMM profile %s has no built-in market exercised", p.Name)
+		}
 	}
 }
 

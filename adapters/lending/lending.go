@@ -394,7 +394,8 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 // Harvest claims the accrued rewards and swaps them to the base asset at
 // the profile's harvest_swap_cost plus gas_harvest gas. With nothing
 // accrued it fails with KindNotReady; when the costs would eat the whole
-// harvest it fails with KindCapExceeded and leaves the rewards in place.
+// harvest it fails with KindInvalid and leaves the rewards in place (as
+// the LRT driver does).
 func (h *Harvesting) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	const op = "lending.Harvest"
 	h.Accrue(&pos, env)
@@ -409,7 +410,7 @@ func harvest(op, id string, pos adapters.Position, env *adapters.Env, swapCost, 
 	gas := env.GasCost(gasUnits)
 	net := pos.Rewards.Sub(fee).Sub(gas)
 	if net.Sign() <= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
 			"%s: harvesting %s of rewards costs %s in swap fees and gas", id, pos.Rewards, fee.Add(gas))
 	}
 	value := pos.Rewards

@@ -384,8 +384,8 @@ func TestAdapter_Rewards(t *testing.T) {
 	// Gas is paid in ETH; the vault is USD: 150000 gas x 20 gwei x 3000 = 9.
 	half.GasPrice, half.GasAssetPrice = 20, 3000
 	kept, _, err := a.Harvest(pos, half)
-	if !errors.Is(err, adapters.ErrCapExceeded) {
-		t.Errorf("Harvest costing all of the rewards: error = %v, want kind %v", err, adapters.KindCapExceeded)
+	if !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("Harvest costing all of the rewards: error = %v, want kind %v", err, adapters.KindInvalid)
 	}
 	if !kept.Rewards.Equal(pos.Rewards) {
 		t.Errorf("refused Harvest left rewards %s, want %s", kept.Rewards, pos.Rewards)

@@ -11,11 +11,11 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/lending"
 )
 
-// TestBuiltin_lendingMarkets opens every built-in lending market and runs
-// its profile's model: deposit, a month of interest at the model rate for
-// the observed utilization, the rate impact of a deposit as large as the
-// market, and a full withdrawal.
-func TestBuiltin_lendingMarkets(t *testing.T) {
+// TestProfiles opens every built-in lending market and runs its profile's
+// model: deposit, a month of interest at the model rate for the observed
+// utilization, the rate impact of a deposit as large as the market, and a
+// full withdrawal. It fails when a lending profile has no market exercised.
+func TestProfiles(t *testing.T) {
 	c := adapters.Builtin()
 	seen := map[string]bool{}
 	for _, m := range c.Markets() {
@@ -78,6 +78,11 @@ func TestBuiltin_lendingMarkets(t *testing.T) {
 				t.Errorf("Withdraw(All) left %s units, fill %+v", np.Units, f)
 			}
 		})
+	}
+	for _, p := range c.Profiles() {
+		if p.Kind == adapters.Lending && !seen[p.Name] {
+			t.Errorf("lending profile %s has no built-in market exercised", p.Name)
+		}
 	}
 	for _, want := range []string{"aave-v3", "compound-v3", "morpho", "spark", "kamino"} {
 		if !seen[want] {
