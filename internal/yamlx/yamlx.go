@@ -31,16 +31,22 @@ func (e *PosError) Pos() string {
 func (e *PosError) Error() string { return e.Pos() + ": " + e.Msg }
 
 // Decode decodes data into v. Unknown keys and duplicate keys are errors.
-// A returned error is a *PosError.
-func Decode(file string, data []byte, v any) error {
+// A returned error is a *PosError. The YAML library panics on some
+// malformed inputs (a tag on an empty sequence value); Decode recovers and
+// reports those as errors.
+func Decode(file string, data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PosError{File: file, Msg: fmt.Sprintf("malformed YAML (%v)", r)}
+		}
+	}()
 	if len(data) > MaxBytes {
 		return &PosError{File: file, Msg: fmt.Sprintf("file is larger than %d bytes", MaxBytes)}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &PosError{File: file, Line: 1, Col: 1, Msg: "empty document"}
 	}
-	err := yaml.UnmarshalWithOptions(data, v, yaml.Strict())
-	if err == nil {
+	if err = yaml.UnmarshalWithOptions(data, v, yaml.Strict()); err == nil {
 		return nil
 	}
 	return FromError(file, err)
