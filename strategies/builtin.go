@@ -3,8 +3,10 @@ package strategies
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -12,11 +14,10 @@ import (
 
 // Names of the built-in strategies.
 const (
-	MaxYieldName      = "max-yield"
-	EqualWeightName   = "equal-weight"
-	RiskAdjustedName  = "risk-adjusted"
-	HoldName          = "hold"
-	percentFormatting = "%.2f%%"
+	MaxYieldName     = "max-yield"
+	EqualWeightName  = "equal-weight"
+	RiskAdjustedName = "risk-adjusted"
+	HoldName         = "hold"
 )
 
 func init() {
@@ -51,6 +52,9 @@ func newBuiltin(name string, cfg Config, specs []paramSpec) (*builtin, error) {
 		return nil, err
 	}
 	cfg.Universe = slices.Clone(cfg.Universe)
+	cfg.Constraints = cfg.Constraints.Clone()
+	cfg.Params = maps.Clone(cfg.Params)
+	p.cfg = cfg.Params
 	return &builtin{name: name, cfg: cfg, params: p}, nil
 }
 
@@ -108,7 +112,13 @@ func usable(ms *MarketState) string {
 	return ""
 }
 
-func pct(v float64) string { return fmt.Sprintf(percentFormatting, v*100) }
+// pct formats a fraction as a percentage with two decimals: "3.10%".
+func pct(v float64) string { return string(appendPct(nil, v)) }
+
+// appendPct appends pct(v) to b.
+func appendPct(b []byte, v float64) []byte {
+	return append(strconv.AppendFloat(b, v*100, 'f', 2, 64), '%')
+}
 
 // MaxYield fills markets greedily in order of net APY (NetAPY), each up
 // to its caps, until the investable share is spent.
@@ -142,6 +152,7 @@ func (s *MaxYield) Plan(ctx context.Context, st *State) (Target, error) {
 	apy := make([]float64, n)
 	reasons := make([]string, n)
 	var order []int
+	var buf []byte
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		apy[i] = math.Inf(-1)
@@ -157,7 +168,8 @@ func (s *MaxYield) Plan(ctx context.Context, st *State) (Target, error) {
 			reasons[i] = fmt.Sprintf("net apy %s <= min_apy %s", pct(a), pct(minAPY))
 		default:
 			apy[i] = a
-			reasons[i] = "net apy " + pct(a)
+			buf = appendPct(append(buf[:0], "net apy "...), a)
+			reasons[i] = string(buf)
 		}
 	}
 	for _, i := range sortedIndex(apy) {
@@ -296,6 +308,7 @@ func (s *RiskAdjusted) Plan(ctx context.Context, st *State) (Target, error) {
 	desired := make([]float64, n)
 	reasons := make([]string, n)
 	k := 0
+	var buf []byte
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		if why := usable(ms); why != "" {
@@ -309,11 +322,16 @@ func (s *RiskAdjusted) Plan(ctx context.Context, st *State) (Target, error) {
 			reasons[i] = "invalid data: score is not a finite number"
 			continue
 		}
-		reasons[i] = fmt.Sprintf("score %s = net apy %s - %g x risk %s", pct(score), pct(net), lambda, pct(r))
+		buf = appendPct(append(buf[:0], "score "...), score)
+		buf = appendPct(append(buf, " = net apy "...), net)
+		buf = strconv.AppendFloat(append(buf, " - "...), lambda, 'g', -1, 64)
+		buf = appendPct(append(buf, " x risk "...), r)
 		if score <= minScore {
-			reasons[i] += fmt.Sprintf(" <= min_score %s", pct(minScore))
+			buf = appendPct(append(buf, " <= min_score "...), minScore)
+			reasons[i] = string(buf)
 			continue
 		}
+		reasons[i] = string(buf)
 		desired[i] = score
 		k++
 	}

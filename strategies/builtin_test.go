@@ -399,3 +399,55 @@ func ExampleNew() {
 	// etherfi/weeth    0.00  net apy 2.70%; no room: the investable share 0.98 is spent
 	// idle             0.02
 }
+
+// benchState is a 50-market ETH state: the built-in ETH markets cloned
+// under new IDs, each with an observation and a profile.
+func benchState(b *testing.B) *strategies.State {
+	cat := adapters.Builtin()
+	var pool []adapters.Market
+	for _, m := range cat.Markets() {
+		if m.Base == adapters.ETH {
+			pool = append(pool, m)
+		}
+	}
+	rng := rand.New(rand.NewPCG(8, 9))
+	st := &strategies.State{Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Base: adapters.ETH, NAV: decimal.NewFromInt(5000), BaseUSD: 3000}
+	for i := range 50 {
+		m := pool[i%len(pool)]
+		p, err := cat.ProfileFor(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.ID = fmt.Sprintf("%s/bench%02d", m.Protocol, i)
+		ms := strategies.MarketState{Market: m, Profile: p, Row: 0}
+		ms.Obs.Put(adapters.FieldAPY, 0.01+0.05*rng.Float64())
+		ms.Obs.Put(adapters.FieldRewardAPY, 0.01*rng.Float64())
+		ms.Obs.Put(adapters.FieldExchangeRate, 1.05)
+		ms.Obs.Put(adapters.FieldPrice, 1.05*(0.98+0.02*rng.Float64()))
+		ms.Obs.Put(adapters.FieldTVL, math.Pow(10, 6+3*rng.Float64()))
+		st.Markets = append(st.Markets, ms)
+	}
+	return st
+}
+
+// BenchmarkPlan50 plans over 50 markets with the constraints of the
+// conformance suite's capped case, per built-in strategy.
+func BenchmarkPlan50(b *testing.B) {
+	st := benchState(b)
+	c := conformanceConstraints[1]
+	for _, name := range []string{"max-yield", "equal-weight", "risk-adjusted"} {
+		b.Run(name, func(b *testing.B) {
+			s, err := strategies.New(name, strategies.Config{Constraints: c})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Plan(ctx, st); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -127,6 +127,26 @@ func (c *Constraints) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Clone returns a copy of c that shares no maps with it.
+func (c *Constraints) Clone() Constraints {
+	d := *c
+	d.MaxKind = cloneKeyed(c.MaxKind)
+	d.MaxProtocol = cloneKeyed(c.MaxProtocol)
+	d.MaxTag = cloneKeyed(c.MaxTag)
+	return d
+}
+
+func cloneKeyed[K comparable](m map[K]float64) map[K]float64 {
+	if m == nil {
+		return nil
+	}
+	d := make(map[K]float64, len(m))
+	for k, v := range m {
+		d[k] = v
+	}
+	return d
+}
+
 // IsZero reports whether c constrains nothing.
 func (c *Constraints) IsZero() bool {
 	return c.Idle == 0 && c.MaxWeight == 0 && c.MinWeight == 0 && len(c.MaxKind) == 0 &&

@@ -78,6 +78,7 @@ func NewProjector(c Constraints, markets []adapters.Market) (*Projector, error) 
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	c = c.Clone()
 	p := &Projector{c: c, budget: 1 - c.Idle, ids: make([]string, len(markets)), memberOf: make([][]int, len(markets))}
 	if c.MaxWeight > 0 {
 		p.maxWLabel = "max_weight = " + strconv.FormatFloat(c.MaxWeight, 'g', -1, 64)

@@ -312,7 +312,7 @@ func randomProblem(rng *rand.Rand) (*State, Constraints, []float64) {
 
 func TestProjector_ProjectProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	const runs = 3000
+	const runs = 2000
 	for run := range runs {
 		st, c, desired := randomProblem(rng)
 		p, err := NewProjector(c, st.MarketList())
@@ -347,6 +347,21 @@ func TestProjector_ProjectProperties(t *testing.T) {
 		}
 		if again.Idle != got.Idle {
 			t.Fatalf("run %d: idle %.17g then %.17g", run, got.Idle, again.Idle)
+		}
+		// Greedy over a random order: within every cap, and a fixed point.
+		order := rng.Perm(len(desired))[:rng.IntN(len(desired)+1)]
+		gr, err := p.Greedy(st, order)
+		if err != nil {
+			t.Fatalf("run %d: Greedy: %v", run, err)
+		}
+		gt := gr.Target(nil)
+		if err := c.Check(st, &gt, 1e-12); err != nil {
+			t.Fatalf("run %d: Greedy: %v", run, err)
+		}
+		if gp, err := p.Project(st, gr.Weights); err != nil {
+			t.Fatal(err)
+		} else if !slices.Equal(gp.Weights, gr.Weights) {
+			t.Fatalf("run %d: Greedy %v is not a fixed point of Project: %v", run, gr.Weights, gp.Weights)
 		}
 		// Scale invariance: the desired vector's scale does not matter.
 		scaled := make([]float64, len(desired))
