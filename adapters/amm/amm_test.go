@@ -379,3 +379,24 @@ func TestNew_invalid(t *testing.T) {
 		t.Errorf("New() with range [0.5, open) error = %v", err)
 	}
 }
+
+// TestAdapter_threeCoinPool: the 3pool (DAI, USDC, USDT; A = 2000) marked to
+// its balances, as when USDC depegged in March 2023 and the pool filled
+// with it.
+func TestAdapter_threeCoinPool(t *testing.T) {
+	a := open(t, nil, "curve/3pool")
+	even := map[adapters.Field]float64{adapters.FieldBalance0: 1e8, adapters.FieldBalance1: 1e8, adapters.FieldBalance2: 1e8}
+	tilted := map[adapters.Field]float64{adapters.FieldBalance0: 0.6e8, adapters.FieldBalance1: 2e8, adapters.FieldBalance2: 0.4e8}
+	pos, f := deposit(t, a, envAt(t0, even), "1000")
+	got := f64(a.Value(&pos, envAt(t0, tilted), adapters.PriceRate))
+	want := f64(f.Value) * amm.StableValueRatio(2000, []float64{0.6e8, 2e8, 0.4e8})
+	if math.Abs(got-want) > 1e-12*want {
+		t.Errorf("value with the pool full of USDC = %.12g, want %.12g", got, want)
+	}
+	if got >= f64(f.Value) {
+		t.Errorf("value %g did not fall below %s when DAI became scarce", got, f.Value)
+	}
+	if p := amm.StablePrice(2000, []float64{0.6e8, 2e8, 0.4e8}, 1); !(p < 1) {
+		t.Errorf("USDC price in DAI = %g, want below 1 with USDC abundant", p)
+	}
+}
