@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+type marketsJSON struct {
+	Protocols []protocolJSON  `json:"protocols"`
+	Markets   []adapters.Market `json:"markets"`
+}
+
+type protocolJSON struct {
+	Name         string                    `json:"name"`
+	Display      string                    `json:"display"`
+	Kind         adapters.Kind             `json:"kind"`
+	Base         adapters.Asset            `json:"base,omitempty"`
+	Layer        string                    `json:"layer,omitempty"`
+	Venue        string                    `json:"venue,omitempty"`
+	PoolType     string                    `json:"pool_type,omitempty"`
+	RewardTokens []string                  `json:"reward_tokens,omitempty"`
+	Tags         []string                  `json:"tags,omitempty"`
+	Params       map[string]adapters.Param `json:"params"`
+	Source       string                    `json:"source,omitempty"`
+	Markets      []string                  `json:"markets"`
+}
+
+func newMarketsCmd(a *app) *cobra.Command {
+	var asJSON, params bool
+	var kind string
+	cmd := &cobra.Command{
+		Use:   "markets",
+		Short: "List the protocols and markets the adapters know",
+		Long: "List every protocol profile and market in the catalog: the built-in table plus\n" +
+			"any --catalog file. With --params, print each profile parameter and its source.",
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.catalog()
+			if err != nil {
+				return err
+			}
+			var filter adapters.Kind
+			if kind != "" {
+				if filter, err = adapters.ParseKind(kind); err != nil {
+					return &usageError{err}
+				}
+			}
+			byProto := map[string][]string{}
+			var markets []adapters.Market
+			for _, m := range c.Markets() {
+				if filter != "" && m.Kind != filter {
+					continue
+				}
+				byProto[m.Protocol] = append(byProto[m.Protocol], m.ID)
+				markets = append(markets, m)
+			}
+			var protos []protocolJSON
+			for _, p := range c.Profiles() {
+				if filter != "" && p.Kind != filter {
+					continue
+				}
+				ids := byProto[p.Name]
+				sort.Strings(ids)
+				if ids == nil {
+					ids = []string{}
+				}
+				protos = append(protos, protocolJSON{
+					Name: p.Name, Display: p.Display, Kind: p.Kind, Base: p.Base, Layer: p.Layer,
+					Venue: p.Venue, PoolType: p.PoolType, RewardTokens: p.RewardTokens, Tags: p.Tags,
+					Params: p.Params, Source: p.Source, Markets: ids,
+				})
+			}
+			if asJSON {
+				return writeJSON(a.stdout, marketsJSON{Protocols: protos, Markets: markets})
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PROTOCOL\tKIND\tBASE\tNAME\tMARKETS")
+			for _, p := range protos {
+				base := string(p.Base)
+				if base == "" {
+					base = "any"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, base, p.Display, strings.Join(p.Markets, ", "))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if params {
+				for _, p := range protos {
+					fmt.Fprintf(a.stdout, "\n%s (%s)\n", p.Name, p.Display)
+					keys := make([]string, 0, len(p.Params))
+					for k := range p.Params {
+						keys = append(keys, k)
+					}
+					sort.Strings(keys)
+					for _, k := range keys {
+						fmt.Fprintf(a.stdout, "  %-18s %-10g %s\n", k, p.Params[k].Value, p.Params[k].Source)
+					}
+				}
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "\n%d protocols, %d markets\n", len(protos), len(markets))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&params, "params", false, "print every profile parameter with its source note")
+	cmd.Flags().StringVar(&kind, "kind", "", "only markets of this kind (lst, lrt, lending, amm)")
+	return cmd
+}

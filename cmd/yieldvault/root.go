@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/adapters/history/synth"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module's build information.
+var version = ""
+
+// app is what every command shares: streams, global flags and the clock.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	dbPath      string // --db; empty means the embedded default history
+	catalogFile string // --catalog: extra profiles and markets
+	now         func() time.Time
+}
+
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func isUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+func newRoot(a *app) *cobra.Command {
+	if a.now == nil {
+		a.now = func() time.Time { return time.Now().UTC() }
+	}
+	root := &cobra.Command{
+		Use:           "yieldvault",
+		Short:         "Yield-optimizing vaults: market history, strategies, backtests and a rebalancing service",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "market history database (default: the embedded synthetic history)")
+	root.PersistentFlags().StringVar(&a.catalogFile, "catalog", "", "YAML file of extra protocol profiles and markets")
+	root.AddCommand(
+		newVersionCmd(a),
+		newMarketsCmd(a),
+		newDataCmd(a),
+		newValidateCmd(a),
+		newPlanCmd(a),
+	)
+	return root
+}
+
+// args wraps a cobra.PositionalArgs so that its errors are usage errors.
+func args(f cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := f(cmd, a); err != nil {
+			return &usageError{fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+		}
+		return nil
+	}
+}
+
+// catalog returns the built-in catalog plus the --catalog file.
+func (a *app) catalog() (*adapters.Catalog, error) {
+	c := adapters.Builtin()
+	if a.catalogFile != "" {
+		if err := c.LoadFile(a.catalogFile); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// openDB opens --db, or the embedded default history when --db is empty.
+// create allows a missing file to be created (imports, synth).
+func (a *app) openDB(ctx context.Context, create bool) (*history.DB, error) {
+	if a.dbPath == "" {
+		return synth.OpenDefault(ctx)
+	}
+	if !create {
+		if _, err := os.Stat(a.dbPath); err != nil {
+			return nil, adapters.E("open", adapters.KindNotFound, "database %s: %v", a.dbPath, errors.Unwrap(err))
+		}
+	}
+	return history.Open(ctx, a.dbPath, history.WithClock(a.now))
+}
+
+// dbName names the history in output.
+func (a *app) dbName() string {
+	if a.dbPath == "" {
+		return "embedded default history"
+	}
+	return a.dbPath
+}
+
+func (a *app) isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// parseTime accepts RFC3339, a date (2006-01-02) or "2006-01-02 15:04".
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, usagef("time %q is not RFC3339 or YYYY-MM-DD", s)
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func newVersionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(a.stdout, "yieldvault %s\n", buildVersion())
+			return nil
+		},
+	}
+}

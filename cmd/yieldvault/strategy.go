@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind's driver
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/strategies"
+	"github.com/yieldvault/yieldvault/strategies/rules"
+)
+
+func newValidateCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check strategy files",
+		Long: "Load and type-check each strategy file. Prints a one-line summary per good file;\n" +
+			"for a bad file, every error with file:line:column. Exits 1 when any file is bad.",
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			cat, err := a.catalog()
+			if err != nil {
+				return err
+			}
+			bad := 0
+			for _, f := range files {
+				s, err := rules.LoadFile(f, cat)
+				if err != nil {
+					bad++
+					var list rules.ErrorList
+					if errors.As(err, &list) {
+						for _, e := range list {
+							fmt.Fprintln(a.stderr, e)
+						}
+					} else {
+						fmt.Fprintln(a.stderr, err)
+					}
+					continue
+				}
+				rb := s.RebalanceSchedule()
+				fmt.Fprintf(a.stdout, "%s: ok: %s (%s), %d markets, rebalance %q, %d params\n",
+					f, s.Name(), s.Base(), len(s.Universe()), rb.Spec, len(s.Params()))
+			}
+			if bad > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d strategy files are invalid", bad, len(files))}
+			}
+			return nil
+		},
+	}
+}
+
+// lookbacker is implemented by strategies that read history windows.
+type lookbacker interface{ Lookback() time.Duration }
+
+// defaultLookback is loaded before --at when a strategy does not say how
+// much history its windows read.
+const defaultLookback = 30 * 24 * time.Hour
+
+func newPlanCmd(a *app) *cobra.Command {
+	var file, at, capital string
+	var params []string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "plan -s FILE [--at TIME] [--capital X]",
+		Short: "Run one decision of a strategy and explain it; nothing is executed",
+		Long: "Plan once at --at (default: the end of the history) for a vault holding --capital of\n" +
+			"its base asset, all idle, and print the target weight and the reason for each market\n" +
+			"with the names each rule read.",
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return usagef("plan needs -s FILE")
+			}
+			cat, err := a.catalog()
+			if err != nil {
+				return err
+			}
+			s, err := rules.LoadFile(file, cat)
+			if err != nil {
+				return err
+			}
+			if len(params) > 0 {
+				p, err := parseParams(params)
+				if err != nil {
+					return err
+				}
+				if s, err = s.WithParams(p); err != nil {
+					return err
+				}
+			}
+			cap, err := decimal.NewFromString(capital)
+			if err != nil || cap.Sign() <= 0 {
+				return usagef("--capital %q is not a positive number", capital)
+			}
+			ctx := cmd.Context()
+			db, err := a.openDB(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			when, err := planTime(ctx, db, s.Universe(), at)
+			if err != nil {
+				return err
+			}
+			lb := defaultLookback
+			if l, ok := any(s).(lookbacker); ok && l.Lookback() > 0 {
+				lb = l.Lookback()
+			}
+			st, err := buildState(ctx, db, cat, s.Universe(), when, lb, cap)
+			if err != nil {
+				return err
+			}
+			st.Params = s.Params()
+			target, err := s.Plan(ctx, st)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, struct {
+					Strategy string             `json:"strategy"`
+					Time     time.Time          `json:"time"`
+					Capital  decimal.Decimal    `json:"capital"`
+					Target   strategies.Target  `json:"target"`
+					Params   map[string]float64 `json:"params"`
+				}{s.Name(), when, cap, target, st.Params})
+			}
+			printTarget(a, s.Name(), when, cap, st, target)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "strategy", "s", "", "strategy file")
+	cmd.Flags().StringVar(&at, "at", "", "decision time (default: the last time every market has data)")
+	cmd.Flags().StringVar(&capital, "capital", "100", "vault capital in the base asset")
+	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func parseParams(kvs []string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usagef("--param %q is not k=v", kv)
+		}
+		var f float64
+		if _, err := fmt.Sscanf(v, "%g", &f); err != nil || fmt.Sprint(f) == "NaN" {
+			return nil, usagef("--param %s: %q is not a number", k, v)
+		}
+		out[k] = f
+	}
+	return out, nil
+}
+
+// planTime resolves --at; without it, the latest time at which every
+// market of the universe has an observation.
+func planTime(ctx context.Context, db *history.DB, universe []string, at string) (time.Time, error) {
+	if at != "" {
+		return parseTime(at)
+	}
+	infos, err := db.Markets(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	last := map[string]time.Time{}
+	for _, in := range infos {
+		if in.Rows > 0 {
+			last[in.Market.ID] = in.Last
+		}
+	}
+	var t time.Time
+	for i, id := range universe {
+		l, ok := last[id]
+		if !ok {
+			return time.Time{}, adapters.E("plan", adapters.KindNotFound, "market %s has no history in the database", id)
+		}
+		if i == 0 || l.Before(t) {
+			t = l
+		}
+	}
+	return t, nil
+}
+
+// buildState loads the universe's history from at-lookback to at and
+// builds the State of a vault holding capital, all idle.
+func buildState(ctx context.Context, db *history.DB, cat *adapters.Catalog, universe []string, at time.Time, lookback time.Duration, capital decimal.Decimal) (*strategies.State, error) {
+	w, err := db.Load(ctx, universe, at.Add(-lookback), at)
+	if err != nil {
+		return nil, err
+	}
+	st := &strategies.State{Time: at, NAV: capital, Idle: capital, Markets: make([]strategies.MarketState, len(universe))}
+	for i, id := range universe {
+		m, err := cat.Market(id)
+		if err != nil {
+			return nil, err
+		}
+		p, err := cat.ProfileFor(m)
+		if err != nil {
+			return nil, err
+		}
+		st.Base = m.Base
+		ser := w.Series[i]
+		ms := &st.Markets[i]
+		ms.Market, ms.Profile, ms.Series, ms.Value = m, p, ser, decimal.Zero
+		ms.Row = ser.Index(at.Unix())
+		if ms.Row < 0 {
+			return nil, adapters.E("plan", adapters.KindNotFound, "market %s has no observation at or before %s", id, at.Format(time.RFC3339))
+		}
+		ms.Obs = ser.At(ms.Row)
+		if g, ok := ms.Obs.Get(adapters.FieldGasPrice); ok && st.GasPrice == 0 {
+			st.GasPrice = g
+		}
+		if b, ok := ms.Obs.Get(adapters.FieldBaseUSD); ok && st.BaseUSD == 0 {
+			st.BaseUSD = b
+		}
+	}
+	st.GasAssetPrice = 1
+	return st, nil
+}
+
+func printTarget(a *app, name string, at time.Time, capital decimal.Decimal, st *strategies.State, t strategies.Target) {
+	fmt.Fprintf(a.stdout, "strategy %s at %s, capital %s %s\n\n", name, at.Format(time.RFC3339), capital, st.Base)
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MARKET\tWEIGHT\tAMOUNT\tNET APY\tREASON\tREADS")
+	capF := capital.InexactFloat64()
+	for _, al := range t.Allocations {
+		ms := st.Market(al.Market)
+		apy := 0.0
+		if ms != nil {
+			apy = strategies.NetAPY(ms)
+		}
+		fmt.Fprintf(tw, "%s\t%6.2f%%\t%.4f\t%6.2f%%\t%s\t%s\n", al.Market, al.Weight*100, al.Weight*capF, apy*100, al.Reason, strings.Join(al.Reads, ","))
+	}
+	fmt.Fprintf(tw, "idle\t%6.2f%%\t%.4f\t\t%s\t\n", t.Idle*100, t.Idle*capF, t.Reason)
+	_ = tw.Flush()
+	if len(t.Exit) > 0 {
+		ex := append([]string(nil), t.Exit...)
+		sort.Strings(ex)
+		fmt.Fprintf(a.stdout, "\nexit rule fired for: %s\n", strings.Join(ex, ", "))
+	}
+}
