@@ -12,7 +12,7 @@ import (
 )
 
 type marketsJSON struct {
-	Protocols []protocolJSON  `json:"protocols"`
+	Protocols []protocolJSON    `json:"protocols"`
 	Markets   []adapters.Market `json:"markets"`
 }
 
