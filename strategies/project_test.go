@@ -1,6 +1,7 @@
 package strategies
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -501,4 +502,50 @@ func BenchmarkProject(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzProject feeds arbitrary desired weights and caps (decoded from
+// bytes, including NaN, infinities, negatives and subnormals) to the
+// projection: it never panics; bad input gives an error of kind invalid;
+// good input gives weights within every cap.
+func FuzzProject(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	f.Add(make([]byte, 80))
+	f.Add([]byte("\x7f\xf8\x00\x00\x00\x00\x00\x01\xff\xf0\x00\x00\x00\x00\x00\x00"))
+	ids := []string{"lido/steth", "rocketpool/reth", "etherfi/weeth", "renzo/ezeth", "aave-v3/weth", "curve/steth-eth"}
+	st := testState(f, ids, []float64{1e6, 0, 5e7, 1e9, 2e8, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		next := func() float64 {
+			if len(data) < 8 {
+				return 0
+			}
+			v := math.Float64frombits(binary.LittleEndian.Uint64(data))
+			data = data[8:]
+			return v
+		}
+		c := Constraints{Idle: next(), MaxWeight: next(), MinWeight: next(), MaxShareOfTVL: next(),
+			MaxKind: map[adapters.Kind]float64{adapters.LRT: next()}, MaxTag: map[string]float64{"protocol:lido": next()}}
+		desired := make([]float64, len(ids))
+		for i := range desired {
+			desired[i] = next()
+		}
+		p, err := NewProjector(c, st.MarketList())
+		if err != nil {
+			if !errors.Is(err, adapters.ErrInvalid) {
+				t.Fatalf("NewProjector error %v is not of kind invalid", err)
+			}
+			return
+		}
+		got, err := p.Project(st, desired)
+		if err != nil {
+			if !errors.Is(err, adapters.ErrInvalid) {
+				t.Fatalf("Project error %v is not of kind invalid", err)
+			}
+			return
+		}
+		tg := got.Target(nil)
+		if err := c.Check(st, &tg, 1e-12); err != nil {
+			t.Fatalf("desired %v, constraints %+v: %v", desired, c, err)
+		}
+	})
 }
