@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cli runs the CLI in-process and returns its exit code and output.
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func sharedData(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("YIELDVAULT_SHARED_DATA")
+	if dir == "" {
+		t.Skip("YIELDVAULT_SHARED_DATA is not set; skipping a test on the real market history")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("YIELDVAULT_SHARED_DATA=%s: %v", dir, err)
+	}
+	return dir
+}
+
+func TestMarkets_JSONListsEveryProtocol(t *testing.T) {
+	code, out, errs := cli(t, "markets", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var got marketsJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("output is not JSON: %v", err)
+	}
+	have := map[string]bool{}
+	for _, p := range got.Protocols {
+		have[p.Name] = len(p.Markets) > 0
+	}
+	for _, name := range []string{"lido", "rocketpool", "coinbase", "etherfi", "renzo", "puffer", "kelp",
+		"eigenlayer", "symbiotic", "karak", "babylon", "kamino", "aave-v3", "compound-v3", "morpho", "spark",
+		"curve", "uniswap-v3", "balancer"} {
+		if !have[name] {
+			t.Errorf("markets --json: protocol %s missing or without markets", name)
+		}
+	}
+}
+
+func TestDataList_Embedded(t *testing.T) {
+	code, out, errs := cli(t, "data", "list")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"lido/steth", "aave-v3/usdc", "curve/3pool", "embedded default history"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("data list output lacks %q", want)
+		}
+	}
+	code, out, _ = cli(t, "data", "list", "--json")
+	var rows []marketInfoJSON
+	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil || len(rows) == 0 {
+		t.Fatalf("data list --json: exit %d, %d rows", code, len(rows))
+	}
+	for _, r := range rows {
+		if r.Rows == 0 || r.First == nil || r.Last == nil || !r.First.Before(*r.Last) {
+			t.Errorf("%s: rows %d, range %v..%v", r.ID, r.Rows, r.First, r.Last)
+		}
+	}
+}
+
+func TestDataSynthExportCheck(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "h.db")
+	code, out, errs := cli(t, "data", "synth", "--db", db, "--scenario", "steth-2022", "--from", "2022-05-01", "--to", "2022-08-01",
+		"--step", "6h", "--seed", "7", "--market", "lido/steth", "--market", "curve/steth-eth")
+	if code != 0 {
+		t.Fatalf("synth: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "new") {
+		t.Errorf("synth output: %s", out)
+	}
+	// The same again adds nothing.
+	_, out, _ = cli(t, "data", "synth", "--db", db, "--scenario", "steth-2022", "--from", "2022-05-01", "--to", "2022-08-01",
+		"--step", "6h", "--seed", "7", "--market", "lido/steth", "--market", "curve/steth-eth")
+	if !strings.Contains(out, "(0 new") {
+		t.Errorf("second synth added rows: %s", out)
+	}
+	code, out, errs = cli(t, "data", "export", "--db", db, "--market", "lido/steth", "--from", "2022-06-01", "--to", "2022-06-02")
+	if code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1+5 || !strings.HasPrefix(lines[0], "time,") {
+		t.Errorf("export csv: %d lines, header %q", len(lines), lines[0])
+	}
+	code, out, _ = cli(t, "data", "export", "--db", db, "--market", "lido/steth", "--format", "json", "--from", "2022-06-01", "--to", "2022-06-02")
+	if code != 0 || !json.Valid([]byte(out)) {
+		t.Errorf("export json: exit %d, valid %v", code, json.Valid([]byte(out)))
+	}
+	if code, out, _ = cli(t, "data", "check", "--db", db); code != 0 {
+		t.Errorf("check: exit %d: %s", code, out)
+	}
+}
+
+func TestDataImport_BadFileLeavesDatabase(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "h.db")
+	good := filepath.Join(dir, "good.csv")
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(good, []byte("day,rate\n2024-01-01,3.1\n2024-01-02,3.2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("day,rate\n2024-01-03,3.3\n2024-01-04,NaN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mapping := []string{"--market", "aave-v3/usdc", "--col", "time=day:date", "--col", "apy=rate:percent"}
+	code, _, errs := cli(t, append([]string{"data", "import", "--db", db}, append(mapping, good)...)...)
+	if code != 0 {
+		t.Fatalf("good import: exit %d: %s", code, errs)
+	}
+	code, _, errs = cli(t, append([]string{"data", "import", "--db", db}, append(mapping, bad)...)...)
+	if code != 1 {
+		t.Errorf("bad import: exit %d, want 1", code)
+	}
+	if !strings.Contains(errs, "bad.csv:3") {
+		t.Errorf("bad import error does not name bad.csv:3: %s", errs)
+	}
+	_, out, _ := cli(t, "data", "list", "--db", db, "--json")
+	var rows []marketInfoJSON
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Rows != 2 {
+		t.Errorf("after a failed import: %+v, want aave-v3/usdc with 2 rows", rows)
+	}
+}
+
+func TestDataImport_SharedData(t *testing.T) {
+	dir := sharedData(t)
+	db := filepath.Join(t.TempDir(), "h.db")
+	code, out, errs := cli(t, "data", "import", "--db", db, dir)
+	if code != 0 {
+		t.Fatalf("import %s: exit %d\n%s\n%s", dir, code, out, errs)
+	}
+	_, list1, _ := cli(t, "data", "list", "--db", db, "--json")
+	code, out, errs = cli(t, "data", "import", "--db", db, dir)
+	if code != 0 {
+		t.Fatalf("re-import: exit %d: %s", code, errs)
+	}
+	if strings.Contains(out, "new,") && !strings.Contains(out, "(0 new") {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, " new,") && !strings.Contains(l, "(0 new, 0 updated") {
+				t.Errorf("re-import changed rows: %s", l)
+			}
+		}
+	}
+	_, list2, _ := cli(t, "data", "list", "--db", db, "--json")
+	if list1 != list2 {
+		t.Errorf("re-import changed data list")
+	}
+	var rows []marketInfoJSON
+	if err := json.Unmarshal([]byte(list2), &rows); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]marketInfoJSON{}
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	for _, id := range []string{"lido/steth", "rocketpool/reth", "aave-v3/weth", "aave-v3/usdt", "aave-v3/usdc",
+		"compound-v3/usdc", "curve/steth-eth", "curve/3pool", "uniswap-v3/weth-usdt", "etherfi/weeth"} {
+		if byID[id].Rows == 0 {
+			t.Errorf("market %s missing after importing the shared data", id)
+		}
+	}
+	if r := byID["aave-v3/weth"]; r.First == nil || !r.First.Equal(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("aave-v3/weth first = %v, want 2024-01-01", r.First)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	matches, err := filepath.Glob("../../examples/strategies/*.yaml")
+	if err != nil || len(matches) == 0 {
+		t.Fatalf("no example strategies: %v", err)
+	}
+	code, out, errs := cli(t, append([]string{"validate"}, matches...)...)
+	if code != 0 {
+		t.Fatalf("validate examples: exit %d: %s", code, errs)
+	}
+	if n := strings.Count(out, ": ok: "); n != len(matches) {
+		t.Errorf("validate printed %d ok lines for %d files:\n%s", n, len(matches), out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	doc := "name: bad\nbase: ETH\nuniverse: [lido/steth, nope/x]\nrules:\n  eligible: peg > 0.99\n  score: apyy\n  weight: score\n"
+	if err := os.WriteFile(bad, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = cli(t, "validate", matches[0], bad)
+	if code != 1 {
+		t.Errorf("validate bad file: exit %d, want 1", code)
+	}
+	for _, want := range []string{"bad.yaml:3:", "nope/x", "bad.yaml:6:", "apyy"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("validate errors lack %q:\n%s", want, errs)
+		}
+	}
+}
+
+func TestPlan(t *testing.T) {
+	code, out, errs := cli(t, "plan", "-s", "../../examples/strategies/lst-lrt-balanced.yaml", "--at", "2024-06-01", "--capital", "250")
+	if code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"lido/steth", "idle", "REASON", "capital 250 ETH"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = cli(t, "plan", "-s", "../../examples/strategies/lst-lrt-balanced.yaml", "--json")
+	var got struct {
+		Target struct {
+			Allocations []struct {
+				Market string
+				Weight float64
+			}
+			Idle float64
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &got) != nil {
+		t.Fatalf("plan --json: exit %d: %s", code, out)
+	}
+	sum := got.Target.Idle
+	for _, a := range got.Target.Allocations {
+		sum += a.Weight
+	}
+	if sum < 1-1e-9 || sum > 1+1e-9 {
+		t.Errorf("weights + idle = %g, want 1", sum)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := [][]string{
+		{"data", "list", "--nope"},
+		{"data", "export"},
+		{"plan"},
+		{"data", "synth", "--db", "x.db", "--step", "-1h"},
+		{"markets", "extra"},
+		{"data", "import", "x.csv"},
+	}
+	for _, args := range tests {
+		code, _, errs := cli(t, args...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errs)
+		}
+		if errs == "" {
+			t.Errorf("%v: no error message", args)
+		}
+	}
+	code, _, errs := cli(t, "data", "list", "--db", filepath.Join(t.TempDir(), "missing.db"))
+	if code != 1 || !strings.Contains(errs, "missing.db") {
+		t.Errorf("missing db: exit %d: %s", code, errs)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := cli(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "yieldvault ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
