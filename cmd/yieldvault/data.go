@@ -55,6 +55,7 @@ func (a *app) progress(desc string) (func(read, total int64), func()) {
 func newDataImportCmd(a *app) *cobra.Command {
 	var market, mappingFile, format string
 	var specs []string
+	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "import FILE|DIR...",
 		Short: "Import market history files into --db",
@@ -122,9 +123,7 @@ same file again adds no rows.`,
 					}
 					fmt.Fprintf(a.stdout, "%s: %d rows (%d new, %d updated, %d unchanged), %d events, %d markets [%s]\n",
 						b.Source, len(b.Rows), res.Inserted, res.Updated, res.Unchanged, res.Events, res.Markets, b.Format)
-					for _, w := range res.Warnings {
-						fmt.Fprintf(a.stderr, "  %s\n", w)
-					}
+					printWarnings(a.stderr, res.Warnings, verbose)
 					for _, n := range b.Notes {
 						fmt.Fprintf(a.stdout, "  note: %s\n", n)
 					}
@@ -140,7 +139,21 @@ same file again adds no rows.`,
 	cmd.Flags().StringVar(&mappingFile, "mapping", "", "YAML column mapping for a generic CSV")
 	cmd.Flags().StringArrayVar(&specs, "col", nil, "column mapping FIELD=COLUMN[:UNIT] (repeatable; time=COLUMN:UNIT names the time column)")
 	cmd.Flags().StringVar(&format, "format", "", "force an importer instead of detecting one")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every warning (gaps, reordered rows), not only the first few")
 	return cmd
+}
+
+// maxWarnings is how many import warnings are printed per file without -v.
+const maxWarnings = 3
+
+func printWarnings(w io.Writer, warns []history.Issue, all bool) {
+	for i, is := range warns {
+		if !all && i == maxWarnings {
+			fmt.Fprintf(w, "  ... and %d more warnings (-v prints them; data check reports gaps)\n", len(warns)-i)
+			return
+		}
+		fmt.Fprintf(w, "  %s\n", is)
+	}
 }
 
 func (a *app) importPath(cmd *cobra.Command, path string, opts importers.Options) ([]*history.Batch, error) {
