@@ -344,9 +344,10 @@ func builtinMarkets() []Market {
 		{ID: "curve/steth-eth", Kind: AMM, Base: ETH, Token: "steCRV", Name: "Curve ETH/stETH pool", Tags: []string{"protocol:lido"}},
 		{ID: "curve/3pool", Kind: AMM, Base: USD, Token: "3CRV", Name: "Curve DAI/USDC/USDT 3pool",
 			Params: map[string]float64{"amplification": 2000, "fee_tier": 0.0001}},
-		{ID: "uniswap-v3/weth-usdt", Kind: AMM, Base: ETH, Token: "UNI-V3-POS", Name: "Uniswap v3 WETH/USDT 0.3% (full range)"},
+		{ID: "uniswap-v3/weth-usdt", Kind: AMM, Base: ETH, Token: "UNI-V3-POS", Name: "Uniswap v3 WETH/USDT 0.3% (full range)",
+			Params: map[string]float64{"price_inverted": 1}},
 		{ID: "uniswap-v3/weth-usdt-range", Kind: AMM, Base: ETH, Token: "UNI-V3-POS", Name: "Uniswap v3 WETH/USDT 0.3% (range 0.8x-1.25x)",
-			Params: map[string]float64{"range_lower": 0.8, "range_upper": 1.25}},
+			Params: map[string]float64{"range_lower": 0.8, "range_upper": 1.25, "price_inverted": 1}},
 		{ID: "balancer/reth-weth", Kind: AMM, Base: ETH, Token: "B-rETH-STABLE", Name: "Balancer rETH/WETH stable pool", Tags: []string{"protocol:rocketpool"}},
 	}
 }

@@ -87,6 +87,7 @@ var ParamDocs = []ParamDoc{
 	{"range_lower", []Kind{AMM}, "price ratio", "concentrated liquidity: lower bound of the range relative to the entry price"},
 	{"range_upper", []Kind{AMM}, "price ratio", "concentrated liquidity: upper bound of the range relative to the entry price"},
 	{"weight0", []Kind{AMM}, "fraction", "weighted pools: weight of coin 0 (Balancer); 0.5 for an even pool"},
+	{"price_inverted", []Kind{AMM}, "0 or 1", "1 when the pool's observed price is quoted as coin 1 per unit of the base coin (Uniswap WETH/USDT in an ETH vault: USDT per WETH) instead of as the price of coin 1 in the base asset"},
 	{"gross_apy", []Kind{LST, LRT}, "0 or 1", "1 when the market's observed APYs are gross staking yields (fee_on_rewards is then taken off); 0 (default) when they are net, what holders earn"},
 	{"rebasing", []Kind{LST, LRT}, "0 or 1", "per-market override of Profile.Rebasing: 1 when the token rebases (its market price is per token worth one base unit at NAV), 0 for a value-accruing wrapper (wstETH, weETH)"},
 }

@@ -48,6 +48,7 @@ type Driver struct {
 	amp           float64
 	w0            float64 // weight of coin 0 (the base asset) in a product pool
 	rng           Range
+	invert        bool // the observed price is coin 1 per base coin
 	rewardHaircut float64
 	swapCost      float64
 	gasDeposit    float64
@@ -77,6 +78,7 @@ func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
 		amp:           p.ParamOr("amplification", 100),
 		w0:            p.ParamOr("weight0", 0.5),
 		rng:           Range{Lower: p.ParamOr("range_lower", 0), Upper: p.ParamOr("range_upper", 0)},
+		invert:        p.ParamOr("price_inverted", 0) != 0,
 		rewardHaircut: p.ParamOr("reward_haircut", 0),
 		swapCost:      p.ParamOr("harvest_swap_cost", 0),
 		gasDeposit:    p.ParamOr("gas_deposit", 0),
@@ -135,7 +137,9 @@ func (d *Driver) Range() Range {
 // providers do).
 type Pool struct {
 	// Price is the market price of coin 1 in the base asset (stETH in ETH,
-	// USDT in ETH); HasPrice says it was observed.
+	// USDT in ETH): the observed price, or its inverse for markets with
+	// price_inverted (Uniswap WETH/USDT quotes USDT per WETH); HasPrice
+	// says it was observed.
 	Price    float64
 	HasPrice bool
 	// Balances holds the N observed balances (N is 0 unless balance0 and
@@ -168,6 +172,9 @@ func (d *Driver) Read(o *adapters.Observation) Pool {
 	p.Price, p.HasPrice = o.Get(adapters.FieldPrice)
 	if p.HasPrice && !(p.Price > 0 && !math.IsInf(p.Price, 0)) {
 		p.Price, p.HasPrice = 0, false
+	}
+	if p.HasPrice && d.invert {
+		p.Price = 1 / p.Price
 	}
 	b0, ok0 := o.Get(adapters.FieldBalance0)
 	b1, ok1 := o.Get(adapters.FieldBalance1)

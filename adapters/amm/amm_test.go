@@ -116,28 +116,40 @@ func TestProfiles(t *testing.T) {
 	}
 }
 
-// TestAdapter_productPriceMove: a full-range position follows sqrt(r), so
-// it loses 2*sqrt(r)/(1+r) - 1 against holding its entry coins.
+// TestAdapter_productPriceMove: a full-range position follows sqrt(r) of
+// coin 1's price in base, so it loses 2*sqrt(r)/(1+r) - 1 against holding
+// its entry coins. Uniswap WETH/USDT quotes USDT per WETH (price_inverted):
+// when ETH rises by r, USDT's price in ETH falls by r.
 func TestAdapter_productPriceMove(t *testing.T) {
 	a := open(t, nil, "uniswap-v3/weth-usdt")
-	pos, f := deposit(t, a, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.0005}), "100")
+	pos, f := deposit(t, a, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 2000}), "100")
 	// Pool size unknown: the one-sided entry pays the 0.3% fee on half.
 	if want := d("0.15"); !f.Slippage.Equal(want) {
 		t.Errorf("entry slippage = %s, want fee on the swapped half %s", f.Slippage, want)
 	}
 	if pos.Entry != 0.0005 {
-		t.Errorf("Entry = %g, want the price at entry", pos.Entry)
+		t.Errorf("Entry = %g, want USDT's price in ETH at entry, 1/2000", pos.Entry)
 	}
 	for _, r := range []float64{4, 0.25, 1.21} {
-		env := envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.0005 * r})
+		env := envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 2000 * r})
 		got := f64(a.Value(&pos, env, adapters.PriceMarket))
-		if want := 99.85 * math.Sqrt(r); math.Abs(got-want) > 1e-12*want {
-			t.Errorf("value at r = %g: %.15g, want %.15g", r, got, want)
+		if want := 99.85 / math.Sqrt(r); math.Abs(got-want) > 1e-12*want {
+			t.Errorf("value in ETH with ETH up %gx: %.15g, want %.15g", r, got, want)
 		}
-		hold := 99.85 * (0.5 + 0.5*r)
+		hold := 99.85 * (0.5 + 0.5/r) // half ETH, half USDT worth 1/r as much ETH
 		if il := got/hold - 1; math.Abs(il-amm.ILConstantProduct(r)) > 1e-12 {
 			t.Errorf("loss against holding at r = %g: %.15g, want %.15g", r, il, amm.ILConstantProduct(r))
 		}
+	}
+	// Without price_inverted the price is coin 1's in base directly.
+	c := adapters.Builtin()
+	if err := c.AddMarket(adapters.Market{ID: "uniswap-v3/usdt-weth", Kind: adapters.AMM, Base: adapters.ETH}); err != nil {
+		t.Fatal(err)
+	}
+	direct := open(t, c, "uniswap-v3/usdt-weth")
+	p2, f2 := deposit(t, direct, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.0005}), "100")
+	if got, want := f64(direct.Value(&p2, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.002}), adapters.PriceRate)), 2*f64(f2.Value); math.Abs(got-want) > 1e-12*want {
+		t.Errorf("value with coin 1 up 4x in base = %g, want %g", got, want)
 	}
 }
 
@@ -165,7 +177,8 @@ func TestAdapter_concentrated(t *testing.T) {
 	v0 := f64(f.Value)
 	for _, r := range []float64{0.5, 0.8, 0.95, 1.1, 1.25, 3} {
 		got := f64(a.Value(&pos, envAt(t0, fields(r)), adapters.PriceRate))
-		if want := v0 * g.Value(r) / g.Value(1); math.Abs(got-want) > 1e-12*want {
+		// The quoted price is USDT per WETH: coin 1's price ratio is 1/r.
+		if want := v0 * g.Value(1/r) / g.Value(1); math.Abs(got-want) > 1e-12*want {
 			t.Errorf("value at r = %g: %.15g, want %.15g", r, got, want)
 		}
 	}

@@ -10,8 +10,10 @@
 // in Uniswap WETH/USDT for an ETH vault). Balances are in base units; a
 // rate-bearing coin's balance is scaled by its rate, as Curve's oracle
 // pools and Balancer's rate providers do. The observation's price is the
-// market price of coin 1 in the base asset (stETH in ETH; USDT in ETH).
-// Volume is per day in base units.
+// market price of coin 1 in the base asset (stETH in ETH; USDT in ETH);
+// markets whose data quotes coin 1 per base coin instead (Uniswap WETH/USDT
+// history gives USDT per WETH) set the parameter price_inverted. Volume is
+// per day in base units.
 //
 // # Accounting
 //
