@@ -2,13 +2,16 @@ package amm_test
 
 import (
 	"context"
+	"encoding/csv"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/amm"
 	"github.com/yieldvault/yieldvault/adapters/history/importers"
 )
 
@@ -123,5 +126,101 @@ func TestRealData_curveStethImbalance(t *testing.T) {
 	end := &adapters.Env{Time: last.Time, Obs: last}
 	if got, want := f64(a.Value(&pos, end, adapters.PriceMarket))/v0, independentValueRatio(amp, last.Values[adapters.FieldBalance0], last.Values[adapters.FieldBalance1])/vr0; math.Abs(got-want) > 1e-8*want {
 		t.Errorf("end value ratio %.9f, want %.9f", got, want)
+	}
+}
+
+// fileCloses reads the close column of the GeckoTerminal file directly, as
+// the reference the adapter is checked against.
+func fileCloses(t *testing.T, path string) []float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := -1
+	for i, h := range rows[0] {
+		if h == "close" {
+			col = i
+		}
+	}
+	if col < 0 {
+		t.Fatalf("%s: no close column", path)
+	}
+	out := make([]float64, 0, len(rows)-1)
+	for _, r := range rows[1:] {
+		v, err := strconv.ParseFloat(r[col], 64)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// TestRealData_uniswapWethUsdt holds Uniswap v3 WETH/USDT LP positions in
+// an ETH vault over 2024-2025, hour by hour. The file has no TVL, so no fee
+// share can be computed: the value moves with the price alone and must be
+// exactly the v3 value of the position at each close (USDT per WETH,
+// inverted to USDT's price in ETH): sqrt(close0/close) for full range.
+func TestRealData_uniswapWethUsdt(t *testing.T) {
+	path := sharedFile(t, "uniswap-v3-weth-usdt-hourly-geckoterminal", "uniswapv3_WETHUSDT_1h_2024-01-01_2025-09-27.csv")
+	closes := fileCloses(t, path)
+	b, err := importers.ImportFile(context.Background(), path, importers.Options{})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	var rows []adapters.Observation
+	for _, r := range b.Rows {
+		if r.Market == "uniswap-v3/weth-usdt" {
+			rows = append(rows, r.Obs)
+		}
+	}
+	if len(rows) != len(closes) || len(rows) != 15259 {
+		t.Fatalf("imported %d rows, file has %d closes, want 15259", len(rows), len(closes))
+	}
+	for _, tc := range []struct {
+		market string
+		g      amm.Range
+	}{
+		{"uniswap-v3/weth-usdt", amm.Range{}},
+		{"uniswap-v3/weth-usdt-range", amm.Range{Lower: 0.8, Upper: 1.25}},
+	} {
+		t.Run(tc.market, func(t *testing.T) {
+			a := open(t, nil, tc.market)
+			first := &adapters.Env{Time: rows[0].Time, Obs: rows[0]}
+			pos, f, err := a.Deposit(a.NewPosition(), first, d("10"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v0 := f64(f.Value)
+			worst, inRange := 0.0, 0
+			for i, o := range rows {
+				env := &adapters.Env{Time: o.Time, Obs: o}
+				a.Accrue(&pos, env)
+				r := closes[0] / closes[i] // USDT's price in ETH, relative to entry
+				want := tc.g.Value(r) / tc.g.Value(1)
+				got := f64(a.Value(&pos, env, adapters.PriceMarket)) / v0
+				if e := math.Abs(got-want) / want; e > worst {
+					worst = e
+				}
+				if tc.g.In(r) {
+					inRange++
+				}
+			}
+			if worst > 1e-9 {
+				t.Errorf("value departs from the v3 value at the file's closes by %.3g (relative), want <= 1e-9", worst)
+			}
+			if pos.Index != 1 {
+				t.Errorf("fee index = %g, want 1: the file has no TVL to share fees over", pos.Index)
+			}
+			rEnd := closes[0] / closes[len(closes)-1]
+			t.Logf("%s: ETH %.0f -> %.0f USDT; LP worth %.4f of its entry value in ETH (loss against holding %.2f%%); in range %d of %d hours",
+				tc.market, closes[0], closes[len(closes)-1], tc.g.Value(rEnd)/tc.g.Value(1), 100*tc.g.IL(rEnd), inRange, len(rows))
+		})
 	}
 }
