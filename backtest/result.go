@@ -1,0 +1,344 @@
+package backtest
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+// Result is everything one backtest produced. It is a pure function of
+// the strategy, its parameters, the data and the Settings: the same inputs
+// give the same Result, field for field.
+//
+// json.Marshal of a Result is the run's summary (summary.json): settings,
+// data range, metrics, per-market statistics, attribution, benchmark
+// headlines, data issues and the events applied. The per-step curve, the
+// ledger, the decisions and the benchmark curves are tagged `json:"-"`:
+// they are written as CSV files and charts.
+type Result struct {
+	Settings    Settings      `json:"settings"`
+	Data        DataInfo      `json:"data"`
+	Metrics     Metrics       `json:"metrics"`
+	Markets     []MarketStats `json:"markets"`
+	Attribution Attribution   `json:"attribution"`
+	Benchmarks  []Benchmark   `json:"benchmarks"`
+	DataIssues  []DataIssue   `json:"data_issues"`
+	Events      []EventRecord `json:"events"`
+
+	// Steps is the equity curve: one record per simulated step, in time
+	// order. Step.Values are in Data.Markets order.
+	Steps []Step `json:"-"`
+	// Ledger is every ledger entry of the vault (orders with gas and
+	// slippage, harvests, fees, events, rounding), in sequence order.
+	Ledger []vault.Entry `json:"-"`
+	// Decisions is every rebalance decision (scheduled and exits), with
+	// its inputs, orders, reasons and rejections, in time order.
+	Decisions []vault.Decision `json:"-"`
+	// Harvests is every harvest the keeper ran, in time order.
+	Harvests []vault.HarvestResult `json:"-"`
+	// Notes are the keeper's notes per step (conditions that did not hold,
+	// ticks coalesced), prefixed with the step's time, in time order.
+	Notes []string `json:"-"`
+}
+
+// Settings are the inputs of a run other than the strategy's rules and
+// the data: what summary.json records so that a run can be repeated.
+type Settings struct {
+	Strategy     string             `json:"strategy"`
+	StrategyFile string             `json:"strategy_file,omitempty"`
+	Universe     []string           `json:"universe"`
+	Params       map[string]float64 `json:"params"` // encoding/json writes map keys sorted
+	From         time.Time          `json:"from"`
+	To           time.Time          `json:"to"`
+	// Step is the simulated step as a Go duration ("1h0m0s"), or "data"
+	// when the run steps on the data's own timestamps.
+	Step     string          `json:"step"`
+	Lookback string          `json:"lookback"`
+	Capital  decimal.Decimal `json:"capital"`
+	Pricing  string          `json:"pricing"` // "rate" or "market"
+	// GasPrice is the gas price in gwei used where the data has none.
+	GasPrice float64 `json:"gas_price"`
+	// RiskFree is the annual risk-free rate (a fraction) of Sharpe and
+	// Sortino.
+	RiskFree float64 `json:"risk_free"`
+	// Source describes the data (a database path, "embedded default
+	// history", a scenario file).
+	Source string       `json:"source"`
+	Vault  vault.Config `json:"vault"`
+}
+
+// DataInfo describes the data a run read.
+type DataInfo struct {
+	// From and To are the loaded window (including the look-back before
+	// the run's start).
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Markets is the universe in the strategy's order; Step.Values and
+	// Result.Markets follow it.
+	Markets []string `json:"markets"`
+	// Rows is the number of observations loaded (all markets, look-back
+	// included); Steps the number of simulated steps.
+	Rows  int `json:"rows"`
+	Steps int `json:"steps"`
+	// MarketSteps is Steps x len(Markets): the unit of engine throughput.
+	MarketSteps int `json:"market_steps"`
+	// Gaps is the number of gaps found (see DataIssue); forward filled.
+	Gaps int `json:"gaps"`
+}
+
+// Step is one simulated step of the equity curve.
+type Step struct {
+	Time time.Time `json:"time"`
+	// NAV is the vault's gross assets: idle plus every position and
+	// queued claim at the vault's pricing (pending rewards excluded).
+	NAV decimal.Decimal `json:"nav"`
+	// Equity is what the investor's shares are worth: their part of the
+	// vault's total assets (gross assets less locked profit), after the
+	// fee shares' dilution. Return metrics are computed on Equity.
+	Equity decimal.Decimal `json:"equity"`
+	// PricePerShare is the vault's share price (36 places).
+	PricePerShare decimal.Decimal `json:"price_per_share"`
+	Idle          decimal.Decimal `json:"idle"`
+	// Costs is the cumulative gas + slippage + protocol fees of every
+	// fill up to and including this step.
+	Costs decimal.Decimal `json:"costs"`
+	// Values are the position values (units at the vault's pricing plus
+	// queued claims) per market, in Data.Markets order, as float64 for
+	// charts and allocation statistics.
+	Values []float64 `json:"values"`
+}
+
+// Headline are the metrics every equity curve gets, the strategy's and
+// each benchmark's. All are float64 analytics computed from the curve's
+// values V_0..V_n at times t_0..t_n (n steps):
+//
+//   - TotalReturn = V_n / V_0 - 1.
+//   - Years = (t_n - t_0) / 365 days, the exact elapsed time.
+//   - APY = (V_n / V_0)^(1 / Years) - 1: annualised with 365-day years; 0
+//     when Years is 0, -1 when V_n is 0.
+//   - StepsPerYear = n / Years: the number of steps a year holds at the
+//     run's average step.
+//   - Volatility = stdev(r) x sqrt(StepsPerYear), where r_i = ln(V_i /
+//     V_(i-1)) are the per-step log returns and stdev is the sample
+//     standard deviation (n - 1 denominator); 0 with fewer than 2 returns.
+//   - Sharpe = (mean(r) x StepsPerYear - ln(1 + RiskFree)) / Volatility:
+//     the annualised mean log return over the continuously compounded
+//     risk-free rate, per unit of annualised volatility; 0 when
+//     Volatility is 0.
+//   - Sortino = the same excess return / DownsideDeviation, where
+//     DownsideDeviation = sqrt(sum(min(0, r_i - rf_step)^2) / (n - 1)) x
+//     sqrt(StepsPerYear), with rf_step = ln(1 + RiskFree) /
+//     StepsPerYear; 0 when the downside deviation is 0.
+//   - MaxDrawdown = max over i of 1 - V_i / max(V_0..V_i), a fraction >=
+//     0. DrawdownPeak is the time of the running maximum before the
+//     deepest trough, DrawdownTrough the time of that trough, and
+//     DrawdownRecovery the first time after the trough the curve is back
+//     at or above the peak's value (zero when it never recovers; zero
+//     times are omitted from JSON).
+//   - Calmar = APY / MaxDrawdown; 0 when MaxDrawdown is 0.
+//
+// Every figure is finite (undefined ratios are 0, never NaN), so a
+// Result always encodes as JSON.
+type Headline struct {
+	StartValue       float64   `json:"start_value"`
+	EndValue         float64   `json:"end_value"`
+	TotalReturn      float64   `json:"total_return"`
+	Years            float64   `json:"years"`
+	APY              float64   `json:"apy"`
+	StepsPerYear     float64   `json:"steps_per_year"`
+	Volatility       float64   `json:"volatility"`
+	Sharpe           float64   `json:"sharpe"`
+	Sortino          float64   `json:"sortino"`
+	MaxDrawdown      float64   `json:"max_drawdown"`
+	DrawdownPeak     time.Time `json:"drawdown_peak,omitzero"`
+	DrawdownTrough   time.Time `json:"drawdown_trough,omitzero"`
+	DrawdownRecovery time.Time `json:"drawdown_recovery,omitzero"`
+	Calmar           float64   `json:"calmar"`
+}
+
+// Metrics are the strategy's analytics: the Headline on its Equity curve
+// plus trading, cost and allocation statistics.
+//
+//   - Traded is the sum of the base amounts of every buy, sell and queued
+//     exit (Entry.Amount; harvest compounding deposits included).
+//     Turnover = Traded / average Equity over the steps; TurnoverAnnual =
+//     Turnover / Years (0 when Years is 0).
+//   - Gas, Slippage and ProtocolFees are summed over every fill of the
+//     ledger (orders, claims, harvests): decimal, in base units.
+//     VaultFees is the value at the end of the fee shares minted to the
+//     fee recipient (management and performance fees). Rounding is the
+//     adapters' unit rounding the vault booked as "rounding" costs.
+//   - Rebalances counts executed rebalance decisions with at least one
+//     fill (scheduled or exits); Decisions every decision taken; Exits the
+//     decisions taken by the exit rule; Harvests the harvests that
+//     claimed at least one market; Orders the fills.
+//   - HHI is the time average over steps of sum_m w_m^2, with w_m =
+//     Values_m / NAV (idle excluded; a fully idle step counts 0).
+type Metrics struct {
+	Headline
+	StartNAV       decimal.Decimal `json:"start_nav"`
+	EndNAV         decimal.Decimal `json:"end_nav"`
+	StartEquity    decimal.Decimal `json:"start_equity"`
+	EndEquity      decimal.Decimal `json:"end_equity"`
+	PnL            decimal.Decimal `json:"pnl"` // EndEquity - StartEquity
+	Traded         decimal.Decimal `json:"traded"`
+	Turnover       float64         `json:"turnover"`
+	TurnoverAnnual float64         `json:"turnover_annual"`
+	Gas            decimal.Decimal `json:"gas"`
+	Slippage       decimal.Decimal `json:"slippage"`
+	ProtocolFees   decimal.Decimal `json:"protocol_fees"`
+	VaultFees      decimal.Decimal `json:"vault_fees"`
+	Rounding       decimal.Decimal `json:"rounding"`
+	Decisions      int             `json:"decisions"`
+	Rebalances     int             `json:"rebalances"`
+	Exits          int             `json:"exits"`
+	Harvests       int             `json:"harvests"`
+	Orders         int             `json:"orders"`
+	HHI            float64         `json:"hhi"`
+}
+
+// MarketStats are one market's statistics over the run.
+//
+//   - TimeInMarket is the share of steps at which the market's value
+//     (Step.Values) is > 0; AvgWeight the time average of its weight
+//     (value / NAV); MaxWeight the largest.
+//   - PnL is the market's yield attribution (see Attribution).
+//   - Gas, Slippage and Fees are the costs of the market's fills; Bought
+//     and Sold the base amounts that went in and came out (sells, claims
+//     and harvest proceeds); EventLoss the value lost to events.
+type MarketStats struct {
+	Market       string          `json:"market"`
+	TimeInMarket float64         `json:"time_in_market"`
+	AvgWeight    float64         `json:"avg_weight"`
+	MaxWeight    float64         `json:"max_weight"`
+	EndValue     decimal.Decimal `json:"end_value"`
+	PnL          decimal.Decimal `json:"pnl"`
+	Bought       decimal.Decimal `json:"bought"`
+	Sold         decimal.Decimal `json:"sold"`
+	Harvested    decimal.Decimal `json:"harvested"`
+	Gas          decimal.Decimal `json:"gas"`
+	Slippage     decimal.Decimal `json:"slippage"`
+	Fees         decimal.Decimal `json:"fees"`
+	EventLoss    decimal.Decimal `json:"event_loss"`
+}
+
+// Attribution splits the investor's profit by source, exactly (decimal):
+//
+//	Total = sum(Markets) + Idle - VaultFees - Locked - Dust
+//
+// A market's PnL is its end value (units at the vault's pricing plus
+// queued claims) plus every base amount it returned to idle (sells,
+// claims, harvest proceeds) minus every base amount idle spent on it
+// (buys): the value it gained net of its own entry, exit and harvest
+// costs and event losses. Idle is what idle gained other than through the
+// markets (0 in a backtest: idle earns nothing). Their sum is the change
+// in NAV, EndNAV - StartNAV, and the engine checks that identity to the
+// last unit. VaultFees is the end value of the fee shares, Locked the
+// harvested profit still locking at the end, and Dust the share of the
+// virtual-share offset and conversion rounding (a few units at most).
+type Attribution struct {
+	Markets   []MarketPnL     `json:"markets"`
+	Idle      decimal.Decimal `json:"idle"`
+	VaultFees decimal.Decimal `json:"vault_fees"`
+	Locked    decimal.Decimal `json:"locked"`
+	Dust      decimal.Decimal `json:"dust"`
+	// NAVChange is EndNAV - StartNAV = sum(Markets) + Idle.
+	NAVChange decimal.Decimal `json:"nav_change"`
+	// Total is EndEquity - StartEquity, the investor's profit.
+	Total decimal.Decimal `json:"total"`
+}
+
+// MarketPnL is one market's share of the profit.
+type MarketPnL struct {
+	Market string          `json:"market"`
+	PnL    decimal.Decimal `json:"pnl"`
+}
+
+// Benchmark is a passive alternative computed in the same run on the same
+// data: holding one market, an equal-weight buy and hold, or the best
+// single market in hindsight.
+type Benchmark struct {
+	// Name is "hold <market>", "equal_weight" or "best_single".
+	Name string `json:"name"`
+	// Kind is "hold", "equal_weight" or "best_single".
+	Kind string `json:"kind"`
+	// Markets are the markets held (one for hold and best_single).
+	Markets []string `json:"markets"`
+	// EntryCost is the base asset lost on entry (gas, slippage, fees).
+	EntryCost decimal.Decimal `json:"entry_cost"`
+	Metrics   Headline        `json:"metrics"`
+	// Note says why a market could not be held (no observation at the
+	// start, a failed deposit): the curve is then flat at the capital.
+	Note string `json:"note,omitempty"`
+	// Curve is the benchmark's value at each step (the same times as
+	// Result.Steps).
+	Curve []Point `json:"-"`
+}
+
+// Point is one value of a curve.
+type Point struct {
+	Time  time.Time `json:"time"`
+	Value float64   `json:"value"`
+}
+
+// Data issue kinds.
+const (
+	IssueGap       = "gap"        // a market's rows are further apart than GapFactor median steps: forward filled
+	IssueLate      = "late_start" // a market's first row is after the run's start: it is not observable before
+	IssueEarlyEnd  = "early_end"  // a market's last row is before the run's end: its last row is carried to the end
+	IssueNoData    = "no_data"    // a market has no row in the window at all
+	IssueSkipEvent = "event"      // an event could not be applied (the reason is in Note)
+)
+
+// DataIssue is a problem in the data a run read, and how the engine
+// handled it.
+type DataIssue struct {
+	Kind   string    `json:"kind"`
+	Market string    `json:"market"`
+	From   time.Time `json:"from,omitzero"`
+	To     time.Time `json:"to,omitzero"`
+	// Steps is the number of simulated steps the issue covers (steps at
+	// which the market's observation was carried forward, for gaps).
+	Steps int    `json:"steps"`
+	Note  string `json:"note"`
+}
+
+// EventRecord is a market event the run applied.
+type EventRecord struct {
+	Time   time.Time       `json:"time"`
+	Market string          `json:"market"`
+	Type   string          `json:"type"`
+	Size   float64         `json:"size"`
+	Scope  string          `json:"scope,omitempty"`
+	Note   string          `json:"note,omitempty"`
+	Loss   decimal.Decimal `json:"loss"` // value the vault lost
+}
+
+// Param is one swept parameter and the values it takes.
+type Param struct {
+	Name   string    `json:"name"`
+	Values []float64 `json:"values"`
+}
+
+// SweepRun is one point of a sweep's grid and what became of it.
+type SweepRun struct {
+	// Index is the point's position in the grid's deterministic order
+	// (see Grid); Key names it ("max_lrt=0.3,min_peg=0.99", names sorted).
+	Index  int                `json:"index"`
+	Key    string             `json:"key"`
+	Params map[string]float64 `json:"params"`
+	// Skipped is set when the finished-marker predicate said the point
+	// had already run: Result is nil and Metrics zero.
+	Skipped bool `json:"skipped,omitempty"`
+	// Err is the run's error message ("" on success); a failed point does
+	// not stop the sweep.
+	Err     string  `json:"error,omitempty"`
+	Metrics Metrics `json:"metrics"`
+	// Objective is the value of the sweep's objective metric.
+	Objective float64 `json:"objective"`
+	// Result is the run's full result; the sweep drops it after the write
+	// callback unless SweepSpec.KeepResults is set.
+	Result *Result `json:"-"`
+}
