@@ -229,7 +229,8 @@ func TestVault_WithdrawUnwindsQueue(t *testing.T) {
 				s := v.markets[v.byID[id]]
 				np, f, err := s.ad.Deposit(s.pos, &s.env, d("5"))
 				mustOK(t, err)
-				s.pos, v.idle = np, v.idle.Sub(f.Amount)
+				s.set(np)
+				v.idle = v.idle.Sub(f.Amount)
 			}
 			before := v.Ledger().Next()
 			w, err := v.Withdraw(t0, "u", d(tc.amount))

@@ -98,7 +98,7 @@ func (v *Vault) raise(op string, need decimal.Decimal, reason string) (*exits, e
 func (ex *exits) commit(v *Vault, now time.Time) {
 	for k, i := range ex.slots {
 		s := v.markets[i]
-		s.pos = ex.pos[k]
+		s.set(ex.pos[k])
 		f := &ex.fills[k]
 		v.idle = v.idle.Add(f.Amount)
 		v.ledger.add(Entry{Time: now, Type: EntrySell, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee,
@@ -125,7 +125,7 @@ func (v *Vault) claimReady(now, tick time.Time) decimal.Decimal {
 		if err != nil {
 			continue // not ready or paused: try again at a later step
 		}
-		s.pos = np
+		s.set(np)
 		v.idle = v.idle.Add(f.Amount)
 		got = got.Add(f.Amount)
 		v.ledger.add(Entry{Time: now, Type: EntryClaim, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: "claim matured withdrawals", Tick: tick})
@@ -160,7 +160,7 @@ func (v *Vault) ApplyEvent(now time.Time, ev adapters.Event) (decimal.Decimal, e
 	if err != nil {
 		return zero, adapters.Wrap(op, adapters.KindOf(err), err)
 	}
-	s.pos = np
+	s.set(np)
 	// The loss the vault recognises is the change in what it counts; the
 	// adapter's own figure goes in the reason.
 	loss := maxDec(zero, before.Sub(v.posValue(s, &s.pos)))

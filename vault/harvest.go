@@ -79,7 +79,7 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: "harvest failed: " + err.Error()})
 			continue
 		}
-		s.pos = np
+		s.set(np)
 		h.Fill = f
 		v.idle = v.idle.Add(f.Amount)
 		res.Proceeds = res.Proceeds.Add(f.Amount)
@@ -93,7 +93,7 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 			if err != nil {
 				h.Err = "compound failed: " + err.Error()
 			} else {
-				s.pos = cp
+				s.set(cp)
 				v.idle = v.idle.Sub(cf.Amount)
 				h.Compounded = cf.Amount
 				res.Costs = res.Costs.Add(cf.Cost())

@@ -205,7 +205,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	for i, s := range v.markets {
 		cur := zero
 		if s.pos.Units.Sign() != 0 {
-			cur = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
+			cur = v.value(s)
 		}
 		in := &d.Inputs.Markets[i]
 		*in = MarketInput{Market: s.id, Value: cur, Target: tw[i], Paused: s.pos.Paused}
@@ -225,7 +225,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		case trigger == TriggerExit:
 			// An exit check touches only the markets it exits.
 		default:
-			want := floorScale(nav.Mul(decimal.NewFromFloat(tw[i])))
+			want := floorScale(nav.Mul(weightDec(tw[i])))
 			delta := want.Sub(cur)
 			switch {
 			case delta.Sign() < 0:
@@ -467,7 +467,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "buy failed: " + err.Error()})
 				continue
 			}
-			s.pos = np
+			s.set(np)
 			v.idle = v.idle.Sub(f.Amount)
 			ex := Executed{Order: o, Fill: f}
 			reason := o.Reason
@@ -537,7 +537,7 @@ func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
 }
 
 func (v *Vault) recordSell(r *Result, s *slot, o Order, np adapters.Position, f adapters.Fill, tick, now time.Time) {
-	s.pos = np
+	s.set(np)
 	v.idle = v.idle.Add(f.Amount)
 	mode := adapters.ExitInstant
 	typ := EntrySell
@@ -588,7 +588,7 @@ func (v *Vault) Weights() map[string]float64 {
 	for _, s := range v.markets {
 		w := 0.0
 		if nav > 0 && s.pos.Units.Sign() != 0 {
-			w = f64(s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)) / nav
+			w = f64(v.value(s)) / nav
 		}
 		out[s.id] = w
 	}
@@ -618,5 +618,5 @@ const weightSlack = 1e-12
 // idleKeep is the idle the rebalancer keeps back: NAV x idle target, less
 // the weight slack, rounded down.
 func idleKeep(nav decimal.Decimal, idleTarget float64) decimal.Decimal {
-	return floorScale(nav.Mul(decimal.NewFromFloat(math.Max(0, idleTarget-weightSlack))))
+	return floorScale(nav.Mul(weightDec(math.Max(0, idleTarget-weightSlack))))
 }

@@ -30,7 +30,7 @@ func (v *Vault) StrategyState() *strategies.State {
 		}
 		ms.Value = zero
 		if s.pos.Units.Sign() != 0 {
-			ms.Value = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
+			ms.Value = v.value(s)
 		}
 		if navF > 0 {
 			ms.Weight = f64(ms.Value) / navF

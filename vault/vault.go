@@ -33,17 +33,32 @@ type Vault struct {
 	gasPrice, gasAssetPrice float64
 
 	virtualShares decimal.Decimal // 10^DecimalsOffset units
+
+	// pv caches positionsValue while no slot's version changes.
+	pv    decimal.Decimal
+	pvVer uint64
+	pvOK  bool
 	ledger        *Ledger
 	base          Books // books when the ledger started
 }
 
-// slot is one market of the vault.
+// slot is one market of the vault. uv (the units' value at the vault's
+// pricing) and cv (the claims' payout) cache the position's value until
+// the position, its environment or the time changes.
 type slot struct {
-	ad  *adapters.Adapter
-	id  string
-	pos adapters.Position
-	env adapters.Env
+	ad     *adapters.Adapter
+	id     string
+	pos    adapters.Position
+	env    adapters.Env
+	uv, cv decimal.Decimal
+	ok     bool
+	ver    uint64 // bumped whenever the cache is invalidated
 }
+
+// set replaces the slot's position.
+func (s *slot) set(p adapters.Position) { s.pos = p; s.invalidate() }
+
+func (s *slot) invalidate() { s.ok = false; s.ver++ }
 
 // Locked is profit that unlocks linearly: Amount at Anchor, falling to
 // zero at End.
@@ -150,7 +165,7 @@ func Restore(cfg Config, markets []*adapters.Adapter, st State) (*Vault, error) 
 			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: position %d is in %s, want %s", cfg.Name, i, p.Market, v.markets[i].id)
 		}
 		p.Claims = append([]adapters.Claim(nil), p.Claims...)
-		v.markets[i].pos = p
+		v.markets[i].set(p)
 	}
 	sum := zero
 	for u, s := range st.Balances {
@@ -281,6 +296,7 @@ func (v *Vault) Observe(id string, obs adapters.Observation) error {
 		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market %s", v.cfg.Name, id)
 	}
 	v.markets[i].env.Obs = obs
+	v.markets[i].invalidate()
 	return nil
 }
 
@@ -318,9 +334,13 @@ func (v *Vault) advance(op string, now time.Time) error {
 		return adapters.E(op, adapters.KindInvalid, "vault %q: time %s is before the vault's time %s", v.cfg.Name, now.Format(time.RFC3339), v.now.Format(time.RFC3339))
 	}
 	for _, s := range v.markets {
-		s.env.Time = now
+		if !s.env.Time.Equal(now) {
+			s.env.Time = now
+			s.invalidate()
+		}
 		if !s.pos.Last.IsZero() && s.pos.Last.Before(now) {
 			s.ad.Accrue(&s.pos, &s.env)
+			s.invalidate()
 		}
 	}
 	v.now = now
@@ -331,22 +351,45 @@ func (v *Vault) advance(op string, now time.Time) error {
 // positionsValue is the value of every position at the vault's pricing,
 // plus queued claims, excluding pending rewards.
 func (v *Vault) positionsValue() decimal.Decimal {
+	var ver uint64
+	for _, s := range v.markets {
+		ver += s.ver
+	}
+	if v.pvOK && ver == v.pvVer {
+		return v.pv
+	}
 	sum := zero
 	for _, s := range v.markets {
-		sum = sum.Add(v.slotValue(s))
+		if s.pos.Units.Sign() != 0 || len(s.pos.Claims) > 0 {
+			sum = sum.Add(v.slotValue(s))
+		}
 	}
+	v.pv, v.pvVer, v.pvOK = sum, ver, true
 	return sum
 }
 
 func (v *Vault) slotValue(s *slot) decimal.Decimal {
-	val := zero
-	if s.pos.Units.Sign() != 0 {
-		val = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
+	v.value(s)
+	if s.cv.Sign() == 0 {
+		return s.uv
 	}
-	for i := range s.pos.Claims {
-		val = val.Add(s.pos.Claims[i].Amount())
+	return s.uv.Add(s.cv)
+}
+
+// value returns the value of a slot's units at the vault's pricing (not
+// its claims), filling the cache.
+func (v *Vault) value(s *slot) decimal.Decimal {
+	if !s.ok {
+		s.uv, s.cv = zero, zero
+		if s.pos.Units.Sign() != 0 {
+			s.uv = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
+		}
+		for i := range s.pos.Claims {
+			s.cv = s.cv.Add(s.pos.Claims[i].Amount())
+		}
+		s.ok = true
 	}
-	return val
+	return s.uv
 }
 
 // GrossAssets is idle plus every position and queued claim at the vault's
