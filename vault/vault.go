@@ -35,11 +35,11 @@ type Vault struct {
 	virtualShares decimal.Decimal // 10^DecimalsOffset units
 
 	// pv caches positionsValue while no slot's version changes.
-	pv    decimal.Decimal
-	pvVer uint64
-	pvOK  bool
-	ledger        *Ledger
-	base          Books // books when the ledger started
+	pv     decimal.Decimal
+	pvVer  uint64
+	pvOK   bool
+	ledger *Ledger
+	base   Books // books when the ledger started
 }
 
 // slot is one market of the vault. uv (the units' value at the vault's
