@@ -170,13 +170,13 @@ func (s *Strategy) runErr(k ruleKind, id, format string, args ...any) error {
 // planCtx is the per-call state of a Plan: one VM, one environment and
 // the window cache of the current market.
 type planCtx struct {
-	s       *Strategy
-	vm      *vm.VM
-	env     marketEnv
-	ms      *strategies.MarketState
-	t       int64
-	have    []bool // per window: computed for the current market
-	scratch strategies.MarketState
+	s    *Strategy
+	vm   *vm.VM
+	env  marketEnv
+	ms   *strategies.MarketState
+	t    int64
+	have []bool    // per window: computed for the current market
+	buf  []float64 // window scratch
 }
 
 func (pc *planCtx) ensure(windows []int) {
@@ -187,7 +187,7 @@ func (pc *planCtx) ensure(windows []int) {
 		w := &pc.s.comp.windows[wi]
 		cur, _ := pc.env.value(w.Name)
 		f, _ := cur.(float64)
-		pc.env.W[wi] = w.compute(pc.ms, pc.t, f, &pc.scratch)
+		pc.env.W[wi], pc.buf = w.compute(pc.ms, pc.t, f, pc.buf)
 		pc.have[wi] = true
 	}
 }

@@ -118,116 +118,147 @@ func windowField(name string) (adapters.Field, bool) {
 	return 0, false
 }
 
-// rowValue is the value of a window-capable name in row i of s.
-func rowValue(name string, s *adapters.Series, i int, scratch *strategies.MarketState) float64 {
-	col := func(f adapters.Field) float64 {
-		if c := s.Cols[f]; c != nil {
-			return c[i]
-		}
-		return 0
-	}
+// gather appends to buf the values of a window-capable name in rows
+// [from, to] of s that observed the name's field: a plain column, price /
+// rate (peg) or apy + reward x (1 - haircut) (net_apy, the formula of
+// strategies.NetAPY). The loops are specialised per name so that a
+// look-back of hundreds of rows costs a few nanoseconds per row.
+func gather(buf []float64, name string, field adapters.Field, s *adapters.Series, p *adapters.Profile, from, to int) []float64 {
+	set := s.Set[:to+1]
+	mask := adapters.FieldSet(0).With(field)
 	switch name {
 	case "peg":
-		p := col(adapters.FieldPrice)
-		r := 1.0
-		if s.Set[i].Has(adapters.FieldExchangeRate) {
-			r = col(adapters.FieldExchangeRate)
+		price := s.Cols[adapters.FieldPrice]
+		rate := s.Cols[adapters.FieldExchangeRate]
+		rmask := adapters.FieldSet(0).With(adapters.FieldExchangeRate)
+		for i := from; i <= to; i++ {
+			if set[i]&mask == 0 {
+				continue
+			}
+			r := 1.0
+			if rate != nil && set[i]&rmask != 0 {
+				r = rate[i]
+			}
+			if r <= 0 {
+				buf = append(buf, 1)
+				continue
+			}
+			buf = append(buf, price[i]/r)
 		}
-		if r <= 0 {
-			return 1
-		}
-		return p / r
+		return buf
 	case "net_apy":
-		s.Fill(i, &scratch.Obs)
-		return strategies.NetAPY(scratch)
+		apy := s.Cols[adapters.FieldAPY]
+		rew := s.Cols[adapters.FieldRewardAPY]
+		rmask := adapters.FieldSet(0).With(adapters.FieldRewardAPY)
+		keep, def := 1.0, 0.0
+		if p != nil {
+			def = p.ParamOr("restaking_apy", 0)
+			keep = 1 - math.Min(math.Max(p.ParamOr("reward_haircut", 0), 0), 1)
+		}
+		for i := from; i <= to; i++ {
+			if set[i]&mask == 0 {
+				continue
+			}
+			r := def
+			if rew != nil && set[i]&rmask != 0 {
+				r = rew[i]
+			}
+			buf = append(buf, apy[i]+r*keep)
+		}
+		return buf
 	}
-	f, _ := windowField(name)
-	return col(f)
+	col := s.Cols[field]
+	if col == nil {
+		return buf
+	}
+	col = col[:to+1]
+	for i := from; i <= to; i++ {
+		if set[i]&mask != 0 {
+			buf = append(buf, col[i])
+		}
+	}
+	return buf
 }
 
-// compute evaluates w for a market at unix time t. Rows considered are
-// those of the series at or before both t and row (the MarketState's Row),
-// within (t - Secs, t], that observed the name's field. With no such row
-// avg, min and max fall back to cur (the current value), stddev and change
-// to 0. change is (last - first) / |first| where first is the value at the
-// last row at or before t - Secs (or the first row in the window when the
-// history starts later), skipping leading zeros; 0 when every value is 0.
-func (w *window) compute(ms *strategies.MarketState, t int64, cur float64, scratch *strategies.MarketState) float64 {
+// compute evaluates w for a market at unix time t, using buf as scratch
+// (returned for reuse). Rows considered are those of the series at or
+// before both t and the MarketState's Row, within (t - Secs, t], that
+// observed the name's field. With no such row avg, min and max fall back
+// to cur (the current value), stddev and change to 0. stddev is the
+// population standard deviation. change is (last - first) / |first|,
+// where first is the value at the last row at or before t - Secs (or the
+// first row of the window when the history starts later), skipping
+// leading zeros; 0 when every value is 0.
+func (w *window) compute(ms *strategies.MarketState, t int64, cur float64, buf []float64) (float64, []float64) {
+	buf = buf[:0]
 	s := ms.Series
-	if s == nil || ms.Row < 0 || s.Len() == 0 {
-		if w.Op == winStddev || w.Op == winChange {
-			return 0
-		}
-		return cur
+	empty := cur
+	if w.Op == winStddev || w.Op == winChange {
+		empty = 0
+	}
+	if s == nil || ms.Row < 0 || s.Len() == 0 || len(s.Set) != s.Len() {
+		return empty, buf
 	}
 	end := s.Index(t) // last row at or before t
 	if ms.Row < end {
 		end = ms.Row
 	}
 	if end < 0 {
-		if w.Op == winStddev || w.Op == winChange {
-			return 0
-		}
-		return cur
+		return empty, buf
 	}
 	from := t - w.Secs
-	// first row strictly after from
 	start := sort.Search(end+1, func(i int) bool { return s.Times[i] > from })
 	if w.Op == winChange && start > 0 {
 		start-- // the value at or before t - Secs is the base
 	}
-	scratch.Profile = ms.Profile
-	scratch.Market = ms.Market
-	var (
-		n          int
-		mean, m2   float64
-		lo, hi     = math.Inf(1), math.Inf(-1)
-		first      float64
-		haveFirst  bool
-		last       float64
-		fieldInRow = w.field
-	)
-	for i := start; i <= end; i++ {
-		if !s.Set[i].Has(fieldInRow) {
-			continue
-		}
-		v := rowValue(w.Name, s, i, scratch)
-		n++
-		switch w.Op {
-		case winAvg, winStddev:
-			d := v - mean
-			mean += d / float64(n)
-			m2 += d * (v - mean)
-		case winMin:
-			lo = math.Min(lo, v)
-		case winMax:
-			hi = math.Max(hi, v)
-		case winChange:
-			if !haveFirst && v != 0 {
-				first, haveFirst = v, true
-			}
-			last = v
-		}
-	}
+	buf = gather(buf, w.Name, w.field, s, ms.Profile, start, end)
+	n := len(buf)
 	if n == 0 {
-		if w.Op == winStddev || w.Op == winChange {
-			return 0
-		}
-		return cur
+		return empty, buf
 	}
 	switch w.Op {
 	case winAvg:
-		return mean
-	case winStddev:
-		return math.Sqrt(m2 / float64(n))
-	case winMin:
-		return lo
-	case winMax:
-		return hi
-	default: // winChange
-		if !haveFirst {
-			return 0
+		sum := 0.0
+		for _, v := range buf {
+			sum += v
 		}
-		return (last - first) / math.Abs(first)
+		return sum / float64(n), buf
+	case winStddev:
+		// Shifted sums: stable when the values sit far from zero.
+		k := buf[0]
+		var sum, sq float64
+		for _, v := range buf {
+			d := v - k
+			sum += d
+			sq += d * d
+		}
+		v := (sq - sum*sum/float64(n)) / float64(n)
+		if v < 0 {
+			v = 0
+		}
+		return math.Sqrt(v), buf
+	case winMin:
+		m := buf[0]
+		for _, v := range buf[1:] {
+			if v < m {
+				m = v
+			}
+		}
+		return m, buf
+	case winMax:
+		m := buf[0]
+		for _, v := range buf[1:] {
+			if v > m {
+				m = v
+			}
+		}
+		return m, buf
+	default: // winChange
+		for _, first := range buf {
+			if first != 0 {
+				return (buf[n-1] - first) / math.Abs(first), buf
+			}
+		}
+		return 0, buf
 	}
 }
