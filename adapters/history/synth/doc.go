@@ -11,9 +11,10 @@
 // depends on map iteration order. Normal deviates come from the Marsaglia
 // polar method and exponentials from math.Expm1, because math.Exp,
 // math.Log and rand.NormFloat64 use CPU-dependent assembly on amd64; the
-// output is therefore bit-identical on every amd64 machine. (Compilers for
-// arm64 and others fuse multiply-adds, which can move the last bits; the
-// default-data test compares values there.) Generated values are rounded
+// output is therefore bit-identical on every amd64 machine built with the
+// default GOAMD64=v1. (Builds that fuse multiply-adds, arm64 or
+// GOAMD64=v3, can move the last bits; the default-data test then compares
+// values instead of bytes.) Generated values are rounded
 // to the precision real sources carry (6 significant digits for rates, 11
 // for exchange rates, 12 for the liquidity index), which also keeps the
 // embedded file small.
