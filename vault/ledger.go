@@ -22,7 +22,7 @@ const (
 	EntryDonation EntryType = "donation" // assets sent to the vault without minting shares: idle += Amount
 	EntryBuy      EntryType = "buy"      // an order into a market: idle -= Amount (spent, costs included)
 	EntrySell     EntryType = "sell"     // an instant exit: idle += Amount (received, after costs)
-	EntryQueue    EntryType = "queue"    // a queued exit: idle unchanged; Amount is the claim's payout
+	EntryQueue    EntryType = "queue"    // a queued exit: idle += Amount (what the request returned, usually 0); the claim is in Reason
 	EntryClaim    EntryType = "claim"    // matured claims paid out: idle += Amount
 	EntryHarvest  EntryType = "harvest"  // rewards claimed and swapped: idle += Amount (after costs; may be < 0)
 	EntryFee      EntryType = "fee"      // fee shares minted: User (the recipient) += Shares; Amount is their value; Reason is management or performance
@@ -57,7 +57,7 @@ func (e *Entry) Cost() decimal.Decimal { return e.Gas.Add(e.Slippage).Add(e.Fee)
 // IdleDelta is the change the entry makes to the vault's idle assets.
 func (e *Entry) IdleDelta() decimal.Decimal {
 	switch e.Type {
-	case EntryDeposit, EntryDonation, EntrySell, EntryClaim, EntryHarvest:
+	case EntryDeposit, EntryDonation, EntrySell, EntryQueue, EntryClaim, EntryHarvest:
 		return e.Amount
 	case EntryWithdraw, EntryBuy:
 		return e.Amount.Neg()
@@ -190,12 +190,13 @@ func (b Books) Diff(o Books) []string {
 	return out
 }
 
-// Reconcile replays the vault's whole ledger from empty books and compares
-// the result with the vault's own idle, supply and balances. It returns
+// Reconcile replays the vault's ledger from the books it started with
+// (empty for a new vault, the restored State's for a restored one) and
+// compares the result with the vault's own idle, supply and balances. It returns
 // nil when they agree to the last unit, else a KindInvalid error listing
 // every difference.
 func Reconcile(v *Vault) error {
-	got, err := Replay(Books{}, v.ledger.entries)
+	got, err := Replay(v.base, v.ledger.entries)
 	if err != nil {
 		return err
 	}
