@@ -594,10 +594,11 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 		return
 	}
 	p := d.Read(&env.Obs)
-	dt := float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
+	last := pos.Last
 	pos.Index, pos.APY = d.project(pos, env, &p)
 	pos.Last = env.Time
 	if r := p.RewardAPY; r > 0 && pos.Units.Sign() > 0 {
+		dt := float64(env.Time.Sub(last)) / float64(time.Second) / year
 		if f := r * dt * (1 - d.rewardHaircut); f > 0 {
 			v := pos.Index * d.Shape(&p, pos.Entry)
 			pos.Rewards = pos.Rewards.Add(staking.MulRate(staking.MulRate(pos.Units, v), f))

@@ -344,15 +344,15 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 	if !env.Time.After(pos.Last) {
 		return
 	}
-	fresh := pos.Last.IsZero()
-	dt := float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
+	last := pos.Last
 	pos.Index, pos.APY = d.project(pos, env)
 	pos.Last = env.Time
-	if fresh {
+	if last.IsZero() {
 		// A position that has never been opened only starts its clock.
 		return
 	}
 	if r := env.Obs.Values[adapters.FieldRewardAPY]; r > 0 && env.Obs.Set.Has(adapters.FieldRewardAPY) && pos.Units.Sign() > 0 {
+		dt := float64(env.Time.Sub(last)) / float64(time.Second) / year
 		if f := r * dt * (1 - d.rewardHaircut); f > 0 {
 			pos.Rewards = pos.Rewards.Add(staking.MulRate(staking.MulRate(pos.Units, pos.Index), f))
 		}
