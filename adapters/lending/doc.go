@@ -37,7 +37,9 @@
 // There is no queue. Bad-debt and slash events cut Units by exactly the
 // event's size. Pause state is a plain value on the position:
 // Apply(EventPause) sets Position.Paused, Apply(EventUnpause) clears it,
-// and while it is set deposits and withdrawals fail with KindPaused.
+// and while it is set deposits and withdrawals fail with KindPaused. A
+// pause reaches the positions it is applied to: a caller opening a new
+// position in a paused market applies the pause to it first.
 // Observed reward_apy accrues simply into Position.Rewards after the
 // profile's reward_haircut; markets whose profile lists reward tokens get a
 // Harvesting driver that swaps them at harvest_swap_cost plus gas_harvest.
