@@ -138,23 +138,6 @@ func (s shape) at(day float64) float64 {
 	return s[len(s)-1].v
 }
 
-// extreme returns the knot value furthest from the shape's resting value
-// (its first knot), and the day it occurs: the depth of a drop, the peak
-// of a multiplier.
-func (s shape) extreme() (day, v float64) {
-	if len(s) == 0 {
-		return 0, 0
-	}
-	rest := s[0].v
-	day, v = s[0].day, rest
-	for _, k := range s {
-		if math.Abs(k.v-rest) > math.Abs(v-rest) {
-			day, v = k.day, k.v
-		}
-	}
-	return day, v
-}
-
 var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
 	1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 

@@ -65,9 +65,6 @@ func TestShape_At(t *testing.T) {
 			t.Errorf("at(%v) = %v, want %v", tt.day, got, tt.want)
 		}
 	}
-	if d, v := s.extreme(); d != 0 || v != 0.2 {
-		t.Errorf("extreme() = (%v, %v), want (0, 0.2)", d, v)
-	}
 	if got := (shape{}).at(3); got != 0 {
 		t.Errorf("empty shape at(3) = %v, want 0", got)
 	}

@@ -36,10 +36,10 @@ type Config struct {
 	SlashScope string
 }
 
-// MaxRows bounds the size of one generated batch (markets x steps), so a
-// mistyped step cannot exhaust memory. Generate larger histories in
-// consecutive time ranges.
-const MaxRows = 10_000_000
+// MaxRows bounds the size of one generated batch (markets x steps, about
+// 200 bytes a row), so a mistyped step cannot exhaust memory. Generate
+// larger histories in consecutive time ranges.
+const MaxRows = 5_000_000
 
 const (
 	year   = 365 * 24 * time.Hour // the year APYs compound over
