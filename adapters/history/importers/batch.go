@@ -41,6 +41,13 @@ func (b *builder) add(market string, o adapters.Observation, line int, empty str
 	b.rows = append(b.rows, history.Row{Market: market, Obs: o, Line: line})
 }
 
+// reserve grows the row slice to hold n rows.
+func (b *builder) reserve(n int) {
+	if n > cap(b.rows) && n < 1<<26 {
+		b.rows = slices.Grow(b.rows, n-len(b.rows))
+	}
+}
+
 // skip counts a source row left out for a reason.
 func (b *builder) skip(reason string) {
 	b.skipped++

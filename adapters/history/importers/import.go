@@ -204,7 +204,7 @@ func ImportFile(ctx context.Context, path string, opts Options) (*history.Batch,
 			return nil, err
 		}
 	}
-	b, err := importReader(ctx, path, filepath.Dir(path), br, format, opts)
+	b, err := importReader(ctx, path, filepath.Dir(path), &sizedReader{br, total}, format, opts)
 	if err != nil {
 		return nil, err
 	}
