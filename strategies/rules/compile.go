@@ -82,6 +82,7 @@ func newCompiler(params []string) *compiler {
 type program struct {
 	kind    ruleKind
 	src     string
+	pos     string // file:line:col of the rule, for run-time errors
 	prog    *vm.Program
 	reads   []string // sorted names read (apy, params.min_peg, avg(apy, "7d"), tags)
 	windows []int    // window ids the rule reads, ascending
@@ -431,6 +432,10 @@ func (c *compiler) windowCall(k ruleKind, a *analysis, n ast.Node, fn string, ar
 	key := fn + "|" + id.Value + "|" + strconv.FormatInt(secs, 10)
 	wi, ok := c.wkeys[key]
 	if !ok {
+		if len(c.windows) >= MaxWindows {
+			errAt(n, "too many distinct window calls in the strategy (at most %d)", MaxWindows)
+			return
+		}
 		f, _ := windowField(id.Value)
 		wi = len(c.windows)
 		c.windows = append(c.windows, window{Op: op, Name: id.Value, Secs: secs, field: f,
@@ -502,8 +507,9 @@ func sortedIDs[K comparable](m map[K]int) []int {
 	return out
 }
 
-// rewriter is the expr patch that turns window calls into W[i], has_tag(x)
-// into x in tags, and params.<name> into P[i].
+// rewriter is the expr patch that turns window calls into the window
+// slot __w<i>, has_tag(x) into x in tags, and params.<name> into the
+// parameter slot __p<i>.
 type rewriter struct {
 	c *compiler
 	a *analysis
@@ -515,7 +521,7 @@ func (r *rewriter) Visit(np *ast.Node) {
 	switch n.(type) {
 	case *ast.CallNode, *ast.BuiltinNode:
 		if wi, ok := r.a.windows[loc]; ok {
-			ast.Patch(np, &ast.MemberNode{Node: &ast.IdentifierNode{Value: windowsIdent}, Property: &ast.IntegerNode{Value: wi}})
+			ast.Patch(np, &ast.IdentifierNode{Value: windowsIdent + strconv.Itoa(wi)})
 			return
 		}
 		if c, ok := n.(*ast.CallNode); ok && r.a.hasTags[loc] {
@@ -523,7 +529,7 @@ func (r *rewriter) Visit(np *ast.Node) {
 		}
 	case *ast.MemberNode:
 		if pi, ok := r.a.params[loc]; ok {
-			ast.Patch(np, &ast.MemberNode{Node: &ast.IdentifierNode{Value: paramsIdent}, Property: &ast.IntegerNode{Value: pi}})
+			ast.Patch(np, &ast.IdentifierNode{Value: paramsIdent + strconv.Itoa(pi)})
 		}
 	}
 }

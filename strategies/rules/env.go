@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math"
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -32,8 +33,57 @@ type marketEnv struct {
 	Weight         float64  `expr:"weight"`
 	Score          float64  `expr:"score"`
 
-	W []float64 `expr:"__w"` // window values, indexed by window id
-	P []float64 `expr:"__p"` // parameter values, indexed by parameter id
+	// Window values by window id and parameter values by parameter id.
+	// They are separate fields, not slices, so that reading one costs the
+	// VM a single field load.
+	W0  float64 `expr:"__w0"`
+	W1  float64 `expr:"__w1"`
+	W2  float64 `expr:"__w2"`
+	W3  float64 `expr:"__w3"`
+	W4  float64 `expr:"__w4"`
+	W5  float64 `expr:"__w5"`
+	W6  float64 `expr:"__w6"`
+	W7  float64 `expr:"__w7"`
+	W8  float64 `expr:"__w8"`
+	W9  float64 `expr:"__w9"`
+	W10 float64 `expr:"__w10"`
+	W11 float64 `expr:"__w11"`
+	W12 float64 `expr:"__w12"`
+	W13 float64 `expr:"__w13"`
+	W14 float64 `expr:"__w14"`
+	W15 float64 `expr:"__w15"`
+	P0  float64 `expr:"__p0"`
+	P1  float64 `expr:"__p1"`
+	P2  float64 `expr:"__p2"`
+	P3  float64 `expr:"__p3"`
+	P4  float64 `expr:"__p4"`
+	P5  float64 `expr:"__p5"`
+	P6  float64 `expr:"__p6"`
+	P7  float64 `expr:"__p7"`
+	P8  float64 `expr:"__p8"`
+	P9  float64 `expr:"__p9"`
+	P10 float64 `expr:"__p10"`
+	P11 float64 `expr:"__p11"`
+	P12 float64 `expr:"__p12"`
+	P13 float64 `expr:"__p13"`
+	P14 float64 `expr:"__p14"`
+	P15 float64 `expr:"__p15"`
+	P16 float64 `expr:"__p16"`
+	P17 float64 `expr:"__p17"`
+	P18 float64 `expr:"__p18"`
+	P19 float64 `expr:"__p19"`
+	P20 float64 `expr:"__p20"`
+	P21 float64 `expr:"__p21"`
+	P22 float64 `expr:"__p22"`
+	P23 float64 `expr:"__p23"`
+	P24 float64 `expr:"__p24"`
+	P25 float64 `expr:"__p25"`
+	P26 float64 `expr:"__p26"`
+	P27 float64 `expr:"__p27"`
+	P28 float64 `expr:"__p28"`
+	P29 float64 `expr:"__p29"`
+	P30 float64 `expr:"__p30"`
+	P31 float64 `expr:"__p31"`
 }
 
 // vaultEnv is the typed environment of rebalance.when and harvest.when.
@@ -48,13 +98,49 @@ type vaultEnv struct {
 	GasPrice       float64   `expr:"gas_price"`
 	Now            time.Time `expr:"now"`
 
-	P []float64 `expr:"__p"`
+	P0  float64 `expr:"__p0"`
+	P1  float64 `expr:"__p1"`
+	P2  float64 `expr:"__p2"`
+	P3  float64 `expr:"__p3"`
+	P4  float64 `expr:"__p4"`
+	P5  float64 `expr:"__p5"`
+	P6  float64 `expr:"__p6"`
+	P7  float64 `expr:"__p7"`
+	P8  float64 `expr:"__p8"`
+	P9  float64 `expr:"__p9"`
+	P10 float64 `expr:"__p10"`
+	P11 float64 `expr:"__p11"`
+	P12 float64 `expr:"__p12"`
+	P13 float64 `expr:"__p13"`
+	P14 float64 `expr:"__p14"`
+	P15 float64 `expr:"__p15"`
+	P16 float64 `expr:"__p16"`
+	P17 float64 `expr:"__p17"`
+	P18 float64 `expr:"__p18"`
+	P19 float64 `expr:"__p19"`
+	P20 float64 `expr:"__p20"`
+	P21 float64 `expr:"__p21"`
+	P22 float64 `expr:"__p22"`
+	P23 float64 `expr:"__p23"`
+	P24 float64 `expr:"__p24"`
+	P25 float64 `expr:"__p25"`
+	P26 float64 `expr:"__p26"`
+	P27 float64 `expr:"__p27"`
+	P28 float64 `expr:"__p28"`
+	P29 float64 `expr:"__p29"`
+	P30 float64 `expr:"__p30"`
+	P31 float64 `expr:"__p31"`
 }
 
-// Reserved identifiers of the environments; rules may not use them.
+// Reserved identifier prefixes of the environments (rules may not use
+// them) and the number of window and parameter slots.
 const (
 	windowsIdent = "__w"
 	paramsIdent  = "__p"
+	// MaxWindows is the most distinct window calls a strategy may use.
+	MaxWindows = 16
+	// MaxParams is the most parameters a strategy may declare.
+	MaxParams = 32
 )
 
 // Scope says which rules may read a name.
@@ -144,28 +230,61 @@ func nameDoc(name string) (NameDoc, bool) {
 	return NameDoc{}, false
 }
 
-// fill sets the per-market fields of env from a market's state.
-func (e *marketEnv) fill(ms *strategies.MarketState, tags []string) {
+// profileConsts are the profile parameters the per-market names read,
+// looked up once per profile rather than once per market per plan.
+type profileConsts struct {
+	withdrawalDays, exitLiquidity, slashRisk, depegRisk float64
+	restakingAPY, rewardKeep                            float64 // net_apy: default reward, 1 - reward_haircut
+}
+
+func constsOf(p *adapters.Profile) profileConsts {
+	c := profileConsts{rewardKeep: 1}
+	if p == nil {
+		return c
+	}
+	c.withdrawalDays = p.ParamOr("withdrawal_days", 0)
+	c.exitLiquidity = p.ParamOr("exit_liquidity", 0)
+	c.slashRisk = p.ParamOr("slash_risk", 0)
+	c.depegRisk = p.ParamOr("depeg_risk", 0)
+	c.restakingAPY = p.ParamOr("restaking_apy", 0)
+	c.rewardKeep = 1 - math.Min(math.Max(p.ParamOr("reward_haircut", 0), 0), 1)
+	return c
+}
+
+// netAPY is strategies.NetAPY from the observation and the profile's
+// constants (a test checks that they agree).
+func (c *profileConsts) netAPY(ms *strategies.MarketState) float64 {
+	if ms.Row < 0 {
+		return 0
+	}
+	o := &ms.Obs
+	reward, ok := o.Get(adapters.FieldRewardAPY)
+	if !ok {
+		reward = c.restakingAPY
+	}
+	v := o.Value(adapters.FieldAPY, 0) + reward*c.rewardKeep
+	if math.IsInf(v, 0) {
+		return math.NaN()
+	}
+	return v
+}
+
+// fill sets the per-market fields of env from a market's state and its
+// profile's constants.
+func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileConsts) {
 	o := &ms.Obs
 	e.APY = o.Value(adapters.FieldAPY, 0)
 	e.RewardAPY = o.Value(adapters.FieldRewardAPY, 0)
-	e.NetAPY = strategies.NetAPY(ms)
+	e.NetAPY = c.netAPY(ms)
 	e.Peg = o.Peg()
 	e.Price = o.Value(adapters.FieldPrice, o.Value(adapters.FieldExchangeRate, 1))
 	e.TVL = o.Value(adapters.FieldTVL, 0)
 	e.Utilization = o.Value(adapters.FieldUtilization, 0)
 	e.BorrowAPY = o.Value(adapters.FieldBorrowAPY, 0)
-	var wd, xl, sr, dr float64
-	if p := ms.Profile; p != nil {
-		wd = p.ParamOr("withdrawal_days", 0)
-		xl = p.ParamOr("exit_liquidity", 0)
-		sr = p.ParamOr("slash_risk", 0)
-		dr = p.ParamOr("depeg_risk", 0)
-	}
-	e.WithdrawalDays = o.Value(adapters.FieldWithdrawalDays, wd)
-	e.ExitLiquidity = o.Value(adapters.FieldExitLiquidity, xl)
-	e.SlashRisk = sr
-	e.DepegRisk = dr
+	e.WithdrawalDays = o.Value(adapters.FieldWithdrawalDays, c.withdrawalDays)
+	e.ExitLiquidity = o.Value(adapters.FieldExitLiquidity, c.exitLiquidity)
+	e.SlashRisk = c.slashRisk
+	e.DepegRisk = c.depegRisk
 	e.Volume = o.Value(adapters.FieldVolume, 0)
 	e.Kind = string(ms.Market.Kind)
 	e.Protocol = ms.Market.Protocol
@@ -241,4 +360,196 @@ func (e *vaultEnv) value(name string) (any, bool) {
 		return e.Now.UTC(), true
 	}
 	return nil, false
+}
+
+// setW sets window slot i.
+func (e *marketEnv) setW(i int, v float64) {
+	switch i {
+	case 0:
+		e.W0 = v
+	case 1:
+		e.W1 = v
+	case 2:
+		e.W2 = v
+	case 3:
+		e.W3 = v
+	case 4:
+		e.W4 = v
+	case 5:
+		e.W5 = v
+	case 6:
+		e.W6 = v
+	case 7:
+		e.W7 = v
+	case 8:
+		e.W8 = v
+	case 9:
+		e.W9 = v
+	case 10:
+		e.W10 = v
+	case 11:
+		e.W11 = v
+	case 12:
+		e.W12 = v
+	case 13:
+		e.W13 = v
+	case 14:
+		e.W14 = v
+	case 15:
+		e.W15 = v
+	}
+}
+
+// setP sets parameter slot i.
+func (e *marketEnv) setP(i int, v float64) {
+	switch i {
+	case 0:
+		e.P0 = v
+	case 1:
+		e.P1 = v
+	case 2:
+		e.P2 = v
+	case 3:
+		e.P3 = v
+	case 4:
+		e.P4 = v
+	case 5:
+		e.P5 = v
+	case 6:
+		e.P6 = v
+	case 7:
+		e.P7 = v
+	case 8:
+		e.P8 = v
+	case 9:
+		e.P9 = v
+	case 10:
+		e.P10 = v
+	case 11:
+		e.P11 = v
+	case 12:
+		e.P12 = v
+	case 13:
+		e.P13 = v
+	case 14:
+		e.P14 = v
+	case 15:
+		e.P15 = v
+	case 16:
+		e.P16 = v
+	case 17:
+		e.P17 = v
+	case 18:
+		e.P18 = v
+	case 19:
+		e.P19 = v
+	case 20:
+		e.P20 = v
+	case 21:
+		e.P21 = v
+	case 22:
+		e.P22 = v
+	case 23:
+		e.P23 = v
+	case 24:
+		e.P24 = v
+	case 25:
+		e.P25 = v
+	case 26:
+		e.P26 = v
+	case 27:
+		e.P27 = v
+	case 28:
+		e.P28 = v
+	case 29:
+		e.P29 = v
+	case 30:
+		e.P30 = v
+	case 31:
+		e.P31 = v
+	}
+}
+
+// setP sets parameter slot i.
+func (e *vaultEnv) setP(i int, v float64) {
+	switch i {
+	case 0:
+		e.P0 = v
+	case 1:
+		e.P1 = v
+	case 2:
+		e.P2 = v
+	case 3:
+		e.P3 = v
+	case 4:
+		e.P4 = v
+	case 5:
+		e.P5 = v
+	case 6:
+		e.P6 = v
+	case 7:
+		e.P7 = v
+	case 8:
+		e.P8 = v
+	case 9:
+		e.P9 = v
+	case 10:
+		e.P10 = v
+	case 11:
+		e.P11 = v
+	case 12:
+		e.P12 = v
+	case 13:
+		e.P13 = v
+	case 14:
+		e.P14 = v
+	case 15:
+		e.P15 = v
+	case 16:
+		e.P16 = v
+	case 17:
+		e.P17 = v
+	case 18:
+		e.P18 = v
+	case 19:
+		e.P19 = v
+	case 20:
+		e.P20 = v
+	case 21:
+		e.P21 = v
+	case 22:
+		e.P22 = v
+	case 23:
+		e.P23 = v
+	case 24:
+		e.P24 = v
+	case 25:
+		e.P25 = v
+	case 26:
+		e.P26 = v
+	case 27:
+		e.P27 = v
+	case 28:
+		e.P28 = v
+	case 29:
+		e.P29 = v
+	case 30:
+		e.P30 = v
+	case 31:
+		e.P31 = v
+	}
+}
+
+// setParams sets every parameter slot from vals.
+func (e *marketEnv) setParams(vals []float64) {
+	for i, v := range vals {
+		e.setP(i, v)
+	}
+}
+
+// setParams sets every parameter slot from vals.
+func (e *vaultEnv) setParams(vals []float64) {
+	for i, v := range vals {
+		e.setP(i, v)
+	}
 }

@@ -243,6 +243,10 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 			l.errorf(d.pos("params", k), "params."+k, adapters.KindInvalid, "parameter %s = %g is not a finite number", k, v)
 			continue
 		}
+		if len(s.paramNames) == MaxParams {
+			l.errorf(d.keyPos("params", k), "params."+k, adapters.KindInvalid, "too many parameters (at most %d)", MaxParams)
+			continue
+		}
 		s.paramNames = append(s.paramNames, k)
 		s.paramVals = append(s.paramVals, v)
 	}
@@ -257,6 +261,9 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 		p, errs := c.compile(k, src)
 		for _, e := range errs {
 			l.errorf(d.exprPos(e, src, path...), k.String(), adapters.KindInvalid, "%s", e.msg)
+		}
+		if p != nil {
+			p.pos = d.pos(path...)
 		}
 		return p
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
+	"github.com/yieldvault/yieldvault/strategies/strategytest"
 )
 
 // lstState is three ETH LSTs: lido at 3% APY, rocketpool at 2%, coinbase
@@ -130,14 +132,15 @@ func TestStrategy_Plan(t *testing.T) {
 func TestStrategy_Plan_RuntimeErrors(t *testing.T) {
 	tests := []struct {
 		name, rules string
+		wantPos     string
 		wantMsg     []string
 	}{
-		{"division by zero gives Inf", "{ score: apy / (tvl - tvl) }", []string{"lido/steth", "rules.score", "+Inf"}},
-		{"NaN score", "{ score: (apy - apy) / (tvl - tvl) }", []string{"lido/steth", "rules.score", "NaN"}},
-		{"negative weight", "{ score: apy, weight: score - 1 }", []string{"lido/steth", "rules.weight", "-0.97", ">= 0"}},
-		{"Inf weight", "{ score: apy, weight: 1 / (apy - apy) }", []string{"lido/steth", "rules.weight", "+Inf"}},
-		{"integer modulo by zero", "{ score: float(int(tvl) % int(apy)) }", []string{"lido/steth", "rules.score", "integer divide by zero"}},
-		{"index out of range", "{ eligible: 'tags[100] == \"x\"', score: apy }", []string{"lido/steth", "rules.eligible", "out of range"}},
+		{"division by zero gives Inf", "{ score: apy / (tvl - tvl) }", "test.yaml:5:17", []string{"lido/steth", "rules.score", "+Inf"}},
+		{"NaN score", "{ score: (apy - apy) / (tvl - tvl) }", "test.yaml:5:17", []string{"lido/steth", "rules.score", "NaN"}},
+		{"negative weight", "{ score: apy, weight: score - 1 }", "test.yaml:5:30", []string{"lido/steth", "rules.weight", "-0.97", ">= 0"}},
+		{"Inf weight", "{ score: apy, weight: 1 / (apy - apy) }", "test.yaml:5:30", []string{"lido/steth", "rules.weight", "+Inf"}},
+		{"integer modulo by zero", "{ score: float(int(tvl) % int(apy)) }", "test.yaml:5:17", []string{"lido/steth", "rules.score", "integer divide by zero"}},
+		{"index out of range", "{ eligible: 'tags[100] == \"x\"', score: apy }", "test.yaml:5:20", []string{"lido/steth", "rules.eligible", "out of range"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,6 +148,13 @@ func TestStrategy_Plan_RuntimeErrors(t *testing.T) {
 			_, err := s.Plan(context.Background(), lstState(t))
 			if !errors.Is(err, adapters.ErrInvalid) {
 				t.Fatalf("Plan error = %v, want kind %v", err, adapters.KindInvalid)
+			}
+			var ae *adapters.Error
+			if !errors.As(err, &ae) || ae.Pos != tc.wantPos {
+				t.Errorf("error position of %v, want %q", err, tc.wantPos)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q spans lines", err)
 			}
 			for _, m := range tc.wantMsg {
 				if !strings.Contains(err.Error(), m) {
@@ -208,10 +218,11 @@ func TestStrategy_Plan_NoDataAndPaused(t *testing.T) {
 func scoreOf(t *testing.T, s *Strategy, st *strategies.State, i int) float64 {
 	t.Helper()
 	pc := &planCtx{s: s, t: st.Time.Unix(), have: make([]bool, len(s.comp.windows)), vm: new(vm.VM)}
-	pc.env.W = make([]float64, len(s.comp.windows))
-	pc.env.P = s.paramVals
+	pc.env.setParams(s.paramVals)
 	pc.ms = &st.Markets[i]
-	pc.env.fill(pc.ms, s.tags[i])
+	c := constsOf(pc.ms.Profile)
+	pc.consts = &c
+	pc.env.fill(pc.ms, s.tags[i], pc.consts)
 	v, err := pc.runFloat(s.score)
 	if err != nil {
 		t.Fatalf("score: %v", err)
@@ -388,5 +399,50 @@ harvest: { every: "@daily", when: "pending_rewards > 5 * harvest_cost && now.Hou
 	}
 	if plain.RebalanceSchedule().Sched != nil {
 		t.Errorf("no every: Sched = %v, want nil", plain.RebalanceSchedule().Sched)
+	}
+}
+
+func TestProfileConsts_NetAPY(t *testing.T) {
+	cat := adapters.Builtin()
+	rng := rand.New(rand.NewPCG(9, 9))
+	n := 0
+	for k := 0; k < 30; k++ {
+		st := strategytest.RandomState(rng, cat, 40)
+		for i := range st.Markets {
+			ms := &st.Markets[i]
+			c := constsOf(ms.Profile)
+			got, want := c.netAPY(ms), strategies.NetAPY(ms)
+			if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+				t.Errorf("%s: netAPY = %v, strategies.NetAPY = %v", ms.Market.ID, got, want)
+			}
+			if ms.Series == nil || ms.Row < 0 {
+				continue
+			}
+			// The window form agrees too, row by row.
+			vals := gather(nil, "net_apy", adapters.FieldAPY, ms.Series, &c, ms.Row, ms.Row)
+			if len(vals) == 1 && vals[0] != want {
+				t.Errorf("%s: gather(net_apy) = %v, strategies.NetAPY = %v", ms.Market.ID, vals[0], want)
+			}
+			n++
+		}
+	}
+	if n < 100 {
+		t.Fatalf("checked %d markets, want at least 100", n)
+	}
+}
+
+func TestFmtNum(t *testing.T) {
+	tests := []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {0.03, "0.03"}, {0.0729678123, "0.0729678"}, {-0.97, "-0.97"}, {1.19228e+06, "1.19228e+06"},
+		{5e7, "5e+07"}, {123456789, "1.23457e+08"}, {0.95, "0.95"}, {1e-310, "1e-310"}, {math.Inf(1), "+Inf"}, {math.NaN(), "NaN"},
+		{math.MaxFloat64, "1.79769e+308"},
+	}
+	for _, tc := range tests {
+		if got := fmtNum(tc.v); got != tc.want {
+			t.Errorf("fmtNum(%v) = %q, want %q", tc.v, got, tc.want)
+		}
 	}
 }

@@ -25,7 +25,8 @@ type Strategy struct {
 	base     adapters.Asset
 	universe []adapters.Market
 	profiles []*adapters.Profile
-	tags     [][]string // per market: AllTags
+	tags     [][]string      // per market: AllTags
+	consts   []profileConsts // per market: constants of profiles[i]
 
 	paramNames []string
 	paramVals  []float64
@@ -156,16 +157,29 @@ func (s *Strategy) prepare() {
 		sort.Strings(out)
 		return out[:len(out):len(out)]
 	}
+	s.consts = make([]profileConsts, len(s.profiles))
+	for i, p := range s.profiles {
+		s.consts[i] = constsOf(p)
+	}
 	s.readsExit = union(s.exit)
 	s.readsIneligible = union(s.exit, s.eligible)
 	s.readsEligible = union(s.exit, s.eligible, s.score, s.weight)
 }
 
-// runErr is a KindInvalid error of a rule at plan time.
-func (s *Strategy) runErr(k ruleKind, id, format string, args ...any) error {
-	return &adapters.Error{Op: "rules.Plan", Kind: adapters.KindInvalid, Pos: s.file,
-		Err: fmt.Errorf("market %s: %s: %s", id, k, fmt.Sprintf(format, args...))}
+// runErr is a KindInvalid error of a rule at plan time, at the rule's
+// position in the file.
+func (s *Strategy) runErr(p *program, id, format string, args ...any) error {
+	pos := p.pos
+	if pos == "" {
+		pos = s.file
+	}
+	return &adapters.Error{Op: "rules.Plan", Kind: adapters.KindInvalid, Pos: pos,
+		Err: fmt.Errorf("market %s: %s: %s", id, p.kind, fmt.Sprintf(format, args...))}
 }
+
+// vmMessage is a run-time error's message without expr's source snippet
+// (which spans lines).
+func vmMessage(err error) string { return fromExprErr(err).msg }
 
 // planCtx is the per-call state of a Plan: one VM, one environment and
 // the window cache of the current market.
@@ -177,6 +191,8 @@ type planCtx struct {
 	t    int64
 	have []bool    // per window: computed for the current market
 	buf  []float64 // window scratch
+	// consts are the current market's profile constants.
+	consts *profileConsts
 }
 
 func (pc *planCtx) ensure(windows []int) {
@@ -187,7 +203,9 @@ func (pc *planCtx) ensure(windows []int) {
 		w := &pc.s.comp.windows[wi]
 		cur, _ := pc.env.value(w.Name)
 		f, _ := cur.(float64)
-		pc.env.W[wi], pc.buf = w.compute(pc.ms, pc.t, f, pc.buf)
+		var v float64
+		v, pc.buf = w.compute(pc.ms, pc.consts, pc.t, f, pc.buf)
+		pc.env.setW(wi, v)
 		pc.have[wi] = true
 	}
 }
@@ -200,11 +218,11 @@ func (pc *planCtx) run(p *vm.Program, windows []int) (any, error) {
 func (pc *planCtx) runBool(p *program) (bool, error) {
 	out, err := pc.run(p.prog, p.windows)
 	if err != nil {
-		return false, pc.s.runErr(p.kind, pc.env.ID, "%v", err)
+		return false, pc.s.runErr(p, pc.env.ID, "%s", vmMessage(err))
 	}
 	b, ok := out.(bool)
 	if !ok {
-		return false, pc.s.runErr(p.kind, pc.env.ID, "result %v is not a bool", out)
+		return false, pc.s.runErr(p, pc.env.ID, "result %v is not a bool", out)
 	}
 	return b, nil
 }
@@ -212,14 +230,14 @@ func (pc *planCtx) runBool(p *program) (bool, error) {
 func (pc *planCtx) runFloat(p *program) (float64, error) {
 	out, err := pc.run(p.prog, p.windows)
 	if err != nil {
-		return 0, pc.s.runErr(p.kind, pc.env.ID, "%v", err)
+		return 0, pc.s.runErr(p, pc.env.ID, "%s", vmMessage(err))
 	}
 	v, ok := out.(float64)
 	if !ok {
-		return 0, pc.s.runErr(p.kind, pc.env.ID, "result %v is not a number", out)
+		return 0, pc.s.runErr(p, pc.env.ID, "result %v is not a number", out)
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, pc.s.runErr(p.kind, pc.env.ID, "%s gives %g (a division by zero or invalid data?); the result must be a finite number", p.src, v)
+		return 0, pc.s.runErr(p, pc.env.ID, "%s gives %g (a division by zero or invalid data?); the result must be a finite number", p.src, v)
 	}
 	return v, nil
 }
@@ -267,8 +285,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	n := len(st.Markets)
 	nw := len(s.comp.windows)
 	pc := &planCtx{s: s, t: st.Time.Unix(), have: make([]bool, nw)}
-	pc.env.W = make([]float64, nw)
-	pc.env.P = params
+	pc.env.setParams(params)
 	pc.vm = s.vms.Get().(*vm.VM)
 	defer s.vms.Put(pc.vm)
 
@@ -288,7 +305,12 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 			continue
 		}
 		pc.ms = ms
-		pc.env.fill(ms, s.tags[i])
+		pc.consts = &s.consts[i]
+		if ms.Profile != s.profiles[i] {
+			c := constsOf(ms.Profile) // the state's own profile (not the catalog's)
+			pc.consts = &c
+		}
+		pc.env.fill(ms, s.tags[i], pc.consts)
 		clear(pc.have)
 		if s.exit != nil {
 			out, err := pc.runBool(s.exit)
@@ -325,7 +347,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 				return strategies.Target{}, err
 			}
 			if weight < 0 {
-				return strategies.Target{}, s.runErr(ruleWeight, ms.Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
+				return strategies.Target{}, s.runErr(s.weight, ms.Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
 			}
 		}
 		cands[i] = strategies.Candidate{Eligible: true, Score: score, Weight: weight}
@@ -440,7 +462,24 @@ func fmtAny(v any) string {
 	return fmt.Sprint(v)
 }
 
-func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+// fmtNum formats a number for reasons with six significant digits. It
+// rounds first and then prints the shortest representation, which is
+// several times faster than fixed-precision formatting.
+func fmtNum(v float64) string {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	exp := math.Floor(math.Log10(math.Abs(v)))
+	if exp < -300 || exp > 300 {
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	}
+	scale := math.Pow(10, 5-exp)
+	r := math.Round(v*scale) / scale
+	if math.IsInf(r, 0) || math.IsNaN(r) {
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	}
+	return strconv.FormatFloat(r, 'g', -1, 64)
+}
 
 // RebalanceSchedule returns the file's rebalance schedule.
 func (s *Strategy) RebalanceSchedule() strategies.Schedule { return s.rebalance.public() }
@@ -473,14 +512,19 @@ func (s *Strategy) should(sc *schedule, v strategies.VaultVars) (bool, string, e
 		return true, "no condition", nil
 	}
 	env := &vaultEnv{NAV: v.NAV, Idle: v.Idle, Drift: v.Drift, GainAPY: v.GainAPY, CostAPY: v.CostAPY,
-		PendingRewards: v.PendingRewards, HarvestCost: v.HarvestCost, GasPrice: v.GasPrice, Now: v.Now.UTC(), P: s.paramVals}
+		PendingRewards: v.PendingRewards, HarvestCost: v.HarvestCost, GasPrice: v.GasPrice, Now: v.Now.UTC()}
+	env.setParams(s.paramVals)
 	m := s.vms.Get().(*vm.VM)
 	defer s.vms.Put(m)
 	run := func(p *vm.Program) (any, error) { return m.Run(p, env) }
 	out, err := run(sc.when.prog)
 	if err != nil {
-		return false, "", &adapters.Error{Op: "rules.Should", Kind: adapters.KindInvalid, Pos: s.file,
-			Err: fmt.Errorf("%s: %v", sc.when.kind, err)}
+		pos := sc.when.pos
+		if pos == "" {
+			pos = s.file
+		}
+		return false, "", &adapters.Error{Op: "rules.Should", Kind: adapters.KindInvalid, Pos: pos,
+			Err: fmt.Errorf("%s: %s", sc.when.kind, vmMessage(err))}
 	}
 	b, _ := out.(bool)
 	values := func(names []string) string {

@@ -123,7 +123,7 @@ func windowField(name string) (adapters.Field, bool) {
 // rate (peg) or apy + reward x (1 - haircut) (net_apy, the formula of
 // strategies.NetAPY). The loops are specialised per name so that a
 // look-back of hundreds of rows costs a few nanoseconds per row.
-func gather(buf []float64, name string, field adapters.Field, s *adapters.Series, p *adapters.Profile, from, to int) []float64 {
+func gather(buf []float64, name string, field adapters.Field, s *adapters.Series, c *profileConsts, from, to int) []float64 {
 	set := s.Set[:to+1]
 	mask := adapters.FieldSet(0).With(field)
 	switch name {
@@ -150,11 +150,7 @@ func gather(buf []float64, name string, field adapters.Field, s *adapters.Series
 		apy := s.Cols[adapters.FieldAPY]
 		rew := s.Cols[adapters.FieldRewardAPY]
 		rmask := adapters.FieldSet(0).With(adapters.FieldRewardAPY)
-		keep, def := 1.0, 0.0
-		if p != nil {
-			def = p.ParamOr("restaking_apy", 0)
-			keep = 1 - math.Min(math.Max(p.ParamOr("reward_haircut", 0), 0), 1)
-		}
+		keep, def := c.rewardKeep, c.restakingAPY
 		for i := from; i <= to; i++ {
 			if set[i]&mask == 0 {
 				continue
@@ -189,7 +185,7 @@ func gather(buf []float64, name string, field adapters.Field, s *adapters.Series
 // where first is the value at the last row at or before t - Secs (or the
 // first row of the window when the history starts later), skipping
 // leading zeros; 0 when every value is 0.
-func (w *window) compute(ms *strategies.MarketState, t int64, cur float64, buf []float64) (float64, []float64) {
+func (w *window) compute(ms *strategies.MarketState, c *profileConsts, t int64, cur float64, buf []float64) (float64, []float64) {
 	buf = buf[:0]
 	s := ms.Series
 	empty := cur
@@ -211,7 +207,7 @@ func (w *window) compute(ms *strategies.MarketState, t int64, cur float64, buf [
 	if w.Op == winChange && start > 0 {
 		start-- // the value at or before t - Secs is the base
 	}
-	buf = gather(buf, w.Name, w.field, s, ms.Profile, start, end)
+	buf = gather(buf, w.Name, w.field, s, c, start, end)
 	n := len(buf)
 	if n == 0 {
 		return empty, buf
