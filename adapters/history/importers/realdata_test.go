@@ -86,6 +86,7 @@ func TestImportFile_SharedData(t *testing.T) {
 		{"curve-steth-pool-snapshots-2022/curve_steth_pool_snapshots.csv", FormatCurveStethPool, "curve/steth-eth", 387, 0, "2022-07-29", "2023-01-12"},
 		{"uniswap-v3-weth-usdt-hourly-geckoterminal/uniswapv3_WETHUSDT_1h_2024-01-01_2025-09-27.csv", FormatUniswapGecko, "uniswap-v3/weth-usdt", 15259, 0, "2024-01-01", "2025-09-27"},
 	}
+	sharedData(t)
 	for _, tc := range tests {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {
 			p := sharedFile(t, tc.file)

@@ -120,3 +120,29 @@ func TestImportDir_WriteThroughStore(t *testing.T) {
 		}
 	}
 }
+
+func TestImportReader_Native(t *testing.T) {
+	rows := []history.Row{
+		{Market: "lido/steth", Obs: obs(1700000000, F{adapters.FieldAPY: 0.031, adapters.FieldPrice: 0.9991})},
+		{Market: "aave-v3/weth", Obs: obs(1700000000, F{adapters.FieldIndex: 1.0180859234631308})},
+	}
+	var sb strings.Builder
+	if err := history.WriteNativeCSV(&sb, rows); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := writeFile(t, dir, "export.csv", sb.String())
+	if f, err := Detect(p); err != nil || f != FormatNative {
+		t.Fatalf("Detect = %q, %v; want native", f, err)
+	}
+	b, err := ImportFile(context.Background(), p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Rows) != 2 || len(b.Markets) != 2 || b.Markets[0].ID != "aave-v3/weth" || b.Markets[1].ID != "lido/steth" {
+		t.Fatalf("native batch: %d rows, markets %v", len(b.Rows), b.Markets)
+	}
+	if v, _ := b.Rows[1].Obs.Get(adapters.FieldPrice); v != 0.9991 || b.Rows[0].Obs.Values[adapters.FieldIndex] != 1.0180859234631308 {
+		t.Errorf("native values: %+v", b.Rows)
+	}
+}
