@@ -126,6 +126,13 @@ func windowField(name string) (adapters.Field, bool) {
 func gather(buf []float64, name string, field adapters.Field, s *adapters.Series, c *profileConsts, from, to int) []float64 {
 	set := s.Set[:to+1]
 	mask := adapters.FieldSet(0).With(field)
+	if cap(buf)-len(buf) < to-from+1 {
+		nb := make([]float64, len(buf), len(buf)+to-from+1)
+		copy(nb, buf)
+		buf = nb
+	}
+	k := len(buf)
+	out := buf[:cap(buf)]
 	switch name {
 	case "peg":
 		price := s.Cols[adapters.FieldPrice]
@@ -140,12 +147,13 @@ func gather(buf []float64, name string, field adapters.Field, s *adapters.Series
 				r = rate[i]
 			}
 			if r <= 0 {
-				buf = append(buf, 1)
-				continue
+				out[k] = 1
+			} else {
+				out[k] = price[i] / r
 			}
-			buf = append(buf, price[i]/r)
+			k++
 		}
-		return buf
+		return out[:k]
 	case "net_apy":
 		apy := s.Cols[adapters.FieldAPY]
 		rew := s.Cols[adapters.FieldRewardAPY]
@@ -159,9 +167,10 @@ func gather(buf []float64, name string, field adapters.Field, s *adapters.Series
 			if rew != nil && set[i]&rmask != 0 {
 				r = rew[i]
 			}
-			buf = append(buf, apy[i]+r*keep)
+			out[k] = apy[i] + r*keep
+			k++
 		}
-		return buf
+		return out[:k]
 	}
 	col := s.Cols[field]
 	if col == nil {
@@ -170,10 +179,11 @@ func gather(buf []float64, name string, field adapters.Field, s *adapters.Series
 	col = col[:to+1]
 	for i := from; i <= to; i++ {
 		if set[i]&mask != 0 {
-			buf = append(buf, col[i])
+			out[k] = col[i]
+			k++
 		}
 	}
-	return buf
+	return out[:k]
 }
 
 // compute evaluates w for a market at unix time t, using buf as scratch
