@@ -1,0 +1,774 @@
+package backtest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/strategies"
+	"github.com/yieldvault/yieldvault/strategies/rules"
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+// Users of the simulated vault.
+const (
+	// Investor is the user whose deposit of Spec.Capital at the start is
+	// the run's capital; return metrics follow the value of its shares.
+	Investor = "investor"
+	// FeeRecipient receives the vault's fee shares.
+	FeeRecipient = "fees"
+)
+
+// Defaults of a Spec's zero fields.
+const (
+	// DefaultLookback is the history loaded before the start for the
+	// strategy's look-back windows when Spec.Lookback is zero.
+	DefaultLookback = 30 * 24 * time.Hour
+	// DefaultRebalance and DefaultHarvest are the keeper's schedules for
+	// strategies that carry none (Go strategies).
+	DefaultRebalance = "@daily"
+	DefaultHarvest   = "@weekly"
+	// DefaultGasPrice is the gas price in gwei where the data has none.
+	DefaultGasPrice = 10.0
+)
+
+// DefaultGasAssetPrice is the value of one ETH (the gas token) in a vault's
+// base asset when Spec.GasAssetPrice is zero: 1 for ETH; for USD and BTC
+// vaults fixed reference prices (3000 USD, 0.05 BTC), stated in the
+// run's settings.
+func DefaultGasAssetPrice(base adapters.Asset) float64 {
+	switch base {
+	case adapters.USD:
+		return 3000
+	case adapters.BTC:
+		return 0.05
+	}
+	return 1
+}
+
+// Loader loads the history of markets over [from, to]; *history.DB is
+// one.
+type Loader interface {
+	Load(ctx context.Context, ids []string, from, to time.Time) (*adapters.Window, error)
+}
+
+// Spec is one backtest: a strategy, its data and the settings.
+type Spec struct {
+	// Strategy plans the vault (a rules strategy or a Go strategy). Its
+	// parameters are already applied (Params records them).
+	Strategy strategies.Strategy
+	// Universe is the vault's markets in the strategy's order. Empty means
+	// the strategy's own (rules strategies and anything with a
+	// Universe() []string method).
+	Universe []string
+	// Catalog supplies the markets and protocol profiles; nil means
+	// adapters.Builtin(). The adapters' kinds must be linked in
+	// (adapters/all).
+	Catalog *adapters.Catalog
+	// Data is the history, already loaded (with its look-back). When nil,
+	// Loader loads [From - Lookback, To].
+	Data   *adapters.Window
+	Loader Loader
+	// Lookback is the history before From the strategy's windows may read
+	// (used when loading; zero means DefaultLookback).
+	Lookback time.Duration
+	// From and To bound the run; zero means the first (last) row of the
+	// universe in Data.
+	From, To time.Time
+	// Step is the simulated step; zero steps on the data's own timestamps
+	// (the union of the universe's row times in [From, To], plus From).
+	Step time.Duration
+	// Capital is the investor's deposit at From, in base units (> 0).
+	Capital decimal.Decimal
+	// Pricing values positions (rate or market); it overrides Vault's.
+	Pricing adapters.Pricing
+	// GasPrice (gwei) is used while no market's observation carries one;
+	// zero means DefaultGasPrice. A negative value means free gas.
+	GasPrice float64
+	// GasAssetPrice is one ETH in the base asset; zero means
+	// DefaultGasAssetPrice(base).
+	GasAssetPrice float64
+	// Vault overrides the vault's configuration (fees, profit unlock,
+	// thresholds). Nil means DefaultVaultConfig.
+	Vault *vault.Config
+	// Rebalance and Harvest are cron specs for strategies without their
+	// own schedules; empty means DefaultRebalance and DefaultHarvest.
+	Rebalance, Harvest string
+	// RiskFree is the annual risk-free rate of Sharpe and Sortino.
+	RiskFree float64
+	// Params are the strategy's parameters (recorded in the settings).
+	Params map[string]float64
+	// Source describes the data, for the summary.
+	Source string
+	// Progress, when set, is called every ProgressEvery steps and after
+	// the last one with the run's progress (for progress bars). It must
+	// not keep the Progress's NAV beyond the call's needs; it cannot
+	// change the run.
+	Progress func(Progress)
+}
+
+// DefaultVaultConfig is the vault a backtest runs when Spec.Vault is nil:
+// vault.DefaultConfig without management and performance fees, profit
+// unlocking or idle floor, so that the strategy's own allocation (and its
+// idle constraint) decides and its returns compare with the benchmarks'.
+// A rules strategy's rebalance thresholds apply: min_trade (a fraction of
+// NAV) becomes MinTrade at the capital, max_gas_price the gas gate.
+func DefaultVaultConfig(s strategies.Strategy, base adapters.Asset, capital decimal.Decimal) vault.Config {
+	name := "backtest"
+	if s != nil {
+		name = s.Name()
+	}
+	cfg := vault.DefaultConfig(name, base)
+	cfg.ManagementFee, cfg.PerformanceFee, cfg.ProfitUnlock, cfg.IdleFloor = 0, 0, 0, 0
+	cfg.FeeRecipient = FeeRecipient
+	if rs, ok := s.(*rules.Strategy); ok {
+		t := rs.Thresholds()
+		if t.MinTrade > 0 {
+			cfg.Rebalance.MinTrade = adapters.Quantize(capital.Mul(adapters.FromFloat(t.MinTrade)))
+		}
+		cfg.Rebalance.MaxGasPrice = t.MaxGasPrice
+	}
+	return cfg
+}
+
+// UniverseOf returns a strategy's universe when it has one (a
+// Universe() []string method), else nil.
+func UniverseOf(s strategies.Strategy) []string {
+	if u, ok := s.(interface{ Universe() []string }); ok {
+		return u.Universe()
+	}
+	return nil
+}
+
+// Load loads a strategy's universe once over [from - lookback, to]: the
+// run's range plus the warm-up its look-back windows read. Zero lookback
+// means DefaultLookback. An unknown market is KindNotFound; an empty
+// range, or a range with no data, is KindInvalid naming the data's range
+// when the loader can tell it (*history.DB can).
+func Load(ctx context.Context, db Loader, s strategies.Strategy, from, to time.Time, lookback time.Duration) (*adapters.Window, error) {
+	return LoadUniverse(ctx, db, UniverseOf(s), from, to, lookback)
+}
+
+// LoadUniverse is Load for an explicit universe.
+func LoadUniverse(ctx context.Context, db Loader, universe []string, from, to time.Time, lookback time.Duration) (*adapters.Window, error) {
+	const op = "backtest.Load"
+	if db == nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "no history to load from")
+	}
+	if len(universe) == 0 {
+		return nil, adapters.E(op, adapters.KindInvalid, "empty universe")
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return nil, adapters.E(op, adapters.KindInvalid, "empty range: from %s is not before to %s", fmtTime(from), fmtTime(to))
+	}
+	if lookback == 0 {
+		lookback = DefaultLookback
+	}
+	if lookback < 0 {
+		return nil, adapters.E(op, adapters.KindInvalid, "negative look-back %s", lookback)
+	}
+	lo := from
+	if !from.IsZero() {
+		lo = from.Add(-lookback)
+	}
+	w, err := db.Load(ctx, universe, lo, to)
+	if err != nil {
+		return nil, err
+	}
+	if w.Rows() == 0 {
+		return nil, adapters.E(op, adapters.KindInvalid, "no data for %v in %s .. %s%s", universe, fmtTime(lo), fmtTime(to), dataRange(ctx, db, universe))
+	}
+	return w, nil
+}
+
+// dataRange describes the stored range of the universe, when the loader
+// can list its markets.
+func dataRange(ctx context.Context, db Loader, universe []string) string {
+	h, ok := db.(interface {
+		Markets(ctx context.Context) ([]history.MarketInfo, error)
+	})
+	if !ok {
+		return ""
+	}
+	infos, err := h.Markets(ctx)
+	if err != nil {
+		return ""
+	}
+	want := map[string]bool{}
+	for _, id := range universe {
+		want[id] = true
+	}
+	var first, last time.Time
+	for _, in := range infos {
+		if !want[in.Market.ID] || in.Rows == 0 {
+			continue
+		}
+		if first.IsZero() || in.First.Before(first) {
+			first = in.First
+		}
+		if in.Last.After(last) {
+			last = in.Last
+		}
+	}
+	if first.IsZero() {
+		return " (the database has no rows for these markets)"
+	}
+	return fmt.Sprintf(" (the data covers %s .. %s)", fmtTime(first), fmtTime(last))
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "(unbounded)"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// market is one market of a run: its adapter, series, row pointer and
+// reused observation.
+type market struct {
+	id     string
+	ad     *adapters.Adapter
+	ser    *adapters.Series
+	row    int // latest row at or before the engine's time; -1 before the first
+	obs    adapters.Observation
+	env    adapters.Env // the benchmark's environment
+	envRow int          // the row env.Obs holds
+	// benchmark hold of the whole capital
+	hold     adapters.Position
+	holdOK   bool
+	holdCost decimal.Decimal
+	holdNote string
+	holdVal0 float64 // value right after entry
+	curve    []Point
+	// the equal-weight split: value after entry of capital/N
+	ewVal0 float64
+	ewOK   bool
+	ewCost decimal.Decimal
+}
+
+// engine is one run's state.
+type engine struct {
+	spec    Spec
+	op      string
+	v       *vault.Vault
+	runner  *vault.Runner
+	markets []*market
+	gasM    int // market whose observation carries the gas price, or -1
+	gas     float64
+	gasAsst float64
+	exitAll bool // the strategy may exit: run the keeper's exit check at every step
+	next    time.Time
+
+	times  []int64 // step times
+	events []adapters.Event
+	nextEv int
+	shares decimal.Decimal
+	// startEquity is the investor's equity right after the deposit,
+	// before the initial allocation's costs.
+	startEquity decimal.Decimal
+	ledgerAt    int
+
+	res    *Result
+	vals   []decimal.Decimal // scratch for MarketValues
+	slab   []float64
+	costs  decimal.Decimal
+	issues []DataIssue
+}
+
+// Run runs one backtest. It steps through the times of the range: at each
+// step every market's latest observation at or before the time is fed to
+// the vault (each series' row pointer only moves forward), events whose
+// time has come are applied through vault.ApplyEvent at their own time,
+// and the vault's Runner runs the keeper's due tasks (harvest, rebalance,
+// exit check) on the simulated clock. The vault starts with Capital
+// deposited by Investor at From and an initial rebalance to the
+// strategy's first target (the rebalance condition is not consulted for
+// it). Strategies see the history through State.Series and Row (rows
+// after the step's time are beyond Row).
+//
+// A strategy without an exit rule (HasExitRule() false) is planned only
+// on rebalance ticks; any other is planned at every step for the exit
+// check, as the keeper requires.
+//
+// Errors: a market of the universe missing from the data is KindNotFound
+// naming it; an empty range, a range outside the data (naming the data's
+// range), a non-positive capital or a step that yields no times is
+// KindInvalid. Gaps in a market's history are forward filled (the latest
+// row carries on) and reported in Result.DataIssues.
+func Run(ctx context.Context, spec Spec) (*Result, error) {
+	e := &engine{spec: spec, op: "backtest.Run", gasM: -1}
+	if err := e.setup(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.run(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.finish(); err != nil {
+		return nil, err
+	}
+	return e.res, nil
+}
+
+func (e *engine) errf(kind adapters.ErrorKind, format string, args ...any) error {
+	return adapters.E(e.op, kind, format, args...)
+}
+
+func (e *engine) setup(ctx context.Context) error {
+	sp := &e.spec
+	if sp.Strategy == nil {
+		return e.errf(adapters.KindInvalid, "no strategy")
+	}
+	if sp.Capital.Sign() <= 0 {
+		return e.errf(adapters.KindInvalid, "capital %s must be > 0", sp.Capital)
+	}
+	if sp.Step < 0 {
+		return e.errf(adapters.KindInvalid, "negative step %s", sp.Step)
+	}
+	if math.IsNaN(sp.RiskFree) || math.IsInf(sp.RiskFree, 0) || sp.RiskFree <= -1 {
+		return e.errf(adapters.KindInvalid, "risk-free rate %g is not a finite rate above -100%%", sp.RiskFree)
+	}
+	universe := sp.Universe
+	if len(universe) == 0 {
+		universe = UniverseOf(sp.Strategy)
+	}
+	if len(universe) == 0 {
+		return e.errf(adapters.KindInvalid, "strategy %s has no universe: set Spec.Universe", sp.Strategy.Name())
+	}
+	cat := sp.Catalog
+	if cat == nil {
+		cat = adapters.Builtin()
+	}
+	w := sp.Data
+	if w == nil {
+		if sp.Loader == nil {
+			return e.errf(adapters.KindInvalid, "no data: set Spec.Data or Spec.Loader")
+		}
+		var err error
+		if w, err = LoadUniverse(ctx, sp.Loader, universe, sp.From, sp.To, sp.Lookback); err != nil {
+			return err
+		}
+	}
+	// Markets, adapters and series.
+	var base adapters.Asset
+	ads := make([]*adapters.Adapter, len(universe))
+	seen := map[string]bool{}
+	for i, id := range universe {
+		if seen[id] {
+			return e.errf(adapters.KindInvalid, "market %s is in the universe twice", id)
+		}
+		seen[id] = true
+		ser := w.Get(id)
+		if ser == nil {
+			return e.errf(adapters.KindNotFound, "market %s is not in the data (it holds %s)", id, windowIDs(w))
+		}
+		ad, err := adapters.Open(cat, id)
+		if err != nil {
+			return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("market %s: %w", id, err))
+		}
+		if i == 0 {
+			base = ad.Market().Base
+		}
+		ads[i] = ad
+		e.markets = append(e.markets, &market{id: id, ad: ad, ser: ser, row: -1})
+		if e.gasM < 0 && ser.Cols[adapters.FieldGasPrice] != nil {
+			e.gasM = i
+		}
+	}
+	// Range.
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, m := range e.markets {
+		if n := m.ser.Len(); n > 0 {
+			first, last = min(first, m.ser.Times[0]), max(last, m.ser.Times[n-1])
+		}
+	}
+	if first > last {
+		return e.errf(adapters.KindInvalid, "the data has no rows for %v", universe)
+	}
+	from, to := sp.From, sp.To
+	if from.IsZero() {
+		from = time.Unix(first, 0).UTC()
+	}
+	if to.IsZero() {
+		to = time.Unix(last, 0).UTC()
+	}
+	from, to = from.UTC(), to.UTC()
+	if !from.Before(to) {
+		return e.errf(adapters.KindInvalid, "empty range: from %s is not before to %s", fmtTime(from), fmtTime(to))
+	}
+	if from.Unix() > last || to.Unix() < first {
+		return e.errf(adapters.KindInvalid, "range %s .. %s is outside the data, which covers %s .. %s",
+			fmtTime(from), fmtTime(to), fmtTime(time.Unix(first, 0)), fmtTime(time.Unix(last, 0)))
+	}
+	sp.From, sp.To = from, to
+	e.times = stepTimes(e.markets, from.Unix(), to.Unix(), sp.Step)
+	if len(e.times) < 2 {
+		return e.errf(adapters.KindInvalid, "range %s .. %s with step %s gives fewer than 2 steps", fmtTime(from), fmtTime(to), sp.Step)
+	}
+	// Vault.
+	var cfg vault.Config
+	if sp.Vault != nil {
+		cfg = *sp.Vault
+		if cfg.Base == "" {
+			cfg.Base = base
+		}
+		if cfg.Name == "" {
+			cfg.Name = sp.Strategy.Name()
+		}
+	} else {
+		cfg = DefaultVaultConfig(sp.Strategy, base, sp.Capital)
+	}
+	cfg.Pricing = sp.Pricing
+	if (cfg.ManagementFee > 0 || cfg.PerformanceFee > 0) && cfg.FeeRecipient == "" {
+		cfg.FeeRecipient = FeeRecipient
+	}
+	v, err := vault.New(cfg, ads, from)
+	if err != nil {
+		return err
+	}
+	e.v = v
+	e.gas = sp.GasPrice
+	if e.gas == 0 {
+		e.gas = DefaultGasPrice
+	} else if e.gas < 0 {
+		e.gas = 0
+	}
+	e.gasAsst = sp.GasAssetPrice
+	if e.gasAsst == 0 {
+		e.gasAsst = DefaultGasAssetPrice(base)
+	}
+	if err := v.SetGas(e.gas, e.gasAsst); err != nil {
+		return err
+	}
+	// Keeper and runner.
+	rs, hs := sp.Rebalance, sp.Harvest
+	if rs == "" {
+		rs = DefaultRebalance
+	}
+	if hs == "" {
+		hs = DefaultHarvest
+	}
+	var rsch, hsch cron.Schedule
+	if rsch, err = strategies.ParseSchedule(rs); err != nil {
+		return adapters.Wrap(e.op, adapters.KindInvalid, err)
+	}
+	if hsch, err = strategies.ParseSchedule(hs); err != nil {
+		return adapters.Wrap(e.op, adapters.KindInvalid, err)
+	}
+	e.runner = &vault.Runner{Vault: v, Strategy: sp.Strategy, Keeper: vault.KeeperFor(sp.Strategy, rsch, hsch, from), Prepare: e.prepare}
+	e.exitAll = true
+	if x, ok := sp.Strategy.(interface{ HasExitRule() bool }); ok {
+		e.exitAll = x.HasExitRule()
+	}
+	// Events in the range, by time then universe order.
+	for _, m := range e.markets {
+		for _, ev := range m.ser.Events {
+			if !ev.Time.Before(from) && !ev.Time.After(to) {
+				e.events = append(e.events, ev)
+			}
+		}
+	}
+	order := map[string]int{}
+	for i, m := range e.markets {
+		order[m.id] = i
+	}
+	sort.SliceStable(e.events, func(i, j int) bool {
+		a, b := e.events[i], e.events[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		return order[a.Market] < order[b.Market]
+	})
+	e.issues = dataIssues(e.markets, e.times, from.Unix(), to.Unix())
+	// Result skeleton.
+	params := map[string]float64{}
+	for k, v := range sp.Params {
+		params[k] = v
+	}
+	step := "data"
+	if sp.Step > 0 {
+		step = sp.Step.String()
+	}
+	lb := sp.Lookback
+	if lb == 0 {
+		lb = DefaultLookback
+	}
+	file := ""
+	if f, ok := sp.Strategy.(interface{ File() string }); ok {
+		file = f.File()
+	}
+	n := len(e.markets)
+	e.res = &Result{
+		Settings: Settings{
+			Strategy: sp.Strategy.Name(), StrategyFile: file, Universe: append([]string(nil), universe...), Params: params,
+			From: from, To: to, Step: step, Lookback: lb.String(), Capital: sp.Capital, Pricing: sp.Pricing.String(),
+			GasPrice: e.gas, RiskFree: sp.RiskFree, Source: sp.Source, Vault: cfg,
+		},
+		Data: DataInfo{From: w.From.UTC(), To: w.To.UTC(), Markets: append([]string(nil), universe...), Rows: w.Rows(),
+			Steps: len(e.times), MarketSteps: len(e.times) * n},
+		Steps: make([]Step, 0, len(e.times)),
+	}
+	e.slab = make([]float64, len(e.times)*n)
+	e.vals = make([]decimal.Decimal, 0, n)
+	e.costs = decimal.Zero
+	return nil
+}
+
+func windowIDs(w *adapters.Window) string {
+	ids := make([]string, len(w.Series))
+	for i, s := range w.Series {
+		ids[i] = s.Market.ID
+	}
+	if len(ids) == 0 {
+		return "no markets"
+	}
+	return fmt.Sprint(ids)
+}
+
+// stepTimes returns the run's step times: From, From+step, ... up to To;
+// or, with step 0, From and the union of the markets' row times in
+// (From, To], merged with one forward pointer per series.
+func stepTimes(ms []*market, from, to int64, step time.Duration) []int64 {
+	if step > 0 {
+		s := int64(step / time.Second)
+		if s <= 0 {
+			s = 1
+		}
+		out := make([]int64, 0, (to-from)/s+1)
+		for t := from; t <= to; t += s {
+			out = append(out, t)
+		}
+		return out
+	}
+	ptr := make([]int, len(ms))
+	maxN := 0
+	for i, m := range ms {
+		ptr[i] = m.ser.Index(from) + 1 // first row after from
+		maxN = max(maxN, m.ser.Len()-ptr[i])
+	}
+	out := make([]int64, 0, maxN+1)
+	out = append(out, from)
+	cur := from
+	for {
+		next := int64(math.MaxInt64)
+		for i, m := range ms {
+			for ptr[i] < m.ser.Len() && m.ser.Times[ptr[i]] <= cur {
+				ptr[i]++
+			}
+			if ptr[i] < m.ser.Len() && m.ser.Times[ptr[i]] < next {
+				next = m.ser.Times[ptr[i]]
+			}
+		}
+		if next > to {
+			return out
+		}
+		out = append(out, next)
+		cur = next
+	}
+}
+
+// prepare completes the strategy's State with the history: each market's
+// series and its row at the engine's time (the strategy's windows read
+// rows up to Row only).
+func (e *engine) prepare(st *strategies.State) {
+	for i := range st.Markets {
+		if i >= len(e.markets) {
+			return
+		}
+		m := e.markets[i]
+		st.Markets[i].Series = m.ser
+		st.Markets[i].Row = m.row
+		if m.row < 0 {
+			st.Markets[i].Obs = adapters.Observation{}
+		}
+	}
+}
+
+// advance moves every market's row pointer to the latest row at or before
+// t and feeds the rows that changed to the vault.
+func (e *engine) advance(t int64) error {
+	for _, m := range e.markets {
+		r := m.row
+		n := len(m.ser.Times)
+		for r+1 < n && m.ser.Times[r+1] <= t {
+			r++
+		}
+		if r != m.row {
+			m.row = r
+			m.ser.Fill(r, &m.obs)
+			if err := e.v.Observe(m.id, m.obs); err != nil {
+				return err
+			}
+		}
+	}
+	if e.gasM >= 0 {
+		m := e.markets[e.gasM]
+		g := e.gas
+		if m.row >= 0 {
+			if x, ok := m.obs.Get(adapters.FieldGasPrice); ok {
+				g = x
+			}
+		}
+		if g != e.v.GasPrice() {
+			if err := e.v.SetGas(g, e.gasAsst); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// applyEvents applies the events with time <= t that have not been
+// applied, each at its own time, to the vault and the benchmarks.
+func (e *engine) applyEvents(t int64) error {
+	for e.nextEv < len(e.events) && e.events[e.nextEv].Time.Unix() <= t {
+		ev := e.events[e.nextEv]
+		e.nextEv++
+		at := ev.Time.UTC()
+		if at.Before(e.v.Time()) {
+			at = e.v.Time()
+		}
+		if err := e.advance(at.Unix()); err != nil {
+			return err
+		}
+		rec := EventRecord{Time: at, Market: ev.Market, Type: string(ev.Type), Size: ev.Size, Scope: ev.Scope, Note: ev.Note, Loss: decimal.Zero}
+		loss, err := e.v.ApplyEvent(at, ev)
+		if err != nil {
+			if adapters.KindOf(err) == adapters.KindOther {
+				return err
+			}
+			e.issues = append(e.issues, DataIssue{Kind: IssueSkipEvent, Market: ev.Market, From: at, Note: "event not applied: " + err.Error()})
+			continue
+		}
+		rec.Loss = loss
+		e.res.Events = append(e.res.Events, rec)
+		for _, m := range e.markets {
+			if m.id == ev.Market && m.holdOK {
+				m.env.Time, m.env.Obs, m.envRow = at, m.obs, m.row
+				if np, _, err := m.ad.Apply(m.hold, &m.env, ev); err == nil {
+					m.hold = np
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (e *engine) run(ctx context.Context) error {
+	sp := &e.spec
+	from := sp.From
+	if err := e.applyEvents(from.Unix()); err != nil {
+		return err
+	}
+	if err := e.advance(from.Unix()); err != nil {
+		return err
+	}
+	shares, err := e.v.Deposit(from, Investor, sp.Capital)
+	if err != nil {
+		return err
+	}
+	e.shares = shares
+	e.startEquity = e.v.ConvertToAssets(shares)
+	e.openBenchmarks(from)
+	// The initial allocation.
+	st := e.v.StrategyState()
+	e.prepare(st)
+	target, err := sp.Strategy.Plan(ctx, st)
+	if err != nil {
+		return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("plan at %s: %w", fmtTime(from), err))
+	}
+	d, err := e.v.Decide(from, from, vault.TriggerManual, target)
+	if err != nil {
+		return err
+	}
+	d.Reasons = append(d.Reasons, "initial allocation")
+	r, err := e.v.Execute(from, d)
+	if err != nil {
+		return err
+	}
+	e.res.Decisions = append(e.res.Decisions, d)
+	e.countResult(r)
+	e.next = e.runner.Keeper.Next(from)
+	e.record(0, from)
+	for k := 1; k < len(e.times); k++ {
+		if k&63 == 0 {
+			if err := ctx.Err(); err != nil {
+				return adapters.Wrap(e.op, adapters.KindOther, err)
+			}
+			e.progress(k)
+		}
+		t := e.times[k]
+		if err := e.applyEvents(t); err != nil {
+			return err
+		}
+		if err := e.advance(t); err != nil {
+			return err
+		}
+		now := time.Unix(t, 0).UTC()
+		if e.exitAll || (!e.next.IsZero() && !e.next.After(now)) {
+			rep, err := e.runner.Step(ctx, now)
+			if err != nil {
+				return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("step %s: %w", fmtTime(now), err))
+			}
+			e.res.Decisions = append(e.res.Decisions, rep.Decisions...)
+			e.res.Harvests = append(e.res.Harvests, rep.Harvests...)
+			for _, r := range rep.Results {
+				e.countResult(r)
+			}
+			for _, n := range rep.Notes {
+				e.res.Notes = append(e.res.Notes, now.Format(time.RFC3339)+" "+n)
+			}
+			e.next = e.runner.Keeper.Next(now)
+		} else if _, err := e.v.Claim(now); err != nil {
+			return err
+		}
+		e.record(k, now)
+	}
+	e.progress(len(e.times))
+	return nil
+}
+
+// progress reports the steps done (the last recorded step's time and NAV)
+// to Spec.Progress.
+func (e *engine) progress(done int) {
+	if e.spec.Progress == nil || len(e.res.Steps) == 0 {
+		return
+	}
+	last := &e.res.Steps[len(e.res.Steps)-1]
+	e.spec.Progress(Progress{Step: done, Steps: len(e.times), Markets: len(e.markets), Time: last.Time, NAV: last.NAV})
+}
+
+// countResult notes an executed rebalance.
+func (e *engine) countResult(r vault.Result) {
+	if len(r.Executed) > 0 {
+		e.res.Metrics.Rebalances++
+	}
+}
+
+// record appends the step's record and advances the benchmarks.
+func (e *engine) record(k int, now time.Time) {
+	v := e.v
+	n := len(e.markets)
+	e.vals = v.MarketValues(e.vals[:0])
+	vals := e.slab[k*n : (k+1)*n : (k+1)*n]
+	for i := range e.vals {
+		vals[i] = toFloat(e.vals[i])
+	}
+	if l := v.Ledger(); l.Len() != e.ledgerAt {
+		for _, en := range l.Since(l.Next() - uint64(l.Len()-e.ledgerAt)) {
+			e.costs = e.costs.Add(en.Cost())
+		}
+		e.ledgerAt = l.Len()
+	}
+	e.res.Steps = append(e.res.Steps, Step{
+		Time: now, NAV: v.GrossAssets(), Equity: v.ConvertToAssets(e.shares), PricePerShare: v.PricePerShare(),
+		Idle: v.Idle(), Costs: e.costs, Values: vals,
+	})
+	e.stepBenchmarks(k, now)
+}

@@ -1,0 +1,188 @@
+package backtest
+
+import (
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+// finish computes the metrics, statistics, attribution and benchmarks
+// from the records, and checks the attribution identity.
+func (e *engine) finish() error {
+	res := e.res
+	v := e.v
+	steps := res.Steps
+	n := len(steps)
+	nm := len(e.markets)
+	ts := make([]int64, n)
+	eq := make([]float64, n)
+	for k := range steps {
+		ts[k] = e.times[k]
+		eq[k] = toFloat(steps[k].Equity)
+	}
+	// The curve starts from the equity before the initial allocation, so
+	// that its entry costs count in every return metric.
+	eq[0] = toFloat(e.startEquity)
+	m := &res.Metrics
+	m.Headline = ComputeHeadline(ts, eq, e.spec.RiskFree)
+	m.StartNAV, m.EndNAV = steps[0].NAV, steps[n-1].NAV
+	m.StartEquity, m.EndEquity = e.startEquity, steps[n-1].Equity
+	m.PnL = m.EndEquity.Sub(m.StartEquity)
+
+	// Ledger: costs, trades and per-market flows.
+	res.Ledger = v.Ledger().Entries()
+	stats := make([]MarketStats, nm)
+	idx := make(map[string]int, nm)
+	for i, mk := range e.markets {
+		idx[mk.id] = i
+		stats[i] = MarketStats{Market: mk.id, EndValue: decimal.Zero, PnL: decimal.Zero, Bought: decimal.Zero, Sold: decimal.Zero,
+			Harvested: decimal.Zero, Gas: decimal.Zero, Slippage: decimal.Zero, Fees: decimal.Zero, EventLoss: decimal.Zero}
+	}
+	z := decimal.Zero
+	m.Traded, m.Gas, m.Slippage, m.ProtocolFees, m.Rounding = z, z, z, z, z
+	idleFlows := decimal.Zero // idle changes other than through the markets
+	for _, en := range res.Ledger {
+		m.Gas = m.Gas.Add(en.Gas)
+		m.Slippage = m.Slippage.Add(en.Slippage)
+		m.ProtocolFees = m.ProtocolFees.Add(en.Fee)
+		var st *MarketStats
+		if i, ok := idx[en.Market]; ok && en.Market != "" {
+			st = &stats[i]
+			st.Gas = st.Gas.Add(en.Gas)
+			st.Slippage = st.Slippage.Add(en.Slippage)
+			st.Fees = st.Fees.Add(en.Fee)
+		}
+		switch en.Type {
+		case vault.EntryBuy:
+			m.Traded = m.Traded.Add(en.Amount)
+			m.Orders++
+			if st != nil {
+				st.Bought = st.Bought.Add(en.Amount)
+			}
+		case vault.EntrySell, vault.EntryQueue:
+			m.Traded = m.Traded.Add(en.Amount)
+			m.Orders++
+			if st != nil && en.Type == vault.EntrySell {
+				st.Sold = st.Sold.Add(en.Amount)
+			}
+		case vault.EntryClaim:
+			if st != nil {
+				st.Sold = st.Sold.Add(en.Amount)
+			}
+		case vault.EntryHarvest:
+			if st != nil {
+				st.Harvested = st.Harvested.Add(en.Amount)
+			}
+		case vault.EntryEvent:
+			if st != nil {
+				st.EventLoss = st.EventLoss.Add(en.Amount)
+			}
+		case vault.EntryCost:
+			m.Rounding = m.Rounding.Add(en.Amount)
+		case vault.EntryDeposit, vault.EntryWithdraw, vault.EntryDonation:
+			idleFlows = idleFlows.Add(en.IdleDelta())
+		}
+		if st == nil && (en.Type == vault.EntryBuy || en.Type == vault.EntrySell || en.Type == vault.EntryClaim || en.Type == vault.EntryHarvest) {
+			return adapters.E(e.op, adapters.KindOther, "ledger entry %d (%s) names market %q outside the universe", en.Seq, en.Type, en.Market)
+		}
+	}
+	for _, d := range res.Decisions {
+		m.Decisions++
+		if d.Trigger == vault.TriggerExit {
+			m.Exits++
+		}
+	}
+	for _, h := range res.Harvests {
+		if len(h.Markets) > 0 {
+			m.Harvests++
+		}
+	}
+
+	// Allocation statistics over the steps.
+	var hhi, avgEq float64
+	for k := range steps {
+		nav := toFloat(steps[k].NAV)
+		avgEq += eq[k]
+		var h float64
+		for i, x := range steps[k].Values {
+			if x > 0 {
+				stats[i].TimeInMarket++
+			}
+			if nav > 0 {
+				w := x / nav
+				stats[i].AvgWeight += w
+				stats[i].MaxWeight = max(stats[i].MaxWeight, w)
+				h += w * w
+			}
+		}
+		hhi += h
+	}
+	fn := float64(n)
+	m.HHI = finite(hhi / fn)
+	avgEq /= fn
+	if avgEq > 0 {
+		m.Turnover = finite(toFloat(m.Traded) / avgEq)
+	}
+	if m.Years > 0 {
+		m.TurnoverAnnual = finite(m.Turnover / m.Years)
+	}
+
+	// Attribution: market PnL = end value + returned to idle - spent.
+	ends := v.MarketValues(nil)
+	sum := decimal.Zero
+	res.Attribution.Markets = make([]MarketPnL, nm)
+	for i := range stats {
+		st := &stats[i]
+		st.TimeInMarket = finite(st.TimeInMarket / fn)
+		st.AvgWeight = finite(st.AvgWeight / fn)
+		st.EndValue = ends[i]
+		st.PnL = ends[i].Add(st.Sold).Add(st.Harvested).Sub(st.Bought)
+		sum = sum.Add(st.PnL)
+		res.Attribution.Markets[i] = MarketPnL{Market: st.Market, PnL: st.PnL}
+	}
+	res.Markets = stats
+	// Idle: what idle holds beyond the capital, the flows from the
+	// markets and the user flows after the start.
+	marketFlows := decimal.Zero
+	for i := range stats {
+		marketFlows = marketFlows.Add(stats[i].Sold).Add(stats[i].Harvested).Sub(stats[i].Bought)
+	}
+	a := &res.Attribution
+	a.Idle = v.Idle().Sub(idleFlows).Sub(marketFlows)
+	endNAV := v.GrossAssets()
+	startNAV := idleFlows // the capital deposited (no positions before the start)
+	a.NAVChange = endNAV.Sub(startNAV)
+	if got := sum.Add(a.Idle); !got.Equal(a.NAVChange) {
+		return adapters.E(e.op, adapters.KindOther, "attribution does not add up: markets %s + idle %s = %s, NAV change %s", sum, a.Idle, got, a.NAVChange)
+	}
+	a.VaultFees = decimal.Zero
+	if v.BalanceOf(v.Config().FeeRecipient).Sign() > 0 && v.Config().FeeRecipient != Investor {
+		a.VaultFees = v.ConvertToAssets(v.BalanceOf(v.Config().FeeRecipient))
+	}
+	m.VaultFees = a.VaultFees
+	a.Locked = v.LockedProfit()
+	a.Total = m.PnL
+	a.Dust = a.NAVChange.Sub(a.VaultFees).Sub(a.Locked).Sub(a.Total)
+	if limit := decimal.New(1, -9).Mul(decimal.Max(startNAV, decimal.NewFromInt(1))); a.Dust.Abs().Cmp(limit) > 0 {
+		return adapters.E(e.op, adapters.KindOther, "attribution dust %s is larger than rounding can explain (%s)", a.Dust, limit)
+	}
+
+	res.Benchmarks = e.benchmarks(ts)
+	res.DataIssues = e.issues
+	if res.DataIssues == nil {
+		res.DataIssues = []DataIssue{}
+	}
+	if res.Events == nil {
+		res.Events = []EventRecord{}
+	}
+	for _, is := range res.DataIssues {
+		if is.Kind == IssueGap {
+			res.Data.Gaps++
+		}
+	}
+	if len(res.Steps) != len(e.times) {
+		return adapters.E(e.op, adapters.KindOther, "recorded %d steps of %d", len(res.Steps), len(e.times))
+	}
+	return nil
+}
