@@ -62,7 +62,14 @@ func Default(ctx context.Context) (*history.Batch, error) {
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindInvalid, fmt.Errorf("%s: %w", DefaultHistoryFile, err))
 	}
-	b, err := history.ReadNativeCSV(DefaultHistoryFile, zr)
+	// Decompress on another goroutine while the CSV is parsed.
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.Copy(pw, zr)
+		pw.CloseWithError(err)
+	}()
+	b, err := history.ReadNativeCSV(DefaultHistoryFile, pr)
+	pr.Close() // unblocks the copier if parsing stopped early
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOf(err), err)
 	}

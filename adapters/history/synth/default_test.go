@@ -173,6 +173,9 @@ func TestOpenDefault(t *testing.T) {
 }
 
 func TestWriteDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and compresses the default history")
+	}
 	dir := t.TempDir()
 	if err := WriteDefault(dir); err != nil {
 		t.Fatal(err)

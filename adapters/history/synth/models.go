@@ -352,8 +352,14 @@ func (g *gen) newAMM(mk *market, c marketCalib) (model, error) {
 	}
 	g.poolPrice(a)
 	if a.stable {
+		// Shares drift around balanced: equal values, or for a weighted
+		// two-coin pool around (weight0, 1 - weight0).
+		means := make([]float64, a.coins)
+		if w := prof.ParamOr("weight0", 0.5); a.coins == 2 && w > 0 && w < 1 {
+			means[0], means[1] = math.Log1p(w-1), math.Log1p(-w)
+		}
 		for i := 0; i < a.coins; i++ {
-			a.logits = append(a.logits, newOU(rg("share"+string(rune('0'+i))), 0, 0.08, 5.0/365, g.dt))
+			a.logits = append(a.logits, newOU(rg("share"+string(rune('0'+i))), means[i], 0.08, 5.0/365, g.dt))
 		}
 	}
 	a.shares = make([]float64, a.coins)

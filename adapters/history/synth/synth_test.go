@@ -460,3 +460,37 @@ func FuzzGenerate(f *testing.F) {
 		}
 	})
 }
+
+// A weighted pool's value shares drift around its weights; an even
+// stableswap pool around half.
+func TestAMM_PoolShares(t *testing.T) {
+	cat := adapters.Builtin()
+	weighted := adapters.Market{ID: "balancer/wsteth-weth-80-20", Kind: adapters.AMM, Base: adapters.ETH, Params: map[string]float64{"weight0": 0.8}}
+	if err := cat.AddMarket(weighted); err != nil {
+		t.Fatal(err)
+	}
+	even, _ := cat.Market("curve/steth-eth")
+	weighted, _ = cat.Market(weighted.ID)
+	b, err := Generate(Config{From: date("2024-01-01T00:00:00Z"), To: date("2025-01-01T00:00:00Z"), Step: 12 * time.Hour, Seed: 3,
+		Markets: []adapters.Market{weighted, even}, Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		id       string
+		mean, sd float64
+	}{{weighted.ID, 0.8, 0.02}, {even.ID, 0.5, 0.02}} {
+		var s stats
+		for _, r := range rowsOf(b, tt.id) {
+			s.add(share(adapters.FieldBalance0)(r))
+		}
+		if math.Abs(s.mean()-tt.mean) > tt.sd || s.min < tt.mean-0.15 || s.max > tt.mean+0.15 {
+			t.Errorf("%s: coin 0 share mean %v in [%v, %v], want about %v", tt.id, s.mean(), s.min, s.max, tt.mean)
+		}
+	}
+	// The weighted pool is named after wstETH: its price is wstETH in ETH,
+	// the same as lido/wsteth's market price.
+	if r := rowsOf(b, weighted.ID)[0]; val(t, r, adapters.FieldPrice) < 1.1 {
+		t.Errorf("%s price %v, want wstETH's market price in ETH (> 1.1)", weighted.ID, val(t, r, adapters.FieldPrice))
+	}
+}
