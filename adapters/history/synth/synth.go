@@ -58,7 +58,7 @@ func Generate(cfg Config) (*history.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.run(); err != nil {
+	if err := g.run(); err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOf(err), err)
 	}
 	return g.batch, nil
@@ -266,7 +266,7 @@ func anchorFor(date time.Time, from, to, step int64) int64 {
 
 // run generates every row, market by market in ID order and each market's
 // rows in time order.
-func (g *gen) run() (*history.Batch, error) {
+func (g *gen) run() error {
 	rows := make([]history.Row, len(g.models)*g.n)
 	for i, mod := range g.models {
 		mod.base().rows = rows[i*g.n : (i+1)*g.n : (i+1)*g.n]
@@ -297,7 +297,7 @@ func (g *gen) run() (*history.Batch, error) {
 			r.Obs.Put(adapters.FieldGasPrice, c.gas)
 			if err := r.Obs.Validate(); err != nil {
 				// A model bug, not bad input: say where.
-				return nil, fmt.Errorf("market %s at %s: %w", mk.m.ID, when.Format(time.RFC3339), err)
+				return fmt.Errorf("market %s at %s: %w", mk.m.ID, when.Format(time.RFC3339), err)
 			}
 		}
 		// Advance every process to the next step.
@@ -318,5 +318,5 @@ func (g *gen) run() (*history.Batch, error) {
 		}
 	}
 	g.batch.Rows = rows
-	return g.batch, nil
+	return nil
 }
