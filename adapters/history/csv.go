@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,15 +88,15 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 	fail := func(line int, format string, args ...any) error {
 		return &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: pos(name, max(line, 1)), Err: fmt.Errorf(format, args...)}
 	}
-	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	rr := newRecReader(r)
+	header, _, err := rr.read()
 	if err == io.EOF {
 		return nil, fail(1, "empty file: want a header starting with market,time")
 	}
 	if err != nil {
 		return nil, csvError(op, name, err)
 	}
+	header = slices.Clone(header)
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
@@ -117,15 +118,21 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 	}
 	b := &Batch{Source: name, Format: FormatNative}
 	intern := map[string]string{}
+	var last struct {
+		s string
+		t time.Time
+	}
 	for {
-		rec, err := cr.Read()
+		rec, line, err := rr.read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, csvError(op, name, err)
 		}
-		line, _ := cr.FieldPos(0)
+		if len(rec) != len(header) {
+			return nil, fail(line, "wrong number of fields: %d, want %d as in the header", len(rec), len(header))
+		}
 		id, ok := intern[rec[0]]
 		if !ok {
 			if _, _, err := adapters.SplitID(rec[0]); err != nil {
@@ -134,12 +141,20 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 			id = strings.Clone(rec[0])
 			intern[id] = id
 		}
-		t, err := time.Parse(time.RFC3339, rec[1])
-		if err != nil {
-			return nil, fail(line, "time: %q is not an RFC 3339 time (2024-01-02T15:04:05Z)", rec[1])
+		t := last.t
+		if rec[1] != last.s {
+			t, err = parseTime(rec[1])
+			if err != nil {
+				return nil, fail(line, "time: %q is not an RFC 3339 time (2024-01-02T15:04:05Z)", rec[1])
+			}
+			last.s, last.t = rec[1], t
 		}
-		row := Row{Market: id, Line: line}
-		row.Obs.Time = t.UTC()
+		if b.Rows == nil {
+			b.Rows = make([]Row, 0, rr.estimate())
+		}
+		b.Rows = append(b.Rows, Row{Market: id, Line: line})
+		row := &b.Rows[len(b.Rows)-1]
+		row.Obs.Time = t
 		for i, f := range fields {
 			cell := rec[i+2]
 			if cell == "" {
@@ -154,12 +169,43 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 			}
 			row.Obs.Put(f, v)
 		}
-		b.Rows = append(b.Rows, row)
 	}
 	return b, nil
 }
 
+// parseTime parses an RFC 3339 time into UTC, with a fast path for the
+// "2006-01-02T15:04:05Z" form WriteNativeCSV writes.
+func parseTime(s string) (time.Time, error) {
+	if len(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' {
+		num := func(a, b int) int {
+			n := 0
+			for i := a; i < b; i++ {
+				c := s[i]
+				if c < '0' || c > '9' {
+					return -1
+				}
+				n = n*10 + int(c-'0')
+			}
+			return n
+		}
+		y, mo, d, h, mi, se := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
+		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(time.Month(mo), y) && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 60 {
+			return time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC), nil
+		}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	return t.UTC(), err
+}
+
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
 func csvError(op, name string, err error) error {
+	var re *recError
+	if errors.As(err, &re) {
+		return &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: pos(name, max(re.line, 1)), Err: errors.New(re.msg)}
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: pos(name, max(pe.Line, 1)), Err: pe.Err}
