@@ -32,8 +32,9 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // ReportOptions tune report.html.
 type ReportOptions struct {
-	// MaxPoints bounds the points of each line in the charts (default
-	// 1500; the allocation chart uses a third of it per band).
+	// MaxPoints bounds the points of the strategy's lines in the charts
+	// (default 1500); benchmark lines and the allocation chart's bands
+	// get a third of it.
 	MaxPoints int
 	// Decisions is how many of the last decisions the report lists
 	// (default 50).

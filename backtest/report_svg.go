@@ -303,7 +303,11 @@ func equityChart(r *Result, maxPoints int) svgChart {
 	f.y0, f.y1 = math.Inf(1), math.Inf(-1)
 	for i := range curves {
 		cv := &curves[i]
-		cv.xs, cv.ys = downsample(cv.xs, cv.ys, maxPoints)
+		pts := maxPoints
+		if i > 0 {
+			pts = max(maxPoints/3, 4) // benchmarks are smooth: fewer points keep their shape
+		}
+		cv.xs, cv.ys = downsample(cv.xs, cv.ys, pts)
 		for _, y := range cv.ys {
 			f.y0, f.y1 = math.Min(f.y0, y), math.Max(f.y1, y)
 		}

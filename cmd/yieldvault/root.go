@@ -68,6 +68,7 @@ func newRoot(a *app) *cobra.Command {
 		newDataCmd(a),
 		newValidateCmd(a),
 		newPlanCmd(a),
+		newBacktestCmd(a),
 	)
 	return root
 }

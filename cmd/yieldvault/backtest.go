@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/backtest"
+	"github.com/yieldvault/yieldvault/strategies/rules"
+)
+
+// runFlags are the flags backtest and sweep share.
+type runFlags struct {
+	file     string
+	from, to string
+	capital  string
+	step     string
+	pricing  string
+	riskFree float64
+	out      string
+}
+
+func (f *runFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.file, "strategy", "s", "", "strategy file (YAML)")
+	cmd.Flags().StringVar(&f.from, "from", "", "start of the run (RFC3339 or YYYY-MM-DD; default: the start of the data)")
+	cmd.Flags().StringVar(&f.to, "to", "", "end of the run (default: the end of the data)")
+	cmd.Flags().StringVar(&f.capital, "capital", "100", "the investor's deposit at the start, in the base asset")
+	cmd.Flags().StringVar(&f.step, "step", "", "simulated step (1h, 6h, 1d, ...; default: the data's own timestamps)")
+	cmd.Flags().StringVar(&f.pricing, "pricing", "rate", "value positions at the protocols' exchange rates (rate) or at market prices (market)")
+	cmd.Flags().Float64Var(&f.riskFree, "risk-free", 0, "annual risk-free rate of Sharpe and Sortino, a fraction (0.04 = 4%)")
+	cmd.Flags().StringVar(&f.out, "out", "runs", "folder that receives the run folders")
+}
+
+// runSetup is what a backtest or a sweep loads before running: the
+// strategy, the data (loaded once) and the settings every run shares.
+type runSetup struct {
+	strategy *rules.Strategy
+	fileData []byte
+	catalog  []byte
+	spec     backtest.Spec // Strategy and Params are set per run
+	key      backtest.RunKey
+	out      string
+}
+
+// parseRunStep parses --step: empty or "data" for the data's own
+// timestamps, else a positive duration (parseStep: 1h, 6h, 1d).
+func parseRunStep(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "data" {
+		return 0, nil
+	}
+	d, err := parseStep(s)
+	if err != nil {
+		return 0, usagef("--%v", err)
+	}
+	return d, nil
+}
+
+// setup validates the shared flags, loads the strategy with params
+// applied (nil for a sweep) and the universe's history.
+func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64) (*runSetup, error) {
+	if f.file == "" {
+		return nil, usagef("needs -s FILE (a strategy file)")
+	}
+	capital, err := decimal.NewFromString(strings.TrimSpace(f.capital))
+	if err != nil || capital.Sign() <= 0 {
+		return nil, usagef("--capital %q is not a positive number", f.capital)
+	}
+	step, err := parseRunStep(f.step)
+	if err != nil {
+		return nil, err
+	}
+	pricing, err := adapters.ParsePricing(f.pricing)
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("--pricing: %w", err)}
+	}
+	if math.IsNaN(f.riskFree) || math.IsInf(f.riskFree, 0) || f.riskFree <= -1 || f.riskFree > 1 {
+		return nil, usagef("--risk-free %g is not a rate between -1 and 1 (0.04 = 4%%)", f.riskFree)
+	}
+	var from, to time.Time
+	if f.from != "" {
+		if from, err = parseTime(f.from); err != nil {
+			return nil, err
+		}
+	}
+	if f.to != "" {
+		if to, err = parseTime(f.to); err != nil {
+			return nil, err
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return nil, adapters.E("backtest", adapters.KindInvalid, "empty range: --from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	if f.out == "" {
+		return nil, usagef("--out must name a folder")
+	}
+	cat, err := a.catalog()
+	if err != nil {
+		return nil, err
+	}
+	var catBytes []byte
+	if a.catalogFile != "" {
+		if catBytes, err = os.ReadFile(a.catalogFile); err != nil {
+			return nil, adapters.E("backtest", adapters.KindNotFound, "%v", err)
+		}
+	}
+	fileData, err := os.ReadFile(f.file)
+	if err != nil {
+		return nil, adapters.E("backtest", adapters.KindNotFound, "strategy file: %v", errors.Unwrap(err))
+	}
+	s, err := rules.LoadFile(f.file, cat)
+	if err != nil {
+		return nil, err
+	}
+	if len(params) > 0 {
+		if s, err = s.WithParams(params); err != nil {
+			return nil, err
+		}
+	}
+	lookback := backtest.DefaultLookback
+	if l, ok := any(s).(lookbacker); ok && l.Lookback() > 0 {
+		lookback = l.Lookback()
+	}
+	db, err := a.openDB(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	w, err := backtest.Load(ctx, db, s, from, to, lookback)
+	if err != nil {
+		return nil, err
+	}
+	rs := &runSetup{strategy: s, fileData: fileData, catalog: catBytes, out: f.out}
+	rs.spec = backtest.Spec{
+		Universe: s.Universe(), Catalog: cat, Data: w, Lookback: lookback, From: from, To: to, Step: step,
+		Capital: capital, Pricing: pricing, RiskFree: f.riskFree, Source: a.dbName(),
+	}
+	rs.key = backtest.RunKey{
+		Strategy: s.Name(), File: fileData, Catalog: catBytes, From: from, To: to, Step: step,
+		Capital: capital, Pricing: pricing.String(), RiskFree: f.riskFree, Source: a.dbName(),
+		Data: backtest.DataFingerprint(w),
+	}
+	return rs, nil
+}
+
+// specFor is the setup's Spec for one strategy (with its params applied).
+func (rs *runSetup) specFor(s *rules.Strategy) backtest.Spec {
+	sp := rs.spec
+	sp.Strategy, sp.Params = s, s.Params()
+	return sp
+}
+
+// keyFor is the run key of one strategy (with its params applied).
+func (rs *runSetup) keyFor(s *rules.Strategy) backtest.RunKey {
+	k := rs.key
+	k.Params = s.Params()
+	return k
+}
+
+// writeRun completes a result's settings with the strategy file and
+// writes its folder.
+func writeRun(dir, file string, r *backtest.Result) error {
+	r.Settings.StrategyFile = filepath.ToSlash(file)
+	return backtest.WriteRun(dir, r)
+}
+
+func newBacktestCmd(a *app) *cobra.Command {
+	var f runFlags
+	var params []string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "backtest -s FILE [--from T] [--to T] [--capital X] [--param k=v]... [--out DIR]",
+		Short: "Replay a strategy over the market history and write a run folder",
+		Long: `Run a strategy over the history (--db, default: the embedded synthetic history) on a
+simulated clock and write a run folder under --out: summary.json, equity.csv, ledger.csv,
+decisions.csv and a self-contained report.html. Prints the metrics of the strategy and of
+its benchmarks (hold each market, equal weight, best single market) side by side; the last
+line is the run folder's path. With --json, prints summary.json instead.
+
+The folder's name is the strategy's name and a hash of the strategy file, the parameters,
+the settings and the data: the same inputs always write the same folder, byte for byte.
+docs/backtesting.md defines every metric.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := parseParams(params)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			rs, err := a.setup(ctx, &f, p)
+			if err != nil {
+				return err
+			}
+			sp := rs.specFor(rs.strategy)
+			update, finish := a.runProgress()
+			sp.Progress = update
+			res, err := backtest.Run(ctx, sp)
+			finish()
+			if err != nil {
+				return err
+			}
+			dir := rs.keyFor(rs.strategy).Dir(rs.out)
+			if err := writeRun(dir, f.file, res); err != nil {
+				return err
+			}
+			if asJSON {
+				b, err := backtest.SummaryJSON(res)
+				if err != nil {
+					return err
+				}
+				_, err = a.stdout.Write(b)
+				return err
+			}
+			printSummary(a.stdout, res)
+			fmt.Fprintln(a.stdout, dir)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print summary.json instead of the table (the run folder is still written)")
+	return cmd
+}
+
+// runProgress returns a backtest progress callback drawing a bar on
+// stderr when stderr is a terminal (simulated date, NAV, steps a second,
+// ETA), and a function that clears it.
+func (a *app) runProgress() (func(backtest.Progress), func()) {
+	if !a.isTerminal(a.stderr) {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	var markets int
+	update := func(p backtest.Progress) {
+		if bar == nil {
+			markets = max(1, p.Markets)
+			bar = progressbar.NewOptions(p.Steps,
+				progressbar.OptionSetWriter(a.stderr),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("steps"),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
+		bar.Describe(fmt.Sprintf("%s NAV %s (%d markets)", p.Time.UTC().Format("2006-01-02"), p.NAV.StringFixed(4), markets))
+		_ = bar.Set(p.Step)
+	}
+	return update, func() {
+		if bar != nil {
+			_ = bar.Finish()
+		}
+	}
+}
+
+// printSummary prints the run's metrics and its benchmarks' side by side,
+// then the costs and activity.
+func printSummary(w io.Writer, r *backtest.Result) {
+	s := &r.Settings
+	base := string(s.Vault.Base)
+	fmt.Fprintf(w, "backtest %s: %s to %s, capital %s %s, %s pricing, step %s\n", s.Strategy,
+		s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339), s.Capital, base, s.Pricing, s.Step)
+	fmt.Fprintf(w, "data: %s, %d markets, %d steps, %d observations, %d gaps forward filled\n\n",
+		s.Source, len(r.Data.Markets), r.Data.Steps, r.Data.Rows, r.Data.Gaps)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "CURVE\tEND VALUE\tRETURN\tAPY\tVOLATILITY\tSHARPE\tSORTINO\tMAX DD\tCALMAR\t")
+	row := func(name string, h backtest.Headline) {
+		fmt.Fprintf(tw, "%s\t%.4f\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%.2f\t\n", name, h.EndValue, pct(h.TotalReturn), pct(h.APY),
+			pct(h.Volatility), h.Sharpe, h.Sortino, pct(h.MaxDrawdown), h.Calmar)
+	}
+	row("strategy", r.Metrics.Headline)
+	for _, b := range r.Benchmarks {
+		row(b.Name, b.Metrics)
+	}
+	_ = tw.Flush()
+	m := &r.Metrics
+	fmt.Fprintf(w, "\nprofit %s %s; costs: gas %s, slippage %s, protocol fees %s, vault fees %s\n",
+		m.PnL.StringFixed(6), base, m.Gas.StringFixed(6), m.Slippage.StringFixed(6), m.ProtocolFees.StringFixed(6), m.VaultFees.StringFixed(6))
+	fmt.Fprintf(w, "activity: %d decisions, %d rebalances, %d exits, %d harvests, %d orders; turnover %.2f (%.2f a year)\n",
+		m.Decisions, m.Rebalances, m.Exits, m.Harvests, m.Orders, m.Turnover, m.TurnoverAnnual)
+	if m.MaxDrawdown > 0 {
+		rec := "not recovered"
+		if !m.DrawdownRecovery.IsZero() {
+			rec = "recovered " + m.DrawdownRecovery.UTC().Format("2006-01-02")
+		}
+		fmt.Fprintf(w, "max drawdown %s: peak %s, trough %s, %s\n", pct(m.MaxDrawdown),
+			m.DrawdownPeak.UTC().Format("2006-01-02"), m.DrawdownTrough.UTC().Format("2006-01-02"), rec)
+	}
+	if len(r.DataIssues) > 0 {
+		fmt.Fprintf(w, "data issues: %d (see summary.json)\n", len(r.DataIssues))
+	}
+}
+
+func pct(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" }
+
+// parseGrid parses sweep --param values "k=a,b,c" into the grid's
+// parameters, sorted by name; a name given twice is a usage error.
+func parseGrid(kvs []string) ([]backtest.Param, error) {
+	seen := map[string]bool{}
+	var out []backtest.Param
+	for _, kv := range kvs {
+		k, vs, ok := strings.Cut(kv, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.TrimSpace(vs) == "" {
+			return nil, usagef("--param %q is not k=a,b,c", kv)
+		}
+		if seen[k] {
+			return nil, usagef("--param %s given twice", k)
+		}
+		seen[k] = true
+		p := backtest.Param{Name: k}
+		for _, v := range strings.Split(vs, ",") {
+			x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, usagef("--param %s: %q is not a number", k, v)
+			}
+			p.Values = append(p.Values, x)
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
