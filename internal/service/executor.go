@@ -1,0 +1,72 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+// Orders is one batch of orders for an executor: a rebalance decision of
+// one vault, under the idempotency key of the intent that decided it.
+type Orders struct {
+	// Key is the intent's idempotency key (vault/action/tick or
+	// vault/api/<request key>). An executor that submits anything
+	// anywhere must tag it with Key and never submit twice under one key.
+	Key      string
+	Time     time.Time
+	Decision vault.Decision
+	// Book is the vault as restored from the state database, with the
+	// market data of Time observed. The executor applies the fills it
+	// obtained to it (through the adapters); the service then commits
+	// Book's state, its new ledger entries and the intent as done in one
+	// transaction.
+	Book *vault.Vault
+}
+
+// Executor carries out a vault's orders. The service calls Execute inside
+// an intent: the intent is journalled (pending) before, and marked done in
+// the same transaction as Book's new state after. If the process dies in
+// between, the intent is re-run on restart from the persisted pre-state,
+// so Execute may be called again with the same Key.
+//
+// The paper executor trades against the adapters' models, so calling it
+// again from the same pre-state gives the same fills: nothing can be
+// doubled. An on-chain executor must guarantee, per Key:
+//
+//   - idempotency by key: a second Execute with a Key it has seen submits
+//     nothing new and returns the fills of the first (it looks the key up
+//     in its own durable submission log, or on chain by a nonce or salt
+//     derived from Key, before submitting);
+//   - at-most-once submission: the key is recorded durably before a
+//     transaction is broadcast, and a broadcast whose outcome is unknown
+//     is resolved by querying, never by resubmitting blindly;
+//   - reporting fills: the amounts actually received or spent, gas and
+//     slippage, per order (adapters.Fill), which Book is brought in line
+//     with; the ledger records fills, not intentions;
+//   - partial fills: an order filled in part is reported as such
+//     (Executed.Err, Fill.Partial) and the rest is left to the next
+//     decision, never retried silently;
+//   - reconciliation: positions read back from chain after execution are
+//     compared with Book; a difference is an error that stops the vault
+//     (pause) for an operator instead of being papered over.
+type Executor interface {
+	Execute(ctx context.Context, vaultID string, o Orders) (vault.Result, error)
+}
+
+// PaperExecutor executes orders against the adapters' market models
+// (vault.Execute): fills, slippage and gas come from the models and the
+// positions live in the state database. It is deterministic.
+type PaperExecutor struct{}
+
+// Execute applies the decision's orders to Book.
+func (PaperExecutor) Execute(ctx context.Context, vaultID string, o Orders) (vault.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return vault.Result{}, adapters.Wrap("service.PaperExecutor", adapters.KindOther, err)
+	}
+	if o.Book == nil {
+		return vault.Result{}, adapters.E("service.PaperExecutor", adapters.KindInvalid, "vault %s: no book", vaultID)
+	}
+	return o.Book.Execute(o.Time, o.Decision)
+}

@@ -1,0 +1,72 @@
+package service
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/adapters/history/synth"
+)
+
+var (
+	defaultOnce sync.Once
+	defaultHist *history.DB
+	defaultErr  error
+)
+
+// sharedHistory is one in-memory copy of the embedded history for the
+// tests that only read it.
+func sharedHistory(t testing.TB) *history.DB {
+	t.Helper()
+	defaultOnce.Do(func() { defaultHist, defaultErr = synth.OpenDefault(context.Background()) })
+	if defaultErr != nil {
+		t.Fatal(defaultErr)
+	}
+	return defaultHist
+}
+
+var t0 = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+
+const testToken = "test-token-0123456789abcdef"
+
+// writeConfig writes a service config into a temp folder with the given
+// vaults block (YAML, indented under vaults:) and extra top-level YAML.
+func writeConfig(t testing.TB, extra, vaults string) string {
+	t.Helper()
+	dir := t.TempDir()
+	strat, err := filepath.Abs("../../examples/strategies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "state_db: state.db\n" + extra + "\nvaults:\n" + strings.ReplaceAll(vaults, "$STRAT", strat)
+	p := filepath.Join(dir, "service.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newTestService loads a config and builds a manual-clock service on the
+// shared history.
+func newTestService(t testing.TB, path string, clock *ManualClock) *Service {
+	t.Helper()
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(context.Background(), cfg, Options{
+		Wall: time.Now, Clock: clock, History: sharedHistory(t), Manual: true,
+		Getenv: func(string) string { return testToken },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}

@@ -1,0 +1,435 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+// IdempotencyHeader is the request header that names a state-changing
+// request; a retry with the same key and body returns the first answer.
+const IdempotencyHeader = "Idempotency-Key"
+
+var idemRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// Handler returns the HTTP API.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		body := map[string]any{"ready": s.ready.Load(), "leader": s.isLeader(), "time": s.clock.Now()}
+		code := http.StatusOK
+		if !s.ready.Load() {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, body)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /v1/vaults", s.getVaults)
+	mux.HandleFunc("GET /v1/vaults/{id}", s.getVault)
+	mux.HandleFunc("GET /v1/vaults/{id}/decisions", s.getDecisions)
+	mux.HandleFunc("GET /v1/vaults/{id}/plan", s.getPlan)
+	for _, a := range []Action{ActRebalance, ActHarvest, ActDeposit, ActWithdraw, ActPause, ActResume} {
+		a := a
+		mux.HandleFunc("POST /v1/vaults/{id}/"+string(a), func(w http.ResponseWriter, r *http.Request) { s.post(w, r, a) })
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+	return s.logRequests(mux)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// logRequests logs each request (method, path, status, duration; never
+// headers, so never the token) and counts it by route.
+func (s *Service) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "other"
+		}
+		s.metrics.HTTP.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+		lvl := slog.LevelDebug
+		if r.Method != http.MethodGet || sw.code >= 400 {
+			lvl = slog.LevelInfo
+		}
+		s.log.Log(r.Context(), lvl, "http", "method", r.Method, "path", r.URL.Path, "status", sw.code, "dur", time.Since(start).Round(time.Microsecond))
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// apiError is the body of every error answer.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, code int, errCode, msg string) {
+	var e apiError
+	e.Error.Code, e.Error.Message = errCode, msg
+	writeJSON(w, code, e)
+}
+
+// writeErr maps an error to a status and code.
+func writeErr(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+		return
+	}
+	var e *adapters.Error
+	if !errors.As(err, &e) {
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		return
+	}
+	switch e.Kind {
+	case adapters.KindInvalid:
+		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
+	case adapters.KindNotFound:
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
+	case adapters.KindInsufficientLiquidity:
+		writeError(w, http.StatusConflict, "insufficient_liquidity", err.Error())
+	case adapters.KindCapExceeded:
+		writeError(w, http.StatusUnprocessableEntity, "cap_exceeded", err.Error())
+	case adapters.KindStale:
+		writeError(w, http.StatusConflict, "stale", err.Error())
+	case adapters.KindPaused:
+		writeError(w, http.StatusConflict, "paused", err.Error())
+	case adapters.KindNotReady:
+		writeError(w, http.StatusServiceUnavailable, "not_ready", err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+// authorized checks the bearer token in constant time (over SHA-256
+// digests, so the comparison does not depend on the token's length).
+func (s *Service) authorized(r *http.Request) bool {
+	if s.token == nil {
+		return false
+	}
+	h := r.Header.Get("Authorization")
+	got, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256(s.token)
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// VaultView is a vault as GET /v1/vaults shows it.
+type VaultView struct {
+	VaultSummary
+	Base          adapters.Asset    `json:"base"`
+	Strategy      string            `json:"strategy"`
+	Paused        bool              `json:"paused"`
+	Version       int64             `json:"version"`
+	LastHarvest   time.Time         `json:"last_harvest,omitzero"`
+	LastRebalance time.Time         `json:"last_rebalance,omitzero"`
+	Ticks         Ticks             `json:"ticks"`
+	Schedules     map[string]string `json:"schedules"`
+	Staleness     string            `json:"staleness,omitempty"`
+}
+
+func (s *Service) view(ctx context.Context, rt *vaultRT) (VaultView, error) {
+	row, err := s.store.Vault(ctx, rt.id)
+	if err != nil {
+		return VaultView{}, err
+	}
+	v, err := rt.restore(row)
+	if err != nil {
+		return VaultView{}, adapters.Wrap("service.view", adapters.KindOther, err)
+	}
+	w, err := s.window(ctx, rt.universe)
+	if err != nil {
+		return VaultView{}, err
+	}
+	if _, err := rt.observe(v, w, row.State.Time); err != nil {
+		return VaultView{}, err
+	}
+	vw := VaultView{VaultSummary: Summarize(v), Base: row.Config.Base, Strategy: rt.spec.Strategy.Name(), Paused: row.Paused, Version: row.Version,
+		LastHarvest: row.LastHarvest, LastRebalance: row.LastRebalance, Ticks: row.Ticks,
+		Schedules: map[string]string{"rebalance": rt.spec.Rebalance.Spec, "harvest": rt.spec.Harvest.Spec, "exit_check": rt.spec.ExitCheck.Spec}}
+	vw.ID = rt.id
+	if rt.spec.Staleness > 0 {
+		vw.Staleness = rt.spec.Staleness.String()
+	}
+	return vw, nil
+}
+
+func (s *Service) vaultOf(w http.ResponseWriter, r *http.Request) *vaultRT {
+	rt := s.vaults[r.PathValue("id")]
+	if rt == nil {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no vault %q", r.PathValue("id")))
+	}
+	return rt
+}
+
+func (s *Service) getVaults(w http.ResponseWriter, r *http.Request) {
+	out := make([]VaultView, 0, len(s.order))
+	for _, id := range s.order {
+		v, err := s.view(r.Context(), s.vaults[id])
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"vaults": out})
+}
+
+func (s *Service) getVault(w http.ResponseWriter, r *http.Request) {
+	rt := s.vaultOf(w, r)
+	if rt == nil {
+		return
+	}
+	v, err := s.view(r.Context(), rt)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Service) getDecisions(w http.ResponseWriter, r *http.Request) {
+	rt := s.vaultOf(w, r)
+	if rt == nil {
+		return
+	}
+	q := r.URL.Query()
+	limit, before := 50, int64(0)
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			writeError(w, http.StatusBadRequest, "invalid", "limit must be an integer in [1, 500]")
+			return
+		}
+		limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "invalid", "before must be a positive decision id")
+			return
+		}
+		before = n
+	}
+	ds, err := s.store.Decisions(r.Context(), rt.id, before, limit)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	body := map[string]any{"decisions": ds}
+	if len(ds) == limit {
+		body["next"] = fmt.Sprintf("/v1/vaults/%s/decisions?limit=%d&before=%d", rt.id, limit, ds[len(ds)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// PlanView is the answer of the dry-run plan endpoint.
+type PlanView struct {
+	Vault       string            `json:"vault"`
+	Time        time.Time         `json:"time"`
+	DataAge     string            `json:"data_age"`
+	Stale       bool              `json:"stale"`
+	Target      strategies.Target `json:"target"`
+	Decision    vault.Decision    `json:"decision"`
+	Explanation string            `json:"explanation"`
+	Condition   string            `json:"condition,omitempty"`
+	WouldTrade  bool              `json:"would_trade"`
+}
+
+// getPlan decides at the service's time on the committed state and
+// explains the decision; nothing is executed or stored.
+func (s *Service) getPlan(w http.ResponseWriter, r *http.Request) {
+	rt := s.vaultOf(w, r)
+	if rt == nil {
+		return
+	}
+	ctx := r.Context()
+	row, err := s.store.Vault(ctx, rt.id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	v, err := rt.restore(row)
+	if err != nil {
+		writeErr(w, adapters.Wrap("service.plan", adapters.KindOther, err))
+		return
+	}
+	t := s.clock.Now()
+	if t.Before(row.State.Time) {
+		t = row.State.Time
+	}
+	win, err := s.window(ctx, rt.universe)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	age, err := rt.feed(v, win, t)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	target, err := rt.plan(ctx, v, win, t)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	d, err := v.Decide(t, time.Time{}, vault.TriggerManual, target)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	pv := PlanView{Vault: rt.id, Time: t, DataAge: fmtAge(age), Stale: rt.spec.Staleness > 0 && age > rt.spec.Staleness, Target: target, Decision: d, Explanation: d.String()}
+	if sc, ok := any(rt.spec.Strategy).(strategies.Scheduled); ok {
+		ok, why, err := sc.ShouldRebalance(d.Vars(v))
+		if err == nil {
+			pv.Condition = fmt.Sprintf("%t: %s", ok, why)
+			pv.WouldTrade = ok && len(d.Orders) > 0 && !pv.Stale
+		}
+	}
+	writeJSON(w, http.StatusOK, pv)
+}
+
+// post runs a state-changing request as an intent. The order of checks:
+// token (401, before anything is read), vault (404), idempotency key
+// (400), body size (413) and shape (400), then the action.
+func (s *Service) post(w http.ResponseWriter, r *http.Request, a Action) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="yieldvault"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
+		return
+	}
+	rt := s.vaultOf(w, r)
+	if rt == nil {
+		return
+	}
+	key := r.Header.Get(IdempotencyHeader)
+	if !idemRE.MatchString(key) {
+		writeError(w, http.StatusBadRequest, "invalid", IdempotencyHeader+" header is required: 1 to 128 characters of A-Z a-z 0-9 . _ : -")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is over %d bytes", s.cfg.MaxBodyBytes))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid", "reading the body failed")
+		return
+	}
+	req, msg := parseRequest(a, body)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, "invalid", msg)
+		return
+	}
+	canon, _ := json.Marshal(req)
+	in := Intent{Key: rt.id + "/api/" + key, VaultID: rt.id, Action: a, Tick: s.clock.Now(), Source: SourceAPI, Request: canon, Hash: RequestHash(a, canon)}
+	replayed := false
+	if prev, err := s.store.Intent(r.Context(), in.Key); err == nil && prev.Status == "done" {
+		replayed = true
+	}
+	done, err := rt.do(r.Context(), in)
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var res actionResult
+	_ = json.Unmarshal(done.Result, &res)
+	writeJSON(w, http.StatusOK, map[string]any{"intent": done.Key, "action": a, "outcome": done.Outcome, "time": done.Tick, "summary": res.Summary, "detail": res.Detail})
+}
+
+// parseRequest decodes and checks a request body ("" when it is good).
+func parseRequest(a Action, body []byte) (request, string) {
+	var req request
+	if len(bytes.TrimSpace(body)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return req, "malformed JSON body: " + err.Error()
+		}
+		if dec.More() {
+			return req, "malformed JSON body: more than one value"
+		}
+	}
+	if len(req.Note) > 500 {
+		return req, "note is longer than 500 characters"
+	}
+	onScale := func(name string, d decimal.Decimal) string {
+		if d.Sign() < 0 || !d.Equal(d.Truncate(adapters.Scale)) {
+			return name + " must be >= 0 with at most 18 decimals"
+		}
+		return ""
+	}
+	switch a {
+	case ActDeposit, ActWithdraw:
+		if req.User == "" || len(req.User) > 128 {
+			return req, "user is required (at most 128 characters)"
+		}
+		if m := onScale("amount", req.Amount); m != "" {
+			return req, m
+		}
+		if m := onScale("shares", req.Shares); m != "" {
+			return req, m
+		}
+		if a == ActDeposit && (req.Amount.Sign() <= 0 || req.Shares.Sign() != 0) {
+			return req, "a deposit needs amount > 0 (and no shares)"
+		}
+		if a == ActWithdraw && (req.Amount.Sign() > 0) == (req.Shares.Sign() > 0) {
+			return req, "a withdrawal needs exactly one of amount > 0 and shares > 0"
+		}
+	default:
+		if req.User != "" || req.Amount.Sign() != 0 || req.Shares.Sign() != 0 {
+			return req, string(a) + " takes no user, amount or shares (only an optional note)"
+		}
+	}
+	return req, ""
+}

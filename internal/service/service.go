@@ -1,0 +1,446 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/adapters/history/synth"
+)
+
+// Options are what a Service is built from besides its Config.
+type Options struct {
+	// Wall is the wall clock (leases, log times). Required.
+	Wall func() time.Time
+	// Clock is the service time; nil means replay (Config.Replay) or
+	// wall time.
+	Clock Clock
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// Executor executes orders; nil means PaperExecutor.
+	Executor Executor
+	// Getenv reads the token's environment variable; nil means os.Getenv.
+	Getenv func(string) string
+	// History, when set, is used instead of opening Config.HistoryDB (the
+	// service does not close it).
+	History *history.DB
+	// Manual leaves scheduling to the caller: Run starts no scheduler and
+	// tests drive jobs with Advance.
+	Manual bool
+}
+
+// Service is the scheduled rebalancing service: vaults, their schedules,
+// the market data sources, the state database and the HTTP API.
+type Service struct {
+	cfg     *Config
+	store   *Store
+	hist    *history.DB
+	ownHist bool
+	histID  string
+	clock   Clock
+	wall    func() time.Time
+	log     *slog.Logger
+	exec    Executor
+	metrics *Metrics
+	token   []byte // nil: no token configured, state-changing endpoints refuse
+
+	vaults  map[string]*vaultRT
+	order   []string
+	sources []*source
+
+	windows sync.Map // universe key -> *winCache
+	histGen atomic.Uint64
+
+	leader     atomic.Bool
+	leaseUntil atomic.Int64 // wall ms
+	ready      atomic.Bool
+	sched      Scheduler
+	loop       *LoopScheduler
+	manual     bool
+	leaseStop  chan struct{}
+	leaseDone  chan struct{}
+}
+
+// New opens the databases, builds the vaults and sources of cfg, creates
+// vaults that do not exist yet, and (when it can take the lease) recovers
+// unfinished intents. Close releases what it opened.
+func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
+	const op = "service.New"
+	if o.Wall == nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "no wall clock")
+	}
+	s := &Service{cfg: cfg, wall: o.Wall, log: o.Logger, exec: o.Executor, metrics: NewMetrics(), vaults: map[string]*vaultRT{}, manual: o.Manual}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(discard{}, nil))
+	}
+	if s.exec == nil {
+		s.exec = PaperExecutor{}
+	}
+	tok, err := readToken(cfg, o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	s.token = tok
+	if tok == nil {
+		s.log.Warn("no API token configured: state-changing endpoints answer 401")
+	}
+	s.clock = o.Clock
+	if s.clock == nil {
+		s.clock = WallClock(o.Wall)
+	}
+	if s.store, err = OpenStore(ctx, cfg.StateDB, cfg.SyncNormal); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.History != nil:
+		s.hist, s.histID = o.History, "external"
+	case cfg.HistoryDB == "":
+		if s.hist, err = synth.OpenDefault(ctx); err != nil {
+			s.store.Close()
+			return nil, err
+		}
+		s.ownHist, s.histID = true, "embedded"
+		// The embedded history is a fresh in-memory copy at every start:
+		// files imported into an earlier copy must be imported again.
+		if _, err := s.store.db.ExecContext(ctx, "DELETE FROM processed_files WHERE history = 'embedded'"); err != nil {
+			s.Close()
+			return nil, adapters.Wrap(op, adapters.KindOther, err)
+		}
+	default:
+		if s.hist, err = history.Open(ctx, cfg.HistoryDB, history.WithClock(o.Wall)); err != nil {
+			s.store.Close()
+			return nil, err
+		}
+		s.ownHist, s.histID = true, cfg.HistoryDB
+	}
+	for i := range cfg.Vaults {
+		rt, err := newVaultRT(s, &cfg.Vaults[i])
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.vaults[rt.id] = rt
+		s.order = append(s.order, rt.id)
+	}
+	for i := range cfg.Sources {
+		s.sources = append(s.sources, &source{s: s, spec: cfg.Sources[i]})
+	}
+	if err := s.start(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// readToken reads the API token from its environment variable or file.
+// Errors name where the token was looked for, never its value.
+func readToken(cfg *Config, getenv func(string) string) ([]byte, error) {
+	const op = "service.Token"
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var tok string
+	switch {
+	case cfg.TokenEnv != "":
+		tok = strings.TrimSpace(getenv(cfg.TokenEnv))
+		if tok == "" {
+			return nil, adapters.E(op, adapters.KindInvalid, "token: environment variable %s is empty or unset", cfg.TokenEnv)
+		}
+	case cfg.TokenFile != "":
+		b, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return nil, adapters.E(op, adapters.KindNotFound, "token file %s cannot be read", cfg.TokenFile)
+		}
+		tok = strings.TrimSpace(string(b))
+	default:
+		return nil, nil
+	}
+	if len(tok) < minTokenLen {
+		return nil, adapters.E(op, adapters.KindInvalid, "token is shorter than %d characters", minTokenLen)
+	}
+	return []byte(tok), nil
+}
+
+// start creates missing vaults, takes the lease and recovers.
+func (s *Service) start(ctx context.Context) error {
+	if err := s.renewLease(ctx); err != nil {
+		return err
+	}
+	if s.leader.Load() {
+		if err := s.Recover(ctx); err != nil {
+			return err
+		}
+	}
+	for _, id := range s.order {
+		rt := s.vaults[id]
+		if err := rt.ensure(ctx); err != nil {
+			return err
+		}
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// Recover re-runs every pending intent, oldest first, from the persisted
+// pre-state of its vault. It is called at start by the lease holder.
+func (s *Service) Recover(ctx context.Context) error {
+	pend, err := s.store.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	for _, in := range pend {
+		rt := s.vaults[in.VaultID]
+		if rt == nil {
+			s.log.Warn("pending intent of a vault not in the configuration left as is", "intent", in.Key)
+			continue
+		}
+		s.log.Info("recovering intent", "intent", in.Key)
+		if _, err := rt.do(ctx, in); err != nil && !isDomain(err) {
+			return fmt.Errorf("recovering intent %s: %w", in.Key, err)
+		}
+		s.metrics.Recovered.Inc()
+	}
+	return nil
+}
+
+// renewLease takes or renews the lease and records whether this process
+// holds it.
+func (s *Service) renewLease(ctx context.Context) error {
+	now := s.wall()
+	ok, err := s.store.AcquireLease(ctx, s.cfg.LeaseHolder, now.UnixMilli(), s.cfg.LeaseTTL)
+	if err != nil {
+		s.leader.Store(false)
+		s.metrics.Leader.Set(0)
+		return err
+	}
+	if ok != s.leader.Load() {
+		s.log.Info("lease", "held", ok, "holder", s.cfg.LeaseHolder)
+	}
+	s.leader.Store(ok)
+	if ok {
+		s.leaseUntil.Store(now.Add(s.cfg.LeaseTTL).UnixMilli())
+		s.metrics.Leader.Set(1)
+	} else {
+		s.metrics.Leader.Set(0)
+	}
+	return nil
+}
+
+// isLeader reports whether this process holds a lease that has not
+// expired by the wall clock.
+func (s *Service) isLeader() bool {
+	return s.leader.Load() && s.wall().UnixMilli() < s.leaseUntil.Load()
+}
+
+func (s *Service) leaseCheck() *LeaseCheck {
+	return &LeaseCheck{Holder: s.cfg.LeaseHolder, NowMs: s.wall().UnixMilli()}
+}
+
+// Jobs returns every scheduled job: per vault its exit check, harvest and
+// rebalance; per source its refresh.
+func (s *Service) Jobs(ctx context.Context) ([]Job, error) {
+	var jobs []Job
+	for _, src := range s.sources {
+		src := src
+		jobs = append(jobs, Job{Name: "source/" + src.spec.Name, Sched: src.spec.Sched, From: s.clock.Now(), Order: 0, Run: func(ctx context.Context, now time.Time) {
+			s.runJob("source/"+src.spec.Name, func() error { return src.refresh(ctx, now) })
+		}})
+	}
+	for _, id := range s.order {
+		rt := s.vaults[id]
+		row, err := s.store.Vault(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range []Action{ActExitCheck, ActHarvest, ActRebalance} {
+			a := a
+			name := "vault/" + id + "/" + string(a)
+			sc := rt.schedule(a)
+			jobs = append(jobs, Job{Name: name, Sched: sc, From: row.Ticks.Get(a), Order: 1 + i, Run: func(ctx context.Context, now time.Time) {
+				s.runJob(name, func() error { return rt.runDue(ctx, a, now) })
+			}})
+		}
+	}
+	return jobs, nil
+}
+
+func (s *Service) runJob(name string, fn func() error) {
+	if !s.isLeader() {
+		return
+	}
+	s.metrics.JobRuns.WithLabelValues(name).Inc()
+	if err := fn(); err != nil {
+		s.metrics.JobErrors.WithLabelValues(name).Inc()
+		s.log.Error("job failed", "job", name, "err", err)
+	}
+}
+
+func (s *Service) onPanic(job string, r any) {
+	s.metrics.JobPanics.WithLabelValues(job).Inc()
+	s.log.Error("job panic", "job", job, "panic", fmt.Sprint(r))
+}
+
+// Scheduler builds the scheduler for the configuration: a LoopScheduler
+// on the replay clock in replay mode (or when the clock is manual), else
+// robfig/cron on wall time. The jobs are added.
+func (s *Service) Scheduler(ctx context.Context) (Scheduler, error) {
+	jobs, err := s.Jobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var sc Scheduler
+	if _, wall := s.clock.(WallClock); wall && s.cfg.Replay == nil {
+		sc = NewCronScheduler(s.log, s.clock, s.onPanic)
+	} else {
+		speed := 1.0
+		if s.cfg.Replay != nil {
+			speed = s.cfg.Replay.Speed
+		}
+		s.loop = NewLoopScheduler(s.clock, s.log, speed, s.onPanic)
+		sc = s.loop
+	}
+	for _, j := range jobs {
+		sc.Add(j)
+	}
+	return sc, nil
+}
+
+// Advance runs every job tick up to until on a LoopScheduler (tests and
+// benchmarks with a manual clock). It builds the scheduler on first use.
+func (s *Service) Advance(ctx context.Context, until time.Time) (int, error) {
+	if s.loop == nil {
+		if _, err := s.Scheduler(ctx); err != nil {
+			return 0, err
+		}
+		if s.loop == nil {
+			return 0, adapters.E("service.Advance", adapters.KindInvalid, "the service runs on cron, not a loop")
+		}
+	}
+	if m, ok := s.clock.(*ManualClock); ok && m.Now().Before(until) {
+		m.Set(until)
+	}
+	return s.loop.RunUntil(ctx, until), nil
+}
+
+// Metrics returns the service's metrics.
+func (s *Service) Metrics() *Metrics { return s.metrics }
+
+// Store returns the state database.
+func (s *Service) Store() *Store { return s.store }
+
+// Now is the service time.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
+// Run serves the API on ln (nil: listen on Config.Listen), runs the
+// schedules and renews the lease until ctx is done, then shuts down:
+// stop the scheduler and wait for running jobs, stop accepting requests
+// and wait for those in flight (up to 10 s), release the lease. The
+// caller closes the service.
+func (s *Service) Run(ctx context.Context, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+			return adapters.Wrap("service.Run", adapters.KindOther, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.log.Info("serving", "addr", ln.Addr().String(), "replay", s.cfg.Replay != nil, "vaults", len(s.order), "sources", len(s.sources))
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+
+	s.leaseStop, s.leaseDone = make(chan struct{}), make(chan struct{})
+	go s.leaseLoop(ctx)
+	var sched Scheduler
+	if !s.manual {
+		var err error
+		if sched, err = s.Scheduler(ctx); err != nil {
+			srv.Close()
+			return err
+		}
+		sched.Start(ctx)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-srvErr:
+	}
+	s.ready.Store(false)
+	s.log.Info("shutting down")
+	if sched != nil {
+		sched.Stop()
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if e := srv.Shutdown(sctx); e != nil && err == nil {
+		err = e
+	}
+	close(s.leaseStop)
+	<-s.leaseDone
+	if e := s.store.ReleaseLease(sctx, s.cfg.LeaseHolder); e != nil {
+		s.log.Warn("releasing the lease", "err", e)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Service) leaseLoop(ctx context.Context) {
+	defer close(s.leaseDone)
+	t := time.NewTicker(s.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.leaseStop:
+			return
+		case <-t.C:
+			was := s.leader.Load()
+			if err := s.renewLease(context.WithoutCancel(ctx)); err != nil {
+				s.log.Error("renewing the lease", "err", err)
+			}
+			if !was && s.leader.Load() {
+				// A new holder finishes what the previous one left pending.
+				if err := s.Recover(context.WithoutCancel(ctx)); err != nil {
+					s.log.Error("recovering after taking the lease", "err", err)
+				}
+			}
+			s.metrics.ServiceTime.Set(float64(s.clock.Now().Unix()))
+		}
+	}
+}
+
+// Close closes the databases the service opened.
+func (s *Service) Close() error {
+	var err error
+	if s.store != nil {
+		err = s.store.Close()
+	}
+	if s.ownHist && s.hist != nil {
+		if e := s.hist.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}

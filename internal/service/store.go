@@ -1,0 +1,575 @@
+package service
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/sqlitex"
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// ErrConflict is wrapped by errors for a commit that lost a race: the
+// vault changed since the action read it, the intent is no longer
+// pending, or an idempotency key was reused with a different request.
+var ErrConflict = errors.New("conflict")
+
+func conflictf(op, format string, args ...any) error {
+	return &adapters.Error{Op: op, Kind: adapters.KindOther, Err: fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, args...))}
+}
+
+// Store is the service's state database: vaults (state snapshots, keeper
+// ticks), share balances, positions, the ledger, the decision log, the
+// intent journal, the lease, and the sources' bookkeeping. SQLite in WAL
+// mode with immediate write transactions and a busy timeout
+// (internal/sqlitex); writes from one process are serialised by a mutex,
+// so there is one writer at a time.
+type Store struct {
+	db  *sql.DB
+	wmu sync.Mutex
+}
+
+// OpenStore opens (creating when missing) the state database at path and
+// migrates its schema. syncNormal sets synchronous=NORMAL (see
+// File.Durability).
+func OpenStore(ctx context.Context, path string, syncNormal bool) (*Store, error) {
+	const op = "service.OpenStore"
+	if path == "" {
+		return nil, adapters.E(op, adapters.KindInvalid, "empty state database path")
+	}
+	dsn := sqlitex.DSN(path)
+	if syncNormal {
+		dsn += "&_pragma=synchronous(NORMAL)"
+	}
+	db, err := sql.Open(sqlitex.DriverName, dsn)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, &adapters.Error{Op: op, Kind: adapters.KindOther, Pos: path, Err: err}
+	}
+	ms, err := sqlitex.Migrations(migrationFS, "migrations")
+	if err == nil {
+		_, _, err = sqlitex.Migrate(ctx, db, ms)
+	}
+	if err != nil {
+		db.Close()
+		return nil, &adapters.Error{Op: op, Kind: adapters.KindOther, Pos: path, Err: err}
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB returns the underlying database (tests and tools read it).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// write runs fn in one immediate transaction, one writer at a time.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ticks are the last scheduled ticks a vault has done, per action.
+type Ticks struct {
+	Rebalance time.Time `json:"rebalance"`
+	Harvest   time.Time `json:"harvest"`
+	ExitCheck time.Time `json:"exit_check"`
+}
+
+// Get returns the last tick of an action.
+func (t *Ticks) Get(a Action) time.Time {
+	switch a {
+	case ActRebalance:
+		return t.Rebalance
+	case ActHarvest:
+		return t.Harvest
+	}
+	return t.ExitCheck
+}
+
+// Set records the last tick of an action.
+func (t *Ticks) Set(a Action, at time.Time) {
+	switch a {
+	case ActRebalance:
+		t.Rebalance = at
+	case ActHarvest:
+		t.Harvest = at
+	case ActExitCheck:
+		t.ExitCheck = at
+	}
+}
+
+// VaultRow is a vault's committed row.
+type VaultRow struct {
+	ID            string
+	Config        vault.Config
+	State         vault.State
+	Ticks         Ticks
+	Version       int64
+	Paused        bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastHarvest   time.Time
+	LastRebalance time.Time
+}
+
+func unix(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Unix()
+}
+
+func fromUnix(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(n.Int64, 0).UTC()
+}
+
+const vaultCols = "id, config_json, state_json, keeper_json, version, paused, created_at, updated_at, last_harvest, last_rebalance"
+
+func scanVault(sc interface{ Scan(...any) error }) (VaultRow, error) {
+	var r VaultRow
+	var cfg, st, kp string
+	var created, updated int64
+	var lh, lr sql.NullInt64
+	if err := sc.Scan(&r.ID, &cfg, &st, &kp, &r.Version, &r.Paused, &created, &updated, &lh, &lr); err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal([]byte(cfg), &r.Config); err != nil {
+		return r, fmt.Errorf("vault %s: config: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(st), &r.State); err != nil {
+		return r, fmt.Errorf("vault %s: state: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(kp), &r.Ticks); err != nil {
+		return r, fmt.Errorf("vault %s: keeper: %w", r.ID, err)
+	}
+	r.CreatedAt, r.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	r.LastHarvest, r.LastRebalance = fromUnix(lh), fromUnix(lr)
+	return r, nil
+}
+
+// Vault returns a vault's row; KindNotFound when there is none.
+func (s *Store) Vault(ctx context.Context, id string) (VaultRow, error) {
+	r, err := scanVault(s.db.QueryRowContext(ctx, "SELECT "+vaultCols+" FROM vaults WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, adapters.E("service.Vault", adapters.KindNotFound, "no vault %q", id)
+	}
+	if err != nil {
+		return r, adapters.Wrap("service.Vault", adapters.KindOther, err)
+	}
+	return r, nil
+}
+
+// Vaults returns every vault's row, by ID.
+func (s *Store) Vaults(ctx context.Context) ([]VaultRow, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+vaultCols+" FROM vaults ORDER BY id")
+	if err != nil {
+		return nil, adapters.Wrap("service.Vaults", adapters.KindOther, err)
+	}
+	defer rows.Close()
+	var out []VaultRow
+	for rows.Next() {
+		r, err := scanVault(rows)
+		if err != nil {
+			return nil, adapters.Wrap("service.Vaults", adapters.KindOther, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Intent is one journalled action.
+type Intent struct {
+	Key     string          `json:"key"`
+	VaultID string          `json:"vault"`
+	Action  Action          `json:"action"`
+	Tick    time.Time       `json:"tick,omitzero"`
+	Source  string          `json:"source"` // schedule, api, system
+	Request json.RawMessage `json:"request,omitempty"`
+	Hash    string          `json:"-"`
+	Status  string          `json:"status"` // pending, done
+	Outcome string          `json:"outcome,omitempty"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Created time.Time       `json:"created"`
+	Done    time.Time       `json:"done,omitzero"`
+}
+
+const intentCols = "key, vault_id, action, tick, source, request_json, request_hash, status, outcome, result_json, created_at, done_at"
+
+func scanIntent(sc interface{ Scan(...any) error }) (Intent, error) {
+	var in Intent
+	var tick, done sql.NullInt64
+	var req, res string
+	var created int64
+	if err := sc.Scan(&in.Key, &in.VaultID, &in.Action, &tick, &in.Source, &req, &in.Hash, &in.Status, &in.Outcome, &res, &created, &done); err != nil {
+		return in, err
+	}
+	in.Tick, in.Done, in.Created = fromUnix(tick), fromUnix(done), time.Unix(created, 0).UTC()
+	if req != "" {
+		in.Request = json.RawMessage(req)
+	}
+	if res != "" {
+		in.Result = json.RawMessage(res)
+	}
+	return in, nil
+}
+
+// LeaseCheck, when set on BeginIntent, must hold inside the journalling
+// transaction: the lease row names this holder and has not expired.
+type LeaseCheck struct {
+	Holder string
+	NowMs  int64
+}
+
+// BeginIntent journals an intent as pending before it runs. When the key
+// is already journalled it returns the stored intent (pending: an
+// unfinished run to redo; done: nothing to do) and created false; a
+// stored intent with a different request hash is an ErrConflict. With a
+// lease check, a process that does not hold the lease journals nothing
+// (KindPaused, "not the lease holder").
+func (s *Store) BeginIntent(ctx context.Context, in Intent, lc *LeaseCheck) (Intent, bool, error) {
+	const op = "service.BeginIntent"
+	var out Intent
+	created := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if lc != nil {
+			var holder string
+			var exp int64
+			err := tx.QueryRowContext(ctx, "SELECT holder, expires_at FROM lease WHERE name = 'scheduler'").Scan(&holder, &exp)
+			if err != nil || holder != lc.Holder || exp <= lc.NowMs {
+				return adapters.E(op, adapters.KindPaused, "not the lease holder")
+			}
+		}
+		req := string(in.Request)
+		if req == "" {
+			req = "{}"
+		}
+		res, err := tx.ExecContext(ctx, "INSERT INTO intents (key, vault_id, action, tick, source, request_json, request_hash, status, created_at, holder) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(key) DO NOTHING",
+			in.Key, in.VaultID, string(in.Action), unix(in.Tick), in.Source, req, in.Hash, in.Created.Unix(), holderOf(lc))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		created = n == 1
+		out, err = scanIntent(tx.QueryRowContext(ctx, "SELECT "+intentCols+" FROM intents WHERE key = ?", in.Key))
+		return err
+	})
+	if err != nil {
+		if errors.As(err, new(*adapters.Error)) {
+			return out, false, err
+		}
+		return out, false, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	if !created && out.Hash != in.Hash {
+		return out, false, conflictf(op, "idempotency key %q was used for a different request", in.Key)
+	}
+	return out, created, nil
+}
+
+func holderOf(lc *LeaseCheck) string {
+	if lc == nil {
+		return ""
+	}
+	return lc.Holder
+}
+
+// Intent returns a journalled intent; KindNotFound when absent.
+func (s *Store) Intent(ctx context.Context, key string) (Intent, error) {
+	in, err := scanIntent(s.db.QueryRowContext(ctx, "SELECT "+intentCols+" FROM intents WHERE key = ?", key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return in, adapters.E("service.Intent", adapters.KindNotFound, "no intent %q", key)
+	}
+	return in, err
+}
+
+// Pending returns the intents journalled but not done, oldest first.
+func (s *Store) Pending(ctx context.Context) ([]Intent, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+intentCols+" FROM intents WHERE status = 'pending' ORDER BY created_at, tick, key")
+	if err != nil {
+		return nil, adapters.Wrap("service.Pending", adapters.KindOther, err)
+	}
+	defer rows.Close()
+	var out []Intent
+	for rows.Next() {
+		in, err := scanIntent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// Decision is one row of the decision log.
+type Decision struct {
+	ID      int64           `json:"id"`
+	VaultID string          `json:"vault"`
+	Intent  string          `json:"intent"`
+	Time    time.Time       `json:"time"`
+	Tick    time.Time       `json:"tick,omitzero"`
+	Action  Action          `json:"action"`
+	Outcome string          `json:"outcome"`
+	Summary string          `json:"summary"`
+	Detail  json.RawMessage `json:"detail,omitempty"`
+}
+
+// Decisions returns up to limit decisions of a vault with ID below
+// before (0: from the newest), newest first.
+func (s *Store) Decisions(ctx context.Context, vaultID string, before int64, limit int) ([]Decision, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT id, vault_id, intent_key, time, tick, action, outcome, summary, json FROM decisions WHERE vault_id = ? AND id < ? ORDER BY id DESC LIMIT ?", vaultID, before, limit)
+	if err != nil {
+		return nil, adapters.Wrap("service.Decisions", adapters.KindOther, err)
+	}
+	defer rows.Close()
+	out := []Decision{}
+	for rows.Next() {
+		var d Decision
+		var t int64
+		var tick sql.NullInt64
+		var js string
+		if err := rows.Scan(&d.ID, &d.VaultID, &d.Intent, &t, &tick, &d.Action, &d.Outcome, &d.Summary, &js); err != nil {
+			return nil, err
+		}
+		d.Time, d.Tick, d.Detail = time.Unix(t, 0).UTC(), fromUnix(tick), json.RawMessage(js)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Ledger returns a vault's ledger in sequence order.
+func (s *Store) Ledger(ctx context.Context, vaultID string) ([]vault.Entry, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT seq, time, type, user, market, amount, shares, gas, slippage, fee, reason, tick FROM ledger WHERE vault_id = ? ORDER BY seq", vaultID)
+	if err != nil {
+		return nil, adapters.Wrap("service.Ledger", adapters.KindOther, err)
+	}
+	defer rows.Close()
+	var out []vault.Entry
+	for rows.Next() {
+		var e vault.Entry
+		var t int64
+		var tick sql.NullInt64
+		var typ, amt, sh, gas, sl, fee string
+		if err := rows.Scan(&e.Seq, &t, &typ, &e.User, &e.Market, &amt, &sh, &gas, &sl, &fee, &e.Reason, &tick); err != nil {
+			return nil, err
+		}
+		e.Time, e.Tick, e.Type = time.Unix(t, 0).UTC(), fromUnix(tick), vault.EntryType(typ)
+		for _, p := range []struct {
+			s string
+			d *decimal.Decimal
+		}{{amt, &e.Amount}, {sh, &e.Shares}, {gas, &e.Gas}, {sl, &e.Slippage}, {fee, &e.Fee}} {
+			if *p.d, err = decimal.NewFromString(p.s); err != nil {
+				return nil, adapters.E("service.Ledger", adapters.KindInvalid, "vault %s ledger seq %d: %v", vaultID, e.Seq, err)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Commit is what one action commits, atomically with its intent becoming
+// done.
+type Commit struct {
+	Intent  string
+	Outcome string
+	Result  any
+	At      time.Time // service time of the commit
+	// Vault, when set, replaces the vault's row (Create inserts it).
+	Vault    *VaultUpdate
+	Decision *Decision
+}
+
+// VaultUpdate is a vault's new committed state.
+type VaultUpdate struct {
+	Create  bool
+	ID      string
+	Config  vault.Config
+	Version int64 // the version the action started from (ignored on Create)
+	State   vault.State
+	Ticks   Ticks
+	Paused  bool
+	Entries []vault.Entry
+	// Values are the positions' values at the vault's pricing, in state
+	// order (for the positions table).
+	Values        []decimal.Decimal
+	LastHarvest   time.Time
+	LastRebalance time.Time
+	IntentKey     string
+}
+
+// Commit applies c in one transaction: the vault's snapshot, share
+// balances, positions and ledger entries, the decision, and the intent
+// marked done with its outcome and result. It fails with ErrConflict, and
+// changes nothing, when the vault's version moved or the intent is not
+// pending.
+func (s *Store) Commit(ctx context.Context, c Commit) error {
+	const op = "service.Commit"
+	res, err := json.Marshal(c.Result)
+	if err != nil {
+		return adapters.Wrap(op, adapters.KindOther, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, "UPDATE intents SET status = 'done', outcome = ?, result_json = ?, done_at = ? WHERE key = ? AND status = 'pending'",
+			c.Outcome, string(res), c.At.Unix(), c.Intent)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n != 1 {
+			return conflictf(op, "intent %q is not pending", c.Intent)
+		}
+		if u := c.Vault; u != nil {
+			if err := writeVault(ctx, tx, u, c.Intent, c.At); err != nil {
+				return err
+			}
+		}
+		if d := c.Decision; d != nil {
+			js := string(d.Detail)
+			if js == "" {
+				js = "{}"
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO decisions (vault_id, intent_key, time, tick, action, outcome, summary, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+				d.VaultID, c.Intent, d.Time.Unix(), unix(d.Tick), string(d.Action), d.Outcome, d.Summary, js); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrConflict) {
+			return err
+		}
+		return adapters.Wrap(op, adapters.KindOther, err)
+	}
+	return nil
+}
+
+func writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, intent string, at time.Time) error {
+	const op = "service.Commit"
+	cfg, err := json.Marshal(u.Config)
+	if err != nil {
+		return err
+	}
+	st, err := json.Marshal(u.State)
+	if err != nil {
+		return err
+	}
+	kp, err := json.Marshal(u.Ticks)
+	if err != nil {
+		return err
+	}
+	if u.Create {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO vaults ("+vaultCols+") VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+			u.ID, string(cfg), string(st), string(kp), u.Paused, at.Unix(), at.Unix(), unix(u.LastHarvest), unix(u.LastRebalance)); err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return conflictf(op, "vault %q exists", u.ID)
+			}
+			return err
+		}
+	} else {
+		r, err := tx.ExecContext(ctx, "UPDATE vaults SET state_json = ?, keeper_json = ?, version = version + 1, paused = ?, updated_at = ?, last_harvest = COALESCE(?, last_harvest), last_rebalance = COALESCE(?, last_rebalance) WHERE id = ? AND version = ?",
+			string(st), string(kp), u.Paused, at.Unix(), unix(u.LastHarvest), unix(u.LastRebalance), u.ID, u.Version)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n != 1 {
+			return conflictf(op, "vault %q changed since version %d", u.ID, u.Version)
+		}
+	}
+	if !u.Create && u.Values == nil && u.Entries == nil {
+		return nil // the state did not change: balances and positions stand
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM shares WHERE vault_id = ?", u.ID); err != nil {
+		return err
+	}
+	for user, sh := range u.State.Balances {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO shares (vault_id, user, shares) VALUES (?, ?, ?)", u.ID, user, sh.String()); err != nil {
+			return err
+		}
+	}
+	for i, p := range u.State.Positions {
+		pj, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		val := decimal.Zero
+		if i < len(u.Values) {
+			val = u.Values[i]
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO positions (vault_id, market, units, value, json) VALUES (?, ?, ?, ?, ?) ON CONFLICT(vault_id, market) DO UPDATE SET units = excluded.units, value = excluded.value, json = excluded.json",
+			u.ID, p.Market, p.Units.String(), val.String(), string(pj)); err != nil {
+			return err
+		}
+	}
+	for _, e := range u.Entries {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO ledger (vault_id, seq, time, type, user, market, amount, shares, gas, slippage, fee, reason, tick, intent_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			u.ID, e.Seq, e.Time.Unix(), string(e.Type), e.User, e.Market, e.Amount.String(), e.Shares.String(), e.Gas.String(), e.Slippage.String(), e.Fee.String(), e.Reason, unix(e.Tick), intent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AcquireLease takes or renews the scheduler lease for holder until
+// nowMs+ttl, unless another holder's lease is still valid. It reports
+// whether holder has the lease.
+func (s *Store) AcquireLease(ctx context.Context, holder string, nowMs int64, ttl time.Duration) (bool, error) {
+	ok := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var cur string
+		var exp int64
+		err := tx.QueryRowContext(ctx, "SELECT holder, expires_at FROM lease WHERE name = 'scheduler'").Scan(&cur, &exp)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err == nil && cur != holder && exp > nowMs {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO lease (name, holder, expires_at) VALUES ('scheduler', ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+			holder, nowMs+ttl.Milliseconds())
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return false, adapters.Wrap("service.AcquireLease", adapters.KindOther, err)
+	}
+	return ok, nil
+}
+
+// ReleaseLease gives the lease up if holder has it.
+func (s *Store) ReleaseLease(ctx context.Context, holder string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM lease WHERE name = 'scheduler' AND holder = ?", holder)
+		return err
+	})
+}

@@ -1,0 +1,807 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+// Action is what an intent does.
+type Action string
+
+// Actions.
+const (
+	ActCreate    Action = "create"
+	ActExitCheck Action = "exit_check"
+	ActHarvest   Action = "harvest"
+	ActRebalance Action = "rebalance"
+	ActDeposit   Action = "deposit"
+	ActWithdraw  Action = "withdraw"
+	ActPause     Action = "pause"
+	ActResume    Action = "resume"
+)
+
+// Intent sources.
+const (
+	SourceSchedule = "schedule"
+	SourceAPI      = "api"
+	SourceSystem   = "system"
+)
+
+// Outcomes of intents and decisions.
+const (
+	OutExecuted = "executed" // the action changed the vault
+	OutSkipped  = "skipped"  // a condition said no (rebalance/harvest condition, nothing to exit)
+	OutStale    = "stale"    // market data older than the staleness limit
+	OutPaused   = "paused"   // the vault is paused
+	OutFailed   = "failed"   // the action was refused (see the result's error)
+)
+
+// maxCatchUp bounds the ticks of one action one job run processes.
+const maxCatchUp = 10000
+
+// VaultConfig returns the vault.Config of a vault spec.
+func (vs *VaultSpec) VaultConfig() (vault.Config, error) {
+	p := vs.Vault
+	cfg := vault.DefaultConfig(vs.ID, p.Base)
+	cfg.Pricing = p.Pricing
+	cfg.ManagementFee, cfg.PerformanceFee, cfg.FeeRecipient, cfg.ProfitUnlock = p.Management, p.Performance, p.Recipient, p.ProfitUnlock
+	if cfg.FeeRecipient == "" {
+		cfg.FeeRecipient = "fees"
+	}
+	if p.IdleFloor != nil {
+		cfg.IdleFloor = *p.IdleFloor
+	}
+	if p.MaxLoss != nil {
+		cfg.MaxLoss = *p.MaxLoss
+	}
+	if p.MinTradeOfNAV > 0 && p.DepositForTrade.Sign() > 0 {
+		cfg.Rebalance.MinTrade = adapters.Quantize(p.DepositForTrade.Mul(adapters.FromFloat(p.MinTradeOfNAV)))
+	}
+	cfg.Rebalance.MaxGasPrice = p.MaxGasPrice
+	return cfg, cfg.Validate()
+}
+
+// vaultRT is a vault at run time: its spec, adapters and schedules. Its
+// state lives in the database; every action restores it from there.
+type vaultRT struct {
+	s        *Service
+	id       string
+	spec     *VaultSpec
+	cfg      vault.Config
+	ads      []*adapters.Adapter
+	universe []string
+	mu       sync.Mutex // one action at a time on this vault in this process
+}
+
+func newVaultRT(s *Service, vs *VaultSpec) (*vaultRT, error) {
+	cfg, err := vs.VaultConfig()
+	if err != nil {
+		return nil, err
+	}
+	rt := &vaultRT{s: s, id: vs.ID, spec: vs, cfg: cfg, universe: vs.Strategy.Universe()}
+	for _, id := range rt.universe {
+		ad, err := adapters.Open(s.cfg.Catalog, id)
+		if err != nil {
+			return nil, fmt.Errorf("vault %s: %w", vs.ID, err)
+		}
+		rt.ads = append(rt.ads, ad)
+	}
+	return rt, nil
+}
+
+func (rt *vaultRT) schedule(a Action) cron.Schedule {
+	switch a {
+	case ActRebalance:
+		return rt.spec.Rebalance.Sched
+	case ActHarvest:
+		return rt.spec.Harvest.Sched
+	}
+	return rt.spec.ExitCheck.Sched
+}
+
+// ensure creates the vault when the database has none (an intent
+// "<id>/create" at the service's time), and checks a stored vault's
+// markets against the strategy's universe.
+func (rt *vaultRT) ensure(ctx context.Context) error {
+	row, err := rt.s.store.Vault(ctx, rt.id)
+	if err == nil {
+		if len(row.State.Positions) != len(rt.universe) {
+			return adapters.E("service.New", adapters.KindInvalid, "vault %s: the database holds %d markets, the strategy's universe %d: a vault's universe cannot change", rt.id, len(row.State.Positions), len(rt.universe))
+		}
+		for i, p := range row.State.Positions {
+			if p.Market != rt.universe[i] {
+				return adapters.E("service.New", adapters.KindInvalid, "vault %s: the database's market %d is %s, the strategy's %s: a vault's universe cannot change", rt.id, i, p.Market, rt.universe[i])
+			}
+		}
+		rt.publish(row)
+		return nil
+	}
+	if adapters.KindOf(err) != adapters.KindNotFound {
+		return err
+	}
+	if !rt.s.leader.Load() {
+		return adapters.E("service.New", adapters.KindNotReady, "vault %s does not exist yet and another process holds the lease", rt.id)
+	}
+	in := Intent{Key: rt.id + "/create", VaultID: rt.id, Action: ActCreate, Tick: rt.s.clock.Now(), Source: SourceSystem}
+	_, err = rt.do(ctx, in)
+	return err
+}
+
+// runDue runs every tick of action a due at or before now, each as its
+// own intent, in order.
+func (rt *vaultRT) runDue(ctx context.Context, a Action, now time.Time) error {
+	sc := rt.schedule(a)
+	for n := 0; n < maxCatchUp; n++ {
+		row, err := rt.s.store.Vault(ctx, rt.id)
+		if err != nil {
+			return err
+		}
+		next := sc.Next(row.Ticks.Get(a))
+		if next.IsZero() || next.After(now) {
+			return nil
+		}
+		in := Intent{Key: TickKey(rt.id, a, next), VaultID: rt.id, Action: a, Tick: next, Source: SourceSchedule}
+		if _, err := rt.do(ctx, in); err != nil && !isDomain(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// TickKey is the idempotency key of a scheduled action.
+func TickKey(vaultID string, a Action, tick time.Time) string {
+	return vaultID + "/" + string(a) + "/" + tick.UTC().Format(time.RFC3339)
+}
+
+// isDomain reports whether err is a refusal by the domain (bad request,
+// limits, paused) rather than a failure of the service.
+func isDomain(err error) bool {
+	var e *adapters.Error
+	return errors.As(err, &e) && e.Kind != adapters.KindOther && !errors.Is(err, ErrConflict)
+}
+
+// do journals an intent (or finds it journalled), runs it from the
+// vault's persisted state unless it is done, and commits its effects
+// together with marking it done. It returns the done intent. A failed
+// domain action is done too (outcome failed) and returned with its error.
+func (rt *vaultRT) do(ctx context.Context, in Intent) (Intent, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if in.Created.IsZero() {
+		in.Created = rt.s.wall()
+	}
+	var lc *LeaseCheck
+	if in.Source == SourceSchedule {
+		lc = rt.s.leaseCheck()
+	}
+	for attempt := 0; ; attempt++ {
+		got, _, err := rt.s.store.BeginIntent(ctx, in, lc)
+		if err != nil {
+			return got, err
+		}
+		if got.Status == "done" {
+			return got, resultErr(got)
+		}
+		c, row, v, age, err := rt.apply(ctx, got)
+		if err != nil {
+			return got, err
+		}
+		c.Intent, c.At = got.Key, rt.s.clock.Now()
+		err = rt.s.store.Commit(ctx, c)
+		if errors.Is(err, ErrConflict) && attempt < 3 {
+			continue // another process moved the vault or finished the intent: look again
+		}
+		if err != nil {
+			return got, err
+		}
+		rt.observeCommit(c, got, row, v, age)
+		done, err := rt.s.store.Intent(ctx, got.Key)
+		if err != nil {
+			return got, err
+		}
+		return done, resultErr(done)
+	}
+}
+
+// actionResult is the result JSON of an intent.
+type actionResult struct {
+	Summary string `json:"summary"`
+	Error   *struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	} `json:"error,omitempty"`
+	Detail any `json:"detail,omitempty"`
+}
+
+// resultErr turns a done intent's stored error back into an error.
+func resultErr(in Intent) error {
+	if in.Outcome != OutFailed && in.Outcome != OutStale && in.Outcome != OutPaused {
+		return nil
+	}
+	var r actionResult
+	if json.Unmarshal(in.Result, &r) != nil || r.Error == nil {
+		return nil
+	}
+	return adapters.E(string(in.Action), kindByName(r.Error.Kind), "%s", r.Error.Message)
+}
+
+func kindByName(n string) adapters.ErrorKind {
+	for k := adapters.KindOther; k <= adapters.KindNotReady; k++ {
+		if k.String() == n {
+			return k
+		}
+	}
+	return adapters.KindInvalid
+}
+
+func failResult(summary string, err error) actionResult {
+	r := actionResult{Summary: summary}
+	r.Error = &struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	}{adapters.KindOf(err).String(), err.Error()}
+	return r
+}
+
+// request is the body of an API intent.
+type request struct {
+	User   string          `json:"user,omitempty"`
+	Amount decimal.Decimal `json:"amount,omitzero"`
+	Shares decimal.Decimal `json:"shares,omitzero"`
+	Note   string          `json:"note,omitempty"`
+}
+
+// RequestHash is the hash an API intent is journalled with: the action
+// and the canonical request.
+func RequestHash(a Action, req []byte) string {
+	h := sha256.Sum256(append([]byte(string(a)+"\n"), req...))
+	return hex.EncodeToString(h[:])
+}
+
+// restore rebuilds the vault from its row.
+func (rt *vaultRT) restore(row VaultRow) (*vault.Vault, error) {
+	return vault.Restore(row.Config, rt.ads, row.State)
+}
+
+// apply runs one intent on the vault restored from the database and
+// returns what to commit. Domain failures are committed as failed
+// outcomes; errors returned are service failures (the intent stays
+// pending and is retried).
+func (rt *vaultRT) apply(ctx context.Context, in Intent) (Commit, VaultRow, *vault.Vault, time.Duration, error) {
+	if in.Action == ActCreate {
+		return rt.applyCreate(ctx, in)
+	}
+	row, err := rt.s.store.Vault(ctx, rt.id)
+	if err != nil {
+		return Commit{}, row, nil, 0, err
+	}
+	upd := &VaultUpdate{ID: rt.id, Config: row.Config, Version: row.Version, State: row.State, Ticks: row.Ticks, Paused: row.Paused}
+	c := Commit{Vault: upd}
+	t := in.Tick
+	if t.Before(row.State.Time) {
+		t = row.State.Time
+	}
+	if in.Source == SourceSchedule {
+		upd.Ticks.Set(in.Action, in.Tick)
+	}
+	var req request
+	if len(in.Request) > 0 {
+		if err := json.Unmarshal(in.Request, &req); err != nil {
+			return c, row, nil, 0, adapters.Wrap("service.apply", adapters.KindOther, err)
+		}
+	}
+	dec := func(outcome, summary string, detail any) {
+		js, _ := json.Marshal(detail)
+		c.Decision = &Decision{VaultID: rt.id, Time: t, Tick: in.Tick, Action: in.Action, Outcome: outcome, Summary: summary, Detail: js}
+	}
+	fail := func(summary string, err error) (Commit, VaultRow, *vault.Vault, time.Duration, error) {
+		c.Outcome, c.Result = OutFailed, failResult(summary, err)
+		upd.State = row.State
+		dec(OutFailed, summary+": "+err.Error(), c.Result)
+		return c, row, nil, 0, nil
+	}
+	switch in.Action {
+	case ActPause, ActResume:
+		upd.Paused = in.Action == ActPause
+		c.Outcome = OutExecuted
+		c.Result = actionResult{Summary: "vault " + string(in.Action) + "d"}
+		dec(OutExecuted, fmt.Sprintf("%sd by %s: %s", in.Action, in.Source, req.Note), req)
+		return c, row, nil, 0, nil
+	}
+	if row.Paused && in.Action != ActWithdraw {
+		c.Outcome = OutPaused
+		if in.Source == SourceAPI {
+			return fail(string(in.Action)+" refused", adapters.E(string(in.Action), adapters.KindPaused, "vault %s is paused", rt.id))
+		}
+		c.Result = actionResult{Summary: "vault paused: nothing done"}
+		return c, row, nil, 0, nil
+	}
+	v, err := rt.restore(row)
+	if err != nil {
+		return c, row, nil, 0, adapters.Wrap("service.apply", adapters.KindOther, fmt.Errorf("vault %s: restore: %w", rt.id, err))
+	}
+	w, err := rt.s.window(ctx, rt.universe)
+	if err != nil {
+		return c, row, nil, 0, err
+	}
+	age, err := rt.feed(v, w, t)
+	if err != nil {
+		if adapters.KindOf(err) == adapters.KindOther {
+			return c, row, nil, 0, err
+		}
+		return fail("market data", err)
+	}
+	if _, err := v.Claim(t); err != nil {
+		return fail("claim", err)
+	}
+	trades := in.Action == ActRebalance || in.Action == ActExitCheck
+	if trades && rt.spec.Staleness > 0 && age > rt.spec.Staleness {
+		why := fmt.Sprintf("market data is %s old at %s, over the staleness limit %s: not trading", fmtAge(age), t.Format(time.RFC3339), rt.spec.Staleness)
+		rt.s.metrics.Stale.WithLabelValues(rt.id).Inc()
+		c.Outcome = OutStale
+		c.Result = failResult(why, adapters.E(string(in.Action), adapters.KindStale, "%s", why))
+		upd.State = row.State
+		dec(OutStale, why, map[string]any{"data_age_seconds": age.Seconds(), "limit_seconds": rt.spec.Staleness.Seconds()})
+		return c, row, nil, age, nil
+	}
+	switch in.Action {
+	case ActDeposit:
+		sh, err := v.Deposit(t, req.User, req.Amount)
+		if err != nil {
+			return fail("deposit refused", err)
+		}
+		c.Outcome = OutExecuted
+		c.Result = actionResult{Summary: fmt.Sprintf("%s deposited %s for %s shares", req.User, req.Amount, sh), Detail: map[string]any{"shares": sh, "assets": req.Amount}}
+		dec(OutExecuted, c.Result.(actionResult).Summary, c.Result)
+	case ActWithdraw:
+		var wd vault.Withdrawn
+		if req.Shares.Sign() > 0 {
+			wd, err = v.Redeem(t, req.User, req.Shares)
+		} else {
+			wd, err = v.Withdraw(t, req.User, req.Amount)
+		}
+		if err != nil {
+			return fail("withdrawal refused", err)
+		}
+		c.Outcome = OutExecuted
+		c.Result = actionResult{Summary: fmt.Sprintf("%s withdrew %s (paid %s) burning %s shares", req.User, wd.Assets, wd.Paid, wd.Shares), Detail: wd}
+		dec(OutExecuted, c.Result.(actionResult).Summary, c.Result)
+	case ActHarvest:
+		if err := rt.harvest(v, in, t, &c, dec); err != nil {
+			return fail("harvest", err)
+		}
+	case ActRebalance, ActExitCheck:
+		if err := rt.rebalance(ctx, v, w, in, t, &c, dec); err != nil {
+			if adapters.KindOf(err) == adapters.KindOther {
+				return c, row, nil, 0, err
+			}
+			return fail(string(in.Action), err)
+		}
+	default:
+		return c, row, nil, 0, adapters.E("service.apply", adapters.KindInvalid, "unknown action %q", in.Action)
+	}
+	if err := vault.Reconcile(v); err != nil {
+		return c, row, nil, 0, adapters.Wrap("service.apply", adapters.KindOther, err)
+	}
+	upd.State = v.State()
+	upd.Entries = v.Ledger().Entries()
+	upd.Values = v.MarketValues(nil)
+	return c, row, v, age, nil
+}
+
+func fmtAge(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%.1fd", d.Hours()/24)
+	}
+	return d.Round(time.Second).String()
+}
+
+func (rt *vaultRT) harvest(v *vault.Vault, in Intent, t time.Time, c *Commit, dec func(string, string, any)) error {
+	vars := v.Vars()
+	ok, why := vars.PendingRewards > vars.HarvestCost, fmt.Sprintf("pending rewards %.6g vs harvest cost %.6g", vars.PendingRewards, vars.HarvestCost)
+	if sc, isSc := any(rt.spec.Strategy).(strategies.Scheduled); isSc && in.Source != SourceAPI {
+		var err error
+		if ok, why, err = sc.ShouldHarvest(vars); err != nil {
+			return err
+		}
+	} else if in.Source == SourceAPI {
+		ok, why = true, "requested through the API"
+	}
+	if !ok {
+		c.Outcome = OutSkipped
+		c.Result = actionResult{Summary: "harvest skipped: " + why}
+		if vars.PendingRewards > 0 {
+			dec(OutSkipped, "harvest skipped: "+why, vars)
+		}
+		return nil
+	}
+	h, err := v.Harvest(t, in.Tick)
+	if err != nil {
+		return err
+	}
+	c.Outcome = OutExecuted
+	sum := fmt.Sprintf("harvested %d markets: proceeds %s, costs %s (%s)", len(h.Markets), h.Proceeds.StringFixed(8), h.Costs.StringFixed(8), why)
+	c.Result = actionResult{Summary: sum, Detail: h}
+	c.Vault.LastHarvest = t
+	dec(OutExecuted, sum, h)
+	return nil
+}
+
+// rebalanceDetail is the decision log's detail of a rebalance.
+type rebalanceDetail struct {
+	Target   strategies.Target `json:"target"`
+	Decision vault.Decision    `json:"decision"`
+	Result   *vault.Result     `json:"result,omitempty"`
+}
+
+func (rt *vaultRT) rebalance(ctx context.Context, v *vault.Vault, w *adapters.Window, in Intent, t time.Time, c *Commit, dec func(string, string, any)) error {
+	if in.Action == ActExitCheck && !holdsAny(v) {
+		c.Outcome, c.Result = OutSkipped, actionResult{Summary: "exit check: nothing held"}
+		return nil
+	}
+	target, err := rt.plan(ctx, v, w, t)
+	if err != nil {
+		return err
+	}
+	trigger := vault.TriggerSchedule
+	switch {
+	case in.Action == ActExitCheck:
+		if !holdsAnyOf(v, target.Exit) {
+			c.Outcome, c.Result = OutSkipped, actionResult{Summary: "exit check: no exit"}
+			return nil
+		}
+		trigger = vault.TriggerExit
+	case in.Source == SourceAPI:
+		trigger = vault.TriggerManual
+	}
+	d, err := v.Decide(t, in.Tick, trigger, target)
+	if err != nil {
+		return err
+	}
+	det := rebalanceDetail{Target: target}
+	if trigger == vault.TriggerSchedule {
+		if sc, ok := any(rt.spec.Strategy).(strategies.Scheduled); ok {
+			ok, why, err := sc.ShouldRebalance(d.Vars(v))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				d.Reasons = append(d.Reasons, "not executed: rebalance condition false: "+why)
+				d.Orders, d.Costs = nil, decimal.Zero
+				det.Decision = d
+				c.Outcome = OutSkipped
+				sum := fmt.Sprintf("rebalance skipped: condition false (drift %.4f, gain %.4f, cost %.4f)", d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY)
+				c.Result = actionResult{Summary: sum}
+				dec(OutSkipped, sum, det)
+				return nil
+			}
+			if why != "" {
+				d.Reasons = append(d.Reasons, "rebalance condition: "+why)
+			}
+		}
+	}
+	res, err := rt.s.exec.Execute(ctx, rt.id, Orders{Key: in.Key, Time: t, Decision: d, Book: v})
+	if err != nil {
+		return err
+	}
+	det.Decision, det.Result = d, &res
+	c.Outcome = OutExecuted
+	if len(d.Orders) == 0 {
+		c.Outcome = OutSkipped // on target, or every trade rejected: the reasons say which
+	}
+	if len(res.Executed) > 0 {
+		c.Vault.LastRebalance = t
+	}
+	sum := fmt.Sprintf("%s: %d orders, %d executed, %d failed, costs %s", trigger, len(d.Orders), len(res.Executed), len(res.Failed), res.Costs.StringFixed(8))
+	c.Result = actionResult{Summary: sum, Detail: map[string]any{"orders": len(d.Orders), "executed": len(res.Executed), "costs": res.Costs}}
+	dec(c.Outcome, sum, det)
+	return nil
+}
+
+func holdsAny(v *vault.Vault) bool {
+	for _, id := range v.Markets() {
+		if p, _ := v.Position(id); p.Units.Sign() != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func holdsAnyOf(v *vault.Vault, ids []string) bool {
+	for _, id := range ids {
+		if p, ok := v.Position(id); ok && p.Units.Sign() != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// plan runs the strategy on the vault's state at t with the history up to
+// t.
+func (rt *vaultRT) plan(ctx context.Context, v *vault.Vault, w *adapters.Window, t time.Time) (strategies.Target, error) {
+	st := v.StrategyState()
+	for i := range st.Markets {
+		ser := w.Get(st.Markets[i].Market.ID)
+		st.Markets[i].Series = ser
+		st.Markets[i].Row = -1
+		st.Markets[i].Obs = adapters.Observation{}
+		if ser != nil {
+			if r := ser.Index(t.Unix()); r >= 0 {
+				st.Markets[i].Row, st.Markets[i].Obs = r, ser.At(r)
+			}
+		}
+	}
+	st.Params = rt.spec.Strategy.Params()
+	return rt.spec.Strategy.Plan(ctx, st)
+}
+
+// feed brings market data to the vault up to t: events after the vault's
+// time and up to t are applied at their own times (with the data of that
+// time), then every market's latest observation at or before t and the
+// gas price are set. It returns the age of the stalest market's latest
+// observation (infinite when a market has none).
+func (rt *vaultRT) feed(v *vault.Vault, w *adapters.Window, t time.Time) (time.Duration, error) {
+	from := v.Time()
+	var evs []adapters.Event
+	for _, id := range rt.universe {
+		if ser := w.Get(id); ser != nil {
+			for _, ev := range ser.Events {
+				if ev.Time.After(from) && !ev.Time.After(t) {
+					evs = append(evs, ev)
+				}
+			}
+		}
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
+	for _, ev := range evs {
+		if _, err := rt.observe(v, w, ev.Time); err != nil {
+			return 0, err
+		}
+		if _, err := v.ApplyEvent(ev.Time, ev); err != nil && adapters.KindOf(err) == adapters.KindOther {
+			return 0, err
+		}
+	}
+	return rt.observe(v, w, t)
+}
+
+func (rt *vaultRT) observe(v *vault.Vault, w *adapters.Window, t time.Time) (time.Duration, error) {
+	age := time.Duration(0)
+	gas, haveGas := 0.0, false
+	var obs adapters.Observation
+	for _, id := range rt.universe {
+		ser := w.Get(id)
+		r := -1
+		if ser != nil {
+			r = ser.Index(t.Unix())
+		}
+		if r < 0 {
+			age = time.Duration(math.MaxInt64)
+			continue
+		}
+		ser.Fill(r, &obs)
+		if err := v.Observe(id, obs); err != nil {
+			return 0, err
+		}
+		if a := t.Sub(time.Unix(ser.Times[r], 0)); a > age {
+			age = a
+		}
+		if g, ok := obs.Get(adapters.FieldGasPrice); ok && !haveGas {
+			gas, haveGas = g, true
+		}
+	}
+	if !haveGas {
+		gas = rt.spec.GasPrice
+	}
+	if gas != v.GasPrice() || v.GasPrice() == 0 {
+		if err := v.SetGas(gas, gasAssetPrice(v.Config().Base)); err != nil {
+			return 0, err
+		}
+	}
+	return age, nil
+}
+
+// gasAssetPrice is the value of one ETH in the base asset used for gas
+// costs (fixed reference prices for USD and BTC vaults, as the backtest).
+func gasAssetPrice(base adapters.Asset) float64 {
+	switch base {
+	case adapters.USD:
+		return 3000
+	case adapters.BTC:
+		return 0.05
+	}
+	return 1
+}
+
+// applyCreate creates the vault at the intent's time with its starting
+// deposit.
+func (rt *vaultRT) applyCreate(ctx context.Context, in Intent) (Commit, VaultRow, *vault.Vault, time.Duration, error) {
+	t := in.Tick
+	v, err := vault.New(rt.cfg, rt.ads, t)
+	if err != nil {
+		return Commit{}, VaultRow{}, nil, 0, err
+	}
+	w, err := rt.s.window(ctx, rt.universe)
+	if err != nil {
+		return Commit{}, VaultRow{}, nil, 0, err
+	}
+	age, err := rt.observe(v, w, t)
+	if err != nil {
+		return Commit{}, VaultRow{}, nil, 0, err
+	}
+	if rt.spec.Deposit.Sign() > 0 {
+		if _, err := v.Deposit(t, rt.spec.Depositor, rt.spec.Deposit); err != nil {
+			return Commit{}, VaultRow{}, nil, 0, err
+		}
+	}
+	row := VaultRow{ID: rt.id, Config: rt.cfg, State: v.State(), Ticks: Ticks{Rebalance: t, Harvest: t, ExitCheck: t}}
+	c := Commit{Outcome: OutExecuted, Result: actionResult{Summary: fmt.Sprintf("vault created with a deposit of %s by %s", rt.spec.Deposit, rt.spec.Depositor)}}
+	c.Vault = &VaultUpdate{Create: true, ID: rt.id, Config: rt.cfg, State: row.State, Ticks: row.Ticks, Entries: v.Ledger().Entries(), Values: v.MarketValues(nil)}
+	js, _ := json.Marshal(c.Result)
+	c.Decision = &Decision{VaultID: rt.id, Time: t, Action: ActCreate, Outcome: OutExecuted, Summary: c.Result.(actionResult).Summary, Detail: js}
+	return c, row, v, age, nil
+}
+
+// observeCommit updates the metrics after a commit.
+func (rt *vaultRT) observeCommit(c Commit, in Intent, row VaultRow, v *vault.Vault, age time.Duration) {
+	m := rt.s.metrics
+	if c.Decision != nil || c.Outcome != "" {
+		m.Decisions.WithLabelValues(rt.id, string(in.Action), c.Outcome).Inc()
+	}
+	if age > 0 && age < time.Duration(math.MaxInt64) {
+		m.DataAge.WithLabelValues(rt.id).Set(age.Seconds())
+	}
+	if c.Vault != nil {
+		paused := 0.0
+		if c.Vault.Paused {
+			paused = 1
+		}
+		m.Paused.WithLabelValues(rt.id).Set(paused)
+		if !c.Vault.LastHarvest.IsZero() {
+			m.LastHarvest.WithLabelValues(rt.id).Set(float64(c.Vault.LastHarvest.Unix()))
+		}
+		if !c.Vault.LastRebalance.IsZero() {
+			m.LastRebalance.WithLabelValues(rt.id).Set(float64(c.Vault.LastRebalance.Unix()))
+		}
+	}
+	if v != nil {
+		rt.publishVault(v)
+	}
+}
+
+// publish sets the vault gauges from a stored row (at start).
+func (rt *vaultRT) publish(row VaultRow) {
+	m := rt.s.metrics
+	if !row.LastHarvest.IsZero() {
+		m.LastHarvest.WithLabelValues(rt.id).Set(float64(row.LastHarvest.Unix()))
+	}
+	if !row.LastRebalance.IsZero() {
+		m.LastRebalance.WithLabelValues(rt.id).Set(float64(row.LastRebalance.Unix()))
+	}
+	paused := 0.0
+	if row.Paused {
+		paused = 1
+	}
+	m.Paused.WithLabelValues(rt.id).Set(paused)
+	if v, err := rt.restore(row); err == nil {
+		if w, err := rt.s.window(context.Background(), rt.universe); err == nil {
+			if _, err := rt.observe(v, w, row.State.Time); err == nil {
+				rt.publishVault(v)
+			}
+		}
+	}
+}
+
+func (rt *vaultRT) publishVault(v *vault.Vault) {
+	m := rt.s.metrics
+	sum := Summarize(v)
+	m.NAV.WithLabelValues(rt.id).Set(sum.NAVf)
+	m.SharePrice.WithLabelValues(rt.id).Set(sum.SharePricef)
+	m.APY.WithLabelValues(rt.id).Set(sum.APY)
+	for _, p := range sum.Positions {
+		m.PositionValue.WithLabelValues(rt.id, p.Market).Set(p.Valuef)
+	}
+}
+
+// PositionSummary is one position in a vault summary.
+type PositionSummary struct {
+	Market string          `json:"market"`
+	Units  decimal.Decimal `json:"units"`
+	Value  decimal.Decimal `json:"value"`
+	Weight float64         `json:"weight"`
+	APY    float64         `json:"apy"`
+	Valuef float64         `json:"-"`
+}
+
+// VaultSummary is a vault's state as the API shows it.
+type VaultSummary struct {
+	ID          string            `json:"id"`
+	Time        time.Time         `json:"time"`
+	NAV         decimal.Decimal   `json:"nav"`
+	Idle        decimal.Decimal   `json:"idle"`
+	Supply      decimal.Decimal   `json:"supply"`
+	SharePrice  decimal.Decimal   `json:"share_price"`
+	APY         float64           `json:"apy"`
+	Pending     decimal.Decimal   `json:"pending_rewards"`
+	Positions   []PositionSummary `json:"positions"`
+	NAVf        float64           `json:"-"`
+	SharePricef float64           `json:"-"`
+}
+
+// Summarize values a vault: NAV (total assets), share price, positions
+// and their weights, and the value-weighted net APY (idle earns 0).
+func Summarize(v *vault.Vault) VaultSummary {
+	ta := v.TotalAssets()
+	pps := v.PricePerShare()
+	s := VaultSummary{Time: v.Time(), NAV: ta, Idle: v.Idle(), Supply: v.TotalSupply(), SharePrice: pps.Round(adapters.Scale), Pending: v.PendingRewards()}
+	s.NAVf, _ = ta.Float64()
+	s.SharePricef, _ = pps.Float64()
+	st := v.StrategyState()
+	gross, _ := v.GrossAssets().Float64()
+	vals := v.MarketValues(nil)
+	for i := range st.Markets {
+		ms := &st.Markets[i]
+		p, _ := v.Position(ms.Market.ID)
+		ps := PositionSummary{Market: ms.Market.ID, Units: p.Units, Value: vals[i]}
+		ps.Valuef, _ = vals[i].Float64()
+		if gross > 0 {
+			ps.Weight = ps.Valuef / gross
+		}
+		if ms.Row >= 0 {
+			ps.APY = strategies.NetAPY(ms)
+		}
+		if !math.IsNaN(ps.APY) && !math.IsInf(ps.APY, 0) {
+			s.APY += ps.Weight * ps.APY
+		}
+		s.Positions = append(s.Positions, ps)
+	}
+	return s
+}
+
+// winCache is one universe's history, reloaded when a source imported
+// new data.
+type winCache struct {
+	mu  sync.Mutex
+	gen uint64
+	w   *adapters.Window
+}
+
+// window returns the whole stored history of a universe (shared between
+// vaults with the same universe), reloaded after an import.
+func (s *Service) window(ctx context.Context, ids []string) (*adapters.Window, error) {
+	key := strings.Join(ids, ",")
+	ci, _ := s.windows.LoadOrStore(key, &winCache{})
+	c := ci.(*winCache)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gen := s.histGen.Load()
+	if c.w != nil && c.gen == gen {
+		return c.w, nil
+	}
+	w, err := s.hist.Load(ctx, ids, time.Time{}, time.Time{})
+	if err != nil {
+		if adapters.KindOf(err) == adapters.KindNotFound {
+			// No history yet for a market: an empty window (everything stale).
+			w = &adapters.Window{}
+		} else {
+			return nil, err
+		}
+	}
+	c.w, c.gen = w, gen
+	return w, nil
+}
