@@ -488,6 +488,11 @@ func (e *engine) setup(ctx context.Context) error {
 	e.issues = dataIssues(e.markets, e.times, from.Unix(), to.Unix())
 	// Result skeleton.
 	params := map[string]float64{}
+	if sp.Params == nil {
+		if ps, ok := sp.Strategy.(interface{ Params() map[string]float64 }); ok {
+			sp.Params = ps.Params()
+		}
+	}
 	for k, v := range sp.Params {
 		params[k] = v
 	}
