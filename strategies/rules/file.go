@@ -253,13 +253,13 @@ func keyString(k ast.MapKeyNode) string {
 // or merge key (strategy files do not use them), and every key given
 // twice. Map-typed fields accept any key; their values are checked
 // against the element type.
-func schemaCheck(d *doc, n ast.Node, t reflect.Type, path string, report func(pos, op, msg string)) {
+func schemaCheck(d *doc, n ast.Node, t reflect.Type, path string, report func(pos, op, msg string, unsupported bool)) {
 	if n == nil {
 		return
 	}
 	switch v := n.(type) {
 	case *ast.AnchorNode, *ast.AliasNode, *ast.TagNode:
-		report(d.nodePos(n), path, "anchors, aliases and tags are not supported in strategy files")
+		report(d.nodePos(n), path, "anchors, aliases and tags are not supported in strategy files", true)
 		return
 	case *ast.DocumentNode:
 		schemaCheck(d, v.Body, t, path, report)
@@ -283,13 +283,13 @@ func schemaCheck(d *doc, n ast.Node, t reflect.Type, path string, report func(po
 		seen := map[string]bool{}
 		for _, mv := range m.Values {
 			if mv.Key != nil && mv.Key.IsMergeKey() {
-				report(d.nodePos(mv.Key), path, "merge keys (<<) are not supported in strategy files")
+				report(d.nodePos(mv.Key), path, "merge keys (<<) are not supported in strategy files", true)
 				continue
 			}
 			key := keyString(mv.Key)
 			sub := joinPath(path, key)
 			if seen[key] {
-				report(d.nodePos(mv.Key), sub, fmt.Sprintf("key %q is given twice", key))
+				report(d.nodePos(mv.Key), sub, fmt.Sprintf("key %q is given twice", key), false)
 				continue
 			}
 			seen[key] = true
@@ -299,7 +299,7 @@ func schemaCheck(d *doc, n ast.Node, t reflect.Type, path string, report func(po
 				if path != "" {
 					where = "in " + path
 				}
-				report(d.nodePos(mv.Key), sub, fmt.Sprintf("unknown key %q %s%s (known: %s)", key, where, suggest(key, names), strings.Join(names, ", ")))
+				report(d.nodePos(mv.Key), sub, fmt.Sprintf("unknown key %q %s%s (known: %s)", key, where, suggest(key, names), strings.Join(names, ", ")), false)
 				continue
 			}
 			schemaCheck(d, mv.Value, ft, sub, report)
@@ -312,13 +312,13 @@ func schemaCheck(d *doc, n ast.Node, t reflect.Type, path string, report func(po
 		seen := map[string]bool{}
 		for _, mv := range m.Values {
 			if mv.Key != nil && mv.Key.IsMergeKey() {
-				report(d.nodePos(mv.Key), path, "merge keys (<<) are not supported in strategy files")
+				report(d.nodePos(mv.Key), path, "merge keys (<<) are not supported in strategy files", true)
 				continue
 			}
 			key := keyString(mv.Key)
 			sub := joinPath(path, key)
 			if seen[key] {
-				report(d.nodePos(mv.Key), sub, fmt.Sprintf("key %q is given twice", key))
+				report(d.nodePos(mv.Key), sub, fmt.Sprintf("key %q is given twice", key), false)
 				continue
 			}
 			seen[key] = true

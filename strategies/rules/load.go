@@ -71,6 +71,10 @@ func Load(name string, data []byte, cat *adapters.Catalog) (*Strategy, error) {
 	s := l.load(data)
 	if len(l.errs) > 0 {
 		sort.SliceStable(l.errs, func(i, j int) bool { return posLess(l.errs[i].Pos, l.errs[j].Pos) })
+		if l.dropped > 0 {
+			l.errs = append(l.errs, &adapters.Error{Op: "rules.Load", Kind: adapters.KindInvalid, Pos: name,
+				Err: fmt.Errorf("%d more errors not shown", l.dropped)})
+		}
 		return nil, l.errs
 	}
 	return s, nil
@@ -81,9 +85,24 @@ type loader struct {
 	cat  *adapters.Catalog
 	d    *doc
 	errs ErrorList
+	// unsupported is set when the file uses anchors, aliases, tags or
+	// merge keys, which the loader does not decode.
+	unsupported bool
+	dropped     int // errors beyond MaxErrors
 }
 
+// MaxErrors bounds the errors reported for one file; the rest are
+// counted in a last error.
+const MaxErrors = 50
+
+// MaxUniverse bounds the number of markets of a strategy.
+const MaxUniverse = 500
+
 func (l *loader) errorf(pos, op string, kind adapters.ErrorKind, format string, args ...any) {
+	if len(l.errs) >= MaxErrors {
+		l.dropped++
+		return
+	}
 	l.errs = append(l.errs, &adapters.Error{Op: op, Kind: kind, Pos: pos, Err: fmt.Errorf(format, args...)})
 }
 
@@ -116,12 +135,16 @@ func (l *loader) load(data []byte) *Strategy {
 		l.errorf(l.d.nodePos(l.d.root), op, adapters.KindInvalid, "a strategy file is a mapping of keys (name, base, universe, rules, ...)")
 		return nil
 	}
-	schemaCheck(l.d, l.d.root, reflect.TypeOf(fileSpec{}), "", func(pos, key, msg string) {
+	schemaCheck(l.d, l.d.root, reflect.TypeOf(fileSpec{}), "", func(pos, key, msg string, unsupported bool) {
 		if key == "" {
 			key = op
 		}
+		l.unsupported = l.unsupported || unsupported
 		l.errorf(pos, key, adapters.KindInvalid, "%s", msg)
 	})
+	if l.unsupported {
+		return nil // anchors, aliases or tags: do not decode (alias bombs)
+	}
 	var spec fileSpec
 	if err := yamlx.Decode(l.file, data, &spec); err != nil {
 		if len(l.errs) == 0 {
@@ -129,12 +152,7 @@ func (l *loader) load(data []byte) *Strategy {
 			return nil
 		}
 		// Unknown keys are already reported: decode leniently to keep
-		// checking the rest of the file, unless the tree uses anchors.
-		for _, e := range l.errs {
-			if strings.Contains(e.Err.Error(), "anchors, aliases") || strings.Contains(e.Err.Error(), "merge keys") {
-				return nil
-			}
-		}
+		// checking the rest of the file.
 		spec = fileSpec{}
 		if err := decodeLenient(data, &spec); err != nil {
 			l.posError(op, err)
@@ -155,6 +173,8 @@ func parseYAML(data []byte) (f *ast.File, err error) {
 	return parser.ParseBytes(data, 0)
 }
 
+// decodeLenient decodes without strict key checks (after the unknown keys
+// are reported) behind recover.
 func decodeLenient(data []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -200,7 +220,12 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 	if len(spec.Universe) == 0 {
 		l.errorf(d.pos("universe"), "universe", adapters.KindInvalid, "the universe is empty: list at least one market ID")
 	}
+	if len(spec.Universe) > MaxUniverse {
+		l.errorf(d.pos("universe"), "universe", adapters.KindInvalid, "the universe has %d markets, more than %d", len(spec.Universe), MaxUniverse)
+		spec.Universe = spec.Universe[:MaxUniverse]
+	}
 	seen := map[string]int{}
+	var catIDs []string
 	for i, id := range spec.Universe {
 		key := fmt.Sprintf("universe[%d]", i)
 		pos := d.pos("universe", i)
@@ -211,11 +236,12 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 		seen[id] = i
 		m, err := l.cat.Market(id)
 		if err != nil {
-			ids := make([]string, 0)
-			for _, cm := range l.cat.Markets() {
-				ids = append(ids, cm.ID)
+			if catIDs == nil {
+				for _, cm := range l.cat.Markets() {
+					catIDs = append(catIDs, cm.ID)
+				}
 			}
-			l.errorf(pos, key, adapters.KindNotFound, "unknown market %q%s", id, suggest(id, ids))
+			l.errorf(pos, key, adapters.KindNotFound, "unknown market %q%s", id, suggest(id, catIDs))
 			continue
 		}
 		if s.base != "" && m.Base != s.base {

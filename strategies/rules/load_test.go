@@ -2,10 +2,12 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -192,5 +194,46 @@ func TestLoad_Catalog(t *testing.T) {
 	}
 	if _, err := Load("c.yaml", []byte(src), nil); !errors.Is(err, adapters.ErrNotFound) {
 		t.Errorf("with the built-in catalog: %v, want kind %v", err, adapters.KindNotFound)
+	}
+}
+
+func TestLoad_TooManyErrors(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("base: ETH\nuniverse:\n")
+	for i := 0; i < 80; i++ {
+		fmt.Fprintf(&b, "  - nope/m%d\n", i)
+	}
+	b.WriteString("rules: { score: apy }\n")
+	_, err := Load("many.yaml", []byte(b.String()), nil)
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("error %v is not an ErrorList", err)
+	}
+	if len(list) != MaxErrors+1 {
+		t.Fatalf("got %d errors, want %d plus a summary", len(list), MaxErrors)
+	}
+	if last := list[len(list)-1]; !strings.Contains(last.Error(), "30 more errors not shown") {
+		t.Errorf("last error %q, want the count of the others", last)
+	}
+}
+
+// TestLoad_AliasBomb: a file of nested aliases is rejected from its tree,
+// never expanded by the decoder.
+func TestLoad_AliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("base: ETH\nuniverse: [lido/steth]\nrules: { score: apy }\nparams:\n  l0: &l0 1\n")
+	prev := "l0"
+	for i := 1; i < 12; i++ {
+		name := fmt.Sprintf("l%d", i)
+		fmt.Fprintf(&b, "  %s: &%s [%s]\n", name, name, strings.TrimSuffix(strings.Repeat("*"+prev+",", 9), ","))
+		prev = name
+	}
+	start := time.Now()
+	_, err := Load("bomb.yaml", []byte(b.String()), nil)
+	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "anchors, aliases and tags are not supported") {
+		t.Fatalf("Load = %v, want the anchors error", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Load took %v", d)
 	}
 }
