@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/sqlitex"
 )
 
 // WriteResult counts what a Write stored. Observation counts are over the
@@ -77,7 +78,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) (WriteResult, error) {
 		return res, adapters.Wrap(op, adapters.KindOther, err)
 	}
 	defer tx.Rollback()
-	w := &writer{ctx: ctx, tx: tx, stmts: map[stmtKey]*sql.Stmt{}}
+	w := &writer{ctx: ctx, conn: conn, tx: tx, stmts: map[stmtKey]*sql.Stmt{}, queries: map[adapters.FieldSet]string{}}
 	defer w.close()
 	if err := w.write(op, b, p, &res); err != nil {
 		return WriteResult{Warnings: warns}, err
@@ -100,10 +101,14 @@ type stmtKey struct {
 }
 
 type writer struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	stmts map[stmtKey]*sql.Stmt
-	args  []any
+	ctx     context.Context
+	conn    *sql.Conn // the connection tx runs on, for raw reads inside tx
+	tx      *sql.Tx
+	stmts   map[stmtKey]*sql.Stmt
+	queries map[adapters.FieldSet]string // existing-row lookups by stored fields
+	args    []any
+	old     [chunkRows]storedObs // stored values of a chunk's rows
+	found   [chunkRows]bool      // whether a chunk's row is stored
 }
 
 func (w *writer) close() {
@@ -195,7 +200,6 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 		outTS    = make([]int64, 0, chunkRows)
 		upd      = make([]*adapters.Observation, 0, chunkRows)
 		updTS    = make([]int64, 0, chunkRows)
-		existing = map[int64]*storedObs{}
 		fields   = mr.fields
 		inserted int
 		first    = mr.first
@@ -205,9 +209,9 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 	for start := 0; start < len(g.rows); start += chunkRows {
 		chunk := g.rows[start:min(start+chunkRows, len(g.rows))]
 		lo, hi := chunk[0].ts, chunk[len(chunk)-1].ts
-		clear(existing)
+		clear(w.found[:])
 		if hadRows && hi >= mr.first && lo <= mr.last {
-			if err := w.loadExisting(mr.pk, chunk, existing); err != nil {
+			if err := w.loadExisting(mr.pk, mr.fields, chunk); err != nil {
 				return err
 			}
 		}
@@ -215,13 +219,13 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 		for i := range chunk {
 			r := &chunk[i]
 			fields |= r.obs.Set
-			old := existing[r.ts]
-			if old == nil {
+			if !w.found[i] {
 				inserted++
 				out = append(out, r.obs)
 				outTS = append(outTS, r.ts)
 				continue
 			}
+			old := &w.old[i]
 			changed := false
 			merged := adapters.Observation{Values: old.vals, Set: old.set}
 			for f := adapters.Field(0); f < adapters.NumFields; f++ {
@@ -264,44 +268,53 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 	return err
 }
 
-// loadExisting reads the stored observations at the times of chunk.
-func (w *writer) loadExisting(pk int64, chunk []pRow, into map[int64]*storedObs) error {
-	want := make(map[int64]bool, len(chunk))
-	for _, r := range chunk {
-		want[r.ts] = true
-	}
-	rows, err := w.tx.QueryContext(w.ctx, "SELECT ts, "+colList+" FROM observations WHERE market_id = ? AND ts >= ? AND ts <= ?",
-		pk, chunk[0].ts, chunk[len(chunk)-1].ts)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var (
-		ts   int64
-		vals [adapters.NumFields]sql.NullFloat64
-		dest = make([]any, 1+adapters.NumFields)
-	)
-	dest[0] = &ts
-	for f := range vals {
-		dest[f+1] = &vals[f]
-	}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return err
-		}
-		if !want[ts] {
-			continue
-		}
-		s := &storedObs{}
-		for f, v := range vals {
-			if v.Valid {
-				s.vals[f] = v.Float64
-				s.set = s.set.With(adapters.Field(f))
+// loadExisting reads the stored values (of the stored fields) at the
+// times of chunk into w.old and w.found, by a merge join over the
+// primary-key order.
+func (w *writer) loadExisting(pk int64, fields adapters.FieldSet, chunk []pRow) error {
+	q, ok := w.queries[fields]
+	if !ok {
+		q = "SELECT ts"
+		for f := adapters.Field(0); f < adapters.NumFields; f++ {
+			if fields.Has(f) {
+				q += ", " + f.String()
 			}
 		}
-		into[ts] = s
+		q += " FROM observations WHERE market_id = ? AND ts >= ? AND ts <= ? ORDER BY ts"
+		w.queries[fields] = q
 	}
-	return rows.Err()
+	j := 0
+	return sqlitex.Each(w.ctx, w.conn, q, []any{pk, chunk[0].ts, chunk[len(chunk)-1].ts}, func(row []driver.Value) error {
+		ts, ok := row[0].(int64)
+		if !ok {
+			return fmt.Errorf("ts is %T, not an integer", row[0])
+		}
+		for j < len(chunk) && chunk[j].ts < ts {
+			j++
+		}
+		if j == len(chunk) || chunk[j].ts != ts {
+			return nil
+		}
+		s := &w.old[j]
+		*s = storedObs{}
+		k := 1
+		for f := adapters.Field(0); f < adapters.NumFields; f++ {
+			if !fields.Has(f) {
+				continue
+			}
+			switch v := row[k].(type) {
+			case float64:
+				s.vals[f] = v
+				s.set = s.set.With(f)
+			case int64:
+				s.vals[f] = float64(v)
+				s.set = s.set.With(f)
+			}
+			k++
+		}
+		w.found[j] = true
+		return nil
+	})
 }
 
 // insertSQL returns the statement that writes n observations binding
