@@ -8,9 +8,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -74,7 +76,7 @@ func parseRunStep(s string) (time.Duration, error) {
 // applied (nil for a sweep) and the universe's history.
 func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64) (*runSetup, error) {
 	if f.file == "" {
-		return nil, usagef("needs -s FILE (a strategy file)")
+		return nil, usagef("-s FILE (a strategy file) is required")
 	}
 	capital, err := decimal.NewFromString(strings.TrimSpace(f.capital))
 	if err != nil || capital.Sign() <= 0 {
@@ -120,7 +122,7 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 	}
 	fileData, err := os.ReadFile(f.file)
 	if err != nil {
-		return nil, adapters.E("backtest", adapters.KindNotFound, "strategy file: %v", errors.Unwrap(err))
+		return nil, adapters.E("backtest", adapters.KindNotFound, "strategy file %s: %v", f.file, errors.Unwrap(err))
 	}
 	s, err := rules.LoadFile(f.file, cat)
 	if err != nil {
@@ -335,4 +337,195 @@ func parseGrid(kvs []string) ([]backtest.Param, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+func newSweepCmd(a *app) *cobra.Command {
+	var f runFlags
+	var grid []string
+	var workers int
+	var objective string
+	cmd := &cobra.Command{
+		Use:   "sweep -s FILE --param k=a,b,c [--param k2=x,y]... [-j N] [--objective METRIC] [--out DIR]",
+		Short: "Backtest a strategy over a grid of parameters, resumably",
+		Long: `Run one backtest per point of the grid (the cartesian product of the --param value lists)
+over the same history, loaded once, on -j workers. Each point writes the run folder that
+'backtest' would write for its parameters; points whose folder already holds a summary.json
+are not run again (resume) and their metrics are read back from it. Prints every point sorted
+by --objective: apy (default), sharpe, sortino, total_return, calmar (highest first) or
+max_drawdown (lowest first). A failed point is listed with its error and the sweep exits 1.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(grid) == 0 {
+				return usagef("sweep needs at least one --param k=a,b,c")
+			}
+			params, err := parseGrid(grid)
+			if err != nil {
+				return err
+			}
+			if _, err := backtest.ObjectiveValue(&backtest.Metrics{}, objective); err != nil {
+				return &usageError{fmt.Errorf("--objective: %w", err)}
+			}
+			if workers < 1 {
+				return usagef("-j %d: need at least 1 worker", workers)
+			}
+			ctx := cmd.Context()
+			rs, err := a.setup(ctx, &f, nil)
+			if err != nil {
+				return err
+			}
+			// Unknown parameter names fail before anything runs.
+			probe := map[string]float64{}
+			for _, p := range params {
+				probe[p.Name] = p.Values[0]
+			}
+			if _, err := rs.strategy.WithParams(probe); err != nil {
+				return err
+			}
+			baseParams := rs.strategy.Params()
+			dirOf := func(point map[string]float64) string {
+				k := rs.key
+				k.Params = make(map[string]float64, len(baseParams)+len(point))
+				for n, v := range baseParams {
+					k.Params[n] = v
+				}
+				for n, v := range point {
+					k.Params[n] = v
+				}
+				return k.Dir(rs.out)
+			}
+			total := 1
+			for _, p := range params {
+				total *= len(p.Values)
+			}
+			tick, finish := a.sweepProgress(total)
+			runs, err := backtest.Sweep(ctx, backtest.SweepSpec{
+				Spec:      rs.specFor(rs.strategy),
+				Grid:      params,
+				Workers:   workers,
+				Objective: objective,
+				Done: func(r *backtest.SweepRun) bool {
+					done := backtest.Finished(dirOf(r.Params))
+					if done {
+						tick()
+					}
+					return done
+				},
+				Write: func(r *backtest.SweepRun) error {
+					defer tick()
+					return writeRun(dirOf(r.Params), f.file, r.Result)
+				},
+			})
+			finish()
+			if err != nil {
+				return err
+			}
+			rows := make([]sweepRow, len(runs))
+			for i := range runs {
+				r := &runs[i]
+				row := sweepRow{run: r, dir: dirOf(r.Params), status: "ran"}
+				switch {
+				case r.Err != "":
+					row.status = "failed"
+				case r.Skipped:
+					row.status = "resumed"
+					prev, err := backtest.ReadSummary(row.dir)
+					if err != nil {
+						return err
+					}
+					r.Metrics = prev.Metrics
+					r.Objective, _ = backtest.ObjectiveValue(&prev.Metrics, objective)
+				}
+				rows[i] = row
+			}
+			sortSweep(rows, objective)
+			failed := printSweep(a.stdout, rows, objective, rs.out)
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d sweep points failed", failed, len(rows))}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringArrayVar(&grid, "param", nil, "a swept parameter and its values k=a,b,c (repeatable)")
+	cmd.Flags().IntVarP(&workers, "jobs", "j", runtime.NumCPU(), "runs at once")
+	cmd.Flags().StringVar(&objective, "objective", "apy", "metric the table is sorted by: "+strings.Join(backtest.Objectives, ", "))
+	return cmd
+}
+
+// sweepRow is one line of the sweep table.
+type sweepRow struct {
+	run    *backtest.SweepRun
+	dir    string
+	status string // ran, resumed or failed
+}
+
+// sortSweep orders the rows best first by the objective (max_drawdown
+// ascending, the others descending; ran and resumed points together),
+// failed points last, ties by grid index.
+func sortSweep(rows []sweepRow, objective string) {
+	desc := objective != "max_drawdown"
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i].run, rows[j].run
+		fa, fb := a.Err != "", b.Err != ""
+		if fa != fb {
+			return fb
+		}
+		if !fa && a.Objective != b.Objective {
+			if desc {
+				return a.Objective > b.Objective
+			}
+			return a.Objective < b.Objective
+		}
+		return a.Index < b.Index
+	})
+}
+
+// printSweep prints the sweep table and a closing line and returns the
+// number of failed points.
+func printSweep(w io.Writer, rows []sweepRow, objective, out string) int {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "RANK\tPARAMS\t%s\tAPY\tRETURN\tSHARPE\tMAX DD\tSTATUS\tRUN\n", strings.ToUpper(objective))
+	var ran, resumed, failed int
+	for i, r := range rows {
+		m := &r.run.Metrics
+		switch r.status {
+		case "failed":
+			failed++
+			fmt.Fprintf(tw, "%d\t%s\t\t\t\t\t\tfailed\t%s\n", i+1, r.run.Key, r.run.Err)
+			continue
+		case "resumed":
+			resumed++
+		default:
+			ran++
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.6g\t%s\t%s\t%.2f\t%s\t%s\t%s\n", i+1, r.run.Key, r.run.Objective, pct(m.APY), pct(m.TotalReturn),
+			m.Sharpe, pct(m.MaxDrawdown), r.status, filepath.Base(r.dir))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\n%d points: %d ran, %d resumed, %d failed; run folders in %s\n", len(rows), ran, resumed, failed, out)
+	return failed
+}
+
+// sweepProgress returns a callback counting finished points on a bar on
+// stderr when stderr is a terminal, and a function that clears it.
+func (a *app) sweepProgress(total int) (func(), func()) {
+	if !a.isTerminal(a.stderr) {
+		return func() {}, func() {}
+	}
+	bar := progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(a.stderr),
+		progressbar.OptionSetDescription("sweep"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	var mu sync.Mutex
+	return func() {
+			mu.Lock()
+			_ = bar.Add(1)
+			mu.Unlock()
+		}, func() {
+			_ = bar.Finish()
+		}
 }

@@ -68,7 +68,9 @@ func newRoot(a *app) *cobra.Command {
 		newDataCmd(a),
 		newValidateCmd(a),
 		newPlanCmd(a),
+		newServeCmd(a),
 		newBacktestCmd(a),
+		newSweepCmd(a),
 	)
 	return root
 }
