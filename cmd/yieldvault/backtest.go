@@ -239,29 +239,27 @@ docs/backtesting.md defines every metric.`,
 }
 
 // runProgress returns a backtest progress callback drawing a bar on
-// stderr when stderr is a terminal (simulated date, NAV, steps a second,
-// ETA), and a function that clears it.
+// stderr when stderr is a terminal: the simulated date, the NAV, market
+// rows (market-steps) a second and the time left.
 func (a *app) runProgress() (func(backtest.Progress), func()) {
 	if !a.isTerminal(a.stderr) {
 		return nil, func() {}
 	}
 	var bar *progressbar.ProgressBar
-	var markets int
 	update := func(p backtest.Progress) {
+		markets := max(1, p.Markets)
 		if bar == nil {
-			markets = max(1, p.Markets)
-			bar = progressbar.NewOptions(p.Steps,
+			bar = progressbar.NewOptions(p.Steps*markets,
 				progressbar.OptionSetWriter(a.stderr),
-				progressbar.OptionShowCount(),
 				progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("steps"),
+				progressbar.OptionSetItsString("rows"),
 				progressbar.OptionSetPredictTime(true),
 				progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionClearOnFinish(),
 			)
 		}
-		bar.Describe(fmt.Sprintf("%s NAV %s (%d markets)", p.Time.UTC().Format("2006-01-02"), p.NAV.StringFixed(4), markets))
-		_ = bar.Set(p.Step)
+		bar.Describe(fmt.Sprintf("%s NAV %s", p.Time.UTC().Format("2006-01-02"), p.NAV.StringFixed(4)))
+		_ = bar.Set(p.Step * markets)
 	}
 	return update, func() {
 		if bar != nil {
