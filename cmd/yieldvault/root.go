@@ -69,6 +69,7 @@ func newRoot(a *app) *cobra.Command {
 		newValidateCmd(a),
 		newPlanCmd(a),
 		newServeCmd(a),
+		newServeCmd(a),
 		newBacktestCmd(a),
 		newSweepCmd(a),
 	)

@@ -94,12 +94,21 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 	if tok == nil {
 		s.log.Warn("no API token configured: state-changing endpoints answer 401")
 	}
-	s.clock = o.Clock
-	if s.clock == nil {
-		s.clock = WallClock(o.Wall)
-	}
 	if s.store, err = OpenStore(ctx, cfg.StateDB, cfg.SyncNormal); err != nil {
 		return nil, err
+	}
+	s.clock = o.Clock
+	if s.clock == nil && cfg.Replay != nil {
+		// Replay resumes from the last tick done, not from the start.
+		from, err := s.resumeTime(ctx)
+		if err != nil {
+			s.store.Close()
+			return nil, err
+		}
+		s.clock = &ReplayClock{From: from, Until: cfg.Replay.Until, Speed: cfg.Replay.Speed, Wall: o.Wall, Wall0: o.Wall()}
+	}
+	if s.clock == nil {
+		s.clock = WallClock(o.Wall)
 	}
 	switch {
 	case o.History != nil:
@@ -140,6 +149,24 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// resumeTime is where a replay clock starts: the configured start, or
+// the latest tick or action time the database has done when later.
+func (s *Service) resumeTime(ctx context.Context) (time.Time, error) {
+	from := s.cfg.Replay.Start
+	rows, err := s.store.Vaults(ctx)
+	if err != nil {
+		return from, err
+	}
+	for _, r := range rows {
+		for _, t := range []time.Time{r.Ticks.Rebalance, r.Ticks.Harvest, r.Ticks.ExitCheck, r.State.Time} {
+			if t.After(from) {
+				from = t
+			}
+		}
+	}
+	return from.UTC().Truncate(time.Second), nil
 }
 
 type discard struct{}

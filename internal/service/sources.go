@@ -101,6 +101,9 @@ func (src *source) refreshFolder(ctx context.Context, now time.Time) (RefreshRes
 	var res RefreshResult
 	st := src.s.store
 	var paths []string
+	if _, err := os.Stat(src.spec.Folder); errors.Is(err, fs.ErrNotExist) {
+		return res, nil // nothing dropped yet
+	}
 	err := filepath.WalkDir(src.spec.Folder, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

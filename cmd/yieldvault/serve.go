@@ -1,0 +1,80 @@
+package main
+
+import (
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind's driver
+	"github.com/yieldvault/yieldvault/internal/service"
+)
+
+func newServeCmd(a *app) *cobra.Command {
+	var cfgPath, listen, level string
+	var jsonLogs bool
+	cmd := &cobra.Command{
+		Use:   "serve -c service.yaml",
+		Short: "Run the scheduled rebalancing service (cron schedules, SQLite state, JSON API, metrics)",
+		Long: "Load the vaults, sources and settings of a service configuration, then harvest, rebalance\n" +
+			"and check exits on each vault's schedules, refresh market data, and serve the API and\n" +
+			"Prometheus metrics (127.0.0.1:8080 by default) until SIGINT or SIGTERM. See docs/operations.md.",
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath == "" {
+				return usagef("serve needs -c FILE")
+			}
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(level)); err != nil {
+				return usagef("--log-level %q is not debug, info, warn or error", level)
+			}
+			cfg, err := service.LoadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			if listen != "" {
+				if err := checkListenFlag(listen, cfg.AllowNonLoopback); err != nil {
+					return err
+				}
+				cfg.Listen = listen
+			}
+			opts := &slog.HandlerOptions{Level: lvl}
+			var h slog.Handler = slog.NewTextHandler(a.stderr, opts)
+			if jsonLogs {
+				h = slog.NewJSONHandler(a.stderr, opts)
+			}
+			log := slog.New(h)
+			ctx := cmd.Context()
+			svc, err := service.New(ctx, cfg, service.Options{Wall: a.now, Logger: log})
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				return err
+			}
+			// The address actually bound (with port 0 the kernel picks one).
+			log.Info("listening", "addr", ln.Addr().String())
+			return svc.Run(ctx, ln)
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "service configuration file (YAML)")
+	cmd.Flags().StringVar(&listen, "listen", "", "override the configuration's listen address")
+	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().BoolVar(&jsonLogs, "log-json", false, "log JSON lines instead of text")
+	return cmd
+}
+
+// checkListenFlag applies the loopback rule to --listen.
+func checkListenFlag(addr string, allow bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("--listen %q is not host:port", addr)
+	}
+	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || strings.EqualFold(host, "localhost") || allow {
+		return nil
+	}
+	return usagef("--listen %q is not a loopback address (set allow_non_loopback in the configuration)", addr)
+}
