@@ -69,7 +69,6 @@ func newRoot(a *app) *cobra.Command {
 		newValidateCmd(a),
 		newPlanCmd(a),
 		newServeCmd(a),
-		newServeCmd(a),
 		newBacktestCmd(a),
 		newSweepCmd(a),
 	)
