@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // fixtureMarkets is the universe of the fixture result.
 var fixtureMarkets = []string{"lido/steth", "aave-v3/weth", "renzo/ezeth"}
 
-func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+func mustDec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 // fixtureResult builds a Result by hand, with n hourly steps: equity that
 // rises, falls 6% in the middle and recovers, an allocation that moves
@@ -36,7 +36,7 @@ func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 func fixtureResult(n int) *Result {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
-	capital := d("100")
+	capital := mustDec("100")
 	r := &Result{
 		Settings: Settings{
 			Strategy: "fixture <balanced> & co", StrategyFile: "examples/strategies/fixture.yaml",
@@ -50,7 +50,7 @@ func fixtureResult(n int) *Result {
 	}
 	// Equity: +1 bp a step, then -6% over the middle tenth, then +1 bp.
 	eq := capital
-	up, down := d("1.0001"), d("0.994")
+	up, down := mustDec("1.0001"), mustDec("0.994")
 	eqs := make([]float64, n)
 	for i := 0; i < n; i++ {
 		if i > 0 {
@@ -60,11 +60,11 @@ func fixtureResult(n int) *Result {
 				eq = adapters.Quantize(eq.Mul(up))
 			}
 		}
-		nav := eq.Add(d("0.5"))
+		nav := eq.Add(mustDec("0.5"))
 		w := decimal.NewFromInt(int64(min(i, n/2))).DivRound(decimal.NewFromInt(int64(n)), 6) // 0 .. 0.5
-		a := adapters.Quantize(nav.Mul(w).Mul(d("0.6")))
-		b := adapters.Quantize(nav.Mul(w).Mul(d("0.3")))
-		c := adapters.Quantize(nav.Mul(w).Mul(d("0.1")))
+		a := adapters.Quantize(nav.Mul(w).Mul(mustDec("0.6")))
+		b := adapters.Quantize(nav.Mul(w).Mul(mustDec("0.3")))
+		c := adapters.Quantize(nav.Mul(w).Mul(mustDec("0.1")))
 		idle := nav.Sub(a).Sub(b).Sub(c)
 		r.Steps = append(r.Steps, Step{
 			Time: at(i), NAV: nav, Equity: eq, PricePerShare: eq.DivRound(capital, 36), Idle: idle,
@@ -74,7 +74,7 @@ func fixtureResult(n int) *Result {
 		eqs[i] = eq.InexactFloat64()
 	}
 	for j, m := range fixtureMarkets {
-		b := Benchmark{Name: "hold " + m, Kind: "hold", Markets: []string{m}, EntryCost: d("0.002")}
+		b := Benchmark{Name: "hold " + m, Kind: "hold", Markets: []string{m}, EntryCost: mustDec("0.002")}
 		step := decimal.NewFromInt(int64(j+1)).DivRound(decimal.NewFromInt(100000), 18)
 		v := capital
 		for i := 0; i < n; i++ {
@@ -84,7 +84,7 @@ func fixtureResult(n int) *Result {
 		b.Metrics = Headline{StartValue: 100, EndValue: b.Curve[n-1].Value, TotalReturn: float64(j+1) / 100, APY: float64(j+1) / 50}
 		r.Benchmarks = append(r.Benchmarks, b)
 	}
-	ew := Benchmark{Name: "equal_weight", Kind: "equal_weight", Markets: fixtureMarkets, EntryCost: d("0.006")}
+	ew := Benchmark{Name: "equal_weight", Kind: "equal_weight", Markets: fixtureMarkets, EntryCost: mustDec("0.006")}
 	for i := 0; i < n; i++ {
 		ew.Curve = append(ew.Curve, Point{at(i), (r.Benchmarks[0].Curve[i].Value + r.Benchmarks[1].Curve[i].Value + r.Benchmarks[2].Curve[i].Value) / 3})
 	}
@@ -97,44 +97,44 @@ func fixtureResult(n int) *Result {
 			APY: 0.0321, StepsPerYear: 8760, Volatility: 0.0456, Sharpe: 1.25, Sortino: 2.5, MaxDrawdown: 0.0583,
 			DrawdownPeak: at(n * 4 / 10), DrawdownTrough: at(n*4/10 + 10), Calmar: 0.55},
 		StartNAV: r.Steps[0].NAV, EndNAV: last.NAV, StartEquity: capital, EndEquity: last.Equity,
-		PnL: last.Equity.Sub(capital), Traded: d("142.5"), Turnover: 1.4, TurnoverAnnual: 12.5,
-		Gas: d("0.0021"), Slippage: d("0.0134"), ProtocolFees: d("0.001"), VaultFees: d("0.05"), Rounding: d("0.000000000000000003"),
+		PnL: last.Equity.Sub(capital), Traded: mustDec("142.5"), Turnover: 1.4, TurnoverAnnual: 12.5,
+		Gas: mustDec("0.0021"), Slippage: mustDec("0.0134"), ProtocolFees: mustDec("0.001"), VaultFees: mustDec("0.05"), Rounding: mustDec("0.000000000000000003"),
 		Decisions: 3, Rebalances: 1, Exits: 1, Harvests: 1, Orders: 4, HHI: 0.46,
 	}
 	r.Markets = []MarketStats{
-		{Market: "lido/steth", TimeInMarket: 0.99, AvgWeight: 0.3, MaxWeight: 0.35, EndValue: d("30.1"), PnL: d("0.61"), Bought: d("30"), Gas: d("0.001")},
-		{Market: "aave-v3/weth", TimeInMarket: 0.99, AvgWeight: 0.15, MaxWeight: 0.2, EndValue: d("15.05"), PnL: d("0.3"), Bought: d("15")},
-		{Market: "renzo/ezeth", TimeInMarket: 0.5, AvgWeight: 0.05, MaxWeight: 0.1, PnL: d("-0.4"), Bought: d("5"), Sold: d("4.6"), EventLoss: d("0.35")},
+		{Market: "lido/steth", TimeInMarket: 0.99, AvgWeight: 0.3, MaxWeight: 0.35, EndValue: mustDec("30.1"), PnL: mustDec("0.61"), Bought: mustDec("30"), Gas: mustDec("0.001")},
+		{Market: "aave-v3/weth", TimeInMarket: 0.99, AvgWeight: 0.15, MaxWeight: 0.2, EndValue: mustDec("15.05"), PnL: mustDec("0.3"), Bought: mustDec("15")},
+		{Market: "renzo/ezeth", TimeInMarket: 0.5, AvgWeight: 0.05, MaxWeight: 0.1, PnL: mustDec("-0.4"), Bought: mustDec("5"), Sold: mustDec("4.6"), EventLoss: mustDec("0.35")},
 	}
 	r.Attribution = Attribution{
-		Markets: []MarketPnL{{"lido/steth", d("0.61")}, {"aave-v3/weth", d("0.3")}, {"renzo/ezeth", d("-0.4")}},
-		Idle:    decimal.Zero, VaultFees: d("0.05"), Locked: d("0.01"), Dust: d("0.000000000000000001"),
-		NAVChange: d("0.51"), Total: d("0.449999999999999999"),
+		Markets: []MarketPnL{{"lido/steth", mustDec("0.61")}, {"aave-v3/weth", mustDec("0.3")}, {"renzo/ezeth", mustDec("-0.4")}},
+		Idle:    decimal.Zero, VaultFees: mustDec("0.05"), Locked: mustDec("0.01"), Dust: mustDec("0.000000000000000001"),
+		NAVChange: mustDec("0.51"), Total: mustDec("0.449999999999999999"),
 	}
 	r.DataIssues = []DataIssue{{Kind: IssueGap, Market: "renzo/ezeth", From: at(5), To: at(9), Steps: 3, Note: "forward filled"}}
-	r.Events = []EventRecord{{Time: at(n / 2), Market: "renzo/ezeth", Type: "depeg", Size: 0.08, Note: "ezETH depeg", Loss: d("0.35")}}
+	r.Events = []EventRecord{{Time: at(n / 2), Market: "renzo/ezeth", Type: "depeg", Size: 0.08, Note: "ezETH depeg", Loss: mustDec("0.35")}}
 	r.Ledger = []vault.Entry{
-		{Seq: 1, Time: t0, Type: vault.EntryDeposit, User: "investor", Amount: capital, Shares: d("100000000")},
-		{Seq: 2, Time: at(1), Tick: at(0), Type: vault.EntryBuy, Market: "lido/steth", Amount: d("30"), Gas: d("0.001"), Slippage: d("0.01"), Reason: "target 30%, score 0.031"},
-		{Seq: 3, Time: at(1), Tick: at(0), Type: vault.EntryBuy, Market: "aave-v3/weth", Amount: d("15"), Gas: d("0.0005"), Reason: "target \"15%\", a, b"},
-		{Seq: 4, Time: at(n / 2), Type: vault.EntryEvent, Market: "renzo/ezeth", Amount: d("0.35"), Reason: "depeg 8%"},
-		{Seq: 5, Time: at(n/2 + 1), Type: vault.EntrySell, Market: "renzo/ezeth", Amount: d("4.6"), Slippage: d("0.0034"), Fee: d("0.001"), Reason: "exit rule: peg < 0.97"},
-		{Seq: 6, Time: at(n - 1), Type: vault.EntryFee, User: "fees", Amount: d("0.05"), Shares: d("47000"), Reason: "management"},
+		{Seq: 1, Time: t0, Type: vault.EntryDeposit, User: "investor", Amount: capital, Shares: mustDec("100000000")},
+		{Seq: 2, Time: at(1), Tick: at(0), Type: vault.EntryBuy, Market: "lido/steth", Amount: mustDec("30"), Gas: mustDec("0.001"), Slippage: mustDec("0.01"), Reason: "target 30%, score 0.031"},
+		{Seq: 3, Time: at(1), Tick: at(0), Type: vault.EntryBuy, Market: "aave-v3/weth", Amount: mustDec("15"), Gas: mustDec("0.0005"), Reason: "target \"15%\", a, b"},
+		{Seq: 4, Time: at(n / 2), Type: vault.EntryEvent, Market: "renzo/ezeth", Amount: mustDec("0.35"), Reason: "depeg 8%"},
+		{Seq: 5, Time: at(n/2 + 1), Type: vault.EntrySell, Market: "renzo/ezeth", Amount: mustDec("4.6"), Slippage: mustDec("0.0034"), Fee: mustDec("0.001"), Reason: "exit rule: peg < 0.97"},
+		{Seq: 6, Time: at(n - 1), Type: vault.EntryFee, User: "fees", Amount: mustDec("0.05"), Shares: mustDec("47000"), Reason: "management"},
 	}
 	r.Decisions = []vault.Decision{
 		{Time: at(1), Tick: at(0), Trigger: vault.TriggerSchedule,
 			Inputs: vault.Inputs{NAV: capital, Idle: capital, IdleTarget: 0.02, GasPrice: 20, Drift: 0.49, GainAPY: 0.031, CostAPY: 0.0012},
 			Orders: []vault.Order{
-				{Market: "lido/steth", Side: vault.Buy, Amount: d("30"), Mode: adapters.ExitAuto, EstCost: d("0.011"), Reason: "target 30%"},
-				{Market: "aave-v3/weth", Side: vault.Buy, Amount: d("15"), Mode: adapters.ExitAuto, EstCost: d("0.0005"), Reason: "target 15%"},
+				{Market: "lido/steth", Side: vault.Buy, Amount: mustDec("30"), Mode: adapters.ExitAuto, EstCost: mustDec("0.011"), Reason: "target 30%"},
+				{Market: "aave-v3/weth", Side: vault.Buy, Amount: mustDec("15"), Mode: adapters.ExitAuto, EstCost: mustDec("0.0005"), Reason: "target 15%"},
 			},
-			Costs: d("0.0115"), Reasons: []string{"rebalance condition: drift > 0.05"},
+			Costs: mustDec("0.0115"), Reasons: []string{"rebalance condition: drift > 0.05"},
 			Rejected: []vault.Rejection{{Market: "renzo/ezeth", Reason: "gain below cost"}, {Market: "curve/steth-eth", Reason: "below min trade"}}},
-		{Time: at(7), Tick: at(6), Trigger: vault.TriggerSchedule, Inputs: vault.Inputs{NAV: capital, Idle: d("55"), Drift: 0.01},
+		{Time: at(7), Tick: at(6), Trigger: vault.TriggerSchedule, Inputs: vault.Inputs{NAV: capital, Idle: mustDec("55"), Drift: 0.01},
 			Costs: decimal.Zero, Reasons: []string{"not executed: rebalance condition false: drift 0.01 <= 0.05"}},
-		{Time: at(n/2 + 1), Trigger: vault.TriggerExit, Inputs: vault.Inputs{NAV: d("99.6"), Idle: d("50")},
-			Orders: []vault.Order{{Market: "renzo/ezeth", Side: vault.Sell, Amount: d("4.6"), All: true, Urgent: true, Mode: adapters.ExitInstant, EstCost: d("0.004"), Reason: "exit rule <fired>"}},
-			Costs:  d("0.004")},
+		{Time: at(n/2 + 1), Trigger: vault.TriggerExit, Inputs: vault.Inputs{NAV: mustDec("99.6"), Idle: mustDec("50")},
+			Orders: []vault.Order{{Market: "renzo/ezeth", Side: vault.Sell, Amount: mustDec("4.6"), All: true, Urgent: true, Mode: adapters.ExitInstant, EstCost: mustDec("0.004"), Reason: "exit rule <fired>"}},
+			Costs:  mustDec("0.004")},
 	}
 	return r
 }
@@ -202,12 +202,12 @@ func TestCanonicalNumber(t *testing.T) {
 
 func TestRunKey_Name(t *testing.T) {
 	base := RunKey{Strategy: "lst-lrt-balanced", File: []byte("name: x\n"), Params: map[string]float64{"a": 1, "b": 2},
-		Capital: d("100"), Pricing: "rate", Source: "embedded default history", Data: "abc"}
+		Capital: mustDec("100"), Pricing: "rate", Source: "embedded default history", Data: "abc"}
 	name := base.Name()
 	if !strings.HasPrefix(name, "lst-lrt-balanced-") || len(name) != len("lst-lrt-balanced-")+8 {
 		t.Fatalf("Name() = %q, want lst-lrt-balanced-<8 hex>", name)
 	}
-	if got := (RunKey{Strategy: base.Strategy, File: base.File, Params: map[string]float64{"b": 2, "a": 1}, Capital: d("100"),
+	if got := (RunKey{Strategy: base.Strategy, File: base.File, Params: map[string]float64{"b": 2, "a": 1}, Capital: mustDec("100"),
 		Pricing: "rate", Source: base.Source, Data: "abc"}).Name(); got != name {
 		t.Errorf("same key with params in another order: %q, want %q", got, name)
 	}
@@ -216,7 +216,7 @@ func TestRunKey_Name(t *testing.T) {
 		"param":    func(k *RunKey) { k.Params = map[string]float64{"a": 1, "b": 2.5} },
 		"from":     func(k *RunKey) { k.From = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) },
 		"step":     func(k *RunKey) { k.Step = time.Hour },
-		"capital":  func(k *RunKey) { k.Capital = d("1000") },
+		"capital":  func(k *RunKey) { k.Capital = mustDec("1000") },
 		"pricing":  func(k *RunKey) { k.Pricing = "market" },
 		"riskfree": func(k *RunKey) { k.RiskFree = 0.04 },
 		"source":   func(k *RunKey) { k.Source = "h.db" },
@@ -393,4 +393,23 @@ func firstDiff(want, got string) string {
 		}
 	}
 	return "(same lines)"
+}
+
+// BenchmarkWriteRun writes the run folder of three years of hourly steps
+// (26280 steps, 3 markets, 5 benchmarks): CSVs, report and summary.
+func BenchmarkWriteRun(b *testing.B) {
+	r := fixtureResult(26280)
+	dir := b.TempDir()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := WriteRun(dir, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	st, err := os.Stat(filepath.Join(dir, ReportFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(st.Size())/1024, "report-KiB")
 }

@@ -131,7 +131,7 @@ func TestWriteReport_SelfContained(t *testing.T) {
 }
 
 func TestWriteReport_Downsamples(t *testing.T) {
-	const n = 26280 // three years hourly
+	const n = 8760 // a year hourly
 	r := fixtureResult(n)
 	var b bytes.Buffer
 	if err := WriteReport(&b, r, ReportOptions{}); err != nil {
