@@ -3,6 +3,7 @@ package backtest
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"reflect"
 	"unsafe"
 
@@ -53,10 +54,18 @@ func toFloat(d decimal.Decimal) float64 {
 		c = d.Coefficient()
 	}
 	var x float64
-	if c.IsInt64() {
+	switch w := c.Bits(); {
+	case len(w) == 1 && bits.UintSize == 64:
+		x = float64(uint64(w[0]))
+	case len(w) == 2 && bits.UintSize == 64:
+		x = float64(uint64(w[1]))*0x1p64 + float64(uint64(w[0])) // two roundings: within 2 ulps
+	case c.IsInt64():
 		x = float64(c.Int64())
-	} else {
+	default:
 		x, _ = c.Float64()
+	}
+	if c.Sign() < 0 && len(c.Bits()) <= 2 && bits.UintSize == 64 {
+		x = -x
 	}
 	e := int(d.Exponent())
 	for e < -22 {

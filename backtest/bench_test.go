@@ -1,0 +1,331 @@
+package backtest
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/internal/sqlitex"
+	"github.com/yieldvault/yieldvault/strategies/rules"
+)
+
+// The W1 workload: 50 ETH markets of three kinds (LSTs, LRTs and lending
+// markets on built-in protocol profiles) over three years of hourly rows,
+// 26280 x 50 = 1.31M observations, and a three-rule strategy rebalancing
+// every 6 hours.
+const (
+	w1Markets = 50
+	w1Hours   = 3 * 365 * 24
+)
+
+var w1Start = time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
+
+type w1Fixture struct {
+	cat      *adapters.Catalog
+	ids      []string
+	window   *adapters.Window
+	strategy *rules.Strategy
+	dbPath   string // the same rows in a SQLite file (built on demand)
+	dbOnce   sync.Once
+	dbErr    error
+}
+
+var (
+	w1Once sync.Once
+	w1     *w1Fixture
+	w1Err  error
+)
+
+// w1Protocols are the profiles the W1 markets use, in rotation.
+var w1Protocols = []struct {
+	protocol string
+	kind     adapters.Kind
+}{
+	{"rocketpool", adapters.LST}, {"coinbase", adapters.LST}, {"stakewise", adapters.LST},
+	{"etherfi", adapters.LRT}, {"kelp", adapters.LRT},
+	{"aave-v3", adapters.Lending}, {"spark", adapters.Lending}, {"compound-v3", adapters.Lending},
+}
+
+// w1Data builds the W1 fixture once per process: a random-walk history
+// per market (mean-reverting APYs, an exchange rate compounding the APY,
+// a market price within a percent of it), in memory.
+func w1Data(tb testing.TB) *w1Fixture {
+	tb.Helper()
+	w1Once.Do(func() { w1, w1Err = buildW1() })
+	if w1Err != nil {
+		tb.Fatal(w1Err)
+	}
+	return w1
+}
+
+func buildW1() (*w1Fixture, error) {
+	f := &w1Fixture{cat: adapters.Builtin()}
+	rng := rand.New(rand.NewPCG(1, 2))
+	f.window = &adapters.Window{From: w1Start, To: w1Start.Add(time.Duration(w1Hours-1) * time.Hour)}
+	for i := 0; i < w1Markets; i++ {
+		p := w1Protocols[i%len(w1Protocols)]
+		id := fmt.Sprintf("%s/w1-%02d", p.protocol, i)
+		if err := f.cat.AddMarket(adapters.Market{ID: id, Kind: p.kind, Base: adapters.ETH}); err != nil {
+			return nil, err
+		}
+		m, err := f.cat.Market(id)
+		if err != nil {
+			return nil, err
+		}
+		s := &adapters.Series{Market: m, Times: make([]int64, w1Hours), Set: make([]adapters.FieldSet, w1Hours)}
+		fields := []adapters.Field{adapters.FieldAPY, adapters.FieldTVL, adapters.FieldExitLiquidity}
+		if p.kind != adapters.Lending {
+			fields = append(fields, adapters.FieldExchangeRate, adapters.FieldPrice)
+		}
+		if p.kind == adapters.LRT {
+			fields = append(fields, adapters.FieldRewardAPY)
+		}
+		if p.kind == adapters.Lending {
+			fields = append(fields, adapters.FieldUtilization)
+		}
+		var set adapters.FieldSet
+		for _, fl := range fields {
+			s.Cols[fl] = make([]float64, w1Hours)
+			set = set.With(fl)
+		}
+		mean := 0.02 + 0.03*rng.Float64()
+		apy, rate, peg := mean, 1+0.1*rng.Float64(), 1.0
+		for r := 0; r < w1Hours; r++ {
+			s.Times[r] = w1Start.Add(time.Duration(r) * time.Hour).Unix()
+			s.Set[r] = set
+			apy += 0.02*(mean-apy) + 0.0004*rng.NormFloat64()
+			apy = math.Max(0, apy)
+			rate *= math.Pow(1+apy, 1.0/(365*24))
+			peg += 0.05*(0.998-peg) + 0.0005*rng.NormFloat64()
+			peg = math.Min(1.002, math.Max(0.97, peg))
+			s.Cols[adapters.FieldAPY][r] = apy
+			s.Cols[adapters.FieldTVL][r] = 2e8 + 1e8*rng.Float64()
+			s.Cols[adapters.FieldExitLiquidity][r] = 5e4
+			if p.kind != adapters.Lending {
+				s.Cols[adapters.FieldExchangeRate][r] = rate
+				s.Cols[adapters.FieldPrice][r] = rate * peg
+			}
+			if p.kind == adapters.LRT {
+				s.Cols[adapters.FieldRewardAPY][r] = 0.01
+			}
+			if p.kind == adapters.Lending {
+				s.Cols[adapters.FieldUtilization][r] = 0.7
+			}
+		}
+		f.ids = append(f.ids, id)
+		f.window.Series = append(f.window.Series, s)
+	}
+	src := fmt.Sprintf(`name: w1
+base: ETH
+universe: [%s]
+params: { min_peg: 0.985, peg_penalty: 2 }
+rules:
+  eligible: peg >= params.min_peg && tvl > 1e8
+  score: net_apy - params.peg_penalty * max(0.0, 1 - peg)
+  weight: max(score, 0.0)
+constraints: { idle: 0.02, max_weight: 0.1 }
+rebalance: { every: "0 */6 * * *", when: "drift > 0.05" }
+harvest: { every: "@daily" }
+`, strings.Join(f.ids, ", "))
+	s, err := rules.Load("w1.yaml", []byte(src), f.cat)
+	if err != nil {
+		return nil, err
+	}
+	f.strategy = s
+	return f, nil
+}
+
+func (f *w1Fixture) spec() Spec {
+	return Spec{Strategy: f.strategy, Catalog: f.cat, Data: f.window, From: f.window.From, To: f.window.To,
+		Capital: decimal.NewFromInt(1000), Source: "W1"}
+}
+
+// sqlite writes the fixture to a SQLite file once per process.
+func (f *w1Fixture) sqlite(tb testing.TB) string {
+	tb.Helper()
+	f.dbOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "yieldvault-w1-")
+		if err != nil {
+			f.dbErr = err
+			return
+		}
+		f.dbPath = filepath.Join(dir, "w1.db")
+		ctx := context.Background()
+		db, err := history.Open(ctx, f.dbPath, history.WithClock(func() time.Time { return w1Start }))
+		if err != nil {
+			f.dbErr = err
+			return
+		}
+		defer db.Close()
+		b := &history.Batch{Source: "w1", Format: "synth"}
+		for _, s := range f.window.Series {
+			b.Markets = append(b.Markets, s.Market)
+			for r := range s.Times {
+				b.Rows = append(b.Rows, history.Row{Market: s.Market.ID, Obs: s.At(r)})
+			}
+		}
+		_, f.dbErr = db.Write(ctx, b)
+	})
+	if f.dbErr != nil {
+		tb.Fatal(f.dbErr)
+	}
+	return f.dbPath
+}
+
+// BenchmarkBacktestW1 runs W1 with the data already in memory and reports
+// market-steps per second.
+func BenchmarkBacktestW1(b *testing.B) {
+	f := w1Data(b)
+	ctx := context.Background()
+	spec := f.spec()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var ms int
+	for i := 0; i < b.N; i++ {
+		res, err := Run(ctx, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms = res.Data.MarketSteps
+	}
+	b.ReportMetric(float64(ms)*float64(b.N)/b.Elapsed().Seconds(), "market-steps/s")
+}
+
+// scanRows reads every observation column of the W1 rows with a raw
+// SELECT: the floor any SQLite-backed run pays.
+func scanRows(ctx context.Context, path string) (int, error) {
+	sdb, err := sql.Open("sqlite", path)
+	if err != nil {
+		return 0, err
+	}
+	defer sdb.Close()
+	conn, err := sdb.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	n := 0
+	err = sqlitex.Each(ctx, conn, "SELECT market_id, ts, apy, reward_apy, exchange_rate, price, tvl, exit_liquidity, utilization FROM observations ORDER BY market_id, ts", nil,
+		func(row []driver.Value) error { n++; return nil })
+	return n, err
+}
+
+// BenchmarkBacktestW1FromSQLite runs W1 end to end from a SQLite file
+// (open, load, run) and reports its time as a ratio to a raw SELECT scan
+// of the same rows measured in the same benchmark (x-scan).
+func BenchmarkBacktestW1FromSQLite(b *testing.B) {
+	f := w1Data(b)
+	path := f.sqlite(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	var scan, full time.Duration
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		n, err := scanRows(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != w1Markets*w1Hours {
+			b.Fatalf("scan read %d rows, want %d", n, w1Markets*w1Hours)
+		}
+		t1 := time.Now()
+		db, err := history.Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		spec := f.spec()
+		spec.Data, spec.Loader = nil, db
+		spec.Lookback = time.Hour
+		if _, err := Run(ctx, spec); err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+		t2 := time.Now()
+		scan += t1.Sub(t0)
+		full += t2.Sub(t1)
+	}
+	b.ReportMetric(full.Seconds()/scan.Seconds(), "x-scan")
+	b.ReportMetric(float64(scan.Milliseconds())/float64(b.N), "scan-ms")
+	b.ReportMetric(float64(full.Milliseconds())/float64(b.N), "run-ms")
+}
+
+// peakHeap samples the heap in use every millisecond until stop is
+// closed and returns the peak.
+func peakHeap(stop <-chan struct{}) <-chan uint64 {
+	out := make(chan uint64, 1)
+	go func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var peak uint64
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out
+}
+
+// BenchmarkSweep runs the 16 points of a 4 x 4 grid of W1 over one
+// loaded window with -j 1 and -j 2 and reports the speed-up and both
+// peak heaps (heap objects, sampled every millisecond).
+func BenchmarkSweep(b *testing.B) {
+	f := w1Data(b)
+	ctx := context.Background()
+	grid := []Param{
+		{Name: "min_peg", Values: []float64{0.98, 0.985, 0.99, 0.995}},
+		{Name: "peg_penalty", Values: []float64{0, 1, 2, 4}},
+	}
+	spec := f.spec()
+	var d1, d2 time.Duration
+	var m1, m2 uint64
+	for i := 0; i < b.N; i++ {
+		for _, j := range []int{1, 2} {
+			runtime.GC()
+			stop := make(chan struct{})
+			peak := peakHeap(stop)
+			t0 := time.Now()
+			out, err := Sweep(ctx, SweepSpec{Spec: spec, Grid: grid, Workers: j, Objective: "sharpe"})
+			dt := time.Since(t0)
+			close(stop)
+			p := <-peak
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(out) != 16 || out[0].Err != "" {
+				b.Fatalf("sweep gave %d runs, first error %q", len(out), out[0].Err)
+			}
+			if j == 1 {
+				d1 += dt
+				m1 = max(m1, p)
+			} else {
+				d2 += dt
+				m2 = max(m2, p)
+			}
+		}
+	}
+	b.ReportMetric(d1.Seconds()/d2.Seconds(), "speedup")
+	b.ReportMetric(float64(m1)/(1<<20), "peak-MiB-j1")
+	b.ReportMetric(float64(m2)/(1<<20), "peak-MiB-j2")
+}
