@@ -124,7 +124,9 @@ func TestRun_Errors(t *testing.T) {
 		{"zero capital", func(sp *Spec) { sp.Capital = decimal.Zero }, adapters.ErrInvalid, "capital"},
 		{"no data", func(sp *Spec) { sp.Data = nil }, adapters.ErrInvalid, "no data"},
 		{"no strategy", func(sp *Spec) { sp.Strategy = nil }, adapters.ErrInvalid, "no strategy"},
-		{"bad schedule", func(sp *Spec) { sp.Strategy, sp.Universe, sp.Harvest = holdFirst(t, s.Universe()), s.Universe(), "not a cron" }, adapters.ErrInvalid, "schedule"},
+		{"bad schedule", func(sp *Spec) {
+			sp.Strategy, sp.Universe, sp.Harvest = holdFirst(t, s.Universe()), s.Universe(), "not a cron"
+		}, adapters.ErrInvalid, "schedule"},
 		{"step too large", func(sp *Spec) { sp.Step = 365 * 24 * time.Hour }, adapters.ErrInvalid, "fewer than 2 steps"},
 	}
 	for _, tt := range tests {
