@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
@@ -69,4 +72,25 @@ func newTestService(t testing.TB, path string, clock *ManualClock) *Service {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// metricValue reads a gauge's or counter's value.
+func metricValue(t testing.TB, c prometheus.Collector) float64 {
+	t.Helper()
+	m, ok := c.(prometheus.Metric)
+	if !ok {
+		t.Fatalf("%T is not a single metric", c)
+	}
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case d.Gauge != nil:
+		return d.Gauge.GetValue()
+	case d.Counter != nil:
+		return d.Counter.GetValue()
+	}
+	t.Fatalf("metric %v is neither a gauge nor a counter", d.String())
+	return 0
 }

@@ -1,0 +1,87 @@
+package service
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+func TestLoadConfig_Errors(t *testing.T) {
+	strat, _ := filepath.Abs("../../examples/strategies/lst-lrt-balanced.yaml")
+	good := "  - { id: v, strategy: " + strat + ", deposit: \"1\" }\n"
+	tests := []struct {
+		name string
+		yaml string
+		kind error
+		pos  string // file:line:col suffix
+		msg  string
+	}{
+		{"unknown key", "state_db: s.db\nlisten_on: x\nvaults:\n" + good, adapters.ErrInvalid, ":2:1", "unknown field"},
+		{"non-loopback", "state_db: s.db\nlisten: 0.0.0.0:8080\nvaults:\n" + good, adapters.ErrInvalid, ":2:9", "not a loopback"},
+		{"no state db", "vaults:\n" + good, adapters.ErrInvalid, ":", "state_db is required"},
+		{"inline token", "state_db: s.db\ntoken: { env: \"abc def\" }\nvaults:\n" + good, adapters.ErrInvalid, ":2:15", "never goes in the file"},
+		{"bad cron", "state_db: s.db\nvaults:\n  - { id: v, strategy: " + strat + ", deposit: \"1\", rebalance: \"61 * * * *\" }\n", adapters.ErrInvalid, ":3:", "rebalance"},
+		{"missing strategy", "state_db: s.db\nvaults:\n  - id: v\n    strategy: nope.yaml\n    deposit: \"1\"\n", adapters.ErrNotFound, ":4:15", "nope.yaml"},
+		{"bad deposit", "state_db: s.db\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: lots\n", adapters.ErrInvalid, ":5:14", "deposit"},
+		{"bad staleness", "state_db: s.db\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"1\"\n    staleness: soon\n", adapters.ErrInvalid, ":6:16", "staleness"},
+		{"duplicate vault", "state_db: s.db\nvaults:\n" + good + good, adapters.ErrInvalid, ":4:", "listed twice"},
+		{"source both", "state_db: s.db\nsources:\n  - { name: s, folder: a, url: http://x, every: \"@hourly\" }\nvaults:\n" + good, adapters.ErrInvalid, ":3:", "exactly one of folder and url"},
+		{"source url no market", "state_db: s.db\nsources:\n  - { name: s, url: http://x, every: \"@hourly\" }\nvaults:\n" + good, adapters.ErrInvalid, ":3:", "set market"},
+		{"bad replay", "state_db: s.db\nreplay: { start: yesterday }\nvaults:\n" + good, adapters.ErrInvalid, ":2:", "replay.start"},
+		{"short lease", "state_db: s.db\nlease: { ttl: 10ms }\nvaults:\n" + good, adapters.ErrInvalid, ":2:", "lease.ttl"},
+		{"syntax", "state_db: s.db\nvaults: [\n", adapters.ErrInvalid, ":", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("svc.yaml", []byte(tc.yaml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, tc.kind) {
+				t.Errorf("error %v: want kind %v", err, tc.kind)
+			}
+			if !strings.HasPrefix(err.Error(), "svc.yaml"+tc.pos) {
+				t.Errorf("error %q: want it to start with svc.yaml%s", err, tc.pos)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q: want it to mention %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+func TestLoadConfig_Example(t *testing.T) {
+	c, err := LoadConfig("../../examples/service/service.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != DefaultListen || c.Replay == nil || len(c.Vaults) != 2 || len(c.Sources) != 1 {
+		t.Errorf("example config: listen %s, replay %v, %d vaults, %d sources", c.Listen, c.Replay, len(c.Vaults), len(c.Sources))
+	}
+	if got, want := c.Vaults[0].Rebalance.Spec, "@hourly"; got != want {
+		t.Errorf("rebalance override %q, want %q", got, want)
+	}
+	if got, want := c.Vaults[1].Rebalance.Spec, c.Vaults[1].Strategy.RebalanceSchedule().Spec; got != want {
+		t.Errorf("strategy's own rebalance schedule %q, want %q", got, want)
+	}
+	if !strings.HasSuffix(c.StateDB, filepath.Join("examples", "service", "yieldvault-state.db")) {
+		t.Errorf("state db %s is not resolved against the config's folder", c.StateDB)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		bad  bool
+	}{{"", "0s", false}, {"12h", "12h0m0s", false}, {"7d", "168h0m0s", false}, {"1.5d", "", true}, {"-1h", "", true}, {"soon", "", true}}
+	for _, tc := range tests {
+		got, err := parseDuration(tc.in)
+		if (err != nil) != tc.bad || (!tc.bad && got.String() != tc.want) {
+			t.Errorf("parseDuration(%q) = %s, %v; want %s (error %t)", tc.in, got, err, tc.want, tc.bad)
+		}
+	}
+}
