@@ -32,24 +32,25 @@ func (s Severity) String() string {
 
 // Issue kinds, the values of Issue.Kind.
 const (
-	IssueGap         = "gap"          // a step more than GapFactor times the market's median step
-	IssueDuplicate   = "duplicate"    // the same (market, time) twice
-	IssueOutOfOrder  = "out_of_order" // rows not in ascending time order
-	IssueOutOfRange  = "out_of_range" // a value outside its field's physical range (adapters.CheckValue)
-	IssueNaN         = "nan"          // NaN or infinite value
-	IssueEmpty       = "empty"        // a row without fields, or a market without rows
-	IssueBadMarket   = "bad_market"   // malformed or inconsistent market
-	IssueBadTime     = "bad_time"     // missing time
-	IssueSubSecond   = "sub_second"   // times with a fraction of a second, truncated to whole seconds
-	IssueBadEvent    = "bad_event"    // malformed event
-	IssueUnknownMkt  = "unknown_market"
-	issueMaxPerKind  = 20 // per market and kind, further issues are summarised
-	maxBatchErrors   = 1000
-	defaultGapFactor = 3
+	IssueGap        = "gap"          // a step more than GapFactor times the market's median step
+	IssueDuplicate  = "duplicate"    // the same (market, time) twice
+	IssueOutOfOrder = "out_of_order" // rows not in ascending time order
+	IssueOutOfRange = "out_of_range" // a value outside its field's physical range (adapters.CheckValue)
+	IssueNaN        = "nan"          // NaN or infinite value
+	IssueEmpty      = "empty"        // a row without fields, or a market without rows
+	IssueBadMarket  = "bad_market"   // malformed or inconsistent market
+	IssueBadTime    = "bad_time"     // missing time
+	IssueSubSecond  = "sub_second"   // times with a fraction of a second, truncated to whole seconds
+	IssueBadEvent   = "bad_event"    // malformed event
 )
 
 // GapFactor is how many median steps a step must exceed to be a gap.
-const GapFactor = defaultGapFactor
+const GapFactor = 3
+
+const (
+	issueMaxPerKind = 20   // per market and kind; further issues are summarised in one
+	maxBatchErrors  = 1000 // CheckBatch stops collecting errors after this many
+)
 
 // Issue is a problem found in a batch (CheckBatch) or in stored history
 // (DB.Check).
