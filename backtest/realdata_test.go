@@ -1,0 +1,163 @@
+package backtest
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/adapters/history/importers"
+	"github.com/yieldvault/yieldvault/strategies/rules"
+)
+
+// sharedData returns a folder of the shared real data, skipping the test
+// when YIELDVAULT_SHARED_DATA is unset and failing it when the folder is
+// missing.
+func sharedData(t *testing.T, folder string) string {
+	t.Helper()
+	root := os.Getenv("YIELDVAULT_SHARED_DATA")
+	if root == "" {
+		t.Skip("YIELDVAULT_SHARED_DATA is not set: skipping the real-data test")
+	}
+	dir := filepath.Join(root, folder)
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("YIELDVAULT_SHARED_DATA is set but %s is missing: %v", dir, err)
+	}
+	return dir
+}
+
+// importFolder imports a shared-data folder into an in-memory history.
+func importFolder(t *testing.T, folder string) *history.DB {
+	t.Helper()
+	ctx := context.Background()
+	batches, err := importers.ImportDir(ctx, sharedData(t, folder), importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := history.OpenMemory(ctx, history.WithClock(func() time.Time { return time.Unix(0, 0) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, b := range batches {
+		if _, err := db.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+// TestRealData_AaveUSDCHold holds Aave v3 USDC supply over the whole
+// Messari file and checks that the run's APY is what compounding the
+// file's daily supply APYs gives, computed here independently: each
+// row's APY compounds over the time since the previous row (the lending
+// adapter's convention: the rate observed at a time applies to the
+// interval ending there).
+func TestRealData_AaveUSDCHold(t *testing.T) {
+	db := importFolder(t, "aave-v3-usdc-messari-daily")
+	ctx := context.Background()
+	const id = "aave-v3/usdc"
+	w, err := db.Load(ctx, []string{id}, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.Get(id)
+	if s.Len() < 900 {
+		t.Fatalf("loaded %d rows of %s, want the file's ~1000", s.Len(), id)
+	}
+	// Independent compounding of the daily supply APY.
+	logGrowth := 0.0
+	apy := s.Cols[adapters.FieldAPY]
+	if apy == nil {
+		t.Fatal("no apy column")
+	}
+	for i := 1; i < s.Len(); i++ {
+		dt := float64(s.Times[i]-s.Times[i-1]) / (365 * 86400)
+		logGrowth += dt * math.Log1p(apy[i])
+	}
+	years := float64(s.Times[s.Len()-1]-s.Times[0]) / (365 * 86400)
+	want := math.Exp(logGrowth/years) - 1
+
+	hold := holdFirst(t, []string{id})
+	res, err := Run(ctx, Spec{Strategy: hold, Universe: []string{id}, Data: w, Capital: decimal.NewFromInt(1_000_000), GasPrice: -1,
+		Source: "aave-v3-usdc-messari-daily"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Metrics.APY
+	t.Logf("Aave v3 USDC %s .. %s: run APY %.6f%%, compounded supply APY %.6f%%", res.Settings.From.Format("2006-01-02"),
+		res.Settings.To.Format("2006-01-02"), got*100, want*100)
+	if math.Abs(got-want) > 1e-4 {
+		t.Errorf("hold APY = %.6f, compounding the supply APY gives %.6f: more than 1 bp apart", got, want)
+	}
+	if b := res.Benchmarks[0]; math.Abs(b.Metrics.APY-want) > 1e-4 {
+		t.Errorf("hold benchmark APY = %.6f, want %.6f within 1 bp", b.Metrics.APY, want)
+	}
+}
+
+// TestRealData_Steth2022DepegExit runs a balanced strategy (half stETH,
+// half idle) whose exit rule leaves stETH when it trades 3% below peg and
+// which re-enters only once it is back within 1% (without that
+// hysteresis, buying back at the protocol rate just above the exit
+// threshold and exiting again whipsaws the vault into a larger loss),
+// over the real 2022 stETH/ETH history priced at market, and requires a
+// smaller maximum drawdown than holding stETH.
+func TestRealData_Steth2022DepegExit(t *testing.T) {
+	db := importFolder(t, "steth-usd-coingecko-hourly")
+	ctx := context.Background()
+	src := `name: steth-balanced
+base: ETH
+universe: [lido/steth]
+rules:
+  eligible: peg >= 0.99   # re-enter only near peg: hysteresis against the exit
+  score: 1.0
+constraints: { idle: 0.5 }
+rebalance: { every: "@daily" }
+exit: { when: 'peg < 0.97' }
+`
+	s, err := rules.Load("steth-balanced.yaml", []byte(src), adapters.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := day("2022-01-01"), day("2022-12-31")
+	w, err := Load(ctx, db, s, from, to, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file carries prices, not APYs: with no yield to weigh, the
+	// rebalancer's gain-over-cost test is switched off.
+	capital := decimal.NewFromInt(100)
+	cfg := DefaultVaultConfig(s, adapters.ETH, capital)
+	cfg.Rebalance.MinGainOverCost = 0
+	res, err := Run(ctx, Spec{Strategy: s, Data: w, From: from, To: to, Capital: capital, Pricing: adapters.PriceMarket, Vault: &cfg,
+		Source: "steth-usd-coingecko-hourly"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hold *Benchmark
+	for i := range res.Benchmarks {
+		if res.Benchmarks[i].Name == "hold lido/steth" {
+			hold = &res.Benchmarks[i]
+		}
+	}
+	if hold == nil {
+		t.Fatal("no hold lido/steth benchmark")
+	}
+	t.Logf("strategy max drawdown %.4f (exits %d), hold stETH %.4f (trough %s)", res.Metrics.MaxDrawdown, res.Metrics.Exits,
+		hold.Metrics.MaxDrawdown, hold.Metrics.DrawdownTrough.Format("2006-01-02"))
+	if hold.Metrics.MaxDrawdown < 0.05 {
+		t.Errorf("holding stETH through 2022 at market drew down only %.4f; the data should show the June depeg", hold.Metrics.MaxDrawdown)
+	}
+	if res.Metrics.Decisions < 300 {
+		t.Errorf("only %d decisions over a year of daily rebalances", res.Metrics.Decisions)
+	}
+	if !(res.Metrics.MaxDrawdown < hold.Metrics.MaxDrawdown) {
+		t.Errorf("strategy max drawdown %.4f is not below holding stETH's %.4f", res.Metrics.MaxDrawdown, hold.Metrics.MaxDrawdown)
+	}
+}
