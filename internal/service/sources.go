@@ -68,7 +68,7 @@ func (src *source) refreshAndRecord(ctx context.Context, now time.Time) (Refresh
 		m.SourceOK.WithLabelValues(name).Set(float64(now.Unix()))
 	}
 	e := src.s.store.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO source_state (name, last_run, last_ok, inserted, error) VALUES (?, ?, CASE WHEN ? = '' THEN ? END, ?, ?)
+		_, err := src.s.store.exec(ctx, tx, `INSERT INTO source_state (name, last_run, last_ok, inserted, error) VALUES (?, ?, CASE WHEN ? = '' THEN ? END, ?, ?)
 ON CONFLICT(name) DO UPDATE SET last_run = excluded.last_run, last_ok = COALESCE(excluded.last_ok, last_ok), inserted = inserted + excluded.inserted, error = excluded.error`,
 			name, now.Unix(), msg, now.Unix(), res.Inserted, msg)
 		return err
@@ -177,7 +177,7 @@ func (src *source) refreshFolder(ctx context.Context, now time.Time) (RefreshRes
 			}
 		}
 		if err := st.write(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO processed_files (history, path, size, mtime, sha256, status, rows, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			_, err := src.s.store.exec(ctx, tx, "INSERT OR REPLACE INTO processed_files (history, path, size, mtime, sha256, status, rows, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				src.s.histID, p, size, mtime, sum, status, rows, msg, now.Unix())
 			return err
 		}); err != nil {

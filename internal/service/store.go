@@ -37,8 +37,51 @@ func conflictf(op, format string, args ...any) error {
 // (internal/sqlitex); writes from one process are serialised by a mutex,
 // so there is one writer at a time.
 type Store struct {
-	db  *sql.DB
-	wmu sync.Mutex
+	db    *sql.DB
+	wmu   sync.Mutex
+	stmts sync.Map // query -> *sql.Stmt, prepared once
+}
+
+// prep returns the prepared statement of a query (SQLite parses each
+// statement once per connection instead of at every call).
+func (s *Store) prep(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// exec runs a cached statement in tx.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	st, err := s.prep(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+// queryRow runs a cached query in tx, or on the database when tx is nil.
+func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	st, err := s.prep(ctx, q)
+	if err != nil {
+		// Let Scan report it: run the unprepared query for its error.
+		if tx != nil {
+			return s.queryRow(ctx, tx, q, args...)
+		}
+		return s.db.QueryRowContext(ctx, q, args...)
+	}
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // OpenStore opens (creating when missing) the state database at path and
@@ -179,7 +222,7 @@ func scanVault(sc interface{ Scan(...any) error }) (VaultRow, error) {
 
 // Vault returns a vault's row; KindNotFound when there is none.
 func (s *Store) Vault(ctx context.Context, id string) (VaultRow, error) {
-	r, err := scanVault(s.db.QueryRowContext(ctx, "SELECT "+vaultCols+" FROM vaults WHERE id = ?", id))
+	r, err := scanVault(s.queryRow(ctx, nil, "SELECT "+vaultCols+" FROM vaults WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, adapters.E("service.Vault", adapters.KindNotFound, "no vault %q", id)
 	}
@@ -264,7 +307,7 @@ func (s *Store) BeginIntent(ctx context.Context, in Intent, lc *LeaseCheck) (Int
 		if lc != nil {
 			var holder string
 			var exp int64
-			err := tx.QueryRowContext(ctx, "SELECT holder, expires_at FROM lease WHERE name = 'scheduler'").Scan(&holder, &exp)
+			err := s.queryRow(ctx, tx, "SELECT holder, expires_at FROM lease WHERE name = 'scheduler'").Scan(&holder, &exp)
 			if err != nil || holder != lc.Holder || exp <= lc.NowMs {
 				return adapters.E(op, adapters.KindPaused, "not the lease holder")
 			}
@@ -273,14 +316,14 @@ func (s *Store) BeginIntent(ctx context.Context, in Intent, lc *LeaseCheck) (Int
 		if req == "" {
 			req = "{}"
 		}
-		res, err := tx.ExecContext(ctx, "INSERT INTO intents (key, vault_id, action, tick, source, request_json, request_hash, status, created_at, holder) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(key) DO NOTHING",
+		res, err := s.exec(ctx, tx, "INSERT INTO intents (key, vault_id, action, tick, source, request_json, request_hash, status, created_at, holder) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(key) DO NOTHING",
 			in.Key, in.VaultID, string(in.Action), unix(in.Tick), in.Source, req, in.Hash, in.Created.Unix(), holderOf(lc))
 		if err != nil {
 			return err
 		}
 		n, _ := res.RowsAffected()
 		created = n == 1
-		out, err = scanIntent(tx.QueryRowContext(ctx, "SELECT "+intentCols+" FROM intents WHERE key = ?", in.Key))
+		out, err = scanIntent(s.queryRow(ctx, tx, "SELECT "+intentCols+" FROM intents WHERE key = ?", in.Key))
 		return err
 	})
 	if err != nil {
@@ -304,7 +347,7 @@ func holderOf(lc *LeaseCheck) string {
 
 // Intent returns a journalled intent; KindNotFound when absent.
 func (s *Store) Intent(ctx context.Context, key string) (Intent, error) {
-	in, err := scanIntent(s.db.QueryRowContext(ctx, "SELECT "+intentCols+" FROM intents WHERE key = ?", key))
+	in, err := scanIntent(s.queryRow(ctx, nil, "SELECT "+intentCols+" FROM intents WHERE key = ?", key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return in, adapters.E("service.Intent", adapters.KindNotFound, "no intent %q", key)
 	}
@@ -440,7 +483,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 		return adapters.Wrap(op, adapters.KindOther, err)
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, "UPDATE intents SET status = 'done', outcome = ?, result_json = ?, done_at = ? WHERE key = ? AND status = 'pending'",
+		r, err := s.exec(ctx, tx, "UPDATE intents SET status = 'done', outcome = ?, result_json = ?, done_at = ? WHERE key = ? AND status = 'pending'",
 			c.Outcome, string(res), c.At.Unix(), c.Intent)
 		if err != nil {
 			return err
@@ -449,7 +492,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 			return conflictf(op, "intent %q is not pending", c.Intent)
 		}
 		if u := c.Vault; u != nil {
-			if err := writeVault(ctx, tx, u, c.Intent, c.At); err != nil {
+			if err := s.writeVault(ctx, tx, u, c.Intent, c.At); err != nil {
 				return err
 			}
 		}
@@ -458,7 +501,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 			if js == "" {
 				js = "{}"
 			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO decisions (vault_id, intent_key, time, tick, action, outcome, summary, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			if _, err := s.exec(ctx, tx, "INSERT INTO decisions (vault_id, intent_key, time, tick, action, outcome, summary, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 				d.VaultID, c.Intent, d.Time.Unix(), unix(d.Tick), string(d.Action), d.Outcome, d.Summary, js); err != nil {
 				return err
 			}
@@ -474,7 +517,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 	return nil
 }
 
-func writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, intent string, at time.Time) error {
+func (s *Store) writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, intent string, at time.Time) error {
 	const op = "service.Commit"
 	cfg, err := json.Marshal(u.Config)
 	if err != nil {
@@ -489,7 +532,7 @@ func writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, intent string, 
 		return err
 	}
 	if u.Create {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO vaults ("+vaultCols+") VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+		if _, err := s.exec(ctx, tx, "INSERT INTO vaults ("+vaultCols+") VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
 			u.ID, string(cfg), string(st), string(kp), u.Paused, at.Unix(), at.Unix(), unix(u.LastHarvest), unix(u.LastRebalance)); err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
 				return conflictf(op, "vault %q exists", u.ID)
@@ -497,7 +540,7 @@ func writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, intent string, 
 			return err
 		}
 	} else {
-		r, err := tx.ExecContext(ctx, "UPDATE vaults SET state_json = ?, keeper_json = ?, version = version + 1, paused = ?, updated_at = ?, last_harvest = COALESCE(?, last_harvest), last_rebalance = COALESCE(?, last_rebalance) WHERE id = ? AND version = ?",
+		r, err := s.exec(ctx, tx, "UPDATE vaults SET state_json = ?, keeper_json = ?, version = version + 1, paused = ?, updated_at = ?, last_harvest = COALESCE(?, last_harvest), last_rebalance = COALESCE(?, last_rebalance) WHERE id = ? AND version = ?",
 			string(st), string(kp), u.Paused, at.Unix(), unix(u.LastHarvest), unix(u.LastRebalance), u.ID, u.Version)
 		if err != nil {
 			return err
@@ -509,11 +552,11 @@ func writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, intent string, 
 	if !u.Create && u.Values == nil && u.Entries == nil {
 		return nil // the state did not change: balances and positions stand
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM shares WHERE vault_id = ?", u.ID); err != nil {
+	if _, err := s.exec(ctx, tx, "DELETE FROM shares WHERE vault_id = ?", u.ID); err != nil {
 		return err
 	}
 	for user, sh := range u.State.Balances {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO shares (vault_id, user, shares) VALUES (?, ?, ?)", u.ID, user, sh.String()); err != nil {
+		if _, err := s.exec(ctx, tx, "INSERT INTO shares (vault_id, user, shares) VALUES (?, ?, ?)", u.ID, user, sh.String()); err != nil {
 			return err
 		}
 	}
@@ -526,13 +569,13 @@ func writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, intent string, 
 		if i < len(u.Values) {
 			val = u.Values[i]
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO positions (vault_id, market, units, value, json) VALUES (?, ?, ?, ?, ?) ON CONFLICT(vault_id, market) DO UPDATE SET units = excluded.units, value = excluded.value, json = excluded.json",
+		if _, err := s.exec(ctx, tx, "INSERT INTO positions (vault_id, market, units, value, json) VALUES (?, ?, ?, ?, ?) ON CONFLICT(vault_id, market) DO UPDATE SET units = excluded.units, value = excluded.value, json = excluded.json",
 			u.ID, p.Market, p.Units.String(), val.String(), string(pj)); err != nil {
 			return err
 		}
 	}
 	for _, e := range u.Entries {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO ledger (vault_id, seq, time, type, user, market, amount, shares, gas, slippage, fee, reason, tick, intent_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		if _, err := s.exec(ctx, tx, "INSERT INTO ledger (vault_id, seq, time, type, user, market, amount, shares, gas, slippage, fee, reason, tick, intent_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			u.ID, e.Seq, e.Time.Unix(), string(e.Type), e.User, e.Market, e.Amount.String(), e.Shares.String(), e.Gas.String(), e.Slippage.String(), e.Fee.String(), e.Reason, unix(e.Tick), intent); err != nil {
 			return err
 		}
@@ -548,14 +591,14 @@ func (s *Store) AcquireLease(ctx context.Context, holder string, nowMs int64, tt
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var cur string
 		var exp int64
-		err := tx.QueryRowContext(ctx, "SELECT holder, expires_at FROM lease WHERE name = 'scheduler'").Scan(&cur, &exp)
+		err := s.queryRow(ctx, tx, "SELECT holder, expires_at FROM lease WHERE name = 'scheduler'").Scan(&cur, &exp)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if err == nil && cur != holder && exp > nowMs {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO lease (name, holder, expires_at) VALUES ('scheduler', ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+		_, err = s.exec(ctx, tx, "INSERT INTO lease (name, holder, expires_at) VALUES ('scheduler', ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
 			holder, nowMs+ttl.Milliseconds())
 		ok = err == nil
 		return err
@@ -569,7 +612,7 @@ func (s *Store) AcquireLease(ctx context.Context, holder string, nowMs int64, tt
 // ReleaseLease gives the lease up if holder has it.
 func (s *Store) ReleaseLease(ctx context.Context, holder string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "DELETE FROM lease WHERE name = 'scheduler' AND holder = ?", holder)
+		_, err := s.exec(ctx, tx, "DELETE FROM lease WHERE name = 'scheduler' AND holder = ?", holder)
 		return err
 	})
 }

@@ -157,7 +157,7 @@ func (rt *vaultRT) runDue(ctx context.Context, a Action, now time.Time) error {
 			return nil
 		}
 		in := Intent{Key: TickKey(rt.id, a, next), VaultID: rt.id, Action: a, Tick: next, Source: SourceSchedule}
-		if _, err := rt.do(ctx, in); err != nil && !isDomain(err) {
+		if _, err := rt.doWith(ctx, in, &row); err != nil && !isDomain(err) {
 			return err
 		}
 	}
@@ -181,6 +181,13 @@ func isDomain(err error) bool {
 // together with marking it done. It returns the done intent. A failed
 // domain action is done too (outcome failed) and returned with its error.
 func (rt *vaultRT) do(ctx context.Context, in Intent) (Intent, error) {
+	return rt.doWith(ctx, in, nil)
+}
+
+// doWith is do with the vault's row when the caller just read it (the
+// commit's version check catches a row that changed in between, and the
+// retry reads it again).
+func (rt *vaultRT) doWith(ctx context.Context, in Intent, pre *VaultRow) (Intent, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if in.Created.IsZero() {
@@ -198,7 +205,10 @@ func (rt *vaultRT) do(ctx context.Context, in Intent) (Intent, error) {
 		if got.Status == "done" {
 			return got, resultErr(got)
 		}
-		c, row, v, age, err := rt.apply(ctx, got)
+		if attempt > 0 {
+			pre = nil
+		}
+		c, row, v, age, err := rt.apply(ctx, got, pre)
 		if err != nil {
 			return got, err
 		}
@@ -211,8 +221,9 @@ func (rt *vaultRT) do(ctx context.Context, in Intent) (Intent, error) {
 			return got, err
 		}
 		rt.observeCommit(c, got, row, v, age)
-		done, err := rt.s.store.Intent(ctx, got.Key)
-		if err != nil {
+		done := got
+		done.Status, done.Outcome, done.Done = "done", c.Outcome, c.At
+		if done.Result, err = json.Marshal(c.Result); err != nil {
 			return got, err
 		}
 		return done, resultErr(done)
@@ -283,12 +294,15 @@ func (rt *vaultRT) restore(row VaultRow) (*vault.Vault, error) {
 // returns what to commit. Domain failures are committed as failed
 // outcomes; errors returned are service failures (the intent stays
 // pending and is retried).
-func (rt *vaultRT) apply(ctx context.Context, in Intent) (Commit, VaultRow, *vault.Vault, time.Duration, error) {
+func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit, VaultRow, *vault.Vault, time.Duration, error) {
 	if in.Action == ActCreate {
 		return rt.applyCreate(ctx, in)
 	}
-	row, err := rt.s.store.Vault(ctx, rt.id)
-	if err != nil {
+	var row VaultRow
+	var err error
+	if pre != nil {
+		row = *pre
+	} else if row, err = rt.s.store.Vault(ctx, rt.id); err != nil {
 		return Commit{}, row, nil, 0, err
 	}
 	upd := &VaultUpdate{ID: rt.id, Config: row.Config, Version: row.Version, State: row.State, Ticks: row.Ticks, Paused: row.Paused}
