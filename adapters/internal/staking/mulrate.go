@@ -33,6 +33,13 @@ var layoutOK = func() bool {
 		e.Name == "exp" && e.Type.Kind() == reflect.Int32 && e.Offset == l.Field(1).Offset
 }()
 
+// inlineInt is a big.Int with room for its words, allocated as one
+// object.
+type inlineInt struct {
+	i big.Int
+	w [3]big.Word
+}
+
 // pow10u holds 10^k for k in [0, 18].
 var pow10u = func() (p [19]uint64) {
 	p[0] = 1
@@ -44,9 +51,9 @@ var pow10u = func() (p [19]uint64) {
 
 // MulRate returns u x FastDecimal(x) rounded half away from zero to
 // adapters.Scale places: the same result as
-// adapters.Quantize(u.Mul(FastDecimal(x))), with two allocations (the
-// result's words and its big.Int) instead of seven. It is the hot path of
-// Value. The product and the rounding division run on 64-bit words with
+// adapters.Quantize(u.Mul(FastDecimal(x))), with one allocation (the
+// result's big.Int together with its words) instead of seven. It is the
+// hot path of Value. The product and the rounding division run on 64-bit words with
 // math/bits.
 func MulRate(u decimal.Decimal, x float64) decimal.Decimal {
 	m, k, ok := fastParts(x)
@@ -65,7 +72,17 @@ func MulRate(u decimal.Decimal, x float64) decimal.Decimal {
 	}
 	cw := c.Bits()
 	n := len(cw)
-	out := make([]big.Word, n+1)
+	// The result's big.Int and its words share one allocation when the
+	// product fits in the inline words (coefficients up to 2^128, about
+	// 3.4e20 base units at 18 places: every realistic position).
+	var out []big.Word
+	var prod *big.Int
+	if n+1 <= len(inlineInt{}.w) {
+		in := new(inlineInt)
+		prod, out = &in.i, in.w[:n+1]
+	} else {
+		prod, out = new(big.Int), make([]big.Word, n+1)
+	}
 	var carry uint64
 	for i, w := range cw {
 		hi, lo := bits.Mul64(uint64(w), uint64(m))
@@ -95,7 +112,7 @@ func MulRate(u decimal.Decimal, x float64) decimal.Decimal {
 	for len(out) > 0 && out[len(out)-1] == 0 {
 		out = out[:len(out)-1]
 	}
-	prod := new(big.Int).SetBits(out)
+	prod.SetBits(out)
 	if !layoutOK {
 		return decimal.NewFromBigInt(prod, -adapters.Scale)
 	}
