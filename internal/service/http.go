@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -93,9 +94,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // apiError is the body of every error answer.
@@ -173,7 +172,42 @@ type VaultView struct {
 	Staleness     string            `json:"staleness,omitempty"`
 }
 
+// viewCache holds a vault's view at a version: reads cost one indexed
+// lookup until the vault changes.
+type viewCache struct {
+	mu      sync.Mutex
+	version int64
+	view    VaultView
+	plan    *PlanView
+	planAt  time.Time // wall time the plan was computed
+	planVer int64
+}
+
 func (s *Service) view(ctx context.Context, rt *vaultRT) (VaultView, error) {
+	var ver int64
+	if err := s.store.queryRow(ctx, nil, "SELECT version FROM vaults WHERE id = ?", rt.id).Scan(&ver); err != nil {
+		return VaultView{}, adapters.Wrap("service.view", adapters.KindOther, err)
+	}
+	rt.cache.mu.Lock()
+	if rt.cache.version == ver && ver != 0 {
+		v := rt.cache.view
+		rt.cache.mu.Unlock()
+		return v, nil
+	}
+	rt.cache.mu.Unlock()
+	v, err := s.buildView(ctx, rt)
+	if err != nil {
+		return v, err
+	}
+	rt.cache.mu.Lock()
+	if v.Version >= rt.cache.version {
+		rt.cache.version, rt.cache.view = v.Version, v
+	}
+	rt.cache.mu.Unlock()
+	return v, nil
+}
+
+func (s *Service) buildView(ctx context.Context, rt *vaultRT) (VaultView, error) {
 	row, err := s.store.Vault(ctx, rt.id)
 	if err != nil {
 		return VaultView{}, err
@@ -261,6 +295,11 @@ func (s *Service) getDecisions(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if q.Get("detail") != "1" {
+		for i := range ds {
+			ds[i].Detail = nil // the inputs, orders and rejections: ?detail=1
+		}
+	}
 	body := map[string]any{"decisions": ds}
 	if len(ds) == limit {
 		body["next"] = fmt.Sprintf("/v1/vaults/%s/decisions?limit=%d&before=%d", rt.id, limit, ds[len(ds)-1].ID)
@@ -281,8 +320,13 @@ type PlanView struct {
 	WouldTrade  bool              `json:"would_trade"`
 }
 
+// planTTL is how long a computed plan is served again (wall time) while
+// the vault does not change.
+const planTTL = time.Second
+
 // getPlan decides at the service's time on the committed state and
-// explains the decision; nothing is executed or stored.
+// explains the decision; nothing is executed or stored. A plan is reused
+// for up to planTTL while the vault's version stays the same.
 func (s *Service) getPlan(w http.ResponseWriter, r *http.Request) {
 	rt := s.vaultOf(w, r)
 	if rt == nil {
@@ -294,6 +338,14 @@ func (s *Service) getPlan(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	now := s.wall()
+	rt.cache.mu.Lock()
+	if p := rt.cache.plan; p != nil && rt.cache.planVer == row.Version && now.Sub(rt.cache.planAt) < planTTL {
+		rt.cache.mu.Unlock()
+		writeJSON(w, http.StatusOK, p)
+		return
+	}
+	rt.cache.mu.Unlock()
 	v, err := rt.restore(row)
 	if err != nil {
 		writeErr(w, adapters.Wrap("service.plan", adapters.KindOther, err))
@@ -331,6 +383,9 @@ func (s *Service) getPlan(w http.ResponseWriter, r *http.Request) {
 			pv.WouldTrade = ok && len(d.Orders) > 0 && !pv.Stale
 		}
 	}
+	rt.cache.mu.Lock()
+	rt.cache.plan, rt.cache.planAt, rt.cache.planVer = &pv, now, row.Version
+	rt.cache.mu.Unlock()
 	writeJSON(w, http.StatusOK, pv)
 }
 

@@ -221,11 +221,12 @@ func TestHandler_Reads(t *testing.T) {
 		want string
 	}{
 		{"/healthz", 200, `"ok"`},
-		{"/readyz", 200, `"ready": true`},
+		{"/readyz", 200, `"ready":true`},
 		{"/metrics", 200, "yieldvault_vault_nav{vault=\"eth\"}"},
-		{"/v1/vaults", 200, `"id": "eth"`},
+		{"/v1/vaults", 200, `"id":"eth"`},
 		{"/v1/vaults/eth", 200, `"share_price"`},
 		{"/v1/vaults/eth/decisions?limit=2", 200, `"next"`},
+		{"/v1/vaults/eth/decisions?limit=1&detail=1", 200, `"decision"`},
 		{"/v1/vaults/eth/decisions?limit=0", 400, `"invalid"`},
 		{"/v1/vaults/eth/plan", 200, `"explanation"`},
 		{"/v1/vaults/none", 404, `"not_found"`},

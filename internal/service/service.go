@@ -306,6 +306,12 @@ func (s *Service) Jobs(ctx context.Context) ([]Job, error) {
 }
 
 func (s *Service) runJob(name string, fn func() error) {
+	if s.manual && s.leader.Load() && s.wall().UnixMilli() > s.leaseUntil.Load()-s.cfg.LeaseTTL.Milliseconds()/2 {
+		// Without Run there is no renewal loop: renew as jobs run.
+		if err := s.renewLease(context.Background()); err != nil {
+			s.log.Error("renewing the lease", "err", err)
+		}
+	}
 	if !s.isLeader() {
 		return
 	}

@@ -87,6 +87,7 @@ type vaultRT struct {
 	ads      []*adapters.Adapter
 	universe []string
 	mu       sync.Mutex // one action at a time on this vault in this process
+	cache    viewCache  // the API's view of the vault
 }
 
 func newVaultRT(s *Service, vs *VaultSpec) (*vaultRT, error) {
