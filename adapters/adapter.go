@@ -77,6 +77,9 @@ func FromFloat(v float64) decimal.Decimal {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return decimal.Zero
 	}
+	if d, ok := fromFloatFast(v); ok {
+		return d
+	}
 	return decimal.NewFromFloat(v).Round(Scale)
 }
 

@@ -1,0 +1,84 @@
+package adapters
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// slowFromFloat is FromFloat's reference: decimal's own conversion,
+// rounded to Scale places.
+func slowFromFloat(v float64) decimal.Decimal { return decimal.NewFromFloat(v).Round(Scale) }
+
+// sameDecimal reports whether a and b have the same coefficient and
+// exponent (not only the same value).
+func sameDecimal(a, b decimal.Decimal) bool {
+	return a.Exponent() == b.Exponent() && a.Coefficient().Cmp(b.Coefficient()) == 0
+}
+
+func TestFromFloat_MatchesDecimal(t *testing.T) {
+	cases := []float64{
+		0, math.Copysign(0, -1), 1, -1, 0.1, 0.2, 0.3, 1.5, 2.5, -2.5, 1e-18, 5e-19, 4.9e-19, -5e-19, 1.5e-18,
+		1e-19, 1e-20, 9.999999999999999e-19, 1.234567890123456789, 123.456, 1e7, 9.22, 9.223372036854775807,
+		10, 1e15, 1e18, 1e19, 1.7e20, 1.23456789012345e20, 5e-324, math.SmallestNonzeroFloat64, 1e-300,
+		math.MaxFloat64, -math.MaxFloat64, 1e38, 1.7014118346046923e20, 1.7014118346046924e20, 0.035, 1.1e-9,
+		5 * 5 * 1e-9, 21000 * 30 * 1e-9 * 1, 0.000123456789, 3.0000000000000004, 0.30000000000000004,
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		// Random bit patterns (all magnitudes) and random values in the
+		// money range at several scales.
+		cases = append(cases, math.Float64frombits(rng.Uint64()))
+		e := rng.IntN(50) - 25
+		cases = append(cases, (rng.Float64()-0.5)*math.Pow(10, float64(e)))
+		cases = append(cases, math.Round(rng.Float64()*1e6)/math.Pow(10, float64(rng.IntN(25))))
+	}
+	for _, v := range cases {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		got, want := FromFloat(v), slowFromFloat(v)
+		if !sameDecimal(got, want) {
+			t.Fatalf("FromFloat(%v) = %s (exp %d), want %s (exp %d)", v, got, got.Exponent(), want, want.Exponent())
+		}
+	}
+}
+
+func TestFromFloat_NonFinite(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if got := FromFloat(v); !got.Equal(decimal.Zero) {
+			t.Errorf("FromFloat(%v) = %s, want 0", v, got)
+		}
+	}
+}
+
+func FuzzFromFloat(f *testing.F) {
+	for _, v := range []float64{0, 1, 0.1, 1e-18, 5e-19, 1e20, -123.456} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return
+		}
+		if got, want := FromFloat(v), slowFromFloat(v); !sameDecimal(got, want) {
+			t.Fatalf("FromFloat(%v) = %s (exp %d), want %s (exp %d)", v, got, got.Exponent(), want, want.Exponent())
+		}
+	})
+}
+
+func BenchmarkFromFloat(b *testing.B) {
+	vals := []float64{0.000105, 0.035, 1.1, 123.456789, 1e7}
+	for _, tc := range []struct {
+		name string
+		f    func(float64) decimal.Decimal
+	}{{"fast", FromFloat}, {"decimal", slowFromFloat}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				_ = tc.f(vals[i%len(vals)])
+			}
+		})
+	}
+}
