@@ -75,6 +75,9 @@ type File struct {
 type TokenFile struct {
 	Env  string `yaml:"env"`
 	File string `yaml:"file"`
+	// Optional lets the service start without a token when the variable
+	// is unset or empty (state-changing endpoints then answer 401).
+	Optional bool `yaml:"optional"`
 }
 
 // ReplayFile configures the simulated clock: it starts at Start and
@@ -157,6 +160,7 @@ type Config struct {
 	AllowNonLoopback bool
 	TokenEnv         string
 	TokenFile        string
+	TokenOptional    bool
 	StateDB          string
 	HistoryDB        string
 	Catalog          *adapters.Catalog
@@ -350,6 +354,7 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 	case f.Token.File != "":
 		c.TokenFile = l.abs(f.Token.File)
 	}
+	c.TokenOptional = f.Token.Optional
 	c.StateDB = l.abs(f.StateDB)
 	if c.StateDB == "" {
 		return nil, l.errf("$", adapters.KindInvalid, "state_db is required: the path of the service's SQLite database")

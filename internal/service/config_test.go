@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,5 +84,43 @@ func TestParseDuration(t *testing.T) {
 		if (err != nil) != tc.bad || (!tc.bad && got.String() != tc.want) {
 			t.Errorf("parseDuration(%q) = %s, %v; want %s (error %t)", tc.in, got, err, tc.want, tc.bad)
 		}
+	}
+}
+
+func TestReadToken(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("file-token-0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"GOOD": "env-token-0123456789abcdef", "SHORT": "short-secret"}
+	getenv := func(k string) string { return env[k] }
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+		kind error
+	}{
+		{"none", Config{}, "", nil},
+		{"env", Config{TokenEnv: "GOOD"}, env["GOOD"], nil},
+		{"file", Config{TokenFile: file}, "file-token-0123456789abcdef", nil},
+		{"unset", Config{TokenEnv: "UNSET"}, "", adapters.ErrInvalid},
+		{"unset optional", Config{TokenEnv: "UNSET", TokenOptional: true}, "", nil},
+		{"short", Config{TokenEnv: "SHORT"}, "", adapters.ErrInvalid},
+		{"missing file", Config{TokenFile: filepath.Join(dir, "nope")}, "", adapters.ErrNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readToken(&tc.cfg, getenv)
+			if string(got) != tc.want {
+				t.Errorf("token %q, want %q", got, tc.want)
+			}
+			if (tc.kind == nil) != (err == nil) || (tc.kind != nil && !errors.Is(err, tc.kind)) {
+				t.Errorf("error %v, want kind %v", err, tc.kind)
+			}
+			if err != nil && strings.Contains(err.Error(), "short-secret") {
+				t.Errorf("error %q leaks the token", err)
+			}
+		})
 	}
 }

@@ -184,6 +184,9 @@ func readToken(cfg *Config, getenv func(string) string) ([]byte, error) {
 	switch {
 	case cfg.TokenEnv != "":
 		tok = strings.TrimSpace(getenv(cfg.TokenEnv))
+		if tok == "" && cfg.TokenOptional {
+			return nil, nil
+		}
 		if tok == "" {
 			return nil, adapters.E(op, adapters.KindInvalid, "token: environment variable %s is empty or unset", cfg.TokenEnv)
 		}
