@@ -290,15 +290,11 @@ func (s *Service) getDecisions(w http.ResponseWriter, r *http.Request) {
 		}
 		before = n
 	}
-	ds, err := s.store.Decisions(r.Context(), rt.id, before, limit)
+	// Details (inputs, orders, rejections) only with ?detail=1.
+	ds, err := s.store.decisions(r.Context(), rt.id, before, limit, q.Get("detail") == "1")
 	if err != nil {
 		writeErr(w, err)
 		return
-	}
-	if q.Get("detail") != "1" {
-		for i := range ds {
-			ds[i].Detail = nil // the inputs, orders and rejections: ?detail=1
-		}
 	}
 	body := map[string]any{"decisions": ds}
 	if len(ds) == limit {

@@ -386,12 +386,20 @@ type Decision struct {
 }
 
 // Decisions returns up to limit decisions of a vault with ID below
-// before (0: from the newest), newest first.
+// before (0: from the newest), newest first, with their details.
 func (s *Store) Decisions(ctx context.Context, vaultID string, before int64, limit int) ([]Decision, error) {
+	return s.decisions(ctx, vaultID, before, limit, true)
+}
+
+func (s *Store) decisions(ctx context.Context, vaultID string, before int64, limit int, detail bool) ([]Decision, error) {
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT id, vault_id, intent_key, time, tick, action, outcome, summary, json FROM decisions WHERE vault_id = ? AND id < ? ORDER BY id DESC LIMIT ?", vaultID, before, limit)
+	js := "''"
+	if detail {
+		js = "json"
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT id, vault_id, intent_key, time, tick, action, outcome, summary, "+js+" FROM decisions WHERE vault_id = ? AND id < ? ORDER BY id DESC LIMIT ?", vaultID, before, limit)
 	if err != nil {
 		return nil, adapters.Wrap("service.Decisions", adapters.KindOther, err)
 	}
@@ -405,7 +413,10 @@ func (s *Store) Decisions(ctx context.Context, vaultID string, before int64, lim
 		if err := rows.Scan(&d.ID, &d.VaultID, &d.Intent, &t, &tick, &d.Action, &d.Outcome, &d.Summary, &js); err != nil {
 			return nil, err
 		}
-		d.Time, d.Tick, d.Detail = time.Unix(t, 0).UTC(), fromUnix(tick), json.RawMessage(js)
+		d.Time, d.Tick = time.Unix(t, 0).UTC(), fromUnix(tick)
+		if js != "" {
+			d.Detail = json.RawMessage(js)
+		}
 		out = append(out, d)
 	}
 	return out, rows.Err()
