@@ -91,6 +91,10 @@ type program struct {
 	// or disjuncts (exit.when, when conditions) in order; nil when the rule is a single
 	// term.
 	parts []*part
+	// fbool (boolean rules) or fnum (score, weight) is the rule compiled
+	// to closures (see compileFast); nil when it runs on the VM.
+	fbool boolFn
+	fnum  numFn
 }
 
 // part is one term of a boolean rule, compiled on its own, with the two
@@ -106,6 +110,9 @@ type part struct {
 	rconst      bool // right side is a literal
 	names       []string
 	windows     []int
+	// The term and its sides compiled to closures, when they can be.
+	fprog         boolFn
+	fleft, fright numFn
 }
 
 var comparisons = map[string]string{"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
@@ -149,6 +156,13 @@ func (c *compiler) compile(k ruleKind, src string) (*program, []*exprError) {
 	p.windows = sortedIDs(a.windows)
 	if k.boolean() {
 		p.parts = c.explainParts(k, tree.Node)
+	}
+	if !k.vault() {
+		if k.boolean() {
+			p.fbool = fastBool(prog)
+		} else {
+			p.fnum = fastNum(prog, true)
+		}
 	}
 	return p, nil
 }
@@ -592,8 +606,14 @@ func (c *compiler) explainParts(k ruleKind, root ast.Node) []*part {
 					p.op = b.Operator
 					p.lconst = isLiteral(b.Left)
 					p.rconst = isLiteral(b.Right)
+					if !k.vault() {
+						p.fleft, p.fright = fastNum(p.left, false), fastNum(p.right, false)
+					}
 				}
 			}
+		}
+		if !k.vault() {
+			p.fprog = fastBool(p.prog)
 		}
 		parts = append(parts, p)
 	}

@@ -193,6 +193,7 @@ type planCtx struct {
 	buf  []float64 // window scratch
 	// consts are the current market's profile constants.
 	consts *profileConsts
+	text   []byte // scratch for explanations
 }
 
 func (pc *planCtx) ensure(windows []int) {
@@ -216,6 +217,10 @@ func (pc *planCtx) run(p *vm.Program, windows []int) (any, error) {
 }
 
 func (pc *planCtx) runBool(p *program) (bool, error) {
+	if p.fbool != nil {
+		pc.ensure(p.windows)
+		return p.fbool(&pc.env), nil
+	}
 	out, err := pc.run(p.prog, p.windows)
 	if err != nil {
 		return false, pc.s.runErr(p, pc.env.ID, "%s", vmMessage(err))
@@ -228,13 +233,19 @@ func (pc *planCtx) runBool(p *program) (bool, error) {
 }
 
 func (pc *planCtx) runFloat(p *program) (float64, error) {
-	out, err := pc.run(p.prog, p.windows)
-	if err != nil {
-		return 0, pc.s.runErr(p, pc.env.ID, "%s", vmMessage(err))
-	}
-	v, ok := out.(float64)
-	if !ok {
-		return 0, pc.s.runErr(p, pc.env.ID, "result %v is not a number", out)
+	var v float64
+	if p.fnum != nil {
+		pc.ensure(p.windows)
+		v = p.fnum(&pc.env)
+	} else {
+		out, err := pc.run(p.prog, p.windows)
+		if err != nil {
+			return 0, pc.s.runErr(p, pc.env.ID, "%s", vmMessage(err))
+		}
+		var ok bool
+		if v, ok = out.(float64); !ok {
+			return 0, pc.s.runErr(p, pc.env.ID, "result %v is not a number", out)
+		}
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, pc.s.runErr(p, pc.env.ID, "%s gives %g (a division by zero or invalid data?); the result must be a finite number", p.src, v)
@@ -388,6 +399,13 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 // gave it, with the values of both sides of a comparison.
 func (pc *planCtx) explain(p *program, want bool) string {
 	for _, pt := range p.parts {
+		if pt.fprog != nil {
+			pc.ensure(pt.windows)
+			if pt.fprog(&pc.env) == want {
+				return pc.explainPart(pt, want)
+			}
+			continue
+		}
 		out, err := pc.run(pt.prog, pt.windows)
 		if err != nil {
 			continue
@@ -404,6 +422,17 @@ func (pc *planCtx) explain(p *program, want bool) string {
 }
 
 func (pc *planCtx) explainPart(pt *part, holds bool) string {
+	if pt.op != "" && pt.fleft != nil && pt.fright != nil {
+		pc.ensure(pt.windows)
+		b := pc.text[:0]
+		b = appendSide(b, pt.lsrc, pt.fleft(&pc.env), pt.lconst)
+		b = append(b, ' ')
+		b = append(b, opFor(pt.op, holds)...)
+		b = append(b, ' ')
+		b = appendSide(b, pt.rsrc, pt.fright(&pc.env), pt.rconst)
+		pc.text = b
+		return string(b)
+	}
 	if pt.op != "" {
 		lv, lerr := pc.run(pt.left, pt.windows)
 		rv, rerr := pc.run(pt.right, pt.windows)
@@ -441,6 +470,16 @@ func opFor(op string, holds bool) string {
 	return comparisons[op]
 }
 
+// appendSide appends sideText(src, v, literal) for a number v.
+func appendSide(b []byte, src string, v float64, literal bool) []byte {
+	b = append(b, src...)
+	if literal {
+		return b
+	}
+	b = append(b, ' ')
+	return appendNum(b, v)
+}
+
 func sideText(src string, v any, literal bool) string {
 	if literal {
 		return src
@@ -466,19 +505,25 @@ func fmtAny(v any) string {
 // rounds first and then prints the shortest representation, which is
 // several times faster than fixed-precision formatting.
 func fmtNum(v float64) string {
+	var buf [32]byte
+	return string(appendNum(buf[:0], v))
+}
+
+// appendNum appends fmtNum(v) to b.
+func appendNum(b []byte, v float64) []byte {
 	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return strconv.FormatFloat(v, 'g', -1, 64)
+		return strconv.AppendFloat(b, v, 'g', -1, 64)
 	}
 	exp := math.Floor(math.Log10(math.Abs(v)))
 	if exp < -300 || exp > 300 {
-		return strconv.FormatFloat(v, 'g', 6, 64)
+		return strconv.AppendFloat(b, v, 'g', 6, 64)
 	}
 	scale := math.Pow(10, 5-exp)
 	r := math.Round(v*scale) / scale
 	if math.IsInf(r, 0) || math.IsNaN(r) {
-		return strconv.FormatFloat(v, 'g', 6, 64)
+		return strconv.AppendFloat(b, v, 'g', 6, 64)
 	}
-	return strconv.FormatFloat(r, 'g', -1, 64)
+	return strconv.AppendFloat(b, r, 'g', -1, 64)
 }
 
 // RebalanceSchedule returns the file's rebalance schedule.

@@ -1,0 +1,189 @@
+package rules
+
+import (
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"unsafe"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// fastCorpus are per-market rules, most of them inside the fast subset.
+var fastCorpus = []struct {
+	eligible bool // a boolean rule (else a score)
+	src      string
+	fast     bool // want the fast path to take it
+}{
+	{false, "apy", true},
+	{false, "apy + reward_apy * 0.5 - slash_risk", true},
+	{false, `avg(net_apy, "7d") - 0.5 * slash_risk - 2 * max(0.0, 1 - min(peg, "24h"))`, true},
+	{false, "max(apy, 0)", true},
+	{false, "max(0, apy)", true},
+	{false, "min(apy, reward_apy, 0.03)", true},
+	{false, "max(apy, reward_apy, net_apy, peg)", true},
+	{false, "abs(apy - 0.03) / (tvl + 1)", true},
+	{false, "apy ** 2 + tvl ^ 0.5", true},
+	{false, "-apy + +peg", true},
+	{false, "peg > 0.99 ? apy : 0.5 * apy", true},
+	{false, "peg > 0.99 ? apy : 0", true},
+	{false, `has_tag("protocol:lido") ? apy : 0.0`, true},
+	{false, "1 / (peg - peg)", true},
+	{false, "apy / 0", true},
+	{false, "7 / 2 + apy", true},
+	{false, "(apy + 1) * 3 - 2", true},
+	{false, `stddev(apy, "3d") + change(tvl, "1d")`, true},
+	{false, "params.a * apy - params.b", true},
+	{false, "len(tags) * apy", false},
+	{false, "let x = apy; x * x", false},
+	{false, "float(int(tvl) % 7)", false},
+	{true, "peg >= params.a && tvl > 1e6", true},
+	{true, "peg >= 0.99 and not (apy < 0) or tvl == 0", true},
+	{true, `kind == "lst" && protocol != "lido"`, true},
+	{true, `has_tag("layer:eigenlayer") || id == "lido/steth"`, true},
+	{true, `not has_tag("protocol:lido")`, true},
+	{true, "apy != apy", true},
+	{true, "withdrawal_days <= 7 && exit_liquidity > 100 && utilization < 0.9", true},
+	{true, "weight > 0 == (apy > 0)", false},
+	{true, `all(tags, # startsWith "p")`, false},
+	{true, `id matches "^lido"`, false},
+}
+
+// randomEnv fills the float fields of env with values that stress IEEE
+// edge cases.
+func randomEnv(rng *rand.Rand, env *marketEnv) {
+	special := []float64{0, math.Copysign(0, -1), 1, -1, 0.99, 1e6, 1e-300, math.MaxFloat64, math.Inf(1), math.Inf(-1), math.NaN()}
+	pick := func() float64 {
+		switch rng.IntN(4) {
+		case 0:
+			return special[rng.IntN(len(special))]
+		case 1:
+			return rng.NormFloat64()
+		default:
+			return rng.Float64() * math.Pow(10, float64(rng.IntN(12)-4))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(envFloatOffsets)) {
+		*(*float64)(unsafe.Add(unsafe.Pointer(env), envFloatOffsets[name])) = pick()
+	}
+	kinds := []string{"lst", "lrt", "lending", "amm"}
+	env.Kind = kinds[rng.IntN(len(kinds))]
+	env.Protocol = []string{"lido", "renzo", "aave-v3"}[rng.IntN(3)]
+	env.ID = env.Protocol + "/x"
+	env.Tags = []string{"protocol:" + env.Protocol, "kind:" + env.Kind}
+	if rng.IntN(2) == 0 {
+		env.Tags = append(env.Tags, "layer:eigenlayer")
+	}
+}
+
+// sameFloat reports whether the VM's result and the fast path's agree bit
+// for bit (NaNs agree with NaNs).
+func sameFloat(a, b float64) bool {
+	return math.Float64bits(a) == math.Float64bits(b) || (math.IsNaN(a) && math.IsNaN(b))
+}
+
+// checkFast runs p's fast forms and the VM on n random environments and
+// reports the first disagreement.
+func checkFast(t *testing.T, src string, p *program, n int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	m := new(vm.VM)
+	var env marketEnv
+	for range n {
+		randomEnv(rng, &env)
+		run := func(prog *vm.Program) (any, bool) {
+			out, err := m.Run(prog, &env)
+			return out, err == nil
+		}
+		if p.fbool != nil {
+			if out, ok := run(p.prog); ok {
+				if got := p.fbool(&env); out != got {
+					t.Fatalf("%s: fast %v, VM %v (env %+v)", src, got, out, env)
+				}
+			}
+		}
+		if p.fnum != nil {
+			if out, ok := run(p.prog); ok {
+				if got := p.fnum(&env); !sameFloat(out.(float64), got) {
+					t.Fatalf("%s: fast %v, VM %v (env %+v)", src, got, out, env)
+				}
+			}
+		}
+		for _, pt := range p.parts {
+			if pt.fprog != nil {
+				if out, ok := run(pt.prog); ok && out != pt.fprog(&env) {
+					t.Fatalf("%s: term %s: fast %v, VM %v", src, pt.src, pt.fprog(&env), out)
+				}
+			}
+			for _, side := range []struct {
+				prog *vm.Program
+				f    numFn
+			}{{pt.left, pt.fleft}, {pt.right, pt.fright}} {
+				if side.f == nil {
+					continue
+				}
+				out, ok := run(side.prog)
+				if !ok {
+					continue
+				}
+				v, isFloat := out.(float64)
+				if !isFloat || !sameFloat(v, side.f(&env)) {
+					t.Fatalf("%s: side of %s: fast %v, VM %v (%T)", src, pt.src, side.f(&env), out, out)
+				}
+			}
+		}
+	}
+}
+
+func loadRule(t *testing.T, eligible bool, src string) (*Strategy, *program) {
+	t.Helper()
+	which := uint8(1)
+	if eligible {
+		which = 0
+	}
+	s, err := Load("fast.yaml", exprTemplate(which, src), nil)
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	if eligible {
+		return s, s.eligible
+	}
+	return s, s.score
+}
+
+func TestCompileFast_MatchesVM(t *testing.T) {
+	for _, tc := range fastCorpus {
+		t.Run(tc.src, func(t *testing.T) {
+			_, p := loadRule(t, tc.eligible, tc.src)
+			if got := p.fbool != nil || p.fnum != nil; got != tc.fast {
+				t.Errorf("fast path taken = %v, want %v", got, tc.fast)
+			}
+			checkFast(t, tc.src, p, 2000, 1)
+		})
+	}
+}
+
+func FuzzCompileFast(f *testing.F) {
+	for _, tc := range fastCorpus {
+		f.Add(tc.eligible, tc.src, uint64(1))
+	}
+	f.Fuzz(func(t *testing.T, eligible bool, src string, seed uint64) {
+		which := uint8(1)
+		if eligible {
+			which = 0
+		}
+		s, err := Load("fast.yaml", exprTemplate(which, src), nil)
+		if err != nil {
+			return
+		}
+		p := s.score
+		if eligible {
+			p = s.eligible
+		}
+		if p != nil {
+			checkFast(t, src, p, 50, seed)
+		}
+	})
+}
