@@ -102,6 +102,21 @@ func ParamDocFor(name string) (ParamDoc, bool) {
 	return ParamDoc{}, false
 }
 
+// IsRebasing reports whether the market's token rebases: the "rebasing"
+// parameter when set (a per-market override, 0 or 1), else Rebasing.
+//
+// By convention a rebasing token carries no exchange_rate in observations
+// (one token is worth one base unit by the protocol's accounting; its
+// balance grows instead) and its price is the market price of one token,
+// so its peg is the price alone. A value-accruing token (wstETH, rETH)
+// carries both, and its peg is price / exchange_rate.
+func (p *Profile) IsRebasing() bool {
+	if v, ok := p.Param("rebasing"); ok {
+		return v != 0
+	}
+	return p.Rebasing
+}
+
 // Param returns a parameter's value and whether the profile sets it.
 func (p *Profile) Param(name string) (float64, bool) {
 	v, ok := p.Params[name]

@@ -54,8 +54,10 @@
 // # LST and LRT markets
 //
 //	apy            = max(0, g*(1 - fee_on_rewards) + e)        g: gross yield, e: protocol OU (s = 0.1%, h = 5 days)
-//	exchange_rate' = exchange_rate * (1 + apy)^dt              rebasing tokens too: the rate is the share price
+//	exchange_rate' = exchange_rate * (1 + apy)^dt              value-accruing tokens only (wstETH, rETH, weETH, ...)
 //	price          = exchange_rate * peg                       peg: OU around 1 - discount (h = 12 hours) minus scenario drops
+//	price          = peg                                       rebasing tokens (stETH): no exchange_rate is written,
+//	                                                           one token is worth one base unit (adapters.Profile.IsRebasing)
 //	reward_apy     = restaking_apy * e^y                       LRTs, y an OU (s = 0.3, h = 14 days)
 //	exit_liquidity = profile exit_liquidity * e^y * scenario   (s = 0.25, h = 7 days)
 //	tvl            = size * base_usd                           size lognormal (s = 0.08, h = 90 days)

@@ -173,6 +173,7 @@ func (g *gen) newModel(m adapters.Market, prof *adapters.Profile) (model, error)
 			size:     newLogOU(rg("size"), c.size, 0.08, 90.0/365, g.dt),
 			exit:     newLogOU(rg("exit"), prof.ParamOr("exit_liquidity", 0), 0.25, 7.0/365, g.dt),
 			withdraw: prof.ParamOr("withdrawal_days", 0),
+			rebasing: prof.IsRebasing(),
 		}
 		if m.Kind == adapters.LRT {
 			s.withdraw += prof.ParamOr("escrow_days", 0)
@@ -224,6 +225,7 @@ type staking struct {
 	exit     *logOU // instant-exit depth in base units
 	reward   *logOU // LRT restaking reward APY, or nil
 	withdraw float64
+	rebasing bool // the token rebases: no exchange rate, price is the peg
 }
 
 func (s *staking) observe(c *stepCtx, o *adapters.Observation) {
@@ -233,8 +235,15 @@ func (s *staking) observe(c *stepCtx, o *adapters.Observation) {
 	}
 	peg = math.Max(peg-addOf(s.effects, effPegDrop, c.day), 0.01)
 	o.Put(adapters.FieldAPY, apy)
-	o.Put(adapters.FieldExchangeRate, rate)
-	o.Put(adapters.FieldPrice, sig(rate*peg, 8))
+	if s.rebasing {
+		// A rebasing token is worth one base unit by the protocol's
+		// accounting: no exchange rate, and its price is the peg alone
+		// (see adapters.Profile.IsRebasing).
+		o.Put(adapters.FieldPrice, sig(peg, 8))
+	} else {
+		o.Put(adapters.FieldExchangeRate, rate)
+		o.Put(adapters.FieldPrice, sig(rate*peg, 8))
+	}
 	if s.reward != nil {
 		o.Put(adapters.FieldRewardAPY, sig(s.reward.value(), 6))
 	}

@@ -322,8 +322,25 @@ func TestGenerate_IndexCompoundsAPY(t *testing.T) {
 	for _, m := range marketsOf(b, adapters.Lending) {
 		check(m, adapters.FieldIndex)
 	}
+	cat := adapters.Builtin()
 	for _, m := range append(marketsOf(b, adapters.LST), marketsOf(b, adapters.LRT)...) {
-		check(m, adapters.FieldExchangeRate)
+		prof, err := cat.ProfileFor(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !prof.IsRebasing() {
+			check(m, adapters.FieldExchangeRate)
+			continue
+		}
+		// A rebasing token carries no exchange rate; its price is its peg.
+		for _, r := range rowsOf(b, m.ID) {
+			if r.Obs.Set.Has(adapters.FieldExchangeRate) {
+				t.Fatalf("%s at %s: a rebasing token carries an exchange_rate", m.ID, r.Obs.Time)
+			}
+			if p := val(t, r, adapters.FieldPrice); p < 0.95 || p > 1.02 {
+				t.Fatalf("%s at %s: price %v of a rebasing token, want its peg near 1", m.ID, r.Obs.Time, p)
+			}
+		}
 	}
 }
 
