@@ -43,6 +43,9 @@ type Strategy struct {
 	readsExit, readsIneligible, readsEligible []string
 
 	vms *sync.Pool // of *vm.VM; shared by copies made with WithParams
+	// wcache holds window columns per market (see wcache.go); shared by
+	// copies made with WithParams.
+	wcache *windowCache
 }
 
 type schedule struct {
@@ -161,6 +164,7 @@ func (s *Strategy) prepare() {
 	for i, p := range s.profiles {
 		s.consts[i] = constsOf(p)
 	}
+	s.wcache = newWindowCache(len(s.universe), len(s.comp.windows))
 	s.readsExit = union(s.exit)
 	s.readsIneligible = union(s.exit, s.eligible)
 	s.readsEligible = union(s.exit, s.eligible, s.score, s.weight)
@@ -194,6 +198,9 @@ type planCtx struct {
 	// consts are the current market's profile constants.
 	consts *profileConsts
 	text   []byte // scratch for explanations
+	// sw are the current market's cached window columns; nil computes
+	// windows from the series rows.
+	sw *seriesWindows
 }
 
 func (pc *planCtx) ensure(windows []int) {
@@ -205,7 +212,11 @@ func (pc *planCtx) ensure(windows []int) {
 		cur, _ := pc.env.value(w.Name)
 		f, _ := cur.(float64)
 		var v float64
-		v, pc.buf = w.compute(pc.ms, pc.consts, pc.t, f, pc.buf)
+		if pc.sw != nil {
+			v = w.computeCached(pc.ms, pc.sw.col(wi, w, pc.consts), pc.t, f)
+		} else {
+			v, pc.buf = w.compute(pc.ms, pc.consts, pc.t, f, pc.buf)
+		}
 		pc.env.setW(wi, v)
 		pc.have[wi] = true
 	}
@@ -322,6 +333,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 			pc.consts = &c
 		}
 		pc.env.fill(ms, s.tags[i], pc.consts)
+		pc.sw = s.wcache.get(i, ms.Series, nw)
 		clear(pc.have)
 		if s.exit != nil {
 			out, err := pc.runBool(s.exit)

@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -197,30 +196,63 @@ func gather(buf []float64, name string, field adapters.Field, s *adapters.Series
 // leading zeros; 0 when every value is 0.
 func (w *window) compute(ms *strategies.MarketState, c *profileConsts, t int64, cur float64, buf []float64) (float64, []float64) {
 	buf = buf[:0]
-	s := ms.Series
-	empty := cur
+	start, end, ok := w.rows(ms, t)
+	if !ok {
+		return w.empty(cur), buf
+	}
+	buf = gather(buf, w.Name, w.field, ms.Series, c, start, end)
+	return w.reduce(buf, cur), buf
+}
+
+// empty is the value of a window with no row.
+func (w *window) empty(cur float64) float64 {
 	if w.Op == winStddev || w.Op == winChange {
-		empty = 0
+		return 0
 	}
+	return cur
+}
+
+// rows returns the rows of ms's series w reads at unix time t (before the
+// field filter): start..end; ok is false when there is none.
+func (w *window) rows(ms *strategies.MarketState, t int64) (start, end int, ok bool) {
+	s := ms.Series
 	if s == nil || ms.Row < 0 || s.Len() == 0 || len(s.Set) != s.Len() {
-		return empty, buf
+		return 0, 0, false
 	}
-	end := s.Index(t) // last row at or before t
-	if ms.Row < end {
+	// The last row at or before t, and not after ms.Row.
+	times := s.Times
+	if ms.Row < len(times) && times[ms.Row] <= t {
 		end = ms.Row
+	} else {
+		end = min(s.Index(t), ms.Row)
 	}
 	if end < 0 {
-		return empty, buf
+		return 0, 0, false
 	}
+	// The first row after t - Secs.
 	from := t - w.Secs
-	start := sort.Search(end+1, func(i int) bool { return s.Times[i] > from })
+	lo, hi := 0, end+1
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if times[m] > from {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	start = lo
 	if w.Op == winChange && start > 0 {
 		start-- // the value at or before t - Secs is the base
 	}
-	buf = gather(buf, w.Name, w.field, s, c, start, end)
+	return start, end, true
+}
+
+// reduce applies w's function to the window's values; cur is the value
+// of an empty window for avg, min and max.
+func (w *window) reduce(buf []float64, cur float64) float64 {
 	n := len(buf)
 	if n == 0 {
-		return empty, buf
+		return w.empty(cur)
 	}
 	switch w.Op {
 	case winAvg:
@@ -228,7 +260,7 @@ func (w *window) compute(ms *strategies.MarketState, c *profileConsts, t int64, 
 		for _, v := range buf {
 			sum += v
 		}
-		return sum / float64(n), buf
+		return sum / float64(n)
 	case winStddev:
 		// Shifted sums: stable when the values sit far from zero.
 		k := buf[0]
@@ -242,7 +274,7 @@ func (w *window) compute(ms *strategies.MarketState, c *profileConsts, t int64, 
 		if v < 0 {
 			v = 0
 		}
-		return math.Sqrt(v), buf
+		return math.Sqrt(v)
 	case winMin:
 		m := buf[0]
 		for _, v := range buf[1:] {
@@ -250,7 +282,7 @@ func (w *window) compute(ms *strategies.MarketState, c *profileConsts, t int64, 
 				m = v
 			}
 		}
-		return m, buf
+		return m
 	case winMax:
 		m := buf[0]
 		for _, v := range buf[1:] {
@@ -258,13 +290,13 @@ func (w *window) compute(ms *strategies.MarketState, c *profileConsts, t int64, 
 				m = v
 			}
 		}
-		return m, buf
+		return m
 	default: // winChange
 		for _, first := range buf {
 			if first != 0 {
-				return (buf[n-1] - first) / math.Abs(first), buf
+				return (buf[n-1] - first) / math.Abs(first)
 			}
 		}
-		return 0, buf
+		return 0
 	}
 }

@@ -1,0 +1,137 @@
+package rules
+
+import (
+	"sync/atomic"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+)
+
+// Window columns.
+//
+// A backtest plans the same series at every step, one row further each
+// time, so the rows a window reads are gathered again and again. The
+// window cache keeps, per market of the strategy and per window, the
+// window's values over the whole series (the rows that observed the
+// window's field, computed as gather computes them) with their ranks and
+// prefix sums, built once per series. A window is then the slice of
+// values between two ranks: min, max, stddev and change scan it with the
+// same arithmetic as before; avg over more than avgExactRows values is
+// the difference of two double-double prefix sums over the count, within
+// a few ulps of the left-to-right sum it replaces (and nearer the exact
+// mean); shorter averages add the values left to right as before.
+//
+// Series are immutable once loaded: the cache recognises a series by
+// its pointer, its length and its first time's address, so a series that
+// grows or is replaced is rebuilt, but one changed in place is not seen.
+// The cache is shared by the copies WithParams makes (a sweep plans one
+// history with many parameter sets) and holds the latest series of each
+// market.
+
+// avgExactRows is the longest average summed left to right.
+const avgExactRows = 64
+
+// windowCache holds one entry per market of the universe.
+type windowCache struct {
+	slots []atomic.Pointer[seriesWindows]
+}
+
+func newWindowCache(markets, windows int) *windowCache {
+	if windows == 0 {
+		return nil
+	}
+	return &windowCache{slots: make([]atomic.Pointer[seriesWindows], markets)}
+}
+
+// seriesWindows are the window columns of one series, built lazily per
+// window.
+type seriesWindows struct {
+	s     *adapters.Series
+	n     int
+	first *int64
+	cols  []atomic.Pointer[winCol] // by window id
+}
+
+// winCol is one window's column over a series.
+type winCol struct {
+	keep, def float64   // the profile constants net_apy was computed with
+	rank      []int32   // rank[i]: values before row i; nil when every row counts
+	vals      []float64 // the values of the rows that count, in row order
+	hi, lo    []float64 // double-double prefix sums of vals (avg only)
+}
+
+// get returns the window columns of market i's series s, building an
+// empty entry when s is not the one cached. nil when s cannot be cached.
+func (c *windowCache) get(i int, s *adapters.Series, nw int) *seriesWindows {
+	if c == nil || s == nil || i >= len(c.slots) || len(s.Times) == 0 || len(s.Set) != len(s.Times) {
+		return nil
+	}
+	sw := c.slots[i].Load()
+	if sw != nil && sw.s == s && sw.n == len(s.Times) && sw.first == &s.Times[0] {
+		return sw
+	}
+	sw = &seriesWindows{s: s, n: len(s.Times), first: &s.Times[0], cols: make([]atomic.Pointer[winCol], nw)}
+	c.slots[i].Store(sw)
+	return sw
+}
+
+// col returns window w's column (id wi) built with the constants c.
+func (sw *seriesWindows) col(wi int, w *window, c *profileConsts) *winCol {
+	col := sw.cols[wi].Load()
+	if col != nil && col.keep == c.rewardKeep && col.def == c.restakingAPY {
+		return col
+	}
+	s := sw.s
+	n := len(s.Times)
+	col = &winCol{keep: c.rewardKeep, def: c.restakingAPY}
+	col.vals = gather(nil, w.Name, w.field, s, c, 0, n-1)
+	if len(col.vals) < n {
+		mask := adapters.FieldSet(0).With(w.field)
+		col.rank = make([]int32, n+1)
+		k := int32(0)
+		for r := 0; r < n; r++ {
+			col.rank[r] = k
+			if s.Set[r]&mask != 0 {
+				k++
+			}
+		}
+		col.rank[n] = k
+	}
+	if w.Op == winAvg {
+		m := len(col.vals)
+		col.hi, col.lo = make([]float64, m+1), make([]float64, m+1)
+		var hi, lo float64
+		for j, v := range col.vals {
+			// TwoSum: hi + v = t + e exactly.
+			t := hi + v
+			bp := t - hi
+			e := (hi - (t - bp)) + (v - bp)
+			hi, lo = t, lo+e
+			col.hi[j+1], col.lo[j+1] = hi, lo
+		}
+	}
+	sw.cols[wi].Store(col)
+	return col
+}
+
+// span returns the ranks [a, b) of the values of rows start..end.
+func (col *winCol) span(start, end int) (a, b int) {
+	if col.rank == nil {
+		return start, end + 1
+	}
+	return int(col.rank[start]), int(col.rank[end+1])
+}
+
+// computeCached is compute reading the window's column.
+func (w *window) computeCached(ms *strategies.MarketState, col *winCol, t int64, cur float64) float64 {
+	start, end, ok := w.rows(ms, t)
+	if !ok {
+		return w.empty(cur)
+	}
+	a, b := col.span(start, end)
+	if n := b - a; n > avgExactRows && w.Op == winAvg {
+		sum := (col.hi[b] - col.hi[a]) + (col.lo[b] - col.lo[a])
+		return sum / float64(n)
+	}
+	return w.reduce(col.vals[a:b], cur)
+}

@@ -1,0 +1,148 @@
+package rules
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+)
+
+// randomSeries is a series of n rows at irregular times (5 minutes to 3
+// hours apart) where each field is missing from about one row in five.
+func randomSeries(rng *rand.Rand, n int) *adapters.Series {
+	s := &adapters.Series{Times: make([]int64, n), Set: make([]adapters.FieldSet, n)}
+	fields := []adapters.Field{adapters.FieldAPY, adapters.FieldRewardAPY, adapters.FieldExchangeRate, adapters.FieldPrice, adapters.FieldTVL}
+	for _, f := range fields {
+		s.Cols[f] = make([]float64, n)
+	}
+	t := planTime.Unix() - int64(n)*3600
+	for r := range n {
+		t += 300 + rng.Int64N(3*3600)
+		s.Times[r] = t
+		for _, f := range fields {
+			if rng.IntN(5) == 0 {
+				continue
+			}
+			v := 0.03 + 0.01*rng.NormFloat64()
+			switch f {
+			case adapters.FieldTVL:
+				v = 1e9 * rng.Float64()
+				if rng.IntN(10) == 0 {
+					v = 0
+				}
+			case adapters.FieldExchangeRate:
+				v = 1.1
+			case adapters.FieldPrice:
+				v = 1.1 * (0.98 + 0.02*rng.Float64())
+			}
+			s.Cols[f][r] = v
+			s.Set[r] = s.Set[r].With(f)
+		}
+	}
+	return s
+}
+
+// TestWindowCache_MatchesRows compares windows read from the cache with
+// windows computed from the rows: equal, except averages of more than
+// avgExactRows values, which may differ by a few ulps.
+func TestWindowCache_MatchesRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	consts := []profileConsts{{rewardKeep: 1}, {rewardKeep: 0.5, restakingAPY: 0.02}}
+	var windows []window
+	for op := winAvg; op <= winChange; op++ {
+		for _, name := range []string{"apy", "net_apy", "peg", "tvl", "reward_apy", "utilization"} {
+			for _, secs := range []int64{1800, 86400, 7 * 86400, 60 * 86400} {
+				f, _ := windowField(name)
+				windows = append(windows, window{Op: op, Name: name, Secs: secs, field: f})
+			}
+		}
+	}
+	var buf []float64
+	for trial := range 20 {
+		s := randomSeries(rng, 50+rng.IntN(2000))
+		sw := newWindowCache(1, len(windows)).get(0, s, len(windows))
+		for range 40 {
+			c := &consts[rng.IntN(len(consts))]
+			// Plan times on, between and beyond rows; Row at or before.
+			tt := s.Times[rng.IntN(len(s.Times))] + rng.Int64N(7200) - 3600
+			row := s.Index(tt)
+			if row > 0 && rng.IntN(4) == 0 {
+				row -= rng.IntN(row)
+			}
+			ms := &strategies.MarketState{Series: s, Row: row}
+			for wi := range windows {
+				w := &windows[wi]
+				var want float64
+				want, buf = w.compute(ms, c, tt, 0.5, buf)
+				got := w.computeCached(ms, sw.col(wi, w, c), tt, 0.5)
+				if got == want || (math.IsNaN(got) && math.IsNaN(want)) {
+					continue
+				}
+				if w.Op == winAvg && len(buf) > avgExactRows {
+					// The left-to-right sum errs by up to n ulps of the
+					// values; the prefix sums by a few ulps of the mean.
+					exact := exactMean(buf)
+					if d := math.Abs(got - exact); d > 4*ulp(exact) {
+						t.Fatalf("%s(%s): cached %.17g is %g from the exact mean %.17g (%d values)", w.Op, w.Name, got, d, exact, len(buf))
+					}
+					abs := 0.0
+					for _, v := range buf {
+						abs += math.Abs(v)
+					}
+					if d := math.Abs(want - exact); d > float64(len(buf))*1.2e-16*abs/float64(len(buf))+ulp(exact) {
+						t.Fatalf("%s(%s): rows %.17g is %g from the exact mean %.17g", w.Op, w.Name, want, d, exact)
+					}
+					continue
+				}
+				if tol := 0.0; math.Abs(got-want) > tol {
+					t.Fatalf("trial %d: %s(%s, %ds) at %d row %d (%d values): cached %.17g, rows %.17g",
+						trial, w.Op, w.Name, w.Secs, tt, row, len(buf), got, want)
+				}
+			}
+		}
+	}
+}
+
+// exactMean is the mean of vals rounded once (the sum in big.Float).
+func exactMean(vals []float64) float64 {
+	sum := new(big.Float).SetPrec(2000)
+	for _, v := range vals {
+		sum.Add(sum, new(big.Float).SetPrec(2000).SetFloat64(v))
+	}
+	sum.Quo(sum, new(big.Float).SetPrec(2000).SetInt64(int64(len(vals))))
+	f, _ := sum.Float64()
+	return f
+}
+
+func ulp(x float64) float64 { return math.Nextafter(math.Abs(x), math.Inf(1)) - math.Abs(x) }
+
+// TestWindowCache_Get checks that a cache entry follows its series: the
+// same series hits, a grown or different one rebuilds.
+func TestWindowCache_Get(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	c := newWindowCache(2, 1)
+	s := randomSeries(rng, 10)
+	a := c.get(1, s, 1)
+	if b := c.get(1, s, 1); b != a {
+		t.Errorf("same series: new entry")
+	}
+	s2 := randomSeries(rng, 10)
+	if b := c.get(1, s2, 1); b == a || b.s != s2 {
+		t.Errorf("other series: entry not rebuilt")
+	}
+	grown := *s2
+	grown.Times = append(grown.Times[:len(grown.Times):len(grown.Times)], grown.Times[9]+60)
+	grown.Set = append(grown.Set, 0)
+	if b := c.get(1, &grown, 1); b.n != 11 {
+		t.Errorf("grown series: entry has %d rows, want 11", b.n)
+	}
+	if c.get(5, s, 1) != nil || c.get(0, &adapters.Series{}, 1) != nil || (*windowCache)(nil).get(0, s, 1) != nil {
+		t.Errorf("uncachable inputs gave an entry")
+	}
+	if newWindowCache(3, 0) != nil {
+		t.Errorf("a strategy without windows has a cache")
+	}
+}
