@@ -175,6 +175,7 @@ type VaultView struct {
 // viewCache holds a vault's view at a version: reads cost one indexed
 // lookup until the vault changes.
 type viewCache struct {
+	build   sync.Mutex // one rebuild at a time (no thundering herd)
 	mu      sync.Mutex
 	version int64
 	view    VaultView
@@ -190,6 +191,15 @@ func (s *Service) view(ctx context.Context, rt *vaultRT) (VaultView, error) {
 	}
 	rt.cache.mu.Lock()
 	if rt.cache.version == ver && ver != 0 {
+		v := rt.cache.view
+		rt.cache.mu.Unlock()
+		return v, nil
+	}
+	rt.cache.mu.Unlock()
+	rt.cache.build.Lock()
+	defer rt.cache.build.Unlock()
+	rt.cache.mu.Lock()
+	if rt.cache.version >= ver && ver != 0 {
 		v := rt.cache.view
 		rt.cache.mu.Unlock()
 		return v, nil
@@ -335,13 +345,23 @@ func (s *Service) getPlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.wall()
-	rt.cache.mu.Lock()
-	if p := rt.cache.plan; p != nil && rt.cache.planVer == row.Version && now.Sub(rt.cache.planAt) < planTTL {
-		rt.cache.mu.Unlock()
-		writeJSON(w, http.StatusOK, p)
+	cached := func() bool {
+		rt.cache.mu.Lock()
+		defer rt.cache.mu.Unlock()
+		if p := rt.cache.plan; p != nil && rt.cache.planVer == row.Version && now.Sub(rt.cache.planAt) < planTTL {
+			writeJSON(w, http.StatusOK, p)
+			return true
+		}
+		return false
+	}
+	if cached() {
 		return
 	}
-	rt.cache.mu.Unlock()
+	rt.cache.build.Lock()
+	defer rt.cache.build.Unlock()
+	if cached() {
+		return
+	}
 	v, err := rt.restore(row)
 	if err != nil {
 		writeErr(w, adapters.Wrap("service.plan", adapters.KindOther, err))
