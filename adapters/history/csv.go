@@ -160,7 +160,7 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 			if cell == "" {
 				continue
 			}
-			v, err := strconv.ParseFloat(cell, 64)
+			v, err := parseFloat(cell)
 			if err != nil {
 				return nil, fail(line, "%s: %q is not a number", f, cell)
 			}

@@ -3,8 +3,6 @@ package history
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
-	"database/sql/driver"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -28,8 +26,9 @@ type WriteResult struct {
 	Warnings  []Issue // CheckBatch's warnings
 }
 
-// chunkRows is how many observations one multi-row INSERT carries.
-const chunkRows = 64
+// chunkRows is how many observations Write compares with stored rows at a
+// time, and the most one multi-row INSERT carries (a power of two).
+const chunkRows = 256
 
 // Write stores b in one transaction: either all of it lands or none of it.
 //
@@ -48,6 +47,11 @@ const chunkRows = 64
 //
 // The import is logged (see Imports) with a SHA-256 digest of the batch's
 // canonical content: markets by ID, rows by time, and events.
+//
+// Write runs on a connection of its own made below database/sql (see
+// sqlitex.Conn): rows are bound straight into multi-row INSERTs, and
+// stored rows are read only for the blocks of a market whose time span
+// overlaps the market's stored span (none for a new market or an append).
 func (db *DB) Write(ctx context.Context, b *Batch) (WriteResult, error) {
 	const op = "history.Write"
 	p, errs, warns := prepare(b)
@@ -55,38 +59,46 @@ func (db *DB) Write(ctx context.Context, b *Batch) (WriteResult, error) {
 	if len(errs) > 0 {
 		return res, &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: errs[0].Pos, Err: &BatchError{Issues: errs}}
 	}
-	conn, err := db.sql.Conn(ctx)
+	// The digest is a pure function of p: it is computed while the rows
+	// are written, and waited for on every return (it reads the batch).
+	var sha string
+	digested := make(chan struct{})
+	go func() {
+		defer close(digested)
+		sha = digest(p)
+	}()
+	defer func() { <-digested }()
+	if err := ctx.Err(); err != nil {
+		return res, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	c, err := sqlitex.OpenConn(ctx, db.dsn)
 	if err != nil {
 		return res, adapters.Wrap(op, adapters.KindOther, err)
 	}
-	defer conn.Close()
+	defer c.Close()
+	stop := c.Watch(ctx)
+	defer stop()
 	// Write resolves every market key inside its own transaction, so the
 	// per-row foreign-key lookup on observations is redundant work; it is
-	// switched off on this connection for the write (PRAGMA foreign_keys
-	// cannot change inside a transaction) and back on after.
-	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+	// off on this private connection (PRAGMA foreign_keys cannot change
+	// inside a transaction). A larger page cache keeps the B-tree pages
+	// of a big import in memory until commit.
+	if err := c.Exec("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536"); err != nil {
 		return res, adapters.Wrap(op, adapters.KindOther, err)
 	}
-	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); err != nil {
-			// Never hand a connection without foreign keys back to the pool.
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
+	if err := c.Begin(); err != nil {
 		return res, adapters.Wrap(op, adapters.KindOther, err)
 	}
-	defer tx.Rollback()
-	w := &writer{ctx: ctx, conn: conn, tx: tx, stmts: map[stmtKey]*sql.Stmt{}, queries: map[adapters.FieldSet]string{}}
-	defer w.close()
+	defer c.Rollback()
+	w := &writer{ctx: ctx, c: c, stmts: map[stmtKey]*sqlitex.Stmt{}, queries: map[adapters.FieldSet]*sqlitex.Stmt{}}
 	if err := w.write(op, b, p, &res); err != nil {
 		return WriteResult{Warnings: warns}, err
 	}
-	if err := w.logImport(b, p, &res, db.opts.Now); err != nil {
+	<-digested
+	if err := w.logImport(b, p, sha, &res, db.opts.Now); err != nil {
 		return WriteResult{Warnings: warns}, adapters.Wrap(op, adapters.KindOther, err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := c.Commit(); err != nil {
 		return WriteResult{Warnings: warns}, adapters.Wrap(op, adapters.KindOther, err)
 	}
 	return res, nil
@@ -102,23 +114,38 @@ type stmtKey struct {
 
 type writer struct {
 	ctx     context.Context
-	conn    *sql.Conn // the connection tx runs on, for raw reads inside tx
-	tx      *sql.Tx
-	stmts   map[stmtKey]*sql.Stmt
-	queries map[adapters.FieldSet]string // existing-row lookups by stored fields
-	args    []any
-	old     [chunkRows]storedObs // stored values of a chunk's rows
-	found   [chunkRows]bool      // whether a chunk's row is stored
+	c       *sqlitex.Conn
+	stmts   map[stmtKey]*sqlitex.Stmt
+	queries map[adapters.FieldSet]*sqlitex.Stmt // existing-row lookups by stored fields
+	old     [chunkRows]storedObs                // stored values of a chunk's rows
+	found   [chunkRows]bool                     // whether a chunk's row is stored
 }
 
-func (w *writer) close() {
-	for _, s := range w.stmts {
-		s.Close()
+// allMarketsConn reads the markets table ordered by id on c.
+func allMarketsConn(c *sqlitex.Conn) ([]marketRow, error) {
+	s, err := c.Prepare("SELECT " + marketCols + " FROM markets ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	var out []marketRow
+	for {
+		more, err := s.Step()
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return out, nil
+		}
+		r, err := scanMarket(s)
+		if err != nil {
+			s.Reset()
+			return nil, err
+		}
+		out = append(out, r)
 	}
 }
 
 func (w *writer) write(op string, b *Batch, p *prepared, res *WriteResult) error {
-	ctx, tx := w.ctx, w.tx
 	for _, m := range b.Markets {
 		mc := m
 		_ = mc.Validate() // checked by prepare; fills Protocol
@@ -134,7 +161,7 @@ func (w *writer) write(op string, b *Batch, p *prepared, res *WriteResult) error
 			}
 			params = string(pj)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO markets(id, kind, base, protocol, token, name, tags, params)
+		err := w.c.Exec(`INSERT INTO markets(id, kind, base, protocol, token, name, tags, params)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, base = excluded.base, protocol = excluded.protocol,
 				token = excluded.token, name = excluded.name, tags = excluded.tags, params = excluded.params`,
@@ -143,7 +170,7 @@ func (w *writer) write(op string, b *Batch, p *prepared, res *WriteResult) error
 			return adapters.Wrap(op, adapters.KindOther, fmt.Errorf("market %s: %w", mc.ID, err))
 		}
 	}
-	stored, err := allMarkets(ctx, tx)
+	stored, err := allMarketsConn(w.c)
 	if err != nil {
 		return adapters.Wrap(op, adapters.KindOther, err)
 	}
@@ -200,6 +227,7 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 		outTS    = make([]int64, 0, chunkRows)
 		upd      = make([]*adapters.Observation, 0, chunkRows)
 		updTS    = make([]int64, 0, chunkRows)
+		merged   = make([]adapters.Observation, chunkRows)
 		fields   = mr.fields
 		inserted int
 		first    = mr.first
@@ -207,9 +235,14 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 		hadRows  = mr.rows > 0
 	)
 	for start := 0; start < len(g.rows); start += chunkRows {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
 		chunk := g.rows[start:min(start+chunkRows, len(g.rows))]
 		lo, hi := chunk[0].ts, chunk[len(chunk)-1].ts
 		clear(w.found[:])
+		// Only a chunk that overlaps the stored span can meet stored
+		// rows: a new market, an append or a prepend reads nothing.
 		if hadRows && hi >= mr.first && lo <= mr.last {
 			if err := w.loadExisting(mr.pk, mr.fields, chunk); err != nil {
 				return err
@@ -227,7 +260,8 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 			}
 			old := &w.old[i]
 			changed := false
-			merged := adapters.Observation{Values: old.vals, Set: old.set}
+			m := &merged[len(upd)]
+			*m = adapters.Observation{Values: old.vals, Set: old.set}
 			for f := adapters.Field(0); f < adapters.NumFields; f++ {
 				if !r.obs.Set.Has(f) {
 					continue
@@ -235,7 +269,7 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 				v := r.obs.Values[f]
 				if !old.set.Has(f) || math.Float64bits(old.vals[f]) != math.Float64bits(v) {
 					changed = true
-					merged.Put(f, v)
+					m.Put(f, v)
 				}
 			}
 			if !changed {
@@ -243,7 +277,7 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 				continue
 			}
 			res.Updated++
-			upd = append(upd, &merged)
+			upd = append(upd, m)
 			updTS = append(updTS, r.ts)
 		}
 		if err := w.insert(mr.pk, outTS, out, false); err != nil {
@@ -263,67 +297,75 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 			last = hi
 		}
 	}
-	_, err := w.tx.ExecContext(w.ctx, "UPDATE markets SET rows = rows + ?, first_ts = ?, last_ts = ?, fields = ? WHERE pk = ?",
+	return w.c.Exec("UPDATE markets SET rows = rows + ?, first_ts = ?, last_ts = ?, fields = ? WHERE pk = ?",
 		inserted, first, last, int64(fields), mr.pk)
-	return err
 }
 
 // loadExisting reads the stored values (of the stored fields) at the
 // times of chunk into w.old and w.found, by a merge join over the
 // primary-key order.
 func (w *writer) loadExisting(pk int64, fields adapters.FieldSet, chunk []pRow) error {
-	q, ok := w.queries[fields]
-	if !ok {
-		q = "SELECT ts"
+	s := w.queries[fields]
+	if s == nil {
+		q := "SELECT ts"
 		for f := adapters.Field(0); f < adapters.NumFields; f++ {
 			if fields.Has(f) {
 				q += ", " + f.String()
 			}
 		}
 		q += " FROM observations WHERE market_id = ? AND ts >= ? AND ts <= ? ORDER BY ts"
-		w.queries[fields] = q
-	}
-	j := 0
-	return sqlitex.Each(w.ctx, w.conn, q, []any{pk, chunk[0].ts, chunk[len(chunk)-1].ts}, func(row []driver.Value) error {
-		ts, ok := row[0].(int64)
-		if !ok {
-			return fmt.Errorf("ts is %T, not an integer", row[0])
+		var err error
+		if s, err = w.c.Prepare(q); err != nil {
+			return err
 		}
+		w.queries[fields] = s
+	}
+	s.BindInt64(0, pk)
+	s.BindInt64(1, chunk[0].ts)
+	s.BindInt64(2, chunk[len(chunk)-1].ts)
+	j := 0
+	for {
+		more, err := s.Step()
+		if err != nil || !more {
+			return err
+		}
+		if s.ColumnType(0) != sqlitex.TypeInteger {
+			s.Reset()
+			return fmt.Errorf("ts is not an integer: %v", s.Column(0))
+		}
+		ts := s.ColumnInt64(0)
 		for j < len(chunk) && chunk[j].ts < ts {
 			j++
 		}
 		if j == len(chunk) || chunk[j].ts != ts {
-			return nil
+			continue
 		}
-		s := &w.old[j]
-		*s = storedObs{}
+		o := &w.old[j]
+		*o = storedObs{}
 		k := 1
 		for f := adapters.Field(0); f < adapters.NumFields; f++ {
 			if !fields.Has(f) {
 				continue
 			}
-			switch v := row[k].(type) {
-			case float64:
-				s.vals[f] = v
-				s.set = s.set.With(f)
-			case int64:
-				s.vals[f] = float64(v)
-				s.set = s.set.With(f)
+			switch s.ColumnType(k) {
+			case sqlitex.TypeFloat, sqlitex.TypeInteger:
+				o.vals[f] = s.ColumnFloat64(k)
+				o.set = o.set.With(f)
 			}
 			k++
 		}
 		w.found[j] = true
-		return nil
-	})
+	}
 }
 
 // insertSQL returns the statement that writes n observations binding
-// the columns of cols. With upsert, a row already stored is merged: ON
-// CONFLICT DO UPDATE SET col = COALESCE(excluded.col, col).
+// the columns of cols. Parameter ?1 is the market key, shared by every
+// row. With upsert, a row already stored is merged: ON CONFLICT DO UPDATE
+// SET col = COALESCE(excluded.col, col).
 func insertSQL(k stmtKey) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO observations(market_id, ts")
-	nc := 2
+	nc := 1
 	for f := adapters.Field(0); f < adapters.NumFields; f++ {
 		if k.cols.Has(f) {
 			b.WriteString(", ")
@@ -332,7 +374,7 @@ func insertSQL(k stmtKey) string {
 		}
 	}
 	b.WriteString(") VALUES ")
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", nc), ", ") + ")"
+	row := "(?1" + strings.Repeat(", ?", nc) + ")"
 	for i := range k.n {
 		if i > 0 {
 			b.WriteString(", ")
@@ -352,10 +394,11 @@ func insertSQL(k stmtKey) string {
 	return b.String()
 }
 
-// insert writes observations in one multi-row statement that binds only
-// the fields some of them carry (the others stay NULL, or keep their
-// stored value when merging). New rows are plain inserts; merged rows
-// that changed go through the upsert.
+// insert writes observations in multi-row statements that bind only the
+// fields some of them carry (the others stay NULL, or keep their stored
+// value when merging). New rows are plain inserts; merged rows that
+// changed go through the upsert. A run of rows is split into statements
+// of chunkRows, chunkRows/2, ... 1 rows, so that few shapes are prepared.
 func (w *writer) insert(pk int64, ts []int64, obs []*adapters.Observation, upsert bool) error {
 	if len(obs) == 0 {
 		return nil
@@ -364,52 +407,74 @@ func (w *writer) insert(pk int64, ts []int64, obs []*adapters.Observation, upser
 	for _, o := range obs {
 		cols |= o.Set
 	}
-	k := stmtKey{cols: cols, n: len(obs), upsert: upsert}
-	st := w.stmts[k]
-	if st == nil {
-		var err error
-		st, err = w.tx.PrepareContext(w.ctx, insertSQL(k))
-		if err != nil {
+	for len(obs) > 0 {
+		n := chunkRows
+		for n > len(obs) {
+			n >>= 1
+		}
+		k := stmtKey{cols: cols, n: n, upsert: upsert}
+		st := w.stmts[k]
+		if st == nil {
+			var err error
+			if st, err = w.c.Prepare(insertSQL(k)); err != nil {
+				return err
+			}
+			w.stmts[k] = st
+		}
+		st.BindInt64(0, pk)
+		a := 1
+		for i, o := range obs[:n] {
+			st.BindInt64(a, ts[i])
+			a++
+			for f := adapters.Field(0); f < adapters.NumFields; f++ {
+				if !cols.Has(f) {
+					continue
+				}
+				if o.Set.Has(f) {
+					st.BindFloat64(a, o.Values[f])
+				} else {
+					st.BindNull(a)
+				}
+				a++
+			}
+		}
+		if _, err := st.Step(); err != nil {
 			return err
 		}
-		w.stmts[k] = st
+		obs, ts = obs[n:], ts[n:]
 	}
-	args := w.args[:0]
-	for i, o := range obs {
-		args = append(args, pk, ts[i])
-		for f := adapters.Field(0); f < adapters.NumFields; f++ {
-			if !cols.Has(f) {
-				continue
-			}
-			if o.Set.Has(f) {
-				args = append(args, o.Values[f])
-			} else {
-				args = append(args, nil)
-			}
-		}
-	}
-	w.args = args
-	_, err := st.ExecContext(w.ctx, args...)
-	return err
+	return nil
 }
 
 // writeEvent inserts or updates one event and reports whether it did.
 func (w *writer) writeEvent(pk int64, e adapters.Event) (int, error) {
-	var size float64
-	var note string
-	err := w.tx.QueryRowContext(w.ctx, "SELECT size, note FROM events WHERE market_id = ? AND ts = ? AND type = ? AND scope = ?",
-		pk, e.Time.Unix(), string(e.Type), e.Scope).Scan(&size, &note)
-	switch {
-	case err == sql.ErrNoRows:
-		_, err = w.tx.ExecContext(w.ctx, "INSERT INTO events(market_id, ts, type, size, scope, note) VALUES (?, ?, ?, ?, ?, ?)",
+	s, err := w.c.Prepare("SELECT size, note FROM events WHERE market_id = ? AND ts = ? AND type = ? AND scope = ?")
+	if err != nil {
+		return 0, err
+	}
+	if err := s.Bind(pk, e.Time.Unix(), string(e.Type), e.Scope); err != nil {
+		return 0, err
+	}
+	found, err := s.Step()
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		err = w.c.Exec("INSERT INTO events(market_id, ts, type, size, scope, note) VALUES (?, ?, ?, ?, ?, ?)",
 			pk, e.Time.Unix(), string(e.Type), e.Size, e.Scope, e.Note)
 		return 1, err
+	}
+	var size float64
+	var note string
+	err = s.Scan(&size, &note)
+	s.Reset()
+	switch {
 	case err != nil:
 		return 0, err
 	case size == e.Size && note == e.Note:
 		return 0, nil
 	}
-	_, err = w.tx.ExecContext(w.ctx, "UPDATE events SET size = ?, note = ? WHERE market_id = ? AND ts = ? AND type = ? AND scope = ?",
+	err = w.c.Exec("UPDATE events SET size = ?, note = ? WHERE market_id = ? AND ts = ? AND type = ? AND scope = ?",
 		e.Size, e.Note, pk, e.Time.Unix(), string(e.Type), e.Scope)
 	return 1, err
 }
@@ -438,7 +503,7 @@ func digest(p *prepared) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (w *writer) logImport(b *Batch, p *prepared, res *WriteResult, now func() time.Time) error {
+func (w *writer) logImport(b *Batch, p *prepared, sha string, res *WriteResult, now func() time.Time) error {
 	var at any
 	if now != nil {
 		at = now().UTC().Format(time.RFC3339Nano)
@@ -447,7 +512,6 @@ func (w *writer) logImport(b *Batch, p *prepared, res *WriteResult, now func() t
 	for _, g := range p.markets {
 		n += len(g.rows)
 	}
-	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO imports(source, format, sha256, rows, inserted, updated, unchanged, events, imported_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, b.Source, b.Format, digest(p), n, res.Inserted, res.Updated, res.Unchanged, res.Events, at)
-	return err
+	return w.c.Exec(`INSERT INTO imports(source, format, sha256, rows, inserted, updated, unchanged, events, imported_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, b.Source, b.Format, sha, n, res.Inserted, res.Updated, res.Unchanged, res.Events, at)
 }

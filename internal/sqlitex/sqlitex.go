@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -36,28 +38,65 @@ const Pragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=fo
 var escaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // DSN returns the "file:" data source name of the database file at path
-// with the project's pragmas.
-func DSN(path string) string {
-	return "file:" + escaper.Replace(path) + "?" + Pragmas
+// with the project's pragmas, and those of any WithPragma options.
+func DSN(path string, opts ...Option) string {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	dsn := "file:" + escaper.Replace(path) + "?" + Pragmas
+	for _, p := range c.pragmas {
+		dsn += "&_pragma=" + url.QueryEscape(p)
+	}
+	return dsn
 }
+
+// Option adjusts how Open opens a database file.
+type Option func(*config)
+
+type config struct {
+	pageSize int
+	pragmas  []string
+}
+
+// WithPageSize sets the page size, in bytes (a power of two from 512 to
+// 65536), of a database file that Open creates; an existing database
+// keeps its own.
+func WithPageSize(n int) Option { return func(c *config) { c.pageSize = n } }
+
+// WithPragma adds a setting that every connection runs at open, written as
+// in a _pragma DSN parameter: "synchronous(NORMAL)".
+func WithPragma(p string) Option { return func(c *config) { c.pragmas = append(c.pragmas, p) } }
 
 var memSeq atomic.Uint64
 
-// MemoryDSN returns the DSN of a private, uniquely named in-memory
-// database. Use it with a pool of one connection (see OpenMemory): the
-// database lives as long as that connection.
+// MemoryDSN returns the DSN of a new, uniquely named in-memory database
+// (SQLite's memdb VFS). The database lives as long as some connection to
+// it is open, so use it with a pool of one connection that is never
+// recycled (see OpenMemory). Other connections of this process, such as a
+// Conn, can open the same DSN and share the database, with SQLite's usual
+// locking (a five-second busy timeout).
 func MemoryDSN() string {
-	return "file:yieldvault-mem-" + strconv.FormatUint(memSeq.Add(1), 10) +
-		"?mode=memory&_pragma=foreign_keys(1)&_txlock=immediate"
+	return "file:/yieldvault-mem-" + strconv.FormatUint(memSeq.Add(1), 10) +
+		"?vfs=memdb&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
 // Open opens (creating when missing) the database file at path and checks
 // that it can be read.
-func Open(ctx context.Context, path string) (*sql.DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlitex: empty database path")
 	}
-	db, err := sql.Open(DriverName, DSN(path))
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.pageSize > 0 {
+		if err := create(ctx, path, c.pageSize); err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
+	db, err := sql.Open(DriverName, DSN(path, opts...))
 	if err != nil {
 		return nil, err
 	}
@@ -68,12 +107,35 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
+// create makes a database file with the given page size when path does
+// not exist or is empty. The page size of a database is fixed when its
+// first page is written, which in WAL mode is when the journal mode is set,
+// so it must come first (the driver runs _pragma settings sorted by name,
+// journal_mode before page_size, which is why this is done here).
+func create(ctx context.Context, path string, pageSize int) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 || err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil // an existing database, or one Open will report on
+	}
+	c, err := OpenConn(ctx, "file:"+escaper.Replace(path)+"?_pragma=busy_timeout(5000)&_pragma=page_size("+
+		strconv.Itoa(pageSize)+")&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
 // OpenMemory opens a private in-memory database served by exactly one
 // connection that is never recycled (closing it would drop the data).
 // Callers must not hold a *sql.Rows open while issuing another statement
 // on the same *sql.DB: with one connection that would wait forever.
 func OpenMemory(ctx context.Context) (*sql.DB, error) {
-	db, err := sql.Open(DriverName, MemoryDSN())
+	return OpenMemoryDSN(ctx, MemoryDSN())
+}
+
+// OpenMemoryDSN is OpenMemory for the database of dsn, from MemoryDSN, so
+// that the caller can open a Conn on the same database.
+func OpenMemoryDSN(ctx context.Context, dsn string) (*sql.DB, error) {
+	db, err := sql.Open(DriverName, dsn)
 	if err != nil {
 		return nil, err
 	}
