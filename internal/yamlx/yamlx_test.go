@@ -1,0 +1,67 @@
+package yamlx
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+type doc struct {
+	Name  string            `yaml:"name"`
+	Items []int             `yaml:"items"`
+	Meta  map[string]string `yaml:"meta"`
+}
+
+func TestDecode(t *testing.T) {
+	var d doc
+	if err := Decode("ok.yaml", []byte("name: x\nitems: [1, 2]\n"), &d); err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if d.Name != "x" || len(d.Items) != 2 {
+		t.Errorf("decoded %+v", d)
+	}
+	tests := []struct {
+		name, in, wantPos, wantMsg string
+	}{
+		{"unknown key", "name: x\nitemz: [1]\n", "f.yaml:2:1", "itemz"},
+		{"type error", "name: x\nitems: [a]\n", "f.yaml:2:", "Items"},
+		{"syntax", "name: [x\n", "f.yaml:", ""},
+		{"empty", "  \n", "f.yaml:1:1", "empty document"},
+		{"duplicate key", "name: x\nname: y\n", "f.yaml:2:", "name"},
+		{"tag on empty value", "items: !!seq\n", "f.yaml", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d doc
+			err := Decode("f.yaml", []byte(tt.in), &d)
+			var pe *PosError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Decode error %v is not a *PosError", err)
+			}
+			if !strings.HasPrefix(pe.Pos(), tt.wantPos) {
+				t.Errorf("Pos() = %q, want prefix %q", pe.Pos(), tt.wantPos)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not mention %q", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestDecode_TooLarge(t *testing.T) {
+	var d doc
+	err := Decode("big.yaml", make([]byte, MaxBytes+1), &d)
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Decode of an oversized file: %v", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add("name: x\nitems: [1]\n")
+	f.Add("meta: {a: b}\n")
+	f.Add("items: !!seq\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		var d doc
+		_ = Decode("fuzz.yaml", []byte(in), &d) // must not panic
+	})
+}
