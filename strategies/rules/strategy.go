@@ -197,7 +197,6 @@ type planCtx struct {
 	buf  []float64 // window scratch
 	// consts are the current market's profile constants.
 	consts *profileConsts
-	text   []byte // scratch for explanations
 	// sw are the current market's cached window columns; nil computes
 	// windows from the series rows.
 	sw *seriesWindows
@@ -312,18 +311,25 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	defer s.vms.Put(pc.vm)
 
 	cands := make([]strategies.Candidate, n)
-	reasons := make([]string, n)
+	// Each market's own reason is rb[rspan[i][0]:rspan[i][1]]; the final
+	// reasons are assembled at the end into one string.
+	rb := make([]byte, 0, 64*n)
+	rspan := make([][2]int32, n)
 	reads := make([][]string, n)
 	var exits []string
 	eligibleCount := 0
 	for i := range st.Markets {
 		ms := &st.Markets[i]
+		rspan[i][0] = int32(len(rb))
 		if ms.Row < 0 {
-			reasons[i] = "no observation at or before " + st.Time.UTC().Format("2006-01-02T15:04:05Z")
+			rb = append(rb, "no observation at or before "...)
+			rb = st.Time.UTC().AppendFormat(rb, "2006-01-02T15:04:05Z")
+			rspan[i][1] = int32(len(rb))
 			continue
 		}
 		if ms.Paused {
-			reasons[i] = "paused"
+			rb = append(rb, "paused"...)
+			rspan[i][1] = int32(len(rb))
 			continue
 		}
 		pc.ms = ms
@@ -342,7 +348,8 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 			}
 			if out {
 				exits = append(exits, ms.Market.ID)
-				reasons[i] = "exit: " + pc.explain(s.exit, true)
+				rb = pc.appendExplain(append(rb, "exit: "...), s.exit, true)
+				rspan[i][1] = int32(len(rb))
 				reads[i] = s.readsExit
 				continue
 			}
@@ -354,7 +361,8 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 				return strategies.Target{}, err
 			}
 			if !ok {
-				reasons[i] = "ineligible: " + pc.explain(s.eligible, false)
+				rb = pc.appendExplain(append(rb, "ineligible: "...), s.eligible, false)
+				rspan[i][1] = int32(len(rb))
 				continue
 			}
 		}
@@ -375,28 +383,43 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		}
 		cands[i] = strategies.Candidate{Eligible: true, Score: score, Weight: weight}
 		eligibleCount++
+		rb = appendNum(append(rb, "score "...), score)
 		if s.weight != nil {
-			reasons[i] = "score " + fmtNum(score) + ", weight " + fmtNum(weight)
-		} else {
-			reasons[i] = "score " + fmtNum(score)
+			rb = appendNum(append(rb, ", weight "...), weight)
 		}
+		rspan[i][1] = int32(len(rb))
 	}
 	desired, notes, err := strategies.Allocate(st, s.alloc, cands)
 	if err != nil {
 		return strategies.Target{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
 	}
-	for i, n := range notes {
-		if n != "" {
-			reasons[i] += "; " + n
-		}
-	}
 	proj, err := s.projector.Project(st, desired)
 	if err != nil {
 		return strategies.Target{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
 	}
-	t := proj.Target(reasons)
+	// The reasons, as Projection.Target joins them: the market's own, the
+	// allocation's note, the projection's; one string for all.
+	out := make([]byte, 0, len(rb)+32*n)
+	ends := make([]int32, n)
+	for i := range n {
+		out = append(out, rb[rspan[i][0]:rspan[i][1]]...)
+		if notes != nil && notes[i] != "" {
+			out = append(out, "; "...)
+			out = append(out, notes[i]...)
+		}
+		if pr := proj.Reasons[i]; pr != "" {
+			if int32(len(out)) > prevEnd(ends, i) {
+				out = append(out, "; "...)
+			}
+			out = append(out, pr...)
+		}
+		ends[i] = int32(len(out))
+	}
+	all := string(out)
+	t := strategies.Target{Allocations: make([]strategies.Allocation, n), Idle: proj.Idle}
 	for i := range t.Allocations {
-		t.Allocations[i].Reads = reads[i]
+		t.Allocations[i] = strategies.Allocation{Market: proj.Markets[i], Weight: proj.Weights[i],
+			Reason: all[prevEnd(ends, i):ends[i]], Reads: reads[i]}
 	}
 	t.Exit = exits
 	t.Reason = fmt.Sprintf("%s: %d of %d markets eligible, %s allocation", s.name, eligibleCount, n, s.alloc.Method)
@@ -406,15 +429,23 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	return t, nil
 }
 
-// explain says why a boolean rule gave want: the first top-level term
-// (a conjunct of eligible, a disjunct of exit and when conditions) that
-// gave it, with the values of both sides of a comparison.
-func (pc *planCtx) explain(p *program, want bool) string {
+// prevEnd is where reason i starts in the joined reasons.
+func prevEnd(ends []int32, i int) int32 {
+	if i == 0 {
+		return 0
+	}
+	return ends[i-1]
+}
+
+// appendExplain appends why a boolean rule gave want: the first top-level
+// term (a conjunct of eligible, a disjunct of exit and when conditions)
+// that gave it, with the values of both sides of a comparison.
+func (pc *planCtx) appendExplain(b []byte, p *program, want bool) []byte {
 	for _, pt := range p.parts {
 		if pt.fprog != nil {
 			pc.ensure(pt.windows)
 			if pt.fprog(&pc.env) == want {
-				return pc.explainPart(pt, want)
+				return pc.appendExplainPart(b, pt, want)
 			}
 			continue
 		}
@@ -422,29 +453,32 @@ func (pc *planCtx) explain(p *program, want bool) string {
 		if err != nil {
 			continue
 		}
-		if b, ok := out.(bool); ok && b == want {
-			return pc.explainPart(pt, want)
+		if v, ok := out.(bool); ok && v == want {
+			return pc.appendExplainPart(b, pt, want)
 		}
 	}
 	verdict := " is false"
 	if want {
 		verdict = " is true"
 	}
-	return p.src + verdict + pc.values(p.names)
+	b = append(b, p.src...)
+	b = append(b, verdict...)
+	return append(b, pc.values(p.names)...)
 }
 
-func (pc *planCtx) explainPart(pt *part, holds bool) string {
+func (pc *planCtx) appendExplainPart(b []byte, pt *part, holds bool) []byte {
 	if pt.op != "" && pt.fleft != nil && pt.fright != nil {
 		pc.ensure(pt.windows)
-		b := pc.text[:0]
 		b = appendSide(b, pt.lsrc, pt.fleft(&pc.env), pt.lconst)
 		b = append(b, ' ')
 		b = append(b, opFor(pt.op, holds)...)
 		b = append(b, ' ')
-		b = appendSide(b, pt.rsrc, pt.fright(&pc.env), pt.rconst)
-		pc.text = b
-		return string(b)
+		return appendSide(b, pt.rsrc, pt.fright(&pc.env), pt.rconst)
 	}
+	return append(b, pc.explainPart(pt, holds)...)
+}
+
+func (pc *planCtx) explainPart(pt *part, holds bool) string {
 	if pt.op != "" {
 		lv, lerr := pc.run(pt.left, pt.windows)
 		rv, rerr := pc.run(pt.right, pt.windows)
@@ -521,8 +555,20 @@ func fmtNum(v float64) string {
 	return string(appendNum(buf[:0], v))
 }
 
-// appendNum appends fmtNum(v) to b.
+// appendNum appends fmtNum(v) to b. Away from powers of ten and within
+// 1e-17..1e6 it formats the rounded value itself (appendRounded);
+// otherwise, and as the reference a test compares it with, appendNumRef.
 func appendNum(b []byte, v float64) []byte {
+	if out, ok := appendRounded(b, v); ok {
+		return out
+	}
+	return appendNumRef(b, v)
+}
+
+// appendNumRef is the definition of fmtNum: round v to six significant
+// digits in floating point, then print the shortest representation of
+// the result.
+func appendNumRef(b []byte, v float64) []byte {
 	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return strconv.AppendFloat(b, v, 'g', -1, 64)
 	}
