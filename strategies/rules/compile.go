@@ -452,7 +452,7 @@ func (c *compiler) windowCall(k ruleKind, a *analysis, n ast.Node, fn string, ar
 		}
 		f, _ := windowField(id.Value)
 		wi = len(c.windows)
-		c.windows = append(c.windows, window{Op: op, Name: id.Value, Secs: secs, field: f,
+		c.windows = append(c.windows, window{Op: op, Name: id.Value, Secs: secs, field: f, cur: envFloatOffsets[id.Value],
 			Text: fmt.Sprintf("%s(%s, %q)", fn, id.Value, lit.Value)})
 		c.wkeys[key] = wi
 	}

@@ -46,6 +46,7 @@ type Strategy struct {
 	// wcache holds window columns per market (see wcache.go); shared by
 	// copies made with WithParams.
 	wcache *windowCache
+	pcs    *sync.Pool // of *planCtx, scratch reused across plans; shared like vms
 }
 
 type schedule struct {
@@ -165,6 +166,7 @@ func (s *Strategy) prepare() {
 		s.consts[i] = constsOf(p)
 	}
 	s.wcache = newWindowCache(len(s.universe), len(s.comp.windows))
+	s.pcs = &sync.Pool{New: func() any { return new(planCtx) }}
 	s.readsExit = union(s.exit)
 	s.readsIneligible = union(s.exit, s.eligible)
 	s.readsEligible = union(s.exit, s.eligible, s.score, s.weight)
@@ -200,6 +202,32 @@ type planCtx struct {
 	// sw are the current market's cached window columns; nil computes
 	// windows from the series rows.
 	sw *seriesWindows
+
+	// Per-plan scratch, kept with a pooled planCtx.
+	rb    []byte     // the markets' own reasons
+	rspan [][2]int32 // rb[rspan[i][0]:rspan[i][1]] is market i's
+	out   []byte     // the joined reasons
+	ends  []int32    // out[ends[i-1]:ends[i]] is market i's
+	cands []strategies.Candidate
+	reads []uint8 // per market: readsNone, readsIneligible ...
+}
+
+// Which per-outcome read list a market's allocation gets.
+const (
+	readNone uint8 = iota
+	readExit
+	readIneligible
+	readEligible
+)
+
+// grow returns s resliced to n zeroed elements, reusing its array.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 func (pc *planCtx) ensure(windows []int) {
@@ -208,8 +236,7 @@ func (pc *planCtx) ensure(windows []int) {
 			continue
 		}
 		w := &pc.s.comp.windows[wi]
-		cur, _ := pc.env.value(w.Name)
-		f, _ := cur.(float64)
+		f := w.current(&pc.env)
 		var v float64
 		if pc.sw != nil {
 			v = w.computeCached(pc.ms, pc.sw.col(wi, w, pc.consts), pc.t, f)
@@ -305,17 +332,30 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 
 	n := len(st.Markets)
 	nw := len(s.comp.windows)
-	pc := &planCtx{s: s, t: st.Time.Unix(), have: make([]bool, nw)}
+	var pc *planCtx
+	if s.pcs != nil {
+		pc = s.pcs.Get().(*planCtx)
+		defer s.pcs.Put(pc)
+	} else {
+		pc = new(planCtx)
+	}
+	pc.s, pc.t, pc.have = s, st.Time.Unix(), grow(pc.have, nw)
+	pc.ms, pc.consts, pc.sw = nil, nil, nil
+	pc.env = marketEnv{}
 	pc.env.setParams(params)
 	pc.vm = s.vms.Get().(*vm.VM)
 	defer s.vms.Put(pc.vm)
 
-	cands := make([]strategies.Candidate, n)
+	cands := grow(pc.cands, n)
+	pc.cands = cands
 	// Each market's own reason is rb[rspan[i][0]:rspan[i][1]]; the final
 	// reasons are assembled at the end into one string.
-	rb := make([]byte, 0, 64*n)
-	rspan := make([][2]int32, n)
-	reads := make([][]string, n)
+	rb := pc.rb[:0]
+	defer func() { pc.rb = rb[:0] }()
+	rspan := grow(pc.rspan, n)
+	pc.rspan = rspan
+	reads := grow(pc.reads, n)
+	pc.reads = reads
 	var exits []string
 	eligibleCount := 0
 	for i := range st.Markets {
@@ -350,11 +390,11 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 				exits = append(exits, ms.Market.ID)
 				rb = pc.appendExplain(append(rb, "exit: "...), s.exit, true)
 				rspan[i][1] = int32(len(rb))
-				reads[i] = s.readsExit
+				reads[i] = readExit
 				continue
 			}
 		}
-		reads[i] = s.readsIneligible
+		reads[i] = readIneligible
 		if s.eligible != nil {
 			ok, err := pc.runBool(s.eligible)
 			if err != nil {
@@ -366,7 +406,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 				continue
 			}
 		}
-		reads[i] = s.readsEligible
+		reads[i] = readEligible
 		score, err := pc.runFloat(s.score)
 		if err != nil {
 			return strategies.Target{}, err
@@ -399,8 +439,10 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	}
 	// The reasons, as Projection.Target joins them: the market's own, the
 	// allocation's note, the projection's; one string for all.
-	out := make([]byte, 0, len(rb)+32*n)
-	ends := make([]int32, n)
+	out := pc.out[:0]
+	defer func() { pc.out = out[:0] }()
+	ends := grow(pc.ends, n)
+	pc.ends = ends
 	for i := range n {
 		out = append(out, rb[rspan[i][0]:rspan[i][1]]...)
 		if notes != nil && notes[i] != "" {
@@ -419,14 +461,41 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	t := strategies.Target{Allocations: make([]strategies.Allocation, n), Idle: proj.Idle}
 	for i := range t.Allocations {
 		t.Allocations[i] = strategies.Allocation{Market: proj.Markets[i], Weight: proj.Weights[i],
-			Reason: all[prevEnd(ends, i):ends[i]], Reads: reads[i]}
+			Reason: all[prevEnd(ends, i):ends[i]], Reads: s.readList(reads[i])}
 	}
 	t.Exit = exits
-	t.Reason = fmt.Sprintf("%s: %d of %d markets eligible, %s allocation", s.name, eligibleCount, n, s.alloc.Method)
-	if len(exits) > 0 {
-		t.Reason += fmt.Sprintf(", exit from %s", strings.Join(exits, ", "))
+	// "<name>: <k> of <n> markets eligible, <method> allocation[, exit from a, b]"
+	out = append(out[:0], s.name...)
+	out = append(out, ": "...)
+	out = strconv.AppendInt(out, int64(eligibleCount), 10)
+	out = append(out, " of "...)
+	out = strconv.AppendInt(out, int64(n), 10)
+	out = append(out, " markets eligible, "...)
+	out = append(out, s.alloc.Method...)
+	out = append(out, " allocation"...)
+	for k, id := range exits {
+		if k == 0 {
+			out = append(out, ", exit from "...)
+		} else {
+			out = append(out, ", "...)
+		}
+		out = append(out, id...)
 	}
+	t.Reason = string(out)
 	return t, nil
+}
+
+// readList is the read list of an outcome.
+func (s *Strategy) readList(r uint8) []string {
+	switch r {
+	case readExit:
+		return s.readsExit
+	case readIneligible:
+		return s.readsIneligible
+	case readEligible:
+		return s.readsEligible
+	}
+	return nil
 }
 
 // prevEnd is where reason i starts in the joined reasons.

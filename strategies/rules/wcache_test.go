@@ -146,3 +146,16 @@ func TestWindowCache_Get(t *testing.T) {
 		t.Errorf("a strategy without windows has a cache")
 	}
 }
+
+// TestWindow_CurrentField checks that every name a window can read has a
+// float field in the market environment (window.current reads it).
+func TestWindow_CurrentField(t *testing.T) {
+	for _, d := range Names {
+		if !d.Window {
+			continue
+		}
+		if _, ok := envFloatOffsets[d.Name]; !ok {
+			t.Errorf("window name %s has no float64 field in marketEnv", d.Name)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
@@ -43,6 +44,12 @@ type window struct {
 	Secs  int64
 	Text  string // avg(apy, "7d")
 	field adapters.Field
+	cur   uintptr // offset of Name's field in marketEnv (the value of an empty window)
+}
+
+// current returns the window's name's current value in env.
+func (w *window) current(env *marketEnv) float64 {
+	return *(*float64)(unsafe.Add(unsafe.Pointer(env), w.cur))
 }
 
 // MaxLookback bounds the duration of a window or an allocation look-back.
