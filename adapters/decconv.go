@@ -109,3 +109,122 @@ func fromFloatFast(v float64) (decimal.Decimal, bool) {
 	}
 	return decimal.NewFromBigInt(&c, -Scale), true
 }
+
+// float64pow10 holds 10^k for k in [0, 22], exact in float64.
+var float64pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// Float is d.InexactFloat64(), bit for bit (the nearest float64, ties to
+// even), without the big.Rat that decimal builds when the coefficient
+// exceeds 2^53 (amounts above about 0.009 at Scale places): for a
+// coefficient below 2^128 and an exponent in [-19, 0] the quotient
+// coefficient / 10^-exp is taken on 64-bit words, with enough bits and a
+// sticky remainder to round exactly.
+func Float(d decimal.Decimal) float64 {
+	exp := d.Exponent()
+	if exp > 0 || exp < -19 || d.Sign() == 0 {
+		return d.InexactFloat64()
+	}
+	c := d.Coefficient() // a copy; decimal has no allocation-free accessor
+	if c.IsInt64() {
+		if v := c.Int64(); v >= -1<<53 && v <= 1<<53 && exp >= -22 {
+			return float64(v) / float64pow10[-exp] // decimal's own fast path
+		}
+	}
+	if c.BitLen() > 128 || bits.UintSize != 64 {
+		return d.InexactFloat64()
+	}
+	var c1, c0 uint64
+	if w := c.Bits(); len(w) == 2 {
+		c1, c0 = uint64(w[1]), uint64(w[0])
+	} else if len(w) == 1 {
+		c0 = uint64(w[0])
+	}
+	f := quoFloat(c1, c0, pow10u64[-exp])
+	if c.Sign() < 0 {
+		f = -f
+	}
+	return f
+}
+
+// quoFloat returns (c1·2^64 + c0) / D rounded to the nearest float64,
+// ties to even. c > 0, 1 <= D < 2^64.
+func quoFloat(c1, c0, D uint64) float64 {
+	L := 128 - bits.LeadingZeros64(c1)
+	if c1 == 0 {
+		L = 64 - bits.LeadingZeros64(c0)
+	}
+	Dl := 64 - bits.LeadingZeros64(D)
+	// Shift c left so that the quotient has at least 55 bits.
+	s := 56 - (L - Dl)
+	if s < 0 {
+		s = 0
+	}
+	n1, n0 := shl128(c1, c0, uint(s))
+	q1, r1 := n1/D, n1%D
+	q0, r := bits.Div64(r1, n0, D)
+	// Round q (>= 55 bits) to 53 bits; r != 0 is a sticky bit.
+	qn := 128 - bits.LeadingZeros64(q1)
+	if q1 == 0 {
+		qn = 64 - bits.LeadingZeros64(q0)
+	}
+	sh := uint(qn - 53)
+	_, mant := shr128(q1, q0, sh) // < 2^53
+	// rem = q mod 2^sh against half = 2^(sh-1).
+	r1m, r0m := q1, q0
+	if sh < 64 {
+		r1m, r0m = 0, q0&(1<<sh-1)
+	} else {
+		r1m = q1 & (1<<(sh-64) - 1)
+	}
+	h1, h0 := shl128(0, 1, sh-1)
+	up := false
+	switch cmp128(r1m, r0m, h1, h0) {
+	case 1:
+		up = true
+	case 0:
+		up = r != 0 || mant&1 == 1
+	}
+	if up {
+		mant++
+		if mant == 1<<53 {
+			mant >>= 1
+			sh++
+		}
+	}
+	return math.Ldexp(float64(mant), int(sh)-s)
+}
+
+func shl128(hi, lo uint64, s uint) (uint64, uint64) {
+	switch {
+	case s == 0:
+		return hi, lo
+	case s >= 64:
+		return lo << (s - 64), 0
+	}
+	return hi<<s | lo>>(64-s), lo << s
+}
+
+func shr128(hi, lo uint64, s uint) (uint64, uint64) {
+	switch {
+	case s == 0:
+		return hi, lo
+	case s >= 64:
+		return 0, hi >> (s - 64)
+	}
+	return hi >> s, lo>>s | hi<<(64-s)
+}
+
+func cmp128(a1, a0, b1, b0 uint64) int {
+	switch {
+	case a1 != b1:
+		if a1 < b1 {
+			return -1
+		}
+		return 1
+	case a0 < b0:
+		return -1
+	case a0 > b0:
+		return 1
+	}
+	return 0
+}

@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
@@ -81,4 +82,76 @@ func BenchmarkFromFloat(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestFloat_MatchesDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var ds []decimal.Decimal
+	for _, s := range []string{"0", "1", "-1", "0.1", "123.456", "1e-18", "9007199254740993e-18", "9007199254740992",
+		"123456789012345678901234567890.123456789", "-0.000000000000000001", "1e40", "1e-40", "18446744073709551616e-18",
+		"0.30000000000000000444", "2.5e-324", "1.797693134862315708145274237317043567981e308"} {
+		ds = append(ds, decimal.RequireFromString(s))
+	}
+	// Ties: odd integers between 2^53 and 2^54 lie halfway between two
+	// floats, at every exponent.
+	for _, k := range []int64{1, 3, 5, 7} {
+		v := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 53), big.NewInt(k))
+		for _, e := range []int32{0, -1, -18, -19} {
+			c := new(big.Int).Mul(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-e)), nil))
+			ds = append(ds, decimal.NewFromBigInt(c, e), decimal.NewFromBigInt(new(big.Int).Neg(c), e))
+		}
+	}
+	for range 300000 {
+		// Amounts at Scale places of every size, and other exponents.
+		c := new(big.Int).Lsh(new(big.Int).SetUint64(rng.Uint64()), 64)
+		c.Or(c, new(big.Int).SetUint64(rng.Uint64()))
+		c.Rsh(c, uint(rng.IntN(128)))
+		if rng.IntN(2) == 0 {
+			c.Neg(c)
+		}
+		exp := int32(-Scale)
+		if rng.IntN(4) == 0 {
+			exp = int32(-rng.IntN(40))
+		}
+		ds = append(ds, decimal.NewFromBigInt(c, exp))
+		ds = append(ds, FromFloat(math.Float64frombits(rng.Uint64()>>2)))
+	}
+	for _, d := range ds {
+		got, want := Float(d), d.InexactFloat64()
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("Float(%s) = %v, want %v", d, got, want)
+		}
+	}
+}
+
+func BenchmarkFloat(b *testing.B) {
+	// Amounts at Scale places, as adapters see them.
+	var vals []decimal.Decimal
+	for _, s := range []string{"7.5", "1234.567890123456789", "0.001"} {
+		vals = append(vals, decimal.RequireFromString(s).Round(Scale))
+	}
+	for _, tc := range []struct {
+		name string
+		f    func(decimal.Decimal) float64
+	}{{"fast", Float}, {"decimal", decimal.Decimal.InexactFloat64}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				_ = tc.f(vals[i%len(vals)])
+			}
+		})
+	}
+}
+
+func FuzzFloat(f *testing.F) {
+	f.Add(uint64(0), uint64(7500000000000000000), int8(-18))
+	f.Add(uint64(1), uint64(0), int8(-18))
+	f.Fuzz(func(t *testing.T, hi, lo uint64, exp int8) {
+		c := new(big.Int).Lsh(new(big.Int).SetUint64(hi), 64)
+		c.Or(c, new(big.Int).SetUint64(lo))
+		d := decimal.NewFromBigInt(c, int32(exp%40))
+		if got, want := Float(d), d.InexactFloat64(); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("Float(%s) = %v, want %v", d, got, want)
+		}
+	})
 }

@@ -231,7 +231,7 @@ func (p *Projector) prepare(st *State, desired []float64) (caps []float64, notes
 		return nil, nil, adapters.E(op, adapters.KindInvalid, "%d desired weights for %d markets", len(desired), n)
 	}
 	caps = make([]float64, n)
-	nav := st.NAV.InexactFloat64()
+	nav := adapters.Float(st.NAV)
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		if ms.Market.ID != p.ids[i] {

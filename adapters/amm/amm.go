@@ -450,7 +450,7 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 	entry := d.entryRef(&p)
 	gas := env.GasCost(d.gasDeposit)
 	net := amount.Sub(gas)
-	netF := math.Max(0, net.InexactFloat64())
+	netF := math.Max(0, adapters.Float(net))
 	entrySlip := adapters.FromFloat(d.EntrySlippage(&p, entry, netF))
 	_, apy, _ := d.FeeRate(&p, entry, netF)
 	reward := p.RewardAPY * (1 - d.rewardHaircut)
@@ -459,7 +459,7 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 		RewardAPY: reward,
 		EntryCost: gas.Add(entrySlip),
 	}
-	exitSlip, _ := d.ExitSlippage(&p, entry, math.Max(0, netF-entrySlip.InexactFloat64()))
+	exitSlip, _ := d.ExitSlippage(&p, entry, math.Max(0, netF-adapters.Float(entrySlip)))
 	q.ExitCost = env.GasCost(d.gasWithdraw).Add(adapters.FromFloat(exitSlip))
 	if math.IsInf(p.ExitLiquidity, 1) {
 		q.MaxInstantExit = amount
@@ -489,7 +489,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	if pos.Units.Sign() == 0 {
 		pos.Entry, pos.Index = d.entryRef(&p), 1
 	}
-	slip := adapters.FromFloat(d.EntrySlippage(&p, pos.Entry, net.InexactFloat64()))
+	slip := adapters.FromFloat(d.EntrySlippage(&p, pos.Entry, adapters.Float(net)))
 	if slip.GreaterThan(net) {
 		slip = net
 	}
@@ -545,13 +545,13 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 			amount, partial = liq, true
 		}
 	}
-	slipF, ok := d.ExitSlippage(&p, pos.Entry, amount.InexactFloat64())
+	slipF, ok := d.ExitSlippage(&p, pos.Entry, adapters.Float(amount))
 	if !ok {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
 			"%s: the pool's base balance cannot pay out %s", d.market.ID, amount)
 	}
 	slip := adapters.FromFloat(slipF)
-	if w.MaxSlippage > 0 && slipF > w.MaxSlippage*amount.InexactFloat64() {
+	if w.MaxSlippage > 0 && slipF > w.MaxSlippage*adapters.Float(amount) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
 			"%s: slippage %s on %s is above the bound of %g", d.market.ID, slip, amount, w.MaxSlippage)
 	}

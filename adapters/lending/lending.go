@@ -221,7 +221,7 @@ func observedIndex(o *adapters.Observation) (float64, bool) {
 // an instant exit can take.
 func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
 	s := d.Read(&env.Obs)
-	amt := amount.InexactFloat64()
+	amt := adapters.Float(amount)
 	reward := s.RewardAPY * (1 - d.rewardHaircut)
 	q := adapters.Quote{
 		APY:       d.APYAfter(s, amt) + reward,

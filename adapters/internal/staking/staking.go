@@ -278,7 +278,7 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 	q.MaxInstantExit = FastDecimal(liq)
 	queueCost := env.GasCost(d.gasWithdraw).Add(env.GasCost(d.gasClaim))
 	q.ExitCost = queueCost
-	if amount.Sign() > 0 && liq > 0 && amount.InexactFloat64() <= liq {
+	if amount.Sign() > 0 && liq > 0 && adapters.Float(amount) <= liq {
 		rate, _ := d.rate(&adapters.Position{}, env)
 		slip, fee, gas := d.instantCosts(env, amount, liq, d.peg(env, rate))
 		q.ExitCost = slip.Add(fee).Add(gas)
@@ -314,7 +314,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 // amount/(liq+amount) of the proceeds at market, plus the depeg), the
 // protocol's instant-exit fee on what the sale brings, and gas.
 func (d *Driver) instantCosts(env *adapters.Env, amount decimal.Decimal, liq, peg float64) (slip, fee, gas decimal.Decimal) {
-	a := amount.InexactFloat64()
+	a := adapters.Float(amount)
 	impact := a / (liq + a)
 	received := adapters.Quantize(amount.Mul(FastDecimal(peg * (1 - impact))))
 	slip = amount.Sub(received)
@@ -389,7 +389,7 @@ func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, am
 	}
 	all := w.All
 	partial := false
-	if amount.InexactFloat64() > liq {
+	if adapters.Float(amount) > liq {
 		if !w.AllowPartial {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
 				"%s: instant exit of %s exceeds the exit liquidity %g", d.market.ID, amount, liq)
@@ -403,7 +403,7 @@ func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, am
 	}
 	slip, fee, gas := d.instantCosts(env, amount, liq, d.peg(env, pos.Index))
 	if w.MaxSlippage > 0 {
-		if frac := slip.InexactFloat64() / amount.InexactFloat64(); frac > w.MaxSlippage {
+		if frac := adapters.Float(slip) / adapters.Float(amount); frac > w.MaxSlippage {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
 				"%s: instant exit slippage %.6g exceeds the bound %.6g", d.market.ID, frac, w.MaxSlippage)
 		}
