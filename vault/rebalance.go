@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -233,10 +234,10 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 				if want.Cmp(minTrade) < 0 || want.Sign() == 0 {
 					c.amount, c.all = cur, true
 				}
-				c.reason = fmt.Sprintf("weight %.4f above target %.4f", in.Weight, tw[i])
+				c.reason = weightReason(in.Weight, "above", tw[i])
 			case delta.Sign() > 0:
 				c.side, c.amount = Buy, delta
-				c.reason = fmt.Sprintf("weight %.4f below target %.4f", in.Weight, tw[i])
+				c.reason = weightReason(in.Weight, "below", tw[i])
 			}
 		}
 		// One quote per market: at the trade's size, else at zero for its APY.
@@ -608,6 +609,19 @@ func (d *Decision) String() string {
 		fmt.Fprintf(&b, "  rejected %s: %s\n", r.Market, r.Reason)
 	}
 	return b.String()
+}
+
+// weightReason is fmt.Sprintf("weight %.4f <rel> target %.4f", w, t)
+// without fmt: one per market and decision.
+func weightReason(w float64, rel string, t float64) string {
+	var buf [64]byte
+	b := append(buf[:0], "weight "...)
+	b = strconv.AppendFloat(b, w, 'f', 4, 64)
+	b = append(b, ' ')
+	b = append(b, rel...)
+	b = append(b, " target "...)
+	b = strconv.AppendFloat(b, t, 'f', 4, 64)
+	return string(b)
 }
 
 // weightSlack is the tolerance of float weights: a target's weights and

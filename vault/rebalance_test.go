@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,15 @@ func TestVault_Shutdown(t *testing.T) {
 	w := must(v.Redeem(t0.Add(73*time.Hour), "u", v.BalanceOf("u")))(t)
 	if w.Paid.Cmp(d("99.999999999999999999")) < 0 {
 		t.Errorf("redeemed %s of 100", w.Paid)
+	}
+}
+
+func TestWeightReason(t *testing.T) {
+	for _, tc := range []struct{ w, t float64 }{{0, 0}, {0.012, 0.026}, {0.123456, 1}, {1e-9, 0.99995}, {-0.00004, 0.35}} {
+		for _, rel := range []string{"above", "below"} {
+			if got, want := weightReason(tc.w, rel, tc.t), fmt.Sprintf("weight %.4f "+rel+" target %.4f", tc.w, tc.t); got != want {
+				t.Errorf("weightReason(%g, %s, %g) = %q, want %q", tc.w, rel, tc.t, got, want)
+			}
+		}
 	}
 }

@@ -276,11 +276,12 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 	q.ExitDelay = d.Delay(env)
 	liq := d.exitLiq(env)
 	q.MaxInstantExit = FastDecimal(liq)
-	queueCost := env.GasCost(d.gasWithdraw).Add(env.GasCost(d.gasClaim))
+	gasW := env.GasCost(d.gasWithdraw)
+	queueCost := gasW.Add(env.GasCost(d.gasClaim))
 	q.ExitCost = queueCost
 	if amount.Sign() > 0 && liq > 0 && adapters.Float(amount) <= liq {
 		rate, _ := d.rate(&adapters.Position{}, env)
-		slip, fee, gas := d.instantCosts(env, amount, liq, d.peg(env, rate))
+		slip, fee, gas := d.instantCosts(amount, liq, d.peg(env, rate), gasW)
 		q.ExitCost = slip.Add(fee).Add(gas)
 	}
 	return q, nil
@@ -312,15 +313,28 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 // instantCosts are the costs of selling value amount (at rate) through the
 // venue with depth liq at peg: slippage (the depth's price impact,
 // amount/(liq+amount) of the proceeds at market, plus the depeg), the
-// protocol's instant-exit fee on what the sale brings, and gas.
-func (d *Driver) instantCosts(env *adapters.Env, amount decimal.Decimal, liq, peg float64) (slip, fee, gas decimal.Decimal) {
+// protocol's instant-exit fee on what the sale brings, and gas (gasW, the
+// withdrawal's gas cost at env).
+func (d *Driver) instantCosts(amount decimal.Decimal, liq, peg float64, gasW decimal.Decimal) (slip, fee, gas decimal.Decimal) {
 	a := adapters.Float(amount)
 	impact := a / (liq + a)
-	received := adapters.Quantize(amount.Mul(FastDecimal(peg * (1 - impact))))
+	received := mulQ(amount, peg*(1-impact))
 	slip = amount.Sub(received)
-	fee = adapters.Quantize(received.Mul(FastDecimal(d.instantExitFee)))
-	gas = env.GasCost(d.gasWithdraw)
-	return slip, fee, gas
+	fee = mulQ(received, d.instantExitFee)
+	return slip, fee, gasW
+}
+
+// mulQ is adapters.Quantize(u.Mul(FastDecimal(x))), the same coefficient
+// and exponent, through MulRate (its contract). MulRate returns
+// decimal.Zero, another representation of zero, for zero operands: zero
+// results take the formula.
+func mulQ(u decimal.Decimal, x float64) decimal.Decimal {
+	if u.Sign() > 0 && x > 0 {
+		if r := MulRate(u, x); r.Sign() != 0 {
+			return r
+		}
+	}
+	return adapters.Quantize(u.Mul(FastDecimal(x)))
 }
 
 // Withdraw takes value out: instantly through the venue, through the
@@ -333,7 +347,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	if !(pos.Index > 0) && pos.Units.Sign() > 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
 	}
-	held := adapters.Quantize(pos.Units.Mul(FastDecimal(pos.Index)))
+	held := mulQ(pos.Units, pos.Index)
 	amount := w.Amount
 	if w.All {
 		amount = held
@@ -401,7 +415,7 @@ func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, am
 	if !all {
 		units = amount.DivRound(FastDecimal(pos.Index), adapters.Scale)
 	}
-	slip, fee, gas := d.instantCosts(env, amount, liq, d.peg(env, pos.Index))
+	slip, fee, gas := d.instantCosts(amount, liq, d.peg(env, pos.Index), env.GasCost(d.gasWithdraw))
 	if w.MaxSlippage > 0 {
 		if frac := adapters.Float(slip) / adapters.Float(amount); frac > w.MaxSlippage {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,

@@ -105,3 +105,22 @@ func TestMulRate_Allocs(t *testing.T) {
 		t.Errorf("MulRate allocations = %g, want <= 2", got)
 	}
 }
+
+// TestMulQ checks that mulQ gives the formula's coefficient and exponent,
+// not only its value (positions and fills keep the representation).
+func TestMulQ(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	us := []decimal.Decimal{decimal.Zero, decimal.New(0, -18), decimal.RequireFromString("-1.5")}
+	xs := []float64{0, -0.5, 1, 0.997, 1e-20}
+	for range 20000 {
+		us = append(us, adapters.Quantize(decimal.New(r.Int64N(1<<62), -int32(r.IntN(25))).Mul(decimal.NewFromInt(r.Int64N(1000)+1))))
+		xs = append(xs, r.Float64()*math.Pow(10, float64(r.IntN(8)-3)))
+	}
+	for i, u := range us {
+		x := xs[i%len(xs)]
+		got, want := mulQ(u, x), adapters.Quantize(u.Mul(FastDecimal(x)))
+		if got.Exponent() != want.Exponent() || got.Coefficient().Cmp(want.Coefficient()) != 0 {
+			t.Fatalf("mulQ(%s, %g) = %s (exp %d), want %s (exp %d)", u, x, got, got.Exponent(), want, want.Exponent())
+		}
+	}
+}
