@@ -67,7 +67,7 @@ func (e *Env) GasCost(units float64) decimal.Decimal {
 		px = 1
 	}
 	v := units * e.GasPrice * 1e-9 * px
-	return FromFloat(v)
+	return gasDecimal(v)
 }
 
 // FromFloat converts a float64 (a rate, a price, a float amount) to a

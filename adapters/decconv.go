@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"math/bits"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/shopspring/decimal"
 )
@@ -227,4 +228,29 @@ func cmp128(a1, a0, b1, b0 uint64) int {
 		return 1
 	}
 	return 0
+}
+
+// gasMemo is one remembered FromFloat conversion.
+type gasMemo struct {
+	v float64
+	d decimal.Decimal
+}
+
+// gasMemos remember the latest gas costs: a decision prices the same
+// few (gas units x gas price) again and again, across markets of one
+// protocol and across quotes, exits and deposits. Entries are immutable
+// and replaced atomically, so the table is safe for concurrent use;
+// decimals are immutable values.
+var gasMemos [64]atomic.Pointer[gasMemo]
+
+// gasDecimal is FromFloat(v), remembered by v's bits.
+func gasDecimal(v float64) decimal.Decimal {
+	b := math.Float64bits(v)
+	slot := &gasMemos[(b^b>>23^b>>41)&(uint64(len(gasMemos))-1)]
+	if m := slot.Load(); m != nil && math.Float64bits(m.v) == b {
+		return m.d
+	}
+	d := FromFloat(v)
+	slot.Store(&gasMemo{v: v, d: d})
+	return d
 }

@@ -155,3 +155,20 @@ func FuzzFloat(f *testing.F) {
 		}
 	})
 }
+
+func TestEnv_GasCost_Memo(t *testing.T) {
+	// Repeated and colliding gas costs give FromFloat's answer every time.
+	rng := rand.New(rand.NewPCG(8, 8))
+	for i := range 20000 {
+		e := Env{GasPrice: float64(1 + rng.IntN(50)), GasAssetPrice: []float64{0, 1, 0.0004}[rng.IntN(3)]}
+		units := float64(21000 * (1 + rng.IntN(10)))
+		px := e.GasAssetPrice
+		if px <= 0 {
+			px = 1
+		}
+		got, want := e.GasCost(units), FromFloat(units*e.GasPrice*1e-9*px)
+		if !sameDecimal(got, want) {
+			t.Fatalf("step %d: GasCost(%g) at %g gwei = %s, want %s", i, units, e.GasPrice, got, want)
+		}
+	}
+}
