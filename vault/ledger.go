@@ -78,9 +78,36 @@ func (e *Entry) SharesDelta() decimal.Decimal {
 
 // Ledger is the vault's append-only record. Entries get consecutive
 // sequence numbers starting at the ledger's first Seq.
+//
+// Entries are kept in fixed-size blocks, so that appending never copies
+// the entries already held (a backtest's ledger grows by tens of entries
+// per rebalance).
 type Ledger struct {
-	entries []Entry
-	next    uint64
+	blocks [][]Entry // each of capacity ledgerBlock; only the last is not full
+	n      int
+	next   uint64
+}
+
+// ledgerBlock is the number of entries per block.
+const ledgerBlock = 256
+
+// at returns entry i.
+func (l *Ledger) at(i int) *Entry { return &l.blocks[i/ledgerBlock][i%ledgerBlock] }
+
+// from returns a copy of the entries from index i on.
+func (l *Ledger) from(i int) []Entry {
+	if i >= l.n {
+		return nil
+	}
+	out := make([]Entry, 0, l.n-i)
+	for b := i / ledgerBlock; b < len(l.blocks); b++ {
+		blk := l.blocks[b]
+		if b == i/ledgerBlock {
+			blk = blk[i%ledgerBlock:]
+		}
+		out = append(out, blk...)
+	}
+	return out
 }
 
 // NewLedger returns an empty ledger whose first entry will have sequence
@@ -95,23 +122,33 @@ func NewLedger(next uint64) *Ledger {
 func (l *Ledger) add(e Entry) {
 	e.Seq = l.next
 	l.next++
-	l.entries = append(l.entries, e)
+	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == ledgerBlock {
+		l.blocks = append(l.blocks, make([]Entry, 0, ledgerBlock))
+	}
+	last := &l.blocks[len(l.blocks)-1]
+	*last = append(*last, e)
+	l.n++
 }
 
 // Len is the number of entries held.
-func (l *Ledger) Len() int { return len(l.entries) }
+func (l *Ledger) Len() int { return l.n }
 
 // Next is the sequence number the next entry will get.
 func (l *Ledger) Next() uint64 { return l.next }
 
 // Entries returns a copy of every entry held.
-func (l *Ledger) Entries() []Entry { return append([]Entry(nil), l.entries...) }
+func (l *Ledger) Entries() []Entry {
+	if l.n == 0 {
+		return []Entry(nil)
+	}
+	return l.from(0)
+}
 
 // Since returns a copy of the entries with Seq >= seq, for incremental
 // persistence.
 func (l *Ledger) Since(seq uint64) []Entry {
-	i := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].Seq >= seq })
-	return append([]Entry(nil), l.entries[i:]...)
+	i := sort.Search(l.n, func(i int) bool { return l.at(i).Seq >= seq })
+	return l.from(i)
 }
 
 // Books are the balances a ledger implies: idle assets, total supply and
@@ -196,7 +233,7 @@ func (b Books) Diff(o Books) []string {
 // nil when they agree to the last unit, else a KindInvalid error listing
 // every difference.
 func Reconcile(v *Vault) error {
-	got, err := Replay(v.base, v.ledger.entries)
+	got, err := Replay(v.base, v.ledger.Entries())
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package vault
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -104,3 +105,41 @@ func TestVault_StateRestore(t *testing.T) {
 }
 
 func stBooks(st State) Books { return Books{Idle: st.Idle, Supply: st.Supply, Shares: st.Balances} }
+
+// TestLedger_Blocks checks Len, Entries and Since across block
+// boundaries.
+func TestLedger_Blocks(t *testing.T) {
+	l := NewLedger(7)
+	const n = 3*ledgerBlock + 5
+	for i := range n {
+		l.add(Entry{Type: EntryBuy, Reason: strconv.Itoa(i)})
+	}
+	if l.Len() != n || l.Next() != 7+n {
+		t.Fatalf("Len %d Next %d, want %d and %d", l.Len(), l.Next(), n, 7+n)
+	}
+	all := l.Entries()
+	for i, e := range all {
+		if e.Seq != uint64(7+i) || e.Reason != strconv.Itoa(i) {
+			t.Fatalf("entry %d: seq %d reason %q", i, e.Seq, e.Reason)
+		}
+	}
+	for _, seq := range []uint64{0, 7, 8, 7 + ledgerBlock - 1, 7 + ledgerBlock, 7 + ledgerBlock + 1, 7 + n - 1, 7 + n, 7 + n + 10} {
+		got := l.Since(seq)
+		first := max(int(seq)-7, 0)
+		want := len(all) - first
+		if want < 0 {
+			want = 0
+		}
+		if len(got) != want || (want > 0 && got[0].Seq != all[first].Seq) {
+			t.Errorf("Since(%d): %d entries, want %d", seq, len(got), want)
+		}
+	}
+	got := l.Entries()
+	got[0].Reason = "changed"
+	if l.Entries()[0].Reason != "0" {
+		t.Errorf("Entries returned the ledger's own storage")
+	}
+	if NewLedger(1).Entries() != nil || NewLedger(1).Since(1) != nil {
+		t.Errorf("an empty ledger's copies are not nil")
+	}
+}
