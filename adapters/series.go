@@ -10,6 +10,11 @@ import (
 // ascending and unique. Cols[f] is nil when field f was never observed in
 // the range; otherwise it has one value per row, and Set[i] says which
 // fields row i observed (a value not in Set[i] is zero).
+//
+// A Series is immutable once loaded: code that changes a history builds a
+// new Series. Strategies may keep what they derive from one (the rules
+// strategies cache window columns per series, recognising a series by its
+// address and length).
 type Series struct {
 	Market Market
 	Times  []int64
