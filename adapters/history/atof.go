@@ -42,13 +42,7 @@ func fastAtof(s string) (float64, bool) {
 		i++
 	}
 	j := i
-	for ; i < n; i++ {
-		c := s[i] - '0'
-		if c > 9 {
-			break
-		}
-		man = man*10 + uint64(c)
-	}
+	i, man = digitsAt(s, i, man)
 	nd := i - j     // significant digits
 	digits := i - z // all digits
 	if i < n && s[i] == '.' {
@@ -61,13 +55,7 @@ func fastAtof(s string) (float64, bool) {
 			exp = f - i
 		}
 		j := i
-		for ; i < n; i++ {
-			c := s[i] - '0'
-			if c > 9 {
-				break
-			}
-			man = man*10 + uint64(c)
-		}
+		i, man = digitsAt(s, i, man)
 		nd += i - j
 		exp -= i - j
 		digits += i - f
@@ -125,6 +113,35 @@ func fastAtof(s string) (float64, bool) {
 		return f, true
 	}
 	return eiselLemire64(man, exp, neg)
+}
+
+// digitsAt reads the run of decimal digits of s from i into man (man =
+// man*10 + digit; it wraps beyond 19 digits, which callers refuse) and
+// returns the index after the run. Eight digits at a time are checked and
+// converted with a few 64-bit operations (SWAR).
+func digitsAt(s string, i int, man uint64) (int, uint64) {
+	for i+8 <= len(s) {
+		v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// Every byte is a digit: its high nibble is 3, and adding 6
+		// does not carry into it.
+		if v&0xF0F0F0F0F0F0F0F0 != 0x3030303030303030 || (v+0x0606060606060606)&0xF0F0F0F0F0F0F0F0 != 0x3030303030303030 {
+			break
+		}
+		v -= 0x3030303030303030
+		v = v*10 + v>>8 // two-digit numbers in bytes 0, 2, 4, 6
+		v = ((v&0x000000FF000000FF)*(100+1000000<<32) + (v>>16&0x000000FF000000FF)*(1+10000<<32)) >> 32
+		man = man*100000000 + v
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			break
+		}
+		man = man*10 + uint64(c)
+	}
+	return i, man
 }
 
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,

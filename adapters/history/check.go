@@ -190,13 +190,25 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 	byID := map[string]*pMarket{}
 	subSecond := map[string]int{}
 	empty := map[string][2]int{} // count, first line
+	// Rows usually come market by market: the last market's lookups are
+	// kept.
+	var (
+		lastID string
+		lastOK bool
+		lastG  *pMarket
+	)
 	for i := range b.Rows {
 		r := &b.Rows[i]
-		ok, seen := idOK[r.Market]
-		if !seen {
-			_, _, err := adapters.SplitID(r.Market)
-			ok = err == nil
-			idOK[r.Market] = ok
+		ok := lastOK
+		if r.Market != lastID || i == 0 {
+			var seen bool
+			ok, seen = idOK[r.Market]
+			if !seen {
+				_, _, err := adapters.SplitID(r.Market)
+				ok = err == nil
+				idOK[r.Market] = ok
+			}
+			lastID, lastOK, lastG = r.Market, ok, byID[r.Market]
 		}
 		if !ok {
 			c.errorf(r.Market, r.Line, r.Obs.Time, IssueBadMarket, "market ID %q is not of the form protocol/name", r.Market)
@@ -241,11 +253,12 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 		if r.Obs.Time.Nanosecond() != 0 {
 			subSecond[r.Market]++
 		}
-		g := byID[r.Market]
+		g := lastG
 		if g == nil {
 			g = &pMarket{id: r.Market, first: i}
 			byID[r.Market] = g
 			p.markets = append(p.markets, g)
+			lastG = g
 		}
 		g.rows = append(g.rows, pRow{ts: ts, obs: &r.Obs, line: r.Line})
 	}

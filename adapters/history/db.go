@@ -172,9 +172,10 @@ type marketRow struct {
 	rows        int
 	first, last int64 // valid when rows > 0
 	fields      adapters.FieldSet
+	step        int64 // median seconds between consecutive rows (0 below two rows)
 }
 
-const marketCols = "pk, id, kind, base, protocol, token, name, tags, params, rows, first_ts, last_ts, fields"
+const marketCols = "pk, id, kind, base, protocol, token, name, tags, params, rows, first_ts, last_ts, fields, step"
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -186,7 +187,7 @@ func scanMarket(s scanner) (marketRow, error) {
 		fields       int64
 	)
 	err := s.Scan(&r.pk, &r.m.ID, &r.m.Kind, &r.m.Base, &r.m.Protocol, &r.m.Token, &r.m.Name, &tags, &params,
-		&r.rows, &first, &last, &fields)
+		&r.rows, &first, &last, &fields, &r.step)
 	if err != nil {
 		return r, err
 	}
@@ -283,7 +284,9 @@ type MarketInfo struct {
 	Events      int               // events stored
 }
 
-// Markets lists every stored market, by id, with a summary of its history.
+// Markets lists every stored market, by id, with a summary of its history
+// read from the markets table alone (Write keeps it), so listing costs the
+// same however many observations are stored.
 func (db *DB) Markets(ctx context.Context) ([]MarketInfo, error) {
 	const op = "history.Markets"
 	ms, err := allMarkets(ctx, db.sql)
@@ -313,33 +316,11 @@ func (db *DB) Markets(ctx context.Context) ([]MarketInfo, error) {
 		info := MarketInfo{Market: m.m, Rows: m.rows, Fields: m.fields, Events: events[m.pk]}
 		if m.rows > 0 {
 			info.First, info.Last = time.Unix(m.first, 0).UTC(), time.Unix(m.last, 0).UTC()
-			ts, err := db.times(ctx, m.pk, m.rows)
-			if err != nil {
-				return nil, adapters.Wrap(op, adapters.KindOther, err)
-			}
-			info.Step = time.Duration(medianStep(ts)) * time.Second
+			info.Step = time.Duration(m.step) * time.Second
 		}
 		out = append(out, info)
 	}
 	return out, nil
-}
-
-// times returns a market's observation times in order.
-func (db *DB) times(ctx context.Context, pk int64, hint int) ([]int64, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT ts FROM observations WHERE market_id = ? ORDER BY ts", pk)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ts := make([]int64, 0, hint)
-	for rows.Next() {
-		var t int64
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-	}
-	return ts, rows.Err()
 }
 
 // medianStep is the median difference between consecutive ascending

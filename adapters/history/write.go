@@ -297,8 +297,44 @@ func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error 
 			last = hi
 		}
 	}
-	return w.c.Exec("UPDATE markets SET rows = rows + ?, first_ts = ?, last_ts = ?, fields = ? WHERE pk = ?",
-		inserted, first, last, int64(fields), mr.pk)
+	step := mr.step
+	switch {
+	case !hadRows:
+		// The market's rows are the batch's.
+		ts := make([]int64, len(g.rows))
+		for i := range g.rows {
+			ts[i] = g.rows[i].ts
+		}
+		step = medianStep(ts)
+	case inserted > 0:
+		var err error
+		if step, err = w.storedStep(mr.pk, mr.rows+inserted); err != nil {
+			return err
+		}
+	}
+	return w.c.Exec("UPDATE markets SET rows = rows + ?, first_ts = ?, last_ts = ?, fields = ?, step = ? WHERE pk = ?",
+		inserted, first, last, int64(fields), step, mr.pk)
+}
+
+// storedStep is the median step of the stored times of market pk (n of
+// them), read after this write's rows.
+func (w *writer) storedStep(pk int64, n int) (int64, error) {
+	s, err := w.c.Prepare("SELECT ts FROM observations WHERE market_id = ? ORDER BY ts")
+	if err != nil {
+		return 0, err
+	}
+	s.BindInt64(0, pk)
+	ts := make([]int64, 0, n)
+	for {
+		more, err := s.Step()
+		if err != nil {
+			return 0, err
+		}
+		if !more {
+			return medianStep(ts), nil
+		}
+		ts = append(ts, s.ColumnInt64(0))
+	}
 }
 
 // loadExisting reads the stored values (of the stored fields) at the
@@ -364,7 +400,11 @@ func (w *writer) loadExisting(pk int64, fields adapters.FieldSet, chunk []pRow) 
 // SET col = COALESCE(excluded.col, col).
 func insertSQL(k stmtKey) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO observations(market_id, ts")
+	// OR ROLLBACK: a failing row ends the whole transaction, which Write
+	// rolls back anyway; SQLite then keeps no statement journal to undo
+	// a failed statement alone (a copy of every page the statement
+	// first touches).
+	b.WriteString("INSERT OR ROLLBACK INTO observations(market_id, ts")
 	nc := 1
 	for f := adapters.Field(0); f < adapters.NumFields; f++ {
 		if k.cols.Has(f) {
