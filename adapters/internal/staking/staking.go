@@ -279,10 +279,12 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 	gasW := env.GasCost(d.gasWithdraw)
 	queueCost := gasW.Add(env.GasCost(d.gasClaim))
 	q.ExitCost = queueCost
-	if amount.Sign() > 0 && liq > 0 && adapters.Float(amount) <= liq {
-		rate, _ := d.rate(&adapters.Position{}, env)
-		slip, fee, gas := d.instantCosts(amount, liq, d.peg(env, rate), gasW)
-		q.ExitCost = slip.Add(fee).Add(gas)
+	if amount.Sign() > 0 && liq > 0 {
+		if a := adapters.Float(amount); a <= liq {
+			rate, _ := d.rate(&adapters.Position{}, env)
+			slip, fee, gas := d.instantCosts(amount, a, liq, d.peg(env, rate), gasW)
+			q.ExitCost = slip.Add(fee).Add(gas)
+		}
 	}
 	return q, nil
 }
@@ -310,13 +312,12 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	return pos, adapters.Fill{Amount: amount, Value: value, Gas: gas}, nil
 }
 
-// instantCosts are the costs of selling value amount (at rate) through the
-// venue with depth liq at peg: slippage (the depth's price impact,
-// amount/(liq+amount) of the proceeds at market, plus the depeg), the
-// protocol's instant-exit fee on what the sale brings, and gas (gasW, the
-// withdrawal's gas cost at env).
-func (d *Driver) instantCosts(amount decimal.Decimal, liq, peg float64, gasW decimal.Decimal) (slip, fee, gas decimal.Decimal) {
-	a := adapters.Float(amount)
+// instantCosts are the costs of selling value amount (at rate; a is
+// adapters.Float(amount)) through the venue with depth liq at peg:
+// slippage (the depth's price impact, amount/(liq+amount) of the proceeds
+// at market, plus the depeg), the protocol's instant-exit fee on what the
+// sale brings, and gas (gasW, the withdrawal's gas cost at env).
+func (d *Driver) instantCosts(amount decimal.Decimal, a, liq, peg float64, gasW decimal.Decimal) (slip, fee, gas decimal.Decimal) {
 	impact := a / (liq + a)
 	received := mulQ(amount, peg*(1-impact))
 	slip = amount.Sub(received)
@@ -403,21 +404,23 @@ func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, am
 	}
 	all := w.All
 	partial := false
-	if adapters.Float(amount) > liq {
+	a := adapters.Float(amount)
+	if a > liq {
 		if !w.AllowPartial {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
 				"%s: instant exit of %s exceeds the exit liquidity %g", d.market.ID, amount, liq)
 		}
 		amount = FastDecimal(liq)
+		a = adapters.Float(amount)
 		all, partial = false, true
 	}
 	units := pos.Units
 	if !all {
 		units = amount.DivRound(FastDecimal(pos.Index), adapters.Scale)
 	}
-	slip, fee, gas := d.instantCosts(amount, liq, d.peg(env, pos.Index), env.GasCost(d.gasWithdraw))
+	slip, fee, gas := d.instantCosts(amount, a, liq, d.peg(env, pos.Index), env.GasCost(d.gasWithdraw))
 	if w.MaxSlippage > 0 {
-		if frac := adapters.Float(slip) / adapters.Float(amount); frac > w.MaxSlippage {
+		if frac := adapters.Float(slip) / a; frac > w.MaxSlippage {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
 				"%s: instant exit slippage %.6g exceeds the bound %.6g", d.market.ID, frac, w.MaxSlippage)
 		}
