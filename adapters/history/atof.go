@@ -17,15 +17,15 @@ import (
 // hex, inf, NaN, underscores, exponents beyond the table, the rare inputs
 // Eisel-Lemire cannot decide, malformed text) goes to strconv.ParseFloat,
 // so results and errors are always strconv's.
-func parseFloat(s string) (float64, error) {
+func parseFloat[T string | []byte](s T) (float64, error) {
 	if f, ok := fastAtof(s); ok {
 		return f, nil
 	}
-	return strconv.ParseFloat(s, 64)
+	return strconv.ParseFloat(string(s), 64)
 }
 
 // fastAtof converts the decimal number s, or reports false.
-func fastAtof(s string) (float64, bool) {
+func fastAtof[T string | []byte](s T) (float64, bool) {
 	i, n := 0, len(s)
 	neg := false
 	if i < n && (s[i] == '+' || s[i] == '-') {
@@ -119,7 +119,7 @@ func fastAtof(s string) (float64, bool) {
 // man*10 + digit; it wraps beyond 19 digits, which callers refuse) and
 // returns the index after the run. Eight digits at a time are checked and
 // converted with a few 64-bit operations (SWAR).
-func digitsAt(s string, i int, man uint64) (int, uint64) {
+func digitsAt[T string | []byte](s T, i int, man uint64) (int, uint64) {
 	for i+8 <= len(s) {
 		v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56

@@ -2,6 +2,7 @@ package history
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -119,11 +120,13 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 	b := &Batch{Source: name, Format: FormatNative}
 	intern := map[string]string{}
 	var last struct {
-		s string
+		s []byte
 		t time.Time
 	}
 	for {
-		rec, line, err := rr.read()
+		// The fields are slices of the reader's buffer: only what is kept
+		// (a new market ID) is copied.
+		rec, line, err := rr.readBytes()
 		if err == io.EOF {
 			break
 		}
@@ -133,21 +136,21 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 		if len(rec) != len(header) {
 			return nil, fail(line, "wrong number of fields: %d, want %d as in the header", len(rec), len(header))
 		}
-		id, ok := intern[rec[0]]
+		id, ok := intern[string(rec[0])]
 		if !ok {
-			if _, _, err := adapters.SplitID(rec[0]); err != nil {
-				return nil, fail(line, "market: %q is not of the form protocol/name", rec[0])
+			id = string(rec[0])
+			if _, _, err := adapters.SplitID(id); err != nil {
+				return nil, fail(line, "market: %q is not of the form protocol/name", id)
 			}
-			id = strings.Clone(rec[0])
 			intern[id] = id
 		}
 		t := last.t
-		if rec[1] != last.s {
+		if !bytes.Equal(rec[1], last.s) || last.s == nil {
 			t, err = parseTime(rec[1])
 			if err != nil {
 				return nil, fail(line, "time: %q is not an RFC 3339 time (2024-01-02T15:04:05Z)", rec[1])
 			}
-			last.s, last.t = rec[1], t
+			last.s, last.t = append(last.s[:0], rec[1]...), t
 		}
 		if b.Rows == nil {
 			b.Rows = make([]Row, 0, rr.estimate())
@@ -157,7 +160,7 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 		row.Obs.Time = t
 		for i, f := range fields {
 			cell := rec[i+2]
-			if cell == "" {
+			if len(cell) == 0 {
 				continue
 			}
 			v, err := parseFloat(cell)
@@ -175,7 +178,7 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 
 // parseTime parses an RFC 3339 time into UTC, with a fast path for the
 // "2006-01-02T15:04:05Z" form WriteNativeCSV writes.
-func parseTime(s string) (time.Time, error) {
+func parseTime[T string | []byte](s T) (time.Time, error) {
 	if len(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' {
 		num := func(a, b int) int {
 			n := 0
@@ -193,7 +196,7 @@ func parseTime(s string) (time.Time, error) {
 			return time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC), nil
 		}
 	}
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := time.Parse(time.RFC3339, string(s))
 	return t.UTC(), err
 }
 

@@ -12,12 +12,13 @@ import (
 // skipped) faster than encoding/csv for the common unquoted line: one
 // string per record, fields sliced from it.
 type recReader struct {
-	br     *bufio.Reader
-	line   int // lines read so far
-	fields []string
-	long   []byte // a line longer than the buffer
-	size   int64  // input size when known (for preallocation), else 0
-	read0  int    // bytes of the last record, for estimate
+	br      *bufio.Reader
+	line    int // lines read so far
+	fields  []string
+	bfields [][]byte
+	long    []byte // a line longer than the buffer
+	size    int64  // input size when known (for preallocation), else 0
+	read0   int    // bytes of the last record, for estimate
 }
 
 type recError struct {
@@ -36,12 +37,14 @@ func newRecReader(r io.Reader) *recReader {
 }
 
 // estimate guesses the number of records from the input size and the
-// last record's length (0 when the size is unknown), bounded.
+// last record's length (0 when the size is unknown), bounded. It allows a
+// quarter more records than that: records vary in length, and growing a
+// large slice of rows costs more than some spare capacity.
 func (rr *recReader) estimate() int {
 	if rr.size <= 0 || rr.read0 <= 0 {
 		return 0
 	}
-	return int(min(rr.size/int64(rr.read0)+16, 1<<24))
+	return int(min(rr.size*5/4/int64(rr.read0)+16, 1<<24))
 }
 
 // readLine returns the next line without its line ending, or io.EOF.
@@ -67,37 +70,84 @@ func (rr *recReader) readLine() ([]byte, error) {
 	return b, nil
 }
 
-// read returns the next record's fields (valid until the next call) and
-// the line it starts on, or io.EOF.
-func (rr *recReader) read() ([]string, int, error) {
-	var b []byte
+// next returns the next non-empty line and the line number it is on, or
+// io.EOF. The bytes are valid until the next read.
+func (rr *recReader) next() ([]byte, int, error) {
 	for {
-		var err error
-		if b, err = rr.readLine(); err != nil {
+		b, err := rr.readLine()
+		if err != nil {
 			return nil, 0, err
 		}
 		if len(b) > 0 {
+			rr.read0 = len(b) + 1
+			return b, rr.line, nil
+		}
+	}
+}
+
+// read returns the next record's fields (valid until the next call) and
+// the line it starts on, or io.EOF.
+func (rr *recReader) read() ([]string, int, error) {
+	b, start, err := rr.next()
+	if err != nil {
+		return nil, 0, err
+	}
+	if bytes.IndexByte(b, '"') >= 0 {
+		return rr.quoted(string(b), start)
+	}
+	fields := rr.fields[:0]
+	s := string(b)
+	for {
+		i := strings.IndexByte(s, ',')
+		if i < 0 {
+			fields = append(fields, s)
 			break
 		}
+		fields = append(fields, s[:i])
+		s = s[i+1:]
 	}
-	start := rr.line
-	rr.read0 = len(b) + 1
-	fields := rr.fields[:0]
-	if bytes.IndexByte(b, '"') < 0 {
-		s := string(b)
-		for {
-			i := strings.IndexByte(s, ',')
-			if i < 0 {
-				fields = append(fields, s)
-				break
-			}
-			fields = append(fields, s[:i])
-			s = s[i+1:]
+	rr.fields = fields
+	return fields, start, nil
+}
+
+// readBytes is read without copying: the fields of a record without
+// quotes are slices of the reader's buffer. They are valid until the next
+// call.
+func (rr *recReader) readBytes() ([][]byte, int, error) {
+	b, start, err := rr.next()
+	if err != nil {
+		return nil, 0, err
+	}
+	fields := rr.bfields[:0]
+	if bytes.IndexByte(b, '"') >= 0 {
+		sf, start, err := rr.quoted(string(b), start)
+		if err != nil {
+			return nil, start, err
 		}
-		rr.fields = fields
+		for _, f := range sf {
+			fields = append(fields, []byte(f))
+		}
+		rr.bfields = fields
 		return fields, start, nil
 	}
-	s := string(b)
+	for {
+		i := bytes.IndexByte(b, ',')
+		if i < 0 {
+			fields = append(fields, b)
+			break
+		}
+		fields = append(fields, b[:i])
+		b = b[i+1:]
+	}
+	rr.bfields = fields
+	return fields, start, nil
+}
+
+// quoted splits the record that starts with line s (on line start), some
+// of whose fields are quoted; a quoted field may continue on the next
+// lines.
+func (rr *recReader) quoted(s string, start int) ([]string, int, error) {
+	fields := rr.fields[:0]
 	i := 0
 	for {
 		if i < len(s) && s[i] == '"' {

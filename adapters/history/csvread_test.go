@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // readAllStd reads records and their first lines with encoding/csv.
@@ -40,6 +41,25 @@ func readAllRec(in string) (recs [][]string, lines []int, err error) {
 	}
 }
 
+// readAllRecBytes is readAllRec through readBytes.
+func readAllRecBytes(in string) (recs [][]string, lines []int, err error) {
+	rr := newRecReader(strings.NewReader(in))
+	for {
+		rec, l, err := rr.readBytes()
+		if err == io.EOF {
+			return recs, lines, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		var r []string
+		for _, f := range rec {
+			r = append(r, string(f))
+		}
+		recs, lines = append(recs, r), append(lines, l)
+	}
+}
+
 func TestRecReader_Read(t *testing.T) {
 	tests := []struct {
 		name, in string
@@ -57,15 +77,17 @@ func TestRecReader_Read(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, lines, err := readAllRec(tc.in)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("error = %v, want error %v", err, tc.wantErr)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("records (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.lines, lines); diff != "" {
-				t.Errorf("lines (-want +got):\n%s", diff)
+			for _, read := range []func(string) ([][]string, []int, error){readAllRec, readAllRecBytes} {
+				got, lines, err := read(tc.in)
+				if (err != nil) != tc.wantErr {
+					t.Fatalf("error = %v, want error %v", err, tc.wantErr)
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("records (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(tc.lines, lines); diff != "" {
+					t.Errorf("lines (-want +got):\n%s", diff)
+				}
 			}
 		})
 	}
@@ -97,6 +119,16 @@ func FuzzRecReader(f *testing.F) {
 		}
 		if diff := cmp.Diff(wantLines, gotLines); diff != "" {
 			t.Fatalf("lines (-csv +recReader):\n%s", diff)
+		}
+		gotB, gotBLines, gotBErr := readAllRecBytes(in)
+		if gotBErr != nil {
+			t.Fatalf("readBytes error %v, read gave none", gotBErr)
+		}
+		if diff := cmp.Diff(want, gotB, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("records (-csv +readBytes):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantLines, gotBLines, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("lines (-csv +readBytes):\n%s", diff)
 		}
 	})
 }
