@@ -2,7 +2,8 @@
 // wants them (modernc.org/sqlite, WAL, a busy timeout, foreign keys,
 // immediate write transactions), applies embedded schema migrations
 // tracked in PRAGMA user_version, and offers a low-overhead row iterator
-// for hot read paths.
+// for hot read paths and a direct connection below database/sql (Conn)
+// for bulk writes.
 package sqlitex
 
 import (
