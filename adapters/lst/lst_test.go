@@ -429,3 +429,37 @@ func TestDriver_AccrueAllocs(t *testing.T) {
 		t.Errorf("Value allocations = %g, want <= 2", got)
 	}
 }
+
+// A sale into a premium pays at most the exchange rate, so minting at the
+// rate and selling at once can never earn a riskless profit.
+func TestLST_InstantExitCapsPremium(t *testing.T) {
+	a := custom(t, false, map[string]float64{"exit_liquidity": 1e9, "withdrawal_days": 5})
+	tests := []struct {
+		name       string
+		price      float64
+		wantAtMost string // received for 10 at rate 1.1 with a negligible impact
+	}{
+		{"premium 2%", 1.122, "10"},
+		{"at peg", 1.1, "10"},
+		{"discount 3%", 1.067, "9.7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := obs(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldPrice, tt.price)
+			pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, f, err := a.Withdraw(pos, env, adapters.Withdrawal{All: true, Mode: adapters.ExitInstant})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Amount.GreaterThan(dec(tt.wantAtMost)) {
+				t.Errorf("round trip at price %g received %s, want at most %s", tt.price, f.Amount, tt.wantAtMost)
+			}
+			if f.Slippage.Sign() < 0 {
+				t.Errorf("slippage %s is negative: a sale captured a premium", f.Slippage)
+			}
+		})
+	}
+}

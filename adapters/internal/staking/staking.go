@@ -317,7 +317,14 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 // slippage (the depth's price impact, amount/(liq+amount) of the proceeds
 // at market, plus the depeg), the protocol's instant-exit fee on what the
 // sale brings, and gas (gasW, the withdrawal's gas cost at env).
+//
+// A premium is not captured: a sale pays at most the exchange rate (peg
+// capped at 1). Arbitrageurs mint at the rate and sell into a premium
+// long before a vault's rebalance could, and pricing sales above the rate
+// while deposits mint at it would let a strategy earn a riskless profit
+// from every round trip.
 func (d *Driver) instantCosts(amount decimal.Decimal, a, liq, peg float64, gasW decimal.Decimal) (slip, fee, gas decimal.Decimal) {
+	peg = math.Min(peg, 1)
 	impact := a / (liq + a)
 	received := mulQ(amount, peg*(1-impact))
 	slip = amount.Sub(received)
