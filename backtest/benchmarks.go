@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -53,6 +54,7 @@ func (e *engine) openBenchmarks(from time.Time) {
 		}
 		m.hold, m.holdOK, m.holdCost, m.envRow = pos, true, f.Cost(), m.row
 		m.holdVal0 = e.holdValue(m)
+		m.openUnit(sp.Pricing)
 		opened++
 	}
 	if opened == 0 {
@@ -82,10 +84,178 @@ func (e *engine) holdValue(m *market) float64 {
 	return v
 }
 
-// stepBenchmarks accrues the hold positions to now and records their
-// values at step k.
+// perUnit says how the value of one unit of a hold follows from its
+// accrued shadow position.
+type perUnit uint8
+
+const (
+	// perValue asks the adapter: Value of the one-unit shadow (any kind).
+	perValue perUnit = iota
+	// perIndex is the accrued index itself: lending markets, and LSTs and
+	// LRTs at rate pricing (their Value is Units x Index once accrued).
+	perIndex
+	// perPeg is the index times the peg: LSTs and LRTs at market pricing;
+	// the peg is price / exchange rate (price alone for rebasing tokens).
+	perPeg
+	// perPegRebasing is perPeg for a rebasing token.
+	perPegRebasing
+)
+
+// openUnit starts the hold's float64 path from the hold position just
+// opened: a shadow position of exactly one unit in the same state (index,
+// entry, accrual time), the hold's units and rewards as float64, and how
+// a unit's value is read.
+func (m *market) openUnit(pricing adapters.Pricing) {
+	m.unit = m.hold
+	m.unit.Units = decimal.NewFromInt(1)
+	m.unit.Rewards = decimal.Zero
+	m.unit.Claims = nil
+	m.units = toFloat(m.hold.Units)
+	m.rew = toFloat(m.hold.Rewards)
+	m.per = perValue
+	m.rewardF, m.rrOK = false, false
+	switch m.ad.Market().Kind {
+	case adapters.Lending:
+		m.per = perIndex
+		m.rewardF = true
+	case adapters.LST, adapters.LRT:
+		m.rewardF = true
+		switch {
+		case pricing == adapters.PriceRate:
+			m.per = perIndex
+		case m.ad.Profile() != nil && m.ad.Profile().IsRebasing():
+			m.per = perPegRebasing
+		default:
+			m.per = perPeg
+		}
+	}
+	if m.rewardF {
+		m.unit.Units = decimal.Zero // the index moves the same; rewards are ours
+	}
+}
+
+// accrueUnit accrues the one-unit shadow to m.env's time and adds the
+// rewards it earned, scaled to the hold's units, to m.rew. The shadow's
+// rewards are zeroed before each accrual, so what the adapter adds is
+// exactly one step's rewards per unit.
+//
+// Staking and lending holds (rewardF) accrue their rewards here instead,
+// as their adapters do, from the quoted reward rate rr (after fees and
+// haircut): units x index x rr x years, the index being the one at the
+// start of the step for LSTs and LRTs and the one at its end for lending
+// markets.
+func (m *market) accrueUnit() {
+	last := m.unit.Last
+	if !last.IsZero() && !m.env.Time.After(last) {
+		return
+	}
+	if !m.rewardF {
+		m.unit.Rewards = decimal.Zero
+		m.ad.Accrue(&m.unit, &m.env)
+		if m.unit.Rewards.Sign() != 0 {
+			m.rew += m.units * toFloat(m.unit.Rewards)
+		}
+		return
+	}
+	rr, ok := m.rewardRate()
+	if !ok {
+		// No quote: let the adapter accrue one unit's rewards.
+		m.unit.Units, m.unit.Rewards = decimal.NewFromInt(1), decimal.Zero
+		m.ad.Accrue(&m.unit, &m.env)
+		if m.unit.Rewards.Sign() != 0 {
+			m.rew += m.units * toFloat(m.unit.Rewards)
+		}
+		m.unit.Units, m.unit.Rewards = decimal.Zero, decimal.Zero
+		return
+	}
+	prev := m.unit.Index
+	m.ad.Accrue(&m.unit, &m.env)
+	if last.IsZero() || !(rr > 0) {
+		return
+	}
+	basis := prev
+	if m.per == perIndex && m.ad.Market().Kind == adapters.Lending {
+		basis = m.unit.Index
+	}
+	years := float64(m.env.Time.Sub(last)) / float64(time.Second) / yearSeconds
+	m.rew += m.units * basis * rr * years
+}
+
+// rewardRate is the hold's reward rate at m.env (Quote.RewardAPY at a
+// zero amount), quoted again only when the observed reward_apy changes.
+// ok is false when the adapter cannot quote.
+func (m *market) rewardRate() (float64, bool) {
+	o := &m.env.Obs
+	has := o.Set.Has(adapters.FieldRewardAPY)
+	v := 0.0
+	if has {
+		v = o.Values[adapters.FieldRewardAPY]
+	}
+	if m.rrOK && has == m.rrHas && (v == m.rrObs || (v != v && m.rrObs != m.rrObs)) {
+		return m.rr, true
+	}
+	q, err := m.ad.Quote(&m.env, decimal.Zero)
+	if err != nil {
+		m.rrOK = false
+		return 0, false
+	}
+	m.rr, m.rrOK, m.rrHas, m.rrObs = q.RewardAPY, true, has, v
+	return m.rr, true
+}
+
+// unitValue is the value of one unit of the hold at m.env.
+func (m *market) unitValue(pricing adapters.Pricing) float64 {
+	idx := m.unit.Index
+	switch m.per {
+	case perIndex:
+		if m.ad.Market().Kind == adapters.Lending && idx <= 0 {
+			return 1 // lending values an unset index at par
+		}
+		return idx
+	case perPeg, perPegRebasing:
+		return idx * stakingPeg(&m.env.Obs, idx, m.per == perPegRebasing)
+	}
+	return toFloat(m.ad.Value(&m.unit, &m.env, pricing))
+}
+
+// stakingPeg is an LST's or LRT's peg at an observation, as its adapter
+// values it at market pricing: price / exchange rate (the observed one,
+// else rate), the price alone for a rebasing token, 1 without a usable
+// price.
+func stakingPeg(o *adapters.Observation, rate float64, rebasing bool) float64 {
+	p, ok := o.Get(adapters.FieldPrice)
+	if !ok || !(p > 0) || math.IsInf(p, 0) {
+		return 1
+	}
+	if rebasing {
+		return p
+	}
+	if r, ok := o.Get(adapters.FieldExchangeRate); ok && r > 0 {
+		return p / r
+	}
+	if rate > 0 {
+		return p / rate
+	}
+	return 1
+}
+
+// stepBenchmarks accrues the holds to now and records their values at
+// step k.
+//
+// A hold's value is linear in its units (accrual, rewards and events
+// scale with them), so it is computed in float64 as units x the value of
+// one unit + accrued rewards, where the adapter accrues a one-unit shadow
+// of the hold (its index, and the rewards of each step) and the unit's
+// value is its index (lending; LSTs and LRTs at rate pricing), the index
+// times the peg (LSTs and LRTs at market pricing), or the adapter's Value
+// of the shadow (other kinds). This avoids a decimal Accrue and Value of
+// every hold at every step; the curves agree with that exact computation
+// to a relative 1e-9 (the float64 products and the per-step rewards'
+// rounding at 18 places; TestBenchmarks_FloatPathMatchesDecimal checks
+// it on every kind, both pricings and events).
 func (e *engine) stepBenchmarks(k int, now time.Time) {
-	capital := toFloat(e.spec.Capital)
+	capital := e.capitalF
+	pricing := e.spec.Pricing
 	for _, m := range e.markets {
 		if !m.holdOK {
 			m.curve[k] = Point{Time: now, Value: capital}
@@ -95,9 +265,39 @@ func (e *engine) stepBenchmarks(k int, now time.Time) {
 		if m.envRow != m.row {
 			m.env.Obs, m.envRow = m.obs, m.row
 		}
-		m.ad.Accrue(&m.hold, &m.env)
-		m.curve[k] = Point{Time: now, Value: e.holdValue(m)}
+		if e.exactBench {
+			m.ad.Accrue(&m.hold, &m.env)
+			m.curve[k] = Point{Time: now, Value: e.holdValue(m)}
+			continue
+		}
+		m.accrueUnit()
+		m.curve[k] = Point{Time: now, Value: m.units*m.unitValue(pricing) + m.rew}
 	}
+}
+
+// applyHoldEvent applies an event to market m's hold at time at: the
+// shadow is accrued to at, and the event is applied to a position of the
+// hold's units in the shadow's state; the units it leaves become the
+// hold's.
+func (e *engine) applyHoldEvent(m *market, at time.Time, ev adapters.Event) {
+	m.env.Time, m.env.Obs, m.envRow = at, m.obs, m.row
+	if e.exactBench {
+		if np, _, err := m.ad.Apply(m.hold, &m.env, ev); err == nil {
+			m.hold = np
+		}
+		return
+	}
+	m.accrueUnit()
+	p := m.unit
+	p.Units, p.Rewards = m.hold.Units, decimal.Zero
+	np, _, err := m.ad.Apply(p, &m.env, ev)
+	if err != nil {
+		return
+	}
+	m.hold.Units = np.Units
+	m.units = toFloat(np.Units)
+	np.Units, np.Rewards, np.Claims = m.unit.Units, decimal.Zero, nil
+	m.unit = np
 }
 
 // benchmarks builds the benchmark results from the hold curves.
@@ -106,7 +306,7 @@ func (e *engine) benchmarks(ts []int64) []Benchmark {
 	n := len(ts)
 	vals := make([]float64, n)
 	out := make([]Benchmark, 0, len(e.markets)+2)
-	capital := toFloat(e.spec.Capital)
+	capital := e.capitalF
 	best := -1
 	for i, m := range e.markets {
 		for k := range vals {

@@ -247,6 +247,21 @@ type market struct {
 	holdNote string
 	holdVal0 float64 // value right after entry
 	curve    []Point
+	// The hold's float64 path (see stepBenchmarks): unit is a one-unit
+	// shadow of hold that the adapter accrues (its index and per-unit
+	// rewards), units the hold's units, rew its accrued rewards in base.
+	unit  adapters.Position
+	units float64
+	rew   float64
+	per   perUnit // how a unit's value follows from unit.Index
+	// Staking and lending holds accrue their rewards in float64 from the
+	// reward rate their adapter quotes (Quote.RewardAPY), cached while the
+	// observed reward_apy stays the same; the shadow then holds no units.
+	rewardF bool
+	rrOK    bool
+	rrHas   bool
+	rrObs   float64 // the observed reward_apy the rate was quoted at
+	rr      float64
 	// the equal-weight split: value after entry of capital/N
 	ewVal0 float64
 	ewOK   bool
@@ -280,6 +295,12 @@ type engine struct {
 	slab   []float64
 	costs  decimal.Decimal
 	issues []DataIssue
+
+	capitalF float64 // Spec.Capital as float64
+	// exactBench computes the benchmark holds with a decimal Accrue and
+	// Value per market and step instead of the float64 path (the
+	// reference the tests compare the float64 path with).
+	exactBench bool
 }
 
 // Run runs one backtest. It steps through the times of the range: at each
@@ -303,7 +324,10 @@ type engine struct {
 // KindInvalid. Gaps in a market's history are forward filled (the latest
 // row carries on) and reported in Result.DataIssues.
 func Run(ctx context.Context, spec Spec) (*Result, error) {
-	e := &engine{spec: spec, op: "backtest.Run", gasM: -1}
+	return runEngine(ctx, &engine{spec: spec, op: "backtest.Run", gasM: -1})
+}
+
+func runEngine(ctx context.Context, e *engine) (*Result, error) {
 	if err := e.setup(ctx); err != nil {
 		return nil, err
 	}
@@ -522,6 +546,7 @@ func (e *engine) setup(ctx context.Context) error {
 	e.slab = make([]float64, len(e.times)*n)
 	e.vals = make([]decimal.Decimal, 0, n)
 	e.costs = decimal.Zero
+	e.capitalF = toFloat(sp.Capital)
 	return nil
 }
 
@@ -655,10 +680,7 @@ func (e *engine) applyEvents(t int64) error {
 		e.res.Events = append(e.res.Events, rec)
 		for _, m := range e.markets {
 			if m.id == ev.Market && m.holdOK {
-				m.env.Time, m.env.Obs, m.envRow = at, m.obs, m.row
-				if np, _, err := m.ad.Apply(m.hold, &m.env, ev); err == nil {
-					m.hold = np
-				}
+				e.applyHoldEvent(m, at, ev)
 			}
 		}
 	}

@@ -1,0 +1,114 @@
+package backtest
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// benchTolerance is the documented agreement of the float64 hold path
+// with the exact decimal computation (see stepBenchmarks).
+const benchTolerance = 1e-9
+
+// TestBenchmarks_FloatPathMatchesDecimal runs the balanced example (an
+// LST with an exchange rate, a rebasing LST, two LRTs with rewards, a
+// lending market, given rewards, and an AMM pool) over the embedded
+// history with extra slash, bad-debt and pause events, at both pricings, once with the
+// float64 hold path and once with a decimal Accrue and Value per market
+// and step, and requires every benchmark curve point and headline to
+// agree to a relative 1e-9.
+func TestBenchmarks_FloatPathMatchesDecimal(t *testing.T) {
+	db := defaultHistory(t)
+	ctx := context.Background()
+	s := loadExample(t, "lst-lrt-balanced.yaml")
+	from, to := day("2024-03-01"), day("2024-09-01")
+	w, err := Load(ctx, db, s, from, to, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := map[string][]adapters.Event{
+		"etherfi/weeth":   {{Time: day("2024-04-10").Add(3 * time.Hour), Type: adapters.EventSlash, Size: 0.03, Note: "test"}},
+		"aave-v3/weth":    {{Time: day("2024-05-02"), Type: adapters.EventBadDebt, Size: 0.01, Note: "test"}},
+		"curve/steth-eth": {{Time: day("2024-06-01"), Type: adapters.EventSlash, Size: 0.02, Note: "test"}},
+		"renzo/ezeth": {{Time: day("2024-07-01"), Type: adapters.EventPause, Note: "test"},
+			{Time: day("2024-07-03"), Type: adapters.EventUnpause, Note: "test"}},
+	}
+	w2 := *w
+	lending := false
+	w2.Series = make([]*adapters.Series, len(w.Series))
+	for i, ser := range w.Series {
+		cp := *ser
+		for _, ev := range extra[ser.Market.ID] {
+			ev.Market = ser.Market.ID
+			cp.Events = append(append([]adapters.Event(nil), cp.Events...), ev)
+		}
+		if ser.Market.Kind == adapters.Lending {
+			// Lending rewards that change every tenth row.
+			cp.Set = make([]adapters.FieldSet, len(ser.Set))
+			col := make([]float64, ser.Len())
+			for r := range col {
+				cp.Set[r] = ser.Set[r].With(adapters.FieldRewardAPY)
+				col[r] = 0.01 + 0.002*float64(r/10%3)
+			}
+			cp.Cols[adapters.FieldRewardAPY] = col
+			lending = true
+		}
+		w2.Series[i] = &cp
+	}
+	if !lending {
+		t.Fatal("the universe has no lending market")
+	}
+	for _, pricing := range []adapters.Pricing{adapters.PriceRate, adapters.PriceMarket} {
+		t.Run(pricing.String(), func(t *testing.T) {
+			spec := Spec{Strategy: s, Data: &w2, From: from, To: to, Capital: decimal.NewFromInt(100), Pricing: pricing}
+			got, err := runEngine(ctx, &engine{spec: spec, op: "backtest.Run", gasM: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := runEngine(ctx, &engine{spec: spec, op: "backtest.Run", gasM: -1, exactBench: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Events) < 4 {
+				t.Fatalf("the run applied %d events, want at least 4", len(got.Events))
+			}
+			if len(got.Benchmarks) != len(want.Benchmarks) {
+				t.Fatalf("got %d benchmarks, want %d", len(got.Benchmarks), len(want.Benchmarks))
+			}
+			near := func(a, b float64) bool { return math.Abs(a-b) <= benchTolerance*math.Max(1, math.Abs(b)) }
+			for i := range want.Benchmarks {
+				g, w := &got.Benchmarks[i], &want.Benchmarks[i]
+				if g.Name != w.Name || len(g.Curve) != len(w.Curve) {
+					t.Fatalf("benchmark %d: got %s with %d points, want %s with %d", i, g.Name, len(g.Curve), w.Name, len(w.Curve))
+				}
+				moved := false
+				for k := range w.Curve {
+					if !near(g.Curve[k].Value, w.Curve[k].Value) {
+						t.Fatalf("%s at %s: got %.15g, want %.15g", w.Name, w.Curve[k].Time.Format(time.RFC3339), g.Curve[k].Value, w.Curve[k].Value)
+					}
+					moved = moved || w.Curve[k].Value != w.Curve[0].Value
+				}
+				if !moved {
+					t.Errorf("%s: the curve never moves; the comparison proves nothing", w.Name)
+				}
+				for _, f := range []struct {
+					name      string
+					got, want float64
+				}{
+					{"end_value", g.Metrics.EndValue, w.Metrics.EndValue},
+					{"apy", g.Metrics.APY, w.Metrics.APY},
+					{"max_drawdown", g.Metrics.MaxDrawdown, w.Metrics.MaxDrawdown},
+				} {
+					if !near(f.got, f.want) {
+						t.Errorf("%s %s: got %.15g, want %.15g", w.Name, f.name, f.got, f.want)
+					}
+				}
+			}
+		})
+	}
+}
