@@ -1,6 +1,7 @@
 package history
 
 import (
+	"encoding/binary"
 	"math"
 	"math/big"
 	"math/bits"
@@ -17,7 +18,7 @@ import (
 // hex, inf, NaN, underscores, exponents beyond the table, the rare inputs
 // Eisel-Lemire cannot decide, malformed text) goes to strconv.ParseFloat,
 // so results and errors are always strconv's.
-func parseFloat[T string | []byte](s T) (float64, error) {
+func parseFloat(s []byte) (float64, error) {
 	if f, ok := fastAtof(s); ok {
 		return f, nil
 	}
@@ -25,7 +26,7 @@ func parseFloat[T string | []byte](s T) (float64, error) {
 }
 
 // fastAtof converts the decimal number s, or reports false.
-func fastAtof[T string | []byte](s T) (float64, bool) {
+func fastAtof(s []byte) (float64, bool) {
 	i, n := 0, len(s)
 	neg := false
 	if i < n && (s[i] == '+' || s[i] == '-') {
@@ -119,10 +120,9 @@ func fastAtof[T string | []byte](s T) (float64, bool) {
 // man*10 + digit; it wraps beyond 19 digits, which callers refuse) and
 // returns the index after the run. Eight digits at a time are checked and
 // converted with a few 64-bit operations (SWAR).
-func digitsAt[T string | []byte](s T, i int, man uint64) (int, uint64) {
+func digitsAt(s []byte, i int, man uint64) (int, uint64) {
 	for i+8 <= len(s) {
-		v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		v := binary.LittleEndian.Uint64(s[i:])
 		// Every byte is a digit: its high nibble is 3, and adding 6
 		// does not carry into it.
 		if v&0xF0F0F0F0F0F0F0F0 != 0x3030303030303030 || (v+0x0606060606060606)&0xF0F0F0F0F0F0F0F0 != 0x3030303030303030 {

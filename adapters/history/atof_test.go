@@ -11,7 +11,7 @@ import (
 // bits and error (or lack of one).
 func sameAsStrconv(t *testing.T, s string) {
 	t.Helper()
-	got, gotErr := parseFloat(s)
+	got, gotErr := parseFloat([]byte(s))
 	want, wantErr := strconv.ParseFloat(s, 64)
 	if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
 		t.Errorf("parseFloat(%q) = %v (%#x), want %v (%#x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
@@ -104,9 +104,9 @@ func FuzzParseFloat(f *testing.F) {
 
 func BenchmarkParseFloat(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	in := make([]string, 1024)
+	in := make([][]byte, 1024)
 	for i := range in {
-		in[i] = strconv.FormatFloat(0.03+rng.NormFloat64()*0.001, 'g', -1, 64)
+		in[i] = strconv.AppendFloat(nil, 0.03+rng.NormFloat64()*0.001, 'g', -1, 64)
 	}
 	b.Run("parseFloat", func(b *testing.B) {
 		i := 0
@@ -118,7 +118,7 @@ func BenchmarkParseFloat(b *testing.B) {
 	b.Run("strconv", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
-			strconv.ParseFloat(in[i&1023], 64)
+			strconv.ParseFloat(string(in[i&1023]), 64)
 			i++
 		}
 	})
