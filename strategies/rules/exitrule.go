@@ -1,7 +1,106 @@
 package rules
 
+import (
+	"context"
+	"math"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+)
+
+var _ strategies.Exiter = (*Strategy)(nil)
+
 // HasExitRule reports whether the file sets exit.when. A strategy without
 // one never lists markets in Target.Exit, so a keeper need not plan at
 // every step to check it (the backtest engine plans only on schedule
 // ticks then).
 func (s *Strategy) HasExitRule() bool { return s.exit != nil }
+
+// ExitCheck evaluates exit.when alone for every market of st and returns
+// the markets it holds true for, in universe order: what Plan on the same
+// State lists in Target.Exit (markets with no observation or paused are
+// skipped, as Plan skips them). It reads only what the exit rule reads
+// (the compiled closures and its own windows), so a keeper can run it at
+// every step and plan only when it fires. Without an exit rule it returns
+// nil. Errors are Plan's: an invalid state, a parameter override that is
+// not finite, or the exit rule failing at run time (KindInvalid, naming
+// the market and the rule's position).
+func (s *Strategy) ExitCheck(ctx context.Context, st *strategies.State) ([]string, error) {
+	const op = "rules.ExitCheck"
+	params, err := s.begin(op, ctx, st)
+	if err != nil || s.exit == nil {
+		return nil, err
+	}
+	var pc *planCtx
+	if s.pcs != nil {
+		pc = s.pcs.Get().(*planCtx)
+		defer s.pcs.Put(pc)
+	} else {
+		pc = new(planCtx)
+	}
+	pc.s, pc.t, pc.have = s, st.Time.Unix(), grow(pc.have, len(s.comp.windows))
+	pc.ms, pc.consts, pc.sw = nil, nil, nil
+	pc.env = marketEnv{}
+	pc.env.setParams(params)
+	pc.vm = s.vms.Get().(*vm.VM)
+	defer s.vms.Put(pc.vm)
+	var exits []string
+	for i := range st.Markets {
+		ms := &st.Markets[i]
+		if ms.Row < 0 || ms.Paused {
+			continue
+		}
+		pc.ms = ms
+		pc.consts = &s.consts[i]
+		if ms.Profile != s.profiles[i] {
+			c := constsOf(ms.Profile)
+			pc.consts = &c
+		}
+		pc.env.fill(ms, s.tags[i], pc.consts)
+		pc.sw = s.wcache.get(i, ms.Series, len(s.comp.windows))
+		clear(pc.have)
+		out, err := pc.runBool(s.exit)
+		if err != nil {
+			return nil, err
+		}
+		if out {
+			exits = append(exits, ms.Market.ID)
+		}
+	}
+	return exits, nil
+}
+
+// begin checks a plan's context and state and returns the parameter
+// values after st.Params' overrides (the file's own slice when there are
+// none).
+func (s *Strategy) begin(op string, ctx context.Context, st *strategies.State) ([]float64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	if st == nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "nil state")
+	}
+	if len(st.Markets) != len(s.universe) {
+		return nil, adapters.E(op, adapters.KindInvalid, "%s: state has %d markets, the strategy %d", s.name, len(st.Markets), len(s.universe))
+	}
+	for i := range st.Markets {
+		if id := st.Markets[i].Market.ID; id != s.universe[i].ID {
+			return nil, adapters.E(op, adapters.KindInvalid, "%s: state market %d is %q, the strategy's is %q", s.name, i, id, s.universe[i].ID)
+		}
+	}
+	params := s.paramVals
+	if len(st.Params) > 0 {
+		params = append([]float64(nil), s.paramVals...)
+		for k, v := range st.Params {
+			if i, ok := s.comp.pindex[k]; ok {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return nil, adapters.E(op, adapters.KindInvalid, "%s: parameter %s = %g is not a finite number", s.name, k, v)
+				}
+				params[i] = v
+			}
+		}
+	}
+	return params, nil
+}

@@ -303,31 +303,9 @@ func (pc *planCtx) runFloat(p *program) (float64, error) {
 // and the rule.
 func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
 	const op = "rules.Plan"
-	if err := ctx.Err(); err != nil {
-		return strategies.Target{}, adapters.Wrap(op, adapters.KindOther, err)
-	}
-	if st == nil {
-		return strategies.Target{}, adapters.E(op, adapters.KindInvalid, "nil state")
-	}
-	if len(st.Markets) != len(s.universe) {
-		return strategies.Target{}, adapters.E(op, adapters.KindInvalid, "%s: state has %d markets, the strategy %d", s.name, len(st.Markets), len(s.universe))
-	}
-	for i := range st.Markets {
-		if id := st.Markets[i].Market.ID; id != s.universe[i].ID {
-			return strategies.Target{}, adapters.E(op, adapters.KindInvalid, "%s: state market %d is %q, the strategy's is %q", s.name, i, id, s.universe[i].ID)
-		}
-	}
-	params := s.paramVals
-	if len(st.Params) > 0 {
-		params = append([]float64(nil), s.paramVals...)
-		for k, v := range st.Params {
-			if i, ok := s.comp.pindex[k]; ok {
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					return strategies.Target{}, adapters.E(op, adapters.KindInvalid, "%s: parameter %s = %g is not a finite number", s.name, k, v)
-				}
-				params[i] = v
-			}
-		}
+	params, err := s.begin(op, ctx, st)
+	if err != nil {
+		return strategies.Target{}, err
 	}
 
 	n := len(st.Markets)

@@ -1,0 +1,17 @@
+package strategies
+
+import "context"
+
+// Exiter is the optional capability of strategies whose exit rule can be
+// evaluated on its own, far more cheaply than a whole Plan. A keeper that
+// checks exits at every step (the backtest engine between rebalance
+// ticks) calls ExitCheck and plans in full only when it lists a market the
+// vault holds.
+//
+// ExitCheck must return exactly the markets Plan on the same State would
+// list in Target.Exit, in the same order (nil when none), and fail
+// whenever Plan would fail evaluating the exit rule. Like Plan it must be
+// deterministic and must not modify st.
+type Exiter interface {
+	ExitCheck(ctx context.Context, st *State) ([]string, error)
+}
