@@ -79,6 +79,15 @@ type RebalanceConfig struct {
 	// MaxGasPrice, in gwei, gates non-urgent rebalances: above it nothing
 	// trades except exits. Zero means no gate.
 	MaxGasPrice float64 `json:"max_gas_price" yaml:"max_gas_price"`
+	// Band is the tolerance band of over-weight positions, a fraction of
+	// NAV: a market held more than max(Band, MinTrade/NAV) above its
+	// target is sold down to it even when nothing needs the cash. Within
+	// the band an over-weight is sold only when its target is zero, its
+	// target is a cap (the allocation's reason says "capped by"), the
+	// idle target needs cash, or the proceeds fund buys whose expected
+	// gain covers the whole move's cost. Zero means no band: only those
+	// reasons sell.
+	Band float64 `json:"band" yaml:"band"`
 	// MaxSlippage bounds a non-urgent instant exit's slippage, as a
 	// fraction of the amount; beyond it the exit is queued where the
 	// market has a queue, else rejected. Zero means no bound.
@@ -88,7 +97,11 @@ type RebalanceConfig struct {
 // DefaultConfig returns a configuration with the usual settings: rate
 // pricing, the default virtual-share offset, a 2% idle floor, a 2%
 // management fee, a 20% performance fee, a 7-day profit unlock, a 1% max
-// loss on withdrawals and a 30-day holding horizon with gain >= cost.
+// loss on withdrawals, and a 30-day holding horizon over which a move's
+// expected gain must be at least 3 times its cost (MinGainOverCost): an
+// APY spread seen now rarely lasts the whole horizon, and on the embedded
+// 2024 history a multiple of 1 turns the example strategy over 6.6 times
+// a year for 0.4% a year less than a multiple of 3. No tolerance band.
 func DefaultConfig(name string, base adapters.Asset) Config {
 	return Config{
 		Name:           name,
@@ -104,7 +117,7 @@ func DefaultConfig(name string, base adapters.Asset) Config {
 		Rebalance: RebalanceConfig{
 			MinTrade:        decimal.RequireFromString("0.01"),
 			Horizon:         DefaultHorizon,
-			MinGainOverCost: 1,
+			MinGainOverCost: 3,
 		},
 	}
 }
@@ -129,7 +142,7 @@ func (c *Config) Validate() error {
 		name string
 		v    float64
 	}{{"idle_floor", c.IdleFloor}, {"management_fee", c.ManagementFee}, {"performance_fee", c.PerformanceFee}, {"max_loss", c.MaxLoss},
-		{"rebalance.max_slippage", c.Rebalance.MaxSlippage}} {
+		{"rebalance.max_slippage", c.Rebalance.MaxSlippage}, {"rebalance.band", c.Rebalance.Band}} {
 		if math.IsNaN(f.v) || f.v < 0 || f.v > 1 {
 			return bad("vault %q: %s %g is not a fraction in [0, 1]", c.Name, f.name, f.v)
 		}

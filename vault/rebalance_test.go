@@ -105,14 +105,73 @@ func TestVault_Decide(t *testing.T) {
 			rejected: []string{"f/a"},
 		},
 		{
-			name:     "gain below cost",
+			// The buy pays from idle (5.1% on 50 over 30 days beats its
+			// 0.01 entry cost) but not funded by a 5% position: the sell
+			// that would fund it does not happen either (no sell to idle).
+			name:     "a sell whose buys are rejected does not execute",
 			fakes:    map[string]*fake{"f/hi": {apy: 0.05}, "f/lo": {apy: 0.051, gas: 1e6}},
 			cfg:      func(c *Config) { c.Rebalance.MinGainOverCost = 1 },
 			gas:      10,
 			start:    map[string]float64{"f/hi": 0.9},
 			target:   target(map[string]float64{"f/hi": 0.4, "f/lo": 0.5}),
-			want:     []wantOrder{{"f/hi", Sell, "50", adapters.ExitInstant}},
-			rejected: []string{"f/lo"},
+			rejected: []string{"f/hi", "f/lo"},
+		},
+		{
+			name:   "a sell funds buys that pay for the move",
+			fakes:  map[string]*fake{"f/hi": {apy: 0.02}, "f/lo": {apy: 0.06, gas: 1e6}},
+			cfg:    func(c *Config) { c.Rebalance.MinGainOverCost = 1 },
+			gas:    10,
+			start:  map[string]float64{"f/hi": 0.9},
+			target: target(map[string]float64{"f/hi": 0.4, "f/lo": 0.5}),
+			want:   []wantOrder{{"f/hi", Sell, "50", adapters.ExitInstant}, {"f/lo", Buy, "50", 0}},
+		},
+		{
+			name:   "only as much as the buys need, lowest APY first",
+			fakes:  map[string]*fake{"f/a": {apy: 0.03}, "f/b": {apy: 0.02}, "f/c": {apy: 0.06}},
+			cfg:    func(c *Config) { c.Rebalance.MinGainOverCost = 1 },
+			start:  map[string]float64{"f/a": 0.45, "f/b": 0.45},
+			target: target(map[string]float64{"f/a": 0.35, "f/b": 0.35, "f/c": 0.2}),
+			// idle 10 above the 10% target is 0: c's 20 come from b (2%)
+			// first, b's whole over-weight of 10, then 10 of a's.
+			want: []wantOrder{{"f/b", Sell, "10", adapters.ExitInstant}, {"f/a", Sell, "10", adapters.ExitInstant}, {"f/c", Buy, "20", 0}},
+		},
+		{
+			name:   "an over-weight within the band stays when nothing needs the cash",
+			fakes:  map[string]*fake{"f/a": {apy: 0.03}, "f/b": {apy: 0.03}},
+			cfg:    func(c *Config) { c.Rebalance.Band = 0.05 },
+			start:  map[string]float64{"f/a": 0.5, "f/b": 0.3},
+			target: target(map[string]float64{"f/a": 0.46, "f/b": 0.3}),
+			// idle is 20, target idle 24: the idle target needs 4, above
+			// the minimum trade of 1.
+			want: []wantOrder{{"f/a", Sell, "4", adapters.ExitInstant}},
+		},
+		{
+			name:   "beyond the band sells down to the target",
+			fakes:  map[string]*fake{"f/a": {apy: 0.03}, "f/b": {apy: 0.03}},
+			cfg:    func(c *Config) { c.Rebalance.Band = 0.05 },
+			start:  map[string]float64{"f/a": 0.6, "f/b": 0.2},
+			target: target(map[string]float64{"f/a": 0.5, "f/b": 0.3}),
+			want:   []wantOrder{{"f/a", Sell, "10", adapters.ExitInstant}, {"f/b", Buy, "10", 0}},
+		},
+		{
+			name:  "a capped target is sold down to the cap",
+			fakes: map[string]*fake{"f/a": {apy: 0.05}, "f/b": {apy: 0.01}},
+			cfg:   func(c *Config) { c.Rebalance.Band = 0.5; c.Rebalance.MinGainOverCost = 1 },
+			start: map[string]float64{"f/a": 0.45, "f/b": 0.45},
+			target: strategies.Target{Idle: 0.1, Allocations: []strategies.Allocation{
+				{Market: "f/a", Weight: 0.35, Reason: "score 0.05; capped by max_weight = 0.35"}, {Market: "f/b", Weight: 0.55}}},
+			// The cap forces the sell; its proceeds pay for the buy even
+			// though b earns less than a.
+			want: []wantOrder{{"f/a", Sell, "10", adapters.ExitInstant}, {"f/b", Buy, "10", 0}},
+		},
+		{
+			name:  "within the band the same over-weight is kept",
+			fakes: map[string]*fake{"f/a": {apy: 0.05}, "f/b": {apy: 0.01}},
+			cfg:   func(c *Config) { c.Rebalance.Band = 0.5; c.Rebalance.MinGainOverCost = 1 },
+			start: map[string]float64{"f/a": 0.45, "f/b": 0.45},
+			target: strategies.Target{Idle: 0.1, Allocations: []strategies.Allocation{
+				{Market: "f/a", Weight: 0.35}, {Market: "f/b", Weight: 0.55}}},
+			rejected: []string{"f/b"},
 		},
 		{
 			name:   "paused market",
