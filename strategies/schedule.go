@@ -17,7 +17,7 @@ import (
 type VaultVars struct {
 	NAV            float64   // total assets, base units
 	Idle           float64   // undeployed base asset, base units
-	Drift          float64   // sum over markets of |current weight - target weight| / 2, a fraction of NAV
+	Drift          float64   // distance between the weights and the target, a fraction of NAV (vault.Inputs.Drift: idle included, claims in transit where they will go)
 	GainAPY        float64   // expected APY gain of moving to the target, fraction/year
 	CostAPY        float64   // cost of the move (gas, slippage, fees) annualised over the horizon, fraction/year
 	PendingRewards float64   // unharvested rewards, base units

@@ -189,6 +189,10 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			switch want.Cmp(cur) {
 			case -1:
 				over := cur.Sub(want)
+				if v.cfg.Pricing == adapters.PriceMarket && cur.Sign() > 0 {
+					// Sell orders are in value at the exchange rate.
+					over = mulDivDown(over, s.ad.Value(&s.pos, &s.env, adapters.PriceRate), cur)
+				}
 				c.side, c.amount, c.over = Sell, over, over
 				switch {
 				case want.Cmp(minTrade) < 0 || want.Sign() == 0:
@@ -237,15 +241,22 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		cands = append(cands, c)
 	}
 
-	// Weights, drift (transit counted as idle) and the target's APY gain.
-	var drift, gain float64
+	// Weights, drift (transit as idle in transit) and the target's APY gain.
+	var over, under, gain float64
 	for i := range d.Inputs.Markets {
 		in := &d.Inputs.Markets[i]
-		drift += math.Abs(in.Target - in.Weight)
+		if dw := in.Target - in.Weight; dw > 0 {
+			under += dw
+		} else {
+			over -= dw
+		}
 		gain += (in.Target - in.Weight) * in.APY
 	}
-	drift += math.Abs(sumW - sumT) // |target idle - idle weight|
-	d.Inputs.Drift, d.Inputs.GainAPY = drift/2, gain
+	tau := 0.0
+	if navF > 0 {
+		tau = f64(transit) / navF
+	}
+	d.Inputs.Drift, d.Inputs.GainAPY = transitDrift(over, under, sumW-sumT+tau, tau), gain
 
 	p := planner{v: v, d: &d, minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year)}
 	for k := range cands {
@@ -333,6 +344,25 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		d.Reasons = append(d.Reasons, "on target: nothing to trade")
 	}
 	return d, nil
+}
+
+// transitDrift is the distance between a target and an allocation with
+// claims in transit: over and under are the markets' total weight above
+// and below their targets, idleShort the target's idle minus the idle
+// weight (claims excluded), tau the claims' weight. The claims go first
+// to the idle target, then to the markets below target (as the funding
+// plan spends them), the rest stays idle:
+//
+//	a = min(tau, max(idleShort, 0)),  b = min(tau - a, under)
+//	drift = (over + under - b + |idleShort - tau + b|) / 2
+//
+// With no claims this is (sum |target - weight| + |target idle - idle
+// weight|) / 2; a queued sell whose claim will fund the buys that are
+// waiting for it leaves no drift.
+func transitDrift(over, under, idleShort, tau float64) float64 {
+	a := math.Min(tau, math.Max(idleShort, 0))
+	b := math.Min(tau-a, under)
+	return (over + under - b + math.Abs(idleShort-tau+b)) / 2
 }
 
 // transit is the value of the queued withdrawals not yet claimed.

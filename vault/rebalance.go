@@ -59,13 +59,14 @@ type Inputs struct {
 	// idle in transit. It counts as idle for the weights and the drift,
 	// and funds buys only once claimed (from the claims' ReadyAt).
 	Transit decimal.Decimal `json:"transit"`
-	// Drift is the distance between the target and the allocation, with
-	// transit counted as idle: (sum over markets |target - weight| +
-	// |target idle - idle weight|) / 2, where the target's idle is 1 -
-	// sum of target weights and the idle weight 1 - sum of weights, so
-	// both sides add up to 1. GainAPY is the target's APY minus the
-	// current one (idle earns 0); CostAPY the estimated costs over NAV,
-	// annualised over the horizon.
+	// Drift is the distance between the target and the allocation: (sum
+	// over markets |target - weight| + |target idle - idle weight|) / 2,
+	// the target's idle being 1 - the sum of its weights, so that both
+	// sides add up to 1. Claims in transit count as already where the
+	// funding plan spends them: first the idle target, then the markets
+	// below target, the rest idle (transitDrift). GainAPY is the target's
+	// APY minus the current one (idle earns 0); CostAPY the estimated
+	// costs over NAV, annualised over the horizon.
 	Drift   float64 `json:"drift"`
 	GainAPY float64 `json:"gain_apy"`
 	CostAPY float64 `json:"cost_apy"`
@@ -136,6 +137,14 @@ type Executed struct {
 	// failed or was cut.
 	Mode adapters.ExitMode `json:"mode"`
 	Err  string            `json:"err,omitempty"`
+	// Depeg is the mark-to-market part of the fill's cost under market
+	// pricing (zero under rate pricing): the units bought or sold valued
+	// at the exchange rate minus at the market price. A buy that mints at
+	// the rate while the token trades below peg costs the depeg at entry;
+	// a sell's slippage already includes a depeg that NAV had marked, so
+	// its Depeg is negative. The ledger entry's Slippage is the fill's
+	// plus Depeg, the NAV the order cost.
+	Depeg decimal.Decimal `json:"depeg,omitzero"`
 }
 
 // Result is what executing a decision did.
@@ -207,17 +216,23 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "buy failed: " + err.Error()})
 				continue
 			}
+			dp := v.depeg(s, &s.pos, &np)
 			s.set(np)
 			v.idle = v.idle.Sub(f.Amount)
-			ex := Executed{Order: o, Fill: f}
+			ex := Executed{Order: o, Fill: f, Depeg: dp}
 			reason := o.Reason
 			if !amt.Equal(o.Amount) {
 				ex.Err = fmt.Sprintf("partial: %s of %s (idle ran out)", amt, o.Amount)
 				reason += "; " + ex.Err
 			}
+			slip := f.Slippage
+			if dp.Sign() != 0 {
+				slip = slip.Add(dp)
+				reason += "; depeg at entry " + dp.String() + " (minted at the rate, valued at the market price)"
+			}
 			r.Executed = append(r.Executed, ex)
-			r.Costs = r.Costs.Add(f.Cost())
-			v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: reason, Tick: tick})
+			r.Costs = r.Costs.Add(f.Cost()).Add(dp)
+			v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
 		}
 	}
 	r.NAVAfter = v.GrossAssets()
@@ -277,6 +292,7 @@ func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
 }
 
 func (v *Vault) recordSell(r *Result, s *slot, o Order, np adapters.Position, f adapters.Fill, tick, now time.Time) {
+	dp := v.depeg(s, &s.pos, &np)
 	s.set(np)
 	v.idle = v.idle.Add(f.Amount)
 	mode := adapters.ExitInstant
@@ -286,14 +302,33 @@ func (v *Vault) recordSell(r *Result, s *slot, o Order, np adapters.Position, f 
 		mode, typ = adapters.ExitQueue, EntryQueue
 		reason += fmt.Sprintf("; claim of %s ready %s", f.Queued.Amount(), f.Queued.ReadyAt.Format(time.RFC3339))
 	}
-	ex := Executed{Order: o, Fill: f, Mode: mode}
+	ex := Executed{Order: o, Fill: f, Mode: mode, Depeg: dp}
 	if f.Partial {
 		ex.Err = fmt.Sprintf("partial: %s of %s (exit liquidity ran out)", f.Value, o.Amount)
 		reason += "; " + ex.Err
 	}
+	slip := f.Slippage
+	if dp.Sign() != 0 {
+		slip = slip.Add(dp)
+		reason += "; slippage net of the depeg NAV had marked: " + dp.String()
+	}
 	r.Executed = append(r.Executed, ex)
-	r.Costs = r.Costs.Add(f.Cost())
-	v.ledger.add(Entry{Time: now, Type: typ, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: reason, Tick: tick})
+	r.Costs = r.Costs.Add(f.Cost()).Add(dp)
+	v.ledger.add(Entry{Time: now, Type: typ, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
+}
+
+// depeg is the mark-to-market part of the move from position before to
+// after under market pricing: the change in the units' value at the
+// exchange rate minus the change at the market price. Zero under rate
+// pricing. Fills are priced at the rate (a deposit mints at it, an exit's
+// slippage is measured from it); NAV values units at the market price.
+func (v *Vault) depeg(s *slot, before, after *adapters.Position) decimal.Decimal {
+	if v.cfg.Pricing != adapters.PriceMarket {
+		return zero
+	}
+	atRate := s.ad.Value(after, &s.env, adapters.PriceRate).Sub(s.ad.Value(before, &s.env, adapters.PriceRate))
+	atMarket := s.ad.Value(after, &s.env, adapters.PriceMarket).Sub(s.ad.Value(before, &s.env, adapters.PriceMarket))
+	return atRate.Sub(atMarket)
 }
 
 // Rebalance decides and executes in one call, for callers that do not
