@@ -1,7 +1,9 @@
 package backtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/vault"
 )
 
 // benchTolerance is the documented agreement of the float64 hold path
@@ -110,5 +113,77 @@ func TestBenchmarks_FloatPathMatchesDecimal(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRun_ExitCheckPath runs the balanced example (which has an exit
+// rule) hourly over the embedded history with a week-long rETH depeg
+// added on rows between rebalance ticks, once
+// evaluating the exit rule alone between rebalance ticks (the strategy is
+// a strategies.Exiter) and once planning in full at every step, and
+// requires identical results: summary, steps, decisions, ledger, notes.
+func TestRun_ExitCheckPath(t *testing.T) {
+	db := defaultHistory(t)
+	ctx := context.Background()
+	s := loadExample(t, "lst-lrt-balanced.yaml")
+	from, to := day("2024-03-01"), day("2024-06-01")
+	w, err := Load(ctx, db, s, from, to, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2 := *w
+	w2.Series = append([]*adapters.Series(nil), w.Series...)
+	for i, ser := range w.Series {
+		if ser.Market.ID != "rocketpool/reth" {
+			continue
+		}
+		// Rows five hours after the others' (between rebalance ticks),
+		// 5% below the rate from April 10 to 17.
+		cp := *ser
+		cp.Times = make([]int64, len(ser.Times))
+		price := append([]float64(nil), ser.Cols[adapters.FieldPrice]...)
+		lo, hi := day("2024-04-10").Unix(), day("2024-04-17").Unix()
+		for r, ts := range ser.Times {
+			cp.Times[r] = ts + 5*3600
+			if ts >= lo && ts < hi {
+				price[r] *= 0.95
+			}
+		}
+		cp.Cols[adapters.FieldPrice] = price
+		w2.Series[i] = &cp
+	}
+	spec := Spec{Strategy: s, Data: &w2, From: from, To: to, Step: time.Hour, Capital: decimal.NewFromInt(100), Pricing: adapters.PriceMarket}
+	got, err := runEngine(ctx, &engine{spec: spec, op: "backtest.Run", gasM: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := runEngine(ctx, &engine{spec: spec, op: "backtest.Run", gasM: -1, noExiter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	between := 0
+	for _, d := range want.Decisions {
+		if d.Trigger == vault.TriggerExit && d.Time.Hour()%6 != 0 {
+			between++
+		}
+	}
+	if between == 0 {
+		t.Fatal("the exit rule never fired between rebalance ticks: the comparison proves nothing")
+	}
+	for _, part := range []struct {
+		name      string
+		got, want any
+	}{
+		{"summary", got, want}, {"steps", got.Steps, want.Steps}, {"decisions", got.Decisions, want.Decisions},
+		{"ledger", got.Ledger, want.Ledger}, {"notes", got.Notes, want.Notes},
+	} {
+		g, err := json.Marshal(part.got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := json.Marshal(part.want)
+		if !bytes.Equal(g, w) {
+			t.Errorf("%s differ between the exit-check path and planning at every step", part.name)
+		}
 	}
 }

@@ -279,7 +279,11 @@ type engine struct {
 	gas     float64
 	gasAsst float64
 	exitAll bool // the strategy may exit: run the keeper's exit check at every step
-	next    time.Time
+	// exiter evaluates the exit rule alone (strategies.Exiter): between
+	// rebalance ticks the keeper's step runs only when it lists a held
+	// market.
+	exiter strategies.Exiter
+	next   time.Time
 
 	times  []int64 // step times
 	events []adapters.Event
@@ -301,6 +305,10 @@ type engine struct {
 	// Value per market and step instead of the float64 path (the
 	// reference the tests compare the float64 path with).
 	exactBench bool
+	// noExiter plans at every step for the exit check even when the
+	// strategy is a strategies.Exiter (the reference the tests compare
+	// the exit-check path with).
+	noExiter bool
 }
 
 // Run runs one backtest. It steps through the times of the range: at each
@@ -315,8 +323,11 @@ type engine struct {
 // after the step's time are beyond Row).
 //
 // A strategy without an exit rule (HasExitRule() false) is planned only
-// on rebalance ticks; any other is planned at every step for the exit
-// check, as the keeper requires.
+// on rebalance ticks. Between ticks, a strategies.Exiter has its exit rule
+// evaluated alone at every step, and the keeper's step (which plans in
+// full) runs only when it lists a market the vault holds; any other
+// strategy is planned at every step for the exit check, as the keeper
+// requires. Both give the same Result.
 //
 // Errors: a market of the universe missing from the data is KindNotFound
 // naming it; an empty range, a range outside the data (naming the data's
@@ -489,6 +500,9 @@ func (e *engine) setup(ctx context.Context) error {
 	e.exitAll = true
 	if x, ok := sp.Strategy.(interface{ HasExitRule() bool }); ok {
 		e.exitAll = x.HasExitRule()
+	}
+	if x, ok := sp.Strategy.(strategies.Exiter); ok && e.exitAll && !e.noExiter {
+		e.exiter = x
 	}
 	// Events in the range, by time then universe order.
 	for _, m := range e.markets {
@@ -738,7 +752,20 @@ func (e *engine) run(ctx context.Context) error {
 			return err
 		}
 		now := time.Unix(t, 0).UTC()
-		if e.exitAll || (!e.next.IsZero() && !e.next.After(now)) {
+		due := !e.next.IsZero() && !e.next.After(now)
+		if !due && e.exiter != nil {
+			// Bring the vault to now as the keeper's step would, then
+			// step only when the exit rule fires on a held market.
+			if _, err := e.v.Claim(now); err != nil {
+				return err
+			}
+			fire, err := e.exitFires(ctx, now)
+			if err != nil {
+				return err
+			}
+			due = fire
+		}
+		if due || (e.exitAll && e.exiter == nil) {
 			rep, err := e.runner.Step(ctx, now)
 			if err != nil {
 				return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("step %s: %w", fmtTime(now), err))
@@ -752,13 +779,53 @@ func (e *engine) run(ctx context.Context) error {
 				e.res.Notes = append(e.res.Notes, now.Format(time.RFC3339)+" "+n)
 			}
 			e.next = e.runner.Keeper.Next(now)
-		} else if _, err := e.v.Claim(now); err != nil {
-			return err
+		} else if e.exiter == nil {
+			if _, err := e.v.Claim(now); err != nil {
+				return err
+			}
 		}
 		e.record(k, now)
 	}
 	e.progress(len(e.times))
 	return nil
+}
+
+// exitFires reports whether the strategy's exit rule lists a market the
+// vault holds at now: the condition under which the keeper's exit check
+// (which plans in full) does anything.
+func (e *engine) exitFires(ctx context.Context, now time.Time) (bool, error) {
+	st := e.v.StrategyState()
+	held := false
+	for i := range st.Markets {
+		if st.Markets[i].Value.Sign() != 0 {
+			held = true
+			break
+		}
+	}
+	if !held && !e.holdsAny() {
+		return false, nil
+	}
+	e.prepare(st)
+	exits, err := e.exiter.ExitCheck(ctx, st)
+	if err != nil {
+		return false, adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("exit check at %s: %w", fmtTime(now), err))
+	}
+	for _, id := range exits {
+		if p, ok := e.v.Position(id); ok && p.Units.Sign() != 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// holdsAny reports whether the vault holds units in any market.
+func (e *engine) holdsAny() bool {
+	for _, m := range e.markets {
+		if p, ok := e.v.Position(m.id); ok && p.Units.Sign() != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // progress reports the steps done (the last recorded step's time and NAV)
