@@ -1,12 +1,13 @@
 package adapters
 
 import (
-	"math"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
 // Scale is the number of decimal places every base-asset amount, share
@@ -74,13 +75,7 @@ func (e *Env) GasCost(units float64) decimal.Decimal {
 // decimal at Scale places without going through a string. Non-finite
 // values give zero.
 func FromFloat(v float64) decimal.Decimal {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return decimal.Zero
-	}
-	if d, ok := fromFloatFast(v); ok {
-		return d
-	}
-	return decimal.NewFromFloat(v).Round(Scale)
+	return decfast.FromFloat(v)
 }
 
 // Quantize rounds an amount to Scale places, half away from zero.

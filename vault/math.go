@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
 // Year is the length of the year fees and APYs are annualised over: 365
@@ -88,32 +89,9 @@ func minDec(a, b decimal.Decimal) decimal.Decimal {
 }
 
 // f64 converts a decimal to float64 for rates, weights and expression
-// variables, without big.Rat: the coefficient's nearest float64 scaled by
-// a power of ten (within a couple of ulps; these uses need no more).
-func f64(d decimal.Decimal) float64 {
-	c := d.Coefficient()
-	var x float64
-	if c.IsInt64() {
-		x = float64(c.Int64())
-	} else {
-		x, _ = c.Float64()
-	}
-	e := int(d.Exponent())
-	for e < -22 {
-		x /= 1e22
-		e += 22
-	}
-	for e > 22 {
-		x *= 1e22
-		e -= 22
-	}
-	if e < 0 {
-		return x / pow10f[-e]
-	}
-	return x * pow10f[e]
-}
-
-var pow10f = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+// variables, within a couple of ulps and without allocating
+// (decfast.ToFloat).
+func f64(d decimal.Decimal) float64 { return decfast.ToFloat(d) }
 
 // weightDec converts a weight (a fraction in [0, 1]) to a decimal at 15
 // places, the precision float weights carry.

@@ -89,15 +89,6 @@ func TestGrowth(t *testing.T) {
 	}
 }
 
-// TestMulRate_Layout fails when shopspring/decimal's layout no longer
-// matches decimalLayout, so that the slower copying path is never taken
-// silently.
-func TestMulRate_Layout(t *testing.T) {
-	if !layoutOK {
-		t.Error("decimal.Decimal layout differs from decimalLayout: MulRate falls back to copying big.Ints")
-	}
-}
-
 func TestMulRate_Allocs(t *testing.T) {
 	u := decimal.RequireFromString("123.456789012345678901")
 	got := testing.AllocsPerRun(100, func() { _ = MulRate(u, 1.0853) })

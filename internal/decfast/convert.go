@@ -1,0 +1,325 @@
+package decfast
+
+import (
+	"math"
+	"math/big"
+	"math/bits"
+	"strconv"
+
+	"github.com/shopspring/decimal"
+)
+
+const bits64 = bits.UintSize
+
+// FromFloat converts a float64 to a decimal at Scale places, rounded half
+// away from zero: decimal.NewFromFloat(v).Round(Scale) (the same
+// coefficient and exponent) without decimal's multi-precision
+// shortest-digits search. Non-finite values give decimal.Zero.
+func FromFloat(v float64) decimal.Decimal {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return decimal.Zero
+	}
+	if d, ok := fromFloatFast(v); ok {
+		return d
+	}
+	return decimal.NewFromFloat(v).Round(Scale)
+}
+
+// pow10u64 holds 10^k for k in [0, 19].
+var pow10u64 = func() (p [20]uint64) {
+	p[0] = 1
+	for k := 1; k < len(p); k++ {
+		p[k] = p[k-1] * 10
+	}
+	return p
+}()
+
+// fromFloatFast is decimal.NewFromFloat(v).Round(Scale) for a finite v,
+// without decimal's multi-precision shortest-digits search and without
+// the big.Int rescaling of Round: strconv gives the shortest decimal that
+// round-trips (the digits NewFromFloat uses), and the rounding to Scale
+// places (half away from zero) runs on 64- and 128-bit words. The result
+// has the same coefficient and exponent as the slow path (a test compares
+// them bit for bit); ok is false for the few values it does not handle
+// (coefficients of 2^127 or more), which take the slow path.
+func fromFloatFast(v float64) (decimal.Decimal, bool) {
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], v, 'e', -1, 64)
+	neg := false
+	if b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	// b is d[.ddd]e±xx: at most 17 significant digits.
+	var mant uint64
+	nd := 0
+	i := 0
+	for ; i < len(b) && b[i] != 'e'; i++ {
+		if c := b[i]; c != '.' {
+			mant = mant*10 + uint64(c-'0')
+			nd++
+		}
+	}
+	if i+2 >= len(b) {
+		return decimal.Decimal{}, false
+	}
+	esign := b[i+1]
+	e10 := 0
+	for _, c := range b[i+2:] {
+		e10 = e10*10 + int(c-'0')
+	}
+	if esign == '-' {
+		e10 = -e10
+	}
+	// v = mant x 10^exp exactly (as NewFromFloat has it).
+	exp := e10 - (nd - 1)
+	if mant == 0 {
+		return decimal.New(0, -Scale), true
+	}
+	var hi, lo uint64
+	switch shift := exp + Scale; {
+	case shift >= 0:
+		lo = mant
+		for shift > 0 {
+			k := min(shift, len(pow10u64)-1)
+			shift -= k
+			h1, l1 := bits.Mul64(lo, pow10u64[k])
+			h2, l2 := bits.Mul64(hi, pow10u64[k])
+			var carry uint64
+			hi, carry = bits.Add64(l2, h1, 0)
+			if h2 != 0 || carry != 0 {
+				return decimal.Decimal{}, false // 2^128 or more
+			}
+			lo = l1
+		}
+	case -shift >= len(pow10u64):
+		// mant < 10^17 is less than half of 10^19: rounds to zero.
+		return decimal.New(0, -Scale), true
+	default:
+		d := pow10u64[-shift]
+		q, r := mant/d, mant%d
+		if r >= d-r { // r/d >= 1/2: half away from zero
+			q++
+		}
+		lo = q
+	}
+	if hi == 0 && lo <= math.MaxInt64 {
+		c := int64(lo)
+		if neg {
+			c = -c
+		}
+		return decimal.New(c, -Scale), true
+	}
+	if hi>>63 != 0 {
+		return decimal.Decimal{}, false
+	}
+	var c big.Int
+	if bits.UintSize == 64 {
+		c.SetBits([]big.Word{big.Word(lo), big.Word(hi)})
+	} else {
+		c.SetUint64(hi)
+		c.Lsh(&c, 64)
+		c.Or(&c, new(big.Int).SetUint64(lo))
+	}
+	if neg {
+		c.Neg(&c)
+	}
+	return decimal.NewFromBigInt(&c, -Scale), true
+}
+
+// float64pow10 holds 10^k for k in [0, 22], exact in float64.
+var float64pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// Float is d.InexactFloat64(), bit for bit (the nearest float64, ties to
+// even), without the big.Rat that decimal builds when the coefficient
+// exceeds 2^53 (amounts above about 0.009 at Scale places): for a
+// coefficient below 2^128 and an exponent in [-19, 0] the quotient
+// coefficient / 10^-exp is taken on 64-bit words, with enough bits and a
+// sticky remainder to round exactly.
+func Float(d decimal.Decimal) float64 {
+	exp := d.Exponent()
+	if exp > 0 || exp < -19 || d.Sign() == 0 {
+		return d.InexactFloat64()
+	}
+	c := coef(&d) // read in place
+	if c.IsInt64() {
+		if v := c.Int64(); v >= -1<<53 && v <= 1<<53 && exp >= -22 {
+			return float64(v) / float64pow10[-exp] // decimal's own fast path
+		}
+	}
+	if c.BitLen() > 128 || bits.UintSize != 64 {
+		return d.InexactFloat64()
+	}
+	var c1, c0 uint64
+	if w := c.Bits(); len(w) == 2 {
+		c1, c0 = uint64(w[1]), uint64(w[0])
+	} else if len(w) == 1 {
+		c0 = uint64(w[0])
+	}
+	f := quoFloat(c1, c0, pow10u64[-exp])
+	if c.Sign() < 0 {
+		f = -f
+	}
+	return f
+}
+
+// quoFloat returns (c1·2^64 + c0) / D rounded to the nearest float64,
+// ties to even. c > 0, 1 <= D < 2^64.
+func quoFloat(c1, c0, D uint64) float64 {
+	L := 128 - bits.LeadingZeros64(c1)
+	if c1 == 0 {
+		L = 64 - bits.LeadingZeros64(c0)
+	}
+	Dl := 64 - bits.LeadingZeros64(D)
+	// Shift c left so that the quotient has at least 55 bits.
+	s := 56 - (L - Dl)
+	if s < 0 {
+		s = 0
+	}
+	n1, n0 := shl128(c1, c0, uint(s))
+	q1, r1 := n1/D, n1%D
+	q0, r := bits.Div64(r1, n0, D)
+	// Round q (>= 55 bits) to 53 bits; r != 0 is a sticky bit.
+	qn := 128 - bits.LeadingZeros64(q1)
+	if q1 == 0 {
+		qn = 64 - bits.LeadingZeros64(q0)
+	}
+	sh := uint(qn - 53)
+	_, mant := shr128(q1, q0, sh) // < 2^53
+	// rem = q mod 2^sh against half = 2^(sh-1).
+	r1m, r0m := q1, q0
+	if sh < 64 {
+		r1m, r0m = 0, q0&(1<<sh-1)
+	} else {
+		r1m = q1 & (1<<(sh-64) - 1)
+	}
+	h1, h0 := shl128(0, 1, sh-1)
+	up := false
+	switch cmp128(r1m, r0m, h1, h0) {
+	case 1:
+		up = true
+	case 0:
+		up = r != 0 || mant&1 == 1
+	}
+	if up {
+		mant++
+		if mant == 1<<53 {
+			mant >>= 1
+			sh++
+		}
+	}
+	return math.Ldexp(float64(mant), int(sh)-s)
+}
+
+func shl128(hi, lo uint64, s uint) (uint64, uint64) {
+	switch {
+	case s == 0:
+		return hi, lo
+	case s >= 64:
+		return lo << (s - 64), 0
+	}
+	return hi<<s | lo>>(64-s), lo << s
+}
+
+func shr128(hi, lo uint64, s uint) (uint64, uint64) {
+	switch {
+	case s == 0:
+		return hi, lo
+	case s >= 64:
+		return 0, hi >> (s - 64)
+	}
+	return hi >> s, lo>>s | hi<<(64-s)
+}
+
+func cmp128(a1, a0, b1, b0 uint64) int {
+	switch {
+	case a1 != b1:
+		if a1 < b1 {
+			return -1
+		}
+		return 1
+	case a0 < b0:
+		return -1
+	case a0 > b0:
+		return 1
+	}
+	return 0
+}
+
+// pow10f holds 10^k for k in [0, 22], exact in float64.
+var pow10f = float64pow10
+
+// ToFloat converts a decimal to float64 within a few ulps (the
+// coefficient's nearest float64 scaled by a power of ten, two roundings
+// for coefficients of two words) with no allocation: for weights,
+// expression variables, charts and analytics, never for money. NaN
+// never results (the zero Decimal gives 0).
+func ToFloat(d decimal.Decimal) float64 {
+	c := coef(&d)
+	if c == nil {
+		return 0
+	}
+	var x float64
+	switch w := c.Bits(); {
+	case len(w) == 1 && bits64 == 64:
+		x = float64(uint64(w[0]))
+	case len(w) == 2 && bits64 == 64:
+		x = float64(uint64(w[1]))*0x1p64 + float64(uint64(w[0])) // two roundings: within 2 ulps
+	case c.IsInt64():
+		x = float64(c.Int64())
+	default:
+		x, _ = c.Float64()
+	}
+	if c.Sign() < 0 && len(c.Bits()) <= 2 && bits64 == 64 {
+		x = -x
+	}
+	e := int(d.Exponent())
+	for e < -22 {
+		x /= 1e22
+		e += 22
+	}
+	for e > 22 {
+		x *= 1e22
+		e -= 22
+	}
+	if e < 0 {
+		x /= pow10f[-e]
+	} else {
+		x *= pow10f[e]
+	}
+	if math.IsNaN(x) {
+		return 0
+	}
+	return x
+}
+
+// fastParts splits x into m x 10^-k with m an integer below 2^53 and k in
+// [0, 18] as large as that allows. ok is false for values FastDecimal
+// hands to FromFloat.
+func fastParts(x float64) (m int64, k int, ok bool) {
+	ax := math.Abs(x)
+	if !(ax < 9e15) {
+		return 0, 0, false
+	}
+	k = 18
+	for ax*pow10f[k] >= 9e15 {
+		k--
+	}
+	return int64(math.Round(x * pow10f[k])), k, true
+}
+
+// FastDecimal converts a rate or price to a decimal without strconv: x is
+// rounded to the most decimal places (at most 18) that keep its
+// coefficient below 2^53, about 15-16 significant digits, which is all a
+// float64 holds. Out-of-range values fall back to FromFloat; non-finite
+// values give zero.
+func FastDecimal(x float64) decimal.Decimal {
+	ax := math.Abs(x)
+	if ax == 0 {
+		return decimal.Zero
+	}
+	if !(ax < 9e15) {
+		return FromFloat(x)
+	}
+	m, k, _ := fastParts(x)
+	return decimal.New(m, -int32(k))
+}

@@ -1,0 +1,101 @@
+package decfast
+
+import (
+	"math/big"
+	"reflect"
+	"unsafe"
+
+	"github.com/shopspring/decimal"
+)
+
+// Scale is the number of decimal places amounts are kept at (it equals
+// adapters.Scale; adapters checks that at compile time).
+const Scale = 18
+
+// decimalLayout mirrors the memory layout of decimal.Decimal (shopspring
+// v1.6: a *big.Int coefficient and an int32 exponent).
+type decimalLayout struct {
+	value *big.Int
+	exp   int32
+}
+
+// layoutOK reports whether decimalLayout matches decimal.Decimal. When it
+// does not, nothing reads or builds decimals through the mirror.
+var layoutOK = checkLayout(reflect.TypeOf(decimal.Decimal{}))
+
+func checkLayout(t reflect.Type) bool {
+	l := reflect.TypeOf(decimalLayout{})
+	if t.Kind() != reflect.Struct || t.Size() != l.Size() || t.NumField() != 2 {
+		return false
+	}
+	v, e := t.Field(0), t.Field(1)
+	return v.Name == "value" && v.Type == reflect.TypeOf((*big.Int)(nil)) && v.Offset == l.Field(0).Offset &&
+		e.Name == "exp" && e.Type.Kind() == reflect.Int32 && e.Offset == l.Field(1).Offset
+}
+
+// LayoutOK reports whether the fast paths read decimals in place (true
+// for the decimal version in go.mod; false means every function here
+// takes decimal's API, with the same results).
+func LayoutOK() bool { return layoutOK }
+
+// coef returns d's coefficient, read in place (never modify it), or a
+// copy when the layout is unknown. It is nil for the zero Decimal.
+func coef(d *decimal.Decimal) *big.Int {
+	if layoutOK {
+		return (*decimalLayout)(unsafe.Pointer(d)).value
+	}
+	return d.Coefficient()
+}
+
+// inlineInt is a big.Int with room for its words, allocated as one
+// object.
+type inlineInt struct {
+	i big.Int
+	w [3]big.Word
+}
+
+// fromWords builds the decimal ±(hi·2^64 + lo) x 10^exp with one
+// allocation (when the layout is known).
+func fromWords(neg bool, hi, lo uint64, exp int32) decimal.Decimal {
+	in := new(inlineInt)
+	in.w[0], in.w[1] = big.Word(lo), big.Word(hi)
+	n := 2
+	if hi == 0 {
+		n = 1
+		if lo == 0 {
+			n = 0
+		}
+	}
+	in.i.SetBits(in.w[:n])
+	if neg && n > 0 {
+		in.i.Neg(&in.i)
+	}
+	if !layoutOK {
+		return decimal.NewFromBigInt(&in.i, exp)
+	}
+	var res decimal.Decimal
+	*(*decimalLayout)(unsafe.Pointer(&res)) = decimalLayout{value: &in.i, exp: exp}
+	return res
+}
+
+// words returns |c| as two 64-bit words and its sign; ok is false when
+// |c| >= 2^128 or words are not 64 bits.
+func words(c *big.Int) (neg bool, hi, lo uint64, ok bool) {
+	if c == nil {
+		return false, 0, 0, true
+	}
+	if bits64 != 64 {
+		return false, 0, 0, false
+	}
+	w := c.Bits()
+	switch len(w) {
+	case 0:
+	case 1:
+		lo = uint64(w[0])
+	case 2:
+		lo, hi = uint64(w[0]), uint64(w[1])
+	default:
+		return false, 0, 0, false
+	}
+	return c.Sign() < 0, hi, lo, true
+}
