@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -186,25 +187,25 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			// An exit check touches only the markets it exits.
 		default:
 			want := floorScale(nav.Mul(weightDec(tw[i])))
-			switch want.Cmp(cur) {
+			switch decfast.Cmp(want, cur) {
 			case -1:
-				over := cur.Sub(want)
+				over := decfast.Sub(cur, want)
 				if v.cfg.Pricing == adapters.PriceMarket && cur.Sign() > 0 {
 					// Sell orders are in value at the exchange rate.
 					over = mulDivDown(over, s.ad.Value(&s.pos, &s.env, adapters.PriceRate), cur)
 				}
 				c.side, c.amount, c.over = Sell, over, over
 				switch {
-				case want.Cmp(minTrade) < 0 || want.Sign() == 0:
+				case decfast.Cmp(want, minTrade) < 0 || want.Sign() == 0:
 					c.amount, c.all, c.why = cur, true, sellZero
 				case flags[i]&fCapped != 0:
 					c.why = sellCap
-				case over.Cmp(bandAmt) > 0 && v.cfg.Rebalance.Band > 0:
+				case decfast.Cmp(over, bandAmt) > 0 && v.cfg.Rebalance.Band > 0:
 					c.why = sellBand
 				}
 				c.reason = weightReason(in.Weight, "above", tw[i])
 			case 1:
-				c.side, c.amount = Buy, want.Sub(cur)
+				c.side, c.amount = Buy, decfast.Sub(want, cur)
 				c.reason = weightReason(in.Weight, "below", tw[i])
 			}
 		}
@@ -233,7 +234,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			case s.pos.Paused:
 				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.amount)})
 				continue
-			case c.amount.Cmp(minTrade) < 0:
+			case decfast.Cmp(c.amount, minTrade) < 0:
 				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("%s of %s below the minimum trade %s", c.side, c.amount, minTrade)})
 				continue
 			}
@@ -267,7 +268,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	// cash is idle above the idle target (negative when below) plus the
 	// instant sells' expected proceeds; future is what queued exits and
 	// claims in transit will add.
-	p.cash = v.idle.Sub(idleKeep(nav, idleTarget))
+	p.cash = decfast.Sub(v.idle, idleKeep(nav, idleTarget))
 	p.future = transit
 
 	// 1. Sells that must happen.
@@ -278,18 +279,18 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	}
 	// 2. The idle target, from the lowest-APY over-weights.
 	opts := p.optional(cands)
-	if short := p.cash.Add(p.future).Neg(); short.Sign() > 0 && short.Cmp(minTrade) >= 0 {
+	if short := decfast.Add(p.cash, p.future).Neg(); short.Sign() > 0 && decfast.Cmp(short, minTrade) >= 0 {
 		for _, c := range opts {
 			if short.Sign() <= 0 {
 				break
 			}
 			take := p.whole(c, minDec(c.over, short))
-			if take.Cmp(minTrade) < 0 {
+			if decfast.Cmp(take, minTrade) < 0 {
 				continue
 			}
 			c.why = sellIdle
 			if p.sell(c, take) {
-				short = short.Sub(take)
+				short = decfast.Sub(short, take)
 			}
 		}
 	}
@@ -318,11 +319,11 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			}
 		}
 		buys = append(buys, c)
-		totalBuy = totalBuy.Add(c.amount)
+		totalBuy = decfast.Add(totalBuy, c.amount)
 	}
 	if len(buys) > 0 {
 		// 4. Over-weights fund what idle and transit cannot, when the move pays.
-		if need := totalBuy.Sub(maxDec(zero, p.cash.Add(p.future))); need.Cmp(minTrade) >= 0 {
+		if need := decfast.Sub(totalBuy, maxDec(zero, decfast.Add(p.cash, p.future))); decfast.Cmp(need, minTrade) >= 0 {
 			p.fund(buys, opts, need)
 		}
 		// 5. Buys now, within the cash at hand.
@@ -371,7 +372,7 @@ func (v *Vault) transit() decimal.Decimal {
 	for _, s := range v.markets {
 		if len(s.pos.Claims) > 0 {
 			v.value(s)
-			sum = sum.Add(s.cv)
+			sum = decfast.Add(sum, s.cv)
 		}
 	}
 	return sum
@@ -437,7 +438,7 @@ func (p *planner) exitFor(c *candidate, amount decimal.Decimal) exit {
 	}
 	e := exit{mode: adapters.ExitInstant, cost: q.ExitCost, ok: true}
 	canInstant := q.MaxInstantExit.Sign() > 0
-	if q.MaxInstantExit.Cmp(amount) < 0 {
+	if decfast.Cmp(q.MaxInstantExit, amount) < 0 {
 		canInstant = canInstant && c.urgent // urgent exits take what they can now
 	}
 	if ms := p.v.cfg.Rebalance.MaxSlippage; !c.urgent && ms > 0 && amount.Sign() > 0 && f64(q.ExitCost)/f64(amount) > ms {
@@ -452,8 +453,8 @@ func (p *planner) exitFor(c *candidate, amount decimal.Decimal) exit {
 			return e
 		}
 		delay := q.ExitDelay.Hours() / 24 / 365
-		queueCost := gas.Add(adapters.FromFloat(f64(amount) * p.bestBuyAPY * delay))
-		if !canInstant || queueCost.Cmp(q.ExitCost) < 0 {
+		queueCost := decfast.Add(gas, adapters.FromFloat(f64(amount)*p.bestBuyAPY*delay))
+		if !canInstant || decfast.Cmp(queueCost, q.ExitCost) < 0 {
 			e.mode, e.cost = adapters.ExitQueue, queueCost
 			e.note = fmt.Sprintf("; queued (%s) at est. cost %s vs instant %s", q.ExitDelay.Round(time.Hour), queueCost, q.ExitCost)
 		}
@@ -483,15 +484,15 @@ func (p *planner) sellFor(c *candidate, amount decimal.Decimal) (decimal.Decimal
 		return zero, false
 	}
 	o := Order{Market: s.id, Side: Sell, Amount: amount, All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.cost, Reason: c.reason + c.why.note() + e.note}
-	proceeds := maxDec(zero, amount.Sub(e.cost))
+	proceeds := maxDec(zero, decfast.Sub(amount, e.cost))
 	p.d.Orders = append(p.d.Orders, o)
-	p.d.Costs = p.d.Costs.Add(e.cost)
-	c.over = maxDec(zero, c.over.Sub(amount))
+	p.d.Costs = decfast.Add(p.d.Costs, e.cost)
+	c.over = maxDec(zero, decfast.Sub(c.over, amount))
 	if e.mode != adapters.ExitInstant {
-		p.future = p.future.Add(proceeds)
+		p.future = decfast.Add(p.future, proceeds)
 		return zero, true
 	}
-	p.cash = p.cash.Add(proceeds)
+	p.cash = decfast.Add(p.cash, proceeds)
 	return proceeds, true
 }
 
@@ -508,31 +509,31 @@ func (p *planner) buy(buys []*candidate, totalBuy decimal.Decimal) {
 	for {
 		funded, need := zero, zero
 		for _, c := range buys {
-			funded = funded.Add(c.funded)
-			need = need.Add(c.amount.Sub(c.funded))
+			funded = decfast.Add(funded, c.funded)
+			need = decfast.Add(need, decfast.Sub(c.amount, c.funded))
 		}
 		fa := minDec(funded, avail)
-		rest := avail.Sub(fa)
+		rest := decfast.Sub(avail, fa)
 		total := zero
 		for j, c := range buys {
 			f := c.funded
-			if funded.Cmp(avail) > 0 {
+			if decfast.Cmp(funded, avail) > 0 {
 				f = mulDivDown(f, avail, funded)
 			}
-			r := c.amount.Sub(c.funded)
-			if need.Cmp(rest) > 0 {
+			r := decfast.Sub(c.amount, c.funded)
+			if decfast.Cmp(need, rest) > 0 {
 				r = mulDivDown(r, rest, need)
 			}
-			size[j] = f.Add(r)
-			total = total.Add(size[j])
+			size[j] = decfast.Add(f, r)
+			total = decfast.Add(total, size[j])
 		}
 		k := 0
 		for j, c := range buys {
 			a := size[j]
 			switch {
-			case a.Cmp(p.minTrade) < 0 || a.Sign() == 0:
+			case decfast.Cmp(a, p.minTrade) < 0 || a.Sign() == 0:
 				d.Rejected = append(d.Rejected, Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s, below the minimum trade %s", a, p.minTrade)})
-			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*f64(a)*p.years < p.k*f64(c.q.EntryCost):
+			case p.k > 0 && decfast.Cmp(a, c.amount) != 0 && c.apy*f64(a)*p.years < p.k*f64(c.q.EntryCost):
 				d.Rejected = append(d.Rejected, Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s: expected gain %.6g over %s below %g x entry cost %s",
 					a, c.apy*f64(a)*p.years, v.cfg.horizon(), p.k, c.q.EntryCost)})
 			default:
@@ -545,7 +546,7 @@ func (p *planner) buy(buys []*candidate, totalBuy decimal.Decimal) {
 			buys, size = buys[:k], size[:k]
 			continue
 		}
-		if total.Cmp(totalBuy) < 0 {
+		if decfast.Cmp(total, totalBuy) < 0 {
 			msg := fmt.Sprintf("buys of %s scaled to the %s available above the idle target", totalBuy, avail)
 			if p.future.Sign() > 0 {
 				msg += fmt.Sprintf("; %s in queued withdrawals funds the rest once claimed", p.future)
@@ -556,14 +557,14 @@ func (p *planner) buy(buys []*candidate, totalBuy decimal.Decimal) {
 	}
 	for j, c := range buys {
 		d.Orders = append(d.Orders, Order{Market: v.markets[c.i].id, Side: Buy, Amount: size[j], EstCost: c.q.EntryCost, Reason: c.reason})
-		d.Costs = d.Costs.Add(c.q.EntryCost)
+		d.Costs = decfast.Add(d.Costs, c.q.EntryCost)
 	}
 }
 
 // whole returns take, or all of c's over-weight when what take would
 // leave of it is below the minimum trade (it could not be sold later).
 func (p *planner) whole(c *candidate, take decimal.Decimal) decimal.Decimal {
-	if c.over.Sub(take).Cmp(p.minTrade) < 0 {
+	if decfast.Sub(c.over, take).Cmp(p.minTrade) < 0 {
 		return c.over
 	}
 	return take
@@ -589,7 +590,7 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 	rest := need
 	for j, b := range bs {
 		left[j] = minDec(b.amount, rest)
-		rest = rest.Sub(left[j])
+		rest = decfast.Sub(rest, left[j])
 	}
 	capLeft := make([]decimal.Decimal, len(srcs))
 	for m, s := range srcs {
@@ -610,8 +611,8 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 		}
 		amt := minDec(left[j], capLeft[m])
 		pairs = append(pairs, pair{b: j, s: m, amount: amt})
-		left[j] = left[j].Sub(amt)
-		capLeft[m] = capLeft[m].Sub(amt)
+		left[j] = decfast.Sub(left[j], amt)
+		capLeft[m] = decfast.Sub(capLeft[m], amt)
 	}
 	// The longest prefix of pairs (by falling spread) whose sells are
 	// each at least the minimum trade and whose move pays.
@@ -626,12 +627,12 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 			xs[j] = zero
 		}
 		for _, pr := range pairs[:np] {
-			ys[pr.s] = ys[pr.s].Add(pr.amount)
-			xs[pr.b] = xs[pr.b].Add(pr.amount)
+			ys[pr.s] = decfast.Add(ys[pr.s], pr.amount)
+			xs[pr.b] = decfast.Add(xs[pr.b], pr.amount)
 		}
 		small := false
 		for m := range ys {
-			if ys[m].Sign() > 0 && ys[m].Cmp(p.minTrade) < 0 {
+			if ys[m].Sign() > 0 && decfast.Cmp(ys[m], p.minTrade) < 0 {
 				small = true
 			}
 		}
@@ -666,21 +667,20 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 				continue
 			}
 		}
-		got := make([]decimal.Decimal, len(srcs))
+		instant := make([]bool, len(srcs))
 		for m, y := range ys {
 			if y.Sign() > 0 {
 				srcs[m].why = sellFund
-				sold := p.whole(srcs[m], y)
-				if proceeds, ok := p.sellFor(srcs[m], sold); ok && proceeds.Sign() > 0 {
-					got[m] = mulDivDown(proceeds, one, sold) // proceeds per unit sold
-				}
+				proceeds, ok := p.sellFor(srcs[m], p.whole(srcs[m], y))
+				instant[m] = ok && proceeds.Sign() > 0
 			}
 		}
-		// Each buy is credited what its pairs' instant sells raise.
+		// Each buy is credited its pairs' instant sells (before their
+		// costs: buy scales the credits down to the cash at hand).
 		for _, pr := range pairs[:np] {
-			if r := got[pr.s]; r.Sign() > 0 {
+			if instant[pr.s] {
 				b := bs[pr.b]
-				b.funded = minDec(b.amount, b.funded.Add(floorScale(pr.amount.Mul(r))))
+				b.funded = minDec(b.amount, decfast.Add(b.funded, pr.amount))
 			}
 		}
 		if np < len(pairs) && last != "" {
@@ -690,8 +690,8 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 	}
 	if last != "" {
 		for m, c := range srcs {
-			if capLeft[m].Cmp(c.over) != 0 { // considered as a source
-				p.d.Rejected = append(p.d.Rejected, Rejection{Market: p.v.markets[c.i].id, Reason: fmt.Sprintf("sell of up to %s to fund buys: %s", c.over.Sub(capLeft[m]), last)})
+			if decfast.Cmp(capLeft[m], c.over) != 0 { // considered as a source
+				p.d.Rejected = append(p.d.Rejected, Rejection{Market: p.v.markets[c.i].id, Reason: fmt.Sprintf("sell of up to %s to fund buys: %s", decfast.Sub(c.over, capLeft[m]), last)})
 			}
 		}
 	}

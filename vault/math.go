@@ -74,7 +74,7 @@ func nanos(d time.Duration) decimal.Decimal { return decimal.NewFromInt(int64(d)
 
 // maxDec returns the larger of a and b.
 func maxDec(a, b decimal.Decimal) decimal.Decimal {
-	if a.Cmp(b) >= 0 {
+	if decfast.Cmp(a, b) >= 0 {
 		return a
 	}
 	return b
@@ -82,10 +82,15 @@ func maxDec(a, b decimal.Decimal) decimal.Decimal {
 
 // minDec returns the smaller of a and b.
 func minDec(a, b decimal.Decimal) decimal.Decimal {
-	if a.Cmp(b) <= 0 {
+	if decfast.Cmp(a, b) <= 0 {
 		return a
 	}
 	return b
+}
+
+// fillCost is f.Cost() (gas + slippage + fee) on decfast's sums.
+func fillCost(f *adapters.Fill) decimal.Decimal {
+	return decfast.Add(decfast.Add(f.Gas, f.Slippage), f.Fee)
 }
 
 // f64 converts a decimal to float64 for rates, weights and expression

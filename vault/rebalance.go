@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -193,13 +194,13 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 			}
 			buys = append(buys, o)
-			total = total.Add(o.Amount)
+			total = decfast.Add(total, o.Amount)
 		}
 	}
 	if len(buys) > 0 {
 		keep := idleKeep(r.NAVBefore, d.Inputs.IdleTarget)
-		avail := maxDec(zero, v.idle.Sub(keep))
-		scale := total.Cmp(avail) > 0
+		avail := maxDec(zero, decfast.Sub(v.idle, keep))
+		scale := decfast.Cmp(total, avail) > 0
 		for _, o := range buys {
 			s := v.markets[v.byID[o.Market]]
 			amt := o.Amount
@@ -207,7 +208,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				amt = mulDivDown(o.Amount, avail, total)
 			}
 			amt = minDec(amt, v.idle)
-			if amt.Sign() <= 0 || amt.Cmp(v.cfg.Rebalance.MinTrade) < 0 {
+			if amt.Sign() <= 0 || decfast.Cmp(amt, v.cfg.Rebalance.MinTrade) < 0 {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: fmt.Sprintf("buy of %s cut to %s by available idle: below the minimum trade", o.Amount, amt)})
 				continue
 			}
@@ -218,7 +219,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			}
 			dp := v.depeg(s, &s.pos, &np)
 			s.set(np)
-			v.idle = v.idle.Sub(f.Amount)
+			v.idle = decfast.Sub(v.idle, f.Amount)
 			ex := Executed{Order: o, Fill: f, Depeg: dp}
 			reason := o.Reason
 			if !amt.Equal(o.Amount) {
@@ -227,16 +228,16 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			}
 			slip := f.Slippage
 			if dp.Sign() != 0 {
-				slip = slip.Add(dp)
+				slip = decfast.Add(slip, dp)
 				reason += "; depeg at entry " + dp.String() + " (minted at the rate, valued at the market price)"
 			}
 			r.Executed = append(r.Executed, ex)
-			r.Costs = r.Costs.Add(f.Cost()).Add(dp)
+			r.Costs = decfast.Add(decfast.Add(r.Costs, fillCost(&f)), dp)
 			v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
 		}
 	}
 	r.NAVAfter = v.GrossAssets()
-	r.Rounding = r.NAVBefore.Sub(r.NAVAfter).Sub(r.Costs)
+	r.Rounding = decfast.Sub(decfast.Sub(r.NAVBefore, r.NAVAfter), r.Costs)
 	if r.Rounding.Sign() != 0 {
 		v.ledger.add(Entry{Time: now, Type: EntryCost, Amount: r.Rounding, Reason: "rounding", Tick: tick})
 	}
@@ -263,7 +264,7 @@ func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
 	}
 	if !w.All {
 		// Never ask for more than the position holds at rate pricing.
-		if held := s.ad.Value(&s.pos, &s.env, adapters.PriceRate); w.Amount.Cmp(held) >= 0 {
+		if held := s.ad.Value(&s.pos, &s.env, adapters.PriceRate); decfast.Cmp(w.Amount, held) >= 0 {
 			w.Amount, w.All = zero, true
 		}
 	}
@@ -294,7 +295,7 @@ func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
 func (v *Vault) recordSell(r *Result, s *slot, o Order, np adapters.Position, f adapters.Fill, tick, now time.Time) {
 	dp := v.depeg(s, &s.pos, &np)
 	s.set(np)
-	v.idle = v.idle.Add(f.Amount)
+	v.idle = decfast.Add(v.idle, f.Amount)
 	mode := adapters.ExitInstant
 	typ := EntrySell
 	reason := o.Reason
@@ -309,11 +310,11 @@ func (v *Vault) recordSell(r *Result, s *slot, o Order, np adapters.Position, f 
 	}
 	slip := f.Slippage
 	if dp.Sign() != 0 {
-		slip = slip.Add(dp)
+		slip = decfast.Add(slip, dp)
 		reason += "; slippage net of the depeg NAV had marked: " + dp.String()
 	}
 	r.Executed = append(r.Executed, ex)
-	r.Costs = r.Costs.Add(f.Cost()).Add(dp)
+	r.Costs = decfast.Add(decfast.Add(r.Costs, fillCost(&f)), dp)
 	v.ledger.add(Entry{Time: now, Type: typ, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
 }
 
@@ -328,7 +329,7 @@ func (v *Vault) depeg(s *slot, before, after *adapters.Position) decimal.Decimal
 	}
 	atRate := s.ad.Value(after, &s.env, adapters.PriceRate).Sub(s.ad.Value(before, &s.env, adapters.PriceRate))
 	atMarket := s.ad.Value(after, &s.env, adapters.PriceMarket).Sub(s.ad.Value(before, &s.env, adapters.PriceMarket))
-	return atRate.Sub(atMarket)
+	return decfast.Sub(atRate, atMarket)
 }
 
 // Rebalance decides and executes in one call, for callers that do not

@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
 // Vault is an ERC-4626-style vault over one base asset: users hold shares
@@ -173,7 +174,7 @@ func Restore(cfg Config, markets []*adapters.Adapter, st State) (*Vault, error) 
 			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: user %q has %s shares", cfg.Name, u, s)
 		}
 		v.balances[u] = s
-		sum = sum.Add(s)
+		sum = decfast.Add(sum, s)
 	}
 	if !sum.Equal(st.Supply) {
 		return nil, adapters.E(op, adapters.KindInvalid, "vault %q: balances sum to %s, supply is %s", cfg.Name, sum, st.Supply)
@@ -361,7 +362,7 @@ func (v *Vault) positionsValue() decimal.Decimal {
 	sum := zero
 	for _, s := range v.markets {
 		if s.pos.Units.Sign() != 0 || len(s.pos.Claims) > 0 {
-			sum = sum.Add(v.slotValue(s))
+			sum = decfast.Add(sum, v.slotValue(s))
 		}
 	}
 	v.pv, v.pvVer, v.pvOK = sum, ver, true
@@ -373,7 +374,7 @@ func (v *Vault) slotValue(s *slot) decimal.Decimal {
 	if s.cv.Sign() == 0 {
 		return s.uv
 	}
-	return s.uv.Add(s.cv)
+	return decfast.Add(s.uv, s.cv)
 }
 
 // value returns the value of a slot's units at the vault's pricing (not
@@ -385,7 +386,7 @@ func (v *Vault) value(s *slot) decimal.Decimal {
 			s.uv = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
 		}
 		for i := range s.pos.Claims {
-			s.cv = s.cv.Add(s.pos.Claims[i].Amount())
+			s.cv = decfast.Add(s.cv, s.pos.Claims[i].Amount())
 		}
 		s.ok = true
 	}
@@ -396,7 +397,7 @@ func (v *Vault) value(s *slot) decimal.Decimal {
 // pricing: everything the vault holds except pending rewards, before
 // locked profit is taken out. This is the NAV the rebalancer's cost
 // identity holds on.
-func (v *Vault) GrossAssets() decimal.Decimal { return v.idle.Add(v.positionsValue()) }
+func (v *Vault) GrossAssets() decimal.Decimal { return decfast.Add(v.idle, v.positionsValue()) }
 
 // TotalAssets is what the shares are worth: GrossAssets minus the profit
 // still locked (never below zero). Pending rewards do not count until
@@ -405,7 +406,7 @@ func (v *Vault) GrossAssets() decimal.Decimal { return v.idle.Add(v.positionsVal
 func (v *Vault) TotalAssets() decimal.Decimal { return v.totalAssetsFrom(v.GrossAssets()) }
 
 func (v *Vault) totalAssetsFrom(gross decimal.Decimal) decimal.Decimal {
-	ta := gross.Sub(v.locked.At(v.now))
+	ta := decfast.Sub(gross, v.locked.At(v.now))
 	if ta.Sign() < 0 {
 		return zero
 	}
@@ -419,7 +420,7 @@ func (v *Vault) LockedProfit() decimal.Decimal { return v.locked.At(v.now) }
 func (v *Vault) PendingRewards() decimal.Decimal {
 	sum := zero
 	for _, s := range v.markets {
-		sum = sum.Add(s.pos.Rewards)
+		sum = decfast.Add(sum, s.pos.Rewards)
 	}
 	return sum
 }
@@ -433,7 +434,7 @@ func (v *Vault) HighWaterMark() decimal.Decimal { return v.hwm }
 func (v *Vault) PricePerShare() decimal.Decimal { return v.pps(v.TotalAssets()) }
 
 func (v *Vault) pps(ta decimal.Decimal) decimal.Decimal {
-	return ta.Add(unit).DivRound(v.supply.Add(v.virtualShares), ppsScale)
+	return decfast.Add(ta, unit).DivRound(decfast.Add(v.supply, v.virtualShares), ppsScale)
 }
 
 func containsInt(xs []int, x int) bool {
