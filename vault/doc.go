@@ -68,7 +68,11 @@
 //
 // Decide turns a Target into a Decision (inputs read, orders, estimated
 // costs, reasons, rejected trades) without side effects; Execute carries
-// it out and records NAVBefore − NAVAfter = Costs + Rounding exactly.
+// it out and records NAVBefore − NAVAfter = Costs + Rounding exactly. An
+// over-weight position is sold only when it must be (zero or capped
+// target, beyond Rebalance.Band, idle target) or when its proceeds fund
+// buys and the whole move's expected gain covers MinGainOverCost times its
+// cost; queued claims are idle in transit.
 // Harvest claims and swaps rewards. Keeper.Due fires each cron tick of the
 // strategy's schedules exactly once on the caller's clock, and an exit
 // check at every step. Runner.Step ties them together with a strategy.
