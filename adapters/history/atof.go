@@ -6,10 +6,9 @@ import (
 	"math/big"
 	"math/bits"
 	"strconv"
-	"sync"
 )
 
-// parseFloat is strconv.ParseFloat(s, 64) with a faster path for the plain
+// parseFloat is strconv.ParseFloat(string(s), 64) with a faster path for the plain
 // decimal numbers of CSV files ("-12.5", "0.0301234567890123", "1e-07"):
 // the digits are read in one pass into a 64-bit mantissa and a decimal
 // exponent, converted exactly (Clinger's fast path when both are small)
@@ -19,14 +18,16 @@ import (
 // Eisel-Lemire cannot decide, malformed text) goes to strconv.ParseFloat,
 // so results and errors are always strconv's.
 func parseFloat(s []byte) (float64, error) {
-	if f, ok := fastAtof(s); ok {
+	if f, n, ok := atofPrefix(s); ok && n == len(s) {
 		return f, nil
 	}
 	return strconv.ParseFloat(string(s), 64)
 }
 
-// fastAtof converts the decimal number s, or reports false.
-func fastAtof(s []byte) (float64, bool) {
+// atofPrefix converts the plain decimal number at the start of s and
+// returns it with the number of bytes it takes, or reports false (then
+// strconv must decide, on the whole field).
+func atofPrefix(s []byte) (float64, int, bool) {
 	i, n := 0, len(s)
 	neg := false
 	if i < n && (s[i] == '+' || s[i] == '-') {
@@ -61,32 +62,29 @@ func fastAtof(s []byte) (float64, bool) {
 		exp -= i - j
 		digits += i - f
 	}
-	if nd > 19 {
-		return 0, false
+	if nd > 19 || digits == 0 {
+		return 0, 0, false
 	}
-	if digits == 0 {
-		return 0, false
-	}
-	if i < n {
-		if s[i] != 'e' && s[i] != 'E' {
-			return 0, false
-		}
+	if i < n && (s[i] == 'e' || s[i] == 'E') {
 		i++
 		eneg := false
 		if i < n && (s[i] == '+' || s[i] == '-') {
 			eneg = s[i] == '-'
 			i++
 		}
-		if i == n {
-			return 0, false
-		}
-		e := 0
+		e, k := 0, i
 		for ; i < n; i++ {
-			c := s[i]
-			if c < '0' || c > '9' || e > 10000 {
-				return 0, false
+			c := s[i] - '0'
+			if c > 9 {
+				break
 			}
-			e = e*10 + int(c-'0')
+			if e > 10000 {
+				return 0, 0, false
+			}
+			e = e*10 + int(c)
+		}
+		if i == k {
+			return 0, 0, false // no exponent digits
 		}
 		if eneg {
 			e = -e
@@ -95,9 +93,9 @@ func fastAtof(s []byte) (float64, bool) {
 	}
 	if man == 0 {
 		if neg {
-			return math.Copysign(0, -1), true
+			return math.Copysign(0, -1), i, true
 		}
-		return 0, true
+		return 0, i, true
 	}
 	// Clinger's fast path: both the mantissa and the power of ten are
 	// exact float64s, so one correctly rounded operation gives the answer.
@@ -111,9 +109,10 @@ func fastAtof(s []byte) (float64, bool) {
 		if neg {
 			f = -f
 		}
-		return f, true
+		return f, i, true
 	}
-	return eiselLemire64(man, exp, neg)
+	f, ok := eiselLemire64(man, exp, neg)
+	return f, i, ok
 }
 
 // digitsAt reads the run of decimal digits of s from i into man (man =
@@ -157,8 +156,8 @@ const (
 // powersOfTen holds, for each e in [minExp10, maxExp10], the 128 most
 // significant bits of 10^e, rounded down, as {low, high} words: the
 // detailedPowersOfTen table of strconv, computed exactly with math/big
-// (once, on first use) rather than copied.
-var powersOfTen = sync.OnceValue(func() *[maxExp10 - minExp10 + 1][2]uint64 {
+// (at package initialisation, some microseconds) rather than copied.
+var powersOfTen = func() *[maxExp10 - minExp10 + 1][2]uint64 {
 	var t [maxExp10 - minExp10 + 1][2]uint64
 	ten := big.NewInt(10)
 	for e := minExp10; e <= maxExp10; e++ {
@@ -186,7 +185,7 @@ var powersOfTen = sync.OnceValue(func() *[maxExp10 - minExp10 + 1][2]uint64 {
 		t[e-minExp10] = [2]uint64{lo, hi}
 	}
 	return &t
-})
+}()
 
 func abs(x int) int {
 	if x < 0 {
@@ -204,7 +203,7 @@ func eiselLemire64(man uint64, exp10 int, neg bool) (float64, bool) {
 	if exp10 < minExp10 || exp10 > maxExp10 {
 		return 0, false
 	}
-	pow := &powersOfTen()[exp10-minExp10]
+	pow := &powersOfTen[exp10-minExp10]
 	// Normalization.
 	clz := bits.LeadingZeros64(man)
 	man <<= uint(clz)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // sameAsStrconv fails t unless parseFloat(s) gives strconv.ParseFloat's
@@ -39,6 +40,37 @@ func TestParseFloat(t *testing.T) {
 	}
 }
 
+func TestAtofPrefix(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		n    int
+		ok   bool
+	}{
+		{"1.5,2", 1.5, 3, true},
+		{"1e5,x", 1e5, 3, true},
+		{"-0.25e-1", -0.025, 8, true},
+		{"7", 7, 1, true},
+		{"3.,", 3, 2, true},
+		{"1e,2", 0, 0, false},
+		{"1e+", 0, 0, false},
+		{",1", 0, 0, false},
+		{"abc", 0, 0, false},
+		{"inf,", 0, 0, false},
+		{"12345678901234567890,", 0, 0, false},
+		{"0.030123456789012345 ", 0.030123456789012345, 20, true},
+	}
+	for _, tc := range tests {
+		got, n, ok := atofPrefix([]byte(tc.in))
+		if ok != tc.ok || ok && (got != tc.want || n != tc.n) {
+			t.Errorf("atofPrefix(%q) = %v, %d, %v; want %v, %d, %v", tc.in, got, n, ok, tc.want, tc.n, tc.ok)
+		}
+	}
+	if got, _, _ := atofPrefix([]byte("-0,")); !math.Signbit(got) {
+		t.Errorf("atofPrefix(-0) = %v, want negative zero", got)
+	}
+}
+
 func TestParseFloat_Random(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	n := 200000
@@ -60,7 +92,12 @@ func TestParseFloat_Random(t *testing.T) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
-		sameAsStrconv(t, strconv.FormatFloat(v, 'g', -1, 64))
+		g := strconv.FormatFloat(v, 'g', -1, 64)
+		sameAsStrconv(t, g)
+		// As a field followed by others: the same value, ending at the comma.
+		if got, n, ok := atofPrefix([]byte(g + ",1.5")); ok && (n != len(g) || math.Float64bits(got) != math.Float64bits(v)) {
+			t.Errorf("atofPrefix(%q) = %v, %d; want %v, %d", g+",1.5", got, n, v, len(g))
+		}
 		sameAsStrconv(t, strconv.FormatFloat(v, 'e', rng.IntN(20), 64))
 		sameAsStrconv(t, strconv.FormatFloat(v, 'f', rng.IntN(25), 64))
 		if t.Failed() {
@@ -86,7 +123,7 @@ func TestPowersOfTen(t *testing.T) {
 		{64, 0x3CBF6B71C76B25FB, 0xC2781F49FFCFA6D5},
 	}
 	for _, tc := range tests {
-		got := powersOfTen()[tc.e-minExp10]
+		got := powersOfTen[tc.e-minExp10]
 		if got != [2]uint64{tc.lo, tc.hi} {
 			t.Errorf("powersOfTen 1e%d = {%#x, %#x}, want {%#x, %#x}", tc.e, got[0], got[1], tc.lo, tc.hi)
 		}
@@ -122,4 +159,28 @@ func BenchmarkParseFloat(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// TestParseTime checks the fast RFC 3339 path against time.Parse over
+// random instants from year 0 to 9999 and the edges of months and leap
+// years.
+func TestParseTime(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		got, gotErr := parseTime([]byte(s))
+		want, wantErr := time.Parse(time.RFC3339, s)
+		if (gotErr == nil) != (wantErr == nil) || gotErr == nil && !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("parseTime(%q) = %v, %v; want %v, %v (UTC)", s, got, gotErr, want, wantErr)
+		}
+	}
+	for _, s := range []string{"0000-01-01T00:00:00Z", "0000-02-29T12:00:00Z", "0000-03-01T00:00:00Z", "1970-01-01T00:00:00Z",
+		"1969-12-31T23:59:59Z", "2000-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2100-02-28T23:59:59Z", "2024-02-30T00:00:00Z",
+		"2024-13-01T00:00:00Z", "2024-04-31T00:00:00Z", "2024-01-01T24:00:00Z", "9999-12-31T23:59:59Z", "2024-01-01T00:00:00+01:00"} {
+		check(s)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	lo, hi := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+	for range 20000 {
+		check(time.Unix(lo+rng.Int64N(hi-lo), 0).UTC().Format(time.RFC3339))
+	}
 }

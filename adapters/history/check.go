@@ -191,7 +191,16 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 	subSecond := map[string]int{}
 	empty := map[string][2]int{} // count, first line
 	// Rows usually come market by market: the last market's lookups are
-	// kept.
+	// kept. A first pass counts each market's rows, to size its slice.
+	count := map[string]int{}
+	for i := 0; i < len(b.Rows); {
+		id, j := b.Rows[i].Market, i+1
+		for j < len(b.Rows) && b.Rows[j].Market == id {
+			j++
+		}
+		count[id] += j - i
+		i = j
+	}
 	var (
 		lastID string
 		lastOK bool
@@ -255,7 +264,7 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 		}
 		g := lastG
 		if g == nil {
-			g = &pMarket{id: r.Market, first: i}
+			g = &pMarket{id: r.Market, first: i, rows: make([]pRow, 0, count[r.Market])}
 			byID[r.Market] = g
 			p.markets = append(p.markets, g)
 			lastG = g

@@ -120,37 +120,88 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 	b := &Batch{Source: name, Format: FormatNative}
 	intern := map[string]string{}
 	var last struct {
-		s []byte
-		t time.Time
+		id   string
+		s    []byte
+		t    time.Time
+		cell [][]byte // the cells of a line with quotes
+	}
+	// cell stores the value of cell (of field f) in row, from a float
+	// already parsed (ok) or by parsing the cell.
+	cell := func(row *Row, line int, f adapters.Field, cell []byte, v float64, ok bool) error {
+		if !ok {
+			var err error
+			if v, err = strconv.ParseFloat(string(cell), 64); err != nil {
+				return fail(line, "%s: %q is not a number", f, cell)
+			}
+		}
+		if msg := adapters.CheckValue(f, v); msg != "" {
+			return fail(line, "%s %s (%s)", f, msg, cell)
+		}
+		row.Obs.Put(f, v)
+		return nil
 	}
 	for {
-		// The fields are slices of the reader's buffer: only what is kept
+		// The line is a slice of the reader's buffer: only what is kept
 		// (a new market ID) is copied.
-		rec, line, err := rr.readBytes()
+		ln, line, err := rr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, csvError(op, name, err)
 		}
-		if len(rec) != len(header) {
-			return nil, fail(line, "wrong number of fields: %d, want %d as in the header", len(rec), len(header))
-		}
-		id, ok := intern[string(rec[0])]
-		if !ok {
-			id = string(rec[0])
-			if _, _, err := adapters.SplitID(id); err != nil {
-				return nil, fail(line, "market: %q is not of the form protocol/name", id)
+		quoted := bytes.IndexByte(ln, '"') >= 0
+		n := bytes.Count(ln, comma) + 1
+		if quoted {
+			rec, _, err := rr.quoted(string(ln), line)
+			if err != nil {
+				return nil, csvError(op, name, err)
 			}
-			intern[id] = id
+			n = len(rec)
+			last.cell = last.cell[:0]
+			for _, f := range rec {
+				last.cell = append(last.cell, []byte(f))
+			}
+		}
+		if n != len(header) {
+			return nil, fail(line, "wrong number of fields: %d, want %d as in the header", n, len(header))
+		}
+		// Market and time.
+		var mk, tm, rest []byte
+		if quoted {
+			mk, tm = last.cell[0], last.cell[1]
+		} else {
+			i := bytes.IndexByte(ln, ',')
+			mk, rest = ln[:i], ln[i+1:]
+			if i = bytes.IndexByte(rest, ','); i >= 0 {
+				tm, rest = rest[:i], rest[i+1:]
+			} else {
+				tm, rest = rest, nil // a header of market,time alone
+			}
+		}
+		id := last.id
+		if string(mk) != id || id == "" {
+			var ok bool
+			if id, ok = intern[string(mk)]; !ok {
+				id = string(mk)
+				if _, _, err := adapters.SplitID(id); err != nil {
+					return nil, fail(line, "market: %q is not of the form protocol/name", id)
+				}
+				intern[id] = id
+			}
+			last.id = id
 		}
 		t := last.t
-		if !bytes.Equal(rec[1], last.s) || last.s == nil {
-			t, err = parseTime(rec[1])
+		if !bytes.Equal(tm, last.s) || last.s == nil {
+			t, err = parseTime(tm)
 			if err != nil {
-				return nil, fail(line, "time: %q is not an RFC 3339 time (2024-01-02T15:04:05Z)", rec[1])
+				return nil, fail(line, "time: %q is not an RFC 3339 time (2024-01-02T15:04:05Z)", tm)
 			}
-			last.s, last.t = append(last.s[:0], rec[1]...), t
+			if t.IsZero() {
+				// Rows without a time are refused by Write: say so here.
+				return nil, fail(line, "time: %q is the zero time, which means no time", tm)
+			}
+			last.s, last.t = append(last.s[:0], tm...), t
 		}
 		if b.Rows == nil {
 			b.Rows = make([]Row, 0, rr.estimate())
@@ -158,23 +209,44 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 		b.Rows = append(b.Rows, Row{Market: id, Line: line})
 		row := &b.Rows[len(b.Rows)-1]
 		row.Obs.Time = t
-		for i, f := range fields {
-			cell := rec[i+2]
-			if len(cell) == 0 {
+		if quoted {
+			for i, f := range fields {
+				if c := last.cell[i+2]; len(c) > 0 {
+					if err := cell(row, line, f, c, 0, false); err != nil {
+						return nil, err
+					}
+				}
+			}
+			continue
+		}
+		// The values, parsed where they stand; the field count is right,
+		// so every cell but the last ends at a comma.
+		for _, f := range fields {
+			if len(rest) == 0 {
+				continue // an empty last cell
+			}
+			if rest[0] == ',' {
+				rest = rest[1:]
 				continue
 			}
-			v, err := parseFloat(cell)
-			if err != nil {
-				return nil, fail(line, "%s: %q is not a number", f, cell)
+			v, k, ok := atofPrefix(rest)
+			if !ok || k < len(rest) && rest[k] != ',' {
+				// Not a plain number: the whole cell goes to strconv.
+				if k = bytes.IndexByte(rest, ','); k < 0 {
+					k = len(rest)
+				}
+				ok = false
 			}
-			if msg := adapters.CheckValue(f, v); msg != "" {
-				return nil, fail(line, "%s %s (%s)", f, msg, cell)
+			if err := cell(row, line, f, rest[:k], v, ok); err != nil {
+				return nil, err
 			}
-			row.Obs.Put(f, v)
+			rest = rest[min(k+1, len(rest)):]
 		}
 	}
 	return b, nil
 }
+
+var comma = []byte{','}
 
 // parseTime parses an RFC 3339 time into UTC, with a fast path for the
 // "2006-01-02T15:04:05Z" form WriteNativeCSV writes.
@@ -192,16 +264,44 @@ func parseTime[T string | []byte](s T) (time.Time, error) {
 			return n
 		}
 		y, mo, d, h, mi, se := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
-		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(time.Month(mo), y) && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 60 {
-			return time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC), nil
+		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(mo, y) && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 60 {
+			sec := daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+se)
+			return time.Unix(sec, 0).UTC(), nil
 		}
 	}
 	t, err := time.Parse(time.RFC3339, string(s))
 	return t.UTC(), err
 }
 
-func daysIn(m time.Month, year int) int {
-	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+// daysIn is the number of days in month m (1-12) of year y (proleptic
+// Gregorian).
+func daysIn(m, y int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to y-m-d (y >= 0,
+// proleptic Gregorian), after Howard Hinnant's days_from_civil.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400                     // [0, 399]
+	doy := (153*((m+9)%12)+2)/5 + d - 1    // [0, 365], from March 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func csvError(op, name string, err error) error {

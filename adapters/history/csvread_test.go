@@ -2,9 +2,14 @@ package history
 
 import (
 	"encoding/csv"
+	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -129,6 +134,107 @@ func FuzzRecReader(f *testing.F) {
 		}
 		if diff := cmp.Diff(wantLines, gotBLines, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("lines (-csv +readBytes):\n%s", diff)
+		}
+	})
+}
+
+// readNativeRef is ReadNativeCSV written plainly on encoding/csv,
+// strconv and time.Parse: the reference its fast paths are fuzzed
+// against. It returns the rows, or the position ("x:line") of the first
+// error, or "csv" for a CSV syntax error.
+func readNativeRef(in string) ([]Row, string) {
+	cr := csv.NewReader(strings.NewReader(in))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, "x:1"
+	}
+	if err != nil {
+		return nil, "csv"
+	}
+	header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	if len(header) < 2 || strings.TrimSpace(header[0]) != "market" || strings.TrimSpace(header[1]) != "time" {
+		return nil, "x:1"
+	}
+	var fields []adapters.Field
+	var have adapters.FieldSet
+	for _, h := range header[2:] {
+		f, ok := adapters.ParseField(strings.TrimSpace(h))
+		if !ok || have.Has(f) {
+			return nil, "x:1"
+		}
+		have = have.With(f)
+		fields = append(fields, f)
+	}
+	var rows []Row
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return rows, ""
+		}
+		if err != nil {
+			return nil, "csv" // a syntax error: the line may differ (see FuzzRecReader)
+		}
+		line, _ := cr.FieldPos(0)
+		at := "x:" + strconv.Itoa(line)
+		if len(rec) != len(header) {
+			return nil, at
+		}
+		if _, _, err := adapters.SplitID(rec[0]); err != nil {
+			return nil, at
+		}
+		tm, err := time.Parse(time.RFC3339, rec[1])
+		if err != nil || tm.IsZero() {
+			return nil, at
+		}
+		r := Row{Market: rec[0], Line: line}
+		r.Obs.Time = tm.UTC()
+		for i, f := range fields {
+			if rec[i+2] == "" {
+				continue
+			}
+			v, err := strconv.ParseFloat(rec[i+2], 64)
+			if err != nil || adapters.CheckValue(f, v) != "" {
+				return nil, at
+			}
+			r.Obs.Put(f, v)
+		}
+		rows = append(rows, r)
+	}
+}
+
+// FuzzReadNativeCSV_Reference checks ReadNativeCSV (its fused parsing of
+// unquoted lines, fast float and time paths) against readNativeRef: the
+// same rows, or an error at the same line.
+func FuzzReadNativeCSV_Reference(f *testing.F) {
+	for _, s := range []string{
+		"market,time,apy,price\nlido/steth,2024-01-01T00:00:00Z,0.03,0.99\n",
+		"market,time,tvl,apy\n\"a/b\",2024-01-01T00:00:00.5Z,1e9,\na/b,2024-01-01T00:00:00Z,,-0.5\n",
+		"market,time,utilization\nx/y,2024-01-01T00:00:00Z,NaN\n",
+		"market,time\nx/y,2024-01-01T00:00:00Z\n",
+		"market,time,apy,tvl\nx/y,2024-02-29T23:59:59Z,1.5e-3,12345678901234567890\nx/y,2024-03-01T00:00:00+02:00,.5,1_0\n",
+		"market,time,apy\nx/y,2024-01-01T00:00:00Z,0x1p-2\nx/y,2024-01-01T01:00:00Z,1,2\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if strings.ContainsRune(in, '\r') || strings.ContainsRune(in, 0) || strings.ContainsRune(in, '\uFFFD') {
+			t.Skip() // as in FuzzRecReader: encoding/csv differs there by design
+		}
+		want, wantAt := readNativeRef(in)
+		b, err := ReadNativeCSV("x", strings.NewReader(in))
+		if wantAt != "" {
+			var e *adapters.Error
+			if !errors.As(err, &e) || e.Pos != wantAt && wantAt != "csv" || !errors.Is(err, adapters.ErrInvalid) {
+				t.Fatalf("ReadNativeCSV error %v, want one at %s", err, wantAt)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("ReadNativeCSV error %v, the reference reads it", err)
+		}
+		if diff := cmp.Diff(want, b.Rows, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("rows (-reference +ReadNativeCSV):\n%s", diff)
 		}
 	})
 }
