@@ -114,6 +114,7 @@ func (m *market) openUnit(pricing adapters.Pricing) {
 	m.rew = toFloat(m.hold.Rewards)
 	m.per = perValue
 	m.rewardF, m.rrOK = false, false
+	m.lending = m.ad.Market().Kind == adapters.Lending
 	switch m.ad.Market().Kind {
 	case adapters.Lending:
 		m.per = perIndex
@@ -132,6 +133,29 @@ func (m *market) openUnit(pricing adapters.Pricing) {
 	if m.rewardF {
 		m.unit.Units = decimal.Zero // the index moves the same; rewards are ours
 	}
+	m.col = nil
+	if m.lending {
+		m.col = observedColumn(m.ser, m.row, adapters.FieldIndex)
+	} else if m.rewardF {
+		m.col = observedColumn(m.ser, m.row, adapters.FieldExchangeRate)
+	}
+}
+
+// observedColumn returns the series' column of field f when every row
+// from row on observes it with a usable value (finite, > 0): the index the
+// staking and lending adapters then take as observed, whatever the time
+// and the APY. Otherwise nil.
+func observedColumn(s *adapters.Series, row int, f adapters.Field) []float64 {
+	col := s.Cols[f]
+	if col == nil || row < 0 {
+		return nil
+	}
+	for r := row; r < s.Len(); r++ {
+		if v := col[r]; !s.Set[r].Has(f) || !(v > 0) || math.IsInf(v, 0) {
+			return nil
+		}
+	}
+	return col
 }
 
 // accrueUnit accrues the one-unit shadow to m.env's time and adds the
@@ -139,7 +163,9 @@ func (m *market) openUnit(pricing adapters.Pricing) {
 // rewards are zeroed before each accrual, so what the adapter adds is
 // exactly one step's rewards per unit.
 //
-// Staking and lending holds (rewardF) accrue their rewards here instead,
+// Staking and lending holds (rewardF) whose series observes the index on
+// every row (col) take it from the column, as their adapters would;
+// others are accrued by the adapter. Both accrue their rewards here,
 // as their adapters do, from the quoted reward rate rr (after fees and
 // haircut): units x index x rr x years, the index being the one at the
 // start of the step for LSTs and LRTs and the one at its end for lending
@@ -169,12 +195,16 @@ func (m *market) accrueUnit() {
 		return
 	}
 	prev := m.unit.Index
-	m.ad.Accrue(&m.unit, &m.env)
+	if m.col != nil {
+		m.unit.Index, m.unit.Last = m.col[m.envRow], m.env.Time
+	} else {
+		m.ad.Accrue(&m.unit, &m.env)
+	}
 	if last.IsZero() || !(rr > 0) {
 		return
 	}
 	basis := prev
-	if m.per == perIndex && m.ad.Market().Kind == adapters.Lending {
+	if m.lending {
 		basis = m.unit.Index
 	}
 	years := float64(m.env.Time.Sub(last)) / float64(time.Second) / yearSeconds
@@ -208,7 +238,7 @@ func (m *market) unitValue(pricing adapters.Pricing) float64 {
 	idx := m.unit.Index
 	switch m.per {
 	case perIndex:
-		if m.ad.Market().Kind == adapters.Lending && idx <= 0 {
+		if m.lending && idx <= 0 {
 			return 1 // lending values an unset index at par
 		}
 		return idx

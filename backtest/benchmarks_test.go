@@ -69,9 +69,26 @@ func TestBenchmarks_FloatPathMatchesDecimal(t *testing.T) {
 	for _, pricing := range []adapters.Pricing{adapters.PriceRate, adapters.PriceMarket} {
 		t.Run(pricing.String(), func(t *testing.T) {
 			spec := Spec{Strategy: s, Data: &w2, From: from, To: to, Capital: decimal.NewFromInt(100), Pricing: pricing}
-			got, err := runEngine(ctx, &engine{spec: spec, op: "backtest.Run", gasM: -1})
+			e := &engine{spec: spec, op: "backtest.Run", gasM: -1}
+			got, err := runEngine(ctx, e)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Every path of the float64 holds is taken: the index from an
+			// observed column, accrued by the adapter, and the adapter's Value.
+			paths := map[string]bool{}
+			for _, m := range e.markets {
+				switch {
+				case m.col != nil:
+					paths["column"] = true
+				case m.rewardF:
+					paths["accrued"] = true
+				default:
+					paths["value"] = true
+				}
+			}
+			if len(paths) != 3 {
+				t.Fatalf("the universe takes the paths %v, want all three", paths)
 			}
 			want, err := runEngine(ctx, &engine{spec: spec, op: "backtest.Run", gasM: -1, exactBench: true})
 			if err != nil {

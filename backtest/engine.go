@@ -262,6 +262,14 @@ type market struct {
 	rrHas   bool
 	rrObs   float64 // the observed reward_apy the rate was quoted at
 	rr      float64
+	// col, when set, is the series column that gives the unit's index at
+	// every row from the start on (an observed exchange rate or liquidity
+	// index, which the adapter takes as is): no Accrue is needed.
+	col     []float64
+	lending bool // the market's kind is lending
+	// fields are the series' columns (the fields fill copies; the others
+	// stay zero in obs).
+	fields []adapters.Field
 	// the equal-weight split: value after entry of capital/N
 	ewVal0 float64
 	ewOK   bool
@@ -411,7 +419,13 @@ func (e *engine) setup(ctx context.Context) error {
 			base = ad.Market().Base
 		}
 		ads[i] = ad
-		e.markets = append(e.markets, &market{id: id, ad: ad, ser: ser, row: -1})
+		m := &market{id: id, ad: ad, ser: ser, row: -1}
+		for f := range ser.Cols {
+			if ser.Cols[f] != nil {
+				m.fields = append(m.fields, adapters.Field(f))
+			}
+		}
+		e.markets = append(e.markets, m)
 		if e.gasM < 0 && ser.Cols[adapters.FieldGasPrice] != nil {
 			e.gasM = i
 		}
@@ -634,6 +648,18 @@ func (e *engine) prepare(st *strategies.State) {
 	}
 }
 
+// fill writes row r of the market's series into m.obs: Series.Fill for
+// the series' own columns only (obs starts zero and no other field is
+// ever written).
+func (m *market) fill(r int) {
+	o, s := &m.obs, m.ser
+	o.Time = time.Unix(s.Times[r], 0).UTC()
+	o.Set = s.Set[r]
+	for _, f := range m.fields {
+		o.Values[f] = s.Cols[f][r]
+	}
+}
+
 // advance moves every market's row pointer to the latest row at or before
 // t and feeds the rows that changed to the vault.
 func (e *engine) advance(t int64) error {
@@ -645,7 +671,7 @@ func (e *engine) advance(t int64) error {
 		}
 		if r != m.row {
 			m.row = r
-			m.ser.Fill(r, &m.obs)
+			m.fill(r)
 			if err := e.v.Observe(m.id, m.obs); err != nil {
 				return err
 			}
