@@ -43,73 +43,19 @@ var pow10u64 = func() (p [20]uint64) {
 // them bit for bit); ok is false for the few values it does not handle
 // (coefficients of 2^127 or more), which take the slow path.
 func fromFloatFast(v float64) (decimal.Decimal, bool) {
-	var buf [32]byte
-	b := strconv.AppendFloat(buf[:0], v, 'e', -1, 64)
-	neg := false
-	if b[0] == '-' {
-		neg, b = true, b[1:]
-	}
-	// b is d[.ddd]e±xx: at most 17 significant digits.
-	var mant uint64
-	nd := 0
-	i := 0
-	for ; i < len(b) && b[i] != 'e'; i++ {
-		if c := b[i]; c != '.' {
-			mant = mant*10 + uint64(c-'0')
-			nd++
-		}
-	}
-	if i+2 >= len(b) {
+	neg, hi, lo, zero, ok := fromFloatWords(v)
+	switch {
+	case !ok:
 		return decimal.Decimal{}, false
-	}
-	esign := b[i+1]
-	e10 := 0
-	for _, c := range b[i+2:] {
-		e10 = e10*10 + int(c-'0')
-	}
-	if esign == '-' {
-		e10 = -e10
-	}
-	// v = mant x 10^exp exactly (as NewFromFloat has it).
-	exp := e10 - (nd - 1)
-	if mant == 0 {
+	case zero:
 		return decimal.New(0, -Scale), true
-	}
-	var hi, lo uint64
-	switch shift := exp + Scale; {
-	case shift >= 0:
-		lo = mant
-		for shift > 0 {
-			k := min(shift, len(pow10u64)-1)
-			shift -= k
-			h1, l1 := bits.Mul64(lo, pow10u64[k])
-			h2, l2 := bits.Mul64(hi, pow10u64[k])
-			var carry uint64
-			hi, carry = bits.Add64(l2, h1, 0)
-			if h2 != 0 || carry != 0 {
-				return decimal.Decimal{}, false // 2^128 or more
-			}
-			lo = l1
-		}
-	case -shift >= len(pow10u64):
-		// mant < 10^17 is less than half of 10^19: rounds to zero.
-		return decimal.New(0, -Scale), true
-	default:
-		d := pow10u64[-shift]
-		q, r := mant/d, mant%d
-		if r >= d-r { // r/d >= 1/2: half away from zero
-			q++
-		}
-		lo = q
-	}
-	if hi == 0 && lo <= math.MaxInt64 {
+	case hi == 0 && lo <= math.MaxInt64:
 		c := int64(lo)
 		if neg {
 			c = -c
 		}
 		return decimal.New(c, -Scale), true
-	}
-	if hi>>63 != 0 {
+	case hi>>63 != 0:
 		return decimal.Decimal{}, false
 	}
 	var c big.Int
@@ -124,6 +70,74 @@ func fromFloatFast(v float64) (decimal.Decimal, bool) {
 		c.Neg(&c)
 	}
 	return decimal.NewFromBigInt(&c, -Scale), true
+}
+
+// fromFloatWords is the arithmetic of fromFloatFast: v rounded half away
+// from zero to Scale places as a sign and a magnitude hi:lo at Scale
+// places; zero reports a zero result (decimal.New(0, -Scale)). ok is
+// false when the magnitude reaches 2^128.
+func fromFloatWords(v float64) (neg bool, hi, lo uint64, zero, ok bool) {
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], v, 'e', -1, 64)
+	if b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	// b is d[.ddd]e±xx: at most 17 significant digits.
+	var mant uint64
+	nd := 0
+	i := 0
+	for ; i < len(b) && b[i] != 'e'; i++ {
+		if c := b[i]; c != '.' {
+			mant = mant*10 + uint64(c-'0')
+			nd++
+		}
+	}
+	if i+2 >= len(b) {
+		return false, 0, 0, false, false
+	}
+	esign := b[i+1]
+	e10 := 0
+	for _, c := range b[i+2:] {
+		e10 = e10*10 + int(c-'0')
+	}
+	if esign == '-' {
+		e10 = -e10
+	}
+	// v = mant x 10^exp exactly (as NewFromFloat has it).
+	exp := e10 - (nd - 1)
+	if mant == 0 {
+		return neg, 0, 0, true, true
+	}
+	switch shift := exp + Scale; {
+	case shift >= 0:
+		lo = mant
+		for shift > 0 {
+			k := min(shift, len(pow10u64)-1)
+			shift -= k
+			h1, l1 := bits.Mul64(lo, pow10u64[k])
+			h2, l2 := bits.Mul64(hi, pow10u64[k])
+			var carry uint64
+			hi, carry = bits.Add64(l2, h1, 0)
+			if h2 != 0 || carry != 0 {
+				return false, 0, 0, false, false // 2^128 or more
+			}
+			lo = l1
+		}
+	case -shift >= len(pow10u64):
+		// mant < 10^17 is less than half of 10^19: rounds to zero.
+		return neg, 0, 0, true, true
+	default:
+		d := pow10u64[-shift]
+		q, r := mant/d, mant%d
+		if r >= d-r { // r/d >= 1/2: half away from zero
+			q++
+		}
+		if q == 0 {
+			return neg, 0, 0, true, true
+		}
+		lo = q
+	}
+	return neg, hi, lo, false, true
 }
 
 // float64pow10 holds 10^k for k in [0, 22], exact in float64.
@@ -258,21 +272,41 @@ func ToFloat(d decimal.Decimal) float64 {
 	if c == nil {
 		return 0
 	}
+	if w := c.Bits(); len(w) <= 2 && bits64 == 64 {
+		var hi, lo uint64
+		if len(w) == 2 {
+			hi = uint64(w[1])
+		}
+		if len(w) > 0 {
+			lo = uint64(w[0])
+		}
+		return toFloatWords(c.Sign() < 0, hi, lo, int(d.Exponent()))
+	}
 	var x float64
-	switch w := c.Bits(); {
-	case len(w) == 1 && bits64 == 64:
-		x = float64(uint64(w[0]))
-	case len(w) == 2 && bits64 == 64:
-		x = float64(uint64(w[1]))*0x1p64 + float64(uint64(w[0])) // two roundings: within 2 ulps
-	case c.IsInt64():
+	if c.IsInt64() {
 		x = float64(c.Int64())
-	default:
+	} else {
 		x, _ = c.Float64()
 	}
-	if c.Sign() < 0 && len(c.Bits()) <= 2 && bits64 == 64 {
+	return scaleFloat(x, int(d.Exponent()))
+}
+
+// toFloatWords is ToFloat of the decimal ±(hi·2^64 + lo) x 10^e.
+func toFloatWords(neg bool, hi, lo uint64, e int) float64 {
+	var x float64
+	if hi == 0 {
+		x = float64(lo)
+	} else {
+		x = float64(hi)*0x1p64 + float64(lo) // two roundings: within 2 ulps
+	}
+	if neg {
 		x = -x
 	}
-	e := int(d.Exponent())
+	return scaleFloat(x, e)
+}
+
+// scaleFloat is x x 10^e by steps of exact powers of ten (NaN gives 0).
+func scaleFloat(x float64, e int) float64 {
 	for e < -22 {
 		x /= 1e22
 		e += 22
@@ -321,5 +355,12 @@ func FastDecimal(x float64) decimal.Decimal {
 		return FromFloat(x)
 	}
 	m, k, _ := fastParts(x)
+	if layoutOK && bits64 == 64 && m != 0 {
+		// decimal.New(m, -k) with one allocation instead of two.
+		if m < 0 {
+			return fromWords(true, 0, uint64(-m), -int32(k))
+		}
+		return fromWords(false, 0, uint64(m), -int32(k))
+	}
 	return decimal.New(m, -int32(k))
 }
