@@ -30,12 +30,17 @@ type gasMemo struct {
 // protocol and across quotes, exits and deposits. Entries are immutable
 // and replaced atomically, so the table is safe for concurrent use;
 // decimals are immutable values.
-var gasMemos [64]atomic.Pointer[gasMemo]
+var gasMemos [1 << gasMemoBits]atomic.Pointer[gasMemo]
+
+const gasMemoBits = 6
 
 // gasDecimal is FromFloat(v), remembered by v's bits.
 func gasDecimal(v float64) decimal.Decimal {
 	b := math.Float64bits(v)
-	slot := &gasMemos[(b^b>>23^b>>41)&(uint64(len(gasMemos))-1)]
+	// Fibonacci hashing: the top bits of b x 2^64/phi mix every bit of
+	// b, where costs that differ by a power of two (only in the
+	// exponent's bits) collided under a shift-and-xor of the low bits.
+	slot := &gasMemos[(b*0x9E3779B97F4A7C15)>>(64-gasMemoBits)]
 	if m := slot.Load(); m != nil && math.Float64bits(m.v) == b {
 		return m.d
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/staking"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
 func init() { adapters.Register(adapters.Lending, New) }
@@ -232,7 +233,13 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 	if math.IsInf(s.Available, 1) {
 		q.MaxInstantExit = amount
 	} else {
-		q.MaxInstantExit = adapters.Quantize(adapters.FromFloat(s.Available).Add(amount))
+		// Quantize(FromFloat(avail) + amount), on decfast.Num.
+		m := decfast.NumFromFloat(s.Available).Add(decfast.FromDec(amount))
+		if m.Exponent() == -adapters.Scale {
+			q.MaxInstantExit = m.Dec()
+		} else {
+			q.MaxInstantExit = adapters.Quantize(m.Dec())
+		}
 	}
 	return q, nil
 }
@@ -247,22 +254,22 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	}
 	d.Accrue(&pos, env)
 	gas := env.GasCost(d.gasDeposit)
-	net := amount.Sub(gas)
+	am := decfast.FromDec(amount)
+	net := am.Sub(decfast.FromDec(gas))
 	if net.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover gas of %s", d.market.ID, amount, gas)
 	}
 	idx, _ := d.project(&pos, env)
-	idxD := staking.FastDecimal(idx)
-	units := net.DivRound(idxD, adapters.Scale)
+	units := net.DivRoundRate(idx)
 	pos.Index = idx
-	pos.Units = pos.Units.Add(units)
-	pos.Principal = pos.Principal.Add(amount)
+	pos.Units = decfast.FromDec(pos.Units).Add(units).Dec()
+	pos.Principal = decfast.FromDec(pos.Principal).Add(am).Dec()
 	if pos.Last.Before(env.Time) || pos.Last.IsZero() {
 		pos.Last = env.Time
 	}
 	return pos, adapters.Fill{
 		Amount: amount,
-		Value:  staking.MulRate(units, idx),
+		Value:  units.MulRate(idx).Dec(),
 		Gas:    gas,
 	}, nil
 }
@@ -282,51 +289,63 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	d.Accrue(&pos, env)
 	idx, _ := d.project(&pos, env)
 	pos.Index = idx
-	idxD := staking.FastDecimal(idx)
-	value := staking.MulRate(pos.Units, idx)
+	// The arithmetic on decfast.Num (decimal's results, built once);
+	// amount is kept as a decimal too while it is the caller's.
+	held := decfast.FromDec(pos.Units)
+	value := held.MulRate(idx)
 	amount := w.Amount
-	if w.All || amount.GreaterThan(value) {
+	am := decfast.FromDec(amount)
+	if w.All || am.Cmp(value) > 0 {
 		if !w.All {
-			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, value)
+			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, value.Dec())
 		}
-		amount = value
+		am, amount = value, decimal.Decimal{}
 	}
-	if amount.Sign() <= 0 {
+	if am.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw", d.market.ID)
 	}
 	partial := false
 	if avail := d.Read(&env.Obs).Available; !math.IsInf(avail, 1) {
-		availD := adapters.FromFloat(avail)
-		if amount.GreaterThan(availD) {
-			if !w.AllowPartial || availD.Sign() <= 0 {
+		availN := decfast.NumFromFloat(avail)
+		if am.Cmp(availN) > 0 {
+			if !w.AllowPartial || availN.Sign() <= 0 {
 				return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
-					"%s: withdrawal of %s exceeds the free liquidity of %s", d.market.ID, amount, availD)
+					"%s: withdrawal of %s exceeds the free liquidity of %s", d.market.ID, am.Dec(), availN.Dec())
 			}
-			amount, partial = availD, true
+			am, amount, partial = availN, decimal.Decimal{}, true
 		}
 	}
-	var burned decimal.Decimal
-	if amount.Equal(value) {
-		burned, amount = pos.Units, value
-	} else {
-		burned = amount.DivRound(idxD, adapters.Scale)
-		if burned.GreaterThan(pos.Units) {
-			burned = pos.Units
+	var burned decfast.Num
+	if am.Equal(value) {
+		if amount.Exponent() != value.Exponent() || amount.Sign() == 0 {
+			amount = decimal.Decimal{} // the fill's Value is value's representation
 		}
+		burned, am = held, value
+	} else {
+		burned = am.DivRoundRate(idx)
+		if burned.Cmp(held) > 0 {
+			burned = held
+		}
+	}
+	if amount.Sign() == 0 {
+		amount = am.Dec()
 	}
 	gas := env.GasCost(d.gasWithdraw)
-	if amount.LessThanOrEqual(gas) {
+	gn := decfast.FromDec(gas)
+	if am.Cmp(gn) <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s does not cover gas of %s", d.market.ID, amount, gas)
 	}
-	if pos.Units.Sign() > 0 {
-		pos.Principal = pos.Principal.Sub(pos.Principal.Mul(burned).DivRound(pos.Units, adapters.Scale))
+	if held.Sign() > 0 {
+		p := decfast.FromDec(pos.Principal)
+		pos.Principal = p.Sub(p.MulDivRound(burned, held)).Dec()
 	}
-	pos.Units = pos.Units.Sub(burned)
-	if pos.Units.Sign() == 0 {
+	left := held.Sub(burned)
+	pos.Units = left.Dec()
+	if left.Sign() == 0 {
 		pos.Principal = decimal.Zero
 	}
 	return pos, adapters.Fill{
-		Amount:  amount.Sub(gas),
+		Amount:  am.Sub(gn).Dec(),
 		Value:   amount,
 		Gas:     gas,
 		Partial: partial,

@@ -16,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
 // YearSeconds is the length of the year APYs compound over: 365 days.
@@ -26,6 +27,9 @@ const YearSeconds = 365 * 24 * 3600
 type Driver struct {
 	name   string // "lst" or "lrt": the prefix of operation names
 	market adapters.Market
+
+	// Operation names, built once (a concatenation per call allocates).
+	opDeposit, opWithdraw, opClaim, opHarvest, opApply string
 
 	rebasing        bool
 	grossAPY        bool
@@ -71,6 +75,8 @@ func New(name string, m adapters.Market, p *adapters.Profile, restaking bool) (*
 		gasClaim:        p.ParamOr("gas_claim", 0),
 		gasHarvest:      p.ParamOr("gas_harvest", 0),
 	}
+	d.opDeposit, d.opWithdraw, d.opClaim = name+".Deposit", name+".Withdraw", name+".Claim"
+	d.opHarvest, d.opApply = name+".Harvest", name+".Apply"
 	if v, ok := p.Param("rebasing"); ok {
 		d.rebasing = v != 0
 	}
@@ -197,7 +203,7 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 	if d.restaking && !pos.Last.IsZero() && pos.Units.Sign() > 0 {
 		if rr := d.rewardRate(env); rr > 0 {
 			years := env.Time.Sub(pos.Last).Seconds() / YearSeconds
-			pos.Rewards = pos.Rewards.Add(MulRate(pos.Units, pos.Index*rr*years))
+			pos.Rewards = decfast.FromDec(pos.Rewards).Add(decfast.FromDec(pos.Units).MulRate(pos.Index * rr * years)).Dec()
 		}
 	}
 	pos.Index = r
@@ -276,16 +282,19 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 	q.ExitDelay = d.Delay(env)
 	liq := d.exitLiq(env)
 	q.MaxInstantExit = FastDecimal(liq)
-	gasW := env.GasCost(d.gasWithdraw)
-	queueCost := gasW.Add(env.GasCost(d.gasClaim))
-	q.ExitCost = queueCost
+	// The costs on decfast.Num: the decimal arithmetic's results, built
+	// as decimals once.
+	gasW := decfast.FromDec(env.GasCost(d.gasWithdraw))
 	if amount.Sign() > 0 && liq > 0 {
-		if a := adapters.Float(amount); a <= liq {
+		am := decfast.FromDec(amount)
+		if a := am.Float(); a <= liq {
 			rate, _ := d.rate(&adapters.Position{}, env)
-			slip, fee, gas := d.instantCosts(amount, a, liq, d.peg(env, rate), gasW)
-			q.ExitCost = slip.Add(fee).Add(gas)
+			slip, fee, gas := d.instantCosts(am, a, liq, d.peg(env, rate), gasW)
+			q.ExitCost = slip.Add(fee).Add(gas).Dec()
+			return q, nil
 		}
 	}
+	q.ExitCost = gasW.Add(decfast.FromDec(env.GasCost(d.gasClaim))).Dec()
 	return q, nil
 }
 
@@ -293,7 +302,7 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 // the amount minus gas. Deposits fail with KindPaused while the market is
 // paused.
 func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
-	op := d.name + ".Deposit"
+	op := d.opDeposit
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
 	}
@@ -302,14 +311,15 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
 	}
 	gas := env.GasCost(d.gasDeposit)
-	if gas.GreaterThanOrEqual(amount) {
+	am, gn := decfast.FromDec(amount), decfast.FromDec(gas)
+	if gn.Cmp(am) >= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover its gas %s", d.market.ID, amount, gas)
 	}
-	value := amount.Sub(gas)
-	units := value.DivRound(FastDecimal(pos.Index), adapters.Scale)
-	pos.Units = pos.Units.Add(units)
-	pos.Principal = pos.Principal.Add(amount)
-	return pos, adapters.Fill{Amount: amount, Value: value, Gas: gas}, nil
+	value := am.Sub(gn)
+	units := value.DivRoundRate(pos.Index)
+	pos.Units = decfast.FromDec(pos.Units).Add(units).Dec()
+	pos.Principal = decfast.FromDec(pos.Principal).Add(am).Dec()
+	return pos, adapters.Fill{Amount: amount, Value: value.Dec(), Gas: gas}, nil
 }
 
 // instantCosts are the costs of selling value amount (at rate; a is
@@ -323,48 +333,40 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 // long before a vault's rebalance could, and pricing sales above the rate
 // while deposits mint at it would let a strategy earn a riskless profit
 // from every round trip.
-func (d *Driver) instantCosts(amount decimal.Decimal, a, liq, peg float64, gasW decimal.Decimal) (slip, fee, gas decimal.Decimal) {
+func (d *Driver) instantCosts(amount decfast.Num, a, liq, peg float64, gasW decfast.Num) (slip, fee, gas decfast.Num) {
 	peg = math.Min(peg, 1)
 	impact := a / (liq + a)
-	received := mulQ(amount, peg*(1-impact))
+	received := amount.MulQ(peg * (1 - impact))
 	slip = amount.Sub(received)
-	fee = mulQ(received, d.instantExitFee)
+	fee = received.MulQ(d.instantExitFee)
 	return slip, fee, gasW
 }
 
 // mulQ is adapters.Quantize(u.Mul(FastDecimal(x))), the same coefficient
-// and exponent, through MulRate (its contract). MulRate returns
-// decimal.Zero, another representation of zero, for zero operands: zero
-// results take the formula.
-func mulQ(u decimal.Decimal, x float64) decimal.Decimal {
-	if u.Sign() > 0 && x > 0 {
-		if r := MulRate(u, x); r.Sign() != 0 {
-			return r
-		}
-	}
-	return adapters.Quantize(u.Mul(FastDecimal(x)))
-}
+// and exponent (decfast.Num.MulQ).
+func mulQ(u decimal.Decimal, x float64) decimal.Decimal { return decfast.FromDec(u).MulQ(x).Dec() }
 
 // Withdraw takes value out: instantly through the venue, through the
 // protocol's queue, or (ExitAuto) the cheaper of the two, preferring the
 // instant exit at equal cost and falling back to the queue when the venue
 // cannot take the amount or the slippage bound is broken.
 func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
-	op := d.name + ".Withdraw"
+	op := d.opWithdraw
 	d.Accrue(&pos, env)
 	if !(pos.Index > 0) && pos.Units.Sign() > 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
 	}
-	held := mulQ(pos.Units, pos.Index)
+	held := decfast.FromDec(pos.Units).MulQ(pos.Index)
 	amount := w.Amount
 	if w.All {
-		amount = held
+		amount = held.Dec()
 	}
-	if amount.Sign() <= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw (position value %s)", d.market.ID, held)
+	am := decfast.FromDec(amount)
+	if am.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw (position value %s)", d.market.ID, held.Dec())
 	}
-	if amount.GreaterThan(held) {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, held)
+	if am.Cmp(held) > 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, held.Dec())
 	}
 	switch w.Mode {
 	case adapters.ExitInstant:
@@ -391,17 +393,19 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 
 // take removes units (or all of them) from pos and the matching share of
 // its principal.
-func take(pos *adapters.Position, units decimal.Decimal, all bool) {
-	if all || units.GreaterThanOrEqual(pos.Units) {
+func take(pos *adapters.Position, units decfast.Num, all bool) {
+	held := decfast.FromDec(pos.Units)
+	if all || units.Cmp(held) >= 0 {
 		pos.Units = decimal.Zero
 		pos.Principal = decimal.Zero
 		return
 	}
-	if pos.Units.Sign() > 0 {
-		cut := pos.Principal.Mul(units).DivRound(pos.Units, adapters.Scale)
-		pos.Principal = pos.Principal.Sub(cut)
+	if held.Sign() > 0 {
+		p := decfast.FromDec(pos.Principal)
+		cut := p.MulDivRound(units, held)
+		pos.Principal = p.Sub(cut).Dec()
 	}
-	pos.Units = pos.Units.Sub(units)
+	pos.Units = held.Sub(units).Dec()
 }
 
 func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
@@ -411,34 +415,37 @@ func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, am
 	}
 	all := w.All
 	partial := false
-	a := adapters.Float(amount)
+	am := decfast.FromDec(amount)
+	a := am.Float()
 	if a > liq {
 		if !w.AllowPartial {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
 				"%s: instant exit of %s exceeds the exit liquidity %g", d.market.ID, amount, liq)
 		}
 		amount = FastDecimal(liq)
-		a = adapters.Float(amount)
+		am = decfast.FromDec(amount)
+		a = am.Float()
 		all, partial = false, true
 	}
-	units := pos.Units
+	units := decfast.FromDec(pos.Units)
 	if !all {
-		units = amount.DivRound(FastDecimal(pos.Index), adapters.Scale)
+		units = am.DivRoundRate(pos.Index)
 	}
-	slip, fee, gas := d.instantCosts(amount, a, liq, d.peg(env, pos.Index), env.GasCost(d.gasWithdraw))
+	gasW := env.GasCost(d.gasWithdraw)
+	slip, fee, gas := d.instantCosts(am, a, liq, d.peg(env, pos.Index), decfast.FromDec(gasW))
 	if w.MaxSlippage > 0 {
-		if frac := adapters.Float(slip) / a; frac > w.MaxSlippage {
+		if frac := slip.Float() / a; frac > w.MaxSlippage {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
 				"%s: instant exit slippage %.6g exceeds the bound %.6g", d.market.ID, frac, w.MaxSlippage)
 		}
 	}
-	got := amount.Sub(slip).Sub(fee).Sub(gas)
+	got := am.Sub(slip).Sub(fee).Sub(gas)
 	if got.Sign() < 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
-			"%s: instant exit of %s does not cover its costs (%s)", d.market.ID, amount, slip.Add(fee).Add(gas))
+			"%s: instant exit of %s does not cover its costs (%s)", d.market.ID, amount, slip.Add(fee).Add(gas).Dec())
 	}
 	take(&pos, units, all)
-	return pos, adapters.Fill{Amount: got, Value: amount, Gas: gas, Slippage: slip, Fee: fee, Partial: partial}, nil
+	return pos, adapters.Fill{Amount: got.Dec(), Value: amount, Gas: gasW, Slippage: slip.Dec(), Fee: fee.Dec(), Partial: partial}, nil
 }
 
 // queue requests a withdrawal through the protocol's queue. The request's
@@ -450,16 +457,16 @@ func (d *Driver) queue(op string, pos adapters.Position, env *adapters.Env, amou
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused: its withdrawal queue is closed", d.market.ID)
 	}
 	gas := env.GasCost(d.gasWithdraw)
-	if gas.GreaterThanOrEqual(amount) {
+	am, gn := decfast.FromDec(amount), decfast.FromDec(gas)
+	if gn.Cmp(am) >= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: queued withdrawal of %s does not cover its gas %s", d.market.ID, amount, gas)
 	}
-	rate := FastDecimal(pos.Index)
-	units := pos.Units
+	units := decfast.FromDec(pos.Units)
 	if !all {
-		units = amount.DivRound(rate, adapters.Scale)
+		units = am.DivRoundRate(pos.Index)
 	}
 	c := adapters.Claim{
-		Units:     amount.Sub(gas).DivRound(rate, adapters.Scale),
+		Units:     am.Sub(gn).DivRoundRate(pos.Index).Dec(),
 		Index:     pos.Index,
 		Requested: env.Time,
 		ReadyAt:   env.Time.Add(d.Delay(env)),
@@ -475,7 +482,7 @@ func (d *Driver) queue(op string, pos adapters.Position, env *adapters.Env, amou
 // x the index at request, as cut by slashes since. The claim's gas is
 // taken from the payout (at most all of it).
 func (d *Driver) Claim(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
-	op := d.name + ".Claim"
+	op := d.opClaim
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused: claims are halted", d.market.ID)
 	}
@@ -515,7 +522,7 @@ func (d *Driver) Claim(pos adapters.Position, env *adapters.Env) (adapters.Posit
 // KindNotReady; rewards that do not cover the costs fail with KindInvalid
 // and change nothing.
 func (d *Driver) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
-	op := d.name + ".Harvest"
+	op := d.opHarvest
 	d.Accrue(&pos, env)
 	if pos.Rewards.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", d.market.ID)
@@ -544,7 +551,7 @@ func (d *Driver) Hits(scope string) bool {
 // unpause set and clear Position.Paused. A depeg changes nothing (its
 // effect is in the observed price). Bad debt is not a staking event.
 func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
-	op := d.name + ".Apply"
+	op := d.opApply
 	d.Accrue(&pos, env)
 	switch ev.Type {
 	case adapters.EventSlash:
