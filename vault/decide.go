@@ -44,19 +44,32 @@ func (w sellWhy) note() string {
 	return ""
 }
 
+// candidate is one market's possible trade. Amounts are decfast.Nums:
+// the decision's arithmetic gives the decimals decimal's would, built
+// only for what leaves the decision (orders, quotes, messages).
 type candidate struct {
 	i      int
 	side   Side
-	amount decimal.Decimal // buy: the deficit; sell: what to sell
-	over   decimal.Decimal // sell: the over-weight, what funding may take
+	amount num // buy: the deficit; sell: what to sell
+	over   num // sell: the over-weight, what funding may take
 	all    bool
 	urgent bool
 	why    sellWhy
 	apy    float64
 	q      adapters.Quote
-	qAmt   decimal.Decimal // the amount q was quoted at
-	funded decimal.Decimal // buy: the part instant sells fund for it
+	qAmt   num             // the amount q was quoted at
+	qDec   decimal.Decimal // qAmt as a decimal
+	funded num             // buy: the part instant sells fund for it
 	reason string
+}
+
+// dec returns amount as a decimal, reusing the quoted amount's decimal
+// when amount is the same value at the same exponent.
+func (c *candidate) dec(amount num) decimal.Decimal {
+	if amount.Equal(c.qAmt) && amount.Exponent() == c.qAmt.Exponent() {
+		return c.qDec
+	}
+	return amount.Dec()
 }
 
 // Decide turns a target into orders without executing anything. Target
@@ -141,6 +154,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	}
 
 	nav := v.GrossAssets()
+	navN := nm(nav)
 	transit := v.transit()
 	navF := f64(nav)
 	d := Decision{Time: now, Tick: tick, Trigger: trigger, Costs: zero}
@@ -148,12 +162,12 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	if target.Reason != "" {
 		d.Reasons = append(d.Reasons, "strategy: "+target.Reason)
 	}
-	minTrade := v.cfg.Rebalance.MinTrade
-	bandAmt := zero
+	minTrade := nm(v.cfg.Rebalance.MinTrade)
+	var bandAmt num
 	if b := v.cfg.Rebalance.Band; b > 0 {
-		bandAmt = floorScale(nav.Mul(weightDec(b)))
+		bandAmt = floorWeight(navN, b)
 	}
-	bandAmt = maxDec(bandAmt, minTrade)
+	bandAmt = bandAmt.Max(minTrade)
 	gated := v.cfg.Rebalance.MaxGasPrice > 0 && v.gasPrice > v.cfg.Rebalance.MaxGasPrice
 	if gated {
 		d.Rejected = append(d.Rejected, Rejection{Market: "*", Reason: fmt.Sprintf("gas %g gwei above the gate %g: only exits trade", v.gasPrice, v.cfg.Rebalance.MaxGasPrice)})
@@ -177,7 +191,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		switch {
 		case flags[i]&fExit != 0:
 			if cur.Sign() > 0 {
-				c.side, c.amount, c.all, c.urgent, c.why = Sell, cur, true, true, sellUrgent
+				c.side, c.amount, c.all, c.urgent, c.why = Sell, nm(cur), true, true, sellUrgent
 				c.reason = "exit: sell everything"
 				if trigger == TriggerShutdown {
 					c.reason = "shutdown: unwind to idle"
@@ -186,35 +200,41 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		case trigger == TriggerExit:
 			// An exit check touches only the markets it exits.
 		default:
-			want := floorScale(nav.Mul(weightDec(tw[i])))
-			switch decfast.Cmp(want, cur) {
+			curN := nm(cur)
+			want := floorWeight(navN, tw[i])
+			switch want.Cmp(curN) {
 			case -1:
-				over := decfast.Sub(cur, want)
+				over := curN.Sub(want)
 				if v.cfg.Pricing == adapters.PriceMarket && cur.Sign() > 0 {
 					// Sell orders are in value at the exchange rate.
-					over = mulDivDown(over, s.ad.Value(&s.pos, &s.env, adapters.PriceRate), cur)
+					over = over.MulDivDown(nm(s.ad.Value(&s.pos, &s.env, adapters.PriceRate)), curN)
 				}
 				c.side, c.amount, c.over = Sell, over, over
 				switch {
-				case decfast.Cmp(want, minTrade) < 0 || want.Sign() == 0:
-					c.amount, c.all, c.why = cur, true, sellZero
+				case want.Cmp(minTrade) < 0 || want.Sign() == 0:
+					c.amount, c.all, c.why = curN, true, sellZero
 				case flags[i]&fCapped != 0:
 					c.why = sellCap
-				case decfast.Cmp(over, bandAmt) > 0 && v.cfg.Rebalance.Band > 0:
+				case over.Cmp(bandAmt) > 0 && v.cfg.Rebalance.Band > 0:
 					c.why = sellBand
 				}
 				c.reason = weightReason(in.Weight, "above", tw[i])
 			case 1:
-				c.side, c.amount = Buy, decfast.Sub(want, cur)
+				c.side, c.amount = Buy, want.Sub(curN)
 				c.reason = weightReason(in.Weight, "below", tw[i])
 			}
 		}
 		// One quote per market: at the trade's size, else at zero for its APY.
-		c.qAmt = zero
+		c.qAmt, c.qDec = num{}, zero
 		if c.side != "" {
 			c.qAmt = c.amount
+			if c.all {
+				c.qDec = cur // the whole position: cur's own decimal
+			} else {
+				c.qDec = c.amount.Dec()
+			}
 		}
-		q, err := s.ad.Quote(&s.env, c.qAmt)
+		q, err := s.ad.Quote(&s.env, c.qDec)
 		if err != nil {
 			if c.side != "" && !c.urgent {
 				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: "quote failed: " + err.Error()})
@@ -232,10 +252,10 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			case gated:
 				continue
 			case s.pos.Paused:
-				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.amount)})
+				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.qDec)})
 				continue
-			case decfast.Cmp(c.amount, minTrade) < 0:
-				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("%s of %s below the minimum trade %s", c.side, c.amount, minTrade)})
+			case c.amount.Cmp(minTrade) < 0:
+				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("%s of %s below the minimum trade %s", c.side, c.qDec, v.cfg.Rebalance.MinTrade)})
 				continue
 			}
 		}
@@ -259,7 +279,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	}
 	d.Inputs.Drift, d.Inputs.GainAPY = transitDrift(over, under, sumW-sumT+tau, tau), gain
 
-	p := planner{v: v, d: &d, minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year)}
+	p := planner{v: v, d: &d, minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year), costs: nm(d.Costs)}
 	for k := range cands {
 		if c := &cands[k]; c.side == Buy && c.apy > p.bestBuyAPY {
 			p.bestBuyAPY = c.apy
@@ -268,8 +288,8 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	// cash is idle above the idle target (negative when below) plus the
 	// instant sells' expected proceeds; future is what queued exits and
 	// claims in transit will add.
-	p.cash = decfast.Sub(v.idle, idleKeep(nav, idleTarget))
-	p.future = transit
+	p.cash = nm(v.idle).Sub(idleKeepN(navN, idleTarget))
+	p.future = nm(transit)
 
 	// 1. Sells that must happen.
 	for k := range cands {
@@ -279,18 +299,18 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	}
 	// 2. The idle target, from the lowest-APY over-weights.
 	opts := p.optional(cands)
-	if short := decfast.Add(p.cash, p.future).Neg(); short.Sign() > 0 && decfast.Cmp(short, minTrade) >= 0 {
+	if short := p.cash.Add(p.future).Neg(); short.Sign() > 0 && short.Cmp(minTrade) >= 0 {
 		for _, c := range opts {
 			if short.Sign() <= 0 {
 				break
 			}
-			take := p.whole(c, minDec(c.over, short))
-			if decfast.Cmp(take, minTrade) < 0 {
+			take := p.whole(c, c.over.Min(short))
+			if take.Cmp(minTrade) < 0 {
 				continue
 			}
 			c.why = sellIdle
 			if p.sell(c, take) {
-				short = decfast.Sub(short, take)
+				short = short.Sub(take)
 			}
 		}
 	}
@@ -305,25 +325,25 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	opts = opts[:k]
 	// 3. Buys, each worth its entry cost when paid from idle.
 	var buys []*candidate
-	totalBuy := zero
+	var totalBuy num
 	for k := range cands {
 		c := &cands[k]
 		if c.side != Buy {
 			continue
 		}
 		if p.k > 0 {
-			if g := c.apy * f64(c.amount) * p.years; g < p.k*f64(c.q.EntryCost) {
+			if g := c.apy * c.amount.ToFloat() * p.years; g < p.k*f64(c.q.EntryCost) {
 				d.Rejected = append(d.Rejected, Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy of %s: expected gain %.6g over %s below %g x entry cost %s (APY %.4f)",
-					c.amount, g, v.cfg.horizon(), p.k, c.q.EntryCost, c.apy)})
+					c.qDec, g, v.cfg.horizon(), p.k, c.q.EntryCost, c.apy)})
 				continue
 			}
 		}
 		buys = append(buys, c)
-		totalBuy = decfast.Add(totalBuy, c.amount)
+		totalBuy = totalBuy.Add(c.amount)
 	}
 	if len(buys) > 0 {
 		// 4. Over-weights fund what idle and transit cannot, when the move pays.
-		if need := decfast.Sub(totalBuy, maxDec(zero, decfast.Add(p.cash, p.future))); decfast.Cmp(need, minTrade) >= 0 {
+		if need := totalBuy.Sub(num{}.Max(p.cash.Add(p.future))); need.Cmp(minTrade) >= 0 {
 			p.fund(buys, opts, need)
 		}
 		// 5. Buys now, within the cash at hand.
@@ -338,8 +358,9 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	if len(kept) > 0 {
 		d.Reasons = append(d.Reasons, "over-weight kept (within the band, no cash needed, or no buy pays for the move): "+strings.Join(kept, ", "))
 	}
+	d.Costs = p.costs.Dec()
 	if navF > 0 && p.years > 0 {
-		d.Inputs.CostAPY = f64(d.Costs) / navF / p.years
+		d.Inputs.CostAPY = p.costs.ToFloat() / navF / p.years
 	}
 	if len(d.Orders) == 0 && len(d.Rejected) == 0 {
 		d.Reasons = append(d.Reasons, "on target: nothing to trade")
@@ -368,26 +389,32 @@ func transitDrift(over, under, idleShort, tau float64) float64 {
 
 // transit is the value of the queued withdrawals not yet claimed.
 func (v *Vault) transit() decimal.Decimal {
-	sum := zero
+	var sum num
+	n := 0
 	for _, s := range v.markets {
 		if len(s.pos.Claims) > 0 {
 			v.value(s)
-			sum = decfast.Add(sum, s.cv)
+			sum = sum.Add(nm(s.cv))
+			n++
 		}
 	}
-	return sum
+	if n == 0 {
+		return zero
+	}
+	return sum.Dec()
 }
 
 // planner holds one decision's funding state.
 type planner struct {
 	v          *Vault
 	d          *Decision
-	minTrade   decimal.Decimal
+	minTrade   num
 	k          float64 // MinGainOverCost
 	years      float64 // the horizon in years
 	bestBuyAPY float64
-	cash       decimal.Decimal // idle above its target plus instant proceeds
-	future     decimal.Decimal // claims in transit plus queued sells
+	cash       num // idle above its target plus instant proceeds
+	future     num // claims in transit plus queued sells
+	costs      num // the orders' estimated costs (Decision.Costs)
 }
 
 // optional returns the over-weight sells that no rule forces, lowest APY
@@ -405,24 +432,26 @@ func (p *planner) optional(cands []candidate) []*candidate {
 
 // exit is how a sell of amount would leave and what it would cost.
 type exit struct {
-	mode adapters.ExitMode
-	cost decimal.Decimal
-	note string
-	ok   bool
+	mode  adapters.ExitMode
+	cost  num
+	costD decimal.Decimal // cost as a decimal
+	note  string
+	ok    bool
 }
 
 // quoteAt returns c's quote at amount, quoting again when c's is at
 // another amount.
-func (p *planner) quoteAt(c *candidate, amount decimal.Decimal) (adapters.Quote, bool) {
+func (p *planner) quoteAt(c *candidate, amount num) (adapters.Quote, bool) {
 	if amount.Equal(c.qAmt) {
 		return c.q, true
 	}
 	s := p.v.markets[c.i]
-	q, err := s.ad.Quote(&s.env, amount)
+	ad := amount.Dec()
+	q, err := s.ad.Quote(&s.env, ad)
 	if err != nil {
 		return q, false
 	}
-	c.q, c.qAmt = q, amount
+	c.q, c.qAmt, c.qDec = q, amount, ad
 	return q, true
 }
 
@@ -430,33 +459,34 @@ func (p *planner) quoteAt(c *candidate, amount decimal.Decimal) (adapters.Quote,
 // costs less (the queue costs its gas and the yield the buys forgo while
 // it waits); queued when the instant exit breaks MaxSlippage or the venue
 // cannot take it. Urgent sells take what the venue can take now.
-func (p *planner) exitFor(c *candidate, amount decimal.Decimal) exit {
+func (p *planner) exitFor(c *candidate, amount num) exit {
 	s := p.v.markets[c.i]
 	q, ok := p.quoteAt(c, amount)
 	if !ok && !c.urgent {
 		return exit{note: "quote failed"}
 	}
-	e := exit{mode: adapters.ExitInstant, cost: q.ExitCost, ok: true}
+	exitCost := nm(q.ExitCost)
+	e := exit{mode: adapters.ExitInstant, cost: exitCost, costD: q.ExitCost, ok: true}
 	canInstant := q.MaxInstantExit.Sign() > 0
-	if decfast.Cmp(q.MaxInstantExit, amount) < 0 {
+	if nm(q.MaxInstantExit).Cmp(amount) < 0 {
 		canInstant = canInstant && c.urgent // urgent exits take what they can now
 	}
-	if ms := p.v.cfg.Rebalance.MaxSlippage; !c.urgent && ms > 0 && amount.Sign() > 0 && f64(q.ExitCost)/f64(amount) > ms {
+	if ms := p.v.cfg.Rebalance.MaxSlippage; !c.urgent && ms > 0 && amount.Sign() > 0 && exitCost.ToFloat()/amount.ToFloat() > ms {
 		canInstant = false
 	}
 	if s.ad.CanQueue() {
 		gas := s.env.GasCost(s.ad.Profile().ParamOr("gas_withdraw", 0) + s.ad.Profile().ParamOr("gas_claim", 0))
 		if c.urgent {
 			if !canInstant {
-				e.mode, e.cost, e.note = adapters.ExitQueue, gas, "; no instant exit liquidity: queued"
+				e.mode, e.cost, e.costD, e.note = adapters.ExitQueue, nm(gas), gas, "; no instant exit liquidity: queued"
 			}
 			return e
 		}
 		delay := q.ExitDelay.Hours() / 24 / 365
-		queueCost := decfast.Add(gas, adapters.FromFloat(f64(amount)*p.bestBuyAPY*delay))
-		if !canInstant || decfast.Cmp(queueCost, q.ExitCost) < 0 {
-			e.mode, e.cost = adapters.ExitQueue, queueCost
-			e.note = fmt.Sprintf("; queued (%s) at est. cost %s vs instant %s", q.ExitDelay.Round(time.Hour), queueCost, q.ExitCost)
+		queueCost := nm(gas).Add(decfast.NumFromFloat(amount.ToFloat() * p.bestBuyAPY * delay))
+		if !canInstant || queueCost.Cmp(exitCost) < 0 {
+			e.mode, e.cost, e.costD = adapters.ExitQueue, queueCost, queueCost.Dec()
+			e.note = fmt.Sprintf("; queued (%s) at est. cost %s vs instant %s", q.ExitDelay.Round(time.Hour), e.costD, q.ExitCost)
 		}
 		return e
 	}
@@ -469,30 +499,30 @@ func (p *planner) exitFor(c *candidate, amount decimal.Decimal) exit {
 // sell plans a sell of amount from c: an order, its cost, and its
 // proceeds into cash (instant) or future (queued). It reports whether
 // the sell was planned; a sell the venue cannot take is rejected.
-func (p *planner) sell(c *candidate, amount decimal.Decimal) bool {
+func (p *planner) sell(c *candidate, amount num) bool {
 	_, ok := p.sellFor(c, amount)
 	return ok
 }
 
 // sellFor is sell, returning also the expected proceeds available now
 // (zero for a queued exit).
-func (p *planner) sellFor(c *candidate, amount decimal.Decimal) (decimal.Decimal, bool) {
+func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 	s := p.v.markets[c.i]
 	e := p.exitFor(c, amount)
 	if !e.ok {
-		p.d.Rejected = append(p.d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("sell of %s: %s", amount, e.note)})
-		return zero, false
+		p.d.Rejected = append(p.d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("sell of %s: %s", c.dec(amount), e.note)})
+		return num{}, false
 	}
-	o := Order{Market: s.id, Side: Sell, Amount: amount, All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.cost, Reason: c.reason + c.why.note() + e.note}
-	proceeds := maxDec(zero, decfast.Sub(amount, e.cost))
+	o := Order{Market: s.id, Side: Sell, Amount: c.dec(amount), All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.costD, Reason: c.reason + c.why.note() + e.note}
+	proceeds := num{}.Max(amount.Sub(e.cost))
 	p.d.Orders = append(p.d.Orders, o)
-	p.d.Costs = decfast.Add(p.d.Costs, e.cost)
-	c.over = maxDec(zero, decfast.Sub(c.over, amount))
+	p.costs = p.costs.Add(e.cost)
+	c.over = num{}.Max(c.over.Sub(amount))
 	if e.mode != adapters.ExitInstant {
-		p.future = decfast.Add(p.future, proceeds)
-		return zero, true
+		p.future = p.future.Add(proceeds)
+		return num{}, true
 	}
-	p.cash = decfast.Add(p.cash, proceeds)
+	p.cash = p.cash.Add(proceeds)
 	return proceeds, true
 }
 
@@ -502,40 +532,40 @@ func (p *planner) sellFor(c *candidate, amount decimal.Decimal) (decimal.Decimal
 // still needs. A buy below the minimum trade, or (with a gain test) no
 // longer worth its entry cost at its size, is rejected and its share
 // goes to the others.
-func (p *planner) buy(buys []*candidate, totalBuy decimal.Decimal) {
+func (p *planner) buy(buys []*candidate, totalBuy num) {
 	v, d := p.v, p.d
-	avail := maxDec(zero, p.cash)
-	size := make([]decimal.Decimal, len(buys))
+	avail := num{}.Max(p.cash)
+	size := make([]num, len(buys))
 	for {
-		funded, need := zero, zero
+		var funded, need num
 		for _, c := range buys {
-			funded = decfast.Add(funded, c.funded)
-			need = decfast.Add(need, decfast.Sub(c.amount, c.funded))
+			funded = funded.Add(c.funded)
+			need = need.Add(c.amount.Sub(c.funded))
 		}
-		fa := minDec(funded, avail)
-		rest := decfast.Sub(avail, fa)
-		total := zero
+		fa := funded.Min(avail)
+		rest := avail.Sub(fa)
+		var total num
 		for j, c := range buys {
 			f := c.funded
-			if decfast.Cmp(funded, avail) > 0 {
-				f = mulDivDown(f, avail, funded)
+			if funded.Cmp(avail) > 0 {
+				f = f.MulDivDown(avail, funded)
 			}
-			r := decfast.Sub(c.amount, c.funded)
-			if decfast.Cmp(need, rest) > 0 {
-				r = mulDivDown(r, rest, need)
+			r := c.amount.Sub(c.funded)
+			if need.Cmp(rest) > 0 {
+				r = r.MulDivDown(rest, need)
 			}
-			size[j] = decfast.Add(f, r)
-			total = decfast.Add(total, size[j])
+			size[j] = f.Add(r)
+			total = total.Add(size[j])
 		}
 		k := 0
 		for j, c := range buys {
 			a := size[j]
 			switch {
-			case decfast.Cmp(a, p.minTrade) < 0 || a.Sign() == 0:
-				d.Rejected = append(d.Rejected, Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s, below the minimum trade %s", a, p.minTrade)})
-			case p.k > 0 && decfast.Cmp(a, c.amount) != 0 && c.apy*f64(a)*p.years < p.k*f64(c.q.EntryCost):
+			case a.Cmp(p.minTrade) < 0 || a.Sign() == 0:
+				d.Rejected = append(d.Rejected, Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s, below the minimum trade %s", a.Dec(), v.cfg.Rebalance.MinTrade)})
+			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*f64(c.q.EntryCost):
 				d.Rejected = append(d.Rejected, Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s: expected gain %.6g over %s below %g x entry cost %s",
-					a, c.apy*f64(a)*p.years, v.cfg.horizon(), p.k, c.q.EntryCost)})
+					a.Dec(), c.apy*a.ToFloat()*p.years, v.cfg.horizon(), p.k, c.q.EntryCost)})
 			default:
 				buys[k], size[k] = c, a
 				k++
@@ -546,25 +576,25 @@ func (p *planner) buy(buys []*candidate, totalBuy decimal.Decimal) {
 			buys, size = buys[:k], size[:k]
 			continue
 		}
-		if decfast.Cmp(total, totalBuy) < 0 {
-			msg := fmt.Sprintf("buys of %s scaled to the %s available above the idle target", totalBuy, avail)
+		if total.Cmp(totalBuy) < 0 {
+			msg := fmt.Sprintf("buys of %s scaled to the %s available above the idle target", totalBuy.Dec(), avail.Dec())
 			if p.future.Sign() > 0 {
-				msg += fmt.Sprintf("; %s in queued withdrawals funds the rest once claimed", p.future)
+				msg += fmt.Sprintf("; %s in queued withdrawals funds the rest once claimed", p.future.Dec())
 			}
 			d.Reasons = append(d.Reasons, msg)
 		}
 		break
 	}
 	for j, c := range buys {
-		d.Orders = append(d.Orders, Order{Market: v.markets[c.i].id, Side: Buy, Amount: size[j], EstCost: c.q.EntryCost, Reason: c.reason})
-		d.Costs = decfast.Add(d.Costs, c.q.EntryCost)
+		d.Orders = append(d.Orders, Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: c.reason})
+		p.costs = p.costs.Add(nm(c.q.EntryCost))
 	}
 }
 
 // whole returns take, or all of c's over-weight when what take would
 // leave of it is below the minimum trade (it could not be sold later).
-func (p *planner) whole(c *candidate, take decimal.Decimal) decimal.Decimal {
-	if decfast.Sub(c.over, take).Cmp(p.minTrade) < 0 {
+func (p *planner) whole(c *candidate, take num) num {
+	if c.over.Sub(take).Cmp(p.minTrade) < 0 {
 		return c.over
 	}
 	return take
@@ -573,12 +603,12 @@ func (p *planner) whole(c *candidate, take decimal.Decimal) decimal.Decimal {
 // pair is a part of a buy funded by a part of an over-weight position.
 type pair struct {
 	b, s   int // indexes into the buys (best first) and the sources
-	amount decimal.Decimal
+	amount num
 }
 
 // fund sells over-weight positions (srcs, lowest APY first) to fund need
 // of the buys, the best buys first, when the move pays (Decide's rules).
-func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
+func (p *planner) fund(buys, srcs []*candidate, need num) {
 	if len(srcs) == 0 {
 		return
 	}
@@ -586,13 +616,13 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 	copy(bs, buys)
 	sort.SliceStable(bs, func(a, b int) bool { return bs[a].apy > bs[b].apy })
 	// What each buy still needs, the best first, up to need in all.
-	left := make([]decimal.Decimal, len(bs))
+	left := make([]num, len(bs))
 	rest := need
 	for j, b := range bs {
-		left[j] = minDec(b.amount, rest)
-		rest = decfast.Sub(rest, left[j])
+		left[j] = b.amount.Min(rest)
+		rest = rest.Sub(left[j])
 	}
-	capLeft := make([]decimal.Decimal, len(srcs))
+	capLeft := make([]num, len(srcs))
 	for m, s := range srcs {
 		capLeft[m] = s.over
 	}
@@ -609,30 +639,30 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 		if p.k > 0 && bs[j].apy <= srcs[m].apy {
 			break // every later pair has a smaller spread
 		}
-		amt := minDec(left[j], capLeft[m])
+		amt := left[j].Min(capLeft[m])
 		pairs = append(pairs, pair{b: j, s: m, amount: amt})
-		left[j] = decfast.Sub(left[j], amt)
-		capLeft[m] = decfast.Sub(capLeft[m], amt)
+		left[j] = left[j].Sub(amt)
+		capLeft[m] = capLeft[m].Sub(amt)
 	}
 	// The longest prefix of pairs (by falling spread) whose sells are
 	// each at least the minimum trade and whose move pays.
-	ys := make([]decimal.Decimal, len(srcs))
-	xs := make([]decimal.Decimal, len(bs))
+	ys := make([]num, len(srcs))
+	xs := make([]num, len(bs))
 	var last string
 	for np := len(pairs); np > 0; np-- {
 		for m := range ys {
-			ys[m] = zero
+			ys[m] = num{}
 		}
 		for j := range xs {
-			xs[j] = zero
+			xs[j] = num{}
 		}
 		for _, pr := range pairs[:np] {
-			ys[pr.s] = decfast.Add(ys[pr.s], pr.amount)
-			xs[pr.b] = decfast.Add(xs[pr.b], pr.amount)
+			ys[pr.s] = ys[pr.s].Add(pr.amount)
+			xs[pr.b] = xs[pr.b].Add(pr.amount)
 		}
 		small := false
 		for m := range ys {
-			if ys[m].Sign() > 0 && decfast.Cmp(ys[m], p.minTrade) < 0 {
+			if ys[m].Sign() > 0 && ys[m].Cmp(p.minTrade) < 0 {
 				small = true
 			}
 		}
@@ -642,7 +672,7 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 		if p.k > 0 {
 			gain, cost := 0.0, 0.0
 			for _, pr := range pairs[:np] {
-				gain += f64(pr.amount) * (bs[pr.b].apy - srcs[pr.s].apy) * p.years
+				gain += pr.amount.ToFloat() * (bs[pr.b].apy - srcs[pr.s].apy) * p.years
 			}
 			okQuotes := true
 			for m, y := range ys {
@@ -652,12 +682,12 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 						okQuotes = false
 						break
 					}
-					cost += f64(e.cost)
+					cost += e.cost.ToFloat()
 				}
 			}
 			for j, x := range xs {
 				if x.Sign() > 0 {
-					cost += f64(bs[j].q.EntryCost) * f64(x) / f64(bs[j].amount)
+					cost += f64(bs[j].q.EntryCost) * x.ToFloat() / bs[j].amount.ToFloat()
 				}
 			}
 			if !okQuotes || gain < p.k*cost {
@@ -680,7 +710,7 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 		for _, pr := range pairs[:np] {
 			if instant[pr.s] {
 				b := bs[pr.b]
-				b.funded = minDec(b.amount, decfast.Add(b.funded, pr.amount))
+				b.funded = b.amount.Min(b.funded.Add(pr.amount))
 			}
 		}
 		if np < len(pairs) && last != "" {
@@ -690,8 +720,8 @@ func (p *planner) fund(buys, srcs []*candidate, need decimal.Decimal) {
 	}
 	if last != "" {
 		for m, c := range srcs {
-			if decfast.Cmp(capLeft[m], c.over) != 0 { // considered as a source
-				p.d.Rejected = append(p.d.Rejected, Rejection{Market: p.v.markets[c.i].id, Reason: fmt.Sprintf("sell of up to %s to fund buys: %s", decfast.Sub(c.over, capLeft[m]), last)})
+			if capLeft[m].Cmp(c.over) != 0 { // considered as a source
+				p.d.Rejected = append(p.d.Rejected, Rejection{Market: p.v.markets[c.i].id, Reason: fmt.Sprintf("sell of up to %s to fund buys: %s", c.over.Sub(capLeft[m]).Dec(), last)})
 			}
 		}
 	}

@@ -31,8 +31,7 @@ var (
 // c > 0. The product is exact and the division is QuoRem's, so the result
 // is the exact floor, never a rounded quotient.
 func mulDivDown(a, b, c decimal.Decimal) decimal.Decimal {
-	q, _ := a.Mul(b).QuoRem(c, adapters.Scale)
-	return q
+	return nm(a).MulDivDown(nm(b), nm(c)).Dec() // decimal's QuoRem quotient
 }
 
 // mulDivUp returns ceil(a*b/c) at adapters.Scale places (a, b >= 0, c > 0).
@@ -93,10 +92,28 @@ func fillCost(f *adapters.Fill) decimal.Decimal {
 	return decfast.Add(decfast.Add(f.Gas, f.Slippage), f.Fee)
 }
 
+// fillCostN is fillCost on a num.
+func fillCostN(f *adapters.Fill) num {
+	return nm(f.Gas).Add(nm(f.Slippage)).Add(nm(f.Fee))
+}
+
 // f64 converts a decimal to float64 for rates, weights and expression
 // variables, within a couple of ulps and without allocating
 // (decfast.ToFloat).
 func f64(d decimal.Decimal) float64 { return decfast.ToFloat(d) }
+
+// num is decfast.Num: the decision's and the execution's arithmetic,
+// which gives the decimals decimal's own would (same coefficient and
+// exponent) on 128-bit words when they fit.
+type num = decfast.Num
+
+// nm converts a decimal to a num.
+func nm(d decimal.Decimal) num { return decfast.FromDec(d) }
+
+// floorWeight is floorScale(n x weightDec(w)) on a num.
+func floorWeight(n num, w float64) num {
+	return n.MulNewFloor(int64(math.Round(w*1e15)), 15)
+}
 
 // weightDec converts a weight (a fraction in [0, 1]) to a decimal at 15
 // places, the precision float weights carry.

@@ -176,6 +176,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	}
 	r := Result{Time: now, Costs: zero, Rounding: zero, NAVBefore: v.GrossAssets()}
 	tick := d.Tick
+	var costs num // r.Costs, on a num
 	for _, o := range d.Orders {
 		if o.Side != Sell {
 			continue
@@ -184,31 +185,35 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 		if !ok {
 			return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 		}
-		v.sell(&r, v.markets[i], o, tick)
+		v.sell(&r, &costs, v.markets[i], o, tick)
 	}
 	var buys []Order
-	total := zero
+	var total num
 	for _, o := range d.Orders {
 		if o.Side == Buy {
 			if _, ok := v.byID[o.Market]; !ok {
 				return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 			}
 			buys = append(buys, o)
-			total = decfast.Add(total, o.Amount)
+			total = total.Add(nm(o.Amount))
 		}
 	}
 	if len(buys) > 0 {
-		keep := idleKeep(r.NAVBefore, d.Inputs.IdleTarget)
-		avail := maxDec(zero, decfast.Sub(v.idle, keep))
-		scale := decfast.Cmp(total, avail) > 0
+		keep := idleKeepN(nm(r.NAVBefore), d.Inputs.IdleTarget)
+		avail := num{}.Max(nm(v.idle).Sub(keep))
+		scale := total.Cmp(avail) > 0
+		minTrade := nm(v.cfg.Rebalance.MinTrade)
 		for _, o := range buys {
 			s := v.markets[v.byID[o.Market]]
 			amt := o.Amount
-			if scale {
-				amt = mulDivDown(o.Amount, avail, total)
+			if scale || nm(amt).Cmp(nm(v.idle)) > 0 {
+				a := nm(o.Amount)
+				if scale {
+					a = a.MulDivDown(avail, total)
+				}
+				amt = a.Min(nm(v.idle)).Dec()
 			}
-			amt = minDec(amt, v.idle)
-			if amt.Sign() <= 0 || decfast.Cmp(amt, v.cfg.Rebalance.MinTrade) < 0 {
+			if amt.Sign() <= 0 || nm(amt).Cmp(minTrade) < 0 {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: fmt.Sprintf("buy of %s cut to %s by available idle: below the minimum trade", o.Amount, amt)})
 				continue
 			}
@@ -217,9 +222,14 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "buy failed: " + err.Error()})
 				continue
 			}
-			dp := v.depeg(s, &s.pos, &np)
+			dp := zero
+			if v.cfg.Pricing == adapters.PriceMarket {
+				after := new(adapters.Position) // np stays on the stack
+				*after = np
+				dp = v.depeg(s, &s.pos, after)
+			}
 			s.set(np)
-			v.idle = decfast.Sub(v.idle, f.Amount)
+			v.idle = nm(v.idle).Sub(nm(f.Amount)).Dec()
 			ex := Executed{Order: o, Fill: f, Depeg: dp}
 			reason := o.Reason
 			if !amt.Equal(o.Amount) {
@@ -232,12 +242,13 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				reason += "; depeg at entry " + dp.String() + " (minted at the rate, valued at the market price)"
 			}
 			r.Executed = append(r.Executed, ex)
-			r.Costs = decfast.Add(decfast.Add(r.Costs, fillCost(&f)), dp)
+			costs = costs.Add(fillCostN(&f)).Add(nm(dp))
 			v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
 		}
 	}
+	r.Costs = costs.Dec()
 	r.NAVAfter = v.GrossAssets()
-	r.Rounding = decfast.Sub(decfast.Sub(r.NAVBefore, r.NAVAfter), r.Costs)
+	r.Rounding = nm(r.NAVBefore).Sub(nm(r.NAVAfter)).Sub(costs).Dec()
 	if r.Rounding.Sign() != 0 {
 		v.ledger.add(Entry{Time: now, Type: EntryCost, Amount: r.Rounding, Reason: "rounding", Tick: tick})
 	}
@@ -249,7 +260,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 // the venue refuses (no liquidity, slippage bound; for urgent orders also
 // one that does not cover its own costs) falls back to the queue where
 // there is one.
-func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
+func (v *Vault) sell(r *Result, costs *num, s *slot, o Order, tick time.Time) {
 	now := v.now
 	w := adapters.Withdrawal{Amount: o.Amount, All: o.All, Mode: o.Mode}
 	if o.Mode == adapters.ExitInstant {
@@ -264,7 +275,7 @@ func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
 	}
 	if !w.All {
 		// Never ask for more than the position holds at rate pricing.
-		if held := s.ad.Value(&s.pos, &s.env, adapters.PriceRate); decfast.Cmp(w.Amount, held) >= 0 {
+		if held := s.ad.Value(&s.pos, &s.env, adapters.PriceRate); nm(w.Amount).Cmp(nm(held)) >= 0 {
 			w.Amount, w.All = zero, true
 		}
 	}
@@ -280,7 +291,7 @@ func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
 		r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "sell failed: " + err.Error()})
 		return
 	}
-	v.recordSell(r, s, o, np, f, tick, now)
+	v.recordSell(r, costs, s, o, np, f, tick, now)
 	if o.Urgent && f.Partial && s.ad.CanQueue() && s.pos.Units.Sign() > 0 {
 		np, f, err = s.ad.Withdraw(s.pos, &s.env, adapters.Withdrawal{All: true, Mode: adapters.ExitQueue})
 		if err != nil {
@@ -288,14 +299,19 @@ func (v *Vault) sell(r *Result, s *slot, o Order, tick time.Time) {
 			return
 		}
 		o.Reason += "; rest queued"
-		v.recordSell(r, s, o, np, f, tick, now)
+		v.recordSell(r, costs, s, o, np, f, tick, now)
 	}
 }
 
-func (v *Vault) recordSell(r *Result, s *slot, o Order, np adapters.Position, f adapters.Fill, tick, now time.Time) {
-	dp := v.depeg(s, &s.pos, &np)
+func (v *Vault) recordSell(r *Result, costs *num, s *slot, o Order, np adapters.Position, f adapters.Fill, tick, now time.Time) {
+	dp := zero
+	if v.cfg.Pricing == adapters.PriceMarket {
+		after := new(adapters.Position) // np stays on the stack
+		*after = np
+		dp = v.depeg(s, &s.pos, after)
+	}
 	s.set(np)
-	v.idle = decfast.Add(v.idle, f.Amount)
+	v.idle = nm(v.idle).Add(nm(f.Amount)).Dec()
 	mode := adapters.ExitInstant
 	typ := EntrySell
 	reason := o.Reason
@@ -314,7 +330,7 @@ func (v *Vault) recordSell(r *Result, s *slot, o Order, np adapters.Position, f 
 		reason += "; slippage net of the depeg NAV had marked: " + dp.String()
 	}
 	r.Executed = append(r.Executed, ex)
-	r.Costs = decfast.Add(decfast.Add(r.Costs, fillCost(&f)), dp)
+	*costs = costs.Add(fillCostN(&f)).Add(nm(dp))
 	v.ledger.add(Entry{Time: now, Type: typ, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
 }
 
@@ -408,4 +424,9 @@ const weightSlack = 1e-12
 // the weight slack, rounded down.
 func idleKeep(nav decimal.Decimal, idleTarget float64) decimal.Decimal {
 	return floorScale(nav.Mul(weightDec(math.Max(0, idleTarget-weightSlack))))
+}
+
+// idleKeepN is idleKeep on a num.
+func idleKeepN(nav num, idleTarget float64) num {
+	return floorWeight(nav, math.Max(0, idleTarget-weightSlack))
 }

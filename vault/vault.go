@@ -359,14 +359,20 @@ func (v *Vault) positionsValue() decimal.Decimal {
 	if v.pvOK && ver == v.pvVer {
 		return v.pv
 	}
-	sum := zero
+	var sum num // decfast.Add's sums, on a num
+	n := 0
 	for _, s := range v.markets {
 		if s.pos.Units.Sign() != 0 || len(s.pos.Claims) > 0 {
-			sum = decfast.Add(sum, v.slotValue(s))
+			sum = sum.Add(nm(v.slotValue(s)))
+			n++
 		}
 	}
-	v.pv, v.pvVer, v.pvOK = sum, ver, true
-	return sum
+	v.pv = zero
+	if n > 0 {
+		v.pv = sum.Dec()
+	}
+	v.pvVer, v.pvOK = ver, true
+	return v.pv
 }
 
 func (v *Vault) slotValue(s *slot) decimal.Decimal {

@@ -56,7 +56,15 @@ type inlineInt struct {
 
 // fromWords builds the decimal ±(hi·2^64 + lo) x 10^exp with one
 // allocation (when the layout is known).
+//
+// A zero result allocates nothing: its coefficient is a nil *big.Int, as
+// in decimal.Zero (decimal reads a nil coefficient as zero everywhere).
 func fromWords(neg bool, hi, lo uint64, exp int32) decimal.Decimal {
+	if hi|lo == 0 && layoutOK {
+		var res decimal.Decimal
+		(*decimalLayout)(unsafe.Pointer(&res)).exp = exp
+		return res
+	}
 	in := new(inlineInt)
 	in.w[0], in.w[1] = big.Word(lo), big.Word(hi)
 	n := 2

@@ -355,3 +355,34 @@ func TestFastDecimal_MatchesNew(t *testing.T) {
 		}
 	})
 }
+
+// TestNum_ZeroResults checks that zero results, built without a
+// coefficient, behave as decimal's zeros in decimal's own arithmetic.
+func TestNum_ZeroResults(t *testing.T) {
+	for _, exp := range []int32{-Scale, -3, 0} {
+		z := Num{exp: exp}.Dec()
+		want := decimal.New(0, exp)
+		if !same(z, want) || z.String() != want.String() || z.StringFixed(6) != want.StringFixed(6) {
+			t.Fatalf("zero at exp %d = %s, want %s", exp, z, want)
+		}
+		x := decimal.RequireFromString("1.5")
+		for name, got := range map[string][2]decimal.Decimal{
+			"Add":      {z.Add(x), want.Add(x)},
+			"Sub":      {x.Sub(z), x.Sub(want)},
+			"Mul":      {z.Mul(x), want.Mul(x)},
+			"DivRound": {z.DivRound(x, Scale), want.DivRound(x, Scale)},
+			"Round":    {z.Round(Scale), want.Round(Scale)},
+			"Neg":      {z.Neg(), want.Neg()},
+		} {
+			if !same(got[0], got[1]) {
+				t.Errorf("%s with a zero at exp %d = %s (exp %d), want %s (exp %d)", name, exp, got[0], got[0].Exponent(), got[1], got[1].Exponent())
+			}
+		}
+		if z.Cmp(want) != 0 || z.Sign() != 0 || !z.IsZero() {
+			t.Errorf("zero at exp %d does not compare as zero", exp)
+		}
+		if b, err := z.MarshalJSON(); err != nil || string(b) != `"0"` {
+			t.Errorf("zero at exp %d marshals to %s, %v", exp, b, err)
+		}
+	}
+}
