@@ -36,7 +36,7 @@ const (
 func (e *engine) openBenchmarks(from time.Time) {
 	sp := &e.spec
 	n := len(e.times)
-	slab := make([]Point, n*len(e.markets))
+	slab := make([]float64, n*len(e.markets))
 	opened := 0
 	for i, m := range e.markets {
 		m.curve = slab[i*n : (i+1)*n : (i+1)*n]
@@ -288,7 +288,7 @@ func (e *engine) stepBenchmarks(k int, now time.Time) {
 	pricing := e.spec.Pricing
 	for _, m := range e.markets {
 		if !m.holdOK {
-			m.curve[k] = Point{Time: now, Value: capital}
+			m.curve[k] = capital
 			continue
 		}
 		m.env.Time = now
@@ -297,11 +297,11 @@ func (e *engine) stepBenchmarks(k int, now time.Time) {
 		}
 		if e.exactBench {
 			m.ad.Accrue(&m.hold, &m.env)
-			m.curve[k] = Point{Time: now, Value: e.holdValue(m)}
+			m.curve[k] = e.holdValue(m)
 			continue
 		}
 		m.accrueUnit()
-		m.curve[k] = Point{Time: now, Value: m.units*m.unitValue(pricing) + m.rew}
+		m.curve[k] = m.units*m.unitValue(pricing) + m.rew
 	}
 }
 
@@ -334,24 +334,24 @@ func (e *engine) applyHoldEvent(m *market, at time.Time, ev adapters.Event) {
 func (e *engine) benchmarks(ts []int64) []Benchmark {
 	rf := e.spec.RiskFree
 	n := len(ts)
-	vals := make([]float64, n)
 	out := make([]Benchmark, 0, len(e.markets)+2)
 	capital := e.capitalF
 	best := -1
 	for i, m := range e.markets {
-		for k := range vals {
-			vals[k] = m.curve[k].Value
-		}
-		vals[0] = capital // before entry: entry costs count
+		// Before entry: entry costs count.
+		c0 := m.curve[0]
+		m.curve[0] = capital
+		h := ComputeHeadline(ts, m.curve, rf)
+		m.curve[0] = c0
 		b := Benchmark{Name: BenchHold + " " + m.id, Kind: BenchHold, Markets: []string{m.id}, EntryCost: m.holdCost,
-			Metrics: ComputeHeadline(ts, vals, rf), Note: m.holdNote, Curve: m.curve}
+			Metrics: h, Note: m.holdNote, Curve: m.curve}
 		out = append(out, b)
 		if m.holdOK && (best < 0 || b.Metrics.EndValue > out[best].Metrics.EndValue) {
 			best = i
 		}
 	}
 	// Equal weight.
-	ew := make([]Point, n)
+	ew := make([]float64, n)
 	var held []string
 	cost := decimal.Zero
 	for _, m := range e.markets {
@@ -364,18 +364,20 @@ func (e *engine) benchmarks(ts []int64) []Benchmark {
 		var s float64
 		for _, m := range e.markets {
 			if m.ewOK {
-				s += m.curve[k].Value * (m.ewVal0 / m.holdVal0)
+				s += m.curve[k] * (m.ewVal0 / m.holdVal0)
 			}
 		}
 		if len(held) == 0 {
 			s = capital
 		}
-		ew[k] = Point{Time: unixUTC(ts[k]), Value: s}
-		vals[k] = s
+		ew[k] = s
 	}
-	vals[0] = capital
+	c0 := ew[0]
+	ew[0] = capital
+	ewh := ComputeHeadline(ts, ew, rf)
+	ew[0] = c0
 	ewb := Benchmark{Name: BenchEqualWeight, Kind: BenchEqualWeight, Markets: held, EntryCost: cost,
-		Metrics: ComputeHeadline(ts, vals, rf), Curve: ew}
+		Metrics: ewh, Curve: ew}
 	if len(held) < len(e.markets) {
 		ewb.Note = fmt.Sprintf("%d of %d markets could be bought at the start", len(held), len(e.markets))
 	}

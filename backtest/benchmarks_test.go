@@ -108,10 +108,10 @@ func TestBenchmarks_FloatPathMatchesDecimal(t *testing.T) {
 				}
 				moved := false
 				for k := range w.Curve {
-					if !near(g.Curve[k].Value, w.Curve[k].Value) {
-						t.Fatalf("%s at %s: got %.15g, want %.15g", w.Name, w.Curve[k].Time.Format(time.RFC3339), g.Curve[k].Value, w.Curve[k].Value)
+					if !near(g.Curve[k], w.Curve[k]) {
+						t.Fatalf("%s at %s: got %.15g, want %.15g", w.Name, want.Steps[k].Time.Format(time.RFC3339), g.Curve[k], w.Curve[k])
 					}
-					moved = moved || w.Curve[k].Value != w.Curve[0].Value
+					moved = moved || w.Curve[k] != w.Curve[0]
 				}
 				if !moved {
 					t.Errorf("%s: the curve never moves; the comparison proves nothing", w.Name)

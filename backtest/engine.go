@@ -246,7 +246,7 @@ type market struct {
 	holdCost decimal.Decimal
 	holdNote string
 	holdVal0 float64 // value right after entry
-	curve    []Point
+	curve    []float64
 	// The hold's float64 path (see stepBenchmarks): unit is a one-unit
 	// shadow of hold that the adapter accrues (its index and per-unit
 	// rewards), units the hold's units, rew its accrued rewards in base.

@@ -430,7 +430,7 @@ func WriteEquityCSV(w io.Writer, r *Result) error {
 		for _, b := range r.Benchmarks {
 			v := ""
 			if i < len(b.Curve) {
-				v = formatFloat(b.Curve[i].Value)
+				v = formatFloat(b.Curve[i])
 			}
 			row = append(row, v)
 		}

@@ -78,17 +78,17 @@ func fixtureResult(n int) *Result {
 		step := decimal.NewFromInt(int64(j+1)).DivRound(decimal.NewFromInt(100000), 18)
 		v := capital
 		for i := 0; i < n; i++ {
-			b.Curve = append(b.Curve, Point{at(i), v.InexactFloat64()})
+			b.Curve = append(b.Curve, v.InexactFloat64())
 			v = adapters.Quantize(v.Mul(decimal.NewFromInt(1).Add(step)))
 		}
-		b.Metrics = Headline{StartValue: 100, EndValue: b.Curve[n-1].Value, TotalReturn: float64(j+1) / 100, APY: float64(j+1) / 50}
+		b.Metrics = Headline{StartValue: 100, EndValue: b.Curve[n-1], TotalReturn: float64(j+1) / 100, APY: float64(j+1) / 50}
 		r.Benchmarks = append(r.Benchmarks, b)
 	}
 	ew := Benchmark{Name: "equal_weight", Kind: "equal_weight", Markets: fixtureMarkets, EntryCost: mustDec("0.006")}
 	for i := 0; i < n; i++ {
-		ew.Curve = append(ew.Curve, Point{at(i), (r.Benchmarks[0].Curve[i].Value + r.Benchmarks[1].Curve[i].Value + r.Benchmarks[2].Curve[i].Value) / 3})
+		ew.Curve = append(ew.Curve, (r.Benchmarks[0].Curve[i]+r.Benchmarks[1].Curve[i]+r.Benchmarks[2].Curve[i])/3)
 	}
-	ew.Metrics = Headline{StartValue: 100, EndValue: ew.Curve[n-1].Value, TotalReturn: 0.02}
+	ew.Metrics = Headline{StartValue: 100, EndValue: ew.Curve[n-1], TotalReturn: 0.02}
 	r.Benchmarks = append(r.Benchmarks, ew, Benchmark{Name: "best_single", Kind: "best_single", Markets: []string{"renzo/ezeth"},
 		Curve: r.Benchmarks[2].Curve, Metrics: r.Benchmarks[2].Metrics, Note: "chosen in hindsight"})
 	last := r.Steps[n-1]

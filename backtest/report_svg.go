@@ -288,10 +288,8 @@ func equityChart(r *Result, maxPoints int) svgChart {
 		if len(b.Curve) == 0 {
 			continue
 		}
-		bx, by := make([]float64, len(b.Curve)), make([]float64, len(b.Curve))
-		for j, p := range b.Curve {
-			bx[j], by[j] = float64(p.Time.Unix()), p.Value
-		}
+		n := min(len(b.Curve), len(xs))
+		bx, by := xs[:n:n], b.Curve[:n:n]
 		dash := ""
 		if b.Kind != "hold" {
 			dash = "6 3"

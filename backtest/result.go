@@ -272,15 +272,10 @@ type Benchmark struct {
 	// Note says why a market could not be held (no observation at the
 	// start, a failed deposit): the curve is then flat at the capital.
 	Note string `json:"note,omitempty"`
-	// Curve is the benchmark's value at each step (the same times as
-	// Result.Steps).
-	Curve []Point `json:"-"`
-}
-
-// Point is one value of a curve.
-type Point struct {
-	Time  time.Time `json:"time"`
-	Value float64   `json:"value"`
+	// Curve is the benchmark's value at each step: Curve[k] at the time of
+	// Result.Steps[k] (one value per step; plain float64s, so that the
+	// curves of a long run cost the garbage collector nothing to scan).
+	Curve []float64 `json:"-"`
 }
 
 // Data issue kinds.
