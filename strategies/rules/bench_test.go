@@ -122,3 +122,45 @@ func TestPlan_Synthetic50(t *testing.T) {
 		t.Errorf("workload too trivial: %d eligible, %d capped", eligible, capped)
 	}
 }
+
+// BenchmarkExitCheck is the exit rule alone (exit.when reading a 24h
+// window and the peg) over the BenchmarkPlan workload: what a backtest
+// pays between rebalance ticks, against a whole Plan with the same rule.
+func BenchmarkExitCheck(b *testing.B) {
+	cat, ids, st := synthUniverse(b, 50)
+	s, err := Load("bench-exit.yaml", []byte(exitBenchSrc(ids)), cat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"exit_only", func() error { _, err := s.ExitCheck(ctx, st); return err }},
+		{"plan", func() error { _, err := s.Plan(ctx, st); return err }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tc.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func exitBenchSrc(ids []string) string {
+	return `name: bench-exit
+base: ETH
+universe: [` + strings.Join(ids, ", ") + `]
+params: { min_peg: 0.99 }
+rules:
+  eligible: peg >= params.min_peg && tvl > 1e6
+  score: avg(net_apy, "7d") - 0.5 * slash_risk - 2 * max(0.0, 1 - min(peg, "24h"))
+  weight: max(score, 0.0)
+constraints: { idle: 0.02, max_weight: 0.05, max_tag: { "operator:op0": 0.15 } }
+exit: { when: 'min(peg, "24h") < 0.97' }
+`
+}
