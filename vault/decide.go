@@ -170,10 +170,11 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	bandAmt = bandAmt.Max(minTrade)
 	gated := v.cfg.Rebalance.MaxGasPrice > 0 && v.gasPrice > v.cfg.Rebalance.MaxGasPrice
 	if gated {
-		d.Rejected = append(d.Rejected, Rejection{Market: "*", Reason: fmt.Sprintf("gas %g gwei above the gate %g: only exits trade", v.gasPrice, v.cfg.Rebalance.MaxGasPrice)})
+		d.reject(Rejection{Market: "*", Reason: fmt.Sprintf("gas %g gwei above the gate %g: only exits trade", v.gasPrice, v.cfg.Rebalance.MaxGasPrice)})
 	}
 
 	cands := make([]candidate, 0, n)
+	minTradeStr := "" // MinTrade's String, made once
 	var sumW, sumT float64
 	for i, s := range v.markets {
 		cur := zero
@@ -237,7 +238,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		q, err := s.ad.Quote(&s.env, c.qDec)
 		if err != nil {
 			if c.side != "" && !c.urgent {
-				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: "quote failed: " + err.Error()})
+				d.reject(Rejection{Market: s.id, Reason: "quote failed: " + err.Error()})
 				continue
 			}
 		} else {
@@ -252,10 +253,15 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			case gated:
 				continue
 			case s.pos.Paused:
-				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.qDec)})
+				d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.qDec)})
 				continue
 			case c.amount.Cmp(minTrade) < 0:
-				d.Rejected = append(d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("%s of %s below the minimum trade %s", c.side, c.qDec, v.cfg.Rebalance.MinTrade)})
+				// fmt.Sprintf("%s of %s below the minimum trade %s", ...) without fmt: one per market
+				// within the minimum trade of its target, most markets of a typical decision.
+				if minTradeStr == "" {
+					minTradeStr = v.cfg.Rebalance.MinTrade.String()
+				}
+				d.reject(Rejection{Market: s.id, Reason: string(c.side) + " of " + c.qDec.String() + " below the minimum trade " + minTradeStr})
 				continue
 			}
 		}
@@ -333,7 +339,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		}
 		if p.k > 0 {
 			if g := c.apy * c.amount.ToFloat() * p.years; g < p.k*f64(c.q.EntryCost) {
-				d.Rejected = append(d.Rejected, Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy of %s: expected gain %.6g over %s below %g x entry cost %s (APY %.4f)",
+				d.reject(Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy of %s: expected gain %.6g over %s below %g x entry cost %s (APY %.4f)",
 					c.qDec, g, v.cfg.horizon(), p.k, c.q.EntryCost, c.apy)})
 				continue
 			}
@@ -366,6 +372,25 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		d.Reasons = append(d.Reasons, "on target: nothing to trade")
 	}
 	return d, nil
+}
+
+// reject records a rejection. The list is made, at its first entry,
+// with room for one per market (appending never copies it again); it
+// stays nil when nothing is rejected.
+func (d *Decision) reject(r Rejection) {
+	if d.Rejected == nil {
+		d.Rejected = make([]Rejection, 0, len(d.Inputs.Markets)+1)
+	}
+	d.Rejected = append(d.Rejected, r)
+}
+
+// order records an order, with room for one per market made at the
+// first (nil when there is none).
+func (d *Decision) order(o Order) {
+	if d.Orders == nil {
+		d.Orders = make([]Order, 0, len(d.Inputs.Markets))
+	}
+	d.Orders = append(d.Orders, o)
 }
 
 // transitDrift is the distance between a target and an allocation with
@@ -510,12 +535,12 @@ func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 	s := p.v.markets[c.i]
 	e := p.exitFor(c, amount)
 	if !e.ok {
-		p.d.Rejected = append(p.d.Rejected, Rejection{Market: s.id, Reason: fmt.Sprintf("sell of %s: %s", c.dec(amount), e.note)})
+		p.d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("sell of %s: %s", c.dec(amount), e.note)})
 		return num{}, false
 	}
 	o := Order{Market: s.id, Side: Sell, Amount: c.dec(amount), All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.costD, Reason: c.reason + c.why.note() + e.note}
 	proceeds := num{}.Max(amount.Sub(e.cost))
-	p.d.Orders = append(p.d.Orders, o)
+	p.d.order(o)
 	p.costs = p.costs.Add(e.cost)
 	c.over = num{}.Max(c.over.Sub(amount))
 	if e.mode != adapters.ExitInstant {
@@ -562,9 +587,9 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 			a := size[j]
 			switch {
 			case a.Cmp(p.minTrade) < 0 || a.Sign() == 0:
-				d.Rejected = append(d.Rejected, Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s, below the minimum trade %s", a.Dec(), v.cfg.Rebalance.MinTrade)})
+				d.reject(Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s, below the minimum trade %s", a.Dec(), v.cfg.Rebalance.MinTrade)})
 			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*f64(c.q.EntryCost):
-				d.Rejected = append(d.Rejected, Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s: expected gain %.6g over %s below %g x entry cost %s",
+				d.reject(Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s: expected gain %.6g over %s below %g x entry cost %s",
 					a.Dec(), c.apy*a.ToFloat()*p.years, v.cfg.horizon(), p.k, c.q.EntryCost)})
 			default:
 				buys[k], size[k] = c, a
@@ -586,7 +611,7 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 		break
 	}
 	for j, c := range buys {
-		d.Orders = append(d.Orders, Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: c.reason})
+		d.order(Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: c.reason})
 		p.costs = p.costs.Add(nm(c.q.EntryCost))
 	}
 }
@@ -721,7 +746,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 	if last != "" {
 		for m, c := range srcs {
 			if capLeft[m].Cmp(c.over) != 0 { // considered as a source
-				p.d.Rejected = append(p.d.Rejected, Rejection{Market: p.v.markets[c.i].id, Reason: fmt.Sprintf("sell of up to %s to fund buys: %s", c.over.Sub(capLeft[m]).Dec(), last)})
+				p.d.reject(Rejection{Market: p.v.markets[c.i].id, Reason: fmt.Sprintf("sell of up to %s to fund buys: %s", c.over.Sub(capLeft[m]).Dec(), last)})
 			}
 		}
 	}

@@ -177,6 +177,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	r := Result{Time: now, Costs: zero, Rounding: zero, NAVBefore: v.GrossAssets()}
 	tick := d.Tick
 	var costs num // r.Costs, on a num
+	v.execHint = len(d.Orders) + 1
 	for _, o := range d.Orders {
 		if o.Side != Sell {
 			continue
@@ -241,7 +242,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				slip = decfast.Add(slip, dp)
 				reason += "; depeg at entry " + dp.String() + " (minted at the rate, valued at the market price)"
 			}
-			r.Executed = append(r.Executed, ex)
+			r.executed(ex, v.execHint)
 			costs = costs.Add(fillCostN(&f)).Add(nm(dp))
 			v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
 		}
@@ -253,6 +254,15 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 		v.ledger.add(Entry{Time: now, Type: EntryCost, Amount: r.Rounding, Reason: "rounding", Tick: tick})
 	}
 	return r, nil
+}
+
+// executed records an executed order; the list is made at the first with
+// room for n (nil when nothing executed).
+func (r *Result) executed(ex Executed, n int) {
+	if r.Executed == nil {
+		r.Executed = make([]Executed, 0, n)
+	}
+	r.Executed = append(r.Executed, ex)
 }
 
 // sell carries out one sell order. Instant exits may fill partially; an
@@ -329,7 +339,7 @@ func (v *Vault) recordSell(r *Result, costs *num, s *slot, o Order, np adapters.
 		slip = decfast.Add(slip, dp)
 		reason += "; slippage net of the depeg NAV had marked: " + dp.String()
 	}
-	r.Executed = append(r.Executed, ex)
+	r.executed(ex, v.execHint)
 	*costs = costs.Add(fillCostN(&f)).Add(nm(dp))
 	v.ledger.add(Entry{Time: now, Type: typ, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
 }

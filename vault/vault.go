@@ -41,6 +41,8 @@ type Vault struct {
 	pvOK   bool
 	ledger *Ledger
 	base   Books // books when the ledger started
+
+	execHint int // Execute: room for the executed orders (one per order, one more for a queued rest)
 }
 
 // slot is one market of the vault. uv (the units' value at the vault's
