@@ -14,5 +14,13 @@
 // exponent) against decimal's own arithmetic, by table, random and fuzz
 // tests.
 //
+// Num carries a hot path's arithmetic between decimals: a value is
+// converted once on entry (FromDec, no allocation), added, compared,
+// multiplied by rates and divided on 128-bit words at Scale places, and
+// built as a decimal once per result (Dec). Every operation is specified
+// as the decimal expression it replaces and gives that expression's
+// coefficient and exponent; operands or results that do not fit take
+// decimal's own arithmetic.
+//
 // Money stays decimal; float64 is for rates, weights and analytics.
 package decfast
