@@ -117,21 +117,34 @@ func atofPrefix(s []byte) (float64, int, bool) {
 
 // digitsAt reads the run of decimal digits of s from i into man (man =
 // man*10 + digit; it wraps beyond 19 digits, which callers refuse) and
-// returns the index after the run. Eight digits at a time are checked and
-// converted with a few 64-bit operations (SWAR).
+// returns the index after the run. Eight bytes at a time are checked and
+// converted with a few 64-bit operations (SWAR): the digits before the
+// first non-digit of the eight are taken at once.
 func digitsAt(s []byte, i int, man uint64) (int, uint64) {
 	for i+8 <= len(s) {
 		v := binary.LittleEndian.Uint64(s[i:])
-		// Every byte is a digit: its high nibble is 3, and adding 6
-		// does not carry into it.
-		if v&0xF0F0F0F0F0F0F0F0 != 0x3030303030303030 || (v+0x0606060606060606)&0xF0F0F0F0F0F0F0F0 != 0x3030303030303030 {
-			break
+		// A byte is a digit when its high nibble is 3 and adding 6 does
+		// not carry into it. Carries run towards later bytes, past the
+		// first non-digit, so the lowest marked byte is that first one.
+		bad := (v&0xF0F0F0F0F0F0F0F0 ^ 0x3030303030303030) | ((v+0x0606060606060606)&0xF0F0F0F0F0F0F0F0 ^ 0x3030303030303030)
+		k := 8
+		if bad != 0 {
+			k = bits.TrailingZeros64(bad) / 8
+			if k == 0 {
+				return i, man
+			}
 		}
-		v -= 0x3030303030303030
+		// The k digits, shifted to the top so that the bytes below act
+		// as leading zeros (and the bytes at and after the first
+		// non-digit, borrows and all, fall off).
+		v = (v - 0x3030303030303030) << (64 - 8*k)
 		v = v*10 + v>>8 // two-digit numbers in bytes 0, 2, 4, 6
 		v = ((v&0x000000FF000000FF)*(100+1000000<<32) + (v>>16&0x000000FF000000FF)*(1+10000<<32)) >> 32
-		man = man*100000000 + v
-		i += 8
+		man = man*pow10u[k] + v
+		i += k
+		if k < 8 {
+			return i, man
+		}
 	}
 	for ; i < len(s); i++ {
 		c := s[i] - '0'
@@ -142,6 +155,8 @@ func digitsAt(s []byte, i int, man uint64) (int, uint64) {
 	}
 	return i, man
 }
+
+var pow10u = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
 
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
