@@ -3,7 +3,6 @@ package vault
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
@@ -60,7 +59,7 @@ type candidate struct {
 	qAmt   num             // the amount q was quoted at
 	qDec   decimal.Decimal // qAmt as a decimal
 	funded num             // buy: the part instant sells fund for it
-	reason string
+	reason string          // exits only; other orders' reasons compare the weights (planner.reason)
 }
 
 // dec returns amount as a decimal, reusing the quoted amount's decimal
@@ -117,8 +116,9 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		trigger = TriggerShutdown
 	}
 	n := len(v.markets)
-	tw := make([]float64, n)
-	flags := make([]uint8, n) // 1: exit, 2: capped target
+	w := &v.work
+	tw := scratch(&w.tw, n)
+	flags := scratch(&w.flags, n) // 1: exit, 2: capped target
 	const fExit, fCapped = 1, 2
 	for _, a := range target.Allocations {
 		i, ok := v.byID[a.Market]
@@ -173,7 +173,12 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		d.reject(Rejection{Market: "*", Reason: fmt.Sprintf("gas %g gwei above the gate %g: only exits trade", v.gasPrice, v.cfg.Rebalance.MaxGasPrice)})
 	}
 
-	cands := make([]candidate, 0, n)
+	// Each market's candidate is built in place in the next free slot of
+	// the reused list and kept by extending the list past it.
+	if cap(w.cands) < n {
+		w.cands = make([]candidate, 0, n)
+	}
+	cands := w.cands[:0]
 	minTradeStr := "" // MinTrade's String, made once
 	var sumW, sumT float64
 	for i, s := range v.markets {
@@ -188,7 +193,8 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		}
 		sumW += in.Weight
 		sumT += tw[i]
-		c := candidate{i: i}
+		c := &cands[:len(cands)+1][len(cands)]
+		*c = candidate{i: i}
 		switch {
 		case flags[i]&fExit != 0:
 			if cur.Sign() > 0 {
@@ -219,10 +225,8 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 				case over.Cmp(bandAmt) > 0 && v.cfg.Rebalance.Band > 0:
 					c.why = sellBand
 				}
-				c.reason = weightReason(in.Weight, "above", tw[i])
 			case 1:
 				c.side, c.amount = Buy, want.Sub(curN)
-				c.reason = weightReason(in.Weight, "below", tw[i])
 			}
 		}
 		// One quote per market: at the trade's size, else at zero for its APY.
@@ -265,7 +269,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 				continue
 			}
 		}
-		cands = append(cands, c)
+		cands = cands[:len(cands)+1]
 	}
 
 	// Weights, drift (transit as idle in transit) and the target's APY gain.
@@ -285,7 +289,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	}
 	d.Inputs.Drift, d.Inputs.GainAPY = transitDrift(over, under, sumW-sumT+tau, tau), gain
 
-	p := planner{v: v, d: &d, minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year), costs: nm(d.Costs)}
+	p := planner{v: v, d: &d, w: w, minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year), costs: nm(d.Costs)}
 	for k := range cands {
 		if c := &cands[k]; c.side == Buy && c.apy > p.bestBuyAPY {
 			p.bestBuyAPY = c.apy
@@ -330,7 +334,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	}
 	opts = opts[:k]
 	// 3. Buys, each worth its entry cost when paid from idle.
-	var buys []*candidate
+	buys := w.buys[:0]
 	var totalBuy num
 	for k := range cands {
 		c := &cands[k]
@@ -355,12 +359,14 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		// 5. Buys now, within the cash at hand.
 		p.buy(buys, totalBuy)
 	}
-	var kept []string
+	w.buys = buys[:0]
+	kept := w.kept[:0]
 	for _, c := range opts {
 		if c.why == sellOptional {
 			kept = append(kept, v.markets[c.i].id)
 		}
 	}
+	w.kept = kept[:0]
 	if len(kept) > 0 {
 		d.Reasons = append(d.Reasons, "over-weight kept (within the band, no cash needed, or no buy pays for the move): "+strings.Join(kept, ", "))
 	}
@@ -433,6 +439,7 @@ func (v *Vault) transit() decimal.Decimal {
 type planner struct {
 	v          *Vault
 	d          *Decision
+	w          *work // the vault's reused working memory
 	minTrade   num
 	k          float64 // MinGainOverCost
 	years      float64 // the horizon in years
@@ -445,13 +452,14 @@ type planner struct {
 // optional returns the over-weight sells that no rule forces, lowest APY
 // first (vault order among equals).
 func (p *planner) optional(cands []candidate) []*candidate {
-	var out []*candidate
+	out := p.w.opts[:0]
 	for k := range cands {
 		if c := &cands[k]; c.side == Sell && c.why == sellOptional {
 			out = append(out, c)
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].apy < out[b].apy })
+	p.w.opts = out[:0]
+	sortStable(out, func(a, b *candidate) bool { return a.apy < b.apy })
 	return out
 }
 
@@ -538,7 +546,7 @@ func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 		p.d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("sell of %s: %s", c.dec(amount), e.note)})
 		return num{}, false
 	}
-	o := Order{Market: s.id, Side: Sell, Amount: c.dec(amount), All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.costD, Reason: c.reason + c.why.note() + e.note}
+	o := Order{Market: s.id, Side: Sell, Amount: c.dec(amount), All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.costD, Reason: p.reason(c, c.why.note(), e.note)}
 	proceeds := num{}.Max(amount.Sub(e.cost))
 	p.d.order(o)
 	p.costs = p.costs.Add(e.cost)
@@ -560,7 +568,7 @@ func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 func (p *planner) buy(buys []*candidate, totalBuy num) {
 	v, d := p.v, p.d
 	avail := num{}.Max(p.cash)
-	size := make([]num, len(buys))
+	size := scratch(&p.w.size, len(buys))
 	for {
 		var funded, need num
 		for _, c := range buys {
@@ -611,9 +619,28 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 		break
 	}
 	for j, c := range buys {
-		d.order(Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: c.reason})
+		d.order(Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: p.reason(c, "", "")})
 		p.costs = p.costs.Add(nm(c.q.EntryCost))
 	}
+}
+
+// reason is the reason of an order from c followed by a and b: an exit's
+// own, else the weight comparison fmt.Sprintf("weight %.4f above target
+// %.4f", ...) ("below" for a buy), built with the notes in one string.
+func (p *planner) reason(c *candidate, a, b string) string {
+	if c.reason != "" {
+		return c.reason + a + b
+	}
+	in := &p.d.Inputs.Markets[c.i]
+	rel := "below"
+	if c.side == Sell {
+		rel = "above"
+	}
+	var buf [192]byte
+	r := appendWeightReason(buf[:0], in.Weight, rel, in.Target)
+	r = append(r, a...)
+	r = append(r, b...)
+	return string(r)
 }
 
 // whole returns take, or all of c's over-weight when what take would
@@ -637,21 +664,23 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 	if len(srcs) == 0 {
 		return
 	}
-	bs := make([]*candidate, len(buys))
-	copy(bs, buys)
-	sort.SliceStable(bs, func(a, b int) bool { return bs[a].apy > bs[b].apy })
+	w := p.w
+	bs := append(w.bs[:0], buys...)
+	w.bs = bs[:0]
+	sortStable(bs, func(a, b *candidate) bool { return a.apy > b.apy })
 	// What each buy still needs, the best first, up to need in all.
-	left := make([]num, len(bs))
+	left := scratch(&w.left, len(bs))
 	rest := need
 	for j, b := range bs {
 		left[j] = b.amount.Min(rest)
 		rest = rest.Sub(left[j])
 	}
-	capLeft := make([]num, len(srcs))
+	capLeft := scratch(&w.capLeft, len(srcs))
 	for m, s := range srcs {
 		capLeft[m] = s.over
 	}
-	var pairs []pair
+	pairs := w.pairs[:0]
+	defer func() { w.pairs = pairs[:0] }()
 	for j, m := 0, 0; j < len(bs) && m < len(srcs); {
 		if left[j].Sign() <= 0 {
 			j++
@@ -671,8 +700,8 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 	}
 	// The longest prefix of pairs (by falling spread) whose sells are
 	// each at least the minimum trade and whose move pays.
-	ys := make([]num, len(srcs))
-	xs := make([]num, len(bs))
+	ys := scratch(&w.ys, len(srcs))
+	xs := scratch(&w.xs, len(bs))
 	var last string
 	for np := len(pairs); np > 0; np-- {
 		for m := range ys {
@@ -722,7 +751,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 				continue
 			}
 		}
-		instant := make([]bool, len(srcs))
+		instant := scratch(&w.instant, len(srcs))
 		for m, y := range ys {
 			if y.Sign() > 0 {
 				srcs[m].why = sellFund

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -188,23 +187,25 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 		}
 		v.sell(&r, &costs, v.markets[i], o, tick)
 	}
-	var buys []Order
+	buys := v.work.xbuys[:0] // indexes into d.Orders
 	var total num
-	for _, o := range d.Orders {
-		if o.Side == Buy {
+	for k := range d.Orders {
+		if o := &d.Orders[k]; o.Side == Buy {
 			if _, ok := v.byID[o.Market]; !ok {
 				return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 			}
-			buys = append(buys, o)
+			buys = append(buys, k)
 			total = total.Add(nm(o.Amount))
 		}
 	}
+	v.work.xbuys = buys[:0]
 	if len(buys) > 0 {
 		keep := idleKeepN(nm(r.NAVBefore), d.Inputs.IdleTarget)
 		avail := num{}.Max(nm(v.idle).Sub(keep))
 		scale := total.Cmp(avail) > 0
 		minTrade := nm(v.cfg.Rebalance.MinTrade)
-		for _, o := range buys {
+		for _, k := range buys {
+			o := d.Orders[k]
 			s := v.markets[v.byID[o.Market]]
 			amt := o.Amount
 			if scale || nm(amt).Cmp(nm(v.idle)) > 0 {
@@ -416,13 +417,7 @@ func (d *Decision) String() string {
 // without fmt: one per market and decision.
 func weightReason(w float64, rel string, t float64) string {
 	var buf [64]byte
-	b := append(buf[:0], "weight "...)
-	b = strconv.AppendFloat(b, w, 'f', 4, 64)
-	b = append(b, ' ')
-	b = append(b, rel...)
-	b = append(b, " target "...)
-	b = strconv.AppendFloat(b, t, 'f', 4, 64)
-	return string(b)
+	return string(appendWeightReason(buf[:0], w, rel, t))
 }
 
 // weightSlack is the tolerance of float weights: a target's weights and

@@ -43,6 +43,7 @@ type Vault struct {
 	base   Books // books when the ledger started
 
 	execHint int // Execute: room for the executed orders (one per order, one more for a queued rest)
+	work     work
 }
 
 // slot is one market of the vault. uv (the units' value at the vault's
