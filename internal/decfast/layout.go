@@ -54,6 +54,14 @@ type inlineInt struct {
 	w [3]big.Word
 }
 
+// inlineInt2 is an inlineInt for coefficients below 2^128 (every
+// realistic amount at Scale places): 48 bytes, the next size class
+// down from inlineInt's 56 (64 with the allocator's rounding).
+type inlineInt2 struct {
+	i big.Int
+	w [2]big.Word
+}
+
 // fromWords builds the decimal ±(hi·2^64 + lo) x 10^exp with one
 // allocation (when the layout is known).
 //
@@ -65,7 +73,7 @@ func fromWords(neg bool, hi, lo uint64, exp int32) decimal.Decimal {
 		(*decimalLayout)(unsafe.Pointer(&res)).exp = exp
 		return res
 	}
-	in := new(inlineInt)
+	in := new(inlineInt2)
 	in.w[0], in.w[1] = big.Word(lo), big.Word(hi)
 	n := 2
 	if hi == 0 {

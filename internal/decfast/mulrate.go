@@ -31,16 +31,16 @@ func MulRate(u decimal.Decimal, x float64) decimal.Decimal {
 	}
 	cw := c.Bits()
 	n := len(cw)
-	// The result's big.Int and its words share one allocation when the
-	// product fits in the inline words (coefficients up to 2^128, about
-	// 3.4e20 base units at 18 places: every realistic position).
+	// The product is formed in tmp when it fits (coefficients below
+	// 2^128, about 3.4e20 base units at 18 places: every realistic
+	// position), and the result's big.Int and its words then share one
+	// allocation of the smallest size that holds them.
+	var tmp [3]big.Word
 	var out []big.Word
-	var prod *big.Int
-	if n+1 <= len(inlineInt{}.w) {
-		in := new(inlineInt)
-		prod, out = &in.i, in.w[:n+1]
+	if n+1 <= len(tmp) {
+		out = tmp[:n+1]
 	} else {
-		prod, out = new(big.Int), make([]big.Word, n+1)
+		out = make([]big.Word, n+1)
 	}
 	var carry uint64
 	for i, w := range cw {
@@ -71,7 +71,21 @@ func MulRate(u decimal.Decimal, x float64) decimal.Decimal {
 	for len(out) > 0 && out[len(out)-1] == 0 {
 		out = out[:len(out)-1]
 	}
-	prod.SetBits(out)
+	// out may be tmp, which stays on the stack: the result's words are
+	// a copy.
+	var prod *big.Int
+	var w []big.Word
+	switch {
+	case len(out) <= 2:
+		in := new(inlineInt2)
+		prod, w = &in.i, in.w[:copy(in.w[:], out)]
+	case len(out) <= 3:
+		in := new(inlineInt)
+		prod, w = &in.i, in.w[:copy(in.w[:], out)]
+	default:
+		prod, w = new(big.Int), append([]big.Word(nil), out...)
+	}
+	prod.SetBits(w)
 	if !layoutOK {
 		return decimal.NewFromBigInt(prod, -Scale)
 	}

@@ -2,7 +2,9 @@ package decfast
 
 import (
 	"math"
+	"math/big"
 	"math/bits"
+	"unsafe"
 
 	"github.com/shopspring/decimal"
 )
@@ -22,11 +24,47 @@ import (
 // (FromDec), from floats (NumFromFloat, FastNum) and every operation on
 // the fast form allocate nothing; Dec allocates the result's big.Int
 // (one allocation).
+//
+// A Num is four words (32 bytes), so that two of them and a result pass
+// in registers: the slow form keeps the decimal's coefficient pointer in
+// p and its exponent in exp, and p is nil exactly in the fast form.
 type Num struct {
-	hi, lo uint64 // coefficient at Scale places, two's complement (fast form)
-	exp    int32  // exponent of the decimal the Num stands for
-	slow   bool   // d holds the value
-	d      decimal.Decimal
+	hi, lo uint64   // coefficient at Scale places, two's complement (fast form)
+	p      *big.Int // slow form: the decimal's coefficient (slowZero for a nil one); nil in the fast form
+	exp    int32    // exponent of the decimal the Num stands for
+}
+
+// slowZero stands for a nil coefficient (a zero decimal) in the slow form.
+var slowZero big.Int
+
+// slowNum is the slow form of d.
+func slowNum(d decimal.Decimal) Num {
+	if !layoutOK {
+		return Num{p: d.Coefficient(), exp: d.Exponent()} // a copy, never nil
+	}
+	l := (*decimalLayout)(unsafe.Pointer(&d))
+	p := l.value
+	if p == nil {
+		p = &slowZero
+	}
+	return Num{p: p, exp: l.exp}
+}
+
+// slow reports whether n is in the slow form.
+func (n *Num) slow() bool { return n.p != nil }
+
+// dec is the decimal a slow Num holds.
+func (n *Num) dec() decimal.Decimal {
+	if !layoutOK {
+		return decimal.NewFromBigInt(n.p, n.exp)
+	}
+	var d decimal.Decimal
+	l := (*decimalLayout)(unsafe.Pointer(&d))
+	l.exp = n.exp
+	if n.p != &slowZero {
+		l.value = n.p
+	}
+	return d
 }
 
 // maxExp bounds the exponents held in the fast form: the coefficient at
@@ -46,7 +84,7 @@ func FromDec(d decimal.Decimal) Num {
 			}
 		}
 	}
-	return Num{slow: true, d: d}
+	return slowNum(d)
 }
 
 // mulPow10Big is mulPow10 for k in [0, 36].
@@ -91,8 +129,8 @@ func (n *Num) abs() (neg bool, hi, lo uint64) {
 // Dec returns the decimal n stands for: the same coefficient and exponent
 // as the decimal arithmetic it replaces.
 func (n Num) Dec() decimal.Decimal {
-	if n.slow {
-		return n.d
+	if n.slow() {
+		return n.dec()
 	}
 	neg, hi, lo := n.abs()
 	hi, lo = divPow10Exact(hi, lo, int(n.exp+Scale))
@@ -115,8 +153,8 @@ func divPow10Exact(hi, lo uint64, k int) (uint64, uint64) {
 
 // Sign returns -1, 0 or 1.
 func (n Num) Sign() int {
-	if n.slow {
-		return n.d.Sign()
+	if n.slow() {
+		return n.dec().Sign()
 	}
 	switch {
 	case n.hi>>63 != 0:
@@ -132,15 +170,15 @@ func (n Num) IsZero() bool { return n.Sign() == 0 }
 
 // Exponent is the exponent of the decimal n stands for.
 func (n Num) Exponent() int32 {
-	if n.slow {
-		return n.d.Exponent()
+	if n.slow() {
+		return n.dec().Exponent()
 	}
 	return n.exp
 }
 
 // Add returns n + b (decimal's Add).
 func (n Num) Add(b Num) Num {
-	if !n.slow && !b.slow {
+	if !n.slow() && !b.slow() {
 		lo, c := bits.Add64(n.lo, b.lo, 0)
 		hi, _ := bits.Add64(n.hi, b.hi, c)
 		// Signed overflow: both operands of one sign, the sum of the other.
@@ -153,7 +191,7 @@ func (n Num) Add(b Num) Num {
 
 // Sub returns n - b (decimal's Sub).
 func (n Num) Sub(b Num) Num {
-	if !n.slow && !b.slow {
+	if !n.slow() && !b.slow() {
 		lo, br := bits.Sub64(n.lo, b.lo, 0)
 		hi, _ := bits.Sub64(n.hi, b.hi, br)
 		if (n.hi^b.hi)>>63 == 0 || (n.hi^hi)>>63 == 0 {
@@ -165,7 +203,7 @@ func (n Num) Sub(b Num) Num {
 
 // Neg returns -n (decimal's Neg: the exponent is kept).
 func (n Num) Neg() Num {
-	if !n.slow && !(n.hi == 1<<63 && n.lo == 0) {
+	if !n.slow() && !(n.hi == 1<<63 && n.lo == 0) {
 		n.hi, n.lo = neg128(n.hi, n.lo)
 		return n
 	}
@@ -174,7 +212,7 @@ func (n Num) Neg() Num {
 
 // Cmp compares the values of n and b: -1, 0 or 1.
 func (n Num) Cmp(b Num) int {
-	if n.slow || b.slow {
+	if n.slow() || b.slow() {
 		return n.Dec().Cmp(b.Dec())
 	}
 	switch {
@@ -213,8 +251,8 @@ func (n Num) Max(b Num) Num {
 // Float is Float(n.Dec()) (decimal's InexactFloat64, bit for bit: the
 // nearest float64 to the value, which does not depend on the exponent).
 func (n Num) Float() float64 {
-	if n.slow {
-		return Float(n.d)
+	if n.slow() {
+		return Float(n.dec())
 	}
 	neg, hi, lo := n.abs()
 	if hi|lo == 0 {
@@ -235,8 +273,8 @@ func (n Num) Float() float64 {
 // ToFloat is ToFloat(n.Dec()), bit for bit, without building the
 // decimal.
 func (n Num) ToFloat() float64 {
-	if n.slow {
-		return ToFloat(n.d)
+	if n.slow() {
+		return ToFloat(n.dec())
 	}
 	neg, hi, lo := n.abs()
 	hi, lo = divPow10Exact(hi, lo, int(n.exp+Scale))
@@ -284,7 +322,7 @@ func FastNum(x float64) Num {
 // MulQ returns n x FastDecimal(x) rounded half away from zero to Scale
 // places: n.Dec().Mul(FastDecimal(x)).Round(Scale), exponent -Scale.
 func (n Num) MulQ(x float64) Num {
-	if !n.slow {
+	if !n.slow() {
 		if m, k, ok := fastParts(x); ok {
 			neg, hi, lo := n.abs()
 			if m < 0 {
@@ -328,7 +366,7 @@ func (n Num) MulRate(x float64) Num {
 // quotient rounded half away from zero to Scale places. x must not round
 // to zero (decimal panics on a division by zero, and so does this).
 func (n Num) DivRoundRate(x float64) Num {
-	if !n.slow {
+	if !n.slow() {
 		if m, k, ok := fastParts(x); ok && m != 0 {
 			neg, hi, lo := n.abs()
 			if m < 0 {
@@ -358,7 +396,7 @@ func (n Num) DivRoundRate(x float64) Num {
 
 // DivRound returns n.Dec().DivRound(b.Dec(), Scale) (b must not be zero).
 func (n Num) DivRound(b Num) Num {
-	if !n.slow && !b.slow && n.Sign() >= 0 && b.Sign() > 0 {
+	if !n.slow() && !b.slow() && n.Sign() >= 0 && b.Sign() > 0 {
 		// n x 10^18 / b at Scale places.
 		h1, l1 := bits.Mul64(n.lo, pow10u64[Scale])
 		h2, l2 := bits.Mul64(n.hi, pow10u64[Scale])
@@ -396,7 +434,7 @@ func (n Num) MulDivRound(b, c Num) Num {
 // mul256 returns n x b (coefficients at Scale places) on four words when
 // n, b >= 0 and c > 0 are all in the fast form.
 func mul256(n, b, c *Num) ([4]uint64, bool) {
-	if n.slow || b.slow || c.slow || n.hi>>63 != 0 || b.hi>>63 != 0 || c.Sign() <= 0 {
+	if n.slow() || b.slow() || c.slow() || n.hi>>63 != 0 || b.hi>>63 != 0 || c.Sign() <= 0 {
 		return [4]uint64{}, false
 	}
 	var p [4]uint64
@@ -520,7 +558,7 @@ func div256by128(u [4]uint64, d1, d0 uint64) (q [4]uint64, r1, r0 uint64) {
 // -Scale); a non-negative one is Truncate(Scale)'d, which keeps the
 // product's exponent when that is Scale places or fewer.
 func (n Num) MulNewFloor(m int64, k int) Num {
-	if !n.slow && m >= 0 && n.hi>>63 == 0 && k >= 0 && k <= 18 {
+	if !n.slow() && m >= 0 && n.hi>>63 == 0 && k >= 0 && k <= 18 {
 		pexp := n.exp - int32(k)
 		h1, l1 := bits.Mul64(n.lo, uint64(m))
 		h2, l2 := bits.Mul64(n.hi, uint64(m))
