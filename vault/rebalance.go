@@ -176,6 +176,11 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	r := Result{Time: now, Costs: zero, Rounding: zero, NAVBefore: v.GrossAssets()}
 	tick := d.Tick
 	var costs num // r.Costs, on a num
+	// idle carries v.idle through the fills, on a num (decimal's sums
+	// step by step), and is built as a decimal once, before anything
+	// reads v.idle.
+	x := execution{idle: nm(v.idle)}
+	defer x.commit(v)
 	v.execHint = len(d.Orders) + 1
 	for _, o := range d.Orders {
 		if o.Side != Sell {
@@ -185,7 +190,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 		if !ok {
 			return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 		}
-		v.sell(&r, &costs, v.markets[i], o, tick)
+		v.sell(&r, &x, &costs, v.markets[i], o, tick)
 	}
 	buys := v.work.xbuys[:0] // indexes into d.Orders
 	var total num
@@ -201,19 +206,19 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	v.work.xbuys = buys[:0]
 	if len(buys) > 0 {
 		keep := idleKeepN(nm(r.NAVBefore), d.Inputs.IdleTarget)
-		avail := num{}.Max(nm(v.idle).Sub(keep))
+		avail := num{}.Max(x.idle.Sub(keep))
 		scale := total.Cmp(avail) > 0
 		minTrade := nm(v.cfg.Rebalance.MinTrade)
 		for _, k := range buys {
 			o := d.Orders[k]
 			s := v.markets[v.byID[o.Market]]
 			amt := o.Amount
-			if scale || nm(amt).Cmp(nm(v.idle)) > 0 {
+			if scale || nm(amt).Cmp(x.idle) > 0 {
 				a := nm(o.Amount)
 				if scale {
 					a = a.MulDivDown(avail, total)
 				}
-				amt = a.Min(nm(v.idle)).Dec()
+				amt = a.Min(x.idle).Dec()
 			}
 			if amt.Sign() <= 0 || nm(amt).Cmp(minTrade) < 0 {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: fmt.Sprintf("buy of %s cut to %s by available idle: below the minimum trade", o.Amount, amt)})
@@ -231,7 +236,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				dp = v.depeg(s, &s.pos, after)
 			}
 			s.set(np)
-			v.idle = nm(v.idle).Sub(nm(f.Amount)).Dec()
+			x.sub(nm(f.Amount))
 			ex := Executed{Order: o, Fill: f, Depeg: dp}
 			reason := o.Reason
 			if !amt.Equal(o.Amount) {
@@ -249,12 +254,31 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 		}
 	}
 	r.Costs = costs.Dec()
+	x.commit(v)
 	r.NAVAfter = v.GrossAssets()
 	r.Rounding = nm(r.NAVBefore).Sub(nm(r.NAVAfter)).Sub(costs).Dec()
 	if r.Rounding.Sign() != 0 {
 		v.ledger.add(Entry{Time: now, Type: EntryCost, Amount: r.Rounding, Reason: "rounding", Tick: tick})
 	}
 	return r, nil
+}
+
+// execution is the vault's idle during one Execute, on a num.
+type execution struct {
+	idle    num
+	changed bool // idle differs from v.idle
+}
+
+// add adds a fill's amount to idle; sub takes it out.
+func (x *execution) add(a num) { x.idle, x.changed = x.idle.Add(a), true }
+func (x *execution) sub(a num) { x.idle, x.changed = x.idle.Sub(a), true }
+
+// commit writes idle to v.idle (once: later calls do nothing until the
+// next add).
+func (x *execution) commit(v *Vault) {
+	if x.changed {
+		v.idle, x.changed = x.idle.Dec(), false
+	}
 }
 
 // executed records an executed order; the list is made at the first with
@@ -271,7 +295,7 @@ func (r *Result) executed(ex Executed, n int) {
 // the venue refuses (no liquidity, slippage bound; for urgent orders also
 // one that does not cover its own costs) falls back to the queue where
 // there is one.
-func (v *Vault) sell(r *Result, costs *num, s *slot, o Order, tick time.Time) {
+func (v *Vault) sell(r *Result, x *execution, costs *num, s *slot, o Order, tick time.Time) {
 	now := v.now
 	w := adapters.Withdrawal{Amount: o.Amount, All: o.All, Mode: o.Mode}
 	if o.Mode == adapters.ExitInstant {
@@ -285,8 +309,15 @@ func (v *Vault) sell(r *Result, costs *num, s *slot, o Order, tick time.Time) {
 		return
 	}
 	if !w.All {
-		// Never ask for more than the position holds at rate pricing.
-		if held := s.ad.Value(&s.pos, &s.env, adapters.PriceRate); nm(w.Amount).Cmp(nm(held)) >= 0 {
+		// Never ask for more than the position holds at rate pricing (the
+		// cached value when the vault prices at the rate).
+		var held decimal.Decimal
+		if v.cfg.Pricing == adapters.PriceRate {
+			held = v.value(s)
+		} else {
+			held = s.ad.Value(&s.pos, &s.env, adapters.PriceRate)
+		}
+		if nm(w.Amount).Cmp(nm(held)) >= 0 {
 			w.Amount, w.All = zero, true
 		}
 	}
@@ -302,7 +333,7 @@ func (v *Vault) sell(r *Result, costs *num, s *slot, o Order, tick time.Time) {
 		r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "sell failed: " + err.Error()})
 		return
 	}
-	v.recordSell(r, costs, s, o, np, f, tick, now)
+	v.recordSell(r, x, costs, s, o, np, f, tick, now)
 	if o.Urgent && f.Partial && s.ad.CanQueue() && s.pos.Units.Sign() > 0 {
 		np, f, err = s.ad.Withdraw(s.pos, &s.env, adapters.Withdrawal{All: true, Mode: adapters.ExitQueue})
 		if err != nil {
@@ -310,11 +341,11 @@ func (v *Vault) sell(r *Result, costs *num, s *slot, o Order, tick time.Time) {
 			return
 		}
 		o.Reason += "; rest queued"
-		v.recordSell(r, costs, s, o, np, f, tick, now)
+		v.recordSell(r, x, costs, s, o, np, f, tick, now)
 	}
 }
 
-func (v *Vault) recordSell(r *Result, costs *num, s *slot, o Order, np adapters.Position, f adapters.Fill, tick, now time.Time) {
+func (v *Vault) recordSell(r *Result, x *execution, costs *num, s *slot, o Order, np adapters.Position, f adapters.Fill, tick, now time.Time) {
 	dp := zero
 	if v.cfg.Pricing == adapters.PriceMarket {
 		after := new(adapters.Position) // np stays on the stack
@@ -322,7 +353,7 @@ func (v *Vault) recordSell(r *Result, costs *num, s *slot, o Order, np adapters.
 		dp = v.depeg(s, &s.pos, after)
 	}
 	s.set(np)
-	v.idle = nm(v.idle).Add(nm(f.Amount)).Dec()
+	x.add(nm(f.Amount))
 	mode := adapters.ExitInstant
 	typ := EntrySell
 	reason := o.Reason
