@@ -437,21 +437,26 @@ func mul256(n, b, c *Num) ([4]uint64, bool) {
 	if n.slow() || b.slow() || c.slow() || n.hi>>63 != 0 || b.hi>>63 != 0 || c.Sign() <= 0 {
 		return [4]uint64{}, false
 	}
+	return mul128(n.hi, n.lo, b.hi, b.lo), true
+}
+
+// mul128 returns a1:a0 x b1:b0 on four words (little-endian).
+func mul128(a1, a0, b1, b0 uint64) [4]uint64 {
 	var p [4]uint64
-	h, l := bits.Mul64(n.lo, b.lo)
+	h, l := bits.Mul64(a0, b0)
 	p[0], p[1] = l, h
-	h, l = bits.Mul64(n.lo, b.hi)
+	h, l = bits.Mul64(a0, b1)
 	var cy uint64
 	p[1], cy = bits.Add64(p[1], l, 0)
 	p[2], cy = bits.Add64(h, 0, cy)
-	h, l = bits.Mul64(n.hi, b.lo)
+	h, l = bits.Mul64(a1, b0)
 	p[1], cy = bits.Add64(p[1], l, 0)
 	p[2], cy = bits.Add64(p[2], h, cy)
 	p[3] = cy
-	h, l = bits.Mul64(n.hi, b.hi)
+	h, l = bits.Mul64(a1, b1)
 	p[2], cy = bits.Add64(p[2], l, 0)
 	p[3], _ = bits.Add64(p[3], h, cy)
-	return p, true
+	return p
 }
 
 // quoRound divides u (four words, little-endian) by d1:d0 > 0 and
@@ -459,6 +464,16 @@ func mul256(n, b, c *Num) ([4]uint64, bool) {
 // zero when round is set, else truncated. ok is false when it does not
 // fit.
 func quoRound(u [4]uint64, d1, d0 uint64, round bool) (Num, bool) {
+	q := quo256(u, d1, d0, round)
+	if q[3]|q[2] != 0 {
+		return Num{}, false
+	}
+	return fastNum(false, q[1], q[0], -Scale)
+}
+
+// quo256 divides u (four words, little-endian) by d1:d0 > 0, rounding
+// half away from zero when round is set, else truncating.
+func quo256(u [4]uint64, d1, d0 uint64, round bool) [4]uint64 {
 	var q [4]uint64
 	var r1, r0 uint64
 	if d1 == 0 {
@@ -481,10 +496,7 @@ func quoRound(u [4]uint64, d1, d0 uint64, round bool) (Num, bool) {
 			q[3] += c
 		}
 	}
-	if q[3]|q[2] != 0 {
-		return Num{}, false
-	}
-	return fastNum(false, q[1], q[0], -Scale)
+	return q
 }
 
 // div192 divides w2:w1:w0 by d > 0.
