@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
 // Fee kinds, as the Reason of EntryFee ledger entries.
@@ -12,7 +15,31 @@ const (
 	FeePerformance = "performance"
 )
 
-var yearNanos = nanos(Year)
+var (
+	yearNanos = nanos(Year)
+	yearN     = nm(yearNanos)
+	unitN     = nm(unit)
+)
+
+// feeRates are the configured fee fractions as decimals, converted once
+// (frac) when the vault is made.
+type feeRates struct {
+	mgmt   num  // frac(ManagementFee)
+	mgmtOK bool // mgmt has Scale places or fewer: its product with a duration is exact on a num
+	perf   decimal.Decimal
+	perfM  int64 // perf = decimal.New(perfM, -perfK) when perfOK
+	perfK  int
+	perfOK bool
+}
+
+func newFeeRates(c *Config) feeRates {
+	f := feeRates{mgmt: nm(frac(c.ManagementFee)), perf: frac(c.PerformanceFee)}
+	f.mgmtOK = f.mgmt.Exponent() >= -adapters.Scale
+	if e, co := f.perf.Exponent(), f.perf.Coefficient(); e <= 0 && e >= -adapters.Scale && co.IsInt64() && co.Sign() >= 0 {
+		f.perfM, f.perfK, f.perfOK = co.Int64(), int(-e), true
+	}
+	return f
+}
 
 // accrueFees mints the management fee for the time since fees were last
 // accrued and the performance fee on any rise of the price per share above
@@ -25,20 +52,35 @@ func (v *Vault) accrueFees(now time.Time) {
 		v.hwm = v.pps(ta)
 		return
 	}
+	taN := nm(ta)
 	if dt := now.Sub(v.feesAt); dt > 0 {
 		v.feesAt = now
 		if v.cfg.ManagementFee > 0 {
-			// fee = floor(TA x rate x dt / year)
-			fee := mulDivDown(ta.Mul(frac(v.cfg.ManagementFee)), nanos(dt), yearNanos)
-			v.mintFee(now, ta, fee, FeeManagement)
+			// fee = floor(TA x rate x dt / year): mulDivDown(ta.Mul(rate),
+			// nanos(dt), yearNanos), the same exact product grouped as
+			// TA x (rate x dt) on nums.
+			var fee num
+			if v.fees.mgmtOK {
+				fee = taN.MulDivDown(v.fees.mgmt.MulNewFloor(int64(dt), 0), yearN)
+			} else {
+				fee = nm(mulDivDown(ta.Mul(v.fees.mgmt.Dec()), nanos(dt), yearNanos))
+			}
+			v.mintFee(now, taN, fee, FeeManagement)
 		}
 	}
-	// profit above the mark: (TA + 1 unit) - hwm x (supply + virtual)
-	profit := floorScale(ta.Add(unit).Sub(v.hwm.Mul(v.supply.Add(v.virtualShares))))
+	// profit above the mark: (TA + 1 unit) - hwm x (supply + virtual),
+	// rounded down (floorScale).
+	profit := decfast.SubMulFloor(taN.Add(unitN), v.hwm, nm(v.supply).Add(nm(v.virtualShares)))
 	if profit.Sign() > 0 {
 		if v.cfg.PerformanceFee > 0 {
-			fee := floorScale(profit.Mul(frac(v.cfg.PerformanceFee)))
-			v.mintFee(now, ta, fee, FeePerformance)
+			// floorScale(profit.Mul(rate))
+			var fee num
+			if v.fees.perfOK {
+				fee = profit.MulNewFloor(v.fees.perfM, v.fees.perfK)
+			} else {
+				fee = nm(floorScale(profit.Dec().Mul(v.fees.perf)))
+			}
+			v.mintFee(now, taN, fee, FeePerformance)
 		}
 		v.hwm = v.pps(ta)
 	}
@@ -48,18 +90,19 @@ func (v *Vault) accrueFees(now time.Time) {
 // recipient: shares = fee x (supply + virtual) / (ta - fee + 1 unit),
 // rounded down, so that after the mint the new shares are worth fee (less
 // rounding) and everyone else's are diluted by exactly that.
-func (v *Vault) mintFee(now time.Time, ta, fee decimal.Decimal, kind string) {
+func (v *Vault) mintFee(now time.Time, ta, fee num, kind string) {
 	if fee.Sign() <= 0 || fee.Cmp(ta) >= 0 {
 		return
 	}
-	shares := mulDivDown(fee, v.supply.Add(v.virtualShares), ta.Sub(fee).Add(unit))
-	if shares.Sign() <= 0 {
+	sharesN := fee.MulDivDown(nm(v.supply).Add(nm(v.virtualShares)), ta.Sub(fee).Add(unitN))
+	if sharesN.Sign() <= 0 {
 		return
 	}
+	shares := sharesN.Dec()
 	r := v.cfg.FeeRecipient
-	v.balances[r] = v.balances[r].Add(shares)
-	v.supply = v.supply.Add(shares)
-	v.ledger.add(Entry{Time: now, Type: EntryFee, User: r, Amount: fee, Shares: shares, Reason: kind})
+	v.balances[r] = nm(v.balances[r]).Add(sharesN).Dec()
+	v.supply = nm(v.supply).Add(sharesN).Dec()
+	v.ledger.add(Entry{Time: now, Type: EntryFee, User: r, Amount: fee.Dec(), Shares: shares, Reason: kind})
 }
 
 // lockProfit adds gain to the locked profit: the amount still locked at

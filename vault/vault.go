@@ -44,6 +44,7 @@ type Vault struct {
 
 	execHint int // Execute: room for the executed orders (one per order, one more for a queued rest)
 	work     work
+	fees     feeRates
 }
 
 // slot is one market of the vault. uv (the units' value at the vault's
@@ -121,6 +122,7 @@ func New(cfg Config, markets []*adapters.Adapter, start time.Time) (*Vault, erro
 		gasAssetPrice: 1,
 		virtualShares: decimal.New(1, int32(cfg.DecimalsOffset-adapters.Scale)),
 		ledger:        NewLedger(1),
+		fees:          newFeeRates(&cfg),
 	}
 	for i, ad := range markets {
 		if ad == nil {
@@ -443,7 +445,7 @@ func (v *Vault) HighWaterMark() decimal.Decimal { return v.hwm }
 func (v *Vault) PricePerShare() decimal.Decimal { return v.pps(v.TotalAssets()) }
 
 func (v *Vault) pps(ta decimal.Decimal) decimal.Decimal {
-	return decfast.Add(ta, unit).DivRound(decfast.Add(v.supply, v.virtualShares), ppsScale)
+	return nm(ta).Add(unitN).DivRoundDec(nm(v.supply).Add(nm(v.virtualShares)), ppsScale)
 }
 
 func containsInt(xs []int, x int) bool {
