@@ -1,6 +1,8 @@
 package vault
 
 import (
+	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 )
@@ -56,9 +58,63 @@ func sortStable(s []*candidate, less func(a, b *candidate) bool) {
 // %.4f", w, t) to b.
 func appendWeightReason(b []byte, w float64, rel string, t float64) []byte {
 	b = append(b, "weight "...)
-	b = strconv.AppendFloat(b, w, 'f', 4, 64)
+	b = appendFixed4(b, w)
 	b = append(b, ' ')
 	b = append(b, rel...)
 	b = append(b, " target "...)
-	return strconv.AppendFloat(b, t, 'f', 4, 64)
+	return appendFixed4(b, t)
+}
+
+// appendFixed4 is strconv.AppendFloat(b, x, 'f', 4, 64): x rounded to
+// four decimals, exact ties to even, "-" for a negative sign bit. Below
+// 2^32 in magnitude it rounds x's exact binary value on integers
+// (mantissa x 10^4, shifted right); other values take strconv.
+func appendFixed4(b []byte, x float64) []byte {
+	u := math.Float64bits(x)
+	neg := u>>63 != 0
+	e := int(u>>52) & 0x7ff
+	m := u & (1<<52 - 1)
+	if e >= 1023+32 { // |x| >= 2^32, infinities and NaNs
+		return strconv.AppendFloat(b, x, 'f', 4, 64)
+	}
+	if e == 0 {
+		e = 1 // subnormal: m x 2^-1074
+	} else {
+		m |= 1 << 52
+	}
+	// |x| = m x 2^(e-1075), and e-1075 < -20: |x| x 10^4 = (m x 10^4) >> s.
+	s := uint(1075 - e)
+	hi, lo := bits.Mul64(m, 10000)
+	var q uint64
+	switch {
+	case s >= 128:
+		// |x| x 10^4 < 2^67 / 2^128: rounds to zero.
+	case s > 64:
+		// below 2^3 after the shift: q = hi >> (s-64)
+		t := s - 64
+		q = hi >> t
+		rhi := hi & (1<<t - 1) // remainder: rhi:lo, half: 1 << (s-1) = 1 << (t-1) in the high word
+		half := uint64(1) << (t - 1)
+		if rhi > half || (rhi == half && (lo != 0 || q&1 != 0)) {
+			q++
+		}
+	case s == 64:
+		q = hi
+		if lo > 1<<63 || (lo == 1<<63 && q&1 != 0) {
+			q++
+		}
+	default: // 21 <= s < 64
+		q = hi<<(64-s) | lo>>s
+		r := lo & (1<<s - 1)
+		half := uint64(1) << (s - 1)
+		if r > half || (r == half && q&1 != 0) {
+			q++
+		}
+	}
+	if neg {
+		b = append(b, '-')
+	}
+	b = strconv.AppendUint(b, q/10000, 10)
+	f := q % 10000
+	return append(b, '.', byte('0'+f/1000), byte('0'+f/100%10), byte('0'+f/10%10), byte('0'+f%10))
 }

@@ -1,0 +1,29 @@
+package vault
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+func TestAppendFixed4(t *testing.T) {
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 0.03125, 0.09375, 0.15625, -0.03125, 5e-05, 1.5e-4, 2.5e-4, -1e-5,
+		0.99995, 0.999949999, 1.00005, 9999.99995, 0.019, 0.026, 0.012, 1e-300, 5e-324, -5e-324, math.SmallestNonzeroFloat64 * 3,
+		math.Ldexp(1, 32) - 1e-6, math.Ldexp(1, 32), 1e20, -1e20, math.Inf(1), math.Inf(-1), math.NaN(),
+		math.Nextafter(0.00005, 0), math.Nextafter(0.00005, 1), math.Ldexp(1, -20), math.Ldexp(3, -21), 12345.67895}
+	// Every exact tie k/2 x 10^-4 that a float holds (k x 625 / 2^5 x 10^-4 ... ): the multiples of 2^-5 up to 2^11.
+	for k := 0; k < 1<<16; k++ {
+		xs = append(xs, float64(k)/32, -float64(k)/32)
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	for range 200000 {
+		xs = append(xs, rng.Float64(), rng.Float64()*math.Pow(10, float64(rng.IntN(14)-6)), -rng.Float64()*100,
+			math.Float64frombits(rng.Uint64()), float64(rng.IntN(2000000))/10000+float64(rng.IntN(3)-1)*1e-17)
+	}
+	for _, x := range xs {
+		if got, want := string(appendFixed4(nil, x)), strconv.FormatFloat(x, 'f', 4, 64); got != want {
+			t.Fatalf("appendFixed4(%v (bits %#x)) = %q, want %q", x, math.Float64bits(x), got, want)
+		}
+	}
+}
