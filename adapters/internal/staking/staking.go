@@ -281,7 +281,7 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 	q.EntryCost = env.GasCost(d.gasDeposit)
 	q.ExitDelay = d.Delay(env)
 	liq := d.exitLiq(env)
-	q.MaxInstantExit = FastDecimal(liq)
+	q.MaxInstantExit = depthDecimal(liq)
 	// The costs on decfast.Num: the decimal arithmetic's results, built
 	// as decimals once.
 	gasW := decfast.FromDec(env.GasCost(d.gasWithdraw))

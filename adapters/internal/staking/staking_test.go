@@ -115,3 +115,19 @@ func TestMulQ(t *testing.T) {
 		}
 	}
 }
+
+func TestDepthDecimal_MatchesFastDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	xs := []float64{0, 1e7, 1e7, 5e6, math.Inf(1), math.NaN(), 1e-20, 123.456}
+	for range 2000 {
+		xs = append(xs, rng.Float64()*math.Pow(10, float64(rng.IntN(20)-4)))
+	}
+	for pass := range 2 { // the second pass reads what the first remembered
+		for _, x := range xs {
+			got, want := depthDecimal(x), FastDecimal(x)
+			if got.Exponent() != want.Exponent() || got.Coefficient().Cmp(want.Coefficient()) != 0 {
+				t.Fatalf("pass %d: depthDecimal(%v) = %s (exp %d), want %s (exp %d)", pass, x, got, got.Exponent(), want, want.Exponent())
+			}
+		}
+	}
+}
