@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"strconv"
 	"unsafe"
 
 	"github.com/shopspring/decimal"
@@ -592,4 +593,39 @@ func (n Num) MulNewFloor(m int64, k int) Num {
 		return FromDec(q)
 	}
 	return FromDec(p.Truncate(Scale))
+}
+
+// AppendString appends n.Dec().String() to b: decimal's default format,
+// the value with trailing zeros trimmed (which depends on the value
+// only, not the exponent), without building the decimal. Non-default
+// decimal.TrimTrailingZeros or decimal.UseScientificNotation settings
+// take decimal's own String.
+func (n Num) AppendString(b []byte) []byte {
+	if n.slow() || !decimal.TrimTrailingZeros || decimal.UseScientificNotation || bits64 != 64 {
+		return append(b, n.Dec().String()...)
+	}
+	neg, hi, lo := n.abs()
+	const one = 1e18 // 10^Scale
+	if hi >= one {
+		return append(b, n.Dec().String()...) // an integer part of 2^64 or more
+	}
+	ip, frac := bits.Div64(hi, lo, one)
+	if neg {
+		b = append(b, '-')
+	}
+	b = strconv.AppendUint(b, ip, 10)
+	if frac == 0 {
+		return b
+	}
+	var digits [Scale]byte
+	for i := Scale - 1; i >= 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	end := Scale
+	for digits[end-1] == '0' {
+		end--
+	}
+	b = append(b, '.')
+	return append(b, digits[:end]...)
 }

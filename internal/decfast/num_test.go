@@ -276,6 +276,9 @@ func FuzzNum(f *testing.F) {
 		}
 		m := int64(blo % (1e15 + 1))
 		check(t, "MulNewFloor", na.MulNewFloor(m, 15), floorMul(a, m, 15))
+		if got, want := string(na.AppendString(nil)), a.String(); got != want {
+			t.Fatalf("AppendString(%s) = %q, want %q", a, got, want)
+		}
 	})
 }
 
@@ -385,4 +388,18 @@ func TestNum_ZeroResults(t *testing.T) {
 			t.Errorf("zero at exp %d marshals to %s, %v", exp, b, err)
 		}
 	}
+}
+
+func TestNum_AppendString(t *testing.T) {
+	withLayout(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(43, 44))
+		xs := append(numAmounts(rng, 200), decimal.New(0, -Scale), decimal.New(-5, -1), decimal.New(5, 3), decimal.New(-120, 0),
+			decimal.RequireFromString("18446744073.709551616"), decimal.RequireFromString("18446744073709551616"),
+			decimal.RequireFromString("-0.000000000000000001"), decimal.RequireFromString("100.100000000000000000"))
+		for _, x := range xs {
+			if got, want := string(FromDec(x).AppendString([]byte("x"))), "x"+x.String(); got != want {
+				t.Fatalf("AppendString(%s (exp %d)) = %q, want %q", x, x.Exponent(), got, want)
+			}
+		}
+	})
 }
