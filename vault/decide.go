@@ -265,7 +265,13 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 				if minTradeStr == "" {
 					minTradeStr = v.cfg.Rebalance.MinTrade.String()
 				}
-				d.reject(Rejection{Market: s.id, Reason: string(c.side) + " of " + c.qDec.String() + " below the minimum trade " + minTradeStr})
+				var buf [128]byte
+				r := append(buf[:0], c.side...)
+				r = append(r, " of "...)
+				r = c.amount.AppendString(r) // c.qDec's String (the same value)
+				r = append(r, " below the minimum trade "...)
+				r = append(r, minTradeStr...)
+				d.reject(Rejection{Market: s.id, Reason: string(r)})
 				continue
 			}
 		}
