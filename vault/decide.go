@@ -465,7 +465,7 @@ func (p *planner) optional(cands []candidate) []*candidate {
 		}
 	}
 	p.w.opts = out[:0]
-	sortStable(out, func(a, b *candidate) bool { return a.apy < b.apy })
+	p.w.sortByAPY(out, false)
 	return out
 }
 
@@ -514,7 +514,7 @@ func (p *planner) exitFor(c *candidate, amount num) exit {
 		canInstant = false
 	}
 	if s.ad.CanQueue() {
-		gas := s.env.GasCost(s.ad.Profile().ParamOr("gas_withdraw", 0) + s.ad.Profile().ParamOr("gas_claim", 0))
+		gas := s.env.GasCost(s.gasQueue)
 		if c.urgent {
 			if !canInstant {
 				e.mode, e.cost, e.costD, e.note = adapters.ExitQueue, nm(gas), gas, "; no instant exit liquidity: queued"
@@ -522,7 +522,15 @@ func (p *planner) exitFor(c *candidate, amount num) exit {
 			return e
 		}
 		delay := q.ExitDelay.Hours() / 24 / 365
-		queueCost := nm(gas).Add(decfast.NumFromFloat(amount.ToFloat() * p.bestBuyAPY * delay))
+		forgone := amount.ToFloat() * p.bestBuyAPY * delay
+		// The queue costs gas + NumFromFloat(forgone), within a few ulps
+		// and 1e-18 of the float sum: when that sum is clearly above the
+		// instant exit's cost, the instant exit is the cheaper without
+		// the exact conversion (NaNs take the exact path).
+		if x := exitCost.ToFloat(); canInstant && f64(gas)+forgone > x+math.Abs(x)*1e-9+1e-12 {
+			return e
+		}
+		queueCost := nm(gas).Add(decfast.NumFromFloat(forgone))
 		if !canInstant || queueCost.Cmp(exitCost) < 0 {
 			e.mode, e.cost, e.costD = adapters.ExitQueue, queueCost, queueCost.Dec()
 			e.note = fmt.Sprintf("; queued (%s) at est. cost %s vs instant %s", q.ExitDelay.Round(time.Hour), e.costD, q.ExitCost)
@@ -616,11 +624,21 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 			continue
 		}
 		if total.Cmp(totalBuy) < 0 {
-			msg := fmt.Sprintf("buys of %s scaled to the %s available above the idle target", totalBuy.Dec(), avail.Dec())
+			// fmt.Sprintf("buys of %s scaled to the %s available above the
+			// idle target", ...) and "; %s in queued withdrawals funds the
+			// rest once claimed", without fmt.
+			var buf [256]byte
+			msg := append(buf[:0], "buys of "...)
+			msg = totalBuy.AppendString(msg)
+			msg = append(msg, " scaled to the "...)
+			msg = avail.AppendString(msg)
+			msg = append(msg, " available above the idle target"...)
 			if p.future.Sign() > 0 {
-				msg += fmt.Sprintf("; %s in queued withdrawals funds the rest once claimed", p.future.Dec())
+				msg = append(msg, "; "...)
+				msg = p.future.AppendString(msg)
+				msg = append(msg, " in queued withdrawals funds the rest once claimed"...)
 			}
-			d.Reasons = append(d.Reasons, msg)
+			d.Reasons = append(d.Reasons, string(msg))
 		}
 		break
 	}
@@ -673,7 +691,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 	w := p.w
 	bs := append(w.bs[:0], buys...)
 	w.bs = bs[:0]
-	sortStable(bs, func(a, b *candidate) bool { return a.apy > b.apy })
+	w.sortByAPY(bs, true)
 	// What each buy still needs, the best first, up to need in all.
 	left := scratch(&w.left, len(bs))
 	rest := need

@@ -51,13 +51,16 @@ type Vault struct {
 // pricing) and cv (the claims' payout) cache the position's value until
 // the position, its environment or the time changes.
 type slot struct {
-	ad     *adapters.Adapter
-	id     string
-	pos    adapters.Position
-	env    adapters.Env
-	uv, cv decimal.Decimal
-	ok     bool
-	ver    uint64 // bumped whenever the cache is invalidated
+	ad *adapters.Adapter
+	id string
+	// gasQueue is the profile's gas_withdraw + gas_claim: the gas units
+	// of a queued exit (read once; profiles do not change under a vault).
+	gasQueue float64
+	pos      adapters.Position
+	env      adapters.Env
+	uv, cv   decimal.Decimal
+	ok       bool
+	ver      uint64 // bumped whenever the cache is invalidated
 }
 
 // set replaces the slot's position.
@@ -136,7 +139,11 @@ func New(cfg Config, markets []*adapters.Adapter, start time.Time) (*Vault, erro
 			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: market %s listed twice", cfg.Name, m.ID)
 		}
 		v.byID[m.ID] = i
-		v.markets = append(v.markets, &slot{ad: ad, id: m.ID, pos: ad.NewPosition(), env: adapters.Env{Time: start}})
+		s := &slot{ad: ad, id: m.ID, pos: ad.NewPosition(), env: adapters.Env{Time: start}}
+		if p := ad.Profile(); p != nil {
+			s.gasQueue = p.ParamOr("gas_withdraw", 0) + p.ParamOr("gas_claim", 0)
+		}
+		v.markets = append(v.markets, s)
 	}
 	for _, id := range cfg.WithdrawQueue {
 		i, ok := v.byID[id]

@@ -29,7 +29,15 @@ type work struct {
 	ys, xs  []num
 	pairs   []pair
 	instant []bool
-	xbuys   []int // Execute: the indexes of the buy orders
+	keys    []apyKey     // sortByAPY
+	sorted  []*candidate // sortByAPY
+	xbuys   []int        // Execute: the indexes of the buy orders
+}
+
+// apyKey is a candidate's APY and its index in the list being sorted.
+type apyKey struct {
+	apy float64
+	k   int
 }
 
 // scratch returns (*s)[:n] zeroed, growing *s when it is too short.
@@ -42,16 +50,29 @@ func scratch[T any](s *[]T, n int) []T {
 	return r
 }
 
-// sortStable is sort.SliceStable(s, less) without its allocations: the
-// same algorithm (insertion sort of blocks of 20, then symmetric merges)
-// asking the same questions, so the same order whatever less answers.
-func sortStable(s []*candidate, less func(a, b *candidate) bool) {
-	slices.SortStableFunc(s, func(a, b *candidate) int {
-		if less(a, b) {
+// sortByAPY is sort.SliceStable(cs, less) for less comparing the APYs,
+// ascending or (desc) descending, without its allocations and on keys
+// without pointers (no write barriers while the collector runs): the same
+// algorithm (insertion sort of blocks of 20, then symmetric merges) asks
+// the same questions of the same APYs, so it makes the same permutation
+// whatever the APYs are (NaN included).
+func (w *work) sortByAPY(cs []*candidate, desc bool) {
+	keys := w.keys[:0]
+	for k, c := range cs {
+		keys = append(keys, apyKey{apy: c.apy, k: k})
+	}
+	w.keys = keys[:0]
+	slices.SortStableFunc(keys, func(a, b apyKey) int {
+		if (desc && a.apy > b.apy) || (!desc && a.apy < b.apy) {
 			return -1
 		}
 		return 0 // the algorithm only asks whether cmp < 0
 	})
+	orig := append(w.sorted[:0], cs...)
+	w.sorted = orig[:0]
+	for i, key := range keys {
+		cs[i] = orig[key.k]
+	}
 }
 
 // appendWeightReason appends fmt.Sprintf("weight %.4f <rel> target
