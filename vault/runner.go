@@ -43,15 +43,192 @@ func (v *Vault) StrategyState() *strategies.State {
 	return st
 }
 
-// Runner drives one vault with one strategy on a keeper: the step the
-// backtest engine runs on simulated time and the service on wall time.
+// Runner drives one vault with one strategy: the per-task operations
+// (Harvest, Rebalance, ExitCheck) that the backtest engine, the service
+// and the CLI's plan share, and Step, the keeper's loop body built from
+// them. The task methods are pure vault operations: no I/O, no clock.
 type Runner struct {
 	Vault    *Vault
 	Strategy strategies.Strategy
-	Keeper   *Keeper
+	// Keeper says which tasks are due; only Step reads it.
+	Keeper *Keeper
 	// Prepare, when set, completes the strategy's State before each plan
-	// (history series and rows for windows, parameters).
+	// (history series and rows for windows, parameters): PrepareState
+	// from a Window, or the backtest engine's row pointers.
 	Prepare func(st *strategies.State)
+	// Execute, when set, carries out a decision in place of
+	// Vault.Execute (the service's executor). It must leave the vault
+	// as Vault.Execute would with the fills it obtained.
+	Execute func(ctx context.Context, now time.Time, d Decision) (Result, error)
+	// PlanExits makes ExitCheck plan in full even when the strategy is a
+	// strategies.Exiter (the reference the cheap path is tested against).
+	PlanExits bool
+}
+
+// Skip says why a task did nothing.
+type Skip string
+
+// Reasons a task did nothing.
+const (
+	// SkipCondition: the strategy's harvest or rebalance condition is
+	// false (TaskReport.Why says why). A rebalance so skipped still
+	// reports its Decision, with no orders and the reason.
+	SkipCondition Skip = "condition"
+	// SkipNothingHeld: an exit check on a vault that holds no position.
+	SkipNothingHeld Skip = "nothing_held"
+	// SkipNoExit: the exit rule lists no market the vault holds.
+	SkipNoExit Skip = "no_exit"
+)
+
+// TaskReport is what one task did: the action taken, or why none was.
+type TaskReport struct {
+	Kind TaskKind  `json:"kind"`
+	Tick time.Time `json:"tick"`
+	// Skip is empty when the task acted.
+	Skip Skip `json:"skip,omitempty"`
+	// Why is the strategy condition's explanation (empty when no
+	// condition was evaluated).
+	Why string `json:"why,omitempty"`
+	// Vars are the variables the condition read: the vault's before a
+	// harvest, the decision's for a scheduled rebalance.
+	Vars strategies.VaultVars `json:"vars"`
+	// Target is the plan (rebalance; an exit check that fired).
+	Target *strategies.Target `json:"target,omitempty"`
+	// Decision is the rebalance's decision (also when its condition said
+	// no), Result its execution.
+	Decision *Decision `json:"decision,omitempty"`
+	Result   *Result   `json:"result,omitempty"`
+	// Harvest is the harvest's result.
+	Harvest *HarvestResult `json:"harvest,omitempty"`
+}
+
+// The task methods expect the vault at now (its market data observed and
+// accrued, as Step and FeedWindow followed by Claim leave it).
+
+// Harvest harvests when the strategy's harvest condition holds on the
+// vault's variables (strategies.Scheduled.ShouldHarvest; without one,
+// when pending rewards exceed the harvest cost), or unconditionally with
+// force (a manual harvest).
+func (r *Runner) Harvest(ctx context.Context, now, tick time.Time, force bool) (TaskReport, error) {
+	v := r.Vault
+	rep := TaskReport{Kind: TaskHarvest, Tick: tick, Vars: v.Vars()}
+	if !force {
+		vars := rep.Vars
+		ok, why := vars.PendingRewards > vars.HarvestCost, fmt.Sprintf("pending rewards %.6g vs harvest cost %.6g", vars.PendingRewards, vars.HarvestCost)
+		if sc, isSc := r.Strategy.(strategies.Scheduled); isSc {
+			var err error
+			if ok, why, err = sc.ShouldHarvest(vars); err != nil {
+				return rep, err
+			}
+		}
+		rep.Why = why
+		if !ok {
+			rep.Skip = SkipCondition
+			return rep, nil
+		}
+	}
+	h, err := v.Harvest(now, tick)
+	if err != nil {
+		return rep, err
+	}
+	rep.Harvest = &h
+	return rep, nil
+}
+
+// Rebalance plans, decides and executes. A TriggerSchedule rebalance is
+// executed only when the strategy's rebalance condition holds on the
+// decision's drift, gain and cost (always without a Scheduled strategy);
+// other triggers (manual, exit) are not conditional.
+func (r *Runner) Rebalance(ctx context.Context, now, tick time.Time, trigger Trigger) (TaskReport, error) {
+	rep := TaskReport{Kind: TaskRebalance, Tick: tick}
+	target, err := r.Strategy.Plan(ctx, r.State())
+	if err != nil {
+		return rep, err
+	}
+	return r.decide(ctx, rep, now, trigger, target)
+}
+
+// ExitCheck unwinds the markets the strategy's exit rule lists, when the
+// vault holds any of them, with TriggerExit. A strategies.Exiter has its
+// exit rule evaluated alone first, and is planned in full only when the
+// rule lists a held market (unless PlanExits); any other strategy is
+// planned and its Target.Exit read.
+func (r *Runner) ExitCheck(ctx context.Context, now, tick time.Time) (TaskReport, error) {
+	v := r.Vault
+	rep := TaskReport{Kind: TaskExitCheck, Tick: tick}
+	if !v.holdsAny() {
+		rep.Skip = SkipNothingHeld
+		return rep, nil
+	}
+	st := r.State()
+	if x, ok := r.Strategy.(strategies.Exiter); ok && !r.PlanExits {
+		exits, err := x.ExitCheck(ctx, st)
+		if err != nil {
+			return rep, err
+		}
+		if !v.holdsAnyOf(exits) {
+			rep.Skip = SkipNoExit
+			return rep, nil
+		}
+	}
+	target, err := r.Strategy.Plan(ctx, st)
+	if err != nil {
+		return rep, err
+	}
+	if !v.holdsAnyOf(target.Exit) {
+		rep.Skip = SkipNoExit
+		return rep, nil
+	}
+	return r.decide(ctx, rep, now, TriggerExit, target)
+}
+
+// decide turns a target into a decision, consults the rebalance condition
+// for a scheduled one, and executes.
+func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trigger Trigger, target strategies.Target) (TaskReport, error) {
+	v := r.Vault
+	rep.Target = &target
+	d, err := v.Decide(now, rep.Tick, trigger, target)
+	if err != nil {
+		return rep, err
+	}
+	if sc, ok := r.Strategy.(strategies.Scheduled); ok && trigger == TriggerSchedule {
+		rep.Vars = d.Vars(v)
+		ok, why, err := sc.ShouldRebalance(rep.Vars)
+		if err != nil {
+			return rep, err
+		}
+		rep.Why = why
+		if !ok {
+			d.Reasons = append(d.Reasons, "not executed: rebalance condition false: "+why)
+			d.Orders, d.Costs = nil, zero
+			rep.Skip, rep.Decision = SkipCondition, &d
+			return rep, nil
+		}
+		if why != "" {
+			d.Reasons = append(d.Reasons, "rebalance condition: "+why)
+		}
+	}
+	var res Result
+	if r.Execute != nil {
+		res, err = r.Execute(ctx, now, d)
+	} else {
+		res, err = v.Execute(now, d)
+	}
+	if err != nil {
+		return rep, err
+	}
+	rep.Decision, rep.Result = &d, &res
+	return rep, nil
+}
+
+// State is the State the strategy plans on: the vault's, completed by
+// Prepare.
+func (r *Runner) State() *strategies.State {
+	st := r.Vault.StrategyState()
+	if r.Prepare != nil {
+		r.Prepare(st)
+	}
+	return st
 }
 
 // StepReport is what one step did.
@@ -66,14 +243,28 @@ type StepReport struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
+// Add records a task's report in the step's.
+func (s *StepReport) Add(tr TaskReport) {
+	if tr.Kind == TaskHarvest && tr.Skip != "" {
+		s.Notes = append(s.Notes, "harvest skipped: "+tr.Why)
+	}
+	if tr.Harvest != nil {
+		s.Harvests = append(s.Harvests, *tr.Harvest)
+	}
+	if tr.Decision != nil {
+		s.Decisions = append(s.Decisions, *tr.Decision)
+	}
+	if tr.Result != nil {
+		s.Results = append(s.Results, *tr.Result)
+	}
+}
+
 // Step brings the vault to now (accrual, fees, matured claims), then runs
-// the keeper's due tasks: harvest when the strategy's harvest condition
-// holds (without a Scheduled strategy: when rewards exceed the harvest
-// cost); rebalance when its rebalance condition holds on the decision's
-// drift, gain and cost (always without one); and the exit check, which
-// unwinds the markets the plan lists in Target.Exit. When a step covers
-// several ticks of one schedule, each is reported in Tasks but the action
-// runs once, at the last tick: the state is the same for all of them.
+// the keeper's due tasks: Harvest, Rebalance with TriggerSchedule, and
+// ExitCheck, which a rebalance earlier in the step makes redundant (it
+// applied the exits). When a step covers several ticks of one schedule,
+// each is reported in Tasks but the action runs once, at the last tick:
+// the state is the same for all of them.
 func (r *Runner) Step(ctx context.Context, now time.Time) (StepReport, error) {
 	v := r.Vault
 	rep := StepReport{Time: now}
@@ -86,89 +277,32 @@ func (r *Runner) Step(ctx context.Context, now time.Time) (StepReport, error) {
 	for _, t := range rep.Tasks {
 		last[t.Kind] = t.Tick
 	}
-	sc, _ := r.Strategy.(strategies.Scheduled)
 	planned := false
 	for _, t := range rep.Tasks {
 		if !t.Tick.Equal(last[t.Kind]) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s tick %s coalesced into %s", t.Kind, t.Tick.Format(time.RFC3339), last[t.Kind].Format(time.RFC3339)))
 			continue
 		}
+		var tr TaskReport
+		var err error
 		switch t.Kind {
 		case TaskHarvest:
-			vars := v.Vars()
-			ok, why := vars.PendingRewards > vars.HarvestCost, "pending rewards vs harvest cost"
-			if sc != nil {
-				var err error
-				if ok, why, err = sc.ShouldHarvest(vars); err != nil {
-					return rep, err
-				}
-			}
-			if !ok {
-				rep.Notes = append(rep.Notes, "harvest skipped: "+why)
-				continue
-			}
-			h, err := v.Harvest(now, t.Tick)
-			if err != nil {
-				return rep, err
-			}
-			rep.Harvests = append(rep.Harvests, h)
+			tr, err = r.Harvest(ctx, now, t.Tick, false)
 		case TaskRebalance:
-			target, err := r.plan(ctx)
-			if err != nil {
-				return rep, err
-			}
+			tr, err = r.Rebalance(ctx, now, t.Tick, TriggerSchedule)
 			planned = true
-			d, err := v.Decide(now, t.Tick, TriggerSchedule, target)
-			if err != nil {
-				return rep, err
-			}
-			ok, why := true, ""
-			if sc != nil {
-				if ok, why, err = sc.ShouldRebalance(d.Vars(v)); err != nil {
-					return rep, err
-				}
-			}
-			if !ok {
-				d.Reasons = append(d.Reasons, "not executed: rebalance condition false: "+why)
-				d.Orders, d.Costs = nil, zero
-				rep.Decisions = append(rep.Decisions, d)
-				continue
-			}
-			if why != "" {
-				d.Reasons = append(d.Reasons, "rebalance condition: "+why)
-			}
-			res, err := v.Execute(now, d)
-			if err != nil {
-				return rep, err
-			}
-			rep.Decisions, rep.Results = append(rep.Decisions, d), append(rep.Results, res)
 		case TaskExitCheck:
-			if planned || !v.holdsAny() {
+			if planned {
 				continue // a rebalance at this step already applied the exits
 			}
-			target, err := r.plan(ctx)
-			if err != nil {
-				return rep, err
-			}
-			if !v.holdsAnyOf(target.Exit) {
-				continue
-			}
-			d, res, err := v.Rebalance(now, t.Tick, TriggerExit, target)
-			if err != nil {
-				return rep, err
-			}
-			rep.Decisions, rep.Results = append(rep.Decisions, d), append(rep.Results, res)
+			tr, err = r.ExitCheck(ctx, now, t.Tick)
 		}
+		if err != nil {
+			return rep, err
+		}
+		rep.Add(tr)
 	}
 	return rep, nil
-}
-
-func (r *Runner) plan(ctx context.Context) (strategies.Target, error) {
-	st := r.Vault.StrategyState()
-	if r.Prepare != nil {
-		r.Prepare(st)
-	}
-	return r.Strategy.Plan(ctx, st)
 }
 
 func (v *Vault) holdsAny() bool {

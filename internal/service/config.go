@@ -138,6 +138,16 @@ type VaultFile struct {
 	ExitCheck string `yaml:"exit_check"`
 	// GasPrice (gwei) is used when the data carries none (default 10).
 	GasPrice float64 `yaml:"gas_price"`
+	// GasAssetPrice is one ETH in the vault's base asset, for gas costs,
+	// used when the history cannot tell (it has no ETH market's base_usd
+	// next to one of the vault's base). Default: vault.DefaultGasAssetPrice
+	// (1 ETH, 3000 USD, 0.05 BTC).
+	GasAssetPrice float64 `yaml:"gas_asset_price"`
+	// GasAssetMarket is an ETH market whose base_usd, over the vault's
+	// own markets' base_usd, prices gas for a USD or BTC vault: it is
+	// loaded from the history with the vault's universe (it is not
+	// traded). Empty: only the universe's own data.
+	GasAssetMarket string `yaml:"gas_asset_market"`
 	// IdleFloor and MaxLoss override the vault defaults (fractions).
 	IdleFloor *float64 `yaml:"idle_floor"`
 	MaxLoss   *float64 `yaml:"max_loss"`
@@ -202,6 +212,12 @@ type VaultSpec struct {
 	Staleness time.Duration
 	Lookback  time.Duration
 	GasPrice  float64
+	// GasAssetPrice is one ETH in the base asset where the data has no
+	// ETH price (0: vault.DefaultGasAssetPrice).
+	GasAssetPrice float64
+	// GasAssetMarket is the ETH market loaded with the universe for the
+	// gas asset price ("" for none).
+	GasAssetMarket string
 	// Schedules of the three scheduled actions.
 	Rebalance, Harvest, ExitCheck Sched
 }
@@ -471,7 +487,7 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 
 func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) (VaultSpec, error) {
 	p := fmt.Sprintf("$.vaults[%d]", i)
-	vs := VaultSpec{ID: v.ID, Depositor: v.Depositor, GasPrice: v.GasPrice}
+	vs := VaultSpec{ID: v.ID, Depositor: v.Depositor, GasPrice: v.GasPrice, GasAssetPrice: v.GasAssetPrice}
 	if !idRE.MatchString(v.ID) {
 		return vs, l.errf(p+".id", adapters.KindInvalid, "vault id %q must be lower-case letters, digits, '.', '_' or '-' (at most 63)", v.ID)
 	}
@@ -532,6 +548,19 @@ func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) 
 	}
 	if math.IsNaN(vs.GasPrice) || vs.GasPrice < 0 || vs.GasPrice > 1e6 {
 		return vs, l.errf(p+".gas_price", adapters.KindInvalid, "vault %q: gas_price %g is not within [0, 1e6]", v.ID, v.GasPrice)
+	}
+	if math.IsNaN(vs.GasAssetPrice) || vs.GasAssetPrice < 0 || vs.GasAssetPrice > 1e12 {
+		return vs, l.errf(p+".gas_asset_price", adapters.KindInvalid, "vault %q: gas_asset_price %g is not within [0, 1e12]", v.ID, v.GasAssetPrice)
+	}
+	if v.GasAssetMarket != "" {
+		m, err := c.Catalog.Market(v.GasAssetMarket)
+		if err != nil {
+			return vs, l.errf(p+".gas_asset_market", adapters.KindNotFound, "vault %q: gas_asset_market: %v", v.ID, err)
+		}
+		if m.Base != adapters.ETH {
+			return vs, l.errf(p+".gas_asset_market", adapters.KindInvalid, "vault %q: gas_asset_market %s is a %s market, not an ETH one", v.ID, m.ID, m.Base)
+		}
+		vs.GasAssetMarket = m.ID
 	}
 	rdef, hdef := s.RebalanceSchedule().Spec, s.HarvestSchedule().Spec
 	if rdef == "" {

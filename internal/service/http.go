@@ -226,11 +226,11 @@ func (s *Service) buildView(ctx context.Context, rt *vaultRT) (VaultView, error)
 	if err != nil {
 		return VaultView{}, adapters.Wrap("service.view", adapters.KindOther, err)
 	}
-	w, err := s.window(ctx, rt.universe)
+	w, err := rt.window(ctx)
 	if err != nil {
 		return VaultView{}, err
 	}
-	if _, err := rt.observe(v, w, row.State.Time); err != nil {
+	if _, err := v.ObserveWindow(w, row.State.Time, rt.gas()); err != nil {
 		return VaultView{}, err
 	}
 	vw := VaultView{VaultSummary: Summarize(v), Base: row.Config.Base, Strategy: rt.spec.Strategy.Name(), Paused: row.Paused, Version: row.Version,
@@ -371,17 +371,18 @@ func (s *Service) getPlan(w http.ResponseWriter, r *http.Request) {
 	if t.Before(row.State.Time) {
 		t = row.State.Time
 	}
-	win, err := s.window(ctx, rt.universe)
+	win, err := rt.window(ctx)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	age, err := rt.feed(v, win, t)
+	fr, err := v.FeedWindow(win, t, rt.gas())
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	target, err := rt.plan(ctx, v, win, t)
+	age := fr.Age
+	target, err := rt.spec.Strategy.Plan(ctx, rt.runner(v, win, Intent{}).State())
 	if err != nil {
 		writeErr(w, err)
 		return

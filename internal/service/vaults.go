@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -351,11 +351,12 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 	if err != nil {
 		return c, row, nil, 0, adapters.Wrap("service.apply", adapters.KindOther, fmt.Errorf("vault %s: restore: %w", rt.id, err))
 	}
-	w, err := rt.s.window(ctx, rt.universe)
+	w, err := rt.window(ctx)
 	if err != nil {
 		return c, row, nil, 0, err
 	}
-	age, err := rt.feed(v, w, t)
+	fr, err := v.FeedWindow(w, t, rt.gas())
+	age := fr.Age
 	if err != nil {
 		if adapters.KindOf(err) == adapters.KindOther {
 			return c, row, nil, 0, err
@@ -398,11 +399,11 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		c.Result = actionResult{Summary: fmt.Sprintf("%s withdrew %s (paid %s) burning %s shares", req.User, wd.Assets, wd.Paid, wd.Shares), Detail: wd}
 		dec(OutExecuted, c.Result.(actionResult).Summary, c.Result)
 	case ActHarvest:
-		if err := rt.harvest(v, in, t, &c, dec); err != nil {
+		if err := rt.harvest(ctx, rt.runner(v, w, in), in, t, &c, dec); err != nil {
 			return fail("harvest", err)
 		}
 	case ActRebalance, ActExitCheck:
-		if err := rt.rebalance(ctx, v, w, in, t, &c, dec); err != nil {
+		if err := rt.rebalance(ctx, rt.runner(v, w, in), in, t, &c, dec); err != nil {
 			if adapters.KindOf(err) == adapters.KindOther {
 				return c, row, nil, 0, err
 			}
@@ -427,29 +428,46 @@ func fmtAge(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-func (rt *vaultRT) harvest(v *vault.Vault, in Intent, t time.Time, c *Commit, dec func(string, string, any)) error {
-	vars := v.Vars()
-	ok, why := vars.PendingRewards > vars.HarvestCost, fmt.Sprintf("pending rewards %.6g vs harvest cost %.6g", vars.PendingRewards, vars.HarvestCost)
-	if sc, isSc := any(rt.spec.Strategy).(strategies.Scheduled); isSc && in.Source != SourceAPI {
-		var err error
-		if ok, why, err = sc.ShouldHarvest(vars); err != nil {
-			return err
-		}
-	} else if in.Source == SourceAPI {
-		ok, why = true, "requested through the API"
+// runner is the vault's Runner for one intent: plans read the window's
+// history with the strategy's parameters, and orders go to the service's
+// executor under the intent's key.
+func (rt *vaultRT) runner(v *vault.Vault, w *adapters.Window, in Intent) *vault.Runner {
+	params := rt.spec.Strategy.Params()
+	return &vault.Runner{
+		Vault: v, Strategy: rt.spec.Strategy,
+		Prepare: func(st *strategies.State) { vault.PrepareState(st, w, params) },
+		Execute: func(ctx context.Context, now time.Time, d vault.Decision) (vault.Result, error) {
+			return rt.s.exec.Execute(ctx, rt.id, Orders{Key: in.Key, Time: now, Decision: d, Book: v})
+		},
 	}
-	if !ok {
-		c.Outcome = OutSkipped
-		c.Result = actionResult{Summary: "harvest skipped: " + why}
-		if vars.PendingRewards > 0 {
-			dec(OutSkipped, "harvest skipped: "+why, vars)
-		}
-		return nil
-	}
-	h, err := v.Harvest(t, in.Tick)
+}
+
+// gas is how the vault's gas is priced where the data says nothing.
+func (rt *vaultRT) gas() vault.Gas {
+	return vault.Gas{Price: rt.spec.GasPrice, AssetPrice: rt.spec.GasAssetPrice}
+}
+
+// harvest runs Runner.Harvest (unconditionally for an API request) and
+// journals it.
+func (rt *vaultRT) harvest(ctx context.Context, r *vault.Runner, in Intent, t time.Time, c *Commit, dec func(string, string, any)) error {
+	api := in.Source == SourceAPI
+	tr, err := r.Harvest(ctx, t, in.Tick, api)
 	if err != nil {
 		return err
 	}
+	why := tr.Why
+	if api {
+		why = "requested through the API"
+	}
+	if tr.Skip != "" {
+		c.Outcome = OutSkipped
+		c.Result = actionResult{Summary: "harvest skipped: " + why}
+		if tr.Vars.PendingRewards > 0 {
+			dec(OutSkipped, "harvest skipped: "+why, tr.Vars)
+		}
+		return nil
+	}
+	h := tr.Harvest
 	c.Outcome = OutExecuted
 	sum := fmt.Sprintf("harvested %d markets: proceeds %s, costs %s (%s)", len(h.Markets), h.Proceeds.StringFixed(8), h.Costs.StringFixed(8), why)
 	c.Result = actionResult{Summary: sum, Detail: h}
@@ -465,57 +483,42 @@ type rebalanceDetail struct {
 	Result   *vault.Result     `json:"result,omitempty"`
 }
 
-func (rt *vaultRT) rebalance(ctx context.Context, v *vault.Vault, w *adapters.Window, in Intent, t time.Time, c *Commit, dec func(string, string, any)) error {
-	if in.Action == ActExitCheck && !holdsAny(v) {
-		c.Outcome, c.Result = OutSkipped, actionResult{Summary: "exit check: nothing held"}
-		return nil
-	}
-	target, err := rt.plan(ctx, v, w, t)
-	if err != nil {
-		return err
-	}
-	trigger := vault.TriggerSchedule
+// rebalance runs Runner.ExitCheck for an exit check, else
+// Runner.Rebalance (scheduled, or manual for an API request), and
+// journals it.
+func (rt *vaultRT) rebalance(ctx context.Context, r *vault.Runner, in Intent, t time.Time, c *Commit, dec func(string, string, any)) error {
+	var tr vault.TaskReport
+	var err error
 	switch {
 	case in.Action == ActExitCheck:
-		if !holdsAnyOf(v, target.Exit) {
-			c.Outcome, c.Result = OutSkipped, actionResult{Summary: "exit check: no exit"}
-			return nil
-		}
-		trigger = vault.TriggerExit
+		tr, err = r.ExitCheck(ctx, t, in.Tick)
 	case in.Source == SourceAPI:
-		trigger = vault.TriggerManual
+		tr, err = r.Rebalance(ctx, t, in.Tick, vault.TriggerManual)
+	default:
+		tr, err = r.Rebalance(ctx, t, in.Tick, vault.TriggerSchedule)
 	}
-	d, err := v.Decide(t, in.Tick, trigger, target)
 	if err != nil {
 		return err
 	}
-	det := rebalanceDetail{Target: target}
-	if trigger == vault.TriggerSchedule {
-		if sc, ok := any(rt.spec.Strategy).(strategies.Scheduled); ok {
-			ok, why, err := sc.ShouldRebalance(d.Vars(v))
-			if err != nil {
-				return err
-			}
-			if !ok {
-				d.Reasons = append(d.Reasons, "not executed: rebalance condition false: "+why)
-				d.Orders, d.Costs = nil, decimal.Zero
-				det.Decision = d
-				c.Outcome = OutSkipped
-				sum := fmt.Sprintf("rebalance skipped: condition false (drift %.4f, gain %.4f, cost %.4f)", d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY)
-				c.Result = actionResult{Summary: sum}
-				dec(OutSkipped, sum, det)
-				return nil
-			}
-			if why != "" {
-				d.Reasons = append(d.Reasons, "rebalance condition: "+why)
-			}
-		}
+	switch tr.Skip {
+	case vault.SkipNothingHeld:
+		c.Outcome, c.Result = OutSkipped, actionResult{Summary: "exit check: nothing held"}
+		return nil
+	case vault.SkipNoExit:
+		c.Outcome, c.Result = OutSkipped, actionResult{Summary: "exit check: no exit"}
+		return nil
 	}
-	res, err := rt.s.exec.Execute(ctx, rt.id, Orders{Key: in.Key, Time: t, Decision: d, Book: v})
-	if err != nil {
-		return err
+	d := *tr.Decision
+	det := rebalanceDetail{Target: *tr.Target, Decision: d}
+	if tr.Skip == vault.SkipCondition {
+		c.Outcome = OutSkipped
+		sum := fmt.Sprintf("rebalance skipped: condition false (drift %.4f, gain %.4f, cost %.4f)", d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY)
+		c.Result = actionResult{Summary: sum}
+		dec(OutSkipped, sum, det)
+		return nil
 	}
-	det.Decision, det.Result = d, &res
+	res := *tr.Result
+	det.Result = &res
 	c.Outcome = OutExecuted
 	if len(d.Orders) == 0 {
 		c.Outcome = OutSkipped // on target, or every trade rejected: the reasons say which
@@ -523,124 +526,10 @@ func (rt *vaultRT) rebalance(ctx context.Context, v *vault.Vault, w *adapters.Wi
 	if len(res.Executed) > 0 {
 		c.Vault.LastRebalance = t
 	}
-	sum := fmt.Sprintf("%s: %d orders, %d executed, %d failed, costs %s", trigger, len(d.Orders), len(res.Executed), len(res.Failed), res.Costs.StringFixed(8))
+	sum := fmt.Sprintf("%s: %d orders, %d executed, %d failed, costs %s", d.Trigger, len(d.Orders), len(res.Executed), len(res.Failed), res.Costs.StringFixed(8))
 	c.Result = actionResult{Summary: sum, Detail: map[string]any{"orders": len(d.Orders), "executed": len(res.Executed), "costs": res.Costs}}
 	dec(c.Outcome, sum, det)
 	return nil
-}
-
-func holdsAny(v *vault.Vault) bool {
-	for _, id := range v.Markets() {
-		if p, _ := v.Position(id); p.Units.Sign() != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func holdsAnyOf(v *vault.Vault, ids []string) bool {
-	for _, id := range ids {
-		if p, ok := v.Position(id); ok && p.Units.Sign() != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// plan runs the strategy on the vault's state at t with the history up to
-// t.
-func (rt *vaultRT) plan(ctx context.Context, v *vault.Vault, w *adapters.Window, t time.Time) (strategies.Target, error) {
-	st := v.StrategyState()
-	for i := range st.Markets {
-		ser := w.Get(st.Markets[i].Market.ID)
-		st.Markets[i].Series = ser
-		st.Markets[i].Row = -1
-		st.Markets[i].Obs = adapters.Observation{}
-		if ser != nil {
-			if r := ser.Index(t.Unix()); r >= 0 {
-				st.Markets[i].Row, st.Markets[i].Obs = r, ser.At(r)
-			}
-		}
-	}
-	st.Params = rt.spec.Strategy.Params()
-	return rt.spec.Strategy.Plan(ctx, st)
-}
-
-// feed brings market data to the vault up to t: events after the vault's
-// time and up to t are applied at their own times (with the data of that
-// time), then every market's latest observation at or before t and the
-// gas price are set. It returns the age of the stalest market's latest
-// observation (infinite when a market has none).
-func (rt *vaultRT) feed(v *vault.Vault, w *adapters.Window, t time.Time) (time.Duration, error) {
-	from := v.Time()
-	var evs []adapters.Event
-	for _, id := range rt.universe {
-		if ser := w.Get(id); ser != nil {
-			for _, ev := range ser.Events {
-				if ev.Time.After(from) && !ev.Time.After(t) {
-					evs = append(evs, ev)
-				}
-			}
-		}
-	}
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
-	for _, ev := range evs {
-		if _, err := rt.observe(v, w, ev.Time); err != nil {
-			return 0, err
-		}
-		if _, err := v.ApplyEvent(ev.Time, ev); err != nil && adapters.KindOf(err) == adapters.KindOther {
-			return 0, err
-		}
-	}
-	return rt.observe(v, w, t)
-}
-
-func (rt *vaultRT) observe(v *vault.Vault, w *adapters.Window, t time.Time) (time.Duration, error) {
-	age := time.Duration(0)
-	gas, haveGas := 0.0, false
-	var obs adapters.Observation
-	for _, id := range rt.universe {
-		ser := w.Get(id)
-		r := -1
-		if ser != nil {
-			r = ser.Index(t.Unix())
-		}
-		if r < 0 {
-			age = time.Duration(math.MaxInt64)
-			continue
-		}
-		ser.Fill(r, &obs)
-		if err := v.Observe(id, obs); err != nil {
-			return 0, err
-		}
-		if a := t.Sub(time.Unix(ser.Times[r], 0)); a > age {
-			age = a
-		}
-		if g, ok := obs.Get(adapters.FieldGasPrice); ok && !haveGas {
-			gas, haveGas = g, true
-		}
-	}
-	if !haveGas {
-		gas = rt.spec.GasPrice
-	}
-	if gas != v.GasPrice() || v.GasPrice() == 0 {
-		if err := v.SetGas(gas, gasAssetPrice(v.Config().Base)); err != nil {
-			return 0, err
-		}
-	}
-	return age, nil
-}
-
-// gasAssetPrice is the value of one ETH in the base asset used for gas
-// costs (fixed reference prices for USD and BTC vaults, as the backtest).
-func gasAssetPrice(base adapters.Asset) float64 {
-	switch base {
-	case adapters.USD:
-		return 3000
-	case adapters.BTC:
-		return 0.05
-	}
-	return 1
 }
 
 // applyCreate creates the vault at the intent's time with its starting
@@ -651,11 +540,11 @@ func (rt *vaultRT) applyCreate(ctx context.Context, in Intent) (Commit, VaultRow
 	if err != nil {
 		return Commit{}, VaultRow{}, nil, 0, err
 	}
-	w, err := rt.s.window(ctx, rt.universe)
+	w, err := rt.window(ctx)
 	if err != nil {
 		return Commit{}, VaultRow{}, nil, 0, err
 	}
-	age, err := rt.observe(v, w, t)
+	age, err := v.ObserveWindow(w, t, rt.gas())
 	if err != nil {
 		return Commit{}, VaultRow{}, nil, 0, err
 	}
@@ -714,8 +603,8 @@ func (rt *vaultRT) publish(row VaultRow) {
 	}
 	m.Paused.WithLabelValues(rt.id).Set(paused)
 	if v, err := rt.restore(row); err == nil {
-		if w, err := rt.s.window(context.Background(), rt.universe); err == nil {
-			if _, err := rt.observe(v, w, row.State.Time); err == nil {
+		if w, err := rt.window(context.Background()); err == nil {
+			if _, err := v.ObserveWindow(w, row.State.Time, rt.gas()); err == nil {
 				rt.publishVault(v)
 			}
 		}
@@ -786,6 +675,23 @@ func Summarize(v *vault.Vault) VaultSummary {
 		s.Positions = append(s.Positions, ps)
 	}
 	return s
+}
+
+// window is the vault's history: its universe's, plus the series of
+// GasAssetMarket when it has one (a market with no history adds nothing).
+func (rt *vaultRT) window(ctx context.Context) (*adapters.Window, error) {
+	w, err := rt.s.window(ctx, rt.universe)
+	gm := rt.spec.GasAssetMarket
+	if err != nil || gm == "" || w.Get(gm) != nil {
+		return w, err
+	}
+	g, err := rt.s.window(ctx, []string{gm})
+	if err != nil || len(g.Series) == 0 {
+		return w, err
+	}
+	m := *w
+	m.Series = append(slices.Clip(w.Series), g.Series...)
+	return &m, nil
 }
 
 // winCache is one universe's history, reloaded when a source imported

@@ -1,0 +1,222 @@
+package vault
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+)
+
+// Reference prices of one ETH (the gas token) used for the gas costs of
+// USD and BTC vaults when neither the data nor a setting gives one.
+const (
+	RefETHUSD = 3000.0 // USD per ETH
+	RefETHBTC = 0.05   // BTC per ETH
+)
+
+// DefaultGasAssetPrice is the value of one ETH in a base asset when the
+// data cannot tell and no setting is given: 1 for ETH, RefETHUSD for
+// USD, RefETHBTC for BTC.
+func DefaultGasAssetPrice(base adapters.Asset) float64 {
+	switch base {
+	case adapters.USD:
+		return RefETHUSD
+	case adapters.BTC:
+		return RefETHBTC
+	}
+	return 1
+}
+
+// GasAssetPriceAt returns the value of one ETH in base at unix time t as
+// the window's data gives it: the base_usd of the first ETH market (in
+// window order) whose latest observation at or before t carries one,
+// divided by the base_usd of the first market of base that does (the
+// same market for an ETH vault, so exactly 1). ok is false when the
+// window has no such pair.
+func GasAssetPriceAt(w *adapters.Window, base adapters.Asset, t int64) (float64, bool) {
+	if w == nil {
+		return 0, false
+	}
+	eth, own := 0.0, 0.0
+	for _, s := range w.Series {
+		if eth != 0 && own != 0 {
+			break
+		}
+		isETH, isOwn := s.Market.Base == adapters.ETH && eth == 0, s.Market.Base == base && own == 0
+		if !isETH && !isOwn || s.Cols[adapters.FieldBaseUSD] == nil {
+			continue
+		}
+		r := s.Index(t)
+		if r < 0 || !s.Set[r].Has(adapters.FieldBaseUSD) {
+			continue
+		}
+		x := s.Cols[adapters.FieldBaseUSD][r]
+		if !(x > 0) || math.IsInf(x, 0) {
+			continue
+		}
+		if isETH {
+			eth = x
+		}
+		if isOwn {
+			own = x
+		}
+	}
+	if eth == 0 || own == 0 {
+		return 0, false
+	}
+	return eth / own, true
+}
+
+// Gas says how FeedWindow and ObserveWindow set a vault's gas costs.
+type Gas struct {
+	// Price is the gas price (gwei) while no market's observation
+	// carries one.
+	Price float64
+	// AssetPrice is one ETH in the vault's base asset while the window
+	// cannot tell (GasAssetPriceAt); zero means DefaultGasAssetPrice.
+	AssetPrice float64
+}
+
+// assetPrice is the gas asset price at t.
+func (g Gas) assetPrice(w *adapters.Window, base adapters.Asset, t int64) float64 {
+	if x, ok := GasAssetPriceAt(w, base, t); ok {
+		return x
+	}
+	if g.AssetPrice > 0 {
+		return g.AssetPrice
+	}
+	return DefaultGasAssetPrice(base)
+}
+
+// GasAssetPrice is the value of one ETH in the base asset the vault's gas
+// costs are priced at.
+func (v *Vault) GasAssetPrice() float64 { return v.gasAssetPrice }
+
+// FedEvent is one event FeedWindow met: applied with the loss it caused,
+// or not applied with the domain error that refused it.
+type FedEvent struct {
+	adapters.Event
+	Loss decimal.Decimal
+	Err  error
+}
+
+// FeedReport is what FeedWindow did.
+type FeedReport struct {
+	// Events are the events in (the vault's time, t], in time order.
+	Events []FedEvent
+	// Age is the age at t of the stalest market's latest observation
+	// (math.MaxInt64 when a market has none).
+	Age time.Duration
+}
+
+// FeedWindow brings a window's market data to the vault up to t: the
+// events of its markets in (the vault's time, t] are applied at their own
+// times (in time order, universe order within an instant), each after the
+// observations of that time; then every market's latest observation at
+// or before t and the gas are set (ObserveWindow). An event the vault
+// refuses (a domain error) is reported and skipped; any other error stops
+// the feed.
+//
+// The backtest engine keeps its own monotonic row pointers for speed; its
+// tests hold it to these semantics.
+func (v *Vault) FeedWindow(w *adapters.Window, t time.Time, gas Gas) (FeedReport, error) {
+	var rep FeedReport
+	from := v.now
+	for _, s := range v.markets {
+		if ser := w.Get(s.id); ser != nil {
+			for _, ev := range ser.Events {
+				if ev.Time.After(from) && !ev.Time.After(t) {
+					rep.Events = append(rep.Events, FedEvent{Event: ev, Loss: zero})
+				}
+			}
+		}
+	}
+	sort.SliceStable(rep.Events, func(i, j int) bool { return rep.Events[i].Time.Before(rep.Events[j].Time) })
+	for i := range rep.Events {
+		fe := &rep.Events[i]
+		if _, err := v.ObserveWindow(w, fe.Time, gas); err != nil {
+			return rep, err
+		}
+		loss, err := v.ApplyEvent(fe.Time, fe.Event)
+		if err != nil {
+			if adapters.KindOf(err) == adapters.KindOther {
+				return rep, err
+			}
+			fe.Err = err
+			continue
+		}
+		fe.Loss = loss
+	}
+	age, err := v.ObserveWindow(w, t, gas)
+	rep.Age = age
+	return rep, err
+}
+
+// ObserveWindow sets every market's latest observation at or before t
+// from the window, and the gas: the gas price of the first market (in
+// vault order) whose observation carries one, else gas.Price; the gas
+// asset price from the data (GasAssetPriceAt), else gas.AssetPrice, else
+// DefaultGasAssetPrice. It returns the age at t of the stalest market's
+// observation (math.MaxInt64 when a market has none).
+func (v *Vault) ObserveWindow(w *adapters.Window, t time.Time, gas Gas) (time.Duration, error) {
+	age := time.Duration(0)
+	price, haveGas := 0.0, false
+	var obs adapters.Observation
+	for _, s := range v.markets {
+		ser := w.Get(s.id)
+		r := -1
+		if ser != nil {
+			r = ser.Index(t.Unix())
+		}
+		if r < 0 {
+			age = time.Duration(math.MaxInt64)
+			continue
+		}
+		ser.Fill(r, &obs)
+		if err := v.Observe(s.id, obs); err != nil {
+			return 0, err
+		}
+		if a := t.Sub(time.Unix(ser.Times[r], 0)); a > age {
+			age = a
+		}
+		if g, ok := obs.Get(adapters.FieldGasPrice); ok && !haveGas {
+			price, haveGas = g, true
+		}
+	}
+	if !haveGas {
+		price = gas.Price
+	}
+	asset := gas.assetPrice(w, v.cfg.Base, t.Unix())
+	if price != v.gasPrice || asset != v.gasAssetPrice || v.gasPrice == 0 {
+		if err := v.SetGas(price, asset); err != nil {
+			return 0, err
+		}
+	}
+	return age, nil
+}
+
+// PrepareState completes a State (Vault.StrategyState) with a window's
+// history at the State's time: each market's Series, its Row (the latest
+// at or before the time, -1 when none) and that row's observation (zero
+// when none), and the parameters (nil leaves them unset: the strategy's
+// own).
+func PrepareState(st *strategies.State, w *adapters.Window, params map[string]float64) {
+	t := st.Time.Unix()
+	for i := range st.Markets {
+		ms := &st.Markets[i]
+		ser := w.Get(ms.Market.ID)
+		ms.Series, ms.Row, ms.Obs = ser, -1, adapters.Observation{}
+		if ser != nil {
+			if r := ser.Index(t); r >= 0 {
+				ms.Row, ms.Obs = r, ser.At(r)
+			}
+		}
+	}
+	if params != nil {
+		st.Params = params
+	}
+}
