@@ -46,7 +46,7 @@ func (e *engine) openBenchmarks(from time.Time) {
 			m.holdNote = "no observation at the start: held as idle capital"
 			continue
 		}
-		m.env = adapters.Env{Time: from, Obs: m.obs, GasPrice: e.v.GasPrice(), GasAssetPrice: e.gasAsst}
+		m.env = adapters.Env{Time: from, Obs: m.obs, GasPrice: e.v.GasPrice(), GasAssetPrice: e.v.GasAssetPrice()}
 		pos, f, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, sp.Capital)
 		if err != nil {
 			m.holdNote = "entry failed, held as idle capital: " + err.Error()

@@ -40,17 +40,12 @@ const (
 )
 
 // DefaultGasAssetPrice is the value of one ETH (the gas token) in a vault's
-// base asset when Spec.GasAssetPrice is zero: 1 for ETH; for USD and BTC
-// vaults fixed reference prices (3000 USD, 0.05 BTC), stated in the
+// base asset when the data cannot tell and Spec.GasAssetPrice is zero:
+// vault.DefaultGasAssetPrice (1 for ETH; for USD and BTC vaults the
+// reference prices vault.RefETHUSD and vault.RefETHBTC), stated in the
 // run's settings.
 func DefaultGasAssetPrice(base adapters.Asset) float64 {
-	switch base {
-	case adapters.USD:
-		return 3000
-	case adapters.BTC:
-		return 0.05
-	}
-	return 1
+	return vault.DefaultGasAssetPrice(base)
 }
 
 // Loader loads the history of markets over [from, to]; *history.DB is
@@ -92,8 +87,11 @@ type Spec struct {
 	// GasPrice (gwei) is used while no market's observation carries one;
 	// zero means DefaultGasPrice. A negative value means free gas.
 	GasPrice float64
-	// GasAssetPrice is one ETH in the base asset; zero means
-	// DefaultGasAssetPrice(base).
+	// GasAssetPrice is one ETH in the base asset where the data cannot
+	// tell; zero means DefaultGasAssetPrice(base). The data tells when
+	// Data holds an ETH market's base_usd next to one of the base's
+	// (vault.GasAssetPriceAt): Data may hold such a market beyond the
+	// universe (LoadUniverse with it), which is read, never traded.
 	GasAssetPrice float64
 	// Vault overrides the vault's configuration (fees, profit unlock,
 	// thresholds). Nil means DefaultVaultConfig.
@@ -283,15 +281,15 @@ type engine struct {
 	v       *vault.Vault
 	runner  *vault.Runner
 	markets []*market
-	gasM    int // market whose observation carries the gas price, or -1
+	gasM    int       // first market whose series carries gas prices, or -1
+	gasMs   []*market // the markets whose series carry gas prices, in universe order
 	gas     float64
-	gasAsst float64
-	exitAll bool // the strategy may exit: run the keeper's exit check at every step
-	// exiter evaluates the exit rule alone (strategies.Exiter): between
-	// rebalance ticks the keeper's step runs only when it lists a held
-	// market.
-	exiter strategies.Exiter
-	next   time.Time
+	gasAsst float64 // one ETH in the base where the data cannot tell
+	// data is the window, read for the gas asset price when gasData.
+	data    *adapters.Window
+	gasData bool
+	exitAll bool // the strategy may exit: run the exit check at every step
+	next    time.Time
 
 	times  []int64 // step times
 	events []adapters.Event
@@ -314,8 +312,8 @@ type engine struct {
 	// reference the tests compare the float64 path with).
 	exactBench bool
 	// noExiter plans at every step for the exit check even when the
-	// strategy is a strategies.Exiter (the reference the tests compare
-	// the exit-check path with).
+	// strategy is a strategies.Exiter (vault.Runner.PlanExits: the
+	// reference the tests compare the exit-check path with).
 	noExiter bool
 }
 
@@ -331,11 +329,19 @@ type engine struct {
 // after the step's time are beyond Row).
 //
 // A strategy without an exit rule (HasExitRule() false) is planned only
-// on rebalance ticks. Between ticks, a strategies.Exiter has its exit rule
-// evaluated alone at every step, and the keeper's step (which plans in
-// full) runs only when it lists a market the vault holds; any other
-// strategy is planned at every step for the exit check, as the keeper
-// requires. Both give the same Result.
+// on rebalance ticks. Between ticks the engine runs the keeper's exit
+// check alone (vault.Runner.ExitCheck): a strategies.Exiter has its exit
+// rule evaluated alone and is planned in full only when it lists a market
+// the vault holds; any other strategy is planned at every step. Both give
+// the same Result.
+//
+// The gas price is the first market's (in universe order) whose latest
+// observation carries one, else Spec.GasPrice; the gas asset price comes
+// from the data when Data holds an ETH market's base_usd (see
+// Spec.GasAssetPrice), else Spec.GasAssetPrice: as vault.ObserveWindow
+// sets them. Events are applied at their own times after that time's
+// observations, as vault.FeedWindow applies them (and the events at
+// exactly From too, before the deposit).
 //
 // Errors: a market of the universe missing from the data is KindNotFound
 // naming it; an empty range, a range outside the data (naming the data's
@@ -426,8 +432,11 @@ func (e *engine) setup(ctx context.Context) error {
 			}
 		}
 		e.markets = append(e.markets, m)
-		if e.gasM < 0 && ser.Cols[adapters.FieldGasPrice] != nil {
-			e.gasM = i
+		if ser.Cols[adapters.FieldGasPrice] != nil {
+			if e.gasM < 0 {
+				e.gasM = i
+			}
+			e.gasMs = append(e.gasMs, m)
 		}
 	}
 	// Range.
@@ -492,7 +501,9 @@ func (e *engine) setup(ctx context.Context) error {
 	if e.gasAsst == 0 {
 		e.gasAsst = DefaultGasAssetPrice(base)
 	}
-	if err := v.SetGas(e.gas, e.gasAsst); err != nil {
+	e.data = w
+	e.gasData = gasData(w, base)
+	if err := v.SetGas(e.gas, e.gasAssetPrice(from.Unix())); err != nil {
 		return err
 	}
 	// Keeper and runner.
@@ -510,13 +521,11 @@ func (e *engine) setup(ctx context.Context) error {
 	if hsch, err = strategies.ParseSchedule(hs); err != nil {
 		return adapters.Wrap(e.op, adapters.KindInvalid, err)
 	}
-	e.runner = &vault.Runner{Vault: v, Strategy: sp.Strategy, Keeper: vault.KeeperFor(sp.Strategy, rsch, hsch, from), Prepare: e.prepare}
+	e.runner = &vault.Runner{Vault: v, Strategy: sp.Strategy, Keeper: vault.KeeperFor(sp.Strategy, rsch, hsch, from), Prepare: e.prepare,
+		PlanExits: e.noExiter}
 	e.exitAll = true
 	if x, ok := sp.Strategy.(interface{ HasExitRule() bool }); ok {
 		e.exitAll = x.HasExitRule()
-	}
-	if x, ok := sp.Strategy.(strategies.Exiter); ok && e.exitAll && !e.noExiter {
-		e.exiter = x
 	}
 	// Events in the range, by time then universe order.
 	for _, m := range e.markets {
@@ -565,7 +574,7 @@ func (e *engine) setup(ctx context.Context) error {
 		Settings: Settings{
 			Strategy: sp.Strategy.Name(), StrategyFile: file, Universe: append([]string(nil), universe...), Params: params,
 			From: from, To: to, Step: step, Lookback: lb.String(), Capital: sp.Capital, Pricing: sp.Pricing.String(),
-			GasPrice: e.gas, RiskFree: sp.RiskFree, Source: sp.Source, Vault: cfg,
+			GasPrice: e.gas, GasAssetPrice: e.gasAsst, RiskFree: sp.RiskFree, Source: sp.Source, Vault: cfg,
 		},
 		Data: DataInfo{From: w.From.UTC(), To: w.To.UTC(), Markets: append([]string(nil), universe...), Rows: w.Rows(),
 			Steps: len(e.times), MarketSteps: len(e.times) * n},
@@ -677,21 +686,52 @@ func (e *engine) advance(t int64) error {
 			}
 		}
 	}
-	if e.gasM >= 0 {
-		m := e.markets[e.gasM]
+	if e.gasM >= 0 || e.gasData {
 		g := e.gas
-		if m.row >= 0 {
-			if x, ok := m.obs.Get(adapters.FieldGasPrice); ok {
-				g = x
+		for _, m := range e.gasMs {
+			if m.row >= 0 {
+				if x, ok := m.obs.Get(adapters.FieldGasPrice); ok {
+					g = x
+					break
+				}
 			}
 		}
-		if g != e.v.GasPrice() {
-			if err := e.v.SetGas(g, e.gasAsst); err != nil {
+		a := e.v.GasAssetPrice()
+		if e.gasData {
+			a = e.gasAssetPrice(t)
+		}
+		if g != e.v.GasPrice() || a != e.v.GasAssetPrice() {
+			if err := e.v.SetGas(g, a); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// gasData reports whether a window can give the gas asset price of a base
+// (vault.GasAssetPriceAt): it holds an ETH market and a market of base
+// with base_usd columns.
+func gasData(w *adapters.Window, base adapters.Asset) bool {
+	eth, own := false, false
+	for _, s := range w.Series {
+		if s.Cols[adapters.FieldBaseUSD] != nil {
+			eth = eth || s.Market.Base == adapters.ETH
+			own = own || s.Market.Base == base
+		}
+	}
+	return eth && own
+}
+
+// gasAssetPrice is one ETH in the base at t: from the data
+// (vault.GasAssetPriceAt, as vault.ObserveWindow), else the setting.
+func (e *engine) gasAssetPrice(t int64) float64 {
+	if e.gasData {
+		if x, ok := vault.GasAssetPriceAt(e.data, e.v.Config().Base, t); ok {
+			return x
+		}
+	}
+	return e.gasAsst
 }
 
 // applyEvents applies the events with time <= t that have not been
@@ -744,23 +784,14 @@ func (e *engine) run(ctx context.Context) error {
 	e.startEquity = e.v.ConvertToAssets(shares)
 	e.openBenchmarks(from)
 	// The initial allocation.
-	st := e.v.StrategyState()
-	e.prepare(st)
-	target, err := sp.Strategy.Plan(ctx, st)
+	tr, err := e.runner.Rebalance(ctx, from, from, vault.TriggerManual)
 	if err != nil {
-		return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("plan at %s: %w", fmtTime(from), err))
+		return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("initial allocation at %s: %w", fmtTime(from), err))
 	}
-	d, err := e.v.Decide(from, from, vault.TriggerManual, target)
-	if err != nil {
-		return err
-	}
+	d := *tr.Decision
 	d.Reasons = append(d.Reasons, "initial allocation")
-	r, err := e.v.Execute(from, d)
-	if err != nil {
-		return err
-	}
 	e.res.Decisions = append(e.res.Decisions, d)
-	e.countResult(r)
+	e.countResult(*tr.Result)
 	e.next = e.runner.Keeper.Next(from)
 	e.record(0, from)
 	for k := 1; k < len(e.times); k++ {
@@ -778,36 +809,30 @@ func (e *engine) run(ctx context.Context) error {
 			return err
 		}
 		now := time.Unix(t, 0).UTC()
-		due := !e.next.IsZero() && !e.next.After(now)
-		if !due && e.exiter != nil {
-			// Bring the vault to now as the keeper's step would, then
-			// step only when the exit rule fires on a held market.
-			if _, err := e.v.Claim(now); err != nil {
-				return err
-			}
-			fire, err := e.exitFires(ctx, now)
-			if err != nil {
-				return err
-			}
-			due = fire
-		}
-		if due || (e.exitAll && e.exiter == nil) {
+		if !e.next.IsZero() && !e.next.After(now) {
 			rep, err := e.runner.Step(ctx, now)
 			if err != nil {
 				return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("step %s: %w", fmtTime(now), err))
 			}
-			e.res.Decisions = append(e.res.Decisions, rep.Decisions...)
-			e.res.Harvests = append(e.res.Harvests, rep.Harvests...)
-			for _, r := range rep.Results {
-				e.countResult(r)
-			}
-			for _, n := range rep.Notes {
-				e.res.Notes = append(e.res.Notes, now.Format(time.RFC3339)+" "+n)
-			}
+			e.addStep(now, rep)
 			e.next = e.runner.Keeper.Next(now)
-		} else if e.exiter == nil {
+		} else {
+			// No tick due: bring the vault to now as the keeper's step
+			// would, and run the exit check alone (the step would run
+			// nothing else).
 			if _, err := e.v.Claim(now); err != nil {
 				return err
+			}
+			if e.exitAll {
+				tr, err := e.runner.ExitCheck(ctx, now, now)
+				if err != nil {
+					return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("exit check at %s: %w", fmtTime(now), err))
+				}
+				if tr.Skip == "" {
+					var rep vault.StepReport
+					rep.Add(tr)
+					e.addStep(now, rep)
+				}
 			}
 		}
 		e.record(k, now)
@@ -816,42 +841,16 @@ func (e *engine) run(ctx context.Context) error {
 	return nil
 }
 
-// exitFires reports whether the strategy's exit rule lists a market the
-// vault holds at now: the condition under which the keeper's exit check
-// (which plans in full) does anything.
-func (e *engine) exitFires(ctx context.Context, now time.Time) (bool, error) {
-	st := e.v.StrategyState()
-	held := false
-	for i := range st.Markets {
-		if st.Markets[i].Value.Sign() != 0 {
-			held = true
-			break
-		}
+// addStep records what a step of the runner did.
+func (e *engine) addStep(now time.Time, rep vault.StepReport) {
+	e.res.Decisions = append(e.res.Decisions, rep.Decisions...)
+	e.res.Harvests = append(e.res.Harvests, rep.Harvests...)
+	for _, r := range rep.Results {
+		e.countResult(r)
 	}
-	if !held && !e.holdsAny() {
-		return false, nil
+	for _, n := range rep.Notes {
+		e.res.Notes = append(e.res.Notes, now.Format(time.RFC3339)+" "+n)
 	}
-	e.prepare(st)
-	exits, err := e.exiter.ExitCheck(ctx, st)
-	if err != nil {
-		return false, adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("exit check at %s: %w", fmtTime(now), err))
-	}
-	for _, id := range exits {
-		if p, ok := e.v.Position(id); ok && p.Units.Sign() != 0 {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// holdsAny reports whether the vault holds units in any market.
-func (e *engine) holdsAny() bool {
-	for _, m := range e.markets {
-		if p, ok := e.v.Position(m.id); ok && p.Units.Sign() != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // progress reports the steps done (the last recorded step's time and NAV)

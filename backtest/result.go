@@ -60,6 +60,9 @@ type Settings struct {
 	Pricing  string          `json:"pricing"` // "rate" or "market"
 	// GasPrice is the gas price in gwei used where the data has none.
 	GasPrice float64 `json:"gas_price"`
+	// GasAssetPrice is one ETH in the base asset used for gas costs where
+	// the data has no ETH price (vault.GasAssetPriceAt).
+	GasAssetPrice float64 `json:"gas_asset_price,omitempty"`
 	// RiskFree is the annual risk-free rate (a fraction) of Sharpe and
 	// Sortino.
 	RiskFree float64 `json:"risk_free"`
