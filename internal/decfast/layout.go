@@ -73,7 +73,12 @@ func fromWords(neg bool, hi, lo uint64, exp int32) decimal.Decimal {
 		(*decimalLayout)(unsafe.Pointer(&res)).exp = exp
 		return res
 	}
-	in := new(inlineInt2)
+	return inWords(new(inlineInt2), neg, hi, lo, exp)
+}
+
+// inWords builds the decimal ±(hi·2^64 + lo) x 10^exp on in, which it
+// takes (in must be new).
+func inWords(in *inlineInt2, neg bool, hi, lo uint64, exp int32) decimal.Decimal {
 	in.w[0], in.w[1] = big.Word(lo), big.Word(hi)
 	n := 2
 	if hi == 0 {

@@ -629,3 +629,34 @@ func (n Num) AppendString(b []byte) []byte {
 	b = append(b, '.')
 	return append(b, digits[:end]...)
 }
+
+// decIn is n.Dec() for a fast n, built on in (new) unless n is zero.
+func (n *Num) decIn(in *inlineInt2) decimal.Decimal {
+	neg, hi, lo := n.abs()
+	hi, lo = divPow10Exact(hi, lo, int(n.exp+Scale))
+	if hi|lo == 0 {
+		return fromWords(false, 0, 0, n.exp) // no allocation
+	}
+	return inWords(in, neg, hi, lo, n.exp)
+}
+
+// Dec2 is (a.Dec(), b.Dec()) with one allocation for both (two when a
+// value is in the slow form: its own decimal, none). Decimals built
+// together stay in memory together: build together values that live
+// together (a position's units and principal, a fill's amounts).
+func Dec2(a, b Num) (decimal.Decimal, decimal.Decimal) {
+	if a.slow() || b.slow() {
+		return a.Dec(), b.Dec()
+	}
+	in := new([2]inlineInt2)
+	return a.decIn(&in[0]), b.decIn(&in[1])
+}
+
+// Dec3 is (a.Dec(), b.Dec(), c.Dec()) with one allocation, as Dec2.
+func Dec3(a, b, c Num) (decimal.Decimal, decimal.Decimal, decimal.Decimal) {
+	if a.slow() || b.slow() || c.slow() {
+		return a.Dec(), b.Dec(), c.Dec()
+	}
+	in := new([3]inlineInt2)
+	return a.decIn(&in[0]), b.decIn(&in[1]), c.decIn(&in[2])
+}

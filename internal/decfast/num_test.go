@@ -403,3 +403,39 @@ func TestNum_AppendString(t *testing.T) {
 		}
 	})
 }
+
+func TestDec2Dec3(t *testing.T) {
+	withLayout(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(45, 46))
+		xs := append(numAmounts(rng, 20), decimal.Zero, decimal.New(0, -Scale), decimal.New(0, 5))
+		for i := range 3000 {
+			a, b, c := xs[i%len(xs)], xs[rng.IntN(len(xs))], xs[rng.IntN(len(xs))]
+			na, nb, nc := FromDec(a), FromDec(b), FromDec(c)
+			ga, gb := Dec2(na, nb)
+			check(t, "Dec2 first", FromDec(ga), a)
+			check(t, "Dec2 second", FromDec(gb), b)
+			ha, hb, hc := Dec3(na, nb, nc)
+			check(t, "Dec3 first", FromDec(ha), a)
+			check(t, "Dec3 second", FromDec(hb), b)
+			check(t, "Dec3 third", FromDec(hc), c)
+			for k, g := range []decimal.Decimal{ga, gb, ha, hb, hc} {
+				w := []Num{na, nb, na, nb, nc}[k].Dec()
+				if layoutOK && (coef(&g) == nil) != (coef(&w) == nil) {
+					t.Fatalf("result %d %s: nil coefficient %v, Dec's %v", k, g, coef(&g) == nil, coef(&w) == nil)
+				}
+			}
+		}
+	})
+	if !layoutOK {
+		return
+	}
+	a, b := FromDec(decimal.RequireFromString("12.5")), FromDec(decimal.RequireFromString("-0.000000000000000001"))
+	var da, db, dc decimal.Decimal
+	if got := testing.AllocsPerRun(20, func() { da, db = Dec2(a, b) }); got != 1 {
+		t.Errorf("Dec2: %v allocations, want 1", got)
+	}
+	if got := testing.AllocsPerRun(20, func() { da, db, dc = Dec3(a, b, a) }); got != 1 {
+		t.Errorf("Dec3: %v allocations, want 1", got)
+	}
+	_, _, _ = da, db, dc
+}
