@@ -262,8 +262,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	idx, _ := d.project(&pos, env)
 	units := net.DivRoundRate(idx)
 	pos.Index = idx
-	pos.Units = decfast.FromDec(pos.Units).Add(units).Dec()
-	pos.Principal = decfast.FromDec(pos.Principal).Add(am).Dec()
+	pos.Units, pos.Principal = decfast.Dec2(decfast.FromDec(pos.Units).Add(units), decfast.FromDec(pos.Principal).Add(am))
 	if pos.Last.Before(env.Time) || pos.Last.IsZero() {
 		pos.Last = env.Time
 	}
@@ -335,14 +334,15 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	if am.Cmp(gn) <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s does not cover gas of %s", d.market.ID, amount, gas)
 	}
-	if held.Sign() > 0 {
-		p := decfast.FromDec(pos.Principal)
-		pos.Principal = p.Sub(p.MulDivRound(burned, held)).Dec()
-	}
 	left := held.Sub(burned)
-	pos.Units = left.Dec()
-	if left.Sign() == 0 {
-		pos.Principal = decimal.Zero
+	if held.Sign() > 0 && left.Sign() != 0 {
+		p := decfast.FromDec(pos.Principal)
+		pos.Units, pos.Principal = decfast.Dec2(left, p.Sub(p.MulDivRound(burned, held))) // one allocation: they live together
+	} else {
+		pos.Units = left.Dec()
+		if left.Sign() == 0 {
+			pos.Principal = decimal.Zero
+		}
 	}
 	return pos, adapters.Fill{
 		Amount:  am.Sub(gn).Dec(),

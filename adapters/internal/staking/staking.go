@@ -317,8 +317,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	}
 	value := am.Sub(gn)
 	units := value.DivRoundRate(pos.Index)
-	pos.Units = decfast.FromDec(pos.Units).Add(units).Dec()
-	pos.Principal = decfast.FromDec(pos.Principal).Add(am).Dec()
+	pos.Units, pos.Principal = decfast.Dec2(decfast.FromDec(pos.Units).Add(units), decfast.FromDec(pos.Principal).Add(am))
 	return pos, adapters.Fill{Amount: amount, Value: value.Dec(), Gas: gas}, nil
 }
 
@@ -403,7 +402,8 @@ func take(pos *adapters.Position, units decfast.Num, all bool) {
 	if held.Sign() > 0 {
 		p := decfast.FromDec(pos.Principal)
 		cut := p.MulDivRound(units, held)
-		pos.Principal = p.Sub(cut).Dec()
+		pos.Units, pos.Principal = decfast.Dec2(held.Sub(units), p.Sub(cut)) // one allocation: they live together
+		return
 	}
 	pos.Units = held.Sub(units).Dec()
 }
@@ -445,7 +445,8 @@ func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, am
 			"%s: instant exit of %s does not cover its costs (%s)", d.market.ID, amount, slip.Add(fee).Add(gas).Dec())
 	}
 	take(&pos, units, all)
-	return pos, adapters.Fill{Amount: got.Dec(), Value: amount, Gas: gasW, Slippage: slip.Dec(), Fee: fee.Dec(), Partial: partial}, nil
+	gotD, slipD, feeD := decfast.Dec3(got, slip, fee) // one allocation: the fill's amounts live together
+	return pos, adapters.Fill{Amount: gotD, Value: amount, Gas: gasW, Slippage: slipD, Fee: feeD, Partial: partial}, nil
 }
 
 // queue requests a withdrawal through the protocol's queue. The request's
