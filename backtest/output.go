@@ -52,8 +52,11 @@ type RunKey struct {
 	Pricing  string
 	RiskFree float64
 	GasPrice float64
-	Source   string
-	Data     string
+	// GasAssetPrice is Spec.GasAssetPrice; it enters the hash only when
+	// set, so runs without it keep their folders.
+	GasAssetPrice float64
+	Source        string
+	Data          string
 }
 
 // Hash is the first 8 hex digits of a SHA-256 over a canonical encoding of
@@ -86,6 +89,9 @@ func (k RunKey) Hash() string {
 	field("pricing", []byte(k.Pricing))
 	field("risk_free", []byte(strconv.FormatFloat(k.RiskFree, 'g', -1, 64)))
 	field("gas_price", []byte(strconv.FormatFloat(k.GasPrice, 'g', -1, 64)))
+	if k.GasAssetPrice != 0 {
+		field("gas_asset_price", []byte(strconv.FormatFloat(k.GasAssetPrice, 'g', -1, 64)))
+	}
 	field("source", []byte(k.Source))
 	field("data", []byte(k.Data))
 	return hex.EncodeToString(h.Sum(nil))[:8]

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,11 @@ type runFlags struct {
 	pricing  string
 	riskFree float64
 	out      string
+	// gasAsset is one ETH in the base for gas costs where the data has no
+	// ETH price; gasMarket an ETH market loaded with the universe whose
+	// base_usd gives that price.
+	gasAsset  float64
+	gasMarket string
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -45,6 +51,8 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.pricing, "pricing", "rate", "value positions at the protocols' exchange rates (rate) or at market prices (market)")
 	cmd.Flags().Float64Var(&f.riskFree, "risk-free", 0, "annual risk-free rate of Sharpe and Sortino, a fraction (0.04 = 4%)")
 	cmd.Flags().StringVar(&f.out, "out", "runs", "folder that receives the run folders")
+	cmd.Flags().Float64Var(&f.gasAsset, "gas-asset-price", 0, "one ETH in the base asset for gas costs where the data has no ETH price (default: 1 ETH, 3000 USD, 0.05 BTC)")
+	cmd.Flags().StringVar(&f.gasMarket, "gas-asset-market", "", "an ETH market loaded with the universe (not traded) whose base_usd prices gas for a USD or BTC vault")
 }
 
 // runSetup is what a backtest or a sweep loads before running: the
@@ -110,6 +118,9 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 	if f.out == "" {
 		return nil, usagef("--out must name a folder")
 	}
+	if math.IsNaN(f.gasAsset) || f.gasAsset < 0 || f.gasAsset > 1e12 {
+		return nil, usagef("--gas-asset-price %g is not within [0, 1e12]", f.gasAsset)
+	}
 	cat, err := a.catalog()
 	if err != nil {
 		return nil, err
@@ -142,18 +153,31 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 		return nil, err
 	}
 	defer db.Close()
-	w, err := backtest.Load(ctx, db, s, from, to, lookback)
+	load := s.Universe()
+	if f.gasMarket != "" {
+		m, err := cat.Market(f.gasMarket)
+		if err != nil {
+			return nil, &usageError{fmt.Errorf("--gas-asset-market: %w", err)}
+		}
+		if m.Base != adapters.ETH {
+			return nil, usagef("--gas-asset-market %s is a %s market, not an ETH one", m.ID, m.Base)
+		}
+		if !slices.Contains(load, m.ID) {
+			load = append(slices.Clip(load), m.ID)
+		}
+	}
+	w, err := backtest.LoadUniverse(ctx, db, load, from, to, lookback)
 	if err != nil {
 		return nil, err
 	}
 	rs := &runSetup{strategy: s, fileData: fileData, catalog: catBytes, out: f.out}
 	rs.spec = backtest.Spec{
 		Universe: s.Universe(), Catalog: cat, Data: w, Lookback: lookback, From: from, To: to, Step: step,
-		Capital: capital, Pricing: pricing, RiskFree: f.riskFree, Source: a.dbName(),
+		Capital: capital, Pricing: pricing, RiskFree: f.riskFree, Source: a.dbName(), GasAssetPrice: f.gasAsset,
 	}
 	rs.key = backtest.RunKey{
 		Strategy: s.Name(), File: fileData, Catalog: catBytes, From: from, To: to, Step: step,
-		Capital: capital, Pricing: pricing.String(), RiskFree: f.riskFree, Source: a.dbName(),
+		Capital: capital, Pricing: pricing.String(), RiskFree: f.riskFree, Source: a.dbName(), GasAssetPrice: f.gasAsset,
 		Data: backtest.DataFingerprint(w),
 	}
 	return rs, nil

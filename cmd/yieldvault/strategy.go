@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -15,8 +16,10 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind's driver
 	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/backtest"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/rules"
+	"github.com/yieldvault/yieldvault/vault"
 )
 
 func newValidateCmd(a *app) *cobra.Command {
@@ -69,6 +72,7 @@ func newPlanCmd(a *app) *cobra.Command {
 	var file, at, capital string
 	var params []string
 	var asJSON bool
+	var gasAsset float64
 	cmd := &cobra.Command{
 		Use:   "plan -s FILE [--at TIME] [--capital X]",
 		Short: "Run one decision of a strategy and explain it; nothing is executed",
@@ -115,11 +119,13 @@ func newPlanCmd(a *app) *cobra.Command {
 			if l, ok := any(s).(lookbacker); ok && l.Lookback() > 0 {
 				lb = l.Lookback()
 			}
-			st, err := buildState(ctx, db, cat, s.Universe(), when, lb, cap)
+			if math.IsNaN(gasAsset) || gasAsset < 0 || gasAsset > 1e12 {
+				return usagef("--gas-asset-price %g is not within [0, 1e12]", gasAsset)
+			}
+			st, err := planState(ctx, db, cat, s, when, lb, cap, vault.Gas{Price: backtest.DefaultGasPrice, AssetPrice: gasAsset})
 			if err != nil {
 				return err
 			}
-			st.Params = s.Params()
 			target, err := s.Plan(ctx, st)
 			if err != nil {
 				return err
@@ -142,6 +148,7 @@ func newPlanCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&capital, "capital", "100", "vault capital in the base asset")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().Float64Var(&gasAsset, "gas-asset-price", 0, "one ETH in the base asset for gas costs where the data has no ETH price (default: 1 ETH, 3000 USD, 0.05 BTC)")
 	return cmd
 }
 
@@ -190,40 +197,39 @@ func planTime(ctx context.Context, db *history.DB, universe []string, at string)
 	return t, nil
 }
 
-// buildState loads the universe's history from at-lookback to at and
-// builds the State of a vault holding capital, all idle.
-func buildState(ctx context.Context, db *history.DB, cat *adapters.Catalog, universe []string, at time.Time, lookback time.Duration, capital decimal.Decimal) (*strategies.State, error) {
+// planState loads the universe's history from at-lookback to at and
+// builds the State a backtest or the service would plan on for a vault
+// holding capital, all idle, at at: the vault (backtest.DefaultVaultConfig)
+// observes the window at at (vault.ObserveWindow: the latest observation
+// of each market, the gas) and its State reads the window
+// (vault.PrepareState, with the strategy's parameters).
+func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *rules.Strategy, at time.Time, lookback time.Duration, capital decimal.Decimal, gas vault.Gas) (*strategies.State, error) {
+	universe := s.Universe()
 	w, err := db.Load(ctx, universe, at.Add(-lookback), at)
 	if err != nil {
 		return nil, err
 	}
-	st := &strategies.State{Time: at, NAV: capital, Idle: capital, Markets: make([]strategies.MarketState, len(universe))}
+	ads := make([]*adapters.Adapter, len(universe))
 	for i, id := range universe {
-		m, err := cat.Market(id)
-		if err != nil {
+		if ads[i], err = adapters.Open(cat, id); err != nil {
 			return nil, err
 		}
-		p, err := cat.ProfileFor(m)
-		if err != nil {
-			return nil, err
-		}
-		st.Base = m.Base
-		ser := w.Series[i]
-		ms := &st.Markets[i]
-		ms.Market, ms.Profile, ms.Series, ms.Value = m, p, ser, decimal.Zero
-		ms.Row = ser.Index(at.Unix())
-		if ms.Row < 0 {
+		if ser := w.Get(id); ser == nil || ser.Index(at.Unix()) < 0 {
 			return nil, adapters.E("plan", adapters.KindNotFound, "market %s has no observation at or before %s", id, at.Format(time.RFC3339))
 		}
-		ms.Obs = ser.At(ms.Row)
-		if g, ok := ms.Obs.Get(adapters.FieldGasPrice); ok && st.GasPrice == 0 {
-			st.GasPrice = g
-		}
-		if b, ok := ms.Obs.Get(adapters.FieldBaseUSD); ok && st.BaseUSD == 0 {
-			st.BaseUSD = b
-		}
 	}
-	st.GasAssetPrice = 1
+	v, err := vault.New(backtest.DefaultVaultConfig(s, s.Base(), capital), ads, at)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.ObserveWindow(w, at, gas); err != nil {
+		return nil, err
+	}
+	if _, err := v.Deposit(at, backtest.Investor, capital); err != nil {
+		return nil, err
+	}
+	st := v.StrategyState()
+	vault.PrepareState(st, w, s.Params())
 	return st, nil
 }
 
