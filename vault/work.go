@@ -52,22 +52,37 @@ func scratch[T any](s *[]T, n int) []T {
 
 // sortByAPY is sort.SliceStable(cs, less) for less comparing the APYs,
 // ascending or (desc) descending, without its allocations and on keys
-// without pointers (no write barriers while the collector runs): the same
-// algorithm (insertion sort of blocks of 20, then symmetric merges) asks
-// the same questions of the same APYs, so it makes the same permutation
-// whatever the APYs are (NaN included).
+// without pointers (no write barriers while the collector runs). With a
+// NaN among the APYs it runs sort.SliceStable's algorithm (insertion sort
+// of blocks of 20, then symmetric merges), which asks the same questions
+// of the same APYs and so makes the same permutation.
 func (w *work) sortByAPY(cs []*candidate, desc bool) {
 	keys := w.keys[:0]
 	for k, c := range cs {
 		keys = append(keys, apyKey{apy: c.apy, k: k})
 	}
 	w.keys = keys[:0]
-	slices.SortStableFunc(keys, func(a, b apyKey) int {
-		if (desc && a.apy > b.apy) || (!desc && a.apy < b.apy) {
-			return -1
+	less := func(a, b apyKey) bool { return (desc && a.apy > b.apy) || (!desc && a.apy < b.apy) }
+	nan := false
+	for _, key := range keys {
+		nan = nan || key.apy != key.apy
+	}
+	if nan {
+		slices.SortStableFunc(keys, func(a, b apyKey) int {
+			if less(a, b) {
+				return -1
+			}
+			return 0 // the algorithm only asks whether cmp < 0
+		})
+	} else {
+		// Without NaNs less is a strict weak order, under which every
+		// stable sort gives the same permutation: insertion sort.
+		for i := 1; i < len(keys); i++ {
+			for j := i; j > 0 && less(keys[j], keys[j-1]); j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
 		}
-		return 0 // the algorithm only asks whether cmp < 0
-	})
+	}
 	orig := append(w.sorted[:0], cs...)
 	w.sorted = orig[:0]
 	for i, key := range keys {

@@ -3,6 +3,7 @@ package vault
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strconv"
 	"testing"
 )
@@ -24,6 +25,37 @@ func TestAppendFixed4(t *testing.T) {
 	for _, x := range xs {
 		if got, want := string(appendFixed4(nil, x)), strconv.FormatFloat(x, 'f', 4, 64); got != want {
 			t.Fatalf("appendFixed4(%v (bits %#x)) = %q, want %q", x, math.Float64bits(x), got, want)
+		}
+	}
+}
+
+func TestWork_SortByAPY(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	var w work
+	for n := range 60 {
+		for _, desc := range []bool{false, true} {
+			for trial := range 20 {
+				cs := make([]*candidate, n)
+				for k := range cs {
+					cs[k] = &candidate{i: k, apy: float64(rng.IntN(6)) / 100}
+					if trial%5 == 4 && rng.IntN(4) == 0 {
+						cs[k].apy = math.NaN()
+					}
+				}
+				want := append([]*candidate(nil), cs...)
+				sort.SliceStable(want, func(a, b int) bool {
+					if desc {
+						return want[a].apy > want[b].apy
+					}
+					return want[a].apy < want[b].apy
+				})
+				w.sortByAPY(cs, desc)
+				for k := range cs {
+					if cs[k] != want[k] {
+						t.Fatalf("n %d desc %v trial %d: position %d holds candidate %d, sort.SliceStable %d", n, desc, trial, k, cs[k].i, want[k].i)
+					}
+				}
+			}
 		}
 	}
 }
