@@ -1,0 +1,443 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+)
+
+// taskStrategy targets f/a at weight, lists exit in Target.Exit, and has
+// fixed harvest and rebalance conditions. It counts its plans.
+type taskStrategy struct {
+	weight             float64
+	exit               []string
+	harvest, rebalance bool
+	planErr            error
+	plans              int
+}
+
+func (s *taskStrategy) Name() string { return "task" }
+func (s *taskStrategy) Plan(_ context.Context, st *strategies.State) (strategies.Target, error) {
+	s.plans++
+	if s.planErr != nil {
+		return strategies.Target{}, s.planErr
+	}
+	return strategies.Target{Allocations: []strategies.Allocation{{Market: "f/a", Weight: s.weight}}, Idle: 1 - s.weight, Exit: s.exit}, nil
+}
+func (s *taskStrategy) RebalanceSchedule() strategies.Schedule { return strategies.Schedule{} }
+func (s *taskStrategy) HarvestSchedule() strategies.Schedule   { return strategies.Schedule{} }
+func (s *taskStrategy) ShouldRebalance(strategies.VaultVars) (bool, string, error) {
+	return s.rebalance, "rebalance rule", nil
+}
+func (s *taskStrategy) ShouldHarvest(strategies.VaultVars) (bool, string, error) {
+	return s.harvest, "harvest rule", nil
+}
+
+// plainTask is taskStrategy without the Scheduled conditions.
+type plainTask struct{ s *taskStrategy }
+
+func (p plainTask) Name() string { return "plain" }
+func (p plainTask) Plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
+	return p.s.Plan(ctx, st)
+}
+
+// exitingTask adds strategies.Exiter to taskStrategy, counting checks.
+type exitingTask struct {
+	*taskStrategy
+	checks int
+}
+
+func (x *exitingTask) ExitCheck(context.Context, *strategies.State) ([]string, error) {
+	x.checks++
+	return x.exit, nil
+}
+
+// taskVault is a vault with f/a (rewards, harvestable) and f/b, 100
+// deposited at t0, gas priced at 1 gwei.
+func taskVault(t *testing.T) *Vault {
+	t.Helper()
+	v := newTestVault(t, plainConfig(), map[string]*fake{"f/a": {apy: 0.05, rewardAPY: 0.5, gas: 1000, harvest: true}, "f/b": {apy: 0.03}})
+	mustOK(t, v.SetGas(1, 1))
+	must(v.Deposit(t0, "u", d("100")))(t)
+	return v
+}
+
+func TestRunner_Harvest(t *testing.T) {
+	later := t0.Add(30 * 24 * time.Hour)
+	tests := []struct {
+		name     string
+		strategy func(*taskStrategy) strategies.Strategy
+		harvest  bool
+		hold     bool // invest in f/a first (rewards accrue)
+		force    bool
+		wantSkip Skip
+		wantWhy  string
+	}{
+		{"condition true", func(s *taskStrategy) strategies.Strategy { return s }, true, true, false, "", "harvest rule"},
+		{"condition false", func(s *taskStrategy) strategies.Strategy { return s }, false, true, false, SkipCondition, "harvest rule"},
+		{"forced over a false condition", func(s *taskStrategy) strategies.Strategy { return s }, false, true, true, "", ""},
+		{"no condition, rewards over cost", func(s *taskStrategy) strategies.Strategy { return plainTask{s} }, false, true, false, "", "pending rewards"},
+		{"no condition, no rewards", func(s *taskStrategy) strategies.Strategy { return plainTask{s} }, false, false, false, SkipCondition, "pending rewards 0 vs harvest cost"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := taskVault(t)
+			ts := &taskStrategy{weight: 0.5, harvest: tt.harvest}
+			r := &Runner{Vault: v, Strategy: tt.strategy(ts)}
+			if tt.hold {
+				must(r.Rebalance(t.Context(), t0, t0, TriggerManual))(t)
+			}
+			mustOK(t, v.Accrue(later))
+			rep, err := r.Harvest(t.Context(), later, later, tt.force)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Skip != tt.wantSkip || !strings.Contains(rep.Why, tt.wantWhy) {
+				t.Errorf("skip %q why %q, want %q and a why containing %q", rep.Skip, rep.Why, tt.wantSkip, tt.wantWhy)
+			}
+			if got, want := rep.Harvest != nil, tt.wantSkip == ""; got != want {
+				t.Fatalf("harvested %t, want %t", got, want)
+			}
+			if rep.Harvest != nil && v.PendingRewards().Sign() != 0 {
+				t.Errorf("pending rewards after the harvest = %s, want 0", v.PendingRewards())
+			}
+			if rep.Kind != TaskHarvest || !rep.Tick.Equal(later) || !rep.Vars.Now.Equal(later) {
+				t.Errorf("kind %s tick %s vars at %s, want harvest at %s", rep.Kind, rep.Tick, rep.Vars.Now, later)
+			}
+		})
+	}
+}
+
+func TestRunner_Rebalance(t *testing.T) {
+	planErr := adapters.E("test.Plan", adapters.KindInvalid, "bad rule")
+	tests := []struct {
+		name      string
+		trigger   Trigger
+		rebalance bool
+		planErr   error
+		hook      bool
+		wantSkip  Skip
+		wantExec  bool
+		wantWhy   string
+		wantNote  string // a reason the decision must carry
+		wantErr   error
+	}{
+		{"scheduled, condition true", TriggerSchedule, true, nil, false, "", true, "rebalance rule", "rebalance condition: rebalance rule", nil},
+		{"scheduled, condition false", TriggerSchedule, false, nil, false, SkipCondition, false, "rebalance rule", "not executed: rebalance condition false: rebalance rule", nil},
+		{"manual ignores the condition", TriggerManual, false, nil, false, "", true, "", "", nil},
+		{"executor hook", TriggerSchedule, true, nil, true, "", true, "rebalance rule", "", nil},
+		{"plan error", TriggerSchedule, true, planErr, false, "", false, "", "", adapters.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := taskVault(t)
+			hooked := 0
+			r := &Runner{Vault: v, Strategy: &taskStrategy{weight: 0.6, rebalance: tt.rebalance, planErr: tt.planErr}}
+			if tt.hook {
+				r.Execute = func(ctx context.Context, now time.Time, d Decision) (Result, error) {
+					hooked++
+					return v.Execute(now, d)
+				}
+			}
+			rep, err := r.Rebalance(t.Context(), t0, t0, tt.trigger)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Skip != tt.wantSkip || rep.Why != tt.wantWhy {
+				t.Errorf("skip %q why %q, want %q %q", rep.Skip, rep.Why, tt.wantSkip, tt.wantWhy)
+			}
+			if rep.Decision == nil || rep.Target == nil {
+				t.Fatalf("decision %v target %v, want both", rep.Decision, rep.Target)
+			}
+			if got := rep.Result != nil; got != tt.wantExec {
+				t.Errorf("executed %t, want %t", got, tt.wantExec)
+			}
+			if !tt.wantExec && len(rep.Decision.Orders) != 0 {
+				t.Errorf("a skipped decision keeps %d orders, want none", len(rep.Decision.Orders))
+			}
+			if tt.wantNote != "" && !slices.Contains(rep.Decision.Reasons, tt.wantNote) {
+				t.Errorf("reasons %q lack %q", rep.Decision.Reasons, tt.wantNote)
+			}
+			w := v.Weights()["f/a"]
+			if tt.wantExec && math.Abs(w-0.6) > 0.01 || !tt.wantExec && w != 0 {
+				t.Errorf("weight of f/a %g after executed=%t", w, tt.wantExec)
+			}
+			if tt.hook && hooked != 1 {
+				t.Errorf("executor hook called %d times, want 1", hooked)
+			}
+			if tt.trigger == TriggerSchedule && rep.Vars.Drift != rep.Decision.Inputs.Drift {
+				t.Errorf("vars drift %g, want the decision's %g", rep.Vars.Drift, rep.Decision.Inputs.Drift)
+			}
+		})
+	}
+}
+
+func TestRunner_ExitCheck(t *testing.T) {
+	tests := []struct {
+		name      string
+		hold      bool
+		exit      []string
+		exiter    bool
+		planExits bool
+		wantSkip  Skip
+		wantPlans int // plans during the exit check
+		wantCheck int // ExitCheck calls
+	}{
+		{"nothing held", false, []string{"f/a"}, true, false, SkipNothingHeld, 0, 0},
+		{"no exit, planned", true, nil, false, false, SkipNoExit, 1, 0},
+		{"exit of a market not held", true, []string{"f/b"}, false, false, SkipNoExit, 1, 0},
+		{"exiter: no exit, not planned", true, nil, true, false, SkipNoExit, 0, 1},
+		{"exiter: exit, planned", true, []string{"f/a"}, true, false, "", 1, 1},
+		{"exiter with PlanExits", true, []string{"f/a"}, true, true, "", 1, 0},
+		{"plain strategy: exit", true, []string{"f/a"}, false, false, "", 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := taskVault(t)
+			ts := &taskStrategy{weight: 0.5}
+			x := &exitingTask{taskStrategy: ts}
+			var s strategies.Strategy = ts
+			if tt.exiter {
+				s = x
+			}
+			r := &Runner{Vault: v, Strategy: s, PlanExits: tt.planExits}
+			if tt.hold {
+				must(r.Rebalance(t.Context(), t0, t0, TriggerManual))(t)
+			}
+			ts.plans, ts.exit = 0, tt.exit
+			now := t0.Add(time.Hour)
+			mustOK(t, v.Accrue(now))
+			rep, err := r.ExitCheck(t.Context(), now, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Skip != tt.wantSkip || ts.plans != tt.wantPlans || x.checks != tt.wantCheck {
+				t.Errorf("skip %q, %d plans, %d exit checks; want %q, %d, %d", rep.Skip, ts.plans, x.checks, tt.wantSkip, tt.wantPlans, tt.wantCheck)
+			}
+			if tt.wantSkip != "" {
+				return
+			}
+			if rep.Decision == nil || rep.Result == nil || rep.Decision.Trigger != TriggerExit {
+				t.Fatalf("report %+v, want an executed exit decision", rep)
+			}
+			if p, _ := v.Position("f/a"); p.Units.Sign() != 0 {
+				t.Errorf("f/a units after the exit = %s, want 0", p.Units)
+			}
+		})
+	}
+}
+
+// series builds a series of market id (base ETH unless given) with rows at
+// t0 + hours[i] carrying apy = 0.01*(i+1) and the given extra fields.
+func series(id string, base adapters.Asset, hours []int, extra map[adapters.Field][]float64) *adapters.Series {
+	s := &adapters.Series{Market: adapters.Market{ID: id, Base: base}}
+	s.Cols[adapters.FieldAPY] = make([]float64, len(hours))
+	for f, col := range extra {
+		s.Cols[f] = col
+	}
+	for i, h := range hours {
+		s.Times = append(s.Times, t0.Add(time.Duration(h)*time.Hour).Unix())
+		s.Cols[adapters.FieldAPY][i] = 0.01 * float64(i+1)
+		set := adapters.FieldSet(0).With(adapters.FieldAPY)
+		for f, col := range extra {
+			if !math.IsNaN(col[i]) {
+				set = set.With(f)
+			} else {
+				s.Cols[f][i] = 0
+			}
+		}
+		s.Set = append(s.Set, set)
+	}
+	return s
+}
+
+func TestVault_FeedWindow(t *testing.T) {
+	nan := math.NaN()
+	a := series("f/a", adapters.ETH, []int{0, 1, 2, 3}, map[adapters.Field][]float64{adapters.FieldGasPrice: {nan, nan, nan, nan}})
+	b := series("f/b", adapters.ETH, []int{0, 2}, map[adapters.Field][]float64{adapters.FieldGasPrice: {7, 9}})
+	at := func(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+	a.Events = []adapters.Event{
+		{Time: t0, Market: "f/a", Type: adapters.EventPause},                      // at the vault's time: not fed
+		{Time: at(2.5), Market: "f/a", Type: adapters.EventSlash, Size: 0.1},      // fed, a loss
+		{Time: at(2.5), Market: "x/other", Type: adapters.EventPause},             // refused: not the vault's market
+		{Time: at(5), Market: "f/a", Type: adapters.EventPause, Note: "too late"}, // after t: not fed
+	}
+	b.Events = []adapters.Event{{Time: at(1.5), Market: "f/b", Type: adapters.EventPause}}
+	w := &adapters.Window{Series: []*adapters.Series{a, b}}
+
+	v := taskVault(t)
+	r := &Runner{Vault: v, Strategy: &taskStrategy{weight: 0.5}}
+	must(r.Rebalance(t.Context(), t0, t0, TriggerManual))(t)
+	rep, err := v.FeedWindow(w, at(3.25), Gas{Price: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type ev struct {
+		Time   time.Time
+		Market string
+		Loss   bool
+		Err    bool
+	}
+	var got []ev
+	for _, e := range rep.Events {
+		got = append(got, ev{e.Time, e.Market, e.Loss.Sign() > 0, e.Err != nil})
+	}
+	want := []ev{{at(1.5), "f/b", false, false}, {at(2.5), "f/a", true, false}, {at(2.5), "x/other", false, true}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if rep.Age != 75*time.Minute {
+		t.Errorf("age %s, want 1h15m (f/b's row at 2h)", rep.Age)
+	}
+	if e, _ := v.Env("f/a"); !e.Obs.Time.Equal(at(3)) || e.Obs.Values[adapters.FieldAPY] != 0.04 {
+		t.Errorf("f/a observation at %s apy %g, want the 3h row (0.04)", e.Obs.Time, e.Obs.Values[adapters.FieldAPY])
+	}
+	if p, _ := v.Position("f/b"); !p.Paused {
+		t.Error("f/b not paused by its event")
+	}
+	if g := v.GasPrice(); g != 9 {
+		t.Errorf("gas price %g, want 9 (f/b's, the first market whose row carries one)", g)
+	}
+	// Again at the same time: nothing new to apply.
+	if rep, err := v.FeedWindow(w, at(3.25), Gas{Price: 5}); err != nil || len(rep.Events) != 0 {
+		t.Errorf("second feed: %d events, err %v; want none", len(rep.Events), err)
+	}
+	// Before any row of f/b: the stale age, and the configured gas price.
+	v2 := taskVault(t)
+	late := &adapters.Window{Series: []*adapters.Series{a}}
+	age, err := v2.ObserveWindow(late, at(1), Gas{Price: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if age != time.Duration(math.MaxInt64) || v2.GasPrice() != 5 {
+		t.Errorf("age %s gas %g, want the maximum age (f/b has no series) and the configured 5", age, v2.GasPrice())
+	}
+}
+
+func TestGasAssetPriceAt(t *testing.T) {
+	nan := math.NaN()
+	usd := func(vals ...float64) *adapters.Series {
+		return series("u/usd", adapters.USD, []int{0, 1}, map[adapters.Field][]float64{adapters.FieldBaseUSD: vals})
+	}
+	eth := func(id string, vals ...float64) *adapters.Series {
+		return series(id, adapters.ETH, []int{0, 1}, map[adapters.Field][]float64{adapters.FieldBaseUSD: vals})
+	}
+	tests := []struct {
+		name   string
+		series []*adapters.Series
+		base   adapters.Asset
+		hour   int
+		want   float64
+		wantOK bool
+	}{
+		{"ETH vault", []*adapters.Series{eth("e/a", 3000, 3100), eth("e/b", 2990, 3090)}, adapters.ETH, 1, 1, true},
+		{"USD vault", []*adapters.Series{usd(1, 0.998), eth("e/a", 3000, 3100)}, adapters.USD, 1, 3100 / 0.998, true},
+		{"latest row at or before t", []*adapters.Series{usd(1, 0.998), eth("e/a", 3000, 3100)}, adapters.USD, 0, 3000, true},
+		{"first ETH market with a value", []*adapters.Series{eth("e/a", 3000, nan), eth("e/b", 2900, 2950), usd(1, 1)}, adapters.USD, 1, 2950, true},
+		{"no ETH market", []*adapters.Series{usd(1, 1)}, adapters.USD, 1, 0, false},
+		{"no market of the base", []*adapters.Series{eth("e/a", 3000, 3100)}, adapters.BTC, 1, 0, false},
+		{"before the data", []*adapters.Series{usd(1, 1), eth("e/a", 3000, 3100)}, adapters.USD, -1, 0, false},
+		{"no window", nil, adapters.USD, 1, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w *adapters.Window
+			if tt.series != nil {
+				w = &adapters.Window{Series: tt.series}
+			}
+			got, ok := GasAssetPriceAt(w, tt.base, t0.Add(time.Duration(tt.hour)*time.Hour).Unix())
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("GasAssetPriceAt = %g, %t; want %g, %t", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestVault_ObserveWindow(t *testing.T) {
+	withUSD := series("f/a", adapters.ETH, []int{0}, map[adapters.Field][]float64{adapters.FieldBaseUSD: {2500}})
+	plain := series("f/a", adapters.ETH, []int{0}, nil)
+	tests := []struct {
+		name string
+		s    *adapters.Series
+		gas  Gas
+		want float64
+	}{
+		{"from the data", withUSD, Gas{AssetPrice: 7}, 1},
+		{"setting", plain, Gas{AssetPrice: 7}, 7},
+		{"default", plain, Gas{}, DefaultGasAssetPrice(adapters.ETH)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := taskVault(t)
+			if _, err := v.ObserveWindow(&adapters.Window{Series: []*adapters.Series{tt.s}}, t0, tt.gas); err != nil {
+				t.Fatal(err)
+			}
+			if got := v.GasAssetPrice(); got != tt.want {
+				t.Errorf("gas asset price %g, want %g", got, tt.want)
+			}
+			if e, _ := v.Env("f/a"); e.GasAssetPrice != tt.want {
+				t.Errorf("env gas asset price %g, want %g", e.GasAssetPrice, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaultGasAssetPrice(t *testing.T) {
+	for base, want := range map[adapters.Asset]float64{adapters.ETH: 1, adapters.USD: RefETHUSD, adapters.BTC: RefETHBTC} {
+		if got := DefaultGasAssetPrice(base); got != want {
+			t.Errorf("DefaultGasAssetPrice(%s) = %g, want %g", base, got, want)
+		}
+	}
+}
+
+func TestPrepareState(t *testing.T) {
+	a := series("f/a", adapters.ETH, []int{0, 2}, nil)
+	b := series("f/b", adapters.ETH, []int{5}, nil)
+	w := &adapters.Window{Series: []*adapters.Series{a, b}}
+	v := taskVault(t)
+	mustOK(t, v.Accrue(t0.Add(3*time.Hour)))
+	for _, tt := range []struct {
+		name   string
+		params map[string]float64
+		want   map[string]float64
+	}{
+		{"own parameters", nil, nil},
+		{"overrides", map[string]float64{"k": 2}, map[string]float64{"k": 2}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := v.StrategyState()
+			PrepareState(st, w, tt.params)
+			type row struct {
+				Series *adapters.Series
+				Row    int
+				APY    float64
+			}
+			var got []row
+			for _, ms := range st.Markets {
+				got = append(got, row{ms.Series, ms.Row, ms.Obs.Values[adapters.FieldAPY]})
+			}
+			want := []row{{a, 1, 0.02}, {b, -1, 0}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("markets (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want, st.Params); diff != "" {
+				t.Errorf("params (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
