@@ -73,7 +73,30 @@ func (n *Num) dec() decimal.Decimal {
 const maxExp = Scale
 
 // FromDec converts a decimal to a Num. It does not allocate.
+//
+// A non-negative amount at Scale places below 2^127 (the common case)
+// converts inline; fromDec does the rest.
 func FromDec(d decimal.Decimal) Num {
+	if l := (*decimalLayout)(unsafe.Pointer(&d)); layoutOK && l.exp == -Scale && bits64 == 64 {
+		if c := l.value; c == nil {
+			return Num{exp: -Scale}
+		} else if w := c.Bits(); len(w) <= 2 && c.Sign() >= 0 {
+			var hi, lo uint64
+			if len(w) > 0 {
+				lo = uint64(w[0])
+			}
+			if len(w) > 1 {
+				hi = uint64(w[1])
+			}
+			if hi>>63 == 0 {
+				return Num{hi: hi, lo: lo, exp: -Scale}
+			}
+		}
+	}
+	return fromDec(d)
+}
+
+func fromDec(d decimal.Decimal) Num {
 	exp := d.Exponent()
 	if exp >= -Scale && exp <= maxExp && bits64 == 64 {
 		if neg, hi, lo, ok := words(coef(&d)); ok {
@@ -154,17 +177,14 @@ func divPow10Exact(hi, lo uint64, k int) (uint64, uint64) {
 
 // Sign returns -1, 0 or 1.
 func (n Num) Sign() int {
-	if n.slow() {
-		return n.dec().Sign()
+	if n.p != nil {
+		return n.slowSign()
 	}
-	switch {
-	case n.hi>>63 != 0:
-		return -1
-	case n.hi|n.lo == 0:
-		return 0
-	}
-	return 1
+	x := n.hi | n.lo
+	return int(int64(n.hi)>>63) | int((x|-x)>>63) // -1 | 1 = -1
 }
+
+func (n *Num) slowSign() int { return n.dec().Sign() }
 
 // IsZero reports whether n is zero.
 func (n Num) IsZero() bool { return n.Sign() == 0 }
@@ -179,28 +199,30 @@ func (n Num) Exponent() int32 {
 
 // Add returns n + b (decimal's Add).
 func (n Num) Add(b Num) Num {
-	if !n.slow() && !b.slow() {
-		lo, c := bits.Add64(n.lo, b.lo, 0)
-		hi, _ := bits.Add64(n.hi, b.hi, c)
-		// Signed overflow: both operands of one sign, the sum of the other.
-		if (n.hi^b.hi)>>63 != 0 || (n.hi^hi)>>63 == 0 {
-			return Num{hi: hi, lo: lo, exp: min(n.exp, b.exp)}
-		}
+	lo, c := bits.Add64(n.lo, b.lo, 0)
+	hi, _ := bits.Add64(n.hi, b.hi, c)
+	// Signed overflow: both operands of one sign, the sum of the other.
+	if n.p != nil || b.p != nil || ((n.hi^hi)&(b.hi^hi))>>63 != 0 {
+		return addSlow(n, b)
 	}
-	return FromDec(n.Dec().Add(b.Dec()))
+	return Num{hi: hi, lo: lo, exp: min(n.exp, b.exp)}
 }
+
+func addSlow(n, b Num) Num { return FromDec(n.Dec().Add(b.Dec())) }
 
 // Sub returns n - b (decimal's Sub).
 func (n Num) Sub(b Num) Num {
-	if !n.slow() && !b.slow() {
-		lo, br := bits.Sub64(n.lo, b.lo, 0)
-		hi, _ := bits.Sub64(n.hi, b.hi, br)
-		if (n.hi^b.hi)>>63 == 0 || (n.hi^hi)>>63 == 0 {
-			return Num{hi: hi, lo: lo, exp: min(n.exp, b.exp)}
-		}
+	lo, br := bits.Sub64(n.lo, b.lo, 0)
+	hi, _ := bits.Sub64(n.hi, b.hi, br)
+	// Signed overflow: operands of different signs, the difference of
+	// the subtrahend's.
+	if n.p != nil || b.p != nil || ((n.hi^b.hi)&(n.hi^hi))>>63 != 0 {
+		return subSlow(n, b)
 	}
-	return FromDec(n.Dec().Sub(b.Dec()))
+	return Num{hi: hi, lo: lo, exp: min(n.exp, b.exp)}
 }
+
+func subSlow(n, b Num) Num { return FromDec(n.Dec().Sub(b.Dec())) }
 
 // Neg returns -n (decimal's Neg: the exponent is kept).
 func (n Num) Neg() Num {
@@ -213,22 +235,25 @@ func (n Num) Neg() Num {
 
 // Cmp compares the values of n and b: -1, 0 or 1.
 func (n Num) Cmp(b Num) int {
-	if n.slow() || b.slow() {
-		return n.Dec().Cmp(b.Dec())
+	if n.p != nil || b.p != nil {
+		return cmpSlow(n, b)
 	}
-	switch {
-	case n.hi != b.hi:
+	if n.hi != b.hi {
 		if int64(n.hi) < int64(b.hi) {
 			return -1
 		}
 		return 1
-	case n.lo < b.lo:
-		return -1
-	case n.lo > b.lo:
+	}
+	if n.lo != b.lo {
+		if n.lo < b.lo {
+			return -1
+		}
 		return 1
 	}
 	return 0
 }
+
+func cmpSlow(n, b Num) int { return n.Dec().Cmp(b.Dec()) }
 
 // Equal reports whether n and b have the same value.
 func (n Num) Equal(b Num) bool { return n.Cmp(b) == 0 }
