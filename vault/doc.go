@@ -75,7 +75,10 @@
 // cost; queued claims are idle in transit.
 // Harvest claims and swaps rewards. Keeper.Due fires each cron tick of the
 // strategy's schedules exactly once on the caller's clock, and an exit
-// check at every step. Runner.Step ties them together with a strategy.
+// check at every step. Runner's Harvest, Rebalance and ExitCheck run one
+// task each with a strategy (the code the backtest, the service and plan
+// share) and Runner.Step runs the keeper's due tasks with them;
+// Vault.FeedWindow feeds a vault from a history window.
 // Every deposit, withdrawal, order, fee, harvest, claim and event is an
 // Entry in the Ledger; Replay and Reconcile recompute share balances and
 // idle from it. docs/vault.md is the long form of this page.
