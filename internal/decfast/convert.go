@@ -329,17 +329,43 @@ func scaleFloat(x float64, e int) float64 {
 // fastParts splits x into m x 10^-k with m an integer below 2^53 and k in
 // [0, 18] as large as that allows. ok is false for values FastDecimal
 // hands to FromFloat.
+//
+// k is the largest k <= 18 with ax x 10^k < 9e15 in float arithmetic; the
+// search starts at fastStart[ax's biased exponent], a bound no smaller
+// than that k, instead of at 18 (one or two steps instead of up to 18).
 func fastParts(x float64) (m int64, k int, ok bool) {
 	ax := math.Abs(x)
 	if !(ax < 9e15) {
 		return 0, 0, false
 	}
-	k = 18
+	k = int(fastStart[math.Float64bits(ax)>>52])
 	for ax*pow10f[k] >= 9e15 {
 		k--
 	}
 	return int64(math.Round(x * pow10f[k])), k, true
 }
+
+// fastStart[e] bounds fastParts' k from above for |x| with biased
+// exponent e: |x| >= 2^(e-1023) (normal), and float products are monotone
+// in both factors, so every k with 2^(e-1023) x 10^k >= 9e15 (in float
+// arithmetic) fails the test for |x| too; the bound is the largest k
+// below the smallest such k, or 18.
+var fastStart = func() (t [2048]int8) {
+	for e := range t {
+		t[e] = 18
+		if e == 0 {
+			continue // subnormals: no lower bound above zero
+		}
+		lo := math.Float64frombits(uint64(e) << 52)
+		for k := 0; k <= 18; k++ {
+			if lo*pow10f[k] >= 9e15 {
+				t[e] = int8(max(k-1, 0))
+				break
+			}
+		}
+	}
+	return t
+}()
 
 // FastDecimal converts a rate or price to a decimal without strconv: x is
 // rounded to the most decimal places (at most 18) that keep its

@@ -439,3 +439,39 @@ func TestDec2Dec3(t *testing.T) {
 	}
 	_, _, _ = da, db, dc
 }
+
+// fastPartsRef is fastParts' search from k = 18.
+func fastPartsRef(x float64) (int64, int, bool) {
+	ax := math.Abs(x)
+	if !(ax < 9e15) {
+		return 0, 0, false
+	}
+	k := 18
+	for ax*pow10f[k] >= 9e15 {
+		k--
+	}
+	return int64(math.Round(x * pow10f[k])), k, true
+}
+
+func TestFastParts_MatchesSearchFrom18(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 9e15, math.Nextafter(9e15, 0), 9e14, math.Nextafter(9e14, 0), 9e-3, 0.009, 5e-324, 1e-300, math.NaN(), math.Inf(1)}
+	for k := 0; k <= 18; k++ {
+		b := 9e15 / pow10f[k]
+		xs = append(xs, b, math.Nextafter(b, 0), math.Nextafter(b, math.Inf(1)), -b)
+	}
+	for e := -1074; e < 60; e++ {
+		p := math.Ldexp(1, e)
+		xs = append(xs, p, math.Nextafter(p, 0), math.Nextafter(p, math.Inf(1)))
+	}
+	for range 200000 {
+		xs = append(xs, math.Float64frombits(rng.Uint64()), rng.Float64()*math.Pow(10, float64(rng.IntN(40)-24)))
+	}
+	for _, x := range xs {
+		gm, gk, gok := fastParts(x)
+		wm, wk, wok := fastPartsRef(x)
+		if gm != wm || gk != wk || gok != wok {
+			t.Fatalf("fastParts(%v) = %d, %d, %v; the search from 18 gives %d, %d, %v", x, gm, gk, gok, wm, wk, wok)
+		}
+	}
+}
