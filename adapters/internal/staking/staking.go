@@ -153,15 +153,15 @@ func Growth(apy float64, dt time.Duration) float64 {
 // env.Time. A new position (zero Last) starts at the observed rate or 1.
 // At or before pos.Last, the rate is pos.Index.
 func (d *Driver) rate(pos *adapters.Position, env *adapters.Env) (rate, apy float64) {
+	if !pos.Last.IsZero() && !env.Time.After(pos.Last) {
+		return pos.Index, pos.APY
+	}
 	apy = pos.APY
 	obs := &env.Obs
 	if obs.Set.Has(adapters.FieldAPY) {
 		if v := obs.Values[adapters.FieldAPY]; !math.IsNaN(v) && !math.IsInf(v, 0) {
 			apy = d.netAPY(v)
 		}
-	}
-	if !pos.Last.IsZero() && !env.Time.After(pos.Last) {
-		return pos.Index, pos.APY
 	}
 	if obs.Set.Has(adapters.FieldExchangeRate) {
 		if v := obs.Values[adapters.FieldExchangeRate]; v > 0 && !math.IsInf(v, 0) {
