@@ -295,7 +295,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	}
 	d.Inputs.Drift, d.Inputs.GainAPY = transitDrift(over, under, sumW-sumT+tau, tau), gain
 
-	p := planner{v: v, d: &d, w: w, minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year), costs: nm(d.Costs)}
+	p := planner{v: v, d: &d, w: w, room: len(cands), minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year), costs: nm(d.Costs)}
 	for k := range cands {
 		if c := &cands[k]; c.side == Buy && c.apy > p.bestBuyAPY {
 			p.bestBuyAPY = c.apy
@@ -396,11 +396,12 @@ func (d *Decision) reject(r Rejection) {
 	d.Rejected = append(d.Rejected, r)
 }
 
-// order records an order, with room for one per market made at the
-// first (nil when there is none).
-func (d *Decision) order(o Order) {
+// order records an order; the list is made at the first with room for
+// room (one per candidate: a candidate makes one order at most), and
+// stays nil when there is none.
+func (d *Decision) order(o Order, room int) {
 	if d.Orders == nil {
-		d.Orders = make([]Order, 0, len(d.Inputs.Markets))
+		d.Orders = make([]Order, 0, room)
 	}
 	d.Orders = append(d.Orders, o)
 }
@@ -446,6 +447,7 @@ type planner struct {
 	v          *Vault
 	d          *Decision
 	w          *work // the vault's reused working memory
+	room       int   // the orders' room: the number of candidates
 	minTrade   num
 	k          float64 // MinGainOverCost
 	years      float64 // the horizon in years
@@ -562,7 +564,7 @@ func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 	}
 	o := Order{Market: s.id, Side: Sell, Amount: c.dec(amount), All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.costD, Reason: p.reason(c, c.why.note(), e.note)}
 	proceeds := num{}.Max(amount.Sub(e.cost))
-	p.d.order(o)
+	p.d.order(o, p.room)
 	p.costs = p.costs.Add(e.cost)
 	c.over = num{}.Max(c.over.Sub(amount))
 	if e.mode != adapters.ExitInstant {
@@ -643,7 +645,7 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 		break
 	}
 	for j, c := range buys {
-		d.order(Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: p.reason(c, "", "")})
+		d.order(Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: p.reason(c, "", "")}, p.room)
 		p.costs = p.costs.Add(nm(c.q.EntryCost))
 	}
 }
