@@ -505,6 +505,10 @@ func quo256(u [4]uint64, d1, d0 uint64, round bool) [4]uint64 {
 	if d1 == 0 {
 		var r uint64
 		for i := 3; i >= 0; i-- {
+			if r == 0 && u[i] < d0 {
+				r = u[i] // quotient digit zero, no division
+				continue
+			}
 			q[i], r = bits.Div64(r, u[i], d0)
 		}
 		r0 = r
@@ -526,9 +530,19 @@ func quo256(u [4]uint64, d1, d0 uint64, round bool) [4]uint64 {
 }
 
 // div192 divides w2:w1:w0 by d > 0.
+//
+// Leading words below d take no division (their quotient digit is zero):
+// an amount times a rate's mantissa usually fits in two words, the
+// second below 10^k.
 func div192(w2, w1, w0, d uint64) (q2, q1, q0, r uint64) {
-	q2, r = w2/d, w2%d
-	q1, r = bits.Div64(r, w1, d)
+	if w2 != 0 {
+		q2, r = w2/d, w2%d
+	}
+	if r == 0 && w1 < d {
+		r = w1
+	} else {
+		q1, r = bits.Div64(r, w1, d)
+	}
 	q0, r = bits.Div64(r, w0, d)
 	return
 }
@@ -549,6 +563,11 @@ func div256by128(u [4]uint64, d1, d0 uint64) (q [4]uint64, r1, r0 uint64) {
 		un[0] = u[0] << s
 	}
 	for j := 2; j >= 0; j-- {
+		if un[j+2] == 0 && un[j+1] < v1 {
+			// un[j..j+2] < v1·2^64 <= v: the quotient digit is zero and
+			// the remainder stays.
+			continue
+		}
 		var qhat, rhat uint64
 		rOver := false
 		if un[j+2] >= v1 {
