@@ -55,6 +55,10 @@ func MulRate(u decimal.Decimal, x float64) decimal.Decimal {
 		d := pow10u64[shift]
 		var rem uint64
 		for i := n; i >= 0; i-- {
+			if rem == 0 && uint64(out[i]) < d {
+				rem, out[i] = uint64(out[i]), 0 // quotient digit zero, no division
+				continue
+			}
 			var q uint64
 			q, rem = bits.Div64(rem, uint64(out[i]), d)
 			out[i] = big.Word(q)
