@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -46,7 +45,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.file, "strategy", "s", "", "strategy file (YAML)")
 	cmd.Flags().StringVar(&f.from, "from", "", "start of the run (RFC3339 or YYYY-MM-DD; default: the start of the data)")
 	cmd.Flags().StringVar(&f.to, "to", "", "end of the run (default: the end of the data)")
-	cmd.Flags().StringVar(&f.capital, "capital", "100", "the investor's deposit at the start, in the base asset")
+	cmd.Flags().StringVar(&f.capital, "capital", "", "the investor's deposit at the start, in the base asset (default: "+defaultCapitals+")")
 	cmd.Flags().StringVar(&f.step, "step", "", "simulated step (1h, 6h, 1d, ...; default: the data's own timestamps)")
 	cmd.Flags().StringVar(&f.pricing, "pricing", "rate", "value positions at the protocols' exchange rates (rate) or at market prices (market)")
 	cmd.Flags().Float64Var(&f.riskFree, "risk-free", 0, "annual risk-free rate of Sharpe and Sortino, a fraction (0.04 = 4%)")
@@ -86,9 +85,9 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 	if f.file == "" {
 		return nil, usagef("-s FILE (a strategy file) is required")
 	}
-	capital, err := decimal.NewFromString(strings.TrimSpace(f.capital))
-	if err != nil || capital.Sign() <= 0 {
-		return nil, usagef("--capital %q is not a positive number", f.capital)
+	capital, err := parseCapital(f.capital)
+	if err != nil {
+		return nil, err
 	}
 	step, err := parseRunStep(f.step)
 	if err != nil {
@@ -143,6 +142,9 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 		if s, err = s.WithParams(params); err != nil {
 			return nil, err
 		}
+	}
+	if capital.Sign() == 0 {
+		capital = defaultCapital(s.Base())
 	}
 	lookback := backtest.DefaultLookback
 	if l, ok := any(s).(lookbacker); ok && l.Lookback() > 0 {

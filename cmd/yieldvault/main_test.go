@@ -273,3 +273,32 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: exit %d, %q", code, out)
 	}
 }
+
+// Every example strategy backtests on the embedded history with the
+// default capital of its base, and trades.
+func TestBacktest_EveryExample(t *testing.T) {
+	matches, err := filepath.Glob("../../examples/strategies/*.yaml")
+	if err != nil || len(matches) == 0 {
+		t.Fatalf("no example strategies: %v", err)
+	}
+	out := t.TempDir()
+	for _, f := range matches {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			code, stdout, stderr := cli(t, "backtest", "-s", f, "--from", "2024-02-01", "--to", "2024-04-01", "--out", out, "--json")
+			if code != 0 {
+				t.Fatalf("backtest %s: exit %d: %s", f, code, stderr)
+			}
+			var sum struct {
+				Metrics struct {
+					Orders int `json:"orders"`
+				} `json:"metrics"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+				t.Fatalf("summary is not JSON: %v", err)
+			}
+			if sum.Metrics.Orders == 0 {
+				t.Errorf("%s placed no orders over two months", f)
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -160,4 +161,34 @@ func newVersionCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// defaultCapitals describes defaultCapital for flag help.
+const defaultCapitals = "100 ETH, 5 BTC or 1,000,000 USD by the strategy's base"
+
+// defaultCapital is the capital a backtest or a plan starts with when
+// --capital is not given: a size at which mainnet gas is a realistic share
+// of the trades (a 100 USD vault would spend most of itself on gas).
+func defaultCapital(base adapters.Asset) decimal.Decimal {
+	switch base {
+	case adapters.BTC:
+		return decimal.NewFromInt(5)
+	case adapters.USD:
+		return decimal.NewFromInt(1_000_000)
+	}
+	return decimal.NewFromInt(100)
+}
+
+// parseCapital parses --capital; "" gives zero, meaning "the default for
+// the strategy's base".
+func parseCapital(s string) (decimal.Decimal, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return decimal.Zero, nil
+	}
+	c, err := decimal.NewFromString(s)
+	if err != nil || c.Sign() <= 0 {
+		return decimal.Zero, usagef("--capital %q is not a positive number", s)
+	}
+	return c, nil
 }

@@ -101,9 +101,12 @@ func newPlanCmd(a *app) *cobra.Command {
 					return err
 				}
 			}
-			cap, err := decimal.NewFromString(capital)
-			if err != nil || cap.Sign() <= 0 {
-				return usagef("--capital %q is not a positive number", capital)
+			cap, err := parseCapital(capital)
+			if err != nil {
+				return err
+			}
+			if cap.Sign() == 0 {
+				cap = defaultCapital(s.Base())
 			}
 			ctx := cmd.Context()
 			db, err := a.openDB(ctx, false)
@@ -145,7 +148,7 @@ func newPlanCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&file, "strategy", "s", "", "strategy file")
 	cmd.Flags().StringVar(&at, "at", "", "decision time (default: the last time every market has data)")
-	cmd.Flags().StringVar(&capital, "capital", "100", "vault capital in the base asset")
+	cmd.Flags().StringVar(&capital, "capital", "", "vault capital in the base asset (default: "+defaultCapitals+")")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().Float64Var(&gasAsset, "gas-asset-price", 0, "one ETH in the base asset for gas costs where the data has no ETH price (default: 1 ETH, 3000 USD, 0.05 BTC)")
