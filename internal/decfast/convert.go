@@ -190,7 +190,12 @@ func quoFloat(c1, c0, D uint64) float64 {
 		s = 0
 	}
 	n1, n0 := shl128(c1, c0, uint(s))
-	q1, r1 := n1/D, n1%D
+	var q1, r1 uint64
+	if n1 < D {
+		r1 = n1 // q1 = 0 without a division (the usual case)
+	} else {
+		q1, r1 = n1/D, n1%D
+	}
 	q0, r := bits.Div64(r1, n0, D)
 	// Round q (>= 55 bits) to 53 bits; r != 0 is a sticky bit.
 	qn := 128 - bits.LeadingZeros64(q1)
