@@ -349,6 +349,9 @@ func FastNum(x float64) Num {
 // places: n.Dec().Mul(FastDecimal(x)).Round(Scale), exponent -Scale.
 func (n Num) MulQ(x float64) Num {
 	if !n.slow() {
+		if x == 0 {
+			return Num{exp: -Scale} // a zero rate (no fee): zero at Scale places
+		}
 		if m, k, ok := fastParts(x); ok {
 			neg, hi, lo := n.abs()
 			if m < 0 {
