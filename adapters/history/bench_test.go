@@ -174,7 +174,7 @@ func BenchmarkImport(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	ctx := context.Background()
 	dir := b.TempDir()
-	var dur, cpu time.Duration
+	var dur, cpu, read time.Duration
 	i := 0
 	for b.Loop() {
 		b.StopTimer()
@@ -189,6 +189,7 @@ func BenchmarkImport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		read += time.Since(t)
 		batch.Markets = src.Markets
 		res, err := db.Write(ctx, batch)
 		if err != nil {
@@ -202,6 +203,35 @@ func BenchmarkImport(b *testing.B) {
 		}
 		db.Close()
 		b.StartTimer()
+	}
+	b.ReportMetric(float64(markets*rows)*float64(b.N)/dur.Seconds(), "rows/s")
+	b.ReportMetric(float64(markets*rows)*float64(b.N)/cpu.Seconds(), "cpu-rows/s")
+	b.ReportMetric(float64(read.Milliseconds())/float64(b.N), "read-ms/op")
+	b.ReportMetric(float64((dur-read).Milliseconds())/float64(b.N), "write-ms/op")
+}
+
+// BenchmarkReadNativeCSV reads BenchmarkImport's 210,000-row native CSV
+// from memory.
+func BenchmarkReadNativeCSV(b *testing.B) {
+	const markets, rows = 10, 21000
+	var buf bytes.Buffer
+	if err := WriteNativeCSV(&buf, genBatch(markets, rows, 2).Rows); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	var dur, cpu time.Duration
+	for b.Loop() {
+		t, c := time.Now(), cpuTime()
+		batch, err := ReadNativeCSV("bench.csv", bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		dur += time.Since(t)
+		cpu += cpuTime() - c
+		if len(batch.Rows) != markets*rows {
+			b.Fatalf("rows = %d, want %d", len(batch.Rows), markets*rows)
+		}
 	}
 	b.ReportMetric(float64(markets*rows)*float64(b.N)/dur.Seconds(), "rows/s")
 	b.ReportMetric(float64(markets*rows)*float64(b.N)/cpu.Seconds(), "cpu-rows/s")

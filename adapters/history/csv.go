@@ -2,7 +2,6 @@ package history
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -84,7 +83,19 @@ func WriteNativeCSV(w io.Writer, rows []Row) error {
 // time, a bad number, NaN or infinity, a value out of its field's range
 // (each naming the column), an unknown or repeated header name. The
 // batch's Markets are left empty: callers fill them from a catalog.
+//
+// Lines are parsed on up to GOMAXPROCS goroutines, in blocks of whole
+// lines, as long as no line has a quote (a quoted field may span lines:
+// from the first block with a quote on, lines are read one by one). The
+// rows and errors are those of reading line by line: the error returned
+// is that of the first bad line.
 func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
+	return readNativeCSV(name, r, nativeBlockSize)
+}
+
+// readNativeCSV is ReadNativeCSV parsing lines in blocks of block bytes
+// (see nativeParser.readRows).
+func readNativeCSV(name string, r io.Reader, block int) (*Batch, error) {
 	const op = "history.ReadNativeCSV"
 	fail := func(line int, format string, args ...any) error {
 		return &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: pos(name, max(line, 1)), Err: fmt.Errorf(format, args...)}
@@ -117,133 +128,12 @@ func ReadNativeCSV(name string, r io.Reader) (*Batch, error) {
 		have = have.With(f)
 		fields[i] = f
 	}
-	b := &Batch{Source: name, Format: FormatNative}
-	intern := map[string]string{}
-	var last struct {
-		id   string
-		s    []byte
-		t    time.Time
-		cell [][]byte // the cells of a line with quotes
+	np := &nativeParser{op: op, name: name, fields: fields, ncols: len(header), block: block}
+	rows, err := np.readRows(rr)
+	if err != nil {
+		return nil, err
 	}
-	// cell stores the value of cell (of field f) in row, from a float
-	// already parsed (ok) or by parsing the cell.
-	cell := func(row *Row, line int, f adapters.Field, cell []byte, v float64, ok bool) error {
-		if !ok {
-			var err error
-			if v, err = strconv.ParseFloat(string(cell), 64); err != nil {
-				return fail(line, "%s: %q is not a number", f, cell)
-			}
-		}
-		if msg := adapters.CheckValue(f, v); msg != "" {
-			return fail(line, "%s %s (%s)", f, msg, cell)
-		}
-		row.Obs.Put(f, v)
-		return nil
-	}
-	for {
-		// The line is a slice of the reader's buffer: only what is kept
-		// (a new market ID) is copied.
-		ln, line, err := rr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, csvError(op, name, err)
-		}
-		quoted := bytes.IndexByte(ln, '"') >= 0
-		n := bytes.Count(ln, comma) + 1
-		if quoted {
-			rec, _, err := rr.quoted(string(ln), line)
-			if err != nil {
-				return nil, csvError(op, name, err)
-			}
-			n = len(rec)
-			last.cell = last.cell[:0]
-			for _, f := range rec {
-				last.cell = append(last.cell, []byte(f))
-			}
-		}
-		if n != len(header) {
-			return nil, fail(line, "wrong number of fields: %d, want %d as in the header", n, len(header))
-		}
-		// Market and time.
-		var mk, tm, rest []byte
-		if quoted {
-			mk, tm = last.cell[0], last.cell[1]
-		} else {
-			i := bytes.IndexByte(ln, ',')
-			mk, rest = ln[:i], ln[i+1:]
-			if i = bytes.IndexByte(rest, ','); i >= 0 {
-				tm, rest = rest[:i], rest[i+1:]
-			} else {
-				tm, rest = rest, nil // a header of market,time alone
-			}
-		}
-		id := last.id
-		if string(mk) != id || id == "" {
-			var ok bool
-			if id, ok = intern[string(mk)]; !ok {
-				id = string(mk)
-				if _, _, err := adapters.SplitID(id); err != nil {
-					return nil, fail(line, "market: %q is not of the form protocol/name", id)
-				}
-				intern[id] = id
-			}
-			last.id = id
-		}
-		t := last.t
-		if !bytes.Equal(tm, last.s) || last.s == nil {
-			t, err = parseTime(tm)
-			if err != nil {
-				return nil, fail(line, "time: %q is not an RFC 3339 time (2024-01-02T15:04:05Z)", tm)
-			}
-			if t.IsZero() {
-				// Rows without a time are refused by Write: say so here.
-				return nil, fail(line, "time: %q is the zero time, which means no time", tm)
-			}
-			last.s, last.t = append(last.s[:0], tm...), t
-		}
-		if b.Rows == nil {
-			b.Rows = make([]Row, 0, rr.estimate())
-		}
-		b.Rows = append(b.Rows, Row{Market: id, Line: line})
-		row := &b.Rows[len(b.Rows)-1]
-		row.Obs.Time = t
-		if quoted {
-			for i, f := range fields {
-				if c := last.cell[i+2]; len(c) > 0 {
-					if err := cell(row, line, f, c, 0, false); err != nil {
-						return nil, err
-					}
-				}
-			}
-			continue
-		}
-		// The values, parsed where they stand; the field count is right,
-		// so every cell but the last ends at a comma.
-		for _, f := range fields {
-			if len(rest) == 0 {
-				continue // an empty last cell
-			}
-			if rest[0] == ',' {
-				rest = rest[1:]
-				continue
-			}
-			v, k, ok := atofPrefix(rest)
-			if !ok || k < len(rest) && rest[k] != ',' {
-				// Not a plain number: the whole cell goes to strconv.
-				if k = bytes.IndexByte(rest, ','); k < 0 {
-					k = len(rest)
-				}
-				ok = false
-			}
-			if err := cell(row, line, f, rest[:k], v, ok); err != nil {
-				return nil, err
-			}
-			rest = rest[min(k+1, len(rest)):]
-		}
-	}
-	return b, nil
+	return &Batch{Source: name, Format: FormatNative, Rows: rows}, nil
 }
 
 var comma = []byte{','}

@@ -204,8 +204,9 @@ func readNativeRef(in string) ([]Row, string) {
 }
 
 // FuzzReadNativeCSV_Reference checks ReadNativeCSV (its fused parsing of
-// unquoted lines, fast float and time paths) against readNativeRef: the
-// same rows, or an error at the same line.
+// unquoted lines, fast float and time paths, and its parallel parsing in
+// blocks, see checkNativeVariants) against readNativeRef: the same rows,
+// or an error at the same line.
 func FuzzReadNativeCSV_Reference(f *testing.F) {
 	for _, s := range []string{
 		"market,time,apy,price\nlido/steth,2024-01-01T00:00:00Z,0.03,0.99\n",
@@ -228,6 +229,7 @@ func FuzzReadNativeCSV_Reference(f *testing.F) {
 			if !errors.As(err, &e) || e.Pos != wantAt && wantAt != "csv" || !errors.Is(err, adapters.ErrInvalid) {
 				t.Fatalf("ReadNativeCSV error %v, want one at %s", err, wantAt)
 			}
+			checkNativeVariants(t, in, nil, wantAt)
 			return
 		}
 		if err != nil {
@@ -236,5 +238,8 @@ func FuzzReadNativeCSV_Reference(f *testing.F) {
 		if diff := cmp.Diff(want, b.Rows, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("rows (-reference +ReadNativeCSV):\n%s", diff)
 		}
+		// In blocks of a few bytes (parsed in parallel), and over readers
+		// of unknown size: the same.
+		checkNativeVariants(t, in, want, wantAt)
 	})
 }
