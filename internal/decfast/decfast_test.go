@@ -236,3 +236,31 @@ func BenchmarkAdd(b *testing.B) {
 		})
 	}
 }
+
+func TestIdentical(t *testing.T) {
+	a := decimal.RequireFromString("1.5")
+	b := decimal.RequireFromString("1.5")
+	tests := []struct {
+		name string
+		x, y decimal.Decimal
+		want bool
+	}{
+		{"same object", a, a, true},
+		{"copies of one value", a, func() decimal.Decimal { c := a; return c }(), true},
+		{"equal values, two objects", a, b, false},
+		{"zeros", decimal.Decimal{}, decimal.Decimal{}, true},
+		{"zeros at other exponents", decimal.New(0, -18), decimal.New(0, 2), false},
+		{"decimal.Zero is the zero value", decimal.Decimal{}, decimal.Zero, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want := tc.want && layoutOK
+			if got := Identical(tc.x, tc.y); got != want {
+				t.Errorf("Identical(%s, %s) = %v, want %v", tc.x, tc.y, got, want)
+			}
+			if Identical(tc.x, tc.y) && !tc.x.Equal(tc.y) {
+				t.Errorf("Identical(%s, %s) for unequal values", tc.x, tc.y)
+			}
+		})
+	}
+}

@@ -120,3 +120,16 @@ func words(c *big.Int) (neg bool, hi, lo uint64, ok bool) {
 	}
 	return c.Sign() < 0, hi, lo, true
 }
+
+// Identical reports whether a and b are the same decimal value object:
+// the same coefficient (the same *big.Int) and exponent, so the same
+// value, as decimals are immutable. It is a cheap cache key; it may
+// report false for equal values (and does whenever the layout is
+// unknown).
+func Identical(a, b decimal.Decimal) bool {
+	if !layoutOK {
+		return false
+	}
+	la, lb := (*decimalLayout)(unsafe.Pointer(&a)), (*decimalLayout)(unsafe.Pointer(&b))
+	return la.value == lb.value && la.exp == lb.exp
+}

@@ -707,3 +707,35 @@ func Dec3(a, b, c Num) (decimal.Decimal, decimal.Decimal, decimal.Decimal) {
 	in := new([3]inlineInt2)
 	return a.decIn(&in[0]), b.decIn(&in[1]), c.decIn(&in[2])
 }
+
+// DecBlock builds decimals for many short-lived values made together
+// with one allocation for a block of them instead of one each (a
+// decision's quote amounts for the trades it rejects). The block stays
+// in memory while any decimal built on it does, so use it for decimals
+// that die together. Dec gives what Num.Dec gives. A DecBlock is not
+// safe for concurrent use.
+type DecBlock struct {
+	in   []inlineInt2 // the room left
+	size int          // the room to allocate when in is used up
+}
+
+// NewDecBlock returns a block that allocates room for n decimals at its
+// first Dec that needs it (and for none after).
+func NewDecBlock(n int) DecBlock { return DecBlock{size: n} }
+
+// Dec returns n.Dec(), built on the block while it has room (zero
+// results and slow values need none).
+func (b *DecBlock) Dec(n Num) decimal.Decimal {
+	if n.p != nil || n.hi|n.lo == 0 {
+		return n.Dec()
+	}
+	if len(b.in) == 0 {
+		if b.size <= 0 {
+			return n.Dec()
+		}
+		b.in, b.size = make([]inlineInt2, b.size), 0
+	}
+	d := n.decIn(&b.in[0])
+	b.in = b.in[1:]
+	return d
+}

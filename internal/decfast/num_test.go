@@ -475,3 +475,33 @@ func TestFastParts_MatchesSearchFrom18(t *testing.T) {
 		}
 	}
 }
+
+func TestDecBlock(t *testing.T) {
+	withLayout(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(49, 50))
+		xs := append(numAmounts(rng, 20), decimal.Zero, decimal.New(0, -Scale))
+		b := NewDecBlock(7)
+		for _, x := range xs { // more than the room: the rest built one by one
+			n := FromDec(x)
+			got, want := b.Dec(n), n.Dec()
+			check(t, "DecBlock.Dec("+x.String()+")", FromDec(got), want)
+			if layoutOK && (coef(&got) == nil) != (coef(&want) == nil) {
+				t.Fatalf("DecBlock.Dec(%s): nil coefficient %v, Dec's %v", x, coef(&got) == nil, coef(&want) == nil)
+			}
+		}
+	})
+	if !layoutOK {
+		return
+	}
+	x := FromDec(decimal.RequireFromString("12.5"))
+	var sink decimal.Decimal
+	if got := testing.AllocsPerRun(10, func() {
+		b := NewDecBlock(8)
+		for range 8 {
+			sink = b.Dec(x)
+		}
+	}); got != 1 {
+		t.Errorf("8 decimals on a block of 8: %v allocations, want 1", got)
+	}
+	_ = sink
+}
