@@ -179,6 +179,9 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		w.cands = make([]candidate, 0, n)
 	}
 	cands := w.cands[:0]
+	// The quote amounts of the candidates dropped right after their quote
+	// share one allocation (nothing the decision returns holds them).
+	dropped := decfast.NewDecBlock(n)
 	minTradeStr := "" // MinTrade's String, made once
 	var sumW, sumT float64
 	for i, s := range v.markets {
@@ -233,9 +236,14 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		c.qAmt, c.qDec = num{}, zero
 		if c.side != "" {
 			c.qAmt = c.amount
-			if c.all {
+			switch {
+			case c.all:
 				c.qDec = cur // the whole position: cur's own decimal
-			} else {
+			case !c.urgent && (gated || s.pos.Paused || c.amount.Cmp(minTrade) < 0):
+				// Dropped after its quote (most markets of a typical
+				// decision): its amount dies with the decision.
+				c.qDec = dropped.Dec(c.amount)
+			default:
 				c.qDec = c.amount.Dec()
 			}
 		}

@@ -36,11 +36,16 @@ type Vault struct {
 	virtualShares decimal.Decimal // 10^DecimalsOffset units
 
 	// pv caches positionsValue while no slot's version changes.
-	pv     decimal.Decimal
-	pvVer  uint64
-	pvOK   bool
-	ledger *Ledger
-	base   Books // books when the ledger started
+	pv    decimal.Decimal
+	pvVer uint64
+	pvOK  bool
+	// ga caches GrossAssets for the idle decimal gaIdle (the same
+	// object: decfast.Identical) and the positions at version gaVer.
+	ga, gaIdle decimal.Decimal
+	gaVer      uint64
+	gaOK       bool
+	ledger     *Ledger
+	base       Books // books when the ledger started
 
 	execHint int // Execute: room for the executed orders (one per order, one more for a queued rest)
 	work     work
@@ -415,7 +420,13 @@ func (v *Vault) value(s *slot) decimal.Decimal {
 // pricing: everything the vault holds except pending rewards, before
 // locked profit is taken out. This is the NAV the rebalancer's cost
 // identity holds on.
-func (v *Vault) GrossAssets() decimal.Decimal { return decfast.Add(v.idle, v.positionsValue()) }
+func (v *Vault) GrossAssets() decimal.Decimal {
+	pv := v.positionsValue()
+	if !v.gaOK || v.gaVer != v.pvVer || !decfast.Identical(v.gaIdle, v.idle) {
+		v.ga, v.gaIdle, v.gaVer, v.gaOK = decfast.Add(v.idle, pv), v.idle, v.pvVer, true
+	}
+	return v.ga
+}
 
 // TotalAssets is what the shares are worth: GrossAssets minus the profit
 // still locked (never below zero). Pending rewards do not count until
