@@ -303,6 +303,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	}
 	d.Inputs.Drift, d.Inputs.GainAPY = transitDrift(over, under, sumW-sumT+tau, tau), gain
 
+	w.orderIdx = w.orderIdx[:0]
 	p := planner{v: v, d: &d, w: w, room: len(cands), minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year), costs: nm(d.Costs)}
 	for k := range cands {
 		if c := &cands[k]; c.side == Buy && c.apy > p.bestBuyAPY {
@@ -572,7 +573,7 @@ func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 	}
 	o := Order{Market: s.id, Side: Sell, Amount: c.dec(amount), All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.costD, Reason: p.reason(c, c.why.note(), e.note)}
 	proceeds := num{}.Max(amount.Sub(e.cost))
-	p.d.order(o, p.room)
+	p.order(o, c.i)
 	p.costs = p.costs.Add(e.cost)
 	c.over = num{}.Max(c.over.Sub(amount))
 	if e.mode != adapters.ExitInstant {
@@ -653,7 +654,7 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 		break
 	}
 	for j, c := range buys {
-		d.order(Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: p.reason(c, "", "")}, p.room)
+		p.order(Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: p.reason(c, "", "")}, c.i)
 		p.costs = p.costs.Add(nm(c.q.EntryCost))
 	}
 }
@@ -675,6 +676,12 @@ func (p *planner) reason(c *candidate, a, b string) string {
 	r = append(r, a...)
 	r = append(r, b...)
 	return string(r)
+}
+
+// order records an order in market i, and i for Execute's lookup.
+func (p *planner) order(o Order, i int) {
+	p.d.order(o, p.room)
+	p.w.orderIdx = append(p.w.orderIdx, i)
 }
 
 // whole returns take, or all of c's over-weight when what take would

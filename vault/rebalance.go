@@ -182,11 +182,11 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	x := execution{idle: nm(v.idle)}
 	defer x.commit(v)
 	v.execHint = len(d.Orders) + 1
-	for _, o := range d.Orders {
+	for k, o := range d.Orders {
 		if o.Side != Sell {
 			continue
 		}
-		i, ok := v.byID[o.Market]
+		i, ok := v.orderMarket(k, o.Market)
 		if !ok {
 			return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 		}
@@ -196,7 +196,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	var total num
 	for k := range d.Orders {
 		if o := &d.Orders[k]; o.Side == Buy {
-			if _, ok := v.byID[o.Market]; !ok {
+			if _, ok := v.orderMarket(k, o.Market); !ok {
 				return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 			}
 			buys = append(buys, k)
@@ -211,7 +211,8 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 		minTrade := nm(v.cfg.Rebalance.MinTrade)
 		for _, k := range buys {
 			o := d.Orders[k]
-			s := v.markets[v.byID[o.Market]]
+			i, _ := v.orderMarket(k, o.Market)
+			s := v.markets[i]
 			amt := o.Amount
 			if scale || nm(amt).Cmp(x.idle) > 0 {
 				a := nm(o.Amount)
@@ -261,6 +262,17 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 		v.ledger.add(Entry{Time: now, Type: EntryCost, Amount: r.Rounding, Reason: "rounding", Tick: tick})
 	}
 	return r, nil
+}
+
+// orderMarket returns the index of order k's market id: the market the
+// last decision recorded for its order k when that is id's (the same
+// string: no hashing), else byID's.
+func (v *Vault) orderMarket(k int, id string) (int, bool) {
+	if x := v.work.orderIdx; k < len(x) && v.markets[x[k]].id == id {
+		return x[k], true
+	}
+	i, ok := v.byID[id]
+	return i, ok
 }
 
 // execution is the vault's idle during one Execute, on a num.

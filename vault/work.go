@@ -32,6 +32,10 @@ type work struct {
 	keys    []apyKey     // sortByAPY
 	sorted  []*candidate // sortByAPY
 	xbuys   []int        // Execute: the indexes of the buy orders
+	// orderIdx is the market index of each order of the last decision,
+	// Execute's first guess for an order's market (checked against the
+	// order's market ID, so any decision executes correctly).
+	orderIdx []int
 }
 
 // apyKey is a candidate's APY and its index in the list being sorted.
