@@ -445,7 +445,15 @@ func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, am
 			"%s: instant exit of %s does not cover its costs (%s)", d.market.ID, amount, slip.Add(fee).Add(gas).Dec())
 	}
 	take(&pos, units, all)
-	gotD, slipD, feeD := decfast.Dec3(got, slip, fee) // one allocation: the fill's amounts live together
+	// One allocation: the fill's amounts live together (a zero fee, the
+	// profiles' usual, needs no room).
+	var gotD, slipD, feeD decimal.Decimal
+	if fee.IsZero() {
+		gotD, slipD = decfast.Dec2(got, slip)
+		feeD = fee.Dec()
+	} else {
+		gotD, slipD, feeD = decfast.Dec3(got, slip, fee)
+	}
 	return pos, adapters.Fill{Amount: gotD, Value: amount, Gas: gasW, Slippage: slipD, Fee: feeD, Partial: partial}, nil
 }
 
