@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,9 @@ const chunkRows = 256
 // sqlitex.Conn): rows are bound straight into multi-row INSERTs, and
 // stored rows are read only for the blocks of a market whose time span
 // overlaps the market's stored span (none for a new market or an append).
+// The other blocks are laid out as bind arguments on another goroutine
+// while the connection inserts the blocks before them, and the digest is
+// computed on a third.
 func (db *DB) Write(ctx context.Context, b *Batch) (WriteResult, error) {
 	const op = "history.Write"
 	p, errs, warns := prepare(b)
@@ -119,6 +123,11 @@ type writer struct {
 	queries map[adapters.FieldSet]*sqlitex.Stmt // existing-row lookups by stored fields
 	old     [chunkRows]storedObs                // stored values of a chunk's rows
 	found   [chunkRows]bool                     // whether a chunk's row is stored
+	merged  [chunkRows]adapters.Observation     // a chunk's merged rows
+
+	// A merged chunk's rows to insert (out) and to update (upd).
+	out, upd     []*adapters.Observation
+	outTS, updTS []int64
 }
 
 // allMarketsConn reads the markets table ordered by id on c.
@@ -199,10 +208,8 @@ func (w *writer) write(op string, b *Batch, p *prepared, res *WriteResult) error
 	}
 	res.Markets = len(touched)
 
-	for _, g := range p.markets {
-		if err := w.writeMarket(byID[g.id], g, res); err != nil {
-			return adapters.Wrap(op, adapters.KindOther, fmt.Errorf("market %s: %w", g.id, err))
-		}
+	if err := w.writeRows(p, byID, res); err != nil {
+		return adapters.Wrap(op, adapters.KindOther, err)
 	}
 	for _, e := range p.events {
 		n, err := w.writeEvent(byID[e.Market].pk, e)
@@ -220,97 +227,219 @@ type storedObs struct {
 	set  adapters.FieldSet
 }
 
-// writeMarket merges and writes one market's rows, chunk by chunk.
-func (w *writer) writeMarket(mr *marketRow, g *pMarket, res *WriteResult) error {
+// A block is up to chunkRows rows of one market, the unit in which
+// writeRows compares rows with stored ones and inserts them.
+type block struct {
+	g     *pMarket
+	rows  []pRow // a run of g.rows
+	first bool   // the market's first block
+	last  bool   // the market's last block
+	// A block that cannot meet stored rows is packed: the columns its
+	// rows carry, and per row the time and the value of each column (NaN
+	// for none: stored values are never NaN), in statement order.
+	packed bool
+	cols   adapters.FieldSet
+	ncols  int
+	ts     []int64
+	vals   []float64
+	step   int64 // with last, for a market without stored rows: the median step of its rows
+}
+
+// pipeDepth is how many blocks the packer may have ready ahead of the
+// inserts.
+const pipeDepth = 4
+
+// writeRows writes the observations of p, market by market, block by
+// block. Blocks that cannot meet stored rows (a new market, an append or
+// a prepend: the common case) are packed into bind arguments on another
+// goroutine while the connection inserts the blocks before them; the
+// others are merged with the stored rows on the connection. The result
+// and the errors are those of doing it all in order on one goroutine.
+func (w *writer) writeRows(p *prepared, byID map[string]*marketRow, res *WriteResult) error {
+	blocks := make(chan *block, pipeDepth)
+	free := make(chan *block, pipeDepth+2)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		packBlocks(p, byID, blocks, free, stop)
+	}()
+	defer func() {
+		close(stop)
+		<-done
+	}()
 	var (
-		out      = make([]*adapters.Observation, 0, chunkRows)
-		outTS    = make([]int64, 0, chunkRows)
-		upd      = make([]*adapters.Observation, 0, chunkRows)
-		updTS    = make([]int64, 0, chunkRows)
-		merged   = make([]adapters.Observation, chunkRows)
-		fields   = mr.fields
 		inserted int
-		first    = mr.first
-		last     = mr.last
-		hadRows  = mr.rows > 0
+		fields   adapters.FieldSet
 	)
-	for start := 0; start < len(g.rows); start += chunkRows {
-		if err := w.ctx.Err(); err != nil {
-			return err
+	for b := range blocks {
+		mr := byID[b.g.id]
+		if b.first {
+			inserted, fields = 0, mr.fields
 		}
-		chunk := g.rows[start:min(start+chunkRows, len(g.rows))]
-		lo, hi := chunk[0].ts, chunk[len(chunk)-1].ts
-		clear(w.found[:])
-		// Only a chunk that overlaps the stored span can meet stored
-		// rows: a new market, an append or a prepend reads nothing.
-		if hadRows && hi >= mr.first && lo <= mr.last {
-			if err := w.loadExisting(mr.pk, mr.fields, chunk); err != nil {
-				return err
+		if err := w.writeBlock(mr, b, res, &inserted, &fields); err != nil {
+			return fmt.Errorf("market %s: %w", b.g.id, err)
+		}
+		if b.last {
+			res.Inserted += inserted
+			if err := w.updateMarket(mr, b.g, inserted, fields, b.step); err != nil {
+				return fmt.Errorf("market %s: %w", b.g.id, err)
 			}
 		}
-		out, outTS, upd, updTS = out[:0], outTS[:0], upd[:0], updTS[:0]
-		for i := range chunk {
-			r := &chunk[i]
-			fields |= r.obs.Set
-			if !w.found[i] {
-				inserted++
-				out = append(out, r.obs)
-				outTS = append(outTS, r.ts)
-				continue
+		free <- b // never blocks: at most pipeDepth+2 blocks exist
+	}
+	return nil
+}
+
+// packBlocks cuts the rows of p into blocks and sends them to out in
+// order, packing those that cannot meet stored rows; it stops early when
+// stop is closed. Blocks are taken from free when there are any.
+func packBlocks(p *prepared, byID map[string]*marketRow, out chan<- *block, free chan *block, stop <-chan struct{}) {
+	defer close(out)
+	for _, g := range p.markets {
+		mr := byID[g.id]
+		hadRows := mr.rows > 0
+		for start := 0; start < len(g.rows); start += chunkRows {
+			var b *block
+			select {
+			case b = <-free:
+			default:
+				b = new(block)
 			}
-			old := &w.old[i]
-			changed := false
-			m := &merged[len(upd)]
-			*m = adapters.Observation{Values: old.vals, Set: old.set}
-			for f := adapters.Field(0); f < adapters.NumFields; f++ {
-				if !r.obs.Set.Has(f) {
-					continue
+			end := min(start+chunkRows, len(g.rows))
+			*b = block{g: g, rows: g.rows[start:end], first: start == 0, last: end == len(g.rows), ts: b.ts[:0], vals: b.vals[:0]}
+			lo, hi := b.rows[0].ts, b.rows[len(b.rows)-1].ts
+			// Only a block that overlaps the stored span can meet stored
+			// rows: a new market, an append or a prepend reads nothing.
+			if !hadRows || hi < mr.first || lo > mr.last {
+				b.pack()
+			}
+			if b.last && !hadRows {
+				ts := make([]int64, len(g.rows))
+				for i := range g.rows {
+					ts[i] = g.rows[i].ts
 				}
-				v := r.obs.Values[f]
-				if !old.set.Has(f) || math.Float64bits(old.vals[f]) != math.Float64bits(v) {
-					changed = true
-					m.Put(f, v)
-				}
+				b.step = medianStep(ts)
 			}
-			if !changed {
-				res.Unchanged++
-				continue
+			select {
+			case out <- b:
+			case <-stop:
+				return
 			}
-			res.Updated++
-			upd = append(upd, m)
-			updTS = append(updTS, r.ts)
-		}
-		if err := w.insert(mr.pk, outTS, out, false); err != nil {
-			return err
-		}
-		if err := w.insert(mr.pk, updTS, upd, true); err != nil {
-			return err
 		}
 	}
-	res.Inserted += inserted
-	if len(g.rows) > 0 {
-		lo, hi := g.rows[0].ts, g.rows[len(g.rows)-1].ts
-		if !hadRows || lo < first {
-			first = lo
-		}
-		if !hadRows || hi > last {
-			last = hi
+}
+
+// pack lays out b's rows as bind arguments.
+func (b *block) pack() {
+	b.packed = true
+	for i := range b.rows {
+		b.cols |= b.rows[i].obs.Set
+	}
+	var cols [adapters.NumFields]adapters.Field
+	nc := 0
+	for f := adapters.Field(0); f < adapters.NumFields; f++ {
+		if b.cols.Has(f) {
+			cols[nc] = f
+			nc++
 		}
 	}
-	step := mr.step
+	b.ncols = nc
+	b.ts = slices.Grow(b.ts[:0], len(b.rows))[:len(b.rows)]
+	b.vals = slices.Grow(b.vals[:0], len(b.rows)*nc)[:len(b.rows)*nc]
+	nan := math.NaN()
+	for i := range b.rows {
+		r := &b.rows[i]
+		b.ts[i] = r.ts
+		v := b.vals[i*nc : (i+1)*nc]
+		for j, f := range cols[:nc] {
+			if r.obs.Set.Has(f) {
+				v[j] = r.obs.Values[f]
+			} else {
+				v[j] = nan
+			}
+		}
+	}
+}
+
+// writeBlock writes the rows of b (of market mr), counting them in res
+// and inserted, and adding their fields to fields.
+func (w *writer) writeBlock(mr *marketRow, b *block, res *WriteResult, inserted *int, fields *adapters.FieldSet) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if b.packed {
+		*inserted += len(b.rows)
+		*fields |= b.cols
+		return w.insertPacked(mr.pk, b)
+	}
+	// A block that may meet stored rows: those it meets are merged.
+	chunk := b.rows
+	clear(w.found[:])
+	if err := w.loadExisting(mr.pk, mr.fields, chunk); err != nil {
+		return err
+	}
+	out, outTS, upd, updTS := w.out[:0], w.outTS[:0], w.upd[:0], w.updTS[:0]
+	for i := range chunk {
+		r := &chunk[i]
+		*fields |= r.obs.Set
+		if !w.found[i] {
+			*inserted++
+			out = append(out, r.obs)
+			outTS = append(outTS, r.ts)
+			continue
+		}
+		old := &w.old[i]
+		changed := false
+		m := &w.merged[len(upd)]
+		*m = adapters.Observation{Values: old.vals, Set: old.set}
+		for f := adapters.Field(0); f < adapters.NumFields; f++ {
+			if !r.obs.Set.Has(f) {
+				continue
+			}
+			v := r.obs.Values[f]
+			if !old.set.Has(f) || math.Float64bits(old.vals[f]) != math.Float64bits(v) {
+				changed = true
+				m.Put(f, v)
+			}
+		}
+		if !changed {
+			res.Unchanged++
+			continue
+		}
+		res.Updated++
+		upd = append(upd, m)
+		updTS = append(updTS, r.ts)
+	}
+	w.out, w.outTS, w.upd, w.updTS = out, outTS, upd, updTS
+	if err := w.insert(mr.pk, outTS, out, false); err != nil {
+		return err
+	}
+	return w.insert(mr.pk, updTS, upd, true)
+}
+
+// updateMarket updates the summary of market mr after its rows (g's) are
+// written: inserted new rows, fields seen, and step, the median step of
+// g's rows when the market had none stored.
+func (w *writer) updateMarket(mr *marketRow, g *pMarket, inserted int, fields adapters.FieldSet, step int64) error {
+	first, last, hadRows := mr.first, mr.last, mr.rows > 0
+	lo, hi := g.rows[0].ts, g.rows[len(g.rows)-1].ts
+	if !hadRows || lo < first {
+		first = lo
+	}
+	if !hadRows || hi > last {
+		last = hi
+	}
 	switch {
 	case !hadRows:
-		// The market's rows are the batch's.
-		ts := make([]int64, len(g.rows))
-		for i := range g.rows {
-			ts[i] = g.rows[i].ts
-		}
-		step = medianStep(ts)
+		// The market's rows are the batch's: step is theirs.
 	case inserted > 0:
 		var err error
 		if step, err = w.storedStep(mr.pk, mr.rows+inserted); err != nil {
 			return err
 		}
+	default:
+		step = mr.step
 	}
 	return w.c.Exec("UPDATE markets SET rows = rows + ?, first_ts = ?, last_ts = ?, fields = ?, step = ? WHERE pk = ?",
 		inserted, first, last, int64(fields), step, mr.pk)
@@ -452,14 +581,9 @@ func (w *writer) insert(pk int64, ts []int64, obs []*adapters.Observation, upser
 		for n > len(obs) {
 			n >>= 1
 		}
-		k := stmtKey{cols: cols, n: n, upsert: upsert}
-		st := w.stmts[k]
-		if st == nil {
-			var err error
-			if st, err = w.c.Prepare(insertSQL(k)); err != nil {
-				return err
-			}
-			w.stmts[k] = st
+		st, err := w.stmt(stmtKey{cols: cols, n: n, upsert: upsert})
+		if err != nil {
+			return err
 		}
 		st.BindInt64(0, pk)
 		a := 1
@@ -482,6 +606,54 @@ func (w *writer) insert(pk int64, ts []int64, obs []*adapters.Observation, upser
 			return err
 		}
 		obs, ts = obs[n:], ts[n:]
+	}
+	return nil
+}
+
+// stmt returns the prepared statement of shape k.
+func (w *writer) stmt(k stmtKey) (*sqlitex.Stmt, error) {
+	st := w.stmts[k]
+	if st == nil {
+		var err error
+		if st, err = w.c.Prepare(insertSQL(k)); err != nil {
+			return nil, err
+		}
+		w.stmts[k] = st
+	}
+	return st, nil
+}
+
+// insertPacked inserts the rows of a packed block, in statements of
+// chunkRows, chunkRows/2, ... 1 rows as insert does.
+func (w *writer) insertPacked(pk int64, b *block) error {
+	ts, vals, nc := b.ts, b.vals, b.ncols
+	for len(ts) > 0 {
+		n := chunkRows
+		for n > len(ts) {
+			n >>= 1
+		}
+		st, err := w.stmt(stmtKey{cols: b.cols, n: n})
+		if err != nil {
+			return err
+		}
+		st.BindInt64(0, pk)
+		a := 1
+		for i, t := range ts[:n] {
+			st.BindInt64(a, t)
+			a++
+			for _, v := range vals[i*nc : (i+1)*nc] {
+				if v != v {
+					st.BindNull(a)
+				} else {
+					st.BindFloat64(a, v)
+				}
+				a++
+			}
+		}
+		if _, err := st.Step(); err != nil {
+			return err
+		}
+		ts, vals = ts[n:], vals[n*nc:]
 	}
 	return nil
 }
