@@ -29,8 +29,8 @@
 //
 // File databases use WAL, a five-second busy timeout, foreign keys and
 // immediate write transactions (see internal/sqlitex). Files that Open
-// creates get 16 KiB pages (fewer B-tree splits and page writes on import,
-// fewer pages to read on load). Connections run with synchronous=NORMAL:
+// creates get 64 KiB pages (a shallower B-tree and fewer WAL frames to
+// write on import, fewer pages to read on load). Connections run with synchronous=NORMAL:
 // in WAL mode the log is synced at checkpoints rather than at every
 // commit, so a power loss or OS crash can lose the most recent imports
 // (import them again) but never corrupts the database, and a crash of the

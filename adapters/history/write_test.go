@@ -231,3 +231,20 @@ func TestDB_Write_CancelledMidway(t *testing.T) {
 		t.Fatalf("after cancelled writes: %+v, %v; want %d rows inserted", res, err, len(b.Rows))
 	}
 }
+
+// TestOpen_NewFilePageSize: files Open creates have 64 KiB pages (see
+// fileOptions).
+func TestOpen_NewFilePageSize(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.sql.QueryRow("PRAGMA page_size").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 65536 {
+		t.Errorf("page_size = %d, want 65536", n)
+	}
+}
