@@ -78,4 +78,8 @@
 // the header market,time,<every field name>, times in RFC 3339 UTC, an
 // empty cell for a field not observed, and values in Go's shortest
 // round-trip form, so a write and a read give back the same float64s.
+// ReadNativeCSV parses blocks of lines on every processor (GOMAXPROCS),
+// and Write packs rows into bind arguments on one goroutine while its
+// connection inserts on another; both give exactly the results and
+// errors of doing the work in order.
 package history
