@@ -191,16 +191,8 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 	subSecond := map[string]int{}
 	empty := map[string][2]int{} // count, first line
 	// Rows usually come market by market: the last market's lookups are
-	// kept. A first pass counts each market's rows, to size its slice.
-	count := map[string]int{}
-	for i := 0; i < len(b.Rows); {
-		id, j := b.Rows[i].Market, i+1
-		for j < len(b.Rows) && b.Rows[j].Market == id {
-			j++
-		}
-		count[id] += j - i
-		i = j
-	}
+	// kept, and a market's rows are sized from the run of rows it starts
+	// (see runLen).
 	var (
 		lastID string
 		lastOK bool
@@ -264,7 +256,7 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 		}
 		g := lastG
 		if g == nil {
-			g = &pMarket{id: r.Market, first: i, rows: make([]pRow, 0, count[r.Market])}
+			g = &pMarket{id: r.Market, first: i, rows: make([]pRow, 0, runLen(b.Rows[i:]))}
 			byID[r.Market] = g
 			p.markets = append(p.markets, g)
 			lastG = g
@@ -320,6 +312,28 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Market, b.Market))
 	})
 	return p, c.errs, c.warns
+}
+
+// runLen is the length of the run of rows of rows[0]'s market at the
+// start of rows, found in O(log n) comparisons by galloping and bisection
+// when the market's rows are contiguous there. It is a size hint: when
+// they are not, it may be short (the market's slice then grows) or long.
+func runLen(rows []Row) int {
+	id := rows[0].Market
+	lo, hi, step := 0, 1, 1 // rows[lo] is of id; the run ends at or after hi
+	for hi < len(rows) && rows[hi].Market == id {
+		lo, step = hi, 2*step
+		hi = lo + step
+	}
+	hi = min(hi, len(rows))
+	for lo+1 < hi {
+		if mid := int(uint(lo+hi) >> 1); rows[mid].Market == id {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
 }
 
 // orderAndMerge sorts g's rows by time (warning when the input was not
