@@ -629,17 +629,10 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 	if env != nil {
 		d.Accrue(&pos, env)
 	}
-	switch ev.Type {
-	case adapters.EventSlash, adapters.EventBadDebt:
-		before := d.Value(&pos, env, adapters.PriceRate)
-		pos.Units = staking.MulRate(pos.Units, 1-ev.Size)
-		return pos, before.Sub(d.Value(&pos, env, adapters.PriceRate)), nil
-	case adapters.EventPause:
-		pos.Paused = true
-	case adapters.EventUnpause:
-		pos.Paused = false
-	}
-	return pos, decimal.Zero, nil
+	pos, lost := staking.ApplyUnitEvent(pos, ev, func(p *adapters.Position) decimal.Decimal {
+		return d.Value(p, env, adapters.PriceRate)
+	})
+	return pos, lost, nil
 }
 
 // Harvest claims the accrued gauge rewards and swaps them to the base
