@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"math"
 	"slices"
 	"strings"
@@ -63,15 +64,6 @@ func (db *DB) Write(ctx context.Context, b *Batch) (WriteResult, error) {
 	if len(errs) > 0 {
 		return res, &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: errs[0].Pos, Err: &BatchError{Issues: errs}}
 	}
-	// The digest is a pure function of p: it is computed while the rows
-	// are written, and waited for on every return (it reads the batch).
-	var sha string
-	digested := make(chan struct{})
-	go func() {
-		defer close(digested)
-		sha = digest(p)
-	}()
-	defer func() { <-digested }()
 	if err := ctx.Err(); err != nil {
 		return res, adapters.Wrap(op, adapters.KindOther, err)
 	}
@@ -98,8 +90,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) (WriteResult, error) {
 	if err := w.write(op, b, p, &res); err != nil {
 		return WriteResult{Warnings: warns}, err
 	}
-	<-digested
-	if err := w.logImport(b, p, sha, &res, db.opts.Now); err != nil {
+	if err := w.logImport(b, p, w.sha, &res, db.opts.Now); err != nil {
 		return WriteResult{Warnings: warns}, adapters.Wrap(op, adapters.KindOther, err)
 	}
 	if err := c.Commit(); err != nil {
@@ -128,6 +119,8 @@ type writer struct {
 	// A merged chunk's rows to insert (out) and to update (upd).
 	out, upd     []*adapters.Observation
 	outTS, updTS []int64
+
+	sha string // the batch's digest, once writeRows is done
 }
 
 // allMarketsConn reads the markets table ordered by id on c.
@@ -246,23 +239,27 @@ type block struct {
 }
 
 // pipeDepth is how many blocks the packer may have ready ahead of the
-// inserts.
-const pipeDepth = 4
+// inserts: about 10 ms of inserting, so that the packer need not be
+// scheduled promptly on a busy machine, in well under 1 MB of blocks.
+const pipeDepth = 32
 
 // writeRows writes the observations of p, market by market, block by
-// block. Blocks that cannot meet stored rows (a new market, an append or
-// a prepend: the common case) are packed into bind arguments on another
-// goroutine while the connection inserts the blocks before them; the
-// others are merged with the stored rows on the connection. The result
-// and the errors are those of doing it all in order on one goroutine.
+// block, and sets w.sha to the digest of p. Blocks that cannot meet
+// stored rows (a new market, an append or a prepend: the common case) are
+// packed into bind arguments on another goroutine while the connection
+// inserts the blocks before them; the others are merged with the stored
+// rows on the connection. That goroutine also computes the digest, block
+// by block (it is mostly idle, waiting for the inserts). The result and
+// the errors are those of doing it all in order on one goroutine.
 func (w *writer) writeRows(p *prepared, byID map[string]*marketRow, res *WriteResult) error {
 	blocks := make(chan *block, pipeDepth)
 	free := make(chan *block, pipeDepth+2)
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	var sha string
 	go func() {
 		defer close(done)
-		packBlocks(p, byID, blocks, free, stop)
+		sha = packBlocks(p, byID, blocks, free, stop)
 	}()
 	defer func() {
 		close(stop)
@@ -288,15 +285,20 @@ func (w *writer) writeRows(p *prepared, byID map[string]*marketRow, res *WriteRe
 		}
 		free <- b // never blocks: at most pipeDepth+2 blocks exist
 	}
+	<-done
+	w.sha = sha
 	return nil
 }
 
 // packBlocks cuts the rows of p into blocks and sends them to out in
-// order, packing those that cannot meet stored rows; it stops early when
-// stop is closed. Blocks are taken from free when there are any.
-func packBlocks(p *prepared, byID map[string]*marketRow, out chan<- *block, free chan *block, stop <-chan struct{}) {
+// order, packing those that cannot meet stored rows, and returns the
+// digest of p; it stops early (returning "") when stop is closed. Blocks
+// are taken from free when there are any.
+func packBlocks(p *prepared, byID map[string]*marketRow, out chan<- *block, free chan *block, stop <-chan struct{}) string {
 	defer close(out)
+	var d digester
 	for _, g := range p.markets {
+		d.market(g)
 		mr := byID[g.id]
 		hadRows := mr.rows > 0
 		for start := 0; start < len(g.rows); start += chunkRows {
@@ -324,10 +326,13 @@ func packBlocks(p *prepared, byID map[string]*marketRow, out chan<- *block, free
 			select {
 			case out <- b:
 			case <-stop:
-				return
+				return ""
 			}
+			// While the connection inserts it.
+			d.rows(g.rows[start:end])
 		}
 	}
+	return d.sum(p.events)
 }
 
 // pack lays out b's rows as bind arguments.
@@ -691,28 +696,58 @@ func (w *writer) writeEvent(pk int64, e adapters.Event) (int, error) {
 	return 1, err
 }
 
-// digest is the SHA-256 of a prepared batch's canonical content.
+// digest is the SHA-256 of a prepared batch's canonical content: for
+// each market by ID, its ID and its rows by time (time, field set and the
+// values of the set fields); then the events.
 func digest(p *prepared) string {
-	h := sha256.New()
-	buf := make([]byte, 0, 16+8*adapters.NumFields)
+	var d digester
 	for _, g := range p.markets {
-		h.Write([]byte(g.id))
-		h.Write([]byte{'\n'})
-		for _, r := range g.rows {
-			buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(r.ts))
-			buf = binary.LittleEndian.AppendUint32(buf, uint32(r.obs.Set))
-			for f := adapters.Field(0); f < adapters.NumFields; f++ {
-				if r.obs.Set.Has(f) {
-					buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(r.obs.Values[f]))
-				}
+		d.market(g)
+		d.rows(g.rows)
+	}
+	return d.sum(p.events)
+}
+
+// digester computes digest piece by piece.
+type digester struct {
+	h   hash.Hash
+	buf []byte
+}
+
+// market starts the rows of g.
+func (d *digester) market(g *pMarket) {
+	if d.h == nil {
+		d.h = sha256.New()
+		d.buf = make([]byte, 0, 16+8*adapters.NumFields)
+	}
+	d.h.Write([]byte(g.id))
+	d.h.Write([]byte{'\n'})
+}
+
+// rows adds a run of the current market's rows.
+func (d *digester) rows(rows []pRow) {
+	for _, r := range rows {
+		buf := binary.LittleEndian.AppendUint64(d.buf[:0], uint64(r.ts))
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(r.obs.Set))
+		for f := adapters.Field(0); f < adapters.NumFields; f++ {
+			if r.obs.Set.Has(f) {
+				buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(r.obs.Values[f]))
 			}
-			h.Write(buf)
 		}
+		d.h.Write(buf)
+		d.buf = buf
 	}
-	for _, e := range p.events {
-		fmt.Fprintf(h, "event\n%s\n%d\n%s\n%x\n%s\n%s\n", e.Market, e.Time.Unix(), e.Type, math.Float64bits(e.Size), e.Scope, e.Note)
+}
+
+// sum adds the events and returns the digest in hex.
+func (d *digester) sum(events []adapters.Event) string {
+	if d.h == nil {
+		d.h = sha256.New()
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	for _, e := range events {
+		fmt.Fprintf(d.h, "event\n%s\n%d\n%s\n%x\n%s\n%s\n", e.Market, e.Time.Unix(), e.Type, math.Float64bits(e.Size), e.Scope, e.Note)
+	}
+	return hex.EncodeToString(d.h.Sum(nil))
 }
 
 func (w *writer) logImport(b *Batch, p *prepared, sha string, res *WriteResult, now func() time.Time) error {

@@ -150,6 +150,16 @@ func TestDB_Write_Blocks(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("write %d result (-want +got):\n%s", wi, diff)
 		}
+		// The digest, computed block by block while writing, is that of
+		// the whole batch.
+		imps, err := db.Imports(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, _ := prepare(b)
+		if got, want := imps[len(imps)-1].SHA256, digest(p); got != want {
+			t.Errorf("write %d: digest %s, want %s", wi, got, want)
+		}
 		stored := storedRows(t, db)
 		if len(stored) != len(model) {
 			t.Errorf("write %d: %d rows stored, want %d", wi, len(stored), len(model))
