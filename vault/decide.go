@@ -484,9 +484,34 @@ func (p *planner) optional(cands []candidate) []*candidate {
 type exit struct {
 	mode  adapters.ExitMode
 	cost  num
-	costD decimal.Decimal // cost as a decimal
+	costD decimal.Decimal // cost as a decimal; for a queued-by-choice exit, built by text
 	note  string
 	ok    bool
+	// A queue chosen for its cost: text builds costD and the note from
+	// these only for the exit an order or rejection takes (pricing the
+	// funding moves compares many exits it never prints).
+	byCost  bool
+	delay   time.Duration
+	instant decimal.Decimal
+}
+
+// text returns the exit's note, building it (and costD) for a queue
+// chosen for its cost: fmt.Sprintf("; queued (%s) at est. cost %s vs
+// instant %s", ...) without fmt.
+func (e *exit) text() string {
+	if !e.byCost || e.note != "" {
+		return e.note
+	}
+	e.costD = e.cost.Dec()
+	var buf [160]byte
+	b := append(buf[:0], "; queued ("...)
+	b = append(b, e.delay.Round(time.Hour).String()...)
+	b = append(b, ") at est. cost "...)
+	b = append(b, e.costD.String()...)
+	b = append(b, " vs instant "...)
+	b = append(b, e.instant.String()...)
+	e.note = string(b)
+	return e.note
 }
 
 // quoteAt returns c's quote at amount, quoting again when c's is at
@@ -543,8 +568,8 @@ func (p *planner) exitFor(c *candidate, amount num) exit {
 		}
 		queueCost := nm(gas).Add(decfast.NumFromFloat(forgone))
 		if !canInstant || queueCost.Cmp(exitCost) < 0 {
-			e.mode, e.cost, e.costD = adapters.ExitQueue, queueCost, queueCost.Dec()
-			e.note = fmt.Sprintf("; queued (%s) at est. cost %s vs instant %s", q.ExitDelay.Round(time.Hour), e.costD, q.ExitCost)
+			e.mode, e.cost, e.costD = adapters.ExitQueue, queueCost, decimal.Decimal{}
+			e.byCost, e.delay, e.instant = true, q.ExitDelay, q.ExitCost
 		}
 		return e
 	}
@@ -568,10 +593,11 @@ func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 	s := p.v.markets[c.i]
 	e := p.exitFor(c, amount)
 	if !e.ok {
-		p.d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("sell of %s: %s", c.dec(amount), e.note)})
+		p.d.reject(Rejection{Market: s.id, Reason: "sell of " + c.dec(amount).String() + ": " + e.text()})
 		return num{}, false
 	}
-	o := Order{Market: s.id, Side: Sell, Amount: c.dec(amount), All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.costD, Reason: p.reason(c, c.why.note(), e.note)}
+	note := e.text()
+	o := Order{Market: s.id, Side: Sell, Amount: c.dec(amount), All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.costD, Reason: p.reason(c, c.why.note(), note)}
 	proceeds := num{}.Max(amount.Sub(e.cost))
 	p.order(o, c.i)
 	p.costs = p.costs.Add(e.cost)
