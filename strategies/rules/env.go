@@ -9,9 +9,10 @@ import (
 )
 
 // marketEnv is the typed environment of the per-market rules (eligible,
-// score, weight, exit.when). Field tags are the names rules use. W and P
-// are filled by the package: rules never name them directly (the compiler
-// rewrites window calls to W[i] and params.<name> to P[i]).
+// score, weight, exit.when). Field tags are the names rules use. W and the
+// embedded parameter slots P are filled by the package: rules never name
+// them directly (the compiler rewrites window calls to W[i] and
+// params.<name> to P[i]).
 type marketEnv struct {
 	APY            float64  `expr:"apy"`
 	RewardAPY      float64  `expr:"reward_apy"`
@@ -33,9 +34,8 @@ type marketEnv struct {
 	Weight         float64  `expr:"weight"`
 	Score          float64  `expr:"score"`
 
-	// Window values by window id and parameter values by parameter id.
-	// They are separate fields, not slices, so that reading one costs the
-	// VM a single field load.
+	// Window values by window id. They are separate fields, not a slice,
+	// so that reading one costs the VM a single field load.
 	W0  float64 `expr:"__w0"`
 	W1  float64 `expr:"__w1"`
 	W2  float64 `expr:"__w2"`
@@ -52,41 +52,11 @@ type marketEnv struct {
 	W13 float64 `expr:"__w13"`
 	W14 float64 `expr:"__w14"`
 	W15 float64 `expr:"__w15"`
-	P0  float64 `expr:"__p0"`
-	P1  float64 `expr:"__p1"`
-	P2  float64 `expr:"__p2"`
-	P3  float64 `expr:"__p3"`
-	P4  float64 `expr:"__p4"`
-	P5  float64 `expr:"__p5"`
-	P6  float64 `expr:"__p6"`
-	P7  float64 `expr:"__p7"`
-	P8  float64 `expr:"__p8"`
-	P9  float64 `expr:"__p9"`
-	P10 float64 `expr:"__p10"`
-	P11 float64 `expr:"__p11"`
-	P12 float64 `expr:"__p12"`
-	P13 float64 `expr:"__p13"`
-	P14 float64 `expr:"__p14"`
-	P15 float64 `expr:"__p15"`
-	P16 float64 `expr:"__p16"`
-	P17 float64 `expr:"__p17"`
-	P18 float64 `expr:"__p18"`
-	P19 float64 `expr:"__p19"`
-	P20 float64 `expr:"__p20"`
-	P21 float64 `expr:"__p21"`
-	P22 float64 `expr:"__p22"`
-	P23 float64 `expr:"__p23"`
-	P24 float64 `expr:"__p24"`
-	P25 float64 `expr:"__p25"`
-	P26 float64 `expr:"__p26"`
-	P27 float64 `expr:"__p27"`
-	P28 float64 `expr:"__p28"`
-	P29 float64 `expr:"__p29"`
-	P30 float64 `expr:"__p30"`
-	P31 float64 `expr:"__p31"`
+	paramSlots
 }
 
-// vaultEnv is the typed environment of rebalance.when and harvest.when.
+// vaultEnv is the typed environment of rebalance.when and harvest.when;
+// it embeds the same parameter slots as marketEnv.
 type vaultEnv struct {
 	NAV            float64   `expr:"nav"`
 	Idle           float64   `expr:"idle"`
@@ -98,6 +68,15 @@ type vaultEnv struct {
 	GasPrice       float64   `expr:"gas_price"`
 	Now            time.Time `expr:"now"`
 
+	paramSlots
+}
+
+// paramSlots are the parameter slots, by parameter id, that both
+// environments embed: expr and the closure compiler (envFloatOffsets) read
+// promoted fields as if they were the environment's own (a test checks
+// both). They are separate fields, not a slice, so that reading one costs
+// the VM a single field load.
+type paramSlots struct {
 	P0  float64 `expr:"__p0"`
 	P1  float64 `expr:"__p1"`
 	P2  float64 `expr:"__p2"`
@@ -401,77 +380,7 @@ func (e *marketEnv) setW(i int, v float64) {
 }
 
 // setP sets parameter slot i.
-func (e *marketEnv) setP(i int, v float64) {
-	switch i {
-	case 0:
-		e.P0 = v
-	case 1:
-		e.P1 = v
-	case 2:
-		e.P2 = v
-	case 3:
-		e.P3 = v
-	case 4:
-		e.P4 = v
-	case 5:
-		e.P5 = v
-	case 6:
-		e.P6 = v
-	case 7:
-		e.P7 = v
-	case 8:
-		e.P8 = v
-	case 9:
-		e.P9 = v
-	case 10:
-		e.P10 = v
-	case 11:
-		e.P11 = v
-	case 12:
-		e.P12 = v
-	case 13:
-		e.P13 = v
-	case 14:
-		e.P14 = v
-	case 15:
-		e.P15 = v
-	case 16:
-		e.P16 = v
-	case 17:
-		e.P17 = v
-	case 18:
-		e.P18 = v
-	case 19:
-		e.P19 = v
-	case 20:
-		e.P20 = v
-	case 21:
-		e.P21 = v
-	case 22:
-		e.P22 = v
-	case 23:
-		e.P23 = v
-	case 24:
-		e.P24 = v
-	case 25:
-		e.P25 = v
-	case 26:
-		e.P26 = v
-	case 27:
-		e.P27 = v
-	case 28:
-		e.P28 = v
-	case 29:
-		e.P29 = v
-	case 30:
-		e.P30 = v
-	case 31:
-		e.P31 = v
-	}
-}
-
-// setP sets parameter slot i.
-func (e *vaultEnv) setP(i int, v float64) {
+func (e *paramSlots) setP(i int, v float64) {
 	switch i {
 	case 0:
 		e.P0 = v
@@ -541,14 +450,7 @@ func (e *vaultEnv) setP(i int, v float64) {
 }
 
 // setParams sets every parameter slot from vals.
-func (e *marketEnv) setParams(vals []float64) {
-	for i, v := range vals {
-		e.setP(i, v)
-	}
-}
-
-// setParams sets every parameter slot from vals.
-func (e *vaultEnv) setParams(vals []float64) {
+func (e *paramSlots) setParams(vals []float64) {
 	for i, v := range vals {
 		e.setP(i, v)
 	}

@@ -41,22 +41,42 @@ type fastExpr struct {
 }
 
 // envFloatOffsets and envStringOffsets map a marketEnv expr name to its
-// field's offset, for the fields of those types.
+// field's offset, for the fields of those types, promoted ones (the
+// embedded parameter slots) included, as expr sees them.
 var envFloatOffsets, envStringOffsets = func() (map[string]uintptr, map[string]uintptr) {
 	f, s := map[string]uintptr{}, map[string]uintptr{}
 	t := reflect.TypeOf(marketEnv{})
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
+	for _, sf := range reflect.VisibleFields(t) {
 		name := sf.Tag.Get("expr")
+		off, ok := fieldOffset(t, sf.Index)
+		if name == "" || !ok {
+			continue
+		}
 		switch sf.Type.Kind() {
 		case reflect.Float64:
-			f[name] = sf.Offset
+			f[name] = off
 		case reflect.String:
-			s[name] = sf.Offset
+			s[name] = off
 		}
 	}
 	return f, s
 }()
+
+// fieldOffset returns the offset in struct type t of the field at index, a
+// path through structs embedded by value (reflect gives a promoted field's
+// offset within its own struct); false through an embedded pointer.
+func fieldOffset(t reflect.Type, index []int) (uintptr, bool) {
+	var off uintptr
+	for _, i := range index {
+		if t.Kind() != reflect.Struct {
+			return 0, false
+		}
+		sf := t.Field(i)
+		off += sf.Offset
+		t = sf.Type
+	}
+	return off, true
+}
 
 // floatField returns a closure reading the float64 field at off.
 func floatField(off uintptr) numFn {
