@@ -7,7 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/adapters/internal/staking"
+	"github.com/yieldvault/yieldvault/adapters/internal/mech"
 )
 
 func init() { adapters.Register(adapters.AMM, New) }
@@ -42,18 +42,14 @@ func (m Model) String() string {
 // Driver models a liquidity-provider position in one AMM pool. It is
 // immutable after New and safe for concurrent use.
 type Driver struct {
-	market        adapters.Market
-	model         Model
-	fee           float64 // the profile's fee tier; observations override it
-	amp           float64
-	w0            float64 // weight of coin 0 (the base asset) in a product pool
-	rng           Range
-	invert        bool // the observed price is coin 1 per base coin
-	rewardHaircut float64
-	swapCost      float64
-	gasDeposit    float64
-	gasWithdraw   float64
-	gasHarvest    float64
+	market adapters.Market
+	model  Model
+	fee    float64 // the profile's fee tier; observations override it
+	amp    float64
+	w0     float64 // weight of coin 0 (the base asset) in a product pool
+	rng    Range
+	invert bool // the observed price is coin 1 per base coin
+	params mech.UnitParams
 }
 
 // Harvesting is the Driver of a pool whose profile pays reward tokens (CRV,
@@ -66,24 +62,18 @@ type Harvesting struct{ *Driver }
 // is the Factory registered for adapters.AMM.
 func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
 	const op = "amm.New"
-	if p == nil {
-		return nil, adapters.E(op, adapters.KindInvalid, "market %s: no profile", m.ID)
-	}
-	if m.Kind != adapters.AMM || p.Kind != adapters.AMM {
-		return nil, adapters.E(op, adapters.KindInvalid, "market %s (%s) with profile %s (%s) is not an AMM market", m.ID, m.Kind, p.Name, p.Kind)
+	up, err := mech.ReadUnitParams(op, m, p, adapters.AMM, "an AMM")
+	if err != nil {
+		return nil, err
 	}
 	d := &Driver{
-		market:        m,
-		fee:           p.ParamOr("fee_tier", 0.003),
-		amp:           p.ParamOr("amplification", 100),
-		w0:            p.ParamOr("weight0", 0.5),
-		rng:           Range{Lower: p.ParamOr("range_lower", 0), Upper: p.ParamOr("range_upper", 0)},
-		invert:        p.ParamOr("price_inverted", 0) != 0,
-		rewardHaircut: p.ParamOr("reward_haircut", 0),
-		swapCost:      p.ParamOr("harvest_swap_cost", 0),
-		gasDeposit:    p.ParamOr("gas_deposit", 0),
-		gasWithdraw:   p.ParamOr("gas_withdraw", 0),
-		gasHarvest:    p.ParamOr("gas_harvest", 0),
+		market: m,
+		fee:    p.ParamOr("fee_tier", 0.003),
+		amp:    p.ParamOr("amplification", 100),
+		w0:     p.ParamOr("weight0", 0.5),
+		rng:    Range{Lower: p.ParamOr("range_lower", 0), Upper: p.ParamOr("range_upper", 0)},
+		invert: p.ParamOr("price_inverted", 0) != 0,
+		params: up,
 	}
 	switch p.PoolType {
 	case adapters.PoolConstantProduct:
@@ -109,10 +99,9 @@ func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
 		return nil, adapters.E(op, adapters.KindInvalid,
 			"market %s: range [%g, %g] x entry price must contain the entry price (range_lower < 1 < range_upper, 0 for an open side)",
 			m.ID, d.rng.Lower, d.rng.Upper)
-	case d.rewardHaircut > 1:
-		return nil, adapters.E(op, adapters.KindInvalid, "market %s: reward_haircut %g must be within [0, 1]", m.ID, d.rewardHaircut)
-	case d.swapCost >= 1:
-		return nil, adapters.E(op, adapters.KindInvalid, "market %s: harvest_swap_cost %g must be within [0, 1)", m.ID, d.swapCost)
+	}
+	if err := d.params.Check(op, m.ID); err != nil {
+		return nil, err
 	}
 	if len(p.RewardTokens) > 0 {
 		return &Harvesting{d}, nil
@@ -448,19 +437,19 @@ func (d *Driver) ExitSlippage(p *Pool, entry, value float64) (slip float64, ok b
 func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
 	p := d.Read(&env.Obs)
 	entry := d.entryRef(&p)
-	gas := env.GasCost(d.gasDeposit)
+	gas := env.GasCost(d.params.GasDeposit)
 	net := amount.Sub(gas)
 	netF := math.Max(0, adapters.Float(net))
 	entrySlip := adapters.FromFloat(d.EntrySlippage(&p, entry, netF))
 	_, apy, _ := d.FeeRate(&p, entry, netF)
-	reward := p.RewardAPY * (1 - d.rewardHaircut)
+	reward := p.RewardAPY * (1 - d.params.RewardHaircut)
 	q := adapters.Quote{
 		APY:       apy + reward,
 		RewardAPY: reward,
 		EntryCost: gas.Add(entrySlip),
 	}
 	exitSlip, _ := d.ExitSlippage(&p, entry, math.Max(0, netF-adapters.Float(entrySlip)))
-	q.ExitCost = env.GasCost(d.gasWithdraw).Add(adapters.FromFloat(exitSlip))
+	q.ExitCost = env.GasCost(d.params.GasWithdraw).Add(adapters.FromFloat(exitSlip))
 	if math.IsInf(p.ExitLiquidity, 1) {
 		q.MaxInstantExit = amount
 	} else {
@@ -481,7 +470,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	}
 	d.Accrue(&pos, env)
 	p := d.Read(&env.Obs)
-	gas := env.GasCost(d.gasDeposit)
+	gas := env.GasCost(d.params.GasDeposit)
 	net := amount.Sub(gas)
 	if net.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover gas of %s", d.market.ID, amount, gas)
@@ -501,7 +490,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	if !(unit > 0) || math.IsInf(unit, 0) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: LP unit value %g is not positive", d.market.ID, unit)
 	}
-	pos.Units = pos.Units.Add(value.DivRound(staking.FastDecimal(unit), adapters.Scale))
+	pos.Units = pos.Units.Add(value.DivRound(mech.FastDecimal(unit), adapters.Scale))
 	pos.Principal = pos.Principal.Add(amount)
 	if pos.Last.Before(env.Time) {
 		pos.Last = env.Time
@@ -524,7 +513,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	d.Accrue(&pos, env)
 	p := d.Read(&env.Obs)
 	unit := pos.Index * d.Shape(&p, pos.Entry)
-	value := staking.MulRate(pos.Units, unit)
+	value := mech.MulRate(pos.Units, unit)
 	amount := w.Amount
 	if w.All {
 		amount = value
@@ -555,7 +544,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
 			"%s: slippage %s on %s is above the bound of %g", d.market.ID, slip, amount, w.MaxSlippage)
 	}
-	gas := env.GasCost(d.gasWithdraw)
+	gas := env.GasCost(d.params.GasWithdraw)
 	out := amount.Sub(slip).Sub(gas)
 	if out.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
@@ -565,7 +554,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	if amount.Equal(value) {
 		burned = pos.Units
 	} else {
-		burned = amount.DivRound(staking.FastDecimal(unit), adapters.Scale)
+		burned = amount.DivRound(mech.FastDecimal(unit), adapters.Scale)
 		if burned.GreaterThan(pos.Units) {
 			burned = pos.Units
 		}
@@ -599,9 +588,9 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 	pos.Last = env.Time
 	if r := p.RewardAPY; r > 0 && pos.Units.Sign() > 0 {
 		dt := float64(env.Time.Sub(last)) / float64(time.Second) / year
-		if f := r * dt * (1 - d.rewardHaircut); f > 0 {
+		if f := r * dt * (1 - d.params.RewardHaircut); f > 0 {
 			v := pos.Index * d.Shape(&p, pos.Entry)
-			pos.Rewards = pos.Rewards.Add(staking.MulRate(staking.MulRate(pos.Units, v), f))
+			pos.Rewards = pos.Rewards.Add(mech.MulRate(mech.MulRate(pos.Units, v), f))
 		}
 	}
 }
@@ -614,11 +603,11 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 		return decimal.Zero
 	}
 	if env == nil {
-		return staking.MulRate(pos.Units, math.Max(pos.Index, 0))
+		return mech.MulRate(pos.Units, math.Max(pos.Index, 0))
 	}
 	p := d.Read(&env.Obs)
 	idx, _ := d.project(pos, env, &p)
-	return staking.MulRate(pos.Units, idx*d.Shape(&p, pos.Entry))
+	return mech.MulRate(pos.Units, idx*d.Shape(&p, pos.Entry))
 }
 
 // Apply applies an event: a slash or bad debt (an exploit of the pool)
@@ -629,7 +618,7 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 	if env != nil {
 		d.Accrue(&pos, env)
 	}
-	pos, lost := staking.ApplyUnitEvent(pos, ev, func(p *adapters.Position) decimal.Decimal {
+	pos, lost := mech.ApplyUnitEvent(pos, ev, func(p *adapters.Position) decimal.Decimal {
 		return d.Value(p, env, adapters.PriceRate)
 	})
 	return pos, lost, nil
@@ -643,17 +632,5 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 func (h *Harvesting) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	const op = "amm.Harvest"
 	h.Accrue(&pos, env)
-	if pos.Rewards.Sign() <= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", h.market.ID)
-	}
-	fee := staking.MulRate(pos.Rewards, h.swapCost)
-	gas := env.GasCost(h.gasHarvest)
-	net := pos.Rewards.Sub(fee).Sub(gas)
-	if net.Sign() <= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
-			"%s: harvesting %s of rewards costs %s in swap fees and gas", h.market.ID, pos.Rewards, fee.Add(gas))
-	}
-	value := pos.Rewards
-	pos.Rewards = decimal.Zero
-	return pos, adapters.Fill{Amount: net, Value: value, Gas: gas, Fee: fee}, nil
+	return h.params.Harvest(op, h.market.ID, pos, env)
 }

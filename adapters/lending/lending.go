@@ -7,7 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/adapters/internal/staking"
+	"github.com/yieldvault/yieldvault/adapters/internal/mech"
 	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
@@ -19,13 +19,9 @@ const year = 365 * 24 * 3600.0
 // Driver models the supply side of one lending market. It is immutable
 // after New and safe for concurrent use.
 type Driver struct {
-	market        adapters.Market
-	irm           IRM
-	rewardHaircut float64
-	swapCost      float64
-	gasDeposit    float64
-	gasWithdraw   float64
-	gasHarvest    float64
+	market adapters.Market
+	irm    IRM
+	params mech.UnitParams
 }
 
 // Harvesting is the Driver of a market whose profile pays reward tokens:
@@ -37,31 +33,18 @@ type Harvesting struct{ *Driver }
 // *Driver. It is the Factory registered for adapters.Lending.
 func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
 	const op = "lending.New"
-	if p == nil {
-		return nil, adapters.E(op, adapters.KindInvalid, "market %s: no profile", m.ID)
-	}
-	if m.Kind != adapters.Lending || p.Kind != adapters.Lending {
-		return nil, adapters.E(op, adapters.KindInvalid, "market %s (%s) with profile %s (%s) is not a lending market", m.ID, m.Kind, p.Name, p.Kind)
+	up, err := mech.ReadUnitParams(op, m, p, adapters.Lending, "a lending")
+	if err != nil {
+		return nil, err
 	}
 	irm, err := IRMFromProfile(p)
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindInvalid, err)
 	}
-	d := &Driver{
-		market:        m,
-		irm:           irm,
-		rewardHaircut: p.ParamOr("reward_haircut", 0),
-		swapCost:      p.ParamOr("harvest_swap_cost", 0),
-		gasDeposit:    p.ParamOr("gas_deposit", 0),
-		gasWithdraw:   p.ParamOr("gas_withdraw", 0),
-		gasHarvest:    p.ParamOr("gas_harvest", 0),
+	if err := up.Check(op, m.ID); err != nil {
+		return nil, err
 	}
-	if d.rewardHaircut > 1 {
-		return nil, adapters.E(op, adapters.KindInvalid, "market %s: reward_haircut %g must be within [0, 1]", m.ID, d.rewardHaircut)
-	}
-	if d.swapCost >= 1 {
-		return nil, adapters.E(op, adapters.KindInvalid, "market %s: harvest_swap_cost %g must be within [0, 1)", m.ID, d.swapCost)
-	}
+	d := &Driver{market: m, irm: irm, params: up}
 	if len(p.RewardTokens) > 0 {
 		return &Harvesting{d}, nil
 	}
@@ -223,12 +206,12 @@ func observedIndex(o *adapters.Observation) (float64, bool) {
 func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
 	s := d.Read(&env.Obs)
 	amt := adapters.Float(amount)
-	reward := s.RewardAPY * (1 - d.rewardHaircut)
+	reward := s.RewardAPY * (1 - d.params.RewardHaircut)
 	q := adapters.Quote{
 		APY:       d.APYAfter(s, amt) + reward,
 		RewardAPY: reward,
-		EntryCost: env.GasCost(d.gasDeposit),
-		ExitCost:  env.GasCost(d.gasWithdraw),
+		EntryCost: env.GasCost(d.params.GasDeposit),
+		ExitCost:  env.GasCost(d.params.GasWithdraw),
 	}
 	if math.IsInf(s.Available, 1) {
 		q.MaxInstantExit = amount
@@ -253,7 +236,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
 	}
 	d.Accrue(&pos, env)
-	gas := env.GasCost(d.gasDeposit)
+	gas := env.GasCost(d.params.GasDeposit)
 	am := decfast.FromDec(amount)
 	net := am.Sub(decfast.FromDec(gas))
 	if net.Sign() <= 0 {
@@ -329,7 +312,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	if amount.Sign() == 0 {
 		amount = am.Dec()
 	}
-	gas := env.GasCost(d.gasWithdraw)
+	gas := env.GasCost(d.params.GasWithdraw)
 	gn := decfast.FromDec(gas)
 	if am.Cmp(gn) <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s does not cover gas of %s", d.market.ID, amount, gas)
@@ -372,8 +355,8 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 	}
 	if r := env.Obs.Values[adapters.FieldRewardAPY]; r > 0 && env.Obs.Set.Has(adapters.FieldRewardAPY) && pos.Units.Sign() > 0 {
 		dt := float64(env.Time.Sub(last)) / float64(time.Second) / year
-		if f := r * dt * (1 - d.rewardHaircut); f > 0 {
-			pos.Rewards = pos.Rewards.Add(staking.MulRate(staking.MulRate(pos.Units, pos.Index), f))
+		if f := r * dt * (1 - d.params.RewardHaircut); f > 0 {
+			pos.Rewards = pos.Rewards.Add(mech.MulRate(mech.MulRate(pos.Units, pos.Index), f))
 		}
 	}
 }
@@ -386,7 +369,7 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 		return decimal.Zero
 	}
 	idx, _ := d.project(pos, env)
-	return staking.MulRate(pos.Units, idx)
+	return mech.MulRate(pos.Units, idx)
 }
 
 // Apply applies an event. Bad debt and slashing cut Units by exactly the
@@ -397,7 +380,7 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 	if env != nil {
 		d.Accrue(&pos, env)
 	}
-	pos, lost := staking.ApplyUnitEvent(pos, ev, func(p *adapters.Position) decimal.Decimal {
+	pos, lost := mech.ApplyUnitEvent(pos, ev, func(p *adapters.Position) decimal.Decimal {
 		return d.Value(p, env, adapters.PriceRate)
 	})
 	return pos, lost, nil
@@ -411,21 +394,5 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 func (h *Harvesting) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	const op = "lending.Harvest"
 	h.Accrue(&pos, env)
-	return harvest(op, h.market.ID, pos, env, h.swapCost, h.gasHarvest)
-}
-
-func harvest(op, id string, pos adapters.Position, env *adapters.Env, swapCost, gasUnits float64) (adapters.Position, adapters.Fill, error) {
-	if pos.Rewards.Sign() <= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", id)
-	}
-	fee := staking.MulRate(pos.Rewards, swapCost)
-	gas := env.GasCost(gasUnits)
-	net := pos.Rewards.Sub(fee).Sub(gas)
-	if net.Sign() <= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
-			"%s: harvesting %s of rewards costs %s in swap fees and gas", id, pos.Rewards, fee.Add(gas))
-	}
-	value := pos.Rewards
-	pos.Rewards = decimal.Zero
-	return pos, adapters.Fill{Amount: net, Value: value, Gas: gas, Fee: fee}, nil
+	return h.params.Harvest(op, h.market.ID, pos, env)
 }

@@ -5,7 +5,7 @@
 // An LRT is an LST with more: it shares the LST mechanics (exchange-rate
 // index, withdrawal queue, venue exits with depth-dependent slippage and
 // depeg, slashing of units and queued claims; see package lst) through the
-// internal staking package, and adds:
+// internal mechanics package (adapters/internal/mech), and adds:
 //
 //   - restaking rewards: the observation's reward_apy, else the profile's
 //     restaking_apy, accrue into Position.Rewards in base units after the
@@ -32,7 +32,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/adapters/internal/staking"
+	"github.com/yieldvault/yieldvault/adapters/internal/mech"
 )
 
 func init() {
@@ -42,7 +42,7 @@ func init() {
 // Driver is the LRT driver of one market. It implements adapters.Driver,
 // adapters.Claimer and adapters.Harvester.
 type Driver struct {
-	core      *staking.Driver
+	core      *mech.Staking
 	exposures []string
 }
 
@@ -63,7 +63,7 @@ func New(m adapters.Market, p *adapters.Profile) (*Driver, error) {
 	if m.Kind != adapters.LRT {
 		return nil, adapters.E("lrt.New", adapters.KindInvalid, "market %s is of kind %s, not lrt", m.ID, m.Kind)
 	}
-	core, err := staking.New("lrt", m, p, true)
+	core, err := mech.NewStaking("lrt", m, p, true)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/adapters/internal/staking"
+	"github.com/yieldvault/yieldvault/adapters/internal/mech"
 )
 
 func init() {
@@ -46,7 +46,7 @@ func init() {
 // Driver is the LST driver of one market. It implements adapters.Driver
 // and adapters.Claimer.
 type Driver struct {
-	core *staking.Driver
+	core *mech.Staking
 }
 
 var (
@@ -65,7 +65,7 @@ func New(m adapters.Market, p *adapters.Profile) (*Driver, error) {
 	if m.Kind != adapters.LST {
 		return nil, adapters.E("lst.New", adapters.KindInvalid, "market %s is of kind %s, not lst", m.ID, m.Kind)
 	}
-	core, err := staking.New("lst", m, p, false)
+	core, err := mech.NewStaking("lst", m, p, false)
 	if err != nil {
 		return nil, err
 	}

@@ -1,13 +1,4 @@
-// Package staking holds the mechanics that liquid staking tokens (package
-// adapters/lst) and liquid restaking tokens (package adapters/lrt) share:
-// an exchange-rate index, the protocol's withdrawal queue, instant exits
-// through a venue at a depth-dependent slippage, slashing with optional
-// insurance, and, for restaking, rewards accrued for harvesting.
-//
-// The public packages wrap a Driver and expose only the capabilities of
-// their kind (an LST has no Harvest method), so that capability checks by
-// type assertion stay truthful.
-package staking
+package mech
 
 import (
 	"math"
@@ -22,9 +13,16 @@ import (
 // YearSeconds is the length of the year APYs compound over: 365 days.
 const YearSeconds = 365 * 24 * 3600
 
-// Driver models one staking or restaking market. It is immutable once
+// Staking is the driver of one staking or restaking market: the exchange-
+// rate index, the protocol's withdrawal queue, instant exits through a
+// venue at a depth-dependent slippage, slashing with optional insurance,
+// and, for restaking, rewards accrued for harvesting. It is immutable once
 // built and safe for concurrent use.
-type Driver struct {
+//
+// Packages lst and lrt wrap it and expose only the capabilities of their
+// kind (an LST has no Harvest method), so that capability checks by type
+// assertion stay truthful.
+type Staking struct {
 	name   string // "lst" or "lrt": the prefix of operation names
 	market adapters.Market
 
@@ -49,15 +47,15 @@ type Driver struct {
 	gasHarvest      float64
 }
 
-// New builds the driver of market m from its profile. name is the kind's
+// NewStaking builds the driver of market m from its profile. name is the kind's
 // package name, used in operation names ("lst", "lrt"); restaking turns on
 // the restaking mechanics (escrow, rewards).
-func New(name string, m adapters.Market, p *adapters.Profile, restaking bool) (*Driver, error) {
+func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking bool) (*Staking, error) {
 	op := name + ".New"
 	if p == nil {
 		return nil, adapters.E(op, adapters.KindInvalid, "market %s: no profile", m.ID)
 	}
-	d := &Driver{
+	d := &Staking{
 		name:            name,
 		market:          m,
 		rebasing:        p.Rebasing,
@@ -112,17 +110,17 @@ func New(name string, m adapters.Market, p *adapters.Profile, restaking bool) (*
 }
 
 // Market returns the driver's market.
-func (d *Driver) Market() adapters.Market { return d.market }
+func (d *Staking) Market() adapters.Market { return d.market }
 
 // Rebasing reports whether the market's token rebases (its market price
 // is quoted per token worth one base unit at NAV).
-func (d *Driver) Rebasing() bool { return d.rebasing }
+func (d *Staking) Rebasing() bool { return d.rebasing }
 
 // netAPY turns an observed APY into what a holder earns. Observed APYs are
 // net (what holders earn, after the protocol's fee) unless the profile
 // says gross_apy = 1, in which case fee_on_rewards is taken off positive
 // yields.
-func (d *Driver) netAPY(apy float64) float64 {
+func (d *Staking) netAPY(apy float64) float64 {
 	if d.grossAPY && apy > 0 {
 		return apy * (1 - d.feeOnRewards)
 	}
@@ -152,7 +150,7 @@ func Growth(apy float64, dt time.Duration) float64 {
 // (or pos.APY, the last known) compounds pos.Index from pos.Last to
 // env.Time. A new position (zero Last) starts at the observed rate or 1.
 // At or before pos.Last, the rate is pos.Index.
-func (d *Driver) rate(pos *adapters.Position, env *adapters.Env) (rate, apy float64) {
+func (d *Staking) rate(pos *adapters.Position, env *adapters.Env) (rate, apy float64) {
 	if !pos.Last.IsZero() && !env.Time.After(pos.Last) {
 		return pos.Index, pos.APY
 	}
@@ -179,7 +177,7 @@ func (d *Driver) rate(pos *adapters.Position, env *adapters.Env) (rate, apy floa
 
 // rewardRate is the restaking reward APY a holder keeps after the fee (if
 // gross) and the profile's haircut.
-func (d *Driver) rewardRate(env *adapters.Env) float64 {
+func (d *Staking) rewardRate(env *adapters.Env) float64 {
 	if !d.restaking {
 		return 0
 	}
@@ -195,7 +193,7 @@ func (d *Driver) rewardRate(env *adapters.Env) float64 {
 // accrue on the position's value at the start of the step, linearly in
 // time, after the haircut. Accruing to or before pos.Last changes nothing.
 // It allocates only when rewards accrue.
-func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
+func (d *Staking) Accrue(pos *adapters.Position, env *adapters.Env) {
 	if !pos.Last.IsZero() && !env.Time.After(pos.Last) {
 		return
 	}
@@ -214,7 +212,7 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 // peg is market price / exchange rate at env, or 1 when the price is not
 // observed. A rebasing token's price is per token, and a token is worth
 // one base unit at NAV, so its peg is its price.
-func (d *Driver) peg(env *adapters.Env, rate float64) float64 {
+func (d *Staking) peg(env *adapters.Env, rate float64) float64 {
 	p, ok := env.Obs.Get(adapters.FieldPrice)
 	if !ok || !(p > 0) || math.IsInf(p, 0) {
 		return 1
@@ -234,7 +232,7 @@ func (d *Driver) peg(env *adapters.Env, rate float64) float64 {
 // Value is Units x the exchange rate at env (PriceRate), or x the market
 // price (PriceMarket), quantized. Queued claims and rewards are not
 // included.
-func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) decimal.Decimal {
+func (d *Staking) Value(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) decimal.Decimal {
 	if pos.Units.Sign() == 0 {
 		return decimal.Zero
 	}
@@ -247,7 +245,7 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 
 // exitLiq is the instant-exit depth in base units: observed, else the
 // profile's default.
-func (d *Driver) exitLiq(env *adapters.Env) float64 {
+func (d *Staking) exitLiq(env *adapters.Env) float64 {
 	v := env.Obs.Value(adapters.FieldExitLiquidity, d.exitLiquidity)
 	if !(v > 0) || math.IsInf(v, 0) {
 		return 0
@@ -257,7 +255,7 @@ func (d *Driver) exitLiq(env *adapters.Env) float64 {
 
 // Delay is the time a queued withdrawal takes at env: the observed
 // withdrawal_days (else the profile's) plus the restaking escrow.
-func (d *Driver) Delay(env *adapters.Env) time.Duration {
+func (d *Staking) Delay(env *adapters.Env) time.Duration {
 	days := env.Obs.Value(adapters.FieldWithdrawalDays, d.withdrawalDays)
 	if !(days >= 0) || math.IsInf(days, 0) {
 		days = d.withdrawalDays
@@ -270,7 +268,7 @@ func (d *Driver) Delay(env *adapters.Env) time.Duration {
 // rewards after haircut), the entry cost (gas), the cost of an instant
 // exit of the same amount now (or, when the venue cannot take it, of the
 // queue's gas), the queue's delay and the largest instant exit.
-func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
 	var q adapters.Quote
 	apy := 0.0
 	if v, ok := env.Obs.Get(adapters.FieldAPY); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
@@ -301,7 +299,7 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 // Deposit mints units at the protocol's exchange rate: the value added is
 // the amount minus gas. Deposits fail with KindPaused while the market is
 // paused.
-func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
 	op := d.opDeposit
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
@@ -332,7 +330,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 // long before a vault's rebalance could, and pricing sales above the rate
 // while deposits mint at it would let a strategy earn a riskless profit
 // from every round trip.
-func (d *Driver) instantCosts(amount decfast.Num, a, liq, peg float64, gasW decfast.Num) (slip, fee, gas decfast.Num) {
+func (d *Staking) instantCosts(amount decfast.Num, a, liq, peg float64, gasW decfast.Num) (slip, fee, gas decfast.Num) {
 	peg = math.Min(peg, 1)
 	impact := a / (liq + a)
 	received := amount.MulQ(peg * (1 - impact))
@@ -349,7 +347,7 @@ func mulQ(u decimal.Decimal, x float64) decimal.Decimal { return decfast.FromDec
 // protocol's queue, or (ExitAuto) the cheaper of the two, preferring the
 // instant exit at equal cost and falling back to the queue when the venue
 // cannot take the amount or the slippage bound is broken.
-func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
+func (d *Staking) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
 	op := d.opWithdraw
 	d.Accrue(&pos, env)
 	if !(pos.Index > 0) && pos.Units.Sign() > 0 {
@@ -408,7 +406,7 @@ func take(pos *adapters.Position, units decfast.Num, all bool) {
 	pos.Units = held.Sub(units).Dec()
 }
 
-func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
+func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
 	liq := d.exitLiq(env)
 	if liq <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity, "%s has no instant-exit liquidity", d.market.ID)
@@ -461,7 +459,7 @@ func (d *Driver) instant(op string, pos adapters.Position, env *adapters.Env, am
 // gas comes out of the claim, so nothing leaves idle: the claim pays
 // (amount - gas) at the current rate when ready, and stays exposed to
 // slashing until then.
-func (d *Driver) queue(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, all bool) (adapters.Position, adapters.Fill, error) {
+func (d *Staking) queue(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, all bool) (adapters.Position, adapters.Fill, error) {
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused: its withdrawal queue is closed", d.market.ID)
 	}
@@ -490,7 +488,7 @@ func (d *Driver) queue(op string, pos adapters.Position, env *adapters.Env, amou
 // Claim pays out every claim whose ReadyAt is at or before env.Time: units
 // x the index at request, as cut by slashes since. The claim's gas is
 // taken from the payout (at most all of it).
-func (d *Driver) Claim(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
+func (d *Staking) Claim(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	op := d.opClaim
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused: claims are halted", d.market.ID)
@@ -530,7 +528,7 @@ func (d *Driver) Claim(pos adapters.Position, env *adapters.Env) (adapters.Posit
 // (reported as Fee) plus gas_harvest. Nothing to harvest fails with
 // KindNotReady; rewards that do not cover the costs fail with KindInvalid
 // and change nothing.
-func (d *Driver) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
+func (d *Staking) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	op := d.opHarvest
 	d.Accrue(&pos, env)
 	if pos.Rewards.Sign() <= 0 {
@@ -550,7 +548,7 @@ func (d *Driver) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Pos
 
 // Hits reports whether an event with the given scope hits the market: an
 // empty scope always does; otherwise the market must carry the tag.
-func (d *Driver) Hits(scope string) bool {
+func (d *Staking) Hits(scope string) bool {
 	return scope == "" || d.market.HasTag(scope)
 }
 
@@ -559,7 +557,7 @@ func (d *Driver) Hits(scope string) bool {
 // insurance_cap) and returns the value lost at rate pricing. Pause and
 // unpause set and clear Position.Paused. A depeg changes nothing (its
 // effect is in the observed price). Bad debt is not a staking event.
-func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
+func (d *Staking) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
 	op := d.opApply
 	d.Accrue(&pos, env)
 	switch ev.Type {
