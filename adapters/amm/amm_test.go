@@ -10,31 +10,12 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/amm"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
 
 var t0 = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 
 const day = 24 * time.Hour
-
-func open(t *testing.T, c *adapters.Catalog, id string) *adapters.Adapter {
-	t.Helper()
-	if c == nil {
-		c = adapters.Builtin()
-	}
-	a, err := adapters.Open(c, id)
-	if err != nil {
-		t.Fatalf("Open(%s) error = %v", id, err)
-	}
-	return a
-}
-
-func envAt(at time.Time, fields map[adapters.Field]float64) *adapters.Env {
-	o := adapters.Observation{Time: at}
-	for f, v := range fields {
-		o.Put(f, v)
-	}
-	return &adapters.Env{Time: at, Obs: o}
-}
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
@@ -52,18 +33,12 @@ func deposit(t *testing.T, a *adapters.Adapter, env *adapters.Env, amount string
 // weightedCatalog has a Balancer-style 80/20 weighted pool.
 func weightedCatalog(t *testing.T) *adapters.Catalog {
 	t.Helper()
-	c := adapters.Builtin()
-	if err := c.AddProfile(adapters.Profile{Name: "weighted", Kind: adapters.AMM, PoolType: adapters.PoolConstantProduct,
+	return testenv.Catalog(t, adapters.Builtin(), adapters.Profile{Name: "weighted", Kind: adapters.AMM, PoolType: adapters.PoolConstantProduct,
 		Params: map[string]adapters.Param{
 			"fee_tier": {Value: 0.003, Source: "test"},
 			"weight0":  {Value: 0.8, Source: "test: 80/20 pool, 80% base"},
-		}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AddMarket(adapters.Market{ID: "weighted/weth-bal", Kind: adapters.AMM, Base: adapters.ETH}); err != nil {
-		t.Fatal(err)
-	}
-	return c
+		}},
+		adapters.Market{ID: "weighted/weth-bal", Kind: adapters.AMM, Base: adapters.ETH})
 }
 
 // TestProfiles opens every built-in AMM market and checks the pool model
@@ -94,7 +69,7 @@ func TestProfiles(t *testing.T) {
 			t.Errorf("built-in AMM market %s has no expectation in this test", m.ID)
 			continue
 		}
-		a := open(t, c, m.ID)
+		a := testenv.Open(t, c, m.ID)
 		var drv *amm.Driver
 		switch x := a.Driver().(type) {
 		case *amm.Harvesting:
@@ -121,8 +96,8 @@ func TestProfiles(t *testing.T) {
 // its entry coins. Uniswap WETH/USDT quotes USDT per WETH (price_inverted):
 // when ETH rises by r, USDT's price in ETH falls by r.
 func TestAdapter_productPriceMove(t *testing.T) {
-	a := open(t, nil, "uniswap-v3/weth-usdt")
-	pos, f := deposit(t, a, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 2000}), "100")
+	a := testenv.Open(t, nil, "uniswap-v3/weth-usdt")
+	pos, f := deposit(t, a, testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 2000}), "100")
 	// Pool size unknown: the one-sided entry pays the 0.3% fee on half.
 	if want := d("0.15"); !f.Slippage.Equal(want) {
 		t.Errorf("entry slippage = %s, want fee on the swapped half %s", f.Slippage, want)
@@ -131,7 +106,7 @@ func TestAdapter_productPriceMove(t *testing.T) {
 		t.Errorf("Entry = %g, want USDT's price in ETH at entry, 1/2000", pos.Entry)
 	}
 	for _, r := range []float64{4, 0.25, 1.21} {
-		env := envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 2000 * r})
+		env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 2000 * r})
 		got := f64(a.Value(&pos, env, adapters.PriceMarket))
 		if want := 99.85 / math.Sqrt(r); math.Abs(got-want) > 1e-12*want {
 			t.Errorf("value in ETH with ETH up %gx: %.15g, want %.15g", r, got, want)
@@ -146,18 +121,18 @@ func TestAdapter_productPriceMove(t *testing.T) {
 	if err := c.AddMarket(adapters.Market{ID: "uniswap-v3/usdt-weth", Kind: adapters.AMM, Base: adapters.ETH}); err != nil {
 		t.Fatal(err)
 	}
-	direct := open(t, c, "uniswap-v3/usdt-weth")
-	p2, f2 := deposit(t, direct, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.0005}), "100")
-	if got, want := f64(direct.Value(&p2, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.002}), adapters.PriceRate)), 2*f64(f2.Value); math.Abs(got-want) > 1e-12*want {
+	direct := testenv.Open(t, c, "uniswap-v3/usdt-weth")
+	p2, f2 := deposit(t, direct, testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.0005}), "100")
+	if got, want := f64(direct.Value(&p2, testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.002}), adapters.PriceRate)), 2*f64(f2.Value); math.Abs(got-want) > 1e-12*want {
 		t.Errorf("value with coin 1 up 4x in base = %g, want %g", got, want)
 	}
 }
 
 func TestAdapter_weightedPriceMove(t *testing.T) {
-	a := open(t, weightedCatalog(t), "weighted/weth-bal")
-	pos, f := deposit(t, a, envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 2}), "100")
+	a := testenv.Open(t, weightedCatalog(t), "weighted/weth-bal")
+	pos, f := deposit(t, a, testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 2}), "100")
 	v0 := f64(f.Value)
-	env := envAt(t0, map[adapters.Field]float64{adapters.FieldPrice: 6})
+	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 6})
 	got := f64(a.Value(&pos, env, adapters.PriceRate))
 	hold := v0 * (0.8 + 0.2*3)
 	if il := got/hold - 1; math.Abs(il-amm.ILWeighted(3, 0.8)) > 1e-12 {
@@ -166,17 +141,17 @@ func TestAdapter_weightedPriceMove(t *testing.T) {
 }
 
 func TestAdapter_concentrated(t *testing.T) {
-	a := open(t, nil, "uniswap-v3/weth-usdt-range")
+	a := testenv.Open(t, nil, "uniswap-v3/weth-usdt-range")
 	g := amm.Range{Lower: 0.8, Upper: 1.25}
 	fields := func(price float64) map[adapters.Field]float64 {
 		return map[adapters.Field]float64{
 			adapters.FieldPrice: price, adapters.FieldVolume: 20000, adapters.FieldTVL: 4e9, adapters.FieldBaseUSD: 2000,
 		}
 	}
-	pos, f := deposit(t, a, envAt(t0, fields(1)), "100")
+	pos, f := deposit(t, a, testenv.Env(t0, fields(1)), "100")
 	v0 := f64(f.Value)
 	for _, r := range []float64{0.5, 0.8, 0.95, 1.1, 1.25, 3} {
-		got := f64(a.Value(&pos, envAt(t0, fields(r)), adapters.PriceRate))
+		got := f64(a.Value(&pos, testenv.Env(t0, fields(r)), adapters.PriceRate))
 		// The quoted price is USDT per WETH: coin 1's price ratio is 1/r.
 		if want := v0 * g.Value(1/r) / g.Value(1); math.Abs(got-want) > 1e-12*want {
 			t.Errorf("value at r = %g: %.15g, want %.15g", r, got, want)
@@ -186,21 +161,21 @@ func TestAdapter_concentrated(t *testing.T) {
 	// concentration, while in range.
 	daily := 20000 * 0.003 / 2e6 * g.Concentration()
 	in := pos
-	a.Accrue(&in, envAt(t0.Add(day), fields(1)))
+	a.Accrue(&in, testenv.Env(t0.Add(day), fields(1)))
 	if want := 1 + daily; math.Abs(in.Index-want) > 1e-14 {
 		t.Errorf("fee index after a day in range = %.17g, want %.17g", in.Index, want)
 	}
 	out := pos
-	a.Accrue(&out, envAt(t0.Add(day), fields(1.3)))
+	a.Accrue(&out, testenv.Env(t0.Add(day), fields(1.3)))
 	if out.Index != 1 || out.APY != 0 {
 		t.Errorf("fee index after a day out of range = %g (APY %g), want 1 and 0", out.Index, out.APY)
 	}
-	q, _ := a.Quote(envAt(t0, fields(1)), decimal.Zero)
+	q, _ := a.Quote(testenv.Env(t0, fields(1)), decimal.Zero)
 	if want := math.Pow(1+daily, 365) - 1; math.Abs(q.APY-want) > 1e-12 {
 		t.Errorf("Quote APY in range = %g, want %g", q.APY, want)
 	}
 	// Later deposits join the same range, anchored at the first entry.
-	pos2, _, err := a.Deposit(pos, envAt(t0, fields(1.1)), d("50"))
+	pos2, _, err := a.Deposit(pos, testenv.Env(t0, fields(1.1)), d("50"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,28 +185,28 @@ func TestAdapter_concentrated(t *testing.T) {
 }
 
 func TestAdapter_productFees(t *testing.T) {
-	a := open(t, nil, "uniswap-v3/weth-usdt")
+	a := testenv.Open(t, nil, "uniswap-v3/weth-usdt")
 	fields := map[adapters.Field]float64{
 		adapters.FieldPrice: 1, adapters.FieldVolume: 50000, adapters.FieldFeeTier: 0.0005,
 		adapters.FieldBalance0: 1e5, adapters.FieldBalance1: 1e5,
 	}
-	pos, _ := deposit(t, a, envAt(t0, fields), "10")
-	a.Accrue(&pos, envAt(t0.Add(10*day), fields))
+	pos, _ := deposit(t, a, testenv.Env(t0, fields), "10")
+	a.Accrue(&pos, testenv.Env(t0.Add(10*day), fields))
 	daily := 50000 * 0.0005 / 2e5
 	if want := math.Pow(1+daily, 10); math.Abs(pos.Index-want) > 1e-13 {
 		t.Errorf("fee index after 10 days = %.15g, want %.15g (fee tier from the observation)", pos.Index, want)
 	}
 	// Quote's APY counts the deposit in the TVL.
-	q, _ := a.Quote(envAt(t0, fields), d("200000"))
+	q, _ := a.Quote(testenv.Env(t0, fields), d("200000"))
 	if want := math.Pow(1+50000*0.0005/4e5, 365) - 1; math.Abs(q.APY-want) > 1e-6 {
 		t.Errorf("Quote APY for a deposit as large as the pool = %g, want %g", q.APY, want)
 	}
 }
 
 func TestAdapter_slippage(t *testing.T) {
-	a := open(t, nil, "uniswap-v3/weth-usdt")
+	a := testenv.Open(t, nil, "uniswap-v3/weth-usdt")
 	fields := map[adapters.Field]float64{adapters.FieldPrice: 1, adapters.FieldBalance0: 1000, adapters.FieldBalance1: 1000}
-	env := envAt(t0, fields)
+	env := testenv.Env(t0, fields)
 	// Entering with 200 swaps 100 through a 1000/1000 pool at 0.3%.
 	in := 100 * 0.997
 	want := 100 - 1000*in/(1000+in)
@@ -275,30 +250,30 @@ func TestAdapter_slippage(t *testing.T) {
 // TestAdapter_stableImbalance: a Curve LP marked to the pool's marginal
 // prices loses what the imbalance implies and recovers as it rebalances.
 func TestAdapter_stableImbalance(t *testing.T) {
-	a := open(t, nil, "curve/steth-eth")
+	a := testenv.Open(t, nil, "curve/steth-eth")
 	tilted := map[adapters.Field]float64{adapters.FieldBalance0: 2e5, adapters.FieldBalance1: 8e5}
 	balanced := map[adapters.Field]float64{adapters.FieldBalance0: 5e5, adapters.FieldBalance1: 5e5}
-	pos, f := deposit(t, a, envAt(t0, balanced), "100")
+	pos, f := deposit(t, a, testenv.Env(t0, balanced), "100")
 	// Curve's imbalance fee on a one-coin add is about fee/2 of the amount:
 	// fee * n/(4(n-1)) on each coin's distance from a proportional deposit.
 	if got, want := f64(f.Slippage), 100*0.0004/2; math.Abs(got-want) > 0.01*want {
 		t.Errorf("entry slippage into a balanced 1M pool = %s, want about %g", f.Slippage, want)
 	}
 	v0 := f64(f.Value)
-	got := f64(a.Value(&pos, envAt(t0, tilted), adapters.PriceRate))
+	got := f64(a.Value(&pos, testenv.Env(t0, tilted), adapters.PriceRate))
 	vr := amm.StableValueRatio(50, []float64{2e5, 8e5})
 	if want := v0 * vr; math.Abs(got-want) > 1e-12*want {
 		t.Errorf("value at 80%% stETH = %.15g, want %.15g (value ratio %.6f)", got, want, vr)
 	}
 	// With only a price, the balances that give it are solved for.
 	priced := map[adapters.Field]float64{adapters.FieldPrice: amm.StablePrice(50, []float64{2e5, 8e5}, 1)}
-	if got := f64(a.Value(&pos, envAt(t0, priced), adapters.PriceRate)); math.Abs(got-v0*vr) > 1e-8*v0 {
+	if got := f64(a.Value(&pos, testenv.Env(t0, priced), adapters.PriceRate)); math.Abs(got-v0*vr) > 1e-8*v0 {
 		t.Errorf("value at the 80%% price without balances = %.12g, want %.12g", got, v0*vr)
 	}
 	// Entering a tilted pool with the scarce coin and exiting at once loses
 	// only the fees and the curve's second-order slippage.
-	p2, f2 := deposit(t, a, envAt(t0, tilted), "100")
-	_, f3, err := a.Withdraw(p2, envAt(t0, tilted), adapters.Withdrawal{All: true})
+	p2, f2 := deposit(t, a, testenv.Env(t0, tilted), "100")
+	_, f3, err := a.Withdraw(p2, testenv.Env(t0, tilted), adapters.Withdrawal{All: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,37 +281,37 @@ func TestAdapter_stableImbalance(t *testing.T) {
 		t.Errorf("round trip into the tilted pool returns %g of the amount (entry %s, exit %s), want within [0.998, 1]", rt, f2.Slippage, f3.Slippage)
 	}
 	// Exiting more ETH than the pool holds fails.
-	big, _ := deposit(t, a, envAt(t0, tilted), "500000")
-	if _, _, err := a.Withdraw(big, envAt(t0, tilted), adapters.Withdrawal{All: true}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+	big, _ := deposit(t, a, testenv.Env(t0, tilted), "500000")
+	if _, _, err := a.Withdraw(big, testenv.Env(t0, tilted), adapters.Withdrawal{All: true}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
 		t.Errorf("Withdraw beyond the ETH balance: error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
 }
 
 func TestAdapter_rewardsAndHarvest(t *testing.T) {
-	a := open(t, nil, "curve/steth-eth") // CRV, harvest_swap_cost 0.5%
+	a := testenv.Open(t, nil, "curve/steth-eth") // CRV, harvest_swap_cost 0.5%
 	fields := map[adapters.Field]float64{adapters.FieldRewardAPY: 0.02, adapters.FieldAPY: 0}
-	pos, f := deposit(t, a, envAt(t0, fields), "1000")
-	a.Accrue(&pos, envAt(t0.Add(73*day), fields))
+	pos, f := deposit(t, a, testenv.Env(t0, fields), "1000")
+	a.Accrue(&pos, testenv.Env(t0.Add(73*day), fields))
 	want := f.Value.Mul(d("0.004")) // 2% x 73/365
 	if got := pos.Rewards; got.Sub(want).Abs().GreaterThan(d("1e-15")) {
 		t.Errorf("Rewards = %s, want %s", got, want)
 	}
-	np, hf, err := a.Harvest(pos, envAt(t0.Add(73*day), fields))
+	np, hf, err := a.Harvest(pos, testenv.Env(t0.Add(73*day), fields))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if np.Rewards.Sign() != 0 || !hf.Fee.Equal(adapters.Quantize(pos.Rewards.Mul(d("0.005")))) || !hf.Amount.Equal(pos.Rewards.Sub(hf.Fee)) {
 		t.Errorf("Harvest fill = %+v, want the rewards less a 0.5%% swap cost", hf)
 	}
-	u := open(t, nil, "uniswap-v3/weth-usdt")
+	u := testenv.Open(t, nil, "uniswap-v3/weth-usdt")
 	if u.CanHarvest() {
 		t.Errorf("uniswap-v3 has no reward tokens but can harvest")
 	}
 }
 
 func TestAdapter_pause(t *testing.T) {
-	a := open(t, nil, "balancer/reth-weth")
-	env := envAt(t0, map[adapters.Field]float64{adapters.FieldBalance0: 1e4, adapters.FieldBalance1: 1e4})
+	a := testenv.Open(t, nil, "balancer/reth-weth")
+	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldBalance0: 1e4, adapters.FieldBalance1: 1e4})
 	pos, _ := deposit(t, a, env, "10")
 	paused, _, err := a.Apply(pos, env, adapters.Event{Time: t0, Market: "balancer/reth-weth", Type: adapters.EventPause})
 	if err != nil || !paused.Paused {
@@ -397,11 +372,11 @@ func TestNew_invalid(t *testing.T) {
 // its balances, as when USDC depegged in March 2023 and the pool filled
 // with it.
 func TestAdapter_threeCoinPool(t *testing.T) {
-	a := open(t, nil, "curve/3pool")
+	a := testenv.Open(t, nil, "curve/3pool")
 	even := map[adapters.Field]float64{adapters.FieldBalance0: 1e8, adapters.FieldBalance1: 1e8, adapters.FieldBalance2: 1e8}
 	tilted := map[adapters.Field]float64{adapters.FieldBalance0: 0.6e8, adapters.FieldBalance1: 2e8, adapters.FieldBalance2: 0.4e8}
-	pos, f := deposit(t, a, envAt(t0, even), "1000")
-	got := f64(a.Value(&pos, envAt(t0, tilted), adapters.PriceRate))
+	pos, f := deposit(t, a, testenv.Env(t0, even), "1000")
+	got := f64(a.Value(&pos, testenv.Env(t0, tilted), adapters.PriceRate))
 	want := f64(f.Value) * amm.StableValueRatio(2000, []float64{0.6e8, 2e8, 0.4e8})
 	if math.Abs(got-want) > 1e-12*want {
 		t.Errorf("value with the pool full of USDC = %.12g, want %.12g", got, want)

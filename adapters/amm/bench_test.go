@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
 
 var benchPools = []struct {
@@ -30,7 +31,7 @@ func BenchmarkAccrue(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			env := envAt(t0, tc.fields)
+			env := testenv.Env(t0, tc.fields)
 			pos, _, err := a.Deposit(a.NewPosition(), env, d("1234.5678"))
 			if err != nil {
 				b.Fatal(err)
@@ -55,8 +56,8 @@ func BenchmarkAccrue(b *testing.B) {
 
 func TestDriver_AccrueAllocs(t *testing.T) {
 	for _, tc := range benchPools {
-		a := open(t, nil, tc.market)
-		env := envAt(t0, tc.fields)
+		a := testenv.Open(t, nil, tc.market)
+		env := testenv.Env(t0, tc.fields)
 		pos, _ := deposit(t, a, env, "10")
 		allocs := testing.AllocsPerRun(100, func() {
 			env.Time = env.Time.Add(time.Hour)

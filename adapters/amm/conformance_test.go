@@ -6,6 +6,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/adaptertest"
 	_ "github.com/yieldvault/yieldvault/adapters/amm"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
 
 // poolEnv is an observation in which an LP position grows at exactly
@@ -36,13 +37,7 @@ func TestConformance(t *testing.T) {
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			adaptertest.Run(t, adaptertest.Harness{
-				Open: func(t *testing.T) *adapters.Adapter {
-					a, err := adapters.Open(adapters.Builtin(), tc.id)
-					if err != nil {
-						t.Fatalf("Open(%s) error = %v", tc.id, err)
-					}
-					return a
-				},
+				Open:      func(t *testing.T) *adapters.Adapter { return testenv.Open(t, nil, tc.id) },
 				Env:       poolEnv,
 				LossEvent: adapters.EventSlash,
 				Harvests:  tc.harvests,

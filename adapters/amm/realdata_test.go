@@ -2,31 +2,15 @@ package amm_test
 
 import (
 	"context"
-	"encoding/csv"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
-	"strconv"
 	"testing"
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/amm"
 	"github.com/yieldvault/yieldvault/adapters/history/importers"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
-
-func sharedFile(t *testing.T, parts ...string) string {
-	t.Helper()
-	dir := os.Getenv("YIELDVAULT_SHARED_DATA")
-	if dir == "" {
-		t.Skip("YIELDVAULT_SHARED_DATA is not set: skipping the real-data test")
-	}
-	p := filepath.Join(append([]string{dir}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("real-data file missing: %v", err)
-	}
-	return p
-}
 
 // independentValueRatio values a two-coin stableswap pool without the
 // package's solvers: D by bisection on the invariant
@@ -64,7 +48,7 @@ func independentValueRatio(amp, x0, x1 float64) float64 {
 // balances imply, computed independently, and the curve's marginal stETH
 // price must track the market price the snapshots carry.
 func TestRealData_curveStethImbalance(t *testing.T) {
-	path := sharedFile(t, "curve-steth-pool-snapshots-2022", "curve_steth_pool_snapshots.csv")
+	path := testenv.SharedFile(t, "curve-steth-pool-snapshots-2022", "curve_steth_pool_snapshots.csv")
 	b, err := importers.ImportFile(context.Background(), path, importers.Options{})
 	if err != nil {
 		t.Fatalf("import: %v", err)
@@ -78,7 +62,7 @@ func TestRealData_curveStethImbalance(t *testing.T) {
 	if len(rows) < 380 {
 		t.Fatalf("imported %d curve/steth-eth snapshots, want the file's 387", len(rows))
 	}
-	a := open(t, nil, "curve/steth-eth")
+	a := testenv.Open(t, nil, "curve/steth-eth")
 	amp := a.Profile().ParamOr("amplification", 0)
 	first := &adapters.Env{Time: rows[0].Time, Obs: rows[0]}
 	pos, f, err := a.Deposit(a.NewPosition(), first, d("100"))
@@ -129,47 +113,14 @@ func TestRealData_curveStethImbalance(t *testing.T) {
 	}
 }
 
-// fileCloses reads the close column of the GeckoTerminal file directly, as
-// the reference the adapter is checked against.
-func fileCloses(t *testing.T, path string) []float64 {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := -1
-	for i, h := range rows[0] {
-		if h == "close" {
-			col = i
-		}
-	}
-	if col < 0 {
-		t.Fatalf("%s: no close column", path)
-	}
-	out := make([]float64, 0, len(rows)-1)
-	for _, r := range rows[1:] {
-		v, err := strconv.ParseFloat(r[col], 64)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 // TestRealData_uniswapWethUsdt holds Uniswap v3 WETH/USDT LP positions in
 // an ETH vault over 2024-2025, hour by hour. The file has no TVL, so no fee
 // share can be computed: the value moves with the price alone and must be
 // exactly the v3 value of the position at each close (USDT per WETH,
 // inverted to USDT's price in ETH): sqrt(close0/close) for full range.
 func TestRealData_uniswapWethUsdt(t *testing.T) {
-	path := sharedFile(t, "uniswap-v3-weth-usdt-hourly-geckoterminal", "uniswapv3_WETHUSDT_1h_2024-01-01_2025-09-27.csv")
-	closes := fileCloses(t, path)
+	path := testenv.SharedFile(t, "uniswap-v3-weth-usdt-hourly-geckoterminal", "uniswapv3_WETHUSDT_1h_2024-01-01_2025-09-27.csv")
+	closes := testenv.Column(t, path, "close")
 	b, err := importers.ImportFile(context.Background(), path, importers.Options{})
 	if err != nil {
 		t.Fatalf("import: %v", err)
@@ -191,7 +142,7 @@ func TestRealData_uniswapWethUsdt(t *testing.T) {
 		{"uniswap-v3/weth-usdt-range", amm.Range{Lower: 0.8, Upper: 1.25}},
 	} {
 		t.Run(tc.market, func(t *testing.T) {
-			a := open(t, nil, tc.market)
+			a := testenv.Open(t, nil, tc.market)
 			first := &adapters.Env{Time: rows[0].Time, Obs: rows[0]}
 			pos, f, err := a.Deposit(a.NewPosition(), first, d("10"))
 			if err != nil {

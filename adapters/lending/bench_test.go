@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
 
 // BenchmarkAccrue/lending is the backtest hot path: accrue one supply
@@ -23,7 +24,7 @@ func BenchmarkAccrue(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			env := obs(t0, tc.fields)
+			env := testenv.Env(t0, tc.fields)
 			pos, _, err := a.Deposit(a.NewPosition(), env, d("1234.5678"))
 			if err != nil {
 				b.Fatal(err)
@@ -52,7 +53,7 @@ func BenchmarkAccrueOnly(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := obs(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.035})
+	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.035})
 	pos, _, _ := a.Deposit(a.NewPosition(), env, d("1234.5678"))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -71,7 +72,7 @@ func TestDriver_AccrueAllocs(t *testing.T) {
 		{adapters.FieldIndex: 1.02, adapters.FieldUtilization: 0.9},
 		{adapters.FieldUtilization: 0.9},
 	} {
-		env := obs(t0, fields)
+		env := testenv.Env(t0, fields)
 		pos, _, _ := a.Deposit(a.NewPosition(), env, d("10"))
 		allocs := testing.AllocsPerRun(100, func() {
 			env.Time = env.Time.Add(time.Hour)

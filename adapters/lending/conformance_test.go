@@ -5,6 +5,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	_ "github.com/yieldvault/yieldvault/adapters/lending"
 )
 
@@ -26,13 +27,7 @@ func TestConformance(t *testing.T) {
 	for _, id := range []string{"aave-v3/weth", "compound-v3/usdc", "morpho/wbtc", "spark/weth", "kamino/usdc"} {
 		t.Run(id, func(t *testing.T) {
 			adaptertest.Run(t, adaptertest.Harness{
-				Open: func(t *testing.T) *adapters.Adapter {
-					a, err := adapters.Open(adapters.Builtin(), id)
-					if err != nil {
-						t.Fatalf("Open(%s) error = %v", id, err)
-					}
-					return a
-				},
+				Open:      func(t *testing.T) *adapters.Adapter { return testenv.Open(t, nil, id) },
 				Env:       lendingEnv,
 				LossEvent: adapters.EventBadDebt,
 				Harvests:  true,
@@ -44,28 +39,16 @@ func TestConformance(t *testing.T) {
 // TestConformance_noRewards runs the suite on a lending market whose profile
 // pays no reward tokens: it must not claim the Harvester capability.
 func TestConformance_noRewards(t *testing.T) {
-	c := adapters.NewCatalog()
-	if err := c.AddProfile(adapters.Profile{
+	c := testenv.Catalog(t, nil, adapters.Profile{
 		Name: "plainlend", Kind: adapters.Lending,
 		Params: map[string]adapters.Param{
 			"irm_slope1":  {Value: 0.04, Source: "test"},
 			"irm_optimal": {Value: 0.8, Source: "test"},
 			"gas_deposit": {Value: 150000, Source: "test"},
 		},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AddMarket(adapters.Market{ID: "plainlend/usdc", Kind: adapters.Lending, Base: adapters.USD}); err != nil {
-		t.Fatal(err)
-	}
+	}, adapters.Market{ID: "plainlend/usdc", Kind: adapters.Lending, Base: adapters.USD})
 	adaptertest.Run(t, adaptertest.Harness{
-		Open: func(t *testing.T) *adapters.Adapter {
-			a, err := adapters.Open(c, "plainlend/usdc")
-			if err != nil {
-				t.Fatalf("Open error = %v", err)
-			}
-			return a
-		},
+		Open:      func(t *testing.T) *adapters.Adapter { return testenv.Open(t, c, "plainlend/usdc") },
 		Env:       lendingEnv,
 		LossEvent: adapters.EventSlash,
 	})

@@ -10,27 +10,11 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lending"
 )
 
 var t0 = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-
-func open(t *testing.T, id string) *adapters.Adapter {
-	t.Helper()
-	a, err := adapters.Open(adapters.Builtin(), id)
-	if err != nil {
-		t.Fatalf("Open(%s) error = %v", id, err)
-	}
-	return a
-}
-
-func obs(at time.Time, fields map[adapters.Field]float64) *adapters.Env {
-	o := adapters.Observation{Time: at}
-	for f, v := range fields {
-		o.Put(f, v)
-	}
-	return &adapters.Env{Time: at, Obs: o}
-}
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
@@ -140,9 +124,9 @@ func TestIRM_Calibrate(t *testing.T) {
 }
 
 func TestDriver_Read(t *testing.T) {
-	a := open(t, "aave-v3/usdc")
+	a := testenv.Open(t, nil, "aave-v3/usdc")
 	drv := a.Driver().(*lending.Harvesting)
-	ethDrv := open(t, "aave-v3/weth").Driver().(*lending.Harvesting)
+	ethDrv := testenv.Open(t, nil, "aave-v3/weth").Driver().(*lending.Harvesting)
 	inf := math.Inf(1)
 	tests := []struct {
 		name   string
@@ -164,7 +148,7 @@ func TestDriver_Read(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := tt.drv.Read(&obs(t0, tt.fields).Obs)
+			got := tt.drv.Read(&testenv.Env(t0, tt.fields).Obs)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Read() mismatch (-want +got):\n%s", diff)
 			}
@@ -173,7 +157,7 @@ func TestDriver_Read(t *testing.T) {
 }
 
 func TestDriver_APYAfter(t *testing.T) {
-	drv := open(t, "aave-v3/weth").Driver().(*lending.Harvesting)
+	drv := testenv.Open(t, nil, "aave-v3/weth").Driver().(*lending.Harvesting)
 	m := drv.IRM()
 	// The observed rate is twice the model at u = 0.8: the curve is scaled by 2.
 	calibrated := lending.State{APY: 2 * m.Supply(0.8), Observed: true, Utilization: 0.8, HasUtilization: true, Supply: 1000, Borrows: 800, HasSize: true}
@@ -204,8 +188,8 @@ func TestDriver_APYAfter(t *testing.T) {
 }
 
 func TestAdapter_QuoteRateImpact(t *testing.T) {
-	a := open(t, "aave-v3/usdc")
-	env := obs(t0, map[adapters.Field]float64{
+	a := testenv.Open(t, nil, "aave-v3/usdc")
+	env := testenv.Env(t0, map[adapters.Field]float64{
 		adapters.FieldAPY: 0.05, adapters.FieldSupply: 1e6, adapters.FieldBorrows: 0.9e6, adapters.FieldRewardAPY: 0.01,
 	})
 	q0, err := a.Quote(env, decimal.Zero)
@@ -236,8 +220,8 @@ func TestAdapter_QuoteRateImpact(t *testing.T) {
 }
 
 func TestAdapter_WithdrawLiquidity(t *testing.T) {
-	a := open(t, "aave-v3/usdt")
-	env := obs(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldSupply: 1000, adapters.FieldBorrows: 900})
+	a := testenv.Open(t, nil, "aave-v3/usdt")
+	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldSupply: 1000, adapters.FieldBorrows: 900})
 	pos, _, err := a.Deposit(a.NewPosition(), env, d("500"))
 	if err != nil {
 		t.Fatal(err)
@@ -263,15 +247,15 @@ func TestAdapter_WithdrawLiquidity(t *testing.T) {
 	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("10"), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrInvalid) {
 		t.Errorf("Withdraw(ExitQueue) error = %v, want kind %v (no queue)", err, adapters.KindInvalid)
 	}
-	dry := obs(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldSupply: 1000, adapters.FieldBorrows: 1000})
+	dry := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldSupply: 1000, adapters.FieldBorrows: 1000})
 	if _, _, err := a.Withdraw(pos, dry, adapters.Withdrawal{All: true, AllowPartial: true}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
 		t.Errorf("Withdraw at 100%% utilization error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
 }
 
 func TestAdapter_Pause(t *testing.T) {
-	a := open(t, "spark/weth")
-	env := obs(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.02, adapters.FieldRewardAPY: 0.01})
+	a := testenv.Open(t, nil, "spark/weth")
+	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.02, adapters.FieldRewardAPY: 0.01})
 	pos, _, err := a.Deposit(a.NewPosition(), env, d("10"))
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +275,7 @@ func TestAdapter_Pause(t *testing.T) {
 		t.Errorf("Withdraw while paused: error = %v, want kind %v", err, adapters.KindPaused)
 	}
 	// Interest keeps accruing while paused.
-	later := obs(t0.Add(365*24*time.Hour), map[adapters.Field]float64{adapters.FieldAPY: 0.02})
+	later := testenv.Env(t0.Add(365*24*time.Hour), map[adapters.Field]float64{adapters.FieldAPY: 0.02})
 	if got, want := a.Value(&paused, later, adapters.PriceRate), d("10.2"); !got.Equal(want) {
 		t.Errorf("Value a year into the pause = %s, want %s", got, want)
 	}
@@ -306,13 +290,13 @@ func TestAdapter_Pause(t *testing.T) {
 }
 
 func TestAdapter_BadDebt(t *testing.T) {
-	a := open(t, "morpho/usdc")
-	env := obs(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.06})
+	a := testenv.Open(t, nil, "morpho/usdc")
+	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.06})
 	pos, _, err := a.Deposit(a.NewPosition(), env, d("1000"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	later := obs(t0.Add(90*24*time.Hour), map[adapters.Field]float64{adapters.FieldAPY: 0.06})
+	later := testenv.Env(t0.Add(90*24*time.Hour), map[adapters.Field]float64{adapters.FieldAPY: 0.06})
 	before := a.Value(&pos, later, adapters.PriceRate)
 	np, loss, err := a.Apply(pos, later, adapters.Event{Time: later.Time, Market: "morpho/usdc", Type: adapters.EventBadDebt, Size: 0.125})
 	if err != nil {
@@ -336,8 +320,8 @@ func TestAdapter_BadDebt(t *testing.T) {
 }
 
 func TestAdapter_LiquidityIndex(t *testing.T) {
-	a := open(t, "aave-v3/weth")
-	env := obs(t0, map[adapters.Field]float64{adapters.FieldIndex: 1.01, adapters.FieldAPY: 0.5})
+	a := testenv.Open(t, nil, "aave-v3/weth")
+	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldIndex: 1.01, adapters.FieldAPY: 0.5})
 	pos, f, err := a.Deposit(a.NewPosition(), env, d("101"))
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +333,7 @@ func TestAdapter_LiquidityIndex(t *testing.T) {
 		t.Errorf("Fill.Value = %s, want 101", f.Value)
 	}
 	// The index is used exactly, whatever the observed apy says.
-	later := obs(t0.Add(24*time.Hour), map[adapters.Field]float64{adapters.FieldIndex: 1.0201, adapters.FieldAPY: 0.5})
+	later := testenv.Env(t0.Add(24*time.Hour), map[adapters.Field]float64{adapters.FieldIndex: 1.0201, adapters.FieldAPY: 0.5})
 	a.Accrue(&pos, later)
 	if pos.Index != 1.0201 {
 		t.Errorf("Index after Accrue = %g, want the observed 1.0201", pos.Index)
@@ -358,7 +342,7 @@ func TestAdapter_LiquidityIndex(t *testing.T) {
 		t.Errorf("Value = %s, want %s", got, want)
 	}
 	// Without an index, the last known rate carries forward.
-	gap := obs(t0.Add(24*time.Hour+365*24*time.Hour), nil)
+	gap := testenv.Env(t0.Add(24*time.Hour+365*24*time.Hour), nil)
 	a.Accrue(&pos, gap)
 	if got, want := pos.Index, 1.0201*1.5; relErr(got, want) > 1e-15 {
 		t.Errorf("Index after a year with no data = %.17g, want %.17g at the last rate", got, want)
@@ -366,13 +350,13 @@ func TestAdapter_LiquidityIndex(t *testing.T) {
 }
 
 func TestAdapter_Rewards(t *testing.T) {
-	a := open(t, "compound-v3/usdc") // reward_haircut 0.1, gas_harvest 150000
-	env := obs(t0, map[adapters.Field]float64{adapters.FieldAPY: 0, adapters.FieldRewardAPY: 0.02})
+	a := testenv.Open(t, nil, "compound-v3/usdc") // reward_haircut 0.1, gas_harvest 150000
+	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0, adapters.FieldRewardAPY: 0.02})
 	pos, _, err := a.Deposit(a.NewPosition(), env, d("1000"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	half := obs(t0.Add(365*12*time.Hour), map[adapters.Field]float64{adapters.FieldAPY: 0, adapters.FieldRewardAPY: 0.02})
+	half := testenv.Env(t0.Add(365*12*time.Hour), map[adapters.Field]float64{adapters.FieldAPY: 0, adapters.FieldRewardAPY: 0.02})
 	a.Accrue(&pos, half)
 	if got, want := pos.Rewards, d("9"); !got.Equal(want) {
 		t.Errorf("Rewards after half a year = %s, want 1000 x 2%% x 0.5 x (1 - 0.1) = %s", got, want)

@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lending"
 )
 
@@ -47,12 +48,12 @@ func TestProfiles(t *testing.T) {
 			if want := p.ParamOr("irm_optimal", -1); irm.Optimal != want {
 				t.Errorf("IRM optimal = %g, want the profile's %g", irm.Optimal, want)
 			}
-			env := obs(t0, map[adapters.Field]float64{adapters.FieldUtilization: 0.8, adapters.FieldSupply: 1e4})
+			env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldUtilization: 0.8, adapters.FieldSupply: 1e4})
 			pos, _, err := a.Deposit(a.NewPosition(), env, d("100"))
 			if err != nil {
 				t.Fatalf("Deposit error = %v", err)
 			}
-			month := obs(t0.Add(30*24*time.Hour), map[adapters.Field]float64{adapters.FieldUtilization: 0.8, adapters.FieldSupply: 1e4})
+			month := testenv.Env(t0.Add(30*24*time.Hour), map[adapters.Field]float64{adapters.FieldUtilization: 0.8, adapters.FieldSupply: 1e4})
 			a.Accrue(&pos, month)
 			rate := irm.Supply(0.8)
 			if rate <= 0 {

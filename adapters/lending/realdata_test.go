@@ -2,65 +2,13 @@ package lending_test
 
 import (
 	"context"
-	"encoding/csv"
 	"math"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history/importers"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
-
-// sharedFile returns the path of a file of the shared real-data folder
-// named by YIELDVAULT_SHARED_DATA: the test skips when the variable is
-// unset and fails when the file is missing.
-func sharedFile(t *testing.T, parts ...string) string {
-	t.Helper()
-	dir := os.Getenv("YIELDVAULT_SHARED_DATA")
-	if dir == "" {
-		t.Skip("YIELDVAULT_SHARED_DATA is not set: skipping the real-data test")
-	}
-	p := filepath.Join(append([]string{dir}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("real-data file missing: %v", err)
-	}
-	return p
-}
-
-// fileIndexes reads the liquidityIndex column of an AaveScan export
-// directly, as the reference the adapter is checked against.
-func fileIndexes(t *testing.T, path string) []float64 {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := -1
-	for i, h := range rows[0] {
-		if h == "liquidityIndex" {
-			col = i
-		}
-	}
-	if col < 0 {
-		t.Fatalf("%s: no liquidityIndex column", path)
-	}
-	var out []float64
-	for _, r := range rows[1:] {
-		v, err := strconv.ParseFloat(r[col], 64)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
 
 // TestRealData_aaveIndex holds an Aave v3 supply position over a whole
 // AaveScan file: its value must grow exactly as the file's liquidityIndex.
@@ -74,8 +22,8 @@ func TestRealData_aaveIndex(t *testing.T) {
 		{"aave_v3_aave-v3-ethereum_USDT_rates_2024-01-01_2025-09-18.csv", "aave-v3/usdt", 638},
 	} {
 		t.Run(tc.market, func(t *testing.T) {
-			path := sharedFile(t, folder, tc.file)
-			want := fileIndexes(t, path)
+			path := testenv.SharedFile(t, folder, tc.file)
+			want := testenv.Column(t, path, "liquidityIndex")
 			b, err := importers.ImportFile(context.Background(), path, importers.Options{})
 			if err != nil {
 				t.Fatalf("import: %v", err)
@@ -89,7 +37,7 @@ func TestRealData_aaveIndex(t *testing.T) {
 			if len(series) != tc.rows || len(want) != tc.rows {
 				t.Fatalf("rows: imported %d, file %d, want %d", len(series), len(want), tc.rows)
 			}
-			a := open(t, tc.market)
+			a := testenv.Open(t, nil, tc.market)
 			env := &adapters.Env{Time: series[0].Time, Obs: series[0]}
 			pos, f, err := a.Deposit(a.NewPosition(), env, d("1000"))
 			if err != nil {

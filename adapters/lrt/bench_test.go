@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
 
 // BenchmarkAccrue measures one position-step of a backtest on an ezETH
@@ -15,7 +16,7 @@ import (
 // pricing.
 func BenchmarkAccrue(b *testing.B) {
 	b.Run("lrt", func(b *testing.B) {
-		a := open(b, "renzo/ezeth")
+		a := testenv.Open(b, nil, "renzo/ezeth")
 		env := adapters.Env{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 		env.Obs.Put(adapters.FieldExchangeRate, 1.01)
 		env.Obs.Put(adapters.FieldRewardAPY, 0.02)

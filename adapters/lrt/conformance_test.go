@@ -5,6 +5,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	_ "github.com/yieldvault/yieldvault/adapters/lrt"
 )
 
@@ -23,25 +24,16 @@ func constEnv(c adaptertest.Conditions) adapters.Env {
 	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
 }
 
-func open(t testing.TB, id string) *adapters.Adapter {
-	t.Helper()
-	a, err := adapters.Open(adapters.Builtin(), id)
-	if err != nil {
-		t.Fatalf("Open(%s) error = %v", id, err)
-	}
-	return a
-}
-
 func TestConformance(t *testing.T) {
 	for _, m := range adapters.Builtin().Markets() {
 		if m.Kind != adapters.LRT {
 			continue
 		}
-		a := open(t, m.ID)
+		a := testenv.Open(t, nil, m.ID)
 		covered := a.Profile().ParamOr("insurance_cap", 0)
 		t.Run(m.ID, func(t *testing.T) {
 			adaptertest.Run(t, adaptertest.Harness{
-				Open:      func(t *testing.T) *adapters.Adapter { return open(t, m.ID) },
+				Open:      func(t *testing.T) *adapters.Adapter { return testenv.Open(t, nil, m.ID) },
 				Env:       constEnv,
 				LossEvent: adapters.EventSlash,
 				Covered:   covered,

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lrt"
 )
 
@@ -19,43 +20,10 @@ const day = 24 * time.Hour
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
-
-// obs builds an environment at t from field/value pairs.
-func obs(t time.Time, kv ...any) *adapters.Env {
-	e := &adapters.Env{Time: t}
-	e.Obs.Time = t
-	for i := 0; i < len(kv); i += 2 {
-		var v float64
-		switch x := kv[i+1].(type) {
-		case float64:
-			v = x
-		case int:
-			v = float64(x)
-		}
-		e.Obs.Put(kv[i].(adapters.Field), v)
-	}
-	return e
-}
-
 func custom(t *testing.T, params map[string]float64) *adapters.Adapter {
 	t.Helper()
-	p := adapters.Profile{Name: "test", Kind: adapters.LRT, Base: adapters.ETH, Layer: "eigenlayer", Params: map[string]adapters.Param{}}
-	for k, v := range params {
-		p.Params[k] = adapters.Param{Value: v, Source: "test"}
-	}
-	c := adapters.NewCatalog()
-	if err := c.AddProfile(p); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AddMarket(adapters.Market{ID: "test/lrt", Kind: adapters.LRT, Base: adapters.ETH, Tags: []string{"avs:eigenda", "operator:op1"}}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := adapters.Open(c, "test/lrt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return testenv.Custom(t, adapters.Profile{Name: "test", Kind: adapters.LRT, Base: adapters.ETH, Layer: "eigenlayer"}, params,
+		adapters.Market{ID: "test/lrt", Kind: adapters.LRT, Base: adapters.ETH, Tags: []string{"avs:eigenda", "operator:op1"}})
 }
 
 func TestDriver_AccrueRewards(t *testing.T) {
@@ -67,24 +35,24 @@ func TestDriver_AccrueRewards(t *testing.T) {
 		want   float64 // rewards in base after a year, deposit of 10 at rate 1
 	}{
 		{"observed reward APY after haircut", map[string]float64{"reward_haircut": 0.5, "restaking_apy": 0.01},
-			obs(t0.Add(year), adapters.FieldRewardAPY, 0.02), 10 * 0.02 * 0.5},
+			testenv.EnvKV(t0.Add(year), adapters.FieldRewardAPY, 0.02), 10 * 0.02 * 0.5},
 		{"profile restaking_apy when not observed", map[string]float64{"reward_haircut": 0.6, "restaking_apy": 0.01},
-			obs(t0.Add(year)), 10 * 0.01 * 0.4},
+			testenv.EnvKV(t0.Add(year)), 10 * 0.01 * 0.4},
 		{"gross reward APY pays the fee", map[string]float64{"gross_apy": 1, "fee_on_rewards": 0.1},
-			obs(t0.Add(year), adapters.FieldRewardAPY, 0.02), 10 * 0.02 * 0.9},
-		{"no rewards", nil, obs(t0.Add(year), adapters.FieldRewardAPY, 0), 0},
+			testenv.EnvKV(t0.Add(year), adapters.FieldRewardAPY, 0.02), 10 * 0.02 * 0.9},
+		{"no rewards", nil, testenv.EnvKV(t0.Add(year), adapters.FieldRewardAPY, 0), 0},
 		{"half a year", map[string]float64{"restaking_apy": 0.01},
-			obs(t0.Add(year / 2)), 10 * 0.01 * 0.5},
+			testenv.EnvKV(t0.Add(year / 2)), 10 * 0.01 * 0.5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := custom(t, tt.params)
-			pos, _, err := a.Deposit(a.NewPosition(), obs(t0, adapters.FieldExchangeRate, 1), dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), testenv.EnvKV(t0, adapters.FieldExchangeRate, 1), dec("10"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			a.Accrue(&pos, tt.env)
-			if got := pos.Rewards.InexactFloat64(); !near(got, tt.want, 1e-14) {
+			if got := pos.Rewards.InexactFloat64(); !testenv.Near(got, tt.want, 1e-14) {
 				t.Errorf("Rewards = %.17g, want %.17g", got, tt.want)
 			}
 			// Rewards are not part of Value, only of TotalValue.
@@ -157,8 +125,8 @@ func TestDriver_Apply(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := open(t, tt.market)
-			env := obs(t0, adapters.FieldExchangeRate, 1)
+			a := testenv.Open(t, nil, tt.market)
+			env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1)
 			pos, _, err := a.Deposit(a.NewPosition(), env, dec("14"))
 			if err != nil {
 				t.Fatal(err)
@@ -184,8 +152,8 @@ func TestDriver_Apply(t *testing.T) {
 
 func TestDriver_Withdraw(t *testing.T) {
 	// Puffer: 1% instant-exit fee on what the venue pays.
-	a := open(t, "puffer/pufeth")
-	env := obs(t0, adapters.FieldExchangeRate, 1, adapters.FieldExitLiquidity, 990)
+	a := testenv.Open(t, nil, "puffer/pufeth")
+	env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1, adapters.FieldExitLiquidity, 990)
 	pos, _, err := a.Deposit(a.NewPosition(), env, dec("20"))
 	if err != nil {
 		t.Fatal(err)
@@ -201,15 +169,15 @@ func TestDriver_Withdraw(t *testing.T) {
 	}
 
 	// A restaking layer with no venue exits through its escrow only.
-	e := open(t, "eigenlayer/steth")
-	pos, _, err = e.Deposit(e.NewPosition(), obs(t0), dec("5"))
+	e := testenv.Open(t, nil, "eigenlayer/steth")
+	pos, _, err = e.Deposit(e.NewPosition(), testenv.EnvKV(t0), dec("5"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.Withdraw(pos, obs(t0), adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitInstant}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+	if _, _, err := e.Withdraw(pos, testenv.EnvKV(t0), adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitInstant}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
 		t.Errorf("EigenLayer instant exit: error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
-	np, f, err := e.Withdraw(pos, obs(t0), adapters.Withdrawal{All: true})
+	np, f, err := e.Withdraw(pos, testenv.EnvKV(t0), adapters.Withdrawal{All: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +196,7 @@ func TestDriver_Exposures(t *testing.T) {
 		{"karak/weth", []string{"layer:karak"}},
 	}
 	for _, tt := range tests {
-		d := open(t, tt.market).Driver().(*lrt.Driver)
+		d := testenv.Open(t, nil, tt.market).Driver().(*lrt.Driver)
 		if diff := cmp.Diff(tt.want, d.Exposures()); diff != "" {
 			t.Errorf("%s Exposures (-want +got):\n%s", tt.market, diff)
 		}
@@ -245,16 +213,16 @@ func TestProfiles(t *testing.T) {
 			continue
 		}
 		t.Run(m.ID, func(t *testing.T) {
-			a := open(t, m.ID)
+			a := testenv.Open(t, nil, m.ID)
 			p := a.Profile()
 			seen[p.Name] = true
-			env := &adapters.Env{Time: t0, GasPrice: 20, Obs: obs(t0, adapters.FieldAPY, 0.03).Obs}
+			env := &adapters.Env{Time: t0, GasPrice: 20, Obs: testenv.EnvKV(t0, adapters.FieldAPY, 0.03).Obs}
 			q, err := a.Quote(env, dec("1"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			rr := p.ParamOr("restaking_apy", 0) * (1 - p.ParamOr("reward_haircut", 0))
-			if !near(q.RewardAPY, rr, 1e-15) || !near(q.APY, 0.03+rr, 1e-15) {
+			if !testenv.Near(q.RewardAPY, rr, 1e-15) || !testenv.Near(q.APY, 0.03+rr, 1e-15) {
 				t.Errorf("Quote APY, RewardAPY = %g, %g, want %g, %g", q.APY, q.RewardAPY, 0.03+rr, rr)
 			}
 			days := p.ParamOr("withdrawal_days", 0) + p.ParamOr("escrow_days", 0)
@@ -268,13 +236,13 @@ func TestProfiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			end := obs(t0.Add(30*day), adapters.FieldAPY, 0.03)
+			end := testenv.EnvKV(t0.Add(30*day), adapters.FieldAPY, 0.03)
 			a.Accrue(&pos, end)
 			v0 := f.Value.InexactFloat64()
-			if got, want := a.Value(&pos, end, adapters.PriceRate).InexactFloat64(), v0*math.Pow(1.03, 30.0/365); !near(got, want, 1e-12) {
+			if got, want := a.Value(&pos, end, adapters.PriceRate).InexactFloat64(), v0*math.Pow(1.03, 30.0/365); !testenv.Near(got, want, 1e-12) {
 				t.Errorf("value after 30 days = %.15g, want %.15g", got, want)
 			}
-			if got, want := pos.Rewards.InexactFloat64(), v0*rr*30/365; !near(got, want, 1e-12) {
+			if got, want := pos.Rewards.InexactFloat64(), v0*rr*30/365; !testenv.Near(got, want, 1e-12) {
 				t.Errorf("rewards after 30 days = %.15g, want %.15g", got, want)
 			}
 			if !a.CanHarvest() || !a.CanQueue() {

@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
 
 // BenchmarkAccrue measures one position-step of a backtest: Accrue of one
@@ -19,7 +20,7 @@ func BenchmarkAccrue(b *testing.B) {
 		rate bool
 	}{{"lst", true}, {"lst-apy", false}} {
 		b.Run(w.name, func(b *testing.B) {
-			a := open(b, "rocketpool/reth")
+			a := testenv.Open(b, nil, "rocketpool/reth")
 			t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 			env := adapters.Env{Time: t0}
 			env.Obs.Put(adapters.FieldAPY, 0.03)

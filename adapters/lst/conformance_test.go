@@ -5,6 +5,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	_ "github.com/yieldvault/yieldvault/adapters/lst"
 )
 
@@ -22,15 +23,6 @@ func constEnv(c adaptertest.Conditions) adapters.Env {
 	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
 }
 
-func open(t testing.TB, id string) *adapters.Adapter {
-	t.Helper()
-	a, err := adapters.Open(adapters.Builtin(), id)
-	if err != nil {
-		t.Fatalf("Open(%s) error = %v", id, err)
-	}
-	return a
-}
-
 func TestConformance(t *testing.T) {
 	for _, m := range adapters.Builtin().Markets() {
 		if m.Kind != adapters.LST {
@@ -38,7 +30,7 @@ func TestConformance(t *testing.T) {
 		}
 		t.Run(m.ID, func(t *testing.T) {
 			adaptertest.Run(t, adaptertest.Harness{
-				Open:      func(t *testing.T) *adapters.Adapter { return open(t, m.ID) },
+				Open:      func(t *testing.T) *adapters.Adapter { return testenv.Open(t, nil, m.ID) },
 				Env:       constEnv,
 				LossEvent: adapters.EventSlash,
 				Queues:    true,

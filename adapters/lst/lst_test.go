@@ -11,6 +11,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lst"
 )
 
@@ -20,46 +21,13 @@ const day = 24 * time.Hour
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-// obs builds an environment at t from field/value pairs.
-func obs(t time.Time, kv ...any) *adapters.Env {
-	e := &adapters.Env{Time: t}
-	e.Obs.Time = t
-	for i := 0; i < len(kv); i += 2 {
-		var v float64
-		switch x := kv[i+1].(type) {
-		case float64:
-			v = x
-		case int:
-			v = float64(x)
-		}
-		e.Obs.Put(kv[i].(adapters.Field), v)
-	}
-	return e
-}
-
 // custom returns an adapter for a test market of a profile with the given
 // parameters.
 func custom(t *testing.T, rebasing bool, params map[string]float64) *adapters.Adapter {
 	t.Helper()
-	p := adapters.Profile{Name: "test", Kind: adapters.LST, Base: adapters.ETH, Rebasing: rebasing, Params: map[string]adapters.Param{}}
-	for k, v := range params {
-		p.Params[k] = adapters.Param{Value: v, Source: "test"}
-	}
-	c := adapters.NewCatalog()
-	if err := c.AddProfile(p); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AddMarket(adapters.Market{ID: "test/tok", Kind: adapters.LST, Base: adapters.ETH, Tags: []string{"operator:a"}}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := adapters.Open(c, "test/tok")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return testenv.Custom(t, adapters.Profile{Name: "test", Kind: adapters.LST, Base: adapters.ETH, Rebasing: rebasing}, params,
+		adapters.Market{ID: "test/tok", Kind: adapters.LST, Base: adapters.ETH, Tags: []string{"operator:a"}})
 }
-
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
 
 func TestDriver_Accrue(t *testing.T) {
 	year := 365 * day
@@ -70,21 +38,21 @@ func TestDriver_Accrue(t *testing.T) {
 		want   float64         // index after the steps
 	}{
 		{"observed exchange rate is used exactly", nil,
-			[]*adapters.Env{obs(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldAPY, 0.5), obs(t0.Add(day), adapters.FieldExchangeRate, 1.2345, adapters.FieldAPY, 0.5)}, 1.2345},
+			[]*adapters.Env{testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldAPY, 0.5), testenv.EnvKV(t0.Add(day), adapters.FieldExchangeRate, 1.2345, adapters.FieldAPY, 0.5)}, 1.2345},
 		{"APY compounds over a year", nil,
-			[]*adapters.Env{obs(t0, adapters.FieldAPY, 0.05), obs(t0.Add(year), adapters.FieldAPY, 0.05)}, 1.05},
+			[]*adapters.Env{testenv.EnvKV(t0, adapters.FieldAPY, 0.05), testenv.EnvKV(t0.Add(year), adapters.FieldAPY, 0.05)}, 1.05},
 		{"last known APY carries forward", nil,
-			[]*adapters.Env{obs(t0, adapters.FieldAPY, 0.04), obs(t0.Add(year/2), adapters.FieldAPY, 0.04), obs(t0.Add(year))}, 1.04},
+			[]*adapters.Env{testenv.EnvKV(t0, adapters.FieldAPY, 0.04), testenv.EnvKV(t0.Add(year/2), adapters.FieldAPY, 0.04), testenv.EnvKV(t0.Add(year))}, 1.04},
 		{"rate then APY compounds from the observed rate", nil,
-			[]*adapters.Env{obs(t0, adapters.FieldExchangeRate, 1.2), obs(t0.Add(year), adapters.FieldAPY, 0.1)}, 1.32},
+			[]*adapters.Env{testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.2), testenv.EnvKV(t0.Add(year), adapters.FieldAPY, 0.1)}, 1.32},
 		{"gross APY pays the protocol fee", map[string]float64{"gross_apy": 1, "fee_on_rewards": 0.1},
-			[]*adapters.Env{obs(t0, adapters.FieldAPY, 0.05), obs(t0.Add(year), adapters.FieldAPY, 0.05)}, 1.045},
+			[]*adapters.Env{testenv.EnvKV(t0, adapters.FieldAPY, 0.05), testenv.EnvKV(t0.Add(year), adapters.FieldAPY, 0.05)}, 1.045},
 		{"net APY ignores the fee", map[string]float64{"fee_on_rewards": 0.1},
-			[]*adapters.Env{obs(t0, adapters.FieldAPY, 0.05), obs(t0.Add(year), adapters.FieldAPY, 0.05)}, 1.05},
+			[]*adapters.Env{testenv.EnvKV(t0, adapters.FieldAPY, 0.05), testenv.EnvKV(t0.Add(year), adapters.FieldAPY, 0.05)}, 1.05},
 		{"an earlier time changes nothing", nil,
-			[]*adapters.Env{obs(t0, adapters.FieldExchangeRate, 1.1), obs(t0.Add(-day), adapters.FieldExchangeRate, 2.0)}, 1.1},
+			[]*adapters.Env{testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1), testenv.EnvKV(t0.Add(-day), adapters.FieldExchangeRate, 2.0)}, 1.1},
 		{"negative APY shrinks", nil,
-			[]*adapters.Env{obs(t0, adapters.FieldAPY, -0.5), obs(t0.Add(year), adapters.FieldAPY, -0.5)}, 0.5},
+			[]*adapters.Env{testenv.EnvKV(t0, adapters.FieldAPY, -0.5), testenv.EnvKV(t0.Add(year), adapters.FieldAPY, -0.5)}, 0.5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,12 +65,12 @@ func TestDriver_Accrue(t *testing.T) {
 			for _, e := range tt.steps[1:] {
 				a.Accrue(&pos, e)
 			}
-			if !near(pos.Index, tt.want, 1e-14) {
+			if !testenv.Near(pos.Index, tt.want, 1e-14) {
 				t.Errorf("Index = %.17g, want %.17g", pos.Index, tt.want)
 			}
 			last := tt.steps[len(tt.steps)-1]
 			got := a.Value(&pos, last, adapters.PriceRate).InexactFloat64()
-			if want := 10 * pos.Index / start; !near(got, want, 1e-14) {
+			if want := 10 * pos.Index / start; !testenv.Near(got, want, 1e-14) {
 				t.Errorf("Value = %.17g, want %.17g", got, want)
 			}
 		})
@@ -110,7 +78,7 @@ func TestDriver_Accrue(t *testing.T) {
 }
 
 func TestDriver_Withdraw(t *testing.T) {
-	lido := func(t *testing.T) *adapters.Adapter { return open(t, "lido/steth") }
+	lido := func(t *testing.T) *adapters.Adapter { return testenv.Open(t, nil, "lido/steth") }
 	tests := []struct {
 		name    string
 		adapter func(*testing.T) *adapters.Adapter
@@ -123,58 +91,58 @@ func TestDriver_Withdraw(t *testing.T) {
 		kind                       error
 	}{
 		{name: "instant: depth slippage plus depeg", adapter: lido,
-			env: obs(t0, adapters.FieldExitLiquidity, 100, adapters.FieldPrice, 0.98),
+			env: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 100, adapters.FieldPrice, 0.98),
 			w:   adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant},
 			// 10 x 0.98 x 100/110
 			amount: 10 * 0.98 * 100 / 110, slippage: 10 - 10*0.98*100/110},
 		{name: "instant: exit liquidity from the profile", adapter: lido,
-			env:    obs(t0),
+			env:    testenv.EnvKV(t0),
 			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant},
 			amount: 10 * 60000 / 60010.0, slippage: 10 - 10*60000/60010.0},
 		{name: "instant: gas at the env's gas price", adapter: lido,
-			env:    &adapters.Env{Time: t0, GasPrice: 20, Obs: obs(t0, adapters.FieldExitLiquidity, 1e12).Obs},
+			env:    &adapters.Env{Time: t0, GasPrice: 20, Obs: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 1e12).Obs},
 			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant},
 			amount: 10*1e12/(1e12+10) - 180000*20e-9, slippage: 10 - 10*1e12/(1e12+10), gas: 180000 * 20e-9},
 		{name: "instant: more than liquidity", adapter: lido,
-			env: obs(t0, adapters.FieldExitLiquidity, 5),
+			env: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 5),
 			w:   adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant}, kind: adapters.ErrInsufficientLiquidity},
 		{name: "instant: partial fill up to liquidity", adapter: lido,
-			env:    obs(t0, adapters.FieldExitLiquidity, 5),
+			env:    testenv.EnvKV(t0, adapters.FieldExitLiquidity, 5),
 			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant, AllowPartial: true},
 			amount: 2.5, slippage: 2.5, partial: true},
 		{name: "instant: slippage bound", adapter: lido,
-			env: obs(t0, adapters.FieldExitLiquidity, 100),
+			env: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 100),
 			w:   adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant, MaxSlippage: 0.05}, kind: adapters.ErrCapExceeded},
 		{name: "instant: no venue", adapter: func(t *testing.T) *adapters.Adapter { return custom(t, false, nil) },
-			env: obs(t0),
+			env: testenv.EnvKV(t0),
 			w:   adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitInstant}, kind: adapters.ErrInsufficientLiquidity},
 		{name: "queue: profile delay", adapter: lido,
-			env:   obs(t0),
+			env:   testenv.EnvKV(t0),
 			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitQueue},
 			delay: 3 * day},
 		{name: "queue: observed delay", adapter: lido,
-			env:   obs(t0, adapters.FieldWithdrawalDays, 2.5),
+			env:   testenv.EnvKV(t0, adapters.FieldWithdrawalDays, 2.5),
 			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitQueue},
 			delay: 60 * time.Hour},
 		{name: "auto: queue when the venue is dearer", adapter: lido,
-			env:   obs(t0, adapters.FieldExitLiquidity, 100),
+			env:   testenv.EnvKV(t0, adapters.FieldExitLiquidity, 100),
 			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitAuto},
 			delay: 3 * day},
 		{name: "auto: queue when the venue cannot take it", adapter: lido,
-			env:   obs(t0, adapters.FieldExitLiquidity, 1),
+			env:   testenv.EnvKV(t0, adapters.FieldExitLiquidity, 1),
 			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitAuto},
 			delay: 3 * day},
 		{name: "auto: instant when cheaper than two queue transactions", adapter: lido,
-			env:    &adapters.Env{Time: t0, GasPrice: 20, Obs: obs(t0, adapters.FieldExitLiquidity, 1e12).Obs},
+			env:    &adapters.Env{Time: t0, GasPrice: 20, Obs: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 1e12).Obs},
 			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitAuto},
 			amount: 10*1e12/(1e12+10) - 180000*20e-9, slippage: 10 - 10*1e12/(1e12+10), gas: 180000 * 20e-9},
-		{name: "more than held", adapter: lido, env: obs(t0),
+		{name: "more than held", adapter: lido, env: testenv.EnvKV(t0),
 			w: adapters.Withdrawal{Amount: dec("10.5"), Mode: adapters.ExitQueue}, kind: adapters.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := tt.adapter(t)
-			pos, _, err := a.Deposit(a.NewPosition(), obs(t0), dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), testenv.EnvKV(t0), dec("10"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,7 +176,7 @@ func TestDriver_Withdraw(t *testing.T) {
 			}
 			got := []float64{f.Amount.InexactFloat64(), f.Slippage.InexactFloat64(), f.Fee.InexactFloat64(), f.Gas.InexactFloat64()}
 			want := []float64{tt.amount, tt.slippage, tt.fee, tt.gas}
-			if !cmp.Equal(got, want, cmp.Comparer(func(x, y float64) bool { return near(x, y, 1e-12) })) {
+			if !cmp.Equal(got, want, cmp.Comparer(func(x, y float64) bool { return testenv.Near(x, y, 1e-12) })) {
 				t.Errorf("amount, slippage, fee, gas = %v, want %v", got, want)
 			}
 			if f.Partial != tt.partial {
@@ -227,24 +195,24 @@ func TestDriver_Value(t *testing.T) {
 		wantRatio float64 // market value / rate value
 	}{
 		{"rebasing stETH: peg is the price", "lido/steth",
-			obs(t0), obs(t0.Add(day), adapters.FieldPrice, 0.9306, adapters.FieldExchangeRate, 1.17), 0.9306},
+			testenv.EnvKV(t0), testenv.EnvKV(t0.Add(day), adapters.FieldPrice, 0.9306, adapters.FieldExchangeRate, 1.17), 0.9306},
 		{"wstETH: price over exchange rate", "lido/wsteth",
-			obs(t0, adapters.FieldExchangeRate, 1.17), obs(t0.Add(day), adapters.FieldPrice, 1.16, adapters.FieldExchangeRate, 1.17), 1.16 / 1.17},
+			testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.17), testenv.EnvKV(t0.Add(day), adapters.FieldPrice, 1.16, adapters.FieldExchangeRate, 1.17), 1.16 / 1.17},
 		{"rETH: price over the accrued index when no rate is observed", "rocketpool/reth",
-			obs(t0, adapters.FieldExchangeRate, 1.1), obs(t0.Add(day), adapters.FieldPrice, 1.089), 1.089 / 1.1},
+			testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1), testenv.EnvKV(t0.Add(day), adapters.FieldPrice, 1.089), 1.089 / 1.1},
 		{"no price: at the rate", "coinbase/cbeth",
-			obs(t0, adapters.FieldExchangeRate, 1.05), obs(t0.Add(day), adapters.FieldExchangeRate, 1.06), 1},
+			testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.05), testenv.EnvKV(t0.Add(day), adapters.FieldExchangeRate, 1.06), 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := open(t, tt.market)
+			a := testenv.Open(t, nil, tt.market)
 			pos, _, err := a.Deposit(a.NewPosition(), tt.deposit, dec("10"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			r := a.Value(&pos, tt.env, adapters.PriceRate).InexactFloat64()
 			m := a.Value(&pos, tt.env, adapters.PriceMarket).InexactFloat64()
-			if !near(m/r, tt.wantRatio, 1e-12) {
+			if !testenv.Near(m/r, tt.wantRatio, 1e-12) {
 				t.Errorf("market/rate value = %.15g, want %.15g", m/r, tt.wantRatio)
 			}
 		})
@@ -252,7 +220,7 @@ func TestDriver_Value(t *testing.T) {
 }
 
 func TestDriver_Apply(t *testing.T) {
-	env := obs(t0, adapters.FieldExitLiquidity, 1e6)
+	env := testenv.EnvKV(t0, adapters.FieldExitLiquidity, 1e6)
 	ev := func(typ adapters.EventType, size float64, scope string) adapters.Event {
 		return adapters.Event{Time: t0, Market: "test/tok", Type: typ, Size: size, Scope: scope}
 	}
@@ -297,7 +265,7 @@ func TestDriver_Apply(t *testing.T) {
 
 func TestDriver_Pause(t *testing.T) {
 	a := custom(t, false, map[string]float64{"withdrawal_days": 1})
-	env := obs(t0, adapters.FieldExitLiquidity, 1e6)
+	env := testenv.EnvKV(t0, adapters.FieldExitLiquidity, 1e6)
 	pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +278,7 @@ func TestDriver_Pause(t *testing.T) {
 	if err != nil || !paused.Paused {
 		t.Fatalf("Apply(pause) = paused %v, error %v; want paused", paused.Paused, err)
 	}
-	later := obs(t0.Add(2*day), adapters.FieldExitLiquidity, 1e6)
+	later := testenv.EnvKV(t0.Add(2*day), adapters.FieldExitLiquidity, 1e6)
 	if _, _, err := a.Deposit(paused, later, dec("1")); !errors.Is(err, adapters.ErrPaused) {
 		t.Errorf("Deposit while paused: error = %v, want kind %v", err, adapters.KindPaused)
 	}
@@ -343,10 +311,10 @@ func TestProfiles(t *testing.T) {
 			continue
 		}
 		t.Run(m.ID, func(t *testing.T) {
-			a := open(t, m.ID)
+			a := testenv.Open(t, nil, m.ID)
 			p := a.Profile()
 			seen[p.Name] = true
-			env := &adapters.Env{Time: t0, GasPrice: 20, Obs: obs(t0, adapters.FieldAPY, 0.03).Obs}
+			env := &adapters.Env{Time: t0, GasPrice: 20, Obs: testenv.EnvKV(t0, adapters.FieldAPY, 0.03).Obs}
 			q, err := a.Quote(env, dec("1"))
 			if err != nil {
 				t.Fatal(err)
@@ -357,7 +325,7 @@ func TestProfiles(t *testing.T) {
 			if got, want := q.MaxInstantExit.InexactFloat64(), p.ParamOr("exit_liquidity", 0); got != want {
 				t.Errorf("Quote.MaxInstantExit = %g, want exit_liquidity %g", got, want)
 			}
-			if got, want := q.EntryCost.InexactFloat64(), p.ParamOr("gas_deposit", 0)*20e-9; !near(got, want, 1e-12) {
+			if got, want := q.EntryCost.InexactFloat64(), p.ParamOr("gas_deposit", 0)*20e-9; !testenv.Near(got, want, 1e-12) {
 				t.Errorf("Quote.EntryCost = %g, want gas_deposit x 20 gwei = %g", got, want)
 			}
 			if q.APY != 0.03 || q.RewardAPY != 0 {
@@ -367,10 +335,10 @@ func TestProfiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			end := obs(t0.Add(30*day), adapters.FieldAPY, 0.03)
+			end := testenv.EnvKV(t0.Add(30*day), adapters.FieldAPY, 0.03)
 			a.Accrue(&pos, end)
 			got := a.Value(&pos, end, adapters.PriceRate).InexactFloat64()
-			if want := f.Value.InexactFloat64() * math.Pow(1.03, 30.0/365); !near(got, want, 1e-12) {
+			if want := f.Value.InexactFloat64() * math.Pow(1.03, 30.0/365); !testenv.Near(got, want, 1e-12) {
 				t.Errorf("value after 30 days = %.15g, want %.15g", got, want)
 			}
 			if d, ok := a.Driver().(*lst.Driver); !ok || d == nil {
@@ -407,15 +375,15 @@ func TestNew(t *testing.T) {
 var _ = adaptertest.T0
 
 func TestDriver_AccrueAllocs(t *testing.T) {
-	a := open(t, "rocketpool/reth")
-	env := obs(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldAPY, 0.03)
+	a := testenv.Open(t, nil, "rocketpool/reth")
+	env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldAPY, 0.03)
 	pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, withRate := range []bool{true, false} {
 		if !withRate {
-			env = obs(t0, adapters.FieldAPY, 0.03)
+			env = testenv.EnvKV(t0, adapters.FieldAPY, 0.03)
 		}
 		got := testing.AllocsPerRun(100, func() {
 			env.Time = env.Time.Add(time.Hour)
@@ -445,7 +413,7 @@ func TestLST_InstantExitCapsPremium(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := obs(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldPrice, tt.price)
+			env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldPrice, tt.price)
 			pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
 			if err != nil {
 				t.Fatal(err)

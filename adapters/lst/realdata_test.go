@@ -5,29 +5,13 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
-
-// sharedFile returns the path of a file in the shared real-data folder
-// named by YIELDVAULT_SHARED_DATA. It skips the test when the variable is
-// unset and fails it when the file is missing.
-func sharedFile(t *testing.T, rel string) string {
-	t.Helper()
-	dir := os.Getenv("YIELDVAULT_SHARED_DATA")
-	if dir == "" {
-		t.Skip("YIELDVAULT_SHARED_DATA is not set: skipping the real-data test")
-	}
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared data file missing: %v", err)
-	}
-	return p
-}
 
 // readCSV returns (unix seconds, value) for every row of a CSV file whose
 // value column is not empty. ms says the time column is in milliseconds.
@@ -73,12 +57,12 @@ func readCSV(t *testing.T, path string, timeCol, valCol int, ms bool) (times []i
 // TestRealData_RETH holds rETH over the whole Rocket Pool exchange-rate
 // file: the position's value grows exactly as the rate.
 func TestRealData_RETH(t *testing.T) {
-	path := sharedFile(t, "reth-exchange-rate/reth_exchange_rate.csv")
+	path := testenv.SharedFile(t, "reth-exchange-rate/reth_exchange_rate.csv")
 	times, rates := readCSV(t, path, 1, 7, false)
 	if len(rates) < 1000 {
 		t.Fatalf("%s: %d rates, want the whole file (over 1000)", path, len(rates))
 	}
-	a := open(t, "rocketpool/reth")
+	a := testenv.Open(t, nil, "rocketpool/reth")
 	env := &adapters.Env{}
 	at := func(i int) *adapters.Env {
 		env.Time = time.Unix(times[i], 0).UTC()
@@ -118,11 +102,11 @@ func TestRealData_RETH(t *testing.T) {
 // from the CoinGecko stETH/ETH series: the market value falls to 0.9306 of
 // NAV on 2022-06-18, the low of the June 2022 depeg.
 func TestRealData_StETHDepeg(t *testing.T) {
-	path := sharedFile(t, "steth-usd-coingecko-hourly/steth_eth_hourly_derived.csv")
+	path := testenv.SharedFile(t, "steth-usd-coingecko-hourly/steth_eth_hourly_derived.csv")
 	times, prices := readCSV(t, path, 0, 5, true)
 	from := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	to := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	a := open(t, "lido/steth")
+	a := testenv.Open(t, nil, "lido/steth")
 	env := &adapters.Env{}
 	var (
 		pos      adapters.Position
