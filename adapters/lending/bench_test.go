@@ -20,29 +20,7 @@ func BenchmarkAccrue(b *testing.B) {
 		{"lending-index", map[adapters.Field]float64{adapters.FieldIndex: 1.0181, adapters.FieldAPY: 0.035}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			a, err := adapters.Open(adapters.Builtin(), "aave-v3/weth")
-			if err != nil {
-				b.Fatal(err)
-			}
-			env := testenv.Env(t0, tc.fields)
-			pos, _, err := a.Deposit(a.NewPosition(), env, d("1234.5678"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			start, t := pos, env.Time
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if i%8760 == 0 { // a year of hourly steps, then start over
-					pos, env.Time = start, t
-				}
-				env.Time = env.Time.Add(time.Hour)
-				a.Accrue(&pos, env)
-				if v := a.Value(&pos, env, adapters.PriceRate); v.Sign() <= 0 {
-					b.Fatal("value <= 0")
-				}
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "position-steps/s")
+			testenv.AccrueSteps(b, "aave-v3/weth", testenv.Env(t0, tc.fields))
 		})
 	}
 }

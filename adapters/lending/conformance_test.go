@@ -12,15 +12,7 @@ import (
 // lendingEnv is an observation in which a supply position grows at exactly
 // c.APY: the supply APY is observed, and there is no liquidity index.
 func lendingEnv(c adaptertest.Conditions) adapters.Env {
-	o := adapters.Observation{Time: c.Time}
-	o.Put(adapters.FieldAPY, c.APY)
-	o.Put(adapters.FieldUtilization, 0.8)
-	liq := c.ExitLiquidity
-	if liq <= 0 {
-		liq = 1e9
-	}
-	o.Put(adapters.FieldExitLiquidity, liq)
-	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
+	return testenv.ConformanceEnv(c, map[adapters.Field]float64{adapters.FieldUtilization: 0.8})
 }
 
 func TestConformance(t *testing.T) {

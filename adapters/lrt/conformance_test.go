@@ -12,16 +12,7 @@ import (
 // constEnv is an environment in which the market grows at c.APY, pays no
 // separate rewards, and has the given exit liquidity (ample when zero).
 func constEnv(c adaptertest.Conditions) adapters.Env {
-	var o adapters.Observation
-	o.Time = c.Time
-	o.Put(adapters.FieldAPY, c.APY)
-	o.Put(adapters.FieldRewardAPY, 0)
-	liq := c.ExitLiquidity
-	if liq == 0 {
-		liq = 1e9
-	}
-	o.Put(adapters.FieldExitLiquidity, liq)
-	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
+	return testenv.ConformanceEnv(c, map[adapters.Field]float64{adapters.FieldRewardAPY: 0})
 }
 
 func TestConformance(t *testing.T) {

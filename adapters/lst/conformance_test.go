@@ -11,17 +11,7 @@ import (
 
 // constEnv is an environment in which the market grows at c.APY with the
 // given exit liquidity (ample when zero) and no depeg.
-func constEnv(c adaptertest.Conditions) adapters.Env {
-	var o adapters.Observation
-	o.Time = c.Time
-	o.Put(adapters.FieldAPY, c.APY)
-	liq := c.ExitLiquidity
-	if liq == 0 {
-		liq = 1e9
-	}
-	o.Put(adapters.FieldExitLiquidity, liq)
-	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
-}
+func constEnv(c adaptertest.Conditions) adapters.Env { return testenv.ConformanceEnv(c, nil) }
 
 func TestConformance(t *testing.T) {
 	for _, m := range adapters.Builtin().Markets() {

@@ -18,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/adaptertest"
 )
 
 // Env returns an environment at time at whose observation (also at at)
@@ -58,6 +61,24 @@ func EnvKV(at time.Time, kv ...any) *adapters.Env {
 		e.Obs.Put(f, v)
 	}
 	return e
+}
+
+// ConformanceEnv is the environment of the conformance suite's conditions
+// c for a market whose position grows at exactly the observed APY: the
+// observation holds apy = c.APY, exit_liquidity = c.ExitLiquidity (1e9,
+// ample, when it is not > 0) and fields.
+func ConformanceEnv(c adaptertest.Conditions, fields map[adapters.Field]float64) adapters.Env {
+	o := adapters.Observation{Time: c.Time}
+	o.Put(adapters.FieldAPY, c.APY)
+	liq := c.ExitLiquidity
+	if liq <= 0 {
+		liq = 1e9
+	}
+	o.Put(adapters.FieldExitLiquidity, liq)
+	for f, v := range fields {
+		o.Put(f, v)
+	}
+	return adapters.Env{Time: c.Time, Obs: o, GasPrice: c.GasPrice}
 }
 
 // Open opens market id from catalog c (the built-in catalog when c is
@@ -163,4 +184,31 @@ func Column(t testing.TB, path, name string) []float64 {
 		out = append(out, v)
 	}
 	return out
+}
+
+// AccrueSteps is the body of the unit drivers' BenchmarkAccrue (the
+// backtest's hot path): it opens market from the built-in catalog and
+// deposits 1234.5678 in env, then each op moves env an hour on, accrues
+// the position and values it at rate pricing, starting over after a year
+// of steps. It reports allocations and position-steps/s.
+func AccrueSteps(b *testing.B, market string, env *adapters.Env) {
+	a := Open(b, nil, market)
+	pos, _, err := a.Deposit(a.NewPosition(), env, decimal.RequireFromString("1234.5678"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	start, t := pos, env.Time
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%8760 == 0 { // a year of hourly steps, then start over
+			pos, env.Time = start, t
+		}
+		env.Time = env.Time.Add(time.Hour)
+		a.Accrue(&pos, env)
+		if v := a.Value(&pos, env, adapters.PriceRate); v.Sign() <= 0 {
+			b.Fatal("value <= 0")
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "position-steps/s")
 }

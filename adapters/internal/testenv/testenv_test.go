@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/adaptertest"
 	_ "github.com/yieldvault/yieldvault/adapters/lst" // the kind TestCustom opens
 )
 
@@ -172,6 +173,31 @@ func TestColumn(t *testing.T) {
 			s := run(t, func(tb testing.TB) { Column(tb, tt.path, tt.col) })
 			if !strings.Contains(s.fatal, tt.want) {
 				t.Errorf("Column(%s, %s) fatal = %q, want one containing %q", tt.path, tt.col, s.fatal, tt.want)
+			}
+		})
+	}
+}
+
+func TestConformanceEnv(t *testing.T) {
+	tests := []struct {
+		name   string
+		c      adaptertest.Conditions
+		fields map[adapters.Field]float64
+		want   map[adapters.Field]float64
+	}{
+		{"ample liquidity when not given", adaptertest.Conditions{Time: t0, APY: 0.03, GasPrice: 20}, nil,
+			map[adapters.Field]float64{adapters.FieldAPY: 0.03, adapters.FieldExitLiquidity: 1e9}},
+		{"given liquidity and fields", adaptertest.Conditions{Time: t0, APY: 0.03, ExitLiquidity: 5, GasPrice: 20},
+			map[adapters.Field]float64{adapters.FieldUtilization: 0.8},
+			map[adapters.Field]float64{adapters.FieldAPY: 0.03, adapters.FieldExitLiquidity: 5, adapters.FieldUtilization: 0.8}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ConformanceEnv(tt.c, tt.fields)
+			want := *Env(t0, tt.want)
+			want.GasPrice = 20
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ConformanceEnv() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
