@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+	"github.com/yieldvault/yieldvault/strategies/rules"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -201,6 +205,110 @@ func TestRun_ExitCheckPath(t *testing.T) {
 		w, _ := json.Marshal(part.want)
 		if !bytes.Equal(g, w) {
 			t.Errorf("%s differ between the exit-check path and planning at every step", part.name)
+		}
+	}
+}
+
+// noReads is a rules strategy that does not say what its conditions
+// read (no strategies.ConditionReads): the runner plans every scheduled
+// decision in full.
+type noReads struct{ s *rules.Strategy }
+
+func (n noReads) Name() string { return n.s.Name() }
+func (n noReads) Plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
+	return n.s.Plan(ctx, st)
+}
+func (n noReads) RebalanceSchedule() strategies.Schedule { return n.s.RebalanceSchedule() }
+func (n noReads) HarvestSchedule() strategies.Schedule   { return n.s.HarvestSchedule() }
+func (n noReads) ShouldRebalance(v strategies.VaultVars) (bool, string, error) {
+	return n.s.ShouldRebalance(v)
+}
+func (n noReads) ShouldHarvest(v strategies.VaultVars) (bool, string, error) {
+	return n.s.ShouldHarvest(v)
+}
+func (n noReads) Universe() []string { return n.s.Universe() }
+func (n noReads) ExitCheck(ctx context.Context, st *strategies.State) ([]string, error) {
+	return n.s.ExitCheck(ctx, st)
+}
+
+// TestRun_PreviewPath runs a drift-only rebalance condition with the
+// preview (decisions the condition turns down are judged on their drift
+// before any quote) and with every decision planned in full: the runs
+// must trade, value and record alike; only the turned-down decisions'
+// rows differ (no gain, cost or rejections).
+func TestRun_PreviewPath(t *testing.T) {
+	db := defaultHistory(t)
+	ctx := context.Background()
+	src, err := os.ReadFile("../examples/strategies/lst-lrt-balanced.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := strings.Replace(string(src), `when: "drift > 0.05 || gain_apy > 3 * cost_apy"`, `when: "drift > 0.06"`, 1)
+	if yaml == string(src) {
+		t.Fatal("the example's rebalance condition changed: update this test")
+	}
+	s, err := rules.Load("drift.yaml", []byte(yaml), adapters.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := day("2024-01-01"), day("2024-07-01")
+	w, err := Load(ctx, db, s, from, to, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	capital := decimal.NewFromInt(100)
+	cfg := DefaultVaultConfig(s, adapters.ETH, capital) // the file's min_trade, which noReads hides
+	spec := Spec{Strategy: s, Data: w, From: from, To: to, Capital: capital, Vault: &cfg}
+	got, err := Run(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Strategy = noReads{s}
+	want, err := Run(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	previews, traded := 0, 0
+	if len(got.Decisions) != len(want.Decisions) {
+		t.Fatalf("%d decisions, want %d", len(got.Decisions), len(want.Decisions))
+	}
+	for i := range got.Decisions {
+		g, w := &got.Decisions[i], &want.Decisions[i]
+		if g.Inputs.Preview {
+			previews++
+			if Outcome(w) != OutcomeSkipped || len(g.Rejected) != 0 || g.Inputs.Drift != w.Inputs.Drift || !g.Inputs.NAV.Equal(w.Inputs.NAV) {
+				t.Errorf("decision %d at %s: preview drift %g NAV %s, full %s drift %g NAV %s", i, g.Time, g.Inputs.Drift, g.Inputs.NAV, Outcome(w), w.Inputs.Drift, w.Inputs.NAV)
+			}
+			continue
+		}
+		if len(g.Orders) > 0 {
+			traded++
+		}
+		gj, _ := json.Marshal(g)
+		wj, _ := json.Marshal(w)
+		if !bytes.Equal(gj, wj) {
+			t.Errorf("decision %d at %s differs:\n got %s\nwant %s", i, g.Time, gj, wj)
+			break
+		}
+	}
+	if previews == 0 || traded < 2 {
+		t.Fatalf("%d previews and %d traded decisions: the comparison proves nothing", previews, traded)
+	}
+	t.Logf("%d decisions: %d previews, %d traded", len(got.Decisions), previews, traded)
+	for _, part := range []struct {
+		name      string
+		got, want any
+	}{
+		{"steps", got.Steps, want.Steps}, {"ledger", got.Ledger, want.Ledger}, {"metrics", got.Metrics, want.Metrics},
+		{"benchmarks", got.Benchmarks, want.Benchmarks}, {"attribution", got.Attribution, want.Attribution}, {"notes", got.Notes, want.Notes},
+	} {
+		g, err := json.Marshal(part.got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := json.Marshal(part.want)
+		if !bytes.Equal(g, w) {
+			t.Errorf("%s differ between the preview and the full decisions:\n got %.600s\nwant %.600s", part.name, g, w)
 		}
 	}
 }

@@ -470,6 +470,15 @@ func WriteLedgerCSV(w io.Writer, r *Result) error {
 	return cw.Error()
 }
 
+// previewFloat formats a decision's gain or cost, empty for a preview
+// (the condition turned it down before they were computed).
+func previewFloat(in *vault.Inputs, x float64) string {
+	if in.Preview {
+		return ""
+	}
+	return formatFloat(x)
+}
+
 // Decision outcomes (the outcome column of decisions.csv).
 const (
 	OutcomeTraded   = "traded"    // the decision had orders and they were sent
@@ -531,7 +540,8 @@ func FormatRejected(rs []vault.Rejection) string {
 
 // WriteDecisionsCSV writes decisions.csv: every rebalance decision in time
 // order with the columns time, tick, trigger, outcome (Outcome), nav,
-// idle, idle_target, gas_price, drift, gain_apy, cost_apy, n_orders,
+// idle, idle_target, gas_price, drift, gain_apy, cost_apy (empty for a
+// decision its condition turned down on the drift alone: Inputs.Preview), n_orders,
 // orders (FormatOrders), est_costs, reasons ("; "-joined) and rejected
 // (FormatRejected: every trade considered and not made, with its reason).
 func WriteDecisionsCSV(w io.Writer, r *Result) error {
@@ -545,7 +555,7 @@ func WriteDecisionsCSV(w io.Writer, r *Result) error {
 		in := &d.Inputs
 		if err := cw.Write([]string{formatTime(d.Time), formatTime(d.Tick), string(d.Trigger), Outcome(d),
 			in.NAV.String(), in.Idle.String(), formatFloat(in.IdleTarget), formatFloat(in.GasPrice),
-			formatFloat(in.Drift), formatFloat(in.GainAPY), formatFloat(in.CostAPY),
+			formatFloat(in.Drift), previewFloat(in, in.GainAPY), previewFloat(in, in.CostAPY),
 			strconv.Itoa(len(d.Orders)), FormatOrders(d.Orders), d.Costs.String(),
 			strings.Join(d.Reasons, "; "), FormatRejected(d.Rejected)}); err != nil {
 			return err

@@ -26,6 +26,51 @@ type VaultVars struct {
 	Now            time.Time // the keeper's clock (simulated in backtests), UTC
 }
 
+// VarSet is a set of VaultVars fields, by the names conditions use.
+type VarSet uint16
+
+// The VaultVars fields as VarSet members.
+const (
+	VarNAV            VarSet = 1 << iota // nav
+	VarIdle                              // idle
+	VarDrift                             // drift
+	VarGainAPY                           // gain_apy
+	VarCostAPY                           // cost_apy
+	VarPendingRewards                    // pending_rewards
+	VarHarvestCost                       // harvest_cost
+	VarGasPrice                          // gas_price
+	VarNow                               // now
+
+	AllVars = VarNAV | VarIdle | VarDrift | VarGainAPY | VarCostAPY | VarPendingRewards | VarHarvestCost | VarGasPrice | VarNow
+)
+
+// varNames are the VarSet members' condition names, in bit order.
+var varNames = [...]string{"nav", "idle", "drift", "gain_apy", "cost_apy", "pending_rewards", "harvest_cost", "gas_price", "now"}
+
+// VarOf returns the member a condition name stands for, or 0 when the
+// name is not a vault-level variable.
+func VarOf(name string) VarSet {
+	for i, n := range varNames {
+		if n == name {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// Has reports whether s holds every member of x.
+func (s VarSet) Has(x VarSet) bool { return s&x == x }
+
+// ConditionReads is implemented by Scheduled strategies that know which
+// VaultVars their conditions read. A keeper then computes only those: a
+// rebalance condition that reads neither gain_apy nor cost_apy is
+// evaluated before the decision's quotes and orders, which are planned
+// only when it holds.
+type ConditionReads interface {
+	RebalanceReads() VarSet
+	HarvestReads() VarSet
+}
+
 // Schedule is when a keeper considers an action: Sched (parsed from Spec
 // with ParseSchedule) gives the candidate instants, and the When expression,
 // when not empty, must hold at that instant for the action to run.

@@ -23,7 +23,8 @@ type Strategy interface {
 	// Name is the strategy's name (a registry name or the name in its file).
 	Name() string
 	// Plan returns the target allocation for the state. It must be
-	// deterministic and must not modify st.
+	// deterministic, must not modify st and must not keep it (or its
+	// Markets) after it returns: keepers reuse the State between plans.
 	Plan(ctx context.Context, st *State) (Target, error)
 }
 

@@ -3,6 +3,7 @@ package vault
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,46 +113,13 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	if err := v.advance(op, now); err != nil {
 		return Decision{}, err
 	}
-	if v.shutdown {
-		trigger = TriggerShutdown
+	trigger, idleTarget, err := v.targets(op, trigger, target)
+	if err != nil {
+		return Decision{}, err
 	}
 	n := len(v.markets)
 	w := &v.work
-	tw := scratch(&w.tw, n)
-	flags := scratch(&w.flags, n) // 1: exit, 2: capped target
-	const fExit, fCapped = 1, 2
-	for _, a := range target.Allocations {
-		i, ok := v.byID[a.Market]
-		if !ok {
-			return Decision{}, adapters.E(op, adapters.KindInvalid, "vault %q: target weights market %s the vault does not hold", v.cfg.Name, a.Market)
-		}
-		if math.IsNaN(a.Weight) || math.IsInf(a.Weight, 0) || a.Weight < 0 || a.Weight > 1+1e-9 {
-			return Decision{}, adapters.E(op, adapters.KindInvalid, "vault %q: target weight %g of %s is not a fraction", v.cfg.Name, a.Weight, a.Market)
-		}
-		tw[i] = a.Weight
-		if strings.Contains(a.Reason, "capped by") {
-			flags[i] |= fCapped
-		}
-	}
-	for _, id := range target.Exit {
-		i, ok := v.byID[id]
-		if !ok {
-			return Decision{}, adapters.E(op, adapters.KindInvalid, "vault %q: target exits market %s the vault does not hold", v.cfg.Name, id)
-		}
-		flags[i] |= fExit
-		tw[i] = 0
-	}
-	idleTarget := math.Max(target.Idle, v.cfg.IdleFloor)
-	if trigger == TriggerShutdown {
-		for i := range tw {
-			tw[i] = 0
-			flags[i] |= fExit
-		}
-		idleTarget = 1
-	}
-	if !(idleTarget >= 0) || idleTarget > 1 {
-		return Decision{}, adapters.E(op, adapters.KindInvalid, "vault %q: target idle %g is not a fraction", v.cfg.Name, target.Idle)
-	}
+	tw, flags := w.tw, w.flags
 
 	nav := v.GrossAssets()
 	navN := nm(nav)
@@ -183,7 +151,6 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	// share one allocation (nothing the decision returns holds them).
 	dropped := decfast.NewDecBlock(n)
 	minTradeStr := "" // MinTrade's String, made once
-	var sumW, sumT float64
 	for i, s := range v.markets {
 		cur := zero
 		if s.pos.Units.Sign() != 0 {
@@ -194,8 +161,6 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		if navF > 0 {
 			in.Weight = f64(cur) / navF
 		}
-		sumW += in.Weight
-		sumT += tw[i]
 		c := &cands[:len(cands)+1][len(cands)]
 		*c = candidate{i: i}
 		switch {
@@ -287,21 +252,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	}
 
 	// Weights, drift (transit as idle in transit) and the target's APY gain.
-	var over, under, gain float64
-	for i := range d.Inputs.Markets {
-		in := &d.Inputs.Markets[i]
-		if dw := in.Target - in.Weight; dw > 0 {
-			under += dw
-		} else {
-			over -= dw
-		}
-		gain += (in.Target - in.Weight) * in.APY
-	}
-	tau := 0.0
-	if navF > 0 {
-		tau = f64(transit) / navF
-	}
-	d.Inputs.Drift, d.Inputs.GainAPY = transitDrift(over, under, sumW-sumT+tau, tau), gain
+	d.Inputs.setDrift(navF, f64(transit))
 
 	w.orderIdx = w.orderIdx[:0]
 	p := planner{v: v, d: &d, w: w, room: len(cands), minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year), costs: nm(d.Costs)}
@@ -358,8 +309,17 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		}
 		if p.k > 0 {
 			if g := c.apy * c.amount.ToFloat() * p.years; g < p.k*f64(c.q.EntryCost) {
-				d.reject(Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy of %s: expected gain %.6g over %s below %g x entry cost %s (APY %.4f)",
-					c.qDec, g, v.cfg.horizon(), p.k, c.q.EntryCost, c.apy)})
+				// fmt.Sprintf("buy of %s: expected gain %.6g over %s below %g x
+				// entry cost %s (APY %.4f)", ...) without fmt: most buys of a
+				// decision that does not trade.
+				var buf [192]byte
+				r := append(buf[:0], "buy of "...)
+				r = append(r, c.qDec.String()...)
+				r = p.appendGainTest(r, g, "entry cost ", c.q.EntryCost.String())
+				r = append(r, " (APY "...)
+				r = appendFixed4(r, c.apy)
+				r = append(r, ')')
+				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
 				continue
 			}
 		}
@@ -393,6 +353,119 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		d.Reasons = append(d.Reasons, "on target: nothing to trade")
 	}
 	return d, nil
+}
+
+// Target flags (work.flags).
+const (
+	fExit   = 1 // the target exits the market
+	fCapped = 2 // the target weight is a cap
+)
+
+// targets checks a target against the vault and fills the work's target
+// weights (tw) and flags per market; it returns the trigger (shutdown
+// when the vault is shut down) and the idle target.
+func (v *Vault) targets(op string, trigger Trigger, target strategies.Target) (Trigger, float64, error) {
+	if v.shutdown {
+		trigger = TriggerShutdown
+	}
+	n := len(v.markets)
+	w := &v.work
+	tw := scratch(&w.tw, n)
+	flags := scratch(&w.flags, n)
+	for _, a := range target.Allocations {
+		i, ok := v.byID[a.Market]
+		if !ok {
+			return trigger, 0, adapters.E(op, adapters.KindInvalid, "vault %q: target weights market %s the vault does not hold", v.cfg.Name, a.Market)
+		}
+		if math.IsNaN(a.Weight) || math.IsInf(a.Weight, 0) || a.Weight < 0 || a.Weight > 1+1e-9 {
+			return trigger, 0, adapters.E(op, adapters.KindInvalid, "vault %q: target weight %g of %s is not a fraction", v.cfg.Name, a.Weight, a.Market)
+		}
+		tw[i] = a.Weight
+		if strings.Contains(a.Reason, "capped by") {
+			flags[i] |= fCapped
+		}
+	}
+	for _, id := range target.Exit {
+		i, ok := v.byID[id]
+		if !ok {
+			return trigger, 0, adapters.E(op, adapters.KindInvalid, "vault %q: target exits market %s the vault does not hold", v.cfg.Name, id)
+		}
+		flags[i] |= fExit
+		tw[i] = 0
+	}
+	idleTarget := math.Max(target.Idle, v.cfg.IdleFloor)
+	if trigger == TriggerShutdown {
+		for i := range tw {
+			tw[i] = 0
+			flags[i] |= fExit
+		}
+		idleTarget = 1
+	}
+	if !(idleTarget >= 0) || idleTarget > 1 {
+		return trigger, 0, adapters.E(op, adapters.KindInvalid, "vault %q: target idle %g is not a fraction", v.cfg.Name, target.Idle)
+	}
+	return trigger, idleTarget, nil
+}
+
+// Preview is the first part of Decide, when the rebalance condition reads
+// neither gain_apy nor cost_apy: the decision's inputs (every market's
+// value, weight and target; NAV, idle, transit) and drift, and no quotes,
+// orders or rejections. Inputs.Preview is set; APY, GainAPY and CostAPY
+// are zero. The inputs and drift are Decide's own, to the last bit.
+func (v *Vault) Preview(now, tick time.Time, trigger Trigger, target strategies.Target) (Decision, error) {
+	const op = "vault.Preview"
+	if err := v.advance(op, now); err != nil {
+		return Decision{}, err
+	}
+	trigger, idleTarget, err := v.targets(op, trigger, target)
+	if err != nil {
+		return Decision{}, err
+	}
+	nav := v.GrossAssets()
+	navF := f64(nav)
+	transit := v.transit()
+	d := Decision{Time: now, Tick: tick, Trigger: trigger, Costs: zero}
+	d.Inputs = Inputs{NAV: nav, Idle: v.idle, IdleTarget: idleTarget, GasPrice: v.gasPrice, Markets: make([]MarketInput, len(v.markets)), Transit: transit, Preview: true}
+	if target.Reason != "" {
+		d.Reasons = append(d.Reasons, "strategy: "+target.Reason)
+	}
+	tw := v.work.tw
+	for i, s := range v.markets {
+		cur := zero
+		if s.pos.Units.Sign() != 0 {
+			cur = v.value(s)
+		}
+		in := &d.Inputs.Markets[i]
+		*in = MarketInput{Market: s.id, Value: cur, Target: tw[i], Paused: s.pos.Paused}
+		if navF > 0 {
+			in.Weight = f64(cur) / navF
+		}
+	}
+	d.Inputs.setDrift(navF, f64(transit))
+	return d, nil
+}
+
+// setDrift sets Drift and GainAPY from the market inputs (weights,
+// targets, APYs), with the claims in transit (tau, base units) counted
+// as idle in transit.
+func (in *Inputs) setDrift(navF, transitF float64) {
+	var sumW, sumT, over, under, gain float64
+	for i := range in.Markets {
+		m := &in.Markets[i]
+		sumW += m.Weight
+		sumT += m.Target
+		if dw := m.Target - m.Weight; dw > 0 {
+			under += dw
+		} else {
+			over -= dw
+		}
+		gain += (m.Target - m.Weight) * m.APY
+	}
+	tau := 0.0
+	if navF > 0 {
+		tau = transitF / navF
+	}
+	in.Drift, in.GainAPY = transitDrift(over, under, sumW-sumT+tau, tau), gain
 }
 
 // reject records a rejection. The list is made, at its first entry,
@@ -648,8 +721,11 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 			case a.Cmp(p.minTrade) < 0 || a.Sign() == 0:
 				d.reject(Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s, below the minimum trade %s", a.Dec(), v.cfg.Rebalance.MinTrade)})
 			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*f64(c.q.EntryCost):
-				d.reject(Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s: expected gain %.6g over %s below %g x entry cost %s",
-					a.Dec(), c.apy*a.ToFloat()*p.years, v.cfg.horizon(), p.k, c.q.EntryCost)})
+				var buf [160]byte
+				r := append(buf[:0], "buy scaled to "...)
+				r = a.AppendString(r)
+				r = p.appendGainTest(r, c.apy*a.ToFloat()*p.years, "entry cost ", c.q.EntryCost.String())
+				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
 			default:
 				buys[k], size[k] = c, a
 				k++
@@ -704,6 +780,20 @@ func (p *planner) reason(c *candidate, a, b string) string {
 	return string(r)
 }
 
+// appendGainTest appends fmt.Sprintf(": expected gain %.6g over %s below
+// %g x %s%s", gain, horizon, k, what, cost) to b.
+func (p *planner) appendGainTest(b []byte, gain float64, what, cost string) []byte {
+	b = append(b, ": expected gain "...)
+	b = strconv.AppendFloat(b, gain, 'g', 6, 64)
+	b = append(b, " over "...)
+	b = append(b, p.v.cfg.horizon().String()...)
+	b = append(b, " below "...)
+	b = strconv.AppendFloat(b, p.k, 'g', -1, 64)
+	b = append(b, " x "...)
+	b = append(b, what...)
+	return append(b, cost...)
+}
+
 // order records an order in market i, and i for Execute's lookup.
 func (p *planner) order(o Order, i int) {
 	p.d.order(o, p.room)
@@ -723,6 +813,14 @@ func (p *planner) whole(c *candidate, take num) num {
 type pair struct {
 	b, s   int // indexes into the buys (best first) and the sources
 	amount num
+}
+
+// srcExit is a funding source's exit as last priced: its amount, cost
+// and state (0 not priced, 1 priced, 2 the venue cannot take it).
+type srcExit struct {
+	amount num
+	cost   float64
+	state  uint8
 }
 
 // fund sells over-weight positions (srcs, lowest APY first) to fund need
@@ -769,6 +867,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 	// each at least the minimum trade and whose move pays.
 	ys := scratch(&w.ys, len(srcs))
 	xs := scratch(&w.xs, len(bs))
+	exits := scratch(&w.exits, len(srcs))
 	var last string
 	for np := len(pairs); np > 0; np-- {
 		for m := range ys {
@@ -798,12 +897,23 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 			okQuotes := true
 			for m, y := range ys {
 				if y.Sign() > 0 {
-					e := p.exitFor(srcs[m], y)
-					if !e.ok {
+					// Dropping a pair changes one source's sell: the
+					// others' exits are priced at the same amounts as
+					// in the longer prefix (exitFor is a function of
+					// the source and the amount).
+					x := &exits[m]
+					if x.state == 0 || !y.Equal(x.amount) {
+						e := p.exitFor(srcs[m], y)
+						x.amount, x.cost, x.state = y, e.cost.ToFloat(), 1
+						if !e.ok {
+							x.state = 2
+						}
+					}
+					if x.state == 2 {
 						okQuotes = false
 						break
 					}
-					cost += e.cost.ToFloat()
+					cost += x.cost
 				}
 			}
 			for j, x := range xs {

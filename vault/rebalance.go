@@ -70,6 +70,12 @@ type Inputs struct {
 	Drift   float64 `json:"drift"`
 	GainAPY float64 `json:"gain_apy"`
 	CostAPY float64 `json:"cost_apy"`
+	// Preview marks a decision a rebalance condition turned down before
+	// its orders were planned (Vault.Preview): the condition reads
+	// neither gain_apy nor cost_apy, so the markets' APYs, GainAPY and
+	// CostAPY were not computed (they are zero) and there are no orders
+	// or rejections.
+	Preview bool `json:"preview,omitempty"`
 }
 
 // Order is one trade the rebalancer decided.
@@ -113,6 +119,22 @@ func (d *Decision) Vars(v *Vault) strategies.VaultVars {
 	vars := v.Vars()
 	vars.Drift, vars.GainAPY, vars.CostAPY = d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY
 	vars.Now = d.Time
+	return vars
+}
+
+// varsFor is Vars computing of the vault's variables only those in reads
+// that cost more than a field read (pending rewards, harvest cost).
+func (d *Decision) varsFor(v *Vault, reads strategies.VarSet) strategies.VaultVars {
+	vars := strategies.VaultVars{
+		NAV: f64(d.Inputs.NAV), Idle: f64(v.idle), GasPrice: v.gasPrice, Now: d.Time,
+		Drift: d.Inputs.Drift, GainAPY: d.Inputs.GainAPY, CostAPY: d.Inputs.CostAPY,
+	}
+	if reads&strategies.VarPendingRewards != 0 {
+		vars.PendingRewards = f64(v.PendingRewards())
+	}
+	if reads&strategies.VarHarvestCost != 0 {
+		vars.HarvestCost = f64(v.HarvestCost())
+	}
 	return vars
 }
 

@@ -15,32 +15,41 @@ import (
 // pending rewards and pause flag. Series is nil: callers with history set
 // Series and Row (Runner.Prepare) so that look-back windows see it.
 func (v *Vault) StrategyState() *strategies.State {
+	st := new(strategies.State)
+	v.fillState(st)
+	return st
+}
+
+// fillState is StrategyState into st, reusing its Markets.
+func (v *Vault) fillState(st *strategies.State) {
 	nav := v.GrossAssets()
 	navF := f64(nav)
-	st := &strategies.State{
+	ms := st.Markets
+	if cap(ms) < len(v.markets) {
+		ms = make([]strategies.MarketState, len(v.markets))
+	}
+	*st = strategies.State{
 		Time: v.now, Base: v.cfg.Base, NAV: nav, Idle: v.idle,
 		GasPrice: v.gasPrice, GasAssetPrice: v.gasAssetPrice,
-		Markets: make([]strategies.MarketState, len(v.markets)),
+		Markets: ms[:len(v.markets)],
 	}
 	for i, s := range v.markets {
 		ms := &st.Markets[i]
-		ms.Market, ms.Profile, ms.Row = s.ad.Market(), s.ad.Profile(), -1
+		*ms = strategies.MarketState{Market: s.ad.Market(), Profile: s.ad.Profile(), Row: -1, Value: zero,
+			PendingRewards: s.pos.Rewards, Paused: s.pos.Paused}
 		if !s.env.Obs.Time.IsZero() || s.env.Obs.Set != 0 {
 			ms.Row, ms.Obs = 0, s.env.Obs
 		}
-		ms.Value = zero
 		if s.pos.Units.Sign() != 0 {
 			ms.Value = v.value(s)
 		}
 		if navF > 0 {
 			ms.Weight = f64(ms.Value) / navF
 		}
-		ms.PendingRewards, ms.Paused = s.pos.Rewards, s.pos.Paused
 		if st.BaseUSD == 0 {
 			st.BaseUSD = s.env.Obs.Value(adapters.FieldBaseUSD, 0)
 		}
 	}
-	return st
 }
 
 // Runner drives one vault with one strategy: the per-task operations
@@ -63,6 +72,8 @@ type Runner struct {
 	// PlanExits makes ExitCheck plan in full even when the strategy is a
 	// strategies.Exiter (the reference the cheap path is tested against).
 	PlanExits bool
+
+	state *strategies.State // reused by State
 }
 
 // Skip says why a task did nothing.
@@ -187,11 +198,35 @@ func (r *Runner) ExitCheck(ctx context.Context, now, tick time.Time) (TaskReport
 func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trigger Trigger, target strategies.Target) (TaskReport, error) {
 	v := r.Vault
 	rep.Target = &target
+	sc, scheduled := r.Strategy.(strategies.Scheduled)
+	scheduled = scheduled && trigger == TriggerSchedule
+	if cr, ok := r.Strategy.(strategies.ConditionReads); ok && scheduled {
+		// A condition that reads neither gain_apy nor cost_apy is decided
+		// on the inputs and drift alone: the quotes and orders are planned
+		// only when it holds (most scheduled ticks of a drift condition
+		// do nothing).
+		if reads := cr.RebalanceReads(); reads&(strategies.VarGainAPY|strategies.VarCostAPY) == 0 {
+			d, err := v.Preview(now, rep.Tick, trigger, target)
+			if err != nil {
+				return rep, err
+			}
+			vars := d.varsFor(v, reads)
+			ok, why, err := sc.ShouldRebalance(vars)
+			if err != nil {
+				return rep, err
+			}
+			if !ok {
+				d.Reasons = append(d.Reasons, "not executed: rebalance condition false: "+why)
+				rep.Vars, rep.Why, rep.Skip, rep.Decision = vars, why, SkipCondition, &d
+				return rep, nil
+			}
+		}
+	}
 	d, err := v.Decide(now, rep.Tick, trigger, target)
 	if err != nil {
 		return rep, err
 	}
-	if sc, ok := r.Strategy.(strategies.Scheduled); ok && trigger == TriggerSchedule {
+	if scheduled {
 		rep.Vars = d.Vars(v)
 		ok, why, err := sc.ShouldRebalance(rep.Vars)
 		if err != nil {
@@ -222,9 +257,14 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 }
 
 // State is the State the strategy plans on: the vault's, completed by
-// Prepare.
+// Prepare. The Runner reuses it: it is valid until the next call (a
+// strategy must not keep it after Plan returns).
 func (r *Runner) State() *strategies.State {
-	st := r.Vault.StrategyState()
+	if r.state == nil {
+		r.state = new(strategies.State)
+	}
+	st := r.state
+	r.Vault.fillState(st)
 	if r.Prepare != nil {
 		r.Prepare(st)
 	}

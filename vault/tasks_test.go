@@ -441,3 +441,98 @@ func TestPrepareState(t *testing.T) {
 		})
 	}
 }
+
+// readsTask is taskStrategy saying what its rebalance condition reads.
+type readsTask struct {
+	*taskStrategy
+	reads strategies.VarSet
+}
+
+func (r readsTask) RebalanceReads() strategies.VarSet { return r.reads }
+func (r readsTask) HarvestReads() strategies.VarSet   { return strategies.AllVars }
+
+func TestRunner_Rebalance_preview(t *testing.T) {
+	tests := []struct {
+		name        string
+		reads       strategies.VarSet
+		rebalance   bool
+		wantPreview bool
+		wantExec    bool
+	}{
+		{"drift only, false: preview", strategies.VarDrift | strategies.VarNAV, false, true, false},
+		{"drift only, true: full decision", strategies.VarDrift, true, false, true},
+		{"reads cost, false: full decision", strategies.VarDrift | strategies.VarCostAPY, false, false, false},
+		{"reads gain, false: full decision", strategies.VarGainAPY, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := taskVault(t)
+			// f/b is far below its gas cost to buy: a full decision rejects it.
+			ts := &taskStrategy{weight: 0.6, rebalance: tt.rebalance}
+			r := &Runner{Vault: v, Strategy: readsTask{ts, tt.reads}}
+			rep, err := r.Rebalance(t.Context(), t0, t0, TriggerSchedule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := rep.Decision
+			if d == nil {
+				t.Fatal("no decision")
+			}
+			if d.Inputs.Preview != tt.wantPreview {
+				t.Errorf("Preview = %t, want %t", d.Inputs.Preview, tt.wantPreview)
+			}
+			if got := rep.Result != nil; got != tt.wantExec {
+				t.Errorf("executed %t, want %t", got, tt.wantExec)
+			}
+			if tt.wantPreview && (len(d.Orders) != 0 || len(d.Rejected) != 0 || rep.Skip != SkipCondition) {
+				t.Errorf("preview: %d orders, %d rejections, skip %q; want none, none, %q", len(d.Orders), len(d.Rejected), rep.Skip, SkipCondition)
+			}
+			if rep.Vars.Drift != d.Inputs.Drift || rep.Vars.Drift == 0 {
+				t.Errorf("vars drift %g, want the decision's %g (not 0)", rep.Vars.Drift, d.Inputs.Drift)
+			}
+		})
+	}
+}
+
+// TestVault_Preview checks that Preview's inputs and drift are Decide's
+// to the bit, over holdings, claims in transit and targets.
+func TestVault_Preview(t *testing.T) {
+	targets := []strategies.Target{
+		{Allocations: []strategies.Allocation{{Market: "f/a", Weight: 0.6}}, Idle: 0.4},
+		{Allocations: []strategies.Allocation{{Market: "f/a", Weight: 0.2}, {Market: "f/b", Weight: 0.7}}, Idle: 0.1},
+		{Allocations: []strategies.Allocation{{Market: "f/b", Weight: 0.3}}, Idle: 0.7, Exit: []string{"f/a"}},
+		{Idle: 1},
+	}
+	v := newTestVault(t, plainConfig(), map[string]*fake{"f/a": {apy: 0.05, delay: 72 * time.Hour, queue: true, maxExit: 1}, "f/b": {apy: 0.03}})
+	mustOK(t, v.SetGas(1, 1))
+	must(v.Deposit(t0, "u", d("100")))(t)
+	now := t0
+	for k, first := range targets {
+		for j, tg := range targets {
+			now = now.Add(time.Hour)
+			p, err := v.Preview(now, now, TriggerSchedule, tg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := v.Decide(now, now, TriggerSchedule, tg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := full.Inputs
+			want.GainAPY, want.CostAPY, want.Preview = 0, 0, true
+			for i := range want.Markets {
+				want.Markets[i].APY = 0
+			}
+			if diff := cmp.Diff(want, p.Inputs, decCmp); diff != "" {
+				t.Errorf("holding for target %d, target %d: Preview inputs (-Decide +Preview):\n%s", k, j, diff)
+			}
+		}
+		// Move to the first target: holdings (and, for f/a, a queued exit) change.
+		if _, err := v.Execute(now, must(v.Decide(now, now, TriggerManual, first))(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v.transit().Sign() == 0 {
+		t.Error("no claim in transit was covered")
+	}
+}

@@ -28,6 +28,7 @@ type work struct {
 	capLeft []num
 	ys, xs  []num
 	pairs   []pair
+	exits   []srcExit
 	instant []bool
 	keys    []apyKey     // sortByAPY
 	sorted  []*candidate // sortByAPY

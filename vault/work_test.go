@@ -1,11 +1,13 @@
 package vault
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestAppendFixed4(t *testing.T) {
@@ -25,6 +27,23 @@ func TestAppendFixed4(t *testing.T) {
 	for _, x := range xs {
 		if got, want := string(appendFixed4(nil, x)), strconv.FormatFloat(x, 'f', 4, 64); got != want {
 			t.Fatalf("appendFixed4(%v (bits %#x)) = %q, want %q", x, math.Float64bits(x), got, want)
+		}
+	}
+}
+
+func TestPlanner_AppendGainTest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for trial := range 2000 {
+		v := &Vault{cfg: plainConfig()}
+		if trial%2 == 1 {
+			v.cfg.Rebalance.Horizon = time.Duration(rng.Int64N(int64(400 * 24 * time.Hour)))
+		}
+		p := &planner{v: v, k: []float64{0, 1, 2.5, 3, rng.Float64() * 10}[trial%5]}
+		gain := []float64{0, math.Inf(1), math.NaN(), -rng.Float64(), rng.Float64() * math.Pow(10, float64(rng.IntN(20)-10))}[trial%5]
+		got := string(p.appendGainTest([]byte("buy"), gain, "entry cost ", "0.0021"))
+		want := fmt.Sprintf("buy: expected gain %.6g over %s below %g x entry cost %s", gain, v.cfg.horizon(), p.k, "0.0021")
+		if got != want {
+			t.Fatalf("appendGainTest = %q, want %q", got, want)
 		}
 	}
 }

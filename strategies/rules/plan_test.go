@@ -393,9 +393,18 @@ harvest: { every: "@daily", when: "pending_rewards > 5 * harvest_cost && now.Hou
 	if got, want := s.HarvestSchedule().Sched.Next(now), time.Date(2024, 6, 2, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
 		t.Errorf("harvest Next(%v) = %v, want %v", now, got, want)
 	}
+	if got, want := s.RebalanceReads(), strategies.VarDrift|strategies.VarGainAPY|strategies.VarCostAPY; got != want {
+		t.Errorf("RebalanceReads = %b, want %b", got, want)
+	}
+	if got, want := s.HarvestReads(), strategies.VarPendingRewards|strategies.VarHarvestCost|strategies.VarNow; got != want {
+		t.Errorf("HarvestReads = %b, want %b", got, want)
+	}
 	plain := mustLoad(t, lstHead+"rules: { score: apy }\n")
 	if ok, reason, err := plain.ShouldRebalance(strategies.VaultVars{}); !ok || err != nil || reason != "no condition" {
 		t.Errorf("no condition: got (%v, %q, %v), want (true, \"no condition\", nil)", ok, reason, err)
+	}
+	if got := plain.RebalanceReads(); got != 0 {
+		t.Errorf("no condition: RebalanceReads = %b, want 0", got)
 	}
 	if plain.RebalanceSchedule().Sched != nil {
 		t.Errorf("no every: Sched = %v, want nil", plain.RebalanceSchedule().Sched)

@@ -645,6 +645,23 @@ func (sc *schedule) public() strategies.Schedule {
 	return out
 }
 
+// RebalanceReads returns the vault-level names rebalance.when reads
+// (none without a condition).
+func (s *Strategy) RebalanceReads() strategies.VarSet { return s.rebalance.reads() }
+
+// HarvestReads returns the vault-level names harvest.when reads.
+func (s *Strategy) HarvestReads() strategies.VarSet { return s.harvest.reads() }
+
+func (sc *schedule) reads() strategies.VarSet {
+	var set strategies.VarSet
+	if sc.when != nil {
+		for _, n := range sc.when.reads {
+			set |= strategies.VarOf(n)
+		}
+	}
+	return set
+}
+
 // ShouldRebalance evaluates rebalance.when on the vault's variables. With
 // no condition it is true. The string explains the answer.
 func (s *Strategy) ShouldRebalance(v strategies.VaultVars) (bool, string, error) {
