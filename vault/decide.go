@@ -719,7 +719,12 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 			a := size[j]
 			switch {
 			case a.Cmp(p.minTrade) < 0 || a.Sign() == 0:
-				d.reject(Rejection{Market: v.markets[c.i].id, Reason: fmt.Sprintf("buy scaled to %s, below the minimum trade %s", a.Dec(), v.cfg.Rebalance.MinTrade)})
+				var buf [128]byte
+				r := append(buf[:0], "buy scaled to "...)
+				r = a.AppendString(r)
+				r = append(r, ", below the minimum trade "...)
+				r = append(r, v.cfg.Rebalance.MinTrade.String()...)
+				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
 			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*f64(c.q.EntryCost):
 				var buf [160]byte
 				r := append(buf[:0], "buy scaled to "...)
@@ -923,7 +928,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 			}
 			if !okQuotes || gain < p.k*cost {
 				if last == "" {
-					last = fmt.Sprintf("expected gain %.6g over %s below %g x cost %.6g", gain, p.v.cfg.horizon(), p.k, cost)
+					last = string(p.appendGainTest(nil, gain, "cost ", strconv.FormatFloat(cost, 'g', 6, 64))[2:]) // without ": "
 				}
 				continue
 			}
@@ -952,7 +957,12 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 	if last != "" {
 		for m, c := range srcs {
 			if capLeft[m].Cmp(c.over) != 0 { // considered as a source
-				p.d.reject(Rejection{Market: p.v.markets[c.i].id, Reason: fmt.Sprintf("sell of up to %s to fund buys: %s", c.over.Sub(capLeft[m]).Dec(), last)})
+				var buf [192]byte
+				r := append(buf[:0], "sell of up to "...)
+				r = c.over.Sub(capLeft[m]).AppendString(r)
+				r = append(r, " to fund buys: "...)
+				r = append(r, last...)
+				p.d.reject(Rejection{Market: p.v.markets[c.i].id, Reason: string(r)})
 			}
 		}
 	}

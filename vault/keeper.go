@@ -58,6 +58,29 @@ const MaxCatchUp = 10000
 type Keeper struct {
 	rebalance, harvest cron.Schedule
 	st                 KeeperState
+	// The schedules' last answers (nextMemo).
+	rmemo, hmemo nextMemo
+}
+
+// nextMemo remembers a calendar schedule's last answer: for a
+// *cron.SpecSchedule, s.Next(t) is the same instant for every t in
+// [from, next), so a keeper that asks again from a later time before the
+// tick (Due, then Next, at every step of a backtest) does not walk the
+// cron fields again. The location must match too: Next answers in the
+// location of the time it is given. Other schedules (@every: t plus a
+// delay) are asked every time.
+type nextMemo struct{ from, next time.Time }
+
+func (m *nextMemo) get(s cron.Schedule, t time.Time) time.Time {
+	if _, ok := s.(*cron.SpecSchedule); !ok {
+		return s.Next(t)
+	}
+	if !m.next.IsZero() && t.Location() == m.from.Location() && !t.Before(m.from) && t.Before(m.next) {
+		return m.next
+	}
+	n := s.Next(t)
+	m.from, m.next = t, n
+	return n
 }
 
 // NewKeeper returns a keeper whose schedules start after start (a tick at
@@ -109,8 +132,8 @@ func (k *Keeper) SetState(st KeeperState) { k.st = st }
 // (last, now] fire; a now before the last tick returns only the exit check.
 func (k *Keeper) Due(now time.Time) []Task {
 	var out []Task
-	out = appendTicks(out, TaskHarvest, k.harvest, &k.st.Harvest, now)
-	out = appendTicks(out, TaskRebalance, k.rebalance, &k.st.Rebalance, now)
+	out = appendTicks(out, TaskHarvest, k.harvest, &k.hmemo, &k.st.Harvest, now)
+	out = appendTicks(out, TaskRebalance, k.rebalance, &k.rmemo, &k.st.Rebalance, now)
 	out = append(out, Task{Kind: TaskExitCheck, Tick: now})
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].Tick.Equal(out[j].Tick) {
@@ -125,10 +148,11 @@ func (k *Keeper) Due(now time.Time) []Task {
 // due (zero when neither schedule is set): a service sleeps until then.
 func (k *Keeper) Next(now time.Time) time.Time {
 	var next time.Time
-	for _, c := range []struct {
+	for _, c := range [...]struct {
 		s    cron.Schedule
+		memo *nextMemo
 		last time.Time
-	}{{k.rebalance, k.st.Rebalance}, {k.harvest, k.st.Harvest}} {
+	}{{k.rebalance, &k.rmemo, k.st.Rebalance}, {k.harvest, &k.hmemo, k.st.Harvest}} {
 		if c.s == nil {
 			continue
 		}
@@ -136,14 +160,14 @@ func (k *Keeper) Next(now time.Time) time.Time {
 		if now.After(from) {
 			from = now
 		}
-		if t := c.s.Next(from); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+		if t := c.memo.get(c.s, from); !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
 	}
 	return next
 }
 
-func appendTicks(out []Task, kind TaskKind, s cron.Schedule, last *time.Time, now time.Time) []Task {
+func appendTicks(out []Task, kind TaskKind, s cron.Schedule, memo *nextMemo, last *time.Time, now time.Time) []Task {
 	if s == nil {
 		return out
 	}
@@ -153,7 +177,7 @@ func appendTicks(out []Task, kind TaskKind, s cron.Schedule, last *time.Time, no
 		return out
 	}
 	for n := 0; n < MaxCatchUp; n++ {
-		t := s.Next(*last)
+		t := memo.get(s, *last)
 		if t.IsZero() || t.After(now) {
 			break
 		}

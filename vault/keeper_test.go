@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/robfig/cron/v3"
+
+	"github.com/yieldvault/yieldvault/strategies"
 )
 
 // TestKeeper_Due: a "0 */6 * * *" schedule over 30 simulated days that
@@ -151,4 +154,44 @@ func every(from, to time.Time, step time.Duration) []time.Time {
 		out = append(out, at)
 	}
 	return out
+}
+
+// TestNextMemo asks memoized and plain Next of several schedules at
+// random times (mostly forward, sometimes back, in two locations) and
+// requires the same answers, location included.
+func TestNextMemo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	tokyo := time.FixedZone("JST", 9*3600)
+	for _, spec := range []string{"0 */6 * * *", "@daily", "*/15 * * * *", "0 0 1 * *", "30 2 * * MON", "@every 90m"} {
+		s, err := strategies.ParseSchedule(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m nextMemo
+		at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		hits := 0
+		for range 5000 {
+			switch r := rng.IntN(20); {
+			case r == 0:
+				at = at.Add(-time.Duration(rng.IntN(48)) * time.Hour)
+			case r == 1:
+				at = at.In(tokyo)
+			case r == 2:
+				at = at.UTC()
+			default:
+				at = at.Add(time.Duration(rng.IntN(180)) * time.Minute)
+			}
+			want := s.Next(at)
+			if m.next.Equal(want) {
+				hits++
+			}
+			got := m.get(s, at)
+			if !got.Equal(want) || got.Location() != want.Location() {
+				t.Fatalf("%s: Next(%s) = %s, want %s", spec, at, got, want)
+			}
+		}
+		if _, cal := s.(*cron.SpecSchedule); cal && hits == 0 {
+			t.Errorf("%s: the memo never answered: the test proves nothing", spec)
+		}
+	}
 }
