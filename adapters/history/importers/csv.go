@@ -3,6 +3,7 @@ package importers
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -30,28 +31,21 @@ func importCSV(c *readCtx, r io.Reader, m *Mapping) (*history.Batch, error) {
 	if err := mm.Validate(); err != nil {
 		return nil, err
 	}
+	hint := sizeHint(r) // before the table buffers the input
 	t, err := newTable(op, c.name, r, mm.delimiter(), mm.comment(), mm.SkipRows)
 	if err != nil {
 		return nil, err
 	}
-	timeCol := -1
-	if mm.Time.Name != "" {
-		if timeCol, err = t.col(mm.Time.Name); err != nil {
-			return nil, err
-		}
-	} else {
-		for i, h := range t.header {
-			for _, want := range timeHeaders {
-				if strings.EqualFold(h, want) {
-					timeCol = i
-					break
-				}
-			}
-			if timeCol >= 0 {
+	// The time column: the mapping's, or the first header named like one.
+	timeName := mm.Time.Name
+	if timeName == "" {
+		for _, h := range t.header {
+			if slices.ContainsFunc(timeHeaders, func(want string) bool { return strings.EqualFold(h, want) }) {
+				timeName = h
 				break
 			}
 		}
-		if timeCol < 0 {
+		if timeName == "" {
 			return nil, t.errLine(t.offset+1, "no time column: name one in the mapping (header: %s)", strings.Join(t.header, ","))
 		}
 	}
@@ -59,70 +53,36 @@ func importCSV(c *readCtx, r io.Reader, m *Mapping) (*history.Batch, error) {
 	if timeUnit == "" {
 		timeUnit = TimeAuto
 	}
-	marketCol := -1
+	spec := &rowSpec{market: mm.Market, time: col{name: timeName, unit: timeUnit}, empty: "every mapped cell empty"}
 	if mm.MarketColumn != "" {
-		if marketCol, err = t.col(mm.MarketColumn); err != nil {
-			return nil, err
-		}
+		spec.cols = append(spec.cols, col{name: mm.MarketColumn, put: marketColumn})
 	}
-	type colMap struct {
-		idx   int
-		field adapters.Field
-		unit  Unit
-	}
-	cols := make([]colMap, len(mm.Columns))
-	for i, mc := range mm.Columns {
-		idx, err := t.col(strings.TrimSpace(mc.Name))
-		if err != nil {
-			return nil, err
-		}
+	for _, mc := range mm.Columns {
 		u := mc.Unit
 		if u == "" {
 			u = UnitNumber
 		}
-		cols[i] = colMap{idx: idx, field: mc.Field, unit: u}
+		spec.cols = append(spec.cols, col{name: strings.TrimSpace(mc.Name), field: mc.Field, unit: u})
+	}
+	if spec, err = spec.bind(t); err != nil {
+		return nil, err
 	}
 	b := c.builder(op)
-	hint := sizeHint(r)
-	for n := 0; ; n++ {
-		if n == 64 && hint > 0 {
-			// Reserve the rows once from the bytes per row so far: a Row is
-			// about 200 bytes and regrowing the slice dominates otherwise.
-			if off := t.cr.InputOffset(); off > 0 {
-				b.reserve(int(float64(hint) / float64(off) * float64(n) * 1.02))
-			}
-		}
-		if n%ctxEvery == 0 {
-			if err := c.ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		var o adapters.Observation
-		if o.Time, err = t.time(timeCol, timeUnit); err != nil {
-			return nil, err
-		}
-		market := mm.Market
-		if marketCol >= 0 {
-			market = t.cell(marketCol)
-			if _, _, err := adapters.SplitID(market); err != nil {
-				return nil, t.errAt(marketCol, "column %q: market %q is not of the form protocol/name", t.header[marketCol], market)
-			}
-		}
-		for _, cm := range cols {
-			if err := t.putNum(&o, cm.field, cm.idx, cm.unit); err != nil {
-				return nil, err
-			}
-		}
-		b.add(market, o, t.line, "every mapped cell empty")
+	if err := readRows(c, t, spec, b, hint); err != nil {
+		return nil, err
 	}
 	return b.finish()
+}
+
+// marketColumn is a step that sets the row's market from its column, a
+// market ID.
+func marketColumn(r *row, c *col) error {
+	market := r.t.cell(c.i)
+	if _, _, err := adapters.SplitID(market); err != nil {
+		return r.t.errAt(c.i, "column %q: market %q is not of the form protocol/name", r.t.header[c.i], market)
+	}
+	r.market = market
+	return nil
 }
 
 // sizeHint returns the input's size when the reader knows it, else 0.

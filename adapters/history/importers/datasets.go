@@ -14,7 +14,9 @@ import (
 )
 
 // dataset is an importer for one of the real datasets in shared/data,
-// recognised by its exact header line.
+// recognised by its exact header line: the rowSpec that reads its
+// records, its steps the columns (with a hook where a dataset really
+// differs).
 type dataset struct {
 	format Format
 	header string
@@ -22,7 +24,7 @@ type dataset struct {
 	// files giving the same field of the same market over the same time
 	// (higher wins; see resolveOverlaps).
 	rank int
-	read func(c *readCtx, t *table, b *builder) error
+	spec rowSpec
 }
 
 // Precedence ranks.
@@ -36,20 +38,158 @@ var datasets []dataset
 
 func init() {
 	datasets = []dataset{
-		{FormatLidoDefiLlama, "date,Lido_APY,Lido_TVL", rankDefault, readLido},
-		{FormatRethRate, "balances_block,event_time_unix,event_time_utc,slot_timestamp_unix,total_eth_wei,staking_eth_wei,reth_supply_wei,eth_per_reth", rankPrimary, readRethRate},
-		{FormatCompoundOracle, "symbol,timestamp,USD_price", rankDefault, readCompoundOracle},
-		{FormatCoinGeckoUSD, "symbol,timestamp,USD_price", rankSecondary, readCoinGeckoUSD},
-		{FormatStethEthDerived, "steth_ts_ms,weth_ts_ms,time_utc,steth_usd,weth_usd,steth_per_eth", rankPrimary, readStethEthDerived},
-		{FormatEtherfiAPY, "Timestamp,Date,Base,Reward", rankDefault, readEtherfi},
-		{FormatMarketVsOracle, "timestamp_utc,asset,protocol_rate_eth,market_rate_eth_24h_median,dex,peg_premium_percent", rankPrimary, readMarketVsOracle},
-		{FormatAaveScan, "targetDate,timestamp,blockNumber,reserve,symbol,liquidityIndex,currentLiquidityRate,variableBorrowIndex,currentVariableBorrowRate,currentStableBorrowRate,totalAToken,totalStableDebt,totalVariableDebt,price,date", rankDefault, readAaveScan},
-		{FormatAaveMessari, "date,timestamp,token_symbol,Y_Aave_APY,X_Variable_Borrow_APY,X_Stable_Borrow_APY,X_Aave_Utilization,totalBorrowBalanceUSD,totalDepositBalanceUSD,totalValueLockedUSD,cumulativeSupplySideRevenueUSD,blockNumber", rankPrimary, readAaveMessari},
-		{FormatAaveDefiLlamaCSV, "date,Aave_USDC_APY,Aave_USDC_TVL", rankSecondary, readAaveDefiLlamaCSV},
-		{FormatCompoundMessari, "timestamp,date_time,deposit_apy,borrow_apy,utilization_rate,total_deposit_usd,total_borrow_usd,input_token_price_usd", rankDefault, readCompoundMessari},
-		{FormatCurve3Pool, "date,timestamp,X_USDC_Depeg_Risk,balance_usdc_normalized,balance_dai_normalized,balance_usdt_normalized,balance_total_normalized,raw_balance_usdc,raw_balance_dai,raw_balance_usdt", rankDefault, readCurve3Pool},
-		{FormatCurveStethPool, "commit,commit_time_unix,commit_time_utc,eth_balance,steth_balance,eth_usd_price,steth_usd_price,pool_usd_total", rankDefault, readCurveSteth},
-		{FormatUniswapGecko, "timestamp,date_utc,open,high,low,close,volume,pool_address,dex,fee_tier,base_token,quote_token,source", rankDefault, readUniswapGecko},
+		// DefiLlama pool 747c1d2a… as CSV: date, APY %, TVL USD.
+		{FormatLidoDefiLlama, "date,Lido_APY,Lido_TVL", rankDefault, rowSpec{
+			market: "lido/steth", time: col{name: "date", unit: TimeDate}, empty: "no APY and no TVL",
+			cols: []col{
+				{name: "Lido_APY", field: adapters.FieldAPY, unit: UnitPercent},
+				{name: "Lido_TVL", field: adapters.FieldTVL},
+			},
+		}},
+		// Decoded RocketNetworkBalances events; eth_per_reth is the
+		// exchange rate, empty while the rETH supply was 0.
+		{FormatRethRate, "balances_block,event_time_unix,event_time_utc,slot_timestamp_unix,total_eth_wei,staking_eth_wei,reth_supply_wei,eth_per_reth", rankPrimary, rowSpec{
+			market: "rocketpool/reth", time: col{name: "event_time_unix", unit: TimeUnixS},
+			empty: "eth_per_reth empty (rETH supply 0 before the first deposit)",
+			cols:  []col{{name: "eth_per_reth", field: adapters.FieldExchangeRate}},
+		}},
+		// Compound v3 oracle reads: market by symbol; the field too
+		// (compoundOracleField).
+		{FormatCompoundOracle, "symbol,timestamp,USD_price", rankDefault, rowSpec{
+			before: []col{{name: "symbol", put: bySymbol(compoundOracleMarkets)}},
+			time:   col{name: "timestamp", unit: TimeUnixS},
+			empty:  "price empty (the asset was not yet listed on Compound v3)",
+			cols:   []col{{name: "USD_price", put: compoundOracleField}},
+		}},
+		// CoinGecko USD prices, unix ms: WETH rows give lido/steth
+		// base_usd; stETH rows are joined with the sibling WETH_usd.csv
+		// (coinGeckoPrice).
+		{FormatCoinGeckoUSD, "symbol,timestamp,USD_price", rankSecondary, rowSpec{
+			market: "lido/steth",
+			before: []col{{name: "symbol", put: stETHOrWETH}},
+			time:   col{name: "timestamp", unit: TimeUnixMS},
+			cols:   []col{{name: "USD_price", with: []string{"symbol"}, put: coinGeckoPrice}},
+		}},
+		// stETH/ETH derived from the two USD columns (stethPerETH).
+		{FormatStethEthDerived, "steth_ts_ms,weth_ts_ms,time_utc,steth_usd,weth_usd,steth_per_eth", rankPrimary, rowSpec{
+			market: "lido/steth", time: col{name: "steth_ts_ms", unit: TimeUnixMS}, empty: "no prices",
+			cols: []col{{name: "steth_usd", with: []string{"weth_usd", "steth_per_eth"}, put: stethPerETH}},
+		}},
+		// ether.fi eETH APY chart export. Base 0.00 days are chart
+		// artefacts (PROVENANCE.md): apy is left unobserved there, so the
+		// store's forward fill carries the previous day's value.
+		{FormatEtherfiAPY, "Timestamp,Date,Base,Reward", rankDefault, rowSpec{
+			market: "etherfi/weeth", time: col{name: "Timestamp", unit: TimeUnixS}, empty: "no base and no reward APY",
+			cols: []col{
+				{name: "Base", field: adapters.FieldAPY, unit: UnitPercent, put: zeroUnobserved},
+				{name: "Reward", field: adapters.FieldRewardAPY, unit: UnitPercent},
+			},
+		}},
+		// Protocol (Aave oracle) rate and 24-hour median DEX price, both in
+		// ETH.
+		{FormatMarketVsOracle, "timestamp_utc,asset,protocol_rate_eth,market_rate_eth_24h_median,dex,peg_premium_percent", rankPrimary, rowSpec{
+			before: []col{{name: "asset", put: bySymbol(marketVsOracleMarkets)}},
+			time:   col{name: "timestamp_utc", unit: TimeDateTime},
+			empty:  "no rate and no price",
+			cols: []col{
+				{name: "protocol_rate_eth", field: adapters.FieldExchangeRate},
+				{name: "market_rate_eth_24h_median", field: adapters.FieldPrice},
+			},
+		}},
+		// Daily getReserveData snapshots. liquidityIndex is kept exactly;
+		// the rates are APRs compounded per second and become APYs;
+		// utilization, supply and borrows come from the amounts
+		// (aaveScanAmounts).
+		{FormatAaveScan, "targetDate,timestamp,blockNumber,reserve,symbol,liquidityIndex,currentLiquidityRate,variableBorrowIndex,currentVariableBorrowRate,currentStableBorrowRate,totalAToken,totalStableDebt,totalVariableDebt,price,date", rankDefault, rowSpec{
+			before: []col{{name: "symbol", put: bySymbol(aaveScanMarkets)}},
+			time:   col{name: "timestamp", unit: TimeUnixS},
+			empty:  "no values",
+			cols: []col{
+				{name: "liquidityIndex", field: adapters.FieldIndex},
+				{name: "currentLiquidityRate", field: adapters.FieldAPY, unit: UnitFraction, put: aprAPY},
+				{name: "currentVariableBorrowRate", field: adapters.FieldBorrowAPY, unit: UnitFraction, put: aprAPY},
+				{name: "totalAToken", with: []string{"totalStableDebt", "totalVariableDebt", "price"}, put: aaveScanAmounts},
+			},
+		}},
+		// Messari-schema daily snapshots of Aave v3 USDC; APYs in percent,
+		// utilization a fraction, amounts in USD.
+		{FormatAaveMessari, "date,timestamp,token_symbol,Y_Aave_APY,X_Variable_Borrow_APY,X_Stable_Borrow_APY,X_Aave_Utilization,totalBorrowBalanceUSD,totalDepositBalanceUSD,totalValueLockedUSD,cumulativeSupplySideRevenueUSD,blockNumber", rankPrimary, rowSpec{
+			time: col{name: "timestamp", unit: TimeUnixS}, empty: "no values",
+			cols: []col{
+				{name: "token_symbol", put: aaveMarket},
+				{name: "Y_Aave_APY", field: adapters.FieldAPY, unit: UnitPercent},
+				{name: "X_Variable_Borrow_APY", field: adapters.FieldBorrowAPY, unit: UnitPercent},
+				{name: "X_Aave_Utilization", field: adapters.FieldUtilization, unit: UnitFraction},
+				{name: "totalBorrowBalanceUSD", field: adapters.FieldBorrows},
+				{name: "totalDepositBalanceUSD", field: adapters.FieldSupply},
+				{name: "totalValueLockedUSD", field: adapters.FieldTVL},
+			},
+		}},
+		// DefiLlama pool aa70268e… (Aave v3 USDC): APY % and tvlUsd, which
+		// for a lending pool is supplied minus borrowed, the liquidity a
+		// supplier can withdraw now: it becomes exit_liquidity.
+		{FormatAaveDefiLlamaCSV, "date,Aave_USDC_APY,Aave_USDC_TVL", rankSecondary, rowSpec{
+			market: "aave-v3/usdc", time: col{name: "date", unit: TimeDate}, empty: "no values",
+			cols: []col{
+				{name: "Aave_USDC_APY", field: adapters.FieldAPY, unit: UnitPercent},
+				{name: "Aave_USDC_TVL", field: adapters.FieldExitLiquidity},
+			},
+		}},
+		// Messari-schema daily snapshots of Comet cUSDCv3. The launch
+		// snapshot has no APYs and is skipped; utilization is in percent
+		// and can exceed 100% (USD aggregates exclude reserves): it is
+		// clamped to 1 and counted.
+		{FormatCompoundMessari, "timestamp,date_time,deposit_apy,borrow_apy,utilization_rate,total_deposit_usd,total_borrow_usd,input_token_price_usd", rankDefault, rowSpec{
+			market: "compound-v3/usdc", time: col{name: "timestamp", unit: TimeUnixS}, empty: "no values",
+			cols: []col{
+				{name: "deposit_apy", field: adapters.FieldAPY, unit: UnitPercent, with: []string{"borrow_apy"}, put: skipLaunchRow},
+				{name: "borrow_apy", field: adapters.FieldBorrowAPY, unit: UnitPercent},
+				{name: "utilization_rate", field: adapters.FieldUtilization, unit: UnitPercent, put: clampUtilization},
+				{name: "total_deposit_usd", field: adapters.FieldSupply},
+				{name: "total_borrow_usd", field: adapters.FieldBorrows},
+				{name: "input_token_price_usd", field: adapters.FieldBaseUSD},
+			},
+		}},
+		// Messari-schema daily balances of the 3pool in token units, which
+		// are USD at peg. Coin order is the pool's: DAI, USDC, USDT.
+		{FormatCurve3Pool, "date,timestamp,X_USDC_Depeg_Risk,balance_usdc_normalized,balance_dai_normalized,balance_usdt_normalized,balance_total_normalized,raw_balance_usdc,raw_balance_dai,raw_balance_usdt", rankDefault, rowSpec{
+			market: "curve/3pool", time: col{name: "timestamp", unit: TimeUnixS}, empty: "no balances",
+			cols: []col{
+				{name: "balance_dai_normalized", field: adapters.FieldBalance0},
+				{name: "balance_usdc_normalized", field: adapters.FieldBalance1},
+				{name: "balance_usdt_normalized", field: adapters.FieldBalance2},
+				{name: "balance_total_normalized", field: adapters.FieldTVL},
+			},
+		}},
+		// Curve ETH/stETH pool snapshots. balance0 is ETH, balance1 is
+		// stETH in token units (stETH redeems 1:1 for ETH through Lido, so
+		// token units are base units at the protocol rate; the market
+		// discount is in price); price is stETH USD / ETH USD; tvl is the
+		// pool's USD total; base_usd is ETH USD.
+		{FormatCurveStethPool, "commit,commit_time_unix,commit_time_utc,eth_balance,steth_balance,eth_usd_price,steth_usd_price,pool_usd_total", rankDefault, rowSpec{
+			market: "curve/steth-eth", time: col{name: "commit_time_unix", unit: TimeUnixS}, empty: "no values",
+			cols: []col{
+				{name: "eth_balance", field: adapters.FieldBalance0},
+				{name: "steth_balance", field: adapters.FieldBalance1},
+				{name: "eth_usd_price", field: adapters.FieldBaseUSD},
+				{name: "steth_usd_price", field: adapters.FieldPrice, put: perBaseUSD},
+				{name: "pool_usd_total", field: adapters.FieldTVL},
+			},
+		}},
+		// GeckoTerminal hourly OHLCV of a WETH/stablecoin Uniswap v3 pool.
+		// price and base_usd are the close (stablecoin per WETH); volume is
+		// the hour's USD volume as ETH per day (uniswapClose); fee_tier
+		// comes from the "0.3%" column (feeTier).
+		{FormatUniswapGecko, "timestamp,date_utc,open,high,low,close,volume,pool_address,dex,fee_tier,base_token,quote_token,source", rankDefault, rowSpec{
+			market: "uniswap-v3/weth-usdt",
+			before: []col{{name: "base_token", put: wethBase}, {name: "quote_token", put: usdQuote}},
+			time:   col{name: "timestamp", unit: TimeUnixS},
+			empty:  "no values",
+			cols: []col{
+				{name: "close", field: adapters.FieldPrice, with: []string{"volume"}, put: uniswapClose},
+				{name: "fee_tier", field: adapters.FieldFeeTier, put: feeTier},
+			},
+		}},
 	}
 }
 
@@ -68,6 +208,7 @@ func rankOf(f Format) int {
 
 func importDataset(c *readCtx, d *dataset, r io.Reader) (*history.Batch, error) {
 	op := "importers." + string(d.format)
+	hint := sizeHint(r) // before the table buffers the input
 	t, err := newTable(op, c.name, r, ',', 0, 0)
 	if err != nil {
 		return nil, err
@@ -75,42 +216,15 @@ func importDataset(c *readCtx, d *dataset, r io.Reader) (*history.Batch, error) 
 	if h := strings.Join(t.header, ","); h != d.header {
 		return nil, t.errLine(1, "header %q is not the %s header %q", h, d.format, d.header)
 	}
+	s, err := d.spec.bind(t)
+	if err != nil {
+		return nil, err
+	}
 	b := c.builder(op)
-	if err := d.read(c, t, b); err != nil {
+	if err := readRows(c, t, s, b, hint); err != nil {
 		return nil, err
 	}
 	return b.finish()
-}
-
-// cols returns the indices of the named headers.
-func cols(t *table, names ...string) ([]int, error) {
-	out := make([]int, len(names))
-	for i, n := range names {
-		j, err := t.col(n)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = j
-	}
-	return out, nil
-}
-
-// eachRow calls fn for every record, polling the context.
-func eachRow(c *readCtx, t *table, fn func() error) error {
-	for n := 0; ; n++ {
-		if n%ctxEvery == 0 {
-			if err := c.ctx.Err(); err != nil {
-				return err
-			}
-		}
-		ok, err := t.next()
-		if err != nil || !ok {
-			return err
-		}
-		if err := fn(); err != nil {
-			return err
-		}
-	}
 }
 
 // secondsPerYear is the compounding period count of Aave's per-second
@@ -139,50 +253,18 @@ func symbolMarket(t *table, i int, table map[string]string) (string, error) {
 	return "", t.errAt(i, "column %q: unknown symbol %q (this importer knows %s)", t.header[i], s, strings.Join(known, ", "))
 }
 
-// readLido: DefiLlama pool 747c1d2a… as CSV: date, APY %, TVL USD.
-func readLido(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "date", "Lido_APY", "Lido_TVL")
-	if err != nil {
-		return err
-	}
-	market := c.market("lido/steth")
-	return eachRow(c, t, func() error {
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeDate); err != nil {
+// bySymbol is a step that sets the market from the symbol in its column,
+// looked up in markets (an unknown symbol is an error), and keeps the
+// symbol in row.sym for later steps.
+func bySymbol(markets map[string]string) func(r *row, c *col) error {
+	return func(r *row, c *col) error {
+		m, err := symbolMarket(r.t, c.i, markets)
+		if err != nil {
 			return err
 		}
-		if err := t.putNum(&o, adapters.FieldAPY, ix[1], UnitPercent); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldTVL, ix[2], UnitNumber); err != nil {
-			return err
-		}
-		b.add(market, o, t.line, "no APY and no TVL")
+		r.market, r.sym = r.c.market(m), r.t.cell(c.i)
 		return nil
-	})
-}
-
-// readRethRate: decoded RocketNetworkBalances events; eth_per_reth is the
-// exchange rate, empty while the rETH supply was 0.
-func readRethRate(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "event_time_unix", "eth_per_reth")
-	if err != nil {
-		return err
 	}
-	market := c.market("rocketpool/reth")
-	return eachRow(c, t, func() error {
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeUnixS); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldExchangeRate, ix[1], UnitNumber); err != nil {
-			return err
-		}
-		b.add(market, o, t.line, "eth_per_reth empty (rETH supply 0 before the first deposit)")
-		return nil
-	})
 }
 
 // compoundOracleMarkets maps the symbols of the Compound v3 oracle files.
@@ -205,33 +287,17 @@ var compoundOracleMarkets = map[string]string{
 	"WETH":   "compound-v3/weth",
 }
 
-func readCompoundOracle(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "symbol", "timestamp", "USD_price")
-	if err != nil {
-		return err
+// compoundOracleField stores a Compound oracle read in the field its
+// symbol's feed gives (compoundOracleMarkets).
+func compoundOracleField(r *row, c *col) error {
+	field := adapters.FieldExchangeRate
+	switch r.sym {
+	case "WETH":
+		field = adapters.FieldBaseUSD
+	case "rETH", "cbETH":
+		field = adapters.FieldPrice
 	}
-	return eachRow(c, t, func() error {
-		market, err := symbolMarket(t, ix[0], compoundOracleMarkets)
-		if err != nil {
-			return err
-		}
-		field := adapters.FieldExchangeRate
-		switch t.cell(ix[0]) {
-		case "WETH":
-			field = adapters.FieldBaseUSD
-		case "rETH", "cbETH":
-			field = adapters.FieldPrice
-		}
-		var o adapters.Observation
-		if o.Time, err = t.time(ix[1], TimeUnixS); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, field, ix[2], UnitNumber); err != nil {
-			return err
-		}
-		b.add(c.market(market), o, t.line, "price empty (the asset was not yet listed on Compound v3)")
-		return nil
-	})
+	return r.t.putNum(&r.o, field, c.i, UnitNumber)
 }
 
 // Bounds of a believable stETH/ETH price; CoinGecko's thin early-2021
@@ -243,53 +309,43 @@ const (
 
 const stethNoise = "stETH/ETH prices outside [0.9, 1.1] not stored (thin, noisy CoinGecko feed in early 2021; see PROVENANCE.md)"
 
-// readStethEthDerived: each stETH point divided by the nearest WETH point
-// within 30 minutes. The price is recomputed from the two USD columns
-// (steth_per_eth is rounded to 6 decimals) and must agree with it.
-func readStethEthDerived(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "steth_ts_ms", "steth_usd", "weth_usd", "steth_per_eth")
+// stethPerETH: each stETH point divided by the nearest WETH point within
+// 30 minutes. The price is recomputed from the two USD columns (steth_usd,
+// with weth_usd; steth_per_eth is rounded to 6 decimals and must agree
+// with it); base_usd is weth_usd.
+func stethPerETH(r *row, c *col) error {
+	t := r.t
+	wethCol, ratioCol := c.w[0], c.w[1]
+	s, okS, err := t.num(c.i, UnitNumber)
 	if err != nil {
 		return err
 	}
-	market := c.market("lido/steth")
-	return eachRow(c, t, func() error {
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeUnixMS); err != nil {
+	w, okW, err := t.num(wethCol, UnitNumber)
+	if err != nil {
+		return err
+	}
+	if okW {
+		if err := t.put(&r.o, adapters.FieldBaseUSD, w, wethCol); err != nil {
 			return err
 		}
-		s, okS, err := t.num(ix[1], UnitNumber)
-		if err != nil {
+	}
+	if okS && okW {
+		if msg := adapters.CheckValue(adapters.FieldPrice, s); msg != "" {
+			return t.errAt(c.i, "column %q: %s (%g)", t.header[c.i], msg, s)
+		}
+		ratio := s / w
+		if v, ok, err := t.num(ratioCol, UnitNumber); err != nil {
+			return err
+		} else if ok && math.Abs(v-ratio) > 1e-6 {
+			return t.errAt(ratioCol, "column %q: %g disagrees with steth_usd/weth_usd = %.7f", t.header[ratioCol], v, ratio)
+		}
+		if ratio < stethMinRatio || ratio > stethMaxRatio {
+			r.b.count(stethNoise)
+		} else if err := t.put(&r.o, adapters.FieldPrice, ratio, c.i); err != nil {
 			return err
 		}
-		w, okW, err := t.num(ix[2], UnitNumber)
-		if err != nil {
-			return err
-		}
-		if okW {
-			if err := t.put(&o, adapters.FieldBaseUSD, w, ix[2]); err != nil {
-				return err
-			}
-		}
-		if okS && okW {
-			if msg := adapters.CheckValue(adapters.FieldPrice, s); msg != "" {
-				return t.errAt(ix[1], "column %q: %s (%g)", t.header[ix[1]], msg, s)
-			}
-			ratio := s / w
-			if r, ok, err := t.num(ix[3], UnitNumber); err != nil {
-				return err
-			} else if ok && math.Abs(r-ratio) > 1e-6 {
-				return t.errAt(ix[3], "column %q: %g disagrees with steth_usd/weth_usd = %.7f", t.header[ix[3]], r, ratio)
-			}
-			if ratio < stethMinRatio || ratio > stethMaxRatio {
-				b.count(stethNoise)
-			} else if err := t.put(&o, adapters.FieldPrice, ratio, ix[1]); err != nil {
-				return err
-			}
-		}
-		b.add(market, o, t.line, "no prices")
-		return nil
-	})
+	}
+	return nil
 }
 
 // pricePoint is one (unix seconds, value) sample.
@@ -338,22 +394,26 @@ func siblingPoints(c *readCtx, pattern, timeCol string, timeUnit Unit, valCol st
 	if err != nil {
 		return nil, "", err
 	}
-	ix, err := cols(t, timeCol, valCol)
+	ti, err := t.col(timeCol)
+	if err != nil {
+		return nil, "", err
+	}
+	vi, err := t.col(valCol)
 	if err != nil {
 		return nil, "", err
 	}
 	var pts []pricePoint
-	err = eachRow(c, t, func() error {
-		tm, err := t.time(ix[0], timeUnit)
+	err = eachRow(c, t, func(int) error {
+		tm, err := t.time(ti, timeUnit)
 		if err != nil {
 			return err
 		}
-		v, ok, err := t.num(ix[1], UnitNumber)
+		v, ok, err := t.num(vi, UnitNumber)
 		if err != nil || !ok {
 			return err
 		}
 		if msg := adapters.CheckValue(adapters.FieldBaseUSD, v); msg != "" {
-			return t.errAt(ix[1], "column %q: %s (%g)", t.header[ix[1]], msg, v)
+			return t.errAt(vi, "column %q: %s (%g)", t.header[vi], msg, v)
 		}
 		pts = append(pts, pricePoint{tm.Unix(), v})
 		return nil
@@ -365,137 +425,79 @@ func siblingPoints(c *readCtx, pattern, timeCol string, timeUnit Unit, valCol st
 	return pts, filepath.Base(path), nil
 }
 
-// readCoinGeckoUSD: CoinGecko USD prices, unix ms. WETH rows give
-// lido/steth base_usd; stETH rows are joined with the nearest WETH point
-// within 30 minutes of the sibling WETH_usd.csv (as the derived file of
-// the dataset does) to give lido/steth price and base_usd.
-func readCoinGeckoUSD(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "symbol", "timestamp", "USD_price")
-	if err != nil {
-		return err
+// stETHOrWETH checks the symbol of a CoinGecko file: stETH or WETH.
+func stETHOrWETH(r *row, c *col) error {
+	sym := r.t.cell(c.i)
+	if sym != "WETH" && sym != "stETH" {
+		return r.t.errAt(c.i, "column %q: unknown symbol %q (this importer knows stETH and WETH)", r.t.header[c.i], sym)
 	}
-	market := c.market("lido/steth")
-	var weth []pricePoint
-	var wethNote string
-	wethLoaded := false
-	return eachRow(c, t, func() error {
-		sym := t.cell(ix[0])
-		if sym != "WETH" && sym != "stETH" {
-			return t.errAt(ix[0], "column %q: unknown symbol %q (this importer knows stETH and WETH)", t.header[ix[0]], sym)
-		}
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[1], TimeUnixMS); err != nil {
-			return err
-		}
-		v, ok, err := t.num(ix[2], UnitNumber)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			b.skip("empty price")
-			return nil
-		}
-		if msg := adapters.CheckValue(adapters.FieldBaseUSD, v); msg != "" {
-			return t.errAt(ix[2], "column %q: %s (%g)", t.header[ix[2]], msg, v)
-		}
-		if sym == "WETH" {
-			o.Put(adapters.FieldBaseUSD, v)
-			b.add(market, o, t.line, "")
-			return nil
-		}
-		if !wethLoaded {
-			wethLoaded = true
-			weth, wethNote, err = siblingPoints(c, "WETH_usd.csv", "timestamp", TimeUnixMS, "USD_price")
-			if err != nil {
-				return err
-			}
-			if weth == nil {
-				return adapters.E("importers."+string(FormatCoinGeckoUSD), adapters.KindNotFound,
-					"stETH USD prices need the ETH USD prices to give stETH/ETH: %s", wethNote).At(t.pos(ix[0]))
-			}
-			b.note("stETH/ETH = stETH USD / nearest WETH USD within 30 minutes from %s", wethNote)
-		}
-		w, found := nearest(weth, o.Time.Unix(), 30*60)
-		if !found {
-			b.skip("no WETH price within 30 minutes")
-			return nil
-		}
-		o.Put(adapters.FieldBaseUSD, w)
-		if r := v / w; r < stethMinRatio || r > stethMaxRatio {
-			b.count(stethNoise)
-		} else {
-			o.Put(adapters.FieldPrice, r)
-		}
-		b.add(market, o, t.line, "")
-		return nil
-	})
+	r.sym = sym
+	return nil
 }
 
-// readEtherfi: ether.fi eETH APY chart export. Base 0.00 days are chart
-// artefacts (PROVENANCE.md): apy is left unobserved there, so the store's
-// forward fill carries the previous day's value.
-func readEtherfi(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "Timestamp", "Base", "Reward")
+// coinGeckoPrice: a WETH price is lido/steth base_usd; a stETH price is
+// joined with the nearest WETH point within 30 minutes of the sibling
+// WETH_usd.csv (as the derived file of the dataset does) to give
+// lido/steth price and base_usd. A record without a price is skipped.
+func coinGeckoPrice(r *row, c *col) error {
+	t := r.t
+	v, ok, err := t.num(c.i, UnitNumber)
 	if err != nil {
 		return err
 	}
-	market := c.market("etherfi/weeth")
-	return eachRow(c, t, func() error {
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeUnixS); err != nil {
-			return err
-		}
-		v, ok, err := t.num(ix[1], UnitPercent)
-		if err != nil {
-			return err
-		}
-		if ok && v == 0 {
-			b.count("days with Base APY 0.00 (chart artefacts) left without apy")
-		} else if ok {
-			if err := t.put(&o, adapters.FieldAPY, v, ix[1]); err != nil {
-				return err
-			}
-		}
-		if err := t.putNum(&o, adapters.FieldRewardAPY, ix[2], UnitPercent); err != nil {
-			return err
-		}
-		b.add(market, o, t.line, "no base and no reward APY")
+	if !ok {
+		r.skip("empty price")
 		return nil
-	})
+	}
+	if msg := adapters.CheckValue(adapters.FieldBaseUSD, v); msg != "" {
+		return t.errAt(c.i, "column %q: %s (%g)", t.header[c.i], msg, v)
+	}
+	if r.sym == "WETH" {
+		r.o.Put(adapters.FieldBaseUSD, v)
+		return nil
+	}
+	first, err := r.sibling("WETH_usd.csv", "timestamp", TimeUnixMS, "USD_price")
+	if err != nil {
+		return err
+	}
+	if r.sib == nil {
+		return adapters.E("importers."+string(FormatCoinGeckoUSD), adapters.KindNotFound,
+			"stETH USD prices need the ETH USD prices to give stETH/ETH: %s", r.sibNote).At(t.pos(c.w[0]))
+	}
+	if first {
+		r.b.note("stETH/ETH = stETH USD / nearest WETH USD within 30 minutes from %s", r.sibNote)
+	}
+	w, found := nearest(r.sib, r.o.Time.Unix(), 30*60)
+	if !found {
+		r.skip("no WETH price within 30 minutes")
+		return nil
+	}
+	r.o.Put(adapters.FieldBaseUSD, w)
+	if ratio := v / w; ratio < stethMinRatio || ratio > stethMaxRatio {
+		r.b.count(stethNoise)
+	} else {
+		r.o.Put(adapters.FieldPrice, ratio)
+	}
+	return nil
+}
+
+// zeroUnobserved stores the column like a plain step except a 0, which is
+// counted and left unobserved (ether.fi's Base 0.00 days).
+func zeroUnobserved(r *row, c *col) error {
+	v, ok, err := r.t.num(c.i, c.unit)
+	if err != nil || !ok {
+		return err
+	}
+	if v == 0 {
+		r.b.count("days with Base APY 0.00 (chart artefacts) left without apy")
+		return nil
+	}
+	return r.t.put(&r.o, c.field, v, c.i)
 }
 
 var marketVsOracleMarkets = map[string]string{
 	"wstETH": "lido/wsteth",
 	"weETH":  "etherfi/weeth",
-}
-
-// readMarketVsOracle: protocol (Aave oracle) rate and 24-hour median DEX
-// price, both in ETH.
-func readMarketVsOracle(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "timestamp_utc", "asset", "protocol_rate_eth", "market_rate_eth_24h_median")
-	if err != nil {
-		return err
-	}
-	return eachRow(c, t, func() error {
-		market, err := symbolMarket(t, ix[1], marketVsOracleMarkets)
-		if err != nil {
-			return err
-		}
-		var o adapters.Observation
-		if o.Time, err = t.time(ix[0], TimeDateTime); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldExchangeRate, ix[2], UnitNumber); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldPrice, ix[3], UnitNumber); err != nil {
-			return err
-		}
-		b.add(c.market(market), o, t.line, "no rate and no price")
-		return nil
-	})
 }
 
 // aaveScanMarkets maps AaveScan reserve symbols to markets; ethPriced
@@ -512,372 +514,199 @@ var aaveScanMarkets = map[string]string{
 
 var ethPriced = map[string]bool{"wstETH": true, "weETH": true}
 
-// readAaveScan: daily getReserveData snapshots. liquidityIndex is kept
-// exactly; the rates are APRs compounded per second and become APYs;
-// utilization is total debt / totalAToken; supply and borrows are in base
-// units (token units, times token/ETH price for wstETH and weETH).
-func readAaveScan(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "timestamp", "symbol", "liquidityIndex", "currentLiquidityRate", "currentVariableBorrowRate",
-		"totalAToken", "totalStableDebt", "totalVariableDebt", "price")
+// aprAPY stores an APR compounded every second (Aave's rates) as an APY.
+// The APR itself must pass the field's range check.
+func aprAPY(r *row, c *col) error {
+	apr, ok, err := r.t.num(c.i, c.unit)
+	if err != nil || !ok {
+		return err
+	}
+	if msg := adapters.CheckValue(c.field, apr); msg != "" {
+		return r.t.errAt(c.i, "column %q: %s %s (%g)", r.t.header[c.i], c.field, msg, apr)
+	}
+	return r.t.put(&r.o, c.field, aprToAPY(apr), c.i)
+}
+
+// aaveScanAmounts reads totalAToken with totalStableDebt,
+// totalVariableDebt and price: utilization is total debt / totalAToken;
+// supply and borrows are in base units (token units, times token/ETH
+// price for wstETH and weETH, from the sibling WETH file's price at the
+// same time); base_usd is the reserve's price (WETH's for wstETH and
+// weETH).
+func aaveScanAmounts(r *row, c *col) error {
+	t := r.t
+	aTokenCol, stableCol, varCol, priceCol := c.i, c.w[0], c.w[1], c.w[2]
+	var amt [3]float64
+	var have [3]bool
+	for k, i := range [3]int{aTokenCol, stableCol, varCol} {
+		var err error
+		if amt[k], have[k], err = t.num(i, UnitNumber); err != nil {
+			return err
+		}
+		if have[k] && (amt[k] < 0 || math.IsNaN(amt[k]) || math.IsInf(amt[k], 0)) {
+			return t.errAt(i, "column %q: amount %g must be a finite number >= 0", t.header[i], amt[k])
+		}
+	}
+	supply, debt := amt[0], amt[1]+amt[2]
+	if have[0] && have[2] && supply > 0 {
+		if err := t.put(&r.o, adapters.FieldUtilization, debt/supply, varCol); err != nil {
+			return err
+		}
+	}
+	price, havePrice, err := t.num(priceCol, UnitNumber)
 	if err != nil {
 		return err
 	}
-	const (
-		cTime, cSym, cIndex, cRate, cBorrow, cAToken, cStable, cVar, cPrice = 0, 1, 2, 3, 4, 5, 6, 7, 8
-	)
-	var eth []pricePoint
-	ethLoaded := false
-	return eachRow(c, t, func() error {
-		market, err := symbolMarket(t, ix[cSym], aaveScanMarkets)
+	if havePrice {
+		if msg := adapters.CheckValue(adapters.FieldBaseUSD, price); msg != "" {
+			return t.errAt(priceCol, "column %q: %s (%g)", t.header[priceCol], msg, price)
+		}
+	}
+	toBase, baseUSD, haveBase := 1.0, price, havePrice
+	if ethPriced[r.sym] {
+		first, err := r.sibling("aave_v3_*_WETH_rates_*.csv", "timestamp", TimeUnixS, "price")
 		if err != nil {
 			return err
 		}
-		sym := t.cell(ix[cSym])
-		var o adapters.Observation
-		if o.Time, err = t.time(ix[cTime], TimeUnixS); err != nil {
-			return err
+		if first && r.sib == nil {
+			r.b.note("supply, borrows and base_usd not stored: %s (they need the ETH USD price)", r.sibNote)
+		} else if first {
+			r.b.note("supply and borrows in ETH = token amount × %s price / WETH price from %s at the same time", r.sym, r.sibNote)
 		}
-		if err := t.putNum(&o, adapters.FieldIndex, ix[cIndex], UnitNumber); err != nil {
-			return err
-		}
-		for _, rc := range []struct {
-			col   int
-			field adapters.Field
-		}{{cRate, adapters.FieldAPY}, {cBorrow, adapters.FieldBorrowAPY}} {
-			apr, ok, err := t.num(ix[rc.col], UnitFraction)
-			if err != nil {
-				return err
-			}
-			if ok {
-				if msg := adapters.CheckValue(rc.field, apr); msg != "" {
-					return t.errAt(ix[rc.col], "column %q: %s %s (%g)", t.header[ix[rc.col]], rc.field, msg, apr)
-				}
-				if err := t.put(&o, rc.field, aprToAPY(apr), ix[rc.col]); err != nil {
-					return err
-				}
-			}
-		}
-		var amt [3]float64
-		var have [3]bool
-		for k, col := range []int{cAToken, cStable, cVar} {
-			if amt[k], have[k], err = t.num(ix[col], UnitNumber); err != nil {
-				return err
-			}
-			if have[k] && (amt[k] < 0 || math.IsNaN(amt[k]) || math.IsInf(amt[k], 0)) {
-				return t.errAt(ix[col], "column %q: amount %g must be a finite number >= 0", t.header[ix[col]], amt[k])
-			}
-		}
-		supply, debt := amt[0], amt[1]+amt[2]
-		if have[0] && have[2] && supply > 0 {
-			if err := t.put(&o, adapters.FieldUtilization, debt/supply, ix[cVar]); err != nil {
-				return err
-			}
-		}
-		price, havePrice, err := t.num(ix[cPrice], UnitNumber)
-		if err != nil {
-			return err
-		}
-		if havePrice {
-			if msg := adapters.CheckValue(adapters.FieldBaseUSD, price); msg != "" {
-				return t.errAt(ix[cPrice], "column %q: %s (%g)", t.header[ix[cPrice]], msg, price)
-			}
-		}
-		toBase, baseUSD, haveBase := 1.0, price, havePrice
-		if ethPriced[sym] {
-			if !ethLoaded {
-				ethLoaded = true
-				var note string
-				eth, note, err = siblingPoints(c, "aave_v3_*_WETH_rates_*.csv", "timestamp", TimeUnixS, "price")
-				if err != nil {
-					return err
-				}
-				if eth == nil {
-					b.note("supply, borrows and base_usd not stored: %s (they need the ETH USD price)", note)
-				} else {
-					b.note("supply and borrows in ETH = token amount × %s price / WETH price from %s at the same time", sym, note)
-				}
-			}
-			ethUSD, ok := nearest(eth, o.Time.Unix(), 0)
-			switch {
-			case ok && havePrice:
-				toBase, baseUSD, haveBase = price/ethUSD, ethUSD, true
-			case eth != nil:
-				b.count("rows without a WETH price at the same time: supply, borrows and base_usd not stored")
-				haveBase = false
-			default:
-				haveBase = false
-			}
-			if !haveBase {
-				b.add(c.market(market), o, t.line, "no values")
-				return nil
-			}
-		}
-		if have[0] {
-			if err := t.put(&o, adapters.FieldSupply, supply*toBase, ix[cAToken]); err != nil {
-				return err
-			}
-		}
-		if have[1] || have[2] {
-			if err := t.put(&o, adapters.FieldBorrows, debt*toBase, ix[cVar]); err != nil {
-				return err
-			}
-		}
-		if haveBase {
-			if err := t.put(&o, adapters.FieldBaseUSD, baseUSD, ix[cPrice]); err != nil {
-				return err
-			}
-		}
-		b.add(c.market(market), o, t.line, "no values")
-		return nil
-	})
-}
-
-// readAaveMessari: Messari-schema daily snapshots of Aave v3 USDC; APYs in
-// percent, utilization a fraction, amounts in USD.
-func readAaveMessari(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "timestamp", "token_symbol", "Y_Aave_APY", "X_Variable_Borrow_APY", "X_Aave_Utilization",
-		"totalBorrowBalanceUSD", "totalDepositBalanceUSD", "totalValueLockedUSD")
-	if err != nil {
-		return err
-	}
-	return eachRow(c, t, func() error {
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeUnixS); err != nil {
-			return err
-		}
-		market := "aave-v3/" + strings.ToLower(t.cell(ix[1]))
-		if _, _, err := adapters.SplitID(market); err != nil {
-			return t.errAt(ix[1], "column %q: bad token symbol %q", t.header[ix[1]], t.cell(ix[1]))
-		}
-		for _, fc := range []struct {
-			f adapters.Field
-			i int
-			u Unit
-		}{
-			{adapters.FieldAPY, ix[2], UnitPercent},
-			{adapters.FieldBorrowAPY, ix[3], UnitPercent},
-			{adapters.FieldUtilization, ix[4], UnitFraction},
-			{adapters.FieldBorrows, ix[5], UnitNumber},
-			{adapters.FieldSupply, ix[6], UnitNumber},
-			{adapters.FieldTVL, ix[7], UnitNumber},
-		} {
-			if err := t.putNum(&o, fc.f, fc.i, fc.u); err != nil {
-				return err
-			}
-		}
-		b.add(c.market(market), o, t.line, "no values")
-		return nil
-	})
-}
-
-// readAaveDefiLlamaCSV: DefiLlama pool aa70268e… (Aave v3 USDC): APY % and
-// tvlUsd, which for a lending pool is supplied minus borrowed, the
-// liquidity a supplier can withdraw now: it becomes exit_liquidity.
-func readAaveDefiLlamaCSV(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "date", "Aave_USDC_APY", "Aave_USDC_TVL")
-	if err != nil {
-		return err
-	}
-	market := c.market("aave-v3/usdc")
-	return eachRow(c, t, func() error {
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeDate); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldAPY, ix[1], UnitPercent); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldExitLiquidity, ix[2], UnitNumber); err != nil {
-			return err
-		}
-		b.add(market, o, t.line, "no values")
-		return nil
-	})
-}
-
-// readCompoundMessari: Messari-schema daily snapshots of Comet cUSDCv3.
-// Utilization is in percent and can exceed 100% (USD aggregates exclude
-// reserves): it is clamped to 1 and counted.
-func readCompoundMessari(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "timestamp", "deposit_apy", "borrow_apy", "utilization_rate", "total_deposit_usd", "total_borrow_usd", "input_token_price_usd")
-	if err != nil {
-		return err
-	}
-	market := c.market("compound-v3/usdc")
-	return eachRow(c, t, func() error {
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeUnixS); err != nil {
-			return err
-		}
-		if t.cell(ix[1]) == "" && t.cell(ix[2]) == "" {
-			b.skip("no deposit or borrow APY (the market's launch snapshot)")
+		ethUSD, ok := nearest(r.sib, r.o.Time.Unix(), 0)
+		switch {
+		case ok && havePrice:
+			toBase, baseUSD = price/ethUSD, ethUSD
+		case r.sib != nil:
+			r.b.count("rows without a WETH price at the same time: supply, borrows and base_usd not stored")
+			return nil
+		default:
 			return nil
 		}
-		if err := t.putNum(&o, adapters.FieldAPY, ix[1], UnitPercent); err != nil {
+	}
+	if have[0] {
+		if err := t.put(&r.o, adapters.FieldSupply, supply*toBase, aTokenCol); err != nil {
 			return err
 		}
-		if err := t.putNum(&o, adapters.FieldBorrowAPY, ix[2], UnitPercent); err != nil {
+	}
+	if have[1] || have[2] {
+		if err := t.put(&r.o, adapters.FieldBorrows, debt*toBase, varCol); err != nil {
 			return err
 		}
-		u, ok, err := t.num(ix[3], UnitPercent)
-		if err != nil {
+	}
+	if haveBase {
+		if err := t.put(&r.o, adapters.FieldBaseUSD, baseUSD, priceCol); err != nil {
 			return err
 		}
-		if ok {
-			if u > 1 && u <= 1.2 {
-				b.count("utilization values above 100% clamped to 1 (USD aggregates exclude reserves; PROVENANCE.md)")
-				u = 1
-			}
-			if err := t.put(&o, adapters.FieldUtilization, u, ix[3]); err != nil {
-				return err
-			}
-		}
-		if err := t.putNum(&o, adapters.FieldSupply, ix[4], UnitNumber); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldBorrows, ix[5], UnitNumber); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldBaseUSD, ix[6], UnitNumber); err != nil {
-			return err
-		}
-		b.add(market, o, t.line, "no values")
-		return nil
-	})
+	}
+	return nil
 }
 
-// readCurve3Pool: Messari-schema daily balances of the 3pool in token
-// units, which are USD at peg. Coin order is the pool's: DAI, USDC, USDT.
-func readCurve3Pool(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "timestamp", "balance_dai_normalized", "balance_usdc_normalized", "balance_usdt_normalized", "balance_total_normalized")
-	if err != nil {
-		return err
+// aaveMarket sets the market of a Messari Aave file from its token
+// symbol: aave-v3/<symbol in lower case>.
+func aaveMarket(r *row, c *col) error {
+	market := "aave-v3/" + strings.ToLower(r.t.cell(c.i))
+	if _, _, err := adapters.SplitID(market); err != nil {
+		return r.t.errAt(c.i, "column %q: bad token symbol %q", r.t.header[c.i], r.t.cell(c.i))
 	}
-	market := c.market("curve/3pool")
-	fields := []adapters.Field{adapters.FieldBalance0, adapters.FieldBalance1, adapters.FieldBalance2, adapters.FieldTVL}
-	return eachRow(c, t, func() error {
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeUnixS); err != nil {
-			return err
-		}
-		for k, f := range fields {
-			if err := t.putNum(&o, f, ix[k+1], UnitNumber); err != nil {
-				return err
-			}
-		}
-		b.add(market, o, t.line, "no balances")
-		return nil
-	})
+	r.market = r.c.market(market)
+	return nil
 }
 
-// readCurveSteth: Curve ETH/stETH pool snapshots. balance0 is ETH,
-// balance1 is stETH in token units (stETH redeems 1:1 for ETH through
-// Lido, so token units are base units at the protocol rate; the market
-// discount is in price); price is stETH USD / ETH USD; tvl is the pool's
-// USD total; base_usd is ETH USD.
-func readCurveSteth(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "commit_time_unix", "eth_balance", "steth_balance", "eth_usd_price", "steth_usd_price", "pool_usd_total")
-	if err != nil {
-		return err
-	}
-	market := c.market("curve/steth-eth")
-	return eachRow(c, t, func() error {
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeUnixS); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldBalance0, ix[1], UnitNumber); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldBalance1, ix[2], UnitNumber); err != nil {
-			return err
-		}
-		if err := t.putNum(&o, adapters.FieldBaseUSD, ix[3], UnitNumber); err != nil {
-			return err
-		}
-		if eth, ok := o.Get(adapters.FieldBaseUSD); ok {
-			s, okS, err := t.num(ix[4], UnitNumber)
-			if err != nil {
-				return err
-			}
-			if okS {
-				if err := t.put(&o, adapters.FieldPrice, s/eth, ix[4]); err != nil {
-					return err
-				}
-			}
-		}
-		if err := t.putNum(&o, adapters.FieldTVL, ix[5], UnitNumber); err != nil {
-			return err
-		}
-		b.add(market, o, t.line, "no values")
+// skipLaunchRow skips a record whose column and with column are both
+// empty (Compound's launch snapshot, without APYs); otherwise it stores
+// the column like a plain step.
+func skipLaunchRow(r *row, c *col) error {
+	if r.t.cell(c.i) == "" && r.t.cell(c.w[0]) == "" {
+		r.skip("no deposit or borrow APY (the market's launch snapshot)")
 		return nil
-	})
+	}
+	return r.t.putNum(&r.o, c.field, c.i, c.unit)
 }
 
-// readUniswapGecko: GeckoTerminal hourly OHLCV of a WETH/stablecoin
-// Uniswap v3 pool. price and base_usd are the close (stablecoin per
-// WETH); volume is the hour's USD volume as ETH per day (× 24 / close);
-// fee_tier comes from the "0.3%" column.
-func readUniswapGecko(c *readCtx, t *table, b *builder) error {
-	ix, err := cols(t, "timestamp", "close", "volume", "fee_tier", "base_token", "quote_token")
-	if err != nil {
+// clampUtilization stores a utilization, clamping values in (1, 1.2] to 1
+// and counting them (Compound's USD aggregates exclude reserves;
+// PROVENANCE.md); larger values fail the range check.
+func clampUtilization(r *row, c *col) error {
+	u, ok, err := r.t.num(c.i, c.unit)
+	if err != nil || !ok {
 		return err
 	}
-	market := c.market("uniswap-v3/weth-usdt")
-	return eachRow(c, t, func() error {
-		if s := t.cell(ix[4]); s != "WETH" {
-			return t.errAt(ix[4], "column %q: base token %q is not WETH", t.header[ix[4]], s)
-		}
-		switch s := t.cell(ix[5]); s {
-		case "USDT", "USDC", "DAI":
-		default:
-			return t.errAt(ix[5], "column %q: quote token %q is not a USD stablecoin", t.header[ix[5]], s)
-		}
-		var o adapters.Observation
-		var err error
-		if o.Time, err = t.time(ix[0], TimeUnixS); err != nil {
-			return err
-		}
-		close, okC, err := t.num(ix[1], UnitNumber)
-		if err != nil {
-			return err
-		}
-		if okC {
-			if err := t.put(&o, adapters.FieldPrice, close, ix[1]); err != nil {
-				return err
-			}
-			o.Put(adapters.FieldBaseUSD, close)
-			vol, okV, err := t.num(ix[2], UnitNumber)
-			if err != nil {
-				return err
-			}
-			if okV {
-				if err := t.put(&o, adapters.FieldVolume, vol*24/close, ix[2]); err != nil {
-					return err
-				}
-			}
-		}
-		if s := t.cell(ix[3]); s != "" {
-			unit := UnitFraction
-			if strings.HasSuffix(s, "%") {
-				s, unit = strings.TrimSpace(strings.TrimSuffix(s, "%")), UnitPercent
-			}
-			v, err := ParseValue(s, unit)
-			if err != nil {
-				return t.errAt(ix[3], "column %q: bad fee tier %q", t.header[ix[3]], t.cell(ix[3]))
-			}
-			if err := t.put(&o, adapters.FieldFeeTier, v, ix[3]); err != nil {
-				return err
-			}
-		}
-		b.add(market, o, t.line, "no values")
+	if u > 1 && u <= 1.2 {
+		r.b.count("utilization values above 100% clamped to 1 (USD aggregates exclude reserves; PROVENANCE.md)")
+		u = 1
+	}
+	return r.t.put(&r.o, c.field, u, c.i)
+}
+
+// perBaseUSD stores the column's USD price divided by the row's base_usd
+// (a USD price in base units); without a base_usd it is not read.
+func perBaseUSD(r *row, c *col) error {
+	base, ok := r.o.Get(adapters.FieldBaseUSD)
+	if !ok {
 		return nil
-	})
+	}
+	v, ok, err := r.t.num(c.i, c.unit)
+	if err != nil || !ok {
+		return err
+	}
+	return r.t.put(&r.o, c.field, v/base, c.i)
+}
+
+// wethBase checks that a pool's base token is WETH.
+func wethBase(r *row, c *col) error {
+	if s := r.t.cell(c.i); s != "WETH" {
+		return r.t.errAt(c.i, "column %q: base token %q is not WETH", r.t.header[c.i], s)
+	}
+	return nil
+}
+
+// usdQuote checks that a pool's quote token is a USD stablecoin.
+func usdQuote(r *row, c *col) error {
+	switch s := r.t.cell(c.i); s {
+	case "USDT", "USDC", "DAI":
+		return nil
+	default:
+		return r.t.errAt(c.i, "column %q: quote token %q is not a USD stablecoin", r.t.header[c.i], s)
+	}
+}
+
+// uniswapClose stores the close as price (field) and base_usd, and the
+// with column's USD volume per hour as base units per day: × 24 / close.
+// Without a close the volume is not read.
+func uniswapClose(r *row, c *col) error {
+	t := r.t
+	close, ok, err := t.num(c.i, UnitNumber)
+	if err != nil || !ok {
+		return err
+	}
+	if err := t.put(&r.o, c.field, close, c.i); err != nil {
+		return err
+	}
+	r.o.Put(adapters.FieldBaseUSD, close)
+	vol, ok, err := t.num(c.w[0], UnitNumber)
+	if err != nil || !ok {
+		return err
+	}
+	return t.put(&r.o, adapters.FieldVolume, vol*24/close, c.w[0])
+}
+
+// feeTier stores a fee tier written as a fraction or with a percent sign
+// ("0.3%").
+func feeTier(r *row, c *col) error {
+	s := r.t.cell(c.i)
+	if s == "" {
+		return nil
+	}
+	unit := UnitFraction
+	if strings.HasSuffix(s, "%") {
+		s, unit = strings.TrimSpace(strings.TrimSuffix(s, "%")), UnitPercent
+	}
+	v, err := ParseValue(s, unit)
+	if err != nil {
+		return r.t.errAt(c.i, "column %q: bad fee tier %q", r.t.header[c.i], r.t.cell(c.i))
+	}
+	return r.t.put(&r.o, c.field, v, c.i)
 }
 
 // timeString formats a time for notes.

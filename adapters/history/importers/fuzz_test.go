@@ -59,3 +59,26 @@ func FuzzDefiLlamaJSON(f *testing.F) {
 		})
 	})
 }
+
+// FuzzDatasetCSV feeds every dataset importer (the format picked by the
+// first byte) the same inputs: headers right or wrong, cells of any kind.
+func FuzzDatasetCSV(f *testing.F) {
+	for i, d := range datasets {
+		f.Add(byte(i), []byte(d.header+"\n"))
+	}
+	f.Add(byte(0), []byte("date,Lido_APY,Lido_TVL\n2022-05-03,3.6,11074372760.0\n2022-05-04,,\n2022-05-04,NaN,1\n"))
+	f.Add(byte(2), []byte("symbol,timestamp,USD_price\nrsETH,1673647103,\nrETH,1673650619,1.0055\nWETH,1673650619,1e400\n"))
+	f.Add(byte(3), []byte("symbol,timestamp,USD_price\nWETH,1655582000000,1074.5\nstETH,1655582401000,1000\n"))
+	f.Add(byte(4), []byte("steth_ts_ms,weth_ts_ms,time_utc,steth_usd,weth_usd,steth_per_eth\n1655582401000,1,x,1000.0,1074.5,0.930665\n1655582401000,1,x,1000.0,1074.5,0.95\n"))
+	f.Add(byte(7), []byte("targetDate,timestamp,blockNumber,reserve,symbol,liquidityIndex,currentLiquidityRate,variableBorrowIndex,currentVariableBorrowRate,currentStableBorrowRate,totalAToken,totalStableDebt,totalVariableDebt,price,date\n"+
+		"x,1704067200,1,0x,WETH,1.01,0.017,1.03,0.026,0.09,500000,0.0,400000,2280.05,x\nx,1715472000,1,0x,wstETH,1.0005,0.00001,1.0049,0.003,0.075,1000,0.0,-50,3393.15,x\n"))
+	f.Add(byte(10), []byte("timestamp,date_time,deposit_apy,borrow_apy,utilization_rate,total_deposit_usd,total_borrow_usd,input_token_price_usd\n1660369110,x,,,0.0,0.0,0.0,0.0\n1661640865,x,2.5,4.0,101.2,2000.0,2024.0,1.0\n"))
+	f.Add(byte(13), []byte("timestamp,date_utc,open,high,low,close,volume,pool_address,dex,fee_tier,base_token,quote_token,source\n1704067200,x,1,1,1,2000,1000000,0x4e68,d,0.3%,WETH,USDT,s\n1704067200,x,1,1,1,0,1,p,d,x%,WETH,DAI,s\n"))
+	f.Fuzz(func(t *testing.T, which byte, data []byte) {
+		d := datasets[int(which)%len(datasets)]
+		fuzzCheck(t, string(d.format), data, func() (error, func()) {
+			b, err := ImportReader(context.Background(), "f.csv", bytes.NewReader(data), d.format, Options{})
+			return err, func() { checkBatch(t, b) }
+		})
+	})
+}
