@@ -3,6 +3,8 @@ package backtest
 import (
 	"fmt"
 	"math"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -17,10 +19,191 @@ const (
 	BenchBestSingle  = "best_single"
 )
 
-// openBenchmarks opens the passive positions at the start: for every
-// market observed at from, a deposit of the whole capital through its
-// adapter (entry costs paid at the run's gas price), and the value after
-// entry of a deposit of capital / N, N being the markets so opened (the
+// benchMarket is one market's benchmark holds, on a cursor of its own
+// over the series: the track runs apart from the vault's feed.
+type benchMarket struct {
+	id string
+	ad *adapters.Adapter
+	cursor
+	env    adapters.Env // the holds' environment
+	envRow int          // the row env.Obs holds
+	// benchmark hold of the whole capital
+	hold     adapters.Position
+	holdOK   bool
+	holdCost decimal.Decimal
+	holdNote string
+	holdVal0 float64 // value right after entry
+	curve    []float64
+	// The hold's float64 path (see step): unit is a one-unit shadow of
+	// hold that the adapter accrues (its index and per-unit rewards),
+	// units the hold's units, rew its accrued rewards in base.
+	unit  adapters.Position
+	units float64
+	rew   float64
+	per   perUnit // how a unit's value follows from unit.Index
+	// Staking and lending holds accrue their rewards in float64 from the
+	// reward rate their adapter quotes (Quote.RewardAPY), cached while the
+	// observed reward_apy stays the same; the shadow then holds no units.
+	rewardF bool
+	rrOK    bool
+	rrHas   bool
+	rrObs   float64 // the observed reward_apy the rate was quoted at
+	rr      float64
+	// col, when set, is the series column that gives the unit's index at
+	// every row from the start on (an observed exchange rate or liquidity
+	// index, which the adapter takes as is): no Accrue is needed.
+	col     []float64
+	lending bool // the market's kind is lending
+	// the equal-weight split: value after entry of capital/N
+	ewVal0 float64
+	ewOK   bool
+	ewCost decimal.Decimal
+}
+
+// benchTrack computes a run's benchmarks: a hold of the whole capital in
+// each market, equal weight and the best single market. It reads the
+// data (series and events) and the run's settings, never the vault: the
+// engine runs it on a goroutine of its own alongside the vault's loop,
+// and a sweep runs it once for all its points. Its steps follow the
+// engine's: at each step time the events due are applied to the holds at
+// their own times (after that time's observations), the rows move to the
+// step, and every hold is valued.
+type benchTrack struct {
+	ms       []*benchMarket
+	times    []int64
+	events   []adapters.Event
+	nextEv   int       // the first event after the start
+	last     time.Time // the track's time: its last step's or event's
+	capital  decimal.Decimal
+	capitalF float64
+	pricing  adapters.Pricing
+	rf       float64
+	exact    bool        // engine.exactBench
+	stop     atomic.Bool // the run failed: stop early
+	out      []Benchmark
+}
+
+// sharedBench is a sweep's benchmarks, computed once for its points:
+// valid for a run of the same spec over the same universe (key).
+type sharedBench struct {
+	key string
+	out []Benchmark
+}
+
+// benchKey is the universe a benchmark set was computed for.
+func (e *engine) benchKey() string {
+	var b strings.Builder
+	for _, m := range e.markets {
+		b.WriteString(m.id)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// newBenchTrack returns the track of a run that has reached from (the
+// events at or before from applied to the vault, its rows and gas at
+// from).
+func (e *engine) newBenchTrack(from time.Time) *benchTrack {
+	sp := &e.spec
+	b := &benchTrack{times: e.times, events: e.events, nextEv: e.nextEv, last: from, capital: sp.Capital,
+		capitalF: toFloat(sp.Capital), pricing: sp.Pricing, rf: sp.RiskFree, exact: e.exactBench}
+	for _, m := range e.markets {
+		bm := &benchMarket{id: m.id, ad: m.ad, cursor: newCursor(m.ser)}
+		bm.seek(from.Unix())
+		b.ms = append(b.ms, bm)
+	}
+	return b
+}
+
+// startBenchmarks starts the run's benchmark track on a goroutine, unless
+// the sweep computed the benchmarks of this universe already.
+func (e *engine) startBenchmarks(from time.Time) {
+	if sh := e.spec.shared; sh != nil && sh.key == e.benchKey() {
+		return
+	}
+	b := e.newBenchTrack(from)
+	gas, gasAsset := e.v.GasPrice(), e.v.GasAssetPrice()
+	e.bench, e.benchDone = b, make(chan struct{})
+	go func() {
+		defer close(e.benchDone)
+		b.run(from, gas, gasAsset)
+	}()
+}
+
+// stopBenchmarks stops the track, if any, and waits for it.
+func (e *engine) stopBenchmarks() {
+	if e.bench == nil {
+		return
+	}
+	e.bench.stop.Store(true)
+	<-e.benchDone
+}
+
+// benchmarks returns the run's benchmarks: its track's, once done, or the
+// sweep's.
+func (e *engine) benchmarks() ([]Benchmark, error) {
+	if e.bench == nil {
+		if sh := e.spec.shared; sh != nil {
+			return sh.out, nil
+		}
+		return nil, adapters.E(e.op, adapters.KindOther, "no benchmarks were computed")
+	}
+	<-e.benchDone
+	if e.bench.out == nil {
+		return nil, adapters.E(e.op, adapters.KindOther, "the benchmark track stopped early")
+	}
+	return e.bench.out, nil
+}
+
+// run opens the holds at from (entry at the gas prices given), steps
+// through the times and builds the benchmarks.
+func (b *benchTrack) run(from time.Time, gas, gasAsset float64) {
+	b.open(from, gas, gasAsset)
+	b.step(0, from)
+	for k := 1; k < len(b.times); k++ {
+		if k&1023 == 0 && b.stop.Load() {
+			return
+		}
+		t := b.times[k]
+		b.applyEvents(t)
+		for _, m := range b.ms {
+			m.seek(t)
+		}
+		b.last = time.Unix(t, 0).UTC()
+		b.step(k, b.last)
+	}
+	b.out = b.results()
+}
+
+// applyEvents applies the events due by t to the holds, each at its own
+// time (not before the track's) after that time's observations, as the
+// engine applies them to the vault. An event the hold's adapter refuses
+// (a type that does not apply to its kind) is skipped, as the vault
+// skips it.
+func (b *benchTrack) applyEvents(t int64) {
+	for b.nextEv < len(b.events) && b.events[b.nextEv].Time.Unix() <= t {
+		ev := b.events[b.nextEv]
+		b.nextEv++
+		at := ev.Time.UTC()
+		if at.Before(b.last) {
+			at = b.last
+		}
+		for _, m := range b.ms {
+			m.seek(at.Unix())
+		}
+		b.last = at
+		for _, m := range b.ms {
+			if m.id == ev.Market && m.holdOK {
+				b.applyHoldEvent(m, at, ev)
+			}
+		}
+	}
+}
+
+// open opens the passive positions at the start: for every market
+// observed at from, a deposit of the whole capital through its adapter
+// (entry costs paid at the run's gas price), and the value after entry
+// of a deposit of capital / N, N being the markets so opened (the
 // equal-weight split).
 //
 // The benchmarks' curves are computed from these hold positions alone,
@@ -33,12 +216,11 @@ const (
 // where hold0_j and ew0_j are the values right after entry of the whole
 // capital and of capital / N: each market's share carries its own entry
 // cost at its own size. Values include accrued, unharvested rewards.
-func (e *engine) openBenchmarks(from time.Time) {
-	sp := &e.spec
-	n := len(e.times)
-	slab := make([]float64, n*len(e.markets))
+func (b *benchTrack) open(from time.Time, gas, gasAsset float64) {
+	n := len(b.times)
+	slab := make([]float64, n*len(b.ms))
 	opened := 0
-	for i, m := range e.markets {
+	for i, m := range b.ms {
 		m.curve = slab[i*n : (i+1)*n : (i+1)*n]
 		m.holdCost = decimal.Zero
 		m.ewCost = decimal.Zero
@@ -46,22 +228,22 @@ func (e *engine) openBenchmarks(from time.Time) {
 			m.holdNote = "no observation at the start: held as idle capital"
 			continue
 		}
-		m.env = adapters.Env{Time: from, Obs: m.obs, GasPrice: e.v.GasPrice(), GasAssetPrice: e.v.GasAssetPrice()}
-		pos, f, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, sp.Capital)
+		m.env = adapters.Env{Time: from, Obs: m.obs, GasPrice: gas, GasAssetPrice: gasAsset}
+		pos, f, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, b.capital)
 		if err != nil {
 			m.holdNote = "entry failed, held as idle capital: " + err.Error()
 			continue
 		}
 		m.hold, m.holdOK, m.holdCost, m.envRow = pos, true, f.Cost(), m.row
-		m.holdVal0 = e.holdValue(m)
-		m.openUnit(sp.Pricing)
+		m.holdVal0 = b.holdValue(m)
+		m.openUnit(b.pricing)
 		opened++
 	}
 	if opened == 0 {
 		return
 	}
-	part := sp.Capital.DivRound(decimal.NewFromInt(int64(opened)), adapters.Scale)
-	for _, m := range e.markets {
+	part := b.capital.DivRound(decimal.NewFromInt(int64(opened)), adapters.Scale)
+	for _, m := range b.ms {
 		if !m.holdOK || !(m.holdVal0 > 0) {
 			continue
 		}
@@ -69,15 +251,15 @@ func (e *engine) openBenchmarks(from time.Time) {
 		if err != nil {
 			continue
 		}
-		v := m.ad.Value(&pos, &m.env, sp.Pricing).Add(pos.Rewards)
+		v := m.ad.Value(&pos, &m.env, b.pricing).Add(pos.Rewards)
 		m.ewVal0, m.ewOK, m.ewCost = toFloat(v), true, f.Cost()
 	}
 }
 
 // holdValue is the hold position's value now: units at the run's pricing
 // plus accrued rewards.
-func (e *engine) holdValue(m *market) float64 {
-	v := toFloat(m.ad.Value(&m.hold, &m.env, e.spec.Pricing))
+func (b *benchTrack) holdValue(m *benchMarket) float64 {
+	v := toFloat(m.ad.Value(&m.hold, &m.env, b.pricing))
 	if m.hold.Rewards.Sign() != 0 {
 		v += toFloat(m.hold.Rewards)
 	}
@@ -105,7 +287,7 @@ const (
 // opened: a shadow position of exactly one unit in the same state (index,
 // entry, accrual time), the hold's units and rewards as float64, and how
 // a unit's value is read.
-func (m *market) openUnit(pricing adapters.Pricing) {
+func (m *benchMarket) openUnit(pricing adapters.Pricing) {
 	m.unit = m.hold
 	m.unit.Units = decimal.NewFromInt(1)
 	m.unit.Rewards = decimal.Zero
@@ -170,7 +352,7 @@ func observedColumn(s *adapters.Series, row int, f adapters.Field) []float64 {
 // haircut): units x index x rr x years, the index being the one at the
 // start of the step for LSTs and LRTs and the one at its end for lending
 // markets.
-func (m *market) accrueUnit() {
+func (m *benchMarket) accrueUnit() {
 	last := m.unit.Last
 	if !last.IsZero() && !m.env.Time.After(last) {
 		return
@@ -214,7 +396,7 @@ func (m *market) accrueUnit() {
 // rewardRate is the hold's reward rate at m.env (Quote.RewardAPY at a
 // zero amount), quoted again only when the observed reward_apy changes.
 // ok is false when the adapter cannot quote.
-func (m *market) rewardRate() (float64, bool) {
+func (m *benchMarket) rewardRate() (float64, bool) {
 	o := &m.env.Obs
 	has := o.Set.Has(adapters.FieldRewardAPY)
 	v := 0.0
@@ -234,7 +416,7 @@ func (m *market) rewardRate() (float64, bool) {
 }
 
 // unitValue is the value of one unit of the hold at m.env.
-func (m *market) unitValue(pricing adapters.Pricing) float64 {
+func (m *benchMarket) unitValue(pricing adapters.Pricing) float64 {
 	idx := m.unit.Index
 	switch m.per {
 	case perIndex:
@@ -283,10 +465,10 @@ func stakingPeg(o *adapters.Observation, rate float64, rebasing bool) float64 {
 // to a relative 1e-9 (the float64 products and the per-step rewards'
 // rounding at 18 places; TestBenchmarks_FloatPathMatchesDecimal checks
 // it on every kind, both pricings and events).
-func (e *engine) stepBenchmarks(k int, now time.Time) {
-	capital := e.capitalF
-	pricing := e.spec.Pricing
-	for _, m := range e.markets {
+func (b *benchTrack) step(k int, now time.Time) {
+	capital := b.capitalF
+	pricing := b.pricing
+	for _, m := range b.ms {
 		if !m.holdOK {
 			m.curve[k] = capital
 			continue
@@ -295,9 +477,9 @@ func (e *engine) stepBenchmarks(k int, now time.Time) {
 		if m.envRow != m.row {
 			m.env.Obs, m.envRow = m.obs, m.row
 		}
-		if e.exactBench {
+		if b.exact {
 			m.ad.Accrue(&m.hold, &m.env)
-			m.curve[k] = e.holdValue(m)
+			m.curve[k] = b.holdValue(m)
 			continue
 		}
 		m.accrueUnit()
@@ -309,9 +491,9 @@ func (e *engine) stepBenchmarks(k int, now time.Time) {
 // shadow is accrued to at, and the event is applied to a position of the
 // hold's units in the shadow's state; the units it leaves become the
 // hold's.
-func (e *engine) applyHoldEvent(m *market, at time.Time, ev adapters.Event) {
+func (b *benchTrack) applyHoldEvent(m *benchMarket, at time.Time, ev adapters.Event) {
 	m.env.Time, m.env.Obs, m.envRow = at, m.obs, m.row
-	if e.exactBench {
+	if b.exact {
 		if np, _, err := m.ad.Apply(m.hold, &m.env, ev); err == nil {
 			m.hold = np
 		}
@@ -330,23 +512,23 @@ func (e *engine) applyHoldEvent(m *market, at time.Time, ev adapters.Event) {
 	m.unit = np
 }
 
-// benchmarks builds the benchmark results from the hold curves.
-func (e *engine) benchmarks(ts []int64) []Benchmark {
-	rf := e.spec.RiskFree
+// results builds the benchmark results from the hold curves.
+func (b *benchTrack) results() []Benchmark {
+	ts, rf := b.times, b.rf
 	n := len(ts)
-	out := make([]Benchmark, 0, len(e.markets)+2)
-	capital := e.capitalF
+	out := make([]Benchmark, 0, len(b.ms)+2)
+	capital := b.capitalF
 	best := -1
-	for i, m := range e.markets {
+	for i, m := range b.ms {
 		// Before entry: entry costs count.
 		c0 := m.curve[0]
 		m.curve[0] = capital
 		h := ComputeHeadline(ts, m.curve, rf)
 		m.curve[0] = c0
-		b := Benchmark{Name: BenchHold + " " + m.id, Kind: BenchHold, Markets: []string{m.id}, EntryCost: m.holdCost,
+		hb := Benchmark{Name: BenchHold + " " + m.id, Kind: BenchHold, Markets: []string{m.id}, EntryCost: m.holdCost,
 			Metrics: h, Note: m.holdNote, Curve: m.curve}
-		out = append(out, b)
-		if m.holdOK && (best < 0 || b.Metrics.EndValue > out[best].Metrics.EndValue) {
+		out = append(out, hb)
+		if m.holdOK && (best < 0 || hb.Metrics.EndValue > out[best].Metrics.EndValue) {
 			best = i
 		}
 	}
@@ -354,7 +536,7 @@ func (e *engine) benchmarks(ts []int64) []Benchmark {
 	ew := make([]float64, n)
 	var held []string
 	cost := decimal.Zero
-	for _, m := range e.markets {
+	for _, m := range b.ms {
 		if m.ewOK {
 			held = append(held, m.id)
 			cost = cost.Add(m.ewCost)
@@ -362,7 +544,7 @@ func (e *engine) benchmarks(ts []int64) []Benchmark {
 	}
 	for k := range ew {
 		var s float64
-		for _, m := range e.markets {
+		for _, m := range b.ms {
 			if m.ewOK {
 				s += m.curve[k] * (m.ewVal0 / m.holdVal0)
 			}
@@ -378,15 +560,15 @@ func (e *engine) benchmarks(ts []int64) []Benchmark {
 	ew[0] = c0
 	ewb := Benchmark{Name: BenchEqualWeight, Kind: BenchEqualWeight, Markets: held, EntryCost: cost,
 		Metrics: ewh, Curve: ew}
-	if len(held) < len(e.markets) {
-		ewb.Note = fmt.Sprintf("%d of %d markets could be bought at the start", len(held), len(e.markets))
+	if len(held) < len(b.ms) {
+		ewb.Note = fmt.Sprintf("%d of %d markets could be bought at the start", len(held), len(b.ms))
 	}
 	out = append(out, ewb)
 	if best >= 0 {
-		b := out[best]
-		b.Name, b.Kind = BenchBestSingle, BenchBestSingle
-		b.Note = "the market whose hold ended highest: " + e.markets[best].id
-		out = append(out, b)
+		bb := out[best]
+		bb.Name, bb.Kind = BenchBestSingle, BenchBestSingle
+		bb.Note = "the market whose hold ended highest: " + b.ms[best].id
+		out = append(out, bb)
 	} else {
 		out = append(out, Benchmark{Name: BenchBestSingle, Kind: BenchBestSingle, EntryCost: decimal.Zero,
 			Metrics: out[len(out)-1].Metrics, Curve: ew, Note: "no market could be held"})

@@ -81,7 +81,7 @@ func TestBenchmarks_FloatPathMatchesDecimal(t *testing.T) {
 			// Every path of the float64 holds is taken: the index from an
 			// observed column, accrued by the adapter, and the adapter's Value.
 			paths := map[string]bool{}
-			for _, m := range e.markets {
+			for _, m := range e.bench.ms {
 				switch {
 				case m.col != nil:
 					paths["column"] = true

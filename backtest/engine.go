@@ -110,6 +110,9 @@ type Spec struct {
 	// not keep the Progress's NAV beyond the call's needs; it cannot
 	// change the run.
 	Progress func(Progress)
+
+	// shared, set by Sweep, holds the benchmarks its points have in common.
+	shared *sharedBench
 }
 
 // DefaultVaultConfig is the vault a backtest runs when Spec.Vault is nil:
@@ -228,50 +231,61 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// market is one market of a run: its adapter, series, row pointer and
-// reused observation.
-type market struct {
-	id     string
-	ad     *adapters.Adapter
-	ser    *adapters.Series
-	row    int // latest row at or before the engine's time; -1 before the first
-	obs    adapters.Observation
-	env    adapters.Env // the benchmark's environment
-	envRow int          // the row env.Obs holds
-	// benchmark hold of the whole capital
-	hold     adapters.Position
-	holdOK   bool
-	holdCost decimal.Decimal
-	holdNote string
-	holdVal0 float64 // value right after entry
-	curve    []float64
-	// The hold's float64 path (see stepBenchmarks): unit is a one-unit
-	// shadow of hold that the adapter accrues (its index and per-unit
-	// rewards), units the hold's units, rew its accrued rewards in base.
-	unit  adapters.Position
-	units float64
-	rew   float64
-	per   perUnit // how a unit's value follows from unit.Index
-	// Staking and lending holds accrue their rewards in float64 from the
-	// reward rate their adapter quotes (Quote.RewardAPY), cached while the
-	// observed reward_apy stays the same; the shadow then holds no units.
-	rewardF bool
-	rrOK    bool
-	rrHas   bool
-	rrObs   float64 // the observed reward_apy the rate was quoted at
-	rr      float64
-	// col, when set, is the series column that gives the unit's index at
-	// every row from the start on (an observed exchange rate or liquidity
-	// index, which the adapter takes as is): no Accrue is needed.
-	col     []float64
-	lending bool // the market's kind is lending
+// cursor walks a market's series forward: row is the latest row at or
+// before the time it was last moved to (-1 before the first), obs that
+// row's observation.
+type cursor struct {
+	ser *adapters.Series
+	row int
+	obs adapters.Observation
 	// fields are the series' columns (the fields fill copies; the others
 	// stay zero in obs).
 	fields []adapters.Field
-	// the equal-weight split: value after entry of capital/N
-	ewVal0 float64
-	ewOK   bool
-	ewCost decimal.Decimal
+}
+
+func newCursor(ser *adapters.Series) cursor {
+	c := cursor{ser: ser, row: -1}
+	for f := range ser.Cols {
+		if ser.Cols[f] != nil {
+			c.fields = append(c.fields, adapters.Field(f))
+		}
+	}
+	return c
+}
+
+// seek moves the row to the latest at or before t and fills obs when it
+// changed, which it reports.
+func (c *cursor) seek(t int64) bool {
+	r := c.row
+	n := len(c.ser.Times)
+	for r+1 < n && c.ser.Times[r+1] <= t {
+		r++
+	}
+	if r == c.row {
+		return false
+	}
+	c.row = r
+	c.fill(r)
+	return true
+}
+
+// fill writes row r of the series into obs: Series.Fill for the series'
+// own columns only (obs starts zero and no other field is ever written).
+func (c *cursor) fill(r int) {
+	o, s := &c.obs, c.ser
+	o.Time = time.Unix(s.Times[r], 0).UTC()
+	o.Set = s.Set[r]
+	for _, f := range c.fields {
+		o.Values[f] = s.Cols[f][r]
+	}
+}
+
+// market is one market of a run: its adapter and its cursor over the
+// series (the vault's feed).
+type market struct {
+	id string
+	ad *adapters.Adapter
+	cursor
 }
 
 // engine is one run's state.
@@ -306,7 +320,10 @@ type engine struct {
 	costs  decimal.Decimal
 	issues []DataIssue
 
-	capitalF float64 // Spec.Capital as float64
+	// bench computes the benchmarks (benchTrack) on a goroutine of its
+	// own, or is nil when another run of a sweep computes them (shared).
+	bench     *benchTrack
+	benchDone chan struct{}
 	// exactBench computes the benchmark holds with a decimal Accrue and
 	// Value per market and step instead of the float64 path (the
 	// reference the tests compare the float64 path with).
@@ -356,6 +373,7 @@ func runEngine(ctx context.Context, e *engine) (*Result, error) {
 	if err := e.setup(ctx); err != nil {
 		return nil, err
 	}
+	defer e.stopBenchmarks()
 	if err := e.run(ctx); err != nil {
 		return nil, err
 	}
@@ -425,12 +443,7 @@ func (e *engine) setup(ctx context.Context) error {
 			base = ad.Market().Base
 		}
 		ads[i] = ad
-		m := &market{id: id, ad: ad, ser: ser, row: -1}
-		for f := range ser.Cols {
-			if ser.Cols[f] != nil {
-				m.fields = append(m.fields, adapters.Field(f))
-			}
-		}
+		m := &market{id: id, ad: ad, cursor: newCursor(ser)}
 		e.markets = append(e.markets, m)
 		if ser.Cols[adapters.FieldGasPrice] != nil {
 			if e.gasM < 0 {
@@ -583,7 +596,6 @@ func (e *engine) setup(ctx context.Context) error {
 	e.slab = make([]float64, len(e.times)*n)
 	e.vals = make([]decimal.Decimal, 0, n)
 	e.costs = decimal.Zero
-	e.capitalF = toFloat(sp.Capital)
 	return nil
 }
 
@@ -657,30 +669,11 @@ func (e *engine) prepare(st *strategies.State) {
 	}
 }
 
-// fill writes row r of the market's series into m.obs: Series.Fill for
-// the series' own columns only (obs starts zero and no other field is
-// ever written).
-func (m *market) fill(r int) {
-	o, s := &m.obs, m.ser
-	o.Time = time.Unix(s.Times[r], 0).UTC()
-	o.Set = s.Set[r]
-	for _, f := range m.fields {
-		o.Values[f] = s.Cols[f][r]
-	}
-}
-
 // advance moves every market's row pointer to the latest row at or before
 // t and feeds the rows that changed to the vault.
 func (e *engine) advance(t int64) error {
 	for _, m := range e.markets {
-		r := m.row
-		n := len(m.ser.Times)
-		for r+1 < n && m.ser.Times[r+1] <= t {
-			r++
-		}
-		if r != m.row {
-			m.row = r
-			m.fill(r)
+		if m.seek(t) {
 			if err := e.v.Observe(m.id, m.obs); err != nil {
 				return err
 			}
@@ -758,11 +751,6 @@ func (e *engine) applyEvents(t int64) error {
 		}
 		rec.Loss = loss
 		e.res.Events = append(e.res.Events, rec)
-		for _, m := range e.markets {
-			if m.id == ev.Market && m.holdOK {
-				e.applyHoldEvent(m, at, ev)
-			}
-		}
 	}
 	return nil
 }
@@ -782,7 +770,7 @@ func (e *engine) run(ctx context.Context) error {
 	}
 	e.shares = shares
 	e.startEquity = e.v.ConvertToAssets(shares)
-	e.openBenchmarks(from)
+	e.startBenchmarks(from)
 	// The initial allocation.
 	tr, err := e.runner.Rebalance(ctx, from, from, vault.TriggerManual)
 	if err != nil {
@@ -870,7 +858,7 @@ func (e *engine) countResult(r vault.Result) {
 	}
 }
 
-// record appends the step's record and advances the benchmarks.
+// record appends the step's record.
 func (e *engine) record(k int, now time.Time) {
 	v := e.v
 	n := len(e.markets)
@@ -889,5 +877,4 @@ func (e *engine) record(k int, now time.Time) {
 		Time: now, NAV: v.GrossAssets(), Equity: v.ConvertToAssets(e.shares), PricePerShare: v.PricePerShare(),
 		Idle: v.Idle(), Costs: e.costs, Values: vals,
 	})
-	e.stepBenchmarks(k, now)
 }

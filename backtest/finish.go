@@ -168,7 +168,11 @@ func (e *engine) finish() error {
 		return adapters.E(e.op, adapters.KindOther, "attribution dust %s is larger than rounding can explain (%s)", a.Dust, limit)
 	}
 
-	res.Benchmarks = e.benchmarks(ts)
+	bm, err := e.benchmarks()
+	if err != nil {
+		return err
+	}
+	res.Benchmarks = bm
 	res.DataIssues = e.issues
 	if res.DataIssues == nil {
 		res.DataIssues = []DataIssue{}
