@@ -755,13 +755,20 @@ func (e *engine) applyEvents(t int64) error {
 	return nil
 }
 
+// start brings the run to From: the events at or before it applied,
+// every market's row and the gas price at From.
+func (e *engine) start() error {
+	from := e.spec.From.Unix()
+	if err := e.applyEvents(from); err != nil {
+		return err
+	}
+	return e.advance(from)
+}
+
 func (e *engine) run(ctx context.Context) error {
 	sp := &e.spec
 	from := sp.From
-	if err := e.applyEvents(from.Unix()); err != nil {
-		return err
-	}
-	if err := e.advance(from.Unix()); err != nil {
+	if err := e.start(); err != nil {
 		return err
 	}
 	shares, err := e.v.Deposit(from, Investor, sp.Capital)

@@ -188,6 +188,12 @@ func Sweep(ctx context.Context, ss SweepSpec) ([]SweepRun, error) {
 		}
 		base.Data = w
 	}
+	// The points share their benchmarks (the same data, range, capital,
+	// pricing and gas; each run checks its universe): computed once. When
+	// that fails, every point computes its own (and reports the failure).
+	if sh, err := sweepBenchmarks(ctx, base); err == nil {
+		base.shared = sh
+	}
 	runs := make([]SweepRun, len(points))
 	for i, p := range points {
 		runs[i] = SweepRun{Index: i, Key: PointKey(p), Params: p}
@@ -294,4 +300,20 @@ func sweepPoint(ctx context.Context, base Spec, withParams func(map[string]float
 	}
 	r.Result, r.Metrics = res, res.Metrics
 	r.Objective, _ = ObjectiveValue(&res.Metrics, objective)
+}
+
+// sweepBenchmarks computes the benchmarks of a sweep's base spec: its
+// benchmark track alone, from a run brought to From.
+func sweepBenchmarks(ctx context.Context, spec Spec) (*sharedBench, error) {
+	e := &engine{spec: spec, op: "backtest.Sweep", gasM: -1}
+	if err := e.setup(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.start(); err != nil {
+		return nil, err
+	}
+	from := e.spec.From
+	b := e.newBenchTrack(from)
+	b.run(from, e.v.GasPrice(), e.v.GasAssetPrice())
+	return &sharedBench{key: e.benchKey(), out: b.out}, nil
 }

@@ -1,7 +1,9 @@
 package backtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -10,6 +12,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+	"github.com/yieldvault/yieldvault/strategies/rules"
 )
 
 func TestGridPoints(t *testing.T) {
@@ -143,5 +147,64 @@ func TestSweep_SkipAndErrors(t *testing.T) {
 	ss.Write = func(r *SweepRun) error { return adapters.E("test", adapters.KindPaused, "disk full") }
 	if _, err := Sweep(ctx, ss); !errors.Is(err, adapters.ErrPaused) {
 		t.Errorf("Write error: got %v, want it returned", err)
+	}
+}
+
+// TestSweep_SharedBenchmarks: a sweep computes its points' benchmarks
+// once; every point's are a lone run's, byte for byte, also for a point
+// whose strategy trades another universe (which computes its own).
+func TestSweep_SharedBenchmarks(t *testing.T) {
+	ctx := context.Background()
+	ss := sweepSpec(t)
+	ss.KeepResults = true
+	base := ss.Spec.Strategy.(*rules.Strategy)
+	small, err := rules.Load("small.yaml", []byte(`name: small
+base: ETH
+universe: [lido/steth, aave-v3/weth]
+params: { min_peg: 0.99, min_tvl: 50e6 }
+rules: { eligible: peg >= params.min_peg && tvl > params.min_tvl, score: net_apy }
+`), adapters.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss.WithParams = func(p map[string]float64) (strategies.Strategy, error) {
+		if p["min_tvl"] > 0 {
+			return small.WithParams(p)
+		}
+		return base.WithParams(p)
+	}
+	runs, err := Sweep(ctx, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss.Spec.shared != nil {
+		t.Fatal("Sweep changed the caller's spec")
+	}
+	kinds := map[int]bool{}
+	shared := map[*float64]int{} // the first hold curve's array: shared by the base universe's points
+	for _, r := range runs {
+		shared[&r.Result.Benchmarks[0].Curve[0]]++
+		if r.Err != "" {
+			t.Fatalf("point %s: %s", r.Key, r.Err)
+		}
+		spec := ss.Spec
+		spec.Strategy, _ = ss.WithParams(r.Params)
+		spec.Params = r.Params
+		lone, err := Run(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := json.Marshal(r.Result.Benchmarks)
+		want, _ := json.Marshal(lone.Benchmarks)
+		if !bytes.Equal(got, want) {
+			t.Errorf("point %s: the sweep's benchmarks differ from a lone run's", r.Key)
+		}
+		kinds[len(lone.Benchmarks)] = true
+	}
+	if len(shared) != 1+3 { // the three base-universe points share one set; the others compute their own
+		t.Errorf("benchmark arrays used by the points: %v, want one shared by three and three of their own", shared)
+	}
+	if len(kinds) != 2 {
+		t.Errorf("the points' benchmark counts %v: want both universes covered", kinds)
 	}
 }
