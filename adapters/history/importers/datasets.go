@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -300,14 +301,21 @@ func compoundOracleField(r *row, c *col) error {
 	return r.t.putNum(&r.o, field, c.i, UnitNumber)
 }
 
-// Bounds of a believable stETH/ETH price; CoinGecko's thin early-2021
-// feed has a few points outside (PROVENANCE.md of steth-usd-coingecko-hourly).
+// Bounds of a believable stETH/ETH price. Lido mints one stETH per ETH,
+// so a premium beyond minting's gas cannot last: the points above 1.005
+// are two unsynchronised CoinGecko feeds (stETH and WETH in USD, minutes
+// apart in a moving market; 1.0885 on 2022-01-22 from a one-off WETH
+// print), not trades. Below, the 2022 discount bottomed at 0.9306; the
+// thin early-2021 feed has a few points under 0.9 (PROVENANCE.md of
+// steth-usd-coingecko-hourly). A point outside keeps base_usd only: the
+// store carries the previous price forward.
 const (
 	stethMinRatio = 0.9
-	stethMaxRatio = 1.1
+	stethMaxRatio = 1.005
 )
 
-const stethNoise = "stETH/ETH prices outside [0.9, 1.1] not stored (thin, noisy CoinGecko feed in early 2021; see PROVENANCE.md)"
+var stethNoise = "stETH/ETH prices outside [" + strconv.FormatFloat(stethMinRatio, 'g', -1, 64) + ", " +
+	strconv.FormatFloat(stethMaxRatio, 'g', -1, 64) + "] not stored (two unsynchronised CoinGecko USD feeds; see PROVENANCE.md)"
 
 // stethPerETH: each stETH point divided by the nearest WETH point within
 // 30 minutes. The price is recomputed from the two USD columns (steth_usd,

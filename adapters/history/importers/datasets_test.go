@@ -111,7 +111,7 @@ func TestImportReader_Datasets(t *testing.T) {
 				{Market: "lido/steth", Line: 3, Obs: obs(1619145256, F{adapters.FieldBaseUSD: 2480.5676088212763})},
 				{Market: "lido/steth", Line: 2, Obs: obs(1655582401, F{adapters.FieldPrice: 1000 / 1074.5, adapters.FieldBaseUSD: 1074.5})},
 			},
-			note: "1 stETH/ETH prices outside [0.9, 1.1] not stored",
+			note: "1 stETH/ETH prices outside [0.9, 1.005] not stored",
 		},
 		{
 			name: "reth rate", format: FormatRethRate,

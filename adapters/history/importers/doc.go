@@ -89,8 +89,10 @@
 //	    that the store's forward fill carries the previous value.
 //	steth-usd-coingecko-hourly/steth_eth_hourly_derived.csv (steth-eth-derived-csv, primary)
 //	    lido/steth: price = steth_usd / weth_usd (checked against the rounded
-//	    steth_per_eth), base_usd = weth_usd, at the stETH time. The six
-//	    points outside [0.9, 1.1] (thin early-2021 feed) keep base_usd only.
+//	    steth_per_eth), base_usd = weth_usd, at the stETH time. Points
+//	    outside [0.9, 1.005] keep base_usd only: stETH is minted 1:1, so
+//	    premiums above 1.005 are the two feeds' timing noise, and the thin
+//	    early-2021 feed dips below 0.9.
 //	steth-usd-coingecko-hourly/{stETH,WETH}_usd.csv (coingecko-usd-csv, secondary)
 //	    WETH: lido/steth base_usd. stETH: joined with the nearest WETH point
 //	    within 30 minutes of WETH_usd.csv beside it, giving exactly the
