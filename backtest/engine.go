@@ -503,6 +503,11 @@ func (e *engine) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for i, id := range v.Markets() { // advance feeds the vault by index
+		if id != e.markets[i].id {
+			return e.errf(adapters.KindOther, "the vault's market #%d is %s, the run's %s", i, id, e.markets[i].id)
+		}
+	}
 	e.v = v
 	e.gas = sp.GasPrice
 	if e.gas == 0 {
@@ -672,9 +677,9 @@ func (e *engine) prepare(st *strategies.State) {
 // advance moves every market's row pointer to the latest row at or before
 // t and feeds the rows that changed to the vault.
 func (e *engine) advance(t int64) error {
-	for _, m := range e.markets {
+	for i, m := range e.markets {
 		if m.seek(t) {
-			if err := e.v.Observe(m.id, m.obs); err != nil {
+			if err := e.v.ObserveIndex(i, &m.obs); err != nil {
 				return err
 			}
 		}

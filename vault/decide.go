@@ -314,8 +314,9 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 				// decision that does not trade.
 				var buf [192]byte
 				r := append(buf[:0], "buy of "...)
-				r = append(r, c.qDec.String()...)
-				r = p.appendGainTest(r, g, "entry cost ", c.q.EntryCost.String())
+				r = c.amount.AppendString(r) // c.qDec's String (the same value)
+				r = p.appendGainTest(r, g, "entry cost ")
+				r = nm(c.q.EntryCost).AppendString(r)
 				r = append(r, " (APY "...)
 				r = appendFixed4(r, c.apy)
 				r = append(r, ')')
@@ -729,7 +730,8 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 				var buf [160]byte
 				r := append(buf[:0], "buy scaled to "...)
 				r = a.AppendString(r)
-				r = p.appendGainTest(r, c.apy*a.ToFloat()*p.years, "entry cost ", c.q.EntryCost.String())
+				r = p.appendGainTest(r, c.apy*a.ToFloat()*p.years, "entry cost ")
+				r = nm(c.q.EntryCost).AppendString(r)
 				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
 			default:
 				buys[k], size[k] = c, a
@@ -786,8 +788,8 @@ func (p *planner) reason(c *candidate, a, b string) string {
 }
 
 // appendGainTest appends fmt.Sprintf(": expected gain %.6g over %s below
-// %g x %s%s", gain, horizon, k, what, cost) to b.
-func (p *planner) appendGainTest(b []byte, gain float64, what, cost string) []byte {
+// %g x %s", gain, horizon, k, what) to b (the cost follows).
+func (p *planner) appendGainTest(b []byte, gain float64, what string) []byte {
 	b = append(b, ": expected gain "...)
 	b = strconv.AppendFloat(b, gain, 'g', 6, 64)
 	b = append(b, " over "...)
@@ -795,8 +797,7 @@ func (p *planner) appendGainTest(b []byte, gain float64, what, cost string) []by
 	b = append(b, " below "...)
 	b = strconv.AppendFloat(b, p.k, 'g', -1, 64)
 	b = append(b, " x "...)
-	b = append(b, what...)
-	return append(b, cost...)
+	return append(b, what...)
 }
 
 // order records an order in market i, and i for Execute's lookup.
@@ -928,7 +929,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 			}
 			if !okQuotes || gain < p.k*cost {
 				if last == "" {
-					last = string(p.appendGainTest(nil, gain, "cost ", strconv.FormatFloat(cost, 'g', 6, 64))[2:]) // without ": "
+					last = string(strconv.AppendFloat(p.appendGainTest(nil, gain, "cost "), cost, 'g', 6, 64)[2:]) // without ": "
 				}
 				continue
 			}

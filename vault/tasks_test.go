@@ -536,3 +536,23 @@ func TestVault_Preview(t *testing.T) {
 		t.Error("no claim in transit was covered")
 	}
 }
+
+func TestVault_ObserveIndex(t *testing.T) {
+	v := taskVault(t)
+	var obs adapters.Observation
+	obs.Put(adapters.FieldAPY, 0.07)
+	for i, id := range v.Markets() {
+		obs.Time = t0.Add(time.Duration(i+1) * time.Hour)
+		if err := v.ObserveIndex(i, &obs); err != nil {
+			t.Fatal(err)
+		}
+		if e, _ := v.Env(id); !e.Obs.Time.Equal(obs.Time) || e.Obs.Value(adapters.FieldAPY, 0) != 0.07 {
+			t.Errorf("%s: observation %+v, want the one at %s", id, e.Obs, obs.Time)
+		}
+	}
+	for _, i := range []int{-1, len(v.Markets())} {
+		if err := v.ObserveIndex(i, &obs); !errors.Is(err, adapters.ErrNotFound) {
+			t.Errorf("ObserveIndex(%d): err %v, want not found", i, err)
+		}
+	}
+}

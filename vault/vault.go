@@ -318,6 +318,19 @@ func (v *Vault) Observe(id string, obs adapters.Observation) error {
 	return nil
 }
 
+// ObserveIndex is Observe for the i-th market of Markets(), without the
+// lookup by ID and the copy of obs (a backtest feeds every market at
+// every step).
+func (v *Vault) ObserveIndex(i int, obs *adapters.Observation) error {
+	if i < 0 || i >= len(v.markets) {
+		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
+	}
+	s := v.markets[i]
+	s.env.Obs = *obs
+	s.invalidate()
+	return nil
+}
+
 // SetGas sets the gas price in gwei and the value of one ETH in the base
 // asset (zero is read as 1) used by every later operation.
 func (v *Vault) SetGas(price, assetPrice float64) error {

@@ -40,7 +40,7 @@ func TestPlanner_AppendGainTest(t *testing.T) {
 		}
 		p := &planner{v: v, k: []float64{0, 1, 2.5, 3, rng.Float64() * 10}[trial%5]}
 		gain := []float64{0, math.Inf(1), math.NaN(), -rng.Float64(), rng.Float64() * math.Pow(10, float64(rng.IntN(20)-10))}[trial%5]
-		got := string(p.appendGainTest([]byte("buy"), gain, "entry cost ", "0.0021"))
+		got := string(append(p.appendGainTest([]byte("buy"), gain, "entry cost "), "0.0021"...))
 		want := fmt.Sprintf("buy: expected gain %.6g over %s below %g x entry cost %s", gain, v.cfg.horizon(), p.k, "0.0021")
 		if got != want {
 			t.Fatalf("appendGainTest = %q, want %q", got, want)
