@@ -200,12 +200,14 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 	rep.Target = &target
 	sc, scheduled := r.Strategy.(strategies.Scheduled)
 	scheduled = scheduled && trigger == TriggerSchedule
+	reads := strategies.AllVars
 	if cr, ok := r.Strategy.(strategies.ConditionReads); ok && scheduled {
+		reads = cr.RebalanceReads()
 		// A condition that reads neither gain_apy nor cost_apy is decided
 		// on the inputs and drift alone: the quotes and orders are planned
 		// only when it holds (most scheduled ticks of a drift condition
 		// do nothing).
-		if reads := cr.RebalanceReads(); reads&(strategies.VarGainAPY|strategies.VarCostAPY) == 0 {
+		if reads&(strategies.VarGainAPY|strategies.VarCostAPY) == 0 {
 			d, err := v.Preview(now, rep.Tick, trigger, target)
 			if err != nil {
 				return rep, err
@@ -227,7 +229,7 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 		return rep, err
 	}
 	if scheduled {
-		rep.Vars = d.Vars(v)
+		rep.Vars = d.varsFor(v, reads)
 		ok, why, err := sc.ShouldRebalance(rep.Vars)
 		if err != nil {
 			return rep, err
