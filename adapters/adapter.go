@@ -243,6 +243,17 @@ type Driver interface {
 	Apply(pos Position, env *Env, ev Event) (Position, decimal.Decimal, error)
 }
 
+// RateValuer is the optional capability of drivers whose Value is the
+// position's units times a rate: Value(pos, env, pricing) is pos.Units x
+// r rounded half away from zero to Scale places (mech.MulRate) for the r
+// ValueRate returns with ok. Callers that add up many values (a vault's
+// NAV at every step of a backtest) multiply on their own fixed-point
+// numbers instead of building a decimal per position. ok false means the
+// value is not of that form at env: ask Value.
+type RateValuer interface {
+	ValueRate(pos *Position, env *Env, pricing Pricing) (r float64, ok bool)
+}
+
 // Harvester is the optional capability of markets that pay rewards that
 // must be claimed and swapped.
 type Harvester interface {

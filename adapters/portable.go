@@ -13,6 +13,7 @@ type Adapter struct {
 	market  Market
 	profile *Profile
 	driver  Driver
+	rater   RateValuer // the driver's, when it has the capability
 }
 
 // Open builds the adapter of a catalog market through the factory
@@ -43,7 +44,9 @@ func Open(c *Catalog, marketID string) (*Adapter, error) {
 
 // NewAdapter wraps a driver directly, without the registry.
 func NewAdapter(m Market, p *Profile, d Driver) *Adapter {
-	return &Adapter{market: m, profile: p, driver: d}
+	a := &Adapter{market: m, profile: p, driver: d}
+	a.rater, _ = d.(RateValuer)
+	return a
 }
 
 // Market returns the adapter's market.
@@ -154,6 +157,15 @@ func (a *Adapter) Accrue(pos *Position, env *Env) { a.driver.Accrue(pos, env) }
 // excluding queued claims and pending rewards.
 func (a *Adapter) Value(pos *Position, env *Env, pricing Pricing) decimal.Decimal {
 	return a.driver.Value(pos, env, pricing)
+}
+
+// ValueRate is the driver's RateValuer.ValueRate; ok is false when the
+// driver lacks the capability.
+func (a *Adapter) ValueRate(pos *Position, env *Env, pricing Pricing) (float64, bool) {
+	if a.rater == nil {
+		return 0, false
+	}
+	return a.rater.ValueRate(pos, env, pricing)
 }
 
 // TotalValue is Value plus queued claims and pending rewards.

@@ -34,6 +34,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
 // Conditions describe the market state the suite asks a Harness for.
@@ -676,6 +677,17 @@ func checkNonNegative(t *testing.T, a *adapters.Adapter, pos *adapters.Position,
 		}
 		if v := a.TotalValue(pos, env, p); v.Sign() < 0 {
 			t.Fatalf("%s: TotalValue(%s) = %s < 0", where, p, v)
+		}
+		// A RateValuer's Value is units x its rate, rounded as MulRate,
+		// which a vault also computes on decfast.Nums.
+		if r, ok := a.ValueRate(pos, env, p); ok && pos.Units.Sign() != 0 {
+			v := a.Value(pos, env, p)
+			if w := decfast.MulRate(pos.Units, r); !v.Equal(w) {
+				t.Fatalf("%s: Value(%s) = %s, units %s x ValueRate %v = %s", where, p, v, pos.Units, r, w)
+			}
+			if w := decfast.FromDec(pos.Units).MulRate(r).Dec(); !v.Equal(w) {
+				t.Fatalf("%s: Value(%s) = %s, on decfast.Nums %s", where, p, v, w)
+			}
 		}
 	}
 	for i, c := range pos.Claims {

@@ -368,8 +368,15 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 	if pos.Units.Sign() == 0 {
 		return decimal.Zero
 	}
-	idx, _ := d.project(pos, env)
+	idx, _ := d.ValueRate(pos, env, pricing)
 	return mech.MulRate(pos.Units, idx)
+}
+
+// ValueRate is the index Value multiplies the units by
+// (adapters.RateValuer), projected as Accrue would.
+func (d *Driver) ValueRate(pos *adapters.Position, env *adapters.Env, _ adapters.Pricing) (float64, bool) {
+	idx, _ := d.project(pos, env)
+	return idx, true
 }
 
 // Apply applies an event. Bad debt and slashing cut Units by exactly the

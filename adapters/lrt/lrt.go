@@ -108,6 +108,11 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 	return d.core.Value(pos, env, pricing)
 }
 
+// ValueRate is the rate Value multiplies the units by (adapters.RateValuer).
+func (d *Driver) ValueRate(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) (float64, bool) {
+	return d.core.ValueRate(pos, env, pricing)
+}
+
 // Apply applies a (possibly scoped) slash, a depeg, a pause or an unpause.
 func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
 	return d.core.Apply(pos, env, ev)

@@ -236,11 +236,19 @@ func (d *Staking) Value(pos *adapters.Position, env *adapters.Env, pricing adapt
 	if pos.Units.Sign() == 0 {
 		return decimal.Zero
 	}
+	r, _ := d.ValueRate(pos, env, pricing)
+	return MulRate(pos.Units, r)
+}
+
+// ValueRate is the rate Value multiplies the units by
+// (adapters.RateValuer): the exchange rate, times the peg at market
+// pricing.
+func (d *Staking) ValueRate(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) (float64, bool) {
 	r, _ := d.rate(pos, env)
 	if pricing == adapters.PriceMarket {
 		r *= d.peg(env, r)
 	}
-	return MulRate(pos.Units, r)
+	return r, true
 }
 
 // exitLiq is the instant-exit depth in base units: observed, else the
