@@ -315,7 +315,6 @@ type engine struct {
 	ledgerAt    int
 
 	res    *Result
-	vals   []decimal.Decimal // scratch for MarketValues
 	slab   []float64
 	costs  decimal.Decimal
 	issues []DataIssue
@@ -599,7 +598,6 @@ func (e *engine) setup(ctx context.Context) error {
 		Steps: make([]Step, 0, len(e.times)),
 	}
 	e.slab = make([]float64, len(e.times)*n)
-	e.vals = make([]decimal.Decimal, 0, n)
 	e.costs = decimal.Zero
 	return nil
 }
@@ -874,11 +872,7 @@ func (e *engine) countResult(r vault.Result) {
 func (e *engine) record(k int, now time.Time) {
 	v := e.v
 	n := len(e.markets)
-	e.vals = v.MarketValues(e.vals[:0])
-	vals := e.slab[k*n : (k+1)*n : (k+1)*n]
-	for i := range e.vals {
-		vals[i] = toFloat(e.vals[i])
-	}
+	vals := v.MarketValuesFloat(e.slab[k*n : k*n : (k+1)*n])
 	if l := v.Ledger(); l.Len() != e.ledgerAt {
 		for _, en := range l.Since(l.Next() - uint64(l.Len()-e.ledgerAt)) {
 			e.costs = e.costs.Add(en.Cost())

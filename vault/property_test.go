@@ -11,6 +11,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	_ "github.com/yieldvault/yieldvault/adapters/all"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -89,6 +90,33 @@ func checkInvariants(t *testing.T, v *Vault, where string) {
 		if p.Units.Sign() < 0 || p.Rewards.Sign() < 0 {
 			t.Fatalf("%s: position %s units %s rewards %s", where, id, p.Units, p.Rewards)
 		}
+	}
+	// Each market's value is the adapter's Value plus its claims (the
+	// cache adds units x ValueRate on nums), GrossAssets their sum plus
+	// idle, and MarketValuesFloat their ToFloat.
+	vals := v.MarketValues(nil)
+	floats := v.MarketValuesFloat(nil)
+	gross := v.Idle()
+	for i, id := range v.Markets() {
+		p, _ := v.Position(id)
+		e, _ := v.Env(id)
+		want := zero
+		if p.Units.Sign() != 0 {
+			want = v.markets[i].ad.Value(&p, &e, v.Config().Pricing)
+		}
+		for _, c := range p.Claims {
+			want = want.Add(c.Amount())
+		}
+		if !vals[i].Equal(want) {
+			t.Fatalf("%s: %s is worth %s, Value + claims %s", where, id, vals[i], want)
+		}
+		if f := decfast.ToFloat(vals[i]); floats[i] != f {
+			t.Fatalf("%s: %s: MarketValuesFloat %v, ToFloat of MarketValues %v", where, id, floats[i], f)
+		}
+		gross = gross.Add(vals[i])
+	}
+	if !gross.Equal(v.GrossAssets()) {
+		t.Fatalf("%s: idle + market values = %s, GrossAssets %s", where, gross, v.GrossAssets())
 	}
 	// shares x price per share = total assets within one unit.
 	ta := v.TotalAssets()

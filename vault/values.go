@@ -12,3 +12,12 @@ func (v *Vault) MarketValues(dst []decimal.Decimal) []decimal.Decimal {
 	}
 	return dst
 }
+
+// MarketValuesFloat is MarketValues as float64s (decfast.ToFloat of each
+// value, bit for bit), without building the decimals.
+func (v *Vault) MarketValuesFloat(dst []float64) []float64 {
+	for _, s := range v.markets {
+		dst = append(dst, v.slotNum(s).ToFloat())
+	}
+	return dst
+}

@@ -52,9 +52,10 @@ type Vault struct {
 	fees     feeRates
 }
 
-// slot is one market of the vault. uv (the units' value at the vault's
-// pricing) and cv (the claims' payout) cache the position's value until
-// the position, its environment or the time changes.
+// slot is one market of the vault. uvN (the units' value at the vault's
+// pricing) and cvN (the claims' payout) cache the position's value until
+// the position, its environment or the time changes; uv is uvN as a
+// decimal, built when asked (uvD), cv the claims' as one.
 type slot struct {
 	ad *adapters.Adapter
 	id string
@@ -63,7 +64,9 @@ type slot struct {
 	gasQueue float64
 	pos      adapters.Position
 	env      adapters.Env
+	uvN, cvN num
 	uv, cv   decimal.Decimal
+	uvD      bool // uv holds uvN
 	ok       bool
 	ver      uint64 // bumped whenever the cache is invalidated
 }
@@ -393,7 +396,7 @@ func (v *Vault) positionsValue() decimal.Decimal {
 	n := 0
 	for _, s := range v.markets {
 		if s.pos.Units.Sign() != 0 || len(s.pos.Claims) > 0 {
-			sum = sum.Add(nm(v.slotValue(s)))
+			sum = sum.Add(v.slotNum(s))
 			n++
 		}
 	}
@@ -413,20 +416,48 @@ func (v *Vault) slotValue(s *slot) decimal.Decimal {
 	return decfast.Add(s.uv, s.cv)
 }
 
+// slotNum is slotValue as a num, without building decimals.
+func (v *Vault) slotNum(s *slot) num {
+	v.fill(s)
+	if s.cvN.Sign() == 0 {
+		return s.uvN
+	}
+	return s.uvN.Add(s.cvN)
+}
+
 // value returns the value of a slot's units at the vault's pricing (not
 // its claims), filling the cache.
 func (v *Vault) value(s *slot) decimal.Decimal {
-	if !s.ok {
-		s.uv, s.cv = zero, zero
-		if s.pos.Units.Sign() != 0 {
-			s.uv = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
-		}
-		for i := range s.pos.Claims {
-			s.cv = decfast.Add(s.cv, s.pos.Claims[i].Amount())
-		}
-		s.ok = true
+	v.fill(s)
+	if !s.uvD {
+		s.uv, s.uvD = s.uvN.Dec(), true
 	}
 	return s.uv
+}
+
+// fill fills a slot's value cache: the units' value on nums when the
+// adapter values units at a rate (adapters.RateValuer: the same value
+// as its Value, without a decimal per position and step), else from
+// Value.
+func (v *Vault) fill(s *slot) {
+	if s.ok {
+		return
+	}
+	s.uvN, s.uv, s.uvD = num{}, zero, true
+	if s.pos.Units.Sign() != 0 {
+		if r, ok := s.ad.ValueRate(&s.pos, &s.env, v.cfg.Pricing); ok {
+			s.uvN, s.uvD = nm(s.pos.Units).MulRate(r), false
+		} else {
+			s.uv = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
+			s.uvN = nm(s.uv)
+		}
+	}
+	s.cv = zero
+	for i := range s.pos.Claims {
+		s.cv = decfast.Add(s.cv, s.pos.Claims[i].Amount())
+	}
+	s.cvN = nm(s.cv)
+	s.ok = true
 }
 
 // GrossAssets is idle plus every position and queued claim at the vault's
