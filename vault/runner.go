@@ -160,7 +160,8 @@ func (r *Runner) Rebalance(ctx context.Context, now, tick time.Time, trigger Tri
 }
 
 // ExitCheck unwinds the markets the strategy's exit rule lists, when the
-// vault holds any of them, with TriggerExit. A strategies.Exiter has its
+// vault holds any of them, with TriggerExit. A strategy that says it has
+// no exit rule (HasExitRule() false) is not consulted (unless PlanExits). A strategies.Exiter has its
 // exit rule evaluated alone first, and is planned in full only when the
 // rule lists a held market (unless PlanExits); any other strategy is
 // planned and its Target.Exit read.
@@ -169,6 +170,10 @@ func (r *Runner) ExitCheck(ctx context.Context, now, tick time.Time) (TaskReport
 	rep := TaskReport{Kind: TaskExitCheck, Tick: tick}
 	if !v.holdsAny() {
 		rep.Skip = SkipNothingHeld
+		return rep, nil
+	}
+	if x, ok := r.Strategy.(interface{ HasExitRule() bool }); ok && !x.HasExitRule() && !r.PlanExits {
+		rep.Skip = SkipNoExit // no rule to list a market: nothing to plan
 		return rep, nil
 	}
 	st := r.State()

@@ -61,6 +61,11 @@ func (x *exitingTask) ExitCheck(context.Context, *strategies.State) ([]string, e
 	return x.exit, nil
 }
 
+// noRuleTask is an exitingTask that says it has no exit rule.
+type noRuleTask struct{ *exitingTask }
+
+func (noRuleTask) HasExitRule() bool { return false }
+
 // taskVault is a vault with f/a (rewards, harvestable) and f/b, 100
 // deposited at t0, gas priced at 1 gwei.
 func taskVault(t *testing.T) *Vault {
@@ -194,17 +199,20 @@ func TestRunner_ExitCheck(t *testing.T) {
 		exit      []string
 		exiter    bool
 		planExits bool
+		noRule    bool // the strategy says it has no exit rule (HasExitRule false)
 		wantSkip  Skip
 		wantPlans int // plans during the exit check
 		wantCheck int // ExitCheck calls
 	}{
-		{"nothing held", false, []string{"f/a"}, true, false, SkipNothingHeld, 0, 0},
-		{"no exit, planned", true, nil, false, false, SkipNoExit, 1, 0},
-		{"exit of a market not held", true, []string{"f/b"}, false, false, SkipNoExit, 1, 0},
-		{"exiter: no exit, not planned", true, nil, true, false, SkipNoExit, 0, 1},
-		{"exiter: exit, planned", true, []string{"f/a"}, true, false, "", 1, 1},
-		{"exiter with PlanExits", true, []string{"f/a"}, true, true, "", 1, 0},
-		{"plain strategy: exit", true, []string{"f/a"}, false, false, "", 1, 0},
+		{"nothing held", false, []string{"f/a"}, true, false, false, SkipNothingHeld, 0, 0},
+		{"no exit, planned", true, nil, false, false, false, SkipNoExit, 1, 0},
+		{"exit of a market not held", true, []string{"f/b"}, false, false, false, SkipNoExit, 1, 0},
+		{"exiter: no exit, not planned", true, nil, true, false, false, SkipNoExit, 0, 1},
+		{"exiter: exit, planned", true, []string{"f/a"}, true, false, false, "", 1, 1},
+		{"exiter with PlanExits", true, []string{"f/a"}, true, true, false, "", 1, 0},
+		{"plain strategy: exit", true, []string{"f/a"}, false, false, false, "", 1, 0},
+		{"no exit rule: neither checked nor planned", true, nil, true, false, true, SkipNoExit, 0, 0},
+		{"no exit rule with PlanExits: planned", true, nil, true, true, true, SkipNoExit, 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,6 +222,9 @@ func TestRunner_ExitCheck(t *testing.T) {
 			var s strategies.Strategy = ts
 			if tt.exiter {
 				s = x
+			}
+			if tt.noRule {
+				s = noRuleTask{x}
 			}
 			r := &Runner{Vault: v, Strategy: s, PlanExits: tt.planExits}
 			if tt.hold {
