@@ -125,10 +125,16 @@ func (d *Decision) Vars(v *Vault) strategies.VaultVars {
 // varsFor is Vars computing of the vault's variables only those in reads
 // that cost more than a field read (pending rewards, harvest cost).
 func (d *Decision) varsFor(v *Vault, reads strategies.VarSet) strategies.VaultVars {
-	vars := strategies.VaultVars{
-		NAV: f64(d.Inputs.NAV), Idle: f64(v.idle), GasPrice: v.gasPrice, Now: d.Time,
-		Drift: d.Inputs.Drift, GainAPY: d.Inputs.GainAPY, CostAPY: d.Inputs.CostAPY,
-	}
+	vars := v.varsFor(reads)
+	vars.NAV, vars.Now = f64(d.Inputs.NAV), d.Time
+	vars.Drift, vars.GainAPY, vars.CostAPY = d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY
+	return vars
+}
+
+// varsFor is Vars computing pending rewards and the harvest cost only
+// when reads has them.
+func (v *Vault) varsFor(reads strategies.VarSet) strategies.VaultVars {
+	vars := strategies.VaultVars{NAV: f64(v.GrossAssets()), Idle: f64(v.idle), GasPrice: v.gasPrice, Now: v.now}
 	if reads&strategies.VarPendingRewards != 0 {
 		vars.PendingRewards = f64(v.PendingRewards())
 	}
@@ -140,16 +146,7 @@ func (d *Decision) varsFor(v *Vault, reads strategies.VarSet) strategies.VaultVa
 
 // Vars returns the vault-level variables for a strategy's conditions, with
 // Drift, GainAPY and CostAPY zero (Decision.Vars fills them).
-func (v *Vault) Vars() strategies.VaultVars {
-	return strategies.VaultVars{
-		NAV:            f64(v.GrossAssets()),
-		Idle:           f64(v.idle),
-		PendingRewards: f64(v.PendingRewards()),
-		HarvestCost:    f64(v.HarvestCost()),
-		GasPrice:       v.gasPrice,
-		Now:            v.now,
-	}
-}
+func (v *Vault) Vars() strategies.VaultVars { return v.varsFor(strategies.AllVars) }
 
 // Executed is one order as carried out.
 type Executed struct {

@@ -122,15 +122,23 @@ type TaskReport struct {
 // force (a manual harvest).
 func (r *Runner) Harvest(ctx context.Context, now, tick time.Time, force bool) (TaskReport, error) {
 	v := r.Vault
-	rep := TaskReport{Kind: TaskHarvest, Tick: tick, Vars: v.Vars()}
+	reads := strategies.AllVars
+	sc, isSc := r.Strategy.(strategies.Scheduled)
+	if cr, ok := r.Strategy.(strategies.ConditionReads); ok && isSc && !force {
+		reads = cr.HarvestReads()
+	}
+	rep := TaskReport{Kind: TaskHarvest, Tick: tick, Vars: v.varsFor(reads)}
 	if !force {
 		vars := rep.Vars
-		ok, why := vars.PendingRewards > vars.HarvestCost, fmt.Sprintf("pending rewards %.6g vs harvest cost %.6g", vars.PendingRewards, vars.HarvestCost)
-		if sc, isSc := r.Strategy.(strategies.Scheduled); isSc {
+		var ok bool
+		var why string
+		if isSc {
 			var err error
 			if ok, why, err = sc.ShouldHarvest(vars); err != nil {
 				return rep, err
 			}
+		} else {
+			ok, why = vars.PendingRewards > vars.HarvestCost, fmt.Sprintf("pending rewards %.6g vs harvest cost %.6g", vars.PendingRewards, vars.HarvestCost)
 		}
 		rep.Why = why
 		if !ok {

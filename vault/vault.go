@@ -67,6 +67,11 @@ type slot struct {
 	uvN, cvN num
 	uv, cv   decimal.Decimal
 	uvD      bool // uv holds uvN
+	// rateN is rateUnits x rate (ValueRate's) on the last fill at a rate.
+	rateN     num
+	rate      float64
+	rateUnits decimal.Decimal
+	rateOK    bool
 	ok       bool
 	ver      uint64 // bumped whenever the cache is invalidated
 }
@@ -446,7 +451,13 @@ func (v *Vault) fill(s *slot) {
 	s.uvN, s.uv, s.uvD = num{}, zero, true
 	if s.pos.Units.Sign() != 0 {
 		if r, ok := s.ad.ValueRate(&s.pos, &s.env, v.cfg.Pricing); ok {
-			s.uvN, s.uvD = nm(s.pos.Units).MulRate(r), false
+			// The same units at the same rate (a step between two rows
+			// of daily data) have the same value.
+			if !s.rateOK || r != s.rate || !decfast.Identical(s.pos.Units, s.rateUnits) {
+				s.rateN = nm(s.pos.Units).MulRate(r)
+				s.rate, s.rateUnits, s.rateOK = r, s.pos.Units, true
+			}
+			s.uvN, s.uvD = s.rateN, false
 		} else {
 			s.uv = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
 			s.uvN = nm(s.uv)
