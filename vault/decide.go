@@ -875,16 +875,26 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 	xs := scratch(&w.xs, len(bs))
 	exits := scratch(&w.exits, len(srcs))
 	var last string
+	// gains[np] is the gain of pairs[:np], summed in pair order.
+	gains := scratch(&w.gains, len(pairs)+1)
+	if p.k > 0 {
+		g := 0.0
+		for i, pr := range pairs {
+			g += pr.amount.ToFloat() * (bs[pr.b].apy - srcs[pr.s].apy) * p.years
+			gains[i+1] = g
+		}
+	}
+	// ys and xs are what each source sells and each buy gets from
+	// pairs[:np]: every pair's at first, then less the pair dropped.
+	for _, pr := range pairs {
+		ys[pr.s] = ys[pr.s].Add(pr.amount)
+		xs[pr.b] = xs[pr.b].Add(pr.amount)
+	}
 	for np := len(pairs); np > 0; np-- {
-		for m := range ys {
-			ys[m] = num{}
-		}
-		for j := range xs {
-			xs[j] = num{}
-		}
-		for _, pr := range pairs[:np] {
-			ys[pr.s] = ys[pr.s].Add(pr.amount)
-			xs[pr.b] = xs[pr.b].Add(pr.amount)
+		if np < len(pairs) {
+			pr := pairs[np]
+			ys[pr.s] = ys[pr.s].Sub(pr.amount)
+			xs[pr.b] = xs[pr.b].Sub(pr.amount)
 		}
 		small := false
 		for m := range ys {
@@ -896,10 +906,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 			continue
 		}
 		if p.k > 0 {
-			gain, cost := 0.0, 0.0
-			for _, pr := range pairs[:np] {
-				gain += pr.amount.ToFloat() * (bs[pr.b].apy - srcs[pr.s].apy) * p.years
-			}
+			gain, cost := gains[np], 0.0
 			okQuotes := true
 			for m, y := range ys {
 				if y.Sign() > 0 {

@@ -49,6 +49,10 @@ type Vault struct {
 
 	execHint int // Execute: room for the executed orders (one per order, one more for a queued rest)
 	work     work
+	// decs builds the slots' values as decimals (value), decLeft more
+	// before a new block.
+	decs    decfast.DecBlock
+	decLeft int
 	fees     feeRates
 }
 
@@ -435,10 +439,19 @@ func (v *Vault) slotNum(s *slot) num {
 func (v *Vault) value(s *slot) decimal.Decimal {
 	v.fill(s)
 	if !s.uvD {
-		s.uv, s.uvD = s.uvN.Dec(), true
+		if v.decLeft <= 0 {
+			v.decs, v.decLeft = decfast.NewDecBlock(decBlock), decBlock
+		}
+		s.uv, s.uvD = v.decs.Dec(s.uvN), true
+		v.decLeft--
 	}
 	return s.uv
 }
+
+// decBlock is how many slot values the vault builds as decimals on one
+// allocation (decfast.DecBlock): every market's at each plan and
+// decision.
+const decBlock = 64
 
 // fill fills a slot's value cache: the units' value on nums when the
 // adapter values units at a rate (adapters.RateValuer: the same value

@@ -29,6 +29,7 @@ type work struct {
 	ys, xs  []num
 	pairs   []pair
 	exits   []srcExit
+	gains   []float64
 	instant []bool
 	keys    []apyKey     // sortByAPY
 	sorted  []*candidate // sortByAPY
