@@ -401,9 +401,16 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		}
 		cands[i] = strategies.Candidate{Eligible: true, Score: score, Weight: weight}
 		eligibleCount++
-		rb = appendNum(append(rb, "score "...), score)
+		rb = append(rb, "score "...)
+		at := len(rb)
+		rb = appendNum(rb, score)
 		if s.weight != nil {
-			rb = appendNum(append(rb, ", weight "...), weight)
+			rb = append(rb, ", weight "...)
+			if weight == score && math.Signbit(weight) == math.Signbit(score) {
+				rb = append(rb, rb[at:len(rb)-len(", weight ")]...) // the same number, formatted once
+			} else {
+				rb = appendNum(rb, weight)
+			}
 		}
 		rspan[i][1] = int32(len(rb))
 	}
