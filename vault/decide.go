@@ -724,7 +724,7 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 				r := append(buf[:0], "buy scaled to "...)
 				r = a.AppendString(r)
 				r = append(r, ", below the minimum trade "...)
-				r = append(r, v.cfg.Rebalance.MinTrade.String()...)
+				r = p.minTrade.AppendString(r) // MinTrade's String
 				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
 			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*f64(c.q.EntryCost):
 				var buf [160]byte
