@@ -113,23 +113,16 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	if err := v.advance(op, now); err != nil {
 		return Decision{}, err
 	}
-	trigger, idleTarget, err := v.targets(op, trigger, target)
+	d, err := v.decision(op, now, tick, trigger, target)
 	if err != nil {
 		return Decision{}, err
 	}
+	trigger = d.Trigger
 	n := len(v.markets)
 	w := &v.work
 	tw, flags := w.tw, w.flags
-
-	nav := v.GrossAssets()
-	navN := nm(nav)
-	transit := v.transit()
-	navF := f64(nav)
-	d := Decision{Time: now, Tick: tick, Trigger: trigger, Costs: zero}
-	d.Inputs = Inputs{NAV: nav, Idle: v.idle, IdleTarget: idleTarget, GasPrice: v.gasPrice, Markets: make([]MarketInput, n), Transit: transit}
-	if target.Reason != "" {
-		d.Reasons = append(d.Reasons, "strategy: "+target.Reason)
-	}
+	nav, transit := d.Inputs.NAV, d.Inputs.Transit
+	navN, navF := nm(nav), f64(nav)
 	minTrade := nm(v.cfg.Rebalance.MinTrade)
 	var bandAmt num
 	if b := v.cfg.Rebalance.Band; b > 0 {
@@ -152,15 +145,8 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	dropped := decfast.NewDecBlock(n)
 	minTradeStr := "" // MinTrade's String, made once
 	for i, s := range v.markets {
-		cur := zero
-		if s.pos.Units.Sign() != 0 {
-			cur = v.value(s)
-		}
 		in := &d.Inputs.Markets[i]
-		*in = MarketInput{Market: s.id, Value: cur, Target: tw[i], Paused: s.pos.Paused}
-		if navF > 0 {
-			in.Weight = f64(cur) / navF
-		}
+		cur := in.Value
 		c := &cands[:len(cands)+1][len(cands)]
 		*c = candidate{i: i}
 		switch {
@@ -264,7 +250,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	// cash is idle above the idle target (negative when below) plus the
 	// instant sells' expected proceeds; future is what queued exits and
 	// claims in transit will add.
-	p.cash = nm(v.idle).Sub(idleKeepN(navN, idleTarget))
+	p.cash = nm(v.idle).Sub(idleKeepN(navN, d.Inputs.IdleTarget))
 	p.future = nm(transit)
 
 	// 1. Sells that must happen.
@@ -418,15 +404,27 @@ func (v *Vault) Preview(now, tick time.Time, trigger Trigger, target strategies.
 	if err := v.advance(op, now); err != nil {
 		return Decision{}, err
 	}
+	d, err := v.decision(op, now, tick, trigger, target)
+	if err != nil {
+		return Decision{}, err
+	}
+	d.Inputs.Preview = true
+	d.Inputs.setDrift(f64(d.Inputs.NAV), f64(d.Inputs.Transit))
+	return d, nil
+}
+
+// decision starts Decide's (and Preview's) decision at the vault's time:
+// the target checked (targets), the inputs (NAV, idle, transit, and each
+// market's value, weight and target) and the strategy's reason.
+func (v *Vault) decision(op string, now, tick time.Time, trigger Trigger, target strategies.Target) (Decision, error) {
 	trigger, idleTarget, err := v.targets(op, trigger, target)
 	if err != nil {
 		return Decision{}, err
 	}
 	nav := v.GrossAssets()
 	navF := f64(nav)
-	transit := v.transit()
 	d := Decision{Time: now, Tick: tick, Trigger: trigger, Costs: zero}
-	d.Inputs = Inputs{NAV: nav, Idle: v.idle, IdleTarget: idleTarget, GasPrice: v.gasPrice, Markets: make([]MarketInput, len(v.markets)), Transit: transit, Preview: true}
+	d.Inputs = Inputs{NAV: nav, Idle: v.idle, IdleTarget: idleTarget, GasPrice: v.gasPrice, Markets: make([]MarketInput, len(v.markets)), Transit: v.transit()}
 	if target.Reason != "" {
 		d.Reasons = append(d.Reasons, "strategy: "+target.Reason)
 	}
@@ -442,7 +440,6 @@ func (v *Vault) Preview(now, tick time.Time, trigger Trigger, target strategies.
 			in.Weight = f64(cur) / navF
 		}
 	}
-	d.Inputs.setDrift(navF, f64(transit))
 	return d, nil
 }
 
