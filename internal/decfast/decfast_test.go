@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -263,4 +265,37 @@ func TestIdentical(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMemo_Get(t *testing.T) {
+	var calls atomic.Int64
+	m := NewMemo(func(x float64) decimal.Decimal { calls.Add(1); return FastDecimal(x) })
+	xs := []float64{0.001, 0.002, 0.004, 1e6, 2e6, 0, math.Copysign(0, -1), 123.456}
+	for round := 0; round < 3; round++ {
+		for _, x := range xs {
+			if got, want := m.Get(x), FastDecimal(x); !got.Equal(want) {
+				t.Fatalf("Get(%v) = %s, want %s", x, got, want)
+			}
+		}
+	}
+	// Each value converts once unless two share a slot (at most the
+	// values' count more).
+	if n := int(calls.Load()); n < len(xs) || n > 2*len(xs) {
+		t.Errorf("%d conversions for %d values over 3 rounds", n, len(xs))
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				x := float64(i%100) / 7
+				if got, want := m.Get(x), FastDecimal(x); !got.Equal(want) {
+					t.Errorf("concurrent Get(%v) = %s, want %s", x, got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -1,9 +1,6 @@
 package mech
 
 import (
-	"math"
-	"sync/atomic"
-
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/internal/decfast"
@@ -19,29 +16,10 @@ func MulRate(u decimal.Decimal, x float64) decimal.Decimal { return decfast.MulR
 // decfast.FastDecimal.
 func FastDecimal(x float64) decimal.Decimal { return decfast.FastDecimal(x) }
 
-// depthMemo is one remembered FastDecimal conversion of an exit depth.
-type depthMemo struct {
-	x float64
-	d decimal.Decimal
-}
-
-// depthMemos remember the latest exit depths converted for quotes'
+// depthMemo remembers the latest exit depths converted for quotes'
 // MaxInstantExit: a decision quotes every market at the same observed
-// depth, step after step. Entries are immutable and replaced atomically,
-// so the table is safe for concurrent use (decimals are immutable
-// values, shared by the quotes that return them).
-var depthMemos [1 << depthMemoBits]atomic.Pointer[depthMemo]
-
-const depthMemoBits = 6
+// depth, step after step.
+var depthMemo = decfast.NewMemo(FastDecimal)
 
 // depthDecimal is FastDecimal(x), remembered by x's bits.
-func depthDecimal(x float64) decimal.Decimal {
-	b := math.Float64bits(x)
-	slot := &depthMemos[(b*0x9E3779B97F4A7C15)>>(64-depthMemoBits)] // Fibonacci hashing
-	if m := slot.Load(); m != nil && math.Float64bits(m.x) == b {
-		return m.d
-	}
-	d := FastDecimal(x)
-	slot.Store(&depthMemo{x: x, d: d})
-	return d
-}
+func depthDecimal(x float64) decimal.Decimal { return depthMemo.Get(x) }
