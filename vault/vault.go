@@ -49,11 +49,12 @@ type Vault struct {
 
 	execHint int // Execute: room for the executed orders (one per order, one more for a queued rest)
 	work     work
+	fees     feeRates
+
 	// decs builds the slots' values as decimals (value), decLeft more
 	// before a new block.
 	decs    decfast.DecBlock
 	decLeft int
-	fees     feeRates
 }
 
 // slot is one market of the vault. uvN (the units' value at the vault's
@@ -76,8 +77,8 @@ type slot struct {
 	rate      float64
 	rateUnits decimal.Decimal
 	rateOK    bool
-	ok       bool
-	ver      uint64 // bumped whenever the cache is invalidated
+	ok        bool
+	ver       uint64 // bumped whenever the cache is invalidated
 }
 
 // set replaces the slot's position.
