@@ -16,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/rules"
 	"github.com/yieldvault/yieldvault/vault"
@@ -209,10 +210,8 @@ func (p *scenarioParser) parseTime(ln int, s string) (time.Time, error) {
 		}
 		return base.Add(d), nil
 	}
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
+	if t, ok := timefmt.Parse(s); ok {
+		return t, nil
 	}
 	return time.Time{}, p.errf(ln, "bad time %q (want RFC 3339, a date or +duration)", s)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
+	"github.com/yieldvault/yieldvault/internal/timefmt"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
@@ -132,11 +133,8 @@ func writeJSON(w io.Writer, v any) error {
 
 // parseTime accepts RFC3339, a date (2006-01-02) or "2006-01-02 15:04".
 func parseTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
+	if t, ok := timefmt.Parse(s); ok {
+		return t, nil
 	}
 	return time.Time{}, usagef("time %q is not RFC3339 or YYYY-MM-DD", s)
 }

@@ -30,6 +30,7 @@ var forbidden = []struct {
 	{"internal/decfast", []string{module + "/"}},
 	{"internal/yamlx", []string{module + "/"}},
 	{"internal/sqlitex", []string{module + "/"}},
+	{"internal/timefmt", []string{module + "/"}},
 }
 
 // noCronRunner lists packages that may use cron's schedule parser but

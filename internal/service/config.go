@@ -17,6 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/internal/yamlx"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/rules"
@@ -603,11 +604,8 @@ func checkListen(addr string, allow bool) error {
 }
 
 func parseTimeValue(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
+	if t, ok := timefmt.Parse(s); ok {
+		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("time %q is not RFC3339 or YYYY-MM-DD", s)
 }
