@@ -131,3 +131,50 @@ func growth(n int, v0, g float64) []float64 {
 	}
 	return out
 }
+
+// TestComputeHeadline_RatioFloor: a curve whose risk is below RatioFloor
+// has undefined (0) ratios; just above it they are the formulas'.
+func TestComputeHeadline_RatioFloor(t *testing.T) {
+	const day = 86400
+	ts := make([]int64, 366)
+	for i := range ts {
+		ts[i] = int64(i) * day
+	}
+	// A 3% yield with daily wiggles of +-w: annualised volatility about
+	// w x sqrt(365), drawdowns about w.
+	curve := func(w float64) []float64 {
+		v := make([]float64, len(ts))
+		g := math.Pow(1.03, 1.0/365)
+		v[0] = 100
+		for i := 1; i < len(v); i++ {
+			v[i] = v[i-1] * g * (1 + w*float64(i%2*2-1))
+		}
+		return v
+	}
+	quiet := ComputeHeadline(ts, curve(2e-6), 0)
+	if quiet.Volatility >= RatioFloor || quiet.SharpeDefined() || quiet.Sharpe != 0 || quiet.SortinoDefined() || quiet.Sortino != 0 || quiet.CalmarDefined() || quiet.Calmar != 0 {
+		t.Errorf("quiet curve: volatility %g, sharpe %g (%t), sortino %g (%t), calmar %g (%t); want undefined ratios",
+			quiet.Volatility, quiet.Sharpe, quiet.SharpeDefined(), quiet.Sortino, quiet.SortinoDefined(), quiet.Calmar, quiet.CalmarDefined())
+	}
+	risky := ComputeHeadline(ts, curve(2e-3), 0)
+	if !risky.SharpeDefined() || !risky.SortinoDefined() || !risky.CalmarDefined() {
+		t.Fatalf("risky curve: volatility %g, downside %g, max drawdown %g: want every ratio defined", risky.Volatility, risky.DownsideDeviation, risky.MaxDrawdown)
+	}
+	excess := 0.0
+	for i := 1; i < len(ts); i++ {
+		excess += math.Log(curve(2e-3)[i] / curve(2e-3)[i-1])
+	}
+	excess = excess / float64(len(ts)-1) * risky.StepsPerYear
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"sharpe", risky.Sharpe, excess / risky.Volatility},
+		{"sortino", risky.Sortino, excess / risky.DownsideDeviation},
+		{"calmar", risky.Calmar, risky.APY / risky.MaxDrawdown},
+	} {
+		if math.Abs(c.got-c.want) > 1e-9*math.Abs(c.want) {
+			t.Errorf("%s = %g, want %g", c.name, c.got, c.want)
+		}
+	}
+}

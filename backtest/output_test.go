@@ -82,6 +82,10 @@ func fixtureResult(n int) *Result {
 			v = adapters.Quantize(v.Mul(decimal.NewFromInt(1).Add(step)))
 		}
 		b.Metrics = Headline{StartValue: 100, EndValue: b.Curve[n-1], TotalReturn: float64(j+1) / 100, APY: float64(j+1) / 50}
+		if j == 1 { // risky enough for the ratios (the others are "n/a")
+			b.Metrics.Volatility, b.Metrics.Sharpe, b.Metrics.DownsideDeviation, b.Metrics.Sortino = 0.08, 0.5, 0.05, 0.8
+			b.Metrics.MaxDrawdown, b.Metrics.Calmar = 0.1, 0.4
+		}
 		r.Benchmarks = append(r.Benchmarks, b)
 	}
 	ew := Benchmark{Name: "equal_weight", Kind: "equal_weight", Markets: fixtureMarkets, EntryCost: mustDec("0.006")}
@@ -94,7 +98,7 @@ func fixtureResult(n int) *Result {
 	last := r.Steps[n-1]
 	r.Metrics = Metrics{
 		Headline: Headline{StartValue: 100, EndValue: eqs[n-1], TotalReturn: eqs[n-1]/100 - 1, Years: float64(n-1) / 8760,
-			APY: 0.0321, StepsPerYear: 8760, Volatility: 0.0456, Sharpe: 1.25, Sortino: 2.5, MaxDrawdown: 0.0583,
+			APY: 0.0321, StepsPerYear: 8760, Volatility: 0.0456, Sharpe: 1.25, DownsideDeviation: 0.0228, Sortino: 2.5, MaxDrawdown: 0.0583,
 			DrawdownPeak: at(n * 4 / 10), DrawdownTrough: at(n*4/10 + 10), Calmar: 0.55},
 		StartNAV: r.Steps[0].NAV, EndNAV: last.NAV, StartEquity: capital, EndEquity: last.Equity,
 		PnL: last.Equity.Sub(capital), Traded: mustDec("142.5"), Turnover: 1.4, TurnoverAnnual: 12.5,

@@ -128,37 +128,40 @@ type Step struct {
 //     standard deviation (n - 1 denominator); 0 with fewer than 2 returns.
 //   - Sharpe = (mean(r) x StepsPerYear - ln(1 + RiskFree)) / Volatility:
 //     the annualised mean log return over the continuously compounded
-//     risk-free rate, per unit of annualised volatility; 0 when
-//     Volatility is 0.
+//     risk-free rate, per unit of annualised volatility; undefined (0)
+//     when Volatility is below RatioFloor (0.1%).
 //   - Sortino = the same excess return / DownsideDeviation, where
 //     DownsideDeviation = sqrt(sum(min(0, r_i - rf_step)^2) / (n - 1)) x
 //     sqrt(StepsPerYear), with rf_step = ln(1 + RiskFree) /
-//     StepsPerYear; 0 when the downside deviation is 0.
+//     StepsPerYear; undefined (0) when DownsideDeviation is below
+//     RatioFloor.
 //   - MaxDrawdown = max over i of 1 - V_i / max(V_0..V_i), a fraction >=
 //     0. DrawdownPeak is the time of the running maximum before the
 //     deepest trough, DrawdownTrough the time of that trough, and
 //     DrawdownRecovery the first time after the trough the curve is back
 //     at or above the peak's value (zero when it never recovers; zero
 //     times are omitted from JSON).
-//   - Calmar = APY / MaxDrawdown; 0 when MaxDrawdown is 0.
+//   - Calmar = APY / MaxDrawdown; undefined (0) when MaxDrawdown is below
+//     RatioFloor.
 //
 // Every figure is finite (undefined ratios are 0, never NaN), so a
 // Result always encodes as JSON.
 type Headline struct {
-	StartValue       float64   `json:"start_value"`
-	EndValue         float64   `json:"end_value"`
-	TotalReturn      float64   `json:"total_return"`
-	Years            float64   `json:"years"`
-	APY              float64   `json:"apy"`
-	StepsPerYear     float64   `json:"steps_per_year"`
-	Volatility       float64   `json:"volatility"`
-	Sharpe           float64   `json:"sharpe"`
-	Sortino          float64   `json:"sortino"`
-	MaxDrawdown      float64   `json:"max_drawdown"`
-	DrawdownPeak     time.Time `json:"drawdown_peak,omitzero"`
-	DrawdownTrough   time.Time `json:"drawdown_trough,omitzero"`
-	DrawdownRecovery time.Time `json:"drawdown_recovery,omitzero"`
-	Calmar           float64   `json:"calmar"`
+	StartValue        float64   `json:"start_value"`
+	EndValue          float64   `json:"end_value"`
+	TotalReturn       float64   `json:"total_return"`
+	Years             float64   `json:"years"`
+	APY               float64   `json:"apy"`
+	StepsPerYear      float64   `json:"steps_per_year"`
+	Volatility        float64   `json:"volatility"`
+	Sharpe            float64   `json:"sharpe"`
+	DownsideDeviation float64   `json:"downside_deviation"`
+	Sortino           float64   `json:"sortino"`
+	MaxDrawdown       float64   `json:"max_drawdown"`
+	DrawdownPeak      time.Time `json:"drawdown_peak,omitzero"`
+	DrawdownTrough    time.Time `json:"drawdown_trough,omitzero"`
+	DrawdownRecovery  time.Time `json:"drawdown_recovery,omitzero"`
+	Calmar            float64   `json:"calmar"`
 }
 
 // Metrics are the strategy's analytics: the Headline on its Equity curve

@@ -306,8 +306,9 @@ func printSummary(w io.Writer, r *backtest.Result) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "CURVE\tEND VALUE\tRETURN\tAPY\tVOLATILITY\tSHARPE\tSORTINO\tMAX DD\tCALMAR\t")
 	row := func(name string, h backtest.Headline) {
-		fmt.Fprintf(tw, "%s\t%.4f\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%.2f\t\n", name, h.EndValue, pct(h.TotalReturn), pct(h.APY),
-			pct(h.Volatility), h.Sharpe, h.Sortino, pct(h.MaxDrawdown), h.Calmar)
+		fmt.Fprintf(tw, "%s\t%.4f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, h.EndValue, pct(h.TotalReturn), pct(h.APY),
+			pct(h.Volatility), ratio(h.Sharpe, h.SharpeDefined()), ratio(h.Sortino, h.SortinoDefined()), pct(h.MaxDrawdown),
+			ratio(h.Calmar, h.CalmarDefined()))
 	}
 	row("strategy", r.Metrics.Headline)
 	for _, b := range r.Benchmarks {
@@ -333,6 +334,15 @@ func printSummary(w io.Writer, r *backtest.Result) {
 }
 
 func pct(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" }
+
+// ratio formats a risk ratio with two decimals, "n/a" when it is
+// undefined (its risk is below backtest.RatioFloor).
+func ratio(v float64, defined bool) string {
+	if !defined {
+		return "n/a"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
 
 // parseGrid parses sweep --param values "k=a,b,c" into the grid's
 // parameters, sorted by name; a name given twice is a usage error.
@@ -522,8 +532,8 @@ func printSweep(w io.Writer, rows []sweepRow, objective, out string) int {
 		default:
 			ran++
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.6g\t%s\t%s\t%.2f\t%s\t%s\t%s\n", i+1, r.run.Key, r.run.Objective, pct(m.APY), pct(m.TotalReturn),
-			m.Sharpe, pct(m.MaxDrawdown), r.status, filepath.Base(r.dir))
+		fmt.Fprintf(tw, "%d\t%s\t%.6g\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, r.run.Key, r.run.Objective, pct(m.APY), pct(m.TotalReturn),
+			ratio(m.Sharpe, m.SharpeDefined()), pct(m.MaxDrawdown), r.status, filepath.Base(r.dir))
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "\n%d points: %d ran, %d resumed, %d failed; run folders in %s\n", len(rows), ran, resumed, failed, out)
