@@ -214,6 +214,7 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 	sc, scheduled := r.Strategy.(strategies.Scheduled)
 	scheduled = scheduled && trigger == TriggerSchedule
 	reads := strategies.AllVars
+	held, heldWhy := false, "" // the preview found the condition true (Decide's drift is the same)
 	if cr, ok := r.Strategy.(strategies.ConditionReads); ok && scheduled {
 		reads = cr.RebalanceReads()
 		// A condition that reads neither gain_apy nor cost_apy is decided
@@ -235,6 +236,7 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 				rep.Vars, rep.Why, rep.Skip, rep.Decision = vars, why, SkipCondition, &d
 				return rep, nil
 			}
+			held, heldWhy = true, why
 		}
 	}
 	d, err := v.Decide(now, rep.Tick, trigger, target)
@@ -243,9 +245,11 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 	}
 	if scheduled {
 		rep.Vars = d.varsFor(v, reads)
-		ok, why, err := sc.ShouldRebalance(rep.Vars)
-		if err != nil {
-			return rep, err
+		ok, why := true, heldWhy
+		if !held {
+			if ok, why, err = sc.ShouldRebalance(rep.Vars); err != nil {
+				return rep, err
+			}
 		}
 		rep.Why = why
 		if !ok {
