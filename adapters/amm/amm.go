@@ -615,13 +615,7 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 // pos.Paused; a depeg changes nothing, as its effect is in the observed
 // price and balances.
 func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
-	if env != nil {
-		d.Accrue(&pos, env)
-	}
-	pos, lost := mech.ApplyUnitEvent(pos, ev, func(p *adapters.Position) decimal.Decimal {
-		return d.Value(p, env, adapters.PriceRate)
-	})
-	return pos, lost, nil
+	return mech.ApplyUnits(d, pos, env, ev)
 }
 
 // Harvest claims the accrued gauge rewards and swaps them to the base

@@ -384,13 +384,7 @@ func (d *Driver) ValueRate(pos *adapters.Position, env *adapters.Env, _ adapters
 // pos.Paused; a depeg changes nothing (a supply position is redeemed at
 // par). The position is accrued to env.Time first when env is given.
 func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
-	if env != nil {
-		d.Accrue(&pos, env)
-	}
-	pos, lost := mech.ApplyUnitEvent(pos, ev, func(p *adapters.Position) decimal.Decimal {
-		return d.Value(p, env, adapters.PriceRate)
-	})
-	return pos, lost, nil
+	return mech.ApplyUnits(d, pos, env, ev)
 }
 
 // Harvest claims the accrued rewards and swaps them to the base asset at

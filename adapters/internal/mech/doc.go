@@ -10,7 +10,7 @@
 //   - for the drivers whose positions are units of a shared pool (packages
 //     lending and amm): UnitParams (the reward, harvest and gas parameters
 //     read from a profile, with their checks and the harvest they price)
-//     and ApplyUnitEvent (slashes and bad debt cut units; pause, unpause).
+//     and ApplyUnits (slashes and bad debt cut units; pause, unpause).
 //
 // The package is internal: the public adapter packages wrap what they use
 // and expose only the capabilities of their kind.
