@@ -541,7 +541,7 @@ func (e *engine) setup(ctx context.Context) error {
 	e.runner = &vault.Runner{Vault: v, Strategy: sp.Strategy, Keeper: vault.KeeperFor(sp.Strategy, rsch, hsch, from), Prepare: e.prepare,
 		PlanExits: e.noExiter}
 	e.exitAll = true
-	if x, ok := sp.Strategy.(interface{ HasExitRule() bool }); ok {
+	if x, ok := sp.Strategy.(strategies.ExitRuler); ok {
 		e.exitAll = x.HasExitRule()
 	}
 	// Events in the range, by time then universe order.

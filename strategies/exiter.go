@@ -15,3 +15,11 @@ import "context"
 type Exiter interface {
 	ExitCheck(ctx context.Context, st *State) ([]string, error)
 }
+
+// ExitRuler is implemented by strategies that can say whether they have
+// an exit rule at all. One that has none never lists a market in
+// Target.Exit: keepers skip its exit checks (the backtest between ticks,
+// vault.Runner.ExitCheck) without building a State.
+type ExitRuler interface {
+	HasExitRule() bool
+}

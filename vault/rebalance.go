@@ -115,12 +115,7 @@ type Decision struct {
 
 // Vars returns the vault-level variables a strategy's rebalance condition
 // reads, from the decision's inputs and the vault's pending rewards.
-func (d *Decision) Vars(v *Vault) strategies.VaultVars {
-	vars := v.Vars()
-	vars.Drift, vars.GainAPY, vars.CostAPY = d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY
-	vars.Now = d.Time
-	return vars
-}
+func (d *Decision) Vars(v *Vault) strategies.VaultVars { return d.varsFor(v, strategies.AllVars) }
 
 // varsFor is Vars computing of the vault's variables only those in reads
 // that cost more than a field read (pending rewards, harvest cost).

@@ -180,7 +180,7 @@ func (r *Runner) ExitCheck(ctx context.Context, now, tick time.Time) (TaskReport
 		rep.Skip = SkipNothingHeld
 		return rep, nil
 	}
-	if x, ok := r.Strategy.(interface{ HasExitRule() bool }); ok && !x.HasExitRule() && !r.PlanExits {
+	if x, ok := r.Strategy.(strategies.ExitRuler); ok && !x.HasExitRule() && !r.PlanExits {
 		rep.Skip = SkipNoExit // no rule to list a market: nothing to plan
 		return rep, nil
 	}
@@ -232,9 +232,8 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 				return rep, err
 			}
 			if !ok {
-				d.Reasons = append(d.Reasons, "not executed: rebalance condition false: "+why)
-				rep.Vars, rep.Why, rep.Skip, rep.Decision = vars, why, SkipCondition, &d
-				return rep, nil
+				rep.Vars = vars
+				return skipRebalance(rep, d, why), nil
 			}
 			held, heldWhy = true, why
 		}
@@ -251,13 +250,10 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 				return rep, err
 			}
 		}
-		rep.Why = why
 		if !ok {
-			d.Reasons = append(d.Reasons, "not executed: rebalance condition false: "+why)
-			d.Orders, d.Costs = nil, zero
-			rep.Skip, rep.Decision = SkipCondition, &d
-			return rep, nil
+			return skipRebalance(rep, d, why), nil
 		}
+		rep.Why = why
 		if why != "" {
 			d.Reasons = append(d.Reasons, "rebalance condition: "+why)
 		}
@@ -273,6 +269,15 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 	}
 	rep.Decision, rep.Result = &d, &res
 	return rep, nil
+}
+
+// skipRebalance reports a decision its rebalance condition turned down:
+// no orders, the condition's explanation among the reasons.
+func skipRebalance(rep TaskReport, d Decision, why string) TaskReport {
+	d.Reasons = append(d.Reasons, "not executed: rebalance condition false: "+why)
+	d.Orders, d.Costs = nil, zero
+	rep.Why, rep.Skip, rep.Decision = why, SkipCondition, &d
+	return rep
 }
 
 // State is the State the strategy plans on: the vault's, completed by

@@ -10,7 +10,10 @@ import (
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
-var _ strategies.Exiter = (*Strategy)(nil)
+var (
+	_ strategies.Exiter    = (*Strategy)(nil)
+	_ strategies.ExitRuler = (*Strategy)(nil)
+)
 
 // HasExitRule reports whether the file sets exit.when. A strategy without
 // one never lists markets in Target.Exit, so a keeper need not plan at

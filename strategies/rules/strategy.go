@@ -68,6 +68,7 @@ type Thresholds struct {
 
 var _ strategies.Strategy = (*Strategy)(nil)
 var _ strategies.Scheduled = (*Strategy)(nil)
+var _ strategies.ConditionReads = (*Strategy)(nil)
 
 // Name is the strategy's name: the file's name key, else the file name
 // without its extension.
