@@ -30,14 +30,10 @@ const benchTolerance = 1e-9
 // and step, and requires every benchmark curve point and headline to
 // agree to a relative 1e-9.
 func TestBenchmarks_FloatPathMatchesDecimal(t *testing.T) {
-	db := defaultHistory(t)
 	ctx := context.Background()
 	s := loadExample(t, "lst-lrt-balanced.yaml")
 	from, to := day("2024-03-01"), day("2024-09-01")
-	w, err := Load(ctx, db, s, from, to, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := defaultWindow(t, s, from, to)
 	extra := map[string][]adapters.Event{
 		"etherfi/weeth":   {{Time: day("2024-04-10").Add(3 * time.Hour), Type: adapters.EventSlash, Size: 0.03, Note: "test"}},
 		"aave-v3/weth":    {{Time: day("2024-05-02"), Type: adapters.EventBadDebt, Size: 0.01, Note: "test"}},
@@ -144,14 +140,10 @@ func TestBenchmarks_FloatPathMatchesDecimal(t *testing.T) {
 // a strategies.Exiter) and once planning in full at every step, and
 // requires identical results: summary, steps, decisions, ledger, notes.
 func TestRun_ExitCheckPath(t *testing.T) {
-	db := defaultHistory(t)
 	ctx := context.Background()
 	s := loadExample(t, "lst-lrt-balanced.yaml")
 	from, to := day("2024-03-01"), day("2024-06-01")
-	w, err := Load(ctx, db, s, from, to, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := defaultWindow(t, s, from, to)
 	w2 := *w
 	w2.Series = append([]*adapters.Series(nil), w.Series...)
 	for i, ser := range w.Series {
@@ -237,7 +229,6 @@ func (n noReads) ExitCheck(ctx context.Context, st *strategies.State) ([]string,
 // must trade, value and record alike; only the turned-down decisions'
 // rows differ (no gain, cost or rejections).
 func TestRun_PreviewPath(t *testing.T) {
-	db := defaultHistory(t)
 	ctx := context.Background()
 	src, err := os.ReadFile("../examples/strategies/lst-lrt-balanced.yaml")
 	if err != nil {
@@ -252,10 +243,7 @@ func TestRun_PreviewPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, to := day("2024-01-01"), day("2024-07-01")
-	w, err := Load(ctx, db, s, from, to, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := defaultWindow(t, s, from, to)
 	capital := decimal.NewFromInt(100)
 	cfg := DefaultVaultConfig(s, adapters.ETH, capital) // the file's min_trade, which noReads hides
 	spec := Spec{Strategy: s, Data: w, From: from, To: to, Capital: capital, Vault: &cfg}

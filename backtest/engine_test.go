@@ -35,6 +35,17 @@ func defaultHistory(t testing.TB) *history.DB {
 	return defaultDB
 }
 
+// defaultWindow loads the embedded history of s's universe over [from,
+// to] (no look-back).
+func defaultWindow(t testing.TB, s strategies.Strategy, from, to time.Time) *adapters.Window {
+	t.Helper()
+	w, err := Load(context.Background(), defaultHistory(t), s, from, to, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func day(s string) time.Time {
 	t, err := time.Parse("2006-01-02", s)
 	if err != nil {
@@ -56,14 +67,10 @@ func loadExample(t testing.TB, name string) *rules.Strategy {
 // history twice and requires byte-identical summaries, and checks the
 // attribution identity and the benchmarks' shape.
 func TestRun_Deterministic(t *testing.T) {
-	db := defaultHistory(t)
 	ctx := context.Background()
 	s := loadExample(t, "lst-lrt-balanced.yaml")
 	from, to := day("2024-03-01"), day("2024-06-01")
-	w, err := Load(ctx, db, s, from, to, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := defaultWindow(t, s, from, to)
 	spec := Spec{Strategy: s, Data: w, From: from, To: to, Capital: decimal.NewFromInt(100), Source: "embedded"}
 	res, err := Run(ctx, spec)
 	if err != nil {
@@ -102,14 +109,10 @@ func TestRun_Deterministic(t *testing.T) {
 }
 
 func TestRun_Errors(t *testing.T) {
-	db := defaultHistory(t)
 	ctx := context.Background()
 	s := loadExample(t, "lst-lrt-balanced.yaml")
 	from, to := day("2024-03-01"), day("2024-04-01")
-	w, err := Load(ctx, db, s, from, to, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := defaultWindow(t, s, from, to)
 	base := Spec{Strategy: s, Data: w, From: from, To: to, Capital: decimal.NewFromInt(100)}
 	tests := []struct {
 		name   string
@@ -143,10 +146,11 @@ func TestRun_Errors(t *testing.T) {
 		})
 	}
 	// Load: an unknown market is KindNotFound; a range with no data names the data's range.
+	db := defaultHistory(t)
 	if _, err := LoadUniverse(ctx, db, []string{"nope/nothing"}, from, to, 0); !errors.Is(err, adapters.ErrNotFound) {
 		t.Errorf("LoadUniverse(unknown market): got %v, want KindNotFound", err)
 	}
-	_, err = LoadUniverse(ctx, db, []string{"lido/steth"}, day("2031-01-01"), day("2031-02-01"), 0)
+	_, err := LoadUniverse(ctx, db, []string{"lido/steth"}, day("2031-01-01"), day("2031-02-01"), 0)
 	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "the data covers") {
 		t.Errorf("LoadUniverse(range after the data): got %v, want KindInvalid naming the data's range", err)
 	}

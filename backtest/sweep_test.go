@@ -46,14 +46,9 @@ func TestPointKey(t *testing.T) {
 
 func sweepSpec(t *testing.T) SweepSpec {
 	t.Helper()
-	db := defaultHistory(t)
-	ctx := context.Background()
 	s := loadExample(t, "lst-lrt-balanced.yaml")
 	from, to := day("2024-03-01"), day("2024-04-15")
-	w, err := Load(ctx, db, s, from, to, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := defaultWindow(t, s, from, to)
 	return SweepSpec{
 		Spec:      Spec{Strategy: s, Data: w, From: from, To: to, Capital: decimal.NewFromInt(100)},
 		Grid:      []Param{{Name: "min_peg", Values: []float64{0.9, 0.99, 0.999}}, {Name: "min_tvl", Values: []float64{0, 1e12}}},
