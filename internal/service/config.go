@@ -12,7 +12,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/robfig/cron/v3"
 	"github.com/shopspring/decimal"
 
@@ -278,7 +277,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		}
 		return nil, e
 	}
-	astFile, _ := parser.ParseBytes(data, 0)
+	astFile, _ := yamlx.Parse(data)
 	l := &cfgLoader{path: path, dir: filepath.Dir(path), ast: astFile}
 	return l.check(&f)
 }

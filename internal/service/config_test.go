@@ -34,6 +34,8 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"bad replay", "state_db: s.db\nreplay: { start: yesterday }\nvaults:\n" + good, adapters.ErrInvalid, ":2:", "replay.start"},
 		{"short lease", "state_db: s.db\nlease: { ttl: 10ms }\nvaults:\n" + good, adapters.ErrInvalid, ":2:", "lease.ttl"},
 		{"syntax", "state_db: s.db\nvaults: [\n", adapters.ErrInvalid, ":", ""},
+		{"alias bomb", "state_db: s.db\nx: &a [y, y, y, y, y, y, y, y, y]\nz: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nvaults:\n" + good, adapters.ErrInvalid, ":2:4", "anchors and aliases are not supported"},
+		{"alias", "state_db: &s s.db\nhistory_db: *s\nvaults:\n" + good, adapters.ErrInvalid, ":1:11", "anchors and aliases are not supported"},
 		{"negative gas asset price", "state_db: s.db\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"1\"\n    gas_asset_price: -1\n", adapters.ErrInvalid, ":6:22", "gas_asset_price"},
 		{"unknown gas asset market", "state_db: s.db\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"1\"\n    gas_asset_market: nope/eth\n", adapters.ErrNotFound, ":6:23", "gas_asset_market"},
 		{"gas asset market not ETH", "state_db: s.db\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"1\"\n    gas_asset_market: aave-v3/usdc\n", adapters.ErrInvalid, ":6:23", "not an ETH one"},

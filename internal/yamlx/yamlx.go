@@ -1,5 +1,8 @@
 // Package yamlx decodes YAML strictly and turns decoding errors into
-// errors that name the file, line and column.
+// errors that name the file, line and column. Anchors, aliases and merge
+// keys are refused in every file the project reads: an alias expands to
+// a copy of its anchor's value at decode time, so a few hundred bytes of
+// nested aliases (a "billion laughs" file) decode to gigabytes.
 package yamlx
 
 import (
@@ -8,6 +11,8 @@ import (
 	"fmt"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // MaxBytes bounds the size of a YAML document the project will decode.
@@ -30,10 +35,11 @@ func (e *PosError) Pos() string {
 
 func (e *PosError) Error() string { return e.Pos() + ": " + e.Msg }
 
-// Decode decodes data into v. Unknown keys and duplicate keys are errors.
-// A returned error is a *PosError. The YAML library panics on some
-// malformed inputs (a tag on an empty sequence value); Decode recovers and
-// reports those as errors.
+// Decode decodes data into v. Unknown keys and duplicate keys are errors,
+// and so are anchors, aliases and merge keys (see Plain). A returned error
+// is a *PosError. The YAML library panics on some malformed inputs (a tag
+// on an empty sequence value); Decode recovers and reports those as
+// errors.
 func Decode(file string, data []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -46,10 +52,88 @@ func Decode(file string, data []byte, v any) (err error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &PosError{File: file, Line: 1, Col: 1, Msg: "empty document"}
 	}
+	f, err := Parse(data)
+	if err != nil {
+		return FromError(file, err)
+	}
+	if pe := Plain(file, f); pe != nil {
+		return pe
+	}
 	if err = yaml.UnmarshalWithOptions(data, v, yaml.Strict()); err == nil {
 		return nil
 	}
 	return FromError(file, err)
+}
+
+// Parse parses data into its syntax tree behind recover: the parser must
+// not take the caller down on hostile input.
+func Parse(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("malformed YAML (%v)", r)
+		}
+	}()
+	return parser.ParseBytes(data, 0)
+}
+
+// Plain returns an error at the first anchor (&a), alias (*a) or merge
+// key (<<) of a parsed file, or nil when it has none. The project's files
+// never need them, and refusing them before decoding is what keeps an
+// alias bomb from expanding.
+func Plain(file string, f *ast.File) *PosError {
+	if f == nil {
+		return nil
+	}
+	var found ast.Node
+	w := &plainWalker{found: &found}
+	for _, d := range f.Docs {
+		if d != nil && found == nil {
+			ast.Walk(w, d)
+		}
+	}
+	if found == nil {
+		return nil
+	}
+	pe := &PosError{File: file, Msg: UnsupportedMsg(found) + " in this file"}
+	if tk := found.GetToken(); tk != nil && tk.Position != nil {
+		pe.Line, pe.Col = tk.Position.Line, tk.Position.Column
+	}
+	return pe
+}
+
+// UnsupportedMsg names what is refused at an anchor, alias or merge-key
+// node ("anchors and aliases are not supported"), for callers that report
+// it in their own words.
+func UnsupportedMsg(n ast.Node) string {
+	if n != nil && n.Type() == ast.MergeKeyType {
+		return "merge keys (<<) are not supported"
+	}
+	return "anchors and aliases are not supported"
+}
+
+// IsUnsupported reports whether n is an anchor, an alias or a merge key.
+func IsUnsupported(n ast.Node) bool {
+	if n == nil {
+		return false
+	}
+	switch n.Type() {
+	case ast.AnchorType, ast.AliasType, ast.MergeKeyType:
+		return true
+	}
+	return false
+}
+
+type plainWalker struct{ found *ast.Node }
+
+func (w *plainWalker) Visit(n ast.Node) ast.Visitor {
+	if n == nil || *w.found != nil {
+		return nil
+	}
+	if IsUnsupported(n) {
+		*w.found = n
+		return nil
+	}
+	return w
 }
 
 // FromError converts a go-yaml error into a *PosError with a line and

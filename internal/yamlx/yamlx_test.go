@@ -65,3 +65,40 @@ func FuzzDecode(f *testing.F) {
 		_ = Decode("fuzz.yaml", []byte(in), &d) // must not panic
 	})
 }
+
+// TestDecode_Aliases: anchors, aliases and merge keys are refused at
+// their place, before anything is decoded; an alias bomb (nine levels of
+// nine aliases, about 400 bytes, 387 million strings once expanded) is
+// refused at once without expanding.
+func TestDecode_Aliases(t *testing.T) {
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x]\n"
+	for i, prev := 1, "a"; i < 9; i++ {
+		name := string(rune('a' + i))
+		bomb += name + ": &" + name + " [*" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + "]\n"
+		prev = name
+	}
+	tests := []struct {
+		name, in, wantPos, wantMsg string
+	}{
+		{"anchor", "name: &n x\n", "f.yaml:1:7", "anchors and aliases are not supported"},
+		{"alias", "meta: {a: b}\nname: *n\n", "f.yaml:2:7", "anchors and aliases are not supported"},
+		{"merge key", "meta:\n  <<: {a: b}\n", "f.yaml:2:3", "merge keys (<<) are not supported"},
+		{"alias bomb", bomb, "f.yaml:1:4", "anchors and aliases are not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d map[string]any
+			err := Decode("f.yaml", []byte(tt.in), &d)
+			var pe *PosError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Decode = %v, want a *PosError", err)
+			}
+			if pe.Pos() != tt.wantPos || !strings.Contains(pe.Msg, tt.wantMsg) {
+				t.Errorf("Decode = %q at %s, want %q at %s", pe.Msg, pe.Pos(), tt.wantMsg, tt.wantPos)
+			}
+			if d != nil {
+				t.Errorf("decoded %d keys from a refused file", len(d))
+			}
+		})
+	}
+}

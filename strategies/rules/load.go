@@ -14,7 +14,6 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/internal/yamlx"
@@ -116,7 +115,7 @@ func (l *loader) load(data []byte) *Strategy {
 		l.errorf(l.file+":1:1", op, adapters.KindInvalid, "empty document")
 		return nil
 	}
-	f, err := parseYAML(data)
+	f, err := yamlx.Parse(data)
 	if err != nil {
 		pe := yamlx.FromError(l.file, err)
 		pos := pe.Pos()
@@ -160,17 +159,6 @@ func (l *loader) load(data []byte) *Strategy {
 		}
 	}
 	return l.build(&spec)
-}
-
-// parseYAML parses data behind recover: the YAML parser must not take the
-// loader down on hostile input.
-func parseYAML(data []byte) (f *ast.File, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, err = nil, fmt.Errorf("malformed YAML (%v)", r)
-		}
-	}()
-	return parser.ParseBytes(data, 0)
 }
 
 // decodeLenient decodes without strict key checks (after the unknown keys
