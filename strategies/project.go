@@ -17,6 +17,14 @@ import (
 // idempotent bit for bit.
 const fixedTol = 1e-12
 
+// minNormal is the smallest normal float64. Weights and ratios of desired
+// weights below it (subnormals) count as zero: dividing a cap by a
+// subnormal rate overflows to +Inf, which used to give +Inf weights and a
+// NaN idle.
+const minNormal = 0x1p-1022
+
+func subnormal(v float64) bool { return v > 0 && v < minNormal }
+
 // Projection is a vector of weights projected onto Constraints.
 type Projection struct {
 	// Markets are the market IDs, in the order of the State.
@@ -112,7 +120,9 @@ func (p *Projector) Constraints() Constraints { return p.c }
 
 // Project projects desired weights (one per market of st, in order; any
 // non-negative finite scale) onto the constraints. Only ratios matter: a
-// desired weight below 1e-308 times the largest counts as zero.
+// desired weight below 2.2e-308 (the smallest normal float64), or below
+// 2.2e-308 times the largest, counts as zero, and no projected weight is
+// below 2.2e-308 but zero.
 //
 // The desired weights are scaled to fill the investable share 1 - idle;
 // a market whose share exceeds a cap (its own: max_weight, max share of
@@ -132,6 +142,14 @@ func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
 		return Projection{}, err
 	}
 	wanted := make([]bool, len(desired))
+	if slices.ContainsFunc(desired, subnormal) {
+		desired = slices.Clone(desired) // the caller's slice is not changed
+		for i, d := range desired {
+			if subnormal(d) {
+				desired[i] = 0
+			}
+		}
+	}
 	for i, d := range desired {
 		wanted[i] = d > 0
 	}
@@ -350,7 +368,9 @@ func (p *Projector) fill(d, caps []float64) []float64 {
 	rate, mcand := scratch[:n], scratch[n:2*n]
 	gFrozen, gRate, gcand := scratch[2*n:2*n+ng], scratch[2*n+ng:2*n+2*ng], scratch[2*n+2*ng:]
 	for i, v := range d {
-		rate[i] = v / maxd
+		if rate[i] = v / maxd; rate[i] < minNormal {
+			rate[i] = 0 // a ratio below the smallest normal counts as zero
+		}
 	}
 	sumr := SumWeights(rate)
 	active := make([]bool, n)
@@ -524,6 +544,11 @@ func (p *Projector) enforce(w, caps []float64) {
 // finish computes idle and the reasons.
 func (p *Projector) finish(w, caps []float64, wanted, dropped []bool, notes []string) Projection {
 	n := len(w)
+	for i, v := range w {
+		if v < minNormal {
+			w[i] = 0 // never a subnormal weight (see minNormal)
+		}
+	}
 	total := SumWeights(w)
 	pr := Projection{Markets: p.ids, Weights: w, Idle: 1 - total, Reasons: make([]string, n)}
 	gsum := p.groupSums(w)
