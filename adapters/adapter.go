@@ -55,6 +55,13 @@ type Env struct {
 	// base asset: 1 for ETH vaults, ETH/USD for USD vaults, ETH/BTC for BTC
 	// vaults. Zero is read as 1.
 	GasAssetPrice float64
+	// Held is the caller's own position in this market, or nil. History
+	// records a market without the vault in it, so drivers whose yield
+	// depends on the market's size (a lending market's utilization)
+	// quote on the market plus what Held holds plus the amount, as
+	// Accrue earns on the market plus the position accrued. Drivers only
+	// read it; the vault points it at its position.
+	Held *Position
 }
 
 // GasCost returns the base-asset cost of the given gas units at the Env's
@@ -95,10 +102,17 @@ type Position struct {
 	// protocol's own accounting: the exchange rate, the liquidity index, the
 	// LP unit value. It moves on Accrue.
 	Index float64 `json:"index"`
-	// Entry is the reference price at entry where a kind needs one (AMM:
-	// the pool price ratio when the position was opened, for impermanent
-	// loss and concentrated ranges).
+	// Entry is a reference the kind keeps with the position: for AMM, the
+	// pool price ratio when the position was opened (impermanent loss and
+	// concentrated ranges); for lending, the position's index over the
+	// market's observed liquidity index at Last (below 1 once the vault's
+	// own supply has lowered the rate it earns; 0 is read as 1).
 	Entry float64 `json:"entry,omitempty"`
+	// Adapt is a lending position's log ratio of the market's rate at
+	// target with the vault's own supply in it to the observed one, for
+	// rate models whose rate at target adapts to utilization (Morpho's
+	// AdaptiveCurveIRM); 0 otherwise.
+	Adapt float64 `json:"adapt,omitempty"`
 	// Principal is the base asset put in minus the base asset taken out at
 	// cost: the denominator of the position's yield attribution.
 	Principal decimal.Decimal `json:"principal"`

@@ -312,15 +312,29 @@ func (m *benchMarket) openUnit(pricing adapters.Pricing) {
 			m.per = perPeg
 		}
 	}
-	if m.rewardF {
+	if m.rewardF && !m.lending {
 		m.unit.Units = decimal.Zero // the index moves the same; rewards are ours
 	}
 	m.col = nil
 	if m.lending {
-		m.col = observedColumn(m.ser, m.row, adapters.FieldIndex)
+		// A lending hold keeps its units in the shadow: what it earns
+		// depends on its size (the utilization after its own supply),
+		// so the index is the observed one only while the series cannot
+		// say how large the market is.
+		m.unit.Units = m.hold.Units
+		if !sized(m.ser) {
+			m.col = observedColumn(m.ser, m.row, adapters.FieldIndex)
+		}
 	} else if m.rewardF {
 		m.col = observedColumn(m.ser, m.row, adapters.FieldExchangeRate)
 	}
+}
+
+// sized reports whether a series observes a lending market's size (its
+// supply, borrows or tvl), with which the adapter prices the hold's own
+// supply into the utilization.
+func sized(s *adapters.Series) bool {
+	return s.Cols[adapters.FieldSupply] != nil || s.Cols[adapters.FieldBorrows] != nil || s.Cols[adapters.FieldTVL] != nil
 }
 
 // observedColumn returns the series' column of field f when every row
@@ -367,13 +381,18 @@ func (m *benchMarket) accrueUnit() {
 	}
 	rr, ok := m.rewardRate()
 	if !ok {
-		// No quote: let the adapter accrue one unit's rewards.
-		m.unit.Units, m.unit.Rewards = decimal.NewFromInt(1), decimal.Zero
+		// No quote: let the adapter accrue one unit's rewards (a
+		// lending hold's shadow holds the hold's units: its own).
+		held, scale := m.unit.Units, 1.0
+		if held.Sign() == 0 {
+			m.unit.Units, scale = decimal.NewFromInt(1), m.units
+		}
+		m.unit.Rewards = decimal.Zero
 		m.ad.Accrue(&m.unit, &m.env)
 		if m.unit.Rewards.Sign() != 0 {
-			m.rew += m.units * toFloat(m.unit.Rewards)
+			m.rew += scale * toFloat(m.unit.Rewards)
 		}
-		m.unit.Units, m.unit.Rewards = decimal.Zero, decimal.Zero
+		m.unit.Units, m.unit.Rewards = held, decimal.Zero
 		return
 	}
 	prev := m.unit.Index
@@ -508,7 +527,10 @@ func (b *benchTrack) applyHoldEvent(m *benchMarket, at time.Time, ev adapters.Ev
 	}
 	m.hold.Units = np.Units
 	m.units = toFloat(np.Units)
-	np.Units, np.Rewards, np.Claims = m.unit.Units, decimal.Zero, nil
+	if !m.lending {
+		np.Units = m.unit.Units
+	}
+	np.Rewards, np.Claims = decimal.Zero, nil
 	m.unit = np
 }
 

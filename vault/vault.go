@@ -158,6 +158,9 @@ func New(cfg Config, markets []*adapters.Adapter, start time.Time) (*Vault, erro
 		}
 		v.byID[m.ID] = i
 		s := &slot{ad: ad, id: m.ID, pos: ad.NewPosition(), env: adapters.Env{Time: start}}
+		// Quotes price the vault's own position into the market (a
+		// lending market's utilization after it), as accrual does.
+		s.env.Held = &s.pos
 		if p := ad.Profile(); p != nil {
 			s.gasQueue = p.ParamOr("gas_withdraw", 0) + p.ParamOr("gas_claim", 0)
 		}

@@ -15,19 +15,26 @@
 // The supply APY is the observed apy, or the interest-rate model at the
 // observed utilization when the observation has no apy.
 //
-// # Interest-rate model and rate impact
+// # Interest-rate model and own impact
 //
-// Each profile sets a kinked model (IRM: irm_base, irm_slope1, irm_slope2,
-// irm_optimal, reserve_factor). Quote prices the supply APY after our own
-// deposit: utilization becomes borrows / (supply + amount). Supply and
-// borrows come from the observation when it has them, else from
-// utilization and tvl (for a lending market tvl is the USD value supplied,
-// converted with base_usd, or 1 for USD markets). When the observed apy
-// differs from the model at the observed utilization, the model is
-// scaled by observed/model (IRM.Calibrate) so that it matches the market
-// where it was observed and only the shape of the curve prices the impact.
-// Accrue uses the observed rate: history already reflects the market, and
-// a backtest that sizes positions reads the impact from Quote.
+// Each profile sets a rate model (Model): the kinked IRM (irm_base,
+// irm_slope1, irm_slope2, irm_optimal, reserve_factor) of Aave, Spark and
+// Kamino; Compound v3's separate supply and borrow curves (Comet,
+// comet_* parameters); Morpho's AdaptiveCurveIRM (AdaptiveCurve,
+// irm_curve_steepness and friends). History records a market without the
+// vault, so the vault's own supply is added to it: utilization becomes
+// borrows / (supply + own) (UtilizationAfter), in Accrue (own = the
+// position's value) as in Quote (own = env.Held's value plus the amount).
+// The position earns the observed rate times the model at the new
+// utilization over the model at the observed one: the model scaled to
+// the market where it was observed (Calibrate), so only the curve's shape
+// prices the impact. Supply and borrows come from the observation, else
+// from utilization and tvl (for a lending market tvl is the USD value
+// supplied, converted with base_usd, or 1 for USD markets); with only an
+// APY and a size the utilization is inferred by inverting the model
+// (Model.Invert). For an adaptive model the position also carries
+// (Position.Adapt) how far its own supply has moved the market's rate at
+// target, which adapts to the utilization error over time.
 //
 // # Liquidity, events, rewards, costs
 //

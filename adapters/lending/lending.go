@@ -20,8 +20,10 @@ const year = 365 * 24 * 3600.0
 // after New and safe for concurrent use.
 type Driver struct {
 	market adapters.Market
-	irm    IRM
-	params mech.UnitParams
+	model  Model
+	// adaptive is the model when its rate at target adapts (Morpho).
+	adaptive *AdaptiveCurve
+	params   mech.UnitParams
 }
 
 // Harvesting is the Driver of a market whose profile pays reward tokens:
@@ -37,22 +39,42 @@ func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	irm, err := IRMFromProfile(p)
+	model, err := ModelFromProfile(p)
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindInvalid, err)
 	}
 	if err := up.Check(op, m.ID); err != nil {
 		return nil, err
 	}
-	d := &Driver{market: m, irm: irm, params: up}
+	d := &Driver{market: m, model: model, params: up}
+	if a, ok := model.(AdaptiveCurve); ok {
+		d.adaptive = &a
+	}
 	if len(p.RewardTokens) > 0 {
 		return &Harvesting{d}, nil
 	}
 	return d, nil
 }
 
-// IRM returns the driver's interest-rate model.
-func (d *Driver) IRM() IRM { return d.irm }
+// ModelFromProfile builds a profile's interest-rate model: Morpho's
+// AdaptiveCurve when the profile sets irm_curve_steepness, Compound v3's
+// Comet curves when it sets comet_supply_kink, else the kinked IRM.
+func ModelFromProfile(p *adapters.Profile) (Model, error) {
+	_, adaptive := p.Param("irm_curve_steepness")
+	_, comet := p.Param("comet_supply_kink")
+	switch {
+	case adaptive && comet:
+		return nil, adapters.E("lending.ModelFromProfile", adapters.KindInvalid, "profile %s sets both an adaptive-curve (irm_curve_steepness) and a Compound v3 (comet_supply_kink) rate model", p.Name)
+	case adaptive:
+		return AdaptiveCurveFromProfile(p)
+	case comet:
+		return CometFromProfile(p)
+	}
+	return IRMFromProfile(p)
+}
+
+// Model returns the driver's interest-rate model.
+func (d *Driver) Model() Model { return d.model }
 
 // State is what the driver reads from one observation of a lending market.
 type State struct {
@@ -61,9 +83,12 @@ type State struct {
 	APY      float64
 	Observed bool
 	// Utilization is borrows / supply; HasUtilization says whether it is
-	// known (observed, or derived from supply and borrows).
+	// known: observed, derived from supply and borrows, or (Inferred)
+	// solved from the observed APY with the model (Model.Invert) when the
+	// observation carries only the APY and the market's size.
 	Utilization    float64
 	HasUtilization bool
+	Inferred       bool
 	// Supply and Borrows are the market's totals in base units; HasSize
 	// says whether they are known (observed, or derived from utilization
 	// and tvl, which for a lending market is the USD value supplied).
@@ -82,6 +107,19 @@ func (d *Driver) Read(o *adapters.Observation) State {
 	supply, okS := o.Get(adapters.FieldSupply)
 	borrows, okB := o.Get(adapters.FieldBorrows)
 	u, okU := o.Get(adapters.FieldUtilization)
+	apy, okA := o.Get(adapters.FieldAPY)
+	if !okS && !okB {
+		// For a lending market tvl is the USD value supplied.
+		if tvl, ok := o.Get(adapters.FieldTVL); ok {
+			px := o.Value(adapters.FieldBaseUSD, 0)
+			if px <= 0 && d.market.Base == adapters.USD {
+				px = 1
+			}
+			if px > 0 {
+				supply, okS = tvl/px, true
+			}
+		}
+	}
 	switch {
 	case okS && okB:
 		s.Supply, s.Borrows, s.HasSize = supply, borrows, true
@@ -92,17 +130,11 @@ func (d *Driver) Read(o *adapters.Observation) State {
 		s.Supply, s.Borrows, s.HasSize = supply, u*supply, true
 	case okU && okB && u > 0:
 		s.Supply, s.Borrows, s.HasSize = borrows/u, borrows, true
-	case okU:
-		if tvl, ok := o.Get(adapters.FieldTVL); ok {
-			px := o.Value(adapters.FieldBaseUSD, 0)
-			if px <= 0 && d.market.Base == adapters.USD {
-				px = 1
-			}
-			if px > 0 {
-				s.Supply = tvl / px
-				s.Borrows, s.HasSize = u*s.Supply, true
-			}
-		}
+	case okS && okA && !okU:
+		// APY and size only (DefiLlama pools): the utilization at which
+		// the profile's model pays the observed APY.
+		u, okU, s.Inferred = d.model.Invert(apy), true, true
+		s.Supply, s.Borrows, s.HasSize = supply, u*supply, true
 	}
 	if okU {
 		s.Utilization, s.HasUtilization = clamp01(u), true
@@ -115,10 +147,10 @@ func (d *Driver) Read(o *adapters.Observation) State {
 	default:
 		s.Available = math.Inf(1)
 	}
-	if apy, ok := o.Get(adapters.FieldAPY); ok {
+	if okA {
 		s.APY, s.Observed = apy, true
 	} else if s.HasUtilization {
-		s.APY = d.irm.Supply(s.Utilization)
+		s.APY = d.model.Supply(s.Utilization)
 	}
 	s.RewardAPY = o.Value(adapters.FieldRewardAPY, 0)
 	return s
@@ -129,22 +161,73 @@ func (d *Driver) Read(o *adapters.Observation) State {
 // utilization becomes Borrows / (Supply + delta), priced on the
 // calibrated model. Without a known size the rate is unchanged.
 func (d *Driver) APYAfter(s State, delta float64) float64 {
-	if !s.HasSize || !s.HasUtilization || delta == 0 {
-		return s.APY
+	return s.APY * d.ratio(&s, delta)
+}
+
+// ratio is the supply rate of the market with own base units added to
+// its supply over the rate observed without them: the model at the
+// utilization after own (UtilizationAfter) over the model at the observed
+// utilization, which is the calibrated model (Calibrate) at the new
+// utilization. It is 1 when the market's size or utilization is unknown
+// or the model pays nothing at the observed utilization, and 0 when own
+// takes the supply to zero or below while the model pays nothing there.
+func (d *Driver) ratio(s *State, own float64) float64 {
+	if !s.HasSize || !s.HasUtilization || own == 0 {
+		return 1
 	}
-	ns := s.Supply + delta
-	u1 := 1.0
-	if ns > 0 {
-		u1 = clamp01(s.Borrows / ns)
+	m0 := d.model.Supply(s.Utilization)
+	if m0 <= 0 || math.IsNaN(m0) {
+		return 1
 	}
-	if !s.Observed {
-		return d.irm.Supply(u1)
+	u1 := UtilizationAfter(s.Utilization, s.Supply, own, 0)
+	return d.model.Supply(u1) / m0
+}
+
+// rateAtTarget is the market's rate at target implied by the observation
+// (the observed borrow rate, else the supply rate grossed up by
+// utilization and fee, over the curve at a unit rate at target), or the
+// model's initial one when the observation cannot say.
+func (d *Driver) rateAtTarget(o *adapters.Observation, s *State) float64 {
+	a := d.adaptive
+	c := a.Curve(1, s.Utilization)
+	b, ok := o.Get(adapters.FieldBorrowAPY)
+	if !ok && s.Utilization > 0 {
+		b, ok = s.APY/(s.Utilization*(1-a.Fee)), true
 	}
-	k, ok := d.irm.Calibrate(s.Utilization, s.APY)
-	if !ok {
-		return s.APY
+	if !ok || !(b > 0) || c <= 0 {
+		return a.Initial
 	}
-	return k * d.irm.Supply(u1)
+	return a.Bound(b / c)
+}
+
+// own is the vault's position's part of a market: the rate ratio it
+// earns at (ratio) and its adaptation state after years (adapt, for an
+// adaptive model: the log of its rate at target over the market's,
+// moving at Speed times the difference of the two utilization errors
+// and bounded as the contract bounds the rate at target; the ratio then
+// includes the contract's trapezoidal average of it over the interval).
+func (d *Driver) own(o *adapters.Observation, own, adapt, years float64) (ratio, next float64) {
+	s := d.Read(o)
+	ratio, next = d.ratio(&s, own), adapt
+	a := d.adaptive
+	if a == nil || !s.HasSize || !s.HasUtilization {
+		return ratio, next
+	}
+	if years <= 0 {
+		return ratio * math.Exp(adapt), next
+	}
+	rT := d.rateAtTarget(o, &s)
+	lo, hi := math.Log(a.MinRate/rT), math.Log(a.MaxRate/rT)
+	lin := a.Speed * (a.Err(UtilizationAfter(s.Utilization, s.Supply, own, 0)) - a.Err(s.Utilization)) * years
+	next = math.Min(math.Max(adapt+lin, lo), hi)
+	mid := math.Min(math.Max(adapt+lin/2, lo), hi)
+	return ratio * (math.Exp(adapt) + math.Exp(next) + 2*math.Exp(mid)) / 4, next
+}
+
+// hasSize reports whether an observation can carry the market's size.
+func hasSize(o *adapters.Observation) bool {
+	const size = 1<<adapters.FieldSupply | 1<<adapters.FieldBorrows | 1<<adapters.FieldTVL
+	return o.Set&size != 0
 }
 
 // supplyAPY is the hot-path form of Read(o).APY; ok is false when the
@@ -154,40 +237,78 @@ func (d *Driver) supplyAPY(o *adapters.Observation) (apy float64, ok bool) {
 		return o.Values[adapters.FieldAPY], true
 	}
 	if o.Set.Has(adapters.FieldUtilization) {
-		return d.irm.Supply(o.Values[adapters.FieldUtilization]), true
+		return d.model.Supply(o.Values[adapters.FieldUtilization]), true
 	}
 	if o.Set.Has(adapters.FieldSupply) && o.Set.Has(adapters.FieldBorrows) && o.Values[adapters.FieldSupply] > 0 {
-		return d.irm.Supply(o.Values[adapters.FieldBorrows] / o.Values[adapters.FieldSupply]), true
+		return d.model.Supply(o.Values[adapters.FieldBorrows] / o.Values[adapters.FieldSupply]), true
 	}
 	return 0, false
 }
 
-// project returns the index of pos at env.Time and the rate used, without
-// changing pos: the observed liquidity index when there is one, else
-// pos.Index compounded at the observed supply APY (or the last known one,
-// pos.APY) from pos.Last. At or before pos.Last it is pos.Index.
-func (d *Driver) project(pos *adapters.Position, env *adapters.Env) (idx, apy float64) {
-	idx, apy = pos.Index, pos.APY
-	if idx <= 0 {
-		idx = 1
+// projection is a position projected to a time.
+type projection struct {
+	idx, apy float64 // the index, and the rate the position earned
+	drag     float64 // Position.Entry: idx over the market's observed index (0 = 1)
+	adapt    float64 // Position.Adapt
+}
+
+// project returns pos projected to env.Time without changing it. The
+// market's rate is the observed supply APY (or the model at the observed
+// utilization; else the last known rate, pos.APY); the position earns it
+// times the ratio of the model after its own supply (own) to the model
+// at the observed utilization, when the market's size is known. With an
+// observed liquidity index the index follows the market's index, its log
+// growth since pos.Last scaled by that ratio (pos.Entry keeps the
+// position's index over the market's); otherwise pos.Index compounds the
+// rate from pos.Last. At or before pos.Last it is pos as it is.
+func (d *Driver) project(pos *adapters.Position, env *adapters.Env) projection {
+	p := projection{idx: pos.Index, apy: pos.APY, drag: pos.Entry, adapt: pos.Adapt}
+	if p.idx <= 0 {
+		p.idx = 1
 	}
 	if env == nil || !env.Time.After(pos.Last) {
-		return idx, apy
+		return p
 	}
-	if a, ok := d.supplyAPY(&env.Obs); ok {
-		apy = a
+	o := &env.Obs
+	years := 0.0
+	if !pos.Last.IsZero() {
+		years = float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
 	}
-	if v, ok := observedIndex(&env.Obs); ok {
-		return v, apy
+	a, okA := d.supplyAPY(o)
+	ratio := 1.0
+	if okA && pos.Units.Sign() > 0 && hasSize(o) {
+		ratio, p.adapt = d.own(o, decfast.ToFloat(pos.Units)*p.idx, pos.Adapt, years)
 	}
-	if pos.Last.IsZero() {
-		return idx, apy
+	if okA {
+		p.apy = a * ratio
 	}
-	if apy != 0 && apy > -1 {
-		dt := float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
-		idx *= math.Exp(dt * math.Log1p(apy))
+	v, okI := observedIndex(o)
+	switch {
+	case okI && (pos.Last.IsZero() || ratio == 1 && p.drag == 0):
+		p.idx = v
+	case okI:
+		drag := p.drag
+		if drag <= 0 {
+			drag = 1
+		}
+		if g := v * drag / p.idx; ratio != 1 && g > 0 {
+			drag *= math.Pow(g, ratio-1)
+		}
+		p.idx, p.drag = v*drag, drag
+	case pos.Last.IsZero():
+	case p.apy != 0 && p.apy > -1:
+		p.idx *= math.Exp(years * math.Log1p(p.apy))
+		if ratio != 1 && a > -1 {
+			// The market compounded a: keep the position's index over
+			// the market's for an index observed later.
+			drag := p.drag
+			if drag <= 0 {
+				drag = 1
+			}
+			p.drag = drag * math.Exp(years*(math.Log1p(p.apy)-math.Log1p(a)))
+		}
 	}
-	return idx, apy
+	return p
 }
 
 // observedIndex returns the observation's liquidity index when it carries
@@ -200,15 +321,26 @@ func observedIndex(o *adapters.Observation) (float64, bool) {
 }
 
 // Quote prices a deposit of amount: the supply APY after the deposit's
-// rate impact plus rewards after the haircut, gas on the way in and out,
-// and the free liquidity (which the deposit itself adds to) as the most
-// an instant exit can take.
+// rate impact, on top of the caller's own position (env.Held), plus
+// rewards after the haircut, gas on the way in and out, and the free
+// liquidity (which the deposit itself adds to) as the most an instant
+// exit can take.
 func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
 	s := d.Read(&env.Obs)
-	amt := adapters.Float(amount)
+	own := adapters.Float(amount)
+	adapt := 0.0
+	if h := env.Held; h != nil && h.Units.Sign() > 0 && (h.Market == "" || h.Market == d.market.ID) {
+		p := d.project(h, env)
+		own += decfast.ToFloat(h.Units) * p.idx
+		adapt = p.adapt
+	}
+	apy := s.APY * d.ratio(&s, own)
+	if adapt != 0 && d.adaptive != nil && s.HasSize && s.HasUtilization {
+		apy *= math.Exp(adapt)
+	}
 	reward := s.RewardAPY * (1 - d.params.RewardHaircut)
 	q := adapters.Quote{
-		APY:       d.APYAfter(s, amt) + reward,
+		APY:       apy + reward,
 		RewardAPY: reward,
 		EntryCost: env.GasCost(d.params.GasDeposit),
 		ExitCost:  env.GasCost(d.params.GasWithdraw),
@@ -242,7 +374,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	if net.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover gas of %s", d.market.ID, amount, gas)
 	}
-	idx, _ := d.project(&pos, env)
+	idx := d.project(&pos, env).idx
 	units := net.DivRoundRate(idx)
 	pos.Index = idx
 	pos.Units, pos.Principal = decfast.Dec2(decfast.FromDec(pos.Units).Add(units), decfast.FromDec(pos.Principal).Add(am))
@@ -269,7 +401,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s has no withdrawal queue", d.market.ID)
 	}
 	d.Accrue(&pos, env)
-	idx, _ := d.project(&pos, env)
+	idx := d.project(&pos, env).idx
 	pos.Index = idx
 	// The arithmetic on decfast.Num (decimal's results, built once);
 	// amount is kept as a decimal too while it is the caller's.
@@ -336,9 +468,12 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 }
 
 // Accrue brings pos to env.Time. With a liquidity index in the observation
-// the position's index becomes that index exactly; otherwise the index
-// compounds the supply APY (observed, or the model at the observed
-// utilization) over the elapsed time: Index *= (1+apy)^(dt/365d). The
+// the position's index follows that index (exactly, while the market's
+// size is unknown or the position too small to move its utilization);
+// otherwise the index compounds the supply APY (observed, or the model at
+// the observed utilization) over the elapsed time:
+// Index *= (1+apy)^(dt/365d). Where the market's size is known the rate
+// is the model's after the position's own supply (see project). The
 // rate of the latest observation applies to the whole interval. Reward
 // APY accrues simply (reward tokens do not compound) into Rewards after
 // the profile's reward_haircut; only that allocates.
@@ -347,7 +482,8 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 		return
 	}
 	last := pos.Last
-	pos.Index, pos.APY = d.project(pos, env)
+	p := d.project(pos, env)
+	pos.Index, pos.APY, pos.Entry, pos.Adapt = p.idx, p.apy, p.drag, p.adapt
 	pos.Last = env.Time
 	if last.IsZero() {
 		// A position that has never been opened only starts its clock.
@@ -375,8 +511,7 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 // ValueRate is the index Value multiplies the units by
 // (adapters.RateValuer), projected as Accrue would.
 func (d *Driver) ValueRate(pos *adapters.Position, env *adapters.Env, _ adapters.Pricing) (float64, bool) {
-	idx, _ := d.project(pos, env)
-	return idx, true
+	return d.project(pos, env).idx, true
 }
 
 // Apply applies an event. Bad debt and slashing cut Units by exactly the

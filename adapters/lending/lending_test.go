@@ -137,13 +137,13 @@ func TestDriver_Read(t *testing.T) {
 		{"supply and borrows", drv, map[adapters.Field]float64{adapters.FieldSupply: 1000, adapters.FieldBorrows: 800, adapters.FieldAPY: 0.05},
 			lending.State{APY: 0.05, Observed: true, Utilization: 0.8, HasUtilization: true, Supply: 1000, Borrows: 800, HasSize: true, Available: 200}},
 		{"utilization and USD tvl", drv, map[adapters.Field]float64{adapters.FieldUtilization: 0.5, adapters.FieldTVL: 2e6},
-			lending.State{APY: drv.IRM().Supply(0.5), Utilization: 0.5, HasUtilization: true, Supply: 2e6, Borrows: 1e6, HasSize: true, Available: 1e6}},
+			lending.State{APY: drv.Model().Supply(0.5), Utilization: 0.5, HasUtilization: true, Supply: 2e6, Borrows: 1e6, HasSize: true, Available: 1e6}},
 		{"ETH tvl with base_usd", ethDrv, map[adapters.Field]float64{adapters.FieldUtilization: 0.5, adapters.FieldTVL: 4e6, adapters.FieldBaseUSD: 2000, adapters.FieldAPY: 0.02},
 			lending.State{APY: 0.02, Observed: true, Utilization: 0.5, HasUtilization: true, Supply: 2000, Borrows: 1000, HasSize: true, Available: 1000}},
 		{"ETH tvl without base_usd", ethDrv, map[adapters.Field]float64{adapters.FieldUtilization: 0.5, adapters.FieldTVL: 4e6},
-			lending.State{APY: ethDrv.IRM().Supply(0.5), Utilization: 0.5, HasUtilization: true, Available: inf}},
+			lending.State{APY: ethDrv.Model().Supply(0.5), Utilization: 0.5, HasUtilization: true, Available: inf}},
 		{"exit liquidity wins", drv, map[adapters.Field]float64{adapters.FieldSupply: 1000, adapters.FieldBorrows: 800, adapters.FieldExitLiquidity: 50, adapters.FieldRewardAPY: 0.01},
-			lending.State{APY: drv.IRM().Supply(0.8), Utilization: 0.8, HasUtilization: true, Supply: 1000, Borrows: 800, HasSize: true, Available: 50, RewardAPY: 0.01}},
+			lending.State{APY: drv.Model().Supply(0.8), Utilization: 0.8, HasUtilization: true, Supply: 1000, Borrows: 800, HasSize: true, Available: 50, RewardAPY: 0.01}},
 		{"nothing", drv, nil, lending.State{Available: inf}},
 	}
 	for _, tt := range tests {
@@ -158,7 +158,7 @@ func TestDriver_Read(t *testing.T) {
 
 func TestDriver_APYAfter(t *testing.T) {
 	drv := testenv.Open(t, nil, "aave-v3/weth").Driver().(*lending.Harvesting)
-	m := drv.IRM()
+	m := drv.Model()
 	// The observed rate is twice the model at u = 0.8: the curve is scaled by 2.
 	calibrated := lending.State{APY: 2 * m.Supply(0.8), Observed: true, Utilization: 0.8, HasUtilization: true, Supply: 1000, Borrows: 800, HasSize: true}
 	model := calibrated
@@ -206,7 +206,7 @@ func TestAdapter_QuoteRateImpact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := a.Driver().(*lending.Harvesting).IRM()
+	m := a.Driver().(*lending.Harvesting).Model()
 	want := 0.05/m.Supply(0.9)*m.Supply(0.45) + 0.01
 	if math.Abs(q.APY-want) > 1e-15 {
 		t.Errorf("Quote(1e6).APY = %.17g, want the calibrated model at u = 0.45: %.17g", q.APY, want)
