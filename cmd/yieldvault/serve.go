@@ -48,6 +48,11 @@ func newServeCmd(a *app) *cobra.Command {
 			ctx := cmd.Context()
 			svc, err := service.New(ctx, cfg, service.Options{Wall: a.now, Logger: log})
 			if err != nil {
+				if ctx.Err() != nil {
+					// SIGINT or SIGTERM during start-up: a clean stop.
+					log.Info("stopped during start-up", "err", err)
+					return nil
+				}
 				return err
 			}
 			defer svc.Close()

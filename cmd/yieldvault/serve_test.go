@@ -45,6 +45,23 @@ func TestServe_Usage(t *testing.T) {
 	}
 }
 
+// TestServe_StopDuringStartUp: a SIGINT or SIGTERM (a cancelled
+// context) while the service starts is a clean stop, exit code 0.
+func TestServe_StopDuringStartUp(t *testing.T) {
+	dir := t.TempDir()
+	strat, _ := filepath.Abs("../../examples/strategies/usd-lending.yaml")
+	cfgPath := filepath.Join(dir, "service.yaml")
+	if err := os.WriteFile(cfgPath, []byte("state_db: state.db\nlisten: 127.0.0.1:0\nvaults:\n  - { id: usd, strategy: "+strat+", deposit: \"1\" }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"serve", "-c", cfgPath}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Errorf("exit code %d after a stop during start-up, want 0 (stderr %q)", code, errb.String())
+	}
+}
+
 // TestServe_CrashRecovery builds the binary, runs `serve` in replay mode
 // at high speed against a temporary state database, kills it with SIGKILL
 // at random moments at least 50 times, restarts it each time, ends with a

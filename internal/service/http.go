@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ func (s *Service) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		body := map[string]any{"ready": s.ready.Load(), "leader": s.isLeader(), "time": s.clock.Now()}
+		if n := s.missing.Load(); n > 0 {
+			body["vaults_missing"] = n // a standby waiting for the lease holder to create them
+		}
 		code := http.StatusOK
 		if !s.ready.Load() {
 			code = http.StatusServiceUnavailable
@@ -187,6 +191,9 @@ type viewCache struct {
 func (s *Service) view(ctx context.Context, rt *vaultRT) (VaultView, error) {
 	var ver int64
 	if err := s.store.queryRow(ctx, nil, "SELECT version FROM vaults WHERE id = ?", rt.id).Scan(&ver); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return VaultView{}, adapters.E("service.view", adapters.KindNotReady, "vault %s does not exist yet: the lease holder creates it", rt.id)
+		}
 		return VaultView{}, adapters.Wrap("service.view", adapters.KindOther, err)
 	}
 	rt.cache.mu.Lock()
@@ -417,6 +424,15 @@ func (s *Service) post(w http.ResponseWriter, r *http.Request, a Action) {
 	}
 	rt := s.vaultOf(w, r)
 	if rt == nil {
+		return
+	}
+	if _, err := s.store.Vault(r.Context(), rt.id); err != nil {
+		// Not created yet (a standby waiting for the lease holder): nothing
+		// is journalled, so nothing runs later behind the client's back.
+		if adapters.KindOf(err) == adapters.KindNotFound {
+			err = adapters.E("service.post", adapters.KindNotReady, "vault %s does not exist yet: the lease holder creates it", rt.id)
+		}
+		writeErr(w, err)
 		return
 	}
 	key := r.Header.Get(IdempotencyHeader)

@@ -92,6 +92,11 @@ func TestService_RecoverPendingIntent(t *testing.T) {
 	if _, created, err := a.store.BeginIntent(ctx, in, a.leaseCheck()); err != nil || !created {
 		t.Fatalf("journalling: created %t, %v", created, err)
 	}
+	// The restarted process has a new nonce: it takes the lease once the
+	// crashed one's expires (2 s).
+	if _, err := a.store.db.Exec("UPDATE lease SET expires_at = 0"); err != nil {
+		t.Fatal(err)
+	}
 	a.Close()
 
 	b := newTestService(t, path, NewManualClock(t0.Add(time.Hour)))
@@ -167,7 +172,7 @@ func TestService_LeaseSingleActor(t *testing.T) {
 		t.Errorf("the holder did %d rebalance ticks, want 3", done)
 	}
 	// The holder leaves; the other takes over.
-	if err := a.store.ReleaseLease(ctx, "one"); err != nil {
+	if err := a.store.ReleaseLease(ctx, "one", a.nonce); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.renewLease(ctx); err != nil || !b.isLeader() {

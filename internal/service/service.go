@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,6 +55,9 @@ type Service struct {
 	exec    Executor
 	metrics *Metrics
 	token   []byte // nil: no token configured, state-changing endpoints refuse
+	// nonce tells this process apart from another started under the same
+	// lease holder name.
+	nonce string
 
 	vaults  map[string]*vaultRT
 	order   []string
@@ -61,14 +66,21 @@ type Service struct {
 	windows sync.Map // universe key -> *winCache
 	histGen atomic.Uint64
 
-	leader     atomic.Bool
-	leaseUntil atomic.Int64 // wall ms
-	ready      atomic.Bool
-	sched      Scheduler
-	loop       *LoopScheduler
-	manual     bool
-	leaseStop  chan struct{}
-	leaseDone  chan struct{}
+	// loggedSameName: the wait for a same-name holder was logged.
+	loggedSameName atomic.Bool
+	leader         atomic.Bool
+	leaseUntil     atomic.Int64 // wall ms
+	ready          atomic.Bool
+	// stopping is set when shutdown begins: jobs stop between ticks.
+	stopping atomic.Bool
+	// missing counts the configured vaults the database does not hold
+	// yet (a standby waits for the lease holder to create them).
+	missing   atomic.Int32
+	sched     Scheduler
+	loop      *LoopScheduler
+	manual    bool
+	leaseStop chan struct{}
+	leaseDone chan struct{}
 }
 
 // New opens the databases, builds the vaults and sources of cfg, creates
@@ -91,6 +103,11 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 		return nil, err
 	}
 	s.token = tok
+	var nb [12]byte
+	if _, err := rand.Read(nb[:]); err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	s.nonce = hex.EncodeToString(nb[:])
 	if tok == nil {
 		s.log.Warn("no API token configured: state-changing endpoints answer 401")
 	}
@@ -205,7 +222,11 @@ func readToken(cfg *Config, getenv func(string) string) ([]byte, error) {
 	return []byte(tok), nil
 }
 
-// start creates missing vaults, takes the lease and recovers.
+// start takes the lease when it can, recovers, and creates the vaults
+// the database does not hold yet. A process that does not get the lease
+// before the vaults exist does not fail: it waits (not ready) until the
+// holder creates them or it takes the lease (ensureVaults, from the lease
+// loop).
 func (s *Service) start(ctx context.Context) error {
 	if err := s.renewLease(ctx); err != nil {
 		return err
@@ -215,13 +236,36 @@ func (s *Service) start(ctx context.Context) error {
 			return err
 		}
 	}
+	return s.ensureVaults(ctx)
+}
+
+// ensureVaults checks every configured vault against the database and
+// creates those missing when this process holds the lease; it sets ready
+// once all exist.
+func (s *Service) ensureVaults(ctx context.Context) error {
+	var waiting []string
 	for _, id := range s.order {
-		rt := s.vaults[id]
-		if err := rt.ensure(ctx); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
+		rt := s.vaults[id]
+		if err := rt.ensure(ctx); err != nil {
+			if adapters.KindOf(err) != adapters.KindNotReady {
+				return err
+			}
+			waiting = append(waiting, id)
+		}
 	}
-	s.ready.Store(true)
+	s.missing.Store(int32(len(waiting)))
+	if len(waiting) > 0 {
+		if !s.ready.Load() {
+			s.log.Info("waiting for the lease holder to create the vaults, or for the lease", "vaults", strings.Join(waiting, ","))
+		}
+		return nil
+	}
+	if !s.stopping.Load() {
+		s.ready.Store(true)
+	}
 	return nil
 }
 
@@ -233,6 +277,12 @@ func (s *Service) Recover(ctx context.Context) error {
 		return err
 	}
 	for _, in := range pend {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if s.stopping.Load() {
+			return nil
+		}
 		rt := s.vaults[in.VaultID]
 		if rt == nil {
 			s.log.Warn("pending intent of a vault not in the configuration left as is", "intent", in.Key)
@@ -251,13 +301,22 @@ func (s *Service) Recover(ctx context.Context) error {
 // holds it.
 func (s *Service) renewLease(ctx context.Context) error {
 	now := s.wall()
-	ok, err := s.store.AcquireLease(ctx, s.cfg.LeaseHolder, now.UnixMilli(), s.cfg.LeaseTTL)
+	ok, cur, err := s.store.AcquireLease(ctx, s.cfg.LeaseHolder, s.nonce, now.UnixMilli(), s.cfg.LeaseTTL)
 	if err != nil {
 		s.leader.Store(false)
 		s.metrics.Leader.Set(0)
 		return err
 	}
-	if ok != s.leader.Load() {
+	sameName := !ok && cur.Holder == s.cfg.LeaseHolder && cur.Nonce != s.nonce
+	switch {
+	case sameName && s.leader.Load():
+		s.log.Error("another process holds the lease under this process's holder name: stepping down; give every process its own lease.holder (the default, host:pid, is)",
+			"holder", s.cfg.LeaseHolder, "nonce", s.nonce, "other_nonce", cur.Nonce)
+	case sameName && !s.loggedSameName.Load():
+		s.log.Warn("another process holds the lease under the same holder name: waiting for its lease to expire",
+			"holder", s.cfg.LeaseHolder, "expires", time.UnixMilli(cur.ExpiresMs).UTC())
+		s.loggedSameName.Store(true)
+	case ok != s.leader.Load():
 		s.log.Info("lease", "held", ok, "holder", s.cfg.LeaseHolder)
 	}
 	s.leader.Store(ok)
@@ -277,7 +336,7 @@ func (s *Service) isLeader() bool {
 }
 
 func (s *Service) leaseCheck() *LeaseCheck {
-	return &LeaseCheck{Holder: s.cfg.LeaseHolder, NowMs: s.wall().UnixMilli()}
+	return &LeaseCheck{Holder: s.cfg.LeaseHolder, Nonce: s.nonce, NowMs: s.wall().UnixMilli()}
 }
 
 // Jobs returns every scheduled job: per vault its exit check, harvest and
@@ -293,6 +352,12 @@ func (s *Service) Jobs(ctx context.Context) ([]Job, error) {
 	for _, id := range s.order {
 		rt := s.vaults[id]
 		row, err := s.store.Vault(ctx, id)
+		if adapters.KindOf(err) == adapters.KindNotFound {
+			// Not created yet (a standby waiting): its first job run
+			// creates it once this process holds the lease, and catches
+			// up from the ticks the database then holds.
+			row, err = VaultRow{Ticks: Ticks{Rebalance: s.clock.Now(), Harvest: s.clock.Now(), ExitCheck: s.clock.Now()}}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -315,11 +380,15 @@ func (s *Service) runJob(name string, fn func() error) {
 			s.log.Error("renewing the lease", "err", err)
 		}
 	}
-	if !s.isLeader() {
+	if !s.isLeader() || s.stopping.Load() {
 		return
 	}
 	s.metrics.JobRuns.WithLabelValues(name).Inc()
 	if err := fn(); err != nil {
+		if errors.Is(err, ErrNotLeader) {
+			s.log.Warn("lease lost: job stopped, the lease holder catches up", "job", name)
+			return
+		}
 		s.metrics.JobErrors.WithLabelValues(name).Inc()
 		s.log.Error("job failed", "job", name, "err", err)
 	}
@@ -423,6 +492,7 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	case err = <-srvErr:
 	}
 	s.ready.Store(false)
+	s.stopping.Store(true) // jobs stop between ticks; the rest run at the next start
 	s.log.Info("shutting down")
 	if sched != nil {
 		sched.Stop()
@@ -434,7 +504,7 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	}
 	close(s.leaseStop)
 	<-s.leaseDone
-	if e := s.store.ReleaseLease(sctx, s.cfg.LeaseHolder); e != nil {
+	if e := s.store.ReleaseLease(sctx, s.cfg.LeaseHolder, s.nonce); e != nil {
 		s.log.Warn("releasing the lease", "err", e)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
@@ -452,19 +522,31 @@ func (s *Service) leaseLoop(ctx context.Context) {
 		case <-s.leaseStop:
 			return
 		case <-t.C:
-			was := s.leader.Load()
-			if err := s.renewLease(context.WithoutCancel(ctx)); err != nil {
-				s.log.Error("renewing the lease", "err", err)
-			}
-			if !was && s.leader.Load() {
-				// A new holder finishes what the previous one left pending.
-				if err := s.Recover(context.WithoutCancel(ctx)); err != nil {
-					s.log.Error("recovering after taking the lease", "err", err)
-				}
-			}
-			s.metrics.ServiceTime.Set(float64(s.clock.Now().Unix()))
+			s.leaseTick(context.WithoutCancel(ctx))
 		}
 	}
+}
+
+// leaseTick is one turn of the lease loop: renew (or take) the lease,
+// recover what a previous holder left pending when this process just
+// took it, and create the vaults still missing.
+func (s *Service) leaseTick(ctx context.Context) {
+	was := s.leader.Load()
+	if err := s.renewLease(ctx); err != nil {
+		s.log.Error("renewing the lease", "err", err)
+	}
+	if !was && s.leader.Load() {
+		// A new holder finishes what the previous one left pending.
+		if err := s.Recover(ctx); err != nil {
+			s.log.Error("recovering after taking the lease", "err", err)
+		}
+	}
+	if s.missing.Load() > 0 && !s.stopping.Load() {
+		if err := s.ensureVaults(ctx); err != nil {
+			s.log.Error("creating the vaults", "err", err)
+		}
+	}
+	s.metrics.ServiceTime.Set(float64(s.clock.Now().Unix()))
 }
 
 // Close closes the databases the service opened.

@@ -26,6 +26,10 @@ var migrationFS embed.FS
 // pending, or an idempotency key was reused with a different request.
 var ErrConflict = errors.New("conflict")
 
+// ErrNotLeader is wrapped by the error of a scheduled intent journalled
+// by a process that does not hold the lease (KindPaused).
+var ErrNotLeader = errors.New("not the lease holder")
+
 func conflictf(op, format string, args ...any) error {
 	return &adapters.Error{Op: op, Kind: adapters.KindOther, Err: fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, args...))}
 }
@@ -287,9 +291,11 @@ func scanIntent(sc interface{ Scan(...any) error }) (Intent, error) {
 }
 
 // LeaseCheck, when set on BeginIntent, must hold inside the journalling
-// transaction: the lease row names this holder and has not expired.
+// transaction: the lease row names this holder and process nonce and has
+// not expired.
 type LeaseCheck struct {
 	Holder string
+	Nonce  string
 	NowMs  int64
 }
 
@@ -305,11 +311,11 @@ func (s *Store) BeginIntent(ctx context.Context, in Intent, lc *LeaseCheck) (Int
 	created := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if lc != nil {
-			var holder string
+			var holder, nonce string
 			var exp int64
-			err := s.queryRow(ctx, tx, "SELECT holder, expires_at FROM lease WHERE name = 'scheduler'").Scan(&holder, &exp)
-			if err != nil || holder != lc.Holder || exp <= lc.NowMs {
-				return adapters.E(op, adapters.KindPaused, "not the lease holder")
+			err := s.queryRow(ctx, tx, "SELECT holder, nonce, expires_at FROM lease WHERE name = 'scheduler'").Scan(&holder, &nonce, &exp)
+			if err != nil || holder != lc.Holder || nonce != lc.Nonce || exp <= lc.NowMs {
+				return &adapters.Error{Op: op, Kind: adapters.KindPaused, Err: ErrNotLeader}
 			}
 		}
 		req := string(in.Request)
@@ -594,36 +600,45 @@ func (s *Store) writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, inte
 	return nil
 }
 
-// AcquireLease takes or renews the scheduler lease for holder until
-// nowMs+ttl, unless another holder's lease is still valid. It reports
-// whether holder has the lease.
-func (s *Store) AcquireLease(ctx context.Context, holder string, nowMs int64, ttl time.Duration) (bool, error) {
+// Lease is the lease row as AcquireLease found it.
+type Lease struct {
+	Holder    string
+	Nonce     string
+	ExpiresMs int64 // wall ms; 0 when there was no lease
+}
+
+// AcquireLease takes or renews the scheduler lease for the process
+// (holder, nonce) until nowMs+ttl, unless another process's lease is
+// still valid: another holder's, or one under the same holder name with
+// another nonce (a second process started with the same name waits for
+// the first one's lease to expire). It reports whether the process has
+// the lease, and the lease it found before.
+func (s *Store) AcquireLease(ctx context.Context, holder, nonce string, nowMs int64, ttl time.Duration) (bool, Lease, error) {
 	ok := false
+	var cur Lease
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var cur string
-		var exp int64
-		err := s.queryRow(ctx, tx, "SELECT holder, expires_at FROM lease WHERE name = 'scheduler'").Scan(&cur, &exp)
+		err := s.queryRow(ctx, tx, "SELECT holder, nonce, expires_at FROM lease WHERE name = 'scheduler'").Scan(&cur.Holder, &cur.Nonce, &cur.ExpiresMs)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if err == nil && cur != holder && exp > nowMs {
+		if err == nil && (cur.Holder != holder || cur.Nonce != nonce) && cur.ExpiresMs > nowMs {
 			return nil
 		}
-		_, err = s.exec(ctx, tx, "INSERT INTO lease (name, holder, expires_at) VALUES ('scheduler', ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
-			holder, nowMs+ttl.Milliseconds())
+		_, err = s.exec(ctx, tx, "INSERT INTO lease (name, holder, nonce, expires_at) VALUES ('scheduler', ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, nonce = excluded.nonce, expires_at = excluded.expires_at",
+			holder, nonce, nowMs+ttl.Milliseconds())
 		ok = err == nil
 		return err
 	})
 	if err != nil {
-		return false, adapters.Wrap("service.AcquireLease", adapters.KindOther, err)
+		return false, cur, adapters.Wrap("service.AcquireLease", adapters.KindOther, err)
 	}
-	return ok, nil
+	return ok, cur, nil
 }
 
-// ReleaseLease gives the lease up if holder has it.
-func (s *Store) ReleaseLease(ctx context.Context, holder string) error {
+// ReleaseLease gives the lease up if the process (holder, nonce) has it.
+func (s *Store) ReleaseLease(ctx context.Context, holder, nonce string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, "DELETE FROM lease WHERE name = 'scheduler' AND holder = ?", holder)
+		_, err := s.exec(ctx, tx, "DELETE FROM lease WHERE name = 'scheduler' AND holder = ? AND nonce = ?", holder, nonce)
 		return err
 	})
 }

@@ -136,7 +136,7 @@ func (rt *vaultRT) ensure(ctx context.Context) error {
 	if adapters.KindOf(err) != adapters.KindNotFound {
 		return err
 	}
-	if !rt.s.leader.Load() {
+	if !rt.s.isLeader() {
 		return adapters.E("service.New", adapters.KindNotReady, "vault %s does not exist yet and another process holds the lease", rt.id)
 	}
 	in := Intent{Key: rt.id + "/create", VaultID: rt.id, Action: ActCreate, Tick: rt.s.clock.Now(), Source: SourceSystem}
@@ -145,11 +145,25 @@ func (rt *vaultRT) ensure(ctx context.Context) error {
 }
 
 // runDue runs every tick of action a due at or before now, each as its
-// own intent, in order.
+// own intent, in order. It stops between ticks when the service is
+// stopping (the rest run at the next start) and returns ErrNotLeader as
+// soon as the lease is lost (the new holder catches up). A vault that
+// does not exist yet is created first by the lease holder.
 func (rt *vaultRT) runDue(ctx context.Context, a Action, now time.Time) error {
 	sc := rt.schedule(a)
 	for n := 0; n < maxCatchUp; n++ {
+		if rt.s.stopping.Load() {
+			return nil
+		}
+		if !rt.s.isLeader() {
+			return &adapters.Error{Op: "service.runDue", Kind: adapters.KindPaused, Err: ErrNotLeader}
+		}
 		row, err := rt.s.store.Vault(ctx, rt.id)
+		if adapters.KindOf(err) == adapters.KindNotFound {
+			if err = rt.ensure(ctx); err == nil {
+				row, err = rt.s.store.Vault(ctx, rt.id)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -158,7 +172,7 @@ func (rt *vaultRT) runDue(ctx context.Context, a Action, now time.Time) error {
 			return nil
 		}
 		in := Intent{Key: TickKey(rt.id, a, next), VaultID: rt.id, Action: a, Tick: next, Source: SourceSchedule}
-		if _, err := rt.doWith(ctx, in, &row); err != nil && !isDomain(err) {
+		if _, err := rt.doWith(ctx, in, &row); err != nil && (!isDomain(err) || errors.Is(err, ErrNotLeader)) {
 			return err
 		}
 	}
