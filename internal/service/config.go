@@ -126,6 +126,9 @@ type VaultFile struct {
 	// number) made by Depositor when the vault is created.
 	Deposit   string `yaml:"deposit"`
 	Depositor string `yaml:"depositor"`
+	// DepositLimit caps the vault's total assets (base units); deposits
+	// beyond it are refused. Default and ceiling: MaxAmount (10^15).
+	DepositLimit string `yaml:"deposit_limit"`
 	// Pricing is "rate" (default) or "market".
 	Pricing string   `yaml:"pricing"`
 	Fees    FeesFile `yaml:"fees"`
@@ -237,6 +240,8 @@ type VaultParams struct {
 	MinTradeOfNAV   float64
 	MaxGasPrice     float64
 	DepositForTrade decimal.Decimal
+	// DepositLimit caps total assets (MaxAmount when the file sets none).
+	DepositLimit decimal.Decimal
 }
 
 // Sched is a parsed schedule with its spec.
@@ -522,8 +527,22 @@ func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) 
 	if (vp.Management > 0 || vp.Performance > 0) && vp.Recipient == "" {
 		vp.Recipient = "fees"
 	}
-	if vs.Deposit, err = decimal.NewFromString(strings.TrimSpace(v.Deposit)); err != nil || vs.Deposit.Sign() < 0 || !vs.Deposit.Equal(vs.Deposit.Truncate(adapters.Scale)) {
+	vp.DepositLimit = MaxAmount
+	if strings.TrimSpace(v.DepositLimit) != "" {
+		lim, err := decimal.NewFromString(strings.TrimSpace(v.DepositLimit))
+		if err != nil || lim.Sign() <= 0 {
+			return vs, l.errf(p+".deposit_limit", adapters.KindInvalid, "vault %q: deposit_limit %q is not a decimal > 0", v.ID, v.DepositLimit)
+		}
+		if m := checkAmount("deposit_limit", lim, MaxAmount); m != "" {
+			return vs, l.errf(p+".deposit_limit", adapters.KindInvalid, "vault %q: %s", v.ID, m)
+		}
+		vp.DepositLimit = lim
+	}
+	if vs.Deposit, err = decimal.NewFromString(strings.TrimSpace(v.Deposit)); err != nil {
 		return vs, l.errf(p+".deposit", adapters.KindInvalid, "vault %q: deposit %q is not a decimal >= 0 with at most 18 places", v.ID, v.Deposit)
+	}
+	if m := checkAmount("deposit", vs.Deposit, vp.DepositLimit); m != "" {
+		return vs, l.errf(p+".deposit", adapters.KindInvalid, "vault %q: %s (deposit_limit)", v.ID, m)
 	}
 	if vs.Depositor == "" {
 		vs.Depositor = "treasury"

@@ -237,3 +237,8 @@ func TestService_SameHolderName(t *testing.T) {
 		t.Errorf("%d rebalance intents (%d keys), want 4: one per tick", n, distinct)
 	}
 }
+
+// slogTo is a text logger into w at debug level.
+func slogTo(w *syncBuf) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
@@ -67,6 +66,8 @@ func (s *Service) Handler() http.Handler {
 type statusWriter struct {
 	http.ResponseWriter
 	code int
+	// encErr is a response body that could not be encoded (answered 500).
+	encErr error
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -86,6 +87,9 @@ func (s *Service) logRequests(next http.Handler) http.Handler {
 			route = "other"
 		}
 		s.metrics.HTTP.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+		if sw.encErr != nil {
+			s.log.Error("encoding the response failed: answered 500", "method", r.Method, "path", r.URL.Path, "err", sw.encErr)
+		}
 		lvl := slog.LevelDebug
 		if r.Method != http.MethodGet || sw.code >= 400 {
 			lvl = slog.LevelInfo
@@ -94,11 +98,22 @@ func (s *Service) logRequests(next http.Handler) http.Handler {
 	})
 }
 
+// writeJSON encodes v in full before writing the status: a value that
+// cannot be encoded (a NaN, say) answers 500 with an error body, and the
+// request log records why, instead of a 200 with an empty body.
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.encErr = err
+		}
+		code = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"internal error: the response could not be encoded"}}`)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // apiError is the body of every error answer.
@@ -491,21 +506,15 @@ func parseRequest(a Action, body []byte) (request, string) {
 	if len(req.Note) > 500 {
 		return req, "note is longer than 500 characters"
 	}
-	onScale := func(name string, d decimal.Decimal) string {
-		if d.Sign() < 0 || !d.Equal(d.Truncate(adapters.Scale)) {
-			return name + " must be >= 0 with at most 18 decimals"
-		}
-		return ""
-	}
 	switch a {
 	case ActDeposit, ActWithdraw:
 		if req.User == "" || len(req.User) > 128 {
 			return req, "user is required (at most 128 characters)"
 		}
-		if m := onScale("amount", req.Amount); m != "" {
+		if m := checkAmount("amount", req.Amount, MaxAmount); m != "" {
 			return req, m
 		}
-		if m := onScale("shares", req.Shares); m != "" {
+		if m := checkAmount("shares", req.Shares, MaxShares); m != "" {
 			return req, m
 		}
 		if a == ActDeposit && (req.Amount.Sign() <= 0 || req.Shares.Sign() != 0) {

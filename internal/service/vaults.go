@@ -74,6 +74,7 @@ func (vs *VaultSpec) VaultConfig() (vault.Config, error) {
 		cfg.Rebalance.MinTrade = adapters.Quantize(p.DepositForTrade.Mul(adapters.FromFloat(p.MinTradeOfNAV)))
 	}
 	cfg.Rebalance.MaxGasPrice = p.MaxGasPrice
+	cfg.DepositLimit = p.DepositLimit
 	return cfg, cfg.Validate()
 }
 
@@ -669,6 +670,7 @@ func Summarize(v *vault.Vault) VaultSummary {
 	s := VaultSummary{Time: v.Time(), NAV: ta, Idle: v.Idle(), Supply: v.TotalSupply(), SharePrice: pps.Round(adapters.Scale), Pending: v.PendingRewards()}
 	s.NAVf, _ = ta.Float64()
 	s.SharePricef, _ = pps.Float64()
+	s.NAVf, s.SharePricef = finite(s.NAVf), finite(s.SharePricef)
 	st := v.StrategyState()
 	gross, _ := v.GrossAssets().Float64()
 	vals := v.MarketValues(nil)
@@ -677,15 +679,14 @@ func Summarize(v *vault.Vault) VaultSummary {
 		p, _ := v.Position(ms.Market.ID)
 		ps := PositionSummary{Market: ms.Market.ID, Units: p.Units, Value: vals[i]}
 		ps.Valuef, _ = vals[i].Float64()
+		ps.Valuef = finite(ps.Valuef)
 		if gross > 0 {
-			ps.Weight = ps.Valuef / gross
+			ps.Weight = finite(ps.Valuef / gross)
 		}
 		if ms.Row >= 0 {
-			ps.APY = strategies.NetAPY(ms)
+			ps.APY = finite(strategies.NetAPY(ms)) // unknown data shows 0, never NaN
 		}
-		if !math.IsNaN(ps.APY) && !math.IsInf(ps.APY, 0) {
-			s.APY += ps.Weight * ps.APY
-		}
+		s.APY = finite(s.APY + ps.Weight*ps.APY)
 		s.Positions = append(s.Positions, ps)
 	}
 	return s
