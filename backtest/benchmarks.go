@@ -10,6 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
+	"github.com/yieldvault/yieldvault/vault"
 )
 
 // Benchmark kinds.
@@ -58,6 +60,23 @@ type benchMarket struct {
 	ewVal0 float64
 	ewOK   bool
 	ewCost decimal.Decimal
+	// ewIdle is the part of capital/N not deposited (a pool size limit
+	// cut the deposit short, or the entry failed): held idle.
+	ewIdle float64
+	// inEW: the market is one of the N markets of the equal-weight split
+	// (it has a row at or before the run's end).
+	inEW bool
+	// tried: the entry was attempted, at step k0 (the run's start, or the
+	// first step at which the market has a row).
+	tried bool
+	k0    int
+	// holdIdle is the part of the capital the hold could not deposit (the
+	// strategy's pool size limit), held idle beside the position.
+	holdIdle float64
+	// notInv says why the hold could not be entered at all; note how it
+	// differs from a plain hold from the start.
+	notInv string
+	notes  []string
 }
 
 // benchTrack computes a run's benchmarks: a hold of the whole capital in
@@ -81,6 +100,20 @@ type benchTrack struct {
 	exact    bool        // engine.exactBench
 	stop     atomic.Bool // the run failed: stop early
 	out      []Benchmark
+	// part is capital / N, the equal-weight share of each of the N
+	// markets with a row at or before the run's end.
+	part  decimal.Decimal
+	partF float64
+	// maxShare is the strategy's max_share_of_tvl: a hold deposits at
+	// most that share of its market's TVL at entry, as the strategy
+	// could (0: no limit).
+	maxShare float64
+	base     adapters.Asset
+	// gasAt is the gas price and gas asset price at a time, read from the
+	// data as the engine reads them (for entries after the start).
+	gasAt func(t int64) (gas, asset float64)
+	// reasons say why a market without a row in the range cannot be held.
+	reasons map[string]string
 }
 
 // sharedBench is a sweep's benchmarks, computed once for its points:
@@ -90,14 +123,25 @@ type sharedBench struct {
 	out []Benchmark
 }
 
-// benchKey is the universe a benchmark set was computed for.
+// benchKey is the universe (and the pool size limit) a benchmark set was
+// computed for.
 func (e *engine) benchKey() string {
 	var b strings.Builder
 	for _, m := range e.markets {
 		b.WriteString(m.id)
 		b.WriteByte('\n')
 	}
+	fmt.Fprintf(&b, "max_share_of_tvl=%g", maxShareOfTVL(e.spec.Strategy))
 	return b.String()
+}
+
+// maxShareOfTVL is a strategy's max_share_of_tvl constraint (0 when it
+// has none).
+func maxShareOfTVL(s strategies.Strategy) float64 {
+	if c, ok := s.(interface{ Constraints() strategies.Constraints }); ok {
+		return c.Constraints().MaxShareOfTVL
+	}
+	return 0
 }
 
 // newBenchTrack returns the track of a run that has reached from (the
@@ -106,11 +150,54 @@ func (e *engine) benchKey() string {
 func (e *engine) newBenchTrack(from time.Time) *benchTrack {
 	sp := &e.spec
 	b := &benchTrack{times: e.times, events: e.events, nextEv: e.nextEv, last: from, capital: sp.Capital,
-		capitalF: toFloat(sp.Capital), pricing: sp.Pricing, rf: sp.RiskFree, exact: e.exactBench}
+		capitalF: toFloat(sp.Capital), pricing: sp.Pricing, rf: sp.RiskFree, exact: e.exactBench,
+		maxShare: maxShareOfTVL(sp.Strategy), base: e.v.Config().Base, reasons: map[string]string{}}
+	to := e.times[len(e.times)-1]
+	n := 0
 	for _, m := range e.markets {
 		bm := &benchMarket{id: m.id, ad: m.ad, cursor: newCursor(m.ser)}
 		bm.seek(from.Unix())
+		bm.inEW = m.ser.Len() > 0 && m.ser.Times[0] <= to
+		if bm.inEW {
+			n++
+		}
 		b.ms = append(b.ms, bm)
+	}
+	if n > 0 {
+		b.part = sp.Capital.DivRound(decimal.NewFromInt(int64(n)), adapters.Scale)
+		b.partF = toFloat(b.part)
+	}
+	for _, r := range e.res.Data.Ranges {
+		if !r.Investable {
+			why := "no data in the run's range"
+			if r.Stored != nil {
+				why += fmt.Sprintf(" (its data covers %s .. %s)", fmtDate(r.Stored.From), fmtDate(r.Stored.To))
+			}
+			b.reasons[r.Market] = why
+		}
+	}
+	// Gas at a later entry, from the data alone (the track runs beside the
+	// vault and never reads it): as engine.advance and gasAssetPrice.
+	gasMs := make([]*adapters.Series, len(e.gasMs))
+	for i, m := range e.gasMs {
+		gasMs[i] = m.ser
+	}
+	defGas, gasData, data, asst := e.gas, e.gasData, e.data, e.gasAsst
+	b.gasAt = func(t int64) (float64, float64) {
+		g := defGas
+		for _, s := range gasMs {
+			if r := s.Index(t); r >= 0 && s.Set[r].Has(adapters.FieldGasPrice) {
+				g = s.Cols[adapters.FieldGasPrice][r]
+				break
+			}
+		}
+		a := asst
+		if gasData {
+			if x, ok := vault.GasAssetPriceAt(data, b.base, t); ok {
+				a = x
+			}
+		}
+		return g, a
 	}
 	return b
 }
@@ -170,6 +257,12 @@ func (b *benchTrack) run(from time.Time, gas, gasAsset float64) {
 			m.seek(t)
 		}
 		b.last = time.Unix(t, 0).UTC()
+		for _, m := range b.ms {
+			if !m.tried && m.row >= 0 {
+				g, a := b.gasAt(t)
+				b.enter(m, k, b.last, g, a)
+			}
+		}
 		b.step(k, b.last)
 	}
 	b.out = b.results()
@@ -200,60 +293,113 @@ func (b *benchTrack) applyEvents(t int64) {
 	}
 }
 
-// open opens the passive positions at the start: for every market
-// observed at from, a deposit of the whole capital through its adapter
-// (entry costs paid at the run's gas price), and the value after entry
-// of a deposit of capital / N, N being the markets so opened (the
-// equal-weight split).
+// open opens the passive positions of the markets observed at from
+// (entry at the gas prices given); a market whose data starts later is
+// entered at its first row (run).
 //
 // The benchmarks' curves are computed from these hold positions alone,
 // one Accrue and Value per market and step, never a vault run: a hold
 // position's value is proportional to its units (accrual, rewards and
 // events scale with them), so the equal-weight curve is
 //
-//	EW(t) = sum_j hold_j(t) x ew0_j / hold0_j
+//	EW(t) = sum_j (hold_j(t) - idle_j) x ew0_j / hold0_j + ewIdle_j
 //
-// where hold0_j and ew0_j are the values right after entry of the whole
-// capital and of capital / N: each market's share carries its own entry
+// after market j's entry (capital / N held idle before it), where hold0_j
+// and ew0_j are the values right after entry of the hold's deposit and of
+// the equal-weight share's: each market's share carries its own entry
 // cost at its own size. Values include accrued, unharvested rewards.
 func (b *benchTrack) open(from time.Time, gas, gasAsset float64) {
 	n := len(b.times)
 	slab := make([]float64, n*len(b.ms))
-	opened := 0
 	for i, m := range b.ms {
 		m.curve = slab[i*n : (i+1)*n : (i+1)*n]
 		m.holdCost = decimal.Zero
 		m.ewCost = decimal.Zero
-		if m.row < 0 {
-			m.holdNote = "no observation at the start: held as idle capital"
-			continue
+		m.ewIdle = b.partF
+		if m.row >= 0 {
+			b.enter(m, 0, from, gas, gasAsset)
 		}
-		m.env = adapters.Env{Time: from, Obs: m.obs, GasPrice: gas, GasAssetPrice: gasAsset}
-		pos, f, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, b.capital)
-		if err != nil {
-			m.holdNote = "entry failed, held as idle capital: " + err.Error()
-			continue
-		}
-		m.hold, m.holdOK, m.holdCost, m.envRow = pos, true, f.Cost(), m.row
-		m.holdVal0 = b.holdValue(m)
-		m.openUnit(b.pricing)
-		opened++
 	}
-	if opened == 0 {
+}
+
+// capped is what a hold may deposit of amt into m at its current
+// observation: at most the strategy's max_share_of_tvl of the market's
+// TVL (in the base, at the observed base_usd; a USD market's TVL is its
+// base), as strategies.Constraints.TVLCap caps the strategy. Without a
+// TVL or a USD price the limit does not apply, as for the strategy. note
+// says what the limit did, "" when it did not cut.
+func (b *benchTrack) capped(m *benchMarket, amt decimal.Decimal) (decimal.Decimal, string) {
+	if b.maxShare <= 0 {
+		return amt, ""
+	}
+	tvl, ok := m.obs.Get(adapters.FieldTVL)
+	if !ok || math.IsNaN(tvl) || math.IsInf(tvl, 0) || tvl < 0 {
+		return amt, "tvl unknown: max_share_of_tvl not applied (as for the strategy)"
+	}
+	usd := 1.0
+	if b.base != adapters.USD {
+		usd = m.obs.Value(adapters.FieldBaseUSD, 0)
+	}
+	if !(usd > 0) || math.IsInf(usd, 0) {
+		return amt, "base USD price unknown: max_share_of_tvl not applied (as for the strategy)"
+	}
+	lim := b.maxShare * tvl / usd
+	if lim >= toFloat(amt) {
+		return amt, ""
+	}
+	c := adapters.Quantize(adapters.FromFloat(lim))
+	if c.Sign() < 0 {
+		c = decimal.Zero
+	}
+	return c, fmt.Sprintf("max_share_of_tvl %g of its TVL at entry (%s %s) allows %s of %s %s",
+		b.maxShare, formatAmount(tvl/usd), b.base, formatAmount(toFloat(c)), formatAmount(toFloat(amt)), b.base)
+}
+
+// enter opens m's hold at step k, time now: a deposit of the capital (or
+// what the pool size limit allows; the rest is held idle) through its
+// adapter at the gas prices given, and the value after entry of its
+// equal-weight share.
+func (b *benchTrack) enter(m *benchMarket, k int, now time.Time, gas, gasAsset float64) {
+	m.tried, m.k0 = true, k
+	m.env = adapters.Env{Time: now, Obs: m.obs, GasPrice: gas, GasAssetPrice: gasAsset}
+	m.envRow = m.row
+	if k > 0 {
+		m.notes = append(m.notes, "entered "+fmtDate(now)+" when its data starts; metrics from then")
+	}
+	amt, note := b.capped(m, b.capital)
+	if amt.Sign() <= 0 {
+		m.notInv = note + ": the pool is too small for any deposit"
 		return
 	}
-	part := b.capital.DivRound(decimal.NewFromInt(int64(opened)), adapters.Scale)
-	for _, m := range b.ms {
-		if !m.holdOK || !(m.holdVal0 > 0) {
-			continue
-		}
-		pos, f, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, part)
-		if err != nil {
-			continue
-		}
-		v := m.ad.Value(&pos, &m.env, b.pricing).Add(pos.Rewards)
-		m.ewVal0, m.ewOK, m.ewCost = toFloat(v), true, f.Cost()
+	pos, f, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, amt)
+	if err != nil {
+		m.notInv = "entry failed: " + err.Error()
+		return
 	}
+	switch {
+	case amt.LessThan(b.capital):
+		m.notes = append(m.notes, note+"; the rest is held idle")
+	case note != "":
+		m.notes = append(m.notes, note)
+	}
+	m.hold, m.holdOK, m.holdCost = pos, true, f.Cost()
+	m.holdIdle = b.capitalF - toFloat(amt)
+	m.holdVal0 = b.holdValue(m)
+	m.openUnit(b.pricing)
+	if !m.inEW || !(m.holdVal0 > 0) {
+		return
+	}
+	ea, _ := b.capped(m, b.part)
+	if ea.Sign() <= 0 {
+		return
+	}
+	ep, ef, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, ea)
+	if err != nil {
+		return
+	}
+	v := m.ad.Value(&ep, &m.env, b.pricing).Add(ep.Rewards)
+	m.ewVal0, m.ewOK, m.ewCost = toFloat(v), true, ef.Cost()
+	m.ewIdle = b.partF - toFloat(ea)
 }
 
 // holdValue is the hold position's value now: units at the run's pricing
@@ -498,11 +644,11 @@ func (b *benchTrack) step(k int, now time.Time) {
 		}
 		if b.exact {
 			m.ad.Accrue(&m.hold, &m.env)
-			m.curve[k] = b.holdValue(m)
+			m.curve[k] = b.holdValue(m) + m.holdIdle
 			continue
 		}
 		m.accrueUnit()
-		m.curve[k] = m.units*m.unitValue(pricing) + m.rew
+		m.curve[k] = m.units*m.unitValue(pricing) + m.rew + m.holdIdle
 	}
 }
 
@@ -534,7 +680,9 @@ func (b *benchTrack) applyHoldEvent(m *benchMarket, at time.Time, ev adapters.Ev
 	m.unit = np
 }
 
-// results builds the benchmark results from the hold curves.
+// results builds the benchmark results from the hold curves. A hold
+// entered after the start has its metrics from its entry; one that could
+// not be entered is marked not investable (and is never best_single).
 func (b *benchTrack) results() []Benchmark {
 	ts, rf := b.times, b.rf
 	n := len(ts)
@@ -542,36 +690,66 @@ func (b *benchTrack) results() []Benchmark {
 	capital := b.capitalF
 	best := -1
 	for i, m := range b.ms {
-		// Before entry: entry costs count.
-		c0 := m.curve[0]
-		m.curve[0] = capital
-		h := ComputeHeadline(ts, m.curve, rf)
-		m.curve[0] = c0
 		hb := Benchmark{Name: BenchHold + " " + m.id, Kind: BenchHold, Markets: []string{m.id}, EntryCost: m.holdCost,
-			Metrics: h, Note: m.holdNote, Curve: m.curve}
+			Note: strings.Join(m.notes, "; "), Curve: m.curve}
+		if !m.holdOK {
+			hb.NotInvestable = m.notInv
+			if hb.NotInvestable == "" {
+				hb.NotInvestable = b.reasons[m.id]
+			}
+			if hb.NotInvestable == "" {
+				hb.NotInvestable = "no observation in the run's range"
+			}
+			hb.Metrics = ComputeHeadline(ts, m.curve, rf)
+		} else {
+			// Before entry: entry costs count.
+			k0 := m.k0
+			c0 := m.curve[k0]
+			m.curve[k0] = capital
+			hb.Metrics = ComputeHeadline(ts[k0:], m.curve[k0:], rf)
+			m.curve[k0] = c0
+			if k0 > 0 {
+				hb.From = unixUTC(ts[k0])
+			}
+		}
 		out = append(out, hb)
 		if m.holdOK && (best < 0 || hb.Metrics.EndValue > out[best].Metrics.EndValue) {
 			best = i
 		}
 	}
-	// Equal weight.
+	// Equal weight: capital / N in each of the N markets with data in the
+	// range, each entered when its data starts (idle until then).
 	ew := make([]float64, n)
-	var held []string
+	var held, late, idle []string
 	cost := decimal.Zero
+	nEW := 0
 	for _, m := range b.ms {
+		if !m.inEW {
+			continue
+		}
+		nEW++
 		if m.ewOK {
 			held = append(held, m.id)
 			cost = cost.Add(m.ewCost)
+			if m.k0 > 0 {
+				late = append(late, m.id+" from "+fmtDate(unixUTC(ts[m.k0])))
+			}
+		} else {
+			idle = append(idle, m.id)
 		}
 	}
 	for k := range ew {
 		var s float64
 		for _, m := range b.ms {
-			if m.ewOK {
-				s += m.curve[k] * (m.ewVal0 / m.holdVal0)
+			switch {
+			case !m.inEW:
+			case m.ewOK && k >= m.k0:
+				s += (m.curve[k]-m.holdIdle)*(m.ewVal0/m.holdVal0) + m.ewIdle
+			default:
+				s += b.partF
 			}
 		}
-		if len(held) == 0 {
+		if nEW == 0 {
 			s = capital
 		}
 		ew[k] = s
@@ -582,18 +760,33 @@ func (b *benchTrack) results() []Benchmark {
 	ew[0] = c0
 	ewb := Benchmark{Name: BenchEqualWeight, Kind: BenchEqualWeight, Markets: held, EntryCost: cost,
 		Metrics: ewh, Curve: ew}
-	if len(held) < len(b.ms) {
-		ewb.Note = fmt.Sprintf("%d of %d markets could be bought at the start", len(held), len(b.ms))
+	var notes []string
+	if nEW < len(b.ms) {
+		notes = append(notes, fmt.Sprintf("capital / %d: %d of %d markets have data in the range", nEW, nEW, len(b.ms)))
+	}
+	if len(late) > 0 {
+		notes = append(notes, "entered when their data starts, their share idle until then: "+strings.Join(late, ", "))
+	}
+	if len(idle) > 0 {
+		notes = append(notes, "could not be bought, their share held idle: "+strings.Join(idle, ", "))
+	}
+	ewb.Note = strings.Join(notes, "; ")
+	if len(held) == 0 {
+		ewb.NotInvestable = "no market could be held"
 	}
 	out = append(out, ewb)
 	if best >= 0 {
 		bb := out[best]
 		bb.Name, bb.Kind = BenchBestSingle, BenchBestSingle
-		bb.Note = "the market whose hold ended highest: " + b.ms[best].id
+		note := "the market whose hold ended highest: " + b.ms[best].id
+		if bb.Note != "" {
+			note += " (" + bb.Note + ")"
+		}
+		bb.Note = note
 		out = append(out, bb)
 	} else {
 		out = append(out, Benchmark{Name: BenchBestSingle, Kind: BenchBestSingle, EntryCost: decimal.Zero,
-			Metrics: out[len(out)-1].Metrics, Curve: ew, Note: "no market could be held"})
+			Metrics: out[len(out)-1].Metrics, Curve: ew, NotInvestable: "no market could be held"})
 	}
 	return out
 }

@@ -96,6 +96,11 @@ type Spec struct {
 	// Vault overrides the vault's configuration (fees, profit unlock,
 	// thresholds). Nil means DefaultVaultConfig.
 	Vault *vault.Config
+	// MinGainOverCost, when set, overrides the rebalancer's
+	// MinGainOverCost (the strategy's rebalance.min_gain_over_cost or the
+	// vault's default): a buy must expect to earn this multiple of its
+	// cost over the holding horizon; 0 turns the test off.
+	MinGainOverCost *float64
 	// Rebalance and Harvest are cron specs for strategies without their
 	// own schedules; empty means DefaultRebalance and DefaultHarvest.
 	Rebalance, Harvest string
@@ -105,6 +110,11 @@ type Spec struct {
 	Params map[string]float64
 	// Source describes the data, for the summary.
 	Source string
+	// DataRanges are the stored ranges of the universe's markets (all of
+	// their rows, not only the loaded window), when known (StoredRanges):
+	// a market with no row in the run's range is reported with its data's
+	// range.
+	DataRanges map[string]DataRange
 	// Progress, when set, is called every ProgressEvery steps and after
 	// the last one with the run's progress (for progress bars). It must
 	// not keep the Progress's NAV beyond the call's needs; it cannot
@@ -135,6 +145,9 @@ func DefaultVaultConfig(s strategies.Strategy, base adapters.Asset, capital deci
 			cfg.Rebalance.MinTrade = adapters.Quantize(capital.Mul(adapters.FromFloat(t.MinTrade)))
 		}
 		cfg.Rebalance.MaxGasPrice = t.MaxGasPrice
+		if t.HasMinGainOverCost {
+			cfg.Rebalance.MinGainOverCost = t.MinGainOverCost
+		}
 	}
 	return cfg
 }
@@ -476,6 +489,23 @@ func (e *engine) setup(ctx context.Context) error {
 		return e.errf(adapters.KindInvalid, "range %s .. %s is outside the data, which covers %s .. %s",
 			fmtTime(from), fmtTime(to), fmtTime(time.Unix(first, 0)), fmtTime(time.Unix(last, 0)))
 	}
+	// A range that reaches beyond the data is clipped to it, loudly: years
+	// without a row would average the APY over time nobody could invest.
+	var warns []string
+	reqFrom, reqTo := from, to
+	if from.Unix() < first {
+		from = unixUTC(first)
+		warns = append(warns, fmt.Sprintf("range clipped: the start %s is before the data, which starts %s; the run starts there",
+			fmtDate(reqFrom), fmtDate(from)))
+	}
+	if to.Unix() > last {
+		to = unixUTC(last)
+		warns = append(warns, fmt.Sprintf("range clipped: the end %s is after the data, which ends %s; the run ends there",
+			fmtDate(reqTo), fmtDate(to)))
+	}
+	if !from.Before(to) {
+		return e.errf(adapters.KindInvalid, "range %s .. %s holds a single instant of the data (%s)", fmtTime(reqFrom), fmtTime(reqTo), fmtTime(from))
+	}
 	sp.From, sp.To = from, to
 	e.times = stepTimes(e.markets, from.Unix(), to.Unix(), sp.Step)
 	if len(e.times) < 2 {
@@ -495,6 +525,12 @@ func (e *engine) setup(ctx context.Context) error {
 		cfg = DefaultVaultConfig(sp.Strategy, base, sp.Capital)
 	}
 	cfg.Pricing = sp.Pricing
+	if p := sp.MinGainOverCost; p != nil {
+		if math.IsNaN(*p) || math.IsInf(*p, 0) || *p < 0 {
+			return e.errf(adapters.KindInvalid, "min gain over cost %g must be a finite number >= 0", *p)
+		}
+		cfg.Rebalance.MinGainOverCost = *p
+	}
 	if (cfg.ManagementFee > 0 || cfg.PerformanceFee > 0) && cfg.FeeRecipient == "" {
 		cfg.FeeRecipient = FeeRecipient
 	}
@@ -564,6 +600,8 @@ func (e *engine) setup(ctx context.Context) error {
 		return order[a.Market] < order[b.Market]
 	})
 	e.issues = dataIssues(e.markets, e.times, from.Unix(), to.Unix())
+	ranges := marketRanges(e.markets, from, to, sp.DataRanges)
+	warns = append(warns, rangeWarnings(ranges, from, to)...)
 	// Result skeleton.
 	params := map[string]float64{}
 	if sp.Params == nil {
@@ -594,8 +632,15 @@ func (e *engine) setup(ctx context.Context) error {
 			GasPrice: e.gas, GasAssetPrice: e.gasAsst, RiskFree: sp.RiskFree, Source: sp.Source, Vault: cfg,
 		},
 		Data: DataInfo{From: w.From.UTC(), To: w.To.UTC(), Markets: append([]string(nil), universe...), Rows: w.Rows(),
-			Steps: len(e.times), MarketSteps: len(e.times) * n},
-		Steps: make([]Step, 0, len(e.times)),
+			Steps: len(e.times), MarketSteps: len(e.times) * n, Ranges: ranges},
+		Warnings: append([]string{}, warns...),
+		Steps:    make([]Step, 0, len(e.times)),
+	}
+	if !reqFrom.Equal(from) {
+		e.res.Settings.RequestedFrom = reqFrom
+	}
+	if !reqTo.Equal(to) {
+		e.res.Settings.RequestedTo = reqTo
 	}
 	e.slab = make([]float64, len(e.times)*n)
 	e.costs = decimal.Zero

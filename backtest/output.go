@@ -55,8 +55,11 @@ type RunKey struct {
 	// GasAssetPrice is Spec.GasAssetPrice; it enters the hash only when
 	// set, so runs without it keep their folders.
 	GasAssetPrice float64
-	Source        string
-	Data          string
+	// MinGainOverCost is Spec.MinGainOverCost; it enters the hash only
+	// when set.
+	MinGainOverCost *float64
+	Source          string
+	Data            string
 }
 
 // Hash is the first 8 hex digits of a SHA-256 over a canonical encoding of
@@ -91,6 +94,9 @@ func (k RunKey) Hash() string {
 	field("gas_price", []byte(strconv.FormatFloat(k.GasPrice, 'g', -1, 64)))
 	if k.GasAssetPrice != 0 {
 		field("gas_asset_price", []byte(strconv.FormatFloat(k.GasAssetPrice, 'g', -1, 64)))
+	}
+	if k.MinGainOverCost != nil {
+		field("min_gain_over_cost", []byte(strconv.FormatFloat(*k.MinGainOverCost, 'g', -1, 64)))
 	}
 	field("source", []byte(k.Source))
 	field("data", []byte(k.Data))
@@ -137,10 +143,11 @@ func DataFingerprint(w *adapters.Window) string {
 	fmt.Fprintf(h, "%d %d\n", w.From.Unix(), w.To.Unix())
 	for _, s := range w.Series {
 		fmt.Fprintf(h, "%s %d", s.Market.ID, s.Len())
+		if s.Len() == 0 { // a market with no row in the window (issue 19)
+			fmt.Fprintf(h, " %d\n", len(s.Events))
+			continue
+		}
 		for _, i := range []int{0, s.Len() - 1} {
-			if i < 0 {
-				continue
-			}
 			fmt.Fprintf(h, " %d", s.Times[i])
 			for f := range s.Cols {
 				if c := s.Cols[f]; c != nil {
@@ -258,6 +265,13 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 // bytes), decimals as exact strings. It holds no wall-clock time: the same
 // run gives the same bytes.
 func SummaryJSON(r *Result) ([]byte, error) {
+	return SummaryJSONWith(r, nil)
+}
+
+// SummaryJSONWith is SummaryJSON with extra top-level keys (the CLI's
+// --json adds the run folder); a key of the summary's own is not
+// replaced.
+func SummaryJSONWith(r *Result, extra map[string]any) ([]byte, error) {
 	const op = "backtest.SummaryJSON"
 	raw, err := json.Marshal(r)
 	if err != nil {
@@ -269,12 +283,52 @@ func SummaryJSON(r *Result) ([]byte, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, adapters.E(op, adapters.KindInvalid, "re-reading the result: %v", err)
 	}
+	nullUndefinedRatios(v)
+	if top, ok := v.(map[string]any); ok {
+		for k, x := range extra {
+			if _, own := top[k]; !own {
+				top[k] = x
+			}
+		}
+	}
 	var b bytes.Buffer
 	if err := writeCanonical(&b, v, ""); err != nil {
 		return nil, adapters.Wrap(op, adapters.KindInvalid, err)
 	}
 	b.WriteByte('\n')
 	return b.Bytes(), nil
+}
+
+// undefinedRatios are the risk ratios of a Headline and the risk each
+// divides by: a ratio whose risk is below RatioFloor is undefined.
+var undefinedRatios = [...]struct{ ratio, risk string }{
+	{"sharpe", "volatility"}, {"sortino", "downside_deviation"}, {"calmar", "max_drawdown"},
+}
+
+// nullUndefinedRatios writes undefined ratios as null in a decoded
+// summary: every object with a ratio and its risk (a Headline's
+// encoding), at any depth. A reader sees "undefined", not a ratio of 0.
+func nullUndefinedRatios(v any) {
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			nullUndefinedRatios(e)
+		}
+	case map[string]any:
+		for _, p := range undefinedRatios {
+			if _, ok := x[p.ratio]; !ok {
+				continue
+			}
+			if n, ok := x[p.risk].(json.Number); ok {
+				if f, err := n.Float64(); err == nil && f < RatioFloor {
+					x[p.ratio] = nil
+				}
+			}
+		}
+		for _, e := range x {
+			nullUndefinedRatios(e)
+		}
+	}
 }
 
 func writeCanonical(b *bytes.Buffer, v any, indent string) error {

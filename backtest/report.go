@@ -42,10 +42,11 @@ type ReportOptions struct {
 }
 
 type reportRow struct {
-	Name string
-	H    Headline
-	Note string
-	Main bool
+	Name          string
+	H             Headline
+	Note          string
+	NotInvestable string
+	Main          bool
 }
 
 type reportKV struct{ Key, Value string }
@@ -60,6 +61,10 @@ type reportData struct {
 	Decisions  []vault.Decision
 	DecisionsN int
 	Skipped    int
+	// Requested is the range asked for when the run was clipped to the
+	// data; IssueCounts the data issues by kind ("gap 3, late_start 1").
+	Requested   string
+	IssueCounts string
 }
 
 // WriteReport writes report.html: one self-contained HTML file (inline CSS
@@ -79,7 +84,11 @@ func WriteReport(w io.Writer, r *Result, o ReportOptions) error {
 	d := reportData{R: r, Base: baseName(r)}
 	d.Rows = append(d.Rows, reportRow{Name: "strategy " + r.Settings.Strategy, H: r.Metrics.Headline, Main: true})
 	for _, b := range r.Benchmarks {
-		d.Rows = append(d.Rows, reportRow{Name: b.Name, H: b.Metrics, Note: b.Note})
+		name := b.Name
+		if !b.From.IsZero() {
+			name += " (from " + formatDateTime(b.From) + ")"
+		}
+		d.Rows = append(d.Rows, reportRow{Name: name, H: b.Metrics, Note: b.Note, NotInvestable: b.NotInvestable})
 	}
 	d.Charts = []svgChart{
 		equityChart(r, o.MaxPoints),
@@ -96,6 +105,17 @@ func WriteReport(w io.Writer, r *Result, o ReportOptions) error {
 		d.Params = append(d.Params, reportKV{k, strconv.FormatFloat(r.Settings.Params[k], 'g', -1, 64)})
 	}
 	d.Settings = settingsKV(r)
+	if s := &r.Settings; !s.RequestedFrom.IsZero() || !s.RequestedTo.IsZero() {
+		f, t := s.From, s.To
+		if !s.RequestedFrom.IsZero() {
+			f = s.RequestedFrom
+		}
+		if !s.RequestedTo.IsZero() {
+			t = s.RequestedTo
+		}
+		d.Requested = formatDateTime(f) + " to " + formatDateTime(t)
+	}
+	d.IssueCounts = IssueCounts(r.DataIssues)
 	n := len(r.Decisions)
 	first := max(0, n-o.Decisions)
 	d.DecisionsN, d.Skipped = n, first
@@ -103,6 +123,25 @@ func WriteReport(w io.Writer, r *Result, o ReportOptions) error {
 		d.Decisions = append(d.Decisions, r.Decisions[i])
 	}
 	return reportTmpl.Execute(w, d)
+}
+
+// IssueCounts counts data issues by kind, kinds sorted: "gap 12,
+// late_start 1" ("" when there are none).
+func IssueCounts(issues []DataIssue) string {
+	n := map[string]int{}
+	var kinds []string
+	for _, d := range issues {
+		if n[d.Kind] == 0 {
+			kinds = append(kinds, d.Kind)
+		}
+		n[d.Kind]++
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = k + " " + strconv.Itoa(n[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func settingsKV(r *Result) []reportKV {
@@ -155,6 +194,27 @@ func formatValue(v float64) string {
 		return "0"
 	}
 	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+// formatAmount writes an amount for reading: 4 significant digits with a
+// thousand, million or billion suffix ("603.8M", "12.35K", "0.004512").
+func formatAmount(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	a := math.Abs(v)
+	for _, u := range []struct {
+		div float64
+		sfx string
+	}{{1e12, "T"}, {1e9, "B"}, {1e6, "M"}, {1e3, "K"}} {
+		if a >= u.div {
+			return strconv.FormatFloat(v/u.div, 'g', 4, 64) + u.sfx
+		}
+	}
+	if v == 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 func formatSigned(v float64) string {

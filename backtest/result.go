@@ -26,6 +26,11 @@ type Result struct {
 	Benchmarks  []Benchmark   `json:"benchmarks"`
 	DataIssues  []DataIssue   `json:"data_issues"`
 	Events      []EventRecord `json:"events"`
+	// Warnings are what a reader must know before trusting the figures:
+	// a range clipped to the data, markets not investable in the range or
+	// observable only part of it. The console, summary.json and
+	// report.html each show them.
+	Warnings []string `json:"warnings"`
 
 	// Steps is the equity curve: one record per simulated step, in time
 	// order. Step.Values are in Data.Markets order.
@@ -52,6 +57,11 @@ type Settings struct {
 	Params       map[string]float64 `json:"params"` // encoding/json writes map keys sorted
 	From         time.Time          `json:"from"`
 	To           time.Time          `json:"to"`
+	// RequestedFrom and RequestedTo are the range asked for when it
+	// reached beyond the data and the run was clipped to From and To
+	// (zero otherwise).
+	RequestedFrom time.Time `json:"requested_from,omitzero"`
+	RequestedTo   time.Time `json:"requested_to,omitzero"`
 	// Step is the simulated step as a Go duration ("1h0m0s"), or "data"
 	// when the run steps on the data's own timestamps.
 	Step     string          `json:"step"`
@@ -89,6 +99,10 @@ type DataInfo struct {
 	MarketSteps int `json:"market_steps"`
 	// Gaps is the number of gaps found (see DataIssue); forward filled.
 	Gaps int `json:"gaps"`
+	// Ranges is each market's rows against the run's range, in Markets
+	// order: what was loaded, what is stored and from when the market
+	// could be held.
+	Ranges []MarketRange `json:"market_ranges"`
 }
 
 // Step is one simulated step of the equity curve.
@@ -275,9 +289,19 @@ type Benchmark struct {
 	// EntryCost is the base asset lost on entry (gas, slippage, fees).
 	EntryCost decimal.Decimal `json:"entry_cost"`
 	Metrics   Headline        `json:"metrics"`
-	// Note says why a market could not be held (no observation at the
-	// start, a failed deposit): the curve is then flat at the capital.
+	// Note says how the benchmark differs from a plain hold from the
+	// start: an entry after the start (its market's data starts later;
+	// its metrics then run from the entry), a deposit the strategy's pool
+	// size limit (max_share_of_tvl) cut short, markets held idle.
 	Note string `json:"note,omitempty"`
+	// NotInvestable, when set, is why the benchmark could not be held at
+	// all (no data in the range, a pool too small for any deposit, a
+	// failed entry): its curve is flat at the capital and its metrics mean
+	// nothing; reports show the reason instead of figures.
+	NotInvestable string `json:"not_investable,omitempty"`
+	// From is when the benchmark entered (omitted when at the run's
+	// start).
+	From time.Time `json:"from,omitzero"`
 	// Curve is the benchmark's value at each step: Curve[k] at the time of
 	// Result.Steps[k] (one value per step; plain float64s, so that the
 	// curves of a long run cost the garbage collector nothing to scan).

@@ -39,6 +39,9 @@ type runFlags struct {
 	// base_usd gives that price.
 	gasAsset  float64
 	gasMarket string
+	// minGain is --min-gain-over-cost ("" keeps the strategy's or the
+	// vault's default).
+	minGain string
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -51,6 +54,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Float64Var(&f.riskFree, "risk-free", 0, "annual risk-free rate of Sharpe and Sortino, a fraction (0.04 = 4%)")
 	cmd.Flags().StringVar(&f.out, "out", "runs", "folder that receives the run folders")
 	cmd.Flags().Float64Var(&f.gasAsset, "gas-asset-price", 0, "one ETH in the base asset for gas costs where the data has no ETH price (default: 1 ETH, 3000 USD, 0.05 BTC)")
+	cmd.Flags().StringVar(&f.minGain, "min-gain-over-cost", "", "a buy must expect to earn this multiple of its cost over the holding horizon (default: the strategy's rebalance.min_gain_over_cost, else 3; 0 turns the test off)")
 	cmd.Flags().StringVar(&f.gasMarket, "gas-asset-market", "", "an ETH market loaded with the universe (not traded) whose base_usd prices gas for a USD or BTC vault")
 }
 
@@ -117,6 +121,14 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 	if f.out == "" {
 		return nil, usagef("--out must name a folder")
 	}
+	var minGain *float64
+	if f.minGain != "" {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f.minGain), 64)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+			return nil, usagef("--min-gain-over-cost %q is not a number >= 0", f.minGain)
+		}
+		minGain = &x
+	}
 	if math.IsNaN(f.gasAsset) || f.gasAsset < 0 || f.gasAsset > 1e12 {
 		return nil, usagef("--gas-asset-price %g is not within [0, 1e12]", f.gasAsset)
 	}
@@ -172,15 +184,17 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 	if err != nil {
 		return nil, err
 	}
+	stored := backtest.StoredRanges(ctx, db, load)
 	rs := &runSetup{strategy: s, fileData: fileData, catalog: catBytes, out: f.out}
 	rs.spec = backtest.Spec{
 		Universe: s.Universe(), Catalog: cat, Data: w, Lookback: lookback, From: from, To: to, Step: step,
 		Capital: capital, Pricing: pricing, RiskFree: f.riskFree, Source: a.dbName(), GasAssetPrice: f.gasAsset,
+		DataRanges: stored, MinGainOverCost: minGain,
 	}
 	rs.key = backtest.RunKey{
 		Strategy: s.Name(), File: fileData, Catalog: catBytes, From: from, To: to, Step: step,
 		Capital: capital, Pricing: pricing.String(), RiskFree: f.riskFree, Source: a.dbName(), GasAssetPrice: f.gasAsset,
-		Data: backtest.DataFingerprint(w),
+		Data: backtest.DataFingerprint(w), MinGainOverCost: minGain,
 	}
 	return rs, nil
 }
@@ -246,7 +260,7 @@ docs/backtesting.md defines every metric.`,
 				return err
 			}
 			if asJSON {
-				b, err := backtest.SummaryJSON(res)
+				b, err := backtest.SummaryJSONWith(res, map[string]any{"run_folder": dir})
 				if err != nil {
 					return err
 				}
@@ -301,8 +315,23 @@ func printSummary(w io.Writer, r *backtest.Result) {
 	base := string(s.Vault.Base)
 	fmt.Fprintf(w, "backtest %s: %s to %s, capital %s %s, %s pricing, step %s\n", s.Strategy,
 		s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339), s.Capital, base, s.Pricing, s.Step)
-	fmt.Fprintf(w, "data: %s, %d markets, %d steps, %d observations, %d gaps forward filled\n\n",
+	if !s.RequestedFrom.IsZero() || !s.RequestedTo.IsZero() {
+		rf, rt := s.From, s.To
+		if !s.RequestedFrom.IsZero() {
+			rf = s.RequestedFrom
+		}
+		if !s.RequestedTo.IsZero() {
+			rt = s.RequestedTo
+		}
+		fmt.Fprintf(w, "range asked: %s to %s, CLIPPED to the data\n", rf.UTC().Format(time.RFC3339), rt.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "data: %s, %d markets, %d steps, %d observations, %d gaps forward filled\n",
 		s.Source, len(r.Data.Markets), r.Data.Steps, r.Data.Rows, r.Data.Gaps)
+	printRanges(w, r)
+	for _, m := range r.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", m)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "CURVE\tEND VALUE\tRETURN\tAPY\tVOLATILITY\tSHARPE\tSORTINO\tMAX DD\tCALMAR\t")
 	row := func(name string, h backtest.Headline) {
@@ -311,10 +340,26 @@ func printSummary(w io.Writer, r *backtest.Result) {
 			ratio(h.Calmar, h.CalmarDefined()))
 	}
 	row("strategy", r.Metrics.Headline)
+	var notes []string
 	for _, b := range r.Benchmarks {
-		row(b.Name, b.Metrics)
+		name := b.Name
+		if !b.From.IsZero() {
+			name += " (from " + b.From.UTC().Format("2006-01-02") + ")"
+		}
+		if b.NotInvestable != "" {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t\n", name)
+			notes = append(notes, fmt.Sprintf("%s: not investable: %s", b.Name, b.NotInvestable))
+			continue
+		}
+		row(name, b.Metrics)
+		if b.Note != "" {
+			notes = append(notes, b.Name+": "+b.Note)
+		}
 	}
 	_ = tw.Flush()
+	for _, n := range notes {
+		fmt.Fprintf(w, "  %s\n", n)
+	}
 	m := &r.Metrics
 	fmt.Fprintf(w, "\nprofit %s %s; costs: gas %s, slippage %s, protocol fees %s, vault fees %s\n",
 		m.PnL.StringFixed(6), base, m.Gas.StringFixed(6), m.Slippage.StringFixed(6), m.ProtocolFees.StringFixed(6), m.VaultFees.StringFixed(6))
@@ -329,9 +374,34 @@ func printSummary(w io.Writer, r *backtest.Result) {
 			m.DrawdownPeak.UTC().Format("2006-01-02"), m.DrawdownTrough.UTC().Format("2006-01-02"), rec)
 	}
 	if len(r.DataIssues) > 0 {
-		fmt.Fprintf(w, "data issues: %d (see summary.json)\n", len(r.DataIssues))
+		fmt.Fprintf(w, "data issues: %s (each in summary.json and report.html)\n", backtest.IssueCounts(r.DataIssues))
 	}
 }
+
+// printRanges prints each market's data range against the run's.
+func printRanges(w io.Writer, r *backtest.Result) {
+	for _, m := range r.Data.Ranges {
+		var what string
+		switch {
+		case m.Rows == 0 && m.Stored != nil:
+			what = fmt.Sprintf("no rows in the run's range (stored %s .. %s)", day(m.Stored.From), day(m.Stored.To))
+		case m.Rows == 0:
+			what = "no rows"
+		default:
+			what = fmt.Sprintf("%s .. %s, %d rows loaded", day(m.First), day(m.Last), m.Rows)
+		}
+		state := "investable the whole run"
+		switch {
+		case !m.Investable:
+			state = "NOT INVESTABLE in this range"
+		case m.InvestableFrom.After(r.Settings.From):
+			state = "investable from " + day(m.InvestableFrom)
+		}
+		fmt.Fprintf(w, "  %-24s %s; %s\n", m.Market, what, state)
+	}
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
 func pct(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -135,13 +136,24 @@ func TestBacktest_Deterministic(t *testing.T) {
 			t.Errorf("%s differs between two runs of the same inputs", f)
 		}
 	}
-	// --json prints exactly summary.json, and nothing else.
+	// --json prints summary.json with the run folder added, and nothing else.
 	code, stdout, stderr := cli(t, backtestArgs(outA, "--json")...)
 	if code != 0 {
 		t.Fatalf("--json: exit %d: %s", code, stderr)
 	}
-	if stdout != string(readFile(t, filepath.Join(dirA, "summary.json"))) {
-		t.Errorf("--json output is not summary.json")
+	var printed, file map[string]any
+	if err := json.Unmarshal([]byte(stdout), &printed); err != nil {
+		t.Fatalf("--json output: %v", err)
+	}
+	if err := json.Unmarshal(readFile(t, filepath.Join(dirA, "summary.json")), &file); err != nil {
+		t.Fatal(err)
+	}
+	if printed["run_folder"] != dirA {
+		t.Errorf("--json run_folder %v, want %s", printed["run_folder"], dirA)
+	}
+	delete(printed, "run_folder")
+	if !reflect.DeepEqual(printed, file) {
+		t.Errorf("--json output (without run_folder) is not summary.json")
 	}
 	// Other inputs, another folder.
 	code, stdout, _ = cli(t, backtestArgs(outA, "--capital", "250")...)
@@ -301,5 +313,73 @@ func TestSweep_RunsAndResumes(t *testing.T) {
 	}
 	if !backtest.Finished(victim) {
 		t.Errorf("the re-run point's folder has no summary.json")
+	}
+}
+
+// TestBacktest_RealData_MarketWithoutRows is issue 19's reproduction: a
+// 2022 backtest with aave-v3/weth, whose AaveScan file starts in 2024,
+// panicked in backtest.DataFingerprint. The market is reported as not
+// investable with its data's range; a --from before the data is clipped
+// to it, loudly; the late market's hold starts with its data.
+func TestBacktest_RealData_MarketWithoutRows(t *testing.T) {
+	root := sharedData(t)
+	tmp := t.TempDir()
+	db := filepath.Join(tmp, "h.db")
+	for _, d := range []string{"aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily", "reth-exchange-rate", "lido-steth-apy-defillama-daily"} {
+		if code, _, stderr := cli(t, "data", "import", "--db", db, filepath.Join(root, d)); code != 0 {
+			t.Fatalf("import %s: exit %d: %s", d, code, stderr)
+		}
+	}
+	strat := filepath.Join(tmp, "s.yaml")
+	src := "name: s\nbase: ETH\nuniverse: [lido/steth, rocketpool/reth, aave-v3/weth]\nrules:\n  eligible: true\n  score: net_apy\n  weight: max(score, 0.0)\nconstraints: { idle: 0.02, max_weight: 0.6 }\n"
+	if err := os.WriteFile(strat, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, "backtest", "--db", db, "-s", strat, "--from", "2022-06-01", "--to", "2022-12-31", "--out", tmp)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"aave-v3/weth has no data in the run's range",
+		"its data covers 2024-01-01",
+		"NOT INVESTABLE in this range",
+		"hold aave-v3/weth: not investable",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	// Before the data: clipped, the header says so, the summary records it.
+	code, stdout, stderr = cli(t, "backtest", "--db", db, "-s", strat, "--from", "2019-01-01", "--to", "2022-12-31", "--out", tmp)
+	if code != 0 {
+		t.Fatalf("--from before the data: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "CLIPPED to the data") || !strings.Contains(stdout, "WARNING: range clipped") {
+		t.Errorf("--from before the data: output does not say the range was clipped:\n%s", stdout)
+	}
+	if !regexp.MustCompile(`hold rocketpool/reth \(from 2021-10-0\d\)`).MatchString(stdout) {
+		t.Errorf("the rETH hold does not start with its data:\n%s", stdout)
+	}
+	var sum struct {
+		Settings struct {
+			From          string `json:"from"`
+			RequestedFrom string `json:"requested_from"`
+		} `json:"settings"`
+		Warnings []string `json:"warnings"`
+	}
+	if err := json.Unmarshal(readFile(t, filepath.Join(lastLine(stdout), "summary.json")), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Settings.RequestedFrom != "2019-01-01T00:00:00Z" || !strings.HasPrefix(sum.Settings.From, "2021-") || len(sum.Warnings) == 0 {
+		t.Errorf("summary: from %s, requested_from %s, warnings %q", sum.Settings.From, sum.Settings.RequestedFrom, sum.Warnings)
+	}
+	report := string(readFile(t, filepath.Join(lastLine(stdout), "report.html")))
+	if !strings.Contains(report, `id="warnings"`) || !strings.Contains(report, "clipped to the data") {
+		t.Errorf("report.html does not carry the warnings")
+	}
+	// plan --at before the data names the data's range.
+	code, _, stderr = cli(t, "plan", "--db", db, "-s", strat, "--at", "2019-06-01")
+	if code == 0 || !strings.Contains(stderr, "its data covers 2021-") {
+		t.Errorf("plan --at before the data: exit %d, stderr %q: want an error naming the data's range", code, stderr)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind's driver
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/backtest"
+	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/rules"
 	"github.com/yieldvault/yieldvault/vault"
@@ -218,7 +219,12 @@ func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *ru
 			return nil, err
 		}
 		if ser := w.Get(id); ser == nil || ser.Index(at.Unix()) < 0 {
-			return nil, adapters.E("plan", adapters.KindNotFound, "market %s has no observation at or before %s", id, at.Format(time.RFC3339))
+			where := "the database has no rows for it"
+			if r, ok := backtest.StoredRanges(ctx, db, []string{id})[id]; ok {
+				where = fmt.Sprintf("its data covers %s .. %s", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339))
+			}
+			return nil, adapters.E("plan", adapters.KindNotFound, "--at %s is outside the data of %s: it has no observation in the %s before (%s)",
+				at.Format(time.RFC3339), id, timefmt.Duration(lookback), where)
 		}
 	}
 	v, err := vault.New(backtest.DefaultVaultConfig(s, s.Base(), capital), ads, at)

@@ -4,6 +4,7 @@
 package timefmt
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,4 +24,27 @@ func Parse(s string) (t time.Time, ok bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// Duration writes a duration the way users write one: whole days as
+// "30d", whole hours as "6h", whole minutes as "15m", else Go's form
+// ("1h30m0s" reads "90m"; "720h0m0s" reads "30d").
+func Duration(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	switch {
+	case d == 0:
+		return "0s"
+	case d%(24*time.Hour) == 0:
+		return sign + strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return sign + strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return sign + strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d%time.Second == 0:
+		return sign + strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return sign + d.String()
 }

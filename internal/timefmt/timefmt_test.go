@@ -29,3 +29,23 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestDuration(t *testing.T) {
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{30 * 24 * time.Hour, "30d"},
+		{6 * time.Hour, "6h"},
+		{90 * time.Minute, "90m"},
+		{45 * time.Second, "45s"},
+		{0, "0s"},
+		{-48 * time.Hour, "-2d"},
+		{1500 * time.Millisecond, "1.5s"},
+	}
+	for _, tt := range tests {
+		if got := Duration(tt.in); got != tt.want {
+			t.Errorf("Duration(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -47,6 +47,9 @@ type rebalanceSpec struct {
 	When        string  `yaml:"when"`
 	MinTrade    float64 `yaml:"min_trade"`
 	MaxGasPrice float64 `yaml:"max_gas_price"`
+	// MinGainOverCost is nil when the file does not set it (the vault's
+	// default applies).
+	MinGainOverCost *float64 `yaml:"min_gain_over_cost"`
 }
 
 type harvestSpec struct {

@@ -345,7 +345,14 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 	if v := spec.Rebalance.MaxGasPrice; math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		l.errorf(d.pos("rebalance", "max_gas_price"), "rebalance.max_gas_price", adapters.KindInvalid, "max_gas_price %g must be a finite number of gwei >= 0", v)
 	}
+	if p := spec.Rebalance.MinGainOverCost; p != nil && (math.IsNaN(*p) || math.IsInf(*p, 0) || *p < 0) {
+		l.errorf(d.pos("rebalance", "min_gain_over_cost"), "rebalance.min_gain_over_cost", adapters.KindInvalid,
+			"min_gain_over_cost %g must be a finite number >= 0 (0 turns the gain test off)", *p)
+	}
 	s.thresholds = Thresholds{MinTrade: spec.Rebalance.MinTrade, MaxGasPrice: spec.Rebalance.MaxGasPrice}
+	if p := spec.Rebalance.MinGainOverCost; p != nil {
+		s.thresholds.MinGainOverCost, s.thresholds.HasMinGainOverCost = *p, true
+	}
 
 	if len(l.errs) > 0 {
 		return nil

@@ -86,6 +86,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"top_k without k", okHead + "rules: { score: apy }\nallocation: { method: top_k }\n", adapters.KindInvalid, "test.yaml:6:13", "allocation.k", "k >= 1"},
 		{"lookback on the wrong method", okHead + "rules: { score: apy }\nallocation: { lookback: 7d }\n", adapters.KindInvalid, "test.yaml:6:25", "allocation.lookback", "inverse_volatility only"},
 		{"bad min_trade", okHead + "rules: { score: apy }\nrebalance: { min_trade: -1 }\n", adapters.KindInvalid, "test.yaml:6:25", "rebalance.min_trade", "not a fraction"},
+		{"bad min_gain_over_cost", okHead + "rules: { score: apy }\nrebalance: { min_gain_over_cost: -1 }\n", adapters.KindInvalid, "test.yaml:6:34", "rebalance.min_gain_over_cost", "finite number >= 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,5 +236,27 @@ func TestLoad_AliasBomb(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Load took %v", d)
+	}
+}
+
+func TestLoad_MinGainOverCost(t *testing.T) {
+	tests := []struct {
+		src     string
+		want    float64
+		present bool
+	}{
+		{"rebalance: { min_gain_over_cost: 1.5 }\n", 1.5, true},
+		{"rebalance: { min_gain_over_cost: 0 }\n", 0, true},
+		{"rebalance: { min_trade: 0.01 }\n", 0, false},
+	}
+	for _, tt := range tests {
+		s, err := Load("test.yaml", []byte(okHead+"rules: { score: apy }\n"+tt.src), adapters.Builtin())
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		th := s.Thresholds()
+		if th.MinGainOverCost != tt.want || th.HasMinGainOverCost != tt.present {
+			t.Errorf("%s: got %v (set %v), want %v (set %v)", tt.src, th.MinGainOverCost, th.HasMinGainOverCost, tt.want, tt.present)
+		}
 	}
 }

@@ -56,7 +56,8 @@ type schedule struct {
 }
 
 // Thresholds are the rebalance thresholds a strategy file sets for the
-// vault's rebalancer (rebalance.min_trade and rebalance.max_gas_price).
+// vault's rebalancer (rebalance.min_trade, rebalance.max_gas_price and
+// rebalance.min_gain_over_cost).
 type Thresholds struct {
 	// MinTrade is the smallest order worth placing, as a fraction of NAV;
 	// 0 places every order.
@@ -64,6 +65,12 @@ type Thresholds struct {
 	// MaxGasPrice, in gwei, gates rebalancing: none runs while gas is
 	// dearer. 0 means no gate.
 	MaxGasPrice float64
+	// MinGainOverCost, when HasMinGainOverCost, is the rebalancer's
+	// vault.RebalanceConfig.MinGainOverCost: a buy must expect to earn
+	// this multiple of its cost over the holding horizon (0: no test).
+	// Otherwise the vault's default applies.
+	MinGainOverCost    float64
+	HasMinGainOverCost bool
 }
 
 var _ strategies.Strategy = (*Strategy)(nil)
