@@ -227,6 +227,10 @@ type Quote struct {
 	// now; ExitDelay the queue's delay when exiting that way instead.
 	ExitCost  decimal.Decimal
 	ExitDelay time.Duration
+	// QueueClosed is set when the market's withdrawal queue does not exist
+	// at the quote's time (it opened later), although the market has one
+	// (Adapter.CanQueue): exits then go through the venue only.
+	QueueClosed bool
 	// MaxInstantExit is the most base asset an instant exit can take now.
 	MaxInstantExit decimal.Decimal
 }

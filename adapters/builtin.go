@@ -7,6 +7,28 @@ package adapters
 
 func p(v float64, source string) Param { return Param{Value: v, Source: source} }
 
+// since is a parameter that took effect on a date: before it the
+// mechanism it describes did not exist.
+func since(date string, v float64, source string) Param {
+	return Param{Value: v, Source: source, Since: date}
+}
+
+// then returns prm with a later value from a date, with its own source.
+func then(prm Param, from string, v float64, source string) Param {
+	prm.Changes = append(prm.Changes, ParamChange{From: from, Value: v, Source: source})
+	return prm
+}
+
+// Sources of the dated parameters, each named once.
+const (
+	srcLidoV2       = "Lido V2 (withdrawals) enacted by the Aragon vote closing 2023-05-15 ~14:00 UTC (research.lido.fi/t/lido-v2-voting-announcement/4576); before it stETH left only through a swap"
+	srcRenzoWithdr  = "Renzo withdrawals: contract upgrade of 2024-06-10/11 (docs.renzoprotocol.com, Withdrawals > Solving the Cold Start Problem); WithdrawQueue cooldown 3 days when its buffer holds ETH, 10-15 days when empty (docs, Withdrawals); before it ezETH left only through a swap"
+	srcEigenSlash   = "EigenLayer slashing upgrade live on mainnet 2025-04-17 (blog.eigencloud.xyz, 'Slashing on Mainnet is Coming Soon'); the minimum withdrawal delay is 14 days since (docs.renzoprotocol.com, Withdrawals)"
+	srcEtherfiQueue = "ether.fi eETH liquidity pool with its WithdrawRequestNFT queue launched 2023-11-15 (launch date from secondary sources; no primary source dates the queue's opening)"
+	srcBabylonP1    = "Babylon phase 1 (caps from 2024-08-22) only locked BTC: no staking rewards (lombard.finance, 'Babylon's 3 phases explained', 2025-03-31)"
+	srcBabylonP2    = "Babylon Genesis mainnet (phase 2) launched 2025-04-10 and began paying BABY rewards to BTC stakers (Babylon Genesis launch announcement, 2025-04-10)"
+)
+
 // Gas figures shared by simple ERC-20 vault-style interactions.
 const gasNote = "typical mainnet gas for the call, from Etherscan transactions of the contract"
 
@@ -17,7 +39,7 @@ func builtinProfiles() []Profile {
 			Tags: []string{"oracle:lido"}, Source: "https://docs.lido.fi",
 			Params: map[string]Param{
 				"fee_on_rewards":  p(0.10, "Lido docs: 10% of staking rewards (5% node operators, 5% DAO treasury)"),
-				"withdrawal_days": p(3, "Lido withdrawal queue: typically 1-5 days, longer in exit-queue surges (stake.lido.fi/withdrawals)"),
+				"withdrawal_days": since("2023-05-15", 3, "Lido withdrawal queue: typically 1-5 days, longer in exit-queue surges (stake.lido.fi/withdrawals); "+srcLidoV2),
 				"exit_liquidity":  p(60000, "Curve ETH/stETH pool ETH side, order of magnitude 2023-2025 (curve.fi)"),
 				"slash_risk":      p(0.0005, "Lido validator slashings to date are far below 0.1% of stake a year (Rated, Lido reports)"),
 				"depeg_risk":      p(0.07, "stETH/ETH fell to 0.9306 in June 2022 (shared/data steth-usd-coingecko-hourly)"),
@@ -66,6 +88,7 @@ func builtinProfiles() []Profile {
 			Params: map[string]Param{
 				"fee_on_rewards":  p(0.10, "finality-provider commission, commonly 5-10% (Babylon explorer)"),
 				"withdrawal_days": p(7, "Babylon unbonding time of 1008 Bitcoin blocks, about 7 days"),
+				"yield_paid":      then(p(0, srcBabylonP1), "2025-04-10", 1, srcBabylonP2),
 				"exit_liquidity":  p(50, "liquid BTC staking token depth (LBTC, solvBTC.BBN) in BTC, order of magnitude"),
 				"slash_risk":      p(0.001, "slashing only for double-signing finality providers; extractable EOTS keys"),
 				"depeg_risk":      p(0.02, "liquid staking BTC tokens trade within a few percent of BTC"),
@@ -77,7 +100,7 @@ func builtinProfiles() []Profile {
 			RewardTokens: []string{"ETHFI", "EIGEN"}, Tags: []string{"oracle:etherfi"}, Source: "https://etherfi.gitbook.io",
 			Params: map[string]Param{
 				"fee_on_rewards":  p(0.10, "ether.fi: 10% of staking rewards (5% node operators, 5% protocol)"),
-				"withdrawal_days": p(7, "ether.fi withdrawal NFT finalisation, up to about a week"),
+				"withdrawal_days": since("2023-11-15", 7, "ether.fi withdrawal NFT finalisation, up to about a week; "+srcEtherfiQueue),
 				"escrow_days":     p(0, "ether.fi native restaking exits through its own queue; escrow counted in withdrawal_days"),
 				"exit_liquidity":  p(15000, "weETH DEX depth, order of magnitude 2024-2025"),
 				"restaking_apy":   p(0.005, "EIGEN and AVS rewards distributed to eETH holders, order of magnitude"),
@@ -93,13 +116,13 @@ func builtinProfiles() []Profile {
 			RewardTokens: []string{"REZ", "EIGEN"}, Tags: []string{"oracle:renzo"}, Source: "https://docs.renzoprotocol.com",
 			Params: map[string]Param{
 				"fee_on_rewards":  p(0.10, "Renzo: 10% fee on restaking rewards (docs)"),
-				"withdrawal_days": p(7, "Renzo withdrawals: 7-day cooldown after they opened in May 2024"),
-				"escrow_days":     p(0, "EigenLayer escrow included in Renzo's cooldown"),
+				"withdrawal_days": since("2024-06-11", 3, srcRenzoWithdr),
+				"escrow_days":     p(0, "EigenLayer's escrow is served from Renzo's withdrawal buffer, not added to the cooldown (docs, Withdrawals)"),
 				"exit_liquidity":  p(5000, "ezETH DEX depth; near zero during the April 2024 depeg"),
 				"restaking_apy":   p(0.005, "EIGEN and AVS rewards, order of magnitude"),
 				"reward_haircut":  p(0.5, "points and reward tokens valued at half"),
 				"slash_risk":      p(0.002, "EigenLayer operator slashing plus Ethereum slashing"),
-				"depeg_risk":      p(0.25, "ezETH fell to about 0.75 ETH on some DEXs on 2024-04-24 (no withdrawals yet)"),
+				"depeg_risk":      p(0.25, "ezETH fell to about 0.75 ETH on some DEXs on 2024-04-24, before withdrawals opened"),
 				"gas_deposit":     p(200000, gasNote+" (RestakeManager.depositETH)"),
 				"gas_withdraw":    p(200000, gasNote),
 				"gas_claim":       p(100000, gasNote),
@@ -109,7 +132,7 @@ func builtinProfiles() []Profile {
 			RewardTokens: []string{"PUFFER", "EIGEN"}, Tags: []string{"oracle:puffer"}, Source: "https://docs.puffer.fi",
 			Params: map[string]Param{
 				"fee_on_rewards":   p(0.10, "Puffer protocol fee on rewards, order of magnitude (docs)"),
-				"withdrawal_days":  p(14, "Puffer 2-step withdrawals: about 14 days"),
+				"withdrawal_days":  p(14, "Puffer 2-step withdrawals: about 14 days; the queue's opening date is not dated here: no source found"),
 				"instant_exit_fee": p(0.01, "PufferVault instant withdrawal fee of 1% (docs)"),
 				"exit_liquidity":   p(3000, "pufETH DEX depth, order of magnitude"),
 				"insurance_cap":    p(0.5, "anti-slashing: Secure-Signer and node-operator bonds cover slashing up to the bond; modelled as half of a slash"),
@@ -126,7 +149,7 @@ func builtinProfiles() []Profile {
 			RewardTokens: []string{"KEP", "EIGEN"}, Tags: []string{"oracle:kelp"}, Source: "https://kelp.gitbook.io",
 			Params: map[string]Param{
 				"fee_on_rewards":  p(0.10, "Kelp fee on restaking rewards, order of magnitude (docs)"),
-				"withdrawal_days": p(10, "Kelp withdrawals: 7-10 days (EigenLayer escrow plus batching)"),
+				"withdrawal_days": p(10, "Kelp withdrawals: 7-10 days (EigenLayer escrow plus batching); the date Kelp's queue opened and its lengthening with EigenLayer's 14-day escrow (2025-04-17) are not dated here: no source found"),
 				"exit_liquidity":  p(4000, "rsETH DEX depth, order of magnitude"),
 				"restaking_apy":   p(0.005, "EIGEN and AVS rewards, order of magnitude"),
 				"reward_haircut":  p(0.5, "points and reward tokens valued at half"),
@@ -141,7 +164,7 @@ func builtinProfiles() []Profile {
 			RewardTokens: []string{"SWELL", "EIGEN"}, Tags: []string{"oracle:swell"}, Source: "https://docs.swellnetwork.io",
 			Params: map[string]Param{
 				"fee_on_rewards":  p(0.10, "Swell: 10% fee on staking and restaking rewards (docs.swellnetwork.io, fees)"),
-				"withdrawal_days": p(12, "rswETH withdrawals: EigenLayer escrow plus batch processing, up to about 12 days (docs)"),
+				"withdrawal_days": p(12, "rswETH withdrawals: EigenLayer escrow plus batch processing, up to about 12 days (docs); the queue's opening date is not dated here: no source found"),
 				"exit_liquidity":  p(2000, "rswETH DEX depth, order of magnitude 2024"),
 				"restaking_apy":   p(0.005, "EIGEN and AVS rewards, order of magnitude"),
 				"reward_haircut":  p(0.5, "points and reward tokens valued at half"),
@@ -156,7 +179,7 @@ func builtinProfiles() []Profile {
 			RewardTokens: []string{"EIGEN"}, Source: "https://docs.eigenlayer.xyz",
 			Params: map[string]Param{
 				"withdrawal_days": p(0, "restaked LSTs exit after the escrow only"),
-				"escrow_days":     p(14, "EigenLayer withdrawal escrow: 7 days, 14 days since the 2025 slashing upgrade"),
+				"escrow_days":     then(p(7, "EigenLayer withdrawal escrow of 7 days (M1 and M2 mainnet, docs.eigenlayer.xyz); the layer's own launch is not dated here"), "2025-04-17", 14, srcEigenSlash),
 				"restaking_apy":   p(0.004, "EIGEN programmatic incentives and AVS rewards, order of magnitude"),
 				"reward_haircut":  p(0.5, "EIGEN and AVS tokens valued at half"),
 				"slash_risk":      p(0.002, "operator-set slashing, live since April 2025"),

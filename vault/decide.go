@@ -620,7 +620,7 @@ func (p *planner) exitFor(c *candidate, amount num) exit {
 	if ms := p.v.cfg.Rebalance.MaxSlippage; !c.urgent && ms > 0 && amount.Sign() > 0 && exitCost.ToFloat()/amount.ToFloat() > ms {
 		canInstant = false
 	}
-	if s.ad.CanQueue() {
+	if s.ad.CanQueue() && !q.QueueClosed {
 		gas := s.env.GasCost(s.gasQueue)
 		if c.urgent {
 			if !canInstant {

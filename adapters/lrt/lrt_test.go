@@ -126,7 +126,8 @@ func TestDriver_Apply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := testenv.Open(t, nil, tt.market)
-			env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1)
+			tq := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC) // every queue open (Renzo's from 2024-06-11)
+			env := testenv.EnvKV(tq, adapters.FieldExchangeRate, 1)
 			pos, _, err := a.Deposit(a.NewPosition(), env, dec("14"))
 			if err != nil {
 				t.Fatal(err)
@@ -135,7 +136,7 @@ func TestDriver_Apply(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			np, loss, err := a.Apply(pos, env, adapters.Event{Time: t0, Market: tt.market, Type: adapters.EventSlash, Size: tt.size, Scope: tt.scope})
+			np, loss, err := a.Apply(pos, env, adapters.Event{Time: tq, Market: tt.market, Type: adapters.EventSlash, Size: tt.size, Scope: tt.scope})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,8 +182,20 @@ func TestDriver_Withdraw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Queued == nil || !f.Queued.ReadyAt.Equal(t0.Add(14*day)) || np.Units.Sign() != 0 {
-		t.Errorf("EigenLayer auto exit = %+v, units %s; want the whole position queued for the 14-day escrow", f.Queued, np.Units)
+	if f.Queued == nil || !f.Queued.ReadyAt.Equal(t0.Add(7*day)) || np.Units.Sign() != 0 {
+		t.Errorf("EigenLayer auto exit in 2024 = %+v, units %s; want the whole position queued for the 7-day escrow", f.Queued, np.Units)
+	}
+	// Since the slashing upgrade of 2025-04-17 the escrow is 14 days.
+	t1 := time.Date(2025, 4, 17, 0, 0, 0, 0, time.UTC)
+	pos, _, err = e.Deposit(e.NewPosition(), testenv.EnvKV(t1), dec("5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, f, err = e.Withdraw(pos, testenv.EnvKV(t1), adapters.Withdrawal{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	if f.Queued == nil || !f.Queued.ReadyAt.Equal(t1.Add(14*day)) {
+		t.Errorf("EigenLayer auto exit on 2025-04-17 = %+v; want queued for the 14-day escrow", f.Queued)
 	}
 }
 
@@ -225,7 +238,7 @@ func TestProfiles(t *testing.T) {
 			if !testenv.Near(q.RewardAPY, rr, 1e-15) || !testenv.Near(q.APY, 0.03+rr, 1e-15) {
 				t.Errorf("Quote APY, RewardAPY = %g, %g, want %g, %g", q.APY, q.RewardAPY, 0.03+rr, rr)
 			}
-			days := p.ParamOr("withdrawal_days", 0) + p.ParamOr("escrow_days", 0)
+			days := p.ParamAt("withdrawal_days", t0, 0) + p.ParamAt("escrow_days", t0, 0)
 			if got, want := q.ExitDelay, time.Duration(days*float64(day)); got != want {
 				t.Errorf("Quote.ExitDelay = %v, want withdrawal_days + escrow_days = %v", got, want)
 			}

@@ -319,7 +319,7 @@ func TestProfiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := q.ExitDelay, time.Duration(p.ParamOr("withdrawal_days", 0)*float64(day)); got != want {
+			if got, want := q.ExitDelay, time.Duration(p.ParamAt("withdrawal_days", t0, 0)*float64(day)); got != want {
 				t.Errorf("Quote.ExitDelay = %v, want withdrawal_days %v", got, want)
 			}
 			if got, want := q.MaxInstantExit.InexactFloat64(), p.ParamOr("exit_liquidity", 0); got != want {
@@ -328,8 +328,9 @@ func TestProfiles(t *testing.T) {
 			if got, want := q.EntryCost.InexactFloat64(), p.ParamOr("gas_deposit", 0)*20e-9; !testenv.Near(got, want, 1e-12) {
 				t.Errorf("Quote.EntryCost = %g, want gas_deposit x 20 gwei = %g", got, want)
 			}
-			if q.APY != 0.03 || q.RewardAPY != 0 {
-				t.Errorf("Quote APY, RewardAPY = %g, %g, want 0.03, 0", q.APY, q.RewardAPY)
+			apy := 0.03 * p.ParamAt("yield_paid", t0, 1) // Babylon paid nothing in 2024
+			if q.APY != apy || q.RewardAPY != 0 {
+				t.Errorf("Quote APY, RewardAPY = %g, %g, want %g, 0", q.APY, q.RewardAPY, apy)
 			}
 			pos, f, err := a.Deposit(a.NewPosition(), env, dec("1"))
 			if err != nil {
@@ -338,7 +339,7 @@ func TestProfiles(t *testing.T) {
 			end := testenv.EnvKV(t0.Add(30*day), adapters.FieldAPY, 0.03)
 			a.Accrue(&pos, end)
 			got := a.Value(&pos, end, adapters.PriceRate).InexactFloat64()
-			if want := f.Value.InexactFloat64() * math.Pow(1.03, 30.0/365); !testenv.Near(got, want, 1e-12) {
+			if want := f.Value.InexactFloat64() * math.Pow(1+apy, 30.0/365); !testenv.Near(got, want, 1e-12) {
 				t.Errorf("value after 30 days = %.15g, want %.15g", got, want)
 			}
 			if d, ok := a.Driver().(*lst.Driver); !ok || d == nil {
@@ -429,5 +430,54 @@ func TestLST_InstantExitCapsPremium(t *testing.T) {
 				t.Errorf("slippage %s is negative: a sale captured a premium", f.Slippage)
 			}
 		})
+	}
+}
+
+// TestDriver_DatedQueue: Lido's withdrawal queue opened with Lido V2 on
+// 2023-05-15. Before it stETH leaves only through the venue: a queue
+// request fails, ExitAuto sells, and the quote says the queue is closed;
+// after it the queue works.
+func TestDriver_DatedQueue(t *testing.T) {
+	a := testenv.Open(t, nil, "lido/steth")
+	for _, tt := range []struct {
+		at   time.Time
+		open bool
+	}{
+		{time.Date(2022, 6, 15, 0, 0, 0, 0, time.UTC), false},
+		{time.Date(2023, 5, 14, 23, 59, 0, 0, time.UTC), false},
+		{time.Date(2023, 5, 15, 0, 0, 0, 0, time.UTC), true},
+		{time.Date(2024, 6, 15, 0, 0, 0, 0, time.UTC), true},
+	} {
+		env := testenv.EnvKV(tt.at, adapters.FieldPrice, 0.95, adapters.FieldExitLiquidity, 1e6)
+		pos, _, err := a.Deposit(a.NewPosition(), env, dec("100"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := a.Quote(env, dec("100"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.QueueClosed == tt.open || (tt.open && q.ExitDelay != 3*day) || (!tt.open && q.ExitDelay != 0) {
+			t.Errorf("%s: Quote QueueClosed, ExitDelay = %v, %v; want queue open %v", tt.at.Format(time.RFC3339), q.QueueClosed, q.ExitDelay, tt.open)
+		}
+		_, f, err := a.Withdraw(pos, env, adapters.Withdrawal{All: true, Mode: adapters.ExitQueue})
+		if tt.open && (err != nil || f.Queued == nil) {
+			t.Errorf("%s: queued exit = %+v, %v; want a claim", tt.at.Format(time.RFC3339), f, err)
+		}
+		if !tt.open && !errors.Is(err, adapters.ErrInvalid) {
+			t.Errorf("%s: queued exit error = %v, want kind %v (no queue before Lido V2)", tt.at.Format(time.RFC3339), err, adapters.KindInvalid)
+		}
+		// The auto exit of a 5% discount: the queue at par while it exists,
+		// else the venue at no better than the market price.
+		_, f, err = a.Withdraw(pos, env, adapters.Withdrawal{All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Queued != nil; got != tt.open {
+			t.Errorf("%s: auto exit queued = %v, want %v", tt.at.Format(time.RFC3339), got, tt.open)
+		}
+		if !tt.open && f.Amount.InexactFloat64() > 100*0.95 {
+			t.Errorf("%s: sold 100 stETH at price 0.95 for %s", tt.at.Format(time.RFC3339), f.Amount)
+		}
 	}
 }

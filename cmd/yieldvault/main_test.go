@@ -53,6 +53,41 @@ func TestMarkets_JSONListsEveryProtocol(t *testing.T) {
 	}
 }
 
+// TestMarkets_ParamsAt prints the values in force on a date: no Lido
+// queue before Lido V2, EigenLayer's escrow before and after the slashing
+// upgrade.
+func TestMarkets_ParamsAt(t *testing.T) {
+	tests := []struct {
+		at, proto, param, want string
+	}{
+		{"2022-06-15", "lido", "withdrawal_days", "not in force before 2023-05-15"},
+		{"2024-06-15", "lido", "withdrawal_days", "3 "},
+		{"2024-06-15", "eigenlayer", "escrow_days", "7 "},
+		{"2025-05-01", "eigenlayer", "escrow_days", "14 "},
+		{"2024-09-01", "babylon", "yield_paid", "0 "},
+	}
+	for _, tt := range tests {
+		code, out, errs := cli(t, "markets", "--params", "--at", tt.at)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		_, sec, _ := strings.Cut(out, "\n"+tt.proto+" (")
+		sec, _, _ = strings.Cut(sec, "\n\n")
+		line := ""
+		for _, l := range strings.Split(sec, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == tt.param {
+				line = l
+			}
+		}
+		if !strings.Contains(line, tt.want) {
+			t.Errorf("markets --params --at %s: %s %s line %q, want it to contain %q", tt.at, tt.proto, tt.param, line, tt.want)
+		}
+	}
+	if code, _, errs := cli(t, "markets", "--at", "someday"); code == 0 || !strings.Contains(errs, "--at") {
+		t.Errorf("markets --at someday: exit %d, stderr %q; want a usage error naming --at", code, errs)
+	}
+}
+
 func TestDataList_Embedded(t *testing.T) {
 	code, out, errs := cli(t, "data", "list")
 	if code != 0 {

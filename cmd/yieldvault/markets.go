@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,17 +34,26 @@ type protocolJSON struct {
 
 func newMarketsCmd(a *app) *cobra.Command {
 	var asJSON, params bool
-	var kind string
+	var kind, at string
 	cmd := &cobra.Command{
 		Use:   "markets",
 		Short: "List the protocols and markets the adapters know",
 		Long: "List every protocol profile and market in the catalog: the built-in table plus\n" +
-			"any --catalog file. With --params, print each profile parameter and its source.",
+			"any --catalog file. With --params, print each profile parameter and its source;\n" +
+			"a parameter that changed over time lists each dated value with its own source.\n" +
+			"With --at DATE, print the values in force on that date.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.catalog()
 			if err != nil {
 				return err
+			}
+			var when time.Time
+			if at != "" {
+				if when, err = parseTime(at); err != nil {
+					return &usageError{fmt.Errorf("--at: %v", err)}
+				}
+				params = true
 			}
 			var filter adapters.Kind
 			if kind != "" {
@@ -100,7 +110,7 @@ func newMarketsCmd(a *app) *cobra.Command {
 					}
 					sort.Strings(keys)
 					for _, k := range keys {
-						fmt.Fprintf(a.stdout, "  %-18s %-10g %s\n", k, p.Params[k].Value, p.Params[k].Source)
+						printParam(a, k, p.Params[k], at != "", when)
 					}
 				}
 				return nil
@@ -112,5 +122,33 @@ func newMarketsCmd(a *app) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&params, "params", false, "print every profile parameter with its source note")
 	cmd.Flags().StringVar(&kind, "kind", "", "only markets of this kind (lst, lrt, lending, amm)")
+	cmd.Flags().StringVar(&at, "at", "", "with --params: the values in force at this date or time (UTC)")
 	return cmd
+}
+
+// printParam prints one profile parameter: at a time, the value in force
+// then (or that it was not in force yet); otherwise its value and, for a
+// dated parameter, each dated value with its source.
+func printParam(a *app, name string, prm adapters.Param, atSet bool, at time.Time) {
+	if atSet {
+		v, src, ok := prm.AtTime(at)
+		if !ok {
+			fmt.Fprintf(a.stdout, "  %-18s %-10s not in force before %s: %s\n", name, "-", prm.Since, prm.Source)
+			return
+		}
+		fmt.Fprintf(a.stdout, "  %-18s %-10g %s\n", name, v, src)
+		return
+	}
+	if !prm.IsDated() {
+		fmt.Fprintf(a.stdout, "  %-18s %-10g %s\n", name, prm.Value, prm.Source)
+		return
+	}
+	from := "always"
+	if prm.Since != "" {
+		from = "from " + prm.Since
+	}
+	fmt.Fprintf(a.stdout, "  %-18s %-10g %s: %s\n", name, prm.Value, from, prm.Source)
+	for _, c := range prm.Changes {
+		fmt.Fprintf(a.stdout, "  %-18s %-10g from %s: %s\n", "", c.Value, c.From, c.Source)
+	}
 }

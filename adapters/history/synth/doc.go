@@ -61,7 +61,8 @@
 //	reward_apy     = restaking_apy * e^y                       LRTs, y an OU (s = 0.3, h = 14 days)
 //	exit_liquidity = profile exit_liquidity * e^y * scenario   (s = 0.25, h = 7 days)
 //	tvl            = size * base_usd                           size lognormal (s = 0.08, h = 90 days)
-//	withdrawal_days = profile withdrawal_days (+ escrow_days for LRTs)
+//	withdrawal_days = profile withdrawal_days (+ escrow_days for LRTs), each as
+//	                  dated at the row's time; absent before the queue opened
 //
 // APYs are net (what holders earn), as the lst/lrt adapters read them by
 // default. The exchange rate at From is an anchor rate (a real observation

@@ -3,6 +3,7 @@ package synth
 import (
 	"math"
 	"strings"
+	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
 )
@@ -83,11 +84,17 @@ type underlying struct {
 	apy    float64
 	rate   float64
 	peg    *pegProc
+	paid   adapters.Dated // the profile's yield_paid: 0 while no yield was paid
 }
 
-// compute sets the step's APY: net = gross*(1 - fee) + idiosyncratic.
-func (u *underlying) compute() {
+// compute sets the step's APY at t: net = gross*(1 - fee) +
+// idiosyncratic, or 0 while the protocol paid no yield (its yield_paid,
+// as Babylon's phase 1), so that the rate stays flat then.
+func (u *underlying) compute(t time.Time) {
 	u.apy = sig(math.Max(0, u.common.x*(1-u.fee)+u.idio.x), 6)
+	if u.paid.Or(t, 1) == 0 {
+		u.apy = 0
+	}
 }
 
 // step compounds the rate over the step at the step's APY.
@@ -137,6 +144,7 @@ func (g *gen) underFor(protocol string) *underlying {
 		idio: newOU(newRNG(g.cfg.Seed, "under:"+protocol), c.offset, 0.001, 5.0/365, g.dt),
 		rate: rate,
 		peg:  g.peg(protocol, c),
+		paid: p.DatedParam("yield_paid"),
 	}
 	g.unders[protocol] = u
 	return u
@@ -172,11 +180,12 @@ func (g *gen) newModel(m adapters.Market, prof *adapters.Profile) (model, error)
 		s := &staking{market: mk,
 			size:     newLogOU(rg("size"), c.size, 0.08, 90.0/365, g.dt),
 			exit:     newLogOU(rg("exit"), prof.ParamOr("exit_liquidity", 0), 0.25, 7.0/365, g.dt),
-			withdraw: prof.ParamOr("withdrawal_days", 0),
+			withdraw: prof.DatedParam("withdrawal_days"),
+			yield:    prof.DatedParam("yield_paid"),
 			rebasing: prof.IsRebasing(),
 		}
 		if m.Kind == adapters.LRT {
-			s.withdraw += prof.ParamOr("escrow_days", 0)
+			s.escrow = prof.DatedParam("escrow_days")
 			if r := prof.ParamOr("restaking_apy", 0); r > 0 {
 				s.reward = newLogOU(rg("reward"), r, 0.3, 14.0/365, g.dt)
 			}
@@ -221,11 +230,13 @@ func (mk *market) base() *market { return mk }
 // staking models an LST or LRT market.
 type staking struct {
 	*market
-	size     *logOU // tokens outstanding, valued in base units
-	exit     *logOU // instant-exit depth in base units
-	reward   *logOU // LRT restaking reward APY, or nil
-	withdraw float64
-	rebasing bool // the token rebases: no exchange rate, price is the peg
+	size     *logOU         // tokens outstanding, valued in base units
+	exit     *logOU         // instant-exit depth in base units
+	reward   *logOU         // LRT restaking reward APY, or nil
+	withdraw adapters.Dated // the queue's delay, in force from when the queue opened
+	escrow   adapters.Dated // LRTs: the restaking layer's escrow, added to the delay
+	yield    adapters.Dated // yield_paid: 0 while the protocol paid no yield
+	rebasing bool           // the token rebases: no exchange rate, price is the peg
 }
 
 func (s *staking) observe(c *stepCtx, o *adapters.Observation) {
@@ -245,11 +256,22 @@ func (s *staking) observe(c *stepCtx, o *adapters.Observation) {
 		o.Put(adapters.FieldPrice, sig(rate*peg, 8))
 	}
 	if s.reward != nil {
-		o.Put(adapters.FieldRewardAPY, sig(s.reward.value(), 6))
+		r := sig(s.reward.value(), 6)
+		if s.yield.Or(o.Time, 1) == 0 {
+			r = 0
+		}
+		o.Put(adapters.FieldRewardAPY, r)
 	}
 	o.Put(adapters.FieldTVL, sig(s.size.value()*c.baseUSD(s.m.Base), 6))
 	o.Put(adapters.FieldExitLiquidity, sig(s.exit.value()*mulOf(s.effects, effExit, c.day), 6))
-	o.Put(adapters.FieldWithdrawalDays, s.withdraw)
+	// The queue's delay as the profile dates it; no observation before the
+	// queue opened (Lido's in May 2023, Renzo's in June 2024), so that
+	// nothing suggests a queue that did not exist.
+	if !s.withdraw.Set() {
+		o.Put(adapters.FieldWithdrawalDays, s.escrow.Or(o.Time, 0))
+	} else if wd, ok := s.withdraw.At(o.Time); ok {
+		o.Put(adapters.FieldWithdrawalDays, wd+s.escrow.Or(o.Time, 0))
+	}
 }
 
 func (s *staking) step() {

@@ -283,10 +283,10 @@ func (g *gen) run() error {
 			gas *= e.s.at(c.day)
 		}
 		c.gas = sig(gas, 4)
-		for _, u := range g.underL {
-			u.compute()
-		}
 		when := time.Unix(t, 0).UTC()
+		for _, u := range g.underL {
+			u.compute(when)
+		}
 		for _, mod := range g.models {
 			mk := mod.base()
 			r := &mk.rows[k]

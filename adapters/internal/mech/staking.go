@@ -32,8 +32,9 @@ type Staking struct {
 	rebasing        bool
 	grossAPY        bool
 	feeOnRewards    float64
-	withdrawalDays  float64
-	escrowDays      float64
+	withdrawalDays  adapters.Dated // the queue's delay; not in force = no queue then
+	escrowDays      adapters.Dated // the restaking layer's escrow, added to the queue
+	yieldPaid       adapters.Dated // 0 while the protocol pays no staking yield (Babylon phase 1)
 	exitLiquidity   float64
 	instantExitFee  float64
 	insurance       float64
@@ -61,7 +62,8 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 		rebasing:        p.Rebasing,
 		grossAPY:        p.ParamOr("gross_apy", 0) != 0,
 		feeOnRewards:    p.ParamOr("fee_on_rewards", 0),
-		withdrawalDays:  p.ParamOr("withdrawal_days", 0),
+		withdrawalDays:  p.DatedParam("withdrawal_days"),
+		yieldPaid:       p.DatedParam("yield_paid"),
 		exitLiquidity:   p.ParamOr("exit_liquidity", 0),
 		instantExitFee:  p.ParamOr("instant_exit_fee", 0),
 		insurance:       p.ParamOr("insurance_cap", 0),
@@ -79,7 +81,7 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 		d.rebasing = v != 0
 	}
 	if restaking {
-		d.escrowDays = p.ParamOr("escrow_days", 0)
+		d.escrowDays = p.DatedParam("escrow_days")
 		d.restakingAPY = p.ParamOr("restaking_apy", 0)
 	}
 	for _, f := range []struct {
@@ -88,7 +90,7 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 	}{
 		{"fee_on_rewards", d.feeOnRewards}, {"instant_exit_fee", d.instantExitFee},
 		{"insurance_cap", d.insurance}, {"reward_haircut", d.rewardHaircut},
-		{"harvest_swap_cost", d.harvestSwapCost},
+		{"harvest_swap_cost", d.harvestSwapCost}, {"yield_paid", d.yieldPaid.Max()},
 	} {
 		if !(f.v >= 0 && f.v <= 1) {
 			return nil, adapters.E(op, adapters.KindInvalid, "market %s: %s = %g must be a fraction in [0, 1]", m.ID, f.name, f.v)
@@ -98,7 +100,7 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 		name string
 		v    float64
 	}{
-		{"withdrawal_days", d.withdrawalDays}, {"escrow_days", d.escrowDays}, {"exit_liquidity", d.exitLiquidity},
+		{"withdrawal_days", d.withdrawalDays.Max()}, {"escrow_days", d.escrowDays.Max()}, {"exit_liquidity", d.exitLiquidity},
 		{"restaking_apy", d.restakingAPY}, {"gas_deposit", d.gasDeposit}, {"gas_withdraw", d.gasWithdraw},
 		{"gas_claim", d.gasClaim}, {"gas_harvest", d.gasHarvest},
 	} {
@@ -161,6 +163,9 @@ func (d *Staking) rate(pos *adapters.Position, env *adapters.Env) (rate, apy flo
 			apy = d.netAPY(v)
 		}
 	}
+	if !d.paysYield(env.Time) {
+		apy = 0
+	}
 	if obs.Set.Has(adapters.FieldExchangeRate) {
 		if v := obs.Values[adapters.FieldExchangeRate]; v > 0 && !math.IsInf(v, 0) {
 			return v, apy
@@ -175,10 +180,33 @@ func (d *Staking) rate(pos *adapters.Position, env *adapters.Env) (rate, apy flo
 	return pos.Index * Growth(apy, env.Time.Sub(pos.Last)), apy
 }
 
+// paysYield reports whether the protocol pays its staking yield at t:
+// false while the profile's yield_paid is 0 (Babylon's phase 1 locked BTC
+// without rewards), whatever the observations say.
+func (d *Staking) paysYield(t time.Time) bool {
+	if !d.yieldPaid.Set() {
+		return true
+	}
+	v, ok := d.yieldPaid.At(t)
+	return !ok || v != 0
+}
+
+// QueueOpen reports whether the protocol's withdrawal queue exists at t:
+// false before the profile's withdrawal_days took effect (Lido's queue
+// opened with Lido V2 on 2023-05-15; before that stETH left only through
+// a swap).
+func (d *Staking) QueueOpen(t time.Time) bool {
+	if !d.withdrawalDays.Set() {
+		return true
+	}
+	_, ok := d.withdrawalDays.At(t)
+	return ok
+}
+
 // rewardRate is the restaking reward APY a holder keeps after the fee (if
 // gross) and the profile's haircut.
 func (d *Staking) rewardRate(env *adapters.Env) float64 {
-	if !d.restaking {
+	if !d.restaking || !d.paysYield(env.Time) {
 		return 0
 	}
 	r := env.Obs.Value(adapters.FieldRewardAPY, d.restakingAPY)
@@ -264,11 +292,12 @@ func (d *Staking) exitLiq(env *adapters.Env) float64 {
 // Delay is the time a queued withdrawal takes at env: the observed
 // withdrawal_days (else the profile's) plus the restaking escrow.
 func (d *Staking) Delay(env *adapters.Env) time.Duration {
-	days := env.Obs.Value(adapters.FieldWithdrawalDays, d.withdrawalDays)
+	def := d.withdrawalDays.Or(env.Time, 0)
+	days := env.Obs.Value(adapters.FieldWithdrawalDays, def)
 	if !(days >= 0) || math.IsInf(days, 0) {
-		days = d.withdrawalDays
+		days = def
 	}
-	days += d.escrowDays
+	days += d.escrowDays.Or(env.Time, 0)
 	return time.Duration(math.Round(days * 24 * float64(time.Hour)))
 }
 
@@ -279,13 +308,16 @@ func (d *Staking) Delay(env *adapters.Env) time.Duration {
 func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
 	var q adapters.Quote
 	apy := 0.0
-	if v, ok := env.Obs.Get(adapters.FieldAPY); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+	if v, ok := env.Obs.Get(adapters.FieldAPY); ok && !math.IsNaN(v) && !math.IsInf(v, 0) && d.paysYield(env.Time) {
 		apy = d.netAPY(v)
 	}
 	q.RewardAPY = d.rewardRate(env)
 	q.APY = apy + q.RewardAPY
 	q.EntryCost = env.GasCost(d.gasDeposit)
-	q.ExitDelay = d.Delay(env)
+	q.QueueClosed = !d.QueueOpen(env.Time)
+	if !q.QueueClosed {
+		q.ExitDelay = d.Delay(env)
+	}
 	liq := d.exitLiq(env)
 	q.MaxInstantExit = depthDecimal(liq)
 	// The costs on decfast.Num: the decimal arithmetic's results, built
@@ -470,6 +502,11 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 func (d *Staking) queue(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, all bool) (adapters.Position, adapters.Fill, error) {
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused: its withdrawal queue is closed", d.market.ID)
+	}
+	if !d.QueueOpen(env.Time) {
+		since, _ := d.withdrawalDays.Since()
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s has no withdrawal queue before %s: it leaves only through a swap",
+			d.market.ID, since.Format("2006-01-02"))
 	}
 	gas := env.GasCost(d.gasWithdraw)
 	am, gn := decfast.FromDec(amount), decfast.FromDec(gas)
