@@ -21,6 +21,11 @@ type Series struct {
 	Cols   [NumFields][]float64
 	Set    []FieldSet
 	Events []Event // events in the range, by time
+	// Derived are the fields that some rows carry derived from other
+	// fields rather than observed: FieldAPY from the trailing growth of
+	// the exchange rate (or liquidity index) where the source has no APY
+	// (history.RateAPYWindow). Plans and reports say so.
+	Derived FieldSet
 }
 
 // Len is the number of rows.

@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -78,5 +79,83 @@ exit: { when: 'peg < 0.97' }
 	}
 	if res.Metrics.Exits == 0 || sellsBefore == 0 {
 		t.Errorf("exits %d, ezETH sales before 2024-06-11 %d: the depeg of 2024-04-24 should force an exit through the venue", res.Metrics.Exits, sellsBefore)
+	}
+}
+
+// TestRealData_RateOnlyHold holds 100% of an LST whose real history has
+// an exchange rate but no APY (rETH's on-chain rate, wstETH's protocol
+// rate, osETH's Compound feed). Its yield is read from the rate's
+// trailing growth (history.RateAPYWindow), so the buy passes the gain
+// test on the first step, and the position then grows exactly as the
+// file's rate: the final NAV is idle plus each buy's value after its
+// costs times the rate ratio from the buy to the end, within 1e-12.
+func TestRealData_RateOnlyHold(t *testing.T) {
+	tests := []struct {
+		folder, market string
+		from, to       string
+	}{
+		{"reth-exchange-rate", "rocketpool/reth", "2021-11-01", "2024-09-01"},
+		{"lst-lrt-market-vs-aave-oracle-hourly", "lido/wsteth", "2024-06-01", "2025-09-01"},
+		{"compound-v3-lst-lrt-oracle-hourly", "stakewise/oseth", "2024-07-15", "2024-11-01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.market, func(t *testing.T) {
+			db := importFolder(t, tt.folder)
+			ctx := context.Background()
+			src := "name: hold\nbase: ETH\nuniverse: [" + tt.market + "]\nrules:\n  score: 1.0\nconstraints: { idle: 0 }\nrebalance: { every: \"@daily\" }\n"
+			s, err := rules.Load("hold.yaml", []byte(src), adapters.Builtin())
+			if err != nil {
+				t.Fatal(err)
+			}
+			from, to := day(tt.from), day(tt.to)
+			w, err := Load(ctx, db, s, from, to, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			capital := decimal.NewFromInt(100)
+			res, err := Run(ctx, Spec{Strategy: s, Data: w, From: from, To: to, Capital: capital, Pricing: adapters.PriceRate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			series := w.Get(tt.market)
+			if !series.Derived.Has(adapters.FieldAPY) {
+				t.Errorf("%s: no APY derived from the exchange rate", tt.market)
+			}
+			rateAt := func(at time.Time) float64 {
+				i := series.Index(at.Unix())
+				if i < 0 {
+					t.Fatalf("no row at or before %s", at)
+				}
+				return series.Cols[adapters.FieldExchangeRate][i]
+			}
+			last := res.Steps[len(res.Steps)-1]
+			rEnd := rateAt(last.Time)
+			want := last.Idle.InexactFloat64()
+			buys := 0
+			for _, e := range res.Ledger {
+				if e.Market != tt.market {
+					continue
+				}
+				switch e.Type {
+				case vault.EntryBuy:
+					if buys == 0 && !e.Time.Equal(res.Steps[0].Time) {
+						t.Errorf("first buy at %s, want the first step %s", e.Time.Format(time.RFC3339), res.Steps[0].Time.Format(time.RFC3339))
+					}
+					buys++
+					value := e.Amount.Sub(e.Cost()).InexactFloat64()
+					want += value * rEnd / rateAt(e.Time)
+				default:
+					t.Errorf("%s: unexpected %s of %s (%s)", e.Time.Format(time.RFC3339), e.Type, e.Amount, e.Reason)
+				}
+			}
+			if buys == 0 {
+				t.Fatalf("%s was never bought: the 100%% hold stayed in cash", tt.market)
+			}
+			got := last.NAV.InexactFloat64()
+			t.Logf("%s %s .. %s: NAV %.12f, rate ratio from the first buy %.9f, %d buys", tt.market, tt.from, tt.to, got, rEnd/rateAt(res.Steps[0].Time), buys)
+			if math.Abs(got-want) > 1e-12*want {
+				t.Errorf("final NAV = %.15g, want idle + value x rate ratio = %.15g (rel diff %.3g)", got, want, math.Abs(got-want)/want)
+			}
+		})
 	}
 }

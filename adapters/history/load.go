@@ -170,8 +170,76 @@ func loadSeries(ctx context.Context, conn *sql.Conn, m *marketRow, lo, hi int64)
 		}
 	}
 	forwardFill(s)
+	deriveRateAPY(s, RateAPYWindow)
 	return s, nil
 }
+
+// RateAPYWindow is the trailing window over which Load reads a yield from
+// an exchange rate (or a liquidity index) where the history has no APY:
+// apy = (rate now / rate RateAPYWindow earlier)^(1 year / elapsed) - 1.
+const RateAPYWindow = 7 * 24 * time.Hour
+
+// minRateAPYSpan is the shortest history a derived APY may rest on: in
+// the first RateAPYWindow of a series the growth since its first row is
+// used once that row is at least a day old; before that the APY stays
+// unknown.
+const minRateAPYSpan = 24 * time.Hour
+
+// deriveRateAPY fills the APY of rows that observe no APY (nor carry an
+// earlier one forward) but do observe an exchange rate (else a liquidity
+// index), from the rate's trailing growth over window, annualised, and
+// marks FieldAPY derived in s.Derived. An exchange rate's growth is the
+// yield a holder earns: rETH, wstETH and osETH files carry the rate only,
+// and without this a strategy would see 0% and never buy them. Rows whose
+// rate has no history of at least minRateAPYSpan before them stay
+// unknown.
+func deriveRateAPY(s *adapters.Series, window time.Duration) {
+	src := adapters.FieldExchangeRate
+	if s.Cols[src] == nil {
+		src = adapters.FieldIndex
+	}
+	rc := s.Cols[src]
+	if rc == nil {
+		return
+	}
+	apyBit, srcBit := adapters.FieldSet(1)<<adapters.FieldAPY, adapters.FieldSet(1)<<src
+	w, minSpan := int64(window/time.Second), int64(minRateAPYSpan/time.Second)
+	j := 0 // the first row at or after the start of row i's window
+	for i, t := range s.Times {
+		for j < i && s.Times[j] < t-w {
+			j++
+		}
+		set := s.Set[i]
+		if set&apyBit != 0 || set&srcBit == 0 {
+			continue
+		}
+		// The row at or before the window's start, else the first row.
+		k := j
+		if k > 0 && s.Times[k] > t-w {
+			k--
+		}
+		for k < i && s.Set[k]&srcBit == 0 {
+			k++
+		}
+		dt := t - s.Times[k]
+		if k >= i || dt < minSpan || !(rc[k] > 0) || !(rc[i] > 0) {
+			continue
+		}
+		apy := math.Pow(rc[i]/rc[k], year/float64(dt)) - 1
+		if math.IsNaN(apy) || math.IsInf(apy, 0) || apy < adapters.MinAPY || apy > adapters.MaxAPY {
+			continue
+		}
+		if s.Cols[adapters.FieldAPY] == nil {
+			s.Cols[adapters.FieldAPY] = make([]float64, len(s.Times))
+		}
+		s.Cols[adapters.FieldAPY][i] = apy
+		s.Set[i] = set | apyBit
+		s.Derived |= apyBit
+	}
+}
+
+// year is 365 days in seconds, the year APYs compound over.
+const year = 365 * 24 * 3600.0
 
 // forwardFill carries every field's latest observed value into later rows
 // of s that do not observe it, marking it set.

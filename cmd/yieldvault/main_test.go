@@ -337,3 +337,32 @@ func TestBacktest_EveryExample(t *testing.T) {
 		})
 	}
 }
+
+// TestPlan_RateOnlyAPYNote: rETH's real file has an exchange rate and no
+// APY; the plan reads its yield from the rate's trailing growth and says
+// so.
+func TestPlan_RateOnlyAPYNote(t *testing.T) {
+	root := sharedData(t)
+	tmp := t.TempDir()
+	db := filepath.Join(tmp, "h.db")
+	if code, _, stderr := cli(t, "data", "import", "--db", db, filepath.Join(root, "reth-exchange-rate")); code != 0 {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	strat := filepath.Join(tmp, "s.yaml")
+	src := "name: s\nbase: ETH\nuniverse: [rocketpool/reth]\nrules:\n  eligible: apy > 0\n  score: net_apy\n"
+	if err := os.WriteFile(strat, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, "plan", "--db", db, "-s", strat, "--at", "2023-06-01")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "note: rocketpool/reth: apy and net_apy are the trailing 7d growth of its exchange rate") {
+		t.Errorf("plan output does not say where rETH's apy comes from:\n%s", stdout)
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if f := strings.Fields(l); len(f) >= 4 && f[0] == "rocketpool/reth" && (f[1] != "100.00%" || f[3] == "0.00%") {
+			t.Errorf("plan's rETH line %q: want it fully weighted at a positive net APY", l)
+		}
+	}
+}

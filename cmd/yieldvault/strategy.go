@@ -126,7 +126,7 @@ func newPlanCmd(a *app) *cobra.Command {
 			if math.IsNaN(gasAsset) || gasAsset < 0 || gasAsset > 1e12 {
 				return usagef("--gas-asset-price %g is not within [0, 1e12]", gasAsset)
 			}
-			st, err := planState(ctx, db, cat, s, when, lb, cap, vault.Gas{Price: backtest.DefaultGasPrice, AssetPrice: gasAsset})
+			st, notes, err := planState(ctx, db, cat, s, when, lb, cap, vault.Gas{Price: backtest.DefaultGasPrice, AssetPrice: gasAsset})
 			if err != nil {
 				return err
 			}
@@ -141,9 +141,13 @@ func newPlanCmd(a *app) *cobra.Command {
 					Capital  decimal.Decimal    `json:"capital"`
 					Target   strategies.Target  `json:"target"`
 					Params   map[string]float64 `json:"params"`
-				}{s.Name(), when, cap, target, st.Params})
+					Notes    []string           `json:"notes,omitempty"`
+				}{s.Name(), when, cap, target, st.Params, notes})
 			}
 			printTarget(a, s.Name(), when, cap, st, target)
+			for _, n := range notes {
+				fmt.Fprintf(a.stdout, "note: %s\n", n)
+			}
 			return nil
 		},
 	}
@@ -207,39 +211,55 @@ func planTime(ctx context.Context, db *history.DB, universe []string, at string)
 // observes the window at at (vault.ObserveWindow: the latest observation
 // of each market, the gas) and its State reads the window
 // (vault.PrepareState, with the strategy's parameters).
-func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *rules.Strategy, at time.Time, lookback time.Duration, capital decimal.Decimal, gas vault.Gas) (*strategies.State, error) {
+func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *rules.Strategy, at time.Time, lookback time.Duration, capital decimal.Decimal, gas vault.Gas) (*strategies.State, []string, error) {
 	universe := s.Universe()
 	w, err := db.Load(ctx, universe, at.Add(-lookback), at)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	notes := derivedNotes(w)
 	ads := make([]*adapters.Adapter, len(universe))
 	for i, id := range universe {
 		if ads[i], err = adapters.Open(cat, id); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ser := w.Get(id); ser == nil || ser.Index(at.Unix()) < 0 {
 			where := "the database has no rows for it"
 			if r, ok := backtest.StoredRanges(ctx, db, []string{id})[id]; ok {
 				where = fmt.Sprintf("its data covers %s .. %s", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339))
 			}
-			return nil, adapters.E("plan", adapters.KindNotFound, "--at %s is outside the data of %s: it has no observation in the %s before (%s)",
+			return nil, nil, adapters.E("plan", adapters.KindNotFound, "--at %s is outside the data of %s: it has no observation in the %s before (%s)",
 				at.Format(time.RFC3339), id, timefmt.Duration(lookback), where)
 		}
 	}
 	v, err := vault.New(backtest.DefaultVaultConfig(s, s.Base(), capital), ads, at)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := v.ObserveWindow(w, at, gas); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := v.Deposit(at, backtest.Investor, capital); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st := v.StrategyState()
 	vault.PrepareState(st, w, s.Params())
-	return st, nil
+	return st, notes, nil
+}
+
+// derivedNotes says, per market, which variables the plan reads from
+// derived data rather than observations: an APY read from the
+// exchange rate's trailing growth where the data has none.
+func derivedNotes(w *adapters.Window) []string {
+	var notes []string
+	for _, ser := range w.Series {
+		if !ser.Derived.Has(adapters.FieldAPY) {
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%s: apy and net_apy are the trailing %s growth of its exchange rate, annualised: its data has no APY",
+			ser.Market.ID, timefmt.Duration(history.RateAPYWindow)))
+	}
+	return notes
 }
 
 func printTarget(a *app, name string, at time.Time, capital decimal.Decimal, st *strategies.State, t strategies.Target) {
