@@ -24,17 +24,18 @@ import (
 
 // Defaults of the configuration.
 const (
-	DefaultListen       = "127.0.0.1:8080"
-	DefaultLeaseTTL     = 15 * time.Second
-	DefaultExitCheck    = "*/15 * * * *"
-	DefaultRebalance    = "@daily"
-	DefaultHarvest      = "@weekly"
-	DefaultLookback     = 30 * 24 * time.Hour
-	DefaultGasPrice     = 10.0
-	DefaultSourceBytes  = 8 << 20
-	DefaultSourceTime   = 10 * time.Second
-	DefaultMaxBodyBytes = 64 << 10
-	minTokenLen         = 16
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultLeaseTTL      = 15 * time.Second
+	DefaultWriteDeadline = 5 * time.Second
+	DefaultExitCheck     = "*/15 * * * *"
+	DefaultRebalance     = "@daily"
+	DefaultHarvest       = "@weekly"
+	DefaultLookback      = 30 * 24 * time.Hour
+	DefaultGasPrice      = 10.0
+	DefaultSourceBytes   = 8 << 20
+	DefaultSourceTime    = 10 * time.Second
+	DefaultMaxBodyBytes  = 64 << 10
+	minTokenLen          = 16
 )
 
 // File is the service configuration as written in YAML. Every key is
@@ -64,6 +65,10 @@ type File struct {
 	Lease LeaseFile `yaml:"lease"`
 	// MaxBodyBytes bounds request bodies (default 64 KiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// WriteDeadline bounds every write transaction of the state database
+	// (default 5s): waiting for the write lock and the transaction itself.
+	// A process whose write stays open past 1.5 times it exits (watchdog).
+	WriteDeadline string `yaml:"write_deadline"`
 	// Sources import new market observations on a schedule.
 	Sources []SourceFile `yaml:"sources"`
 	// Vaults are the vaults the service runs.
@@ -181,6 +186,7 @@ type Config struct {
 	Replay           *Replay
 	LeaseHolder      string
 	LeaseTTL         time.Duration
+	WriteDeadline    time.Duration
 	MaxBodyBytes     int64
 	Sources          []SourceSpec
 	Vaults           []VaultSpec
@@ -429,6 +435,15 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 		return nil, l.errf("$.lease.ttl", adapters.KindInvalid, "lease.ttl %s is shorter than 300ms", ttl)
 	}
 	c.LeaseTTL = ttl
+	if c.WriteDeadline, err = parseDuration(f.WriteDeadline); err != nil {
+		return nil, l.errf("$.write_deadline", adapters.KindInvalid, "write_deadline: %v", err)
+	}
+	if c.WriteDeadline == 0 {
+		c.WriteDeadline = DefaultWriteDeadline
+	}
+	if c.WriteDeadline < 100*time.Millisecond || c.WriteDeadline > 10*time.Minute {
+		return nil, l.errf("$.write_deadline", adapters.KindInvalid, "write_deadline %s is not within [100ms, 10m]", c.WriteDeadline)
+	}
 
 	names := map[string]bool{}
 	for i, s := range f.Sources {

@@ -46,6 +46,12 @@ func (s *Service) Handler() http.Handler {
 		if !s.ready.Load() {
 			code = http.StatusServiceUnavailable
 		}
+		if b := s.blocked.Load(); b != nil {
+			// No process can write: a hung lease holder keeps the lock.
+			body["ready"] = false
+			body["write_blocked"] = map[string]any{"since": b.Since.UTC(), "holder": b.Holder, "lease_expired": b.Expired, "message": b.Message}
+			code = http.StatusServiceUnavailable
+		}
 		writeJSON(w, code, body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))

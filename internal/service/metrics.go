@@ -29,6 +29,11 @@ type Metrics struct {
 	Leader        prometheus.Gauge
 	Recovered     prometheus.Counter
 	ServiceTime   prometheus.Gauge
+	// WriteBlocked is 1 while this process cannot write the state
+	// database within the write deadline (a hung lease holder keeps the
+	// write lock); WriteDeadline counts the writes that ran out of time.
+	WriteBlocked  prometheus.Gauge
+	WriteDeadline prometheus.Counter
 }
 
 // NewMetrics registers the service's metrics on a new registry, with the
@@ -67,7 +72,11 @@ func NewMetrics() *Metrics {
 		Leader:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "yieldvault", Name: "lease_held", Help: "1 while this process holds the scheduler lease."}),
 		Recovered:     prometheus.NewCounter(prometheus.CounterOpts{Namespace: "yieldvault", Name: "intents_recovered_total", Help: "Unfinished intents re-run at start."}),
 		ServiceTime:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "yieldvault", Name: "service_time_seconds", Help: "The service clock (simulated in replay mode)."}),
+		WriteBlocked: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "yieldvault", Name: "store_write_blocked",
+			Help: "1 while this process cannot write the state database within the write deadline (another process, say a hung lease holder, keeps the write lock)."}),
+		WriteDeadline: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "yieldvault", Name: "store_write_deadline_exceeded_total",
+			Help: "State database writes that could not take the write lock or finish within the write deadline (rolled back)."}),
 	}
-	r.MustRegister(m.Leader, m.Recovered, m.ServiceTime, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.MustRegister(m.Leader, m.Recovered, m.ServiceTime, m.WriteBlocked, m.WriteDeadline, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

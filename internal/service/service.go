@@ -39,6 +39,23 @@ type Options struct {
 	// Manual leaves scheduling to the caller: Run starts no scheduler and
 	// tests drive jobs with Advance.
 	Manual bool
+	// Exit ends the process when the watchdog finds a write transaction
+	// open past 1.5 times the write deadline; nil means os.Exit.
+	Exit func(code int)
+}
+
+// ExitWatchdog is the exit code of a process the watchdog ends: one of
+// its write transactions stayed open past 1.5 times the write deadline
+// (stopped and resumed, or stuck in I/O), so it exits to release SQLite's
+// write lock for a standby.
+const ExitWatchdog = 3
+
+// blockedInfo is what a process that cannot write reports.
+type blockedInfo struct {
+	Since   time.Time
+	Holder  string // the lease's holder when this process tried
+	Expired bool   // the holder's lease had expired
+	Message string
 }
 
 // Service is the scheduled rebalancing service: vaults, their schedules,
@@ -75,7 +92,13 @@ type Service struct {
 	stopping atomic.Bool
 	// missing counts the configured vaults the database does not hold
 	// yet (a standby waits for the lease holder to create them).
-	missing   atomic.Int32
+	missing atomic.Int32
+	// blocked is set while the lease cannot be written within the write
+	// deadline (nil otherwise).
+	blocked   atomic.Pointer[blockedInfo]
+	exit      func(code int)
+	wdStop    chan struct{}
+	wdDone    chan struct{}
 	sched     Scheduler
 	loop      *LoopScheduler
 	manual    bool
@@ -111,9 +134,19 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 	if tok == nil {
 		s.log.Warn("no API token configured: state-changing endpoints answer 401")
 	}
-	if s.store, err = OpenStore(ctx, cfg.StateDB, cfg.SyncNormal); err != nil {
+	s.exit = o.Exit
+	if s.exit == nil {
+		s.exit = os.Exit
+	}
+	deadline := cfg.WriteDeadline
+	if deadline == 0 {
+		deadline = DefaultWriteDeadline
+	}
+	if s.store, err = OpenStore(ctx, cfg.StateDB, cfg.SyncNormal, WithWriteDeadline(deadline, o.Wall, s.metrics.WriteDeadline.Inc)); err != nil {
 		return nil, err
 	}
+	s.wdStop, s.wdDone = make(chan struct{}), make(chan struct{})
+	go s.watchdog(deadline)
 	s.clock = o.Clock
 	if s.clock == nil && cfg.Replay != nil {
 		// Replay resumes from the last tick done, not from the start.
@@ -229,7 +262,10 @@ func readToken(cfg *Config, getenv func(string) string) ([]byte, error) {
 // loop).
 func (s *Service) start(ctx context.Context) error {
 	if err := s.renewLease(ctx); err != nil {
-		return err
+		if !errors.Is(err, ErrWriteBlocked) {
+			return err
+		}
+		// Reported (readyz, metric, log); the lease loop tries again.
 	}
 	if s.leader.Load() {
 		if err := s.Recover(ctx); err != nil {
@@ -305,7 +341,14 @@ func (s *Service) renewLease(ctx context.Context) error {
 	if err != nil {
 		s.leader.Store(false)
 		s.metrics.Leader.Set(0)
+		if errors.Is(err, ErrWriteBlocked) {
+			s.reportBlocked(now, cur)
+		}
 		return err
+	}
+	if b := s.blocked.Swap(nil); b != nil {
+		s.metrics.WriteBlocked.Set(0)
+		s.log.Info("the state database can be written again", "blocked_for", now.Sub(b.Since).Round(time.Millisecond))
 	}
 	sameName := !ok && cur.Holder == s.cfg.LeaseHolder && cur.Nonce != s.nonce
 	switch {
@@ -327,6 +370,61 @@ func (s *Service) renewLease(ctx context.Context) error {
 		s.metrics.Leader.Set(0)
 	}
 	return nil
+}
+
+// reportBlocked records, counts and logs (once per episode) that the
+// lease could not be written within the write deadline: another process
+// keeps SQLite's write lock. When that process is the holder and its
+// lease has expired, it is hung (stopped, paused, stuck in I/O), and no
+// action runs until it exits: one SQLite file cannot fail over from a
+// process that keeps its lock.
+func (s *Service) reportBlocked(now time.Time, cur Lease) {
+	expired := cur.Holder != "" && cur.ExpiresMs <= now.UnixMilli()
+	msg := fmt.Sprintf("the state database's write lock was not obtained within the write deadline (%s): another process keeps it", s.cfg.WriteDeadline)
+	if expired {
+		msg = fmt.Sprintf("lease holder %s is hung: its lease expired at %s but it keeps the state database's write lock (stopped, paused or stuck in I/O); no action runs until that process exits or is killed", cur.Holder, time.UnixMilli(cur.ExpiresMs).UTC().Format(time.RFC3339))
+	}
+	b := &blockedInfo{Since: now, Holder: cur.Holder, Expired: expired, Message: msg}
+	if prev := s.blocked.Load(); prev != nil {
+		b.Since = prev.Since
+		if prev.Message == msg {
+			return
+		}
+	}
+	s.blocked.Store(b)
+	s.metrics.WriteBlocked.Set(1)
+	s.log.Error("state database write blocked", "reason", msg, "holder", cur.Holder, "deadline", s.cfg.WriteDeadline)
+}
+
+// watchdog ends the process when one of its write transactions stays
+// open past 1.5 times the write deadline: the transaction's own deadline
+// did not end it (the process was stopped and resumed, or the disk is
+// stuck), and exiting is what releases SQLite's write lock for a standby.
+func (s *Service) watchdog(deadline time.Duration) {
+	defer close(s.wdDone)
+	t := time.NewTicker(max(deadline/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.wdStop:
+			return
+		case <-t.C:
+			s.watchdogCheck(deadline)
+		}
+	}
+}
+
+// watchdogCheck is one look of the watchdog; it reports whether it ended
+// the process.
+func (s *Service) watchdogCheck(deadline time.Duration) bool {
+	open := s.store.WriteOpenFor(s.wall())
+	if open <= deadline+deadline/2 {
+		return false
+	}
+	s.log.Error("watchdog: a write transaction has been open past its deadline: exiting so that the state database's write lock is released",
+		"open", open.Round(time.Millisecond), "deadline", deadline, "exit_code", ExitWatchdog)
+	s.exit(ExitWatchdog)
+	return true
 }
 
 // isLeader reports whether this process holds a lease that has not
@@ -551,6 +649,11 @@ func (s *Service) leaseTick(ctx context.Context) {
 
 // Close closes the databases the service opened.
 func (s *Service) Close() error {
+	if s.wdStop != nil {
+		close(s.wdStop)
+		<-s.wdDone
+		s.wdStop = nil
+	}
 	var err error
 	if s.store != nil {
 		err = s.store.Close()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -44,6 +45,40 @@ type Store struct {
 	db    *sql.DB
 	wmu   sync.Mutex
 	stmts sync.Map // query -> *sql.Stmt, prepared once
+	// deadline bounds every write transaction (0: none); wall times the
+	// open transaction for the watchdog; onExceeded counts the writes
+	// that ran out of time.
+	deadline   time.Duration
+	wall       func() time.Time
+	onExceeded func()
+	txSince    atomic.Int64 // wall ns when the open write transaction began; 0: none
+}
+
+// ErrWriteBlocked is wrapped by the error of a write that could not take
+// the database's write lock, or finish, within the write deadline:
+// another process holds the lock (a hung holder), or the disk stalls.
+var ErrWriteBlocked = errors.New("write lock not obtained or commit not finished within the write deadline")
+
+// StoreOption adjusts OpenStore.
+type StoreOption func(*Store)
+
+// WithWriteDeadline bounds every write transaction of the store by d:
+// waiting for the write lock (SQLite's busy timeout is set to d) and the
+// transaction itself (a context deadline; SQLite rolls back on it). wall
+// times the open transaction for WriteOpenFor; onExceeded, when not nil,
+// is called for each write that ran out of time.
+func WithWriteDeadline(d time.Duration, wall func() time.Time, onExceeded func()) StoreOption {
+	return func(s *Store) { s.deadline, s.wall, s.onExceeded = d, wall, onExceeded }
+}
+
+// WriteOpenFor is how long the write transaction in progress has been
+// open at now (0 when none, or without WithWriteDeadline).
+func (s *Store) WriteOpenFor(now time.Time) time.Duration {
+	t := s.txSince.Load()
+	if t == 0 {
+		return 0
+	}
+	return now.Sub(time.Unix(0, t))
 }
 
 // prep returns the prepared statement of a query (SQLite parses each
@@ -91,12 +126,22 @@ func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any)
 // OpenStore opens (creating when missing) the state database at path and
 // migrates its schema. syncNormal sets synchronous=NORMAL (see
 // File.Durability).
-func OpenStore(ctx context.Context, path string, syncNormal bool) (*Store, error) {
+func OpenStore(ctx context.Context, path string, syncNormal bool, opts ...StoreOption) (*Store, error) {
 	const op = "service.OpenStore"
 	if path == "" {
 		return nil, adapters.E(op, adapters.KindInvalid, "empty state database path")
 	}
-	dsn := sqlitex.DSN(path)
+	st := &Store{}
+	for _, o := range opts {
+		o(st)
+	}
+	var dopts []sqlitex.Option
+	if st.deadline > 0 {
+		// Waiting for another process's write lock is bounded too (the
+		// busy handler does not see the context).
+		dopts = append(dopts, sqlitex.WithBusyTimeout(max(1, st.deadline.Milliseconds())))
+	}
+	dsn := sqlitex.DSN(path, dopts...)
 	if syncNormal {
 		dsn += "&_pragma=synchronous(NORMAL)"
 	}
@@ -111,14 +156,22 @@ func OpenStore(ctx context.Context, path string, syncNormal bool) (*Store, error
 		return nil, &adapters.Error{Op: op, Kind: adapters.KindOther, Pos: path, Err: err}
 	}
 	ms, err := sqlitex.Migrations(migrationFS, "migrations")
+	var have int
 	if err == nil {
+		// Read the version first: an up-to-date database opens without
+		// the write lock, which a hung process may keep (a standby must
+		// start and report it).
+		err = db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have)
+	}
+	if err == nil && have != len(ms) {
 		_, _, err = sqlitex.Migrate(ctx, db, ms)
 	}
 	if err != nil {
 		db.Close()
 		return nil, &adapters.Error{Op: op, Kind: adapters.KindOther, Pos: path, Err: err}
 	}
-	return &Store{db: db}, nil
+	st.db = db
+	return st, nil
 }
 
 // Close closes the database.
@@ -127,19 +180,46 @@ func (s *Store) Close() error { return s.db.Close() }
 // DB returns the underlying database (tests and tools read it).
 func (s *Store) DB() *sql.DB { return s.db }
 
-// write runs fn in one immediate transaction, one writer at a time.
+// write runs fn in one immediate transaction, one writer at a time,
+// within the write deadline (WithWriteDeadline): a write that cannot take
+// the lock or finish in time is rolled back and fails with
+// ErrWriteBlocked.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if s.deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.deadline)
+		defer cancel()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return s.overDeadline(ctx, err)
+	}
+	if s.wall != nil {
+		s.txSince.Store(s.wall().UnixNano())
+		defer s.txSince.Store(0)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		return s.overDeadline(ctx, err)
+	}
+	return s.overDeadline(ctx, tx.Commit())
+}
+
+// overDeadline wraps err with ErrWriteBlocked when the write ran out of
+// time or found the database locked.
+func (s *Store) overDeadline(ctx context.Context, err error) error {
+	if err == nil || s.deadline <= 0 {
 		return err
 	}
-	return tx.Commit()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || strings.Contains(err.Error(), "database is locked") || strings.Contains(err.Error(), "SQLITE_BUSY") {
+		if s.onExceeded != nil {
+			s.onExceeded()
+		}
+		return fmt.Errorf("%w (%s): %w", ErrWriteBlocked, s.deadline, err)
+	}
+	return err
 }
 
 // Ticks are the last scheduled ticks a vault has done, per action.
@@ -616,7 +696,17 @@ type Lease struct {
 func (s *Store) AcquireLease(ctx context.Context, holder, nonce string, nowMs int64, ttl time.Duration) (bool, Lease, error) {
 	ok := false
 	var cur Lease
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	// Read first, without the write lock: a standby facing a valid lease
+	// does not contend for the lock, and knows whose lease it is when the
+	// write below cannot take the lock.
+	err := s.queryRow(ctx, nil, "SELECT holder, nonce, expires_at FROM lease WHERE name = 'scheduler'").Scan(&cur.Holder, &cur.Nonce, &cur.ExpiresMs)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, cur, adapters.Wrap("service.AcquireLease", adapters.KindOther, err)
+	}
+	if err == nil && (cur.Holder != holder || cur.Nonce != nonce) && cur.ExpiresMs > nowMs {
+		return false, cur, nil
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		err := s.queryRow(ctx, tx, "SELECT holder, nonce, expires_at FROM lease WHERE name = 'scheduler'").Scan(&cur.Holder, &cur.Nonce, &cur.ExpiresMs)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err

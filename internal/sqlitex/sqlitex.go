@@ -45,7 +45,13 @@ func DSN(path string, opts ...Option) string {
 	for _, o := range opts {
 		o(&c)
 	}
-	dsn := "file:" + escaper.Replace(path) + "?" + Pragmas
+	pr := Pragmas
+	if c.busyMs > 0 {
+		// Replaced, not added: the driver runs busy_timeout pragmas first
+		// in no set order.
+		pr = strings.Replace(pr, "busy_timeout(5000)", "busy_timeout("+strconv.FormatInt(c.busyMs, 10)+")", 1)
+	}
+	dsn := "file:" + escaper.Replace(path) + "?" + pr
 	for _, p := range c.pragmas {
 		dsn += "&_pragma=" + url.QueryEscape(p)
 	}
@@ -58,7 +64,12 @@ type Option func(*config)
 type config struct {
 	pageSize int
 	pragmas  []string
+	busyMs   int64
 }
+
+// WithBusyTimeout sets how long a connection waits for another
+// connection's lock (milliseconds, instead of Pragmas' 5000).
+func WithBusyTimeout(ms int64) Option { return func(c *config) { c.busyMs = ms } }
 
 // WithPageSize sets the page size, in bytes (a power of two from 512 to
 // 65536), of a database file that Open creates; an existing database

@@ -2,6 +2,7 @@ package sqlitex
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"os"
@@ -23,6 +24,25 @@ func TestDSN(t *testing.T) {
 		if got := DSN(tc.path); got != tc.want {
 			t.Errorf("DSN(%q) = %q, want %q", tc.path, got, tc.want)
 		}
+	}
+}
+
+// TestDSN_BusyTimeout: WithBusyTimeout replaces the five-second wait
+// (a second busy_timeout pragma would run in no set order), and a
+// connection opened with it has that timeout.
+func TestDSN_BusyTimeout(t *testing.T) {
+	dsn := DSN("/tmp/h.db", WithBusyTimeout(250))
+	if strings.Count(dsn, "busy_timeout") != 1 || !strings.Contains(dsn, "busy_timeout(250)") {
+		t.Errorf("DSN = %q, want one busy_timeout(250)", dsn)
+	}
+	db, err := sql.Open(DriverName, DSN(filepath.Join(t.TempDir(), "b.db"), WithBusyTimeout(250)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ms int
+	if err := db.QueryRow("PRAGMA busy_timeout").Scan(&ms); err != nil || ms != 250 {
+		t.Errorf("busy_timeout = %d (%v), want 250", ms, err)
 	}
 }
 
