@@ -219,6 +219,10 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 			c.errorf(r.Market, r.Line, r.Obs.Time, IssueBadTime, "row has no time")
 			continue
 		}
+		if msg := CheckTime(r.Obs.Time); msg != "" {
+			c.errorf(r.Market, r.Line, time.Time{}, IssueBadTime, "%s", msg)
+			continue
+		}
 		bad := false
 		for f := adapters.Field(0); f < adapters.NumFields; f++ {
 			if !r.Obs.Set.Has(f) {
@@ -274,6 +278,11 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 		}
 		c.orderAndMerge(p, g)
 		c.gaps(g)
+		if m, ok := described[g.id]; ok {
+			c.plausible(&m, g)
+		} else {
+			c.plausible(nil, g)
+		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(empty)) {
 		if e := empty[id]; byID[id] == nil {
@@ -295,6 +304,10 @@ func prepare(b *Batch) (*prepared, []Issue, []Issue) {
 		}
 		if err := ev.Validate(); err != nil {
 			c.errorf(e.Market, 0, e.Time, IssueBadEvent, "event %d: %v", i+1, errText(err))
+			continue
+		}
+		if msg := CheckTime(ev.Time); msg != "" {
+			c.errorf(e.Market, 0, time.Time{}, IssueBadEvent, "event %d: %s", i+1, msg)
 			continue
 		}
 		k := evKey{ev.Market, string(ev.Type), ev.Scope, ev.Time.Unix()}
@@ -395,6 +408,46 @@ func (c *checker) orderAndMerge(p *prepared, g *pMarket) {
 	g.rows = out
 }
 
+// plausible runs the plausibility checks (plausible.go) over g's sorted,
+// merged rows: errors, or warnings when the batch allows implausible
+// values. At most issueMaxPerKind are listed per market, then a count.
+func (c *checker) plausible(m *adapters.Market, g *pMarket) {
+	n := 0
+	report := func(line int, ts int64, msg string) {
+		n++
+		if n > issueMaxPerKind {
+			return
+		}
+		t := time.Time{}
+		if ts != 0 {
+			t = time.Unix(ts, 0).UTC()
+		}
+		if c.b.AllowImplausible {
+			c.warnf(g.id, line, t, IssueImplausible, "%s", msg)
+		} else {
+			c.errorf(g.id, line, t, IssueImplausible, "%s", msg)
+		}
+	}
+	pl := newPlausibility(m, report)
+	for i := range g.rows {
+		r := &g.rows[i]
+		pl.row(r.line, r.ts, r.obs)
+	}
+	first := 0
+	if len(g.rows) > 0 {
+		first = g.rows[0].line
+	}
+	pl.done(first)
+	if n > issueMaxPerKind {
+		msg := fmt.Sprintf("and %d more implausible values or steps", n-issueMaxPerKind)
+		if c.b.AllowImplausible {
+			c.warnf(g.id, 0, time.Time{}, IssueImplausible, "%s", msg)
+		} else {
+			c.errorf(g.id, 0, time.Time{}, IssueImplausible, "%s", msg)
+		}
+	}
+}
+
 // gaps warns about steps above GapFactor times the median step.
 func (c *checker) gaps(g *pMarket) {
 	ts := make([]int64, len(g.rows))
@@ -414,29 +467,61 @@ func (c *checker) gaps(g *pMarket) {
 type gap struct {
 	index    int // row index of the gap's end
 	from, to int64
-	median   int64
+	median   int64 // the local step the gap is measured against
 }
 
 func (g gap) msg() string {
-	return fmt.Sprintf("no observation from %s to %s (%s; median step %s)",
-		time.Unix(g.from, 0).UTC().Format(time.RFC3339), time.Unix(g.to, 0).UTC().Format(time.RFC3339),
-		time.Duration(g.to-g.from)*time.Second, time.Duration(g.median)*time.Second)
+	return fmt.Sprintf("no observation from %s to %s (%s; usual step here %s)",
+		fmtTime(time.Unix(g.from, 0)), fmtTime(time.Unix(g.to, 0)), fmtDur(g.to-g.from), fmtDur(g.median))
 }
 
-// findGaps returns the steps of ascending ts above GapFactor median steps.
-// The median step is ts's own; it makes no sense below three rows.
+// gapWindow is how many steps on each side of a step make its local
+// cadence.
+const gapWindow = 24
+
+// findGaps returns the steps of ascending ts above GapFactor times the
+// local step. A series of up to 2*gapWindow steps has one cadence, its
+// median step. In a longer one the local step is the larger of the median
+// of the gapWindow steps before and of the gapWindow steps after, so that
+// a market merged from an hourly and a daily file (two cadences) has no
+// "gap" where the daily file runs alone nor where one file hands over to
+// the other; a step with fewer than two steps on a side (the ends of the
+// series) is not judged.
 func findGaps(ts []int64) []gap {
 	if len(ts) < 3 {
 		return nil
 	}
-	med := medianStep(ts)
-	if med <= 0 {
-		return nil
+	steps := make([]int64, len(ts)-1)
+	for i := range steps {
+		steps[i] = ts[i+1] - ts[i]
 	}
 	var out []gap
-	for i := 1; i < len(ts); i++ {
-		if d := ts[i] - ts[i-1]; d > GapFactor*med {
-			out = append(out, gap{index: i, from: ts[i-1], to: ts[i], median: med})
+	if len(steps) <= 2*gapWindow {
+		med := medianStep(ts)
+		if med <= 0 {
+			return nil
+		}
+		for i, d := range steps {
+			if d > GapFactor*med {
+				out = append(out, gap{index: i + 1, from: ts[i], to: ts[i+1], median: med})
+			}
+		}
+		return out
+	}
+	win := make([]int64, 0, gapWindow)
+	med := func(s []int64) int64 {
+		win = append(win[:0], s...)
+		slices.Sort(win)
+		return win[len(win)/2]
+	}
+	for i, d := range steps {
+		before, after := steps[max(0, i-gapWindow):i], steps[i+1:min(len(steps), i+1+gapWindow)]
+		if len(before) < 2 || len(after) < 2 {
+			continue
+		}
+		local := max(med(before), med(after))
+		if local > 0 && d > GapFactor*local {
+			out = append(out, gap{index: i + 1, from: ts[i], to: ts[i+1], median: local})
 		}
 	}
 	return out

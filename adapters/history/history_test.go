@@ -630,7 +630,7 @@ func TestDB_Check(t *testing.T) {
 		{Severity: history.SeverityError, Market: "lido/steth", Time: hour(2), Kind: history.IssueOutOfRange,
 			Msg: "apy is below the lowest plausible APY (-100%) (-2)"},
 		{Severity: history.SeverityWarning, Market: "lido/steth", Time: hour(4), Kind: history.IssueGap,
-			Msg: "no observation from 2024-01-01T04:00:00Z to 2024-01-01T15:00:00Z (11h0m0s; median step 1h0m0s)"},
+			Msg: "no observation from 2024-01-01T04:00:00Z to 2024-01-01T15:00:00Z (11h0m0s; usual step here 1h0m0s)"},
 		{Severity: history.SeverityWarning, Market: "rocketpool/reth", Kind: history.IssueEmpty, Msg: "market has no observations"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

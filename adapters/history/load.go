@@ -357,11 +357,30 @@ func (db *DB) Check(ctx context.Context, ids []string) ([]Issue, error) {
 			continue
 		}
 		ts := make([]int64, 0, m.rows)
-		bad := 0
+		bad, implausible, badTime := 0, 0, 0
+		pl := newPlausibility(&m.m, func(_ int, t int64, msg string) {
+			implausible++
+			if implausible <= issueMaxPerKind {
+				is := Issue{Severity: SeverityError, Market: m.m.ID, Kind: IssueImplausible, Msg: msg}
+				if t != 0 {
+					is.Time = time.Unix(t, 0).UTC()
+				}
+				out = append(out, is)
+			}
+		})
+		var obs adapters.Observation
 		err := sqlitex.Each(ctx, conn, "SELECT ts, "+colList+" FROM observations WHERE market_id = ? ORDER BY ts", []any{m.pk},
 			func(row []driver.Value) error {
 				t, _ := row[0].(int64)
 				ts = append(ts, t)
+				if msg := CheckTime(time.Unix(t, 0)); msg != "" {
+					badTime++
+					if badTime <= issueMaxPerKind {
+						out = append(out, Issue{Severity: SeverityError, Market: m.m.ID, Kind: IssueBadTime, Msg: msg})
+					}
+				}
+				obs = adapters.Observation{}
+				rowBad := false
 				for f := adapters.Field(0); f < adapters.NumFields; f++ {
 					var v float64
 					switch x := row[f+1].(type) {
@@ -376,20 +395,35 @@ func (db *DB) Check(ctx context.Context, ids []string) ([]Issue, error) {
 					}
 					if msg := adapters.CheckValue(f, v); msg != "" {
 						bad++
+						rowBad = true
 						if bad <= issueMaxPerKind {
 							out = append(out, Issue{Severity: SeverityError, Market: m.m.ID, Time: time.Unix(t, 0).UTC(),
 								Kind: IssueOutOfRange, Msg: fmt.Sprintf("%s %s (%g)", f, msg, v)})
 						}
+						continue
 					}
+					obs.Put(f, v)
+				}
+				if !rowBad {
+					pl.row(0, t, &obs)
 				}
 				return nil
 			})
 		if err != nil {
 			return nil, adapters.Wrap(op, adapters.KindOther, fmt.Errorf("market %s: %w", m.m.ID, err))
 		}
+		pl.done(0)
 		if bad > issueMaxPerKind {
 			out = append(out, Issue{Severity: SeverityError, Market: m.m.ID, Kind: IssueOutOfRange,
 				Msg: fmt.Sprintf("and more values out of range (%d in all)", bad)})
+		}
+		if implausible > issueMaxPerKind {
+			out = append(out, Issue{Severity: SeverityError, Market: m.m.ID, Kind: IssueImplausible,
+				Msg: fmt.Sprintf("and more implausible values or steps (%d in all)", implausible)})
+		}
+		if badTime > issueMaxPerKind {
+			out = append(out, Issue{Severity: SeverityError, Market: m.m.ID, Kind: IssueBadTime,
+				Msg: fmt.Sprintf("and more times out of range (%d in all)", badTime)})
 		}
 		gaps := findGaps(ts)
 		for j, g := range gaps {

@@ -27,6 +27,12 @@ type Batch struct {
 	// legitimately empty in the source (an asset not yet listed, a launch
 	// row with no values); Notes says why.
 	Skipped int
+	// AllowImplausible stores values outside the plausible bounds (see
+	// CheckTime and docs/data.md: an APY above 1000%, a rate below 0.5, an
+	// index that jumps x1e18) with a warning instead of refusing the batch.
+	// Physically impossible values and implausible times are refused
+	// whatever it says.
+	AllowImplausible bool
 	// Notes are remarks from the importer for the user: rows skipped and
 	// why, values clamped or dropped, unit decisions.
 	Notes []string

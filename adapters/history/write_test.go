@@ -96,7 +96,7 @@ func TestDB_Write_Blocks(t *testing.T) {
 		{100, 100 + chunkRows - 1, 1},      // within the stored span
 	}
 	for wi, wr := range writes {
-		b := &Batch{Source: fmt.Sprintf("w%d", wi), Markets: markets}
+		b := &Batch{Source: fmt.Sprintf("w%d", wi), Markets: markets, AllowImplausible: true} // random values: a storage test
 		want := WriteResult{Markets: len(markets)}
 		for mi, m := range markets {
 			if wi == 1 && mi == 2 {

@@ -55,7 +55,7 @@ func (a *app) progress(desc string) (func(read, total int64), func()) {
 func newDataImportCmd(a *app) *cobra.Command {
 	var market, mappingFile, format string
 	var specs []string
-	var verbose bool
+	var verbose, allowImplausible bool
 	cmd := &cobra.Command{
 		Use:   "import FILE|DIR...",
 		Short: "Import market history files into --db",
@@ -69,8 +69,12 @@ Any other CSV needs a column mapping: --mapping FILE (YAML) or --market ID with 
       --col time=date:date --col apy=Y_Aave_APY:percent --col utilization=X_Aave_Utilization file.csv
 
 Each file is imported in one transaction: a bad file (NaN, out-of-range value, conflicting
-duplicate rows) is reported with file:line and leaves the database as it was. Importing the
-same file again adds no rows.`,
+duplicate rows, a date before 2015-07-30 or after 2100) is reported with file:line and leaves
+the database as it was. So is an implausible one: a value no market has shown (an APY above
+1000%, an exchange rate below 0.5, an index x1e18) or inconsistent with its row or its
+neighbours, which is what a file in the wrong unit gives; --allow-implausible stores such
+values with a warning (data check keeps reporting them). Importing the same file again adds
+no rows.`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			if a.dbPath == "" {
@@ -115,6 +119,7 @@ same file again adds no rows.`,
 					continue
 				}
 				for _, b := range batches {
+					b.AllowImplausible = allowImplausible
 					res, err := db.Write(ctx, b)
 					if err != nil {
 						fmt.Fprintf(a.stderr, "%v\n", err)
@@ -140,6 +145,7 @@ same file again adds no rows.`,
 	cmd.Flags().StringArrayVar(&specs, "col", nil, "column mapping FIELD=COLUMN[:UNIT] (repeatable; time=COLUMN:UNIT names the time column)")
 	cmd.Flags().StringVar(&format, "format", "", "force an importer instead of detecting one")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every warning (gaps, reordered rows), not only the first few")
+	cmd.Flags().BoolVar(&allowImplausible, "allow-implausible", false, "store values outside the plausible bounds (docs/data.md) with a warning instead of refusing the file")
 	return cmd
 }
 

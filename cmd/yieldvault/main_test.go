@@ -176,6 +176,45 @@ func TestDataImport_BadFileLeavesDatabase(t *testing.T) {
 	}
 }
 
+// TestDataImport_Implausible: an APY given as a percent but mapped as a
+// fraction (x100) and a row dated 9999-12-31 are refused with file:line;
+// --allow-implausible stores the APYs with a warning and data check reports
+// them; the date is refused whatever the flag says.
+func TestDataImport_Implausible(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "h.db")
+	x100 := filepath.Join(dir, "x100.csv")
+	far := filepath.Join(dir, "far.csv")
+	if err := os.WriteFile(x100, []byte("day,rate\n2024-01-01,0.031\n2024-01-02,50000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(far, []byte("day,rate\n2024-01-03,3.3\n9999-12-31,3.4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mapping := []string{"--market", "aave-v3/usdc", "--col", "time=day:date", "--col", "apy=rate:percent"}
+	imp := func(extra ...string) (int, string, string) {
+		return cli(t, append(append([]string{"data", "import", "--db", db}, mapping...), extra...)...)
+	}
+	code, _, errs := imp(x100)
+	if code != 1 || !strings.Contains(errs, "x100.csv:3") || !strings.Contains(errs, "apy 500 is outside the plausible range") {
+		t.Errorf("x100 import: exit %d, %s; want exit 1 naming x100.csv:3 and the APY", code, errs)
+	}
+	for _, flag := range [][]string{nil, {"--allow-implausible"}} {
+		code, _, errs = imp(append(flag, far)...)
+		if code != 1 || !strings.Contains(errs, "far.csv:3") || !strings.Contains(errs, "time \"9999-12-31\" is outside 2015-07-30..2100-01-01") {
+			t.Errorf("far import %v: exit %d, %s; want exit 1 naming far.csv:3", flag, code, errs)
+		}
+	}
+	code, _, errs = imp("--allow-implausible", x100)
+	if code != 0 || !strings.Contains(errs, "implausible") {
+		t.Fatalf("x100 import with --allow-implausible: exit %d, %s; want 0 with a warning", code, errs)
+	}
+	code, out, _ := cli(t, "data", "check", "--db", db)
+	if code != 1 || !strings.Contains(out, "aave-v3/usdc: implausible: apy 500 is outside the plausible range [-1, 10]") {
+		t.Errorf("data check: exit %d:\n%s\nwant exit 1 reporting the APY", code, out)
+	}
+}
+
 func TestDataImport_SharedData(t *testing.T) {
 	dir := sharedData(t)
 	db := filepath.Join(t.TempDir(), "h.db")

@@ -159,7 +159,7 @@ func init() {
 				{name: "balance_dai_normalized", field: adapters.FieldBalance0},
 				{name: "balance_usdc_normalized", field: adapters.FieldBalance1},
 				{name: "balance_usdt_normalized", field: adapters.FieldBalance2},
-				{name: "balance_total_normalized", field: adapters.FieldTVL},
+				{name: "balance_total_normalized", field: adapters.FieldTVL, with: []string{"balance_dai_normalized", "balance_usdc_normalized", "balance_usdt_normalized"}, put: sumOfBalances},
 			},
 		}},
 		// Curve ETH/stETH pool snapshots. balance0 is ETH, balance1 is
@@ -585,6 +585,14 @@ func aaveScanAmounts(r *row, c *col) error {
 		switch {
 		case ok && havePrice:
 			toBase, baseUSD = price/ethUSD, ethUSD
+			// The token's USD price over WETH's is its value in ETH: an
+			// LST/LRT rate, within the exchange rate's plausible [0.5, 5]
+			// (history's plausibility bounds); outside, one price is in
+			// another unit.
+			if toBase < 0.5 || toBase > 5 {
+				return t.errAt(priceCol, "column %q: %s's price %g is %.4g times WETH's (%g) on the same day; a staking token trades within 0.5 to 5 ETH: a price in the wrong unit?",
+					t.header[priceCol], r.sym, price, toBase, ethUSD)
+			}
 		case r.sib != nil:
 			r.b.count("rows without a WETH price at the same time: supply, borrows and base_usd not stored")
 			return nil
@@ -659,6 +667,29 @@ func perBaseUSD(r *row, c *col) error {
 		return err
 	}
 	return r.t.put(&r.o, c.field, v/base, c.i)
+}
+
+// sumOfBalances reads a pool's total with the balances it adds up, and
+// refuses a total that is not their sum (one of them in another unit).
+func sumOfBalances(r *row, c *col) error {
+	total, ok, err := r.t.num(c.i, c.unit)
+	if err != nil || !ok {
+		return err
+	}
+	sum := 0.0
+	for _, i := range c.w {
+		v, ok, err := r.t.num(i, c.unit)
+		if err != nil {
+			return err
+		}
+		if ok {
+			sum += v
+		}
+	}
+	if math.Abs(total-sum) > 1e-6*math.Max(math.Abs(total), math.Abs(sum)) {
+		return r.t.errAt(c.i, "column %q: total %g is not the sum of the balances (%g): a balance or the total in another unit?", r.t.header[c.i], total, sum)
+	}
+	return r.t.put(&r.o, c.field, total, c.i)
 }
 
 // wethBase checks that a pool's base token is WETH.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
 )
 
 // Unit is the unit of a source column. Value units (number, fraction,
@@ -124,10 +125,12 @@ func plainDecimal(s string) bool {
 	return digits > 0
 }
 
-// Bounds on imported times: anything outside is a unit mistake.
+// Bounds on imported times, the store's plausible range (history.MinTime,
+// history.MaxTime): anything outside is a unit mistake.
 var (
-	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	minTime  = history.MinTime.Unix()
+	maxTime  = history.MaxTime.Unix()
+	timeSpan = history.MinTime.Format(time.DateOnly) + ".." + history.MaxTime.Format(time.DateOnly)
 )
 
 // ParseTime reads a time cell in time unit u and returns it in UTC,
@@ -157,7 +160,7 @@ func ParseTime(s string, u Unit) (time.Time, error) {
 		}
 		v = math.Floor(v)
 		if v < float64(minTime) || v >= float64(maxTime) {
-			return time.Time{}, adapters.E(op, adapters.KindInvalid, "%s time %q is outside 1970..2200 (wrong unit?)", u, s)
+			return time.Time{}, adapters.E(op, adapters.KindInvalid, "%s time %q is outside %s (wrong unit?)", u, s, timeSpan)
 		}
 		return time.Unix(int64(v), 0).UTC(), nil
 	case TimeRFC3339:
@@ -178,7 +181,7 @@ func ParseTime(s string, u Unit) (time.Time, error) {
 	}
 	t = t.UTC().Truncate(time.Second)
 	if t.Unix() < minTime || t.Unix() >= maxTime {
-		return time.Time{}, adapters.E(op, adapters.KindInvalid, "time %q is outside 1970..2200", s)
+		return time.Time{}, adapters.E(op, adapters.KindInvalid, "time %q is outside %s (a time in the wrong unit?)", s, timeSpan)
 	}
 	return t, nil
 }
