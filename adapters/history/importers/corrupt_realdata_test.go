@@ -54,6 +54,9 @@ var undetectable = map[string]string{
 // exceptions are listed, with their reason, in undetectable.
 func TestImport_CorruptedUnits_SharedData(t *testing.T) {
 	root := sharedData(t)
+	if raceEnabled {
+		t.Skip("one goroutine, minutes under the race detector: the plain go test run covers it")
+	}
 	ctx := context.Background()
 	folders, err := os.ReadDir(root)
 	if err != nil {
