@@ -240,20 +240,23 @@ func ExportSeries(w io.Writer, s *adapters.Series, format string) error {
 	var buf []byte
 	switch format {
 	case "csv":
+		// The native CSV (ReadNativeCSV): market, time, then the fields,
+		// so that an export imports back as it is.
 		cw := csv.NewWriter(bw)
-		rec := make([]string, 1+len(fields))
-		rec[0] = "time"
+		rec := make([]string, 2+len(fields))
+		rec[0], rec[1] = "market", "time"
 		for j, f := range fields {
-			rec[1+j] = f.String()
+			rec[2+j] = f.String()
 		}
 		cw.Write(rec)
+		rec[0] = s.Market.ID
 		for i, t := range s.Times {
-			rec[0] = time.Unix(t, 0).UTC().Format(time.RFC3339)
+			rec[1] = time.Unix(t, 0).UTC().Format(time.RFC3339)
 			for j, f := range fields {
-				rec[1+j] = ""
+				rec[2+j] = ""
 				if s.Set[i].Has(f) {
 					buf = strconv.AppendFloat(buf[:0], s.Cols[f][i], 'g', -1, 64)
-					rec[1+j] = string(buf)
+					rec[2+j] = string(buf)
 				}
 			}
 			cw.Write(rec)

@@ -276,7 +276,7 @@ func TestExportSeries(t *testing.T) {
 	}
 	s := w.Series[0]
 	tests := []struct{ format, want string }{
-		{"csv", "time,apy,price\n2024-01-01T00:00:00Z,0.03,0.999\n2024-01-01T01:00:00Z,0.031,0.999\n2024-01-01T02:00:00Z,0.032,0.998\n"},
+		{"csv", "market,time,apy,price\nlido/steth,2024-01-01T00:00:00Z,0.03,0.999\nlido/steth,2024-01-01T01:00:00Z,0.031,0.999\nlido/steth,2024-01-01T02:00:00Z,0.032,0.998\n"},
 		{"json", `{"market":{"id":"lido/steth","kind":"lst","base":"ETH","protocol":"lido","token":"stETH","tags":["oracle:lido"],` +
 			`"params":{"fee_on_rewards":0.1}},"fields":["apy","price"],"rows":[{"time":"2024-01-01T00:00:00Z","apy":0.03,"price":0.999},` +
 			`{"time":"2024-01-01T01:00:00Z","apy":0.031,"price":0.999},{"time":"2024-01-01T02:00:00Z","apy":0.032,"price":0.998}],` +

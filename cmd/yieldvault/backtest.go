@@ -142,11 +142,7 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 			return nil, adapters.E("backtest", adapters.KindNotFound, "%v", err)
 		}
 	}
-	fileData, err := os.ReadFile(f.file)
-	if err != nil {
-		return nil, adapters.E("backtest", adapters.KindNotFound, "strategy file %s: %v", f.file, errors.Unwrap(err))
-	}
-	s, err := rules.LoadFile(f.file, cat)
+	s, fileData, err := a.loadStrategy(f.file, cat)
 	if err != nil {
 		return nil, err
 	}
@@ -458,7 +454,14 @@ are not run again (resume) and their metrics are read back from it. Prints every
 by --objective: apy (default), sharpe, sortino, total_return, calmar (highest first) or
 max_drawdown (lowest first). A failed point is listed with its error and the sweep exits 1.`,
 		Args: args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			defer func() {
+				var ee *exitError
+				if err != nil && cmd.Context().Err() != nil && !errors.As(err, &ee) {
+					err = &exitError{code: ExitInterrupted, err: fmt.Errorf(
+						"interrupted before any point finished; run the same command again to resume (finished points are not run again)")}
+				}
+			}()
 			if len(grid) == 0 {
 				return usagef("sweep needs at least one --param k=a,b,c")
 			}
@@ -521,6 +524,18 @@ max_drawdown (lowest first). A failed point is listed with its error and the swe
 			})
 			finish()
 			if err != nil {
+				if ctx.Err() != nil {
+					done := 0
+					pts, _ := backtest.GridPoints(params)
+					for _, pt := range pts {
+						if backtest.Finished(dirOf(pt)) {
+							done++
+						}
+					}
+					return &exitError{code: ExitInterrupted, err: fmt.Errorf(
+						"interrupted: %d of %d points are finished in %s; run the same command again to resume (finished points are not run again)",
+						done, total, rs.out)}
+				}
 				return err
 			}
 			rows := make([]sweepRow, len(runs))
@@ -595,7 +610,7 @@ func printSweep(w io.Writer, rows []sweepRow, objective, out string) int {
 		switch r.status {
 		case "failed":
 			failed++
-			fmt.Fprintf(tw, "%d\t%s\t\t\t\t\t\tfailed\t%s\n", i+1, r.run.Key, r.run.Err)
+			fmt.Fprintf(tw, "%d\t%s\t\t\t\t\t\tfailed\t%s\n", i+1, r.run.Key, goOp.ReplaceAllString(r.run.Err, ""))
 			continue
 		case "resumed":
 			resumed++

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -114,7 +116,7 @@ no rows.`,
 			for _, path := range paths {
 				batches, err := a.importPath(cmd, path, opts)
 				if err != nil {
-					fmt.Fprintf(a.stderr, "%v\n", err)
+					fmt.Fprintln(a.stderr, userMessage(err))
 					failed++
 					continue
 				}
@@ -122,7 +124,7 @@ no rows.`,
 					b.AllowImplausible = allowImplausible
 					res, err := db.Write(ctx, b)
 					if err != nil {
-						fmt.Fprintf(a.stderr, "%v\n", err)
+						fmt.Fprintln(a.stderr, userMessage(err))
 						failed++
 						continue
 					}
@@ -163,9 +165,38 @@ func printWarnings(w io.Writer, warns []history.Issue, all bool) {
 }
 
 func (a *app) importPath(cmd *cobra.Command, path string, opts importers.Options) ([]*history.Batch, error) {
+	if path == Stdin {
+		data, name, err := a.readInput(path)
+		if err != nil {
+			return nil, err
+		}
+		format := opts.Format
+		if format == "" && opts.Mapping != nil {
+			format = importers.FormatCSV
+		}
+		if format == "" {
+			// Sniff as a CSV unless it opens like JSON.
+			guess := "stdin.csv"
+			if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+				guess = "stdin.json"
+			}
+			if format, err = importers.DetectBytes(guess, data); err != nil {
+				return nil, err
+			}
+		}
+		b, err := importers.ImportReader(cmd.Context(), name, bytes.NewReader(data), format, opts)
+		if err != nil {
+			return nil, err
+		}
+		return []*history.Batch{b}, nil
+	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, adapters.E("data import", adapters.KindNotFound, "%v", err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, adapters.E("data import", adapters.KindNotFound, "%s: %v", path, err)
 	}
 	update, finish := a.progress("importing " + path)
 	defer finish()

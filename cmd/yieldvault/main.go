@@ -36,8 +36,13 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
+// ExitInterrupted is the exit code of a command stopped by Ctrl-C (or
+// SIGTERM): 128 + SIGINT, as shells report it.
+const ExitInterrupted = 130
+
 // run executes the CLI with the given arguments and streams and returns the
-// exit code: 0 on success, 1 when a command fails, 2 on a usage error.
+// exit code: 0 on success, 1 when a command fails, 2 on a usage error, 130
+// when interrupted (ctx cancelled) before it finished.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot(&app{stdin: stdin, stdout: stdout, stderr: stderr})
 	root.SetArgs(args)
@@ -49,13 +54,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 0
 	}
 	var ee *exitError
+	if !errors.As(err, &ee) && ctx.Err() != nil {
+		fmt.Fprintln(stderr, "yieldvault: interrupted")
+		return ExitInterrupted
+	}
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "yieldvault:", ee.err)
+			fmt.Fprintln(stderr, "yieldvault:", userMessage(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "yieldvault:", err)
+	fmt.Fprintln(stderr, "yieldvault:", userMessage(err))
 	if isUsage(err) {
 		return 2
 	}

@@ -131,7 +131,7 @@ func TestDataSynthExportCheck(t *testing.T) {
 		t.Fatalf("export: exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 1+5 || !strings.HasPrefix(lines[0], "time,") {
+	if len(lines) != 1+5 || !strings.HasPrefix(lines[0], "market,time,") {
 		t.Errorf("export csv: %d lines, header %q", len(lines), lines[0])
 	}
 	code, out, _ = cli(t, "data", "export", "--db", db, "--market", "lido/steth", "--format", "json", "--from", "2022-06-01", "--to", "2022-06-02")

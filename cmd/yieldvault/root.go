@@ -19,6 +19,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/internal/timefmt"
+	"github.com/yieldvault/yieldvault/strategies/rules"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
@@ -34,6 +35,12 @@ type app struct {
 	catalogFile string // --catalog: extra profiles and markets
 	now         func() time.Time
 }
+
+// Environment variables that give the common flags their defaults.
+const (
+	EnvDB      = "YIELDVAULT_DB"      // --db
+	EnvCatalog = "YIELDVAULT_CATALOG" // --catalog
+)
 
 type usageError struct{ err error }
 
@@ -62,8 +69,8 @@ func newRoot(a *app) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "market history database (default: the embedded synthetic history)")
-	root.PersistentFlags().StringVar(&a.catalogFile, "catalog", "", "YAML file of extra protocol profiles and markets")
+	root.PersistentFlags().StringVar(&a.dbPath, "db", os.Getenv(EnvDB), "market history database (default: $"+EnvDB+", else the embedded synthetic history)")
+	root.PersistentFlags().StringVar(&a.catalogFile, "catalog", os.Getenv(EnvCatalog), "YAML file of extra protocol profiles and markets (default: $"+EnvCatalog+")")
 	root.AddCommand(
 		newVersionCmd(a),
 		newMarketsCmd(a),
@@ -85,6 +92,45 @@ func args(f cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// Stdin is the file name that reads standard input where a file is
+// expected (-s -, data import -).
+const Stdin = "-"
+
+// readInput reads a file the user named, or standard input for "-"; name
+// is what errors call it ("stdin" for "-").
+func (a *app) readInput(path string) (data []byte, name string, err error) {
+	if path == Stdin {
+		if a.stdin == nil {
+			return nil, "stdin", adapters.E("read", adapters.KindInvalid, "no standard input to read")
+		}
+		b, err := io.ReadAll(io.LimitReader(a.stdin, 64<<20))
+		if err != nil {
+			return nil, "stdin", adapters.E("read", adapters.KindOther, "stdin: %v", err)
+		}
+		return b, "stdin", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, path, adapters.E("read", adapters.KindNotFound, "%s: %v", path, err)
+	}
+	return b, path, nil
+}
+
+// loadStrategy loads a strategy file ("-" reads standard input) and
+// returns it with the file's bytes.
+func (a *app) loadStrategy(path string, cat *adapters.Catalog) (*rules.Strategy, []byte, error) {
+	data, name, err := a.readInput(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := rules.Load(name, data, cat)
+	return s, data, err
 }
 
 // catalog returns the built-in catalog plus the --catalog file.

@@ -37,16 +37,16 @@ func newValidateCmd(a *app) *cobra.Command {
 			}
 			bad := 0
 			for _, f := range files {
-				s, err := rules.LoadFile(f, cat)
+				s, _, err := a.loadStrategy(f, cat)
 				if err != nil {
 					bad++
 					var list rules.ErrorList
 					if errors.As(err, &list) {
 						for _, e := range list {
-							fmt.Fprintln(a.stderr, e)
+							fmt.Fprintln(a.stderr, userMessage(e))
 						}
 					} else {
-						fmt.Fprintln(a.stderr, err)
+						fmt.Fprintln(a.stderr, userMessage(err))
 					}
 					continue
 				}
@@ -89,7 +89,7 @@ func newPlanCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := rules.LoadFile(file, cat)
+			s, _, err := a.loadStrategy(file, cat)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -142,9 +145,79 @@ func FromError(file string, err error) *PosError {
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			return &PosError{File: file, Line: tk.Position.Line, Col: tk.Position.Column, Msg: ye.GetMessage()}
+			return &PosError{File: file, Line: tk.Position.Line, Col: tk.Position.Column, Msg: Plainly(ye.GetMessage())}
 		}
-		return &PosError{File: file, Msg: ye.GetMessage()}
+		return &PosError{File: file, Msg: Plainly(ye.GetMessage())}
 	}
-	return &PosError{File: file, Msg: err.Error()}
+	return &PosError{File: file, Msg: Plainly(err.Error())}
+}
+
+var (
+	// "cannot unmarshal string into Go struct field fileSpec.Constraints of type float64"
+	goField = regexp.MustCompile(`cannot unmarshal (.+?) into Go (?:struct field (\S+)|value) of type (\S+)`)
+	// "int was used where mapping is expected"
+	usedWhere = regexp.MustCompile(`^(\w+) was used where (\w+) is expected`)
+)
+
+// Plainly rewrites the YAML library's type errors in a file author's
+// words: the key path in the file's own spelling and the kinds of value
+// ("a number", "a list") instead of a Go struct path and Go types.
+//
+//	cannot unmarshal string into Go struct field fileSpec.Constraints of type float64
+//	-> constraints: a number is wanted here, not text
+func Plainly(msg string) string {
+	if m := goField.FindStringSubmatch(msg); m != nil {
+		what := fmt.Sprintf("%s is wanted here, not %s", kindOf(m[3]), kindOf(m[1]))
+		if path := keyPath(m[2]); path != "" {
+			what = path + ": " + what
+		}
+		return strings.Replace(msg, m[0], what, 1)
+	}
+	if m := usedWhere.FindStringSubmatch(msg); m != nil {
+		return strings.Replace(msg, m[0], fmt.Sprintf("%s is wanted here, not %s", kindOf(m[2]), kindOf(m[1])), 1)
+	}
+	return msg
+}
+
+// keyPath turns a Go field path ("fileSpec.Constraints.MaxKind") into the
+// file's keys ("constraints.max_kind"), the root type left out.
+func keyPath(p string) string {
+	parts := strings.Split(p, ".")
+	if len(parts) < 2 {
+		return ""
+	}
+	out := make([]string, 0, len(parts)-1)
+	for _, f := range parts[1:] {
+		var b strings.Builder
+		for i, r := range f {
+			if unicode.IsUpper(r) {
+				if i > 0 {
+					b.WriteByte('_')
+				}
+				r = unicode.ToLower(r)
+			}
+			b.WriteRune(r)
+		}
+		out = append(out, b.String())
+	}
+	return strings.Join(out, ".")
+}
+
+// kindOf names a Go or YAML type as a kind of value.
+func kindOf(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"), t == "sequence", t == "array":
+		return "a list"
+	case strings.HasPrefix(t, "map"), t == "mapping", t == "object":
+		return "a mapping (key: value)"
+	case t == "string":
+		return "text"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "float"), strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"), t == "number":
+		return "a number"
+	case t == "null":
+		return "nothing"
+	}
+	return "a " + strings.TrimLeft(t, "*")
 }

@@ -24,7 +24,7 @@ func TestDecode(t *testing.T) {
 		name, in, wantPos, wantMsg string
 	}{
 		{"unknown key", "name: x\nitemz: [1]\n", "f.yaml:2:1", "itemz"},
-		{"type error", "name: x\nitems: [a]\n", "f.yaml:2:", "Items"},
+		{"type error", "name: x\nitems: [a]\n", "f.yaml:2:", "items: a number is wanted here"},
 		{"syntax", "name: [x\n", "f.yaml:", ""},
 		{"empty", "  \n", "f.yaml:1:1", "empty document"},
 		{"duplicate key", "name: x\nname: y\n", "f.yaml:2:", "name"},
@@ -100,5 +100,20 @@ func TestDecode_Aliases(t *testing.T) {
 				t.Errorf("decoded %d keys from a refused file", len(d))
 			}
 		})
+	}
+}
+
+func TestPlainly(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"cannot unmarshal string into Go struct field fileSpec.Constraints of type float64", "constraints: a number is wanted here, not text"},
+		{"cannot unmarshal []interface {} into Go struct field fileSpec.Constraints.MaxKind of type float64", "constraints.max_kind: a number is wanted here, not a list"},
+		{"int was used where mapping is expected", "a mapping (key: value) is wanted here, not a number"},
+		{"sequence was used where mapping is expected", "a mapping (key: value) is wanted here, not a list"},
+		{"unknown field \"foo\"", "unknown field \"foo\""},
+	}
+	for _, tt := range tests {
+		if got := Plainly(tt.in); got != tt.want {
+			t.Errorf("Plainly(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

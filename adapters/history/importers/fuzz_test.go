@@ -60,6 +60,21 @@ func FuzzDefiLlamaJSON(f *testing.F) {
 	})
 }
 
+// FuzzExportJSON feeds data export --format json files (and broken
+// ones) to the importer that reads them back.
+func FuzzExportJSON(f *testing.F) {
+	f.Add([]byte(`{"market":{"id":"lido/steth"},"fields":["apy"],"rows":[{"time":"2024-01-01T00:00:00Z","apy":0.03}],"events":[]}`))
+	f.Add([]byte(`{"market":{"id":"kelp/rseth"},"rows":[{"time":"2024-01-01T00:00:00Z","price":0.98}],"events":[{"time":"2024-01-01T00:00:00Z","type":"depeg","size":0.02}]}`))
+	f.Add([]byte(`{"market":{"id":"lido/steth"},"rows":[{"apy":1}]}`))
+	f.Add([]byte(`{"market":{"id":"lido/steth"},"rows":[{"time":"x","nope":1}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzCheck(t, "export", data, func() (error, func()) {
+			b, err := ImportReader(context.Background(), "f.json", bytes.NewReader(data), FormatExport, Options{})
+			return err, func() { checkBatch(t, b) }
+		})
+	})
+}
+
 // FuzzDatasetCSV feeds every dataset importer (the format picked by the
 // first byte) the same inputs: headers right or wrong, cells of any kind.
 func FuzzDatasetCSV(f *testing.F) {

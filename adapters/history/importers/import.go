@@ -26,6 +26,7 @@ const (
 	FormatCSV       Format = "csv"       // generic CSV with a column mapping
 	FormatNative    Format = "native"    // the project's own CSV (history.WriteNativeCSV)
 	FormatDefiLlama Format = "defillama" // DefiLlama yields pool chart or protocol TVL chart, JSON
+	FormatExport    Format = "export"    // data export --format json (history.ExportSeries)
 
 	FormatLidoDefiLlama    Format = "lido-defillama-csv"      // lido-steth-apy-defillama-daily/dataset_lido.csv
 	FormatRethRate         Format = "reth-rate-csv"           // reth-exchange-rate/reth_exchange_rate.csv
@@ -117,6 +118,16 @@ func SkipReason(path string) string {
 	return ""
 }
 
+// DetectBytes is Detect for an input already read (standard input):
+// name stands for the file's name (its extension counts) and head is its
+// first bytes.
+func DetectBytes(name string, head []byte) (Format, error) {
+	if len(head) > sniffSize {
+		head = head[:sniffSize]
+	}
+	return detect(name, head)
+}
+
 func detect(path string, head []byte) (Format, error) {
 	const op = "importers.Detect"
 	if r := SkipReason(path); r != "" {
@@ -131,6 +142,9 @@ func detect(path string, head []byte) (Format, error) {
 		}
 		return "", adapters.E(op, adapters.KindInvalid, "%s: no importer for this JSON-lines file (only Rocket Pool balances.jsonl)", path)
 	case strings.HasSuffix(lower, ".json"):
+		if bytes.HasPrefix(trimmed, []byte(`{"market":`)) {
+			return FormatExport, nil
+		}
 		if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
 			return FormatDefiLlama, nil
 		}
@@ -238,6 +252,8 @@ func importReader(ctx context.Context, name, dir string, r io.Reader, format For
 		return nativeBatch(c, b)
 	case FormatDefiLlama:
 		return importDefiLlama(c, r)
+	case FormatExport:
+		return importExport(c, r)
 	case FormatRethBalances:
 		return importRethBalances(c, r)
 	}

@@ -80,7 +80,7 @@ func (m *Mapping) Validate() error {
 		}
 	}
 	if m.Time.Unit != "" && !m.Time.Unit.IsTime() {
-		return bad("time column %q: %q is not a time unit (rfc3339, date, datetime, unix_s, unix_ms, auto)", m.Time.Name, m.Time.Unit)
+		return bad("time column %q: %q is not a time unit (rfc3339, date, datetime, unix_s, unix_ms, auto, layout=<Go time layout>)", m.Time.Name, m.Time.Unit)
 	}
 	if len(m.Columns) == 0 {
 		return bad("mapping has no value columns")
@@ -137,7 +137,10 @@ func ParseColumnSpec(spec string) (c Column, isTime bool, err error) {
 		}
 	}
 	name, unit := rest, ""
-	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+	if i := strings.Index(rest, ":"+string(TimeLayout)); i >= 0 {
+		// A layout may itself hold colons (15:04): it runs to the end.
+		name, unit = rest[:i], rest[i+1:]
+	} else if i := strings.LastIndexByte(rest, ':'); i >= 0 {
 		if _, uerr := ParseUnit(rest[i+1:]); uerr == nil {
 			name, unit = rest[:i], rest[i+1:]
 		}
@@ -269,7 +272,7 @@ func ParseMapping(name string, data []byte) (*Mapping, error) {
 		tu, err = TimeAuto, nil
 	}
 	if err != nil || !tu.IsTime() {
-		return nil, at("$.time.unit", "%q is not a time unit (rfc3339, date, datetime, unix_s, unix_ms, auto)", f.Time.Unit)
+		return nil, at("$.time.unit", "%q is not a time unit (rfc3339, date, datetime, unix_s, unix_ms, auto, layout=<Go time layout>)", f.Time.Unit)
 	}
 	m.Time = Column{Name: f.Time.Column, Unit: tu}
 	for i, c := range f.Columns {

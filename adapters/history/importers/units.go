@@ -34,7 +34,18 @@ const (
 	TimeDateTime Unit = "datetime" // "2006-01-02 15:04:05", UTC unless an offset follows (+00:00)
 	TimeUnixS    Unit = "unix_s"   // unix seconds
 	TimeUnixMS   Unit = "unix_ms"  // unix milliseconds (truncated to the second)
+	// TimeLayout prefixes a Go time layout: "layout=02/01/2006 15:04"
+	// reads "31/12/2024 18:00" (UTC unless the layout has a zone).
+	TimeLayout Unit = "layout="
 )
+
+// Layout returns the Go time layout of a "layout=..." unit.
+func (u Unit) Layout() (string, bool) {
+	if strings.HasPrefix(string(u), string(TimeLayout)) && len(u) > len(TimeLayout) {
+		return string(u[len(TimeLayout):]), true
+	}
+	return "", false
+}
 
 var unitAliases = map[string]Unit{
 	"": UnitNumber, "number": UnitNumber, "plain": UnitNumber, "usd": UnitNumber, "base": UnitNumber,
@@ -52,8 +63,11 @@ func ParseUnit(s string) (Unit, error) {
 	if u, ok := unitAliases[strings.ToLower(strings.TrimSpace(s))]; ok {
 		return u, nil
 	}
+	if l, ok := strings.CutPrefix(strings.TrimSpace(s), string(TimeLayout)); ok && strings.TrimSpace(l) != "" {
+		return TimeLayout + Unit(l), nil
+	}
 	return "", adapters.E("importers.ParseUnit", adapters.KindInvalid,
-		"unknown unit %q (want number, fraction, percent, bps, wei, gwei, or for a time column rfc3339, date, datetime, unix_s, unix_ms, auto)", s)
+		"unknown unit %q (want number, fraction, percent, bps, wei, gwei, or for a time column rfc3339, date, datetime, unix_s, unix_ms, auto, layout=<Go time layout>)", s)
 }
 
 // IsTime reports whether u is a time unit.
@@ -62,7 +76,8 @@ func (u Unit) IsTime() bool {
 	case TimeAuto, TimeRFC3339, TimeDate, TimeDateTime, TimeUnixS, TimeUnixMS:
 		return true
 	}
-	return false
+	_, ok := u.Layout()
+	return ok
 }
 
 // decimalShift is the power of ten a value unit divides by.
@@ -164,17 +179,22 @@ func ParseTime(s string, u Unit) (time.Time, error) {
 		}
 		return time.Unix(int64(v), 0).UTC(), nil
 	case TimeRFC3339:
-		t, err = time.Parse(time.RFC3339Nano, s)
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			// Without a zone (2024-01-01T00:00:00[.000]): UTC.
+			t, err = time.Parse("2006-01-02T15:04:05.999999999", s)
+		}
 	case TimeDate:
 		t, err = time.Parse(time.DateOnly, s)
 	case TimeDateTime:
-		if len(s) > len(time.DateTime) && strings.ContainsAny(s[len(time.DateTime):], "+-Z") {
-			t, err = time.Parse("2006-01-02 15:04:05Z07:00", s)
-		} else {
-			t, err = time.Parse(time.DateTime, s)
-		}
+		t, err = parseDateTime(s)
 	default:
-		return time.Time{}, adapters.E(op, adapters.KindInvalid, "%q is not a time unit", u)
+		l, ok := u.Layout()
+		if !ok {
+			return time.Time{}, adapters.E(op, adapters.KindInvalid, "%q is not a time unit", u)
+		}
+		if t, err = time.Parse(l, s); err != nil {
+			return time.Time{}, adapters.E(op, adapters.KindInvalid, "time %q does not match the layout %q", s, l)
+		}
 	}
 	if err != nil {
 		return time.Time{}, adapters.E(op, adapters.KindInvalid, "bad %s time %q", u, s)
@@ -186,9 +206,32 @@ func ParseTime(s string, u Unit) (time.Time, error) {
 	return t, nil
 }
 
+// parseDateTime reads a date, a space and a time of day: seconds and a
+// fraction optional ("2024-01-01 00:00", "2024-01-01 00:00:00.000"), then
+// an optional zone: an offset (+00:00, Z) or " UTC" / " GMT", the form
+// Dune writes ("2024-01-01 00:00:00.000 UTC"). Other zone names are
+// refused: Go would read an unknown abbreviation as UTC.
+func parseDateTime(s string) (time.Time, error) {
+	for _, z := range []string{" UTC", " GMT", " utc", " gmt"} {
+		if v, ok := strings.CutSuffix(s, z); ok {
+			s = v
+			break
+		}
+	}
+	var last error
+	for _, l := range []string{"2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04Z07:00", "2006-01-02 15:04"} {
+		t, err := time.Parse(l, s)
+		if err == nil {
+			return t, nil
+		}
+		last = err
+	}
+	return time.Time{}, last
+}
+
 // guessTimeUnit recognises the form of one time cell for TimeAuto: digits
 // are unix seconds, or milliseconds from 12 digits on (after 1973-03-03 in
-// ms, before year 5138 in seconds); a T means RFC 3339; a bare date is a
+// ms, before year 5138 in seconds); a T after the date means RFC 3339; a bare date is a
 // date; a date, a space and a time is a datetime.
 func guessTimeUnit(s string) Unit {
 	digits := 0
@@ -209,7 +252,7 @@ func guessTimeUnit(s string) Unit {
 		return TimeUnixS
 	case len(s) == len(time.DateOnly):
 		return TimeDate
-	case strings.Contains(s, "T"):
+	case len(s) > len(time.DateOnly) && s[len(time.DateOnly)] == 'T':
 		return TimeRFC3339
 	}
 	return TimeDateTime

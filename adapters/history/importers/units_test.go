@@ -99,6 +99,18 @@ func TestParseTime(t *testing.T) {
 		{"1651618899073", TimeUnixMS, want},
 		{"1651618899073", TimeAuto, want},
 		{"1651618899.9", TimeUnixS, want},
+		// Dune's form, and the forms DefiLlama and spreadsheets write.
+		{"2022-05-03 23:01:39.000 UTC", TimeAuto, want},
+		{"2022-05-03 23:01:39 UTC", TimeAuto, want},
+		{"2022-05-03 00:00:00.000 UTC", TimeAuto, midnight},
+		{"2022-05-03 00:00", TimeAuto, midnight},
+		{"2022-05-03T23:01:39.073", TimeAuto, want},
+		{"2022-05-03T23:01:39", TimeAuto, want},
+		{"2022-05-03T23:01:39.000Z", TimeAuto, want},
+		// Any Go layout.
+		{"03/05/2022 23:01:39", Unit("layout=02/01/2006 15:04:05"), want},
+		{"May 3, 2022", Unit("layout=Jan 2, 2006"), midnight},
+		{"2022-05-04 01:01:39 +0200", Unit("layout=2006-01-02 15:04:05 -0700"), want},
 	}
 	for _, tc := range tests {
 		got, err := ParseTime(tc.in, tc.unit)
@@ -112,10 +124,26 @@ func TestParseTime(t *testing.T) {
 	}{
 		{"", TimeAuto}, {"yesterday", TimeAuto}, {"2022-13-01", TimeDate}, {"1651618899073", TimeUnixS},
 		{"-5", TimeUnixS}, {"NaN", TimeUnixS}, {"2022-05-03", TimeUnixS}, {"1651618899", UnitPercent},
+		{"2022-05-03 23:01:39 EST", TimeAuto}, // an unknown zone is refused, not read as UTC
+		{"2022/05/03", Unit("layout=02/01/2006")},
 	} {
 		if got, err := ParseTime(bad.in, bad.unit); !errors.Is(err, adapters.ErrInvalid) {
 			t.Errorf("ParseTime(%q, %s) = %v, %v; want KindInvalid", bad.in, bad.unit, got, err)
 		}
+	}
+}
+
+func TestParseUnit_Layout(t *testing.T) {
+	u, err := ParseUnit("layout=02/01/2006 15:04")
+	if err != nil || !u.IsTime() {
+		t.Fatalf("ParseUnit(layout=...) = %q, %v; want a time unit", u, err)
+	}
+	if l, _ := u.Layout(); l != "02/01/2006 15:04" {
+		t.Errorf("layout %q, want the case and colons kept", l)
+	}
+	c, isTime, err := ParseColumnSpec("time=Date:layout=02/01/2006 15:04")
+	if err != nil || !isTime || c.Name != "Date" || c.Unit != u {
+		t.Errorf("ParseColumnSpec = %+v, %v, %v; want column Date with the layout", c, isTime, err)
 	}
 }
 
