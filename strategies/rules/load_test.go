@@ -37,7 +37,7 @@ func TestLoad_Errors(t *testing.T) {
 			`unknown key "wieght" in rules (did you mean "weight"?)`},
 		{"duplicate key", okHead + "rules: { score: apy }\nbase: BTC\n", adapters.KindInvalid, "test.yaml:6:1", "rules.Load", `mapping key "base" already defined`},
 		{"anchors", okHead + "rules: &r { score: apy }\nexit: *r\n", adapters.KindInvalid, "test.yaml:5:8", "rules", "anchors"},
-		{"wrong type", okHead + "rules: { score: apy }\nallocation: { k: many }\n", adapters.KindInvalid, "test.yaml:6:18", "rules.Load", "cannot unmarshal string"},
+		{"wrong type", okHead + "rules: { score: apy }\nallocation: { k: many }\n", adapters.KindInvalid, "test.yaml:6:18", "rules.Load", "allocation: a number is wanted here, not text"},
 		{"missing base", "universe: [lido/steth]\nrules: { score: apy }\n", adapters.KindInvalid, "test.yaml:1:1", "base", "missing base"},
 		{"unknown base", "base: DOGE\nuniverse: [lido/steth]\nrules: { score: apy }\n", adapters.KindInvalid, "test.yaml:1:7", "base", `unknown base asset "DOGE"`},
 		{"empty universe", "base: ETH\nuniverse: []\nrules: { score: apy }\n", adapters.KindInvalid, "test.yaml:2:11", "universe", "empty"},
