@@ -3,18 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/yieldvault/yieldvault/adapters/history"
-	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/internal/service"
 	"github.com/yieldvault/yieldvault/vault"
 )
@@ -60,103 +54,6 @@ func TestServe_StopDuringStartUp(t *testing.T) {
 	if code := run(ctx, []string{"serve", "-c", cfgPath}, strings.NewReader(""), &out, &errb); code != 0 {
 		t.Errorf("exit code %d after a stop during start-up, want 0 (stderr %q)", code, errb.String())
 	}
-}
-
-// TestServe_CrashRecovery builds the binary, runs `serve` in replay mode
-// at high speed against a temporary state database, kills it with SIGKILL
-// at random moments at least 50 times, restarts it each time, ends with a
-// clean run, and checks that no action ran twice, none went missing, and
-// the ledger reconciles with the positions and shares to the last unit.
-func TestServe_CrashRecovery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and kills it 50+ times (about 40 s)")
-	}
-	ctx := context.Background()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "yieldvault")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	// A history file opens much faster than decoding the embedded one.
-	histPath := filepath.Join(dir, "history.db")
-	b, err := synth.Default(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdb, err := history.Open(ctx, histPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := hdb.Write(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	hdb.Close()
-	strat, _ := filepath.Abs("../../examples/strategies")
-	cfgPath := filepath.Join(dir, "service.yaml")
-	cfg := fmt.Sprintf(`state_db: state.db
-history_db: history.db
-listen: 127.0.0.1:0
-replay: { start: 2024-03-01T00:00:00Z, speed: 100000 }
-lease: { holder: crash-test, ttl: 1s }
-vaults:
-  - { id: eth, strategy: %[1]s/lst-lrt-balanced.yaml, deposit: "100", rebalance: "@hourly", harvest: "0 */4 * * *", exit_check: "@hourly", fees: { management: 0.02, performance: 0.2, profit_unlock: 2d } }
-  - { id: usd, strategy: %[1]s/usd-lending.yaml, deposit: "250000", rebalance: "@hourly", harvest: "0 */4 * * *", exit_check: "@hourly" }
-`, strat)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "serve.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	start := func() *exec.Cmd {
-		c := exec.Command(bin, "serve", "-c", cfgPath, "--log-level", "info")
-		c.Stdout, c.Stderr = logf, logf
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 7))
-	began := time.Now()
-	kills := 0
-	for kills < 50 || (kills < 80 && time.Since(began) < 30*time.Second) {
-		c := start()
-		time.Sleep(150*time.Millisecond + time.Duration(rng.Int64N(int64(550*time.Millisecond))))
-		if err := c.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = c.Wait()
-		kills++
-	}
-	// A clean run finishes what the last kill left and shuts down on SIGINT.
-	c := start()
-	time.Sleep(1500 * time.Millisecond)
-	if err := c.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Wait(); err != nil {
-		t.Fatalf("clean run: %v (log %s)", err, logPath)
-	}
-	logData, _ := os.ReadFile(logPath)
-	recovered := strings.Count(string(logData), "recovering intent")
-	t.Logf("%d kills in %s; %d pending intents recovered at restarts", kills, time.Since(began).Round(time.Millisecond), recovered)
-
-	conf, err := service.LoadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := service.OpenStore(ctx, conf.StateDB, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	checkJournal(t, ctx, st, conf)
 }
 
 // checkJournal verifies the state database after crashes: no pending

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -241,4 +242,35 @@ func TestService_SameHolderName(t *testing.T) {
 // slogTo is a text logger into w at debug level.
 func slogTo(w *syncBuf) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// TestService_RunStoppedAtOnce: a service whose context is cancelled as
+// Run begins (a SIGTERM during start-up) shuts down cleanly: Run returns
+// nil, and the lease is released.
+func TestService_RunStoppedAtOnce(t *testing.T) {
+	path := writeConfig(t, "durability: normal\nlease: { holder: one, ttl: 1h }", "  - { id: eth, strategy: $STRAT/lst-lrt-balanced.yaml, deposit: \"100\" }\n")
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := NewManualClock(t0)
+	cfg.Replay = &Replay{Start: t0, Speed: 1}
+	s, err := New(context.Background(), cfg, Options{Wall: time.Now, Clock: clock, History: sharedHistory(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Run(ctx, ln); err != nil {
+		t.Errorf("Run on a cancelled context = %v, want nil (a clean stop)", err)
+	}
+	var n int
+	if err := s.store.db.QueryRow("SELECT count(*) FROM lease").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d leases left after the stop (%v)", n, err)
+	}
 }

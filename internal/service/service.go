@@ -578,7 +578,9 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	var sched Scheduler
 	if !s.manual {
 		var err error
-		if sched, err = s.Scheduler(ctx); err != nil {
+		// Built on a context a stop does not cancel: a SIGTERM that
+		// arrives now is a clean stop below, not a failed start.
+		if sched, err = s.Scheduler(context.WithoutCancel(ctx)); err != nil {
 			srv.Close()
 			return err
 		}

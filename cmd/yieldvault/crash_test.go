@@ -1,0 +1,567 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/adapters/history/synth"
+	"github.com/yieldvault/yieldvault/internal/service"
+)
+
+var crashLong = flag.Bool("long", false, "TestServe_CrashRecovery: 1,000 kills instead of about 60 (about 20 minutes; run with -timeout 60m)")
+
+// Crash-test settings: the lease lasts crashTTL and is renewed every
+// crashTTL/3; writes have crashDeadline.
+const (
+	crashTTL      = time.Second
+	crashDeadline = time.Second
+	crashToken    = "crash-test-token-0123456789"
+)
+
+// TestServe_CrashRecovery builds the binary and runs `serve` in replay
+// mode at 100,000x against one state database, while an API client
+// deposits and withdraws with idempotency keys, and ends processes in
+// every way a deployment sees them end, at random moments:
+//
+//   - SIGKILL while the schedules catch up and API writes are in flight;
+//   - SIGTERM, then SIGKILL during the shutdown;
+//   - SIGTERM alone (exit code 0 within a bound; a catch-up stops
+//     between ticks);
+//   - SIGTERM during start-up (exit code 0);
+//   - two processes: SIGKILL the leader and time the standby's takeover
+//     (within the lease TTL plus one renewal), or SIGSTOP the leader and
+//     time until the standby leads or reports the hung leader (within the
+//     TTL, one renewal and the write deadline).
+//
+// A clean run then finishes what was left, every API request is retried
+// with its key until it has an answer, and the checks: every scheduled
+// tick exactly once, every API request that answered 200 exactly once in
+// the ledger and every refused one not at all (0 lost, 0 doubled), the
+// ledger gapless and replaying to the snapshot. About 60 kills by
+// default; -long runs 1,000.
+func TestServe_CrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills it 60+ times (about a minute)")
+	}
+	kills := 60
+	if *crashLong {
+		kills = 1000
+	}
+	r := newCrashRig(t)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	began := time.Now()
+	var st crashStats
+	for st.kills < kills {
+		switch x := rng.IntN(100); {
+		case x < 55:
+			r.killRun(rng, &st)
+		case x < 70:
+			r.termThenKill(rng, &st)
+		case x < 80:
+			r.termGraceful(rng, &st)
+		case x < 88:
+			r.termAtStart(rng, &st)
+		default:
+			r.twoProcesses(rng, &st)
+		}
+	}
+	// A clean run finishes what the last kill left, answers every API
+	// request still unanswered, and shuts down on SIGINT.
+	p := r.start()
+	r.waitLeader(p, 30*time.Second)
+	r.api.drain(p.addr, 60*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if ok, code := p.wait(30 * time.Second); !ok || code != 0 {
+		t.Fatalf("clean run: exited %t, code %d (log %s)", ok, code, r.logPath)
+	}
+	logData, _ := os.ReadFile(r.logPath)
+	st.recovered = strings.Count(string(logData), "recovering intent")
+	st.watchdog = strings.Count(string(logData), "watchdog:")
+	t.Logf("%d kills in %s: %s", st.kills, time.Since(began).Round(time.Second), st.String())
+
+	conf, err := service.LoadConfig(r.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := service.OpenStore(context.Background(), conf.StateDB, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	checkJournal(t, context.Background(), store, conf)
+	lost, doubled := r.api.check(t, store)
+	t.Logf("API: %d requests (%d deposits and withdrawals executed, %d refused), %d sent again after a kill; %d lost, %d doubled",
+		len(r.api.ops), r.api.count("executed"), r.api.count("refused"), r.api.retries, lost, doubled)
+	if st.failoverMax > crashTTL+crashTTL/3+time.Second {
+		t.Errorf("slowest failover after SIGKILL %s, want within the lease TTL %s plus one renewal %s (and 1s for the loaded machine)", st.failoverMax, crashTTL, crashTTL/3)
+	}
+	if st.stopDetectMax > crashTTL+crashTTL/3+crashDeadline+time.Second {
+		t.Errorf("slowest detection of a SIGSTOPped leader %s, want within the TTL, one renewal and the write deadline %s (and 1s)", st.stopDetectMax, crashDeadline)
+	}
+}
+
+// crashStats are the figures a crash run reports.
+type crashStats struct {
+	kills, sigkills, termKills, terms, startTerms, startTermsEarly int
+	failovers, stops, stopsBlocked                                 int
+	failoverMax, stopDetectMax, termMax                            time.Duration
+	recovered, watchdog                                            int
+}
+
+func (s *crashStats) String() string {
+	return fmt.Sprintf("%d SIGKILLs mid-run, %d SIGKILLs during a shutdown, %d SIGTERMs (exit 0, slowest %s), %d SIGTERMs during start-up (exit 0; %d before the signal handler was installed), "+
+		"%d two-process failovers after SIGKILL (slowest %s), %d SIGSTOPped leaders (%d inside a write: reported as hung; slowest detection %s), %d pending intents recovered at restarts, %d watchdog exits",
+		s.sigkills, s.termKills, s.terms, s.termMax.Round(time.Millisecond), s.startTerms, s.startTermsEarly,
+		s.failovers, s.failoverMax.Round(time.Millisecond), s.stops, s.stopsBlocked, s.stopDetectMax.Round(time.Millisecond), s.recovered, s.watchdog)
+}
+
+// crashRig is the binary, its configuration and the API client.
+type crashRig struct {
+	t                     *testing.T
+	bin, cfgPath, logPath string
+	logf                  *os.File
+	api                   *apiClient
+}
+
+func newCrashRig(t *testing.T) *crashRig {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "yieldvault")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// A history file opens much faster than decoding the embedded one.
+	b, err := synth.Default(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdb, err := history.Open(ctx, filepath.Join(dir, "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hdb.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	hdb.Close()
+	strat, _ := filepath.Abs("../../examples/strategies")
+	cfgPath := filepath.Join(dir, "service.yaml")
+	cfg := fmt.Sprintf(`state_db: state.db
+history_db: history.db
+listen: 127.0.0.1:0
+token: { env: YV_CRASH_TOKEN }
+replay: { start: 2024-03-01T00:00:00Z, speed: 100000 }
+lease: { ttl: %s }
+write_deadline: %s
+vaults:
+  - { id: eth, strategy: %[3]s/lst-lrt-balanced.yaml, deposit: "100", rebalance: "@hourly", harvest: "0 */4 * * *", exit_check: "@hourly", fees: { management: 0.02, performance: 0.2, profit_unlock: 2d } }
+  - { id: usd, strategy: %[3]s/usd-lending.yaml, deposit: "250000", rebalance: "@hourly", harvest: "0 */4 * * *", exit_check: "@hourly" }
+`, crashTTL, crashDeadline, strat)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "serve.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logf.Close() })
+	return &crashRig{t: t, bin: bin, cfgPath: cfgPath, logPath: logPath, logf: logf, api: &apiClient{vault: "usd"}}
+}
+
+// proc is one `serve` process.
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan struct{}
+	err  error
+}
+
+// start starts a process on a free loopback port.
+func (r *crashRig) start() *proc {
+	r.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := exec.Command(r.bin, "serve", "-c", r.cfgPath, "--listen", addr, "--log-level", "info")
+	c.Env = append(os.Environ(), "YV_CRASH_TOKEN="+crashToken)
+	c.Stdout, c.Stderr = r.logf, r.logf
+	if err := c.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	p := &proc{cmd: c, addr: addr, done: make(chan struct{})}
+	go func() { p.err = c.Wait(); close(p.done) }()
+	return p
+}
+
+// wait waits up to d for the process to exit and returns its exit code
+// (-1 when a signal ended it).
+func (p *proc) wait(d time.Duration) (exited bool, code int) {
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		return false, 0
+	}
+	return true, p.cmd.ProcessState.ExitCode()
+}
+
+// kill ends the process with SIGKILL and reaps it.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// ready is what /readyz answers.
+type ready struct {
+	Ready   bool            `json:"ready"`
+	Leader  bool            `json:"leader"`
+	Blocked json.RawMessage `json:"write_blocked"`
+}
+
+var readyClient = &http.Client{Timeout: time.Second}
+
+func readyz(addr string) (ready, bool) {
+	var rd ready
+	resp, err := readyClient.Get("http://" + addr + "/readyz")
+	if err != nil {
+		return rd, false
+	}
+	defer resp.Body.Close()
+	return rd, json.NewDecoder(resp.Body).Decode(&rd) == nil
+}
+
+// waitFor polls /readyz every 10 ms until ok holds or d passes, and
+// returns how long it took.
+func (r *crashRig) waitFor(p *proc, d time.Duration, what string, ok func(ready) bool) time.Duration {
+	r.t.Helper()
+	began := time.Now()
+	for time.Since(began) < d {
+		if rd, got := readyz(p.addr); got && ok(rd) {
+			return time.Since(began)
+		}
+		select {
+		case <-p.done:
+			r.t.Fatalf("process exited (%v) while waiting until it %s (log %s)", p.err, what, r.logPath)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	r.t.Fatalf("process did not %s within %s (log %s)", what, d, r.logPath)
+	return 0
+}
+
+func (r *crashRig) waitLeader(p *proc, d time.Duration) {
+	r.waitFor(p, d, "lead", func(rd ready) bool { return rd.Leader })
+}
+
+// withClient runs the API client against addr until the returned stop
+// is called.
+func (r *crashRig) withClient(addr string) (stop func()) {
+	done, quit := make(chan struct{}), make(chan struct{})
+	go func() { defer close(done); r.api.run(addr, quit) }()
+	return func() { close(quit); <-done }
+}
+
+// killRun: SIGKILL at a random moment while jobs and API writes run.
+func (r *crashRig) killRun(rng *rand.Rand, st *crashStats) {
+	p := r.start()
+	stop := r.withClient(p.addr)
+	time.Sleep(150*time.Millisecond + time.Duration(rng.Int64N(int64(850*time.Millisecond))))
+	p.kill()
+	stop()
+	st.kills++
+	st.sigkills++
+}
+
+// termThenKill: SIGTERM, then SIGKILL during the shutdown.
+func (r *crashRig) termThenKill(rng *rand.Rand, st *crashStats) {
+	p := r.start()
+	stop := r.withClient(p.addr)
+	time.Sleep(300*time.Millisecond + time.Duration(rng.Int64N(int64(900*time.Millisecond))))
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(time.Duration(rng.Int64N(int64(60 * time.Millisecond))))
+	p.kill()
+	stop()
+	st.kills++
+	st.termKills++
+}
+
+// termGraceful: SIGTERM; the process must exit 0 within 12 s (jobs stop
+// between ticks, requests get up to 10 s).
+func (r *crashRig) termGraceful(rng *rand.Rand, st *crashStats) {
+	p := r.start()
+	stop := r.withClient(p.addr)
+	time.Sleep(300*time.Millisecond + time.Duration(rng.Int64N(int64(900*time.Millisecond))))
+	began := time.Now()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	ok, code := p.wait(12 * time.Second)
+	took := time.Since(began)
+	stop()
+	if !ok {
+		r.t.Errorf("SIGTERM: no exit within 12 s (log %s)", r.logPath)
+		p.kill()
+	} else if code != 0 {
+		r.t.Errorf("SIGTERM: exit code %d, want 0 (log %s)", code, r.logPath)
+	}
+	st.termMax = max(st.termMax, took)
+	st.kills++
+	st.terms++
+}
+
+// termAtStart: SIGTERM during start-up must exit 0. A signal that
+// arrives before the Go runtime has installed the handler ends the
+// process the default way (killed by SIGTERM); that is counted apart.
+func (r *crashRig) termAtStart(rng *rand.Rand, st *crashStats) {
+	p := r.start()
+	time.Sleep(time.Duration(rng.Int64N(int64(120 * time.Millisecond))))
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	ok, code := p.wait(12 * time.Second)
+	switch {
+	case !ok:
+		r.t.Errorf("SIGTERM during start-up: no exit within 12 s (log %s)", r.logPath)
+		p.kill()
+	case code == -1 && p.cmd.ProcessState.Sys().(syscall.WaitStatus).Signal() == syscall.SIGTERM:
+		st.startTermsEarly++
+	case code != 0:
+		r.t.Errorf("SIGTERM during start-up: exit code %d, want 0 (log %s)", code, r.logPath)
+	}
+	st.kills++
+	st.startTerms++
+}
+
+// twoProcesses runs a leader and a standby on the database, then
+// SIGKILLs or SIGSTOPs the leader and times the standby.
+func (r *crashRig) twoProcesses(rng *rand.Rand, st *crashStats) {
+	a := r.start()
+	r.waitLeader(a, 30*time.Second)
+	stop := r.withClient(a.addr)
+	b := r.start()
+	r.waitFor(b, 30*time.Second, "stand by", func(rd ready) bool { return rd.Ready && !rd.Leader })
+	time.Sleep(time.Duration(rng.Int64N(int64(500 * time.Millisecond))))
+	if rng.IntN(2) == 0 {
+		_ = a.cmd.Process.Signal(syscall.SIGKILL)
+		stop()
+		stop = r.withClient(b.addr)
+		d := r.waitFor(b, 10*time.Second, "take over", func(rd ready) bool { return rd.Leader })
+		<-a.done
+		st.failovers++
+		st.failoverMax = max(st.failoverMax, d)
+	} else {
+		_ = a.cmd.Process.Signal(syscall.SIGSTOP)
+		stop()
+		stop = r.withClient(b.addr)
+		blocked := false
+		d := r.waitFor(b, 15*time.Second, "lead or report the stopped leader", func(rd ready) bool {
+			blocked = len(rd.Blocked) > 0 && string(rd.Blocked) != "null"
+			return rd.Leader || blocked
+		})
+		st.stops++
+		st.stopDetectMax = max(st.stopDetectMax, d)
+		if blocked {
+			st.stopsBlocked++
+		}
+		a.kill() // SIGKILL ends a stopped process and releases its locks
+		r.waitLeader(b, 10*time.Second)
+	}
+	time.Sleep(150*time.Millisecond + time.Duration(rng.Int64N(int64(400*time.Millisecond))))
+	b.kill()
+	stop()
+	st.kills += 2
+	st.sigkills += 2
+}
+
+// apiOp is one state-changing request and its final answer.
+type apiOp struct {
+	key, action, body string
+	answered          bool
+	executed          bool // answered 200
+	answer            string
+}
+
+// apiClient sends deposits and withdrawals one at a time, each with its
+// own Idempotency-Key; a request without a final answer (the process
+// died, a lost race, not ready) is sent again, same key and body, before
+// any new one.
+type apiClient struct {
+	vault   string
+	mu      sync.Mutex
+	ops     []*apiOp
+	retries int
+}
+
+var apiHTTP = &http.Client{Timeout: 3 * time.Second}
+
+// next returns the first unanswered request, or a new one.
+func (c *apiClient) next() *apiOp {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, op := range c.ops {
+		if !op.answered {
+			return op
+		}
+	}
+	n := len(c.ops)
+	user := fmt.Sprintf("u%d", n%3)
+	op := &apiOp{key: fmt.Sprintf("op-%06d", n), action: "deposit", body: `{"user":"` + user + `","amount":"10"}`}
+	if n%2 == 1 {
+		op.action, op.body = "withdraw", `{"user":"`+user+`","amount":"4"}`
+	}
+	c.ops = append(c.ops, op)
+	return op
+}
+
+// send sends op once and records a final answer when there is one.
+func (c *apiClient) send(addr string, op *apiOp) (final bool) {
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/vaults/"+c.vault+"/"+op.action, strings.NewReader(op.body))
+	req.Header.Set("Authorization", "Bearer "+crashToken)
+	req.Header.Set("Idempotency-Key", op.key)
+	resp, err := apiHTTP.Do(req)
+	if err != nil {
+		c.mu.Lock()
+		c.retries++
+		c.mu.Unlock()
+		return false
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.Unmarshal(body, &e)
+	switch {
+	case resp.StatusCode == http.StatusOK:
+	case e.Error.Code == "conflict", e.Error.Code == "not_ready", e.Error.Code == "internal":
+		return false // a lost race, a standby still waiting, a failure: send again
+	case resp.StatusCode >= 500:
+		return false
+	}
+	c.mu.Lock()
+	op.answered, op.executed, op.answer = true, resp.StatusCode == http.StatusOK, fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(body))
+	c.mu.Unlock()
+	return true
+}
+
+// run sends requests to addr until quit.
+func (c *apiClient) run(addr string, quit <-chan struct{}) {
+	for {
+		select {
+		case <-quit:
+			return
+		default:
+		}
+		if !c.send(addr, c.next()) {
+			select {
+			case <-quit:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// drain sends every unanswered request to addr until all have an answer.
+func (c *apiClient) drain(addr string, d time.Duration) {
+	began := time.Now()
+	for time.Since(began) < d {
+		c.mu.Lock()
+		var op *apiOp
+		for _, o := range c.ops {
+			if !o.answered {
+				op = o
+				break
+			}
+		}
+		c.mu.Unlock()
+		if op == nil {
+			return
+		}
+		if !c.send(addr, op) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func (c *apiClient) count(what string) int {
+	n := 0
+	for _, op := range c.ops {
+		if op.answered && op.executed == (what == "executed") {
+			n++
+		}
+	}
+	return n
+}
+
+// check compares the answers with the state database: each request
+// answered 200 is exactly one deposit or withdraw entry in the ledger,
+// each refused one is none, and the ledger holds no other API entry.
+func (c *apiClient) check(t *testing.T, st *service.Store) (lost, doubled int) {
+	t.Helper()
+	rows, err := st.DB().Query("SELECT intent_key, type, count(*) FROM ledger WHERE vault_id = ? AND intent_key LIKE ? AND type IN ('deposit', 'withdraw') GROUP BY intent_key, type", c.vault, c.vault+"/api/%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for rows.Next() {
+		var key, typ string
+		var n int
+		if err := rows.Scan(&key, &typ, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[key+" "+typ] += n
+	}
+	rows.Close()
+	seen := map[string]bool{}
+	for _, op := range c.ops {
+		k := c.vault + "/api/" + op.key + " " + op.action
+		seen[k] = true
+		n := got[k]
+		switch {
+		case !op.answered:
+			t.Errorf("request %s never got an answer", op.key)
+		case op.executed && n == 0:
+			lost++
+			t.Errorf("request %s answered %s but has no %s entry in the ledger: lost", op.key, op.answer, op.action)
+		case n > 1:
+			doubled++
+			t.Errorf("request %s has %d %s entries in the ledger: doubled", op.key, n, op.action)
+		case !op.executed && n != 0:
+			doubled++
+			t.Errorf("request %s answered %s but has a %s entry in the ledger", op.key, op.answer, op.action)
+		}
+	}
+	var extra []string
+	for k := range got {
+		if !seen[k] {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	if len(extra) > 0 {
+		t.Errorf("ledger entries of API requests the client never sent: %v", extra)
+	}
+	return lost, doubled
+}
