@@ -209,6 +209,11 @@ type Fill struct {
 	Queued *Claim `json:"queued,omitempty"`
 	// Partial is set when an instant exit filled less than asked.
 	Partial bool `json:"partial,omitempty"`
+	// Route names where the order was priced, when the market offers
+	// several: "mint" (at the protocol's rate), "swap <venue>" (on the
+	// named pool), "queue" (the protocol's withdrawal queue). Empty for
+	// markets with one route (lending, AMM).
+	Route string `json:"route,omitempty"`
 }
 
 // Cost is the fill's total cost: gas + slippage + fee.

@@ -98,6 +98,8 @@ var ParamDocs = []ParamDoc{
 	{"weight0", []Kind{AMM}, "fraction", "weighted pools: weight of coin 0 (Balancer); 0.5 for an even pool"},
 	{"price_inverted", []Kind{AMM}, "0 or 1", "1 when the pool's observed price is quoted as coin 1 per unit of the base coin (Uniswap WETH/USDT in an ETH vault: USDT per WETH) instead of as the price of coin 1 in the base asset"},
 	{"gross_apy", []Kind{LST, LRT}, "0 or 1", "1 when the market's observed APYs are gross staking yields (fee_on_rewards is then taken off); 0 (default) when they are net, what holders earn"},
+	{"venue_amplification", []Kind{LST, LRT}, "number", "stableswap amplification A of the instant-exit venue (Curve, Balancer stable pools): sales and buys are priced on the invariant; 0 prices the venue as constant-product depth"},
+	{"venue_fee", []Kind{LST, LRT}, "fraction", "swap fee of a stableswap instant-exit venue"},
 	{"yield_paid", []Kind{LST, LRT}, "0 or 1", "1 (default) while the protocol pays its staking yield; 0 makes the market's yield and rewards zero whatever its observations say (Babylon's phase 1 locked BTC without rewards); usually dated"},
 	{"rebasing", []Kind{LST, LRT}, "0 or 1", "per-market override of Profile.Rebasing: 1 when the token rebases (its market price is per token worth one base unit at NAV), 0 for a value-accruing wrapper (wstETH, weETH)"},
 }

@@ -258,10 +258,13 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				ex.Err = fmt.Sprintf("partial: %s of %s (idle ran out)", amt, o.Amount)
 				reason += "; " + ex.Err
 			}
+			if f.Route != "" {
+				reason += "; via " + f.Route
+			}
 			slip := f.Slippage
 			if dp.Sign() != 0 {
 				slip = decfast.Add(slip, dp)
-				reason += "; depeg at entry " + dp.String() + " (minted at the rate, valued at the market price)"
+				reason += "; depeg at entry " + dp.String() + " (bought at the rate's value, valued at the market price)"
 			}
 			r.executed(ex, v.execHint)
 			costs = costs.Add(fillCostN(&f)).Add(nm(dp))
@@ -383,6 +386,9 @@ func (v *Vault) recordSell(r *Result, x *execution, costs *num, s *slot, o Order
 	mode := adapters.ExitInstant
 	typ := EntrySell
 	reason := o.Reason
+	if f.Route != "" {
+		reason += "; via " + f.Route
+	}
 	if f.Queued != nil {
 		mode, typ = adapters.ExitQueue, EntryQueue
 		reason += fmt.Sprintf("; claim of %s ready %s", f.Queued.Amount(), f.Queued.ReadyAt.Format(time.RFC3339))

@@ -164,7 +164,7 @@ func TestDriver_Withdraw(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 10 x 990/1000 = 9.9 from the venue; 1% fee = 0.099.
-	want := adapters.Fill{Amount: dec("9.801"), Value: dec("10"), Slippage: dec("0.1"), Fee: dec("0.099"), Gas: decimal.Zero}
+	want := adapters.Fill{Amount: dec("9.801"), Value: dec("10"), Slippage: dec("0.1"), Fee: dec("0.099"), Gas: decimal.Zero, Route: "swap curve/pufeth-wsteth"}
 	if diff := cmp.Diff(want, f, cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })); diff != "" {
 		t.Errorf("Puffer instant exit (-want +got):\n%s", diff)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	"github.com/yieldvault/yieldvault/adapters/amm"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lst"
 )
@@ -78,7 +79,21 @@ func TestDriver_Accrue(t *testing.T) {
 }
 
 func TestDriver_Withdraw(t *testing.T) {
-	lido := func(t *testing.T) *adapters.Adapter { return testenv.Open(t, nil, "lido/steth") }
+	// Lido with its venue priced as constant-product depth (the model of
+	// venues without a stableswap amplification); TestDriver_StableVenue
+	// covers the Curve invariant.
+	lido := func(t *testing.T) *adapters.Adapter {
+		c := adapters.Builtin()
+		m, err := c.Market("lido/steth")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Params = map[string]float64{"venue_amplification": 0}
+		if err := c.AddMarket(m); err != nil {
+			t.Fatal(err)
+		}
+		return testenv.Open(t, c, "lido/steth")
+	}
 	tests := []struct {
 		name    string
 		adapter func(*testing.T) *adapters.Adapter
@@ -399,8 +414,10 @@ func TestDriver_AccrueAllocs(t *testing.T) {
 	}
 }
 
-// A sale into a premium pays at most the exchange rate, so minting at the
-// rate and selling at once can never earn a riskless profit.
+// A sale into a premium pays at most the exchange rate, and a buy below
+// peg goes through the venue at its price, so buying and selling at once
+// can never earn a riskless profit: a round trip brings back at most
+// what it put in.
 func TestLST_InstantExitCapsPremium(t *testing.T) {
 	a := custom(t, false, map[string]float64{"exit_liquidity": 1e9, "withdrawal_days": 5})
 	tests := []struct {
@@ -410,7 +427,7 @@ func TestLST_InstantExitCapsPremium(t *testing.T) {
 	}{
 		{"premium 2%", 1.122, "10"},
 		{"at peg", 1.1, "10"},
-		{"discount 3%", 1.067, "9.7"},
+		{"discount 3%", 1.067, "10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -476,8 +493,88 @@ func TestDriver_DatedQueue(t *testing.T) {
 		if got := f.Queued != nil; got != tt.open {
 			t.Errorf("%s: auto exit queued = %v, want %v", tt.at.Format(time.RFC3339), got, tt.open)
 		}
-		if !tt.open && f.Amount.InexactFloat64() > 100*0.95 {
-			t.Errorf("%s: sold 100 stETH at price 0.95 for %s", tt.at.Format(time.RFC3339), f.Amount)
+		if !tt.open && f.Amount.InexactFloat64() > f.Value.InexactFloat64()*0.95 {
+			t.Errorf("%s: sold %s stETH at price 0.95 for %s", tt.at.Format(time.RFC3339), f.Value, f.Amount)
 		}
+	}
+}
+
+// TestDriver_StableVenue prices stETH trades on the Curve ETH/stETH
+// invariant (A = 50, fee 0.04%), computed here with the AMM package's own
+// Curve functions: on a balanced pool of the profile's depth (60k a side)
+// at the observed peg when the history has no balances, on the observed
+// balances when it does (the 2022 snapshots), and buys below peg go
+// through the pool (Fill.Route) when that beats minting at the rate.
+func TestDriver_StableVenue(t *testing.T) {
+	a := testenv.Open(t, nil, "lido/steth")
+	swapOut := func(xIn, xOut, dx float64) float64 {
+		d := amm.StableD(50, []float64{xOut, xIn})
+		return (xOut - amm.StableY(50, []float64{xOut, xIn + dx}, 0, d)) * (1 - 0.0004)
+	}
+	t2024 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name               string
+		env                *adapters.Env
+		sell               float64
+		wantSell, wantCost float64 // base received; and its cost as a fraction (0 = unchecked)
+		buy                float64
+		wantRoute          string
+		wantBuyValue       float64
+	}{
+		{name: "1000 at peg: about 0.07%, not the 1.64% of constant-product depth",
+			env: testenv.EnvKV(t2024), sell: 1000, wantSell: swapOut(60000, 60000, 1000), wantCost: 0.0008,
+			buy: 1000, wantRoute: "mint", wantBuyValue: 1000},
+		{name: "10k at peg: about 0.4%, not 14.3%",
+			env: testenv.EnvKV(t2024), sell: 10000, wantSell: swapOut(60000, 60000, 10000), wantCost: 0.0045,
+			buy: 10, wantRoute: "mint", wantBuyValue: 10},
+		{name: "at a 5% discount, no balances: the depth model at the peg; a buy swaps below peg",
+			env: testenv.EnvKV(t2024, adapters.FieldPrice, 0.95), sell: 100, wantSell: 0.95 * swapOut(60000, 60000, 100),
+			buy: 100, wantRoute: "swap curve/steth-eth", wantBuyValue: swapOut(60000, 60000, 100) / 0.95},
+		{name: "the pool's balances of 2022-07-29 (226k ETH, 592k stETH)",
+			env:  testenv.EnvKV(t2024, adapters.FieldPrice, 0.97, adapters.FieldBalance0, 225886.985932, adapters.FieldBalance1, 591886.730514),
+			sell: 1000, wantSell: swapOut(591886.730514, 225886.985932, 1000),
+			buy: 1000, wantRoute: "swap curve/steth-eth", wantBuyValue: swapOut(225886.985932, 591886.730514, 1000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pos, f, err := a.Deposit(a.NewPosition(), tt.env, dec("20000"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, f, err = a.Withdraw(pos, tt.env, adapters.Withdrawal{Amount: decimal.NewFromFloat(tt.sell), Mode: adapters.ExitInstant})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Amount.InexactFloat64(); !testenv.Near(got, tt.wantSell, 1e-9) {
+				t.Errorf("sale of %g brought %.9f, the invariant gives %.9f", tt.sell, got, tt.wantSell)
+			}
+			if cost := 1 - f.Amount.InexactFloat64()/tt.sell; tt.wantCost > 0 && cost > tt.wantCost {
+				t.Errorf("sale of %g cost %.4f%%, want at most %.4f%%", tt.sell, 100*cost, 100*tt.wantCost)
+			}
+			if f.Route != "swap curve/steth-eth" {
+				t.Errorf("sale route = %q", f.Route)
+			}
+			q, err := a.Quote(tt.env, decimal.NewFromFloat(tt.buy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, bf, err := a.Deposit(a.NewPosition(), tt.env, decimal.NewFromFloat(tt.buy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bf.Route != tt.wantRoute || !testenv.Near(bf.Value.InexactFloat64(), tt.wantBuyValue, 1e-9) {
+				t.Errorf("buy of %g: route %q, value %.9f; want %q, %.9f", tt.buy, bf.Route, bf.Value.InexactFloat64(), tt.wantRoute, tt.wantBuyValue)
+			}
+			want := bf.Gas
+			if bf.Slippage.Sign() > 0 {
+				want = want.Add(bf.Slippage)
+			}
+			if !q.EntryCost.Equal(want) {
+				t.Errorf("Quote.EntryCost = %s, want the buy's gas %s plus its slippage if positive %s", q.EntryCost, bf.Gas, bf.Slippage)
+			}
+			if !bf.Amount.Equal(bf.Value.Add(bf.Cost())) {
+				t.Errorf("buy fill does not balance: %+v", bf)
+			}
+		})
 	}
 }

@@ -46,6 +46,11 @@ type Staking struct {
 	gasWithdraw     float64
 	gasClaim        float64
 	gasHarvest      float64
+
+	venue     string  // the instant-exit venue's market ID ("" when none)
+	venueAmp  float64 // the venue's stableswap A; 0 prices it as constant-product depth
+	venueFee  float64 // the venue's swap fee (stableswap venues)
+	routeSwap string  // "swap <venue>", the route name of venue trades
 }
 
 // NewStaking builds the driver of market m from its profile. name is the kind's
@@ -74,6 +79,13 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 		gasWithdraw:     p.ParamOr("gas_withdraw", 0),
 		gasClaim:        p.ParamOr("gas_claim", 0),
 		gasHarvest:      p.ParamOr("gas_harvest", 0),
+		venue:           p.Venue,
+		venueAmp:        p.ParamOr("venue_amplification", 0),
+		venueFee:        p.ParamOr("venue_fee", 0),
+	}
+	d.routeSwap = "swap"
+	if d.venue != "" {
+		d.routeSwap = "swap " + d.venue
 	}
 	d.opDeposit, d.opWithdraw, d.opClaim = name+".Deposit", name+".Withdraw", name+".Claim"
 	d.opHarvest, d.opApply = name+".Harvest", name+".Apply"
@@ -90,7 +102,7 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 	}{
 		{"fee_on_rewards", d.feeOnRewards}, {"instant_exit_fee", d.instantExitFee},
 		{"insurance_cap", d.insurance}, {"reward_haircut", d.rewardHaircut},
-		{"harvest_swap_cost", d.harvestSwapCost}, {"yield_paid", d.yieldPaid.Max()},
+		{"harvest_swap_cost", d.harvestSwapCost}, {"yield_paid", d.yieldPaid.Max()}, {"venue_fee", d.venueFee},
 	} {
 		if !(f.v >= 0 && f.v <= 1) {
 			return nil, adapters.E(op, adapters.KindInvalid, "market %s: %s = %g must be a fraction in [0, 1]", m.ID, f.name, f.v)
@@ -102,7 +114,7 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 	}{
 		{"withdrawal_days", d.withdrawalDays.Max()}, {"escrow_days", d.escrowDays.Max()}, {"exit_liquidity", d.exitLiquidity},
 		{"restaking_apy", d.restakingAPY}, {"gas_deposit", d.gasDeposit}, {"gas_withdraw", d.gasWithdraw},
-		{"gas_claim", d.gasClaim}, {"gas_harvest", d.gasHarvest},
+		{"gas_claim", d.gasClaim}, {"gas_harvest", d.gasHarvest}, {"venue_amplification", d.venueAmp},
 	} {
 		if !(f.v >= 0) || math.IsInf(f.v, 0) {
 			return nil, adapters.E(op, adapters.KindInvalid, "market %s: %s = %g must be a finite number >= 0", m.ID, f.name, f.v)
@@ -302,7 +314,8 @@ func (d *Staking) Delay(env *adapters.Env) time.Duration {
 }
 
 // Quote prices a deposit of amount: the net APY (base plus restaking
-// rewards after haircut), the entry cost (gas), the cost of an instant
+// rewards after haircut), the entry cost (the cheaper route's gas and
+// slippage, at least its gas), the cost of an instant
 // exit of the same amount now (or, when the venue cannot take it, of the
 // queue's gas), the queue's delay and the largest instant exit.
 func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
@@ -314,6 +327,19 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 	q.RewardAPY = d.rewardRate(env)
 	q.APY = apy + q.RewardAPY
 	q.EntryCost = env.GasCost(d.gasDeposit)
+	if amount.Sign() > 0 {
+		rate, _ := d.rate(&adapters.Position{}, env)
+		// The buy's gas plus its slippage, never below the gas: a buy
+		// below the rate's value counts no saving (the pricing values the
+		// discount), so a gain-over-cost test is not passed by a discount.
+		if _, value, gas, ok := d.entry(env, decfast.FromDec(amount), rate); ok {
+			gn := decfast.FromDec(gas)
+			if slip := decfast.FromDec(amount).Sub(gn).Sub(value); slip.Sign() > 0 {
+				gn = gn.Add(slip)
+			}
+			q.EntryCost = gn.Dec()
+		}
+	}
 	q.QueueClosed = !d.QueueOpen(env.Time)
 	if !q.QueueClosed {
 		q.ExitDelay = d.Delay(env)
@@ -327,7 +353,7 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 		am := decfast.FromDec(amount)
 		if a := am.Float(); a <= liq {
 			rate, _ := d.rate(&adapters.Position{}, env)
-			slip, fee, gas := d.instantCosts(am, a, liq, d.peg(env, rate), gasW)
+			slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env, rate), gasW)
 			q.ExitCost = slip.Add(fee).Add(gas).Dec()
 			return q, nil
 		}
@@ -336,9 +362,12 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 	return q, nil
 }
 
-// Deposit mints units at the protocol's exchange rate: the value added is
-// the amount minus gas. Deposits fail with KindPaused while the market is
-// paused.
+// Deposit buys units on the cheaper route the market offers now: mint
+// at the protocol's exchange rate (paying gas_deposit), or buy on the
+// venue at its price (paying gas_withdraw, the swap's gas) when that
+// brings more value at the rate: below peg, buying on the venue is the
+// cheaper entry. Fill.Route names the route. Deposits fail with
+// KindPaused while the market is paused.
 func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
 	op := d.opDeposit
 	if pos.Paused {
@@ -348,15 +377,90 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 	if !(pos.Index > 0) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
 	}
-	gas := env.GasCost(d.gasDeposit)
-	am, gn := decfast.FromDec(amount), decfast.FromDec(gas)
-	if gn.Cmp(am) >= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover its gas %s", d.market.ID, amount, gas)
+	am := decfast.FromDec(amount)
+	route, value, gas, ok := d.entry(env, am, pos.Index)
+	if !ok {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover its gas %s", d.market.ID, amount, env.GasCost(d.gasDeposit))
 	}
-	value := am.Sub(gn)
 	units := value.DivRoundRate(pos.Index)
 	pos.Units, pos.Principal = decfast.Dec2(decfast.FromDec(pos.Units).Add(units), decfast.FromDec(pos.Principal).Add(am))
-	return pos, adapters.Fill{Amount: amount, Value: value.Dec(), Gas: gas}, nil
+	f := adapters.Fill{Amount: amount, Value: value.Dec(), Gas: gas, Route: route}
+	if slip := am.Sub(decfast.FromDec(gas)).Sub(value); !slip.IsZero() {
+		f.Slippage = slip.Dec()
+	}
+	return pos, f, nil
+}
+
+// entry prices a buy of amount at env on the cheaper route (see Deposit):
+// the route's name, the value it adds at the rate, and its gas. ok is
+// false when no route's gas is covered.
+func (d *Staking) entry(env *adapters.Env, amount decfast.Num, rate float64) (route string, value decfast.Num, gas decimal.Decimal, ok bool) {
+	gas = env.GasCost(d.gasDeposit)
+	if gn := decfast.FromDec(gas); gn.Cmp(amount) < 0 {
+		route, value, ok = "mint", amount.Sub(gn), true
+	}
+	// The venue: only when its price is observed and below the rate (a
+	// premium makes minting the cheaper route).
+	liq := d.exitLiq(env)
+	p := d.peg(env, rate)
+	if liq <= 0 || !(p < 1) || !env.Obs.Set.Has(adapters.FieldPrice) {
+		return route, value, gas, ok
+	}
+	sg := env.GasCost(d.gasWithdraw)
+	sn := decfast.FromDec(sg)
+	if sn.Cmp(amount) >= 0 {
+		return route, value, gas, ok
+	}
+	in := amount.Sub(sn)
+	factor := d.buyFactor(env, in.Float(), liq, p)
+	if !(factor > 0) || math.IsInf(factor, 0) {
+		return route, value, gas, ok
+	}
+	if v := in.MulQ(factor); !ok || v.Cmp(value) > 0 {
+		return d.routeSwap, v, sg, true
+	}
+	return route, value, gas, ok
+}
+
+// buyFactor is the value at the rate one base unit buys on the venue when
+// a base units are paid in: on the venue's stableswap invariant with its
+// observed balances (balance0: base, balance1: the token, as the history
+// of a Curve pool carries them), else on a balanced stableswap pool of
+// depth liq per side divided by the peg, else on constant-product depth
+// liq divided by the peg.
+func (d *Staking) buyFactor(env *adapters.Env, a, liq, peg float64) float64 {
+	if d.venueAmp > 0 {
+		if b0, b1, ok := d.venueBalances(env); ok {
+			return StableSwapOut(d.venueAmp, d.venueFee, b0, b1, a) / a
+		}
+		return StableSwapOut(d.venueAmp, d.venueFee, liq, liq, a) / a / peg
+	}
+	return liq / (liq + a) / peg
+}
+
+// sellFactor is the base one unit of value (at the rate) brings when a
+// of it is sold on the venue, before the protocol's instant-exit fee: the
+// mirror of buyFactor, at the peg when the venue's balances are not
+// observed. It is at most 1: a sale pays at most the exchange rate.
+func (d *Staking) sellFactor(env *adapters.Env, a, liq, peg float64) float64 {
+	f := 0.0
+	switch b0, b1, ok := d.venueBalances(env); {
+	case d.venueAmp > 0 && ok:
+		f = StableSwapOut(d.venueAmp, d.venueFee, b1, b0, a) / a
+	case d.venueAmp > 0:
+		f = math.Min(peg, 1) * StableSwapOut(d.venueAmp, d.venueFee, liq, liq, a) / a
+	default:
+		f = math.Min(peg, 1) * liq / (liq + a)
+	}
+	return math.Min(f, 1)
+}
+
+// venueBalances are the venue's observed balances of base (balance0) and
+// token (balance1), in base units, when the market's history carries them.
+func (d *Staking) venueBalances(env *adapters.Env) (b0, b1 float64, ok bool) {
+	b0, ok0 := env.Obs.Get(adapters.FieldBalance0)
+	b1, ok1 := env.Obs.Get(adapters.FieldBalance1)
+	return b0, b1, ok0 && ok1 && b0 > 0 && b1 > 0 && !math.IsInf(b0+b1, 0)
 }
 
 // instantCosts are the costs of selling value amount (at rate; a is
@@ -370,10 +474,8 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 // long before a vault's rebalance could, and pricing sales above the rate
 // while deposits mint at it would let a strategy earn a riskless profit
 // from every round trip.
-func (d *Staking) instantCosts(amount decfast.Num, a, liq, peg float64, gasW decfast.Num) (slip, fee, gas decfast.Num) {
-	peg = math.Min(peg, 1)
-	impact := a / (liq + a)
-	received := amount.MulQ(peg * (1 - impact))
+func (d *Staking) instantCosts(env *adapters.Env, amount decfast.Num, a, liq, peg float64, gasW decfast.Num) (slip, fee, gas decfast.Num) {
+	received := amount.MulQ(d.sellFactor(env, a, liq, peg))
 	slip = amount.Sub(received)
 	fee = received.MulQ(d.instantExitFee)
 	return slip, fee, gasW
@@ -470,7 +572,7 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 		units = am.DivRoundRate(pos.Index)
 	}
 	gasW := env.GasCost(d.gasWithdraw)
-	slip, fee, gas := d.instantCosts(am, a, liq, d.peg(env, pos.Index), decfast.FromDec(gasW))
+	slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env, pos.Index), decfast.FromDec(gasW))
 	if w.MaxSlippage > 0 {
 		if frac := slip.Float() / a; frac > w.MaxSlippage {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
@@ -492,7 +594,7 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 	} else {
 		gotD, slipD, feeD = decfast.Dec3(got, slip, fee)
 	}
-	return pos, adapters.Fill{Amount: gotD, Value: amount, Gas: gasW, Slippage: slipD, Fee: feeD, Partial: partial}, nil
+	return pos, adapters.Fill{Amount: gotD, Value: amount, Gas: gasW, Slippage: slipD, Fee: feeD, Partial: partial, Route: d.routeSwap}, nil
 }
 
 // queue requests a withdrawal through the protocol's queue. The request's
@@ -527,7 +629,7 @@ func (d *Staking) queue(op string, pos adapters.Position, env *adapters.Env, amo
 	claims := make([]adapters.Claim, len(pos.Claims), len(pos.Claims)+1)
 	copy(claims, pos.Claims)
 	pos.Claims = append(claims, c)
-	return pos, adapters.Fill{Value: amount, Gas: gas, Queued: &c}, nil
+	return pos, adapters.Fill{Value: amount, Gas: gas, Queued: &c, Route: "queue"}, nil
 }
 
 // Claim pays out every claim whose ReadyAt is at or before env.Time: units
