@@ -393,6 +393,10 @@ func (c *Catalog) Load(name string, data []byte) error {
 	return nil
 }
 
+// Clone returns a copy of the catalog that can be extended (Load,
+// AddMarket) without changing c.
+func (c *Catalog) Clone() *Catalog { return c.clone() }
+
 func (c *Catalog) clone() *Catalog {
 	n := NewCatalog()
 	for k, v := range c.profiles {

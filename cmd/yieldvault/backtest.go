@@ -146,6 +146,14 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 	if err != nil {
 		return nil, err
 	}
+	if cf := s.CatalogFile(); cf != "" { // the strategy's own catalog is part of the run's inputs
+		b, err := os.ReadFile(cf)
+		if err != nil {
+			return nil, adapters.E("backtest", adapters.KindNotFound, "%v", err)
+		}
+		catBytes = append(append(catBytes, 0), b...)
+	}
+	cat = s.Catalog()
 	if len(params) > 0 {
 		if s, err = s.WithParams(params); err != nil {
 			return nil, err

@@ -133,12 +133,30 @@ func (a *app) loadStrategy(path string, cat *adapters.Catalog) (*rules.Strategy,
 	return s, data, err
 }
 
-// catalog returns the built-in catalog plus the --catalog file.
+// catalog returns the built-in catalog plus the --catalog file, plus the
+// markets stored in --db that neither describes (a market imported with
+// a catalog is known to the commands that read its database, as long as
+// its protocol profile is).
 func (a *app) catalog() (*adapters.Catalog, error) {
 	c := adapters.Builtin()
 	if a.catalogFile != "" {
 		if err := c.LoadFile(a.catalogFile); err != nil {
 			return nil, err
+		}
+	}
+	if a.dbPath != "" {
+		if _, err := os.Stat(a.dbPath); err == nil {
+			ctx := context.Background()
+			if db, err := history.Open(ctx, a.dbPath, history.WithClock(a.now)); err == nil {
+				if infos, err := db.Markets(ctx); err == nil {
+					for _, in := range infos {
+						if _, err := c.Market(in.Market.ID); err != nil {
+							_ = c.AddMarket(in.Market) // unknown protocol: the market stays unknown
+						}
+					}
+				}
+				db.Close()
+			}
 		}
 	}
 	return c, nil

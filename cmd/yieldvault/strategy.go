@@ -93,6 +93,7 @@ func newPlanCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cat = s.Catalog()
 			if len(params) > 0 {
 				p, err := parseParams(params)
 				if err != nil {

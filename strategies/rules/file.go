@@ -26,6 +26,9 @@ type fileSpec struct {
 	Rebalance   rebalanceSpec          `yaml:"rebalance"`
 	Harvest     harvestSpec            `yaml:"harvest"`
 	Exit        exitSpec               `yaml:"exit"`
+	// Catalog names a YAML file of extra protocol profiles and markets
+	// (the --catalog format), relative to the strategy file.
+	Catalog string `yaml:"catalog"`
 }
 
 type rulesSpec struct {

@@ -204,6 +204,21 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 		s.base = b
 	}
 
+	// The file's own catalog, before the universe is checked against it.
+	s.cat = l.cat
+	if c := strings.TrimSpace(spec.Catalog); c != "" {
+		path := c
+		if !filepath.IsAbs(path) && l.file != "stdin" {
+			path = filepath.Join(filepath.Dir(l.file), c)
+		}
+		cat := l.cat.Clone()
+		if err := cat.LoadFile(path); err != nil {
+			l.errorf(d.pos("catalog"), "catalog", adapters.KindOf(err), "catalog %s: %s", c, strings.TrimPrefix(err.Error(), "adapters.Catalog.LoadFile: "))
+		} else {
+			l.cat, s.cat, s.catalogFile = cat, cat, path
+		}
+	}
+
 	// Universe.
 	if len(spec.Universe) == 0 {
 		l.errorf(d.pos("universe"), "universe", adapters.KindInvalid, "the universe is empty: list at least one market ID")

@@ -260,3 +260,34 @@ func TestLoad_MinGainOverCost(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_CatalogKey(t *testing.T) {
+	dir := t.TempDir()
+	cat := "markets:\n  - { id: aave-v3/usdc-test, kind: lending, base: USD }\n"
+	if err := os.WriteFile(filepath.Join(dir, "cat.yaml"), []byte(cat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := "name: x\nbase: USD\ncatalog: cat.yaml\nuniverse: [aave-v3/usdc-test]\nrules: { score: apy }\n"
+	path := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadFile(path, adapters.Builtin())
+	if err != nil {
+		t.Fatalf("a strategy naming its catalog: %v", err)
+	}
+	if _, err := s.Catalog().Market("aave-v3/usdc-test"); err != nil || s.CatalogFile() != filepath.Join(dir, "cat.yaml") {
+		t.Errorf("catalog %q: market: %v", s.CatalogFile(), err)
+	}
+	if _, err := adapters.Builtin().Market("aave-v3/usdc-test"); err == nil {
+		t.Error("loading the strategy changed the built-in catalog")
+	}
+	bad := strings.Replace(src, "cat.yaml", "missing.yaml", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadFile(path, adapters.Builtin())
+	if err == nil || !strings.Contains(err.Error(), "s.yaml:3:10") || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("a missing catalog: %v; want an error at s.yaml:3:10 naming it", err)
+	}
+}

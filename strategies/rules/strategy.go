@@ -20,6 +20,10 @@ import (
 // Strategy is an expression-rule strategy loaded from a file. It is
 // immutable; Plan is safe for concurrent use.
 type Strategy struct {
+	// cat is the catalog the file was loaded against (with its own
+	// catalog file, catalogFile, when it names one).
+	cat                     *adapters.Catalog
+	catalogFile             string
 	file, name, description string
 
 	base     adapters.Asset
@@ -80,6 +84,13 @@ var _ strategies.ConditionReads = (*Strategy)(nil)
 // Name is the strategy's name: the file's name key, else the file name
 // without its extension.
 func (s *Strategy) Name() string { return s.name }
+
+// Catalog is the catalog the strategy was loaded against: the one given
+// to Load plus the file's own catalog (the catalog key).
+func (s *Strategy) Catalog() *adapters.Catalog { return s.cat }
+
+// CatalogFile is the path of the file's own catalog ("" without one).
+func (s *Strategy) CatalogFile() string { return s.catalogFile }
 
 // Description is the file's description.
 func (s *Strategy) Description() string { return s.description }
