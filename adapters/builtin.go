@@ -326,6 +326,19 @@ func builtinProfiles() []Profile {
 	}
 }
 
+// Market tags say what a market is exposed to, so that a scoped slash
+// reaches every market it should:
+//   - what backs an LRT: Kelp's rsETH holds a basket of ETH, Lido's stETH
+//     and Stader's ETHx (Kelp docs: rsETH accepts ETH, stETH and ETHx);
+//     Puffer's pufETH vault held stETH (Puffer docs, PufferVault), so both
+//     carry protocol:lido;
+//   - shared node operators: the LRTs that delegate to EigenLayer's large
+//     professional operators (ether.fi, Renzo, Kelp, Swell) share
+//     operator:eigenlayer-large. That they share operators is public (the
+//     EigenLayer app lists the same large operators behind several LRTs);
+//     the split per operator is not sourced here, so one tag stands for
+//     the group, an order of magnitude. Each keeps its own operator tag
+//     too, for a slash of its own set.
 func builtinMarkets() []Market {
 	return []Market{
 		{ID: "lido/steth", Kind: LST, Base: ETH, Token: "stETH", Name: "Lido staked ETH"},
@@ -335,12 +348,12 @@ func builtinMarkets() []Market {
 		{ID: "stakewise/oseth", Kind: LST, Base: ETH, Token: "osETH", Name: "StakeWise staked ETH (osETH)"},
 		{ID: "babylon/btc", Kind: LST, Base: BTC, Token: "BTC", Name: "Babylon native BTC staking"},
 
-		{ID: "etherfi/weeth", Kind: LRT, Base: ETH, Token: "weETH", Name: "ether.fi wrapped eETH", Tags: []string{"avs:eigenda", "operator:etherfi-nodes"},
+		{ID: "etherfi/weeth", Kind: LRT, Base: ETH, Token: "weETH", Name: "ether.fi wrapped eETH", Tags: []string{"avs:eigenda", "operator:etherfi-nodes", "operator:eigenlayer-large"},
 			Params: map[string]float64{"rebasing": 0}},
-		{ID: "renzo/ezeth", Kind: LRT, Base: ETH, Token: "ezETH", Name: "Renzo restaked ETH", Tags: []string{"avs:eigenda", "operator:renzo-set"}},
-		{ID: "puffer/pufeth", Kind: LRT, Base: ETH, Token: "pufETH", Name: "Puffer restaked ETH", Tags: []string{"avs:eigenda", "operator:puffer-nodes"}},
-		{ID: "kelp/rseth", Kind: LRT, Base: ETH, Token: "rsETH", Name: "Kelp restaked ETH", Tags: []string{"avs:eigenda", "operator:kelp-set"}},
-		{ID: "swell/rsweth", Kind: LRT, Base: ETH, Token: "rswETH", Name: "Swell restaked ETH", Tags: []string{"avs:eigenda", "operator:swell-set"}},
+		{ID: "renzo/ezeth", Kind: LRT, Base: ETH, Token: "ezETH", Name: "Renzo restaked ETH", Tags: []string{"avs:eigenda", "operator:renzo-set", "operator:eigenlayer-large"}},
+		{ID: "puffer/pufeth", Kind: LRT, Base: ETH, Token: "pufETH", Name: "Puffer restaked ETH", Tags: []string{"avs:eigenda", "operator:puffer-nodes", "protocol:lido"}},
+		{ID: "kelp/rseth", Kind: LRT, Base: ETH, Token: "rsETH", Name: "Kelp restaked ETH", Tags: []string{"avs:eigenda", "operator:kelp-set", "operator:eigenlayer-large", "protocol:lido", "protocol:stader"}},
+		{ID: "swell/rsweth", Kind: LRT, Base: ETH, Token: "rswETH", Name: "Swell restaked ETH", Tags: []string{"avs:eigenda", "operator:swell-set", "operator:eigenlayer-large"}},
 		{ID: "eigenlayer/steth", Kind: LRT, Base: ETH, Token: "stETH", Name: "stETH restaked in EigenLayer", Tags: []string{"avs:eigenda", "protocol:lido"},
 			Params: map[string]float64{"rebasing": 1}},
 		{ID: "symbiotic/wsteth", Kind: LRT, Base: ETH, Token: "wstETH", Name: "wstETH in a Symbiotic vault", Tags: []string{"protocol:lido"}},

@@ -204,7 +204,7 @@ func TestDriver_Exposures(t *testing.T) {
 		market string
 		want   []string
 	}{
-		{"renzo/ezeth", []string{"avs:eigenda", "layer:eigenlayer", "operator:renzo-set"}},
+		{"renzo/ezeth", []string{"avs:eigenda", "layer:eigenlayer", "operator:eigenlayer-large", "operator:renzo-set"}},
 		{"symbiotic/wsteth", []string{"layer:symbiotic"}},
 		{"karak/weth", []string{"layer:karak"}},
 	}
@@ -276,5 +276,46 @@ func TestNew(t *testing.T) {
 	p, _ := c.ProfileFor(m)
 	if _, err := lrt.New(m, p); !errors.Is(err, adapters.ErrInvalid) {
 		t.Errorf("New(LST market) error = %v, want kind %v", err, adapters.KindInvalid)
+	}
+}
+
+// TestBuiltin_ScopedSlashReach: a slash scoped to what backs an LRT, or
+// to the large operators several LRTs share, reaches every market exposed
+// to it and no other: a Lido slash reaches stETH, wstETH, stETH restaked
+// in EigenLayer or Symbiotic, Kelp's rsETH (stETH in its basket) and
+// Puffer's pufETH (stETH in its vault); an operator slash of the shared
+// EigenLayer operators reaches weETH, ezETH, rsETH and rswETH.
+func TestBuiltin_ScopedSlashReach(t *testing.T) {
+	tests := []struct {
+		scope string
+		want  []string
+	}{
+		{"protocol:lido", []string{"curve/steth-eth", "eigenlayer/steth", "kelp/rseth", "lido/steth", "lido/wsteth", "puffer/pufeth", "symbiotic/wsteth"}},
+		{"operator:eigenlayer-large", []string{"etherfi/weeth", "kelp/rseth", "renzo/ezeth", "swell/rsweth"}},
+		{"operator:renzo-set", []string{"renzo/ezeth"}},
+	}
+	c := adapters.Builtin()
+	for _, tt := range tests {
+		var got []string
+		for _, m := range c.Markets() {
+			if m.HasTag(tt.scope) {
+				got = append(got, m.ID)
+			}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("markets a %s slash reaches (-want +got):\n%s", tt.scope, diff)
+		}
+	}
+	// And the adapter applies it: rsETH loses to a Lido slash (its full
+	// size: the stETH share of the basket over time is not modelled).
+	a := testenv.Open(t, nil, "kelp/rseth")
+	env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1)
+	pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, loss, err := a.Apply(pos, env, adapters.Event{Time: t0, Market: "kelp/rseth", Type: adapters.EventSlash, Size: 0.1, Scope: "protocol:lido"})
+	if err != nil || !loss.Equal(dec("1")) {
+		t.Errorf("rsETH's loss to a 10%% Lido slash = %s, %v; want 1", loss, err)
 	}
 }

@@ -371,6 +371,8 @@ func newDataSynthCmd(a *app) *cobra.Command {
 	var seed uint64
 	var markets []string
 	var list bool
+	var slashScope string
+	var slashSize float64
 	cmd := &cobra.Command{
 		Use:   "synth",
 		Short: "Generate a synthetic market history into --db",
@@ -388,7 +390,13 @@ func newDataSynthCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg := synth.Config{Scenario: scenario, Seed: seed, Catalog: cat}
+			if (slashScope != "" || slashSize != 0) && scenario != "correlated-slash" {
+				return usagef("--slash-scope and --slash-size apply to --scenario correlated-slash, not %q", scenario)
+			}
+			if !(slashSize >= 0 && slashSize <= 1) {
+				return usagef("--slash-size %g must be a fraction in (0, 1]", slashSize)
+			}
+			cfg := synth.Config{Scenario: scenario, Seed: seed, Catalog: cat, SlashScope: slashScope, SlashSize: slashSize}
 			if cfg.From, err = parseTime(from); err != nil {
 				return err
 			}
@@ -431,6 +439,8 @@ func newDataSynthCmd(a *app) *cobra.Command {
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	cmd.Flags().StringArrayVar(&markets, "market", nil, "generate only this market (repeatable; default every built-in market)")
 	cmd.Flags().BoolVar(&list, "list", false, "list the scenarios and exit")
+	cmd.Flags().StringVar(&slashScope, "slash-scope", "", "correlated-slash: the risk tag slashed (operator:..., avs:..., layer:..., protocol:...; default the operator tag most markets share)")
+	cmd.Flags().Float64Var(&slashSize, "slash-size", 0, "correlated-slash: the share of each hit market's stake slashed, in (0, 1] (default a seeded 0.5-2% per market)")
 	return cmd
 }
 

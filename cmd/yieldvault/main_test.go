@@ -405,3 +405,25 @@ func TestPlan_RateOnlyAPYNote(t *testing.T) {
 		}
 	}
 }
+
+// TestDataSynth_SlashFlags: a correlated slash's scope and size come from
+// the command line; they apply only to that scenario.
+func TestDataSynth_SlashFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	code, out, errs := cli(t, "data", "synth", "--db", db, "--scenario", "correlated-slash", "--from", "2025-04-10", "--to", "2025-04-20",
+		"--step", "1d", "--market", "lido/steth", "--market", "kelp/rseth", "--market", "renzo/ezeth", "--slash-scope", "protocol:lido", "--slash-size", "0.05")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	// A Lido slash reaches stETH (slash, depeg) and rsETH, stETH in its
+	// basket (slash, depeg, pause, unpause), not ezETH: 6 events.
+	if !strings.Contains(out, " 6 events") {
+		t.Errorf("data synth output %q: want 6 events (stETH and rsETH hit, ezETH not)", out)
+	}
+	if code, _, errs := cli(t, "data", "synth", "--db", db, "--scenario", "calm", "--slash-size", "0.1"); code == 0 || !strings.Contains(errs, "--slash-size") {
+		t.Errorf("--slash-size with the calm scenario: exit %d, stderr %q; want a usage error naming the flag", code, errs)
+	}
+	if code, _, errs := cli(t, "data", "synth", "--db", db, "--scenario", "correlated-slash", "--slash-size", "2"); code == 0 || !strings.Contains(errs, "--slash-size") {
+		t.Errorf("--slash-size 2: exit %d, stderr %q; want a usage error", code, errs)
+	}
+}

@@ -75,7 +75,7 @@ var scenarios = []scenario{
 			"two, recovery within a week; a depeg event."},
 		buildEzeth2024},
 	{ScenarioInfo{Name: "correlated-slash", Date: utc("2025-04-17T00:00:00Z"),
-		Doc: "One operator (Config.SlashScope, or the operator: tag shared by most LST/LRT markets, else the most " +
+		Doc: "One operator (Config.SlashScope / --slash-scope, or the operator: tag shared by most LST/LRT markets, else the most " +
 			"shared avs: tag) is slashed across every market that carries it: one slash event per market with the " +
 			"same Scope (0.5-2% each), a market-price panic of twice the loss that fades over a week, halved exit " +
 			"depth, and LRT pauses for a day. As adapters.Event says, the loss is not baked into exchange rates " +
@@ -264,6 +264,9 @@ func buildCorrelatedSlash(b *builder) {
 	note := fmt.Sprintf("synthetic: correlated slash of %s", scope)
 	for _, mk := range hit {
 		size := sig(0.005+0.015*b.rng.uniform(), 3)
+		if b.g.cfg.SlashSize > 0 {
+			size = b.g.cfg.SlashSize
+		}
 		fall := 2*size + 0.005
 		mk.effects = append(mk.effects,
 			effect{kind: effPegDrop, s: shape{{0, 0}, {0.25, fall}, {1, size + 0.005}, {3, size / 2}, {7, 0}}},

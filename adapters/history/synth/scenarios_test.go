@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"errors"
 	"math"
 	"sort"
 	"strings"
@@ -212,6 +213,27 @@ func TestScenario_CorrelatedSlash(t *testing.T) {
 			if _, low := lowest(t, b, e.Market, e.Time.Add(8*24*time.Hour), date("2025-06-01T00:00:00Z"), peg); low < 0.985 {
 				t.Errorf("%s: peg %v more than a week after the slash, want the panic faded", e.Market, low)
 			}
+		}
+	})
+	t.Run("scope and size set", func(t *testing.T) {
+		from, to := date("2025-04-01T00:00:00Z"), date("2025-05-01T00:00:00Z")
+		b, err := Generate(Config{Scenario: "correlated-slash", From: from, To: to, Step: 6 * time.Hour, Seed: 5, SlashScope: "protocol:lido", SlashSize: 0.05})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range eventsOf(b, adapters.EventSlash) {
+			if e.Scope != "protocol:lido" || e.Size != 0.05 {
+				t.Errorf("slash %+v, want scope protocol:lido, size 0.05", e)
+			}
+			got = append(got, e.Market)
+		}
+		want := []string{"eigenlayer/steth", "kelp/rseth", "lido/steth", "lido/wsteth", "puffer/pufeth", "symbiotic/wsteth"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("markets a Lido slash reaches (-want +got):\n%s", diff)
+		}
+		if _, err := Generate(Config{Scenario: "correlated-slash", From: from, To: to, Step: 6 * time.Hour, SlashSize: 1.5}); !errors.Is(err, adapters.ErrInvalid) {
+			t.Errorf("slash size 1.5: error %v, want kind %v", err, adapters.KindInvalid)
 		}
 	})
 	t.Run("shared operator tag", func(t *testing.T) {

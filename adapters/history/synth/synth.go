@@ -34,6 +34,10 @@ type Config struct {
 	// is slashed. Empty means: the "operator:" tag carried by the most
 	// LST/LRT markets (at least two), else the most shared "avs:" tag.
 	SlashScope string
+	// SlashSize, for the correlated-slash scenario, is the share of each
+	// hit market's stake slashed, in (0, 1]. Zero means a seeded draw of
+	// 0.5-2% per market.
+	SlashSize float64
 }
 
 // MaxRows bounds the size of one generated batch (markets x steps, about
@@ -138,6 +142,9 @@ func newGen(cfg Config) (*gen, error) {
 	scen := lookupScenario(name)
 	if scen == nil {
 		return nil, adapters.E(op, adapters.KindInvalid, "unknown scenario %q (valid: %s)", cfg.Scenario, strings.Join(scenarioNames(), ", "))
+	}
+	if !(cfg.SlashSize >= 0 && cfg.SlashSize <= 1) {
+		return nil, adapters.E(op, adapters.KindInvalid, "slash size %g must be a fraction in (0, 1] (0: the scenario's own draw)", cfg.SlashSize)
 	}
 	if cfg.Step < time.Minute || cfg.Step%time.Second != 0 {
 		return nil, adapters.E(op, adapters.KindInvalid, "step %v must be a whole number of seconds and at least a minute", cfg.Step)
