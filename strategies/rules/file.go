@@ -10,22 +10,21 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 
-	"github.com/yieldvault/yieldvault/strategies"
 )
 
 // fileSpec is the YAML shape of a strategy file (docs/strategy-language.md).
 type fileSpec struct {
-	Name        string                 `yaml:"name"`
-	Description string                 `yaml:"description"`
-	Base        string                 `yaml:"base"`
-	Universe    []string               `yaml:"universe"`
-	Params      map[string]float64     `yaml:"params"`
-	Rules       rulesSpec              `yaml:"rules"`
-	Allocation  allocSpec              `yaml:"allocation"`
-	Constraints strategies.Constraints `yaml:"constraints"`
-	Rebalance   rebalanceSpec          `yaml:"rebalance"`
-	Harvest     harvestSpec            `yaml:"harvest"`
-	Exit        exitSpec               `yaml:"exit"`
+	Name        string             `yaml:"name"`
+	Description string             `yaml:"description"`
+	Base        string             `yaml:"base"`
+	Universe    []string           `yaml:"universe"`
+	Params      map[string]float64 `yaml:"params"`
+	Rules       rulesSpec          `yaml:"rules"`
+	Allocation  allocSpec          `yaml:"allocation"`
+	Constraints constraintsSpec    `yaml:"constraints"`
+	Rebalance   rebalanceSpec      `yaml:"rebalance"`
+	Harvest     harvestSpec        `yaml:"harvest"`
+	Exit        exitSpec           `yaml:"exit"`
 	// Catalog names a YAML file of extra protocol profiles and markets
 	// (the --catalog format), relative to the strategy file.
 	Catalog string `yaml:"catalog"`

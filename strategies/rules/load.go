@@ -161,6 +161,44 @@ func (l *loader) load(data []byte) *Strategy {
 	return l.build(&spec)
 }
 
+// capsMatch reports a max_tag or max_protocol cap that no market of the
+// universe is in: a misspelt tag ("layer:eigenlyer") or protocol
+// ("lidoo") would otherwise cap nothing, silently. The error suggests the
+// closest tag or protocol the universe has.
+func (l *loader) capsMatch(universe []adapters.Market, c *strategies.Constraints) {
+	if len(universe) == 0 {
+		return
+	}
+	tagSet, protoSet := map[string]bool{}, map[string]bool{}
+	for i := range universe {
+		m := &universe[i]
+		protoSet[m.Protocol] = true
+		tagSet["protocol:"+m.Protocol] = true
+		tagSet["kind:"+string(m.Kind)] = true
+		for _, t := range m.Tags {
+			tagSet[t] = true
+			if p, ok := strings.CutPrefix(t, "protocol:"); ok {
+				protoSet[p] = true
+			}
+		}
+	}
+	check := func(key, name, what string, set map[string]bool, matches func(*adapters.Market) bool) {
+		for i := range universe {
+			if matches(&universe[i]) {
+				return
+			}
+		}
+		l.errorf(l.d.pos("constraints", pathKey(key), pathKey(name)), "constraints."+key+"."+name, adapters.KindInvalid,
+			"%s %q matches no market of the universe%s", what, name, suggest(name, sortedKeys(set)))
+	}
+	for _, name := range sortedKeys(c.MaxTag) {
+		check("max_tag", name, "tag", tagSet, func(m *adapters.Market) bool { return m.HasTag(name) })
+	}
+	for _, name := range sortedKeys(c.MaxProtocol) {
+		check("max_protocol", name, "protocol", protoSet, func(m *adapters.Market) bool { return m.HasTag("protocol:" + name) })
+	}
+}
+
 // decodeLenient decodes without strict key checks (after the unknown keys
 // are reported) behind recover.
 func decodeLenient(data []byte, v any) (err error) {
@@ -313,8 +351,25 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 	// Allocation.
 	l.allocation(s, &spec.Allocation)
 
-	// Constraints.
-	for _, p := range spec.Constraints.Problems() {
+	// Constraints: values may read params.
+	cons, unknownParams := spec.Constraints.resolve(s.param)
+	for _, key := range sortedKeys(unknownParams) {
+		name := unknownParams[key]
+		top, rest, _ := strings.Cut(key, ".")
+		path := []pathKey{"constraints", top}
+		if rest != "" {
+			path = append(path, rest)
+		}
+		l.errorf(d.pos(path...), "constraints."+key, adapters.KindInvalid, "unknown parameter %q%s", name, suggest(name, s.paramNames))
+	}
+	if spec.Constraints.hasParams() {
+		cs := spec.Constraints
+		s.capSpec = &cs
+	}
+	for _, p := range cons.Problems() {
+		if _, bad := unknownParams[p.Key]; bad {
+			continue
+		}
 		path := []pathKey{"constraints"}
 		top, rest, hasRest := strings.Cut(p.Key, ".")
 		path = append(path, top)
@@ -323,9 +378,10 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 		}
 		l.errorf(d.pos(path...), "constraints."+p.Key, adapters.KindInvalid, "%s", p.Msg)
 	}
-	s.constraints = spec.Constraints
+	l.capsMatch(s.universe, &cons)
+	s.constraints = cons
 	if len(l.errs) == 0 {
-		pj, err := strategies.NewProjector(spec.Constraints, s.universe)
+		pj, err := strategies.NewProjector(cons, s.universe)
 		if err != nil {
 			l.errorf(d.pos("constraints"), "constraints", adapters.KindInvalid, "%v", err)
 		}

@@ -86,6 +86,8 @@ func TestLoad_Errors(t *testing.T) {
 		{"top_k without k", okHead + "rules: { score: apy }\nallocation: { method: top_k }\n", adapters.KindInvalid, "test.yaml:6:13", "allocation.k", "k >= 1"},
 		{"lookback on the wrong method", okHead + "rules: { score: apy }\nallocation: { lookback: 7d }\n", adapters.KindInvalid, "test.yaml:6:25", "allocation.lookback", "inverse_volatility only"},
 		{"bad min_trade", okHead + "rules: { score: apy }\nrebalance: { min_trade: -1 }\n", adapters.KindInvalid, "test.yaml:6:25", "rebalance.min_trade", "not a fraction"},
+		{"tag cap matching nothing", okHead + "rules: { score: apy }\nconstraints: { max_tag: { \"protocol:lidoo\": 0.3 } }\n", adapters.KindInvalid, "test.yaml:6:", "constraints.max_tag.protocol:lidoo", `did you mean "protocol:lido"?`},
+		{"protocol cap matching nothing", okHead + "rules: { score: apy }\nconstraints: { max_protocol: { lidoo: 0.5 } }\n", adapters.KindInvalid, "test.yaml:6:", "constraints.max_protocol.lidoo", `did you mean "lido"?`},
 		{"bad min_gain_over_cost", okHead + "rules: { score: apy }\nrebalance: { min_gain_over_cost: -1 }\n", adapters.KindInvalid, "test.yaml:6:34", "rebalance.min_gain_over_cost", "finite number >= 0"},
 	}
 	for _, tc := range tests {
@@ -289,5 +291,41 @@ func TestLoad_CatalogKey(t *testing.T) {
 	_, err = LoadFile(path, adapters.Builtin())
 	if err == nil || !strings.Contains(err.Error(), "s.yaml:3:10") || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("a missing catalog: %v; want an error at s.yaml:3:10 naming it", err)
+	}
+}
+
+func TestLoad_CapsReadParams(t *testing.T) {
+	src := "name: x\nbase: ETH\nuniverse: [lido/steth, etherfi/weeth]\nparams: { max_lrt: 0.3, mw: 0.5 }\nrules: { score: apy }\n" +
+		"constraints: { max_weight: params.mw, max_kind: { lrt: params.max_lrt } }\n"
+	s, err := Load("t.yaml", []byte(src), adapters.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Constraints(); c.MaxWeight != 0.5 || c.MaxKind[adapters.LRT] != 0.3 {
+		t.Errorf("constraints %+v: want max_weight 0.5, max_kind.lrt 0.3 from params", c)
+	}
+	s2, err := s.WithParams(map[string]float64{"max_lrt": 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s2.Constraints(); c.MaxKind[adapters.LRT] != 0.1 || c.MaxWeight != 0.5 {
+		t.Errorf("after WithParams(max_lrt=0.1): %+v", c)
+	}
+	if c := s.Constraints(); c.MaxKind[adapters.LRT] != 0.3 {
+		t.Errorf("WithParams changed the original: %+v", c)
+	}
+	if _, err := s.WithParams(map[string]float64{"mw": 2}); err == nil || !strings.Contains(err.Error(), "constraints.max_weight") {
+		t.Errorf("WithParams(mw=2): %v; want the cap's error", err)
+	}
+	bad := strings.Replace(src, "params.mw", "params.mww", 1)
+	if _, err := Load("t.yaml", []byte(bad), adapters.Builtin()); err == nil || !strings.Contains(err.Error(), `unknown parameter "mww" (did you mean "mw"?)`) {
+		t.Errorf("unknown parameter in a cap: %v", err)
+	}
+	for _, v := range []string{`"abc"`, "[1]", "params."} {
+		bad := strings.Replace(src, "params.mw", v, 1)
+		_, err := Load("t.yaml", []byte(bad), adapters.Builtin())
+		if err == nil || strings.Contains(err.Error(), "Go struct") || strings.Contains(err.Error(), "capValue") {
+			t.Errorf("max_weight: %s: %v; want a plain error", v, err)
+		}
 	}
 }

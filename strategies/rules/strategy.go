@@ -20,6 +20,9 @@ import (
 // Strategy is an expression-rule strategy loaded from a file. It is
 // immutable; Plan is safe for concurrent use.
 type Strategy struct {
+	// capSpec is the constraints block when a value reads params (nil
+	// otherwise): WithParams resolves it again.
+	capSpec *constraintsSpec
 	// cat is the catalog the file was loaded against (with its own
 	// catalog file, catalogFile, when it names one).
 	cat                     *adapters.Catalog
@@ -159,7 +162,32 @@ func (s *Strategy) WithParams(p map[string]float64) (*Strategy, error) {
 	}
 	c := *s
 	c.paramVals = vals
+	if s.capSpec != nil { // caps that read params follow them
+		cons, _ := s.capSpec.resolve(c.param)
+		for _, p := range cons.Problems() {
+			errs = append(errs, &adapters.Error{Op: op, Kind: adapters.KindInvalid, Pos: s.file,
+				Err: fmt.Errorf("constraints.%s: %s", p.Key, p.Msg)})
+		}
+		if len(errs) > 0 {
+			return nil, errs
+		}
+		pj, err := strategies.NewProjector(cons, s.universe)
+		if err != nil {
+			return nil, adapters.Wrap(op, adapters.KindInvalid, err)
+		}
+		c.constraints, c.projector = cons, pj
+	}
 	return &c, nil
+}
+
+// param returns a parameter's value.
+func (s *Strategy) param(name string) (float64, bool) {
+	for i, n := range s.paramNames {
+		if n == name {
+			return s.paramVals[i], true
+		}
+	}
+	return 0, false
 }
 
 // prepare computes the per-outcome read lists once at load.
