@@ -9,7 +9,6 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
-
 )
 
 // fileSpec is the YAML shape of a strategy file (docs/strategy-language.md).
