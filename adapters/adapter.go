@@ -238,6 +238,10 @@ type Quote struct {
 	QueueClosed bool
 	// MaxInstantExit is the most base asset an instant exit can take now.
 	MaxInstantExit decimal.Decimal
+	// Unknown, when not empty, says why part of the yield cannot be known
+	// from the data (an AMM pool with volume but no pool size): APY then
+	// counts that part as zero, and the decision log says why.
+	Unknown string
 }
 
 // Driver is the small contract one market kind implements. Drivers are

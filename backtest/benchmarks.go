@@ -47,10 +47,14 @@ type benchMarket struct {
 	// reward rate their adapter quotes (Quote.RewardAPY), cached while the
 	// observed reward_apy stays the same; the shadow then holds no units.
 	rewardF bool
-	rrOK    bool
-	rrHas   bool
-	rrObs   float64 // the observed reward_apy the rate was quoted at
-	rr      float64
+	// ammSized: an AMM hold keeps its units in the shadow, as a lending
+	// hold does: its fee share is its liquidity over the pool's plus its
+	// own, so what a unit earns depends on the hold's size.
+	ammSized bool
+	rrOK     bool
+	rrHas    bool
+	rrObs    float64 // the observed reward_apy the rate was quoted at
+	rr       float64
 	// col, when set, is the series column that gives the unit's index at
 	// every row from the start on (an observed exchange rate or liquidity
 	// index, which the adapter takes as is): no Accrue is needed.
@@ -461,6 +465,10 @@ func (m *benchMarket) openUnit(pricing adapters.Pricing) {
 	if m.rewardF && !m.lending {
 		m.unit.Units = decimal.Zero // the index moves the same; rewards are ours
 	}
+	m.ammSized = m.ad.Market().Kind == adapters.AMM && m.hold.Units.Sign() > 0
+	if m.ammSized {
+		m.unit.Units = m.hold.Units
+	}
 	m.col = nil
 	if m.lending {
 		// A lending hold keeps its units in the shadow: what it earns
@@ -521,7 +529,11 @@ func (m *benchMarket) accrueUnit() {
 		m.unit.Rewards = decimal.Zero
 		m.ad.Accrue(&m.unit, &m.env)
 		if m.unit.Rewards.Sign() != 0 {
-			m.rew += m.units * toFloat(m.unit.Rewards)
+			if m.ammSized {
+				m.rew += toFloat(m.unit.Rewards) // the shadow holds the hold's units
+			} else {
+				m.rew += m.units * toFloat(m.unit.Rewards)
+			}
 		}
 		return
 	}
@@ -592,7 +604,11 @@ func (m *benchMarket) unitValue(pricing adapters.Pricing) float64 {
 	case perPeg, perPegRebasing:
 		return idx * stakingPeg(&m.env.Obs, idx, m.per == perPegRebasing)
 	}
-	return toFloat(m.ad.Value(&m.unit, &m.env, pricing))
+	v := toFloat(m.ad.Value(&m.unit, &m.env, pricing))
+	if m.ammSized && m.units > 0 {
+		return v / m.units // the shadow holds the hold's units
+	}
+	return v
 }
 
 // stakingPeg is an LST's or LRT's peg at an observation, as its adapter
@@ -673,7 +689,7 @@ func (b *benchTrack) applyHoldEvent(m *benchMarket, at time.Time, ev adapters.Ev
 	}
 	m.hold.Units = np.Units
 	m.units = toFloat(np.Units)
-	if !m.lending {
+	if !m.lending && !m.ammSized {
 		np.Units = m.unit.Units
 	}
 	np.Rewards, np.Claims = decimal.Zero, nil

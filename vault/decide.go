@@ -206,6 +206,9 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			}
 		} else {
 			in.APY = q.APY
+			if q.Unknown != "" {
+				d.Reasons = append(d.Reasons, s.id+": "+q.Unknown+" (counted as 0 in the gain test)")
+			}
 		}
 		c.q, c.apy = q, in.APY
 		if c.side == "" {

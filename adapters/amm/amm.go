@@ -256,29 +256,54 @@ func (d *Driver) Shape(p *Pool, entry float64) float64 {
 	return math.Pow(r, 1-d.w0)
 }
 
-// FeeRate is the position's fee income as a continuously compounded rate a
-// year (logRate) and as an APY, for a position whose entry price is entry,
-// after extra base units join the pool. With volume and TVL it is
-// volume x fee / (TVL + extra) a day (times the range's concentration for
-// concentrated positions); otherwise the observed fee APY. Concentrated
-// positions earn nothing while the price is out of range. ok is false when
-// the observation says nothing about fees.
-func (d *Driver) FeeRate(p *Pool, entry, extra float64) (logRate, apy float64, ok bool) {
+// FeeRate is the fee income of a position whose entry price is entry and
+// whose own liquidity is own base units, as a continuously compounded rate
+// a year (logRate) and as an APY. The fees a pool earns are volume x fee a
+// day; the position's share is its liquidity over the pool's active
+// liquidity plus its own, own / (TVL + own): the observed TVL does not
+// include the vault's position, in the backtest as in the quote.
+//
+// For a concentrated position the pool's active liquidity at the price is
+// not in the history (no file carries it); it is estimated from the TVL
+// with the assumption that the pool's liquidity is as concentrated around
+// the price as the position's (the pool-average fee yield already reflects
+// concentrated liquidity), so a unit of value in range earns the pool's
+// fee yield volume x fee / (TVL + own) and nothing out of range; the range
+// does not multiply it. Without volume the observed fee APY is used,
+// diluted by own the same way. ok is false when the observation cannot
+// support a fee yield (volume without any pool size, or neither volume nor
+// an APY): FeeUnknown says why, and the fee income is then zero, never a
+// division by the vault's own deposit.
+func (d *Driver) FeeRate(p *Pool, entry, own float64) (logRate, apy float64, ok bool) {
 	if d.model == Concentrated && !d.rng.In(p.ratio(entry)) {
 		return 0, 0, true
 	}
-	if p.HasVolume && p.TVL+extra > 0 {
-		daily := p.Volume * p.Fee / (p.TVL + extra)
-		if d.model == Concentrated {
-			daily *= d.rng.Concentration()
-		}
+	own = math.Max(0, own)
+	if p.HasVolume && p.TVL > 0 {
+		daily := p.Volume * p.Fee / (p.TVL + own)
 		logRate = 365 * math.Log1p(daily)
 		return logRate, math.Expm1(logRate), true
 	}
 	if p.HasAPY && p.APY > -1 {
-		return math.Log1p(p.APY), p.APY, true
+		a := p.APY
+		if p.TVL > 0 && own > 0 {
+			a *= p.TVL / (p.TVL + own)
+		}
+		return math.Log1p(a), a, true
 	}
 	return 0, 0, false
+}
+
+// FeeUnknown says why FeeRate cannot give a fee yield for p, or "" when it
+// can.
+func (d *Driver) FeeUnknown(p *Pool) string {
+	switch {
+	case p.HasVolume && p.TVL > 0, p.HasAPY && p.APY > -1:
+		return ""
+	case p.HasVolume:
+		return "fee APY unknown: the data has the pool's volume but no pool size (TVL or balances), so the position's share of the fees cannot be known"
+	}
+	return "fee APY unknown: the data has neither the pool's volume and size nor a fee APY"
 }
 
 // project returns pos's fee index at env.Time and the fee APY used,
@@ -291,10 +316,14 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env, p *Pool) (id
 	if env == nil || !env.Time.After(pos.Last) || pos.Last.IsZero() {
 		return idx, apy
 	}
-	lr, a, ok := d.FeeRate(p, pos.Entry, 0)
-	if ok {
+	lr, a, ok := d.FeeRate(p, pos.Entry, d.ownLiquidity(pos, p, idx))
+	switch {
+	case ok:
 		apy = a
-	} else if apy > -1 {
+	case d.FeeUnknown(p) != "" && p.HasVolume:
+		// Volume without a pool size: the data supports no fee income.
+		apy = 0
+	case apy > -1:
 		lr = math.Log1p(apy)
 	}
 	dt := float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
@@ -302,6 +331,16 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env, p *Pool) (id
 		idx *= math.Exp(lr * dt)
 	}
 	return idx, apy
+}
+
+// ownLiquidity is the position's value in base units at the fee index
+// idx, the liquidity it adds to the pool's; 0 when the pool's size is
+// unknown (it is then not needed).
+func (d *Driver) ownLiquidity(pos *adapters.Position, p *Pool, idx float64) float64 {
+	if !(p.TVL > 0) || pos.Units.Sign() <= 0 {
+		return 0
+	}
+	return adapters.Float(pos.Units) * idx * d.Shape(p, pos.Entry)
 }
 
 // entryRef is the entry reference of a new position: the price (product
@@ -441,12 +480,17 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 	net := amount.Sub(gas)
 	netF := math.Max(0, adapters.Float(net))
 	entrySlip := adapters.FromFloat(d.EntrySlippage(&p, entry, netF))
-	_, apy, _ := d.FeeRate(&p, entry, netF)
+	// The deposit's value after its entry costs joins the pool, as in
+	// Deposit: the quote promises what Accrue will pay.
+	_, apy, ok := d.FeeRate(&p, entry, netF-adapters.Float(entrySlip))
 	reward := p.RewardAPY * (1 - d.params.RewardHaircut)
 	q := adapters.Quote{
 		APY:       apy + reward,
 		RewardAPY: reward,
 		EntryCost: gas.Add(entrySlip),
+	}
+	if !ok {
+		q.Unknown = d.FeeUnknown(&p)
 	}
 	exitSlip, _ := d.ExitSlippage(&p, entry, math.Max(0, netF-adapters.Float(entrySlip)))
 	q.ExitCost = env.GasCost(d.params.GasWithdraw).Add(adapters.FromFloat(exitSlip))

@@ -3,6 +3,7 @@ package amm_test
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,9 +158,11 @@ func TestAdapter_concentrated(t *testing.T) {
 			t.Errorf("value at r = %g: %.15g, want %.15g", r, got, want)
 		}
 	}
-	// Fees: 20000 ETH a day x 0.3% over a 2M ETH pool, times the range's
-	// concentration, while in range.
-	daily := 20000 * 0.003 / 2e6 * g.Concentration()
+	// Fees: 20000 ETH a day x 0.3% shared over the 2M ETH pool plus the
+	// position (own / (pool + own)) while in range; the range does not
+	// multiply the pool's fee yield (the pool's liquidity is assumed as
+	// concentrated as the position's), and earns nothing out of range.
+	daily := 20000 * 0.003 / (2e6 + v0)
 	in := pos
 	a.Accrue(&in, testenv.Env(t0.Add(day), fields(1)))
 	if want := 1 + daily; math.Abs(in.Index-want) > 1e-14 {
@@ -171,8 +174,8 @@ func TestAdapter_concentrated(t *testing.T) {
 		t.Errorf("fee index after a day out of range = %g (APY %g), want 1 and 0", out.Index, out.APY)
 	}
 	q, _ := a.Quote(testenv.Env(t0, fields(1)), decimal.Zero)
-	if want := math.Pow(1+daily, 365) - 1; math.Abs(q.APY-want) > 1e-12 {
-		t.Errorf("Quote APY in range = %g, want %g", q.APY, want)
+	if want := math.Pow(1+20000*0.003/2e6, 365) - 1; math.Abs(q.APY-want) > 1e-12 || q.Unknown != "" {
+		t.Errorf("Quote APY in range = %g (%q), want %g: the pool's fee yield, not %g times it", q.APY, q.Unknown, want, g.Concentration())
 	}
 	// Later deposits join the same range, anchored at the first entry.
 	pos2, _, err := a.Deposit(pos, testenv.Env(t0, fields(1.1)), d("50"))
@@ -190,16 +193,67 @@ func TestAdapter_productFees(t *testing.T) {
 		adapters.FieldPrice: 1, adapters.FieldVolume: 50000, adapters.FieldFeeTier: 0.0005,
 		adapters.FieldBalance0: 1e5, adapters.FieldBalance1: 1e5,
 	}
-	pos, _ := deposit(t, a, testenv.Env(t0, fields), "10")
+	pos, f := deposit(t, a, testenv.Env(t0, fields), "10")
 	a.Accrue(&pos, testenv.Env(t0.Add(10*day), fields))
-	daily := 50000 * 0.0005 / 2e5
+	// The position's share of the fees is own / (pool + own).
+	daily := 50000 * 0.0005 / (2e5 + f64(f.Value))
 	if want := math.Pow(1+daily, 10); math.Abs(pos.Index-want) > 1e-13 {
 		t.Errorf("fee index after 10 days = %.15g, want %.15g (fee tier from the observation)", pos.Index, want)
 	}
-	// Quote's APY counts the deposit in the TVL.
+	// Quote's APY counts the deposit (after its entry costs) in the TVL.
 	q, _ := a.Quote(testenv.Env(t0, fields), d("200000"))
-	if want := math.Pow(1+50000*0.0005/4e5, 365) - 1; math.Abs(q.APY-want) > 1e-6 {
+	own := 200000 - f64(q.EntryCost)
+	if want := math.Pow(1+50000*0.0005/(2e5+own), 365) - 1; math.Abs(q.APY-want) > 1e-12 {
 		t.Errorf("Quote APY for a deposit as large as the pool = %g, want %g", q.APY, want)
+	}
+}
+
+// TestAdapter_ownLiquidity: a position four times the pool's size earns
+// a fifth of the fees (own / (pool + own)) in the backtest's accrual as in
+// the quote, not the pool's whole fee yield.
+func TestAdapter_ownLiquidity(t *testing.T) {
+	for _, id := range []string{"uniswap-v3/weth-usdt", "uniswap-v3/weth-usdt-range"} {
+		t.Run(id, func(t *testing.T) {
+			a := testenv.Open(t, nil, id)
+			// A 1,000 ETH pool (TVL in USD at 2000 USD/ETH) trading 500 ETH a day at 0.3%.
+			fields := map[adapters.Field]float64{adapters.FieldPrice: 2000, adapters.FieldVolume: 500, adapters.FieldTVL: 2e6, adapters.FieldBaseUSD: 2000}
+			pos, f := deposit(t, a, testenv.Env(t0, fields), "4000")
+			own := f64(f.Value)
+			fees := 500 * 0.003 // ETH a day
+			wantDaily := fees * own / (1000 + own) / own
+			a.Accrue(&pos, testenv.Env(t0.Add(day), fields))
+			if got := pos.Index - 1; math.Abs(got-wantDaily) > 1e-15 {
+				t.Errorf("a day's fee growth = %.12g, want %.12g (own %.2f over a 1000 ETH pool)", got, wantDaily, own)
+			}
+			// The quote promises what the accrual pays: the deposit's value
+			// after its entry costs joins the pool.
+			q, _ := a.Quote(testenv.Env(t0, fields), d("4000"))
+			if want := math.Pow(1+fees/(1000+own), 365) - 1; math.Abs(q.APY-want) > 1e-12 {
+				t.Errorf("Quote APY for 4000 ETH into a 1000 ETH pool = %.15g, want %.15g", q.APY, want)
+			}
+		})
+	}
+}
+
+// TestAdapter_noPoolSize: volume without any pool size (the GeckoTerminal
+// file) supports no fee yield: the quote's APY is 0 with the reason, never
+// volume x fee / the deposit, and a held position earns no fees.
+func TestAdapter_noPoolSize(t *testing.T) {
+	a := testenv.Open(t, nil, "uniswap-v3/weth-usdt-range")
+	fields := map[adapters.Field]float64{adapters.FieldPrice: 2000, adapters.FieldVolume: 400000, adapters.FieldFeeTier: 0.003}
+	for _, amt := range []string{"0", "1e-12", "10", "1e6"} {
+		q, err := a.Quote(testenv.Env(t0, fields), d(amt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.APY != 0 || !strings.Contains(q.Unknown, "no pool size") {
+			t.Errorf("Quote(%s) APY = %g, Unknown %q; want 0 and the reason", amt, q.APY, q.Unknown)
+		}
+	}
+	pos, _ := deposit(t, a, testenv.Env(t0, fields), "10")
+	a.Accrue(&pos, testenv.Env(t0.Add(30*day), fields))
+	if pos.Index != 1 || pos.APY != 0 {
+		t.Errorf("fee index after 30 days = %g (APY %g), want 1 and 0", pos.Index, pos.APY)
 	}
 }
 

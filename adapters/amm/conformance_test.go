@@ -10,14 +10,16 @@ import (
 )
 
 // poolEnv is an observation in which an LP position grows at exactly
-// c.APY: the fee APY is observed, the price is at entry and a stable
-// pool's balances are even.
+// c.APY: the fee APY is observed, the price is at entry, a stable pool's
+// balances are even, and the pool is so large (1e13 base units) that the
+// position's own share of it (which dilutes the observed fee APY by
+// TVL / (TVL + own)) is 1e-12.
 func poolEnv(c adaptertest.Conditions) adapters.Env {
 	o := adapters.Observation{Time: c.Time}
 	o.Put(adapters.FieldAPY, c.APY)
 	o.Put(adapters.FieldPrice, 1)
-	o.Put(adapters.FieldBalance0, 5e8)
-	o.Put(adapters.FieldBalance1, 5e8)
+	o.Put(adapters.FieldBalance0, 5e12)
+	o.Put(adapters.FieldBalance1, 5e12)
 	if c.ExitLiquidity > 0 {
 		o.Put(adapters.FieldExitLiquidity, c.ExitLiquidity)
 	}

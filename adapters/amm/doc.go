@@ -44,12 +44,18 @@
 //
 // # Fees, rewards, costs
 //
-// Fee income compounds into the index: volume x fee tier / pool TVL a day
-// (our share of the fees is our value / TVL), times the range's
-// concentration factor for concentrated positions, and nothing while the
-// price is out of range. Without volume the observed fee APY is used, and
-// without either the last known rate. Accrual uses the observed TVL (which
-// does not include our position); Quote adds the deposit to the TVL.
+// Fee income compounds into the index: volume x fee tier a day shared by
+// liquidity, own / (TVL + own), so a unit of value earns volume x fee /
+// (TVL + own) a day; own is the position's value in Accrue and the
+// deposit after its entry costs in Quote (the observed TVL never includes
+// the vault). Concentrated positions earn the same in range (the pool's
+// active liquidity is not in the history; it is estimated from the TVL by
+// assuming the pool's liquidity as concentrated as the position's) and
+// nothing out of range. Without volume the observed fee APY is used,
+// diluted by TVL / (TVL + own), and without either the last known rate.
+// Volume without a pool size supports no fee yield: Quote.Unknown says
+// why, the APY counts it as 0 and the position earns no fees (FeeRate,
+// FeeUnknown).
 // Gauge rewards (reward_apy) accrue into Position.Rewards after
 // reward_haircut; profiles with reward tokens (CRV, BAL) get a Harvesting
 // driver that swaps them at harvest_swap_cost plus gas_harvest.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -153,6 +154,14 @@ func TestRealData_uniswapWethUsdt(t *testing.T) {
 			for i, o := range rows {
 				env := &adapters.Env{Time: o.Time, Obs: o}
 				a.Accrue(&pos, env)
+				// No pool size: the fee APY is unknown, quoted as 0 with the
+				// reason (it read 5.6e43 or +Inf, volume x fee / the deposit).
+				if i%97 == 0 {
+					q, err := a.Quote(env, d("10"))
+					if err != nil || q.APY != 0 || !strings.Contains(q.Unknown, "no pool size") {
+						t.Fatalf("hour %d: Quote = APY %g, Unknown %q, err %v; want 0 with the reason", i, q.APY, q.Unknown, err)
+					}
+				}
 				r := closes[0] / closes[i] // USDT's price in ETH, relative to entry
 				want := tc.g.Value(r) / tc.g.Value(1)
 				got := f64(a.Value(&pos, env, adapters.PriceMarket)) / v0

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -212,6 +214,49 @@ func TestDataImport_Implausible(t *testing.T) {
 	code, out, _ := cli(t, "data", "check", "--db", db)
 	if code != 1 || !strings.Contains(out, "aave-v3/usdc: implausible: apy 500 is outside the plausible range [-1, 10]") {
 		t.Errorf("data check: exit %d:\n%s\nwant exit 1 reporting the APY", code, out)
+	}
+}
+
+// TestUniswapNoPoolSize_SharedData: on the GeckoTerminal file (volume, no
+// pool size) the plan says the fee APY is unknown, and the backtest's gain
+// test reads 0 for the pool with that reason in decisions.csv; gain_apy read
+// 1198 (volume x fee / the vault's own deposit).
+func TestUniswapNoPoolSize_SharedData(t *testing.T) {
+	dir := sharedData(t)
+	tmp := t.TempDir()
+	db := filepath.Join(tmp, "h.db")
+	for _, sub := range []string{"uniswap-v3-weth-usdt-hourly-geckoterminal", "aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily"} {
+		if code, _, errs := cli(t, "data", "import", "--db", db, filepath.Join(dir, sub)); code != 0 {
+			t.Fatalf("import %s: %s", sub, errs)
+		}
+	}
+	strat := filepath.Join(tmp, "s.yaml")
+	if err := os.WriteFile(strat, []byte("name: lp\nbase: ETH\nuniverse: [uniswap-v3/weth-usdt, aave-v3/weth]\nrules:\n  score: net_apy\nallocation: { method: equal }\nconstraints: { idle: 0.02 }\nrebalance: { every: \"0 0 * * MON\" }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const reason = "uniswap-v3/weth-usdt: fee APY unknown: the data has the pool's volume but no pool size"
+	code, out, errs := cli(t, "plan", "-s", strat, "--db", db, "--at", "2024-06-02")
+	if code != 0 || !strings.Contains(out, "note: "+reason) {
+		t.Errorf("plan: exit %d\n%s%s\nwant the note %q", code, out, errs, reason)
+	}
+	code, out, errs = cli(t, "backtest", "-s", strat, "--db", db, "--from", "2024-06-01", "--to", "2024-09-01", "--out", tmp)
+	if code != 0 {
+		t.Fatalf("backtest: exit %d: %s", code, errs)
+	}
+	run := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	dec, err := os.ReadFile(filepath.Join(run, "decisions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(dec), "\n")
+	head := strings.Split(lines[0], ",")
+	gainCol := slices.Index(head, "gain_apy")
+	first := strings.Split(lines[1], ",")
+	if g, err := strconv.ParseFloat(first[gainCol], 64); err != nil || g > 0.05 {
+		t.Errorf("first decision's gain_apy = %q, want a finite APY below 5%% (Aave's alone)", first[gainCol])
+	}
+	if !strings.Contains(lines[1], reason) || !strings.Contains(lines[1], "(counted as 0 in the gain test)") {
+		t.Errorf("first decision does not say why the pool's APY is 0: %s", lines[1])
 	}
 }
 

@@ -233,6 +233,15 @@ func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *ru
 				at.Format(time.RFC3339), id, timefmt.Duration(lookback), where)
 		}
 	}
+	// A yield the data cannot support (an AMM pool with volume but no size)
+	// is quoted as 0: say why.
+	for i, id := range universe {
+		ser := w.Get(id)
+		q, err := ads[i].Quote(&adapters.Env{Time: at, Obs: ser.At(ser.Index(at.Unix()))}, decimal.Zero)
+		if err == nil && q.Unknown != "" {
+			notes = append(notes, id+": "+q.Unknown+" (counted as 0 in the gain test)")
+		}
+	}
 	v, err := vault.New(backtest.DefaultVaultConfig(s, s.Base(), capital), ads, at)
 	if err != nil {
 		return nil, nil, err
