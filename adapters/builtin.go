@@ -32,6 +32,30 @@ const (
 // Gas figures shared by simple ERC-20 vault-style interactions.
 const gasNote = "typical mainnet gas for the call, from Etherscan transactions of the contract"
 
+// Sources shared by several lending parameters.
+const (
+	// The Aave v3 WETH reserve's state (getReserveData) in the shared
+	// AaveScan file; the model matches it from 2024-06-24 to 2025-07-16.
+	aaveWETHNote = "Aave v3 WETH reserve state 2024-06-24..2025-07-16 (AaveScan getReserveData, shared/data aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily)"
+	// Comet's deployment configuration; the shared Messari cUSDCv3 file
+	// matches it (supply and borrow APR within 0.1%) on 123 of 128 days
+	// of 2022. Governance changed the curves on 2023-05-31 (Gauntlet IR
+	// recommendations 5/16/23: supply kink 0.95, slopes 0.034 and 0.76;
+	// borrow base 0.01, slopes 0.0333 and 0, kink 0.9;
+	// comp.xyz/t/4307) and again in 2024 (comp.xyz/t/5051, /t/5293); the
+	// calibration to the observed rate absorbs the level, the shape
+	// prices own impact.
+	cometUSDCNote = "Compound v3 cUSDCv3 deployment 2022-08-26, compound-finance/comet deployments/mainnet/usdc/configuration.json (matches the Messari cUSDCv3 file in 2022; changed by governance 2023-05-31, comp.xyz/t/4307)"
+	cometWETHNote = "Compound v3 cWETHv3 deployment, compound-finance/comet deployments/mainnet/weth/configuration.json"
+	// Morpho Blue's AdaptiveCurveIRM constants.
+	morphoIRMNote = "AdaptiveCurveIRM, morpho-org/morpho-blue-irm src/adaptive-curve-irm/libraries/ConstantsLib.sol"
+	// The wstETH reserve's first strategy, which the AaveScan file
+	// matches (base + slope1 x u / optimal) from 2024-05-12 to
+	// 2024-11-17; from 2024-11-18 the reserve ran a flatter curve.
+	aaveWstETHNote = "Llama ARFC wETH & wstETH IR curve 2023-01-16 (governance.aave.com/t/11372); the AaveScan wstETH reserve matches it 2024-05-12..2024-11-17"
+	aaveUSDTNote   = "AaveScan USDT reserve (shared/data aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily)"
+)
+
 func builtinProfiles() []Profile {
 	return []Profile{
 		// Liquid staking.
@@ -226,11 +250,11 @@ func builtinProfiles() []Profile {
 		{Name: "aave-v3", Display: "Aave v3 (Ethereum core)", Kind: Lending, Tags: []string{"oracle:chainlink"},
 			RewardTokens: []string{"AAVE"}, Source: "https://aave.com/docs",
 			Params: map[string]Param{
-				"irm_base":       p(0, "Aave v3 WETH reserve: base variable borrow rate 0% (governance config)"),
-				"irm_slope1":     p(0.027, "Aave v3 WETH reserve: variable slope 1 of 2.7% (2024 config)"),
-				"irm_slope2":     p(0.80, "Aave v3 WETH reserve: variable slope 2 of 80%"),
-				"irm_optimal":    p(0.90, "Aave v3 WETH reserve: optimal usage ratio 90%"),
-				"reserve_factor": p(0.15, "Aave v3 WETH reserve factor 15%"),
+				"irm_base":       p(0, aaveWETHNote+": borrow rate 0 at zero utilization"),
+				"irm_slope1":     p(0.027, aaveWETHNote+": borrow rate / utilization = 0.030 below the kink, so 2.7% at 90%"),
+				"irm_slope2":     p(0.80, aaveWETHNote+": slope above the kink 0.80 (2024-07-05 at u 0.925, borrow 22.6%)"),
+				"irm_optimal":    p(0.90, aaveWETHNote+": kink at 90% (raised to 92% by Risk Stewards 2025-07-19, governance.aave.com/t/22625)"),
+				"reserve_factor": p(0.15, aaveWETHNote+": 1 - supply rate / (borrow rate x utilization) = 0.15"),
 				"slash_risk":     p(0.0005, "bad-debt and oracle risk, order of magnitude (Aave risk reports)"),
 				"gas_deposit":    p(180000, gasNote+" (Pool.supply)"),
 				"gas_withdraw":   p(200000, gasNote+" (Pool.withdraw)"),
@@ -239,38 +263,43 @@ func builtinProfiles() []Profile {
 		{Name: "compound-v3", Display: "Compound v3 (Comet)", Kind: Lending, Tags: []string{"oracle:chainlink"},
 			RewardTokens: []string{"COMP"}, Source: "https://docs.compound.finance",
 			Params: map[string]Param{
-				"irm_base":       p(0.015, "Comet USDC: borrow base rate about 1.5% a year (cUSDCv3 config)"),
-				"irm_slope1":     p(0.045, "Comet USDC: borrow slope below the kink, about 4.5% a year to 90% utilization"),
-				"irm_slope2":     p(2.0, "Comet USDC: steep borrow slope above the kink"),
-				"irm_optimal":    p(0.90, "Comet USDC: kink at 90% utilization"),
-				"reserve_factor": p(0.15, "Comet keeps the spread between borrow and supply curves, about 15% of interest"),
-				"slash_risk":     p(0.0005, "bad-debt and oracle risk, order of magnitude"),
-				"reward_haircut": p(0.1, "COMP rewards are liquid: 10% haircut for swap and price risk"),
-				"gas_deposit":    p(120000, gasNote+" (Comet.supply)"),
-				"gas_withdraw":   p(130000, gasNote+" (Comet.withdraw)"),
-				"gas_harvest":    p(150000, gasNote+" (CometRewards.claim)"),
+				"comet_supply_base":       p(0, cometUSDCNote+" rates.supplyBase"),
+				"comet_supply_slope_low":  p(0.0325, cometUSDCNote+" rates.supplySlopeLow"),
+				"comet_supply_slope_high": p(0.4, cometUSDCNote+" rates.supplySlopeHigh"),
+				"comet_supply_kink":       p(0.8, cometUSDCNote+" rates.supplyKink"),
+				"comet_borrow_base":       p(0.015, cometUSDCNote+" rates.borrowBase"),
+				"comet_borrow_slope_low":  p(0.035, cometUSDCNote+" rates.borrowSlopeLow"),
+				"comet_borrow_slope_high": p(0.25, cometUSDCNote+" rates.borrowSlopeHigh"),
+				"comet_borrow_kink":       p(0.8, cometUSDCNote+" rates.borrowKink"),
+				"slash_risk":              p(0.0005, "bad-debt and oracle risk, order of magnitude"),
+				"reward_haircut":          p(0.1, "COMP rewards are liquid: 10% haircut for swap and price risk"),
+				"gas_deposit":             p(120000, gasNote+" (Comet.supply)"),
+				"gas_withdraw":            p(130000, gasNote+" (Comet.withdraw)"),
+				"gas_harvest":             p(150000, gasNote+" (CometRewards.claim)"),
 			}},
 		{Name: "morpho", Display: "Morpho (MetaMorpho vaults)", Kind: Lending, Tags: []string{"oracle:morpho"},
 			RewardTokens: []string{"MORPHO"}, Source: "https://docs.morpho.org",
 			Params: map[string]Param{
-				"irm_base":       p(0.01, "AdaptiveCurveIRM: borrow rate at zero utilization is a quarter of the rate at target (4% target)"),
-				"irm_slope1":     p(0.03, "AdaptiveCurveIRM: from 1% at zero to 4% at the 90% target"),
-				"irm_slope2":     p(0.12, "AdaptiveCurveIRM: curve steepness 4, so 16% at full utilization"),
-				"irm_optimal":    p(0.90, "AdaptiveCurveIRM target utilization 90%"),
-				"reserve_factor": p(0, "Morpho Blue takes no fee by default; vault curators may"),
-				"slash_risk":     p(0.001, "isolated markets: curator and oracle risk"),
-				"gas_deposit":    p(200000, gasNote+" (MetaMorpho deposit)"),
-				"gas_withdraw":   p(220000, gasNote),
-				"gas_harvest":    p(150000, gasNote),
+				"irm_optimal":            p(0.90, morphoIRMNote+": TARGET_UTILIZATION = 0.9"),
+				"irm_curve_steepness":    p(4, morphoIRMNote+": CURVE_STEEPNESS = 4"),
+				"irm_adjustment_speed":   p(50, morphoIRMNote+": ADJUSTMENT_SPEED = 50/year"),
+				"irm_rate_at_target":     p(0.04, morphoIRMNote+": INITIAL_RATE_AT_TARGET = 4%/year"),
+				"irm_min_rate_at_target": p(0.001, morphoIRMNote+": MIN_RATE_AT_TARGET = 0.1%/year"),
+				"irm_max_rate_at_target": p(2.0, morphoIRMNote+": MAX_RATE_AT_TARGET = 200%/year"),
+				"reserve_factor":         p(0, "Morpho Blue market fee: off unless governance turns it on (Morpho.setFee); MetaMorpho curators' performance fees are not modelled"),
+				"slash_risk":             p(0.001, "isolated markets: curator and oracle risk"),
+				"gas_deposit":            p(200000, gasNote+" (MetaMorpho deposit)"),
+				"gas_withdraw":           p(220000, gasNote),
+				"gas_harvest":            p(150000, gasNote),
 			}},
 		{Name: "spark", Display: "Spark (SparkLend)", Kind: Lending, Tags: []string{"oracle:chainlink"},
 			RewardTokens: []string{"SPK"}, Source: "https://docs.spark.fi",
 			Params: map[string]Param{
-				"irm_base":       p(0, "SparkLend WETH: base rate 0%"),
-				"irm_slope1":     p(0.028, "SparkLend WETH: slope 1 near 2.8%"),
-				"irm_slope2":     p(1.2, "SparkLend WETH: steep slope 2"),
-				"irm_optimal":    p(0.90, "SparkLend WETH: optimal utilization 90%"),
-				"reserve_factor": p(0.05, "SparkLend WETH reserve factor 5%"),
+				"irm_base":       p(0, "SparkLend WETH: base rate 0% (Aave v3 fork; not verified against on-chain state: no Spark history in shared/data)"),
+				"irm_slope1":     p(0.028, "SparkLend WETH: slope 1 near 2.8%, set near the stETH yield (not verified against on-chain state)"),
+				"irm_slope2":     p(1.2, "SparkLend WETH: steep slope 2, order of magnitude (not verified against on-chain state)"),
+				"irm_optimal":    p(0.90, "SparkLend WETH: optimal utilization 90% (not verified against on-chain state)"),
+				"reserve_factor": p(0.05, "SparkLend WETH reserve factor 5% (not verified against on-chain state)"),
 				"slash_risk":     p(0.0005, "Aave v3 fork: bad-debt and oracle risk"),
 				"gas_deposit":    p(180000, gasNote),
 				"gas_withdraw":   p(200000, gasNote),
@@ -278,14 +307,16 @@ func builtinProfiles() []Profile {
 		{Name: "kamino", Display: "Kamino Lend (Solana)", Kind: Lending, Tags: []string{"chain:solana", "oracle:pyth"},
 			RewardTokens: []string{"KMNO"}, Source: "https://docs.kamino.finance",
 			Params: map[string]Param{
-				"irm_base":       p(0, "Kamino USDC reserve: 0% at zero utilization"),
-				"irm_slope1":     p(0.08, "Kamino USDC reserve: about 8% at the kink"),
-				"irm_slope2":     p(0.9, "Kamino USDC reserve: steep above the kink"),
-				"irm_optimal":    p(0.85, "Kamino USDC reserve: kink near 85% utilization"),
+				"irm_base":       p(0, "Kamino USDC reserve: 0% at zero utilization (order of magnitude; no Kamino history in shared/data)"),
+				"irm_slope1":     p(0.08, "Kamino USDC reserve: about 8% at the kink (order of magnitude)"),
+				"irm_slope2":     p(0.9, "Kamino USDC reserve: steep above the kink (order of magnitude)"),
+				"irm_optimal":    p(0.85, "Kamino USDC reserve: kink near 85% utilization (order of magnitude)"),
 				"reserve_factor": p(0.10, "Kamino protocol take rate, about 10%"),
 				"slash_risk":     p(0.001, "Solana lending: oracle and bad-debt risk"),
-				"gas_deposit":    p(0, "Solana fees are negligible next to mainnet gas"),
-				"gas_withdraw":   p(0, "Solana fees are negligible next to mainnet gas"),
+				"reward_haircut": p(0.5, "KMNO farm rewards: a volatile token paid on a stablecoin deposit, sold on thin Solana markets after a bridge; valued at half, as the project values other incentive tokens (no KMNO depth in shared/data)"),
+				"bridge_days":    p(19.0/(24*60), "Circle CCTP standard transfer Ethereum -> Solana: attestation after ~65 blocks, 13 to 19 minutes (developers.circle.com/cctp/v1/required-block-confirmations); the way back waits ~25 s (32 Solana blocks)"),
+				"gas_deposit":    p(150000, gasNote+" (CCTP TokenMessenger.depositForBurn on Ethereum; the Solana side costs lamports)"),
+				"gas_withdraw":   p(150000, gasNote+" (CCTP MessageTransmitter.receiveMessage on Ethereum; the Solana side costs lamports)"),
 			}},
 
 		// AMM pools.
@@ -342,52 +373,108 @@ func builtinProfiles() []Profile {
 func builtinMarkets() []Market {
 	return []Market{
 		{ID: "lido/steth", Kind: LST, Base: ETH, Token: "stETH", Name: "Lido staked ETH"},
-		{ID: "lido/wsteth", Kind: LST, Base: ETH, Token: "wstETH", Name: "Lido wrapped staked ETH", Params: map[string]float64{"rebasing": 0}},
+		{ID: "lido/wsteth", Kind: LST, Base: ETH, Token: "wstETH", Name: "Lido wrapped staked ETH", Params: map[string]float64{"rebasing": 0},
+			Sources: map[string]string{"rebasing": "wstETH is the value-accruing wrapper of stETH: its balance is fixed, its stETH value grows (docs.lido.fi, wstETH)"}},
 		{ID: "rocketpool/reth", Kind: LST, Base: ETH, Token: "rETH", Name: "Rocket Pool ETH"},
 		{ID: "coinbase/cbeth", Kind: LST, Base: ETH, Token: "cbETH", Name: "Coinbase wrapped staked ETH"},
 		{ID: "stakewise/oseth", Kind: LST, Base: ETH, Token: "osETH", Name: "StakeWise staked ETH (osETH)"},
 		{ID: "babylon/btc", Kind: LST, Base: BTC, Token: "BTC", Name: "Babylon native BTC staking"},
 
 		{ID: "etherfi/weeth", Kind: LRT, Base: ETH, Token: "weETH", Name: "ether.fi wrapped eETH", Tags: []string{"avs:eigenda", "operator:etherfi-nodes", "operator:eigenlayer-large"},
-			Params: map[string]float64{"rebasing": 0}},
+			Params:  map[string]float64{"rebasing": 0},
+			Sources: map[string]string{"rebasing": "weETH is the non-rebasing wrapper of eETH: its eETH value grows (etherfi.gitbook.io, weETH)"}},
 		{ID: "renzo/ezeth", Kind: LRT, Base: ETH, Token: "ezETH", Name: "Renzo restaked ETH", Tags: []string{"avs:eigenda", "operator:renzo-set", "operator:eigenlayer-large"}},
 		{ID: "puffer/pufeth", Kind: LRT, Base: ETH, Token: "pufETH", Name: "Puffer restaked ETH", Tags: []string{"avs:eigenda", "operator:puffer-nodes", "protocol:lido"}},
 		{ID: "kelp/rseth", Kind: LRT, Base: ETH, Token: "rsETH", Name: "Kelp restaked ETH", Tags: []string{"avs:eigenda", "operator:kelp-set", "operator:eigenlayer-large", "protocol:lido", "protocol:stader"}},
 		{ID: "swell/rsweth", Kind: LRT, Base: ETH, Token: "rswETH", Name: "Swell restaked ETH", Tags: []string{"avs:eigenda", "operator:swell-set", "operator:eigenlayer-large"}},
 		{ID: "eigenlayer/steth", Kind: LRT, Base: ETH, Token: "stETH", Name: "stETH restaked in EigenLayer", Tags: []string{"avs:eigenda", "protocol:lido"},
-			Params: map[string]float64{"rebasing": 1}},
+			Params:  map[string]float64{"rebasing": 1},
+			Sources: map[string]string{"rebasing": "stETH restaked in EigenLayer is still stETH, which rebases (docs.lido.fi)"}},
 		{ID: "symbiotic/wsteth", Kind: LRT, Base: ETH, Token: "wstETH", Name: "wstETH in a Symbiotic vault", Tags: []string{"protocol:lido"}},
 		{ID: "karak/weth", Kind: LRT, Base: ETH, Token: "WETH", Name: "ETH in a Karak vault"},
 
 		{ID: "aave-v3/weth", Kind: Lending, Base: ETH, Token: "aEthWETH", Name: "Aave v3 WETH supply"},
 		{ID: "aave-v3/wsteth", Kind: Lending, Base: ETH, Token: "aEthwstETH", Name: "Aave v3 wstETH supply",
-			Params: map[string]float64{"irm_slope1": 0.07, "irm_optimal": 0.80, "reserve_factor": 0.05}},
+			Params: map[string]float64{"irm_base": 0.0025, "irm_slope1": 0.045, "irm_slope2": 0.80, "irm_optimal": 0.45, "reserve_factor": 0.05},
+			Sources: map[string]string{
+				"irm_base":       aaveWstETHNote + ": base 0.25%",
+				"irm_slope1":     aaveWstETHNote + ": slope 1 4.5%",
+				"irm_slope2":     "Llama ARFC wETH & wstETH IR curve 2023-01-16 (governance.aave.com/t/11372): slope 2 80% (utilization never reached the kink in the AaveScan file)",
+				"irm_optimal":    aaveWstETHNote + ": optimal 45%",
+				"reserve_factor": "AaveScan wstETH reserve: 1 - supply / (borrow x utilization) = 0.05 from 2024-08-13 (0.15 before, 0.35 from 2025-08-05)",
+			}},
 		{ID: "aave-v3/weeth", Kind: Lending, Base: ETH, Token: "aEthweETH", Name: "Aave v3 weETH supply",
-			Params: map[string]float64{"irm_slope1": 0.07, "irm_optimal": 0.45, "reserve_factor": 0.45}},
+			Params: map[string]float64{"irm_slope1": 0.09, "irm_optimal": 0.45, "reserve_factor": 0.45},
+			Sources: map[string]string{
+				"irm_slope1":     "AaveScan weETH reserve 2024-05..2024-08: borrow rate / utilization = 0.200 (base 0), so 9% at a 45% optimal; base rose to 1% from 2024-09",
+				"irm_optimal":    "Aave v3 weETH listing: optimal 45% (not identifiable from the AaveScan file: utilization stayed below 20%)",
+				"reserve_factor": "AaveScan weETH reserve: 1 - supply / (borrow x utilization) = 0.45 throughout 2024-05..2025-09",
+			}},
 		{ID: "aave-v3/usdc", Kind: Lending, Base: USD, Token: "aEthUSDC", Name: "Aave v3 USDC supply",
-			Params: map[string]float64{"irm_slope1": 0.065, "irm_slope2": 0.60, "irm_optimal": 0.92, "reserve_factor": 0.10}},
+			Params: map[string]float64{"irm_slope1": 0.065, "irm_slope2": 0.60, "irm_optimal": 0.92, "reserve_factor": 0.10},
+			Sources: map[string]string{
+				"irm_slope1":     "Messari Aave v3 USDC file (shared/data aave-v3-usdc-messari-daily): borrow / utilization 0.058-0.069 below the kink 2024-09..2025-10; slope 1 moved with governance (up to 15% in 2024-03)",
+				"irm_slope2":     "as Aave v3 USDT (same stablecoin strategy): slope 2 of 0.61 at 2024-11-11 in the AaveScan USDT file",
+				"irm_optimal":    "as Aave v3 USDT: kink at 92% in the AaveScan USDT file",
+				"reserve_factor": "Messari Aave v3 USDC file: 1 - supply / (borrow x utilization) = 0.09-0.10 throughout",
+			}},
 		{ID: "aave-v3/usdt", Kind: Lending, Base: USD, Token: "aEthUSDT", Name: "Aave v3 USDT supply",
-			Params: map[string]float64{"irm_slope1": 0.065, "irm_slope2": 0.60, "irm_optimal": 0.92, "reserve_factor": 0.10}},
+			Params: map[string]float64{"irm_slope1": 0.065, "irm_slope2": 0.60, "irm_optimal": 0.92, "reserve_factor": 0.10},
+			Sources: map[string]string{
+				"irm_slope1":     aaveUSDTNote + ": borrow / utilization = 0.0707 below the kink (2024-08-13, 2025-03-26, 2025-09-22), 6.5% at 92%; 5.5% and 9% at other times",
+				"irm_slope2":     aaveUSDTNote + ": 2024-11-11 at u 0.926 borrows at 11.07%, a slope of 0.61 above the kink",
+				"irm_optimal":    aaveUSDTNote + ": the rate leaves the 6.5% line above 92%",
+				"reserve_factor": aaveUSDTNote + ": 1 - supply / (borrow x utilization) = 0.10 throughout 2024-01..2025-09",
+			}},
 		{ID: "aave-v3/wbtc", Kind: Lending, Base: BTC, Token: "aEthWBTC", Name: "Aave v3 WBTC supply",
-			Params: map[string]float64{"irm_slope1": 0.04, "irm_slope2": 3.0, "irm_optimal": 0.80, "reserve_factor": 0.20}},
+			Params: map[string]float64{"irm_slope1": 0.04, "irm_slope2": 3.0, "irm_optimal": 0.80, "reserve_factor": 0.20},
+			Sources: map[string]string{
+				"irm_slope1":     "Aave v3 WBTC reserve strategy, order of magnitude (not verified: no WBTC reserve history in shared/data)",
+				"irm_slope2":     "Aave v3 WBTC reserve strategy, order of magnitude (not verified)",
+				"irm_optimal":    "Aave v3 WBTC reserve strategy, order of magnitude (not verified)",
+				"reserve_factor": "Aave v3 WBTC reserve factor, order of magnitude (not verified)",
+			}},
 		{ID: "compound-v3/usdc", Kind: Lending, Base: USD, Token: "cUSDCv3", Name: "Compound v3 USDC"},
 		{ID: "compound-v3/weth", Kind: Lending, Base: ETH, Token: "cWETHv3", Name: "Compound v3 WETH",
-			Params: map[string]float64{"irm_base": 0.01, "irm_slope1": 0.02, "irm_optimal": 0.90}},
+			Params: map[string]float64{
+				"comet_supply_base": 0, "comet_supply_slope_low": 0.0283824, "comet_supply_slope_high": 0.6066567706, "comet_supply_kink": 0.9,
+				"comet_borrow_base": 0.009945209674, "comet_borrow_slope_low": 0.05171500002, "comet_borrow_slope_high": 0.5171500339, "comet_borrow_kink": 0.9,
+			},
+			Sources: map[string]string{
+				"comet_supply_base": cometWETHNote + " rates.supplyBase", "comet_supply_slope_low": cometWETHNote + " rates.supplySlopeLow",
+				"comet_supply_slope_high": cometWETHNote + " rates.supplySlopeHigh", "comet_supply_kink": cometWETHNote + " rates.supplyKink",
+				"comet_borrow_base": cometWETHNote + " rates.borrowBase", "comet_borrow_slope_low": cometWETHNote + " rates.borrowSlopeLow",
+				"comet_borrow_slope_high": cometWETHNote + " rates.borrowSlopeHigh", "comet_borrow_kink": cometWETHNote + " rates.borrowKink",
+			}},
 		{ID: "morpho/usdc", Kind: Lending, Base: USD, Token: "USDC vault", Name: "MetaMorpho USDC vault"},
 		{ID: "morpho/weth", Kind: Lending, Base: ETH, Token: "WETH vault", Name: "MetaMorpho WETH vault"},
 		{ID: "morpho/wbtc", Kind: Lending, Base: BTC, Token: "WBTC vault", Name: "MetaMorpho WBTC vault"},
 		{ID: "spark/weth", Kind: Lending, Base: ETH, Token: "spWETH", Name: "SparkLend WETH supply"},
 		{ID: "spark/usdc", Kind: Lending, Base: USD, Token: "spUSDC", Name: "SparkLend USDC supply",
-			Params: map[string]float64{"irm_slope1": 0.06, "irm_slope2": 0.5}},
+			Params: map[string]float64{"irm_slope1": 0.06, "irm_slope2": 0.5},
+			Sources: map[string]string{
+				"irm_slope1": "SparkLend USDC: order of magnitude (not verified: Spark's USDC rate follows the Sky savings rate; no Spark history in shared/data)",
+				"irm_slope2": "SparkLend USDC: order of magnitude (not verified)",
+			}},
 		{ID: "kamino/usdc", Kind: Lending, Base: USD, Token: "kUSDC", Name: "Kamino USDC supply"},
 
 		{ID: "curve/steth-eth", Kind: AMM, Base: ETH, Token: "steCRV", Name: "Curve ETH/stETH pool", Tags: []string{"protocol:lido"}},
 		{ID: "curve/3pool", Kind: AMM, Base: USD, Token: "3CRV", Name: "Curve DAI/USDC/USDT 3pool",
-			Params: map[string]float64{"amplification": 2000, "fee_tier": 0.0001}},
+			Params: map[string]float64{"amplification": 2000, "fee_tier": 0.0001},
+			Sources: map[string]string{
+				"amplification": "Curve 3pool (0xbEbc44782C7dB0a1A60Cb6fe97d0b483032FF1C7) A() = 2000 after its ramps (100 -> 200 by CIP#25, gov.curve.fi/t/940, then 2000); not verified against chain state here",
+				"fee_tier":      "Curve 3pool fee() = 1000000 / 1e10 = 0.01% (pool parameters); not verified against chain state here",
+			}},
 		{ID: "uniswap-v3/weth-usdt", Kind: AMM, Base: ETH, Token: "UNI-V3-POS", Name: "Uniswap v3 WETH/USDT 0.3% (full range)",
-			Params: map[string]float64{"price_inverted": 1}},
+			Params:  map[string]float64{"price_inverted": 1},
+			Sources: map[string]string{"price_inverted": "the GeckoTerminal WETH/USDT file and the synthetic generator quote USDT per WETH"}},
 		{ID: "uniswap-v3/weth-usdt-range", Kind: AMM, Base: ETH, Token: "UNI-V3-POS", Name: "Uniswap v3 WETH/USDT 0.3% (range 0.8x-1.25x)",
-			Params: map[string]float64{"range_lower": 0.8, "range_upper": 1.25, "price_inverted": 1}},
+			Params: map[string]float64{"range_lower": 0.8, "range_upper": 1.25, "price_inverted": 1},
+			Sources: map[string]string{
+				"range_lower":    "the example range position's choice: 0.8x the entry price (not a protocol parameter)",
+				"range_upper":    "the example range position's choice: 1.25x the entry price (not a protocol parameter)",
+				"price_inverted": "the GeckoTerminal WETH/USDT file and the synthetic generator quote USDT per WETH",
+			}},
 		{ID: "balancer/reth-weth", Kind: AMM, Base: ETH, Token: "B-rETH-STABLE", Name: "Balancer rETH/WETH stable pool", Tags: []string{"protocol:rocketpool"}},
 	}
 }

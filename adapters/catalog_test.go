@@ -44,6 +44,36 @@ func TestBuiltin_Profiles(t *testing.T) {
 	}
 }
 
+// Every built-in per-market override carries its source, and a
+// source that names no override is refused.
+func TestBuiltin_MarketOverridesSourced(t *testing.T) {
+	c := adapters.Builtin()
+	n := 0
+	for _, m := range c.Markets() {
+		for k := range m.Params {
+			n++
+			if strings.TrimSpace(m.Sources[k]) == "" {
+				t.Errorf("market %s overrides %s with no source", m.ID, k)
+			}
+			p, err := c.ProfileFor(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Params[k].Source; !strings.Contains(got, m.Sources[k]) {
+				t.Errorf("market %s: the merged profile's source of %s is %q, want it to carry %q", m.ID, k, got, m.Sources[k])
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no built-in market overrides a parameter: the test proves nothing")
+	}
+	bad := adapters.Market{ID: "aave-v3/x", Kind: adapters.Lending, Base: adapters.USD,
+		Params: map[string]float64{"irm_slope1": 0.05}, Sources: map[string]string{"irm_slope2": "a post"}}
+	if err := c.AddMarket(bad); !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("AddMarket with a source for a parameter it does not override: got %v, want KindInvalid", err)
+	}
+}
+
 func TestBuiltin_MarketsInheritTags(t *testing.T) {
 	c := adapters.Builtin()
 	m, err := c.Market("etherfi/weeth")

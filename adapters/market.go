@@ -74,6 +74,10 @@ type Market struct {
 	// (for example an AMM pool's fee tier or amplification). Keys are
 	// profile parameter names (see Profile.Param).
 	Params map[string]float64 `json:"params,omitempty" yaml:"params,omitempty"`
+	// Sources says where each override in Params comes from, by
+	// parameter name (a contract, a governance post, a data file). Every
+	// built-in override has one; `markets --params` lists them.
+	Sources map[string]string `json:"param_sources,omitempty" yaml:"param_sources,omitempty"`
 }
 
 // SplitID splits a market ID into protocol and name.

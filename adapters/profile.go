@@ -90,7 +90,21 @@ var ParamDocs = []ParamDoc{
 	{"irm_slope1", []Kind{Lending}, "fraction/year", "interest-rate model: borrow-rate increase from zero to optimal utilization"},
 	{"irm_slope2", []Kind{Lending}, "fraction/year", "interest-rate model: borrow-rate increase from optimal to full utilization"},
 	{"irm_optimal", []Kind{Lending}, "fraction", "interest-rate model: the kink (optimal utilization)"},
-	{"reserve_factor", []Kind{Lending}, "fraction", "share of borrow interest kept by the protocol"},
+	{"reserve_factor", []Kind{Lending}, "fraction", "share of borrow interest kept by the protocol (Morpho: the market fee)"},
+	{"irm_curve_steepness", []Kind{Lending}, "number", "adaptive-curve rate model (Morpho AdaptiveCurveIRM): borrow rate at full utilization over the rate at target; setting it selects the model"},
+	{"irm_adjustment_speed", []Kind{Lending}, "1/year", "adaptive-curve rate model: speed at which the log rate at target moves per unit of utilization error"},
+	{"irm_rate_at_target", []Kind{Lending}, "fraction/year", "adaptive-curve rate model: the rate at target of a new market"},
+	{"irm_min_rate_at_target", []Kind{Lending}, "fraction/year", "adaptive-curve rate model: lower bound of the rate at target"},
+	{"irm_max_rate_at_target", []Kind{Lending}, "fraction/year", "adaptive-curve rate model: upper bound of the rate at target"},
+	{"comet_supply_base", []Kind{Lending}, "fraction/year", "Compound v3 supply curve: rate at zero utilization (setting comet_supply_kink selects the model)"},
+	{"comet_supply_slope_low", []Kind{Lending}, "fraction/year", "Compound v3 supply curve: rate increase per unit of utilization up to the supply kink"},
+	{"comet_supply_slope_high", []Kind{Lending}, "fraction/year", "Compound v3 supply curve: rate increase per unit of utilization above the supply kink"},
+	{"comet_supply_kink", []Kind{Lending}, "fraction", "Compound v3 supply curve: the kink"},
+	{"comet_borrow_base", []Kind{Lending}, "fraction/year", "Compound v3 borrow curve: rate at zero utilization"},
+	{"comet_borrow_slope_low", []Kind{Lending}, "fraction/year", "Compound v3 borrow curve: rate increase per unit of utilization up to the borrow kink"},
+	{"comet_borrow_slope_high", []Kind{Lending}, "fraction/year", "Compound v3 borrow curve: rate increase per unit of utilization above the borrow kink"},
+	{"comet_borrow_kink", []Kind{Lending}, "fraction", "Compound v3 borrow curve: the kink"},
+	{"bridge_days", []Kind{Lending}, "days", "markets on another chain: time a deposit spends bridging from Ethereum, during which it earns nothing"},
 	{"fee_tier", []Kind{AMM}, "fraction", "swap fee"},
 	{"amplification", []Kind{AMM}, "number", "stableswap amplification coefficient A"},
 	{"range_lower", []Kind{AMM}, "price ratio", "concentrated liquidity: lower bound of the range relative to the entry price"},
@@ -275,6 +289,11 @@ func (c *Catalog) AddMarket(m Market) error {
 			return E(op, KindInvalid, "market %s: parameter %s = %g must be a finite number >= 0", m.ID, name, v)
 		}
 	}
+	for name := range m.Sources {
+		if _, ok := m.Params[name]; !ok {
+			return E(op, KindInvalid, "market %s: param_sources names %q, which the market does not override", m.ID, name)
+		}
+	}
 	cp := m
 	seen := map[string]bool{}
 	var tags []string
@@ -343,7 +362,11 @@ func (c *Catalog) ProfileFor(m Market) (*Profile, error) {
 		cp.Params[k] = v
 	}
 	for k, v := range m.Params {
-		cp.Params[k] = Param{Value: v, Source: "market " + m.ID + " override"}
+		src := "market " + m.ID + " override"
+		if note := strings.TrimSpace(m.Sources[k]); note != "" {
+			src += ": " + note
+		}
+		cp.Params[k] = Param{Value: v, Source: src}
 	}
 	return &cp, nil
 }

@@ -24,6 +24,9 @@ type Driver struct {
 	// adaptive is the model when its rate at target adapts (Morpho).
 	adaptive *AdaptiveCurve
 	params   mech.UnitParams
+	// bridgeDays is how long a deposit takes to reach the market from
+	// Ethereum (bridge_days), during which it earns nothing.
+	bridgeDays float64
 }
 
 // Harvesting is the Driver of a market whose profile pays reward tokens:
@@ -46,7 +49,7 @@ func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
 	if err := up.Check(op, m.ID); err != nil {
 		return nil, err
 	}
-	d := &Driver{market: m, model: model, params: up}
+	d := &Driver{market: m, model: model, params: up, bridgeDays: p.ParamOr("bridge_days", 0)}
 	if a, ok := model.(AdaptiveCurve); ok {
 		d.adaptive = &a
 	}
@@ -327,23 +330,24 @@ func observedIndex(o *adapters.Observation) (float64, bool) {
 // exit can take.
 func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
 	s := d.Read(&env.Obs)
-	own := adapters.Float(amount)
-	adapt := 0.0
-	if h := env.Held; h != nil && h.Units.Sign() > 0 && (h.Market == "" || h.Market == d.market.ID) {
-		p := d.project(h, env)
-		own += decfast.ToFloat(h.Units) * p.idx
-		adapt = p.adapt
+	var held *adapters.Position
+	if h := env.Held; h != nil && (h.Market == "" || h.Market == d.market.ID) {
+		held = h
 	}
-	apy := s.APY * d.ratio(&s, own)
-	if adapt != 0 && d.adaptive != nil && s.HasSize && s.HasUtilization {
-		apy *= math.Exp(adapt)
-	}
+	apy := d.apyWith(env, &s, held, adapters.Float(amount))
 	reward := s.RewardAPY * (1 - d.params.RewardHaircut)
+	gas := env.GasCost(d.params.GasDeposit)
 	q := adapters.Quote{
 		APY:       apy + reward,
 		RewardAPY: reward,
-		EntryCost: env.GasCost(d.params.GasDeposit),
+		EntryCost: gas,
 		ExitCost:  env.GasCost(d.params.GasWithdraw),
+	}
+	if d.bridgeDays > 0 {
+		net := decfast.FromDec(amount).Sub(decfast.FromDec(gas))
+		if net.Sign() > 0 {
+			q.EntryCost = gas.Add(d.transit(net, apy).Dec())
+		}
 	}
 	if math.IsInf(s.Available, 1) {
 		q.MaxInstantExit = amount
@@ -357,6 +361,34 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 		}
 	}
 	return q, nil
+}
+
+// apyWith is the supply APY of a position of held (nil for none)
+// plus amount base units: the observed rate times the model's ratio
+// after them (ratio), and for an adaptive model the held position's
+// adaptation of the rate at target.
+func (d *Driver) apyWith(env *adapters.Env, s *State, held *adapters.Position, amount float64) float64 {
+	own, adapt := amount, 0.0
+	if held != nil && held.Units.Sign() > 0 {
+		p := d.project(held, env)
+		own += decfast.ToFloat(held.Units) * p.idx
+		adapt = p.adapt
+	}
+	apy := s.APY * d.ratio(s, own)
+	if adapt != 0 && d.adaptive != nil && s.HasSize && s.HasUtilization {
+		apy *= math.Exp(adapt)
+	}
+	return apy
+}
+
+// transit is the interest net base units forgo while bridging for
+// bridge_days at apy: net x (1 - (1+apy)^(-days/365)); zero at a rate
+// of zero or below.
+func (d *Driver) transit(net decfast.Num, apy float64) decfast.Num {
+	if !(apy > 0) {
+		return decfast.Num{}
+	}
+	return net.MulRate(-math.Expm1(-d.bridgeDays / 365 * math.Log1p(apy)))
 }
 
 // Deposit supplies amount: the position is accrued to env.Time, gas is
@@ -374,6 +406,14 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	if net.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover gas of %s", d.market.ID, amount, gas)
 	}
+	var fee decimal.Decimal
+	if d.bridgeDays > 0 {
+		// The deposit earns nothing while it crosses the bridge: the
+		// interest it forgoes is the transfer's cost.
+		s := d.Read(&env.Obs)
+		f := d.transit(net, d.apyWith(env, &s, &pos, adapters.Float(amount)))
+		net, fee = net.Sub(f), f.Dec()
+	}
 	idx := d.project(&pos, env).idx
 	units := net.DivRoundRate(idx)
 	pos.Index = idx
@@ -385,6 +425,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 		Amount: amount,
 		Value:  units.MulRate(idx).Dec(),
 		Gas:    gas,
+		Fee:    fee,
 	}, nil
 }
 

@@ -55,9 +55,12 @@ func TestProfiles(t *testing.T) {
 			if irm.Supply(0.8) <= 0 {
 				t.Fatalf("model supply rate at 80%% = %g, want > 0", irm.Supply(0.8))
 			}
-			// The position's own 100 lowers the utilization to
-			// 0.8 * 1e4 / (1e4 + 100) over the month.
-			u1 := 0.8 * 1e4 / (1e4 + 100)
+			// A market across a bridge: the deposit forgoes the interest
+			// of bridge_days, at the rate it will earn.
+			v0 := 100 * math.Pow(1+irm.Supply(0.8*1e4/(1e4+100)), -p.ParamOr("bridge_days", 0)/365)
+			// The position's own value lowers the utilization to
+			// 0.8 * 1e4 / (1e4 + v0) over the month.
+			u1 := 0.8 * 1e4 / (1e4 + v0)
 			rate := irm.Supply(u1)
 			if ac, ok := irm.(lending.AdaptiveCurve); ok {
 				// The rate at target falls at Speed x the change of the
@@ -66,7 +69,7 @@ func TestProfiles(t *testing.T) {
 				lin := ac.Speed * (u1 - 0.8) / ac.Target * 30 / 365
 				rate *= (1 + math.Exp(lin) + 2*math.Exp(lin/2)) / 4
 			}
-			want := 100 * math.Pow(1+rate, 30.0/365)
+			want := v0 * math.Pow(1+rate, 30.0/365)
 			if got := a.Value(&pos, month, adapters.PriceRate).InexactFloat64(); relErr(got, want) > 1e-12 {
 				t.Errorf("value after a month = %.15g, want %.15g at the model rate %g", got, want, rate)
 			}

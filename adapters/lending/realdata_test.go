@@ -4,10 +4,12 @@ import (
 	"context"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history/importers"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
+	"github.com/yieldvault/yieldvault/adapters/lending"
 )
 
 // TestRealData_aaveIndex holds Aave v3 supply positions over a whole
@@ -116,6 +118,64 @@ func TestRealData_aaveIndex(t *testing.T) {
 			// of the growth (PROVENANCE: index growth / rate ~ 1.004).
 			if rel := math.Abs(compounded-growth) / (growth - 1); rel > 0.02 {
 				t.Errorf("APY compounding drifts %.3g of the growth away from the index, want <= 2%%", rel)
+			}
+		})
+	}
+}
+
+// TestRealData_aaveReserveParams checks the built-in Aave parameters
+// against the reserves' own state in the AaveScan files, over the
+// periods their source notes name: the borrow rate the catalog's model
+// gives at each day's utilization (total debt / totalAToken) is the
+// file's currentVariableBorrowRate within 0.06%, and the reserve factor
+// (1 - supply rate / (borrow rate x utilization)) is the catalog's
+// within 0.002.
+func TestRealData_aaveReserveParams(t *testing.T) {
+	const folder = "aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily"
+	for _, tc := range []struct {
+		file, market string
+		from, to     string // the period the catalog's curve holds ("" = not checked)
+		rfFrom, rfTo string // the period its reserve factor holds
+	}{
+		{"aave_v3_aave-v3-ethereum_WETH_rates_2024-01-01_2025-09-18.csv", "aave-v3/weth", "2024-06-24", "2025-07-16", "2024-01-01", "2025-09-29"},
+		{"aave_v3_aave-v3-ethereum_wstETH_rates_2024-05-12_2025-09-18.csv", "aave-v3/wsteth", "2024-05-12", "2024-11-17", "2024-08-13", "2025-08-04"},
+		{"aave_v3_aave-v3-ethereum_weETH_rates_2024-05-12_2025-09-18.csv", "aave-v3/weeth", "2024-05-12", "2024-08-31", "2024-05-12", "2025-09-29"},
+		{"aave_v3_aave-v3-ethereum_USDT_rates_2024-01-01_2025-09-18.csv", "aave-v3/usdt", "", "", "2024-01-01", "2025-09-29"},
+	} {
+		t.Run(tc.market, func(t *testing.T) {
+			path := testenv.SharedFile(t, folder, tc.file)
+			ts := testenv.Column(t, path, "timestamp")
+			supply := testenv.Column(t, path, "totalAToken")
+			stable := testenv.Column(t, path, "totalStableDebt")
+			variable := testenv.Column(t, path, "totalVariableDebt")
+			borrowRate := testenv.Column(t, path, "currentVariableBorrowRate")
+			supplyRate := testenv.Column(t, path, "currentLiquidityRate")
+			a := testenv.Open(t, nil, tc.market)
+			model := a.Driver().(*lending.Harvesting).Model()
+			rf := a.Profile().ParamOr("reserve_factor", -1)
+			in := func(i int, from, to string) bool {
+				day := time.Unix(int64(ts[i]), 0).UTC().Format(time.DateOnly)
+				return from != "" && day >= from && day <= to
+			}
+			n, nrf := 0, 0
+			for i := range ts {
+				u := (stable[i] + variable[i]) / supply[i]
+				day := time.Unix(int64(ts[i]), 0).UTC().Format(time.DateOnly)
+				if in(i, tc.from, tc.to) {
+					n++
+					if got := model.Borrow(u); math.Abs(got-borrowRate[i]) > 6e-4 {
+						t.Errorf("%s: the catalog's borrow rate at u %.4f is %.5f, the reserve's %.5f", day, u, got, borrowRate[i])
+					}
+				}
+				if in(i, tc.rfFrom, tc.rfTo) && borrowRate[i]*u > 0 {
+					nrf++
+					if got := 1 - supplyRate[i]/(borrowRate[i]*u); math.Abs(got-rf) > 0.002 {
+						t.Errorf("%s: the reserve's reserve factor is %.4f, the catalog's %g", day, got, rf)
+					}
+				}
+			}
+			if (tc.from != "" && n < 60) || nrf < 60 {
+				t.Fatalf("checked %d days of the curve and %d of the reserve factor: too few to prove anything", n, nrf)
 			}
 		})
 	}

@@ -112,6 +112,26 @@ func newMarketsCmd(a *app) *cobra.Command {
 					for _, k := range keys {
 						printParam(a, k, p.Params[k], at != "", when)
 					}
+					// Each market's own overrides of the profile, with
+					// their sources.
+					for _, m := range markets {
+						if m.Protocol != p.Name || len(m.Params) == 0 {
+							continue
+						}
+						fmt.Fprintf(a.stdout, "  market %s overrides:\n", m.ID)
+						keys := make([]string, 0, len(m.Params))
+						for k := range m.Params {
+							keys = append(keys, k)
+						}
+						sort.Strings(keys)
+						for _, k := range keys {
+							src := m.Sources[k]
+							if src == "" {
+								src = "(no source given)"
+							}
+							fmt.Fprintf(a.stdout, "    %-21s %-10g %s\n", k, m.Params[k], src)
+						}
+					}
 				}
 				return nil
 			}
@@ -133,22 +153,22 @@ func printParam(a *app, name string, prm adapters.Param, atSet bool, at time.Tim
 	if atSet {
 		v, src, ok := prm.AtTime(at)
 		if !ok {
-			fmt.Fprintf(a.stdout, "  %-18s %-10s not in force before %s: %s\n", name, "-", prm.Since, prm.Source)
+			fmt.Fprintf(a.stdout, "  %-23s %-10s not in force before %s: %s\n", name, "-", prm.Since, prm.Source)
 			return
 		}
-		fmt.Fprintf(a.stdout, "  %-18s %-10g %s\n", name, v, src)
+		fmt.Fprintf(a.stdout, "  %-23s %-10g %s\n", name, v, src)
 		return
 	}
 	if !prm.IsDated() {
-		fmt.Fprintf(a.stdout, "  %-18s %-10g %s\n", name, prm.Value, prm.Source)
+		fmt.Fprintf(a.stdout, "  %-23s %-10g %s\n", name, prm.Value, prm.Source)
 		return
 	}
 	from := "always"
 	if prm.Since != "" {
 		from = "from " + prm.Since
 	}
-	fmt.Fprintf(a.stdout, "  %-18s %-10g %s: %s\n", name, prm.Value, from, prm.Source)
+	fmt.Fprintf(a.stdout, "  %-23s %-10g %s: %s\n", name, prm.Value, from, prm.Source)
 	for _, c := range prm.Changes {
-		fmt.Fprintf(a.stdout, "  %-18s %-10g from %s: %s\n", "", c.Value, c.From, c.Source)
+		fmt.Fprintf(a.stdout, "  %-23s %-10g from %s: %s\n", "", c.Value, c.From, c.Source)
 	}
 }

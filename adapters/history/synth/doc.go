@@ -75,9 +75,10 @@
 // # Lending markets
 //
 //	u          = logistic(y)                        y: OU around logit(usual utilization) (s = 0.2, h = 2 days)
-//	borrow_apy = BorrowAPY(u)                       the kinked curve: irm_base + irm_slope1*u/irm_optimal below the
-//	                                                kink, + irm_slope2*(u - irm_optimal)/(1 - irm_optimal) above it
-//	apy        = borrow_apy * u * (1 - reserve_factor)
+//	borrow_apy = Borrow(u)                          the profile's rate model (lending.ModelFromProfile): the kinked
+//	                                                curve (irm_*), Compound v3's curves (comet_*) or Morpho's
+//	                                                adaptive curve at its initial rate at target
+//	apy        = Supply(u)                          borrow_apy * u * (1 - reserve_factor); Comet's own supply curve
 //	liquidity_index' = liquidity_index * (1 + apy)^dt
 //	supply     = lognormal (s = 0.08, h = 30 days); borrows = u * supply
 //	exit_liquidity = supply - borrows;  tvl = supply * base_usd

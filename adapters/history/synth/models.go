@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	irm "github.com/yieldvault/yieldvault/adapters/lending"
 )
 
 // effectKind is what a scenario effect acts on.
@@ -195,14 +196,14 @@ func (g *gen) newModel(m adapters.Market, prof *adapters.Profile) (model, error)
 		if st := stableOf(m); st != "" {
 			mk.stable = g.peg(st, stableCalibs[st])
 		}
-		l := &lending{market: mk,
-			irmBase: prof.ParamOr("irm_base", 0), slope1: prof.ParamOr("irm_slope1", 0.04),
-			slope2: prof.ParamOr("irm_slope2", 0.8), optimal: prof.ParamOr("irm_optimal", 0.9),
-			rf: prof.ParamOr("reserve_factor", 0.1), dt: g.dt,
+		rates, err := irm.ModelFromProfile(prof)
+		if err != nil {
+			return nil, adapters.Wrap("synth.Generate", adapters.KindInvalid, err)
 		}
+		l := &lending{market: mk, model: rates, dt: g.dt}
 		u0 := c.util
 		if u0 == 0 {
-			u0 = 0.8 * l.optimal
+			u0 = 0.8 * prof.ParamOr("irm_optimal", prof.ParamOr("comet_borrow_kink", 0.9))
 		}
 		u0 = math.Min(math.Max(u0, 0.01), 0.97)
 		l.util = newOU(rg("util"), logit(u0), 0.2, 2.0/365, g.dt)
@@ -285,7 +286,10 @@ func (s *staking) step() {
 // lending models the supply side of a lending market.
 type lending struct {
 	*market
-	irmBase, slope1, slope2, optimal, rf float64
+	// model is the profile's rate model (adapters/lending): the kinked
+	// curve, Compound v3's curves, or Morpho's adaptive curve at its
+	// initial rate at target.
+	model irm.Model
 
 	util   *ou    // logit of utilization
 	supply *logOU // total supplied, base units
@@ -309,11 +313,9 @@ func BorrowAPY(u, base, slope1, slope2, optimal float64) float64 {
 	return base + slope1 + slope2*(u-optimal)/(1-optimal)
 }
 
-func (l *lending) borrowAPY(u float64) float64 {
-	return BorrowAPY(u, l.irmBase, l.slope1, l.slope2, l.optimal)
-}
+func (l *lending) borrowAPY(u float64) float64 { return l.model.Borrow(u) }
 
-func (l *lending) supplyAPY(u float64) float64 { return l.borrowAPY(u) * u * (1 - l.rf) }
+func (l *lending) supplyAPY(u float64) float64 { return l.model.Supply(u) }
 
 func (l *lending) observe(c *stepCtx, o *adapters.Observation) {
 	u := logistic(l.util.x)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history"
+	irm "github.com/yieldvault/yieldvault/adapters/lending"
 )
 
 func TestScenarios(t *testing.T) {
@@ -284,7 +285,11 @@ func TestScenario_UtilizationSpike(t *testing.T) {
 	cat := adapters.Builtin()
 	for _, m := range marketsOf(b, adapters.Lending) {
 		p, _ := cat.ProfileFor(m)
-		kink := BorrowAPY(p.ParamOr("irm_optimal", 0), p.ParamOr("irm_base", 0), p.ParamOr("irm_slope1", 0), p.ParamOr("irm_slope2", 0), p.ParamOr("irm_optimal", 0))
+		model, err := irm.ModelFromProfile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kink := model.Borrow(p.ParamOr("irm_optimal", p.ParamOr("comet_borrow_kink", 0)))
 		r, negU := lowest(t, b, m.ID, shock.Add(-24*time.Hour), shock.Add(48*time.Hour), neg(field(adapters.FieldUtilization)))
 		if u := -negU; u < 0.98 {
 			t.Errorf("%s: utilization peaks at %v, want >= 0.98", m.ID, u)
