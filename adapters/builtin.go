@@ -7,6 +7,16 @@ package adapters
 
 func p(v float64, source string) Param { return Param{Value: v, Source: source} }
 
+// cometUSDC is a parameter of cUSDCv3's curves: the deployment's value
+// (configuration.json field), changed on 2023-05-31 to the value of
+// Gauntlet's IR recommendations of 2023-05-16.
+func cometUSDC(v float64, field string, from20230531 float64) Param {
+	return Param{Value: v, Source: cometUSDCNote + " " + field, Changes: []ParamChange{{
+		From: "2023-05-31", Value: from20230531,
+		Source: "Gauntlet Compound v3 USDC IR curve recommendations 5/16/23 (comp.xyz/t/4307), executed 2023-05-31; the Messari cUSDCv3 file matches it on 108 days of 2023. Later changes (2024: comp.xyz/t/5051, /t/5293) could not be matched to the file and are not modelled; the calibration to the observed rate absorbs the level",
+	}}}
+}
+
 // since is a parameter that took effect on a date: before it the
 // mechanism it describes did not exist.
 func since(date string, v float64, source string) Param {
@@ -45,7 +55,7 @@ const (
 	// comp.xyz/t/4307) and again in 2024 (comp.xyz/t/5051, /t/5293); the
 	// calibration to the observed rate absorbs the level, the shape
 	// prices own impact.
-	cometUSDCNote = "Compound v3 cUSDCv3 deployment 2022-08-26, compound-finance/comet deployments/mainnet/usdc/configuration.json (matches the Messari cUSDCv3 file in 2022; changed by governance 2023-05-31, comp.xyz/t/4307)"
+	cometUSDCNote = "Compound v3 cUSDCv3 deployment 2022-08-26, compound-finance/comet deployments/mainnet/usdc/configuration.json (matches the Messari cUSDCv3 file until 2023-05-30)"
 	cometWETHNote = "Compound v3 cWETHv3 deployment, compound-finance/comet deployments/mainnet/weth/configuration.json"
 	// Morpho Blue's AdaptiveCurveIRM constants.
 	morphoIRMNote = "AdaptiveCurveIRM, morpho-org/morpho-blue-irm src/adaptive-curve-irm/libraries/ConstantsLib.sol"
@@ -264,13 +274,13 @@ func builtinProfiles() []Profile {
 			RewardTokens: []string{"COMP"}, Source: "https://docs.compound.finance",
 			Params: map[string]Param{
 				"comet_supply_base":       p(0, cometUSDCNote+" rates.supplyBase"),
-				"comet_supply_slope_low":  p(0.0325, cometUSDCNote+" rates.supplySlopeLow"),
-				"comet_supply_slope_high": p(0.4, cometUSDCNote+" rates.supplySlopeHigh"),
-				"comet_supply_kink":       p(0.8, cometUSDCNote+" rates.supplyKink"),
-				"comet_borrow_base":       p(0.015, cometUSDCNote+" rates.borrowBase"),
-				"comet_borrow_slope_low":  p(0.035, cometUSDCNote+" rates.borrowSlopeLow"),
-				"comet_borrow_slope_high": p(0.25, cometUSDCNote+" rates.borrowSlopeHigh"),
-				"comet_borrow_kink":       p(0.8, cometUSDCNote+" rates.borrowKink"),
+				"comet_supply_slope_low":  cometUSDC(0.0325, "rates.supplySlopeLow", 0.034),
+				"comet_supply_slope_high": cometUSDC(0.4, "rates.supplySlopeHigh", 0.76),
+				"comet_supply_kink":       cometUSDC(0.8, "rates.supplyKink", 0.95),
+				"comet_borrow_base":       cometUSDC(0.015, "rates.borrowBase", 0.01),
+				"comet_borrow_slope_low":  cometUSDC(0.035, "rates.borrowSlopeLow", 0.0333),
+				"comet_borrow_slope_high": cometUSDC(0.25, "rates.borrowSlopeHigh", 0),
+				"comet_borrow_kink":       cometUSDC(0.8, "rates.borrowKink", 0.9),
 				"slash_risk":              p(0.0005, "bad-debt and oracle risk, order of magnitude"),
 				"reward_haircut":          p(0.1, "COMP rewards are liquid: 10% haircut for swap and price risk"),
 				"gas_deposit":             p(120000, gasNote+" (Comet.supply)"),

@@ -2,8 +2,11 @@ package lending
 
 import (
 	"math"
+	"sort"
+	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/internal/timefmt"
 )
 
 // Model is an interest-rate model: the borrow and supply rates (annual
@@ -236,4 +239,63 @@ func clamp01(u float64) float64 {
 		return 1
 	}
 	return u
+}
+
+// Rates is a profile's interest-rate model over time: the model its
+// parameters give, and a new model from each date one of them changes
+// (dated profile parameters: governance changed a market's curves).
+type Rates struct {
+	from   []int64 // from[i]: unix seconds models[i+1] takes effect, ascending
+	models []Model
+}
+
+// RatesFromProfile builds the model of a profile (ModelFromProfile) and
+// one for each later date at which one of its parameters changes, with
+// the values in force from then.
+func RatesFromProfile(p *adapters.Profile) (Rates, error) {
+	m, err := ModelFromProfile(p)
+	if err != nil {
+		return Rates{}, err
+	}
+	r := Rates{models: []Model{m}}
+	var dates []int64
+	for _, prm := range p.Params {
+		for _, c := range prm.Changes {
+			if t, ok := timefmt.Parse(c.From); ok {
+				dates = append(dates, t.Unix())
+			}
+		}
+	}
+	sort.Slice(dates, func(i, j int) bool { return dates[i] < dates[j] })
+	for i, u := range dates {
+		if i > 0 && u == dates[i-1] {
+			continue
+		}
+		at := *p
+		at.Params = make(map[string]adapters.Param, len(p.Params))
+		t := time.Unix(u, 0).UTC()
+		for k, prm := range p.Params {
+			if v, src, ok := prm.AtTime(t); ok {
+				at.Params[k] = adapters.Param{Value: v, Source: src}
+			}
+		}
+		m, err := ModelFromProfile(&at)
+		if err != nil {
+			return Rates{}, adapters.E("lending.RatesFromProfile", adapters.KindInvalid, "profile %s from %s: %v", p.Name, t.Format(time.DateOnly), err)
+		}
+		r.from = append(r.from, u)
+		r.models = append(r.models, m)
+	}
+	return r, nil
+}
+
+// At returns the model in force at t.
+func (r *Rates) At(t time.Time) Model {
+	u := t.Unix()
+	for i := len(r.from) - 1; i >= 0; i-- {
+		if u >= r.from[i] {
+			return r.models[i+1]
+		}
+	}
+	return r.models[0]
 }

@@ -20,7 +20,8 @@ const year = 365 * 24 * 3600.0
 // after New and safe for concurrent use.
 type Driver struct {
 	market adapters.Market
-	model  Model
+	model  Model // the model the profile's values give (before any dated change)
+	rates  Rates // the model over time
 	// adaptive is the model when its rate at target adapts (Morpho).
 	adaptive *AdaptiveCurve
 	params   mech.UnitParams
@@ -42,14 +43,15 @@ func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	model, err := ModelFromProfile(p)
+	rates, err := RatesFromProfile(p)
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindInvalid, err)
 	}
+	model := rates.models[0]
 	if err := up.Check(op, m.ID); err != nil {
 		return nil, err
 	}
-	d := &Driver{market: m, model: model, params: up, bridgeDays: p.ParamOr("bridge_days", 0)}
+	d := &Driver{market: m, model: model, rates: rates, params: up, bridgeDays: p.ParamOr("bridge_days", 0)}
 	if a, ok := model.(AdaptiveCurve); ok {
 		d.adaptive = &a
 	}
@@ -76,8 +78,12 @@ func ModelFromProfile(p *adapters.Profile) (Model, error) {
 	return IRMFromProfile(p)
 }
 
-// Model returns the driver's interest-rate model.
+// Model returns the driver's interest-rate model as the profile's values
+// give it (before any dated change; see ModelAt).
 func (d *Driver) Model() Model { return d.model }
+
+// ModelAt returns the interest-rate model in force at t.
+func (d *Driver) ModelAt(t time.Time) Model { return d.rates.At(t) }
 
 // State is what the driver reads from one observation of a lending market.
 type State struct {
@@ -102,11 +108,13 @@ type State struct {
 	Available float64
 	// RewardAPY is the observed reward APY before the haircut.
 	RewardAPY float64
+	// Model is the rate model in force at the observation's time.
+	Model Model
 }
 
 // Read derives the market state from an observation.
 func (d *Driver) Read(o *adapters.Observation) State {
-	var s State
+	s := State{Model: d.rates.At(o.Time)}
 	supply, okS := o.Get(adapters.FieldSupply)
 	borrows, okB := o.Get(adapters.FieldBorrows)
 	u, okU := o.Get(adapters.FieldUtilization)
@@ -136,7 +144,7 @@ func (d *Driver) Read(o *adapters.Observation) State {
 	case okS && okA && !okU:
 		// APY and size only (DefiLlama pools): the utilization at which
 		// the profile's model pays the observed APY.
-		u, okU, s.Inferred = d.model.Invert(apy), true, true
+		u, okU, s.Inferred = s.Model.Invert(apy), true, true
 		s.Supply, s.Borrows, s.HasSize = supply, u*supply, true
 	}
 	if okU {
@@ -153,7 +161,7 @@ func (d *Driver) Read(o *adapters.Observation) State {
 	if okA {
 		s.APY, s.Observed = apy, true
 	} else if s.HasUtilization {
-		s.APY = d.model.Supply(s.Utilization)
+		s.APY = s.Model.Supply(s.Utilization)
 	}
 	s.RewardAPY = o.Value(adapters.FieldRewardAPY, 0)
 	return s
@@ -175,15 +183,15 @@ func (d *Driver) APYAfter(s State, delta float64) float64 {
 // or the model pays nothing at the observed utilization, and 0 when own
 // takes the supply to zero or below while the model pays nothing there.
 func (d *Driver) ratio(s *State, own float64) float64 {
-	if !s.HasSize || !s.HasUtilization || own == 0 {
+	if !s.HasSize || !s.HasUtilization || own == 0 || s.Model == nil {
 		return 1
 	}
-	m0 := d.model.Supply(s.Utilization)
+	m0 := s.Model.Supply(s.Utilization)
 	if m0 <= 0 || math.IsNaN(m0) {
 		return 1
 	}
 	u1 := UtilizationAfter(s.Utilization, s.Supply, own, 0)
-	return d.model.Supply(u1) / m0
+	return s.Model.Supply(u1) / m0
 }
 
 // rateAtTarget is the market's rate at target implied by the observation
@@ -240,10 +248,10 @@ func (d *Driver) supplyAPY(o *adapters.Observation) (apy float64, ok bool) {
 		return o.Values[adapters.FieldAPY], true
 	}
 	if o.Set.Has(adapters.FieldUtilization) {
-		return d.model.Supply(o.Values[adapters.FieldUtilization]), true
+		return d.rates.At(o.Time).Supply(o.Values[adapters.FieldUtilization]), true
 	}
 	if o.Set.Has(adapters.FieldSupply) && o.Set.Has(adapters.FieldBorrows) && o.Values[adapters.FieldSupply] > 0 {
-		return d.model.Supply(o.Values[adapters.FieldBorrows] / o.Values[adapters.FieldSupply]), true
+		return d.rates.At(o.Time).Supply(o.Values[adapters.FieldBorrows] / o.Values[adapters.FieldSupply]), true
 	}
 	return 0, false
 }

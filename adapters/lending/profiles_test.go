@@ -33,12 +33,12 @@ func TestProfiles(t *testing.T) {
 			var irm lending.Model
 			switch drv := a.Driver().(type) {
 			case *lending.Harvesting:
-				irm = drv.Model()
+				irm = drv.ModelAt(t0)
 				if len(p.RewardTokens) == 0 {
 					t.Errorf("driver harvests but profile %s has no reward tokens", p.Name)
 				}
 			case *lending.Driver:
-				irm = drv.Model()
+				irm = drv.ModelAt(t0)
 				if len(p.RewardTokens) > 0 {
 					t.Errorf("profile %s pays %v but the driver cannot harvest", p.Name, p.RewardTokens)
 				}

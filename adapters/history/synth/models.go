@@ -196,11 +196,13 @@ func (g *gen) newModel(m adapters.Market, prof *adapters.Profile) (model, error)
 		if st := stableOf(m); st != "" {
 			mk.stable = g.peg(st, stableCalibs[st])
 		}
-		rates, err := irm.ModelFromProfile(prof)
+		rates, err := irm.RatesFromProfile(prof)
 		if err != nil {
 			return nil, adapters.Wrap("synth.Generate", adapters.KindInvalid, err)
 		}
-		l := &lending{market: mk, model: rates, dt: g.dt}
+		// The model in force at the start (a dated change within the
+		// generated range is not followed).
+		l := &lending{market: mk, model: rates.At(time.Unix(g.from, 0)), dt: g.dt}
 		u0 := c.util
 		if u0 == 0 {
 			u0 = 0.8 * prof.ParamOr("irm_optimal", prof.ParamOr("comet_borrow_kink", 0.9))

@@ -285,10 +285,11 @@ func TestScenario_UtilizationSpike(t *testing.T) {
 	cat := adapters.Builtin()
 	for _, m := range marketsOf(b, adapters.Lending) {
 		p, _ := cat.ProfileFor(m)
-		model, err := irm.ModelFromProfile(p)
+		rates, err := irm.RatesFromProfile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
+		model := rates.At(time.Date(2024, 8, 5, 0, 0, 0, 0, time.UTC))
 		kink := model.Borrow(p.ParamOr("irm_optimal", p.ParamOr("comet_borrow_kink", 0)))
 		r, negU := lowest(t, b, m.ID, shock.Add(-24*time.Hour), shock.Add(48*time.Hour), neg(field(adapters.FieldUtilization)))
 		if u := -negU; u < 0.98 {

@@ -281,11 +281,13 @@ func TestLending_RatesFollowCurve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			model, err := irm.ModelFromProfile(p)
+			rates, err := irm.RatesFromProfile(p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, r := range rowsOf(b, m.ID) {
+			rows := rowsOf(b, m.ID)
+			model := rates.At(rows[0].Obs.Time)
+			for _, r := range rows {
 				u := val(t, r, adapters.FieldUtilization)
 				borrow := model.Borrow(u)
 				if got := val(t, r, adapters.FieldBorrowAPY); !relClose(got, borrow, 1e-5) {
