@@ -36,5 +36,14 @@
 // row (renewed every TTL/3) runs scheduled jobs and recovers intents. The
 // lease is checked inside the transaction that journals a scheduled
 // intent; the intent's unique key and the vault's version check at commit
-// are the last line of defence.
+// are the last line of defence. The lease row carries a random nonce per
+// process, so two processes under one holder name never both lead.
+//
+// # Write deadline
+//
+// Every write transaction has a deadline (Config.WriteDeadline, also
+// SQLite's busy timeout). A process whose write stays open past 1.5 times
+// it exits (the watchdog: a stopped-and-resumed process or a stuck disk
+// must not keep SQLite's write lock), and a process that cannot write
+// within it reports the hung holder on /readyz, a metric and the log.
 package service
