@@ -74,7 +74,7 @@ func TestStore_WriteDeadline(t *testing.T) {
 // store_write_blocked gauge at 1, an error log line naming the holder.
 // Once the lock is released the standby takes the lease and clears it.
 func TestService_HungLeaderReported(t *testing.T) {
-	path := writeConfig(t, "durability: normal\nwrite_deadline: 300ms\nlease: { holder: standby, ttl: 1h }", "  - { id: eth, strategy: $STRAT/lst-lrt-balanced.yaml, deposit: \"100\" }\n")
+	path := writeConfig(t, "durability: normal\ntoken: { env: T }\nwrite_deadline: 300ms\nlease: { holder: standby, ttl: 1h }", "  - { id: eth, strategy: $STRAT/lst-lrt-balanced.yaml, deposit: \"100\" }\n")
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,8 @@ func TestService_HungLeaderReported(t *testing.T) {
 	// The leader created the vault, then hung; its lease has expired.
 	cfgA := *cfg
 	cfgA.LeaseHolder = "leader"
-	a, err := New(ctx, &cfgA, Options{Wall: time.Now, Clock: NewManualClock(t0), History: sharedHistory(t), Manual: true})
+	a, err := New(ctx, &cfgA, Options{Wall: time.Now, Clock: NewManualClock(t0), History: sharedHistory(t), Manual: true,
+		Getenv: func(string) string { return testToken }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestService_HungLeaderReported(t *testing.T) {
 	// lease attempt reports the hang within the write deadline.
 	began := time.Now()
 	b, err := New(ctx, cfg, Options{Wall: time.Now, Clock: NewManualClock(t0), History: sharedHistory(t), Manual: true,
-		Logger: slogTo(&logs), Exit: func(code int) { exitCode.Store(int32(code)) }})
+		Logger: slogTo(&logs), Exit: func(code int) { exitCode.Store(int32(code)) }, Getenv: func(string) string { return testToken }})
 	if err != nil {
 		t.Fatalf("New under a hung leader's lock: %v", err)
 	}
@@ -135,6 +136,15 @@ func TestService_HungLeaderReported(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "lease holder leader is hung") {
 		t.Errorf("no error log line naming the hung holder:\n%s", logs.String())
+	}
+	// A request meanwhile answers 503 write_blocked (retry with the key).
+	wrec := httptest.NewRecorder()
+	wreq := httptest.NewRequest("POST", "/v1/vaults/eth/pause", nil)
+	wreq.Header.Set("Authorization", "Bearer "+testToken)
+	wreq.Header.Set(IdempotencyHeader, "p1")
+	b.Handler().ServeHTTP(wrec, wreq)
+	if wrec.Code != http.StatusServiceUnavailable || !strings.Contains(wrec.Body.String(), "write_blocked") {
+		t.Errorf("POST while blocked: %d %s, want 503 write_blocked", wrec.Code, wrec.Body)
 	}
 	if exitCode.Load() != 0 {
 		t.Errorf("the standby's watchdog exited with %d: only a process whose own write is open exits", exitCode.Load())

@@ -142,6 +142,11 @@ func writeErr(w http.ResponseWriter, err error) {
 	case errors.Is(err, ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 		return
+	case errors.Is(err, ErrWriteBlocked):
+		// Another process keeps the write lock (see /readyz): retry later
+		// with the same Idempotency-Key.
+		writeError(w, http.StatusServiceUnavailable, "write_blocked", "the state database cannot be written now (another process keeps its write lock); retry with the same Idempotency-Key")
+		return
 	}
 	var e *adapters.Error
 	if !errors.As(err, &e) {
