@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -171,7 +172,10 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 		s.ownHist, s.histID = true, "embedded"
 		// The embedded history is a fresh in-memory copy at every start:
 		// files imported into an earlier copy must be imported again.
-		if _, err := s.store.db.ExecContext(ctx, "DELETE FROM processed_files WHERE history = 'embedded'"); err != nil {
+		if err := s.store.write(ctx, func(tx *sql.Tx) error {
+			_, err := s.store.exec(ctx, tx, "DELETE FROM processed_files WHERE history = 'embedded'")
+			return err
+		}); err != nil {
 			s.Close()
 			return nil, adapters.Wrap(op, adapters.KindOther, err)
 		}
