@@ -12,6 +12,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/rules"
 	"github.com/yieldvault/yieldvault/vault"
@@ -614,7 +615,7 @@ func (e *engine) setup(ctx context.Context) error {
 	}
 	step := "data"
 	if sp.Step > 0 {
-		step = sp.Step.String()
+		step = timefmt.Duration(sp.Step)
 	}
 	lb := sp.Lookback
 	if lb == 0 {
@@ -628,7 +629,7 @@ func (e *engine) setup(ctx context.Context) error {
 	e.res = &Result{
 		Settings: Settings{
 			Strategy: sp.Strategy.Name(), StrategyFile: file, Universe: append([]string(nil), universe...), Params: params,
-			From: from, To: to, Step: step, Lookback: lb.String(), Capital: sp.Capital, Pricing: sp.Pricing.String(),
+			From: from, To: to, Step: step, Lookback: timefmt.Duration(lb), Capital: sp.Capital, Pricing: sp.Pricing.String(),
 			GasPrice: e.gas, GasAssetPrice: e.gasAsst, RiskFree: sp.RiskFree, Source: sp.Source, Vault: cfg,
 		},
 		Data: DataInfo{From: w.From.UTC(), To: w.To.UTC(), Markets: append([]string(nil), universe...), Rows: w.Rows(),

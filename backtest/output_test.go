@@ -41,7 +41,7 @@ func fixtureResult(n int) *Result {
 		Settings: Settings{
 			Strategy: "fixture <balanced> & co", StrategyFile: "examples/strategies/fixture.yaml",
 			Universe: fixtureMarkets, Params: map[string]float64{"min_peg": 0.99, "max_lrt": 0.4},
-			From: t0, To: at(n - 1), Step: "1h0m0s", Lookback: "720h0m0s", Capital: capital, Pricing: "rate",
+			From: t0, To: at(n - 1), Step: "1h", Lookback: "30d", Capital: capital, Pricing: "rate",
 			GasPrice: 20, RiskFree: 0.03, Source: "embedded default history",
 			Vault: vault.DefaultConfig("fixture", adapters.ETH),
 		},

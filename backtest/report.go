@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -162,7 +163,7 @@ func settingsKV(r *Result) []reportKV {
 		{"vault idle floor", formatPct(v.IdleFloor)},
 		{"management fee", formatPct(v.ManagementFee) + " a year"},
 		{"performance fee", formatPct(v.PerformanceFee)},
-		{"profit unlock", v.ProfitUnlock.String()},
+		{"profit unlock", timefmt.Duration(v.ProfitUnlock)},
 		{"min trade", v.Rebalance.MinTrade.String()},
 		{"min gain over cost", formatValue(v.Rebalance.MinGainOverCost)},
 		{"max gas price", formatValue(v.Rebalance.MaxGasPrice)},

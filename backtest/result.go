@@ -62,8 +62,9 @@ type Settings struct {
 	// (zero otherwise).
 	RequestedFrom time.Time `json:"requested_from,omitzero"`
 	RequestedTo   time.Time `json:"requested_to,omitzero"`
-	// Step is the simulated step as a Go duration ("1h0m0s"), or "data"
-	// when the run steps on the data's own timestamps.
+	// Step is the simulated step as users write it ("1h", "30d",
+	// timefmt.Duration), or "data" when the run steps on the data's own
+	// timestamps; Lookback likewise ("30d").
 	Step     string          `json:"step"`
 	Lookback string          `json:"lookback"`
 	Capital  decimal.Decimal `json:"capital"`

@@ -36,7 +36,7 @@ func TestErrors_InTheUsersWords(t *testing.T) {
 	}{
 		{"unknown parameter", []string{"backtest", "-s", exampleStrategy, "--param", "nope=1", "--out", dir}, `unknown parameter "nope"`},
 		{"sweep unknown parameter", []string{"sweep", "-s", exampleStrategy, "--param", "nope=1,2", "--out", dir}, `unknown parameter "nope"`},
-		{"wrong type", []string{"validate", bad}, "constraints: a number is wanted here, not text"},
+		{"wrong type", []string{"validate", bad}, `constraints.max_weight: "abc" is not a number or params.NAME`},
 		{"unknown CSV", []string{"data", "import", "--db", filepath.Join(dir, "h.db"), csv}, "no importer recognises this CSV header"},
 		{"missing file", []string{"backtest", "-s", filepath.Join(dir, "nope.yaml")}, "nope.yaml: no such file or directory"},
 	}

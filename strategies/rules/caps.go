@@ -19,6 +19,9 @@ type capValue struct {
 	V     float64
 	Param string
 	Set   bool
+	// Bad is what the file held when it is neither (the loader reports
+	// it at its line: an error from here would lose the position).
+	Bad string
 }
 
 // UnmarshalYAML reads a number or "params.NAME".
@@ -48,11 +51,23 @@ func (c *capValue) UnmarshalYAML(b []byte) error {
 			c.V = f
 			return nil
 		}
-		return fmt.Errorf("%q is not a number or params.NAME", x)
+		c.Bad = fmt.Sprintf("%q is not a number or params.NAME", x)
 	default:
-		return fmt.Errorf("a number or params.NAME is wanted here")
+		c.Bad = "a number or params.NAME is wanted here, not " + kindName(v)
 	}
 	return nil
+}
+
+func kindName(v any) string {
+	switch v.(type) {
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	case bool:
+		return "true or false"
+	}
+	return "this value"
 }
 
 // constraintsSpec is the constraints block of a strategy file:

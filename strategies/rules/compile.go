@@ -3,6 +3,9 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -275,11 +278,28 @@ func checkShape(src string) []*exprError {
 	return nil
 }
 
+var noMethod = regexp.MustCompile(`^type rules\.Clock has no method (\w+)`)
+
+// plainExprMessage says expr's messages about now in the file author's
+// words: "now has no method Weekdy (did you mean Weekday?)", not the Go
+// type's name.
+func plainExprMessage(msg string) string {
+	if m := noMethod.FindStringSubmatch(msg); m != nil {
+		t := reflect.TypeOf(Clock{})
+		names := make([]string, 0, t.NumMethod())
+		for i := 0; i < t.NumMethod(); i++ {
+			names = append(names, t.Method(i).Name)
+		}
+		return fmt.Sprintf("now has no method %s%s", m[1], suggestOrList(m[1], names))
+	}
+	return strings.ReplaceAll(msg, "rules.Clock", "time")
+}
+
 // fromExprErr converts an expr error to an exprError with its position.
 func fromExprErr(err error) *exprError {
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		msg := fe.Message
+		msg := plainExprMessage(fe.Message)
 		if msg == "" {
 			msg = err.Error()
 		}
@@ -331,7 +351,7 @@ func (c *compiler) analyze(k ruleKind, root ast.Node) *analysis {
 			case isWindowName(id.Value):
 				c.windowCall(k, a, n, id.Value, n.Arguments, errAt)
 			default:
-				errAt(n, "unknown function %q%s", id.Value, suggest(id.Value, functionNames()))
+				errAt(n, "unknown function %q%s", id.Value, suggestOrList(id.Value, functionNames()))
 			}
 		case *ast.BuiltinNode:
 			if (n.Name == "min" || n.Name == "max") && len(n.Arguments) == 2 {
@@ -470,7 +490,7 @@ func nameAllowed(k ruleKind, name string) string {
 		}
 	}
 	if !ok {
-		return fmt.Sprintf("unknown name %q%s", name, suggest(name, scope))
+		return fmt.Sprintf("unknown name %q%s", name, suggestOrList(name, scope))
 	}
 	if !scopeOK(k, d.Scope) {
 		return fmt.Sprintf("name %q is not available in %s (it is for %s)", name, k, d.Scope)
@@ -631,6 +651,21 @@ func isLiteral(n ast.Node) bool {
 		return isLiteral(u.Node)
 	}
 	return false
+}
+
+// suggestOrList is suggest, or when no candidate is close, the list of
+// the names that are known there: every unknown name gets a way on.
+func suggestOrList(name string, candidates []string) string {
+	if s := suggest(name, candidates); s != "" {
+		return s
+	}
+	if len(candidates) == 0 {
+		return ""
+	}
+	c := append([]string(nil), candidates...)
+	sort.Strings(c)
+	c = slices.Compact(c)
+	return " (known here: " + strings.Join(c, ", ") + ")"
 }
 
 // suggest returns ` (did you mean "x"?)` for the closest candidate within

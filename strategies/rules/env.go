@@ -58,18 +58,30 @@ type marketEnv struct {
 // vaultEnv is the typed environment of rebalance.when and harvest.when;
 // it embeds the same parameter slots as marketEnv.
 type vaultEnv struct {
-	NAV            float64   `expr:"nav"`
-	Idle           float64   `expr:"idle"`
-	Drift          float64   `expr:"drift"`
-	GainAPY        float64   `expr:"gain_apy"`
-	CostAPY        float64   `expr:"cost_apy"`
-	PendingRewards float64   `expr:"pending_rewards"`
-	HarvestCost    float64   `expr:"harvest_cost"`
-	GasPrice       float64   `expr:"gas_price"`
-	Now            time.Time `expr:"now"`
+	NAV            float64 `expr:"nav"`
+	Idle           float64 `expr:"idle"`
+	Drift          float64 `expr:"drift"`
+	GainAPY        float64 `expr:"gain_apy"`
+	CostAPY        float64 `expr:"cost_apy"`
+	PendingRewards float64 `expr:"pending_rewards"`
+	HarvestCost    float64 `expr:"harvest_cost"`
+	GasPrice       float64 `expr:"gas_price"`
+	Now            Clock   `expr:"now"`
 
 	paramSlots
 }
+
+// Clock is the type of `now` in rules: a UTC time.Time whose calendar
+// methods return plain integers, so that rules compare them with numbers
+// as the docs show (`now.Weekday() == 1` is Monday, Sunday is 0;
+// `now.Month() == 12`). Every other time.Time method is there as is.
+type Clock struct{ time.Time }
+
+// Weekday is the day of the week, 0 (Sunday) to 6 (Saturday).
+func (c Clock) Weekday() int { return int(c.Time.Weekday()) }
+
+// Month is the month, 1 (January) to 12.
+func (c Clock) Month() int { return int(c.Time.Month()) }
 
 // paramSlots are the parameter slots, by parameter id, that both
 // environments embed: expr and the closure compiler (envFloatOffsets) read
@@ -336,7 +348,7 @@ func (e *vaultEnv) value(name string) (any, bool) {
 	case "gas_price":
 		return e.GasPrice, true
 	case "now":
-		return e.Now.UTC(), true
+		return e.Now, true
 	}
 	return nil, false
 }

@@ -352,6 +352,19 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 	l.allocation(s, &spec.Allocation)
 
 	// Constraints: values may read params.
+	badCaps := map[string]bool{}
+	spec.Constraints.each(func(key string, v *capValue) {
+		if v.Bad == "" {
+			return
+		}
+		badCaps[key] = true
+		top, rest, _ := strings.Cut(key, ".")
+		path := []pathKey{"constraints", top}
+		if rest != "" {
+			path = append(path, rest)
+		}
+		l.errorf(d.pos(path...), "constraints."+key, adapters.KindInvalid, "%s", v.Bad)
+	})
 	cons, unknownParams := spec.Constraints.resolve(s.param)
 	for _, key := range sortedKeys(unknownParams) {
 		name := unknownParams[key]
@@ -367,7 +380,7 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 		s.capSpec = &cs
 	}
 	for _, p := range cons.Problems() {
-		if _, bad := unknownParams[p.Key]; bad {
+		if _, bad := unknownParams[p.Key]; bad || badCaps[p.Key] {
 			continue
 		}
 		path := []pathKey{"constraints"}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
 )
 
 // okHead is a valid strategy head that cases extend.
@@ -326,6 +327,33 @@ func TestLoad_CapsReadParams(t *testing.T) {
 		_, err := Load("t.yaml", []byte(bad), adapters.Builtin())
 		if err == nil || strings.Contains(err.Error(), "Go struct") || strings.Contains(err.Error(), "capValue") {
 			t.Errorf("max_weight: %s: %v; want a plain error", v, err)
+		}
+	}
+}
+
+func TestNow_CalendarNumbers(t *testing.T) {
+	src := okHead + "rules: { score: apy }\nrebalance: { when: \"now.Weekday() == 1 && now.Month() == 6\" }\n"
+	s, err := Load("t.yaml", []byte(src), adapters.Builtin())
+	if err != nil {
+		t.Fatalf("now.Weekday() == 1 does not load: %v", err)
+	}
+	for _, tc := range []struct {
+		day  string
+		want bool
+	}{{"2024-06-03", true}, {"2024-06-02", false}, {"2024-07-01", false}} { // a Monday in June, a Sunday, a Monday in July
+		at, _ := time.Parse("2006-01-02", tc.day)
+		got, _, err := s.ShouldRebalance(strategies.VaultVars{Now: at})
+		if err != nil || got != tc.want {
+			t.Errorf("%s: ShouldRebalance = %v, %v; want %v", tc.day, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ when, want string }{
+		{"now.Weekdy() == 1", `now has no method Weekdy (did you mean "Weekday"?)`},
+		{"zzz > 1", `unknown name "zzz" (known here: cost_apy, drift,`},
+	} {
+		_, err := Load("t.yaml", []byte(okHead+"rules: { score: apy }\nrebalance: { when: \""+tc.when+"\" }\n"), adapters.Builtin())
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("when %q: %v; want %q", tc.when, err, tc.want)
 		}
 	}
 }

@@ -644,6 +644,8 @@ func fmtAny(v any) string {
 		return strconv.Quote(x)
 	case time.Time:
 		return x.UTC().Format(time.RFC3339)
+	case Clock:
+		return x.UTC().Format(time.RFC3339)
 	}
 	return fmt.Sprint(v)
 }
@@ -733,7 +735,7 @@ func (s *Strategy) should(sc *schedule, v strategies.VaultVars) (bool, string, e
 		return true, "no condition", nil
 	}
 	env := &vaultEnv{NAV: v.NAV, Idle: v.Idle, Drift: v.Drift, GainAPY: v.GainAPY, CostAPY: v.CostAPY,
-		PendingRewards: v.PendingRewards, HarvestCost: v.HarvestCost, GasPrice: v.GasPrice, Now: v.Now.UTC()}
+		PendingRewards: v.PendingRewards, HarvestCost: v.HarvestCost, GasPrice: v.GasPrice, Now: Clock{v.Now.UTC()}}
 	env.setParams(s.paramVals)
 	m := s.vms.Get().(*vm.VM)
 	defer s.vms.Put(m)
