@@ -87,7 +87,8 @@ func builtinProfiles() []Profile {
 			Tags: []string{"oracle:rocketpool"}, Source: "https://docs.rocketpool.net",
 			Params: map[string]Param{
 				"fee_on_rewards":      p(0.14, "Rocket Pool: node operator commission of 14% on pooled ETH rewards (pre-Saturn)"),
-				"withdrawal_days":     p(1, "rETH burns instantly against the deposit pool when it holds ETH, else waits for exits (docs.rocketpool.net)"),
+				"queue":               p(0, "Rocket Pool has no withdrawal queue: rETH burns at the rate against the deposit pool's ETH, else sells on a DEX (docs.rocketpool.net, rETH)"),
+				"burn_liquidity":      p(1000, "ETH in the deposit pool a burn can draw, order of magnitude: the pool (capped at 18,000 ETH) is drained by new minipools; not observed in the data, so an assumption"),
 				"exit_liquidity":      p(20000, "rETH DEX depth (Balancer/Curve/Uniswap), order of magnitude 2023-2025"),
 				"venue_amplification": p(50, "Balancer rETH/WETH composable stable pool amplification 50"),
 				"venue_fee":           p(0.0004, "Balancer rETH/WETH composable stable pool fee 0.04%"),
@@ -101,7 +102,8 @@ func builtinProfiles() []Profile {
 			Tags: []string{"oracle:coinbase"}, Source: "https://www.coinbase.com/cbeth",
 			Params: map[string]Param{
 				"fee_on_rewards":  p(0.25, "Coinbase: 25% commission on staking rewards (cbETH whitepaper)"),
-				"withdrawal_days": p(5, "unwrap and unstake through Coinbase, subject to the beacon-chain exit queue"),
+				"withdrawal_days": p(5, "unwrap and unstake through Coinbase, subject to the beacon-chain exit queue (for a Coinbase account holder)"),
+				"queue":           p(0, "cbETH unwraps only through a verified Coinbase account (coinbase.com/cbeth): a vault contract has none, so it leaves through a swap"),
 				"exit_liquidity":  p(10000, "cbETH DEX depth, order of magnitude 2023-2025"),
 				"slash_risk":      p(0.0005, "single professional operator, no slashing to date"),
 				"depeg_risk":      p(0.03, "cbETH market vs rate history (Compound v3 oracle file)"),
@@ -127,7 +129,7 @@ func builtinProfiles() []Profile {
 				"fee_on_rewards":  p(0.10, "finality-provider commission, commonly 5-10% (Babylon explorer)"),
 				"withdrawal_days": p(7, "Babylon unbonding time of 1008 Bitcoin blocks, about 7 days"),
 				"yield_paid":      then(p(0, srcBabylonP1), "2025-04-10", 1, srcBabylonP2),
-				"exit_liquidity":  p(50, "liquid BTC staking token depth (LBTC, solvBTC.BBN) in BTC, order of magnitude"),
+				"exit_liquidity":  p(0, "native BTC staking has no instant exit: it leaves only by unbonding (1008 Bitcoin blocks, docs.babylonlabs.io); liquid BTC staking tokens (LBTC, solvBTC.BBN) are other markets"),
 				"slash_risk":      p(0.001, "slashing only for double-signing finality providers; extractable EOTS keys"),
 				"depeg_risk":      p(0.02, "liquid staking BTC tokens trade within a few percent of BTC"),
 				"gas_deposit":     p(0, "paid in BTC fees, modelled in withdraw costs"),

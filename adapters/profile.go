@@ -114,6 +114,8 @@ var ParamDocs = []ParamDoc{
 	{"gross_apy", []Kind{LST, LRT}, "0 or 1", "1 when the market's observed APYs are gross staking yields (fee_on_rewards is then taken off); 0 (default) when they are net, what holders earn"},
 	{"venue_amplification", []Kind{LST, LRT}, "number", "stableswap amplification A of the instant-exit venue (Curve, Balancer stable pools): sales and buys are priced on the invariant; 0 prices the venue as constant-product depth"},
 	{"venue_fee", []Kind{LST, LRT}, "fraction", "swap fee of a stableswap instant-exit venue"},
+	{"queue", []Kind{LST, LRT}, "0 or 1", "1 (default) when the protocol's withdrawal queue is open to a vault; 0 when it has none a vault can use (Rocket Pool has no queue; cbETH unwraps only through a Coinbase account): exits go through a burn or the venue"},
+	{"burn_liquidity", []Kind{LST, LRT}, "base units", "base the protocol redeems at the exchange rate at once (Rocket Pool burns rETH against its deposit pool's ETH); an instant exit that fits is a burn at the rate, paying gas_withdraw"},
 	{"yield_paid", []Kind{LST, LRT}, "0 or 1", "1 (default) while the protocol pays its staking yield; 0 makes the market's yield and rewards zero whatever its observations say (Babylon's phase 1 locked BTC without rewards); usually dated"},
 	{"rebasing", []Kind{LST, LRT}, "0 or 1", "per-market override of Profile.Rebasing: 1 when the token rebases (its market price is per token worth one base unit at NAV), 0 for a value-accruing wrapper (wstETH, weETH)"},
 }

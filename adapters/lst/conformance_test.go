@@ -1,6 +1,7 @@
 package lst_test
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -26,9 +27,27 @@ func TestConformance(t *testing.T) {
 				LossEvent: adapters.EventSlash,
 				Queues:    true,
 			}
-			p, err := adapters.Builtin().ProfileFor(m)
+			c := adapters.Builtin()
+			p, err := c.ProfileFor(m)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The suite's queue and exit-liquidity tests exercise one queue
+			// and one venue: a market with no queue a vault can use (rETH,
+			// cbETH) or a burn route (rETH) runs them with the queue open and
+			// no burn; TestDriver_NoQueueBurn covers those routes.
+			if pr, _ := c.Profile(m.Protocol); p.ParamOr("queue", 1) == 0 || p.ParamOr("burn_liquidity", 0) > 0 {
+				cp := *pr
+				cp.Params = maps.Clone(pr.Params)
+				delete(cp.Params, "queue")
+				delete(cp.Params, "burn_liquidity")
+				if _, ok := cp.Params["withdrawal_days"]; !ok {
+					cp.Params["withdrawal_days"] = adapters.Param{Value: 1, Source: "conformance only: a queue to exercise"}
+				}
+				if err := c.AddProfile(cp); err != nil {
+					t.Fatal(err)
+				}
+				h.Open = func(t *testing.T) *adapters.Adapter { return testenv.Open(t, c, m.ID) }
 			}
 			// The suite runs in 2024: a protocol that paid no yield then
 			// (Babylon's phase 1) grows by nothing, whatever the APY.

@@ -36,10 +36,10 @@ func ExampleOpen() {
 	fmt.Println("at market:", a.Value(&pos, later, adapters.PriceMarket).StringFixed(6))
 
 	q, _ := a.Quote(later, decimal.NewFromInt(10))
-	fmt.Println("queue delay:", q.ExitDelay, "max instant exit:", q.MaxInstantExit)
+	fmt.Println("queue open:", !q.QueueClosed, "max instant exit:", q.MaxInstantExit)
 	// Output:
 	// gas: 0.0013 units: 9.258056
 	// at rate:   10.148681
 	// at market: 10.097761
-	// queue delay: 24h0m0s max instant exit: 20000
+	// queue open: false max instant exit: 20000
 }

@@ -334,7 +334,11 @@ func TestProfiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := q.ExitDelay, time.Duration(p.ParamAt("withdrawal_days", t0, 0)*float64(day)); got != want {
+			wantDelay := time.Duration(p.ParamAt("withdrawal_days", t0, 0) * float64(day))
+			if p.ParamOr("queue", 1) == 0 {
+				wantDelay = 0 // no queue a vault can use
+			}
+			if got, want := q.ExitDelay, wantDelay; got != want {
 				t.Errorf("Quote.ExitDelay = %v, want withdrawal_days %v", got, want)
 			}
 			if got, want := q.MaxInstantExit.InexactFloat64(), p.ParamOr("exit_liquidity", 0); got != want {
@@ -576,5 +580,47 @@ func TestDriver_StableVenue(t *testing.T) {
 				t.Errorf("buy fill does not balance: %+v", bf)
 			}
 		})
+	}
+}
+
+// TestDriver_NoQueueBurn: Rocket Pool has no withdrawal queue; rETH burns
+// at the rate against the deposit pool's ETH (burn_liquidity) when the
+// pool can take the amount, else sells on the venue. cbETH unwraps only
+// through a Coinbase account, so a vault has no queue: it sells.
+func TestDriver_NoQueueBurn(t *testing.T) {
+	reth := testenv.Open(t, nil, "rocketpool/reth")
+	env := &adapters.Env{Time: t0, GasPrice: 10, Obs: testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldPrice, 1.089).Obs}
+	pos, _, err := reth.Deposit(reth.NewPosition(), env, dec("3000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gas := env.GasCost(110000) // gas_withdraw, the burn
+	_, f, err := reth.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("500"), Mode: adapters.ExitInstant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Route != "burn" || !f.Amount.Equal(dec("500").Sub(gas)) || f.Slippage.Sign() != 0 {
+		t.Errorf("burn of 500 within the deposit pool: %+v; want route burn, 500 - gas at the rate", f)
+	}
+	_, f, err = reth.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("2000"), Mode: adapters.ExitInstant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Route != "swap balancer/reth-weth" || f.Amount.InexactFloat64() > 2000*0.99 {
+		t.Errorf("sale of 2000 beyond the deposit pool: %+v; want the venue at its 1%% discount", f)
+	}
+	for _, id := range []string{"rocketpool/reth", "coinbase/cbeth"} {
+		a := testenv.Open(t, nil, id)
+		pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{All: true, Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrInvalid) {
+			t.Errorf("%s queued exit: error %v, want kind %v (no queue a vault can use)", id, err, adapters.KindInvalid)
+		}
+		q, err := a.Quote(env, dec("10"))
+		if err != nil || !q.QueueClosed {
+			t.Errorf("%s Quote.QueueClosed = %v, %v; want true", id, q.QueueClosed, err)
+		}
 	}
 }

@@ -182,6 +182,7 @@ func (g *gen) newModel(m adapters.Market, prof *adapters.Profile) (model, error)
 			size:     newLogOU(rg("size"), c.size, 0.08, 90.0/365, g.dt),
 			exit:     newLogOU(rg("exit"), prof.ParamOr("exit_liquidity", 0), 0.25, 7.0/365, g.dt),
 			withdraw: prof.DatedParam("withdrawal_days"),
+			noQueue:  prof.ParamOr("queue", 1) == 0,
 			yield:    prof.DatedParam("yield_paid"),
 			rebasing: prof.IsRebasing(),
 		}
@@ -237,6 +238,7 @@ type staking struct {
 	exit     *logOU         // instant-exit depth in base units
 	reward   *logOU         // LRT restaking reward APY, or nil
 	withdraw adapters.Dated // the queue's delay, in force from when the queue opened
+	noQueue  bool           // the profile's queue = 0: no queue a vault can use
 	escrow   adapters.Dated // LRTs: the restaking layer's escrow, added to the delay
 	yield    adapters.Dated // yield_paid: 0 while the protocol paid no yield
 	rebasing bool           // the token rebases: no exchange rate, price is the peg
@@ -270,7 +272,9 @@ func (s *staking) observe(c *stepCtx, o *adapters.Observation) {
 	// The queue's delay as the profile dates it; no observation before the
 	// queue opened (Lido's in May 2023, Renzo's in June 2024), so that
 	// nothing suggests a queue that did not exist.
-	if !s.withdraw.Set() {
+	if s.noQueue {
+		// No queue a vault can use (rETH, cbETH): no delay to observe.
+	} else if !s.withdraw.Set() {
 		o.Put(adapters.FieldWithdrawalDays, s.escrow.Or(o.Time, 0))
 	} else if wd, ok := s.withdraw.At(o.Time); ok {
 		o.Put(adapters.FieldWithdrawalDays, wd+s.escrow.Or(o.Time, 0))

@@ -47,6 +47,8 @@ type Staking struct {
 	gasClaim        float64
 	gasHarvest      float64
 
+	noQueue   bool    // the profile's queue = 0: no queue a vault can use (cbETH, rETH)
+	burnLiq   float64 // burn_liquidity: base the protocol redeems at the rate at once (Rocket Pool's deposit pool)
 	venue     string  // the instant-exit venue's market ID ("" when none)
 	venueAmp  float64 // the venue's stableswap A; 0 prices it as constant-product depth
 	venueFee  float64 // the venue's swap fee (stableswap venues)
@@ -79,6 +81,8 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 		gasWithdraw:     p.ParamOr("gas_withdraw", 0),
 		gasClaim:        p.ParamOr("gas_claim", 0),
 		gasHarvest:      p.ParamOr("gas_harvest", 0),
+		noQueue:         p.ParamOr("queue", 1) == 0,
+		burnLiq:         p.ParamOr("burn_liquidity", 0),
 		venue:           p.Venue,
 		venueAmp:        p.ParamOr("venue_amplification", 0),
 		venueFee:        p.ParamOr("venue_fee", 0),
@@ -114,7 +118,7 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 	}{
 		{"withdrawal_days", d.withdrawalDays.Max()}, {"escrow_days", d.escrowDays.Max()}, {"exit_liquidity", d.exitLiquidity},
 		{"restaking_apy", d.restakingAPY}, {"gas_deposit", d.gasDeposit}, {"gas_withdraw", d.gasWithdraw},
-		{"gas_claim", d.gasClaim}, {"gas_harvest", d.gasHarvest}, {"venue_amplification", d.venueAmp},
+		{"gas_claim", d.gasClaim}, {"gas_harvest", d.gasHarvest}, {"venue_amplification", d.venueAmp}, {"burn_liquidity", d.burnLiq},
 	} {
 		if !(f.v >= 0) || math.IsInf(f.v, 0) {
 			return nil, adapters.E(op, adapters.KindInvalid, "market %s: %s = %g must be a finite number >= 0", m.ID, f.name, f.v)
@@ -208,6 +212,9 @@ func (d *Staking) paysYield(t time.Time) bool {
 // opened with Lido V2 on 2023-05-15; before that stETH left only through
 // a swap).
 func (d *Staking) QueueOpen(t time.Time) bool {
+	if d.noQueue {
+		return false
+	}
 	if !d.withdrawalDays.Set() {
 		return true
 	}
@@ -345,13 +352,13 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 		q.ExitDelay = d.Delay(env)
 	}
 	liq := d.exitLiq(env)
-	q.MaxInstantExit = depthDecimal(liq)
+	q.MaxInstantExit = depthDecimal(math.Max(liq, d.burnLiq))
 	// The costs on decfast.Num: the decimal arithmetic's results, built
 	// as decimals once.
 	gasW := decfast.FromDec(env.GasCost(d.gasWithdraw))
-	if amount.Sign() > 0 && liq > 0 {
+	if amount.Sign() > 0 && (liq > 0 || d.burnLiq > 0) {
 		am := decfast.FromDec(amount)
-		if a := am.Float(); a <= liq {
+		if a := am.Float(); a <= liq || d.burns(a) {
 			rate, _ := d.rate(&adapters.Position{}, env)
 			slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env, rate), gasW)
 			q.ExitCost = slip.Add(fee).Add(gas).Dec()
@@ -475,11 +482,20 @@ func (d *Staking) venueBalances(env *adapters.Env) (b0, b1 float64, ok bool) {
 // while deposits mint at it would let a strategy earn a riskless profit
 // from every round trip.
 func (d *Staking) instantCosts(env *adapters.Env, amount decfast.Num, a, liq, peg float64, gasW decfast.Num) (slip, fee, gas decfast.Num) {
+	if d.burns(a) {
+		return decfast.Num{}, decfast.Num{}, gasW // redeemed at the rate
+	}
 	received := amount.MulQ(d.sellFactor(env, a, liq, peg))
 	slip = amount.Sub(received)
 	fee = received.MulQ(d.instantExitFee)
 	return slip, fee, gasW
 }
+
+// burns reports whether a sale of a (at the rate) is redeemed by the
+// protocol at the rate, against its limited liquidity (Rocket Pool burns
+// rETH against the deposit pool's ETH): the cheapest instant route when
+// it can take the amount.
+func (d *Staking) burns(a float64) bool { return d.burnLiq > 0 && a <= d.burnLiq }
 
 // mulQ is adapters.Quantize(u.Mul(FastDecimal(x))), the same coefficient
 // and exponent (decfast.Num.MulQ).
@@ -550,19 +566,19 @@ func take(pos *adapters.Position, units decfast.Num, all bool) {
 
 func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
 	liq := d.exitLiq(env)
-	if liq <= 0 {
+	if liq <= 0 && !d.burns(decfast.FromDec(amount).Float()) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity, "%s has no instant-exit liquidity", d.market.ID)
 	}
 	all := w.All
 	partial := false
 	am := decfast.FromDec(amount)
 	a := am.Float()
-	if a > liq {
+	if top := math.Max(liq, d.burnLiq); a > top {
 		if !w.AllowPartial {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
-				"%s: instant exit of %s exceeds the exit liquidity %g", d.market.ID, amount, liq)
+				"%s: instant exit of %s exceeds the exit liquidity %g", d.market.ID, amount, top)
 		}
-		amount = FastDecimal(liq)
+		amount = FastDecimal(top)
 		am = decfast.FromDec(amount)
 		a = am.Float()
 		all, partial = false, true
@@ -594,7 +610,11 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 	} else {
 		gotD, slipD, feeD = decfast.Dec3(got, slip, fee)
 	}
-	return pos, adapters.Fill{Amount: gotD, Value: amount, Gas: gasW, Slippage: slipD, Fee: feeD, Partial: partial, Route: d.routeSwap}, nil
+	route := d.routeSwap
+	if d.burns(a) {
+		route = "burn"
+	}
+	return pos, adapters.Fill{Amount: gotD, Value: amount, Gas: gasW, Slippage: slipD, Fee: feeD, Partial: partial, Route: route}, nil
 }
 
 // queue requests a withdrawal through the protocol's queue. The request's
@@ -604,6 +624,9 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 func (d *Staking) queue(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, all bool) (adapters.Position, adapters.Fill, error) {
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused: its withdrawal queue is closed", d.market.ID)
+	}
+	if d.noQueue {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s has no withdrawal queue a vault can use: it leaves through a burn or a swap", d.market.ID)
 	}
 	if !d.QueueOpen(env.Time) {
 		since, _ := d.withdrawalDays.Since()
