@@ -163,3 +163,41 @@ func TestDataExport_RoundTrip(t *testing.T) {
 		t.Errorf("kelp/rseth's JSON export carries no event; the test would not check events")
 	}
 }
+
+// TestPlan_Explain: --explain prints the value of every input each
+// market's rules read; a rule that reads a field the market's data lacks
+// gets a note instead of a silent 0; long reasons wrap.
+func TestPlan_Explain(t *testing.T) {
+	code, out, stderr := cli(t, "plan", "-s", exampleStrategy, "--at", "2024-06-01", "--explain")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"inputs:", "lido/steth: ", "peg=", "params.min_peg=0.99", `min(peg, "24h")=`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan --explain lacks %q:\n%s", want, out)
+		}
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if len(l) > 100 {
+			t.Errorf("line of %d characters (want the output wrapped to 100 off a terminal): %q", len(l), l)
+		}
+	}
+	root := sharedData(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "h.db")
+	if code, _, stderr := cli(t, "data", "import", "--db", db, filepath.Join(root, "reth-exchange-rate")); code != 0 {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	strat := filepath.Join(dir, "s.yaml")
+	src := "name: s\nbase: ETH\nuniverse: [rocketpool/reth]\nparams: { min_tvl: 50e6 }\nrules: { eligible: tvl > params.min_tvl, score: net_apy }\n"
+	if err := os.WriteFile(strat, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = cli(t, "plan", "--db", db, "-s", strat, "--at", "2023-06-01", "--explain")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "the rules read tvl, which its data does not have") || !strings.Contains(out, "tvl=0(no data)") {
+		t.Errorf("no note about the missing tvl:\n%s", out)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -187,6 +188,20 @@ func (a *app) dbName() string {
 func (a *app) isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// termWidth is stdout's width when it is a terminal (COLUMNS when set),
+// else 100.
+func (a *app) termWidth() int {
+	if f, ok := a.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 40 {
+			return w
+		}
+	}
+	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 40 {
+		return c
+	}
+	return 100
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -71,6 +71,7 @@ const defaultLookback = 30 * 24 * time.Hour
 
 func newPlanCmd(a *app) *cobra.Command {
 	var file, at, capital string
+	var explain bool
 	var params []string
 	var asJSON bool
 	var gasAsset float64
@@ -145,7 +146,22 @@ func newPlanCmd(a *app) *cobra.Command {
 					Notes    []string           `json:"notes,omitempty"`
 				}{s.Name(), when, cap, target, st.Params, notes})
 			}
-			printTarget(a, s.Name(), when, cap, st, target)
+			var inputs func(i int, reads []string) []string
+			if explain {
+				inputs = func(i int, reads []string) []string { return s.Inputs(st, i, reads) }
+			}
+			for _, al := range target.Allocations {
+				for i := range st.Markets {
+					if st.Markets[i].Market.ID != al.Market {
+						continue
+					}
+					if miss := s.Missing(st, i, al.Reads); len(miss) > 0 {
+						notes = append(notes, fmt.Sprintf("%s: the rules read %s, which its data does not have: read as 0",
+							al.Market, strings.Join(miss, ", ")))
+					}
+				}
+			}
+			printTarget(a, s.Name(), when, cap, st, target, inputs)
 			for _, n := range notes {
 				fmt.Fprintf(a.stdout, "note: %s\n", n)
 			}
@@ -157,6 +173,7 @@ func newPlanCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&capital, "capital", "", "vault capital in the base asset (default: "+defaultCapitals+")")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&explain, "explain", false, "print the value of every input each market's rules read (peg=0.9987 tvl=1.7e10 ...)")
 	cmd.Flags().Float64Var(&gasAsset, "gas-asset-price", 0, "one ETH in the base asset for gas costs where the data has no ETH price (default: 1 ETH, 3000 USD, 0.05 BTC)")
 	return cmd
 }
@@ -257,6 +274,31 @@ func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *ru
 	return st, notes, nil
 }
 
+// wrap splits s into lines of at most w characters at spaces (a longer
+// word stays whole); it returns at least one line.
+func wrap(s string, w int) []string {
+	return wrapWords(strings.Fields(s), w)
+}
+
+// wrapWords joins words with spaces into lines of at most w characters.
+func wrapWords(words []string, w int) []string {
+	w = max(w, 20)
+	var out []string
+	cur := ""
+	for _, wd := range words {
+		switch {
+		case cur == "":
+			cur = wd
+		case len(cur)+1+len(wd) <= w:
+			cur += " " + wd
+		default:
+			out = append(out, cur)
+			cur = wd
+		}
+	}
+	return append(out, cur)
+}
+
 // derivedNotes says, per market, which variables the plan reads from
 // derived data rather than observations: an APY read from the
 // exchange rate's trailing growth where the data has none.
@@ -272,21 +314,63 @@ func derivedNotes(w *adapters.Window) []string {
 	return notes
 }
 
-func printTarget(a *app, name string, at time.Time, capital decimal.Decimal, st *strategies.State, t strategies.Target) {
+// printTarget prints a plan: a table of each market's weight, amount, net
+// APY and reason, then per market the names its rules read (with their
+// values when inputs is set: plan --explain), wrapped to the terminal's
+// width (100 columns when stdout is not a terminal).
+func printTarget(a *app, name string, at time.Time, capital decimal.Decimal, st *strategies.State, t strategies.Target, inputs func(i int, reads []string) []string) {
 	fmt.Fprintf(a.stdout, "strategy %s at %s, capital %s %s\n\n", name, at.Format(time.RFC3339), capital, st.Base)
+	width := a.termWidth()
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MARKET\tWEIGHT\tAMOUNT\tNET APY\tREASON\tREADS")
+	fmt.Fprintln(tw, "MARKET\tWEIGHT\tAMOUNT\tNET APY\tREASON")
 	capF := capital.InexactFloat64()
+	// The reason column gets what the other columns leave of the width.
+	reasonW := max(30, width-60)
 	for _, al := range t.Allocations {
 		ms := st.Market(al.Market)
 		apy := 0.0
 		if ms != nil {
 			apy = strategies.NetAPY(ms)
 		}
-		fmt.Fprintf(tw, "%s\t%6.2f%%\t%.4f\t%6.2f%%\t%s\t%s\n", al.Market, al.Weight*100, al.Weight*capF, apy*100, al.Reason, strings.Join(al.Reads, ","))
+		lines := wrap(al.Reason, reasonW)
+		fmt.Fprintf(tw, "%s\t%6.2f%%\t%.4f\t%6.2f%%\t%s\n", al.Market, al.Weight*100, al.Weight*capF, apy*100, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(tw, "\t\t\t\t%s\n", l)
+		}
 	}
-	fmt.Fprintf(tw, "idle\t%6.2f%%\t%.4f\t\t%s\t\n", t.Idle*100, t.Idle*capF, t.Reason)
+	lines := wrap(t.Reason, reasonW)
+	fmt.Fprintf(tw, "idle\t%6.2f%%\t%.4f\t\t%s\n", t.Idle*100, t.Idle*capF, lines[0])
+	for _, l := range lines[1:] {
+		fmt.Fprintf(tw, "\t\t\t\t%s\n", l)
+	}
 	_ = tw.Flush()
+	title := "\nreads (plan --explain prints their values):"
+	if inputs != nil {
+		title = "\ninputs:"
+	}
+	fmt.Fprintln(a.stdout, title)
+	for _, al := range t.Allocations {
+		words := al.Reads
+		if inputs != nil {
+			i := -1
+			for j := range st.Markets {
+				if st.Markets[j].Market.ID == al.Market {
+					i = j
+				}
+			}
+			words = inputs(i, al.Reads)
+		}
+		if len(words) == 0 {
+			continue
+		}
+		prefix := "  " + al.Market + ": "
+		for k, l := range wrapWords(words, width-len(prefix)) {
+			if k > 0 {
+				prefix = strings.Repeat(" ", len(prefix))
+			}
+			fmt.Fprintln(a.stdout, prefix+l)
+		}
+	}
 	if len(t.Exit) > 0 {
 		ex := append([]string(nil), t.Exit...)
 		sort.Strings(ex)
