@@ -201,3 +201,38 @@ func TestPlan_Explain(t *testing.T) {
 		t.Errorf("no note about the missing tvl:\n%s", out)
 	}
 }
+
+// TestCompletion: flag values complete (the shell scripts call
+// __complete); the completion command writes a script.
+func TestCompletion(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "backtest", "--pricing", ""}, []string{"rate", "market"}},
+		{[]string{"__complete", "sweep", "--objective", ""}, []string{"apy", "sharpe", "max_drawdown"}},
+		{[]string{"__complete", "data", "synth", "--scenario", ""}, []string{"steth-2022", "calm"}},
+		{[]string{"__complete", "data", "export", "--market", ""}, []string{"lido/steth", "aave-v3/weth"}},
+		{[]string{"__complete", "data", "export", "--format", ""}, []string{"csv", "json"}},
+	}
+	for _, tt := range tests {
+		code, out, stderr := cli(t, tt.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, stderr)
+		}
+		lines := strings.Split(out, "\n")
+		for _, w := range tt.want {
+			found := false
+			for _, l := range lines {
+				found = found || l == w
+			}
+			if !found {
+				t.Errorf("%v: completions %q lack %q", tt.args, out, w)
+			}
+		}
+	}
+	code, out, _ := cli(t, "completion", "bash")
+	if code != 0 || !strings.Contains(out, "yieldvault") {
+		t.Errorf("completion bash: exit %d, %d bytes", code, len(out))
+	}
+}

@@ -82,6 +82,7 @@ func newRoot(a *app) *cobra.Command {
 		newBacktestCmd(a),
 		newSweepCmd(a),
 	)
+	registerCompletions(a, root)
 	return root
 }
 
