@@ -94,3 +94,19 @@ func TestDocs_DataWorkedExample(t *testing.T) {
 		t.Errorf("plan with the database alone: exit %d: %s", code, stderr)
 	}
 }
+
+// TestDataSynth_ReproducesTheEmbeddedHistory: docs/data.md's data synth
+// command (seed 20240101) writes the embedded default history again.
+func TestDataSynth_ReproducesTheEmbeddedHistory(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "default.db")
+	if code, _, stderr := cli(t, "data", "synth", "--db", db, "--scenario", "default", "--from", "2024-01-01", "--to", "2025-01-01", "--step", "6h", "--seed", "20240101"); code != 0 {
+		t.Fatalf("data synth: exit %d: %s", code, stderr)
+	}
+	for _, m := range []string{"lido/steth", "kelp/rseth", "aave-v3/usdc", "curve/steth-eth"} {
+		_, embedded, _ := cli(t, "data", "export", "--market", m, "--format", "json")
+		_, again, _ := cli(t, "data", "export", "--db", db, "--market", m, "--format", "json")
+		if embedded == "" || embedded != again {
+			t.Errorf("%s: the regenerated history differs from the embedded one (%d and %d bytes)", m, len(embedded), len(again))
+		}
+	}
+}
