@@ -339,7 +339,7 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 		// The buy's gas plus its slippage, never below the gas: a buy
 		// below the rate's value counts no saving (the pricing values the
 		// discount), so a gain-over-cost test is not passed by a discount.
-		if _, value, gas, ok := d.entry(env, decfast.FromDec(amount), rate); ok {
+		if route, value, gas, ok := d.entry(env, decfast.FromDec(amount), rate, q.EntryCost); ok && route != "mint" {
 			gn := decfast.FromDec(gas)
 			if slip := decfast.FromDec(amount).Sub(gn).Sub(value); slip.Sign() > 0 {
 				gn = gn.Add(slip)
@@ -385,7 +385,7 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
 	}
 	am := decfast.FromDec(amount)
-	route, value, gas, ok := d.entry(env, am, pos.Index)
+	route, value, gas, ok := d.entry(env, am, pos.Index, env.GasCost(d.gasDeposit))
 	if !ok {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover its gas %s", d.market.ID, amount, env.GasCost(d.gasDeposit))
 	}
@@ -399,18 +399,15 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 }
 
 // entry prices a buy of amount at env on the cheaper route (see Deposit):
-// the route's name, the value it adds at the rate, and its gas. ok is
-// false when no route's gas is covered.
-func (d *Staking) entry(env *adapters.Env, amount decfast.Num, rate float64) (route string, value decfast.Num, gas decimal.Decimal, ok bool) {
-	gas = env.GasCost(d.gasDeposit)
+// the route's name, the value it adds at the rate, and its gas (mintGas
+// is the mint's, env.GasCost(gas_deposit)). ok is false when no route's
+// gas is covered.
+func (d *Staking) entry(env *adapters.Env, amount decfast.Num, rate float64, mintGas decimal.Decimal) (route string, value decfast.Num, gas decimal.Decimal, ok bool) {
+	gas = mintGas
 	if gn := decfast.FromDec(gas); gn.Cmp(amount) < 0 {
 		route, value, ok = "mint", amount.Sub(gn), true
 	}
-	// The venue: only when its price is observed and below the rate (a
-	// premium makes minting the cheaper route).
-	liq := d.exitLiq(env)
-	p := d.peg(env, rate)
-	if liq <= 0 || !(p < 1) || !env.Obs.Set.Has(adapters.FieldPrice) {
+	if !d.swapMayBeat(env, amount.Float(), rate) {
 		return route, value, gas, ok
 	}
 	sg := env.GasCost(d.gasWithdraw)
@@ -419,7 +416,7 @@ func (d *Staking) entry(env *adapters.Env, amount decfast.Num, rate float64) (ro
 		return route, value, gas, ok
 	}
 	in := amount.Sub(sn)
-	factor := d.buyFactor(env, in.Float(), liq, p)
+	factor := d.buyFactor(env, in.Float(), d.exitLiq(env), d.peg(env, rate))
 	if !(factor > 0) || math.IsInf(factor, 0) {
 		return route, value, gas, ok
 	}
@@ -427,6 +424,36 @@ func (d *Staking) entry(env *adapters.Env, amount decfast.Num, rate float64) (ro
 		return d.routeSwap, v, sg, true
 	}
 	return route, value, gas, ok
+}
+
+// swapMayBeat reports, on floats and without allocating, whether buying a
+// (base) on the venue may add more value at the rate than minting: the
+// venue's price is observed and below the rate, and its value after the
+// swap's gas is within a part in a million of the mint's or above. Most
+// quotes (a token at or above peg) end here.
+func (d *Staking) swapMayBeat(env *adapters.Env, a, rate float64) bool {
+	liq := d.exitLiq(env)
+	p := d.peg(env, rate)
+	if liq <= 0 || !(p < 1) || !env.Obs.Set.Has(adapters.FieldPrice) {
+		return false
+	}
+	px := env.GasAssetPrice
+	if px <= 0 {
+		px = 1
+	}
+	gasF := func(units float64) float64 {
+		if units <= 0 || env.GasPrice <= 0 {
+			return 0
+		}
+		return units * env.GasPrice * 1e-9 * px
+	}
+	in := a - gasF(d.gasWithdraw)
+	if !(in > 0) {
+		return false
+	}
+	swap := in * d.buyFactor(env, in, liq, p)
+	mint := a - gasF(d.gasDeposit)
+	return swap >= mint-1e-6*math.Abs(mint)
 }
 
 // buyFactor is the value at the rate one base unit buys on the venue when
