@@ -12,6 +12,7 @@ import (
 func (e *engine) finish() error {
 	res := e.res
 	v := e.v
+	res.MarketCurves = marketCurves(e.markets, e.spec.From.Unix(), e.spec.To.Unix())
 	steps := res.Steps
 	n := len(steps)
 	nm := len(e.markets)

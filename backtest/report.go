@@ -20,7 +20,13 @@ import (
 var reportTemplate string
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":     formatPct,
+	"pct": formatPct,
+	"pctn": func(v float64) string {
+		if math.IsNaN(v) {
+			return "-"
+		}
+		return formatPct(v)
+	},
 	"num":     formatValue,
 	"dec":     formatDec,
 	"date":    func(t time.Time) string { return formatDateTime(t) },
@@ -48,6 +54,8 @@ type reportRow struct {
 	Note          string
 	NotInvestable string
 	Main          bool
+	// Excess is the strategy's total return minus this benchmark's.
+	Excess string
 }
 
 type reportKV struct{ Key, Value string }
@@ -66,6 +74,12 @@ type reportData struct {
 	// data; IssueCounts the data issues by kind ("gap 3, late_start 1").
 	Requested   string
 	IssueCounts string
+	// Months are the monthly returns; Trades the last fills with their
+	// costs (TradesN in all).
+	Months     []monthRow
+	BenchNames []string
+	Trades     []tradeRow
+	TradesN    int
 }
 
 // WriteReport writes report.html: one self-contained HTML file (inline CSS
@@ -89,14 +103,20 @@ func WriteReport(w io.Writer, r *Result, o ReportOptions) error {
 		if !b.From.IsZero() {
 			name += " (from " + formatDateTime(b.From) + ")"
 		}
-		d.Rows = append(d.Rows, reportRow{Name: name, H: b.Metrics, Note: b.Note, NotInvestable: b.NotInvestable})
+		d.Rows = append(d.Rows, reportRow{Name: name, H: b.Metrics, Note: b.Note, NotInvestable: b.NotInvestable,
+			Excess: excess(r.Metrics.Headline, b)})
 	}
 	d.Charts = []svgChart{
 		equityChart(r, o.MaxPoints),
 		drawdownChart(r, o.MaxPoints),
 		allocationChart(r, o.MaxPoints/3),
 		attributionChart(r),
+		costChart(r, o.MaxPoints/3),
 	}
+	d.Charts = append(d.Charts, marketCharts(r, o.MaxPoints/3)...)
+	d.Months = monthlyReturns(r)
+	d.BenchNames = benchNames(r)
+	d.Trades, d.TradesN = trades(r, o.Decisions)
 	names := make([]string, 0, len(r.Settings.Params))
 	for k := range r.Settings.Params {
 		names = append(names, k)

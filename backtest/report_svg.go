@@ -36,7 +36,7 @@ const (
 	colorNeg      = "#e15759"
 )
 
-func marketColor(i int) string { return palette[i%len(palette)] }
+func marketColor(i int) string { return distinctColor(i) }
 
 type svgChart struct {
 	ID, Title string
@@ -56,6 +56,9 @@ type svgText struct{ X, Y, Anchor, Class, Text string }
 
 type svgPoly struct {
 	Points, Color, Width, Dash, Title string
+	// Opacity of a line ("" draws it opaque): benchmarks are faded
+	// behind the strategy.
+	Opacity string
 }
 
 type svgBar struct {
@@ -291,8 +294,14 @@ func equityChart(r *Result, maxPoints int) svgChart {
 		n := min(len(b.Curve), len(xs))
 		bx, by := xs[:n:n], b.Curve[:n:n]
 		dash := ""
-		if b.Kind != "hold" {
+		switch b.Kind {
+		case BenchEqualWeight:
 			dash = "6 3"
+		case BenchBestSingle:
+			dash = "1 3"
+		}
+		if b.NotInvestable != "" {
+			continue // flat at the capital: nothing to compare with
 		}
 		curves = append(curves, curve{b.Name, benchColor(r, b, i), "1.2", dash, bx, by})
 	}
@@ -321,7 +330,11 @@ func equityChart(r *Result, maxPoints int) svgChart {
 	for i := len(curves) - 1; i >= 0; i-- {
 		cv := curves[i]
 		title := cv.name + ": " + formatValue(cv.ys[0]) + " to " + formatValue(cv.ys[len(cv.ys)-1])
-		c.Lines = append(c.Lines, svgPoly{f.points(cv.xs, cv.ys), cv.color, cv.width, cv.dash, title})
+		op := "0.6"
+		if i == 0 {
+			op = "1"
+		}
+		c.Lines = append(c.Lines, svgPoly{f.points(cv.xs, cv.ys), cv.color, cv.width, cv.dash, title, op})
 	}
 	for i, cv := range curves {
 		names[i], colors[i] = cv.name, cv.color
@@ -333,6 +346,10 @@ func equityChart(r *Result, maxPoints int) svgChart {
 
 // benchColor colours a hold benchmark like its market and the others
 // from the end of the palette.
+//
+// Every curve gets its own colour: a hold its market's, equal weight and
+// best single colours after the markets' (best single is drawn dotted,
+// over the hold it repeats).
 func benchColor(r *Result, b Benchmark, i int) string {
 	if b.Kind == "hold" && len(b.Markets) == 1 {
 		for j, m := range r.Data.Markets {
@@ -341,7 +358,7 @@ func benchColor(r *Result, b Benchmark, i int) string {
 			}
 		}
 	}
-	return palette[(len(palette)-1-i%len(palette)+len(palette))%len(palette)]
+	return distinctColor(len(r.Data.Markets) + i)
 }
 
 // drawdownChart draws the equity curve's drawdown as an area below zero.

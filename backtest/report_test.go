@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/shopspring/decimal"
 )
 
 // htmlTree is what checkReport learned from parsing a report.
@@ -118,9 +120,10 @@ func TestWriteReport_SelfContained(t *testing.T) {
 	if strings.Contains(s, "rule <fired>") || !strings.Contains(s, "rule &lt;fired&gt;") {
 		t.Errorf("order reason is not escaped")
 	}
-	// One line per curve: the strategy and each benchmark.
-	if got, want := len(tree.points), 1+len(r.Benchmarks); got != want {
-		t.Errorf("equity chart: %d polylines, want %d", got, want)
+	// One line per curve: the strategy and each benchmark; then the cost
+	// chart's three (gas, slippage, fees).
+	if got, want := len(tree.points), 1+len(r.Benchmarks)+3; got != want {
+		t.Errorf("%d polylines, want %d (equity chart and cost chart)", got, want)
 	}
 	for _, want := range []string{"hold lido/steth", "equal_weight", "best_single", "params.max_lrt", "params.min_peg",
 		"gain below cost", "not executed: rebalance condition false", "forward filled", "ezETH depeg", "2024-01-01"} {
@@ -138,7 +141,7 @@ func TestWriteReport_Downsamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	tree := checkReport(t, b.Bytes())
-	for i, p := range tree.points {
+	for i, p := range tree.points[:1+len(r.Benchmarks)] { // the equity chart's lines
 		if p > 1500 || p < 100 {
 			t.Errorf("polyline %d has %d points, want 100..1500", i, p)
 		}
@@ -250,6 +253,88 @@ func TestTickLabel(t *testing.T) {
 	for _, tt := range tests {
 		if got := tickLabel(tt.v, tt.step, tt.pct); got != tt.want {
 			t.Errorf("tickLabel(%v, %v, %v) = %q, want %q", tt.v, tt.step, tt.pct, got, tt.want)
+		}
+	}
+}
+
+func TestFormatCosts(t *testing.T) {
+	d := decimal.RequireFromString
+	tests := []struct {
+		gas, slip, fee string
+		want           string
+	}{
+		{"0.0344", "-0.0576", "0", "gas 0.0344, slippage -0.0576 (a gain)"},
+		{"0.000123456", "0.5", "0.001", "gas 0.000123, slippage 0.500, fee 0.00100"},
+		{"0", "0", "0", "none"},
+		{"12345.678", "0", "0", "gas 12346"},
+	}
+	for _, tt := range tests {
+		if got := FormatCosts(d(tt.gas), d(tt.slip), d(tt.fee)); got != tt.want {
+			t.Errorf("FormatCosts(%s, %s, %s) = %q, want %q", tt.gas, tt.slip, tt.fee, got, tt.want)
+		}
+	}
+}
+
+// TestMonthlyReturns compares the table with month-end equities read off
+// the curve here.
+func TestMonthlyReturns(t *testing.T) {
+	r := fixtureResult(24 * 70) // hourly from the fixture's start over about two and a half months
+	rows := monthlyReturns(r)
+	eq := equityValues(r)
+	// Independent: the index of the last step of each month.
+	var ends []int
+	for k := range r.Steps {
+		if k == len(r.Steps)-1 || r.Steps[k].Time.Month() != r.Steps[k+1].Time.Month() {
+			ends = append(ends, k)
+		}
+	}
+	if len(rows) != len(ends) {
+		t.Fatalf("%d months, want %d", len(rows), len(ends))
+	}
+	prev := eq[0]
+	for i, k := range ends {
+		want := eq[k]/prev - 1
+		if got := rows[i].Return; math.Abs(got-want) > 1e-15 {
+			t.Errorf("%s: %v, want %v", rows[i].Month, got, want)
+		}
+		if rows[i].Month != r.Steps[k].Time.Format("2006-01") {
+			t.Errorf("row %d is %s, want %s", i, rows[i].Month, r.Steps[k].Time.Format("2006-01"))
+		}
+		prev = eq[k]
+	}
+}
+
+// TestReport_DistinctColours: no two curves of the equity chart share a
+// colour, however many markets.
+func TestReport_DistinctColours(t *testing.T) {
+	seen := map[string]int{}
+	for i := 0; i < 40; i++ {
+		c := distinctColor(i)
+		if j, dup := seen[c]; dup {
+			t.Fatalf("colour %d = colour %d = %s", i, j, c)
+		}
+		seen[c] = i
+	}
+	var b bytes.Buffer
+	r := fixtureResult(48)
+	if err := WriteReport(&b, r, ReportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	eqStart := strings.Index(s, `id="chart-equity"`)
+	eqEnd := strings.Index(s[eqStart:], "</svg>") + eqStart
+	strokes := map[string]bool{}
+	for _, part := range strings.Split(s[eqStart:eqEnd], "<polyline")[1:] {
+		i := strings.Index(part, `stroke="`) + len(`stroke="`)
+		c := part[i : i+strings.Index(part[i:], `"`)]
+		if strokes[c] {
+			t.Errorf("equity chart: colour %s used twice", c)
+		}
+		strokes[c] = true
+	}
+	for _, id := range []string{ChartCosts, ChartAPY, ChartPeg, `id="monthly"`, `id="trades"`, "strategy's excess return"} {
+		if !strings.Contains(s, id) {
+			t.Errorf("report lacks %s", id)
 		}
 	}
 }

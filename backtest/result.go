@@ -43,6 +43,9 @@ type Result struct {
 	Decisions []vault.Decision `json:"-"`
 	// Harvests is every harvest the keeper ran, in time order.
 	Harvests []vault.HarvestResult `json:"-"`
+	// MarketCurves are each market's observed APY and peg over the run,
+	// sampled for the report's charts.
+	MarketCurves []MarketCurve `json:"-"`
 	// Notes are the keeper's notes per step (conditions that did not hold,
 	// ticks coalesced), prefixed with the step's time, in time order.
 	Notes []string `json:"-"`
