@@ -558,9 +558,18 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 }
 
 // ValueRate is the index Value multiplies the units by
-// (adapters.RateValuer), projected as Accrue would.
-func (d *Driver) ValueRate(pos *adapters.Position, env *adapters.Env, _ adapters.Pricing) (float64, bool) {
-	return d.project(pos, env).idx, true
+// (adapters.RateValuer), projected as Accrue would. At market pricing a
+// stablecoin market of a USD vault is also valued at the coin's observed
+// market price (USDC at 0.88 in March 2023 shows as a loss): the market's
+// base is USD and its observation carries the coin's price in USD.
+func (d *Driver) ValueRate(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) (float64, bool) {
+	idx := d.project(pos, env).idx
+	if pricing == adapters.PriceMarket && d.market.Base == adapters.USD {
+		if p, ok := env.Obs.Get(adapters.FieldPrice); ok && p > 0 && !math.IsInf(p, 0) {
+			idx *= p
+		}
+	}
+	return idx, true
 }
 
 // Apply applies an event. Bad debt and slashing cut Units by exactly the
