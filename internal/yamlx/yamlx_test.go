@@ -60,6 +60,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add("name: x\nitems: [1]\n")
 	f.Add("meta: {a: b}\n")
 	f.Add("items: !!seq\n")
+	f.Add("name: &n x\nmeta: {a: *n}\n")
+	f.Add("meta:\n  <<: {a: b}\n")
+	f.Add("items: &a [1, 2]\nmeta: &b {x: *a}\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		var d doc
 		_ = Decode("fuzz.yaml", []byte(in), &d) // must not panic
