@@ -114,11 +114,15 @@ func TestServe_CrashRecovery(t *testing.T) {
 	lost, doubled := r.api.check(t, store)
 	t.Logf("API: %d requests (%d deposits and withdrawals executed, %d refused), %d sent again after a kill; %d lost, %d doubled",
 		len(r.api.ops), r.api.count("executed"), r.api.count("refused"), r.api.retries, lost, doubled)
-	if st.failoverMax > crashTTL+crashTTL/3+time.Second {
-		t.Errorf("slowest failover after SIGKILL %s, want within the lease TTL %s plus one renewal %s (and 1s for the loaded machine)", st.failoverMax, crashTTL, crashTTL/3)
+	// The bounds allow 2 s for a loaded machine (CI runs other packages
+	// alongside); a standby that waited out SQLite's five-second busy
+	// timeout, or the lease twice, still fails them.
+	const slack = 2 * time.Second
+	if st.failoverMax > crashTTL+crashTTL/3+slack {
+		t.Errorf("slowest failover after SIGKILL %s, want within the lease TTL %s plus one renewal %s (and %s for the loaded machine)", st.failoverMax, crashTTL, crashTTL/3, slack)
 	}
-	if st.stopDetectMax > crashTTL+crashTTL/3+crashDeadline+time.Second {
-		t.Errorf("slowest detection of a SIGSTOPped leader %s, want within the TTL, one renewal and the write deadline %s (and 1s)", st.stopDetectMax, crashDeadline)
+	if st.stopDetectMax > crashTTL+crashTTL/3+crashDeadline+slack {
+		t.Errorf("slowest detection of a SIGSTOPped leader %s, want within the TTL, one renewal and the write deadline %s (and %s)", st.stopDetectMax, crashDeadline, slack)
 	}
 }
 
