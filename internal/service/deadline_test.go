@@ -134,7 +134,7 @@ func TestService_HungLeaderReported(t *testing.T) {
 	if got := metricValue(t, b.metrics.WriteBlocked); got != 1 {
 		t.Errorf("store_write_blocked = %g, want 1", got)
 	}
-	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "lease holder leader is hung") {
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "lease holder leader looks hung") {
 		t.Errorf("no error log line naming the hung holder:\n%s", logs.String())
 	}
 	// A request meanwhile answers 503 write_blocked (retry with the key).

@@ -49,7 +49,7 @@ func (s *Service) Handler() http.Handler {
 		if b := s.blocked.Load(); b != nil {
 			// No process can write: a hung lease holder keeps the lock.
 			body["ready"] = false
-			body["write_blocked"] = map[string]any{"since": b.Since.UTC(), "holder": b.Holder, "lease_expired": b.Expired, "message": b.Message}
+			body["write_blocked"] = map[string]any{"since": b.Since.UTC(), "holder": b.Holder, "lease_expired": b.Expired, "lease_expires": b.Expires, "message": b.Message}
 			code = http.StatusServiceUnavailable
 		}
 		writeJSON(w, code, body)

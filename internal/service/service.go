@@ -56,6 +56,7 @@ type blockedInfo struct {
 	Since   time.Time
 	Holder  string // the lease's holder when this process tried
 	Expired bool   // the holder's lease had expired
+	Expires time.Time
 	Message string
 }
 
@@ -386,9 +387,12 @@ func (s *Service) reportBlocked(now time.Time, cur Lease) {
 	expired := cur.Holder != "" && cur.ExpiresMs <= now.UnixMilli()
 	msg := fmt.Sprintf("the state database's write lock was not obtained within the write deadline (%s): another process keeps it", s.cfg.WriteDeadline)
 	if expired {
-		msg = fmt.Sprintf("lease holder %s is hung: its lease expired at %s but it keeps the state database's write lock (stopped, paused or stuck in I/O); no action runs until that process exits or is killed", cur.Holder, time.UnixMilli(cur.ExpiresMs).UTC().Format(time.RFC3339))
+		msg = fmt.Sprintf("lease holder %s looks hung: its lease expired at %s and the state database's write lock stayed taken through the write deadline (the holder is stopped, paused, stuck in I/O, or overloaded); no action runs until it renews, exits or is killed", cur.Holder, time.UnixMilli(cur.ExpiresMs).UTC().Format(time.RFC3339Nano))
 	}
 	b := &blockedInfo{Since: now, Holder: cur.Holder, Expired: expired, Message: msg}
+	if cur.ExpiresMs > 0 {
+		b.Expires = time.UnixMilli(cur.ExpiresMs).UTC()
+	}
 	if prev := s.blocked.Load(); prev != nil {
 		b.Since = prev.Since
 		if prev.Message == msg {
