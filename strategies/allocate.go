@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -56,6 +57,12 @@ type AllocOptions struct {
 	// Then is how TopK splits between the markets it keeps: Proportional
 	// (by weight; the default when empty) or Equal.
 	Then Method
+	// Per, when set, makes TopK keep K markets per group instead of K in
+	// all: "kind" groups by market kind, "protocol" by protocol, any other
+	// word by the value of the markets' tag with that prefix ("layer"
+	// groups layer:eigenlayer, layer:symbiotic, ...; markets without such
+	// a tag form one group).
+	Per string
 	// Lookback is InverseVolatility's window (DefaultLookback when zero).
 	Lookback time.Duration
 	// Field is the series InverseVolatility measures (FieldAPY, the zero
@@ -76,6 +83,8 @@ func (o *AllocOptions) Validate() error {
 		if o.Then != "" && o.Then != Proportional && o.Then != Equal {
 			return adapters.E(op, adapters.KindInvalid, "top_k splits by proportional or equal, not %q", o.Then)
 		}
+	} else if o.Per != "" {
+		return adapters.E(op, adapters.KindInvalid, "per %q applies to top_k only", o.Per)
 	}
 	if o.Lookback < 0 {
 		return adapters.E(op, adapters.KindInvalid, "lookback %s is negative", o.Lookback)
@@ -157,12 +166,26 @@ func Allocate(st *State, o AllocOptions, cands []Candidate) ([]float64, []string
 			}
 		}
 		sort.SliceStable(idx, func(a, b int) bool { return cands[idx[a]].Score > cands[idx[b]].Score })
-		for rank, i := range idx {
+		// Ranks within each group (one group without Per).
+		groupOf := func(i int) string { return GroupOf(&st.Markets[i].Market, o.Per) }
+		size := map[string]int{}
+		for _, i := range idx {
+			size[groupOf(i)]++
+		}
+		seen := map[string]int{}
+		for _, i := range idx {
+			g := groupOf(i)
+			rank := seen[g]
+			seen[g]++
+			in := ""
+			if o.Per != "" {
+				in = " in " + o.Per + " " + g
+			}
 			if rank >= o.K {
-				notes[i] = fmt.Sprintf("rank %d of %d: outside the top %d", rank+1, len(idx), o.K)
+				notes[i] = fmt.Sprintf("rank %d of %d%s: outside the top %d", rank+1, size[g], in, o.K)
 				continue
 			}
-			notes[i] = fmt.Sprintf("rank %d of %d", rank+1, len(idx))
+			notes[i] = fmt.Sprintf("rank %d of %d%s", rank+1, size[g], in)
 			if o.Then == Equal {
 				w[i] = 1
 			} else {
@@ -191,6 +214,26 @@ func Allocate(st *State, o AllocOptions, cands []Candidate) ([]float64, []string
 		return nil, nil, adapters.Wrap(op, adapters.KindInvalid, err)
 	}
 	return w, notes, nil
+}
+
+// GroupOf is a market's group for AllocOptions.Per: its kind, its
+// protocol, or the value of its tag with the prefix per ("" without
+// per; "none" when it has no such tag).
+func GroupOf(m *adapters.Market, per string) string {
+	switch per {
+	case "":
+		return ""
+	case "kind":
+		return string(m.Kind)
+	case "protocol":
+		return m.Protocol
+	}
+	for _, t := range m.Tags {
+		if v, ok := strings.CutPrefix(t, per+":"); ok {
+			return v
+		}
+	}
+	return "none"
 }
 
 // normalize scales w to sum to 1; all zeros stay zeros.

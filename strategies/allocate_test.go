@@ -205,3 +205,43 @@ func TestNetAPY(t *testing.T) {
 		})
 	}
 }
+
+// TestAllocate_TopKPerGroup: top_k per kind keeps the best k of each
+// kind; per a tag prefix, of each value of that tag.
+func TestAllocate_TopKPerGroup(t *testing.T) {
+	ids := []string{"lido/steth", "rocketpool/reth", "etherfi/weeth", "renzo/ezeth", "aave-v3/weth"}
+	st := testState(t, ids, nil)
+	cands := []Candidate{
+		{Eligible: true, Score: 0.03, Weight: 1}, // lst
+		{Eligible: true, Score: 0.04, Weight: 1}, // lst, best of its kind
+		{Eligible: true, Score: 0.05, Weight: 1}, // lrt, best overall
+		{Eligible: true, Score: 0.045, Weight: 1},
+		{Eligible: true, Score: 0.01, Weight: 1}, // lending, alone in its kind
+	}
+	w, notes, err := Allocate(st, AllocOptions{Method: TopK, K: 1, Then: Equal, Per: "kind"}, cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := 1.0 / 3
+	want := []float64{0, third, third, 0, third}
+	for i := range want {
+		if math.Abs(w[i]-want[i]) > 1e-12 {
+			t.Errorf("%s: weight %v, want %v (notes %q)", ids[i], w[i], want[i], notes[i])
+		}
+	}
+	if notes[0] != "rank 2 of 2 in kind lst: outside the top 1" || notes[4] != "rank 1 of 1 in kind lending" {
+		t.Errorf("notes %q", notes)
+	}
+	// Without per: the single best.
+	w, _, err = Allocate(st, AllocOptions{Method: TopK, K: 1, Then: Equal}, cands)
+	if err != nil || w[2] != 1 {
+		t.Errorf("top 1 overall: %v, %v; want all in etherfi/weeth", w, err)
+	}
+	// Per a tag prefix: etherfi/weeth and renzo/ezeth share layer:eigenlayer.
+	if got, want := GroupOf(&st.Markets[2].Market, "layer"), GroupOf(&st.Markets[3].Market, "layer"); got != want || got == "none" {
+		t.Errorf("layer groups %q and %q, want the same restaking layer", got, want)
+	}
+	if _, _, err := Allocate(st, AllocOptions{Method: Equal, Per: "kind"}, cands); err == nil {
+		t.Error("per with equal: want an error")
+	}
+}

@@ -39,6 +39,7 @@ type allocSpec struct {
 	Method   string `yaml:"method"`
 	K        int    `yaml:"k"`
 	Then     string `yaml:"then"`
+	Per      string `yaml:"per"`
 	Lookback string `yaml:"lookback"`
 	Field    string `yaml:"field"`
 }

@@ -466,7 +466,21 @@ func (l *loader) allocation(s *Strategy, a *allocSpec) {
 		}
 		o.K = a.K
 		o.Then = strategies.Method(a.Then)
+		o.Per = strings.TrimSpace(a.Per)
+		if o.Per != "" {
+			groups := map[string]bool{}
+			for i := range s.universe {
+				groups[strategies.GroupOf(&s.universe[i], o.Per)] = true
+			}
+			if o.Per != "kind" && o.Per != "protocol" && len(groups) == 1 && groups["none"] {
+				l.errorf(d.pos("allocation", "per"), "allocation.per", adapters.KindInvalid,
+					"per %q: no market of the universe has a %s: tag (want kind, protocol or a tag prefix such as layer)", o.Per, o.Per)
+			}
+		}
 	} else {
+		if a.Per != "" {
+			l.errorf(d.pos("allocation", "per"), "allocation.per", adapters.KindInvalid, "per applies to method top_k only")
+		}
 		if a.K != 0 {
 			l.errorf(d.pos("allocation", "k"), "allocation.k", adapters.KindInvalid, "k applies to method top_k only")
 		}
