@@ -354,6 +354,16 @@ func builtinProfiles() []Profile {
 				"gas_withdraw": p(250000, gasNote+" (decreaseLiquidity + collect)"),
 				"gas_harvest":  p(150000, gasNote+" (collect)"),
 			}},
+		{Name: "balancer-weighted", Display: "Balancer v2 weighted pools (constant weighted product)", Kind: AMM, PoolType: PoolConstantProduct,
+			Source: "https://docs.balancer.fi/concepts/explore-available-balancer-pools/weighted-pool/weighted-pool.html",
+			Params: map[string]Param{
+				"weight0":      p(0.2, "B-80BAL-20WETH (pool id 0x5c6ee304399dbdb9c8ef030ab642b10820db8f56000200000000000000000014): 20% WETH (coin 0, the base), 80% BAL, as its name and normalized weights say"),
+				"fee_tier":     p(0.005, "B-80BAL-20WETH swap fee 0.5% since 2024-09-26, 1% before (balancer/multisig-ops PR #1383, '80BAL20WETH-from-1-to-0.5-Sept26-2024')"),
+				"slash_risk":   p(0.001, "smart-contract risk; Balancer v2 exploit of November 2025"),
+				"gas_deposit":  p(250000, gasNote+" (joinPool)"),
+				"gas_withdraw": p(250000, gasNote+" (exitPool)"),
+				"gas_harvest":  p(150000, gasNote),
+			}},
 		{Name: "balancer", Display: "Balancer (weighted and composable stable pools)", Kind: AMM, PoolType: PoolStableswap,
 			RewardTokens: []string{"BAL", "AURA"}, Source: "https://docs.balancer.fi",
 			Params: map[string]Param{
@@ -488,5 +498,6 @@ func builtinMarkets() []Market {
 				"price_inverted": "the GeckoTerminal WETH/USDT file and the synthetic generator quote USDT per WETH",
 			}},
 		{ID: "balancer/reth-weth", Kind: AMM, Base: ETH, Token: "B-rETH-STABLE", Name: "Balancer rETH/WETH stable pool", Tags: []string{"protocol:rocketpool"}},
+		{ID: "balancer-weighted/80bal-20weth", Kind: AMM, Base: ETH, Token: "B-80BAL-20WETH", Name: "Balancer 80/20 BAL/WETH weighted pool (the veBAL pool)", Tags: []string{"protocol:balancer"}},
 	}
 }

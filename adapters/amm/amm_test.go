@@ -50,11 +50,12 @@ func TestProfiles(t *testing.T) {
 		model    amm.Model
 		harvests bool
 	}{
-		"curve/steth-eth":            {amm.Stable, true},
-		"curve/3pool":                {amm.Stable, true},
-		"balancer/reth-weth":         {amm.Stable, true},
-		"uniswap-v3/weth-usdt":       {amm.Product, false},
-		"uniswap-v3/weth-usdt-range": {amm.Concentrated, false},
+		"curve/steth-eth":                {amm.Stable, true},
+		"curve/3pool":                    {amm.Stable, true},
+		"balancer/reth-weth":             {amm.Stable, true},
+		"uniswap-v3/weth-usdt":           {amm.Product, false},
+		"uniswap-v3/weth-usdt-range":     {amm.Concentrated, false},
+		"balancer-weighted/80bal-20weth": {amm.Product, false},
 	}
 	c := adapters.Builtin()
 	n := 0
@@ -205,6 +206,34 @@ func TestAdapter_productFees(t *testing.T) {
 	own := 200000 - f64(q.EntryCost)
 	if want := math.Pow(1+50000*0.0005/(2e5+own), 365) - 1; math.Abs(q.APY-want) > 1e-12 {
 		t.Errorf("Quote APY for a deposit as large as the pool = %g, want %g", q.APY, want)
+	}
+}
+
+// TestBuiltin_weightedBalancer: the built-in 80/20 BAL/WETH pool is a
+// weighted product pool holding 20% WETH (the base): a BAL price move r
+// values the position at r^0.8 (the Balancer weighted invariant's value,
+// prod (p_i)^(w_i) over the entry's), with its 0.5% fee.
+func TestBuiltin_weightedBalancer(t *testing.T) {
+	a := testenv.Open(t, nil, "balancer-weighted/80bal-20weth")
+	fields := func(price float64) map[adapters.Field]float64 {
+		return map[adapters.Field]float64{adapters.FieldPrice: price, adapters.FieldTVL: 1e8, adapters.FieldBaseUSD: 2500}
+	}
+	pos, f := deposit(t, a, testenv.Env(t0, fields(0.0008)), "10")
+	v0 := f64(f.Value)
+	for _, r := range []float64{0.5, 1.5, 3} {
+		got := f64(a.Value(&pos, testenv.Env(t0, fields(0.0008*r)), adapters.PriceRate))
+		if want := v0 * math.Pow(r, 0.8); math.Abs(got-want) > 1e-12*want {
+			t.Errorf("value at r = %g: %.15g, want %.15g", r, got, want)
+		}
+	}
+	// Entering swaps the BAL share (80%) of the deposit at the 0.5% fee
+	// through the weighted pool: 8 ETH of 10 against 1e8 / 2500 = 40,000
+	// ETH of reserves split 20/80.
+	in := 8 * (1 - 0.005)
+	x0, x1 := 40000*0.2, 40000*0.8
+	want := 8 - x1*(1-math.Pow(x0/(x0+in), 0.2/0.8))
+	if got := f64(f.Slippage); math.Abs(got-want) > 1e-9 {
+		t.Errorf("entry slippage %.12g, want %.12g (weighted-product swap of the 80%% BAL share at 0.5%%)", got, want)
 	}
 }
 

@@ -31,6 +31,12 @@ func newDataCmd(a *app) *cobra.Command {
 // progress returns a progress callback drawing a bar on stderr when stderr
 // is a terminal, and a function that finishes the bar.
 func (a *app) progress(desc string) (func(read, total int64), func()) {
+	return a.progressOf(desc, true)
+}
+
+// progressOf is progress counting bytes, or items (rows) when bytes is
+// false.
+func (a *app) progressOf(desc string, bytes bool) (func(read, total int64), func()) {
 	if !a.isTerminal(a.stderr) {
 		return nil, func() {}
 	}
@@ -40,7 +46,8 @@ func (a *app) progress(desc string) (func(read, total int64), func()) {
 			bar = progressbar.NewOptions64(total,
 				progressbar.OptionSetWriter(a.stderr),
 				progressbar.OptionSetDescription(desc),
-				progressbar.OptionShowBytes(true),
+				progressbar.OptionShowBytes(bytes),
+				progressbar.OptionShowCount(),
 				progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionClearOnFinish(),
 			)
@@ -413,22 +420,31 @@ func newDataSynthCmd(a *app) *cobra.Command {
 				}
 				cfg.Markets = append(cfg.Markets, m)
 			}
+			start := time.Now()
+			update, finish := a.progressOf("generating", false)
+			if update != nil {
+				cfg.Progress = func(done, total int) { update(int64(done), int64(total)) }
+			}
 			b, err := synth.Generate(cfg)
+			finish()
 			if err != nil {
 				return err
 			}
+			generated := time.Since(start)
 			ctx := cmd.Context()
 			db, err := a.openDB(ctx, true)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
+			start = time.Now()
 			res, err := db.Write(ctx, b)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s: %d rows (%d new, %d updated, %d unchanged), %d events, %d markets into %s\n",
-				b.Source, len(b.Rows), res.Inserted, res.Updated, res.Unchanged, res.Events, res.Markets, a.dbPath)
+			fmt.Fprintf(a.stdout, "%s: %d rows (%d new, %d updated, %d unchanged), %d events, %d markets into %s (generated in %s, stored in %s)\n",
+				b.Source, len(b.Rows), res.Inserted, res.Updated, res.Unchanged, res.Events, res.Markets, a.dbPath,
+				generated.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}

@@ -23,6 +23,34 @@ var grossStaking = map[adapters.Asset]struct{ mean, sd, halfLifeDays float64 }{
 	adapters.USD: {0.05, 0.01, 30},    // for user-defined yield-bearing stablecoins
 }
 
+// priceCalib calibrates the USD price of a base asset (priceProc).
+type priceCalib struct {
+	level       float64 // price at the start of a generated range
+	vol         float64 // annualised volatility of log returns
+	nu          int     // Student-t degrees of freedom of one step's return
+	volSD       float64 // stationary sd of the log volatility
+	volHalfLife float64 // years for a volatility shock to halve
+	lo, hi      float64 // reflecting bounds, as multiples of level
+}
+
+// basePrices: fitted to the hourly closes of shared/data
+// uniswap-v3-weth-usdt-hourly-geckoterminal (2024-01 .. 2025-09, 15,258
+// hourly returns): annualised volatility 65.5% (hourly returns), excess
+// kurtosis 17.4 hourly and 3.5 daily, no mean reversion (the variance of
+// 30-day returns is 1.10 times 30 daily variances). vol and volSD are set
+// so that the median of nine 3-year hourly paths measures as the file does
+// (TestFit_ETHPrice, the table in docs/data.md): 64.9% volatility, daily
+// excess kurtosis 3.6, hourly 13.1 (t(5) steps on a log volatility of sd
+// 0.5); the volatility half-life (10 days) is an assumption (crypto
+// volatility clusters over days to weeks). ../shared/data has no BTC
+// price: BTC takes ETH's fitted shape, an assumption docs/data.md states.
+// Levels are early-2024 prices; the reflecting bounds (0.05x, 10x) keep
+// decades-long paths within plausible prices.
+var basePrices = map[adapters.Asset]priceCalib{
+	adapters.ETH: {level: 2900, vol: 0.67, nu: 5, volSD: 0.5, volHalfLife: 10.0 / 365, lo: 0.05, hi: 10},
+	adapters.BTC: {level: 60000, vol: 0.67, nu: 5, volSD: 0.5, volHalfLife: 10.0 / 365, lo: 0.05, hi: 10},
+}
+
 // underCalib calibrates one staking underlying (a protocol whose token
 // accrues staking yield). The exchange rate at From is the anchor rate
 // carried forward (or back) at the underlying's mean net APY, so rates
@@ -81,7 +109,26 @@ type marketCalib struct {
 	util     float64 // lending: mean utilization (0 = 0.8 x the curve's optimal)
 	reward   float64 // lending and AMM: incentive APY level (LRTs use the profile's restaking_apy)
 	turnover float64 // AMM: daily volume / pool value
+	// Lending: the stationary sd of the utilization's logit and the
+	// half-life (days) of its deviations (0: the defaults below).
+	utilSD, utilHalfLife float64
 }
+
+// Utilization paths, fitted to the daily utilization of the real files
+// (shared/data aave-v3-…-aavescan-daily, aave-v3-usdc-messari-daily,
+// compound-v3-usdc-messari-daily), per market with a file: util is the
+// file's median (the logistic of its mean logit), utilSD the sd of logit(u)
+// that puts the file's share of days above the kink above it under a
+// logit-normal law (Aave WETH 8.9% above 0.90; USDT 6.9%, USDC 8.5% and
+// Compound USDC 20% above 0.92), utilHalfLife the half-life of logit(u)'s
+// lag-1-day autocorrelation. Other markets take sd 0.6 and 9 days (the
+// files' medians). The generator's former sd 0.2 and 2 days never reached
+// the kink (0.3% of hours above 0.92; 99th percentile 0.91, Aave USDC's
+// file 0.986).
+const (
+	defaultUtilSD       = 0.6
+	defaultUtilHalfLife = 9.0
+)
 
 var marketCalibs = map[string]marketCalib{
 	"lido/steth":       {size: 6.5e6},
@@ -99,13 +146,13 @@ var marketCalibs = map[string]marketCalib{
 	"stakewise/oseth":  {size: 5.0e4},
 	"swell/rsweth":     {size: 1.0e5},
 
-	"aave-v3/weth":     {size: 2.0e6, util: 0.86},
+	"aave-v3/weth":     {size: 2.0e6, util: 0.854, utilSD: 0.32, utilHalfLife: 20}, // AaveScan 2024-01..2025-09
 	"aave-v3/wsteth":   {size: 1.2e6, util: 0.15},
 	"aave-v3/weeth":    {size: 1.0e6, util: 0.03},
-	"aave-v3/usdc":     {size: 2.5e9, util: 0.86},
-	"aave-v3/usdt":     {size: 2.0e9, util: 0.86},
+	"aave-v3/usdc":     {size: 2.5e9, util: 0.853, utilSD: 0.50, utilHalfLife: 7.4}, // Messari 2023-01..2025-11
+	"aave-v3/usdt":     {size: 2.0e9, util: 0.824, utilSD: 0.61, utilHalfLife: 8.8}, // AaveScan 2024-01..2025-09
 	"aave-v3/wbtc":     {size: 4.0e4, util: 0.12},
-	"compound-v3/usdc": {size: 1.0e9, util: 0.86, reward: 0.004},
+	"compound-v3/usdc": {size: 1.0e9, util: 0.861, reward: 0.004, utilSD: 0.745, utilHalfLife: 8.5}, // Messari 2022-08..2025-11
 	"compound-v3/weth": {size: 4.0e5, util: 0.85, reward: 0.002},
 	"morpho/usdc":      {size: 5.0e8, util: 0.90, reward: 0.005},
 	"morpho/weth":      {size: 1.0e5, util: 0.90, reward: 0.003},
@@ -137,6 +184,9 @@ func calibFor(m adapters.Market) marketCalib {
 	}
 	if m.Kind == adapters.AMM && c.turnover == 0 {
 		c.turnover = 0.2
+	}
+	if c.utilSD == 0 {
+		c.utilSD, c.utilHalfLife = defaultUtilSD, defaultUtilHalfLife
 	}
 	return c
 }

@@ -209,7 +209,7 @@ func (g *gen) newModel(m adapters.Market, prof *adapters.Profile) (model, error)
 			u0 = 0.8 * prof.ParamOr("irm_optimal", prof.ParamOr("comet_borrow_kink", 0.9))
 		}
 		u0 = math.Min(math.Max(u0, 0.01), 0.97)
-		l.util = newOU(rg("util"), logit(u0), 0.2, 2.0/365, g.dt)
+		l.util = newOU(rg("util"), logit(u0), c.utilSD, c.utilHalfLife/365, g.dt)
 		l.supply = newLogOU(rg("supply"), c.size, 0.08, 30.0/365, g.dt)
 		if c.reward > 0 {
 			l.reward = newLogOU(rg("reward"), c.reward, 0.3, 14.0/365, g.dt)
@@ -373,6 +373,7 @@ type amm struct {
 	reward  *logOU  // incentive APY, or nil
 	walk    *logOU  // price of a pool with no known coins, or nil
 	price   func(c *stepCtx) float64
+	w0      float64    // weight of coin 0 in a product pool
 	shares  []float64  // scratch
 	balance [3]float64 // scratch
 }
@@ -385,6 +386,7 @@ func (g *gen) newAMM(mk *market, c marketCalib) (model, error) {
 		size:   newLogOU(rg("size"), c.size, 0.1, 60.0/365, g.dt),
 		volume: newLogOU(rg("volume"), c.size*c.turnover, 0.5, 2.0/365, g.dt),
 		stable: prof.PoolType != adapters.PoolConstantProduct && prof.PoolType != adapters.PoolConcentrated,
+		w0:     prof.ParamOr("weight0", 0.5),
 	}
 	if c.reward > 0 {
 		a.reward = newLogOU(rg("reward"), c.reward, 0.3, 14.0/365, g.dt)
@@ -477,8 +479,13 @@ func (a *amm) observe(c *stepCtx, o *adapters.Observation) {
 			a.shares[i] /= sum
 		}
 	} else {
+		// A product pool holds its coins at its weights: even, or
+		// (weight0, 1 - weight0) for a two-coin weighted pool.
 		for i := range a.shares {
 			a.shares[i] = 1 / float64(a.coins)
+		}
+		if a.coins == 2 && a.w0 > 0 && a.w0 < 1 {
+			a.shares[0], a.shares[1] = a.w0, 1-a.w0
 		}
 	}
 	total := 0.0

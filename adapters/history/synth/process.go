@@ -108,6 +108,60 @@ func newLogOU(g *rng, level, sd, halfLife, dt float64) *logOU {
 func (p *logOU) value() float64 { return p.level * exp(p.x.x) }
 func (p *logOU) step()          { p.x.step() }
 
+// studentT returns a Student-t deviate with nu degrees of freedom (nu > 2)
+// scaled to unit variance: z / sqrt(chi2/nu) x sqrt((nu-2)/nu), chi2 the
+// sum of nu squared normals (arithmetic and math.Sqrt only, as norm).
+func (g *rng) studentT(nu int) float64 {
+	z := g.norm()
+	chi := 0.0
+	for range nu {
+		n := g.norm()
+		chi += n * n
+	}
+	if chi == 0 {
+		return z
+	}
+	return z / math.Sqrt(chi/float64(nu)) * math.Sqrt(float64(nu-2)/float64(nu))
+}
+
+// priceProc is a market price with no mean reversion: its log is a random
+// walk whose steps are Student-t (fat tails within a step) with a
+// volatility that itself clusters (a log-volatility OU, so that calm and
+// wild weeks alternate and daily returns keep fat tails too):
+//
+//	log p' = log p + s z - s^2/2,  s = vol x e^(v - vsd^2) x sqrt(dt),  z ~ t(nu) of unit variance
+//
+// with v an OU around 0 of stationary sd vsd; E[s^2] = vol^2 dt, and the
+// price is a martingale. The log price is reflected at [lo, hi] x level so
+// that a path of decades stays within plausible prices.
+type priceProc struct {
+	level, logp, lo, hi float64
+	vol, vsd, sqdt      float64
+	nu                  int
+	v                   *ou
+	g                   *rng
+}
+
+func newPriceProc(g, gv *rng, level float64, c priceCalib, dt float64) *priceProc {
+	return &priceProc{level: level, lo: math.Log(c.lo), hi: math.Log(c.hi), vol: c.vol, vsd: c.volSD,
+		sqdt: math.Sqrt(dt), nu: c.nu, g: g, v: newOU(gv, 0, c.volSD, c.volHalfLife, dt)}
+}
+
+func (p *priceProc) value() float64 { return p.level * exp(p.logp) }
+
+func (p *priceProc) step() {
+	s := p.vol * exp(p.v.x-p.vsd*p.vsd) * p.sqdt
+	p.logp += s*p.g.studentT(p.nu) - s*s/2
+	for p.logp > p.hi || p.logp < p.lo {
+		if p.logp > p.hi {
+			p.logp = 2*p.hi - p.logp
+		} else {
+			p.logp = 2*p.lo - p.logp
+		}
+	}
+	p.v.step()
+}
+
 // logistic maps the real line to (0, 1).
 func logistic(y float64) float64 { return 1 / (1 + exp(-y)) }
 

@@ -38,6 +38,9 @@ type Config struct {
 	// hit market's stake slashed, in (0, 1]. Zero means a seeded draw of
 	// 0.5-2% per market.
 	SlashSize float64
+	// Progress, when set, is called as rows are generated with the rows
+	// done so far and the total (about a hundred times a run).
+	Progress func(done, total int)
 }
 
 // MaxRows bounds the size of one generated batch (markets x steps, about
@@ -118,7 +121,7 @@ type gen struct {
 	dt       float64 // years per step
 	anchor   int64   // scenario anchor, unix seconds
 
-	baseUSD  [2]*logOU // ETH, BTC (USD is 1)
+	baseUSD  [2]*priceProc // ETH, BTC (USD is 1)
 	gas      *logOU
 	gasEff   []effect
 	common   map[adapters.Asset]*ou
@@ -195,10 +198,10 @@ func newGen(cfg Config) (*gen, error) {
 	g.anchor = anchorFor(scen.info.Date, from, to, stepSec)
 	seed := cfg.Seed
 	for i, a := range []adapters.Asset{adapters.ETH, adapters.BTC} {
-		lv := map[adapters.Asset]float64{adapters.ETH: 2900, adapters.BTC: 60000}[a]
-		// The log price mean-reverts slowly: a random walk that stays
-		// within about [0.7, 1.4] x level (ETH 2000-4000) over years.
-		g.baseUSD[i] = newLogOU(newRNG(seed, "usd:"+string(a)), lv, 0.12, 120.0/365, g.dt)
+		// No mean reversion: fat-tailed steps with clustered volatility,
+		// fitted to the real ETH file (calib.go, basePrices).
+		c := basePrices[a]
+		g.baseUSD[i] = newPriceProc(newRNG(seed, "usd:"+string(a)), newRNG(seed, "usdvol:"+string(a)), c.level, c, g.dt)
 	}
 	g.gas = newLogOU(newRNG(seed, "gas"), 20, 0.45, 1.0/365, g.dt)
 
@@ -279,7 +282,11 @@ func (g *gen) run() error {
 		mod.base().rows = rows[i*g.n : (i+1)*g.n : (i+1)*g.n]
 	}
 	var c stepCtx
+	every := max(1, g.n/100)
 	for k := 0; k < g.n; k++ {
+		if g.cfg.Progress != nil && k%every == 0 {
+			g.cfg.Progress(k*len(g.models), g.n*len(g.models))
+		}
 		t := g.from + int64(k)*g.stepSec
 		c.day = float64(t-g.anchor) / dayDur.Seconds()
 		c.usd[0] = sig(g.baseUSD[0].value(), 6)
