@@ -243,13 +243,10 @@ func checkRow(m *adapters.Market, o *adapters.Observation) []string {
 					n++
 				}
 			}
-			// In a two-coin pool quoted as coin 1's price in base, coin 1
-			// is worth its balance times the price.
-			b0, ok0 := get(adapters.FieldBalance0)
-			b1, ok1 := get(adapters.FieldBalance1)
-			if p, okp := get(adapters.FieldPrice); okp && ok0 && ok1 && n == 2 && m.Params["price_inverted"] == 0 {
-				sum = b0 + b1*p
-			}
+			// Balances are in base units at the coins' own rates (docs:
+			// Observations and units); the TVL values them at market
+			// prices, which stay within a few percent of those rates
+			// (stETH's 2022 low 0.93).
 			if usd, ok := usdPer(m, o); ok && n >= 2 && sum > 0 {
 				if r := tvl / (sum * usd); !poolUSDSpan.has(r) {
 					out = append(out, fmt.Sprintf("tvl %g USD is %.3g times the pool's balances (%g base units x %g USD)", tvl, r, sum, usd))
