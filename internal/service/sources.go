@@ -213,6 +213,9 @@ func (src *source) refreshURL(ctx context.Context) (RefreshResult, error) {
 	if cl == nil {
 		cl = &http.Client{Timeout: src.spec.Timeout}
 	}
+	// The source's timeout bounds the fetch; the history write that follows
+	// has the write deadline of its own (a slow disk is not a slow source).
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, src.spec.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.spec.URL, nil)
@@ -238,11 +241,14 @@ func (src *source) refreshURL(ctx context.Context) (RefreshResult, error) {
 	if int64(len(body)) > src.spec.MaxBytes {
 		return res, adapters.E(op, adapters.KindInvalid, "source %s: %v: over the limit of %d bytes", src.spec.Name, errTooLarge, src.spec.MaxBytes)
 	}
-	b, err := importers.ImportReader(ctx, src.spec.URL, bytes.NewReader(body), importers.FormatDefiLlama, importers.Options{Catalog: src.s.cfg.Catalog, Market: src.spec.Market})
+	cancel()
+	wctx, wcancel := context.WithTimeout(parent, src.s.cfg.WriteDeadline)
+	defer wcancel()
+	b, err := importers.ImportReader(wctx, src.spec.URL, bytes.NewReader(body), importers.FormatDefiLlama, importers.Options{Catalog: src.s.cfg.Catalog, Market: src.spec.Market})
 	if err != nil {
 		return res, fmt.Errorf("source %s: %w", src.spec.Name, err)
 	}
-	wr, err := src.s.hist.Write(ctx, b)
+	wr, err := src.s.hist.Write(wctx, b)
 	if err != nil {
 		return res, fmt.Errorf("source %s: %w", src.spec.Name, err)
 	}

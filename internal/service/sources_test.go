@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -203,5 +204,30 @@ func TestService_StaleDataDoesNotRebalance(t *testing.T) {
 	}
 	if err := resultErr(in); !errors.Is(err, adapters.ErrStale) {
 		t.Errorf("stale intent's error %v, want KindStale", err)
+	}
+}
+
+// lateTransport answers with body just before the request's deadline, so
+// that almost nothing of the source's timeout is left when the answer is in.
+type lateTransport struct{ body string }
+
+func (lt lateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if d, ok := r.Context().Deadline(); ok {
+		time.Sleep(time.Until(d) - time.Millisecond)
+	}
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(lt.body)), ContentLength: int64(len(lt.body)), Request: r, Header: http.Header{}}, nil
+}
+
+// TestSource_URLWriteHasItsOwnDeadline: the source's timeout bounds the
+// fetch, not the history write after it. The write used to inherit what was
+// left of the fetch's timeout and failed with "context deadline exceeded" on
+// a loaded machine (seen in CI under -race).
+func TestSource_URLWriteHasItsOwnDeadline(t *testing.T) {
+	chart := llamaChart(time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), 3)
+	s := newSourceService(t, `  - { name: late, url: "http://source.invalid/late", every: "@hourly", market: lido/steth, timeout: 200ms, max_bytes: 1500 }`, NewManualClock(t0))
+	s.sources[0].client = &http.Client{Transport: lateTransport{body: chart}}
+	got, err := s.Refresh(context.Background(), "late")
+	if err != nil || got.Inserted != 3 {
+		t.Fatalf("got %+v, %v; want 3 rows", got, err)
 	}
 }
