@@ -129,7 +129,7 @@ func newMarketsCmd(a *app) *cobra.Command {
 							if src == "" {
 								src = "(no source given)"
 							}
-							fmt.Fprintf(a.stdout, "    %-21s %-10g %s\n", k, m.Params[k], src)
+							fmt.Fprintf(a.stdout, "    %-23s %-10g %s\n", k, m.Params[k], src)
 						}
 					}
 				}
