@@ -281,14 +281,10 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env) projection {
 		return p
 	}
 	o := &env.Obs
-	years := 0.0
-	if !pos.Last.IsZero() {
-		years = float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
-	}
 	a, okA := d.supplyAPY(o)
 	ratio := 1.0
-	if okA && pos.Units.Sign() > 0 && hasSize(o) {
-		ratio, p.adapt = d.own(o, decfast.ToFloat(pos.Units)*p.idx, pos.Adapt, years)
+	if okA && hasSize(o) && pos.Units.Sign() > 0 {
+		ratio, p.adapt = d.own(o, decfast.ToFloat(pos.Units)*p.idx, pos.Adapt, yearsSince(pos, env))
 	}
 	if okA {
 		p.apy = a * ratio
@@ -308,6 +304,7 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env) projection {
 		p.idx, p.drag = v*drag, drag
 	case pos.Last.IsZero():
 	case p.apy != 0 && p.apy > -1:
+		years := yearsSince(pos, env)
 		p.idx *= math.Exp(years * math.Log1p(p.apy))
 		if ratio != 1 && a > -1 {
 			// The market compounded a: keep the position's index over
@@ -320,6 +317,15 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env) projection {
 		}
 	}
 	return p
+}
+
+// yearsSince is the time from pos.Last to env.Time in years (0 for a
+// position never accrued).
+func yearsSince(pos *adapters.Position, env *adapters.Env) float64 {
+	if pos.Last.IsZero() {
+		return 0
+	}
+	return float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
 }
 
 // observedIndex returns the observation's liquidity index when it carries
