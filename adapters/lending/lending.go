@@ -235,10 +235,19 @@ func (d *Driver) own(o *adapters.Observation, own, adapt, years float64) (ratio,
 	return ratio * (math.Exp(adapt) + math.Exp(next) + 2*math.Exp(mid)) / 4, next
 }
 
-// hasSize reports whether an observation can carry the market's size.
-func hasSize(o *adapters.Observation) bool {
-	const size = 1<<adapters.FieldSupply | 1<<adapters.FieldBorrows | 1<<adapters.FieldTVL
-	return o.Set&size != 0
+// hasSize is a quick test (allocation-free, before any Read) of whether
+// an observation can tell the market's size: supplied amounts, borrows
+// with a utilization, or a tvl the driver can convert to base units (a
+// USD market, or a base_usd price).
+func (d *Driver) hasSize(o *adapters.Observation) bool {
+	set := o.Set
+	switch {
+	case set.Has(adapters.FieldSupply), set.Has(adapters.FieldBorrows) && set.Has(adapters.FieldUtilization):
+		return true
+	case set.Has(adapters.FieldTVL):
+		return d.market.Base == adapters.USD || set.Has(adapters.FieldBaseUSD) && o.Values[adapters.FieldBaseUSD] > 0
+	}
+	return false
 }
 
 // supplyAPY is the hot-path form of Read(o).APY; ok is false when the
@@ -283,7 +292,7 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env) projection {
 	o := &env.Obs
 	a, okA := d.supplyAPY(o)
 	ratio := 1.0
-	if okA && hasSize(o) && pos.Units.Sign() > 0 {
+	if okA && d.hasSize(o) && pos.Units.Sign() > 0 {
 		ratio, p.adapt = d.own(o, decfast.ToFloat(pos.Units)*p.idx, pos.Adapt, yearsSince(pos, env))
 	}
 	if okA {
