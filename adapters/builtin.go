@@ -160,6 +160,7 @@ func builtinProfiles() []Profile {
 				"escrow_days":     p(0, "EigenLayer's escrow is served from Renzo's withdrawal buffer, not added to the cooldown (docs, Withdrawals)"),
 				"exit_liquidity":  p(5000, "ezETH DEX depth; near zero during the April 2024 depeg"),
 				"restaking_apy":   p(0.005, "EIGEN and AVS rewards, order of magnitude"),
+				"rewards_in_rate": p(1, "ezETH is reward-bearing: rewards from its restaking positions (ETH and AVS tokens) are captured by the protocol and reflected in ezETH's price against its collateral (docs.renzoprotocol.com, ezETH FAQ)"),
 				"reward_haircut":  p(0.5, "points and reward tokens valued at half"),
 				"slash_risk":      p(0.002, "EigenLayer operator slashing plus Ethereum slashing"),
 				"depeg_risk":      p(0.25, "ezETH fell to about 0.75 ETH on some DEXs on 2024-04-24, before withdrawals opened"),

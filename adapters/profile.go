@@ -116,6 +116,7 @@ var ParamDocs = []ParamDoc{
 	{"venue_fee", []Kind{LST, LRT}, "fraction", "swap fee of a stableswap instant-exit venue"},
 	{"queue", []Kind{LST, LRT}, "0 or 1", "1 (default) when the protocol's withdrawal queue is open to a vault; 0 when it has none a vault can use (Rocket Pool has no queue; cbETH unwraps only through a Coinbase account): exits go through a burn or the venue"},
 	{"burn_liquidity", []Kind{LST, LRT}, "base units", "base the protocol redeems at the exchange rate at once (Rocket Pool burns rETH against its deposit pool's ETH); an instant exit that fits is a burn at the rate, paying gas_withdraw"},
+	{"rewards_in_rate", []Kind{LRT}, "0 or 1", "1 when the protocol compounds its restaking rewards into the token's exchange rate (Renzo's ezETH) instead of paying them out for harvesting"},
 	{"yield_paid", []Kind{LST, LRT}, "0 or 1", "1 (default) while the protocol pays its staking yield; 0 makes the market's yield and rewards zero whatever its observations say (Babylon's phase 1 locked BTC without rewards); usually dated"},
 	{"rebasing", []Kind{LST, LRT}, "0 or 1", "per-market override of Profile.Rebasing: 1 when the token rebases (its market price is per token worth one base unit at NAV), 0 for a value-accruing wrapper (wstETH, weETH)"},
 }

@@ -191,6 +191,10 @@ func (g *gen) newModel(m adapters.Market, prof *adapters.Profile) (model, error)
 			if r := prof.ParamOr("restaking_apy", 0); r > 0 {
 				s.reward = newLogOU(rg("reward"), r, 0.3, 14.0/365, g.dt)
 			}
+			if prof.ParamOr("rewards_in_rate", 0) != 0 {
+				s.inRate, s.rewardIdx, s.dt = true, 1, g.dt
+				s.keep = 1 - math.Min(math.Max(prof.ParamOr("reward_haircut", 0), 0), 1)
+			}
 		}
 		return s, nil
 	case adapters.Lending:
@@ -239,9 +243,15 @@ type staking struct {
 	reward   *logOU         // LRT restaking reward APY, or nil
 	withdraw adapters.Dated // the queue's delay, in force from when the queue opened
 	noQueue  bool           // the profile's queue = 0: no queue a vault can use
-	escrow   adapters.Dated // LRTs: the restaking layer's escrow, added to the delay
-	yield    adapters.Dated // yield_paid: 0 while the protocol paid no yield
-	rebasing bool           // the token rebases: no exchange rate, price is the peg
+	// inRate: the protocol compounds its restaking rewards (after the
+	// profile's haircut) into the exchange rate (Renzo): rewardIdx is
+	// their cumulative growth since From.
+	inRate          bool
+	rewardIdx, keep float64
+	dt              float64        // years per step
+	escrow          adapters.Dated // LRTs: the restaking layer's escrow, added to the delay
+	yield           adapters.Dated // yield_paid: 0 while the protocol paid no yield
+	rebasing        bool           // the token rebases: no exchange rate, price is the peg
 }
 
 func (s *staking) observe(c *stepCtx, o *adapters.Observation) {
@@ -257,6 +267,9 @@ func (s *staking) observe(c *stepCtx, o *adapters.Observation) {
 		// (see adapters.Profile.IsRebasing).
 		o.Put(adapters.FieldPrice, sig(peg, 8))
 	} else {
+		if s.inRate {
+			rate = sig(rate*s.rewardIdx, 11)
+		}
 		o.Put(adapters.FieldExchangeRate, rate)
 		o.Put(adapters.FieldPrice, sig(rate*peg, 8))
 	}
@@ -285,6 +298,9 @@ func (s *staking) step() {
 	s.size.step()
 	s.exit.step()
 	if s.reward != nil {
+		if s.inRate {
+			s.rewardIdx *= compound(sig(s.reward.value(), 6)*s.keep, s.dt) // the reward_apy written
+		}
 		s.reward.step()
 	}
 }

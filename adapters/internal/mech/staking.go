@@ -40,6 +40,7 @@ type Staking struct {
 	insurance       float64
 	restaking       bool // accrue restaking rewards into Position.Rewards
 	restakingAPY    float64
+	rewardsInRate   bool // restaking rewards compound into the exchange rate (Renzo), not Position.Rewards
 	rewardHaircut   float64
 	harvestSwapCost float64
 	gasDeposit      float64
@@ -99,6 +100,7 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 	if restaking {
 		d.escrowDays = p.DatedParam("escrow_days")
 		d.restakingAPY = p.ParamOr("restaking_apy", 0)
+		d.rewardsInRate = p.ParamOr("rewards_in_rate", 0) != 0
 	}
 	for _, f := range []struct {
 		name string
@@ -193,7 +195,13 @@ func (d *Staking) rate(pos *adapters.Position, env *adapters.Env) (rate, apy flo
 		}
 		return 1, apy
 	}
-	return pos.Index * Growth(apy, env.Time.Sub(pos.Last)), apy
+	g := Growth(apy, env.Time.Sub(pos.Last))
+	if d.rewardsInRate {
+		// Rewards the protocol compounds into the rate (an observed rate
+		// already carries them).
+		g *= Growth(d.rewardRate(env), env.Time.Sub(pos.Last))
+	}
+	return pos.Index * g, apy
 }
 
 // paysYield reports whether the protocol pays its staking yield at t:
@@ -245,7 +253,7 @@ func (d *Staking) Accrue(pos *adapters.Position, env *adapters.Env) {
 		return
 	}
 	r, apy := d.rate(pos, env)
-	if d.restaking && !pos.Last.IsZero() && pos.Units.Sign() > 0 {
+	if d.restaking && !d.rewardsInRate && !pos.Last.IsZero() && pos.Units.Sign() > 0 {
 		if rr := d.rewardRate(env); rr > 0 {
 			years := env.Time.Sub(pos.Last).Seconds() / YearSeconds
 			pos.Rewards = decfast.FromDec(pos.Rewards).Add(decfast.FromDec(pos.Units).MulRate(pos.Index * rr * years)).Dec()
@@ -333,6 +341,9 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 	}
 	q.RewardAPY = d.rewardRate(env)
 	q.APY = apy + q.RewardAPY
+	if d.rewardsInRate {
+		q.RewardAPY = 0 // in the rate: nothing to harvest
+	}
 	q.EntryCost = env.GasCost(d.gasDeposit)
 	if amount.Sign() > 0 {
 		rate, _ := d.rate(&adapters.Position{}, env)
