@@ -10,7 +10,8 @@ import (
 
 // BenchmarkAccrue/lending is the backtest hot path: accrue one supply
 // position by one hourly step and value it. With a liquidity index in the
-// observation (AaveScan) and without (the APY compounds).
+// observation (AaveScan) and without (the APY compounds), and with the
+// market's size (own impact priced).
 func BenchmarkAccrue(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
@@ -18,6 +19,10 @@ func BenchmarkAccrue(b *testing.B) {
 	}{
 		{"lending", map[adapters.Field]float64{adapters.FieldAPY: 0.035, adapters.FieldUtilization: 0.85}},
 		{"lending-index", map[adapters.Field]float64{adapters.FieldIndex: 1.0181, adapters.FieldAPY: 0.035}},
+		// The market's size is known: the position's own supply moves
+		// the utilization it earns at (the AaveScan files' case).
+		{"lending-own", map[adapters.Field]float64{adapters.FieldIndex: 1.0181, adapters.FieldAPY: 0.035, adapters.FieldUtilization: 0.85,
+			adapters.FieldSupply: 5e5, adapters.FieldBorrows: 4.25e5}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			testenv.AccrueSteps(b, "aave-v3/weth", testenv.Env(t0, tc.fields))
@@ -49,6 +54,8 @@ func TestDriver_AccrueAllocs(t *testing.T) {
 		{adapters.FieldAPY: 0.035},
 		{adapters.FieldIndex: 1.02, adapters.FieldUtilization: 0.9},
 		{adapters.FieldUtilization: 0.9},
+		{adapters.FieldIndex: 1.02, adapters.FieldAPY: 0.03, adapters.FieldSupply: 100, adapters.FieldBorrows: 85}, // own impact
+		{adapters.FieldAPY: 0.03, adapters.FieldTVL: 2e5, adapters.FieldBaseUSD: 2000},                             // utilization inverted
 	} {
 		env := testenv.Env(t0, fields)
 		pos, _, _ := a.Deposit(a.NewPosition(), env, d("10"))
