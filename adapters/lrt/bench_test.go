@@ -10,13 +10,14 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 )
 
-// BenchmarkAccrue measures one position-step of a backtest on an ezETH
+// BenchmarkAccrue measures one position-step of a backtest on an rsETH
 // position: Accrue to the next hourly observation (exchange rate and
 // reward APY, so restaking rewards accrue every step), then Value at rate
-// pricing.
+// pricing. (It ran on ezETH until Renzo's rewards moved into its rate,
+// rewards_in_rate; rsETH pays them out as ezETH did.)
 func BenchmarkAccrue(b *testing.B) {
 	b.Run("lrt", func(b *testing.B) {
-		a := testenv.Open(b, nil, "renzo/ezeth")
+		a := testenv.Open(b, nil, "kelp/rseth")
 		env := adapters.Env{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 		env.Obs.Put(adapters.FieldExchangeRate, 1.01)
 		env.Obs.Put(adapters.FieldRewardAPY, 0.02)
