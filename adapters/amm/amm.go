@@ -8,6 +8,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/mech"
+	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
 func init() { adapters.Register(adapters.AMM, New) }
@@ -48,7 +49,8 @@ type Driver struct {
 	amp    float64
 	w0     float64 // weight of coin 0 (the base asset) in a product pool
 	rng    Range
-	invert bool // the observed price is coin 1 per base coin
+	v1     float64 // rng.Value(1): the range's value at entry, Shape's denominator
+	invert bool    // the observed price is coin 1 per base coin
 	params mech.UnitParams
 }
 
@@ -103,6 +105,7 @@ func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
 	if err := d.params.Check(op, m.ID); err != nil {
 		return nil, err
 	}
+	d.v1 = d.rng.Value(1)
 	if len(p.RewardTokens) > 0 {
 		return &Harvesting{d}, nil
 	}
@@ -247,7 +250,7 @@ func (d *Driver) Shape(p *Pool, entry float64) float64 {
 		}
 		return 1
 	case Concentrated:
-		return d.rng.Value(p.ratio(entry)) / d.rng.Value(1)
+		return d.rng.Value(p.ratio(entry)) / d.v1
 	}
 	r := p.ratio(entry)
 	if d.w0 == 0.5 {
@@ -323,7 +326,7 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env, p *Pool, sh 
 		if sh < 0 {
 			sh = d.ownShape(p, pos.Entry)
 		}
-		own = adapters.Float(pos.Units) * idx * sh
+		own = decfast.ApproxFloat(pos.Units) * idx * sh // a share: a few ulps do not matter
 	}
 	lr, a, ok := d.FeeRate(p, pos.Entry, own)
 	switch {

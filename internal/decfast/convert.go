@@ -143,6 +143,38 @@ func fromFloatWords(v float64) (neg bool, hi, lo uint64, zero, ok bool) {
 // float64pow10 holds 10^k for k in [0, 22], exact in float64.
 var float64pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
+// ApproxFloat is Float(d) within a few ulps (two roundings instead of
+// one), for weights and shares where the correctly rounded value is not
+// needed: a coefficient of up to two words over a power of ten up to
+// 10^22 costs a few float operations instead of a 128-bit division. Other
+// decimals take Float.
+func ApproxFloat(d decimal.Decimal) float64 {
+	exp := d.Exponent()
+	if d.Sign() == 0 {
+		return 0
+	}
+	if exp > 0 || exp < -22 || bits.UintSize != 64 {
+		return Float(d)
+	}
+	c := coef(&d) // read in place
+	w := c.Bits()
+	var f float64
+	switch len(w) {
+	case 0:
+		return 0
+	case 1:
+		f = float64(uint64(w[0]))
+	case 2:
+		f = float64(uint64(w[1]))*0x1p64 + float64(uint64(w[0]))
+	default:
+		return Float(d)
+	}
+	if c.Sign() < 0 {
+		f = -f
+	}
+	return f / float64pow10[-exp]
+}
+
 // Float is d.InexactFloat64(), bit for bit (the nearest float64, ties to
 // even), without the big.Rat that decimal builds when the coefficient
 // exceeds 2^53 (amounts above about 0.009 at Scale places): for a

@@ -299,3 +299,27 @@ func TestMemo_Get(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestApproxFloat: within 4 ulps of the correctly rounded Float on random
+// amounts at Scale places and the edge cases.
+func TestApproxFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	cases := []decimal.Decimal{decimal.Zero, decimal.RequireFromString("1234.5678"), decimal.RequireFromString("-0.000000000000000001"),
+		decimal.RequireFromString("340282366920938463463.374607431768211455"), decimal.New(5, 3), decimal.New(7, -30)}
+	for range 2000 {
+		v := (rng.Float64() - 0.3) * math.Pow(10, float64(rng.IntN(30)-10))
+		cases = append(cases, FromFloat(v))
+	}
+	for _, d := range cases {
+		got, want := ApproxFloat(d), Float(d)
+		if want == 0 {
+			if got != 0 {
+				t.Errorf("ApproxFloat(%s) = %g, want 0", d, got)
+			}
+			continue
+		}
+		if math.Abs(got-want) > 4*math.Abs(want)*0x1p-52 {
+			t.Errorf("ApproxFloat(%s) = %.17g, Float %.17g: more than 4 ulps apart", d, got, want)
+		}
+	}
+}
