@@ -3,6 +3,7 @@ package backtest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ import (
 const (
 	ChartCosts = "chart-costs" // cumulative gas, slippage and fees
 	ChartAPY   = "chart-apy"   // each market's observed APY
-	ChartPeg   = "chart-peg"   // each market's peg (price / exchange rate)
+	ChartPeg   = "chart-peg"   // each staking token's peg (price / exchange rate)
 )
 
 // MarketCurve is one market's observed APY and peg over the run, sampled
@@ -34,14 +35,22 @@ type MarketCurve struct {
 const MarketCurvePoints = 600
 
 // marketCurves samples each market's APY and peg over [from, to]: every
-// k-th row so that at most MarketCurvePoints remain. The peg is price /
-// exchange rate where both are observed, the price alone for a market
-// without an exchange rate (a rebasing token, a pool's price in base).
+// k-th row so that at most MarketCurvePoints remain.
+//
+// A peg is drawn for LSTs and LRTs only: a rebasing token's price is its
+// peg, a value-accruing token's peg is price / exchange rate where both
+// are observed. A value-accruing token's row without an exchange rate has
+// no peg (NaN, a break in its line), never its price: cbETH's 1.077 per
+// ETH is its rate times its peg, not a 7.7% premium. A pool's or a lending
+// market's price is not a peg, and they draw none.
 func marketCurves(ms []*market, from, to int64) []MarketCurve {
 	out := make([]MarketCurve, 0, len(ms))
 	for _, m := range ms {
 		s := m.ser
 		mc := MarketCurve{Market: m.id}
+		kind := m.ad.Market().Kind
+		staking := kind == adapters.LST || kind == adapters.LRT
+		rebasing := staking && m.ad.Profile() != nil && m.ad.Profile().IsRebasing()
 		lo := max(0, s.Index(from))
 		hi := s.Index(to)
 		if hi < lo || s.Len() == 0 {
@@ -56,10 +65,12 @@ func marketCurves(ms []*market, from, to int64) []MarketCurve {
 			if apy != nil && s.Set[r].Has(adapters.FieldAPY) {
 				a = apy[r]
 			}
-			if price != nil && s.Set[r].Has(adapters.FieldPrice) {
-				p = price[r]
-				if rate != nil && s.Set[r].Has(adapters.FieldExchangeRate) && rate[r] > 0 {
-					p /= rate[r]
+			if staking && price != nil && s.Set[r].Has(adapters.FieldPrice) {
+				switch {
+				case rebasing:
+					p = price[r]
+				case rate != nil && s.Set[r].Has(adapters.FieldExchangeRate) && rate[r] > 0:
+					p = price[r] / rate[r]
 				}
 			}
 			mc.APY, mc.Peg = append(mc.APY, a), append(mc.Peg, p)
@@ -182,11 +193,13 @@ func marketCharts(r *Result, maxPoints int) []svgChart {
 			xs[k] = float64(t)
 		}
 		apy = append(apy, curve{mc.Market, distinctColor(i), "1.3", "", xs, mc.APY})
-		peg = append(peg, curve{mc.Market, distinctColor(i), "1.3", "", xs, mc.Peg})
+		if slices.ContainsFunc(mc.Peg, func(v float64) bool { return !math.IsNaN(v) }) {
+			peg = append(peg, curve{mc.Market, distinctColor(i), "1.3", "", xs, mc.Peg})
+		}
 	}
 	return []svgChart{
 		lineChart(ChartAPY, "Each market's observed APY", apy, true, maxPoints),
-		lineChart(ChartPeg, "Each market's peg (market price / exchange rate)", peg, false, maxPoints),
+		lineChart(ChartPeg, "Each staking token's peg (market price / exchange rate; blank where the data has no exchange rate)", peg, false, maxPoints),
 	}
 }
 
