@@ -417,8 +417,12 @@ func (r *crashRig) twoProcesses(rng *rand.Rand, st *crashStats) {
 		}
 		stopAt := time.Now()
 		_ = a.cmd.Process.Signal(syscall.SIGSTOP)
-		stop()
-		stop = r.withClient(b.addr)
+		// The API client lets go of the stopped a in the background: its
+		// request in flight waits out the client's timeout (3 s), which is
+		// the test's delay, not the standby's. It moves to b once the
+		// standby has been timed.
+		clientDone := make(chan struct{})
+		go func(stop func()) { stop(); close(clientDone) }(stop)
 		blocked := false
 		lapsedBefore := false
 		_, ok := r.waitFor(b, 15*time.Second, "lead or report the stopped leader", func(rd ready) bool {
@@ -426,7 +430,9 @@ func (r *crashRig) twoProcesses(rng *rand.Rand, st *crashStats) {
 			lapsedBefore = blocked && rd.Blocked.Expires.Before(stopAt)
 			return rd.Leader || blocked
 		})
-		d := time.Since(stopAt) // the client's request to the stopped a waits out its timeout first
+		d := time.Since(stopAt)
+		<-clientDone
+		stop = r.withClient(b.addr)
 		if ok && lapsedBefore {
 			// The leader's lease had lapsed before the stop (its renewal
 			// was late on the loaded machine) and the standby was already
