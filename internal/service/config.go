@@ -245,6 +245,9 @@ type VaultParams struct {
 	// applied to DepositForTrade, the starting deposit.
 	MinTradeOfNAV   float64
 	MaxGasPrice     float64
+	// MinGainOverCost is the strategy's rebalance.min_gain_over_cost when
+	// the file sets it (nil: the vault's default), as in backtests.
+	MinGainOverCost *float64
 	DepositForTrade decimal.Decimal
 	// DepositLimit caps total assets (MaxAmount when the file sets none).
 	DepositLimit decimal.Decimal
@@ -564,6 +567,10 @@ func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) 
 	}
 	t := s.Thresholds()
 	vp.MinTradeOfNAV, vp.MaxGasPrice, vp.DepositForTrade = t.MinTrade, t.MaxGasPrice, vs.Deposit
+	if t.HasMinGainOverCost {
+		g := t.MinGainOverCost
+		vp.MinGainOverCost = &g
+	}
 	vs.Vault = vp
 	if _, err := vs.VaultConfig(); err != nil {
 		return vs, l.errf(p, adapters.KindInvalid, "%v", err)

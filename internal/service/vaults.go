@@ -74,6 +74,9 @@ func (vs *VaultSpec) VaultConfig() (vault.Config, error) {
 		cfg.Rebalance.MinTrade = adapters.Quantize(p.DepositForTrade.Mul(adapters.FromFloat(p.MinTradeOfNAV)))
 	}
 	cfg.Rebalance.MaxGasPrice = p.MaxGasPrice
+	if p.MinGainOverCost != nil {
+		cfg.Rebalance.MinGainOverCost = *p.MinGainOverCost
+	}
 	cfg.DepositLimit = p.DepositLimit
 	return cfg, cfg.Validate()
 }
