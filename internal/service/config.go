@@ -243,8 +243,8 @@ type VaultParams struct {
 	MaxLoss      *float64
 	// MinTradeOfNAV is the strategy's rebalance.min_trade (a fraction),
 	// applied to DepositForTrade, the starting deposit.
-	MinTradeOfNAV   float64
-	MaxGasPrice     float64
+	MinTradeOfNAV float64
+	MaxGasPrice   float64
 	// MinGainOverCost is the strategy's rebalance.min_gain_over_cost when
 	// the file sets it (nil: the vault's default), as in backtests.
 	MinGainOverCost *float64
