@@ -41,7 +41,7 @@ func FuzzGenericCSV(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzCheck(t, "csv", data, func() (error, func()) {
 			b, err := ImportCSV(context.Background(), "f.csv", bytes.NewReader(data), m, Options{})
-			return err, func() { checkBatch(t, b) }
+			return err, func() { checkFuzzBatch(t, b) }
 		})
 	})
 }
@@ -55,7 +55,7 @@ func FuzzDefiLlamaJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzCheck(t, "defillama", data, func() (error, func()) {
 			b, err := ImportDefiLlama(context.Background(), "f.json", bytes.NewReader(data), Options{Market: "lido/steth"})
-			return err, func() { checkBatch(t, b) }
+			return err, func() { checkFuzzBatch(t, b) }
 		})
 	})
 }
@@ -70,7 +70,7 @@ func FuzzExportJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzCheck(t, "export", data, func() (error, func()) {
 			b, err := ImportReader(context.Background(), "f.json", bytes.NewReader(data), FormatExport, Options{})
-			return err, func() { checkBatch(t, b) }
+			return err, func() { checkFuzzBatch(t, b) }
 		})
 	})
 }
@@ -93,7 +93,7 @@ func FuzzDatasetCSV(f *testing.F) {
 		d := datasets[int(which)%len(datasets)]
 		fuzzCheck(t, string(d.format), data, func() (error, func()) {
 			b, err := ImportReader(context.Background(), "f.csv", bytes.NewReader(data), d.format, Options{})
-			return err, func() { checkBatch(t, b) }
+			return err, func() { checkFuzzBatch(t, b) }
 		})
 	})
 }

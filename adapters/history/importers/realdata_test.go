@@ -120,6 +120,37 @@ func TestImportFile_SharedData(t *testing.T) {
 // unique per market, markets from the catalog.
 func checkBatch(t testing.TB, b *history.Batch) {
 	t.Helper()
+	checkBatchRows(t, b)
+	if hs, ws := history.CheckBatch(b); len(hs) > 0 {
+		t.Fatalf("history.CheckBatch errors: %v (warnings %d)", hs, len(ws))
+	}
+}
+
+// checkFuzzBatch is checkBatch for fuzzed input: the batch is well formed,
+// but its values may be implausible, which the store refuses unless the
+// user allows them (and then stores them with a warning).
+func checkFuzzBatch(t testing.TB, b *history.Batch) {
+	t.Helper()
+	checkBatchRows(t, b)
+	hs, ws := history.CheckBatch(b)
+	for _, h := range hs {
+		if h.Kind != history.IssueImplausible {
+			t.Fatalf("history.CheckBatch errors: %v (warnings %d)", hs, len(ws))
+		}
+	}
+	if len(hs) > 0 {
+		allowed := *b
+		allowed.AllowImplausible = true
+		if hs, _ := history.CheckBatch(&allowed); len(hs) > 0 {
+			t.Fatalf("history.CheckBatch errors with implausible values allowed: %v", hs)
+		}
+	}
+}
+
+// checkBatchRows checks what every importer's batch holds: valid rows that
+// observe something, of known markets, in time order, at whole UTC seconds.
+func checkBatchRows(t testing.TB, b *history.Batch) {
+	t.Helper()
 	known := map[string]bool{}
 	for _, m := range b.Markets {
 		known[m.ID] = true
@@ -143,9 +174,6 @@ func checkBatch(t testing.TB, b *history.Batch) {
 		if r.Obs.Time.Location() != time.UTC || r.Obs.Time.Nanosecond() != 0 {
 			t.Fatalf("line %d: time %v is not whole UTC seconds", r.Line, r.Obs.Time)
 		}
-	}
-	if hs, ws := history.CheckBatch(b); len(hs) > 0 {
-		t.Fatalf("history.CheckBatch errors: %v (warnings %d)", hs, len(ws))
 	}
 }
 
