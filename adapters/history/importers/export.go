@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"time"
 
@@ -79,8 +80,22 @@ func importExport(c *readCtx, r io.Reader) (*history.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, ev := range f.Events {
+	if len(f.Events) > 0 && !slices.ContainsFunc(out.Markets, func(m adapters.Market) bool { return m.ID == id }) {
+		// An export of events only: its market is looked up as rows' are.
+		m, err := bl.cat.Market(id)
+		if err != nil {
+			return nil, adapters.E(op, adapters.KindNotFound, "unknown market %q (not in the catalog)", id).At(c.name)
+		}
+		out.Markets = append(out.Markets, m)
+	}
+	for i, ev := range f.Events {
 		ev.Market = id
+		if err := ev.Validate(); err != nil {
+			return nil, (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: err}).At(fmt.Sprintf("%s:event %d", c.name, i+1))
+		}
+		if msg := history.CheckTime(ev.Time); msg != "" {
+			return nil, adapters.E(op, adapters.KindInvalid, "%s", msg).At(fmt.Sprintf("%s:event %d", c.name, i+1))
+		}
 		out.Events = append(out.Events, ev)
 	}
 	return out, nil
