@@ -1,6 +1,10 @@
 package amm
 
-import "math"
+import (
+	"math"
+
+	"github.com/yieldvault/yieldvault/adapters/internal/mech"
+)
 
 // MaxCoins is the most coins a stableswap pool may hold here (Curve's
 // 3pool has three).
@@ -110,34 +114,9 @@ func (g Range) IL(r float64) float64 {
 }
 
 // StableD is the stableswap invariant D of the balances xs (in units of
-// equal value at peg) at amplification amp, by Curve's Newton iteration
-// (get_D). amp is the pool's A as its contract reports it (Ann = A * n).
-// It returns 0 when a balance is not positive or the iteration does not
-// converge.
-func StableD(amp float64, xs []float64) float64 {
-	n := float64(len(xs))
-	s := 0.0
-	for _, x := range xs {
-		if !(x > 0) || math.IsInf(x, 0) {
-			return 0
-		}
-		s += x
-	}
-	ann := amp * n
-	d := s
-	for i := 0; i < 255; i++ {
-		dp := d
-		for _, x := range xs {
-			dp = dp * d / (x * n)
-		}
-		prev := d
-		d = (ann*s + dp*n) * d / ((ann-1)*d + (n+1)*dp)
-		if math.Abs(d-prev) <= 1e-15*d {
-			return d
-		}
-	}
-	return 0
-}
+// equal value at peg) at amplification amp (mech.StableD, the one
+// implementation the LST/LRT venues share).
+func StableD(amp float64, xs []float64) float64 { return mech.StableD(amp, xs) }
 
 // stableDP is D^(n+1) / (n^n * prod(xs)), computed as get_D does.
 func stableDP(d float64, xs []float64) float64 {
@@ -191,30 +170,10 @@ func StableValueRatio(amp float64, xs []float64) float64 {
 	return 1 / g
 }
 
-// StableY solves the invariant for the balance of coin i that gives D with
-// the other balances fixed (Curve's get_y_D).
+// StableY solves the invariant for the balance of coin i that gives D
+// with the other balances fixed (mech.StableY).
 func StableY(amp float64, xs []float64, i int, d float64) float64 {
-	n := float64(len(xs))
-	ann := amp * n
-	c, s := d, 0.0
-	for j, x := range xs {
-		if j == i {
-			continue
-		}
-		s += x
-		c = c * d / (x * n)
-	}
-	c = c * d / (ann * n)
-	b := s + d/ann
-	y := d
-	for k := 0; k < 255; k++ {
-		prev := y
-		y = (y*y + c) / (2*y + b - d)
-		if math.Abs(y-prev) <= 1e-15*y {
-			break
-		}
-	}
-	return y
+	return mech.StableY(amp, xs, i, d)
 }
 
 // StableAddOne returns the increase of D from adding amount of coin 0 to

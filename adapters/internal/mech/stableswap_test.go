@@ -8,8 +8,9 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/internal/mech"
 )
 
-// TestStableSwapOut compares the staking venue's swap with the AMM
-// package's own Curve invariant (amm.StableD, amm.StableY): the output of
+// TestStableSwapOut checks the staking venue's swap against the invariant
+// it is built on (amm.StableD, amm.StableY, which amm's own tests check
+// against Curve's limits and derivatives): the output of
 // dx into a pool is the drop of the other balance that keeps D, less the
 // fee. The figures: 1000 stETH into a 60k/60k A = 50 pool costs
 // about 0.07% with the 0.04% fee (the constant-product depth model said
