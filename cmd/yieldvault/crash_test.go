@@ -22,7 +22,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
-	"github.com/yieldvault/yieldvault/internal/service"
+	"github.com/yieldvault/yieldvault/service"
 )
 
 var crashLong = flag.Bool("long", false, "TestServe_CrashRecovery: 1,000 kills instead of about 60 (about 20 minutes; run with -timeout 60m)")

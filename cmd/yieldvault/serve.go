@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind's driver
-	"github.com/yieldvault/yieldvault/internal/service"
+	"github.com/yieldvault/yieldvault/service"
 )
 
 func newServeCmd(a *app) *cobra.Command {

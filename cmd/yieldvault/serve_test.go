@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yieldvault/yieldvault/internal/service"
+	"github.com/yieldvault/yieldvault/service"
 	"github.com/yieldvault/yieldvault/vault"
 )
 

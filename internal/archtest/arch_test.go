@@ -1,6 +1,6 @@
 // Package archtest checks that imports run one way through the layers that
 // docs/ARCHITECTURE.md describes: adapters <- strategies <- vault <-
-// backtest <- cmd, with the service and the helpers under internal/.
+// backtest <- cmd, with the service beside backtest (both applications of vault) and the helpers under internal/.
 package archtest
 
 import (
@@ -22,11 +22,12 @@ var forbidden = []struct {
 	pkg    string
 	banned []string
 }{
-	{"adapters", []string{module + "/strategies", module + "/vault", module + "/backtest", module + "/cmd", module + "/internal/service", "net/http", "github.com/robfig/cron"}},
-	{"strategies", []string{module + "/vault", module + "/backtest", module + "/cmd", module + "/internal/service", "net/http"}},
-	{"vault", []string{module + "/backtest", module + "/cmd", module + "/internal/service", "net/http"}},
-	{"backtest", []string{module + "/cmd", module + "/internal/service", "net/http"}},
-	{"internal/service", []string{module + "/cmd"}},
+	{"adapters", []string{module + "/strategies", module + "/vault", module + "/backtest", module + "/cmd", module + "/service", "net/http", "github.com/robfig/cron"}},
+	{"strategies", []string{module + "/vault", module + "/backtest", module + "/cmd", module + "/service", "net/http"}},
+	{"vault", []string{module + "/backtest", module + "/cmd", module + "/service", "net/http"}},
+	{"backtest", []string{module + "/cmd", module + "/service", "net/http"}},
+	{"service", []string{module + "/cmd", module + "/backtest"}},
+	{"internal", []string{module + "/adapters", module + "/strategies", module + "/vault", module + "/backtest", module + "/service", module + "/cmd"}},
 	{"internal/decfast", []string{module + "/"}},
 	{"internal/yamlx", []string{module + "/"}},
 	{"internal/sqlitex", []string{module + "/"}},
@@ -83,7 +84,7 @@ func TestLayers(t *testing.T) {
 		}
 		for _, pkg := range noCronRunner {
 			if (rel == pkg || strings.HasPrefix(rel, pkg+"/")) && strings.Contains(string(src), "cron.New(") {
-				t.Errorf("%s starts cron's runner (cron.New): only cmd and internal/service may", filepath.ToSlash(strings.TrimPrefix(path, root+"/")))
+				t.Errorf("%s starts cron's runner (cron.New): only cmd and service may", filepath.ToSlash(strings.TrimPrefix(path, root+"/")))
 			}
 		}
 		return nil
