@@ -96,7 +96,7 @@ func TestLoadConfig_AmountBounds(t *testing.T) {
 		{"deposit over limit", "deposit_limit: \"10\"\n    deposit: \"11\"", ":6:14", "deposit_limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			strat := "../../examples/strategies/usd-lending.yaml"
+			strat := "../examples/strategies/usd-lending.yaml"
 			_, err := ParseConfig("svc.yaml", []byte("state_db: s.db\nvaults:\n  - id: v\n    strategy: "+strat+"\n    "+tc.vault+"\n"))
 			if !errors.Is(err, adapters.ErrInvalid) || !strings.HasPrefix(err.Error(), "svc.yaml"+tc.pos) || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("ParseConfig = %v, want invalid at svc.yaml%s mentioning %q", err, tc.pos, tc.msg)

@@ -11,7 +11,7 @@ import (
 )
 
 func TestLoadConfig_Errors(t *testing.T) {
-	strat, _ := filepath.Abs("../../examples/strategies/lst-lrt-balanced.yaml")
+	strat, _ := filepath.Abs("../examples/strategies/lst-lrt-balanced.yaml")
 	good := "  - { id: v, strategy: " + strat + ", deposit: \"1\" }\n"
 	tests := []struct {
 		name string
@@ -60,7 +60,7 @@ func TestLoadConfig_Errors(t *testing.T) {
 }
 
 func TestLoadConfig_Example(t *testing.T) {
-	c, err := LoadConfig("../../examples/service/service.yaml")
+	c, err := LoadConfig("../examples/service/service.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

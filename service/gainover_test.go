@@ -14,7 +14,7 @@ import (
 // reaches the service's rebalancer as it reaches a backtest's; without it
 // the vault's default holds.
 func TestConfig_MinGainOverCost(t *testing.T) {
-	src, err := os.ReadFile("../../examples/strategies/lst-lrt-balanced.yaml")
+	src, err := os.ReadFile("../examples/strategies/lst-lrt-balanced.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ const testToken = "test-token-0123456789abcdef"
 func writeConfig(t testing.TB, extra, vaults string) string {
 	t.Helper()
 	dir := t.TempDir()
-	strat, err := filepath.Abs("../../examples/strategies")
+	strat, err := filepath.Abs("../examples/strategies")
 	if err != nil {
 		t.Fatal(err)
 	}
