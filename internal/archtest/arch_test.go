@@ -1,6 +1,8 @@
 // Package archtest checks that imports run one way through the layers that
 // docs/ARCHITECTURE.md describes: adapters <- strategies <- vault <-
-// backtest <- cmd, with the service beside backtest (both applications of vault) and the helpers under internal/.
+// backtest <- cli <- cmd, with the service beside backtest (both
+// applications of vault), the CLI package over both and the helpers under
+// internal/.
 package archtest
 
 import (
@@ -22,12 +24,12 @@ var forbidden = []struct {
 	pkg    string
 	banned []string
 }{
-	{"adapters", []string{module + "/strategies", module + "/vault", module + "/backtest", module + "/cmd", module + "/service", "net/http", "github.com/robfig/cron"}},
-	{"strategies", []string{module + "/vault", module + "/backtest", module + "/cmd", module + "/service", "net/http"}},
-	{"vault", []string{module + "/backtest", module + "/cmd", module + "/service", "net/http"}},
-	{"backtest", []string{module + "/cmd", module + "/service", "net/http"}},
-	{"service", []string{module + "/cmd", module + "/backtest"}},
-	{"internal", []string{module + "/adapters", module + "/strategies", module + "/vault", module + "/backtest", module + "/service", module + "/cmd"}},
+	{"adapters", []string{module + "/strategies", module + "/vault", module + "/backtest", module + "/cmd", module + "/cli", module + "/service", "net/http", "github.com/robfig/cron"}},
+	{"strategies", []string{module + "/vault", module + "/backtest", module + "/cmd", module + "/cli", module + "/service", "net/http"}},
+	{"vault", []string{module + "/backtest", module + "/cmd", module + "/cli", module + "/service", "net/http"}},
+	{"backtest", []string{module + "/cmd", module + "/cli", module + "/service", "net/http"}},
+	{"service", []string{module + "/cmd", module + "/cli", module + "/backtest"}},
+	{"internal", []string{module + "/adapters", module + "/strategies", module + "/vault", module + "/backtest", module + "/service", module + "/cmd", module + "/cli"}},
 	{"internal/decfast", []string{module + "/"}},
 	{"internal/yamlx", []string{module + "/"}},
 	{"internal/sqlitex", []string{module + "/"}},
@@ -82,9 +84,19 @@ func TestLayers(t *testing.T) {
 				}
 			}
 		}
+		if rel == "cmd" || strings.HasPrefix(rel, "cmd/") {
+			// A main is a few lines over the CLI package: of the module it
+			// imports cli, and registering packages only for their init.
+			for _, imp := range f.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if strings.HasPrefix(p, module+"/") && p != module+"/cli" && (imp.Name == nil || imp.Name.Name != "_") {
+					t.Errorf("%s imports %s: a main imports only %s/cli (and blank imports of registering packages)", filepath.ToSlash(strings.TrimPrefix(path, root+"/")), p, module)
+				}
+			}
+		}
 		for _, pkg := range noCronRunner {
 			if (rel == pkg || strings.HasPrefix(rel, pkg+"/")) && strings.Contains(string(src), "cron.New(") {
-				t.Errorf("%s starts cron's runner (cron.New): only cmd and service may", filepath.ToSlash(strings.TrimPrefix(path, root+"/")))
+				t.Errorf("%s starts cron's runner (cron.New): only cmd, cli and service may", filepath.ToSlash(strings.TrimPrefix(path, root+"/")))
 			}
 		}
 		return nil

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -48,7 +48,7 @@ func docBlocks(t *testing.T, path string) map[string]string {
 // that names its catalog, reading the database without --catalog.
 func TestDocs_DataWorkedExample(t *testing.T) {
 	root := sharedData(t)
-	blocks := docBlocks(t, "../../docs/data.md")
+	blocks := docBlocks(t, "../docs/data.md")
 	dir := t.TempDir()
 	for _, name := range []string{"usdc-core.yaml", "usdc-core-map.yaml", "usdc-core-hold.yaml"} {
 		b, ok := blocks[name]

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 	"github.com/yieldvault/yieldvault/strategies/rules"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// version is set at build time with -ldflags "-X github.com/yieldvault/yieldvault/cli.version=v1.2.3";
 // otherwise it comes from the module's build information.
 var version = ""
 

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -23,12 +23,12 @@ func TestServe_Usage(t *testing.T) {
 		{"no config", []string{"serve"}, 2, "serve needs -c FILE"},
 		{"missing config", []string{"serve", "-c", "does-not-exist.yaml"}, 1, "does-not-exist.yaml"},
 		{"bad log level", []string{"serve", "-c", "x.yaml", "--log-level", "loud"}, 2, "--log-level"},
-		{"non-loopback listen", []string{"serve", "-c", "../../examples/service/service.yaml", "--listen", "0.0.0.0:8080"}, 2, "not a loopback address"},
+		{"non-loopback listen", []string{"serve", "-c", "../examples/service/service.yaml", "--listen", "0.0.0.0:8080"}, 2, "not a loopback address"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(context.Background(), tc.args, strings.NewReader(""), &out, &errb)
+			code := Run(context.Background(), tc.args, strings.NewReader(""), &out, &errb)
 			if code != tc.code {
 				t.Errorf("exit code %d, want %d (stderr %q)", code, tc.code, errb.String())
 			}
@@ -43,7 +43,7 @@ func TestServe_Usage(t *testing.T) {
 // context) while the service starts is a clean stop, exit code 0.
 func TestServe_StopDuringStartUp(t *testing.T) {
 	dir := t.TempDir()
-	strat, _ := filepath.Abs("../../examples/strategies/usd-lending.yaml")
+	strat, _ := filepath.Abs("../examples/strategies/usd-lending.yaml")
 	cfgPath := filepath.Join(dir, "service.yaml")
 	if err := os.WriteFile(cfgPath, []byte("state_db: state.db\nlisten: 127.0.0.1:0\nvaults:\n  - { id: usd, strategy: "+strat+", deposit: \"1\" }\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestServe_StopDuringStartUp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"serve", "-c", cfgPath}, strings.NewReader(""), &out, &errb); code != 0 {
+	if code := Run(ctx, []string{"serve", "-c", cfgPath}, strings.NewReader(""), &out, &errb); code != 0 {
 		t.Errorf("exit code %d after a stop during start-up, want 0 (stderr %q)", code, errb.String())
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -159,7 +159,7 @@ func newCrashRig(t *testing.T) *crashRig {
 	ctx := context.Background()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "yieldvault")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/yieldvault").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	// A history file opens much faster than decoding the embedded one.
@@ -175,7 +175,7 @@ func newCrashRig(t *testing.T) *crashRig {
 		t.Fatal(err)
 	}
 	hdb.Close()
-	strat, _ := filepath.Abs("../../examples/strategies")
+	strat, _ := filepath.Abs("../examples/strategies")
 	cfgPath := filepath.Join(dir, "service.yaml")
 	cfg := fmt.Sprintf(`state_db: state.db
 history_db: history.db

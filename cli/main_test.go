@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	code = Run(context.Background(), args, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -303,7 +303,7 @@ func TestDataImport_SharedData(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	matches, err := filepath.Glob("../../examples/strategies/*.yaml")
+	matches, err := filepath.Glob("../examples/strategies/*.yaml")
 	if err != nil || len(matches) == 0 {
 		t.Fatalf("no example strategies: %v", err)
 	}
@@ -331,7 +331,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestPlan(t *testing.T) {
-	code, out, errs := cli(t, "plan", "-s", "../../examples/strategies/lst-lrt-balanced.yaml", "--at", "2024-06-01", "--capital", "250")
+	code, out, errs := cli(t, "plan", "-s", "../examples/strategies/lst-lrt-balanced.yaml", "--at", "2024-06-01", "--capital", "250")
 	if code != 0 {
 		t.Fatalf("plan: exit %d: %s", code, errs)
 	}
@@ -340,7 +340,7 @@ func TestPlan(t *testing.T) {
 			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
 	}
-	code, out, _ = cli(t, "plan", "-s", "../../examples/strategies/lst-lrt-balanced.yaml", "--json")
+	code, out, _ = cli(t, "plan", "-s", "../examples/strategies/lst-lrt-balanced.yaml", "--json")
 	var got struct {
 		Target struct {
 			Allocations []struct {
@@ -396,7 +396,7 @@ func TestVersion(t *testing.T) {
 // Every example strategy backtests on the embedded history with the
 // default capital of its base, and trades.
 func TestBacktest_EveryExample(t *testing.T) {
-	matches, err := filepath.Glob("../../examples/strategies/*.yaml")
+	matches, err := filepath.Glob("../examples/strategies/*.yaml")
 	if err != nil || len(matches) == 0 {
 		t.Fatalf("no example strategies: %v", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"github.com/yieldvault/yieldvault/backtest"
 )
 
-const exampleStrategy = "../../examples/strategies/lst-lrt-balanced.yaml"
+const exampleStrategy = "../examples/strategies/lst-lrt-balanced.yaml"
 
 // shortRange keeps the CLI's backtests fast: two weeks of the embedded
 // history (a step every 6 hours).
