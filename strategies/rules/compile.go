@@ -16,6 +16,8 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/yieldvault/yieldvault/adapters"
 )
 
 // Limits on rule expressions, checked at load.
@@ -71,6 +73,11 @@ type compiler struct {
 	pindex  map[string]int // name -> index in params
 	windows []window
 	wkeys   map[string]int // op|name|secs -> index in windows
+	groups  []groupCall
+	gkeys   map[string]int // group call text -> index in groups
+	// universe, when set, is what group calls' tag prefixes are checked
+	// against.
+	universe []adapters.Market
 }
 
 func newCompiler(params []string) *compiler {
@@ -129,7 +136,8 @@ type analysis struct {
 	windows map[file.Location]int // window call location -> window id
 	params  map[file.Location]int // params member location -> parameter id
 	hasTags map[file.Location]bool
-	decl    map[string]bool // let-declared names
+	groups  map[file.Location]int // group call location -> group id
+	decl    map[string]bool       // let-declared names
 	used    map[*ast.IdentifierNode]bool
 }
 
@@ -319,6 +327,7 @@ func (c *compiler) analyze(k ruleKind, root ast.Node) *analysis {
 		windows: map[file.Location]int{},
 		params:  map[file.Location]int{},
 		hasTags: map[file.Location]bool{},
+		groups:  map[file.Location]int{},
 		decl:    map[string]bool{},
 		used:    map[*ast.IdentifierNode]bool{},
 	}
@@ -350,6 +359,8 @@ func (c *compiler) analyze(k ruleKind, root ast.Node) *analysis {
 				a.read("tags")
 			case isWindowName(id.Value):
 				c.windowCall(k, a, n, id.Value, n.Arguments, errAt)
+			case isGroupName(id.Value):
+				c.groupCall(k, a, n, id.Value, errAt)
 			default:
 				errAt(n, "unknown function %q%s", id.Value, suggestOrList(id.Value, functionNames()))
 			}
@@ -524,8 +535,13 @@ func windowNames() []string {
 	return out
 }
 
+func isGroupName(s string) bool {
+	_, ok := parseGroupOp(s)
+	return ok
+}
+
 func functionNames() []string {
-	return append(append([]string(nil), Functions...), WindowFuncs...)
+	return append(append(append([]string(nil), Functions...), WindowFuncs...), GroupFuncs...)
 }
 
 func sortedIDs[K comparable](m map[K]int) []int {
@@ -556,6 +572,10 @@ func (r *rewriter) Visit(np *ast.Node) {
 	case *ast.CallNode, *ast.BuiltinNode:
 		if wi, ok := r.a.windows[loc]; ok {
 			ast.Patch(np, &ast.IdentifierNode{Value: windowsIdent + strconv.Itoa(wi)})
+			return
+		}
+		if gi, ok := r.a.groups[loc]; ok {
+			ast.Patch(np, &ast.IdentifierNode{Value: groupIdent(gi)})
 			return
 		}
 		if c, ok := n.(*ast.CallNode); ok && r.a.hasTags[loc] {

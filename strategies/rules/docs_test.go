@@ -90,6 +90,7 @@ func TestDocs_Complete(t *testing.T) {
 	}
 	want = append(want, Functions...)
 	want = append(want, WindowFuncs...)
+	want = append(want, GroupFuncs...)
 	for _, m := range strategies.Methods {
 		want = append(want, string(m))
 	}

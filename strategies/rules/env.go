@@ -52,6 +52,17 @@ type marketEnv struct {
 	W13 float64 `expr:"__w13"`
 	W14 float64 `expr:"__w14"`
 	W15 float64 `expr:"__w15"`
+
+	// Group values by group call id (rank(score, "kind"), ...), set
+	// before rules.weight runs.
+	G0 float64 `expr:"__g0"`
+	G1 float64 `expr:"__g1"`
+	G2 float64 `expr:"__g2"`
+	G3 float64 `expr:"__g3"`
+	G4 float64 `expr:"__g4"`
+	G5 float64 `expr:"__g5"`
+	G6 float64 `expr:"__g6"`
+	G7 float64 `expr:"__g7"`
 	paramSlots
 }
 

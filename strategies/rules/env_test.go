@@ -104,7 +104,7 @@ func TestMarketEnv_Offsets(t *testing.T) {
 			t.Errorf("expr resolves %q in marketEnv, want an unknown name", name)
 		}
 	}
-	wantFloats := MaxWindows + MaxParams
+	wantFloats := MaxWindows + MaxParams + MaxGroups
 	for _, d := range Names {
 		if d.Scope != ScopeVault && d.Type == "float" {
 			wantFloats++

@@ -320,6 +320,7 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 
 	// Rules.
 	c := newCompiler(s.paramNames)
+	c.universe = s.universe
 	s.comp = c
 	compile := func(k ruleKind, src string, path ...pathKey) *program {
 		if strings.TrimSpace(src) == "" {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/robfig/cron/v3"
@@ -383,6 +384,15 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	pc.reads = reads
 	var exits []string
 	eligibleCount := 0
+	groups := s.comp.groups
+	deferW := s.weight != nil && len(groups) > 0
+	var gin [][]float64 // per group call, per market: its input
+	if deferW {
+		gin = make([][]float64, len(groups))
+		for gi := range gin {
+			gin[gi] = make([]float64, n)
+		}
+	}
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		rspan[i][0] = int32(len(rb))
@@ -397,15 +407,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 			rspan[i][1] = int32(len(rb))
 			continue
 		}
-		pc.ms = ms
-		pc.consts = &s.consts[i]
-		if ms.Profile != s.profiles[i] {
-			c := constsOf(ms.Profile) // the state's own profile (not the catalog's)
-			pc.consts = &c
-		}
-		pc.env.fill(ms, s.tags[i], pc.consts)
-		pc.sw = s.wcache.get(i, ms.Series, nw)
-		clear(pc.have)
+		pc.enter(i, ms, nw)
 		if s.exit != nil {
 			out, err := pc.runBool(s.exit)
 			if err != nil {
@@ -437,6 +439,23 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 			return strategies.Target{}, err
 		}
 		pc.env.Score = score
+		if deferW {
+			// The weight rule reads group values: it runs once every
+			// score is known (below).
+			cands[i] = strategies.Candidate{Eligible: true, Score: score}
+			for gi := range groups {
+				if g := &groups[gi]; g.Op != groupCount {
+					gin[gi][i] = score
+					if g.Name != "score" {
+						gin[gi][i] = *(*float64)(unsafe.Add(unsafe.Pointer(&pc.env), g.cur))
+					}
+				}
+			}
+			eligibleCount++
+			rb = appendNum(append(rb, "score "...), score)
+			rspan[i][1] = int32(len(rb))
+			continue
+		}
 		weight := math.Max(score, 0)
 		if s.weight != nil {
 			if weight, err = pc.runFloat(s.weight); err != nil {
@@ -461,6 +480,49 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		}
 		rspan[i][1] = int32(len(rb))
 	}
+	var wspan [][2]int32 // deferred weights: rb[wspan[i][0]:wspan[i][1]]
+	if deferW {
+		eligible := make([]bool, n)
+		for i := range cands {
+			eligible[i] = cands[i].Eligible
+		}
+		gout := make([][]float64, len(groups))
+		for gi := range gout {
+			gout[gi] = make([]float64, n)
+		}
+		groupValues(groups, st.Markets, eligible, gin, gout)
+		wspan = make([][2]int32, n)
+		for i := range st.Markets {
+			if !eligible[i] {
+				continue
+			}
+			pc.enter(i, &st.Markets[i], nw)
+			pc.env.Score = cands[i].Score
+			for gi := range groups {
+				pc.env.setG(gi, gout[gi][i])
+			}
+			weight, err := pc.runFloat(s.weight)
+			if err != nil {
+				return strategies.Target{}, err
+			}
+			if weight < 0 {
+				return strategies.Target{}, s.runErr(s.weight, st.Markets[i].Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
+			}
+			cands[i].Weight = weight
+			wspan[i][0] = int32(len(rb))
+			rb = appendNum(append(rb, ", weight "...), weight)
+			for gi := range groups {
+				if gi == 0 {
+					rb = append(rb, " ("...)
+				} else {
+					rb = append(rb, ", "...)
+				}
+				rb = appendNum(append(append(rb, groups[gi].Text...), '='), gout[gi][i])
+			}
+			rb = append(rb, ')')
+			wspan[i][1] = int32(len(rb))
+		}
+	}
 	desired, notes, err := strategies.Allocate(st, s.alloc, cands)
 	if err != nil {
 		return strategies.Target{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
@@ -477,6 +539,9 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	pc.ends = ends
 	for i := range n {
 		out = append(out, rb[rspan[i][0]:rspan[i][1]]...)
+		if wspan != nil {
+			out = append(out, rb[wspan[i][0]:wspan[i][1]]...)
+		}
 		if notes != nil && notes[i] != "" {
 			out = append(out, "; "...)
 			out = append(out, notes[i]...)
@@ -515,6 +580,21 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	}
 	t.Reason = string(out)
 	return t, nil
+}
+
+// enter makes market i (ms) the plan context's current market: its
+// profile constants, its environment, its cached windows.
+func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
+	s := pc.s
+	pc.ms = ms
+	pc.consts = &s.consts[i]
+	if ms.Profile != s.profiles[i] {
+		c := constsOf(ms.Profile) // the state's own profile (not the catalog's)
+		pc.consts = &c
+	}
+	pc.env.fill(ms, s.tags[i], pc.consts)
+	pc.sw = s.wcache.get(i, ms.Series, nw)
+	clear(pc.have)
 }
 
 // readList is the read list of an outcome.
