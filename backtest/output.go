@@ -533,64 +533,27 @@ func previewFloat(in *vault.Inputs, x float64) string {
 	return formatFloat(x)
 }
 
-// Decision outcomes (the outcome column of decisions.csv).
+// Decision outcomes (the outcome column of decisions.csv): the vault's
+// vocabulary, shared with the service's decision log and metrics.
 const (
-	OutcomeTraded   = "traded"    // the decision had orders and they were sent
-	OutcomeSkipped  = "skipped"   // the strategy's rebalance condition was false: nothing sent
-	OutcomeRejected = "rejected"  // every candidate trade was rejected (thresholds, gates, caps)
-	OutcomeOnTarget = "on_target" // nothing to trade
+	OutcomeTraded   = vault.OutcomeTraded
+	OutcomeSkipped  = vault.OutcomeSkipped
+	OutcomeRejected = vault.OutcomeRejected
+	OutcomeOnTarget = vault.OutcomeOnTarget
 )
 
-// Outcome classifies a decision: traded, skipped, rejected or on_target.
-func Outcome(d *vault.Decision) string {
-	switch {
-	case len(d.Orders) > 0:
-		return OutcomeTraded
-	case hasPrefix(d.Reasons, "not executed"):
-		return OutcomeSkipped
-	case len(d.Rejected) > 0:
-		return OutcomeRejected
-	}
-	return OutcomeOnTarget
-}
+// Outcome classifies a decision: traded, skipped, rejected or on_target
+// (vault.Decision.Outcome).
+func Outcome(d *vault.Decision) string { return d.Outcome() }
 
-func hasPrefix(ss []string, p string) bool {
-	for _, s := range ss {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// FormatOrders is the orders of a decision in one line: "sell lido/steth
-// 12.5 (instant, est. cost 0.01): reason; buy ...".
-func FormatOrders(os []vault.Order) string {
-	parts := make([]string, len(os))
-	for i, o := range os {
-		mode := o.Mode.String()
-		if o.All {
-			mode += ", all"
-		}
-		if o.Urgent {
-			mode += ", urgent"
-		}
-		parts[i] = fmt.Sprintf("%s %s %s (%s, est. cost %s): %s", o.Side, o.Market, o.Amount.StringFixed(6), mode, o.EstCost.StringFixed(6), o.Reason)
-	}
-	return strings.Join(parts, "; ")
-}
+// FormatOrders is the orders of a decision in one line
+// (vault.FormatOrders): "sell lido/steth 12.5 (instant, est. cost 0.01):
+// reason; buy ...".
+func FormatOrders(os []vault.Order) string { return vault.FormatOrders(os) }
 
 // FormatRejected is the rejections of a decision in one line, sorted by
-// market: "aave-v3/weth: gain below cost; ...".
-func FormatRejected(rs []vault.Rejection) string {
-	rej := append([]vault.Rejection(nil), rs...)
-	sort.SliceStable(rej, func(i, j int) bool { return rej[i].Market < rej[j].Market })
-	parts := make([]string, len(rej))
-	for i, r := range rej {
-		parts[i] = r.Market + ": " + r.Reason
-	}
-	return strings.Join(parts, "; ")
-}
+// market (vault.FormatRejected).
+func FormatRejected(rs []vault.Rejection) string { return vault.FormatRejected(rs) }
 
 // WriteDecisionsCSV writes decisions.csv: every rebalance decision in time
 // order with the columns time, tick, trigger, outcome (Outcome), nav,

@@ -12,7 +12,7 @@ import (
 )
 
 func newServeCmd(a *app) *cobra.Command {
-	var cfgPath, listen, level string
+	var cfgPath, listen, level, format string
 	var jsonLogs bool
 	cmd := &cobra.Command{
 		Use:   "serve -c service.yaml",
@@ -29,6 +29,12 @@ func newServeCmd(a *app) *cobra.Command {
 			if err := lvl.UnmarshalText([]byte(level)); err != nil {
 				return usagef("--log-level %q is not debug, info, warn or error", level)
 			}
+			if jsonLogs {
+				format = "json"
+			}
+			if format != "text" && format != "json" {
+				return usagef("--log-format %q is not text or json", format)
+			}
 			cfg, err := service.LoadConfig(cfgPath)
 			if err != nil {
 				return err
@@ -41,7 +47,7 @@ func newServeCmd(a *app) *cobra.Command {
 			}
 			opts := &slog.HandlerOptions{Level: lvl}
 			var h slog.Handler = slog.NewTextHandler(a.stderr, opts)
-			if jsonLogs {
+			if format == "json" {
 				h = slog.NewJSONHandler(a.stderr, opts)
 			}
 			log := slog.New(h)
@@ -68,7 +74,9 @@ func newServeCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "service configuration file (YAML)")
 	cmd.Flags().StringVar(&listen, "listen", "", "override the configuration's listen address")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
-	cmd.Flags().BoolVar(&jsonLogs, "log-json", false, "log JSON lines instead of text")
+	cmd.Flags().StringVar(&format, "log-format", "text", "log format: text (logfmt) or json (one JSON object a line)")
+	cmd.Flags().BoolVar(&jsonLogs, "log-json", false, "same as --log-format json")
+	_ = cmd.Flags().MarkDeprecated("log-json", "use --log-format json")
 	return cmd
 }
 

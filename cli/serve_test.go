@@ -24,6 +24,7 @@ func TestServe_Usage(t *testing.T) {
 		{"missing config", []string{"serve", "-c", "does-not-exist.yaml"}, 1, "does-not-exist.yaml"},
 		{"bad log level", []string{"serve", "-c", "x.yaml", "--log-level", "loud"}, 2, "--log-level"},
 		{"non-loopback listen", []string{"serve", "-c", "../examples/service/service.yaml", "--listen", "0.0.0.0:8080"}, 2, "not a loopback address"},
+		{"bad log format", []string{"serve", "-c", "x.yaml", "--log-format", "xml"}, 2, "--log-format"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

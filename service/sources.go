@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -77,7 +78,13 @@ ON CONFLICT(name) DO UPDATE SET last_run = excluded.last_run, last_ok = COALESCE
 		err = e
 	}
 	if err == nil {
-		src.s.log.Info("source refreshed", "source", name, "files", res.Files, "skipped", res.Skipped, "failed", res.Failed, "rows", res.Inserted)
+		// An idle refresh (nothing new) logs at DEBUG, one that imported
+		// or failed something at INFO.
+		lvl := slog.LevelDebug
+		if res.Inserted > 0 || res.Failed > 0 {
+			lvl = slog.LevelInfo
+		}
+		src.s.log.Log(ctx, lvl, "source refreshed", "source", name, "files", res.Files, "skipped", res.Skipped, "failed", res.Failed, "rows", res.Inserted)
 	}
 	return res, err
 }

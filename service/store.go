@@ -548,6 +548,8 @@ type Commit struct {
 	// Vault, when set, replaces the vault's row (Create inserts it).
 	Vault    *VaultUpdate
 	Decision *Decision
+	// note is what the action's log line says (not stored).
+	note actionNote
 }
 
 // VaultUpdate is a vault's new committed state.

@@ -43,14 +43,33 @@ const (
 	SourceSystem   = "system"
 )
 
-// Outcomes of intents and decisions.
+// Outcomes of intents and decisions. A rebalance or exit check that ran
+// says what its decision did in the vault's vocabulary, shared with the
+// backtest's decisions.csv (vault.Decision.Outcome): traded, skipped,
+// rejected or on_target. Other actions that ran say executed.
 const (
-	OutExecuted = "executed" // the action changed the vault
-	OutSkipped  = "skipped"  // a condition said no (rebalance/harvest condition, nothing to exit)
-	OutStale    = "stale"    // market data older than the staleness limit
-	OutPaused   = "paused"   // the vault is paused
-	OutFailed   = "failed"   // the action was refused (see the result's error)
+	OutExecuted = "executed"            // a harvest, deposit, withdrawal, pause, resume or creation changed the vault
+	OutTraded   = vault.OutcomeTraded   // a rebalance or exit sent orders
+	OutSkipped  = vault.OutcomeSkipped  // a condition said no (rebalance/harvest condition, nothing to exit)
+	OutRejected = vault.OutcomeRejected // every candidate trade was rejected (thresholds, gates, caps)
+	OutOnTarget = vault.OutcomeOnTarget // nothing to trade
+	OutStale    = "stale"               // market data older than the staleness limit
+	OutPaused   = "paused"              // the vault is paused
+	OutFailed   = "failed"              // the action was refused (see the result's error)
 )
+
+// Outcomes lists the outcomes each action can have (the label sets of
+// yieldvault_decisions_total, exported from the start).
+var Outcomes = map[Action][]string{
+	ActRebalance: {OutTraded, OutSkipped, OutRejected, OutOnTarget, OutStale, OutPaused, OutFailed},
+	ActExitCheck: {OutTraded, OutSkipped, OutRejected, OutOnTarget, OutStale, OutPaused, OutFailed},
+	ActHarvest:   {OutExecuted, OutSkipped, OutPaused, OutFailed},
+	ActDeposit:   {OutExecuted, OutFailed},
+	ActWithdraw:  {OutExecuted, OutFailed},
+	ActPause:     {OutExecuted},
+	ActResume:    {OutExecuted},
+	ActCreate:    {OutExecuted},
+}
 
 // maxCatchUp bounds the ticks of one action one job run processes.
 const maxCatchUp = 10000
@@ -240,6 +259,7 @@ func (rt *vaultRT) doWith(ctx context.Context, in Intent, pre *VaultRow) (Intent
 			return got, err
 		}
 		rt.observeCommit(c, got, row, v, age)
+		rt.logAction(ctx, c, got)
 		done := got
 		done.Status, done.Outcome, done.Done = "done", c.Outcome, c.At
 		if done.Result, err = json.Marshal(c.Result); err != nil {
@@ -345,6 +365,7 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 	}
 	fail := func(summary string, err error) (Commit, VaultRow, *vault.Vault, time.Duration, error) {
 		c.Outcome, c.Result = OutFailed, failResult(summary, err)
+		c.note.reason = summary + ": " + err.Error()
 		upd.State = row.State
 		dec(OutFailed, summary+": "+err.Error(), c.Result)
 		return c, row, nil, 0, nil
@@ -354,6 +375,7 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		upd.Paused = in.Action == ActPause
 		c.Outcome = OutExecuted
 		c.Result = actionResult{Summary: "vault " + string(in.Action) + "d"}
+		c.note.reason = fmt.Sprintf("%sd by %s: %s", in.Action, in.Source, req.Note)
 		dec(OutExecuted, fmt.Sprintf("%sd by %s: %s", in.Action, in.Source, req.Note), req)
 		return c, row, nil, 0, nil
 	}
@@ -363,6 +385,7 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 			return fail(string(in.Action)+" refused", adapters.E(string(in.Action), adapters.KindPaused, "vault %s is paused", rt.id))
 		}
 		c.Result = actionResult{Summary: "vault paused: nothing done"}
+		c.note.reason = "the vault is paused: nothing done"
 		return c, row, nil, 0, nil
 	}
 	v, err := rt.restore(row)
@@ -390,6 +413,7 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		rt.s.metrics.Stale.WithLabelValues(rt.id).Inc()
 		c.Outcome = OutStale
 		c.Result = failResult(why, adapters.E(string(in.Action), adapters.KindStale, "%s", why))
+		c.note.reason = why
 		upd.State = row.State
 		dec(OutStale, why, map[string]any{"data_age_seconds": age.Seconds(), "limit_seconds": rt.spec.Staleness.Seconds()})
 		return c, row, nil, age, nil
@@ -402,6 +426,7 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		}
 		c.Outcome = OutExecuted
 		c.Result = actionResult{Summary: fmt.Sprintf("%s deposited %s for %s shares", req.User, req.Amount, sh), Detail: map[string]any{"shares": sh, "assets": req.Amount}}
+		c.note.reason = c.Result.(actionResult).Summary
 		dec(OutExecuted, c.Result.(actionResult).Summary, c.Result)
 	case ActWithdraw:
 		var wd vault.Withdrawn
@@ -415,6 +440,7 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		}
 		c.Outcome = OutExecuted
 		c.Result = actionResult{Summary: fmt.Sprintf("%s withdrew %s (paid %s) burning %s shares", req.User, wd.Assets, wd.Paid, wd.Shares), Detail: wd}
+		c.note.reason = c.Result.(actionResult).Summary
 		dec(OutExecuted, c.Result.(actionResult).Summary, c.Result)
 	case ActHarvest:
 		if err := rt.harvest(ctx, rt.runner(v, w, in), in, t, &c, dec); err != nil {
@@ -480,6 +506,7 @@ func (rt *vaultRT) harvest(ctx context.Context, r *vault.Runner, in Intent, t ti
 	if tr.Skip != "" {
 		c.Outcome = OutSkipped
 		c.Result = actionResult{Summary: "harvest skipped: " + why}
+		c.note.reason = "harvest condition false: " + why
 		if tr.Vars.PendingRewards > 0 {
 			dec(OutSkipped, "harvest skipped: "+why, tr.Vars)
 		}
@@ -489,6 +516,7 @@ func (rt *vaultRT) harvest(ctx context.Context, r *vault.Runner, in Intent, t ti
 	c.Outcome = OutExecuted
 	sum := fmt.Sprintf("harvested %d markets: proceeds %s, costs %s (%s)", len(h.Markets), h.Proceeds.StringFixed(8), h.Costs.StringFixed(8), why)
 	c.Result = actionResult{Summary: sum, Detail: h}
+	c.note.costs, c.note.reason = h.Costs, fmt.Sprintf("%s; harvested %d markets for %s", why, len(h.Markets), h.Proceeds.StringFixed(8))
 	c.Vault.LastHarvest = t
 	dec(OutExecuted, sum, h)
 	return nil
@@ -521,9 +549,11 @@ func (rt *vaultRT) rebalance(ctx context.Context, r *vault.Runner, in Intent, t 
 	switch tr.Skip {
 	case vault.SkipNothingHeld:
 		c.Outcome, c.Result = OutSkipped, actionResult{Summary: "exit check: nothing held"}
+		c.note.reason = "nothing held"
 		return nil
 	case vault.SkipNoExit:
 		c.Outcome, c.Result = OutSkipped, actionResult{Summary: "exit check: no exit"}
+		c.note.reason = "the exit rule lists no market the vault holds"
 		return nil
 	}
 	d := *tr.Decision
@@ -532,20 +562,19 @@ func (rt *vaultRT) rebalance(ctx context.Context, r *vault.Runner, in Intent, t 
 		c.Outcome = OutSkipped
 		sum := fmt.Sprintf("rebalance skipped: condition false (drift %.4f, gain %.4f, cost %.4f)", d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY)
 		c.Result = actionResult{Summary: sum}
+		c.note.reason = "rebalance condition false: " + tr.Why
 		dec(OutSkipped, sum, det)
 		return nil
 	}
 	res := *tr.Result
 	det.Result = &res
-	c.Outcome = OutExecuted
-	if len(d.Orders) == 0 {
-		c.Outcome = OutSkipped // on target, or every trade rejected: the reasons say which
-	}
+	c.Outcome = d.Outcome() // traded, rejected (the rejections say why) or on_target
 	if len(res.Executed) > 0 {
 		c.Vault.LastRebalance = t
 	}
 	sum := fmt.Sprintf("%s: %d orders, %d executed, %d failed, costs %s", d.Trigger, len(d.Orders), len(res.Executed), len(res.Failed), res.Costs.StringFixed(8))
 	c.Result = actionResult{Summary: sum, Detail: map[string]any{"orders": len(d.Orders), "executed": len(res.Executed), "costs": res.Costs}}
+	c.note = decisionNote(d, res)
 	dec(c.Outcome, sum, det)
 	return nil
 }
@@ -573,6 +602,7 @@ func (rt *vaultRT) applyCreate(ctx context.Context, in Intent) (Commit, VaultRow
 	}
 	row := VaultRow{ID: rt.id, Config: rt.cfg, State: v.State(), Ticks: Ticks{Rebalance: t, Harvest: t, ExitCheck: t}}
 	c := Commit{Outcome: OutExecuted, Result: actionResult{Summary: fmt.Sprintf("vault created with a deposit of %s by %s", rt.spec.Deposit, rt.spec.Depositor)}}
+	c.note.reason = c.Result.(actionResult).Summary
 	c.Vault = &VaultUpdate{Create: true, ID: rt.id, Config: rt.cfg, State: row.State, Ticks: row.Ticks, Entries: v.Ledger().Entries(), Values: v.MarketValues(nil)}
 	js, _ := json.Marshal(c.Result)
 	c.Decision = &Decision{VaultID: rt.id, Time: t, Action: ActCreate, Outcome: OutExecuted, Summary: c.Result.(actionResult).Summary, Detail: js}
