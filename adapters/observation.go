@@ -86,11 +86,15 @@ func (s FieldSet) With(f Field) FieldSet { return s | 1<<f }
 
 // Observation is one market's state at one instant. Values holds every
 // numeric field indexed by Field; Set says which fields the source actually
-// carried (a field not in Set is zero and means "not observed").
+// carried (a field not in Set is zero and means "not observed"). Derived
+// are the fields of Set that the history derived from other fields rather
+// than observed (Series.Derived): a staking token's exchange rate read
+// from its market price is not a rate, and its peg is unknown.
 type Observation struct {
-	Time   time.Time
-	Values [NumFields]float64
-	Set    FieldSet
+	Time    time.Time
+	Values  [NumFields]float64
+	Set     FieldSet
+	Derived FieldSet
 }
 
 // Get returns a field's value and whether it was observed.
@@ -112,19 +116,55 @@ func (o *Observation) Put(f Field, v float64) {
 	o.Set = o.Set.With(f)
 }
 
-// Peg is market price / exchange rate, or 1 when either is missing. A
-// market without a separate exchange rate (the token is the base) is at
-// peg when its price is 1.
-func (o *Observation) Peg() float64 {
-	p, okp := o.Get(FieldPrice)
-	if !okp {
-		return 1
+// PegBasis says what a market's peg compares its market price with.
+type PegBasis uint8
+
+const (
+	// PegPrice: one token is worth one base unit by the protocol's
+	// accounting, so the price is the peg (a rebasing staking token, a
+	// stablecoin lending market, a pool share quoted in base).
+	PegPrice PegBasis = iota
+	// PegRate: a value-accruing token (wstETH, rETH, cbETH) is worth its
+	// exchange rate, so its peg is price / exchange rate, unknown when the
+	// rate is.
+	PegRate
+)
+
+// PegBasisOf is the basis of a market of kind k: PegRate for a staking
+// token (LST, LRT) that does not rebase, else PegPrice.
+func PegBasisOf(k Kind, rebasing bool) PegBasis {
+	if (k == LST || k == LRT) && !rebasing {
+		return PegRate
 	}
-	r := o.Value(FieldExchangeRate, 1)
-	if r <= 0 {
-		return 1
+	return PegPrice
+}
+
+// Peg is the one peg formula every layer uses (the adapters' market
+// pricing, strategies' peg, the backtest's holds and report): what the
+// market pays for a token over what the protocol's accounting says it is
+// worth. known is false, and peg 1, when the data cannot say: no usable
+// price (absent, not positive, not finite), or, at PegRate, no usable
+// exchange rate (rateOK false also for a rate the history derived from
+// the price itself: cbETH's Compound feed is a market price, and its peg
+// is not 1 but unknown). At PegPrice the price alone is the peg.
+func Peg(price float64, priceOK bool, rate float64, rateOK bool, b PegBasis) (peg float64, known bool) {
+	if !priceOK || !(price > 0) || math.IsInf(price, 0) {
+		return 1, false
 	}
-	return p / r
+	if b == PegPrice {
+		return price, true
+	}
+	if !rateOK || !(rate > 0) || math.IsInf(rate, 0) {
+		return 1, false
+	}
+	return price / rate, true
+}
+
+// Peg is the observation's peg at basis b (the package function Peg): a
+// rate the history derived from the price does not count as a rate.
+func (o *Observation) Peg(b PegBasis) (peg float64, known bool) {
+	return Peg(o.Values[FieldPrice], o.Set.Has(FieldPrice), o.Values[FieldExchangeRate],
+		o.Set.Has(FieldExchangeRate) && !o.Derived.Has(FieldExchangeRate), b)
 }
 
 // CheckValue validates one field's value: finite, and in its physical

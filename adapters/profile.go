@@ -146,6 +146,15 @@ func (p *Profile) IsRebasing() bool {
 	return p.Rebasing
 }
 
+// PegBasis is the basis of the peg of the profile's markets
+// (PegBasisOf its kind and IsRebasing); PegPrice for a nil profile.
+func (p *Profile) PegBasis() PegBasis {
+	if p == nil {
+		return PegPrice
+	}
+	return PegBasisOf(p.Kind, p.IsRebasing())
+}
+
 // Param returns a parameter's value and whether the profile sets it.
 func (p *Profile) Param(name string) (float64, bool) {
 	v, ok := p.Params[name]

@@ -33,7 +33,7 @@ func (s *Series) Len() int { return len(s.Times) }
 
 // At returns row i as an Observation (a copy; no allocation).
 func (s *Series) At(i int) Observation {
-	o := Observation{Time: time.Unix(s.Times[i], 0).UTC(), Set: s.Set[i]}
+	o := Observation{Time: time.Unix(s.Times[i], 0).UTC(), Set: s.Set[i], Derived: s.Derived & s.Set[i]}
 	for f := range s.Cols {
 		if c := s.Cols[f]; c != nil {
 			o.Values[f] = c[i]
@@ -46,6 +46,7 @@ func (s *Series) At(i int) Observation {
 func (s *Series) Fill(i int, o *Observation) {
 	o.Time = time.Unix(s.Times[i], 0).UTC()
 	o.Set = s.Set[i]
+	o.Derived = s.Derived & s.Set[i]
 	for f := range s.Cols {
 		if c := s.Cols[f]; c != nil {
 			o.Values[f] = c[i]

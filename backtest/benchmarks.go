@@ -42,7 +42,8 @@ type benchMarket struct {
 	unit  adapters.Position
 	units float64
 	rew   float64
-	per   perUnit // how a unit's value follows from unit.Index
+	per   perUnit           // how a unit's value follows from unit.Index
+	basis adapters.PegBasis // the peg's basis at perPeg
 	// Staking and lending holds accrue their rewards in float64 from the
 	// reward rate their adapter quotes (Quote.RewardAPY), cached while the
 	// observed reward_apy stays the same; the shadow then holds no units.
@@ -426,11 +427,9 @@ const (
 	// perIndex is the accrued index itself: lending markets, and LSTs and
 	// LRTs at rate pricing (their Value is Units x Index once accrued).
 	perIndex
-	// perPeg is the index times the peg: LSTs and LRTs at market pricing;
-	// the peg is price / exchange rate (price alone for rebasing tokens).
+	// perPeg is the index times the peg (adapters.Peg at the market's
+	// basis): LSTs and LRTs at market pricing.
 	perPeg
-	// perPegRebasing is perPeg for a rebasing token.
-	perPegRebasing
 )
 
 // openUnit starts the hold's float64 path from the hold position just
@@ -453,14 +452,11 @@ func (m *benchMarket) openUnit(pricing adapters.Pricing) {
 		m.rewardF = true
 	case adapters.LST, adapters.LRT:
 		m.rewardF = true
-		switch {
-		case pricing == adapters.PriceRate:
+		m.per = perPeg
+		if pricing == adapters.PriceRate {
 			m.per = perIndex
-		case m.ad.Profile() != nil && m.ad.Profile().IsRebasing():
-			m.per = perPegRebasing
-		default:
-			m.per = perPeg
 		}
+		m.basis = adapters.PegBasisOf(m.ad.Market().Kind, m.ad.Profile() != nil && m.ad.Profile().IsRebasing())
 	}
 	if m.rewardF && !m.lending {
 		m.unit.Units = decimal.Zero // the index moves the same; rewards are ours
@@ -601,35 +597,15 @@ func (m *benchMarket) unitValue(pricing adapters.Pricing) float64 {
 			return 1 // lending values an unset index at par
 		}
 		return idx
-	case perPeg, perPegRebasing:
-		return idx * stakingPeg(&m.env.Obs, idx, m.per == perPegRebasing)
+	case perPeg:
+		peg, _ := m.env.Obs.Peg(m.basis)
+		return idx * peg
 	}
 	v := toFloat(m.ad.Value(&m.unit, &m.env, pricing))
 	if m.ammSized && m.units > 0 {
 		return v / m.units // the shadow holds the hold's units
 	}
 	return v
-}
-
-// stakingPeg is an LST's or LRT's peg at an observation, as its adapter
-// values it at market pricing: price / exchange rate (the observed one,
-// else rate), the price alone for a rebasing token, 1 without a usable
-// price.
-func stakingPeg(o *adapters.Observation, rate float64, rebasing bool) float64 {
-	p, ok := o.Get(adapters.FieldPrice)
-	if !ok || !(p > 0) || math.IsInf(p, 0) {
-		return 1
-	}
-	if rebasing {
-		return p
-	}
-	if r, ok := o.Get(adapters.FieldExchangeRate); ok && r > 0 {
-		return p / r
-	}
-	if rate > 0 {
-		return p / rate
-	}
-	return 1
 }
 
 // stepBenchmarks accrues the holds to now and records their values at

@@ -289,6 +289,7 @@ func (c *cursor) fill(r int) {
 	o, s := &c.obs, c.ser
 	o.Time = time.Unix(s.Times[r], 0).UTC()
 	o.Set = s.Set[r]
+	o.Derived = s.Derived & s.Set[r]
 	for _, f := range c.fields {
 		o.Values[f] = s.Cols[f][r]
 	}

@@ -37,12 +37,14 @@ const MarketCurvePoints = 600
 // marketCurves samples each market's APY and peg over [from, to]: every
 // k-th row so that at most MarketCurvePoints remain.
 //
-// A peg is drawn for LSTs and LRTs only: a rebasing token's price is its
-// peg, a value-accruing token's peg is price / exchange rate where both
-// are observed. A value-accruing token's row without an exchange rate has
-// no peg (NaN, a break in its line), never its price: cbETH's 1.077 per
-// ETH is its rate times its peg, not a 7.7% premium. A pool's or a lending
-// market's price is not a peg, and they draw none.
+// A peg is drawn for LSTs and LRTs only, by adapters.Peg (the formula
+// the adapters value with): a rebasing token's price is its peg, a
+// value-accruing token's peg is price / exchange rate. Where the peg is
+// unknown (no price; a value-accruing token's row without an observed
+// rate, or with a rate read from its price, as cbETH's) the row has no
+// peg (NaN, a break in its line): cbETH's 1.077 per ETH is its rate times
+// its peg, not a 7.7% premium. A pool's or a lending market's price is
+// not a peg, and they draw none.
 func marketCurves(ms []*market, from, to int64) []MarketCurve {
 	out := make([]MarketCurve, 0, len(ms))
 	for _, m := range ms {
@@ -50,7 +52,8 @@ func marketCurves(ms []*market, from, to int64) []MarketCurve {
 		mc := MarketCurve{Market: m.id}
 		kind := m.ad.Market().Kind
 		staking := kind == adapters.LST || kind == adapters.LRT
-		rebasing := staking && m.ad.Profile() != nil && m.ad.Profile().IsRebasing()
+		basis := adapters.PegBasisOf(kind, m.ad.Profile() != nil && m.ad.Profile().IsRebasing())
+		rateDerived := s.Derived.Has(adapters.FieldExchangeRate)
 		lo := max(0, s.Index(from))
 		hi := s.Index(to)
 		if hi < lo || s.Len() == 0 {
@@ -65,12 +68,13 @@ func marketCurves(ms []*market, from, to int64) []MarketCurve {
 			if apy != nil && s.Set[r].Has(adapters.FieldAPY) {
 				a = apy[r]
 			}
-			if staking && price != nil && s.Set[r].Has(adapters.FieldPrice) {
-				switch {
-				case rebasing:
-					p = price[r]
-				case rate != nil && s.Set[r].Has(adapters.FieldExchangeRate) && rate[r] > 0:
-					p = price[r] / rate[r]
+			if staking && price != nil {
+				rr, rok := 0.0, false
+				if rate != nil {
+					rr, rok = rate[r], s.Set[r].Has(adapters.FieldExchangeRate) && !rateDerived
+				}
+				if v, known := adapters.Peg(price[r], s.Set[r].Has(adapters.FieldPrice), rr, rok, basis); known {
+					p = v
 				}
 			}
 			mc.APY, mc.Peg = append(mc.APY, a), append(mc.Peg, p)

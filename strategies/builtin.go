@@ -268,7 +268,8 @@ func (s *RiskAdjusted) risk(st *State, ms *MarketState, depegW, delayRate, conc 
 		slash = ms.Profile.ParamOr("slash_risk", 0)
 		depegRisk = ms.Profile.ParamOr("depeg_risk", 0)
 	}
-	depeg := math.Max(0, 1-ms.Obs.Peg()) + depegW*depegRisk
+	peg, _ := ms.Obs.Peg(ms.Profile.PegBasis())
+	depeg := math.Max(0, 1-peg) + depegW*depegRisk
 	withdrawal := WithdrawalDays(ms) / 365 * delayRate
 	concentration := 0.0
 	if tvl, ok := ms.Obs.Get(adapters.FieldTVL); ok {

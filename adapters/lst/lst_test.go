@@ -213,8 +213,12 @@ func TestDriver_Value(t *testing.T) {
 			testenv.EnvKV(t0), testenv.EnvKV(t0.Add(day), adapters.FieldPrice, 0.9306, adapters.FieldExchangeRate, 1.17), 0.9306},
 		{"wstETH: price over exchange rate", "lido/wsteth",
 			testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.17), testenv.EnvKV(t0.Add(day), adapters.FieldPrice, 1.16, adapters.FieldExchangeRate, 1.17), 1.16 / 1.17},
-		{"rETH: price over the accrued index when no rate is observed", "rocketpool/reth",
-			testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1), testenv.EnvKV(t0.Add(day), adapters.FieldPrice, 1.089), 1.089 / 1.1},
+		// adapters.Peg: a value-accruing token's row without an observed
+		// rate has no known peg (a loaded history carries the last rate
+		// forward, so this is a row before any rate): it is valued at the
+		// accrued index, never at price / an index that started at 1.
+		{"rETH: no observed rate, peg unknown: at the accrued index", "rocketpool/reth",
+			testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1), testenv.EnvKV(t0.Add(day), adapters.FieldPrice, 1.089), 1},
 		{"no price: at the rate", "coinbase/cbeth",
 			testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.05), testenv.EnvKV(t0.Add(day), adapters.FieldExchangeRate, 1.06), 1},
 	}

@@ -183,7 +183,7 @@ var Names = []NameDoc{
 	{"apy", "float", "fraction/year", ScopeMarket, true, "base APY: staking yield, supply APY, AMM fee APY (0.035 = 3.5%)"},
 	{"reward_apy", "float", "fraction/year", ScopeMarket, true, "extra reward APY (incentive tokens, restaking rewards), before the haircut"},
 	{"net_apy", "float", "fraction/year", ScopeMarket, true, "apy + reward_apy x (1 - reward_haircut of the profile), strategies.NetAPY"},
-	{"peg", "float", "ratio", ScopeMarket, true, "market price / exchange rate; 1 when either is not observed"},
+	{"peg", "float", "ratio", ScopeMarket, true, "market price / exchange rate (the price alone for a rebasing token, a stablecoin or a pool); 1 when the data cannot say: no price, or a value-accruing token whose data has no exchange rate (cbETH: its price is its value)"},
 	{"price", "float", "base units", ScopeMarket, true, "market price of one token; the exchange rate (or 1) when not observed"},
 	{"tvl", "float", "USD", ScopeMarket, true, "total value locked"},
 	{"utilization", "float", "fraction", ScopeMarket, true, "lending: borrows / supply"},
@@ -237,6 +237,7 @@ func nameDoc(name string) (NameDoc, bool) {
 type profileConsts struct {
 	withdrawalDays, exitLiquidity, slashRisk, depegRisk float64
 	restakingAPY, rewardKeep                            float64 // net_apy: default reward, 1 - reward_haircut
+	pegBasis                                            adapters.PegBasis
 }
 
 func constsOf(p *adapters.Profile) profileConsts {
@@ -244,6 +245,7 @@ func constsOf(p *adapters.Profile) profileConsts {
 	if p == nil {
 		return c
 	}
+	c.pegBasis = p.PegBasis()
 	c.withdrawalDays = p.ParamOr("withdrawal_days", 0)
 	c.exitLiquidity = p.ParamOr("exit_liquidity", 0)
 	c.slashRisk = p.ParamOr("slash_risk", 0)
@@ -278,7 +280,7 @@ func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileCo
 	e.APY = o.Value(adapters.FieldAPY, 0)
 	e.RewardAPY = o.Value(adapters.FieldRewardAPY, 0)
 	e.NetAPY = c.netAPY(ms)
-	e.Peg = o.Peg()
+	e.Peg, _ = o.Peg(c.pegBasis)
 	e.Price = o.Value(adapters.FieldPrice, o.Value(adapters.FieldExchangeRate, 1))
 	e.TVL = o.Value(adapters.FieldTVL, 0)
 	e.Utilization = o.Value(adapters.FieldUtilization, 0)

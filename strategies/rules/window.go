@@ -141,22 +141,23 @@ func gather(buf []float64, name string, field adapters.Field, s *adapters.Series
 	out := buf[:cap(buf)]
 	switch name {
 	case "peg":
+		// adapters.Peg on each row that observed a price (1 where the peg
+		// is unknown, as the per-market name reads).
 		price := s.Cols[adapters.FieldPrice]
 		rate := s.Cols[adapters.FieldExchangeRate]
 		rmask := adapters.FieldSet(0).With(adapters.FieldExchangeRate)
+		if rate == nil || s.Derived&rmask != 0 {
+			rmask = 0 // no rate, or one read from the price: not a rate
+		}
 		for i := from; i <= to; i++ {
 			if set[i]&mask == 0 {
 				continue
 			}
-			r := 1.0
-			if rate != nil && set[i]&rmask != 0 {
+			r := 0.0
+			if rmask != 0 {
 				r = rate[i]
 			}
-			if r <= 0 {
-				out[k] = 1
-			} else {
-				out[k] = price[i] / r
-			}
+			out[k], _ = adapters.Peg(price[i], true, r, set[i]&rmask != 0, c.pegBasis)
 			k++
 		}
 		return out[:k]

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 )
 
@@ -25,14 +26,16 @@ func ExampleGenerate() {
 	if err != nil {
 		panic(err)
 	}
+	// ezETH accrues value: its peg is price / exchange rate.
+	peg := func(r history.Row) float64 { p, _ := r.Obs.Peg(adapters.PegRate); return p }
 	low := b.Rows[0]
 	for _, r := range b.Rows {
-		if r.Obs.Peg() < low.Obs.Peg() {
+		if peg(r) < peg(low) {
 			low = r
 		}
 	}
 	fmt.Println(b.Source, len(b.Rows), "rows")
-	fmt.Printf("lowest peg %.3f at %s\n", low.Obs.Peg(), low.Obs.Time.Format(time.RFC3339))
+	fmt.Printf("lowest peg %.3f at %s\n", peg(low), low.Obs.Time.Format(time.RFC3339))
 	for _, e := range b.Events {
 		fmt.Println(e.Time.Format(time.DateOnly), e.Market, e.Type, e.Size)
 	}

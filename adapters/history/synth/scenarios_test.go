@@ -52,7 +52,19 @@ func lowest(t *testing.T, b *history.Batch, id string, from, to time.Time, fn fu
 	return best, low
 }
 
-func peg(r history.Row) float64 { return r.Obs.Peg() }
+// peg is a row's peg (adapters.Peg) at its market's basis in the built-in
+// catalog.
+func peg(r history.Row) float64 {
+	cat := adapters.Builtin()
+	basis := adapters.PegPrice
+	if m, err := cat.Market(r.Market); err == nil {
+		if p, err := cat.ProfileFor(m); err == nil {
+			basis = p.PegBasis()
+		}
+	}
+	v, _ := r.Obs.Peg(basis)
+	return v
+}
 
 func field(f adapters.Field) func(history.Row) float64 {
 	return func(r history.Row) float64 { return r.Obs.Value(f, math.NaN()) }

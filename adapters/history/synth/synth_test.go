@@ -411,7 +411,7 @@ func TestGenerate_MeanReversion(t *testing.T) {
 		switch r.Market {
 		case "lido/steth":
 			lidoAPY.add(val(t, r, adapters.FieldAPY))
-			lidoPeg.add(r.Obs.Peg())
+			lidoPeg.add(peg(r))
 			eth.add(val(t, r, adapters.FieldBaseUSD))
 			gas.add(val(t, r, adapters.FieldGasPrice))
 		case "babylon/btc":

@@ -30,6 +30,7 @@ type Staking struct {
 	opDeposit, opWithdraw, opClaim, opHarvest, opApply string
 
 	rebasing        bool
+	pegBasis        adapters.PegBasis
 	grossAPY        bool
 	feeOnRewards    float64
 	withdrawalDays  adapters.Dated // the queue's delay; not in force = no queue then
@@ -97,6 +98,7 @@ func NewStaking(name string, m adapters.Market, p *adapters.Profile, restaking b
 	if v, ok := p.Param("rebasing"); ok {
 		d.rebasing = v != 0
 	}
+	d.pegBasis = adapters.PegBasisOf(m.Kind, d.rebasing)
 	if restaking {
 		d.escrowDays = p.DatedParam("escrow_days")
 		d.restakingAPY = p.ParamOr("restaking_apy", 0)
@@ -264,24 +266,14 @@ func (d *Staking) Accrue(pos *adapters.Position, env *adapters.Env) {
 	pos.Last = env.Time
 }
 
-// peg is market price / exchange rate at env, or 1 when the price is not
-// observed. A rebasing token's price is per token, and a token is worth
-// one base unit at NAV, so its peg is its price.
-func (d *Staking) peg(env *adapters.Env, rate float64) float64 {
-	p, ok := env.Obs.Get(adapters.FieldPrice)
-	if !ok || !(p > 0) || math.IsInf(p, 0) {
-		return 1
-	}
-	if d.rebasing {
-		return p
-	}
-	if r, ok := env.Obs.Get(adapters.FieldExchangeRate); ok && r > 0 {
-		return p / r
-	}
-	if rate > 0 {
-		return p / rate
-	}
-	return 1
+// peg is the token's peg at env (adapters.Peg: price / exchange rate, the
+// price alone for a rebasing token), or 1 when the data cannot say: no
+// price, or a value-accruing token without an observed rate (a rate the
+// history read from the price, cbETH's, is no rate: the price is then the
+// value, at rate and market pricing alike).
+func (d *Staking) peg(env *adapters.Env) float64 {
+	p, _ := env.Obs.Peg(d.pegBasis)
+	return p
 }
 
 // Value is Units x the exchange rate at env (PriceRate), or x the market
@@ -301,7 +293,7 @@ func (d *Staking) Value(pos *adapters.Position, env *adapters.Env, pricing adapt
 func (d *Staking) ValueRate(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) (float64, bool) {
 	r, _ := d.rate(pos, env)
 	if pricing == adapters.PriceMarket {
-		r *= d.peg(env, r)
+		r *= d.peg(env)
 	}
 	return r, true
 }
@@ -346,11 +338,10 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 	}
 	q.EntryCost = env.GasCost(d.gasDeposit)
 	if amount.Sign() > 0 {
-		rate, _ := d.rate(&adapters.Position{}, env)
 		// The buy's gas plus its slippage, never below the gas: a buy
 		// below the rate's value counts no saving (the pricing values the
 		// discount), so a gain-over-cost test is not passed by a discount.
-		if route, value, gas, ok := d.entry(env, decfast.FromDec(amount), rate, q.EntryCost); ok && route != "mint" {
+		if route, value, gas, ok := d.entry(env, decfast.FromDec(amount), q.EntryCost); ok && route != "mint" {
 			gn := decfast.FromDec(gas)
 			if slip := decfast.FromDec(amount).Sub(gn).Sub(value); slip.Sign() > 0 {
 				gn = gn.Add(slip)
@@ -370,8 +361,7 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 	if amount.Sign() > 0 && (liq > 0 || d.burnLiq > 0) {
 		am := decfast.FromDec(amount)
 		if a := am.Float(); a <= liq || d.burns(a) {
-			rate, _ := d.rate(&adapters.Position{}, env)
-			slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env, rate), gasW)
+			slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env), gasW)
 			q.ExitCost = slip.Add(fee).Add(gas).Dec()
 			return q, nil
 		}
@@ -396,7 +386,7 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
 	}
 	am := decfast.FromDec(amount)
-	route, value, gas, ok := d.entry(env, am, pos.Index, env.GasCost(d.gasDeposit))
+	route, value, gas, ok := d.entry(env, am, env.GasCost(d.gasDeposit))
 	if !ok {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover its gas %s", d.market.ID, amount, env.GasCost(d.gasDeposit))
 	}
@@ -413,12 +403,12 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 // the route's name, the value it adds at the rate, and its gas (mintGas
 // is the mint's, env.GasCost(gas_deposit)). ok is false when no route's
 // gas is covered.
-func (d *Staking) entry(env *adapters.Env, amount decfast.Num, rate float64, mintGas decimal.Decimal) (route string, value decfast.Num, gas decimal.Decimal, ok bool) {
+func (d *Staking) entry(env *adapters.Env, amount decfast.Num, mintGas decimal.Decimal) (route string, value decfast.Num, gas decimal.Decimal, ok bool) {
 	gas = mintGas
 	if gn := decfast.FromDec(gas); gn.Cmp(amount) < 0 {
 		route, value, ok = "mint", amount.Sub(gn), true
 	}
-	if !d.swapMayBeat(env, amount.Float(), rate) {
+	if !d.swapMayBeat(env, amount.Float()) {
 		return route, value, gas, ok
 	}
 	sg := env.GasCost(d.gasWithdraw)
@@ -427,7 +417,7 @@ func (d *Staking) entry(env *adapters.Env, amount decfast.Num, rate float64, min
 		return route, value, gas, ok
 	}
 	in := amount.Sub(sn)
-	factor := d.buyFactor(env, in.Float(), d.exitLiq(env), d.peg(env, rate))
+	factor := d.buyFactor(env, in.Float(), d.exitLiq(env), d.peg(env))
 	if !(factor > 0) || math.IsInf(factor, 0) {
 		return route, value, gas, ok
 	}
@@ -442,9 +432,9 @@ func (d *Staking) entry(env *adapters.Env, amount decfast.Num, rate float64, min
 // venue's price is observed and below the rate, and its value after the
 // swap's gas is within a part in a million of the mint's or above. Most
 // quotes (a token at or above peg) end here.
-func (d *Staking) swapMayBeat(env *adapters.Env, a, rate float64) bool {
+func (d *Staking) swapMayBeat(env *adapters.Env, a float64) bool {
 	liq := d.exitLiq(env)
-	p := d.peg(env, rate)
+	p := d.peg(env)
 	if liq <= 0 || !(p < 1) || !env.Obs.Set.Has(adapters.FieldPrice) {
 		return false
 	}
@@ -626,7 +616,7 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 		units = am.DivRoundRate(pos.Index)
 	}
 	gasW := env.GasCost(d.gasWithdraw)
-	slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env, pos.Index), decfast.FromDec(gasW))
+	slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env), decfast.FromDec(gasW))
 	if w.MaxSlippage > 0 {
 		if frac := slip.Float() / a; frac > w.MaxSlippage {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
