@@ -14,7 +14,6 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/strategies"
-	"github.com/yieldvault/yieldvault/strategies/rules"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -130,7 +129,7 @@ type Spec struct {
 // vault.DefaultConfig without management and performance fees, profit
 // unlocking or idle floor, so that the strategy's own allocation (and its
 // idle constraint) decides and its returns compare with the benchmarks'.
-// A rules strategy's rebalance thresholds apply: min_trade (a fraction of
+// The strategy's rebalance thresholds (strategies.Thresholder: a rules file's, a Go strategy's) apply: min_trade (a fraction of
 // NAV) becomes MinTrade at the capital, max_gas_price the gas gate.
 func DefaultVaultConfig(s strategies.Strategy, base adapters.Asset, capital decimal.Decimal) vault.Config {
 	name := "backtest"
@@ -140,8 +139,8 @@ func DefaultVaultConfig(s strategies.Strategy, base adapters.Asset, capital deci
 	cfg := vault.DefaultConfig(name, base)
 	cfg.ManagementFee, cfg.PerformanceFee, cfg.ProfitUnlock, cfg.IdleFloor = 0, 0, 0, 0
 	cfg.FeeRecipient = FeeRecipient
-	if rs, ok := s.(*rules.Strategy); ok {
-		t := rs.Thresholds()
+	if th, ok := s.(strategies.Thresholder); ok {
+		t := th.Thresholds()
 		if t.MinTrade > 0 {
 			cfg.Rebalance.MinTrade = adapters.Quantize(capital.Mul(adapters.FromFloat(t.MinTrade)))
 		}

@@ -22,12 +22,13 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/backtest"
-	"github.com/yieldvault/yieldvault/strategies/rules"
+	"github.com/yieldvault/yieldvault/strategies"
 )
 
 // runFlags are the flags backtest and sweep share.
 type runFlags struct {
 	file     string
+	universe []string // --universe of a Go strategy
 	from, to string
 	capital  string
 	step     string
@@ -45,7 +46,8 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.file, "strategy", "s", "", "strategy file (YAML)")
+	cmd.Flags().StringVarP(&f.file, "strategy", "s", "", "strategy file (YAML), or go:NAME for a registered Go strategy")
+	cmd.Flags().StringArrayVar(&f.universe, "universe", nil, "markets of a Go strategy (go:NAME), comma separated (default: its own)")
 	cmd.Flags().StringVar(&f.from, "from", "", "start of the run (RFC3339 or YYYY-MM-DD; default: the start of the data)")
 	cmd.Flags().StringVar(&f.to, "to", "", "end of the run (default: the end of the data)")
 	cmd.Flags().StringVar(&f.capital, "capital", "", "the investor's deposit at the start, in the base asset (default: "+defaultCapitals+")")
@@ -61,7 +63,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 // runSetup is what a backtest or a sweep loads before running: the
 // strategy, the data (loaded once) and the settings every run shares.
 type runSetup struct {
-	strategy *rules.Strategy
+	strategy *strat
 	fileData []byte
 	catalog  []byte
 	spec     backtest.Spec // Strategy and Params are set per run
@@ -85,9 +87,9 @@ func parseRunStep(s string) (time.Duration, error) {
 
 // setup validates the shared flags, loads the strategy with params
 // applied (nil for a sweep) and the universe's history.
-func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64) (*runSetup, error) {
+func (a *app) setup(ctx context.Context, f *runFlags, params []string) (*runSetup, error) {
 	if f.file == "" {
-		return nil, usagef("-s FILE (a strategy file) is required")
+		return nil, usagef("-s FILE (a strategy file, or go:NAME) is required")
 	}
 	capital, err := parseCapital(f.capital)
 	if err != nil {
@@ -142,10 +144,11 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 			return nil, adapters.E("backtest", adapters.KindNotFound, "%v", err)
 		}
 	}
-	s, fileData, err := a.loadStrategy(f.file, cat)
+	s, err := a.loadStrategy(f.file, cat, parseUniverse(f.universe), params)
 	if err != nil {
 		return nil, err
 	}
+	fileData := s.data
 	if cf := s.CatalogFile(); cf != "" { // the strategy's own catalog is part of the run's inputs
 		b, err := os.ReadFile(cf)
 		if err != nil {
@@ -154,17 +157,12 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 		catBytes = append(append(catBytes, 0), b...)
 	}
 	cat = s.Catalog()
-	if len(params) > 0 {
-		if s, err = s.WithParams(params); err != nil {
-			return nil, err
-		}
-	}
 	if capital.Sign() == 0 {
 		capital = defaultCapital(s.Base())
 	}
 	lookback := backtest.DefaultLookback
-	if l, ok := any(s).(lookbacker); ok && l.Lookback() > 0 {
-		lookback = l.Lookback()
+	if l := s.Lookback(); l > 0 {
+		lookback = l
 	}
 	db, err := a.openDB(ctx, false)
 	if err != nil {
@@ -204,14 +202,14 @@ func (a *app) setup(ctx context.Context, f *runFlags, params map[string]float64)
 }
 
 // specFor is the setup's Spec for one strategy (with its params applied).
-func (rs *runSetup) specFor(s *rules.Strategy) backtest.Spec {
+func (rs *runSetup) specFor(s *strat) backtest.Spec {
 	sp := rs.spec
-	sp.Strategy, sp.Params = s, s.Params()
+	sp.Strategy, sp.Params = s.s(), s.Params()
 	return sp
 }
 
 // keyFor is the run key of one strategy (with its params applied).
-func (rs *runSetup) keyFor(s *rules.Strategy) backtest.RunKey {
+func (rs *runSetup) keyFor(s *strat) backtest.RunKey {
 	k := rs.key
 	k.Params = s.Params()
 	return k
@@ -229,7 +227,7 @@ func newBacktestCmd(a *app) *cobra.Command {
 	var params []string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "backtest -s FILE [--from T] [--to T] [--capital X] [--param k=v]... [--out DIR]",
+		Use:   "backtest -s FILE|go:NAME [--from T] [--to T] [--capital X] [--param k=v]... [--out DIR]",
 		Short: "Replay a strategy over the market history and write a run folder",
 		Long: `Run a strategy over the history (--db, default: the embedded synthetic history) on a
 simulated clock and write a run folder under --out: summary.json, equity.csv, ledger.csv,
@@ -242,12 +240,8 @@ the settings and the data: the same inputs always write the same folder, byte fo
 docs/backtesting.md defines every metric.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := parseParams(params)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			rs, err := a.setup(ctx, &f, p)
+			rs, err := a.setup(ctx, &f, params)
 			if err != nil {
 				return err
 			}
@@ -277,7 +271,7 @@ docs/backtesting.md defines every metric.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable)")
+	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable; a Go strategy's durations as 14d)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print summary.json instead of the table (the run folder is still written)")
 	return cmd
 }
@@ -420,7 +414,7 @@ func ratio(v float64, defined bool) string {
 
 // parseGrid parses sweep --param values "k=a,b,c" into the grid's
 // parameters, sorted by name; a name given twice is a usage error.
-func parseGrid(kvs []string) ([]backtest.Param, error) {
+func parseGrid(kvs []string, parse func(k, v string) (float64, error)) ([]backtest.Param, error) {
 	seen := map[string]bool{}
 	var out []backtest.Param
 	for _, kv := range kvs {
@@ -435,9 +429,9 @@ func parseGrid(kvs []string) ([]backtest.Param, error) {
 		seen[k] = true
 		p := backtest.Param{Name: k}
 		for _, v := range strings.Split(vs, ",") {
-			x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, usagef("--param %s: %q is not a number", k, v)
+			x, err := parse(k, strings.TrimSpace(v))
+			if err != nil {
+				return nil, err
 			}
 			p.Values = append(p.Values, x)
 		}
@@ -453,7 +447,7 @@ func newSweepCmd(a *app) *cobra.Command {
 	var workers int
 	var objective string
 	cmd := &cobra.Command{
-		Use:   "sweep -s FILE --param k=a,b,c [--param k2=x,y]... [-j N] [--objective METRIC] [--out DIR]",
+		Use:   "sweep -s FILE|go:NAME --param k=a,b,c [--param k2=x,y]... [-j N] [--objective METRIC] [--out DIR]",
 		Short: "Backtest a strategy over a grid of parameters, resumably",
 		Long: `Run one backtest per point of the grid (the cartesian product of the --param value lists)
 over the same history, loaded once, on -j workers. Each point writes the run folder that
@@ -473,8 +467,7 @@ max_drawdown (lowest first). A failed point is listed with its error and the swe
 			if len(grid) == 0 {
 				return usagef("sweep needs at least one --param k=a,b,c")
 			}
-			params, err := parseGrid(grid)
-			if err != nil {
+			if _, err := parseGrid(grid, func(string, string) (float64, error) { return 0, nil }); err != nil {
 				return err
 			}
 			if _, err := backtest.ObjectiveValue(&backtest.Metrics{}, objective); err != nil {
@@ -485,6 +478,10 @@ max_drawdown (lowest first). A failed point is listed with its error and the swe
 			}
 			ctx := cmd.Context()
 			rs, err := a.setup(ctx, &f, nil)
+			if err != nil {
+				return err
+			}
+			params, err := parseGrid(grid, rs.strategy.parseParam)
 			if err != nil {
 				return err
 			}
@@ -514,7 +511,14 @@ max_drawdown (lowest first). A failed point is listed with its error and the swe
 			}
 			tick, finish := a.sweepProgress(total)
 			runs, err := backtest.Sweep(ctx, backtest.SweepSpec{
-				Spec:      rs.specFor(rs.strategy),
+				Spec: rs.specFor(rs.strategy),
+				WithParams: func(p map[string]float64) (strategies.Strategy, error) {
+					s, err := rs.strategy.WithParams(p)
+					if err != nil {
+						return nil, err
+					}
+					return s.s(), nil
+				},
 				Grid:      params,
 				Workers:   workers,
 				Objective: objective,

@@ -20,7 +20,6 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/internal/timefmt"
-	"github.com/yieldvault/yieldvault/strategies/rules"
 )
 
 // version is set at build time with -ldflags "-X github.com/yieldvault/yieldvault/cli.version=v1.2.3";
@@ -122,17 +121,6 @@ func (a *app) readInput(path string) (data []byte, name string, err error) {
 		return nil, path, adapters.E("read", adapters.KindNotFound, "%s: %v", path, err)
 	}
 	return b, path, nil
-}
-
-// loadStrategy loads a strategy file ("-" reads standard input) and
-// returns it with the file's bytes.
-func (a *app) loadStrategy(path string, cat *adapters.Catalog) (*rules.Strategy, []byte, error) {
-	data, name, err := a.readInput(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := rules.Load(name, data, cat)
-	return s, data, err
 }
 
 // catalog returns the built-in catalog plus the --catalog file, plus the

@@ -24,11 +24,13 @@ import (
 )
 
 func newValidateCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate FILE...",
-		Short: "Check strategy files",
-		Long: "Load and type-check each strategy file. Prints a one-line summary per good file;\n" +
-			"for a bad file, every error with file:line:column. Exits 1 when any file is bad.",
+	var universe, params []string
+	cmd := &cobra.Command{
+		Use:   "validate FILE|go:NAME...",
+		Short: "Check strategy files and Go strategies",
+		Long: "Load and type-check each strategy file, or build each registered Go strategy (go:NAME, with\n" +
+			"--universe and --param). Prints a one-line summary per good strategy; for a bad file, every\n" +
+			"error with file:line:column. Exits 1 when any is bad.",
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			cat, err := a.catalog()
@@ -37,7 +39,11 @@ func newValidateCmd(a *app) *cobra.Command {
 			}
 			bad := 0
 			for _, f := range files {
-				s, _, err := a.loadStrategy(f, cat)
+				var u, p []string
+				if goRef(f) {
+					u, p = parseUniverse(universe), params
+				}
+				s, err := a.loadStrategy(f, cat, u, p)
 				if err != nil {
 					bad++
 					var list rules.ErrorList
@@ -50,20 +56,25 @@ func newValidateCmd(a *app) *cobra.Command {
 					}
 					continue
 				}
-				rb := s.RebalanceSchedule()
 				fmt.Fprintf(a.stdout, "%s: ok: %s (%s), %d markets, rebalance %q, %d params\n",
-					f, s.Name(), s.Base(), len(s.Universe()), rb.Spec, len(s.Params()))
+					f, s.Name(), s.Base(), len(s.Universe()), s.RebalanceSpec(), len(s.Params()))
+				if s.gos != nil {
+					params := s.Params()
+					for _, p := range strategies.ParamsOf(s.gos.Name) {
+						fmt.Fprintf(a.stdout, "  param %s = %s (%s; %s .. %s)\n", p.Name, p.Format(params[p.Name]), p.Doc, p.Format(p.Min), p.Format(p.Max))
+					}
+				}
 			}
 			if bad > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d of %d strategy files are invalid", bad, len(files))}
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d strategies are invalid", bad, len(files))}
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringArrayVar(&universe, "universe", nil, "markets of a Go strategy (go:NAME), comma separated (default: its own)")
+	cmd.Flags().StringArrayVar(&params, "param", nil, "a Go strategy's parameter k=v (repeatable; durations as 14d)")
+	return cmd
 }
-
-// lookbacker is implemented by strategies that read history windows.
-type lookbacker interface{ Lookback() time.Duration }
 
 // defaultLookback is loaded before --at when a strategy does not say how
 // much history its windows read.
@@ -72,11 +83,11 @@ const defaultLookback = 30 * 24 * time.Hour
 func newPlanCmd(a *app) *cobra.Command {
 	var file, at, capital string
 	var explain bool
-	var params []string
+	var params, universe []string
 	var asJSON bool
 	var gasAsset float64
 	cmd := &cobra.Command{
-		Use:   "plan -s FILE [--at TIME] [--capital X]",
+		Use:   "plan -s FILE|go:NAME [--at TIME] [--capital X]",
 		Short: "Run one decision of a strategy and explain it; nothing is executed",
 		Long: "Plan once at --at (default: the end of the history) for a vault holding --capital of\n" +
 			"its base asset, all idle, and print the target weight and the reason for each market\n" +
@@ -90,20 +101,11 @@ func newPlanCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, _, err := a.loadStrategy(file, cat)
+			s, err := a.loadStrategy(file, cat, parseUniverse(universe), params)
 			if err != nil {
 				return err
 			}
 			cat = s.Catalog()
-			if len(params) > 0 {
-				p, err := parseParams(params)
-				if err != nil {
-					return err
-				}
-				if s, err = s.WithParams(p); err != nil {
-					return err
-				}
-			}
 			cap, err := parseCapital(capital)
 			if err != nil {
 				return err
@@ -122,8 +124,8 @@ func newPlanCmd(a *app) *cobra.Command {
 				return err
 			}
 			lb := defaultLookback
-			if l, ok := any(s).(lookbacker); ok && l.Lookback() > 0 {
-				lb = l.Lookback()
+			if l := s.Lookback(); l > 0 {
+				lb = l
 			}
 			if math.IsNaN(gasAsset) || gasAsset < 0 || gasAsset > 1e12 {
 				return usagef("--gas-asset-price %g is not within [0, 1e12]", gasAsset)
@@ -132,7 +134,7 @@ func newPlanCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			target, err := s.Plan(ctx, st)
+			target, err := s.s().Plan(ctx, st)
 			if err != nil {
 				return err
 			}
@@ -147,15 +149,15 @@ func newPlanCmd(a *app) *cobra.Command {
 				}{s.Name(), when, cap, target, st.Params, notes})
 			}
 			var inputs func(i int, reads []string) []string
-			if explain {
-				inputs = func(i int, reads []string) []string { return s.Inputs(st, i, reads) }
+			if explain && s.rules != nil {
+				inputs = func(i int, reads []string) []string { return s.rules.Inputs(st, i, reads) }
 			}
 			for _, al := range target.Allocations {
 				for i := range st.Markets {
-					if st.Markets[i].Market.ID != al.Market {
+					if st.Markets[i].Market.ID != al.Market || s.rules == nil {
 						continue
 					}
-					if miss := s.Missing(st, i, al.Reads); len(miss) > 0 {
+					if miss := s.rules.Missing(st, i, al.Reads); len(miss) > 0 {
 						notes = append(notes, fmt.Sprintf("%s: the rules read %s, which its data does not have: read as 0",
 							al.Market, strings.Join(miss, ", ")))
 					}
@@ -168,10 +170,11 @@ func newPlanCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "strategy", "s", "", "strategy file")
+	cmd.Flags().StringVarP(&file, "strategy", "s", "", "strategy file, or go:NAME for a registered Go strategy")
+	cmd.Flags().StringArrayVar(&universe, "universe", nil, "markets of a Go strategy (go:NAME), comma separated (default: its own)")
 	cmd.Flags().StringVar(&at, "at", "", "decision time (default: the last time every market has data)")
 	cmd.Flags().StringVar(&capital, "capital", "", "vault capital in the base asset (default: "+defaultCapitals+")")
-	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable)")
+	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable; a Go strategy's durations as 14d)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&explain, "explain", false, "print the value of every input each market's rules read (peg=0.9987 tvl=1.7e10 ...)")
 	cmd.Flags().Float64Var(&gasAsset, "gas-asset-price", 0, "one ETH in the base asset for gas costs where the data has no ETH price (default: 1 ETH, 3000 USD, 0.05 BTC)")
@@ -185,13 +188,22 @@ func parseParams(kvs []string) (map[string]float64, error) {
 		if !ok || k == "" {
 			return nil, usagef("--param %q is not k=v", kv)
 		}
-		var f float64
-		if _, err := fmt.Sscanf(v, "%g", &f); err != nil || fmt.Sprint(f) == "NaN" {
-			return nil, usagef("--param %s: %q is not a number", k, v)
+		f, err := parseNumberParam(k, v)
+		if err != nil {
+			return nil, err
 		}
 		out[k] = f
 	}
 	return out, nil
+}
+
+// parseNumberParam parses a rules file's parameter value: a number.
+func parseNumberParam(k, v string) (float64, error) {
+	var f float64
+	if _, err := fmt.Sscanf(v, "%g", &f); err != nil || fmt.Sprint(f) == "NaN" {
+		return 0, usagef("--param %s: %q is not a number", k, v)
+	}
+	return f, nil
 }
 
 // planTime resolves --at; without it, the latest time at which every
@@ -229,7 +241,7 @@ func planTime(ctx context.Context, db *history.DB, universe []string, at string)
 // observes the window at at (vault.ObserveWindow: the latest observation
 // of each market, the gas) and its State reads the window
 // (vault.PrepareState, with the strategy's parameters).
-func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *rules.Strategy, at time.Time, lookback time.Duration, capital decimal.Decimal, gas vault.Gas) (*strategies.State, []string, error) {
+func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *strat, at time.Time, lookback time.Duration, capital decimal.Decimal, gas vault.Gas) (*strategies.State, []string, error) {
 	universe := s.Universe()
 	w, err := db.Load(ctx, universe, at.Add(-lookback), at)
 	if err != nil {
@@ -259,7 +271,7 @@ func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *ru
 			notes = append(notes, id+": "+q.Unknown+" (counted as 0 in the gain test)")
 		}
 	}
-	v, err := vault.New(backtest.DefaultVaultConfig(s, s.Base(), capital), ads, at)
+	v, err := vault.New(backtest.DefaultVaultConfig(s.s(), s.Base(), capital), ads, at)
 	if err != nil {
 		return nil, nil, err
 	}

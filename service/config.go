@@ -1,12 +1,15 @@
 package service
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,8 +126,15 @@ type SourceFile struct {
 
 // VaultFile is one vault.
 type VaultFile struct {
-	ID       string `yaml:"id"`
+	ID string `yaml:"id"`
+	// Strategy is a strategy file, or go:NAME for a Go strategy
+	// registered in the binary (strategies.Register).
 	Strategy string `yaml:"strategy"`
+	// Universe and Params are a Go strategy's markets (default: its own)
+	// and parameters (numbers, or durations like 14d where the strategy
+	// declares one); a strategy file sets its own.
+	Universe []string          `yaml:"universe"`
+	Params   map[string]string `yaml:"params"`
 	// Base must match the strategy's base asset when given.
 	Base string `yaml:"base"`
 	// Deposit is the starting deposit (base units, a decimal string or
@@ -213,8 +223,14 @@ type SourceSpec struct {
 
 // VaultSpec is a checked vault.
 type VaultSpec struct {
-	ID        string
-	Strategy  *rules.Strategy
+	ID string
+	// Strategy is a rules file's strategy or a Go strategy (go:NAME);
+	// Universe, Base and Params are its markets, base asset and
+	// parameters.
+	Strategy  strategies.Strategy
+	Universe  []string
+	Base      adapters.Asset
+	Params    map[string]float64
 	Deposit   decimal.Decimal
 	Depositor string
 	Vault     VaultParams
@@ -508,6 +524,57 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 	return c, nil
 }
 
+// strategy loads a vault's strategy: a rules file, or a registered Go
+// strategy (go:NAME) built with the vault's universe and params.
+func (l *cfgLoader) strategy(c *Config, p string, v VaultFile, vs *VaultSpec) error {
+	name, isGo := strategies.GoName(v.Strategy)
+	if !isGo {
+		if len(v.Universe) > 0 || len(v.Params) > 0 {
+			key := ".universe"
+			if len(v.Universe) == 0 {
+				key = ".params"
+			}
+			return l.errf(p+key, adapters.KindInvalid, "vault %q: universe and params are for Go strategies (strategy: go:NAME); the strategy file %s sets its own", v.ID, v.Strategy)
+		}
+		s, err := rules.LoadFile(l.abs(v.Strategy), c.Catalog)
+		if err != nil {
+			return l.errf(p+".strategy", adapters.KindOf(err), "vault %q: strategy: %v", v.ID, err)
+		}
+		vs.Strategy, vs.Universe, vs.Base, vs.Params = s, s.Universe(), s.Base(), s.Params()
+		return nil
+	}
+	if !slices.Contains(strategies.Names(), name) {
+		known := strategies.Names()
+		for i, n := range known {
+			known[i] = strategies.GoPrefix + n
+		}
+		return l.errf(p+".strategy", adapters.KindNotFound, "vault %q: no Go strategy %q is registered in this binary (registered: %s)", v.ID, name, strings.Join(known, ", "))
+	}
+	params := map[string]float64{}
+	for _, k := range slices.Sorted(maps.Keys(v.Params)) {
+		x, err := strategies.ParseParam(name, k, v.Params[k])
+		if err != nil {
+			return l.errf(p+".params."+k, adapters.KindInvalid, "vault %q: %s", v.ID, causeOf(err))
+		}
+		params[k] = x
+	}
+	g, err := strategies.NewGo(name, strategies.Config{Universe: v.Universe, Params: params, Catalog: c.Catalog})
+	if err != nil {
+		return l.errf(p+".strategy", adapters.KindOf(err), "vault %q: strategy: %s", v.ID, causeOf(err))
+	}
+	vs.Strategy, vs.Universe, vs.Base, vs.Params = g.Strategy, g.Universe, g.Base, g.Params
+	return nil
+}
+
+// causeOf is an error's message without its Go operation name.
+func causeOf(err error) string {
+	var e *adapters.Error
+	if errors.As(err, &e) && e.Err != nil && e.Pos == "" {
+		return e.Err.Error()
+	}
+	return err.Error()
+}
+
 func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) (VaultSpec, error) {
 	p := fmt.Sprintf("$.vaults[%d]", i)
 	vs := VaultSpec{ID: v.ID, Depositor: v.Depositor, GasPrice: v.GasPrice, GasAssetPrice: v.GasAssetPrice}
@@ -519,19 +586,18 @@ func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) 
 	}
 	names["vault:"+v.ID] = true
 	if v.Strategy == "" {
-		return vs, l.errf(p, adapters.KindInvalid, "vault %q: strategy (a strategy file) is required", v.ID)
+		return vs, l.errf(p, adapters.KindInvalid, "vault %q: strategy (a strategy file, or go:NAME) is required", v.ID)
 	}
-	s, err := rules.LoadFile(l.abs(v.Strategy), c.Catalog)
+	err := l.strategy(c, p, v, &vs)
 	if err != nil {
-		return vs, l.errf(p+".strategy", adapters.KindOf(err), "vault %q: strategy: %v", v.ID, err)
+		return vs, err
 	}
-	vs.Strategy = s
-	vp := VaultParams{Base: s.Base(), Pricing: adapters.PriceRate, Management: v.Fees.Management, Performance: v.Fees.Performance,
+	vp := VaultParams{Base: vs.Base, Pricing: adapters.PriceRate, Management: v.Fees.Management, Performance: v.Fees.Performance,
 		Recipient: v.Fees.Recipient, IdleFloor: v.IdleFloor, MaxLoss: v.MaxLoss}
 	if v.Base != "" {
 		b, err := adapters.ParseAsset(v.Base)
-		if err != nil || b != s.Base() {
-			return vs, l.errf(p+".base", adapters.KindInvalid, "vault %q: base %q does not match the strategy's base %s", v.ID, v.Base, s.Base())
+		if err != nil || b != vs.Base {
+			return vs, l.errf(p+".base", adapters.KindInvalid, "vault %q: base %q does not match the strategy's base %s", v.ID, v.Base, vs.Base)
 		}
 	}
 	if v.Pricing != "" {
@@ -565,7 +631,10 @@ func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) 
 	if vs.Depositor == "" {
 		vs.Depositor = "treasury"
 	}
-	t := s.Thresholds()
+	var t strategies.Thresholds
+	if th, ok := vs.Strategy.(strategies.Thresholder); ok {
+		t = th.Thresholds()
+	}
 	vp.MinTradeOfNAV, vp.MaxGasPrice, vp.DepositForTrade = t.MinTrade, t.MaxGasPrice, vs.Deposit
 	if t.HasMinGainOverCost {
 		g := t.MinGainOverCost
@@ -580,6 +649,9 @@ func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) 
 	}
 	if vs.Lookback, err = parseDuration(v.Lookback); err != nil {
 		return vs, l.errf(p+".lookback", adapters.KindInvalid, "vault %q: lookback: %v", v.ID, err)
+	}
+	if l, ok := vs.Strategy.(strategies.Lookbacker); ok && vs.Lookback == 0 {
+		vs.Lookback = l.Lookback()
 	}
 	if vs.Lookback == 0 {
 		vs.Lookback = DefaultLookback
@@ -603,7 +675,10 @@ func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) 
 		}
 		vs.GasAssetMarket = m.ID
 	}
-	rdef, hdef := s.RebalanceSchedule().Spec, s.HarvestSchedule().Spec
+	var rdef, hdef string
+	if sc, ok := vs.Strategy.(strategies.Scheduled); ok {
+		rdef, hdef = sc.RebalanceSchedule().Spec, sc.HarvestSchedule().Spec
+	}
 	if rdef == "" {
 		rdef = DefaultRebalance
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/strategies"
 )
 
 func TestLoadConfig_Errors(t *testing.T) {
@@ -39,6 +40,13 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"negative gas asset price", "state_db: s.db\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"1\"\n    gas_asset_price: -1\n", adapters.ErrInvalid, ":6:22", "gas_asset_price"},
 		{"unknown gas asset market", "state_db: s.db\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"1\"\n    gas_asset_market: nope/eth\n", adapters.ErrNotFound, ":6:23", "gas_asset_market"},
 		{"gas asset market not ETH", "state_db: s.db\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"1\"\n    gas_asset_market: aave-v3/usdc\n", adapters.ErrInvalid, ":6:23", "not an ETH one"},
+		{"unknown go strategy", "state_db: s.db\nvaults:\n  - id: v\n    strategy: go:nope\n    universe: [lido/steth]\n    deposit: \"1\"\n", adapters.ErrNotFound, ":4:15", `no Go strategy "nope" is registered in this binary (registered: go:equal-weight, go:hold, go:max-yield, go:risk-adjusted)`},
+		{"go strategy bad param", "state_db: s.db\nvaults:\n  - id: v\n    strategy: go:max-yield\n    universe: [lido/steth]\n    params: { min_apy: lots }\n    deposit: \"1\"\n", adapters.ErrInvalid, ":6:", `parameter min_apy of go:max-yield: "lots" is not a number`},
+		{"go strategy param out of range", "state_db: s.db\nvaults:\n  - id: v\n    strategy: go:max-yield\n    universe: [lido/steth]\n    params: { min_apy: 20 }\n    deposit: \"1\"\n", adapters.ErrInvalid, ":4:15", "min_apy = 20 is outside [-1, 10]"},
+		{"go strategy unknown param", "state_db: s.db\nvaults:\n  - id: v\n    strategy: go:max-yield\n    universe: [lido/steth]\n    params: { lookback: 3 }\n    deposit: \"1\"\n", adapters.ErrInvalid, ":4:15", `unknown parameter "lookback" (known: min_apy)`},
+		{"go strategy without universe", "state_db: s.db\nvaults:\n  - id: v\n    strategy: go:max-yield\n    deposit: \"1\"\n", adapters.ErrInvalid, ":4:15", "has no universe of its own"},
+		{"go strategy unknown market", "state_db: s.db\nvaults:\n  - id: v\n    strategy: go:max-yield\n    universe: [nope/eth]\n    deposit: \"1\"\n", adapters.ErrNotFound, ":4:15", "nope/eth"},
+		{"universe for a file", "state_db: s.db\nvaults:\n  - id: v\n    strategy: " + strat + "\n    universe: [lido/steth]\n    deposit: \"1\"\n", adapters.ErrInvalid, ":5:15", "universe and params are for Go strategies"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,6 +67,31 @@ func TestLoadConfig_Errors(t *testing.T) {
 	}
 }
 
+// TestLoadConfig_GoStrategy: strategy: go:NAME builds the registered
+// strategy with the vault's universe and params.
+func TestLoadConfig_GoStrategy(t *testing.T) {
+	c, err := ParseConfig("svc.yaml", []byte("state_db: s.db\nvaults:\n  - id: v\n    strategy: go:max-yield\n    universe: [lido/steth, rocketpool/reth]\n    params: { min_apy: \"0.01\" }\n    deposit: \"1\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.Vaults[0]
+	if got, want := v.Strategy.Name(), "max-yield"; got != want {
+		t.Errorf("strategy %q, want %q", got, want)
+	}
+	if got, want := strings.Join(v.Universe, ","), "lido/steth,rocketpool/reth"; got != want {
+		t.Errorf("universe %s, want %s", got, want)
+	}
+	if v.Base != adapters.ETH || v.Vault.Base != adapters.ETH {
+		t.Errorf("base %s (vault %s), want ETH", v.Base, v.Vault.Base)
+	}
+	if got := v.Params["min_apy"]; got != 0.01 {
+		t.Errorf("min_apy %g, want 0.01", got)
+	}
+	if got, want := v.Rebalance.Spec, DefaultRebalance; got != want {
+		t.Errorf("rebalance %q, want the default %q (the strategy has no schedule)", got, want)
+	}
+}
+
 func TestLoadConfig_Example(t *testing.T) {
 	c, err := LoadConfig("../examples/service/service.yaml")
 	if err != nil {
@@ -70,7 +103,7 @@ func TestLoadConfig_Example(t *testing.T) {
 	if got, want := c.Vaults[0].Rebalance.Spec, "@hourly"; got != want {
 		t.Errorf("rebalance override %q, want %q", got, want)
 	}
-	if got, want := c.Vaults[1].Rebalance.Spec, c.Vaults[1].Strategy.RebalanceSchedule().Spec; got != want {
+	if got, want := c.Vaults[1].Rebalance.Spec, c.Vaults[1].Strategy.(strategies.Scheduled).RebalanceSchedule().Spec; got != want {
 		t.Errorf("strategy's own rebalance schedule %q, want %q", got, want)
 	}
 	if !strings.HasSuffix(c.StateDB, filepath.Join("examples", "service", "yieldvault-state.db")) {

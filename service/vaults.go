@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -118,7 +119,7 @@ func newVaultRT(s *Service, vs *VaultSpec) (*vaultRT, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &vaultRT{s: s, id: vs.ID, spec: vs, cfg: cfg, universe: vs.Strategy.Universe()}
+	rt := &vaultRT{s: s, id: vs.ID, spec: vs, cfg: cfg, universe: append([]string(nil), vs.Universe...)}
 	for _, id := range rt.universe {
 		ad, err := adapters.Open(s.cfg.Catalog, id)
 		if err != nil {
@@ -476,7 +477,7 @@ func fmtAge(d time.Duration) string {
 // history with the strategy's parameters, and orders go to the service's
 // executor under the intent's key.
 func (rt *vaultRT) runner(v *vault.Vault, w *adapters.Window, in Intent) *vault.Runner {
-	params := rt.spec.Strategy.Params()
+	params := maps.Clone(rt.spec.Params)
 	return &vault.Runner{
 		Vault: v, Strategy: rt.spec.Strategy,
 		Prepare: func(st *strategies.State) { vault.PrepareState(st, w, params) },

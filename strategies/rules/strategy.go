@@ -66,24 +66,12 @@ type schedule struct {
 // Thresholds are the rebalance thresholds a strategy file sets for the
 // vault's rebalancer (rebalance.min_trade, rebalance.max_gas_price and
 // rebalance.min_gain_over_cost).
-type Thresholds struct {
-	// MinTrade is the smallest order worth placing, as a fraction of NAV;
-	// 0 places every order.
-	MinTrade float64
-	// MaxGasPrice, in gwei, gates rebalancing: none runs while gas is
-	// dearer. 0 means no gate.
-	MaxGasPrice float64
-	// MinGainOverCost, when HasMinGainOverCost, is the rebalancer's
-	// vault.RebalanceConfig.MinGainOverCost: a buy must expect to earn
-	// this multiple of its cost over the holding horizon (0: no test).
-	// Otherwise the vault's default applies.
-	MinGainOverCost    float64
-	HasMinGainOverCost bool
-}
+type Thresholds = strategies.Thresholds
 
 var _ strategies.Strategy = (*Strategy)(nil)
 var _ strategies.Scheduled = (*Strategy)(nil)
 var _ strategies.ConditionReads = (*Strategy)(nil)
+var _ strategies.Thresholder = (*Strategy)(nil)
 
 // Name is the strategy's name: the file's name key, else the file name
 // without its extension.
