@@ -1,8 +1,9 @@
 // Package archtest checks that imports run one way through the layers that
 // docs/ARCHITECTURE.md describes: adapters <- strategies <- vault <-
 // backtest <- cli <- cmd, with the service beside backtest (both
-// applications of vault), the CLI package over both and the helpers under
-// internal/.
+// applications of vault) and the execution layer (on-chain calls, the
+// only importer of go-ethereum) beside them for the service, the CLI
+// package over all and the helpers under internal/.
 package archtest
 
 import (
@@ -18,18 +19,21 @@ import (
 
 const module = "github.com/yieldvault/yieldvault"
 
+const goEthereum = "github.com/ethereum/go-ethereum"
+
 // forbidden lists, per package path prefix (relative to the module), the
 // import path prefixes its non-test files must not import.
 var forbidden = []struct {
 	pkg    string
 	banned []string
 }{
-	{"adapters", []string{module + "/strategies", module + "/vault", module + "/backtest", module + "/cmd", module + "/cli", module + "/service", "net/http", "github.com/robfig/cron"}},
-	{"strategies", []string{module + "/vault", module + "/backtest", module + "/cmd", module + "/cli", module + "/service", "net/http"}},
-	{"vault", []string{module + "/backtest", module + "/cmd", module + "/cli", module + "/service", "net/http"}},
-	{"backtest", []string{module + "/cmd", module + "/cli", module + "/service", "net/http"}},
+	{"adapters", []string{module + "/execution", module + "/strategies", module + "/vault", module + "/backtest", module + "/cmd", module + "/cli", module + "/service", "net/http", "github.com/robfig/cron"}},
+	{"strategies", []string{module + "/execution", module + "/vault", module + "/backtest", module + "/cmd", module + "/cli", module + "/service", "net/http"}},
+	{"vault", []string{module + "/execution", module + "/backtest", module + "/cmd", module + "/cli", module + "/service", "net/http"}},
+	{"backtest", []string{module + "/execution", module + "/cmd", module + "/cli", module + "/service", "net/http"}},
 	{"service", []string{module + "/cmd", module + "/cli", module + "/backtest"}},
-	{"internal", []string{module + "/adapters", module + "/strategies", module + "/vault", module + "/backtest", module + "/service", module + "/cmd", module + "/cli"}},
+	{"execution", []string{module + "/cmd", module + "/cli", module + "/backtest", module + "/service", "net/http"}},
+	{"internal", []string{module + "/execution", module + "/adapters", module + "/strategies", module + "/vault", module + "/backtest", module + "/service", module + "/cmd", module + "/cli"}},
 	{"internal/decfast", []string{module + "/"}},
 	{"internal/yamlx", []string{module + "/"}},
 	{"internal/sqlitex", []string{module + "/"}},
@@ -91,6 +95,15 @@ func TestLayers(t *testing.T) {
 				p, _ := strconv.Unquote(imp.Path.Value)
 				if strings.HasPrefix(p, module+"/") && p != module+"/cli" && (imp.Name == nil || imp.Name.Name != "_") {
 					t.Errorf("%s imports %s: a main imports only %s/cli (and blank imports of registering packages)", filepath.ToSlash(strings.TrimPrefix(path, root+"/")), p, module)
+				}
+			}
+		}
+		if rel != "execution" && !strings.HasPrefix(rel, "execution/") {
+			// go-ethereum is heavy to compile (more so under -race): only
+			// the execution layer imports it.
+			for _, imp := range f.Imports {
+				if p, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(p, goEthereum) {
+					t.Errorf("%s imports %s: only execution imports go-ethereum", filepath.ToSlash(strings.TrimPrefix(path, root+"/")), p)
 				}
 			}
 		}

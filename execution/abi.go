@@ -1,0 +1,152 @@
+package execution
+
+import (
+	"strings"
+
+	"github.com/ethereum/go-ethereum/accounts/abi"
+)
+
+// The ABIs the executor encodes calls with: for each contract kind, the
+// functions it calls, as fragments of the protocol's published ABI (the
+// names and types of the source below; a function's selector is the
+// Keccak-256 of its canonical signature, which go-ethereum's abi derives
+// from these types). TestABI_Selectors checks every selector against the
+// one Etherscan and the 4byte directory publish.
+var (
+	// ERC-20 (EIP-20): approve, transfer, balanceOf.
+	erc20ABI = mustABI("erc20", `[
+{"type":"function","name":"approve","stateMutability":"nonpayable","inputs":[{"name":"spender","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[{"name":"","type":"bool"}]},
+{"type":"function","name":"transfer","stateMutability":"nonpayable","inputs":[{"name":"to","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[{"name":"","type":"bool"}]},
+{"type":"function","name":"balanceOf","stateMutability":"view","inputs":[{"name":"account","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"allowance","stateMutability":"view","inputs":[{"name":"owner","type":"address"},{"name":"spender","type":"address"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// WETH9 (etherscan 0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2,
+	// verified source): deposit() payable, withdraw(uint wad).
+	weth9ABI = mustABI("weth9", `[
+{"type":"function","name":"deposit","stateMutability":"payable","inputs":[],"outputs":[]},
+{"type":"function","name":"withdraw","stateMutability":"nonpayable","inputs":[{"name":"wad","type":"uint256"}],"outputs":[]}]`)
+
+	// Aave v3 Pool (aave/aave-v3-core contracts/interfaces/IPool.sol);
+	// SparkLend's Pool is the same code (a fork of Aave v3).
+	aavePoolABI = mustABI("aave-v3-pool", `[
+{"type":"function","name":"supply","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"},{"name":"onBehalfOf","type":"address"},{"name":"referralCode","type":"uint16"}],"outputs":[]},
+{"type":"function","name":"withdraw","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"},{"name":"to","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"borrow","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"},{"name":"interestRateMode","type":"uint256"},{"name":"referralCode","type":"uint16"},{"name":"onBehalfOf","type":"address"}],"outputs":[]},
+{"type":"function","name":"repay","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"},{"name":"interestRateMode","type":"uint256"},{"name":"onBehalfOf","type":"address"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// Compound v3 Comet (compound-finance/comet
+	// contracts/CometMainInterface.sol): supply, supplyTo, withdraw,
+	// withdrawTo. Borrowing the base asset is a withdraw beyond the
+	// supplied balance, repaying it a supply.
+	cometABI = mustABI("compound-v3-comet", `[
+{"type":"function","name":"supply","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"supplyTo","stateMutability":"nonpayable","inputs":[{"name":"dst","type":"address"},{"name":"asset","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"withdraw","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"withdrawTo","stateMutability":"nonpayable","inputs":[{"name":"to","type":"address"},{"name":"asset","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[]}]`)
+
+	// Morpho Blue (morpho-org/morpho-blue src/interfaces/IMorpho.sol):
+	// every entry point takes the market as its MarketParams struct.
+	morphoMarketParams = `{"name":"marketParams","type":"tuple","components":[{"name":"loanToken","type":"address"},{"name":"collateralToken","type":"address"},{"name":"oracle","type":"address"},{"name":"irm","type":"address"},{"name":"lltv","type":"uint256"}]}`
+	morphoBlueABI      = mustABI("morpho-blue", `[
+{"type":"function","name":"supply","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"shares","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"data","type":"bytes"}],"outputs":[{"name":"assetsSupplied","type":"uint256"},{"name":"sharesSupplied","type":"uint256"}]},
+{"type":"function","name":"withdraw","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"shares","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"receiver","type":"address"}],"outputs":[{"name":"assetsWithdrawn","type":"uint256"},{"name":"sharesWithdrawn","type":"uint256"}]},
+{"type":"function","name":"borrow","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"shares","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"receiver","type":"address"}],"outputs":[{"name":"assetsBorrowed","type":"uint256"},{"name":"sharesBorrowed","type":"uint256"}]},
+{"type":"function","name":"repay","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"shares","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"data","type":"bytes"}],"outputs":[{"name":"assetsRepaid","type":"uint256"},{"name":"sharesRepaid","type":"uint256"}]}]`)
+
+	// ERC-4626 (EIP-4626): deposit, redeem, withdraw. MetaMorpho vaults,
+	// Spark's sDAI and OpenZeppelin's ERC4626 implement it.
+	erc4626ABI = mustABI("erc4626", `[
+{"type":"function","name":"deposit","stateMutability":"nonpayable","inputs":[{"name":"assets","type":"uint256"},{"name":"receiver","type":"address"}],"outputs":[{"name":"shares","type":"uint256"}]},
+{"type":"function","name":"redeem","stateMutability":"nonpayable","inputs":[{"name":"shares","type":"uint256"},{"name":"receiver","type":"address"},{"name":"owner","type":"address"}],"outputs":[{"name":"assets","type":"uint256"}]},
+{"type":"function","name":"withdraw","stateMutability":"nonpayable","inputs":[{"name":"assets","type":"uint256"},{"name":"receiver","type":"address"},{"name":"owner","type":"address"}],"outputs":[{"name":"shares","type":"uint256"}]},
+{"type":"function","name":"previewRedeem","stateMutability":"view","inputs":[{"name":"shares","type":"uint256"}],"outputs":[{"name":"assets","type":"uint256"}]},
+{"type":"function","name":"asset","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"address"}]}]`)
+
+	// Lido stETH (lidofinance/core contracts/0.4.24/Lido.sol): submit.
+	lidoABI = mustABI("lido", `[
+{"type":"function","name":"submit","stateMutability":"payable","inputs":[{"name":"_referral","type":"address"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// Lido wstETH (lidofinance/core contracts/0.6.12/WstETH.sol).
+	wstETHABI = mustABI("wsteth", `[
+{"type":"function","name":"wrap","stateMutability":"nonpayable","inputs":[{"name":"_stETHAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"unwrap","stateMutability":"nonpayable","inputs":[{"name":"_wstETHAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// Lido WithdrawalQueueERC721 (lidofinance/core
+	// contracts/0.8.9/WithdrawalQueue.sol and WithdrawalQueueBase.sol).
+	lidoQueueABI = mustABI("lido-withdrawal-queue", `[
+{"type":"function","name":"requestWithdrawals","stateMutability":"nonpayable","inputs":[{"name":"_amounts","type":"uint256[]"},{"name":"_owner","type":"address"}],"outputs":[{"name":"requestIds","type":"uint256[]"}]},
+{"type":"function","name":"requestWithdrawalsWstETH","stateMutability":"nonpayable","inputs":[{"name":"_amounts","type":"uint256[]"},{"name":"_owner","type":"address"}],"outputs":[{"name":"requestIds","type":"uint256[]"}]},
+{"type":"function","name":"claimWithdrawals","stateMutability":"nonpayable","inputs":[{"name":"_requestIds","type":"uint256[]"},{"name":"_hints","type":"uint256[]"}],"outputs":[]},
+{"type":"function","name":"findCheckpointHints","stateMutability":"view","inputs":[{"name":"_requestIds","type":"uint256[]"},{"name":"_firstIndex","type":"uint256"},{"name":"_lastIndex","type":"uint256"}],"outputs":[{"name":"hintIds","type":"uint256[]"}]},
+{"type":"function","name":"getLastCheckpointIndex","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// Curve stableswap pools (curvefi/curve-contract
+	// contracts/pools/steth/StableSwapSTETH.vy and pools/3pool/StableSwap3Pool.vy):
+	// the two-coin ETH/stETH pool is payable (coin 0 is ETH); the
+	// three-coin 3pool is not.
+	curve2ABI = mustABI("curve-stableswap-2", `[
+{"type":"function","name":"exchange","stateMutability":"payable","inputs":[{"name":"i","type":"int128"},{"name":"j","type":"int128"},{"name":"dx","type":"uint256"},{"name":"min_dy","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"add_liquidity","stateMutability":"payable","inputs":[{"name":"amounts","type":"uint256[2]"},{"name":"min_mint_amount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"remove_liquidity_one_coin","stateMutability":"nonpayable","inputs":[{"name":"_token_amount","type":"uint256"},{"name":"i","type":"int128"},{"name":"_min_amount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"get_dy","stateMutability":"view","inputs":[{"name":"i","type":"int128"},{"name":"j","type":"int128"},{"name":"dx","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+	curve3ABI = mustABI("curve-stableswap-3", `[
+{"type":"function","name":"exchange","stateMutability":"nonpayable","inputs":[{"name":"i","type":"int128"},{"name":"j","type":"int128"},{"name":"dx","type":"uint256"},{"name":"min_dy","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"add_liquidity","stateMutability":"nonpayable","inputs":[{"name":"amounts","type":"uint256[3]"},{"name":"min_mint_amount","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"remove_liquidity_one_coin","stateMutability":"nonpayable","inputs":[{"name":"_token_amount","type":"uint256"},{"name":"i","type":"int128"},{"name":"min_amount","type":"uint256"}],"outputs":[]}]`)
+
+	// Uniswap v3 NonfungiblePositionManager (Uniswap/v3-periphery
+	// contracts/interfaces/INonfungiblePositionManager.sol).
+	uniNPMABI = mustABI("uniswap-v3-npm", `[
+{"type":"function","name":"mint","stateMutability":"payable","inputs":[{"name":"params","type":"tuple","components":[{"name":"token0","type":"address"},{"name":"token1","type":"address"},{"name":"fee","type":"uint24"},{"name":"tickLower","type":"int24"},{"name":"tickUpper","type":"int24"},{"name":"amount0Desired","type":"uint256"},{"name":"amount1Desired","type":"uint256"},{"name":"amount0Min","type":"uint256"},{"name":"amount1Min","type":"uint256"},{"name":"recipient","type":"address"},{"name":"deadline","type":"uint256"}]}],"outputs":[{"name":"tokenId","type":"uint256"},{"name":"liquidity","type":"uint128"},{"name":"amount0","type":"uint256"},{"name":"amount1","type":"uint256"}]},
+{"type":"function","name":"decreaseLiquidity","stateMutability":"payable","inputs":[{"name":"params","type":"tuple","components":[{"name":"tokenId","type":"uint256"},{"name":"liquidity","type":"uint128"},{"name":"amount0Min","type":"uint256"},{"name":"amount1Min","type":"uint256"},{"name":"deadline","type":"uint256"}]}],"outputs":[{"name":"amount0","type":"uint256"},{"name":"amount1","type":"uint256"}]},
+{"type":"function","name":"collect","stateMutability":"payable","inputs":[{"name":"params","type":"tuple","components":[{"name":"tokenId","type":"uint256"},{"name":"recipient","type":"address"},{"name":"amount0Max","type":"uint128"},{"name":"amount1Max","type":"uint128"}]}],"outputs":[{"name":"amount0","type":"uint256"},{"name":"amount1","type":"uint256"}]}]`)
+
+	// Rocket Pool (rocket-pool/rocketpool contracts/contract/deposit/
+	// RocketDepositPool.sol deposit(); contracts/contract/token/
+	// RocketTokenRETH.sol burn).
+	rocketDepositABI = mustABI("rocketpool-deposit-pool", `[
+{"type":"function","name":"deposit","stateMutability":"payable","inputs":[],"outputs":[]}]`)
+	rethABI = mustABI("reth", `[
+{"type":"function","name":"burn","stateMutability":"nonpayable","inputs":[{"name":"_rethAmount","type":"uint256"}],"outputs":[]}]`)
+
+	// ether.fi (etherfi-protocol/smart-contracts src/LiquidityPool.sol
+	// deposit() and requestWithdraw; src/WeETH.sol wrap/unwrap).
+	etherfiPoolABI = mustABI("etherfi-liquidity-pool", `[
+{"type":"function","name":"deposit","stateMutability":"payable","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"requestWithdraw","stateMutability":"nonpayable","inputs":[{"name":"recipient","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+	weETHABI = mustABI("weeth", `[
+{"type":"function","name":"wrap","stateMutability":"nonpayable","inputs":[{"name":"_eETHAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"unwrap","stateMutability":"nonpayable","inputs":[{"name":"_weETHAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// Renzo RestakeManager (Renzo-Protocol/contracts-public
+	// contracts/RestakeManager.sol): depositETH() payable.
+	renzoABI = mustABI("renzo-restake-manager", `[
+{"type":"function","name":"depositETH","stateMutability":"payable","inputs":[],"outputs":[]}]`)
+
+	// Kelp LRTDepositPool (Kelp-DAO/LRT-rsETH contracts/LRTDepositPool.sol).
+	kelpABI = mustABI("kelp-deposit-pool", `[
+{"type":"function","name":"depositETH","stateMutability":"payable","inputs":[{"name":"minRSETHAmountExpected","type":"uint256"},{"name":"referralId","type":"string"}],"outputs":[]}]`)
+
+	// PufferVaultV2 (PufferFinance/pufETH src/PufferVaultV2.sol):
+	// depositETH(receiver) payable; exits are ERC-4626 redeem.
+	pufferABI = mustABI("puffer-vault", `[
+{"type":"function","name":"depositETH","stateMutability":"payable","inputs":[{"name":"receiver","type":"address"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// EigenLayer (Layr-Labs/eigenlayer-contracts
+	// src/contracts/interfaces/IStrategyManager.sol and
+	// IDelegationManager.sol): deposit into a strategy, queue withdrawals.
+	eigenStrategyManagerABI = mustABI("eigenlayer-strategy-manager", `[
+{"type":"function","name":"depositIntoStrategy","stateMutability":"nonpayable","inputs":[{"name":"strategy","type":"address"},{"name":"token","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[{"name":"shares","type":"uint256"}]}]`)
+	eigenDelegationABI = mustABI("eigenlayer-delegation-manager", `[
+{"type":"function","name":"queueWithdrawals","stateMutability":"nonpayable","inputs":[{"name":"params","type":"tuple[]","components":[{"name":"strategies","type":"address[]"},{"name":"depositShares","type":"uint256[]"},{"name":"withdrawer","type":"address"}]}],"outputs":[{"name":"","type":"bytes32[]"}]}]`)
+)
+
+// mustABI parses a constant ABI fragment; a malformed constant is a
+// programming error caught by every test of the package.
+func mustABI(name, js string) *abi.ABI {
+	a, err := abi.JSON(strings.NewReader(js))
+	if err != nil {
+		panic("execution: ABI " + name + ": " + err.Error())
+	}
+	return &a
+}
