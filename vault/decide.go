@@ -515,7 +515,7 @@ func (v *Vault) transit() decimal.Decimal {
 	for _, s := range v.markets {
 		if len(s.pos.Claims) > 0 {
 			v.value(s)
-			sum = sum.Add(s.cvN)
+			sum = sum.Add(s.value.claims)
 			n++
 		}
 	}

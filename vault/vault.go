@@ -35,32 +35,19 @@ type Vault struct {
 
 	virtualShares decimal.Decimal // 10^DecimalsOffset units
 
-	// pv caches positionsValue while no slot's version changes.
-	pv    decimal.Decimal
-	pvVer uint64
-	pvOK  bool
-	// ga caches GrossAssets for the idle decimal gaIdle (the same
-	// object: decfast.Identical) and the positions at version gaVer.
-	ga, gaIdle decimal.Decimal
-	gaVer      uint64
-	gaOK       bool
-	ledger     *Ledger
-	base       Books // books when the ledger started
+	ledger *Ledger
+	base   Books // books when the ledger started
 
 	execHint int // Execute: room for the executed orders (one per order, one more for a queued rest)
 	work     work
 	fees     feeRates
 
-	// decs builds the slots' values as decimals (value), decLeft more
-	// before a new block.
-	decs    decfast.DecBlock
-	decLeft int
+	assets assetsCache // positionsValue and GrossAssets
+	decs   decPool     // builds the slots' values as decimals (value)
 }
 
-// slot is one market of the vault. uvN (the units' value at the vault's
-// pricing) and cvN (the claims' payout) cache the position's value until
-// the position, its environment or the time changes; uv is uvN as a
-// decimal, built when asked (uvD), cv the claims' as one.
+// slot is one market of the vault: its adapter, position and
+// environment, and the cache of the position's value.
 type slot struct {
 	ad *adapters.Adapter
 	id string
@@ -69,22 +56,13 @@ type slot struct {
 	gasQueue float64
 	pos      adapters.Position
 	env      adapters.Env
-	uvN, cvN num
-	uv, cv   decimal.Decimal
-	uvD      bool // uv holds uvN
-	// rateN is rateUnits x rate (ValueRate's) on the last fill at a rate.
-	rateN     num
-	rate      float64
-	rateUnits decimal.Decimal
-	rateOK    bool
-	ok        bool
-	ver       uint64 // bumped whenever the cache is invalidated
+	value    valueCache
 }
 
 // set replaces the slot's position.
 func (s *slot) set(p adapters.Position) { s.pos = p; s.invalidate() }
 
-func (s *slot) invalidate() { s.ok = false; s.ver++ }
+func (s *slot) invalidate() { s.value.invalidate() }
 
 // Locked is profit that unlocks linearly: Amount at Anchor, falling to
 // zero at End.
@@ -400,10 +378,10 @@ func (v *Vault) advance(op string, now time.Time) error {
 func (v *Vault) positionsValue() decimal.Decimal {
 	var ver uint64
 	for _, s := range v.markets {
-		ver += s.ver
+		ver += s.value.ver
 	}
-	if v.pvOK && ver == v.pvVer {
-		return v.pv
+	if pv, ok := v.assets.positions(ver); ok {
+		return pv
 	}
 	var sum num // decfast.Add's sums, on a num
 	n := 0
@@ -413,79 +391,66 @@ func (v *Vault) positionsValue() decimal.Decimal {
 			n++
 		}
 	}
-	v.pv = zero
+	pv := zero
 	if n > 0 {
-		v.pv = sum.Dec()
+		pv = sum.Dec()
 	}
-	v.pvVer, v.pvOK = ver, true
-	return v.pv
+	v.assets.setPositions(pv, ver)
+	return pv
 }
 
 func (v *Vault) slotValue(s *slot) decimal.Decimal {
-	v.value(s)
-	if s.cv.Sign() == 0 {
-		return s.uv
+	uv := v.value(s)
+	if s.value.claimsDec.Sign() == 0 {
+		return uv
 	}
-	return decfast.Add(s.uv, s.cv)
+	return decfast.Add(uv, s.value.claimsDec)
 }
 
 // slotNum is slotValue as a num, without building decimals.
 func (v *Vault) slotNum(s *slot) num {
-	v.fill(s)
-	if s.cvN.Sign() == 0 {
-		return s.uvN
+	c := v.fill(s)
+	if c.claims.Sign() == 0 {
+		return c.units
 	}
-	return s.uvN.Add(s.cvN)
+	return c.units.Add(c.claims)
 }
 
 // value returns the value of a slot's units at the vault's pricing (not
 // its claims), filling the cache.
 func (v *Vault) value(s *slot) decimal.Decimal {
-	v.fill(s)
-	if !s.uvD {
-		if v.decLeft <= 0 {
-			v.decs, v.decLeft = decfast.NewDecBlock(decBlock), decBlock
-		}
-		s.uv, s.uvD = v.decs.Dec(s.uvN), true
-		v.decLeft--
+	c := v.fill(s)
+	if !c.unitsDecOK {
+		c.unitsDec, c.unitsDecOK = v.decs.dec(c.units), true
 	}
-	return s.uv
+	return c.unitsDec
 }
 
-// decBlock is how many slot values the vault builds as decimals on one
-// allocation (decfast.DecBlock): every market's at each plan and
-// decision.
-const decBlock = 64
-
-// fill fills a slot's value cache: the units' value on nums when the
-// adapter values units at a rate (adapters.RateValuer: the same value
-// as its Value, without a decimal per position and step), else from
-// Value.
-func (v *Vault) fill(s *slot) {
-	if s.ok {
-		return
+// fill fills a slot's value cache and returns it: the units' value on
+// nums when the adapter values units at a rate (adapters.RateValuer: the
+// same value as its Value, without a decimal per position and step),
+// else from Value.
+func (v *Vault) fill(s *slot) *valueCache {
+	c := &s.value
+	if c.ok {
+		return c
 	}
-	s.uvN, s.uv, s.uvD = num{}, zero, true
+	c.units, c.unitsDec, c.unitsDecOK = num{}, zero, true
 	if s.pos.Units.Sign() != 0 {
 		if r, ok := s.ad.ValueRate(&s.pos, &s.env, v.cfg.Pricing); ok {
-			// The same units at the same rate (a step between two rows
-			// of daily data) have the same value.
-			if !s.rateOK || r != s.rate || !decfast.Identical(s.pos.Units, s.rateUnits) {
-				s.rateN = nm(s.pos.Units).MulRate(r)
-				s.rate, s.rateUnits, s.rateOK = r, s.pos.Units, true
-			}
-			s.uvN, s.uvD = s.rateN, false
+			c.units, c.unitsDecOK = c.rate.of(s.pos.Units, r), false
 		} else {
-			s.uv = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
-			s.uvN = nm(s.uv)
+			c.unitsDec = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
+			c.units = nm(c.unitsDec)
 		}
 	}
-	s.cv = zero
+	c.claimsDec = zero
 	for i := range s.pos.Claims {
-		s.cv = decfast.Add(s.cv, s.pos.Claims[i].Amount())
+		c.claimsDec = decfast.Add(c.claimsDec, s.pos.Claims[i].Amount())
 	}
-	s.cvN = nm(s.cv)
-	s.ok = true
+	c.claims = nm(c.claimsDec)
+	c.ok = true
+	return c
 }
 
 // GrossAssets is idle plus every position and queued claim at the vault's
@@ -493,11 +458,8 @@ func (v *Vault) fill(s *slot) {
 // locked profit is taken out. This is the NAV the rebalancer's cost
 // identity holds on.
 func (v *Vault) GrossAssets() decimal.Decimal {
-	pv := v.positionsValue()
-	if !v.gaOK || v.gaVer != v.pvVer || !decfast.Identical(v.gaIdle, v.idle) {
-		v.ga, v.gaIdle, v.gaVer, v.gaOK = decfast.Add(v.idle, pv), v.idle, v.pvVer, true
-	}
-	return v.ga
+	v.positionsValue()
+	return v.assets.gross(v.idle)
 }
 
 // TotalAssets is what the shares are worth: GrossAssets minus the profit
