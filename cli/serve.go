@@ -52,7 +52,7 @@ func newServeCmd(a *app) *cobra.Command {
 			}
 			log := slog.New(h)
 			ctx := cmd.Context()
-			svc, err := service.New(ctx, cfg, service.Options{Wall: a.now, Logger: log})
+			svc, err := service.New(ctx, cfg, service.Options{Wall: a.now, Logger: log, Version: buildVersion()})
 			if err != nil {
 				if ctx.Err() != nil {
 					// SIGINT or SIGTERM during start-up: a clean stop.

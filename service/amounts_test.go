@@ -110,7 +110,7 @@ func TestLoadConfig_AmountBounds(t *testing.T) {
 // empty body.
 func TestWriteJSON_Unencodable(t *testing.T) {
 	var logs syncBuf
-	s := &Service{metrics: NewMetrics(), log: slogTo(&logs)}
+	s := &Service{metrics: NewMetrics(), log: slogTo(&logs), wall: time.Now}
 	h := s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]float64{"apy": math.NaN()})
 	}))

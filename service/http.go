@@ -59,7 +59,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/vaults/{id}", s.getVault)
 	mux.HandleFunc("GET /v1/vaults/{id}/decisions", s.getDecisions)
 	mux.HandleFunc("GET /v1/vaults/{id}/plan", s.getPlan)
-	for _, a := range []Action{ActRebalance, ActHarvest, ActDeposit, ActWithdraw, ActPause, ActResume} {
+	for _, a := range postActions {
 		a := a
 		mux.HandleFunc("POST /v1/vaults/{id}/"+string(a), func(w http.ResponseWriter, r *http.Request) { s.post(w, r, a) })
 	}
@@ -85,14 +85,16 @@ func (w *statusWriter) WriteHeader(code int) {
 // headers, so never the token) and counts it by route.
 func (s *Service) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := s.wall()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(sw, r)
+		dur := s.wall().Sub(start)
 		route := r.Pattern
-		if route == "" {
+		if route == "" || route == "/" {
 			route = "other"
 		}
 		s.metrics.HTTP.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+		s.metrics.HTTPDuration.WithLabelValues(route).Observe(dur.Seconds())
 		if sw.encErr != nil {
 			s.log.Error("encoding the response failed: answered 500", "method", r.Method, "path", r.URL.Path, "err", sw.encErr)
 		}
@@ -100,7 +102,7 @@ func (s *Service) logRequests(next http.Handler) http.Handler {
 		if r.Method != http.MethodGet || sw.code >= 400 {
 			lvl = slog.LevelInfo
 		}
-		s.log.Log(r.Context(), lvl, "http", "method", r.Method, "path", r.URL.Path, "status", sw.code, "dur", time.Since(start).Round(time.Microsecond))
+		s.log.Log(r.Context(), lvl, "http", "method", r.Method, "path", r.URL.Path, "status", sw.code, "dur", dur.Round(time.Microsecond))
 	})
 }
 

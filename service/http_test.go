@@ -222,7 +222,7 @@ func TestHandler_Reads(t *testing.T) {
 	}{
 		{"/healthz", 200, `"ok"`},
 		{"/readyz", 200, `"ready":true`},
-		{"/metrics", 200, "yieldvault_vault_nav{vault=\"eth\"}"},
+		{"/metrics", 200, "yieldvault_vault_nav{asset=\"ETH\",vault=\"eth\"}"},
 		{"/v1/vaults", 200, `"id":"eth"`},
 		{"/v1/vaults/eth", 200, `"share_price"`},
 		{"/v1/vaults/eth/decisions?limit=2", 200, `"next"`},

@@ -43,6 +43,9 @@ type Options struct {
 	// Exit ends the process when the watchdog finds a write transaction
 	// open past 1.5 times the write deadline; nil means os.Exit.
 	Exit func(code int)
+	// Version is the binary's version for yieldvault_build_info; empty
+	// means the module version of the build information.
+	Version string
 }
 
 // ExitWatchdog is the exit code of a process the watchdog ends: one of
@@ -196,9 +199,13 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 		s.vaults[rt.id] = rt
 		s.order = append(s.order, rt.id)
 	}
+	var srcNames []string
 	for i := range cfg.Sources {
 		s.sources = append(s.sources, &source{s: s, spec: cfg.Sources[i]})
+		srcNames = append(srcNames, cfg.Sources[i].Name)
 	}
+	s.metrics.SetBuildInfo(o.Version)
+	s.metrics.Init(s.order, srcNames)
 	if err := s.start(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -490,7 +497,10 @@ func (s *Service) runJob(name string, fn func() error) {
 		return
 	}
 	s.metrics.JobRuns.WithLabelValues(name).Inc()
-	if err := fn(); err != nil {
+	start := s.wall()
+	err := fn()
+	s.metrics.JobDuration.WithLabelValues(name).Observe(s.wall().Sub(start).Seconds())
+	if err != nil {
 		if errors.Is(err, ErrNotLeader) {
 			s.log.Warn("lease lost: job stopped, the lease holder catches up", "job", name)
 			return

@@ -616,21 +616,11 @@ func (rt *vaultRT) observeCommit(c Commit, in Intent, row VaultRow, v *vault.Vau
 	if c.Decision != nil || c.Outcome != "" {
 		m.Decisions.WithLabelValues(rt.id, string(in.Action), c.Outcome).Inc()
 	}
-	if age > 0 && age < time.Duration(math.MaxInt64) {
-		m.DataAge.WithLabelValues(rt.id).Set(age.Seconds())
+	if age > 0 || v != nil {
+		rt.publishAge(age)
 	}
 	if c.Vault != nil {
-		paused := 0.0
-		if c.Vault.Paused {
-			paused = 1
-		}
-		m.Paused.WithLabelValues(rt.id).Set(paused)
-		if !c.Vault.LastHarvest.IsZero() {
-			m.LastHarvest.WithLabelValues(rt.id).Set(float64(c.Vault.LastHarvest.Unix()))
-		}
-		if !c.Vault.LastRebalance.IsZero() {
-			m.LastRebalance.WithLabelValues(rt.id).Set(float64(c.Vault.LastRebalance.Unix()))
-		}
+		rt.publishRow(c.Vault.Paused, c.Vault.LastHarvest, c.Vault.LastRebalance)
 	}
 	if v != nil {
 		rt.publishVault(v)
@@ -639,35 +629,51 @@ func (rt *vaultRT) observeCommit(c Commit, in Intent, row VaultRow, v *vault.Vau
 
 // publish sets the vault gauges from a stored row (at start).
 func (rt *vaultRT) publish(row VaultRow) {
-	m := rt.s.metrics
-	if !row.LastHarvest.IsZero() {
-		m.LastHarvest.WithLabelValues(rt.id).Set(float64(row.LastHarvest.Unix()))
-	}
-	if !row.LastRebalance.IsZero() {
-		m.LastRebalance.WithLabelValues(rt.id).Set(float64(row.LastRebalance.Unix()))
-	}
-	paused := 0.0
-	if row.Paused {
-		paused = 1
-	}
-	m.Paused.WithLabelValues(rt.id).Set(paused)
+	rt.publishRow(row.Paused, row.LastHarvest, row.LastRebalance)
 	if v, err := rt.restore(row); err == nil {
 		if w, err := rt.window(context.Background()); err == nil {
-			if _, err := v.ObserveWindow(w, row.State.Time, rt.gas()); err == nil {
+			if age, err := v.ObserveWindow(w, row.State.Time, rt.gas()); err == nil {
 				rt.publishVault(v)
+				rt.publishAge(age)
 			}
 		}
+	}
+}
+
+// publishRow sets the paused gauge and the last harvest and rebalance
+// times when there was one (Metrics.Init exports them at 0 until then).
+func (rt *vaultRT) publishRow(paused bool, lastHarvest, lastRebalance time.Time) {
+	m := rt.s.metrics
+	p := 0.0
+	if paused {
+		p = 1
+	}
+	m.Paused.WithLabelValues(rt.id).Set(p)
+	if !lastHarvest.IsZero() {
+		m.LastHarvest.WithLabelValues(rt.id).Set(float64(lastHarvest.Unix()))
+	}
+	if !lastRebalance.IsZero() {
+		m.LastRebalance.WithLabelValues(rt.id).Set(float64(lastRebalance.Unix()))
+	}
+}
+
+// publishAge sets the data age gauge (a vault with no data at all keeps
+// its last value).
+func (rt *vaultRT) publishAge(age time.Duration) {
+	if age >= 0 && age < time.Duration(math.MaxInt64) {
+		rt.s.metrics.DataAge.WithLabelValues(rt.id).Set(age.Seconds())
 	}
 }
 
 func (rt *vaultRT) publishVault(v *vault.Vault) {
 	m := rt.s.metrics
 	sum := Summarize(v)
-	m.NAV.WithLabelValues(rt.id).Set(sum.NAVf)
-	m.SharePrice.WithLabelValues(rt.id).Set(sum.SharePricef)
+	asset := string(v.Config().Base)
+	m.NAV.WithLabelValues(rt.id, asset).Set(sum.NAVf)
+	m.SharePrice.WithLabelValues(rt.id, asset).Set(sum.SharePricef)
 	m.APY.WithLabelValues(rt.id).Set(sum.APY)
 	for _, p := range sum.Positions {
-		m.PositionValue.WithLabelValues(rt.id, p.Market).Set(p.Valuef)
+		m.PositionValue.WithLabelValues(rt.id, p.Market, asset).Set(p.Valuef)
 	}
 }
 
@@ -683,17 +689,24 @@ type PositionSummary struct {
 
 // VaultSummary is a vault's state as the API shows it.
 type VaultSummary struct {
-	ID          string            `json:"id"`
-	Time        time.Time         `json:"time"`
-	NAV         decimal.Decimal   `json:"nav"`
-	Idle        decimal.Decimal   `json:"idle"`
-	Supply      decimal.Decimal   `json:"supply"`
-	SharePrice  decimal.Decimal   `json:"share_price"`
-	APY         float64           `json:"apy"`
-	Pending     decimal.Decimal   `json:"pending_rewards"`
-	Positions   []PositionSummary `json:"positions"`
-	NAVf        float64           `json:"-"`
-	SharePricef float64           `json:"-"`
+	ID     string          `json:"id"`
+	Time   time.Time       `json:"time"`
+	NAV    decimal.Decimal `json:"nav"`
+	Idle   decimal.Decimal `json:"idle"`
+	Supply decimal.Decimal `json:"supply"`
+	// SharePrice is the assets of one share of 10^DecimalsOffset share
+	// units (an ERC-4626 share with a decimals offset has that many more
+	// decimals than its asset): 1 at the first deposit.
+	SharePrice decimal.Decimal `json:"share_price"`
+	// SharePricePerUnit is the assets of one share unit (the vault's
+	// PricePerShare: SharePrice / 10^DecimalsOffset), what Supply counts.
+	SharePricePerUnit decimal.Decimal   `json:"share_price_per_unit"`
+	DecimalsOffset    int               `json:"decimals_offset"`
+	APY               float64           `json:"apy"`
+	Pending           decimal.Decimal   `json:"pending_rewards"`
+	Positions         []PositionSummary `json:"positions"`
+	NAVf              float64           `json:"-"`
+	SharePricef       float64           `json:"-"`
 }
 
 // Summarize values a vault: NAV (total assets), share price, positions
@@ -701,9 +714,12 @@ type VaultSummary struct {
 func Summarize(v *vault.Vault) VaultSummary {
 	ta := v.TotalAssets()
 	pps := v.PricePerShare()
-	s := VaultSummary{Time: v.Time(), NAV: ta, Idle: v.Idle(), Supply: v.TotalSupply(), SharePrice: pps.Round(adapters.Scale), Pending: v.PendingRewards()}
+	off := v.Config().DecimalsOffset
+	whole := pps.Shift(int32(off))
+	s := VaultSummary{Time: v.Time(), NAV: ta, Idle: v.Idle(), Supply: v.TotalSupply(), SharePrice: whole.Round(adapters.Scale),
+		SharePricePerUnit: pps.Round(adapters.Scale), DecimalsOffset: off, Pending: v.PendingRewards()}
 	s.NAVf, _ = ta.Float64()
-	s.SharePricef, _ = pps.Float64()
+	s.SharePricef, _ = whole.Float64()
 	s.NAVf, s.SharePricef = finite(s.NAVf), finite(s.SharePricef)
 	st := v.StrategyState()
 	gross, _ := v.GrossAssets().Float64()
