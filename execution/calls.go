@@ -350,17 +350,28 @@ func (e *Encoder) erc4626(d *Deployment, r Request, add adder, need func() error
 	if err != nil {
 		return err
 	}
-	if err := need(); err != nil {
-		return err
-	}
 	switch r.Op {
 	case Supply:
+		if err := need(); err != nil {
+			return err
+		}
 		if err := add(approve(d.Asset.Contract, v.Address, r.Amount)); err != nil {
 			return err
 		}
 		return add(newCall(erc4626ABI, v, nil, "deposit", r.Amount, e.Vault))
 	case Withdraw:
-		return add(newCall(erc4626ABI, v, nil, "redeem", r.Amount, e.Vault, e.Vault))
+		// Shares redeems them (the whole position: the share balance);
+		// otherwise Amount of assets is withdrawn.
+		if r.Shares != nil && r.Shares.Sign() > 0 {
+			return add(newCall(erc4626ABI, v, nil, "redeem", r.Shares, e.Vault, e.Vault))
+		}
+		if r.All {
+			return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: withdrawing the whole position of an ERC-4626 vault needs its share balance (Shares)", d.Market)
+		}
+		if err := need(); err != nil {
+			return err
+		}
+		return add(newCall(erc4626ABI, v, nil, "withdraw", r.Amount, e.Vault, e.Vault))
 	}
 	return errOp(d, r)
 }
