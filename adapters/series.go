@@ -24,7 +24,11 @@ type Series struct {
 	// Derived are the fields that some rows carry derived from other
 	// fields rather than observed: FieldAPY from the trailing growth of
 	// the exchange rate (or liquidity index) where the source has no APY
-	// (history.RateAPYWindow). Plans and reports say so.
+	// (history.RateAPYWindow); FieldExchangeRate (every row's) from the
+	// market price of a value-accruing staking token whose source has no
+	// rate (cbETH's Compound feed), with its APY from the price's growth
+	// (history.PriceAPYWindow): its peg is then unknown. Plans, backtest
+	// warnings and reports say so.
 	Derived FieldSet
 }
 

@@ -603,6 +603,11 @@ func (e *engine) setup(ctx context.Context) error {
 	e.issues = dataIssues(e.markets, e.times, from.Unix(), to.Unix())
 	ranges := marketRanges(e.markets, from, to, sp.DataRanges)
 	warns = append(warns, rangeWarnings(ranges, from, to)...)
+	for _, m := range e.markets {
+		if m.ser.Derived.Has(adapters.FieldExchangeRate) {
+			warns = append(warns, history.PriceValuedNote(m.id))
+		}
+	}
 	// Result skeleton.
 	params := map[string]float64{}
 	if sp.Params == nil {

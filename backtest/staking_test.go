@@ -3,6 +3,11 @@ package backtest
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +162,112 @@ func TestRealData_RateOnlyHold(t *testing.T) {
 				t.Errorf("final NAV = %.15g, want idle + value x rate ratio = %.15g (rel diff %.3g)", got, want, math.Abs(got-want)/want)
 			}
 		})
+	}
+}
+
+// TestRealData_PriceOnlyCbETH holds 100% of cbETH on the Compound v3
+// file, whose cbETH feed is a Chainlink market price (it falls 12-19
+// times a month and starts at 0.9887 ETH, below the 1.0 cbETH minted at;
+// data.md): the data has no exchange rate. The price is then cbETH's
+// value at rate and market pricing alike (no fake premium from price /
+// an index started at 1), its peg is unknown and reads 1 (the rule
+// 'peg == 1' keeps it eligible; 1.077 would not), its yield is the
+// price's trailing growth (positive over the file), and the run warns.
+// The final NAV is idle plus each buy's value after costs times the
+// price ratio read here from the raw CSV, within 1e-12.
+func TestRealData_PriceOnlyCbETH(t *testing.T) {
+	dir := sharedData(t, "compound-v3-lst-lrt-oracle-hourly")
+	db := importFolder(t, "compound-v3-lst-lrt-oracle-hourly")
+	ctx := context.Background()
+	// The raw file: symbol, unix seconds, ETH per cbETH.
+	raw, err := os.ReadFile(filepath.Join(dir, "cbETH_compoundv3_price.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []int64
+	var px []float64
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		f := strings.Split(strings.TrimSpace(line), ",")
+		if i == 0 || len(f) != 3 || f[2] == "" {
+			continue
+		}
+		sec, err1 := strconv.ParseInt(f[1], 10, 64)
+		p, err2 := strconv.ParseFloat(f[2], 64)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("line %d: %q", i+1, line)
+		}
+		ts, px = append(ts, sec), append(px, p)
+	}
+	priceAt := func(at time.Time) float64 {
+		k := sort.Search(len(ts), func(k int) bool { return ts[k] > at.Unix() }) - 1
+		if k < 0 {
+			t.Fatalf("no cbETH price at or before %s", at)
+		}
+		return px[k]
+	}
+	const id = "coinbase/cbeth"
+	src := "name: hold\nbase: ETH\nuniverse: [" + id + "]\nrules:\n  eligible: peg == 1.0\n  score: 1.0\nconstraints: { idle: 0 }\nrebalance: { every: \"@daily\" }\n"
+	s, err := rules.Load("hold.yaml", []byte(src), adapters.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := day("2023-02-01"), day("2024-11-01")
+	w, err := Load(ctx, db, s, from, to, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ser := w.Get(id)
+	if !ser.Derived.Has(adapters.FieldExchangeRate) || !ser.Derived.Has(adapters.FieldAPY) {
+		t.Fatalf("derived fields %b: want the exchange rate read from the price and its APY", ser.Derived)
+	}
+	navs := map[adapters.Pricing]float64{}
+	for _, pricing := range []adapters.Pricing{adapters.PriceRate, adapters.PriceMarket} {
+		t.Run(pricing.String(), func(t *testing.T) {
+			capital := decimal.NewFromInt(100)
+			res, err := Run(ctx, Spec{Strategy: s, Data: w, From: from, To: to, Capital: capital, Pricing: pricing})
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := false
+			for _, m := range res.Warnings {
+				warned = warned || strings.HasPrefix(m, id+": its data has a market price but no exchange rate")
+			}
+			if !warned {
+				t.Errorf("no warning that %s is valued at its market price: %q", id, res.Warnings)
+			}
+			last := res.Steps[len(res.Steps)-1]
+			pEnd := priceAt(last.Time)
+			want := last.Idle.InexactFloat64()
+			buys := 0
+			for _, e := range res.Ledger {
+				if e.Market != id {
+					continue
+				}
+				if e.Type != vault.EntryBuy {
+					t.Errorf("%s: unexpected %s of %s (%s)", e.Time.Format(time.RFC3339), e.Type, e.Amount, e.Reason)
+					continue
+				}
+				if buys == 0 && !e.Time.Equal(res.Steps[0].Time) {
+					t.Errorf("first buy at %s, want the first step %s", e.Time.Format(time.RFC3339), res.Steps[0].Time.Format(time.RFC3339))
+				}
+				buys++
+				want += e.Amount.Sub(e.Cost()).InexactFloat64() * pEnd / priceAt(e.Time)
+			}
+			if buys == 0 {
+				t.Fatalf("%s was never bought (peg read as other than 1, or no yield)", id)
+			}
+			got := last.NAV.InexactFloat64()
+			navs[pricing] = got
+			t.Logf("%s at %s pricing: NAV %.12f, price ratio %.9f, APY %.4f%%", id, pricing, got, pEnd/priceAt(res.Steps[0].Time), res.Metrics.APY*100)
+			if math.Abs(got-want) > 1e-12*want {
+				t.Errorf("final NAV = %.15g, want idle + value x price ratio = %.15g (rel diff %.3g)", got, want, math.Abs(got-want)/want)
+			}
+			if !(res.Metrics.APY > 0) {
+				t.Errorf("APY %.6f: cbETH's price grew over the file", res.Metrics.APY)
+			}
+		})
+	}
+	if a, b := navs[adapters.PriceRate], navs[adapters.PriceMarket]; a != b {
+		t.Errorf("NAV at rate pricing %.15g, at market pricing %.15g: the price is the value at both", a, b)
 	}
 }

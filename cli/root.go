@@ -163,7 +163,16 @@ func (a *app) openDB(ctx context.Context, create bool) (*history.DB, error) {
 			return nil, adapters.E("open", adapters.KindNotFound, "database %s: %v", a.dbPath, errors.Unwrap(err))
 		}
 	}
-	return history.Open(ctx, a.dbPath, history.WithClock(a.now))
+	opts := []history.Option{history.WithClock(a.now)}
+	if a.catalogFile != "" {
+		// Load reads which user-defined staking tokens accrue value.
+		c := adapters.Builtin()
+		if err := c.LoadFile(a.catalogFile); err != nil {
+			return nil, err
+		}
+		opts = append(opts, history.WithCatalog(c))
+	}
+	return history.Open(ctx, a.dbPath, opts...)
 }
 
 // dbName names the history in output.

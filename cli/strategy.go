@@ -317,6 +317,10 @@ func wrapWords(words []string, w int) []string {
 func derivedNotes(w *adapters.Window) []string {
 	var notes []string
 	for _, ser := range w.Series {
+		if ser.Derived.Has(adapters.FieldExchangeRate) {
+			notes = append(notes, history.PriceValuedNote(ser.Market.ID))
+			continue
+		}
 		if !ser.Derived.Has(adapters.FieldAPY) {
 			continue
 		}

@@ -34,6 +34,10 @@ type Options struct {
 	// logged with no time (imported_at is NULL): library code never reads
 	// the wall clock itself.
 	Now func() time.Time
+	// Catalog tells Load which staking tokens accrue value (a profile's
+	// IsRebasing), for the ones whose history has a market price and no
+	// exchange rate (priceAsRate). When nil, Load uses adapters.Builtin().
+	Catalog *adapters.Catalog
 }
 
 // Option sets an Option on Open or OpenMemory.
@@ -42,6 +46,11 @@ type Option func(*Options)
 // WithClock sets the clock that stamps the import log.
 func WithClock(now func() time.Time) Option {
 	return func(o *Options) { o.Now = now }
+}
+
+// WithCatalog sets the catalog Load reads profiles from (Options.Catalog).
+func WithCatalog(c *adapters.Catalog) Option {
+	return func(o *Options) { o.Catalog = c }
 }
 
 // DB is a market history store in one SQLite database. It is safe for

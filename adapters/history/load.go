@@ -13,6 +13,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/internal/sqlitex"
+	"github.com/yieldvault/yieldvault/internal/timefmt"
 )
 
 // bounds turns a [from, to] range into inclusive unix seconds. A zero from
@@ -64,10 +65,21 @@ func (db *DB) Load(ctx context.Context, ids []string, from, to time.Time) (*adap
 	}
 	defer conn.Close()
 	w := &adapters.Window{From: from, To: to, Series: make([]*adapters.Series, 0, len(ms))}
+	var cat *adapters.Catalog
 	for i := range ms {
 		s, err := loadSeries(ctx, conn, &ms[i], lo, hi)
 		if err != nil {
 			return nil, adapters.Wrap(op, adapters.KindOther, fmt.Errorf("market %s: %w", ms[i].m.ID, err))
+		}
+		if priceOnly(s) {
+			if cat == nil {
+				if cat = db.opts.Catalog; cat == nil {
+					cat = adapters.Builtin()
+				}
+			}
+			if valueAccruing(cat, s.Market) {
+				priceAsRate(s)
+			}
 		}
 		w.Series = append(w.Series, s)
 	}
@@ -170,8 +182,71 @@ func loadSeries(ctx context.Context, conn *sql.Conn, m *marketRow, lo, hi int64)
 		}
 	}
 	forwardFill(s)
-	deriveRateAPY(s, RateAPYWindow)
+	deriveRateAPY(s, RateAPYWindow, minRateAPYSpan)
 	return s, nil
+}
+
+// PriceAPYWindow is the trailing window over which Load reads a yield
+// from the market price of a value-accruing staking token whose history
+// has no exchange rate (priceAsRate): longer than RateAPYWindow, since a
+// market price moves with its peg (cbETH's Compound feed jumps by 0.2-1%
+// within an hour some 70 times; over 7 days one such jump reads as
+// +-10-50% a year).
+const PriceAPYWindow = 30 * 24 * time.Hour
+
+// minPriceAPYSpan is the shortest history a price-derived APY rests on.
+const minPriceAPYSpan = 7 * 24 * time.Hour
+
+// PriceValuedNote is what plans, backtest warnings (console, summary.json,
+// report.html) say of a market whose history gave its exchange rate from
+// its market price (priceAsRate; Series.Derived has FieldExchangeRate).
+func PriceValuedNote(id string) string {
+	return id + ": its data has a market price but no exchange rate: it is valued at that price at rate and market pricing alike " +
+		"(its peg is unknown and reads as 1), and apy / net_apy are the trailing " + timefmt.Duration(PriceAPYWindow) +
+		" growth of the price, annualised: an estimate that moves with the market, not the protocol's rate"
+}
+
+// priceOnly reports whether s is a staking market's history with a market
+// price but neither an exchange rate nor a liquidity index.
+func priceOnly(s *adapters.Series) bool {
+	k := s.Market.Kind
+	return (k == adapters.LST || k == adapters.LRT) && s.Cols[adapters.FieldPrice] != nil &&
+		s.Cols[adapters.FieldExchangeRate] == nil && s.Cols[adapters.FieldIndex] == nil
+}
+
+// valueAccruing reports whether m's token accrues value (is not rebasing)
+// by its profile in cat (with m's overrides; the catalog's own entry for m
+// when it has one). A market whose profile cat does not know is not
+// assumed either way: false.
+func valueAccruing(cat *adapters.Catalog, m adapters.Market) bool {
+	if cm, err := cat.Market(m.ID); err == nil {
+		m = cm
+	}
+	p, err := cat.ProfileFor(m)
+	return err == nil && !p.IsRebasing()
+}
+
+// priceAsRate gives a value-accruing staking token known only by its
+// market price (cbETH's Compound v3 feed is a Chainlink market price, not
+// the token's exchange rate; see docs/data.md) an exchange rate equal to
+// that price, marked derived in s.Derived, and an APY from the price's
+// trailing growth over PriceAPYWindow, also derived. The price is then
+// the token's value at rate and market pricing alike, its peg is unknown
+// (adapters.Peg: a derived rate is no rate), and its yield an estimate
+// that moves with the market: plans, backtest warnings and reports say so.
+func priceAsRate(s *adapters.Series) {
+	price := s.Cols[adapters.FieldPrice]
+	rate := make([]float64, len(price))
+	pb, rb := adapters.FieldSet(0).With(adapters.FieldPrice), adapters.FieldSet(0).With(adapters.FieldExchangeRate)
+	for i, set := range s.Set {
+		if set&pb != 0 {
+			rate[i] = price[i]
+			s.Set[i] = set | rb
+		}
+	}
+	s.Cols[adapters.FieldExchangeRate] = rate
+	s.Derived |= rb
+	deriveRateAPY(s, PriceAPYWindow, minPriceAPYSpan)
 }
 
 // RateAPYWindow is the trailing window over which Load reads a yield from
@@ -193,7 +268,7 @@ const minRateAPYSpan = 24 * time.Hour
 // and without this a strategy would see 0% and never buy them. Rows whose
 // rate has no history of at least minRateAPYSpan before them stay
 // unknown.
-func deriveRateAPY(s *adapters.Series, window time.Duration) {
+func deriveRateAPY(s *adapters.Series, window, minSpanD time.Duration) {
 	src := adapters.FieldExchangeRate
 	if s.Cols[src] == nil {
 		src = adapters.FieldIndex
@@ -203,7 +278,7 @@ func deriveRateAPY(s *adapters.Series, window time.Duration) {
 		return
 	}
 	apyBit, srcBit := adapters.FieldSet(1)<<adapters.FieldAPY, adapters.FieldSet(1)<<src
-	w, minSpan := int64(window/time.Second), int64(minRateAPYSpan/time.Second)
+	w, minSpan := int64(window/time.Second), int64(minSpanD/time.Second)
 	j := 0 // the first row at or after the start of row i's window
 	for i, t := range s.Times {
 		for j < i && s.Times[j] < t-w {
