@@ -15,6 +15,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/adapters/history/importers"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/strategies/rules"
 	"github.com/yieldvault/yieldvault/vault"
@@ -269,5 +270,151 @@ func TestRealData_PriceOnlyCbETH(t *testing.T) {
 	}
 	if a, b := navs[adapters.PriceRate], navs[adapters.PriceMarket]; a != b {
 		t.Errorf("NAV at rate pricing %.15g, at market pricing %.15g: the price is the value at both", a, b)
+	}
+}
+
+// importFolders imports shared-data folders into one in-memory history.
+func importFolders(t *testing.T, folders ...string) *history.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := history.OpenMemory(ctx, history.WithClock(func() time.Time { return time.Unix(0, 0) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, f := range folders {
+		batches, err := importers.ImportDir(ctx, sharedData(t, f), importers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range batches {
+			if _, err := db.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return db
+}
+
+// curveInvariantOut is what selling dx of coin i into a two-coin Curve
+// stableswap pool (the stETH pool's contract: Ann = A x 2, invariant
+// Ann (x + y) + D = Ann D + D^3 / (4 x y)) brings out of the other coin
+// after the fee, solved here by bisection (the model iterates Newton's
+// method as the contract does).
+func curveInvariantOut(amp, fee, xIn, xOut, dx float64) float64 {
+	ann := amp * 2
+	f := func(d, x, y float64) float64 { return ann*(x+y) + d - ann*d - d*d*d/(4*x*y) }
+	bisect := func(lo, hi float64, g func(float64) float64) float64 {
+		glo := g(lo)
+		for k := 0; k < 200 && hi-lo > 1e-16*hi; k++ {
+			mid := (lo + hi) / 2
+			if gm := g(mid); (gm > 0) == (glo > 0) {
+				lo, glo = mid, gm
+			} else {
+				hi = mid
+			}
+		}
+		return (lo + hi) / 2
+	}
+	d := bisect(1e-9*(xIn+xOut), 2*(xIn+xOut), func(d float64) float64 { return f(d, xIn, xOut) })
+	x := xIn + dx
+	y := bisect(1e-12*d, d, func(y float64) float64 { return f(d, x, y) })
+	return (xOut - y) * (1 - fee)
+}
+
+// TestRealData_StethCurvePoolExit: the Curve stETH pool snapshots
+// (2022-07-29 .. 2023-01-12; the file has no June 2022 row, so the June
+// depeg's exits stay priced on the profile's depth at the CoinGecko peg)
+// give lido/steth's rows the pool's balances, and an instant stETH exit
+// is priced on the pool's own invariant with them: the stETH 10,000 ETH buy, sold into
+// the imbalanced August 2022 pool (72-74% stETH) and the later ones
+// brings what the contract's formula gives on the balances read here from
+// the raw CSV, within 1e-9.
+func TestRealData_StethCurvePoolExit(t *testing.T) {
+	dir := sharedData(t, "curve-steth-pool-snapshots-2022")
+	db := importFolders(t, "steth-usd-coingecko-hourly", "curve-steth-pool-snapshots-2022")
+	ctx := context.Background()
+	type snap struct {
+		ts     int64
+		b0, b1 float64
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "curve_steth_pool_snapshots.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snaps []snap
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		f := strings.Split(strings.TrimSpace(line), ",")
+		if i == 0 {
+			continue
+		}
+		ts, err1 := strconv.ParseInt(f[1], 10, 64)
+		b0, err2 := strconv.ParseFloat(f[3], 64)
+		b1, err3 := strconv.ParseFloat(f[4], 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			t.Fatalf("line %d: %q", i+1, line)
+		}
+		snaps = append(snaps, snap{ts, b0, b1})
+	}
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].ts < snaps[j].ts })
+	w, err := db.Load(ctx, []string{"lido/steth"}, day("2022-06-01"), day("2023-01-12"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ser := w.Get("lido/steth")
+	cat := adapters.Builtin()
+	ad, err := adapters.Open(cat, "lido/steth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	amp, fee := ad.Profile().ParamOr("venue_amplification", 0), ad.Profile().ParamOr("venue_fee", 0)
+	if amp <= 0 {
+		t.Fatal("the lido profile names no stableswap venue")
+	}
+	june, checked := 0, 0
+	for i := range ser.Times {
+		o := ser.At(i)
+		at := o.Time
+		if at.Before(day("2022-07-29")) {
+			if o.Set.Has(adapters.FieldBalance0) {
+				june++
+			}
+			continue
+		}
+		k := sort.Search(len(snaps), func(k int) bool { return snaps[k].ts > at.Unix() }) - 1
+		if k < 0 || i%97 != 0 {
+			continue
+		}
+		b0, b1 := o.Values[adapters.FieldBalance0], o.Values[adapters.FieldBalance1]
+		if b0 != snaps[k].b0 || b1 != snaps[k].b1 {
+			t.Fatalf("%s: balances %g / %g, want the snapshot's %g / %g", at, b0, b1, snaps[k].b0, snaps[k].b1)
+		}
+		env := &adapters.Env{Time: at, Obs: o, GasPrice: 0}
+		pos, _, err := ad.Deposit(ad.NewPosition(), env, decimal.RequireFromString("10000"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		units := pos.Units
+		_, fill, err := ad.Withdraw(pos, env, adapters.Withdrawal{All: true, Mode: adapters.ExitInstant})
+		if err != nil {
+			t.Fatalf("%s: %v", at, err)
+		}
+		sold := units.InexactFloat64() // stETH rebases: one unit per ETH of value
+		want := math.Min(curveInvariantOut(amp, fee, b1, b0, sold), sold)
+		got := fill.Amount.InexactFloat64()
+		if math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%s: %.4f stETH into %.0f ETH / %.0f stETH brought %.9f ETH, the invariant %.9f", at.Format(time.RFC3339), sold, b0, b1, got, want)
+		}
+		if checked == 0 {
+			t.Logf("%s: pool %.0f ETH / %.0f stETH (%.1f%% stETH): the %.4f stETH 10,000 ETH bought bring %.4f ETH (%.3f%% below par), route %q",
+				at.Format(time.DateOnly), b0, b1, 100*b1/(b0+b1), sold, got, 100*(1-got/sold), fill.Route)
+		}
+		checked++
+	}
+	if june != 0 {
+		t.Errorf("%d rows before 2022-07-29 carry pool balances; the file starts then", june)
+	}
+	if checked < 10 {
+		t.Errorf("only %d snapshots checked", checked)
 	}
 }

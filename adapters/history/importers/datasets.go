@@ -176,6 +176,13 @@ func init() {
 				{name: "steth_usd_price", field: adapters.FieldPrice, put: perBaseUSD},
 				{name: "pool_usd_total", field: adapters.FieldTVL},
 			},
+			// stETH's instant exits and venue buys swap on this pool (the
+			// lido profile's venue): its balances also go to lido/steth's
+			// rows, where the staking driver prices the swap on the
+			// stableswap invariant with them. Its price stays the pool's:
+			// lido/steth's is the market's (CoinGecko), whose own times
+			// would interleave with the pool's.
+			also: []alsoCopy{{market: "lido/steth", fields: adapters.FieldSet(0).With(adapters.FieldBalance0).With(adapters.FieldBalance1)}},
 		}},
 		// GeckoTerminal hourly OHLCV of a WETH/stablecoin Uniswap v3 pool.
 		// price and base_usd are the close (stablecoin per WETH); volume is

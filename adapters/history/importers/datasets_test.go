@@ -139,7 +139,9 @@ func TestImportReader_Datasets(t *testing.T) {
 			src: "commit,commit_time_unix,commit_time_utc,eth_balance,steth_balance,eth_usd_price,steth_usd_price,pool_usd_total\n" +
 				"80cc05,1659133633,2022-07-29T22:27:13Z,225886.985932,591886.730514,1679.19,1635.56,1347373428.8664956\n",
 			want: []history.Row{{Market: "curve/steth-eth", Line: 2, Obs: obs(1659133633, F{adapters.FieldBalance0: 225886.985932,
-				adapters.FieldBalance1: 591886.730514, adapters.FieldPrice: 1635.56 / 1679.19, adapters.FieldBaseUSD: 1679.19, adapters.FieldTVL: 1347373428.8664956})}},
+				adapters.FieldBalance1: 591886.730514, adapters.FieldPrice: 1635.56 / 1679.19, adapters.FieldBaseUSD: 1679.19, adapters.FieldTVL: 1347373428.8664956})},
+				// The pool is stETH's venue: its balances go to lido/steth too.
+				{Market: "lido/steth", Line: 2, Obs: obs(1659133633, F{adapters.FieldBalance0: 225886.985932, adapters.FieldBalance1: 591886.730514})}},
 		},
 		{
 			name: "uniswap", format: FormatUniswapGecko,
@@ -164,7 +166,11 @@ func TestImportReader_Datasets(t *testing.T) {
 			if notes := strings.Join(b.Notes, "\n"); !strings.Contains(notes, tc.note) {
 				t.Errorf("notes %q do not mention %q", notes, tc.note)
 			}
-			if b.Format != string(tc.format) || len(b.Markets) != 1 || b.Markets[0].ID != tc.want[0].Market {
+			markets := map[string]bool{}
+			for _, r := range tc.want {
+				markets[r.Market] = true
+			}
+			if b.Format != string(tc.format) || len(b.Markets) != len(markets) || b.Markets[0].ID != tc.want[0].Market {
 				t.Errorf("Format %q, Markets %+v", b.Format, b.Markets)
 			}
 		})

@@ -127,7 +127,9 @@
 //	    curve/steth-eth: balance0 = ETH, balance1 = stETH in token units
 //	    (stETH redeems 1:1 through Lido, so token units are base units at the
 //	    protocol rate; the discount is in price), price = stETH USD / ETH USD,
-//	    tvl = pool USD total, base_usd = ETH USD.
+//	    tvl = pool USD total, base_usd = ETH USD. The balances also go to
+//	    lido/steth's rows (the pool is stETH's venue; its swaps are priced
+//	    on them); lido/steth's price stays CoinGecko's.
 //	uniswap-v3-weth-usdt-hourly-geckoterminal/*.csv (uniswap-geckoterminal-csv)
 //	    uniswap-v3/weth-usdt: price = base_usd = close (USDT per WETH),
 //	    volume = hourly USD volume × 24 / close (ETH per day), fee_tier from

@@ -23,6 +23,17 @@ type rowSpec struct {
 	cols []col
 	// empty is the skip reason of a row that observed nothing.
 	empty string
+	// also copies fields of each row to another market (a venue's
+	// balances to the token that trades on it), unless Options.Market
+	// overrides the market.
+	also []alsoCopy
+}
+
+// alsoCopy is a copy of a row's fields to another market's row at the
+// same time and line.
+type alsoCopy struct {
+	market string
+	fields adapters.FieldSet
 }
 
 // col is one step of a rowSpec: the column called name, whose cell is
@@ -156,6 +167,20 @@ func readRows(c *readCtx, t *table, s *rowSpec, b *builder, hint int64) error {
 			return err
 		}
 		b.add(r.market, r.o, t.line, s.empty)
+		if c.opts.Market == "" {
+			for _, a := range s.also {
+				o := adapters.Observation{Time: r.o.Time, Set: r.o.Set & a.fields}
+				if o.Set == 0 {
+					continue
+				}
+				for f := adapters.Field(0); f < adapters.NumFields; f++ {
+					if o.Set.Has(f) {
+						o.Values[f] = r.o.Values[f]
+					}
+				}
+				b.add(a.market, o, t.line, s.empty)
+			}
+		}
 		return nil
 	})
 }
