@@ -152,8 +152,12 @@ type ProposalInfo struct {
 	Time  string `json:"created_at"`
 }
 
-// Proposals lists a vault's proposals, newest first.
+// ListProposals lists a vault's proposals, newest first (none outside
+// propose mode; a nil Config is paper mode).
 func (c *Config) ListProposals(vaultID string) ([]ProposalInfo, error) {
+	if c == nil || c.Mode != ModePropose {
+		return []ProposalInfo{}, nil
+	}
 	return listProposals(filepath.Join(c.Proposals, vaultID))
 }
 
@@ -194,7 +198,7 @@ func listProposals(dir string) ([]ProposalInfo, error) {
 // "txt" (the summary). A name with anything but the characters
 // ProposalName writes is not found.
 func (c *Config) ReadProposal(vaultID, name, kind string) ([]byte, error) {
-	if name == "" || unsafeName.MatchString(name) || strings.HasPrefix(name, ".") || (kind != "json" && kind != "txt") {
+	if c == nil || c.Mode != ModePropose || name == "" || unsafeName.MatchString(name) || strings.HasPrefix(name, ".") || (kind != "json" && kind != "txt") {
 		return nil, adapters.E("execution.ReadProposal", adapters.KindNotFound, "no proposal %q", name)
 	}
 	data, err := os.ReadFile(filepath.Join(c.Proposals, vaultID, name+"."+kind))

@@ -19,6 +19,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/execution"
 	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/internal/yamlx"
 	"github.com/yieldvault/yieldvault/strategies"
@@ -76,6 +77,10 @@ type File struct {
 	Sources []SourceFile `yaml:"sources"`
 	// Vaults are the vaults the service runs.
 	Vaults []VaultFile `yaml:"vaults"`
+	// Execution says how decisions reach the chain (docs/operations.md,
+	// Executors): paper (default) or propose, the vaults' addresses and
+	// the allowlist.
+	Execution *execution.File `yaml:"execution"`
 }
 
 // TokenFile names where the API token comes from (exactly one of Env and
@@ -200,6 +205,9 @@ type Config struct {
 	MaxBodyBytes     int64
 	Sources          []SourceSpec
 	Vaults           []VaultSpec
+	// Execution is the checked execution section (mode paper when the
+	// file has none).
+	Execution *execution.Config
 }
 
 // Replay is the simulated clock's settings.
@@ -521,6 +529,19 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 		}
 		c.Vaults = append(c.Vaults, vs)
 	}
+	ef := f.Execution
+	if ef == nil {
+		ef = &execution.File{}
+	}
+	universes := map[string][]string{}
+	for _, v := range c.Vaults {
+		universes[v.ID] = v.Universe
+	}
+	ec, err := execution.Check(ef, l.pos, l.abs, universes)
+	if err != nil {
+		return nil, err
+	}
+	c.Execution = ec
 	return c, nil
 }
 

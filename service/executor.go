@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/execution"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -69,4 +70,29 @@ func (PaperExecutor) Execute(ctx context.Context, vaultID string, o Orders) (vau
 		return vault.Result{}, adapters.E("service.PaperExecutor", adapters.KindInvalid, "vault %s: no book", vaultID)
 	}
 	return o.Book.Execute(o.Time, o.Decision)
+}
+
+// ProposeExecutor is propose mode: each decision's orders become a Safe
+// Transaction Builder batch and a human summary in the proposals folder
+// (execution.Config.Propose), checked against the allowlist; nothing is
+// sent. A decision the allowlist refuses fails (journalled with the
+// reason) and changes nothing. Otherwise the book is brought forward as
+// the paper executor fills it: it assumes the Safe's owners execute the
+// batch as proposed, until reconciliation reads the chain back.
+type ProposeExecutor struct {
+	Config *execution.Config
+}
+
+// Execute writes the proposal, then applies the orders as PaperExecutor.
+func (e ProposeExecutor) Execute(ctx context.Context, vaultID string, o Orders) (vault.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return vault.Result{}, adapters.Wrap("service.ProposeExecutor", adapters.KindOther, err)
+	}
+	if o.Book == nil {
+		return vault.Result{}, adapters.E("service.ProposeExecutor", adapters.KindInvalid, "vault %s: no book", vaultID)
+	}
+	if _, err := e.Config.Propose(vaultID, o.Key, o.Decision, o.Book.Config().MaxLoss); err != nil {
+		return vault.Result{}, err
+	}
+	return PaperExecutor{}.Execute(ctx, vaultID, o)
 }

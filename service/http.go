@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/execution"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/vault"
 )
@@ -59,6 +60,8 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/vaults/{id}", s.getVault)
 	mux.HandleFunc("GET /v1/vaults/{id}/decisions", s.getDecisions)
 	mux.HandleFunc("GET /v1/vaults/{id}/plan", s.getPlan)
+	mux.HandleFunc("GET /v1/vaults/{id}/proposals", s.getProposals)
+	mux.HandleFunc("GET /v1/vaults/{id}/proposals/{name}", s.getProposal)
 	for _, a := range postActions {
 		a := a
 		mux.HandleFunc("POST /v1/vaults/{id}/"+string(a), func(w http.ResponseWriter, r *http.Request) { s.post(w, r, a) })
@@ -542,4 +545,48 @@ func parseRequest(a Action, body []byte) (request, string) {
 		}
 	}
 	return req, ""
+}
+
+// getProposals lists a vault's propose-mode proposals, newest first.
+func (s *Service) getProposals(w http.ResponseWriter, r *http.Request) {
+	rt := s.vaultOf(w, r)
+	if rt == nil {
+		return
+	}
+	ps, err := s.cfg.Execution.ListProposals(rt.id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	mode := execution.ModePaper
+	if s.cfg.Execution != nil {
+		mode = s.cfg.Execution.Mode
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mode": mode, "proposals": ps})
+}
+
+// getProposal serves a proposal's Safe Transaction Builder batch (JSON),
+// or its human summary with ?format=txt.
+func (s *Service) getProposal(w http.ResponseWriter, r *http.Request) {
+	rt := s.vaultOf(w, r)
+	if rt == nil {
+		return
+	}
+	kind := "json"
+	if r.URL.Query().Get("format") == "txt" {
+		kind = "txt"
+	}
+	data, err := s.cfg.Execution.ReadProposal(rt.id, r.PathValue("name"), kind)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if kind == "txt" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
 }

@@ -26,6 +26,12 @@ func newAPIFixture(t *testing.T) *apiFixture {
 	path := writeConfig(t, "durability: normal\ntoken: { env: YV_TEST_TOKEN }\nmax_body_bytes: 1024", `
   - { id: eth, strategy: $STRAT/lst-lrt-balanced.yaml, deposit: "100", rebalance: "@hourly", staleness: 12h }
 `)
+	return newAPIFixtureAt(t, path)
+}
+
+// newAPIFixtureAt is newAPIFixture on a config file of the caller's.
+func newAPIFixtureAt(t *testing.T, path string) *apiFixture {
+	t.Helper()
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)

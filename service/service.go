@@ -19,6 +19,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
+	"github.com/yieldvault/yieldvault/execution"
 )
 
 // Options are what a Service is built from besides its Config.
@@ -125,6 +126,9 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 	}
 	if s.exec == nil {
 		s.exec = PaperExecutor{}
+		if cfg.Execution != nil && cfg.Execution.Mode == execution.ModePropose {
+			s.exec = ProposeExecutor{Config: cfg.Execution}
+		}
 	}
 	tok, err := readToken(cfg, o.Getenv)
 	if err != nil {
