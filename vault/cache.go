@@ -39,21 +39,29 @@ type valueCache struct {
 func (c *valueCache) invalidate() { c.ok = false; c.ver++ }
 
 // rateProduct remembers units x rate (num.MulRate) for the last units
-// and rate it was asked for.
+// and rate it was asked for, and the units as a num while they stay the
+// same (a rate moves at every step, a position's units only when it
+// trades or rebases).
 type rateProduct struct {
-	n     num
-	rate  float64
-	units decimal.Decimal
-	ok    bool
+	n      num
+	rate   float64
+	units  decimal.Decimal
+	unitsN num
+	ok     bool
 }
 
 // of returns nm(units).MulRate(rate), computed again only when units
-// (the same decimal object: decfast.Identical) or rate changed.
+// (the same coefficient and exponent: decfast.Identical) or rate
+// changed.
 func (r *rateProduct) of(units decimal.Decimal, rate float64) num {
-	if !r.ok || rate != r.rate || !decfast.Identical(units, r.units) {
-		r.n = nm(units).MulRate(rate)
-		r.rate, r.units, r.ok = rate, units, true
+	same := r.ok && decfast.Identical(units, r.units)
+	if same && rate == r.rate {
+		return r.n
 	}
+	if !same {
+		r.units, r.unitsN = units, nm(units)
+	}
+	r.n, r.rate, r.ok = r.unitsN.MulRate(rate), rate, true
 	return r.n
 }
 

@@ -439,8 +439,8 @@ func (v *Vault) decision(op string, now, tick time.Time, trigger Trigger, target
 		}
 		in := &d.Inputs.Markets[i]
 		*in = MarketInput{Market: s.id, Value: cur, Target: tw[i], Paused: s.pos.Paused}
-		if navF > 0 {
-			in.Weight = f64(cur) / navF
+		if navF > 0 && s.pos.Units.Sign() != 0 {
+			in.Weight = v.weight(s, navF)
 		}
 	}
 	return d, nil

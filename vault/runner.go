@@ -42,9 +42,9 @@ func (v *Vault) fillState(st *strategies.State) {
 		}
 		if s.pos.Units.Sign() != 0 {
 			ms.Value = v.value(s)
-		}
-		if navF > 0 {
-			ms.Weight = f64(ms.Value) / navF
+			if navF > 0 {
+				ms.Weight = v.weight(s, navF)
+			}
 		}
 		if st.BaseUSD == 0 {
 			st.BaseUSD = s.env.Obs.Value(adapters.FieldBaseUSD, 0)

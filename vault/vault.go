@@ -426,6 +426,12 @@ func (v *Vault) value(s *slot) decimal.Decimal {
 	return c.unitsDec
 }
 
+// weight is the slot's units' value (value) over navF, from the cached
+// num: f64(value(s)) / navF without building or reading the decimal.
+func (v *Vault) weight(s *slot, navF float64) float64 {
+	return v.fill(s).units.ToFloat() / navF
+}
+
 // fill fills a slot's value cache and returns it: the units' value on
 // nums when the adapter values units at a rate (adapters.RateValuer: the
 // same value as its Value, without a decimal per position and step),

@@ -249,19 +249,24 @@ func TestIdentical(t *testing.T) {
 	}{
 		{"same object", a, a, true},
 		{"copies of one value", a, func() decimal.Decimal { c := a; return c }(), true},
-		{"equal values, two objects", a, b, false},
+		{"equal values, two objects", a, b, true},
+		{"equal values at other exponents", a, decimal.RequireFromString("1.50"), false},
+		{"other values", a, decimal.RequireFromString("1.6"), false},
+		{"a negative and its magnitude", a.Neg(), a, false},
 		{"zeros", decimal.Decimal{}, decimal.Decimal{}, true},
 		{"zeros at other exponents", decimal.New(0, -18), decimal.New(0, 2), false},
 		{"decimal.Zero is the zero value", decimal.Decimal{}, decimal.Zero, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			want := tc.want && layoutOK
-			if got := Identical(tc.x, tc.y); got != want {
-				t.Errorf("Identical(%s, %s) = %v, want %v", tc.x, tc.y, got, want)
+			if got := Identical(tc.x, tc.y); got != tc.want {
+				t.Errorf("Identical(%s, %s) = %v, want %v", tc.x, tc.y, got, tc.want)
 			}
-			if Identical(tc.x, tc.y) && !tc.x.Equal(tc.y) {
-				t.Errorf("Identical(%s, %s) for unequal values", tc.x, tc.y)
+			if got := Identical(tc.y, tc.x); got != tc.want {
+				t.Errorf("Identical(%s, %s) = %v, want %v", tc.y, tc.x, got, tc.want)
+			}
+			if n := testing.AllocsPerRun(10, func() { Identical(tc.x, tc.y) }); n != 0 {
+				t.Errorf("Identical(%s, %s): %v allocations, want 0", tc.x, tc.y, n)
 			}
 		})
 	}

@@ -121,15 +121,11 @@ func words(c *big.Int) (neg bool, hi, lo uint64, ok bool) {
 	return c.Sign() < 0, hi, lo, true
 }
 
-// Identical reports whether a and b are the same decimal value object:
-// the same coefficient (the same *big.Int) and exponent, so the same
-// value, as decimals are immutable. It is a cheap cache key; it may
-// report false for equal values (and does whenever the layout is
-// unknown).
+// Identical reports whether a and b have the same coefficient and
+// exponent, so that either stands for the other in any computation (a
+// cache key: decimals are immutable values). It compares through
+// decimal's API (Exponent, and Cmp, which compares the coefficients of
+// decimals at one exponent without allocating), not the layout.
 func Identical(a, b decimal.Decimal) bool {
-	if !layoutOK {
-		return false
-	}
-	la, lb := (*decimalLayout)(unsafe.Pointer(&a)), (*decimalLayout)(unsafe.Pointer(&b))
-	return la.value == lb.value && la.exp == lb.exp
+	return a.Exponent() == b.Exponent() && a.Cmp(b) == 0
 }
