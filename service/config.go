@@ -81,6 +81,8 @@ type File struct {
 	// Executors): paper (default) or propose, the vaults' addresses and
 	// the allowlist.
 	Execution *execution.File `yaml:"execution"`
+	// Alerts sends the risk monitors' alerts to webhooks.
+	Alerts AlertsFile `yaml:"alerts"`
 }
 
 // TokenFile names where the API token comes from (exactly one of Env and
@@ -176,6 +178,8 @@ type VaultFile struct {
 	MaxLoss   *float64 `yaml:"max_loss"`
 	// Lookback is how much history the strategy's windows read (30d).
 	Lookback string `yaml:"lookback"`
+	// Monitors are the vault's risk monitors (the built-ins by default).
+	Monitors MonitorsFile `yaml:"monitors"`
 }
 
 // FeesFile sets a vault's fees. Absent values mean no fee.
@@ -208,6 +212,7 @@ type Config struct {
 	// Execution is the checked execution section (mode paper when the
 	// file has none).
 	Execution *execution.Config
+	Webhooks  []WebhookSpec
 }
 
 // Replay is the simulated clock's settings.
@@ -253,6 +258,8 @@ type VaultSpec struct {
 	GasAssetMarket string
 	// Schedules of the three scheduled actions.
 	Rebalance, Harvest, ExitCheck Sched
+	// Monitors are the vault's risk monitors, compiled.
+	Monitors []Monitor
 }
 
 // VaultParams are the parts of vault.Config the file sets.
@@ -542,6 +549,9 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 		return nil, err
 	}
 	c.Execution = ec
+	if err := l.webhooks(c, f.Alerts); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -715,6 +725,9 @@ func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) 
 			return vs, l.errf(p+"."+x.key, adapters.KindInvalid, "vault %q: %s: %v", v.ID, x.key, err)
 		}
 		*x.dst = sc
+	}
+	if err := l.monitors(c, p, &vs, v.Monitors); err != nil {
+		return vs, err
 	}
 	return vs, nil
 }

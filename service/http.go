@@ -62,6 +62,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/vaults/{id}/plan", s.getPlan)
 	mux.HandleFunc("GET /v1/vaults/{id}/proposals", s.getProposals)
 	mux.HandleFunc("GET /v1/vaults/{id}/proposals/{name}", s.getProposal)
+	mux.HandleFunc("GET /v1/vaults/{id}/monitors", s.getMonitors)
 	for _, a := range postActions {
 		a := a
 		mux.HandleFunc("POST /v1/vaults/{id}/"+string(a), func(w http.ResponseWriter, r *http.Request) { s.post(w, r, a) })
@@ -205,6 +206,9 @@ type VaultView struct {
 	Ticks         Ticks             `json:"ticks"`
 	Schedules     map[string]string `json:"schedules"`
 	Staleness     string            `json:"staleness,omitempty"`
+	// Alerts are the risk monitors firing, as the lease holder last
+	// evaluated them (a standby shows none).
+	Alerts []Firing `json:"alerts"`
 }
 
 // viewCache holds a vault's view at a version: reads cost one indexed
@@ -297,6 +301,7 @@ func (s *Service) getVaults(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, err)
 			return
 		}
+		v.Alerts = s.vaults[id].alerts.list()
 		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"vaults": out})
@@ -312,7 +317,32 @@ func (s *Service) getVault(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	v.Alerts = rt.alerts.list()
 	writeJSON(w, http.StatusOK, v)
+}
+
+// getMonitors lists a vault's monitors: condition, action, severity, the
+// basis of a built-in's threshold, and the markets each fires on now.
+func (s *Service) getMonitors(w http.ResponseWriter, r *http.Request) {
+	rt := s.vaultOf(w, r)
+	if rt == nil {
+		return
+	}
+	type mv struct {
+		Monitor
+		Firing []string  `json:"firing"`
+		Since  time.Time `json:"since,omitzero"`
+	}
+	firing := map[string]Firing{}
+	for _, f := range rt.alerts.list() {
+		firing[f.Monitor] = f
+	}
+	out := make([]mv, 0, len(rt.spec.Monitors))
+	for _, m := range rt.spec.Monitors {
+		f := firing[m.Name]
+		out = append(out, mv{Monitor: m, Firing: append([]string{}, f.Markets...), Since: f.Since})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"vault": rt.id, "monitors": out})
 }
 
 func (s *Service) getDecisions(w http.ResponseWriter, r *http.Request) {

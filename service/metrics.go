@@ -36,6 +36,12 @@ type Metrics struct {
 	SourceErrors  *prometheus.CounterVec
 	HTTP          *prometheus.CounterVec
 	HTTPDuration  *prometheus.HistogramVec
+	// MonitorFiring is 1 while a vault's risk monitor fires;
+	// MonitorFired counts the times it started firing; Notifications
+	// counts the webhook deliveries by outcome.
+	MonitorFiring *prometheus.GaugeVec
+	MonitorFired  *prometheus.CounterVec
+	Notifications *prometheus.CounterVec
 	Leader        prometheus.Gauge
 	Recovered     prometheus.Counter
 	ServiceTime   prometheus.Gauge
@@ -87,6 +93,9 @@ func NewMetrics() *Metrics {
 		SourceErrors:  c("source_errors_total", "Source refreshes or files that failed.", "source"),
 		HTTP:          c("http_requests_total", "HTTP requests by route and status code.", "route", "code"),
 		HTTPDuration:  h("http_request_duration_seconds", "Wall time to answer an HTTP request, by route.", prometheus.DefBuckets, "route"),
+		MonitorFiring: g("monitor_firing", "1 while a vault's risk monitor fires on at least one market.", "vault", "monitor", "severity", "action"),
+		MonitorFired:  c("monitor_fired_total", "Times a vault's risk monitor started firing (or changed markets).", "vault", "monitor"),
+		Notifications: c("alert_notifications_total", "Alert webhook deliveries by outcome: sent, failed (after retries), dropped (queue full).", "outcome"),
 		Leader:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "yieldvault", Name: "lease_held", Help: "1 while this process holds the scheduler lease."}),
 		Recovered:     prometheus.NewCounter(prometheus.CounterOpts{Namespace: "yieldvault", Name: "intents_recovered_total", Help: "Unfinished intents re-run at start."}),
 		ServiceTime:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "yieldvault", Name: "service_clock_timestamp_seconds", Help: "The service clock (simulated in replay mode)."}),
@@ -129,7 +138,8 @@ var httpRoutes = func() map[string][]int {
 	m := map[string][]int{
 		"GET /healthz": get, "GET /readyz": {200, 503}, "GET /metrics": get,
 		"GET /v1/vaults": {200, 500, 503}, "GET /v1/vaults/{id}": vget,
-		"GET /v1/vaults/{id}/decisions": vget, "GET /v1/vaults/{id}/plan": vget,
+		"GET /v1/vaults/{id}/decisions": vget, "GET /v1/vaults/{id}/plan": vget, "GET /v1/vaults/{id}/monitors": {200, 404},
+		"GET /v1/vaults/{id}/proposals": vget, "GET /v1/vaults/{id}/proposals/{name}": vget,
 		"other": {404},
 	}
 	for _, a := range postActions {
@@ -166,6 +176,9 @@ func (m *Metrics) Init(vaults, sources []string) {
 		m.SourceOK.WithLabelValues(s) // 0 until the first successful refresh
 		m.initJob("source/" + s)
 	}
+	for _, o := range []string{"sent", "failed", "dropped"} {
+		m.Notifications.WithLabelValues(o)
+	}
 	for route, codes := range httpRoutes {
 		m.HTTPDuration.WithLabelValues(route)
 		for _, c := range codes {
@@ -179,4 +192,12 @@ func (m *Metrics) initJob(name string) {
 	m.JobErrors.WithLabelValues(name)
 	m.JobPanics.WithLabelValues(name)
 	m.JobDuration.WithLabelValues(name)
+}
+
+// InitMonitors exports a vault's monitors at 0 (not firing, never fired).
+func (m *Metrics) InitMonitors(vault string, ms []Monitor) {
+	for _, mo := range ms {
+		m.MonitorFiring.WithLabelValues(vault, mo.Name, mo.Severity, mo.Action)
+		m.MonitorFired.WithLabelValues(vault, mo.Name)
+	}
 }

@@ -110,6 +110,7 @@ type Service struct {
 	manual    bool
 	leaseStop chan struct{}
 	leaseDone chan struct{}
+	notify    *notifier
 }
 
 // New opens the databases, builds the vaults and sources of cfg, creates
@@ -210,6 +211,10 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 	}
 	s.metrics.SetBuildInfo(o.Version)
 	s.metrics.Init(s.order, srcNames)
+	for _, vs := range cfg.Vaults {
+		s.metrics.InitMonitors(vs.ID, vs.Monitors)
+	}
+	s.notify = newNotifier(cfg.Webhooks, s.log, s.metrics)
 	if err := s.start(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -673,6 +678,9 @@ func (s *Service) leaseTick(ctx context.Context) {
 
 // Close closes the databases the service opened.
 func (s *Service) Close() error {
+	if s.notify != nil {
+		s.notify.Close()
+	}
 	if s.wdStop != nil {
 		close(s.wdStop)
 		<-s.wdDone

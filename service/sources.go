@@ -38,10 +38,33 @@ type RefreshResult struct {
 	Inserted int // observations inserted or updated
 }
 
-// refresh runs one refresh and records it in source_state.
+// refresh runs one refresh and records it in source_state. New data
+// runs every vault's exit check at once (monitors and exit rule), each
+// as its own intent "<vault>/exit_check/refresh/<source>/<time>".
 func (src *source) refresh(ctx context.Context, now time.Time) error {
-	_, err := src.refreshAndRecord(ctx, now)
-	return err
+	res, err := src.refreshAndRecord(ctx, now)
+	if err != nil || res.Inserted == 0 {
+		return err
+	}
+	return src.s.checkAfterRefresh(ctx, src.spec.Name, now)
+}
+
+// checkAfterRefresh runs an exit check on every vault after new data.
+func (s *Service) checkAfterRefresh(ctx context.Context, source string, now time.Time) error {
+	for _, id := range s.order {
+		rt := s.vaults[id]
+		if !s.isLeader() {
+			return &adapters.Error{Op: "service.refresh", Kind: adapters.KindPaused, Err: ErrNotLeader}
+		}
+		if _, err := s.store.Vault(ctx, id); err != nil {
+			continue // not created yet: its first job creates it
+		}
+		in := Intent{Key: id + "/exit_check/refresh/" + source + "/" + now.UTC().Format(time.RFC3339), VaultID: id, Action: ActExitCheck, Tick: now, Source: SourceSystem}
+		if _, err := rt.do(ctx, in); err != nil && (!isDomain(err) || errors.Is(err, ErrNotLeader)) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (src *source) refreshAndRecord(ctx context.Context, now time.Time) (RefreshResult, error) {

@@ -550,6 +550,11 @@ type Commit struct {
 	Decision *Decision
 	// note is what the action's log line says (not stored).
 	note actionNote
+	// monitors are the risk monitors firing at monitorsAt when the
+	// action evaluated them (evaluated).
+	monitors   []Firing
+	monitorsAt time.Time
+	evaluated  bool
 }
 
 // VaultUpdate is a vault's new committed state.

@@ -112,6 +112,7 @@ type vaultRT struct {
 	universe []string
 	mu       sync.Mutex // one action at a time on this vault in this process
 	cache    viewCache  // the API's view of the vault
+	alerts   alertState // the risk monitors firing (the lease holder's)
 }
 
 func newVaultRT(s *Service, vs *VaultSpec) (*vaultRT, error) {
@@ -252,6 +253,7 @@ func (rt *vaultRT) doWith(ctx context.Context, in Intent, pre *VaultRow) (Intent
 			return got, err
 		}
 		c.Intent, c.At = got.Key, rt.s.clock.Now()
+		rt.noteMonitors(&c, got)
 		err = rt.s.store.Commit(ctx, c)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			continue // another process moved the vault or finished the intent: look again
@@ -261,6 +263,7 @@ func (rt *vaultRT) doWith(ctx context.Context, in Intent, pre *VaultRow) (Intent
 		}
 		rt.observeCommit(c, got, row, v, age)
 		rt.logAction(ctx, c, got)
+		rt.observeMonitors(c)
 		done := got
 		done.Status, done.Outcome, done.Done = "done", c.Outcome, c.At
 		if done.Result, err = json.Marshal(c.Result); err != nil {
@@ -409,6 +412,16 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		return fail("claim", err)
 	}
 	trades := in.Action == ActRebalance || in.Action == ActExitCheck
+	var fired []Firing
+	if trades && len(rt.spec.Monitors) > 0 {
+		// The risk monitors, on the data the action reads (also when it
+		// is stale: a stale feed can hide a crash, but then nothing
+		// trades on it).
+		if fired, err = rt.evalMonitors(ctx, v, w); err != nil {
+			return fail("risk monitors", err)
+		}
+		c.monitors, c.monitorsAt, c.evaluated = fired, t, true
+	}
 	if trades && rt.spec.Staleness > 0 && age > rt.spec.Staleness {
 		why := fmt.Sprintf("market data is %s old at %s, over the staleness limit %s: not trading", fmtAge(age), t.Format(time.RFC3339), rt.spec.Staleness)
 		rt.s.metrics.Stale.WithLabelValues(rt.id).Inc()
@@ -417,6 +430,16 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		c.note.reason = why
 		upd.State = row.State
 		dec(OutStale, why, map[string]any{"data_age_seconds": age.Seconds(), "limit_seconds": rt.spec.Staleness.Seconds()})
+		return c, row, nil, age, nil
+	}
+	if p := pauseOf(fired); len(p) > 0 {
+		why := "paused by " + describe(p)
+		upd.Paused = true
+		c.Outcome = OutPaused
+		c.Result = actionResult{Summary: why}
+		c.note.reason = why
+		upd.State = row.State
+		dec(OutPaused, why, map[string]any{"firing": fired})
 		return c, row, nil, age, nil
 	}
 	switch in.Action {
@@ -448,7 +471,11 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 			return fail("harvest", err)
 		}
 	case ActRebalance, ActExitCheck:
-		if err := rt.rebalance(ctx, rt.runner(v, w, in), in, t, &c, dec); err != nil {
+		r := rt.runner(v, w, in)
+		if ex := exitsOf(fired); len(ex) > 0 {
+			r.Strategy = breachStrategy{Strategy: rt.spec.Strategy, exits: ex}
+		}
+		if err := rt.rebalance(ctx, r, in, t, &c, dec); err != nil {
 			if adapters.KindOf(err) == adapters.KindOther {
 				return c, row, nil, 0, err
 			}

@@ -1,0 +1,196 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/adapters/history/synth"
+)
+
+// steth2022 is an in-memory history of the steth-2022 scenario, May to
+// July 2022.
+func steth2022(t *testing.T) *history.DB {
+	t.Helper()
+	ctx := context.Background()
+	b, err := synth.Generate(synth.Config{Scenario: "steth-2022", From: time.Date(2022, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2022, 8, 1, 0, 0, 0, 0, time.UTC), Step: 6 * time.Hour, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := history.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// TestMonitors_PegExitSteth2022 is the seeds' "assume a breach": a vault
+// of LSTs whose strategy has no exit rule and keeps stETH eligible binds
+// the built-in peg monitor to exit. Replayed through the steth-2022
+// scenario, the monitor fires, the exit check sells all the stETH through
+// its journaled intent, no rebalance buys it back while the monitor
+// fires, and Alertmanager receives the alert.
+func TestMonitors_PegExitSteth2022(t *testing.T) {
+	var mu sync.Mutex
+	var posted [][]map[string]any
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var body []map[string]any
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Errorf("webhook body %q: %v", b, err)
+		}
+		mu.Lock()
+		posted = append(posted, body)
+		mu.Unlock()
+	}))
+	defer am.Close()
+	dir := t.TempDir()
+	strat := filepath.Join(dir, "lsts.yaml")
+	if err := os.WriteFile(strat, []byte(`name: lsts-no-exit
+base: ETH
+universe: [lido/steth, rocketpool/reth]
+rules:
+  eligible: tvl > 0
+  score: 1
+allocation: { method: proportional }
+constraints: { idle: 0.02 }
+rebalance: { every: "@daily" }
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgText := "state_db: state.db\ndurability: normal\nalerts: { webhooks: [ { url: " + am.URL + "/api/v2/alerts, format: alertmanager } ] }\nvaults:\n" +
+		"  - id: lst\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */6 * * *\"\n" +
+		"    monitors: { rules: [ { name: peg-below, action: exit } ] }\n"
+	path := filepath.Join(dir, "service.yaml")
+	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2022, 5, 1, 0, 0, 0, 0, time.UTC)
+	s, err := New(context.Background(), cfg, Options{Wall: time.Now, Clock: NewManualClock(start), History: steth2022(t), Manual: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Advance(ctx, time.Date(2022, 7, 31, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.store.Decisions(ctx, "lst", 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Oldest first.
+	for i, j := 0, len(ds)-1; i < j; i, j = i+1, j-1 {
+		ds[i], ds[j] = ds[j], ds[i]
+	}
+	var fired, exited, resolved time.Time
+	boughtWhileFiring := false
+	for _, d := range ds {
+		switch {
+		case fired.IsZero() && strings.Contains(d.Summary, "firing: monitor peg-below fires on lido/steth"):
+			fired = d.Time
+			if d.Action != ActExitCheck {
+				t.Errorf("the monitor first fired in a %s, want an exit check", d.Action)
+			}
+		case !fired.IsZero() && resolved.IsZero() && strings.Contains(d.Summary, "resolved: monitor peg-below"):
+			resolved = d.Time
+		}
+		if fired.IsZero() || !resolved.IsZero() {
+			continue
+		}
+		var det rebalanceDetail
+		if json.Unmarshal(d.Detail, &det) == nil {
+			for _, o := range det.Decision.Orders {
+				if o.Market == "lido/steth" && o.Side == "sell" && o.All && d.Outcome == OutTraded && exited.IsZero() {
+					exited = d.Time
+				}
+				if o.Market == "lido/steth" && o.Side == "buy" {
+					boughtWhileFiring = true
+				}
+			}
+		}
+	}
+	t.Logf("peg-below fired %s, stETH exited %s, resolved %s", fired, exited, resolved)
+	if fired.IsZero() {
+		t.Fatal("the peg monitor never fired in the steth-2022 scenario")
+	}
+	if exited.IsZero() || exited.Sub(fired) > 6*time.Hour {
+		t.Errorf("stETH exited at %s, want by the exit check that found the monitor firing (%s)", exited, fired)
+	}
+	if boughtWhileFiring {
+		t.Error("a rebalance bought stETH while the peg monitor fired")
+	}
+	var key string
+	if err := s.store.db.QueryRow("SELECT intent_key FROM decisions WHERE vault_id = 'lst' AND time = ? AND outcome = 'traded'", exited.Unix()).Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	var status, outcome string
+	if err := s.store.db.QueryRow("SELECT status, outcome FROM intents WHERE key = ?", key).Scan(&status, &outcome); err != nil || status != "done" || outcome != OutTraded || !strings.HasPrefix(key, "lst/exit_check/") {
+		t.Errorf("the exit's intent %q: %s %s (%v), want a done exit-check intent that traded", key, status, outcome, err)
+	}
+	if got := metricValue(t, s.metrics.MonitorFired.WithLabelValues("lst", "peg-below")); got < 1 {
+		t.Errorf("monitor_fired_total %g, want >= 1", got)
+	}
+	// The webhook is asynchronous.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(posted)
+		var first map[string]any
+		if n > 0 && len(posted[0]) > 0 {
+			first = posted[0][0]
+		}
+		mu.Unlock()
+		if n > 0 {
+			labels, _ := first["labels"].(map[string]any)
+			if labels["monitor"] != "peg-below" || labels["vault"] != "lst" || labels["severity"] != "critical" || first["startsAt"] == nil {
+				t.Errorf("Alertmanager alert %v, want monitor peg-below of vault lst, critical, with startsAt", first)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no alert reached the Alertmanager webhook")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMonitors_Config checks monitor configuration errors name the place.
+func TestMonitors_Config(t *testing.T) {
+	for _, tc := range []struct{ name, monitors, want string }{
+		{"bad expression", `{ rules: [ { name: x, when: "peg <" } ] }`, "monitor \"x\""},
+		{"unknown name", `{ rules: [ { name: x, when: "pegg < 1" } ] }`, "pegg"},
+		{"no when", `{ rules: [ { name: x } ] }`, "needs when"},
+		{"bad action", `{ rules: [ { name: peg-below, action: sell } ] }`, "action \"sell\""},
+		{"vault scope", `{ rules: [ { name: x, when: "nav > 1" } ] }`, "nav"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, "", "  - { id: v, strategy: $STRAT/lst-conservative.yaml, deposit: \"1\", monitors: "+tc.monitors+" }\n")
+			_, err := LoadConfig(path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "service.yaml:") {
+				t.Errorf("error %v, want one naming service.yaml:line and %q", err, tc.want)
+			}
+			if adapters.KindOf(err) != adapters.KindInvalid {
+				t.Errorf("kind %v, want invalid", adapters.KindOf(err))
+			}
+		})
+	}
+}
