@@ -393,7 +393,25 @@ func builtinProfiles() []Profile {
 //     the split per operator is not sourced here, so one tag stands for
 //     the group, an order of magnitude. Each keeps its own operator tag
 //     too, for a slash of its own set.
+//
+// Exposure (Market.ExposureTo) is the share of a market's backing a tag
+// names, which a slash scoped to the tag cuts. Only shares true by
+// construction are set: a market's own operator-set tag names all of its
+// delegations (1), and a market that is one LST restaked (eigenlayer/steth,
+// symbiotic/wsteth) is wholly that LST (1). The rest are not sourced here
+// and stay unknown (a slash applies fully, with a warning): rsETH's and
+// pufETH's basket shares in stETH and ETHx change with deposits and are
+// in no file; the share of each LRT's stake delegated to EigenLayer's
+// large operators or securing EigenDA is not published per LRT.
 func builtinMarkets() []Market {
+	own := func(tag, who string) (map[string]float64, map[string]string) {
+		return map[string]float64{tag: 1}, map[string]string{tag: "the tag names " + who + "'s own operator set: all of its delegations"}
+	}
+	weethExp, weethSrc := own("operator:etherfi-nodes", "ether.fi")
+	ezethExp, ezethSrc := own("operator:renzo-set", "Renzo")
+	pufExp, pufSrc := own("operator:puffer-nodes", "Puffer")
+	rsExp, rsSrc := own("operator:kelp-set", "Kelp")
+	swExp, swSrc := own("operator:swell-set", "Swell")
 	return []Market{
 		{ID: "lido/steth", Kind: LST, Base: ETH, Token: "stETH", Name: "Lido staked ETH"},
 		{ID: "lido/wsteth", Kind: LST, Base: ETH, Token: "wstETH", Name: "Lido wrapped staked ETH", Params: map[string]float64{"rebasing": 0},
@@ -404,16 +422,25 @@ func builtinMarkets() []Market {
 		{ID: "babylon/btc", Kind: LST, Base: BTC, Token: "BTC", Name: "Babylon native BTC staking"},
 
 		{ID: "etherfi/weeth", Kind: LRT, Base: ETH, Token: "weETH", Name: "ether.fi wrapped eETH", Tags: []string{"avs:eigenda", "operator:etherfi-nodes", "operator:eigenlayer-large"},
+			Exposure: weethExp, ExposureSources: weethSrc,
 			Params:  map[string]float64{"rebasing": 0},
 			Sources: map[string]string{"rebasing": "weETH is the non-rebasing wrapper of eETH: its eETH value grows (etherfi.gitbook.io, weETH)"}},
-		{ID: "renzo/ezeth", Kind: LRT, Base: ETH, Token: "ezETH", Name: "Renzo restaked ETH", Tags: []string{"avs:eigenda", "operator:renzo-set", "operator:eigenlayer-large"}},
-		{ID: "puffer/pufeth", Kind: LRT, Base: ETH, Token: "pufETH", Name: "Puffer restaked ETH", Tags: []string{"avs:eigenda", "operator:puffer-nodes", "protocol:lido"}},
-		{ID: "kelp/rseth", Kind: LRT, Base: ETH, Token: "rsETH", Name: "Kelp restaked ETH", Tags: []string{"avs:eigenda", "operator:kelp-set", "operator:eigenlayer-large", "protocol:lido", "protocol:stader"}},
-		{ID: "swell/rsweth", Kind: LRT, Base: ETH, Token: "rswETH", Name: "Swell restaked ETH", Tags: []string{"avs:eigenda", "operator:swell-set", "operator:eigenlayer-large"}},
+		{ID: "renzo/ezeth", Kind: LRT, Base: ETH, Token: "ezETH", Name: "Renzo restaked ETH", Tags: []string{"avs:eigenda", "operator:renzo-set", "operator:eigenlayer-large"},
+			Exposure: ezethExp, ExposureSources: ezethSrc},
+		{ID: "puffer/pufeth", Kind: LRT, Base: ETH, Token: "pufETH", Name: "Puffer restaked ETH", Tags: []string{"avs:eigenda", "operator:puffer-nodes", "protocol:lido"},
+			Exposure: pufExp, ExposureSources: pufSrc},
+		{ID: "kelp/rseth", Kind: LRT, Base: ETH, Token: "rsETH", Name: "Kelp restaked ETH", Tags: []string{"avs:eigenda", "operator:kelp-set", "operator:eigenlayer-large", "protocol:lido", "protocol:stader"},
+			Exposure: rsExp, ExposureSources: rsSrc},
+		{ID: "swell/rsweth", Kind: LRT, Base: ETH, Token: "rswETH", Name: "Swell restaked ETH", Tags: []string{"avs:eigenda", "operator:swell-set", "operator:eigenlayer-large"},
+			Exposure: swExp, ExposureSources: swSrc},
 		{ID: "eigenlayer/steth", Kind: LRT, Base: ETH, Token: "stETH", Name: "stETH restaked in EigenLayer", Tags: []string{"avs:eigenda", "protocol:lido"},
-			Params:  map[string]float64{"rebasing": 1},
-			Sources: map[string]string{"rebasing": "stETH restaked in EigenLayer is still stETH, which rebases (docs.lido.fi)"}},
-		{ID: "symbiotic/wsteth", Kind: LRT, Base: ETH, Token: "wstETH", Name: "wstETH in a Symbiotic vault", Tags: []string{"protocol:lido"}},
+			Exposure:        map[string]float64{"protocol:lido": 1},
+			ExposureSources: map[string]string{"protocol:lido": "the market is stETH restaked: wholly Lido's stETH"},
+			Params:          map[string]float64{"rebasing": 1},
+			Sources:         map[string]string{"rebasing": "stETH restaked in EigenLayer is still stETH, which rebases (docs.lido.fi)"}},
+		{ID: "symbiotic/wsteth", Kind: LRT, Base: ETH, Token: "wstETH", Name: "wstETH in a Symbiotic vault", Tags: []string{"protocol:lido"},
+			Exposure:        map[string]float64{"protocol:lido": 1},
+			ExposureSources: map[string]string{"protocol:lido": "the market is a wstETH vault: wholly Lido's stETH"}},
 		{ID: "karak/weth", Kind: LRT, Base: ETH, Token: "WETH", Name: "ETH in a Karak vault"},
 
 		{ID: "aave-v3/weth", Kind: Lending, Base: ETH, Token: "aEthWETH", Name: "Aave v3 WETH supply"},

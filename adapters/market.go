@@ -78,6 +78,35 @@ type Market struct {
 	// parameter name (a contract, a governance post, a data file). Every
 	// built-in override has one; `markets --params` lists them.
 	Sources map[string]string `json:"param_sources,omitempty" yaml:"param_sources,omitempty"`
+	// Exposure is, per risk tag the market carries, the share of its
+	// backing exposed to what the tag names (an LRT's basket share in an
+	// LST, its stake delegated to an operator or securing an AVS), in
+	// [0, 1]: a slash scoped to the tag cuts the market by its size times
+	// this share (ExposureTo). ExposureSources says where each share comes
+	// from. A tag without a share is unknown: the slash hits by its full
+	// size, and the backtest warns.
+	Exposure        map[string]float64 `json:"exposure,omitempty" yaml:"exposure,omitempty"`
+	ExposureSources map[string]string  `json:"exposure_sources,omitempty" yaml:"exposure_sources,omitempty"`
+}
+
+// ExposureTo is the share of the market's backing a slash scoped to scope
+// hits, and whether that share is known: 1 for an unscoped slash or the
+// market's own protocol or kind tag; 0 for a tag the market does not
+// carry; the market's Exposure of the tag; else 1, unknown (the slash
+// applies fully, the caller warns). Tags a market inherits from its
+// profile (the protocol's layer, oracle) cover the whole protocol, and the
+// catalog records them at 1.
+func (m *Market) ExposureTo(scope string) (share float64, known bool) {
+	if scope == "" || scope == "protocol:"+m.Protocol || scope == "kind:"+string(m.Kind) {
+		return 1, true
+	}
+	if !m.HasTag(scope) {
+		return 0, true
+	}
+	if v, ok := m.Exposure[scope]; ok {
+		return v, true
+	}
+	return 1, false
 }
 
 // SplitID splits a market ID into protocol and name.
@@ -108,6 +137,23 @@ func (m *Market) Validate() error {
 	for _, t := range m.Tags {
 		if k, v, ok := strings.Cut(t, ":"); !ok || k == "" || v == "" {
 			return E(op, KindInvalid, "market %s: tag %q is not of the form key:value", m.ID, t)
+		}
+	}
+	for _, t := range sortedKeys(m.Exposure) {
+		v := m.Exposure[t]
+		if !m.HasTag(t) {
+			return E(op, KindInvalid, "market %s: exposure names %q, a tag the market does not carry", m.ID, t)
+		}
+		if !(v >= 0 && v <= 1) {
+			return E(op, KindInvalid, "market %s: exposure to %s = %g must be a share in [0, 1]", m.ID, t, v)
+		}
+		if strings.TrimSpace(m.ExposureSources[t]) == "" {
+			return E(op, KindInvalid, "market %s: exposure to %s has no source (exposure_sources)", m.ID, t)
+		}
+	}
+	for t := range m.ExposureSources {
+		if _, ok := m.Exposure[t]; !ok {
+			return E(op, KindInvalid, "market %s: exposure_sources names %q, which has no exposure", m.ID, t)
 		}
 	}
 	return nil

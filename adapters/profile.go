@@ -317,6 +317,20 @@ func (c *Catalog) AddMarket(m Market) error {
 	}
 	sort.Strings(tags)
 	cp.Tags = tags
+	// A tag inherited from the profile names the protocol as a whole (its
+	// layer, its oracle): the whole market is exposed to it.
+	if pt := p.allTags(); len(pt) > 0 {
+		exp, src := make(map[string]float64, len(m.Exposure)+len(pt)), make(map[string]string, len(m.Exposure)+len(pt))
+		for k, v := range m.Exposure {
+			exp[k], src[k] = v, m.ExposureSources[k]
+		}
+		for _, t := range pt {
+			if _, ok := exp[t]; !ok {
+				exp[t], src[t] = 1, "profile "+p.Name+"'s tag: the protocol as a whole"
+			}
+		}
+		cp.Exposure, cp.ExposureSources = exp, src
+	}
 	if c.markets == nil {
 		c.markets = map[string]*Market{}
 	}

@@ -304,15 +304,16 @@ type market struct {
 
 // engine is one run's state.
 type engine struct {
-	spec    Spec
-	op      string
-	v       *vault.Vault
-	runner  *vault.Runner
-	markets []*market
-	gasM    int       // first market whose series carries gas prices, or -1
-	gasMs   []*market // the markets whose series carry gas prices, in universe order
-	gas     float64
-	gasAsst float64 // one ETH in the base where the data cannot tell
+	warnedExp map[string]bool // market + scope pairs warnExposure has warned of
+	spec      Spec
+	op        string
+	v         *vault.Vault
+	runner    *vault.Runner
+	markets   []*market
+	gasM      int       // first market whose series carries gas prices, or -1
+	gasMs     []*market // the markets whose series carry gas prices, in universe order
+	gas       float64
+	gasAsst   float64 // one ETH in the base where the data cannot tell
 	// data is the window, read for the gas asset price when gasData.
 	data    *adapters.Window
 	gasData bool
@@ -805,8 +806,41 @@ func (e *engine) applyEvents(t int64) error {
 		}
 		rec.Loss = loss
 		e.res.Events = append(e.res.Events, rec)
+		e.warnExposure(ev)
 	}
 	return nil
+}
+
+// warnExposure warns, once per market and scope, when a slash scoped to a
+// tag hit a staking market whose exposure to the tag is unknown
+// (adapters.Market.ExposureTo): it was applied by its full size.
+func (e *engine) warnExposure(ev adapters.Event) {
+	if ev.Type != adapters.EventSlash || ev.Scope == "" {
+		return
+	}
+	for _, m := range e.markets {
+		if m.id != ev.Market {
+			continue
+		}
+		mk := m.ad.Market()
+		if mk.Kind != adapters.LST && mk.Kind != adapters.LRT {
+			return
+		}
+		if _, known := mk.ExposureTo(ev.Scope); known {
+			return
+		}
+		key := ev.Market + " " + ev.Scope
+		if e.warnedExp[key] {
+			return
+		}
+		if e.warnedExp == nil {
+			e.warnedExp = map[string]bool{}
+		}
+		e.warnedExp[key] = true
+		e.res.Warnings = append(e.res.Warnings, fmt.Sprintf("%s: a slash scoped to %s (%s, size %g) hit it by its full size: the share of its backing exposed to %s is not known (no exposure in its catalog entry)",
+			ev.Market, ev.Scope, ev.Time.UTC().Format(time.DateOnly), ev.Size, ev.Scope))
+		return
+	}
 }
 
 // start brings the run to From: the events at or before it applied,

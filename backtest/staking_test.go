@@ -418,3 +418,77 @@ func TestRealData_StethCurvePoolExit(t *testing.T) {
 		t.Errorf("only %d snapshots checked", checked)
 	}
 }
+
+// TestScenario_ScopedSlashExposureWarning: a slash scoped to a tag whose
+// share of a market's backing is not sourced (the large EigenLayer
+// operators behind rsETH and ezETH) is applied by its full size and the
+// run warns, once per market; one scoped to Renzo's own operator set
+// (share 1 by construction) is applied without a warning.
+func TestScenario_ScopedSlashExposureWarning(t *testing.T) {
+	ctx := context.Background()
+	from, to := time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 5, 15, 0, 0, 0, 0, time.UTC)
+	cat := adapters.Builtin()
+	var ms []adapters.Market
+	for _, id := range []string{"kelp/rseth", "renzo/ezeth"} {
+		m, err := cat.Market(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	src := "name: hold\nbase: ETH\nuniverse: [kelp/rseth, renzo/ezeth]\nrules:\n  score: 1.0\nconstraints: { idle: 0 }\nrebalance: { every: \"@daily\" }\n"
+	s, err := rules.Load("hold.yaml", []byte(src), cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		scope string
+		warn  []string // markets warned of
+	}{
+		{"operator:eigenlayer-large", []string{"kelp/rseth", "renzo/ezeth"}},
+		{"operator:renzo-set", nil},
+	} {
+		t.Run(tt.scope, func(t *testing.T) {
+			b, err := synth.Generate(synth.Config{Scenario: "correlated-slash", SlashScope: tt.scope, From: from, To: to, Step: 6 * time.Hour, Seed: 1, Markets: ms})
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := history.OpenMemory(ctx, history.WithClock(func() time.Time { return time.Unix(0, 0) }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			w, err := Load(ctx, db, s, from, to, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := DefaultVaultConfig(s, adapters.ETH, decimal.NewFromInt(100))
+			cfg.Rebalance.MinGainOverCost = 0
+			res, err := Run(ctx, Spec{Strategy: s, Data: w, From: from, To: to, Capital: decimal.NewFromInt(100), Vault: &cfg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			slashes := 0
+			for _, ev := range res.Events {
+				if ev.Type == string(adapters.EventSlash) {
+					slashes++
+				}
+			}
+			if slashes == 0 {
+				t.Fatal("no slash applied")
+			}
+			var warned []string
+			for _, m := range res.Warnings {
+				if id, _, ok := strings.Cut(m, ": a slash scoped to "+tt.scope); ok {
+					warned = append(warned, id)
+				}
+			}
+			if strings.Join(warned, " ") != strings.Join(tt.warn, " ") {
+				t.Errorf("warned of %q, want %q (warnings %q)", warned, tt.warn, res.Warnings)
+			}
+		})
+	}
+}

@@ -328,3 +328,46 @@ func TestBuiltin_ScopedSlashReach(t *testing.T) {
 		t.Errorf("rsETH's loss to a 10%% Lido slash = %s, %v; want 1", loss, err)
 	}
 }
+
+// TestApply_ScopedSlashExposure: a slash scoped to a tag cuts an LRT by
+// its size times the share of its backing exposed to the tag
+// (Market.Exposure), after insurance; a tag without a share is unknown and
+// cuts by the full size; an unscoped slash or one of its own protocol cuts
+// fully; a tag the market does not carry cuts nothing. The losses are
+// size x share x (1 - insurance) of a 10 ETH position at rate 1,
+// computed by hand.
+func TestApply_ScopedSlashExposure(t *testing.T) {
+	prof := adapters.Profile{Name: "basket", Kind: adapters.LRT, Base: adapters.ETH, Layer: "eigenlayer", Source: "test",
+		Params: map[string]adapters.Param{"insurance_cap": {Value: 0.2, Source: "test"}}}
+	m := adapters.Market{ID: "basket/lrt", Kind: adapters.LRT, Base: adapters.ETH, Tags: []string{"protocol:lido", "operator:big", "avs:da"},
+		Exposure:        map[string]float64{"protocol:lido": 0.25, "operator:big": 0},
+		ExposureSources: map[string]string{"protocol:lido": "test: a quarter of the basket is stETH", "operator:big": "test: none delegated"}}
+	a := testenv.Open(t, testenv.Catalog(t, nil, prof, m), m.ID)
+	env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1)
+	tests := []struct {
+		scope string
+		want  string
+	}{
+		{"", "0.8"},                 // 10 x 0.1 x 1 x 0.8
+		{"protocol:basket", "0.8"},  // its own protocol
+		{"protocol:lido", "0.2"},    // 10 x 0.1 x 0.25 x 0.8
+		{"operator:big", "0"},       // sourced share 0
+		{"avs:da", "0.8"},           // unknown: full size
+		{"layer:eigenlayer", "0.8"}, // the profile's layer: the whole protocol
+		{"operator:other", "0"},     // not carried
+	}
+	for _, tt := range tests {
+		t.Run(tt.scope, func(t *testing.T) {
+			pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, loss, err := a.Apply(pos, env, adapters.Event{Time: t0, Market: m.ID, Type: adapters.EventSlash, Size: 0.1, Scope: tt.scope})
+			// The effective cut is a float64 product (0.1 x 0.8 =
+			// 0.08000000000000002): within 1e-12.
+			if err != nil || loss.Sub(dec(tt.want)).Abs().GreaterThan(dec("1e-12")) {
+				t.Errorf("loss to a 10%% slash scoped %q = %s, %v; want %s", tt.scope, loss, err, tt.want)
+			}
+		})
+	}
+}

@@ -750,9 +750,18 @@ func (d *Staking) Hits(scope string) bool {
 	return scope == "" || d.market.HasTag(scope)
 }
 
+// exposure is the share of the market a slash scoped to scope cuts
+// (adapters.Market.ExposureTo; an unknown share cuts fully).
+func (d *Staking) exposure(scope string) float64 {
+	share, _ := d.market.ExposureTo(scope)
+	return share
+}
+
 // Apply applies an event. A slash whose scope hits the market cuts the
-// position's units and every queued claim's units by size x (1 -
-// insurance_cap) and returns the value lost at rate pricing. Pause and
+// position's units and every queued claim's units by size x the market's
+// exposure to the scope (Market.ExposureTo: the share of its backing the
+// scope names, 1 when unscoped or unknown) x (1 - insurance_cap) and
+// returns the value lost at rate pricing. Pause and
 // unpause set and clear Position.Paused. A depeg changes nothing (its
 // effect is in the observed price). Bad debt is not a staking event.
 func (d *Staking) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
@@ -763,7 +772,7 @@ func (d *Staking) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Ev
 		if !d.Hits(ev.Scope) {
 			return pos, decimal.Zero, nil
 		}
-		eff := ev.Size * (1 - d.insurance)
+		eff := ev.Size * d.exposure(ev.Scope) * (1 - d.insurance)
 		if eff <= 0 {
 			return pos, decimal.Zero, nil
 		}
