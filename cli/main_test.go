@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -387,9 +388,11 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	code, out, _ := cli(t, "version")
-	if code != 0 || !strings.HasPrefix(out, "yieldvault ") {
-		t.Errorf("version: exit %d, %q", code, out)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, out, _ := cli(t, args...)
+		if code != 0 || !regexp.MustCompile(`^yieldvault \S+ \(commit \S+, go[0-9.]+\S*\)\n$`).MatchString(out) {
+			t.Errorf("%v: exit %d, %q; want yieldvault VERSION (commit C, goX)", args, code, out)
+		}
 	}
 }
 

@@ -65,7 +65,9 @@ func newRoot(a *app) *cobra.Command {
 		Short:         "Yield-optimizing vaults: market history, strategies, backtests and a rebalancing service",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(),
 	}
+	root.SetVersionTemplate("yieldvault {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
@@ -226,13 +228,35 @@ func buildVersion() string {
 	return "devel"
 }
 
+// versionLine is the version with the VCS commit and the Go version the
+// binary was built with (from its build information): "v1.2.3 (commit
+// 0123abcd, go1.26.0)".
+func versionLine() string {
+	commit, gov, dirty := "unknown", "unknown", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		gov = bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				commit = s.Value[:12]
+			}
+			if s.Key == "vcs.modified" && s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if commit != "unknown" {
+		commit += dirty
+	}
+	return fmt.Sprintf("%s (commit %s, %s)", buildVersion(), commit, gov)
+}
+
 func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(a.stdout, "yieldvault %s\n", buildVersion())
+			fmt.Fprintf(a.stdout, "yieldvault %s\n", versionLine())
 			return nil
 		},
 	}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	_ "embed"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -34,7 +35,38 @@ var idemRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // Handler returns the HTTP API.
 func (s *Service) Handler() http.Handler {
-	mux := http.NewServeMux()
+	return s.logRequests(s.routes().ServeMux)
+}
+
+// routeMux is a ServeMux that records its patterns (the OpenAPI test
+// compares them with openapi.yaml).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(p string, h http.Handler) {
+	m.patterns = append(m.patterns, p)
+	m.ServeMux.Handle(p, h)
+}
+
+func (m *routeMux) HandleFunc(p string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(p, http.HandlerFunc(h))
+}
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI is the API's OpenAPI 3 description (served at /openapi.yaml).
+func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
+
+// routes registers every route of the API.
+func (s *Service) routes() *routeMux {
+	mux := &routeMux{ServeMux: http.NewServeMux()}
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openAPI)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
@@ -70,7 +102,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})
-	return s.logRequests(mux)
+	return mux
 }
 
 type statusWriter struct {

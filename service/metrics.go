@@ -136,7 +136,7 @@ var httpRoutes = func() map[string][]int {
 	vget := []int{200, 400, 404, 500, 503}
 	post := []int{200, 400, 401, 404, 409, 413, 422, 500, 503}
 	m := map[string][]int{
-		"GET /healthz": get, "GET /readyz": {200, 503}, "GET /metrics": get,
+		"GET /healthz": get, "GET /readyz": {200, 503}, "GET /metrics": get, "GET /openapi.yaml": {200},
 		"GET /v1/vaults": {200, 500, 503}, "GET /v1/vaults/{id}": vget,
 		"GET /v1/vaults/{id}/decisions": vget, "GET /v1/vaults/{id}/plan": vget, "GET /v1/vaults/{id}/monitors": {200, 404},
 		"GET /v1/vaults/{id}/proposals": vget, "GET /v1/vaults/{id}/proposals/{name}": vget,
