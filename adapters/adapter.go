@@ -1,7 +1,11 @@
 package adapters
 
 import (
+	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -302,11 +306,17 @@ type Factory func(m Market, p *Profile) (Driver, error)
 var (
 	factoriesMu sync.RWMutex
 	factories   = map[Kind]Factory{}
+	// drivers are the named drivers per kind (RegisterDriver).
+	drivers = map[Kind]map[string]Factory{}
 )
 
-// Register makes a driver factory available for a market kind. It panics
-// if f is nil, the kind is empty, or the kind already has a factory, as
-// database/sql.Register does. Call it from an init function.
+// Register makes a driver factory available for a market kind: the
+// kind's default driver, for every market of the kind that names no
+// driver. A kind that is not built in (lst, lrt, lending, amm) becomes a
+// kind catalogs may use (ParseKind accepts it). It panics if f is nil, the
+// kind is empty or not lower-case letters, digits, '_' or '-', or the kind
+// already has a factory, as database/sql.Register does. Call it from an
+// init function.
 func Register(kind Kind, f Factory) {
 	factoriesMu.Lock()
 	defer factoriesMu.Unlock()
@@ -316,17 +326,94 @@ func Register(kind Kind, f Factory) {
 	if kind == "" {
 		panic("adapters: Register kind is empty")
 	}
+	if !nameRE.MatchString(string(kind)) {
+		panic("adapters: Register kind " + strconv.Quote(string(kind)) + " is not lower-case letters, digits, '_' or '-'")
+	}
 	if _, dup := factories[kind]; dup {
 		panic("adapters: Register called twice for kind " + string(kind))
 	}
 	factories[kind] = f
 }
 
-// RegisteredKinds returns the kinds with a registered factory, sorted.
+// nameRE is the form of a registered kind or driver name.
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// RegisterDriver makes another driver available for an existing or a new
+// market kind, under a name: a catalog profile or market chooses it with
+// driver: NAME (a market's choice over its profile's). It panics if f is
+// nil, the name is not lower-case letters, digits, '_' or '-', or the kind
+// already has a driver of that name. Call it from an init function.
+func RegisterDriver(kind Kind, name string, f Factory) {
+	factoriesMu.Lock()
+	defer factoriesMu.Unlock()
+	if f == nil {
+		panic("adapters: RegisterDriver factory is nil")
+	}
+	if !nameRE.MatchString(string(kind)) || !nameRE.MatchString(name) {
+		panic("adapters: RegisterDriver kind " + strconv.Quote(string(kind)) + " or name " + strconv.Quote(name) + " is not lower-case letters, digits, '_' or '-'")
+	}
+	if _, dup := drivers[kind][name]; dup {
+		panic("adapters: RegisterDriver called twice for " + string(kind) + " driver " + name)
+	}
+	if drivers[kind] == nil {
+		drivers[kind] = map[string]Factory{}
+	}
+	drivers[kind][name] = f
+}
+
+// Drivers returns the names of the drivers registered for a kind with
+// RegisterDriver, sorted (the default driver, Register's, has no name).
+func Drivers(kind Kind) []string {
+	factoriesMu.RLock()
+	defer factoriesMu.RUnlock()
+	out := make([]string, 0, len(drivers[kind]))
+	for n := range drivers[kind] {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkDriver reports whether a driver name is registered for a kind ("" is
+// the default driver, which need not be linked in yet when a catalog loads).
+func checkDriver(kind Kind, name string) error {
+	if name == "" {
+		return nil
+	}
+	factoriesMu.RLock()
+	_, ok := drivers[kind][name]
+	factoriesMu.RUnlock()
+	if ok {
+		return nil
+	}
+	if names := Drivers(kind); len(names) > 0 {
+		return fmt.Errorf("driver %q is not registered for kind %s (registered: %s)", name, kind, strings.Join(names, ", "))
+	}
+	return fmt.Errorf("driver %q is not registered for kind %s (this binary has no named drivers for it)", name, kind)
+}
+
+// factoryFor returns the factory of a kind's named driver, or its default
+// one for "".
+func factoryFor(kind Kind, driver string) Factory {
+	factoriesMu.RLock()
+	defer factoriesMu.RUnlock()
+	if driver == "" {
+		return factories[kind]
+	}
+	return drivers[kind][driver]
+}
+
+// RegisteredKinds returns the kinds with a registered factory or named
+// driver, sorted.
 func RegisteredKinds() []Kind {
 	factoriesMu.RLock()
 	defer factoriesMu.RUnlock()
-	out := make([]Kind, 0, len(factories))
+	out := make([]Kind, 0, len(factories)+len(drivers))
+	for k := range drivers {
+		if _, ok := factories[k]; !ok {
+			out = append(out, k)
+		}
+	}
 	for k := range factories {
 		out = append(out, k)
 	}

@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -41,18 +42,35 @@ const (
 	AMM     Kind = "amm"     // liquidity-provider position in an AMM pool (Curve, Uniswap, Balancer)
 )
 
-// Kinds lists every market kind in a fixed order.
+// Kinds lists the built-in market kinds in a fixed order. KnownKinds adds
+// the kinds registered by other packages.
 var Kinds = []Kind{LST, LRT, Lending, AMM}
 
-// ParseKind parses a market kind.
-func ParseKind(s string) (Kind, error) {
-	k := Kind(strings.ToLower(strings.TrimSpace(s)))
-	for _, v := range Kinds {
-		if k == v {
-			return k, nil
+// KnownKinds returns the built-in kinds, in Kinds' order, then the kinds
+// other packages registered (Register, RegisterDriver), sorted.
+func KnownKinds() []Kind {
+	out := append([]Kind(nil), Kinds...)
+	for _, k := range RegisteredKinds() {
+		if !slices.Contains(Kinds, k) {
+			out = append(out, k)
 		}
 	}
-	return "", E("adapters.ParseKind", KindInvalid, "unknown market kind %q (want lst, lrt, lending or amm)", s)
+	return out
+}
+
+// ParseKind parses a market kind: a built-in one or one a package
+// registered.
+func ParseKind(s string) (Kind, error) {
+	k := Kind(strings.ToLower(strings.TrimSpace(s)))
+	known := KnownKinds()
+	if slices.Contains(known, k) {
+		return k, nil
+	}
+	names := make([]string, len(known))
+	for i, v := range known {
+		names[i] = string(v)
+	}
+	return "", E("adapters.ParseKind", KindInvalid, "unknown market kind %q (known: %s)", s, strings.Join(names, ", "))
 }
 
 // Market is a place where a vault's capital can sit.
@@ -87,6 +105,10 @@ type Market struct {
 	// size, and the backtest warns.
 	Exposure        map[string]float64 `json:"exposure,omitempty" yaml:"exposure,omitempty"`
 	ExposureSources map[string]string  `json:"exposure_sources,omitempty" yaml:"exposure_sources,omitempty"`
+	// Driver names the driver of the market's kind that models it, one a
+	// package registered with RegisterDriver; empty is the profile's
+	// choice, else the kind's default driver.
+	Driver string `json:"driver,omitempty" yaml:"driver,omitempty"`
 }
 
 // ExposureTo is the share of the market's backing a slash scoped to scope
@@ -107,6 +129,15 @@ func (m *Market) ExposureTo(scope string) (share float64, known bool) {
 		return v, true
 	}
 	return 1, false
+}
+
+// DriverOf is the driver that models the market: its own Driver, else its
+// profile's (p may be nil); "" is the kind's default driver.
+func (m *Market) DriverOf(p *Profile) string {
+	if m.Driver == "" && p != nil {
+		return p.Driver
+	}
+	return m.Driver
 }
 
 // SplitID splits a market ID into protocol and name.

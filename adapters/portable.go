@@ -17,7 +17,8 @@ type Adapter struct {
 }
 
 // Open builds the adapter of a catalog market through the factory
-// registered for its kind. The kind's package must be linked in (for
+// registered for its kind, or the named driver its catalog entry chooses
+// (driver: NAME). The package registering it must be linked in (for
 // example with a blank import of adapters/lst, or adapters/all).
 func Open(c *Catalog, marketID string) (*Adapter, error) {
 	const op = "adapters.Open"
@@ -29,9 +30,11 @@ func Open(c *Catalog, marketID string) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	factoriesMu.RLock()
-	f := factories[m.Kind]
-	factoriesMu.RUnlock()
+	driver := m.DriverOf(p)
+	if err := checkDriver(m.Kind, driver); err != nil {
+		return nil, E(op, KindNotFound, "market %s: %v", m.ID, err)
+	}
+	f := factoryFor(m.Kind, driver)
 	if f == nil {
 		return nil, E(op, KindNotFound, "no adapter registered for kind %s (market %s)", m.Kind, m.ID)
 	}

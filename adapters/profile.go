@@ -5,6 +5,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/yieldvault/yieldvault/internal/yamlx"
 )
@@ -52,6 +53,9 @@ type Profile struct {
 	Tags         []string         `json:"tags,omitempty" yaml:"tags,omitempty"`
 	Params       map[string]Param `json:"params,omitempty" yaml:"params,omitempty"`
 	Source       string           `json:"source,omitempty" yaml:"source,omitempty"` // overall reference for the protocol
+	// Driver names the driver of the kind that models the protocol's
+	// markets (RegisterDriver); empty is the kind's default driver.
+	Driver string `json:"driver,omitempty" yaml:"driver,omitempty"`
 }
 
 // AMM pool types.
@@ -121,14 +125,44 @@ var ParamDocs = []ParamDoc{
 	{"rebasing", []Kind{LST, LRT}, "0 or 1", "per-market override of Profile.Rebasing: 1 when the token rebases (its market price is per token worth one base unit at NAV), 0 for a value-accruing wrapper (wstETH, weETH)"},
 }
 
-// ParamDocFor looks up a parameter's documentation.
+// ParamDocFor looks up a parameter's documentation: a built-in one
+// (ParamDocs) or one a package registered (RegisterParamDoc).
 func ParamDocFor(name string) (ParamDoc, bool) {
 	for _, d := range ParamDocs {
 		if d.Name == name {
 			return d, true
 		}
 	}
+	paramDocsMu.RLock()
+	defer paramDocsMu.RUnlock()
+	for _, d := range paramDocsReg {
+		if d.Name == name {
+			return d, true
+		}
+	}
 	return ParamDoc{}, false
+}
+
+var (
+	paramDocsMu  sync.RWMutex
+	paramDocsReg []ParamDoc
+)
+
+// RegisterParamDoc makes a profile parameter known to catalogs, for the
+// drivers of a kind (or a named driver) registered outside this module: a
+// profile or a market may then set it (with a source note, as every
+// parameter). It panics when the name is empty or already known. Call it
+// from an init function, beside Register.
+func RegisterParamDoc(d ParamDoc) {
+	if d.Name == "" {
+		panic("adapters: RegisterParamDoc with an empty name")
+	}
+	if _, dup := ParamDocFor(d.Name); dup {
+		panic("adapters: RegisterParamDoc called twice for " + d.Name)
+	}
+	paramDocsMu.Lock()
+	paramDocsReg = append(paramDocsReg, d)
+	paramDocsMu.Unlock()
 }
 
 // IsRebasing reports whether the market's token rebases: the "rebasing"
@@ -178,6 +212,9 @@ func (p *Profile) Validate() error {
 	}
 	if _, err := ParseKind(string(p.Kind)); err != nil {
 		return E(op, KindInvalid, "profile %s: %v", p.Name, err)
+	}
+	if err := checkDriver(p.Kind, p.Driver); err != nil {
+		return E(op, KindNotFound, "profile %s: %v", p.Name, err)
 	}
 	if p.Base != "" {
 		if _, err := ParseAsset(string(p.Base)); err != nil {
@@ -292,6 +329,9 @@ func (c *Catalog) AddMarket(m Market) error {
 	}
 	if p.Base != "" && p.Base != m.Base {
 		return E(op, KindInvalid, "market %s: base %s differs from its profile %s (%s)", m.ID, m.Base, p.Name, p.Base)
+	}
+	if err := checkDriver(m.Kind, m.Driver); err != nil {
+		return E(op, KindNotFound, "market %s: %v", m.ID, err)
 	}
 	for name, v := range m.Params {
 		if _, ok := ParamDocFor(name); !ok {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,91 +14,35 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// The sources of a custom binary that lives outside this module: its own
-// go.mod (with a replace directive to this checkout), a strategy package
-// registering go:outside-pick, and a main of a few lines over cli.Main.
-const (
-	outsideMain = `package main
-
-import (
-	"github.com/yieldvault/yieldvault/cli"
-
-	_ "example.com/outside/pick"
-)
-
-func main() { cli.Main() }
-`
-	outsidePick = `// Package pick is a Go strategy of a module outside yieldvault: it puts
-// everything in the market with the highest APY, and checks every six
-// hours whether to move.
-package pick
-
-import (
-	"context"
-	"fmt"
-
-	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/backtest"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
-func init() {
-	strategies.RegisterParams("outside-pick", New,
-		strategies.Param{Name: "min_apy", Doc: "smallest APY worth holding", Default: 0, Min: 0, Max: 1})
-}
-
-type Pick struct {
-	cfg    strategies.Config
-	minAPY float64
-}
-
-func New(cfg strategies.Config) (strategies.Strategy, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Pick{cfg: cfg, minAPY: cfg.Params["min_apy"]}, nil
-}
-
-func (p *Pick) Name() string { return "outside-pick" }
-
-func (p *Pick) Plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
-	best, bestAPY := -1, p.minAPY
-	for i := range st.Markets {
-		if a := st.Markets[i].Obs.Value(adapters.FieldAPY, 0); st.Markets[i].Row >= 0 && a > bestAPY {
-			best, bestAPY = i, a
-		}
-	}
-	t := strategies.Target{Idle: 1, Reason: "the highest APY"}
-	for i := range st.Markets {
-		al := strategies.Allocation{Market: st.Markets[i].Market.ID, Reason: "not the highest"}
-		if i == best {
-			al.Weight, al.Reason, t.Idle = 1, fmt.Sprintf("apy %.4f", bestAPY), 0
-		}
-		t.Allocations = append(t.Allocations, al)
-	}
-	return t, nil
-}
-
-func (p *Pick) RebalanceSchedule() strategies.Schedule {
-	s, _ := strategies.ParseSchedule("0 */6 * * *")
-	return strategies.Schedule{Spec: "0 */6 * * *", Sched: s}
-}
-func (p *Pick) HarvestSchedule() strategies.Schedule { return strategies.Schedule{} }
-func (p *Pick) ShouldRebalance(v strategies.VaultVars) (bool, string, error) {
-	return v.Drift > 0.01, fmt.Sprintf("drift %.4f", v.Drift), nil
-}
-func (p *Pick) ShouldHarvest(v strategies.VaultVars) (bool, string, error) {
-	return v.PendingRewards > v.HarvestCost, "rewards over cost", nil
-}
+// outsideCatalog names the third-party kind's market and gives the
+// built-in lending market aave-v3/weth the third party's driver.
+const outsideCatalog = `profiles:
+  - name: notehouse
+    display: Note House
+    kind: fixed-note
+    base: ETH
+    params:
+      exit_fee: { value: 0.001, source: "the test's fixture: the note's redemption fee" }
+    source: the test's fixture
+markets:
+  - { id: notehouse/note-eth, kind: fixed-note, base: ETH }
+  - { id: aave-v3/weth, kind: lending, base: ETH, driver: flat }
 `
-)
 
 // TestCustomBinary_OutsideModule is the acceptance test of the CLI as a
-// library: it builds a binary from a main.go outside this module (its own
-// go.mod, a replace directive to this checkout, offline: GOPROXY=off and
-// the module cache that 'go mod download' filled), and runs validate,
-// plan, backtest and serve with the strategy it adds.
+// library and of the open registries. It copies testdata/outside (a
+// main.go, a strategy package and a market-kind package) to a folder
+// outside this module, writes its go.mod (a replace directive to this
+// checkout), builds it offline (GOPROXY=off, GOFLAGS=-mod=mod: the module
+// cache that 'go mod download' filled is enough), runs the adapter
+// conformance suite from the outside module's own test, and runs markets,
+// validate, plan, backtest and serve with the strategy (go:outside-pick),
+// the new kind (fixed-note) and the second lending driver (driver: flat).
 func TestCustomBinary_OutsideModule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
@@ -109,36 +55,46 @@ func TestCustomBinary_OutsideModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goLine := regexp.MustCompile(`(?m)^go [0-9.]+$`).Find(gomod)
 	src := t.TempDir()
-	files := map[string]string{
-		"go.mod": "module example.com/outside\n\n" + string(goLine) + "\n\nrequire github.com/yieldvault/yieldvault v0.0.0-00010101000000-000000000000\n\n" +
-			"replace github.com/yieldvault/yieldvault => " + root + "\n",
-		"main.go":      outsideMain,
-		"pick/pick.go": outsidePick,
+	if err := os.CopyFS(src, os.DirFS(filepath.Join("testdata", "outside"))); err != nil {
+		t.Fatal(err)
 	}
+	goLine := regexp.MustCompile(`(?m)^go [0-9.]+$`).Find(gomod)
+	mod := "module example.com/outside\n\n" + string(goLine) + "\n\nrequire github.com/yieldvault/yieldvault v0.0.0-00010101000000-000000000000\n\n" +
+		"replace github.com/yieldvault/yieldvault => " + root + "\n"
 	// The module's go.sum holds every checksum the build needs.
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	files["go.sum"] = string(sum)
-	for name, body := range files {
-		p := filepath.Join(src, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	for name, body := range map[string][]byte{"go.mod": []byte(mod), "go.sum": sum} {
+		if err := os.WriteFile(filepath.Join(src, name), body, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	}
+	goCmd := func(args ...string) *exec.Cmd {
+		c := exec.Command("go", args...)
+		c.Dir = src
+		c.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off", "GOWORK=off", "GOSUMDB=off")
+		return c
 	}
 	bin := filepath.Join(t.TempDir(), "outside")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = src
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off", "GOWORK=off", "GOSUMDB=off")
-	if out, err := build.CombinedOutput(); err != nil {
+	if out, err := goCmd("build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build outside the module: %v\n%s", err, out)
 	}
+
+	t.Run("conformance suite in the outside module", func(t *testing.T) {
+		out, err := goCmd("test", "-count=1", "-v", "./notes").CombinedOutput()
+		if err != nil {
+			t.Fatalf("go test ./notes outside the module: %v\n%s", err, out)
+		}
+		for _, want := range []string{"--- PASS: TestConformance/notehouse/note-eth/ConstantRateYear", "--- PASS: TestConformance/aave-v3/weth/RandomSequences"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("the suite's output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
 	work := t.TempDir()
 	run := func(t *testing.T, args ...string) string {
 		t.Helper()
@@ -150,10 +106,45 @@ func TestCustomBinary_OutsideModule(t *testing.T) {
 		}
 		return out.String()
 	}
-	universe := "lido/steth,rocketpool/reth,aave-v3/weth"
+	// History: the note at a constant 5% (6-hourly, from 2024-02-01), and
+	// lido/steth and aave-v3/weth exported from the embedded history.
+	var note strings.Builder
+	note.WriteString("market,time,apy,exit_liquidity\n")
+	for at := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC); !at.After(time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC)); at = at.Add(6 * time.Hour) {
+		fmt.Fprintf(&note, "notehouse/note-eth,%s,0.05,5000\n", at.Format(time.RFC3339))
+	}
+	files := map[string]string{"cat.yaml": outsideCatalog, "note.csv": note.String()}
+	for _, id := range []string{"lido/steth", "aave-v3/weth"} {
+		files[strings.ReplaceAll(id, "/", "-")+".csv"] = run(t, "data", "export", "--market", id, "--from", "2024-02-01", "--to", "2024-04-02", "--format", "csv")
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, "data", "import", "--db", "h.db", "--catalog", "cat.yaml", "note.csv", "lido-steth.csv", "aave-v3-weth.csv")
+	common := []string{"--db", "h.db", "--catalog", "cat.yaml"}
+	universe := "notehouse/note-eth,lido/steth,aave-v3/weth"
 
+	t.Run("markets", func(t *testing.T) {
+		var got marketsJSON
+		if err := json.Unmarshal([]byte(run(t, append(common, "markets", "--kind", "fixed-note", "--json")...)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Markets) != 1 || got.Markets[0].ID != "notehouse/note-eth" || len(got.Protocols) != 1 || got.Protocols[0].Params["exit_fee"].Value != 0.001 {
+			t.Errorf("markets --kind fixed-note: %+v; want notehouse/note-eth with its exit_fee", got)
+		}
+		if err := json.Unmarshal([]byte(run(t, append(common, "markets", "--kind", "lending", "--json")...)), &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range got.Markets {
+			if want := map[bool]string{true: "flat", false: ""}[m.ID == "aave-v3/weth"]; m.Driver != want {
+				t.Errorf("market %s: driver %q, want %q", m.ID, m.Driver, want)
+			}
+		}
+	})
 	t.Run("validate", func(t *testing.T) {
-		out := run(t, "validate", "go:outside-pick", "--universe", universe, "--param", "min_apy=0.01")
+		out := run(t, append(common, "validate", "go:outside-pick", "--universe", universe, "--param", "min_apy=0.01")...)
 		if want := `go:outside-pick: ok: outside-pick (ETH), 3 markets, rebalance "0 */6 * * *", 1 params`; !strings.Contains(out, want) {
 			t.Errorf("validate printed %q, want %q", out, want)
 		}
@@ -161,57 +152,60 @@ func TestCustomBinary_OutsideModule(t *testing.T) {
 	t.Run("plan", func(t *testing.T) {
 		var got struct {
 			Strategy string
-			Target   struct {
-				Allocations []struct {
-					Market string
-					Weight float64
-				}
-			}
+			Target   strategies.Target
 		}
-		out := run(t, "plan", "-s", "go:outside-pick", "--universe", universe, "--at", "2024-06-01", "--json")
+		out := run(t, append(common, "plan", "-s", "go:outside-pick", "--universe", universe, "--at", "2024-03-20", "--json")...)
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("plan --json: %v\n%s", err, out)
 		}
-		held := 0
-		for _, a := range got.Target.Allocations {
-			if a.Weight == 1 {
-				held++
-			}
-		}
-		if got.Strategy != "outside-pick" || len(got.Target.Allocations) != 3 || held != 1 {
-			t.Errorf("plan: %s, %+v; want outside-pick with one market at weight 1", got.Strategy, got.Target.Allocations)
+		if got.Strategy != "outside-pick" || got.Target.Weight("notehouse/note-eth") != 1 {
+			t.Errorf("plan: %s, %+v; want outside-pick with everything in the note (5%%, the highest APY)", got.Strategy, got.Target.Allocations)
 		}
 	})
 	t.Run("backtest", func(t *testing.T) {
-		out := run(t, "backtest", "-s", "go:outside-pick", "--universe", universe, "--from", "2024-03-01", "--to", "2024-04-01",
-			"--out", filepath.Join(work, "runs"), "--json")
-		var sum struct {
-			Settings struct {
-				Strategy string
-				Universe []string
-			}
-			Metrics struct{ Rebalances int }
-		}
+		out := run(t, append(common, "backtest", "-s", "go:outside-pick", "--universe", universe, "--from", "2024-03-05", "--to", "2024-04-01",
+			"--out", filepath.Join(work, "runs"), "--json")...)
+		var sum backtest.Result
 		if err := json.Unmarshal([]byte(out), &sum); err != nil {
 			t.Fatalf("backtest --json: %v\n%s", err, out)
 		}
-		if sum.Settings.Strategy != "outside-pick" || len(sum.Settings.Universe) != 3 || sum.Metrics.Rebalances == 0 {
-			t.Errorf("backtest: %+v; want outside-pick over 3 markets, rebalancing", sum)
+		if sum.Settings.Strategy != "outside-pick" || sum.Metrics.Orders != 1 {
+			t.Fatalf("backtest: strategy %q, %d orders; want outside-pick buying the note once", sum.Settings.Strategy, sum.Metrics.Orders)
+		}
+		// The note compounds at 5% a year from the first decision (at the
+		// start) to the end, on the capital less the deposit's gas.
+		capital := sum.Settings.Capital.InexactFloat64()
+		years := sum.Settings.To.Sub(sum.Settings.From).Hours() / (365 * 24)
+		want := (capital - sum.Metrics.Gas.InexactFloat64()) * math.Pow(1.05, years)
+		if got := sum.Metrics.EndValue; math.Abs(got-want) > 1e-6*want {
+			t.Errorf("end value %.9f, want %.9f: (capital - gas) x 1.05^%.6f", got, want, years)
 		}
 	})
 	t.Run("serve", func(t *testing.T) {
-		serveUntilTask(t, bin, "strategy: go:outside-pick\n    universe: ["+universe+"]")
+		serveUntilTask(t, bin, work, "history_db: h.db\ncatalog: cat.yaml\n", "2024-03-05", "strategy: go:outside-pick\n    universe: ["+universe+"]", "notehouse/note-eth")
+	})
+	t.Run("unknown driver", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(work, "bad.yaml"), []byte("markets:\n  - { id: aave-v3/weth, kind: lending, base: ETH, driver: fast }\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var errb bytes.Buffer
+		c := exec.Command(bin, "markets", "--catalog", "bad.yaml")
+		c.Dir, c.Stderr = work, &errb
+		if err := c.Run(); err == nil || !strings.Contains(errb.String(), `bad.yaml: markets[0]: market aave-v3/weth: driver "fast" is not registered for kind lending (registered: flat)`) {
+			t.Errorf("markets with an unknown driver: %v, %q", err, errb.String())
+		}
 	})
 }
 
-// serveUntilTask runs a binary's service on a replayed clock with one
-// vault (vault holds its strategy lines) and a temporary state database,
-// waits for a scheduled rebalance, sends SIGTERM and expects exit 0.
-func serveUntilTask(t *testing.T, bin, vault string) {
+// serveUntilTask runs a binary's service with its configuration in dir:
+// a replayed clock from start, settings (top-level lines), one vault
+// (vault holds its strategy lines) and a new state database; it waits for
+// a scheduled rebalance that trades into market, sends SIGTERM and
+// expects exit 0.
+func serveUntilTask(t *testing.T, bin, dir, settings, start, vault, market string) {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := "listen: 127.0.0.1:0\ntoken: { env: YV_CUSTOM_TOKEN, optional: true }\nstate_db: state.db\nhistory_db: \"\"\n" +
-		"replay: { start: 2024-03-01T00:00:00Z, speed: 100000 }\nvaults:\n  - id: v\n    " + vault + "\n    deposit: \"100\"\n"
+	cfg := "listen: 127.0.0.1:0\ntoken: { env: YV_CUSTOM_TOKEN, optional: true }\nstate_db: state.db\n" + settings +
+		"replay: { start: " + start + "T00:00:00Z, speed: 100000 }\nvaults:\n  - id: v\n    " + vault + "\n    deposit: \"100\"\n"
 	if err := os.WriteFile(filepath.Join(dir, "service.yaml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +226,8 @@ func serveUntilTask(t *testing.T, bin, vault string) {
 		seen := false
 		for sc.Scan() {
 			log.WriteString(sc.Text() + "\n")
-			if !seen && strings.Contains(sc.Text(), "task=rebalance") && strings.Contains(sc.Text(), "source=schedule") {
+			if l := sc.Text(); !seen && strings.Contains(l, "task=rebalance") && strings.Contains(l, "source=schedule") &&
+				strings.Contains(l, "outcome=traded") && strings.Contains(l, "buy "+market) {
 				seen = true
 				close(ran)
 			}
@@ -242,11 +237,11 @@ func serveUntilTask(t *testing.T, bin, vault string) {
 	select {
 	case <-ran:
 	case err := <-done:
-		t.Fatalf("serve exited before a scheduled rebalance: %v\n%s", err, log.String())
+		t.Fatalf("serve exited before a scheduled rebalance into %s: %v\n%s", market, err, log.String())
 	case <-time.After(60 * time.Second):
 		_ = c.Process.Kill()
 		<-done
-		t.Fatalf("no scheduled rebalance within 60s:\n%s", log.String())
+		t.Fatalf("no scheduled rebalance into %s within 60s:\n%s", market, log.String())
 	}
 	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -445,6 +445,9 @@ func newDataSynthCmd(a *app) *cobra.Command {
 			fmt.Fprintf(a.stdout, "%s: %d rows (%d new, %d updated, %d unchanged), %d events, %d markets into %s (generated in %s, stored in %s)\n",
 				b.Source, len(b.Rows), res.Inserted, res.Updated, res.Unchanged, res.Events, res.Markets, a.dbPath,
 				generated.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+			for _, n := range b.Notes {
+				fmt.Fprintf(a.stdout, "note: %s\n", n)
+			}
 			return nil
 		},
 	}

@@ -29,6 +29,7 @@ type protocolJSON struct {
 	Tags         []string                  `json:"tags,omitempty"`
 	Params       map[string]adapters.Param `json:"params"`
 	Source       string                    `json:"source,omitempty"`
+	Driver       string                    `json:"driver,omitempty"`
 	Markets      []string                  `json:"markets"`
 }
 
@@ -83,7 +84,7 @@ func newMarketsCmd(a *app) *cobra.Command {
 				protos = append(protos, protocolJSON{
 					Name: p.Name, Display: p.Display, Kind: p.Kind, Base: p.Base, Layer: p.Layer,
 					Venue: p.Venue, PoolType: p.PoolType, RewardTokens: p.RewardTokens, Tags: p.Tags,
-					Params: p.Params, Source: p.Source, Markets: ids,
+					Params: p.Params, Source: p.Source, Driver: p.Driver, Markets: ids,
 				})
 			}
 			if asJSON {
@@ -96,7 +97,11 @@ func newMarketsCmd(a *app) *cobra.Command {
 				if base == "" {
 					base = "any"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, base, p.Display, strings.Join(p.Markets, ", "))
+				kind := string(p.Kind)
+				if p.Driver != "" {
+					kind += " (driver " + p.Driver + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, kind, base, p.Display, strings.Join(p.Markets, ", "))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -141,7 +146,12 @@ func newMarketsCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&params, "params", false, "print every profile parameter with its source note")
-	cmd.Flags().StringVar(&kind, "kind", "", "only markets of this kind (lst, lrt, lending, amm)")
+	known := adapters.KnownKinds()
+	names := make([]string, len(known))
+	for i, k := range known {
+		names[i] = string(k)
+	}
+	cmd.Flags().StringVar(&kind, "kind", "", "only markets of this kind ("+strings.Join(names, ", ")+")")
 	cmd.Flags().StringVar(&at, "at", "", "with --params: the values in force at this date or time (UTC)")
 	return cmd
 }

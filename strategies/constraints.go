@@ -86,7 +86,12 @@ func (c *Constraints) Problems() []*ConstraintError {
 	for _, k := range kinds {
 		key := "max_kind." + k
 		if _, err := adapters.ParseKind(k); err != nil || k != strings.ToLower(strings.TrimSpace(k)) {
-			out = append(out, &ConstraintError{Key: key, Msg: fmt.Sprintf("unknown market kind %q (want lst, lrt, lending or amm)", k)})
+			known := adapters.KnownKinds()
+			names := make([]string, len(known))
+			for i, kk := range known {
+				names[i] = string(kk)
+			}
+			out = append(out, &ConstraintError{Key: key, Msg: fmt.Sprintf("unknown market kind %q (known: %s)", k, strings.Join(names, ", "))})
 			continue
 		}
 		frac(key, c.MaxKind[adapters.Kind(k)])

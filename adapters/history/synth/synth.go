@@ -166,8 +166,23 @@ func newGen(cfg Config) (*gen, error) {
 		cat = adapters.Builtin()
 	}
 	markets := cfg.Markets
+	var notes []string
 	if markets == nil {
-		markets = cat.Markets()
+		// Every market of a kind the generator models; a kind another
+		// package registered has no synthetic model: its history is
+		// imported (data import).
+		for _, m := range cat.Markets() {
+			if slices.Contains(adapters.Kinds, m.Kind) {
+				markets = append(markets, m)
+			} else {
+				notes = append(notes, fmt.Sprintf("market %s not generated: the generator has no model of kind %s (import its history with data import)", m.ID, m.Kind))
+			}
+		}
+	}
+	for _, m := range markets {
+		if !slices.Contains(adapters.Kinds, m.Kind) {
+			return nil, adapters.E(op, adapters.KindInvalid, "market %s: the generator has no model of kind %s (import its history with data import)", m.ID, m.Kind)
+		}
 	}
 	if len(markets) == 0 {
 		return nil, adapters.E(op, adapters.KindInvalid, "no markets to generate")
@@ -245,6 +260,7 @@ func newGen(cfg Config) (*gen, error) {
 		Format:  "synth",
 		Markets: ms,
 		Events:  g.eventBuf,
+		Notes:   notes,
 	}
 	return g, nil
 }
