@@ -12,6 +12,11 @@ import (
 // adapters.Scale; adapters checks that at compile time).
 const Scale = 18
 
+// This file is the only one that reads or builds decimals through their
+// memory layout: coef reads a coefficient in place, makeDec builds a
+// decimal around a new big.Int. Everything else in decfast goes through
+// these two (or through decimal's API).
+
 // decimalLayout mirrors the memory layout of decimal.Decimal (shopspring
 // v1.6: a *big.Int coefficient and an int32 exponent).
 type decimalLayout struct {
@@ -47,6 +52,22 @@ func coef(d *decimal.Decimal) *big.Int {
 	return d.Coefficient()
 }
 
+// makeDec returns the decimal c x 10^exp built around c, which it
+// takes: c must be new and never change afterwards (decimals are
+// immutable). A nil c is zero and allocates nothing. When the layout is
+// unknown, decimal's NewFromBigInt copies c.
+func makeDec(c *big.Int, exp int32) decimal.Decimal {
+	if !layoutOK {
+		if c == nil {
+			return decimal.New(0, exp)
+		}
+		return decimal.NewFromBigInt(c, exp)
+	}
+	var res decimal.Decimal
+	*(*decimalLayout)(unsafe.Pointer(&res)) = decimalLayout{value: c, exp: exp}
+	return res
+}
+
 // inlineInt is a big.Int with room for its words, allocated as one
 // object.
 type inlineInt struct {
@@ -68,10 +89,8 @@ type inlineInt2 struct {
 // A zero result allocates nothing: its coefficient is a nil *big.Int, as
 // in decimal.Zero (decimal reads a nil coefficient as zero everywhere).
 func fromWords(neg bool, hi, lo uint64, exp int32) decimal.Decimal {
-	if hi|lo == 0 && layoutOK {
-		var res decimal.Decimal
-		(*decimalLayout)(unsafe.Pointer(&res)).exp = exp
-		return res
+	if hi|lo == 0 {
+		return makeDec(nil, exp)
 	}
 	return inWords(new(inlineInt2), neg, hi, lo, exp)
 }
@@ -91,12 +110,7 @@ func inWords(in *inlineInt2, neg bool, hi, lo uint64, exp int32) decimal.Decimal
 	if neg && n > 0 {
 		in.i.Neg(&in.i)
 	}
-	if !layoutOK {
-		return decimal.NewFromBigInt(&in.i, exp)
-	}
-	var res decimal.Decimal
-	*(*decimalLayout)(unsafe.Pointer(&res)) = decimalLayout{value: &in.i, exp: exp}
-	return res
+	return makeDec(&in.i, exp)
 }
 
 // words returns |c| as two 64-bit words and its sign; ok is false when

@@ -3,7 +3,6 @@ package decfast
 import (
 	"math/big"
 	"math/bits"
-	"unsafe"
 
 	"github.com/shopspring/decimal"
 )
@@ -23,13 +22,7 @@ func MulRate(u decimal.Decimal, x float64) decimal.Decimal {
 		}
 		return u.Mul(FastDecimal(x)).Round(Scale)
 	}
-	var c *big.Int
-	if layoutOK {
-		c = (*decimalLayout)(unsafe.Pointer(&u)).value // read only
-	} else {
-		c = u.Coefficient()
-	}
-	cw := c.Bits()
+	cw := coef(&u).Bits() // read only
 	n := len(cw)
 	// The product is formed in tmp when it fits (coefficients below
 	// 2^128, about 3.4e20 base units at 18 places: every realistic
@@ -90,10 +83,5 @@ func MulRate(u decimal.Decimal, x float64) decimal.Decimal {
 		prod, w = new(big.Int), append([]big.Word(nil), out...)
 	}
 	prod.SetBits(w)
-	if !layoutOK {
-		return decimal.NewFromBigInt(prod, -Scale)
-	}
-	var res decimal.Decimal
-	*(*decimalLayout)(unsafe.Pointer(&res)) = decimalLayout{value: prod, exp: -Scale}
-	return res
+	return makeDec(prod, -Scale)
 }

@@ -5,7 +5,6 @@ import (
 	"math/big"
 	"math/bits"
 	"strconv"
-	"unsafe"
 
 	"github.com/shopspring/decimal"
 )
@@ -43,29 +42,24 @@ func slowNum(d decimal.Decimal) Num {
 	if !layoutOK {
 		return Num{p: d.Coefficient(), exp: d.Exponent()} // a copy, never nil
 	}
-	l := (*decimalLayout)(unsafe.Pointer(&d))
-	p := l.value
+	p := coef(&d)
 	if p == nil {
 		p = &slowZero
 	}
-	return Num{p: p, exp: l.exp}
+	return Num{p: p, exp: d.Exponent()}
 }
 
 // slow reports whether n is in the slow form.
 func (n *Num) slow() bool { return n.p != nil }
 
-// dec is the decimal a slow Num holds.
+// dec is the decimal a slow Num holds (it shares the coefficient, which
+// nothing changes).
 func (n *Num) dec() decimal.Decimal {
-	if !layoutOK {
-		return decimal.NewFromBigInt(n.p, n.exp)
+	p := n.p
+	if p == &slowZero {
+		p = nil
 	}
-	var d decimal.Decimal
-	l := (*decimalLayout)(unsafe.Pointer(&d))
-	l.exp = n.exp
-	if n.p != &slowZero {
-		l.value = n.p
-	}
-	return d
+	return makeDec(p, n.exp)
 }
 
 // maxExp bounds the exponents held in the fast form: the coefficient at
@@ -77,8 +71,8 @@ const maxExp = Scale
 // A non-negative amount at Scale places below 2^127 (the common case)
 // converts inline; fromDec does the rest.
 func FromDec(d decimal.Decimal) Num {
-	if l := (*decimalLayout)(unsafe.Pointer(&d)); layoutOK && l.exp == -Scale && bits64 == 64 {
-		if c := l.value; c == nil {
+	if layoutOK && bits64 == 64 && d.Exponent() == -Scale {
+		if c := coef(&d); c == nil {
 			return Num{exp: -Scale}
 		} else if w := c.Bits(); len(w) <= 2 && c.Sign() >= 0 {
 			var hi, lo uint64
