@@ -1,12 +1,12 @@
 package service
 
 import (
-	_ "embed"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
