@@ -1,0 +1,329 @@
+package execution
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"strings"
+	"time"
+
+	ethereum "github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// Client is what the sender needs of an Ethereum node: go-ethereum's
+// ethclient.Client (an RPC endpoint) and its simulated backend's client
+// both have it.
+type Client interface {
+	ethereum.ChainIDReader
+	ethereum.ContractCaller
+	ethereum.GasEstimator
+	ethereum.TransactionSender
+	ethereum.TransactionReader
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+	SuggestGasTipCap(ctx context.Context) (*big.Int, error)
+	PendingNonceAt(ctx context.Context, account common.Address) (uint64, error)
+	NonceAt(ctx context.Context, account common.Address, blockNumber *big.Int) (uint64, error)
+}
+
+// Signer signs transactions for one account.
+type Signer interface {
+	Address() common.Address
+	SignTx(tx *types.Transaction, chainID *big.Int) (*types.Transaction, error)
+}
+
+// KeystoreSigner signs with a key decrypted from an encrypted keystore
+// file (Web3 Secret Storage, the format geth, Clef and most wallets
+// write). The key stays in memory; it and the password never appear in
+// an error, a log or a String.
+type KeystoreSigner struct {
+	addr common.Address
+	key  *ecdsa.PrivateKey
+}
+
+// OpenKeystore decrypts a keystore file with its password.
+func OpenKeystore(path, password string) (*KeystoreSigner, error) {
+	const op = "execution.OpenKeystore"
+	js, err := os.ReadFile(path)
+	if err != nil {
+		kind := adapters.KindInvalid
+		if os.IsNotExist(err) {
+			kind = adapters.KindNotFound
+		}
+		return nil, adapters.E(op, kind, "keystore %s: cannot read it", path)
+	}
+	k, err := keystore.DecryptKey(js, password)
+	if err != nil {
+		// DecryptKey's errors name neither the key nor the password;
+		// say it in the user's words anyway.
+		why := "not a keystore file"
+		if errors.Is(err, keystore.ErrDecrypt) {
+			why = "the password does not decrypt it"
+		}
+		return nil, adapters.E(op, adapters.KindInvalid, "keystore %s: %s", path, why)
+	}
+	return &KeystoreSigner{addr: k.Address, key: k.PrivateKey}, nil
+}
+
+// Address is the account's address.
+func (s *KeystoreSigner) Address() common.Address { return s.addr }
+
+// SignTx signs an EIP-1559 (or any typed) transaction for chainID.
+func (s *KeystoreSigner) SignTx(tx *types.Transaction, chainID *big.Int) (*types.Transaction, error) {
+	return types.SignTx(tx, types.LatestSignerForChainID(chainID), s.key)
+}
+
+// String never shows the key.
+func (s *KeystoreSigner) String() string { return "keystore signer " + s.addr.Hex() }
+
+// Journal records every transaction durably before it is broadcast, so
+// that an unknown outcome after a crash is resolved by querying the
+// chain, never by sending again.
+type Journal interface {
+	// Record stores the signed transaction of call index i of intent key.
+	Record(key string, i int, tx *types.Transaction) error
+	// Lookup returns what Record stored, or nil.
+	Lookup(key string, i int) (*types.Transaction, error)
+}
+
+// Sent is one call's transaction and its receipt.
+type Sent struct {
+	Call    Call
+	Tx      *types.Transaction
+	Receipt *types.Receipt
+	// Resumed is true when the transaction was found in the journal
+	// (sent by an earlier run of the intent) rather than sent now.
+	Resumed bool
+}
+
+// Sender sends a batch of calls as EIP-1559 transactions from the
+// signer's account, one after the other: each is simulated (eth_call,
+// then eth_estimateGas) on the state the previous ones left, recorded in
+// the journal, broadcast, and waited for.
+type Sender struct {
+	Client  Client
+	Signer  Signer
+	Journal Journal
+	// MaxFeePerGas is the gas gate: when the fee a transaction needs
+	// (twice the base fee plus the tip) is above it, nothing is sent.
+	// Nil: no gate.
+	MaxFeePerGas *big.Int
+	// Poll is how often a receipt is looked for (default 1s); Timeout
+	// bounds the wait for one (default 10 min).
+	Poll, Timeout time.Duration
+}
+
+// RevertError is a call that reverted in simulation or on chain.
+type RevertError struct {
+	Index  int // the call's index in the batch
+	Call   string
+	Reason string // the revert reason when the contract gave one
+	Mined  bool   // reverted on chain (a receipt with status 0), not in simulation
+	Hash   common.Hash
+}
+
+func (e *RevertError) Error() string {
+	where := "in simulation; nothing was sent"
+	if e.Mined {
+		where = "on chain in " + e.Hash.Hex()
+	}
+	r := e.Reason
+	if r == "" {
+		r = "no reason given"
+	}
+	return fmt.Sprintf("call %d (%s) reverts %s: %s", e.Index+1, e.Call, where, r)
+}
+
+// Send carries out calls under intent key. Calls already in the journal
+// are not sent again: a mined one is reported from its receipt, a pending
+// one waited for (broadcast again, the same signed bytes, if the node no
+// longer has it while its nonce is unused); one whose nonce another
+// transaction took fails (replaced or dropped) for an operator. A revert
+// in simulation stops the batch before anything of that call is sent
+// (a *RevertError, KindInvalid); the calls before it stay done.
+func (s *Sender) Send(ctx context.Context, key string, calls []Call) ([]Sent, error) {
+	const op = "execution.Sender.Send"
+	chainID, err := s.Client.ChainID(ctx)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	from := s.Signer.Address()
+	var out []Sent
+	for i, c := range calls {
+		prev, err := s.Journal.Lookup(key, i)
+		if err != nil {
+			return out, err
+		}
+		if prev != nil {
+			rc, err := s.resume(ctx, from, prev)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, Sent{Call: c, Tx: prev, Receipt: rc, Resumed: true})
+			if rc.Status != types.ReceiptStatusSuccessful {
+				return out, adapters.Wrap(op, adapters.KindInvalid, &RevertError{Index: i, Call: c.Contract + "." + c.Method.RawName, Mined: true, Hash: prev.Hash()})
+			}
+			continue
+		}
+		to := c.To
+		msg := ethereum.CallMsg{From: from, To: &to, Value: valueOf(c.Value), Data: c.Data}
+		if _, err := s.Client.CallContract(ctx, msg, nil); err != nil {
+			return out, s.revert(op, i, c, err)
+		}
+		gas, err := s.Client.EstimateGas(ctx, msg)
+		if err != nil {
+			return out, s.revert(op, i, c, err)
+		}
+		head, err := s.Client.HeaderByNumber(ctx, nil)
+		if err != nil {
+			return out, adapters.Wrap(op, adapters.KindOther, err)
+		}
+		tip, err := s.Client.SuggestGasTipCap(ctx)
+		if err != nil {
+			return out, adapters.Wrap(op, adapters.KindOther, err)
+		}
+		base := head.BaseFee
+		if base == nil {
+			base = new(big.Int)
+		}
+		feeCap := new(big.Int).Add(new(big.Int).Mul(base, big.NewInt(2)), tip)
+		if s.MaxFeePerGas != nil && feeCap.Cmp(s.MaxFeePerGas) > 0 {
+			return out, adapters.E(op, adapters.KindCapExceeded, "call %d: the fee it needs, %s wei per gas (base fee %s, tip %s), is above the gas gate %s: nothing sent", i+1, feeCap, base, tip, s.MaxFeePerGas)
+		}
+		nonce, err := s.Client.PendingNonceAt(ctx, from)
+		if err != nil {
+			return out, adapters.Wrap(op, adapters.KindOther, err)
+		}
+		tx, err := s.Signer.SignTx(types.NewTx(&types.DynamicFeeTx{
+			ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap,
+			Gas: gas + gas/5, To: &to, Value: valueOf(c.Value), Data: c.Data,
+		}), chainID)
+		if err != nil {
+			return out, adapters.Wrap(op, adapters.KindOther, errors.New("signing failed"))
+		}
+		// Durably recorded before the broadcast: a crash from here on is
+		// resolved by resume, never by a second transaction.
+		if err := s.Journal.Record(key, i, tx); err != nil {
+			return out, err
+		}
+		if err := s.Client.SendTransaction(ctx, tx); err != nil && !knownTx(err) {
+			return out, adapters.Wrap(op, adapters.KindOther, fmt.Errorf("call %d: broadcast: %w (the transaction is journalled; the intent's re-run resolves it)", i+1, err))
+		}
+		rc, err := s.wait(ctx, tx.Hash())
+		if err != nil {
+			return out, err
+		}
+		out = append(out, Sent{Call: c, Tx: tx, Receipt: rc})
+		if rc.Status != types.ReceiptStatusSuccessful {
+			reason := ""
+			if _, err := s.Client.CallContract(ctx, msg, rc.BlockNumber); err != nil {
+				reason = revertReason(err)
+			}
+			return out, adapters.Wrap(op, adapters.KindInvalid, &RevertError{Index: i, Call: c.Contract + "." + c.Method.RawName, Reason: reason, Mined: true, Hash: tx.Hash()})
+		}
+	}
+	return out, nil
+}
+
+func (s *Sender) revert(op string, i int, c Call, err error) error {
+	var de dataError
+	if !errors.As(err, &de) && !strings.Contains(err.Error(), "revert") {
+		return adapters.Wrap(op, adapters.KindOther, fmt.Errorf("call %d: simulation: %w", i+1, err))
+	}
+	return adapters.Wrap(op, adapters.KindInvalid, &RevertError{Index: i, Call: c.Contract + "." + c.Method.RawName, Reason: revertReason(err)})
+}
+
+// dataError is go-ethereum's rpc.DataError: an RPC error with data (a
+// revert's ABI-encoded reason), declared here to keep the rpc package's
+// dependencies out of the build.
+type dataError interface {
+	Error() string
+	ErrorData() interface{}
+}
+
+// revertReason decodes a revert's Error(string) or Panic(uint256) data
+// carried by an RPC error, or the node's message.
+func revertReason(err error) string {
+	var de dataError
+	if errors.As(err, &de) {
+		if s, ok := de.ErrorData().(string); ok {
+			if data, derr := hex.DecodeString(strings.TrimPrefix(s, "0x")); derr == nil {
+				if r, uerr := abi.UnpackRevert(data); uerr == nil {
+					return r
+				}
+			}
+		}
+	}
+	return err.Error()
+}
+
+func knownTx(err error) bool {
+	m := strings.ToLower(err.Error())
+	return strings.Contains(m, "already known") || strings.Contains(m, "known transaction")
+}
+
+// resume resolves a journalled transaction: its receipt if it was mined;
+// if not, while its nonce is unused, the same signed bytes are broadcast
+// again (the node may have dropped them) and waited for; a nonce used by
+// another transaction means it was replaced or dropped.
+func (s *Sender) resume(ctx context.Context, from common.Address, tx *types.Transaction) (*types.Receipt, error) {
+	const op = "execution.Sender.resume"
+	rc, err := s.Client.TransactionReceipt(ctx, tx.Hash())
+	if err == nil {
+		return rc, nil
+	}
+	if !errors.Is(err, ethereum.NotFound) {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	mined, err := s.Client.NonceAt(ctx, from, nil)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	if mined > tx.Nonce() {
+		// The receipt may only be late: look once more before saying so.
+		if rc, err := s.Client.TransactionReceipt(ctx, tx.Hash()); err == nil {
+			return rc, nil
+		}
+		return nil, adapters.E(op, adapters.KindOther, "transaction %s (nonce %d) was replaced or dropped: nonce %d is used by another transaction; reconcile by hand", tx.Hash().Hex(), tx.Nonce(), tx.Nonce())
+	}
+	if err := s.Client.SendTransaction(ctx, tx); err != nil && !knownTx(err) {
+		return nil, adapters.Wrap(op, adapters.KindOther, fmt.Errorf("re-broadcast of %s: %w", tx.Hash().Hex(), err))
+	}
+	return s.wait(ctx, tx.Hash())
+}
+
+func (s *Sender) wait(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	poll, timeout := s.Poll, s.Timeout
+	if poll <= 0 {
+		poll = time.Second
+	}
+	if timeout <= 0 {
+		timeout = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		rc, err := s.Client.TransactionReceipt(ctx, h)
+		if err == nil {
+			return rc, nil
+		}
+		if !errors.Is(err, ethereum.NotFound) {
+			return nil, adapters.Wrap("execution.Sender.wait", adapters.KindOther, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, adapters.E("execution.Sender.wait", adapters.KindOther, "no receipt for %s within %s (it stays journalled; the intent's re-run resolves it)", h.Hex(), timeout)
+		case <-t.C:
+		}
+	}
+}

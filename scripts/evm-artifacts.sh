@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Fetches the compiled contracts the execution integration tests deploy on
+# go-ethereum's simulated backend (execution/chaintest), from the npm
+# registry: OpenZeppelin's ERC20PresetMinterPauser as published in
+# @openzeppelin/contracts 4.9.6 (build/contracts), and OpenZeppelin's ERC4626
+# from the same package compiled with solc-js 0.8.20 (the package ships it
+# abstract; testdata/OZVault.sol only adds a constructor).
+#
+# Writes execution/chaintest/testdata/artifacts/ (not in git). Outside CI,
+# when npm or the registry cannot be reached, it says so and exits 0 (the
+# tests then skip with the same message); under CI=true it fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OZ_VERSION=4.9.6
+SOLC_VERSION=0.8.20
+out=execution/chaintest/testdata/artifacts
+stamp="oz-$OZ_VERSION solc-$SOLC_VERSION"
+
+if [ -f "$out/STAMP" ] && [ "$(cat "$out/STAMP")" = "$stamp" ]; then
+  echo "evm artifacts: up to date ($stamp)"
+  exit 0
+fi
+
+skip() {
+  if [ "${CI:-}" = "true" ]; then
+    echo "evm artifacts: $*" >&2
+    exit 1
+  fi
+  echo "evm artifacts: $*; the EVM integration tests will skip" >&2
+  exit 0
+}
+
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+  if [ "${CI:-}" = "true" ]; then
+    sudo=""
+    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+  else
+    skip "node and npm are not installed (apt-get install nodejs npm)"
+  fi
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if ! (cd "$work" && timeout 300 npm install --no-audit --no-fund --silent \
+  "@openzeppelin/contracts@$OZ_VERSION" "solc@$SOLC_VERSION" >/dev/null 2>&1); then
+  skip "npm could not install @openzeppelin/contracts@$OZ_VERSION and solc@$SOLC_VERSION (is the npm registry reachable?)"
+fi
+
+mkdir -p "$out"
+rm -f "$out"/*.json "$out/STAMP"
+cp "$work/node_modules/@openzeppelin/contracts/build/contracts/ERC20PresetMinterPauser.json" "$out/"
+node scripts/evm-compile.js "$work/node_modules" execution/chaintest/testdata "$out"
+echo "$stamp" > "$out/STAMP"
+echo "evm artifacts: $(ls "$out" | tr '\n' ' ')"
