@@ -95,6 +95,9 @@ func (s *Service) routes() *routeMux {
 	mux.HandleFunc("GET /v1/vaults/{id}/proposals", s.getProposals)
 	mux.HandleFunc("GET /v1/vaults/{id}/proposals/{name}", s.getProposal)
 	mux.HandleFunc("GET /v1/vaults/{id}/monitors", s.getMonitors)
+	mux.HandleFunc("GET /v1/vaults/{id}/series", s.getSeries)
+	mux.HandleFunc("GET /{$}", s.getDashboard)
+	mux.HandleFunc("GET /dashboard.js", s.getDashboardJS)
 	for _, a := range postActions {
 		a := a
 		mux.HandleFunc("POST /v1/vaults/{id}/"+string(a), func(w http.ResponseWriter, r *http.Request) { s.post(w, r, a) })

@@ -138,7 +138,8 @@ var httpRoutes = func() map[string][]int {
 	m := map[string][]int{
 		"GET /healthz": get, "GET /readyz": {200, 503}, "GET /metrics": get, "GET /openapi.yaml": {200},
 		"GET /v1/vaults": {200, 500, 503}, "GET /v1/vaults/{id}": vget,
-		"GET /v1/vaults/{id}/decisions": vget, "GET /v1/vaults/{id}/plan": vget, "GET /v1/vaults/{id}/monitors": {200, 404},
+		"GET /v1/vaults/{id}/decisions": vget, "GET /v1/vaults/{id}/plan": vget, "GET /v1/vaults/{id}/monitors": {200, 404}, "GET /v1/vaults/{id}/series": {200, 404},
+		"GET /{$}": {200}, "GET /dashboard.js": {200},
 		"GET /v1/vaults/{id}/proposals": vget, "GET /v1/vaults/{id}/proposals/{name}": vget,
 		"other": {404},
 	}

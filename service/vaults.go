@@ -113,6 +113,7 @@ type vaultRT struct {
 	mu       sync.Mutex // one action at a time on this vault in this process
 	cache    viewCache  // the API's view of the vault
 	alerts   alertState // the risk monitors firing (the lease holder's)
+	series   series     // NAV and share price over time (the dashboard's chart)
 }
 
 func newVaultRT(s *Service, vs *VaultSpec) (*vaultRT, error) {
@@ -601,6 +602,12 @@ func (rt *vaultRT) rebalance(ctx context.Context, r *vault.Runner, in Intent, t 
 		c.Vault.LastRebalance = t
 	}
 	sum := fmt.Sprintf("%s: %d orders, %d executed, %d failed, costs %s", d.Trigger, len(d.Orders), len(res.Executed), len(res.Failed), res.Costs.StringFixed(8))
+	switch c.Outcome {
+	case OutRejected:
+		sum = fmt.Sprintf("%s: every trade rejected: %s", d.Trigger, vault.FormatRejected(d.Rejected))
+	case OutOnTarget:
+		sum = fmt.Sprintf("%s: on target (drift %.4f)", d.Trigger, d.Inputs.Drift)
+	}
 	c.Result = actionResult{Summary: sum, Detail: map[string]any{"orders": len(d.Orders), "executed": len(res.Executed), "costs": res.Costs}}
 	c.note = decisionNote(d, res)
 	dec(c.Outcome, sum, det)
@@ -695,6 +702,7 @@ func (rt *vaultRT) publishAge(age time.Duration) {
 func (rt *vaultRT) publishVault(v *vault.Vault) {
 	m := rt.s.metrics
 	sum := Summarize(v)
+	rt.series.add(SeriesPoint{Time: sum.Time, NAV: sum.NAV, SharePrice: sum.SharePrice})
 	asset := string(v.Config().Base)
 	m.NAV.WithLabelValues(rt.id, asset).Set(sum.NAVf)
 	m.SharePrice.WithLabelValues(rt.id, asset).Set(sum.SharePricef)
@@ -711,7 +719,10 @@ type PositionSummary struct {
 	Value  decimal.Decimal `json:"value"`
 	Weight float64         `json:"weight"`
 	APY    float64         `json:"apy"`
-	Valuef float64         `json:"-"`
+	// Tags are the market's risk tags with its protocol and kind
+	// (kind:lst, protocol:lido, layer:eigenlayer, ...): exposure by tag.
+	Tags   []string `json:"tags"`
+	Valuef float64  `json:"-"`
 }
 
 // VaultSummary is a vault's state as the API shows it.
@@ -754,7 +765,7 @@ func Summarize(v *vault.Vault) VaultSummary {
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		p, _ := v.Position(ms.Market.ID)
-		ps := PositionSummary{Market: ms.Market.ID, Units: p.Units, Value: vals[i]}
+		ps := PositionSummary{Market: ms.Market.ID, Units: p.Units, Value: vals[i], Tags: ms.Market.AllTags()}
 		ps.Valuef, _ = vals[i].Float64()
 		ps.Valuef = finite(ps.Valuef)
 		if gross > 0 {

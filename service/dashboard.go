@@ -1,0 +1,84 @@
+package service
+
+import (
+	_ "embed"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// The dashboard: one read-only page and its script, embedded (no CDN,
+// works offline), drawn from the JSON API in the browser.
+var (
+	//go:embed dashboard/index.html
+	dashboardHTML []byte
+	//go:embed dashboard/app.js
+	dashboardJS []byte
+)
+
+// dashboardCSP allows the page its own script and the API, nothing else.
+const dashboardCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+func (s *Service) getDashboard(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", dashboardCSP)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(dashboardHTML)
+}
+
+func (s *Service) getDashboardJS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(dashboardJS)
+}
+
+// SeriesPoint is a vault's NAV and share price at one service time.
+type SeriesPoint struct {
+	Time       time.Time       `json:"time"`
+	NAV        decimal.Decimal `json:"nav"`
+	SharePrice decimal.Decimal `json:"share_price"`
+}
+
+// maxSeries bounds a vault's in-memory series (the oldest half is dropped
+// when full).
+const maxSeries = 4096
+
+// series is a vault's NAV and share price each time this process valued
+// it (at start and after every action): the dashboard's chart.
+type series struct {
+	mu  sync.Mutex
+	pts []SeriesPoint
+}
+
+func (sr *series) add(p SeriesPoint) {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	if n := len(sr.pts); n > 0 && !p.Time.After(sr.pts[n-1].Time) {
+		sr.pts[n-1] = p // same time (or a replay restored earlier): the latest value
+		return
+	}
+	if len(sr.pts) >= maxSeries {
+		sr.pts = append(sr.pts[:0], sr.pts[len(sr.pts)/2:]...)
+	}
+	sr.pts = append(sr.pts, p)
+}
+
+func (sr *series) list() []SeriesPoint {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	return append([]SeriesPoint{}, sr.pts...)
+}
+
+// getSeries answers a vault's NAV and share price over time, as this
+// process saw them (since it started).
+func (s *Service) getSeries(w http.ResponseWriter, r *http.Request) {
+	rt := s.vaultOf(w, r)
+	if rt == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"vault": rt.id, "points": rt.series.list()})
+}
