@@ -59,7 +59,23 @@ type Monitor struct {
 	// Basis says where a built-in monitor's threshold comes from.
 	Basis string `json:"basis,omitempty"`
 	cond  *rules.Strategy
+	// check is a built-in monitor written in Go (events, which rules
+	// cannot read), evaluated instead of cond.
+	check func(st *strategies.State, w *adapters.Window) []string
 }
+
+// EventMonitor is the built-in monitor on slash and pause events: the
+// seeds' advice to watch slashing and to assume a breach until proven
+// otherwise. It fires on every market of the universe that is paused now
+// or had a slash or pause event within EventWindow, on every market that
+// shares a layer:, avs: or operator: tag with a market hit, and on every
+// market carrying an event's scope tag (the operator or AVS it names).
+const EventMonitor = "slash-or-pause"
+
+// EventWindow is how long a slash or pause keeps EventMonitor firing.
+const EventWindow = 14 * 24 * time.Hour
+
+const eventWhen = "a slash or pause event within 14 days (or paused now) on the market, on a market sharing its layer, AVS or operator tag, or on the event's scope tag"
 
 // BuiltinMonitors are the monitors every vault has unless
 // monitors.builtin is false, each with the basis of its threshold. They
@@ -74,6 +90,7 @@ var BuiltinMonitors = []MonitorFile{
 
 // builtinBasis is the basis of each built-in monitor's threshold.
 var builtinBasis = map[string]string{
+	EventMonitor: "14 days is EigenLayer's withdrawal escrow since its slashing upgrade of 2025-04-17 (builtin profile escrow_days, EigenLayer docs): stake of the same operator set can still be slashed for that long after it starts to leave. A judgement beyond that: the seeds say to assume a breach until proven otherwise.",
 	"peg-below": "stETH/ETH (shared/data/steth-usd-coingecko-hourly, PROVENANCE.md): median 0.9937 over 2021-2023; daily means 0.976 on 2022-05-13 (UST collapse), 0.961 on 2022-06-10, minimum 0.9306 on 2022-06-18. " +
 		"0.98 over a 6-hour average stays quiet at the median and fires on both 2022 episodes; the average smooths the thin early-2021 feed's single-hour outliers.",
 	"tvl-drop": "a judgement, not measured: the seeds' advice is to assume a breach when TVL drops suddenly. No dataset here shows a 20% fall of a built-in market's TVL within 24 hours outside an incident " +
@@ -91,6 +108,7 @@ func (l *cfgLoader) monitors(c *Config, p string, vs *VaultSpec, f MonitorsFile)
 	var list []MonitorFile
 	if f.Builtin == nil || *f.Builtin {
 		list = append(list, BuiltinMonitors...)
+		list = append(list, MonitorFile{Name: EventMonitor, When: eventWhen, Severity: "critical"})
 	}
 	seen := map[string]int{}
 	for i := range list {
@@ -143,6 +161,14 @@ func (l *cfgLoader) monitors(c *Config, p string, vs *VaultSpec, f MonitorsFile)
 		}
 		if m.Severity != "warning" && m.Severity != "critical" {
 			return l.errf(rp+".severity", adapters.KindInvalid, "vault %q: monitor %q: severity %q is not warning or critical", vs.ID, r.Name, r.Severity)
+		}
+		if r.Name == EventMonitor {
+			if r.When != eventWhen {
+				return l.errf(rp+".when", adapters.KindInvalid, "vault %q: monitor %s is built in (events): it takes an action and a severity, not when", vs.ID, EventMonitor)
+			}
+			m.Basis, m.check = builtinBasis[EventMonitor], eventCheck
+			vs.Monitors = append(vs.Monitors, m)
+			continue
 		}
 		cond, err := compileMonitor(m, vs.Universe, vs.Base, c.Catalog)
 		if err != nil {
@@ -208,6 +234,13 @@ func (rt *vaultRT) evalMonitors(ctx context.Context, v *vault.Vault, w *adapters
 	var out []Firing
 	for i := range rt.spec.Monitors {
 		m := &rt.spec.Monitors[i]
+		if m.check != nil {
+			r := vault.Runner{Vault: v, Strategy: rt.spec.Strategy}
+			if markets := m.check(r.State(), w); len(markets) > 0 {
+				out = append(out, Firing{Monitor: m.Name, Action: m.Action, Markets: markets, When: m.When, Severity: m.Severity, Basis: m.Basis})
+			}
+			continue
+		}
 		r := vault.Runner{Vault: v, Strategy: m.cond, Prepare: func(st *strategies.State) { vault.PrepareState(st, w, nil) }}
 		markets, err := m.cond.ExitCheck(ctx, r.State())
 		if err != nil {
@@ -477,4 +510,54 @@ func (rt *vaultRT) observeMonitors(c Commit) {
 		rt.s.log.Info("monitor resolved", "vault", rt.id, "monitor", f.Monitor, "markets", strings.Join(f.Markets, ","), "time", c.monitorsAt)
 		send(f, "resolved")
 	}
+}
+
+// eventCheck is EventMonitor's condition on the state at st.Time.
+func eventCheck(st *strategies.State, w *adapters.Window) []string {
+	t := st.Time
+	hit := map[string]bool{}
+	var scopes []string
+	var hitTags []string
+	shared := func(tag string) bool {
+		return strings.HasPrefix(tag, "layer:") || strings.HasPrefix(tag, "avs:") || strings.HasPrefix(tag, "operator:")
+	}
+	for i := range st.Markets {
+		ms := &st.Markets[i]
+		recent := ms.Paused
+		if ser := w.Get(ms.Market.ID); ser != nil {
+			for _, ev := range ser.Events {
+				if (ev.Type == adapters.EventSlash || ev.Type == adapters.EventPause) && !ev.Time.After(t) && t.Sub(ev.Time) <= EventWindow {
+					recent = true
+					if ev.Scope != "" {
+						scopes = append(scopes, ev.Scope)
+					}
+				}
+			}
+		}
+		if recent {
+			hit[ms.Market.ID] = true
+			for _, tag := range ms.Market.Tags {
+				if shared(tag) {
+					hitTags = append(hitTags, tag)
+				}
+			}
+		}
+	}
+	if len(hit) == 0 {
+		return nil
+	}
+	var out []string
+	for i := range st.Markets {
+		m := &st.Markets[i].Market
+		fire := hit[m.ID]
+		for _, tag := range m.Tags {
+			if slices.Contains(scopes, tag) || slices.Contains(hitTags, tag) {
+				fire = true
+			}
+		}
+		if fire {
+			out = append(out, m.ID)
+		}
+	}
+	return out
 }
