@@ -32,6 +32,9 @@ const (
 	FieldBorrows                     // lending: total borrowed, in base units
 	FieldGasPrice                    // gas price in gwei, when the source carries it
 	FieldBaseUSD                     // USD price of one unit of the base asset
+	FieldCoin0Price                  // AMM: market price of pool coin 0 in base units (a stablecoin's USD price in a USD pool)
+	FieldCoin1Price                  // AMM: market price of pool coin 1 in base units
+	FieldCoin2Price                  // AMM: market price of pool coin 2 in base units
 	NumFields                        // the number of fields
 )
 
@@ -55,6 +58,9 @@ var fieldNames = [NumFields]string{
 	FieldBorrows:        "borrows",
 	FieldGasPrice:       "gas_price",
 	FieldBaseUSD:        "base_usd",
+	FieldCoin0Price:     "coin0_price",
+	FieldCoin1Price:     "coin1_price",
+	FieldCoin2Price:     "coin2_price",
 }
 
 // String returns the field's canonical snake_case name.
@@ -188,7 +194,7 @@ func CheckValue(f Field, v float64) string {
 		if v < 0 || v > MaxAPY {
 			return "is out of range for a borrow APY"
 		}
-	case FieldExchangeRate, FieldPrice, FieldIndex, FieldBaseUSD:
+	case FieldExchangeRate, FieldPrice, FieldIndex, FieldBaseUSD, FieldCoin0Price, FieldCoin1Price, FieldCoin2Price:
 		if v <= 0 {
 			return "must be > 0"
 		}

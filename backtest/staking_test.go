@@ -492,3 +492,88 @@ func TestScenario_ScopedSlashExposureWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestRealData_3poolCoinPrices: importing Compound's USDC file gives the
+// 3pool's rows USDC's market price (coin 1), and at market pricing a 3pool
+// LP position is marked to it: its value over the rate-priced value is
+// sum(x_i q_i) / sum(x_i p_i), p_i the coins' marginal prices on the
+// pool's invariant (Ann = A x 3: Ann sum(x) + D = Ann D + D^4 / (27 x0 x1 x2))
+// found here by central differences of D solved by bisection, q_1 USDC's
+// observed price, q_0 = 1 (no DAI price in the files) and q_2 = p_2. On
+// 2023-03-11, USDC at 0.9555 with the pool half USDC, the position marks
+// about 2% down; at rate pricing nothing moves.
+func TestRealData_3poolCoinPrices(t *testing.T) {
+	db := importFolders(t, "curve-3pool-balances-messari-daily", "compound-v3-usdc-messari-daily")
+	ctx := context.Background()
+	w, err := db.Load(ctx, []string{"curve/3pool"}, day("2023-03-01"), day("2023-03-20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ser := w.Get("curve/3pool")
+	ad, err := adapters.Open(adapters.Builtin(), "curve/3pool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	amp := ad.Profile().ParamOr("amplification", 0)
+	if m, err := adapters.Builtin().Market("curve/3pool"); err == nil {
+		if v, ok := m.Params["amplification"]; ok {
+			amp = v
+		}
+	}
+	ann := amp * 3
+	dOf := func(x [3]float64) float64 {
+		f := func(d float64) float64 {
+			return ann*(x[0]+x[1]+x[2]) + d - ann*d - d*d*d*d/(27*x[0]*x[1]*x[2])
+		}
+		lo, hi := 1e-9*(x[0]+x[1]+x[2]), 2*(x[0]+x[1]+x[2])
+		for k := 0; k < 300 && hi-lo > 1e-16*hi; k++ {
+			mid := (lo + hi) / 2
+			if f(mid) > 0 {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		return (lo + hi) / 2
+	}
+	grad := func(x [3]float64, i int) float64 {
+		h := 1e-4 * x[i]
+		up, dn := x, x
+		up[i] += h
+		dn[i] -= h
+		return (dOf(up) - dOf(dn)) / (2 * h)
+	}
+	var pos adapters.Position
+	worst, checked := 1.0, 0
+	for i := range ser.Times {
+		o := ser.At(i)
+		q1, ok := o.Get(adapters.FieldCoin1Price)
+		if !ok || !o.Set.Has(adapters.FieldBalance2) {
+			continue
+		}
+		env := &adapters.Env{Time: o.Time, Obs: o}
+		if pos.Units.IsZero() {
+			if pos, _, err = ad.Deposit(ad.NewPosition(), env, decimal.RequireFromString("1000000")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		x := [3]float64{o.Values[adapters.FieldBalance0], o.Values[adapters.FieldBalance1], o.Values[adapters.FieldBalance2]}
+		g0 := grad(x, 0)
+		p1, p2 := grad(x, 1)/g0, grad(x, 2)/g0
+		want := (x[0] + x[1]*q1 + x[2]*p2) / (x[0] + x[1]*p1 + x[2]*p2)
+		rate := ad.Value(&pos, env, adapters.PriceRate).InexactFloat64()
+		market := ad.Value(&pos, env, adapters.PriceMarket).InexactFloat64()
+		if got := market / rate; math.Abs(got-want) > 1e-8 {
+			t.Errorf("%s: market / rate value = %.10f, want %.10f (USDC %.6f, share %.3f)", o.Time.Format(time.DateOnly), got, want, q1, x[1]/(x[0]+x[1]+x[2]))
+		}
+		worst = math.Min(worst, market/rate)
+		checked++
+	}
+	t.Logf("%d days checked; lowest market / rate value %.5f", checked, worst)
+	if checked < 15 {
+		t.Errorf("only %d days with both balances and a USDC price", checked)
+	}
+	if worst > 0.985 {
+		t.Errorf("lowest market / rate value %.5f: USDC at 0.9555 on a half-USDC pool should mark about 2%% down", worst)
+	}
+}

@@ -147,6 +147,11 @@ type Pool struct {
 	HasVolume bool
 	// Fee is the swap fee: the observed fee_tier, else the profile's.
 	Fee float64
+	// Coin holds the observed market prices of the pool's coins in the
+	// base asset (coin0_price .. coin2_price: a stablecoin's USD price in a
+	// USD pool), 0 where not observed; HasCoin says whether any is.
+	Coin    [MaxCoins]float64
+	HasCoin bool
 	// APY is the observed fee APY; HasAPY says it was observed.
 	APY    float64
 	HasAPY bool
@@ -185,6 +190,11 @@ func (d *Driver) Read(o *adapters.Observation) Pool {
 		}
 		if px > 0 {
 			p.TVL = tvl / px
+		}
+	}
+	for i, f := range [MaxCoins]adapters.Field{adapters.FieldCoin0Price, adapters.FieldCoin1Price, adapters.FieldCoin2Price} {
+		if v, ok := o.Get(f); ok && v > 0 && !math.IsInf(v, 0) {
+			p.Coin[i], p.HasCoin = v, true
 		}
 	}
 	p.Volume, p.HasVolume = o.Get(adapters.FieldVolume)
@@ -675,8 +685,12 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 }
 
 // Value is Units x fee index (projected to env.Time) x Shape: the LP
-// position marked to the pool's state in env. Rate and market pricing
-// agree: an LP unit has no separate redemption rate.
+// position marked to the pool's state in env, its coins at the pool's own
+// prices relative to coin 0. At market pricing a stable pool whose history
+// observes its coins' market prices is marked to them instead
+// (CoinFactor): USDC at 0.9555 on 2023-03-11 is a loss on the 3pool share
+// USDC filled. Otherwise rate and market pricing agree: an LP unit has no
+// separate redemption rate.
 func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapters.Pricing) decimal.Decimal {
 	if pos.Units.Sign() == 0 {
 		return decimal.Zero
@@ -691,7 +705,51 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 		own = 1 // ownShape
 	}
 	idx, _ := d.project(pos, env, &p, own)
+	if pricing == adapters.PriceMarket {
+		sh *= d.CoinFactor(&p)
+	}
 	return mech.MulRate(pos.Units, idx*sh)
+}
+
+// CoinFactor is what marking a stable pool's coins to their observed
+// market prices changes in its value: sum(x_i q_i) / sum(x_i p_i), where
+// p_i is coin i's marginal price on the curve in coin 0 (p_0 = 1) and q_i
+// its observed market price, else p_i times coin 0's (observed, else 1: a
+// coin without a price is valued at the pool's own rate to coin 0). 1 when
+// no coin price is observed, the pool is not stableswap, or its balances
+// are not known.
+func (d *Driver) CoinFactor(p *Pool) float64 {
+	if !p.HasCoin || d.model != Stable {
+		return 1
+	}
+	xs, n, ok := d.stableBalances(p)
+	if !ok || n < 2 {
+		return 1
+	}
+	q0 := p.Coin[0]
+	if !(q0 > 0) {
+		q0 = 1
+	}
+	var curve, market float64
+	for i := 0; i < n; i++ {
+		pi := 1.0
+		if i > 0 {
+			pi = StablePrice(d.amp, xs[:n], i)
+		}
+		if !(pi > 0) || math.IsInf(pi, 0) {
+			return 1
+		}
+		qi := p.Coin[i]
+		if !(qi > 0) {
+			qi = pi * q0
+		}
+		curve += xs[i] * pi
+		market += xs[i] * qi
+	}
+	if !(curve > 0) || !(market > 0) || math.IsInf(market, 0) {
+		return 1
+	}
+	return market / curve
 }
 
 // Apply applies an event: a slash or bad debt (an exploit of the pool)

@@ -114,6 +114,10 @@ func fieldSpan(m *adapters.Market, f adapters.Field) (span, bool) {
 		}
 	case adapters.FieldIndex:
 		return span{0.5, 10}, true // starts at 1; ten times would take 47 years at 5%
+	case adapters.FieldCoin0Price, adapters.FieldCoin1Price, adapters.FieldCoin2Price:
+		if m.Kind == adapters.AMM && m.Base == adapters.USD {
+			return span{0.5, 2}, true // a USD pool's coins trade near their dollar (USDC's low: 0.88)
+		}
 	case adapters.FieldBaseUSD:
 		s, ok := baseUSD[m.Base]
 		return s, ok
@@ -164,7 +168,7 @@ func stepRatio(f adapters.Field) float64 {
 	switch f {
 	case adapters.FieldExchangeRate, adapters.FieldIndex:
 		return 1.5
-	case adapters.FieldPrice, adapters.FieldBaseUSD:
+	case adapters.FieldPrice, adapters.FieldBaseUSD, adapters.FieldCoin0Price, adapters.FieldCoin1Price, adapters.FieldCoin2Price:
 		return 3
 	}
 	return 0

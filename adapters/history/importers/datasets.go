@@ -150,6 +150,11 @@ func init() {
 				{name: "total_borrow_usd", field: adapters.FieldBorrows},
 				{name: "input_token_price_usd", field: adapters.FieldBaseUSD},
 			},
+			// The USDC price (Compound's Chainlink USDC/USD feed, the
+			// only stablecoin price in the real files: 0.9555 on
+			// 2023-03-11) is also the 3pool's coin 1 price, which its
+			// LP share is marked to at market pricing.
+			also: []alsoCopy{{market: "curve/3pool", from: adapters.FieldBaseUSD, to: adapters.FieldCoin1Price, move: true}},
 		}},
 		// Messari-schema daily balances of the 3pool in token units, which
 		// are USD at peg. Coin order is the pool's: DAI, USDC, USDT.

@@ -74,6 +74,9 @@ func TestImportReader_Datasets(t *testing.T) {
 					adapters.FieldUtilization: 0.725, adapters.FieldSupply: 2000, adapters.FieldBorrows: 1450, adapters.FieldBaseUSD: 0.99995875})},
 				{Market: "compound-v3/usdc", Line: 4, Obs: obs(1661640865, F{adapters.FieldAPY: 0.025, adapters.FieldBorrowAPY: 0.04,
 					adapters.FieldUtilization: 1, adapters.FieldSupply: 2000, adapters.FieldBorrows: 2024, adapters.FieldBaseUSD: 1})},
+				// USDC's price is also the 3pool's coin 1 price.
+				{Market: "curve/3pool", Line: 3, Obs: obs(1661554465, F{adapters.FieldCoin1Price: 0.99995875})},
+				{Market: "curve/3pool", Line: 4, Obs: obs(1661640865, F{adapters.FieldCoin1Price: 1})},
 			},
 			skip: 1, note: "1 utilization values above 100% clamped",
 		},

@@ -81,7 +81,8 @@ func TestImportFile_SharedData(t *testing.T) {
 		{"aave-v3-usdc-messari-daily/aave_usdc_dados_completos.csv", FormatAaveMessari, "aave-v3/usdc", 1022, 0, "2023-01-27", "2025-11-13"},
 		{"aave-v3-usdc-messari-daily/dataset_aave_defillama.csv", FormatAaveDefiLlamaCSV, "aave-v3/usdc", 1012, 0, "2023-02-06", "2025-11-13"},
 		// 1,178 rows; the launch row (2022-08-13) has no data.
-		{"compound-v3-usdc-messari-daily/compound_v3_data.csv", FormatCompoundMessari, "compound-v3/usdc", 1177, 1, "2022-08-26", "2025-11-14"},
+		// Each row's USDC price also goes to the 3pool (coin 1): 1,177 more.
+		{"compound-v3-usdc-messari-daily/compound_v3_data.csv", FormatCompoundMessari, "compound-v3/usdc curve/3pool", 2354, 1, "2022-08-26", "2025-11-14"},
 		{"curve-3pool-balances-messari-daily/curve_3pool_balances.csv", FormatCurve3Pool, "curve/3pool", 1890, 0, "2020-09-06", "2025-11-13"},
 		// 387 snapshots; their balances also go to lido/steth's rows (the
 		// pool is stETH's venue): 387 more.

@@ -30,10 +30,13 @@ type rowSpec struct {
 }
 
 // alsoCopy is a copy of a row's fields to another market's row at the
-// same time and line.
+// same time and line: fields as they are, and field from as field to
+// (a lending market's coin price as a pool's coin price).
 type alsoCopy struct {
-	market string
-	fields adapters.FieldSet
+	market   string
+	fields   adapters.FieldSet
+	from, to adapters.Field
+	move     bool
 }
 
 // col is one step of a rowSpec: the column called name, whose cell is
@@ -170,13 +173,16 @@ func readRows(c *readCtx, t *table, s *rowSpec, b *builder, hint int64) error {
 		if c.opts.Market == "" {
 			for _, a := range s.also {
 				o := adapters.Observation{Time: r.o.Time, Set: r.o.Set & a.fields}
-				if o.Set == 0 {
-					continue
-				}
 				for f := adapters.Field(0); f < adapters.NumFields; f++ {
 					if o.Set.Has(f) {
 						o.Values[f] = r.o.Values[f]
 					}
+				}
+				if v, ok := r.o.Get(a.from); a.move && ok {
+					o.Put(a.to, v)
+				}
+				if o.Set == 0 {
+					continue
 				}
 				b.add(a.market, o, t.line, s.empty)
 			}
