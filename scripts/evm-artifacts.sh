@@ -4,7 +4,10 @@
 # registry: OpenZeppelin's ERC20PresetMinterPauser as published in
 # @openzeppelin/contracts 4.9.6 (build/contracts), and OpenZeppelin's ERC4626
 # from the same package compiled with solc-js 0.8.20 (the package ships it
-# abstract; testdata/OZVault.sol only adds a constructor).
+# abstract; testdata/OZVault.sol only adds a constructor); and Aave v3's own
+# compiled contracts as published in @aave/core-v3 1.19.3 (artifacts/: the
+# Pool and its logic libraries, PoolConfigurator, PoolAddressesProvider,
+# ACLManager, the token implementations, the interest rate strategy).
 #
 # Writes execution/chaintest/testdata/artifacts/ (not in git). Outside CI,
 # when npm or the registry cannot be reached, it says so and exits 0 (the
@@ -14,8 +17,9 @@ cd "$(dirname "$0")/.."
 
 OZ_VERSION=4.9.6
 SOLC_VERSION=0.8.20
+AAVE_VERSION=1.19.3
 out=execution/chaintest/testdata/artifacts
-stamp="oz-$OZ_VERSION solc-$SOLC_VERSION"
+stamp="oz-$OZ_VERSION solc-$SOLC_VERSION aave-$AAVE_VERSION"
 
 if [ -f "$out/STAMP" ] && [ "$(cat "$out/STAMP")" = "$stamp" ]; then
   echo "evm artifacts: up to date ($stamp)"
@@ -45,13 +49,21 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if ! (cd "$work" && timeout 300 npm install --no-audit --no-fund --silent \
-  "@openzeppelin/contracts@$OZ_VERSION" "solc@$SOLC_VERSION" >/dev/null 2>&1); then
-  skip "npm could not install @openzeppelin/contracts@$OZ_VERSION and solc@$SOLC_VERSION (is the npm registry reachable?)"
+  "@openzeppelin/contracts@$OZ_VERSION" "solc@$SOLC_VERSION" "@aave/core-v3@$AAVE_VERSION" >/dev/null 2>&1); then
+  skip "npm could not install @openzeppelin/contracts@$OZ_VERSION, solc@$SOLC_VERSION and @aave/core-v3@$AAVE_VERSION (is the npm registry reachable?)"
 fi
 
 mkdir -p "$out"
 rm -f "$out"/*.json "$out/STAMP"
 cp "$work/node_modules/@openzeppelin/contracts/build/contracts/ERC20PresetMinterPauser.json" "$out/"
+aave="$work/node_modules/@aave/core-v3/artifacts/contracts/protocol"
+for f in configuration/PoolAddressesProvider configuration/ACLManager pool/Pool pool/PoolConfigurator \
+  pool/DefaultReserveInterestRateStrategy tokenization/AToken tokenization/StableDebtToken tokenization/VariableDebtToken \
+  libraries/logic/SupplyLogic libraries/logic/BorrowLogic libraries/logic/LiquidationLogic libraries/logic/EModeLogic \
+  libraries/logic/BridgeLogic libraries/logic/FlashLoanLogic libraries/logic/PoolLogic libraries/logic/ConfiguratorLogic; do
+  name=$(basename "$f")
+  cp "$aave/$f.sol/$name.json" "$out/Aave$name.json"
+done
 node scripts/evm-compile.js "$work/node_modules" execution/chaintest/testdata "$out"
 echo "$stamp" > "$out/STAMP"
 echo "evm artifacts: $(ls "$out" | tr '\n' ' ')"

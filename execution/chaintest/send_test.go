@@ -27,10 +27,30 @@ import (
 	"github.com/yieldvault/yieldvault/vault"
 )
 
-// artifact is a compiled contract: its ABI and creation bytecode.
+// artifact is a compiled contract: its ABI and creation bytecode, with
+// the places where library addresses are linked in (Hardhat's
+// linkReferences: byte offsets per library name).
 type artifact struct {
 	ABI      abi.ABI
 	Bytecode []byte
+	Links    map[string][]int
+}
+
+// linked returns the bytecode with each library's address written at its
+// link references.
+func (a artifact) linked(t *testing.T, libs map[string]common.Address) []byte {
+	t.Helper()
+	code := append([]byte{}, a.Bytecode...)
+	for lib, offs := range a.Links {
+		addr, ok := libs[lib]
+		if !ok {
+			t.Fatalf("library %s not deployed", lib)
+		}
+		for _, o := range offs {
+			copy(code[o:o+20], addr.Bytes())
+		}
+	}
+	return code
 }
 
 func loadArtifact(t *testing.T, name string) artifact {
@@ -48,8 +68,11 @@ func loadArtifact(t *testing.T, name string) artifact {
 		t.Fatal(err)
 	}
 	var raw struct {
-		ABI      json.RawMessage `json:"abi"`
-		Bytecode string          `json:"bytecode"`
+		ABI            json.RawMessage `json:"abi"`
+		Bytecode       string          `json:"bytecode"`
+		LinkReferences map[string]map[string][]struct {
+			Start, Length int
+		} `json:"linkReferences"`
 	}
 	if err := json.Unmarshal(js, &raw); err != nil {
 		t.Fatal(err)
@@ -58,11 +81,23 @@ func loadArtifact(t *testing.T, name string) artifact {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := hex.DecodeString(strings.TrimPrefix(raw.Bytecode, "0x"))
+	// Link placeholders (__$...$__) are not hex: zero them before
+	// decoding; linked writes the addresses there.
+	hexCode := []byte(strings.TrimPrefix(raw.Bytecode, "0x"))
+	links := map[string][]int{}
+	for _, libs := range raw.LinkReferences {
+		for lib, refs := range libs {
+			for _, r := range refs {
+				copy(hexCode[2*r.Start:2*(r.Start+r.Length)], strings.Repeat("0", 2*r.Length))
+				links[lib] = append(links[lib], r.Start)
+			}
+		}
+	}
+	code, err := hex.DecodeString(string(hexCode))
 	if err != nil || len(code) == 0 {
 		t.Fatalf("%s: no bytecode (%v)", name, err)
 	}
-	return artifact{ABI: a, Bytecode: code}
+	return artifact{ABI: a, Bytecode: code, Links: links}
 }
 
 // chain is a simulated chain mining a block every few milliseconds, and
@@ -129,6 +164,12 @@ func (c *chain) wait(t *testing.T, h common.Hash) *types.Receipt {
 // deploy deploys a contract from the vault's account.
 func (c *chain) deploy(t *testing.T, a artifact, args ...any) common.Address {
 	t.Helper()
+	return c.deployLinked(t, a, nil, args...)
+}
+
+// deployLinked deploys a contract linked to libraries.
+func (c *chain) deployLinked(t *testing.T, a artifact, libs map[string]common.Address, args ...any) common.Address {
+	t.Helper()
 	ctx := context.Background()
 	input, err := a.ABI.Pack("", args...)
 	if err != nil {
@@ -139,7 +180,7 @@ func (c *chain) deploy(t *testing.T, a artifact, args ...any) common.Address {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := c.signer.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: id, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(100e9), Gas: 8_000_000, Data: append(append([]byte{}, a.Bytecode...), input...)}), id)
+	tx, err := c.signer.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: id, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(10e9), Gas: 15_000_000, Data: append(a.linked(t, libs), input...)}), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,3 +432,5 @@ func reopen(t *testing.T, j *execution.FileJournal, path string) *execution.File
 	}
 	return newJournal(t, path)
 }
+
+func asRevert(err error, re **execution.RevertError) bool { return errors.As(err, re) }
