@@ -119,3 +119,13 @@ func KindOf(err error) ErrorKind {
 	}
 	return KindOther
 }
+
+// Message is err's message without the operation names of the *Error
+// values it wraps (what a user reads).
+func Message(err error) string {
+	var e *Error
+	for errors.As(err, &e) && e.Err != nil && e.Pos == "" {
+		err = e.Err
+	}
+	return err.Error()
+}

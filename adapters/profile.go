@@ -466,16 +466,45 @@ func (c *Catalog) Load(name string, data []byte) error {
 		}
 		return Wrap(op, KindInvalid, err)
 	}
+	// Errors point at the entry, or at its kind or driver when those are
+	// at fault: file:line:col.
+	tree, _ := yamlx.Parse(data)
+	at := func(list string, i int, key string, kind ErrorKind, err error) error {
+		entry := fmt.Sprintf("$.%s[%d]", list, i)
+		pos := ""
+		if key != "" {
+			pos = yamlx.Pos(name, tree, entry+"."+key)
+		}
+		if pos == "" {
+			pos = yamlx.Pos(name, tree, entry)
+		}
+		if pos == "" {
+			pos = fmt.Sprintf("%s: %s[%d]", name, list, i)
+		}
+		return (&Error{Op: op, Kind: kind, Err: err}).At(pos)
+	}
 	// Validate into a scratch copy so that a bad file changes nothing.
 	tmp := c.clone()
 	for i, p := range f.Profiles {
+		if _, err := ParseKind(string(p.Kind)); err != nil {
+			return at("profiles", i, "kind", KindInvalid, fmt.Errorf("profile %s: %v", p.Name, Message(err)))
+		}
+		if err := checkDriver(p.Kind, p.Driver); err != nil {
+			return at("profiles", i, "driver", KindNotFound, fmt.Errorf("profile %s: %w", p.Name, err))
+		}
 		if err := tmp.AddProfile(p); err != nil {
-			return (&Error{Op: op, Kind: KindOf(err), Err: err}).At(fmt.Sprintf("%s: profiles[%d]", name, i))
+			return at("profiles", i, "", KindOf(err), err)
 		}
 	}
 	for i, m := range f.Markets {
+		if _, err := ParseKind(string(m.Kind)); err != nil {
+			return at("markets", i, "kind", KindInvalid, fmt.Errorf("market %s: %v", m.ID, Message(err)))
+		}
+		if err := checkDriver(m.Kind, m.Driver); err != nil {
+			return at("markets", i, "driver", KindNotFound, fmt.Errorf("market %s: %w", m.ID, err))
+		}
 		if err := tmp.AddMarket(m); err != nil {
-			return (&Error{Op: op, Kind: KindOf(err), Err: err}).At(fmt.Sprintf("%s: markets[%d]", name, i))
+			return at("markets", i, "", KindOf(err), err)
 		}
 	}
 	*c = *tmp

@@ -191,7 +191,7 @@ func TestCustomBinary_OutsideModule(t *testing.T) {
 		var errb bytes.Buffer
 		c := exec.Command(bin, "markets", "--catalog", "bad.yaml")
 		c.Dir, c.Stderr = work, &errb
-		if err := c.Run(); err == nil || !strings.Contains(errb.String(), `bad.yaml: markets[0]: market aave-v3/weth: driver "fast" is not registered for kind lending (registered: flat)`) {
+		if err := c.Run(); err == nil || !strings.Contains(errb.String(), `bad.yaml:2:59: market aave-v3/weth: driver "fast" is not registered for kind lending (registered: flat)`) {
 			t.Errorf("markets with an unknown driver: %v, %q", err, errb.String())
 		}
 	})

@@ -84,7 +84,8 @@ func TestGoStrategy_Errors(t *testing.T) {
 		{"no universe", []string{"plan", "-s", "go:max-yield"}, 1, "go:max-yield has no universe of its own: name its markets (--universe a,b"},
 		{"unknown market", []string{"plan", "-s", "go:max-yield", "--universe", "nope/eth"}, 1, "nope/eth"},
 		{"universe for a file", []string{"plan", "-s", exampleStrategy, "--universe", "lido/steth"}, 2, "--universe is for Go strategies"},
-		{"built-in's own check", []string{"plan", "-s", "go:max-yield", "--universe", "lido/steth", "--param", "min_apy=20"}, 1, "parameter min_apy = 20 is outside [-1, 10]"},
+		{"a built-in's declared bound", []string{"plan", "-s", "go:max-yield", "--universe", "lido/steth", "--param", "min_apy=20"}, 2, "parameter min_apy of go:max-yield: 20 is outside [-1, 10]"},
+		{"a built-in's own check", []string{"plan", "-s", "go:hold", "--universe", "lido/steth", "--param", "market=3"}, 1, "parameter market = 3 is outside [0, 0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

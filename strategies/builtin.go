@@ -21,10 +21,33 @@ const (
 )
 
 func init() {
-	Register(MaxYieldName, func(cfg Config) (Strategy, error) { return NewMaxYield(cfg) })
+	RegisterParams(MaxYieldName, func(cfg Config) (Strategy, error) { return NewMaxYield(cfg) }, declare(maxYieldParams)...)
 	Register(EqualWeightName, func(cfg Config) (Strategy, error) { return NewEqualWeight(cfg) })
-	Register(RiskAdjustedName, func(cfg Config) (Strategy, error) { return NewRiskAdjusted(cfg) })
-	Register(HoldName, func(cfg Config) (Strategy, error) { return NewHold(cfg) })
+	RegisterParams(RiskAdjustedName, func(cfg Config) (Strategy, error) { return NewRiskAdjusted(cfg) }, declare(riskAdjustedParams)...)
+	RegisterParams(HoldName, func(cfg Config) (Strategy, error) { return NewHold(cfg) }, declare(holdParams)...)
+}
+
+// The built-in strategies' parameters (go:NAME --param k=v; validate
+// lists them).
+var (
+	maxYieldParams     = []paramSpec{{name: "min_apy", def: 0, min: -1, max: 10, doc: "markets whose net APY is not above it are left out"}}
+	riskAdjustedParams = []paramSpec{
+		{name: "lambda", def: 1, min: 0, max: 1000, doc: "weight of the risk in the score"},
+		{name: "depeg_weight", def: 0.1, min: 0, max: 100, doc: "weight of the profile's depeg_risk in the risk"},
+		{name: "delay_rate", def: 0.05, min: 0, max: 10, doc: "yearly cost of capital locked in the exit queue"},
+		{name: "concentration", def: 0.02, min: 0, max: 10, doc: "penalty for a market small next to the vault"},
+		{name: "min_score", def: 0, min: -1, max: 10, doc: "markets whose score is not above it get nothing"},
+	}
+	holdParams = []paramSpec{{name: "market", def: 0, min: 0, max: 1e6, doc: "index in the universe of the market held"}}
+)
+
+// declare turns parameter specs into their registry declarations.
+func declare(specs []paramSpec) []Param {
+	out := make([]Param, len(specs))
+	for i, s := range specs {
+		out[i] = Param{Name: s.name, Doc: s.doc, Default: s.def, Min: s.min, Max: s.max}
+	}
+	return out
 }
 
 // builtin is what the built-in strategies share: the config, the
@@ -130,7 +153,7 @@ type MaxYield struct{ *builtin }
 
 // NewMaxYield builds a max-yield strategy.
 func NewMaxYield(cfg Config) (*MaxYield, error) {
-	b, err := newBuiltin(MaxYieldName, cfg, []paramSpec{{name: "min_apy", def: 0, min: -1, max: 10}})
+	b, err := newBuiltin(MaxYieldName, cfg, maxYieldParams)
 	if err != nil {
 		return nil, err
 	}
@@ -247,13 +270,7 @@ type RiskAdjusted struct{ *builtin }
 
 // NewRiskAdjusted builds a risk-adjusted strategy.
 func NewRiskAdjusted(cfg Config) (*RiskAdjusted, error) {
-	b, err := newBuiltin(RiskAdjustedName, cfg, []paramSpec{
-		{name: "lambda", def: 1, min: 0, max: 1000},
-		{name: "depeg_weight", def: 0.1, min: 0, max: 100},
-		{name: "delay_rate", def: 0.05, min: 0, max: 10},
-		{name: "concentration", def: 0.02, min: 0, max: 10},
-		{name: "min_score", def: 0, min: -1, max: 10},
-	})
+	b, err := newBuiltin(RiskAdjustedName, cfg, riskAdjustedParams)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +374,9 @@ func NewHold(cfg Config) (*Hold, error) {
 	if len(cfg.Universe) > 0 {
 		hi = float64(len(cfg.Universe) - 1)
 	}
-	b, err := newBuiltin(HoldName, cfg, []paramSpec{{name: "market", def: 0, min: 0, max: hi}})
+	specs := slices.Clone(holdParams)
+	specs[0].max = hi
+	b, err := newBuiltin(HoldName, cfg, specs)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,8 @@ func TestParseParam(t *testing.T) {
 		{"goref-test", "k", "NaN", 0, `parameter k of go:goref-test: "NaN" is not a number`},
 		{"goref-test", "k", "11", 0, "parameter k of go:goref-test: 11 is outside [0, 10]"},
 		{"goref-test", "nope", "1", 0, `go:goref-test has no parameter "nope" (its parameters: lookback, k)`},
-		{MaxYieldName, "anything", "0.5", 0.5, ""}, // declares none: its factory checks names
+		{EqualWeightName, "anything", "0.5", 0.5, ""}, // declares none: its factory checks names
+		{MaxYieldName, "anything", "0.5", 0, `go:max-yield has no parameter "anything" (its parameters: min_apy)`},
 		{MaxYieldName, "min_apy", "1d", 0, `parameter min_apy of go:max-yield: "1d" is not a number`},
 	}
 	for _, tt := range tests {

@@ -111,6 +111,7 @@ type paramSpec struct {
 	name     string
 	def      float64
 	min, max float64
+	doc      string
 }
 
 // params resolves a strategy's parameters: the State's (sweep overrides)

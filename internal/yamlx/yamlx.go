@@ -221,3 +221,23 @@ func kindOf(t string) string {
 	}
 	return "a " + strings.TrimLeft(t, "*")
 }
+
+// Pos is "file:line:col" of the node at a YAML path ("$.markets[2].driver")
+// in a parsed file, or "" when the file or the path has none.
+func Pos(file string, f *ast.File, path string) string {
+	if f == nil {
+		return ""
+	}
+	yp, err := yaml.PathString(path)
+	if err != nil {
+		return ""
+	}
+	n, err := yp.FilterFile(f)
+	if err != nil || n == nil {
+		return ""
+	}
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		return fmt.Sprintf("%s:%d:%d", file, tk.Position.Line, tk.Position.Column)
+	}
+	return ""
+}
