@@ -190,6 +190,32 @@ func ReadSummary(dir string) (*Result, error) {
 // temporary file in dir and renamed into place, so a reader never sees a
 // partial file and a folder with a summary.json holds a complete run.
 func WriteRun(dir string, r *Result) error {
+	return WriteRunWith(dir, r, WriteOptions{})
+}
+
+// WriteOptions selects what WriteRunWith writes.
+type WriteOptions struct {
+	// SummaryOnly writes summary.json alone: no CSV files and no
+	// report.html (a sweep's --summary-only).
+	SummaryOnly bool
+}
+
+// Complete reports whether dir holds a finished run with every file
+// WriteRun writes (a summary-only folder is Finished, not Complete).
+func Complete(dir string) bool {
+	if !Finished(dir) {
+		return false
+	}
+	for _, f := range []string{EquityFile, LedgerFile, DecisionsFile, ReportFile} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || !st.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteRunWith is WriteRun with options.
+func WriteRunWith(dir string, r *Result, opt WriteOptions) error {
 	const op = "backtest.WriteRun"
 	if r == nil {
 		return adapters.E(op, adapters.KindInvalid, "nil result")
@@ -215,6 +241,9 @@ func WriteRun(dir string, r *Result) error {
 		{DecisionsFile, func(w io.Writer) error { return WriteDecisionsCSV(w, r) }},
 		{ReportFile, func(w io.Writer) error { return WriteReport(w, r, ReportOptions{}) }},
 		{SummaryFile, func(w io.Writer) error { _, err := w.Write(summary); return err }},
+	}
+	if opt.SummaryOnly {
+		files = files[len(files)-1:]
 	}
 	for _, f := range files {
 		if err := writeFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {

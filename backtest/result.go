@@ -365,8 +365,11 @@ type SweepRun struct {
 	// not stop the sweep.
 	Err     string  `json:"error,omitempty"`
 	Metrics Metrics `json:"metrics"`
-	// Objective is the value of the sweep's objective metric.
+	// Objective is the value of the sweep's objective metric; Undefined
+	// is set when that metric is an undefined ratio (ObjectiveDefined):
+	// Objective is then 0 and the run ranks after every defined one.
 	Objective float64 `json:"objective"`
+	Undefined bool    `json:"objective_undefined,omitempty"`
 	// Result is the run's full result; the sweep drops it after the write
 	// callback unless SweepSpec.KeepResults is set.
 	Result *Result `json:"-"`

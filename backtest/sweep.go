@@ -140,6 +140,40 @@ func ObjectiveValue(m *Metrics, objective string) (float64, error) {
 	return 0, adapters.E("backtest.ObjectiveValue", adapters.KindInvalid, "unknown objective %q (want one of %s)", objective, strings.Join(Objectives, ", "))
 }
 
+// ObjectiveDefined reports whether an objective's value is defined for m:
+// sharpe, sortino and calmar are undefined when the risk they divide by
+// is below RatioFloor (their value is then 0, which must not rank as a
+// real 0); the other objectives are always defined.
+func ObjectiveDefined(m *Metrics, objective string) bool {
+	switch objective {
+	case "sharpe":
+		return m.SharpeDefined()
+	case "sortino":
+		return m.SortinoDefined()
+	case "calmar":
+		return m.CalmarDefined()
+	}
+	return true
+}
+
+// LessRun orders two sweep runs best first by an objective: finished
+// runs with a defined objective by its value (max_drawdown ascending, the
+// others descending), then finished runs whose objective is undefined,
+// then failed runs, then skipped ones; ties by grid index.
+func LessRun(a, b *SweepRun, objective string) bool {
+	ra, rb := rank(a), rank(b)
+	if ra != rb {
+		return ra < rb
+	}
+	if ra == 0 && a.Objective != b.Objective {
+		if objective == "max_drawdown" {
+			return a.Objective < b.Objective
+		}
+		return a.Objective > b.Objective
+	}
+	return a.Index < b.Index
+}
+
 // Sweep runs every point of the grid over the same loaded Window on
 // Workers goroutines and returns the runs sorted by the objective: best
 // first (max_drawdown ascending, the others descending), ties by grid
@@ -248,30 +282,19 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
 	}
-	desc := ss.Objective != "max_drawdown"
-	sort.SliceStable(runs, func(i, j int) bool {
-		a, b := &runs[i], &runs[j]
-		ra, rb := rank(a), rank(b)
-		if ra != rb {
-			return ra < rb
-		}
-		if ra == 0 && a.Objective != b.Objective {
-			if desc {
-				return a.Objective > b.Objective
-			}
-			return a.Objective < b.Objective
-		}
-		return a.Index < b.Index
-	})
+	sort.SliceStable(runs, func(i, j int) bool { return LessRun(&runs[i], &runs[j], ss.Objective) })
 	return runs, nil
 }
 
-// rank orders finished runs before failed before skipped ones.
+// rank orders finished runs with a defined objective before those whose
+// objective is undefined, before failed, before skipped ones.
 func rank(r *SweepRun) int {
 	switch {
 	case r.Skipped:
-		return 2
+		return 3
 	case r.Err != "":
+		return 2
+	case r.Undefined:
 		return 1
 	}
 	return 0
@@ -300,6 +323,7 @@ func sweepPoint(ctx context.Context, base Spec, withParams func(map[string]float
 	}
 	r.Result, r.Metrics = res, res.Metrics
 	r.Objective, _ = ObjectiveValue(&res.Metrics, objective)
+	r.Undefined = !ObjectiveDefined(&res.Metrics, objective)
 }
 
 // sweepBenchmarks computes the benchmarks of a sweep's base spec: its

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sort"
 	"sync"
 	"testing"
 
@@ -94,7 +96,15 @@ func TestSweep(t *testing.T) {
 			t.Errorf("point %s failed: %s", r.Key, r.Err)
 		}
 		seen[r.Index] = true
-		if i > 0 && r.Objective > two[i-1].Objective {
+		// Defined Sharpes best first, then the undefined ones (issue 16:
+		// an undefined Sharpe ranked as 0, above worse defined points).
+		if r.Undefined != !r.Metrics.SharpeDefined() {
+			t.Errorf("point %s: Undefined %v, Sharpe defined %v", r.Key, r.Undefined, r.Metrics.SharpeDefined())
+		}
+		if i > 0 && two[i-1].Undefined && !r.Undefined {
+			t.Errorf("point %s with a defined Sharpe after one whose Sharpe is undefined", r.Key)
+		}
+		if i > 0 && !r.Undefined && r.Objective > two[i-1].Objective {
 			t.Errorf("runs not sorted by objective: %g after %g", r.Objective, two[i-1].Objective)
 		}
 		if r.Objective != r.Metrics.Sharpe {
@@ -201,5 +211,33 @@ rules: { eligible: peg >= params.min_peg && tvl > params.min_tvl, score: net_apy
 	}
 	if len(kinds) != 2 {
 		t.Errorf("the points' benchmark counts %v: want both universes covered", kinds)
+	}
+}
+
+func TestLessRun_UndefinedAfterDefined(t *testing.T) {
+	runs := []SweepRun{
+		{Index: 0, Objective: 0, Undefined: true},
+		{Index: 1, Objective: -4.7},
+		{Index: 2, Err: "boom"},
+		{Index: 3, Objective: 1.2},
+		{Index: 4, Skipped: true},
+		{Index: 5, Objective: 0, Undefined: true},
+	}
+	for _, c := range []struct {
+		objective string
+		want      []int
+	}{
+		{"sharpe", []int{3, 1, 0, 5, 2, 4}},
+		{"max_drawdown", []int{1, 3, 0, 5, 2, 4}},
+	} {
+		rs := append([]SweepRun(nil), runs...)
+		sort.SliceStable(rs, func(i, j int) bool { return LessRun(&rs[i], &rs[j], c.objective) })
+		var got []int
+		for _, r := range rs {
+			got = append(got, r.Index)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: order %v, want %v", c.objective, got, c.want)
+		}
 	}
 }

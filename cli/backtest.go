@@ -413,7 +413,9 @@ func ratio(v float64, defined bool) string {
 }
 
 // parseGrid parses sweep --param values "k=a,b,c" into the grid's
-// parameters, sorted by name; a name given twice is a usage error.
+// parameters, sorted by name; each value is a number or a range
+// MIN:MAX:STEP (expandRange). A name given twice, or a value given twice
+// for one name, is a usage error.
 func parseGrid(kvs []string, parse func(k, v string) (float64, error)) ([]backtest.Param, error) {
 	seen := map[string]bool{}
 	var out []backtest.Param
@@ -428,12 +430,27 @@ func parseGrid(kvs []string, parse func(k, v string) (float64, error)) ([]backte
 		}
 		seen[k] = true
 		p := backtest.Param{Name: k}
+		dup := map[float64]bool{}
 		for _, v := range strings.Split(vs, ",") {
-			x, err := parse(k, strings.TrimSpace(v))
-			if err != nil {
-				return nil, err
+			v = strings.TrimSpace(v)
+			vals := []string{v}
+			if strings.Contains(v, ":") {
+				var err error
+				if vals, err = expandRange(k, v); err != nil {
+					return nil, err
+				}
 			}
-			p.Values = append(p.Values, x)
+			for _, s := range vals {
+				x, err := parse(k, s)
+				if err != nil {
+					return nil, err
+				}
+				if dup[x] {
+					return nil, usagef("--param %s: the value %s is given twice", k, s)
+				}
+				dup[x] = true
+				p.Values = append(p.Values, x)
+			}
 		}
 		out = append(out, p)
 	}
@@ -446,15 +463,24 @@ func newSweepCmd(a *app) *cobra.Command {
 	var grid []string
 	var workers int
 	var objective string
+	var asJSON, summaryOnly bool
 	cmd := &cobra.Command{
-		Use:   "sweep -s FILE|go:NAME --param k=a,b,c [--param k2=x,y]... [-j N] [--objective METRIC] [--out DIR]",
+		Use:   "sweep -s FILE|go:NAME --param k=a,b,c|k=MIN:MAX:STEP [--param ...]... [-j N] [--objective METRIC] [--summary-only] [--json] [--out DIR]",
 		Short: "Backtest a strategy over a grid of parameters, resumably",
 		Long: `Run one backtest per point of the grid (the cartesian product of the --param value lists)
 over the same history, loaded once, on -j workers. Each point writes the run folder that
 'backtest' would write for its parameters; points whose folder already holds a summary.json
 are not run again (resume) and their metrics are read back from it. Prints every point sorted
 by --objective: apy (default), sharpe, sortino, total_return, calmar (highest first) or
-max_drawdown (lowest first). A failed point is listed with its error and the sweep exits 1.`,
+max_drawdown (lowest first); a point whose objective is an undefined ratio (no risk to divide
+by) shows n/a and ranks after every defined one. A failed point is listed with its error and
+the sweep exits 1.
+
+A value is a number or an inclusive range MIN:MAX:STEP in exact decimal steps
+(min_peg=0.98:0.995:0.005 is 0.98, 0.985, 0.99, 0.995). The table is also written to
+sweep.csv in the sweep's folder (--out/sweep-NAME-HASH, its path on the last line). With
+--summary-only each point keeps only its summary.json (no CSV files, no report.html); with
+--json the table is printed as JSON.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			defer func() {
@@ -467,7 +493,10 @@ max_drawdown (lowest first). A failed point is listed with its error and the swe
 			if len(grid) == 0 {
 				return usagef("sweep needs at least one --param k=a,b,c")
 			}
-			if _, err := parseGrid(grid, func(string, string) (float64, error) { return 0, nil }); err != nil {
+			// The grid's shape (k=..., ranges) is checked before loading;
+			// values are parsed once the strategy's kinds are known.
+			n := 0.0
+			if _, err := parseGrid(grid, func(string, string) (float64, error) { n++; return n, nil }); err != nil {
 				return err
 			}
 			if _, err := backtest.ObjectiveValue(&backtest.Metrics{}, objective); err != nil {
@@ -523,7 +552,8 @@ max_drawdown (lowest first). A failed point is listed with its error and the swe
 				Workers:   workers,
 				Objective: objective,
 				Done: func(r *backtest.SweepRun) bool {
-					done := backtest.Finished(dirOf(r.Params))
+					// A summary-only folder does not resume a full sweep.
+					done := backtest.Complete(dirOf(r.Params)) || (summaryOnly && backtest.Finished(dirOf(r.Params)))
 					if done {
 						tick()
 					}
@@ -531,7 +561,8 @@ max_drawdown (lowest first). A failed point is listed with its error and the swe
 				},
 				Write: func(r *backtest.SweepRun) error {
 					defer tick()
-					return writeRun(dirOf(r.Params), f.file, r.Result)
+					r.Result.Settings.StrategyFile = filepath.ToSlash(f.file)
+					return backtest.WriteRunWith(dirOf(r.Params), r.Result, backtest.WriteOptions{SummaryOnly: summaryOnly})
 				},
 			})
 			finish()
@@ -565,11 +596,38 @@ max_drawdown (lowest first). A failed point is listed with its error and the swe
 					}
 					r.Metrics = prev.Metrics
 					r.Objective, _ = backtest.ObjectiveValue(&prev.Metrics, objective)
+					r.Undefined = !backtest.ObjectiveDefined(&prev.Metrics, objective)
 				}
 				rows[i] = row
 			}
 			sortSweep(rows, objective)
-			failed := printSweep(a.stdout, rows, objective, rs.out)
+			points := sweepPoints(rows)
+			folders := make([]string, len(rows))
+			for i, r := range rows {
+				folders[i] = r.dir
+			}
+			names := make([]string, len(params))
+			for i, p := range params {
+				names[i] = p.Name
+			}
+			csvPath, err := saveSweepCSV(sweepDir(rs.out, rs.strategy.Name(), objective, folders), points, names)
+			if err != nil {
+				return adapters.E("sweep", adapters.KindOther, "writing sweep.csv: %v", err)
+			}
+			failed := 0
+			if asJSON {
+				for _, p := range points {
+					if p.Status == "failed" {
+						failed++
+					}
+				}
+				if err := sweepJSON(a.stdout, objective, csvPath, summaryOnly, points); err != nil {
+					return err
+				}
+			} else {
+				failed = printSweep(a.stdout, rows, objective, rs.out)
+				fmt.Fprintln(a.stdout, csvPath)
+			}
 			if failed > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d of %d sweep points failed", failed, len(rows))}
 			}
@@ -580,6 +638,8 @@ max_drawdown (lowest first). A failed point is listed with its error and the swe
 	cmd.Flags().StringArrayVar(&grid, "param", nil, "a swept parameter and its values k=a,b,c (repeatable)")
 	cmd.Flags().IntVarP(&workers, "jobs", "j", runtime.NumCPU(), "runs at once")
 	cmd.Flags().StringVar(&objective, "objective", "apy", "metric the table is sorted by: "+strings.Join(backtest.Objectives, ", "))
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the table as JSON (sweep.csv and the run folders are still written)")
+	cmd.Flags().BoolVar(&summaryOnly, "summary-only", false, "keep each point's summary.json only (no CSV files, no report.html)")
 	return cmd
 }
 
@@ -592,22 +652,13 @@ type sweepRow struct {
 
 // sortSweep orders the rows best first by the objective (max_drawdown
 // ascending, the others descending; ran and resumed points together),
-// failed points last, ties by grid index.
+// then the points whose objective is undefined, failed points last, ties
+// by grid index (backtest.LessRun; resumed points are not Skipped here).
 func sortSweep(rows []sweepRow, objective string) {
-	desc := objective != "max_drawdown"
 	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i].run, rows[j].run
-		fa, fb := a.Err != "", b.Err != ""
-		if fa != fb {
-			return fb
-		}
-		if !fa && a.Objective != b.Objective {
-			if desc {
-				return a.Objective > b.Objective
-			}
-			return a.Objective < b.Objective
-		}
-		return a.Index < b.Index
+		a, b := *rows[i].run, *rows[j].run
+		a.Skipped, b.Skipped = false, false
+		return backtest.LessRun(&a, &b, objective)
 	})
 }
 
@@ -629,7 +680,11 @@ func printSweep(w io.Writer, rows []sweepRow, objective, out string) int {
 		default:
 			ran++
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.6g\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, r.run.Key, r.run.Objective, pct(m.APY), pct(m.TotalReturn),
+		obj := "n/a"
+		if !r.run.Undefined {
+			obj = strconv.FormatFloat(r.run.Objective, 'g', 6, 64)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, r.run.Key, obj, pct(m.APY), pct(m.TotalReturn),
 			ratio(m.Sharpe, m.SharpeDefined()), pct(m.MaxDrawdown), r.status, filepath.Base(r.dir))
 	}
 	_ = tw.Flush()

@@ -253,8 +253,8 @@ func TestSweep_RunsAndResumes(t *testing.T) {
 		t.Errorf("closing line missing:\n%s", stdout)
 	}
 	ents, err := os.ReadDir(out)
-	if err != nil || len(ents) != 4 {
-		t.Fatalf("--out holds %d entries, want 4 run folders (%v)", len(ents), err)
+	if err != nil || len(ents) != 5 {
+		t.Fatalf("--out holds %d entries, want 4 run folders and the sweep's folder (%v)", len(ents), err)
 	}
 	// Sorted by max drawdown, smallest first.
 	var prev float64 = -1

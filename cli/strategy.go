@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -199,8 +200,10 @@ func parseParams(kvs []string) (map[string]float64, error) {
 
 // parseNumberParam parses a rules file's parameter value: a number.
 func parseNumberParam(k, v string) (float64, error) {
-	var f float64
-	if _, err := fmt.Sscanf(v, "%g", &f); err != nil || fmt.Sprint(f) == "NaN" {
+	// The whole value must be a number: Sscanf("%g") took "0.98:0.995" or
+	// "0.9x" as 0.9 and silently dropped the rest.
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, usagef("--param %s: %q is not a number", k, v)
 	}
 	return f, nil
