@@ -1,17 +1,21 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/backtest"
+	"github.com/yieldvault/yieldvault/strategies"
 )
 
 // registerCompletions gives every command's flags shell completion of
 // their values (yieldvault completion bash|zsh|fish|powershell writes the
 // script): --pricing, --objective, --scenario, market IDs from the
-// catalog, --format of data export, and file names by extension for
-// strategy files, catalogs, mappings and databases.
+// catalog (--market, --universe), --format of data export, file names by
+// extension for strategy files, catalogs, mappings and databases, and the
+// registered Go strategies for -s go:.
 func registerCompletions(a *app, root *cobra.Command) {
 	fixed := func(vals ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -34,6 +38,13 @@ func registerCompletions(a *app, root *cobra.Command) {
 		}
 		return ids, cobra.ShellCompDirectiveNoFileComp
 	}
+	// -s takes a strategy file, or go:NAME once the word starts with "go".
+	strategyRefs := func(c *cobra.Command, args []string, word string) ([]string, cobra.ShellCompDirective) {
+		if strings.HasPrefix(strategies.GoPrefix, word) && word != "" || strings.HasPrefix(word, strategies.GoPrefix) {
+			return prefixed(strategies.Names()), cobra.ShellCompDirectiveNoFileComp
+		}
+		return files("yaml", "yml")(c, args, word)
+	}
 	var scenarios []string
 	for _, s := range synth.Scenarios() {
 		scenarios = append(scenarios, s.Name)
@@ -52,7 +63,8 @@ func registerCompletions(a *app, root *cobra.Command) {
 		reg("scenario", fixed(scenarios...))
 		reg("market", markets)
 		reg("gas-asset-market", markets)
-		reg("strategy", files("yaml", "yml"))
+		reg("strategy", strategyRefs)
+		reg("universe", markets)
 		reg("mapping", files("yaml", "yml"))
 		if c.Name() == "export" {
 			reg("format", fixed("csv", "json"))

@@ -214,6 +214,9 @@ func TestCompletion(t *testing.T) {
 		{[]string{"__complete", "data", "synth", "--scenario", ""}, []string{"steth-2022", "calm"}},
 		{[]string{"__complete", "data", "export", "--market", ""}, []string{"lido/steth", "aave-v3/weth"}},
 		{[]string{"__complete", "data", "export", "--format", ""}, []string{"csv", "json"}},
+		{[]string{"__complete", "backtest", "-s", "go"}, []string{"go:max-yield", "go:hold"}},
+		{[]string{"__complete", "plan", "--universe", ""}, []string{"lido/steth", "aave-v3/weth"}},
+		{[]string{"__complete", "plan", "-s", "ex"}, []string{"yaml", "yml"}},
 	}
 	for _, tt := range tests {
 		code, out, stderr := cli(t, tt.args...)
