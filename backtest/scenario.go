@@ -34,6 +34,8 @@ import (
 //	strategy file <path>                    a strategy file, relative to the scenario
 //	strategy rules                          an inline strategy file: the indented
 //	  <yaml lines>                          lines that follow
+//	strategy go <name> [<param>=<value>...] a registered Go strategy (go:NAME) over
+//	                                        the loaded markets
 //	run [from=<time>] [to=<time>] [capital=<amount>] [step=<duration>]
 //	expect <metric> <value> [tol]           a metric of the result (JSON name)
 //	expect nav <time> <value> [tol]         NAV at the step at or before time
@@ -584,7 +586,7 @@ func (p *scenarioParser) strategy(ln int, args []string) error {
 		return p.errf(ln, "a scenario has one strategy")
 	}
 	if len(args) == 0 {
-		return p.errf(ln, "strategy needs: hold <market>, file <path> or rules")
+		return p.errf(ln, "strategy needs: hold <market>, file <path>, rules or go <name>")
 	}
 	universe := p.sc.Markets
 	switch args[0] {
@@ -634,8 +636,32 @@ func (p *scenarioParser) strategy(ln int, args []string) error {
 			return adapters.Wrap("backtest.ParseScenario", adapters.KindOf(err), fmt.Errorf("inline strategy at %s:%d (lines counted from there): %w", p.file, first, err))
 		}
 		p.sc.Strategy = s
+	case "go":
+		if len(args) < 2 {
+			return p.errf(ln, "strategy go needs the name of a registered Go strategy")
+		}
+		name := strings.TrimPrefix(args[1], strategies.GoPrefix)
+		params := map[string]float64{}
+		for _, kv := range args[2:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return p.errf(ln, "strategy go %s: %q is not param=value", name, kv)
+			}
+			x, err := strategies.ParseParam(name, k, v)
+			if err != nil {
+				return p.errf(ln, "%s", adapters.Message(err))
+			}
+			params[k] = x
+		}
+		g, err := strategies.NewGo(name, strategies.Config{Universe: append([]string(nil), universe...), Params: params, Catalog: p.cat})
+		if err != nil {
+			return adapters.Wrap("backtest.ParseScenario", adapters.KindOf(err), fmt.Errorf("%s:%d: %s", p.file, ln, adapters.Message(err)))
+		}
+		p.sc.Strategy = g.Strategy
+		p.sc.Spec.Universe = g.Universe
+		p.sc.Spec.Params = g.Params
 	default:
-		return p.errf(ln, "unknown strategy kind %q (want hold, file or rules)", args[0])
+		return p.errf(ln, "unknown strategy kind %q (want hold, file, rules or go)", args[0])
 	}
 	return nil
 }

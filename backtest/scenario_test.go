@@ -58,6 +58,9 @@ func TestParseScenario_Errors(t *testing.T) {
 		{"no run", "load aave-v3/usdc 1d\n  apy 0.05x3\n", adapters.KindInvalid, "s.txt:2"},
 		{"stray indent", "  apy 0.05\n", adapters.KindInvalid, "s.txt:1"},
 		{"increment without count", "load aave-v3/usdc 1d\n  apy 0.05+0.01\n", adapters.KindInvalid, "s.txt:2"},
+		{"unknown go strategy", "load aave-v3/usdc 1d\n  apy 0.05x3\nstrategy go nope\n", adapters.KindNotFound, "s.txt:3"},
+		{"go strategy bad param", "load aave-v3/usdc 1d\n  apy 0.05x3\nstrategy go max-yield min_apy=lots\n", adapters.KindInvalid, "s.txt:3"},
+		{"go strategy unknown param", "load aave-v3/usdc 1d\n  apy 0.05x3\nstrategy go max-yield k=1\n", adapters.KindInvalid, "s.txt:3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
