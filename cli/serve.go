@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind's driver
+	"github.com/yieldvault/yieldvault/execution"
+	"github.com/yieldvault/yieldvault/execution/node"
 	"github.com/yieldvault/yieldvault/service"
 )
 
@@ -52,7 +54,13 @@ func newServeCmd(a *app) *cobra.Command {
 			}
 			log := slog.New(h)
 			ctx := cmd.Context()
-			svc, err := service.New(ctx, cfg, service.Options{Wall: a.now, Logger: log, Version: buildVersion()})
+			sopts := service.Options{Wall: a.now, Logger: log, Version: buildVersion()}
+			if cfg.Execution != nil && cfg.Execution.Mode == execution.ModeSend {
+				if sopts.ChainClient, err = node.Dial(ctx, cfg.Execution.RPC, cfg.Execution.ChainID); err != nil {
+					return err
+				}
+			}
+			svc, err := service.New(ctx, cfg, sopts)
 			if err != nil {
 				if ctx.Err() != nil {
 					// SIGINT or SIGTERM during start-up: a clean stop.

@@ -3,6 +3,7 @@ package execution
 import (
 	"fmt"
 	"math/big"
+	"os"
 	"sort"
 	"strings"
 
@@ -16,6 +17,7 @@ import (
 const (
 	ModePaper   = "paper"   // the adapters' models, nothing on chain (the default)
 	ModePropose = "propose" // Safe Transaction Builder batches written to a folder, nothing sent
+	ModeSend    = "send"    // signed and sent from the keystore's account through an RPC endpoint
 )
 
 // File is the `execution` section of the service configuration as
@@ -34,6 +36,45 @@ type File struct {
 	// Allow is the allowlist: the only (contract, function) pairs the
 	// executor may call.
 	Allow []AllowFile `yaml:"allow"`
+	// Deployments add or replace markets' deployments (a MetaMorpho
+	// vault for morpho/usdc, say, or a test chain's contracts).
+	Deployments []DeploymentFile `yaml:"deployments"`
+	// Send mode: the node's RPC URL, the encrypted keystore file of the
+	// vault's account and where its password is read from (an
+	// environment variable's name or a file; never the password itself),
+	// the journal file of sent transactions (default
+	// "execution-journal.jsonl" beside the configuration) and the gas
+	// gate in gwei (the most a transaction may pay per gas; 0: none).
+	RPC          string  `yaml:"rpc"`
+	Keystore     string  `yaml:"keystore"`
+	PasswordEnv  string  `yaml:"password_env"`
+	PasswordFile string  `yaml:"password_file"`
+	Journal      string  `yaml:"journal"`
+	MaxFeeGwei   float64 `yaml:"max_fee_gwei"`
+}
+
+// DeploymentFile is a market's deployment as written in YAML.
+type DeploymentFile struct {
+	Market   string `yaml:"market"`
+	Protocol string `yaml:"protocol"`
+	// Asset is the token the vault spends to enter the market.
+	Asset     TokenFile               `yaml:"asset"`
+	Contracts map[string]ContractFile `yaml:"contracts"`
+}
+
+// TokenFile is a token's address, symbol, decimals and source.
+type TokenFile struct {
+	Address  string `yaml:"address"`
+	Symbol   string `yaml:"symbol"`
+	Decimals int    `yaml:"decimals"`
+	Source   string `yaml:"source"`
+}
+
+// ContractFile is a contract's name, address and source.
+type ContractFile struct {
+	Name    string `yaml:"name"`
+	Address string `yaml:"address"`
+	Source  string `yaml:"source"`
 }
 
 // VaultFile is a vault's on-chain address.
@@ -59,7 +100,16 @@ type Config struct {
 	Vaults    map[string]common.Address
 	Allow     *Allowlist
 	Book      *Book
+	// Send mode.
+	RPC          string
+	Signer       *KeystoreSigner
+	JournalPath  string
+	MaxFeePerGas *big.Int // wei; nil: no gate
 }
+
+// protocols a deployment file may name (those a deployment needs no more
+// than an asset and contracts for).
+var fileProtocols = map[Protocol][]string{AaveV3: {"pool"}, CompoundV3: {"comet"}, ERC4626: {"vault"}}
 
 // Check checks an execution section. pos returns file:line:col of a YAML
 // path ($.execution.allow[0].contract); abs makes a path absolute;
@@ -77,17 +127,26 @@ func Check(f *File, pos func(path string) string, abs func(string) string, unive
 	switch c.Mode {
 	case "":
 		c.Mode = ModePaper
-	case ModePaper, ModePropose:
-	case "send":
-		return nil, errAt("$.execution.mode", "execution mode send is not available yet (use propose, or paper)")
+	case ModePaper, ModePropose, ModeSend:
 	default:
-		return nil, errAt("$.execution.mode", "execution mode %q is not paper or propose", c.Mode)
+		return nil, errAt("$.execution.mode", "execution mode %q is not paper, propose or send", c.Mode)
 	}
 	if c.ChainID == 0 {
 		c.ChainID = 1
 	}
 	if c.ChainID != 1 {
-		return nil, errAt("$.execution.chain_id", "chain_id %d: the deployment table is Ethereum mainnet's (chain 1)", c.ChainID)
+		// Another chain: only the deployments of the file apply.
+		c.Book = NewBook()
+	}
+	for i, df := range f.Deployments {
+		p := fmt.Sprintf("$.execution.deployments[%d]", i)
+		d, err := df.check(p, errAt)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Book.Add(d); err != nil {
+			return nil, errAt(p+".market", "%v", trimOp(err))
+		}
 	}
 	c.Proposals = f.Proposals
 	if c.Proposals == "" {
@@ -134,6 +193,11 @@ func Check(f *File, pos func(path string) string, abs func(string) string, unive
 	}
 	if c.Mode == ModePaper {
 		return c, nil
+	}
+	if c.Mode == ModeSend {
+		if err := c.checkSend(f, errAt, abs); err != nil {
+			return nil, err
+		}
 	}
 	ids := make([]string, 0, len(universes))
 	for id := range universes {
@@ -236,3 +300,98 @@ func trimOp(err error) string {
 	}
 	return err.Error()
 }
+
+func (df DeploymentFile) check(p string, errAt func(string, string, ...any) error) (Deployment, error) {
+	d := Deployment{Market: df.Market, Protocol: Protocol(df.Protocol), Contracts: map[string]Contract{}}
+	if _, _, err := adapters.SplitID(df.Market); err != nil {
+		return d, errAt(p+".market", "%v", trimOp(err))
+	}
+	roles, ok := fileProtocols[d.Protocol]
+	if !ok {
+		return d, errAt(p+".protocol", "protocol %q: a deployments entry may be aave-v3, compound-v3 or erc4626", df.Protocol)
+	}
+	a, err := ParseAddress(df.Asset.Address)
+	if err != nil {
+		return d, errAt(p+".asset.address", "%v", trimOp(err))
+	}
+	if df.Asset.Symbol == "" || df.Asset.Decimals < 0 || df.Asset.Decimals > 36 || df.Asset.Source == "" {
+		return d, errAt(p+".asset", "the asset needs a symbol, decimals in [0, 36] and a source")
+	}
+	d.Asset = Token{Contract: Contract{Name: df.Asset.Symbol, Address: a, Source: df.Asset.Source}, Symbol: df.Asset.Symbol, Decimals: df.Asset.Decimals}
+	for _, r := range roles {
+		cf, ok := df.Contracts[r]
+		if !ok {
+			return d, errAt(p+".contracts", "protocol %s needs a %s contract", d.Protocol, r)
+		}
+		a, err := ParseAddress(cf.Address)
+		if err != nil {
+			return d, errAt(p+".contracts."+r+".address", "%v", trimOp(err))
+		}
+		if cf.Name == "" || cf.Source == "" {
+			return d, errAt(p+".contracts."+r, "contract %s needs a name and a source", r)
+		}
+		d.Contracts[r] = Contract{Name: cf.Name, Address: a, Source: cf.Source}
+	}
+	if len(df.Contracts) != len(roles) {
+		return d, errAt(p+".contracts", "protocol %s takes the contracts %v only", d.Protocol, roles)
+	}
+	return d, nil
+}
+
+// checkSend loads send mode's settings: the keystore (decrypted with its
+// password now, so a wrong one stops the service at start), the RPC
+// URL, the journal and the gas gate. Every vault's address must be the
+// keystore's account: it signs for the vault.
+func (c *Config) checkSend(f *File, errAt func(string, string, ...any) error, abs func(string) string) error {
+	if f.RPC == "" || !(strings.HasPrefix(f.RPC, "http://") || strings.HasPrefix(f.RPC, "https://") || strings.HasPrefix(f.RPC, "ws://") || strings.HasPrefix(f.RPC, "wss://") || strings.HasSuffix(f.RPC, ".ipc")) {
+		return errAt("$.execution.rpc", "send mode needs rpc: an http(s):// or ws(s):// URL or an .ipc path of the node")
+	}
+	c.RPC = f.RPC
+	if f.Keystore == "" {
+		return errAt("$.execution", "send mode needs keystore: the encrypted keystore file of the vault's account")
+	}
+	var password string
+	switch {
+	case f.PasswordEnv != "" && f.PasswordFile != "":
+		return errAt("$.execution.password_env", "set password_env or password_file, not both")
+	case f.PasswordEnv != "":
+		v, ok := lookupEnv(f.PasswordEnv)
+		if !ok {
+			return errAt("$.execution.password_env", "the environment variable %s is not set", f.PasswordEnv)
+		}
+		password = v
+	case f.PasswordFile != "":
+		b, err := os.ReadFile(abs(f.PasswordFile))
+		if err != nil {
+			return errAt("$.execution.password_file", "cannot read the password file")
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	default:
+		return errAt("$.execution", "send mode needs password_env or password_file: where the keystore's password is read from (never the password itself)")
+	}
+	s, err := OpenKeystore(abs(f.Keystore), password)
+	if err != nil {
+		return errAt("$.execution.keystore", "%v", trimOp(err))
+	}
+	c.Signer = s
+	for id, a := range c.Vaults {
+		if a != s.Address() {
+			return errAt("$.execution.vaults", "vault %s's address %s is not the keystore's account %s, which signs for it", id, a.Hex(), s.Address().Hex())
+		}
+	}
+	c.JournalPath = f.Journal
+	if c.JournalPath == "" {
+		c.JournalPath = "execution-journal.jsonl"
+	}
+	c.JournalPath = abs(c.JournalPath)
+	if f.MaxFeeGwei < 0 || f.MaxFeeGwei > 1e6 {
+		return errAt("$.execution.max_fee_gwei", "max_fee_gwei %v is not within [0, 1e6]", f.MaxFeeGwei)
+	}
+	if f.MaxFeeGwei > 0 {
+		c.MaxFeePerGas = decimal.NewFromFloat(f.MaxFeeGwei).Shift(9).BigInt()
+	}
+	return nil
+}
+
+// lookupEnv is os.LookupEnv (a variable for tests).
+var lookupEnv = os.LookupEnv

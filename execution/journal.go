@@ -40,7 +40,23 @@ func OpenFileJournal(path string) (*FileJournal, error) {
 	if err != nil && !os.IsNotExist(err) {
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
 	}
-	j := &FileJournal{path: path, txs: map[string]*types.Transaction{}}
+	j := &FileJournal{path: path}
+	if err := j.load(data); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	j.f = f
+	return j, nil
+}
+
+// load (re)reads the journal's records from its file's content.
+func (j *FileJournal) load(data []byte) error {
+	const op = "execution.OpenFileJournal"
+	path := j.path
+	txs := map[string]*types.Transaction{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<16), 1<<24)
 	line := 0
@@ -51,24 +67,20 @@ func OpenFileJournal(path string) (*FileJournal, error) {
 			if !bytes.HasSuffix(data, []byte("\n")) && line == bytes.Count(data, []byte("\n"))+1 {
 				break // the torn last line
 			}
-			return nil, (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: fmt.Errorf("not a journal line: %v", err)}).At(fmt.Sprintf("%s:%d", path, line))
+			return (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: fmt.Errorf("not a journal line: %v", err)}).At(fmt.Sprintf("%s:%d", path, line))
 		}
 		raw, err := hexBytes(l.Raw)
 		if err != nil {
-			return nil, (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: err}).At(fmt.Sprintf("%s:%d", path, line))
+			return (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: err}).At(fmt.Sprintf("%s:%d", path, line))
 		}
 		tx := new(types.Transaction)
 		if err := tx.UnmarshalBinary(raw); err != nil || tx.Hash().Hex() != l.Hash {
-			return nil, (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: fmt.Errorf("transaction %s does not decode to its hash", l.Hash)}).At(fmt.Sprintf("%s:%d", path, line))
+			return (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: fmt.Errorf("transaction %s does not decode to its hash", l.Hash)}).At(fmt.Sprintf("%s:%d", path, line))
 		}
-		j.txs[journalKey(l.Key, l.Index)] = tx
+		txs[journalKey(l.Key, l.Index)] = tx
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, adapters.Wrap(op, adapters.KindOther, err)
-	}
-	j.f = f
-	return j, nil
+	j.txs = txs
+	return nil
 }
 
 func journalKey(key string, i int) string { return fmt.Sprintf("%s\x00%d", key, i) }
@@ -107,10 +119,22 @@ func (j *FileJournal) Record(key string, i int, tx *types.Transaction) error {
 	return nil
 }
 
-// Lookup returns the recorded transaction of (key, i), or nil.
+// Lookup returns the recorded transaction of (key, i), or nil. A miss
+// reads the file again: another process (the lease holder before a
+// takeover) may have recorded it.
 func (j *FileJournal) Lookup(key string, i int) (*types.Transaction, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if tx := j.txs[journalKey(key, i)]; tx != nil {
+		return tx, nil
+	}
+	data, err := os.ReadFile(j.path)
+	if err != nil {
+		return nil, adapters.Wrap("execution.FileJournal.Lookup", adapters.KindOther, err)
+	}
+	if err := j.load(data); err != nil {
+		return nil, err
+	}
 	return j.txs[journalKey(key, i)], nil
 }
 

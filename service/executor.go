@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -92,6 +93,51 @@ func (e ProposeExecutor) Execute(ctx context.Context, vaultID string, o Orders) 
 		return vault.Result{}, adapters.E("service.ProposeExecutor", adapters.KindInvalid, "vault %s: no book", vaultID)
 	}
 	if _, err := e.Config.Propose(vaultID, o.Key, o.Decision, o.Book.Config().MaxLoss); err != nil {
+		return vault.Result{}, err
+	}
+	return PaperExecutor{}.Execute(ctx, vaultID, o)
+}
+
+// SendExecutor is send mode: each decision's calls, checked against the
+// allowlist, are sent from the keystore's account as EIP-1559
+// transactions by execution.Sender (each simulated first, each recorded
+// in the journal before its broadcast; the intent's key tags them, so a
+// re-run after a crash sends nothing twice). A revert in simulation, a
+// refusal or the gas gate fails the decision (journalled with the
+// reason). Once every transaction is mined, the book is brought forward
+// as the paper executor fills the orders; reading the positions back
+// from the chain (reconciliation) is not built yet.
+type SendExecutor struct {
+	Config *execution.Config
+	Sender *execution.Sender
+}
+
+// NewSendExecutor opens the journal and builds the sender.
+func NewSendExecutor(cfg *execution.Config, client execution.Client) (*SendExecutor, error) {
+	j, err := execution.OpenFileJournal(cfg.JournalPath)
+	if err != nil {
+		return nil, err
+	}
+	return &SendExecutor{Config: cfg, Sender: &execution.Sender{Client: client, Signer: cfg.Signer, Journal: j, MaxFeePerGas: cfg.MaxFeePerGas}}, nil
+}
+
+// Execute sends the decision's calls, then applies the orders as
+// PaperExecutor.
+func (e *SendExecutor) Execute(ctx context.Context, vaultID string, o Orders) (vault.Result, error) {
+	const op = "service.SendExecutor"
+	if o.Book == nil {
+		return vault.Result{}, adapters.E(op, adapters.KindInvalid, "vault %s: no book", vaultID)
+	}
+	calls, err := e.Config.Plan(vaultID, o.Decision, o.Book.Config().MaxLoss)
+	if err != nil {
+		return vault.Result{}, err
+	}
+	sent, err := e.Sender.Send(ctx, o.Key, calls)
+	if err != nil {
+		if len(sent) > 0 && adapters.KindOf(err) != adapters.KindOther {
+			// Part of the batch is mined and the book does not show it.
+			return vault.Result{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%w; %d of the %d transactions were mined before (the last %s): the book does not show them, reconcile by hand", err, len(sent), len(calls), sent[len(sent)-1].Tx.Hash().Hex()))
+		}
 		return vault.Result{}, err
 	}
 	return PaperExecutor{}.Execute(ctx, vaultID, o)

@@ -31,8 +31,13 @@ type Options struct {
 	Clock Clock
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
-	// Executor executes orders; nil means PaperExecutor.
+	// Executor executes orders; nil means the configuration's execution
+	// mode (PaperExecutor, ProposeExecutor, or a SendExecutor on
+	// ChainClient).
 	Executor Executor
+	// ChainClient is the node send mode talks to (the CLI dials
+	// execution.rpc); required in send mode unless Executor is set.
+	ChainClient execution.Client
 	// Getenv reads the token's environment variable; nil means os.Getenv.
 	Getenv func(string) string
 	// History, when set, is used instead of opening Config.HistoryDB (the
@@ -129,6 +134,16 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 		s.exec = PaperExecutor{}
 		if cfg.Execution != nil && cfg.Execution.Mode == execution.ModePropose {
 			s.exec = ProposeExecutor{Config: cfg.Execution}
+		}
+		if cfg.Execution != nil && cfg.Execution.Mode == execution.ModeSend {
+			if o.ChainClient == nil {
+				return nil, adapters.E(op, adapters.KindInvalid, "execution mode send needs a connection to the node (execution.rpc)")
+			}
+			se, err := NewSendExecutor(cfg.Execution, o.ChainClient)
+			if err != nil {
+				return nil, err
+			}
+			s.exec = se
 		}
 	}
 	tok, err := readToken(cfg, o.Getenv)

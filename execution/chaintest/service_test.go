@@ -1,0 +1,198 @@
+package chaintest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind
+	"github.com/yieldvault/yieldvault/adapters/history/synth"
+	"github.com/yieldvault/yieldvault/service"
+)
+
+const serviceToken = "test-token-0123456789abcdef"
+
+// TestService_SendMode runs `yieldvault serve` in send mode against the
+// simulated chain: a USD vault over aave-v3/usdc and morpho/usdc, whose
+// deployments (execution.deployments) are Aave v3 deployed from its
+// published artifacts and OpenZeppelin's ERC-4626; a rebalance through
+// the API sends the transactions, and the chain's balances match the
+// orders the decision journalled. The same request again sends nothing.
+func TestService_SendMode(t *testing.T) {
+	token := loadArtifact(t, "ERC20PresetMinterPauser")
+	vaultArt := loadArtifact(t, "OZVault")
+	aTokenArt := loadArtifact(t, "AaveAToken")
+	c := newChain(t)
+	ctx := context.Background()
+	me := c.signer.Address()
+	asset := c.deploy(t, token, "Test USD", "tUSD")
+	c.transact(t, token, asset, "mint", me, e18("1000"))
+	pool, aToken := aaveMarket(t, c, asset)
+	v4626 := c.deploy(t, vaultArt, asset)
+
+	dir := t.TempDir()
+	strat := `name: two-lending
+description: equal weights over Aave and an ERC-4626 vault
+base: USD
+universe: [aave-v3/usdc, morpho/usdc]
+rules:
+  eligible: tvl > 0
+  score: net_apy
+  weight: "1.0"
+allocation: { method: top_k, k: 2 }
+constraints: { idle: 0.02, max_weight: 0.6 }
+`
+	if err := os.WriteFile(filepath.Join(dir, "two.yaml"), []byte(strat), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := "deployed by the test"
+	cfg := fmt.Sprintf(`state_db: state.db
+durability: normal
+token: { env: YV_TEST_TOKEN }
+vaults:
+  - { id: usd, strategy: two.yaml, deposit: "1000" }
+execution:
+  mode: send
+  chain_id: 1337
+  rpc: http://127.0.0.1:8545
+  keystore: %s
+  password_env: YV_TEST_KEYSTORE_PASSWORD
+  vaults:
+    - { id: usd, address: "%s" }
+  deployments:
+    - market: aave-v3/usdc
+      protocol: aave-v3
+      asset: { address: "%s", symbol: tUSD, decimals: 18, source: %s }
+      contracts: { pool: { name: Aave v3 Pool, address: "%s", source: "%s from @aave/core-v3" } }
+    - market: morpho/usdc
+      protocol: erc4626
+      asset: { address: "%s", symbol: tUSD, decimals: 18, source: %s }
+      contracts: { vault: { name: OZVault, address: "%s", source: %s } }
+  allow:
+    - { contract: "%s", functions: [approve] }
+    - { contract: "%s", functions: [supply, withdraw] }
+    - { contract: "%s", functions: [deposit, withdraw] }
+`, c.keyfile, me.Hex(), asset.Hex(), src, pool.Hex(), src, asset.Hex(), src, v4626.Hex(), src, asset.Hex(), pool.Hex(), v4626.Hex())
+	path := filepath.Join(dir, "service.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A wrong password stops the service at start, at the keystore's
+	// line (the tenth), without the password in the error.
+	const wrong = "not-the-password-42"
+	t.Setenv("YV_TEST_KEYSTORE_PASSWORD", wrong)
+	if _, err := service.LoadConfig(path); err == nil || !strings.Contains(err.Error(), "service.yaml:10:") || !strings.Contains(err.Error(), "password does not decrypt") || strings.Contains(err.Error(), wrong) {
+		t.Errorf("wrong password: err = %v", err)
+	}
+	t.Setenv("YV_TEST_KEYSTORE_PASSWORD", c.password)
+	conf, err := service.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := synth.OpenDefault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hist.Close()
+	svc, err := service.New(ctx, conf, service.Options{
+		Wall: time.Now, Clock: service.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)), History: hist, Manual: true,
+		Getenv: func(k string) string {
+			if k == "YV_TEST_TOKEN" {
+				return serviceToken
+			}
+			return ""
+		},
+		ChainClient: c.client,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	srv := httptest.NewServer(svc.Handler())
+	defer srv.Close()
+	do := func(method, p, key string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+p, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+serviceToken)
+			req.Header.Set(service.IdempotencyHeader, key)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if code, body := do("POST", "/v1/vaults/usd/rebalance", "rb-1"); code != 200 {
+		t.Fatalf("rebalance: %d %s", code, body)
+	}
+	code, body := do("GET", "/v1/vaults/usd/decisions?limit=1&detail=1", "")
+	var ds struct {
+		Decisions []struct {
+			Outcome string          `json:"outcome"`
+			Detail  json.RawMessage `json:"detail"`
+		} `json:"decisions"`
+	}
+	if err := json.Unmarshal(body, &ds); err != nil || code != 200 || len(ds.Decisions) != 1 {
+		t.Fatalf("decisions: %d %s", code, body)
+	}
+	var detail struct {
+		Decision struct {
+			Orders []struct {
+				Market string          `json:"market"`
+				Side   string          `json:"side"`
+				Amount decimal.Decimal `json:"amount"`
+			} `json:"orders"`
+		} `json:"decision"`
+	}
+	if err := json.Unmarshal(ds.Decisions[0].Detail, &detail); err != nil {
+		t.Fatalf("detail: %v\n%s", err, ds.Decisions[0].Detail)
+	}
+	bought := map[string]*big.Int{}
+	spent := new(big.Int)
+	for _, o := range detail.Decision.Orders {
+		if o.Side != "buy" {
+			t.Fatalf("order %+v: a fresh vault only buys", o)
+		}
+		u := o.Amount.Shift(18).Truncate(0).BigInt()
+		bought[o.Market] = u
+		spent.Add(spent, u)
+	}
+	if len(bought) != 2 {
+		t.Fatalf("orders %+v (outcome %s), want buys of both markets", detail.Decision.Orders, ds.Decisions[0].Outcome)
+	}
+	check := func(step string) {
+		t.Helper()
+		if got := c.uint(t, aTokenArt, aToken, "balanceOf", me); got.Cmp(bought["aave-v3/usdc"]) != 0 {
+			t.Errorf("%s: aToken balance %s, want the Aave order's %s", step, got, bought["aave-v3/usdc"])
+		}
+		if got := c.uint(t, vaultArt, v4626, "balanceOf", me); got.Cmp(bought["morpho/usdc"]) != 0 {
+			t.Errorf("%s: ERC-4626 shares %s, want the order's %s", step, got, bought["morpho/usdc"])
+		}
+		if got, want := c.uint(t, token, asset, "balanceOf", me), new(big.Int).Sub(e18("1000"), spent); got.Cmp(want) != 0 {
+			t.Errorf("%s: tUSD balance %s, want %s", step, got, want)
+		}
+	}
+	check("after the rebalance")
+	nonce, _ := c.client.NonceAt(ctx, me, nil)
+	if code, body := do("POST", "/v1/vaults/usd/rebalance", "rb-1"); code != 200 {
+		t.Fatalf("replayed rebalance: %d %s", code, body)
+	}
+	if n, _ := c.client.NonceAt(ctx, me, nil); n != nonce {
+		t.Errorf("the replayed request sent %d transactions", n-nonce)
+	}
+	check("after the replay")
+}
