@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/backtest"
 	"github.com/yieldvault/yieldvault/strategies"
 )
@@ -135,5 +139,29 @@ func TestGoStrategy_BacktestSweep(t *testing.T) {
 		if s != "ran" {
 			t.Errorf("point %s: %s, want ran", keys[i], s)
 		}
+	}
+}
+
+// TestGoStrategy_RunKeyHasTheBinary: a Go strategy's code is the binary,
+// so its run key holds a SHA-256 of the executable where a file's bytes
+// would be (a rebuilt binary does not resume an old binary's runs).
+func TestGoStrategy_RunKeyHasTheBinary(t *testing.T) {
+	registerTestTrend()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	a := &app{}
+	s, err := a.loadStrategy("go:cli-test-trend", adapters.Builtin(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(s.data), "go:cli-test-trend\x00"+hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("run key's strategy bytes %q, want %q", got, want)
 	}
 }

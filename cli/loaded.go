@@ -1,7 +1,12 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -15,7 +20,7 @@ type strat struct {
 	ref   string // what the user wrote: a file, "-" or go:NAME
 	rules *rules.Strategy
 	gos   *strategies.Go
-	data  []byte // the file's bytes (the run key's File); go:NAME for a Go strategy
+	data  []byte // the file's bytes (the run key's File); go:NAME and binaryID for a Go strategy
 }
 
 // s is what the vault runs.
@@ -116,6 +121,27 @@ func (l *strat) parseParam(k, v string) (float64, error) {
 	return parseNumberParam(k, v)
 }
 
+// binaryID is a SHA-256 of the running executable, hex: a Go strategy's
+// code is in the binary, so it stands in the run key for a strategy
+// file's bytes (a rebuilt binary with changed code writes new run folders
+// instead of resuming old ones). Empty when the executable cannot be read.
+var binaryID = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+})
+
 // goRef reports whether a strategy reference names a Go strategy.
 func goRef(ref string) bool { return strings.HasPrefix(ref, strategies.GoPrefix) }
 
@@ -149,7 +175,7 @@ func (a *app) loadStrategy(ref string, cat *adapters.Catalog, universe []string,
 		if err != nil {
 			return nil, err
 		}
-		return &strat{ref: ref, gos: g, data: []byte(ref)}, nil
+		return &strat{ref: ref, gos: g, data: append([]byte(ref+"\x00"), binaryID()...)}, nil
 	}
 	if len(universe) > 0 {
 		return nil, usagef("--universe is for Go strategies (-s go:NAME); %s names its markets itself", ref)
