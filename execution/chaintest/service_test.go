@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
 
 	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind
@@ -23,13 +24,20 @@ import (
 
 const serviceToken = "test-token-0123456789abcdef"
 
-// TestService_SendMode runs `yieldvault serve` in send mode against the
-// simulated chain: a USD vault over aave-v3/usdc and morpho/usdc, whose
+// sendFixture is the service in send mode on the simulated chain: a USD
+// vault (deposit 1000) over aave-v3/usdc and morpho/usdc, whose
 // deployments (execution.deployments) are Aave v3 deployed from its
-// published artifacts and OpenZeppelin's ERC-4626; a rebalance through
-// the API sends the transactions, and the chain's balances match the
-// orders the decision journalled. The same request again sends nothing.
-func TestService_SendMode(t *testing.T) {
+// published artifacts and OpenZeppelin's ERC-4626; the vault's account
+// holds minted tUSD.
+type sendFixture struct {
+	c                          *chain
+	token, vaultArt, aTokenArt artifact
+	asset, aToken, v4626       common.Address
+	do                         func(method, p, key string) (int, []byte)
+}
+
+func newSendFixture(t *testing.T, minted string) *sendFixture {
+	t.Helper()
 	token := loadArtifact(t, "ERC20PresetMinterPauser")
 	vaultArt := loadArtifact(t, "OZVault")
 	aTokenArt := loadArtifact(t, "AaveAToken")
@@ -37,7 +45,7 @@ func TestService_SendMode(t *testing.T) {
 	ctx := context.Background()
 	me := c.signer.Address()
 	asset := c.deploy(t, token, "Test USD", "tUSD")
-	c.transact(t, token, asset, "mint", me, e18("1000"))
+	c.transact(t, token, asset, "mint", me, e18(minted))
 	pool, aToken := aaveMarket(t, c, asset)
 	v4626 := c.deploy(t, vaultArt, asset)
 
@@ -104,7 +112,7 @@ execution:
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer hist.Close()
+	t.Cleanup(func() { hist.Close() })
 	svc, err := service.New(ctx, conf, service.Options{
 		Wall: time.Now, Clock: service.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)), History: hist, Manual: true,
 		Getenv: func(k string) string {
@@ -118,9 +126,9 @@ execution:
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer svc.Close()
+	t.Cleanup(func() { svc.Close() })
 	srv := httptest.NewServer(svc.Handler())
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	do := func(method, p, key string) (int, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest(method, srv.URL+p, nil)
@@ -136,6 +144,17 @@ execution:
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
+	return &sendFixture{c: c, token: token, vaultArt: vaultArt, aTokenArt: aTokenArt, asset: asset, aToken: aToken, v4626: v4626, do: do}
+}
+
+// TestService_SendMode: a rebalance through the API sends the
+// transactions, and the chain's balances match the orders the decision
+// journalled. The same request again sends nothing.
+func TestService_SendMode(t *testing.T) {
+	f := newSendFixture(t, "1000")
+	c, token, vaultArt, aTokenArt, asset, aToken, v4626, do := f.c, f.token, f.vaultArt, f.aTokenArt, f.asset, f.aToken, f.v4626, f.do
+	ctx := context.Background()
+	me := c.signer.Address()
 	if code, body := do("POST", "/v1/vaults/usd/rebalance", "rb-1"); code != 200 {
 		t.Fatalf("rebalance: %d %s", code, body)
 	}
@@ -195,4 +214,27 @@ execution:
 		t.Errorf("the replayed request sent %d transactions", n-nonce)
 	}
 	check("after the replay")
+}
+
+// TestService_SendModeRevert: the account holds less tUSD than the
+// vault's book says, so the first supply reverts in simulation; the
+// decision is journalled as failed with the token's revert reason, and
+// no transaction spends anything.
+func TestService_SendModeRevert(t *testing.T) {
+	f := newSendFixture(t, "100")
+	me := f.c.signer.Address()
+	code, body := f.do("POST", "/v1/vaults/usd/rebalance", "rb-1")
+	if code == 200 {
+		t.Fatalf("rebalance answered 200: %s", body)
+	}
+	if !strings.Contains(string(body), "reverts in simulation") || !strings.Contains(string(body), "ERC20: transfer amount exceeds balance") {
+		t.Errorf("answer %d %s, want the simulated revert with the token's reason", code, body)
+	}
+	_, body = f.do("GET", "/v1/vaults/usd/decisions?limit=1", "")
+	if !strings.Contains(string(body), `"outcome":"failed"`) || !strings.Contains(string(body), "ERC20: transfer amount exceeds balance") {
+		t.Errorf("decision log %s, want the failure with its reason", body)
+	}
+	if got := f.c.uint(t, f.token, f.asset, "balanceOf", me); got.Cmp(e18("100")) != 0 {
+		t.Errorf("tUSD balance %s, want the 100 minted: nothing spent", got)
+	}
 }
