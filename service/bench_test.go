@@ -53,8 +53,16 @@ func peakHeap() (stop func() uint64) {
 // lending) on hourly rebalance and exit-check schedules and daily harvests
 // over a simulated week on a fake clock, against a state database on
 // disk (durability normal): 100 x (168 + 168 + 7) intents per op. It
-// reports the decision time per intent and the peak heap in use.
+// reports the decision time per intent and the peak heap in use, with the
+// built-in risk monitors (evaluated in every rebalance and exit check) and
+// without any.
 func BenchmarkService_Week100Vaults(b *testing.B) {
+	for _, mon := range []struct{ name, yaml string }{{"builtin-monitors", ""}, {"no-monitors", ", monitors: { builtin: false }"}} {
+		b.Run(mon.name, func(b *testing.B) { benchWeek100(b, mon.yaml) })
+	}
+}
+
+func benchWeek100(b *testing.B, extra string) {
 	var vaults strings.Builder
 	for i := 0; i < 100; i++ {
 		strat := "lst-lrt-balanced.yaml"
@@ -62,7 +70,7 @@ func BenchmarkService_Week100Vaults(b *testing.B) {
 		if i%2 == 1 {
 			strat, dep = "usd-lending.yaml", "250000"
 		}
-		fmt.Fprintf(&vaults, "  - { id: v%03d, strategy: $STRAT/%s, deposit: %q, rebalance: \"@hourly\", exit_check: \"@hourly\", harvest: \"@daily\" }\n", i, strat, dep)
+		fmt.Fprintf(&vaults, "  - { id: v%03d, strategy: $STRAT/%s, deposit: %q, rebalance: \"@hourly\", exit_check: \"@hourly\", harvest: \"@daily\"%s }\n", i, strat, dep, extra)
 	}
 	sharedHistory(b)
 	ctx := context.Background()

@@ -330,6 +330,10 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 type cfgLoader struct {
 	path, dir string
 	ast       *ast.File
+	// monitors are the compiled monitor conditions by universe, base and
+	// condition: vaults with the same universe share them (and their
+	// window caches, which hold columns over the whole history).
+	conds map[string]*rules.Strategy
 }
 
 // pos returns file:line:col of the node at a YAML path ($.vaults[0].id),

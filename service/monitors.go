@@ -170,9 +170,17 @@ func (l *cfgLoader) monitors(c *Config, p string, vs *VaultSpec, f MonitorsFile)
 			vs.Monitors = append(vs.Monitors, m)
 			continue
 		}
-		cond, err := compileMonitor(m, vs.Universe, vs.Base, c.Catalog)
-		if err != nil {
-			return l.errf(rp+".when", adapters.KindInvalid, "vault %q: monitor %q: %s", vs.ID, r.Name, err)
+		key := strings.Join(vs.Universe, ",") + "\x00" + string(vs.Base) + "\x00" + m.When
+		cond := l.conds[key]
+		if cond == nil {
+			var err error
+			if cond, err = compileMonitor(m, vs.Universe, vs.Base, c.Catalog); err != nil {
+				return l.errf(rp+".when", adapters.KindInvalid, "vault %q: monitor %q: %s", vs.ID, r.Name, err)
+			}
+			if l.conds == nil {
+				l.conds = map[string]*rules.Strategy{}
+			}
+			l.conds[key] = cond
 		}
 		m.cond = cond
 		vs.Monitors = append(vs.Monitors, m)
