@@ -82,6 +82,7 @@ func newRoot(a *app) *cobra.Command {
 		newServeCmd(a),
 		newBacktestCmd(a),
 		newSweepCmd(a),
+		newMonteCarloCmd(a),
 	)
 	registerCompletions(a, root)
 	return root

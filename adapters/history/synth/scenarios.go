@@ -16,6 +16,9 @@ type ScenarioInfo struct {
 	// Date is where the scenario places its shock when it lies within
 	// [From, To] (else at From + (To-From)/3); zero for calm.
 	Date time.Time
+	// Rates are the random events Config.RandomEvents adds (EventRates,
+	// with the source of each rate in random.go).
+	Rates EventRates
 }
 
 // scenario is a ScenarioInfo and the overlays and events it adds.
@@ -63,31 +66,31 @@ var scenarios = []scenario{
 		func(*builder) {}},
 	{ScenarioInfo{Name: "default", Date: utc("2024-08-05T00:00:00Z"),
 		Doc: "Calm with one mild event, the scenario of the embedded default history: rsETH (Kelp) trades up to 2% below " +
-			"its exchange rate for about two days, its exit depth halves and gas spikes, with a depeg event."},
+			"its exchange rate for about two days, its exit depth halves and gas spikes, with a depeg event.", Rates: observedDepegs},
 		buildDefault},
 	{ScenarioInfo{Name: "steth-2022", Date: utc("2022-06-18T20:00:00Z"),
 		Doc: "Lido stETH, May-June 2022: the market price slides from the UST collapse (0.976 on May 13) to about 0.93 of " +
 			"its rate on June 18, recovers to 0.97 by July and above 0.99 by November; the Curve ETH/stETH pool " +
-			"fills to about 80% stETH and rebalances over months; stETH exit depth dries to a quarter; depeg events."},
+			"fills to about 80% stETH and rebalances over months; stETH exit depth dries to a quarter; depeg events.", Rates: observedDepegs},
 		buildSteth2022},
 	{ScenarioInfo{Name: "ezeth-2024", Date: utc("2024-04-24T00:00:00Z"),
 		Doc: "Renzo ezETH, April 2024: a sharp depeg to about 0.80 of its rate, exit liquidity near zero for a day or " +
-			"two, recovery within a week; a depeg event."},
+			"two, recovery within a week; a depeg event.", Rates: observedDepegs},
 		buildEzeth2024},
 	{ScenarioInfo{Name: "correlated-slash", Date: utc("2025-04-17T00:00:00Z"),
 		Doc: "One operator (Config.SlashScope / --slash-scope, or the operator: tag shared by most LST/LRT markets, else the most " +
 			"shared avs: tag) is slashed across every market that carries it: one slash event per market with the " +
 			"same Scope (0.5-2% each), a market-price panic of twice the loss that fades over a week, halved exit " +
 			"depth, and LRT pauses for a day. As adapters.Event says, the loss is not baked into exchange rates " +
-			"or prices. The default date is the day EigenLayer slashing went live; the slash is hypothetical."},
+			"or prices. The default date is the day EigenLayer slashing went live; the slash is hypothetical.", Rates: slashStress},
 		buildCorrelatedSlash},
 	{ScenarioInfo{Name: "utilization-spike", Date: utc("2024-08-05T00:00:00Z"),
 		Doc: "Every lending market's utilization jumps to 0.99 for a day and a half, so rates jump along the kinked " +
-			"curve and exit liquidity (supply - borrows) collapses to 1% of supply, then recovers over a week."},
+			"curve and exit liquidity (supply - borrows) collapses to 1% of supply, then recovers over a week.", Rates: utilStress},
 		buildUtilizationSpike},
 	{ScenarioInfo{Name: "usdc-2023", Date: utc("2023-03-11T00:00:00Z"),
 		Doc: "USDC and SVB, March 2023: USDC falls to about 0.88 on March 11, recovers in about three days; Curve " +
-			"3pool fills to about half USDC with a volume surge; depeg events on USDC markets."},
+			"3pool fills to about half USDC with a volume surge; depeg events on USDC markets.", Rates: observedDepegs},
 		buildUSDC2023},
 }
 

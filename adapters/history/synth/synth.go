@@ -38,6 +38,11 @@ type Config struct {
 	// hit market's stake slashed, in (0, 1]. Zero means a seeded draw of
 	// 0.5-2% per market.
 	SlashSize float64
+	// RandomEvents adds random slash, depeg, utilization-spike and pause
+	// events on top of the scenario's own shock, at the scenario's rates
+	// (ScenarioRates) or Rates when set; see EventRates.
+	RandomEvents bool
+	Rates        *EventRates
 	// Progress, when set, is called as rows are generated with the rows
 	// done so far and the total (about a hundred times a run).
 	Progress func(done, total int)
@@ -244,6 +249,19 @@ func newGen(cfg Config) (*gen, error) {
 	scen.build(b)
 	if b.err != nil {
 		return nil, b.err
+	}
+	if cfg.RandomEvents {
+		rates := scen.info.Rates
+		if cfg.Rates != nil {
+			rates = *cfg.Rates
+		}
+		if err := rates.Validate(); err != nil {
+			return nil, err
+		}
+		b.randomEvents(rates)
+		if b.err != nil {
+			return nil, b.err
+		}
 	}
 	slices.SortStableFunc(g.eventBuf, func(a, b adapters.Event) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
