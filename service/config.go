@@ -657,7 +657,11 @@ func (l *cfgLoader) vault(c *Config, i int, v VaultFile, names map[string]bool) 
 		}
 		vp.DepositLimit = lim
 	}
-	if vs.Deposit, err = decimal.NewFromString(strings.TrimSpace(v.Deposit)); err != nil {
+	dep := strings.TrimSpace(v.Deposit)
+	if dep == "" {
+		dep = "0" // documented default: no starting deposit
+	}
+	if vs.Deposit, err = decimal.NewFromString(dep); err != nil {
 		return vs, l.errf(p+".deposit", adapters.KindInvalid, "vault %q: deposit %q is not a decimal >= 0 with at most 18 places", v.ID, v.Deposit)
 	}
 	if m := checkAmount("deposit", vs.Deposit, vp.DepositLimit); m != "" {

@@ -92,6 +92,19 @@ func TestLoadConfig_GoStrategy(t *testing.T) {
 	}
 }
 
+// TestLoadConfig_DepositDefault: a vault without deposit starts empty
+// (the documented default 0); it was refused as `deposit "" is not a
+// decimal`.
+func TestLoadConfig_DepositDefault(t *testing.T) {
+	c, err := ParseConfig("svc.yaml", []byte("state_db: s.db\nvaults:\n  - id: v\n    strategy: go:max-yield\n    universe: [lido/steth]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Vaults[0].Deposit; !d.IsZero() {
+		t.Errorf("deposit %s, want 0", d)
+	}
+}
+
 func TestLoadConfig_Example(t *testing.T) {
 	c, err := LoadConfig("../examples/service/service.yaml")
 	if err != nil {
