@@ -83,6 +83,7 @@ func newRoot(a *app) *cobra.Command {
 		newBacktestCmd(a),
 		newSweepCmd(a),
 		newMonteCarloCmd(a),
+		newWalkForwardCmd(a),
 	)
 	registerCompletions(a, root)
 	return root

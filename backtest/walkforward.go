@@ -1,0 +1,162 @@
+package backtest
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// WalkForwardSpec is a walk-forward study: optimise the grid on each
+// training window, run the chosen point on the test window that follows,
+// and stitch the test windows' equity into one out-of-sample curve.
+type WalkForwardSpec struct {
+	// Sweep is the grid, the objective and the base run; its Spec must
+	// hold the loaded Data (over [From - lookback, To]) and the study's
+	// range in From and To.
+	Sweep SweepSpec
+	// Train and Test are the windows' lengths; windows start at From and
+	// advance by Test while a whole test window fits before To.
+	Train, Test time.Duration
+}
+
+// WFWindow is one training window and the test window that follows.
+type WFWindow struct {
+	TrainFrom, TrainTo, TestTo time.Time
+	// Chosen is the best point of the training sweep (LessRun: undefined
+	// objectives last); InSample its training metrics, OutOfSample its
+	// metrics on the test window.
+	Chosen      string
+	Params      map[string]float64
+	Objective   float64
+	Undefined   bool
+	InSample    Headline
+	OutOfSample Headline
+}
+
+// WFResult is a walk-forward study's result.
+type WFResult struct {
+	Objective string
+	Windows   []WFWindow
+	// Stitched is the out-of-sample equity: each test window's equity
+	// scaled to start where the previous one ended, from the capital.
+	StitchedTimes  []int64
+	StitchedValues []float64
+	// OutOfSample is the stitched curve's Headline; InSample the mean,
+	// over the windows, of the chosen points' training APY, volatility,
+	// max drawdown and (where defined) Sharpe.
+	OutOfSample Headline
+	InSample    Headline
+	// InSampleSharpeDefined counts the windows whose chosen Sharpe is
+	// defined (the mean Sharpe is over those).
+	InSampleSharpeDefined int
+}
+
+// WalkForward runs the study.
+func WalkForward(ctx context.Context, wf WalkForwardSpec) (*WFResult, error) {
+	const op = "backtest.WalkForward"
+	base := wf.Sweep.Spec
+	if base.Data == nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "no data: load it into Sweep.Spec.Data")
+	}
+	if wf.Train <= 0 || wf.Test <= 0 {
+		return nil, adapters.E(op, adapters.KindInvalid, "train %s and test %s must be > 0", wf.Train, wf.Test)
+	}
+	from, to := base.From, base.To
+	if from.IsZero() {
+		from = base.Data.From
+	}
+	if to.IsZero() {
+		to = base.Data.To
+	}
+	res := &WFResult{Objective: wf.Sweep.Objective}
+	if res.Objective == "" {
+		res.Objective = "apy"
+	}
+	var isAPY, isVol, isDD, isSharpe float64
+	for start := from; !start.Add(wf.Train + wf.Test).After(to); start = start.Add(wf.Test) {
+		w := WFWindow{TrainFrom: start, TrainTo: start.Add(wf.Train), TestTo: start.Add(wf.Train + wf.Test)}
+		ss := wf.Sweep
+		ss.Spec.From, ss.Spec.To = w.TrainFrom, w.TrainTo
+		ss.Done, ss.Write, ss.KeepResults = nil, nil, false
+		runs, err := Sweep(ctx, ss)
+		if err != nil {
+			return nil, err
+		}
+		best := runs[0]
+		if best.Err != "" {
+			return nil, adapters.E(op, adapters.KindInvalid, "training window %s .. %s: every point failed (first: %s)", fmtTime(w.TrainFrom), fmtTime(w.TrainTo), best.Err)
+		}
+		w.Chosen, w.Params, w.Objective, w.Undefined, w.InSample = best.Key, best.Params, best.Objective, best.Undefined, best.Metrics.Headline
+		// The chosen point on the test window.
+		tss := wf.Sweep
+		tss.Spec.From, tss.Spec.To = w.TrainTo, w.TestTo
+		tss.Grid = pointGrid(best.Params)
+		tss.Done, tss.Write, tss.KeepResults = nil, nil, true
+		truns, err := Sweep(ctx, tss)
+		if err != nil {
+			return nil, err
+		}
+		tr := truns[0]
+		if tr.Err != "" {
+			return nil, adapters.E(op, adapters.KindInvalid, "test window %s .. %s: %s", fmtTime(w.TrainTo), fmtTime(w.TestTo), tr.Err)
+		}
+		w.OutOfSample = tr.Metrics.Headline
+		res.stitch(tr.Result, base.Capital.InexactFloat64())
+		isAPY += w.InSample.APY
+		isVol += w.InSample.Volatility
+		isDD += w.InSample.MaxDrawdown
+		if w.InSample.SharpeDefined() {
+			isSharpe += w.InSample.Sharpe
+			res.InSampleSharpeDefined++
+		}
+		res.Windows = append(res.Windows, w)
+	}
+	n := float64(len(res.Windows))
+	if n == 0 {
+		return nil, adapters.E(op, adapters.KindInvalid, "no window fits: train %s + test %s is longer than %s .. %s", wf.Train, wf.Test, fmtTime(from), fmtTime(to))
+	}
+	res.InSample = Headline{APY: isAPY / n, Volatility: isVol / n, MaxDrawdown: isDD / n}
+	if res.InSampleSharpeDefined > 0 {
+		res.InSample.Sharpe = isSharpe / float64(res.InSampleSharpeDefined)
+	}
+	res.OutOfSample = ComputeHeadline(res.StitchedTimes, res.StitchedValues, base.RiskFree)
+	return res, nil
+}
+
+// pointGrid is a one-point grid of params.
+func pointGrid(p map[string]float64) []Param {
+	names := make([]string, 0, len(p))
+	for k := range p {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	g := make([]Param, len(names))
+	for i, k := range names {
+		g[i] = Param{Name: k, Values: []float64{p[k]}}
+	}
+	return g
+}
+
+// stitch appends a test run's equity, scaled so that it starts where the
+// stitched curve ends (the capital for the first window).
+func (res *WFResult) stitch(r *Result, capital float64) {
+	eq := equityValues(r)
+	// As in the run's own metrics, the curve starts from the equity
+	// before the initial allocation, so each window's entry costs count.
+	if len(eq) == 0 || !(r.Metrics.StartValue > 0) {
+		return
+	}
+	eq[0] = r.Metrics.StartValue
+	scale := capital / eq[0]
+	start := 0
+	if n := len(res.StitchedValues); n > 0 {
+		scale = res.StitchedValues[n-1] / eq[0]
+		start = 1 // the first step is the previous window's last
+	}
+	for i := start; i < len(eq); i++ {
+		res.StitchedTimes = append(res.StitchedTimes, r.Steps[i].Time.Unix())
+		res.StitchedValues = append(res.StitchedValues, eq[i]*scale)
+	}
+}
