@@ -2,11 +2,14 @@ package service
 
 import (
 	_ "embed"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
 )
 
 // The dashboard: one read-only page and its script, embedded (no CDN,
@@ -81,4 +84,67 @@ func (s *Service) getSeries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"vault": rt.id, "points": rt.series.list()})
+}
+
+// ExitRoute is how a position would leave its market now: an instant
+// exit's cost and the most it can take, and the withdrawal queue's delay
+// where the market has one (the adapter's quote for the position's
+// value).
+type ExitRoute struct {
+	Market string          `json:"market"`
+	Value  decimal.Decimal `json:"value"`
+	// InstantCost is the base asset lost exiting the whole value at once;
+	// MaxInstant the most an instant exit can take now.
+	InstantCost decimal.Decimal `json:"instant_cost"`
+	MaxInstant  decimal.Decimal `json:"max_instant"`
+	// QueueDays is the queue's delay, when the market has a queue open.
+	QueueDays float64 `json:"queue_days,omitempty"`
+	// Route says it in words: instant, instant up to MaxInstant then the
+	// queue, or unknown with the reason.
+	Route string `json:"route"`
+}
+
+// exitRoutes quotes every held position's exit.
+func exitRoutes(rt *vaultRT, v interface {
+	Env(string) (adapters.Env, bool)
+	MarketValues([]decimal.Decimal) []decimal.Decimal
+}) []ExitRoute {
+	vals := v.MarketValues(nil)
+	out := []ExitRoute{}
+	for i, ad := range rt.ads {
+		if i >= len(vals) || vals[i].Sign() <= 0 {
+			continue
+		}
+		id := ad.Market().ID
+		r := ExitRoute{Market: id, Value: vals[i]}
+		env, ok := v.Env(id)
+		var q adapters.Quote
+		var err error
+		if ok {
+			q, err = ad.Quote(&env, vals[i])
+		}
+		switch {
+		case !ok || err != nil:
+			r.Route = "unknown: no quote"
+			if err != nil {
+				r.Route = "unknown: " + err.Error()
+			}
+		default:
+			r.InstantCost, r.MaxInstant = q.ExitCost, q.MaxInstantExit
+			queue := ad.CanQueue() && !q.QueueClosed
+			if queue {
+				r.QueueDays = q.ExitDelay.Hours() / 24
+			}
+			switch {
+			case q.MaxInstantExit.GreaterThanOrEqual(vals[i]):
+				r.Route = "instant"
+			case queue:
+				r.Route = fmt.Sprintf("instant up to %s, the rest through the queue (%.1f days)", q.MaxInstantExit.StringFixed(6), r.QueueDays)
+			default:
+				r.Route = fmt.Sprintf("instant up to %s; no queue for the rest", q.MaxInstantExit.StringFixed(6))
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }

@@ -129,8 +129,13 @@ func TestDashboard_HeadlessChromium(t *testing.T) {
 					diffs = append(diffs, fmt.Sprintf("%s share price %q, API %q", id, got, v.SharePrice))
 				}
 				for _, p := range v.Positions {
-					if got := text(fmt.Sprintf("#vault-%s tr[data-market=%q] td", id, p.Market)); got != p.Market {
+					if got := text(fmt.Sprintf("#vault-%s table.positions tr[data-market=%q] td", id, p.Market)); got != p.Market {
 						diffs = append(diffs, fmt.Sprintf("%s: no allocation row for %s", id, p.Market))
+					}
+				}
+				for _, e := range v.Exits {
+					if got := text(fmt.Sprintf("#vault-%s table.exits tr[data-market=%q] td:last-child", id, e.Market)); got != e.Route {
+						diffs = append(diffs, fmt.Sprintf("%s: exit route of %s %q, API %q", id, e.Market, got, e.Route))
 					}
 				}
 			}

@@ -244,6 +244,8 @@ type VaultView struct {
 	// Alerts are the risk monitors firing, as the lease holder last
 	// evaluated them (a standby shows none).
 	Alerts []Firing `json:"alerts"`
+	// Exits are the held positions' exit routes now.
+	Exits []ExitRoute `json:"exits"`
 }
 
 // viewCache holds a vault's view at a version: reads cost one indexed
@@ -314,6 +316,7 @@ func (s *Service) buildView(ctx context.Context, rt *vaultRT) (VaultView, error)
 		LastHarvest: row.LastHarvest, LastRebalance: row.LastRebalance, Ticks: row.Ticks,
 		Schedules: map[string]string{"rebalance": rt.spec.Rebalance.Spec, "harvest": rt.spec.Harvest.Spec, "exit_check": rt.spec.ExitCheck.Spec}}
 	vw.ID = rt.id
+	vw.Exits = exitRoutes(rt, v)
 	if rt.spec.Staleness > 0 {
 		vw.Staleness = rt.spec.Staleness.String()
 	}

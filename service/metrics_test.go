@@ -161,3 +161,43 @@ func TestMetrics_SharePrice(t *testing.T) {
 		t.Errorf("vault_share_price %s, API share_price %s", got, sum.SharePrice)
 	}
 }
+
+// TestView_ExitRoutes: the API lists each held position's exit route:
+// its value, an instant exit's cost and limit, the queue's delay where
+// the market has one open, and a route in words consistent with them.
+func TestView_ExitRoutes(t *testing.T) {
+	s := metricsService(t)
+	ctx := context.Background()
+	if _, err := s.Advance(ctx, t0.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.view(ctx, s.vaults["eth-a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, p := range v.Positions {
+		if p.Value.Sign() > 0 {
+			held++
+		}
+	}
+	if held == 0 || len(v.Exits) != held {
+		t.Fatalf("%d exit routes for %d held positions", len(v.Exits), held)
+	}
+	queued := false
+	for _, e := range v.Exits {
+		if e.Value.Sign() <= 0 || e.InstantCost.Sign() < 0 || e.MaxInstant.Sign() < 0 || strings.HasPrefix(e.Route, "unknown") {
+			t.Errorf("%s: value %s, instant cost %s, max instant %s, route %q", e.Market, e.Value, e.InstantCost, e.MaxInstant, e.Route)
+		}
+		if instant := e.MaxInstant.GreaterThanOrEqual(e.Value); instant != (e.Route == "instant") {
+			t.Errorf("%s: route %q with max instant %s for a value of %s", e.Market, e.Route, e.MaxInstant, e.Value)
+		}
+		if e.Market == "lido/steth" {
+			// Lido's queue: withdrawal_days 3 since 2023-05-15 (builtin profile).
+			queued = e.QueueDays == 3
+		}
+	}
+	if !queued {
+		t.Errorf("lido/steth's exit shows no 3-day queue: %+v", v.Exits)
+	}
+}

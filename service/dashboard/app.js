@@ -104,6 +104,11 @@
         el("tr", {}, el("th", {}, "market"), el("th", { class: "num" }, "value"), el("th", { class: "num" }, "weight"), el("th", { class: "num" }, "APY")),
         ...v.positions.map((p) => el("tr", { "data-market": p.market }, el("td", {}, p.market),
           el("td", { class: "num value" }, short(p.value)), el("td", { class: "num" }, pct(p.weight)), el("td", { class: "num" }, pct(p.apy)))))));
+    grid.append(el("div", {}, el("h3", {}, "Exit routes now"),
+      el("table", { class: "exits" },
+        el("tr", {}, el("th", {}, "market"), el("th", { class: "num" }, "instant cost"), el("th", { class: "num" }, "queue days"), el("th", {}, "route")),
+        ...(v.exits || []).map((e) => el("tr", { "data-market": e.market }, el("td", {}, e.market),
+          el("td", { class: "num" }, short(e.instant_cost)), el("td", { class: "num" }, e.queue_days ? e.queue_days.toFixed(1) : "-"), el("td", {}, e.route))))));
     grid.append(el("div", {}, el("h3", {}, "Exposure by protocol, layer, AVS, operator, kind"), exposure(v.positions)));
     sec.append(grid);
     sec.append(el("h3", {}, "Recent decisions"));
