@@ -129,8 +129,13 @@ func MonteCarlo(ctx context.Context, ms MonteCarloSpec) (*MCResult, error) {
 	if cat == nil {
 		cat = adapters.Builtin()
 	}
+	universe := sp.Universe
+	if len(universe) == 0 {
+		universe = UniverseOf(sp.Strategy)
+	}
+	ms.Spec.Universe = universe
 	var markets []adapters.Market
-	for _, id := range UniverseOf(sp.Strategy) {
+	for _, id := range universe {
 		m, err := cat.Market(id)
 		if err != nil {
 			return nil, err
@@ -224,7 +229,7 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 	if _, err := db.Write(ctx, b); err != nil {
 		return err
 	}
-	w, err := LoadUniverse(ctx, db, UniverseOf(sp.Strategy), sp.From, sp.To, lookback)
+	w, err := LoadUniverse(ctx, db, sp.Universe, sp.From, sp.To, lookback)
 	if err != nil {
 		return err
 	}
