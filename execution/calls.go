@@ -232,6 +232,22 @@ func (e *Encoder) Calls(r Request) ([]Call, error) {
 
 type adder func(Call, error) error
 
+// wrapMinted wraps what a stake or deposit of sent wei just minted of a
+// rebasing token (stETH, eETH) into its wrapper (wstETH, weETH): an
+// approval and the wrap. The token is minted at its share rate, a wei or
+// two below the ether sent (stETH's 1-2 wei corner case, docs.lido.fi;
+// eETH alike), so the wrap takes two wei less than sent, which never fails.
+func wrapMinted(d *Deployment, sent *big.Int, token, wrapper Contract, wrapperABI *abi.ABI, verb string, add func(Call, error) error) error {
+	amt := new(big.Int).Sub(sent, big.NewInt(2))
+	if amt.Sign() <= 0 {
+		return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: amount %s wei too small to %s and wrap", d.Market, sent, verb)
+	}
+	if err := add(approve(token, wrapper.Address, amt)); err != nil {
+		return err
+	}
+	return add(newCall(wrapperABI, wrapper, nil, "wrap", amt))
+}
+
 func approve(token Contract, spender common.Address, amount *big.Int) (Call, error) {
 	return newCall(erc20ABI, token, nil, "approve", spender, amount)
 }
@@ -415,17 +431,7 @@ func (e *Encoder) lido(d *Deployment, r Request, add adder, need func() error) e
 		if !d.Wrapped {
 			return nil
 		}
-		// stETH is minted at the share rate, a wei or two below the ether
-		// sent (stETH's 1-2 wei corner case, docs.lido.fi); wrapping one
-		// wei less than sent never fails for it.
-		amt := new(big.Int).Sub(r.Amount, big.NewInt(2))
-		if amt.Sign() <= 0 {
-			return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: amount %s wei too small to stake and wrap", d.Market, r.Amount)
-		}
-		if err := add(approve(lido, wst.Address, amt)); err != nil {
-			return err
-		}
-		return add(newCall(wstETHABI, wst, nil, "wrap", amt))
+		return wrapMinted(d, r.Amount, lido, wst, wstETHABI, "stake", add)
 	case Wrap, Unwrap:
 		if !d.Wrapped {
 			return errOp(d, r)
@@ -565,16 +571,7 @@ func (e *Encoder) lrt(d *Deployment, r Request, add adder, need func() error) er
 			if err := add(newCall(etherfiPoolABI, lp, r.Amount, "deposit")); err != nil {
 				return err
 			}
-			// eETH is minted at the share rate, a wei or two below the
-			// ether sent, as stETH.
-			amt := new(big.Int).Sub(r.Amount, big.NewInt(2))
-			if amt.Sign() <= 0 {
-				return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: amount %s wei too small to deposit and wrap", d.Market, r.Amount)
-			}
-			if err := add(approve(eeth, weeth.Address, amt)); err != nil {
-				return err
-			}
-			return add(newCall(weETHABI, weeth, nil, "wrap", amt))
+			return wrapMinted(d, r.Amount, eeth, weeth, weETHABI, "deposit", add)
 		}
 	case r.Op == Withdraw && d.Protocol == RocketPool:
 		c, err := d.Contract("reth")
