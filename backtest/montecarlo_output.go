@@ -262,6 +262,7 @@ func histogram(id, title string, xs []float64) svgChart {
 	f := frame{w: 960, left: 70, right: 20, top: 14, plot: 200, x0: lo, x1: hi, y0: 0, y1: float64(peak)}
 	c.H = int(f.top + f.plot + 40)
 	for _, t := range niceTicks(0, float64(peak), 4) {
+		t += 0 // -0 (niceTicks' first tick) prints as "-0"
 		y := coord(f.py(t))
 		c.Grid = append(c.Grid, svgLine{coord(f.left), y, coord(f.w - f.right), y, "grid"})
 		c.Labels = append(c.Labels, svgText{coord(f.left - 6), coord(f.py(t) + 4), "end", "tick", strconv.FormatFloat(t, 'f', 0, 64)})

@@ -77,6 +77,9 @@ func TestMonteCarlo_SameBytesAnyWorkers(t *testing.T) {
 	if n := strings.Count(string(one[MCPathsFile]), "\n"); n != 4 {
 		t.Errorf("paths.csv has %d lines, want a header and 3 paths", n)
 	}
+	if bytes.Contains(one[ReportFile], []byte(">-0<")) {
+		t.Error("report.html labels a tick -0")
+	}
 	for _, id := range []string{`id="mc-fan"`, `id="mc-apy"`, `id="mc-dd"`} {
 		if !bytes.Contains(one[ReportFile], []byte(id)) {
 			t.Errorf("report.html lacks the chart %s", id)
