@@ -8,39 +8,20 @@ import (
 	"image/jpeg"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/shopspring/decimal"
-)
 
-// chromiumPath finds a Chromium or Chrome binary. Outside CI a missing
-// browser skips the test with a message; with CI=true it fails it (.ci/run
-// installs Debian's chromium), so CI never passes by skipping.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but no chromium is installed: .ci/run installs it with apt-get install chromium")
-	}
-	t.Skip("no chromium on PATH: skipping the headless-Chromium report test (apt-get install chromium, or run it in CI)")
-	return ""
-}
+	"github.com/yieldvault/yieldvault/internal/headless"
+)
 
 // TestReport_HeadlessChromium renders a real run's report.html in headless
 // Chromium, offline: no console error, exception or failed load, every
 // chart present and drawn with a size, and a full-page screenshot that
 // decodes as a PNG of the page's width.
 func TestReport_HeadlessChromium(t *testing.T) {
-	path := chromiumPath(t)
 	s := loadExample(t, "lst-lrt-balanced.yaml")
 	from, to := day("2024-03-01"), day("2024-06-01")
 	res, err := Run(context.Background(), Spec{Strategy: s, Data: defaultWindow(t, s, from, to), From: from, To: to,
@@ -54,45 +35,8 @@ func TestReport_HeadlessChromium(t *testing.T) {
 	}
 	report := filepath.Join(dir, ReportFile)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(1100, 900),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	// Every console message, exception and browser log entry (a failed
-	// load is one) while the page loads and is measured.
-	cctx, stopConsole := context.WithCancel(ctx)
-	messages := chromedp.Console(cctx)
-	var mu sync.Mutex
-	var problems []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			switch m.Type {
-			case chromedp.ConsoleError, chromedp.ConsoleWarning, chromedp.ConsoleException:
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
-				mu.Unlock()
-			}
-		}
-	}()
+	br := headless.Open(t, "report.html", 1100, 900)
+	ctx := br.Ctx
 
 	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+report), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
 		t.Fatalf("loading %s: %v", report, err)
@@ -119,14 +63,9 @@ func TestReport_HeadlessChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // late log entries
-	stopConsole()
-	<-done
-	mu.Lock()
-	for _, p := range problems {
+	for _, p := range br.Problems() {
 		t.Errorf("report.html in Chromium: %s", p)
 	}
-	mu.Unlock()
 	img, err := jpegOrPNG(shot)
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)

@@ -6,33 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromium finds a Chromium or Chrome binary. Outside CI a missing
-// browser skips the test; with CI=true it fails it (.ci/run installs
-// Debian's chromium), so CI never passes by skipping.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but no chromium is installed: .ci/run installs it with apt-get install chromium")
-	}
-	t.Skip("no chromium on PATH: skipping the dashboard's headless-Chromium test")
-	return ""
-}
+	"github.com/yieldvault/yieldvault/internal/headless"
+)
 
 // apiVaults reads GET /v1/vaults.
 func apiVaults(t *testing.T, url string) map[string]VaultView {
@@ -59,48 +40,11 @@ func apiVaults(t *testing.T, url string) map[string]VaultView {
 // API's, its positions and a chart, and shows the new figures after the
 // service has run two simulated days.
 func TestDashboard_HeadlessChromium(t *testing.T) {
-	path := chromium(t)
 	s := metricsService(t)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	dir := t.TempDir()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(1200, 900),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	cctx, stopConsole := context.WithCancel(ctx)
-	messages := chromedp.Console(cctx)
-	var mu sync.Mutex
-	var problems []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			switch m.Type {
-			case chromedp.ConsoleError, chromedp.ConsoleWarning, chromedp.ConsoleException:
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
-				mu.Unlock()
-			}
-		}
-	}()
+	br := headless.Open(t, "the dashboard", 1200, 900)
+	ctx := br.Ctx
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?refresh=1"), chromedp.WaitVisible(chromedp.CSS("#vault-usd-b .nav"))); err != nil {
 		t.Fatalf("loading the dashboard: %v", err)
@@ -160,12 +104,7 @@ func TestDashboard_HeadlessChromium(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Errorf("eth-a's chart has %d lines (%v), want NAV and share price", n, err)
 	}
-	time.Sleep(200 * time.Millisecond) // late console entries
-	stopConsole()
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
+	for _, p := range br.Problems() {
 		t.Errorf("dashboard in Chromium: %s", p)
 	}
 }
