@@ -230,7 +230,10 @@ type Firing struct {
 	Action  string    `json:"action"`
 	Markets []string  `json:"markets"`
 	Since   time.Time `json:"since"` // service time it started firing
-	When    string    `json:"when"`
+	// Notified is the service time of its last alert (it started, or
+	// fired on other markets).
+	Notified time.Time `json:"notified"`
+	When     string    `json:"when"`
 	// Severity and Basis as configured.
 	Severity string `json:"severity"`
 	Basis    string `json:"basis,omitempty"`
@@ -261,8 +264,9 @@ func (rt *vaultRT) evalMonitors(ctx context.Context, v *vault.Vault, w *adapters
 	return out, nil
 }
 
-// alertState is a vault's firing monitors (in memory; the decision log
-// journals every change).
+// alertState is a vault's firing monitors as this process last committed
+// or loaded them; the state database (monitor_state) holds them, written
+// with the action that saw them, and every action starts from there.
 type alertState struct {
 	mu     sync.Mutex
 	firing map[string]Firing
@@ -283,7 +287,7 @@ func (a *alertState) update(t time.Time, now []Firing) (started, resolved []Firi
 		if ok && slices.Equal(old.Markets, f.Markets) {
 			continue
 		}
-		f.Since = t
+		f.Since, f.Notified = t, t
 		if ok {
 			f.Since = old.Since
 		}
@@ -447,27 +451,48 @@ func pauseOf(fs []Firing) []Firing {
 	return out
 }
 
-// peek is update without recording: what would start and resolve.
-func (a *alertState) peek(now []Firing) (started, resolved []Firing) {
+// set replaces the firing monitors with fs.
+func (a *alertState) set(fs []Firing) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.firing = make(map[string]Firing, len(fs))
+	for _, f := range fs {
+		a.firing[f.Monitor] = f
+	}
+}
+
+// next is update without recording: the firing monitors after t and
+// which of them started and resolved.
+func (a *alertState) next(t time.Time, now []Firing) (state, started, resolved []Firing) {
 	a.mu.Lock()
 	cp := alertState{firing: make(map[string]Firing, len(a.firing))}
 	for k, v := range a.firing {
 		cp.firing[k] = v
 	}
 	a.mu.Unlock()
-	return cp.update(time.Time{}, now)
+	started, resolved = cp.update(t, now)
+	return cp.list(), started, resolved
 }
 
-// noteMonitors journals the monitors' changes with the action: the
-// decision (one is added when the action had none) says which started
-// firing and which resolved, and so does the action's log line.
-func (rt *vaultRT) noteMonitors(c *Commit, in Intent) {
+// noteMonitors journals the monitors' changes with the action: it
+// starts from the persisted state (so a restarted service or a new
+// leader continues the episodes the last commit left), the commit
+// persists the new state, and the decision (one is added when the action
+// had none) says which started firing and which resolved, and so does
+// the action's log line.
+func (rt *vaultRT) noteMonitors(ctx context.Context, c *Commit, in Intent) error {
 	if !c.evaluated {
-		return
+		return nil
 	}
-	started, resolved := rt.alerts.peek(c.monitors)
+	prev, err := rt.s.store.Alerts(ctx, rt.id)
+	if err != nil {
+		return err
+	}
+	rt.alerts.set(prev)
+	state, started, resolved := rt.alerts.next(c.monitorsAt, c.monitors)
+	c.alerts, c.alertsVault, c.started, c.resolved = state, rt.id, started, resolved
 	if len(started) == 0 && len(resolved) == 0 {
-		return
+		return nil
 	}
 	var parts []string
 	if len(started) > 0 {
@@ -483,10 +508,11 @@ func (rt *vaultRT) noteMonitors(c *Commit, in Intent) {
 	c.note.reason += txt
 	if c.Decision != nil {
 		c.Decision.Summary += "; " + txt
-		return
+		return nil
 	}
 	js, _ := json.Marshal(map[string]any{"firing": c.monitors, "started": started, "resolved": resolved})
 	c.Decision = &Decision{VaultID: rt.id, Time: c.monitorsAt, Tick: in.Tick, Action: in.Action, Outcome: c.Outcome, Summary: txt, Detail: js}
+	return nil
 }
 
 // observeMonitors records the monitors' state after a commit: the
@@ -495,8 +521,12 @@ func (rt *vaultRT) observeMonitors(c Commit) {
 	if !c.evaluated {
 		return
 	}
-	started, resolved := rt.alerts.update(c.monitorsAt, c.monitors)
+	rt.alerts.set(c.alerts)
+	started, resolved := c.started, c.resolved
 	m := rt.s.metrics
+	for _, f := range c.alerts { // an episode continued from the database
+		m.MonitorFiring.WithLabelValues(rt.id, f.Monitor, f.Severity, f.Action).Set(1)
+	}
 	wall := rt.s.wall()
 	send := func(f Firing, status string) {
 		sum := fmt.Sprintf("vault %s: monitor %s %s on %s (%s)", rt.id, f.Monitor, status, strings.Join(f.Markets, ", "), f.When)

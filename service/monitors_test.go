@@ -238,3 +238,160 @@ func TestEventCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestMonitors_RestartContinuesEpisode checks that a monitor's episode
+// survives a restart on the same state database: the peg monitor fires
+// in the steth-2022 scenario, the service stops and a new one starts on
+// the same database; while the monitor still fires the new service
+// neither journals nor alerts it again, and when it clears it sends
+// exactly one resolved alert and journals one resolution.
+func TestMonitors_RestartContinuesEpisode(t *testing.T) {
+	var mu sync.Mutex
+	var posts []Alert // generic webhook bodies
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a Alert
+		if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		mu.Lock()
+		posts = append(posts, a)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	count := func(status string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, a := range posts {
+			if a.Monitor == "peg-below" && a.Status == status {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor := func(status string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for count(status) < want && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	dir := t.TempDir()
+	strat := filepath.Join(dir, "steth.yaml")
+	if err := os.WriteFile(strat, []byte(`name: steth-only
+base: ETH
+universe: [lido/steth]
+rules:
+  eligible: tvl > 0
+  score: 1
+allocation: { method: proportional }
+constraints: { idle: 0.02 }
+rebalance: { every: "@daily" }
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgText := "state_db: state.db\ndurability: normal\nalerts: { webhooks: [ { url: " + hook.URL + "/hook, format: generic } ] }\nvaults:\n" +
+		"  - id: lst\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */6 * * *\"\n"
+	path := filepath.Join(dir, "service.yaml")
+	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist := steth2022(t)
+	ctx := context.Background()
+	clock := NewManualClock(time.Date(2022, 5, 1, 0, 0, 0, 0, time.UTC))
+	start := func(wall func() time.Time) *Service {
+		s, err := New(ctx, cfg, Options{Wall: wall, Clock: clock, History: hist, Manual: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// journaled counts the vault's decisions that say the monitor fired
+	// and resolved.
+	journaled := func(s *Service) (fired, resolved int) {
+		var n, m int
+		if err := s.store.db.QueryRow("SELECT COUNT(*) FROM decisions WHERE vault_id = 'lst' AND summary LIKE '%firing: monitor peg-below%'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.store.db.QueryRow("SELECT COUNT(*) FROM decisions WHERE vault_id = 'lst' AND summary LIKE '%resolved: monitor peg-below%'").Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		return n, m
+	}
+	end := time.Date(2022, 7, 31, 0, 0, 0, 0, time.UTC)
+
+	s1 := start(time.Now)
+	at := clock.Now()
+	for {
+		at = at.Add(6 * time.Hour)
+		if at.After(end) {
+			t.Fatal("the peg monitor never fired")
+		}
+		if _, err := s1.Advance(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := journaled(s1); f > 0 {
+			break
+		}
+	}
+	firedAt := at
+	// Still firing a day later, with no second alert.
+	at = at.Add(24 * time.Hour)
+	if _, err := s1.Advance(ctx, at); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("firing", 1)
+	if f, r := journaled(s1); f != 1 || r != 0 {
+		t.Fatalf("before the restart: %d firing and %d resolved decisions, want 1 and 0 (fired %s)", f, r, firedAt)
+	}
+	if got := count("firing"); got != 1 {
+		t.Fatalf("before the restart: %d firing alerts, want 1", got)
+	}
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The first service stopped without releasing its lease (a crash, or
+	// a failover): the second one starts after the lease expired.
+	s2 := start(func() time.Time { return time.Now().Add(cfg.LeaseTTL + time.Minute) })
+	defer s2.Close()
+	var resolvedAt time.Time
+	for resolvedAt.IsZero() {
+		at = at.Add(6 * time.Hour)
+		if at.After(end) {
+			t.Fatal("the peg monitor never resolved")
+		}
+		if _, err := s2.Advance(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		f, r := journaled(s2)
+		if f != 1 {
+			t.Fatalf("after the restart, at %s: %d firing decisions, want still 1 (the episode continues)", at, f)
+		}
+		if r > 0 {
+			resolvedAt = at
+			if r != 1 {
+				t.Errorf("%d resolved decisions, want 1", r)
+			}
+		}
+		if fs := s2.vaults["lst"].alerts.list(); r == 0 && (len(fs) == 0 || !fs[0].Since.Before(firedAt.Add(time.Second))) {
+			t.Errorf("at %s the firing monitors are %v, want peg-below firing since the first service's episode (%s)", at, fs, firedAt)
+		}
+	}
+	waitFor("resolved", 1)
+	time.Sleep(100 * time.Millisecond) // a second alert would be queued by now
+	t.Logf("peg-below fired by %s, resolved by %s after a restart", firedAt, resolvedAt)
+	if got := count("firing"); got != 1 {
+		t.Errorf("%d firing alerts in all, want 1 (none after the restart)", got)
+	}
+	if got := count("resolved"); got != 1 {
+		t.Errorf("%d resolved alerts, want 1", got)
+	}
+	if got := metricValue(t, s2.metrics.MonitorFiring.WithLabelValues("lst", "peg-below", "critical", MonitorAlert)); got != 0 {
+		t.Errorf("monitor_firing after the resolve %g, want 0", got)
+	}
+}

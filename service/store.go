@@ -555,6 +555,13 @@ type Commit struct {
 	monitors   []Firing
 	monitorsAt time.Time
 	evaluated  bool
+	// alerts, when alertsVault is set, replace that vault's persisted
+	// monitor state (monitor_state) in the commit's transaction.
+	alerts      []Firing
+	alertsVault string
+	// started and resolved are the monitors' changes the commit journals
+	// (alerted after it).
+	started, resolved []Firing
 }
 
 // VaultUpdate is a vault's new committed state.
@@ -610,6 +617,11 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 				return err
 			}
 		}
+		if c.alertsVault != "" {
+			if err := s.writeAlerts(ctx, tx, c.alertsVault, c.alerts); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -619,6 +631,54 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 		return adapters.Wrap(op, adapters.KindOther, err)
 	}
 	return nil
+}
+
+// writeAlerts replaces a vault's persisted monitor state with fs.
+func (s *Store) writeAlerts(ctx context.Context, tx *sql.Tx, vaultID string, fs []Firing) error {
+	if _, err := s.exec(ctx, tx, "DELETE FROM monitor_state WHERE vault_id = ?", vaultID); err != nil {
+		return err
+	}
+	for _, f := range fs {
+		js, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, "INSERT INTO monitor_state (vault_id, monitor, since, notified, firing_json) VALUES (?, ?, ?, ?, ?)",
+			vaultID, f.Monitor, f.Since.Unix(), f.Notified.Unix(), string(js)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Alerts returns a vault's persisted firing monitors (monitor_state),
+// sorted by name: the episodes a restarted service or a new leader
+// continues.
+func (s *Store) Alerts(ctx context.Context, vaultID string) ([]Firing, error) {
+	const op = "service.Alerts"
+	rows, err := s.db.QueryContext(ctx, "SELECT monitor, since, notified, firing_json FROM monitor_state WHERE vault_id = ? ORDER BY monitor", vaultID)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	defer rows.Close()
+	var out []Firing
+	for rows.Next() {
+		var name, js string
+		var since, notified int64
+		if err := rows.Scan(&name, &since, &notified, &js); err != nil {
+			return nil, adapters.Wrap(op, adapters.KindOther, err)
+		}
+		var f Firing
+		if err := json.Unmarshal([]byte(js), &f); err != nil {
+			return nil, adapters.E(op, adapters.KindInvalid, "vault %s monitor %s: state: %v", vaultID, name, err)
+		}
+		f.Monitor, f.Since, f.Notified = name, time.Unix(since, 0).UTC(), time.Unix(notified, 0).UTC()
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	return out, nil
 }
 
 func (s *Store) writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, intent string, at time.Time) error {

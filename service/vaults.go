@@ -254,7 +254,9 @@ func (rt *vaultRT) doWith(ctx context.Context, in Intent, pre *VaultRow) (Intent
 			return got, err
 		}
 		c.Intent, c.At = got.Key, rt.s.clock.Now()
-		rt.noteMonitors(&c, got)
+		if err := rt.noteMonitors(ctx, &c, got); err != nil {
+			return got, err
+		}
 		err = rt.s.store.Commit(ctx, c)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			continue // another process moved the vault or finished the intent: look again
