@@ -40,6 +40,10 @@ type MonteCarloSpec struct {
 	FanPoints int
 	// Progress, when set, is called after each path with the number done.
 	Progress func(done int)
+	// viaSQLite loads each path's history through an in-memory SQLite
+	// database (Write then Load), the way paths were loaded before
+	// history.BatchWindow: the tests' reference.
+	viaSQLite bool
 }
 
 // MCPath is one path's outcome.
@@ -221,15 +225,16 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 	if err != nil {
 		return err
 	}
-	db, err := history.OpenMemory(ctx, history.WithClock(func() time.Time { return time.Unix(0, 0).UTC() }))
-	if err != nil {
-		return err
+	var w *adapters.Window
+	if ms.viaSQLite {
+		w, err = loadViaSQLite(ctx, b, sp.Universe, sp.From, sp.To, lookback)
+	} else {
+		// The window Write then Load would give, without the database.
+		w, err = history.BatchWindow(b, sp.Universe, sp.From.Add(-lookback), sp.To, nil)
+		if err == nil && w.Rows() == 0 {
+			err = adapters.E("backtest.Load", adapters.KindInvalid, "no data for %v in %s .. %s", sp.Universe, fmtTime(sp.From.Add(-lookback)), fmtTime(sp.To))
+		}
 	}
-	defer db.Close()
-	if _, err := db.Write(ctx, b); err != nil {
-		return err
-	}
-	w, err := LoadUniverse(ctx, db, sp.Universe, sp.From, sp.To, lookback)
 	if err != nil {
 		return err
 	}
@@ -274,6 +279,20 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 		p.Fan = append(p.Fan, v)
 	}
 	return nil
+}
+
+// loadViaSQLite writes b into an in-memory database and loads the
+// universe's window from it.
+func loadViaSQLite(ctx context.Context, b *history.Batch, universe []string, from, to time.Time, lookback time.Duration) (*adapters.Window, error) {
+	db, err := history.OpenMemory(ctx, history.WithClock(func() time.Time { return time.Unix(0, 0).UTC() }))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := db.Write(ctx, b); err != nil {
+		return nil, err
+	}
+	return LoadUniverse(ctx, db, universe, from, to, lookback)
 }
 
 // quantile is the q-quantile of sorted xs by linear interpolation

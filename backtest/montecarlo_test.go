@@ -164,3 +164,24 @@ func BenchmarkMonteCarlo_YearHourly(b *testing.B) {
 		})
 	}
 }
+
+// TestMonteCarlo_DirectWindowSameAsSQLite: paths whose window is built
+// straight from the generated batch (history.BatchWindow) write the same
+// bytes as paths that write the batch into an in-memory SQLite database
+// and load it back, over scenarios with slashes, depegs and pauses.
+func TestMonteCarlo_DirectWindowSameAsSQLite(t *testing.T) {
+	for _, sc := range []string{"correlated-slash", "default", "utilization-spike"} {
+		t.Run(sc, func(t *testing.T) {
+			ms := mcSpec(t, 4, 2, 7)
+			ms.Scenario, ms.GenStep = sc, time.Hour
+			direct := writeMC(t, ms)
+			ms.viaSQLite = true
+			ref := writeMC(t, ms)
+			for f := range ref {
+				if !bytes.Equal(direct[f], ref[f]) {
+					t.Errorf("%s: %s differs from the SQLite path's", sc, f)
+				}
+			}
+		})
+	}
+}
