@@ -359,6 +359,13 @@ rebalance: { every: "@daily" }
 	// a failover): the second one starts after the lease expired.
 	s2 := start(func() time.Time { return time.Now().Add(cfg.LeaseTTL + time.Minute) })
 	defer s2.Close()
+	// The lease holder shows the episode before its first action.
+	if fs := s2.vaults["lst"].alerts.list(); len(fs) != 1 || fs[0].Monitor != "peg-below" || fs[0].Since.After(firedAt) {
+		t.Errorf("after the restart the firing monitors are %v, want peg-below firing since the first service's episode (%s)", fs, firedAt)
+	}
+	if got := metricValue(t, s2.metrics.MonitorFiring.WithLabelValues("lst", "peg-below", "critical", MonitorAlert)); got != 1 {
+		t.Errorf("monitor_firing after the restart %g, want 1", got)
+	}
 	var resolvedAt time.Time
 	for resolvedAt.IsZero() {
 		at = at.Add(6 * time.Hour)

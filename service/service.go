@@ -307,8 +307,29 @@ func (s *Service) start(ctx context.Context) error {
 		if err := s.Recover(ctx); err != nil {
 			return err
 		}
+		if err := s.loadAlerts(ctx); err != nil {
+			return err
+		}
 	}
 	return s.ensureVaults(ctx)
+}
+
+// loadAlerts shows the firing monitors the state database holds (the
+// episodes the last lease holder left) in the API and monitor_firing
+// before this process's first action evaluates them.
+func (s *Service) loadAlerts(ctx context.Context) error {
+	for _, id := range s.order {
+		rt := s.vaults[id]
+		fs, err := s.store.Alerts(ctx, id)
+		if err != nil {
+			return err
+		}
+		rt.alerts.set(fs)
+		for _, f := range fs {
+			s.metrics.MonitorFiring.WithLabelValues(id, f.Monitor, f.Severity, f.Action).Set(1)
+		}
+	}
+	return nil
 }
 
 // ensureVaults checks every configured vault against the database and
