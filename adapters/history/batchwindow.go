@@ -88,26 +88,7 @@ func BatchWindow(b *Batch, ids []string, from, to time.Time, cat *adapters.Catal
 	slices.SortStableFunc(evs, func(a, b adapters.Event) int {
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Market, b.Market), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Scope, b.Scope))
 	})
-	for _, e := range evs {
-		s := w.Get(e.Market)
-		s.Events = append(s.Events, e)
-	}
-	if from.IsZero() || to.IsZero() {
-		var first, last int64 = 1<<63 - 1, -1 << 63
-		for _, s := range w.Series {
-			if n := s.Len(); n > 0 {
-				first, last = min(first, s.Times[0]), max(last, s.Times[n-1])
-			}
-		}
-		if first <= last {
-			if from.IsZero() {
-				w.From = time.Unix(first, 0).UTC()
-			}
-			if to.IsZero() {
-				w.To = time.Unix(last, 0).UTC()
-			}
-		}
-	}
+	finishWindow(w, evs, from, to)
 	return w, nil
 }
 

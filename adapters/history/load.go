@@ -87,6 +87,13 @@ func (db *DB) Load(ctx context.Context, ids []string, from, to time.Time) (*adap
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
 	}
+	finishWindow(w, evs, from, to)
+	return w, nil
+}
+
+// finishWindow attaches events (in the order given) to their markets' series
+// and, where from or to is zero, bounds the window by its first and last rows.
+func finishWindow(w *adapters.Window, evs []adapters.Event, from, to time.Time) {
 	for _, e := range evs {
 		s := w.Get(e.Market)
 		s.Events = append(s.Events, e)
@@ -107,7 +114,6 @@ func (db *DB) Load(ctx context.Context, ids []string, from, to time.Time) (*adap
 			}
 		}
 	}
-	return w, nil
 }
 
 // estimate is how many rows of m fall in [lo, hi], assuming even spacing.
