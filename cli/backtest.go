@@ -416,6 +416,23 @@ func ratio(v float64, defined bool) string {
 // parameters, sorted by name; each value is a number or a range
 // MIN:MAX:STEP (expandRange). A name given twice, or a value given twice
 // for one name, is a usage error.
+// paramGrid parses --param values into a grid for this strategy; an
+// unknown parameter name fails before anything runs.
+func (l *strat) paramGrid(kvs []string) ([]backtest.Param, error) {
+	params, err := parseGrid(kvs, l.parseParam)
+	if err != nil {
+		return nil, err
+	}
+	probe := map[string]float64{}
+	for _, p := range params {
+		probe[p.Name] = p.Values[0]
+	}
+	if _, err := l.WithParams(probe); err != nil {
+		return nil, err
+	}
+	return params, nil
+}
+
 func parseGrid(kvs []string, parse func(k, v string) (float64, error)) ([]backtest.Param, error) {
 	seen := map[string]bool{}
 	var out []backtest.Param
@@ -510,16 +527,8 @@ sweep.csv in the sweep's folder (--out/sweep-NAME-HASH, its path on the last lin
 			if err != nil {
 				return err
 			}
-			params, err := parseGrid(grid, rs.strategy.parseParam)
+			params, err := rs.strategy.paramGrid(grid)
 			if err != nil {
-				return err
-			}
-			// Unknown parameter names fail before anything runs.
-			probe := map[string]float64{}
-			for _, p := range params {
-				probe[p.Name] = p.Values[0]
-			}
-			if _, err := rs.strategy.WithParams(probe); err != nil {
 				return err
 			}
 			baseParams := rs.strategy.Params()

@@ -68,15 +68,8 @@ curve) and summary.json; the last line is that folder.`,
 			if err != nil {
 				return err
 			}
-			params, err := parseGrid(grid, rs.strategy.parseParam)
+			params, err := rs.strategy.paramGrid(grid)
 			if err != nil {
-				return err
-			}
-			probe := map[string]float64{}
-			for _, p := range params {
-				probe[p.Name] = p.Values[0]
-			}
-			if _, err := rs.strategy.WithParams(probe); err != nil {
 				return err
 			}
 			spec := rs.specFor(rs.strategy)
