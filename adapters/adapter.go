@@ -11,7 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Scale is the number of decimal places every base-asset amount, share
@@ -86,7 +86,7 @@ func (e *Env) GasCost(units float64) decimal.Decimal {
 // decimal at Scale places without going through a string. Non-finite
 // values give zero.
 func FromFloat(v float64) decimal.Decimal {
-	return decfast.FromFloat(v)
+	return fixed.FromFloat(v)
 }
 
 // Quantize rounds an amount to Scale places, half away from zero.
@@ -101,7 +101,7 @@ type Position struct {
 	// Units is what the vault holds: LST/LRT tokens (or shares of a
 	// rebasing token), a lending market's scaled balance (amount / index),
 	// or an AMM pool's LP units.
-	Units decimal.Decimal `json:"units"`
+	Units fixed.Num `json:"units"`
 	// Index is the value of one unit in the base asset at Last, by the
 	// protocol's own accounting: the exchange rate, the liquidity index, the
 	// LP unit value. It moves on Accrue.
@@ -119,10 +119,10 @@ type Position struct {
 	Adapt float64 `json:"adapt,omitempty"`
 	// Principal is the base asset put in minus the base asset taken out at
 	// cost: the denominator of the position's yield attribution.
-	Principal decimal.Decimal `json:"principal"`
+	Principal fixed.Num `json:"principal"`
 	// Rewards are accrued, unharvested rewards valued in the base asset
 	// after the profile's haircut.
-	Rewards decimal.Decimal `json:"rewards"`
+	Rewards fixed.Num `json:"rewards"`
 	// Last is the time the position was last accrued.
 	Last time.Time `json:"last"`
 	// APY is the last growth rate (a fraction a year) Accrue saw in an
@@ -131,6 +131,21 @@ type Position struct {
 	APY float64 `json:"apy,omitempty"`
 	// Claims are queued withdrawals not yet paid out.
 	Claims []Claim `json:"claims,omitempty"`
+	// Debt is a borrowing position's scaled debt (amount / borrow index,
+	// as Aave's variable debt token keeps it): the debt is Debt x
+	// DebtIndex in the base asset. Zero for supply-only markets.
+	Debt fixed.Num `json:"debt,omitzero"`
+	// DebtIndex is the value of one scaled debt unit at Last: the
+	// observed borrow index, or the borrow rate compounded where the
+	// history has none.
+	DebtIndex float64 `json:"debt_index,omitempty"`
+	// Rate is a borrowing position's collateral token in the base asset at
+	// Last by the exchange rate (the collateral's oracle rate); Index is
+	// then the collateral's liquidity index, in tokens.
+	Rate float64 `json:"rate,omitempty"`
+	// Leverage is the collateral over the equity a borrowing position aims
+	// at when it is opened or re-levered (0: the market's default).
+	Leverage float64 `json:"leverage,omitempty"`
 	// Paused is set by Driver.Apply on an EventPause and cleared on an
 	// EventUnpause. While it is set, drivers that honour pauses (lending,
 	// amm) refuse deposits and withdrawals with KindPaused. It is part of
@@ -141,22 +156,22 @@ type Position struct {
 // IsZero reports whether the position holds nothing: no units, no claims
 // and no rewards.
 func (p *Position) IsZero() bool {
-	return p.Units.Sign() == 0 && len(p.Claims) == 0 && p.Rewards.Sign() == 0
+	return p.Units.Sign() == 0 && p.Debt.Sign() == 0 && len(p.Claims) == 0 && p.Rewards.Sign() == 0
 }
 
 // Claim is a queued withdrawal: units taken out of the position that the
 // protocol pays out at ReadyAt. Until paid the claim stays exposed to
 // slashing (Driver.Apply cuts its units too).
 type Claim struct {
-	Units     decimal.Decimal `json:"units"`
-	Index     float64         `json:"index"` // value of one unit when requested: the payout per unit, unless cut
-	Requested time.Time       `json:"requested"`
-	ReadyAt   time.Time       `json:"ready_at"`
+	Units     fixed.Num `json:"units"`
+	Index     float64   `json:"index"` // value of one unit when requested: the payout per unit, unless cut
+	Requested time.Time `json:"requested"`
+	ReadyAt   time.Time `json:"ready_at"`
 }
 
 // Amount is the base-asset payout of the claim.
 func (c *Claim) Amount() decimal.Decimal {
-	return Quantize(c.Units.Mul(FromFloat(c.Index)))
+	return Quantize(c.Units.Dec().Mul(FromFloat(c.Index)))
 }
 
 // ExitMode chooses how a withdrawal leaves a market.
@@ -285,6 +300,18 @@ type RateValuer interface {
 	ValueRate(pos *Position, env *Env, pricing Pricing) (r float64, ok bool)
 }
 
+// SellQuoter is the optional capability of drivers whose yield depends on
+// the holder's own size (a lending market's utilization after its supply,
+// a pool's fee share). QuoteSell prices a sale of amount from the caller's
+// position (Env.Held): its APY is the yield the sale gives up per unit
+// sold, (H·r(H) − (H−X)·r(H−X)) / X for a position of value H, a sale X
+// and r(h) the rate a position of h earns, not the rate after adding
+// amount; its MaxInstantExit is what the position can take out now. Other
+// drivers' sales are priced by Quote (Adapter.QuoteSell).
+type SellQuoter interface {
+	QuoteSell(env *Env, amount decimal.Decimal) (Quote, error)
+}
+
 // Harvester is the optional capability of markets that pay rewards that
 // must be claimed and swapped.
 type Harvester interface {
@@ -298,6 +325,73 @@ type Claimer interface {
 	// Claim pays out every claim whose ReadyAt is at or before env.Time.
 	// With nothing ready it fails with KindNotReady.
 	Claim(pos Position, env *Env) (Position, Fill, error)
+}
+
+// Liquidation is what a lending protocol's liquidation did to a borrowing
+// position: the debt a liquidator repaid, the collateral it seized for it
+// (at the oracle's price, bonus included), and the equity the position
+// lost (the seized collateral valued at rate pricing, less the debt
+// repaid). Cause names what brought the health factor below 1.
+type Liquidation struct {
+	Repaid decimal.Decimal `json:"repaid"`
+	Seized decimal.Decimal `json:"seized"`
+	Loss   decimal.Decimal `json:"loss"`
+	// HealthBefore and HealthAfter are the health factors before and
+	// after (HealthAfter 0 once no debt is left).
+	HealthBefore float64 `json:"health_before"`
+	HealthAfter  float64 `json:"health_after"`
+	// Calls is the number of liquidation calls it took (an Aave call
+	// repays at most the close factor of the debt).
+	Calls int    `json:"calls"`
+	Cause string `json:"cause"`
+}
+
+// Liquidator is the optional capability of markets where a position can
+// borrow: the protocol liquidates it when its health factor falls below 1.
+// Liquidate accrues pos to env.Time and, when it is unhealthy, applies the
+// liquidations the protocol allows until it is healthy or empty; ok is
+// false when nothing was liquidated.
+type Liquidator interface {
+	Liquidate(pos Position, env *Env) (Position, Liquidation, bool)
+}
+
+// LoopFigures are a borrowing position's (or a prospective one's) risk and
+// yield figures at one instant (Leverer.Figures).
+type LoopFigures struct {
+	// Leverage is collateral over equity (1 without debt).
+	Leverage float64
+	// HealthFactor is collateral at the oracle's price x LLTV / debt;
+	// 0 without debt (it is then unbounded).
+	HealthFactor float64
+	// LTV is debt over collateral at the oracle's price.
+	LTV float64
+	// MaxLTV and LLTV are the market's at the time; MaxLeverage is
+	// 1 / (1 - MaxLTV).
+	MaxLTV, LLTV, MaxLeverage float64
+	// SupplyAPY is the collateral reserve's supply APY (without the
+	// token's own exchange-rate growth); BorrowAPY the debt's rate after
+	// the position's own borrowing.
+	SupplyAPY, BorrowAPY float64
+	// LiquidationDrop is the fall of the collateral's oracle price (a
+	// fraction) at which the health factor reaches 1: 1 - 1/HealthFactor;
+	// 1 without debt.
+	LiquidationDrop float64
+	// OracleMarket is set when the oracle prices the collateral at its
+	// market price (a depeg moves the health factor).
+	OracleMarket bool
+}
+
+// Leverer is the optional capability of markets whose positions borrow
+// against their collateral (leveraged loops).
+type Leverer interface {
+	// Figures are pos's loop figures at env; for a position that holds
+	// nothing, those of a loop opened now at leverage.
+	Figures(pos *Position, env *Env, leverage float64) LoopFigures
+	// Relever moves pos to leverage at constant equity, less the costs:
+	// borrowing more and adding collateral, or selling collateral to repay
+	// debt, on the cheaper route. The Fill's Amount is zero (no base asset
+	// moves to or from idle); its costs are what the equity lost.
+	Relever(pos Position, env *Env, leverage float64) (Position, Fill, error)
 }
 
 // Factory builds the Driver of one market from its profile.

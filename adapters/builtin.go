@@ -66,6 +66,54 @@ const (
 	aaveUSDTNote   = "AaveScan USDT reserve (shared/data aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily)"
 )
 
+// Sources of the loop profiles.
+const (
+	aaveEModeNote     = "ACI ARFC Update stETH and WETH Risk Params on Aave v3 Ethereum (governance.aave.com/t/16168, 2024-01-12): ETH-correlated e-mode"
+	aaveEMode2025Note = "AIP wstETH and weETH E-Modes and LT/LTV Adjustments on Ethereum, Arbitrum, Base (bgd-labs/aave-proposals-v3 src/20250318_Multi_WstETHAndWeETHEModesAndLTLTVAdjustmentsOnEthereumArbitrumBase, payload diff; dated by its payload, 2025-03-18)"
+	aaveLiqNote       = "aave-dao/aave-v3-origin src/contracts/protocol/libraries/logic/LiquidationLogic.sol"
+	uniWstETHNote     = "Uniswap v3 wstETH/WETH 0.01% pool: the swap fee of selling the collateral when unwinding (price impact beyond it is the observed exit liquidity's bound)"
+)
+
+// aaveLoopParams adds to a loop profile's own parameters those every Aave
+// v3 core loop shares: the WETH reserve's rate model (the debt), the
+// liquidation rule, the flash-loan premium and the gas of each call.
+// withMorphoIRM adds Morpho's AdaptiveCurveIRM constants (the same for
+// every Morpho Blue market) to own.
+func withMorphoIRM(own map[string]Param) map[string]Param {
+	own["irm_optimal"] = p(0.90, morphoIRMNote+": TARGET_UTILIZATION = 0.9")
+	own["irm_curve_steepness"] = p(4, morphoIRMNote+": CURVE_STEEPNESS = 4")
+	own["irm_adjustment_speed"] = p(50, morphoIRMNote+": ADJUSTMENT_SPEED = 50/year")
+	own["irm_rate_at_target"] = p(0.04, morphoIRMNote+": INITIAL_RATE_AT_TARGET = 4%/year")
+	own["irm_min_rate_at_target"] = p(0.001, morphoIRMNote+": MIN_RATE_AT_TARGET = 0.1%/year")
+	own["irm_max_rate_at_target"] = p(2.0, morphoIRMNote+": MAX_RATE_AT_TARGET = 200%/year")
+	return own
+}
+
+func aaveLoopParams(own map[string]Param) map[string]Param {
+	out := map[string]Param{
+		"irm_base":             p(0, aaveWETHNote+": borrow rate 0 at zero utilization"),
+		"irm_slope1":           p(0.027, aaveWETHNote+": borrow rate / utilization = 0.030 below the kink, so 2.7% at 90%"),
+		"irm_slope2":           p(0.80, aaveWETHNote+": slope above the kink 0.80 (2024-07-05 at u 0.925, borrow 22.6%)"),
+		"irm_optimal":          p(0.90, aaveWETHNote+": kink at 90% (raised to 92% by Risk Stewards 2025-07-19, governance.aave.com/t/22625)"),
+		"reserve_factor":       p(0.15, aaveWETHNote+": 1 - supply rate / (borrow rate x utilization) = 0.15"),
+		"close_factor":         p(0.5, aaveLiqNote+": DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5e4 (v3.0-v3.2; v3.3 lets positions under $2,000 be closed whole, not modelled)"),
+		"close_factor_full_hf": p(0.95, aaveLiqNote+": CLOSE_FACTOR_HF_THRESHOLD = 0.95e18, at or below which the whole debt may be repaid"),
+		"flash_loan_fee":       p(0.0005, "Aave v3 Ethereum Pool.FLASHLOAN_PREMIUM_TOTAL = 5 (0.05%)"),
+		"unwind_swap_cost":     p(0.0001, uniWstETHNote),
+		"slash_risk":           p(0.0005, "bad-debt and oracle risk, order of magnitude (Aave risk reports)"),
+		"gas_deposit":          p(180000, gasNote+" (Pool.supply)"),
+		"gas_withdraw":         p(200000, gasNote+" (Pool.withdraw)"),
+		"gas_borrow":           p(250000, gasNote+" (Pool.borrow)"),
+		"gas_repay":            p(180000, gasNote+" (Pool.repay)"),
+		"gas_mint":             p(180000, gasNote+" (Lido submit then wstETH.wrap; ether.fi deposit then weETH.wrap)"),
+		"gas_flash":            p(900000, "order of magnitude: one transaction of Pool.flashLoan with a supply, a borrow and a mint (the step calls summed, less the per-transaction overhead)"),
+	}
+	for k, v := range own {
+		out[k] = v
+	}
+	return out
+}
+
 func builtinProfiles() []Profile {
 	return []Profile{
 		// Liquid staking.
@@ -292,19 +340,53 @@ func builtinProfiles() []Profile {
 			}},
 		{Name: "morpho", Display: "Morpho (MetaMorpho vaults)", Kind: Lending, Tags: []string{"oracle:morpho"},
 			RewardTokens: []string{"MORPHO"}, Source: "https://docs.morpho.org",
-			Params: map[string]Param{
-				"irm_optimal":            p(0.90, morphoIRMNote+": TARGET_UTILIZATION = 0.9"),
-				"irm_curve_steepness":    p(4, morphoIRMNote+": CURVE_STEEPNESS = 4"),
-				"irm_adjustment_speed":   p(50, morphoIRMNote+": ADJUSTMENT_SPEED = 50/year"),
-				"irm_rate_at_target":     p(0.04, morphoIRMNote+": INITIAL_RATE_AT_TARGET = 4%/year"),
-				"irm_min_rate_at_target": p(0.001, morphoIRMNote+": MIN_RATE_AT_TARGET = 0.1%/year"),
-				"irm_max_rate_at_target": p(2.0, morphoIRMNote+": MAX_RATE_AT_TARGET = 200%/year"),
-				"reserve_factor":         p(0, "Morpho Blue market fee: off unless governance turns it on (Morpho.setFee); MetaMorpho curators' performance fees are not modelled"),
-				"slash_risk":             p(0.001, "isolated markets: curator and oracle risk"),
-				"gas_deposit":            p(200000, gasNote+" (MetaMorpho deposit)"),
-				"gas_withdraw":           p(220000, gasNote),
-				"gas_harvest":            p(150000, gasNote),
-			}},
+			Params: withMorphoIRM(map[string]Param{
+				"reserve_factor": p(0, "Morpho Blue market fee: off unless governance turns it on (Morpho.setFee); MetaMorpho curators' performance fees are not modelled"),
+				"slash_risk":     p(0.001, "isolated markets: curator and oracle risk"),
+				"gas_deposit":    p(200000, gasNote+" (MetaMorpho deposit)"),
+				"gas_withdraw":   p(220000, gasNote),
+				"gas_harvest":    p(150000, gasNote),
+			})},
+		// Leveraged loops: collateral and debt in one lending market.
+		{Name: "aave-v3-emode-wsteth", Display: "Aave v3 core: wstETH collateral, WETH debt, ETH-correlated e-mode", Kind: Lending, Base: ETH,
+			Tags: []string{"protocol:aave-v3", "oracle:capo"}, Source: "https://aave.com/docs",
+			Params: aaveLoopParams(map[string]Param{
+				"ltv": then(p(0.93, aaveEModeNote+": LTV 93% (90% before the ARFC; the AIP's execution date is not verified, so 2024-01-12..its execution may be off)"),
+					"2025-03-18", 0.935, aaveEMode2025Note+": wstETH/ETH e-mode (id 8) LTV 93.5%"),
+				"lltv": then(p(0.95, aaveEModeNote+": liquidation threshold 95%"),
+					"2025-03-18", 0.955, aaveEMode2025Note+": wstETH/ETH e-mode (id 8) liquidation threshold 95.5%"),
+				"liquidation_bonus":   p(0.01, aaveEModeNote+": liquidation bonus 1% (unchanged by "+aaveEMode2025Note+")"),
+				"emode":               then(p(1, aaveEModeNote+": category 1, ETH correlated"), "2025-03-18", 8, aaveEMode2025Note+": category 8, wstETH/ETH"),
+				"oracle_market_price": p(0, "Aave v3 wstETH price feed: the CAPO adapter (bgd-labs/aave-capo WstETHPriceCapAdapter) = stETH per wstETH x ETH/USD, the exchange rate capped in growth, not the market price"),
+			})},
+		{Name: "aave-v3-emode-weeth", Display: "Aave v3 core: weETH collateral, WETH debt, weETH/ETH e-mode", Kind: Lending, Base: ETH,
+			Tags: []string{"protocol:aave-v3", "oracle:capo"}, Source: "https://aave.com/docs",
+			Params: aaveLoopParams(map[string]Param{
+				"ltv":                 since("2025-03-18", 0.93, aaveEMode2025Note+": weETH/ETH e-mode (id 7) created, LTV 93%; whether weETH was in the ETH-correlated category before is not established from the sources read, so the loop starts here"),
+				"lltv":                since("2025-03-18", 0.95, aaveEMode2025Note+": weETH/ETH e-mode (id 7) liquidation threshold 95%"),
+				"liquidation_bonus":   since("2025-03-18", 0.01, aaveEMode2025Note+": weETH/ETH e-mode (id 7) liquidation bonus 1% on Ethereum (1.25% on Base)"),
+				"emode":               since("2025-03-18", 7, aaveEMode2025Note+": category 7, weETH/ETH"),
+				"oracle_market_price": p(0, "Aave v3 weETH price feed: the CAPO adapter (bgd-labs/aave-capo WeETHPriceCapAdapter) = eETH per weETH x ETH/USD, the exchange rate capped in growth, not the market price"),
+			})},
+		{Name: "morpho-blue-wsteth-weth", Display: "Morpho Blue wstETH/WETH 94.5% LLTV market", Kind: Lending, Base: ETH,
+			Tags: []string{"protocol:morpho", "oracle:morpho"}, Source: "https://docs.morpho.org/learn/concepts/liquidation",
+			Params: withMorphoIRM(map[string]Param{
+				"ltv":                       p(0.945, "Morpho Blue borrows up to the LLTV (Morpho.borrow requires _isHealthy: debt <= collateral x price x lltv); no separate LTV"),
+				"lltv":                      p(0.945, "Morpho Blue wstETH/WETH market: LLTV 94.5% (one of the governance-enabled LLTVs, Morpho.enableLltv)"),
+				"liquidation_cursor":        p(0.3, "morpho-org/morpho-blue src/libraries/ConstantsLib.sol: LIQUIDATION_CURSOR = 0.3e18"),
+				"max_liquidation_incentive": p(1.15, "morpho-org/morpho-blue src/libraries/ConstantsLib.sol: MAX_LIQUIDATION_INCENTIVE_FACTOR = 1.15e18"),
+				"oracle_market_price":       p(0, "the market's MorphoChainlinkOracleV2 converts wstETH with the wstETH contract's stEthPerToken (an exchange-rate oracle), stETH taken at 1 ETH"),
+				"flash_loan_fee":            p(0, "Morpho.flashLoan charges no fee (morpho-org/morpho-blue src/Morpho.sol)"),
+				"reserve_factor":            p(0, "Morpho Blue market fee: off unless governance turns it on (Morpho.setFee)"),
+				"slash_risk":                p(0.001, "isolated markets: oracle and liquidation risk, order of magnitude"),
+				"unwind_swap_cost":          p(0.0001, uniWstETHNote),
+				"gas_deposit":               p(120000, gasNote+" (Morpho.supplyCollateral)"),
+				"gas_withdraw":              p(120000, gasNote+" (Morpho.withdrawCollateral)"),
+				"gas_borrow":                p(150000, gasNote+" (Morpho.borrow)"),
+				"gas_repay":                 p(120000, gasNote+" (Morpho.repay)"),
+				"gas_mint":                  p(180000, gasNote+" (Lido submit, then wstETH.wrap)"),
+				"gas_flash":                 p(700000, "order of magnitude: one transaction of Morpho.flashLoan with a supply, a borrow and a mint (the step calls summed, less the per-transaction overhead)"),
+			})},
 		{Name: "spark", Display: "Spark (SparkLend)", Kind: Lending, Tags: []string{"oracle:chainlink"},
 			RewardTokens: []string{"SPK"}, Source: "https://docs.spark.fi",
 			Params: map[string]Param{
@@ -413,7 +495,9 @@ func builtinMarkets() []Market {
 	rsExp, rsSrc := own("operator:kelp-set", "Kelp")
 	swExp, swSrc := own("operator:swell-set", "Swell")
 	return []Market{
-		{ID: "lido/steth", Kind: LST, Base: ETH, Token: "stETH", Name: "Lido staked ETH"},
+		{ID: "lido/steth", Kind: LST, Base: ETH, Token: "stETH", Name: "Lido staked ETH",
+			Params:  map[string]float64{"typical_tvl": 1.9e10},
+			Sources: map[string]string{"typical_tvl": "DefiLlama yields pool 747c1d2a-c668-4682-b9f9-296708a3dd90 (Lido stETH), tvlUsd: median $19.0B over 1,261 days 2022-05-03..2025-11-13, range $3.9B-$42.4B (dataset lido-steth-apy-defillama-daily)"}},
 		{ID: "lido/wsteth", Kind: LST, Base: ETH, Token: "wstETH", Name: "Lido wrapped staked ETH", Params: map[string]float64{"rebasing": 0},
 			Sources: map[string]string{"rebasing": "wstETH is the value-accruing wrapper of stETH: its balance is fixed, its stETH value grows (docs.lido.fi, wstETH)"}},
 		{ID: "rocketpool/reth", Kind: LST, Base: ETH, Token: "rETH", Name: "Rocket Pool ETH"},
@@ -507,6 +591,21 @@ func builtinMarkets() []Market {
 				"irm_slope2": "SparkLend USDC: order of magnitude (not verified)",
 			}},
 		{ID: "kamino/usdc", Kind: Lending, Base: USD, Token: "kUSDC", Name: "Kamino USDC supply"},
+		{ID: "aave-v3/wsteth-loop", Kind: Lending, Base: ETH, Protocol: "aave-v3-emode-wsteth", Token: "aEthwstETH + variableDebtEthWETH",
+			Name: "Aave v3 wstETH/WETH loop (e-mode)", Tags: []string{"protocol:lido"},
+			Legs:            &Legs{Collateral: "aave-v3/wsteth", Debt: "aave-v3/weth", Token: "lido/wsteth"},
+			Exposure:        map[string]float64{"protocol:lido": 1},
+			ExposureSources: map[string]string{"protocol:lido": "the collateral is wholly wstETH"}},
+		{ID: "aave-v3/weeth-loop", Kind: Lending, Base: ETH, Protocol: "aave-v3-emode-weeth", Token: "aEthweETH + variableDebtEthWETH",
+			Name: "Aave v3 weETH/WETH loop (e-mode)", Tags: []string{"protocol:etherfi", "layer:eigenlayer"},
+			Legs:            &Legs{Collateral: "aave-v3/weeth", Debt: "aave-v3/weth", Token: "etherfi/weeth"},
+			Exposure:        map[string]float64{"protocol:etherfi": 1, "layer:eigenlayer": 1},
+			ExposureSources: map[string]string{"protocol:etherfi": "the collateral is wholly weETH", "layer:eigenlayer": "ether.fi restakes its ETH through EigenLayer"}},
+		{ID: "morpho/wsteth-weth-loop", Kind: Lending, Base: ETH, Protocol: "morpho-blue-wsteth-weth", Token: "wstETH collateral + WETH debt",
+			Name: "Morpho Blue wstETH/WETH 94.5% loop", Tags: []string{"protocol:lido"},
+			Legs:            &Legs{Collateral: "lido/wsteth", Debt: "morpho/weth"},
+			Exposure:        map[string]float64{"protocol:lido": 1},
+			ExposureSources: map[string]string{"protocol:lido": "the collateral is wholly wstETH"}},
 
 		{ID: "curve/steth-eth", Kind: AMM, Base: ETH, Token: "steCRV", Name: "Curve ETH/stETH pool", Tags: []string{"protocol:lido"}},
 		{ID: "curve/3pool", Kind: AMM, Base: USD, Token: "3CRV", Name: "Curve DAI/USDC/USDT 3pool",
@@ -516,11 +615,15 @@ func builtinMarkets() []Market {
 				"fee_tier":      "Curve 3pool fee() = 1000000 / 1e10 = 0.01% (pool parameters); not verified against chain state here",
 			}},
 		{ID: "uniswap-v3/weth-usdt", Kind: AMM, Base: ETH, Token: "UNI-V3-POS", Name: "Uniswap v3 WETH/USDT 0.3% (full range)",
-			Params:  map[string]float64{"price_inverted": 1},
-			Sources: map[string]string{"price_inverted": "the GeckoTerminal WETH/USDT file and the synthetic generator quote USDT per WETH"}},
-		{ID: "uniswap-v3/weth-usdt-range", Kind: AMM, Base: ETH, Token: "UNI-V3-POS", Name: "Uniswap v3 WETH/USDT 0.3% (range 0.8x-1.25x)",
-			Params: map[string]float64{"range_lower": 0.8, "range_upper": 1.25, "price_inverted": 1},
+			Params: map[string]float64{"price_inverted": 1, "typical_volume": 4850},
 			Sources: map[string]string{
+				"price_inverted": "the GeckoTerminal WETH/USDT file and the synthetic generator quote USDT per WETH",
+				"typical_volume": uniVolumeSource,
+			}},
+		{ID: "uniswap-v3/weth-usdt-range", Kind: AMM, Base: ETH, Token: "UNI-V3-POS", Name: "Uniswap v3 WETH/USDT 0.3% (range 0.8x-1.25x)",
+			Params: map[string]float64{"range_lower": 0.8, "range_upper": 1.25, "price_inverted": 1, "typical_volume": 4850},
+			Sources: map[string]string{
+				"typical_volume": uniVolumeSource,
 				"range_lower":    "the example range position's choice: 0.8x the entry price (not a protocol parameter)",
 				"range_upper":    "the example range position's choice: 1.25x the entry price (not a protocol parameter)",
 				"price_inverted": "the GeckoTerminal WETH/USDT file and the synthetic generator quote USDT per WETH",
@@ -529,3 +632,7 @@ func builtinMarkets() []Market {
 		{ID: "balancer-weighted/80bal-20weth", Kind: AMM, Base: ETH, Token: "B-80BAL-20WETH", Name: "Balancer 80/20 BAL/WETH weighted pool (the veBAL pool)", Tags: []string{"protocol:balancer"}},
 	}
 }
+
+// uniVolumeSource is where the typical volume of the Uniswap v3 WETH/USDT
+// 0.3% pool comes from.
+const uniVolumeSource = "GeckoTerminal OHLCV of pool 0x4e68ccd3e89f51c3074ca5072bbac773960dfa36 (Uniswap v3 WETH/USDT 0.3%): median hourly volume x 24 / close = 4,845 ETH a day over 15,259 hours 2024-01..2025-09, 1st-99th percentile 5-92,670 (dataset uniswap-v3-weth-usdt-hourly-geckoterminal)"

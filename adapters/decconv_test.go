@@ -14,7 +14,7 @@ func sameDecimal(a, b decimal.Decimal) bool {
 	return a.Exponent() == b.Exponent() && a.Coefficient().Cmp(b.Coefficient()) == 0
 }
 
-// FromFloat and Float are internal/decfast's (tested there against
+// FromFloat and Float are package fixed's (tested there against
 // decimal, bit for bit); these check the delegation and the non-finite
 // cases adapters documents.
 func TestFromFloat_Float(t *testing.T) {

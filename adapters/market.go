@@ -109,6 +109,32 @@ type Market struct {
 	// package registered with RegisterDriver; empty is the profile's
 	// choice, else the kind's default driver.
 	Driver string `json:"driver,omitempty" yaml:"driver,omitempty"`
+	// Legs makes a lending market a leveraged loop: collateral supplied
+	// to one reserve, debt borrowed from another of the same protocol.
+	// Its history is composed from theirs (ComposeLoop) when the history
+	// has none of its own.
+	Legs *Legs `json:"legs,omitempty" yaml:"legs,omitempty"`
+}
+
+// Legs are the markets a loop market's history is composed of: the
+// collateral reserve (its liquidity index, supply APY and, where the
+// history carries it, the oracle's exchange rate), the debt reserve (its
+// borrow index, borrow APY, utilization and size) and, optionally, the
+// collateral token's own market (its exchange rate where the collateral
+// reserve has none, its market price and its exit liquidity).
+type Legs struct {
+	Collateral string `json:"collateral" yaml:"collateral"`
+	Debt       string `json:"debt" yaml:"debt"`
+	Token      string `json:"token,omitempty" yaml:"token,omitempty"`
+}
+
+// IDs are the leg markets, collateral, debt, then token when set.
+func (l *Legs) IDs() []string {
+	out := []string{l.Collateral, l.Debt}
+	if l.Token != "" {
+		out = append(out, l.Token)
+	}
+	return out
 }
 
 // ExposureTo is the share of the market's backing a slash scoped to scope
@@ -180,6 +206,22 @@ func (m *Market) Validate() error {
 		}
 		if strings.TrimSpace(m.ExposureSources[t]) == "" {
 			return E(op, KindInvalid, "market %s: exposure to %s has no source (exposure_sources)", m.ID, t)
+		}
+	}
+	if l := m.Legs; l != nil {
+		if m.Kind != Lending {
+			return E(op, KindInvalid, "market %s: legs make a lending loop, but the market is %s", m.ID, m.Kind)
+		}
+		for _, id := range l.IDs() {
+			if _, _, err := SplitID(id); err != nil {
+				return E(op, KindInvalid, "market %s: legs: %v", m.ID, err)
+			}
+			if id == m.ID {
+				return E(op, KindInvalid, "market %s: a leg cannot be the loop itself", m.ID)
+			}
+		}
+		if l.Collateral == l.Debt {
+			return E(op, KindInvalid, "market %s: legs: collateral and debt are both %s", m.ID, l.Debt)
 		}
 	}
 	for t := range m.ExposureSources {

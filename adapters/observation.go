@@ -35,6 +35,7 @@ const (
 	FieldCoin0Price                  // AMM: market price of pool coin 0 in base units (a stablecoin's USD price in a USD pool)
 	FieldCoin1Price                  // AMM: market price of pool coin 1 in base units
 	FieldCoin2Price                  // AMM: market price of pool coin 2 in base units
+	FieldBorrowIndex                 // lending: variable borrow index (debt value of one scaled debt unit), as Aave's variableBorrowIndex
 	NumFields                        // the number of fields
 )
 
@@ -61,6 +62,7 @@ var fieldNames = [NumFields]string{
 	FieldCoin0Price:     "coin0_price",
 	FieldCoin1Price:     "coin1_price",
 	FieldCoin2Price:     "coin2_price",
+	FieldBorrowIndex:    "borrow_index",
 }
 
 // String returns the field's canonical snake_case name.
@@ -194,7 +196,7 @@ func CheckValue(f Field, v float64) string {
 		if v < 0 || v > MaxAPY {
 			return "is out of range for a borrow APY"
 		}
-	case FieldExchangeRate, FieldPrice, FieldIndex, FieldBaseUSD, FieldCoin0Price, FieldCoin1Price, FieldCoin2Price:
+	case FieldExchangeRate, FieldPrice, FieldIndex, FieldBorrowIndex, FieldBaseUSD, FieldCoin0Price, FieldCoin1Price, FieldCoin2Price:
 		if v <= 0 {
 			return "must be > 0"
 		}

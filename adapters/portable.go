@@ -108,6 +108,27 @@ func (a *Adapter) Quote(env *Env, amount decimal.Decimal) (Quote, error) {
 	return q, a.wrap(op, err)
 }
 
+// QuoteSell prices a sale of amount from the caller's position (env.Held):
+// the driver's SellQuoter when it has one (the APY is the marginal yield
+// the sale gives up, the instant-exit limit the position's own), else
+// Quote, whose APY does not depend on the holder's size.
+func (a *Adapter) QuoteSell(env *Env, amount decimal.Decimal) (Quote, error) {
+	const op = "adapters.QuoteSell"
+	sq, ok := a.driver.(SellQuoter)
+	if !ok {
+		q, err := a.Quote(env, amount)
+		return q, err
+	}
+	if err := a.checkEnv(op, env); err != nil {
+		return Quote{}, err
+	}
+	if err := a.checkAmount(op, amount, true); err != nil {
+		return Quote{}, err
+	}
+	q, err := sq.QuoteSell(env, amount)
+	return q, a.wrap(op, err)
+}
+
 // Deposit puts amount of base asset into pos. The position is accrued to
 // env.Time first.
 func (a *Adapter) Deposit(pos Position, env *Env, amount decimal.Decimal) (Position, Fill, error) {
@@ -173,7 +194,7 @@ func (a *Adapter) ValueRate(pos *Position, env *Env, pricing Pricing) (float64, 
 
 // TotalValue is Value plus queued claims and pending rewards.
 func (a *Adapter) TotalValue(pos *Position, env *Env, pricing Pricing) decimal.Decimal {
-	v := a.driver.Value(pos, env, pricing).Add(pos.Rewards)
+	v := a.driver.Value(pos, env, pricing).Add(pos.Rewards.Dec())
 	for i := range pos.Claims {
 		v = v.Add(pos.Claims[i].Amount())
 	}
@@ -198,6 +219,45 @@ func (a *Adapter) Apply(pos Position, env *Env, ev Event) (Position, decimal.Dec
 
 // CanHarvest reports whether the market pays rewards that need harvesting.
 func (a *Adapter) CanHarvest() bool { _, ok := a.driver.(Harvester); return ok }
+
+// CanBorrow reports whether positions in the market borrow (and can be
+// liquidated).
+func (a *Adapter) CanBorrow() bool { _, ok := a.driver.(Liquidator); return ok }
+
+// Liquidate applies the protocol's liquidation to an unhealthy borrowing
+// position (Liquidator); ok is false when nothing happened or the market
+// does not borrow.
+func (a *Adapter) Liquidate(pos Position, env *Env) (Position, Liquidation, bool) {
+	l, ok := a.driver.(Liquidator)
+	if !ok || env == nil || pos.Debt.Sign() == 0 {
+		return pos, Liquidation{}, false
+	}
+	return l.Liquidate(pos, env)
+}
+
+// Leverer returns the driver's Leverer capability, or nil.
+func (a *Adapter) Leverer() Leverer { l, _ := a.driver.(Leverer); return l }
+
+// Relever moves a borrowing position to leverage (Leverer); markets that
+// do not borrow fail with KindInvalid.
+func (a *Adapter) Relever(pos Position, env *Env, leverage float64) (Position, Fill, error) {
+	const op = "adapters.Relever"
+	l, ok := a.driver.(Leverer)
+	if !ok {
+		return pos, Fill{}, E(op, KindInvalid, "%s does not borrow", a.market.ID)
+	}
+	if err := a.checkEnv(op, env); err != nil {
+		return pos, Fill{}, err
+	}
+	if !(leverage >= 1) || math.IsInf(leverage, 0) {
+		return pos, Fill{}, E(op, KindInvalid, "%s: leverage %g must be a finite number >= 1", a.market.ID, leverage)
+	}
+	np, f, err := l.Relever(pos, env, leverage)
+	if err != nil {
+		return pos, Fill{}, a.wrap(op, err)
+	}
+	return np, f, nil
+}
 
 // CanQueue reports whether the market has a withdrawal queue.
 func (a *Adapter) CanQueue() bool { _, ok := a.driver.(Claimer); return ok }

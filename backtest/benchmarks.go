@@ -12,6 +12,8 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/vault"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Benchmark kinds.
@@ -22,13 +24,16 @@ const (
 )
 
 // benchMarket is one market's benchmark holds, on a cursor of its own
-// over the series: the track runs apart from the vault's feed.
+// over the series: the track runs apart from the vault's feed. The cursor
+// fills env.Obs, the holds' environment's observation, in place, and
+// lazily: a hold valued from its series' columns (an observed index, the
+// peg, the reward rate while reward_apy is unchanged) reads those columns
+// at the row, and env.Obs is filled (sync) only before an adapter reads it.
 type benchMarket struct {
 	id string
 	ad *adapters.Adapter
 	cursor
-	env    adapters.Env // the holds' environment
-	envRow int          // the row env.Obs holds
+	env adapters.Env // the holds' environment
 	// benchmark hold of the whole capital
 	hold     adapters.Position
 	holdOK   bool
@@ -160,7 +165,10 @@ func (e *engine) newBenchTrack(from time.Time) *benchTrack {
 	to := e.times[len(e.times)-1]
 	n := 0
 	for _, m := range e.markets {
-		bm := &benchMarket{id: m.id, ad: m.ad, cursor: newCursor(m.ser)}
+		bm := &benchMarket{id: m.id, ad: m.ad}
+		bm.cursor = newCursor(m.ser, &bm.env.Obs)
+		bm.lazy = true
+		bm.align(e.times)
 		bm.seek(from.Unix())
 		bm.inEW = m.ser.Len() > 0 && m.ser.Times[0] <= to
 		if bm.inEW {
@@ -259,7 +267,7 @@ func (b *benchTrack) run(from time.Time, gas, gasAsset float64) {
 		t := b.times[k]
 		b.applyEvents(t)
 		for _, m := range b.ms {
-			m.seek(t)
+			m.seekStep(k, t)
 		}
 		b.last = time.Unix(t, 0).UTC()
 		for _, m := range b.ms {
@@ -365,9 +373,9 @@ func (b *benchTrack) capped(m *benchMarket, amt decimal.Decimal) (decimal.Decima
 // adapter at the gas prices given, and the value after entry of its
 // equal-weight share.
 func (b *benchTrack) enter(m *benchMarket, k int, now time.Time, gas, gasAsset float64) {
+	m.sync()
 	m.tried, m.k0 = true, k
-	m.env = adapters.Env{Time: now, Obs: m.obs, GasPrice: gas, GasAssetPrice: gasAsset}
-	m.envRow = m.row
+	m.env.Time, m.env.GasPrice, m.env.GasAssetPrice = now, gas, gasAsset
 	if k > 0 {
 		m.notes = append(m.notes, "entered "+fmtDate(now)+" when its data starts; metrics from then")
 	}
@@ -402,7 +410,7 @@ func (b *benchTrack) enter(m *benchMarket, k int, now time.Time, gas, gasAsset f
 	if err != nil {
 		return
 	}
-	v := m.ad.Value(&ep, &m.env, b.pricing).Add(ep.Rewards)
+	v := m.ad.Value(&ep, &m.env, b.pricing).Add(ep.Rewards.Dec())
 	m.ewVal0, m.ewOK, m.ewCost = toFloat(v), true, ef.Cost()
 	m.ewIdle = b.partF - toFloat(ea)
 }
@@ -412,7 +420,7 @@ func (b *benchTrack) enter(m *benchMarket, k int, now time.Time, gas, gasAsset f
 func (b *benchTrack) holdValue(m *benchMarket) float64 {
 	v := toFloat(m.ad.Value(&m.hold, &m.env, b.pricing))
 	if m.hold.Rewards.Sign() != 0 {
-		v += toFloat(m.hold.Rewards)
+		v += m.hold.Rewards.ToFloat()
 	}
 	return v
 }
@@ -438,11 +446,11 @@ const (
 // a unit's value is read.
 func (m *benchMarket) openUnit(pricing adapters.Pricing) {
 	m.unit = m.hold
-	m.unit.Units = decimal.NewFromInt(1)
-	m.unit.Rewards = decimal.Zero
+	m.unit.Units = fixed.FromDec(decimal.NewFromInt(1))
+	m.unit.Rewards = fixed.Num{}
 	m.unit.Claims = nil
-	m.units = toFloat(m.hold.Units)
-	m.rew = toFloat(m.hold.Rewards)
+	m.units = m.hold.Units.ToFloat()
+	m.rew = m.hold.Rewards.ToFloat()
 	m.per = perValue
 	m.rewardF, m.rrOK = false, false
 	m.lending = m.ad.Market().Kind == adapters.Lending
@@ -458,10 +466,14 @@ func (m *benchMarket) openUnit(pricing adapters.Pricing) {
 		}
 		m.basis = adapters.PegBasisOf(m.ad.Market().Kind, m.ad.Profile() != nil && m.ad.Profile().IsRebasing())
 	}
-	if m.rewardF && !m.lending {
-		m.unit.Units = decimal.Zero // the index moves the same; rewards are ours
+	loop := m.ad.CanBorrow() // a loop's value is collateral less debt, not its index
+	if loop {
+		m.per, m.rewardF, m.lending = perValue, false, false
 	}
-	m.ammSized = m.ad.Market().Kind == adapters.AMM && m.hold.Units.Sign() > 0
+	if m.rewardF && !m.lending {
+		m.unit.Units = fixed.Num{} // the index moves the same; rewards are ours
+	}
+	m.ammSized = (m.ad.Market().Kind == adapters.AMM || loop) && m.hold.Units.Sign() > 0
 	if m.ammSized {
 		m.unit.Units = m.hold.Units
 	}
@@ -522,13 +534,14 @@ func (m *benchMarket) accrueUnit() {
 		return
 	}
 	if !m.rewardF {
-		m.unit.Rewards = decimal.Zero
+		m.sync()
+		m.unit.Rewards = fixed.Num{}
 		m.ad.Accrue(&m.unit, &m.env)
 		if m.unit.Rewards.Sign() != 0 {
 			if m.ammSized {
-				m.rew += toFloat(m.unit.Rewards) // the shadow holds the hold's units
+				m.rew += m.unit.Rewards.ToFloat() // the shadow holds the hold's units
 			} else {
-				m.rew += m.units * toFloat(m.unit.Rewards)
+				m.rew += m.units * m.unit.Rewards.ToFloat()
 			}
 		}
 		return
@@ -537,22 +550,24 @@ func (m *benchMarket) accrueUnit() {
 	if !ok {
 		// No quote: let the adapter accrue one unit's rewards (a
 		// lending hold's shadow holds the hold's units: its own).
+		m.sync()
 		held, scale := m.unit.Units, 1.0
 		if held.Sign() == 0 {
-			m.unit.Units, scale = decimal.NewFromInt(1), m.units
+			m.unit.Units, scale = fixed.FromDec(decimal.NewFromInt(1)), m.units
 		}
-		m.unit.Rewards = decimal.Zero
+		m.unit.Rewards = fixed.Num{}
 		m.ad.Accrue(&m.unit, &m.env)
 		if m.unit.Rewards.Sign() != 0 {
-			m.rew += scale * toFloat(m.unit.Rewards)
+			m.rew += scale * m.unit.Rewards.ToFloat()
 		}
-		m.unit.Units, m.unit.Rewards = held, decimal.Zero
+		m.unit.Units, m.unit.Rewards = held, fixed.Num{}
 		return
 	}
 	prev := m.unit.Index
 	if m.col != nil {
-		m.unit.Index, m.unit.Last = m.col[m.envRow], m.env.Time
+		m.unit.Index, m.unit.Last = m.col[m.row], m.env.Time
 	} else {
+		m.sync()
 		m.ad.Accrue(&m.unit, &m.env)
 	}
 	if last.IsZero() || !(rr > 0) {
@@ -567,18 +582,18 @@ func (m *benchMarket) accrueUnit() {
 }
 
 // rewardRate is the hold's reward rate at m.env (Quote.RewardAPY at a
-// zero amount), quoted again only when the observed reward_apy changes.
-// ok is false when the adapter cannot quote.
+// zero amount), quoted again only when the observed reward_apy (read at
+// the cursor's row) changes. ok is false when the adapter cannot quote.
 func (m *benchMarket) rewardRate() (float64, bool) {
-	o := &m.env.Obs
-	has := o.Set.Has(adapters.FieldRewardAPY)
+	has := m.ser.Set[m.row].Has(adapters.FieldRewardAPY)
 	v := 0.0
 	if has {
-		v = o.Values[adapters.FieldRewardAPY]
+		v = m.value(adapters.FieldRewardAPY)
 	}
 	if m.rrOK && has == m.rrHas && (v == m.rrObs || (v != v && m.rrObs != m.rrObs)) {
 		return m.rr, true
 	}
+	m.sync()
 	q, err := m.ad.Quote(&m.env, decimal.Zero)
 	if err != nil {
 		m.rrOK = false
@@ -598,9 +613,13 @@ func (m *benchMarket) unitValue(pricing adapters.Pricing) float64 {
 		}
 		return idx
 	case perPeg:
-		peg, _ := m.env.Obs.Peg(m.basis)
+		// env.Obs.Peg at the cursor's row, read from the columns.
+		set := m.ser.Set[m.row]
+		peg, _ := adapters.Peg(m.value(adapters.FieldPrice), set.Has(adapters.FieldPrice), m.value(adapters.FieldExchangeRate),
+			set.Has(adapters.FieldExchangeRate) && !(m.ser.Derived&set).Has(adapters.FieldExchangeRate), m.basis)
 		return idx * peg
 	}
+	m.sync()
 	v := toFloat(m.ad.Value(&m.unit, &m.env, pricing))
 	if m.ammSized && m.units > 0 {
 		return v / m.units // the shadow holds the hold's units
@@ -631,10 +650,8 @@ func (b *benchTrack) step(k int, now time.Time) {
 			continue
 		}
 		m.env.Time = now
-		if m.envRow != m.row {
-			m.env.Obs, m.envRow = m.obs, m.row
-		}
 		if b.exact {
+			m.sync()
 			m.ad.Accrue(&m.hold, &m.env)
 			m.curve[k] = b.holdValue(m) + m.holdIdle
 			continue
@@ -649,7 +666,8 @@ func (b *benchTrack) step(k int, now time.Time) {
 // hold's units in the shadow's state; the units it leaves become the
 // hold's.
 func (b *benchTrack) applyHoldEvent(m *benchMarket, at time.Time, ev adapters.Event) {
-	m.env.Time, m.env.Obs, m.envRow = at, m.obs, m.row
+	m.env.Time = at
+	m.sync()
 	if b.exact {
 		if np, _, err := m.ad.Apply(m.hold, &m.env, ev); err == nil {
 			m.hold = np
@@ -658,17 +676,17 @@ func (b *benchTrack) applyHoldEvent(m *benchMarket, at time.Time, ev adapters.Ev
 	}
 	m.accrueUnit()
 	p := m.unit
-	p.Units, p.Rewards = m.hold.Units, decimal.Zero
+	p.Units, p.Rewards = m.hold.Units, fixed.Num{}
 	np, _, err := m.ad.Apply(p, &m.env, ev)
 	if err != nil {
 		return
 	}
 	m.hold.Units = np.Units
-	m.units = toFloat(np.Units)
+	m.units = np.Units.ToFloat()
 	if !m.lending && !m.ammSized {
 		np.Units = m.unit.Units
 	}
-	np.Rewards, np.Claims = decimal.Zero, nil
+	np.Rewards, np.Claims = fixed.Num{}, nil
 	m.unit = np
 }
 
@@ -730,21 +748,28 @@ func (b *benchTrack) results() []Benchmark {
 			idle = append(idle, m.id)
 		}
 	}
-	for k := range ew {
-		var s float64
-		for _, m := range b.ms {
-			switch {
-			case !m.inEW:
-			case m.ewOK && k >= m.k0:
-				s += (m.curve[k]-m.holdIdle)*(m.ewVal0/m.holdVal0) + m.ewIdle
-			default:
-				s += b.partF
+	// Summed market by market (each curve read in order), each step's sum
+	// in universe order.
+	for _, m := range b.ms {
+		switch {
+		case !m.inEW:
+		case m.ewOK:
+			for k := range m.k0 {
+				ew[k] += b.partF
+			}
+			for k := m.k0; k < n; k++ {
+				ew[k] += (m.curve[k]-m.holdIdle)*(m.ewVal0/m.holdVal0) + m.ewIdle
+			}
+		default:
+			for k := range ew {
+				ew[k] += b.partF
 			}
 		}
-		if nEW == 0 {
-			s = capital
+	}
+	if nEW == 0 {
+		for k := range ew {
+			ew[k] = capital
 		}
-		ew[k] = s
 	}
 	c0 := ew[0]
 	ew[0] = capital

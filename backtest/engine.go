@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/vault"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // Users of the simulated vault.
@@ -115,6 +117,14 @@ type Spec struct {
 	// a market with no row in the run's range is reported with its data's
 	// range.
 	DataRanges map[string]DataRange
+	// Monitors are the vault's risk monitors (vault/monitor, compiled over
+	// the universe), evaluated at every step as the service evaluates them
+	// in every rebalance and exit check, with the same bindings: an
+	// exit-bound monitor's markets join the strategy's exits for the step
+	// (the exit check sells them through the Runner, a rebalance buys none
+	// of them), a pause-bound one pauses the vault for the rest of the run.
+	// Their firings are in Result.Monitors and MonitorEvents. Nil: none.
+	Monitors []monitor.Monitor
 	// Progress, when set, is called every ProgressEvery steps and after
 	// the last one with the run's progress (for progress bars). It must
 	// not keep the Progress's NAV beyond the call's needs; it cannot
@@ -245,19 +255,57 @@ func fmtTime(t time.Time) string {
 }
 
 // cursor walks a market's series forward: row is the latest row at or
-// before the time it was last moved to (-1 before the first), obs that
-// row's observation.
+// before the time it was last moved to (-1 before the first), *obs that
+// row's observation, written where its reader keeps it (a benchmark
+// hold's environment), so that no copy is made; a cursor with a nil obs
+// only moves its row (the engine's feed, which the vault reads itself:
+// Vault.ObserveRow).
 type cursor struct {
 	ser *adapters.Series
 	row int
-	obs adapters.Observation
+	obs *adapters.Observation
 	// fields are the series' columns (the fields fill copies; the others
 	// stay zero in obs).
 	fields []adapters.Field
+	// lazy: seek only moves the row and marks obs stale; sync fills it
+	// when it is read (a benchmark hold whose steps read a few columns of
+	// the row directly).
+	lazy, stale bool
+	// aligned: the series has exactly one row at each of the run's step
+	// times and none between them, row base at the first step (align):
+	// the row at step k is base + k, with no look at the series' times.
+	aligned bool
+	base    int
 }
 
-func newCursor(ser *adapters.Series) cursor {
-	c := cursor{ser: ser, row: -1}
+// align records whether the series' rows are the run's step times (see
+// cursor.aligned).
+func (c *cursor) align(times []int64) {
+	c.aligned = false
+	if len(times) == 0 {
+		return
+	}
+	b := c.ser.Index(times[0])
+	if b < 0 || b+len(times) > c.ser.Len() {
+		return
+	}
+	c.aligned, c.base = slices.Equal(c.ser.Times[b:b+len(times)], times), b
+}
+
+// seekStep is seek to the run's step k at time t: the row is base + k when
+// the cursor is aligned (the rows only move forward: an event between
+// two steps moved them at most to base + k).
+func (c *cursor) seekStep(k int, t int64) bool {
+	if !c.aligned {
+		return c.seek(t)
+	}
+	return c.moveTo(c.base + k)
+}
+
+// newCursor returns a cursor over ser that fills obs, which must be zero
+// (or nil: none).
+func newCursor(ser *adapters.Series, obs *adapters.Observation) cursor {
+	c := cursor{ser: ser, row: -1, obs: obs}
 	for f := range ser.Cols {
 		if ser.Cols[f] != nil {
 			c.fields = append(c.fields, adapters.Field(f))
@@ -274,18 +322,46 @@ func (c *cursor) seek(t int64) bool {
 	for r+1 < n && c.ser.Times[r+1] <= t {
 		r++
 	}
+	return c.moveTo(r)
+}
+
+// moveTo makes r the cursor's row and fills obs (or marks a lazy cursor
+// stale) when it changed, which it reports.
+func (c *cursor) moveTo(r int) bool {
 	if r == c.row {
 		return false
 	}
 	c.row = r
-	c.fill(r)
+	switch {
+	case c.lazy:
+		c.stale = true
+	case c.obs != nil:
+		c.fill(r)
+	}
 	return true
+}
+
+// sync fills a lazy cursor's obs with its row, if it is stale.
+func (c *cursor) sync() {
+	if c.stale {
+		c.fill(c.row)
+		c.stale = false
+	}
+}
+
+// value is field f at the cursor's row (>= 0) as fill writes it into obs:
+// the column's value, 0 where the series has no such column.
+func (c *cursor) value(f adapters.Field) float64 {
+	if col := c.ser.Cols[f]; col != nil {
+		return col[c.row]
+	}
+	return 0
 }
 
 // fill writes row r of the series into obs: Series.Fill for the series'
 // own columns only (obs starts zero and no other field is ever written).
 func (c *cursor) fill(r int) {
-	o, s := &c.obs, c.ser
+	o, s := c.obs, c.ser
 	o.Time = time.Unix(s.Times[r], 0).UTC()
 	o.Set = s.Set[r]
 	o.Derived = s.Derived & s.Set[r]
@@ -295,7 +371,7 @@ func (c *cursor) fill(r int) {
 }
 
 // market is one market of a run: its adapter and its cursor over the
-// series (the vault's feed).
+// series (the vault's feed: the vault reads the row, Vault.ObserveRow).
 type market struct {
 	id string
 	ad *adapters.Adapter
@@ -318,6 +394,7 @@ type engine struct {
 	data    *adapters.Window
 	gasData bool
 	exitAll bool // the strategy may exit: run the exit check at every step
+	mon     monitorRun
 	next    time.Time
 
 	times  []int64 // step times
@@ -329,10 +406,12 @@ type engine struct {
 	startEquity decimal.Decimal
 	ledgerAt    int
 
-	res    *Result
-	slab   []float64
-	costs  decimal.Decimal
-	issues []DataIssue
+	res  *Result
+	slab []float64
+	// loopSlab holds the steps' loop figures still to record (Step.Loops).
+	loopSlab []LoopPoint
+	costs    decimal.Decimal
+	issues   []DataIssue
 
 	// bench computes the benchmarks (benchTrack) on a goroutine of its
 	// own, or is nil when another run of a sweep computes them (shared).
@@ -457,7 +536,7 @@ func (e *engine) setup(ctx context.Context) error {
 			base = ad.Market().Base
 		}
 		ads[i] = ad
-		m := &market{id: id, ad: ad, cursor: newCursor(ser)}
+		m := &market{id: id, ad: ad, cursor: newCursor(ser, nil)}
 		e.markets = append(e.markets, m)
 		if ser.Cols[adapters.FieldGasPrice] != nil {
 			if e.gasM < 0 {
@@ -510,6 +589,9 @@ func (e *engine) setup(ctx context.Context) error {
 	}
 	sp.From, sp.To = from, to
 	e.times = stepTimes(e.markets, from.Unix(), to.Unix(), sp.Step)
+	for _, m := range e.markets {
+		m.align(e.times)
+	}
 	if len(e.times) < 2 {
 		return e.errf(adapters.KindInvalid, "range %s .. %s with step %s gives fewer than 2 steps", fmtTime(from), fmtTime(to), sp.Step)
 	}
@@ -650,7 +732,13 @@ func (e *engine) setup(ctx context.Context) error {
 		e.res.Settings.RequestedTo = reqTo
 	}
 	e.slab = make([]float64, len(e.times)*n)
+	for _, ad := range ads {
+		if ad.CanBorrow() {
+			e.res.LoopMarkets = append(e.res.LoopMarkets, ad.Market().ID)
+		}
+	}
 	e.costs = decimal.Zero
+	e.setupMonitors()
 	return nil
 }
 
@@ -726,10 +814,20 @@ func (e *engine) prepare(st *strategies.State) {
 
 // advance moves every market's row pointer to the latest row at or before
 // t and feeds the rows that changed to the vault.
-func (e *engine) advance(t int64) error {
+func (e *engine) advance(t int64) error { return e.advanceStep(-1, t) }
+
+// advanceStep is advance to step k's time t (k < 0: a time between steps),
+// where aligned cursors need no search.
+func (e *engine) advanceStep(k int, t int64) error {
 	for i, m := range e.markets {
-		if m.seek(t) {
-			if err := e.v.ObserveIndex(i, &m.obs); err != nil {
+		moved := false
+		if k >= 0 {
+			moved = m.seekStep(k, t)
+		} else {
+			moved = m.seek(t)
+		}
+		if moved {
+			if err := e.v.ObserveRow(i, m.ser, m.row); err != nil {
 				return err
 			}
 		}
@@ -737,11 +835,9 @@ func (e *engine) advance(t int64) error {
 	if e.gasM >= 0 || e.gasData {
 		g := e.gas
 		for _, m := range e.gasMs {
-			if m.row >= 0 {
-				if x, ok := m.obs.Get(adapters.FieldGasPrice); ok {
-					g = x
-					break
-				}
+			if m.row >= 0 && m.ser.Set[m.row].Has(adapters.FieldGasPrice) {
+				g = m.ser.Cols[adapters.FieldGasPrice][m.row]
+				break
 			}
 		}
 		a := e.v.GasAssetPrice()
@@ -866,15 +962,25 @@ func (e *engine) run(ctx context.Context) error {
 	e.shares = shares
 	e.startEquity = e.v.ConvertToAssets(shares)
 	e.startBenchmarks(from)
-	// The initial allocation.
-	tr, err := e.runner.Rebalance(ctx, from, from, vault.TriggerManual)
+	// The risk monitors, then the initial allocation (none while a
+	// pause-bound monitor fires; without the markets exit-bound ones
+	// fire on).
+	exits, paused, err := e.monitorStep(ctx, from)
 	if err != nil {
-		return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("initial allocation at %s: %w", fmtTime(from), err))
+		return err
 	}
-	d := *tr.Decision
-	d.Reasons = append(d.Reasons, "initial allocation")
-	e.res.Decisions = append(e.res.Decisions, d)
-	e.countResult(*tr.Result)
+	if !paused {
+		e.breach(exits)
+		tr, err := e.runner.Rebalance(ctx, from, from, vault.TriggerManual)
+		e.runner.Strategy = sp.Strategy
+		if err != nil {
+			return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("initial allocation at %s: %w", fmtTime(from), err))
+		}
+		d := *tr.Decision
+		d.Reasons = append(d.Reasons, "initial allocation")
+		e.res.Decisions = append(e.res.Decisions, d)
+		e.countResult(*tr.Result)
+	}
 	e.next = e.runner.Keeper.Next(from)
 	e.record(0, from)
 	for k := 1; k < len(e.times); k++ {
@@ -888,14 +994,30 @@ func (e *engine) run(ctx context.Context) error {
 		if err := e.applyEvents(t); err != nil {
 			return err
 		}
-		if err := e.advance(t); err != nil {
+		if err := e.advanceStep(k, t); err != nil {
 			return err
 		}
 		now := time.Unix(t, 0).UTC()
+		exits, paused, err := e.monitorStep(ctx, now)
+		if err != nil {
+			return err
+		}
+		if paused {
+			e.record(k, now)
+			continue
+		}
+		e.breach(exits)
 		if !e.next.IsZero() && !e.next.After(now) {
 			rep, err := e.runner.Step(ctx, now)
 			if err != nil {
 				return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("step %s: %w", fmtTime(now), err))
+			}
+			if len(exits) > 0 && !exitCheckDone(rep) {
+				tr, err := e.runner.ExitCheck(ctx, now, now)
+				if err != nil {
+					return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("exit check at %s: %w", fmtTime(now), err))
+				}
+				rep.Add(tr)
 			}
 			e.addStep(now, rep)
 			e.next = e.runner.Keeper.Next(now)
@@ -906,7 +1028,7 @@ func (e *engine) run(ctx context.Context) error {
 			if _, err := e.v.Claim(now); err != nil {
 				return err
 			}
-			if e.exitAll {
+			if e.exitAll || len(exits) > 0 {
 				tr, err := e.runner.ExitCheck(ctx, now, now)
 				if err != nil {
 					return adapters.Wrap(e.op, adapters.KindOf(err), fmt.Errorf("exit check at %s: %w", fmtTime(now), err))
@@ -918,10 +1040,20 @@ func (e *engine) run(ctx context.Context) error {
 				}
 			}
 		}
+		e.runner.Strategy = sp.Strategy
 		e.record(k, now)
 	}
 	e.progress(len(e.times))
 	return nil
+}
+
+// breach puts the markets exit-bound monitors fire on in the Runner's
+// strategy for the step (monitor.Breach, as the service's action does);
+// the caller restores the strategy after it.
+func (e *engine) breach(exits []string) {
+	if len(exits) > 0 {
+		e.runner.Strategy = monitor.Breach{Strategy: e.spec.Strategy, Exits: exits}
+	}
 }
 
 // addStep records what a step of the runner did.
@@ -964,8 +1096,20 @@ func (e *engine) record(k int, now time.Time) {
 		}
 		e.ledgerAt = l.Len()
 	}
+	var loops []LoopPoint
+	if nl := len(e.res.LoopMarkets); nl > 0 {
+		if len(e.loopSlab) < nl {
+			e.loopSlab = make([]LoopPoint, nl*(len(e.times)-k))
+		}
+		loops, e.loopSlab = e.loopSlab[:nl:nl], e.loopSlab[nl:]
+		for j, id := range e.res.LoopMarkets {
+			if f, ok := v.LoopFigures(id); ok {
+				loops[j] = LoopPoint{Leverage: f.Leverage, HealthFactor: f.HealthFactor, LiquidationDrop: f.LiquidationDrop}
+			}
+		}
+	}
 	e.res.Steps = append(e.res.Steps, Step{
 		Time: now, NAV: v.GrossAssets(), Equity: v.ConvertToAssets(e.shares), PricePerShare: v.PricePerShare(),
-		Idle: v.Idle(), Costs: e.costs, Values: vals,
+		Idle: v.Idle(), Costs: e.costs, Values: vals, Loops: loops,
 	})
 }

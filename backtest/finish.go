@@ -12,6 +12,7 @@ import (
 func (e *engine) finish() error {
 	res := e.res
 	v := e.v
+	e.finishMonitors()
 	res.MarketCurves = marketCurves(e.markets, e.spec.From.Unix(), e.spec.To.Unix())
 	steps := res.Steps
 	n := len(steps)
@@ -41,7 +42,7 @@ func (e *engine) finish() error {
 			Harvested: decimal.Zero, Gas: decimal.Zero, Slippage: decimal.Zero, Fees: decimal.Zero, EventLoss: decimal.Zero}
 	}
 	z := decimal.Zero
-	m.Traded, m.Gas, m.Slippage, m.ProtocolFees, m.Rounding = z, z, z, z, z
+	m.Traded, m.Gas, m.Slippage, m.ProtocolFees, m.Rounding, m.LiquidationLoss = z, z, z, z, z, z
 	idleFlows := decimal.Zero // idle changes other than through the markets
 	for _, en := range res.Ledger {
 		m.Gas = m.Gas.Add(en.Gas)
@@ -79,6 +80,12 @@ func (e *engine) finish() error {
 			if st != nil {
 				st.EventLoss = st.EventLoss.Add(en.Amount)
 			}
+		case vault.EntryRelever:
+			m.Relevers++
+			m.Orders++
+		case vault.EntryLiquidation:
+			m.Liquidations++
+			m.LiquidationLoss = m.LiquidationLoss.Add(en.Amount)
 		case vault.EntryCost:
 			m.Rounding = m.Rounding.Add(en.Amount)
 		case vault.EntryDeposit, vault.EntryWithdraw, vault.EntryDonation:

@@ -42,9 +42,16 @@ func ComputeHeadline(ts []int64, v []float64, rf float64) Headline {
 		}
 		h.StepsPerYear = float64(n-1) / h.Years
 	}
-	// Per-step log returns: mean and sample variance (Welford).
+	// Per-step log returns: mean and sample variance (Welford), and the
+	// downside's sum of squares below the per-step risk-free rate, in one
+	// pass (one logarithm per step).
+	lrf := math.Log1p(rf)
+	var rfStep float64
+	if h.StepsPerYear > 0 {
+		rfStep = lrf / h.StepsPerYear
+	}
 	var cnt int
-	var mean, m2 float64
+	var mean, m2, down float64
 	for i := 1; i < n; i++ {
 		if !(v[i-1] > 0) || !(v[i] > 0) {
 			continue
@@ -54,24 +61,16 @@ func ComputeHeadline(ts []int64, v []float64, rf float64) Headline {
 		d := r - mean
 		mean += d / float64(cnt)
 		m2 += d * (r - mean)
+		if d := r - rfStep; d < 0 {
+			down += d * d
+		}
 	}
 	if cnt >= 2 && h.StepsPerYear > 0 {
 		sd := math.Sqrt(m2 / float64(cnt-1))
 		h.Volatility = finite(sd * math.Sqrt(h.StepsPerYear))
-		lrf := math.Log1p(rf)
 		excess := mean*h.StepsPerYear - lrf
 		if h.Volatility >= RatioFloor {
 			h.Sharpe = finite(excess / h.Volatility)
-		}
-		rfStep := lrf / h.StepsPerYear
-		var down float64
-		for i := 1; i < n; i++ {
-			if !(v[i-1] > 0) || !(v[i] > 0) {
-				continue
-			}
-			if d := math.Log(v[i]/v[i-1]) - rfStep; d < 0 {
-				down += d * d
-			}
 		}
 		dd := math.Sqrt(down/float64(cnt-1)) * math.Sqrt(h.StepsPerYear)
 		h.DownsideDeviation = finite(dd)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
@@ -40,6 +42,10 @@ type MonteCarloSpec struct {
 	FanPoints int
 	// Progress, when set, is called after each path with the number done.
 	Progress func(done int)
+	// Shard, when set, runs only the shard's paths (Shard.Has of the path
+	// index): the result holds those paths and no summary; MergeMonteCarlo
+	// combines the shards' paths into the whole study's result.
+	Shard Shard
 	// viaSQLite loads each path's history through an in-memory SQLite
 	// database (Write then Load), the way paths were loaded before
 	// history.BatchWindow: the tests' reference.
@@ -100,6 +106,9 @@ type MCResult struct {
 	// Fan holds, per FanTimes, the 5/25/50/75/95% quantiles of equity.
 	Fan      [][5]float64
 	Warnings []string
+	// settings, when set, are the study's settings read back from its
+	// shards (MergeMonteCarlo); Spec is then nil.
+	settings *MCSettings
 }
 
 // PathSeed is path i's generator seed: a SplitMix64 mix of the study's
@@ -128,6 +137,8 @@ func MonteCarlo(ctx context.Context, ms MonteCarloSpec) (*MCResult, error) {
 		return nil, adapters.E(op, adapters.KindInvalid, "a Monte Carlo study needs a range: from before to")
 	case sp.Capital.Sign() <= 0:
 		return nil, adapters.E(op, adapters.KindInvalid, "capital %s must be > 0", sp.Capital)
+	case sp.Lookback < 0:
+		return nil, adapters.E(op, adapters.KindInvalid, "negative look-back %s", sp.Lookback)
 	}
 	cat := sp.Catalog
 	if cat == nil {
@@ -196,6 +207,9 @@ func MonteCarlo(ctx context.Context, ms MonteCarloSpec) (*MCResult, error) {
 	}
 feed:
 	for i := 0; i < ms.Paths; i++ {
+		if !ms.Shard.Has(i) {
+			continue
+		}
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
@@ -207,13 +221,55 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
 	}
-	res.summarise(sp.Capital.InexactFloat64())
+	if ms.Shard.Sharded() {
+		var mine []MCPath
+		for _, i := range ms.Shard.Items(ms.Paths) {
+			mine = append(mine, res.Paths[i])
+		}
+		res.Paths = mine
+		return res, nil
+	}
+	res.finish(sp.Capital.InexactFloat64())
+	return res, nil
+}
+
+// MergeMonteCarlo is the result of a study run in shards: its settings
+// (as Settings returned them), its fan times and every path, from the
+// shards' results. It is the result the study gives on one machine:
+// the same summary, fan, warnings and output bytes.
+func MergeMonteCarlo(st MCSettings, fanTimes []time.Time, paths []MCPath) (*MCResult, error) {
+	const op = "backtest.MergeMonteCarlo"
+	if len(paths) != st.Paths {
+		return nil, adapters.E(op, adapters.KindInvalid, "%d paths for a study of %d", len(paths), st.Paths)
+	}
+	out := make([]MCPath, len(paths))
+	seen := make([]bool, len(paths))
+	for _, p := range paths {
+		if p.Index < 0 || p.Index >= len(paths) || seen[p.Index] {
+			return nil, adapters.E(op, adapters.KindInvalid, "path %d is out of range or given twice", p.Index)
+		}
+		seen[p.Index] = true
+		out[p.Index] = p
+	}
+	capital, err := decimal.NewFromString(st.Capital)
+	if err != nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "capital %q: %v", st.Capital, err)
+	}
+	res := &MCResult{Paths: out, FanTimes: fanTimes, settings: &st}
+	res.finish(capital.InexactFloat64())
+	return res, nil
+}
+
+// finish computes the summary and the fan over every path and adds the
+// warnings.
+func (res *MCResult) finish(capital float64) {
+	res.summarise(capital)
+	n := len(res.Paths)
 	if res.Summary.Failed > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d paths failed (their errors are in paths.csv); the figures are over the %d others",
-			res.Summary.Failed, ms.Paths, ms.Paths-res.Summary.Failed))
+			res.Summary.Failed, n, n-res.Summary.Failed))
 	}
 	res.Warnings = append(res.Warnings, "probability of a liquidation: n/a (the vault does not borrow yet: no position can be liquidated)")
-	return res, nil
 }
 
 // runPath generates path p's history, runs the backtest over it and
@@ -227,10 +283,10 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 	}
 	var w *adapters.Window
 	if ms.viaSQLite {
-		w, err = loadViaSQLite(ctx, b, sp.Universe, sp.From, sp.To, lookback)
+		w, err = loadViaSQLite(ctx, b, cat, sp.Universe, sp.From, sp.To, lookback)
 	} else {
 		// The window Write then Load would give, without the database.
-		w, err = history.BatchWindow(b, sp.Universe, sp.From.Add(-lookback), sp.To, nil)
+		w, err = history.BatchWindow(b, sp.Universe, sp.From.Add(-lookback), sp.To, cat)
 		if err == nil && w.Rows() == 0 {
 			err = adapters.E("backtest.Load", adapters.KindInvalid, "no data for %v in %s .. %s", sp.Universe, fmtTime(sp.From.Add(-lookback)), fmtTime(sp.To))
 		}
@@ -283,8 +339,8 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 
 // loadViaSQLite writes b into an in-memory database and loads the
 // universe's window from it.
-func loadViaSQLite(ctx context.Context, b *history.Batch, universe []string, from, to time.Time, lookback time.Duration) (*adapters.Window, error) {
-	db, err := history.OpenMemory(ctx, history.WithClock(func() time.Time { return time.Unix(0, 0).UTC() }))
+func loadViaSQLite(ctx context.Context, b *history.Batch, cat *adapters.Catalog, universe []string, from, to time.Time, lookback time.Duration) (*adapters.Window, error) {
+	db, err := history.OpenMemory(ctx, history.WithCatalog(cat), history.WithClock(func() time.Time { return time.Unix(0, 0).UTC() }))
 	if err != nil {
 		return nil, err
 	}

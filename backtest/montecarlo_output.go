@@ -43,6 +43,9 @@ type MCSettings struct {
 
 // Settings returns the study's settings (StrategyFile is the caller's).
 func (res *MCResult) Settings() MCSettings {
+	if res.settings != nil {
+		return *res.settings
+	}
 	ms := res.Spec
 	sp := &ms.Spec
 	rates := synth.ScenarioRates(ms.Scenario)

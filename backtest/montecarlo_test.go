@@ -134,6 +134,7 @@ func TestMonteCarlo_BadInput(t *testing.T) {
 		{func(m *MonteCarloSpec) { m.Paths = 0 }, "at least 1"},
 		{func(m *MonteCarloSpec) { m.Scenario = "apocalypse" }, `unknown scenario "apocalypse"`},
 		{func(m *MonteCarloSpec) { m.Spec.To = m.Spec.From }, "needs a range"},
+		{func(m *MonteCarloSpec) { m.Spec.Lookback = -time.Hour }, "negative look-back -1h0m0s"},
 	} {
 		ms := mcSpec(t, 1, 1, 1)
 		c.edit(&ms)

@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +61,10 @@ type RunKey struct {
 	MinGainOverCost *float64
 	Source          string
 	Data            string
+	// Monitors is the risk monitors file's bytes (the CLI's --monitors);
+	// it enters the hash only when set, so runs with the built-in
+	// monitors keep their folders.
+	Monitors []byte
 }
 
 // Hash is the first 8 hex digits of a SHA-256 over a canonical encoding of
@@ -100,6 +105,9 @@ func (k RunKey) Hash() string {
 	}
 	field("source", []byte(k.Source))
 	field("data", []byte(k.Data))
+	if len(k.Monitors) > 0 {
+		field("monitors", k.Monitors)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:8]
 }
 
@@ -186,7 +194,8 @@ func ReadSummary(dir string) (*Result, error) {
 }
 
 // WriteRun writes a run folder: equity.csv, ledger.csv, decisions.csv,
-// report.html and, last, summary.json. Each file is written to a
+// monitors.csv (when the run evaluated risk monitors), report.html and,
+// last, summary.json. Each file is written to a
 // temporary file in dir and renamed into place, so a reader never sees a
 // partial file and a folder with a summary.json holds a complete run.
 func WriteRun(dir string, r *Result) error {
@@ -241,6 +250,12 @@ func WriteRunWith(dir string, r *Result, opt WriteOptions) error {
 		{DecisionsFile, func(w io.Writer) error { return WriteDecisionsCSV(w, r) }},
 		{ReportFile, func(w io.Writer) error { return WriteReport(w, r, ReportOptions{}) }},
 		{SummaryFile, func(w io.Writer) error { _, err := w.Write(summary); return err }},
+	}
+	if len(r.Monitors) > 0 { // before report.html and summary.json
+		files = slices.Insert(files, 3, struct {
+			name  string
+			write func(io.Writer) error
+		}{MonitorsFile, func(w io.Writer) error { return WriteMonitorsCSV(w, r) }})
 	}
 	if opt.SummaryOnly {
 		files = files[len(files)-1:]
@@ -487,6 +502,9 @@ func equityValues(r *Result) []float64 {
 //
 //	time, nav, equity, pps, idle, costs, drawdown,
 //	value:<market> for each market of the universe,
+//	leverage:<market>, health_factor:<market>, liquidation_drop:<market>
+//	for each loop market (empty while nothing is held; health factor
+//	empty without debt),
 //	bench:<name> for each benchmark's value at the step
 //
 // Decimals are exact; floats have 15 significant digits; drawdown is the
@@ -496,6 +514,9 @@ func WriteEquityCSV(w io.Writer, r *Result) error {
 	head := []string{"time", "nav", "equity", "pps", "idle", "costs", "drawdown"}
 	for _, m := range r.Data.Markets {
 		head = append(head, "value:"+m)
+	}
+	for _, m := range r.LoopMarkets {
+		head = append(head, "leverage:"+m, "health_factor:"+m, "liquidation_drop:"+m)
 	}
 	for _, b := range r.Benchmarks {
 		head = append(head, "bench:"+b.Name)
@@ -515,6 +536,20 @@ func WriteEquityCSV(w io.Writer, r *Result) error {
 				v = s.Values[j]
 			}
 			row = append(row, formatFloat(v))
+		}
+		for j := range r.LoopMarkets {
+			var p LoopPoint
+			if j < len(s.Loops) {
+				p = s.Loops[j]
+			}
+			lev, hf, drop := "", "", ""
+			if p.Leverage > 0 {
+				lev, drop = formatFloat(p.Leverage), formatFloat(p.LiquidationDrop)
+				if p.HealthFactor > 0 {
+					hf = formatFloat(p.HealthFactor)
+				}
+			}
+			row = append(row, lev, hf, drop)
 		}
 		for _, b := range r.Benchmarks {
 			v := ""

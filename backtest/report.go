@@ -80,6 +80,10 @@ type reportData struct {
 	BenchNames []string
 	Trades     []tradeRow
 	TradesN    int
+	// MonitorEvents are the first risk-monitor changes the report lists
+	// (MonitorSkipped when monitors.csv has more).
+	MonitorEvents  []MonitorEvent
+	MonitorSkipped bool
 }
 
 // WriteReport writes report.html: one self-contained HTML file (inline CSS
@@ -114,6 +118,7 @@ func WriteReport(w io.Writer, r *Result, o ReportOptions) error {
 		costChart(r, o.MaxPoints/3),
 	}
 	d.Charts = append(d.Charts, marketCharts(r, o.MaxPoints/3)...)
+	d.Charts = append(d.Charts, loopCharts(r, o.MaxPoints/3)...)
 	d.Months = monthlyReturns(r)
 	d.BenchNames = benchNames(r)
 	d.Trades, d.TradesN = trades(r, o.Decisions)
@@ -137,6 +142,10 @@ func WriteReport(w io.Writer, r *Result, o ReportOptions) error {
 		d.Requested = formatDateTime(f) + " to " + formatDateTime(t)
 	}
 	d.IssueCounts = IssueCounts(r.DataIssues)
+	d.MonitorEvents = r.MonitorEvents
+	if len(d.MonitorEvents) > o.Decisions*4 {
+		d.MonitorEvents, d.MonitorSkipped = d.MonitorEvents[:o.Decisions*4], true
+	}
 	n := len(r.Decisions)
 	first := max(0, n-o.Decisions)
 	d.DecisionsN, d.Skipped = n, first

@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/internal/headless"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // TestReport_HeadlessChromium renders a real run's report.html in headless
@@ -87,4 +88,46 @@ func jpegOrPNG(b []byte) (image.Image, error) {
 		return img, nil
 	}
 	return jpeg.Decode(bytes.NewReader(b))
+}
+
+// TestReport_MonitorsHeadlessChromium renders the steth-2022 replay's
+// report with the peg monitor bound to exit in headless Chromium: no
+// console error, the monitors table has a row per monitor, and the
+// equity chart draws a visible marker per step a monitor started firing.
+func TestReport_MonitorsHeadlessChromium(t *testing.T) {
+	res := runSteth2022(t, monitor.File{Rules: []monitor.Rule{{Name: "peg-below", Action: monitor.Exit}}})
+	dir := t.TempDir()
+	if err := WriteRun(dir, res); err != nil {
+		t.Fatal(err)
+	}
+	steps := map[int64]bool{}
+	for _, ev := range res.MonitorEvents {
+		if ev.Status == "firing" {
+			steps[ev.Time.Unix()] = true
+		}
+	}
+	br := headless.Open(t, "report.html", 1100, 900)
+	ctx := br.Ctx
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+filepath.Join(dir, ReportFile)), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](`(() => {
+		const rows = document.querySelectorAll("#monitors tr").length - 1;
+		const marks = document.querySelectorAll("#`+ChartEquity+` line.monitor");
+		let h = 0;
+		if (marks.length) { h = marks[0].getBoundingClientRect().height; }
+		return {rows: rows, marks: marks.length, h: h};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(got["rows"]) != len(res.Monitors) {
+		t.Errorf("monitors table: %v rows, want %d", got["rows"], len(res.Monitors))
+	}
+	if int(got["marks"]) != len(steps) || got["h"] < 50 {
+		t.Errorf("equity chart: %v monitor markers (first %v px high), want %d visible", got["marks"], got["h"], len(steps))
+	}
+	for _, p := range br.Problems() {
+		t.Errorf("report.html in Chromium: %s", p)
+	}
 }

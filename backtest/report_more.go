@@ -19,6 +19,10 @@ const (
 	ChartCosts = "chart-costs" // cumulative gas, slippage and fees
 	ChartAPY   = "chart-apy"   // each market's observed APY
 	ChartPeg   = "chart-peg"   // each staking token's peg (price / exchange rate)
+	// Loop markets only.
+	ChartLeverage    = "chart-leverage"    // each loop's leverage
+	ChartHealth      = "chart-health"      // each loop's health factor, with its liquidations
+	ChartLiquidation = "chart-liquidation" // each loop's distance to liquidation
 )
 
 // MarketCurve is one market's observed APY and peg over the run, sampled
@@ -342,4 +346,46 @@ func benchNames(r *Result) []string {
 		out[i] = b.Name
 	}
 	return out
+}
+
+// loopCharts draws each loop market's leverage, health factor and
+// distance to liquidation over the run, with the steps where the
+// protocol liquidated it (none when the universe has no loop).
+func loopCharts(r *Result, maxPoints int) []svgChart {
+	if len(r.LoopMarkets) == 0 {
+		return nil
+	}
+	xs := make([]float64, len(r.Steps))
+	for k := range r.Steps {
+		xs[k] = float64(r.Steps[k].Time.Unix())
+	}
+	var lev, hf, drop []curve
+	for j, m := range r.LoopMarkets {
+		l, h, d := make([]float64, len(r.Steps)), make([]float64, len(r.Steps)), make([]float64, len(r.Steps))
+		for k := range r.Steps {
+			l[k], h[k], d[k] = math.NaN(), math.NaN(), math.NaN()
+			if j < len(r.Steps[k].Loops) {
+				if p := r.Steps[k].Loops[j]; p.Leverage > 0 {
+					l[k], d[k] = p.Leverage, p.LiquidationDrop
+					if p.HealthFactor > 0 {
+						h[k] = p.HealthFactor
+					}
+				}
+			}
+		}
+		lev = append(lev, curve{m, distinctColor(j), "1.4", "", xs, l})
+		hf = append(hf, curve{m, distinctColor(j), "1.4", "", xs, h})
+		drop = append(drop, curve{m, distinctColor(j), "1.4", "", xs, d})
+	}
+	hfc := lineChart(ChartHealth, "Each loop's health factor (collateral at the oracle's price x LLTV / debt; liquidated below 1)", hf, false, maxPoints)
+	for i := range r.Ledger {
+		if e := &r.Ledger[i]; e.Type == vault.EntryLiquidation {
+			hfc.Title += "; liquidated " + e.Time.UTC().Format("2006-01-02 15:04") + " (" + e.Market + ", " + formatDec(e.Amount) + " lost)"
+		}
+	}
+	return []svgChart{
+		lineChart(ChartLeverage, "Each loop's leverage (collateral / equity)", lev, false, maxPoints),
+		hfc,
+		lineChart(ChartLiquidation, "Each loop's distance to liquidation (the fall of the collateral's oracle price that liquidates it)", drop, true, maxPoints),
+	}
 }

@@ -44,7 +44,7 @@ func TestMarketCurves_Peg(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mc := marketCurves([]*market{{id: tc.id, ad: ad, cursor: newCursor(series(tc.price, tc.rate))}}, 0, 3600)
+			mc := marketCurves([]*market{{id: tc.id, ad: ad, cursor: newCursor(series(tc.price, tc.rate), nil)}}, 0, 3600)
 			if len(mc) != 1 || len(mc[0].Peg) != len(tc.want) {
 				t.Fatalf("got %+v, want pegs %v", mc, tc.want)
 			}

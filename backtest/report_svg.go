@@ -47,8 +47,12 @@ type svgChart struct {
 	Lines     []svgPoly
 	Bars      []svgBar
 	Legend    []svgLegend
-	Empty     string // shown instead of the plot when there is nothing to draw
+	// Marks are vertical markers (risk monitors firing) with a tooltip.
+	Marks []svgMark
+	Empty string // shown instead of the plot when there is nothing to draw
 }
+
+type svgMark struct{ X, Y1, Y2, Color, Title string }
 
 type svgLine struct{ X1, Y1, X2, Y2, Class string }
 
@@ -339,6 +343,9 @@ func equityChart(r *Result, maxPoints int) svgChart {
 	for i, cv := range curves {
 		names[i], colors[i] = cv.name, cv.color
 	}
+	if c.Marks = monitorMarks(r, f); len(c.Marks) > 0 {
+		names, colors = append(names, "risk monitor fired"), append(colors, colorMonitor)
+	}
 	lh := f.legend(&c, names, colors)
 	c.H = int(f.top + f.plot + 34 + lh)
 	return c
@@ -537,4 +544,47 @@ func baseName(r *Result) string {
 		return b
 	}
 	return "base units"
+}
+
+// colorMonitor marks the times a risk monitor started firing.
+const colorMonitor = "#c0392b"
+
+// maxMarks bounds the monitor markers of the equity chart.
+const maxMarks = 200
+
+// monitorMarks are the equity chart's markers: one per step at which
+// monitors started firing, its tooltip naming each with its markets,
+// value and threshold.
+func monitorMarks(r *Result, f *frame) []svgMark {
+	var out []svgMark
+	var at time.Time
+	var parts []string
+	flush := func() {
+		if len(parts) == 0 || len(out) >= maxMarks {
+			return
+		}
+		x := coord(f.px(float64(at.Unix())))
+		out = append(out, svgMark{X: x, Y1: coord(f.py(f.y1)), Y2: coord(f.py(f.y0)), Color: colorMonitor,
+			Title: formatDateTime(at) + ": " + strings.Join(parts, "; ")})
+		parts = parts[:0]
+	}
+	for _, ev := range r.MonitorEvents {
+		if ev.Status != "firing" {
+			continue
+		}
+		if !ev.Time.Equal(at) {
+			flush()
+			at = ev.Time
+		}
+		p := ev.Monitor + " fires on " + ev.Market
+		if ev.Value != "" {
+			p += " (" + ev.Value + " against " + ev.Threshold + ")"
+		}
+		if ev.Action != "alert" {
+			p += " -> " + ev.Action
+		}
+		parts = append(parts, p)
+	}
+	flush()
+	return out
 }

@@ -31,6 +31,11 @@ type Result struct {
 	// observable only part of it. The console, summary.json and
 	// report.html each show them.
 	Warnings []string `json:"warnings"`
+	// Monitors are the risk monitors the run evaluated (Spec.Monitors)
+	// and how often each fired; Paused says when a pause-bound one paused
+	// the vault. Absent when the run evaluated none.
+	Monitors []MonitorStat `json:"monitors,omitempty"`
+	Paused   *MonitorPause `json:"paused,omitempty"`
 
 	// Steps is the equity curve: one record per simulated step, in time
 	// order. Step.Values are in Data.Markets order.
@@ -46,6 +51,12 @@ type Result struct {
 	// MarketCurves are each market's observed APY and peg over the run,
 	// sampled for the report's charts.
 	MarketCurves []MarketCurve `json:"-"`
+	// MonitorEvents are the monitors' changes per market (monitors.csv),
+	// in time order.
+	MonitorEvents []MonitorEvent `json:"-"`
+	// LoopMarkets are the universe's loop markets (markets that borrow),
+	// whose figures Step.Loops holds.
+	LoopMarkets []string `json:"loop_markets,omitempty"`
 	// Notes are the keeper's notes per step (conditions that did not hold,
 	// ticks coalesced), prefixed with the step's time, in time order.
 	Notes []string `json:"-"`
@@ -129,6 +140,19 @@ type Step struct {
 	// queued claims) per market, in Data.Markets order, as float64 for
 	// charts and allocation statistics.
 	Values []float64 `json:"values"`
+	// Loops are the loop markets' figures (Result.LoopMarkets order),
+	// nil when the universe has none.
+	Loops []LoopPoint `json:"loops,omitempty"`
+}
+
+// LoopPoint is a loop position's leverage, health factor and distance to
+// liquidation (the fall of the collateral's oracle price that liquidates
+// it) at a step; all zero while the vault holds none of it, and a health
+// factor of 0 (and a drop of 1) without debt.
+type LoopPoint struct {
+	Leverage        float64 `json:"leverage"`
+	HealthFactor    float64 `json:"health_factor"`
+	LiquidationDrop float64 `json:"liquidation_drop"`
 }
 
 // Headline are the metrics every equity curve gets, the strategy's and
@@ -221,6 +245,12 @@ type Metrics struct {
 	Harvests       int             `json:"harvests"`
 	Orders         int             `json:"orders"`
 	HHI            float64         `json:"hhi"`
+	// Relevers counts the loop relevers (and deleverages) executed;
+	// Liquidations the protocol liquidations of loops, LiquidationLoss
+	// the equity they cost.
+	Relevers        int             `json:"relevers"`
+	Liquidations    int             `json:"liquidations"`
+	LiquidationLoss decimal.Decimal `json:"liquidation_loss"`
 }
 
 // MarketStats are one market's statistics over the run.

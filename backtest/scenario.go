@@ -26,6 +26,9 @@ import (
 // Prometheus's promqltest:
 //
 //	# comment
+//	catalog <path>                          more profiles and markets (the
+//	                                        --catalog format), relative to the
+//	                                        scenario, before the loads
 //	load <market> <step> [from=<time>]      a market's history, one row per step
 //	  <field> <values...>                   indented: one line per field
 //	event <time> <market> <type> <size> [scope=<tag>]
@@ -85,16 +88,18 @@ type Expect struct {
 var DefaultScenarioStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 type scenarioParser struct {
-	file  string
-	dir   string
-	cat   *adapters.Catalog
-	sc    *Scenario
-	start time.Time
-	lines []string
-	i     int
-	cfg   vault.Config
-	cfgOK bool
-	set   map[string]string
+	file string
+	dir  string
+	cat  *adapters.Catalog
+	// catLoaded is set once a catalog line added to cat: the run uses it.
+	catLoaded bool
+	sc        *Scenario
+	start     time.Time
+	lines     []string
+	i         int
+	cfg       vault.Config
+	cfgOK     bool
+	set       map[string]string
 }
 
 func (p *scenarioParser) errf(line int, format string, args ...any) error {
@@ -141,6 +146,17 @@ func ParseScenario(name string, data []byte, cat *adapters.Catalog) (*Scenario, 
 		f := strings.Fields(text)
 		var err error
 		switch f[0] {
+		case "catalog":
+			if len(f) != 2 {
+				err = p.errf(ln, "catalog needs one file: catalog <path>")
+				break
+			}
+			c := p.cat.Clone()
+			if lerr := c.LoadFile(filepath.Join(p.dir, f[1])); lerr != nil {
+				err = p.errf(ln, "catalog %s: %v", f[1], lerr)
+				break
+			}
+			p.cat, p.catLoaded = c, true
 		case "load":
 			err = p.load(ln, f[1:])
 		case "event":
@@ -697,6 +713,9 @@ func (p *scenarioParser) run(ln int, args []string) error {
 	sp := &p.sc.Spec
 	sp.Strategy, sp.Data, sp.Source = p.sc.Strategy, p.sc.Window, p.file
 	sp.Capital = decimal.NewFromInt(100)
+	if p.catLoaded {
+		sp.Catalog = p.cat
+	}
 	if v, ok := opts["from"]; ok {
 		if sp.From, err = p.parseTime(ln, v); err != nil {
 			return err

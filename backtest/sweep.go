@@ -47,6 +47,9 @@ type SweepSpec struct {
 	// KeepResults keeps every point's full Result in SweepRun.Result;
 	// otherwise it is dropped after Write to bound memory.
 	KeepResults bool
+	// Shard, when set, runs only the shard's points (Shard.Has of the
+	// grid index); the others are not in the result.
+	Shard Shard
 }
 
 // GridPoints returns the points of a grid: the cartesian product of the
@@ -228,9 +231,11 @@ func Sweep(ctx context.Context, ss SweepSpec) ([]SweepRun, error) {
 	if sh, err := sweepBenchmarks(ctx, base); err == nil {
 		base.shared = sh
 	}
-	runs := make([]SweepRun, len(points))
+	runs := make([]SweepRun, 0, len(points))
 	for i, p := range points {
-		runs[i] = SweepRun{Index: i, Key: PointKey(p), Params: p}
+		if ss.Shard.Has(i) {
+			runs = append(runs, SweepRun{Index: i, Key: PointKey(p), Params: p})
+		}
 	}
 	workers := max(1, ss.Workers)
 	ctx, cancel := context.WithCancel(ctx)

@@ -23,6 +23,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/backtest"
 	"github.com/yieldvault/yieldvault/strategies"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // runFlags are the flags backtest and sweep share.
@@ -43,6 +44,8 @@ type runFlags struct {
 	// minGain is --min-gain-over-cost ("" keeps the strategy's or the
 	// vault's default).
 	minGain string
+	// monitors is --monitors: a risk monitors file ("": the built-ins).
+	monitors string
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -58,6 +61,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Float64Var(&f.gasAsset, "gas-asset-price", 0, "one ETH in the base asset for gas costs where the data has no ETH price (default: 1 ETH, 3000 USD, 0.05 BTC)")
 	cmd.Flags().StringVar(&f.minGain, "min-gain-over-cost", "", "a buy must expect to earn this multiple of its cost over the holding horizon (default: the strategy's rebalance.min_gain_over_cost, else 3; 0 turns the test off)")
 	cmd.Flags().StringVar(&f.gasMarket, "gas-asset-market", "", "an ETH market loaded with the universe (not traded) whose base_usd prices gas for a USD or BTC vault")
+	cmd.Flags().StringVar(&f.monitors, "monitors", "", "risk monitors file: the keys of a service vault's monitors section (builtin; rules with name, when, action, severity); default: the built-in monitors, alert only")
 }
 
 // runSetup is what a backtest or a sweep loads before running: the
@@ -182,6 +186,10 @@ func (a *app) setup(ctx context.Context, f *runFlags, params []string) (*runSetu
 			load = append(slices.Clip(load), m.ID)
 		}
 	}
+	monitors, monBytes, err := backtestMonitors(f.monitors, s, cat)
+	if err != nil {
+		return nil, err
+	}
 	w, err := backtest.LoadUniverse(ctx, db, load, from, to, lookback)
 	if err != nil {
 		return nil, err
@@ -191,12 +199,12 @@ func (a *app) setup(ctx context.Context, f *runFlags, params []string) (*runSetu
 	rs.spec = backtest.Spec{
 		Universe: s.Universe(), Catalog: cat, Data: w, Lookback: lookback, From: from, To: to, Step: step,
 		Capital: capital, Pricing: pricing, RiskFree: f.riskFree, Source: a.dbName(), GasAssetPrice: f.gasAsset,
-		DataRanges: stored, MinGainOverCost: minGain,
+		DataRanges: stored, MinGainOverCost: minGain, Monitors: monitors,
 	}
 	rs.key = backtest.RunKey{
 		Strategy: s.Name(), File: fileData, Catalog: catBytes, From: from, To: to, Step: step,
 		Capital: capital, Pricing: pricing.String(), RiskFree: f.riskFree, Source: a.dbName(), GasAssetPrice: f.gasAsset,
-		Data: backtest.DataFingerprint(w), MinGainOverCost: minGain,
+		Data: backtest.DataFingerprint(w), MinGainOverCost: minGain, Monitors: monBytes,
 	}
 	return rs, nil
 }
@@ -227,13 +235,18 @@ func newBacktestCmd(a *app) *cobra.Command {
 	var params []string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "backtest -s FILE|go:NAME [--from T] [--to T] [--capital X] [--param k=v]... [--out DIR]",
+		Use:   "backtest -s FILE|go:NAME [--from T] [--to T] [--capital X] [--param k=v]... [--monitors FILE] [--out DIR]",
 		Short: "Replay a strategy over the market history and write a run folder",
 		Long: `Run a strategy over the history (--db, default: the embedded synthetic history) on a
 simulated clock and write a run folder under --out: summary.json, equity.csv, ledger.csv,
 decisions.csv and a self-contained report.html. Prints the metrics of the strategy and of
 its benchmarks (hold each market, equal weight, best single market) side by side; the last
 line is the run folder's path. With --json, prints summary.json instead.
+
+The vault's risk monitors are evaluated at every step, as the service evaluates them: the
+built-in ones alert only (monitors.csv, the summary, the report); --monitors FILE takes the
+keys of a service vault's monitors section (builtin, rules) to add monitors, turn the
+built-ins off or bind them to pause or exit (docs/backtesting.md, Risk monitors).
 
 The folder's name is the strategy's name and a hash of the strategy file, the parameters,
 the settings and the data: the same inputs always write the same folder, byte for byte.
@@ -274,6 +287,34 @@ docs/backtesting.md defines every metric.`,
 	cmd.Flags().StringArrayVar(&params, "param", nil, "override a strategy parameter k=v (repeatable; a Go strategy's durations as 14d)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print summary.json instead of the table (the run folder is still written)")
 	return cmd
+}
+
+// backtestMonitors compiles the run's risk monitors over the strategy's
+// universe: the file's (monitor.LoadFile, errors at file:line:col), else
+// the built-ins alert-only. The file's bytes enter the run key.
+func backtestMonitors(file string, s *strat, cat *adapters.Catalog) ([]monitor.Monitor, []byte, error) {
+	c := &monitor.Compiler{Catalog: cat}
+	if file == "" {
+		ms, err := c.Compile(monitor.File{}, s.Universe(), s.Base())
+		return ms, nil, err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		kind := adapters.KindInvalid
+		if os.IsNotExist(err) {
+			kind = adapters.KindNotFound
+		}
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, nil, &adapters.Error{Op: "--monitors", Kind: kind, Pos: file, Err: err}
+	}
+	ms, err := monitor.Parse(file, data, c, s.Universe(), s.Base())
+	if err != nil {
+		return nil, nil, err
+	}
+	return ms, append([]byte("monitors\x00"), data...), nil
 }
 
 // runProgress returns a backtest progress callback drawing a bar on
@@ -373,6 +414,9 @@ func printSummary(w io.Writer, r *backtest.Result) {
 	}
 	if len(r.DataIssues) > 0 {
 		fmt.Fprintf(w, "data issues: %s (each in summary.json and report.html)\n", backtest.IssueCounts(r.DataIssues))
+	}
+	if len(r.Monitors) > 0 {
+		fmt.Fprintf(w, "risk monitors: %s (monitors.csv)\n", backtest.MonitorCounts(r))
 	}
 }
 
@@ -481,8 +525,9 @@ func newSweepCmd(a *app) *cobra.Command {
 	var workers int
 	var objective string
 	var asJSON, summaryOnly bool
+	var sf shardFlags
 	cmd := &cobra.Command{
-		Use:   "sweep -s FILE|go:NAME --param k=a,b,c|k=MIN:MAX:STEP [--param ...]... [-j N] [--objective METRIC] [--summary-only] [--json] [--out DIR]",
+		Use:   "sweep -s FILE|go:NAME --param k=a,b,c|k=MIN:MAX:STEP [--param ...]... [-j N] [--objective METRIC] [--summary-only] [--json] [--shard I/N | --shards N] [--out DIR]",
 		Short: "Backtest a strategy over a grid of parameters, resumably",
 		Long: `Run one backtest per point of the grid (the cartesian product of the --param value lists)
 over the same history, loaded once, on -j workers. Each point writes the run folder that
@@ -497,7 +542,12 @@ A value is a number or an inclusive range MIN:MAX:STEP in exact decimal steps
 (min_peg=0.98:0.995:0.005 is 0.98, 0.985, 0.99, 0.995). The table is also written to
 sweep.csv in the sweep's folder (--out/sweep-NAME-HASH, its path on the last line). With
 --summary-only each point keeps only its summary.json (no CSV files, no report.html); with
---json the table is printed as JSON.`,
+--json the table is printed as JSON.
+
+With --shard I/N (or --shards N and the index from $JOB_COMPLETION_INDEX or
+$SLURM_ARRAY_TASK_ID) the sweep runs only the points whose grid index is I modulo N, into
+--out/sweep-NAME-HASH.shard-I-of-N (their run folders and shard.json, written last); its last
+line is that folder. 'yieldvault merge' combines the N folders into what one machine writes.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			defer func() {
@@ -522,6 +572,10 @@ sweep.csv in the sweep's folder (--out/sweep-NAME-HASH, its path on the last lin
 			if workers < 1 {
 				return usagef("-j %d: need at least 1 worker", workers)
 			}
+			shard, err := sf.resolve()
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			rs, err := a.setup(ctx, &f, nil)
 			if err != nil {
@@ -532,6 +586,7 @@ sweep.csv in the sweep's folder (--out/sweep-NAME-HASH, its path on the last lin
 				return err
 			}
 			baseParams := rs.strategy.Params()
+			root := rs.out // where the points' run folders go
 			dirOf := func(point map[string]float64) string {
 				k := rs.key
 				k.Params = make(map[string]float64, len(baseParams)+len(point))
@@ -541,11 +596,33 @@ sweep.csv in the sweep's folder (--out/sweep-NAME-HASH, its path on the last lin
 				for n, v := range point {
 					k.Params[n] = v
 				}
-				return k.Dir(rs.out)
+				return k.Dir(root)
 			}
 			total := 1
 			for _, p := range params {
 				total *= len(p.Values)
+			}
+			names := make([]string, len(params))
+			for i, p := range params {
+				names[i] = p.Name
+			}
+			gridSize := total
+			var shardDir string
+			if shard.Sharded() {
+				pts, err := backtest.GridPoints(params)
+				if err != nil {
+					return err
+				}
+				all := make([]string, len(pts))
+				for i, pt := range pts {
+					all[i] = dirOf(pt)
+				}
+				shardDir = filepath.Join(rs.out, shard.Folder(filepath.Base(sweepDir(rs.out, rs.strategy.Name(), objective, all))))
+				if err := backtest.RemoveShardManifest(shardDir); err != nil {
+					return err
+				}
+				root = shardDir
+				total = len(shard.Items(len(pts)))
 			}
 			tick, finish := a.sweepProgress(total)
 			runs, err := backtest.Sweep(ctx, backtest.SweepSpec{
@@ -560,6 +637,7 @@ sweep.csv in the sweep's folder (--out/sweep-NAME-HASH, its path on the last lin
 				Grid:      params,
 				Workers:   workers,
 				Objective: objective,
+				Shard:     shard,
 				Done: func(r *backtest.SweepRun) bool {
 					// A summary-only folder does not resume a full sweep.
 					done := backtest.Complete(dirOf(r.Params)) || (summaryOnly && backtest.Finished(dirOf(r.Params)))
@@ -610,14 +688,13 @@ sweep.csv in the sweep's folder (--out/sweep-NAME-HASH, its path on the last lin
 				rows[i] = row
 			}
 			sortSweep(rows, objective)
+			if shard.Sharded() {
+				return finishSweepShard(a, cmd, rs, shard, shardDir, objective, names, gridSize, rows)
+			}
 			points := sweepPoints(rows)
 			folders := make([]string, len(rows))
 			for i, r := range rows {
 				folders[i] = r.dir
-			}
-			names := make([]string, len(params))
-			for i, p := range params {
-				names[i] = p.Name
 			}
 			csvPath, err := saveSweepCSV(sweepDir(rs.out, rs.strategy.Name(), objective, folders), points, names)
 			if err != nil {
@@ -649,6 +726,7 @@ sweep.csv in the sweep's folder (--out/sweep-NAME-HASH, its path on the last lin
 	cmd.Flags().StringVar(&objective, "objective", "apy", "metric the table is sorted by: "+strings.Join(backtest.Objectives, ", "))
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the table as JSON (sweep.csv and the run folders are still written)")
 	cmd.Flags().BoolVar(&summaryOnly, "summary-only", false, "keep each point's summary.json only (no CSV files, no report.html)")
+	sf.register(cmd, "grid's points")
 	return cmd
 }
 

@@ -66,7 +66,7 @@ func TestBacktest_RunFolder(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	want := []string{"decisions.csv", "equity.csv", "ledger.csv", "report.html", "summary.json"}
+	want := []string{"decisions.csv", "equity.csv", "ledger.csv", "monitors.csv", "report.html", "summary.json"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("run folder (-want +got):\n%s", diff)
 	}

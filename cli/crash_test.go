@@ -22,6 +22,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
+	"github.com/yieldvault/yieldvault/internal/pgtest"
 	"github.com/yieldvault/yieldvault/service"
 )
 
@@ -55,16 +56,30 @@ const (
 // tick exactly once, every API request that answered 200 exactly once in
 // the ledger and every refused one not at all (0 lost, 0 doubled), the
 // ledger gapless and replaying to the snapshot. About 60 kills by
-// default; -long runs 1,000.
+// default; -long runs 1,000. It runs on a SQLite state database and on a
+// PostgreSQL schema (skipped, saying so, without YIELDVAULT_TEST_POSTGRES;
+// failed under CI=true).
 func TestServe_CrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it 60+ times (about a minute)")
 	}
+	for _, k := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(*testing.T) string { return "state.db" }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	} {
+		t.Run(k.name, func(t *testing.T) { testCrashRecovery(t, k.dsn(t)) })
+	}
+}
+
+func testCrashRecovery(t *testing.T, stateDB string) {
 	kills := 60
 	if *crashLong {
 		kills = 1000
 	}
-	r := newCrashRig(t)
+	r := newCrashRig(t, stateDB)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 7))
@@ -154,7 +169,7 @@ type crashRig struct {
 	api                   *apiClient
 }
 
-func newCrashRig(t *testing.T) *crashRig {
+func newCrashRig(t *testing.T, stateDB string) *crashRig {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -177,17 +192,17 @@ func newCrashRig(t *testing.T) *crashRig {
 	hdb.Close()
 	strat, _ := filepath.Abs("../examples/strategies")
 	cfgPath := filepath.Join(dir, "service.yaml")
-	cfg := fmt.Sprintf(`state_db: state.db
+	cfg := fmt.Sprintf(`state_db: %[4]q
 history_db: history.db
 listen: 127.0.0.1:0
 token: { env: YV_CRASH_TOKEN }
 replay: { start: 2024-03-01T00:00:00Z, speed: 100000 }
-lease: { ttl: %s }
-write_deadline: %s
+lease: { ttl: %[1]s }
+write_deadline: %[2]s
 vaults:
   - { id: eth, strategy: %[3]s/lst-lrt-balanced.yaml, deposit: "100", rebalance: "@hourly", harvest: "0 */4 * * *", exit_check: "@hourly", fees: { management: 0.02, performance: 0.2, profit_unlock: 2d } }
   - { id: usd, strategy: %[3]s/usd-lending.yaml, deposit: "250000", rebalance: "@hourly", harvest: "0 */4 * * *", exit_check: "@hourly" }
-`, crashTTL, crashDeadline, strat)
+`, crashTTL, crashDeadline, strat, stateDB)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -581,7 +596,7 @@ func (c *apiClient) count(what string) int {
 // each refused one is none, and the ledger holds no other API entry.
 func (c *apiClient) check(t *testing.T, st *service.Store) (lost, doubled int) {
 	t.Helper()
-	rows, err := st.DB().Query("SELECT intent_key, type, count(*) FROM ledger WHERE vault_id = ? AND intent_key LIKE ? AND type IN ('deposit', 'withdraw') GROUP BY intent_key, type", c.vault, c.vault+"/api/%")
+	rows, err := st.DB().Query(st.Rebind("SELECT intent_key, type, count(*) FROM ledger WHERE vault_id = ? AND intent_key LIKE ? AND type IN ('deposit', 'withdraw') GROUP BY intent_key, type"), c.vault, c.vault+"/api/%")
 	if err != nil {
 		t.Fatal(err)
 	}

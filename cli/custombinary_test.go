@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -11,11 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/yieldvault/yieldvault/backtest"
+	"github.com/yieldvault/yieldvault/internal/servetest"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -200,62 +199,13 @@ func TestCustomBinary_OutsideModule(t *testing.T) {
 // serveUntilTask runs a binary's service with its configuration in dir:
 // a replayed clock from start, settings (top-level lines), one vault
 // (vault holds its strategy lines) and a new state database; it waits for
-// a scheduled rebalance that trades into market, sends SIGTERM and
-// expects exit 0.
+// a scheduled rebalance that trades into market, then stops it.
 func serveUntilTask(t *testing.T, bin, dir, settings, start, vault, market string) {
 	t.Helper()
 	cfg := "listen: 127.0.0.1:0\ntoken: { env: YV_CUSTOM_TOKEN, optional: true }\nstate_db: state.db\n" + settings +
 		"replay: { start: " + start + "T00:00:00Z, speed: 100000 }\nvaults:\n  - id: v\n    " + vault + "\n    deposit: \"100\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "service.yaml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := exec.Command(bin, "serve", "-c", "service.yaml")
-	c.Dir = dir
-	logs, err := c.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	ran, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(logs)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		seen := false
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if l := sc.Text(); !seen && strings.Contains(l, "task=rebalance") && strings.Contains(l, "source=schedule") &&
-				strings.Contains(l, "outcome=traded") && strings.Contains(l, "buy "+market) {
-				seen = true
-				close(ran)
-			}
-		}
-		done <- c.Wait()
-	}()
-	select {
-	case <-ran:
-	case err := <-done:
-		t.Fatalf("serve exited before a scheduled rebalance into %s: %v\n%s", market, err, log.String())
-	case <-time.After(60 * time.Second):
-		_ = c.Process.Kill()
-		<-done
-		t.Fatalf("no scheduled rebalance into %s within 60s:\n%s", market, log.String())
-	}
-	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve after SIGTERM: %v, want exit 0\n%s", err, log.String())
-		}
-	case <-time.After(30 * time.Second):
-		_ = c.Process.Kill()
-		t.Fatal("serve did not stop within 30s of SIGTERM")
-	}
-	if !strings.Contains(log.String(), "shutting down") {
-		t.Errorf("no clean shutdown in the log:\n%s", log.String())
-	}
+	servetest.Until(t, bin, dir, cfg, "scheduled rebalance into "+market, func(l string) bool {
+		return strings.Contains(l, "task=rebalance") && strings.Contains(l, "source=schedule") &&
+			strings.Contains(l, "outcome=traded") && strings.Contains(l, "buy "+market)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -120,6 +121,11 @@ no rows.`,
 			}
 			defer db.Close()
 			failed := 0
+			// Markets written, and the warnings printed: after the
+			// imports, what only the merged history shows (a field of one
+			// file against another's) is checked and printed once.
+			var touched []string
+			warned := map[string]bool{}
 			for _, path := range paths {
 				batches, err := a.importPath(cmd, path, opts)
 				if err != nil {
@@ -138,9 +144,30 @@ no rows.`,
 					fmt.Fprintf(a.stdout, "%s: %d rows (%d new, %d updated, %d unchanged), %d events, %d markets [%s]\n",
 						b.Source, len(b.Rows), res.Inserted, res.Updated, res.Unchanged, res.Events, res.Markets, b.Format)
 					printWarnings(a.stderr, res.Warnings, verbose)
+					for _, is := range res.Warnings {
+						warned[is.Market+"\x00"+is.Msg] = true
+					}
 					for _, n := range b.Notes {
 						fmt.Fprintf(a.stdout, "  note: %s\n", n)
 					}
+					touched = appendMarkets(touched, b)
+				}
+			}
+			if len(touched) > 0 {
+				issues, err := db.Check(ctx, touched)
+				if err != nil {
+					return err
+				}
+				var merged []history.Issue
+				for _, is := range issues {
+					if is.Kind == history.IssueImplausible && !warned[is.Market+"\x00"+is.Msg] {
+						is.Severity = history.SeverityWarning
+						merged = append(merged, is)
+					}
+				}
+				if len(merged) > 0 {
+					fmt.Fprintf(a.stderr, "the stored history after this import (data check reports it too):\n")
+					printWarnings(a.stderr, merged, verbose)
 				}
 			}
 			if failed > 0 {
@@ -160,6 +187,16 @@ no rows.`,
 
 // maxWarnings is how many import warnings are printed per file without -v.
 const maxWarnings = 3
+
+// appendMarkets adds the markets b writes rows for to ids, once each.
+func appendMarkets(ids []string, b *history.Batch) []string {
+	for i := range b.Rows {
+		if id := b.Rows[i].Market; !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
 
 func printWarnings(w io.Writer, warns []history.Issue, all bool) {
 	for i, is := range warns {

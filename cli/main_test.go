@@ -475,3 +475,42 @@ func TestDataSynth_SlashFlags(t *testing.T) {
 		t.Errorf("--slash-size 2: exit %d, stderr %q; want a usage error", code, errs)
 	}
 }
+
+// TestDataImport_MergedWarning_SharedData: the DefiLlama Aave v3 USDC
+// free liquidity x100 is plausible on its own; imported beside the
+// Messari file's supply and borrows, the import warns (exit 0) and data
+// check reports it (exit 1).
+func TestDataImport_MergedWarning_SharedData(t *testing.T) {
+	src := filepath.Join(sharedData(t), "aave-v3-usdc-messari-daily")
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(src, "aave_usdc_dados_completos.csv"), filepath.Join(dir, "aave_usdc_dados_completos.csv")); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(src, "dataset_aave_defillama.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	for i := 1; i < len(lines); i++ {
+		c := strings.Split(lines[i], ",")
+		v, err := strconv.ParseFloat(c[2], 64)
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		c[2] = strconv.FormatFloat(v*100, 'f', -1, 64)
+		lines[i] = strings.Join(c, ",")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dataset_aave_defillama.csv"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "h.db")
+	const want = "aave-v3/usdc: implausible: exit_liquidity is 101 times supply - borrows observed within a day"
+	code, _, errs := cli(t, "data", "import", "--db", db, dir)
+	if code != 0 || !strings.Contains(errs, want) {
+		t.Errorf("import: exit %d\n%s\nwant 0 with the warning %q", code, errs, want)
+	}
+	code, out, _ := cli(t, "data", "check", "--db", db)
+	if code != 1 || !strings.Contains(out, want) {
+		t.Errorf("data check: exit %d\n%s\nwant 1 reporting %q", code, out, want)
+	}
+}

@@ -25,6 +25,7 @@ func newMonteCarloCmd(a *app) *cobra.Command {
 		paths, workers                                                    int
 		seed                                                              uint64
 		asJSON                                                            bool
+		sf                                                                shardFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "montecarlo -s FILE|go:NAME --scenario NAME --paths N [--seed S] [--workers W] [--from T] [--to T] [--out DIR]",
@@ -38,7 +39,12 @@ and of an exit through a withdrawal queue; of a liquidation: n/a, the vault does
 paths.csv (one row per path) and report.html (histograms and a fan chart of equity).
 
 Path i is generated from a seed mixed from --seed and i: the same command writes the same
-bytes whatever --workers. The last line printed is the run folder.`,
+bytes whatever --workers. The last line printed is the run folder.
+
+With --shard I/N (or --shards N and the index from $JOB_COMPLETION_INDEX or
+$SLURM_ARRAY_TASK_ID) the study runs only the paths whose index is I modulo N, into
+--out/mc-NAME-HASH.shard-I-of-N/shard.json (the last line); 'yieldvault merge' combines the N
+folders into the run folder one machine writes, byte for byte.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -49,6 +55,10 @@ bytes whatever --workers. The last line printed is the run folder.`,
 			}
 			if workers < 1 {
 				return usagef("--workers %d: need at least 1", workers)
+			}
+			shard, err := sf.resolve()
+			if err != nil {
+				return err
 			}
 			known := false
 			for _, s := range synth.Scenarios() {
@@ -104,12 +114,24 @@ bytes whatever --workers. The last line printed is the run folder.`,
 					From: f, To: t, Step: st, Capital: capDec, Pricing: pr, Source: "synthetic " + scenario},
 				Scenario: scenario, SlashScope: slashScope, Paths: paths, Seed: seed, Workers: workers,
 			}
-			tick, finish := a.sweepProgress(paths)
+			ms.Shard = shard
+			var shardDir string
+			if shard.Sharded() {
+				pre := (&backtest.MCResult{Spec: &ms}).Settings()
+				shardDir = filepath.Join(out, shard.Folder(filepath.Base(mcDir(out, s, file, pre))))
+				if err := backtest.RemoveShardManifest(shardDir); err != nil {
+					return err
+				}
+			}
+			tick, finish := a.sweepProgress(len(shard.Items(paths)))
 			ms.Progress = func(int) { tick() }
 			res, err := backtest.MonteCarlo(cmd.Context(), ms)
 			finish()
 			if err != nil {
 				return err
+			}
+			if shard.Sharded() {
+				return finishMCShard(a, cmd, s, file, shard, shardDir, res)
 			}
 			dir := mcDir(out, s, file, res.Settings())
 			if err := backtest.WriteMonteCarlo(dir, file, res); err != nil {
@@ -142,6 +164,7 @@ bytes whatever --workers. The last line printed is the run folder.`,
 	cmd.Flags().StringVar(&step, "step", "", "simulated step (default: the generator's, 1h)")
 	cmd.Flags().StringVar(&out, "out", "runs", "folder that receives the run folder")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print summary.json instead of the table (the run folder is still written)")
+	sf.register(cmd, "paths")
 	return cmd
 }
 

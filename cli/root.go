@@ -84,6 +84,7 @@ func newRoot(a *app) *cobra.Command {
 		newSweepCmd(a),
 		newMonteCarloCmd(a),
 		newWalkForwardCmd(a),
+		newMergeCmd(a),
 	)
 	registerCompletions(a, root)
 	return root

@@ -59,6 +59,11 @@ func newServeCmd(a *app) *cobra.Command {
 				if sopts.ChainClient, err = node.Dial(ctx, cfg.Execution.RPC, cfg.Execution.ChainID); err != nil {
 					return err
 				}
+				if rs, ok := cfg.Execution.Signer.(*execution.RPCSigner); ok {
+					if err := node.ConnectSigner(ctx, rs); err != nil {
+						return err
+					}
+				}
 			}
 			svc, err := service.New(ctx, cfg, sopts)
 			if err != nil {

@@ -99,7 +99,7 @@ func checkJournal(t *testing.T, ctx context.Context, st *service.Store, conf *se
 				}
 			}
 			var got int
-			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM intents WHERE vault_id = ? AND action = ? AND source = 'schedule'", vs.ID, string(a.act)).Scan(&got); err != nil {
+			if err := db.QueryRowContext(ctx, st.Rebind("SELECT count(*) FROM intents WHERE vault_id = ? AND action = ? AND source = 'schedule'"), vs.ID, string(a.act)).Scan(&got); err != nil {
 				t.Fatal(err)
 			}
 			if got != want {
@@ -130,13 +130,13 @@ func checkJournal(t *testing.T, ctx context.Context, st *service.Store, conf *se
 			t.Errorf("vault %s: ledger replay and snapshot disagree: %v", vs.ID, d)
 		}
 		var orphans int
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM ledger l LEFT JOIN intents i ON i.key = l.intent_key WHERE l.vault_id = ? AND (i.key IS NULL OR i.status != 'done')", vs.ID).Scan(&orphans); err != nil {
+		if err := db.QueryRowContext(ctx, st.Rebind("SELECT count(*) FROM ledger l LEFT JOIN intents i ON i.key = l.intent_key WHERE l.vault_id = ? AND (i.key IS NULL OR i.status != 'done')"), vs.ID).Scan(&orphans); err != nil {
 			t.Fatal(err)
 		}
 		if orphans != 0 {
 			t.Errorf("vault %s: %d ledger entries without a done intent", vs.ID, orphans)
 		}
-		rows, err := db.QueryContext(ctx, "SELECT user, shares FROM shares WHERE vault_id = ?", vs.ID)
+		rows, err := db.QueryContext(ctx, st.Rebind("SELECT \"user\", shares FROM shares WHERE vault_id = ?"), vs.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func checkJournal(t *testing.T, ctx context.Context, st *service.Store, conf *se
 		}
 		for _, p := range row.State.Positions {
 			var units string
-			if err := db.QueryRowContext(ctx, "SELECT units FROM positions WHERE vault_id = ? AND market = ?", vs.ID, p.Market).Scan(&units); err != nil {
+			if err := db.QueryRowContext(ctx, st.Rebind("SELECT units FROM positions WHERE vault_id = ? AND market = ?"), vs.ID, p.Market).Scan(&units); err != nil {
 				t.Fatal(err)
 			}
 			if units != p.Units.String() {

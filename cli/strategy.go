@@ -120,7 +120,11 @@ func newPlanCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			when, err := planTime(ctx, db, s.Universe(), at)
+			var legs map[string][]string
+			if s.rules != nil {
+				legs = loopLegs(s.rules.Markets())
+			}
+			when, err := planTime(ctx, db, s.Universe(), legs, at)
 			if err != nil {
 				return err
 			}
@@ -209,9 +213,22 @@ func parseNumberParam(k, v string) (float64, error) {
 	return f, nil
 }
 
+// loopLegs maps each loop market of ms to its collateral and debt legs,
+// whose history composes its own.
+func loopLegs(ms []adapters.Market) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range ms {
+		if m.Legs != nil {
+			out[m.ID] = []string{m.Legs.Collateral, m.Legs.Debt}
+		}
+	}
+	return out
+}
+
 // planTime resolves --at; without it, the latest time at which every
-// market of the universe has an observation.
-func planTime(ctx context.Context, db *history.DB, universe []string, at string) (time.Time, error) {
+// market of the universe has an observation (a loop market the database
+// does not store: each of its legs, in legs).
+func planTime(ctx context.Context, db *history.DB, universe []string, legs map[string][]string, at string) (time.Time, error) {
 	if at != "" {
 		return parseTime(at)
 	}
@@ -225,8 +242,16 @@ func planTime(ctx context.Context, db *history.DB, universe []string, at string)
 			last[in.Market.ID] = in.Last
 		}
 	}
+	var ids []string
+	for _, id := range universe {
+		if _, ok := last[id]; !ok && len(legs[id]) > 0 {
+			ids = append(ids, legs[id]...)
+			continue
+		}
+		ids = append(ids, id)
+	}
 	var t time.Time
-	for i, id := range universe {
+	for i, id := range ids {
 		l, ok := last[id]
 		if !ok {
 			return time.Time{}, adapters.E("plan", adapters.KindNotFound, "market %s has no history in the database", id)

@@ -26,6 +26,7 @@ func newWalkForwardCmd(a *app) *cobra.Command {
 	var grid []string
 	var train, test, objective string
 	var workers int
+	var sf shardFlags
 	cmd := &cobra.Command{
 		Use:   "walkforward -s FILE|go:NAME --param k=a,b,c|k=MIN:MAX:STEP... --train 180d --test 30d [--objective METRIC] [--out DIR]",
 		Short: "Optimise on rolling training windows, test on the windows that follow, stitch the out-of-sample equity",
@@ -39,7 +40,12 @@ curve (each scaled to start where the previous ended).
 Prints each window's chosen point with its in-sample (training) and out-of-sample (test) APY and
 Sharpe, then the mean in-sample figures against the stitched out-of-sample ones side by side, and
 by how much they differ. Writes <out>/wf-NAME-HASH/ with windows.csv, equity.csv (the stitched
-curve) and summary.json; the last line is that folder.`,
+curve) and summary.json; the last line is that folder.
+
+With --shard I/N (or --shards N and the index from $JOB_COMPLETION_INDEX or
+$SLURM_ARRAY_TASK_ID) only the windows whose index is I modulo N run, into
+<out>/wf-NAME-HASH.shard-I-of-N/shard.json (the last line); 'yieldvault merge' stitches the N
+folders into the folder one machine writes, byte for byte.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(grid) == 0 {
@@ -63,6 +69,10 @@ curve) and summary.json; the last line is that folder.`,
 			if workers < 1 {
 				return usagef("-j %d: need at least 1 worker", workers)
 			}
+			shard, err := sf.resolve()
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			rs, err := a.setup(ctx, &f, nil)
 			if err != nil {
@@ -79,7 +89,7 @@ curve) and summary.json; the last line is that folder.`,
 			if spec.To.IsZero() {
 				spec.To = spec.Data.To
 			}
-			res, err := backtest.WalkForward(ctx, backtest.WalkForwardSpec{
+			wf := backtest.WalkForwardSpec{
 				Sweep: backtest.SweepSpec{Spec: spec, Grid: params, Workers: workers, Objective: objective,
 					WithParams: func(p map[string]float64) (strategies.Strategy, error) {
 						s, err := rs.strategy.WithParams(p)
@@ -89,15 +99,19 @@ curve) and summary.json; the last line is that folder.`,
 						return s.s(), nil
 					}},
 				Train: tr, Test: te,
-			})
-			if err != nil {
-				return err
 			}
 			h := sha256.New()
 			k := rs.key
 			k.Params = rs.strategy.Params()
 			fmt.Fprintf(h, "%s\n%s|%s|%s|%s|%s", k.Hash(), strings.Join(grid, ";"), train, test, objective, spec.From.Format(time.RFC3339))
 			dir := filepath.Join(rs.out, "wf-"+rs.strategy.Name()+"-"+hex.EncodeToString(h.Sum(nil))[:8])
+			if shard.Sharded() {
+				return runWFShard(a, cmd, rs, wf, shard, filepath.Join(rs.out, shard.Folder(filepath.Base(dir))))
+			}
+			res, err := backtest.WalkForward(ctx, wf)
+			if err != nil {
+				return err
+			}
 			if err := writeWalkForward(dir, res); err != nil {
 				return adapters.E("walkforward", adapters.KindOther, "writing %s: %v", dir, err)
 			}
@@ -112,6 +126,7 @@ curve) and summary.json; the last line is that folder.`,
 	cmd.Flags().StringVar(&test, "test", "30d", "test window, and the step the windows move by")
 	cmd.Flags().StringVar(&objective, "objective", "sharpe", "metric the training sweep chooses by: "+strings.Join(backtest.Objectives, ", "))
 	cmd.Flags().IntVarP(&workers, "jobs", "j", runtime.NumCPU(), "training runs at once")
+	sf.register(cmd, "windows")
 	return cmd
 }
 

@@ -150,3 +150,56 @@ func mustABI(name, js string) *abi.ABI {
 	}
 	return &a
 }
+
+// The views reconciliation reads positions back with.
+var (
+	// Aave v3 Pool.getReserveData (aave/aave-v3-core
+	// contracts/interfaces/IPool.sol, DataTypes.ReserveData; v3.2+ keeps
+	// the layout as ReserveDataLegacy): the reserve's aToken and
+	// variable debt token.
+	aaveReserveABI = mustABI("aave-v3-pool-reserve", `[
+{"type":"function","name":"getReserveData","stateMutability":"view","inputs":[{"name":"asset","type":"address"}],"outputs":[{"name":"","type":"tuple","components":[
+{"name":"configuration","type":"tuple","components":[{"name":"data","type":"uint256"}]},
+{"name":"liquidityIndex","type":"uint128"},{"name":"currentLiquidityRate","type":"uint128"},{"name":"variableBorrowIndex","type":"uint128"},
+{"name":"currentVariableBorrowRate","type":"uint128"},{"name":"currentStableBorrowRate","type":"uint128"},{"name":"lastUpdateTimestamp","type":"uint40"},
+{"name":"id","type":"uint16"},{"name":"aTokenAddress","type":"address"},{"name":"stableDebtTokenAddress","type":"address"},
+{"name":"variableDebtTokenAddress","type":"address"},{"name":"interestRateStrategyAddress","type":"address"},{"name":"accruedToTreasury","type":"uint128"},
+{"name":"unbacked","type":"uint128"},{"name":"isolationModeTotalDebt","type":"uint128"}]}]}]`)
+
+	// Comet (compound-finance/comet contracts/CometMainInterface.sol):
+	// balanceOf is an account's base supply at its present value,
+	// borrowBalanceOf its base debt.
+	cometViewABI = mustABI("compound-v3-comet-views", `[
+{"type":"function","name":"balanceOf","stateMutability":"view","inputs":[{"name":"account","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"borrowBalanceOf","stateMutability":"view","inputs":[{"name":"account","type":"address"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// ERC-4626 (EIP-4626) share balance and its value in assets.
+	erc4626ViewABI = mustABI("erc4626-views", `[
+{"type":"function","name":"balanceOf","stateMutability":"view","inputs":[{"name":"account","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"convertToAssets","stateMutability":"view","inputs":[{"name":"shares","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// The ETH value of an LST balance: wstETH.getStETHByWstETH
+	// (lidofinance/core contracts/0.6.12/WstETH.sol), rETH.getEthValue
+	// (rocket-pool/rocketpool RocketTokenRETH.sol), weETH.getEETHByWeETH
+	// (etherfi-protocol/smart-contracts src/WeETH.sol). stETH and eETH
+	// rebase: their balance is the ETH value.
+	lstValueABI = mustABI("lst-value", `[
+{"type":"function","name":"getStETHByWstETH","stateMutability":"view","inputs":[{"name":"_wstETHAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"getEthValue","stateMutability":"view","inputs":[{"name":"_rethAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"getEETHByWeETH","stateMutability":"view","inputs":[{"name":"_weETHAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
+	// Lido WithdrawalQueueERC721 (lidofinance/core
+	// contracts/0.8.9/WithdrawalQueue.sol): an owner's requests and
+	// their status (the stETH each holds, finalized, claimed).
+	lidoQueueViewABI = mustABI("lido-withdrawal-queue-views", `[
+{"type":"function","name":"getWithdrawalRequests","stateMutability":"view","inputs":[{"name":"_owner","type":"address"}],"outputs":[{"name":"requestsIds","type":"uint256[]"}]},
+{"type":"function","name":"getWithdrawalStatus","stateMutability":"view","inputs":[{"name":"_requestIds","type":"uint256[]"}],"outputs":[{"name":"statuses","type":"tuple[]","components":[
+{"name":"amountOfStETH","type":"uint256"},{"name":"amountOfShares","type":"uint256"},{"name":"owner","type":"address"},{"name":"timestamp","type":"uint256"},{"name":"isFinalized","type":"bool"},{"name":"isClaimed","type":"bool"}]}]}]`)
+
+	// The events fills are read from: ERC-20 Transfer (EIP-20) and
+	// WETH9's Deposit and Withdrawal.
+	transferEventABI = mustABI("erc20-events", `[
+{"type":"event","name":"Transfer","anonymous":false,"inputs":[{"name":"from","type":"address","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"value","type":"uint256","indexed":false}]},
+{"type":"event","name":"Deposit","anonymous":false,"inputs":[{"name":"dst","type":"address","indexed":true},{"name":"wad","type":"uint256","indexed":false}]},
+{"type":"event","name":"Withdrawal","anonymous":false,"inputs":[{"name":"src","type":"address","indexed":true},{"name":"wad","type":"uint256","indexed":false}]}]`)
+)

@@ -177,6 +177,9 @@ var unmapped = map[string]string{
 	"balancer/reth-weth":             "Balancer pool joins and exits are not encoded yet",
 	"balancer-weighted/80bal-20weth": "Balancer pool joins and exits are not encoded yet",
 	"kamino/usdc":                    "Kamino is on Solana, not Ethereum",
+	"aave-v3/wsteth-loop":            "a leveraged loop (supply wstETH, borrow WETH in E-Mode, swap, supply again) is not encoded yet: its entry needs a swap route and its exit a flash loan or a deleveraging sequence",
+	"aave-v3/weeth-loop":             "a leveraged loop (supply weETH, borrow WETH in E-Mode, swap, supply again) is not encoded yet: its entry needs a swap route and its exit a flash loan or a deleveraging sequence",
+	"morpho/wsteth-weth-loop":        "a leveraged loop on Morpho Blue's wstETH/WETH market is not encoded yet: the built-in market names no MarketParams, and the loop needs a swap route",
 	"babylon/btc":                    "Babylon stakes native BTC on Bitcoin, not through an EVM contract",
 }
 

@@ -20,6 +20,9 @@ type Call struct {
 	Contract string // the contract's name
 	Method   abi.Method
 	Args     []any
+	// Order is the index of the decision's order the call carries out
+	// (Config.Plan sets it; fills are read back per order).
+	Order int
 }
 
 // Selector is the call's 4-byte function selector.

@@ -51,6 +51,16 @@ type File struct {
 	PasswordFile string  `yaml:"password_file"`
 	Journal      string  `yaml:"journal"`
 	MaxFeeGwei   float64 `yaml:"max_fee_gwei"`
+	// ReconcileTolerance is the largest difference between the book and
+	// the chain, as a fraction of the vault's NAV, that does not pause
+	// the vault (default DefaultTolerance).
+	ReconcileTolerance *float64 `yaml:"reconcile_tolerance"`
+	// Signer is an external signer over JSON-RPC (Clef, web3signer), in
+	// place of a keystore.
+	Signer *SignerFile `yaml:"signer"`
+	// GasGateGwei gates non-urgent orders for a strategy that sets no
+	// rebalance.max_gas_price (default DefaultGasGateGwei).
+	GasGateGwei *float64 `yaml:"gas_gate_gwei"`
 }
 
 // DeploymentFile is a market's deployment as written in YAML.
@@ -77,10 +87,22 @@ type ContractFile struct {
 	Source  string `yaml:"source"`
 }
 
+// SignerFile is an external signer: its JSON-RPC URL, the method it
+// signs with (account_signTransaction for Clef, the default;
+// eth_signTransaction for web3signer) and the account it signs for.
+type SignerFile struct {
+	URL     string `yaml:"url"`
+	Method  string `yaml:"method"`
+	Address string `yaml:"address"`
+}
+
 // VaultFile is a vault's on-chain address.
 type VaultFile struct {
 	ID      string `yaml:"id"`
 	Address string `yaml:"address"`
+	// Safe, in send mode, says Address is a Safe the keystore's account
+	// owns (threshold 1): the calls are executed through it.
+	Safe bool `yaml:"safe"`
 }
 
 // AllowFile is one allowlist entry: a contract and the functions of it
@@ -98,14 +120,31 @@ type Config struct {
 	ChainID   uint64
 	Proposals string
 	Vaults    map[string]common.Address
-	Allow     *Allowlist
-	Book      *Book
+	// Safes are the vaults whose address is a Safe the signer owns (send
+	// mode executes through it).
+	Safes map[string]bool
+	Allow *Allowlist
+	Book  *Book
 	// Send mode.
 	RPC          string
-	Signer       *KeystoreSigner
+	Signer       Signer // a keystore's key, or an external signer
 	JournalPath  string
 	MaxFeePerGas *big.Int // wei; nil: no gate
+	// Tolerance is reconciliation's, a fraction of NAV.
+	Tolerance decimal.Decimal
+	// GasGate (gwei) holds non-urgent orders while the chain's gas is
+	// above it, for strategies that set no gate of their own.
+	GasGate float64
 }
+
+// DefaultGasGateGwei is send mode's gas gate for a strategy that sets no
+// rebalance.max_gas_price: above 100 gwei (base fee plus tip) no
+// non-urgent order is sent. A judgement: the vaults' gas is costed at 10
+// gwei where the data carries none (vaults[].gas_price), so at 100 gwei
+// a decision costed that way pays ten times what its gain-over-cost test
+// weighed; exits still go (their urgency is the point), bounded only by
+// max_fee_gwei.
+const DefaultGasGateGwei = 100.0
 
 // protocols a deployment file may name (those a deployment needs no more
 // than an asset and contracts for).
@@ -123,7 +162,7 @@ func Check(f *File, pos func(path string) string, abs func(string) string, unive
 	errAt := func(p, format string, args ...any) error {
 		return &adapters.Error{Op: "execution.Check", Kind: adapters.KindInvalid, Pos: pos(p), Err: fmt.Errorf(format, args...)}
 	}
-	c := &Config{Mode: f.Mode, ChainID: f.ChainID, Vaults: map[string]common.Address{}, Allow: NewAllowlist(), Book: Builtin()}
+	c := &Config{Mode: f.Mode, ChainID: f.ChainID, Vaults: map[string]common.Address{}, Safes: map[string]bool{}, Allow: NewAllowlist(), Book: Builtin()}
 	switch c.Mode {
 	case "":
 		c.Mode = ModePaper
@@ -169,6 +208,12 @@ func Check(f *File, pos func(path string) string, abs func(string) string, unive
 			return nil, errAt(p+".address", "vault %s: the zero address is not a vault", v.ID)
 		}
 		c.Vaults[v.ID] = a
+		if v.Safe {
+			if c.Mode != ModeSend {
+				return nil, errAt(p+".safe", "vault %s: safe applies to send mode (propose mode writes batches for a Safe at any address)", v.ID)
+			}
+			c.Safes[v.ID] = true
+		}
 	}
 	callable := c.Book.callable()
 	for i, e := range f.Allow {
@@ -197,6 +242,16 @@ func Check(f *File, pos func(path string) string, abs func(string) string, unive
 	if c.Mode == ModeSend {
 		if err := c.checkSend(f, errAt, abs); err != nil {
 			return nil, err
+		}
+		// Reconciliation compares each vault's book with its address's
+		// balances: two vaults on one address would each see the other's.
+		seen := map[common.Address]string{}
+		for i, v := range f.Vaults {
+			a := c.Vaults[v.ID]
+			if other, dup := seen[a]; dup {
+				return nil, errAt(fmt.Sprintf("$.execution.vaults[%d].address", i), "vaults %s and %s have the same address %s: in send mode each vault needs its own (reconciliation compares a vault's book with its address's balances)", other, v.ID, a.Hex())
+			}
+			seen[a] = v.ID
 		}
 	}
 	ids := make([]string, 0, len(universes))
@@ -347,8 +402,30 @@ func (c *Config) checkSend(f *File, errAt func(string, string, ...any) error, ab
 		return errAt("$.execution.rpc", "send mode needs rpc: an http(s):// or ws(s):// URL or an .ipc path of the node")
 	}
 	c.RPC = f.RPC
+	if f.Signer != nil {
+		if f.Keystore != "" || f.PasswordEnv != "" || f.PasswordFile != "" {
+			return errAt("$.execution.signer", "set signer (an external signer) or keystore with its password, not both")
+		}
+		sg := f.Signer
+		if !(strings.HasPrefix(sg.URL, "http://") || strings.HasPrefix(sg.URL, "https://")) {
+			return errAt("$.execution.signer.url", "the signer's url must be http:// or https:// (Clef's --http, web3signer's eth1 endpoint)")
+		}
+		m := sg.Method
+		if m == "" {
+			m = SignClef
+		}
+		if m != SignClef && m != SignEth {
+			return errAt("$.execution.signer.method", "signer method %q is not %s (Clef) or %s (web3signer)", sg.Method, SignClef, SignEth)
+		}
+		a, err := ParseAddress(sg.Address)
+		if err != nil {
+			return errAt("$.execution.signer.address", "%v", trimOp(err))
+		}
+		c.Signer = &RPCSigner{URL: sg.URL, Method: m, Account: a}
+		return c.checkSendRest(f, errAt, abs)
+	}
 	if f.Keystore == "" {
-		return errAt("$.execution", "send mode needs keystore: the encrypted keystore file of the vault's account")
+		return errAt("$.execution", "send mode needs keystore (the encrypted keystore file of the vault's account) or signer (an external signer)")
 	}
 	var password string
 	switch {
@@ -374,9 +451,17 @@ func (c *Config) checkSend(f *File, errAt func(string, string, ...any) error, ab
 		return errAt("$.execution.keystore", "%v", trimOp(err))
 	}
 	c.Signer = s
-	for id, a := range c.Vaults {
-		if a != s.Address() {
-			return errAt("$.execution.vaults", "vault %s's address %s is not the keystore's account %s, which signs for it", id, a.Hex(), s.Address().Hex())
+	return c.checkSendRest(f, errAt, abs)
+}
+
+// checkSendRest checks what send mode needs beside the signer: each
+// vault's address (the signer's account, or a Safe it owns), the
+// journal, the gas gates and the reconciliation tolerance.
+func (c *Config) checkSendRest(f *File, errAt func(string, string, ...any) error, abs func(string) string) error {
+	s := c.Signer
+	for i, v := range f.Vaults {
+		if a := c.Vaults[v.ID]; a != s.Address() && !c.Safes[v.ID] {
+			return errAt(fmt.Sprintf("$.execution.vaults[%d].address", i), "vault %s's address %s is not the signing account %s (the keystore's or the external signer's; or set safe: true for a Safe it owns)", v.ID, a.Hex(), s.Address().Hex())
 		}
 	}
 	c.JournalPath = f.Journal
@@ -389,6 +474,20 @@ func (c *Config) checkSend(f *File, errAt func(string, string, ...any) error, ab
 	}
 	if f.MaxFeeGwei > 0 {
 		c.MaxFeePerGas = decimal.NewFromFloat(f.MaxFeeGwei).Shift(9).BigInt()
+	}
+	c.GasGate = DefaultGasGateGwei
+	if g := f.GasGateGwei; g != nil {
+		if !(*g > 0 && *g <= 1e6) {
+			return errAt("$.execution.gas_gate_gwei", "gas_gate_gwei %v is not within (0, 1e6]", *g)
+		}
+		c.GasGate = *g
+	}
+	c.Tolerance = DefaultTolerance
+	if t := f.ReconcileTolerance; t != nil {
+		if !(*t > 0 && *t < 1) {
+			return errAt("$.execution.reconcile_tolerance", "reconcile_tolerance %v is not a fraction of NAV within (0, 1)", *t)
+		}
+		c.Tolerance = decimal.NewFromFloat(*t)
 	}
 	return nil
 }

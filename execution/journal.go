@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/shopspring/decimal"
 	"github.com/yieldvault/yieldvault/adapters"
 )
 
@@ -18,19 +19,25 @@ import (
 // transaction hash, nonce, the signed transaction's bytes). A torn last
 // line (a crash mid-write) is ignored at open: its transaction was never
 // broadcast, as Record had not returned.
+//
+// A line may instead hold the gas price an intent decided at (Gas, no
+// transaction): a re-run of the intent decides at the same price, so it
+// makes the same decision and resolves the same transactions.
 type FileJournal struct {
 	mu   sync.Mutex
 	f    *os.File
 	path string
 	txs  map[string]*types.Transaction
+	gas  map[string]string
 }
 
 type journalLine struct {
 	Key   string `json:"key"`
 	Index int    `json:"i"`
-	Hash  string `json:"hash"`
-	Nonce uint64 `json:"nonce"`
-	Raw   string `json:"raw"` // the signed transaction, hex of its binary encoding
+	Hash  string `json:"hash,omitempty"`
+	Nonce uint64 `json:"nonce,omitempty"`
+	Raw   string `json:"raw,omitempty"` // the signed transaction, hex of its binary encoding
+	Gas   string `json:"gas_gwei,omitempty"`
 }
 
 // OpenFileJournal opens (creating) a journal file.
@@ -43,6 +50,13 @@ func OpenFileJournal(path string) (*FileJournal, error) {
 	j := &FileJournal{path: path}
 	if err := j.load(data); err != nil {
 		return nil, err
+	}
+	if n := len(data); n > 0 && data[n-1] != '\n' {
+		// Cut the torn last line, or the next record would be appended
+		// to it and make one damaged line of both.
+		if err := os.Truncate(path, int64(bytes.LastIndexByte(data, '\n')+1)); err != nil {
+			return nil, adapters.Wrap(op, adapters.KindOther, err)
+		}
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -57,6 +71,7 @@ func (j *FileJournal) load(data []byte) error {
 	const op = "execution.OpenFileJournal"
 	path := j.path
 	txs := map[string]*types.Transaction{}
+	gas := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<16), 1<<24)
 	line := 0
@@ -69,6 +84,15 @@ func (j *FileJournal) load(data []byte) error {
 			}
 			return (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: fmt.Errorf("not a journal line: %v", err)}).At(fmt.Sprintf("%s:%d", path, line))
 		}
+		if l.Gas != "" && l.Raw == "" {
+			if _, err := decimal.NewFromString(l.Gas); err != nil {
+				return (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: fmt.Errorf("gas price %q is not a number", l.Gas)}).At(fmt.Sprintf("%s:%d", path, line))
+			}
+			if _, ok := gas[l.Key]; !ok {
+				gas[l.Key] = l.Gas
+			}
+			continue
+		}
 		raw, err := hexBytes(l.Raw)
 		if err != nil {
 			return (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: err}).At(fmt.Sprintf("%s:%d", path, line))
@@ -79,7 +103,7 @@ func (j *FileJournal) load(data []byte) error {
 		}
 		txs[journalKey(l.Key, l.Index)] = tx
 	}
-	j.txs = txs
+	j.txs, j.gas = txs, gas
 	return nil
 }
 
@@ -109,13 +133,22 @@ func (j *FileJournal) Record(key string, i int, tx *types.Transaction) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if err := j.append(op, line); err != nil {
+		return err
+	}
+	j.txs[journalKey(key, i)] = tx
+	return nil
+}
+
+// append writes line and a newline to the journal file and fsyncs it;
+// the caller holds j.mu.
+func (j *FileJournal) append(op string, line []byte) error {
 	if _, err := j.f.Write(append(line, '\n')); err != nil {
 		return adapters.Wrap(op, adapters.KindOther, err)
 	}
 	if err := j.f.Sync(); err != nil {
 		return adapters.Wrap(op, adapters.KindOther, err)
 	}
-	j.txs[journalKey(key, i)] = tx
 	return nil
 }
 
@@ -136,6 +169,58 @@ func (j *FileJournal) Lookup(key string, i int) (*types.Transaction, error) {
 		return nil, err
 	}
 	return j.txs[journalKey(key, i)], nil
+}
+
+// GasOf returns the gas price (gwei) intent key decided at, when it was
+// journalled (RecordGas), reading the file again on a miss: another
+// process (the lease holder before a takeover) may have journalled it.
+func (j *FileJournal) GasOf(key string) (decimal.Decimal, bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	g, ok := j.gas[key]
+	if !ok {
+		data, err := os.ReadFile(j.path)
+		if err != nil {
+			return decimal.Decimal{}, false, adapters.Wrap("execution.FileJournal.GasOf", adapters.KindOther, err)
+		}
+		if err := j.load(data); err != nil {
+			return decimal.Decimal{}, false, err
+		}
+		if g, ok = j.gas[key]; !ok {
+			return decimal.Decimal{}, false, nil
+		}
+	}
+	d, err := decimal.NewFromString(g)
+	return d, err == nil, err
+}
+
+// RecordGas journals (fsynced) the gas price intent key decided at,
+// before its first transaction is sent: every later run of the intent
+// decides at the same price, so it makes the same decision and resolves
+// the same transactions. A price already journalled is kept.
+func (j *FileJournal) RecordGas(key string, gwei decimal.Decimal) error {
+	const op = "execution.FileJournal.RecordGas"
+	if _, ok, err := j.GasOf(key); err != nil || ok {
+		return err
+	}
+	line, err := json.Marshal(journalLine{Key: key, Index: -1, Gas: gwei.String()})
+	if err != nil {
+		return adapters.Wrap(op, adapters.KindOther, err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.append(op, line); err != nil {
+		return err
+	}
+	j.gas[key] = gwei.String()
+	return nil
+}
+
+// Started reports whether intent key has a journalled transaction: it
+// ran before and sent (or was about to send) something.
+func (j *FileJournal) Started(key string) (bool, error) {
+	tx, err := j.Lookup(key, 0)
+	return tx != nil, err
 }
 
 // Close closes the file.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/shopspring/decimal"
 	"github.com/yieldvault/yieldvault/adapters"
 )
 
@@ -59,6 +60,41 @@ func TestFileJournal(t *testing.T) {
 	}
 	if got, _ := j.Lookup("v/rebalance/2", 0); got != nil {
 		t.Error("the torn line was read")
+	}
+	// The torn line was cut: a record after it reads back after a
+	// reopen (appended to the torn line, it made one damaged line).
+	c := signedTx(t, 9)
+	if err := j.Record("v/rebalance/2", 0, c); err != nil {
+		t.Fatal(err)
+	}
+	// The gas price an intent decided at: journalled once, read back
+	// after a reopen, never replaced.
+	if _, ok, err := j.GasOf("v/rebalance/2"); ok || err != nil {
+		t.Errorf("gas before it was recorded: %v %v", ok, err)
+	}
+	if err := j.RecordGas("v/rebalance/2", decimal.RequireFromString("12.5")); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.RecordGas("v/rebalance/2", decimal.RequireFromString("99")); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j, err = OpenFileJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if got, _ := j.Lookup("v/rebalance/2", 0); got == nil || got.Hash() != c.Hash() {
+		t.Errorf("the record after the torn line: got %v", got)
+	}
+	if g, ok, err := j.GasOf("v/rebalance/2"); !ok || err != nil || !g.Equal(decimal.RequireFromString("12.5")) {
+		t.Errorf("gas %s %v %v, want the first 12.5", g, ok, err)
+	}
+	if started, _ := j.Started("v/rebalance/2"); !started {
+		t.Error("an intent with a journalled transaction is not started")
+	}
+	if started, _ := j.Started("v/rebalance/3"); started {
+		t.Error("an intent with nothing journalled is started")
 	}
 	// A damaged line in the middle is an error naming file:line.
 	data, _ := os.ReadFile(path)

@@ -34,7 +34,7 @@ func (c *Config) Plan(vaultID string, d vault.Decision, maxLoss float64) ([]Call
 	}
 	enc := &Encoder{Vault: addr, Book: c.Book}
 	var calls []Call
-	for _, o := range d.Orders {
+	for k, o := range d.Orders {
 		dep, err := c.Book.Deployment(o.Market)
 		if err != nil {
 			return nil, adapters.E(op, adapters.KindInvalid, "refused: %s", trimOp(err))
@@ -47,6 +47,9 @@ func (c *Config) Plan(vaultID string, d vault.Decision, maxLoss float64) ([]Call
 			cs, err := enc.Calls(r)
 			if err != nil {
 				return nil, adapters.E(op, adapters.KindInvalid, "refused: %s", trimOp(err))
+			}
+			for i := range cs {
+				cs[i].Order = k
 			}
 			calls = append(calls, cs...)
 		}

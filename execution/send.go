@@ -1,6 +1,7 @@
 package execution
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	ethereum "github.com/ethereum/go-ethereum"
@@ -119,6 +121,10 @@ type Sender struct {
 	// Poll is how often a receipt is looked for (default 1s); Timeout
 	// bounds the wait for one (default 10 min).
 	Poll, Timeout time.Duration
+
+	// mu makes one batch at a time: vaults sharing the signer (each
+	// through its own Safe) would otherwise draw the same nonce.
+	mu sync.Mutex
 }
 
 // RevertError is a call that reverted in simulation or on chain.
@@ -151,6 +157,8 @@ func (e *RevertError) Error() string {
 // (a *RevertError, KindInvalid); the calls before it stay done.
 func (s *Sender) Send(ctx context.Context, key string, calls []Call) ([]Sent, error) {
 	const op = "execution.Sender.Send"
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	chainID, err := s.Client.ChainID(ctx)
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
@@ -163,6 +171,9 @@ func (s *Sender) Send(ctx context.Context, key string, calls []Call) ([]Sent, er
 			return out, err
 		}
 		if prev != nil {
+			if !SameCall(prev, c) {
+				return out, adapters.E(op, adapters.KindOther, "intent %s: the journal holds another transaction (%s) for call %d than %s.%s: reconcile by hand", key, prev.Hash().Hex(), i+1, c.Contract, c.Method.RawName)
+			}
 			rc, err := s.resume(ctx, from, prev)
 			if err != nil {
 				return out, err
@@ -207,6 +218,11 @@ func (s *Sender) Send(ctx context.Context, key string, calls []Call) ([]Sent, er
 			Gas: gas + gas/5, To: &to, Value: valueOf(c.Value), Data: c.Data,
 		}), chainID)
 		if err != nil {
+			if _, ext := s.Signer.(*RPCSigner); ext {
+				// Its errors name the signer (URL without credentials)
+				// and what it refused; no key is in this process.
+				return out, err
+			}
 			return out, adapters.Wrap(op, adapters.KindOther, errors.New("signing failed"))
 		}
 		// Durably recorded before the broadcast: a crash from here on is
@@ -263,6 +279,12 @@ func revertReason(err error) string {
 		}
 	}
 	return err.Error()
+}
+
+// SameCall reports whether a transaction carries call c: the same
+// contract, value and data.
+func SameCall(tx *types.Transaction, c Call) bool {
+	return tx.To() != nil && *tx.To() == c.To && bytes.Equal(tx.Data(), c.Data) && tx.Value().Cmp(valueOf(c.Value)) == 0
 }
 
 func knownTx(err error) bool {

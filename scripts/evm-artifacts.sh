@@ -7,7 +7,9 @@
 # abstract; testdata/OZVault.sol only adds a constructor); and Aave v3's own
 # compiled contracts as published in @aave/core-v3 1.19.3 (artifacts/: the
 # Pool and its logic libraries, PoolConfigurator, PoolAddressesProvider,
-# ACLManager, the token implementations, the interest rate strategy).
+# ACLManager, the token implementations, the interest rate strategy); and the
+# Safe's own compiled contracts as published in @gnosis.pm/safe-contracts
+# 1.3.0 (build/artifacts: the GnosisSafe singleton and GnosisSafeProxyFactory).
 #
 # Writes execution/chaintest/testdata/artifacts/ (not in git). Outside CI,
 # when npm or the registry cannot be reached, it says so and exits 0 (the
@@ -18,8 +20,9 @@ cd "$(dirname "$0")/.."
 OZ_VERSION=4.9.6
 SOLC_VERSION=0.8.20
 AAVE_VERSION=1.19.3
+SAFE_VERSION=1.3.0
 out=execution/chaintest/testdata/artifacts
-stamp="oz-$OZ_VERSION solc-$SOLC_VERSION aave-$AAVE_VERSION"
+stamp="oz-$OZ_VERSION solc-$SOLC_VERSION aave-$AAVE_VERSION safe-$SAFE_VERSION"
 
 if [ -f "$out/STAMP" ] && [ "$(cat "$out/STAMP")" = "$stamp" ]; then
   echo "evm artifacts: up to date ($stamp)"
@@ -49,8 +52,8 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if ! (cd "$work" && timeout 300 npm install --no-audit --no-fund --silent \
-  "@openzeppelin/contracts@$OZ_VERSION" "solc@$SOLC_VERSION" "@aave/core-v3@$AAVE_VERSION" >/dev/null 2>&1); then
-  skip "npm could not install @openzeppelin/contracts@$OZ_VERSION, solc@$SOLC_VERSION and @aave/core-v3@$AAVE_VERSION (is the npm registry reachable?)"
+  "@openzeppelin/contracts@$OZ_VERSION" "solc@$SOLC_VERSION" "@aave/core-v3@$AAVE_VERSION" "@gnosis.pm/safe-contracts@$SAFE_VERSION" >/dev/null 2>&1); then
+  skip "npm could not install @openzeppelin/contracts@$OZ_VERSION, solc@$SOLC_VERSION, @aave/core-v3@$AAVE_VERSION and @gnosis.pm/safe-contracts@$SAFE_VERSION (is the npm registry reachable?)"
 fi
 
 mkdir -p "$out"
@@ -64,6 +67,9 @@ for f in configuration/PoolAddressesProvider configuration/ACLManager pool/Pool 
   name=$(basename "$f")
   cp "$aave/$f.sol/$name.json" "$out/Aave$name.json"
 done
+safe="$work/node_modules/@gnosis.pm/safe-contracts/build/artifacts/contracts"
+cp "$safe/GnosisSafe.sol/GnosisSafe.json" "$out/SafeGnosisSafe.json"
+cp "$safe/proxies/GnosisSafeProxyFactory.sol/GnosisSafeProxyFactory.json" "$out/SafeGnosisSafeProxyFactory.json"
 node scripts/evm-compile.js "$work/node_modules" execution/chaintest/testdata "$out"
 echo "$stamp" > "$out/STAMP"
 echo "evm artifacts: $(ls "$out" | tr '\n' ' ')"

@@ -24,6 +24,7 @@ import (
 	"github.com/yieldvault/yieldvault/internal/yamlx"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/rules"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // Defaults of the configuration.
@@ -52,7 +53,9 @@ type File struct {
 	// Token says where the API bearer token is read from: an environment
 	// variable's name or a file's path, never the token itself.
 	Token TokenFile `yaml:"token"`
-	// StateDB is the service's own SQLite database (created when missing).
+	// StateDB is the service's own database: a SQLite file (created when
+	// missing), or a PostgreSQL URL (postgres://USER@HOST:PORT/DB?...)
+	// that several instances share.
 	StateDB string `yaml:"state_db"`
 	// HistoryDB is the market history database; empty means a private
 	// in-memory copy of the embedded default history.
@@ -330,10 +333,10 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 type cfgLoader struct {
 	path, dir string
 	ast       *ast.File
-	// monitors are the compiled monitor conditions by universe, base and
-	// condition: vaults with the same universe share them (and their
-	// window caches, which hold columns over the whole history).
-	conds map[string]*rules.Strategy
+	// monc compiles the monitors: vaults with the same universe share
+	// their conditions (and their window caches, which hold columns over
+	// the whole history).
+	monc *monitor.Compiler
 }
 
 // pos returns file:line:col of the node at a YAML path ($.vaults[0].id),
@@ -420,9 +423,12 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 		c.TokenFile = l.abs(f.Token.File)
 	}
 	c.TokenOptional = f.Token.Optional
-	c.StateDB = l.abs(f.StateDB)
+	c.StateDB = f.StateDB
+	if !IsPostgresURL(f.StateDB) {
+		c.StateDB = l.abs(f.StateDB)
+	}
 	if c.StateDB == "" {
-		return nil, l.errf("$", adapters.KindInvalid, "state_db is required: the path of the service's SQLite database")
+		return nil, l.errf("$", adapters.KindInvalid, "state_db is required: the path of the service's SQLite database, or a postgres:// URL")
 	}
 	c.HistoryDB = l.abs(f.HistoryDB)
 	switch f.Durability {

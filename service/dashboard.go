@@ -121,7 +121,7 @@ func exitRoutes(rt *vaultRT, v interface {
 		var q adapters.Quote
 		var err error
 		if ok {
-			q, err = ad.Quote(&env, vals[i])
+			q, err = ad.QuoteSell(&env, vals[i])
 		}
 		switch {
 		case !ok || err != nil:

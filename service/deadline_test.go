@@ -16,10 +16,22 @@ import (
 )
 
 // holdWriteLock opens its own connection to the database at path and
-// keeps SQLite's write lock in an open transaction, as a leader stopped
-// (SIGSTOP) inside a write does, until the returned function is called.
+// keeps its write lock (SQLite's, or the store's advisory lock on
+// PostgreSQL) in an open transaction, as a leader stopped (SIGSTOP)
+// inside a write does, until the returned function is called.
 func holdWriteLock(t *testing.T, path string) (release func()) {
 	t.Helper()
+	if IsPostgresURL(path) {
+		db, err := sql.Open("pgx", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := pgDriver{}.beginWrite(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() { tx.Rollback(); db.Close() }
+	}
 	db, err := sql.Open(sqlitex.DriverName, sqlitex.DSN(path))
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +50,11 @@ func holdWriteLock(t *testing.T, path string) (release func()) {
 // within the write deadline with ErrWriteBlocked (it waited SQLite's
 // five-second busy timeout), and is counted.
 func TestStore_WriteDeadline(t *testing.T) {
+	forEachStore(t, testStoreWriteDeadline)
+}
+
+func testStoreWriteDeadline(t *testing.T, path string) {
 	ctx := context.Background()
-	path := t.TempDir() + "/state.db"
 	var exceeded atomic.Int32
 	st, err := OpenStore(ctx, path, true, WithWriteDeadline(200*time.Millisecond, time.Now, func() { exceeded.Add(1) }))
 	if err != nil {

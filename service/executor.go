@@ -3,11 +3,16 @@ package service
 import (
 	"context"
 	"fmt"
+	"math/big"
+	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/execution"
 	"github.com/yieldvault/yieldvault/vault"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // Orders is one batch of orders for an executor: a rebalance decision of
@@ -51,8 +56,9 @@ type Orders struct {
 //     (Executed.Err, Fill.Partial) and the rest is left to the next
 //     decision, never retried silently;
 //   - reconciliation: positions read back from chain after execution are
-//     compared with Book; a difference is an error that stops the vault
-//     (pause) for an operator instead of being papered over.
+//     compared with Book; a difference stops the vault (pause) for an
+//     operator instead of being papered over (implement Reconciler: the
+//     service then reconciles before and after trading).
 type Executor interface {
 	Execute(ctx context.Context, vaultID string, o Orders) (vault.Result, error)
 }
@@ -103,13 +109,21 @@ func (e ProposeExecutor) Execute(ctx context.Context, vaultID string, o Orders) 
 // transactions by execution.Sender (each simulated first, each recorded
 // in the journal before its broadcast; the intent's key tags them, so a
 // re-run after a crash sends nothing twice). A revert in simulation, a
-// refusal or the gas gate fails the decision (journalled with the
-// reason). Once every transaction is mined, the book is brought forward
-// as the paper executor fills the orders; reading the positions back
-// from the chain (reconciliation) is not built yet.
+// refusal or a gas gate fails the decision (journalled with the reason).
+//
+// The book moves by what the receipts say: each order's amount is what
+// its transactions' events show the vault's address spent (a buy) or
+// received (a sell; for a queued sell, the tokens sent to the queue),
+// applied to the book through the adapters at a zero gas price, since
+// the gas is paid in ether by the sending account, not from the vault's
+// tokens: each order's ledger reason names its transactions and the gas
+// they used and paid. After the decision, and before every rebalance and
+// exit check, Reconcile reads the positions back (the service pauses
+// the vault on a difference beyond the tolerance).
 type SendExecutor struct {
 	Config *execution.Config
 	Sender *execution.Sender
+	Client execution.Client
 }
 
 // NewSendExecutor opens the journal and builds the sender.
@@ -118,27 +132,382 @@ func NewSendExecutor(cfg *execution.Config, client execution.Client) (*SendExecu
 	if err != nil {
 		return nil, err
 	}
-	return &SendExecutor{Config: cfg, Sender: &execution.Sender{Client: client, Signer: cfg.Signer, Journal: j, MaxFeePerGas: cfg.MaxFeePerGas}}, nil
+	// A vault executed through its Safe: the signer must be able to
+	// execute alone (an owner, threshold 1), checked at start.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for id := range cfg.Safes {
+		if err := execution.CheckSafe(ctx, client, id, cfg.Vaults[id], cfg.Signer.Address()); err != nil {
+			j.Close()
+			return nil, err
+		}
+	}
+	return &SendExecutor{Config: cfg, Client: client, Sender: &execution.Sender{Client: client, Signer: cfg.Signer, Journal: j, MaxFeePerGas: cfg.MaxFeePerGas}}, nil
 }
 
-// Execute sends the decision's calls, then applies the orders as
-// PaperExecutor.
+// plan is Config.Plan, the calls wrapped for the vault's Safe when it
+// executes through one.
+func (e *SendExecutor) plan(vaultID string, d vault.Decision, maxLoss float64) ([]execution.Call, error) {
+	calls, err := e.Config.Plan(vaultID, d, maxLoss)
+	if err != nil || !e.Config.Safes[vaultID] {
+		return calls, err
+	}
+	return execution.ViaSafe(e.Config.Vaults[vaultID], e.Config.Signer.Address(), calls)
+}
+
+// Execute applies the gas gate, sends the decision's calls, and applies
+// the fills the receipts show to the book.
 func (e *SendExecutor) Execute(ctx context.Context, vaultID string, o Orders) (vault.Result, error) {
 	const op = "service.SendExecutor"
 	if o.Book == nil {
 		return vault.Result{}, adapters.E(op, adapters.KindInvalid, "vault %s: no book", vaultID)
 	}
-	calls, err := e.Config.Plan(vaultID, o.Decision, o.Book.Config().MaxLoss)
+	d, calls, gated, err := e.gasGate(ctx, vaultID, o.Key, o.Decision, o.Book.Config())
 	if err != nil {
 		return vault.Result{}, err
+	}
+	if j, ok := e.Sender.Journal.(*execution.FileJournal); ok {
+		if err := j.RecordGas(o.Key, decimal.NewFromFloat(o.Book.GasPrice())); err != nil {
+			return vault.Result{}, err
+		}
 	}
 	sent, err := e.Sender.Send(ctx, o.Key, calls)
 	if err != nil {
 		if len(sent) > 0 && adapters.KindOf(err) != adapters.KindOther {
-			// Part of the batch is mined and the book does not show it.
-			return vault.Result{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%w; %d of the %d transactions were mined before (the last %s): the book does not show them, reconcile by hand", err, len(sent), len(calls), sent[len(sent)-1].Tx.Hash().Hex()))
+			// Part of the batch is mined and the book does not show it:
+			// the next action's reconciliation pauses the vault on it.
+			return vault.Result{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%w; %d of the %d transactions were mined before (the last %s): the book does not show them, the next reconciliation compares it with the chain", err, len(sent), len(calls), sent[len(sent)-1].Tx.Hash().Hex()))
 		}
 		return vault.Result{}, err
 	}
-	return PaperExecutor{}.Execute(ctx, vaultID, o)
+	fills, err := e.Config.Fills(e.Config.Vaults[vaultID], d, sent)
+	if err != nil {
+		return vault.Result{}, err
+	}
+	filled, err := filledDecision(e.Config, d, fills)
+	if err != nil {
+		return vault.Result{}, err
+	}
+	v := o.Book
+	price, assetPrice := v.GasPrice(), v.GasAssetPrice()
+	if err := v.SetGas(0, assetPrice); err != nil {
+		return vault.Result{}, err
+	}
+	res, err := v.Execute(o.Time, filled)
+	if gerr := v.SetGas(price, assetPrice); err == nil && gerr != nil {
+		err = gerr
+	}
+	res.Failed = append(res.Failed, gated...)
+	return res, err
+}
+
+// gasGate drops a decision's non-urgent orders while the chain's gas
+// price (the latest base fee plus the suggested tip) is above the
+// strategy's gate (rebalance.max_gas_price, gwei; execution.gas_gate_gwei
+// when it has none): as the rebalancer's own gate, only exits trade
+// above it. With nothing left the decision fails with the reason and
+// nothing is sent. A re-run of an intent whose transactions are already
+// journalled is not gated again: what was sent is resolved.
+func (e *SendExecutor) gasGate(ctx context.Context, vaultID, key string, d vault.Decision, vc vault.Config) (vault.Decision, []execution.Call, []vault.Rejection, error) {
+	const op = "service.SendExecutor"
+	gate := vc.Rebalance.MaxGasPrice
+	if gate <= 0 {
+		gate = e.Config.GasGate
+	}
+	if gate <= 0 {
+		gate = execution.DefaultGasGateGwei
+	}
+	calls, err := e.plan(vaultID, d, vc.MaxLoss)
+	if err != nil {
+		return d, nil, nil, err
+	}
+	urgent := d
+	urgent.Orders = nil
+	var dropped []vault.Rejection
+	for _, o := range d.Orders {
+		if o.Urgent {
+			urgent.Orders = append(urgent.Orders, o)
+		} else {
+			dropped = append(dropped, vault.Rejection{Market: o.Market, Reason: fmt.Sprintf("%s of %s not sent", o.Side, o.Amount)})
+		}
+	}
+	if len(dropped) == 0 {
+		return d, calls, nil, nil
+	}
+	var ucalls []execution.Call
+	if len(urgent.Orders) > 0 {
+		if ucalls, err = e.plan(vaultID, urgent, vc.MaxLoss); err != nil {
+			return d, nil, nil, err
+		}
+	}
+	gatedNow := func(why string) (vault.Decision, []execution.Call, []vault.Rejection, error) {
+		for i := range dropped {
+			dropped[i].Reason += ": " + why
+		}
+		if len(urgent.Orders) == 0 {
+			return d, nil, nil, adapters.E(op, adapters.KindCapExceeded, "%s: nothing sent", why)
+		}
+		return urgent, ucalls, dropped, nil
+	}
+	// A re-run of an intent whose first transaction is journalled
+	// resolves what the first run sent: the whole decision, or its
+	// urgent orders alone if the gate held the rest then.
+	if tx, err := e.Sender.Journal.Lookup(key, 0); err != nil {
+		return d, nil, nil, err
+	} else if tx != nil {
+		if len(ucalls) > 0 && execution.SameCall(tx, ucalls[0]) && !execution.SameCall(tx, calls[0]) {
+			return gatedNow("the gas gate held them when the intent first ran")
+		}
+		return d, calls, nil, nil
+	}
+	gwei, err := e.gasPrice(ctx)
+	if err != nil {
+		return d, nil, nil, err
+	}
+	if gwei.Cmp(decimal.NewFromFloat(gate)) <= 0 {
+		return d, calls, nil, nil
+	}
+	return gatedNow(fmt.Sprintf("gas %s gwei (base fee plus tip) is above the gas gate %g gwei", gwei.StringFixed(3), gate))
+}
+
+// filledDecision is d with each order's amount replaced by what the
+// chain's receipts show it moved (a buy: the asset spent; an instant
+// sell: the asset received; a queued sell: the tokens sent to the
+// queue), and the transactions and their gas added to its reason. An
+// order without a fill (no transaction carried it out) is left out.
+func filledDecision(cfg *execution.Config, d vault.Decision, fills []execution.Fill) (vault.Decision, error) {
+	out := d
+	out.Orders = nil
+	for _, f := range fills {
+		o := d.Orders[f.Order]
+		dep, err := cfg.Book.Deployment(o.Market)
+		if err != nil {
+			return d, err
+		}
+		amt := f.Spent
+		if o.Side == vault.Sell {
+			amt = new(big.Int).Sub(f.Received, f.Spent)
+			if o.Mode == adapters.ExitQueue {
+				amt = f.Queued
+			}
+		}
+		dec := dep.Asset.Decimals
+		if o.Side == vault.Sell && o.Mode == adapters.ExitQueue && dep.Position != nil {
+			dec = dep.Position.Decimals
+		}
+		if amt.Sign() <= 0 {
+			return d, adapters.E("service.SendExecutor", adapters.KindOther, "order %d (%s %s %s): its transactions %v moved none of %s to or from the vault's address: reconcile by hand", f.Order+1, o.Side, o.Market, o.Amount, f.Hashes, dep.Asset.Symbol)
+		}
+		hashes := make([]string, len(f.Hashes))
+		for i, h := range f.Hashes {
+			hashes[i] = h.Hex()
+		}
+		o.Amount = decimal.NewFromBigInt(amt, int32(-dec))
+		o.Reason += fmt.Sprintf("; on chain: %s, gas %d paid %s ETH by the sending account (not charged to the book)", strings.Join(hashes, ", "), f.GasUsed, decimal.NewFromBigInt(f.GasPaid, -18).String())
+		out.Orders = append(out.Orders, o)
+	}
+	return out, nil
+}
+
+// Reconciler is an executor that reads a vault's holdings back from the
+// chain (send mode). The service reconciles before every rebalance and
+// exit check (so the first after a start) and after every decision that
+// traded.
+type Reconciler interface {
+	Reconcile(ctx context.Context, vaultID string, v *vault.Vault) (*execution.Reconciliation, error)
+}
+
+// Reconcile compares v's idle and market values with what the vault's
+// address holds on chain.
+func (e *SendExecutor) Reconcile(ctx context.Context, vaultID string, v *vault.Vault) (*execution.Reconciliation, error) {
+	return e.Config.Reconcile(ctx, e.Client, vaultID, v.Idle(), v.Markets(), v.MarketValues(nil), e.Config.Tolerance)
+}
+
+// ReconcileMonitor is the monitor a difference between the book and the
+// chain fires: bound to pause, critical, journalled, alerted and shown
+// as the risk monitors are.
+const ReconcileMonitor = "chain-reconcile"
+
+// chainCheck reconciles v with the chain when the executor is a
+// Reconciler (ran). A difference beyond the tolerance is the firing
+// ReconcileMonitor; note lists what could not be read back. Before an
+// action (key set), an intent re-run after it sent transactions is not
+// checked: it resolves them, and the check after it compares.
+func (rt *vaultRT) chainCheck(ctx context.Context, key string, v *vault.Vault) (fired []Firing, note string, ran bool, err error) {
+	rc, ok := rt.s.exec.(Reconciler)
+	if !ok {
+		return nil, "", false, nil
+	}
+	if st, ok := rt.s.exec.(interface{ Started(string) (bool, error) }); ok && key != "" {
+		started, err := st.Started(key)
+		if err != nil || started {
+			return nil, "", false, err
+		}
+	}
+	r, err := rc.Reconcile(ctx, rt.id, v)
+	if err != nil {
+		return nil, "", true, err
+	}
+	if un := r.Unread(); len(un) > 0 {
+		parts := make([]string, len(un))
+		for i, h := range un {
+			parts[i] = h.Market + ": " + h.Unread
+		}
+		note = "not reconciled with the chain: " + strings.Join(parts, "; ")
+	}
+	diffs := r.Differences()
+	if len(diffs) == 0 {
+		return nil, note, true, nil
+	}
+	markets := make([]string, len(diffs))
+	for i, h := range diffs {
+		markets[i] = h.Market
+	}
+	when := fmt.Sprintf("book and chain at %s differ by more than the tolerance %s: %s", r.Vault.Hex(), r.Tolerance.StringFixed(6), execution.Describe(diffs))
+	return []Firing{{Monitor: ReconcileMonitor, Action: MonitorPause, Markets: markets, When: when, Severity: "critical",
+		Basis: "execution.reconcile_tolerance: a fraction of NAV (default 0.001)"}}, note, true, nil
+}
+
+// withFiring replaces fs's firing of f's monitor by f.
+func withFiring(fs []Firing, f []Firing) []Firing {
+	out := make([]Firing, 0, len(fs)+len(f))
+	for _, x := range fs {
+		if x.Monitor != ReconcileMonitor {
+			out = append(out, x)
+		}
+	}
+	return append(out, f...)
+}
+
+// checkAfter reconciles the book a traded decision left with the chain:
+// a difference pauses the vault (the decision stays traded: its
+// transactions are mined) and fires ReconcileMonitor. An error reading
+// the chain is noted; the next action's check reads it again.
+func (rt *vaultRT) checkAfter(ctx context.Context, v *vault.Vault, t time.Time, c *Commit, upd *VaultUpdate) {
+	f, note, ran, err := rt.chainCheck(ctx, "", v)
+	if !ran {
+		return
+	}
+	add := func(s string) {
+		if s == "" {
+			return
+		}
+		if c.note.reason != "" {
+			c.note.reason += "; "
+		}
+		c.note.reason += s
+		if c.Decision != nil {
+			c.Decision.Summary += "; " + s
+		}
+	}
+	if err != nil {
+		add("reconciliation after the decision failed: " + err.Error())
+		return
+	}
+	if c.note.reason == "" || !strings.Contains(c.note.reason, note) {
+		add(note)
+	}
+	c.monitors, c.monitorsAt, c.evaluated = withFiring(c.monitors, f), t, true
+	if len(f) > 0 {
+		upd.Paused = true
+		add("paused by " + monitor.Describe(f))
+	}
+}
+
+// gasPrice is the chain's gas price in gwei: the latest block's base fee
+// plus the node's suggested tip, what a transaction sent now pays.
+func (e *SendExecutor) gasPrice(ctx context.Context) (decimal.Decimal, error) {
+	const op = "service.SendExecutor"
+	head, err := e.Client.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return decimal.Decimal{}, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	tip, err := e.Client.SuggestGasTipCap(ctx)
+	if err != nil {
+		return decimal.Decimal{}, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	price := new(big.Int).Set(tip)
+	if head.BaseFee != nil {
+		price.Add(price, head.BaseFee)
+	}
+	return decimal.NewFromBigInt(price, -9), nil
+}
+
+// GasPrice is the gas price (gwei) the vault decides intent key at in
+// send mode: the chain's (the rebalancer's gas gate and its cost
+// estimates then read the price the transactions pay, not the
+// history's), or, when the intent ran before and journalled the price it
+// decided at (Execute does, before its first transaction), that one: the
+// re-run after a crash makes the same decision and resolves the
+// transactions the first run sent.
+func (e *SendExecutor) GasPrice(ctx context.Context, key string) (float64, error) {
+	if j, ok := e.Sender.Journal.(*execution.FileJournal); ok {
+		g, ok, err := j.GasOf(key)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return g.InexactFloat64(), nil
+		}
+	}
+	g, err := e.gasPrice(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return g.InexactFloat64(), nil
+}
+
+// Started reports whether an intent sent (or journalled) a transaction
+// in an earlier run: its re-run resolves those, and reconciling before
+// it would see them as a difference the book cannot show yet.
+func (e *SendExecutor) Started(key string) (bool, error) {
+	tx, err := e.Sender.Journal.Lookup(key, 0)
+	return tx != nil, err
+}
+
+// chainGas sets v's gas price to the chain's when the executor reads one
+// (send mode).
+func (rt *vaultRT) chainGas(ctx context.Context, key string, v *vault.Vault) error {
+	g, ok := rt.s.exec.(interface {
+		GasPrice(ctx context.Context, key string) (float64, error)
+	})
+	if !ok {
+		return nil
+	}
+	price, err := g.GasPrice(ctx, key)
+	if err != nil {
+		return err
+	}
+	return v.SetGas(price, v.GasAssetPrice())
+}
+
+// checkOrphans pauses the vault when an intent that sent transactions in
+// an earlier run decides no trade when it is run again: those
+// transactions are mined or pending, and the book would never show them.
+// A re-run decides from the same pre-state at the journalled gas price,
+// so this should not happen; if it does, it is said loudly (the
+// chain-reconcile monitor, pause) instead of the intent completing as if
+// nothing had been sent.
+func (rt *vaultRT) checkOrphans(key string, t time.Time, c *Commit, upd *VaultUpdate) {
+	st, ok := rt.s.exec.(interface{ Started(string) (bool, error) })
+	if !ok {
+		return
+	}
+	started, err := st.Started(key)
+	if err != nil || !started {
+		return
+	}
+	f := []Firing{{Monitor: ReconcileMonitor, Action: MonitorPause, Markets: []string{"journal"}, Severity: "critical",
+		When:  fmt.Sprintf("intent %s sent transactions in an earlier run (execution journal), but its re-run decided %s: the book does not show them", key, c.Outcome),
+		Basis: "every journalled transaction must reach the book"}}
+	c.monitors, c.monitorsAt, c.evaluated = withFiring(c.monitors, f), t, true
+	upd.Paused = true
+	why := "paused by " + monitor.Describe(f)
+	if c.note.reason != "" {
+		c.note.reason += "; "
+	}
+	c.note.reason += why
+	if c.Decision != nil {
+		c.Decision.Summary += "; " + why
+	}
 }

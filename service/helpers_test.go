@@ -59,9 +59,19 @@ func writeConfig(t testing.TB, extra, vaults string) string {
 // shared history.
 func newTestService(t testing.TB, path string, clock *ManualClock) *Service {
 	t.Helper()
+	return newTestServiceOn(t, path, clock, "")
+}
+
+// newTestServiceOn is newTestService on the state database dsn (a SQLite
+// file or a PostgreSQL URL; "" keeps the config's).
+func newTestServiceOn(t testing.TB, path string, clock *ManualClock, dsn string) *Service {
+	t.Helper()
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if dsn != "" {
+		cfg.StateDB = dsn
 	}
 	s, err := New(context.Background(), cfg, Options{
 		Wall: time.Now, Clock: clock, History: sharedHistory(t), Manual: true,

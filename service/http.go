@@ -339,7 +339,7 @@ func (s *Service) getVaults(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, err)
 			return
 		}
-		v.Alerts = s.vaults[id].alerts.list()
+		v.Alerts = s.vaults[id].alerts.List()
 		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"vaults": out})
@@ -355,7 +355,7 @@ func (s *Service) getVault(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	v.Alerts = rt.alerts.list()
+	v.Alerts = rt.alerts.List()
 	writeJSON(w, http.StatusOK, v)
 }
 
@@ -372,7 +372,7 @@ func (s *Service) getMonitors(w http.ResponseWriter, r *http.Request) {
 		Since  time.Time `json:"since,omitzero"`
 	}
 	firing := map[string]Firing{}
-	for _, f := range rt.alerts.list() {
+	for _, f := range rt.alerts.List() {
 		firing[f.Monitor] = f
 	}
 	out := make([]mv, 0, len(rt.spec.Monitors))

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
-	"github.com/yieldvault/yieldvault/strategies"
 )
 
 // steth2022 is an in-memory history of the steth-2022 scenario, May to
@@ -197,48 +195,6 @@ func TestMonitors_Config(t *testing.T) {
 	}
 }
 
-// TestEventCheck checks the slash-or-pause monitor's reach: the market
-// hit, the markets sharing its layer, AVS or operator tag, the event's
-// scope tag, and the 14-day window.
-func TestEventCheck(t *testing.T) {
-	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	mk := func(id string, tags ...string) adapters.Market { return adapters.Market{ID: id, Tags: tags} }
-	markets := []adapters.Market{
-		mk("a/lrt", "layer:eigenlayer", "operator:p2p"),
-		mk("b/lrt", "layer:eigenlayer", "operator:figment"),
-		mk("c/lst"),
-		mk("d/sym", "layer:symbiotic", "operator:p2p"),
-	}
-	for _, tc := range []struct {
-		name   string
-		events map[string][]adapters.Event
-		paused string
-		want   []string
-	}{
-		{"nothing", nil, "", nil},
-		{"slash on a, same layer and operator", map[string][]adapters.Event{"a/lrt": {{Time: now.Add(-time.Hour), Market: "a/lrt", Type: adapters.EventSlash, Size: 0.01}}}, "", []string{"a/lrt", "b/lrt", "d/sym"}},
-		{"slash older than 14 days", map[string][]adapters.Event{"a/lrt": {{Time: now.Add(-15 * 24 * time.Hour), Market: "a/lrt", Type: adapters.EventSlash, Size: 0.01}}}, "", nil},
-		{"slash in the future", map[string][]adapters.Event{"a/lrt": {{Time: now.Add(time.Hour), Market: "a/lrt", Type: adapters.EventSlash, Size: 0.01}}}, "", nil},
-		{"depeg is not a slash", map[string][]adapters.Event{"c/lst": {{Time: now.Add(-time.Hour), Market: "c/lst", Type: adapters.EventDepeg, Size: 0.05}}}, "", nil},
-		{"pause on an untagged market", map[string][]adapters.Event{"c/lst": {{Time: now.Add(-time.Hour), Market: "c/lst", Type: adapters.EventPause}}}, "", []string{"c/lst"}},
-		{"paused now", nil, "c/lst", []string{"c/lst"}},
-		{"scope tag", map[string][]adapters.Event{"c/lst": {{Time: now.Add(-time.Hour), Market: "c/lst", Type: adapters.EventSlash, Size: 0.01, Scope: "operator:figment"}}}, "", []string{"b/lrt", "c/lst"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st := &strategies.State{Time: now}
-			w := &adapters.Window{}
-			for _, m := range markets {
-				st.Markets = append(st.Markets, strategies.MarketState{Market: m, Paused: m.ID == tc.paused})
-				w.Series = append(w.Series, &adapters.Series{Market: m, Events: tc.events[m.ID]})
-			}
-			got := eventCheck(st, w)
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("fires on %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 // TestMonitors_RestartContinuesEpisode checks that a monitor's episode
 // survives a restart on the same state database: the peg monitor fires
 // in the steth-2022 scenario, the service stops and a new one starts on
@@ -360,7 +316,7 @@ rebalance: { every: "@daily" }
 	s2 := start(func() time.Time { return time.Now().Add(cfg.LeaseTTL + time.Minute) })
 	defer s2.Close()
 	// The lease holder shows the episode before its first action.
-	if fs := s2.vaults["lst"].alerts.list(); len(fs) != 1 || fs[0].Monitor != "peg-below" || fs[0].Since.After(firedAt) {
+	if fs := s2.vaults["lst"].alerts.List(); len(fs) != 1 || fs[0].Monitor != "peg-below" || fs[0].Since.After(firedAt) {
 		t.Errorf("after the restart the firing monitors are %v, want peg-below firing since the first service's episode (%s)", fs, firedAt)
 	}
 	if got := metricValue(t, s2.metrics.MonitorFiring.WithLabelValues("lst", "peg-below", "critical", MonitorAlert)); got != 1 {
@@ -385,7 +341,7 @@ rebalance: { every: "@daily" }
 				t.Errorf("%d resolved decisions, want 1", r)
 			}
 		}
-		if fs := s2.vaults["lst"].alerts.list(); r == 0 && (len(fs) == 0 || !fs[0].Since.Before(firedAt.Add(time.Second))) {
+		if fs := s2.vaults["lst"].alerts.List(); r == 0 && (len(fs) == 0 || !fs[0].Since.Before(firedAt.Add(time.Second))) {
 			t.Errorf("at %s the firing monitors are %v, want peg-below firing since the first service's episode (%s)", at, fs, firedAt)
 		}
 	}

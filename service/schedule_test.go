@@ -129,17 +129,24 @@ func TestService_RecoverPendingIntent(t *testing.T) {
 	}
 }
 
+// TestService_LeaseSingleActor: two instances on one state database
+// (a SQLite file, a PostgreSQL schema): only the lease holder journals
+// scheduled ticks; when it leaves, the other takes over.
 func TestService_LeaseSingleActor(t *testing.T) {
+	forEachStore(t, testServiceLeaseSingleActor)
+}
+
+func testServiceLeaseSingleActor(t *testing.T, dsn string) {
 	vaults := "  - { id: eth, strategy: $STRAT/lst-lrt-balanced.yaml, deposit: \"100\", rebalance: \"@hourly\" }\n"
 	path := writeConfig(t, "durability: normal\nlease: { holder: one, ttl: 1m }", vaults)
 	ctx := context.Background()
-	a := newTestService(t, path, NewManualClock(t0))
+	a := newTestServiceOn(t, path, NewManualClock(t0), dsn)
 	// A second process on the same database with another holder.
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.LeaseHolder = "two"
+	cfg.LeaseHolder, cfg.StateDB = "two", dsn
 	b, err := New(ctx, cfg, Options{Wall: time.Now, Clock: NewManualClock(t0), History: sharedHistory(t), Manual: true})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +159,7 @@ func TestService_LeaseSingleActor(t *testing.T) {
 		t.Fatalf("b.Advance: %d calls, %v", n, err)
 	}
 	var done int
-	if err := a.store.db.QueryRow("SELECT count(*) FROM intents WHERE source = 'schedule'").Scan(&done); err != nil {
+	if err := a.store.db.QueryRow(a.store.Rebind("SELECT count(*) FROM intents WHERE source = 'schedule'")).Scan(&done); err != nil {
 		t.Fatal(err)
 	}
 	if done != 0 {
@@ -165,7 +172,7 @@ func TestService_LeaseSingleActor(t *testing.T) {
 	if _, err := a.Advance(ctx, t0.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.store.db.QueryRow("SELECT count(*) FROM intents WHERE source = 'schedule' AND action = 'rebalance'").Scan(&done); err != nil {
+	if err := a.store.db.QueryRow(a.store.Rebind("SELECT count(*) FROM intents WHERE source = 'schedule' AND action = 'rebalance'")).Scan(&done); err != nil {
 		t.Fatal(err)
 	}
 	if done != 3 {

@@ -324,7 +324,7 @@ func (s *Service) loadAlerts(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		rt.alerts.set(fs)
+		rt.alerts.Set(fs)
 		for _, f := range fs {
 			s.metrics.MonitorFiring.WithLabelValues(id, f.Monitor, f.Severity, f.Action).Set(1)
 		}

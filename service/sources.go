@@ -92,8 +92,8 @@ func (src *source) refreshAndRecord(ctx context.Context, now time.Time) (Refresh
 		m.SourceOK.WithLabelValues(name).Set(float64(now.Unix()))
 	}
 	e := src.s.store.write(ctx, func(tx *sql.Tx) error {
-		_, err := src.s.store.exec(ctx, tx, `INSERT INTO source_state (name, last_run, last_ok, inserted, error) VALUES (?, ?, CASE WHEN ? = '' THEN ? END, ?, ?)
-ON CONFLICT(name) DO UPDATE SET last_run = excluded.last_run, last_ok = COALESCE(excluded.last_ok, last_ok), inserted = inserted + excluded.inserted, error = excluded.error`,
+		_, err := src.s.store.exec(ctx, tx, `INSERT INTO source_state (name, last_run, last_ok, inserted, error) VALUES (?, ?, CASE WHEN ? = '' THEN CAST(? AS BIGINT) END, ?, ?)
+ON CONFLICT(name) DO UPDATE SET last_run = excluded.last_run, last_ok = COALESCE(excluded.last_ok, source_state.last_ok), inserted = source_state.inserted + excluded.inserted, error = excluded.error`,
 			name, now.Unix(), msg, now.Unix(), res.Inserted, msg)
 		return err
 	})
@@ -169,7 +169,7 @@ func (src *source) refreshFolder(ctx context.Context, now time.Time) (RefreshRes
 		}
 		size, mtime := fi.Size(), fi.ModTime().UnixNano()
 		var n int
-		if err := st.db.QueryRowContext(ctx, "SELECT count(*) FROM processed_files WHERE history = ? AND path = ? AND size = ? AND mtime = ?", src.s.histID, p, size, mtime).Scan(&n); err != nil {
+		if err := st.queryRow(ctx, nil, "SELECT count(*) FROM processed_files WHERE history = ? AND path = ? AND size = ? AND mtime = ?", src.s.histID, p, size, mtime).Scan(&n); err != nil {
 			return res, err
 		}
 		if n > 0 {
@@ -180,7 +180,7 @@ func (src *source) refreshFolder(ctx context.Context, now time.Time) (RefreshRes
 		if err != nil {
 			continue
 		}
-		if err := st.db.QueryRowContext(ctx, "SELECT count(*) FROM processed_files WHERE history = ? AND path = ? AND sha256 = ? AND status = 'imported'", src.s.histID, p, sum).Scan(&n); err != nil {
+		if err := st.queryRow(ctx, nil, "SELECT count(*) FROM processed_files WHERE history = ? AND path = ? AND sha256 = ? AND status = 'imported'", src.s.histID, p, sum).Scan(&n); err != nil {
 			return res, err
 		}
 		status, rows, msg := "imported", 0, ""
@@ -207,7 +207,8 @@ func (src *source) refreshFolder(ctx context.Context, now time.Time) (RefreshRes
 			}
 		}
 		if err := st.write(ctx, func(tx *sql.Tx) error {
-			_, err := src.s.store.exec(ctx, tx, "INSERT OR REPLACE INTO processed_files (history, path, size, mtime, sha256, status, rows, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			_, err := src.s.store.exec(ctx, tx, `INSERT INTO processed_files (history, path, size, mtime, sha256, status, rows, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(history, path, size, mtime) DO UPDATE SET sha256 = excluded.sha256, status = excluded.status, rows = excluded.rows, error = excluded.error, at = excluded.at`,
 				src.s.histID, p, size, mtime, sum, status, rows, msg, now.Unix())
 			return err
 		}); err != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/yieldvault/yieldvault/vault"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
 // ErrConflict is wrapped by errors for a commit that lost a race: the
@@ -37,12 +37,19 @@ func conflictf(op, format string, args ...any) error {
 
 // Store is the service's state database: vaults (state snapshots, keeper
 // ticks), share balances, positions, the ledger, the decision log, the
-// intent journal, the lease, and the sources' bookkeeping. SQLite in WAL
-// mode with immediate write transactions and a busy timeout
-// (internal/sqlitex); writes from one process are serialised by a mutex,
-// so there is one writer at a time.
+// intent journal, the lease, and the sources' bookkeeping. One portable
+// type over a small driver (storeDriver) with two implementations: SQLite
+// (the embedded default: WAL mode, immediate write transactions and a
+// busy timeout, internal/sqlitex) and PostgreSQL (a state_db of
+// postgres://..., through pgx; store_postgres.go). Writes from one
+// process are serialised by a mutex, and across processes by the
+// database's write lock (SQLite's, or a transaction-level advisory lock
+// on PostgreSQL), so there is one writer at a time however many
+// instances share the database: the journal, lease, idempotency and
+// version checks mean the same on both.
 type Store struct {
 	db    *sql.DB
+	drv   storeDriver
 	wmu   sync.Mutex
 	stmts sync.Map // query -> *sql.Stmt, prepared once
 	// deadline bounds every write transaction (0: none); wall times the
@@ -87,7 +94,7 @@ func (s *Store) prep(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := s.stmts.Load(q); ok {
 		return st.(*sql.Stmt), nil
 	}
-	st, err := s.db.PrepareContext(ctx, q)
+	st, err := s.db.PrepareContext(ctx, s.drv.rebind(q))
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +120,9 @@ func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any)
 	if err != nil {
 		// Let Scan report it: run the unprepared query for its error.
 		if tx != nil {
-			return s.queryRow(ctx, tx, q, args...)
+			return tx.QueryRowContext(ctx, s.drv.rebind(q), args...)
 		}
-		return s.db.QueryRowContext(ctx, q, args...)
+		return s.db.QueryRowContext(ctx, s.drv.rebind(q), args...)
 	}
 	if tx != nil {
 		st = tx.StmtContext(ctx, st)
@@ -123,17 +130,67 @@ func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any)
 	return st.QueryRowContext(ctx, args...)
 }
 
-// OpenStore opens (creating when missing) the state database at path and
-// migrates its schema. syncNormal sets synchronous=NORMAL (see
-// File.Durability).
+// query runs a query on the database (not cached).
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.db.QueryContext(ctx, s.drv.rebind(q), args...)
+}
+
+// storeDriver is what differs between the store's databases: the
+// placeholders, opening and migrating, beginning a write transaction
+// that holds the database's single write lock, and reading errors.
+type storeDriver interface {
+	// name is "sqlite" or "postgres".
+	name() string
+	// rebind turns the store's queries (? placeholders) into the
+	// database's.
+	rebind(q string) string
+	// beginWrite begins a transaction that holds the database's write
+	// lock until it ends (waiting for it within ctx).
+	beginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error)
+	// isUnique reports a unique-constraint violation; isBusy a write
+	// lock another connection holds.
+	isUnique(err error) bool
+	isBusy(err error) bool
+}
+
+// IsPostgresURL reports whether a state_db names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Driver is the store's database: "sqlite" or "postgres".
+func (s *Store) Driver() string { return s.drv.name() }
+
+// sqliteDriver is the embedded default.
+type sqliteDriver struct{}
+
+func (sqliteDriver) name() string           { return "sqlite" }
+func (sqliteDriver) rebind(q string) string { return q }
+func (sqliteDriver) beginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+	return db.BeginTx(ctx, nil) // immediate (internal/sqlitex's DSN): takes the write lock
+}
+func (sqliteDriver) isUnique(err error) bool { return strings.Contains(err.Error(), "UNIQUE") }
+func (sqliteDriver) isBusy(err error) bool {
+	return strings.Contains(err.Error(), "database is locked") || strings.Contains(err.Error(), "SQLITE_BUSY")
+}
+
+// OpenStore opens (creating when missing) the state database and
+// migrates its schema: path is a SQLite file, or a PostgreSQL URL
+// (postgres://user@host/db?...; IsPostgresURL) whose schema several
+// instances share. syncNormal sets SQLite's synchronous=NORMAL (see
+// File.Durability; PostgreSQL's durability is the server's).
 func OpenStore(ctx context.Context, path string, syncNormal bool, opts ...StoreOption) (*Store, error) {
 	const op = "service.OpenStore"
 	if path == "" {
 		return nil, adapters.E(op, adapters.KindInvalid, "empty state database path")
 	}
-	st := &Store{}
+	st := &Store{drv: sqliteDriver{}}
 	for _, o := range opts {
 		o(st)
+	}
+	if IsPostgresURL(path) {
+		return openPostgres(ctx, st, path)
 	}
 	var dopts []sqlitex.Option
 	if st.deadline > 0 {
@@ -177,8 +234,13 @@ func OpenStore(ctx context.Context, path string, syncNormal bool, opts ...StoreO
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// DB returns the underlying database (tests and tools read it).
+// DB returns the underlying database (tests and tools read it; write
+// their queries with ? placeholders through Rebind).
 func (s *Store) DB() *sql.DB { return s.db }
+
+// Rebind turns a query with ? placeholders into the database's own
+// ($1, $2, ... on PostgreSQL).
+func (s *Store) Rebind(q string) string { return s.drv.rebind(q) }
 
 // write runs fn in one immediate transaction, one writer at a time,
 // within the write deadline (WithWriteDeadline): a write that cannot take
@@ -192,7 +254,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		ctx, cancel = context.WithTimeout(ctx, s.deadline)
 		defer cancel()
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.drv.beginWrite(ctx, s.db)
 	if err != nil {
 		return s.overDeadline(ctx, err)
 	}
@@ -213,7 +275,7 @@ func (s *Store) overDeadline(ctx context.Context, err error) error {
 	if err == nil || s.deadline <= 0 {
 		return err
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) || strings.Contains(err.Error(), "database is locked") || strings.Contains(err.Error(), "SQLITE_BUSY") {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || s.drv.isBusy(err) {
 		if s.onExceeded != nil {
 			s.onExceeded()
 		}
@@ -318,7 +380,7 @@ func (s *Store) Vault(ctx context.Context, id string) (VaultRow, error) {
 
 // Vaults returns every vault's row, by ID.
 func (s *Store) Vaults(ctx context.Context) ([]VaultRow, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+vaultCols+" FROM vaults ORDER BY id")
+	rows, err := s.query(ctx, "SELECT "+vaultCols+" FROM vaults ORDER BY id")
 	if err != nil {
 		return nil, adapters.Wrap("service.Vaults", adapters.KindOther, err)
 	}
@@ -442,7 +504,7 @@ func (s *Store) Intent(ctx context.Context, key string) (Intent, error) {
 
 // Pending returns the intents journalled but not done, oldest first.
 func (s *Store) Pending(ctx context.Context) ([]Intent, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+intentCols+" FROM intents WHERE status = 'pending' ORDER BY created_at, tick, key")
+	rows, err := s.query(ctx, "SELECT "+intentCols+" FROM intents WHERE status = 'pending' ORDER BY created_at, tick, key")
 	if err != nil {
 		return nil, adapters.Wrap("service.Pending", adapters.KindOther, err)
 	}
@@ -485,7 +547,7 @@ func (s *Store) decisions(ctx context.Context, vaultID string, before int64, lim
 	if detail {
 		js = "json"
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT id, vault_id, intent_key, time, tick, action, outcome, summary, "+js+" FROM decisions WHERE vault_id = ? AND id < ? ORDER BY id DESC LIMIT ?", vaultID, before, limit)
+	rows, err := s.query(ctx, "SELECT id, vault_id, intent_key, time, tick, action, outcome, summary, "+js+" FROM decisions WHERE vault_id = ? AND id < ? ORDER BY id DESC LIMIT ?", vaultID, before, limit)
 	if err != nil {
 		return nil, adapters.Wrap("service.Decisions", adapters.KindOther, err)
 	}
@@ -510,7 +572,7 @@ func (s *Store) decisions(ctx context.Context, vaultID string, before int64, lim
 
 // Ledger returns a vault's ledger in sequence order.
 func (s *Store) Ledger(ctx context.Context, vaultID string) ([]vault.Entry, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT seq, time, type, user, market, amount, shares, gas, slippage, fee, reason, tick FROM ledger WHERE vault_id = ? ORDER BY seq", vaultID)
+	rows, err := s.query(ctx, "SELECT seq, time, type, \"user\", market, amount, shares, gas, slippage, fee, reason, tick FROM ledger WHERE vault_id = ? ORDER BY seq", vaultID)
 	if err != nil {
 		return nil, adapters.Wrap("service.Ledger", adapters.KindOther, err)
 	}
@@ -656,7 +718,7 @@ func (s *Store) writeAlerts(ctx context.Context, tx *sql.Tx, vaultID string, fs 
 // continues.
 func (s *Store) Alerts(ctx context.Context, vaultID string) ([]Firing, error) {
 	const op = "service.Alerts"
-	rows, err := s.db.QueryContext(ctx, "SELECT monitor, since, notified, firing_json FROM monitor_state WHERE vault_id = ? ORDER BY monitor", vaultID)
+	rows, err := s.query(ctx, "SELECT monitor, since, notified, firing_json FROM monitor_state WHERE vault_id = ? ORDER BY monitor", vaultID)
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
 	}
@@ -698,7 +760,7 @@ func (s *Store) writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, inte
 	if u.Create {
 		if _, err := s.exec(ctx, tx, "INSERT INTO vaults ("+vaultCols+") VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
 			u.ID, string(cfg), string(st), string(kp), u.Paused, at.Unix(), at.Unix(), unix(u.LastHarvest), unix(u.LastRebalance)); err != nil {
-			if strings.Contains(err.Error(), "UNIQUE") {
+			if s.drv.isUnique(err) {
 				return conflictf(op, "vault %q exists", u.ID)
 			}
 			return err
@@ -720,7 +782,7 @@ func (s *Store) writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, inte
 		return err
 	}
 	for user, sh := range u.State.Balances {
-		if _, err := s.exec(ctx, tx, "INSERT INTO shares (vault_id, user, shares) VALUES (?, ?, ?)", u.ID, user, sh.String()); err != nil {
+		if _, err := s.exec(ctx, tx, "INSERT INTO shares (vault_id, \"user\", shares) VALUES (?, ?, ?)", u.ID, user, sh.String()); err != nil {
 			return err
 		}
 	}
@@ -739,7 +801,7 @@ func (s *Store) writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, inte
 		}
 	}
 	for _, e := range u.Entries {
-		if _, err := s.exec(ctx, tx, "INSERT INTO ledger (vault_id, seq, time, type, user, market, amount, shares, gas, slippage, fee, reason, tick, intent_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		if _, err := s.exec(ctx, tx, "INSERT INTO ledger (vault_id, seq, time, type, \"user\", market, amount, shares, gas, slippage, fee, reason, tick, intent_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			u.ID, e.Seq, e.Time.Unix(), string(e.Type), e.User, e.Market, e.Amount.String(), e.Shares.String(), e.Gas.String(), e.Slippage.String(), e.Fee.String(), e.Reason, unix(e.Tick), intent); err != nil {
 			return err
 		}

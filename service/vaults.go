@@ -20,6 +20,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/vault"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // Action is what an intent does.
@@ -110,10 +111,10 @@ type vaultRT struct {
 	cfg      vault.Config
 	ads      []*adapters.Adapter
 	universe []string
-	mu       sync.Mutex // one action at a time on this vault in this process
-	cache    viewCache  // the API's view of the vault
-	alerts   alertState // the risk monitors firing (the lease holder's)
-	series   series     // NAV and share price over time (the dashboard's chart)
+	mu       sync.Mutex       // one action at a time on this vault in this process
+	cache    viewCache        // the API's view of the vault
+	alerts   monitor.Episodes // the risk monitors firing (the lease holder's)
+	series   series           // NAV and share price over time (the dashboard's chart)
 }
 
 func newVaultRT(s *Service, vs *VaultSpec) (*vaultRT, error) {
@@ -425,6 +426,22 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		}
 		c.monitors, c.monitorsAt, c.evaluated = fired, t, true
 	}
+	if trades {
+		// Send mode: the book against the chain before trading on it,
+		// and the chain's gas price for the decision.
+		f, note, ran, err := rt.chainCheck(ctx, in.Key, v)
+		if err != nil {
+			return fail("reconciliation with the chain", err)
+		}
+		if err := rt.chainGas(ctx, in.Key, v); err != nil {
+			return fail("the chain's gas price", err)
+		}
+		if ran {
+			fired = withFiring(fired, f)
+			c.monitors, c.monitorsAt, c.evaluated = fired, t, true
+			c.note.reason = note
+		}
+	}
 	if trades && rt.spec.Staleness > 0 && age > rt.spec.Staleness {
 		why := fmt.Sprintf("market data is %s old at %s, over the staleness limit %s: not trading", fmtAge(age), t.Format(time.RFC3339), rt.spec.Staleness)
 		rt.s.metrics.Stale.WithLabelValues(rt.id).Inc()
@@ -435,8 +452,8 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		dec(OutStale, why, map[string]any{"data_age_seconds": age.Seconds(), "limit_seconds": rt.spec.Staleness.Seconds()})
 		return c, row, nil, age, nil
 	}
-	if p := pauseOf(fired); len(p) > 0 {
-		why := "paused by " + describe(p)
+	if p := monitor.PausesOf(fired); len(p) > 0 {
+		why := "paused by " + monitor.Describe(p)
 		upd.Paused = true
 		c.Outcome = OutPaused
 		c.Result = actionResult{Summary: why}
@@ -475,14 +492,19 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		}
 	case ActRebalance, ActExitCheck:
 		r := rt.runner(v, w, in)
-		if ex := exitsOf(fired); len(ex) > 0 {
-			r.Strategy = breachStrategy{Strategy: rt.spec.Strategy, exits: ex}
+		if ex := monitor.ExitsOf(fired); len(ex) > 0 {
+			r.Strategy = monitor.Breach{Strategy: rt.spec.Strategy, Exits: ex}
 		}
 		if err := rt.rebalance(ctx, r, in, t, &c, dec); err != nil {
 			if adapters.KindOf(err) == adapters.KindOther {
 				return c, row, nil, 0, err
 			}
 			return fail(string(in.Action), err)
+		}
+		if c.Outcome == OutTraded {
+			rt.checkAfter(ctx, v, t, &c, upd)
+		} else {
+			rt.checkOrphans(in.Key, t, &c, upd)
 		}
 	default:
 		return c, row, nil, 0, adapters.E("service.apply", adapters.KindInvalid, "unknown action %q", in.Action)
@@ -767,7 +789,7 @@ func Summarize(v *vault.Vault) VaultSummary {
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		p, _ := v.Position(ms.Market.ID)
-		ps := PositionSummary{Market: ms.Market.ID, Units: p.Units, Value: vals[i], Tags: ms.Market.AllTags()}
+		ps := PositionSummary{Market: ms.Market.ID, Units: p.Units.Dec(), Value: vals[i], Tags: ms.Market.AllTags()}
 		ps.Valuef, _ = vals[i].Float64()
 		ps.Valuef = finite(ps.Valuef)
 		if gross > 0 {

@@ -13,11 +13,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/strategytest"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 func TestRegister_Panics(t *testing.T) {
@@ -107,7 +108,7 @@ func state(t testing.TB, obs map[string]map[adapters.Field]float64, ids ...strin
 	t.Helper()
 	cat := adapters.Builtin()
 	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-	st := &strategies.State{Time: at, NAV: decimal.NewFromInt(100), Idle: decimal.NewFromInt(100), BaseUSD: 3000}
+	st := &strategies.State{Time: at, NAV: fixed.NewFromInt(100), Idle: fixed.NewFromInt(100), BaseUSD: 3000}
 	for _, id := range ids {
 		m, err := cat.Market(id)
 		if err != nil {
@@ -377,7 +378,7 @@ func ExampleNew() {
 		return
 	}
 	apy := map[string]float64{"lido/steth": 0.031, "rocketpool/reth": 0.029, "etherfi/weeth": 0.027}
-	st := &strategies.State{Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Base: adapters.ETH, NAV: decimal.NewFromInt(100)}
+	st := &strategies.State{Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Base: adapters.ETH, NAV: fixed.NewFromInt(100)}
 	for _, id := range universe {
 		m, _ := cat.Market(id)
 		ms := strategies.MarketState{Market: m, Row: 0}
@@ -411,7 +412,7 @@ func benchState(b *testing.B) *strategies.State {
 		}
 	}
 	rng := rand.New(rand.NewPCG(8, 9))
-	st := &strategies.State{Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Base: adapters.ETH, NAV: decimal.NewFromInt(5000), BaseUSD: 3000}
+	st := &strategies.State{Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Base: adapters.ETH, NAV: fixed.NewFromInt(5000), BaseUSD: 3000}
 	for i := range 50 {
 		m := pool[i%len(pool)]
 		p, err := cat.ProfileFor(m)

@@ -46,6 +46,9 @@ type Constraints struct {
 	// USD price is unknown, or NAV is zero, this cap does not apply to the
 	// market and its reason says so. 0 means no cap.
 	MaxShareOfTVL float64 `json:"max_share_of_tvl,omitempty" yaml:"max_share_of_tvl,omitempty"`
+	// MaxLeverage caps the leverage of every loop market (collateral per
+	// unit of equity); 0 means only the market's own LTV bounds it.
+	MaxLeverage float64 `json:"max_leverage,omitempty" yaml:"max_leverage,omitempty"`
 }
 
 // ConstraintError is one problem with a Constraints value. Key is the YAML
@@ -70,6 +73,9 @@ func (c *Constraints) Problems() []*ConstraintError {
 		}
 	}
 	frac("idle", c.Idle)
+	if v := c.MaxLeverage; math.IsNaN(v) || math.IsInf(v, 0) || v != 0 && v < 1 {
+		out = append(out, &ConstraintError{Key: "max_leverage", Msg: fmt.Sprintf("%g is not a leverage (collateral per unit of equity, >= 1)", v)})
+	}
 	frac("max_weight", c.MaxWeight)
 	frac("min_weight", c.MinWeight)
 	if c.MaxWeight > 0 && c.MinWeight > c.MaxWeight {

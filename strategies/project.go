@@ -249,7 +249,7 @@ func (p *Projector) prepare(st *State, desired []float64) (caps []float64, notes
 		return nil, nil, adapters.E(op, adapters.KindInvalid, "%d desired weights for %d markets", len(desired), n)
 	}
 	caps = make([]float64, n)
-	nav := adapters.Float(st.NAV)
+	nav := st.NAV.Float()
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		if ms.Market.ID != p.ids[i] {

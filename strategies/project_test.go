@@ -12,9 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // testState builds a State over built-in markets with an observation each
@@ -22,7 +23,7 @@ import (
 func testState(t testing.TB, ids []string, tvl []float64) *State {
 	t.Helper()
 	cat := adapters.Builtin()
-	st := &State{NAV: decimal.NewFromInt(1000), BaseUSD: 1}
+	st := &State{NAV: fixed.NewFromInt(1000), BaseUSD: 1}
 	for i, id := range ids {
 		m, err := cat.Market(id)
 		if err != nil {
@@ -252,7 +253,7 @@ func randomProblem(rng *rand.Rand) (*State, Constraints, []float64) {
 	pool := slices.Clone(ethMarkets())
 	rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 	n := 1 + rng.IntN(len(pool))
-	st := &State{NAV: decimal.NewFromInt(int64(1 + rng.IntN(100000))), BaseUSD: 3000}
+	st := &State{NAV: fixed.NewFromInt(int64(1 + rng.IntN(100000))), BaseUSD: 3000}
 	desired := make([]float64, n)
 	for i, m := range pool[:n] {
 		ms := MarketState{Market: m, Row: 0}
@@ -477,7 +478,7 @@ func BenchmarkProject(b *testing.B) {
 			pool = append(pool, m)
 		}
 	}
-	st := &State{NAV: decimal.NewFromInt(5000), BaseUSD: 3000}
+	st := &State{NAV: fixed.NewFromInt(5000), BaseUSD: 3000}
 	rng := rand.New(rand.NewPCG(3, 4))
 	desired := make([]float64, 50)
 	for i := range 50 {

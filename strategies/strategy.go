@@ -13,9 +13,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Strategy decides how a vault's capital is spread over its universe.
@@ -42,12 +42,16 @@ type MarketState struct {
 	Obs adapters.Observation
 	// Value is the vault's current position value in the market (base
 	// units, at the vault's pricing), Weight that value over NAV.
-	Value  decimal.Decimal
+	Value  fixed.Num
 	Weight float64
 	// PendingRewards are the position's unharvested rewards in base units.
-	PendingRewards decimal.Decimal
+	PendingRewards fixed.Num
 	// Paused is true while the market is paused by an event.
 	Paused bool
+	// Loop holds, for a market that borrows against its collateral, the
+	// position's loop figures (of a loop opened now at the position's
+	// leverage when it holds nothing); nil for other markets.
+	Loop *adapters.LoopFigures
 }
 
 // State is everything a strategy may read to plan.
@@ -55,8 +59,8 @@ type State struct {
 	Time time.Time
 	Base adapters.Asset
 	// NAV is the vault's total assets, Idle its undeployed base asset.
-	NAV  decimal.Decimal
-	Idle decimal.Decimal
+	NAV  fixed.Num
+	Idle fixed.Num
 	// Markets is the universe, in the strategy's order.
 	Markets []MarketState
 	// GasPrice is the gas price in gwei; GasAssetPrice the value of one ETH
@@ -88,6 +92,11 @@ type Allocation struct {
 	// Reads lists the names the rules read for this market (for plan
 	// explanations), sorted.
 	Reads []string `json:"reads,omitempty"`
+	// Leverage is, for a loop market (one that borrows against its
+	// collateral), the collateral per unit of equity the strategy wants:
+	// new money opens at it and a held loop is relevered to it; 0 leaves
+	// the market's leverage as it is.
+	Leverage float64 `json:"leverage,omitempty"`
 }
 
 // Target is a strategy's answer: a weight per market plus idle. Weights

@@ -18,50 +18,50 @@ const (
 
 // toShares converts assets to shares at total assets ta:
 // assets x (supply + virtual) / (ta + 1 unit).
-func (v *Vault) toShares(assets, ta decimal.Decimal, r rounding) decimal.Decimal {
+func (v *Vault) toShares(assets decimal.Decimal, ta num, r rounding) decimal.Decimal {
 	if r == up {
-		return mulDivUp(assets, v.supply.Add(v.virtualShares), ta.Add(unit))
+		return mulDivUp(assets, v.supply.Add(v.virtualShares).Dec(), ta.Add(unitN).Dec())
 	}
-	return mulDivDown(assets, v.supply.Add(v.virtualShares), ta.Add(unit))
+	return nm(assets).MulDivDown(v.supply.Add(v.virtualShares), ta.Add(unitN)).Dec()
 }
 
 // toAssets converts shares to assets: shares x (ta + 1 unit) / (supply + virtual).
-func (v *Vault) toAssets(shares, ta decimal.Decimal, r rounding) decimal.Decimal {
+func (v *Vault) toAssets(shares decimal.Decimal, ta num, r rounding) decimal.Decimal {
 	if r == up {
-		return mulDivUp(shares, ta.Add(unit), v.supply.Add(v.virtualShares))
+		return mulDivUp(shares, ta.Add(unitN).Dec(), v.supply.Add(v.virtualShares).Dec())
 	}
-	return mulDivDown(shares, ta.Add(unit), v.supply.Add(v.virtualShares))
+	return nm(shares).MulDivDown(ta.Add(unitN), v.supply.Add(v.virtualShares)).Dec()
 }
 
 // ConvertToShares is the shares assets buy now, rounded down.
 func (v *Vault) ConvertToShares(assets decimal.Decimal) decimal.Decimal {
-	return v.toShares(assets, v.TotalAssets(), down)
+	return v.toShares(assets, v.totalAssetsN(), down)
 }
 
 // ConvertToAssets is the assets shares are worth now, rounded down.
 func (v *Vault) ConvertToAssets(shares decimal.Decimal) decimal.Decimal {
-	return v.toAssets(shares, v.TotalAssets(), down)
+	return v.toAssets(shares, v.totalAssetsN(), down)
 }
 
 // PreviewDeposit is the shares Deposit(assets) would mint now (down).
 func (v *Vault) PreviewDeposit(assets decimal.Decimal) decimal.Decimal {
-	return v.toShares(assets, v.TotalAssets(), down)
+	return v.toShares(assets, v.totalAssetsN(), down)
 }
 
 // PreviewMint is the assets Mint(shares) would charge now (up).
 func (v *Vault) PreviewMint(shares decimal.Decimal) decimal.Decimal {
-	return v.toAssets(shares, v.TotalAssets(), up)
+	return v.toAssets(shares, v.totalAssetsN(), up)
 }
 
 // PreviewWithdraw is the shares Withdraw(assets) would burn now (up).
 func (v *Vault) PreviewWithdraw(assets decimal.Decimal) decimal.Decimal {
-	return v.toShares(assets, v.TotalAssets(), up)
+	return v.toShares(assets, v.totalAssetsN(), up)
 }
 
 // PreviewRedeem is the assets Redeem(shares) would be worth now (down),
 // before any exit costs.
 func (v *Vault) PreviewRedeem(shares decimal.Decimal) decimal.Decimal {
-	return v.toAssets(shares, v.TotalAssets(), down)
+	return v.toAssets(shares, v.totalAssetsN(), down)
 }
 
 // MaxDeposit is the most a deposit may add now: zero after shutdown, the
@@ -79,7 +79,7 @@ func (v *Vault) MaxDeposit() decimal.Decimal {
 // MaxWithdraw is what a user's shares are worth now, rounded down (before
 // exit costs and liquidity).
 func (v *Vault) MaxWithdraw(user string) decimal.Decimal {
-	return v.toAssets(v.balances[user], v.TotalAssets(), down)
+	return v.toAssets(v.balances[user].Dec(), v.totalAssetsN(), down)
 }
 
 func (v *Vault) checkUser(op, user string) error {
@@ -96,7 +96,8 @@ func (v *Vault) checkAmount(op, what string, d decimal.Decimal) error {
 	return nil
 }
 
-func (v *Vault) checkDeposit(op string, ta, assets decimal.Decimal) error {
+func (v *Vault) checkDeposit(op string, taN num, assets decimal.Decimal) error {
+	ta := taN.Dec()
 	if v.shutdown {
 		return adapters.E(op, adapters.KindPaused, "vault %q is shut down: no deposits", v.cfg.Name)
 	}
@@ -120,7 +121,7 @@ func (v *Vault) Deposit(now time.Time, user string, assets decimal.Decimal) (dec
 	if err := v.advance(op, now); err != nil {
 		return zero, err
 	}
-	ta := v.TotalAssets()
+	ta := v.totalAssetsN()
 	if err := v.checkDeposit(op, ta, assets); err != nil {
 		return zero, err
 	}
@@ -145,7 +146,7 @@ func (v *Vault) Mint(now time.Time, user string, shares decimal.Decimal) (decima
 	if err := v.advance(op, now); err != nil {
 		return zero, err
 	}
-	ta := v.TotalAssets()
+	ta := v.totalAssetsN()
 	assets := v.toAssets(shares, ta, up)
 	if err := v.checkDeposit(op, ta, assets); err != nil {
 		return zero, err
@@ -155,9 +156,9 @@ func (v *Vault) Mint(now time.Time, user string, shares decimal.Decimal) (decima
 }
 
 func (v *Vault) credit(now time.Time, user string, assets, shares decimal.Decimal, reason string) {
-	v.idle = v.idle.Add(assets)
-	v.balances[user] = v.balances[user].Add(shares)
-	v.supply = v.supply.Add(shares)
+	v.idle = v.idle.Add(nm(assets))
+	v.balances[user] = v.balances[user].Add(nm(shares))
+	v.supply = v.supply.Add(nm(shares))
 	v.ledger.add(Entry{Time: now, Type: EntryDeposit, User: user, Amount: assets, Shares: shares, Reason: reason})
 }
 
@@ -172,7 +173,7 @@ func (v *Vault) Donate(now time.Time, from string, assets decimal.Decimal) error
 	if err := v.advance(op, now); err != nil {
 		return err
 	}
-	v.idle = v.idle.Add(assets)
+	v.idle = v.idle.Add(nm(assets))
 	v.ledger.add(Entry{Time: now, Type: EntryDonation, User: from, Amount: assets})
 	return nil
 }
@@ -208,8 +209,8 @@ func (v *Vault) Withdraw(now time.Time, user string, assets decimal.Decimal) (Wi
 	if err := v.advance(op, now); err != nil {
 		return Withdrawn{}, err
 	}
-	shares := v.toShares(assets, v.TotalAssets(), up)
-	if bal := v.balances[user]; shares.Cmp(bal) > 0 {
+	shares := v.toShares(assets, v.totalAssetsN(), up)
+	if bal := v.balances[user].Dec(); shares.Cmp(bal) > 0 {
 		return Withdrawn{}, adapters.E(op, adapters.KindCapExceeded, "vault %q: withdrawing %s needs %s shares; %q holds %s", v.cfg.Name, assets, shares, user, bal)
 	}
 	return v.pay(op, now, user, shares, assets)
@@ -229,10 +230,10 @@ func (v *Vault) Redeem(now time.Time, user string, shares decimal.Decimal) (With
 	if err := v.advance(op, now); err != nil {
 		return Withdrawn{}, err
 	}
-	if bal := v.balances[user]; shares.Cmp(bal) > 0 {
+	if bal := v.balances[user].Dec(); shares.Cmp(bal) > 0 {
 		return Withdrawn{}, adapters.E(op, adapters.KindCapExceeded, "vault %q: redeeming %s shares; %q holds %s", v.cfg.Name, shares, user, bal)
 	}
-	assets := v.toAssets(shares, v.TotalAssets(), down)
+	assets := v.toAssets(shares, v.totalAssetsN(), down)
 	if assets.Sign() <= 0 {
 		return Withdrawn{}, adapters.E(op, adapters.KindInvalid, "vault %q: %s shares are worth nothing", v.cfg.Name, shares)
 	}
@@ -243,11 +244,11 @@ func (v *Vault) Redeem(now time.Time, user string, shares decimal.Decimal) (With
 // idle is short. It changes nothing unless it succeeds.
 func (v *Vault) pay(op string, now time.Time, user string, shares, assets decimal.Decimal) (Withdrawn, error) {
 	w := Withdrawn{Assets: assets, Paid: assets, Loss: zero, Shares: shares}
-	if v.idle.Cmp(assets) < 0 {
+	if v.idle.Cmp(nm(assets)) < 0 {
 		v.claimReady(now, time.Time{})
 	}
 	var ex *exits
-	if short := assets.Sub(v.idle); short.Sign() > 0 {
+	if short := assets.Sub(v.idle.Dec()); short.Sign() > 0 {
 		var err error
 		ex, err = v.raise(op, short, "withdrawal by "+user)
 		if err != nil {
@@ -256,7 +257,7 @@ func (v *Vault) pay(op string, now time.Time, user string, shares, assets decima
 		// The withdrawer bears the exit costs: what the unwound positions
 		// were worth minus what they returned.
 		loss := maxDec(zero, ex.valueOut.Sub(ex.received))
-		paid := minDec(assets.Sub(loss), v.idle.Add(ex.received))
+		paid := minDec(assets.Sub(loss), v.idle.Dec().Add(ex.received))
 		loss = assets.Sub(paid)
 		if max := floorScale(assets.Mul(frac(v.cfg.MaxLoss))); loss.Cmp(max) > 0 {
 			return Withdrawn{}, adapters.E(op, adapters.KindCapExceeded, "vault %q: paying %s to %q would cost %s in exit losses, over the max loss %s (%g)", v.cfg.Name, assets, user, loss, max, v.cfg.MaxLoss)
@@ -266,14 +267,14 @@ func (v *Vault) pay(op string, now time.Time, user string, shares, assets decima
 	if ex != nil {
 		ex.commit(v, now)
 	}
-	v.idle = v.idle.Sub(w.Paid)
-	bal := v.balances[user].Sub(shares)
+	v.idle = v.idle.Sub(nm(w.Paid))
+	bal := v.balances[user].Sub(nm(shares))
 	if bal.Sign() == 0 {
 		delete(v.balances, user)
 	} else {
 		v.balances[user] = bal
 	}
-	v.supply = v.supply.Sub(shares)
+	v.supply = v.supply.Sub(nm(shares))
 	reason := "withdraw"
 	if w.Loss.Sign() > 0 {
 		reason = "withdraw: exit costs " + w.Loss.String() + " borne by the withdrawer"

@@ -230,7 +230,7 @@ func TestVault_WithdrawUnwindsQueue(t *testing.T) {
 				np, f, err := s.ad.Deposit(s.pos, &s.env, d("5"))
 				mustOK(t, err)
 				s.set(np)
-				v.idle = v.idle.Sub(f.Amount)
+				v.idle = v.idle.Sub(nm(f.Amount))
 			}
 			before := v.Ledger().Next()
 			w, err := v.Withdraw(t0, "u", d(tc.amount))

@@ -2,8 +2,6 @@ package vault
 
 import (
 	"github.com/shopspring/decimal"
-
-	"github.com/yieldvault/yieldvault/internal/decfast"
 )
 
 // The vault's caches. Each lives in its own type next to what it caches
@@ -39,80 +37,73 @@ type valueCache struct {
 func (c *valueCache) invalidate() { c.ok = false; c.ver++ }
 
 // rateProduct remembers units x rate (num.MulRate) for the last units
-// and rate it was asked for, and the units as a num while they stay the
-// same (a rate moves at every step, a position's units only when it
-// trades or rebases).
+// and rate it was asked for (a rate moves at every step, a position's
+// units only when it trades or rebases).
 type rateProduct struct {
-	n      num
-	rate   float64
-	units  decimal.Decimal
-	unitsN num
-	ok     bool
+	n     num
+	rate  float64
+	units num
+	ok    bool
 }
 
-// of returns nm(units).MulRate(rate), computed again only when units
-// (the same coefficient and exponent: decfast.Identical) or rate
-// changed.
-func (r *rateProduct) of(units decimal.Decimal, rate float64) num {
-	same := r.ok && decfast.Identical(units, r.units)
-	if same && rate == r.rate {
+// of returns units.MulRate(rate), computed again only when units (the
+// same representation: fixed.Num.Identical) or rate changed.
+func (r *rateProduct) of(units num, rate float64) num {
+	if r.ok && rate == r.rate && units.Identical(r.units) {
 		return r.n
 	}
-	if !same {
-		r.units, r.unitsN = units, nm(units)
-	}
-	r.n, r.rate, r.ok = r.unitsN.MulRate(rate), rate, true
+	r.n, r.rate, r.units, r.ok = units.MulRate(rate), rate, units, true
 	return r.n
 }
 
 // assetsCache holds the sum of the slots' values (positionsValue),
 // keyed by the sum of their valueCache versions, and GrossAssets, keyed
-// by that sum's version and the idle decimal it was added to.
+// by that sum's version and the idle it was added to; with their
+// decimals for the callers that ask for one (GrossAssets, TotalAssets).
 type assetsCache struct {
-	pv    decimal.Decimal
+	pv    num
 	pvVer uint64
 	pvOK  bool
 
-	ga, gaIdle decimal.Decimal
+	ga, gaIdle num
 	gaVer      uint64
 	gaOK       bool
+
+	gaDec, taDec decOf
 }
 
 // positions returns the cached positions value for version ver.
-func (c *assetsCache) positions(ver uint64) (decimal.Decimal, bool) {
+func (c *assetsCache) positions(ver uint64) (num, bool) {
 	return c.pv, c.pvOK && c.pvVer == ver
 }
 
 // setPositions caches pv as the positions value at version ver.
-func (c *assetsCache) setPositions(pv decimal.Decimal, ver uint64) {
+func (c *assetsCache) setPositions(pv num, ver uint64) {
 	c.pv, c.pvVer, c.pvOK = pv, ver, true
 }
 
 // gross returns idle + the cached positions value, added again only when
-// idle (the same decimal object) or the positions' version changed.
-func (c *assetsCache) gross(idle decimal.Decimal) decimal.Decimal {
-	if !c.gaOK || c.gaVer != c.pvVer || !decfast.Identical(c.gaIdle, idle) {
-		c.ga, c.gaIdle, c.gaVer, c.gaOK = decfast.Add(idle, c.pv), idle, c.pvVer, true
+// idle (the same representation) or the positions' version changed.
+func (c *assetsCache) gross(idle num) num {
+	if !c.gaOK || c.gaVer != c.pvVer || !c.gaIdle.Identical(idle) {
+		c.ga, c.gaIdle, c.gaVer, c.gaOK = idle.Add(c.pv), idle, c.pvVer, true
 	}
 	return c.ga
 }
 
-// decPool builds the slots' values as decimals, decPoolBlock of them on
-// one allocation (decfast.DecBlock): every market's at each plan and
-// decision.
-type decPool struct {
-	block decfast.DecBlock
-	left  int
+// decOf remembers the decimal of the last num it converted (Num.Dec),
+// for values asked for as decimals again and again while they do not
+// change (idle, gross and total assets at every step).
+type decOf struct {
+	n  num
+	d  decimal.Decimal
+	ok bool
 }
 
-// decPoolBlock is how many decimals a decPool builds on one allocation.
-const decPoolBlock = 64
-
-// dec returns n as a decimal.
-func (p *decPool) dec(n num) decimal.Decimal {
-	if p.left <= 0 {
-		p.block, p.left = decfast.NewDecBlock(decPoolBlock), decPoolBlock
+// of returns n.Dec(), built again only when n changed.
+func (c *decOf) of(n num) decimal.Decimal {
+	if !c.ok || !c.n.Identical(n) {
+		c.n, c.d, c.ok = n, n.Dec(), true
 	}
-	p.left--
-	return p.block.Dec(n)
+	return c.d
 }

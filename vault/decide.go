@@ -10,7 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -44,7 +44,7 @@ func (w sellWhy) note() string {
 	return ""
 }
 
-// candidate is one market's possible trade. Amounts are decfast.Nums:
+// candidate is one market's possible trade. Amounts are fixed.Nums:
 // the decision's arithmetic gives the decimals decimal's would, built
 // only for what leaves the decision (orders, quotes, messages).
 type candidate struct {
@@ -140,9 +140,6 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		w.cands = make([]candidate, 0, n)
 	}
 	cands := w.cands[:0]
-	// The quote amounts of the candidates dropped right after their quote
-	// share one allocation (nothing the decision returns holds them).
-	dropped := decfast.NewDecBlock(n)
 	minTradeStr := "" // MinTrade's String, made once
 	for i, s := range v.markets {
 		in := &d.Inputs.Markets[i]
@@ -152,7 +149,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		switch {
 		case flags[i]&fExit != 0:
 			if cur.Sign() > 0 {
-				c.side, c.amount, c.all, c.urgent, c.why = Sell, nm(cur), true, true, sellUrgent
+				c.side, c.amount, c.all, c.urgent, c.why = Sell, cur, true, true, sellUrgent
 				c.reason = "exit: sell everything"
 				if trigger == TriggerShutdown {
 					c.reason = "shutdown: unwind to idle"
@@ -161,7 +158,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		case trigger == TriggerExit:
 			// An exit check touches only the markets it exits.
 		default:
-			curN := nm(cur)
+			curN := cur
 			want := floorWeight(navN, tw[i])
 			switch want.Cmp(curN) {
 			case -1:
@@ -186,19 +183,15 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		// One quote per market: at the trade's size, else at zero for its APY.
 		c.qAmt, c.qDec = num{}, zero
 		if c.side != "" {
-			c.qAmt = c.amount
-			switch {
-			case c.all:
-				c.qDec = cur // the whole position: cur's own decimal
-			case !c.urgent && (gated || s.pos.Paused || c.amount.Cmp(minTrade) < 0):
-				// Dropped after its quote (most markets of a typical
-				// decision): its amount dies with the decision.
-				c.qDec = dropped.Dec(c.amount)
-			default:
-				c.qDec = c.amount.Dec()
-			}
+			c.qAmt, c.qDec = c.amount, c.amount.Dec()
 		}
-		q, err := s.ad.Quote(&s.env, c.qDec)
+		// A sell's APY is the yield it gives up (QuoteSell): where the
+		// vault's own size moves the rate, not the rate after adding it.
+		quote := s.ad.Quote
+		if c.side == Sell {
+			quote = s.ad.QuoteSell
+		}
+		q, err := quote(&s.env, c.qDec)
 		if err != nil {
 			if c.side != "" && !c.urgent {
 				d.reject(Rejection{Market: s.id, Reason: "quote failed: " + err.Error()})
@@ -253,7 +246,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	// cash is idle above the idle target (negative when below) plus the
 	// instant sells' expected proceeds; future is what queued exits and
 	// claims in transit will add.
-	p.cash = nm(v.idle).Sub(idleKeepN(navN, d.Inputs.IdleTarget))
+	p.cash = v.idle.Sub(idleKeepN(navN, d.Inputs.IdleTarget))
 	p.future = nm(transit)
 
 	// 1. Sells that must happen.
@@ -335,6 +328,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	if len(kept) > 0 {
 		d.Reasons = append(d.Reasons, "over-weight kept (within the band, no cash needed, or no buy pays for the move): "+strings.Join(kept, ", "))
 	}
+	v.leverOrders(&d, target)
 	d.Costs = p.costs.Dec()
 	if navF > 0 && p.years > 0 {
 		d.Inputs.CostAPY = p.costs.ToFloat() / navF / p.years
@@ -427,15 +421,15 @@ func (v *Vault) decision(op string, now, tick time.Time, trigger Trigger, target
 	nav := v.GrossAssets()
 	navF := f64(nav)
 	d := Decision{Time: now, Tick: tick, Trigger: trigger, Costs: zero}
-	d.Inputs = Inputs{NAV: nav, Idle: v.idle, IdleTarget: idleTarget, GasPrice: v.gasPrice, Markets: make([]MarketInput, len(v.markets)), Transit: v.transit()}
+	d.Inputs = Inputs{NAV: nav, Idle: v.Idle(), IdleTarget: idleTarget, GasPrice: v.gasPrice, Markets: make([]MarketInput, len(v.markets)), Transit: v.transit()}
 	if target.Reason != "" {
 		d.Reasons = append(d.Reasons, "strategy: "+target.Reason)
 	}
 	tw := v.work.tw
 	for i, s := range v.markets {
-		cur := zero
+		var cur num
 		if s.pos.Units.Sign() != 0 {
-			cur = v.value(s)
+			cur = v.fill(s).units
 		}
 		in := &d.Inputs.Markets[i]
 		*in = MarketInput{Market: s.id, Value: cur, Target: tw[i], Paused: s.pos.Paused}
@@ -514,7 +508,7 @@ func (v *Vault) transit() decimal.Decimal {
 	n := 0
 	for _, s := range v.markets {
 		if len(s.pos.Claims) > 0 {
-			v.value(s)
+			v.fill(s)
 			sum = sum.Add(s.value.claims)
 			n++
 		}
@@ -588,15 +582,15 @@ func (e *exit) text() string {
 	return e.note
 }
 
-// quoteAt returns c's quote at amount, quoting again when c's is at
-// another amount.
+// quoteAt returns c's quote at amount (a sell's, QuoteSell), quoting
+// again when c's is at another amount.
 func (p *planner) quoteAt(c *candidate, amount num) (adapters.Quote, bool) {
 	if amount.Equal(c.qAmt) {
 		return c.q, true
 	}
 	s := p.v.markets[c.i]
 	ad := amount.Dec()
-	q, err := s.ad.Quote(&s.env, ad)
+	q, err := s.ad.QuoteSell(&s.env, ad)
 	if err != nil {
 		return q, false
 	}
@@ -640,7 +634,7 @@ func (p *planner) exitFor(c *candidate, amount num) exit {
 		if x := exitCost.ToFloat(); canInstant && f64(gas)+forgone > x+math.Abs(x)*1e-9+1e-12 {
 			return e
 		}
-		queueCost := nm(gas).Add(decfast.NumFromFloat(forgone))
+		queueCost := nm(gas).Add(fixed.NumFromFloat(forgone))
 		if !canInstant || queueCost.Cmp(exitCost) < 0 {
 			e.mode, e.cost, e.costD = adapters.ExitQueue, queueCost, decimal.Decimal{}
 			e.byCost, e.delay, e.instant = true, q.ExitDelay, q.ExitCost
@@ -973,5 +967,55 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 				p.d.reject(Rejection{Market: p.v.markets[c.i].id, Reason: string(r)})
 			}
 		}
+	}
+}
+
+// ReleverBand is the relative distance between a loop's leverage and the
+// strategy's target beyond which a rebalance relevers it (5%).
+const ReleverBand = 0.05
+
+// leverOrders carries the target's leverage onto the buys of loop markets
+// and adds a relever order for each held loop whose leverage is more than
+// ReleverBand away from its target (and which no order sells whole).
+func (v *Vault) leverOrders(d *Decision, target strategies.Target) {
+	for i, s := range v.markets {
+		l := s.ad.Leverer()
+		if l == nil {
+			continue
+		}
+		lev := 0.0
+		for _, a := range target.Allocations {
+			if a.Market == s.id {
+				lev = a.Leverage
+			}
+		}
+		if lev < 1 {
+			continue
+		}
+		sold := false
+		for k := range d.Orders {
+			o := &d.Orders[k]
+			if o.Market != s.id {
+				continue
+			}
+			if o.Side == Buy {
+				o.Leverage = lev
+			}
+			sold = sold || o.Side == Sell && o.All
+		}
+		if sold || s.pos.Units.Sign() == 0 || s.pos.Paused {
+			continue
+		}
+		f := l.Figures(&s.pos, &s.env, s.pos.Leverage)
+		if math.Abs(f.Leverage-lev) <= ReleverBand*lev {
+			continue
+		}
+		what := "relever"
+		if lev < f.Leverage {
+			what = "deleverage"
+		}
+		d.Orders = append(d.Orders, Order{Market: s.id, Side: Relever, Leverage: lev, Amount: zero, EstCost: zero,
+			Reason: fmt.Sprintf("%s from %.4g to %.4g (health factor %.4g, liquidation at a %.2f%% price drop)", what, f.Leverage, lev, f.HealthFactor, 100*f.LiquidationDrop)})
+		_ = i
 	}
 }

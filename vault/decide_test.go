@@ -197,3 +197,47 @@ func TestVault_ExecuteMarketPricingDepeg(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestVault_SellQuotesMarginal: a vault holding 10M ETH in a 2M ETH Aave
+// v3 WETH market at 85% utilization decides to sell a tenth of it (the
+// cash its exit can take: 300k free plus 15% of its 10M). The sell's
+// APY in the decision is the yield the sale gives up per unit sold,
+// (H·r(H) − (H−X)·r(H−X)) / X with r(h) the reserve's supply rate at
+// 1.7M / (2M + h) (written out here), not r(H+X), which the deposit's
+// quote of the same amount gives.
+func TestVault_SellQuotesMarginal(t *testing.T) {
+	ad, err := adapters.Open(adapters.Builtin(), "aave-v3/weth")
+	mustOK(t, err)
+	r := func(own float64) float64 {
+		u := 1.7e6 / (2e6 + own)
+		b := 0.027 * u / 0.9
+		if u > 0.9 {
+			b = 0.027 + 0.8*(u-0.9)/0.1
+		}
+		return b * u * (1 - 0.15)
+	}
+	v, err := New(plainConfig(), []*adapters.Adapter{ad}, t0)
+	mustOK(t, err)
+	var o adapters.Observation
+	o.Time = t0
+	o.Put(adapters.FieldAPY, r(0))
+	o.Put(adapters.FieldSupply, 2e6)
+	o.Put(adapters.FieldBorrows, 1.7e6)
+	mustOK(t, v.Observe("aave-v3/weth", o))
+	must(v.Deposit(t0, "u", d("10000000")))(t)
+	_, res, err := v.Rebalance(t0, t0, TriggerManual, target(map[string]float64{"aave-v3/weth": 1}))
+	mustOK(t, err)
+	if len(res.Executed) != 1 {
+		t.Fatalf("buy executed %d fills, want 1", len(res.Executed))
+	}
+	dec := must(v.Decide(t0, t0, TriggerManual, target(map[string]float64{"aave-v3/weth": 0.9})))(t)
+	if len(dec.Orders) != 1 || dec.Orders[0].Side != Sell {
+		t.Fatalf("orders %+v, want one sell", dec.Orders)
+	}
+	h := dec.Inputs.Markets[0].Value.InexactFloat64()
+	x := dec.Orders[0].Amount.InexactFloat64()
+	want := (h*r(h) - (h-x)*r(h-x)) / x
+	if got := dec.Inputs.Markets[0].APY; math.Abs(got-want) > 1e-9*math.Abs(want) {
+		t.Errorf("sell of %.0f of %.0f: APY %.9g, want the yield it gives up %.9g (not r(H+X) = %.9g)", x, h, got, want, r(h+x))
+	}
+}

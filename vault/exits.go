@@ -100,7 +100,7 @@ func (ex *exits) commit(v *Vault, now time.Time) {
 		s := v.markets[i]
 		s.set(ex.pos[k])
 		f := &ex.fills[k]
-		v.idle = v.idle.Add(f.Amount)
+		v.idle = v.idle.Add(nm(f.Amount))
 		v.ledger.add(Entry{Time: now, Type: EntrySell, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee,
 			Reason: ex.reason + ": instant exit"})
 	}
@@ -126,7 +126,7 @@ func (v *Vault) claimReady(now, tick time.Time) decimal.Decimal {
 			continue // not ready or paused: try again at a later step
 		}
 		s.set(np)
-		v.idle = v.idle.Add(f.Amount)
+		v.idle = v.idle.Add(nm(f.Amount))
 		got = got.Add(f.Amount)
 		v.ledger.add(Entry{Time: now, Type: EntryClaim, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: "claim matured withdrawals", Tick: tick})
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // fake is a small exact driver for accounting tests: the unit index grows
@@ -53,8 +55,8 @@ func (f *fake) Accrue(pos *adapters.Position, env *adapters.Env) {
 	}
 	yrs := float64(env.Time.Sub(pos.Last)) / float64(Year)
 	if f.rewardAPY > 0 && pos.Units.Sign() > 0 {
-		val := adapters.Quantize(pos.Units.Mul(adapters.FromFloat(pos.Index)))
-		pos.Rewards = pos.Rewards.Add(adapters.Quantize(val.Mul(adapters.FromFloat(f.rewardAPY * yrs))))
+		val := adapters.Quantize(pos.Units.Dec().Mul(adapters.FromFloat(pos.Index)))
+		pos.Rewards = pos.Rewards.Add(fixed.FromDec(adapters.Quantize(val.Mul(adapters.FromFloat(f.rewardAPY * yrs)))))
 	}
 	if f.apy != 0 {
 		pos.Index *= math.Pow(1+f.apy, yrs)
@@ -63,7 +65,7 @@ func (f *fake) Accrue(pos *adapters.Position, env *adapters.Env) {
 }
 
 func (f *fake) Value(pos *adapters.Position, env *adapters.Env, _ adapters.Pricing) decimal.Decimal {
-	return adapters.Quantize(pos.Units.Mul(adapters.FromFloat(pos.Index)))
+	return adapters.Quantize(pos.Units.Dec().Mul(adapters.FromFloat(pos.Index)))
 }
 
 func (f *fake) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
@@ -73,8 +75,8 @@ func (f *fake) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.
 	f.Accrue(&pos, env)
 	gas := env.GasCost(f.gas)
 	value := amount.Sub(gas)
-	pos.Units = pos.Units.Add(value.DivRound(adapters.FromFloat(pos.Index), adapters.Scale))
-	pos.Principal = pos.Principal.Add(amount)
+	pos.Units = pos.Units.Add(fixed.FromDec(value.DivRound(adapters.FromFloat(pos.Index), adapters.Scale)))
+	pos.Principal = pos.Principal.Add(fixed.FromDec(amount))
 	return pos, adapters.Fill{Amount: amount, Value: value, Gas: gas}, nil
 }
 
@@ -99,7 +101,7 @@ func (f *fake) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 		}
 		units := pos.Units
 		if !all {
-			units = amount.DivRound(idx, adapters.Scale)
+			units = fixed.FromDec(amount.DivRound(idx, adapters.Scale))
 		}
 		c := adapters.Claim{Units: units, Index: pos.Index, Requested: env.Time, ReadyAt: env.Time.Add(f.delay)}
 		pos.Units = pos.Units.Sub(units)
@@ -119,7 +121,7 @@ func (f *fake) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 	}
 	units := pos.Units
 	if !all {
-		units = amount.DivRound(idx, adapters.Scale)
+		units = fixed.FromDec(amount.DivRound(idx, adapters.Scale))
 	}
 	pos.Units = pos.Units.Sub(units)
 	return pos, adapters.Fill{Amount: amount.Sub(slip).Sub(gas), Value: amount, Gas: gas, Slippage: slip, Partial: partial}, nil
@@ -136,12 +138,12 @@ func (f *fake) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event
 	case adapters.EventSlash, adapters.EventBadDebt:
 		before := f.Value(&pos, env, adapters.PriceRate)
 		keep := decimal.NewFromFloat(1 - ev.Size)
-		pos.Units = adapters.Quantize(pos.Units.Mul(keep))
+		pos.Units = fixed.FromDec(adapters.Quantize(pos.Units.Dec().Mul(keep)))
 		claims := append([]adapters.Claim(nil), pos.Claims...)
 		lost := before.Sub(f.Value(&pos, env, adapters.PriceRate))
 		for i := range claims {
 			a := claims[i].Amount()
-			claims[i].Units = adapters.Quantize(claims[i].Units.Mul(keep))
+			claims[i].Units = fixed.FromDec(adapters.Quantize(claims[i].Units.Dec().Mul(keep)))
 			lost = lost.Add(a.Sub(claims[i].Amount()))
 		}
 		pos.Claims = claims
@@ -156,8 +158,8 @@ type fakeH struct{ *fake }
 func (f fakeH) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	f.Accrue(&pos, env)
 	gas := env.GasCost(f.gas)
-	got := pos.Rewards.Sub(gas)
-	pos.Rewards = decimal.Zero
+	got := pos.Rewards.Dec().Sub(gas)
+	pos.Rewards = fixed.Num{}
 	return pos, adapters.Fill{Amount: got, Gas: gas}, nil
 }
 

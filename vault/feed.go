@@ -220,3 +220,20 @@ func PrepareState(st *strategies.State, w *adapters.Window, params map[string]fl
 		st.Params = params
 	}
 }
+
+// ObserveRow is ObserveIndex with row r of series s as the observation,
+// written straight into the market's environment (Series.Fill) rather than
+// copied from an Observation the caller filled first: a backtest feeds
+// every market at every step.
+func (v *Vault) ObserveRow(i int, s *adapters.Series, r int) error {
+	if i < 0 || i >= len(v.markets) {
+		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
+	}
+	if r < 0 || r >= s.Len() {
+		return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: market #%d has no row %d in its series of %d", v.cfg.Name, i, r, s.Len())
+	}
+	sl := v.markets[i]
+	s.Fill(r, &sl.env.Obs)
+	sl.invalidate()
+	return nil
+}

@@ -6,7 +6,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Fee kinds, as the Reason of EntryFee ledger entries.
@@ -46,13 +46,12 @@ func newFeeRates(c *Config) feeRates {
 // the high-water mark. With no shares outstanding nobody can be charged:
 // the fee clock and the high-water mark just move to now.
 func (v *Vault) accrueFees(now time.Time) {
-	ta := v.TotalAssets()
+	taN := v.totalAssetsN()
 	if v.supply.Sign() == 0 {
 		v.feesAt = now
-		v.hwm = v.pps(ta)
+		v.hwm = v.pps(taN)
 		return
 	}
-	taN := nm(ta)
 	if dt := now.Sub(v.feesAt); dt > 0 {
 		v.feesAt = now
 		if v.cfg.ManagementFee > 0 {
@@ -63,14 +62,14 @@ func (v *Vault) accrueFees(now time.Time) {
 			if v.fees.mgmtOK {
 				fee = taN.MulDivDown(v.fees.mgmt.MulNewFloor(int64(dt), 0), yearN)
 			} else {
-				fee = nm(mulDivDown(ta.Mul(v.fees.mgmt.Dec()), nanos(dt), yearNanos))
+				fee = nm(mulDivDown(taN.Dec().Mul(v.fees.mgmt.Dec()), nanos(dt), yearNanos))
 			}
 			v.mintFee(now, taN, fee, FeeManagement)
 		}
 	}
 	// profit above the mark: (TA + 1 unit) - hwm x (supply + virtual),
 	// rounded down (floorScale).
-	profit := decfast.SubMulFloor(taN.Add(unitN), v.hwm, nm(v.supply).Add(nm(v.virtualShares)))
+	profit := fixed.SubMulFloor(taN.Add(unitN), v.hwm, v.supply.Add(v.virtualShares))
 	if profit.Sign() > 0 {
 		if v.cfg.PerformanceFee > 0 {
 			// floorScale(profit.Mul(rate))
@@ -82,7 +81,7 @@ func (v *Vault) accrueFees(now time.Time) {
 			}
 			v.mintFee(now, taN, fee, FeePerformance)
 		}
-		v.hwm = v.pps(ta)
+		v.hwm = v.pps(taN)
 	}
 }
 
@@ -94,14 +93,14 @@ func (v *Vault) mintFee(now time.Time, ta, fee num, kind string) {
 	if fee.Sign() <= 0 || fee.Cmp(ta) >= 0 {
 		return
 	}
-	sharesN := fee.MulDivDown(nm(v.supply).Add(nm(v.virtualShares)), ta.Sub(fee).Add(unitN))
+	sharesN := fee.MulDivDown(v.supply.Add(v.virtualShares), ta.Sub(fee).Add(unitN))
 	if sharesN.Sign() <= 0 {
 		return
 	}
 	shares := sharesN.Dec()
 	r := v.cfg.FeeRecipient
-	v.balances[r] = nm(v.balances[r]).Add(sharesN).Dec()
-	v.supply = nm(v.supply).Add(sharesN).Dec()
+	v.balances[r] = v.balances[r].Add(sharesN)
+	v.supply = v.supply.Add(sharesN)
 	v.ledger.add(Entry{Time: now, Type: EntryFee, User: r, Amount: fee.Dec(), Shares: shares, Reason: kind})
 }
 
@@ -112,7 +111,7 @@ func (v *Vault) lockProfit(now time.Time, gain decimal.Decimal) {
 	if gain.Sign() <= 0 || v.cfg.ProfitUnlock <= 0 {
 		return
 	}
-	v.locked = Locked{Amount: v.locked.At(now).Add(gain), Anchor: now, End: now.Add(v.cfg.ProfitUnlock)}
+	v.locked = Locked{Amount: v.locked.at(now).Add(nm(gain)), Anchor: now, End: now.Add(v.cfg.ProfitUnlock)}
 }
 
 // recognizeLoss takes a loss out of the locked profit first: what is still
@@ -123,10 +122,11 @@ func (v *Vault) recognizeLoss(now time.Time, loss decimal.Decimal) decimal.Decim
 	if loss.Sign() <= 0 {
 		return zero
 	}
-	cur := v.locked.At(now)
+	curN := v.locked.at(now)
+	cur := curN.Dec()
 	cut := minDec(cur, loss)
 	if cur.Sign() > 0 {
-		v.locked = Locked{Amount: cur.Sub(cut), Anchor: now, End: v.locked.End}
+		v.locked = Locked{Amount: curN.Sub(nm(cut)), Anchor: now, End: v.locked.End}
 	}
 	return loss.Sub(cut)
 }

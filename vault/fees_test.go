@@ -190,7 +190,7 @@ func TestVault_LossEatsLockedProfit(t *testing.T) {
 	_, _, err := v.Rebalance(t0, time.Time{}, TriggerManual, target(map[string]float64{"f/a": 0.9}))
 	mustOK(t, err)
 	// Lock 10 of profit as a harvest would.
-	v.idle = v.idle.Add(d("10"))
+	v.idle = v.idle.Add(nm(d("10")))
 	v.ledger.add(Entry{Time: t0, Type: EntryHarvest, Amount: d("10")})
 	v.lockProfit(t0, d("10"))
 	if !v.TotalAssets().Equal(d("100")) {

@@ -46,7 +46,7 @@ func (v *Vault) harvestCost(s *slot) decimal.Decimal {
 		return zero
 	}
 	p := s.ad.Profile()
-	return s.env.GasCost(p.ParamOr("gas_harvest", 0)).Add(adapters.Quantize(s.pos.Rewards.Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
+	return s.env.GasCost(p.ParamOr("gas_harvest", 0)).Add(adapters.Quantize(s.pos.Rewards.Dec().Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
 }
 
 // Harvest claims every position's pending rewards that cover their
@@ -69,11 +69,11 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 		if s.pos.Rewards.Sign() <= 0 || !s.ad.CanHarvest() {
 			continue
 		}
-		if est := v.harvestCost(s); est.Cmp(s.pos.Rewards) >= 0 {
+		if est := v.harvestCost(s); est.Cmp(s.pos.Rewards.Dec()) >= 0 {
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: fmt.Sprintf("rewards %s do not cover the harvest cost %s", s.pos.Rewards, est)})
 			continue
 		}
-		h := Harvested{Market: s.id, Rewards: s.pos.Rewards, Compounded: zero}
+		h := Harvested{Market: s.id, Rewards: s.pos.Rewards.Dec(), Compounded: zero}
 		np, f, err := s.ad.Harvest(s.pos, &s.env)
 		if err != nil {
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: "harvest failed: " + err.Error()})
@@ -81,20 +81,20 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 		}
 		s.set(np)
 		h.Fill = f
-		v.idle = v.idle.Add(f.Amount)
+		v.idle = v.idle.Add(nm(f.Amount))
 		res.Proceeds = res.Proceeds.Add(f.Amount)
 		res.Costs = res.Costs.Add(f.Cost())
 		gain = gain.Add(f.Amount)
 		v.ledger.add(Entry{Time: now, Type: EntryHarvest, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee,
 			Reason: fmt.Sprintf("harvest rewards %s", h.Rewards), Tick: tick})
 		if v.cfg.CompoundHarvest && f.Amount.Cmp(v.cfg.Rebalance.MinTrade) >= 0 && f.Amount.Sign() > 0 && !s.pos.Paused && !v.shutdown {
-			amt := minDec(f.Amount, v.idle)
+			amt := minDec(f.Amount, v.Idle())
 			cp, cf, err := s.ad.Deposit(s.pos, &s.env, amt)
 			if err != nil {
 				h.Err = "compound failed: " + err.Error()
 			} else {
 				s.set(cp)
-				v.idle = v.idle.Sub(cf.Amount)
+				v.idle = v.idle.Sub(nm(cf.Amount))
 				h.Compounded = cf.Amount
 				res.Costs = res.Costs.Add(cf.Cost())
 				v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: s.id, Amount: cf.Amount, Gas: cf.Gas, Slippage: cf.Slippage, Fee: cf.Fee,

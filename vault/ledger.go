@@ -29,6 +29,13 @@ const (
 	EntryEvent    EntryType = "event"    // a market event: Amount is the value lost (idle unchanged)
 	EntryCost     EntryType = "cost"     // a cost not carried by a fill (Reason "rounding" for adapter unit rounding): idle unchanged
 	EntryShutdown EntryType = "shutdown" // the vault was shut down
+	// EntryRelever moves a loop to another leverage at constant equity:
+	// idle unchanged; the costs are what the position lost.
+	EntryRelever EntryType = "relever"
+	// EntryLiquidation is a protocol's liquidation of a loop: Amount is
+	// the equity lost (idle unchanged); Reason the cause, the debt repaid
+	// and the collateral seized.
+	EntryLiquidation EntryType = "liquidation"
 )
 
 // Entry is one line of the ledger: a plain value the service persists.

@@ -7,7 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Year is the length of the year fees and APYs are annualised over: 365
@@ -71,9 +71,12 @@ func frac(f float64) decimal.Decimal {
 // of nanoseconds (the caller divides).
 func nanos(d time.Duration) decimal.Decimal { return decimal.NewFromInt(int64(d)) }
 
+// nanosN is nm(nanos(d)) without a decimal.
+func nanosN(d time.Duration) num { return fixed.NewFromInt(int64(d)) }
+
 // maxDec returns the larger of a and b.
 func maxDec(a, b decimal.Decimal) decimal.Decimal {
-	if decfast.Cmp(a, b) >= 0 {
+	if fixed.Cmp(a, b) >= 0 {
 		return a
 	}
 	return b
@@ -81,15 +84,15 @@ func maxDec(a, b decimal.Decimal) decimal.Decimal {
 
 // minDec returns the smaller of a and b.
 func minDec(a, b decimal.Decimal) decimal.Decimal {
-	if decfast.Cmp(a, b) <= 0 {
+	if fixed.Cmp(a, b) <= 0 {
 		return a
 	}
 	return b
 }
 
-// fillCost is f.Cost() (gas + slippage + fee) on decfast's sums.
+// fillCost is f.Cost() (gas + slippage + fee) on fixed's sums.
 func fillCost(f *adapters.Fill) decimal.Decimal {
-	return decfast.Add(decfast.Add(f.Gas, f.Slippage), f.Fee)
+	return fixed.Add(fixed.Add(f.Gas, f.Slippage), f.Fee)
 }
 
 // fillCostN is fillCost on a num.
@@ -99,16 +102,16 @@ func fillCostN(f *adapters.Fill) num {
 
 // f64 converts a decimal to float64 for rates, weights and expression
 // variables, within a couple of ulps and without allocating
-// (decfast.ToFloat).
-func f64(d decimal.Decimal) float64 { return decfast.ToFloat(d) }
+// (fixed.ToFloat).
+func f64(d decimal.Decimal) float64 { return fixed.ToFloat(d) }
 
-// num is decfast.Num: the decision's and the execution's arithmetic,
+// num is fixed.Num: the decision's and the execution's arithmetic,
 // which gives the decimals decimal's own would (same coefficient and
 // exponent) on 128-bit words when they fit.
-type num = decfast.Num
+type num = fixed.Num
 
 // nm converts a decimal to a num.
-func nm(d decimal.Decimal) num { return decfast.FromDec(d) }
+func nm(d decimal.Decimal) num { return fixed.FromDec(d) }
 
 // floorWeight is floorScale(n x weightDec(w)) on a num.
 func floorWeight(n num, w float64) num {

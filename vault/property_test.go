@@ -11,7 +11,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	_ "github.com/yieldvault/yieldvault/adapters/all"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -110,7 +110,7 @@ func checkInvariants(t *testing.T, v *Vault, where string) {
 		if !vals[i].Equal(want) {
 			t.Fatalf("%s: %s is worth %s, Value + claims %s", where, id, vals[i], want)
 		}
-		if f := decfast.ToFloat(vals[i]); floats[i] != f {
+		if f := fixed.ToFloat(vals[i]); floats[i] != f {
 			t.Fatalf("%s: %s: MarketValuesFloat %v, ToFloat of MarketValues %v", where, id, floats[i], f)
 		}
 		gross = gross.Add(vals[i])

@@ -10,7 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -36,16 +36,19 @@ type Side string
 const (
 	Buy  Side = "buy"
 	Sell Side = "sell"
+	// Relever moves a loop position to Order.Leverage at constant
+	// equity (adapters.Leverer): no base asset moves.
+	Relever Side = "relever"
 )
 
 // MarketInput is what the rebalancer read about one market.
 type MarketInput struct {
-	Market string          `json:"market"`
-	Value  decimal.Decimal `json:"value"`  // position value at the vault's pricing, claims excluded
-	Weight float64         `json:"weight"` // Value / NAV
-	Target float64         `json:"target"` // the target's weight
-	APY    float64         `json:"apy"`    // quoted net APY (after a buy's own rate impact)
-	Paused bool            `json:"paused,omitempty"`
+	Market string    `json:"market"`
+	Value  fixed.Num `json:"value"`  // position value at the vault's pricing, claims excluded
+	Weight float64   `json:"weight"` // Value / NAV
+	Target float64   `json:"target"` // the target's weight
+	APY    float64   `json:"apy"`    // quoted net APY (after a buy's own rate impact; a sell's: the yield it gives up per unit, Adapter.QuoteSell)
+	Paused bool      `json:"paused,omitempty"`
 }
 
 // Inputs are the quantities a decision was taken on.
@@ -92,6 +95,9 @@ type Order struct {
 	// queue's gas and forgone yield, for a sell).
 	EstCost decimal.Decimal `json:"est_cost"`
 	Reason  string          `json:"reason"`
+	// Leverage is, for a loop market, the leverage a buy opens at or a
+	// relever moves to (0: none).
+	Leverage float64 `json:"leverage,omitempty"`
 }
 
 // Rejection is a trade the rebalancer considered and did not make.
@@ -129,7 +135,7 @@ func (d *Decision) varsFor(v *Vault, reads strategies.VarSet) strategies.VaultVa
 // varsFor is Vars computing pending rewards and the harvest cost only
 // when reads has them.
 func (v *Vault) varsFor(reads strategies.VarSet) strategies.VaultVars {
-	vars := strategies.VaultVars{NAV: f64(v.GrossAssets()), Idle: f64(v.idle), GasPrice: v.gasPrice, Now: v.now}
+	vars := strategies.VaultVars{NAV: f64(v.GrossAssets()), Idle: v.idle.ToFloat(), GasPrice: v.gasPrice, Now: v.now}
 	if reads&strategies.VarPendingRewards != 0 {
 		vars.PendingRewards = f64(v.PendingRewards())
 	}
@@ -193,7 +199,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	// idle carries v.idle through the fills, on a num (decimal's sums
 	// step by step), and is built as a decimal once, before anything
 	// reads v.idle.
-	x := execution{idle: nm(v.idle)}
+	x := execution{idle: v.idle}
 	defer x.commit(v)
 	v.execHint = len(d.Orders) + 1
 	for k, o := range d.Orders {
@@ -205,6 +211,29 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 		}
 		v.sell(&r, &x, &costs, v.markets[i], o, tick)
+	}
+	for k, o := range d.Orders {
+		if o.Side != Relever {
+			continue
+		}
+		i, ok := v.orderMarket(k, o.Market)
+		if !ok {
+			return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
+		}
+		s := v.markets[i]
+		np, f, err := s.ad.Relever(s.pos, &s.env, o.Leverage)
+		if err != nil {
+			r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "relever failed: " + err.Error()})
+			continue
+		}
+		s.set(np)
+		reason := o.Reason
+		if f.Route != "" {
+			reason += "; via " + f.Route
+		}
+		r.executed(Executed{Order: o, Fill: f}, v.execHint)
+		costs = costs.Add(fillCostN(&f))
+		v.ledger.add(Entry{Time: now, Type: EntryRelever, Market: o.Market, Amount: zero, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: reason, Tick: tick})
 	}
 	buys := v.work.xbuys[:0] // indexes into d.Orders
 	var total num
@@ -239,7 +268,11 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: fmt.Sprintf("buy of %s cut to %s by available idle: below the minimum trade", o.Amount, amt)})
 				continue
 			}
-			np, f, err := s.ad.Deposit(s.pos, &s.env, amt)
+			pos := s.pos
+			if o.Leverage >= 1 {
+				pos.Leverage = o.Leverage
+			}
+			np, f, err := s.ad.Deposit(pos, &s.env, amt)
 			if err != nil {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "buy failed: " + err.Error()})
 				continue
@@ -263,7 +296,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			}
 			slip := f.Slippage
 			if dp.Sign() != 0 {
-				slip = decfast.Add(slip, dp)
+				slip = fixed.Add(slip, dp)
 				reason += "; depeg at entry " + dp.String() + " (bought at the rate's value, valued at the market price)"
 			}
 			r.executed(ex, v.execHint)
@@ -306,7 +339,7 @@ func (x *execution) sub(a num) { x.idle, x.changed = x.idle.Sub(a), true }
 // next add).
 func (x *execution) commit(v *Vault) {
 	if x.changed {
-		v.idle, x.changed = x.idle.Dec(), false
+		v.idle, x.changed = x.idle, false
 	}
 }
 
@@ -340,13 +373,13 @@ func (v *Vault) sell(r *Result, x *execution, costs *num, s *slot, o Order, tick
 	if !w.All {
 		// Never ask for more than the position holds at rate pricing (the
 		// cached value when the vault prices at the rate).
-		var held decimal.Decimal
+		var held num
 		if v.cfg.Pricing == adapters.PriceRate {
-			held = v.value(s)
+			held = v.fill(s).units
 		} else {
-			held = s.ad.Value(&s.pos, &s.env, adapters.PriceRate)
+			held = nm(s.ad.Value(&s.pos, &s.env, adapters.PriceRate))
 		}
-		if nm(w.Amount).Cmp(nm(held)) >= 0 {
+		if nm(w.Amount).Cmp(held) >= 0 {
 			w.Amount, w.All = zero, true
 		}
 	}
@@ -400,7 +433,7 @@ func (v *Vault) recordSell(r *Result, x *execution, costs *num, s *slot, o Order
 	}
 	slip := f.Slippage
 	if dp.Sign() != 0 {
-		slip = decfast.Add(slip, dp)
+		slip = fixed.Add(slip, dp)
 		reason += "; slippage net of the depeg NAV had marked: " + dp.String()
 	}
 	r.executed(ex, v.execHint)
@@ -419,7 +452,7 @@ func (v *Vault) depeg(s *slot, before, after *adapters.Position) decimal.Decimal
 	}
 	atRate := s.ad.Value(after, &s.env, adapters.PriceRate).Sub(s.ad.Value(before, &s.env, adapters.PriceRate))
 	atMarket := s.ad.Value(after, &s.env, adapters.PriceMarket).Sub(s.ad.Value(before, &s.env, adapters.PriceMarket))
-	return decfast.Sub(atRate, atMarket)
+	return fixed.Sub(atRate, atMarket)
 }
 
 // Rebalance decides and executes in one call, for callers that do not
@@ -454,7 +487,7 @@ func (v *Vault) Weights() map[string]float64 {
 	for _, s := range v.markets {
 		w := 0.0
 		if nav > 0 && s.pos.Units.Sign() != 0 {
-			w = f64(v.value(s)) / nav
+			w = v.fill(s).units.ToFloat() / nav
 		}
 		out[s.id] = w
 	}

@@ -22,8 +22,8 @@ func (v *Vault) StrategyState() *strategies.State {
 
 // fillState is StrategyState into st, reusing its Markets.
 func (v *Vault) fillState(st *strategies.State) {
-	nav := v.GrossAssets()
-	navF := f64(nav)
+	nav := v.grossN()
+	navF := nav.ToFloat()
 	ms := st.Markets
 	if cap(ms) < len(v.markets) {
 		ms = make([]strategies.MarketState, len(v.markets))
@@ -35,16 +35,20 @@ func (v *Vault) fillState(st *strategies.State) {
 	}
 	for i, s := range v.markets {
 		ms := &st.Markets[i]
-		*ms = strategies.MarketState{Market: s.ad.Market(), Profile: s.ad.Profile(), Row: -1, Value: zero,
+		*ms = strategies.MarketState{Market: s.ad.Market(), Profile: s.ad.Profile(), Row: -1, Value: num{},
 			PendingRewards: s.pos.Rewards, Paused: s.pos.Paused}
 		if !s.env.Obs.Time.IsZero() || s.env.Obs.Set != 0 {
 			ms.Row, ms.Obs = 0, s.env.Obs
 		}
 		if s.pos.Units.Sign() != 0 {
-			ms.Value = v.value(s)
+			ms.Value = v.fill(s).units
 			if navF > 0 {
 				ms.Weight = v.weight(s, navF)
 			}
+		}
+		if l := s.ad.Leverer(); l != nil && ms.Row >= 0 {
+			f := l.Figures(&s.pos, &s.env, s.pos.Leverage)
+			ms.Loop = &f
 		}
 		if st.BaseUSD == 0 {
 			st.BaseUSD = s.env.Obs.Value(adapters.FieldBaseUSD, 0)

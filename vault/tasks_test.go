@@ -567,3 +567,34 @@ func TestVault_ObserveIndex(t *testing.T) {
 		}
 	}
 }
+
+// ObserveRow gives a market the series' row as ObserveIndex gives it the
+// row's Observation (Series.At), replacing what an earlier row set.
+func TestVault_ObserveRow(t *testing.T) {
+	v := taskVault(t)
+	s := &adapters.Series{Times: []int64{t0.Unix(), t0.Add(time.Hour).Unix()}, Set: make([]adapters.FieldSet, 2)}
+	s.Cols[adapters.FieldAPY] = []float64{0.07, 0.05}
+	s.Cols[adapters.FieldTVL] = []float64{1e8, 0}
+	s.Set[0] = adapters.FieldSet(0).With(adapters.FieldAPY).With(adapters.FieldTVL)
+	s.Set[1] = adapters.FieldSet(0).With(adapters.FieldAPY)
+	for i, id := range v.Markets() {
+		for r := range s.Times {
+			if err := v.ObserveRow(i, s, r); err != nil {
+				t.Fatal(err)
+			}
+			if e, _ := v.Env(id); e.Obs != s.At(r) {
+				t.Errorf("%s row %d: observation %+v, want %+v", id, r, e.Obs, s.At(r))
+			}
+		}
+	}
+	for _, i := range []int{-1, len(v.Markets())} {
+		if err := v.ObserveRow(i, s, 0); !errors.Is(err, adapters.ErrNotFound) {
+			t.Errorf("ObserveRow(%d): err %v, want not found", i, err)
+		}
+	}
+	for _, r := range []int{-1, 2} {
+		if err := v.ObserveRow(0, s, r); !errors.Is(err, adapters.ErrInvalid) {
+			t.Errorf("ObserveRow(0, row %d): err %v, want invalid", r, err)
+		}
+	}
+}

@@ -13,7 +13,7 @@ func (v *Vault) MarketValues(dst []decimal.Decimal) []decimal.Decimal {
 	return dst
 }
 
-// MarketValuesFloat is MarketValues as float64s (decfast.ToFloat of each
+// MarketValuesFloat is MarketValues as float64s (fixed.ToFloat of each
 // value, bit for bit), without building the decimals.
 func (v *Vault) MarketValuesFloat(dst []float64) []float64 {
 	for _, s := range v.markets {

@@ -1,13 +1,14 @@
 package vault
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Vault is an ERC-4626-style vault over one base asset: users hold shares
@@ -23,9 +24,9 @@ type Vault struct {
 	queue   []int // withdraw queue: indexes into markets
 
 	now      time.Time
-	idle     decimal.Decimal
-	supply   decimal.Decimal
-	balances map[string]decimal.Decimal
+	idle     num
+	supply   num
+	balances map[string]num
 	locked   Locked
 	hwm      decimal.Decimal // price per share fees were last charged at (ppsScale places)
 	feesAt   time.Time       // fees accrued up to this time
@@ -33,7 +34,7 @@ type Vault struct {
 
 	gasPrice, gasAssetPrice float64
 
-	virtualShares decimal.Decimal // 10^DecimalsOffset units
+	virtualShares num // 10^DecimalsOffset units
 
 	ledger *Ledger
 	base   Books // books when the ledger started
@@ -42,8 +43,8 @@ type Vault struct {
 	work     work
 	fees     feeRates
 
-	assets assetsCache // positionsValue and GrossAssets
-	decs   decPool     // builds the slots' values as decimals (value)
+	assets  assetsCache // positionsValue and GrossAssets
+	idleDec decOf       // idle as a decimal (Idle)
 }
 
 // slot is one market of the vault: its adapter, position and
@@ -67,21 +68,24 @@ func (s *slot) invalidate() { s.value.invalidate() }
 // Locked is profit that unlocks linearly: Amount at Anchor, falling to
 // zero at End.
 type Locked struct {
-	Amount decimal.Decimal `json:"amount"`
-	Anchor time.Time       `json:"anchor"`
-	End    time.Time       `json:"end"`
+	Amount fixed.Num `json:"amount"`
+	Anchor time.Time `json:"anchor"`
+	End    time.Time `json:"end"`
 }
 
 // At returns the profit still locked at t: Amount x (End - t)/(End -
 // Anchor), rounded down, zero from End on.
-func (l Locked) At(t time.Time) decimal.Decimal {
+func (l Locked) At(t time.Time) decimal.Decimal { return l.at(t).Dec() }
+
+// at is At on a num.
+func (l *Locked) at(t time.Time) num {
 	if l.Amount.Sign() <= 0 || !t.Before(l.End) {
-		return zero
+		return num{}
 	}
 	if !t.After(l.Anchor) {
 		return l.Amount
 	}
-	return mulDivDown(l.Amount, nanos(l.End.Sub(t)), nanos(l.End.Sub(l.Anchor)))
+	return l.Amount.MulDivDown(nanosN(l.End.Sub(t)), nanosN(l.End.Sub(l.Anchor)))
 }
 
 // State is a vault's complete mutable state as a plain value: what the
@@ -117,9 +121,9 @@ func New(cfg Config, markets []*adapters.Adapter, start time.Time) (*Vault, erro
 		byID:          make(map[string]int, len(markets)),
 		now:           start,
 		feesAt:        start,
-		balances:      map[string]decimal.Decimal{},
+		balances:      map[string]num{},
 		gasAssetPrice: 1,
-		virtualShares: decimal.New(1, int32(cfg.DecimalsOffset-adapters.Scale)),
+		virtualShares: nm(decimal.New(1, int32(cfg.DecimalsOffset-adapters.Scale))),
 		ledger:        NewLedger(1),
 		fees:          newFeeRates(&cfg),
 	}
@@ -156,7 +160,7 @@ func New(cfg Config, markets []*adapters.Adapter, start time.Time) (*Vault, erro
 			v.queue = append(v.queue, i)
 		}
 	}
-	v.hwm = v.pps(zero)
+	v.hwm = v.pps(num{})
 	return v, nil
 }
 
@@ -179,21 +183,21 @@ func Restore(cfg Config, markets []*adapters.Adapter, st State) (*Vault, error) 
 		p.Claims = append([]adapters.Claim(nil), p.Claims...)
 		v.markets[i].set(p)
 	}
-	sum := zero
+	var sum num
 	for u, s := range st.Balances {
 		if s.Sign() < 0 {
 			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: user %q has %s shares", cfg.Name, u, s)
 		}
-		v.balances[u] = s
-		sum = decfast.Add(sum, s)
+		v.balances[u] = nm(s)
+		sum = sum.Add(nm(s))
 	}
-	if !sum.Equal(st.Supply) {
+	if !sum.Equal(nm(st.Supply)) {
 		return nil, adapters.E(op, adapters.KindInvalid, "vault %q: balances sum to %s, supply is %s", cfg.Name, sum, st.Supply)
 	}
 	if st.Idle.Sign() < 0 {
 		return nil, adapters.E(op, adapters.KindInvalid, "vault %q: idle %s is negative", cfg.Name, st.Idle)
 	}
-	v.idle, v.supply, v.locked, v.hwm, v.feesAt, v.shutdown = st.Idle, st.Supply, st.Locked, st.HighWaterMark, st.FeesAt, st.Shutdown
+	v.idle, v.supply, v.locked, v.hwm, v.feesAt, v.shutdown = nm(st.Idle), nm(st.Supply), st.Locked, st.HighWaterMark, st.FeesAt, st.Shutdown
 	v.gasPrice, v.gasAssetPrice = st.GasPrice, st.GasAssetPrice
 	v.ledger = NewLedger(st.NextSeq)
 	v.base = v.Books()
@@ -203,12 +207,12 @@ func Restore(cfg Config, markets []*adapters.Adapter, st State) (*Vault, error) 
 // State returns a copy of the vault's state.
 func (v *Vault) State() State {
 	st := State{
-		Time: v.now, Idle: v.idle, Supply: v.supply, Balances: make(map[string]decimal.Decimal, len(v.balances)),
+		Time: v.now, Idle: v.Idle(), Supply: v.supply.Dec(), Balances: make(map[string]decimal.Decimal, len(v.balances)),
 		Locked: v.locked, HighWaterMark: v.hwm, FeesAt: v.feesAt, Shutdown: v.shutdown,
 		GasPrice: v.gasPrice, GasAssetPrice: v.gasAssetPrice, NextSeq: v.ledger.Next(),
 	}
 	for u, s := range v.balances {
-		st.Balances[u] = s
+		st.Balances[u] = s.Dec()
 	}
 	for _, s := range v.markets {
 		p := s.pos
@@ -220,9 +224,9 @@ func (v *Vault) State() State {
 
 // Books returns the vault's idle, supply and share balances.
 func (v *Vault) Books() Books {
-	b := Books{Idle: v.idle, Supply: v.supply, Shares: make(map[string]decimal.Decimal, len(v.balances))}
+	b := Books{Idle: v.Idle(), Supply: v.supply.Dec(), Shares: make(map[string]decimal.Decimal, len(v.balances))}
 	for u, s := range v.balances {
-		b.Shares[u] = s
+		b.Shares[u] = s.Dec()
 	}
 	return b
 }
@@ -237,13 +241,13 @@ func (v *Vault) Ledger() *Ledger { return v.ledger }
 func (v *Vault) Time() time.Time { return v.now }
 
 // Idle is the vault's undeployed base asset.
-func (v *Vault) Idle() decimal.Decimal { return v.idle }
+func (v *Vault) Idle() decimal.Decimal { return v.idleDec.of(v.idle) }
 
 // TotalSupply is the number of shares outstanding.
-func (v *Vault) TotalSupply() decimal.Decimal { return v.supply }
+func (v *Vault) TotalSupply() decimal.Decimal { return v.supply.Dec() }
 
 // BalanceOf is a user's shares.
-func (v *Vault) BalanceOf(user string) decimal.Decimal { return v.balances[user] }
+func (v *Vault) BalanceOf(user string) decimal.Decimal { return v.balances[user].Dec() }
 
 // Users returns the users holding shares, sorted.
 func (v *Vault) Users() []string {
@@ -260,7 +264,7 @@ func (v *Vault) IsShutdown() bool { return v.shutdown }
 
 // VirtualShares is the share count of the virtual-share offset,
 // 10^DecimalsOffset units.
-func (v *Vault) VirtualShares() decimal.Decimal { return v.virtualShares }
+func (v *Vault) VirtualShares() decimal.Decimal { return v.virtualShares.Dec() }
 
 // Markets returns the IDs of the vault's markets in order.
 func (v *Vault) Markets() []string {
@@ -367,6 +371,9 @@ func (v *Vault) advance(op string, now time.Time) error {
 			s.ad.Accrue(&s.pos, &s.env)
 			s.invalidate()
 		}
+		if s.pos.Debt.Sign() > 0 {
+			v.liquidate(now, s)
+		}
 	}
 	v.now = now
 	v.accrueFees(now)
@@ -375,7 +382,7 @@ func (v *Vault) advance(op string, now time.Time) error {
 
 // positionsValue is the value of every position at the vault's pricing,
 // plus queued claims, excluding pending rewards.
-func (v *Vault) positionsValue() decimal.Decimal {
+func (v *Vault) positionsValue() num {
 	var ver uint64
 	for _, s := range v.markets {
 		ver += s.value.ver
@@ -383,7 +390,7 @@ func (v *Vault) positionsValue() decimal.Decimal {
 	if pv, ok := v.assets.positions(ver); ok {
 		return pv
 	}
-	var sum num // decfast.Add's sums, on a num
+	var sum num // fixed.Add's sums, on a num
 	n := 0
 	for _, s := range v.markets {
 		if s.pos.Units.Sign() != 0 || len(s.pos.Claims) > 0 {
@@ -391,9 +398,9 @@ func (v *Vault) positionsValue() decimal.Decimal {
 			n++
 		}
 	}
-	pv := zero
+	pv := num{} // decimal.Zero, as fixed.Add's sum of no terms was
 	if n > 0 {
-		pv = sum.Dec()
+		pv = sum
 	}
 	v.assets.setPositions(pv, ver)
 	return pv
@@ -404,7 +411,7 @@ func (v *Vault) slotValue(s *slot) decimal.Decimal {
 	if s.value.claimsDec.Sign() == 0 {
 		return uv
 	}
-	return decfast.Add(uv, s.value.claimsDec)
+	return fixed.Add(uv, s.value.claimsDec)
 }
 
 // slotNum is slotValue as a num, without building decimals.
@@ -421,7 +428,7 @@ func (v *Vault) slotNum(s *slot) num {
 func (v *Vault) value(s *slot) decimal.Decimal {
 	c := v.fill(s)
 	if !c.unitsDecOK {
-		c.unitsDec, c.unitsDecOK = v.decs.dec(c.units), true
+		c.unitsDec, c.unitsDecOK = c.units.Dec(), true
 	}
 	return c.unitsDec
 }
@@ -452,7 +459,7 @@ func (v *Vault) fill(s *slot) *valueCache {
 	}
 	c.claimsDec = zero
 	for i := range s.pos.Claims {
-		c.claimsDec = decfast.Add(c.claimsDec, s.pos.Claims[i].Amount())
+		c.claimsDec = fixed.Add(c.claimsDec, s.pos.Claims[i].Amount())
 	}
 	c.claims = nm(c.claimsDec)
 	c.ok = true
@@ -463,7 +470,10 @@ func (v *Vault) fill(s *slot) *valueCache {
 // pricing: everything the vault holds except pending rewards, before
 // locked profit is taken out. This is the NAV the rebalancer's cost
 // identity holds on.
-func (v *Vault) GrossAssets() decimal.Decimal {
+func (v *Vault) GrossAssets() decimal.Decimal { return v.assets.gaDec.of(v.grossN()) }
+
+// grossN is GrossAssets on a num.
+func (v *Vault) grossN() num {
 	v.positionsValue()
 	return v.assets.gross(v.idle)
 }
@@ -472,12 +482,13 @@ func (v *Vault) GrossAssets() decimal.Decimal {
 // still locked (never below zero). Pending rewards do not count until
 // harvested. It reflects the vault's last operation; call Accrue first to
 // bring it to a later time.
-func (v *Vault) TotalAssets() decimal.Decimal { return v.totalAssetsFrom(v.GrossAssets()) }
+func (v *Vault) TotalAssets() decimal.Decimal { return v.assets.taDec.of(v.totalAssetsN()) }
 
-func (v *Vault) totalAssetsFrom(gross decimal.Decimal) decimal.Decimal {
-	ta := decfast.Sub(gross, v.locked.At(v.now))
+// totalAssetsN is TotalAssets on a num.
+func (v *Vault) totalAssetsN() num {
+	ta := v.grossN().Sub(v.locked.at(v.now))
 	if ta.Sign() < 0 {
-		return zero
+		return num{}
 	}
 	return ta
 }
@@ -487,11 +498,11 @@ func (v *Vault) LockedProfit() decimal.Decimal { return v.locked.At(v.now) }
 
 // PendingRewards is the sum of the positions' unharvested rewards.
 func (v *Vault) PendingRewards() decimal.Decimal {
-	sum := zero
+	var sum num
 	for _, s := range v.markets {
-		sum = decfast.Add(sum, s.pos.Rewards)
+		sum = sum.Add(s.pos.Rewards)
 	}
-	return sum
+	return sum.Dec()
 }
 
 // HighWaterMark is the price per share performance fees were last charged
@@ -500,10 +511,10 @@ func (v *Vault) HighWaterMark() decimal.Decimal { return v.hwm }
 
 // PricePerShare is what one share is worth in the base asset:
 // (TotalAssets + 1 unit) / (TotalSupply + VirtualShares), at 36 places.
-func (v *Vault) PricePerShare() decimal.Decimal { return v.pps(v.TotalAssets()) }
+func (v *Vault) PricePerShare() decimal.Decimal { return v.pps(v.totalAssetsN()) }
 
-func (v *Vault) pps(ta decimal.Decimal) decimal.Decimal {
-	return nm(ta).Add(unitN).DivRoundDec(nm(v.supply).Add(nm(v.virtualShares)), ppsScale)
+func (v *Vault) pps(ta num) decimal.Decimal {
+	return ta.Add(unitN).DivRoundDec(v.supply.Add(v.virtualShares), ppsScale)
 }
 
 func containsInt(xs []int, x int) bool {
@@ -513,4 +524,37 @@ func containsInt(xs []int, x int) bool {
 		}
 	}
 	return false
+}
+
+// liquidate applies the protocol's liquidation to a loop position whose
+// health factor fell below 1 (adapters.Liquidator): the equity lost is
+// recognised as a loss and booked in the ledger with its cause.
+func (v *Vault) liquidate(now time.Time, s *slot) {
+	np, lq, ok := s.ad.Liquidate(s.pos, &s.env)
+	if !ok {
+		return
+	}
+	before := v.posValue(s, &s.pos)
+	s.set(np)
+	loss := maxDec(zero, before.Sub(v.posValue(s, &s.pos)))
+	borne := v.recognizeLoss(now, loss)
+	reason := fmt.Sprintf("%s; %d liquidation call(s) repaid %s of debt for %s of collateral; health factor after %.4g; share price bears %s after locked profit",
+		lq.Cause, lq.Calls, lq.Repaid.StringFixed(6), lq.Seized.StringFixed(6), lq.HealthAfter, borne.StringFixed(6))
+	v.ledger.add(Entry{Time: now, Type: EntryLiquidation, Market: s.id, Amount: loss, Reason: reason})
+}
+
+// LoopFigures returns the loop figures of the vault's position in market
+// id (adapters.Leverer): ok is false for a market that does not borrow or
+// a position that holds nothing.
+func (v *Vault) LoopFigures(id string) (adapters.LoopFigures, bool) {
+	i, ok := v.byID[id]
+	if !ok {
+		return adapters.LoopFigures{}, false
+	}
+	s := v.markets[i]
+	l := s.ad.Leverer()
+	if l == nil || s.pos.Units.Sign() == 0 {
+		return adapters.LoopFigures{}, false
+	}
+	return l.Figures(&s.pos, &s.env, s.pos.Leverage), true
 }

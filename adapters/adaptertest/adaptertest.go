@@ -34,7 +34,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Conditions describe the market state the suite asks a Harness for.
@@ -50,6 +50,9 @@ type Conditions struct {
 	ExitLiquidity float64
 	// GasPrice is the gas price in gwei.
 	GasPrice float64
+	// BorrowAPY, for markets that borrow (Harness.Borrows), is the
+	// constant rate at which one unit of debt grows.
+	BorrowAPY float64
 }
 
 // Harness tells the suite how to build and drive one adapter.
@@ -73,6 +76,12 @@ type Harness struct {
 	Queues bool
 	// Harvests says the adapter must implement adapters.Harvester.
 	Harvests bool
+	// Borrows says positions in the market borrow against their
+	// collateral (a leveraged loop): the adapter must implement
+	// adapters.Liquidator, open a position at its Leverage, and Env must
+	// put c.BorrowAPY in the observation as the debt's rate (with no
+	// borrow index, and no market size to move it).
+	Borrows bool
 	// Growth is the expected growth factor of a position's value (rate
 	// pricing) held for dt at the constant APY. Nil means compounding:
 	// (1+apy)^(dt / 365 days).
@@ -83,6 +92,13 @@ type Harness struct {
 	// Amount is the deposit size the suite uses, in base units. Zero means
 	// 10.
 	Amount decimal.Decimal
+	// OwnLiquid says part of a position's own value is free liquidity that
+	// the observation does not count (a lending market: history records
+	// the market without the vault): the share the market's observed
+	// utilization leaves free, value x (1 - utilization). The Env must
+	// then set FieldUtilization, and the exit-liquidity test expects the
+	// observed liquidity plus that share as the limit of exits and quotes.
+	OwnLiquid bool
 }
 
 // Year is the length of a year the suite compounds over (365 days).
@@ -140,6 +156,10 @@ func Run(t *testing.T, h Harness) {
 	if h.Harvests {
 		t.Run("Harvest", func(t *testing.T) { testHarvest(t, &h) })
 	}
+	if h.Borrows {
+		t.Run("DebtConstantRateYear", func(t *testing.T) { testDebtConstantRate(t, &h) })
+		t.Run("DebtInvariants", func(t *testing.T) { testDebtInvariants(t, &h) })
+	}
 	t.Run("RandomSequences", func(t *testing.T) { testRandom(t, &h) })
 	t.Run("Deterministic", func(t *testing.T) { testDeterministic(t, &h) })
 }
@@ -176,6 +196,9 @@ func testCapabilities(t *testing.T, h *Harness) {
 	a := h.Open(t)
 	if got := a.CanQueue(); got != h.Queues {
 		t.Errorf("CanQueue() = %v, want %v", got, h.Queues)
+	}
+	if got := a.CanBorrow(); got != h.Borrows {
+		t.Errorf("CanBorrow() = %v, want %v", got, h.Borrows)
 	}
 	if got := a.CanHarvest(); got != h.Harvests {
 		t.Errorf("CanHarvest() = %v, want %v", got, h.Harvests)
@@ -339,6 +362,10 @@ func testExitLiquidity(t *testing.T, h *Harness) {
 	env := h.env(Conditions{Time: T0, APY: 0.03, ExitLiquidity: liq})
 	pos, _ := deposit(t, h, a, env)
 	half := amt.DivRound(decimal.NewFromInt(2), adapters.Scale)
+	if h.OwnLiquid {
+		testOwnLiquidity(t, h, a, env, pos, liq)
+		return
+	}
 
 	_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: half, Mode: adapters.ExitInstant})
 	if !errors.Is(err, adapters.ErrInsufficientLiquidity) {
@@ -384,6 +411,59 @@ func testExitLiquidity(t *testing.T, h *Harness) {
 	}
 	if q.MaxInstantExit.InexactFloat64() > liq*(1+1e-12) {
 		t.Errorf("Quote.MaxInstantExit = %s, want <= exit liquidity %g", q.MaxInstantExit, liq)
+	}
+}
+
+// testOwnLiquidity checks an adapter whose position's own value is partly
+// free liquidity (Harness.OwnLiquid): an exit takes at most the observed
+// liquidity plus the position's free share, value x (1 - utilization), in
+// part when allowed; quotes for the holder count the same, without the
+// holder the observed liquidity alone.
+func testOwnLiquidity(t *testing.T, h *Harness, a *adapters.Adapter, env *adapters.Env, pos adapters.Position, liq float64) {
+	u, ok := env.Obs.Get(adapters.FieldUtilization)
+	if !ok {
+		t.Fatalf("Harness.OwnLiquid needs an Env that observes %s", adapters.FieldUtilization)
+	}
+	value := a.Value(&pos, env, adapters.PriceRate)
+	want := liq + value.InexactFloat64()*(1-math.Min(1, math.Max(0, u)))
+	near := func(got decimal.Decimal) bool {
+		return math.Abs(got.InexactFloat64()-math.Min(want, value.InexactFloat64())) <= want*1e-9
+	}
+	_, f, err := a.Withdraw(pos, env, adapters.Withdrawal{All: true, Mode: adapters.ExitInstant, AllowPartial: true})
+	if err != nil {
+		t.Fatalf("instant Withdraw(all of %s, partial allowed) with exit liquidity %g at utilization %g: error = %v", value, liq, u, err)
+	}
+	if !near(f.Value) || f.Partial != (want < value.InexactFloat64()) {
+		t.Errorf("Fill = %+v, want %g (observed liquidity plus the position's free share), partial %v", f, want, want < value.InexactFloat64())
+	}
+	checkFillBalance(t, "exit", f)
+	if want < value.InexactFloat64() {
+		if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{All: true, Mode: adapters.ExitInstant}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+			t.Errorf("instant Withdraw(all of %s) with %g of cash: error = %v, want kind %v", value, want, err, adapters.KindInsufficientLiquidity)
+		}
+	}
+	q, err := a.Quote(env, decimal.Zero)
+	if err != nil {
+		t.Fatalf("Quote error = %v", err)
+	}
+	if q.MaxInstantExit.InexactFloat64() > liq*(1+1e-12) {
+		t.Errorf("Quote.MaxInstantExit without a holder = %s, want <= exit liquidity %g", q.MaxInstantExit, liq)
+	}
+	held := *env
+	held.Held = &pos
+	q, err = a.Quote(&held, decimal.Zero)
+	if err != nil {
+		t.Fatalf("Quote error = %v", err)
+	}
+	if got := q.MaxInstantExit.InexactFloat64(); math.Abs(got-want) > want*1e-9 {
+		t.Errorf("Quote.MaxInstantExit for the holder = %g, want exit liquidity + the position's free share %g", got, want)
+	}
+	q, err = a.QuoteSell(&held, value)
+	if err != nil {
+		t.Fatalf("QuoteSell error = %v", err)
+	}
+	if got := q.MaxInstantExit.InexactFloat64(); math.Abs(got-want) > want*1e-9 {
+		t.Errorf("QuoteSell.MaxInstantExit = %g, want exit liquidity + the position's free share %g", got, want)
 	}
 }
 
@@ -519,7 +599,7 @@ func testHarvest(t *testing.T, h *Harness) {
 	} else if adapters.KindOf(err) == adapters.KindOther {
 		t.Errorf("Harvest with no rewards: error %v has no kind", err)
 	}
-	pos.Rewards = decimal.RequireFromString("0.5")
+	pos.Rewards = fixed.RequireFromString("0.5")
 	np, f, err := a.Harvest(pos, env)
 	if err != nil {
 		t.Fatalf("Harvest error = %v", err)
@@ -527,11 +607,11 @@ func testHarvest(t *testing.T, h *Harness) {
 	if np.Rewards.Sign() != 0 {
 		t.Errorf("Rewards after Harvest = %s, want 0", np.Rewards)
 	}
-	if !near(f.Value, pos.Rewards, h.tol()) {
+	if !near(f.Value, pos.Rewards.Dec(), h.tol()) {
 		t.Errorf("Harvest Fill.Value = %s, want the rewards %s", f.Value, pos.Rewards)
 	}
 	checkFillBalance(t, "harvest", f)
-	if f.Amount.GreaterThan(pos.Rewards) {
+	if f.Amount.GreaterThan(pos.Rewards.Dec()) {
 		t.Errorf("Harvest Fill.Amount = %s, more than the rewards %s", f.Amount, pos.Rewards)
 	}
 }
@@ -679,14 +759,14 @@ func checkNonNegative(t *testing.T, a *adapters.Adapter, pos *adapters.Position,
 			t.Fatalf("%s: TotalValue(%s) = %s < 0", where, p, v)
 		}
 		// A RateValuer's Value is units x its rate, rounded as MulRate,
-		// which a vault also computes on decfast.Nums.
+		// which a vault also computes on fixed.Nums.
 		if r, ok := a.ValueRate(pos, env, p); ok && pos.Units.Sign() != 0 {
 			v := a.Value(pos, env, p)
-			if w := decfast.MulRate(pos.Units, r); !v.Equal(w) {
+			if w := fixed.MulRate(pos.Units.Dec(), r); !v.Equal(w) {
 				t.Fatalf("%s: Value(%s) = %s, units %s x ValueRate %v = %s", where, p, v, pos.Units, r, w)
 			}
-			if w := decfast.FromDec(pos.Units).MulRate(r).Dec(); !v.Equal(w) {
-				t.Fatalf("%s: Value(%s) = %s, on decfast.Nums %s", where, p, v, w)
+			if w := pos.Units.MulRate(r).Dec(); !v.Equal(w) {
+				t.Fatalf("%s: Value(%s) = %s, on fixed.Nums %s", where, p, v, w)
 			}
 		}
 	}
@@ -725,4 +805,128 @@ func clonePos(p adapters.Position) adapters.Position {
 // tests that compare Positions, Fills and Quotes.
 func Comparer() cmp.Option {
 	return cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })
+}
+
+// testDebtConstantRate: a loop opened at leverage L with equity E holds
+// L x E of collateral growing at APY and (L - 1) x E of debt growing at
+// BorrowAPY; a year later, in one step or 365 daily ones, its value is
+// L x E x (1+apy) - (L-1) x E x (1+borrow).
+func testDebtConstantRate(t *testing.T, h *Harness) {
+	for _, tc := range []struct{ lev, apy, borrow float64 }{{3, 0.035, 0.025}, {5, 0.03, 0.08}, {2, 0, 0.02}, {4, 0.04, 0}} {
+		t.Run(fmt.Sprintf("lev=%g/apy=%g/borrow=%g", tc.lev, tc.apy, tc.borrow), func(t *testing.T) {
+			a := h.Open(t)
+			c := Conditions{Time: T0, APY: tc.apy, BorrowAPY: tc.borrow}
+			env := h.env(c)
+			pos := a.NewPosition()
+			pos.Leverage = tc.lev
+			pos, f, err := a.Deposit(pos, env, h.amount())
+			if err != nil {
+				t.Fatalf("Deposit at leverage %g error = %v", tc.lev, err)
+			}
+			if pos.Debt.Sign() <= 0 {
+				t.Fatalf("Debt = %s after a deposit at leverage %g, want > 0", pos.Debt, tc.lev)
+			}
+			e := f.Value
+			coll, debt := e.Mul(adapters.FromFloat(tc.lev)), e.Mul(adapters.FromFloat(tc.lev-1))
+			if got, want := a.Value(&pos, env, adapters.PriceRate), coll.Sub(debt); !near(got, want, h.tol()) {
+				t.Errorf("Value after deposit = %s, want L x E - (L-1) x E = %s", got, want)
+			}
+			want := coll.Mul(adapters.FromFloat(h.growth(tc.apy, Year))).Sub(debt.Mul(adapters.FromFloat(h.growth(tc.borrow, Year))))
+			c.Time = T0.Add(Year)
+			end := h.env(c)
+			one := clonePos(pos)
+			a.Accrue(&one, end)
+			if got := a.Value(&one, end, adapters.PriceRate); relDiff(got, want) > h.tol()*10 {
+				t.Errorf("one step: value after a year = %s, want %s (rel diff %.3g)", got, want, relDiff(got, want))
+			}
+			daily := clonePos(pos)
+			for d := 1; d <= 365; d++ {
+				c.Time = T0.Add(time.Duration(d) * 24 * time.Hour)
+				a.Accrue(&daily, h.env(c))
+			}
+			if got := a.Value(&daily, end, adapters.PriceRate); relDiff(got, want) > h.tol()*10 {
+				t.Errorf("365 daily steps: value = %s, want %s (rel diff %.3g)", got, want, relDiff(got, want))
+			}
+			if !one.Debt.Equal(pos.Debt) || !daily.Debt.Equal(pos.Debt) {
+				t.Errorf("Accrue changed the scaled debt %s to %s / %s; interest belongs in the index", pos.Debt, one.Debt, daily.Debt)
+			}
+		})
+	}
+}
+
+// testDebtInvariants drives levered positions through random rates,
+// deposits, withdrawals, slashes and liquidations: the debt is never
+// negative, no value is negative, a position is liquidated only when its
+// debt grew past what its collateral allows (never on a step where the
+// borrow rate and the collateral's yield are both zero), a liquidation
+// never adds value and leaves the position healthy or closed.
+func testDebtInvariants(t *testing.T, h *Harness) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		r := rand.New(rand.NewPCG(seed, 7))
+		a := h.Open(t)
+		now := T0
+		c := Conditions{Time: now, APY: 0.03, BorrowAPY: 0.02}
+		pos := a.NewPosition()
+		pos.Leverage = 1 + 6*r.Float64()
+		env := h.env(c)
+		pos, _, err := a.Deposit(pos, env, h.amount())
+		if err != nil {
+			t.Fatalf("seed %d: Deposit error = %v", seed, err)
+		}
+		for i := 0; i < 200; i++ {
+			now = now.Add(time.Duration(1+r.IntN(240)) * time.Hour)
+			c = Conditions{Time: now, APY: 0.05 * r.Float64(), BorrowAPY: []float64{0.02, 0.3, 1.5}[r.IntN(3)]}
+			env = h.env(c)
+			a.Accrue(&pos, env)
+			switch r.IntN(5) {
+			case 0:
+				p := clonePos(pos)
+				p.Leverage = 1 + 5*r.Float64()
+				if np, _, err := a.Deposit(p, env, h.amount()); err == nil {
+					pos = np
+				}
+			case 1:
+				v := a.Value(&pos, env, adapters.PriceRate)
+				if v.Sign() > 0 {
+					amt := v.Mul(adapters.FromFloat(0.1 + 0.5*r.Float64())).Round(adapters.Scale)
+					if amt.Sign() > 0 {
+						if np, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: amt, Mode: adapters.ExitInstant}); err == nil {
+							pos = np
+						}
+					}
+				}
+			case 2:
+				if np, _, err := a.Apply(pos, env, adapters.Event{Market: a.Market().ID, Time: now, Type: h.LossEvent, Size: 0.2 * r.Float64()}); err == nil && h.LossEvent != "" {
+					pos = np
+				}
+			}
+			before := a.Value(&pos, env, adapters.PriceRate)
+			np, lq, ok := a.Liquidate(pos, env)
+			if ok {
+				after := a.Value(&np, env, adapters.PriceRate)
+				if after.Cmp(before) > 0 {
+					t.Errorf("seed %d step %d: liquidation raised the value %s to %s", seed, i, before, after)
+				}
+				if lq.Loss.Sign() < 0 || lq.Repaid.Sign() < 0 || lq.Seized.Cmp(lq.Repaid) < 0 {
+					t.Errorf("seed %d step %d: liquidation %+v: want loss >= 0 and seized >= repaid", seed, i, lq)
+				}
+				if lq.HealthBefore >= 1 || (np.Debt.Sign() > 0 && np.Units.Sign() > 0 && lq.HealthAfter < 1) {
+					t.Errorf("seed %d step %d: liquidation from health %g left health %g with debt %s", seed, i, lq.HealthBefore, lq.HealthAfter, np.Debt)
+				}
+				if _, _, again := a.Liquidate(np, env); again {
+					t.Errorf("seed %d step %d: a liquidated position was liquidated again at the same time", seed, i)
+				}
+				pos = np
+			}
+			if pos.Debt.Sign() < 0 {
+				t.Fatalf("seed %d step %d: debt %s < 0", seed, i, pos.Debt)
+			}
+			if v := a.Value(&pos, env, adapters.PriceRate); v.Sign() < 0 {
+				t.Fatalf("seed %d step %d: value %s < 0", seed, i, v)
+			}
+			if pos.Units.Sign() == 0 && pos.Debt.Sign() != 0 {
+				t.Fatalf("seed %d step %d: debt %s without collateral", seed, i, pos.Debt)
+			}
+		}
+	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/mech"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 func init() { adapters.Register(adapters.AMM, New) }
@@ -163,9 +163,19 @@ type Pool struct {
 	ExitLiquidity float64
 }
 
+// coinPrices is the set of the pools' coin price fields.
+const coinPrices = adapters.FieldSet(1<<adapters.FieldCoin0Price | 1<<adapters.FieldCoin1Price | 1<<adapters.FieldCoin2Price)
+
 // Read derives the pool's state from an observation.
 func (d *Driver) Read(o *adapters.Observation) Pool {
 	var p Pool
+	d.read(o, &p)
+	return p
+}
+
+// read is Read into p, which must be zero: the hot paths (Accrue, Value)
+// read into their own variable instead of copying the Pool back.
+func (d *Driver) read(o *adapters.Observation, p *Pool) {
 	p.Price, p.HasPrice = o.Get(adapters.FieldPrice)
 	if p.HasPrice && !(p.Price > 0 && !math.IsInf(p.Price, 0)) {
 		p.Price, p.HasPrice = 0, false
@@ -192,9 +202,11 @@ func (d *Driver) Read(o *adapters.Observation) Pool {
 			p.TVL = tvl / px
 		}
 	}
-	for i, f := range [MaxCoins]adapters.Field{adapters.FieldCoin0Price, adapters.FieldCoin1Price, adapters.FieldCoin2Price} {
-		if v, ok := o.Get(f); ok && v > 0 && !math.IsInf(v, 0) {
-			p.Coin[i], p.HasCoin = v, true
+	if o.Set&coinPrices != 0 { // one test where no coin price is observed (most pools)
+		for i, f := range [MaxCoins]adapters.Field{adapters.FieldCoin0Price, adapters.FieldCoin1Price, adapters.FieldCoin2Price} {
+			if v, ok := o.Get(f); ok && v > 0 && !math.IsInf(v, 0) {
+				p.Coin[i], p.HasCoin = v, true
+			}
 		}
 	}
 	p.Volume, p.HasVolume = o.Get(adapters.FieldVolume)
@@ -209,7 +221,6 @@ func (d *Driver) Read(o *adapters.Observation) Pool {
 	default:
 		p.ExitLiquidity = math.Inf(1)
 	}
-	return p
 }
 
 // ratio is the price move since entry: Price / entry, or 1 when either is
@@ -291,7 +302,9 @@ func (d *Driver) FeeRate(p *Pool, entry, own float64) (logRate, apy float64, ok 
 	if d.model == Concentrated && !d.rng.In(p.ratio(entry)) {
 		return 0, 0, true
 	}
-	own = math.Max(0, own)
+	if !(own > 0) {
+		own = 0
+	}
 	if p.HasVolume && p.TVL > 0 {
 		daily := p.Volume * p.Fee / (p.TVL + own)
 		logRate = 365 * math.Log1p(daily)
@@ -332,11 +345,15 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env, p *Pool, sh 
 		return idx, apy
 	}
 	own := 0.0
-	if d.needsOwn(pos, p) {
-		if sh < 0 {
-			sh = d.ownShape(p, pos.Entry)
+	if d.poolShares(p, pos.Entry) {
+		// A share: a few ulps do not matter. The units' sign is the
+		// float's (no separate test).
+		if u := pos.Units.ApproxFloat(); u > 0 {
+			if sh < 0 {
+				sh = d.ownShape(p, pos.Entry)
+			}
+			own = u * idx * sh
 		}
-		own = decfast.ApproxFloat(pos.Units) * idx * sh // a share: a few ulps do not matter
 	}
 	lr, a, ok := d.FeeRate(p, pos.Entry, own)
 	switch {
@@ -372,10 +389,16 @@ func (d *Driver) ownShape(p *Pool, entry float64) float64 {
 // known size paying fees (observed volume or APY), and a concentrated
 // position in range.
 func (d *Driver) needsOwn(pos *adapters.Position, p *Pool) bool {
-	if !(p.TVL > 0) || !(p.HasVolume || p.HasAPY) || pos.Units.Sign() <= 0 {
+	return pos.Units.Sign() > 0 && d.poolShares(p, pos.Entry)
+}
+
+// poolShares is needsOwn without the position's units: the pool's fees
+// are shared by liquidity at p for a position entered at entry.
+func (d *Driver) poolShares(p *Pool, entry float64) bool {
+	if !(p.TVL > 0) || !(p.HasVolume || p.HasAPY) {
 		return false
 	}
-	return d.model != Concentrated || d.rng.In(p.ratio(pos.Entry))
+	return d.model != Concentrated || d.rng.In(p.ratio(entry))
 }
 
 // entryRef is the entry reference of a new position: the price (product
@@ -506,8 +529,10 @@ func (d *Driver) ExitSlippage(p *Pool, entry, value float64) (slip float64, ok b
 }
 
 // Quote prices a deposit of amount: the fee APY after the deposit joins
-// the pool plus rewards after the haircut, gas and the one-sided entry
-// swap, the exit of the same value, and the exit liquidity.
+// the pool on top of the caller's own position (env.Held, whose liquidity
+// shares the fees as Accrue's does) plus rewards after the haircut, gas
+// and the one-sided entry swap, the exit of the same value, and the exit
+// liquidity.
 func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
 	p := d.Read(&env.Obs)
 	entry := d.entryRef(&p)
@@ -517,24 +542,79 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 	entrySlip := adapters.FromFloat(d.EntrySlippage(&p, entry, netF))
 	// The deposit's value after its entry costs joins the pool, as in
 	// Deposit: the quote promises what Accrue will pay.
-	_, apy, ok := d.FeeRate(&p, entry, netF-adapters.Float(entrySlip))
-	reward := p.RewardAPY * (1 - d.params.RewardHaircut)
-	q := adapters.Quote{
-		APY:       apy + reward,
-		RewardAPY: reward,
-		EntryCost: gas.Add(entrySlip),
-	}
-	if !ok {
-		q.Unknown = d.FeeUnknown(&p)
-	}
-	exitSlip, _ := d.ExitSlippage(&p, entry, math.Max(0, netF-adapters.Float(entrySlip)))
-	q.ExitCost = env.GasCost(d.params.GasWithdraw).Add(adapters.FromFloat(exitSlip))
+	value := netF - adapters.Float(entrySlip)
+	_, apy, ok := d.FeeRate(&p, entry, d.heldValue(env, &p)+value)
+	q := d.quote(env, &p, entry, apy, ok, value)
+	q.EntryCost = gas.Add(entrySlip)
 	if math.IsInf(p.ExitLiquidity, 1) {
 		q.MaxInstantExit = amount
-	} else {
-		q.MaxInstantExit = adapters.FromFloat(math.Max(0, p.ExitLiquidity))
 	}
 	return q, nil
+}
+
+// QuoteSell prices a sale of amount from the caller's position (env.Held,
+// adapters.SellQuoter): the APY is the fee yield the sale gives up per
+// unit sold, (H·a(H) − (H−X)·a(H−X)) / X, where a(h) is the fee APY a
+// position of value h earns with its own liquidity in the pool (FeeRate),
+// H the position's value and X the amount (at most H): what stays earns a
+// larger share. Without a position (or a sale of zero) it is a(H). The
+// exit's cost is the one-sided exit of amount; rewards as Quote's.
+func (d *Driver) QuoteSell(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+	p := d.Read(&env.Obs)
+	entry := d.entryRef(&p)
+	if h := d.held(env); h != nil && h.Units.Sign() > 0 {
+		entry = h.Entry
+	}
+	hv := d.heldValue(env, &p)
+	_, apy, ok := d.FeeRate(&p, entry, hv)
+	if x := math.Min(math.Max(0, adapters.Float(amount)), hv); x > 0 && ok {
+		_, rest, _ := d.FeeRate(&p, entry, hv-x)
+		apy = (hv*apy - (hv-x)*rest) / x
+	}
+	q := d.quote(env, &p, entry, apy, ok, math.Max(0, adapters.Float(amount)))
+	q.EntryCost = env.GasCost(d.params.GasDeposit)
+	if math.IsInf(p.ExitLiquidity, 1) {
+		q.MaxInstantExit = amount
+	}
+	return q, nil
+}
+
+// quote is a quote at fee APY apy (ok false: unknown, FeeUnknown says
+// why) whose exit is of value base units: rewards after the haircut, the
+// exit's gas and slippage, and the exit liquidity when it is known.
+func (d *Driver) quote(env *adapters.Env, p *Pool, entry, apy float64, ok bool, value float64) adapters.Quote {
+	reward := p.RewardAPY * (1 - d.params.RewardHaircut)
+	q := adapters.Quote{APY: apy + reward, RewardAPY: reward}
+	if !ok {
+		q.Unknown = d.FeeUnknown(p)
+	}
+	exitSlip, _ := d.ExitSlippage(p, entry, value)
+	q.ExitCost = env.GasCost(d.params.GasWithdraw).Add(adapters.FromFloat(exitSlip))
+	if !math.IsInf(p.ExitLiquidity, 1) {
+		q.MaxInstantExit = adapters.FromFloat(math.Max(0, p.ExitLiquidity))
+	}
+	return q
+}
+
+// held returns env.Held when it is a position in this market, else nil.
+func (d *Driver) held(env *adapters.Env) *adapters.Position {
+	if h := env.Held; h != nil && (h.Market == "" || h.Market == d.market.ID) {
+		return h
+	}
+	return nil
+}
+
+// heldValue is the liquidity the caller's own position (env.Held) adds to
+// the pool, as Accrue's fee share counts it (units x fee index x
+// ownShape), or 0 when it adds none (no position, or a range out of the
+// price).
+func (d *Driver) heldValue(env *adapters.Env, p *Pool) float64 {
+	h := d.held(env)
+	if h == nil || !d.needsOwn(h, p) {
+		return 0
+	}
+	idx, _ := d.project(h, env, p, -1)
+	return h.Units.ApproxFloat() * idx * d.ownShape(p, h.Entry)
 }
 
 // Deposit adds amount of the base asset to the pool one-sided. Gas and
@@ -569,8 +649,8 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	if !(unit > 0) || math.IsInf(unit, 0) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: LP unit value %g is not positive", d.market.ID, unit)
 	}
-	pos.Units = pos.Units.Add(value.DivRound(mech.FastDecimal(unit), adapters.Scale))
-	pos.Principal = pos.Principal.Add(amount)
+	pos.Units = pos.Units.Add(fixed.FromDec(value.DivRound(mech.FastDecimal(unit), adapters.Scale)))
+	pos.Principal = pos.Principal.Add(fixed.FromDec(amount))
 	if pos.Last.Before(env.Time) {
 		pos.Last = env.Time
 	}
@@ -592,7 +672,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	d.Accrue(&pos, env)
 	p := d.Read(&env.Obs)
 	unit := pos.Index * d.Shape(&p, pos.Entry)
-	value := mech.MulRate(pos.Units, unit)
+	value := pos.Units.MulRate(unit).Dec()
 	amount := w.Amount
 	if w.All {
 		amount = value
@@ -629,22 +709,24 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
 			"%s: withdrawal of %s does not cover gas %s and slippage %s", d.market.ID, amount, gas, slip)
 	}
+	units, principal := pos.Units.Dec(), pos.Principal.Dec()
 	var burned decimal.Decimal
 	if amount.Equal(value) {
-		burned = pos.Units
+		burned = units
 	} else {
 		burned = amount.DivRound(mech.FastDecimal(unit), adapters.Scale)
-		if burned.GreaterThan(pos.Units) {
-			burned = pos.Units
+		if burned.GreaterThan(units) {
+			burned = units
 		}
 	}
-	if pos.Units.Sign() > 0 {
-		pos.Principal = pos.Principal.Sub(pos.Principal.Mul(burned).DivRound(pos.Units, adapters.Scale))
+	if units.Sign() > 0 {
+		principal = principal.Sub(principal.Mul(burned).DivRound(units, adapters.Scale))
 	}
-	pos.Units = pos.Units.Sub(burned)
-	if pos.Units.Sign() == 0 {
-		pos.Principal = decimal.Zero
+	units = units.Sub(burned)
+	if units.Sign() == 0 {
+		principal = decimal.Zero
 	}
+	pos.Units, pos.Principal = fixed.FromDec(units), fixed.FromDec(principal)
 	return pos, adapters.Fill{Amount: out, Value: amount, Gas: gas, Slippage: slip, Partial: partial}, nil
 }
 
@@ -661,7 +743,8 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 		pos.Last = env.Time
 		return
 	}
-	p := d.Read(&env.Obs)
+	var p Pool
+	d.read(&env.Obs, &p)
 	last := pos.Last
 	// The shape is computed once: for the fee share and for rewards.
 	sh := -1.0
@@ -679,7 +762,7 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 		dt := float64(env.Time.Sub(last)) / float64(time.Second) / year
 		if f := r * dt * (1 - d.params.RewardHaircut); f > 0 {
 			v := pos.Index * sh
-			pos.Rewards = pos.Rewards.Add(mech.MulRate(mech.MulRate(pos.Units, v), f))
+			pos.Rewards = pos.Rewards.Add(pos.Units.MulRate(v).MulRate(f))
 		}
 	}
 }
@@ -696,9 +779,10 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 		return decimal.Zero
 	}
 	if env == nil {
-		return mech.MulRate(pos.Units, math.Max(pos.Index, 0))
+		return pos.Units.MulRate(math.Max(pos.Index, 0)).Dec()
 	}
-	p := d.Read(&env.Obs)
+	var p Pool
+	d.read(&env.Obs, &p)
 	sh := d.Shape(&p, pos.Entry)
 	own := sh
 	if d.model == Stable {
@@ -708,7 +792,7 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 	if pricing == adapters.PriceMarket {
 		sh *= d.CoinFactor(&p)
 	}
-	return mech.MulRate(pos.Units, idx*sh)
+	return pos.Units.MulRate(idx * sh).Dec()
 }
 
 // CoinFactor is what marking a stable pool's coins to their observed

@@ -47,8 +47,10 @@
 // Fee income compounds into the index: volume x fee tier a day shared by
 // liquidity, own / (TVL + own), so a unit of value earns volume x fee /
 // (TVL + own) a day; own is the position's value in Accrue and the
-// deposit after its entry costs in Quote (the observed TVL never includes
-// the vault). Concentrated positions earn the same in range (the pool's
+// caller's position (env.Held) plus the deposit after its entry costs in
+// Quote (the observed TVL never includes the vault). QuoteSell prices a
+// sale by the fees it gives up per unit sold,
+// (H·a(H) − (H−X)·a(H−X)) / X. Concentrated positions earn the same in range (the pool's
 // active liquidity is not in the history; it is estimated from the TVL by
 // assuming the pool's liquidity as concentrated as the position's) and
 // nothing out of range. Without volume the observed fee APY is used,

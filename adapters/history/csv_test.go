@@ -41,7 +41,7 @@ func TestNativeCSV_RoundTrip(t *testing.T) {
 				v = rng.Float64()
 			case adapters.FieldFeeTier:
 				v = rng.Float64() * 0.01
-			case adapters.FieldExchangeRate, adapters.FieldPrice, adapters.FieldIndex, adapters.FieldBaseUSD,
+			case adapters.FieldExchangeRate, adapters.FieldPrice, adapters.FieldIndex, adapters.FieldBorrowIndex, adapters.FieldBaseUSD,
 				adapters.FieldCoin0Price, adapters.FieldCoin1Price, adapters.FieldCoin2Price:
 				v += 1e-9
 			}
@@ -77,8 +77,8 @@ func TestWriteNativeCSV_Header(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "market,time,apy,reward_apy,exchange_rate,price,tvl,exit_liquidity,utilization,borrow_apy,volume,fee_tier," +
-		"balance0,balance1,balance2,withdrawal_days,liquidity_index,supply,borrows,gas_price,base_usd,coin0_price,coin1_price,coin2_price\n" +
-		"lido/steth,2024-01-01T00:00:00Z,0.035,,,,,,,,,,,,,,,,,,3100.5,,,\n"
+		"balance0,balance1,balance2,withdrawal_days,liquidity_index,supply,borrows,gas_price,base_usd,coin0_price,coin1_price,coin2_price,borrow_index\n" +
+		"lido/steth,2024-01-01T00:00:00Z,0.035,,,,,,,,,,,,,,,,,,3100.5,,,,\n"
 	if got := buf.String(); got != want {
 		t.Errorf("WriteNativeCSV =\n%s\nwant\n%s", got, want)
 	}

@@ -55,19 +55,30 @@ func (db *DB) Load(ctx context.Context, ids []string, from, to time.Time) (*adap
 	if err != nil {
 		return nil, err
 	}
-	ms, err := db.lookup(ctx, op, ids)
+	ms, loops, err := db.lookupLoops(ctx, op, ids)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := db.sql.Conn(ctx)
+	// The rows are read on a connection of the load's own, straight from
+	// SQLite's statements into the columns (no value boxed per column and
+	// row, as database/sql's driver values would be), in one read
+	// transaction, so that every market is read at the same state of the
+	// database.
+	c, err := sqlitex.OpenConn(ctx, db.dsn)
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
 	}
-	defer conn.Close()
+	defer c.Close()
+	stop := c.Watch(ctx)
+	defer stop()
+	if err := c.Exec("BEGIN"); err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	defer c.Rollback()
 	w := &adapters.Window{From: from, To: to, Series: make([]*adapters.Series, 0, len(ms))}
 	var cat *adapters.Catalog
 	for i := range ms {
-		s, err := loadSeries(ctx, conn, &ms[i], lo, hi)
+		s, err := loadSeries(c, &ms[i], lo, hi)
 		if err != nil {
 			return nil, adapters.Wrap(op, adapters.KindOther, fmt.Errorf("market %s: %w", ms[i].m.ID, err))
 		}
@@ -83,12 +94,97 @@ func (db *DB) Load(ctx context.Context, ids []string, from, to time.Time) (*adap
 		}
 		w.Series = append(w.Series, s)
 	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	defer conn.Close()
 	evs, err := queryEvents(ctx, conn, ms, lo, hi)
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
 	}
 	finishWindow(w, evs, from, to)
+	if len(loops) > 0 {
+		composeLoops(w, ids, loops, from, to)
+	}
 	return w, nil
+}
+
+// loopSpec is a loop market asked for by Load that the history does not
+// store: its history is composed from its legs.
+type loopSpec struct {
+	m adapters.Market
+}
+
+// lookupLoops is lookup for Load: an id the database does not store but
+// the catalog describes as a loop market (adapters.Market.Legs) whose
+// collateral and debt legs it does store is composed from them
+// (adapters.ComposeLoop): the legs are loaded in its place (the token's
+// market too when stored) and returned as loops.
+func (db *DB) lookupLoops(ctx context.Context, op string, ids []string) ([]marketRow, []loopSpec, error) {
+	if len(ids) == 0 {
+		ms, err := db.lookup(ctx, op, ids)
+		return ms, nil, err
+	}
+	all, err := allMarkets(ctx, db.sql)
+	if err != nil {
+		return nil, nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	stored := make(map[string]bool, len(all))
+	for _, r := range all {
+		stored[r.m.ID] = true
+	}
+	cat := db.opts.Catalog
+	if cat == nil {
+		cat = adapters.Builtin()
+	}
+	var loops []loopSpec
+	want := make([]string, 0, len(ids))
+	in := map[string]bool{}
+	for _, id := range ids {
+		if !stored[id] {
+			if m, err := cat.Market(id); err == nil && m.Legs != nil {
+				for _, leg := range []string{m.Legs.Collateral, m.Legs.Debt} {
+					if !stored[leg] {
+						return nil, nil, adapters.E(op, adapters.KindNotFound, "market %q is a loop over %s and %s, and %q is not in the history database", id, m.Legs.Collateral, m.Legs.Debt, leg)
+					}
+				}
+				loops = append(loops, loopSpec{m: m})
+				continue
+			}
+		}
+		want = append(want, id)
+		in[id] = true
+	}
+	for _, l := range loops {
+		for _, leg := range l.m.Legs.IDs() {
+			if stored[leg] && !in[leg] {
+				want = append(want, leg)
+				in[leg] = true
+			}
+		}
+	}
+	ms, err := db.lookup(ctx, op, want)
+	return ms, loops, err
+}
+
+// composeLoops replaces the window's series by those of ids, composing
+// each loop from its legs' series (with their events attached); legs not
+// asked for are dropped. Unbounded sides of the window are bounded again
+// by what remains.
+func composeLoops(w *adapters.Window, ids []string, loops []loopSpec, from, to time.Time) {
+	byID := make(map[string]*adapters.Series, len(w.Series))
+	for _, s := range w.Series {
+		byID[s.Market.ID] = s
+	}
+	for _, l := range loops {
+		byID[l.m.ID] = adapters.ComposeLoop(l.m, byID[l.m.Legs.Collateral], byID[l.m.Legs.Debt], byID[l.m.Legs.Token])
+	}
+	w.Series = w.Series[:0]
+	for _, id := range ids {
+		w.Series = append(w.Series, byID[id])
+	}
+	finishWindow(w, nil, from, to)
 }
 
 // finishWindow attaches events (in the order given) to their markets' series
@@ -131,7 +227,7 @@ func estimate(m *marketRow, lo, hi int64) int {
 
 // loadSeries reads one market's rows in [lo, hi] straight into columns.
 // Only the columns the market has ever observed are selected.
-func loadSeries(ctx context.Context, conn *sql.Conn, m *marketRow, lo, hi int64) (*adapters.Series, error) {
+func loadSeries(c *sqlitex.Conn, m *marketRow, lo, hi int64) (*adapters.Series, error) {
 	s := &adapters.Series{Market: m.m}
 	n := estimate(m, lo, hi)
 	if n == 0 || m.fields == 0 {
@@ -148,6 +244,13 @@ func loadSeries(ctx context.Context, conn *sql.Conn, m *marketRow, lo, hi int64)
 		}
 	}
 	q.WriteString(" FROM observations WHERE market_id = ? AND ts >= ? AND ts <= ? ORDER BY ts")
+	st, err := c.Prepare(q.String())
+	if err != nil {
+		return nil, err
+	}
+	st.BindInt64(0, m.pk)
+	st.BindInt64(1, lo)
+	st.BindInt64(2, hi)
 	s.Times = make([]int64, 0, n)
 	s.Set = make([]adapters.FieldSet, 0, n)
 	cols := make([][]float64, len(fields))
@@ -155,32 +258,38 @@ func loadSeries(ctx context.Context, conn *sql.Conn, m *marketRow, lo, hi int64)
 		cols[j] = make([]float64, 0, n)
 	}
 	var seen adapters.FieldSet
-	err := sqlitex.Each(ctx, conn, q.String(), []any{m.pk, lo, hi}, func(row []driver.Value) error {
-		ts, ok := row[0].(int64)
-		if !ok {
-			return fmt.Errorf("ts is %T, not an integer", row[0])
+	for {
+		more, err := st.Step()
+		if err != nil {
+			return nil, err
 		}
+		if !more {
+			break
+		}
+		if st.ColumnType(0) != sqlitex.TypeInteger {
+			err := fmt.Errorf("ts is %s, not an integer", typeName(st.ColumnType(0)))
+			st.Reset()
+			return nil, err
+		}
+		ts := st.ColumnInt64(0)
 		var set adapters.FieldSet
 		for j, f := range fields {
 			var v float64
-			switch x := row[j+1].(type) {
-			case float64:
-				v, set = x, set|1<<f
-			case int64:
-				v, set = float64(x), set|1<<f
-			case nil:
+			switch t := st.ColumnType(j + 1); t {
+			case sqlitex.TypeFloat:
+				v, set = st.ColumnFloat64(j+1), set|1<<f
+			case sqlitex.TypeInteger:
+				v, set = float64(st.ColumnInt64(j+1)), set|1<<f
+			case sqlitex.TypeNull:
 			default:
-				return fmt.Errorf("%s at %d is %T, not a number", f, ts, x)
+				st.Reset()
+				return nil, fmt.Errorf("%s at %d is %s, not a number", f, ts, typeName(t))
 			}
 			cols[j] = append(cols[j], v)
 		}
 		s.Times = append(s.Times, ts)
 		s.Set = append(s.Set, set)
 		seen |= set
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	for j, f := range fields {
 		if seen.Has(f) {
@@ -190,6 +299,21 @@ func loadSeries(ctx context.Context, conn *sql.Conn, m *marketRow, lo, hi int64)
 	forwardFill(s)
 	deriveRateAPY(s, RateAPYWindow, minRateAPYSpan)
 	return s, nil
+}
+
+// typeName names a SQLite column type in an error.
+func typeName(t int) string {
+	switch t {
+	case sqlitex.TypeInteger:
+		return "an integer"
+	case sqlitex.TypeFloat:
+		return "a float"
+	case sqlitex.TypeText:
+		return "text"
+	case sqlitex.TypeBlob:
+		return "a blob"
+	}
+	return "NULL"
 }
 
 // PriceAPYWindow is the trailing window over which Load reads a yield

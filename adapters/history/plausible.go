@@ -112,7 +112,7 @@ func fieldSpan(m *adapters.Market, f adapters.Field) (span, bool) {
 		case m.Kind == adapters.AMM && m.Protocol == "curve":
 			return span{0.5, 2}, true // a stableswap pool's coins trade near their peg
 		}
-	case adapters.FieldIndex:
+	case adapters.FieldIndex, adapters.FieldBorrowIndex:
 		return span{0.5, 10}, true // starts at 1; ten times would take 47 years at 5%
 	case adapters.FieldCoin0Price, adapters.FieldCoin1Price, adapters.FieldCoin2Price:
 		if m.Kind == adapters.AMM && m.Base == adapters.USD {
@@ -144,13 +144,54 @@ func fieldSpan(m *adapters.Market, f adapters.Field) (span, bool) {
 
 // medianSpan bounds the median of a field over a series of at least
 // minMedianRows observations: a staking APY whose median is below 0.5% is a
-// percent read as a fraction twice (Lido's lowest was 2.5%).
+// percent read as a fraction twice (Lido's lowest was 2.5%); a field whose
+// typical level the market's catalog entry documents (levelParam, with its
+// source) within levelRatio of that level.
 func medianSpan(m *adapters.Market, f adapters.Field) (span, bool) {
 	if (m.Kind == adapters.LST || m.Kind == adapters.LRT) && f == adapters.FieldAPY {
 		return span{0.005, 0.5}, true
 	}
+	if name := levelParam(f); name != "" {
+		if v := m.Params[name]; v > 0 {
+			return span{v / levelRatio, v * levelRatio}, true
+		}
+	}
 	return span{}, false
 }
+
+// levelParam is the market parameter that documents field f's typical
+// level, or "". A series whose median is far from its market's documented
+// level is in another unit: the median of a whole file moves by exactly
+// its unit error (x100, /100), while a real market's median over any
+// stretch of time stays within levelRatio of its documented one (monthly
+// medians: Lido's TVL 0.26-2.0 times its 2022-2025 median, the Uniswap v3
+// WETH/USDT pool's volume 0.31-4.4 times its 2024-2025 median).
+func levelParam(f adapters.Field) string {
+	switch f {
+	case adapters.FieldTVL:
+		return "typical_tvl"
+	case adapters.FieldVolume:
+		return "typical_volume"
+	}
+	return ""
+}
+
+// levelRatio is how far from its documented level a market's median may
+// be: a factor of 10 either way lies between the factors a market moves
+// by (above) and the smallest unit error (100).
+const levelRatio = 10
+
+// The free liquidity of a lending market (exit_liquidity) against supply
+// minus borrows observed within freePairGap of it (another file's
+// snapshot: DefiLlama's midnight against Messari's 23:xx): the median
+// ratio of at least minMedianRows pairs must be within freeSpan. DefiLlama's
+// Aave v3 USDC tvlUsd over Messari's deposits minus borrows: median 1.01
+// over 1,012 days, 1st-99th percentile 0.63-5.7 (the snapshots' times
+// differ; single days reach 0.006 and 26). A file in another unit moves
+// the median by its factor (x100, /100).
+var freeSpan = span{0.1, 10}
+
+const freePairGap = 24 * 3600
 
 const minMedianRows = 10
 
@@ -166,7 +207,7 @@ const (
 
 func stepRatio(f adapters.Field) float64 {
 	switch f {
-	case adapters.FieldExchangeRate, adapters.FieldIndex:
+	case adapters.FieldExchangeRate, adapters.FieldIndex, adapters.FieldBorrowIndex:
 		return 1.5
 	case adapters.FieldPrice, adapters.FieldBaseUSD, adapters.FieldCoin0Price, adapters.FieldCoin1Price, adapters.FieldCoin2Price:
 		return 3
@@ -311,6 +352,14 @@ type plausibility struct {
 	spikeUp   [adapters.NumFields]bool
 
 	med [adapters.NumFields][]float64
+
+	// A lending market's last free liquidity and last supply - borrows,
+	// waiting for a partner observation within freePairGap (free
+	// liquidity against size, freeSpan).
+	lastExit, lastFree     float64
+	lastExitTS, lastFreeTS int64
+	haveExit, haveFree     bool
+	freeRatios             []float64
 }
 
 func newPlausibility(m *adapters.Market, report func(line int, ts int64, msg string)) *plausibility {
@@ -338,6 +387,40 @@ func (p *plausibility) row(line int, ts int64, o *adapters.Observation) {
 			p.spike[f] = false
 		}
 		p.have[f], p.prev[f], p.prevTS[f] = true, v, ts
+	}
+	if p.m.Kind == adapters.Lending {
+		p.pairFree(ts, o)
+	}
+}
+
+// pairFree pairs a lending market's free liquidity with its supply minus
+// borrows observed within freePairGap (the same row, or the nearest
+// earlier one of the other kind), each observation once.
+func (p *plausibility) pairFree(ts int64, o *adapters.Observation) {
+	e, okE := o.Get(adapters.FieldExitLiquidity)
+	s, okS := o.Get(adapters.FieldSupply)
+	b, okB := o.Get(adapters.FieldBorrows)
+	okF := okS && okB && s-b > 0
+	switch {
+	case okE && okF:
+		if e > 0 {
+			p.freeRatios = append(p.freeRatios, e/(s-b))
+		}
+		p.haveExit, p.haveFree = false, false
+	case okE:
+		if e > 0 && p.haveFree && ts-p.lastFreeTS <= freePairGap {
+			p.freeRatios = append(p.freeRatios, e/p.lastFree)
+			p.haveFree, p.haveExit = false, false
+		} else {
+			p.lastExit, p.lastExitTS, p.haveExit = e, ts, e > 0
+		}
+	case okF:
+		if p.haveExit && ts-p.lastExitTS <= freePairGap {
+			p.freeRatios = append(p.freeRatios, p.lastExit/(s-b))
+			p.haveExit, p.haveFree = false, false
+		} else {
+			p.lastFree, p.lastFreeTS, p.haveFree = s-b, ts, true
+		}
 	}
 }
 
@@ -379,7 +462,21 @@ func (p *plausibility) done(line int) {
 		// ETH on Karak earns rewards only); a small positive one is a unit
 		// error.
 		if med := vs[len(vs)/2]; med != 0 && !s.has(med) {
-			p.report(line, 0, fmt.Sprintf("the median %s of %d observations is %g, outside the plausible [%g, %g]%s", f, len(vs), med, s.lo, s.hi, unitHint(med, s)))
+			why := ""
+			if name := levelParam(f); name != "" && p.m.Params[name] > 0 {
+				why = fmt.Sprintf(" (within x%d of the market's documented level %s = %g", levelRatio, name, p.m.Params[name])
+				if src := p.m.Sources[name]; src != "" {
+					why += ": " + src
+				}
+				why += ")"
+			}
+			p.report(line, 0, fmt.Sprintf("the median %s of %d observations is %g, outside the plausible [%g, %g]%s%s", f, len(vs), med, s.lo, s.hi, why, unitHint(med, s)))
+		}
+	}
+	if rs := p.freeRatios; len(rs) >= minMedianRows {
+		slices.Sort(rs)
+		if med := rs[len(rs)/2]; !freeSpan.has(med) {
+			p.report(line, 0, fmt.Sprintf("exit_liquidity is %.3g times supply - borrows observed within a day (the median of %d pairs; plausible: %g to %g): one of the files in another unit?", med, len(rs), freeSpan.lo, freeSpan.hi))
 		}
 	}
 }

@@ -73,6 +73,24 @@ func TestWrite_Implausible(t *testing.T) {
 		}
 		return rows
 	}
+	lidoLevel := steth
+	lidoLevel.Params = map[string]float64{"typical_tvl": 1.9e10}
+	lidoLevel.Sources = map[string]string{"typical_tvl": "DefiLlama"}
+	uniLevel := adapters.Market{ID: "uniswap-v3/weth-usdt", Kind: adapters.AMM, Base: adapters.ETH, Params: map[string]float64{"typical_volume": 4850}}
+	lidoTVL := func(tvl float64) []history.Row {
+		var rows []history.Row
+		for i := range 20 {
+			rows = append(rows, row("lido/steth", i+2, obs(daily(i), adapters.FieldTVL, tvl*(1+0.01*float64(i%3)))))
+		}
+		return rows
+	}
+	uniVolume := func(v float64) []history.Row {
+		var rows []history.Row
+		for i := range 20 {
+			rows = append(rows, row("uniswap-v3/weth-usdt", i+2, obs(hour(i), adapters.FieldVolume, v)))
+		}
+		return rows
+	}
 	tests := []struct {
 		name    string
 		markets []adapters.Market
@@ -100,6 +118,10 @@ func TestWrite_Implausible(t *testing.T) {
 		{"supply APY above the borrow rate", []adapters.Market{aaveUSDC}, []history.Row{
 			row("aave-v3/usdc", 5, obs(t0, adapters.FieldAPY, 3.2, adapters.FieldBorrowAPY, 0.045, adapters.FieldUtilization, 0.8)),
 		}, "f.csv:5", "supply apy 3.2 is 88.9 times borrow_apy"},
+		{"TVL /100: the median against the market's documented level", []adapters.Market{lidoLevel}, lidoTVL(1.9e8), "f.csv:2",
+			"the median tvl of 20 observations is 1.919e+08, outside the plausible [1.9e+09, 1.9e+11] (within x10 of the market's documented level typical_tvl = 1.9e+10"},
+		{"volume /100: the median against the pool's documented level", []adapters.Market{uniLevel}, uniVolume(48.5), "f.csv:2",
+			"the median volume of 20 observations is 48.5, outside the plausible [485, 48500]"},
 		{"pool TVL not its balances", []adapters.Market{curveSE}, []history.Row{
 			row("curve/steth-eth", 4, obs(t0, adapters.FieldBalance0, 2258.0, adapters.FieldBalance1, 591886.0, adapters.FieldPrice, 0.97, adapters.FieldBaseUSD, 1679.0, adapters.FieldTVL, 1.347e9)),
 		}, "f.csv:4", "tvl 1.347e+09 USD is"},
@@ -108,7 +130,7 @@ func TestWrite_Implausible(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			db := openMem(t)
-			mustWrite(t, db, &history.Batch{Source: "before.csv", Markets: []adapters.Market{steth, reth, aaveUSDC, curveSE},
+			mustWrite(t, db, &history.Batch{Source: "before.csv", Markets: []adapters.Market{steth, reth, aaveUSDC, curveSE, uniLevel},
 				Rows: []history.Row{row("lido/steth", 2, obs(t0.Add(-48*time.Hour), adapters.FieldAPY, 0.03))}})
 			before := dump(t, db)
 			_, err := db.Write(ctx, &history.Batch{Source: "f.csv", Markets: tt.markets, Rows: tt.rows})
@@ -238,5 +260,40 @@ func TestCheck_TimesAndGaps(t *testing.T) {
 		if strings.Contains(is.Msg, "(-") {
 			t.Errorf("a negative duration: %s", is)
 		}
+	}
+}
+
+// TestCheck_FreeLiquidity: a lending market's free liquidity from one
+// file against supply minus borrows from another, observed within a day:
+// in the same unit the pair passes; x100 or /100 is reported by Check (a
+// Write of one file cannot see the other's), with a median of 10 pairs.
+func TestCheck_FreeLiquidity(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		factor float64
+		want   bool
+	}{{"same unit", 1, false}, {"x100", 100, true}, {"/100", 0.01, true}, {"x5", 5, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openMem(t)
+			var sizes, free []history.Row
+			for i := range 12 {
+				day := t0.Add(time.Duration(i) * 24 * time.Hour)
+				// Messari's 23:xx snapshot, DefiLlama's next midnight.
+				s, b := 1e8*(1+0.1*float64(i%4)), 8e7
+				sizes = append(sizes, row("aave-v3/usdc", i+2, obs(day.Add(23*time.Hour), adapters.FieldSupply, s, adapters.FieldBorrows, b)))
+				free = append(free, row("aave-v3/usdc", i+2, obs(day.Add(24*time.Hour), adapters.FieldExitLiquidity, (s-b)*1.02*tc.factor)))
+			}
+			mustWrite(t, db, &history.Batch{Source: "messari.csv", Markets: []adapters.Market{aaveUSDC}, Rows: sizes})
+			mustWrite(t, db, &history.Batch{Source: "llama.csv", Markets: []adapters.Market{aaveUSDC}, Rows: free})
+			issues, err := db.Check(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := hasIssue(issues, history.IssueImplausible, "times supply - borrows observed within a day (the median of 12 pairs")
+			if got != tc.want {
+				t.Errorf("free liquidity %g x supply - borrows: reported %v, want %v (%v)", 1.02*tc.factor, got, tc.want, issues)
+			}
+		})
 	}
 }

@@ -23,6 +23,7 @@ func TestConformance(t *testing.T) {
 				Env:       lendingEnv,
 				LossEvent: adapters.EventBadDebt,
 				Harvests:  true,
+				OwnLiquid: true,
 			})
 		})
 	}
@@ -43,5 +44,6 @@ func TestConformance_noRewards(t *testing.T) {
 		Open:      func(t *testing.T) *adapters.Adapter { return testenv.Open(t, c, "plainlend/usdc") },
 		Env:       lendingEnv,
 		LossEvent: adapters.EventSlash,
+		OwnLiquid: true,
 	})
 }

@@ -34,13 +34,20 @@
 // APY and a size the utilization is inferred by inverting the model
 // (Model.Invert). For an adaptive model the position also carries
 // (Position.Adapt) how far its own supply has moved the market's rate at
-// target, which adapts to the utilization error over time.
+// target, which adapts to the utilization error over time. A sale is
+// priced by QuoteSell (adapters.SellQuoter): the yield it gives up per
+// unit sold, (H·r(H) − (H−X)·r(H−X)) / X, as what stays earns more.
 //
 // # Liquidity, events, rewards, costs
 //
-// Withdrawals are limited by the free liquidity: the observed
-// exit_liquidity, else supply - borrows; more fails with
+// Withdrawals are limited by the protocol's cash for the position: the
+// observed free liquidity (exit_liquidity, else supply - borrows) plus the
+// free share of the position's own supply, which history does not count:
+// own x (1 - utilization), the vault's supply borrowed as much as the
+// market's was (none of it with the utilization unknown); more fails with
 // KindInsufficientLiquidity unless the withdrawal allows a partial fill.
+// The rate takes the other side (borrows unchanged, u' = borrows /
+// (supply + own)): each takes the assumption that does not flatter.
 // There is no queue. Bad-debt and slash events cut Units by exactly the
 // event's size. Pause state is a plain value on the position:
 // Apply(EventPause) sets Position.Paused, Apply(EventUnpause) clears it,

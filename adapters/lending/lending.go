@@ -8,7 +8,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/mech"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 func init() { adapters.Register(adapters.Lending, New) }
@@ -39,6 +39,13 @@ type Harvesting struct{ *Driver }
 // *Driver. It is the Factory registered for adapters.Lending.
 func New(m adapters.Market, p *adapters.Profile) (adapters.Driver, error) {
 	const op = "lending.New"
+	if m.Legs != nil {
+		l, err := NewLoop(m, p)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
 	up, err := mech.ReadUnitParams(op, m, p, adapters.Lending, "a lending")
 	if err != nil {
 		return nil, err
@@ -293,7 +300,7 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env) projection {
 	a, okA := d.supplyAPY(o)
 	ratio := 1.0
 	if okA && d.hasSize(o) && pos.Units.Sign() > 0 {
-		ratio, p.adapt = d.own(o, decfast.ToFloat(pos.Units)*p.idx, pos.Adapt, yearsSince(pos, env))
+		ratio, p.adapt = d.own(o, pos.Units.ToFloat()*p.idx, pos.Adapt, yearsSince(pos, env))
 	}
 	if okA {
 		p.apy = a * ratio
@@ -349,15 +356,48 @@ func observedIndex(o *adapters.Observation) (float64, bool) {
 // Quote prices a deposit of amount: the supply APY after the deposit's
 // rate impact, on top of the caller's own position (env.Held), plus
 // rewards after the haircut, gas on the way in and out, and the free
-// liquidity (which the deposit itself adds to) as the most an instant
-// exit can take.
+// liquidity as the most an instant exit can take: the market's plus the
+// caller's own supply and the deposit, which history does not count
+// (exitLimit).
 func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
 	s := d.Read(&env.Obs)
-	var held *adapters.Position
-	if h := env.Held; h != nil && (h.Market == "" || h.Market == d.market.ID) {
-		held = h
+	own, adapt := d.ownOf(env, d.held(env))
+	apy := d.rateAt(&s, own+adapters.Float(amount), adapt)
+	q := d.quote(env, &s, amount, apy)
+	q.MaxInstantExit = d.exitLimit(&s, own, amount)
+	return q, nil
+}
+
+// QuoteSell prices a sale of amount from the caller's position
+// (env.Held, adapters.SellQuoter): the APY is the yield the sale gives up
+// per unit sold, (H·r(H) − (H−X)·r(H−X)) / X, where r(h) is the rate a
+// position of value h earns after its own supply (rateAt), H the
+// position's value and X the amount (at most H). Selling part of a
+// position the market's utilization depends on lowers the supply, so what
+// stays earns more: the loss is below r(H), and far below it where the
+// vault dominates the market. Without a position (or a sale of zero) it
+// is r(H), the rate the position earns. Rewards, gas and the bridge's
+// transit are Quote's; MaxInstantExit is the market's free liquidity plus
+// the position's own supply.
+func (d *Driver) QuoteSell(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+	s := d.Read(&env.Obs)
+	h, adapt := d.ownOf(env, d.held(env))
+	apy := d.rateAt(&s, h, adapt)
+	if x := math.Min(adapters.Float(amount), h); x > 0 {
+		apy = (h*apy - (h-x)*d.rateAt(&s, h-x, adapt)) / x
 	}
-	apy := d.apyWith(env, &s, held, adapters.Float(amount))
+	q := d.quote(env, &s, amount, apy)
+	if math.IsInf(s.Available, 1) {
+		q.MaxInstantExit = amount
+	} else {
+		q.MaxInstantExit = d.exitLimit(&s, h, decimal.Zero)
+	}
+	return q, nil
+}
+
+// quote is a quote of amount at apy: rewards after the haircut, gas, and
+// the bridge's transit cost.
+func (d *Driver) quote(env *adapters.Env, s *State, amount decimal.Decimal, apy float64) adapters.Quote {
 	reward := s.RewardAPY * (1 - d.params.RewardHaircut)
 	gas := env.GasCost(d.params.GasDeposit)
 	q := adapters.Quote{
@@ -367,36 +407,64 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 		ExitCost:  env.GasCost(d.params.GasWithdraw),
 	}
 	if d.bridgeDays > 0 {
-		net := decfast.FromDec(amount).Sub(decfast.FromDec(gas))
+		net := fixed.FromDec(amount).Sub(fixed.FromDec(gas))
 		if net.Sign() > 0 {
 			q.EntryCost = gas.Add(d.transit(net, apy).Dec())
 		}
 	}
-	if math.IsInf(s.Available, 1) {
-		q.MaxInstantExit = amount
-	} else {
-		// Quantize(FromFloat(avail) + amount), on decfast.Num.
-		m := decfast.NumFromFloat(s.Available).Add(decfast.FromDec(amount))
-		if m.Exponent() == -adapters.Scale {
-			q.MaxInstantExit = m.Dec()
-		} else {
-			q.MaxInstantExit = adapters.Quantize(m.Dec())
-		}
-	}
-	return q, nil
+	return q
 }
 
-// apyWith is the supply APY of a position of held (nil for none)
-// plus amount base units: the observed rate times the model's ratio
-// after them (ratio), and for an adaptive model the held position's
-// adaptation of the rate at target.
-func (d *Driver) apyWith(env *adapters.Env, s *State, held *adapters.Position, amount float64) float64 {
-	own, adapt := amount, 0.0
-	if held != nil && held.Units.Sign() > 0 {
-		p := d.project(held, env)
-		own += decfast.ToFloat(held.Units) * p.idx
-		adapt = p.adapt
+// exitLimit is the most an instant exit can take: the market's free
+// liquidity (s.Available) plus the liquid part of the caller's own supply
+// and of amount (ownLiquid), which history does not count. Unlimited
+// (amount) when the free liquidity is not known.
+func (d *Driver) exitLimit(s *State, own float64, amount decimal.Decimal) decimal.Decimal {
+	if math.IsInf(s.Available, 1) {
+		return amount
 	}
+	return adapters.Quantize(fixed.NumFromFloat(math.Max(0, s.Available) + s.ownLiquid(own+adapters.Float(amount))).Dec())
+}
+
+// ownLiquid is the part of own base units of the vault's supply that is
+// cash it can take out: own x (1 - utilization), the market's observed
+// free share. History records the market without the vault. Its rate
+// (u' = borrows / (supply + own)) assumes the borrowers borrow no more for
+// the vault's supply, which is the lower rate; its exits assume the
+// vault's supply is borrowed as much as the market's was, which is the
+// tighter exit. Each side takes the assumption that does not flatter (the
+// truth lies between: borrowers take up cheap liquidity over days). At
+// 100% utilization nothing of it is liquid. With the utilization unknown
+// (free liquidity observed, no size) none of it counts.
+func (s *State) ownLiquid(own float64) float64 {
+	if !s.HasUtilization || own <= 0 {
+		return 0
+	}
+	return own * (1 - s.Utilization)
+}
+
+// held returns env.Held when it is a position in this market, else nil.
+func (d *Driver) held(env *adapters.Env) *adapters.Position {
+	if h := env.Held; h != nil && (h.Market == "" || h.Market == d.market.ID) {
+		return h
+	}
+	return nil
+}
+
+// ownOf is held's value projected to env.Time, in base units, and its
+// adaptation state (Position.Adapt); zero for nil or an empty position.
+func (d *Driver) ownOf(env *adapters.Env, held *adapters.Position) (own, adapt float64) {
+	if held == nil || held.Units.Sign() <= 0 {
+		return 0, 0
+	}
+	p := d.project(held, env)
+	return held.Units.ToFloat() * p.idx, p.adapt
+}
+
+// rateAt is the supply APY a position of own base units earns: the
+// observed rate times the model's ratio after them (ratio), and for an
+// adaptive model its adaptation of the rate at target.
+func (d *Driver) rateAt(s *State, own, adapt float64) float64 {
 	apy := s.APY * d.ratio(s, own)
 	if adapt != 0 && d.adaptive != nil && s.HasSize && s.HasUtilization {
 		apy *= math.Exp(adapt)
@@ -404,12 +472,19 @@ func (d *Driver) apyWith(env *adapters.Env, s *State, held *adapters.Position, a
 	return apy
 }
 
+// apyWith is the supply APY of a position of held (nil for none) plus
+// amount base units (rateAt).
+func (d *Driver) apyWith(env *adapters.Env, s *State, held *adapters.Position, amount float64) float64 {
+	own, adapt := d.ownOf(env, held)
+	return d.rateAt(s, own+amount, adapt)
+}
+
 // transit is the interest net base units forgo while bridging for
 // bridge_days at apy: net x (1 - (1+apy)^(-days/365)); zero at a rate
 // of zero or below.
-func (d *Driver) transit(net decfast.Num, apy float64) decfast.Num {
+func (d *Driver) transit(net fixed.Num, apy float64) fixed.Num {
 	if !(apy > 0) {
-		return decfast.Num{}
+		return fixed.Num{}
 	}
 	return net.MulRate(-math.Expm1(-d.bridgeDays / 365 * math.Log1p(apy)))
 }
@@ -424,8 +499,8 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	}
 	d.Accrue(&pos, env)
 	gas := env.GasCost(d.params.GasDeposit)
-	am := decfast.FromDec(amount)
-	net := am.Sub(decfast.FromDec(gas))
+	am := fixed.FromDec(amount)
+	net := am.Sub(fixed.FromDec(gas))
 	if net.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover gas of %s", d.market.ID, amount, gas)
 	}
@@ -440,7 +515,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	idx := d.project(&pos, env).idx
 	units := net.DivRoundRate(idx)
 	pos.Index = idx
-	pos.Units, pos.Principal = decfast.Dec2(decfast.FromDec(pos.Units).Add(units), decfast.FromDec(pos.Principal).Add(am))
+	pos.Units, pos.Principal = pos.Units.Add(units), pos.Principal.Add(am)
 	if pos.Last.Before(env.Time) || pos.Last.IsZero() {
 		pos.Last = env.Time
 	}
@@ -467,12 +542,12 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	d.Accrue(&pos, env)
 	idx := d.project(&pos, env).idx
 	pos.Index = idx
-	// The arithmetic on decfast.Num (decimal's results, built once);
+	// The arithmetic on fixed.Num (decimal's results, built once);
 	// amount is kept as a decimal too while it is the caller's.
-	held := decfast.FromDec(pos.Units)
+	held := pos.Units
 	value := held.MulRate(idx)
 	amount := w.Amount
-	am := decfast.FromDec(amount)
+	am := fixed.FromDec(amount)
 	if w.All || am.Cmp(value) > 0 {
 		if !w.All {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, value.Dec())
@@ -483,8 +558,10 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw", d.market.ID)
 	}
 	partial := false
-	if avail := d.Read(&env.Obs).Available; !math.IsInf(avail, 1) {
-		availN := decfast.NumFromFloat(avail)
+	if st := d.Read(&env.Obs); !math.IsInf(st.Available, 1) {
+		// The market's free liquidity plus the liquid part of the
+		// position's own supply, which history does not count (ownLiquid).
+		availN := fixed.NumFromFloat(math.Max(0, st.Available) + st.ownLiquid(value.Float()))
 		if am.Cmp(availN) > 0 {
 			if !w.AllowPartial || availN.Sign() <= 0 {
 				return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
@@ -493,7 +570,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 			am, amount, partial = availN, decimal.Decimal{}, true
 		}
 	}
-	var burned decfast.Num
+	var burned fixed.Num
 	if am.Equal(value) {
 		if amount.Exponent() != value.Exponent() || amount.Sign() == 0 {
 			amount = decimal.Decimal{} // the fill's Value is value's representation
@@ -509,18 +586,18 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 		amount = am.Dec()
 	}
 	gas := env.GasCost(d.params.GasWithdraw)
-	gn := decfast.FromDec(gas)
+	gn := fixed.FromDec(gas)
 	if am.Cmp(gn) <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s does not cover gas of %s", d.market.ID, amount, gas)
 	}
 	left := held.Sub(burned)
 	if held.Sign() > 0 && left.Sign() != 0 {
-		p := decfast.FromDec(pos.Principal)
-		pos.Units, pos.Principal = decfast.Dec2(left, p.Sub(p.MulDivRound(burned, held))) // one allocation: they live together
+		p := pos.Principal
+		pos.Units, pos.Principal = left, p.Sub(p.MulDivRound(burned, held))
 	} else {
-		pos.Units = left.Dec()
+		pos.Units = left
 		if left.Sign() == 0 {
-			pos.Principal = decimal.Zero
+			pos.Principal = fixed.Num{}
 		}
 	}
 	return pos, adapters.Fill{
@@ -556,7 +633,7 @@ func (d *Driver) Accrue(pos *adapters.Position, env *adapters.Env) {
 	if r := env.Obs.Values[adapters.FieldRewardAPY]; r > 0 && env.Obs.Set.Has(adapters.FieldRewardAPY) && pos.Units.Sign() > 0 {
 		dt := float64(env.Time.Sub(last)) / float64(time.Second) / year
 		if f := r * dt * (1 - d.params.RewardHaircut); f > 0 {
-			pos.Rewards = pos.Rewards.Add(mech.MulRate(mech.MulRate(pos.Units, pos.Index), f))
+			pos.Rewards = pos.Rewards.Add(pos.Units.MulRate(pos.Index).MulRate(f))
 		}
 	}
 }
@@ -569,7 +646,7 @@ func (d *Driver) Value(pos *adapters.Position, env *adapters.Env, pricing adapte
 		return decimal.Zero
 	}
 	idx, _ := d.ValueRate(pos, env, pricing)
-	return mech.MulRate(pos.Units, idx)
+	return pos.Units.MulRate(idx).Dec()
 }
 
 // ValueRate is the index Value multiplies the units by

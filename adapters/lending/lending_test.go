@@ -3,6 +3,7 @@ package lending_test
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,45 +213,86 @@ func TestAdapter_QuoteRateImpact(t *testing.T) {
 	if math.Abs(q.APY-want) > 1e-15 {
 		t.Errorf("Quote(1e6).APY = %.17g, want the calibrated model at u = 0.45: %.17g", q.APY, want)
 	}
-	if got, want := q.MaxInstantExit, d("1100000"); !got.Equal(want) {
-		t.Errorf("Quote(1e6).MaxInstantExit = %s, want %s (the deposit adds free liquidity)", got, want)
+	// Free 100000 plus the deposit's liquid part at the observed free
+	// share 10%: 100000 more.
+	if got, want := q.MaxInstantExit.InexactFloat64(), 200000.0; math.Abs(got-want) > 1e-6 {
+		t.Errorf("Quote(1e6).MaxInstantExit = %g, want %g (the deposit adds its free share, 10%%, to the free liquidity)", got, want)
 	}
 	if q.RewardAPY != 0.01 {
 		t.Errorf("RewardAPY = %g, want 0.01 (aave has no haircut)", q.RewardAPY)
 	}
 }
 
+// TestAdapter_WithdrawLiquidity: history records the market without the
+// vault; the protocol's cash for the position is the observed free
+// liquidity plus its own supply's free share, own x (1 - utilization): the
+// vault's supply borrowed as much as the market's was (ownLiquid).
 func TestAdapter_WithdrawLiquidity(t *testing.T) {
 	a := testenv.Open(t, nil, "aave-v3/usdt")
-	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldSupply: 1000, adapters.FieldBorrows: 900})
+	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldSupply: 1000, adapters.FieldBorrows: 750})
 	pos, _, err := a.Deposit(a.NewPosition(), env, d("500"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Observed totals do not include our deposit: 100 is free.
-	_, _, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("150")})
-	if !errors.Is(err, adapters.ErrInsufficientLiquidity) {
-		t.Fatalf("Withdraw(150) with 100 free: error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
+	// 1000 - 750 = 250 free, utilization 75%: 500 x 25% = 125 of the
+	// position is cash too, 375 in all.
+	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("375")})
+	if err != nil || f.Partial || !f.Value.Equal(d("375")) {
+		t.Fatalf("Withdraw(375) with 250 free and 500 own at 75%%: fill %+v, error %v; want 375 in full", f, err)
 	}
-	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{All: true, AllowPartial: true})
-	if err != nil {
-		t.Fatal(err)
+	if got, want := a.Value(&np, env, adapters.PriceRate), d("125"); !got.Equal(want) {
+		t.Errorf("Value after Withdraw(375) = %s, want %s", got, want)
 	}
-	if !f.Partial || !f.Value.Equal(d("100")) || !f.Amount.Equal(d("100")) {
-		t.Errorf("partial Withdraw(All) fill = %+v, want a partial fill of 100", f)
+	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("376")}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+		t.Errorf("Withdraw(376) with 375 of cash: error %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
-	if got, want := a.Value(&np, env, adapters.PriceRate), d("400"); !got.Equal(want) {
-		t.Errorf("Value after partial exit = %s, want %s", got, want)
+	_, f, err = a.Withdraw(pos, env, adapters.Withdrawal{All: true, AllowPartial: true})
+	if err != nil || !f.Partial || !f.Value.Equal(d("375")) {
+		t.Errorf("Withdraw(All, partial) with 375 of cash: fill %+v, error %v; want a partial 375", f, err)
 	}
-	if got, want := np.Principal, d("400"); !got.Equal(want) {
-		t.Errorf("Principal after partial exit = %s, want %s", got, want)
+	// At 100% utilization nothing is cash, the position's supply neither.
+	dry := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldSupply: 1000, adapters.FieldBorrows: 1000})
+	if _, _, err := a.Withdraw(pos, dry, adapters.Withdrawal{All: true, AllowPartial: true}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+		t.Errorf("Withdraw(All) at 100%% utilization: error %v, want kind %v", err, adapters.KindInsufficientLiquidity)
+	}
+	// Free liquidity observed, utilization unknown: the position's supply
+	// counts for nothing.
+	blind := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldExitLiquidity: 100})
+	if _, _, err := a.Withdraw(pos, blind, adapters.Withdrawal{Amount: d("101")}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+		t.Errorf("Withdraw(101) with 100 free, utilization unknown: error %v, want kind %v", err, adapters.KindInsufficientLiquidity)
+	}
+	// Quotes: the free liquidity plus 25% of the holder's 500 and of a
+	// deposit.
+	for _, c := range []struct {
+		name string
+		env  *adapters.Env
+		sell bool
+		amt  string
+		want string
+	}{
+		{"deposit quote, no holder", env, false, "200", "300"},
+		{"deposit quote, holder", env, false, "200", "425"},
+		{"sell quote, holder", env, true, "150", "375"},
+		{"sell quote at 100%, holder", dry, true, "500", "0"},
+	} {
+		e := *c.env
+		if !strings.HasSuffix(c.name, "no holder") {
+			e.Held = &pos
+		}
+		quote := a.Quote
+		if c.sell {
+			quote = a.QuoteSell
+		}
+		q, err := quote(&e, d(c.amt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !q.MaxInstantExit.Equal(d(c.want)) {
+			t.Errorf("%s: MaxInstantExit = %s, want %s", c.name, q.MaxInstantExit, c.want)
+		}
 	}
 	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("10"), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrInvalid) {
 		t.Errorf("Withdraw(ExitQueue) error = %v, want kind %v (no queue)", err, adapters.KindInvalid)
-	}
-	dry := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldSupply: 1000, adapters.FieldBorrows: 1000})
-	if _, _, err := a.Withdraw(pos, dry, adapters.Withdrawal{All: true, AllowPartial: true}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
-		t.Errorf("Withdraw at 100%% utilization error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
 }
 
@@ -303,7 +345,7 @@ func TestAdapter_BadDebt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := np.Units, pos.Units.Mul(d("0.875")); !got.Equal(want) {
+	if got, want := np.Units.Dec(), pos.Units.Dec().Mul(d("0.875")); !got.Equal(want) {
 		t.Errorf("Units after a 12.5%% bad debt = %s, want %s", got, want)
 	}
 	after := a.Value(&np, later, adapters.PriceRate)
@@ -327,7 +369,7 @@ func TestAdapter_LiquidityIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := pos.Units, d("100"); !got.Equal(want) {
+	if got, want := pos.Units.Dec(), d("100"); !got.Equal(want) {
 		t.Errorf("Units = %s, want amount / index = %s", got, want)
 	}
 	if !f.Value.Equal(d("101")) {
@@ -359,7 +401,7 @@ func TestAdapter_Rewards(t *testing.T) {
 	}
 	half := testenv.Env(t0.Add(365*12*time.Hour), map[adapters.Field]float64{adapters.FieldAPY: 0, adapters.FieldRewardAPY: 0.02})
 	a.Accrue(&pos, half)
-	if got, want := pos.Rewards, d("9"); !got.Equal(want) {
+	if got, want := pos.Rewards.Dec(), d("9"); !got.Equal(want) {
 		t.Errorf("Rewards after half a year = %s, want 1000 x 2%% x 0.5 x (1 - 0.1) = %s", got, want)
 	}
 	q, _ := a.Quote(env, decimal.Zero)

@@ -112,3 +112,53 @@ func TestUtilizationAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestAdapter_QuoteSellMarginal sells 4M of a 10M ETH position in a 2M ETH
+// Aave v3 WETH market at 85% utilization. What stays earns more once the
+// supply falls, so the sale gives up (H·r(H) − (H−X)·r(H−X)) / X a year
+// per unit sold, with r(h) the reserve's supply rate at 1.7M / (2M + h):
+// far below the rate the position earns, and not the rate after adding
+// the sale (r(H+X)), which a deposit's quote gives.
+func TestAdapter_QuoteSellMarginal(t *testing.T) {
+	a := testenv.Open(t, nil, "aave-v3/weth")
+	env := testenv.Env(t0, map[adapters.Field]float64{
+		adapters.FieldAPY: aaveWETHSupply(0.85), adapters.FieldSupply: 2e6, adapters.FieldBorrows: 1.7e6,
+	})
+	pos, f, err := a.Deposit(a.NewPosition(), env, d("10000000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Held = &pos
+	h := f.Value.InexactFloat64()
+	r := func(own float64) float64 { return aaveWETHSupply(1.7e6 / (2e6 + own)) }
+	for _, c := range []struct {
+		sale string
+		want float64
+	}{
+		{"4000000", (h*r(h) - (h-4e6)*r(h-4e6)) / 4e6},
+		{"10000000", r(h)}, // the whole position: all its income
+		{"20000000", r(h)}, // more than it holds: the whole position
+		{"0", r(h)},        // nothing sold: the rate it earns
+		{"1", (h*r(h) - (h-1)*r(h-1)) / 1},
+	} {
+		q, err := a.QuoteSell(env, d(c.sale))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if relErr(q.APY, c.want) > 1e-6 {
+			t.Errorf("QuoteSell(%s).APY = %.9g, want %.9g", c.sale, q.APY, c.want)
+		}
+	}
+	q, _ := a.QuoteSell(env, d("4000000"))
+	dep, _ := a.Quote(env, d("4000000"))
+	t.Logf("selling 4M of 10M: gives up %.5f%% a year per unit; the position earns %.5f%%; a deposit quote of 4M says %.5f%%",
+		100*q.APY, 100*r(h), 100*dep.APY)
+	if !(q.APY < r(h)) || relErr(dep.APY, r(h+4e6)) > 1e-9 {
+		t.Errorf("sale %.6g, position %.6g, deposit quote %.6g (want r(H+X) %.6g)", q.APY, r(h), dep.APY, r(h+4e6))
+	}
+	// Without a holder a sale is priced at the market's rate.
+	env.Held = nil
+	if q, _ := a.QuoteSell(env, d("4000000")); relErr(q.APY, aaveWETHSupply(0.85)) > 1e-12 {
+		t.Errorf("QuoteSell without a position = %.9g, want the market's %.9g", q.APY, aaveWETHSupply(0.85))
+	}
+}

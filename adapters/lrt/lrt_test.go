@@ -12,6 +12,8 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lrt"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 var t0 = time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)
@@ -57,7 +59,7 @@ func TestDriver_AccrueRewards(t *testing.T) {
 			}
 			// Rewards are not part of Value, only of TotalValue.
 			v := a.Value(&pos, tt.env, adapters.PriceRate)
-			if got := a.TotalValue(&pos, tt.env, adapters.PriceRate); !got.Equal(v.Add(pos.Rewards)) {
+			if got := a.TotalValue(&pos, tt.env, adapters.PriceRate); !got.Equal(v.Add(pos.Rewards.Dec())) {
 				t.Errorf("TotalValue = %s, want Value %s + Rewards %s", got, v, pos.Rewards)
 			}
 		})
@@ -85,7 +87,7 @@ func TestDriver_Harvest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pos.Rewards = dec(tt.rewards)
+			pos.Rewards = fixed.FromDec(dec(tt.rewards))
 			np, f, err := a.Harvest(pos, env)
 			if tt.kind != nil {
 				if !errors.Is(err, tt.kind) {
@@ -299,7 +301,7 @@ func TestBuiltin_ScopedSlashReach(t *testing.T) {
 		scope string
 		want  []string
 	}{
-		{"protocol:lido", []string{"curve/steth-eth", "eigenlayer/steth", "kelp/rseth", "lido/steth", "lido/wsteth", "puffer/pufeth", "symbiotic/wsteth"}},
+		{"protocol:lido", []string{"aave-v3/wsteth-loop", "curve/steth-eth", "eigenlayer/steth", "kelp/rseth", "lido/steth", "lido/wsteth", "morpho/wsteth-weth-loop", "puffer/pufeth", "symbiotic/wsteth"}},
 		{"operator:eigenlayer-large", []string{"etherfi/weeth", "kelp/rseth", "renzo/ezeth", "swell/rsweth"}},
 		{"operator:renzo-set", []string{"renzo/ezeth"}},
 	}

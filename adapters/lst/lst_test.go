@@ -2,6 +2,7 @@ package lst_test
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"testing"
 	"time"
@@ -88,7 +89,11 @@ func TestDriver_Withdraw(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.Params = map[string]float64{"venue_amplification": 0}
+		m.Params = maps.Clone(m.Params)
+		if m.Params == nil {
+			m.Params = map[string]float64{}
+		}
+		m.Params["venue_amplification"] = 0
 		if err := c.AddMarket(m); err != nil {
 			t.Fatal(err)
 		}

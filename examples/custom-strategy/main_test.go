@@ -1,21 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/yieldvault/yieldvault/backtest"
 	"github.com/yieldvault/yieldvault/examples/custom-strategy/momentum"
+	"github.com/yieldvault/yieldvault/internal/servetest"
 )
 
 // buildBinary builds this example into a temporary folder, once per test.
@@ -128,64 +126,15 @@ func TestBinary(t *testing.T) {
 
 // serveBriefly runs the binary's service on a replayed clock with one
 // vault (vault holds its strategy lines) and a temporary state database,
-// waits for a scheduled rebalance, sends SIGTERM and expects exit 0.
+// waits for a scheduled rebalance, stops it and checks the database.
 func serveBriefly(t *testing.T, bin, vault string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := "listen: 127.0.0.1:0\ntoken: { env: YV_EXAMPLE_TOKEN, optional: true }\nstate_db: state.db\nhistory_db: \"\"\n" +
 		"replay: { start: 2024-03-01T00:00:00Z, speed: 100000 }\nvaults:\n  - id: v\n    " + vault + "\n    deposit: \"100\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "service.yaml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := exec.Command(bin, "serve", "-c", "service.yaml")
-	c.Dir = dir
-	logs, err := c.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	var log strings.Builder
-	ran := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(logs)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		once := false
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if !once && strings.Contains(sc.Text(), "task=rebalance") && strings.Contains(sc.Text(), "source=schedule") {
-				once = true
-				close(ran)
-			}
-		}
-		done <- c.Wait()
-	}()
-	select {
-	case <-ran:
-	case err := <-done:
-		t.Fatalf("serve exited before a scheduled rebalance: %v\n%s", err, log.String())
-	case <-time.After(60 * time.Second):
-		_ = c.Process.Kill()
-		t.Fatalf("no scheduled rebalance within 60s")
-	}
-	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) || err != nil {
-			t.Fatalf("serve after SIGTERM: %v, want exit 0\n%s", err, log.String())
-		}
-	case <-time.After(30 * time.Second):
-		_ = c.Process.Kill()
-		t.Fatalf("serve did not stop within 30s of SIGTERM")
-	}
-	if !strings.Contains(log.String(), "shutting down") {
-		t.Errorf("no clean shutdown in the log:\n%s", log.String())
-	}
+	servetest.Until(t, bin, dir, cfg, "scheduled rebalance", func(l string) bool {
+		return strings.Contains(l, "task=rebalance") && strings.Contains(l, "source=schedule")
+	})
 	if _, err := os.Stat(filepath.Join(dir, "state.db")); err != nil {
 		t.Errorf("state database: %v", err)
 	}

@@ -19,7 +19,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
+	"github.com/ethereum/go-ethereum/node"
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -112,7 +114,7 @@ type chain struct {
 
 const testPassword = "correct horse battery staple"
 
-func newChain(t *testing.T) *chain {
+func newChain(t *testing.T, opts ...func(*node.Config, *ethconfig.Config)) *chain {
 	t.Helper()
 	key, err := crypto.HexToECDSA("8a1f9a8f95be41cd7ccb6168179afb4504aefe388d1e14474d32c45c72ce7b7a")
 	if err != nil {
@@ -128,7 +130,7 @@ func newChain(t *testing.T) *chain {
 		t.Fatal(err)
 	}
 	eth := new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
-	b := simulated.NewBackend(types.GenesisAlloc{signer.Address(): {Balance: new(big.Int).Mul(big.NewInt(100), eth)}})
+	b := simulated.NewBackend(types.GenesisAlloc{signer.Address(): {Balance: new(big.Int).Mul(big.NewInt(100), eth)}}, opts...)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -30,6 +30,8 @@ const serviceToken = "test-token-0123456789abcdef"
 // published artifacts and OpenZeppelin's ERC-4626; the vault's account
 // holds minted tUSD.
 type sendFixture struct {
+	addr                       common.Address // the vault's address: the keystore's account, or its Safe
+	journal                    string         // the execution journal's path
 	c                          *chain
 	token, vaultArt, aTokenArt artifact
 	asset, aToken, v4626       common.Address
@@ -38,6 +40,17 @@ type sendFixture struct {
 
 func newSendFixture(t *testing.T, minted string) *sendFixture {
 	t.Helper()
+	return newSendFixtureWith(t, minted, "", "", false)
+}
+
+// newSendFixtureWith adds extra to the service's configuration (top-level
+// keys after the execution section, or indented, keys of it); a gate
+// (gwei) is the strategy's rebalance.max_gas_price.
+// With safe the vault is a Safe (deployed from @gnosis.pm/safe-contracts
+// through its proxy factory, the test's key its only owner, threshold 1)
+// holding the minted tUSD, executed through.
+func newSendFixtureWith(t *testing.T, minted, extra, gate string, safe bool) *sendFixture {
+	t.Helper()
 	token := loadArtifact(t, "ERC20PresetMinterPauser")
 	vaultArt := loadArtifact(t, "OZVault")
 	aTokenArt := loadArtifact(t, "AaveAToken")
@@ -45,7 +58,11 @@ func newSendFixture(t *testing.T, minted string) *sendFixture {
 	ctx := context.Background()
 	me := c.signer.Address()
 	asset := c.deploy(t, token, "Test USD", "tUSD")
-	c.transact(t, token, asset, "mint", me, e18(minted))
+	holder, safeLine := me, ""
+	if safe {
+		holder, safeLine = deploySafe(t, c, me), ", safe: true"
+	}
+	c.transact(t, token, asset, "mint", holder, e18(minted))
 	pool, aToken := aaveMarket(t, c, asset)
 	v4626 := c.deploy(t, vaultArt, asset)
 
@@ -61,6 +78,9 @@ rules:
 allocation: { method: top_k, k: 2 }
 constraints: { idle: 0.02, max_weight: 0.6 }
 `
+	if gate != "" {
+		strat += "rebalance: { max_gas_price: " + gate + " }\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "two.yaml"), []byte(strat), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +97,7 @@ execution:
   keystore: %s
   password_env: YV_TEST_KEYSTORE_PASSWORD
   vaults:
-    - { id: usd, address: "%s" }
+    - { id: usd, address: "%s"%s }
   deployments:
     - market: aave-v3/usdc
       protocol: aave-v3
@@ -91,7 +111,7 @@ execution:
     - { contract: "%s", functions: [approve] }
     - { contract: "%s", functions: [supply, withdraw] }
     - { contract: "%s", functions: [deposit, withdraw] }
-`, c.keyfile, me.Hex(), asset.Hex(), src, pool.Hex(), src, asset.Hex(), src, v4626.Hex(), src, asset.Hex(), pool.Hex(), v4626.Hex())
+%s`, c.keyfile, holder.Hex(), safeLine, asset.Hex(), src, pool.Hex(), src, asset.Hex(), src, v4626.Hex(), src, asset.Hex(), pool.Hex(), v4626.Hex(), extra)
 	path := filepath.Join(dir, "service.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -144,7 +164,7 @@ execution:
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	return &sendFixture{c: c, token: token, vaultArt: vaultArt, aTokenArt: aTokenArt, asset: asset, aToken: aToken, v4626: v4626, do: do}
+	return &sendFixture{journal: filepath.Join(dir, "execution-journal.jsonl"), addr: holder, c: c, token: token, vaultArt: vaultArt, aTokenArt: aTokenArt, asset: asset, aToken: aToken, v4626: v4626, do: do}
 }
 
 // TestService_SendMode: a rebalance through the API sends the
@@ -216,25 +236,26 @@ func TestService_SendMode(t *testing.T) {
 	check("after the replay")
 }
 
-// TestService_SendModeRevert: the account holds less tUSD than the
-// vault's book says, so the first supply reverts in simulation; the
-// decision is journalled as failed with the token's revert reason, and
-// no transaction spends anything.
+// TestService_SendModeRevert: the token is paused, so the first supply
+// reverts in simulation; the decision is journalled as failed with the
+// token's revert reason, and no transaction spends anything.
 func TestService_SendModeRevert(t *testing.T) {
-	f := newSendFixture(t, "100")
+	f := newSendFixture(t, "1000")
 	me := f.c.signer.Address()
+	f.c.transact(t, f.token, f.asset, "pause")
 	code, body := f.do("POST", "/v1/vaults/usd/rebalance", "rb-1")
 	if code == 200 {
 		t.Fatalf("rebalance answered 200: %s", body)
 	}
-	if !strings.Contains(string(body), "reverts in simulation") || !strings.Contains(string(body), "ERC20: transfer amount exceeds balance") {
+	const reason = "ERC20Pausable: token transfer while paused"
+	if !strings.Contains(string(body), "reverts in simulation") || !strings.Contains(string(body), reason) {
 		t.Errorf("answer %d %s, want the simulated revert with the token's reason", code, body)
 	}
 	_, body = f.do("GET", "/v1/vaults/usd/decisions?limit=1", "")
-	if !strings.Contains(string(body), `"outcome":"failed"`) || !strings.Contains(string(body), "ERC20: transfer amount exceeds balance") {
+	if !strings.Contains(string(body), `"outcome":"failed"`) || !strings.Contains(string(body), reason) {
 		t.Errorf("decision log %s, want the failure with its reason", body)
 	}
-	if got := f.c.uint(t, f.token, f.asset, "balanceOf", me); got.Cmp(e18("100")) != 0 {
-		t.Errorf("tUSD balance %s, want the 100 minted: nothing spent", got)
+	if got := f.c.uint(t, f.token, f.asset, "balanceOf", me); got.Cmp(e18("1000")) != 0 {
+		t.Errorf("tUSD balance %s, want the 1000 minted: nothing spent", got)
 	}
 }

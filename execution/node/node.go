@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/execution"
 )
@@ -33,4 +34,17 @@ func Dial(ctx context.Context, url string, chainID uint64) (execution.Client, er
 		return nil, adapters.E(op, adapters.KindInvalid, "execution.rpc: the node serves chain %s, the configuration says chain_id %d", id, chainID)
 	}
 	return c, nil
+}
+
+// ConnectSigner connects an external signer (execution.RPCSigner) to its
+// JSON-RPC endpoint with go-ethereum's rpc client. The connection is lazy
+// (HTTP): a signer that is down fails the first transaction, with its
+// URL shown without credentials.
+func ConnectSigner(ctx context.Context, s *execution.RPCSigner) error {
+	c, err := rpc.DialContext(ctx, s.URL)
+	if err != nil {
+		return adapters.E("node.ConnectSigner", adapters.KindInvalid, "execution.signer: cannot connect to %s", s)
+	}
+	s.Call = c.CallContext
+	return nil
 }

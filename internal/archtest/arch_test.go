@@ -34,7 +34,7 @@ var forbidden = []struct {
 	{"service", []string{module + "/cmd", module + "/cli", module + "/backtest"}},
 	{"execution", []string{module + "/cmd", module + "/cli", module + "/backtest", module + "/service", "net/http"}},
 	{"internal", []string{module + "/execution", module + "/adapters", module + "/strategies", module + "/vault", module + "/backtest", module + "/service", module + "/cmd", module + "/cli"}},
-	{"internal/decfast", []string{module + "/"}},
+	{"fixed", []string{module + "/"}},
 	{"internal/yamlx", []string{module + "/"}},
 	{"internal/sqlitex", []string{module + "/"}},
 	{"internal/timefmt", []string{module + "/"}},

@@ -12,13 +12,12 @@ import (
 )
 
 // unsafeFiles lists the files that may import unsafe, each with what it
-// does with it. Only decfast's layout.go touches another module's type
-// (shopspring/decimal's, through a mirror of its layout checked by
-// reflection at start-up; docs/ARCHITECTURE.md, Numbers, says why it
-// stays); the rest read fields of their own package's struct at offsets
-// that reflect gives, or take a size.
+// does with it. None touches another module's types: they read fields of
+// their own package's struct at offsets that reflect gives, or take a
+// size. (Money never needs it: package fixed converts to and from
+// shopspring/decimal through decimal's public API; docs/ARCHITECTURE.md,
+// Numbers.)
 var unsafeFiles = map[string]string{
-	"internal/decfast/layout.go":    "shopspring/decimal's layout: coef and makeDec, the one place",
 	"internal/sqlitex/conn.go":      "unsafe.Sizeof(uintptr(0)) only",
 	"strategies/rules/fast.go":      "fields of rules' own marketEnv at reflect's offsets",
 	"strategies/rules/window.go":    "fields of rules' own marketEnv at reflect's offsets",

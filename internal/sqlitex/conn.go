@@ -23,8 +23,8 @@ import (
 // below database/sql: values are bound straight into prepared statements
 // and read straight out of them, with no boxing into interfaces, no
 // argument conversion and no per-call driver bookkeeping. It is for bulk
-// paths (importing hundreds of thousands of rows); everything else should
-// use the *sql.DB of Open.
+// paths (importing or loading hundreds of thousands of rows); everything
+// else should use the *sql.DB of Open.
 //
 // A Conn sees the same database as the *sql.DB opened with the same DSN
 // (for an in-memory database, see MemoryDSN) and takes part in SQLite's

@@ -3,7 +3,7 @@
 // immediate write transactions), applies embedded schema migrations
 // tracked in PRAGMA user_version, and offers a low-overhead row iterator
 // for hot read paths and a direct connection below database/sql (Conn)
-// for bulk writes.
+// for bulk writes and loads.
 package sqlitex
 
 import (

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/strategytest"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // synthUniverse builds a catalog of n ETH LST markets on one synthetic
@@ -31,7 +31,7 @@ func synthUniverse(tb testing.TB, n int) (*adapters.Catalog, []string, *strategi
 		tb.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	st := &strategies.State{Time: planTime, Base: adapters.ETH, NAV: decimal.NewFromInt(10_000), BaseUSD: 3000}
+	st := &strategies.State{Time: planTime, Base: adapters.ETH, NAV: fixed.NewFromInt(10_000), BaseUSD: 3000}
 	var ids []string
 	const rows = 14*24 + 6
 	for i := 0; i < n; i++ {

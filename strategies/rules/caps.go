@@ -80,6 +80,7 @@ type constraintsSpec struct {
 	MaxProtocol   map[string]*capValue        `yaml:"max_protocol"`
 	MaxTag        map[string]*capValue        `yaml:"max_tag"`
 	MaxShareOfTVL capValue                    `yaml:"max_share_of_tvl"`
+	MaxLeverage   capValue                    `yaml:"max_leverage"`
 }
 
 // hasParams reports whether any value reads a parameter.
@@ -117,6 +118,7 @@ func (c *constraintsSpec) each(f func(key string, v *capValue)) {
 		}
 	}
 	f("max_share_of_tvl", &c.MaxShareOfTVL)
+	f("max_leverage", &c.MaxLeverage)
 }
 
 // resolve returns the constraints with each params.NAME replaced by the
@@ -144,6 +146,7 @@ func (c *constraintsSpec) resolve(param func(string) (float64, bool)) (out strat
 	out.MaxWeight = val("max_weight", &c.MaxWeight)
 	out.MinWeight = val("min_weight", &c.MinWeight)
 	out.MaxShareOfTVL = val("max_share_of_tvl", &c.MaxShareOfTVL)
+	out.MaxLeverage = val("max_leverage", &c.MaxLeverage)
 	if len(c.MaxKind) > 0 {
 		out.MaxKind = map[adapters.Kind]float64{}
 		for k, v := range c.MaxKind {

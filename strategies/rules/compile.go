@@ -38,6 +38,7 @@ const (
 	ruleExit
 	ruleRebalance
 	ruleHarvest
+	ruleLeverage
 )
 
 var ruleKeys = [...]string{
@@ -47,12 +48,13 @@ var ruleKeys = [...]string{
 	ruleExit:      "exit.when",
 	ruleRebalance: "rebalance.when",
 	ruleHarvest:   "harvest.when",
+	ruleLeverage:  "rules.leverage",
 }
 
 func (k ruleKind) String() string { return ruleKeys[k] }
 
 func (k ruleKind) vault() bool   { return k == ruleRebalance || k == ruleHarvest }
-func (k ruleKind) boolean() bool { return k != ruleScore && k != ruleWeight }
+func (k ruleKind) boolean() bool { return k != ruleScore && k != ruleWeight && k != ruleLeverage }
 
 // exprError is a compile problem at a rune offset of the expression
 // source, or at the start of the expression (off < 0).

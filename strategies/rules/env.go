@@ -32,7 +32,18 @@ type marketEnv struct {
 	ID             string   `expr:"id"`
 	Tags           []string `expr:"tags"`
 	Weight         float64  `expr:"weight"`
+	Holding        float64  `expr:"holding"`
+	ExitImpact     float64  `expr:"exit_impact"`
+	ExitDays       float64  `expr:"exit_days"`
 	Score          float64  `expr:"score"`
+
+	// Loop markets (borrowing against collateral).
+	Leverage        float64 `expr:"leverage"`
+	HealthFactor    float64 `expr:"health_factor"`
+	LTV             float64 `expr:"ltv"`
+	LoopAPY         float64 `expr:"loop_apy"`
+	LiquidationDrop float64 `expr:"liquidation_drop"`
+	MaxLeverage     float64 `expr:"max_leverage"`
 
 	// Window values by window id. They are separate fields, not a slice,
 	// so that reading one costs the VM a single field load.
@@ -198,7 +209,16 @@ var Names = []NameDoc{
 	{"id", "string", "", ScopeMarket, false, `market ID ("lido/steth")`},
 	{"tags", "[]string", "", ScopeMarket, false, `risk tags including protocol:<p> and kind:<k>; has_tag("layer:eigenlayer") tests one`},
 	{"weight", "float", "fraction of NAV", ScopeMarket, false, "the market's current weight in the vault"},
+	{"holding", "float", "base units", ScopeMarket, false, "the vault's position in the market at its pricing (0 when it holds none)"},
+	{"exit_impact", "float", "fraction", ScopeMarket, false, "the price impact of selling the whole holding at once into the instant-exit depth L, holding / (L + holding) (constant-product depth, docs/adapters.md); 1 when held with no depth, 0 when not held"},
+	{"exit_days", "float", "days", ScopeMarket, false, "days the vault needs to leave its whole position: 0 when it holds none or the holding fits the instant-exit depth (holding <= exit_liquidity, the adapters' cap on an instant exit), else withdrawal_days"},
 	{"score", "float", "", ScopeWeight, false, "the score rule's result for the market"},
+	{"leverage", "float", "collateral / equity", ScopeMarket, false, "loop markets: the position's leverage (1 without debt; 1 for other markets); after rules.leverage, the leverage it chose"},
+	{"health_factor", "float", "ratio", ScopeMarket, false, "loop markets: collateral at the oracle's price x LLTV / debt of the position held; +Inf without debt"},
+	{"ltv", "float", "fraction", ScopeMarket, false, "loop markets: debt / collateral at the oracle's price of the position held (0 without debt)"},
+	{"loop_apy", "float", "fraction/year", ScopeMarket, false, "leverage x apy - (leverage - 1) x borrow_apy: the equity's yield at the leverage rules.leverage chose (the position's own in rules.leverage and exit.when); apy for other markets"},
+	{"liquidation_drop", "float", "fraction", ScopeMarket, false, "loop markets: the fall of the collateral's oracle price that liquidates the position, 1 - 1/health_factor (at the chosen leverage when nothing is held); 1 without debt"},
+	{"max_leverage", "float", "collateral / equity", ScopeMarket, false, "loop markets: 1 / (1 - the market's LTV now), the most a loop can borrow to; 1 for other markets"},
 	{"nav", "float", "base units", ScopeVault, false, "the vault's total assets"},
 	{"idle", "float", "base units", ScopeVault, false, "undeployed base asset"},
 	{"drift", "float", "fraction of NAV", ScopeVault, false, "half the sum of |current - target| weights"},
@@ -295,7 +315,46 @@ func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileCo
 	e.ID = ms.Market.ID
 	e.Tags = tags
 	e.Weight = ms.Weight
+	e.Holding, e.ExitImpact, e.ExitDays = 0, 0, 0
+	if ms.Value.Sign() > 0 {
+		h := ms.Value.InexactFloat64()
+		l := e.ExitLiquidity
+		if !(l > 0) || math.IsInf(l, 0) {
+			l = 0
+		}
+		e.Holding, e.ExitImpact = h, h/(l+h)
+		if h > l {
+			e.ExitDays = e.WithdrawalDays
+		}
+	}
 	e.Score = 0
+	e.Leverage, e.HealthFactor, e.LTV, e.LiquidationDrop, e.MaxLeverage = 1, math.Inf(1), 0, 1, 1
+	if l := ms.Loop; l != nil {
+		e.Leverage, e.LTV, e.MaxLeverage = l.Leverage, l.LTV, l.MaxLeverage
+		if l.HealthFactor > 0 {
+			e.HealthFactor, e.LiquidationDrop = l.HealthFactor, l.LiquidationDrop
+		}
+	}
+	e.LoopAPY = e.loopAPY(e.Leverage)
+}
+
+// loopAPY is the equity's yield of a loop at leverage lev:
+// lev x apy - (lev - 1) x borrow_apy.
+func (e *marketEnv) loopAPY(lev float64) float64 {
+	return lev*e.APY - (lev-1)*e.BorrowAPY
+}
+
+// atLeverage sets the loop names for a loop of leverage lev opened now
+// (when nothing is held) or relevered to it: loop_apy, and for a position
+// without debt the health factor and liquidation drop of a loop at lev
+// with the market's LLTV (l.LLTV / ((lev - 1) / lev)).
+func (e *marketEnv) atLeverage(l *adapters.LoopFigures, lev float64) {
+	e.Leverage, e.LoopAPY = lev, e.loopAPY(lev)
+	if l != nil && l.HealthFactor == 0 && lev > 1 && l.LLTV > 0 {
+		e.HealthFactor = l.LLTV * lev / (lev - 1)
+		e.LiquidationDrop = math.Max(0, 1-1/e.HealthFactor)
+		e.LTV = (lev - 1) / lev
+	}
 }
 
 // value returns the value of a plain name in env, for explanations.
@@ -335,8 +394,26 @@ func (e *marketEnv) value(name string) (any, bool) {
 		return e.ID, true
 	case "weight":
 		return e.Weight, true
+	case "holding":
+		return e.Holding, true
+	case "exit_impact":
+		return e.ExitImpact, true
+	case "exit_days":
+		return e.ExitDays, true
 	case "score":
 		return e.Score, true
+	case "leverage":
+		return e.Leverage, true
+	case "health_factor":
+		return e.HealthFactor, true
+	case "ltv":
+		return e.LTV, true
+	case "loop_apy":
+		return e.LoopAPY, true
+	case "liquidation_drop":
+		return e.LiquidationDrop, true
+	case "max_leverage":
+		return e.MaxLeverage, true
 	}
 	return nil, false
 }

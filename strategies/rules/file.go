@@ -33,6 +33,7 @@ type rulesSpec struct {
 	Eligible string `yaml:"eligible"`
 	Score    string `yaml:"score"`
 	Weight   string `yaml:"weight"`
+	Leverage string `yaml:"leverage"`
 }
 
 type allocSpec struct {
@@ -253,6 +254,27 @@ func keyString(k ast.MapKeyNode) string {
 	return ""
 }
 
+// eachKey calls f for each key of mapping m at path, in order, once per
+// key: a merge key (<<) is reported as unsupported and a key given twice
+// is reported at its second place; neither reaches f.
+func eachKey(d *doc, m *ast.MappingNode, path string, report func(pos, op, msg string, unsupported bool), f func(mv *ast.MappingValueNode, key, sub string)) {
+	seen := map[string]bool{}
+	for _, mv := range m.Values {
+		if mv.Key != nil && mv.Key.IsMergeKey() {
+			report(d.nodePos(mv.Key), path, "merge keys (<<) are not supported in strategy files", true)
+			continue
+		}
+		key := keyString(mv.Key)
+		sub := joinPath(path, key)
+		if seen[key] {
+			report(d.nodePos(mv.Key), sub, fmt.Sprintf("key %q is given twice", key), false)
+			continue
+		}
+		seen[key] = true
+		f(mv, key, sub)
+	}
+}
+
 // schemaCheck walks the YAML tree against the Go type it decodes into and
 // reports every unknown key (with a suggestion), every anchor, alias, tag
 // or merge key (strategy files do not use them), and every key given
@@ -285,19 +307,7 @@ func schemaCheck(d *doc, n ast.Node, t reflect.Type, path string, report func(po
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		seen := map[string]bool{}
-		for _, mv := range m.Values {
-			if mv.Key != nil && mv.Key.IsMergeKey() {
-				report(d.nodePos(mv.Key), path, "merge keys (<<) are not supported in strategy files", true)
-				continue
-			}
-			key := keyString(mv.Key)
-			sub := joinPath(path, key)
-			if seen[key] {
-				report(d.nodePos(mv.Key), sub, fmt.Sprintf("key %q is given twice", key), false)
-				continue
-			}
-			seen[key] = true
+		eachKey(d, m, path, report, func(mv *ast.MappingValueNode, key, sub string) {
 			ft, ok := fields[key]
 			if !ok {
 				where := "at the top level"
@@ -305,30 +315,18 @@ func schemaCheck(d *doc, n ast.Node, t reflect.Type, path string, report func(po
 					where = "in " + path
 				}
 				report(d.nodePos(mv.Key), sub, fmt.Sprintf("unknown key %q %s%s (known: %s)", key, where, suggest(key, names), strings.Join(names, ", ")), false)
-				continue
+				return
 			}
 			schemaCheck(d, mv.Value, ft, sub, report)
-		}
+		})
 	case reflect.Map:
 		m, ok := n.(*ast.MappingNode)
 		if !ok {
 			return
 		}
-		seen := map[string]bool{}
-		for _, mv := range m.Values {
-			if mv.Key != nil && mv.Key.IsMergeKey() {
-				report(d.nodePos(mv.Key), path, "merge keys (<<) are not supported in strategy files", true)
-				continue
-			}
-			key := keyString(mv.Key)
-			sub := joinPath(path, key)
-			if seen[key] {
-				report(d.nodePos(mv.Key), sub, fmt.Sprintf("key %q is given twice", key), false)
-				continue
-			}
-			seen[key] = true
+		eachKey(d, m, path, report, func(mv *ast.MappingValueNode, _, sub string) {
 			schemaCheck(d, mv.Value, t.Elem(), sub, report)
-		}
+		})
 	case reflect.Slice:
 		s, ok := n.(*ast.SequenceNode)
 		if !ok {

@@ -4,10 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // planTime is the State time of the hand-built test states.
@@ -85,7 +85,7 @@ func marketState(t testing.TB, cat *adapters.Catalog, id string, rows ...row) st
 
 // newState builds a State at planTime over markets with a NAV of 1000.
 func newState(base adapters.Asset, ms ...strategies.MarketState) *strategies.State {
-	return &strategies.State{Time: planTime, Base: base, NAV: decimal.NewFromInt(1000), Idle: decimal.NewFromInt(1000),
+	return &strategies.State{Time: planTime, Base: base, NAV: fixed.NewFromInt(1000), Idle: fixed.NewFromInt(1000),
 		Markets: ms, BaseUSD: 1}
 }
 

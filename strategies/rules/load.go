@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -345,6 +346,7 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 	s.eligible = compile(ruleEligible, spec.Rules.Eligible, "rules", "eligible")
 	s.score = compile(ruleScore, spec.Rules.Score, "rules", "score")
 	s.weight = compile(ruleWeight, spec.Rules.Weight, "rules", "weight")
+	s.leverage = compile(ruleLeverage, spec.Rules.Leverage, "rules", "leverage")
 	s.exit = compile(ruleExit, spec.Exit.When, "exit", "when")
 	s.rebalance.when = compile(ruleRebalance, spec.Rebalance.When, "rebalance", "when")
 	s.harvest.when = compile(ruleHarvest, spec.Harvest.When, "harvest", "when")
@@ -393,6 +395,7 @@ func (l *loader) build(spec *fileSpec) *Strategy {
 		l.errorf(d.pos(path...), "constraints."+p.Key, adapters.KindInvalid, "%s", p.Msg)
 	}
 	l.capsMatch(s.universe, &cons)
+	l.leverageFits(d, s, spec, cons)
 	s.constraints = cons
 	if len(l.errs) == 0 {
 		pj, err := strategies.NewProjector(cons, s.universe)
@@ -570,4 +573,51 @@ func posNums(p string) (int, int) {
 		fmt.Sscanf(parts[len(parts)-1], "%d", &col)
 	}
 	return line, col
+}
+
+// leverageFits refuses a leverage no loop market of the universe allows:
+// constraints.max_leverage, or a rules.leverage that is a number or a
+// parameter, above 1 / (1 - the highest LTV the market's profile ever
+// gives).
+func (l *loader) leverageFits(d *doc, s *Strategy, spec *fileSpec, cons strategies.Constraints) {
+	type loopMax struct {
+		id       string
+		ltv, max float64
+	}
+	var loops []loopMax
+	for i, m := range s.universe {
+		if m.Legs == nil {
+			continue
+		}
+		dl := s.profiles[i].DatedParam("ltv")
+		if !dl.Set() {
+			continue
+		}
+		ltv := dl.Max()
+		if ltv > 0 && ltv < 1 {
+			loops = append(loops, loopMax{m.ID, ltv, 1 / (1 - ltv)})
+		}
+	}
+	check := func(v float64, what string, path ...pathKey) {
+		for _, lm := range loops {
+			if v > lm.max*(1+1e-12) {
+				l.errorf(d.pos(path...), what, adapters.KindInvalid, "leverage %g is above what %s allows: at most %.4g at its highest LTV of %g (1 / (1 - LTV))", v, lm.id, lm.max, lm.ltv)
+				return
+			}
+		}
+	}
+	if cons.MaxLeverage > 0 {
+		check(cons.MaxLeverage, "constraints.max_leverage", "constraints", "max_leverage")
+	}
+	src := strings.TrimSpace(spec.Rules.Leverage)
+	if src == "" {
+		return
+	}
+	if v, err := strconv.ParseFloat(src, 64); err == nil {
+		check(v, "rules.leverage", "rules", "leverage")
+	} else if name, ok := strings.CutPrefix(src, "params."); ok {
+		if v, ok := s.param(name); ok {
+			check(v, "rules.leverage", "rules", "leverage")
+		}
+	}
 }

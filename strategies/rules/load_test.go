@@ -89,6 +89,12 @@ func TestLoad_Errors(t *testing.T) {
 		{"bad min_trade", okHead + "rules: { score: apy }\nrebalance: { min_trade: -1 }\n", adapters.KindInvalid, "test.yaml:6:25", "rebalance.min_trade", "not a fraction"},
 		{"tag cap matching nothing", okHead + "rules: { score: apy }\nconstraints: { max_tag: { \"protocol:lidoo\": 0.3 } }\n", adapters.KindInvalid, "test.yaml:6:", "constraints.max_tag.protocol:lidoo", `did you mean "protocol:lido"?`},
 		{"protocol cap matching nothing", okHead + "rules: { score: apy }\nconstraints: { max_protocol: { lidoo: 0.5 } }\n", adapters.KindInvalid, "test.yaml:6:", "constraints.max_protocol.lidoo", `did you mean "lido"?`},
+		{"leverage above the LTV", "base: ETH\nuniverse: [aave-v3/wsteth-loop]\nparams: { leverage: 20 }\nrules:\n  leverage: params.leverage\n  score: loop_apy\n", adapters.KindInvalid, "test.yaml:5:13", "rules.leverage",
+			"leverage 20 is above what aave-v3/wsteth-loop allows: at most 15.38 at its highest LTV of 0.935"},
+		{"max_leverage above the LTV", "base: ETH\nuniverse: [morpho/wsteth-weth-loop]\nrules: { score: loop_apy }\nconstraints: { max_leverage: 19 }\n", adapters.KindInvalid, "test.yaml:4:30", "constraints.max_leverage",
+			"leverage 19 is above what morpho/wsteth-weth-loop allows: at most 18.18"},
+		{"max_leverage below 1", okHead + "rules: { score: apy }\nconstraints: { max_leverage: 0.5 }\n", adapters.KindInvalid, "test.yaml:6:30", "constraints.max_leverage", "not a leverage"},
+		{"leverage not a number", okHead + "rules:\n  score: apy\n  leverage: apy > 0\n", adapters.KindInvalid, "test.yaml:7:13", "rules.leverage", "must give a number"},
 		{"bad min_gain_over_cost", okHead + "rules: { score: apy }\nrebalance: { min_gain_over_cost: -1 }\n", adapters.KindInvalid, "test.yaml:6:34", "rebalance.min_gain_over_cost", "finite number >= 0"},
 	}
 	for _, tc := range tests {

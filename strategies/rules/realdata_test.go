@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // sharedData returns the real-data folder, or skips when it is not set.
@@ -105,7 +105,7 @@ exit: { when: 'avg(peg, "24h") < 0.97' }
 			}
 			var aaveObs adapters.Observation
 			aaveObs.Put(adapters.FieldAPY, 0.02)
-			st := &strategies.State{Time: tc.at, Base: adapters.ETH, NAV: decimal.NewFromInt(100), Markets: []strategies.MarketState{
+			st := &strategies.State{Time: tc.at, Base: adapters.ETH, NAV: fixed.NewFromInt(100), Markets: []strategies.MarketState{
 				{Market: lido, Profile: lidoProf, Series: series, Row: row, Obs: series.At(row)},
 				{Market: aave, Profile: aaveProf, Row: 0, Obs: aaveObs},
 			}}

@@ -41,6 +41,7 @@ type Strategy struct {
 
 	comp                          *compiler
 	eligible, score, weight, exit *program
+	leverage                      *program // rules.leverage, for loop markets
 	alloc                         strategies.AllocOptions
 	constraints                   strategies.Constraints
 	projector                     *strategies.Projector
@@ -371,6 +372,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	reads := grow(pc.reads, n)
 	pc.reads = reads
 	var exits []string
+	levs := make([]float64, n) // per loop market: the leverage chosen
 	eligibleCount := 0
 	groups := s.comp.groups
 	deferW := s.weight != nil && len(groups) > 0
@@ -408,6 +410,13 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 				reads[i] = readExit
 				continue
 			}
+		}
+		if ms.Loop != nil {
+			lev, err := s.leverageOf(pc, ms)
+			if err != nil {
+				return strategies.Target{}, err
+			}
+			levs[i] = lev
 		}
 		reads[i] = readIneligible
 		if s.eligible != nil {
@@ -546,7 +555,10 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	t := strategies.Target{Allocations: make([]strategies.Allocation, n), Idle: proj.Idle}
 	for i := range t.Allocations {
 		t.Allocations[i] = strategies.Allocation{Market: proj.Markets[i], Weight: proj.Weights[i],
-			Reason: all[prevEnd(ends, i):ends[i]], Reads: s.readList(reads[i])}
+			Reason: all[prevEnd(ends, i):ends[i]], Reads: s.readList(reads[i]), Leverage: levs[i]}
+		if l := levs[i]; l > 0 {
+			t.Allocations[i].Reason += loopNote(&pc.env, st.Market(proj.Markets[i]), l)
+		}
 	}
 	t.Exit = exits
 	// "<name>: <k> of <n> markets eligible, <method> allocation[, exit from a, b]"
@@ -865,4 +877,87 @@ func (s *Strategy) should(sc *schedule, v strategies.VaultVars) (bool, string, e
 		verdict = " is true"
 	}
 	return b, sc.when.src + verdict + values(sc.when.names), nil
+}
+
+// leverageOf is the leverage of loop market ms: rules.leverage's value
+// (1 when the strategy has none), at least 1, at most the constraint
+// max_leverage and the market's own maximum now. The environment's loop
+// names are then those at that leverage.
+func (s *Strategy) leverageOf(pc *planCtx, ms *strategies.MarketState) (float64, error) {
+	lev := 1.0
+	if s.leverage != nil {
+		v, err := pc.runFloat(s.leverage)
+		if err != nil {
+			return 0, err
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, s.runErr(s.leverage, ms.Market.ID, "%s gives %g; a leverage must be a finite number", s.leverage.src, v)
+		}
+		lev = v
+	}
+	lev = math.Max(1, lev)
+	if m := s.constraints.MaxLeverage; m >= 1 {
+		lev = math.Min(lev, m)
+	}
+	if m := ms.Loop.MaxLeverage; m >= 1 {
+		lev = math.Min(lev, m)
+	}
+	pc.env.atLeverage(ms.Loop, lev)
+	return lev, nil
+}
+
+// loopNote explains a loop market's figures for plans: the leverage, the
+// position's health factor and liquidation drop (or those of a loop
+// opened at the leverage), and the loop's APY.
+func loopNote(e *marketEnv, ms *strategies.MarketState, lev float64) string {
+	if ms == nil || ms.Loop == nil {
+		return ""
+	}
+	l := ms.Loop
+	b := []byte("; loop: leverage ")
+	b = appendNum(b, lev)
+	b = append(b, " (max "...)
+	b = appendNum(b, l.MaxLeverage)
+	b = append(b, ", LTV "...)
+	b = appendNum(b, l.MaxLTV)
+	b = append(b, ", LLTV "...)
+	b = appendNum(b, l.LLTV)
+	b = append(b, ")"...)
+	hf, drop := l.HealthFactor, l.LiquidationDrop
+	what := "held"
+	if hf == 0 && lev > 1 && l.LLTV > 0 {
+		hf = l.LLTV * lev / (lev - 1)
+		drop = math.Max(0, 1-1/hf)
+		what = "at open"
+	}
+	if hf > 0 {
+		b = append(b, ", health factor "...)
+		b = appendNum(b, hf)
+		b = append(b, " "...)
+		b = append(b, what...)
+		b = append(b, ", liquidated by a "...)
+		b = appendNum(b, 100*drop)
+		b = append(b, "% fall of the collateral's "...)
+		if l.OracleMarket {
+			b = append(b, "market price"...)
+		} else {
+			b = append(b, "exchange rate"...)
+		}
+	} else {
+		b = append(b, ", no debt"...)
+	}
+	apy := ms.Obs.Value(adapters.FieldAPY, 0)
+	bapy := ms.Obs.Value(adapters.FieldBorrowAPY, 0)
+	b = append(b, "; loop APY "...)
+	b = appendNum(b, 100*(lev*apy-(lev-1)*bapy))
+	b = append(b, "% = "...)
+	b = appendNum(b, lev)
+	b = append(b, " x "...)
+	b = appendNum(b, 100*apy)
+	b = append(b, "% - "...)
+	b = appendNum(b, lev-1)
+	b = append(b, " x "...)
+	b = appendNum(b, 100*bapy)
+	b = append(b, "% borrow"...)
+	return string(b)
 }

@@ -25,22 +25,35 @@ import (
 // its pointer, its length and its first time's address, so a series that
 // grows or is replaced is rebuilt, but one changed in place is not seen.
 // The cache is shared by the copies WithParams makes (a sweep plans one
-// history with many parameter sets) and holds the latest series of each
-// market.
+// history with many parameter sets) and holds, per market, the slotWays
+// series planned most recently: workers that plan different histories at
+// once (Monte Carlo paths, walk-forward windows) each find their own
+// series instead of evicting each other's at every step, which rebuilt a
+// whole-series column per plan (two Monte Carlo workers ran 3x slower
+// than one).
 
 // avgExactRows is the longest average summed left to right.
 const avgExactRows = 64
 
-// windowCache holds one entry per market of the universe.
+// slotWays is how many series a market's slot keeps: at least the
+// workers that plan at once on this machine type (2 cores), with room.
+const slotWays = 4
+
+// windowCache holds a slot per market of the universe.
 type windowCache struct {
-	slots []atomic.Pointer[seriesWindows]
+	slots []atomic.Pointer[slot]
 }
+
+// slot is a market's cached series, most recently planned first. A slot
+// is never changed once stored: a miss stores a new one (two misses at
+// once may lose one entry, which is only rebuilt later).
+type slot [slotWays]*seriesWindows
 
 func newWindowCache(markets, windows int) *windowCache {
 	if windows == 0 {
 		return nil
 	}
-	return &windowCache{slots: make([]atomic.Pointer[seriesWindows], markets)}
+	return &windowCache{slots: make([]atomic.Pointer[slot], markets)}
 }
 
 // seriesWindows are the window columns of one series, built lazily per
@@ -66,12 +79,20 @@ func (c *windowCache) get(i int, s *adapters.Series, nw int) *seriesWindows {
 	if c == nil || s == nil || i >= len(c.slots) || len(s.Times) == 0 || len(s.Set) != len(s.Times) {
 		return nil
 	}
-	sw := c.slots[i].Load()
-	if sw != nil && sw.s == s && sw.n == len(s.Times) && sw.first == &s.Times[0] {
-		return sw
+	old := c.slots[i].Load()
+	if old != nil {
+		for _, sw := range old {
+			if sw != nil && sw.s == s && sw.n == len(s.Times) && sw.first == &s.Times[0] {
+				return sw
+			}
+		}
 	}
-	sw = &seriesWindows{s: s, n: len(s.Times), first: &s.Times[0], cols: make([]atomic.Pointer[winCol], nw)}
-	c.slots[i].Store(sw)
+	sw := &seriesWindows{s: s, n: len(s.Times), first: &s.Times[0], cols: make([]atomic.Pointer[winCol], nw)}
+	next := &slot{sw}
+	if old != nil {
+		copy(next[1:], old[:slotWays-1])
+	}
+	c.slots[i].Store(next)
 	return sw
 }
 

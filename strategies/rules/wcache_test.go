@@ -147,6 +147,36 @@ func TestWindowCache_Get(t *testing.T) {
 	}
 }
 
+// TestWindowCache_Interleaved: workers planning different histories at
+// once (Monte Carlo paths) alternate their series in one market's slot;
+// each keeps its entry while no more than slotWays series alternate, and
+// the least recently planned one is dropped beyond that.
+func TestWindowCache_Interleaved(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	c := newWindowCache(1, 1)
+	var series []*adapters.Series
+	var entries []*seriesWindows
+	for k := 0; k < slotWays; k++ {
+		series = append(series, randomSeries(rng, 10))
+		entries = append(entries, c.get(0, series[k], 1))
+	}
+	for round := 0; round < 3; round++ {
+		for k, s := range series {
+			if got := c.get(0, s, 1); got != entries[k] {
+				t.Fatalf("round %d: series %d of %d alternating lost its entry", round, k, slotWays)
+			}
+		}
+	}
+	extra := randomSeries(rng, 10)
+	c.get(0, extra, 1) // evicts the least recently planned: series[0]
+	if got := c.get(0, series[slotWays-1], 1); got != entries[slotWays-1] {
+		t.Errorf("the most recent series lost its entry to one more")
+	}
+	if got := c.get(0, series[0], 1); got == entries[0] {
+		t.Errorf("the least recently planned series kept its entry past %d others", slotWays)
+	}
+}
+
 // TestWindow_CurrentField checks that every name a window can read has a
 // float field in the market environment (window.current reads it).
 func TestWindow_CurrentField(t *testing.T) {

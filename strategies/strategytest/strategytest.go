@@ -28,6 +28,8 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Tol is the tolerance of the sum and cap checks.
@@ -215,7 +217,7 @@ func RandomState(rng *rand.Rand, cat *adapters.Catalog, n int) *strategies.State
 	}
 	st := &strategies.State{Time: Epoch.Add(time.Duration(rng.IntN(365*24)) * time.Hour)}
 	if len(bases) == 0 || n <= 0 {
-		st.NAV, st.Idle = decimal.Zero, decimal.Zero
+		st.NAV, st.Idle = fixed.Num{}, fixed.Num{}
 		return st
 	}
 	base := bases[rng.IntN(len(bases))]
@@ -232,12 +234,11 @@ func RandomState(rng *rand.Rand, cat *adapters.Catalog, n int) *strategies.State
 	if rng.IntN(4) > 0 {
 		st.BaseUSD = usd
 	}
-	switch rng.IntN(5) {
-	case 0:
-		st.NAV = decimal.Zero
-	default:
-		st.NAV = decimal.NewFromInt(int64(rng.IntN(1_000_000) + 1)).Shift(-int32(rng.IntN(3)))
+	nav := decimal.Zero
+	if rng.IntN(5) != 0 {
+		nav = decimal.NewFromInt(int64(rng.IntN(1_000_000) + 1)).Shift(-int32(rng.IntN(3)))
 	}
+	st.NAV = fixed.FromDec(nav)
 	st.GasPrice = rng.Float64() * 50
 	st.GasAssetPrice = 1
 	if base != adapters.ETH {
@@ -266,16 +267,17 @@ func RandomState(rng *rand.Rand, cat *adapters.Catalog, n int) *strategies.State
 		}
 		ms.Paused = rng.IntN(20) == 0
 		ms.Weight = held[i]
-		ms.Value = adapters.Quantize(st.NAV.Mul(adapters.FromFloat(held[i])))
-		invested = invested.Add(ms.Value)
+		value := adapters.Quantize(nav.Mul(adapters.FromFloat(held[i])))
+		ms.Value = fixed.FromDec(value)
+		invested = invested.Add(value)
 		if rng.IntN(3) == 0 {
-			ms.PendingRewards = adapters.Quantize(ms.Value.Mul(decimal.RequireFromString("0.001")))
+			ms.PendingRewards = fixed.FromDec(adapters.Quantize(value.Mul(decimal.RequireFromString("0.001"))))
 		}
 		st.Markets = append(st.Markets, ms)
 	}
-	st.Idle = st.NAV.Sub(invested)
+	st.Idle = fixed.FromDec(nav.Sub(invested))
 	if st.Idle.Sign() < 0 {
-		st.Idle = decimal.Zero
+		st.Idle = fixed.Num{}
 	}
 	return st
 }

@@ -35,15 +35,13 @@ var unitFactors = []struct {
 }
 
 // undetectable lists the corrupted columns no check can tell from real
-// data, with the reason: the column is the file's only measure of its
-// quantity and the corrupted values are still plausible ones.
-var undetectable = map[string]string{
-	"dataset_lido.csv:Lido_TVL:/100":                              "a $39M-$424M TVL is plausible for a staking token, and the file has no other size",
-	"dataset_aave_defillama.csv:Aave_USDC_TVL:/100":               "free liquidity of $2k-$18M is plausible, and the file has no other size",
-	"dataset_aave_defillama.csv:Aave_USDC_TVL:x100":               "free liquidity up to $179B is below the trillion-dollar bound, and the file has no other size",
-	"bar-chart-supply-apy-2025-09-29-eeth.csv:Reward:/100":        "a reward APY of 0.002%-0.016% is plausible (rewards are often tiny)",
-	"uniswapv3_WETHUSDT_1h_2024-01-01_2025-09-27.csv:volume:/100": "a quieter pool is plausible, and the file has no pool size to compare with",
-}
+// data, with the reason (the column is the file's only measure of its
+// quantity and the corrupted values are still plausible ones). It is
+// empty: Lido's TVL /100 and the Uniswap volume /100 are refused by their
+// markets' documented levels (typical_tvl, typical_volume), the DefiLlama
+// Aave free liquidity x100 and /100 reported against the Messari file's
+// supply minus borrows; a variant that passes unreported fails the test.
+var undetectable = map[string]string{}
 
 // TestImport_CorruptedUnits_SharedData corrupts every numeric column of
 // every file in shared/data by each unit error (x100, x1e18, /100) and

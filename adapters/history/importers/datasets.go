@@ -107,6 +107,7 @@ func init() {
 			empty:  "no values",
 			cols: []col{
 				{name: "liquidityIndex", field: adapters.FieldIndex},
+				{name: "variableBorrowIndex", field: adapters.FieldBorrowIndex},
 				{name: "currentLiquidityRate", field: adapters.FieldAPY, unit: UnitFraction, put: aprAPY},
 				{name: "currentVariableBorrowRate", field: adapters.FieldBorrowAPY, unit: UnitFraction, put: aprAPY},
 				{name: "totalAToken", with: []string{"totalStableDebt", "totalVariableDebt", "price"}, put: aaveScanAmounts},
@@ -610,6 +611,15 @@ func aaveScanAmounts(r *row, c *col) error {
 			return nil
 		default:
 			return nil
+		}
+	}
+	if ethPriced[r.sym] {
+		// The Aave oracle's price of the token over WETH's: the
+		// exchange rate Aave values the token at as collateral (its CAPO
+		// feed of the token's own rate), what a borrow against it is
+		// measured by.
+		if err := t.put(&r.o, adapters.FieldExchangeRate, toBase, priceCol); err != nil {
+			return err
 		}
 	}
 	if have[0] {

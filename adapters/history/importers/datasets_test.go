@@ -39,7 +39,7 @@ func TestImportReader_Datasets(t *testing.T) {
 			name: "aavescan WETH", format: FormatAaveScan,
 			src: aaveHeader + "2024-01-01T00:00:00Z,1704067200,18908894,0xC02a,WETH,1.0180859234631308,0.0175708783840463,1.03,0.0268980809164918,0.09,500000,0.0,400000,2280.05656,2024-01-01\n",
 			want: []history.Row{{Market: "aave-v3/weth", Line: 2, Obs: obs(1704067200, F{
-				adapters.FieldIndex: 1.0180859234631308, adapters.FieldAPY: aprToAPY(0.0175708783840463),
+				adapters.FieldIndex: 1.0180859234631308, adapters.FieldBorrowIndex: 1.03, adapters.FieldAPY: aprToAPY(0.0175708783840463),
 				adapters.FieldBorrowAPY: aprToAPY(0.0268980809164918), adapters.FieldUtilization: 0.8,
 				adapters.FieldSupply: 500000, adapters.FieldBorrows: 400000, adapters.FieldBaseUSD: 2280.05656})}},
 		},
@@ -47,7 +47,7 @@ func TestImportReader_Datasets(t *testing.T) {
 			name: "aavescan wstETH without its WETH sibling", format: FormatAaveScan,
 			src: aaveHeader + "2024-05-12T00:00:00Z,1715472000,1,0x7f,wstETH,1.0005,0.0000140369,1.0049,0.0030427,0.075,1000,0.0,50,3393.15,2024-05-12\n",
 			want: []history.Row{{Market: "aave-v3/wsteth", Line: 2, Obs: obs(1715472000, F{
-				adapters.FieldIndex: 1.0005, adapters.FieldAPY: aprToAPY(0.0000140369),
+				adapters.FieldIndex: 1.0005, adapters.FieldBorrowIndex: 1.0049, adapters.FieldAPY: aprToAPY(0.0000140369),
 				adapters.FieldBorrowAPY: aprToAPY(0.0030427), adapters.FieldUtilization: 0.05})}},
 			note: "supply, borrows and base_usd not stored",
 		},

@@ -31,7 +31,7 @@ func TestGenerate_RegisteredKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(b.Markets), len(adapters.Builtin().Markets()); got != want {
+	if got, want := len(b.Markets), len(storedMarkets()); got != want {
 		t.Errorf("%d markets generated, want the %d built-in ones", got, want)
 	}
 	if len(b.Notes) != 1 || !strings.Contains(b.Notes[0], "market acme/note not generated: the generator has no model of kind synth-test-kind") {

@@ -177,6 +177,9 @@ func newGen(cfg Config) (*gen, error) {
 		// package registered has no synthetic model: its history is
 		// imported (data import).
 		for _, m := range cat.Markets() {
+			if m.Legs != nil {
+				continue // a loop's history is composed from its legs' (adapters.ComposeLoop)
+			}
 			if slices.Contains(adapters.Kinds, m.Kind) {
 				markets = append(markets, m)
 			} else {
@@ -184,6 +187,7 @@ func newGen(cfg Config) (*gen, error) {
 			}
 		}
 	}
+	markets = slices.DeleteFunc(slices.Clone(markets), func(m adapters.Market) bool { return m.Legs != nil })
 	for _, m := range markets {
 		if !slices.Contains(adapters.Kinds, m.Kind) {
 			return nil, adapters.E(op, adapters.KindInvalid, "market %s: the generator has no model of kind %s (import its history with data import)", m.ID, m.Kind)

@@ -25,7 +25,7 @@ func ApplyUnits(d UnitDriver, pos adapters.Position, env *adapters.Env, ev adapt
 	switch ev.Type {
 	case adapters.EventSlash, adapters.EventBadDebt:
 		before := d.Value(&pos, env, adapters.PriceRate)
-		pos.Units = MulRate(pos.Units, 1-ev.Size)
+		pos.Units = pos.Units.MulRate(1 - ev.Size)
 		return pos, before.Sub(d.Value(&pos, env, adapters.PriceRate)), nil
 	case adapters.EventPause:
 		pos.Paused = true

@@ -3,23 +3,23 @@ package mech
 import (
 	"github.com/shopspring/decimal"
 
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // MulRate returns u x FastDecimal(x) rounded half away from zero to
-// adapters.Scale places, with one allocation: decfast.MulRate (the
+// adapters.Scale places, with one allocation: fixed.MulRate (the
 // adapters' Value hot path; tested there against decimal).
-func MulRate(u decimal.Decimal, x float64) decimal.Decimal { return decfast.MulRate(u, x) }
+func MulRate(u decimal.Decimal, x float64) decimal.Decimal { return fixed.MulRate(u, x) }
 
 // FastDecimal converts a rate or price to a decimal without strconv, at
 // the most places (up to 18) that keep its coefficient below 2^53:
-// decfast.FastDecimal.
-func FastDecimal(x float64) decimal.Decimal { return decfast.FastDecimal(x) }
+// fixed.FastDecimal.
+func FastDecimal(x float64) decimal.Decimal { return fixed.FastDecimal(x) }
 
 // depthMemo remembers the latest exit depths converted for quotes'
 // MaxInstantExit: a decision quotes every market at the same observed
 // depth, step after step.
-var depthMemo = decfast.NewMemo(FastDecimal)
+var depthMemo = fixed.NewMemo(FastDecimal)
 
 // depthDecimal is FastDecimal(x), remembered by x's bits.
 func depthDecimal(x float64) decimal.Decimal { return depthMemo.Get(x) }

@@ -7,7 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
-	"github.com/yieldvault/yieldvault/internal/decfast"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // YearSeconds is the length of the year APYs compound over: 365 days.
@@ -258,7 +258,7 @@ func (d *Staking) Accrue(pos *adapters.Position, env *adapters.Env) {
 	if d.restaking && !d.rewardsInRate && !pos.Last.IsZero() && pos.Units.Sign() > 0 {
 		if rr := d.rewardRate(env); rr > 0 {
 			years := env.Time.Sub(pos.Last).Seconds() / YearSeconds
-			pos.Rewards = decfast.FromDec(pos.Rewards).Add(decfast.FromDec(pos.Units).MulRate(pos.Index * rr * years)).Dec()
+			pos.Rewards = pos.Rewards.Add(pos.Units.MulRate(pos.Index * rr * years))
 		}
 	}
 	pos.Index = r
@@ -284,7 +284,7 @@ func (d *Staking) Value(pos *adapters.Position, env *adapters.Env, pricing adapt
 		return decimal.Zero
 	}
 	r, _ := d.ValueRate(pos, env, pricing)
-	return MulRate(pos.Units, r)
+	return pos.Units.MulRate(r).Dec()
 }
 
 // ValueRate is the rate Value multiplies the units by
@@ -341,9 +341,9 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 		// The buy's gas plus its slippage, never below the gas: a buy
 		// below the rate's value counts no saving (the pricing values the
 		// discount), so a gain-over-cost test is not passed by a discount.
-		if route, value, gas, ok := d.entry(env, decfast.FromDec(amount), q.EntryCost); ok && route != "mint" {
-			gn := decfast.FromDec(gas)
-			if slip := decfast.FromDec(amount).Sub(gn).Sub(value); slip.Sign() > 0 {
+		if route, value, gas, ok := d.entry(env, fixed.FromDec(amount), q.EntryCost); ok && route != "mint" {
+			gn := fixed.FromDec(gas)
+			if slip := fixed.FromDec(amount).Sub(gn).Sub(value); slip.Sign() > 0 {
 				gn = gn.Add(slip)
 			}
 			q.EntryCost = gn.Dec()
@@ -355,18 +355,18 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 	}
 	liq := d.exitLiq(env)
 	q.MaxInstantExit = depthDecimal(math.Max(liq, d.burnLiq))
-	// The costs on decfast.Num: the decimal arithmetic's results, built
+	// The costs on fixed.Num: the decimal arithmetic's results, built
 	// as decimals once.
-	gasW := decfast.FromDec(env.GasCost(d.gasWithdraw))
+	gasW := fixed.FromDec(env.GasCost(d.gasWithdraw))
 	if amount.Sign() > 0 && (liq > 0 || d.burnLiq > 0) {
-		am := decfast.FromDec(amount)
+		am := fixed.FromDec(amount)
 		if a := am.Float(); a <= liq || d.burns(a) {
 			slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env), gasW)
 			q.ExitCost = slip.Add(fee).Add(gas).Dec()
 			return q, nil
 		}
 	}
-	q.ExitCost = gasW.Add(decfast.FromDec(env.GasCost(d.gasClaim))).Dec()
+	q.ExitCost = gasW.Add(fixed.FromDec(env.GasCost(d.gasClaim))).Dec()
 	return q, nil
 }
 
@@ -385,15 +385,15 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 	if !(pos.Index > 0) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
 	}
-	am := decfast.FromDec(amount)
+	am := fixed.FromDec(amount)
 	route, value, gas, ok := d.entry(env, am, env.GasCost(d.gasDeposit))
 	if !ok {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover its gas %s", d.market.ID, amount, env.GasCost(d.gasDeposit))
 	}
 	units := value.DivRoundRate(pos.Index)
-	pos.Units, pos.Principal = decfast.Dec2(decfast.FromDec(pos.Units).Add(units), decfast.FromDec(pos.Principal).Add(am))
+	pos.Units, pos.Principal = pos.Units.Add(units), pos.Principal.Add(am)
 	f := adapters.Fill{Amount: amount, Value: value.Dec(), Gas: gas, Route: route}
-	if slip := am.Sub(decfast.FromDec(gas)).Sub(value); !slip.IsZero() {
+	if slip := am.Sub(fixed.FromDec(gas)).Sub(value); !slip.IsZero() {
 		f.Slippage = slip.Dec()
 	}
 	return pos, f, nil
@@ -403,16 +403,16 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 // the route's name, the value it adds at the rate, and its gas (mintGas
 // is the mint's, env.GasCost(gas_deposit)). ok is false when no route's
 // gas is covered.
-func (d *Staking) entry(env *adapters.Env, amount decfast.Num, mintGas decimal.Decimal) (route string, value decfast.Num, gas decimal.Decimal, ok bool) {
+func (d *Staking) entry(env *adapters.Env, amount fixed.Num, mintGas decimal.Decimal) (route string, value fixed.Num, gas decimal.Decimal, ok bool) {
 	gas = mintGas
-	if gn := decfast.FromDec(gas); gn.Cmp(amount) < 0 {
+	if gn := fixed.FromDec(gas); gn.Cmp(amount) < 0 {
 		route, value, ok = "mint", amount.Sub(gn), true
 	}
 	if !d.swapMayBeat(env, amount.Float()) {
 		return route, value, gas, ok
 	}
 	sg := env.GasCost(d.gasWithdraw)
-	sn := decfast.FromDec(sg)
+	sn := fixed.FromDec(sg)
 	if sn.Cmp(amount) >= 0 {
 		return route, value, gas, ok
 	}
@@ -509,9 +509,9 @@ func (d *Staking) venueBalances(env *adapters.Env) (b0, b1 float64, ok bool) {
 // long before a vault's rebalance could, and pricing sales above the rate
 // while deposits mint at it would let a strategy earn a riskless profit
 // from every round trip.
-func (d *Staking) instantCosts(env *adapters.Env, amount decfast.Num, a, liq, peg float64, gasW decfast.Num) (slip, fee, gas decfast.Num) {
+func (d *Staking) instantCosts(env *adapters.Env, amount fixed.Num, a, liq, peg float64, gasW fixed.Num) (slip, fee, gas fixed.Num) {
 	if d.burns(a) {
-		return decfast.Num{}, decfast.Num{}, gasW // redeemed at the rate
+		return fixed.Num{}, fixed.Num{}, gasW // redeemed at the rate
 	}
 	received := amount.MulQ(d.sellFactor(env, a, liq, peg))
 	slip = amount.Sub(received)
@@ -526,8 +526,8 @@ func (d *Staking) instantCosts(env *adapters.Env, amount decfast.Num, a, liq, pe
 func (d *Staking) burns(a float64) bool { return d.burnLiq > 0 && a <= d.burnLiq }
 
 // mulQ is adapters.Quantize(u.Mul(FastDecimal(x))), the same coefficient
-// and exponent (decfast.Num.MulQ).
-func mulQ(u decimal.Decimal, x float64) decimal.Decimal { return decfast.FromDec(u).MulQ(x).Dec() }
+// and exponent (fixed.Num.MulQ).
+func mulQ(u decimal.Decimal, x float64) decimal.Decimal { return fixed.FromDec(u).MulQ(x).Dec() }
 
 // Withdraw takes value out: instantly through the venue, through the
 // protocol's queue, or (ExitAuto) the cheaper of the two, preferring the
@@ -539,12 +539,12 @@ func (d *Staking) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.
 	if !(pos.Index > 0) && pos.Units.Sign() > 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
 	}
-	held := decfast.FromDec(pos.Units).MulQ(pos.Index)
+	held := pos.Units.MulQ(pos.Index)
 	amount := w.Amount
 	if w.All {
 		amount = held.Dec()
 	}
-	am := decfast.FromDec(amount)
+	am := fixed.FromDec(amount)
 	if am.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw (position value %s)", d.market.ID, held.Dec())
 	}
@@ -576,30 +576,30 @@ func (d *Staking) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.
 
 // take removes units (or all of them) from pos and the matching share of
 // its principal.
-func take(pos *adapters.Position, units decfast.Num, all bool) {
-	held := decfast.FromDec(pos.Units)
+func take(pos *adapters.Position, units fixed.Num, all bool) {
+	held := pos.Units
 	if all || units.Cmp(held) >= 0 {
-		pos.Units = decimal.Zero
-		pos.Principal = decimal.Zero
+		pos.Units = fixed.Num{}
+		pos.Principal = fixed.Num{}
 		return
 	}
 	if held.Sign() > 0 {
-		p := decfast.FromDec(pos.Principal)
+		p := pos.Principal
 		cut := p.MulDivRound(units, held)
-		pos.Units, pos.Principal = decfast.Dec2(held.Sub(units), p.Sub(cut)) // one allocation: they live together
+		pos.Units, pos.Principal = held.Sub(units), p.Sub(cut)
 		return
 	}
-	pos.Units = held.Sub(units).Dec()
+	pos.Units = held.Sub(units)
 }
 
 func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
 	liq := d.exitLiq(env)
-	if liq <= 0 && !d.burns(decfast.FromDec(amount).Float()) {
+	if liq <= 0 && !d.burns(fixed.FromDec(amount).Float()) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity, "%s has no instant-exit liquidity", d.market.ID)
 	}
 	all := w.All
 	partial := false
-	am := decfast.FromDec(amount)
+	am := fixed.FromDec(amount)
 	a := am.Float()
 	if top := math.Max(liq, d.burnLiq); a > top {
 		if !w.AllowPartial {
@@ -607,16 +607,16 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 				"%s: instant exit of %s exceeds the exit liquidity %g", d.market.ID, amount, top)
 		}
 		amount = FastDecimal(top)
-		am = decfast.FromDec(amount)
+		am = fixed.FromDec(amount)
 		a = am.Float()
 		all, partial = false, true
 	}
-	units := decfast.FromDec(pos.Units)
+	units := pos.Units
 	if !all {
 		units = am.DivRoundRate(pos.Index)
 	}
 	gasW := env.GasCost(d.gasWithdraw)
-	slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env), decfast.FromDec(gasW))
+	slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env), fixed.FromDec(gasW))
 	if w.MaxSlippage > 0 {
 		if frac := slip.Float() / a; frac > w.MaxSlippage {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
@@ -629,15 +629,7 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 			"%s: instant exit of %s does not cover its costs (%s)", d.market.ID, amount, slip.Add(fee).Add(gas).Dec())
 	}
 	take(&pos, units, all)
-	// One allocation: the fill's amounts live together (a zero fee, the
-	// profiles' usual, needs no room).
-	var gotD, slipD, feeD decimal.Decimal
-	if fee.IsZero() {
-		gotD, slipD = decfast.Dec2(got, slip)
-		feeD = fee.Dec()
-	} else {
-		gotD, slipD, feeD = decfast.Dec3(got, slip, fee)
-	}
+	gotD, slipD, feeD := got.Dec(), slip.Dec(), fee.Dec()
 	route := d.routeSwap
 	if d.burns(a) {
 		route = "burn"
@@ -662,16 +654,16 @@ func (d *Staking) queue(op string, pos adapters.Position, env *adapters.Env, amo
 			d.market.ID, since.Format("2006-01-02"))
 	}
 	gas := env.GasCost(d.gasWithdraw)
-	am, gn := decfast.FromDec(amount), decfast.FromDec(gas)
+	am, gn := fixed.FromDec(amount), fixed.FromDec(gas)
 	if gn.Cmp(am) >= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: queued withdrawal of %s does not cover its gas %s", d.market.ID, amount, gas)
 	}
-	units := decfast.FromDec(pos.Units)
+	units := pos.Units
 	if !all {
 		units = am.DivRoundRate(pos.Index)
 	}
 	c := adapters.Claim{
-		Units:     am.Sub(gn).DivRoundRate(pos.Index).Dec(),
+		Units:     am.Sub(gn).DivRoundRate(pos.Index),
 		Index:     pos.Index,
 		Requested: env.Time,
 		ReadyAt:   env.Time.Add(d.Delay(env)),
@@ -732,15 +724,16 @@ func (d *Staking) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Po
 	if pos.Rewards.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", d.market.ID)
 	}
-	fee := adapters.Quantize(pos.Rewards.Mul(FastDecimal(d.harvestSwapCost)))
+	rewards := pos.Rewards.Dec()
+	fee := pos.Rewards.MulQ(d.harvestSwapCost).Dec() // Quantize(rewards x FastDecimal(cost))
 	gas := env.GasCost(d.gasHarvest)
-	got := pos.Rewards.Sub(fee).Sub(gas)
+	got := rewards.Sub(fee).Sub(gas)
 	if got.Sign() < 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
-			"%s: rewards of %s do not cover the harvest cost %s", d.market.ID, pos.Rewards, fee.Add(gas))
+			"%s: rewards of %s do not cover the harvest cost %s", d.market.ID, rewards, fee.Add(gas))
 	}
-	f := adapters.Fill{Amount: got, Value: pos.Rewards, Gas: gas, Fee: fee}
-	pos.Rewards = decimal.Zero
+	f := adapters.Fill{Amount: got, Value: rewards, Gas: gas, Fee: fee}
+	pos.Rewards = fixed.Num{}
 	return pos, f, nil
 }
 
@@ -778,14 +771,14 @@ func (d *Staking) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Ev
 		}
 		keep := adapters.FromFloat(1 - eff)
 		before := d.Value(&pos, env, adapters.PriceRate)
-		pos.Units = adapters.Quantize(pos.Units.Mul(keep))
+		pos.Units = fixed.FromDec(adapters.Quantize(pos.Units.Dec().Mul(keep)))
 		after := d.Value(&pos, env, adapters.PriceRate)
 		loss := before.Sub(after)
 		if len(pos.Claims) > 0 {
 			claims := make([]adapters.Claim, len(pos.Claims))
 			for i, c := range pos.Claims {
 				b := c.Amount()
-				c.Units = adapters.Quantize(c.Units.Mul(keep))
+				c.Units = fixed.FromDec(adapters.Quantize(c.Units.Dec().Mul(keep)))
 				loss = loss.Add(b.Sub(c.Amount()))
 				claims[i] = c
 			}

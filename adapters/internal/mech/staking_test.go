@@ -9,6 +9,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 func TestFastDecimal(t *testing.T) {
@@ -89,9 +91,11 @@ func TestGrowth(t *testing.T) {
 	}
 }
 
+// TestMulRate_Allocs: a Value (units on a fixed.Num times a rate) allocates
+// only the decimal it returns (decimal.NewFromBigInt's big.Int and words).
 func TestMulRate_Allocs(t *testing.T) {
-	u := decimal.RequireFromString("123.456789012345678901")
-	got := testing.AllocsPerRun(100, func() { _ = MulRate(u, 1.0853) })
+	u := fixed.RequireFromString("123.456789012345678901")
+	got := testing.AllocsPerRun(100, func() { _ = u.MulRate(1.0853).Dec() })
 	if got > 2 {
 		t.Errorf("MulRate allocations = %g, want <= 2", got)
 	}

@@ -1,9 +1,9 @@
 package mech
 
 import (
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // UnitParams are the profile parameters that the drivers whose positions
@@ -62,14 +62,15 @@ func (u *UnitParams) Harvest(op, id string, pos adapters.Position, env *adapters
 	if pos.Rewards.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", id)
 	}
-	fee := MulRate(pos.Rewards, u.SwapCost)
+	rewards := pos.Rewards.Dec()
+	fee := pos.Rewards.MulRate(u.SwapCost).Dec()
 	gas := env.GasCost(u.GasHarvest)
-	net := pos.Rewards.Sub(fee).Sub(gas)
+	net := rewards.Sub(fee).Sub(gas)
 	if net.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
-			"%s: harvesting %s of rewards costs %s in swap fees and gas", id, pos.Rewards, fee.Add(gas))
+			"%s: harvesting %s of rewards costs %s in swap fees and gas", id, rewards, fee.Add(gas))
 	}
-	value := pos.Rewards
-	pos.Rewards = decimal.Zero
+	value := rewards
+	pos.Rewards = fixed.Num{}
 	return pos, adapters.Fill{Amount: net, Value: value, Gas: gas, Fee: fee}, nil
 }

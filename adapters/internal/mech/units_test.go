@@ -8,6 +8,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 func unitProfile(kind adapters.Kind, params map[string]float64) *adapters.Profile {
@@ -99,7 +101,7 @@ func TestUnitParams_Harvest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pos := adapters.Position{Rewards: dec(tt.rewards)}
+			pos := adapters.Position{Rewards: fixed.FromDec(dec(tt.rewards))}
 			got, f, err := u.Harvest("amm.Harvest", "x/pool", pos, env)
 			if tt.wantKind != nil {
 				if !errors.Is(err, tt.wantKind) {

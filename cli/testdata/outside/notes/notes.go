@@ -13,6 +13,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Kind is the market kind this package adds.
@@ -83,9 +85,9 @@ func (n *Note) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.
 		return pos, adapters.Fill{}, adapters.E("notes.Deposit", adapters.KindInvalid, "deposit %s does not cover its gas %s", amount, gas)
 	}
 	idx := index(&pos, env)
-	pos.Units = pos.Units.Add(value.DivRound(adapters.FromFloat(idx), adapters.Scale))
+	pos.Units = pos.Units.Add(fixed.FromDec(value.DivRound(adapters.FromFloat(idx), adapters.Scale)))
 	pos.Index, pos.Last = idx, env.Time
-	pos.Principal = pos.Principal.Add(value)
+	pos.Principal = pos.Principal.Add(fixed.FromDec(value))
 	return pos, adapters.Fill{Amount: amount, Value: value, Gas: gas}, nil
 }
 
@@ -96,7 +98,7 @@ func (n *Note) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 	}
 	n.Accrue(&pos, env)
 	held := n.Value(&pos, env, adapters.PriceRate)
-	amount, units := w.Amount, pos.Units
+	amount, units := w.Amount, pos.Units.Dec()
 	if w.All {
 		amount = held
 	} else if amount.GreaterThan(held) {
@@ -111,8 +113,8 @@ func (n *Note) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 	}
 	if !w.All || partial {
 		units = amount.DivRound(adapters.FromFloat(pos.Index), adapters.Scale)
-		if units.GreaterThan(pos.Units) {
-			units = pos.Units
+		if units.GreaterThan(pos.Units.Dec()) {
+			units = pos.Units.Dec()
 		}
 	}
 	fee := adapters.Quantize(amount.Mul(adapters.FromFloat(n.fee)))
@@ -124,9 +126,10 @@ func (n *Note) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 	if amount.Sign() == 0 {
 		gas, fee, out = decimal.Zero, decimal.Zero, decimal.Zero
 	}
-	pos.Units = pos.Units.Sub(units)
+	left := pos.Units.Dec().Sub(units)
+	pos.Units = fixed.FromDec(left)
 	if held.Sign() > 0 {
-		pos.Principal = adapters.Quantize(pos.Principal.Mul(pos.Units.DivRound(pos.Units.Add(units), adapters.Scale)))
+		pos.Principal = fixed.FromDec(adapters.Quantize(pos.Principal.Dec().Mul(left.DivRound(left.Add(units), adapters.Scale))))
 	}
 	return pos, adapters.Fill{Amount: out, Value: amount, Gas: gas, Fee: fee, Partial: partial}, nil
 }
@@ -141,7 +144,7 @@ func (n *Note) Accrue(pos *adapters.Position, env *adapters.Env) {
 }
 
 func (n *Note) Value(pos *adapters.Position, env *adapters.Env, _ adapters.Pricing) decimal.Decimal {
-	return adapters.Quantize(pos.Units.Mul(adapters.FromFloat(index(pos, env))))
+	return adapters.Quantize(pos.Units.Dec().Mul(adapters.FromFloat(index(pos, env))))
 }
 
 func (n *Note) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {

@@ -1,4 +1,4 @@
-package decfast
+package fixed
 
 import (
 	"math/bits"
@@ -27,19 +27,18 @@ func Sub(a, b decimal.Decimal) decimal.Decimal {
 }
 
 func addSub(a, b *decimal.Decimal, sub bool) (decimal.Decimal, bool) {
-	if !layoutOK || bits64 != 64 {
+	if bits64 != 64 {
 		return decimal.Decimal{}, false
 	}
-	ca, cb := coef(a), coef(b)
 	ea, eb := a.Exponent(), b.Exponent()
-	if (cb == nil || cb.Sign() == 0) && ea <= eb {
+	if b.Sign() == 0 && ea <= eb {
 		return *a, true // a ± 0 at a's exponent, the smaller: decimal's result
 	}
 	if ea != -Scale || eb != -Scale {
 		return decimal.Decimal{}, false
 	}
-	na, ha, la, oka := words(ca)
-	nb, hb, lb, okb := words(cb)
+	na, ha, la, oka := words(a)
+	nb, hb, lb, okb := words(b)
 	if !oka || !okb {
 		return decimal.Decimal{}, false
 	}
@@ -67,11 +66,11 @@ func addSub(a, b *decimal.Decimal, sub bool) (decimal.Decimal, bool) {
 // fit (exponents in [-Scale, 0], coefficients below 2^128).
 func Cmp(a, b decimal.Decimal) int {
 	ea, eb := a.Exponent(), b.Exponent()
-	if ea == eb || !layoutOK || bits64 != 64 || ea > 0 || eb > 0 || ea < -Scale || eb < -Scale {
+	if ea == eb || bits64 != 64 || ea > 0 || eb > 0 || ea < -Scale || eb < -Scale {
 		return a.Cmp(b)
 	}
-	na, ha, la, oka := words(coef(&a))
-	nb, hb, lb, okb := words(coef(&b))
+	na, ha, la, oka := words(&a)
+	nb, hb, lb, okb := words(&b)
 	if !oka || !okb {
 		return a.Cmp(b)
 	}

@@ -1,4 +1,4 @@
-package decfast
+package fixed
 
 import (
 	"math"

@@ -1,8 +1,7 @@
-package decfast
+package fixed
 
 import (
 	"math"
-	"math/big"
 	"math/bits"
 	"strconv"
 
@@ -29,71 +28,31 @@ import (
 // in registers: the slow form keeps the decimal's coefficient pointer in
 // p and its exponent in exp, and p is nil exactly in the fast form.
 type Num struct {
-	hi, lo uint64   // coefficient at Scale places, two's complement (fast form)
-	p      *big.Int // slow form: the decimal's coefficient (slowZero for a nil one); nil in the fast form
-	exp    int32    // exponent of the decimal the Num stands for
+	hi, lo uint64           // coefficient at Scale places, two's complement (fast form)
+	p      *decimal.Decimal // slow form: the decimal itself; nil in the fast form
+	exp    int32            // exponent of the decimal the Num stands for (fast form)
 }
 
-// slowZero stands for a nil coefficient (a zero decimal) in the slow form.
-var slowZero big.Int
-
-// slowNum is the slow form of d.
-func slowNum(d decimal.Decimal) Num {
-	if !layoutOK {
-		return Num{p: d.Coefficient(), exp: d.Exponent()} // a copy, never nil
-	}
-	p := coef(&d)
-	if p == nil {
-		p = &slowZero
-	}
-	return Num{p: p, exp: d.Exponent()}
-}
+// slowNum is the slow form of d (one allocation: d moves to the heap).
+func slowNum(d decimal.Decimal) Num { return Num{p: &d, exp: d.Exponent()} }
 
 // slow reports whether n is in the slow form.
 func (n *Num) slow() bool { return n.p != nil }
 
-// dec is the decimal a slow Num holds (it shares the coefficient, which
-// nothing changes).
-func (n *Num) dec() decimal.Decimal {
-	p := n.p
-	if p == &slowZero {
-		p = nil
-	}
-	return makeDec(p, n.exp)
-}
+// dec is the decimal a slow Num holds.
+func (n *Num) dec() decimal.Decimal { return *n.p }
 
 // maxExp bounds the exponents held in the fast form: the coefficient at
 // Scale places is the decimal's times 10^(exp+Scale).
 const maxExp = Scale
 
-// FromDec converts a decimal to a Num. It does not allocate.
-//
-// A non-negative amount at Scale places below 2^127 (the common case)
-// converts inline; fromDec does the rest.
+// FromDec converts a decimal to a Num: without allocating when its
+// coefficient fits a signed 64-bit word (decimal's CoefficientInt64),
+// else with decimal's copy of the coefficient (Coefficient).
 func FromDec(d decimal.Decimal) Num {
-	if layoutOK && bits64 == 64 && d.Exponent() == -Scale {
-		if c := coef(&d); c == nil {
-			return Num{exp: -Scale}
-		} else if w := c.Bits(); len(w) <= 2 && c.Sign() >= 0 {
-			var hi, lo uint64
-			if len(w) > 0 {
-				lo = uint64(w[0])
-			}
-			if len(w) > 1 {
-				hi = uint64(w[1])
-			}
-			if hi>>63 == 0 {
-				return Num{hi: hi, lo: lo, exp: -Scale}
-			}
-		}
-	}
-	return fromDec(d)
-}
-
-func fromDec(d decimal.Decimal) Num {
 	exp := d.Exponent()
 	if exp >= -Scale && exp <= maxExp && bits64 == 64 {
-		if neg, hi, lo, ok := words(coef(&d)); ok {
+		if neg, hi, lo, ok := words(&d); ok {
 			if hi, lo, ok = mulPow10Big(hi, lo, int(exp+Scale)); ok && hi>>63 == 0 {
 				if neg {
 					hi, lo = neg128(hi, lo)
@@ -669,67 +628,4 @@ func (n Num) AppendString(b []byte) []byte {
 	}
 	b = append(b, '.')
 	return append(b, digits[:end]...)
-}
-
-// decIn is n.Dec() for a fast n, built on in (new) unless n is zero.
-func (n *Num) decIn(in *inlineInt2) decimal.Decimal {
-	neg, hi, lo := n.abs()
-	hi, lo = divPow10Exact(hi, lo, int(n.exp+Scale))
-	if hi|lo == 0 {
-		return fromWords(false, 0, 0, n.exp) // no allocation
-	}
-	return inWords(in, neg, hi, lo, n.exp)
-}
-
-// Dec2 is (a.Dec(), b.Dec()) with one allocation for both (two when a
-// value is in the slow form: its own decimal, none). Decimals built
-// together stay in memory together: build together values that live
-// together (a position's units and principal, a fill's amounts).
-func Dec2(a, b Num) (decimal.Decimal, decimal.Decimal) {
-	if a.slow() || b.slow() {
-		return a.Dec(), b.Dec()
-	}
-	in := new([2]inlineInt2)
-	return a.decIn(&in[0]), b.decIn(&in[1])
-}
-
-// Dec3 is (a.Dec(), b.Dec(), c.Dec()) with one allocation, as Dec2.
-func Dec3(a, b, c Num) (decimal.Decimal, decimal.Decimal, decimal.Decimal) {
-	if a.slow() || b.slow() || c.slow() {
-		return a.Dec(), b.Dec(), c.Dec()
-	}
-	in := new([3]inlineInt2)
-	return a.decIn(&in[0]), b.decIn(&in[1]), c.decIn(&in[2])
-}
-
-// DecBlock builds decimals for many short-lived values made together
-// with one allocation for a block of them instead of one each (a
-// decision's quote amounts for the trades it rejects). The block stays
-// in memory while any decimal built on it does, so use it for decimals
-// that die together. Dec gives what Num.Dec gives. A DecBlock is not
-// safe for concurrent use.
-type DecBlock struct {
-	in   []inlineInt2 // the room left
-	size int          // the room to allocate when in is used up
-}
-
-// NewDecBlock returns a block that allocates room for n decimals at its
-// first Dec that needs it (and for none after).
-func NewDecBlock(n int) DecBlock { return DecBlock{size: n} }
-
-// Dec returns n.Dec(), built on the block while it has room (zero
-// results and slow values need none).
-func (b *DecBlock) Dec(n Num) decimal.Decimal {
-	if n.p != nil || n.hi|n.lo == 0 {
-		return n.Dec()
-	}
-	if len(b.in) == 0 {
-		if b.size <= 0 {
-			return n.Dec()
-		}
-		b.in, b.size = make([]inlineInt2, b.size), 0
-	}
-	d := n.decIn(&b.in[0])
-	b.in = b.in[1:]
-	return d
 }

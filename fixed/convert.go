@@ -1,4 +1,4 @@
-package decfast
+package fixed
 
 import (
 	"math"
@@ -156,20 +156,15 @@ func ApproxFloat(d decimal.Decimal) float64 {
 	if exp > 0 || exp < -22 || bits.UintSize != 64 {
 		return Float(d)
 	}
-	c := coef(&d) // read in place
-	w := c.Bits()
-	var f float64
-	switch len(w) {
-	case 0:
-		return 0
-	case 1:
-		f = float64(uint64(w[0]))
-	case 2:
-		f = float64(uint64(w[1]))*0x1p64 + float64(uint64(w[0]))
-	default:
+	neg, hi, lo, ok := words(&d)
+	if !ok {
 		return Float(d)
 	}
-	if c.Sign() < 0 {
+	f := float64(lo)
+	if hi != 0 {
+		f = float64(hi)*0x1p64 + float64(lo)
+	}
+	if neg {
 		f = -f
 	}
 	return f / float64pow10[-exp]
@@ -186,23 +181,19 @@ func Float(d decimal.Decimal) float64 {
 	if exp > 0 || exp < -19 || d.Sign() == 0 {
 		return d.InexactFloat64()
 	}
-	c := coef(&d) // read in place
-	if c.IsInt64() {
-		if v := c.Int64(); v >= -1<<53 && v <= 1<<53 && exp >= -22 {
-			return float64(v) / float64pow10[-exp] // decimal's own fast path
-		}
-	}
-	if c.BitLen() > 128 || bits.UintSize != 64 {
+	neg, hi, lo, ok := words(&d)
+	if !ok {
 		return d.InexactFloat64()
 	}
-	var c1, c0 uint64
-	if w := c.Bits(); len(w) == 2 {
-		c1, c0 = uint64(w[1]), uint64(w[0])
-	} else if len(w) == 1 {
-		c0 = uint64(w[0])
+	if hi == 0 && lo <= 1<<53 {
+		f := float64(lo) / float64pow10[-exp] // decimal's own fast path
+		if neg {
+			f = -f
+		}
+		return f
 	}
-	f := quoFloat(c1, c0, pow10u64[-exp])
-	if c.Sign() < 0 {
+	f := quoFloat(hi, lo, pow10u64[-exp])
+	if neg {
 		f = -f
 	}
 	return f
@@ -305,20 +296,10 @@ var pow10f = float64pow10
 // expression variables, charts and analytics, never for money. NaN
 // never results (the zero Decimal gives 0).
 func ToFloat(d decimal.Decimal) float64 {
-	c := coef(&d)
-	if c == nil {
-		return 0
+	if neg, hi, lo, ok := words(&d); ok {
+		return toFloatWords(neg, hi, lo, int(d.Exponent()))
 	}
-	if w := c.Bits(); len(w) <= 2 && bits64 == 64 {
-		var hi, lo uint64
-		if len(w) == 2 {
-			hi = uint64(w[1])
-		}
-		if len(w) > 0 {
-			lo = uint64(w[0])
-		}
-		return toFloatWords(c.Sign() < 0, hi, lo, int(d.Exponent()))
-	}
+	c := d.Coefficient()
 	var x float64
 	if c.IsInt64() {
 		x = float64(c.Int64())
@@ -418,12 +399,5 @@ func FastDecimal(x float64) decimal.Decimal {
 		return FromFloat(x)
 	}
 	m, k, _ := fastParts(x)
-	if layoutOK && bits64 == 64 && m != 0 {
-		// decimal.New(m, -k) with one allocation instead of two.
-		if m < 0 {
-			return fromWords(true, 0, uint64(-m), -int32(k))
-		}
-		return fromWords(false, 0, uint64(m), -int32(k))
-	}
 	return decimal.New(m, -int32(k))
 }

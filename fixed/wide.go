@@ -1,4 +1,4 @@
-package decfast
+package fixed
 
 import (
 	"math/bits"
@@ -56,7 +56,7 @@ func subMulFloor(a *Num, h *decimal.Decimal, s *Num) (Num, bool) {
 	if he < -2*Scale || he > 0 || min(a.exp, he+s.exp) >= -Scale {
 		return Num{}, false
 	}
-	neg, hh, hl, ok := words(coef(h))
+	neg, hh, hl, ok := words(h)
 	if !ok || neg {
 		return Num{}, false
 	}

@@ -1,4 +1,4 @@
-package decfast
+package fixed
 
 import (
 	"math"
@@ -57,7 +57,7 @@ func decPanics(f func()) (p bool) {
 }
 
 func TestNum_RoundTrip(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		for _, d := range numAmounts(rand.New(rand.NewPCG(11, 12)), 500) {
 			n := FromDec(d)
 			check(t, "FromDec("+d.String()+")", n, d)
@@ -74,7 +74,7 @@ func TestNum_RoundTrip(t *testing.T) {
 }
 
 func TestNum_AddSubCmp(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		xs := numAmounts(rand.New(rand.NewPCG(13, 14)), 150)
 		for _, a := range xs {
 			na := FromDec(a)
@@ -92,7 +92,7 @@ func TestNum_AddSubCmp(t *testing.T) {
 }
 
 func TestNum_Floats(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(15, 16))
 		for _, x := range numRates(rng, 3000) {
 			check(t, "FastNum", FastNum(x), FastDecimal(x))
@@ -113,7 +113,7 @@ func TestNum_Floats(t *testing.T) {
 }
 
 func TestNum_MulDivRate(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(17, 18))
 		rates := numRates(rng, 100)
 		for _, u := range numAmounts(rng, 150) {
@@ -132,7 +132,7 @@ func TestNum_MulDivRate(t *testing.T) {
 }
 
 func TestNum_DivRoundMulDiv(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(19, 20))
 		xs := numAmounts(rng, 10)
 		for _, a := range xs {
@@ -170,7 +170,7 @@ func floorMul(a decimal.Decimal, m int64, k int) decimal.Decimal {
 }
 
 func TestNum_MulNewFloor(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(21, 22))
 		ms := []int64{0, 1, -1, 1e15, 999999999999999, 12000000000000, -5}
 		for range 50 {
@@ -311,9 +311,6 @@ func BenchmarkNum(b *testing.B) {
 // TestNum_FastPathsDoNotAllocate checks that realistic operands take the
 // fast paths: no operation but Dec allocates.
 func TestNum_FastPathsDoNotAllocate(t *testing.T) {
-	if !LayoutOK() {
-		t.Skip("decimal layout unknown: fast paths off")
-	}
 	a := FromDec(decimal.RequireFromString("1000.123456789012345678"))
 	b := FromDec(decimal.RequireFromString("12.5"))
 	c := FromDec(decimal.RequireFromString("7.000000000000000003"))
@@ -345,7 +342,7 @@ func TestNum_FastPathsDoNotAllocate(t *testing.T) {
 }
 
 func TestFastDecimal_MatchesNew(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		for _, x := range numRates(rand.New(rand.NewPCG(25, 26)), 2000) {
 			ax := math.Abs(x)
 			if ax == 0 || !(ax < 9e15) {
@@ -391,7 +388,7 @@ func TestNum_ZeroResults(t *testing.T) {
 }
 
 func TestNum_AppendString(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(43, 44))
 		xs := append(numAmounts(rng, 200), decimal.New(0, -Scale), decimal.New(-5, -1), decimal.New(5, 3), decimal.New(-120, 0),
 			decimal.RequireFromString("18446744073.709551616"), decimal.RequireFromString("18446744073709551616"),
@@ -402,42 +399,6 @@ func TestNum_AppendString(t *testing.T) {
 			}
 		}
 	})
-}
-
-func TestDec2Dec3(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(45, 46))
-		xs := append(numAmounts(rng, 20), decimal.Zero, decimal.New(0, -Scale), decimal.New(0, 5))
-		for i := range 3000 {
-			a, b, c := xs[i%len(xs)], xs[rng.IntN(len(xs))], xs[rng.IntN(len(xs))]
-			na, nb, nc := FromDec(a), FromDec(b), FromDec(c)
-			ga, gb := Dec2(na, nb)
-			check(t, "Dec2 first", FromDec(ga), a)
-			check(t, "Dec2 second", FromDec(gb), b)
-			ha, hb, hc := Dec3(na, nb, nc)
-			check(t, "Dec3 first", FromDec(ha), a)
-			check(t, "Dec3 second", FromDec(hb), b)
-			check(t, "Dec3 third", FromDec(hc), c)
-			for k, g := range []decimal.Decimal{ga, gb, ha, hb, hc} {
-				w := []Num{na, nb, na, nb, nc}[k].Dec()
-				if layoutOK && (coef(&g) == nil) != (coef(&w) == nil) {
-					t.Fatalf("result %d %s: nil coefficient %v, Dec's %v", k, g, coef(&g) == nil, coef(&w) == nil)
-				}
-			}
-		}
-	})
-	if !layoutOK {
-		return
-	}
-	a, b := FromDec(decimal.RequireFromString("12.5")), FromDec(decimal.RequireFromString("-0.000000000000000001"))
-	var da, db, dc decimal.Decimal
-	if got := testing.AllocsPerRun(20, func() { da, db = Dec2(a, b) }); got != 1 {
-		t.Errorf("Dec2: %v allocations, want 1", got)
-	}
-	if got := testing.AllocsPerRun(20, func() { da, db, dc = Dec3(a, b, a) }); got != 1 {
-		t.Errorf("Dec3: %v allocations, want 1", got)
-	}
-	_, _, _ = da, db, dc
 }
 
 // fastPartsRef is fastParts' search from k = 18.
@@ -474,34 +435,4 @@ func TestFastParts_MatchesSearchFrom18(t *testing.T) {
 			t.Fatalf("fastParts(%v) = %d, %d, %v; the search from 18 gives %d, %d, %v", x, gm, gk, gok, wm, wk, wok)
 		}
 	}
-}
-
-func TestDecBlock(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(49, 50))
-		xs := append(numAmounts(rng, 20), decimal.Zero, decimal.New(0, -Scale))
-		b := NewDecBlock(7)
-		for _, x := range xs { // more than the room: the rest built one by one
-			n := FromDec(x)
-			got, want := b.Dec(n), n.Dec()
-			check(t, "DecBlock.Dec("+x.String()+")", FromDec(got), want)
-			if layoutOK && (coef(&got) == nil) != (coef(&want) == nil) {
-				t.Fatalf("DecBlock.Dec(%s): nil coefficient %v, Dec's %v", x, coef(&got) == nil, coef(&want) == nil)
-			}
-		}
-	})
-	if !layoutOK {
-		return
-	}
-	x := FromDec(decimal.RequireFromString("12.5"))
-	var sink decimal.Decimal
-	if got := testing.AllocsPerRun(10, func() {
-		b := NewDecBlock(8)
-		for range 8 {
-			sink = b.Dec(x)
-		}
-	}); got != 1 {
-		t.Errorf("8 decimals on a block of 8: %v allocations, want 1", got)
-	}
-	_ = sink
 }

@@ -1,10 +1,9 @@
-package decfast
+package fixed
 
 import (
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,32 +24,10 @@ func sameValue(a, b decimal.Decimal) bool {
 	return same(a, b)
 }
 
-// withLayout runs f with the fast paths on and off.
-func withLayout(t *testing.T, f func(t *testing.T)) {
+// sub runs f as a subtest.
+func sub(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	saved := layoutOK
-	defer func() { layoutOK = saved }()
-	for _, on := range []bool{saved, false} {
-		layoutOK = on
-		name := "fast"
-		if !on {
-			name = "fallback"
-		}
-		t.Run(name, f)
-	}
-}
-
-func TestLayoutOK(t *testing.T) {
-	if !LayoutOK() {
-		t.Fatal("the decimal layout mirror does not match decimal.Decimal: every fast path is off")
-	}
-	type other struct {
-		exp   int32
-		value *big.Int
-	}
-	if checkLayout(reflect.TypeOf(other{})) {
-		t.Error("checkLayout accepts a type with the fields in another order")
-	}
+	t.Run("num", f)
 }
 
 // amounts are test decimals: at Scale places, at other exponents, zero
@@ -82,7 +59,7 @@ func amounts(rng *rand.Rand, n int) []decimal.Decimal {
 }
 
 func TestAddSubCmp_MatchDecimal(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		xs := amounts(rand.New(rand.NewPCG(3, 4)), 300)
 		for _, a := range xs {
 			for _, b := range xs {
@@ -132,7 +109,7 @@ func TestFromFloat_MatchesDecimal(t *testing.T) {
 }
 
 func TestFloatToFloat(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		for _, d := range amounts(rand.New(rand.NewPCG(5, 6)), 3000) {
 			want := d.InexactFloat64()
 			if got := Float(d); got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
@@ -149,7 +126,7 @@ func TestFloatToFloat(t *testing.T) {
 }
 
 func TestMulRate_MatchesFormula(t *testing.T) {
-	withLayout(t, func(t *testing.T) {
+	sub(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		rates := []float64{0, 1, 1.1, 0.98, 1e-9, 1.0000000001, 3.5e7, 9e15, 1e17, -0.5, math.NaN()}
 		for range 300 {
@@ -229,7 +206,7 @@ func BenchmarkAdd(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		f    func(a, b decimal.Decimal) decimal.Decimal
-	}{{"decfast", Add}, {"decimal", decimal.Decimal.Add}} {
+	}{{"fixed", Add}, {"decimal", decimal.Decimal.Add}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
