@@ -379,6 +379,12 @@ type LoopFigures struct {
 	// OracleMarket is set when the oracle prices the collateral at its
 	// market price (a depeg moves the health factor).
 	OracleMarket bool
+	// OracleGap is the collateral's market price over the oracle's price
+	// of it, less 1: 0 under a market-price oracle or without an observed
+	// price; below 0 when the collateral trades under an exchange-rate
+	// oracle, which then liquidates nothing while an unwind sells at the
+	// market.
+	OracleGap float64
 }
 
 // Leverer is the optional capability of markets whose positions borrow

@@ -422,3 +422,144 @@ func TestMonitors_HealthFactor(t *testing.T) {
 		t.Errorf("firing value %q threshold %q, want the health factor 0.95 x 4/3 x 0.88/1.05 = %.6f against 1.075", rows[0].Value, rows[0].Threshold, want)
 	}
 }
+
+// staleScenario holds Aave USDC beside Compound USDC; both have no rows
+// for five days from 2024-01-11 (the source stopped and came back), and
+// the engine steps daily through the gap (their last rows carry on).
+const staleScenario = `load aave-v3/usdc 1d
+  apy 0.05x10 _x5 0.05x15
+load compound-v3/usdc 1d
+  apy 0.03x10 _x5 0.03x15
+set gas=0
+strategy hold aave-v3/usdc
+run from=2024-01-01 to=+29d capital=1000 step=1d
+`
+
+// TestMonitors_DataStale checks the built-in data-stale on a history with
+// a gap: it fires on the held market only (Aave USDC, not Compound USDC,
+// whose data stopped at the same time), at the first step whose data is
+// more than 72 hours old, computed here from the rows' times, with that
+// age as its value, and resolves at the first step with a new row.
+func TestMonitors_DataStale(t *testing.T) {
+	sc, err := ParseScenario("testdata/scenarios/data_stale.txt", []byte(staleScenario), adapters.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &monitor.Compiler{Catalog: sc.Spec.Catalog}
+	ms, err := c.Compile(monitor.File{}, sc.Markets, adapters.USD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := sc.Spec
+	spec.Monitors = ms
+	res, err := Run(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []MonitorEvent
+	for _, ev := range res.MonitorEvents {
+		if ev.Monitor == "data-stale" {
+			rows = append(rows, ev)
+		}
+	}
+	// The expected times from the data: the first daily step more than
+	// 72 hours after the latest row at or before it, and the first step
+	// after that with a row of its own.
+	ser := sc.Window.Get("aave-v3/usdc")
+	var fire, resolve time.Time
+	var age float64
+	for _, st := range res.Steps {
+		last := time.Unix(ser.Times[ser.Index(st.Time.Unix())], 0)
+		a := st.Time.Sub(last).Hours()
+		if fire.IsZero() && a > 72 {
+			fire, age = st.Time, a
+		}
+		if !fire.IsZero() && resolve.IsZero() && a == 0 {
+			resolve = st.Time
+		}
+	}
+	if fire.IsZero() || resolve.IsZero() {
+		t.Fatal("test data: no stale step")
+	}
+	t.Logf("data-stale fired %s (data %g hours old), resolved %s", fire, age, resolve)
+	if len(rows) != 2 || rows[0].Market != "aave-v3/usdc" || rows[0].Status != "firing" || !rows[0].Time.Equal(fire) ||
+		rows[1].Status != "resolved" || !rows[1].Time.Equal(resolve) {
+		t.Fatalf("data-stale rows %+v, want firing on aave-v3/usdc only at %s and resolved at %s", rows, fire, resolve)
+	}
+	if got, err := strconv.ParseFloat(rows[0].Value, 64); err != nil || got != age || rows[0].Threshold != "72" {
+		t.Errorf("firing value %q threshold %q, want the data's age %g hours against 72", rows[0].Value, rows[0].Threshold, age)
+	}
+	for _, m := range res.Monitors {
+		if m.Name == "data-stale" && (m.Fired != 1 || len(m.Markets) != 1) {
+			t.Errorf("data-stale stats %+v, want fired once on one market", m)
+		}
+	}
+}
+
+// oracleGapScenario is a 5x wstETH/WETH loop on Morpho Blue, whose oracle
+// prices wstETH at its exchange rate (1.17 ETH): its market price falls
+// 1.5% below the rate (day 3), 3% (day 4), to stETH's June 2022 low of
+// 0.9306 (day 5), and recovers (day 6). The health factor, 0.945 x 5/4 =
+// 1.18 at the oracle's price, does not move, so nothing is liquidated.
+const oracleGapScenario = `load morpho/wsteth-weth-loop 1d from=2025-06-01
+  exchange_rate 1.17x9
+  price 1.17x3 1.15245 1.1349 1.088802 1.17x3
+  apy 0x9
+  borrow_apy 0x9
+set gas=0
+strategy rules
+  name: loop
+  base: ETH
+  universe: [morpho/wsteth-weth-loop]
+  rules:
+    leverage: 5
+    score: 1.0
+  constraints: { idle: 0 }
+  rebalance: { every: "@daily", when: "idle > 0.5 * nav" }
+run from=2025-06-01 to=+8d capital=100
+`
+
+// TestMonitors_OracleGap checks the built-in oracle-gap on a loop whose
+// oracle is the exchange rate: it fires when the collateral's market price
+// is more than 2% below the rate (day 4, not day 3's 1.5%), with the gap
+// price / rate - 1 computed here as its value, stays quiet in
+// health-factor-low (the oracle does not see the discount), and resolves
+// when the price recovers.
+func TestMonitors_OracleGap(t *testing.T) {
+	sc, err := ParseScenario("testdata/scenarios/oracle_gap.txt", []byte(oracleGapScenario), adapters.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &monitor.Compiler{Catalog: sc.Spec.Catalog}
+	ms, err := c.Compile(monitor.File{}, sc.Markets, adapters.ETH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := sc.Spec
+	spec.Monitors = ms
+	res, err := Run(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []MonitorEvent
+	for _, ev := range res.MonitorEvents {
+		switch ev.Monitor {
+		case "oracle-gap":
+			rows = append(rows, ev)
+		case "health-factor-low":
+			t.Errorf("health-factor-low fired: %+v (the exchange-rate oracle does not see the discount)", ev)
+		}
+	}
+	day := func(n int) time.Time { return time.Date(2025, 6, 1+n, 0, 0, 0, 0, time.UTC) }
+	if len(rows) != 2 || rows[0].Status != "firing" || !rows[0].Time.Equal(day(4)) || rows[1].Status != "resolved" || !rows[1].Time.Equal(day(6)) {
+		t.Fatalf("oracle-gap rows %+v, want firing on %s and resolved on %s", rows, day(4), day(6))
+	}
+	want := 1.1349/1.17 - 1
+	got, err := strconv.ParseFloat(rows[0].Value, 64)
+	if err != nil || rows[0].Threshold != "-0.02" || mathAbs(got-want) > 1e-6 {
+		t.Errorf("firing value %q threshold %q, want the gap 1.1349/1.17 - 1 = %.6f against -0.02", rows[0].Value, rows[0].Threshold, want)
+	}
+	if res.Metrics.Liquidations != 0 {
+		t.Errorf("%d liquidations, want none: the oracle is the exchange rate", res.Metrics.Liquidations)
+	}
+}

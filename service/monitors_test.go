@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -356,5 +357,137 @@ rebalance: { every: "@daily" }
 	}
 	if got := metricValue(t, s2.metrics.MonitorFiring.WithLabelValues("lst", "peg-below", "critical", MonitorAlert)); got != 0 {
 		t.Errorf("monitor_firing after the resolve %g, want 0", got)
+	}
+}
+
+// TestMonitors_DataStaleSourceStops runs a vault of stETH and rETH (it
+// holds stETH only) fed by a folder source: a file of the next day's rows
+// of both markets is dropped each day, then the source stops. The built-in
+// data-stale stays quiet while the rows arrive and fires on stETH alone at
+// the first exit check whose clock is more than 72 hours past the last
+// row, with the journal and the metric saying so.
+func TestMonitors_DataStaleSourceStops(t *testing.T) {
+	ctx := context.Background()
+	cat := adapters.Builtin()
+	var mks []adapters.Market
+	for _, id := range []string{"lido/steth", "rocketpool/reth"} {
+		m, err := cat.Market(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mks = append(mks, m)
+	}
+	day := func(n int) time.Time { return time.Date(2025, 1, 1+n, 0, 0, 0, 0, time.UTC) }
+	b, err := synth.Generate(synth.Config{From: day(-30), To: day(4), Step: 24 * time.Hour, Seed: 3, Markets: mks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The history holds the rows to 2025-01-01; the source brings one
+	// day's rows at a time.
+	later := map[int64][]history.Row{}
+	kept := *b
+	kept.Rows = nil
+	for _, r := range b.Rows {
+		if r.Obs.Time.After(day(0)) {
+			later[r.Obs.Time.Unix()] = append(later[r.Obs.Time.Unix()], r)
+		} else {
+			kept.Rows = append(kept.Rows, r)
+		}
+	}
+	h, err := history.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	if _, err := h.Write(ctx, &kept); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	drop := filepath.Join(dir, "incoming")
+	if err := os.Mkdir(drop, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	strat := filepath.Join(dir, "steth.yaml")
+	if err := os.WriteFile(strat, []byte(`name: steth-only
+base: ETH
+universe: [lido/steth, rocketpool/reth]
+rules:
+  eligible: id == "lido/steth"
+  score: 1
+constraints: { idle: 0.02 }
+rebalance: { every: "@daily" }
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgText := "state_db: state.db\ndurability: normal\nsources:\n  - { name: drop, folder: " + drop + ", every: \"@hourly\" }\nvaults:\n" +
+		"  - id: st\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 * * * *\"\n"
+	path := filepath.Join(dir, "service.yaml")
+	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(ctx, cfg, Options{Wall: time.Now, Clock: NewManualClock(day(0)), History: h, Manual: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	firing := func() []Firing {
+		fs, err := s.store.Alerts(ctx, "st")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fs
+	}
+	// Each day's rows arrive during that day; the clock runs to the next.
+	for n := 1; n <= 4; n++ {
+		var buf bytes.Buffer
+		if err := history.WriteNativeCSV(&buf, later[day(n).Unix()]); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(drop, day(n).Format("2006-01-02")+".csv"), buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Advance(ctx, day(n+1).Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range firing() {
+			if f.Monitor == "data-stale" {
+				t.Fatalf("data-stale fired on %s on day %d while the source delivered", f.Markets, n)
+			}
+		}
+	}
+	// The source stops: the last row is day(4).
+	if _, err := s.Advance(ctx, day(10)); err != nil {
+		t.Fatal(err)
+	}
+	var fired Firing
+	for _, f := range firing() {
+		if f.Monitor == "data-stale" {
+			fired = f
+		}
+	}
+	// The first hourly exit check more than 72 hours after the last row.
+	want := day(4).Add(73 * time.Hour)
+	if len(fired.Markets) != 1 || fired.Markets[0] != "lido/steth" || !fired.Since.Equal(want) {
+		t.Fatalf("data-stale %+v, want firing on lido/steth (held) alone since %s", fired, want)
+	}
+	ds, err := s.store.Decisions(ctx, "st", 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journaled := false
+	for _, d := range ds {
+		if d.Time.Equal(want) && strings.Contains(d.Summary, "firing: monitor data-stale fires on lido/steth") {
+			journaled = true
+		}
+	}
+	if !journaled {
+		t.Errorf("no decision at %s journals data-stale firing on lido/steth", want)
+	}
+	if got := metricValue(t, s.metrics.MonitorFiring.WithLabelValues("st", "data-stale", "critical", "alert")); got != 1 {
+		t.Errorf("monitor_firing{monitor=data-stale} %g, want 1", got)
 	}
 }

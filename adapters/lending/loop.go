@@ -287,6 +287,9 @@ func (d *Loop) Figures(pos *adapters.Position, env *adapters.Env, leverage float
 	t := env.Time
 	f := adapters.LoopFigures{MaxLTV: d.LTV(t), LLTV: d.LLTV(t), MaxLeverage: d.MaxLeverage(t), SupplyAPY: s.apy,
 		BorrowAPY: s.bapy, OracleMarket: d.OracleMarketPrice(t)}
+	if s.oracle > 0 {
+		f.OracleGap = s.price/s.oracle - 1
+	}
 	lev, ltv := leverage, 0.0
 	if pos.Units.Sign() > 0 {
 		c, co := pos.Units.MulRate(s.idx*s.rate).Float(), pos.Units.MulRate(s.idx*s.oracle).Float()

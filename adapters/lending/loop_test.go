@@ -368,3 +368,47 @@ func TestLoop_UnwindAboveRate(t *testing.T) {
 		}
 	}
 }
+
+// TestLoop_OracleGap checks LoopFigures.OracleGap, the collateral's market
+// price over the oracle's price less 1: price / rate - 1 under the
+// built-in weETH loop's exchange-rate oracle (CAPO), 0 under a
+// market-price oracle (the catalog's twin) and without an observed price.
+func TestLoop_OracleGap(t *testing.T) {
+	c := adapters.Builtin()
+	if err := c.Load("oracle.yaml", []byte(`
+markets:
+  - id: aave-v3/weeth-market-oracle-loop
+    kind: lending
+    base: ETH
+    protocol: aave-v3-emode-weeth
+    legs: { collateral: aave-v3/weeth, debt: aave-v3/weth, token: etherfi/weeth }
+    params: { oracle_market_price: 1 }
+    param_sources: { oracle_market_price: "test: a market-price oracle" }
+`)); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	priced := map[adapters.Field]float64{adapters.FieldExchangeRate: 1.05, adapters.FieldPrice: 1.0185, adapters.FieldIndex: 1}
+	unpriced := map[adapters.Field]float64{adapters.FieldExchangeRate: 1.05, adapters.FieldIndex: 1}
+	for _, tc := range []struct {
+		market string
+		fields map[adapters.Field]float64
+		want   float64
+	}{
+		{"aave-v3/weeth-loop", priced, 1.0185/1.05 - 1},
+		{"aave-v3/weeth-market-oracle-loop", priced, 0},
+		{"aave-v3/weeth-loop", unpriced, 0},
+	} {
+		a, l := loopDriver(t, c, tc.market)
+		pos := a.NewPosition()
+		pos.Leverage = 4
+		env := testenv.Env(at, tc.fields)
+		pos, _, err := a.Deposit(pos, env, decimal.NewFromInt(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Figures(&pos, env, 0).OracleGap; math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s %v: oracle gap %g, want %g", tc.market, tc.fields, got, tc.want)
+		}
+	}
+}

@@ -35,6 +35,7 @@ type marketEnv struct {
 	Holding        float64  `expr:"holding"`
 	ExitImpact     float64  `expr:"exit_impact"`
 	ExitDays       float64  `expr:"exit_days"`
+	DataAge        float64  `expr:"data_age"`
 	Score          float64  `expr:"score"`
 
 	// Loop markets (borrowing against collateral).
@@ -44,6 +45,7 @@ type marketEnv struct {
 	LoopAPY         float64 `expr:"loop_apy"`
 	LiquidationDrop float64 `expr:"liquidation_drop"`
 	MaxLeverage     float64 `expr:"max_leverage"`
+	OracleGap       float64 `expr:"oracle_gap"`
 
 	// Window values by window id. They are separate fields, not a slice,
 	// so that reading one costs the VM a single field load.
@@ -212,6 +214,7 @@ var Names = []NameDoc{
 	{"holding", "float", "base units", ScopeMarket, false, "the vault's position in the market at its pricing (0 when it holds none)"},
 	{"exit_impact", "float", "fraction", ScopeMarket, false, "the price impact of selling the whole holding at once into the instant-exit depth L, holding / (L + holding) (constant-product depth, docs/adapters.md); 1 when held with no depth, 0 when not held"},
 	{"exit_days", "float", "days", ScopeMarket, false, "days the vault needs to leave its whole position: 0 when it holds none or the holding fits the instant-exit depth (holding <= exit_liquidity, the adapters' cap on an instant exit), else withdrawal_days"},
+	{"data_age", "float", "hours", ScopeMarket, false, "hours from the market's latest observation (the time of its latest row at or before now: a row the history forward-fills keeps its own time, and a gap has no rows) to now; +Inf without one"},
 	{"score", "float", "", ScopeWeight, false, "the score rule's result for the market"},
 	{"leverage", "float", "collateral / equity", ScopeMarket, false, "loop markets: the position's leverage (1 without debt; 1 for other markets); after rules.leverage, the leverage it chose"},
 	{"health_factor", "float", "ratio", ScopeMarket, false, "loop markets: collateral at the oracle's price x LLTV / debt of the position held; +Inf without debt"},
@@ -219,6 +222,7 @@ var Names = []NameDoc{
 	{"loop_apy", "float", "fraction/year", ScopeMarket, false, "leverage x apy - (leverage - 1) x borrow_apy: the equity's yield at the leverage rules.leverage chose (the position's own in rules.leverage and exit.when); apy for other markets"},
 	{"liquidation_drop", "float", "fraction", ScopeMarket, false, "loop markets: the fall of the collateral's oracle price that liquidates the position, 1 - 1/health_factor (at the chosen leverage when nothing is held); 1 without debt"},
 	{"max_leverage", "float", "collateral / equity", ScopeMarket, false, "loop markets: 1 / (1 - the market's LTV now), the most a loop can borrow to; 1 for other markets"},
+	{"oracle_gap", "float", "fraction", ScopeMarket, false, "loop markets: the collateral's market price / the lending protocol's oracle price of it - 1 (negative: it trades below what the oracle counts); 0 when the oracle prices it at the market, when no market price is observed, and for other markets"},
 	{"nav", "float", "base units", ScopeVault, false, "the vault's total assets"},
 	{"idle", "float", "base units", ScopeVault, false, "undeployed base asset"},
 	{"drift", "float", "fraction of NAV", ScopeVault, false, "half the sum of |current - target| weights"},
@@ -294,8 +298,8 @@ func (c *profileConsts) netAPY(ms *strategies.MarketState) float64 {
 }
 
 // fill sets the per-market fields of env from a market's state and its
-// profile's constants.
-func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileConsts) {
+// profile's constants at unix time t (the state's).
+func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileConsts, t int64) {
 	o := &ms.Obs
 	e.APY = o.Value(adapters.FieldAPY, 0)
 	e.RewardAPY = o.Value(adapters.FieldRewardAPY, 0)
@@ -327,10 +331,14 @@ func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileCo
 			e.ExitDays = e.WithdrawalDays
 		}
 	}
+	e.DataAge = math.Inf(1)
+	if ms.Row >= 0 && !o.Time.IsZero() {
+		e.DataAge = float64(t-o.Time.Unix()) / 3600
+	}
 	e.Score = 0
-	e.Leverage, e.HealthFactor, e.LTV, e.LiquidationDrop, e.MaxLeverage = 1, math.Inf(1), 0, 1, 1
+	e.Leverage, e.HealthFactor, e.LTV, e.LiquidationDrop, e.MaxLeverage, e.OracleGap = 1, math.Inf(1), 0, 1, 1, 0
 	if l := ms.Loop; l != nil {
-		e.Leverage, e.LTV, e.MaxLeverage = l.Leverage, l.LTV, l.MaxLeverage
+		e.Leverage, e.LTV, e.MaxLeverage, e.OracleGap = l.Leverage, l.LTV, l.MaxLeverage, l.OracleGap
 		if l.HealthFactor > 0 {
 			e.HealthFactor, e.LiquidationDrop = l.HealthFactor, l.LiquidationDrop
 		}
@@ -400,6 +408,8 @@ func (e *marketEnv) value(name string) (any, bool) {
 		return e.ExitImpact, true
 	case "exit_days":
 		return e.ExitDays, true
+	case "data_age":
+		return e.DataAge, true
 	case "score":
 		return e.Score, true
 	case "leverage":
@@ -414,6 +424,8 @@ func (e *marketEnv) value(name string) (any, bool) {
 		return e.LiquidationDrop, true
 	case "max_leverage":
 		return e.MaxLeverage, true
+	case "oracle_gap":
+		return e.OracleGap, true
 	}
 	return nil, false
 }

@@ -61,7 +61,7 @@ func (s *Strategy) ExitCheck(ctx context.Context, st *strategies.State) ([]strin
 			c := constsOf(ms.Profile)
 			pc.consts = &c
 		}
-		pc.env.fill(ms, s.tags[i], pc.consts)
+		pc.env.fill(ms, s.tags[i], pc.consts, pc.t)
 		pc.sw = s.wcache.get(i, ms.Series, len(s.comp.windows))
 		clear(pc.have)
 		out, err := pc.runBool(s.exit)

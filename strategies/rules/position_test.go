@@ -2,7 +2,9 @@ package rules
 
 import (
 	"context"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
 
@@ -47,7 +49,7 @@ exit: { when: "holding > 0" }
 			for _, in := range []string{"holding", "exit_impact", "exit_days"} {
 				var env marketEnv
 				c := constsOf(ms.Profile)
-				env.fill(&st.Markets[0], nil, &c)
+				env.fill(&st.Markets[0], nil, &c, st.Time.Unix())
 				v, _ := env.value(in)
 				got[in] = v.(float64)
 			}
@@ -65,5 +67,59 @@ exit: { when: "holding > 0" }
 				t.Errorf("exit rule holding > 0 gave %v, want held %v", exits, tc.wantHolding > 0)
 			}
 		})
+	}
+}
+
+// TestDataAge checks data_age: the hours from the latest row at or before
+// the plan's time to it, computed here from the rows' times, through the
+// compiled rule and the explanation's value. A row after the plan's time
+// does not count, and without a row the age is +Inf.
+func TestDataAge(t *testing.T) {
+	s := mustLoad(t, `name: age
+base: ETH
+universe: [lido/steth]
+rules: { eligible: "true", score: "1" }
+exit: { when: "data_age > 30" }
+`)
+	for _, tc := range []struct {
+		name  string
+		rows  []float64 // hours from the plan's time
+		want  float64
+		exits bool
+	}{
+		{"fresh", []float64{-48, -24, -1}, 1, false},
+		{"a gap", []float64{-72, -36}, 36, true},
+		{"a later row is not seen", []float64{-40, 2}, 40, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rows []row
+			for _, h := range tc.rows {
+				rows = append(rows, obs(h, fPrice, 1, fRate, 1))
+			}
+			ms := marketState(t, adapters.Builtin(), "lido/steth", rows...)
+			st := newState(adapters.ETH, ms)
+			want := planTime.Sub(time.Unix(ms.Series.Times[ms.Row], 0)).Hours()
+			if want != tc.want {
+				t.Fatalf("test data: latest row %g hours old, want %g", want, tc.want)
+			}
+			in := s.Inputs(st, 0, []string{"data_age"})
+			if len(in) != 1 || in[0] != "data_age="+fmtAny(want) {
+				t.Errorf("inputs %v, want data_age=%s", in, fmtAny(want))
+			}
+			exits, err := s.ExitCheck(context.Background(), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(exits) == 1; got != tc.exits {
+				t.Errorf("data_age > 30 gave %v, want %v", exits, tc.exits)
+			}
+		})
+	}
+	var env marketEnv
+	ms := marketState(t, adapters.Builtin(), "lido/steth", obs(5, fRate, 1))
+	c := constsOf(ms.Profile)
+	env.fill(&ms, nil, &c, planTime.Unix())
+	if !math.IsInf(env.DataAge, 1) {
+		t.Errorf("no row at or before the plan's time: data_age %g, want +Inf", env.DataAge)
 	}
 }

@@ -592,7 +592,7 @@ func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
 		c := constsOf(ms.Profile) // the state's own profile (not the catalog's)
 		pc.consts = &c
 	}
-	pc.env.fill(ms, s.tags[i], pc.consts)
+	pc.env.fill(ms, s.tags[i], pc.consts, pc.t)
 	pc.sw = s.wcache.get(i, ms.Series, nw)
 	clear(pc.have)
 }

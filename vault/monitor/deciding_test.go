@@ -1,9 +1,12 @@
 package monitor
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
 )
 
 // TestDeciding checks which comparison of a condition a firing row
@@ -44,5 +47,19 @@ func TestCompile_DocExamples(t *testing.T) {
 	}
 	if len(ms) != len(Builtin)+1+2 {
 		t.Errorf("%d monitors, want the %d built-ins, slash-or-pause and 2 own", len(ms), len(Builtin))
+	}
+}
+
+// TestBuiltin_DataStaleIsDataCheckGap keeps data-stale's basis true: its
+// 72 hours is data check's gap (history.GapFactor median steps) on the
+// daily files, the slowest regular cadence of the real sources.
+func TestBuiltin_DataStaleIsDataCheckGap(t *testing.T) {
+	v, th := deciding(BuiltinWhen("data-stale"))
+	want := strconv.Itoa(history.GapFactor * 24)
+	if v != "data_age" || th != want {
+		t.Errorf("data-stale decides on %q %q, want data_age against %s hours (history.GapFactor x 24)", v, th, want)
+	}
+	if !strings.Contains(Basis("data-stale"), "GapFactor (3,") || history.GapFactor != 3 {
+		t.Errorf("data-stale's basis quotes GapFactor 3, history.GapFactor is %d", history.GapFactor)
 	}
 }

@@ -107,6 +107,8 @@ var Builtin = []Rule{
 	{Name: "withdrawal-queue-long", When: `(kind == "lst" || kind == "lrt") && exit_days > 14`, Severity: "warning"},
 	{Name: "exit-liquidity-thin", When: `(kind == "lst" || kind == "lrt") && exit_liquidity > 0 && exit_impact > 0.02`, Severity: "warning"},
 	{Name: "health-factor-low", When: `health_factor < 1.075`, Severity: "critical"},
+	{Name: "oracle-gap", When: `holding > 0 && oracle_gap < -0.02`, Severity: "critical"},
+	{Name: "data-stale", When: `holding > 0 && data_age > 72`, Severity: "critical"},
 }
 
 // basis is the basis of each built-in monitor's threshold.
@@ -122,6 +124,12 @@ var basis = map[string]string{
 		"It reads the vault's own exit time (exit_days): only a market it holds more of than the instant-exit depth (the adapters refuse an instant exit above it) has to wait for the queue.",
 	"health-factor-low": "a loop's health factor (collateral at the oracle's price x liquidation threshold / debt; +Inf without debt) below 1.075 leaves a margin (liquidation_drop = 1 - 1/1.075 = 6.98%) smaller than stETH's deepest depeg, 0.9306 of ETH on 2022-06-18 (shared/data/steth-usd-coingecko-hourly; the builtin Lido profile's depeg_risk 0.07): " +
 		"a repeat, priced by an oracle that follows the market, would liquidate it (Aave: at health factor < 1, half the debt above 0.95; Morpho: the whole debt). Aave's e-mode wstETH and weETH oracles follow the exchange rate, so there it falls with the debt's interest and a slash.",
+	"oracle-gap": "oracle_gap is a loop's collateral's market price over the lending protocol's oracle price of it, less 1; the built-in loops' oracles follow the exchange rate (Aave's CAPO feeds, Morpho's wstETH oracle: profile oracle_market_price 0), so a discount liquidates nothing and health-factor-low stays quiet while an unwind sells the collateral at the market, losing about leverage x the discount of the equity. " +
+		"-2% is the margin between the built-in Aave e-mode loops' LTV and liquidation threshold (93%/95%, 93.5%/95.5%: a loop borrowed to its LTV is liquidated by a 2.1% fall of the oracle's price), so a discount that deep would liquidate it under an oracle that followed the market; at the e-mode's 14x (1 / (1 - 0.93)) it costs 28% of the equity. " +
+		"The real wstETH and weETH DEX prices against Aave's oracle (shared/data/lst-lrt-market-vs-aave-oracle-hourly, 2024-05 to 2025-09) stayed within 0.34% and 0.52% below it, the widest on the 2024-08-05 crash; stETH's June 2022 low, 0.9306 of ETH (shared/data/steth-usd-coingecko-hourly), was 6.9% below.",
+	"data-stale": "data_age is the hours since the market's latest row (the history forward-fills fields within rows, never rows: a source that stopped leaves the latest row where it stopped). 72 hours is history.GapFactor (3, the gap of data check and of the backtest's data issues) times 24 hours, the step of the daily files, the slowest regular cadence among the real sources " +
+		"(shared/data/README.md: DefiLlama, Messari and AaveScan daily; CoinGecko, Compound's oracle and GeckoTerminal hourly; the Curve pool snapshots about 12-hourly): a daily market's latest row is normally under a day old plus its publisher's lag, so 72 hours is three missed rows. " +
+		"On hourly data it is 72 missed rows: an hourly-fed vault tightens it (data_age > 6). Only held markets: the vault's staleness limit keeps it from buying on stale data.",
 	"exit-liquidity-thin": "exit_impact is the price impact of selling the vault's whole holding at once into the instant-exit depth, holding / (depth + holding) (constant-product depth, docs/adapters.md, Instant exit). " +
 		"2% is the loss the peg monitor's 0.98 stands for: above it, an emergency exit costs more than the depeg a vault would flee. A market without depth (exit_liquidity 0: restaked positions) leaves only through its queue, which withdrawal-queue-long watches.",
 }
