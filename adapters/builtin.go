@@ -64,6 +64,9 @@ const (
 	// 2024-11-17; from 2024-11-18 the reserve ran a flatter curve.
 	aaveWstETHNote = "Llama ARFC wETH & wstETH IR curve 2023-01-16 (governance.aave.com/t/11372); the AaveScan wstETH reserve matches it 2024-05-12..2024-11-17"
 	aaveUSDTNote   = "AaveScan USDT reserve (shared/data aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily)"
+	// The same file's WETH reserve after the Risk Stewards' changes of
+	// July-September 2025 (see aaveWETHCurve).
+	aaveWETH2025Note = "AaveScan WETH reserve (shared/data aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily)"
 )
 
 // Sources of the loop profiles.
@@ -91,11 +94,6 @@ func withMorphoIRM(own map[string]Param) map[string]Param {
 
 func aaveLoopParams(own map[string]Param) map[string]Param {
 	out := map[string]Param{
-		"irm_base":             p(0, aaveWETHNote+": borrow rate 0 at zero utilization"),
-		"irm_slope1":           p(0.027, aaveWETHNote+": borrow rate / utilization = 0.030 below the kink, so 2.7% at 90%"),
-		"irm_slope2":           p(0.80, aaveWETHNote+": slope above the kink 0.80 (2024-07-05 at u 0.925, borrow 22.6%)"),
-		"irm_optimal":          p(0.90, aaveWETHNote+": kink at 90% (raised to 92% by Risk Stewards 2025-07-19, governance.aave.com/t/22625)"),
-		"reserve_factor":       p(0.15, aaveWETHNote+": 1 - supply rate / (borrow rate x utilization) = 0.15"),
 		"close_factor":         p(0.5, aaveLiqNote+": DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5e4 (v3.0-v3.2; v3.3 lets positions under $2,000 be closed whole, not modelled)"),
 		"close_factor_full_hf": p(0.95, aaveLiqNote+": CLOSE_FACTOR_HF_THRESHOLD = 0.95e18, at or below which the whole debt may be repaid"),
 		"flash_loan_fee":       p(0.0005, "Aave v3 Ethereum Pool.FLASHLOAN_PREMIUM_TOTAL = 5 (0.05%)"),
@@ -108,10 +106,65 @@ func aaveLoopParams(own map[string]Param) map[string]Param {
 		"gas_mint":             p(180000, gasNote+" (Lido submit then wstETH.wrap; ether.fi deposit then weETH.wrap)"),
 		"gas_flash":            p(900000, "order of magnitude: one transaction of Pool.flashLoan with a supply, a borrow and a mint (the step calls summed, less the per-transaction overhead)"),
 	}
+	for k, v := range aaveWETHCurve() {
+		out[k] = v
+	}
 	for k, v := range own {
 		out[k] = v
 	}
 	return out
+}
+
+// withParams returns base with own's parameters added (own wins).
+func withParams(base, own map[string]Param) map[string]Param {
+	for k, v := range own {
+		base[k] = v
+	}
+	return base
+}
+
+// aaveWETHCurve is the Aave v3 Ethereum core WETH reserve's rate model over
+// time, read off the reserve's own state: the AaveScan file's daily
+// getReserveData (borrow rate, total debt, totalAToken). Each change is
+// dated by the first daily snapshot that shows it (the change itself
+// happened in the day before). TestRealData_aaveReserveParams checks the
+// model against every day of the file from 2024-06-24 to 2025-09-29
+// within 0.06 points of borrow rate, but for 2025-07-21 and 2025-07-22.
+//
+// In July 2025 Risk Stewards raised the kink to take more of the WETH
+// demand (first a temporary 93%, then 92%: governance.aave.com/t/22625,
+// 2025-07-19) and lowered slope 2; from September they cut slope 1 in
+// steps toward 2.50% (governance.aave.com/t/23129, 2025-09-14). The
+// values between are what the reserve's state shows: no single post
+// lists each step.
+func aaveWETHCurve() map[string]Param {
+	const (
+		jul  = aaveWETH2025Note + ", 2025-07-17..2025-07-20"
+		late = aaveWETH2025Note + ", 2025-07-23..2025-07-30 (2025-07-21 and 2025-07-22 fit no single curve: the stewards moved it within the day; this curve is 3.3 and 1.3 points below the reserve's borrow rate on those two days)"
+		aug  = aaveWETH2025Note + ", 2025-08-01..2025-08-08"
+	)
+	return map[string]Param{
+		"irm_base": p(0, aaveWETHNote+": borrow rate 0 at zero utilization (and after 2025-07-16: borrow / utilization constant below the kink)"),
+		"irm_slope1": then(then(then(then(then(then(
+			p(0.027, aaveWETHNote+": borrow rate / utilization = 0.030 below the kink, so 2.7% at 90%"),
+			"2025-07-21", 0.030, late+": borrow / utilization 0.03158 below the kink up to u 0.9495, so 3.0% at 95%"),
+			"2025-07-31", 0.0298, aaveWETH2025Note+", 2025-07-31: borrow / utilization 0.03136 (2.98% at 95%)"),
+			"2025-08-01", 0.029, aug+": borrow / utilization 0.03085 below the kink, so 2.90% at 94%"),
+			"2025-08-09", 0.0277, aaveWETH2025Note+", 2025-08-09..2025-08-11: borrow / utilization 0.03011, so 2.77% at 92%"),
+			"2025-08-12", 0.027, aaveWETH2025Note+", 2025-08-12..2025-09-16: borrow / utilization 0.02935, so 2.70% at 92% (the \"current value 2.70%\" of governance.aave.com/t/23129)"),
+			"2025-09-17", 0.026, aaveWETH2025Note+", 2025-09-17..2025-09-29: borrow / utilization 0.02826, so 2.60% at 92%: the first step of the cut to 2.50% proposed by governance.aave.com/t/23129"),
+		"irm_slope2": then(then(
+			p(0.80, aaveWETHNote+": slope above the kink 0.80 (2024-07-05 at u 0.925, borrow 22.6%)"),
+			"2025-07-17", 0.60, jul+": 2025-07-18 at u 0.9343 borrows at 6.39%, 2025-07-19 at u 0.9329 at 5.14%, a slope of 0.60 above a 93% kink"),
+			"2025-07-21", 0.20, late+": 2025-07-23 at u 0.9524 borrows at 3.93%, a slope of 0.19 above a 95% kink; 2025-08-03 (u 0.944, 4.22%) and 2025-08-20 (u 0.925, 3.96%) give 0.20 above 94% and 92%"),
+		"irm_optimal": then(then(then(then(
+			p(0.90, aaveWETHNote+": kink at 90%"),
+			"2025-07-17", 0.93, jul+": below the kink at u 0.9216 and 0.9274, above it at 0.9329 (the temporary 93% of governance.aave.com/t/22625)"),
+			"2025-07-21", 0.95, late+": below the kink at u 0.9495 (2025-07-24), above it at 0.9524 (2025-07-23)"),
+			"2025-08-01", 0.94, aug+": below the kink at u 0.9403 by 0.03 points, above it at 0.944 (2025-08-03)"),
+			"2025-08-09", 0.92, aaveWETH2025Note+", 2025-08-09..2025-09-29: above the kink at u 0.925 (2025-08-20), below at 0.9078; 92% as governance.aave.com/t/22625 proposed"),
+		"reserve_factor": p(0.15, aaveWETHNote+": 1 - supply rate / (borrow rate x utilization) = 0.15 (through 2025-09-29)"),
+	}
 }
 
 func builtinProfiles() []Profile {
@@ -310,17 +363,12 @@ func builtinProfiles() []Profile {
 		// Lending.
 		{Name: "aave-v3", Display: "Aave v3 (Ethereum core)", Kind: Lending, Tags: []string{"oracle:chainlink"},
 			RewardTokens: []string{"AAVE"}, Source: "https://aave.com/docs",
-			Params: map[string]Param{
-				"irm_base":       p(0, aaveWETHNote+": borrow rate 0 at zero utilization"),
-				"irm_slope1":     p(0.027, aaveWETHNote+": borrow rate / utilization = 0.030 below the kink, so 2.7% at 90%"),
-				"irm_slope2":     p(0.80, aaveWETHNote+": slope above the kink 0.80 (2024-07-05 at u 0.925, borrow 22.6%)"),
-				"irm_optimal":    p(0.90, aaveWETHNote+": kink at 90% (raised to 92% by Risk Stewards 2025-07-19, governance.aave.com/t/22625)"),
-				"reserve_factor": p(0.15, aaveWETHNote+": 1 - supply rate / (borrow rate x utilization) = 0.15"),
-				"slash_risk":     p(0.0005, "bad-debt and oracle risk, order of magnitude (Aave risk reports)"),
-				"gas_deposit":    p(180000, gasNote+" (Pool.supply)"),
-				"gas_withdraw":   p(200000, gasNote+" (Pool.withdraw)"),
-				"gas_harvest":    p(150000, gasNote),
-			}},
+			Params: withParams(aaveWETHCurve(), map[string]Param{
+				"slash_risk":   p(0.0005, "bad-debt and oracle risk, order of magnitude (Aave risk reports)"),
+				"gas_deposit":  p(180000, gasNote+" (Pool.supply)"),
+				"gas_withdraw": p(200000, gasNote+" (Pool.withdraw)"),
+				"gas_harvest":  p(150000, gasNote),
+			})},
 		{Name: "compound-v3", Display: "Compound v3 (Comet)", Kind: Lending, Tags: []string{"oracle:chainlink"},
 			RewardTokens: []string{"COMP"}, Source: "https://docs.compound.finance",
 			Params: map[string]Param{
@@ -538,8 +586,9 @@ func builtinMarkets() []Market {
 				"reserve_factor": "AaveScan wstETH reserve: 1 - supply / (borrow x utilization) = 0.05 from 2024-08-13 (0.15 before, 0.35 from 2025-08-05)",
 			}},
 		{ID: "aave-v3/weeth", Kind: Lending, Base: ETH, Token: "aEthweETH", Name: "Aave v3 weETH supply",
-			Params: map[string]float64{"irm_slope1": 0.09, "irm_optimal": 0.45, "reserve_factor": 0.45},
+			Params: map[string]float64{"irm_slope1": 0.09, "irm_slope2": 0.80, "irm_optimal": 0.45, "reserve_factor": 0.45},
 			Sources: map[string]string{
+				"irm_slope2":     "not identifiable from the AaveScan weETH file (utilization stayed below 20%, far from the kink): assumed 80%, the WETH and wstETH reserves' slope 2 of the time (governance.aave.com/t/11372)",
 				"irm_slope1":     "AaveScan weETH reserve 2024-05..2024-08: borrow rate / utilization = 0.200 (base 0), so 9% at a 45% optimal; base rose to 1% from 2024-09",
 				"irm_optimal":    "Aave v3 weETH listing: optimal 45% (not identifiable from the AaveScan file: utilization stayed below 20%)",
 				"reserve_factor": "AaveScan weETH reserve: 1 - supply / (borrow x utilization) = 0.45 throughout 2024-05..2025-09",

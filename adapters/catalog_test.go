@@ -216,3 +216,39 @@ func TestError_Is(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+// TestBuiltin_OwnCurveNotMixedWithDated checks that a market with a rate
+// curve of its own (it overrides one of the kinked model's parameters)
+// does not inherit a dated step of its profile's curve for another: the
+// aave-v3 profile's curve is the WETH reserve's, whose kink and slopes
+// the Risk Stewards moved in 2025, and a USDC or weETH reserve did not
+// move with it.
+func TestBuiltin_OwnCurveNotMixedWithDated(t *testing.T) {
+	curve := []string{"irm_base", "irm_slope1", "irm_slope2", "irm_optimal"}
+	c := adapters.Builtin()
+	checked := 0
+	for _, m := range c.Markets() {
+		own := false
+		for _, k := range curve {
+			if _, ok := m.Params[k]; ok {
+				own = true
+			}
+		}
+		if !own {
+			continue
+		}
+		p, err := c.ProfileFor(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		for _, k := range curve {
+			if prm, ok := p.Params[k]; ok && prm.IsDated() {
+				t.Errorf("market %s has a rate curve of its own but inherits the profile's dated %s (%d changes): override it", m.ID, k, len(prm.Changes))
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no market overrides a rate-curve parameter: the test proves nothing")
+	}
+}

@@ -33,14 +33,36 @@ func TestRealData_aaveIndex(t *testing.T) {
 			return b * u * (1 - rf)
 		}
 	}
+	static := func(f func(u float64) float64) func(string, float64) float64 {
+		return func(_ string, u float64) float64 { return f(u) }
+	}
+	// The WETH reserve's curve as the Risk Stewards moved it in 2025
+	// (kink, slope 1, slope 2 from each date; the catalog's notes).
+	wethSteps := []struct {
+		from        string
+		opt, s1, s2 float64
+	}{
+		{"", 0.90, 0.027, 0.80}, {"2025-07-17", 0.93, 0.027, 0.60}, {"2025-07-21", 0.95, 0.030, 0.20},
+		{"2025-07-31", 0.95, 0.0298, 0.20}, {"2025-08-01", 0.94, 0.029, 0.20}, {"2025-08-09", 0.92, 0.0277, 0.20},
+		{"2025-08-12", 0.92, 0.027, 0.20}, {"2025-09-17", 0.92, 0.026, 0.20},
+	}
+	weth := func(day string, u float64) float64 {
+		st := wethSteps[0]
+		for _, s := range wethSteps {
+			if day >= s.from {
+				st = s
+			}
+		}
+		return aave(0, st.s1, st.s2, st.opt, 0.15)(u)
+	}
 	for _, tc := range []struct {
 		file, market string
 		rows         int
 		small, large string
-		supply       func(u float64) float64
+		supply       func(day string, u float64) float64
 	}{
-		{"aave_v3_aave-v3-ethereum_WETH_rates_2024-01-01_2025-09-18.csv", "aave-v3/weth", 638, "0.001", "1000", aave(0, 0.027, 0.80, 0.90, 0.15)},
-		{"aave_v3_aave-v3-ethereum_USDT_rates_2024-01-01_2025-09-18.csv", "aave-v3/usdt", 638, "1", "10000000", aave(0, 0.065, 0.60, 0.92, 0.10)},
+		{"aave_v3_aave-v3-ethereum_WETH_rates_2024-01-01_2025-09-18.csv", "aave-v3/weth", 638, "0.001", "1000", weth},
+		{"aave_v3_aave-v3-ethereum_USDT_rates_2024-01-01_2025-09-18.csv", "aave-v3/usdt", 638, "1", "10000000", static(aave(0, 0.065, 0.60, 0.92, 0.10))},
 	} {
 		t.Run(tc.market, func(t *testing.T) {
 			path := testenv.SharedFile(t, folder, tc.file)
@@ -92,7 +114,8 @@ func TestRealData_aaveIndex(t *testing.T) {
 				}
 				u := (stable[i] + variable[i]) / supply[i]
 				u1 := (stable[i] + variable[i]) / (supply[i] + vb)
-				vb *= math.Pow(want[i]/want[i-1], tc.supply(u1)/tc.supply(u))
+				day := o.Time.UTC().Format(time.DateOnly)
+				vb *= math.Pow(want[i]/want[i-1], tc.supply(day, u1)/tc.supply(day, u))
 				a.Accrue(&big, env)
 				if e := relErr(a.Value(&big, env, adapters.PriceRate).InexactFloat64(), vb); e > worstBig {
 					worstBig = e
@@ -126,7 +149,7 @@ func TestRealData_aaveIndex(t *testing.T) {
 // TestRealData_aaveReserveParams checks the built-in Aave parameters
 // against the reserves' own state in the AaveScan files, over the
 // periods their source notes name: the borrow rate the catalog's model
-// gives at each day's utilization (total debt / totalAToken) is the
+// in force that day (dated parameters) gives at each day's utilization (total debt / totalAToken) is the
 // file's currentVariableBorrowRate within 0.06%, and the reserve factor
 // (1 - supply rate / (borrow rate x utilization)) is the catalog's
 // within 0.002.
@@ -137,7 +160,7 @@ func TestRealData_aaveReserveParams(t *testing.T) {
 		from, to     string // the period the catalog's curve holds ("" = not checked)
 		rfFrom, rfTo string // the period its reserve factor holds
 	}{
-		{"aave_v3_aave-v3-ethereum_WETH_rates_2024-01-01_2025-09-18.csv", "aave-v3/weth", "2024-06-24", "2025-07-16", "2024-01-01", "2025-09-29"},
+		{"aave_v3_aave-v3-ethereum_WETH_rates_2024-01-01_2025-09-18.csv", "aave-v3/weth", "2024-06-24", "2025-09-29", "2024-01-01", "2025-09-29"},
 		{"aave_v3_aave-v3-ethereum_wstETH_rates_2024-05-12_2025-09-18.csv", "aave-v3/wsteth", "2024-05-12", "2024-11-17", "2024-08-13", "2025-08-04"},
 		{"aave_v3_aave-v3-ethereum_weETH_rates_2024-05-12_2025-09-18.csv", "aave-v3/weeth", "2024-05-12", "2024-08-31", "2024-05-12", "2025-09-29"},
 		{"aave_v3_aave-v3-ethereum_USDT_rates_2024-01-01_2025-09-18.csv", "aave-v3/usdt", "", "", "2024-01-01", "2025-09-29"},
@@ -151,7 +174,7 @@ func TestRealData_aaveReserveParams(t *testing.T) {
 			borrowRate := testenv.Column(t, path, "currentVariableBorrowRate")
 			supplyRate := testenv.Column(t, path, "currentLiquidityRate")
 			a := testenv.Open(t, nil, tc.market)
-			model := a.Driver().(*lending.Harvesting).Model()
+			drv := a.Driver().(*lending.Harvesting)
 			rf := a.Profile().ParamOr("reserve_factor", -1)
 			in := func(i int, from, to string) bool {
 				day := time.Unix(int64(ts[i]), 0).UTC().Format(time.DateOnly)
@@ -161,8 +184,12 @@ func TestRealData_aaveReserveParams(t *testing.T) {
 			for i := range ts {
 				u := (stable[i] + variable[i]) / supply[i]
 				day := time.Unix(int64(ts[i]), 0).UTC().Format(time.DateOnly)
-				if in(i, tc.from, tc.to) {
+				// The Risk Stewards moved the WETH curve within these two
+				// days: no single curve fits them (see the catalog's note).
+				unpinned := tc.market == "aave-v3/weth" && (day == "2025-07-21" || day == "2025-07-22")
+				if in(i, tc.from, tc.to) && !unpinned {
 					n++
+					model := drv.ModelAt(time.Unix(int64(ts[i]), 0).UTC())
 					if got := model.Borrow(u); math.Abs(got-borrowRate[i]) > 6e-4 {
 						t.Errorf("%s: the catalog's borrow rate at u %.4f is %.5f, the reserve's %.5f", day, u, got, borrowRate[i])
 					}
