@@ -182,7 +182,7 @@ type VaultFile struct {
 	// Lookback is how much history the strategy's windows read (30d).
 	Lookback string `yaml:"lookback"`
 	// Monitors are the vault's risk monitors (the built-ins by default).
-	Monitors MonitorsFile `yaml:"monitors"`
+	Monitors monitor.File `yaml:"monitors"`
 }
 
 // FeesFile sets a vault's fees. Absent values mean no fee.
@@ -262,7 +262,7 @@ type VaultSpec struct {
 	// Schedules of the three scheduled actions.
 	Rebalance, Harvest, ExitCheck Sched
 	// Monitors are the vault's risk monitors, compiled.
-	Monitors []Monitor
+	Monitors []monitor.Monitor
 }
 
 // VaultParams are the parts of vault.Config the file sets.

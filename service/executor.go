@@ -333,7 +333,7 @@ const ReconcileMonitor = "chain-reconcile"
 // ReconcileMonitor; note lists what could not be read back. Before an
 // action (key set), an intent re-run after it sent transactions is not
 // checked: it resolves them, and the check after it compares.
-func (rt *vaultRT) chainCheck(ctx context.Context, key string, v *vault.Vault) (fired []Firing, note string, ran bool, err error) {
+func (rt *vaultRT) chainCheck(ctx context.Context, key string, v *vault.Vault) (fired []monitor.Firing, note string, ran bool, err error) {
 	rc, ok := rt.s.exec.(Reconciler)
 	if !ok {
 		return nil, "", false, nil
@@ -364,13 +364,13 @@ func (rt *vaultRT) chainCheck(ctx context.Context, key string, v *vault.Vault) (
 		markets[i] = h.Market
 	}
 	when := fmt.Sprintf("book and chain at %s differ by more than the tolerance %s: %s", r.Vault.Hex(), r.Tolerance.StringFixed(6), execution.Describe(diffs))
-	return []Firing{{Monitor: ReconcileMonitor, Action: MonitorPause, Markets: markets, When: when, Severity: "critical",
+	return []monitor.Firing{{Monitor: ReconcileMonitor, Action: monitor.Pause, Markets: markets, When: when, Severity: "critical",
 		Basis: "execution.reconcile_tolerance: a fraction of NAV (default 0.001)"}}, note, true, nil
 }
 
 // withFiring replaces fs's firing of f's monitor by f.
-func withFiring(fs []Firing, f []Firing) []Firing {
-	out := make([]Firing, 0, len(fs)+len(f))
+func withFiring(fs []monitor.Firing, f []monitor.Firing) []monitor.Firing {
+	out := make([]monitor.Firing, 0, len(fs)+len(f))
 	for _, x := range fs {
 		if x.Monitor != ReconcileMonitor {
 			out = append(out, x)
@@ -497,7 +497,7 @@ func (rt *vaultRT) checkOrphans(key string, t time.Time, c *Commit, upd *VaultUp
 	if err != nil || !started {
 		return
 	}
-	f := []Firing{{Monitor: ReconcileMonitor, Action: MonitorPause, Markets: []string{"journal"}, Severity: "critical",
+	f := []monitor.Firing{{Monitor: ReconcileMonitor, Action: monitor.Pause, Markets: []string{"journal"}, Severity: "critical",
 		When:  fmt.Sprintf("intent %s sent transactions in an earlier run (execution journal), but its re-run decided %s: the book does not show them", key, c.Outcome),
 		Basis: "every journalled transaction must reach the book"}}
 	c.monitors, c.monitorsAt, c.evaluated = withFiring(c.monitors, f), t, true

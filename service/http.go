@@ -25,6 +25,7 @@ import (
 	"github.com/yieldvault/yieldvault/execution"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/vault"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // IdempotencyHeader is the request header that names a state-changing
@@ -243,7 +244,7 @@ type VaultView struct {
 	Staleness     string            `json:"staleness,omitempty"`
 	// Alerts are the risk monitors firing, as the lease holder last
 	// evaluated them (a standby shows none).
-	Alerts []Firing `json:"alerts"`
+	Alerts []monitor.Firing `json:"alerts"`
 	// Exits are the held positions' exit routes now.
 	Exits []ExitRoute `json:"exits"`
 }
@@ -367,11 +368,11 @@ func (s *Service) getMonitors(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type mv struct {
-		Monitor
+		monitor.Monitor
 		Firing []string  `json:"firing"`
 		Since  time.Time `json:"since,omitzero"`
 	}
-	firing := map[string]Firing{}
+	firing := map[string]monitor.Firing{}
 	for _, f := range rt.alerts.List() {
 		firing[f.Monitor] = f
 	}

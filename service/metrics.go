@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // Metrics are the service's Prometheus metrics, on their own registry.
@@ -196,7 +198,7 @@ func (m *Metrics) initJob(name string) {
 }
 
 // InitMonitors exports a vault's monitors at 0 (not firing, never fired).
-func (m *Metrics) InitMonitors(vault string, ms []Monitor) {
+func (m *Metrics) InitMonitors(vault string, ms []monitor.Monitor) {
 	for _, mo := range ms {
 		m.MonitorFiring.WithLabelValues(vault, mo.Name, mo.Severity, mo.Action)
 		m.MonitorFired.WithLabelValues(vault, mo.Name)

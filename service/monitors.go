@@ -12,30 +12,9 @@ import (
 	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
-// The risk monitors' model (configuration, built-ins, compilation,
-// evaluation, episodes, bindings) is package vault/monitor, shared with
-// the backtest; these are its names in the service.
-type (
-	// MonitorsFile is a vault's risk monitors in the configuration.
-	MonitorsFile = monitor.File
-	// MonitorFile is one risk monitor of the configuration.
-	MonitorFile = monitor.Rule
-	// Monitor is a compiled risk monitor.
-	Monitor = monitor.Monitor
-	// Firing is a monitor that holds for some markets.
-	Firing = monitor.Firing
-)
-
-// Monitor actions.
-const (
-	MonitorAlert = monitor.Alert
-	MonitorPause = monitor.Pause
-	MonitorExit  = monitor.Exit
-)
-
 // monitors checks and compiles a vault's monitors (monitor.Compiler:
 // conditions shared by vaults of the same universe and base).
-func (l *cfgLoader) monitors(c *Config, p string, vs *VaultSpec, f MonitorsFile) error {
+func (l *cfgLoader) monitors(c *Config, p string, vs *VaultSpec, f monitor.File) error {
 	if l.monc == nil {
 		l.monc = &monitor.Compiler{Catalog: c.Catalog}
 	}
@@ -57,7 +36,7 @@ func (l *cfgLoader) monitors(c *Config, p string, vs *VaultSpec, f MonitorsFile)
 
 // evalMonitors evaluates the vault's monitors on v (observed at its
 // time) over the window w, and returns those that fire.
-func (rt *vaultRT) evalMonitors(ctx context.Context, v *vault.Vault, w *adapters.Window) ([]Firing, error) {
+func (rt *vaultRT) evalMonitors(ctx context.Context, v *vault.Vault, w *adapters.Window) ([]monitor.Firing, error) {
 	return monitor.Eval(ctx, rt.spec.Monitors, v, w)
 }
 
@@ -115,9 +94,9 @@ func (rt *vaultRT) observeMonitors(c Commit) {
 		m.MonitorFiring.WithLabelValues(rt.id, f.Monitor, f.Severity, f.Action).Set(1)
 	}
 	wall := rt.s.wall()
-	send := func(f Firing, status string) {
+	send := func(f monitor.Firing, status string) {
 		sum := fmt.Sprintf("vault %s: monitor %s %s on %s (%s)", rt.id, f.Monitor, status, strings.Join(f.Markets, ", "), f.When)
-		if status == "firing" && f.Action != MonitorAlert {
+		if status == "firing" && f.Action != monitor.Alert {
 			sum += ": " + f.Action
 		}
 		rt.s.notify.Send(Alert{Vault: rt.id, Monitor: f.Monitor, Status: status, Severity: f.Severity, Action: f.Action, Markets: f.Markets,

@@ -17,6 +17,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // steth2022 is an in-memory history of the steth-2022 scenario, May to
@@ -320,7 +321,7 @@ rebalance: { every: "@daily" }
 	if fs := s2.vaults["lst"].alerts.List(); len(fs) != 1 || fs[0].Monitor != "peg-below" || fs[0].Since.After(firedAt) {
 		t.Errorf("after the restart the firing monitors are %v, want peg-below firing since the first service's episode (%s)", fs, firedAt)
 	}
-	if got := metricValue(t, s2.metrics.MonitorFiring.WithLabelValues("lst", "peg-below", "critical", MonitorAlert)); got != 1 {
+	if got := metricValue(t, s2.metrics.MonitorFiring.WithLabelValues("lst", "peg-below", "critical", monitor.Alert)); got != 1 {
 		t.Errorf("monitor_firing after the restart %g, want 1", got)
 	}
 	var resolvedAt time.Time
@@ -355,7 +356,7 @@ rebalance: { every: "@daily" }
 	if got := count("resolved"); got != 1 {
 		t.Errorf("%d resolved alerts, want 1", got)
 	}
-	if got := metricValue(t, s2.metrics.MonitorFiring.WithLabelValues("lst", "peg-below", "critical", MonitorAlert)); got != 0 {
+	if got := metricValue(t, s2.metrics.MonitorFiring.WithLabelValues("lst", "peg-below", "critical", monitor.Alert)); got != 0 {
 		t.Errorf("monitor_firing after the resolve %g, want 0", got)
 	}
 }
@@ -434,7 +435,7 @@ rebalance: { every: "@daily" }
 		t.Fatal(err)
 	}
 	defer s.Close()
-	firing := func() []Firing {
+	firing := func() []monitor.Firing {
 		fs, err := s.store.Alerts(ctx, "st")
 		if err != nil {
 			t.Fatal(err)
@@ -463,7 +464,7 @@ rebalance: { every: "@daily" }
 	if _, err := s.Advance(ctx, day(10)); err != nil {
 		t.Fatal(err)
 	}
-	var fired Firing
+	var fired monitor.Firing
 	for _, f := range firing() {
 		if f.Monitor == "data-stale" {
 			fired = f

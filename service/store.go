@@ -17,6 +17,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/internal/sqlitex"
 	"github.com/yieldvault/yieldvault/vault"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 //go:embed migrations/*.sql migrations/postgres/*.sql
@@ -614,16 +615,16 @@ type Commit struct {
 	note actionNote
 	// monitors are the risk monitors firing at monitorsAt when the
 	// action evaluated them (evaluated).
-	monitors   []Firing
+	monitors   []monitor.Firing
 	monitorsAt time.Time
 	evaluated  bool
 	// alerts, when alertsVault is set, replace that vault's persisted
 	// monitor state (monitor_state) in the commit's transaction.
-	alerts      []Firing
+	alerts      []monitor.Firing
 	alertsVault string
 	// started and resolved are the monitors' changes the commit journals
 	// (alerted after it).
-	started, resolved []Firing
+	started, resolved []monitor.Firing
 }
 
 // VaultUpdate is a vault's new committed state.
@@ -696,7 +697,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 }
 
 // writeAlerts replaces a vault's persisted monitor state with fs.
-func (s *Store) writeAlerts(ctx context.Context, tx *sql.Tx, vaultID string, fs []Firing) error {
+func (s *Store) writeAlerts(ctx context.Context, tx *sql.Tx, vaultID string, fs []monitor.Firing) error {
 	if _, err := s.exec(ctx, tx, "DELETE FROM monitor_state WHERE vault_id = ?", vaultID); err != nil {
 		return err
 	}
@@ -716,21 +717,21 @@ func (s *Store) writeAlerts(ctx context.Context, tx *sql.Tx, vaultID string, fs 
 // Alerts returns a vault's persisted firing monitors (monitor_state),
 // sorted by name: the episodes a restarted service or a new leader
 // continues.
-func (s *Store) Alerts(ctx context.Context, vaultID string) ([]Firing, error) {
+func (s *Store) Alerts(ctx context.Context, vaultID string) ([]monitor.Firing, error) {
 	const op = "service.Alerts"
 	rows, err := s.query(ctx, "SELECT monitor, since, notified, firing_json FROM monitor_state WHERE vault_id = ? ORDER BY monitor", vaultID)
 	if err != nil {
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
 	}
 	defer rows.Close()
-	var out []Firing
+	var out []monitor.Firing
 	for rows.Next() {
 		var name, js string
 		var since, notified int64
 		if err := rows.Scan(&name, &since, &notified, &js); err != nil {
 			return nil, adapters.Wrap(op, adapters.KindOther, err)
 		}
-		var f Firing
+		var f monitor.Firing
 		if err := json.Unmarshal([]byte(js), &f); err != nil {
 			return nil, adapters.E(op, adapters.KindInvalid, "vault %s monitor %s: state: %v", vaultID, name, err)
 		}

@@ -416,7 +416,7 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		return fail("claim", err)
 	}
 	trades := in.Action == ActRebalance || in.Action == ActExitCheck
-	var fired []Firing
+	var fired []monitor.Firing
 	if trades && len(rt.spec.Monitors) > 0 {
 		// The risk monitors, on the data the action reads (also when it
 		// is stale: a stale feed can hide a crash, but then nothing
