@@ -146,6 +146,14 @@ type Position struct {
 	// Leverage is the collateral over the equity a borrowing position aims
 	// at when it is opened or re-levered (0: the market's default).
 	Leverage float64 `json:"leverage,omitempty"`
+	// UnwindUnits and UnwindDebt are what remains of a borrowing
+	// position's unwind through its collateral's withdrawal queue: the
+	// scaled collateral still to withdraw and queue, and the scaled debt
+	// still to repay out of the claims as they pay (a loop's Withdraw
+	// with ExitQueue; its Claim repays and queues the next round). Both
+	// zero when no such unwind is under way.
+	UnwindUnits fixed.Num `json:"unwind_units,omitzero"`
+	UnwindDebt  fixed.Num `json:"unwind_debt,omitzero"`
 	// Paused is set by Driver.Apply on an EventPause and cleared on an
 	// EventUnpause. While it is set, drivers that honour pauses (lending,
 	// amm) refuse deposits and withdrawals with KindPaused. It is part of
@@ -157,6 +165,13 @@ type Position struct {
 // and no rewards.
 func (p *Position) IsZero() bool {
 	return p.Units.Sign() == 0 && p.Debt.Sign() == 0 && len(p.Claims) == 0 && p.Rewards.Sign() == 0
+}
+
+// Unwinding reports whether a borrowing position is being unwound
+// through its collateral's withdrawal queue (UnwindUnits or UnwindDebt
+// left).
+func (p *Position) Unwinding() bool {
+	return p.UnwindUnits.Sign() > 0 || p.UnwindDebt.Sign() > 0
 }
 
 // Claim is a queued withdrawal: units taken out of the position that the

@@ -92,7 +92,28 @@ func withMorphoIRM(own map[string]Param) map[string]Param {
 	return own
 }
 
-func aaveLoopParams(own map[string]Param) map[string]Param {
+// lidoQueueParams are the parameters of a wstETH loop's unwind through
+// Lido's withdrawal queue (lending.Loop's queued unwind).
+func lidoQueueParams() map[string]Param {
+	return map[string]Param{
+		"withdrawal_days": since("2023-05-15", 3, "the collateral's queue, Lido's (requestWithdrawalsWstETH): typically 1-5 days, longer in exit-queue surges (stake.lido.fi/withdrawals); "+srcLidoV2),
+		"gas_queue":       p(200000, gasNote+" (Lido requestWithdrawalsWstETH, which unwraps)"),
+		"gas_claim":       p(90000, gasNote+" (Lido claimWithdrawal)"),
+	}
+}
+
+// merged is own with more's parameters added.
+func merged(own, more map[string]Param) map[string]Param {
+	for k, v := range more {
+		own[k] = v
+	}
+	return own
+}
+
+func aaveLoopParams(own map[string]Param, more ...map[string]Param) map[string]Param {
+	for _, m := range more {
+		own = merged(own, m)
+	}
 	out := map[string]Param{
 		"close_factor":         p(0.5, aaveLiqNote+": DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5e4 (v3.0-v3.2; v3.3 lets positions under $2,000 be closed whole, not modelled)"),
 		"close_factor_full_hf": p(0.95, aaveLiqNote+": CLOSE_FACTOR_HF_THRESHOLD = 0.95e18, at or below which the whole debt may be repaid"),
@@ -406,7 +427,7 @@ func builtinProfiles() []Profile {
 				"liquidation_bonus":   p(0.01, aaveEModeNote+": liquidation bonus 1% (unchanged by "+aaveEMode2025Note+")"),
 				"emode":               then(p(1, aaveEModeNote+": category 1, ETH correlated"), "2025-03-18", 8, aaveEMode2025Note+": category 8, wstETH/ETH"),
 				"oracle_market_price": p(0, "Aave v3 wstETH price feed: the CAPO adapter (bgd-labs/aave-capo WstETHPriceCapAdapter) = stETH per wstETH x ETH/USD, the exchange rate capped in growth, not the market price"),
-			})},
+			}, lidoQueueParams())},
 		{Name: "aave-v3-emode-weeth", Display: "Aave v3 core: weETH collateral, WETH debt, weETH/ETH e-mode", Kind: Lending, Base: ETH,
 			Tags: []string{"protocol:aave-v3", "oracle:capo"}, Source: "https://aave.com/docs",
 			Params: aaveLoopParams(map[string]Param{
@@ -415,10 +436,14 @@ func builtinProfiles() []Profile {
 				"liquidation_bonus":   since("2025-03-18", 0.01, aaveEMode2025Note+": weETH/ETH e-mode (id 7) liquidation bonus 1% on Ethereum (1.25% on Base)"),
 				"emode":               since("2025-03-18", 7, aaveEMode2025Note+": category 7, weETH/ETH"),
 				"oracle_market_price": p(0, "Aave v3 weETH price feed: the CAPO adapter (bgd-labs/aave-capo WeETHPriceCapAdapter) = eETH per weETH x ETH/USD, the exchange rate capped in growth, not the market price"),
+			}, map[string]Param{
+				"withdrawal_days": since("2023-11-15", 7, "the collateral's queue, ether.fi's (unwrap weETH, then requestWithdraw): withdrawal NFT finalisation, up to about a week; "+srcEtherfiQueue),
+				"gas_queue":       p(250000, gasNote+" (weETH.unwrap, then ether.fi requestWithdraw)"),
+				"gas_claim":       p(100000, gasNote+" (ether.fi claimWithdraw)"),
 			})},
 		{Name: "morpho-blue-wsteth-weth", Display: "Morpho Blue wstETH/WETH 94.5% LLTV market", Kind: Lending, Base: ETH,
 			Tags: []string{"protocol:morpho", "oracle:morpho"}, Source: "https://docs.morpho.org/learn/concepts/liquidation",
-			Params: withMorphoIRM(map[string]Param{
+			Params: withMorphoIRM(merged(map[string]Param{
 				"ltv":                       p(0.945, "Morpho Blue borrows up to the LLTV (Morpho.borrow requires _isHealthy: debt <= collateral x price x lltv); no separate LTV"),
 				"lltv":                      p(0.945, "Morpho Blue wstETH/WETH market: LLTV 94.5% (one of the governance-enabled LLTVs, Morpho.enableLltv)"),
 				"liquidation_cursor":        p(0.3, "morpho-org/morpho-blue src/libraries/ConstantsLib.sol: LIQUIDATION_CURSOR = 0.3e18"),
@@ -434,7 +459,7 @@ func builtinProfiles() []Profile {
 				"gas_repay":                 p(120000, gasNote+" (Morpho.repay)"),
 				"gas_mint":                  p(180000, gasNote+" (Lido submit, then wstETH.wrap)"),
 				"gas_flash":                 p(700000, "order of magnitude: one transaction of Morpho.flashLoan with a supply, a borrow and a mint (the step calls summed, less the per-transaction overhead)"),
-			})},
+			}, lidoQueueParams()))},
 		{Name: "spark", Display: "Spark (SparkLend)", Kind: Lending, Tags: []string{"oracle:chainlink"},
 			RewardTokens: []string{"SPK"}, Source: "https://docs.spark.fi",
 			Params: map[string]Param{

@@ -207,6 +207,11 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		if c.side == "" {
 			continue
 		}
+		if s.pos.Unwinding() {
+			// Its exit is already in the queue, urgent or not.
+			d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("unwinding through the withdrawal queue: %s %s waits until the unwind ends", c.side, c.qDec)})
+			continue
+		}
 		if !c.urgent {
 			switch {
 			case gated:
@@ -214,6 +219,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			case s.pos.Paused:
 				d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.qDec)})
 				continue
+
 			case c.amount.Cmp(minTrade) < 0:
 				// fmt.Sprintf("%s of %s below the minimum trade %s", ...) without fmt: one per market
 				// within the minimum trade of its target, most markets of a typical decision.
@@ -1003,7 +1009,7 @@ func (v *Vault) leverOrders(d *Decision, target strategies.Target) {
 			}
 			sold = sold || o.Side == Sell && o.All
 		}
-		if sold || s.pos.Units.Sign() == 0 || s.pos.Paused {
+		if sold || s.pos.Units.Sign() == 0 || s.pos.Paused || s.pos.Unwinding() {
 			continue
 		}
 		f := l.Figures(&s.pos, &s.env, s.pos.Leverage)

@@ -128,7 +128,11 @@ func (v *Vault) claimReady(now, tick time.Time) decimal.Decimal {
 		s.set(np)
 		v.idle = v.idle.Add(nm(f.Amount))
 		got = got.Add(f.Amount)
-		v.ledger.add(Entry{Time: now, Type: EntryClaim, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: "claim matured withdrawals", Tick: tick})
+		reason := "claim matured withdrawals"
+		if f.Route != "" {
+			reason += ": " + f.Route
+		}
+		v.ledger.add(Entry{Time: now, Type: EntryClaim, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: reason, Tick: tick})
 	}
 	return got
 }

@@ -36,6 +36,9 @@ type Loop struct {
 	ltv, lltv, bonus, closeFactor, fullHF, cursor, maxLIF adapters.Dated
 	borrowCap, oracleMarket, flashFee, swapCost           adapters.Dated
 	gasBorrow, gasRepay, gasMint, gasFlash                adapters.Dated
+	// The collateral token's withdrawal queue, for unwinds through it
+	// (loopqueue.go): its delay, and the gas of a request and a claim.
+	withdrawalDays, gasQueue, gasClaim adapters.Dated
 }
 
 // NewLoop builds the driver of a loop market. The profile must give ltv
@@ -69,6 +72,7 @@ func NewLoop(m adapters.Market, p *adapters.Profile) (*Loop, error) {
 		{"borrow_cap", &d.borrowCap}, {"oracle_market_price", &d.oracleMarket},
 		{"flash_loan_fee", &d.flashFee}, {"unwind_swap_cost", &d.swapCost},
 		{"gas_borrow", &d.gasBorrow}, {"gas_repay", &d.gasRepay}, {"gas_mint", &d.gasMint}, {"gas_flash", &d.gasFlash},
+		{"withdrawal_days", &d.withdrawalDays}, {"gas_queue", &d.gasQueue}, {"gas_claim", &d.gasClaim},
 	} {
 		*f.dst = p.DatedParam(f.name)
 	}
@@ -330,6 +334,9 @@ func (d *Loop) Relever(pos adapters.Position, env *adapters.Env, leverage float6
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
 	}
+	if pos.Unwinding() {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s is being unwound through the withdrawal queue: it is not relevered until the unwind ends", d.market.ID)
+	}
 	t := env.Time
 	if max := d.MaxLeverage(t); leverage > max*(1+1e-12) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded, "%s: leverage %.4g is above the %.4g an LTV of %.4g allows", d.market.ID, leverage, max, d.LTV(t))
@@ -456,6 +463,14 @@ func (d *Loop) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote,
 	if x, ok := env.Obs.Get(adapters.FieldExitLiquidity); ok && x >= 0 {
 		q.MaxInstantExit = adapters.FromFloat(x / math.Max(1, lev))
 	}
+	// The queue's delay: a round per repayment the unwind needs, each a
+	// queue's delay (collateral at the oracle's price, debt at par).
+	if d.QueueOpen(env.Time) {
+		s := d.project(&pos, env)
+		q.ExitDelay = time.Duration(QueueRounds(lev*s.oracle/s.rate, lev-1, f.MaxLTV)) * d.Delay(env)
+	} else {
+		q.QueueClosed = true
+	}
 	return q, nil
 }
 
@@ -516,16 +531,26 @@ func (d *Loop) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.
 // rate is slippage), and the same share of its debt is repaid out of it,
 // by rounds or a flash loan. The sale is bounded by the observed exit
 // liquidity: more fails with KindInsufficientLiquidity, or fills partly
-// with AllowPartial. A loop has no queue: ExitQueue fails with
-// KindInvalid.
+// with AllowPartial. ExitQueue unwinds through the collateral token's
+// withdrawal queue instead, in rounds (queueUnwind); ExitAuto sells
+// through the venue and queues when the venue cannot take the sale.
 func (d *Loop) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
 	const op = "lending.Loop.Withdraw"
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
 	}
 	if w.Mode == adapters.ExitQueue {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: a loop unwinds through the collateral's venue; it has no queue", d.market.ID)
+		return d.queueUnwind(op, pos, env, w)
 	}
+	np, f, err := d.sellUnwind(op, pos, env, w)
+	if err != nil && w.Mode == adapters.ExitAuto && adapters.KindOf(err) == adapters.KindInsufficientLiquidity && d.QueueOpen(env.Time) {
+		return d.queueUnwind(op, pos, env, w)
+	}
+	return np, f, err
+}
+
+// sellUnwind is Withdraw through the collateral's venue.
+func (d *Loop) sellUnwind(op string, pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
 	d.Accrue(&pos, env)
 	t := env.Time
 	s := d.project(&pos, env)
@@ -582,16 +607,44 @@ func (d *Loop) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 		pos.Debt = pos.Debt.Sub(pos.Debt.MulRate(share))
 		pos.Principal = pos.Principal.Sub(pos.Principal.MulRate(share))
 	}
+	clampUnwind(&pos)
 	return pos, adapters.Fill{Amount: out, Value: value, Gas: r.gas, Fee: r.fee, Slippage: slip, Partial: partial, Route: r.name}, nil
 }
 
 // Apply applies an event: a slash of the collateral token or bad debt of
 // the collateral reserve cuts the collateral by its size (the equity by
-// leverage times it), and the loss is the equity lost; pause and unpause
-// set and clear Paused; a depeg changes nothing (its effect is in the
-// observed price, which a market-price oracle then sees).
+// leverage times it), and the loss is the equity lost; a slash also cuts
+// the claims of an unwind in the token's withdrawal queue (bad debt of the
+// reserve does not: they have left it); pause and unpause set and clear
+// Paused; a depeg changes nothing (its effect is in the observed price,
+// which a market-price oracle then sees).
 func (d *Loop) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
-	return mech.ApplyUnits(d, pos, env, ev)
+	if env != nil {
+		d.Accrue(&pos, env)
+	}
+	switch ev.Type {
+	case adapters.EventSlash, adapters.EventBadDebt:
+		before := d.Value(&pos, env, adapters.PriceRate)
+		pos.Units = pos.Units.MulRate(1 - ev.Size)
+		pos.UnwindUnits = pos.UnwindUnits.MulRate(1 - ev.Size)
+		lost := before.Sub(d.Value(&pos, env, adapters.PriceRate))
+		if ev.Type == adapters.EventSlash && len(pos.Claims) > 0 {
+			claims := make([]adapters.Claim, len(pos.Claims))
+			for i, c := range pos.Claims {
+				a := c.Amount()
+				c.Units = c.Units.MulRate(1 - ev.Size)
+				lost = lost.Add(a.Sub(c.Amount()))
+				claims[i] = c
+			}
+			pos.Claims = claims
+		}
+		return pos, lost, nil
+	case adapters.EventPause:
+		pos.Paused = true
+	case adapters.EventUnpause:
+		pos.Paused = false
+	}
+	return pos, decimal.Zero, nil
 }
 
 // Health is the position's health factor at env: collateral at the
@@ -674,6 +727,7 @@ func (d *Loop) Liquidate(pos adapters.Position, env *adapters.Env) (adapters.Pos
 	if pos.Debt.Sign() > 0 {
 		lq.HealthAfter = hf
 	}
+	clampUnwind(&pos)
 	lq.Loss = before.Sub(d.Value(&pos, env, adapters.PriceRate))
 	return pos, lq, true
 }

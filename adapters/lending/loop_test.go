@@ -29,6 +29,7 @@ func TestConformance_Loops(t *testing.T) {
 				Env:       loopEnv,
 				LossEvent: adapters.EventSlash,
 				Borrows:   true,
+				Queues:    true,
 			})
 		})
 	}
