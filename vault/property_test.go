@@ -3,7 +3,9 @@ package vault
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +17,12 @@ import (
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
-var propMarkets = []string{"lido/steth", "rocketpool/reth", "etherfi/weeth", "aave-v3/weth"}
+var propMarkets = []string{"lido/steth", "rocketpool/reth", "etherfi/weeth", "aave-v3/weth", propLoop}
+
+// propLoop is the leveraged loop of the property tests: collateral and
+// debt in one position, liquidated by the vault when its health factor
+// falls below 1, unwound through the venue or the queue.
+const propLoop = "aave-v3/wsteth-loop"
 
 func openBuiltin(t testing.TB, ids []string) []*adapters.Adapter {
 	t.Helper()
@@ -45,6 +52,15 @@ func observe(t testing.TB, v *Vault, rng *rand.Rand, at time.Time) {
 		case adapters.Lending:
 			o.Put(adapters.FieldUtilization, 0.5+0.4*rng.Float64())
 		}
+		if id == propLoop {
+			// Mostly calm, sometimes a spike that liquidates a levered loop
+			// within days (22.6% was Aave's WETH rate on 2024-07-05).
+			b := 0.01 + 0.04*rng.Float64()
+			if rng.IntN(8) == 0 {
+				b = []float64{0.226, 3}[rng.IntN(2)]
+			}
+			o.Put(adapters.FieldBorrowAPY, b)
+		}
 		mustOK(t, v.Observe(id, o))
 	}
 	mustOK(t, v.SetGas(30*rng.Float64(), 1))
@@ -65,7 +81,13 @@ func randTarget(rng *rand.Rand, ids []string) strategies.Target {
 		w[id] = x
 		left -= x
 	}
-	return target(w)
+	t := target(w)
+	for i := range t.Allocations {
+		if t.Allocations[i].Market == propLoop {
+			t.Allocations[i].Leverage = 1 + 12*rng.Float64()
+		}
+	}
+	return t
 }
 
 // checkInvariants checks what must hold after every operation.
@@ -89,6 +111,9 @@ func checkInvariants(t *testing.T, v *Vault, where string) {
 		p, _ := v.Position(id)
 		if p.Units.Sign() < 0 || p.Rewards.Sign() < 0 {
 			t.Fatalf("%s: position %s units %s rewards %s", where, id, p.Units, p.Rewards)
+		}
+		if v.Adapter(id).CanBorrow() {
+			checkDebt(t, v, id, where)
 		}
 	}
 	// Each market's value is the adapter's Value plus its claims (the
@@ -151,6 +176,7 @@ func TestVault_Properties(t *testing.T) {
 			v, err := New(cfg, openBuiltin(t, propMarkets), t0)
 			mustOK(t, err)
 			users := []string{"ann", "bob", "cat", "dan"}
+			ledgerSeen := 0
 			at := t0
 			observe(t, v, rng, at)
 			for step := 0; step < steps; step++ {
@@ -252,7 +278,7 @@ func TestVault_Properties(t *testing.T) {
 				case 7: // slash or bad debt
 					id := propMarkets[rng.IntN(len(propMarkets))]
 					typ := adapters.EventSlash
-					if v.Adapter(id).Market().Kind == adapters.Lending {
+					if v.Adapter(id).Market().Kind == adapters.Lending && (id != propLoop || rng.IntN(2) == 0) {
 						typ = adapters.EventBadDebt
 					}
 					if loss := must(v.ApplyEvent(at, adapters.Event{Time: at, Market: id, Type: typ, Size: 0.05 * rng.Float64()}))(t); loss.Sign() > 0 {
@@ -274,6 +300,7 @@ func TestVault_Properties(t *testing.T) {
 					}
 				}
 				checkInvariants(t, v, where)
+				countLoop(v, seen, &ledgerSeen)
 				if step%40 == 0 {
 					if err := Reconcile(v); err != nil {
 						t.Fatalf("%s: %v", where, err)
@@ -293,10 +320,20 @@ func TestVault_Properties(t *testing.T) {
 			must(v.Harvest(at, time.Time{}))(t)
 			_, _, err = v.Shutdown(at)
 			mustOK(t, err)
+			// A loop unwound through the queue goes round by round: each
+			// claim queues the next.
+			for k := 0; k < 12; k++ {
+				at = at.Add(5 * 24 * time.Hour)
+				must(v.Claim(at))(t)
+			}
 			at = at.Add(60 * 24 * time.Hour)
 			must(v.Claim(at))(t)
 			_, _, err = v.Shutdown(at) // whatever a pause or liquidity held back
 			mustOK(t, err)
+			for k := 0; k < 12; k++ {
+				at = at.Add(5 * 24 * time.Hour)
+				must(v.Claim(at))(t)
+			}
 			at = at.Add(60 * 24 * time.Hour)
 			must(v.Claim(at))(t)
 			mustOK(t, v.Accrue(at))
@@ -327,7 +364,8 @@ func TestVault_Properties(t *testing.T) {
 		})
 	}
 	t.Logf("largest rebalance rounding residual: %s; exercised %v", maxRounding, seen)
-	for _, k := range []string{"withdrawal unwinding positions", "buy auto", "sell instant", "sell queue", "harvest", "loss", "claim"} {
+	for _, k := range []string{"withdrawal unwinding positions", "buy auto", "sell instant", "sell queue", "harvest", "loss", "claim",
+		"loop liquidation", "loop relever", "loop queued unwind", "loop claim repaid debt"} {
 		if seen[k] == 0 {
 			t.Errorf("the random sequences never exercised %q", k)
 		}
@@ -337,4 +375,86 @@ func TestVault_Properties(t *testing.T) {
 	if maxRounding.Cmp(d("0.000000000001")) > 0 {
 		t.Errorf("rounding residual %s is not tiny", maxRounding)
 	}
+}
+
+// checkDebt checks a borrowing position after an operation, from its own
+// fields (the protocol's accounting, not the adapter's Value): the debt
+// and what remains of an unwind are never negative (nor the unwind above
+// what the position holds); the market's value is the equity, collateral
+// Units x Index x Rate less debt Debt x DebtIndex (floored at 0: the loan
+// is non-recourse), plus the claims of a queued unwind; and, once the
+// vault has advanced (where it liquidates), the equity is never negative:
+// a position with debt has a health factor of at least 1, collateral x
+// LLTV >= debt, or it has been liquidated until it has.
+func checkDebt(t *testing.T, v *Vault, id, where string) {
+	t.Helper()
+	p, _ := v.Position(id)
+	if p.Debt.Sign() < 0 || p.UnwindDebt.Sign() < 0 || p.UnwindUnits.Sign() < 0 {
+		t.Fatalf("%s: %s debt %s, unwind debt %s, unwind units %s: negative", where, id, p.Debt, p.UnwindDebt, p.UnwindUnits)
+	}
+	if p.UnwindDebt.Cmp(p.Debt) > 0 || p.UnwindUnits.Cmp(p.Units) > 0 {
+		t.Fatalf("%s: %s unwinds %s of debt and %s units, more than its %s and %s", where, id, p.UnwindDebt, p.UnwindUnits, p.Debt, p.Units)
+	}
+	if p.Units.Sign() == 0 && p.Debt.Sign() != 0 {
+		t.Fatalf("%s: %s debt %s without collateral", where, id, p.Debt)
+	}
+	if v.Config().Pricing != adapters.PriceRate {
+		t.Fatalf("the property test values at the rate; pricing %s", v.Config().Pricing)
+	}
+	coll, debt := decimal.Zero, decimal.Zero
+	if p.Units.Sign() > 0 {
+		coll = p.Units.Dec().Mul(adapters.FromFloat(p.Index * p.Rate))
+	}
+	if p.Debt.Sign() > 0 {
+		debt = p.Debt.Dec().Mul(adapters.FromFloat(p.DebtIndex))
+	}
+	want := decimal.Max(decimal.Zero, coll.Sub(debt))
+	for _, c := range p.Claims {
+		want = want.Add(c.Amount())
+	}
+	got := v.MarketValues(nil)[slices.Index(v.Markets(), id)]
+	// To 1e-12 of the collateral: the adapter multiplies on its own
+	// fixed-point numbers, this test on decimals.
+	if tol := decimal.Max(d("0.000000000001"), coll.Mul(d("0.000000000001"))); got.Sub(want).Abs().Cmp(tol) > 0 {
+		t.Fatalf("%s: %s is worth %s; collateral %s - debt %s + claims = %s", where, id, got, coll, debt, want)
+	}
+	// The vault liquidates when it advances (every operation but an
+	// event's own step): advance to now and look.
+	mustOK(t, v.Accrue(v.Time()))
+	p, _ = v.Position(id)
+	if p.Debt.Sign() == 0 {
+		return
+	}
+	coll = p.Units.Dec().Mul(adapters.FromFloat(p.Index * p.Rate))
+	debt = p.Debt.Dec().Mul(adapters.FromFloat(p.DebtIndex))
+	e, _ := v.Env(id)
+	lltv := v.Adapter(id).Leverer().Figures(&p, &e, 0).LLTV
+	if hf := coll.InexactFloat64() * lltv / debt.InexactFloat64(); hf < 1-1e-12 {
+		t.Fatalf("%s: %s health factor %.15g < 1 after the vault advanced: collateral %s, debt %s", where, id, hf, coll, debt)
+	}
+	if coll.Cmp(debt) <= 0 {
+		t.Fatalf("%s: %s negative equity without a liquidation: collateral %s, debt %s", where, id, coll, debt)
+	}
+}
+
+// countLoop counts what the sequences did to loops, from the ledger's new
+// entries since *n.
+func countLoop(v *Vault, seen map[string]int, n *int) {
+	l := v.Ledger()
+	for _, e := range l.from(*n) {
+		if e.Market != propLoop {
+			continue
+		}
+		switch {
+		case e.Type == EntryLiquidation:
+			seen["loop liquidation"]++
+		case e.Type == EntryRelever:
+			seen["loop relever"]++
+		case e.Type == EntryQueue:
+			seen["loop queued unwind"]++
+		case e.Type == EntryClaim && strings.Contains(e.Reason, "repaid"):
+			seen["loop claim repaid debt"]++
+		}
+	}
+	*n = l.Len()
 }

@@ -850,6 +850,18 @@ func testDebtConstantRate(t *testing.T, h *Harness) {
 			if !one.Debt.Equal(pos.Debt) || !daily.Debt.Equal(pos.Debt) {
 				t.Errorf("Accrue changed the scaled debt %s to %s / %s; interest belongs in the index", pos.Debt, one.Debt, daily.Debt)
 			}
+			// The debt alone, Debt x DebtIndex, is the opening debt
+			// compounded at the borrow rate, in one step and in 365.
+			wantDebt := debt.Mul(adapters.FromFloat(h.growth(tc.borrow, Year)))
+			for _, p := range []struct {
+				what string
+				pos  adapters.Position
+			}{{"one step", one}, {"365 daily steps", daily}} {
+				got := p.pos.Debt.Dec().Mul(adapters.FromFloat(p.pos.DebtIndex))
+				if relDiff(got, wantDebt) > h.tol()*10 {
+					t.Errorf("%s: debt after a year = %s, want (L-1) x E x growth(borrow) = %s (rel diff %.3g)", p.what, got, wantDebt, relDiff(got, wantDebt))
+				}
+			}
 		})
 	}
 }
@@ -861,6 +873,12 @@ func testDebtConstantRate(t *testing.T, h *Harness) {
 // borrow rate and the collateral's yield are both zero), a liquidation
 // never adds value and leaves the position healthy or closed.
 func testDebtInvariants(t *testing.T, h *Harness) {
+	queued, repaid := 0, 0
+	defer func() {
+		if h.Queues && (queued == 0 || repaid == 0) {
+			t.Errorf("the sequences queued %d unwinds and %d claims repaid debt: want both", queued, repaid)
+		}
+	}()
 	for seed := uint64(1); seed <= 6; seed++ {
 		r := rand.New(rand.NewPCG(seed, 7))
 		a := h.Open(t)
@@ -878,7 +896,7 @@ func testDebtInvariants(t *testing.T, h *Harness) {
 			c = Conditions{Time: now, APY: 0.05 * r.Float64(), BorrowAPY: []float64{0.02, 0.3, 1.5}[r.IntN(3)]}
 			env = h.env(c)
 			a.Accrue(&pos, env)
-			switch r.IntN(5) {
+			switch r.IntN(6) {
 			case 0:
 				p := clonePos(pos)
 				p.Leverage = 1 + 5*r.Float64()
@@ -897,6 +915,32 @@ func testDebtInvariants(t *testing.T, h *Harness) {
 				}
 			case 2:
 				if np, _, err := a.Apply(pos, env, adapters.Event{Market: a.Market().ID, Time: now, Type: h.LossEvent, Size: 0.2 * r.Float64()}); err == nil && h.LossEvent != "" {
+					pos = np
+				}
+			case 3:
+				// A queued unwind of part or all of the position; its
+				// claims repay the debt as they pay (below).
+				if !h.Queues {
+					break
+				}
+				w := adapters.Withdrawal{All: r.IntN(3) == 0, Mode: adapters.ExitQueue}
+				if v := a.Value(&pos, env, adapters.PriceRate); !w.All && v.Sign() > 0 {
+					w.Amount = v.Mul(adapters.FromFloat(0.1 + 0.8*r.Float64())).Round(adapters.Scale)
+				}
+				if np, f, err := a.Withdraw(pos, env, w); err == nil {
+					checkFillBalance(t, "queued unwind", f)
+					pos = np
+					queued++
+				}
+			}
+			if h.Queues {
+				if np, f, err := a.Claim(pos, env); err == nil {
+					if f.Amount.Sign() < 0 {
+						t.Errorf("seed %d step %d: a claim paid %s to idle", seed, i, f.Amount)
+					}
+					if np.Debt.Cmp(pos.Debt) < 0 {
+						repaid++
+					}
 					pos = np
 				}
 			}
@@ -926,6 +970,14 @@ func testDebtInvariants(t *testing.T, h *Harness) {
 			}
 			if pos.Units.Sign() == 0 && pos.Debt.Sign() != 0 {
 				t.Fatalf("seed %d step %d: debt %s without collateral", seed, i, pos.Debt)
+			}
+			// No negative equity unless liquidated: after the protocol's
+			// liquidation check a position with debt is healthy, its
+			// collateral x LLTV (< 1) at least its debt.
+			if l := a.Leverer(); l != nil && pos.Debt.Sign() > 0 {
+				if f := l.Figures(&pos, env, 0); f.HealthFactor < 1-1e-12 || f.Leverage < 1 {
+					t.Fatalf("seed %d step %d: health factor %g, leverage %g after the liquidation check", seed, i, f.HealthFactor, f.Leverage)
+				}
 			}
 		}
 	}
