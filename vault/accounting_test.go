@@ -227,7 +227,7 @@ func TestVault_WithdrawUnwindsQueue(t *testing.T) {
 			must(v.Deposit(t0, "u", d("12")))(t)
 			for _, id := range []string{"f/a", "f/b"} {
 				s := v.markets[v.byID[id]]
-				np, f, err := s.ad.Deposit(s.pos, &s.env, d("5"))
+				np, f, err := s.ad.Deposit(s.pos, s.env(), d("5"))
 				mustOK(t, err)
 				s.set(np)
 				v.idle = v.idle.Sub(nm(f.Amount))

@@ -158,14 +158,14 @@ func BenchmarkRebalance(b *testing.B) {
 		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
 			for k, s := range v.markets {
-				if _, err := s.ad.Quote(&s.env, amt); err != nil {
+				if _, err := s.ad.Quote(s.env(), amt); err != nil {
 					b.Fatal(err)
 				}
 				if k%2 == 0 {
-					if _, _, err := s.ad.Withdraw(s.pos, &s.env, adapters.Withdrawal{Amount: d("5"), Mode: adapters.ExitInstant}); err != nil {
+					if _, _, err := s.ad.Withdraw(s.pos, s.env(), adapters.Withdrawal{Amount: d("5"), Mode: adapters.ExitInstant}); err != nil {
 						b.Fatal(err)
 					}
-				} else if _, _, err := s.ad.Deposit(s.pos, &s.env, amt); err != nil {
+				} else if _, _, err := s.ad.Deposit(s.pos, s.env(), amt); err != nil {
 					b.Fatal(err)
 				}
 			}

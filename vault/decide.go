@@ -165,7 +165,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 				over := curN.Sub(want)
 				if v.cfg.Pricing == adapters.PriceMarket && cur.Sign() > 0 {
 					// Sell orders are in value at the exchange rate.
-					over = over.MulDivDown(nm(s.ad.Value(&s.pos, &s.env, adapters.PriceRate)), curN)
+					over = over.MulDivDown(nm(s.ad.Value(&s.pos, s.env(), adapters.PriceRate)), curN)
 				}
 				c.side, c.amount, c.over = Sell, over, over
 				switch {
@@ -191,7 +191,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		if c.side == Sell {
 			quote = s.ad.QuoteSell
 		}
-		q, err := quote(&s.env, c.qDec)
+		q, err := quote(s.env(), c.qDec)
 		if err != nil {
 			if c.side != "" && !c.urgent {
 				d.reject(Rejection{Market: s.id, Reason: "quote failed: " + err.Error()})
@@ -596,7 +596,7 @@ func (p *planner) quoteAt(c *candidate, amount num) (adapters.Quote, bool) {
 	}
 	s := p.v.markets[c.i]
 	ad := amount.Dec()
-	q, err := s.ad.QuoteSell(&s.env, ad)
+	q, err := s.ad.QuoteSell(s.env(), ad)
 	if err != nil {
 		return q, false
 	}
@@ -624,7 +624,7 @@ func (p *planner) exitFor(c *candidate, amount num) exit {
 		canInstant = false
 	}
 	if s.ad.CanQueue() && !q.QueueClosed {
-		gas := s.env.GasCost(s.gasQueue)
+		gas := s.env().GasCost(s.gasQueue)
 		if c.urgent {
 			if !canInstant {
 				e.mode, e.cost, e.costD, e.note = adapters.ExitQueue, nm(gas), gas, "; no instant exit liquidity: queued"
@@ -1012,7 +1012,7 @@ func (v *Vault) leverOrders(d *Decision, target strategies.Target) {
 		if sold || s.pos.Units.Sign() == 0 || s.pos.Paused || s.pos.Unwinding() {
 			continue
 		}
-		f := l.Figures(&s.pos, &s.env, s.pos.Leverage)
+		f := l.Figures(&s.pos, s.env(), s.pos.Leverage)
 		if math.Abs(f.Leverage-lev) <= ReleverBand*lev {
 			continue
 		}

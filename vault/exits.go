@@ -26,7 +26,7 @@ type exits struct {
 func (v *Vault) posValue(s *slot, p *adapters.Position) decimal.Decimal {
 	val := zero
 	if p.Units.Sign() != 0 {
-		val = s.ad.Value(p, &s.env, v.cfg.Pricing)
+		val = s.ad.Value(p, s.env(), v.cfg.Pricing)
 	}
 	for i := range p.Claims {
 		val = val.Add(p.Claims[i].Amount())
@@ -51,7 +51,7 @@ func (v *Vault) raise(op string, need decimal.Decimal, reason string) (*exits, e
 		if s.pos.Units.Sign() == 0 {
 			continue
 		}
-		val := s.ad.Value(&s.pos, &s.env, adapters.PriceRate)
+		val := s.ad.Value(&s.pos, s.env(), adapters.PriceRate)
 		if val.Sign() <= 0 {
 			continue
 		}
@@ -61,7 +61,7 @@ func (v *Vault) raise(op string, need decimal.Decimal, reason string) (*exits, e
 		} else {
 			w.Amount = remaining
 		}
-		np, f, err := s.ad.Withdraw(s.pos, &s.env, w)
+		np, f, err := s.ad.Withdraw(s.pos, s.env(), w)
 		if err != nil {
 			if adapters.KindOf(err) == adapters.KindOther {
 				return nil, adapters.Wrap(op, adapters.KindOther, err)
@@ -121,7 +121,7 @@ func (v *Vault) claimReady(now, tick time.Time) decimal.Decimal {
 		if !hasReadyClaim(&s.pos, now) || !s.ad.CanQueue() {
 			continue
 		}
-		np, f, err := s.ad.Claim(s.pos, &s.env)
+		np, f, err := s.ad.Claim(s.pos, s.env())
 		if err != nil {
 			continue // not ready or paused: try again at a later step
 		}
@@ -160,7 +160,7 @@ func (v *Vault) ApplyEvent(now time.Time, ev adapters.Event) (decimal.Decimal, e
 	}
 	s := v.markets[i]
 	before := v.posValue(s, &s.pos)
-	np, lost, err := s.ad.Apply(s.pos, &s.env, ev)
+	np, lost, err := s.ad.Apply(s.pos, s.env(), ev)
 	if err != nil {
 		return zero, adapters.Wrap(op, adapters.KindOf(err), err)
 	}

@@ -221,10 +221,10 @@ func PrepareState(st *strategies.State, w *adapters.Window, params map[string]fl
 	}
 }
 
-// ObserveRow is ObserveIndex with row r of series s as the observation,
-// written straight into the market's environment (Series.Fill) rather than
-// copied from an Observation the caller filled first: a backtest feeds
-// every market at every step.
+// ObserveRow is ObserveIndex with row r of series s as the observation:
+// the market's environment reads it from the series (Series.Fill) when
+// it is first read, not when it is fed (a backtest feeds every market at
+// every step, and reads between its decisions only the markets held).
 func (v *Vault) ObserveRow(i int, s *adapters.Series, r int) error {
 	if i < 0 || i >= len(v.markets) {
 		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
@@ -233,7 +233,54 @@ func (v *Vault) ObserveRow(i int, s *adapters.Series, r int) error {
 		return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: market #%d has no row %d in its series of %d", v.cfg.Name, i, r, s.Len())
 	}
 	sl := v.markets[i]
-	s.Fill(r, &sl.env.Obs)
+	sl.feed.point(s, r)
 	sl.invalidate()
 	return nil
+}
+
+// rowFeed is the row of a series a slot's observation is to be read from
+// (ObserveRow) while stale: the observation is written from it when the
+// slot's environment is first read. Once an observation was written
+// whole from a series (Series.Fill), later rows of the same series write
+// only its columns (fields): the others are zero already.
+type rowFeed struct {
+	ser   *adapters.Series
+	row   int
+	stale bool
+
+	// from is the series the observation was last written from whole
+	// (nil: written from elsewhere, Observe); fields are its columns.
+	from   *adapters.Series
+	fields []adapters.Field
+}
+
+// point makes row r of ser the feed's row, to be read.
+func (f *rowFeed) point(ser *adapters.Series, r int) {
+	f.ser, f.row, f.stale = ser, r, true
+}
+
+// forget records that the observation was written from elsewhere.
+func (f *rowFeed) forget() { f.stale, f.from = false, nil }
+
+// fill writes the feed's row into o (last written by this feed, or
+// forgotten) and marks the feed read.
+func (f *rowFeed) fill(o *adapters.Observation) {
+	s, r := f.ser, f.row
+	f.stale = false
+	if f.from != s {
+		s.Fill(r, o)
+		f.from, f.fields = s, f.fields[:0]
+		for c := range s.Cols {
+			if s.Cols[c] != nil {
+				f.fields = append(f.fields, adapters.Field(c))
+			}
+		}
+		return
+	}
+	o.Time = time.Unix(s.Times[r], 0).UTC()
+	o.Set = s.Set[r]
+	o.Derived = s.Derived & s.Set[r]
+	for _, c := range f.fields {
+		o.Values[c] = s.Cols[c][r]
+	}
 }

@@ -46,7 +46,7 @@ func (v *Vault) harvestCost(s *slot) decimal.Decimal {
 		return zero
 	}
 	p := s.ad.Profile()
-	return s.env.GasCost(p.ParamOr("gas_harvest", 0)).Add(adapters.Quantize(s.pos.Rewards.Dec().Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
+	return s.env().GasCost(p.ParamOr("gas_harvest", 0)).Add(adapters.Quantize(s.pos.Rewards.Dec().Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
 }
 
 // Harvest claims every position's pending rewards that cover their
@@ -74,7 +74,7 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 			continue
 		}
 		h := Harvested{Market: s.id, Rewards: s.pos.Rewards.Dec(), Compounded: zero}
-		np, f, err := s.ad.Harvest(s.pos, &s.env)
+		np, f, err := s.ad.Harvest(s.pos, s.env())
 		if err != nil {
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: "harvest failed: " + err.Error()})
 			continue
@@ -89,7 +89,7 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 			Reason: fmt.Sprintf("harvest rewards %s", h.Rewards), Tick: tick})
 		if v.cfg.CompoundHarvest && f.Amount.Cmp(v.cfg.Rebalance.MinTrade) >= 0 && f.Amount.Sign() > 0 && !s.pos.Paused && !v.shutdown {
 			amt := minDec(f.Amount, v.Idle())
-			cp, cf, err := s.ad.Deposit(s.pos, &s.env, amt)
+			cp, cf, err := s.ad.Deposit(s.pos, s.env(), amt)
 			if err != nil {
 				h.Err = "compound failed: " + err.Error()
 			} else {

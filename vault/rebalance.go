@@ -221,7 +221,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 		}
 		s := v.markets[i]
-		np, f, err := s.ad.Relever(s.pos, &s.env, o.Leverage)
+		np, f, err := s.ad.Relever(s.pos, s.env(), o.Leverage)
 		if err != nil {
 			r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "relever failed: " + err.Error()})
 			continue
@@ -272,7 +272,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			if o.Leverage >= 1 {
 				pos.Leverage = o.Leverage
 			}
-			np, f, err := s.ad.Deposit(pos, &s.env, amt)
+			np, f, err := s.ad.Deposit(pos, s.env(), amt)
 			if err != nil {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "buy failed: " + err.Error()})
 				continue
@@ -377,18 +377,18 @@ func (v *Vault) sell(r *Result, x *execution, costs *num, s *slot, o Order, tick
 		if v.cfg.Pricing == adapters.PriceRate {
 			held = v.fill(s).units
 		} else {
-			held = nm(s.ad.Value(&s.pos, &s.env, adapters.PriceRate))
+			held = nm(s.ad.Value(&s.pos, s.env(), adapters.PriceRate))
 		}
 		if nm(w.Amount).Cmp(held) >= 0 {
 			w.Amount, w.All = zero, true
 		}
 	}
-	np, f, err := s.ad.Withdraw(s.pos, &s.env, w)
+	np, f, err := s.ad.Withdraw(s.pos, s.env(), w)
 	if err != nil && o.Mode == adapters.ExitInstant && s.ad.CanQueue() {
 		k := adapters.KindOf(err)
 		if k == adapters.KindInsufficientLiquidity || k == adapters.KindCapExceeded || (o.Urgent && k == adapters.KindInvalid) {
 			w.Mode, w.AllowPartial, w.MaxSlippage = adapters.ExitQueue, false, 0
-			np, f, err = s.ad.Withdraw(s.pos, &s.env, w)
+			np, f, err = s.ad.Withdraw(s.pos, s.env(), w)
 		}
 	}
 	if err != nil {
@@ -397,7 +397,7 @@ func (v *Vault) sell(r *Result, x *execution, costs *num, s *slot, o Order, tick
 	}
 	v.recordSell(r, x, costs, s, o, np, f, tick, now)
 	if o.Urgent && f.Partial && s.ad.CanQueue() && s.pos.Units.Sign() > 0 {
-		np, f, err = s.ad.Withdraw(s.pos, &s.env, adapters.Withdrawal{All: true, Mode: adapters.ExitQueue})
+		np, f, err = s.ad.Withdraw(s.pos, s.env(), adapters.Withdrawal{All: true, Mode: adapters.ExitQueue})
 		if err != nil {
 			r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: "queueing the rest failed: " + err.Error()})
 			return
@@ -450,8 +450,8 @@ func (v *Vault) depeg(s *slot, before, after *adapters.Position) decimal.Decimal
 	if v.cfg.Pricing != adapters.PriceMarket {
 		return zero
 	}
-	atRate := s.ad.Value(after, &s.env, adapters.PriceRate).Sub(s.ad.Value(before, &s.env, adapters.PriceRate))
-	atMarket := s.ad.Value(after, &s.env, adapters.PriceMarket).Sub(s.ad.Value(before, &s.env, adapters.PriceMarket))
+	atRate := s.ad.Value(after, s.env(), adapters.PriceRate).Sub(s.ad.Value(before, s.env(), adapters.PriceRate))
+	atMarket := s.ad.Value(after, s.env(), adapters.PriceMarket).Sub(s.ad.Value(before, s.env(), adapters.PriceMarket))
 	return fixed.Sub(atRate, atMarket)
 }
 

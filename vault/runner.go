@@ -37,8 +37,8 @@ func (v *Vault) fillState(st *strategies.State) {
 		ms := &st.Markets[i]
 		*ms = strategies.MarketState{Market: s.ad.Market(), Profile: s.ad.Profile(), Row: -1, Value: num{},
 			PendingRewards: s.pos.Rewards, Paused: s.pos.Paused}
-		if !s.env.Obs.Time.IsZero() || s.env.Obs.Set != 0 {
-			ms.Row, ms.Obs = 0, s.env.Obs
+		if !s.env().Obs.Time.IsZero() || s.env().Obs.Set != 0 {
+			ms.Row, ms.Obs = 0, s.env().Obs
 		}
 		if s.pos.Units.Sign() != 0 {
 			ms.Value = v.fill(s).units
@@ -47,11 +47,11 @@ func (v *Vault) fillState(st *strategies.State) {
 			}
 		}
 		if l := s.ad.Leverer(); l != nil && ms.Row >= 0 {
-			f := l.Figures(&s.pos, &s.env, s.pos.Leverage)
+			f := l.Figures(&s.pos, s.env(), s.pos.Leverage)
 			ms.Loop = &f
 		}
 		if st.BaseUSD == 0 {
-			st.BaseUSD = s.env.Obs.Value(adapters.FieldBaseUSD, 0)
+			st.BaseUSD = s.env().Obs.Value(adapters.FieldBaseUSD, 0)
 		}
 	}
 }

@@ -56,8 +56,20 @@ type slot struct {
 	// of a queued exit (read once; profiles do not change under a vault).
 	gasQueue float64
 	pos      adapters.Position
-	env      adapters.Env
-	value    valueCache
+	// en is the environment the adapter prices the market in; its
+	// observation is the row feed names, written when first read (env).
+	en    adapters.Env
+	feed  rowFeed
+	value valueCache
+}
+
+// env is the slot's environment, its observation brought up to the row
+// the feed last named.
+func (s *slot) env() *adapters.Env {
+	if s.feed.stale {
+		s.feed.fill(&s.en.Obs)
+	}
+	return &s.en
 }
 
 // set replaces the slot's position.
@@ -139,10 +151,10 @@ func New(cfg Config, markets []*adapters.Adapter, start time.Time) (*Vault, erro
 			return nil, adapters.E(op, adapters.KindInvalid, "vault %q: market %s listed twice", cfg.Name, m.ID)
 		}
 		v.byID[m.ID] = i
-		s := &slot{ad: ad, id: m.ID, pos: ad.NewPosition(), env: adapters.Env{Time: start}}
+		s := &slot{ad: ad, id: m.ID, pos: ad.NewPosition(), en: adapters.Env{Time: start}}
 		// Quotes price the vault's own position into the market (a
 		// lending market's utilization after it), as accrual does.
-		s.env.Held = &s.pos
+		s.en.Held = &s.pos
 		if p := ad.Profile(); p != nil {
 			s.gasQueue = p.ParamOr("gas_withdraw", 0) + p.ParamOr("gas_claim", 0)
 		}
@@ -301,7 +313,7 @@ func (v *Vault) Env(id string) (adapters.Env, bool) {
 	if !ok {
 		return adapters.Env{}, false
 	}
-	return v.markets[i].env, true
+	return *v.markets[i].env(), true
 }
 
 // Observe records a market's latest observation. It takes effect at the
@@ -311,8 +323,10 @@ func (v *Vault) Observe(id string, obs adapters.Observation) error {
 	if !ok {
 		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market %s", v.cfg.Name, id)
 	}
-	v.markets[i].env.Obs = obs
-	v.markets[i].invalidate()
+	s := v.markets[i]
+	s.feed.forget()
+	s.en.Obs = obs
+	s.invalidate()
 	return nil
 }
 
@@ -324,7 +338,8 @@ func (v *Vault) ObserveIndex(i int, obs *adapters.Observation) error {
 		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
 	}
 	s := v.markets[i]
-	s.env.Obs = *obs
+	s.feed.forget()
+	s.en.Obs = *obs
 	s.invalidate()
 	return nil
 }
@@ -340,7 +355,7 @@ func (v *Vault) SetGas(price, assetPrice float64) error {
 	}
 	v.gasPrice, v.gasAssetPrice = price, assetPrice
 	for _, s := range v.markets {
-		s.env.GasPrice, s.env.GasAssetPrice = price, assetPrice
+		s.en.GasPrice, s.en.GasAssetPrice = price, assetPrice
 	}
 	return nil
 }
@@ -363,12 +378,12 @@ func (v *Vault) advance(op string, now time.Time) error {
 		return adapters.E(op, adapters.KindInvalid, "vault %q: time %s is before the vault's time %s", v.cfg.Name, now.Format(time.RFC3339), v.now.Format(time.RFC3339))
 	}
 	for _, s := range v.markets {
-		if !s.env.Time.Equal(now) {
-			s.env.Time = now
+		if !s.en.Time.Equal(now) {
+			s.en.Time = now
 			s.invalidate()
 		}
 		if !s.pos.Last.IsZero() && s.pos.Last.Before(now) {
-			s.ad.Accrue(&s.pos, &s.env)
+			s.ad.Accrue(&s.pos, s.env())
 			s.invalidate()
 		}
 		if s.pos.Debt.Sign() > 0 {
@@ -450,10 +465,10 @@ func (v *Vault) fill(s *slot) *valueCache {
 	}
 	c.units, c.unitsDec, c.unitsDecOK = num{}, zero, true
 	if s.pos.Units.Sign() != 0 {
-		if r, ok := s.ad.ValueRate(&s.pos, &s.env, v.cfg.Pricing); ok {
+		if r, ok := s.ad.ValueRate(&s.pos, s.env(), v.cfg.Pricing); ok {
 			c.units, c.unitsDecOK = c.rate.of(s.pos.Units, r), false
 		} else {
-			c.unitsDec = s.ad.Value(&s.pos, &s.env, v.cfg.Pricing)
+			c.unitsDec = s.ad.Value(&s.pos, s.env(), v.cfg.Pricing)
 			c.units = nm(c.unitsDec)
 		}
 	}
@@ -530,7 +545,7 @@ func containsInt(xs []int, x int) bool {
 // health factor fell below 1 (adapters.Liquidator): the equity lost is
 // recognised as a loss and booked in the ledger with its cause.
 func (v *Vault) liquidate(now time.Time, s *slot) {
-	np, lq, ok := s.ad.Liquidate(s.pos, &s.env)
+	np, lq, ok := s.ad.Liquidate(s.pos, s.env())
 	if !ok {
 		return
 	}
@@ -556,5 +571,5 @@ func (v *Vault) LoopFigures(id string) (adapters.LoopFigures, bool) {
 	if l == nil || s.pos.Units.Sign() == 0 {
 		return adapters.LoopFigures{}, false
 	}
-	return l.Figures(&s.pos, &s.env, s.pos.Leverage), true
+	return l.Figures(&s.pos, s.env(), s.pos.Leverage), true
 }
