@@ -107,3 +107,22 @@ func (c *decOf) of(n num) decimal.Decimal {
 	}
 	return c.d
 }
+
+// ppsOf remembers the price per share for the last total assets and
+// supply it was computed at: the fee accrual's high-water mark and the
+// step's record ask for it at the same figures.
+type ppsOf struct {
+	ta, supply num
+	d          decimal.Decimal
+	ok         bool
+}
+
+// of returns (ta + 1 unit) / (supply + virtual) at ppsScale places,
+// computed again only when ta or supply changed (virtual never does).
+func (c *ppsOf) of(ta, supply, virtual num) decimal.Decimal {
+	if !c.ok || !c.ta.Identical(ta) || !c.supply.Identical(supply) {
+		c.ta, c.supply, c.ok = ta, supply, true
+		c.d = ta.Add(unitN).DivRoundDec(supply.Add(virtual), ppsScale)
+	}
+	return c.d
+}

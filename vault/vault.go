@@ -45,6 +45,7 @@ type Vault struct {
 
 	assets  assetsCache // positionsValue and GrossAssets
 	idleDec decOf       // idle as a decimal (Idle)
+	ppsAt   ppsOf       // the price per share (pps)
 }
 
 // slot is one market of the vault: its adapter, position and
@@ -529,7 +530,7 @@ func (v *Vault) HighWaterMark() decimal.Decimal { return v.hwm }
 func (v *Vault) PricePerShare() decimal.Decimal { return v.pps(v.totalAssetsN()) }
 
 func (v *Vault) pps(ta num) decimal.Decimal {
-	return ta.Add(unitN).DivRoundDec(v.supply.Add(v.virtualShares), ppsScale)
+	return v.ppsAt.of(ta, v.supply, v.virtualShares)
 }
 
 func containsInt(xs []int, x int) bool {
