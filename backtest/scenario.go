@@ -16,6 +16,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/rules"
@@ -31,6 +33,12 @@ import (
 //	                                        scenario, before the loads
 //	load <market> <step> [from=<time>]      a market's history, one row per step
 //	  <field> <values...>                   indented: one line per field
+//	synth <scenario> <market>... from=<time> to=<time> [step=<duration>] [seed=<n>]
+//	      [slash_scope=<tag>] [slash_size=<fraction>]
+//	                                        the markets' history as `data synth`
+//	                                        generates it (a loop's legs, composed
+//	                                        at load), through a history database
+//	                                        in memory; step defaults to 1d, seed to 1
 //	event <time> <market> <type> <size> [scope=<tag>]
 //	set <key>=<value> ...                   run settings (see below)
 //	strategy hold <market>                  hold one market (the built-in hold)
@@ -41,6 +49,8 @@ import (
 //	                                        the loaded markets
 //	run [from=<time>] [to=<time>] [capital=<amount>] [step=<duration>]
 //	expect <metric> <value> [tol]           a metric of the result (JSON name)
+//	expect <metric> < <value>               ... below a bound (or >: above; any
+//	                                        expectation but error and issue)
 //	expect nav <time> <value> [tol]         NAV at the step at or before time
 //	expect equity <time> <value> [tol]      the investor's equity likewise
 //	expect bench <name> <metric> <value> [tol]
@@ -82,6 +92,9 @@ type Expect struct {
 	Args  []string // metric name; time; bench name and metric; market and stat; kind and market
 	Value float64
 	Tol   float64
+	// Cmp is "<" or ">" for a bound (Value, no tolerance); "" for a
+	// value within Tol.
+	Cmp string
 }
 
 // DefaultScenarioStart is the start of a load without from=.
@@ -159,6 +172,8 @@ func ParseScenario(name string, data []byte, cat *adapters.Catalog) (*Scenario, 
 			p.cat, p.catLoaded = c, true
 		case "load":
 			err = p.load(ln, f[1:])
+		case "synth":
+			err = p.synth(ln, f[1:])
 		case "event":
 			err = p.event(ln, f[1:])
 		case "set":
@@ -179,7 +194,7 @@ func ParseScenario(name string, data []byte, cat *adapters.Catalog) (*Scenario, 
 				err = p.expect(ln, f[1:])
 			}
 		default:
-			err = p.errf(ln, "unknown command %q (want load, event, set, strategy, run or expect)", f[0])
+			err = p.errf(ln, "unknown command %q (want catalog, load, synth, event, set, strategy, run or expect)", f[0])
 		}
 		if err != nil {
 			return nil, err
@@ -379,6 +394,116 @@ func (p *scenarioParser) load(ln int, args []string) error {
 		if l.After(w.To) {
 			w.To = l
 		}
+	}
+	return nil
+}
+
+// synth loads markets' history as `data synth` generates it: the markets
+// (a loop's legs in its place) generated over [from, to], written to a
+// history database in memory and loaded back, so a loop is composed from
+// its legs as a backtest of the written database composes it.
+func (p *scenarioParser) synth(ln int, args []string) error {
+	var ids, kvs []string
+	for _, a := range args {
+		if strings.Contains(a, "=") {
+			kvs = append(kvs, a)
+		} else {
+			ids = append(ids, a)
+		}
+	}
+	if len(ids) < 2 {
+		return p.errf(ln, "synth needs a scenario and markets: synth <scenario> <market>... from=<time> to=<time> [step=<duration>] [seed=<n>]")
+	}
+	name, ids := ids[0], ids[1:]
+	opts, err := p.kv(ln, kvs, "from", "to", "step", "seed", "slash_scope", "slash_size")
+	if err != nil {
+		return err
+	}
+	cfg := synth.Config{Scenario: name, Step: 24 * time.Hour, Seed: 1, Catalog: p.cat, SlashScope: opts["slash_scope"]}
+	for _, k := range []string{"from", "to"} {
+		v, ok := opts[k]
+		if !ok {
+			return p.errf(ln, "synth needs %s=<time>", k)
+		}
+		t, err := p.parseTime(ln, v)
+		if err != nil {
+			return err
+		}
+		if k == "from" {
+			cfg.From = t
+			if p.start.IsZero() {
+				p.start = t
+			}
+		} else {
+			cfg.To = t
+		}
+	}
+	if v, ok := opts["step"]; ok {
+		if cfg.Step, err = parseDur(v); err != nil || cfg.Step < time.Minute || cfg.Step%time.Second != 0 {
+			return p.errf(ln, "bad step %q (want a whole number of seconds, at least a minute)", v)
+		}
+	}
+	if v, ok := opts["seed"]; ok {
+		if cfg.Seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return p.errf(ln, "bad seed %q (want a whole number)", v)
+		}
+	}
+	if v, ok := opts["slash_size"]; ok {
+		if cfg.SlashSize, err = strconv.ParseFloat(v, 64); err != nil || !(cfg.SlashSize > 0 && cfg.SlashSize <= 1) {
+			return p.errf(ln, "bad slash_size %q (want a fraction in (0, 1])", v)
+		}
+	}
+	have := map[string]bool{}
+	for _, id := range ids {
+		m, err := p.cat.Market(id)
+		if err != nil {
+			return &adapters.Error{Op: "backtest.ParseScenario", Kind: adapters.KindNotFound, Pos: fmt.Sprintf("%s:%d", p.file, ln), Err: fmt.Errorf("unknown market %s", id)}
+		}
+		if p.sc.Window.Get(id) != nil {
+			return p.errf(ln, "market %s loaded twice", id)
+		}
+		gen := []string{id}
+		if m.Legs != nil {
+			gen = m.Legs.IDs()
+		}
+		for _, g := range gen {
+			if have[g] {
+				continue
+			}
+			have[g] = true
+			gm, err := p.cat.Market(g)
+			if err != nil {
+				return p.errf(ln, "market %s: %v", g, err)
+			}
+			cfg.Markets = append(cfg.Markets, gm)
+		}
+	}
+	b, err := synth.Generate(cfg)
+	if err != nil {
+		return p.errf(ln, "synth %s: %v", name, err)
+	}
+	ctx := context.Background()
+	db, err := history.OpenMemory(ctx, history.WithCatalog(p.cat))
+	if err != nil {
+		return p.errf(ln, "synth %s: %v", name, err)
+	}
+	defer db.Close()
+	if _, err := db.Write(ctx, b); err != nil {
+		return p.errf(ln, "synth %s: %v", name, err)
+	}
+	w, err := db.Load(ctx, ids, cfg.From, cfg.To)
+	if err != nil {
+		return p.errf(ln, "synth %s: %v", name, err)
+	}
+	for _, s := range w.Series {
+		p.sc.Window.Series = append(p.sc.Window.Series, s)
+		p.sc.Markets = append(p.sc.Markets, s.Market.ID)
+	}
+	if pw := p.sc.Window; pw.From.IsZero() || w.From.Before(pw.From) {
+		pw.From = w.From
+	}
+	if w.To.After(p.sc.Window.To) {
+		p.sc.Window.To = w.To
 	}
 	return nil
 }
@@ -761,6 +886,9 @@ func (p *scenarioParser) expect(ln int, args []string) error {
 	tail := func(fixed int) (Expect, error) {
 		e := Expect{Line: ln, Tol: 1e-9}
 		rest := args[1+fixed:]
+		if len(rest) == 2 && (rest[0] == "<" || rest[0] == ">") {
+			e.Cmp, rest = rest[0], rest[1:2]
+		}
 		if len(rest) < 1 || len(rest) > 2 {
 			return e, p.errf(ln, "expect %s needs %d argument(s), a value and an optional tolerance", args[0], fixed)
 		}
@@ -852,8 +980,15 @@ func (sc *Scenario) Check(ctx context.Context) (*Result, []string, error) {
 			fails = append(fails, fmt.Sprintf("%s:%d: %v", sc.File, e.Line, err))
 			continue
 		}
-		if !(math.Abs(got-e.Value) <= e.Tol) {
-			fails = append(fails, fmt.Sprintf("%s:%d: %s %s = %.12g, want %.12g (tolerance %g)", sc.File, e.Line, e.What, strings.Join(e.Args, " "), got, e.Value, e.Tol))
+		switch e.Cmp {
+		case "<", ">":
+			if !(e.Cmp == "<" && got < e.Value || e.Cmp == ">" && got > e.Value) {
+				fails = append(fails, fmt.Sprintf("%s:%d: %s %s = %.12g, want %s %.12g", sc.File, e.Line, e.What, strings.Join(e.Args, " "), got, e.Cmp, e.Value))
+			}
+		default:
+			if !(math.Abs(got-e.Value) <= e.Tol) {
+				fails = append(fails, fmt.Sprintf("%s:%d: %s %s = %.12g, want %.12g (tolerance %g)", sc.File, e.Line, e.What, strings.Join(e.Args, " "), got, e.Value, e.Tol))
+			}
 		}
 	}
 	return res, fails, nil

@@ -144,6 +144,10 @@
 //     blended to 0.99 for a day and a half, so borrow and supply rates jump
 //     along the kinked curve and exit liquidity falls to 1% of supply; it
 //     recovers over a week.
+//   - weth-borrow-spike (2024-07-05): Aave v3's WETH reserve's utilization
+//     is blended to 0.9249 (AaveScan's on that day, when its borrow rate
+//     was 22.6%) for 60 days, then back over a week. The observed spike
+//     lasted hours; the 60 days are a stress for loops borrowing WETH.
 //   - usdc-2023 (2023-03-11): USDC's peg falls to about 0.88 six hours into
 //     March 11 and recovers within about three days (DAI follows at 80% of
 //     the depth); 3pool's USDC share rises to about half with volume x15;

@@ -88,6 +88,12 @@ var scenarios = []scenario{
 		Doc: "Every lending market's utilization jumps to 0.99 for a day and a half, so rates jump along the kinked " +
 			"curve and exit liquidity (supply - borrows) collapses to 1% of supply, then recovers over a week.", Rates: utilStress},
 		buildUtilizationSpike},
+	{ScenarioInfo{Name: "weth-borrow-spike", Date: utc("2024-07-05T00:00:00Z"),
+		Doc: "Aave v3's WETH reserve, July 2024: its utilization jumps to 0.9249 (AaveScan, 2024-07-05), where its curve " +
+			"borrows at 22.6%, and, as a stress, stays there 60 days before easing back over a week (the observed " +
+			"spike lasted hours); a loop borrowing WETH pays it, and one that does not deleverage is liquidated " +
+			"once its collateral's yield no longer covers it.", Rates: utilStress},
+		buildWethBorrowSpike},
 	{ScenarioInfo{Name: "usdc-2023", Date: utc("2023-03-11T00:00:00Z"),
 		Doc: "USDC and SVB, March 2023: USDC falls to about 0.88 on March 11, recovers in about three days; Curve " +
 			"3pool fills to about half USDC with a volume surge; depeg events on USDC markets.", Rates: observedDepegs},
@@ -288,6 +294,22 @@ func buildUtilizationSpike(b *builder) {
 	b.add(isKind(adapters.Lending), effect{kind: effUtil, target: 0.99,
 		s: shape{{-0.5, 0}, {0, 1}, {1.5, 1}, {3, 0.5}, {7, 0}}})
 	b.gas(shape{{-0.5, 1}, {0, 3}, {1, 1.5}, {2, 1}})
+}
+
+// wethSpikeUtil is the Aave v3 WETH reserve's utilization on 2024-07-05,
+// when AaveScan sampled its borrow rate at 22.64%: totalVariableDebt /
+// totalAToken = 797467.66 / 862184.12 (shared/data
+// aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily, WETH file).
+const wethSpikeUtil = 0.9249
+
+// buildWethBorrowSpike blends Aave v3's WETH reserve's utilization to
+// wethSpikeUtil. The observed spike lasted hours: the reserve's
+// variableBorrowIndex grew 1.0459803 / 1.0458722 over that day, 3.8% a
+// year; holding it 60 days is the stress that makes a levered loop fail.
+func buildWethBorrowSpike(b *builder) {
+	b.add(func(mk *market) bool { return mk.m.ID == "aave-v3/weth" }, effect{kind: effUtil, target: wethSpikeUtil,
+		s: shape{{-0.25, 0}, {0, 1}, {60, 1}, {67, 0}}})
+	b.gas(shape{{-0.5, 1}, {0, 2}, {1, 1}})
 }
 
 func buildUSDC2023(b *builder) {

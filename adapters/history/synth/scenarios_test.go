@@ -16,7 +16,7 @@ import (
 )
 
 func TestScenarios(t *testing.T) {
-	want := []string{"calm", "default", "steth-2022", "ezeth-2024", "correlated-slash", "utilization-spike", "usdc-2023"}
+	want := []string{"calm", "default", "steth-2022", "ezeth-2024", "correlated-slash", "utilization-spike", "weth-borrow-spike", "usdc-2023"}
 	var got []string
 	for _, s := range Scenarios() {
 		got = append(got, s.Name)
@@ -317,6 +317,51 @@ func TestScenario_UtilizationSpike(t *testing.T) {
 			t.Errorf("%s: utilization %v more than a week later, want recovered", m.ID, -negLate)
 		}
 	}
+}
+
+// TestScenario_WethBorrowSpike: Aave v3's WETH reserve borrows at the
+// 22.64% AaveScan sampled on 2024-07-05 (its curve at the utilization of
+// that day, computed here from the profile's kinked model) for 60 days,
+// and recovers within a week after; no other lending market moves.
+func TestScenario_WethBorrowSpike(t *testing.T) {
+	b := gen1(t, "weth-borrow-spike", "2024-06-01T00:00:00Z", "2024-10-01T00:00:00Z", 6*time.Hour)
+	shock := date("2024-07-05T00:00:00Z")
+	p, _ := adapters.Builtin().ProfileFor(mustMarket(t, "aave-v3/weth"))
+	want := BorrowAPY(0.9249, p.ParamOr("irm_base", 0), p.ParamOr("irm_slope1", 0), p.ParamOr("irm_slope2", 0), p.ParamOr("irm_optimal", 0))
+	if math.Abs(want-0.2264354521967009) > 0.002 {
+		t.Fatalf("the WETH curve at u 0.9249 borrows at %v, not the 22.64%% AaveScan sampled on 2024-07-05", want)
+	}
+	for _, r := range rowsOf(b, "aave-v3/weth") {
+		at := r.Obs.Time
+		got := val(t, r, adapters.FieldBorrowAPY)
+		switch {
+		case !at.Before(shock) && !at.After(shock.Add(60*24*time.Hour)):
+			if math.Abs(got-want) > 1e-5 {
+				t.Fatalf("%s: borrow APY %v during the spike, want %v", at, got, want)
+			}
+		case at.After(shock.Add(68 * 24 * time.Hour)):
+			if got > 0.06 {
+				t.Fatalf("%s: borrow APY %v after the spike, want recovered", at, got)
+			}
+		}
+	}
+	for _, m := range marketsOf(b, adapters.Lending) {
+		if m.ID == "aave-v3/weth" {
+			continue
+		}
+		if _, negU := lowest(t, b, m.ID, shock, shock.Add(60*24*time.Hour), neg(field(adapters.FieldUtilization))); -negU > 0.97 {
+			t.Errorf("%s: utilization %v during the WETH spike, want untouched", m.ID, -negU)
+		}
+	}
+}
+
+func mustMarket(t *testing.T, id string) adapters.Market {
+	t.Helper()
+	m, err := adapters.Builtin().Market(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func TestScenario_USDC2023(t *testing.T) {
