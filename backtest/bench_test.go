@@ -62,9 +62,24 @@ var w1Protocols = []struct {
 	{"aave-v3", adapters.Lending}, {"spark", adapters.Lending}, {"compound-v3", adapters.Lending},
 }
 
+// w1TVLDailySD is the sd of the day-over-day log change of a W1 market's
+// TVL: that of Lido stETH's TVL in USD (DefiLlama's yields chart,
+// shared/data/lido-steth-apy-defillama-daily: 0.0369 over 1,253 daily
+// changes, 2022-05 to 2025-11; TestW1_TVL checks the fixture against it).
+// w1TVLHalfLife is the half-life of its log's reversion to the mean, the
+// generator's own for a staking market's size (synth: 90 days).
+const (
+	w1TVLDailySD  = 0.0369
+	w1TVLHalfLife = 90 * 24 // hours
+)
+
 // w1Data builds the W1 fixture once per process: a random-walk history
 // per market (mean-reverting APYs, an exchange rate compounding the APY,
-// a market price within a percent of it), in memory.
+// a market price within a percent of it, a TVL whose log reverts slowly
+// to its level with the real day-over-day volatility), in memory. The TVL
+// was a fresh uniform draw in [2e8, 3e8] every hour, whose 24-hour change
+// fell below -20% in 10% of the hours (the built-in tvl-drop fired on
+// changing markets at every step); the real file never fell 20% in a day.
 func w1Data(tb testing.TB) *w1Fixture {
 	tb.Helper()
 	w1Once.Do(func() { w1, w1Err = buildW1() })
@@ -106,6 +121,10 @@ func buildW1() (*w1Fixture, error) {
 		}
 		mean := 0.02 + 0.03*rng.Float64()
 		apy, rate, peg := mean, 1+0.1*rng.Float64(), 1.0
+		// log TVL: an Ornstein-Uhlenbeck process around log(level) whose
+		// hourly steps add up to w1TVLDailySD a day.
+		level := 2e8 + 1e8*rng.Float64()
+		logTVL, theta, sdH := math.Log(level), math.Ln2/w1TVLHalfLife, w1TVLDailySD/math.Sqrt(24)
 		for r := 0; r < w1Hours; r++ {
 			s.Times[r] = w1Start.Add(time.Duration(r) * time.Hour).Unix()
 			s.Set[r] = set
@@ -115,7 +134,8 @@ func buildW1() (*w1Fixture, error) {
 			peg += 0.05*(0.998-peg) + 0.0005*rng.NormFloat64()
 			peg = math.Min(1.002, math.Max(0.97, peg))
 			s.Cols[adapters.FieldAPY][r] = apy
-			s.Cols[adapters.FieldTVL][r] = 2e8 + 1e8*rng.Float64()
+			logTVL += theta*(math.Log(level)-logTVL) + sdH*rng.NormFloat64()
+			s.Cols[adapters.FieldTVL][r] = math.Exp(logTVL)
 			s.Cols[adapters.FieldExitLiquidity][r] = 5e4
 			if p.kind != adapters.Lending {
 				s.Cols[adapters.FieldExchangeRate][r] = rate
@@ -233,15 +253,16 @@ func BenchmarkBacktestW1Monitors(b *testing.B) {
 			spec := f.spec()
 			spec.Monitors = tc.ms
 			b.ReportAllocs()
-			var n int
+			var n, rows int
 			for i := 0; i < b.N; i++ {
 				res, err := Run(ctx, spec)
 				if err != nil {
 					b.Fatal(err)
 				}
-				n = res.Data.MarketSteps
+				n, rows = res.Data.MarketSteps, len(res.MonitorEvents)
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "market-steps/s")
+			b.ReportMetric(float64(rows), "monitor-rows")
 		})
 	}
 }

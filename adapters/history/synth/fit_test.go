@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -355,5 +356,100 @@ func TestFit_StakingRateGrowth(t *testing.T) {
 		if math.Abs(sg-rg) > 0.005 {
 			t.Errorf("%s: synthetic rate growth %.2f%% a year, real %.2f%%: want within 0.5 point", id, 100*sg, 100*rg)
 		}
+	}
+}
+
+// tvlDays is the day-over-day relative changes of the TVL rows of
+// batches (rows exactly a day apart; the generator's hourly rows are taken
+// at midnight UTC).
+func tvlDays(bs []*history.Batch) []float64 {
+	var ts []int64
+	var vs []float64
+	for _, b := range bs {
+		for _, r := range b.Rows {
+			if v, ok := r.Obs.Get(adapters.FieldTVL); ok && r.Obs.Time.Unix()%86400 == 0 {
+				ts, vs = append(ts, r.Obs.Time.Unix()), append(vs, v)
+			}
+		}
+	}
+	var out []float64
+	for i := 1; i < len(ts); i++ {
+		if ts[i]-ts[i-1] == 86400 && vs[i-1] > 0 {
+			out = append(out, vs[i]/vs[i-1]-1)
+		}
+	}
+	return out
+}
+
+// tvlStats are the sd of the log day-over-day changes, their 1st
+// percentile and the count of days below -20% (the built-in tvl-drop's
+// threshold).
+func tvlStats(ch []float64) (sd, p1 float64, below20 int) {
+	lr := make([]float64, len(ch))
+	for i, c := range ch {
+		lr[i] = math.Log1p(c)
+		if c < -0.2 {
+			below20++
+		}
+	}
+	_, v, _ := moments(lr)
+	s := append([]float64(nil), ch...)
+	slices.Sort(s)
+	return math.Sqrt(v), s[len(s)/100], below20
+}
+
+// TestFit_TVLDayOverDay keeps the generator's TVL (a staking market's
+// size x the ETH price) within stated tolerances of Lido stETH's real TVL
+// in USD (DefiLlama, daily, 2022-05..2025-11; the table in docs/data.md):
+// the median over 9 seeds of 3-year paths of the sd of the day-over-day
+// log change and of its 1st percentile, and no day below -20% in any
+// seed, as in the real file (the built-in tvl-drop monitor's threshold).
+func TestFit_TVLDayOverDay(t *testing.T) {
+	dir := os.Getenv("YIELDVAULT_SHARED_DATA")
+	if dir == "" {
+		t.Skip("YIELDVAULT_SHARED_DATA is not set: skipping the fit to the real data")
+	}
+	realB, err := importers.ImportDir(context.Background(), filepath.Join(dir, "lido-steth-apy-defillama-daily"), importers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rch := tvlDays(realB)
+	rsd, rp1, rbelow := tvlStats(rch)
+	m, err := adapters.Builtin().Market("lido/steth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sds, p1s []float64
+	below, days := 0, 0
+	for seed := uint64(1); seed <= 9; seed++ {
+		from := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		b, err := Generate(Config{Scenario: "calm", From: from, To: from.AddDate(3, 0, 0), Step: time.Hour, Seed: seed, Markets: []adapters.Market{m}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := tvlDays([]*history.Batch{b})
+		sd, p1, n := tvlStats(ch)
+		sds, p1s, below, days = append(sds, sd), append(p1s, p1), below+n, days+len(ch)
+	}
+	slices.Sort(sds)
+	slices.Sort(p1s)
+	sd, p1 := sds[len(sds)/2], p1s[len(p1s)/2]
+	t.Logf("TVL day-over-day: real sd %.4f p1 %.4f below -20%% %d of %d days; synthetic (median of 9 seeds) sd %.4f p1 %.4f below -20%% %d of %d days",
+		rsd, rp1, rbelow, len(rch), sd, p1, below, days)
+	if r := sd / rsd; r < 0.75 || r > 1.33 {
+		t.Errorf("sd of the day-over-day log change: synthetic %.4f is %.3g times the real %.4f, want 0.75 to 1.33", sd, r, rsd)
+	}
+	if r := p1 / rp1; r < 0.6 || r > 1.6 {
+		t.Errorf("1st percentile of the day-over-day change: synthetic %.4f is %.3g times the real %.4f, want 0.6 to 1.6", p1, r, rp1)
+	}
+	// The real file has no day below -20% in n days: the rate's 95% upper
+	// bound is 3/n (Poisson). The generator's fat-tailed ETH price makes
+	// such days rare, not impossible (ETH fell 27% on 2021-05-19, before
+	// the file starts).
+	if rbelow != 0 {
+		t.Errorf("the real file has %d days below -20%%, the table says none", rbelow)
+	}
+	if rate, bound := float64(below)/float64(days), 3/float64(len(rch)); rate >= bound {
+		t.Errorf("days below -20%%: synthetic %d of %d (%.3g%%), want under the real file's 95%% bound %.3g%% (none in %d days)", below, days, 100*rate, 100*bound, len(rch))
 	}
 }
