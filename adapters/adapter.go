@@ -70,16 +70,15 @@ type Env struct {
 
 // GasCost returns the base-asset cost of the given gas units at the Env's
 // gas price, quantized to Scale.
-func (e *Env) GasCost(units float64) decimal.Decimal {
+func (e *Env) GasCost(units float64) fixed.Num {
 	if units <= 0 || e.GasPrice <= 0 {
-		return decimal.Zero
+		return fixed.Num{}
 	}
 	px := e.GasAssetPrice
 	if px <= 0 {
 		px = 1
 	}
-	v := units * e.GasPrice * 1e-9 * px
-	return gasDecimal(v)
+	return gasMemo.Get(units * e.GasPrice * 1e-9 * px)
 }
 
 // FromFloat converts a float64 (a rate, a price, a float amount) to a
@@ -216,7 +215,7 @@ func (m ExitMode) String() string {
 type Withdrawal struct {
 	// Amount is the base-asset value to remove, at rate pricing, before
 	// costs. Ignored when All is set.
-	Amount decimal.Decimal
+	Amount fixed.Num
 	// All removes the whole position.
 	All  bool
 	Mode ExitMode
@@ -233,12 +232,12 @@ type Withdrawal struct {
 type Fill struct {
 	// Amount is the base asset that moved: spent from idle on a deposit,
 	// received into idle on a withdrawal, claim or harvest (after costs).
-	Amount decimal.Decimal `json:"amount"`
+	Amount fixed.Num `json:"amount"`
 	// Value is the position value (at rate pricing) added or removed.
-	Value    decimal.Decimal `json:"value"`
-	Gas      decimal.Decimal `json:"gas"`
-	Slippage decimal.Decimal `json:"slippage"`
-	Fee      decimal.Decimal `json:"fee"` // protocol fees (instant-exit fees, swap fees on rewards)
+	Value    fixed.Num `json:"value"`
+	Gas      fixed.Num `json:"gas"`
+	Slippage fixed.Num `json:"slippage"`
+	Fee      fixed.Num `json:"fee"` // protocol fees (instant-exit fees, swap fees on rewards)
 	// Queued is set when the withdrawal went to the protocol's queue.
 	Queued *Claim `json:"queued,omitempty"`
 	// Partial is set when an instant exit filled less than asked.
@@ -251,7 +250,7 @@ type Fill struct {
 }
 
 // Cost is the fill's total cost: gas + slippage + fee.
-func (f *Fill) Cost() decimal.Decimal { return f.Gas.Add(f.Slippage).Add(f.Fee) }
+func (f *Fill) Cost() fixed.Num { return f.Gas.Add(f.Slippage).Add(f.Fee) }
 
 // Quote is what depositing a given amount would earn and cost.
 type Quote struct {
@@ -261,17 +260,17 @@ type Quote struct {
 	// RewardAPY is the part of APY paid as rewards that must be harvested.
 	RewardAPY float64
 	// EntryCost is the base asset lost on entry (gas, slippage, fees).
-	EntryCost decimal.Decimal
+	EntryCost fixed.Num
 	// ExitCost is the base asset lost on an instant exit of the same amount
 	// now; ExitDelay the queue's delay when exiting that way instead.
-	ExitCost  decimal.Decimal
+	ExitCost  fixed.Num
 	ExitDelay time.Duration
 	// QueueClosed is set when the market's withdrawal queue does not exist
 	// at the quote's time (it opened later), although the market has one
 	// (Adapter.CanQueue): exits then go through the venue only.
 	QueueClosed bool
 	// MaxInstantExit is the most base asset an instant exit can take now.
-	MaxInstantExit decimal.Decimal
+	MaxInstantExit fixed.Num
 	// Unknown, when not empty, says why part of the yield cannot be known
 	// from the data (an AMM pool with volume but no pool size): APY then
 	// counts that part as zero, and the decision log says why.
@@ -287,9 +286,9 @@ type Quote struct {
 // operation names to errors; users call Adapter, not Driver.
 type Driver interface {
 	// Quote prices a deposit of amount (which may be zero for the current APY).
-	Quote(env *Env, amount decimal.Decimal) (Quote, error)
+	Quote(env *Env, amount fixed.Num) (Quote, error)
 	// Deposit puts amount of base asset into the position.
-	Deposit(pos Position, env *Env, amount decimal.Decimal) (Position, Fill, error)
+	Deposit(pos Position, env *Env, amount fixed.Num) (Position, Fill, error)
 	// Withdraw takes value out, instantly or through the queue.
 	Withdraw(pos Position, env *Env, w Withdrawal) (Position, Fill, error)
 	// Accrue brings pos from pos.Last to env.Time. Accruing to pos.Last
@@ -324,7 +323,7 @@ type RateValuer interface {
 // amount; its MaxInstantExit is what the position can take out now. Other
 // drivers' sales are priced by Quote (Adapter.QuoteSell).
 type SellQuoter interface {
-	QuoteSell(env *Env, amount decimal.Decimal) (Quote, error)
+	QuoteSell(env *Env, amount fixed.Num) (Quote, error)
 }
 
 // Harvester is the optional capability of markets that pay rewards that

@@ -18,8 +18,6 @@ func Float(d decimal.Decimal) float64 { return fixed.Float(d) }
 
 // gasMemo remembers the latest gas costs: a decision prices the same
 // few (gas units x gas price) again and again, across markets of one
-// protocol and across quotes, exits and deposits.
-var gasMemo = fixed.NewMemo(FromFloat)
-
-// gasDecimal is FromFloat(v), remembered by v's bits.
-func gasDecimal(v float64) decimal.Decimal { return gasMemo.Get(v) }
+// protocol and across quotes, exits and deposits, and NumFromFloat's
+// shortest-digits conversion is the dearest step of a quote.
+var gasMemo = fixed.NewMemo(fixed.NumFromFloat)

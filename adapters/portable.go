@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Adapter is the portable type users call: one market, its profile and the
@@ -64,7 +66,7 @@ func (a *Adapter) Driver() Driver { return a.driver }
 // NewPosition returns an empty position in the adapter's market.
 func (a *Adapter) NewPosition() Position { return Position{Market: a.market.ID} }
 
-func (a *Adapter) checkAmount(op string, amount decimal.Decimal, allowZero bool) error {
+func (a *Adapter) checkAmount(op string, amount fixed.Num, allowZero bool) error {
 	if amount.Sign() < 0 || (!allowZero && amount.Sign() == 0) {
 		return E(op, KindInvalid, "%s: amount %s must be > 0", a.market.ID, amount)
 	}
@@ -96,7 +98,7 @@ func (a *Adapter) wrap(op string, err error) error {
 }
 
 // Quote prices a deposit of amount (zero for the current APY).
-func (a *Adapter) Quote(env *Env, amount decimal.Decimal) (Quote, error) {
+func (a *Adapter) Quote(env *Env, amount fixed.Num) (Quote, error) {
 	const op = "adapters.Quote"
 	if err := a.checkEnv(op, env); err != nil {
 		return Quote{}, err
@@ -112,7 +114,7 @@ func (a *Adapter) Quote(env *Env, amount decimal.Decimal) (Quote, error) {
 // the driver's SellQuoter when it has one (the APY is the marginal yield
 // the sale gives up, the instant-exit limit the position's own), else
 // Quote, whose APY does not depend on the holder's size.
-func (a *Adapter) QuoteSell(env *Env, amount decimal.Decimal) (Quote, error) {
+func (a *Adapter) QuoteSell(env *Env, amount fixed.Num) (Quote, error) {
 	const op = "adapters.QuoteSell"
 	sq, ok := a.driver.(SellQuoter)
 	if !ok {
@@ -131,7 +133,7 @@ func (a *Adapter) QuoteSell(env *Env, amount decimal.Decimal) (Quote, error) {
 
 // Deposit puts amount of base asset into pos. The position is accrued to
 // env.Time first.
-func (a *Adapter) Deposit(pos Position, env *Env, amount decimal.Decimal) (Position, Fill, error) {
+func (a *Adapter) Deposit(pos Position, env *Env, amount fixed.Num) (Position, Fill, error) {
 	const op = "adapters.Deposit"
 	if err := a.checkEnv(op, env); err != nil {
 		return pos, Fill{}, err

@@ -8,16 +8,17 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // namedDriver is a driver the registry tests can tell apart: it says
 // which factory built it and models nothing (the registry is under test).
 type namedDriver struct{ by string }
 
-func (d *namedDriver) Quote(*adapters.Env, decimal.Decimal) (adapters.Quote, error) {
+func (d *namedDriver) Quote(*adapters.Env, fixed.Num) (adapters.Quote, error) {
 	return adapters.Quote{}, nil
 }
-func (d *namedDriver) Deposit(p adapters.Position, _ *adapters.Env, _ decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+func (d *namedDriver) Deposit(p adapters.Position, _ *adapters.Env, _ fixed.Num) (adapters.Position, adapters.Fill, error) {
 	return p, adapters.Fill{}, nil
 }
 func (d *namedDriver) Withdraw(p adapters.Position, _ *adapters.Env, _ adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {

@@ -384,7 +384,7 @@ func (b *benchTrack) enter(m *benchMarket, k int, now time.Time, gas, gasAsset f
 		m.notInv = note + ": the pool is too small for any deposit"
 		return
 	}
-	pos, f, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, amt)
+	pos, f, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, fixed.FromDec(amt))
 	if err != nil {
 		m.notInv = "entry failed: " + err.Error()
 		return
@@ -395,7 +395,7 @@ func (b *benchTrack) enter(m *benchMarket, k int, now time.Time, gas, gasAsset f
 	case note != "":
 		m.notes = append(m.notes, note)
 	}
-	m.hold, m.holdOK, m.holdCost = pos, true, f.Cost()
+	m.hold, m.holdOK, m.holdCost = pos, true, f.Cost().Dec()
 	m.holdIdle = b.capitalF - toFloat(amt)
 	m.holdVal0 = b.holdValue(m)
 	m.openUnit(b.pricing)
@@ -406,12 +406,12 @@ func (b *benchTrack) enter(m *benchMarket, k int, now time.Time, gas, gasAsset f
 	if ea.Sign() <= 0 {
 		return
 	}
-	ep, ef, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, ea)
+	ep, ef, err := m.ad.Deposit(m.ad.NewPosition(), &m.env, fixed.FromDec(ea))
 	if err != nil {
 		return
 	}
 	v := m.ad.Value(&ep, &m.env, b.pricing).Add(ep.Rewards.Dec())
-	m.ewVal0, m.ewOK, m.ewCost = toFloat(v), true, ef.Cost()
+	m.ewVal0, m.ewOK, m.ewCost = toFloat(v), true, ef.Cost().Dec()
 	m.ewIdle = b.partF - toFloat(ea)
 }
 
@@ -446,7 +446,7 @@ const (
 // a unit's value is read.
 func (m *benchMarket) openUnit(pricing adapters.Pricing) {
 	m.unit = m.hold
-	m.unit.Units = fixed.FromDec(decimal.NewFromInt(1))
+	m.unit.Units = fixed.NewFromInt(1)
 	m.unit.Rewards = fixed.Num{}
 	m.unit.Claims = nil
 	m.units = m.hold.Units.ToFloat()
@@ -553,7 +553,7 @@ func (m *benchMarket) accrueUnit() {
 		m.sync()
 		held, scale := m.unit.Units, 1.0
 		if held.Sign() == 0 {
-			m.unit.Units, scale = fixed.FromDec(decimal.NewFromInt(1)), m.units
+			m.unit.Units, scale = fixed.NewFromInt(1), m.units
 		}
 		m.unit.Rewards = fixed.Num{}
 		m.ad.Accrue(&m.unit, &m.env)
@@ -594,7 +594,7 @@ func (m *benchMarket) rewardRate() (float64, bool) {
 		return m.rr, true
 	}
 	m.sync()
-	q, err := m.ad.Quote(&m.env, decimal.Zero)
+	q, err := m.ad.Quote(&m.env, fixed.Num{})
 	if err != nil {
 		m.rrOK = false
 		return 0, false

@@ -18,6 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -129,15 +130,15 @@ func fixtureResult(n int) *Result {
 		{Time: at(1), Tick: at(0), Trigger: vault.TriggerSchedule,
 			Inputs: vault.Inputs{NAV: capital, Idle: capital, IdleTarget: 0.02, GasPrice: 20, Drift: 0.49, GainAPY: 0.031, CostAPY: 0.0012},
 			Orders: []vault.Order{
-				{Market: "lido/steth", Side: vault.Buy, Amount: mustDec("30"), Mode: adapters.ExitAuto, EstCost: mustDec("0.011"), Reason: "target 30%"},
-				{Market: "aave-v3/weth", Side: vault.Buy, Amount: mustDec("15"), Mode: adapters.ExitAuto, EstCost: mustDec("0.0005"), Reason: "target 15%"},
+				{Market: "lido/steth", Side: vault.Buy, Amount: fixed.FromDec(mustDec("30")), Mode: adapters.ExitAuto, EstCost: fixed.FromDec(mustDec("0.011")), Reason: "target 30%"},
+				{Market: "aave-v3/weth", Side: vault.Buy, Amount: fixed.FromDec(mustDec("15")), Mode: adapters.ExitAuto, EstCost: fixed.FromDec(mustDec("0.0005")), Reason: "target 15%"},
 			},
 			Costs: mustDec("0.0115"), Reasons: []string{"rebalance condition: drift > 0.05"},
 			Rejected: []vault.Rejection{{Market: "renzo/ezeth", Reason: "gain below cost"}, {Market: "curve/steth-eth", Reason: "below min trade"}}},
 		{Time: at(7), Tick: at(6), Trigger: vault.TriggerSchedule, Inputs: vault.Inputs{NAV: capital, Idle: mustDec("55"), Drift: 0.01},
 			Costs: decimal.Zero, Reasons: []string{"not executed: rebalance condition false: drift 0.01 <= 0.05"}},
 		{Time: at(n/2 + 1), Trigger: vault.TriggerExit, Inputs: vault.Inputs{NAV: mustDec("99.6"), Idle: mustDec("50")},
-			Orders: []vault.Order{{Market: "renzo/ezeth", Side: vault.Sell, Amount: mustDec("4.6"), All: true, Urgent: true, Mode: adapters.ExitInstant, EstCost: mustDec("0.004"), Reason: "exit rule <fired>"}},
+			Orders: []vault.Order{{Market: "renzo/ezeth", Side: vault.Sell, Amount: fixed.FromDec(mustDec("4.6")), All: true, Urgent: true, Mode: adapters.ExitInstant, EstCost: fixed.FromDec(mustDec("0.004")), Reason: "exit rule <fired>"}},
 			Costs:  mustDec("0.004")},
 	}
 	return r

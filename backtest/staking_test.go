@@ -17,6 +17,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/importers"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/strategies/rules"
 	"github.com/yieldvault/yieldvault/vault"
 )
@@ -390,7 +391,7 @@ func TestRealData_StethCurvePoolExit(t *testing.T) {
 			t.Fatalf("%s: balances %g / %g, want the snapshot's %g / %g", at, b0, b1, snaps[k].b0, snaps[k].b1)
 		}
 		env := &adapters.Env{Time: at, Obs: o, GasPrice: 0}
-		pos, _, err := ad.Deposit(ad.NewPosition(), env, decimal.RequireFromString("10000"))
+		pos, _, err := ad.Deposit(ad.NewPosition(), env, fixed.RequireFromString("10000"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -553,7 +554,7 @@ func TestRealData_3poolCoinPrices(t *testing.T) {
 		}
 		env := &adapters.Env{Time: o.Time, Obs: o}
 		if pos.Units.IsZero() {
-			if pos, _, err = ad.Deposit(ad.NewPosition(), env, decimal.RequireFromString("1000000")); err != nil {
+			if pos, _, err = ad.Deposit(ad.NewPosition(), env, fixed.RequireFromString("1000000")); err != nil {
 				t.Fatal(err)
 			}
 		}

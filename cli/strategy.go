@@ -18,6 +18,7 @@ import (
 	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind's driver
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/backtest"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/rules"
@@ -294,7 +295,7 @@ func planState(ctx context.Context, db *history.DB, cat *adapters.Catalog, s *st
 	// is quoted as 0: say why.
 	for i, id := range universe {
 		ser := w.Get(id)
-		q, err := ads[i].Quote(&adapters.Env{Time: at, Obs: ser.At(ser.Index(at.Unix()))}, decimal.Zero)
+		q, err := ads[i].Quote(&adapters.Env{Time: at, Obs: ser.At(ser.Index(at.Unix()))}, fixed.Num{})
 		if err == nil && q.Unknown != "" {
 			notes = append(notes, id+": "+q.Unknown+" (counted as 0 in the gain test)")
 		}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
+
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -295,8 +297,8 @@ func Check(f *File, pos func(path string) string, abs func(string) string, unive
 // sampleOrders are the orders a rebalance may send to a market: a buy
 // and an instant sell, and a queued sell where the protocol has a queue.
 func sampleOrders(d *Deployment) []vault.Order {
-	one := decimal.NewFromInt(1)
-	cost := decimal.RequireFromString("0.001")
+	one := fixed.NewFromInt(1)
+	cost := fixed.RequireFromString("0.001")
 	out := []vault.Order{{Market: d.Market, Side: vault.Buy, Amount: one}, {Market: d.Market, Side: vault.Sell, Amount: one, EstCost: cost, Mode: adapters.ExitInstant}}
 	if d.Protocol == Lido {
 		out = append(out, vault.Order{Market: d.Market, Side: vault.Sell, Amount: one, Mode: adapters.ExitQueue})

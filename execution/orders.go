@@ -4,6 +4,7 @@ import (
 	"math/big"
 
 	"github.com/shopspring/decimal"
+
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/vault"
 )
@@ -40,7 +41,7 @@ func Requests(d *Deployment, o vault.Order, maxLoss float64) ([]Request, error) 
 	if maxLoss < 0 || maxLoss >= 1 {
 		return nil, adapters.E(op, adapters.KindInvalid, "max_loss %v is not within [0, 1)", maxLoss)
 	}
-	amt, err := Units(o.Amount, d.Asset.Decimals)
+	amt, err := Units(o.Amount.Dec(), d.Asset.Decimals)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +53,7 @@ func Requests(d *Deployment, o vault.Order, maxLoss float64) ([]Request, error) 
 		if quote.Sign() <= 0 {
 			return nil, adapters.E(op, adapters.KindInvalid, "market %s: the quote (amount %s less cost %s) is not positive", d.Market, o.Amount, o.EstCost)
 		}
-		min := quote.Mul(decimal.NewFromFloat(1 - maxLoss))
+		min := quote.Dec().Mul(decimal.NewFromFloat(1 - maxLoss))
 		return Units(min, d.Asset.Decimals)
 	}
 	r := Request{Market: d.Market, Amount: amt}

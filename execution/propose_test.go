@@ -14,7 +14,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
+
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -129,8 +131,8 @@ func TestPropose_WritesSafeBatch(t *testing.T) {
 	d := vault.Decision{Time: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC), Trigger: vault.TriggerSchedule,
 		Costs: decimal.RequireFromString("0.011"),
 		Orders: []vault.Order{
-			{Market: "lido/steth", Side: vault.Sell, Amount: decimal.RequireFromString("2"), Mode: adapters.ExitInstant, EstCost: decimal.RequireFromString("0.01"), Reason: "rebalance"},
-			{Market: "aave-v3/weth", Side: vault.Buy, Amount: decimal.RequireFromString("1.5"), EstCost: decimal.RequireFromString("0.001"), Reason: "rebalance"},
+			{Market: "lido/steth", Side: vault.Sell, Amount: fixed.RequireFromString("2"), Mode: adapters.ExitInstant, EstCost: fixed.RequireFromString("0.01"), Reason: "rebalance"},
+			{Market: "aave-v3/weth", Side: vault.Buy, Amount: fixed.RequireFromString("1.5"), EstCost: fixed.RequireFromString("0.001"), Reason: "rebalance"},
 		}}
 	p, err := c.Propose("eth", "eth/rebalance/2024-03-01T12:00:00Z", d, 0.01)
 	if err != nil {
@@ -206,11 +208,11 @@ func TestPropose_Refusals(t *testing.T) {
 		o    vault.Order
 		msg  string
 	}{
-		{"market outside the allowlist", vault.Order{Market: "compound-v3/weth", Side: vault.Buy, Amount: decimal.NewFromInt(1)}, "approves 0xA17581A9E3356d9A858b789D68B4d866e593aE94 to spend WETH, which is not an allowed contract"},
-		{"function outside the allowlist", vault.Order{Market: "aave-v3/usdc", Side: vault.Buy, Amount: decimal.NewFromInt(1)}, "USDC.approve at 0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48, is not in the allowlist"},
-		{"wrapped amount needs a rate", vault.Order{Market: "lido/wsteth", Side: vault.Sell, Amount: decimal.NewFromInt(1), Mode: adapters.ExitQueue}, "share rate"},
-		{"quote not positive", vault.Order{Market: "lido/steth", Side: vault.Sell, Amount: decimal.NewFromInt(1), EstCost: decimal.NewFromInt(1), Mode: adapters.ExitInstant}, "not positive"},
-		{"unknown market", vault.Order{Market: "kamino/usdc", Side: vault.Buy, Amount: decimal.NewFromInt(1)}, "Solana"},
+		{"market outside the allowlist", vault.Order{Market: "compound-v3/weth", Side: vault.Buy, Amount: fixed.NewFromInt(1)}, "approves 0xA17581A9E3356d9A858b789D68B4d866e593aE94 to spend WETH, which is not an allowed contract"},
+		{"function outside the allowlist", vault.Order{Market: "aave-v3/usdc", Side: vault.Buy, Amount: fixed.NewFromInt(1)}, "USDC.approve at 0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48, is not in the allowlist"},
+		{"wrapped amount needs a rate", vault.Order{Market: "lido/wsteth", Side: vault.Sell, Amount: fixed.NewFromInt(1), Mode: adapters.ExitQueue}, "share rate"},
+		{"quote not positive", vault.Order{Market: "lido/steth", Side: vault.Sell, Amount: fixed.NewFromInt(1), EstCost: fixed.NewFromInt(1), Mode: adapters.ExitInstant}, "not positive"},
+		{"unknown market", vault.Order{Market: "kamino/usdc", Side: vault.Buy, Amount: fixed.NewFromInt(1)}, "Solana"},
 	}
 	for _, tt := range tests {
 		_, err := c.Propose("eth", "eth/api/x", vault.Decision{Time: at, Orders: []vault.Order{tt.o}}, 0.01)

@@ -251,11 +251,11 @@ func TestIdentical(t *testing.T) {
 
 func TestMemo_Get(t *testing.T) {
 	var calls atomic.Int64
-	m := NewMemo(func(x float64) decimal.Decimal { calls.Add(1); return FastDecimal(x) })
+	m := NewMemo(func(x float64) Num { calls.Add(1); return NumFromFloat(x) })
 	xs := []float64{0.001, 0.002, 0.004, 1e6, 2e6, 0, math.Copysign(0, -1), 123.456}
 	for round := 0; round < 3; round++ {
 		for _, x := range xs {
-			if got, want := m.Get(x), FastDecimal(x); !got.Equal(want) {
+			if got, want := m.Get(x), NumFromFloat(x); !got.Identical(want) {
 				t.Fatalf("Get(%v) = %s, want %s", x, got, want)
 			}
 		}
@@ -272,7 +272,7 @@ func TestMemo_Get(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 2000; i++ {
 				x := float64(i%100) / 7
-				if got, want := m.Get(x), FastDecimal(x); !got.Equal(want) {
+				if got, want := m.Get(x), NumFromFloat(x); !got.Identical(want) {
 					t.Errorf("concurrent Get(%v) = %s, want %s", x, got, want)
 					return
 				}

@@ -60,6 +60,12 @@ func (n Num) IsNegative() bool { return n.Sign() < 0 }
 // GreaterThan reports whether n > b.
 func (n Num) GreaterThan(b Num) bool { return n.Cmp(b) > 0 }
 
+// GreaterThanOrEqual reports whether n >= b.
+func (n Num) GreaterThanOrEqual(b Num) bool { return n.Cmp(b) >= 0 }
+
+// LessThanOrEqual reports whether n <= b.
+func (n Num) LessThanOrEqual(b Num) bool { return n.Cmp(b) <= 0 }
+
 // LessThan reports whether n < b.
 func (n Num) LessThan(b Num) bool { return n.Cmp(b) < 0 }
 

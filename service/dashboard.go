@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // The dashboard: one read-only page and its script, embedded (no CDN,
@@ -121,7 +122,7 @@ func exitRoutes(rt *vaultRT, v interface {
 		var q adapters.Quote
 		var err error
 		if ok {
-			q, err = ad.QuoteSell(&env, vals[i])
+			q, err = ad.QuoteSell(&env, fixed.FromDec(vals[i]))
 		}
 		switch {
 		case !ok || err != nil:
@@ -130,13 +131,13 @@ func exitRoutes(rt *vaultRT, v interface {
 				r.Route = "unknown: " + err.Error()
 			}
 		default:
-			r.InstantCost, r.MaxInstant = q.ExitCost, q.MaxInstantExit
+			r.InstantCost, r.MaxInstant = q.ExitCost.Dec(), q.MaxInstantExit.Dec()
 			queue := ad.CanQueue() && !q.QueueClosed
 			if queue {
 				r.QueueDays = q.ExitDelay.Hours() / 24
 			}
 			switch {
-			case q.MaxInstantExit.GreaterThanOrEqual(vals[i]):
+			case q.MaxInstantExit.GreaterThanOrEqual(fixed.FromDec(vals[i])):
 				r.Route = "instant"
 			case queue:
 				r.Route = fmt.Sprintf("instant up to %s, the rest through the queue (%.1f days)", q.MaxInstantExit.StringFixed(6), r.QueueDays)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/execution"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
 	"github.com/yieldvault/yieldvault/vault/monitor"
 )
@@ -302,7 +303,7 @@ func filledDecision(cfg *execution.Config, d vault.Decision, fills []execution.F
 		for i, h := range f.Hashes {
 			hashes[i] = h.Hex()
 		}
-		o.Amount = decimal.NewFromBigInt(amt, int32(-dec))
+		o.Amount = fixed.FromDec(decimal.NewFromBigInt(amt, int32(-dec)))
 		o.Reason += fmt.Sprintf("; on chain: %s, gas %d paid %s ETH by the sending account (not charged to the book)", strings.Join(hashes, ", "), f.GasUsed, decimal.NewFromBigInt(f.GasPaid, -18).String())
 		out.Orders = append(out.Orders, o)
 	}

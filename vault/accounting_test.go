@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Expected values in these tables were computed with exact rational
@@ -227,10 +228,10 @@ func TestVault_WithdrawUnwindsQueue(t *testing.T) {
 			must(v.Deposit(t0, "u", d("12")))(t)
 			for _, id := range []string{"f/a", "f/b"} {
 				s := v.markets[v.byID[id]]
-				np, f, err := s.ad.Deposit(s.pos, s.env(), d("5"))
+				np, f, err := s.ad.Deposit(s.pos, s.env(), fixed.RequireFromString("5"))
 				mustOK(t, err)
 				s.set(np)
-				v.idle = v.idle.Sub(nm(f.Amount))
+				v.idle = v.idle.Sub(f.Amount)
 			}
 			before := v.Ledger().Next()
 			w, err := v.Withdraw(t0, "u", d(tc.amount))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -152,7 +153,7 @@ func BenchmarkRebalance(b *testing.B) {
 	b.Run("vault-typical", run(fewMarkets))
 	b.Run("adapters-only", func(b *testing.B) {
 		v, _ := benchVault(b, everyMarket)
-		amt := d("7.5")
+		amt := fixed.RequireFromString("7.5")
 		b.ReportAllocs()
 		b.ResetTimer()
 		cpu0 := cpuTime()
@@ -162,7 +163,7 @@ func BenchmarkRebalance(b *testing.B) {
 					b.Fatal(err)
 				}
 				if k%2 == 0 {
-					if _, _, err := s.ad.Withdraw(s.pos, s.env(), adapters.Withdrawal{Amount: d("5"), Mode: adapters.ExitInstant}); err != nil {
+					if _, _, err := s.ad.Withdraw(s.pos, s.env(), adapters.Withdrawal{Amount: fixed.FromDec(d("5")), Mode: adapters.ExitInstant}); err != nil {
 						b.Fatal(err)
 					}
 				} else if _, _, err := s.ad.Deposit(s.pos, s.env(), amt); err != nil {

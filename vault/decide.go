@@ -57,19 +57,9 @@ type candidate struct {
 	why    sellWhy
 	apy    float64
 	q      adapters.Quote
-	qAmt   num             // the amount q was quoted at
-	qDec   decimal.Decimal // qAmt as a decimal
-	funded num             // buy: the part instant sells fund for it
-	reason string          // exits only; other orders' reasons compare the weights (planner.reason)
-}
-
-// dec returns amount as a decimal, reusing the quoted amount's decimal
-// when amount is the same value at the same exponent.
-func (c *candidate) dec(amount num) decimal.Decimal {
-	if amount.Equal(c.qAmt) && amount.Exponent() == c.qAmt.Exponent() {
-		return c.qDec
-	}
-	return amount.Dec()
+	qAmt   num    // the amount q was quoted at
+	funded num    // buy: the part instant sells fund for it
+	reason string // exits only; other orders' reasons compare the weights (planner.reason)
 }
 
 // Decide turns a target into orders without executing anything. Target
@@ -181,9 +171,9 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			}
 		}
 		// One quote per market: at the trade's size, else at zero for its APY.
-		c.qAmt, c.qDec = num{}, zero
+		c.qAmt = num{}
 		if c.side != "" {
-			c.qAmt, c.qDec = c.amount, c.amount.Dec()
+			c.qAmt = c.amount
 		}
 		// A sell's APY is the yield it gives up (QuoteSell): where the
 		// vault's own size moves the rate, not the rate after adding it.
@@ -191,7 +181,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		if c.side == Sell {
 			quote = s.ad.QuoteSell
 		}
-		q, err := quote(s.env(), c.qDec)
+		q, err := quote(s.env(), c.qAmt)
 		if err != nil {
 			if c.side != "" && !c.urgent {
 				d.reject(Rejection{Market: s.id, Reason: "quote failed: " + err.Error()})
@@ -209,7 +199,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 		}
 		if s.pos.Unwinding() {
 			// Its exit is already in the queue, urgent or not.
-			d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("unwinding through the withdrawal queue: %s %s waits until the unwind ends", c.side, c.qDec)})
+			d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("unwinding through the withdrawal queue: %s %s waits until the unwind ends", c.side, c.amount)})
 			continue
 		}
 		if !c.urgent {
@@ -217,7 +207,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			case gated:
 				continue
 			case s.pos.Paused:
-				d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.qDec)})
+				d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.amount)})
 				continue
 
 			case c.amount.Cmp(minTrade) < 0:
@@ -229,7 +219,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 				var buf [128]byte
 				r := append(buf[:0], c.side...)
 				r = append(r, " of "...)
-				r = c.amount.AppendString(r) // c.qDec's String (the same value)
+				r = c.amount.AppendString(r)
 				r = append(r, " below the minimum trade "...)
 				r = append(r, minTradeStr...)
 				d.reject(Rejection{Market: s.id, Reason: string(r)})
@@ -296,15 +286,15 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 			continue
 		}
 		if p.k > 0 {
-			if g := c.apy * c.amount.ToFloat() * p.years; g < p.k*f64(c.q.EntryCost) {
+			if g := c.apy * c.amount.ToFloat() * p.years; g < p.k*c.q.EntryCost.ToFloat() {
 				// fmt.Sprintf("buy of %s: expected gain %.6g over %s below %g x
 				// entry cost %s (APY %.4f)", ...) without fmt: most buys of a
 				// decision that does not trade.
 				var buf [192]byte
 				r := append(buf[:0], "buy of "...)
-				r = c.amount.AppendString(r) // c.qDec's String (the same value)
+				r = c.amount.AppendString(r)
 				r = p.appendGainTest(r, g, "entry cost ")
-				r = nm(c.q.EntryCost).AppendString(r)
+				r = c.q.EntryCost.AppendString(r)
 				r = append(r, " (APY "...)
 				r = appendFixed4(r, c.apy)
 				r = append(r, ')')
@@ -556,34 +546,32 @@ func (p *planner) optional(cands []candidate) []*candidate {
 
 // exit is how a sell of amount would leave and what it would cost.
 type exit struct {
-	mode  adapters.ExitMode
-	cost  num
-	costD decimal.Decimal // cost as a decimal; for a queued-by-choice exit, built by text
-	note  string
-	ok    bool
-	// A queue chosen for its cost: text builds costD and the note from
-	// these only for the exit an order or rejection takes (pricing the
-	// funding moves compares many exits it never prints).
+	mode adapters.ExitMode
+	cost num
+	note string
+	ok   bool
+	// A queue chosen for its cost: text builds the note from these only
+	// for the exit an order or rejection takes (pricing the funding
+	// moves compares many exits it never prints).
 	byCost  bool
 	delay   time.Duration
-	instant decimal.Decimal
+	instant num
 }
 
-// text returns the exit's note, building it (and costD) for a queue
-// chosen for its cost: fmt.Sprintf("; queued (%s) at est. cost %s vs
-// instant %s", ...) without fmt.
+// text returns the exit's note, building it for a queue chosen for its
+// cost: fmt.Sprintf("; queued (%s) at est. cost %s vs instant %s", ...)
+// without fmt.
 func (e *exit) text() string {
 	if !e.byCost || e.note != "" {
 		return e.note
 	}
-	e.costD = e.cost.Dec()
 	var buf [160]byte
 	b := append(buf[:0], "; queued ("...)
 	b = append(b, e.delay.Round(time.Hour).String()...)
 	b = append(b, ") at est. cost "...)
-	b = append(b, e.costD.String()...)
+	b = e.cost.AppendString(b)
 	b = append(b, " vs instant "...)
-	b = append(b, e.instant.String()...)
+	b = e.instant.AppendString(b)
 	e.note = string(b)
 	return e.note
 }
@@ -595,12 +583,11 @@ func (p *planner) quoteAt(c *candidate, amount num) (adapters.Quote, bool) {
 		return c.q, true
 	}
 	s := p.v.markets[c.i]
-	ad := amount.Dec()
-	q, err := s.ad.QuoteSell(s.env(), ad)
+	q, err := s.ad.QuoteSell(s.env(), amount)
 	if err != nil {
 		return q, false
 	}
-	c.q, c.qAmt, c.qDec = q, amount, ad
+	c.q, c.qAmt = q, amount
 	return q, true
 }
 
@@ -614,10 +601,10 @@ func (p *planner) exitFor(c *candidate, amount num) exit {
 	if !ok && !c.urgent {
 		return exit{note: "quote failed"}
 	}
-	exitCost := nm(q.ExitCost)
-	e := exit{mode: adapters.ExitInstant, cost: exitCost, costD: q.ExitCost, ok: true}
+	exitCost := q.ExitCost
+	e := exit{mode: adapters.ExitInstant, cost: exitCost, ok: true}
 	canInstant := q.MaxInstantExit.Sign() > 0
-	if nm(q.MaxInstantExit).Cmp(amount) < 0 {
+	if q.MaxInstantExit.Cmp(amount) < 0 {
 		canInstant = canInstant && c.urgent // urgent exits take what they can now
 	}
 	if ms := p.v.cfg.Rebalance.MaxSlippage; !c.urgent && ms > 0 && amount.Sign() > 0 && exitCost.ToFloat()/amount.ToFloat() > ms {
@@ -627,7 +614,7 @@ func (p *planner) exitFor(c *candidate, amount num) exit {
 		gas := s.env().GasCost(s.gasQueue)
 		if c.urgent {
 			if !canInstant {
-				e.mode, e.cost, e.costD, e.note = adapters.ExitQueue, nm(gas), gas, "; no instant exit liquidity: queued"
+				e.mode, e.cost, e.note = adapters.ExitQueue, gas, "; no instant exit liquidity: queued"
 			}
 			return e
 		}
@@ -637,12 +624,12 @@ func (p *planner) exitFor(c *candidate, amount num) exit {
 		// and 1e-18 of the float sum: when that sum is clearly above the
 		// instant exit's cost, the instant exit is the cheaper without
 		// the exact conversion (NaNs take the exact path).
-		if x := exitCost.ToFloat(); canInstant && f64(gas)+forgone > x+math.Abs(x)*1e-9+1e-12 {
+		if x := exitCost.ToFloat(); canInstant && gas.ToFloat()+forgone > x+math.Abs(x)*1e-9+1e-12 {
 			return e
 		}
-		queueCost := nm(gas).Add(fixed.NumFromFloat(forgone))
+		queueCost := gas.Add(fixed.NumFromFloat(forgone))
 		if !canInstant || queueCost.Cmp(exitCost) < 0 {
-			e.mode, e.cost, e.costD = adapters.ExitQueue, queueCost, decimal.Decimal{}
+			e.mode, e.cost = adapters.ExitQueue, queueCost
 			e.byCost, e.delay, e.instant = true, q.ExitDelay, q.ExitCost
 		}
 		return e
@@ -667,11 +654,11 @@ func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 	s := p.v.markets[c.i]
 	e := p.exitFor(c, amount)
 	if !e.ok {
-		p.d.reject(Rejection{Market: s.id, Reason: "sell of " + c.dec(amount).String() + ": " + e.text()})
+		p.d.reject(Rejection{Market: s.id, Reason: "sell of " + amount.String() + ": " + e.text()})
 		return num{}, false
 	}
 	note := e.text()
-	o := Order{Market: s.id, Side: Sell, Amount: c.dec(amount), All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.costD, Reason: p.reason(c, c.why.note(), note)}
+	o := Order{Market: s.id, Side: Sell, Amount: amount, All: c.all, Urgent: c.urgent, Mode: e.mode, EstCost: e.cost, Reason: p.reason(c, c.why.note(), note)}
 	proceeds := num{}.Max(amount.Sub(e.cost))
 	p.order(o, c.i)
 	p.costs = p.costs.Add(e.cost)
@@ -726,12 +713,12 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 				r = append(r, ", below the minimum trade "...)
 				r = p.minTrade.AppendString(r) // MinTrade's String
 				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
-			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*f64(c.q.EntryCost):
+			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*c.q.EntryCost.ToFloat():
 				var buf [160]byte
 				r := append(buf[:0], "buy scaled to "...)
 				r = a.AppendString(r)
 				r = p.appendGainTest(r, c.apy*a.ToFloat()*p.years, "entry cost ")
-				r = nm(c.q.EntryCost).AppendString(r)
+				r = c.q.EntryCost.AppendString(r)
 				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
 			default:
 				buys[k], size[k] = c, a
@@ -763,8 +750,8 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 		break
 	}
 	for j, c := range buys {
-		p.order(Order{Market: v.markets[c.i].id, Side: Buy, Amount: c.dec(size[j]), EstCost: c.q.EntryCost, Reason: p.reason(c, "", "")}, c.i)
-		p.costs = p.costs.Add(nm(c.q.EntryCost))
+		p.order(Order{Market: v.markets[c.i].id, Side: Buy, Amount: size[j], EstCost: c.q.EntryCost, Reason: p.reason(c, "", "")}, c.i)
+		p.costs = p.costs.Add(c.q.EntryCost)
 	}
 }
 
@@ -931,7 +918,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 			}
 			for j, x := range xs {
 				if x.Sign() > 0 {
-					cost += f64(bs[j].q.EntryCost) * x.ToFloat() / bs[j].amount.ToFloat()
+					cost += bs[j].q.EntryCost.ToFloat() * x.ToFloat() / bs[j].amount.ToFloat()
 				}
 			}
 			if !okQuotes || gain < p.k*cost {
@@ -1020,7 +1007,7 @@ func (v *Vault) leverOrders(d *Decision, target strategies.Target) {
 		if lev < f.Leverage {
 			what = "deleverage"
 		}
-		d.Orders = append(d.Orders, Order{Market: s.id, Side: Relever, Leverage: lev, Amount: zero, EstCost: zero,
+		d.Orders = append(d.Orders, Order{Market: s.id, Side: Relever, Leverage: lev,
 			Reason: fmt.Sprintf("%s from %.4g to %.4g (health factor %.4g, liquidation at a %.2f%% price drop)", what, f.Leverage, lev, f.HealthFactor, 100*f.LiquidationDrop)})
 		_ = i
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -185,7 +186,7 @@ func TestVault_ExecuteMarketPricingDepeg(t *testing.T) {
 			}
 			e := v.Ledger().Entries()[n]
 			f := r.Executed[0].Fill
-			if want := f.Slippage.Add(r.Executed[0].Depeg); !e.Slippage.Equal(want) {
+			if want := f.Slippage.Add(fixed.FromDec(r.Executed[0].Depeg)); !e.Slippage.Equal(want.Dec()) {
 				t.Errorf("ledger slippage %s, want the fill's %s + depeg %s", e.Slippage, f.Slippage, r.Executed[0].Depeg)
 			}
 			if !strings.Contains(e.Reason, "depeg") {

@@ -59,7 +59,7 @@ func (v *Vault) raise(op string, need decimal.Decimal, reason string) (*exits, e
 		if remaining.Cmp(val) >= 0 {
 			w.All = true
 		} else {
-			w.Amount = remaining
+			w.Amount = nm(remaining)
 		}
 		np, f, err := s.ad.Withdraw(s.pos, s.env(), w)
 		if err != nil {
@@ -76,9 +76,9 @@ func (v *Vault) raise(op string, need decimal.Decimal, reason string) (*exits, e
 		ex.slots = append(ex.slots, i)
 		ex.pos = append(ex.pos, np)
 		ex.fills = append(ex.fills, f)
-		ex.received = ex.received.Add(f.Amount)
+		ex.received = ex.received.Add(f.Amount.Dec())
 		ex.valueOut = ex.valueOut.Add(v.posValue(s, &s.pos).Sub(v.posValue(s, &np)))
-		remaining = remaining.Sub(f.Value)
+		remaining = remaining.Sub(f.Value.Dec())
 		if f.Partial {
 			notes = append(notes, s.id+": partial fill")
 		}
@@ -100,9 +100,8 @@ func (ex *exits) commit(v *Vault, now time.Time) {
 		s := v.markets[i]
 		s.set(ex.pos[k])
 		f := &ex.fills[k]
-		v.idle = v.idle.Add(nm(f.Amount))
-		v.ledger.add(Entry{Time: now, Type: EntrySell, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee,
-			Reason: ex.reason + ": instant exit"})
+		v.idle = v.idle.Add(f.Amount)
+		v.ledger.add(fillEntry(Entry{Time: now, Type: EntrySell, Market: s.id, Reason: ex.reason + ": instant exit"}, f.Amount, f, f.Slippage))
 	}
 }
 
@@ -126,13 +125,13 @@ func (v *Vault) claimReady(now, tick time.Time) decimal.Decimal {
 			continue // not ready or paused: try again at a later step
 		}
 		s.set(np)
-		v.idle = v.idle.Add(nm(f.Amount))
-		got = got.Add(f.Amount)
+		v.idle = v.idle.Add(f.Amount)
+		got = got.Add(f.Amount.Dec())
 		reason := "claim matured withdrawals"
 		if f.Route != "" {
 			reason += ": " + f.Route
 		}
-		v.ledger.add(Entry{Time: now, Type: EntryClaim, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: reason, Tick: tick})
+		v.ledger.add(fillEntry(Entry{Time: now, Type: EntryClaim, Market: s.id, Reason: reason, Tick: tick}, f.Amount, &f, f.Slippage))
 	}
 	return got
 }

@@ -26,13 +26,13 @@ type fake struct {
 	queue, harvest bool
 }
 
-func (f *fake) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+func (f *fake) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
 	q := adapters.Quote{APY: f.apy + f.rewardAPY, RewardAPY: f.rewardAPY, EntryCost: env.GasCost(f.gas), ExitDelay: f.delay}
-	q.MaxInstantExit = decimal.NewFromInt(1 << 40)
+	q.MaxInstantExit = fixed.NewFromInt(1 << 40)
 	if f.maxExit > 0 {
-		q.MaxInstantExit = adapters.FromFloat(f.maxExit)
+		q.MaxInstantExit = fixed.NumFromFloat(f.maxExit)
 	}
-	q.ExitCost = f.slip(amount).Add(env.GasCost(f.gas))
+	q.ExitCost = fixed.FromDec(f.slip(amount.Dec())).Add(env.GasCost(f.gas))
 	return q, nil
 }
 
@@ -68,16 +68,17 @@ func (f *fake) Value(pos *adapters.Position, env *adapters.Env, _ adapters.Prici
 	return adapters.Quantize(pos.Units.Dec().Mul(adapters.FromFloat(pos.Index)))
 }
 
-func (f *fake) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+func (f *fake) Deposit(pos adapters.Position, env *adapters.Env, amountN fixed.Num) (adapters.Position, adapters.Fill, error) {
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E("fake.Deposit", adapters.KindPaused, "paused")
 	}
 	f.Accrue(&pos, env)
-	gas := env.GasCost(f.gas)
+	amount := amountN.Dec()
+	gas := env.GasCost(f.gas).Dec()
 	value := amount.Sub(gas)
 	pos.Units = pos.Units.Add(fixed.FromDec(value.DivRound(adapters.FromFloat(pos.Index), adapters.Scale)))
 	pos.Principal = pos.Principal.Add(fixed.FromDec(amount))
-	return pos, adapters.Fill{Amount: amount, Value: value, Gas: gas}, nil
+	return pos, adapters.Fill{Amount: amountN, Value: fixed.FromDec(value), Gas: fixed.FromDec(gas)}, nil
 }
 
 func (f *fake) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
@@ -87,7 +88,7 @@ func (f *fake) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 	}
 	f.Accrue(&pos, env)
 	held := f.Value(&pos, env, adapters.PriceRate)
-	amount, all := w.Amount, w.All
+	amount, all := w.Amount.Dec(), w.All
 	if all {
 		amount = held
 	}
@@ -106,7 +107,7 @@ func (f *fake) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 		c := adapters.Claim{Units: units, Index: pos.Index, Requested: env.Time, ReadyAt: env.Time.Add(f.delay)}
 		pos.Units = pos.Units.Sub(units)
 		pos.Claims = append(append([]adapters.Claim(nil), pos.Claims...), c)
-		return pos, adapters.Fill{Value: amount, Queued: &c}, nil
+		return pos, adapters.Fill{Value: fixed.FromDec(amount), Queued: &c}, nil
 	}
 	partial := false
 	if f.maxExit > 0 && amount.InexactFloat64() > f.maxExit {
@@ -115,7 +116,7 @@ func (f *fake) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 		}
 		amount, all, partial = adapters.FromFloat(f.maxExit), false, true
 	}
-	slip, gas := f.slip(amount), env.GasCost(f.gas)
+	slip, gas := f.slip(amount), env.GasCost(f.gas).Dec()
 	if w.MaxSlippage > 0 && slip.InexactFloat64()/amount.InexactFloat64() > w.MaxSlippage {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded, "slippage")
 	}
@@ -124,7 +125,7 @@ func (f *fake) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 		units = fixed.FromDec(amount.DivRound(idx, adapters.Scale))
 	}
 	pos.Units = pos.Units.Sub(units)
-	return pos, adapters.Fill{Amount: amount.Sub(slip).Sub(gas), Value: amount, Gas: gas, Slippage: slip, Partial: partial}, nil
+	return pos, adapters.Fill{Amount: fixed.FromDec(amount.Sub(slip).Sub(gas)), Value: fixed.FromDec(amount), Gas: fixed.FromDec(gas), Slippage: fixed.FromDec(slip), Partial: partial}, nil
 }
 
 func (f *fake) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Event) (adapters.Position, decimal.Decimal, error) {
@@ -158,9 +159,9 @@ type fakeH struct{ *fake }
 func (f fakeH) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	f.Accrue(&pos, env)
 	gas := env.GasCost(f.gas)
-	got := pos.Rewards.Dec().Sub(gas)
+	got := pos.Rewards.Dec().Sub(gas.Dec())
 	pos.Rewards = fixed.Num{}
-	return pos, adapters.Fill{Amount: got, Gas: gas}, nil
+	return pos, adapters.Fill{Amount: fixed.FromDec(got), Gas: gas}, nil
 }
 
 func (f fakeH) Claim(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
@@ -177,7 +178,7 @@ func (f fakeH) Claim(pos adapters.Position, env *adapters.Env) (adapters.Positio
 		return pos, adapters.Fill{}, adapters.E("fake.Claim", adapters.KindNotReady, "nothing ready")
 	}
 	pos.Claims = keep
-	return pos, adapters.Fill{Amount: pay, Value: pay}, nil
+	return pos, adapters.Fill{Amount: fixed.FromDec(pay), Value: fixed.FromDec(pay)}, nil
 }
 
 func fakeAdapter(id string, f *fake) *adapters.Adapter {

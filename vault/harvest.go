@@ -46,7 +46,7 @@ func (v *Vault) harvestCost(s *slot) decimal.Decimal {
 		return zero
 	}
 	p := s.ad.Profile()
-	return s.env().GasCost(p.ParamOr("gas_harvest", 0)).Add(adapters.Quantize(s.pos.Rewards.Dec().Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
+	return s.env().GasCost(p.ParamOr("gas_harvest", 0)).Dec().Add(adapters.Quantize(s.pos.Rewards.Dec().Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
 }
 
 // Harvest claims every position's pending rewards that cover their
@@ -81,26 +81,25 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 		}
 		s.set(np)
 		h.Fill = f
-		v.idle = v.idle.Add(nm(f.Amount))
-		res.Proceeds = res.Proceeds.Add(f.Amount)
-		res.Costs = res.Costs.Add(f.Cost())
-		gain = gain.Add(f.Amount)
-		v.ledger.add(Entry{Time: now, Type: EntryHarvest, Market: s.id, Amount: f.Amount, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee,
-			Reason: fmt.Sprintf("harvest rewards %s", h.Rewards), Tick: tick})
-		if v.cfg.CompoundHarvest && f.Amount.Cmp(v.cfg.Rebalance.MinTrade) >= 0 && f.Amount.Sign() > 0 && !s.pos.Paused && !v.shutdown {
-			amt := minDec(f.Amount, v.Idle())
+		v.idle = v.idle.Add(f.Amount)
+		e := fillEntry(Entry{Time: now, Type: EntryHarvest, Market: s.id, Reason: fmt.Sprintf("harvest rewards %s", h.Rewards), Tick: tick}, f.Amount, &f, f.Slippage)
+		res.Proceeds = res.Proceeds.Add(e.Amount)
+		res.Costs = res.Costs.Add(f.Cost().Dec())
+		gain = gain.Add(e.Amount)
+		v.ledger.add(e)
+		if v.cfg.CompoundHarvest && f.Amount.Cmp(nm(v.cfg.Rebalance.MinTrade)) >= 0 && f.Amount.Sign() > 0 && !s.pos.Paused && !v.shutdown {
+			amt := f.Amount.Min(v.idle)
 			cp, cf, err := s.ad.Deposit(s.pos, s.env(), amt)
 			if err != nil {
 				h.Err = "compound failed: " + err.Error()
 			} else {
 				s.set(cp)
-				v.idle = v.idle.Sub(nm(cf.Amount))
-				h.Compounded = cf.Amount
-				res.Costs = res.Costs.Add(cf.Cost())
-				v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: s.id, Amount: cf.Amount, Gas: cf.Gas, Slippage: cf.Slippage, Fee: cf.Fee,
-					Reason: "compound harvest", Tick: tick})
+				v.idle = v.idle.Sub(cf.Amount)
+				h.Compounded = cf.Amount.Dec()
+				res.Costs = res.Costs.Add(cf.Cost().Dec())
+				v.ledger.add(fillEntry(Entry{Time: now, Type: EntryBuy, Market: s.id, Reason: "compound harvest", Tick: tick}, cf.Amount, &cf, cf.Slippage))
 				// The compounding deposit's own cost is not profit.
-				gain = gain.Sub(cf.Cost())
+				gain = gain.Sub(cf.Cost().Dec())
 			}
 		}
 		res.Markets = append(res.Markets, h)

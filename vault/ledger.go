@@ -58,6 +58,14 @@ type Entry struct {
 	Tick time.Time `json:"tick,omitzero"`
 }
 
+// fillEntry is e with a fill's amounts: Amount amount, Gas and Fee the
+// fill's, Slippage slip (the fill's, or with the depeg under market
+// pricing). The ledger is an edge: its amounts are decimals.
+func fillEntry(e Entry, amount num, f *adapters.Fill, slip num) Entry {
+	e.Amount, e.Gas, e.Slippage, e.Fee = amount.Dec(), f.Gas.Dec(), slip.Dec(), f.Fee.Dec()
+	return e
+}
+
 // Cost is the entry's gas + slippage + fee.
 func (e *Entry) Cost() decimal.Decimal { return e.Gas.Add(e.Slippage).Add(e.Fee) }
 

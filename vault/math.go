@@ -90,16 +90,6 @@ func minDec(a, b decimal.Decimal) decimal.Decimal {
 	return b
 }
 
-// fillCost is f.Cost() (gas + slippage + fee) on fixed's sums.
-func fillCost(f *adapters.Fill) decimal.Decimal {
-	return fixed.Add(fixed.Add(f.Gas, f.Slippage), f.Fee)
-}
-
-// fillCostN is fillCost on a num.
-func fillCostN(f *adapters.Fill) num {
-	return nm(f.Gas).Add(nm(f.Slippage)).Add(nm(f.Fee))
-}
-
 // f64 converts a decimal to float64 for rates, weights and expression
 // variables, within a couple of ulps and without allocating
 // (fixed.ToFloat).

@@ -87,14 +87,14 @@ type Order struct {
 	Side   Side   `json:"side"`
 	// Amount is the base asset to spend (buy) or the position value to
 	// take out at rate pricing (sell). All sells the whole position.
-	Amount decimal.Decimal   `json:"amount"`
+	Amount fixed.Num         `json:"amount"`
 	All    bool              `json:"all,omitempty"`
 	Mode   adapters.ExitMode `json:"mode"` // sells: instant or queue
 	Urgent bool              `json:"urgent,omitempty"`
 	// EstCost is the quoted cost (entry cost for a buy; exit cost, or the
 	// queue's gas and forgone yield, for a sell).
-	EstCost decimal.Decimal `json:"est_cost"`
-	Reason  string          `json:"reason"`
+	EstCost fixed.Num `json:"est_cost"`
+	Reason  string    `json:"reason"`
 	// Leverage is, for a loop market, the leverage a buy opens at or a
 	// relever moves to (0: none).
 	Leverage float64 `json:"leverage,omitempty"`
@@ -232,8 +232,8 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			reason += "; via " + f.Route
 		}
 		r.executed(Executed{Order: o, Fill: f}, v.execHint)
-		costs = costs.Add(fillCostN(&f))
-		v.ledger.add(Entry{Time: now, Type: EntryRelever, Market: o.Market, Amount: zero, Gas: f.Gas, Slippage: f.Slippage, Fee: f.Fee, Reason: reason, Tick: tick})
+		costs = costs.Add(f.Cost())
+		v.ledger.add(fillEntry(Entry{Time: now, Type: EntryRelever, Market: o.Market, Reason: reason, Tick: tick}, num{}, &f, f.Slippage))
 	}
 	buys := v.work.xbuys[:0] // indexes into d.Orders
 	var total num
@@ -243,7 +243,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				return r, adapters.E(op, adapters.KindInvalid, "vault %q: order for unknown market %s", v.cfg.Name, o.Market)
 			}
 			buys = append(buys, k)
-			total = total.Add(nm(o.Amount))
+			total = total.Add(o.Amount)
 		}
 	}
 	v.work.xbuys = buys[:0]
@@ -257,14 +257,14 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			i, _ := v.orderMarket(k, o.Market)
 			s := v.markets[i]
 			amt := o.Amount
-			if scale || nm(amt).Cmp(x.idle) > 0 {
-				a := nm(o.Amount)
+			if scale || amt.Cmp(x.idle) > 0 {
+				a := o.Amount
 				if scale {
 					a = a.MulDivDown(avail, total)
 				}
-				amt = a.Min(x.idle).Dec()
+				amt = a.Min(x.idle)
 			}
-			if amt.Sign() <= 0 || nm(amt).Cmp(minTrade) < 0 {
+			if amt.Sign() <= 0 || amt.Cmp(minTrade) < 0 {
 				r.Failed = append(r.Failed, Rejection{Market: o.Market, Reason: fmt.Sprintf("buy of %s cut to %s by available idle: below the minimum trade", o.Amount, amt)})
 				continue
 			}
@@ -284,7 +284,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 				dp = v.depeg(s, &s.pos, after)
 			}
 			s.set(np)
-			x.sub(nm(f.Amount))
+			x.sub(f.Amount)
 			ex := Executed{Order: o, Fill: f, Depeg: dp}
 			reason := o.Reason
 			if !amt.Equal(o.Amount) {
@@ -296,12 +296,12 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			}
 			slip := f.Slippage
 			if dp.Sign() != 0 {
-				slip = fixed.Add(slip, dp)
+				slip = slip.Add(nm(dp))
 				reason += "; depeg at entry " + dp.String() + " (bought at the rate's value, valued at the market price)"
 			}
 			r.executed(ex, v.execHint)
-			costs = costs.Add(fillCostN(&f)).Add(nm(dp))
-			v.ledger.add(Entry{Time: now, Type: EntryBuy, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
+			costs = costs.Add(f.Cost()).Add(nm(dp))
+			v.ledger.add(fillEntry(Entry{Time: now, Type: EntryBuy, Market: o.Market, Reason: reason, Tick: tick}, f.Amount, &f, slip))
 		}
 	}
 	r.Costs = costs.Dec()
@@ -379,8 +379,8 @@ func (v *Vault) sell(r *Result, x *execution, costs *num, s *slot, o Order, tick
 		} else {
 			held = nm(s.ad.Value(&s.pos, s.env(), adapters.PriceRate))
 		}
-		if nm(w.Amount).Cmp(held) >= 0 {
-			w.Amount, w.All = zero, true
+		if w.Amount.Cmp(held) >= 0 {
+			w.Amount, w.All = num{}, true
 		}
 	}
 	np, f, err := s.ad.Withdraw(s.pos, s.env(), w)
@@ -415,7 +415,7 @@ func (v *Vault) recordSell(r *Result, x *execution, costs *num, s *slot, o Order
 		dp = v.depeg(s, &s.pos, after)
 	}
 	s.set(np)
-	x.add(nm(f.Amount))
+	x.add(f.Amount)
 	mode := adapters.ExitInstant
 	typ := EntrySell
 	reason := o.Reason
@@ -433,12 +433,12 @@ func (v *Vault) recordSell(r *Result, x *execution, costs *num, s *slot, o Order
 	}
 	slip := f.Slippage
 	if dp.Sign() != 0 {
-		slip = fixed.Add(slip, dp)
+		slip = slip.Add(nm(dp))
 		reason += "; slippage net of the depeg NAV had marked: " + dp.String()
 	}
 	r.executed(ex, v.execHint)
-	*costs = costs.Add(fillCostN(&f)).Add(nm(dp))
-	v.ledger.add(Entry{Time: now, Type: typ, Market: o.Market, Amount: f.Amount, Gas: f.Gas, Slippage: slip, Fee: f.Fee, Reason: reason, Tick: tick})
+	*costs = costs.Add(f.Cost()).Add(nm(dp))
+	v.ledger.add(fillEntry(Entry{Time: now, Type: typ, Market: o.Market, Reason: reason, Tick: tick}, f.Amount, &f, slip))
 }
 
 // depeg is the mark-to-market part of the move from position before to

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -216,7 +217,7 @@ func TestVault_Decide(t *testing.T) {
 			}
 			for i, w := range tc.want {
 				o := dec.Orders[i]
-				if o.Market != w.market || o.Side != w.side || (w.amount != "" && !o.Amount.Equal(d(w.amount))) || (o.Side == Sell && o.Mode != w.mode) {
+				if o.Market != w.market || o.Side != w.side || (w.amount != "" && !o.Amount.Equal(fixed.FromDec(d(w.amount)))) || (o.Side == Sell && o.Mode != w.mode) {
 					t.Errorf("order %d = %s %s %s (%s), want %s %s %s (%s)", i, o.Side, o.Market, o.Amount, o.Mode, w.side, w.market, w.amount, w.mode)
 				}
 			}

@@ -121,6 +121,9 @@ func (h *Harness) amount() decimal.Decimal {
 	return decimal.NewFromInt(10)
 }
 
+// num is amount as a fixed.Num, the adapters' amount type.
+func (h *Harness) num() fixed.Num { return fixed.FromDec(h.amount()) }
+
 func (h *Harness) growth(apy float64, dt time.Duration) float64 {
 	if h.Growth != nil {
 		return h.Growth(apy, dt)
@@ -185,7 +188,7 @@ func near(got, want decimal.Decimal, tol float64) bool {
 
 func deposit(t *testing.T, h *Harness, a *adapters.Adapter, env *adapters.Env) (adapters.Position, adapters.Fill) {
 	t.Helper()
-	pos, f, err := a.Deposit(a.NewPosition(), env, h.amount())
+	pos, f, err := a.Deposit(a.NewPosition(), env, h.num())
 	if err != nil {
 		t.Fatalf("Deposit(%s) error = %v", h.amount(), err)
 	}
@@ -214,13 +217,13 @@ func testDepositValue(t *testing.T, h *Harness) {
 			a := h.Open(t)
 			env := h.env(Conditions{Time: T0, APY: 0.04, GasPrice: gas})
 			pos, f := deposit(t, h, a, env)
-			if !f.Amount.Equal(h.amount()) {
+			if !f.Amount.Equal(h.num()) {
 				t.Errorf("Fill.Amount = %s, want the amount deposited %s", f.Amount, h.amount())
 			}
-			if want := h.amount().Sub(f.Cost()); !near(f.Value, want, h.tol()) {
+			if want := h.amount().Sub(f.Cost().Dec()); !near(f.Value.Dec(), want, h.tol()) {
 				t.Errorf("Fill.Value = %s, want amount - costs = %s", f.Value, want)
 			}
-			if got := a.Value(&pos, env, adapters.PriceRate); !near(got, f.Value, h.tol()) {
+			if got := a.Value(&pos, env, adapters.PriceRate); !near(got, f.Value.Dec(), h.tol()) {
 				t.Errorf("Value(rate) after deposit = %s, want Fill.Value %s", got, f.Value)
 			}
 			if gas == 0 && f.Gas.Sign() != 0 {
@@ -234,11 +237,11 @@ func testDepositValue(t *testing.T, h *Harness) {
 			}
 			// A second deposit adds its value.
 			before := a.Value(&pos, env, adapters.PriceRate)
-			pos2, f2, err := a.Deposit(pos, env, h.amount())
+			pos2, f2, err := a.Deposit(pos, env, h.num())
 			if err != nil {
 				t.Fatalf("second Deposit error = %v", err)
 			}
-			if got, want := a.Value(&pos2, env, adapters.PriceRate), before.Add(f2.Value); !near(got, want, h.tol()) {
+			if got, want := a.Value(&pos2, env, adapters.PriceRate), before.Add(f2.Value.Dec()); !near(got, want, h.tol()) {
 				t.Errorf("Value after second deposit = %s, want %s", got, want)
 			}
 		})
@@ -248,12 +251,12 @@ func testDepositValue(t *testing.T, h *Harness) {
 func testQuote(t *testing.T, h *Harness) {
 	a := h.Open(t)
 	env := h.env(Conditions{Time: T0, APY: 0.04, GasPrice: 20})
-	q, err := a.Quote(env, h.amount())
+	q, err := a.Quote(env, h.num())
 	if err != nil {
 		t.Fatalf("Quote error = %v", err)
 	}
 	_, f := deposit(t, h, a, env)
-	if !near(q.EntryCost, f.Cost(), h.tol()) {
+	if !near(q.EntryCost.Dec(), f.Cost().Dec(), h.tol()) {
 		t.Errorf("Quote.EntryCost = %s, want the deposit's cost %s", q.EntryCost, f.Cost())
 	}
 	if q.EntryCost.Sign() < 0 || q.ExitCost.Sign() < 0 || q.MaxInstantExit.Sign() < 0 || q.ExitDelay < 0 {
@@ -262,7 +265,7 @@ func testQuote(t *testing.T, h *Harness) {
 	if math.IsNaN(q.APY) || math.IsInf(q.APY, 0) {
 		t.Errorf("Quote.APY = %g, want a finite number", q.APY)
 	}
-	if _, err := a.Quote(env, decimal.Zero); err != nil {
+	if _, err := a.Quote(env, fixed.Num{}); err != nil {
 		t.Errorf("Quote(0) error = %v, want the current APY", err)
 	}
 }
@@ -327,21 +330,21 @@ func testInvalid(t *testing.T, h *Harness) {
 		name string
 		run  func() error
 	}{
-		{"deposit zero", func() error { _, _, err := a.Deposit(pos, env, decimal.Zero); return err }},
-		{"deposit negative", func() error { _, _, err := a.Deposit(pos, env, decimal.NewFromInt(-1)); return err }},
-		{"nil env", func() error { _, _, err := a.Deposit(pos, nil, h.amount()); return err }},
+		{"deposit zero", func() error { _, _, err := a.Deposit(pos, env, fixed.Num{}); return err }},
+		{"deposit negative", func() error { _, _, err := a.Deposit(pos, env, fixed.NewFromInt(-1)); return err }},
+		{"nil env", func() error { _, _, err := a.Deposit(pos, nil, h.num()); return err }},
 		{"withdraw negative", func() error {
-			_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: decimal.NewFromInt(-1)})
+			_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.NewFromInt(-1)})
 			return err
 		}},
 		{"withdraw more than held", func() error {
-			_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: h.amount().Mul(decimal.NewFromInt(3)), Mode: adapters.ExitInstant})
+			_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(h.amount().Mul(decimal.NewFromInt(3))), Mode: adapters.ExitInstant})
 			return err
 		}},
 		{"other market's position", func() error {
 			p := clonePos(pos)
 			p.Market = "other/market"
-			_, _, err := a.Deposit(p, env, h.amount())
+			_, _, err := a.Deposit(p, env, h.num())
 			return err
 		}},
 	}
@@ -367,12 +370,12 @@ func testExitLiquidity(t *testing.T, h *Harness) {
 		return
 	}
 
-	_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: half, Mode: adapters.ExitInstant})
+	_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(half), Mode: adapters.ExitInstant})
 	if !errors.Is(err, adapters.ErrInsufficientLiquidity) {
 		t.Fatalf("instant Withdraw(%s) with exit liquidity %g: error = %v, want kind %v", half, liq, err, adapters.KindInsufficientLiquidity)
 	}
 
-	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: half, Mode: adapters.ExitInstant, AllowPartial: true})
+	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(half), Mode: adapters.ExitInstant, AllowPartial: true})
 	if err != nil {
 		t.Fatalf("instant Withdraw with AllowPartial: error = %v", err)
 	}
@@ -383,29 +386,29 @@ func testExitLiquidity(t *testing.T, h *Harness) {
 		t.Errorf("partial Fill.Value = %s, want within (0, %g]", f.Value, liq)
 	}
 	before := a.Value(&pos, env, adapters.PriceRate)
-	if got, want := a.Value(&np, env, adapters.PriceRate), before.Sub(f.Value); !near(got, want, h.tol()) {
+	if got, want := a.Value(&np, env, adapters.PriceRate), before.Sub(f.Value.Dec()); !near(got, want, h.tol()) {
 		t.Errorf("Value after partial exit = %s, want %s", got, want)
 	}
 	checkFillBalance(t, "partial exit", f)
 
 	// Within liquidity, an instant exit fills in full, with a bounded slippage.
 	small := decimal.NewFromFloat(liq / 10)
-	_, f, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: small, Mode: adapters.ExitInstant})
+	_, f, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(small), Mode: adapters.ExitInstant})
 	if err != nil {
 		t.Fatalf("instant Withdraw(%s) within liquidity %g: error = %v", small, liq, err)
 	}
-	if f.Partial || !near(f.Value, small, h.tol()) {
+	if f.Partial || !near(f.Value.Dec(), small, h.tol()) {
 		t.Errorf("Fill = %+v, want a full fill of %s", f, small)
 	}
 	checkFillBalance(t, "instant exit", f)
 	if f.Slippage.Sign() > 0 {
 		frac := f.Slippage.InexactFloat64() / small.InexactFloat64()
-		_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: small, Mode: adapters.ExitInstant, MaxSlippage: frac / 2})
+		_, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(small), Mode: adapters.ExitInstant, MaxSlippage: frac / 2})
 		if !errors.Is(err, adapters.ErrCapExceeded) {
 			t.Errorf("Withdraw with MaxSlippage %g below the slippage %g: error = %v, want kind %v", frac/2, frac, err, adapters.KindCapExceeded)
 		}
 	}
-	q, err := a.Quote(env, decimal.Zero)
+	q, err := a.Quote(env, fixed.Num{})
 	if err != nil {
 		t.Fatalf("Quote error = %v", err)
 	}
@@ -433,7 +436,7 @@ func testOwnLiquidity(t *testing.T, h *Harness, a *adapters.Adapter, env *adapte
 	if err != nil {
 		t.Fatalf("instant Withdraw(all of %s, partial allowed) with exit liquidity %g at utilization %g: error = %v", value, liq, u, err)
 	}
-	if !near(f.Value) || f.Partial != (want < value.InexactFloat64()) {
+	if !near(f.Value.Dec()) || f.Partial != (want < value.InexactFloat64()) {
 		t.Errorf("Fill = %+v, want %g (observed liquidity plus the position's free share), partial %v", f, want, want < value.InexactFloat64())
 	}
 	checkFillBalance(t, "exit", f)
@@ -442,7 +445,7 @@ func testOwnLiquidity(t *testing.T, h *Harness, a *adapters.Adapter, env *adapte
 			t.Errorf("instant Withdraw(all of %s) with %g of cash: error = %v, want kind %v", value, want, err, adapters.KindInsufficientLiquidity)
 		}
 	}
-	q, err := a.Quote(env, decimal.Zero)
+	q, err := a.Quote(env, fixed.Num{})
 	if err != nil {
 		t.Fatalf("Quote error = %v", err)
 	}
@@ -451,14 +454,14 @@ func testOwnLiquidity(t *testing.T, h *Harness, a *adapters.Adapter, env *adapte
 	}
 	held := *env
 	held.Held = &pos
-	q, err = a.Quote(&held, decimal.Zero)
+	q, err = a.Quote(&held, fixed.Num{})
 	if err != nil {
 		t.Fatalf("Quote error = %v", err)
 	}
 	if got := q.MaxInstantExit.InexactFloat64(); math.Abs(got-want) > want*1e-9 {
 		t.Errorf("Quote.MaxInstantExit for the holder = %g, want exit liquidity + the position's free share %g", got, want)
 	}
-	q, err = a.QuoteSell(&held, value)
+	q, err = a.QuoteSell(&held, fixed.FromDec(value))
 	if err != nil {
 		t.Fatalf("QuoteSell error = %v", err)
 	}
@@ -487,7 +490,7 @@ func testWithdrawAll(t *testing.T, h *Harness) {
 	if got := a.Value(&np, later, adapters.PriceRate); got.Sign() != 0 {
 		t.Errorf("Value after Withdraw(All) = %s, want 0", got)
 	}
-	if !near(f.Value, want, h.tol()) {
+	if !near(f.Value.Dec(), want, h.tol()) {
 		t.Errorf("Fill.Value = %s, want the whole position %s", f.Value, want)
 	}
 	checkFillBalance(t, "withdraw all", f)
@@ -498,7 +501,7 @@ func testQueue(t *testing.T, h *Harness) {
 	env := h.env(Conditions{Time: T0, APY: 0.04, GasPrice: 10})
 	pos, _ := deposit(t, h, a, env)
 	half := h.amount().DivRound(decimal.NewFromInt(2), adapters.Scale)
-	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: half, Mode: adapters.ExitQueue})
+	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(half), Mode: adapters.ExitQueue})
 	if err != nil {
 		t.Fatalf("queued Withdraw error = %v", err)
 	}
@@ -544,7 +547,7 @@ func testQueue(t *testing.T, h *Harness) {
 	if len(paid.Claims) != 0 {
 		t.Errorf("claims after Claim = %d, want 0", len(paid.Claims))
 	}
-	if !near(f.Value, payout, h.tol()) {
+	if !near(f.Value.Dec(), payout, h.tol()) {
 		t.Errorf("Claim Fill.Value = %s, want the claim's payout %s", f.Value, payout)
 	}
 	checkFillBalance(t, "claim", f)
@@ -607,11 +610,11 @@ func testHarvest(t *testing.T, h *Harness) {
 	if np.Rewards.Sign() != 0 {
 		t.Errorf("Rewards after Harvest = %s, want 0", np.Rewards)
 	}
-	if !near(f.Value, pos.Rewards.Dec(), h.tol()) {
+	if !near(f.Value.Dec(), pos.Rewards.Dec(), h.tol()) {
 		t.Errorf("Harvest Fill.Value = %s, want the rewards %s", f.Value, pos.Rewards)
 	}
 	checkFillBalance(t, "harvest", f)
-	if f.Amount.GreaterThan(pos.Rewards.Dec()) {
+	if f.Amount.GreaterThan(pos.Rewards) {
 		t.Errorf("Harvest Fill.Amount = %s, more than the rewards %s", f.Amount, pos.Rewards)
 	}
 }
@@ -625,9 +628,9 @@ func checkFillBalance(t *testing.T, what string, f adapters.Fill) {
 	}
 	want := f.Amount.Add(f.Cost())
 	if f.Queued != nil {
-		want = want.Add(f.Queued.Amount())
+		want = want.Add(fixed.FromDec(f.Queued.Amount()))
 	}
-	if !near(f.Value, want, 1e-12) {
+	if !near(f.Value.Dec(), want.Dec(), 1e-12) {
 		t.Errorf("%s: Fill.Value = %s, want Amount + Cost (+ queued) = %s", what, f.Value, want)
 	}
 }
@@ -639,7 +642,7 @@ func checkDepositBalance(t *testing.T, what string, f adapters.Fill) {
 	if f.Amount.Sign() <= 0 || f.Value.Sign() < 0 || f.Gas.Sign() < 0 || f.Fee.Sign() < 0 {
 		t.Errorf("%s: deposit Fill %+v has a negative or zero field", what, f)
 	}
-	if want := f.Value.Add(f.Cost()); !near(f.Amount, want, 1e-12) {
+	if want := f.Value.Add(f.Cost()); !near(f.Amount.Dec(), want.Dec(), 1e-12) {
 		t.Errorf("%s: deposit Fill.Amount = %s, want Value + Cost = %s", what, f.Amount, want)
 	}
 }
@@ -680,13 +683,13 @@ func sequence(t *testing.T, h *Harness, seed uint64, n int) []step {
 		switch op := r.IntN(9); op {
 		case 0, 1:
 			s.Op = "deposit " + amt.String()
-			pos, s.Fill, err = a.Deposit(pos, env, amt)
+			pos, s.Fill, err = a.Deposit(pos, env, fixed.FromDec(amt))
 		case 2:
 			s.Op = "withdraw instant " + amt.String()
-			pos, s.Fill, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: amt, Mode: adapters.ExitInstant, AllowPartial: r.IntN(2) == 0})
+			pos, s.Fill, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(amt), Mode: adapters.ExitInstant, AllowPartial: r.IntN(2) == 0})
 		case 3:
 			s.Op = "withdraw auto " + amt.String()
-			pos, s.Fill, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: amt, Mode: adapters.ExitAuto})
+			pos, s.Fill, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(amt), Mode: adapters.ExitAuto})
 		case 4:
 			s.Op = "withdraw all"
 			mode := adapters.ExitAuto
@@ -819,14 +822,14 @@ func testDebtConstantRate(t *testing.T, h *Harness) {
 			env := h.env(c)
 			pos := a.NewPosition()
 			pos.Leverage = tc.lev
-			pos, f, err := a.Deposit(pos, env, h.amount())
+			pos, f, err := a.Deposit(pos, env, h.num())
 			if err != nil {
 				t.Fatalf("Deposit at leverage %g error = %v", tc.lev, err)
 			}
 			if pos.Debt.Sign() <= 0 {
 				t.Fatalf("Debt = %s after a deposit at leverage %g, want > 0", pos.Debt, tc.lev)
 			}
-			e := f.Value
+			e := f.Value.Dec()
 			coll, debt := e.Mul(adapters.FromFloat(tc.lev)), e.Mul(adapters.FromFloat(tc.lev-1))
 			if got, want := a.Value(&pos, env, adapters.PriceRate), coll.Sub(debt); !near(got, want, h.tol()) {
 				t.Errorf("Value after deposit = %s, want L x E - (L-1) x E = %s", got, want)
@@ -887,7 +890,7 @@ func testDebtInvariants(t *testing.T, h *Harness) {
 		pos := a.NewPosition()
 		pos.Leverage = 1 + 6*r.Float64()
 		env := h.env(c)
-		pos, _, err := a.Deposit(pos, env, h.amount())
+		pos, _, err := a.Deposit(pos, env, h.num())
 		if err != nil {
 			t.Fatalf("seed %d: Deposit error = %v", seed, err)
 		}
@@ -900,7 +903,7 @@ func testDebtInvariants(t *testing.T, h *Harness) {
 			case 0:
 				p := clonePos(pos)
 				p.Leverage = 1 + 5*r.Float64()
-				if np, _, err := a.Deposit(p, env, h.amount()); err == nil {
+				if np, _, err := a.Deposit(p, env, h.num()); err == nil {
 					pos = np
 				}
 			case 1:
@@ -908,7 +911,7 @@ func testDebtInvariants(t *testing.T, h *Harness) {
 				if v.Sign() > 0 {
 					amt := v.Mul(adapters.FromFloat(0.1 + 0.5*r.Float64())).Round(adapters.Scale)
 					if amt.Sign() > 0 {
-						if np, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: amt, Mode: adapters.ExitInstant}); err == nil {
+						if np, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(amt), Mode: adapters.ExitInstant}); err == nil {
 							pos = np
 						}
 					}
@@ -925,7 +928,7 @@ func testDebtInvariants(t *testing.T, h *Harness) {
 				}
 				w := adapters.Withdrawal{All: r.IntN(3) == 0, Mode: adapters.ExitQueue}
 				if v := a.Value(&pos, env, adapters.PriceRate); !w.All && v.Sign() > 0 {
-					w.Amount = v.Mul(adapters.FromFloat(0.1 + 0.8*r.Float64())).Round(adapters.Scale)
+					w.Amount = fixed.FromDec(v.Mul(adapters.FromFloat(0.1 + 0.8*r.Float64())).Round(adapters.Scale))
 				}
 				if np, f, err := a.Withdraw(pos, env, w); err == nil {
 					checkFillBalance(t, "queued unwind", f)

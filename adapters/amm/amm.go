@@ -533,16 +533,16 @@ func (d *Driver) ExitSlippage(p *Pool, entry, value float64) (slip float64, ok b
 // shares the fees as Accrue's does) plus rewards after the haircut, gas
 // and the one-sided entry swap, the exit of the same value, and the exit
 // liquidity.
-func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+func (d *Driver) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
 	p := d.Read(&env.Obs)
 	entry := d.entryRef(&p)
 	gas := env.GasCost(d.params.GasDeposit)
 	net := amount.Sub(gas)
-	netF := math.Max(0, adapters.Float(net))
-	entrySlip := adapters.FromFloat(d.EntrySlippage(&p, entry, netF))
+	netF := math.Max(0, net.Float())
+	entrySlip := fixed.NumFromFloat(d.EntrySlippage(&p, entry, netF))
 	// The deposit's value after its entry costs joins the pool, as in
 	// Deposit: the quote promises what Accrue will pay.
-	value := netF - adapters.Float(entrySlip)
+	value := netF - entrySlip.Float()
 	_, apy, ok := d.FeeRate(&p, entry, d.heldValue(env, &p)+value)
 	q := d.quote(env, &p, entry, apy, ok, value)
 	q.EntryCost = gas.Add(entrySlip)
@@ -559,7 +559,7 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 // H the position's value and X the amount (at most H): what stays earns a
 // larger share. Without a position (or a sale of zero) it is a(H). The
 // exit's cost is the one-sided exit of amount; rewards as Quote's.
-func (d *Driver) QuoteSell(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+func (d *Driver) QuoteSell(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
 	p := d.Read(&env.Obs)
 	entry := d.entryRef(&p)
 	if h := d.held(env); h != nil && h.Units.Sign() > 0 {
@@ -567,11 +567,11 @@ func (d *Driver) QuoteSell(env *adapters.Env, amount decimal.Decimal) (adapters.
 	}
 	hv := d.heldValue(env, &p)
 	_, apy, ok := d.FeeRate(&p, entry, hv)
-	if x := math.Min(math.Max(0, adapters.Float(amount)), hv); x > 0 && ok {
+	if x := math.Min(math.Max(0, amount.Float()), hv); x > 0 && ok {
 		_, rest, _ := d.FeeRate(&p, entry, hv-x)
 		apy = (hv*apy - (hv-x)*rest) / x
 	}
-	q := d.quote(env, &p, entry, apy, ok, math.Max(0, adapters.Float(amount)))
+	q := d.quote(env, &p, entry, apy, ok, math.Max(0, amount.Float()))
 	q.EntryCost = env.GasCost(d.params.GasDeposit)
 	if math.IsInf(p.ExitLiquidity, 1) {
 		q.MaxInstantExit = amount
@@ -589,9 +589,9 @@ func (d *Driver) quote(env *adapters.Env, p *Pool, entry, apy float64, ok bool, 
 		q.Unknown = d.FeeUnknown(p)
 	}
 	exitSlip, _ := d.ExitSlippage(p, entry, value)
-	q.ExitCost = env.GasCost(d.params.GasWithdraw).Add(adapters.FromFloat(exitSlip))
+	q.ExitCost = env.GasCost(d.params.GasWithdraw).Add(fixed.NumFromFloat(exitSlip))
 	if !math.IsInf(p.ExitLiquidity, 1) {
-		q.MaxInstantExit = adapters.FromFloat(math.Max(0, p.ExitLiquidity))
+		q.MaxInstantExit = fixed.NumFromFloat(math.Max(0, p.ExitLiquidity))
 	}
 	return q
 }
@@ -622,7 +622,7 @@ func (d *Driver) heldValue(env *adapters.Env, p *Pool) float64 {
 // unit's current value. A position opened from empty records the entry
 // price (the range's anchor for concentrated pools) and restarts its fee
 // index at 1; later deposits join the same position and range.
-func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount fixed.Num) (adapters.Position, adapters.Fill, error) {
 	const op = "amm.Deposit"
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
@@ -637,7 +637,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	if pos.Units.Sign() == 0 {
 		pos.Entry, pos.Index = d.entryRef(&p), 1
 	}
-	slip := adapters.FromFloat(d.EntrySlippage(&p, pos.Entry, adapters.Float(net)))
+	slip := fixed.NumFromFloat(d.EntrySlippage(&p, pos.Entry, net.Float()))
 	if slip.GreaterThan(net) {
 		slip = net
 	}
@@ -649,8 +649,8 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	if !(unit > 0) || math.IsInf(unit, 0) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: LP unit value %g is not positive", d.market.ID, unit)
 	}
-	pos.Units = pos.Units.Add(fixed.FromDec(value.DivRound(mech.FastDecimal(unit), adapters.Scale)))
-	pos.Principal = pos.Principal.Add(fixed.FromDec(amount))
+	pos.Units = pos.Units.Add(value.DivRoundRate(unit))
+	pos.Principal = pos.Principal.Add(amount)
 	if pos.Last.Before(env.Time) {
 		pos.Last = env.Time
 	}
@@ -672,7 +672,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	d.Accrue(&pos, env)
 	p := d.Read(&env.Obs)
 	unit := pos.Index * d.Shape(&p, pos.Entry)
-	value := pos.Units.MulRate(unit).Dec()
+	value := pos.Units.MulRate(unit)
 	amount := w.Amount
 	if w.All {
 		amount = value
@@ -684,7 +684,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	}
 	partial := false
 	if !math.IsInf(p.ExitLiquidity, 1) {
-		liq := adapters.FromFloat(math.Max(0, p.ExitLiquidity))
+		liq := fixed.NumFromFloat(math.Max(0, p.ExitLiquidity))
 		if amount.GreaterThan(liq) {
 			if !w.AllowPartial || liq.Sign() <= 0 {
 				return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
@@ -693,13 +693,13 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 			amount, partial = liq, true
 		}
 	}
-	slipF, ok := d.ExitSlippage(&p, pos.Entry, adapters.Float(amount))
+	slipF, ok := d.ExitSlippage(&p, pos.Entry, amount.Float())
 	if !ok {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
 			"%s: the pool's base balance cannot pay out %s", d.market.ID, amount)
 	}
-	slip := adapters.FromFloat(slipF)
-	if w.MaxSlippage > 0 && slipF > w.MaxSlippage*adapters.Float(amount) {
+	slip := fixed.NumFromFloat(slipF)
+	if w.MaxSlippage > 0 && slipF > w.MaxSlippage*amount.Float() {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
 			"%s: slippage %s on %s is above the bound of %g", d.market.ID, slip, amount, w.MaxSlippage)
 	}
@@ -714,7 +714,7 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	if amount.Equal(value) {
 		burned = units
 	} else {
-		burned = amount.DivRound(mech.FastDecimal(unit), adapters.Scale)
+		burned = amount.DivRoundRate(unit).Dec()
 		if burned.GreaterThan(units) {
 			burned = units
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/amm"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 var t0 = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -24,7 +25,7 @@ func f64(v decimal.Decimal) float64 { return v.InexactFloat64() }
 
 func deposit(t *testing.T, a *adapters.Adapter, env *adapters.Env, amount string) (adapters.Position, adapters.Fill) {
 	t.Helper()
-	pos, f, err := a.Deposit(a.NewPosition(), env, d(amount))
+	pos, f, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d(amount)))
 	if err != nil {
 		t.Fatalf("Deposit(%s) error = %v", amount, err)
 	}
@@ -101,7 +102,7 @@ func TestAdapter_productPriceMove(t *testing.T) {
 	a := testenv.Open(t, nil, "uniswap-v3/weth-usdt")
 	pos, f := deposit(t, a, testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 2000}), "100")
 	// Pool size unknown: the one-sided entry pays the 0.3% fee on half.
-	if want := d("0.15"); !f.Slippage.Equal(want) {
+	if want := d("0.15"); !f.Slippage.Equal(fixed.FromDec(want)) {
 		t.Errorf("entry slippage = %s, want fee on the swapped half %s", f.Slippage, want)
 	}
 	if pos.Entry != 0.0005 {
@@ -125,7 +126,7 @@ func TestAdapter_productPriceMove(t *testing.T) {
 	}
 	direct := testenv.Open(t, c, "uniswap-v3/usdt-weth")
 	p2, f2 := deposit(t, direct, testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.0005}), "100")
-	if got, want := f64(direct.Value(&p2, testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.002}), adapters.PriceRate)), 2*f64(f2.Value); math.Abs(got-want) > 1e-12*want {
+	if got, want := f64(direct.Value(&p2, testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 0.002}), adapters.PriceRate)), 2*f64(f2.Value.Dec()); math.Abs(got-want) > 1e-12*want {
 		t.Errorf("value with coin 1 up 4x in base = %g, want %g", got, want)
 	}
 }
@@ -133,7 +134,7 @@ func TestAdapter_productPriceMove(t *testing.T) {
 func TestAdapter_weightedPriceMove(t *testing.T) {
 	a := testenv.Open(t, weightedCatalog(t), "weighted/weth-bal")
 	pos, f := deposit(t, a, testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 2}), "100")
-	v0 := f64(f.Value)
+	v0 := f64(f.Value.Dec())
 	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldPrice: 6})
 	got := f64(a.Value(&pos, env, adapters.PriceRate))
 	hold := v0 * (0.8 + 0.2*3)
@@ -151,7 +152,7 @@ func TestAdapter_concentrated(t *testing.T) {
 		}
 	}
 	pos, f := deposit(t, a, testenv.Env(t0, fields(1)), "100")
-	v0 := f64(f.Value)
+	v0 := f64(f.Value.Dec())
 	for _, r := range []float64{0.5, 0.8, 0.95, 1.1, 1.25, 3} {
 		got := f64(a.Value(&pos, testenv.Env(t0, fields(r)), adapters.PriceRate))
 		// The quoted price is USDT per WETH: coin 1's price ratio is 1/r.
@@ -174,12 +175,12 @@ func TestAdapter_concentrated(t *testing.T) {
 	if out.Index != 1 || out.APY != 0 {
 		t.Errorf("fee index after a day out of range = %g (APY %g), want 1 and 0", out.Index, out.APY)
 	}
-	q, _ := a.Quote(testenv.Env(t0, fields(1)), decimal.Zero)
+	q, _ := a.Quote(testenv.Env(t0, fields(1)), fixed.Num{})
 	if want := math.Pow(1+20000*0.003/2e6, 365) - 1; math.Abs(q.APY-want) > 1e-12 || q.Unknown != "" {
 		t.Errorf("Quote APY in range = %g (%q), want %g: the pool's fee yield, not %g times it", q.APY, q.Unknown, want, g.Concentration())
 	}
 	// Later deposits join the same range, anchored at the first entry.
-	pos2, _, err := a.Deposit(pos, testenv.Env(t0, fields(1.1)), d("50"))
+	pos2, _, err := a.Deposit(pos, testenv.Env(t0, fields(1.1)), fixed.FromDec(d("50")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,13 +198,13 @@ func TestAdapter_productFees(t *testing.T) {
 	pos, f := deposit(t, a, testenv.Env(t0, fields), "10")
 	a.Accrue(&pos, testenv.Env(t0.Add(10*day), fields))
 	// The position's share of the fees is own / (pool + own).
-	daily := 50000 * 0.0005 / (2e5 + f64(f.Value))
+	daily := 50000 * 0.0005 / (2e5 + f64(f.Value.Dec()))
 	if want := math.Pow(1+daily, 10); math.Abs(pos.Index-want) > 1e-13 {
 		t.Errorf("fee index after 10 days = %.15g, want %.15g (fee tier from the observation)", pos.Index, want)
 	}
 	// Quote's APY counts the deposit (after its entry costs) in the TVL.
-	q, _ := a.Quote(testenv.Env(t0, fields), d("200000"))
-	own := 200000 - f64(q.EntryCost)
+	q, _ := a.Quote(testenv.Env(t0, fields), fixed.FromDec(d("200000")))
+	own := 200000 - f64(q.EntryCost.Dec())
 	if want := math.Pow(1+50000*0.0005/(2e5+own), 365) - 1; math.Abs(q.APY-want) > 1e-12 {
 		t.Errorf("Quote APY for a deposit as large as the pool = %g, want %g", q.APY, want)
 	}
@@ -219,7 +220,7 @@ func TestBuiltin_weightedBalancer(t *testing.T) {
 		return map[adapters.Field]float64{adapters.FieldPrice: price, adapters.FieldTVL: 1e8, adapters.FieldBaseUSD: 2500}
 	}
 	pos, f := deposit(t, a, testenv.Env(t0, fields(0.0008)), "10")
-	v0 := f64(f.Value)
+	v0 := f64(f.Value.Dec())
 	for _, r := range []float64{0.5, 1.5, 3} {
 		got := f64(a.Value(&pos, testenv.Env(t0, fields(0.0008*r)), adapters.PriceRate))
 		if want := v0 * math.Pow(r, 0.8); math.Abs(got-want) > 1e-12*want {
@@ -232,7 +233,7 @@ func TestBuiltin_weightedBalancer(t *testing.T) {
 	in := 8 * (1 - 0.005)
 	x0, x1 := 40000*0.2, 40000*0.8
 	want := 8 - x1*(1-math.Pow(x0/(x0+in), 0.2/0.8))
-	if got := f64(f.Slippage); math.Abs(got-want) > 1e-9 {
+	if got := f64(f.Slippage.Dec()); math.Abs(got-want) > 1e-9 {
 		t.Errorf("entry slippage %.12g, want %.12g (weighted-product swap of the 80%% BAL share at 0.5%%)", got, want)
 	}
 }
@@ -247,7 +248,7 @@ func TestAdapter_ownLiquidity(t *testing.T) {
 			// A 1,000 ETH pool (TVL in USD at 2000 USD/ETH) trading 500 ETH a day at 0.3%.
 			fields := map[adapters.Field]float64{adapters.FieldPrice: 2000, adapters.FieldVolume: 500, adapters.FieldTVL: 2e6, adapters.FieldBaseUSD: 2000}
 			pos, f := deposit(t, a, testenv.Env(t0, fields), "4000")
-			own := f64(f.Value)
+			own := f64(f.Value.Dec())
 			fees := 500 * 0.003 // ETH a day
 			wantDaily := fees * own / (1000 + own) / own
 			a.Accrue(&pos, testenv.Env(t0.Add(day), fields))
@@ -256,7 +257,7 @@ func TestAdapter_ownLiquidity(t *testing.T) {
 			}
 			// The quote promises what the accrual pays: the deposit's value
 			// after its entry costs joins the pool.
-			q, _ := a.Quote(testenv.Env(t0, fields), d("4000"))
+			q, _ := a.Quote(testenv.Env(t0, fields), fixed.FromDec(d("4000")))
 			if want := math.Pow(1+fees/(1000+own), 365) - 1; math.Abs(q.APY-want) > 1e-12 {
 				t.Errorf("Quote APY for 4000 ETH into a 1000 ETH pool = %.15g, want %.15g", q.APY, want)
 			}
@@ -267,12 +268,12 @@ func TestAdapter_ownLiquidity(t *testing.T) {
 			held.Held = &pos
 			hv := f64(a.Value(&pos, held, adapters.PriceRate))
 			fa := func(h float64) float64 { return math.Pow(1+fees/(1000+h), 365) - 1 }
-			q, _ = a.Quote(held, d("4000"))
-			if want := fa(hv + 4000 - f64(q.EntryCost)); math.Abs(q.APY-want) > 1e-12 {
+			q, _ = a.Quote(held, fixed.FromDec(d("4000")))
+			if want := fa(hv + 4000 - f64(q.EntryCost.Dec())); math.Abs(q.APY-want) > 1e-12 {
 				t.Errorf("Quote APY for 4000 more ETH on %.2f held = %.15g, want %.15g", hv, q.APY, want)
 			}
 			for _, x := range []float64{1000, 3000, hv, 2 * hv} {
-				q, err := a.QuoteSell(held, decimal.NewFromFloat(x))
+				q, err := a.QuoteSell(held, fixed.FromDec(decimal.NewFromFloat(x)))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -296,7 +297,7 @@ func TestAdapter_noPoolSize(t *testing.T) {
 	a := testenv.Open(t, nil, "uniswap-v3/weth-usdt-range")
 	fields := map[adapters.Field]float64{adapters.FieldPrice: 2000, adapters.FieldVolume: 400000, adapters.FieldFeeTier: 0.003}
 	for _, amt := range []string{"0", "1e-12", "10", "1e6"} {
-		q, err := a.Quote(testenv.Env(t0, fields), d(amt))
+		q, err := a.Quote(testenv.Env(t0, fields), fixed.FromDec(d(amt)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,16 +320,16 @@ func TestAdapter_slippage(t *testing.T) {
 	in := 100 * 0.997
 	want := 100 - 1000*in/(1000+in)
 	_, f := deposit(t, a, env, "200")
-	if got := f64(f.Slippage); math.Abs(got-want) > 1e-12 {
+	if got := f64(f.Slippage.Dec()); math.Abs(got-want) > 1e-12 {
 		t.Errorf("entry slippage = %.15g, want %.15g", got, want)
 	}
 	prev := 0.0
 	for _, amt := range []string{"2", "20", "200", "900"} {
-		q, err := a.Quote(env, d(amt))
+		q, err := a.Quote(env, fixed.FromDec(d(amt)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		share := f64(q.EntryCost) / f64(d(amt))
+		share := f64(q.EntryCost.Dec()) / f64(d(amt))
 		if share <= prev {
 			t.Errorf("entry cost share for %s = %g, want above %g (slippage grows with size)", amt, share, prev)
 		}
@@ -336,21 +337,21 @@ func TestAdapter_slippage(t *testing.T) {
 	}
 	// Exits are bounded by the base balance and by MaxSlippage.
 	pos, _ := deposit(t, a, env, "1500")
-	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("1100")}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(d("1100"))}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
 		t.Errorf("Withdraw beyond the base balance: error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
-	_, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("100")})
+	_, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(d("100"))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in = 50 * 0.997
-	if want := 50 - 1000*in/(1000+in); math.Abs(f64(f.Slippage)-want) > 1e-12 {
+	if want := 50 - 1000*in/(1000+in); math.Abs(f64(f.Slippage.Dec())-want) > 1e-12 {
 		t.Errorf("exit slippage = %s, want %g", f.Slippage, want)
 	}
-	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("100"), MaxSlippage: 0.01}); !errors.Is(err, adapters.ErrCapExceeded) {
-		t.Errorf("Withdraw with MaxSlippage 1%% under a %g slippage: error = %v, want kind %v", f64(f.Slippage)/100, err, adapters.KindCapExceeded)
+	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(d("100")), MaxSlippage: 0.01}); !errors.Is(err, adapters.ErrCapExceeded) {
+		t.Errorf("Withdraw with MaxSlippage 1%% under a %g slippage: error = %v, want kind %v", f64(f.Slippage.Dec())/100, err, adapters.KindCapExceeded)
 	}
-	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("10"), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrInvalid) {
+	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(d("10")), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrInvalid) {
 		t.Errorf("Withdraw(ExitQueue) error = %v, want kind %v (no queue)", err, adapters.KindInvalid)
 	}
 }
@@ -364,10 +365,10 @@ func TestAdapter_stableImbalance(t *testing.T) {
 	pos, f := deposit(t, a, testenv.Env(t0, balanced), "100")
 	// Curve's imbalance fee on a one-coin add is about fee/2 of the amount:
 	// fee * n/(4(n-1)) on each coin's distance from a proportional deposit.
-	if got, want := f64(f.Slippage), 100*0.0004/2; math.Abs(got-want) > 0.01*want {
+	if got, want := f64(f.Slippage.Dec()), 100*0.0004/2; math.Abs(got-want) > 0.01*want {
 		t.Errorf("entry slippage into a balanced 1M pool = %s, want about %g", f.Slippage, want)
 	}
-	v0 := f64(f.Value)
+	v0 := f64(f.Value.Dec())
 	got := f64(a.Value(&pos, testenv.Env(t0, tilted), adapters.PriceRate))
 	vr := amm.StableValueRatio(50, []float64{2e5, 8e5})
 	if want := v0 * vr; math.Abs(got-want) > 1e-12*want {
@@ -385,7 +386,7 @@ func TestAdapter_stableImbalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rt := f64(f3.Amount) / 100; rt > 1 || rt < 0.998 {
+	if rt := f64(f3.Amount.Dec()) / 100; rt > 1 || rt < 0.998 {
 		t.Errorf("round trip into the tilted pool returns %g of the amount (entry %s, exit %s), want within [0.998, 1]", rt, f2.Slippage, f3.Slippage)
 	}
 	// Exiting more ETH than the pool holds fails.
@@ -400,7 +401,7 @@ func TestAdapter_rewardsAndHarvest(t *testing.T) {
 	fields := map[adapters.Field]float64{adapters.FieldRewardAPY: 0.02, adapters.FieldAPY: 0}
 	pos, f := deposit(t, a, testenv.Env(t0, fields), "1000")
 	a.Accrue(&pos, testenv.Env(t0.Add(73*day), fields))
-	want := f.Value.Mul(d("0.004")) // 2% x 73/365
+	want := f.Value.Dec().Mul(d("0.004")) // 2% x 73/365
 	if got := pos.Rewards.Dec(); got.Sub(want).Abs().GreaterThan(d("1e-15")) {
 		t.Errorf("Rewards = %s, want %s", got, want)
 	}
@@ -408,7 +409,7 @@ func TestAdapter_rewardsAndHarvest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if np.Rewards.Sign() != 0 || !hf.Fee.Equal(adapters.Quantize(pos.Rewards.Dec().Mul(d("0.005")))) || !hf.Amount.Equal(pos.Rewards.Dec().Sub(hf.Fee)) {
+	if np.Rewards.Sign() != 0 || !hf.Fee.Equal(fixed.FromDec(adapters.Quantize(pos.Rewards.Dec().Mul(d("0.005"))))) || !hf.Amount.Equal(fixed.FromDec(pos.Rewards.Dec().Sub(hf.Fee.Dec()))) {
 		t.Errorf("Harvest fill = %+v, want the rewards less a 0.5%% swap cost", hf)
 	}
 	u := testenv.Open(t, nil, "uniswap-v3/weth-usdt")
@@ -425,7 +426,7 @@ func TestAdapter_pause(t *testing.T) {
 	if err != nil || !paused.Paused {
 		t.Fatalf("Apply(pause): paused %v, err %v", paused.Paused, err)
 	}
-	if _, _, err := a.Deposit(paused, env, d("1")); !errors.Is(err, adapters.ErrPaused) {
+	if _, _, err := a.Deposit(paused, env, fixed.FromDec(d("1"))); !errors.Is(err, adapters.ErrPaused) {
 		t.Errorf("Deposit while paused: error = %v, want kind %v", err, adapters.KindPaused)
 	}
 	if _, _, err := a.Withdraw(paused, env, adapters.Withdrawal{All: true}); !errors.Is(err, adapters.ErrPaused) {
@@ -485,11 +486,11 @@ func TestAdapter_threeCoinPool(t *testing.T) {
 	tilted := map[adapters.Field]float64{adapters.FieldBalance0: 0.6e8, adapters.FieldBalance1: 2e8, adapters.FieldBalance2: 0.4e8}
 	pos, f := deposit(t, a, testenv.Env(t0, even), "1000")
 	got := f64(a.Value(&pos, testenv.Env(t0, tilted), adapters.PriceRate))
-	want := f64(f.Value) * amm.StableValueRatio(2000, []float64{0.6e8, 2e8, 0.4e8})
+	want := f64(f.Value.Dec()) * amm.StableValueRatio(2000, []float64{0.6e8, 2e8, 0.4e8})
 	if math.Abs(got-want) > 1e-12*want {
 		t.Errorf("value with the pool full of USDC = %.12g, want %.12g", got, want)
 	}
-	if got >= f64(f.Value) {
+	if got >= f64(f.Value.Dec()) {
 		t.Errorf("value %g did not fall below %s when DAI became scarce", got, f.Value)
 	}
 	if p := amm.StablePrice(2000, []float64{0.6e8, 2e8, 0.4e8}, 1); !(p < 1) {

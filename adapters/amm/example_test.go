@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/amm"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // A Curve ETH/stETH LP position opened in a balanced pool and marked to
@@ -25,7 +24,7 @@ func Example() {
 		o.Put(adapters.FieldBalance1, steth)
 		return &adapters.Env{Time: at, Obs: o}
 	}
-	pos, fill, _ := a.Deposit(a.NewPosition(), pool(500_000, 500_000), decimal.NewFromInt(100))
+	pos, fill, _ := a.Deposit(a.NewPosition(), pool(500_000, 500_000), fixed.NewFromInt(100))
 	fmt.Println("value at entry:", fill.Value.StringFixed(4))
 	fmt.Println("value at 80% stETH:", a.Value(&pos, pool(200_000, 800_000), adapters.PriceMarket).StringFixed(4))
 	fmt.Printf("curve stETH price there: %.4f\n", amm.StablePrice(50, []float64{200_000, 800_000}, 1))

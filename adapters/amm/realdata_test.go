@@ -11,6 +11,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/amm"
 	"github.com/yieldvault/yieldvault/adapters/history/importers"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // independentValueRatio values a two-coin stableswap pool without the
@@ -66,11 +67,11 @@ func TestRealData_curveStethImbalance(t *testing.T) {
 	a := testenv.Open(t, nil, "curve/steth-eth")
 	amp := a.Profile().ParamOr("amplification", 0)
 	first := &adapters.Env{Time: rows[0].Time, Obs: rows[0]}
-	pos, f, err := a.Deposit(a.NewPosition(), first, d("100"))
+	pos, f, err := a.Deposit(a.NewPosition(), first, fixed.FromDec(d("100")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v0 := f64(f.Value)
+	v0 := f64(f.Value.Dec())
 	vr0 := independentValueRatio(amp, rows[0].Values[adapters.FieldBalance0], rows[0].Values[adapters.FieldBalance1])
 	var (
 		worst, minVR, maxShare float64 = 0, 1, 0
@@ -145,11 +146,11 @@ func TestRealData_uniswapWethUsdt(t *testing.T) {
 		t.Run(tc.market, func(t *testing.T) {
 			a := testenv.Open(t, nil, tc.market)
 			first := &adapters.Env{Time: rows[0].Time, Obs: rows[0]}
-			pos, f, err := a.Deposit(a.NewPosition(), first, d("10"))
+			pos, f, err := a.Deposit(a.NewPosition(), first, fixed.FromDec(d("10")))
 			if err != nil {
 				t.Fatal(err)
 			}
-			v0 := f64(f.Value)
+			v0 := f64(f.Value.Dec())
 			worst, inRange := 0.0, 0
 			for i, o := range rows {
 				env := &adapters.Env{Time: o.Time, Obs: o}
@@ -157,7 +158,7 @@ func TestRealData_uniswapWethUsdt(t *testing.T) {
 				// No pool size: the fee APY is unknown, quoted as 0 with the
 				// reason (it read 5.6e43 or +Inf, volume x fee / the deposit).
 				if i%97 == 0 {
-					q, err := a.Quote(env, d("10"))
+					q, err := a.Quote(env, fixed.FromDec(d("10")))
 					if err != nil || q.APY != 0 || !strings.Contains(q.Unknown, "no pool size") {
 						t.Fatalf("hour %d: Quote = APY %g, Unknown %q, err %v; want 0 with the reason", i, q.APY, q.Unknown, err)
 					}

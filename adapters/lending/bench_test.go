@@ -6,6 +6,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // BenchmarkAccrue/lending is the backtest hot path: accrue one supply
@@ -37,7 +38,7 @@ func BenchmarkAccrueOnly(b *testing.B) {
 		b.Fatal(err)
 	}
 	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.035})
-	pos, _, _ := a.Deposit(a.NewPosition(), env, d("1234.5678"))
+	pos, _, _ := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("1234.5678")))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		env.Time = env.Time.Add(time.Hour)
@@ -58,7 +59,7 @@ func TestDriver_AccrueAllocs(t *testing.T) {
 		{adapters.FieldAPY: 0.03, adapters.FieldTVL: 2e5, adapters.FieldBaseUSD: 2000},                             // utilization inverted
 	} {
 		env := testenv.Env(t0, fields)
-		pos, _, _ := a.Deposit(a.NewPosition(), env, d("10"))
+		pos, _, _ := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("10")))
 		allocs := testing.AllocsPerRun(100, func() {
 			env.Time = env.Time.Add(time.Hour)
 			a.Accrue(&pos, env)

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	_ "github.com/yieldvault/yieldvault/adapters/lending"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // A supply position in Aave v3 USDC: the rate a deposit as large as the
@@ -26,10 +25,10 @@ func Example() {
 	o.Put(adapters.FieldBorrows, 900_000)
 	env := &adapters.Env{Time: at, Obs: o}
 
-	q, _ := a.Quote(env, decimal.NewFromInt(1_000_000))
+	q, _ := a.Quote(env, fixed.NewFromInt(1_000_000))
 	fmt.Printf("APY after doubling supply: %.4f (utilization 90%% -> 45%%)\n", q.APY)
 
-	pos, _, _ := a.Deposit(a.NewPosition(), env, decimal.NewFromInt(1000))
+	pos, _, _ := a.Deposit(a.NewPosition(), env, fixed.NewFromInt(1000))
 	later := *env
 	later.Time = at.Add(365 * 24 * time.Hour)
 	a.Accrue(&pos, &later)

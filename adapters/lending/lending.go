@@ -359,10 +359,10 @@ func observedIndex(o *adapters.Observation) (float64, bool) {
 // liquidity as the most an instant exit can take: the market's plus the
 // caller's own supply and the deposit, which history does not count
 // (exitLimit).
-func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+func (d *Driver) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
 	s := d.Read(&env.Obs)
 	own, adapt := d.ownOf(env, d.held(env))
-	apy := d.rateAt(&s, own+adapters.Float(amount), adapt)
+	apy := d.rateAt(&s, own+amount.Float(), adapt)
 	q := d.quote(env, &s, amount, apy)
 	q.MaxInstantExit = d.exitLimit(&s, own, amount)
 	return q, nil
@@ -379,25 +379,25 @@ func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quot
 // is r(H), the rate the position earns. Rewards, gas and the bridge's
 // transit are Quote's; MaxInstantExit is the market's free liquidity plus
 // the position's own supply.
-func (d *Driver) QuoteSell(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+func (d *Driver) QuoteSell(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
 	s := d.Read(&env.Obs)
 	h, adapt := d.ownOf(env, d.held(env))
 	apy := d.rateAt(&s, h, adapt)
-	if x := math.Min(adapters.Float(amount), h); x > 0 {
+	if x := math.Min(amount.Float(), h); x > 0 {
 		apy = (h*apy - (h-x)*d.rateAt(&s, h-x, adapt)) / x
 	}
 	q := d.quote(env, &s, amount, apy)
 	if math.IsInf(s.Available, 1) {
 		q.MaxInstantExit = amount
 	} else {
-		q.MaxInstantExit = d.exitLimit(&s, h, decimal.Zero)
+		q.MaxInstantExit = d.exitLimit(&s, h, fixed.Num{})
 	}
 	return q, nil
 }
 
 // quote is a quote of amount at apy: rewards after the haircut, gas, and
 // the bridge's transit cost.
-func (d *Driver) quote(env *adapters.Env, s *State, amount decimal.Decimal, apy float64) adapters.Quote {
+func (d *Driver) quote(env *adapters.Env, s *State, amount fixed.Num, apy float64) adapters.Quote {
 	reward := s.RewardAPY * (1 - d.params.RewardHaircut)
 	gas := env.GasCost(d.params.GasDeposit)
 	q := adapters.Quote{
@@ -407,9 +407,9 @@ func (d *Driver) quote(env *adapters.Env, s *State, amount decimal.Decimal, apy 
 		ExitCost:  env.GasCost(d.params.GasWithdraw),
 	}
 	if d.bridgeDays > 0 {
-		net := fixed.FromDec(amount).Sub(fixed.FromDec(gas))
+		net := amount.Sub(gas)
 		if net.Sign() > 0 {
-			q.EntryCost = gas.Add(d.transit(net, apy).Dec())
+			q.EntryCost = gas.Add(d.transit(net, apy))
 		}
 	}
 	return q
@@ -418,12 +418,18 @@ func (d *Driver) quote(env *adapters.Env, s *State, amount decimal.Decimal, apy 
 // exitLimit is the most an instant exit can take: the market's free
 // liquidity (s.Available) plus the liquid part of the caller's own supply
 // and of amount (ownLiquid), which history does not count. Unlimited
-// (amount) when the free liquidity is not known.
-func (d *Driver) exitLimit(s *State, own float64, amount decimal.Decimal) decimal.Decimal {
+// (amount) when the free liquidity is not known. It is
+// adapters.Quantize(adapters.FromFloat(limit)): FromFloat's decimal at
+// Scale places, and zero at Scale places for a limit that is not finite.
+func (d *Driver) exitLimit(s *State, own float64, amount fixed.Num) fixed.Num {
 	if math.IsInf(s.Available, 1) {
 		return amount
 	}
-	return adapters.Quantize(fixed.NumFromFloat(math.Max(0, s.Available) + s.ownLiquid(own+adapters.Float(amount))).Dec())
+	limit := math.Max(0, s.Available) + s.ownLiquid(own+amount.Float())
+	if math.IsNaN(limit) || math.IsInf(limit, 0) {
+		limit = 0
+	}
+	return fixed.NumFromFloat(limit)
 }
 
 // ownLiquid is the part of own base units of the vault's supply that is
@@ -492,25 +498,25 @@ func (d *Driver) transit(net fixed.Num, apy float64) fixed.Num {
 // Deposit supplies amount: the position is accrued to env.Time, gas is
 // taken from the amount, and the rest becomes scaled units at the current
 // index (DivRound at adapters.Scale).
-func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount fixed.Num) (adapters.Position, adapters.Fill, error) {
 	const op = "lending.Deposit"
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
 	}
 	d.Accrue(&pos, env)
 	gas := env.GasCost(d.params.GasDeposit)
-	am := fixed.FromDec(amount)
-	net := am.Sub(fixed.FromDec(gas))
+	am := amount
+	net := am.Sub(gas)
 	if net.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover gas of %s", d.market.ID, amount, gas)
 	}
-	var fee decimal.Decimal
+	var fee fixed.Num
 	if d.bridgeDays > 0 {
 		// The deposit earns nothing while it crosses the bridge: the
 		// interest it forgoes is the transfer's cost.
 		s := d.Read(&env.Obs)
-		f := d.transit(net, d.apyWith(env, &s, &pos, adapters.Float(amount)))
-		net, fee = net.Sub(f), f.Dec()
+		f := d.transit(net, d.apyWith(env, &s, &pos, amount.Float()))
+		net, fee = net.Sub(f), f
 	}
 	idx := d.project(&pos, env).idx
 	units := net.DivRoundRate(idx)
@@ -521,7 +527,7 @@ func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decima
 	}
 	return pos, adapters.Fill{
 		Amount: amount,
-		Value:  units.MulRate(idx).Dec(),
+		Value:  units.MulRate(idx),
 		Gas:    gas,
 		Fee:    fee,
 	}, nil
@@ -542,17 +548,14 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 	d.Accrue(&pos, env)
 	idx := d.project(&pos, env).idx
 	pos.Index = idx
-	// The arithmetic on fixed.Num (decimal's results, built once);
-	// amount is kept as a decimal too while it is the caller's.
 	held := pos.Units
 	value := held.MulRate(idx)
-	amount := w.Amount
-	am := fixed.FromDec(amount)
+	am := w.Amount
 	if w.All || am.Cmp(value) > 0 {
 		if !w.All {
-			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, value.Dec())
+			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, am, value)
 		}
-		am, amount = value, decimal.Decimal{}
+		am = value
 	}
 	if am.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw", d.market.ID)
@@ -565,30 +568,23 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 		if am.Cmp(availN) > 0 {
 			if !w.AllowPartial || availN.Sign() <= 0 {
 				return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
-					"%s: withdrawal of %s exceeds the free liquidity of %s", d.market.ID, am.Dec(), availN.Dec())
+					"%s: withdrawal of %s exceeds the free liquidity of %s", d.market.ID, am, availN)
 			}
-			am, amount, partial = availN, decimal.Decimal{}, true
+			am, partial = availN, true
 		}
 	}
 	var burned fixed.Num
 	if am.Equal(value) {
-		if amount.Exponent() != value.Exponent() || amount.Sign() == 0 {
-			amount = decimal.Decimal{} // the fill's Value is value's representation
-		}
-		burned, am = held, value
+		burned, am = held, value // the fill's Value is value's representation
 	} else {
 		burned = am.DivRoundRate(idx)
 		if burned.Cmp(held) > 0 {
 			burned = held
 		}
 	}
-	if amount.Sign() == 0 {
-		amount = am.Dec()
-	}
 	gas := env.GasCost(d.params.GasWithdraw)
-	gn := fixed.FromDec(gas)
-	if am.Cmp(gn) <= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s does not cover gas of %s", d.market.ID, amount, gas)
+	if am.Cmp(gas) <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s does not cover gas of %s", d.market.ID, am, gas)
 	}
 	left := held.Sub(burned)
 	if held.Sign() > 0 && left.Sign() != 0 {
@@ -601,8 +597,8 @@ func (d *Driver) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.W
 		}
 	}
 	return pos, adapters.Fill{
-		Amount:  am.Sub(gn).Dec(),
-		Value:   amount,
+		Amount:  am.Sub(gas),
+		Value:   am,
 		Gas:     gas,
 		Partial: partial,
 	}, nil

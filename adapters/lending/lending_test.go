@@ -14,6 +14,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lending"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 var t0 = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -194,17 +195,17 @@ func TestAdapter_QuoteRateImpact(t *testing.T) {
 	env := testenv.Env(t0, map[adapters.Field]float64{
 		adapters.FieldAPY: 0.05, adapters.FieldSupply: 1e6, adapters.FieldBorrows: 0.9e6, adapters.FieldRewardAPY: 0.01,
 	})
-	q0, err := a.Quote(env, decimal.Zero)
+	q0, err := a.Quote(env, fixed.Num{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := q0.APY, 0.05+0.01; math.Abs(got-want) > 1e-15 {
 		t.Errorf("Quote(0).APY = %g, want the observed rate plus rewards %g", got, want)
 	}
-	if got, want := q0.MaxInstantExit, d("100000"); !got.Equal(want) {
+	if got, want := q0.MaxInstantExit, d("100000"); !got.Equal(fixed.FromDec(want)) {
 		t.Errorf("Quote(0).MaxInstantExit = %s, want supply - borrows = %s", got, want)
 	}
-	q, err := a.Quote(env, d("1000000"))
+	q, err := a.Quote(env, fixed.FromDec(d("1000000")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,24 +231,24 @@ func TestAdapter_QuoteRateImpact(t *testing.T) {
 func TestAdapter_WithdrawLiquidity(t *testing.T) {
 	a := testenv.Open(t, nil, "aave-v3/usdt")
 	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldSupply: 1000, adapters.FieldBorrows: 750})
-	pos, _, err := a.Deposit(a.NewPosition(), env, d("500"))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("500")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 1000 - 750 = 250 free, utilization 75%: 500 x 25% = 125 of the
 	// position is cash too, 375 in all.
-	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("375")})
-	if err != nil || f.Partial || !f.Value.Equal(d("375")) {
+	np, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(d("375"))})
+	if err != nil || f.Partial || !f.Value.Equal(fixed.FromDec(d("375"))) {
 		t.Fatalf("Withdraw(375) with 250 free and 500 own at 75%%: fill %+v, error %v; want 375 in full", f, err)
 	}
 	if got, want := a.Value(&np, env, adapters.PriceRate), d("125"); !got.Equal(want) {
 		t.Errorf("Value after Withdraw(375) = %s, want %s", got, want)
 	}
-	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("376")}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(d("376"))}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
 		t.Errorf("Withdraw(376) with 375 of cash: error %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
 	_, f, err = a.Withdraw(pos, env, adapters.Withdrawal{All: true, AllowPartial: true})
-	if err != nil || !f.Partial || !f.Value.Equal(d("375")) {
+	if err != nil || !f.Partial || !f.Value.Equal(fixed.FromDec(d("375"))) {
 		t.Errorf("Withdraw(All, partial) with 375 of cash: fill %+v, error %v; want a partial 375", f, err)
 	}
 	// At 100% utilization nothing is cash, the position's supply neither.
@@ -258,7 +259,7 @@ func TestAdapter_WithdrawLiquidity(t *testing.T) {
 	// Free liquidity observed, utilization unknown: the position's supply
 	// counts for nothing.
 	blind := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.05, adapters.FieldExitLiquidity: 100})
-	if _, _, err := a.Withdraw(pos, blind, adapters.Withdrawal{Amount: d("101")}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+	if _, _, err := a.Withdraw(pos, blind, adapters.Withdrawal{Amount: fixed.FromDec(d("101"))}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
 		t.Errorf("Withdraw(101) with 100 free, utilization unknown: error %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
 	// Quotes: the free liquidity plus 25% of the holder's 500 and of a
@@ -283,15 +284,15 @@ func TestAdapter_WithdrawLiquidity(t *testing.T) {
 		if c.sell {
 			quote = a.QuoteSell
 		}
-		q, err := quote(&e, d(c.amt))
+		q, err := quote(&e, fixed.FromDec(d(c.amt)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !q.MaxInstantExit.Equal(d(c.want)) {
+		if !q.MaxInstantExit.Equal(fixed.FromDec(d(c.want))) {
 			t.Errorf("%s: MaxInstantExit = %s, want %s", c.name, q.MaxInstantExit, c.want)
 		}
 	}
-	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: d("10"), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrInvalid) {
+	if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(d("10")), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrInvalid) {
 		t.Errorf("Withdraw(ExitQueue) error = %v, want kind %v (no queue)", err, adapters.KindInvalid)
 	}
 }
@@ -299,7 +300,7 @@ func TestAdapter_WithdrawLiquidity(t *testing.T) {
 func TestAdapter_Pause(t *testing.T) {
 	a := testenv.Open(t, nil, "spark/weth")
 	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.02, adapters.FieldRewardAPY: 0.01})
-	pos, _, err := a.Deposit(a.NewPosition(), env, d("10"))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("10")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +312,7 @@ func TestAdapter_Pause(t *testing.T) {
 	if pos.Paused {
 		t.Errorf("Apply changed the caller's position")
 	}
-	if _, _, err := a.Deposit(paused, env, d("1")); !errors.Is(err, adapters.ErrPaused) {
+	if _, _, err := a.Deposit(paused, env, fixed.FromDec(d("1"))); !errors.Is(err, adapters.ErrPaused) {
 		t.Errorf("Deposit while paused: error = %v, want kind %v", err, adapters.KindPaused)
 	}
 	if _, _, err := a.Withdraw(paused, env, adapters.Withdrawal{All: true}); !errors.Is(err, adapters.ErrPaused) {
@@ -335,7 +336,7 @@ func TestAdapter_Pause(t *testing.T) {
 func TestAdapter_BadDebt(t *testing.T) {
 	a := testenv.Open(t, nil, "morpho/usdc")
 	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0.06})
-	pos, _, err := a.Deposit(a.NewPosition(), env, d("1000"))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("1000")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,14 +366,14 @@ func TestAdapter_BadDebt(t *testing.T) {
 func TestAdapter_LiquidityIndex(t *testing.T) {
 	a := testenv.Open(t, nil, "aave-v3/weth")
 	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldIndex: 1.01, adapters.FieldAPY: 0.5})
-	pos, f, err := a.Deposit(a.NewPosition(), env, d("101"))
+	pos, f, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("101")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := pos.Units.Dec(), d("100"); !got.Equal(want) {
 		t.Errorf("Units = %s, want amount / index = %s", got, want)
 	}
-	if !f.Value.Equal(d("101")) {
+	if !f.Value.Equal(fixed.FromDec(d("101"))) {
 		t.Errorf("Fill.Value = %s, want 101", f.Value)
 	}
 	// The index is used exactly, whatever the observed apy says.
@@ -395,7 +396,7 @@ func TestAdapter_LiquidityIndex(t *testing.T) {
 func TestAdapter_Rewards(t *testing.T) {
 	a := testenv.Open(t, nil, "compound-v3/usdc") // reward_haircut 0.1, gas_harvest 150000
 	env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0, adapters.FieldRewardAPY: 0.02})
-	pos, _, err := a.Deposit(a.NewPosition(), env, d("1000"))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("1000")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +405,7 @@ func TestAdapter_Rewards(t *testing.T) {
 	if got, want := pos.Rewards.Dec(), d("9"); !got.Equal(want) {
 		t.Errorf("Rewards after half a year = %s, want 1000 x 2%% x 0.5 x (1 - 0.1) = %s", got, want)
 	}
-	q, _ := a.Quote(env, decimal.Zero)
+	q, _ := a.Quote(env, fixed.Num{})
 	if math.Abs(q.RewardAPY-0.018) > 1e-15 || math.Abs(q.APY-0.018) > 1e-15 {
 		t.Errorf("Quote reward APY %g, APY %g, want 0.018 after the haircut", q.RewardAPY, q.APY)
 	}
@@ -422,7 +423,7 @@ func TestAdapter_Rewards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := adapters.Fill{Amount: d("4.5"), Value: d("9"), Gas: d("4.5")}
+	want := adapters.Fill{Amount: fixed.FromDec(d("4.5")), Value: fixed.FromDec(d("9")), Gas: fixed.FromDec(d("4.5"))}
 	if diff := cmp.Diff(want, f, cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })); diff != "" {
 		t.Errorf("Harvest fill mismatch (-want +got):\n%s", diff)
 	}

@@ -356,7 +356,7 @@ func (d *Loop) Relever(pos adapters.Position, env *adapters.Env, leverage float6
 	case leverage > L:
 		est := adapters.FromFloat(leverage*E - C)
 		r := d.cheaper(env, est, leverage/L, d.gasBorrow.Or(t, 0)+d.gasMint.Or(t, 0)+d.params.GasDeposit, 0)
-		cost := adapters.Float(r.gas.Add(r.fee))
+		cost := r.gas.Add(r.fee).Float()
 		dB := leverage*(E-cost) - C + cost
 		if dB <= 0 || cost >= E {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: relevering from %.4g to %.4g costs %g, more than it moves", d.market.ID, L, leverage, cost)
@@ -374,7 +374,7 @@ func (d *Loop) Relever(pos adapters.Position, env *adapters.Env, leverage float6
 		q := s.price / s.rate * (1 - d.swapCost.Or(t, 0))
 		est := adapters.FromFloat(B - (leverage-1)*E)
 		r := d.cheaper(env, est, L/leverage, d.gasRepay.Or(t, 0)+d.params.GasWithdraw, 0)
-		g := adapters.Float(r.gas.Add(r.fee))
+		g := r.gas.Add(r.fee).Float()
 		dB := (C - leverage*E + g*(leverage-1)/q) / (leverage - (leverage-1)/q)
 		if leverage <= 1 || dB > B {
 			dB = B
@@ -394,7 +394,7 @@ func (d *Loop) Relever(pos adapters.Position, env *adapters.Env, leverage float6
 		}
 		pos.Units = pos.Units.Sub(units)
 		slip := dC - dB - g
-		return pos, adapters.Fill{Gas: r.gas, Fee: r.fee, Slippage: adapters.FromFloat(slip), Route: r.name}, nil
+		return pos, adapters.Fill{Gas: r.gas, Fee: r.fee, Slippage: fixed.NumFromFloat(slip), Route: r.name}, nil
 	}
 	return pos, adapters.Fill{}, nil
 }
@@ -405,8 +405,8 @@ func (d *Loop) Relever(pos adapters.Position, env *adapters.Env, leverage float6
 type route struct {
 	name  string
 	steps int
-	gas   decimal.Decimal
-	fee   decimal.Decimal
+	gas   fixed.Num
+	fee   fixed.Num
 }
 
 // rounds is the number of borrow rounds that take one unit of equity to
@@ -438,7 +438,7 @@ func (d *Loop) cheaper(env *adapters.Env, borrowed decimal.Decimal, lev float64,
 	if !ok {
 		return steps
 	}
-	flash := route{name: "flash loan", steps: 1, gas: env.GasCost(fg), fee: mech.MulRate(borrowed, d.flashFee.Or(t, 0))}
+	flash := route{name: "flash loan", steps: 1, gas: env.GasCost(fg), fee: fixed.FromDec(mech.MulRate(borrowed, d.flashFee.Or(t, 0)))}
 	if flash.gas.Add(flash.fee).Cmp(steps.gas) < 0 {
 		return flash
 	}
@@ -447,7 +447,7 @@ func (d *Loop) cheaper(env *adapters.Env, borrowed decimal.Decimal, lev float64,
 
 // Quote prices a deposit of amount opened at leverage 1 (the Quote
 // contract has no leverage; Figures gives a levered loop's figures).
-func (d *Loop) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+func (d *Loop) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
 	var pos adapters.Position
 	if h := env.Held; h != nil && h.Market == d.market.ID {
 		pos = *h
@@ -461,7 +461,7 @@ func (d *Loop) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote,
 	gas := env.GasCost(d.params.GasDeposit)
 	q := adapters.Quote{APY: apy, EntryCost: gas, ExitCost: env.GasCost(d.params.GasWithdraw), MaxInstantExit: amount}
 	if x, ok := env.Obs.Get(adapters.FieldExitLiquidity); ok && x >= 0 {
-		q.MaxInstantExit = adapters.FromFloat(x / math.Max(1, lev))
+		q.MaxInstantExit = fixed.NumFromFloat(x / math.Max(1, lev))
 	}
 	// The queue's delay: a round per repayment the unwind needs, each a
 	// queue's delay (collateral at the oracle's price, debt at par).
@@ -480,7 +480,7 @@ func (d *Loop) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote,
 // into the collateral token at its exchange rate. A leverage above the
 // market's MaxLeverage, or a borrow past the profile's borrow_cap, fails
 // with KindCapExceeded.
-func (d *Loop) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+func (d *Loop) Deposit(pos adapters.Position, env *adapters.Env, amountN fixed.Num) (adapters.Position, adapters.Fill, error) {
 	const op = "lending.Loop.Deposit"
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
@@ -496,9 +496,10 @@ func (d *Loop) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.
 	}
 	s := d.project(&pos, env)
 	per := d.gasBorrow.Or(t, 0) + d.gasMint.Or(t, 0) + d.params.GasDeposit
+	amount := amountN.Dec()
 	est := mech.MulRate(amount, lev-1)
 	r := d.cheaper(env, est, lev, per, d.params.GasDeposit)
-	eq := amount.Sub(r.gas).Sub(r.fee)
+	eq := amount.Sub(r.gas.Dec()).Sub(r.fee.Dec())
 	if eq.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover the %s route's gas %s and fee %s", d.market.ID, amount, r.name, r.gas, r.fee)
 	}
@@ -518,11 +519,11 @@ func (d *Loop) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.
 		pos.Debt = pos.Debt.Add(fixed.FromDec(debt).DivRoundRate(s.didx))
 	}
 	pos.Index, pos.Rate, pos.DebtIndex = s.idx, s.rate, s.didx
-	pos.Principal = pos.Principal.Add(fixed.FromDec(amount))
+	pos.Principal = pos.Principal.Add(amountN)
 	if pos.Last.Before(t) || pos.Last.IsZero() {
 		pos.Last = t
 	}
-	return pos, adapters.Fill{Amount: amount, Value: eq, Gas: r.gas, Fee: r.fee, Route: r.name}, nil
+	return pos, adapters.Fill{Amount: amountN, Value: fixed.FromDec(eq), Gas: r.gas, Fee: r.fee, Route: r.name}, nil
 }
 
 // Withdraw unwinds a share of the loop: the same share of its collateral
@@ -561,10 +562,10 @@ func (d *Loop) sellUnwind(op string, pos adapters.Position, env *adapters.Env, w
 	}
 	share := 1.0
 	if !w.All {
-		if w.Amount.Cmp(eqv) > 0 {
+		if w.Amount.Dec().Cmp(eqv) > 0 {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s is more than the position's equity %s", d.market.ID, w.Amount, eqv)
 		}
-		share = adapters.Float(w.Amount) / adapters.Float(eqv)
+		share = w.Amount.Float() / adapters.Float(eqv)
 	}
 	partial := false
 	if x, ok := env.Obs.Get(adapters.FieldExitLiquidity); ok {
@@ -596,7 +597,7 @@ func (d *Loop) sellUnwind(op string, pos adapters.Position, env *adapters.Env, w
 	if w.MaxSlippage > 0 && adapters.Float(slip) > w.MaxSlippage*adapters.Float(value) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded, "%s: unwinding costs %s in price and swap, above the %.4g allowed", d.market.ID, slip, w.MaxSlippage)
 	}
-	out := sale.Sub(swap).Sub(debt).Sub(r.gas).Sub(r.fee)
+	out := sale.Sub(swap).Sub(debt).Sub(r.gas.Dec()).Sub(r.fee.Dec())
 	if out.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: unwinding %s of equity does not cover its costs", d.market.ID, value)
 	}
@@ -608,7 +609,7 @@ func (d *Loop) sellUnwind(op string, pos adapters.Position, env *adapters.Env, w
 		pos.Principal = pos.Principal.Sub(pos.Principal.MulRate(share))
 	}
 	clampUnwind(&pos)
-	return pos, adapters.Fill{Amount: out, Value: value, Gas: r.gas, Fee: r.fee, Slippage: slip, Partial: partial, Route: r.name}, nil
+	return pos, adapters.Fill{Amount: fixed.FromDec(out), Value: fixed.FromDec(value), Gas: r.gas, Fee: r.fee, Slippage: fixed.FromDec(slip), Partial: partial, Route: r.name}, nil
 }
 
 // Apply applies an event: a slash of the collateral token or bad debt of

@@ -12,6 +12,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/adaptertest"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lending"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // loopEnv is an observation of a loop market whose collateral grows at
@@ -92,16 +93,16 @@ func TestLoop_LeverageAboveLTV(t *testing.T) {
 	env := testenv.Env(at, map[adapters.Field]float64{adapters.FieldAPY: 0.001, adapters.FieldBorrowAPY: 0.02})
 	pos := a.NewPosition()
 	pos.Leverage = l.MaxLeverage(at) * 1.01
-	if _, _, err := a.Deposit(pos, env, decimal.NewFromInt(10)); !errors.Is(err, adapters.ErrCapExceeded) {
+	if _, _, err := a.Deposit(pos, env, fixed.NewFromInt(10)); !errors.Is(err, adapters.ErrCapExceeded) {
 		t.Errorf("Deposit at leverage %g: error = %v, want kind %v", pos.Leverage, err, adapters.KindCapExceeded)
 	}
 	pos.Leverage = l.MaxLeverage(at) * 0.99
-	if _, _, err := a.Deposit(pos, env, decimal.NewFromInt(10)); err != nil {
+	if _, _, err := a.Deposit(pos, env, fixed.NewFromInt(10)); err != nil {
 		t.Errorf("Deposit at leverage %g: error = %v", pos.Leverage, err)
 	}
 	w, _ := loopDriver(t, nil, "aave-v3/weeth-loop")
 	old := testenv.Env(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC), map[adapters.Field]float64{adapters.FieldAPY: 0.001})
-	if _, _, err := w.Deposit(w.NewPosition(), old, decimal.NewFromInt(10)); !errors.Is(err, adapters.ErrInvalid) {
+	if _, _, err := w.Deposit(w.NewPosition(), old, fixed.NewFromInt(10)); !errors.Is(err, adapters.ErrInvalid) {
 		t.Errorf("weETH loop before its e-mode existed: error = %v, want kind %v", err, adapters.KindInvalid)
 	}
 }
@@ -123,7 +124,7 @@ func TestLoop_Route(t *testing.T) {
 		pos := a.NewPosition()
 		pos.Leverage = tt.lev
 		amount := decimal.RequireFromString(tt.amount)
-		_, f, err := a.Deposit(pos, env, amount)
+		_, f, err := a.Deposit(pos, env, fixed.FromDec(amount))
 		if err != nil {
 			t.Fatalf("Deposit error = %v", err)
 		}
@@ -171,7 +172,7 @@ markets:
 	}
 	pos := a.NewPosition()
 	pos.Leverage = 4
-	pos, f, err := a.Deposit(pos, obs(at, 1.05), decimal.NewFromInt(100))
+	pos, f, err := a.Deposit(pos, obs(at, 1.05), fixed.NewFromInt(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ markets:
 	}
 	// At the exchange-rate oracle the same depeg liquidates nothing.
 	ar, _ := loopDriver(t, nil, "aave-v3/weeth-loop")
-	pr, _, err := ar.Deposit(func() adapters.Position { p := ar.NewPosition(); p.Leverage = 4; return p }(), obs(at, 1.05), decimal.NewFromInt(100))
+	pr, _, err := ar.Deposit(func() adapters.Position { p := ar.NewPosition(); p.Leverage = 4; return p }(), obs(at, 1.05), fixed.NewFromInt(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func TestLoop_MorphoLiquidation(t *testing.T) {
 	env := testenv.Env(at, map[adapters.Field]float64{adapters.FieldExchangeRate: 1.17, adapters.FieldBorrowAPY: 0.03})
 	pos := a.NewPosition()
 	pos.Leverage = 15
-	pos, _, err := a.Deposit(pos, env, decimal.NewFromInt(100))
+	pos, _, err := a.Deposit(pos, env, fixed.NewFromInt(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +269,7 @@ func TestLoop_BorrowIndex(t *testing.T) {
 	}
 	pos := a.NewPosition()
 	pos.Leverage = 3
-	pos, _, err := a.Deposit(pos, env(at, 1.001, 1.17, 1.05), decimal.NewFromInt(10))
+	pos, _, err := a.Deposit(pos, env(at, 1.001, 1.17, 1.05), fixed.NewFromInt(10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +290,7 @@ func TestLoop_OwnBorrowMovesRate(t *testing.T) {
 	fields := map[adapters.Field]float64{adapters.FieldBorrowAPY: 0.03, adapters.FieldUtilization: 0.85, adapters.FieldSupply: 1000}
 	pos := a.NewPosition()
 	pos.Leverage = 5
-	pos, _, err := a.Deposit(pos, testenv.Env(at, fields), decimal.NewFromInt(50))
+	pos, _, err := a.Deposit(pos, testenv.Env(at, fields), fixed.NewFromInt(50))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,11 +332,11 @@ markets:
 	if l.MaxLeverage(at) < 10 {
 		t.Fatalf("max leverage %g, the test needs 10 allowed at the rate", l.MaxLeverage(at))
 	}
-	if _, _, err := a.Deposit(pos, env, decimal.NewFromInt(10)); !errors.Is(err, adapters.ErrCapExceeded) {
+	if _, _, err := a.Deposit(pos, env, fixed.NewFromInt(10)); !errors.Is(err, adapters.ErrCapExceeded) {
 		t.Errorf("10x under a 5%% depeg seen by the oracle: error = %v, want kind %v", err, adapters.KindCapExceeded)
 	}
 	pos.Leverage = 5 // debt 4 of 5, 4 / 4.75 = 0.84
-	if _, _, err := a.Deposit(pos, env, decimal.NewFromInt(10)); err != nil {
+	if _, _, err := a.Deposit(pos, env, fixed.NewFromInt(10)); err != nil {
 		t.Errorf("5x under the same depeg: error = %v", err)
 	}
 }
@@ -352,11 +353,11 @@ func TestLoop_UnwindAboveRate(t *testing.T) {
 	env.GasPrice = 10
 	pos := a.NewPosition()
 	pos.Leverage = 3
-	pos, _, err := a.Deposit(pos, env, decimal.NewFromInt(100))
+	pos, _, err := a.Deposit(pos, env, fixed.NewFromInt(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []adapters.Withdrawal{{Amount: decimal.NewFromInt(10)}, {All: true}} {
+	for _, w := range []adapters.Withdrawal{{Amount: fixed.NewFromInt(10)}, {All: true}} {
 		_, f, err := a.Withdraw(pos, env, w)
 		if err != nil {
 			t.Fatal(err)
@@ -404,7 +405,7 @@ markets:
 		pos := a.NewPosition()
 		pos.Leverage = 4
 		env := testenv.Env(at, tc.fields)
-		pos, _, err := a.Deposit(pos, env, decimal.NewFromInt(10))
+		pos, _, err := a.Deposit(pos, env, fixed.NewFromInt(10))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -118,10 +118,10 @@ func (d *Loop) queueUnwind(op string, pos adapters.Position, env *adapters.Env, 
 	all := w.All
 	share := 1.0
 	if !all {
-		if w.Amount.Cmp(eqv) > 0 {
+		if w.Amount.Dec().Cmp(eqv) > 0 {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s is more than the position's equity %s", d.market.ID, w.Amount, eqv)
 		}
-		share = adapters.Float(w.Amount) / adapters.Float(eqv)
+		share = w.Amount.Float() / adapters.Float(eqv)
 		all = share >= 1
 	}
 	if all {
@@ -139,8 +139,9 @@ func (d *Loop) queueUnwind(op string, pos adapters.Position, env *adapters.Env, 
 		np.Principal = np.Principal.Sub(np.Principal.MulRate(share))
 	}
 	rounds := QueueRounds(adapters.Float(a.collOracle)*share, adapters.Float(a.debt)*share, d.LTV(t))
-	return np, adapters.Fill{Value: c.Amount().Add(gas), Gas: gas, Queued: &c,
-		Route: fmt.Sprintf("queue: unwind in about %d rounds of %.3g days, round 1 withdraws %s", rounds, d.Delay(env).Hours()/24, c.Amount().Add(gas).StringFixed(6))}, nil
+	value := fixed.FromDec(c.Amount()).Add(gas)
+	return np, adapters.Fill{Value: value, Gas: gas, Queued: &c,
+		Route: fmt.Sprintf("queue: unwind in about %d rounds of %.3g days, round 1 withdraws %s", rounds, d.Delay(env).Hours()/24, value.StringFixed(6))}, nil
 }
 
 // queueRound withdraws the next round of an unwind and queues it: the
@@ -148,7 +149,7 @@ func (d *Loop) queueUnwind(op string, pos adapters.Position, env *adapters.Env, 
 // LTV of what remains at the oracle's price. The request's gas (the
 // reserve's withdraw and the queue's request) comes out of the claim. ok
 // is false when nothing can leave (or it does not cover its gas).
-func (d *Loop) queueRound(pos adapters.Position, env *adapters.Env, s loopState) (adapters.Position, adapters.Claim, decimal.Decimal, bool) {
+func (d *Loop) queueRound(pos adapters.Position, env *adapters.Env, s loopState) (adapters.Position, adapters.Claim, fixed.Num, bool) {
 	t := env.Time
 	units := pos.UnwindUnits
 	if pos.Debt.Sign() > 0 {
@@ -157,16 +158,16 @@ func (d *Loop) queueRound(pos adapters.Position, env *adapters.Env, s loopState)
 		units = units.Min(pos.Units.Sub(keep))
 	}
 	if units.Sign() <= 0 {
-		return pos, adapters.Claim{}, decimal.Zero, false
+		return pos, adapters.Claim{}, fixed.Num{}, false
 	}
 	unit := s.idx * s.rate
 	value := units.MulRate(unit)
 	gas := env.GasCost(d.params.GasWithdraw + d.gasQueue.Or(t, 0))
-	if fixed.FromDec(gas).Cmp(value) >= 0 {
-		return pos, adapters.Claim{}, decimal.Zero, false
+	if gas.Cmp(value) >= 0 {
+		return pos, adapters.Claim{}, fixed.Num{}, false
 	}
 	c := adapters.Claim{
-		Units:     value.Sub(fixed.FromDec(gas)).DivRoundRate(unit),
+		Units:     value.Sub(gas).DivRoundRate(unit),
 		Index:     unit,
 		Requested: t,
 		ReadyAt:   t.Add(d.Delay(env)),
@@ -232,8 +233,11 @@ func (d *Loop) Claim(pos adapters.Position, env *adapters.Env) (adapters.Positio
 	if repaying {
 		units += d.gasRepay.Or(t, 0)
 	}
-	gas := decimal.Min(env.GasCost(units), payout)
-	avail := fixed.FromDec(payout.Sub(gas))
+	gas, pn := env.GasCost(units), fixed.FromDec(payout)
+	if pn.Cmp(gas) < 0 {
+		gas = pn // decimal.Min(gas, payout)
+	}
+	avail := pn.Sub(gas)
 	repaid := fixed.Num{}
 	if repaying {
 		owed := pos.UnwindDebt.MulRate(s.didx)
@@ -255,13 +259,13 @@ func (d *Loop) Claim(pos adapters.Position, env *adapters.Env) (adapters.Positio
 	if repaid.Sign() > 0 {
 		what += fmt.Sprintf(" repaid %s of debt", repaid.StringFixed(6))
 	}
-	fill := adapters.Fill{Amount: out.Dec(), Gas: gas}
+	fill := adapters.Fill{Amount: out, Gas: gas}
 	if pos.UnwindUnits.Sign() > 0 {
 		np, c, g, ok := d.queueRound(pos, env, s)
 		if ok {
 			pos = np
 			fill.Gas = fill.Gas.Add(g)
-			what += fmt.Sprintf("; next unwind round of %s queued, ready %s", c.Amount().Add(g).StringFixed(6), c.ReadyAt.UTC().Format(time.RFC3339))
+			what += fmt.Sprintf("; next unwind round of %s queued, ready %s", fixed.FromDec(c.Amount()).Add(g).StringFixed(6), c.ReadyAt.UTC().Format(time.RFC3339))
 		} else if len(pos.Claims) == 0 {
 			pos.UnwindUnits, pos.UnwindDebt = fixed.Num{}, fixed.Num{}
 			what += "; unwind stopped: at its LTV no more collateral can leave, the rest stays in the loop"

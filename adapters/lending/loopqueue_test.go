@@ -11,6 +11,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lending"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // TestLoop_QueuedUnwind: a 3x wstETH loop that the venue cannot take
@@ -34,7 +35,7 @@ func TestLoop_QueuedUnwind(t *testing.T) {
 	}
 	pos := a.NewPosition()
 	pos.Leverage = lev
-	pos, _, err := a.Deposit(pos, env(t0, 1e9), decimal.NewFromInt(10))
+	pos, _, err := a.Deposit(pos, env(t0, 1e9), fixed.NewFromInt(10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestLoop_QueuedUnwind(t *testing.T) {
 	if _, _, err := a.Withdraw(pos, env(t1, 1), adapters.Withdrawal{All: true, Mode: adapters.ExitInstant}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
 		t.Fatalf("instant unwind beyond the venue: error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
-	q, err := a.Quote(withHeld(env(t1, 1), &pos), decimal.Zero)
+	q, err := a.Quote(withHeld(env(t1, 1), &pos), fixed.Num{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,11 +147,11 @@ func TestLoop_QueuedUnwindPartial(t *testing.T) {
 	e := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0, adapters.FieldBorrowAPY: 0})
 	pos := a.NewPosition()
 	pos.Leverage = 3
-	pos, _, err := a.Deposit(pos, e, decimal.NewFromInt(10))
+	pos, _, err := a.Deposit(pos, e, fixed.NewFromInt(10))
 	if err != nil {
 		t.Fatal(err)
 	}
-	np, f, err := a.Withdraw(pos, e, adapters.Withdrawal{Amount: decimal.NewFromInt(1), Mode: adapters.ExitQueue})
+	np, f, err := a.Withdraw(pos, e, adapters.Withdrawal{Amount: fixed.FromDec(decimal.NewFromInt(1)), Mode: adapters.ExitQueue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestLoop_QueuedUnwindPartial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.Amount.Equal(decimal.NewFromInt(1)) || np.Unwinding() || len(np.Claims) != 0 {
+	if !f.Amount.Equal(fixed.FromDec(decimal.NewFromInt(1))) || np.Unwinding() || len(np.Claims) != 0 {
 		t.Errorf("claim: %s to idle, unwinding %v, %d claims; want 1, false, 0", f.Amount, np.Unwinding(), len(np.Claims))
 	}
 	if fig := l.Figures(&np, later, 0); math.Abs(fig.Leverage-3) > 1e-12 {

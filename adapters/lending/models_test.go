@@ -11,6 +11,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lending"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // morphoIRM is the AdaptiveCurveIRM with the constants of
@@ -133,7 +134,7 @@ func TestAdapter_MorphoOwnSupplyAdapts(t *testing.T) {
 		adapters.FieldBorrowAPY: 0.04, adapters.FieldAPY: 0.04 * 0.9,
 	}
 	env := testenv.Env(t0, fields)
-	pos, f, err := a.Deposit(a.NewPosition(), env, d("4000"))
+	pos, f, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("4000")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestAdapter_MorphoOwnSupplyAdapts(t *testing.T) {
 	}
 	// The quote promises the rate the position now earns.
 	end.Held = &pos
-	q, err := a.Quote(end, d("0"))
+	q, err := a.Quote(end, fixed.FromDec(d("0")))
 	if err != nil {
 		t.Fatal(err)
 	}

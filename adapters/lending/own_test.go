@@ -8,6 +8,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lending"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // aaveWETHSupply is the Aave v3 WETH reserve's supply rate (Aave's
@@ -32,12 +33,12 @@ func TestAdapter_OwnSupply(t *testing.T) {
 		adapters.FieldAPY: aaveWETHSupply(0.85), adapters.FieldSupply: 2e6, adapters.FieldBorrows: 1.7e6,
 	}
 	env := testenv.Env(t0, fields)
-	pos, f, err := a.Deposit(a.NewPosition(), env, d("10000000"))
+	pos, f, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("10000000")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	env.Held = &pos
-	q, err := a.Quote(env, d("0"))
+	q, err := a.Quote(env, fixed.FromDec(d("0")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestAdapter_QuoteSellMarginal(t *testing.T) {
 	env := testenv.Env(t0, map[adapters.Field]float64{
 		adapters.FieldAPY: aaveWETHSupply(0.85), adapters.FieldSupply: 2e6, adapters.FieldBorrows: 1.7e6,
 	})
-	pos, f, err := a.Deposit(a.NewPosition(), env, d("10000000"))
+	pos, f, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("10000000")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestAdapter_QuoteSellMarginal(t *testing.T) {
 		{"0", r(h)},        // nothing sold: the rate it earns
 		{"1", (h*r(h) - (h-1)*r(h-1)) / 1},
 	} {
-		q, err := a.QuoteSell(env, d(c.sale))
+		q, err := a.QuoteSell(env, fixed.FromDec(d(c.sale)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,8 +150,8 @@ func TestAdapter_QuoteSellMarginal(t *testing.T) {
 			t.Errorf("QuoteSell(%s).APY = %.9g, want %.9g", c.sale, q.APY, c.want)
 		}
 	}
-	q, _ := a.QuoteSell(env, d("4000000"))
-	dep, _ := a.Quote(env, d("4000000"))
+	q, _ := a.QuoteSell(env, fixed.FromDec(d("4000000")))
+	dep, _ := a.Quote(env, fixed.FromDec(d("4000000")))
 	t.Logf("selling 4M of 10M: gives up %.5f%% a year per unit; the position earns %.5f%%; a deposit quote of 4M says %.5f%%",
 		100*q.APY, 100*r(h), 100*dep.APY)
 	if !(q.APY < r(h)) || relErr(dep.APY, r(h+4e6)) > 1e-9 {
@@ -158,7 +159,7 @@ func TestAdapter_QuoteSellMarginal(t *testing.T) {
 	}
 	// Without a holder a sale is priced at the market's rate.
 	env.Held = nil
-	if q, _ := a.QuoteSell(env, d("4000000")); relErr(q.APY, aaveWETHSupply(0.85)) > 1e-12 {
+	if q, _ := a.QuoteSell(env, fixed.FromDec(d("4000000"))); relErr(q.APY, aaveWETHSupply(0.85)) > 1e-12 {
 		t.Errorf("QuoteSell without a position = %.9g, want the market's %.9g", q.APY, aaveWETHSupply(0.85))
 	}
 }

@@ -5,11 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lending"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // TestProfiles opens every built-in lending market and runs its profile's
@@ -48,7 +47,7 @@ func TestProfiles(t *testing.T) {
 				t.Fatalf("driver is %T", drv)
 			}
 			env := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldUtilization: 0.8, adapters.FieldSupply: 1e4})
-			pos, _, err := a.Deposit(a.NewPosition(), env, d("100"))
+			pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d("100")))
 			if err != nil {
 				t.Fatalf("Deposit error = %v", err)
 			}
@@ -75,8 +74,8 @@ func TestProfiles(t *testing.T) {
 			if got := a.Value(&pos, month, adapters.PriceRate).InexactFloat64(); relErr(got, want) > 1e-12 {
 				t.Errorf("value after a month = %.15g, want %.15g at the model rate %g", got, want, rate)
 			}
-			q0, _ := a.Quote(month, decimal.Zero)
-			q, _ := a.Quote(month, d("10000")) // no position held: the market doubles
+			q0, _ := a.Quote(month, fixed.Num{})
+			q, _ := a.Quote(month, fixed.FromDec(d("10000"))) // no position held: the market doubles
 			if !(q.APY < q0.APY) {
 				t.Errorf("Quote APY after doubling supply = %g, want below %g", q.APY, q0.APY)
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/history/importers"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lending"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // TestRealData_aaveIndex holds Aave v3 supply positions over a whole
@@ -85,11 +86,11 @@ func TestRealData_aaveIndex(t *testing.T) {
 			}
 			a := testenv.Open(t, nil, tc.market)
 			env := &adapters.Env{Time: series[0].Time, Obs: series[0]}
-			pos, f, err := a.Deposit(a.NewPosition(), env, d(tc.small))
+			pos, f, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d(tc.small)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			big, fb, err := a.Deposit(a.NewPosition(), env, d(tc.large))
+			big, fb, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(d(tc.large)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,11 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // TestValue_StablecoinMarketPrice: in a USD vault a USDC supply position
@@ -27,7 +26,7 @@ func TestValue_StablecoinMarketPrice(t *testing.T) {
 	}
 	a := testenv.Open(t, nil, "aave-v3/usdc")
 	env := &adapters.Env{Time: b.Rows[0].Obs.Time, Obs: b.Rows[0].Obs}
-	pos, _, err := a.Deposit(a.NewPosition(), env, decimal.NewFromInt(1000))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.NewFromInt(1000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +50,7 @@ func TestValue_StablecoinMarketPrice(t *testing.T) {
 	// An ETH market: a price in its observation does not move the value.
 	w := testenv.Open(t, nil, "aave-v3/weth")
 	e := testenv.EnvKV(from, adapters.FieldAPY, 0.02, adapters.FieldPrice, 0.5)
-	wp, _, err := w.Deposit(w.NewPosition(), e, decimal.NewFromInt(10))
+	wp, _, err := w.Deposit(w.NewPosition(), e, fixed.NewFromInt(10))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // BenchmarkAccrue measures one position-step of a backtest on an rsETH
@@ -21,7 +22,7 @@ func BenchmarkAccrue(b *testing.B) {
 		env := adapters.Env{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 		env.Obs.Put(adapters.FieldExchangeRate, 1.01)
 		env.Obs.Put(adapters.FieldRewardAPY, 0.02)
-		pos, _, err := a.Deposit(a.NewPosition(), &env, decimal.RequireFromString("123.456"))
+		pos, _, err := a.Deposit(a.NewPosition(), &env, fixed.RequireFromString("123.456"))
 		if err != nil {
 			b.Fatal(err)
 		}

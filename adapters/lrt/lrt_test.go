@@ -49,7 +49,7 @@ func TestDriver_AccrueRewards(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := custom(t, tt.params)
-			pos, _, err := a.Deposit(a.NewPosition(), testenv.EnvKV(t0, adapters.FieldExchangeRate, 1), dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), testenv.EnvKV(t0, adapters.FieldExchangeRate, 1), fixed.FromDec(dec("10")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,8 +74,8 @@ func TestDriver_Harvest(t *testing.T) {
 		want    adapters.Fill
 		kind    error
 	}{
-		{"swap cost and gas", "1", 20, adapters.Fill{Amount: dec("0.987"), Value: dec("1"), Fee: dec("0.01"), Gas: dec("0.003")}, nil},
-		{"free gas", "0.5", 0, adapters.Fill{Amount: dec("0.495"), Value: dec("0.5"), Fee: dec("0.005"), Gas: decimal.Zero}, nil},
+		{"swap cost and gas", "1", 20, adapters.Fill{Amount: fixed.FromDec(dec("0.987")), Value: fixed.FromDec(dec("1")), Fee: fixed.FromDec(dec("0.01")), Gas: fixed.FromDec(dec("0.003"))}, nil},
+		{"free gas", "0.5", 0, adapters.Fill{Amount: fixed.FromDec(dec("0.495")), Value: fixed.FromDec(dec("0.5")), Fee: fixed.FromDec(dec("0.005")), Gas: fixed.Num{}}, nil},
 		{"nothing to harvest", "0", 20, adapters.Fill{}, adapters.ErrNotReady},
 		{"dust below the cost", "0.001", 20, adapters.Fill{}, adapters.ErrInvalid},
 	}
@@ -83,7 +83,7 @@ func TestDriver_Harvest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := custom(t, map[string]float64{"harvest_swap_cost": 0.01, "gas_harvest": 150000})
 			env := &adapters.Env{Time: t0, GasPrice: tt.gas}
-			pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("10")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,11 +130,11 @@ func TestDriver_Apply(t *testing.T) {
 			a := testenv.Open(t, nil, tt.market)
 			tq := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC) // every queue open (Renzo's from 2024-06-11)
 			env := testenv.EnvKV(tq, adapters.FieldExchangeRate, 1)
-			pos, _, err := a.Deposit(a.NewPosition(), env, dec("14"))
+			pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("14")))
 			if err != nil {
 				t.Fatal(err)
 			}
-			pos, _, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitQueue})
+			pos, _, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(dec("4")), Mode: adapters.ExitQueue})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,27 +157,27 @@ func TestDriver_Withdraw(t *testing.T) {
 	// Puffer: 1% instant-exit fee on what the venue pays.
 	a := testenv.Open(t, nil, "puffer/pufeth")
 	env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1, adapters.FieldExitLiquidity, 990)
-	pos, _, err := a.Deposit(a.NewPosition(), env, dec("20"))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("20")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant})
+	_, f, err := a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(dec("10")), Mode: adapters.ExitInstant})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 10 x 990/1000 = 9.9 from the venue; 1% fee = 0.099.
-	want := adapters.Fill{Amount: dec("9.801"), Value: dec("10"), Slippage: dec("0.1"), Fee: dec("0.099"), Gas: decimal.Zero, Route: "swap curve/pufeth-wsteth"}
+	want := adapters.Fill{Amount: fixed.FromDec(dec("9.801")), Value: fixed.FromDec(dec("10")), Slippage: fixed.FromDec(dec("0.1")), Fee: fixed.FromDec(dec("0.099")), Gas: fixed.Num{}, Route: "swap curve/pufeth-wsteth"}
 	if diff := cmp.Diff(want, f, cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })); diff != "" {
 		t.Errorf("Puffer instant exit (-want +got):\n%s", diff)
 	}
 
 	// A restaking layer with no venue exits through its escrow only.
 	e := testenv.Open(t, nil, "eigenlayer/steth")
-	pos, _, err = e.Deposit(e.NewPosition(), testenv.EnvKV(t0), dec("5"))
+	pos, _, err = e.Deposit(e.NewPosition(), testenv.EnvKV(t0), fixed.FromDec(dec("5")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.Withdraw(pos, testenv.EnvKV(t0), adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitInstant}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
+	if _, _, err := e.Withdraw(pos, testenv.EnvKV(t0), adapters.Withdrawal{Amount: fixed.FromDec(dec("1")), Mode: adapters.ExitInstant}); !errors.Is(err, adapters.ErrInsufficientLiquidity) {
 		t.Errorf("EigenLayer instant exit: error = %v, want kind %v", err, adapters.KindInsufficientLiquidity)
 	}
 	np, f, err := e.Withdraw(pos, testenv.EnvKV(t0), adapters.Withdrawal{All: true})
@@ -189,7 +189,7 @@ func TestDriver_Withdraw(t *testing.T) {
 	}
 	// Since the slashing upgrade of 2025-04-17 the escrow is 14 days.
 	t1 := time.Date(2025, 4, 17, 0, 0, 0, 0, time.UTC)
-	pos, _, err = e.Deposit(e.NewPosition(), testenv.EnvKV(t1), dec("5"))
+	pos, _, err = e.Deposit(e.NewPosition(), testenv.EnvKV(t1), fixed.FromDec(dec("5")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestProfiles(t *testing.T) {
 			p := a.Profile()
 			seen[p.Name] = true
 			env := &adapters.Env{Time: t0, GasPrice: 20, Obs: testenv.EnvKV(t0, adapters.FieldAPY, 0.03).Obs}
-			q, err := a.Quote(env, dec("1"))
+			q, err := a.Quote(env, fixed.FromDec(dec("1")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +252,7 @@ func TestProfiles(t *testing.T) {
 			if got, want := q.MaxInstantExit.InexactFloat64(), p.ParamOr("exit_liquidity", 0); got != want {
 				t.Errorf("Quote.MaxInstantExit = %g, want %g", got, want)
 			}
-			pos, f, err := a.Deposit(a.NewPosition(), env, dec("1"))
+			pos, f, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("1")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -321,7 +321,7 @@ func TestBuiltin_ScopedSlashReach(t *testing.T) {
 	// size: the stETH share of the basket over time is not modelled).
 	a := testenv.Open(t, nil, "kelp/rseth")
 	env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1)
-	pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("10")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +360,7 @@ func TestApply_ScopedSlashExposure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.scope, func(t *testing.T) {
-			pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("10")))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // BenchmarkAccrue measures one position-step of a backtest: Accrue of one
@@ -25,7 +26,7 @@ func BenchmarkAccrue(b *testing.B) {
 			env := adapters.Env{Time: t0}
 			env.Obs.Put(adapters.FieldAPY, 0.03)
 			env.Obs.Put(adapters.FieldExchangeRate, 1.1)
-			pos, _, err := a.Deposit(a.NewPosition(), &env, decimal.RequireFromString("123.456"))
+			pos, _, err := a.Deposit(a.NewPosition(), &env, fixed.RequireFromString("123.456"))
 			if err != nil {
 				b.Fatal(err)
 			}

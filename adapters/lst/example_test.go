@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	_ "github.com/yieldvault/yieldvault/adapters/lst" // registers the lst kind
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // ExampleOpen opens the rETH market, deposits 10 ETH, lets the exchange
@@ -21,7 +20,7 @@ func ExampleOpen() {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	env := &adapters.Env{Time: t0, GasPrice: 10} // 10 gwei
 	env.Obs.Put(adapters.FieldExchangeRate, 1.08)
-	pos, fill, err := a.Deposit(a.NewPosition(), env, decimal.NewFromInt(10))
+	pos, fill, err := a.Deposit(a.NewPosition(), env, fixed.NewFromInt(10))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -35,7 +34,7 @@ func ExampleOpen() {
 	fmt.Println("at rate:  ", a.Value(&pos, later, adapters.PriceRate).StringFixed(6))
 	fmt.Println("at market:", a.Value(&pos, later, adapters.PriceMarket).StringFixed(6))
 
-	q, _ := a.Quote(later, decimal.NewFromInt(10))
+	q, _ := a.Quote(later, fixed.NewFromInt(10))
 	fmt.Println("queue open:", !q.QueueClosed, "max instant exit:", q.MaxInstantExit)
 	// Output:
 	// gas: 0.0013 units: 9.258056

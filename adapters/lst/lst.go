@@ -37,6 +37,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/mech"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 func init() {
@@ -73,12 +74,12 @@ func New(m adapters.Market, p *adapters.Profile) (*Driver, error) {
 }
 
 // Quote prices a deposit of amount.
-func (d *Driver) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+func (d *Driver) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
 	return d.core.Quote(env, amount)
 }
 
 // Deposit mints units at the exchange rate, paying gas_deposit.
-func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount fixed.Num) (adapters.Position, adapters.Fill, error) {
 	return d.core.Deposit(pos, env, amount)
 }
 

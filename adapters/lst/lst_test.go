@@ -15,6 +15,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/amm"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
 	"github.com/yieldvault/yieldvault/adapters/lst"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -59,7 +60,7 @@ func TestDriver_Accrue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := custom(t, false, tt.params)
-			pos, _, err := a.Deposit(a.NewPosition(), tt.steps[0], dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), tt.steps[0], fixed.FromDec(dec("10")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,57 +113,57 @@ func TestDriver_Withdraw(t *testing.T) {
 	}{
 		{name: "instant: depth slippage plus depeg", adapter: lido,
 			env: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 100, adapters.FieldPrice, 0.98),
-			w:   adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant},
+			w:   adapters.Withdrawal{Amount: fixed.FromDec(dec("10")), Mode: adapters.ExitInstant},
 			// 10 x 0.98 x 100/110
 			amount: 10 * 0.98 * 100 / 110, slippage: 10 - 10*0.98*100/110},
 		{name: "instant: exit liquidity from the profile", adapter: lido,
 			env:    testenv.EnvKV(t0),
-			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant},
+			w:      adapters.Withdrawal{Amount: fixed.FromDec(dec("10")), Mode: adapters.ExitInstant},
 			amount: 10 * 60000 / 60010.0, slippage: 10 - 10*60000/60010.0},
 		{name: "instant: gas at the env's gas price", adapter: lido,
 			env:    &adapters.Env{Time: t0, GasPrice: 20, Obs: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 1e12).Obs},
-			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant},
+			w:      adapters.Withdrawal{Amount: fixed.FromDec(dec("10")), Mode: adapters.ExitInstant},
 			amount: 10*1e12/(1e12+10) - 180000*20e-9, slippage: 10 - 10*1e12/(1e12+10), gas: 180000 * 20e-9},
 		{name: "instant: more than liquidity", adapter: lido,
 			env: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 5),
-			w:   adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant}, kind: adapters.ErrInsufficientLiquidity},
+			w:   adapters.Withdrawal{Amount: fixed.FromDec(dec("10")), Mode: adapters.ExitInstant}, kind: adapters.ErrInsufficientLiquidity},
 		{name: "instant: partial fill up to liquidity", adapter: lido,
 			env:    testenv.EnvKV(t0, adapters.FieldExitLiquidity, 5),
-			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant, AllowPartial: true},
+			w:      adapters.Withdrawal{Amount: fixed.FromDec(dec("10")), Mode: adapters.ExitInstant, AllowPartial: true},
 			amount: 2.5, slippage: 2.5, partial: true},
 		{name: "instant: slippage bound", adapter: lido,
 			env: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 100),
-			w:   adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitInstant, MaxSlippage: 0.05}, kind: adapters.ErrCapExceeded},
+			w:   adapters.Withdrawal{Amount: fixed.FromDec(dec("10")), Mode: adapters.ExitInstant, MaxSlippage: 0.05}, kind: adapters.ErrCapExceeded},
 		{name: "instant: no venue", adapter: func(t *testing.T) *adapters.Adapter { return custom(t, false, nil) },
 			env: testenv.EnvKV(t0),
-			w:   adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitInstant}, kind: adapters.ErrInsufficientLiquidity},
+			w:   adapters.Withdrawal{Amount: fixed.FromDec(dec("1")), Mode: adapters.ExitInstant}, kind: adapters.ErrInsufficientLiquidity},
 		{name: "queue: profile delay", adapter: lido,
 			env:   testenv.EnvKV(t0),
-			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitQueue},
+			w:     adapters.Withdrawal{Amount: fixed.FromDec(dec("4")), Mode: adapters.ExitQueue},
 			delay: 3 * day},
 		{name: "queue: observed delay", adapter: lido,
 			env:   testenv.EnvKV(t0, adapters.FieldWithdrawalDays, 2.5),
-			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitQueue},
+			w:     adapters.Withdrawal{Amount: fixed.FromDec(dec("4")), Mode: adapters.ExitQueue},
 			delay: 60 * time.Hour},
 		{name: "auto: queue when the venue is dearer", adapter: lido,
 			env:   testenv.EnvKV(t0, adapters.FieldExitLiquidity, 100),
-			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitAuto},
+			w:     adapters.Withdrawal{Amount: fixed.FromDec(dec("4")), Mode: adapters.ExitAuto},
 			delay: 3 * day},
 		{name: "auto: queue when the venue cannot take it", adapter: lido,
 			env:   testenv.EnvKV(t0, adapters.FieldExitLiquidity, 1),
-			w:     adapters.Withdrawal{Amount: dec("4"), Mode: adapters.ExitAuto},
+			w:     adapters.Withdrawal{Amount: fixed.FromDec(dec("4")), Mode: adapters.ExitAuto},
 			delay: 3 * day},
 		{name: "auto: instant when cheaper than two queue transactions", adapter: lido,
 			env:    &adapters.Env{Time: t0, GasPrice: 20, Obs: testenv.EnvKV(t0, adapters.FieldExitLiquidity, 1e12).Obs},
-			w:      adapters.Withdrawal{Amount: dec("10"), Mode: adapters.ExitAuto},
+			w:      adapters.Withdrawal{Amount: fixed.FromDec(dec("10")), Mode: adapters.ExitAuto},
 			amount: 10*1e12/(1e12+10) - 180000*20e-9, slippage: 10 - 10*1e12/(1e12+10), gas: 180000 * 20e-9},
 		{name: "more than held", adapter: lido, env: testenv.EnvKV(t0),
-			w: adapters.Withdrawal{Amount: dec("10.5"), Mode: adapters.ExitQueue}, kind: adapters.ErrInvalid},
+			w: adapters.Withdrawal{Amount: fixed.FromDec(dec("10.5")), Mode: adapters.ExitQueue}, kind: adapters.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := tt.adapter(t)
-			pos, _, err := a.Deposit(a.NewPosition(), testenv.EnvKV(t0), dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), testenv.EnvKV(t0), fixed.FromDec(dec("10")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +184,7 @@ func TestDriver_Withdraw(t *testing.T) {
 				if got := f.Queued.ReadyAt.Sub(tt.env.Time); got != tt.delay {
 					t.Errorf("claim delay = %v, want %v", got, tt.delay)
 				}
-				if got, want := f.Queued.Amount(), f.Value.Sub(f.Gas); !got.Equal(want) {
+				if got, want := f.Queued.Amount(), f.Value.Sub(f.Gas); !got.Equal(want.Dec()) {
 					t.Errorf("claim amount = %s, want value - gas = %s", got, want)
 				}
 				if len(np.Claims) != 1 {
@@ -230,7 +231,7 @@ func TestDriver_Value(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := testenv.Open(t, nil, tt.market)
-			pos, _, err := a.Deposit(a.NewPosition(), tt.deposit, dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), tt.deposit, fixed.FromDec(dec("10")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -266,7 +267,7 @@ func TestDriver_Apply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := custom(t, false, tt.params)
-			pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("10")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -290,11 +291,11 @@ func TestDriver_Apply(t *testing.T) {
 func TestDriver_Pause(t *testing.T) {
 	a := custom(t, false, map[string]float64{"withdrawal_days": 1})
 	env := testenv.EnvKV(t0, adapters.FieldExitLiquidity, 1e6)
-	pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("10")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pos, _, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitQueue})
+	pos, _, err = a.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(dec("1")), Mode: adapters.ExitQueue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,23 +304,23 @@ func TestDriver_Pause(t *testing.T) {
 		t.Fatalf("Apply(pause) = paused %v, error %v; want paused", paused.Paused, err)
 	}
 	later := testenv.EnvKV(t0.Add(2*day), adapters.FieldExitLiquidity, 1e6)
-	if _, _, err := a.Deposit(paused, later, dec("1")); !errors.Is(err, adapters.ErrPaused) {
+	if _, _, err := a.Deposit(paused, later, fixed.FromDec(dec("1"))); !errors.Is(err, adapters.ErrPaused) {
 		t.Errorf("Deposit while paused: error = %v, want kind %v", err, adapters.KindPaused)
 	}
-	if _, _, err := a.Withdraw(paused, later, adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrPaused) {
+	if _, _, err := a.Withdraw(paused, later, adapters.Withdrawal{Amount: fixed.FromDec(dec("1")), Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrPaused) {
 		t.Errorf("queued Withdraw while paused: error = %v, want kind %v", err, adapters.KindPaused)
 	}
 	if _, _, err := a.Claim(paused, later); !errors.Is(err, adapters.ErrPaused) {
 		t.Errorf("Claim while paused: error = %v, want kind %v", err, adapters.KindPaused)
 	}
-	if _, _, err := a.Withdraw(paused, later, adapters.Withdrawal{Amount: dec("1"), Mode: adapters.ExitInstant}); err != nil {
+	if _, _, err := a.Withdraw(paused, later, adapters.Withdrawal{Amount: fixed.FromDec(dec("1")), Mode: adapters.ExitInstant}); err != nil {
 		t.Errorf("instant exit through the venue while paused: error = %v, want nil", err)
 	}
 	resumed, _, err := a.Apply(paused, later, adapters.Event{Time: later.Time, Market: "test/tok", Type: adapters.EventUnpause})
 	if err != nil || resumed.Paused {
 		t.Fatalf("Apply(unpause) = paused %v, error %v; want resumed", resumed.Paused, err)
 	}
-	if _, f, err := a.Claim(resumed, later); err != nil || !f.Value.Equal(dec("1")) {
+	if _, f, err := a.Claim(resumed, later); err != nil || !f.Value.Equal(fixed.FromDec(dec("1"))) {
 		t.Errorf("Claim after unpause = %+v, %v; want a payout of 1", f, err)
 	}
 }
@@ -339,7 +340,7 @@ func TestProfiles(t *testing.T) {
 			p := a.Profile()
 			seen[p.Name] = true
 			env := &adapters.Env{Time: t0, GasPrice: 20, Obs: testenv.EnvKV(t0, adapters.FieldAPY, 0.03).Obs}
-			q, err := a.Quote(env, dec("1"))
+			q, err := a.Quote(env, fixed.FromDec(dec("1")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -360,7 +361,7 @@ func TestProfiles(t *testing.T) {
 			if q.APY != apy || q.RewardAPY != 0 {
 				t.Errorf("Quote APY, RewardAPY = %g, %g, want %g, 0", q.APY, q.RewardAPY, apy)
 			}
-			pos, f, err := a.Deposit(a.NewPosition(), env, dec("1"))
+			pos, f, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("1")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -406,7 +407,7 @@ var _ = adaptertest.T0
 func TestDriver_AccrueAllocs(t *testing.T) {
 	a := testenv.Open(t, nil, "rocketpool/reth")
 	env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldAPY, 0.03)
-	pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("10")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +446,7 @@ func TestLST_InstantExitCapsPremium(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldPrice, tt.price)
-			pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+			pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("10")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -453,7 +454,7 @@ func TestLST_InstantExitCapsPremium(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.Amount.GreaterThan(dec(tt.wantAtMost)) {
+			if f.Amount.GreaterThan(fixed.FromDec(dec(tt.wantAtMost))) {
 				t.Errorf("round trip at price %g received %s, want at most %s", tt.price, f.Amount, tt.wantAtMost)
 			}
 			if f.Slippage.Sign() < 0 {
@@ -479,11 +480,11 @@ func TestDriver_DatedQueue(t *testing.T) {
 		{time.Date(2024, 6, 15, 0, 0, 0, 0, time.UTC), true},
 	} {
 		env := testenv.EnvKV(tt.at, adapters.FieldPrice, 0.95, adapters.FieldExitLiquidity, 1e6)
-		pos, _, err := a.Deposit(a.NewPosition(), env, dec("100"))
+		pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("100")))
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, err := a.Quote(env, dec("100"))
+		q, err := a.Quote(env, fixed.FromDec(dec("100")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -550,11 +551,11 @@ func TestDriver_StableVenue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pos, f, err := a.Deposit(a.NewPosition(), tt.env, dec("20000"))
+			pos, f, err := a.Deposit(a.NewPosition(), tt.env, fixed.FromDec(dec("20000")))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, f, err = a.Withdraw(pos, tt.env, adapters.Withdrawal{Amount: decimal.NewFromFloat(tt.sell), Mode: adapters.ExitInstant})
+			_, f, err = a.Withdraw(pos, tt.env, adapters.Withdrawal{Amount: fixed.FromDec(decimal.NewFromFloat(tt.sell)), Mode: adapters.ExitInstant})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -567,11 +568,11 @@ func TestDriver_StableVenue(t *testing.T) {
 			if f.Route != "swap curve/steth-eth" {
 				t.Errorf("sale route = %q", f.Route)
 			}
-			q, err := a.Quote(tt.env, decimal.NewFromFloat(tt.buy))
+			q, err := a.Quote(tt.env, fixed.FromDec(decimal.NewFromFloat(tt.buy)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, bf, err := a.Deposit(a.NewPosition(), tt.env, decimal.NewFromFloat(tt.buy))
+			_, bf, err := a.Deposit(a.NewPosition(), tt.env, fixed.FromDec(decimal.NewFromFloat(tt.buy)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -599,19 +600,19 @@ func TestDriver_StableVenue(t *testing.T) {
 func TestDriver_NoQueueBurn(t *testing.T) {
 	reth := testenv.Open(t, nil, "rocketpool/reth")
 	env := &adapters.Env{Time: t0, GasPrice: 10, Obs: testenv.EnvKV(t0, adapters.FieldExchangeRate, 1.1, adapters.FieldPrice, 1.089).Obs}
-	pos, _, err := reth.Deposit(reth.NewPosition(), env, dec("3000"))
+	pos, _, err := reth.Deposit(reth.NewPosition(), env, fixed.FromDec(dec("3000")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	gas := env.GasCost(110000) // gas_withdraw, the burn
-	_, f, err := reth.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("500"), Mode: adapters.ExitInstant})
+	_, f, err := reth.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(dec("500")), Mode: adapters.ExitInstant})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Route != "burn" || !f.Amount.Equal(dec("500").Sub(gas)) || f.Slippage.Sign() != 0 {
+	if f.Route != "burn" || !f.Amount.Equal(fixed.FromDec(dec("500").Sub(gas.Dec()))) || f.Slippage.Sign() != 0 {
 		t.Errorf("burn of 500 within the deposit pool: %+v; want route burn, 500 - gas at the rate", f)
 	}
-	_, f, err = reth.Withdraw(pos, env, adapters.Withdrawal{Amount: dec("2000"), Mode: adapters.ExitInstant})
+	_, f, err = reth.Withdraw(pos, env, adapters.Withdrawal{Amount: fixed.FromDec(dec("2000")), Mode: adapters.ExitInstant})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -620,14 +621,14 @@ func TestDriver_NoQueueBurn(t *testing.T) {
 	}
 	for _, id := range []string{"rocketpool/reth", "coinbase/cbeth"} {
 		a := testenv.Open(t, nil, id)
-		pos, _, err := a.Deposit(a.NewPosition(), env, dec("10"))
+		pos, _, err := a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("10")))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := a.Withdraw(pos, env, adapters.Withdrawal{All: true, Mode: adapters.ExitQueue}); !errors.Is(err, adapters.ErrInvalid) {
 			t.Errorf("%s queued exit: error %v, want kind %v (no queue a vault can use)", id, err, adapters.KindInvalid)
 		}
-		q, err := a.Quote(env, dec("10"))
+		q, err := a.Quote(env, fixed.FromDec(dec("10")))
 		if err != nil || !q.QueueClosed {
 			t.Errorf("%s Quote.QueueClosed = %v, %v; want true", id, q.QueueClosed, err)
 		}

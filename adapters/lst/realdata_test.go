@@ -11,6 +11,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // readCSV returns (unix seconds, value) for every row of a CSV file whose
@@ -70,7 +71,7 @@ func TestRealData_RETH(t *testing.T) {
 		env.Obs.Put(adapters.FieldExchangeRate, rates[i])
 		return env
 	}
-	pos, f, err := a.Deposit(a.NewPosition(), at(0), dec("100"))
+	pos, f, err := a.Deposit(a.NewPosition(), at(0), fixed.FromDec(dec("100")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestRealData_StETHDepeg(t *testing.T) {
 		env.Obs.Put(adapters.FieldAPY, 0.04) // Lido's APY in 2022 was 3.5-4.5%; the peg does not depend on it
 		if !started {
 			var err error
-			if pos, _, err = a.Deposit(a.NewPosition(), env, dec("100")); err != nil {
+			if pos, _, err = a.Deposit(a.NewPosition(), env, fixed.FromDec(dec("100"))); err != nil {
 				t.Fatal(err)
 			}
 			started = true

@@ -14,6 +14,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/execution"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -188,7 +189,7 @@ func TestSend_AaveV3(t *testing.T) {
 			t.Errorf("%s: aToken balance %s, want %s", step, got, e18(aWant))
 		}
 	}
-	buy := vault.Decision{Time: at, Orders: []vault.Order{{Market: "aave-test/tusd", Side: vault.Buy, Amount: decimal.RequireFromString("250")}}}
+	buy := vault.Decision{Time: at, Orders: []vault.Order{{Market: "aave-test/tusd", Side: vault.Buy, Amount: fixed.RequireFromString("250")}}}
 	calls, err := cfg.Plan("v", buy, 0.01)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ func TestSend_AaveV3(t *testing.T) {
 	// balance is the amount supplied.
 	check("after the supply", "750", "250")
 
-	sellAll := vault.Decision{Time: at, Orders: []vault.Order{{Market: "aave-test/tusd", Side: vault.Sell, All: true, Amount: decimal.RequireFromString("250"), Mode: adapters.ExitInstant}}}
+	sellAll := vault.Decision{Time: at, Orders: []vault.Order{{Market: "aave-test/tusd", Side: vault.Sell, All: true, Amount: fixed.RequireFromString("250"), Mode: adapters.ExitInstant}}}
 	calls, err = cfg.Plan("v", sellAll, 0.01)
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +214,7 @@ func TestSend_AaveV3(t *testing.T) {
 	// Withdrawing from an empty position reverts in simulation with
 	// Aave's error code (@aave/core-v3 contracts/protocol/libraries/helpers/
 	// Errors.sol: '32' = NOT_ENOUGH_AVAILABLE_USER_BALANCE).
-	calls, err = cfg.Plan("v", vault.Decision{Time: at, Orders: []vault.Order{{Market: "aave-test/tusd", Side: vault.Sell, Amount: decimal.RequireFromString("1"), Mode: adapters.ExitInstant}}}, 0.01)
+	calls, err = cfg.Plan("v", vault.Decision{Time: at, Orders: []vault.Order{{Market: "aave-test/tusd", Side: vault.Sell, Amount: fixed.RequireFromString("1"), Mode: adapters.ExitInstant}}}, 0.01)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/execution"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -270,7 +271,7 @@ func TestSend_ERC4626(t *testing.T) {
 	at := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 
 	// A buy of 400: approve, then deposit.
-	buy := vault.Decision{Time: at, Orders: []vault.Order{{Market: "test/vault", Side: vault.Buy, Amount: decimal.RequireFromString("400")}}}
+	buy := vault.Decision{Time: at, Orders: []vault.Order{{Market: "test/vault", Side: vault.Buy, Amount: fixed.RequireFromString("400")}}}
 	calls, err := cfg.Plan("v", buy, 0.01)
 	if err != nil {
 		t.Fatal(err)
@@ -313,7 +314,7 @@ func TestSend_ERC4626(t *testing.T) {
 	checkBalances("after the re-run", "600", "400")
 
 	// A sell of 150: ERC-4626 withdraw of the assets to the vault.
-	sell := vault.Decision{Time: at, Orders: []vault.Order{{Market: "test/vault", Side: vault.Sell, Amount: decimal.RequireFromString("150"), Mode: adapters.ExitInstant}}}
+	sell := vault.Decision{Time: at, Orders: []vault.Order{{Market: "test/vault", Side: vault.Sell, Amount: fixed.RequireFromString("150"), Mode: adapters.ExitInstant}}}
 	calls, err = cfg.Plan("v", sell, 0.01)
 	if err != nil {
 		t.Fatal(err)
@@ -356,7 +357,7 @@ func TestSend_ERC4626(t *testing.T) {
 	// recorded, the node never got it. The re-run broadcasts the same
 	// signed bytes once; the sell happens exactly once.
 	lossy := &execution.Sender{Client: &flaky{Client: c.client, lose: true}, Signer: c.signer, Journal: s.Journal, Poll: 10 * time.Millisecond}
-	sell50 := vault.Decision{Time: at, Orders: []vault.Order{{Market: "test/vault", Side: vault.Sell, Amount: decimal.RequireFromString("50"), Mode: adapters.ExitInstant}}}
+	sell50 := vault.Decision{Time: at, Orders: []vault.Order{{Market: "test/vault", Side: vault.Sell, Amount: fixed.RequireFromString("50"), Mode: adapters.ExitInstant}}}
 	calls, err = cfg.Plan("v", sell50, 0.01)
 	if err != nil {
 		t.Fatal(err)

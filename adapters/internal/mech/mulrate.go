@@ -15,11 +15,3 @@ func MulRate(u decimal.Decimal, x float64) decimal.Decimal { return fixed.MulRat
 // the most places (up to 18) that keep its coefficient below 2^53:
 // fixed.FastDecimal.
 func FastDecimal(x float64) decimal.Decimal { return fixed.FastDecimal(x) }
-
-// depthMemo remembers the latest exit depths converted for quotes'
-// MaxInstantExit: a decision quotes every market at the same observed
-// depth, step after step.
-var depthMemo = fixed.NewMemo(FastDecimal)
-
-// depthDecimal is FastDecimal(x), remembered by x's bits.
-func depthDecimal(x float64) decimal.Decimal { return depthMemo.Get(x) }

@@ -325,7 +325,7 @@ func (d *Staking) Delay(env *adapters.Env) time.Duration {
 // slippage, at least its gas), the cost of an instant
 // exit of the same amount now (or, when the venue cannot take it, of the
 // queue's gas), the queue's delay and the largest instant exit.
-func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+func (d *Staking) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
 	var q adapters.Quote
 	apy := 0.0
 	if v, ok := env.Obs.Get(adapters.FieldAPY); ok && !math.IsNaN(v) && !math.IsInf(v, 0) && d.paysYield(env.Time) {
@@ -341,12 +341,11 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 		// The buy's gas plus its slippage, never below the gas: a buy
 		// below the rate's value counts no saving (the pricing values the
 		// discount), so a gain-over-cost test is not passed by a discount.
-		if route, value, gas, ok := d.entry(env, fixed.FromDec(amount), q.EntryCost); ok && route != "mint" {
-			gn := fixed.FromDec(gas)
-			if slip := fixed.FromDec(amount).Sub(gn).Sub(value); slip.Sign() > 0 {
-				gn = gn.Add(slip)
+		if route, value, gas, ok := d.entry(env, amount, q.EntryCost); ok && route != "mint" {
+			if slip := amount.Sub(gas).Sub(value); slip.Sign() > 0 {
+				gas = gas.Add(slip)
 			}
-			q.EntryCost = gn.Dec()
+			q.EntryCost = gas
 		}
 	}
 	q.QueueClosed = !d.QueueOpen(env.Time)
@@ -354,19 +353,16 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 		q.ExitDelay = d.Delay(env)
 	}
 	liq := d.exitLiq(env)
-	q.MaxInstantExit = depthDecimal(math.Max(liq, d.burnLiq))
-	// The costs on fixed.Num: the decimal arithmetic's results, built
-	// as decimals once.
-	gasW := fixed.FromDec(env.GasCost(d.gasWithdraw))
+	q.MaxInstantExit = fixed.FastNum(math.Max(liq, d.burnLiq))
+	gasW := env.GasCost(d.gasWithdraw)
 	if amount.Sign() > 0 && (liq > 0 || d.burnLiq > 0) {
-		am := fixed.FromDec(amount)
-		if a := am.Float(); a <= liq || d.burns(a) {
-			slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env), gasW)
-			q.ExitCost = slip.Add(fee).Add(gas).Dec()
+		if a := amount.Float(); a <= liq || d.burns(a) {
+			slip, fee, gas := d.instantCosts(env, amount, a, liq, d.peg(env), gasW)
+			q.ExitCost = slip.Add(fee).Add(gas)
 			return q, nil
 		}
 	}
-	q.ExitCost = gasW.Add(fixed.FromDec(env.GasCost(d.gasClaim))).Dec()
+	q.ExitCost = gasW.Add(env.GasCost(d.gasClaim))
 	return q, nil
 }
 
@@ -376,7 +372,7 @@ func (d *Staking) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quo
 // brings more value at the rate: below peg, buying on the venue is the
 // cheaper entry. Fill.Route names the route. Deposits fail with
 // KindPaused while the market is paused.
-func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount fixed.Num) (adapters.Position, adapters.Fill, error) {
 	op := d.opDeposit
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused", d.market.ID)
@@ -385,16 +381,16 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 	if !(pos.Index > 0) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: exchange rate %g is not > 0", d.market.ID, pos.Index)
 	}
-	am := fixed.FromDec(amount)
+	am := amount
 	route, value, gas, ok := d.entry(env, am, env.GasCost(d.gasDeposit))
 	if !ok {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: deposit of %s does not cover its gas %s", d.market.ID, amount, env.GasCost(d.gasDeposit))
 	}
 	units := value.DivRoundRate(pos.Index)
 	pos.Units, pos.Principal = pos.Units.Add(units), pos.Principal.Add(am)
-	f := adapters.Fill{Amount: amount, Value: value.Dec(), Gas: gas, Route: route}
-	if slip := am.Sub(fixed.FromDec(gas)).Sub(value); !slip.IsZero() {
-		f.Slippage = slip.Dec()
+	f := adapters.Fill{Amount: amount, Value: value, Gas: gas, Route: route}
+	if slip := am.Sub(gas).Sub(value); !slip.IsZero() {
+		f.Slippage = slip
 	}
 	return pos, f, nil
 }
@@ -403,16 +399,16 @@ func (d *Staking) Deposit(pos adapters.Position, env *adapters.Env, amount decim
 // the route's name, the value it adds at the rate, and its gas (mintGas
 // is the mint's, env.GasCost(gas_deposit)). ok is false when no route's
 // gas is covered.
-func (d *Staking) entry(env *adapters.Env, amount fixed.Num, mintGas decimal.Decimal) (route string, value fixed.Num, gas decimal.Decimal, ok bool) {
+func (d *Staking) entry(env *adapters.Env, amount fixed.Num, mintGas fixed.Num) (route string, value fixed.Num, gas fixed.Num, ok bool) {
 	gas = mintGas
-	if gn := fixed.FromDec(gas); gn.Cmp(amount) < 0 {
-		route, value, ok = "mint", amount.Sub(gn), true
+	if gas.Cmp(amount) < 0 {
+		route, value, ok = "mint", amount.Sub(gas), true
 	}
 	if !d.swapMayBeat(env, amount.Float()) {
 		return route, value, gas, ok
 	}
 	sg := env.GasCost(d.gasWithdraw)
-	sn := fixed.FromDec(sg)
+	sn := sg
 	if sn.Cmp(amount) >= 0 {
 		return route, value, gas, ok
 	}
@@ -525,10 +521,6 @@ func (d *Staking) instantCosts(env *adapters.Env, amount fixed.Num, a, liq, peg 
 // it can take the amount.
 func (d *Staking) burns(a float64) bool { return d.burnLiq > 0 && a <= d.burnLiq }
 
-// mulQ is adapters.Quantize(u.Mul(FastDecimal(x))), the same coefficient
-// and exponent (fixed.Num.MulQ).
-func mulQ(u decimal.Decimal, x float64) decimal.Decimal { return fixed.FromDec(u).MulQ(x).Dec() }
-
 // Withdraw takes value out: instantly through the venue, through the
 // protocol's queue, or (ExitAuto) the cheaper of the two, preferring the
 // instant exit at equal cost and falling back to the queue when the venue
@@ -542,14 +534,13 @@ func (d *Staking) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.
 	held := pos.Units.MulQ(pos.Index)
 	amount := w.Amount
 	if w.All {
-		amount = held.Dec()
+		amount = held
 	}
-	am := fixed.FromDec(amount)
-	if am.Sign() <= 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw (position value %s)", d.market.ID, held.Dec())
+	if amount.Sign() <= 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: nothing to withdraw (position value %s)", d.market.ID, held)
 	}
-	if am.Cmp(held) > 0 {
-		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, held.Dec())
+	if amount.Cmp(held) > 0 {
+		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: withdrawal of %s exceeds the position's value %s", d.market.ID, amount, held)
 	}
 	switch w.Mode {
 	case adapters.ExitInstant:
@@ -592,22 +583,22 @@ func take(pos *adapters.Position, units fixed.Num, all bool) {
 	pos.Units = held.Sub(units)
 }
 
-func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
+func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, amount fixed.Num, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
 	liq := d.exitLiq(env)
-	if liq <= 0 && !d.burns(fixed.FromDec(amount).Float()) {
+	if liq <= 0 && !d.burns(amount.Float()) {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity, "%s has no instant-exit liquidity", d.market.ID)
 	}
 	all := w.All
 	partial := false
-	am := fixed.FromDec(amount)
+	am := amount
 	a := am.Float()
 	if top := math.Max(liq, d.burnLiq); a > top {
 		if !w.AllowPartial {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindInsufficientLiquidity,
 				"%s: instant exit of %s exceeds the exit liquidity %g", d.market.ID, amount, top)
 		}
-		amount = FastDecimal(top)
-		am = fixed.FromDec(amount)
+		amount = fixed.FastNum(top)
+		am = amount
 		a = am.Float()
 		all, partial = false, true
 	}
@@ -616,7 +607,7 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 		units = am.DivRoundRate(pos.Index)
 	}
 	gasW := env.GasCost(d.gasWithdraw)
-	slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env), fixed.FromDec(gasW))
+	slip, fee, gas := d.instantCosts(env, am, a, liq, d.peg(env), gasW)
 	if w.MaxSlippage > 0 {
 		if frac := slip.Float() / a; frac > w.MaxSlippage {
 			return pos, adapters.Fill{}, adapters.E(op, adapters.KindCapExceeded,
@@ -626,22 +617,21 @@ func (d *Staking) instant(op string, pos adapters.Position, env *adapters.Env, a
 	got := am.Sub(slip).Sub(fee).Sub(gas)
 	if got.Sign() < 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid,
-			"%s: instant exit of %s does not cover its costs (%s)", d.market.ID, amount, slip.Add(fee).Add(gas).Dec())
+			"%s: instant exit of %s does not cover its costs (%s)", d.market.ID, amount, slip.Add(fee).Add(gas))
 	}
 	take(&pos, units, all)
-	gotD, slipD, feeD := got.Dec(), slip.Dec(), fee.Dec()
 	route := d.routeSwap
 	if d.burns(a) {
 		route = "burn"
 	}
-	return pos, adapters.Fill{Amount: gotD, Value: amount, Gas: gasW, Slippage: slipD, Fee: feeD, Partial: partial, Route: route}, nil
+	return pos, adapters.Fill{Amount: got, Value: amount, Gas: gasW, Slippage: slip, Fee: fee, Partial: partial, Route: route}, nil
 }
 
 // queue requests a withdrawal through the protocol's queue. The request's
 // gas comes out of the claim, so nothing leaves idle: the claim pays
 // (amount - gas) at the current rate when ready, and stays exposed to
 // slashing until then.
-func (d *Staking) queue(op string, pos adapters.Position, env *adapters.Env, amount decimal.Decimal, all bool) (adapters.Position, adapters.Fill, error) {
+func (d *Staking) queue(op string, pos adapters.Position, env *adapters.Env, amount fixed.Num, all bool) (adapters.Position, adapters.Fill, error) {
 	if pos.Paused {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindPaused, "%s is paused: its withdrawal queue is closed", d.market.ID)
 	}
@@ -654,7 +644,7 @@ func (d *Staking) queue(op string, pos adapters.Position, env *adapters.Env, amo
 			d.market.ID, since.Format("2006-01-02"))
 	}
 	gas := env.GasCost(d.gasWithdraw)
-	am, gn := fixed.FromDec(amount), fixed.FromDec(gas)
+	am, gn := amount, gas
 	if gn.Cmp(am) >= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "%s: queued withdrawal of %s does not cover its gas %s", d.market.ID, amount, gas)
 	}
@@ -707,11 +697,12 @@ func (d *Staking) Claim(pos adapters.Position, env *adapters.Env) (adapters.Posi
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no queued withdrawal is ready (next at %s)", d.market.ID, next.UTC().Format(time.RFC3339))
 	}
 	gas := env.GasCost(d.gasClaim)
-	if gas.GreaterThan(payout) {
-		gas = payout
+	pn := fixed.FromDec(payout)
+	if gas.GreaterThan(pn) {
+		gas = pn
 	}
 	pos.Claims = keep
-	return pos, adapters.Fill{Amount: payout.Sub(gas), Value: payout, Gas: gas}, nil
+	return pos, adapters.Fill{Amount: pn.Sub(gas), Value: pn, Gas: gas}, nil
 }
 
 // Harvest claims pos.Rewards and swaps them to base at harvest_swap_cost
@@ -724,8 +715,8 @@ func (d *Staking) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Po
 	if pos.Rewards.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", d.market.ID)
 	}
-	rewards := pos.Rewards.Dec()
-	fee := pos.Rewards.MulQ(d.harvestSwapCost).Dec() // Quantize(rewards x FastDecimal(cost))
+	rewards := pos.Rewards
+	fee := pos.Rewards.MulQ(d.harvestSwapCost) // Quantize(rewards x FastDecimal(cost))
 	gas := env.GasCost(d.gasHarvest)
 	got := rewards.Sub(fee).Sub(gas)
 	if got.Sign() < 0 {

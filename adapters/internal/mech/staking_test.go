@@ -100,38 +100,3 @@ func TestMulRate_Allocs(t *testing.T) {
 		t.Errorf("MulRate allocations = %g, want <= 2", got)
 	}
 }
-
-// TestMulQ checks that mulQ gives the formula's coefficient and exponent,
-// not only its value (positions and fills keep the representation).
-func TestMulQ(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	us := []decimal.Decimal{decimal.Zero, decimal.New(0, -18), decimal.RequireFromString("-1.5")}
-	xs := []float64{0, -0.5, 1, 0.997, 1e-20}
-	for range 20000 {
-		us = append(us, adapters.Quantize(decimal.New(r.Int64N(1<<62), -int32(r.IntN(25))).Mul(decimal.NewFromInt(r.Int64N(1000)+1))))
-		xs = append(xs, r.Float64()*math.Pow(10, float64(r.IntN(8)-3)))
-	}
-	for i, u := range us {
-		x := xs[i%len(xs)]
-		got, want := mulQ(u, x), adapters.Quantize(u.Mul(FastDecimal(x)))
-		if got.Exponent() != want.Exponent() || got.Coefficient().Cmp(want.Coefficient()) != 0 {
-			t.Fatalf("mulQ(%s, %g) = %s (exp %d), want %s (exp %d)", u, x, got, got.Exponent(), want, want.Exponent())
-		}
-	}
-}
-
-func TestDepthDecimal_MatchesFastDecimal(t *testing.T) {
-	rng := rand.New(rand.NewPCG(51, 52))
-	xs := []float64{0, 1e7, 1e7, 5e6, math.Inf(1), math.NaN(), 1e-20, 123.456}
-	for range 2000 {
-		xs = append(xs, rng.Float64()*math.Pow(10, float64(rng.IntN(20)-4)))
-	}
-	for pass := range 2 { // the second pass reads what the first remembered
-		for _, x := range xs {
-			got, want := depthDecimal(x), FastDecimal(x)
-			if got.Exponent() != want.Exponent() || got.Coefficient().Cmp(want.Coefficient()) != 0 {
-				t.Fatalf("pass %d: depthDecimal(%v) = %s (exp %d), want %s (exp %d)", pass, x, got, got.Exponent(), want, want.Exponent())
-			}
-		}
-	}
-}

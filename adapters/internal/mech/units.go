@@ -62,8 +62,8 @@ func (u *UnitParams) Harvest(op, id string, pos adapters.Position, env *adapters
 	if pos.Rewards.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindNotReady, "%s: no rewards to harvest", id)
 	}
-	rewards := pos.Rewards.Dec()
-	fee := pos.Rewards.MulRate(u.SwapCost).Dec()
+	rewards := pos.Rewards
+	fee := pos.Rewards.MulRate(u.SwapCost)
 	gas := env.GasCost(u.GasHarvest)
 	net := rewards.Sub(fee).Sub(gas)
 	if net.Sign() <= 0 {

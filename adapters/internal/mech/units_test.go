@@ -88,14 +88,14 @@ func TestUnitParams_Check(t *testing.T) {
 func TestUnitParams_Harvest(t *testing.T) {
 	u := UnitParams{SwapCost: 0.01, GasHarvest: 100000}
 	env := &adapters.Env{GasPrice: 10} // 100000 gas x 10 gwei = 0.001 base
-	dec := decimal.RequireFromString
+	dec, num := decimal.RequireFromString, fixed.RequireFromString
 	tests := []struct {
 		name     string
 		rewards  string
 		want     adapters.Fill
 		wantKind error // nil for a fill
 	}{
-		{"pays rewards less fee and gas", "1", adapters.Fill{Amount: dec("0.989"), Value: dec("1"), Gas: dec("0.001"), Fee: dec("0.01")}, nil},
+		{"pays rewards less fee and gas", "1", adapters.Fill{Amount: num("0.989"), Value: num("1"), Gas: num("0.001"), Fee: num("0.01")}, nil},
 		{"nothing accrued", "0", adapters.Fill{}, adapters.ErrNotReady},
 		{"costs eat the harvest", "0.001", adapters.Fill{}, adapters.ErrInvalid},
 	}

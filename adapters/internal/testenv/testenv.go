@@ -18,10 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/adaptertest"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Env returns an environment at time at whose observation (also at at)
@@ -193,7 +192,7 @@ func Column(t testing.TB, path, name string) []float64 {
 // of steps. It reports allocations and position-steps/s.
 func AccrueSteps(b *testing.B, market string, env *adapters.Env) {
 	a := Open(b, nil, market)
-	pos, _, err := a.Deposit(a.NewPosition(), env, decimal.RequireFromString("1234.5678"))
+	pos, _, err := a.Deposit(a.NewPosition(), env, fixed.RequireFromString("1234.5678"))
 	if err != nil {
 		b.Fatal(err)
 	}

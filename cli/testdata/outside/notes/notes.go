@@ -68,18 +68,22 @@ func liquidity(env *adapters.Env) decimal.Decimal {
 	return decimal.New(1, 15)
 }
 
-func (n *Note) Quote(env *adapters.Env, amount decimal.Decimal) (adapters.Quote, error) {
+// The contract's amounts are fixed.Nums; this driver computes on
+// decimals and converts at its edges (fixed.FromDec, Num.Dec).
+
+func (n *Note) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
+	gas := env.GasCost(GasUnits)
 	return adapters.Quote{
 		APY:            env.Obs.Value(adapters.FieldAPY, 0),
-		EntryCost:      env.GasCost(GasUnits),
-		ExitCost:       adapters.Quantize(amount.Mul(adapters.FromFloat(n.fee))).Add(env.GasCost(GasUnits)),
-		MaxInstantExit: liquidity(env),
+		EntryCost:      gas,
+		ExitCost:       fixed.FromDec(adapters.Quantize(amount.Dec().Mul(adapters.FromFloat(n.fee)))).Add(gas),
+		MaxInstantExit: fixed.FromDec(liquidity(env)),
 	}, nil
 }
 
-func (n *Note) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.Decimal) (adapters.Position, adapters.Fill, error) {
+func (n *Note) Deposit(pos adapters.Position, env *adapters.Env, amountN fixed.Num) (adapters.Position, adapters.Fill, error) {
 	n.Accrue(&pos, env)
-	gas := env.GasCost(GasUnits)
+	amount, gas := amountN.Dec(), env.GasCost(GasUnits).Dec()
 	value := amount.Sub(gas)
 	if value.Sign() <= 0 {
 		return pos, adapters.Fill{}, adapters.E("notes.Deposit", adapters.KindInvalid, "deposit %s does not cover its gas %s", amount, gas)
@@ -88,7 +92,7 @@ func (n *Note) Deposit(pos adapters.Position, env *adapters.Env, amount decimal.
 	pos.Units = pos.Units.Add(fixed.FromDec(value.DivRound(adapters.FromFloat(idx), adapters.Scale)))
 	pos.Index, pos.Last = idx, env.Time
 	pos.Principal = pos.Principal.Add(fixed.FromDec(value))
-	return pos, adapters.Fill{Amount: amount, Value: value, Gas: gas}, nil
+	return pos, adapters.Fill{Amount: amountN, Value: fixed.FromDec(value), Gas: fixed.FromDec(gas)}, nil
 }
 
 func (n *Note) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Withdrawal) (adapters.Position, adapters.Fill, error) {
@@ -98,7 +102,7 @@ func (n *Note) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 	}
 	n.Accrue(&pos, env)
 	held := n.Value(&pos, env, adapters.PriceRate)
-	amount, units := w.Amount, pos.Units.Dec()
+	amount, units := w.Amount.Dec(), pos.Units.Dec()
 	if w.All {
 		amount = held
 	} else if amount.GreaterThan(held) {
@@ -118,7 +122,7 @@ func (n *Note) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 		}
 	}
 	fee := adapters.Quantize(amount.Mul(adapters.FromFloat(n.fee)))
-	gas := env.GasCost(GasUnits)
+	gas := env.GasCost(GasUnits).Dec()
 	out := amount.Sub(fee).Sub(gas)
 	if amount.Sign() > 0 && out.Sign() < 0 {
 		return pos, adapters.Fill{}, adapters.E(op, adapters.KindInvalid, "withdraw %s does not cover its fee %s and gas %s", amount, fee, gas)
@@ -131,7 +135,7 @@ func (n *Note) Withdraw(pos adapters.Position, env *adapters.Env, w adapters.Wit
 	if held.Sign() > 0 {
 		pos.Principal = fixed.FromDec(adapters.Quantize(pos.Principal.Dec().Mul(left.DivRound(left.Add(units), adapters.Scale))))
 	}
-	return pos, adapters.Fill{Amount: out, Value: amount, Gas: gas, Fee: fee, Partial: partial}, nil
+	return pos, adapters.Fill{Amount: fixed.FromDec(out), Value: fixed.FromDec(amount), Gas: fixed.FromDec(gas), Fee: fixed.FromDec(fee), Partial: partial}, nil
 }
 
 func (n *Note) Accrue(pos *adapters.Position, env *adapters.Env) {
