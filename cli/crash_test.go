@@ -109,7 +109,20 @@ func testCrashRecovery(t *testing.T, stateDB string) {
 		p = r.start()
 	}
 	r.api.drain(p.addr, 60*time.Second)
-	time.Sleep(500 * time.Millisecond)
+	// It stops once each vault has done a day of rebalances, the floor
+	// checkJournal holds the run to: on a loaded machine the kills may
+	// have left fewer (processes killed before they led), and a fixed
+	// wait is too short there.
+	conf, err := service.LoadConfig(r.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := service.OpenStore(context.Background(), conf.StateDB, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	r.until(p, 120*time.Second, "rebalance each vault for a day", func() bool { return minRebalanceTicks(t, store, []string{"eth", "usd"}) >= 24 })
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -121,15 +134,6 @@ func testCrashRecovery(t *testing.T, stateDB string) {
 	st.watchdog = strings.Count(string(logData), "watchdog:")
 	t.Logf("%d kills in %s: %s", st.kills, time.Since(began).Round(time.Second), st.String())
 
-	conf, err := service.LoadConfig(r.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := service.OpenStore(context.Background(), conf.StateDB, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
 	checkJournal(t, context.Background(), store, conf)
 	lost, doubled := r.api.check(t, store)
 	t.Logf("API: %d requests (%d deposits and withdrawals executed, %d refused), %d sent again after a kill; %d lost, %d doubled",

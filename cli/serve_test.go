@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,8 +88,10 @@ func checkJournal(t *testing.T, ctx context.Context, st *service.Store, conf *se
 		}{{service.ActRebalance, vs.Rebalance}, {service.ActHarvest, vs.Harvest}, {service.ActExitCheck, vs.ExitCheck}} {
 			last := row.Ticks.Get(a.act)
 			want := 0
+			expected := map[string]bool{}
 			for tick := a.sched.Sched.Next(created.Tick); !tick.After(last); tick = a.sched.Sched.Next(tick) {
 				want++
+				expected[service.TickKey(vs.ID, a.act, tick)] = true
 				in, err := st.Intent(ctx, service.TickKey(vs.ID, a.act, tick))
 				if err != nil {
 					t.Errorf("vault %s: %s tick %s has no intent: %v", vs.ID, a.act, tick.Format(time.RFC3339), err)
@@ -103,7 +106,7 @@ func checkJournal(t *testing.T, ctx context.Context, st *service.Store, conf *se
 				t.Fatal(err)
 			}
 			if got != want {
-				t.Errorf("vault %s: %d scheduled %s intents, want %d (one per tick up to %s)", vs.ID, got, a.act, want, last.Format(time.RFC3339))
+				t.Errorf("vault %s: %d scheduled %s intents, want %d (one per tick up to %s); not a tick of the schedule up to there: %s", vs.ID, got, a.act, want, last.Format(time.RFC3339), strings.Join(unexpectedIntents(t, ctx, st, vs.ID, a.act, expected), "; "))
 			}
 			if a.act == service.ActRebalance && want < 24 {
 				t.Errorf("vault %s: only %d rebalance ticks were processed; the crash test did not exercise the schedules", vs.ID, want)
@@ -165,4 +168,35 @@ func checkJournal(t *testing.T, ctx context.Context, st *service.Store, conf *se
 			}
 		}
 	}
+}
+
+// unexpectedIntents lists the scheduled intents of a vault's action whose
+// key is not in expected, with their status, outcome and times, to say
+// what a failed tick count found.
+func unexpectedIntents(t *testing.T, ctx context.Context, st *service.Store, vaultID string, a service.Action, expected map[string]bool) []string {
+	t.Helper()
+	rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT key, holder FROM intents WHERE vault_id = ? AND action = ? AND source = 'schedule' ORDER BY key"), vaultID, string(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys, holders []string
+	for rows.Next() {
+		var k, h string
+		if err := rows.Scan(&k, &h); err != nil {
+			t.Fatal(err)
+		}
+		if !expected[k] {
+			keys, holders = append(keys, k), append(holders, h)
+		}
+	}
+	rows.Close()
+	var out []string
+	for i, k := range keys {
+		in, err := st.Intent(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %s/%s by %s, created %s, done %s", k, in.Status, in.Outcome, holders[i], in.Created.Format(time.RFC3339), in.Done.Format(time.RFC3339)))
+	}
+	return out
 }
