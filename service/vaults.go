@@ -232,6 +232,60 @@ func (rt *vaultRT) do(ctx context.Context, in Intent) (Intent, error) {
 func (rt *vaultRT) doWith(ctx context.Context, in Intent, pre *VaultRow) (Intent, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	if err := rt.settleStarted(ctx, in.Key); err != nil {
+		return in, err
+	}
+	return rt.run(ctx, in, pre)
+}
+
+// settleStarted finishes, before any other intent of the vault runs,
+// each of its pending intents that the executor says already sent a
+// transaction (send mode: its key is in the execution journal). Such an
+// intent must be re-run from the pre-state it first ran on, so that it
+// makes the same decision and resolves the transactions it sent; an
+// intent committed in between (the next exit check, whose job may run
+// before the recovery of a process that just took the lease; an API
+// deposit) would move that state, and the re-run would decide otherwise
+// and leave the mined transactions in no decision. An intent that
+// cannot be finished now (this process does not hold the lease it
+// needs, or the chain cannot be read) stops the others: they wait for
+// it. The caller holds rt.mu.
+func (rt *vaultRT) settleStarted(ctx context.Context, key string) error {
+	st, ok := rt.s.exec.(interface{ Started(string) (bool, error) })
+	if !ok {
+		return nil
+	}
+	pend, err := rt.s.store.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range pend {
+		if p.VaultID != rt.id || p.Key == key {
+			continue
+		}
+		started, err := st.Started(p.Key)
+		if err != nil {
+			return err
+		}
+		if !started {
+			continue
+		}
+		rt.s.log.Info("finishing an intent that sent transactions before running another", "intent", p.Key, "next", key)
+		if _, err := rt.run(ctx, p, nil); err != nil && (!isDomain(err) || errors.Is(err, ErrNotLeader)) {
+			// A failure stays one (the job stops and retries); without
+			// the lease the intent is not ready here (503, retry).
+			kind := adapters.KindOf(err)
+			if errors.Is(err, ErrNotLeader) {
+				kind = adapters.KindNotReady
+			}
+			return adapters.Wrap("service.settle", kind, fmt.Errorf("vault %s: intent %s sent transactions and is not resolved yet, so %s waits: %w", rt.id, p.Key, key, err))
+		}
+	}
+	return nil
+}
+
+// run is doWith under rt.mu.
+func (rt *vaultRT) run(ctx context.Context, in Intent, pre *VaultRow) (Intent, error) {
 	if in.Created.IsZero() {
 		in.Created = rt.s.wall()
 	}

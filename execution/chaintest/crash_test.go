@@ -247,6 +247,7 @@ execution:
 	}
 	logData, _ := os.ReadFile(logPath)
 	recovered := strings.Count(string(logData), "recovering intent")
+	settled := strings.Count(string(logData), "finishing an intent that sent transactions")
 
 	// The journal: one line per (intent, call), each mined, and the
 	// account's nonces are exactly the journal's.
@@ -413,8 +414,8 @@ execution:
 			t.Errorf("%s: book %s, chain %s", x.name, x.book, x.chain)
 		}
 	}
-	t.Logf("%d kills (%d SIGKILL, %d SIGTERM) in %s: %d transactions journalled and mined once each (and %d decisions' gas prices), %d traded decisions, %d failed, %d pending intents recovered at restarts; book vs chain: NAV %s, largest difference %s (the replay's accrual)",
-		kills, sigkills, sigterms, time.Since(began).Round(time.Second), len(lines), gasLines, traded, failed, recovered, nav.StringFixed(2), worst.StringFixed(6))
+	t.Logf("%d kills (%d SIGKILL, %d SIGTERM) in %s: %d transactions journalled and mined once each (and %d decisions' gas prices), %d traded decisions, %d failed, %d pending intents recovered at restarts (%d of them, which had sent transactions, before another intent of the vault that came first); book vs chain: NAV %s, largest difference %s (the replay's accrual)",
+		kills, sigkills, sigterms, time.Since(began).Round(time.Second), len(lines), gasLines, traded, failed, recovered, settled, nav.StringFixed(2), worst.StringFixed(6))
 	if traded < 2 {
 		t.Errorf("%d traded decisions: the run did not exercise send mode", traded)
 	}
