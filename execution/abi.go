@@ -132,6 +132,14 @@ var (
 	pufferABI = mustABI("puffer-vault", `[
 {"type":"function","name":"depositETH","stateMutability":"payable","inputs":[{"name":"receiver","type":"address"}],"outputs":[{"name":"","type":"uint256"}]}]`)
 
+	// Swell rswETH (SwellNetwork/v3-core-public, commit ba1eeff,
+	// contracts/lrt/contracts/interfaces/IrswETH.sol): deposit() payable
+	// mints rswETH at the current rate; rswETHToETHRate() is the ETH
+	// value of one rswETH (1e18 scale), read back by reconciliation.
+	swellABI = mustABI("swell-rsweth", `[
+{"type":"function","name":"deposit","stateMutability":"payable","inputs":[],"outputs":[]},
+{"type":"function","name":"rswETHToETHRate","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]}]`)
+
 	// EigenLayer (Layr-Labs/eigenlayer-contracts
 	// src/contracts/interfaces/IStrategyManager.sol and
 	// IDelegationManager.sol): deposit into a strategy, queue withdrawals.

@@ -20,6 +20,7 @@ const (
 	srcRenzo     = "docs.renzoprotocol.com/docs/contracts/ethereum (RestakeManager, ezETH)"
 	srcKelp      = "Kelp DAO docs, contracts (LRTDepositPool, rsETH)"
 	srcPuffer    = "PufferFinance Deployments-and-ACL docs/deployments (mainnet PufferVault = pufETH)"
+	srcSwell     = "rswETH (the token is its own deposit contract): Swell's interface and implementation SwellNetwork/v3-core-public contracts/lrt (IrswETH.sol, RswETH.sol, commit ba1eeff); the proxy address as integrators publish it (roycoprotocol/royco-sdk token map 'Restaked Swell Ethereum', Ion-Protocol's RswETHAdapter RSWETH_TOKEN)"
 	srcEigen     = "Layr-Labs/eigenlayer-contracts README, mainnet deployments (StrategyManager, DelegationManager, stETH StrategyBaseTVLLimits)"
 	srcTokenWETH = "WETH9, etherscan token page; also ASSETS.WETH.UNDERLYING of the Aave address book"
 )
@@ -136,6 +137,15 @@ func builtinDeployments() []Deployment {
 				"vault": ct("PufferVault (pufETH)", "0xD9A442856C234a39a81a089C06451EBAa4306a72", srcPuffer),
 				"weth":  tWETH.Contract,
 			}},
+		// rswETH's deposit() mints to the sender at rswETHToETHRate; it
+		// reverts while Swell's whitelist is on for an unlisted sender,
+		// which the simulation before sending catches.
+		{Market: "swell/rsweth", Protocol: Swell, Asset: tWETH,
+			Position: &Token{Contract: ct("rswETH", "0xFAe103DC9cf190eD75350761e95403b7b8aFa6c0", srcSwell), Symbol: "rswETH", Decimals: 18},
+			Contracts: map[string]Contract{
+				"rsweth": ct("rswETH", "0xFAe103DC9cf190eD75350761e95403b7b8aFa6c0", srcSwell),
+				"weth":   tWETH.Contract,
+			}},
 		{Market: "eigenlayer/steth", Protocol: EigenLayer, Asset: tStETH,
 			Contracts: map[string]Contract{
 				"strategy_manager":   ct("EigenLayer StrategyManager", "0x858646372CC42E1A627fcE94aa7A7033e7CF075A", srcEigen),
@@ -170,12 +180,11 @@ var unmapped = map[string]string{
 	"morpho/weth":                    "the built-in market models a MetaMorpho vault without naming one: add the chosen vault (protocol erc4626) to the execution contracts",
 	"morpho/wbtc":                    "the built-in market models a MetaMorpho vault without naming one: add the chosen vault (protocol erc4626) to the execution contracts",
 	"symbiotic/wsteth":               "the built-in market models a Symbiotic vault without naming one: add the chosen vault (protocol erc4626 where it is one) to the execution contracts",
-	"coinbase/cbeth":                 "cbETH is minted by Coinbase for its customers only; a vault would enter through its venue (a swap), which is not encoded yet",
-	"stakewise/oseth":                "StakeWise v3 vault deposits are not encoded yet",
-	"swell/rsweth":                   "Swell rswETH deposits are not encoded yet",
+	"coinbase/cbeth":                 "cbETH is minted and redeemed only by Coinbase for verified customers (coinbase.com/cbeth), so a vault's address has no mint or redeem to call; it enters and leaves through a swap in a DEX pool (the profile's venue uniswap-v3/cbeth-weth), which is not a built-in market with a named pool, and swaps are not encoded",
+	"stakewise/oseth":                "StakeWise v3 mints osETH only against a position in one of its vaults (deposit into the vault, then mintOsToken up to the vault's loan-to-value), so ETH in does not become the same value of osETH held alone, which is what the market models; the swap route, Balancer's osETH/WETH pool, was drained on 2025-11-03 (Balancer's post-mortem) and is not encoded",
 	"karak/weth":                     "Karak vault deposits are not encoded yet",
-	"balancer/reth-weth":             "Balancer pool joins and exits are not encoded yet",
-	"balancer-weighted/80bal-20weth": "Balancer pool joins and exits are not encoded yet",
+	"balancer/reth-weth":             "the B-rETH-STABLE pool (0x1E19CF2D73a72Ef1332C882F20534B6519Be0276) is one of the Balancer v2 metastable pools emptied by the rescue after the exploit of 2025-11-03 (BIP-892, forum.balancer.fi/t/6883), and Balancer v2's pool factories are disabled (BIP-887): no join into it is encoded",
+	"balancer-weighted/80bal-20weth": "Balancer v2 joins and exits (Vault.joinPool and exitPool with the pool id and a join kind) are not encoded; after the exploit of 2025-11-03 Balancer moves its pools to v3 and disabled v2's pool factories (BIP-887, forum.balancer.fi/t/6874)",
 	"kamino/usdc":                    "Kamino is on Solana, not Ethereum",
 	"aave-v3/wsteth-loop":            "a leveraged loop (supply wstETH, borrow WETH in E-Mode, swap, supply again) is not encoded yet: its entry needs a swap route and its exit a flash loan or a deleveraging sequence",
 	"aave-v3/weeth-loop":             "a leveraged loop (supply weETH, borrow WETH in E-Mode, swap, supply again) is not encoded yet: its entry needs a swap route and its exit a flash loan or a deleveraging sequence",

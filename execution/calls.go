@@ -213,7 +213,7 @@ func (e *Encoder) Calls(r Request) ([]Call, error) {
 		err = e.erc4626(d, r, add, needAmount)
 	case Lido:
 		err = e.lido(d, r, add, needAmount)
-	case RocketPool, Renzo, Kelp, Puffer, EtherFi:
+	case RocketPool, Renzo, Kelp, Puffer, EtherFi, Swell:
 		err = e.lrt(d, r, add, needAmount)
 	case EigenLayer:
 		err = e.eigen(d, r, add, needAmount)
@@ -518,8 +518,8 @@ func splitAmounts(total, max *big.Int) []*big.Int {
 	return append(out, rest)
 }
 
-// lrt covers the native-ETH entries of Rocket Pool, ether.fi, Renzo, Kelp
-// and Puffer.
+// lrt covers the native-ETH entries of Rocket Pool, ether.fi, Renzo, Kelp,
+// Puffer and Swell.
 func (e *Encoder) lrt(d *Deployment, r Request, add adder, need func() error) error {
 	if err := need(); err != nil {
 		return err
@@ -558,6 +558,13 @@ func (e *Encoder) lrt(d *Deployment, r Request, add adder, need func() error) er
 				return err
 			}
 			return add(newCall(pufferABI, c, r.Amount, "depositETH", e.Vault))
+		case Swell:
+			// rswETH mints to msg.sender, the vault's address.
+			c, err := d.Contract("rsweth")
+			if err != nil {
+				return err
+			}
+			return add(newCall(swellABI, c, r.Amount, "deposit"))
 		case EtherFi:
 			lp, err := d.Contract("liquidity_pool")
 			if err != nil {

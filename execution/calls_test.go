@@ -9,7 +9,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/shopspring/decimal"
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/vault"
 )
 
 // TestABI_Selectors checks each function's selector against the one
@@ -59,6 +62,11 @@ func TestABI_Selectors(t *testing.T) {
 		{pufferABI, "depositETH", "depositETH(address)", "2d2da806"},
 		{eigenStrategyManagerABI, "depositIntoStrategy", "depositIntoStrategy(address,address,uint256)", "e7a050aa"},
 		{eigenDelegationABI, "queueWithdrawals", "queueWithdrawals((address[],uint256[],address)[])", "0dd8dd02"},
+		{swellABI, "deposit", "deposit()", "d0e30db0"},
+		// No published Method ID at hand: the selector is Keccak-256 of
+		// the signature as IrswETH.sol declares it, computed here apart
+		// from the abi package's parse of the fragment.
+		{swellABI, "rswETHToETHRate", "rswETHToETHRate()", hex.EncodeToString(crypto.Keccak256([]byte("rswETHToETHRate()"))[:4])},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sig, func(t *testing.T) {
@@ -235,6 +243,10 @@ func TestEncoder_Calls(t *testing.T) {
 			{weth, 0, "2e1a7d4d", []string{wordInt(5)}},
 			{common.HexToAddress("0xDD3f50F8A6CafbE9b31a427582963f465E745AF8"), 5, "d0e30db0", nil},
 		}},
+		{"swell deposit mints rswETH to the vault", Request{Market: "swell/rsweth", Op: Supply, Amount: big.NewInt(5)}, []wantCall{
+			{weth, 0, "2e1a7d4d", []string{wordInt(5)}},
+			{common.HexToAddress("0xFAe103DC9cf190eD75350761e95403b7b8aFa6c0"), 5, "d0e30db0", nil},
+		}},
 		{"kelp deposit with min out", Request{Market: "kelp/rseth", Op: Supply, Amount: big.NewInt(5), MinOut: big.NewInt(4)}, []wantCall{
 			{weth, 0, "2e1a7d4d", []string{wordInt(5)}},
 			// depositETH(uint256, string ""): the string's offset, then its empty length.
@@ -370,5 +382,26 @@ func TestEncoder_Errors(t *testing.T) {
 	}
 	if _, err := (&Encoder{Book: Builtin()}).Calls(Request{Market: "aave-v3/usdc", Op: Supply, Amount: big.NewInt(1)}); !errors.Is(err, adapters.ErrInvalid) {
 		t.Errorf("no vault address: err = %v", err)
+	}
+}
+
+// TestRequests_Swell: a buy of rswETH is one Supply of the WETH amount
+// (unwrapped and sent with deposit()); a sell is refused with the reason
+// (the rswETH amount needs its rate), as for the other LRTs.
+func TestRequests_Swell(t *testing.T) {
+	d, err := Builtin().Deployment("swell/rsweth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Requests(d, vault.Order{Market: "swell/rsweth", Side: vault.Buy, Amount: decimal.RequireFromString("1.5")}, 0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Op != Supply || rs[0].Amount.Cmp(new(big.Int).Mul(big.NewInt(15), big.NewInt(1e17))) != 0 {
+		t.Errorf("buy 1.5: %+v, want one supply of 1.5e18 wei", rs)
+	}
+	_, err = Requests(d, vault.Order{Market: "swell/rsweth", Side: vault.Sell, Amount: decimal.RequireFromString("1")}, 0.01)
+	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "exchange rate") {
+		t.Errorf("sell: %v, want a refusal naming the exchange rate", err)
 	}
 }

@@ -56,6 +56,7 @@ const (
 	Renzo      Protocol = "renzo"       // ezETH
 	Kelp       Protocol = "kelp"        // rsETH
 	Puffer     Protocol = "puffer"      // pufETH (an ERC-4626 vault with an ETH entry)
+	Swell      Protocol = "swell"       // rswETH (minted by deposit() of native ETH)
 	EigenLayer Protocol = "eigenlayer"  // a token restaked in an EigenLayer strategy
 	Curve      Protocol = "curve"       // a Curve stableswap pool
 	UniswapV3  Protocol = "uniswap-v3"  // positions through the NonfungiblePositionManager

@@ -60,7 +60,7 @@ func Requests(d *Deployment, o vault.Order, maxLoss float64) ([]Request, error) 
 	switch o.Side {
 	case vault.Buy:
 		switch d.Protocol {
-		case AaveV3, CompoundV3, MorphoBlue, ERC4626, RocketPool, Renzo, Puffer, EtherFi:
+		case AaveV3, CompoundV3, MorphoBlue, ERC4626, RocketPool, Renzo, Puffer, EtherFi, Swell:
 		case Lido:
 			if d.Wrapped {
 				// stake and wrap: no rate needed (wrap takes stETH).

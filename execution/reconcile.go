@@ -335,6 +335,18 @@ func (rd reader) position(d *Deployment, lidoQueue bool) (v reading, debt *readi
 			return v, nil, "", err
 		}
 		return reading{amount: units(eth, 18)}, nil, tok.Name + " " + method + "(balanceOf)", nil
+	case Swell:
+		tok := d.Contracts["rsweth"]
+		b, err := rd.uint(erc20ABI, tok.Address, "balanceOf", rd.vault)
+		if err != nil {
+			return v, nil, "", err
+		}
+		rate, err := rd.uint(swellABI, tok.Address, "rswETHToETHRate")
+		if err != nil {
+			return v, nil, "", err
+		}
+		eth := new(big.Int).Div(new(big.Int).Mul(b, rate), big.NewInt(1e18))
+		return reading{amount: units(eth, 18)}, nil, "rswETH balanceOf x rswETHToETHRate / 1e18", nil
 	}
 	return reading{why: unreadable(d)}, nil, "", nil
 }
