@@ -10,8 +10,8 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/shopspring/decimal"
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -393,14 +393,14 @@ func TestRequests_Swell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := Requests(d, vault.Order{Market: "swell/rsweth", Side: vault.Buy, Amount: decimal.RequireFromString("1.5")}, 0.01)
+	rs, err := Requests(d, vault.Order{Market: "swell/rsweth", Side: vault.Buy, Amount: fixed.RequireFromString("1.5")}, 0.01)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rs) != 1 || rs[0].Op != Supply || rs[0].Amount.Cmp(new(big.Int).Mul(big.NewInt(15), big.NewInt(1e17))) != 0 {
 		t.Errorf("buy 1.5: %+v, want one supply of 1.5e18 wei", rs)
 	}
-	_, err = Requests(d, vault.Order{Market: "swell/rsweth", Side: vault.Sell, Amount: decimal.RequireFromString("1")}, 0.01)
+	_, err = Requests(d, vault.Order{Market: "swell/rsweth", Side: vault.Sell, Amount: fixed.RequireFromString("1")}, 0.01)
 	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "exchange rate") {
 		t.Errorf("sell: %v, want a refusal naming the exchange rate", err)
 	}
