@@ -306,30 +306,37 @@ func (n Num) MulQ(x float64) Num {
 			return Num{exp: -Scale} // a zero rate (no fee): zero at Scale places
 		}
 		if m, k, ok := fastParts(x); ok {
-			neg, hi, lo := n.abs()
-			if m < 0 {
-				neg, m = !neg, -m
-			}
-			// |n| x m: three words.
-			h1, l1 := bits.Mul64(lo, uint64(m))
-			h2, l2 := bits.Mul64(hi, uint64(m))
-			w1, c := bits.Add64(h1, l2, 0)
-			w2 := h2 + c
-			q2, q1, q0, rem := div192(w2, w1, l1, pow10u64[k])
-			if d := pow10u64[k]; rem >= d-rem && k > 0 {
-				var c uint64
-				q0, c = bits.Add64(q0, 1, 0)
-				q1, c = bits.Add64(q1, 0, c)
-				q2 += c
-			}
-			if q2 == 0 {
-				if r, ok := fastNum(neg && q1|q0 != 0, q1, q0, -Scale); ok {
-					return r
-				}
+			if r, ok := n.mulParts(m, k); ok {
+				return r
 			}
 		}
 	}
 	return FromDec(n.Dec().Mul(FastDecimal(x)).Round(Scale))
+}
+
+// mulParts is MulQ of a fast-form n by m x 10^-k (fastParts of a
+// non-zero x); ok is false when the product does not fit the fast form.
+func (n Num) mulParts(m int64, k int) (Num, bool) {
+	neg, hi, lo := n.abs()
+	if m < 0 {
+		neg, m = !neg, -m
+	}
+	// |n| x m: three words.
+	h1, l1 := bits.Mul64(lo, uint64(m))
+	h2, l2 := bits.Mul64(hi, uint64(m))
+	w1, c := bits.Add64(h1, l2, 0)
+	w2 := h2 + c
+	q2, q1, q0, rem := div192p10(w2, w1, l1, k)
+	if d := pow10u64[k]; rem >= d-rem && k > 0 {
+		var c uint64
+		q0, c = bits.Add64(q0, 1, 0)
+		q1, c = bits.Add64(q1, 0, c)
+		q2 += c
+	}
+	if q2 != 0 {
+		return Num{}, false
+	}
+	return fastNum(neg && q1|q0 != 0, q1, q0, -Scale)
 }
 
 // MulRate is FromDec(MulRate(n.Dec(), x)): MulQ, except that a zero
@@ -338,8 +345,14 @@ func (n Num) MulRate(x float64) Num {
 	if n.Sign() == 0 {
 		return Num{}
 	}
-	if m, _, ok := fastParts(x); ok && m == 0 {
+	m, k, ok := fastParts(x)
+	if ok && m == 0 {
 		return Num{}
+	}
+	if ok && !n.slow() {
+		if r, ok := n.mulParts(m, k); ok {
+			return r
+		}
 	}
 	return n.MulQ(x)
 }

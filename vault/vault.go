@@ -473,11 +473,13 @@ func (v *Vault) fill(s *slot) *valueCache {
 			c.units = nm(c.unitsDec)
 		}
 	}
-	c.claimsDec = zero
-	for i := range s.pos.Claims {
-		c.claimsDec = fixed.Add(c.claimsDec, s.pos.Claims[i].Amount())
+	c.claimsDec, c.claims = zero, num{} // nm(zero)
+	if len(s.pos.Claims) > 0 {
+		for i := range s.pos.Claims {
+			c.claimsDec = fixed.Add(c.claimsDec, s.pos.Claims[i].Amount())
+		}
+		c.claims = nm(c.claimsDec)
 	}
-	c.claims = nm(c.claimsDec)
 	c.ok = true
 	return c
 }
