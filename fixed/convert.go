@@ -192,7 +192,7 @@ func Float(d decimal.Decimal) float64 {
 		}
 		return f
 	}
-	f := quoFloat(hi, lo, pow10u64[-exp])
+	f := quoFloat(hi, lo, int(-exp))
 	if neg {
 		f = -f
 	}
@@ -200,8 +200,9 @@ func Float(d decimal.Decimal) float64 {
 }
 
 // quoFloat returns (c1·2^64 + c0) / D rounded to the nearest float64,
-// ties to even. c > 0, 1 <= D < 2^64.
-func quoFloat(c1, c0, D uint64) float64 {
+// ties to even, for D = 10^k (k < len(pow10u64)). c > 0.
+func quoFloat(c1, c0 uint64, k int) float64 {
+	D := pow10u64[k]
 	L := 128 - bits.LeadingZeros64(c1)
 	if c1 == 0 {
 		L = 64 - bits.LeadingZeros64(c0)
@@ -219,7 +220,7 @@ func quoFloat(c1, c0, D uint64) float64 {
 	} else {
 		q1, r1 = n1/D, n1%D
 	}
-	q0, r := bits.Div64(r1, n0, D)
+	q0, r := p10Div[k].div(r1, n0)
 	// Round q (>= 55 bits) to 53 bits; r != 0 is a sticky bit.
 	qn := 128 - bits.LeadingZeros64(q1)
 	if q1 == 0 {

@@ -241,7 +241,7 @@ func (n Num) Float() float64 {
 	if hi == 0 && lo <= 1<<53 {
 		f = float64(lo) / 1e18
 	} else {
-		f = quoFloat(hi, lo, pow10u64[Scale])
+		f = quoFloat(hi, lo, Scale)
 	}
 	if neg {
 		f = -f
