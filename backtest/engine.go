@@ -776,6 +776,9 @@ func stepTimes(ms []*market, from, to int64, step time.Duration) []int64 {
 	}
 	out := make([]int64, 0, maxN+1)
 	out = append(out, from)
+	if ts, ok := sharedTimes(ms, ptr, to); ok {
+		return append(out, ts...) // the union of equal sets
+	}
 	cur := from
 	for {
 		next := int64(math.MaxInt64)
@@ -793,6 +796,26 @@ func stepTimes(ms []*market, from, to int64, step time.Duration) []int64 {
 		out = append(out, next)
 		cur = next
 	}
+}
+
+// sharedTimes returns the row times in (from, to] when every market has
+// the same ones (ptr: each series' first row after from): their union
+// then needs no merge.
+func sharedTimes(ms []*market, ptr []int, to int64) ([]int64, bool) {
+	if len(ms) == 0 {
+		return nil, false
+	}
+	in := func(i int) []int64 {
+		t := ms[i].ser.Times[ptr[i]:]
+		return t[:sort.Search(len(t), func(j int) bool { return t[j] > to })] // rows <= to
+	}
+	first := in(0)
+	for i := 1; i < len(ms); i++ {
+		if !slices.Equal(in(i), first) {
+			return nil, false
+		}
+	}
+	return first, true
 }
 
 // prepare completes the strategy's State with the history: each market's
