@@ -126,3 +126,36 @@ func (c *ppsOf) of(ta, supply, virtual num) decimal.Decimal {
 	}
 	return c.d
 }
+
+// decMemo remembers the decimals of the last few nums it converted
+// (Num.Dec), for values that recur across entries: a fill's gas cost is
+// one of the few (gas units x gas price) of the vault's protocols, so
+// the ledger's Gas of a rebalance's fills is built a handful of times,
+// not once per fill. Keys compare by representation (Num.Identical); the
+// oldest entry makes room.
+type decMemo struct {
+	n    [decMemoSize]num
+	d    [decMemoSize]decimal.Decimal
+	used int // entries filled
+	next int // the entry to replace when full
+}
+
+const decMemoSize = 8
+
+// of returns n.Dec(), from the memo when n was converted lately.
+func (c *decMemo) of(n num) decimal.Decimal {
+	for i := 0; i < c.used; i++ {
+		if c.n[i].Identical(n) {
+			return c.d[i]
+		}
+	}
+	d := n.Dec()
+	i := c.used
+	if i < decMemoSize {
+		c.used++
+	} else {
+		i, c.next = c.next, (c.next+1)%decMemoSize
+	}
+	c.n[i], c.d[i] = n, d
+	return d
+}

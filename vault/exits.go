@@ -101,7 +101,7 @@ func (ex *exits) commit(v *Vault, now time.Time) {
 		s.set(ex.pos[k])
 		f := &ex.fills[k]
 		v.idle = v.idle.Add(f.Amount)
-		v.ledger.add(fillEntry(Entry{Time: now, Type: EntrySell, Market: s.id, Reason: ex.reason + ": instant exit"}, f.Amount, f, f.Slippage))
+		v.ledger.add(v.fillEntry(Entry{Time: now, Type: EntrySell, Market: s.id, Reason: ex.reason + ": instant exit"}, f.Amount, f, f.Slippage))
 	}
 }
 
@@ -131,7 +131,7 @@ func (v *Vault) claimReady(now, tick time.Time) decimal.Decimal {
 		if f.Route != "" {
 			reason += ": " + f.Route
 		}
-		v.ledger.add(fillEntry(Entry{Time: now, Type: EntryClaim, Market: s.id, Reason: reason, Tick: tick}, f.Amount, &f, f.Slippage))
+		v.ledger.add(v.fillEntry(Entry{Time: now, Type: EntryClaim, Market: s.id, Reason: reason, Tick: tick}, f.Amount, &f, f.Slippage))
 	}
 	return got
 }

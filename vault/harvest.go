@@ -82,7 +82,7 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 		s.set(np)
 		h.Fill = f
 		v.idle = v.idle.Add(f.Amount)
-		e := fillEntry(Entry{Time: now, Type: EntryHarvest, Market: s.id, Reason: fmt.Sprintf("harvest rewards %s", h.Rewards), Tick: tick}, f.Amount, &f, f.Slippage)
+		e := v.fillEntry(Entry{Time: now, Type: EntryHarvest, Market: s.id, Reason: fmt.Sprintf("harvest rewards %s", h.Rewards), Tick: tick}, f.Amount, &f, f.Slippage)
 		res.Proceeds = res.Proceeds.Add(e.Amount)
 		res.Costs = res.Costs.Add(f.Cost().Dec())
 		gain = gain.Add(e.Amount)
@@ -97,7 +97,7 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 				v.idle = v.idle.Sub(cf.Amount)
 				h.Compounded = cf.Amount.Dec()
 				res.Costs = res.Costs.Add(cf.Cost().Dec())
-				v.ledger.add(fillEntry(Entry{Time: now, Type: EntryBuy, Market: s.id, Reason: "compound harvest", Tick: tick}, cf.Amount, &cf, cf.Slippage))
+				v.ledger.add(v.fillEntry(Entry{Time: now, Type: EntryBuy, Market: s.id, Reason: "compound harvest", Tick: tick}, cf.Amount, &cf, cf.Slippage))
 				// The compounding deposit's own cost is not profit.
 				gain = gain.Sub(cf.Cost().Dec())
 			}

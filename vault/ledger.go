@@ -60,9 +60,10 @@ type Entry struct {
 
 // fillEntry is e with a fill's amounts: Amount amount, Gas and Fee the
 // fill's, Slippage slip (the fill's, or with the depeg under market
-// pricing). The ledger is an edge: its amounts are decimals.
-func fillEntry(e Entry, amount num, f *adapters.Fill, slip num) Entry {
-	e.Amount, e.Gas, e.Slippage, e.Fee = amount.Dec(), f.Gas.Dec(), slip.Dec(), f.Fee.Dec()
+// pricing). The ledger is an edge: its amounts are decimals (the gas
+// costs, which recur, from the vault's memo).
+func (v *Vault) fillEntry(e Entry, amount num, f *adapters.Fill, slip num) Entry {
+	e.Amount, e.Gas, e.Slippage, e.Fee = amount.Dec(), v.gasDec.of(f.Gas), slip.Dec(), f.Fee.Dec()
 	return e
 }
 

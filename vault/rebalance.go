@@ -233,7 +233,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 		}
 		r.executed(Executed{Order: o, Fill: f}, v.execHint)
 		costs = costs.Add(f.Cost())
-		v.ledger.add(fillEntry(Entry{Time: now, Type: EntryRelever, Market: o.Market, Reason: reason, Tick: tick}, num{}, &f, f.Slippage))
+		v.ledger.add(v.fillEntry(Entry{Time: now, Type: EntryRelever, Market: o.Market, Reason: reason, Tick: tick}, num{}, &f, f.Slippage))
 	}
 	buys := v.work.xbuys[:0] // indexes into d.Orders
 	var total num
@@ -301,7 +301,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 			}
 			r.executed(ex, v.execHint)
 			costs = costs.Add(f.Cost()).Add(nm(dp))
-			v.ledger.add(fillEntry(Entry{Time: now, Type: EntryBuy, Market: o.Market, Reason: reason, Tick: tick}, f.Amount, &f, slip))
+			v.ledger.add(v.fillEntry(Entry{Time: now, Type: EntryBuy, Market: o.Market, Reason: reason, Tick: tick}, f.Amount, &f, slip))
 		}
 	}
 	r.Costs = costs.Dec()
@@ -438,7 +438,7 @@ func (v *Vault) recordSell(r *Result, x *execution, costs *num, s *slot, o Order
 	}
 	r.executed(ex, v.execHint)
 	*costs = costs.Add(f.Cost()).Add(nm(dp))
-	v.ledger.add(fillEntry(Entry{Time: now, Type: typ, Market: o.Market, Reason: reason, Tick: tick}, f.Amount, &f, slip))
+	v.ledger.add(v.fillEntry(Entry{Time: now, Type: typ, Market: o.Market, Reason: reason, Tick: tick}, f.Amount, &f, slip))
 }
 
 // depeg is the mark-to-market part of the move from position before to

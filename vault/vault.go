@@ -46,6 +46,7 @@ type Vault struct {
 	assets  assetsCache // positionsValue and GrossAssets
 	idleDec decOf       // idle as a decimal (Idle)
 	ppsAt   ppsOf       // the price per share (pps)
+	gasDec  decMemo     // the fills' gas costs as decimals (the ledger's Gas)
 }
 
 // slot is one market of the vault: its adapter, position and
