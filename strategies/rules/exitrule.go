@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/expr-lang/expr/vm"
 
@@ -106,4 +107,100 @@ func (s *Strategy) begin(op string, ctx context.Context, st *strategies.State) (
 		}
 	}
 	return params, nil
+}
+
+// ExitCheckEach evaluates the exit rule of each of ss on st and returns
+// each one's markets, out[k] being ss[k].ExitCheck(ctx, st): what risk
+// monitors, compiled as strategies over a vault's universe, ask at every
+// step. Strategies over the same universe, profiles and tags share one
+// filling of each market's names (the per-market work of ExitCheck) and
+// keep their own windows and parameters; others are checked one by one.
+// Errors are ExitCheck's, of the first strategy that fails.
+func ExitCheckEach(ctx context.Context, st *strategies.State, ss []*Strategy) ([][]string, error) {
+	const op = "rules.ExitCheck"
+	out := make([][]string, len(ss))
+	if len(ss) == 0 {
+		return out, nil
+	}
+	params := make([][]float64, len(ss))
+	shared := true
+	s0 := ss[0]
+	for k, s := range ss {
+		p, err := s.begin(op, ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		params[k] = p
+		if s.exit == nil || !sameMarkets(s0, s) {
+			shared = false
+		}
+	}
+	if !shared {
+		for k, s := range ss {
+			e, err := s.ExitCheck(ctx, st)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = e
+		}
+		return out, nil
+	}
+	var pc *planCtx
+	if s0.pcs != nil {
+		pc = s0.pcs.Get().(*planCtx)
+		defer s0.pcs.Put(pc)
+	} else {
+		pc = new(planCtx)
+	}
+	pc.s, pc.t = s0, st.Time.Unix()
+	pc.ms, pc.consts, pc.sw = nil, nil, nil
+	pc.env = marketEnv{}
+	pc.vm = s0.vms.Get().(*vm.VM)
+	defer s0.vms.Put(pc.vm)
+	for i := range st.Markets {
+		ms := &st.Markets[i]
+		if ms.Row < 0 || ms.Paused {
+			continue
+		}
+		pc.ms = ms
+		pc.consts = &s0.consts[i]
+		if ms.Profile != s0.profiles[i] {
+			c := constsOf(ms.Profile)
+			pc.consts = &c
+		}
+		pc.env.fill(ms, s0.tags[i], pc.consts, pc.t)
+		for k, s := range ss {
+			nw := len(s.comp.windows)
+			pc.s = s
+			pc.env.setParams(params[k])
+			pc.sw = s.wcache.get(i, ms.Series, nw)
+			pc.have = grow(pc.have, nw)
+			fire, err := pc.runBool(s.exit)
+			if err != nil {
+				return nil, err
+			}
+			if fire {
+				out[k] = append(out[k], ms.Market.ID)
+			}
+		}
+	}
+	return out, nil
+}
+
+// sameMarkets reports whether a and b compile over the same markets, with
+// the same profiles and tags: a market's names then fill the same way for
+// both.
+func sameMarkets(a, b *Strategy) bool {
+	if a == b {
+		return true
+	}
+	if len(a.universe) != len(b.universe) {
+		return false
+	}
+	for i := range a.universe {
+		if a.universe[i].ID != b.universe[i].ID || a.profiles[i] != b.profiles[i] || !slices.Equal(a.tags[i], b.tags[i]) {
+			return false
+		}
+	}
+	return true
 }

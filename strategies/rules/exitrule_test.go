@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/strategytest"
 )
@@ -117,5 +120,82 @@ func TestStrategy_ExitCheckErrors(t *testing.T) {
 				t.Errorf("Plan gives %v on the same input, want %v as ExitCheck", perr, tc.kind)
 			}
 		})
+	}
+}
+
+// TestExitCheckEach checks that ExitCheckEach gives each strategy's own
+// ExitCheck, for strategies sharing a universe (one filling of the names,
+// their own windows and parameters) and with one over another universe
+// (checked alone), on states whose peg, TVL, utilization and holdings
+// vary.
+func TestExitCheckEach(t *testing.T) {
+	uni := "[lido/steth, rocketpool/reth, aave-v3/weth]"
+	src := func(when, params string) string {
+		return "name: x\nbase: ETH\nuniverse: " + uni + "\n" + params + "rules: { eligible: \"true\", score: \"1\" }\nexit: { when: '" + when + "' }\n"
+	}
+	var ss []*Strategy
+	for _, c := range []struct{ when, params string }{
+		{`avg(peg, "6h") < 0.99`, ""},
+		{`change(tvl, "24h") < -0.1`, ""},
+		{`peg < params.p`, "params: { p: 0.995 }\n"},
+		{`holding > 0 && data_age > 2`, ""},
+		{`kind == "lending" && utilization > 0.8 && min(tvl, "12h") > 1e6`, ""},
+	} {
+		ss = append(ss, mustLoad(t, src(c.when, c.params)))
+	}
+	noExit := mustLoad(t, "name: x\nbase: ETH\nuniverse: "+uni+"\nrules: { eligible: \"true\", score: \"1\" }\n")
+	uni = "[lido/steth, rocketpool/reth]"
+	other := mustLoad(t, src(`peg < 0.999`, ""))
+	fired := make([]int, len(ss))
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		mk := func(id string) strategies.MarketState {
+			var rows []row
+			for h := -30.0; h <= 0; h += 1 + float64(rng.IntN(3)) {
+				rows = append(rows, obs(h, fPrice, 0.98+0.03*rng.Float64(), fRate, 1, fTVL, 1e6*(1+rng.Float64()), fUtil, rng.Float64()))
+			}
+			ms := marketState(t, adapters.Builtin(), id, rows...)
+			if rng.IntN(2) == 0 {
+				ms.Value = fixed.NewFromInt(int64(1 + rng.IntN(100)))
+			}
+			return ms
+		}
+		st := newState(adapters.ETH, mk("lido/steth"), mk("rocketpool/reth"), mk("aave-v3/weth"))
+		st.Time = st.Time.Add(time.Duration(rng.IntN(3)) * time.Hour)
+		got, err := ExitCheckEach(context.Background(), st, ss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, s := range ss {
+			want, err := s.ExitCheck(context.Background(), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fired[k] += len(want)
+			if !slices.Equal(got[k], want) {
+				t.Errorf("seed %d, strategy %d (%s): ExitCheckEach %v, ExitCheck %v", seed, k, s.exit.src, got[k], want)
+			}
+		}
+		// A strategy without an exit rule: each is checked alone.
+		mixed, err := ExitCheckEach(context.Background(), st, []*Strategy{ss[0], noExit})
+		w0, _ := ss[0].ExitCheck(context.Background(), st)
+		if err != nil || !slices.Equal(mixed[0], w0) || mixed[1] != nil {
+			t.Errorf("seed %d, with a strategy without exit rule: %v (%v), want [%v []]", seed, mixed, err, w0)
+		}
+		st2 := newState(adapters.ETH, st.Markets[0], st.Markets[1])
+		if _, err := ExitCheckEach(context.Background(), st2, []*Strategy{other, ss[0]}); err == nil {
+			t.Error("ExitCheckEach on a state of 2 markets with a strategy of 3: no error")
+		}
+		got2, err := ExitCheckEach(context.Background(), st2, []*Strategy{other})
+		want2, err2 := other.ExitCheck(context.Background(), st2)
+		if err != nil || err2 != nil || !slices.Equal(got2[0], want2) {
+			t.Errorf("seed %d, another universe: %v (%v), want %v (%v)", seed, got2, err, want2, err2)
+		}
+	}
+	// Each rule fires on some states and not on others (60 market-states).
+	for k, n := range fired {
+		if n == 0 || n == 60 {
+			t.Errorf("strategy %d (%s) fired on %d of 60 market-states: the test does not tell", k, ss[k].exit.src, n)
+		}
 	}
 }

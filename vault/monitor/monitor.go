@@ -330,6 +330,7 @@ type Evaluator struct {
 	r       vault.Runner
 	w       *adapters.Window
 	st      *strategies.State
+	conds   []*rules.Strategy // scratch: the conditions of the last Eval
 }
 
 // Eval is the package's Eval, on the Evaluator's State.
@@ -344,17 +345,35 @@ func (e *Evaluator) Eval(ctx context.Context, ms []Monitor, v *vault.Vault, w *a
 		}
 	}
 	e.st = e.r.State()
+	// The conditions at once (rules.ExitCheckEach): each market's names
+	// are filled once for all of them.
+	e.conds = e.conds[:0]
+	for i := range ms {
+		if ms[i].check == nil {
+			e.conds = append(e.conds, ms[i].cond)
+		}
+	}
+	fired, err := rules.ExitCheckEach(ctx, e.st, e.conds)
+	if err != nil {
+		for i := range ms { // name the monitor that failed
+			if ms[i].check == nil {
+				if _, err1 := ms[i].cond.ExitCheck(ctx, e.st); err1 != nil {
+					return nil, fmt.Errorf("monitor %s: %w", ms[i].Name, err1)
+				}
+			}
+		}
+		return nil, fmt.Errorf("monitors: %w", err)
+	}
 	var out []Firing
+	k := 0
 	for i := range ms {
 		m := &ms[i]
 		var markets []string
 		if m.check != nil {
 			markets = m.check(e.st, w)
 		} else {
-			var err error
-			if markets, err = m.cond.ExitCheck(ctx, e.st); err != nil {
-				return nil, fmt.Errorf("monitor %s: %w", m.Name, err)
-			}
+			markets = fired[k]
+			k++
 		}
 		if len(markets) > 0 {
 			out = append(out, Firing{Monitor: m.Name, Action: m.Action, Markets: markets, When: m.When, Severity: m.Severity, Basis: m.Basis})
