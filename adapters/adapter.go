@@ -399,6 +399,22 @@ type LoopFigures struct {
 	// oracle, which then liquidates nothing while an unwind sells at the
 	// market.
 	OracleGap float64
+	// BorrowCap is the debt reserve's borrow cap in force, in base units:
+	// the market's total borrows a borrow may not take past it. 0 when no
+	// cap is known to bound the borrowing then (BorrowCapper says why).
+	BorrowCap float64
+}
+
+// BorrowCapper is the optional capability of markets whose borrowing a
+// borrow cap may bound (loops): where none does, a loop's size is bounded
+// only by the vault's capital, which flatters a large loop, and reports
+// say so.
+type BorrowCapper interface {
+	// UncappedFrom returns the first time in [from, to] at which no borrow
+	// cap bounds the market's borrowing, and why (the profile's source
+	// note, or that it sets none); ok is false when a cap is in force
+	// throughout.
+	UncappedFrom(from, to time.Time) (at time.Time, why string, ok bool)
 }
 
 // Leverer is the optional capability of markets whose positions borrow

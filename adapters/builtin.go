@@ -75,6 +75,9 @@ const (
 	aaveEMode2025Note = "AIP wstETH and weETH E-Modes and LT/LTV Adjustments on Ethereum, Arbitrum, Base (bgd-labs/aave-proposals-v3 src/20250318_Multi_WstETHAndWeETHEModesAndLTLTVAdjustmentsOnEthereumArbitrumBase, payload diff; dated by its payload, 2025-03-18)"
 	aaveLiqNote       = "aave-dao/aave-v3-origin src/contracts/protocol/libraries/logic/LiquidationLogic.sol"
 	uniWstETHNote     = "Uniswap v3 wstETH/WETH 0.01% pool: the swap fee of selling the collateral when unwinding (price impact beyond it is the observed exit liquidity's bound)"
+	// The Aave v3 Ethereum WETH reserve's borrow cap.
+	aaveWETHCapNote       = "Aave v3 Ethereum WETH reserve (0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2) borrowCap 1400000 (supplyCap 1800000) in the pool configuration snapshot of 2023-10-31: bgd-labs/aave-proposals-v3 commit b681de42adac45b9f8df586a0a8b53a7ca774fc4, reports/AaveV3Ethereum_UpgradeAaveV3ETHPooolWETHParameters_20231031_before.json and _after.json; no diff of that repository, aave-dao/aave-risk-stewards or aave-dao/aave-v3-risk-stewards changes it after (the value before the snapshot was not read)"
+	aaveWETHCapRaisedNote = "raised on or before 2024-12-22, the first day the reserve's variable debt passed 1,400,000 WETH (AaveScan 1,415,913; shared/data aave-v3-eth-weth-wsteth-weeth-usdt-aavescan-daily), by a Risk Steward or AIP whose value and date were not found (Chaos Labs raised it again 2025-07-15, governance.aave.com/t/22600, value not read): no cap is known from here, so none bounds the loop"
 )
 
 // aaveLoopParams adds to a loop profile's own parameters those every Aave
@@ -118,6 +121,7 @@ func aaveLoopParams(own map[string]Param, more ...map[string]Param) map[string]P
 		"close_factor":         p(0.5, aaveLiqNote+": DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5e4 (v3.0-v3.2; v3.3 lets positions under $2,000 be closed whole, not modelled)"),
 		"close_factor_full_hf": p(0.95, aaveLiqNote+": CLOSE_FACTOR_HF_THRESHOLD = 0.95e18, at or below which the whole debt may be repaid"),
 		"flash_loan_fee":       p(0.0005, "Aave v3 Ethereum Pool.FLASHLOAN_PREMIUM_TOTAL = 5 (0.05%)"),
+		"borrow_cap":           then(since("2023-10-31", 1_400_000, aaveWETHCapNote), "2024-12-22", 0, aaveWETHCapRaisedNote),
 		"unwind_swap_cost":     p(0.0001, uniWstETHNote),
 		"slash_risk":           p(0.0005, "bad-debt and oracle risk, order of magnitude (Aave risk reports)"),
 		"gas_deposit":          p(180000, gasNote+" (Pool.supply)"),
@@ -450,6 +454,7 @@ func builtinProfiles() []Profile {
 				"max_liquidation_incentive": p(1.15, "morpho-org/morpho-blue src/libraries/ConstantsLib.sol: MAX_LIQUIDATION_INCENTIVE_FACTOR = 1.15e18"),
 				"oracle_market_price":       p(0, "the market's MorphoChainlinkOracleV2 converts wstETH with the wstETH contract's stEthPerToken (an exchange-rate oracle), stETH taken at 1 ETH"),
 				"flash_loan_fee":            p(0, "Morpho.flashLoan charges no fee (morpho-org/morpho-blue src/Morpho.sol)"),
+				"borrow_cap":                p(0, "Morpho Blue markets have no borrow cap: Morpho.borrow checks only the position's health (_isHealthy) and the market's liquidity (totalBorrowAssets <= totalSupplyAssets) (morpho-org/morpho-blue src/Morpho.sol, borrow); a loop's size is bounded by the market's supply instead"),
 				"reserve_factor":            p(0, "Morpho Blue market fee: off unless governance turns it on (Morpho.setFee)"),
 				"slash_risk":                p(0.001, "isolated markets: oracle and liquidation risk, order of magnitude"),
 				"unwind_swap_cost":          p(0.0001, uniWstETHNote),

@@ -90,6 +90,20 @@ func (d *Dated) Since() (time.Time, bool) {
 	return time.Unix(d.since, 0).UTC(), true
 }
 
+// Breaks returns the times the parameter's value may change: when it took
+// effect (if it has not always been in force) and each later change, in
+// order.
+func (d *Dated) Breaks() []time.Time {
+	var out []time.Time
+	if d.set && d.since != math.MinInt64 {
+		out = append(out, time.Unix(d.since, 0).UTC())
+	}
+	for _, f := range d.from {
+		out = append(out, time.Unix(f, 0).UTC())
+	}
+	return out
+}
+
 // IsDated reports whether the parameter changes over time or starts late.
 func (p Param) IsDated() bool { return p.Since != "" || len(p.Changes) > 0 }
 

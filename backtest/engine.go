@@ -687,6 +687,14 @@ func (e *engine) setup(ctx context.Context) error {
 	ranges := marketRanges(e.markets, from, to, sp.DataRanges)
 	warns = append(warns, rangeWarnings(ranges, from, to)...)
 	for _, m := range e.markets {
+		if bc, ok := m.ad.Driver().(adapters.BorrowCapper); ok {
+			if at, why, ok := bc.UncappedFrom(from, to); ok {
+				warns = append(warns, fmt.Sprintf("%s: no borrow cap bounds the loop's borrowing from %s (%s): its size is bounded by the vault's capital alone, which flatters a large loop",
+					m.id, fmtTime(at), why))
+			}
+		}
+	}
+	for _, m := range e.markets {
 		if m.ser.Derived.Has(adapters.FieldExchangeRate) {
 			warns = append(warns, history.PriceValuedNote(m.id))
 		}

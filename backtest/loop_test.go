@@ -198,3 +198,41 @@ func TestLoopSeries(t *testing.T) {
 		t.Errorf("equity.csv header %q lacks the loop columns", head)
 	}
 }
+
+// TestLoop_BorrowCapWarning: a backtest says when no borrow cap bounds a
+// loop's borrowing (the Aave WETH reserve's cap is not known from
+// 2024-12-22; Morpho Blue has none), and says nothing while one does.
+func TestLoop_BorrowCapWarning(t *testing.T) {
+	run := func(market, from, to string) []string {
+		t.Helper()
+		src := "synth calm " + market + " from=" + from + " to=" + to + " step=1d\nset gas=0\nstrategy rules\n" +
+			"  name: loop\n  base: ETH\n  universe: [" + market + "]\n  rules:\n    leverage: 3\n    score: 1.0\n" +
+			"  constraints: { idle: 0 }\n  rebalance: { every: \"@daily\", when: \"idle > 0.5 * nav\" }\n" +
+			"run from=" + from + " to=" + to + " capital=100\n"
+		sc, err := ParseScenario("cap.txt", []byte(src), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, fails, err := sc.Check(context.Background())
+		if err != nil || len(fails) > 0 {
+			t.Fatalf("run: %v %v", err, fails)
+		}
+		var out []string
+		for _, w := range res.Warnings {
+			if strings.Contains(w, "borrow cap") {
+				out = append(out, w)
+			}
+		}
+		return out
+	}
+	if w := run("aave-v3/wsteth-loop", "2024-06-01", "2024-09-01"); len(w) != 0 {
+		t.Errorf("2024-06..09, under the 1,400,000 cap: warnings %q, want none", w)
+	}
+	w := run("aave-v3/wsteth-loop", "2024-12-01", "2025-01-15")
+	if len(w) != 1 || !strings.Contains(w[0], "from 2024-12-22") || !strings.Contains(w[0], "flatters a large loop") {
+		t.Errorf("2024-12..2025-01: warnings %q, want one from 2024-12-22", w)
+	}
+	if w := run("morpho/wsteth-weth-loop", "2024-06-01", "2024-07-01"); len(w) != 1 || !strings.Contains(w[0], "Morpho Blue markets have no borrow cap") {
+		t.Errorf("Morpho: warnings %q, want one naming Morpho's rule", w)
+	}
+}

@@ -39,6 +39,10 @@ type Loop struct {
 	// The collateral token's withdrawal queue, for unwinds through it
 	// (loopqueue.go): its delay, and the gas of a request and a claim.
 	withdrawalDays, gasQueue, gasClaim adapters.Dated
+	// capParam is the borrow_cap parameter (for its source notes), hasCap
+	// whether the profile sets it.
+	capParam adapters.Param
+	hasCap   bool
 }
 
 // NewLoop builds the driver of a loop market. The profile must give ltv
@@ -62,6 +66,7 @@ func NewLoop(m adapters.Market, p *adapters.Profile) (*Loop, error) {
 		return nil, adapters.Wrap(op, adapters.KindInvalid, err)
 	}
 	d := &Loop{market: m, rates: rates, params: up}
+	d.capParam, d.hasCap = p.Params["borrow_cap"]
 	for _, f := range []struct {
 		name string
 		dst  *adapters.Dated
@@ -122,6 +127,42 @@ func (d *Loop) Incentive(t time.Time) float64 {
 		return f
 	}
 	return 1 + d.bonus.Or(t, 0)
+}
+
+// BorrowCap is the debt reserve's borrow cap at t in base units: 0 when
+// none is known to bound the market's borrowing then.
+func (d *Loop) BorrowCap(t time.Time) float64 {
+	if c, ok := d.borrowCap.At(t); ok && c > 0 {
+		return c
+	}
+	return 0
+}
+
+// UncappedFrom is the first time in [from, to] at which no borrow cap
+// bounds the market (adapters.BorrowCapper), and why: the parameter's
+// source note then, or that the profile sets none or that it is not in
+// force yet.
+func (d *Loop) UncappedFrom(from, to time.Time) (time.Time, string, bool) {
+	if !d.hasCap {
+		return from, "the profile sets no borrow_cap: no source for the debt reserve's cap was read", true
+	}
+	times := []time.Time{from}
+	for _, b := range d.borrowCap.Breaks() {
+		if b.After(from) && !b.After(to) {
+			times = append(times, b)
+		}
+	}
+	for _, t := range times {
+		if d.BorrowCap(t) > 0 {
+			continue
+		}
+		if v, src, ok := d.capParam.AtTime(t); ok && v == 0 {
+			return t, src, true
+		}
+		since, _ := d.borrowCap.Since()
+		return t, fmt.Sprintf("the borrow_cap the profile sets is in force only from %s", since.Format(time.DateOnly)), true
+	}
+	return time.Time{}, "", false
 }
 
 // OracleMarketPrice reports whether the protocol's oracle prices the
@@ -290,7 +331,7 @@ func (d *Loop) Figures(pos *adapters.Position, env *adapters.Env, leverage float
 	s := d.project(pos, env)
 	t := env.Time
 	f := adapters.LoopFigures{MaxLTV: d.LTV(t), LLTV: d.LLTV(t), MaxLeverage: d.MaxLeverage(t), SupplyAPY: s.apy,
-		BorrowAPY: s.bapy, OracleMarket: d.OracleMarketPrice(t)}
+		BorrowAPY: s.bapy, OracleMarket: d.OracleMarketPrice(t), BorrowCap: d.BorrowCap(t)}
 	if s.oracle > 0 {
 		f.OracleGap = s.price/s.oracle - 1
 	}

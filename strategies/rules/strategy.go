@@ -946,6 +946,17 @@ func loopNote(e *marketEnv, ms *strategies.MarketState, lev float64) string {
 	} else {
 		b = append(b, ", no debt"...)
 	}
+	if l.BorrowCap > 0 {
+		b = append(b, ", borrow cap "...)
+		b = appendNum(b, l.BorrowCap)
+		if bw, ok := ms.Obs.Get(adapters.FieldBorrows); ok {
+			b = append(b, " ("...)
+			b = appendNum(b, bw)
+			b = append(b, " borrowed)"...)
+		}
+	} else if lev > 1 {
+		b = append(b, ", no borrow cap known: the loop's size is not bounded by one"...)
+	}
 	apy := ms.Obs.Value(adapters.FieldAPY, 0)
 	bapy := ms.Obs.Value(adapters.FieldBorrowAPY, 0)
 	b = append(b, "; loop APY "...)

@@ -146,7 +146,7 @@ var marketCalibs = map[string]marketCalib{
 	"stakewise/oseth":  {size: 5.0e4},
 	"swell/rsweth":     {size: 1.0e5},
 
-	"aave-v3/weth":     {size: 2.0e6, util: 0.854, utilSD: 0.32, utilHalfLife: 20}, // AaveScan 2024-01..2025-09
+	"aave-v3/weth":     {size: 8.64e5, util: 0.854, utilSD: 0.32, utilHalfLife: 20}, // size: AaveScan 2024 median supply (the reserve grew from 0.5M to 2.7M WETH over 2024-01..2025-07; its 2024-01..2025-09 median, 2.0M, borrows past the 1,400,000 WETH cap in force through 2024); utilization: AaveScan 2024-01..2025-09
 	"aave-v3/wsteth":   {size: 1.2e6, util: 0.15},
 	"aave-v3/weeth":    {size: 1.0e6, util: 0.03},
 	"aave-v3/usdc":     {size: 2.5e9, util: 0.853, utilSD: 0.50, utilHalfLife: 7.4}, // Messari 2023-01..2025-11
