@@ -1,6 +1,7 @@
 package execution
 
 import (
+	"fmt"
 	"math/big"
 
 	"github.com/shopspring/decimal"
@@ -37,6 +38,12 @@ func Requests(d *Deployment, o vault.Order, maxLoss float64) ([]Request, error) 
 	const op = "execution.Requests"
 	refuse := func(why string) ([]Request, error) {
 		return nil, adapters.E(op, adapters.KindInvalid, "market %s: a %s order cannot be executed on chain yet: %s", d.Market, o.Side, why)
+	}
+	switch {
+	case o.Side == vault.Relever:
+		return refuse(fmt.Sprintf("relevering a loop to %.4g is not encoded: up, it borrows WETH on the pool, mints the collateral (stake and wrap) and supplies it; down, it withdraws collateral, sells it for WETH (a swap whose minimum out needs the collateral's rate) and repays; nothing of it is sent: relever by hand, or run the vault with the paper executor", o.Leverage))
+	case o.Side == vault.Buy && o.Leverage > 1:
+		return refuse(fmt.Sprintf("opening a loop at leverage %.4g (supply, then borrow, mint and supply again in rounds or in one flash loan) is not encoded: a plain supply would not borrow", o.Leverage))
 	}
 	if maxLoss < 0 || maxLoss >= 1 {
 		return nil, adapters.E(op, adapters.KindInvalid, "max_loss %v is not within [0, 1)", maxLoss)
@@ -107,5 +114,5 @@ func Requests(d *Deployment, o vault.Order, maxLoss float64) ([]Request, error) 
 		}
 		return refuse("the position's token amount needs its exchange rate")
 	}
-	return nil, adapters.E(op, adapters.KindInvalid, "order side %q is not buy or sell", o.Side)
+	return nil, adapters.E(op, adapters.KindInvalid, "order side %q is not buy, sell or relever", o.Side)
 }

@@ -213,6 +213,10 @@ func TestPropose_Refusals(t *testing.T) {
 		{"wrapped amount needs a rate", vault.Order{Market: "lido/wsteth", Side: vault.Sell, Amount: fixed.NewFromInt(1), Mode: adapters.ExitQueue}, "share rate"},
 		{"quote not positive", vault.Order{Market: "lido/steth", Side: vault.Sell, Amount: fixed.NewFromInt(1), EstCost: fixed.NewFromInt(1), Mode: adapters.ExitInstant}, "not positive"},
 		{"unknown market", vault.Order{Market: "kamino/usdc", Side: vault.Buy, Amount: fixed.NewFromInt(1)}, "Solana"},
+		// A relever order (a loop's) on a market the book maps: refused in
+		// words, before any call is encoded (issue 13).
+		{"relever", vault.Order{Market: "aave-v3/weth", Side: vault.Relever, Leverage: 2.5}, "relevering a loop to 2.5 is not encoded"},
+		{"loop open", vault.Order{Market: "aave-v3/weth", Side: vault.Buy, Leverage: 3, Amount: fixed.NewFromInt(1)}, "opening a loop at leverage 3"},
 	}
 	for _, tt := range tests {
 		_, err := c.Propose("eth", "eth/api/x", vault.Decision{Time: at, Orders: []vault.Order{tt.o}}, 0.01)

@@ -558,6 +558,19 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ec.Mode != execution.ModePaper {
+		// Loops are not encoded on chain (opening at a leverage,
+		// relevering, unwinding): a contracts file may map a loop's id to
+		// a lending deployment, whose plain supply and withdraw would not
+		// borrow or repay. Refused here, not at every rebalance.
+		for _, v := range c.Vaults {
+			for _, id := range v.Universe {
+				if m, err := c.Catalog.Market(id); err == nil && m.Legs != nil {
+					return nil, l.errf("$.execution.mode", adapters.KindInvalid, "vault %s trades %s, a leveraged loop: %s mode does not encode loops (opening at a leverage, relevering, unwinding through borrow, mint, swap and repay calls); run this vault with the paper executor", v.ID, id, ec.Mode)
+				}
+			}
+		}
+	}
 	c.Execution = ec
 	if err := l.webhooks(c, f.Alerts); err != nil {
 		return nil, err

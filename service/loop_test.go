@@ -2,8 +2,12 @@ package service
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
 )
 
 // TestService_LoopStrategy: the service runs the example wstETH/WETH loop
@@ -39,5 +43,36 @@ func TestService_LoopStrategy(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no loop position after a week: %+v", row.State.Positions)
+	}
+}
+
+// TestLoadConfig_LoopRefusedOnChain: propose and send modes do not encode
+// loops (opening at a leverage, relevering, unwinding), so a vault that
+// trades one is refused at load, in words: the built-in loop has no
+// deployment (its reason says why), and a loop a contracts file maps to a
+// lending deployment, whose plain supply would not borrow, is refused too
+// rather than have every rebalance's relever or leveraged buy refused.
+func TestLoadConfig_LoopRefusedOnChain(t *testing.T) {
+	const safe = "0x00000000000000000000000000000000000000A1"
+	vaults := "  - { id: loop, strategy: $STRAT/aave-wsteth-loop.yaml, deposit: \"100\" }\n"
+	exec := "execution:\n  mode: propose\n  vaults:\n    - { id: loop, address: \"" + safe + "\" }\n"
+	if _, err := LoadConfig(writeConfig(t, exec, vaults)); err == nil || !strings.Contains(err.Error(), "a leveraged loop") {
+		t.Errorf("propose mode with the built-in loop: error = %v, want the loop's reason", err)
+	}
+	mapped := exec + `  deployments:
+    - market: aave-v3/wsteth-loop
+      protocol: aave-v3
+      asset: { address: "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", symbol: WETH, decimals: 18, source: test }
+      contracts: { pool: { name: Aave v3 Pool, address: "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2", source: test } }
+  allow:
+    - { contract: "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", functions: [approve] }
+    - { contract: "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2", functions: [supply, withdraw] }
+`
+	_, err := LoadConfig(writeConfig(t, mapped, vaults))
+	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "trades aave-v3/wsteth-loop, a leveraged loop: propose mode does not encode loops") {
+		t.Errorf("propose mode with a mapped loop: error = %v, want a refusal naming the loop", err)
+	}
+	if _, err := LoadConfig(writeConfig(t, "", vaults)); err != nil {
+		t.Errorf("paper mode with the loop: error = %v, want none", err)
 	}
 }
