@@ -6,10 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/internal/testenv"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // TestLoop_BorrowCap: the Aave v3 WETH reserve's borrow cap is 1,400,000
@@ -49,16 +48,16 @@ func TestLoop_BorrowCap(t *testing.T) {
 	// A 3x open of 100 borrows 200.
 	pos := a.NewPosition()
 	pos.Leverage = 3
-	if _, _, err := a.Deposit(pos, env(capW-199), decimal.NewFromInt(100)); !errors.Is(err, adapters.ErrCapExceeded) {
+	if _, _, err := a.Deposit(pos, env(capW-199), fixed.NewFromInt(100)); !errors.Is(err, adapters.ErrCapExceeded) {
 		t.Errorf("open borrowing 200 with %g borrowed under a cap of %g: error = %v, want kind %v", capW-199, capW, err, adapters.KindCapExceeded)
 	}
-	if _, _, err := a.Deposit(pos, env(capW-201), decimal.NewFromInt(100)); err != nil {
+	if _, _, err := a.Deposit(pos, env(capW-201), fixed.NewFromInt(100)); err != nil {
 		t.Errorf("open borrowing 200 with %g borrowed: error = %v, want none", capW-201, err)
 	}
 	// Open at 2x (100 of debt), then relever to 3x: 100 more. The vault's
 	// own 100 counts against the cap with the market's borrows.
 	pos.Leverage = 2
-	open, _, err := a.Deposit(pos, env(0), decimal.NewFromInt(100))
+	open, _, err := a.Deposit(pos, env(0), fixed.NewFromInt(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +70,7 @@ func TestLoop_BorrowCap(t *testing.T) {
 	// After 2024-12-22 no cap is known: nothing is refused for it.
 	late := testenv.Env(day("2025-01-15"), map[adapters.Field]float64{adapters.FieldAPY: 0, adapters.FieldBorrowAPY: 0, adapters.FieldBorrows: 5e6})
 	pos.Leverage = 3
-	if _, _, err := a.Deposit(pos, late, decimal.NewFromInt(100)); err != nil {
+	if _, _, err := a.Deposit(pos, late, fixed.NewFromInt(100)); err != nil {
 		t.Errorf("open on 2025-01-15 with 5e6 borrowed: error = %v, want none (no cap known)", err)
 	}
 	if f := l.Figures(&open, env(0), 0); f.BorrowCap != capW {
