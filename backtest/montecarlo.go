@@ -63,6 +63,8 @@ type MCPath struct {
 	Loss        bool    `json:"loss"`
 	// QueueExit: the vault left a market through its withdrawal queue.
 	QueueExit bool `json:"queue_exit"`
+	// Liquidated: a protocol liquidated one of the vault's loops.
+	Liquidated bool `json:"liquidated"`
 	// Events counts the path's slash, depeg and pause events in the
 	// strategy's universe.
 	Slashes int    `json:"slashes"`
@@ -92,8 +94,10 @@ type MCSummary struct {
 	// ProbLoss: share of paths ending below Capital; ProbQueueExit: share
 	// that left a market through its withdrawal queue.
 	ProbLoss, ProbQueueExit float64
-	// ProbLiquidation is undefined (nil) until the vault can borrow
-	// (loops): no position can be liquidated.
+	// ProbLiquidation is the share of paths on which a protocol
+	// liquidated one of the vault's loops; undefined (nil) when the
+	// universe holds no market that borrows: no position can be
+	// liquidated.
 	ProbLiquidation *float64
 }
 
@@ -109,6 +113,8 @@ type MCResult struct {
 	// settings, when set, are the study's settings read back from its
 	// shards (MergeMonteCarlo); Spec is then nil.
 	settings *MCSettings
+	// borrows: the universe holds a market that borrows (a loop).
+	borrows bool
 }
 
 // PathSeed is path i's generator seed: a SplitMix64 mix of the study's
@@ -149,13 +155,34 @@ func MonteCarlo(ctx context.Context, ms MonteCarloSpec) (*MCResult, error) {
 		universe = UniverseOf(sp.Strategy)
 	}
 	ms.Spec.Universe = universe
+	// The markets generated: the universe's, a loop's legs in its place
+	// (its history is composed from theirs at load).
 	var markets []adapters.Market
+	borrows := false
+	have := map[string]bool{}
+	add := func(m adapters.Market) {
+		if !have[m.ID] {
+			have[m.ID] = true
+			markets = append(markets, m)
+		}
+	}
 	for _, id := range universe {
 		m, err := cat.Market(id)
 		if err != nil {
 			return nil, err
 		}
-		markets = append(markets, m)
+		if m.Legs == nil {
+			add(m)
+			continue
+		}
+		borrows = true
+		for _, leg := range m.Legs.IDs() {
+			lm, err := cat.Market(leg)
+			if err != nil {
+				return nil, err
+			}
+			add(lm)
+		}
 	}
 	if len(markets) == 0 {
 		return nil, adapters.E(op, adapters.KindInvalid, "strategy %s has no universe", sp.Strategy.Name())
@@ -172,7 +199,7 @@ func MonteCarlo(ctx context.Context, ms MonteCarloSpec) (*MCResult, error) {
 	if fanN <= 0 {
 		fanN = 60
 	}
-	res := &MCResult{Spec: &ms, Paths: make([]MCPath, ms.Paths)}
+	res := &MCResult{Spec: &ms, Paths: make([]MCPath, ms.Paths), borrows: borrows}
 	for k := 0; k < fanN; k++ {
 		res.FanTimes = append(res.FanTimes, sp.From.Add(time.Duration(float64(sp.To.Sub(sp.From))*float64(k)/float64(fanN-1))).Truncate(time.Second))
 	}
@@ -255,7 +282,7 @@ func MergeMonteCarlo(st MCSettings, fanTimes []time.Time, paths []MCPath) (*MCRe
 	if err != nil {
 		return nil, adapters.E(op, adapters.KindInvalid, "capital %q: %v", st.Capital, err)
 	}
-	res := &MCResult{Paths: out, FanTimes: fanTimes, settings: &st}
+	res := &MCResult{Paths: out, FanTimes: fanTimes, settings: &st, borrows: st.Borrows}
 	res.finish(capital.InexactFloat64())
 	return res, nil
 }
@@ -269,7 +296,9 @@ func (res *MCResult) finish(capital float64) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d paths failed (their errors are in paths.csv); the figures are over the %d others",
 			res.Summary.Failed, n, n-res.Summary.Failed))
 	}
-	res.Warnings = append(res.Warnings, "probability of a liquidation: n/a (the vault does not borrow yet: no position can be liquidated)")
+	if !res.borrows {
+		res.Warnings = append(res.Warnings, "probability of a liquidation: n/a (no market of the universe borrows: no position can be liquidated)")
+	}
 }
 
 // runPath generates path p's history, runs the backtest over it and
@@ -303,6 +332,7 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 	m := &r.Metrics
 	p.APY, p.TotalReturn, p.MaxDrawdown, p.EndValue = m.APY, m.TotalReturn, m.MaxDrawdown, m.EndValue
 	p.Loss = m.EndValue < sp.Capital.InexactFloat64()
+	p.Liquidated = m.Liquidations > 0
 	for _, e := range r.Ledger {
 		if e.Type == vault.EntryQueue {
 			p.QueueExit = true
@@ -383,7 +413,7 @@ func (res *MCResult) summarise(capital float64) {
 	s := &res.Summary
 	s.Paths = len(res.Paths)
 	var apy, dd, end, loss []float64
-	var nLoss, nQueue int
+	var nLoss, nQueue, nLiq int
 	for i := range res.Paths {
 		p := &res.Paths[i]
 		if p.Err != "" {
@@ -398,6 +428,9 @@ func (res *MCResult) summarise(capital float64) {
 		if p.QueueExit {
 			nQueue++
 		}
+		if p.Liquidated {
+			nLiq++
+		}
 	}
 	s.APY, s.MaxDrawdown, s.EndValue = quantilesOf(apy), quantilesOf(dd), quantilesOf(end)
 	if n := len(loss); n > 0 {
@@ -410,6 +443,10 @@ func (res *MCResult) summarise(capital float64) {
 		}
 		s.CVaR95 = tail / float64(k)
 		s.ProbLoss, s.ProbQueueExit = float64(nLoss)/float64(n), float64(nQueue)/float64(n)
+		if res.borrows {
+			pl := float64(nLiq) / float64(n)
+			s.ProbLiquidation = &pl
+		}
 	}
 	for k := range res.FanTimes {
 		var col []float64

@@ -39,6 +39,9 @@ type MCSettings struct {
 	Pricing      string             `json:"pricing"`
 	Paths        int                `json:"paths"`
 	Seed         uint64             `json:"seed"`
+	// Borrows: the universe holds a market that borrows (a loop), so
+	// prob_liquidation is defined.
+	Borrows bool `json:"borrows,omitempty"`
 }
 
 // Settings returns the study's settings (StrategyFile is the caller's).
@@ -66,7 +69,7 @@ func (res *MCResult) Settings() MCSettings {
 	}
 	return MCSettings{Strategy: sp.Strategy.Name(), Params: sp.Params, Scenario: scen, SlashScope: ms.SlashScope, Rates: rates,
 		From: sp.From.UTC(), To: sp.To.UTC(), GenStep: gen.String(), Step: step, Capital: sp.Capital.String(),
-		Pricing: sp.Pricing.String(), Paths: ms.Paths, Seed: ms.Seed}
+		Pricing: sp.Pricing.String(), Paths: ms.Paths, Seed: ms.Seed, Borrows: res.borrows}
 }
 
 // mcQuant is Quantiles in summary.json.
@@ -115,14 +118,14 @@ func g(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 // WriteMCPathsCSV writes paths.csv: one row per path in index order.
 func WriteMCPathsCSV(w io.Writer, res *MCResult) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"path", "seed", "apy", "total_return", "max_drawdown", "end_value", "loss", "queue_exit", "slashes", "depegs", "pauses", "error"}); err != nil {
+	if err := cw.Write([]string{"path", "seed", "apy", "total_return", "max_drawdown", "end_value", "loss", "queue_exit", "liquidated", "slashes", "depegs", "pauses", "error"}); err != nil {
 		return err
 	}
 	for _, p := range res.Paths {
 		rec := []string{strconv.Itoa(p.Index), strconv.FormatUint(p.Seed, 10), g(p.APY), g(p.TotalReturn), g(p.MaxDrawdown), g(p.EndValue),
-			strconv.FormatBool(p.Loss), strconv.FormatBool(p.QueueExit), strconv.Itoa(p.Slashes), strconv.Itoa(p.Depegs), strconv.Itoa(p.Pauses), p.Err}
+			strconv.FormatBool(p.Loss), strconv.FormatBool(p.QueueExit), strconv.FormatBool(p.Liquidated), strconv.Itoa(p.Slashes), strconv.Itoa(p.Depegs), strconv.Itoa(p.Pauses), p.Err}
 		if p.Err != "" {
-			rec = []string{strconv.Itoa(p.Index), strconv.FormatUint(p.Seed, 10), "", "", "", "", "", "", "", "", "", p.Err}
+			rec = []string{strconv.Itoa(p.Index), strconv.FormatUint(p.Seed, 10), "", "", "", "", "", "", "", "", "", "", p.Err}
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -176,7 +179,11 @@ func WriteMCReport(w io.Writer, res *MCResult) error {
 		M        *MCSummary
 		Warnings []string
 		Charts   []svgChart
-	}{res.Settings(), &res.Summary, res.Warnings, nil}
+		Liq      string // P(liquidation), or why it is not defined
+	}{res.Settings(), &res.Summary, res.Warnings, nil, "n/a (no market of the universe borrows)"}
+	if p := res.Summary.ProbLiquidation; p != nil {
+		d.Liq = formatPct(*p)
+	}
 	var apy, dd []float64
 	for _, p := range res.Paths {
 		if p.Err == "" {

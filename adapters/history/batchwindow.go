@@ -53,24 +53,49 @@ func BatchWindow(b *Batch, ids []string, from, to time.Time, cat *adapters.Catal
 				b.Source, e.Type, e.Time.Format(time.RFC3339), e.Market)
 		}
 	}
-	if len(ids) == 0 {
-		ids = slices.Sorted(maps.Keys(described))
-	}
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if _, ok := described[id]; !ok {
-			return nil, adapters.E(op, adapters.KindNotFound, "market %q is not in the history database", id)
-		}
-		if seen[id] {
-			return nil, adapters.E(op, adapters.KindInvalid, "market %q asked for twice", id)
-		}
-		seen[id] = true
-	}
 	if cat == nil {
 		cat = adapters.Builtin()
 	}
-	w := &adapters.Window{From: from, To: to, Series: make([]*adapters.Series, 0, len(ids))}
+	if len(ids) == 0 {
+		ids = slices.Sorted(maps.Keys(described))
+	}
+	// As Load: a loop the batch does not describe is composed from its
+	// legs, which are loaded in its place (lookupLoops, composeLoops).
+	var loops []loopSpec
+	want := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	asked := make(map[string]bool, len(ids))
 	for _, id := range ids {
+		if asked[id] {
+			return nil, adapters.E(op, adapters.KindInvalid, "market %q asked for twice", id)
+		}
+		asked[id] = true
+		if _, ok := described[id]; !ok {
+			m, err := cat.Market(id)
+			if err != nil || m.Legs == nil {
+				return nil, adapters.E(op, adapters.KindNotFound, "market %q is not in the history database", id)
+			}
+			for _, leg := range []string{m.Legs.Collateral, m.Legs.Debt} {
+				if _, ok := described[leg]; !ok {
+					return nil, adapters.E(op, adapters.KindNotFound, "market %q is a loop over %s and %s, and %q is not in the history database", id, m.Legs.Collateral, m.Legs.Debt, leg)
+				}
+			}
+			loops = append(loops, loopSpec{m: m})
+			continue
+		}
+		want = append(want, id)
+		seen[id] = true
+	}
+	for _, l := range loops {
+		for _, leg := range l.m.Legs.IDs() {
+			if _, ok := described[leg]; ok && !seen[leg] {
+				want = append(want, leg)
+				seen[leg] = true
+			}
+		}
+	}
+	w := &adapters.Window{From: from, To: to, Series: make([]*adapters.Series, 0, len(want))}
+	for _, id := range want {
 		s := batchSeries(described[id], rows[id], lo, hi)
 		if priceOnly(s) && valueAccruing(cat, s.Market) {
 			priceAsRate(s)
@@ -89,6 +114,9 @@ func BatchWindow(b *Batch, ids []string, from, to time.Time, cat *adapters.Catal
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Market, b.Market), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Scope, b.Scope))
 	})
 	finishWindow(w, evs, from, to)
+	if len(loops) > 0 {
+		composeLoops(w, ids, loops, from, to)
+	}
 	return w, nil
 }
 

@@ -68,6 +68,26 @@ func TestBatchWindow_SameAsWriteThenLoad(t *testing.T) {
 		cases = append(cases, tc{sc, b, ids, from.Add(5 * 24 * time.Hour), to.Add(-time.Hour)})
 		cases = append(cases, tc{sc + "/all", b, nil, time.Time{}, time.Time{}})
 	}
+	// A loop the batch does not describe, composed from its legs
+	// (collateral reserve, debt reserve, token) as Load composes it.
+	loop, err := cat.Market("aave-v3/wsteth-loop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var legs []adapters.Market
+	for _, id := range append(loop.Legs.IDs(), "lido/steth") {
+		m, err := cat.Market(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		legs = append(legs, m)
+	}
+	lb, err := synth.Generate(synth.Config{Scenario: "weth-borrow-spike", From: from, To: to, Step: time.Hour, Seed: 5, Markets: legs,
+		Catalog: cat, RandomEvents: true, SlashScope: "protocol:lido"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, tc{"loop", lb, []string{loop.ID, "lido/steth"}, from.Add(24 * time.Hour), to})
 	cb := adapters.Market{ID: "coinbase/cbeth", Kind: adapters.LST, Base: adapters.ETH, Protocol: "coinbase", Token: "cbETH", Tags: []string{}}
 	reth := adapters.Market{ID: "rocketpool/reth", Kind: adapters.LST, Base: adapters.ETH, Protocol: "rocketpool"}
 	hand := &history.Batch{Source: "hand", Markets: []adapters.Market{cb, reth}}
