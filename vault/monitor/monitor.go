@@ -106,6 +106,8 @@ var Builtin = []Rule{
 	{Name: "utilization-high", When: `kind == "lending" && utilization > 0.95`, Severity: "warning"},
 	{Name: "withdrawal-queue-long", When: `(kind == "lst" || kind == "lrt") && exit_days > 14`, Severity: "warning"},
 	{Name: "exit-liquidity-thin", When: `(kind == "lst" || kind == "lrt") && exit_liquidity > 0 && exit_impact > 0.02`, Severity: "warning"},
+	{Name: "exit-liquidity-falling", When: `holding > 0 && (kind == "lst" || kind == "lrt") && change(exit_liquidity, "7d") < -0.5`, Severity: "warning"},
+	{Name: "exit-time-rising", When: `holding > 0 && (kind == "lst" || kind == "lrt") && change(withdrawal_days, "7d") > 0.5`, Severity: "warning"},
 	{Name: "health-factor-low", When: `health_factor < 1.075`, Severity: "critical"},
 	{Name: "oracle-gap", When: `holding > 0 && oracle_gap < -0.02`, Severity: "critical"},
 	{Name: "data-stale", When: `holding > 0 && data_age > 72`, Severity: "critical"},
@@ -130,6 +132,10 @@ var basis = map[string]string{
 	"data-stale": "data_age is the hours since the market's latest row (the history forward-fills fields within rows, never rows: a source that stopped leaves the latest row where it stopped). 72 hours is history.GapFactor (3, the gap of data check and of the backtest's data issues) times 24 hours, the step of the daily files, the slowest regular cadence among the real sources " +
 		"(shared/data/README.md: DefiLlama, Messari and AaveScan daily; CoinGecko, Compound's oracle and GeckoTerminal hourly; the Curve pool snapshots about 12-hourly): a daily market's latest row is normally under a day old plus its publisher's lag, so 72 hours is three missed rows. " +
 		"On hourly data it is 72 missed rows: an hourly-fed vault tightens it (data_age > 6). Only held markets: the vault's staleness limit keeps it from buying on stale data.",
+	"exit-liquidity-falling": "the Curve ETH/stETH pool's ETH side is stETH's instant-exit depth (lido/steth's observed exit_liquidity; shared/data/curve-steth-pool-snapshots-2022, 387 snapshots about 12-hourly, 2022-07-29 to 2023-01-12). Over 7 days it moved by a median +1.2% and fell at most 29.5% before November 2022 (2022-09-06, the pre-Merge drawdown); in the FTX week it fell from 582,158 ETH (2022-11-06) to 245,779 (2022-11-09) while the stETH side grew, the pool filling with stETH: -58.5% over 7 days. " +
+		"A fall of more than half within 7 days fires on 4 of the 387 snapshots, 2022-11-09 to 2022-11-11, and on no other: at half the depth the price impact of the same sale (holding / (depth + holding)) about doubles. Only held markets: it is the vault's way out that thins.",
+	"exit-time-rising": "withdrawal_days is the exit through the protocol's queue; the one lengthening the data holds is EigenLayer's withdrawal escrow, 7 -> 14 days on 2025-04-17 (+100% within a day: the builtin restaked profiles' escrow_days, EigenLayer's slashing upgrade), which a rise of more than 50% within 7 days catches. " +
+		"No file in shared/data observes a queue's time (the histories carry the profiles' dated values), so the threshold is a judgement: a live source of Lido's queue, which runs 1-5 days in normal times (stake.lido.fi/withdrawals), would swing more than 50% without a crisis, and a vault fed one should raise it. Only held markets: it is the vault's own exit that lengthens.",
 	"exit-liquidity-thin": "exit_impact is the price impact of selling the vault's whole holding at once into the instant-exit depth, holding / (depth + holding) (constant-product depth, docs/adapters.md, Instant exit). " +
 		"2% is the loss the peg monitor's 0.98 stands for: above it, an emergency exit costs more than the depeg a vault would flee. A market without depth (exit_liquidity 0: restaked positions) leaves only through its queue, which withdrawal-queue-long watches.",
 }

@@ -187,8 +187,13 @@ func init() {
 			// rows, where the staking driver prices the swap on the
 			// stableswap invariant with them. Its price stays the pool's:
 			// lido/steth's is the market's (CoinGecko), whose own times
-			// would interleave with the pool's.
-			also: []alsoCopy{{market: "lido/steth", fields: adapters.FieldSet(0).With(adapters.FieldBalance0).With(adapters.FieldBalance1)}},
+			// would interleave with the pool's. The ETH side is also
+			// lido/steth's exit_liquidity, observed: the lido profile's
+			// exit_liquidity is this pool's ETH side (adapters/builtin.go),
+			// the most ETH a sale of stETH can take out of it, so its
+			// trend is the monitors' exit-liquidity-falling.
+			also: []alsoCopy{{market: "lido/steth", fields: adapters.FieldSet(0).With(adapters.FieldBalance0).With(adapters.FieldBalance1),
+				from: adapters.FieldBalance0, to: adapters.FieldExitLiquidity, move: true}},
 		}},
 		// GeckoTerminal hourly OHLCV of a WETH/stablecoin Uniswap v3 pool.
 		// price and base_usd are the close (stablecoin per WETH); volume is

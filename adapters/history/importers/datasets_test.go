@@ -143,8 +143,9 @@ func TestImportReader_Datasets(t *testing.T) {
 				"80cc05,1659133633,2022-07-29T22:27:13Z,225886.985932,591886.730514,1679.19,1635.56,1347373428.8664956\n",
 			want: []history.Row{{Market: "curve/steth-eth", Line: 2, Obs: obs(1659133633, F{adapters.FieldBalance0: 225886.985932,
 				adapters.FieldBalance1: 591886.730514, adapters.FieldPrice: 1635.56 / 1679.19, adapters.FieldBaseUSD: 1679.19, adapters.FieldTVL: 1347373428.8664956})},
-				// The pool is stETH's venue: its balances go to lido/steth too.
-				{Market: "lido/steth", Line: 2, Obs: obs(1659133633, F{adapters.FieldBalance0: 225886.985932, adapters.FieldBalance1: 591886.730514})}},
+				// The pool is stETH's venue: its balances go to lido/steth
+				// too, and its ETH side is stETH's exit liquidity.
+				{Market: "lido/steth", Line: 2, Obs: obs(1659133633, F{adapters.FieldBalance0: 225886.985932, adapters.FieldBalance1: 591886.730514, adapters.FieldExitLiquidity: 225886.985932})}},
 		},
 		{
 			name: "uniswap", format: FormatUniswapGecko,

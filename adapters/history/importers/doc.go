@@ -129,7 +129,9 @@
 //	    protocol rate; the discount is in price), price = stETH USD / ETH USD,
 //	    tvl = pool USD total, base_usd = ETH USD. The balances also go to
 //	    lido/steth's rows (the pool is stETH's venue; its swaps are priced
-//	    on them); lido/steth's price stays CoinGecko's.
+//	    on them), and the ETH side as lido/steth's exit_liquidity (the lido
+//	    profile's exit_liquidity is this pool's ETH side); lido/steth's
+//	    price stays CoinGecko's.
 //	uniswap-v3-weth-usdt-hourly-geckoterminal/*.csv (uniswap-geckoterminal-csv)
 //	    uniswap-v3/weth-usdt: price = base_usd = close (USDT per WETH),
 //	    volume = hourly USD volume × 24 / close (ETH per day), fee_tier from
