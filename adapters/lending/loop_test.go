@@ -46,6 +46,38 @@ func loopDriver(t *testing.T, c *adapters.Catalog, id string) (*adapters.Adapter
 	return a, l
 }
 
+// openLoop deposits amount into a new position of a at leverage lev.
+func openLoop(t *testing.T, a *adapters.Adapter, env *adapters.Env, lev float64, amount fixed.Num) (adapters.Position, adapters.Fill) {
+	t.Helper()
+	pos := a.NewPosition()
+	pos.Leverage = lev
+	pos, f, err := a.Deposit(pos, env, amount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pos, f
+}
+
+// marketOracleWeETHLoop is the built-in catalog with the Aave weETH loop
+// again as market id, under a market-price oracle.
+func marketOracleWeETHLoop(t *testing.T, id string) *adapters.Catalog {
+	t.Helper()
+	c := adapters.Builtin()
+	if err := c.Load("market-oracle.yaml", []byte(`
+markets:
+  - id: `+id+`
+    kind: lending
+    base: ETH
+    protocol: aave-v3-emode-weeth
+    legs: { collateral: aave-v3/weeth, debt: aave-v3/weth, token: etherfi/weeth }
+    params: { oracle_market_price: 1 }
+    param_sources: { oracle_market_price: "test: a market-price oracle" }
+`)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestLoop_DatedParams: the e-mode parameters in force at each date, as
 // the governance sources give them.
 func TestLoop_DatedParams(t *testing.T) {
@@ -151,19 +183,7 @@ func TestLoop_Route(t *testing.T) {
 // collateral worth the repaid debt x 1.01 seized at the oracle's price.
 // The figures are computed here from the formula.
 func TestLoop_LiquidationByHand(t *testing.T) {
-	c := adapters.Builtin()
-	if err := c.Load("depeg.yaml", []byte(`
-markets:
-  - id: aave-v3/weeth-loop
-    kind: lending
-    base: ETH
-    protocol: aave-v3-emode-weeth
-    legs: { collateral: aave-v3/weeth, debt: aave-v3/weth, token: etherfi/weeth }
-    params: { oracle_market_price: 1 }
-    param_sources: { oracle_market_price: "test: a market-price oracle" }
-`)); err != nil {
-		t.Fatal(err)
-	}
+	c := marketOracleWeETHLoop(t, "aave-v3/weeth-loop")
 	a, l := loopDriver(t, c, "aave-v3/weeth-loop")
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	obs := func(at time.Time, price float64) *adapters.Env {
@@ -232,14 +252,9 @@ func TestLoop_MorphoLiquidation(t *testing.T) {
 	a, l := loopDriver(t, nil, "morpho/wsteth-weth-loop")
 	at := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
 	env := testenv.Env(at, map[adapters.Field]float64{adapters.FieldExchangeRate: 1.17, adapters.FieldBorrowAPY: 0.03})
-	pos := a.NewPosition()
-	pos.Leverage = 15
-	pos, _, err := a.Deposit(pos, env, fixed.NewFromInt(100))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pos, _ := openLoop(t, a, env, 15, fixed.NewFromInt(100))
 	// A slash of 2% of the collateral takes a 15x loop below its LLTV.
-	pos, _, err = a.Apply(pos, env, adapters.Event{Market: a.Market().ID, Time: at, Type: adapters.EventSlash, Size: 0.02})
+	pos, _, err := a.Apply(pos, env, adapters.Event{Market: a.Market().ID, Time: at, Type: adapters.EventSlash, Size: 0.02})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,19 +323,7 @@ func TestLoop_OwnBorrowMovesRate(t *testing.T) {
 // below it: the borrow's debt over the collateral at the oracle's price
 // would be above the LTV (Aave's borrow check).
 func TestLoop_BorrowAboveLTVAtOracle(t *testing.T) {
-	c := adapters.Builtin()
-	if err := c.Load("depeg.yaml", []byte(`
-markets:
-  - id: aave-v3/weeth-loop
-    kind: lending
-    base: ETH
-    protocol: aave-v3-emode-weeth
-    legs: { collateral: aave-v3/weeth, debt: aave-v3/weth, token: etherfi/weeth }
-    params: { oracle_market_price: 1 }
-    param_sources: { oracle_market_price: "test: a market-price oracle" }
-`)); err != nil {
-		t.Fatal(err)
-	}
+	c := marketOracleWeETHLoop(t, "aave-v3/weeth-loop")
 	a, l := loopDriver(t, c, "aave-v3/weeth-loop")
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	// 10x: debt 9 of collateral 10 at the rate; at a price 5% below the
@@ -351,12 +354,7 @@ func TestLoop_UnwindAboveRate(t *testing.T) {
 	env := testenv.Env(at, map[adapters.Field]float64{adapters.FieldIndex: 1, adapters.FieldExchangeRate: 1.17, adapters.FieldPrice: 1.1712,
 		adapters.FieldBorrowIndex: 1.02, adapters.FieldExitLiquidity: 1e9})
 	env.GasPrice = 10
-	pos := a.NewPosition()
-	pos.Leverage = 3
-	pos, _, err := a.Deposit(pos, env, fixed.NewFromInt(100))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pos, _ := openLoop(t, a, env, 3, fixed.NewFromInt(100))
 	for _, w := range []adapters.Withdrawal{{Amount: fixed.NewFromInt(10)}, {All: true}} {
 		_, f, err := a.Withdraw(pos, env, w)
 		if err != nil {
@@ -376,19 +374,7 @@ func TestLoop_UnwindAboveRate(t *testing.T) {
 // built-in weETH loop's exchange-rate oracle (CAPO), 0 under a
 // market-price oracle (the catalog's twin) and without an observed price.
 func TestLoop_OracleGap(t *testing.T) {
-	c := adapters.Builtin()
-	if err := c.Load("oracle.yaml", []byte(`
-markets:
-  - id: aave-v3/weeth-market-oracle-loop
-    kind: lending
-    base: ETH
-    protocol: aave-v3-emode-weeth
-    legs: { collateral: aave-v3/weeth, debt: aave-v3/weth, token: etherfi/weeth }
-    params: { oracle_market_price: 1 }
-    param_sources: { oracle_market_price: "test: a market-price oracle" }
-`)); err != nil {
-		t.Fatal(err)
-	}
+	c := marketOracleWeETHLoop(t, "aave-v3/weeth-market-oracle-loop")
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	priced := map[adapters.Field]float64{adapters.FieldExchangeRate: 1.05, adapters.FieldPrice: 1.0185, adapters.FieldIndex: 1}
 	unpriced := map[adapters.Field]float64{adapters.FieldExchangeRate: 1.05, adapters.FieldIndex: 1}

@@ -145,12 +145,7 @@ func TestLoop_QueuedUnwindPartial(t *testing.T) {
 	a, l := loopDriver(t, nil, "aave-v3/wsteth-loop")
 	t0 := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
 	e := testenv.Env(t0, map[adapters.Field]float64{adapters.FieldAPY: 0, adapters.FieldBorrowAPY: 0})
-	pos := a.NewPosition()
-	pos.Leverage = 3
-	pos, _, err := a.Deposit(pos, e, fixed.NewFromInt(10))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pos, _ := openLoop(t, a, e, 3, fixed.NewFromInt(10))
 	np, f, err := a.Withdraw(pos, e, adapters.Withdrawal{Amount: fixed.FromDec(decimal.NewFromInt(1)), Mode: adapters.ExitQueue})
 	if err != nil {
 		t.Fatal(err)
