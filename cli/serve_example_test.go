@@ -246,3 +246,158 @@ func TestServe_ExampleConfig(t *testing.T) {
 	}
 	t.Logf("%d decisions, each one INFO action line", total)
 }
+
+// TestServe_Steth2022Example follows examples/service/steth-2022.yaml's
+// own instructions as a new user would: `data synth` writes the
+// steth-2022 history, `serve` replays it with the built-in peg-below bound
+// to exit. The monitor fires on stETH on 2022-05-13, the log says so, and
+// that exit check sells all the vault's stETH through its journaled
+// intent (done, traded); no decision buys stETH until the monitor
+// resolves, which is journaled too.
+func TestServe_Steth2022Example(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range []string{"service", "strategies"} {
+		if err := os.MkdirAll(filepath.Join(dir, "examples", sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"service/steth-2022.yaml", "strategies/lst-hold.yaml"} {
+		b, err := os.ReadFile("../examples/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "examples", f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfgPath := filepath.Join(dir, "examples", "service", "steth-2022.yaml")
+	// The synth command of the file's header, run from the folder.
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`#\s+yieldvault (data synth [^\\\n]+)\\\n#\s+(--db \S+)`).FindStringSubmatch(string(raw))
+	if m == nil {
+		t.Fatal("examples/service/steth-2022.yaml has no `yieldvault data synth ... --db ...` line in its header")
+	}
+	args := strings.Fields(m[1] + " " + m[2])
+	args[len(args)-1] = filepath.Join(dir, args[len(args)-1])
+	if code, _, stderr := cli(t, args...); code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, stderr)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"serve", "-c", cfgPath, "--listen", "127.0.0.1:0", "--log-format", "json"}, strings.NewReader(""), io.Discard, &logs)
+	}()
+	// Until the log says the monitor resolved (a simulated day a second).
+	type line struct {
+		Level, Msg, Vault, Task, Outcome, Orders, Monitor, Action, Markets string
+		Tick                                                               time.Time
+		// ServiceTime is a monitor line's service time (its "time" is the
+		// wall clock's, as on every line).
+		ServiceTime time.Time `json:"service_time"`
+	}
+	var lines []line
+	for deadline := time.Now().Add(120 * time.Second); ; {
+		lines = lines[:0]
+		resolved := false
+		for _, l := range strings.Split(logs.String(), "\n") {
+			var x line
+			if json.Unmarshal([]byte(l), &x) == nil {
+				lines = append(lines, x)
+				resolved = resolved || (x.Msg == "monitor resolved" && x.Monitor == "peg-below")
+			}
+		}
+		if resolved {
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited with %d: %s", code, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peg-below did not fire and resolve within 120 s: %s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited with %d after the stop", code)
+	}
+	var fired time.Time
+	for _, l := range lines {
+		if l.Msg == "monitor firing" && l.Monitor == "peg-below" {
+			if l.Level != "WARN" || l.Action != "exit" || l.Markets != "lido/steth" {
+				t.Errorf("firing line %+v, want WARN, action exit, on lido/steth", l)
+			}
+			fired = l.ServiceTime
+			break
+		}
+	}
+	if want := time.Date(2022, 5, 13, 18, 0, 0, 0, time.UTC); !fired.Equal(want) {
+		t.Fatalf("peg-below fired at %s, want %s", fired, want)
+	}
+	exitLine := false
+	for _, l := range lines {
+		if l.Msg == "action" && l.Task == "exit_check" && l.Tick.Equal(fired) {
+			exitLine = l.Outcome == "traded" && strings.Contains(l.Orders, "sell lido/steth") && strings.Contains(l.Orders, "all")
+		}
+	}
+	if !exitLine {
+		t.Errorf("no INFO action line of the exit check at %s selling all the stETH", fired)
+	}
+
+	st, err := service.OpenStore(context.Background(), filepath.Join(dir, "examples", "service", "steth-2022-state.db"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ds, err := st.Decisions(context.Background(), "lst", 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exitIntent string
+	var resolvedAt time.Time
+	for k := len(ds) - 1; k >= 0; k-- { // oldest first
+		d := ds[k]
+		var det struct {
+			Decision struct {
+				Orders []struct {
+					Market, Side string
+					All          bool
+				}
+			}
+		}
+		_ = json.Unmarshal(d.Detail, &det)
+		if d.Time.Equal(fired) && d.Action == service.ActExitCheck && strings.Contains(d.Summary, "firing: monitor peg-below fires on lido/steth") {
+			for _, o := range det.Decision.Orders {
+				if o.Market == "lido/steth" && o.Side == "sell" && o.All && d.Outcome == service.OutTraded {
+					exitIntent = d.Intent
+				}
+			}
+		}
+		if resolvedAt.IsZero() && strings.Contains(d.Summary, "resolved: monitor peg-below") {
+			resolvedAt = d.Time
+		}
+		if !d.Time.Before(fired) && resolvedAt.IsZero() {
+			for _, o := range det.Decision.Orders {
+				if o.Market == "lido/steth" && o.Side == "buy" {
+					t.Errorf("%s: a %s bought stETH while peg-below fired", d.Time, d.Action)
+				}
+			}
+		}
+	}
+	if exitIntent == "" || resolvedAt.IsZero() {
+		t.Fatalf("journal: exit intent %q, resolved %s; want an exit check at %s that sold all the stETH, and a resolution", exitIntent, resolvedAt, fired)
+	}
+	var status, outcome string
+	if err := st.DB().QueryRow("SELECT status, outcome FROM intents WHERE key = ?", exitIntent).Scan(&status, &outcome); err != nil || status != "done" || outcome != service.OutTraded || !strings.HasPrefix(exitIntent, "lst/exit_check/") {
+		t.Errorf("the exit's intent %q: %s %s (%v), want a done exit-check intent that traded", exitIntent, status, outcome, err)
+	}
+	t.Logf("peg-below fired %s, the exit check's intent %s sold all the stETH, resolved %s", fired, exitIntent, resolvedAt)
+}

@@ -106,12 +106,12 @@ func (rt *vaultRT) observeMonitors(c Commit) {
 		m.MonitorFiring.WithLabelValues(rt.id, f.Monitor, f.Severity, f.Action).Set(1)
 		m.MonitorFired.WithLabelValues(rt.id, f.Monitor).Inc()
 		rt.s.log.Warn("monitor firing", "vault", rt.id, "monitor", f.Monitor, "severity", f.Severity, "action", f.Action,
-			"markets", strings.Join(f.Markets, ","), "when", f.When, "time", c.monitorsAt)
+			"markets", strings.Join(f.Markets, ","), "when", f.When, "service_time", c.monitorsAt)
 		send(f, "firing")
 	}
 	for _, f := range resolved {
 		m.MonitorFiring.WithLabelValues(rt.id, f.Monitor, f.Severity, f.Action).Set(0)
-		rt.s.log.Info("monitor resolved", "vault", rt.id, "monitor", f.Monitor, "markets", strings.Join(f.Markets, ","), "time", c.monitorsAt)
+		rt.s.log.Info("monitor resolved", "vault", rt.id, "monitor", f.Monitor, "markets", strings.Join(f.Markets, ","), "service_time", c.monitorsAt)
 		send(f, "resolved")
 	}
 }
