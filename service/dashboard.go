@@ -105,6 +105,39 @@ type ExitRoute struct {
 	Route string `json:"route"`
 }
 
+// LoopView is a held leveraged loop's figures now (adapters.LoopFigures):
+// what the health-factor-low and oracle-gap monitors read.
+type LoopView struct {
+	Market   string  `json:"market"`
+	Leverage float64 `json:"leverage"`
+	// HealthFactor is collateral at the oracle's price x LLTV / debt; 0
+	// without debt (it is then unbounded).
+	HealthFactor float64 `json:"health_factor"`
+	LTV          float64 `json:"ltv"`
+	LLTV         float64 `json:"lltv"`
+	// LiquidationDrop is the fall of the collateral's oracle price that
+	// liquidates the position, 1 - 1/HealthFactor (1 without debt).
+	LiquidationDrop float64 `json:"liquidation_drop"`
+	OracleGap       float64 `json:"oracle_gap"`
+}
+
+// loopViews are the figures of every loop the vault holds.
+func loopViews(rt *vaultRT, v interface {
+	LoopFigures(string) (adapters.LoopFigures, bool)
+}) []LoopView {
+	out := []LoopView{}
+	for _, ad := range rt.ads {
+		id := ad.Market().ID
+		f, ok := v.LoopFigures(id)
+		if !ok {
+			continue
+		}
+		out = append(out, LoopView{Market: id, Leverage: f.Leverage, HealthFactor: f.HealthFactor, LTV: f.LTV, LLTV: f.LLTV,
+			LiquidationDrop: f.LiquidationDrop, OracleGap: f.OracleGap})
+	}
+	return out
+}
+
 // exitRoutes quotes every held position's exit.
 func exitRoutes(rt *vaultRT, v interface {
 	Env(string) (adapters.Env, bool)

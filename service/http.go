@@ -247,6 +247,9 @@ type VaultView struct {
 	Alerts []monitor.Firing `json:"alerts"`
 	// Exits are the held positions' exit routes now.
 	Exits []ExitRoute `json:"exits"`
+	// Loops are the held leveraged loops' figures now: leverage, health
+	// factor, distance to liquidation.
+	Loops []LoopView `json:"loops"`
 }
 
 // viewCache holds a vault's view at a version: reads cost one indexed
@@ -318,6 +321,7 @@ func (s *Service) buildView(ctx context.Context, rt *vaultRT) (VaultView, error)
 		Schedules: map[string]string{"rebalance": rt.spec.Rebalance.Spec, "harvest": rt.spec.Harvest.Spec, "exit_check": rt.spec.ExitCheck.Spec}}
 	vw.ID = rt.id
 	vw.Exits = exitRoutes(rt, v)
+	vw.Loops = loopViews(rt, v)
 	if rt.spec.Staleness > 0 {
 		vw.Staleness = rt.spec.Staleness.String()
 	}

@@ -110,6 +110,18 @@
         ...(v.exits || []).map((e) => el("tr", { "data-market": e.market }, el("td", {}, e.market),
           el("td", { class: "num" }, short(e.instant_cost)), el("td", { class: "num" }, e.queue_days ? e.queue_days.toFixed(1) : "-"), el("td", {}, e.route))))));
     grid.append(el("div", {}, el("h3", {}, "Exposure by protocol, layer, AVS, operator, kind"), exposure(v.positions)));
+    if ((v.loops || []).length > 0) {
+      grid.append(el("div", {}, el("h3", {}, "Loops: health factor and distance to liquidation"),
+        el("table", { class: "loops" },
+          el("tr", {}, el("th", {}, "market"), el("th", { class: "num" }, "leverage"), el("th", { class: "num" }, "health factor"),
+            el("th", { class: "num" }, "LTV / LLTV"), el("th", { class: "num" }, "liquidation drop"), el("th", { class: "num" }, "oracle gap")),
+          ...v.loops.map((l) => el("tr", { "data-market": l.market }, el("td", {}, l.market),
+            el("td", { class: "num" }, l.leverage.toFixed(2)),
+            el("td", { class: "num health-factor" + (l.health_factor > 0 && l.health_factor < 1.075 ? " paused" : "") }, l.health_factor > 0 ? l.health_factor.toFixed(4) : "no debt"),
+            el("td", { class: "num" }, pct(l.ltv) + " / " + pct(l.lltv)),
+            el("td", { class: "num" }, pct(l.liquidation_drop)),
+            el("td", { class: "num" }, pct(l.oracle_gap)))))));
+    }
     sec.append(grid);
     sec.append(el("h3", {}, "Recent decisions"));
     sec.append(el("table", { class: "decisions" },
