@@ -89,6 +89,18 @@ func builtinDeployments() []Deployment {
 		return d
 	}
 	return []Deployment{
+		// The wstETH loop: collateral wstETH and debt WETH in the same
+		// Pool (the aTokens' and debt tokens' addresses are read from the
+		// Pool's getReserveData by reconciliation); wstETH minted through
+		// Lido and sold on the Curve stETH/ETH pool.
+		{Market: "aave-v3/wsteth-loop", Protocol: AaveV3Loop, Asset: tWETH, Position: &tWstETH, Coins: []Token{ethToken, tStETH},
+			Contracts: map[string]Contract{
+				"pool":   cAavePool,
+				"weth":   tWETH.Contract,
+				"lido":   tStETH.Contract,
+				"wsteth": tWstETH.Contract,
+				"curve":  cCurveStETH,
+			}},
 		aave("aave-v3/weth", tWETH, "0x4d5F47FA6A74757f35C14fD3a6Ef8E3C9BC514E8"),
 		aave("aave-v3/wsteth", tWstETH, "0x0B925eD163218f6662a35e0f0371Ac234f9E9371"),
 		aave("aave-v3/weeth", tWeETH, "0xBdfa7b7893081B35Fb54027489e2Bc7A38275129"),
@@ -186,7 +198,6 @@ var unmapped = map[string]string{
 	"balancer/reth-weth":             "the B-rETH-STABLE pool (0x1E19CF2D73a72Ef1332C882F20534B6519Be0276) is one of the Balancer v2 metastable pools emptied by the rescue after the exploit of 2025-11-03 (BIP-892, forum.balancer.fi/t/6883), and Balancer v2's pool factories are disabled (BIP-887): no join into it is encoded",
 	"balancer-weighted/80bal-20weth": "Balancer v2 joins and exits (Vault.joinPool and exitPool with the pool id and a join kind) are not encoded; after the exploit of 2025-11-03 Balancer moves its pools to v3 and disabled v2's pool factories (BIP-887, forum.balancer.fi/t/6874)",
 	"kamino/usdc":                    "Kamino is on Solana, not Ethereum",
-	"aave-v3/wsteth-loop":            "a leveraged loop (supply wstETH, borrow WETH in E-Mode, swap, supply again) is not encoded yet: its entry needs a swap route and its exit a flash loan or a deleveraging sequence",
 	"aave-v3/weeth-loop":             "a leveraged loop (supply weETH, borrow WETH in E-Mode, swap, supply again) is not encoded yet: its entry needs a swap route and its exit a flash loan or a deleveraging sequence",
 	"morpho/wsteth-weth-loop":        "a leveraged loop on Morpho Blue's wstETH/WETH market is not encoded yet: the built-in market names no MarketParams, and the loop needs a swap route",
 	"babylon/btc":                    "Babylon stakes native BTC on Bitcoin, not through an EVM contract",

@@ -205,6 +205,8 @@ func (e *Encoder) Calls(r Request) ([]Call, error) {
 	switch d.Protocol {
 	case AaveV3:
 		err = e.aave(d, r, add, needAmount)
+	case AaveV3Loop:
+		err = e.aaveLoop(d, r, add, needAmount)
 	case CompoundV3:
 		err = e.comet(d, r, add, needAmount)
 	case MorphoBlue:

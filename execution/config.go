@@ -273,7 +273,7 @@ func Check(f *File, pos func(path string) string, abs func(string) string, unive
 				return nil, errAt("$.execution.vaults", "vault %s trades %s: %v", id, m, trimOp(err))
 			}
 			for _, o := range sampleOrders(d) {
-				reqs, err := Requests(d, o, 0.01)
+				reqs, err := LoopRequests(d, o, 0.01, sampleLoop)
 				if err != nil {
 					return nil, errAt("$.execution.vaults", "vault %s trades %s: %v", id, m, trimOp(err))
 				}
@@ -303,8 +303,18 @@ func sampleOrders(d *Deployment) []vault.Order {
 	if d.Protocol == Lido {
 		out = append(out, vault.Order{Market: d.Market, Side: vault.Sell, Amount: one, Mode: adapters.ExitQueue})
 	}
+	if d.Protocol == AaveV3Loop {
+		// A loop opens at a leverage and relevers both ways.
+		out[0].Leverage = 3
+		out = append(out, vault.Order{Market: d.Market, Side: vault.Relever, Leverage: 3}, vault.Order{Market: d.Market, Side: vault.Relever, Leverage: 1.5})
+	}
 	return out
 }
+
+// sampleLoop is the book sampleOrders' loop orders are encoded with: a
+// 2x position at an LTV and threshold of Aave's ETH-correlated e-mode's
+// order (only which calls the orders make matters here).
+var sampleLoop = &LoopBook{Collateral: decimal.NewFromInt(2), Debt: decimal.NewFromInt(1), Rate: decimal.RequireFromString("1.2"), Peg: 1, LTV: 0.9, LLTV: 0.93}
 
 // callable is, for every contract of the book, the functions the encoder
 // may call on it (found by encoding every operation on every market).

@@ -35,7 +35,17 @@ func Units(amount decimal.Decimal, decimals int) (*big.Int, error) {
 // price, a Uniswap position's ticks) are refused with the reason, never
 // guessed.
 func Requests(d *Deployment, o vault.Order, maxLoss float64) ([]Request, error) {
+	return LoopRequests(d, o, maxLoss, nil)
+}
+
+// LoopRequests is Requests with a loop market's book (lb; nil for other
+// markets): an order on a loop deployment (AaveV3Loop) becomes its rounds
+// of requests (loopRequests); on any other market lb is not read.
+func LoopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) ([]Request, error) {
 	const op = "execution.Requests"
+	if d.Protocol == AaveV3Loop {
+		return loopRequests(d, o, maxLoss, lb)
+	}
 	refuse := func(why string) ([]Request, error) {
 		return nil, adapters.E(op, adapters.KindInvalid, "market %s: a %s order cannot be executed on chain yet: %s", d.Market, o.Side, why)
 	}

@@ -27,6 +27,12 @@ type Proposal struct {
 // recipient other than the vault, or an order that cannot be executed on
 // chain yet is refused (KindInvalid) with the reason.
 func (c *Config) Plan(vaultID string, d vault.Decision, maxLoss float64) ([]Call, error) {
+	return c.PlanLoops(vaultID, d, maxLoss, nil)
+}
+
+// PlanLoops is Plan with the books of the decision's loop markets (by
+// market ID), which their orders' calls need (LoopRequests).
+func (c *Config) PlanLoops(vaultID string, d vault.Decision, maxLoss float64, loops map[string]LoopBook) ([]Call, error) {
 	const op = "execution.Plan"
 	addr, ok := c.Vaults[vaultID]
 	if !ok {
@@ -39,7 +45,11 @@ func (c *Config) Plan(vaultID string, d vault.Decision, maxLoss float64) ([]Call
 		if err != nil {
 			return nil, adapters.E(op, adapters.KindInvalid, "refused: %s", trimOp(err))
 		}
-		reqs, err := Requests(dep, o, maxLoss)
+		var lb *LoopBook
+		if b, ok := loops[o.Market]; ok {
+			lb = &b
+		}
+		reqs, err := LoopRequests(dep, o, maxLoss, lb)
 		if err != nil {
 			return nil, adapters.E(op, adapters.KindInvalid, "refused: %s", trimOp(err))
 		}
@@ -76,11 +86,17 @@ func ProposalName(vaultID, key string) string {
 // re-run of an intent after a crash writes the same bytes. Nothing is
 // sent. A decision without orders writes nothing.
 func (c *Config) Propose(vaultID, key string, d vault.Decision, maxLoss float64) (*Proposal, error) {
+	return c.ProposeLoops(vaultID, key, d, maxLoss, nil)
+}
+
+// ProposeLoops is Propose with the books of the decision's loop markets
+// (PlanLoops).
+func (c *Config) ProposeLoops(vaultID, key string, d vault.Decision, maxLoss float64, loops map[string]LoopBook) (*Proposal, error) {
 	const op = "execution.Propose"
 	if len(d.Orders) == 0 {
 		return nil, nil
 	}
-	calls, err := c.Plan(vaultID, d, maxLoss)
+	calls, err := c.PlanLoops(vaultID, d, maxLoss, loops)
 	if err != nil {
 		return nil, err
 	}

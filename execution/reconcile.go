@@ -181,6 +181,57 @@ func (c *Config) Reconcile(ctx context.Context, cl ethereum.ContractCaller, vaul
 	return r, nil
 }
 
+// loop reads an Aave v3 wstETH loop back: its collateral (the wstETH
+// reserve's aToken balance, in stETH by wstETH.getStETHByWstETH, stETH at
+// par as Aave's wstETH oracle prices it) less its debt (the WETH
+// reserve's variable debt token balance): the equity, which the book
+// values the loop at; the reading names both.
+func (rd reader) loop(d *Deployment) (reading, *reading, string, error) {
+	const op = "execution.Reconcile"
+	pool, err := d.Contract("pool")
+	if err != nil {
+		return reading{}, nil, "", err
+	}
+	wst, err := d.Contract("wsteth")
+	if err != nil {
+		return reading{}, nil, "", err
+	}
+	reserve := func(asset common.Address, field string) (common.Address, error) {
+		vals, err := rd.call(aaveReserveABI, pool.Address, "getReserveData", asset)
+		if err != nil {
+			return common.Address{}, err
+		}
+		a, _ := reflectFields(vals[0])[field].(common.Address)
+		if a == (common.Address{}) {
+			return a, adapters.E(op, adapters.KindOther, "market %s: the pool %s lists no reserve for %s", d.Market, pool.Address.Hex(), asset.Hex())
+		}
+		return a, nil
+	}
+	aToken, err := reserve(wst.Address, "ATokenAddress")
+	if err != nil {
+		return reading{}, nil, "", err
+	}
+	vdebt, err := reserve(d.Asset.Address, "VariableDebtTokenAddress")
+	if err != nil {
+		return reading{}, nil, "", err
+	}
+	w, err := rd.uint(erc20ABI, aToken, "balanceOf", rd.vault)
+	if err != nil {
+		return reading{}, nil, "", err
+	}
+	coll, err := rd.uint(lstValueABI, wst.Address, "getStETHByWstETH", w)
+	if err != nil {
+		return reading{}, nil, "", err
+	}
+	debt, err := rd.uint(erc20ABI, vdebt, "balanceOf", rd.vault)
+	if err != nil {
+		return reading{}, nil, "", err
+	}
+	c, b := units(coll, 18), units(debt, d.Asset.Decimals)
+	how := fmt.Sprintf("collateral %s (aToken %s balanceOf %s wstETH, getStETHByWstETH) less debt %s (variable debt token %s balanceOf)", c, aToken.Hex(), units(w, 18), b, vdebt.Hex())
+	return reading{amount: c.Sub(b)}, nil, how, nil
+}
+
 // reading is an amount read from chain, or why it could not be.
 type reading struct {
 	amount decimal.Decimal
@@ -257,6 +308,8 @@ func (rd reader) position(d *Deployment, lidoQueue bool) (v reading, debt *readi
 			return v, nil, "", err
 		}
 		return reading{amount: units(bal, dec)}, &reading{amount: units(db, dec), why: "variable debt token " + vdebt.Hex() + " balanceOf"}, "aToken " + aToken.Hex() + " balanceOf", nil
+	case AaveV3Loop:
+		return rd.loop(d)
 	case CompoundV3:
 		comet, err := d.Contract("comet")
 		if err != nil {
@@ -491,8 +544,10 @@ func readLog(f *Fill, l *types.Log, d *Deployment, addr common.Address) {
 		}
 	case l.Address == asset && l.Topics[0] == topicWithdrawal && topicAddr(1) == addr:
 		f.Spent.Add(f.Spent, word(0)) // WETH unwrapped to send ether
-	case l.Address == asset && l.Topics[0] == topicDeposit && topicAddr(1) == addr:
-		f.Received.Add(f.Received, word(0)) // ether wrapped back
+	case l.Address == asset && l.Topics[0] == topicDeposit && topicAddr(1) == addr && d.Protocol != AaveV3Loop:
+		// Ether wrapped back. (A loop's wraps are not counted: they wrap
+		// ether its Curve swap bought, counted at the swap, to repay.)
+		f.Received.Add(f.Received, word(0))
 	case l.Topics[0] == topicExchange && topicAddr(1) == addr && d.Contracts["curve"].Address == l.Address:
 		// The instant stETH exit: the ether bought (coin 0), at par
 		// with the WETH the vault holds.

@@ -1,0 +1,432 @@
+package execution
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+// AaveV3Loop is a leveraged loop on Aave v3: wstETH supplied as
+// collateral, WETH borrowed at the variable rate (aave-v3/wsteth-loop).
+// Its deployment's Asset is WETH (what the vault spends and the debt),
+// its Position wstETH (the collateral token), and its contracts the Pool,
+// WETH, Lido (stETH), wstETH and the Curve stETH/ETH pool.
+const AaveV3Loop Protocol = "aave-v3-loop"
+
+// LoopBook is what a loop order's calls need besides the order: the
+// position as the book holds it, the market's parameters at the
+// decision's time, and the collateral token's exchange rate.
+type LoopBook struct {
+	// Collateral and Debt are the position's in the base asset: the
+	// collateral at its exchange rate (as Aave's wstETH oracle prices
+	// it), the debt with its interest; zero for a loop not held.
+	Collateral, Debt decimal.Decimal
+	// Rate is stETH per wstETH (wstETH.getStETHByWstETH(1e18)): read on
+	// chain in send mode (ChainRates), the book's in propose mode.
+	Rate decimal.Decimal
+	// Peg is the collateral's market price over its exchange rate (stETH
+	// in ETH on the venue); 0 or unset counts as 1.
+	Peg float64
+	// LTV and LLTV are the market's loan-to-value and liquidation
+	// threshold (the profile's ltv and lltv in force).
+	LTV, LLTV float64
+}
+
+// The margins of a loop's calls. Each is a judgement, named here once.
+const (
+	// rateSlack: wrap and unwrap amounts are computed at the rate less
+	// one basis point, so that a rate that moved since it was read
+	// (stETH's daily rebase is about 0.01%) cannot make a supply or a
+	// swap ask for more than the wrap or unwrap gave; what is left
+	// stays at the vault's address (wstETH or stETH dust).
+	rateSlack = 1e-4
+	// borrowSlack: a round borrows up to LTV x (1 - borrowSlack) of the
+	// collateral, not the LTV itself, which the Pool's oracle rounding
+	// could refuse.
+	borrowSlack = 1e-3
+	// unwindHF: an unwind round withdraws at most what leaves the
+	// health factor (at the liquidation threshold) at 1.01.
+	unwindHF = 1.01
+	// maxLoopRounds bounds the rounds of one order.
+	maxLoopRounds = 60
+)
+
+// LoopRounds is the number of borrow rounds a loop's model prices
+// (adapters/lending/loop.go, rounds): the k at which one unit of equity,
+// each round borrowing ltv of the collateral the last added, reaches
+// leverage lev: 1 + ltv + ... + ltv^k >= lev.
+func LoopRounds(lev, ltv float64) int {
+	n, l := 0, 1.0
+	for l < lev-1e-12 && n < 1000 {
+		l = 1 + ltv*l
+		n++
+	}
+	return n
+}
+
+// loopRequests turns a loop order into rounds of requests on the loop's
+// deployment. Opening (a buy at a leverage) and relevering up use the
+// borrow rounds route: the equity is staked, wrapped and supplied, then
+// each round borrows WETH up to LTV x (1 - borrowSlack) of the
+// collateral, stakes it with Lido, wraps it and supplies it, until the
+// debt reaches (leverage - 1) x equity. The flash-loan route the model may
+// price (one flash loan, cheaper at high gas) needs a contract of the
+// vault's own to receive the loan: the executor always takes the rounds
+// route. Unwinding (a sell) and relevering down withdraw wstETH, unwrap
+// it, sell the stETH on the Curve stETH/ETH pool at a minimum out of the
+// quote less max_loss, wrap what the minimum guarantees to WETH and repay
+// it, round by round (each withdrawal leaves the health factor at
+// unwindHF). Ether received above the minimum stays at the vault's
+// address, as after Lido's instant exit.
+func loopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) ([]Request, error) {
+	const op = "execution.Requests"
+	refuse := func(format string, args ...any) ([]Request, error) {
+		return nil, adapters.E(op, adapters.KindInvalid, "market %s: a %s order cannot be executed on chain: %s", d.Market, o.Side, fmt.Sprintf(format, args...))
+	}
+	if lb == nil {
+		return refuse("the loop's calls need its position and rate from the book (no loop book was given)")
+	}
+	if lb.Rate.Sign() <= 0 {
+		return refuse("no exchange rate of the collateral (stETH per wstETH)")
+	}
+	if !(lb.LTV > 0 && lb.LTV < 1 && lb.LLTV >= lb.LTV && lb.LLTV < 1) {
+		return refuse("ltv %g and lltv %g must satisfy 0 < ltv <= lltv < 1", lb.LTV, lb.LLTV)
+	}
+	if maxLoss < 0 || maxLoss >= 1 {
+		return nil, adapters.E(op, adapters.KindInvalid, "max_loss %v is not within [0, 1)", maxLoss)
+	}
+	peg := lb.Peg
+	if !(peg > 0) || math.IsInf(peg, 0) {
+		peg = 1
+	}
+	p := loopPlan{d: d, rate: lb.Rate, c: lb.Collateral, b: lb.Debt, ltv: lb.LTV, lltv: lb.LLTV}
+	lev := o.Leverage
+	switch o.Side {
+	case vault.Buy:
+		e := o.Amount.Dec()
+		if e.Sign() <= 0 {
+			return refuse("the amount %s is not positive", e)
+		}
+		if lev < 1 {
+			lev = 1
+		}
+		if err := p.stake(e); err != nil {
+			return nil, err
+		}
+		if err := p.up(e.Mul(decimal.NewFromFloat(lev - 1))); err != nil {
+			return nil, err
+		}
+		return p.reqs, nil
+	case vault.Relever:
+		eq := p.c.Sub(p.b)
+		if eq.Sign() <= 0 {
+			return refuse("the position has no equity to relever")
+		}
+		if lev < 1 {
+			return refuse("leverage %g is below 1", lev)
+		}
+		target := eq.Mul(decimal.NewFromFloat(lev))
+		switch p.c.Cmp(target) {
+		case -1:
+			if err := p.up(target.Sub(p.c)); err != nil {
+				return nil, err
+			}
+		case 1:
+			// Selling dC of collateral repays dC x q (the minimum the swap
+			// guarantees): (C - dC) / (C - dC - B + q dC) = L gives
+			// dC = (C - L E) / (1 - L (1 - q)).
+			q := peg * (1 - maxLoss)
+			den := 1 - lev*(1-q)
+			if den <= 0 {
+				return refuse("leverage %g cannot be reached by selling at %g of the rate", lev, q)
+			}
+			dC := p.c.Sub(target).Div(decimal.NewFromFloat(den))
+			dB := dC.Mul(decimal.NewFromFloat(q))
+			if lev <= 1 || dB.Cmp(p.b) > 0 {
+				dB = p.b
+				dC = dB.Div(decimal.NewFromFloat(q))
+			}
+			if err := p.down(dC, dB, q, false); err != nil {
+				return nil, err
+			}
+		}
+		return p.reqs, nil
+	case vault.Sell:
+		if o.Mode == adapters.ExitQueue {
+			return refuse("an unwind through Lido's withdrawal queue (request, claim, repay in rounds) is not encoded: sell instantly through the Curve pool, or unwind by hand")
+		}
+		eq := p.c.Sub(p.b)
+		if eq.Sign() <= 0 {
+			return refuse("the position has no equity to withdraw")
+		}
+		share := decimal.NewFromInt(1)
+		if !o.All {
+			if o.Amount.Dec().Cmp(eq) > 0 {
+				return refuse("the amount %s is more than the position's equity %s", o.Amount, eq)
+			}
+			share = o.Amount.Dec().DivRound(eq, 18)
+		}
+		dC, dB := p.c.Mul(share), p.b.Mul(share)
+		// The minimum out: the quote (the collateral sold less the
+		// order's estimated exit cost) less max_loss.
+		q := (1 - o.EstCost.Float()/dC.InexactFloat64()) * (1 - maxLoss)
+		if !(q > 0) {
+			return refuse("the quote (collateral %s less cost %s) is not positive", dC, o.EstCost)
+		}
+		if err := p.down(dC, dB, q, o.All); err != nil {
+			return nil, err
+		}
+		return p.reqs, nil
+	}
+	return nil, adapters.E(op, adapters.KindInvalid, "order side %q is not buy, sell or relever", o.Side)
+}
+
+// loopPlan accumulates a loop order's requests while tracking the
+// position (collateral c and debt b, in the base asset) they leave.
+type loopPlan struct {
+	d         *Deployment
+	rate      decimal.Decimal
+	c, b      decimal.Decimal
+	ltv, lltv float64
+	reqs      []Request
+}
+
+func wei(v decimal.Decimal) *big.Int {
+	if v.Sign() <= 0 {
+		return new(big.Int)
+	}
+	return v.Shift(18).Truncate(0).BigInt()
+}
+
+var oneLessSlack = decimal.NewFromFloat(1 - rateSlack)
+
+// stake is one Supply request: amount of WETH unwrapped, staked, wrapped
+// and supplied. The wstETH supplied is the stETH wrapped (two wei below
+// the ether staked) over the rate, less rateSlack.
+func (p *loopPlan) stake(amount decimal.Decimal) error {
+	eth := wei(amount)
+	st := new(big.Int).Sub(eth, big.NewInt(2))
+	if st.Sign() <= 0 {
+		return adapters.E("execution.Requests", adapters.KindInvalid, "market %s: amount %s wei too small to stake and wrap", p.d.Market, eth)
+	}
+	wst := decimal.NewFromBigInt(st, 0).Mul(oneLessSlack).Div(p.rate).Truncate(0).BigInt()
+	p.reqs = append(p.reqs, Request{Market: p.d.Market, Op: Supply, Amount: eth, Shares: wst})
+	p.c = p.c.Add(decimal.NewFromBigInt(wst, -18).Mul(p.rate))
+	return nil
+}
+
+// up borrows total more in rounds, each staked and supplied.
+func (p *loopPlan) up(total decimal.Decimal) error {
+	limit := decimal.NewFromFloat(p.ltv * (1 - borrowSlack))
+	rest := total
+	dust := decimal.New(1, -12)
+	for n := 0; rest.Cmp(dust) > 0; n++ {
+		if n == maxLoopRounds {
+			return adapters.E("execution.Requests", adapters.KindInvalid, "market %s: borrowing %s takes more than %d rounds", p.d.Market, total, maxLoopRounds)
+		}
+		room := p.c.Mul(limit).Sub(p.b)
+		if room.Cmp(dust) <= 0 {
+			return adapters.E("execution.Requests", adapters.KindCapExceeded, "market %s: the position (collateral %s, debt %s) has no room to borrow below an LTV of %g", p.d.Market, p.c.StringFixed(6), p.b.StringFixed(6), p.ltv)
+		}
+		b := decimal.Min(rest, room)
+		p.reqs = append(p.reqs, Request{Market: p.d.Market, Op: Borrow, Amount: wei(b)})
+		p.b = p.b.Add(b)
+		rest = rest.Sub(b)
+		if err := p.stake(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// down sells dC of collateral and repays dB of debt in rounds; q is the
+// least the swap returns per unit of collateral (the minimum out). all
+// withdraws and repays everything the Pool holds for the vault in the
+// last round (type(uint256).max).
+func (p *loopPlan) down(dC, dB decimal.Decimal, q float64, all bool) error {
+	const op = "execution.Requests"
+	qd := decimal.NewFromFloat(q)
+	lltv := decimal.NewFromFloat(p.lltv)
+	hf := decimal.NewFromFloat(unwindHF)
+	dust := decimal.New(1, -12)
+	restC, restB := dC, dB
+	for n := 0; restC.Cmp(dust) > 0; n++ {
+		if n == maxLoopRounds {
+			return adapters.E(op, adapters.KindInvalid, "market %s: unwinding takes more than %d rounds", p.d.Market, maxLoopRounds)
+		}
+		w := restC
+		if p.b.Sign() > 0 {
+			room := p.c.Sub(p.b.Mul(hf).Div(lltv))
+			if room.Cmp(dust) <= 0 {
+				return adapters.E(op, adapters.KindInvalid, "market %s: the position (collateral %s, debt %s) is too close to its liquidation threshold %g to withdraw collateral before repaying: unwinding it needs a flash loan, which is not encoded", p.d.Market, p.c.StringFixed(6), p.b.StringFixed(6), p.lltv)
+			}
+			w = decimal.Min(w, room)
+		}
+		last := restC.Sub(w).Cmp(dust) <= 0
+		wst := decimal.Min(w, p.c).Div(p.rate).Truncate(18)
+		wstWei := wei(wst)
+		st := decimal.NewFromBigInt(wstWei, 0).Mul(p.rate).Mul(oneLessSlack).Truncate(0).BigInt()
+		st.Sub(st, big.NewInt(2))
+		if st.Sign() <= 0 {
+			return adapters.E(op, adapters.KindInvalid, "market %s: a round's withdrawal of %s wstETH is too small to swap", p.d.Market, wst)
+		}
+		min := decimal.NewFromBigInt(st, 0).Mul(qd).Truncate(0).BigInt()
+		if min.Sign() <= 0 {
+			return adapters.E(op, adapters.KindInvalid, "market %s: the swap's minimum out is not positive", p.d.Market)
+		}
+		r := Request{Market: p.d.Market, Op: Withdraw, Amount: wstWei, Shares: st, MinOut: min}
+		if all && last && restB.Cmp(dust) <= 0 {
+			r.All = true // the whole aToken balance; the unwrap and swap take the booked amount
+		}
+		p.reqs = append(p.reqs, r)
+		got := decimal.NewFromBigInt(min, -18)
+		p.c = p.c.Sub(w)
+		restC = restC.Sub(w)
+		if restB.Cmp(dust) > 0 {
+			pay := decimal.Min(restB, got)
+			rr := Request{Market: p.d.Market, Op: Repay, Amount: wei(pay)}
+			if all && restB.Cmp(got) <= 0 {
+				// The whole debt, with the interest accrued since the book:
+				// the Pool takes what is owed, at most what is wrapped
+				// (the booked debt and one basis point more, within the
+				// minimum out).
+				rr.Amount = wei(decimal.Min(got, pay.Mul(decimal.NewFromFloat(1+rateSlack))))
+				rr.All = true
+			}
+			p.reqs = append(p.reqs, rr)
+			p.b = p.b.Sub(pay)
+			restB = restB.Sub(pay)
+		}
+	}
+	if restB.Cmp(dust) > 0 {
+		return adapters.E(op, adapters.KindInvalid, "market %s: selling %s of collateral at its minimum out repays %s less than the %s to repay", p.d.Market, dC, restB, dB)
+	}
+	return nil
+}
+
+// aaveLoop encodes a loop deployment's requests: Supply stakes Amount of
+// WETH (WETH.withdraw, Lido submit, stETH approve and wstETH wrap of two
+// wei less) and supplies Shares of wstETH to the Pool; Borrow borrows
+// Amount of WETH at the variable rate; Withdraw withdraws Amount of
+// wstETH (everything with All), unwraps it, and sells Shares of stETH on
+// the Curve pool for at least MinOut of ether; Repay wraps Amount of
+// ether to WETH and repays it (the whole debt with All, at most Amount).
+func (e *Encoder) aaveLoop(d *Deployment, r Request, add adder, need func() error) error {
+	c := map[string]Contract{}
+	for _, role := range []string{"pool", "weth", "lido", "wsteth", "curve"} {
+		x, err := d.Contract(role)
+		if err != nil {
+			return err
+		}
+		c[role] = x
+	}
+	pool, wethC, lido, wst, curve := c["pool"], c["weth"], c["lido"], c["wsteth"], c["curve"]
+	const variableRate = 2 // DataTypes.InterestRateMode.VARIABLE
+	if err := need(); err != nil {
+		return err
+	}
+	positive := func(v *big.Int, what string) error {
+		if v == nil || v.Sign() <= 0 {
+			return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: %s needs a positive %s", d.Market, r.Op, what)
+		}
+		return nil
+	}
+	switch r.Op {
+	case Supply:
+		if err := positive(r.Shares, "wstETH amount to supply (Shares)"); err != nil {
+			return err
+		}
+		st := new(big.Int).Sub(r.Amount, big.NewInt(2))
+		if st.Sign() <= 0 {
+			return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: amount %s wei too small to stake and wrap", d.Market, r.Amount)
+		}
+		if err := add(newCall(weth9ABI, wethC, nil, "withdraw", r.Amount)); err != nil {
+			return err
+		}
+		if err := add(newCall(lidoABI, lido, r.Amount, "submit", common.Address{})); err != nil {
+			return err
+		}
+		if err := add(approve(lido, wst.Address, st)); err != nil {
+			return err
+		}
+		if err := add(newCall(wstETHABI, wst, nil, "wrap", st)); err != nil {
+			return err
+		}
+		if err := add(approve(wst, pool.Address, r.Shares)); err != nil {
+			return err
+		}
+		return add(newCall(aavePoolABI, pool, nil, "supply", wst.Address, r.Shares, e.Vault, uint16(0)))
+	case Borrow:
+		return add(newCall(aavePoolABI, pool, nil, "borrow", wethC.Address, r.Amount, big.NewInt(variableRate), uint16(0), e.Vault))
+	case Withdraw:
+		if err := positive(r.Shares, "stETH amount to sell (Shares)"); err != nil {
+			return err
+		}
+		if err := positive(r.MinOut, "min out (slippage limit)"); err != nil {
+			return err
+		}
+		amt := r.Amount
+		if r.All {
+			amt = MaxUint256
+		}
+		if err := add(newCall(aavePoolABI, pool, nil, "withdraw", wst.Address, amt, e.Vault)); err != nil {
+			return err
+		}
+		if err := add(newCall(wstETHABI, wst, nil, "unwrap", r.Amount)); err != nil {
+			return err
+		}
+		if err := add(approve(lido, curve.Address, r.Shares)); err != nil {
+			return err
+		}
+		return add(newCall(curve2ABI, curve, nil, "exchange", big.NewInt(1), big.NewInt(0), r.Shares, r.MinOut))
+	case Repay:
+		if err := add(newCall(weth9ABI, wethC, r.Amount, "deposit")); err != nil {
+			return err
+		}
+		if err := add(approve(wethC, pool.Address, r.Amount)); err != nil {
+			return err
+		}
+		amt := r.Amount
+		if r.All {
+			amt = MaxUint256
+		}
+		return add(newCall(aavePoolABI, pool, nil, "repay", wethC.Address, amt, big.NewInt(variableRate), e.Vault))
+	}
+	return errOp(d, r)
+}
+
+// ChainRates sets each loop book's Rate to the collateral's exchange
+// rate read on chain now (wstETH.getStETHByWstETH(1e18)): send mode
+// encodes the wrap and supply amounts with the rate the transactions
+// will meet, not the book's.
+func (c *Config) ChainRates(ctx context.Context, cl ethereum.ContractCaller, loops map[string]LoopBook) error {
+	rd := reader{ctx: ctx, cl: cl}
+	for m, lb := range loops {
+		d, err := c.Book.Deployment(m)
+		if err != nil || d.Protocol != AaveV3Loop {
+			continue
+		}
+		wst, err := d.Contract("wsteth")
+		if err != nil {
+			return err
+		}
+		r, err := rd.uint(lstValueABI, wst.Address, "getStETHByWstETH", big.NewInt(1e18))
+		if err != nil {
+			return err
+		}
+		if r.Sign() <= 0 {
+			return adapters.E("execution.ChainRates", adapters.KindOther, "market %s: wstETH %s reports a zero rate", m, wst.Address.Hex())
+		}
+		lb.Rate = decimal.NewFromBigInt(r, -18)
+		loops[m] = lb
+	}
+	return nil
+}
