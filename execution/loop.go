@@ -141,9 +141,10 @@ func loopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) (
 			}
 		case 1:
 			// Selling dC of collateral repays dC x q (the minimum the swap
-			// guarantees): (C - dC) / (C - dC - B + q dC) = L gives
+			// guarantees, less the unwrap's rateSlack): (C - dC) / (C - dC - B + q dC) = L gives
 			// dC = (C - L E) / (1 - L (1 - q)).
-			q := peg * (1 - maxLoss)
+			qSwap := peg * (1 - maxLoss)
+			q := qSwap * (1 - rateSlack)
 			den := 1 - lev*(1-q)
 			if den <= 0 {
 				return refuse("leverage %g cannot be reached by selling at %g of the rate", lev, q)
@@ -154,7 +155,7 @@ func loopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) (
 				dB = p.b
 				dC = dB.Div(decimal.NewFromFloat(q))
 			}
-			if err := p.down(dC, dB, q, false); err != nil {
+			if err := p.down(dC, dB, qSwap, false); err != nil {
 				return nil, err
 			}
 		}

@@ -559,15 +559,20 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 		return nil, err
 	}
 	if ec.Mode != execution.ModePaper {
-		// Loops are not encoded on chain (opening at a leverage,
-		// relevering, unwinding): a contracts file may map a loop's id to
-		// a lending deployment, whose plain supply and withdraw would not
-		// borrow or repay. Refused here, not at every rebalance.
+		// A loop is encoded on chain only by a loop deployment (the
+		// built-in aave-v3/wsteth-loop): a contracts file may map a loop's
+		// id to a lending deployment, whose plain supply and withdraw
+		// would not borrow or repay. Refused here, not at every rebalance.
 		for _, v := range c.Vaults {
 			for _, id := range v.Universe {
-				if m, err := c.Catalog.Market(id); err == nil && m.Legs != nil {
-					return nil, l.errf("$.execution.mode", adapters.KindInvalid, "vault %s trades %s, a leveraged loop: %s mode does not encode loops (opening at a leverage, relevering, unwinding through borrow, mint, swap and repay calls); run this vault with the paper executor", v.ID, id, ec.Mode)
+				m, err := c.Catalog.Market(id)
+				if err != nil || m.Legs == nil {
+					continue
 				}
+				if d, err := ec.Book.Deployment(id); err == nil && d.Protocol == execution.AaveV3Loop {
+					continue
+				}
+				return nil, l.errf("$.execution.mode", adapters.KindInvalid, "vault %s trades %s, a leveraged loop: %s mode encodes only the Aave v3 wstETH loop (aave-v3/wsteth-loop: opening, relevering and unwinding through borrow, stake, supply, withdraw, swap and repay calls); run this vault with the paper executor", v.ID, id, ec.Mode)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -99,7 +100,7 @@ func (e ProposeExecutor) Execute(ctx context.Context, vaultID string, o Orders) 
 	if o.Book == nil {
 		return vault.Result{}, adapters.E("service.ProposeExecutor", adapters.KindInvalid, "vault %s: no book", vaultID)
 	}
-	if _, err := e.Config.Propose(vaultID, o.Key, o.Decision, o.Book.Config().MaxLoss); err != nil {
+	if _, err := e.Config.ProposeLoops(vaultID, o.Key, o.Decision, o.Book.Config().MaxLoss, loopBooks(o.Book, o.Decision)); err != nil {
 		return vault.Result{}, err
 	}
 	return PaperExecutor{}.Execute(ctx, vaultID, o)
@@ -148,8 +149,15 @@ func NewSendExecutor(cfg *execution.Config, client execution.Client) (*SendExecu
 
 // plan is Config.Plan, the calls wrapped for the vault's Safe when it
 // executes through one.
-func (e *SendExecutor) plan(vaultID string, d vault.Decision, maxLoss float64) ([]execution.Call, error) {
-	calls, err := e.Config.Plan(vaultID, d, maxLoss)
+func (e *SendExecutor) plan(ctx context.Context, vaultID string, book *vault.Vault, d vault.Decision, maxLoss float64) ([]execution.Call, error) {
+	loops := loopBooks(book, d)
+	if len(loops) > 0 {
+		// The wrap and supply amounts at the rate the transactions meet.
+		if err := e.Config.ChainRates(ctx, e.Client, loops); err != nil {
+			return nil, err
+		}
+	}
+	calls, err := e.Config.PlanLoops(vaultID, d, maxLoss, loops)
 	if err != nil || !e.Config.Safes[vaultID] {
 		return calls, err
 	}
@@ -163,7 +171,7 @@ func (e *SendExecutor) Execute(ctx context.Context, vaultID string, o Orders) (v
 	if o.Book == nil {
 		return vault.Result{}, adapters.E(op, adapters.KindInvalid, "vault %s: no book", vaultID)
 	}
-	d, calls, gated, err := e.gasGate(ctx, vaultID, o.Key, o.Decision, o.Book.Config())
+	d, calls, gated, err := e.gasGate(ctx, vaultID, o.Key, o.Book, o.Decision, o.Book.Config())
 	if err != nil {
 		return vault.Result{}, err
 	}
@@ -209,7 +217,7 @@ func (e *SendExecutor) Execute(ctx context.Context, vaultID string, o Orders) (v
 // above it. With nothing left the decision fails with the reason and
 // nothing is sent. A re-run of an intent whose transactions are already
 // journalled is not gated again: what was sent is resolved.
-func (e *SendExecutor) gasGate(ctx context.Context, vaultID, key string, d vault.Decision, vc vault.Config) (vault.Decision, []execution.Call, []vault.Rejection, error) {
+func (e *SendExecutor) gasGate(ctx context.Context, vaultID, key string, book *vault.Vault, d vault.Decision, vc vault.Config) (vault.Decision, []execution.Call, []vault.Rejection, error) {
 	const op = "service.SendExecutor"
 	gate := vc.Rebalance.MaxGasPrice
 	if gate <= 0 {
@@ -218,7 +226,7 @@ func (e *SendExecutor) gasGate(ctx context.Context, vaultID, key string, d vault
 	if gate <= 0 {
 		gate = execution.DefaultGasGateGwei
 	}
-	calls, err := e.plan(vaultID, d, vc.MaxLoss)
+	calls, err := e.plan(ctx, vaultID, book, d, vc.MaxLoss)
 	if err != nil {
 		return d, nil, nil, err
 	}
@@ -237,7 +245,7 @@ func (e *SendExecutor) gasGate(ctx context.Context, vaultID, key string, d vault
 	}
 	var ucalls []execution.Call
 	if len(urgent.Orders) > 0 {
-		if ucalls, err = e.plan(vaultID, urgent, vc.MaxLoss); err != nil {
+		if ucalls, err = e.plan(ctx, vaultID, book, urgent, vc.MaxLoss); err != nil {
 			return d, nil, nil, err
 		}
 	}
@@ -285,7 +293,19 @@ func filledDecision(cfg *execution.Config, d vault.Decision, fills []execution.F
 		if err != nil {
 			return d, err
 		}
+		if o.Side == vault.Relever {
+			// The book relevers through the adapter (constant equity);
+			// reconciliation compares the loop's collateral less debt.
+			o.Reason += fmt.Sprintf("; on chain: %s, gas %d paid %s ETH by the sending account (not charged to the book)", strings.Join(hashStrings(f.Hashes), ", "), f.GasUsed, decimal.NewFromBigInt(f.GasPaid, -18).String())
+			out.Orders = append(out.Orders, o)
+			continue
+		}
 		amt := f.Spent
+		if o.Side == vault.Buy && dep.Protocol == execution.AaveV3Loop {
+			// A loop's buy spends its equity: the ether staked less the
+			// WETH borrowed back.
+			amt = new(big.Int).Sub(f.Spent, f.Received)
+		}
 		if o.Side == vault.Sell {
 			amt = new(big.Int).Sub(f.Received, f.Spent)
 			if o.Mode == adapters.ExitQueue {
@@ -299,15 +319,64 @@ func filledDecision(cfg *execution.Config, d vault.Decision, fills []execution.F
 		if amt.Sign() <= 0 {
 			return d, adapters.E("service.SendExecutor", adapters.KindOther, "order %d (%s %s %s): its transactions %v moved none of %s to or from the vault's address: reconcile by hand", f.Order+1, o.Side, o.Market, o.Amount, f.Hashes, dep.Asset.Symbol)
 		}
-		hashes := make([]string, len(f.Hashes))
-		for i, h := range f.Hashes {
-			hashes[i] = h.Hex()
-		}
+		hashes := hashStrings(f.Hashes)
 		o.Amount = fixed.FromDec(decimal.NewFromBigInt(amt, int32(-dec)))
 		o.Reason += fmt.Sprintf("; on chain: %s, gas %d paid %s ETH by the sending account (not charged to the book)", strings.Join(hashes, ", "), f.GasUsed, decimal.NewFromBigInt(f.GasPaid, -18).String())
 		out.Orders = append(out.Orders, o)
 	}
 	return out, nil
+}
+
+func hashStrings(hs []common.Hash) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Hex()
+	}
+	return out
+}
+
+// loopBooks are the books of the decision's loop markets (those whose
+// adapter borrows, adapters.Leverer): the position's collateral at its
+// exchange rate and its debt, the collateral's rate and peg, and the
+// market's LTV and liquidation threshold, from v as the decision saw it.
+func loopBooks(v *vault.Vault, d vault.Decision) map[string]execution.LoopBook {
+	var out map[string]execution.LoopBook
+	for _, o := range d.Orders {
+		ad := v.Adapter(o.Market)
+		if ad == nil || ad.Leverer() == nil {
+			continue
+		}
+		if _, done := out[o.Market]; done {
+			continue
+		}
+		pos, _ := v.Position(o.Market)
+		env, _ := v.Env(o.Market)
+		lev := o.Leverage
+		if lev < 1 {
+			lev = pos.Leverage
+		}
+		f := ad.Leverer().Figures(&pos, &env, lev)
+		rate := pos.Rate
+		if x, ok := env.Obs.Get(adapters.FieldExchangeRate); ok && x > 0 {
+			rate = x
+		}
+		lb := execution.LoopBook{LTV: f.MaxLTV, LLTV: f.LLTV, Peg: 1}
+		if rate > 0 {
+			lb.Rate = decimal.NewFromFloat(rate)
+		}
+		if p, ok := env.Obs.Get(adapters.FieldPrice); ok && p > 0 && rate > 0 {
+			lb.Peg = p / rate
+		}
+		if pos.Units.Sign() > 0 {
+			lb.Collateral = decimal.NewFromFloat(pos.Units.Float() * pos.Index * pos.Rate)
+			lb.Debt = decimal.NewFromFloat(pos.Debt.Float() * pos.DebtIndex)
+		}
+		if out == nil {
+			out = map[string]execution.LoopBook{}
+		}
+		out[o.Market] = lb
+	}
+	return out
 }
 
 // Reconciler is an executor that reads a vault's holdings back from the

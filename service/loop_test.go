@@ -46,18 +46,29 @@ func TestService_LoopStrategy(t *testing.T) {
 	}
 }
 
-// TestLoadConfig_LoopRefusedOnChain: propose and send modes do not encode
-// loops (opening at a leverage, relevering, unwinding), so a vault that
-// trades one is refused at load, in words: the built-in loop has no
-// deployment (its reason says why), and a loop a contracts file maps to a
-// lending deployment, whose plain supply would not borrow, is refused too
-// rather than have every rebalance's relever or leveraged buy refused.
+// TestLoadConfig_LoopRefusedOnChain: propose and send modes encode only
+// the built-in Aave v3 wstETH loop (execution.AaveV3Loop): with it the
+// allowlist must hold every call its orders make (a missing entry is an
+// error naming it, and with them all the configuration loads); a loop a
+// contracts file maps to a plain lending deployment, whose supply would
+// not borrow, is refused in words rather than have every rebalance's
+// relever or leveraged buy refused.
 func TestLoadConfig_LoopRefusedOnChain(t *testing.T) {
 	const safe = "0x00000000000000000000000000000000000000A1"
 	vaults := "  - { id: loop, strategy: $STRAT/aave-wsteth-loop.yaml, deposit: \"100\" }\n"
 	exec := "execution:\n  mode: propose\n  vaults:\n    - { id: loop, address: \"" + safe + "\" }\n"
-	if _, err := LoadConfig(writeConfig(t, exec, vaults)); err == nil || !strings.Contains(err.Error(), "a leveraged loop") {
-		t.Errorf("propose mode with the built-in loop: error = %v, want the loop's reason", err)
+	if _, err := LoadConfig(writeConfig(t, exec, vaults)); err == nil || !strings.Contains(err.Error(), "missing allowlist entry: vault loop trades aave-v3/wsteth-loop") {
+		t.Errorf("propose mode with the built-in loop and no allowlist: error = %v, want the missing entry", err)
+	}
+	allow := `  allow:
+    - { contract: "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", functions: [approve, withdraw, deposit] }
+    - { contract: "0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84", functions: [approve, submit] }
+    - { contract: "0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0", functions: [approve, wrap, unwrap] }
+    - { contract: "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2", functions: [supply, borrow, withdraw, repay] }
+    - { contract: "0xDC24316b9AE028F1497c275EB9192a3Ea0f67022", functions: [exchange] }
+`
+	if _, err := LoadConfig(writeConfig(t, exec+allow, vaults)); err != nil {
+		t.Errorf("propose mode with the built-in loop and its allowlist: error = %v, want none", err)
 	}
 	mapped := exec + `  deployments:
     - market: aave-v3/wsteth-loop
@@ -69,7 +80,7 @@ func TestLoadConfig_LoopRefusedOnChain(t *testing.T) {
     - { contract: "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2", functions: [supply, withdraw] }
 `
 	_, err := LoadConfig(writeConfig(t, mapped, vaults))
-	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "trades aave-v3/wsteth-loop, a leveraged loop: propose mode does not encode loops") {
+	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "trades aave-v3/wsteth-loop, a leveraged loop: propose mode encodes only the Aave v3 wstETH loop") {
 		t.Errorf("propose mode with a mapped loop: error = %v, want a refusal naming the loop", err)
 	}
 	if _, err := LoadConfig(writeConfig(t, "", vaults)); err != nil {
