@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/yieldvault/yieldvault/adapters"
 )
@@ -75,9 +76,59 @@ type Projector struct {
 	ids       []string
 	budget    float64 // 1 - idle floor
 	groups    []group
-	memberOf  [][]int // per market: indices into groups
-	maxWLabel string  // "max_weight = 0.35"
-	tvlLabel  string  // "max_share_of_tvl = 0.01"
+	memberOf  [][]int   // per market: indices into groups
+	maxWLabel string    // "max_weight = 0.35"
+	tvlLabel  string    // "max_share_of_tvl = 0.01"
+	works     sync.Pool // *projWork: one projection's working memory
+}
+
+// projWork is one projection's working memory, reused from one
+// projection to the next (a strategy projects at every rebalance check):
+// what Project, Greedy and fill compute and drop. What a Projection
+// returns (weights, reasons) is never in it. A Projector may project on
+// several goroutines at once; each takes its own from the pool.
+type projWork struct {
+	caps    []float64         // each market's own cap (prepare)
+	d       []float64         // the desired weights being projected (Project)
+	wanted  []bool            // the markets with a desired weight (Project, Greedy)
+	scratch []float64         // fill's rates and levels
+	active  []bool            // fill's markets still rising
+	order   []int             // fill's markets by own-cap level
+	buf     []byte            // finish's reason being built
+	intern  map[string]string // finish's reasons, one string per text
+}
+
+// work takes a projWork from the pool; done puts it back.
+func (p *Projector) work() *projWork {
+	if w, ok := p.works.Get().(*projWork); ok {
+		return w
+	}
+	return &projWork{intern: map[string]string{}}
+}
+
+func (p *Projector) done(w *projWork) {
+	clear(w.intern)
+	p.works.Put(w)
+}
+
+// floats returns buf resized to n zeros, reallocated only when too small.
+func floats(buf *[]float64, n int) []float64 {
+	if cap(*buf) < n {
+		*buf = make([]float64, n)
+	}
+	s := (*buf)[:n]
+	clear(s)
+	return s
+}
+
+// bools is floats for []bool.
+func bools(buf *[]bool, n int) []bool {
+	if cap(*buf) < n {
+		*buf = make([]bool, n)
+	}
+	s := (*buf)[:n]
+	clear(s)
+	return s
 }
 
 // NewProjector validates c and prepares it for the markets of a universe,
@@ -137,13 +188,17 @@ func (p *Projector) Constraints() Constraints { return p.c }
 // An error (KindInvalid) reports a desired weight that is negative, NaN or
 // infinite, or a State whose markets are not the projector's.
 func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
-	caps, notes, err := p.prepare(st, desired)
+	pw := p.work()
+	defer p.done(pw)
+	caps, notes, err := p.prepare(pw, st, desired)
 	if err != nil {
 		return Projection{}, err
 	}
-	wanted := make([]bool, len(desired))
+	wanted := bools(&pw.wanted, len(desired))
+	own := false // desired is pw.d, a copy the projection may change
 	if slices.ContainsFunc(desired, subnormal) {
-		desired = slices.Clone(desired) // the caller's slice is not changed
+		desired, own = append(pw.d[:0], desired...), true // the caller's slice is not changed
+		pw.d = desired
 		for i, d := range desired {
 			if subnormal(d) {
 				desired[i] = 0
@@ -158,9 +213,13 @@ func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
 	if p.isFixed(desired, caps) {
 		w = append([]float64(nil), desired...)
 	} else {
-		d := append([]float64(nil), desired...)
+		d := desired
+		if !own {
+			d = append(pw.d[:0], desired...)
+			pw.d = d
+		}
 		for {
-			w = p.fill(d, caps)
+			w = p.fill(pw, d, caps)
 			p.enforce(w, caps)
 			if p.c.MinWeight <= 0 {
 				break
@@ -181,7 +240,7 @@ func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
 			}
 		}
 	}
-	return p.finish(w, caps, wanted, dropped, notes), nil
+	return p.finish(pw, w, caps, wanted, dropped, notes), nil
 }
 
 // Greedy fills the markets in order (indices into st.Markets), each up to
@@ -191,12 +250,14 @@ func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
 // Project.
 func (p *Projector) Greedy(st *State, order []int) (Projection, error) {
 	n := len(p.ids)
-	caps, notes, err := p.prepare(st, make([]float64, n))
+	pw := p.work()
+	defer p.done(pw)
+	caps, notes, err := p.prepare(pw, st, floats(&pw.d, n))
 	if err != nil {
 		return Projection{}, err
 	}
 	w := make([]float64, n)
-	wanted := make([]bool, n)
+	wanted := bools(&pw.wanted, n)
 	var dropped []bool
 	gsum := make([]float64, len(p.groups))
 	total := 0.0
@@ -229,13 +290,13 @@ func (p *Projector) Greedy(st *State, order []int) (Projection, error) {
 		}
 	}
 	p.enforce(w, caps)
-	return p.finish(w, caps, wanted, dropped, notes), nil
+	return p.finish(pw, w, caps, wanted, dropped, notes), nil
 }
 
 // prepare checks the inputs and returns each market's own cap (the
 // smaller of max_weight and the max-share-of-TVL cap; +Inf when none) and
-// per-market notes.
-func (p *Projector) prepare(st *State, desired []float64) (caps []float64, notes []string, err error) {
+// per-market notes. The caps are in pw.
+func (p *Projector) prepare(pw *projWork, st *State, desired []float64) (caps []float64, notes []string, err error) {
 	const op = "strategies.Projector.Project"
 	n := len(p.ids)
 	if st == nil || len(st.Markets) != n {
@@ -248,7 +309,7 @@ func (p *Projector) prepare(st *State, desired []float64) (caps []float64, notes
 	if len(desired) != n {
 		return nil, nil, adapters.E(op, adapters.KindInvalid, "%d desired weights for %d markets", len(desired), n)
 	}
-	caps = make([]float64, n)
+	caps = floats(&pw.caps, n)
 	nav := st.NAV.Float()
 	for i := range st.Markets {
 		ms := &st.Markets[i]
@@ -349,7 +410,7 @@ func sumOver(w []float64, idx []int) float64 {
 // T rising from 0; when a cap binds, its markets are frozen at their
 // weight, and T keeps rising for the others until the budget is spent or
 // no market is active. Each round freezes at least one market.
-func (p *Projector) fill(d, caps []float64) []float64 {
+func (p *Projector) fill(pw *projWork, d, caps []float64) []float64 {
 	n := len(d)
 	w := make([]float64, n)
 	maxd := 0.0
@@ -364,7 +425,7 @@ func (p *Projector) fill(d, caps []float64) []float64 {
 	ng := len(p.groups)
 	// One allocation for the float scratch: rate, mcand, gFrozen, gRate,
 	// gcand.
-	scratch := make([]float64, 2*n+3*ng)
+	scratch := floats(&pw.scratch, 2*n+3*ng)
 	rate, mcand := scratch[:n], scratch[n:2*n]
 	gFrozen, gRate, gcand := scratch[2*n:2*n+ng], scratch[2*n+ng:2*n+2*ng], scratch[2*n+2*ng:]
 	for i, v := range d {
@@ -373,9 +434,9 @@ func (p *Projector) fill(d, caps []float64) []float64 {
 		}
 	}
 	sumr := SumWeights(rate)
-	active := make([]bool, n)
+	active := bools(&pw.active, n)
 	gActive := make([]int, ng)
-	order := make([]int, 0, n) // active markets by own-cap level, ascending
+	order := pw.order[:0] // active markets by own-cap level, ascending
 	nactive := 0
 	activeRate := 0.0
 	for i := range rate {
@@ -389,6 +450,7 @@ func (p *Projector) fill(d, caps []float64) []float64 {
 		}
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(mcand[a], mcand[b]) })
+	pw.order = order
 	for g := range p.groups {
 		for _, m := range p.groups[g].members {
 			if active[m] {
@@ -542,7 +604,7 @@ func (p *Projector) enforce(w, caps []float64) {
 }
 
 // finish computes idle and the reasons.
-func (p *Projector) finish(w, caps []float64, wanted, dropped []bool, notes []string) Projection {
+func (p *Projector) finish(pw *projWork, w, caps []float64, wanted, dropped []bool, notes []string) Projection {
 	n := len(w)
 	for i, v := range w {
 		if v < minNormal {
@@ -552,8 +614,8 @@ func (p *Projector) finish(w, caps []float64, wanted, dropped []bool, notes []st
 	total := SumWeights(w)
 	pr := Projection{Markets: p.ids, Weights: w, Idle: 1 - total, Reasons: make([]string, n)}
 	gsum := p.groupSums(w)
-	var buf []byte
-	intern := map[string]string{}
+	buf, intern := pw.buf[:0], pw.intern
+	defer func() { pw.buf = buf[:0] }()
 	ownCap := func(i int) {
 		if p.c.MaxWeight > 0 && caps[i] == p.c.MaxWeight {
 			buf = append(buf, p.maxWLabel...)

@@ -246,7 +246,8 @@ type planCtx struct {
 	out   []byte     // the joined reasons
 	ends  []int32    // out[ends[i-1]:ends[i]] is market i's
 	cands []strategies.Candidate
-	reads []uint8 // per market: readsNone, readsIneligible ...
+	reads []uint8   // per market: readsNone, readsIneligible ...
+	levs  []float64 // per loop market: the leverage chosen
 }
 
 // Which per-outcome read list a market's allocation gets.
@@ -372,7 +373,8 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	reads := grow(pc.reads, n)
 	pc.reads = reads
 	var exits []string
-	levs := make([]float64, n) // per loop market: the leverage chosen
+	levs := grow(pc.levs, n)
+	pc.levs = levs
 	eligibleCount := 0
 	groups := s.comp.groups
 	deferW := s.weight != nil && len(groups) > 0
