@@ -185,3 +185,71 @@ func TestMonitors_TrendsInService(t *testing.T) {
 		t.Logf("exit-liquidity-falling fired %s, resolved %s", fired[0], resolved[0])
 	})
 }
+
+// TestMonitors_PauseBindingSteth2022 binds the built-in peg-below to
+// pause in the steth-2022 replay: the exit check that finds it firing
+// pauses the vault instead of running (outcome paused, "paused by" the
+// monitor, vault_paused 1), the vault keeps its stETH (a pause sells
+// nothing), and no action trades while it stays paused.
+func TestMonitors_PauseBindingSteth2022(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	strat := filepath.Join(dir, "lsts.yaml")
+	if err := os.WriteFile(strat, []byte("name: lsts-no-exit\nbase: ETH\nuniverse: [lido/steth, rocketpool/reth]\nrules:\n  eligible: tvl > 0\n  score: 1\n"+
+		"allocation: { method: proportional }\nconstraints: { idle: 0.02 }\nrebalance: { every: \"@daily\" }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgText := "state_db: state.db\ndurability: normal\nvaults:\n  - id: lst\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */6 * * *\"\n" +
+		"    monitors: { rules: [ { name: peg-below, action: pause } ] }\n"
+	path := filepath.Join(dir, "service.yaml")
+	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(ctx, cfg, Options{Wall: time.Now, Clock: NewManualClock(time.Date(2022, 5, 1, 0, 0, 0, 0, time.UTC)), History: steth2022(t), Manual: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Advance(ctx, time.Date(2022, 6, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.store.Decisions(ctx, "lst", 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Time.Before(ds[j].Time) })
+	var paused time.Time
+	for _, d := range ds {
+		if paused.IsZero() && d.Outcome == OutPaused && strings.Contains(d.Summary, "paused by") && strings.Contains(d.Summary, "peg-below") {
+			paused = d.Time
+			if d.Action != ActExitCheck {
+				t.Errorf("the first pause was in a %s, want an exit check", d.Action)
+			}
+			continue
+		}
+		if !paused.IsZero() && d.Outcome == OutTraded {
+			t.Errorf("%s: a %s traded while the vault was paused", d.Time, d.Action)
+		}
+	}
+	if want := time.Date(2022, 5, 13, 18, 0, 0, 0, time.UTC); !paused.Equal(want) {
+		t.Fatalf("the vault was paused by peg-below at %s, want %s (the exit check where it fires)", paused, want)
+	}
+	row, err := s.store.Vault(ctx, "lst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := false
+	for _, p := range row.State.Positions {
+		held = held || (p.Market == "lido/steth" && p.Units.Sign() > 0)
+	}
+	if !row.Paused || !held {
+		t.Errorf("vault paused %v, holds stETH %v; want paused and still holding its stETH", row.Paused, held)
+	}
+	if got := metricValue(t, s.metrics.Paused.WithLabelValues("lst")); got != 1 {
+		t.Errorf("vault_paused %g, want 1", got)
+	}
+}

@@ -143,3 +143,30 @@ func TestLedger_Blocks(t *testing.T) {
 		t.Errorf("an empty ledger's copies are not nil")
 	}
 }
+
+// TestVault_RestoreKeepsGas: a restored vault trades at the state's gas
+// price, as the original does. Restore set the vault's gas price but not
+// its markets', and ObserveWindow sets them again only when the data's
+// price changed, so the service's paper fills charged no gas between two
+// changes of the price (every hourly rebalance on 6-hourly rows).
+func TestVault_RestoreKeepsGas(t *testing.T) {
+	fakes := map[string]*fake{"f/a": {apy: 0.04, gas: 150000}}
+	cfg := plainConfig()
+	v := newTestVault(t, cfg, fakes)
+	mustOK(t, v.SetGas(20, 1))
+	must(v.Deposit(t0, "a", d("10")))(t)
+	raw, err := json.Marshal(v.State())
+	mustOK(t, err)
+	var st State
+	mustOK(t, json.Unmarshal(raw, &st))
+	r, err := Restore(cfg, []*adapters.Adapter{v.Adapter("f/a")}, st)
+	mustOK(t, err)
+	want := d("0.003") // 150,000 gas x 20 gwei x 1e-9 ETH per gwei, at 1 base unit per ETH
+	for name, x := range map[string]*Vault{"original": v, "restored": r} {
+		_, res, err := x.Rebalance(t0, t0, TriggerManual, target(map[string]float64{"f/a": 0.5}))
+		mustOK(t, err)
+		if len(res.Executed) != 1 || !res.Executed[0].Fill.Gas.Dec().Equal(want) {
+			t.Errorf("%s vault: fills %+v, want one buy paying %s of gas", name, res.Executed, want)
+		}
+	}
+}

@@ -213,6 +213,15 @@ func Restore(cfg Config, markets []*adapters.Adapter, st State) (*Vault, error) 
 	}
 	v.idle, v.supply, v.locked, v.hwm, v.feesAt, v.shutdown = nm(st.Idle), nm(st.Supply), st.Locked, st.HighWaterMark, st.FeesAt, st.Shutdown
 	v.gasPrice, v.gasAssetPrice = st.GasPrice, st.GasAssetPrice
+	// The markets trade at that gas price too (as SetGas sets them):
+	// ObserveWindow sets it again only when the data's price changed.
+	ga := st.GasAssetPrice
+	if ga == 0 {
+		ga = 1
+	}
+	for _, s := range v.markets {
+		s.en.GasPrice, s.en.GasAssetPrice = st.GasPrice, ga
+	}
 	v.ledger = NewLedger(st.NextSeq)
 	v.base = v.Books()
 	return v, nil
