@@ -179,7 +179,9 @@ type VaultFile struct {
 	// IdleFloor and MaxLoss override the vault defaults (fractions).
 	IdleFloor *float64 `yaml:"idle_floor"`
 	MaxLoss   *float64 `yaml:"max_loss"`
-	// Lookback is how much history the strategy's windows read (30d).
+	// Lookback is checked and kept (30d, or the Go strategy's own): the
+	// service reads every stored row of the universe, so it cuts no
+	// window of the strategy or the monitors short.
 	Lookback string `yaml:"lookback"`
 	// Monitors are the vault's risk monitors (the built-ins by default).
 	Monitors monitor.File `yaml:"monitors"`

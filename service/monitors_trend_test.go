@@ -20,7 +20,7 @@ import (
 // to, with exit checks every 12 hours and the built-in monitors, and
 // returns the times the journal says monitor started and stopped firing
 // on market, oldest first, with the value of monitor_fired_total.
-func trendEpisodes(t *testing.T, h *history.DB, market, mon string, from, to time.Time) (fired, resolved []time.Time, total float64) {
+func trendEpisodes(t *testing.T, h *history.DB, market, mon string, from, to time.Time, extra string) (fired, resolved []time.Time, total float64) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -29,7 +29,7 @@ func trendEpisodes(t *testing.T, h *history.DB, market, mon string, from, to tim
 		"allocation: { method: proportional }\nconstraints: { idle: 0.02 }\nrebalance: { every: \"@daily\" }\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfgText := "state_db: state.db\ndurability: normal\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */12 * * *\"\n"
+	cfgText := "state_db: state.db\ndurability: normal\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */12 * * *\"\n" + extra
 	path := filepath.Join(dir, "service.yaml")
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
@@ -63,8 +63,8 @@ func trendEpisodes(t *testing.T, h *history.DB, market, mon string, from, to tim
 }
 
 // TestMonitors_TrendsInService runs the trend monitors in the service,
-// which evaluates them on its look-back window (30 days by default) at
-// each exit check: exit-time-rising on stETH restaked in EigenLayer
+// which evaluates them on the universe's stored history at each exit
+// check (the vault's lookback does not cut it): exit-time-rising on stETH restaked in EigenLayer
 // through 2025-04-17 (EigenLayer's escrow 7 -> 14 days, the synthetic
 // history's dated withdrawal_days), and exit-liquidity-falling on stETH
 // over the real Curve ETH/stETH pool snapshots of November 2022, at the
@@ -111,7 +111,10 @@ func TestMonitors_TrendsInService(t *testing.T) {
 		if before != 7 || after != 14 {
 			t.Fatalf("test data: withdrawal_days %g then %g, want 7 then 14", before, after)
 		}
-		fired, resolved, total := trendEpisodes(t, h, "eigenlayer/steth", "exit-time-rising", from, to)
+		// lookback 1d: the service reads every stored row of the
+		// universe, so the monitor's 7 days are not cut to one (a 1-day
+		// window would resolve it 6 days early).
+		fired, resolved, total := trendEpisodes(t, h, "eigenlayer/steth", "exit-time-rising", from, to, "    lookback: 1d\n")
 		if len(fired) != 1 || !fired[0].Equal(change) || len(resolved) != 1 || !resolved[0].Equal(change.Add(7*24*time.Hour)) || total != 1 {
 			t.Fatalf("exit-time-rising fired %v, resolved %v (monitor_fired_total %g), want fired %s and resolved 7 days later", fired, resolved, total, change)
 		}
@@ -178,7 +181,7 @@ func TestMonitors_TrendsInService(t *testing.T) {
 		if len(wantFired) != 1 || len(wantResolved) != 1 {
 			t.Fatalf("test data: the rule fires %v and resolves %v, want one episode in November 2022", wantFired, wantResolved)
 		}
-		fired, resolved, total := trendEpisodes(t, h, "lido/steth", "exit-liquidity-falling", from, to)
+		fired, resolved, total := trendEpisodes(t, h, "lido/steth", "exit-liquidity-falling", from, to, "")
 		if len(fired) != 1 || !fired[0].Equal(wantFired[0]) || len(resolved) != 1 || !resolved[0].Equal(wantResolved[0]) || total != 1 {
 			t.Fatalf("exit-liquidity-falling fired %v, resolved %v (monitor_fired_total %g), want fired %s, resolved %s", fired, resolved, total, wantFired[0], wantResolved[0])
 		}
