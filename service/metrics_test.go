@@ -12,6 +12,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/execution"
+	"github.com/yieldvault/yieldvault/vault"
 )
 
 // scrape returns the service's /metrics text.
@@ -199,5 +202,43 @@ func TestView_ExitRoutes(t *testing.T) {
 	}
 	if !queued {
 		t.Errorf("lido/steth's exit shows no 3-day queue: %+v", v.Exits)
+	}
+}
+
+// reconcilingPaper is the paper executor with a chain that always agrees:
+// a Reconciler, as the send executor is.
+type reconcilingPaper struct{ PaperExecutor }
+
+func (reconcilingPaper) Reconcile(context.Context, string, *vault.Vault) (*execution.Reconciliation, error) {
+	return &execution.Reconciliation{}, nil
+}
+
+// TestMetrics_FirstScrapeReconcile: with an executor that reconciles
+// with the chain (send mode), the chain-reconcile monitor's series are
+// in the first scrape too, at 0, for every vault.
+func TestMetrics_FirstScrapeReconcile(t *testing.T) {
+	path := writeConfig(t, "durability: normal", `
+  - { id: eth-a, strategy: $STRAT/lst-lrt-balanced.yaml, deposit: "100" }
+`)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(context.Background(), cfg, Options{Wall: time.Now, Clock: NewManualClock(t0), History: sharedHistory(t), Manual: true, Executor: reconcilingPaper{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	body := scrape(t, s)
+	for _, want := range []string{
+		`yieldvault_monitor_fired_total{monitor="chain-reconcile",vault="eth-a"} 0`,
+		`yieldvault_monitor_firing{action="pause",monitor="chain-reconcile",severity="critical",vault="eth-a"} 0`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("first scrape lacks %s", want)
+		}
+	}
+	if strings.Contains(scrape(t, metricsService(t)), `monitor="chain-reconcile"`) {
+		t.Error("the paper executor's first scrape has chain-reconcile series: it never reconciles")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/execution"
+	"github.com/yieldvault/yieldvault/vault/monitor"
 )
 
 // Options are what a Service is built from besides its Config.
@@ -228,6 +229,11 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 	s.metrics.Init(s.order, srcNames)
 	for _, vs := range cfg.Vaults {
 		s.metrics.InitMonitors(vs.ID, vs.Monitors)
+		if _, ok := s.exec.(Reconciler); ok {
+			// chain-reconcile is the executor's monitor, not the
+			// configuration's: its series exist from the start too.
+			s.metrics.InitMonitors(vs.ID, []monitor.Monitor{{Name: ReconcileMonitor, Action: monitor.Pause, Severity: "critical"}})
+		}
 	}
 	s.notify = newNotifier(cfg.Webhooks, s.log, s.metrics)
 	if err := s.start(ctx); err != nil {
