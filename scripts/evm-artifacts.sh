@@ -22,7 +22,9 @@ SOLC_VERSION=0.8.20
 AAVE_VERSION=1.19.3
 SAFE_VERSION=1.3.0
 out=execution/chaintest/testdata/artifacts
-stamp="oz-$OZ_VERSION solc-$SOLC_VERSION aave-$AAVE_VERSION safe-$SAFE_VERSION"
+# The stamp names the test contracts' sources too, so that an edit or a new
+# file under testdata/ recompiles them.
+stamp="oz-$OZ_VERSION solc-$SOLC_VERSION aave-$AAVE_VERSION safe-$SAFE_VERSION sol-$(cat execution/chaintest/testdata/*.sol | sha256sum | cut -c1-16)"
 
 if [ -f "$out/STAMP" ] && [ "$(cat "$out/STAMP")" = "$stamp" ]; then
   echo "evm artifacts: up to date ($stamp)"

@@ -67,15 +67,28 @@ func (c *chain) address(t *testing.T, a artifact, at common.Address, method stri
 	return vals[0].(common.Address)
 }
 
-// aaveMarket deploys Aave v3 from its published artifacts (@aave/core-v3
+// aaveMarket deploys Aave v3 with one reserve of asset (aaveDeploy and
+// addReserve). It returns the Pool (the proxy) and the reserve's aToken.
+func aaveMarket(t *testing.T, c *chain, asset common.Address) (pool, aToken common.Address) {
+	t.Helper()
+	a := aaveDeploy(t, c)
+	return a.pool, a.addReserve(t, c, asset, "tUSD")
+}
+
+// aaveV3 is an Aave v3 deployment on the simulated chain.
+type aaveV3 struct {
+	prov, pool, conf, strategy common.Address
+	aImpl, sImpl, vImpl        common.Address
+}
+
+// aaveDeploy deploys Aave v3 from its published artifacts (@aave/core-v3
 // 1.19.3) the way its deployment scripts do (aave/aave-v3-deploy): the
 // addresses provider and ACL manager, the Pool and PoolConfigurator
 // implementations linked to their logic libraries and set behind the
-// provider's proxies, and one reserve of asset initialised through the
-// configurator with the published AToken, StableDebtToken and
-// VariableDebtToken implementations. It returns the Pool (the proxy) and
-// the reserve's aToken.
-func aaveMarket(t *testing.T, c *chain, asset common.Address) (pool, aToken common.Address) {
+// provider's proxies, the published AToken, StableDebtToken and
+// VariableDebtToken implementations and an interest rate strategy for the
+// reserves addReserve initialises.
+func aaveDeploy(t *testing.T, c *chain) *aaveV3 {
 	t.Helper()
 	me := c.signer.Address()
 	art := func(n string) artifact { return loadArtifact(t, "Aave"+n) }
@@ -93,26 +106,32 @@ func aaveMarket(t *testing.T, c *chain, asset common.Address) (pool, aToken comm
 	}
 	libs["FlashLoanLogic"] = c.deployLinked(t, art("FlashLoanLogic"), libs)
 
+	a := &aaveV3{prov: prov}
 	poolArt := art("Pool")
 	impl := c.deployLinked(t, poolArt, libs, prov)
 	c.transact(t, provider, prov, "setPoolImpl", impl)
-	pool = c.address(t, provider, prov, "getPool")
+	a.pool = c.address(t, provider, prov, "getPool")
 
 	confArt := art("PoolConfigurator")
 	confImpl := c.deployLinked(t, confArt, libs)
 	c.transact(t, provider, prov, "setPoolConfiguratorImpl", confImpl)
-	conf := c.address(t, provider, prov, "getPoolConfigurator")
+	a.conf = c.address(t, provider, prov, "getPoolConfigurator")
 
-	aImpl := c.deploy(t, art("AToken"), pool)
-	sImpl := c.deploy(t, art("StableDebtToken"), pool)
-	vImpl := c.deploy(t, art("VariableDebtToken"), pool)
+	a.aImpl = c.deploy(t, art("AToken"), a.pool)
+	a.sImpl = c.deploy(t, art("StableDebtToken"), a.pool)
+	a.vImpl = c.deploy(t, art("VariableDebtToken"), a.pool)
 	// The Aave v3 Ethereum USDC strategy's shape (optimal usage 90%,
-	// slope 1 4%, slope 2 60%, in rays); nothing here borrows, so the
-	// rates do not move a balance.
+	// slope 1 4%, slope 2 60%, in rays).
 	ray := func(s string) *big.Int { return decimal.RequireFromString(s).Shift(27).BigInt() }
-	strategy := c.deploy(t, art("DefaultReserveInterestRateStrategy"), prov,
+	a.strategy = c.deploy(t, art("DefaultReserveInterestRateStrategy"), prov,
 		ray("0.9"), ray("0"), ray("0.04"), ray("0.6"), ray("0.005"), ray("0.6"), ray("0.01"), ray("0.08"), ray("0.2"))
+	return a
+}
 
+// addReserve initialises a reserve of asset (18 decimals) through the
+// configurator and returns its aToken.
+func (a *aaveV3) addReserve(t *testing.T, c *chain, asset common.Address, sym string) common.Address {
+	t.Helper()
 	type initReserve struct {
 		ATokenImpl                  common.Address
 		StableDebtTokenImpl         common.Address
@@ -131,15 +150,22 @@ func aaveMarket(t *testing.T, c *chain, asset common.Address) (pool, aToken comm
 		Params                      []byte
 	}
 	treasury := common.HexToAddress("0x00000000000000000000000000000000000000fe")
-	c.transact(t, confArt, conf, "initReserves", []initReserve{{
-		ATokenImpl: aImpl, StableDebtTokenImpl: sImpl, VariableDebtTokenImpl: vImpl, UnderlyingAssetDecimals: 18,
-		InterestRateStrategyAddress: strategy, UnderlyingAsset: asset, Treasury: treasury,
-		ATokenName: "Aave test tUSD", ATokenSymbol: "aTestUSD", VariableDebtTokenName: "Aave variable debt tUSD", VariableDebtTokenSymbol: "vdTestUSD",
-		StableDebtTokenName: "Aave stable debt tUSD", StableDebtTokenSymbol: "sdTestUSD", Params: []byte{},
+	c.transact(t, loadArtifact(t, "AavePoolConfigurator"), a.conf, "initReserves", []initReserve{{
+		ATokenImpl: a.aImpl, StableDebtTokenImpl: a.sImpl, VariableDebtTokenImpl: a.vImpl, UnderlyingAssetDecimals: 18,
+		InterestRateStrategyAddress: a.strategy, UnderlyingAsset: asset, Treasury: treasury,
+		ATokenName: "Aave test " + sym, ATokenSymbol: "aTest" + sym, VariableDebtTokenName: "Aave variable debt " + sym, VariableDebtTokenSymbol: "vdTest" + sym,
+		StableDebtTokenName: "Aave stable debt " + sym, StableDebtTokenSymbol: "sdTest" + sym, Params: []byte{},
 	}})
+	aToken, _ := a.reserve(t, c, asset)
+	return aToken
+}
 
+// reserve reads a reserve's aToken and variable debt token from the Pool.
+func (a *aaveV3) reserve(t *testing.T, c *chain, asset common.Address) (aToken, vdebt common.Address) {
+	t.Helper()
+	poolArt := loadArtifact(t, "AavePool")
 	data, _ := poolArt.ABI.Pack("getReserveData", asset)
-	out, err := c.client.CallContract(context.Background(), ethereum.CallMsg{To: &pool, Data: data}, nil)
+	out, err := c.client.CallContract(context.Background(), ethereum.CallMsg{To: &a.pool, Data: data}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,11 +173,13 @@ func aaveMarket(t *testing.T, c *chain, asset common.Address) (pool, aToken comm
 	if err != nil {
 		t.Fatal(err)
 	}
-	aToken = reflect.ValueOf(vals[0]).FieldByName("ATokenAddress").Interface().(common.Address)
+	rv := reflect.ValueOf(vals[0])
+	aToken = rv.FieldByName("ATokenAddress").Interface().(common.Address)
+	vdebt = rv.FieldByName("VariableDebtTokenAddress").Interface().(common.Address)
 	if aToken == (common.Address{}) {
 		t.Fatal("the reserve has no aToken")
 	}
-	return pool, aToken
+	return aToken, vdebt
 }
 
 // TestSend_AaveV3 supplies to and withdraws from Aave v3's own Pool,
