@@ -104,6 +104,15 @@ var dust = decimal.New(1, -6)
 // fraction of NAV (zero: DefaultTolerance). A market whose position the
 // executor cannot read back is listed with the reason, not compared.
 func (c *Config) Reconcile(ctx context.Context, cl ethereum.ContractCaller, vaultID string, idle decimal.Decimal, markets []string, values []decimal.Decimal, tolerance decimal.Decimal) (*Reconciliation, error) {
+	return c.ReconcileLoops(ctx, cl, vaultID, idle, markets, values, tolerance, nil)
+}
+
+// ReconcileLoops is Reconcile with the books of the vault's loop markets
+// (by market ID): each such loop is compared twice more, its collateral
+// ("<market> collateral", at the rate) and its debt ("<market> debt",
+// negative) with the book's, so that a difference in one cannot hide
+// behind an equal one in the other.
+func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller, vaultID string, idle decimal.Decimal, markets []string, values []decimal.Decimal, tolerance decimal.Decimal, loops map[string]LoopBook) (*Reconciliation, error) {
 	const op = "execution.Reconcile"
 	addr, ok := c.Vaults[vaultID]
 	if !ok {
@@ -151,6 +160,10 @@ func (c *Config) Reconcile(ctx context.Context, cl ethereum.ContractCaller, vaul
 	idleH.Read = strings.Join(read, " + ")
 	r.Holdings = append(r.Holdings, idleH)
 	lidoQueue := false
+	hasLido := false
+	for _, d := range deps {
+		hasLido = hasLido || (d != nil && d.Protocol == Lido)
+	}
 	for i, m := range markets {
 		r.NAV = r.NAV.Add(values[i])
 		h := Holding{Market: m, Book: values[i], Chain: decimal.Zero}
@@ -158,6 +171,20 @@ func (c *Config) Reconcile(ctx context.Context, cl ethereum.ContractCaller, vaul
 		if d == nil {
 			h.Unread = "no on-chain deployment"
 			r.Holdings = append(r.Holdings, h)
+			continue
+		}
+		if d.Protocol == AaveV3Loop {
+			lp, err := rd.loop(d, !hasLido)
+			if err != nil {
+				return nil, err
+			}
+			h.Chain, h.Read = lp.coll.Sub(lp.debt), lp.how
+			r.Holdings = append(r.Holdings, h)
+			if lb, ok := loops[m]; ok {
+				r.Holdings = append(r.Holdings,
+					Holding{Market: m + " collateral", Book: lb.Collateral, Chain: lp.coll, Read: lp.collHow},
+					Holding{Market: m + " debt", Book: lb.Debt.Neg(), Chain: lp.debt.Neg(), Read: lp.debtHow})
+			}
 			continue
 		}
 		v, debt, how, err := rd.position(d, !lidoQueue)
@@ -181,20 +208,31 @@ func (c *Config) Reconcile(ctx context.Context, cl ethereum.ContractCaller, vaul
 	return r, nil
 }
 
+// loopReading is an Aave v3 wstETH loop read back: collateral and debt
+// in the base asset, and how each was read.
+type loopReading struct {
+	coll, debt            decimal.Decimal
+	how, collHow, debtHow string
+}
+
 // loop reads an Aave v3 wstETH loop back: its collateral (the wstETH
 // reserve's aToken balance, in stETH by wstETH.getStETHByWstETH, stETH at
-// par as Aave's wstETH oracle prices it) less its debt (the WETH
-// reserve's variable debt token balance): the equity, which the book
-// values the loop at; the reading names both.
-func (rd reader) loop(d *Deployment) (reading, *reading, string, error) {
+// par as Aave's wstETH oracle prices it) and its debt (the WETH reserve's
+// variable debt token balance); the equity, collateral less debt, is what
+// the book values the loop at. With wallet, the wstETH and stETH the
+// vault's address holds are counted in the collateral: the dust the
+// loop's wraps and unwraps leave there (the rate's slack), which no other
+// market of the vault reads (there is no Lido market).
+func (rd reader) loop(d *Deployment, wallet bool) (loopReading, error) {
 	const op = "execution.Reconcile"
+	var lr loopReading
 	pool, err := d.Contract("pool")
 	if err != nil {
-		return reading{}, nil, "", err
+		return lr, err
 	}
 	wst, err := d.Contract("wsteth")
 	if err != nil {
-		return reading{}, nil, "", err
+		return lr, err
 	}
 	reserve := func(asset common.Address, field string) (common.Address, error) {
 		vals, err := rd.call(aaveReserveABI, pool.Address, "getReserveData", asset)
@@ -209,27 +247,49 @@ func (rd reader) loop(d *Deployment) (reading, *reading, string, error) {
 	}
 	aToken, err := reserve(wst.Address, "ATokenAddress")
 	if err != nil {
-		return reading{}, nil, "", err
+		return lr, err
 	}
 	vdebt, err := reserve(d.Asset.Address, "VariableDebtTokenAddress")
 	if err != nil {
-		return reading{}, nil, "", err
+		return lr, err
 	}
 	w, err := rd.uint(erc20ABI, aToken, "balanceOf", rd.vault)
 	if err != nil {
-		return reading{}, nil, "", err
+		return lr, err
+	}
+	lr.collHow = fmt.Sprintf("aToken %s balanceOf (%s wstETH)", aToken.Hex(), units(w, 18))
+	var st *big.Int
+	if wallet {
+		lido, err := d.Contract("lido")
+		if err != nil {
+			return lr, err
+		}
+		ww, err := rd.uint(erc20ABI, wst.Address, "balanceOf", rd.vault)
+		if err != nil {
+			return lr, err
+		}
+		if st, err = rd.uint(erc20ABI, lido.Address, "balanceOf", rd.vault); err != nil {
+			return lr, err
+		}
+		w = new(big.Int).Add(w, ww)
+		lr.collHow += fmt.Sprintf(" + wstETH balanceOf (%s) + stETH balanceOf (%s)", units(ww, 18), units(st, 18))
 	}
 	coll, err := rd.uint(lstValueABI, wst.Address, "getStETHByWstETH", w)
 	if err != nil {
-		return reading{}, nil, "", err
+		return lr, err
 	}
+	if st != nil {
+		coll = new(big.Int).Add(coll, st)
+	}
+	lr.collHow += ", in stETH by getStETHByWstETH"
 	debt, err := rd.uint(erc20ABI, vdebt, "balanceOf", rd.vault)
 	if err != nil {
-		return reading{}, nil, "", err
+		return lr, err
 	}
-	c, b := units(coll, 18), units(debt, d.Asset.Decimals)
-	how := fmt.Sprintf("collateral %s (aToken %s balanceOf %s wstETH, getStETHByWstETH) less debt %s (variable debt token %s balanceOf)", c, aToken.Hex(), units(w, 18), b, vdebt.Hex())
-	return reading{amount: c.Sub(b)}, nil, how, nil
+	lr.coll, lr.debt = units(coll, 18), units(debt, d.Asset.Decimals)
+	lr.debtHow = "variable debt token " + vdebt.Hex() + " balanceOf"
+	lr.how = fmt.Sprintf("collateral %s (%s) less debt %s (%s)", lr.coll, lr.collHow, lr.debt, lr.debtHow)
+	return lr, nil
 }
 
 // reading is an amount read from chain, or why it could not be.
@@ -308,8 +368,6 @@ func (rd reader) position(d *Deployment, lidoQueue bool) (v reading, debt *readi
 			return v, nil, "", err
 		}
 		return reading{amount: units(bal, dec)}, &reading{amount: units(db, dec), why: "variable debt token " + vdebt.Hex() + " balanceOf"}, "aToken " + aToken.Hex() + " balanceOf", nil
-	case AaveV3Loop:
-		return rd.loop(d)
 	case CompoundV3:
 		comet, err := d.Contract("comet")
 		if err != nil {

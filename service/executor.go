@@ -335,41 +335,16 @@ func hashStrings(hs []common.Hash) []string {
 	return out
 }
 
-// loopBooks are the books of the decision's loop markets (those whose
-// adapter borrows, adapters.Leverer): the position's collateral at its
-// exchange rate and its debt, the collateral's rate and peg, and the
-// market's LTV and liquidation threshold, from v as the decision saw it.
+// loopBooks are the books of the decision's loop markets (loopBook).
 func loopBooks(v *vault.Vault, d vault.Decision) map[string]execution.LoopBook {
 	var out map[string]execution.LoopBook
 	for _, o := range d.Orders {
-		ad := v.Adapter(o.Market)
-		if ad == nil || ad.Leverer() == nil {
-			continue
-		}
 		if _, done := out[o.Market]; done {
 			continue
 		}
-		pos, _ := v.Position(o.Market)
-		env, _ := v.Env(o.Market)
-		lev := o.Leverage
-		if lev < 1 {
-			lev = pos.Leverage
-		}
-		f := ad.Leverer().Figures(&pos, &env, lev)
-		rate := pos.Rate
-		if x, ok := env.Obs.Get(adapters.FieldExchangeRate); ok && x > 0 {
-			rate = x
-		}
-		lb := execution.LoopBook{LTV: f.MaxLTV, LLTV: f.LLTV, Peg: 1}
-		if rate > 0 {
-			lb.Rate = decimal.NewFromFloat(rate)
-		}
-		if p, ok := env.Obs.Get(adapters.FieldPrice); ok && p > 0 && rate > 0 {
-			lb.Peg = p / rate
-		}
-		if pos.Units.Sign() > 0 {
-			lb.Collateral = decimal.NewFromFloat(pos.Units.Float() * pos.Index * pos.Rate)
-			lb.Debt = decimal.NewFromFloat(pos.Debt.Float() * pos.DebtIndex)
+		lb, ok := loopBook(v, o.Market, o.Leverage)
+		if !ok {
+			continue
 		}
 		if out == nil {
 			out = map[string]execution.LoopBook{}
@@ -377,6 +352,59 @@ func loopBooks(v *vault.Vault, d vault.Decision) map[string]execution.LoopBook {
 		out[o.Market] = lb
 	}
 	return out
+}
+
+// heldLoops are the books of the loops v holds (loopBook), for
+// reconciliation.
+func heldLoops(v *vault.Vault) map[string]execution.LoopBook {
+	var out map[string]execution.LoopBook
+	for _, id := range v.Markets() {
+		if pos, _ := v.Position(id); pos.Units.Sign() == 0 {
+			continue
+		}
+		if lb, ok := loopBook(v, id, 0); ok {
+			if out == nil {
+				out = map[string]execution.LoopBook{}
+			}
+			out[id] = lb
+		}
+	}
+	return out
+}
+
+// loopBook is the book of a loop market (one whose adapter borrows,
+// adapters.Leverer): the position's collateral at its exchange rate and
+// its debt, the collateral's rate and peg, and the market's LTV and
+// liquidation threshold, from v as it is now; lev is the leverage an
+// order aims at (below 1: the position's). ok is false for other
+// markets.
+func loopBook(v *vault.Vault, id string, lev float64) (execution.LoopBook, bool) {
+	ad := v.Adapter(id)
+	if ad == nil || ad.Leverer() == nil {
+		return execution.LoopBook{}, false
+	}
+	pos, _ := v.Position(id)
+	env, _ := v.Env(id)
+	if lev < 1 {
+		lev = pos.Leverage
+	}
+	f := ad.Leverer().Figures(&pos, &env, lev)
+	rate := pos.Rate
+	if x, ok := env.Obs.Get(adapters.FieldExchangeRate); ok && x > 0 {
+		rate = x
+	}
+	lb := execution.LoopBook{LTV: f.MaxLTV, LLTV: f.LLTV, Peg: 1}
+	if rate > 0 {
+		lb.Rate = decimal.NewFromFloat(rate)
+	}
+	if p, ok := env.Obs.Get(adapters.FieldPrice); ok && p > 0 && rate > 0 {
+		lb.Peg = p / rate
+	}
+	if pos.Units.Sign() > 0 {
+		lb.Collateral = decimal.NewFromFloat(pos.Units.Float() * pos.Index * pos.Rate)
+		lb.Debt = decimal.NewFromFloat(pos.Debt.Float() * pos.DebtIndex)
+	}
+	return lb, true
 }
 
 // Reconciler is an executor that reads a vault's holdings back from the
@@ -390,7 +418,7 @@ type Reconciler interface {
 // Reconcile compares v's idle and market values with what the vault's
 // address holds on chain.
 func (e *SendExecutor) Reconcile(ctx context.Context, vaultID string, v *vault.Vault) (*execution.Reconciliation, error) {
-	return e.Config.Reconcile(ctx, e.Client, vaultID, v.Idle(), v.Markets(), v.MarketValues(nil), e.Config.Tolerance)
+	return e.Config.ReconcileLoops(ctx, e.Client, vaultID, v.Idle(), v.Markets(), v.MarketValues(nil), e.Config.Tolerance, heldLoops(v))
 }
 
 // ReconcileMonitor is the monitor a difference between the book and the

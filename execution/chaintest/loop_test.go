@@ -189,12 +189,36 @@ func TestSend_AaveV3WstETHLoop(t *testing.T) {
 	if lo, hi := decimal.RequireFromString("19.997"), decimal.NewFromInt(20); coll.Cmp(lo) < 0 || coll.Cmp(hi) > 0 {
 		t.Errorf("collateral %s ether at the rate, want 20 less the wrap slack (at least %s)", coll, lo)
 	}
-	rec, err := cfg.Reconcile(ctx, c.client, "v", decimal.Zero, []string{market}, []decimal.Decimal{decimal.NewFromInt(10)}, decimal.Zero)
-	if err != nil {
-		t.Fatal(err)
+	// The book of a 2x loop opened with 10: collateral 20, debt 10. The
+	// chain's collateral counts the wrap slack left at the vault's address,
+	// so it matches to a few wei; a book whose collateral and debt
+	// are both 1 too high has the same equity and is caught by the two
+	// lines of its own.
+	chainClient := c.client
+	reconcile := func(c, b int64) []execution.Holding {
+		t.Helper()
+		lbk := loops[market]
+		lbk.Collateral, lbk.Debt = decimal.NewFromInt(c), decimal.NewFromInt(b)
+		rec, err := cfg.ReconcileLoops(ctx, chainClient, "v", decimal.Zero, []string{market}, []decimal.Decimal{decimal.NewFromInt(c - b)}, decimal.Zero, map[string]execution.LoopBook{market: lbk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Holdings) != 4 {
+			t.Errorf("holdings %+v: want idle, the loop, its collateral and its debt", rec.Holdings)
+		}
+		for _, h := range rec.Holdings {
+			t.Logf("%s: book %s chain %s", h.Market, h.Book, h.Chain)
+			if h.Market == market+" collateral" && c == 20 && h.Diff().Abs().Cmp(decimal.New(1, -15)) > 0 {
+				t.Errorf("collateral on chain %s, want the book's 20 to a few wei (the slack is counted where it stays)", h.Chain)
+			}
+		}
+		return rec.Differences()
 	}
-	if d := rec.Differences(); len(d) != 0 {
+	if d := reconcile(20, 10); len(d) != 0 {
 		t.Errorf("reconciliation after the open: %s", execution.Describe(d))
+	}
+	if d := reconcile(21, 11); len(d) != 2 || d[0].Market != market+" collateral" || d[1].Market != market+" debt" {
+		t.Errorf("a book 1 too high in collateral and debt: differences %s, want the collateral and the debt", execution.Describe(d))
 	}
 
 	// readBack sets the loop's book from the chain (collateral at the
