@@ -107,7 +107,27 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	if err != nil {
 		return Decision{}, err
 	}
-	trigger = d.Trigger
+	return v.decide(d, target), nil
+}
+
+// decideFrom is Decide completing the decision of a Preview p on target
+// at now, the vault unchanged since: Decide's own decision, without
+// taking the inputs a second time (a scheduled rebalance whose condition
+// held on the preview). p's market inputs become the decision's (they
+// are completed in place).
+func (v *Vault) decideFrom(now time.Time, p Decision, target strategies.Target) (Decision, error) {
+	if err := v.advance("vault.Decide", now); err != nil {
+		return Decision{}, err
+	}
+	p.Inputs.Preview = false
+	p.Inputs.Drift, p.Inputs.GainAPY, p.Inputs.CostAPY = 0, 0, 0
+	return v.decide(p, target), nil
+}
+
+// decide is Decide after its decision's start (decision): the quotes,
+// the orders and the rejections.
+func (v *Vault) decide(d Decision, target strategies.Target) Decision {
+	trigger := d.Trigger
 	n := len(v.markets)
 	w := &v.work
 	tw, flags := w.tw, w.flags
@@ -332,7 +352,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	if len(d.Orders) == 0 && len(d.Rejected) == 0 {
 		d.Reasons = append(d.Reasons, "on target: nothing to trade")
 	}
-	return d, nil
+	return d
 }
 
 // Target flags (work.flags).

@@ -219,6 +219,7 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 	scheduled = scheduled && trigger == TriggerSchedule
 	reads := strategies.AllVars
 	held, heldWhy := false, "" // the preview found the condition true (Decide's drift is the same)
+	var pre *Decision          // that preview, which Decide completes
 	if cr, ok := r.Strategy.(strategies.ConditionReads); ok && scheduled {
 		reads = cr.RebalanceReads()
 		// A condition that reads neither gain_apy nor cost_apy is decided
@@ -239,10 +240,16 @@ func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trig
 				rep.Vars = vars
 				return skipRebalance(rep, d, why), nil
 			}
-			held, heldWhy = true, why
+			held, heldWhy, pre = true, why, &d
 		}
 	}
-	d, err := v.Decide(now, rep.Tick, trigger, target)
+	var d Decision
+	var err error
+	if pre != nil {
+		d, err = v.decideFrom(now, *pre, target)
+	} else {
+		d, err = v.Decide(now, rep.Tick, trigger, target)
+	}
 	if err != nil {
 		return rep, err
 	}

@@ -506,7 +506,9 @@ func TestRunner_Rebalance_preview(t *testing.T) {
 }
 
 // TestVault_Preview checks that Preview's inputs and drift are Decide's
-// to the bit, over holdings, claims in transit and targets.
+// to the bit, over holdings, claims in transit and targets, and that
+// Decide completing a preview (decideFrom, what a scheduled rebalance
+// whose condition held does) gives Decide's whole decision.
 func TestVault_Preview(t *testing.T) {
 	targets := []strategies.Target{
 		{Allocations: []strategies.Allocation{{Market: "f/a", Weight: 0.6}}, Idle: 0.4},
@@ -536,6 +538,20 @@ func TestVault_Preview(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, p.Inputs, decCmp); diff != "" {
 				t.Errorf("holding for target %d, target %d: Preview inputs (-Decide +Preview):\n%s", k, j, diff)
+			}
+			p, err = v.Preview(now, now, TriggerSchedule, tg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			from, err := v.decideFrom(now, p, tg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full, err = v.Decide(now, now, TriggerSchedule, tg); err != nil { // want's APYs were zeroed in full's inputs
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(full, from, decCmp); diff != "" {
+				t.Errorf("holding for target %d, target %d: Decide from the preview (-Decide +from):\n%s", k, j, diff)
 			}
 		}
 		// Move to the first target: holdings (and, for f/a, a queued exit) change.
