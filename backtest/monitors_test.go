@@ -55,6 +55,28 @@ func steth2022Window(t *testing.T, s *rules.Strategy) *adapters.Window {
 	return w
 }
 
+// runScenarioMonitors parses the scenario text (named name) and runs it
+// with the built-in monitors of a vault of base asset base.
+func runScenarioMonitors(t *testing.T, name, text string, base adapters.Asset) (*Scenario, *Result) {
+	t.Helper()
+	sc, err := ParseScenario(name, []byte(text), adapters.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &monitor.Compiler{Catalog: sc.Spec.Catalog}
+	ms, err := c.Compile(monitor.File{}, sc.Markets, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := sc.Spec
+	spec.Monitors = ms
+	res, err := Run(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc, res
+}
+
 // runSteth2022 runs lstsNoExit over the steth-2022 replay with the
 // monitors of f.
 func runSteth2022(t *testing.T, f monitor.File) *Result {
@@ -391,21 +413,7 @@ run from=2025-06-01 to=+10d capital=100
 // price, falls below 1.075 (0.88: 1.0616; not at 0.90: 1.0857), with that
 // value, and resolves when the price recovers.
 func TestMonitors_HealthFactor(t *testing.T) {
-	sc, err := ParseScenario("testdata/scenarios/hf_monitor.txt", []byte(hfScenario), adapters.Builtin())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &monitor.Compiler{Catalog: sc.Spec.Catalog}
-	ms, err := c.Compile(monitor.File{}, sc.Markets, adapters.ETH)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := sc.Spec
-	spec.Monitors = ms
-	res, err := Run(context.Background(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, res := runScenarioMonitors(t, "testdata/scenarios/hf_monitor.txt", hfScenario, adapters.ETH)
 	var rows []MonitorEvent
 	for _, ev := range res.MonitorEvents {
 		if ev.Monitor == "health-factor-low" {
@@ -441,21 +449,7 @@ run from=2024-01-01 to=+29d capital=1000 step=1d
 // more than 72 hours old, computed here from the rows' times, with that
 // age as its value, and resolves at the first step with a new row.
 func TestMonitors_DataStale(t *testing.T) {
-	sc, err := ParseScenario("testdata/scenarios/data_stale.txt", []byte(staleScenario), adapters.Builtin())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &monitor.Compiler{Catalog: sc.Spec.Catalog}
-	ms, err := c.Compile(monitor.File{}, sc.Markets, adapters.USD)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := sc.Spec
-	spec.Monitors = ms
-	res, err := Run(context.Background(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc, res := runScenarioMonitors(t, "testdata/scenarios/data_stale.txt", staleScenario, adapters.USD)
 	var rows []MonitorEvent
 	for _, ev := range res.MonitorEvents {
 		if ev.Monitor == "data-stale" {
@@ -526,21 +520,7 @@ run from=2025-06-01 to=+8d capital=100
 // health-factor-low (the oracle does not see the discount), and resolves
 // when the price recovers.
 func TestMonitors_OracleGap(t *testing.T) {
-	sc, err := ParseScenario("testdata/scenarios/oracle_gap.txt", []byte(oracleGapScenario), adapters.Builtin())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &monitor.Compiler{Catalog: sc.Spec.Catalog}
-	ms, err := c.Compile(monitor.File{}, sc.Markets, adapters.ETH)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := sc.Spec
-	spec.Monitors = ms
-	res, err := Run(context.Background(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, res := runScenarioMonitors(t, "testdata/scenarios/oracle_gap.txt", oracleGapScenario, adapters.ETH)
 	var rows []MonitorEvent
 	for _, ev := range res.MonitorEvents {
 		switch ev.Monitor {
