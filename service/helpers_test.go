@@ -55,6 +55,20 @@ func writeConfig(t testing.TB, extra, vaults string) string {
 	return p
 }
 
+// loadConfigIn writes text as dir/service.yaml and loads it.
+func loadConfigIn(t testing.TB, dir, text string) *Config {
+	t.Helper()
+	p := filepath.Join(dir, "service.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // newTestService loads a config and builds a manual-clock service on the
 // shared history.
 func newTestService(t testing.TB, path string, clock *ManualClock) *Service {

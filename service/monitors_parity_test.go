@@ -47,14 +47,7 @@ rebalance: { every: "@daily" }
 		"  - id: lst\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */6 * * *\"\n" +
 		"    monitors: { rules: [ { name: peg-below, action: exit } ] }\n" +
 		"  - id: big\n    strategy: " + strat + "\n    deposit: \"1000000\"\n    exit_check: \"0 */6 * * *\"\n"
-	path := filepath.Join(dir, "service.yaml")
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigIn(t, dir, cfgText)
 	start, end := time.Date(2022, 5, 1, 0, 0, 0, 0, time.UTC), time.Date(2022, 7, 31, 0, 0, 0, 0, time.UTC)
 	hist := steth2022(t)
 	ctx := context.Background()

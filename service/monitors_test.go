@@ -77,14 +77,7 @@ rebalance: { every: "@daily" }
 	cfgText := "state_db: state.db\ndurability: normal\nalerts: { webhooks: [ { url: " + am.URL + "/api/v2/alerts, format: alertmanager } ] }\nvaults:\n" +
 		"  - id: lst\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */6 * * *\"\n" +
 		"    monitors: { rules: [ { name: peg-below, action: exit } ] }\n"
-	path := filepath.Join(dir, "service.yaml")
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigIn(t, dir, cfgText)
 	start := time.Date(2022, 5, 1, 0, 0, 0, 0, time.UTC)
 	s, err := New(context.Background(), cfg, Options{Wall: time.Now, Clock: NewManualClock(start), History: steth2022(t), Manual: true})
 	if err != nil {
@@ -250,14 +243,7 @@ rebalance: { every: "@daily" }
 	}
 	cfgText := "state_db: state.db\ndurability: normal\nalerts: { webhooks: [ { url: " + hook.URL + "/hook, format: generic } ] }\nvaults:\n" +
 		"  - id: lst\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */6 * * *\"\n"
-	path := filepath.Join(dir, "service.yaml")
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigIn(t, dir, cfgText)
 	hist := steth2022(t)
 	ctx := context.Background()
 	clock := NewManualClock(time.Date(2022, 5, 1, 0, 0, 0, 0, time.UTC))
@@ -422,14 +408,7 @@ rebalance: { every: "@daily" }
 	}
 	cfgText := "state_db: state.db\ndurability: normal\nsources:\n  - { name: drop, folder: " + drop + ", every: \"@hourly\" }\nvaults:\n" +
 		"  - id: st\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 * * * *\"\n"
-	path := filepath.Join(dir, "service.yaml")
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigIn(t, dir, cfgText)
 	s, err := New(ctx, cfg, Options{Wall: time.Now, Clock: NewManualClock(day(0)), History: h, Manual: true})
 	if err != nil {
 		t.Fatal(err)

@@ -30,14 +30,7 @@ func trendEpisodes(t *testing.T, h *history.DB, market, mon string, from, to tim
 		t.Fatal(err)
 	}
 	cfgText := "state_db: state.db\ndurability: normal\nvaults:\n  - id: v\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */12 * * *\"\n" + extra
-	path := filepath.Join(dir, "service.yaml")
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigIn(t, dir, cfgText)
 	s, err := New(ctx, cfg, Options{Wall: time.Now, Clock: NewManualClock(from), History: h, Manual: true})
 	if err != nil {
 		t.Fatal(err)
@@ -204,14 +197,7 @@ func TestMonitors_PauseBindingSteth2022(t *testing.T) {
 	}
 	cfgText := "state_db: state.db\ndurability: normal\nvaults:\n  - id: lst\n    strategy: " + strat + "\n    deposit: \"100\"\n    exit_check: \"0 */6 * * *\"\n" +
 		"    monitors: { rules: [ { name: peg-below, action: pause } ] }\n"
-	path := filepath.Join(dir, "service.yaml")
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigIn(t, dir, cfgText)
 	s, err := New(ctx, cfg, Options{Wall: time.Now, Clock: NewManualClock(time.Date(2022, 5, 1, 0, 0, 0, 0, time.UTC)), History: steth2022(t), Manual: true})
 	if err != nil {
 		t.Fatal(err)
