@@ -22,13 +22,16 @@ import (
 //
 // A line may instead hold the gas price an intent decided at (Gas, no
 // transaction): a re-run of the intent decides at the same price, so it
-// makes the same decision and resolves the same transactions.
+// makes the same decision and resolves the same transactions. Or the
+// exchange rates its loop calls were encoded at (Rates, by market): a
+// re-run encodes the same calls.
 type FileJournal struct {
-	mu   sync.Mutex
-	f    *os.File
-	path string
-	txs  map[string]*types.Transaction
-	gas  map[string]string
+	mu    sync.Mutex
+	f     *os.File
+	path  string
+	txs   map[string]*types.Transaction
+	gas   map[string]string
+	rates map[string]map[string]string
 }
 
 type journalLine struct {
@@ -38,6 +41,8 @@ type journalLine struct {
 	Nonce uint64 `json:"nonce,omitempty"`
 	Raw   string `json:"raw,omitempty"` // the signed transaction, hex of its binary encoding
 	Gas   string `json:"gas_gwei,omitempty"`
+	// Rates are a loop's collateral rates by market (RecordRates).
+	Rates map[string]string `json:"rates,omitempty"`
 }
 
 // OpenFileJournal opens (creating) a journal file.
@@ -72,6 +77,7 @@ func (j *FileJournal) load(data []byte) error {
 	path := j.path
 	txs := map[string]*types.Transaction{}
 	gas := map[string]string{}
+	rates := map[string]map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<16), 1<<24)
 	line := 0
@@ -83,6 +89,17 @@ func (j *FileJournal) load(data []byte) error {
 				break // the torn last line
 			}
 			return (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: fmt.Errorf("not a journal line: %v", err)}).At(fmt.Sprintf("%s:%d", path, line))
+		}
+		if len(l.Rates) > 0 && l.Raw == "" {
+			for m, r := range l.Rates {
+				if _, err := decimal.NewFromString(r); err != nil {
+					return (&adapters.Error{Op: op, Kind: adapters.KindInvalid, Err: fmt.Errorf("rate %q of %s is not a number", r, m)}).At(fmt.Sprintf("%s:%d", path, line))
+				}
+			}
+			if _, ok := rates[l.Key]; !ok {
+				rates[l.Key] = l.Rates
+			}
+			continue
 		}
 		if l.Gas != "" && l.Raw == "" {
 			if _, err := decimal.NewFromString(l.Gas); err != nil {
@@ -103,7 +120,7 @@ func (j *FileJournal) load(data []byte) error {
 		}
 		txs[journalKey(l.Key, l.Index)] = tx
 	}
-	j.txs, j.gas = txs, gas
+	j.txs, j.gas, j.rates = txs, gas, rates
 	return nil
 }
 
@@ -213,6 +230,67 @@ func (j *FileJournal) RecordGas(key string, gwei decimal.Decimal) error {
 		return err
 	}
 	j.gas[key] = gwei.String()
+	return nil
+}
+
+// RatesOf returns the loop rates (by market) intent key's calls were
+// encoded at, when they were journalled (RecordRates), reading the file
+// again on a miss as GasOf does.
+func (j *FileJournal) RatesOf(key string) (map[string]decimal.Decimal, bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	rs, ok := j.rates[key]
+	if !ok {
+		data, err := os.ReadFile(j.path)
+		if err != nil {
+			return nil, false, adapters.Wrap("execution.FileJournal.RatesOf", adapters.KindOther, err)
+		}
+		if err := j.load(data); err != nil {
+			return nil, false, err
+		}
+		if rs, ok = j.rates[key]; !ok {
+			return nil, false, nil
+		}
+	}
+	out := make(map[string]decimal.Decimal, len(rs))
+	for m, r := range rs {
+		d, err := decimal.NewFromString(r)
+		if err != nil {
+			return nil, false, err
+		}
+		out[m] = d
+	}
+	return out, true, nil
+}
+
+// RecordRates journals (fsynced) the rates intent key's loop calls are
+// encoded at, before its first transaction is sent: a re-run encodes the
+// same calls, so it resolves the same transactions (a rate read again
+// after a Lido report would change the amounts, and the journal would
+// hold other transactions than the calls). Rates already journalled are
+// kept.
+func (j *FileJournal) RecordRates(key string, rates map[string]decimal.Decimal) error {
+	const op = "execution.FileJournal.RecordRates"
+	if len(rates) == 0 {
+		return nil
+	}
+	if _, ok, err := j.RatesOf(key); err != nil || ok {
+		return err
+	}
+	rs := make(map[string]string, len(rates))
+	for m, r := range rates {
+		rs[m] = r.String()
+	}
+	line, err := json.Marshal(journalLine{Key: key, Index: -1, Rates: rs})
+	if err != nil {
+		return adapters.Wrap(op, adapters.KindOther, err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.append(op, line); err != nil {
+		return err
+	}
+	j.rates[key] = rs
 	return nil
 }
 

@@ -105,3 +105,42 @@ func TestFileJournal(t *testing.T) {
 		t.Errorf("damaged journal: err = %v, want an error at %s:1", err, bad)
 	}
 }
+
+// TestFileJournal_Rates: the loop rates an intent's calls were encoded at
+// are journalled once (a second record keeps the first), read back after
+// a reopen, and a line whose rate is not a number is refused with its
+// file:line.
+func TestFileJournal_Rates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, err := OpenFileJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[string]decimal.Decimal{"aave-v3/wsteth-loop": decimal.RequireFromString("1.2171")}
+	if err := j.RecordRates("v/rebalance/1", first); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.RecordRates("v/rebalance/1", map[string]decimal.Decimal{"aave-v3/wsteth-loop": decimal.RequireFromString("1.3")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := j.RatesOf("v/rebalance/2"); ok || err != nil {
+		t.Errorf("rates of an unknown key: ok %v err %v", ok, err)
+	}
+	j.Close()
+	j, err = OpenFileJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	rs, ok, err := j.RatesOf("v/rebalance/1")
+	if err != nil || !ok || !rs["aave-v3/wsteth-loop"].Equal(first["aave-v3/wsteth-loop"]) {
+		t.Errorf("rates after reopen %v (ok %v, err %v), want the first recorded, 1.2171", rs, ok, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	if err := os.WriteFile(bad, []byte(`{"key":"v/rebalance/1","i":-1,"rates":{"aave-v3/wsteth-loop":"x"}}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenFileJournal(bad); err == nil || !strings.Contains(err.Error(), bad+":1") {
+		t.Errorf("a rate that is not a number: error %v, want one at %s:1", err, bad)
+	}
+}

@@ -149,11 +149,10 @@ func NewSendExecutor(cfg *execution.Config, client execution.Client) (*SendExecu
 
 // plan is Config.Plan, the calls wrapped for the vault's Safe when it
 // executes through one.
-func (e *SendExecutor) plan(ctx context.Context, vaultID string, book *vault.Vault, d vault.Decision, maxLoss float64) ([]execution.Call, error) {
+func (e *SendExecutor) plan(ctx context.Context, vaultID, key string, book *vault.Vault, d vault.Decision, maxLoss float64) ([]execution.Call, error) {
 	loops := loopBooks(book, d)
 	if len(loops) > 0 {
-		// The wrap and supply amounts at the rate the transactions meet.
-		if err := e.Config.ChainRates(ctx, e.Client, loops); err != nil {
+		if err := e.loopRates(ctx, key, loops); err != nil {
 			return nil, err
 		}
 	}
@@ -162,6 +161,40 @@ func (e *SendExecutor) plan(ctx context.Context, vaultID string, book *vault.Vau
 		return calls, err
 	}
 	return execution.ViaSafe(e.Config.Vaults[vaultID], e.Config.Signer.Address(), calls)
+}
+
+// loopRates sets the loops' rates: those intent key's calls were first
+// encoded at, when the journal holds them (a re-run encodes the same
+// calls); else the rates read on chain now (the wrap and supply amounts
+// at the rate the transactions meet), journalled before anything is sent.
+func (e *SendExecutor) loopRates(ctx context.Context, key string, loops map[string]execution.LoopBook) error {
+	j, _ := e.Sender.Journal.(*execution.FileJournal)
+	if j != nil {
+		rs, ok, err := j.RatesOf(key)
+		if err != nil {
+			return err
+		}
+		if ok {
+			for m, lb := range loops {
+				if r, ok := rs[m]; ok {
+					lb.Rate = r
+					loops[m] = lb
+				}
+			}
+			return nil
+		}
+	}
+	if err := e.Config.ChainRates(ctx, e.Client, loops); err != nil {
+		return err
+	}
+	if j == nil {
+		return nil
+	}
+	rs := map[string]decimal.Decimal{}
+	for m, lb := range loops {
+		rs[m] = lb.Rate
+	}
+	return j.RecordRates(key, rs)
 }
 
 // Execute applies the gas gate, sends the decision's calls, and applies
@@ -226,7 +259,7 @@ func (e *SendExecutor) gasGate(ctx context.Context, vaultID, key string, book *v
 	if gate <= 0 {
 		gate = execution.DefaultGasGateGwei
 	}
-	calls, err := e.plan(ctx, vaultID, book, d, vc.MaxLoss)
+	calls, err := e.plan(ctx, vaultID, key, book, d, vc.MaxLoss)
 	if err != nil {
 		return d, nil, nil, err
 	}
@@ -245,7 +278,7 @@ func (e *SendExecutor) gasGate(ctx context.Context, vaultID, key string, book *v
 	}
 	var ucalls []execution.Call
 	if len(urgent.Orders) > 0 {
-		if ucalls, err = e.plan(ctx, vaultID, book, urgent, vc.MaxLoss); err != nil {
+		if ucalls, err = e.plan(ctx, vaultID, key, book, urgent, vc.MaxLoss); err != nil {
 			return d, nil, nil, err
 		}
 	}

@@ -3,11 +3,18 @@ package service
 import (
 	"context"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/shopspring/decimal"
+
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/execution"
+	"github.com/yieldvault/yieldvault/fixed"
+	"github.com/yieldvault/yieldvault/vault"
 )
 
 // TestService_LoopStrategy: the service runs the example wstETH/WETH loop
@@ -85,5 +92,38 @@ func TestLoadConfig_LoopRefusedOnChain(t *testing.T) {
 	}
 	if _, err := LoadConfig(writeConfig(t, "", vaults)); err != nil {
 		t.Errorf("paper mode with the loop: error = %v, want none", err)
+	}
+}
+
+// TestFilledDecision_Loop: in send mode a loop's buy is booked at the
+// equity it spent on chain, the ether staked (WETH unwrapped) less the
+// WETH borrowed back, and a relever keeps its leverage (the adapter
+// relevers the book at constant equity) with its transactions in the
+// reason.
+func TestFilledDecision_Loop(t *testing.T) {
+	cfg := &execution.Config{Book: execution.Builtin()}
+	const m = "aave-v3/wsteth-loop"
+	d := vault.Decision{Orders: []vault.Order{
+		{Market: m, Side: vault.Buy, Amount: fixed.RequireFromString("10"), Leverage: 2},
+		{Market: m, Side: vault.Relever, Leverage: 3},
+	}}
+	wei := func(s string) *big.Int { return decimal.RequireFromString(s).Shift(18).BigInt() }
+	h := common.HexToHash("0x01")
+	fills := []execution.Fill{
+		{Order: 0, Spent: wei("19.999"), Received: wei("9.999"), Queued: new(big.Int), GasPaid: new(big.Int), Hashes: []common.Hash{h}},
+		{Order: 1, Spent: wei("5"), Received: wei("5"), Queued: new(big.Int), GasPaid: new(big.Int), Hashes: []common.Hash{h}},
+	}
+	got, err := filledDecision(cfg, d, fills)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Orders) != 2 {
+		t.Fatalf("orders %+v, want both", got.Orders)
+	}
+	if buy := got.Orders[0]; !buy.Amount.Dec().Equal(decimal.NewFromInt(10)) || buy.Leverage != 2 {
+		t.Errorf("buy %+v: want 10 (19.999 staked less 9.999 borrowed) at leverage 2", buy)
+	}
+	if rel := got.Orders[1]; rel.Side != vault.Relever || rel.Leverage != 3 || !strings.Contains(rel.Reason, h.Hex()) {
+		t.Errorf("relever %+v: want leverage 3 with its transaction in the reason", rel)
 	}
 }
