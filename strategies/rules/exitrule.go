@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/expr-lang/expr/vm"
-
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
 )
@@ -37,34 +35,18 @@ func (s *Strategy) ExitCheck(ctx context.Context, st *strategies.State) ([]strin
 	if err != nil || s.exit == nil {
 		return nil, err
 	}
-	var pc *planCtx
-	if s.pcs != nil {
-		pc = s.pcs.Get().(*planCtx)
-		defer s.pcs.Put(pc)
-	} else {
-		pc = new(planCtx)
-	}
-	pc.s, pc.t, pc.have = s, st.Time.Unix(), grow(pc.have, len(s.comp.windows))
-	pc.ms, pc.consts, pc.sw = nil, nil, nil
-	pc.env = marketEnv{}
+	nw := len(s.comp.windows)
+	pc := s.takePlanCtx(st.Time.Unix())
+	defer s.putPlanCtx(pc)
+	pc.have = grow(pc.have, nw)
 	pc.env.setParams(params)
-	pc.vm = s.vms.Get().(*vm.VM)
-	defer s.vms.Put(pc.vm)
 	var exits []string
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		if ms.Row < 0 || ms.Paused {
 			continue
 		}
-		pc.ms = ms
-		pc.consts = &s.consts[i]
-		if ms.Profile != s.profiles[i] {
-			c := constsOf(ms.Profile)
-			pc.consts = &c
-		}
-		pc.env.fill(ms, s.tags[i], pc.consts, pc.t)
-		pc.sw = s.wcache.get(i, ms.Series, len(s.comp.windows))
-		clear(pc.have)
+		pc.enter(i, ms, nw)
 		out, err := pc.runBool(s.exit)
 		if err != nil {
 			return nil, err
@@ -145,30 +127,15 @@ func ExitCheckEach(ctx context.Context, st *strategies.State, ss []*Strategy) ([
 		}
 		return out, nil
 	}
-	var pc *planCtx
-	if s0.pcs != nil {
-		pc = s0.pcs.Get().(*planCtx)
-		defer s0.pcs.Put(pc)
-	} else {
-		pc = new(planCtx)
-	}
-	pc.s, pc.t = s0, st.Time.Unix()
-	pc.ms, pc.consts, pc.sw = nil, nil, nil
-	pc.env = marketEnv{}
-	pc.vm = s0.vms.Get().(*vm.VM)
-	defer s0.vms.Put(pc.vm)
+	pc := s0.takePlanCtx(st.Time.Unix())
+	defer s0.putPlanCtx(pc)
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		if ms.Row < 0 || ms.Paused {
 			continue
 		}
-		pc.ms = ms
-		pc.consts = &s0.consts[i]
-		if ms.Profile != s0.profiles[i] {
-			c := constsOf(ms.Profile)
-			pc.consts = &c
-		}
-		pc.env.fill(ms, s0.tags[i], pc.consts, pc.t)
+		pc.s = s0
+		pc.enterNames(i, ms)
 		for k, s := range ss {
 			nw := len(s.comp.windows)
 			pc.s = s

@@ -348,19 +348,10 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 
 	n := len(st.Markets)
 	nw := len(s.comp.windows)
-	var pc *planCtx
-	if s.pcs != nil {
-		pc = s.pcs.Get().(*planCtx)
-		defer s.pcs.Put(pc)
-	} else {
-		pc = new(planCtx)
-	}
-	pc.s, pc.t, pc.have = s, st.Time.Unix(), grow(pc.have, nw)
-	pc.ms, pc.consts, pc.sw = nil, nil, nil
-	pc.env = marketEnv{}
+	pc := s.takePlanCtx(st.Time.Unix())
+	defer s.putPlanCtx(pc)
+	pc.have = grow(pc.have, nw)
 	pc.env.setParams(params)
-	pc.vm = s.vms.Get().(*vm.VM)
-	defer s.vms.Put(pc.vm)
 
 	cands := grow(pc.cands, n)
 	pc.cands = cands
@@ -587,6 +578,14 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 // enter makes market i (ms) the plan context's current market: its
 // profile constants, its environment, its cached windows.
 func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
+	pc.enterNames(i, ms)
+	pc.sw = pc.s.wcache.get(i, ms.Series, nw)
+	clear(pc.have)
+}
+
+// enterNames is enter without the windows: market i's profile constants
+// and environment, which strategies over the same markets share.
+func (pc *planCtx) enterNames(i int, ms *strategies.MarketState) {
 	s := pc.s
 	pc.ms = ms
 	pc.consts = &s.consts[i]
@@ -595,8 +594,32 @@ func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
 		pc.consts = &c
 	}
 	pc.env.fill(ms, s.tags[i], pc.consts, pc.t)
-	pc.sw = s.wcache.get(i, ms.Series, nw)
-	clear(pc.have)
+}
+
+// takePlanCtx returns a scratch context of s for a plan or an exit check
+// at unix time t, with a VM of its own, reset but for the slices it
+// reuses; putPlanCtx gives both back.
+func (s *Strategy) takePlanCtx(t int64) *planCtx {
+	var pc *planCtx
+	if s.pcs != nil {
+		pc = s.pcs.Get().(*planCtx)
+	} else {
+		pc = new(planCtx)
+	}
+	pc.s, pc.t = s, t
+	pc.ms, pc.consts, pc.sw = nil, nil, nil
+	pc.env = marketEnv{}
+	pc.vm = s.vms.Get().(*vm.VM)
+	return pc
+}
+
+// putPlanCtx gives back a context of takePlanCtx.
+func (s *Strategy) putPlanCtx(pc *planCtx) {
+	s.vms.Put(pc.vm)
+	pc.vm = nil
+	if s.pcs != nil {
+		s.pcs.Put(pc)
+	}
 }
 
 // readList is the read list of an outcome.
