@@ -150,7 +150,8 @@ const DefaultGasGateGwei = 100.0
 
 // protocols a deployment file may name (those a deployment needs no more
 // than an asset and contracts for).
-var fileProtocols = map[Protocol][]string{AaveV3: {"pool"}, CompoundV3: {"comet"}, ERC4626: {"vault"}}
+var fileProtocols = map[Protocol][]string{AaveV3: {"pool"}, CompoundV3: {"comet"}, ERC4626: {"vault"},
+	AaveV3Loop: {"pool", "weth", "lido", "wsteth", "curve"}}
 
 // Check checks an execution section. pos returns file:line:col of a YAML
 // path ($.execution.allow[0].contract); abs makes a path absolute;
@@ -375,7 +376,7 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 	}
 	roles, ok := fileProtocols[d.Protocol]
 	if !ok {
-		return d, errAt(p+".protocol", "protocol %q: a deployments entry may be aave-v3, compound-v3 or erc4626", df.Protocol)
+		return d, errAt(p+".protocol", "protocol %q: a deployments entry may be aave-v3, aave-v3-loop, compound-v3 or erc4626", df.Protocol)
 	}
 	a, err := ParseAddress(df.Asset.Address)
 	if err != nil {
@@ -401,6 +402,16 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 	}
 	if len(df.Contracts) != len(roles) {
 		return d, errAt(p+".contracts", "protocol %s takes the contracts %v only", d.Protocol, roles)
+	}
+	if d.Protocol == AaveV3Loop {
+		// The loop spends and borrows WETH and holds wstETH: its asset must
+		// be the weth contract, and its position is the wsteth one.
+		if d.Asset.Address != d.Contracts["weth"].Address {
+			return d, errAt(p+".asset.address", "an aave-v3-loop's asset is its weth contract %s (the WETH it spends and borrows)", d.Contracts["weth"].Address.Hex())
+		}
+		w := d.Contracts["wsteth"]
+		d.Position = &Token{Contract: w, Symbol: "wstETH", Decimals: 18}
+		d.Coins = []Token{ethToken, {Contract: d.Contracts["lido"], Symbol: "stETH", Decimals: 18}}
 	}
 	return d, nil
 }

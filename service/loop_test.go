@@ -77,6 +77,34 @@ func TestLoadConfig_LoopRefusedOnChain(t *testing.T) {
 	if _, err := LoadConfig(writeConfig(t, exec+allow, vaults)); err != nil {
 		t.Errorf("propose mode with the built-in loop and its allowlist: error = %v, want none", err)
 	}
+	// A contracts file's own loop deployment (a fork's or a test chain's
+	// contracts): protocol aave-v3-loop with its five contracts, the asset
+	// its weth.
+	own := func(asset string) string {
+		return exec + `  deployments:
+    - market: aave-v3/wsteth-loop
+      protocol: aave-v3-loop
+      asset: { address: "` + asset + `", symbol: WETH, decimals: 18, source: test }
+      contracts:
+        pool: { name: Pool, address: "0x0000000000000000000000000000000000000101", source: test }
+        weth: { name: WETH, address: "0x0000000000000000000000000000000000000102", source: test }
+        lido: { name: stETH, address: "0x0000000000000000000000000000000000000103", source: test }
+        wsteth: { name: wstETH, address: "0x0000000000000000000000000000000000000104", source: test }
+        curve: { name: Curve, address: "0x0000000000000000000000000000000000000105", source: test }
+  allow:
+    - { contract: "0x0000000000000000000000000000000000000102", functions: [approve, withdraw, deposit] }
+    - { contract: "0x0000000000000000000000000000000000000103", functions: [approve, submit] }
+    - { contract: "0x0000000000000000000000000000000000000104", functions: [approve, wrap, unwrap] }
+    - { contract: "0x0000000000000000000000000000000000000101", functions: [supply, borrow, withdraw, repay] }
+    - { contract: "0x0000000000000000000000000000000000000105", functions: [exchange] }
+`
+	}
+	if _, err := LoadConfig(writeConfig(t, own("0x0000000000000000000000000000000000000102"), vaults)); err != nil {
+		t.Errorf("propose mode with the loop deployed at a contracts file's addresses: error = %v, want none", err)
+	}
+	if _, err := LoadConfig(writeConfig(t, own("0x0000000000000000000000000000000000000101"), vaults)); err == nil || !strings.Contains(err.Error(), "an aave-v3-loop's asset is its weth contract") {
+		t.Errorf("a loop deployment whose asset is not its weth: error = %v, want one saying so", err)
+	}
 	mapped := exec + `  deployments:
     - market: aave-v3/wsteth-loop
       protocol: aave-v3
