@@ -44,8 +44,9 @@ type File struct {
 	// Send mode: the node's RPC URL, the encrypted keystore file of the
 	// vault's account and where its password is read from (an
 	// environment variable's name or a file; never the password itself),
-	// the journal file of sent transactions (default
-	// "execution-journal.jsonl" beside the configuration) and the gas
+	// a journal file of sent transactions an earlier version wrote, which
+	// the service imports into its state database at start (default
+	// "execution-journal.jsonl" beside the configuration), and the gas
 	// gate in gwei (the most a transaction may pay per gas; 0: none).
 	RPC          string  `yaml:"rpc"`
 	Keystore     string  `yaml:"keystore"`

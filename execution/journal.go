@@ -303,3 +303,40 @@ func (j *FileJournal) Started(key string) (bool, error) {
 
 // Close closes the file.
 func (j *FileJournal) Close() error { return j.f.Close() }
+
+// ReadFileJournal returns a journal file's records in file order (the
+// file's torn last line, if any, left out): the records Import copies
+// into a JournalStore. A missing file has none.
+func ReadFileJournal(path string) ([]JournalRecord, error) {
+	const op = "execution.ReadFileJournal"
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	j := &FileJournal{path: path}
+	if err := j.load(data); err != nil {
+		return nil, err
+	}
+	var out []JournalRecord
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<16), 1<<24)
+	for sc.Scan() {
+		var l journalLine
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			break // the torn last line (load refused any other)
+		}
+		if l.Raw == "" {
+			out = append(out, JournalRecord{Key: l.Key, Index: -1, Gas: l.Gas})
+			continue
+		}
+		raw, err := hexBytes(l.Raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, JournalRecord{Key: l.Key, Index: l.Index, Hash: l.Hash, Nonce: l.Nonce, Raw: raw})
+	}
+	return out, nil
+}

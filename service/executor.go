@@ -128,19 +128,20 @@ type SendExecutor struct {
 	Client execution.Client
 }
 
-// NewSendExecutor opens the journal and builds the sender.
-func NewSendExecutor(cfg *execution.Config, client execution.Client) (*SendExecutor, error) {
-	j, err := execution.OpenFileJournal(cfg.JournalPath)
-	if err != nil {
+// NewSendExecutor builds the sender with its journal in the state
+// database st (execution.StoreJournal), after importing the records of a
+// journal file an earlier version wrote (cfg.JournalPath, when present).
+func NewSendExecutor(cfg *execution.Config, client execution.Client, st *Store) (*SendExecutor, error) {
+	if _, err := execution.Import(cfg.JournalPath, st); err != nil {
 		return nil, err
 	}
+	j := execution.StoreJournal{S: st}
 	// A vault executed through its Safe: the signer must be able to
 	// execute alone (an owner, threshold 1), checked at start.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for id := range cfg.Safes {
 		if err := execution.CheckSafe(ctx, client, id, cfg.Vaults[id], cfg.Signer.Address()); err != nil {
-			j.Close()
 			return nil, err
 		}
 	}
@@ -208,7 +209,7 @@ func (e *SendExecutor) Execute(ctx context.Context, vaultID string, o Orders) (v
 	if err != nil {
 		return vault.Result{}, err
 	}
-	if j, ok := e.Sender.Journal.(*execution.FileJournal); ok {
+	if j, ok := e.Sender.Journal.(gasJournal); ok {
 		if err := j.RecordGas(o.Key, decimal.NewFromFloat(o.Book.GasPrice())); err != nil {
 			return vault.Result{}, err
 		}
@@ -572,7 +573,7 @@ func (e *SendExecutor) gasPrice(ctx context.Context) (decimal.Decimal, error) {
 // re-run after a crash makes the same decision and resolves the
 // transactions the first run sent.
 func (e *SendExecutor) GasPrice(ctx context.Context, key string) (float64, error) {
-	if j, ok := e.Sender.Journal.(*execution.FileJournal); ok {
+	if j, ok := e.Sender.Journal.(gasJournal); ok {
 		g, ok, err := j.GasOf(key)
 		if err != nil {
 			return 0, err
@@ -586,6 +587,13 @@ func (e *SendExecutor) GasPrice(ctx context.Context, key string) (float64, error
 		return 0, err
 	}
 	return g.InexactFloat64(), nil
+}
+
+// gasJournal is a journal that also keeps the gas price each intent
+// decided at (execution.StoreJournal, execution.FileJournal).
+type gasJournal interface {
+	RecordGas(key string, gwei decimal.Decimal) error
+	GasOf(key string) (decimal.Decimal, bool, error)
 }
 
 // Started reports whether an intent sent (or journalled) a transaction

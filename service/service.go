@@ -136,15 +136,8 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 		if cfg.Execution != nil && cfg.Execution.Mode == execution.ModePropose {
 			s.exec = ProposeExecutor{Config: cfg.Execution}
 		}
-		if cfg.Execution != nil && cfg.Execution.Mode == execution.ModeSend {
-			if o.ChainClient == nil {
-				return nil, adapters.E(op, adapters.KindInvalid, "execution mode send needs a connection to the node (execution.rpc)")
-			}
-			se, err := NewSendExecutor(cfg.Execution, o.ChainClient)
-			if err != nil {
-				return nil, err
-			}
-			s.exec = se
+		if cfg.Execution != nil && cfg.Execution.Mode == execution.ModeSend && o.ChainClient == nil {
+			return nil, adapters.E(op, adapters.KindInvalid, "execution mode send needs a connection to the node (execution.rpc)")
 		}
 	}
 	tok, err := readToken(cfg, o.Getenv)
@@ -170,6 +163,15 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 	}
 	if s.store, err = OpenStore(ctx, cfg.StateDB, cfg.SyncNormal, WithWriteDeadline(deadline, o.Wall, s.metrics.WriteDeadline.Inc)); err != nil {
 		return nil, err
+	}
+	if o.Executor == nil && cfg.Execution != nil && cfg.Execution.Mode == execution.ModeSend {
+		// Send mode's journal lives in the state database.
+		se, err := NewSendExecutor(cfg.Execution, o.ChainClient, s.store)
+		if err != nil {
+			s.store.Close()
+			return nil, err
+		}
+		s.exec = se
 	}
 	s.wdStop, s.wdDone = make(chan struct{}), make(chan struct{})
 	go s.watchdog(deadline)

@@ -1,7 +1,6 @@
 package chaintest
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -249,39 +248,37 @@ execution:
 	recovered := strings.Count(string(logData), "recovering intent")
 	settled := strings.Count(string(logData), "finishing an intent that sent transactions")
 
-	// The journal: one line per (intent, call), each mined, and the
-	// account's nonces are exactly the journal's.
-	type line struct {
-		Key   string `json:"key"`
-		Index int    `json:"i"`
-		Hash  string `json:"hash"`
-		Nonce uint64 `json:"nonce"`
-	}
-	jf, err := os.Open(filepath.Join(dir, "execution-journal.jsonl"))
+	// The journal (in the state database): one record per (intent,
+	// call), each mined, and the account's nonces are exactly the
+	// journal's.
+	t.Setenv("YV_CRASH_KEYSTORE_PASSWORD", c.password)
+	conf, err := service.LoadConfig(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer jf.Close()
+	st, err := service.OpenStore(ctx, conf.StateDB, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	type line struct {
+		Key   string
+		Index int
+		Hash  string
+		Nonce uint64
+	}
+	jtxs, err := st.JournalTxs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var lines []line
 	gasLines := 0
-	seen := map[string]bool{}
+	if err := st.DB().QueryRowContext(ctx, "SELECT count(*) FROM execution_journal WHERE idx = -1").Scan(&gasLines); err != nil {
+		t.Fatal(err)
+	}
 	nonces := map[uint64]string{}
-	sc := bufio.NewScanner(jf)
-	sc.Buffer(make([]byte, 1<<16), 1<<24)
-	for sc.Scan() {
-		var l line
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("journal line %d: %v", len(lines)+1, err)
-		}
-		if l.Hash == "" {
-			gasLines++ // the gas price an intent decided at
-			continue
-		}
-		k := fmt.Sprintf("%s#%d", l.Key, l.Index)
-		if seen[k] {
-			t.Errorf("call %s journalled twice", k)
-		}
-		seen[k] = true
+	for _, x := range jtxs {
+		l := line{Key: x.Key, Index: x.Index, Hash: x.Hash, Nonce: x.Nonce}
 		if other, dup := nonces[l.Nonce]; dup {
 			t.Errorf("nonce %d signed twice: %s and %s", l.Nonce, other, l.Hash)
 		}
@@ -316,16 +313,6 @@ execution:
 
 	// Every intent done, every journalled transaction in exactly one
 	// decision's fills.
-	t.Setenv("YV_CRASH_KEYSTORE_PASSWORD", c.password)
-	conf, err := service.LoadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := service.OpenStore(ctx, conf.StateDB, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	pend, err := st.Pending(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -232,14 +232,9 @@ func TestService_SendModeOrphanPauses(t *testing.T) {
 	}
 	// A transaction journalled under the next request's intent key.
 	tx := signedTestTx(t, f.c)
-	j, err := execution.OpenFileJournal(f.journal)
-	if err != nil {
+	if err := (execution.StoreJournal{S: f.store}).Record("usd/api/rb-2", 0, tx); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Record("usd/api/rb-2", 0, tx); err != nil {
-		t.Fatal(err)
-	}
-	j.Close()
 	f.do("POST", "/v1/vaults/usd/rebalance", "rb-2")
 	out, sum := f.lastDecision(t)
 	if !strings.Contains(sum, "chain-reconcile") || !strings.Contains(sum, "sent transactions in an earlier run") || !f.vault(t).Paused {

@@ -31,7 +31,7 @@ const serviceToken = "test-token-0123456789abcdef"
 // holds minted tUSD.
 type sendFixture struct {
 	addr                       common.Address // the vault's address: the keystore's account, or its Safe
-	journal                    string         // the execution journal's path
+	store                      *service.Store // the state database, which holds the execution journal
 	c                          *chain
 	token, vaultArt, aTokenArt artifact
 	asset, aToken, v4626       common.Address
@@ -164,7 +164,7 @@ execution:
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	return &sendFixture{journal: filepath.Join(dir, "execution-journal.jsonl"), addr: holder, c: c, token: token, vaultArt: vaultArt, aTokenArt: aTokenArt, asset: asset, aToken: aToken, v4626: v4626, do: do}
+	return &sendFixture{store: svc.Store(), addr: holder, c: c, token: token, vaultArt: vaultArt, aTokenArt: aTokenArt, asset: asset, aToken: aToken, v4626: v4626, do: do}
 }
 
 // TestService_SendMode: a rebalance through the API sends the

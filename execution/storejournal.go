@@ -1,0 +1,109 @@
+package execution
+
+import (
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// JournalStore is durable storage for a journal's records: the
+// service's state database, so that every instance on it sees what
+// another sent. Put methods return only once the record is durable (a
+// committed transaction); a second record under the same (key, index)
+// leaves the first, and PutTx reports a different one as an error.
+type JournalStore interface {
+	PutTx(key string, i int, hash string, nonce uint64, raw []byte) error
+	GetTx(key string, i int) (raw []byte, ok bool, err error)
+	PutGas(key, gwei string) error
+	GetGas(key string) (gwei string, ok bool, err error)
+}
+
+// StoreJournal is a Journal over a JournalStore, with the FileJournal's
+// gas records and Started.
+type StoreJournal struct {
+	S JournalStore
+}
+
+// Record stores the signed transaction of call i of intent key.
+func (j StoreJournal) Record(key string, i int, tx *types.Transaction) error {
+	raw, err := tx.MarshalBinary()
+	if err != nil {
+		return adapters.Wrap("execution.StoreJournal.Record", adapters.KindOther, err)
+	}
+	return j.S.PutTx(key, i, tx.Hash().Hex(), tx.Nonce(), raw)
+}
+
+// Lookup returns the recorded transaction of (key, i), or nil.
+func (j StoreJournal) Lookup(key string, i int) (*types.Transaction, error) {
+	const op = "execution.StoreJournal.Lookup"
+	raw, ok, err := j.S.GetTx(key, i)
+	if err != nil || !ok {
+		return nil, err
+	}
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "journal record %s#%d does not decode: %v", key, i, err)
+	}
+	return tx, nil
+}
+
+// RecordGas stores the gas price (gwei) intent key decided at; a price
+// already stored is kept.
+func (j StoreJournal) RecordGas(key string, gwei decimal.Decimal) error {
+	return j.S.PutGas(key, gwei.String())
+}
+
+// GasOf returns the gas price intent key decided at, when stored.
+func (j StoreJournal) GasOf(key string) (decimal.Decimal, bool, error) {
+	g, ok, err := j.S.GetGas(key)
+	if err != nil || !ok {
+		return decimal.Decimal{}, false, err
+	}
+	d, err := decimal.NewFromString(g)
+	if err != nil {
+		return decimal.Decimal{}, false, adapters.E("execution.StoreJournal.GasOf", adapters.KindInvalid, "journal gas price %q of %s is not a number", g, key)
+	}
+	return d, true, nil
+}
+
+// Started reports whether intent key has a journalled transaction.
+func (j StoreJournal) Started(key string) (bool, error) {
+	_, ok, err := j.S.GetTx(key, 0)
+	return ok, err
+}
+
+// JournalRecord is one record of a journal: a transaction (Raw set) or
+// the gas price an intent decided at (Gas set).
+type JournalRecord struct {
+	Key   string
+	Index int
+	Hash  string
+	Nonce uint64
+	Raw   []byte
+	Gas   string
+}
+
+// Import copies a file journal's records into s (an upgrade from the
+// journal file to the state database): records s already holds are
+// kept, a different transaction under the same call is an error naming
+// the file.
+func Import(path string, s JournalStore) (int, error) {
+	recs, err := ReadFileJournal(path)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range recs {
+		if r.Raw == nil {
+			err = s.PutGas(r.Key, r.Gas)
+		} else {
+			err = s.PutTx(r.Key, r.Index, r.Hash, r.Nonce, r.Raw)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("importing %s: %w", path, err)
+		}
+	}
+	return len(recs), nil
+}

@@ -1,0 +1,131 @@
+package service
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// journalTimeout bounds each call of the execution journal (its
+// interface, execution.JournalStore, carries no context).
+const journalTimeout = 30 * time.Second
+
+// The Store is send mode's execution journal (execution.JournalStore):
+// table execution_journal holds each signed transaction under its
+// intent key and call index, committed before the transaction is
+// broadcast, and the gas price each intent decided at (index -1). In the
+// state database, every instance on it sees what another sent: the
+// process that takes the lease resolves the previous holder's
+// transactions from here, wherever it runs.
+
+// PutTx records the signed transaction of call i of intent key. The
+// same record again is kept; another transaction under the same call is
+// an error (the intent's re-run must resolve the first, never sign a
+// second).
+func (s *Store) PutTx(key string, i int, hash string, nonce uint64, raw []byte) error {
+	const op = "service.Store.PutTx"
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, "INSERT INTO execution_journal (intent_key, idx, hash, nonce, raw, gas_gwei) VALUES (?, ?, ?, ?, ?, '') ON CONFLICT (intent_key, idx) DO NOTHING",
+			key, i, hash, int64(nonce), "0x"+hex.EncodeToString(raw))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var have string
+		if err := s.queryRow(ctx, tx, "SELECT hash FROM execution_journal WHERE intent_key = ? AND idx = ?", key, i).Scan(&have); err != nil {
+			return err
+		}
+		if have != hash {
+			return adapters.E(op, adapters.KindOther, "intent %s call %d is journalled with transaction %s, not %s", key, i+1, have, hash)
+		}
+		return nil
+	})
+	if err != nil && !errors.As(err, new(*adapters.Error)) {
+		return adapters.Wrap(op, adapters.KindOther, err)
+	}
+	return err
+}
+
+// GetTx returns the signed transaction of call i of intent key.
+func (s *Store) GetTx(key string, i int) ([]byte, bool, error) {
+	const op = "service.Store.GetTx"
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	var raw string
+	err := s.queryRow(ctx, nil, "SELECT raw FROM execution_journal WHERE intent_key = ? AND idx = ? AND raw != ''", key, i).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	b, err := hex.DecodeString(strings.TrimPrefix(raw, "0x"))
+	if err != nil {
+		return nil, false, adapters.E(op, adapters.KindInvalid, "execution journal: intent %s call %d is not hex: %v", key, i+1, err)
+	}
+	return b, true, nil
+}
+
+// PutGas records the gas price (gwei) intent key decided at; a price
+// already recorded is kept.
+func (s *Store) PutGas(key, gwei string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, "INSERT INTO execution_journal (intent_key, idx, hash, nonce, raw, gas_gwei) VALUES (?, -1, '', 0, '', ?) ON CONFLICT (intent_key, idx) DO NOTHING", key, gwei)
+		return err
+	})
+	return adapters.Wrap("service.Store.PutGas", adapters.KindOther, err)
+}
+
+// GetGas returns the gas price intent key decided at, when recorded.
+func (s *Store) GetGas(key string) (string, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	var g string
+	err := s.queryRow(ctx, nil, "SELECT gas_gwei FROM execution_journal WHERE intent_key = ? AND idx = -1", key).Scan(&g)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, adapters.Wrap("service.Store.GetGas", adapters.KindOther, err)
+	}
+	return g, true, nil
+}
+
+// JournalTx is one transaction of the execution journal.
+type JournalTx struct {
+	Key   string
+	Index int
+	Hash  string
+	Nonce uint64
+}
+
+// JournalTxs lists the journal's transactions, by intent key and call.
+func (s *Store) JournalTxs(ctx context.Context) ([]JournalTx, error) {
+	rows, err := s.query(ctx, "SELECT intent_key, idx, hash, nonce FROM execution_journal WHERE raw != '' ORDER BY intent_key, idx")
+	if err != nil {
+		return nil, adapters.Wrap("service.Store.JournalTxs", adapters.KindOther, err)
+	}
+	defer rows.Close()
+	var out []JournalTx
+	for rows.Next() {
+		var j JournalTx
+		var nonce int64
+		if err := rows.Scan(&j.Key, &j.Index, &j.Hash, &nonce); err != nil {
+			return nil, adapters.Wrap("service.Store.JournalTxs", adapters.KindOther, err)
+		}
+		j.Nonce = uint64(nonce)
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}

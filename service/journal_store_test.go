@@ -1,0 +1,122 @@
+package service
+
+import (
+	"context"
+	"math/big"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/execution"
+)
+
+func journalTx(t *testing.T, nonce uint64) *types.Transaction {
+	t.Helper()
+	key, err := crypto.HexToECDSA("8a1f9a8f95be41cd7ccb6168179afb4504aefe388d1e14474d32c45c72ce7b7a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := common.HexToAddress("0x00000000000000000000000000000000000000A1")
+	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(1), Nonce: nonce, GasTipCap: big.NewInt(1), GasFeeCap: big.NewInt(2), Gas: 21000, To: &to}), types.LatestSignerForChainID(big.NewInt(1)), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// TestStore_ExecutionJournal: send mode's journal in the state database
+// (execution.StoreJournal over the Store), on SQLite and PostgreSQL:
+// what one instance records, another on the same database reads (the
+// process that takes the lease resolves the previous holder's
+// transactions); a call's transaction is recorded once, a different one
+// under the same call refused; the gas price an intent decided at is
+// kept as first recorded; a journal file of an earlier version is
+// imported at start, twice without harm.
+func TestStore_ExecutionJournal(t *testing.T) {
+	forEachStore(t, func(t *testing.T, dsn string) {
+		a, b := openTestStore(t, dsn), openTestStore(t, dsn)
+		ja, jb := execution.StoreJournal{S: a}, execution.StoreJournal{S: b}
+		tx0, tx1 := journalTx(t, 7), journalTx(t, 8)
+		if err := ja.Record("v/rebalance/1", 0, tx0); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := jb.Lookup("v/rebalance/1", 0); err != nil || got == nil || got.Hash() != tx0.Hash() || got.Nonce() != 7 {
+			t.Fatalf("the other instance reads %v, %v; want %s", got, err, tx0.Hash().Hex())
+		}
+		if err := ja.Record("v/rebalance/1", 0, tx0); err != nil {
+			t.Errorf("the same record again: %v", err)
+		}
+		if err := jb.Record("v/rebalance/1", 0, tx1); err == nil || !strings.Contains(err.Error(), tx0.Hash().Hex()) {
+			t.Errorf("another transaction for the same call: %v, want a refusal naming the first", err)
+		}
+		if got, _ := jb.Lookup("v/rebalance/1", 1); got != nil {
+			t.Errorf("call 2 was never recorded, read %s", got.Hash().Hex())
+		}
+		for key, want := range map[string]bool{"v/rebalance/1": true, "v/rebalance/2": false} {
+			if got, err := jb.Started(key); err != nil || got != want {
+				t.Errorf("Started(%s) = %t, %v; want %t", key, got, err, want)
+			}
+		}
+		if _, ok, err := jb.GasOf("v/rebalance/1"); ok || err != nil {
+			t.Errorf("gas before it was recorded: %t %v", ok, err)
+		}
+		if err := ja.RecordGas("v/rebalance/1", decimal.RequireFromString("12.5")); err != nil {
+			t.Fatal(err)
+		}
+		if err := jb.RecordGas("v/rebalance/1", decimal.RequireFromString("99")); err != nil {
+			t.Fatal(err)
+		}
+		if g, ok, err := jb.GasOf("v/rebalance/1"); !ok || err != nil || !g.Equal(decimal.RequireFromString("12.5")) {
+			t.Errorf("gas %s %t %v, want the first, 12.5", g, ok, err)
+		}
+		// A journal file of an earlier version: its records join the
+		// store's; the one the store holds already is kept.
+		path := filepath.Join(t.TempDir(), "execution-journal.jsonl")
+		fj, err := execution.OpenFileJournal(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx2 := journalTx(t, 9)
+		for _, rec := range []struct {
+			key string
+			i   int
+			tx  *types.Transaction
+		}{{"v/rebalance/1", 0, tx0}, {"v/rebalance/3", 0, tx1}, {"v/rebalance/3", 1, tx2}} {
+			if err := fj.Record(rec.key, rec.i, rec.tx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := fj.RecordGas("v/rebalance/3", decimal.RequireFromString("7")); err != nil {
+			t.Fatal(err)
+		}
+		fj.Close()
+		for range 2 {
+			if n, err := execution.Import(path, a); err != nil || n != 4 {
+				t.Fatalf("import: %d records, %v; want 4", n, err)
+			}
+		}
+		txs, err := b.JournalTxs(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, x := range txs {
+			got = append(got, x.Key+"#"+string(rune('0'+x.Index))+" "+x.Hash)
+		}
+		want := []string{"v/rebalance/1#0 " + tx0.Hash().Hex(), "v/rebalance/3#0 " + tx1.Hash().Hex(), "v/rebalance/3#1 " + tx2.Hash().Hex()}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("journal after the import:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if g, ok, _ := jb.GasOf("v/rebalance/3"); !ok || !g.Equal(decimal.RequireFromString("7")) {
+			t.Errorf("imported gas %s %t, want 7", g, ok)
+		}
+		if n, err := execution.Import(filepath.Join(t.TempDir(), "none.jsonl"), a); err != nil || n != 0 {
+			t.Errorf("no journal file: %d, %v; want nothing imported", n, err)
+		}
+	})
+}
