@@ -24,6 +24,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
+	"github.com/yieldvault/yieldvault/internal/pgtest"
 	"github.com/yieldvault/yieldvault/service"
 )
 
@@ -56,10 +57,26 @@ func freePort(t *testing.T) int {
 // its book matches what the test reads from the contracts, within the
 // accrual the replayed history adds that the test chain does not pay.
 // 12 kills by default; -long runs 60.
+//
+// It runs on a SQLite state database and on a PostgreSQL schema, which
+// hold the execution journal too (skipped, saying so, without
+// YIELDVAULT_TEST_POSTGRES; failed under CI=true).
 func TestServe_CrashSendMode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it a dozen times against a simulated chain")
 	}
+	for _, k := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(*testing.T) string { return "state.db" }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	} {
+		t.Run(k.name, func(t *testing.T) { testCrashSendMode(t, k.dsn(t)) })
+	}
+}
+
+func testCrashSendMode(t *testing.T, stateDB string) {
 	kills := 12
 	if *crashLong {
 		kills = 60
@@ -133,8 +150,7 @@ rebalance: { every: "0 */6 * * *", when: "drift > 0.002" }
 	// markets (no borrowers, no yield) do not pay: the tolerance allows
 	// for it (2% of NAV, a month at the history's 5-10% APY); a real
 	// chain accrues what the book does.
-	cfg := fmt.Sprintf(`state_db: state.db
-history_db: history.db
+	cfg := fmt.Sprintf("state_db: %q\n", stateDB) + fmt.Sprintf(`history_db: history.db
 listen: 127.0.0.1:0
 token: { env: YV_CRASH_TOKEN }
 replay: { start: 2024-03-01T00:00:00Z, speed: 20000 }
