@@ -627,14 +627,14 @@ func (rt *vaultRT) chainGas(ctx context.Context, key string, v *vault.Vault) err
 // so this should not happen; if it does, it is said loudly (the
 // chain-reconcile monitor, pause) instead of the intent completing as if
 // nothing had been sent.
-func (rt *vaultRT) checkOrphans(key string, t time.Time, c *Commit, upd *VaultUpdate) {
+func (rt *vaultRT) checkOrphans(key string, t time.Time, c *Commit, upd *VaultUpdate) bool {
 	st, ok := rt.s.exec.(interface{ Started(string) (bool, error) })
 	if !ok {
-		return
+		return false
 	}
 	started, err := st.Started(key)
 	if err != nil || !started {
-		return
+		return false
 	}
 	f := []monitor.Firing{{Monitor: ReconcileMonitor, Action: monitor.Pause, Markets: []string{"journal"}, Severity: "critical",
 		When:  fmt.Sprintf("intent %s sent transactions in an earlier run (execution journal), but its re-run decided %s: the book does not show them", key, c.Outcome),
@@ -649,4 +649,5 @@ func (rt *vaultRT) checkOrphans(key string, t time.Time, c *Commit, upd *VaultUp
 	if c.Decision != nil {
 		c.Decision.Summary += "; " + why
 	}
+	return true
 }

@@ -235,6 +235,16 @@ func (rt *vaultRT) doWith(ctx context.Context, in Intent, pre *VaultRow) (Intent
 	if err := rt.settleStarted(ctx, in.Key); err != nil {
 		return in, err
 	}
+	if _, sends := rt.s.exec.(interface{ Started(string) (bool, error) }); sends {
+		// The caller read pre before it held rt.mu: another intent (an
+		// API request, a recovery) may have committed since. On paper
+		// the commit's version check catches it and the intent runs
+		// again; in send mode that is too late, the transactions are
+		// sent and the re-run decides on another state (a pause since:
+		// "nothing done", the mined transactions in no decision). So the
+		// row is read again under the lock.
+		pre = nil
+	}
 	return rt.run(ctx, in, pre)
 }
 
@@ -448,6 +458,11 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		}
 		c.Result = actionResult{Summary: "vault paused: nothing done"}
 		c.note.reason = "the vault is paused: nothing done"
+		if rt.checkOrphans(in.Key, in.Tick, &c, upd) {
+			// It sent transactions in an earlier run: said loudly, in
+			// the decision log too, not as "nothing done".
+			dec(OutPaused, c.note.reason, c.Result)
+		}
 		return c, row, nil, 0, nil
 	}
 	v, err := rt.restore(row)

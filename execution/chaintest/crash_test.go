@@ -2,6 +2,7 @@ package chaintest
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -236,7 +237,15 @@ execution:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(3 * time.Second)
+	// It replays on until the vault has traded at least twice (the
+	// floor the checks hold the run to), polled: on a loaded machine the
+	// kills may have landed before most processes led.
+	for tradedSoFar(t, addr) < 2 {
+		if time.Now().After(deadline.Add(90 * time.Second)) {
+			t.Fatalf("the vault traded fewer than 2 times within 90 s of the clean run (log %s)", logPath)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if v := vaultBook(t, addr); v.Paused {
 		t.Errorf("the vault is paused after the clean run: %v", v.Alerts)
 	}
@@ -394,6 +403,38 @@ execution:
 		// order they prepare.
 		if n := inDecisions[l.Hash]; n != 1 {
 			t.Errorf("journalled %s#%d (%s) is in %d decisions' fills, want 1; the intent's decisions: %.3000s", l.Key, l.Index, l.Hash, n, byKey[l.Key])
+			if in, err := st.Intent(ctx, l.Key); err == nil {
+				t.Logf("intent %s: %s/%s, result %.1500s", in.Key, in.Status, in.Outcome, in.Result)
+			} else {
+				t.Logf("intent %s: %v", l.Key, err)
+			}
+			if dump := os.Getenv("YV_CRASH_DUMP"); dump != "" {
+				_ = os.WriteFile(dump+".serve.log", logData, 0o600)
+				rows, err := st.DB().QueryContext(ctx, "SELECT id, intent_key, outcome, summary FROM decisions WHERE vault_id = 'usd' ORDER BY id")
+				if err == nil {
+					var b strings.Builder
+					for rows.Next() {
+						var id int64
+						var k, o, sm string
+						_ = rows.Scan(&id, &k, &o, &sm)
+						fmt.Fprintf(&b, "%d %s %s %.200s\n", id, k, o, sm)
+					}
+					rows.Close()
+					_ = os.WriteFile(dump+".decisions", []byte(b.String()), 0o600)
+				}
+				rows, err = st.DB().QueryContext(ctx, "SELECT key, status, outcome, created_at, done_at, holder FROM intents WHERE vault_id = 'usd' ORDER BY done_at, key")
+				if err == nil {
+					var b strings.Builder
+					for rows.Next() {
+						var k, s2, o, h string
+						var c, d sql.NullInt64
+						_ = rows.Scan(&k, &s2, &o, &c, &d, &h)
+						fmt.Fprintf(&b, "%s %s %s %d %d %s\n", k, s2, o, c.Int64, d.Int64, h)
+					}
+					rows.Close()
+					_ = os.WriteFile(dump+".intents", []byte(b.String()), 0o600)
+				}
+			}
 		}
 	}
 
@@ -466,4 +507,29 @@ func vaultBook(t *testing.T, addr string) bookView {
 		v.values[p.Market] = p.Value
 	}
 	return v
+}
+
+// tradedSoFar counts the vault's traded decisions (the API's latest 200).
+func tradedSoFar(t *testing.T, addr string) int {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/v1/vaults/usd/decisions?limit=200")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var ds struct {
+		Decisions []struct {
+			Outcome string `json:"outcome"`
+		} `json:"decisions"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&ds) != nil {
+		return 0
+	}
+	n := 0
+	for _, d := range ds.Decisions {
+		if d.Outcome == "traded" {
+			n++
+		}
+	}
+	return n
 }
