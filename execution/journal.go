@@ -328,6 +328,10 @@ func ReadFileJournal(path string) ([]JournalRecord, error) {
 		if json.Unmarshal(sc.Bytes(), &l) != nil {
 			break // the torn last line (load refused any other)
 		}
+		if l.Raw == "" && len(l.Rates) > 0 {
+			out = append(out, JournalRecord{Key: l.Key, Index: -2, Rates: l.Rates})
+			continue
+		}
 		if l.Raw == "" {
 			out = append(out, JournalRecord{Key: l.Key, Index: -1, Gas: l.Gas})
 			continue

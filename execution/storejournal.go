@@ -19,6 +19,8 @@ type JournalStore interface {
 	GetTx(key string, i int) (raw []byte, ok bool, err error)
 	PutGas(key, gwei string) error
 	GetGas(key string) (gwei string, ok bool, err error)
+	PutRates(key string, rates map[string]string) error
+	GetRates(key string) (rates map[string]string, ok bool, err error)
 }
 
 // StoreJournal is a Journal over a JournalStore, with the FileJournal's
@@ -69,14 +71,47 @@ func (j StoreJournal) GasOf(key string) (decimal.Decimal, bool, error) {
 	return d, true, nil
 }
 
+// RecordRates stores the loop rates (by market) intent key's calls are
+// encoded at, before its first transaction; rates already stored are
+// kept (FileJournal.RecordRates).
+func (j StoreJournal) RecordRates(key string, rates map[string]decimal.Decimal) error {
+	if len(rates) == 0 {
+		return nil
+	}
+	rs := make(map[string]string, len(rates))
+	for m, r := range rates {
+		rs[m] = r.String()
+	}
+	return j.S.PutRates(key, rs)
+}
+
+// RatesOf returns the loop rates intent key's calls were encoded at,
+// when stored.
+func (j StoreJournal) RatesOf(key string) (map[string]decimal.Decimal, bool, error) {
+	rs, ok, err := j.S.GetRates(key)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	out := make(map[string]decimal.Decimal, len(rs))
+	for m, r := range rs {
+		d, err := decimal.NewFromString(r)
+		if err != nil {
+			return nil, false, adapters.E("execution.StoreJournal.RatesOf", adapters.KindInvalid, "journal rate %q of %s for %s is not a number", r, m, key)
+		}
+		out[m] = d
+	}
+	return out, true, nil
+}
+
 // Started reports whether intent key has a journalled transaction.
 func (j StoreJournal) Started(key string) (bool, error) {
 	_, ok, err := j.S.GetTx(key, 0)
 	return ok, err
 }
 
-// JournalRecord is one record of a journal: a transaction (Raw set) or
-// the gas price an intent decided at (Gas set).
+// JournalRecord is one record of a journal: a transaction (Raw set),
+// the gas price an intent decided at (Gas set) or its loop rates (Rates
+// set).
 type JournalRecord struct {
 	Key   string
 	Index int
@@ -84,6 +119,7 @@ type JournalRecord struct {
 	Nonce uint64
 	Raw   []byte
 	Gas   string
+	Rates map[string]string
 }
 
 // Import copies a file journal's records into s (an upgrade from the
@@ -96,10 +132,13 @@ func Import(path string, s JournalStore) (int, error) {
 		return 0, err
 	}
 	for _, r := range recs {
-		if r.Raw == nil {
-			err = s.PutGas(r.Key, r.Gas)
-		} else {
+		switch {
+		case r.Raw != nil:
 			err = s.PutTx(r.Key, r.Index, r.Hash, r.Nonce, r.Raw)
+		case r.Rates != nil:
+			err = s.PutRates(r.Key, r.Rates)
+		default:
+			err = s.PutGas(r.Key, r.Gas)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("importing %s: %w", path, err)

@@ -169,7 +169,7 @@ func (e *SendExecutor) plan(ctx context.Context, vaultID, key string, book *vaul
 // calls); else the rates read on chain now (the wrap and supply amounts
 // at the rate the transactions meet), journalled before anything is sent.
 func (e *SendExecutor) loopRates(ctx context.Context, key string, loops map[string]execution.LoopBook) error {
-	j, _ := e.Sender.Journal.(*execution.FileJournal)
+	j, _ := e.Sender.Journal.(ratesJournal)
 	if j != nil {
 		rs, ok, err := j.RatesOf(key)
 		if err != nil {
@@ -587,6 +587,14 @@ func (e *SendExecutor) GasPrice(ctx context.Context, key string) (float64, error
 		return 0, err
 	}
 	return g.InexactFloat64(), nil
+}
+
+// ratesJournal is a journal that also keeps the loop rates each
+// intent's calls were encoded at (execution.StoreJournal,
+// execution.FileJournal).
+type ratesJournal interface {
+	RecordRates(key string, rates map[string]decimal.Decimal) error
+	RatesOf(key string) (map[string]decimal.Decimal, bool, error)
 }
 
 // gasJournal is a journal that also keeps the gas price each intent

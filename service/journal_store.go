@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -100,6 +101,43 @@ func (s *Store) GetGas(key string) (string, bool, error) {
 		return "", false, adapters.Wrap("service.Store.GetGas", adapters.KindOther, err)
 	}
 	return g, true, nil
+}
+
+// PutRates records the loop rates (by market) intent key's calls were
+// encoded at; rates already recorded are kept.
+func (s *Store) PutRates(key string, rates map[string]string) error {
+	js, err := json.Marshal(rates)
+	if err != nil {
+		return adapters.Wrap("service.Store.PutRates", adapters.KindOther, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, "INSERT INTO execution_journal (intent_key, idx, hash, nonce, raw, gas_gwei, rates_json) VALUES (?, -2, '', 0, '', '', ?) ON CONFLICT (intent_key, idx) DO NOTHING", key, string(js))
+		return err
+	})
+	return adapters.Wrap("service.Store.PutRates", adapters.KindOther, err)
+}
+
+// GetRates returns the loop rates intent key's calls were encoded at,
+// when recorded.
+func (s *Store) GetRates(key string) (map[string]string, bool, error) {
+	const op = "service.Store.GetRates"
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	var js string
+	err := s.queryRow(ctx, nil, "SELECT rates_json FROM execution_journal WHERE intent_key = ? AND idx = -2", key).Scan(&js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	var rs map[string]string
+	if err := json.Unmarshal([]byte(js), &rs); err != nil {
+		return nil, false, adapters.E(op, adapters.KindInvalid, "execution journal: the loop rates of %s are not JSON: %v", key, err)
+	}
+	return rs, true, nil
 }
 
 // JournalTx is one transaction of the execution journal.

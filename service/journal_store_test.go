@@ -94,10 +94,13 @@ func TestStore_ExecutionJournal(t *testing.T) {
 		if err := fj.RecordGas("v/rebalance/3", decimal.RequireFromString("7")); err != nil {
 			t.Fatal(err)
 		}
+		if err := fj.RecordRates("v/rebalance/3", map[string]decimal.Decimal{"aave-v3/wsteth-loop": decimal.RequireFromString("1.2214")}); err != nil {
+			t.Fatal(err)
+		}
 		fj.Close()
 		for range 2 {
-			if n, err := execution.Import(path, a); err != nil || n != 4 {
-				t.Fatalf("import: %d records, %v; want 4", n, err)
+			if n, err := execution.Import(path, a); err != nil || n != 5 {
+				t.Fatalf("import: %d records, %v; want 5", n, err)
 			}
 		}
 		txs, err := b.JournalTxs(context.Background())
@@ -114,6 +117,15 @@ func TestStore_ExecutionJournal(t *testing.T) {
 		}
 		if g, ok, _ := jb.GasOf("v/rebalance/3"); !ok || !g.Equal(decimal.RequireFromString("7")) {
 			t.Errorf("imported gas %s %t, want 7", g, ok)
+		}
+		if rs, ok, err := jb.RatesOf("v/rebalance/3"); !ok || err != nil || !rs["aave-v3/wsteth-loop"].Equal(decimal.RequireFromString("1.2214")) {
+			t.Errorf("imported loop rates %v %t %v, want aave-v3/wsteth-loop 1.2214", rs, ok, err)
+		}
+		if err := ja.RecordRates("v/rebalance/3", map[string]decimal.Decimal{"aave-v3/wsteth-loop": decimal.RequireFromString("9")}); err != nil {
+			t.Fatal(err)
+		}
+		if rs, _, _ := jb.RatesOf("v/rebalance/3"); !rs["aave-v3/wsteth-loop"].Equal(decimal.RequireFromString("1.2214")) {
+			t.Errorf("loop rates after a second record %v, want the first kept", rs)
 		}
 		if n, err := execution.Import(filepath.Join(t.TempDir(), "none.jsonl"), a); err != nil || n != 0 {
 			t.Errorf("no journal file: %d, %v; want nothing imported", n, err)
