@@ -52,6 +52,60 @@ func (c *chain) txAs(t *testing.T, key *ecdsa.PrivateKey, to common.Address, val
 	}
 }
 
+// loopChain is the wstETH loop's contracts on a simulated chain: Aave v3
+// (its published artifacts) with a wstETH reserve as collateral at ltv
+// and threshold (basis points, liquidation bonus 1%) and a borrowable
+// WETH reserve a lender supplied 25 WETH to; WETH9, stETH at 1.15 ether a
+// share, wstETH, the Curve pool at 0.999 ether per stETH (holding 35
+// ether) and the oracle from testdata/LoopMocks.sol. The vault's account
+// holds weth WETH.
+type loopChain struct {
+	c                       *chain
+	weth, steth, wst, curve common.Address
+	a                       *aaveV3
+	aWst, vdWeth            common.Address
+	wstArt, erc20           artifact
+}
+
+func newLoopChain(t *testing.T, ltv, threshold int64, weth string) *loopChain {
+	t.Helper()
+	wethArt, stArt, wstArt := loadArtifact(t, "LoopWETH9"), loadArtifact(t, "LoopStETH"), loadArtifact(t, "LoopWstETH")
+	curveArt, oracleArt := loadArtifact(t, "LoopCurveStETHPool"), loadArtifact(t, "LoopPriceOracle")
+	provArt, confArt := loadArtifact(t, "AavePoolAddressesProvider"), loadArtifact(t, "AavePoolConfigurator")
+	poolArt := loadArtifact(t, "AavePool")
+	c := newChain(t)
+	vaultKey, err := crypto.HexToECDSA("8a1f9a8f95be41cd7ccb6168179afb4504aefe388d1e14474d32c45c72ce7b7a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := &loopChain{c: c, wstArt: wstArt, erc20: loadArtifact(t, "AaveAToken")}
+	lc.weth = c.deploy(t, wethArt)
+	lc.steth = c.deploy(t, stArt, e18("1"), e18("1.15"))
+	lc.wst = c.deploy(t, wstArt, lc.steth)
+	lc.curve = c.deploy(t, curveArt, lc.steth, big.NewInt(9990))
+	c.txAs(t, vaultKey, lc.curve, e18("35"), nil, "")
+	oracle := c.deploy(t, oracleArt, lc.weth, lc.wst, big.NewInt(2000e8))
+
+	a := aaveDeploy(t, c)
+	lc.a = a
+	lc.aWst = a.addReserve(t, c, lc.wst, "wstETH")
+	a.addReserve(t, c, lc.weth, "WETH")
+	_, lc.vdWeth = a.reserve(t, c, lc.weth)
+	c.transact(t, provArt, a.prov, "setPriceOracle", oracle)
+	c.transact(t, confArt, a.conf, "configureReserveAsCollateral", lc.wst, big.NewInt(ltv), big.NewInt(threshold), big.NewInt(10100))
+	c.transact(t, confArt, a.conf, "setReserveBorrowing", lc.weth, true)
+
+	// A lender supplies 25 WETH for the loop to borrow.
+	lender, _ := crypto.GenerateKey()
+	lenderAddr := crypto.PubkeyToAddress(lender.PublicKey)
+	c.txAs(t, vaultKey, lenderAddr, e18("27"), nil, "")
+	c.txAs(t, lender, lc.weth, e18("25"), &wethArt, "deposit")
+	c.txAs(t, lender, lc.weth, nil, &wethArt, "approve", a.pool, e18("25"))
+	c.txAs(t, lender, a.pool, nil, &poolArt, "supply", lc.weth, e18("25"), lenderAddr, uint16(0))
+	c.txAs(t, vaultKey, lc.weth, e18(weth), &wethArt, "deposit")
+	return lc
+}
+
 // TestSend_AaveV3WstETHLoop opens a 2x wstETH loop on Aave v3's own Pool
 // (deployed from @aave/core-v3's published artifacts, wstETH as
 // collateral at an LTV of 90% and a liquidation threshold of 93%, WETH
@@ -72,42 +126,11 @@ func (c *chain) txAs(t *testing.T, key *ecdsa.PrivateKey, to common.Address, val
 // debt, and the ether received net of the repayment is the pool's price
 // of the stETH sold less the debt.
 func TestSend_AaveV3WstETHLoop(t *testing.T) {
-	wethArt, stArt, wstArt := loadArtifact(t, "LoopWETH9"), loadArtifact(t, "LoopStETH"), loadArtifact(t, "LoopWstETH")
-	curveArt, oracleArt := loadArtifact(t, "LoopCurveStETHPool"), loadArtifact(t, "LoopPriceOracle")
-	provArt, confArt := loadArtifact(t, "AavePoolAddressesProvider"), loadArtifact(t, "AavePoolConfigurator")
-	poolArt, erc20 := loadArtifact(t, "AavePool"), loadArtifact(t, "AaveAToken")
-	c := newChain(t)
+	lc := newLoopChain(t, 9000, 9300, "10")
+	c, weth, steth, wst, curve, a, aWst, vdWeth := lc.c, lc.weth, lc.steth, lc.wst, lc.curve, lc.a, lc.aWst, lc.vdWeth
+	wstArt, erc20 := lc.wstArt, lc.erc20
 	ctx := context.Background()
 	me := c.signer.Address()
-	vaultKey, err := crypto.HexToECDSA("8a1f9a8f95be41cd7ccb6168179afb4504aefe388d1e14474d32c45c72ce7b7a")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	weth := c.deploy(t, wethArt)
-	steth := c.deploy(t, stArt, e18("1"), e18("1.15"))
-	wst := c.deploy(t, wstArt, steth)
-	curve := c.deploy(t, curveArt, steth, big.NewInt(9990))
-	c.txAs(t, vaultKey, curve, e18("35"), nil, "")
-	oracle := c.deploy(t, oracleArt, weth, wst, big.NewInt(2000e8))
-
-	a := aaveDeploy(t, c)
-	aWst := a.addReserve(t, c, wst, "wstETH")
-	a.addReserve(t, c, weth, "WETH")
-	_, vdWeth := a.reserve(t, c, weth)
-	c.transact(t, provArt, a.prov, "setPriceOracle", oracle)
-	c.transact(t, confArt, a.conf, "configureReserveAsCollateral", wst, big.NewInt(9000), big.NewInt(9300), big.NewInt(10100))
-	c.transact(t, confArt, a.conf, "setReserveBorrowing", weth, true)
-
-	// A lender supplies 25 WETH for the loop to borrow.
-	lender, _ := crypto.GenerateKey()
-	lenderAddr := crypto.PubkeyToAddress(lender.PublicKey)
-	c.txAs(t, vaultKey, lenderAddr, e18("27"), nil, "")
-	c.txAs(t, lender, weth, e18("25"), &wethArt, "deposit")
-	c.txAs(t, lender, weth, nil, &wethArt, "approve", a.pool, e18("25"))
-	c.txAs(t, lender, a.pool, nil, &poolArt, "supply", weth, e18("25"), lenderAddr, uint16(0))
-	// The vault holds 10 WETH.
-	c.txAs(t, vaultKey, weth, e18("10"), &wethArt, "deposit")
 
 	const market = "aave-v3/wsteth-loop"
 	src := "deployed by the test"
