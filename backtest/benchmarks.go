@@ -216,8 +216,12 @@ func (e *engine) newBenchTrack(from time.Time) *benchTrack {
 }
 
 // startBenchmarks starts the run's benchmark track on a goroutine, unless
-// the sweep computed the benchmarks of this universe already.
+// the run skips benchmarks (a Monte Carlo path) or the sweep computed the
+// benchmarks of this universe already.
 func (e *engine) startBenchmarks(from time.Time) {
+	if e.spec.noBenchmarks {
+		return
+	}
 	if sh := e.spec.shared; sh != nil && sh.key == e.benchKey() {
 		return
 	}
@@ -243,6 +247,9 @@ func (e *engine) stopBenchmarks() {
 // sweep's.
 func (e *engine) benchmarks() ([]Benchmark, error) {
 	if e.bench == nil {
+		if e.spec.noBenchmarks {
+			return []Benchmark{}, nil
+		}
 		if sh := e.spec.shared; sh != nil {
 			return sh.out, nil
 		}

@@ -133,6 +133,11 @@ type Spec struct {
 
 	// shared, set by Sweep, holds the benchmarks its points have in common.
 	shared *sharedBench
+	// noBenchmarks, set by MonteCarlo, skips the benchmark track: a path
+	// reads only the strategy's metrics, ledger and equity, and the track
+	// (about a tenth of a path's CPU) would run on a goroutine of its own,
+	// on the core a second worker needs. Result.Benchmarks is then empty.
+	noBenchmarks bool
 }
 
 // DefaultVaultConfig is the vault a backtest runs when Spec.Vault is nil:

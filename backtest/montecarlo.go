@@ -325,6 +325,7 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 	}
 	run := sp
 	run.Data, run.Loader, run.Progress = w, nil, nil
+	run.noBenchmarks = true
 	r, err := Run(ctx, run)
 	if err != nil {
 		return err
@@ -351,16 +352,16 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 			p.Pauses++
 		}
 	}
-	// Equity at each fan time: the last step at or before it.
-	eq := equityValues(r)
+	// Equity at each fan time: the last step at or before it (converted
+	// to float at those steps only, not at every step).
 	j := 0
 	for _, t := range fanTimes {
 		for j+1 < len(r.Steps) && !r.Steps[j+1].Time.After(t) {
 			j++
 		}
 		v := 0.0
-		if j < len(eq) {
-			v = eq[j]
+		if j < len(r.Steps) {
+			v = r.Steps[j].Equity.InexactFloat64()
 		}
 		p.Fan = append(p.Fan, v)
 	}

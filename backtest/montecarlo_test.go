@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -146,23 +147,31 @@ func TestMonteCarlo_BadInput(t *testing.T) {
 }
 
 // BenchmarkMonteCarlo_YearHourly: paths a second for a year hourly of the
-// example strategy under the default scenario, with 1 and 2 workers (2
-// paths an iteration, so both worker counts have work).
+// example strategy under the default scenario, with 1 and 2 workers: 2
+// paths a call (workers=W: each worker gets one; a path's cost varies by
+// about a tenth, so the later one leaves a worker idle), and 8 paths a
+// call (paths=8/workers=W: closer to a study of many paths).
 func BenchmarkMonteCarlo_YearHourly(b *testing.B) {
-	for _, w := range []int{1, 2} {
-		b.Run("workers="+string(rune('0'+w)), func(b *testing.B) {
-			ms := mcSpec(b, 2, w, 1)
-			ms.Scenario, ms.GenStep, ms.Spec.Lookback = "default", time.Hour, 0
-			ms.Spec.To = ms.Spec.From.AddDate(1, 0, 0)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				ms.Seed = uint64(i + 1)
-				if _, err := MonteCarlo(context.Background(), ms); err != nil {
-					b.Fatal(err)
-				}
+	for _, n := range []int{2, 8} {
+		for _, w := range []int{1, 2} {
+			name := "workers=" + strconv.Itoa(w)
+			if n != 2 {
+				name = "paths=" + strconv.Itoa(n) + "/" + name
 			}
-			b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "paths/s")
-		})
+			b.Run(name, func(b *testing.B) {
+				ms := mcSpec(b, n, w, 1)
+				ms.Scenario, ms.GenStep, ms.Spec.Lookback = "default", time.Hour, 0
+				ms.Spec.To = ms.Spec.From.AddDate(1, 0, 0)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					ms.Seed = uint64(i + 1)
+					if _, err := MonteCarlo(context.Background(), ms); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "paths/s")
+			})
+		}
 	}
 }
 
