@@ -323,6 +323,22 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 	if err != nil {
 		return err
 	}
+	// The events counted now: the batch (its rows, the largest of a
+	// path's allocations) is not used after this and is garbage during the
+	// backtest, not live heap the collector marks at every cycle.
+	for _, e := range b.Events {
+		if e.Time.Before(sp.From) {
+			continue
+		}
+		switch e.Type {
+		case adapters.EventSlash:
+			p.Slashes++
+		case adapters.EventDepeg:
+			p.Depegs++
+		case adapters.EventPause:
+			p.Pauses++
+		}
+	}
 	run := sp
 	run.Data, run.Loader, run.Progress = w, nil, nil
 	run.noBenchmarks = true
@@ -337,19 +353,6 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 	for _, e := range r.Ledger {
 		if e.Type == vault.EntryQueue {
 			p.QueueExit = true
-		}
-	}
-	for _, e := range b.Events {
-		if e.Time.Before(sp.From) {
-			continue
-		}
-		switch e.Type {
-		case adapters.EventSlash:
-			p.Slashes++
-		case adapters.EventDepeg:
-			p.Depegs++
-		case adapters.EventPause:
-			p.Pauses++
 		}
 	}
 	// Equity at each fan time: the last step at or before it (converted
