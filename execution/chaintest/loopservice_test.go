@@ -177,13 +177,9 @@ execution:
 	if out, sum := last(); paused() || strings.Contains(sum, "chain-reconcile") {
 		t.Errorf("after the second rebalance: %s %q, paused %v; want the book to match the chain", out, sum, paused())
 	}
-	// The open's intent journalled the rate its calls were encoded at.
-	j, err := execution.OpenFileJournal(filepath.Join(dir, "execution-journal.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	if rs, ok, err := j.RatesOf("loop/api/rb-1"); err != nil || !ok || !rs["aave-v3/wsteth-loop"].Equal(decimal.RequireFromString("1.15")) {
+	// The open's intent journalled the rate its calls were encoded at (in
+	// the state database, which holds the execution journal).
+	if rs, ok, err := (execution.StoreJournal{S: svc.Store()}).RatesOf("loop/api/rb-1"); err != nil || !ok || !rs["aave-v3/wsteth-loop"].Equal(decimal.RequireFromString("1.15")) {
 		t.Errorf("journalled rates of the open: %v (ok %v, err %v), want the chain's 1.15", rs, ok, err)
 	}
 	// A debt the book does not show pauses the vault at the next
