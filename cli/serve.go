@@ -55,6 +55,12 @@ func newServeCmd(a *app) *cobra.Command {
 			log := slog.New(h)
 			ctx := cmd.Context()
 			sopts := service.Options{Wall: a.now, Logger: log, Version: buildVersion()}
+			if cfg.Execution != nil && cfg.Execution.Mode == execution.ModePropose && cfg.Execution.RPC != "" {
+				// Propose mode reads API deposits' transfers through it.
+				if sopts.ChainClient, err = node.Dial(ctx, cfg.Execution.RPC, cfg.Execution.ChainID); err != nil {
+					return err
+				}
+			}
 			if cfg.Execution != nil && cfg.Execution.Mode == execution.ModeSend {
 				if sopts.ChainClient, err = node.Dial(ctx, cfg.Execution.RPC, cfg.Execution.ChainID); err != nil {
 					return err

@@ -64,6 +64,10 @@ type File struct {
 	// GasGateGwei gates non-urgent orders for a strategy that sets no
 	// rebalance.max_gas_price (default DefaultGasGateGwei).
 	GasGateGwei *float64 `yaml:"gas_gate_gwei"`
+	// DepositConfirmations is how many blocks (the transfer's own
+	// included) a deposit's transfer must have before the API books it
+	// (default DefaultDepositConfirmations).
+	DepositConfirmations *uint64 `yaml:"deposit_confirmations"`
 }
 
 // DeploymentFile is a market's deployment as written in YAML.
@@ -138,6 +142,9 @@ type Config struct {
 	// GasGate (gwei) holds non-urgent orders while the chain's gas is
 	// above it, for strategies that set no gate of their own.
 	GasGate float64
+	// DepositConfirmations is the confirmations an API deposit's
+	// transfer needs (propose and send modes).
+	DepositConfirmations uint64
 }
 
 // DefaultGasGateGwei is send mode's gas gate for a strategy that sets no
@@ -242,6 +249,21 @@ func Check(f *File, pos func(path string) string, abs func(string) string, unive
 	}
 	if c.Mode == ModePaper {
 		return c, nil
+	}
+	c.DepositConfirmations = DefaultDepositConfirmations
+	if n := f.DepositConfirmations; n != nil {
+		if *n < 1 || *n > 10000 {
+			return nil, errAt("$.execution.deposit_confirmations", "deposit_confirmations %d is not within [1, 10000] blocks", *n)
+		}
+		c.DepositConfirmations = *n
+	}
+	if c.Mode == ModePropose && f.RPC != "" {
+		// Optional in propose mode: API deposits are checked on chain
+		// through it.
+		if !validRPC(f.RPC) {
+			return nil, errAt("$.execution.rpc", "rpc must be an http(s):// or ws(s):// URL or an .ipc path of the node")
+		}
+		c.RPC = f.RPC
 	}
 	if c.Mode == ModeSend {
 		if err := c.checkSend(f, errAt, abs); err != nil {
@@ -422,7 +444,7 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 // URL, the journal and the gas gate. Every vault's address must be the
 // keystore's account: it signs for the vault.
 func (c *Config) checkSend(f *File, errAt func(string, string, ...any) error, abs func(string) string) error {
-	if f.RPC == "" || !(strings.HasPrefix(f.RPC, "http://") || strings.HasPrefix(f.RPC, "https://") || strings.HasPrefix(f.RPC, "ws://") || strings.HasPrefix(f.RPC, "wss://") || strings.HasSuffix(f.RPC, ".ipc")) {
+	if !validRPC(f.RPC) {
 		return errAt("$.execution.rpc", "send mode needs rpc: an http(s):// or ws(s):// URL or an .ipc path of the node")
 	}
 	c.RPC = f.RPC
@@ -514,6 +536,12 @@ func (c *Config) checkSendRest(f *File, errAt func(string, string, ...any) error
 		c.Tolerance = decimal.NewFromFloat(*t)
 	}
 	return nil
+}
+
+// validRPC reports whether u is an http(s):// or ws(s):// URL or an .ipc
+// path.
+func validRPC(u string) bool {
+	return u != "" && (strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "ws://") || strings.HasPrefix(u, "wss://") || strings.HasSuffix(u, ".ipc"))
 }
 
 // lookupEnv is os.LookupEnv (a variable for tests).

@@ -560,6 +560,10 @@ func (s *Service) post(w http.ResponseWriter, r *http.Request, a Action) {
 		writeError(w, http.StatusBadRequest, "invalid", msg)
 		return
 	}
+	if msg := s.onChainRule(rt.id, a, req); msg != "" {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", msg)
+		return
+	}
 	canon, _ := json.Marshal(req)
 	in := Intent{Key: rt.id + "/api/" + key, VaultID: rt.id, Action: a, Tick: s.clock.Now(), Source: SourceAPI, Request: canon, Hash: RequestHash(a, canon)}
 	replayed := false
@@ -577,6 +581,38 @@ func (s *Service) post(w http.ResponseWriter, r *http.Request, a Action) {
 	var res actionResult
 	_ = json.Unmarshal(done.Result, &res)
 	writeJSON(w, http.StatusOK, map[string]any{"intent": done.Key, "action": a, "outcome": done.Outcome, "time": done.Tick, "summary": res.Summary, "detail": res.Detail})
+}
+
+// txRE is a transaction hash.
+var txRE = regexp.MustCompile(`^0[xX][0-9a-fA-F]{64}$`)
+
+// onChainRule is what propose and send modes ask of a deposit or a
+// withdrawal ("" when it is good): the book follows the chain, so a
+// deposit names the transfer that brought the asset to the vault's
+// address (checked on chain when it runs), and a withdrawal cannot be
+// paid by the service, whose calls send tokens only to the vault's own
+// address.
+func (s *Service) onChainRule(vaultID string, a Action, req request) string {
+	x := s.cfg.Execution
+	if x == nil || x.Mode == execution.ModePaper {
+		if a == ActDeposit && req.Tx != "" {
+			return "tx applies in propose and send modes only: in paper mode a deposit moves the book alone"
+		}
+		return ""
+	}
+	addr := x.Vaults[vaultID].Hex()
+	switch a {
+	case ActDeposit:
+		if req.Tx == "" {
+			return fmt.Sprintf("in %s mode a deposit must name the on-chain transfer that brought the asset to the vault's address %s: {\"user\": ..., \"amount\": ..., \"tx\": \"0x...\"}", x.Mode, addr)
+		}
+		if s.chain == nil {
+			return "propose mode checks a deposit's transfer on chain through execution.rpc, which is not set: set it to book deposits"
+		}
+	case ActWithdraw:
+		return fmt.Sprintf("in %s mode the service does not pay withdrawals: its transactions may send tokens only to the vault's own address %s (the allowlist). The Safe's owners withdraw: they move the funds out of the vault's address, then bring the book in line with the chain by hand (docs/operations.md, reconciling by hand)", x.Mode, addr)
+	}
+	return ""
 }
 
 // parseRequest decodes and checks a request body ("" when it is good).
@@ -612,8 +648,17 @@ func parseRequest(a Action, body []byte) (request, string) {
 		if a == ActWithdraw && (req.Amount.Sign() > 0) == (req.Shares.Sign() > 0) {
 			return req, "a withdrawal needs exactly one of amount > 0 and shares > 0"
 		}
+		if req.Tx != "" {
+			if a != ActDeposit {
+				return req, "tx names a deposit's transfer: a withdrawal takes none"
+			}
+			if !txRE.MatchString(req.Tx) {
+				return req, "tx must be a transaction hash: 0x and 64 hex digits"
+			}
+			req.Tx = strings.ToLower(req.Tx)
+		}
 	default:
-		if req.User != "" || req.Amount.Sign() != 0 || req.Shares.Sign() != 0 {
+		if req.User != "" || req.Amount.Sign() != 0 || req.Shares.Sign() != 0 || req.Tx != "" {
 			return req, string(a) + " takes no user, amount or shares (only an optional note)"
 		}
 	}

@@ -37,7 +37,9 @@ type Options struct {
 	// ChainClient).
 	Executor Executor
 	// ChainClient is the node send mode talks to (the CLI dials
-	// execution.rpc); required in send mode unless Executor is set.
+	// execution.rpc); required in send mode unless Executor is set. API
+	// deposits in propose and send modes read their transfers through
+	// it (propose mode: when execution.rpc is set).
 	ChainClient execution.Client
 	// Getenv reads the token's environment variable; nil means os.Getenv.
 	Getenv func(string) string
@@ -82,6 +84,7 @@ type Service struct {
 	wall    func() time.Time
 	log     *slog.Logger
 	exec    Executor
+	chain   execution.Client // API deposits' transfers are read through it (nil: none)
 	metrics *Metrics
 	token   []byte // nil: no token configured, state-changing endpoints refuse
 	// nonce tells this process apart from another started under the same
@@ -130,6 +133,9 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 	s := &Service{cfg: cfg, wall: o.Wall, log: o.Logger, exec: o.Executor, metrics: NewMetrics(), vaults: map[string]*vaultRT{}, manual: o.Manual}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(discard{}, nil))
+	}
+	if o.ChainClient != nil {
+		s.chain = o.ChainClient
 	}
 	if s.exec == nil {
 		s.exec = PaperExecutor{}

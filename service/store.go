@@ -625,6 +625,38 @@ type Commit struct {
 	// started and resolved are the monitors' changes the commit journals
 	// (alerted after it).
 	started, resolved []monitor.Firing
+	// deposit, when set, is the on-chain transfer an API deposit was
+	// booked on (chain_deposits), written in the commit's transaction.
+	deposit *ChainDeposit
+}
+
+// ChainDeposit is an on-chain transfer an API deposit was booked on.
+type ChainDeposit struct {
+	VaultID   string
+	Tx        string // 0x hash, lowercase
+	IntentKey string
+	Amount    decimal.Decimal
+	BookedAt  time.Time
+}
+
+// ChainDeposit returns the deposit booked on transfer tx of a vault
+// (KindNotFound when there is none).
+func (s *Store) ChainDeposit(ctx context.Context, vaultID, tx string) (ChainDeposit, error) {
+	d := ChainDeposit{VaultID: vaultID, Tx: tx}
+	var amt string
+	var at int64
+	err := s.queryRow(ctx, nil, "SELECT intent_key, amount, booked_at FROM chain_deposits WHERE vault_id = ? AND tx_hash = ?", vaultID, tx).Scan(&d.IntentKey, &amt, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, adapters.E("service.ChainDeposit", adapters.KindNotFound, "no deposit booked on transaction %s", tx)
+	}
+	if err != nil {
+		return d, adapters.Wrap("service.ChainDeposit", adapters.KindOther, err)
+	}
+	if d.Amount, err = decimal.NewFromString(amt); err != nil {
+		return d, adapters.Wrap("service.ChainDeposit", adapters.KindOther, err)
+	}
+	d.BookedAt = time.Unix(at, 0).UTC()
+	return d, nil
 }
 
 // VaultUpdate is a vault's new committed state.
@@ -682,6 +714,12 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 		}
 		if c.alertsVault != "" {
 			if err := s.writeAlerts(ctx, tx, c.alertsVault, c.alerts); err != nil {
+				return err
+			}
+		}
+		if d := c.deposit; d != nil {
+			if _, err := s.exec(ctx, tx, "INSERT INTO chain_deposits (vault_id, tx_hash, intent_key, amount, booked_at) VALUES (?, ?, ?, ?, ?)",
+				d.VaultID, d.Tx, c.Intent, d.Amount.String(), c.At.Unix()); err != nil {
 				return err
 			}
 		}

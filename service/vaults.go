@@ -14,10 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/robfig/cron/v3"
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/execution"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/vault"
 	"github.com/yieldvault/yieldvault/vault/monitor"
@@ -387,6 +389,28 @@ type request struct {
 	Amount decimal.Decimal `json:"amount,omitzero"`
 	Shares decimal.Decimal `json:"shares,omitzero"`
 	Note   string          `json:"note,omitempty"`
+	// Tx is a deposit's on-chain transfer (propose and send modes).
+	Tx string `json:"tx,omitempty"`
+}
+
+// checkDeposit checks an API deposit's on-chain transfer (propose and
+// send modes): not booked before for the vault, and carrying exactly the
+// amount of one of the vault's idle tokens to its address with enough
+// confirmations (execution.CheckDeposit).
+func (rt *vaultRT) checkDeposit(ctx context.Context, v *vault.Vault, req request) (*execution.DepositProof, error) {
+	const op = "service.deposit"
+	x := rt.s.cfg.Execution
+	if x == nil || x.Mode == execution.ModePaper || rt.s.chain == nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "a deposit's transfer can be checked only in propose or send mode with execution.rpc set")
+	}
+	prev, err := rt.s.store.ChainDeposit(ctx, rt.id, req.Tx)
+	if err == nil {
+		return nil, adapters.E(op, adapters.KindInvalid, "transaction %s is already booked: deposit of %s by request %s at %s (a transfer is booked once)", req.Tx, prev.Amount, prev.IntentKey, prev.BookedAt.Format(time.RFC3339))
+	}
+	if adapters.KindOf(err) != adapters.KindNotFound {
+		return nil, err
+	}
+	return x.CheckDeposit(ctx, rt.s.chain, rt.id, x.IdleTokens(v.Markets()), common.HexToHash(req.Tx), req.Amount)
 }
 
 // RequestHash is the hash an API intent is journalled with: the action
@@ -533,12 +557,31 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 	}
 	switch in.Action {
 	case ActDeposit:
+		var proof *execution.DepositProof
+		if req.Tx != "" {
+			if proof, err = rt.checkDeposit(ctx, v, req); err != nil {
+				if adapters.KindOf(err) == adapters.KindOther {
+					return c, row, nil, 0, err
+				}
+				return fail("deposit refused", err)
+			}
+		}
 		sh, err := v.Deposit(t, req.User, req.Amount)
 		if err != nil {
 			return fail("deposit refused", err)
 		}
 		c.Outcome = OutExecuted
-		c.Result = actionResult{Summary: fmt.Sprintf("%s deposited %s for %s shares", req.User, req.Amount, sh), Detail: map[string]any{"shares": sh, "assets": req.Amount}}
+		detail := map[string]any{"shares": sh, "assets": req.Amount}
+		summary := fmt.Sprintf("%s deposited %s for %s shares", req.User, req.Amount, sh)
+		if proof != nil {
+			detail["tx"] = req.Tx
+			detail["block"] = proof.Block
+			detail["from"] = proof.From.Hex()
+			detail["token"] = proof.Token.Symbol
+			summary += fmt.Sprintf(" (%s %s to %s in transaction %s, block %d)", proof.Amount, proof.Token.Symbol, proof.To.Hex(), req.Tx, proof.Block)
+			c.deposit = &ChainDeposit{VaultID: rt.id, Tx: req.Tx, Amount: req.Amount}
+		}
+		c.Result = actionResult{Summary: summary, Detail: detail}
 		c.note.reason = c.Result.(actionResult).Summary
 		dec(OutExecuted, c.Result.(actionResult).Summary, c.Result)
 	case ActWithdraw:
