@@ -610,7 +610,7 @@ func (s *Service) onChainRule(vaultID string, a Action, req request) string {
 			return "propose mode checks a deposit's transfer on chain through execution.rpc, which is not set: set it to book deposits"
 		}
 	case ActWithdraw:
-		return fmt.Sprintf("in %s mode the service does not pay withdrawals: its transactions may send tokens only to the vault's own address %s (the allowlist). The Safe's owners withdraw: they move the funds out of the vault's address, then bring the book in line with the chain by hand (docs/operations.md, reconciling by hand)", x.Mode, addr)
+		return fmt.Sprintf("in %s mode the service does not pay withdrawals: its transactions may send tokens only to the vault's own address %s (the allowlist). The Safe's owners withdraw: they pause the vault and move the funds out of the vault's address themselves (docs/operations.md, deposits and withdrawals on chain)", x.Mode, addr)
 	}
 	return ""
 }

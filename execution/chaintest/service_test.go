@@ -36,6 +36,8 @@ type sendFixture struct {
 	token, vaultArt, aTokenArt artifact
 	asset, aToken, v4626       common.Address
 	do                         func(method, p, key string) (int, []byte)
+	// post POSTs a JSON body with the token and an Idempotency-Key.
+	post func(p, key, body string) (int, []byte)
 }
 
 func newSendFixture(t *testing.T, minted string) *sendFixture {
@@ -164,7 +166,21 @@ execution:
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	return &sendFixture{store: svc.Store(), addr: holder, c: c, token: token, vaultArt: vaultArt, aTokenArt: aTokenArt, asset: asset, aToken: aToken, v4626: v4626, do: do}
+	post := func(p, key, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+p, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+serviceToken)
+		req.Header.Set(service.IdempotencyHeader, key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	return &sendFixture{store: svc.Store(), addr: holder, c: c, token: token, vaultArt: vaultArt, aTokenArt: aTokenArt, asset: asset, aToken: aToken, v4626: v4626, do: do, post: post}
 }
 
 // TestService_SendMode: a rebalance through the API sends the
