@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -131,5 +132,45 @@ func TestLoadConfig_ProposeExample(t *testing.T) {
 	}
 	if c.Execution.Mode != execution.ModePropose || len(c.Execution.Vaults) != 1 || !strings.HasSuffix(c.Execution.Proposals, filepath.Join("examples", "service", "proposals")) {
 		t.Errorf("execution = %+v", c.Execution)
+	}
+}
+
+// TestPropose_DepositAndWithdrawRules: in propose mode a deposit must
+// name its on-chain transfer, and without execution.rpc it cannot be
+// checked; a withdrawal is refused in words (the service's calls pay
+// only the vault's own address). Nothing is journalled: the vault's
+// NAV is unchanged. In paper mode tx is refused and a deposit without it
+// books as before.
+func TestPropose_DepositAndWithdrawRules(t *testing.T) {
+	f := newAPIFixtureAt(t, proposeConfig(t, proposeAllow))
+	const tx = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"
+	for _, tc := range []struct {
+		name, path, body string
+		code             int
+		want             []string
+	}{
+		{"deposit without tx", "deposit", `{"user":"alice","amount":"10"}`, 422, []string{"must name the on-chain transfer", proposeSafe}},
+		{"deposit without rpc", "deposit", `{"user":"alice","amount":"10","tx":"` + tx + `"}`, 422, []string{"execution.rpc, which is not set"}},
+		{"malformed tx", "deposit", `{"user":"alice","amount":"10","tx":"0x12"}`, 400, []string{"0x and 64 hex digits"}},
+		{"withdrawal", "withdraw", `{"user":"treasury","amount":"10"}`, 422, []string{"does not pay withdrawals", "Safe's owners"}},
+		{"withdrawal with tx", "withdraw", `{"user":"treasury","amount":"10","tx":"` + tx + `"}`, 400, []string{"a withdrawal takes none"}},
+	} {
+		code, body := f.do(t, "POST", "/v1/vaults/usd/"+tc.path, testToken, strings.ReplaceAll(tc.name, " ", "-"), tc.body)
+		if code != tc.code {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, body, tc.code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("%s: %s does not say %q", tc.name, body, w)
+			}
+		}
+	}
+	if _, err := f.s.store.Intent(context.Background(), "usd/api/withdrawal"); err == nil {
+		t.Error("the refused withdrawal was journalled")
+	}
+
+	p := newAPIFixture(t)
+	if code, body := p.do(t, "POST", "/v1/vaults/eth/deposit", testToken, "dep-tx", `{"user":"alice","amount":"1","tx":"`+tx+`"}`); code != 422 || !strings.Contains(string(body), "propose and send modes only") {
+		t.Errorf("paper deposit with tx: %d %s", code, body)
 	}
 }
