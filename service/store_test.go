@@ -355,3 +355,48 @@ func TestStore_MigrationsInStep(t *testing.T) {
 		t.Errorf("SQLite migrations %s, PostgreSQL migrations %s: write each schema change for both (service/migrations/postgres)", a, b)
 	}
 }
+
+// TestStore_ChainDeposit: a deposit's transfer is written with the
+// deposit's commit and read back with its request and amount; a second
+// commit booking the same transfer of the vault fails as a whole (the
+// intent stays pending, nothing of it is written), another vault may
+// book a transfer of the same hash.
+func TestStore_ChainDeposit(t *testing.T) {
+	forEachStore(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		st := openTestStore(t, dsn)
+		now := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+		const tx = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"
+		begin := func(key string) {
+			t.Helper()
+			if _, created, err := st.BeginIntent(ctx, Intent{Key: key, VaultID: "v", Action: ActDeposit, Source: SourceAPI, Hash: key, Created: now}, nil); err != nil || !created {
+				t.Fatalf("BeginIntent %s: created %t, %v", key, created, err)
+			}
+		}
+		if _, err := st.ChainDeposit(ctx, "v", tx); adapters.KindOf(err) != adapters.KindNotFound {
+			t.Errorf("before any deposit: %v, want not found", err)
+		}
+		begin("v/api/d1")
+		amt := decimal.RequireFromString("250.5")
+		if err := st.Commit(ctx, Commit{Intent: "v/api/d1", Outcome: OutExecuted, At: now, deposit: &ChainDeposit{VaultID: "v", Tx: tx, Amount: amt}}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := st.ChainDeposit(ctx, "v", tx)
+		if err != nil || d.IntentKey != "v/api/d1" || !d.Amount.Equal(amt) || !d.BookedAt.Equal(now) {
+			t.Errorf("ChainDeposit: %+v, %v", d, err)
+		}
+		begin("v/api/d2")
+		if err := st.Commit(ctx, Commit{Intent: "v/api/d2", Outcome: OutExecuted, At: now, deposit: &ChainDeposit{VaultID: "v", Tx: tx, Amount: amt}}); err == nil {
+			t.Error("the same transfer booked twice")
+		}
+		if in, err := st.Intent(ctx, "v/api/d2"); err != nil || in.Status != "pending" {
+			t.Errorf("the refused commit's intent: %+v, %v; want pending", in, err)
+		}
+		if _, created, err := st.BeginIntent(ctx, Intent{Key: "w/api/d1", VaultID: "w", Action: ActDeposit, Source: SourceAPI, Hash: "w", Created: now}, nil); err != nil || !created {
+			t.Fatal(err)
+		}
+		if err := st.Commit(ctx, Commit{Intent: "w/api/d1", Outcome: OutExecuted, At: now, deposit: &ChainDeposit{VaultID: "w", Tx: tx, Amount: amt}}); err != nil {
+			t.Errorf("another vault's transfer of the same hash: %v", err)
+		}
+	})
+}
