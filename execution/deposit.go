@@ -41,10 +41,11 @@ type DepositProof struct {
 	Amount        decimal.Decimal // token units
 }
 
-// IdleTokens are the tokens a vault with these markets holds idle, as
-// reconciliation reads them: each distinct asset the markets spend
-// (WETH for ether markets, USDC, USDT...), except a token that is a
-// market's position. Markets without a deployment are skipped.
+// IdleTokens are the tokens a vault with these markets holds idle, which
+// reconciliation reads back and deposits bring: each distinct asset the
+// markets spend (WETH for ether markets, USDC, USDT...), in market
+// order, except a token that is a market's position (stETH, EigenLayer's
+// asset, is Lido's). Markets without a deployment are skipped.
 func (c *Config) IdleTokens(markets []string) []Token {
 	positions := map[common.Address]bool{}
 	var deps []*Deployment

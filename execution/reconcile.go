@@ -126,36 +126,24 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 	}
 	rd := reader{ctx: ctx, cl: cl, vault: addr}
 	r := &Reconciliation{Vault: addr, NAV: idle}
-	// Idle: every distinct asset the markets spend (WETH, USDC, USDT...,
-	// held at par), except a token that is a market's position (stETH,
-	// EigenLayer's asset, is Lido's).
-	positions := map[common.Address]bool{}
 	var deps []*Deployment
 	for _, m := range markets {
 		d, err := c.Book.Deployment(m)
 		if err != nil {
-			deps = append(deps, nil)
-			continue
+			d = nil
 		}
 		deps = append(deps, d)
-		if d.Position != nil {
-			positions[d.Position.Address] = true
-		}
 	}
+	// Idle: the vault's idle tokens (IdleTokens), held at par.
 	idleH := Holding{Market: "idle", Book: idle, Chain: decimal.Zero}
-	seen := map[common.Address]bool{}
 	var read []string
-	for _, d := range deps {
-		if d == nil || seen[d.Asset.Address] || positions[d.Asset.Address] {
-			continue
-		}
-		seen[d.Asset.Address] = true
-		bal, err := rd.uint(erc20ABI, d.Asset.Address, "balanceOf", addr)
+	for _, t := range c.IdleTokens(markets) {
+		bal, err := rd.uint(erc20ABI, t.Address, "balanceOf", addr)
 		if err != nil {
 			return nil, err
 		}
-		idleH.Chain = idleH.Chain.Add(units(bal, d.Asset.Decimals))
-		read = append(read, d.Asset.Symbol+".balanceOf")
+		idleH.Chain = idleH.Chain.Add(units(bal, t.Decimals))
+		read = append(read, t.Symbol+".balanceOf")
 	}
 	idleH.Read = strings.Join(read, " + ")
 	r.Holdings = append(r.Holdings, idleH)
