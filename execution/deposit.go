@@ -81,13 +81,31 @@ func (c *Config) IdleTokens(markets []string) []Token {
 // WETH's balance), so an ether deposit is a WETH transfer. Each refusal
 // is KindInvalid and says what did not check out.
 func (c *Config) CheckDeposit(ctx context.Context, cl DepositReader, vaultID string, tokens []Token, tx common.Hash, amount decimal.Decimal) (*DepositProof, error) {
-	const op = "execution.CheckDeposit"
+	return c.checkTransfer(ctx, "execution.CheckDeposit", cl, vaultID, tokens, tx, amount, false)
+}
+
+// CheckWithdrawal is CheckDeposit's mirror for a withdrawal the vault's
+// owners paid themselves (propose and send modes): transaction tx
+// succeeded with enough confirmations (execution.deposit_confirmations)
+// and one ERC-20 Transfer event of one of tokens *from* the vault's
+// address carries exactly amount. The proof's To is the recipient.
+func (c *Config) CheckWithdrawal(ctx context.Context, cl DepositReader, vaultID string, tokens []Token, tx common.Hash, amount decimal.Decimal) (*DepositProof, error) {
+	return c.checkTransfer(ctx, "execution.CheckWithdrawal", cl, vaultID, tokens, tx, amount, true)
+}
+
+// checkTransfer checks a transfer of amount to the vault's address, or
+// from it when out.
+func (c *Config) checkTransfer(ctx context.Context, op string, cl DepositReader, vaultID string, tokens []Token, tx common.Hash, amount decimal.Decimal, out bool) (*DepositProof, error) {
+	what, verb, dir := "deposit", "deposit", "to"
+	if out {
+		what, verb, dir = "withdrawal", "withdraw", "from"
+	}
 	addr, ok := c.Vaults[vaultID]
 	if !ok {
 		return nil, adapters.E(op, adapters.KindInvalid, "vault %s has no on-chain address (execution.vaults)", vaultID)
 	}
 	if len(tokens) == 0 {
-		return nil, adapters.E(op, adapters.KindInvalid, "vault %s holds no token on chain to deposit (its markets have no deployment)", vaultID)
+		return nil, adapters.E(op, adapters.KindInvalid, "vault %s holds no token on chain to %s (its markets have no deployment)", vaultID, verb)
 	}
 	rc, err := cl.TransactionReceipt(ctx, tx)
 	if errors.Is(err, ethereum.NotFound) {
@@ -120,21 +138,25 @@ func (c *Config) CheckDeposit(ctx context.Context, cl DepositReader, vaultID str
 		byAddr[t.Address] = t
 		syms = append(syms, t.Symbol+" "+t.Address.Hex())
 	}
+	side := 2 // the Transfer's to
+	if out {
+		side = 1 // its from
+	}
 	var seen []string
 	for _, l := range rc.Logs {
 		t, ok := byAddr[l.Address]
-		if !ok || len(l.Topics) != 3 || l.Topics[0] != topicTransfer || common.BytesToAddress(l.Topics[2].Bytes()) != addr {
+		if !ok || len(l.Topics) != 3 || l.Topics[0] != topicTransfer || common.BytesToAddress(l.Topics[side].Bytes()) != addr {
 			continue
 		}
 		v := decimal.NewFromBigInt(new(big.Int).SetBytes(l.Data), -int32(t.Decimals))
 		if v.Equal(amount) {
 			return &DepositProof{Tx: tx, Block: rc.BlockNumber.Uint64(), Confirmations: conf, Token: t,
-				From: common.BytesToAddress(l.Topics[1].Bytes()), To: addr, Amount: v}, nil
+				From: common.BytesToAddress(l.Topics[1].Bytes()), To: common.BytesToAddress(l.Topics[2].Bytes()), Amount: v}, nil
 		}
 		seen = append(seen, v.String()+" "+t.Symbol)
 	}
 	if len(seen) > 0 {
-		return nil, adapters.E(op, adapters.KindInvalid, "transaction %s transferred %s to the vault's address %s, not the %s the deposit names", tx.Hex(), strings.Join(seen, " and "), addr.Hex(), amount)
+		return nil, adapters.E(op, adapters.KindInvalid, "transaction %s transferred %s %s the vault's address %s, not the %s the %s names", tx.Hex(), strings.Join(seen, " and "), dir, addr.Hex(), amount, what)
 	}
-	return nil, adapters.E(op, adapters.KindInvalid, "transaction %s transferred none of the vault's tokens (%s) to the vault's address %s", tx.Hex(), strings.Join(syms, ", "), addr.Hex())
+	return nil, adapters.E(op, adapters.KindInvalid, "transaction %s transferred none of the vault's tokens (%s) %s the vault's address %s", tx.Hex(), strings.Join(syms, ", "), dir, addr.Hex())
 }
