@@ -625,29 +625,32 @@ type Commit struct {
 	// started and resolved are the monitors' changes the commit journals
 	// (alerted after it).
 	started, resolved []monitor.Firing
-	// deposit, when set, is the on-chain transfer an API deposit was
-	// booked on (chain_deposits), written in the commit's transaction.
+	// deposit, when set, is the on-chain transfer an API deposit or
+	// withdrawal was booked on (chain_deposits), written in the commit's
+	// transaction.
 	deposit *ChainDeposit
 }
 
-// ChainDeposit is an on-chain transfer an API deposit was booked on.
+// ChainDeposit is an on-chain transfer an API deposit (Direction "in")
+// or withdrawal ("out") was booked on.
 type ChainDeposit struct {
 	VaultID   string
 	Tx        string // 0x hash, lowercase
+	Direction string // "in" (a deposit) or "out" (a withdrawal)
 	IntentKey string
 	Amount    decimal.Decimal
 	BookedAt  time.Time
 }
 
-// ChainDeposit returns the deposit booked on transfer tx of a vault
-// (KindNotFound when there is none).
+// ChainDeposit returns the deposit or withdrawal booked on transfer tx
+// of a vault (KindNotFound when there is none).
 func (s *Store) ChainDeposit(ctx context.Context, vaultID, tx string) (ChainDeposit, error) {
 	d := ChainDeposit{VaultID: vaultID, Tx: tx}
 	var amt string
 	var at int64
-	err := s.queryRow(ctx, nil, "SELECT intent_key, amount, booked_at FROM chain_deposits WHERE vault_id = ? AND tx_hash = ?", vaultID, tx).Scan(&d.IntentKey, &amt, &at)
+	err := s.queryRow(ctx, nil, "SELECT intent_key, amount, booked_at, direction FROM chain_deposits WHERE vault_id = ? AND tx_hash = ?", vaultID, tx).Scan(&d.IntentKey, &amt, &at, &d.Direction)
 	if errors.Is(err, sql.ErrNoRows) {
-		return d, adapters.E("service.ChainDeposit", adapters.KindNotFound, "no deposit booked on transaction %s", tx)
+		return d, adapters.E("service.ChainDeposit", adapters.KindNotFound, "nothing booked on transaction %s", tx)
 	}
 	if err != nil {
 		return d, adapters.Wrap("service.ChainDeposit", adapters.KindOther, err)
@@ -718,8 +721,12 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 			}
 		}
 		if d := c.deposit; d != nil {
-			if _, err := s.exec(ctx, tx, "INSERT INTO chain_deposits (vault_id, tx_hash, intent_key, amount, booked_at) VALUES (?, ?, ?, ?, ?)",
-				d.VaultID, d.Tx, c.Intent, d.Amount.String(), c.At.Unix()); err != nil {
+			dir := d.Direction
+			if dir == "" {
+				dir = "in"
+			}
+			if _, err := s.exec(ctx, tx, "INSERT INTO chain_deposits (vault_id, tx_hash, intent_key, amount, booked_at, direction) VALUES (?, ?, ?, ?, ?, ?)",
+				d.VaultID, d.Tx, c.Intent, d.Amount.String(), c.At.Unix(), dir); err != nil {
 				return err
 			}
 		}

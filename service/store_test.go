@@ -382,7 +382,7 @@ func TestStore_ChainDeposit(t *testing.T) {
 			t.Fatal(err)
 		}
 		d, err := st.ChainDeposit(ctx, "v", tx)
-		if err != nil || d.IntentKey != "v/api/d1" || !d.Amount.Equal(amt) || !d.BookedAt.Equal(now) {
+		if err != nil || d.IntentKey != "v/api/d1" || !d.Amount.Equal(amt) || !d.BookedAt.Equal(now) || d.Direction != "in" {
 			t.Errorf("ChainDeposit: %+v, %v", d, err)
 		}
 		begin("v/api/d2")
@@ -397,6 +397,20 @@ func TestStore_ChainDeposit(t *testing.T) {
 		}
 		if err := st.Commit(ctx, Commit{Intent: "w/api/d1", Outcome: OutExecuted, At: now, deposit: &ChainDeposit{VaultID: "w", Tx: tx, Amount: amt}}); err != nil {
 			t.Errorf("another vault's transfer of the same hash: %v", err)
+		}
+		// A withdrawal's transfer out is booked with its direction, and
+		// a deposit may not book the same transfer again.
+		const out = "0x6c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22061"
+		begin("v/api/w1")
+		if err := st.Commit(ctx, Commit{Intent: "v/api/w1", Outcome: OutExecuted, At: now, deposit: &ChainDeposit{VaultID: "v", Tx: out, Direction: "out", Amount: amt}}); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := st.ChainDeposit(ctx, "v", out); err != nil || d.Direction != "out" || d.IntentKey != "v/api/w1" || !d.Amount.Equal(amt) {
+			t.Errorf("the withdrawal's transfer: %+v, %v", d, err)
+		}
+		begin("v/api/d3")
+		if err := st.Commit(ctx, Commit{Intent: "v/api/d3", Outcome: OutExecuted, At: now, deposit: &ChainDeposit{VaultID: "v", Tx: out, Amount: amt}}); err == nil {
+			t.Error("a withdrawal's transfer booked again as a deposit")
 		}
 	})
 }
