@@ -595,8 +595,8 @@ var txRE = regexp.MustCompile(`^0[xX][0-9a-fA-F]{64}$`)
 func (s *Service) onChainRule(vaultID string, a Action, req request) string {
 	x := s.cfg.Execution
 	if x == nil || x.Mode == execution.ModePaper {
-		if a == ActDeposit && req.Tx != "" {
-			return "tx applies in propose and send modes only: in paper mode a deposit moves the book alone"
+		if req.Tx != "" {
+			return "tx applies in propose and send modes only: in paper mode a deposit or withdrawal moves the book alone"
 		}
 		return ""
 	}
@@ -610,7 +610,12 @@ func (s *Service) onChainRule(vaultID string, a Action, req request) string {
 			return "propose mode checks a deposit's transfer on chain through execution.rpc, which is not set: set it to book deposits"
 		}
 	case ActWithdraw:
-		return fmt.Sprintf("in %s mode the service does not pay withdrawals: its transactions may send tokens only to the vault's own address %s (the allowlist). The Safe's owners withdraw: they pause the vault and move the funds out of the vault's address themselves (docs/operations.md, deposits and withdrawals on chain)", x.Mode, addr)
+		if req.Tx == "" {
+			return fmt.Sprintf("in %s mode the service does not pay withdrawals: its transactions may send tokens only to the vault's own address %s (the allowlist). The Safe's owners pay: they transfer the amount out of the vault's address, then name that transfer: {\"user\": ..., \"amount\": ... (or \"shares\": ...), \"tx\": \"0x...\"} (docs/operations.md, deposits and withdrawals on chain)", x.Mode, addr)
+		}
+		if s.chain == nil {
+			return "propose mode checks a withdrawal's transfer on chain through execution.rpc, which is not set: set it to book withdrawals"
+		}
 	}
 	return ""
 }
@@ -649,9 +654,6 @@ func parseRequest(a Action, body []byte) (request, string) {
 			return req, "a withdrawal needs exactly one of amount > 0 and shares > 0"
 		}
 		if req.Tx != "" {
-			if a != ActDeposit {
-				return req, "tx names a deposit's transfer: a withdrawal takes none"
-			}
 			if !txRE.MatchString(req.Tx) {
 				return req, "tx must be a transaction hash: 0x and 64 hex digits"
 			}

@@ -137,9 +137,11 @@ func TestLoadConfig_ProposeExample(t *testing.T) {
 
 // TestPropose_DepositAndWithdrawRules: in propose mode a deposit must
 // name its on-chain transfer, and without execution.rpc it cannot be
-// checked; a withdrawal is refused in words (the service's calls pay
-// only the vault's own address). Nothing is journalled: the vault's
-// NAV is unchanged. In paper mode tx is refused and a deposit without it
+// checked; a withdrawal without tx is refused in words (the service's
+// calls pay only the vault's own address) with how to name the owners'
+// transfer, and with tx but without execution.rpc it cannot be checked.
+// Nothing is journalled: the vault's NAV is unchanged. In paper mode tx
+// is refused (on a deposit and on a withdrawal) and a deposit without it
 // books as before.
 func TestPropose_DepositAndWithdrawRules(t *testing.T) {
 	f := newAPIFixtureAt(t, proposeConfig(t, proposeAllow))
@@ -152,8 +154,9 @@ func TestPropose_DepositAndWithdrawRules(t *testing.T) {
 		{"deposit without tx", "deposit", `{"user":"alice","amount":"10"}`, 422, []string{"must name the on-chain transfer", proposeSafe}},
 		{"deposit without rpc", "deposit", `{"user":"alice","amount":"10","tx":"` + tx + `"}`, 422, []string{"execution.rpc, which is not set"}},
 		{"malformed tx", "deposit", `{"user":"alice","amount":"10","tx":"0x12"}`, 400, []string{"0x and 64 hex digits"}},
-		{"withdrawal", "withdraw", `{"user":"treasury","amount":"10"}`, 422, []string{"does not pay withdrawals", "Safe's owners"}},
-		{"withdrawal with tx", "withdraw", `{"user":"treasury","amount":"10","tx":"` + tx + `"}`, 400, []string{"a withdrawal takes none"}},
+		{"withdrawal", "withdraw", `{"user":"treasury","amount":"10"}`, 422, []string{"does not pay withdrawals", "Safe's owners", "then name that transfer"}},
+		{"withdrawal without rpc", "withdraw", `{"user":"treasury","shares":"10","tx":"` + tx + `"}`, 422, []string{"withdrawal's transfer", "execution.rpc, which is not set"}},
+		{"withdrawal with a malformed tx", "withdraw", `{"user":"treasury","amount":"10","tx":"0x12"}`, 400, []string{"0x and 64 hex digits"}},
 	} {
 		code, body := f.do(t, "POST", "/v1/vaults/usd/"+tc.path, testToken, strings.ReplaceAll(tc.name, " ", "-"), tc.body)
 		if code != tc.code {
@@ -172,5 +175,8 @@ func TestPropose_DepositAndWithdrawRules(t *testing.T) {
 	p := newAPIFixture(t)
 	if code, body := p.do(t, "POST", "/v1/vaults/eth/deposit", testToken, "dep-tx", `{"user":"alice","amount":"1","tx":"`+tx+`"}`); code != 422 || !strings.Contains(string(body), "propose and send modes only") {
 		t.Errorf("paper deposit with tx: %d %s", code, body)
+	}
+	if code, body := p.do(t, "POST", "/v1/vaults/eth/withdraw", testToken, "wd-tx", `{"user":"alice","amount":"1","tx":"`+tx+`"}`); code != 422 || !strings.Contains(string(body), "propose and send modes only") {
+		t.Errorf("paper withdrawal with tx: %d %s", code, body)
 	}
 }

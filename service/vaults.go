@@ -398,19 +398,34 @@ type request struct {
 // amount of one of the vault's idle tokens to its address with enough
 // confirmations (execution.CheckDeposit).
 func (rt *vaultRT) checkDeposit(ctx context.Context, v *vault.Vault, req request) (*execution.DepositProof, error) {
-	const op = "service.deposit"
+	return rt.checkTransfer(ctx, v, req.Tx, req.Amount, false)
+}
+
+// checkTransfer checks an API deposit's transfer in, or a withdrawal's
+// transfer out when out (execution.CheckWithdrawal), of amount: not
+// booked before for the vault (in either direction), then on chain.
+func (rt *vaultRT) checkTransfer(ctx context.Context, v *vault.Vault, tx string, amount decimal.Decimal, out bool) (*execution.DepositProof, error) {
+	const op = "service.chainTransfer"
 	x := rt.s.cfg.Execution
 	if x == nil || x.Mode == execution.ModePaper || rt.s.chain == nil {
-		return nil, adapters.E(op, adapters.KindInvalid, "a deposit's transfer can be checked only in propose or send mode with execution.rpc set")
+		return nil, adapters.E(op, adapters.KindInvalid, "a transfer can be checked only in propose or send mode with execution.rpc set")
 	}
-	prev, err := rt.s.store.ChainDeposit(ctx, rt.id, req.Tx)
+	prev, err := rt.s.store.ChainDeposit(ctx, rt.id, tx)
 	if err == nil {
-		return nil, adapters.E(op, adapters.KindInvalid, "transaction %s is already booked: deposit of %s by request %s at %s (a transfer is booked once)", req.Tx, prev.Amount, prev.IntentKey, prev.BookedAt.Format(time.RFC3339))
+		what := "deposit"
+		if prev.Direction == "out" {
+			what = "withdrawal"
+		}
+		return nil, adapters.E(op, adapters.KindInvalid, "transaction %s is already booked: %s of %s by request %s at %s (a transfer is booked once)", tx, what, prev.Amount, prev.IntentKey, prev.BookedAt.Format(time.RFC3339))
 	}
 	if adapters.KindOf(err) != adapters.KindNotFound {
 		return nil, err
 	}
-	return x.CheckDeposit(ctx, rt.s.chain, rt.id, x.IdleTokens(v.Markets()), common.HexToHash(req.Tx), req.Amount)
+	check := x.CheckDeposit
+	if out {
+		check = x.CheckWithdrawal
+	}
+	return check(ctx, rt.s.chain, rt.id, x.IdleTokens(v.Markets()), common.HexToHash(tx), amount)
 }
 
 // RequestHash is the hash an API intent is journalled with: the action
@@ -586,6 +601,7 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		dec(OutExecuted, c.Result.(actionResult).Summary, c.Result)
 	case ActWithdraw:
 		var wd vault.Withdrawn
+		idle := v.Idle()
 		if req.Shares.Sign() > 0 {
 			wd, err = v.Redeem(t, req.User, req.Shares)
 		} else {
@@ -594,8 +610,32 @@ func (rt *vaultRT) apply(ctx context.Context, in Intent, pre *VaultRow) (Commit,
 		if err != nil {
 			return fail("withdrawal refused", err)
 		}
+		var proof *execution.DepositProof
+		if req.Tx != "" {
+			// The Safe's owners paid from the vault's address: the book
+			// pays the same from its idle, exactly what the transfer
+			// carried, or books nothing.
+			if paid := idle.Sub(v.Idle()); !paid.Equal(wd.Paid) || wd.Loss.Sign() != 0 {
+				return fail("withdrawal refused", adapters.E("service.withdraw", adapters.KindInvalid,
+					"the book holds %s idle, which does not pay the %s withdrawn: it would unwind positions the owners' transfer did not touch. Bring the book in line by hand (docs/operations.md, deposits and withdrawals on chain)", idle, wd.Assets))
+			}
+			if proof, err = rt.checkTransfer(ctx, v, req.Tx, wd.Paid, true); err != nil {
+				if adapters.KindOf(err) == adapters.KindOther {
+					return c, row, nil, 0, err
+				}
+				return fail("withdrawal refused", err)
+			}
+		}
 		c.Outcome = OutExecuted
-		c.Result = actionResult{Summary: fmt.Sprintf("%s withdrew %s (paid %s) burning %s shares", req.User, wd.Assets, wd.Paid, wd.Shares), Detail: wd}
+		summary := fmt.Sprintf("%s withdrew %s (paid %s) burning %s shares", req.User, wd.Assets, wd.Paid, wd.Shares)
+		var detail any = wd
+		if proof != nil {
+			summary += fmt.Sprintf(" (%s %s from %s to %s in transaction %s, block %d)", proof.Amount, proof.Token.Symbol, proof.From.Hex(), proof.To.Hex(), req.Tx, proof.Block)
+			detail = map[string]any{"assets": wd.Assets, "paid": wd.Paid, "loss": wd.Loss, "shares": wd.Shares,
+				"tx": req.Tx, "block": proof.Block, "to": proof.To.Hex(), "token": proof.Token.Symbol}
+			c.deposit = &ChainDeposit{VaultID: rt.id, Tx: req.Tx, Direction: "out", Amount: wd.Paid}
+		}
+		c.Result = actionResult{Summary: summary, Detail: detail}
 		c.note.reason = c.Result.(actionResult).Summary
 		dec(OutExecuted, c.Result.(actionResult).Summary, c.Result)
 	case ActHarvest:
