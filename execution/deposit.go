@@ -71,6 +71,10 @@ func (c *Config) IdleTokens(markets []string) []Token {
 	return out
 }
 
+// TxHash is the hash of a transaction written as 0x and 64 hex digits,
+// which the caller has checked (the service's API does).
+func TxHash(s string) common.Hash { return common.HexToHash(s) }
+
 // CheckDeposit checks that transaction tx brought amount of one of
 // tokens (the vault's idle tokens, IdleTokens) to vault vaultID's
 // address: its receipt exists and succeeded, its block has at least

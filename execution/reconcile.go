@@ -512,6 +512,15 @@ type Fill struct {
 	Hashes   []common.Hash
 }
 
+// HashHex is the fill's transaction hashes as 0x-prefixed hex, in order.
+func (f *Fill) HashHex() []string {
+	out := make([]string, len(f.Hashes))
+	for i, h := range f.Hashes {
+		out[i] = h.Hex()
+	}
+	return out
+}
+
 var (
 	topicTransfer   = transferEventABI.Events["Transfer"].ID
 	topicDeposit    = transferEventABI.Events["Deposit"].ID

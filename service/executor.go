@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -330,7 +329,7 @@ func filledDecision(cfg *execution.Config, d vault.Decision, fills []execution.F
 		if o.Side == vault.Relever {
 			// The book relevers through the adapter (constant equity);
 			// reconciliation compares the loop's collateral less debt.
-			o.Reason += fmt.Sprintf("; on chain: %s, gas %d paid %s ETH by the sending account (not charged to the book)", strings.Join(hashStrings(f.Hashes), ", "), f.GasUsed, decimal.NewFromBigInt(f.GasPaid, -18).String())
+			o.Reason += fmt.Sprintf("; on chain: %s, gas %d paid %s ETH by the sending account (not charged to the book)", strings.Join(f.HashHex(), ", "), f.GasUsed, decimal.NewFromBigInt(f.GasPaid, -18).String())
 			out.Orders = append(out.Orders, o)
 			continue
 		}
@@ -353,20 +352,12 @@ func filledDecision(cfg *execution.Config, d vault.Decision, fills []execution.F
 		if amt.Sign() <= 0 {
 			return d, adapters.E("service.SendExecutor", adapters.KindOther, "order %d (%s %s %s): its transactions %v moved none of %s to or from the vault's address: reconcile by hand", f.Order+1, o.Side, o.Market, o.Amount, f.Hashes, dep.Asset.Symbol)
 		}
-		hashes := hashStrings(f.Hashes)
+		hashes := f.HashHex()
 		o.Amount = fixed.FromDec(decimal.NewFromBigInt(amt, int32(-dec)))
 		o.Reason += fmt.Sprintf("; on chain: %s, gas %d paid %s ETH by the sending account (not charged to the book)", strings.Join(hashes, ", "), f.GasUsed, decimal.NewFromBigInt(f.GasPaid, -18).String())
 		out.Orders = append(out.Orders, o)
 	}
 	return out, nil
-}
-
-func hashStrings(hs []common.Hash) []string {
-	out := make([]string, len(hs))
-	for i, h := range hs {
-		out[i] = h.Hex()
-	}
-	return out
 }
 
 // loopBooks are the books of the decision's loop markets (loopBook).

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/robfig/cron/v3"
 	"github.com/shopspring/decimal"
 
@@ -425,7 +424,7 @@ func (rt *vaultRT) checkTransfer(ctx context.Context, v *vault.Vault, tx string,
 	if out {
 		check = x.CheckWithdrawal
 	}
-	return check(ctx, rt.s.chain, rt.id, x.IdleTokens(v.Markets()), common.HexToHash(tx), amount)
+	return check(ctx, rt.s.chain, rt.id, x.IdleTokens(v.Markets()), execution.TxHash(tx), amount)
 }
 
 // RequestHash is the hash an API intent is journalled with: the action
