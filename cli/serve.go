@@ -56,7 +56,7 @@ func newServeCmd(a *app) *cobra.Command {
 			ctx := cmd.Context()
 			sopts := service.Options{Wall: a.now, Logger: log, Version: buildVersion()}
 			if cfg.Execution != nil && cfg.Execution.Mode == execution.ModePropose && cfg.Execution.RPC != "" {
-				// Propose mode reads API deposits' transfers through it.
+				// Propose mode reads API deposits' and withdrawals' transfers through it.
 				if sopts.ChainClient, err = node.Dial(ctx, cfg.Execution.RPC, cfg.Execution.ChainID); err != nil {
 					return err
 				}

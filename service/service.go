@@ -38,8 +38,8 @@ type Options struct {
 	Executor Executor
 	// ChainClient is the node send mode talks to (the CLI dials
 	// execution.rpc); required in send mode unless Executor is set. API
-	// deposits in propose and send modes read their transfers through
-	// it (propose mode: when execution.rpc is set).
+	// deposits and withdrawals in propose and send modes read their
+	// transfers through it (propose mode: when execution.rpc is set).
 	ChainClient execution.Client
 	// Getenv reads the token's environment variable; nil means os.Getenv.
 	Getenv func(string) string

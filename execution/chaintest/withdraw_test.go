@@ -24,9 +24,10 @@ import (
 // API shows), once: the same transfer again, or named as a deposit, is
 // refused, and the same request replays. A redemption of shares names a
 // transfer of exactly what they are worth (rounded down). The next
-// rebalance reconciles clean and trades. A transfer into the vault, of
-// another token, of another amount than the shares are worth, and an
-// unconfirmed one are refused with what failed, and move nothing.
+// rebalance reconciles clean and trades. A withdrawal over the book's
+// idle (after the rebalance: the vault's max loss refuses it), a transfer into the vault, of another
+// token, of another amount than the shares are worth, and an unconfirmed
+// one are refused with what failed, and move nothing.
 func TestService_SendModeWithdrawal(t *testing.T) {
 	f := newSendFixtureWith(t, "1000", "  deposit_confirmations: 200\n", "", false)
 	c := f.c
@@ -185,6 +186,16 @@ func TestService_SendModeWithdrawal(t *testing.T) {
 	otherOut := c.transact(t, f.token, other, "transfer", user, e18("5"))
 	confirmed(otherOut)
 	mid := state()
+	if mid.Idle.GreaterThanOrEqual(hundred) {
+		t.Fatalf("idle %s after the rebalance, want under 100", mid.Idle)
+	}
+	// More than the book holds idle: paying it would unwind positions the
+	// owners' transfer did not touch; refused before reading the chain.
+	// Here the vault's own max loss refuses it first (the unwinding's
+	// exit costs are over 1% of 100); the service's idle rule stands
+	// behind it for an unwinding within the max loss.
+	code, s = withdraw("bad-over-idle", "amount", hundred, in.TxHash)
+	refused("over the book's idle", code, s, "paying 100")
 	five := decimal.NewFromInt(5)
 	for _, tc := range []struct {
 		name string
