@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +13,6 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/execution"
 	"github.com/yieldvault/yieldvault/service"
 )
@@ -85,42 +81,12 @@ execution:
 	if err != nil {
 		t.Fatal(err)
 	}
-	hist, err := synth.OpenDefault(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hist.Close() })
 	clock := service.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	svc, err := service.New(ctx, conf, service.Options{
-		Wall: time.Now, Clock: clock, History: hist, Manual: true,
-		Getenv: func(k string) string {
-			if k == "YV_TEST_TOKEN" {
-				return serviceToken
-			}
-			return ""
-		},
-		ChainClient: c.client,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	srv := httptest.NewServer(svc.Handler())
-	t.Cleanup(srv.Close)
+	api := startChainService(t, ctx, conf, c, clock)
+	svc := api.svc
 	do := func(method, p, key string) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+p, nil)
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+serviceToken)
-			req.Header.Set(service.IdempotencyHeader, key)
-		}
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		return api.call(t, method, p, key, "")
 	}
 	last := func() (string, string) {
 		t.Helper()

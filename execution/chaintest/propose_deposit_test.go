@@ -3,18 +3,13 @@ package chaintest
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/service"
 )
 
@@ -66,39 +61,11 @@ execution:
 	if err != nil {
 		t.Fatal(err)
 	}
-	hist, err := synth.OpenDefault(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hist.Close() })
-	svc, err := service.New(ctx, conf, service.Options{
-		Wall: time.Now, Clock: service.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)), History: hist, Manual: true,
-		Getenv: func(k string) string {
-			if k == "YV_TEST_TOKEN" {
-				return serviceToken
-			}
-			return ""
-		},
-		ChainClient: c.client,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	srv := httptest.NewServer(svc.Handler())
-	t.Cleanup(srv.Close)
+	api := startChainService(t, ctx, conf, c, nil)
 	post := func(key, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+"/v1/vaults/usd/deposit", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+serviceToken)
-		req.Header.Set(service.IdempotencyHeader, key)
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		code, b := api.call(t, "POST", "/v1/vaults/usd/deposit", key, body)
+		return code, string(b)
 	}
 	rc := c.transact(t, token, asset, "mint", safe, e18("40"))
 	c.wait(t, rc.TxHash)

@@ -4,21 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
 
 	_ "github.com/yieldvault/yieldvault/adapters/all" // every market kind
-	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/service"
 )
 
@@ -130,57 +125,16 @@ execution:
 	if err != nil {
 		t.Fatal(err)
 	}
-	hist, err := synth.OpenDefault(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hist.Close() })
-	svc, err := service.New(ctx, conf, service.Options{
-		Wall: time.Now, Clock: service.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)), History: hist, Manual: true,
-		Getenv: func(k string) string {
-			if k == "YV_TEST_TOKEN" {
-				return serviceToken
-			}
-			return ""
-		},
-		ChainClient: c.client,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	srv := httptest.NewServer(svc.Handler())
-	t.Cleanup(srv.Close)
+	api := startChainService(t, ctx, conf, c, nil)
 	do := func(method, p, key string) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+p, nil)
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+serviceToken)
-			req.Header.Set(service.IdempotencyHeader, key)
-		}
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		return api.call(t, method, p, key, "")
 	}
 	post := func(p, key, body string) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+p, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+serviceToken)
-		req.Header.Set(service.IdempotencyHeader, key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		return api.call(t, "POST", p, key, body)
 	}
-	return &sendFixture{store: svc.Store(), addr: holder, c: c, token: token, vaultArt: vaultArt, aTokenArt: aTokenArt, asset: asset, aToken: aToken, v4626: v4626, do: do, post: post}
+	return &sendFixture{store: api.svc.Store(), addr: holder, c: c, token: token, vaultArt: vaultArt, aTokenArt: aTokenArt, asset: asset, aToken: aToken, v4626: v4626, do: do, post: post}
 }
 
 // TestService_SendMode: a rebalance through the API sends the
