@@ -56,18 +56,7 @@ func TestService_SendModeDeposit(t *testing.T) {
 	c := f.c
 	ctx := context.Background()
 	me := c.signer.Address()
-	userKey, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := crypto.PubkeyToAddress(userKey.PublicKey)
-	// The vault's account funds the user's gas (ether is not one of the
-	// vault's tokens: reconciliation reads tUSD only).
-	myKey, err := crypto.HexToECDSA("8a1f9a8f95be41cd7ccb6168179afb4504aefe388d1e14474d32c45c72ce7b7a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.sendRaw(t, myKey, user, e18("1"), nil)
+	user, userKey := c.newUser(t)
 	c.transact(t, f.token, f.asset, "mint", user, e18("300"))
 	transfer := func(to common.Address, amount string) *types.Receipt {
 		t.Helper()

@@ -2,6 +2,7 @@ package chaintest
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -109,6 +110,7 @@ type chain struct {
 	backend  *simulated.Backend
 	client   simulated.Client
 	signer   *execution.KeystoreSigner
+	key      *ecdsa.PrivateKey // the signer's key (the genesis-funded account)
 	keyfile  string
 	password string
 }
@@ -149,7 +151,7 @@ func newChain(t *testing.T, opts ...func(*node.Config, *ethconfig.Config)) *chai
 		}
 	}()
 	t.Cleanup(func() { close(stop); wg.Wait(); b.Close() })
-	return &chain{backend: b, client: b.Client(), signer: signer, keyfile: acct.URL.Path, password: testPassword}
+	return &chain{backend: b, client: b.Client(), signer: signer, key: key, keyfile: acct.URL.Path, password: testPassword}
 }
 
 func (c *chain) wait(t *testing.T, h common.Hash) *types.Receipt {
@@ -437,3 +439,17 @@ func reopen(t *testing.T, j *execution.FileJournal, path string) *execution.File
 }
 
 func asRevert(err error, re **execution.RevertError) bool { return errors.As(err, re) }
+
+// newUser returns a fresh account and its key, with 1 ether for gas sent
+// by the signer's account (ether is not one of a USD vault's tokens:
+// reconciliation reads its asset only).
+func (c *chain) newUser(t *testing.T) (common.Address, *ecdsa.PrivateKey) {
+	t.Helper()
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := crypto.PubkeyToAddress(k.PublicKey)
+	c.sendRaw(t, c.key, user, e18("1"), nil)
+	return user, k
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
 )
 
@@ -33,16 +32,7 @@ func TestService_SendModeWithdrawal(t *testing.T) {
 	c := f.c
 	ctx := context.Background()
 	me := c.signer.Address()
-	userKey, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := crypto.PubkeyToAddress(userKey.PublicKey)
-	myKey, err := crypto.HexToECDSA("8a1f9a8f95be41cd7ccb6168179afb4504aefe388d1e14474d32c45c72ce7b7a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.sendRaw(t, myKey, user, e18("1"), nil) // the user's gas
+	user, userKey := c.newUser(t)
 	pay := func(to common.Address, amount decimal.Decimal) *types.Receipt {
 		t.Helper()
 		return c.transact(t, f.token, f.asset, "transfer", to, amount.Shift(18).BigInt())
