@@ -63,15 +63,7 @@ func TestServe_CrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it 60+ times (about a minute)")
 	}
-	for _, k := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(*testing.T) string { return "state.db" }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(k.name, func(t *testing.T) { testCrashRecovery(t, k.dsn(t)) })
-	}
+	pgtest.EachStore(t, testCrashRecovery)
 }
 
 func testCrashRecovery(t *testing.T, stateDB string) {

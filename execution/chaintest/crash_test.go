@@ -66,15 +66,7 @@ func TestServe_CrashSendMode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it a dozen times against a simulated chain")
 	}
-	for _, k := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(*testing.T) string { return "state.db" }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(k.name, func(t *testing.T) { testCrashSendMode(t, k.dsn(t)) })
-	}
+	pgtest.EachStore(t, testCrashSendMode)
 }
 
 func testCrashSendMode(t *testing.T, stateDB string) {

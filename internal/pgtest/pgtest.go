@@ -64,3 +64,11 @@ func URL(t testing.TB) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// EachStore runs run as two subtests, one per state store: "sqlite" with
+// the SQLite file state.db (relative to the service's folder) and
+// "postgres" with URL's fresh schema.
+func EachStore(t *testing.T, run func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { run(t, "state.db") })
+	t.Run("postgres", func(t *testing.T) { run(t, URL(t)) })
+}
