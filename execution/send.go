@@ -334,16 +334,37 @@ func (s *Sender) wait(ctx context.Context, h common.Hash) (*types.Receipt, error
 	defer cancel()
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	var rc *types.Receipt
 	for {
-		rc, err := s.Client.TransactionReceipt(ctx, h)
-		if err == nil {
-			return rc, nil
+		if rc == nil {
+			r, err := s.Client.TransactionReceipt(ctx, h)
+			if err != nil && !errors.Is(err, ethereum.NotFound) {
+				return nil, adapters.Wrap("execution.Sender.wait", adapters.KindOther, err)
+			}
+			rc = r
 		}
-		if !errors.Is(err, ethereum.NotFound) {
-			return nil, adapters.Wrap("execution.Sender.wait", adapters.KindOther, err)
+		if rc != nil {
+			// A node can serve the receipt before its head reaches the
+			// receipt's block (geth writes a block's transaction lookups
+			// before it moves its in-memory head: core/blockchain.go,
+			// writeHeadBlock; behind a load balancer the next request may
+			// reach a node a block behind). The next
+			// call's simulation, gas estimate and nonce read "latest", so
+			// wait for the head: simulated against the state before this
+			// transaction, an approve's spender would find no allowance.
+			head, err := s.Client.HeaderByNumber(ctx, nil)
+			if err != nil && ctx.Err() == nil {
+				return nil, adapters.Wrap("execution.Sender.wait", adapters.KindOther, err)
+			}
+			if head != nil && rc.BlockNumber != nil && head.Number.Cmp(rc.BlockNumber) >= 0 {
+				return rc, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
+			if rc != nil {
+				return nil, adapters.E("execution.Sender.wait", adapters.KindOther, "transaction %s is mined in block %s but the node's head did not reach that block within %s (it stays journalled; the intent's re-run resolves it)", h.Hex(), rc.BlockNumber, timeout)
+			}
 			return nil, adapters.E("execution.Sender.wait", adapters.KindOther, "no receipt for %s within %s (it stays journalled; the intent's re-run resolves it)", h.Hex(), timeout)
 		case <-t.C:
 		}

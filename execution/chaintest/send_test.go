@@ -157,8 +157,13 @@ func newChain(t *testing.T, opts ...func(*node.Config, *ethconfig.Config)) *chai
 func (c *chain) wait(t *testing.T, h common.Hash) *types.Receipt {
 	t.Helper()
 	for i := 0; i < 500; i++ {
+		// The receipt can be served before the head reaches its block
+		// (execution.Sender.wait says why): wait for both, so that the
+		// next call reads the state after this transaction.
 		if rc, err := c.client.TransactionReceipt(context.Background(), h); err == nil {
-			return rc
+			if head, err := c.client.HeaderByNumber(context.Background(), nil); err == nil && head.Number.Cmp(rc.BlockNumber) >= 0 {
+				return rc
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
