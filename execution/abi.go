@@ -51,7 +51,9 @@ var (
 {"type":"function","name":"supply","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"shares","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"data","type":"bytes"}],"outputs":[{"name":"assetsSupplied","type":"uint256"},{"name":"sharesSupplied","type":"uint256"}]},
 {"type":"function","name":"withdraw","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"shares","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"receiver","type":"address"}],"outputs":[{"name":"assetsWithdrawn","type":"uint256"},{"name":"sharesWithdrawn","type":"uint256"}]},
 {"type":"function","name":"borrow","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"shares","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"receiver","type":"address"}],"outputs":[{"name":"assetsBorrowed","type":"uint256"},{"name":"sharesBorrowed","type":"uint256"}]},
-{"type":"function","name":"repay","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"shares","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"data","type":"bytes"}],"outputs":[{"name":"assetsRepaid","type":"uint256"},{"name":"sharesRepaid","type":"uint256"}]}]`)
+{"type":"function","name":"repay","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"shares","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"data","type":"bytes"}],"outputs":[{"name":"assetsRepaid","type":"uint256"},{"name":"sharesRepaid","type":"uint256"}]},
+{"type":"function","name":"supplyCollateral","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"data","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"withdrawCollateral","stateMutability":"nonpayable","inputs":[`+morphoMarketParams+`,{"name":"assets","type":"uint256"},{"name":"onBehalf","type":"address"},{"name":"receiver","type":"address"}],"outputs":[]}]`)
 
 	// ERC-4626 (EIP-4626): deposit, redeem, withdraw. MetaMorpho vaults,
 	// Spark's sDAI and OpenZeppelin's ERC4626 implement it.
@@ -173,6 +175,16 @@ var (
 {"name":"id","type":"uint16"},{"name":"aTokenAddress","type":"address"},{"name":"stableDebtTokenAddress","type":"address"},
 {"name":"variableDebtTokenAddress","type":"address"},{"name":"interestRateStrategyAddress","type":"address"},{"name":"accruedToTreasury","type":"uint128"},
 {"name":"unbacked","type":"uint128"},{"name":"isolationModeTotalDebt","type":"uint128"}]}]}]`)
+
+	// Morpho Blue's views (morpho-org/morpho-blue
+	// src/interfaces/IMorpho.sol, IMorphoStaticTyping): a user's position
+	// in a market (supply shares, borrow shares, collateral in the
+	// collateral token's units) and the market's totals (borrow shares
+	// convert to assets at totalBorrowAssets / totalBorrowShares, with
+	// SharesMathLib's virtual shares).
+	morphoViewABI = mustABI("morpho-blue-views", `[
+{"type":"function","name":"position","stateMutability":"view","inputs":[{"name":"id","type":"bytes32"},{"name":"user","type":"address"}],"outputs":[{"name":"supplyShares","type":"uint256"},{"name":"borrowShares","type":"uint128"},{"name":"collateral","type":"uint128"}]},
+{"type":"function","name":"market","stateMutability":"view","inputs":[{"name":"id","type":"bytes32"}],"outputs":[{"name":"totalSupplyAssets","type":"uint128"},{"name":"totalSupplyShares","type":"uint128"},{"name":"totalBorrowAssets","type":"uint128"},{"name":"totalBorrowShares","type":"uint128"},{"name":"lastUpdate","type":"uint128"},{"name":"fee","type":"uint128"}]}]`)
 
 	// Comet (compound-finance/comet contracts/CometMainInterface.sol):
 	// balanceOf is an account's base supply at its present value,

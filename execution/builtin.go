@@ -23,7 +23,20 @@ const (
 	srcSwell     = "rswETH (the token is its own deposit contract): Swell's interface and implementation SwellNetwork/v3-core-public contracts/lrt (IrswETH.sol, RswETH.sol, commit ba1eeff); the proxy address as integrators publish it (roycoprotocol/royco-sdk token map 'Restaked Swell Ethereum', Ion-Protocol's RswETHAdapter RSWETH_TOKEN)"
 	srcEigen     = "Layr-Labs/eigenlayer-contracts README, mainnet deployments (StrategyManager, DelegationManager, stETH StrategyBaseTVLLimits)"
 	srcTokenWETH = "WETH9, etherscan token page; also ASSETS.WETH.UNDERLYING of the Aave address book"
+	srcMorpho    = "morpho-org/sdks packages/blue-sdk/src/addresses.ts (commit 0205e12a), ChainId.EthMainnet: morpho, adaptiveCurveIrm; docs.morpho.org addresses"
+	// srcMorphoWstETH is the wstETH/WETH 94.5% market the profile
+	// morpho-blue-wsteth-weth models, the first one (created at block
+	// 18919623, 2024-01-03, the market DefiLlama's Morpho Blue adapter
+	// whitelists). A second 94.5% wstETH/WETH market exists with another
+	// oracle (0xbD60A6770b27E084E8617335ddE769241B0e71D8, id 0xd0e50c...),
+	// and a 96.5% one (id 0xb8fc70...); they are not this market.
+	srcMorphoWstETH = "morpho-org/sdks packages/morpho-test/src/fixtures/markets.ts (commit 19315e40), EthMainnet eth_wstEth: loanToken wNative, collateralToken wstEth, oracle 0x2a01EB9496094dA03c4E364Def50f5aD1280AD72, irm adaptiveCurveIrm, lltv 94.5%; its id in DefiLlama/DefiLlama-Adapters projects/morpho-blue/addresses.js (wethWstethChainlinkAdaptiveCurveIRM945)"
 )
+
+// morphoWstETHWETHID is the Id of the Morpho Blue market of
+// morpho/wsteth-weth-loop (srcMorphoWstETH), which TestBuiltin_MorphoMarketID
+// recomputes from its MarketParams.
+const morphoWstETHWETHID = "0xc54d7acf14de29e0e5527cabd7a576506870346a78a11a6762e2cca66322ec41"
 
 // mustAddr parses a built-in address. A malformed one is a programming
 // error that every test of the package reports.
@@ -62,6 +75,7 @@ var (
 	cSparkPool  = ct("SparkLend Pool", "0xC13e21B648A5Ee794902342038FF3aDAB66BE987", srcSpark)
 	cLidoQueue  = ct("Lido WithdrawalQueueERC721", "0x889edC2eDab5f40e902b864aD4d7AdE8E412F9B1", srcLido)
 	cCurveStETH = ct("Curve stETH/ETH pool", "0xDC24316b9AE028F1497c275EB9192a3Ea0f67022", srcCurve)
+	cMorphoBlue = ct("Morpho Blue", "0xBBBBBbbBBb9cC5e90e3b3Af64bdAF62C37EEFFCb", srcMorpho)
 )
 
 // builtinDeployments are the deployments of the built-in markets on
@@ -101,6 +115,21 @@ func builtinDeployments() []Deployment {
 				"wsteth": tWstETH.Contract,
 				"curve":  cCurveStETH,
 			}},
+		// The Morpho Blue wstETH loop: the same calls around the venue
+		// (stake, wrap, unwrap, the Curve sale), supplyCollateral,
+		// borrow, repay and withdrawCollateral on the market named by
+		// its MarketParams.
+		{Market: "morpho/wsteth-weth-loop", Protocol: MorphoBlueLoop, Asset: tWETH, Position: &tWstETH, Coins: []Token{ethToken, tStETH},
+			Contracts: map[string]Contract{
+				"morpho": cMorphoBlue,
+				"weth":   tWETH.Contract,
+				"lido":   tStETH.Contract,
+				"wsteth": tWstETH.Contract,
+				"curve":  cCurveStETH,
+			},
+			MorphoMarket: &MorphoMarketParams{LoanToken: tWETH.Address, CollateralToken: tWstETH.Address,
+				Oracle: mustAddr("0x2a01EB9496094dA03c4E364Def50f5aD1280AD72"), IRM: mustAddr("0x870aC11D48B15DB9a138Cf899d20F13F79Ba00BC"),
+				LLTV: "945000000000000000", Source: srcMorphoWstETH}},
 		aave("aave-v3/weth", tWETH, "0x4d5F47FA6A74757f35C14fD3a6Ef8E3C9BC514E8"),
 		aave("aave-v3/wsteth", tWstETH, "0x0B925eD163218f6662a35e0f0371Ac234f9E9371"),
 		aave("aave-v3/weeth", tWeETH, "0xBdfa7b7893081B35Fb54027489e2Bc7A38275129"),
@@ -199,7 +228,6 @@ var unmapped = map[string]string{
 	"balancer-weighted/80bal-20weth": "Balancer v2 joins and exits (Vault.joinPool and exitPool with the pool id and a join kind) are not encoded; after the exploit of 2025-11-03 Balancer moves its pools to v3 and disabled v2's pool factories (BIP-887, forum.balancer.fi/t/6874)",
 	"kamino/usdc":                    "Kamino is on Solana, not Ethereum",
 	"aave-v3/weeth-loop":             "a leveraged loop (supply weETH, borrow WETH in E-Mode, swap, supply again) is not encoded yet: its entry needs a swap route and its exit a flash loan or a deleveraging sequence",
-	"morpho/wsteth-weth-loop":        "a leveraged loop on Morpho Blue's wstETH/WETH market is not encoded yet: the built-in market names no MarketParams, and the loop needs a swap route",
 	"babylon/btc":                    "Babylon stakes native BTC on Bitcoin, not through an EVM contract",
 }
 

@@ -205,8 +205,8 @@ func (e *Encoder) Calls(r Request) ([]Call, error) {
 	switch d.Protocol {
 	case AaveV3:
 		err = e.aave(d, r, add, needAmount)
-	case AaveV3Loop:
-		err = e.aaveLoop(d, r, add, needAmount)
+	case AaveV3Loop, MorphoBlueLoop:
+		err = e.loop(d, r, add, needAmount)
 	case CompoundV3:
 		err = e.comet(d, r, add, needAmount)
 	case MorphoBlue:
@@ -323,27 +323,15 @@ func (e *Encoder) comet(d *Deployment, r Request, add adder, need func() error) 
 	return errOp(d, r)
 }
 
-type morphoParams struct {
-	LoanToken       common.Address
-	CollateralToken common.Address
-	Oracle          common.Address
-	Irm             common.Address
-	Lltv            *big.Int
-}
-
 func (e *Encoder) morpho(d *Deployment, r Request, add adder, need func() error) error {
 	blue, err := d.Contract("morpho")
 	if err != nil {
 		return err
 	}
-	if d.MorphoMarket == nil {
-		return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: no Morpho Blue market parameters", d.Market)
+	mp, err := morphoParamsOf(d)
+	if err != nil {
+		return err
 	}
-	lltv, ok := new(big.Int).SetString(d.MorphoMarket.LLTV, 10)
-	if !ok {
-		return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: lltv %q is not an integer", d.Market, d.MorphoMarket.LLTV)
-	}
-	mp := morphoParams{d.MorphoMarket.LoanToken, d.MorphoMarket.CollateralToken, d.MorphoMarket.Oracle, d.MorphoMarket.IRM, lltv}
 	zero := new(big.Int)
 	switch r.Op {
 	case Supply, Repay:

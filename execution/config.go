@@ -77,6 +77,19 @@ type DeploymentFile struct {
 	// Asset is the token the vault spends to enter the market.
 	Asset     TokenFile               `yaml:"asset"`
 	Contracts map[string]ContractFile `yaml:"contracts"`
+	// MorphoMarket is a morpho-blue-loop's market: its MarketParams.
+	MorphoMarket *MorphoMarketFile `yaml:"morpho_market"`
+}
+
+// MorphoMarketFile is a Morpho Blue market's MarketParams (addresses
+// checksummed, lltv in 1e18 units) and their source.
+type MorphoMarketFile struct {
+	LoanToken       string `yaml:"loan_token"`
+	CollateralToken string `yaml:"collateral_token"`
+	Oracle          string `yaml:"oracle"`
+	IRM             string `yaml:"irm"`
+	LLTV            string `yaml:"lltv"`
+	Source          string `yaml:"source"`
 }
 
 // TokenFile is a token's address, symbol, decimals and source.
@@ -159,7 +172,7 @@ const DefaultGasGateGwei = 100.0
 // protocols a deployment file may name (those a deployment needs no more
 // than an asset and contracts for).
 var fileProtocols = map[Protocol][]string{AaveV3: {"pool"}, CompoundV3: {"comet"}, ERC4626: {"vault"},
-	AaveV3Loop: {"pool", "weth", "lido", "wsteth", "curve"}}
+	AaveV3Loop: {"pool", "weth", "lido", "wsteth", "curve"}, MorphoBlueLoop: {"morpho", "weth", "lido", "wsteth", "curve"}}
 
 // Check checks an execution section. pos returns file:line:col of a YAML
 // path ($.execution.allow[0].contract); abs makes a path absolute;
@@ -327,7 +340,7 @@ func sampleOrders(d *Deployment) []vault.Order {
 	if d.Protocol == Lido {
 		out = append(out, vault.Order{Market: d.Market, Side: vault.Sell, Amount: one, Mode: adapters.ExitQueue})
 	}
-	if d.Protocol == AaveV3Loop {
+	if IsLoop(d.Protocol) {
 		// A loop opens at a leverage and relevers both ways.
 		out[0].Leverage = 3
 		out = append(out, vault.Order{Market: d.Market, Side: vault.Relever, Leverage: 3}, vault.Order{Market: d.Market, Side: vault.Relever, Leverage: 1.5})
@@ -399,7 +412,7 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 	}
 	roles, ok := fileProtocols[d.Protocol]
 	if !ok {
-		return d, errAt(p+".protocol", "protocol %q: a deployments entry may be aave-v3, aave-v3-loop, compound-v3 or erc4626", df.Protocol)
+		return d, errAt(p+".protocol", "protocol %q: a deployments entry may be aave-v3, aave-v3-loop, morpho-blue-loop, compound-v3 or erc4626", df.Protocol)
 	}
 	a, err := ParseAddress(df.Asset.Address)
 	if err != nil {
@@ -426,11 +439,21 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 	if len(df.Contracts) != len(roles) {
 		return d, errAt(p+".contracts", "protocol %s takes the contracts %v only", d.Protocol, roles)
 	}
-	if d.Protocol == AaveV3Loop {
+	if df.MorphoMarket != nil && d.Protocol != MorphoBlueLoop {
+		return d, errAt(p+".morpho_market", "only a morpho-blue-loop names a Morpho market")
+	}
+	if IsLoop(d.Protocol) {
 		// The loop spends and borrows WETH and holds wstETH: its asset must
 		// be the weth contract, and its position is the wsteth one.
 		if d.Asset.Address != d.Contracts["weth"].Address {
-			return d, errAt(p+".asset.address", "an aave-v3-loop's asset is its weth contract %s (the WETH it spends and borrows)", d.Contracts["weth"].Address.Hex())
+			return d, errAt(p+".asset.address", "an %s's asset is its weth contract %s (the WETH it spends and borrows)", d.Protocol, d.Contracts["weth"].Address.Hex())
+		}
+		if d.Protocol == MorphoBlueLoop {
+			mm, err := df.MorphoMarket.check(p+".morpho_market", errAt, d.Contracts["weth"].Address, d.Contracts["wsteth"].Address)
+			if err != nil {
+				return d, err
+			}
+			d.MorphoMarket = mm
 		}
 		w := d.Contracts["wsteth"]
 		d.Position = &Token{Contract: w, Symbol: "wstETH", Decimals: 18}
@@ -546,3 +569,34 @@ func validRPC(u string) bool {
 
 // lookupEnv is os.LookupEnv (a variable for tests).
 var lookupEnv = os.LookupEnv
+
+// check parses a morpho-blue-loop's market: every address checksummed,
+// the loan token the loop's WETH and the collateral its wstETH, an LLTV
+// in (0, 1e18) and a source.
+func (mf *MorphoMarketFile) check(p string, errAt func(string, string, ...any) error, weth, wsteth common.Address) (*MorphoMarketParams, error) {
+	if mf == nil {
+		return nil, errAt(p, "a morpho-blue-loop needs morpho_market: the market's loan_token, collateral_token, oracle, irm, lltv and source")
+	}
+	var addrs [4]common.Address
+	for i, f := range []struct{ name, v string }{{"loan_token", mf.LoanToken}, {"collateral_token", mf.CollateralToken}, {"oracle", mf.Oracle}, {"irm", mf.IRM}} {
+		a, err := ParseAddress(f.v)
+		if err != nil {
+			return nil, errAt(p+"."+f.name, "%v", trimOp(err))
+		}
+		addrs[i] = a
+	}
+	if addrs[0] != weth {
+		return nil, errAt(p+".loan_token", "the market's loan token must be the loop's weth contract %s", weth.Hex())
+	}
+	if addrs[1] != wsteth {
+		return nil, errAt(p+".collateral_token", "the market's collateral token must be the loop's wsteth contract %s", wsteth.Hex())
+	}
+	lltv, ok := new(big.Int).SetString(mf.LLTV, 10)
+	if !ok || lltv.Sign() <= 0 || lltv.Cmp(big.NewInt(1e18)) >= 0 {
+		return nil, errAt(p+".lltv", "lltv %q must be an integer in (0, 1e18) (94.5%% is 945000000000000000)", mf.LLTV)
+	}
+	if mf.Source == "" {
+		return nil, errAt(p, "the market needs a source")
+	}
+	return &MorphoMarketParams{LoanToken: addrs[0], CollateralToken: addrs[1], Oracle: addrs[2], IRM: addrs[3], LLTV: lltv.String(), Source: mf.Source}, nil
+}

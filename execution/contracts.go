@@ -90,6 +90,7 @@ type MorphoMarketParams struct {
 	Oracle          common.Address `json:"oracle"`
 	IRM             common.Address `json:"irm"`
 	LLTV            string         `json:"lltv"` // decimal string, 1e18 = 100%
+	Source          string         `json:"source,omitempty"`
 }
 
 // Contract returns the deployment's contract of a role.

@@ -38,6 +38,11 @@ type LoopBook struct {
 	// LTV and LLTV are the market's loan-to-value and liquidation
 	// threshold (the profile's ltv and lltv in force).
 	LTV, LLTV float64
+	// Venue is the position as a Morpho Blue loop's market holds it,
+	// read on chain in send mode (ChainRates); nil elsewhere. A whole
+	// unwind on Morpho needs it (its collateral exactly, its debt by
+	// shares).
+	Venue *VenueState
 }
 
 // The margins of a loop's calls. Each is a judgement, named here once.
@@ -108,6 +113,12 @@ func loopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) (
 		peg = 1
 	}
 	p := loopPlan{d: d, rate: lb.Rate, c: lb.Collateral, b: lb.Debt, ltv: lb.LTV, lltv: lb.LLTV}
+	if o.Side == vault.Sell && o.All && d.Protocol == MorphoBlueLoop {
+		if lb.Venue == nil {
+			return refuse("a whole unwind on Morpho Blue withdraws the collateral exactly and repays the debt by its borrow shares, which are read on chain (send mode reads them): sell an amount below the equity, or unwind by hand")
+		}
+		p.exact(lb.Venue)
+	}
 	lev := o.Leverage
 	switch o.Side {
 	case vault.Buy:
@@ -198,6 +209,21 @@ type loopPlan struct {
 	c, b      decimal.Decimal
 	ltv, lltv float64
 	reqs      []Request
+	// venue, for a whole unwind with the position read on chain
+	// (exact): the collateral units and borrow shares left, which the
+	// last withdrawal and the repayments take exactly.
+	venue *VenueState
+}
+
+// exact sets the plan's position from the venue's (a Morpho Blue loop
+// read on chain): the collateral its units at the rate, the debt its
+// borrow shares' assets rounded up; the rounds then withdraw the units
+// and repay the shares exactly.
+func (p *loopPlan) exact(v *VenueState) {
+	p.venue = &VenueState{Collateral: new(big.Int).Set(v.Collateral), BorrowShares: new(big.Int).Set(v.BorrowShares),
+		TotalBorrowAssets: v.TotalBorrowAssets, TotalBorrowShares: v.TotalBorrowShares}
+	p.c = decimal.NewFromBigInt(v.Collateral, -18).Mul(p.rate)
+	p.b = decimal.NewFromBigInt(morphoToAssetsUp(v.BorrowShares, v.TotalBorrowAssets, v.TotalBorrowShares), -int32(p.d.Asset.Decimals))
 }
 
 func wei(v decimal.Decimal) *big.Int {
@@ -274,6 +300,12 @@ func (p *loopPlan) down(dC, dB decimal.Decimal, q float64, all bool) error {
 		last := restC.Sub(w).Cmp(dust) <= 0
 		wst := decimal.Min(w, p.c).Div(p.rate).Truncate(18)
 		wstWei := wei(wst)
+		if v := p.venue; v != nil {
+			if (all && last) || wstWei.Cmp(v.Collateral) > 0 {
+				wstWei = new(big.Int).Set(v.Collateral)
+			}
+			v.Collateral.Sub(v.Collateral, wstWei)
+		}
 		st := decimal.NewFromBigInt(wstWei, 0).Mul(p.rate).Mul(oneLessSlack).Truncate(0).BigInt()
 		st.Sub(st, big.NewInt(2))
 		if st.Sign() <= 0 {
@@ -302,6 +334,19 @@ func (p *loopPlan) down(dC, dB decimal.Decimal, q float64, all bool) error {
 				rr.Amount = wei(decimal.Min(got, pay.Mul(decimal.NewFromFloat(1+rateSlack))))
 				rr.All = true
 			}
+			if v := p.venue; v != nil {
+				// By shares: the last repayment all those left, the others
+				// what a basis point less than their assets buys (the
+				// interest accrued since the reading costs more).
+				if rr.All {
+					rr.Shares = new(big.Int).Set(v.BorrowShares)
+				} else {
+					rr.Shares = morphoToSharesDown(wei(pay.Mul(oneLessSlack)), v.TotalBorrowAssets, v.TotalBorrowShares)
+					// The debt falls by what the shares are worth.
+					pay = decimal.NewFromBigInt(morphoToAssetsUp(rr.Shares, v.TotalBorrowAssets, v.TotalBorrowShares), -int32(p.d.Asset.Decimals))
+				}
+				v.BorrowShares.Sub(v.BorrowShares, rr.Shares)
+			}
 			p.reqs = append(p.reqs, rr)
 			p.b = p.b.Sub(pay)
 			restB = restB.Sub(pay)
@@ -313,24 +358,30 @@ func (p *loopPlan) down(dC, dB decimal.Decimal, q float64, all bool) error {
 	return nil
 }
 
-// aaveLoop encodes a loop deployment's requests: Supply stakes Amount of
-// WETH (WETH.withdraw, Lido submit, stETH approve and wstETH wrap of two
-// wei less) and supplies Shares of wstETH to the Pool; Borrow borrows
-// Amount of WETH at the variable rate; Withdraw withdraws Amount of
-// wstETH (everything with All), unwraps it, and sells Shares of stETH on
-// the Curve pool for at least MinOut of ether; Repay wraps Amount of
-// ether to WETH and repays it (the whole debt with All, at most Amount).
-func (e *Encoder) aaveLoop(d *Deployment, r Request, add adder, need func() error) error {
+// loop encodes a loop deployment's requests, the lending calls on its
+// venue (venueOf: an Aave v3 Pool or a Morpho Blue market): Supply
+// stakes Amount of WETH (WETH.withdraw, Lido submit, stETH approve and
+// wstETH wrap of two wei less) and supplies Shares of wstETH to the
+// venue; Borrow borrows Amount of WETH (Aave: at the variable rate);
+// Withdraw withdraws Amount of wstETH (everything with All, where the
+// venue takes a sentinel), unwraps it, and sells Shares of stETH on the
+// Curve pool for at least MinOut of ether; Repay wraps Amount of ether to
+// WETH and repays it (the whole debt with All, at most Amount; Morpho:
+// Shares of the debt when given).
+func (e *Encoder) loop(d *Deployment, r Request, add adder, need func() error) error {
+	venue, err := venueOf(d, e.Vault)
+	if err != nil {
+		return err
+	}
 	c := map[string]Contract{}
-	for _, role := range []string{"pool", "weth", "lido", "wsteth", "curve"} {
+	for _, role := range []string{"weth", "lido", "wsteth", "curve"} {
 		x, err := d.Contract(role)
 		if err != nil {
 			return err
 		}
 		c[role] = x
 	}
-	pool, wethC, lido, wst, curve := c["pool"], c["weth"], c["lido"], c["wsteth"], c["curve"]
-	const variableRate = 2 // DataTypes.InterestRateMode.VARIABLE
+	wethC, lido, wst, curve := c["weth"], c["lido"], c["wsteth"], c["curve"]
 	if err := need(); err != nil {
 		return err
 	}
@@ -361,12 +412,12 @@ func (e *Encoder) aaveLoop(d *Deployment, r Request, add adder, need func() erro
 		if err := add(newCall(wstETHABI, wst, nil, "wrap", st)); err != nil {
 			return err
 		}
-		if err := add(approve(wst, pool.Address, r.Shares)); err != nil {
+		if err := add(approve(wst, venue.spender(), r.Shares)); err != nil {
 			return err
 		}
-		return add(newCall(aavePoolABI, pool, nil, "supply", wst.Address, r.Shares, e.Vault, uint16(0)))
+		return add(venue.supplyCollateral(wst.Address, r.Shares))
 	case Borrow:
-		return add(newCall(aavePoolABI, pool, nil, "borrow", wethC.Address, r.Amount, big.NewInt(variableRate), uint16(0), e.Vault))
+		return add(venue.borrow(r.Amount))
 	case Withdraw:
 		if err := positive(r.Shares, "stETH amount to sell (Shares)"); err != nil {
 			return err
@@ -374,11 +425,7 @@ func (e *Encoder) aaveLoop(d *Deployment, r Request, add adder, need func() erro
 		if err := positive(r.MinOut, "min out (slippage limit)"); err != nil {
 			return err
 		}
-		amt := r.Amount
-		if r.All {
-			amt = MaxUint256
-		}
-		if err := add(newCall(aavePoolABI, pool, nil, "withdraw", wst.Address, amt, e.Vault)); err != nil {
+		if err := add(venue.withdrawCollateral(wst.Address, r.Amount, r.All)); err != nil {
 			return err
 		}
 		if err := add(newCall(wstETHABI, wst, nil, "unwrap", r.Amount)); err != nil {
@@ -392,14 +439,10 @@ func (e *Encoder) aaveLoop(d *Deployment, r Request, add adder, need func() erro
 		if err := add(newCall(weth9ABI, wethC, r.Amount, "deposit")); err != nil {
 			return err
 		}
-		if err := add(approve(wethC, pool.Address, r.Amount)); err != nil {
+		if err := add(approve(wethC, venue.spender(), r.Amount)); err != nil {
 			return err
 		}
-		amt := r.Amount
-		if r.All {
-			amt = MaxUint256
-		}
-		return add(newCall(aavePoolABI, pool, nil, "repay", wethC.Address, amt, big.NewInt(variableRate), e.Vault))
+		return add(venue.repay(r.Amount, r.Shares, r.All))
 	}
 	return errOp(d, r)
 }
@@ -407,13 +450,31 @@ func (e *Encoder) aaveLoop(d *Deployment, r Request, add adder, need func() erro
 // ChainRates sets each loop book's Rate to the collateral's exchange
 // rate read on chain now (wstETH.getStETHByWstETH(1e18)): send mode
 // encodes the wrap and supply amounts with the rate the transactions
-// will meet, not the book's.
-func (c *Config) ChainRates(ctx context.Context, cl ethereum.ContractCaller, loops map[string]LoopBook) error {
-	rd := reader{ctx: ctx, cl: cl}
+// will meet, not the book's. A Morpho Blue loop's Venue is read too
+// (the vault's position and the market's borrow totals), for a whole
+// unwind's exact amounts; vaultID names the vault's address.
+func (c *Config) ChainRates(ctx context.Context, cl ethereum.ContractCaller, vaultID string, loops map[string]LoopBook) error {
+	rd := reader{ctx: ctx, cl: cl, vault: c.Vaults[vaultID]}
 	for m, lb := range loops {
 		d, err := c.Book.Deployment(m)
-		if err != nil || d.Protocol != AaveV3Loop {
+		if err != nil || !IsLoop(d.Protocol) {
 			continue
+		}
+		if d.Protocol == MorphoBlueLoop {
+			if rd.vault == (common.Address{}) {
+				return adapters.E("execution.ChainRates", adapters.KindInvalid, "vault %s has no on-chain address", vaultID)
+			}
+			blue, err := d.Contract("morpho")
+			if err != nil {
+				return err
+			}
+			mp, err := morphoParamsOf(d)
+			if err != nil {
+				return err
+			}
+			if lb.Venue, err = readMorpho(rd, blue.Address, mp); err != nil {
+				return err
+			}
 		}
 		wst, err := d.Contract("wsteth")
 		if err != nil {

@@ -39,11 +39,11 @@ func Requests(d *Deployment, o vault.Order, maxLoss float64) ([]Request, error) 
 }
 
 // LoopRequests is Requests with a loop market's book (lb; nil for other
-// markets): an order on a loop deployment (AaveV3Loop) becomes its rounds
+// markets): an order on a loop deployment (IsLoop) becomes its rounds
 // of requests (loopRequests); on any other market lb is not read.
 func LoopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) ([]Request, error) {
 	const op = "execution.Requests"
-	if d.Protocol == AaveV3Loop {
+	if IsLoop(d.Protocol) {
 		return loopRequests(d, o, maxLoss, lb)
 	}
 	refuse := func(why string) ([]Request, error) {

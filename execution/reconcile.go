@@ -161,7 +161,7 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 			r.Holdings = append(r.Holdings, h)
 			continue
 		}
-		if d.Protocol == AaveV3Loop {
+		if IsLoop(d.Protocol) {
 			lp, err := rd.loop(d, !hasLido)
 			if err != nil {
 				return nil, err
@@ -196,25 +196,26 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 	return r, nil
 }
 
-// loopReading is an Aave v3 wstETH loop read back: collateral and debt
-// in the base asset, and how each was read.
+// loopReading is a wstETH loop read back: collateral and debt in the
+// base asset, and how each was read.
 type loopReading struct {
 	coll, debt            decimal.Decimal
 	how, collHow, debtHow string
 }
 
-// loop reads an Aave v3 wstETH loop back: its collateral (the wstETH
-// reserve's aToken balance, in stETH by wstETH.getStETHByWstETH, stETH at
-// par as Aave's wstETH oracle prices it) and its debt (the WETH reserve's
-// variable debt token balance); the equity, collateral less debt, is what
+// loop reads a wstETH loop back: its collateral (the wstETH its venue
+// holds for the vault, in stETH by wstETH.getStETHByWstETH, stETH at par
+// as Aave's wstETH oracle and the Morpho market's price it) and its debt,
+// as the venue's read says (Aave v3: the wstETH reserve's aToken balance
+// and the WETH reserve's variable debt token balance; Morpho Blue: the
+// position's collateral and its borrow shares' assets); the equity, collateral less debt, is what
 // the book values the loop at. With wallet, the wstETH and stETH the
 // vault's address holds are counted in the collateral: the dust the
 // loop's wraps and unwraps leave there (the rate's slack), which no other
 // market of the vault reads (there is no Lido market).
 func (rd reader) loop(d *Deployment, wallet bool) (loopReading, error) {
-	const op = "execution.Reconcile"
 	var lr loopReading
-	pool, err := d.Contract("pool")
+	venue, err := venueOf(d, rd.vault)
 	if err != nil {
 		return lr, err
 	}
@@ -222,30 +223,11 @@ func (rd reader) loop(d *Deployment, wallet bool) (loopReading, error) {
 	if err != nil {
 		return lr, err
 	}
-	reserve := func(asset common.Address, field string) (common.Address, error) {
-		vals, err := rd.call(aaveReserveABI, pool.Address, "getReserveData", asset)
-		if err != nil {
-			return common.Address{}, err
-		}
-		a, _ := reflectFields(vals[0])[field].(common.Address)
-		if a == (common.Address{}) {
-			return a, adapters.E(op, adapters.KindOther, "market %s: the pool %s lists no reserve for %s", d.Market, pool.Address.Hex(), asset.Hex())
-		}
-		return a, nil
-	}
-	aToken, err := reserve(wst.Address, "ATokenAddress")
+	w, debt, collHow, debtHow, err := venue.read(rd, wst.Address)
 	if err != nil {
 		return lr, err
 	}
-	vdebt, err := reserve(d.Asset.Address, "VariableDebtTokenAddress")
-	if err != nil {
-		return lr, err
-	}
-	w, err := rd.uint(erc20ABI, aToken, "balanceOf", rd.vault)
-	if err != nil {
-		return lr, err
-	}
-	lr.collHow = fmt.Sprintf("aToken %s balanceOf (%s wstETH)", aToken.Hex(), units(w, 18))
+	lr.collHow, lr.debtHow = collHow, debtHow
 	var st *big.Int
 	if wallet {
 		lido, err := d.Contract("lido")
@@ -270,12 +252,7 @@ func (rd reader) loop(d *Deployment, wallet bool) (loopReading, error) {
 		coll = new(big.Int).Add(coll, st)
 	}
 	lr.collHow += ", in stETH by getStETHByWstETH"
-	debt, err := rd.uint(erc20ABI, vdebt, "balanceOf", rd.vault)
-	if err != nil {
-		return lr, err
-	}
 	lr.coll, lr.debt = units(coll, 18), units(debt, d.Asset.Decimals)
-	lr.debtHow = "variable debt token " + vdebt.Hex() + " balanceOf"
 	lr.how = fmt.Sprintf("collateral %s (%s) less debt %s (%s)", lr.coll, lr.collHow, lr.debt, lr.debtHow)
 	return lr, nil
 }
@@ -599,7 +576,7 @@ func readLog(f *Fill, l *types.Log, d *Deployment, addr common.Address) {
 		}
 	case l.Address == asset && l.Topics[0] == topicWithdrawal && topicAddr(1) == addr:
 		f.Spent.Add(f.Spent, word(0)) // WETH unwrapped to send ether
-	case l.Address == asset && l.Topics[0] == topicDeposit && topicAddr(1) == addr && d.Protocol != AaveV3Loop:
+	case l.Address == asset && l.Topics[0] == topicDeposit && topicAddr(1) == addr && !IsLoop(d.Protocol):
 		// Ether wrapped back. (A loop's wraps are not counted: they wrap
 		// ether its Curve swap bought, counted at the swap, to repay.)
 		f.Received.Add(f.Received, word(0))

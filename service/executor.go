@@ -152,7 +152,7 @@ func NewSendExecutor(cfg *execution.Config, client execution.Client, st *Store) 
 func (e *SendExecutor) plan(ctx context.Context, vaultID, key string, book *vault.Vault, d vault.Decision, maxLoss float64) ([]execution.Call, error) {
 	loops := loopBooks(book, d)
 	if len(loops) > 0 {
-		if err := e.loopRates(ctx, key, loops); err != nil {
+		if err := e.loopRates(ctx, vaultID, key, loops); err != nil {
 			return nil, err
 		}
 	}
@@ -167,7 +167,7 @@ func (e *SendExecutor) plan(ctx context.Context, vaultID, key string, book *vaul
 // encoded at, when the journal holds them (a re-run encodes the same
 // calls); else the rates read on chain now (the wrap and supply amounts
 // at the rate the transactions meet), journalled before anything is sent.
-func (e *SendExecutor) loopRates(ctx context.Context, key string, loops map[string]execution.LoopBook) error {
+func (e *SendExecutor) loopRates(ctx context.Context, vaultID, key string, loops map[string]execution.LoopBook) error {
 	j, _ := e.Sender.Journal.(ratesJournal)
 	if j != nil {
 		rs, ok, err := j.RatesOf(key)
@@ -175,26 +175,17 @@ func (e *SendExecutor) loopRates(ctx context.Context, key string, loops map[stri
 			return err
 		}
 		if ok {
-			for m, lb := range loops {
-				if r, ok := rs[m]; ok {
-					lb.Rate = r
-					loops[m] = lb
-				}
-			}
+			execution.SetChainReadings(loops, rs)
 			return nil
 		}
 	}
-	if err := e.Config.ChainRates(ctx, e.Client, loops); err != nil {
+	if err := e.Config.ChainRates(ctx, e.Client, vaultID, loops); err != nil {
 		return err
 	}
 	if j == nil {
 		return nil
 	}
-	rs := map[string]decimal.Decimal{}
-	for m, lb := range loops {
-		rs[m] = lb.Rate
-	}
-	return j.RecordRates(key, rs)
+	return j.RecordRates(key, execution.ChainReadings(loops))
 }
 
 // Execute applies the gas gate, sends the decision's calls, and applies
@@ -334,7 +325,7 @@ func filledDecision(cfg *execution.Config, d vault.Decision, fills []execution.F
 			continue
 		}
 		amt := f.Spent
-		if o.Side == vault.Buy && dep.Protocol == execution.AaveV3Loop {
+		if o.Side == vault.Buy && execution.IsLoop(dep.Protocol) {
 			// A loop's buy spends its equity: the ether staked less the
 			// WETH borrowed back.
 			amt = new(big.Int).Sub(f.Spent, f.Received)

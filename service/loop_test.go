@@ -115,7 +115,7 @@ func TestLoadConfig_LoopRefusedOnChain(t *testing.T) {
     - { contract: "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2", functions: [supply, withdraw] }
 `
 	_, err := LoadConfig(writeConfig(t, mapped, vaults))
-	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "trades aave-v3/wsteth-loop, a leveraged loop: propose mode encodes only the Aave v3 wstETH loop") {
+	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "trades aave-v3/wsteth-loop, a leveraged loop: propose mode encodes only the wstETH loops on Aave v3 and Morpho Blue") {
 		t.Errorf("propose mode with a mapped loop: error = %v, want a refusal naming the loop", err)
 	}
 	if _, err := LoadConfig(writeConfig(t, "", vaults)); err != nil {

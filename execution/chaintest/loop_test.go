@@ -158,7 +158,7 @@ func TestSend_AaveV3WstETHLoop(t *testing.T) {
 	at := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 
 	loops := map[string]execution.LoopBook{market: {LTV: 0.9, LLTV: 0.93, Peg: 1}}
-	if err := cfg.ChainRates(ctx, c.client, loops); err != nil {
+	if err := cfg.ChainRates(ctx, c.client, "v", loops); err != nil {
 		t.Fatal(err)
 	}
 	if r := loops[market].Rate; !r.Equal(decimal.RequireFromString("1.15")) {
