@@ -23,6 +23,11 @@ type Call struct {
 	// Order is the index of the decision's order the call carries out
 	// (Config.Plan sets it; fills are read back per order).
 	Order int
+	// ExtraGas is gas the sender adds to the estimate for work the
+	// estimate may not see: a Morpho Blue call estimated in the block
+	// of the market's last interaction accrues no interest there, and
+	// does when mined in a later one (morphoAccrualGas).
+	ExtraGas uint64
 }
 
 // Selector is the call's 4-byte function selector.

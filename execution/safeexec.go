@@ -48,7 +48,7 @@ func ViaSafe(safe, owner common.Address, calls []Call) ([]Call, error) {
 		if err != nil {
 			return nil, err
 		}
-		w.Order = c.Order
+		w.Order, w.ExtraGas = c.Order, c.ExtraGas
 		w.Contract = "Safe(" + c.Contract + "." + c.Method.RawName + ")"
 		out = append(out, w)
 	}

@@ -215,7 +215,7 @@ func (s *Sender) Send(ctx context.Context, key string, calls []Call) ([]Sent, er
 		}
 		tx, err := s.Signer.SignTx(types.NewTx(&types.DynamicFeeTx{
 			ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap,
-			Gas: gas + gas/5, To: &to, Value: valueOf(c.Value), Data: c.Data,
+			Gas: gas + gas/5 + c.ExtraGas, To: &to, Value: valueOf(c.Value), Data: c.Data,
 		}), chainID)
 		if err != nil {
 			if _, ext := s.Signer.(*RPCSigner); ext {

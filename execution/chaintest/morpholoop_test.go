@@ -1,0 +1,333 @@
+package chaintest
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	ethereum "github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/execution"
+	"github.com/yieldvault/yieldvault/fixed"
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+// morphoParams is Morpho Blue's MarketParams as go-ethereum's abi packs
+// the tuple (its fields named as the components, capitalised).
+type morphoParams struct {
+	LoanToken       common.Address
+	CollateralToken common.Address
+	Oracle          common.Address
+	Irm             common.Address
+	Lltv            *big.Int
+}
+
+// morphoLoopChain is the Morpho wstETH loop's contracts on a simulated
+// chain: WETH9, stETH at 1.15 ether a share, wstETH and the Curve pool at
+// 0.999 ether per stETH (holding 35 ether) from testdata/LoopMocks.sol,
+// as the Aave loop's; and from testdata/MorphoMocks.sol Morpho Blue (a
+// small contract with its ABI and the logic the test depends on: no npm
+// package ships it compiled), an IRM at a fixed 10% a year and the
+// wstETH/WETH exchange-rate oracle, with a market at an LLTV of 94.5% a
+// lender supplied 25 WETH to. The vault's account holds weth WETH.
+type morphoLoopChain struct {
+	c                       *chain
+	weth, steth, wst, curve common.Address
+	blue                    common.Address
+	mp                      morphoParams
+	id                      common.Hash
+	blueArt, wstArt, erc20  artifact
+}
+
+// morphoRatePerSecond is the IRM's borrow rate: 10% a year, per second,
+// scaled by 1e18.
+var morphoRatePerSecond = big.NewInt(int64(1e17) / (365 * 24 * 3600))
+
+func newMorphoLoopChain(t *testing.T, weth string) *morphoLoopChain {
+	t.Helper()
+	wethArt, stArt, wstArt := loadArtifact(t, "LoopWETH9"), loadArtifact(t, "LoopStETH"), loadArtifact(t, "LoopWstETH")
+	curveArt := loadArtifact(t, "LoopCurveStETHPool")
+	blueArt, irmArt, oracleArt := loadArtifact(t, "MorphoBlueMock"), loadArtifact(t, "MorphoFixedRateIrm"), loadArtifact(t, "MorphoWstETHOracle")
+	c := newChain(t)
+	mc := &morphoLoopChain{c: c, blueArt: blueArt, wstArt: wstArt, erc20: wethArt}
+	mc.weth = c.deploy(t, wethArt)
+	mc.steth = c.deploy(t, stArt, e18("1"), e18("1.15"))
+	mc.wst = c.deploy(t, wstArt, mc.steth)
+	mc.curve = c.deploy(t, curveArt, mc.steth, big.NewInt(9990))
+	c.txAs(t, c.key, mc.curve, e18("35"), nil, "")
+	oracle := c.deploy(t, oracleArt, mc.wst)
+	irm := c.deploy(t, irmArt, morphoRatePerSecond)
+	mc.blue = c.deploy(t, blueArt)
+	mc.mp = morphoParams{LoanToken: mc.weth, CollateralToken: mc.wst, Oracle: oracle, Irm: irm, Lltv: e18("0.945")}
+	c.transact(t, blueArt, mc.blue, "createMarket", mc.mp)
+	id, err := execution.MorphoMarketID(execution.MorphoMarketParams{LoanToken: mc.weth, CollateralToken: mc.wst, Oracle: oracle, IRM: irm, LLTV: mc.mp.Lltv.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.id = id
+	// The market the contract registered under keccak256(abi.encode(params)) is the one the executor names.
+	if got := c.address(t, blueArt, mc.blue, "idToMarketParams", id); got != mc.weth {
+		t.Fatalf("Morpho has no market %s (its loan token %s): the executor's market id is not Morpho's", id.Hex(), got.Hex())
+	}
+
+	// A lender supplies 25 WETH for the loop to borrow.
+	lender, _ := crypto.GenerateKey()
+	lenderAddr := crypto.PubkeyToAddress(lender.PublicKey)
+	c.txAs(t, c.key, lenderAddr, e18("27"), nil, "")
+	c.txAs(t, lender, mc.weth, e18("25"), &wethArt, "deposit")
+	c.txAs(t, lender, mc.weth, nil, &wethArt, "approve", mc.blue, e18("25"))
+	c.txAs(t, lender, mc.blue, nil, &blueArt, "supply", mc.mp, e18("25"), new(big.Int), lenderAddr, []byte{})
+	c.txAs(t, c.key, mc.weth, e18(weth), &wethArt, "deposit")
+	return mc
+}
+
+// position reads the vault's collateral (wstETH wei) and debt (its
+// borrow shares' assets at the market's totals, rounded up as
+// SharesMathLib.toAssetsUp: computed here with the formula written out).
+func (mc *morphoLoopChain) position(t *testing.T, who common.Address) (coll, debt, shares *big.Int) {
+	t.Helper()
+	call := func(method string, args ...any) []any {
+		data, err := mc.blueArt.ABI.Pack(method, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := mc.c.client.CallContract(context.Background(), ethereum.CallMsg{To: &mc.blue, Data: data}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals, err := mc.blueArt.ABI.Unpack(method, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vals
+	}
+	pos := call("position", mc.id, who)
+	mk := call("market", mc.id)
+	shares, coll = pos[1].(*big.Int), pos[2].(*big.Int)
+	ta, ts := mk[2].(*big.Int), mk[3].(*big.Int)
+	num := new(big.Int).Mul(shares, new(big.Int).Add(ta, big.NewInt(1)))
+	den := new(big.Int).Add(ts, big.NewInt(1e6))
+	debt = new(big.Int).Div(new(big.Int).Add(num, new(big.Int).Sub(den, big.NewInt(1))), den)
+	return coll, debt, shares
+}
+
+// morphoLoopConfig is the send-mode configuration of the loop on mc: the
+// deployment (the built-in's protocol and roles at the test's addresses)
+// and the allowlist of exactly its calls.
+func morphoLoopConfig(t *testing.T, mc *morphoLoopChain, mode string) *execution.Config {
+	t.Helper()
+	src := "deployed by the test"
+	tokenOf := func(name string, addr common.Address) execution.Token {
+		return execution.Token{Contract: execution.Contract{Name: name, Address: addr, Source: src}, Symbol: name, Decimals: 18}
+	}
+	wstTok := tokenOf("wstETH", mc.wst)
+	book := execution.NewBook()
+	if err := book.Add(execution.Deployment{Market: "morpho/wsteth-weth-loop", Protocol: execution.MorphoBlueLoop, Asset: tokenOf("WETH", mc.weth), Position: &wstTok,
+		Contracts: map[string]execution.Contract{
+			"morpho": {Name: "Morpho Blue", Address: mc.blue, Source: src + " (testdata/MorphoMocks.sol)"},
+			"weth":   {Name: "WETH", Address: mc.weth, Source: src}, "lido": {Name: "stETH", Address: mc.steth, Source: src},
+			"wsteth": {Name: "wstETH", Address: mc.wst, Source: src}, "curve": {Name: "Curve stETH/ETH", Address: mc.curve, Source: src},
+		},
+		MorphoMarket: &execution.MorphoMarketParams{LoanToken: mc.weth, CollateralToken: mc.wst, Oracle: mc.mp.Oracle, IRM: mc.mp.Irm, LLTV: mc.mp.Lltv.String(), Source: src},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	allow := execution.NewAllowlist()
+	allow.Allow(mc.weth, "withdraw", "deposit", "approve")
+	allow.Allow(mc.steth, "submit", "approve")
+	allow.Allow(mc.wst, "wrap", "unwrap", "approve")
+	allow.Allow(mc.blue, "supplyCollateral", "borrow", "withdrawCollateral", "repay")
+	allow.Allow(mc.curve, "exchange")
+	return &execution.Config{Mode: mode, ChainID: 1337, Vaults: map[string]common.Address{"v": mc.c.signer.Address()}, Allow: allow, Book: book}
+}
+
+// TestSend_MorphoWstETHLoop opens a 2x wstETH loop on a Morpho Blue
+// market in send mode through the executor's calls, relevers it to 3
+// and 1.5, and unwinds it whole; the contracts are those of
+// morphoLoopChain (Morpho Blue a small contract with its ABI, see
+// testdata/MorphoMocks.sol).
+//
+// After the open, read on chain: the position's collateral is exactly
+// the wstETH the requests supplied, and its debt (borrow shares at the
+// market's totals, rounded up) the WETH they borrowed, with the interest
+// of the seconds between (below a millionth); valued at the rate, the
+// collateral is 20 ether less the wrap slack and the debt 10;
+// reconciliation, which reads Morpho's position and market, finds no
+// difference with a book of 20 and 10, and names both lines of a book 1
+// too high in each. Relevered, the leverage read back is the target's.
+// The whole unwind leaves no collateral and no borrow shares, and the
+// ether received net of the repayment is the pool's price of the stETH
+// sold less the debt.
+func TestSend_MorphoWstETHLoop(t *testing.T) {
+	mc := newMorphoLoopChain(t, "10")
+	c := mc.c
+	ctx := context.Background()
+	me := c.signer.Address()
+	const market = "morpho/wsteth-weth-loop"
+	cfg := morphoLoopConfig(t, mc, execution.ModeSend)
+	s := &execution.Sender{Client: c.client, Signer: c.signer, Journal: newJournal(t, ""), Poll: 10 * time.Millisecond}
+	at := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+
+	loops := map[string]execution.LoopBook{market: {LTV: 0.945, LLTV: 0.945, Peg: 1}}
+	if err := cfg.ChainRates(ctx, c.client, "v", loops); err != nil {
+		t.Fatal(err)
+	}
+	if r := loops[market].Rate; !r.Equal(decimal.RequireFromString("1.15")) {
+		t.Fatalf("rate read on chain %s, want 1.15", r)
+	}
+	if v := loops[market].Venue; v == nil || v.Collateral.Sign() != 0 || v.BorrowShares.Sign() != 0 {
+		t.Fatalf("the position read before the open: %+v, want an empty one", v)
+	}
+	open := vault.Decision{Time: at, Orders: []vault.Order{{Market: market, Side: vault.Buy, Amount: fixed.RequireFromString("10"), Leverage: 2}}}
+	dep, err := cfg.Book.Deployment(market)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := execution.LoopRequests(dep, open.Orders[0], 0.01, ptr(loops[market]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	supplied, borrowed := new(big.Int), new(big.Int)
+	for _, r := range reqs {
+		switch r.Op {
+		case execution.Supply:
+			supplied.Add(supplied, r.Shares)
+		case execution.Borrow:
+			borrowed.Add(borrowed, r.Amount)
+		}
+	}
+	calls, err := cfg.PlanLoops("v", open, 0.01, loops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := s.Send(ctx, "v/rebalance/1", calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fills, err := cfg.Fills(me, open, sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fills) != 1 || new(big.Int).Sub(fills[0].Spent, fills[0].Received).Cmp(e18("10")) != 0 {
+		t.Errorf("fills %+v: want the 10 WETH of equity spent (ether staked less WETH borrowed)", fills)
+	}
+	coll, debt, _ := mc.position(t, me)
+	if coll.Cmp(supplied) != 0 {
+		t.Errorf("collateral on Morpho %s, want the %s wstETH supplied", coll, supplied)
+	}
+	if debt.Cmp(borrowed) < 0 || new(big.Int).Sub(debt, borrowed).Cmp(new(big.Int).Div(borrowed, big.NewInt(1e6))) > 0 {
+		t.Errorf("debt on Morpho %s, want the %s borrowed (and under a millionth of interest)", debt, borrowed)
+	}
+	if d := new(big.Int).Sub(e18("10"), borrowed); d.Sign() < 0 || d.Cmp(big.NewInt(int64(len(reqs)))) > 0 {
+		t.Errorf("borrowed %s, want 10 WETH ((2 - 1) x 10) less a wei a round at most", borrowed)
+	}
+	if got := c.uint(t, mc.erc20, mc.weth, "balanceOf", me); got.Sign() != 0 {
+		t.Errorf("WETH left at the vault's address %s, want the 10 spent and every borrow staked", got)
+	}
+	collEth := decimal.NewFromBigInt(c.uint(t, mc.wstArt, mc.wst, "getStETHByWstETH", coll), -18)
+	if lo, hi := decimal.RequireFromString("19.997"), decimal.NewFromInt(20); collEth.Cmp(lo) < 0 || collEth.Cmp(hi) > 0 {
+		t.Errorf("collateral %s ether at the rate, want 20 less the wrap slack (at least %s)", collEth, lo)
+	}
+
+	reconcile := func(cb, bb int64) []execution.Holding {
+		t.Helper()
+		lbk := loops[market]
+		lbk.Collateral, lbk.Debt = decimal.NewFromInt(cb), decimal.NewFromInt(bb)
+		rec, err := cfg.ReconcileLoops(ctx, c.client, "v", decimal.Zero, []string{market}, []decimal.Decimal{decimal.NewFromInt(cb - bb)}, decimal.Zero, map[string]execution.LoopBook{market: lbk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Holdings) != 4 {
+			t.Errorf("holdings %+v: want idle, the loop, its collateral and its debt", rec.Holdings)
+		}
+		for _, h := range rec.Holdings {
+			t.Logf("%s: book %s chain %s (%s)", h.Market, h.Book, h.Chain, h.Read)
+			if h.Market == market+" collateral" && cb == 20 && h.Diff().Abs().Cmp(decimal.New(1, -15)) > 0 {
+				t.Errorf("collateral on chain %s, want the book's 20 to a few wei (the slack is counted where it stays)", h.Chain)
+			}
+			if h.Market == market+" debt" && bb == 10 && !h.Chain.Equal(decimal.NewFromBigInt(debt, -18).Neg()) {
+				// No block touched the market since: its totals are those read above.
+				t.Errorf("debt reconciled %s, want the position's %s", h.Chain, decimal.NewFromBigInt(debt, -18).Neg())
+			}
+		}
+		return rec.Differences()
+	}
+	if d := reconcile(20, 10); len(d) != 0 {
+		t.Errorf("reconciliation after the open: %s", execution.Describe(d))
+	}
+	if d := reconcile(21, 11); len(d) != 2 || d[0].Market != market+" collateral" || d[1].Market != market+" debt" {
+		t.Errorf("a book 1 too high in collateral and debt: differences %s, want the collateral and the debt", execution.Describe(d))
+	}
+
+	// readBack sets the loop's book from the chain and returns the
+	// leverage.
+	readBack := func() float64 {
+		coll, debt, _ := mc.position(t, me)
+		lb := loops[market]
+		lb.Collateral = decimal.NewFromBigInt(c.uint(t, mc.wstArt, mc.wst, "getStETHByWstETH", coll), -18)
+		lb.Debt = decimal.NewFromBigInt(debt, -18)
+		loops[market] = lb
+		return lb.Collateral.Div(lb.Collateral.Sub(lb.Debt)).InexactFloat64()
+	}
+	readBack()
+	for i, want := range []float64{3, 1.5} {
+		d := vault.Decision{Time: at, Orders: []vault.Order{{Market: market, Side: vault.Relever, Leverage: want}}}
+		calls, err := cfg.PlanLoops("v", d, 0.01, loops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Send(ctx, "v/relever/"+string(rune('1'+i)), calls); err != nil {
+			t.Fatal(err)
+		}
+		if got := readBack(); got > want*1.001 || got < want*0.995 {
+			t.Errorf("relever to %g: leverage on chain %g", want, got)
+		}
+	}
+
+	// Unwind it all: the rate and the position read on chain again.
+	if err := cfg.ChainRates(ctx, c.client, "v", loops); err != nil {
+		t.Fatal(err)
+	}
+	lb := loops[market]
+	ethBefore, _ := c.client.BalanceAt(ctx, me, nil)
+	sell := vault.Decision{Time: at, Orders: []vault.Order{{Market: market, Side: vault.Sell, All: true, Amount: fixed.FromDec(lb.Collateral.Sub(lb.Debt)), EstCost: fixed.RequireFromString("0.05"), Mode: adapters.ExitInstant}}}
+	calls, err = cfg.PlanLoops("v", sell, 0.01, loops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err = s.Send(ctx, "v/rebalance/2", calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if coll, _, shares := mc.position(t, me); coll.Sign() != 0 || shares.Sign() != 0 {
+		t.Errorf("after the unwind: collateral %s, borrow shares %s; want none", coll, shares)
+	}
+	fills, err = cfg.Fills(me, sell, sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Out: the Curve pool's 0.999 of the stETH sold (the collateral at the
+	// rate, less the unwrap's basis point of slack) less the debt repaid.
+	out := decimal.NewFromBigInt(new(big.Int).Sub(fills[0].Received, fills[0].Spent), -18)
+	want := lb.Collateral.Mul(decimal.RequireFromString("0.9999")).Mul(decimal.RequireFromString("0.999")).Sub(lb.Debt)
+	if out.Sub(want).Abs().Cmp(decimal.RequireFromString("0.0001")) > 0 {
+		t.Errorf("unwind received %s ether net of the repayment, want %s", out, want)
+	}
+	// What was received is at the vault's address: ether (the swaps'
+	// surplus over the repayments) and WETH (the repayments' slack).
+	ethAfter, _ := c.client.BalanceAt(ctx, me, nil)
+	wethAfter := c.uint(t, mc.erc20, mc.weth, "balanceOf", me)
+	gas := new(big.Int)
+	for _, x := range sent {
+		gas.Add(gas, new(big.Int).Mul(new(big.Int).SetUint64(x.Receipt.GasUsed), x.Receipt.EffectiveGasPrice))
+	}
+	held := decimal.NewFromBigInt(new(big.Int).Add(new(big.Int).Sub(new(big.Int).Add(ethAfter, gas), ethBefore), wethAfter), -18)
+	if held.Sub(out).Abs().Cmp(decimal.New(1, -12)) > 0 {
+		t.Errorf("the vault's address gained %s ether and WETH (gas added back), the fills say %s", held, out)
+	}
+}
