@@ -9,7 +9,8 @@
 # Pool and its logic libraries, PoolConfigurator, PoolAddressesProvider,
 # ACLManager, the token implementations, the interest rate strategy); and the
 # Safe's own compiled contracts as published in @gnosis.pm/safe-contracts
-# 1.3.0 (build/artifacts: the GnosisSafe singleton and GnosisSafeProxyFactory).
+# 1.3.0 (build/artifacts: the GnosisSafe singleton, GnosisSafeProxyFactory and
+# MultiSendCallOnly, which the Safe's Transaction Builder batches run through).
 #
 # Writes execution/chaintest/testdata/artifacts/ (not in git). Outside CI,
 # when npm or the registry cannot be reached, it says so and exits 0 (the
@@ -24,7 +25,7 @@ SAFE_VERSION=1.3.0
 out=execution/chaintest/testdata/artifacts
 # The stamp names the test contracts' sources too, so that an edit or a new
 # file under testdata/ recompiles them.
-stamp="oz-$OZ_VERSION solc-$SOLC_VERSION aave-$AAVE_VERSION safe-$SAFE_VERSION sol-$(cat execution/chaintest/testdata/*.sol | sha256sum | cut -c1-16)"
+stamp="oz-$OZ_VERSION solc-$SOLC_VERSION aave-$AAVE_VERSION safe-$SAFE_VERSION+multisendcallonly sol-$(cat execution/chaintest/testdata/*.sol | sha256sum | cut -c1-16)"
 
 if [ -f "$out/STAMP" ] && [ "$(cat "$out/STAMP")" = "$stamp" ]; then
   echo "evm artifacts: up to date ($stamp)"
@@ -72,6 +73,7 @@ done
 safe="$work/node_modules/@gnosis.pm/safe-contracts/build/artifacts/contracts"
 cp "$safe/GnosisSafe.sol/GnosisSafe.json" "$out/SafeGnosisSafe.json"
 cp "$safe/proxies/GnosisSafeProxyFactory.sol/GnosisSafeProxyFactory.json" "$out/SafeGnosisSafeProxyFactory.json"
+cp "$safe/libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json" "$out/SafeMultiSendCallOnly.json"
 node scripts/evm-compile.js "$work/node_modules" execution/chaintest/testdata "$out"
 echo "$stamp" > "$out/STAMP"
 echo "evm artifacts: $(ls "$out" | tr '\n' ' ')"
