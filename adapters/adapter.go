@@ -66,6 +66,12 @@ type Env struct {
 	// Accrue earns on the market plus the position accrued. Drivers only
 	// read it; the vault points it at its position.
 	Held *Position
+	// Growth is the market's growth over the step that ends at Time, as
+	// its driver computed it ahead (Grower, GrowthColumn), or zero. The
+	// driver's Accrue takes it instead of computing it again for a
+	// position last accrued at the step's start at the same rate, and
+	// ignores it otherwise.
+	Growth Growth
 }
 
 // GasCost returns the base-asset cost of the given gas units at the Env's

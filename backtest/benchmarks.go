@@ -66,6 +66,10 @@ type benchMarket struct {
 	// index, which the adapter takes as is): no Accrue is needed.
 	col     []float64
 	lending bool // the market's kind is lending
+	// grow is the market's column in the run's growth table (the
+	// engine's, shared with the vault; -1: none), given to the hold's
+	// accrual in env.Growth.
+	grow int
 	// the equal-weight split: value after entry of capital/N
 	ewVal0 float64
 	ewOK   bool
@@ -100,6 +104,7 @@ type benchMarket struct {
 type benchTrack struct {
 	ms       []*benchMarket
 	times    []int64
+	growth   *growthTable // the engine's
 	events   []adapters.Event
 	nextEv   int       // the first event after the start
 	last     time.Time // the track's time: its last step's or event's
@@ -159,13 +164,13 @@ func maxShareOfTVL(s strategies.Strategy) float64 {
 // from).
 func (e *engine) newBenchTrack(from time.Time) *benchTrack {
 	sp := &e.spec
-	b := &benchTrack{times: e.times, events: e.events, nextEv: e.nextEv, last: from, capital: sp.Capital,
+	b := &benchTrack{times: e.times, growth: e.growth, events: e.events, nextEv: e.nextEv, last: from, capital: sp.Capital,
 		capitalF: toFloat(sp.Capital), pricing: sp.Pricing, rf: sp.RiskFree, exact: e.exactBench,
 		maxShare: maxShareOfTVL(sp.Strategy), base: e.v.Config().Base, reasons: map[string]string{}}
 	to := e.times[len(e.times)-1]
 	n := 0
 	for _, m := range e.markets {
-		bm := &benchMarket{id: m.id, ad: m.ad}
+		bm := &benchMarket{id: m.id, ad: m.ad, grow: m.grow}
 		bm.cursor = newCursor(m.ser, &bm.env.Obs)
 		bm.lazy = true
 		bm.align(e.times)
@@ -657,6 +662,9 @@ func (b *benchTrack) step(k int, now time.Time) {
 			continue
 		}
 		m.env.Time = now
+		if m.grow >= 0 && k > 0 {
+			m.env.Growth = b.growth.at(k, m.grow)
+		}
 		if b.exact {
 			m.sync()
 			m.ad.Accrue(&m.hold, &m.env)

@@ -381,6 +381,8 @@ type market struct {
 	id string
 	ad *adapters.Adapter
 	cursor
+	// grow is the market's column in the run's growth table (-1: none).
+	grow int
 }
 
 // engine is one run's state.
@@ -402,7 +404,11 @@ type engine struct {
 	mon     monitorRun
 	next    time.Time
 
-	times  []int64 // step times
+	times []int64 // step times
+	// growth is the markets' growth over each step (nil: no market's
+	// driver computes one), read by the vault's accruals and the
+	// benchmark holds'.
+	growth *growthTable
 	events []adapters.Event
 	nextEv int
 	shares decimal.Decimal
@@ -597,6 +603,7 @@ func (e *engine) setup(ctx context.Context) error {
 	for _, m := range e.markets {
 		m.align(e.times)
 	}
+	e.growth = newGrowthTable(e.markets, e.times)
 	if len(e.times) < 2 {
 		return e.errf(adapters.KindInvalid, "range %s .. %s with step %s gives fewer than 2 steps", fmtTime(from), fmtTime(to), sp.Step)
 	}
@@ -864,6 +871,11 @@ func (e *engine) advanceStep(k int, t int64) error {
 		}
 		if moved {
 			if err := e.v.ObserveRow(i, m.ser, m.row); err != nil {
+				return err
+			}
+		}
+		if k > 0 && m.grow >= 0 {
+			if err := e.v.ObserveGrowth(i, e.growth.at(k, m.grow)); err != nil {
 				return err
 			}
 		}

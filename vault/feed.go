@@ -238,6 +238,19 @@ func (v *Vault) ObserveRow(i int, s *adapters.Series, r int) error {
 	return nil
 }
 
+// ObserveGrowth gives market #i's environment the market's growth over
+// the step that ends at the vault's next time (adapters.Env.Growth): the
+// factor its driver computed ahead for the row ObserveRow names, which
+// the driver's Accrue takes instead of computing it again when it is for
+// the position's interval and rate. It changes no value.
+func (v *Vault) ObserveGrowth(i int, g adapters.Growth) error {
+	if i < 0 || i >= len(v.markets) {
+		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
+	}
+	v.markets[i].en.Growth = g
+	return nil
+}
+
 // rowFeed is the row of a series a slot's observation is to be read from
 // (ObserveRow) while stale: the observation is written from it when the
 // slot's environment is first read. Once an observation was written

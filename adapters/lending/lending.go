@@ -320,8 +320,14 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env) projection {
 		p.idx, p.drag = v*drag, drag
 	case pos.Last.IsZero():
 	case p.apy != 0 && p.apy > -1:
+		if f, ok := env.Growth.For(pos.Last, env.Time, p.apy); ok && ratio == 1 {
+			// The step's growth, computed ahead (Growth) from the same
+			// rate over the same interval.
+			p.idx *= f
+			break
+		}
 		years := yearsSince(pos, env)
-		p.idx *= math.Exp(years * math.Log1p(p.apy))
+		p.idx *= growth(years, p.apy)
 		if ratio != 1 && a > -1 {
 			// The market compounded a: keep the position's index over
 			// the market's for an index observed later.
@@ -341,7 +347,32 @@ func yearsSince(pos *adapters.Position, env *adapters.Env) float64 {
 	if pos.Last.IsZero() {
 		return 0
 	}
-	return float64(env.Time.Sub(pos.Last)) / float64(time.Second) / year
+	return years(env.Time.Sub(pos.Last))
+}
+
+// years is a duration in years of 365 days.
+func years(d time.Duration) float64 { return float64(d) / float64(time.Second) / year }
+
+// growth is the factor an index compounding apy grows by over years:
+// (1+apy)^years, as exp(years x log1p(apy)).
+func growth(years, apy float64) float64 { return math.Exp(years * math.Log1p(apy)) }
+
+// Growth is the factor one unit supplied grows by over (from, to] (unix
+// seconds) at observation o, and the rate it compounds
+// (adapters.Grower): what project computes for a position whose rate the
+// observation fixes whatever its size, that is where the observation
+// tells neither the market's size (hasSize) nor its index. ok is false
+// elsewhere, and where the position would not compound (a rate of zero,
+// or -100% or less).
+func (d *Driver) Growth(o *adapters.Observation, from, to int64) (apy, factor float64, ok bool) {
+	a, okA := d.supplyAPY(o)
+	if !okA || to <= from || d.hasSize(o) || !(a != 0 && a > -1) {
+		return 0, 0, false
+	}
+	if _, okI := observedIndex(o); okI {
+		return 0, 0, false
+	}
+	return a, growth(years(time.Duration(to-from)*time.Second), a), true
 }
 
 // observedIndex returns the observation's liquidity index when it carries

@@ -1,0 +1,115 @@
+package backtest
+
+import (
+	"math"
+	"time"
+
+	"github.com/yieldvault/yieldvault/adapters"
+)
+
+// growthTable is the run's growth of each market whose driver computes
+// one (adapters.Grower) over each step: the factor one unit of the market
+// grows by over (times[k-1], times[k]] at its row at times[k], and the
+// rate it compounds. It is a column derived from those markets' series
+// for the run's step times, computed once per run before the benchmark
+// track starts and read-only after, by the vault's accruals (through
+// Vault.ObserveGrowth) and the benchmark holds' (on the track's
+// goroutine). It is held step-major: a step's growths of every market
+// side by side, as both read them, one step after the other.
+type growthTable struct {
+	times []int64
+	n     int          // the markets in the table
+	cells []growthCell // cells[k*n+j]: step k of the table's market j; k = 0 unused
+}
+
+type growthCell struct{ apy, factor float64 } // apy NaN: none
+
+// growthBlock is how many steps newGrowthTable computes market by market
+// before moving to the next block: each market's rows are read in order,
+// and the block's cells stay in cache while they are written.
+const growthBlock = 512
+
+// newGrowthTable computes the growth of the markets whose drivers are
+// Growers over the step times and sets each market's grow to its column
+// in the table (-1: none). It returns nil when no market has a growth.
+func newGrowthTable(ms []*market, times []int64) *growthTable {
+	type src struct {
+		m      *market
+		g      adapters.Grower
+		fields []adapters.Field
+		obs    adapters.Observation
+		r, at  int // the row walked to, and the row obs holds
+	}
+	var srcs []*src
+	for _, m := range ms {
+		m.grow = -1
+		g, ok := m.ad.Driver().(adapters.Grower)
+		if !ok || len(times) < 2 {
+			continue
+		}
+		m.grow = len(srcs)
+		s := &src{m: m, g: g, r: -1, at: -1}
+		for f := range m.ser.Cols {
+			if m.ser.Cols[f] != nil {
+				s.fields = append(s.fields, adapters.Field(f))
+			}
+		}
+		srcs = append(srcs, s)
+	}
+	if len(srcs) == 0 {
+		return nil
+	}
+	n := len(srcs)
+	t := &growthTable{times: times, n: n, cells: make([]growthCell, len(times)*n)}
+	found := false
+	for k0 := 0; k0 < len(times); k0 += growthBlock {
+		k1 := min(k0+growthBlock, len(times))
+		for j, s := range srcs {
+			ser := s.m.ser
+			for k := k0; k < k1; k++ {
+				c := &t.cells[k*n+j]
+				c.apy = math.NaN()
+				if k == 0 {
+					continue
+				}
+				for s.r+1 < len(ser.Times) && ser.Times[s.r+1] <= times[k] {
+					s.r++
+				}
+				if s.r < 0 {
+					continue
+				}
+				if s.r != s.at {
+					// The row as the vault's feed writes it (the series'
+					// own columns; the others stay zero).
+					o, r := &s.obs, s.r
+					o.Time = time.Unix(ser.Times[r], 0).UTC()
+					o.Set = ser.Set[r]
+					o.Derived = ser.Derived & ser.Set[r]
+					for _, f := range s.fields {
+						o.Values[f] = ser.Cols[f][r]
+					}
+					s.at = r
+				}
+				if apy, f, ok := s.g.Growth(&s.obs, times[k-1], times[k]); ok {
+					c.apy, c.factor, found = apy, f, true
+				}
+			}
+		}
+	}
+	if !found {
+		for _, s := range srcs {
+			s.m.grow = -1
+		}
+		return nil
+	}
+	return t
+}
+
+// at is the growth of the table's market j over step k (zero for none).
+func (t *growthTable) at(k, j int) adapters.Growth {
+	c := &t.cells[k*t.n+j]
+	if c.apy != c.apy {
+		return adapters.Growth{}
+	}
+	return adapters.Growth{From: t.times[k-1], To: t.times[k], APY: c.apy, Factor: c.factor}
+}

@@ -1,0 +1,80 @@
+package backtest
+
+import (
+	"math"
+	"testing"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	_ "github.com/yieldvault/yieldvault/adapters/all"
+)
+
+// The run's growth table holds, for each lending market whose size the
+// data does not give, the compounding of its observed APY over each step,
+// (1+apy)^(dt / 365 days) computed here, at the row observed at the
+// step's end: rows between steps, a gap, steps before the first row (none)
+// and steps across more blocks than one. Markets without a growth (a
+// staking market) have no column.
+func TestGrowthTable(t *testing.T) {
+	cat := adapters.Builtin()
+	open := func(id string) *adapters.Adapter {
+		a, err := adapters.Open(cat, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	const h = 3600
+	var rows []int64
+	for r := int64(3); r < 2000; r++ {
+		if r < 700 || r > 710 {
+			rows = append(rows, r*h+h/2) // half past each hour, a gap of 11 hours
+		}
+	}
+	lend := &adapters.Series{Times: rows, Set: make([]adapters.FieldSet, len(rows))}
+	lend.Cols[adapters.FieldAPY] = make([]float64, len(rows))
+	for i := range rows {
+		lend.Cols[adapters.FieldAPY][i] = 0.02 + 0.03*math.Sin(float64(i)/50)
+		lend.Set[i] = adapters.FieldSet(0).With(adapters.FieldAPY)
+	}
+	stake := &adapters.Series{Times: rows, Set: lend.Set, Cols: lend.Cols}
+	times := make([]int64, 2100)
+	for k := range times {
+		times[k] = int64(k) * h
+		if k%3 == 1 {
+			times[k] += 600 // uneven steps
+		}
+	}
+	ms := []*market{
+		{id: "lido/steth", ad: open("lido/steth"), cursor: cursor{ser: stake}},
+		{id: "aave-v3/weth", ad: open("aave-v3/weth"), cursor: cursor{ser: lend}},
+	}
+	g := newGrowthTable(ms, times)
+	if g == nil || ms[0].grow != -1 || ms[1].grow != 0 || g.n != 1 {
+		t.Fatalf("table %v, columns %d and %d; want one column, the lending market's", g != nil, ms[0].grow, ms[1].grow)
+	}
+	n := 0
+	for k := 1; k < len(times); k++ {
+		got := g.at(k, 0)
+		r := lend.Index(times[k])
+		if r < 0 {
+			if got != (adapters.Growth{}) {
+				t.Errorf("step %d before the first row: growth %+v, want none", k, got)
+			}
+			continue
+		}
+		apy := lend.Cols[adapters.FieldAPY][r]
+		want := math.Pow(1+apy, float64(times[k]-times[k-1])/(365*24*3600))
+		if got.From != times[k-1] || got.To != times[k] || got.APY != apy || math.Abs(got.Factor/want-1) > 1e-14 {
+			t.Fatalf("step %d: growth %+v, want (%d, %d] at %g by %.17g", k, got, times[k-1], times[k], apy, want)
+		}
+		n++
+	}
+	if n < 2000 {
+		t.Errorf("%d steps with a growth, want over 2000", n)
+	}
+	// No market with a growth: no table.
+	ms = ms[:1]
+	if g := newGrowthTable(ms, times); g != nil || ms[0].grow != -1 {
+		t.Errorf("a run of a staking market alone has a growth table")
+	}
+}
