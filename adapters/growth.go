@@ -9,7 +9,10 @@ import "time"
 // observed supply rate whatever its size). Growth is that factor over
 // (from, to] (unix seconds) at o, and the rate it compounds, exactly as
 // the driver's Accrue computes them; ok is false where the observation
-// does not fix them.
+// does not fix them. Where ok, Accrue over the interval at o multiplies
+// the position's Index by the factor, sets its APY to the rate and its
+// Last to the interval's end, and changes nothing else of it but the
+// rewards it accrues from o's reward rate (Growth.Apply).
 type Grower interface {
 	Growth(o *Observation, from, to int64) (apy, factor float64, ok bool)
 }
@@ -34,4 +37,23 @@ func (g *Growth) For(from, to time.Time, apy float64) (float64, bool) {
 		return 0, false
 	}
 	return g.Factor, true
+}
+
+// Apply brings pos over g as its market's driver's Accrue does at the
+// observation g was computed from (Grower): its Index times Factor, its
+// APY g's, its Last to. The rewards Accrue would add from the
+// observation's reward rate are not added: they are the caller's (a
+// benchmark hold accrues them from its quoted reward rate). It reports
+// false, leaving pos alone, when g is not for pos's interval (pos last
+// accrued at From, to at To) or pos has no index yet (Accrue's to set).
+// The caller answers for g having been
+// computed from the market's observation at To, which Apply cannot see.
+func (g *Growth) Apply(pos *Position, to time.Time) bool {
+	if g.To <= g.From || !(pos.Index > 0) || pos.Last.Nanosecond() != 0 || to.Nanosecond() != 0 ||
+		pos.Last.Unix() != g.From || to.Unix() != g.To {
+		return false
+	}
+	pos.Index *= g.Factor
+	pos.APY, pos.Last = g.APY, to
+	return true
 }

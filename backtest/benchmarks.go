@@ -576,9 +576,14 @@ func (m *benchMarket) accrueUnit() {
 		return
 	}
 	prev := m.unit.Index
-	if m.col != nil {
+	switch {
+	case m.col != nil:
 		m.unit.Index, m.unit.Last = m.col[m.row], m.env.Time
-	} else {
+	case m.lending && m.env.Growth.Apply(&m.unit, m.env.Time):
+		// The step's growth, as the vault's accrual reads it: the
+		// adapter would compute the same from the row (the rewards are
+		// accrued below).
+	default:
 		m.sync()
 		m.ad.Accrue(&m.unit, &m.env)
 	}
@@ -597,10 +602,11 @@ func (m *benchMarket) accrueUnit() {
 // zero amount), quoted again only when the observed reward_apy (read at
 // the cursor's row) changes. ok is false when the adapter cannot quote.
 func (m *benchMarket) rewardRate() (float64, bool) {
-	has := m.ser.Set[m.row].Has(adapters.FieldRewardAPY)
-	v := 0.0
-	if has {
-		v = m.value(adapters.FieldRewardAPY)
+	// A series without the column observes it at no row (Series.Cols):
+	// its rows' sets need no look.
+	has, v := false, 0.0
+	if col := m.ser.Cols[adapters.FieldRewardAPY]; col != nil && m.ser.Set[m.row].Has(adapters.FieldRewardAPY) {
+		has, v = true, col[m.row]
 	}
 	if m.rrOK && has == m.rrHas && (v == m.rrObs || (v != v && m.rrObs != m.rrObs)) {
 		return m.rr, true

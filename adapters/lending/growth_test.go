@@ -61,8 +61,9 @@ func growthOf(t *testing.T, a *adapters.Adapter, s *adapters.Series, times []int
 // with the compounding formula computed here, (1+apy)^(dt / 365 days) at
 // the row observed at the step's end (the steps are half-hourly, so rows
 // repeat, and a gap holds the last row), and that a position accrued
-// with that growth in its environment (Env.Growth) ends with the same
-// index, rate and time, to the bit, as one accrued without it.
+// with that growth in its environment (Env.Growth), or brought over it by
+// Growth.Apply, ends with the same index, rate and time, to the bit, as
+// one accrued without it.
 func TestDriver_Growth(t *testing.T) {
 	a := testenv.Open(t, nil, "aave-v3/weth")
 	s := growthSeries(a.Market(), adapters.FieldAPY)
@@ -77,7 +78,7 @@ func TestDriver_Growth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	without := with
+	without, applied := with, with
 	for k := 1; k < len(times); k++ {
 		g, ok := growthOf(t, a, s, times, k)
 		apy := s.Cols[adapters.FieldAPY][s.Index(times[k])]
@@ -89,6 +90,17 @@ func TestDriver_Growth(t *testing.T) {
 		a.Accrue(&without, env(k, adapters.Growth{}))
 		if with.Index != without.Index || with.APY != without.APY || with.Last != without.Last {
 			t.Fatalf("step %d: index %.17g, APY %g with the growth; %.17g, %g without", k, with.Index, with.APY, without.Index, without.APY)
+		}
+		// Growth.Apply is Accrue at the row the growth was computed from.
+		e := env(k, g)
+		if !g.Apply(&applied, e.Time) {
+			t.Fatalf("step %d: Apply refused the step's growth", k)
+		}
+		if applied.Index != without.Index || applied.APY != without.APY || !applied.Last.Equal(without.Last) || applied.Entry != without.Entry || applied.Adapt != without.Adapt {
+			t.Fatalf("step %d: Apply gave index %.17g, APY %g, last %s; Accrue %.17g, %g, %s", k, applied.Index, applied.APY, applied.Last, without.Index, without.APY, without.Last)
+		}
+		if g.Apply(&applied, e.Time) {
+			t.Fatalf("step %d: Apply took the step's growth twice", k)
 		}
 	}
 	// A growth for another interval or rate is ignored, never applied.
