@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/shopspring/decimal"
 	"github.com/yieldvault/yieldvault/adapters"
@@ -292,6 +293,29 @@ func (j *FileJournal) RecordRates(key string, rates map[string]decimal.Decimal) 
 	}
 	j.rates[key] = rs
 	return nil
+}
+
+// MaxNonce is the highest nonce of a journalled transaction signed by
+// account from, read from the file again (another process may have
+// recorded one).
+func (j *FileJournal) MaxNonce(from common.Address) (uint64, bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	data, err := os.ReadFile(j.path)
+	if err != nil {
+		return 0, false, adapters.Wrap("execution.FileJournal.MaxNonce", adapters.KindOther, err)
+	}
+	if err := j.load(data); err != nil {
+		return 0, false, err
+	}
+	var top uint64
+	ok := false
+	for _, tx := range j.txs {
+		if f, err := senderOf(tx); err == nil && f == from && (!ok || tx.Nonce() > top) {
+			top, ok = tx.Nonce(), true
+		}
+	}
+	return top, ok, nil
 }
 
 // Started reports whether intent key has a journalled transaction: it

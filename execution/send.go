@@ -91,10 +91,27 @@ func (s *KeystoreSigner) String() string { return "keystore signer " + s.addr.He
 // chain, never by sending again.
 type Journal interface {
 	// Record stores the signed transaction of call index i of intent key.
+	// A journal that fences sending refuses it (an error wrapping
+	// ErrFenced) when this process no longer holds the lease.
 	Record(key string, i int, tx *types.Transaction) error
 	// Lookup returns what Record stored, or nil.
 	Lookup(key string, i int) (*types.Transaction, error)
+	// MaxNonce is the highest nonce of a transaction recorded from
+	// account from; ok is false when there is none.
+	MaxNonce(from common.Address) (nonce uint64, ok bool, err error)
 }
+
+// ErrNonceTaken is wrapped by the error of a Record refused because the
+// journal holds the transaction's nonce for another transaction of the
+// account: two transactions on one nonce would orphan one of them.
+var ErrNonceTaken = errors.New("the nonce is journalled for another transaction")
+
+// ErrFenced is wrapped by the error of a Record refused because the
+// process no longer holds the lease that entitles it to send (another
+// process took it: this one was paused or cut off past its lease). The
+// transaction was signed but is neither recorded nor broadcast, and the
+// Sender stops the batch there: the lease holder resumes the intent.
+var ErrFenced = errors.New("this process does not hold the lease, so it may not send: fenced out")
 
 // Sent is one call's transaction and its receipt.
 type Sent struct {
@@ -209,25 +226,11 @@ func (s *Sender) Send(ctx context.Context, key string, calls []Call) ([]Sent, er
 		if s.MaxFeePerGas != nil && feeCap.Cmp(s.MaxFeePerGas) > 0 {
 			return out, adapters.E(op, adapters.KindCapExceeded, "call %d: the fee it needs, %s wei per gas (base fee %s, tip %s), is above the gas gate %s: nothing sent", i+1, feeCap, base, tip, s.MaxFeePerGas)
 		}
-		nonce, err := s.Client.PendingNonceAt(ctx, from)
-		if err != nil {
-			return out, adapters.Wrap(op, adapters.KindOther, err)
-		}
-		tx, err := s.Signer.SignTx(types.NewTx(&types.DynamicFeeTx{
-			ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap,
+		tx, err := s.signAndRecord(ctx, key, i, from, chainID, &types.DynamicFeeTx{
+			ChainID: chainID, GasTipCap: tip, GasFeeCap: feeCap,
 			Gas: gas + gas/5 + c.ExtraGas, To: &to, Value: valueOf(c.Value), Data: c.Data,
-		}), chainID)
+		})
 		if err != nil {
-			if _, ext := s.Signer.(*RPCSigner); ext {
-				// Its errors name the signer (URL without credentials)
-				// and what it refused; no key is in this process.
-				return out, err
-			}
-			return out, adapters.Wrap(op, adapters.KindOther, errors.New("signing failed"))
-		}
-		// Durably recorded before the broadcast: a crash from here on is
-		// resolved by resume, never by a second transaction.
-		if err := s.Journal.Record(key, i, tx); err != nil {
 			return out, err
 		}
 		if err := s.Client.SendTransaction(ctx, tx); err != nil && !knownTx(err) {
@@ -247,6 +250,68 @@ func (s *Sender) Send(ctx context.Context, key string, calls []Call) ([]Sent, er
 		}
 	}
 	return out, nil
+}
+
+// signAndRecord signs call i of intent key as tx at the account's next
+// nonce and records it in the journal, durably before the broadcast: a
+// crash from there on is resolved by resume, never by a second
+// transaction. When the journal holds the nonce for another transaction
+// already (another instance recorded it between the nonce's choice and
+// this record) the signed transaction is dropped, never broadcast, and
+// the call is signed again at the next nonce.
+func (s *Sender) signAndRecord(ctx context.Context, key string, i int, from common.Address, chainID *big.Int, tx *types.DynamicFeeTx) (*types.Transaction, error) {
+	const op = "execution.Sender.Send"
+	for attempt := 0; ; attempt++ {
+		nonce, err := s.nextNonce(ctx, from)
+		if err != nil {
+			return nil, err
+		}
+		tx.Nonce = nonce
+		signed, err := s.Signer.SignTx(types.NewTx(tx), chainID)
+		if err != nil {
+			if _, ext := s.Signer.(*RPCSigner); ext {
+				// Its errors name the signer (URL without credentials)
+				// and what it refused; no key is in this process.
+				return nil, err
+			}
+			return nil, adapters.Wrap(op, adapters.KindOther, errors.New("signing failed"))
+		}
+		err = s.Journal.Record(key, i, signed)
+		switch {
+		case err == nil:
+			return signed, nil
+		case errors.Is(err, ErrFenced):
+			return nil, adapters.Wrap(op, adapters.KindOther, fmt.Errorf("intent %s call %d: signed with nonce %d, neither recorded nor broadcast, and nothing more is sent: %w", key, i+1, nonce, err))
+		case errors.Is(err, ErrNonceTaken) && attempt < 4:
+			continue
+		}
+		return nil, err
+	}
+}
+
+// nextNonce is the nonce of the account's next transaction: the node's
+// pending nonce, or one above the highest the journal holds for the
+// account when that is higher. A journalled transaction that is not
+// mined and not in the node's pool (another instance recorded it and
+// has not broadcast it yet, or died before it did; the node dropped it)
+// is not counted by the node, and its nonce must not be signed again:
+// that would orphan one of the two. The transaction signed above it
+// waits until the journalled one is mined (the intent that recorded it
+// broadcasts it again when it is re-run).
+func (s *Sender) nextNonce(ctx context.Context, from common.Address) (uint64, error) {
+	const op = "execution.Sender.nextNonce"
+	nonce, err := s.Client.PendingNonceAt(ctx, from)
+	if err != nil {
+		return 0, adapters.Wrap(op, adapters.KindOther, err)
+	}
+	top, ok, err := s.Journal.MaxNonce(from)
+	if err != nil {
+		return 0, err
+	}
+	if ok && top+1 > nonce {
+		nonce = top + 1
+	}
+	return nonce, nil
 }
 
 func (s *Sender) revert(op string, i int, c Call, err error) error {

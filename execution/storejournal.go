@@ -3,6 +3,7 @@ package execution
 import (
 	"fmt"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/shopspring/decimal"
 
@@ -13,10 +14,17 @@ import (
 // service's state database, so that every instance on it sees what
 // another sent. Put methods return only once the record is durable (a
 // committed transaction); a second record under the same (key, index)
-// leaves the first, and PutTx reports a different one as an error.
+// leaves the first, and PutTx reports a different one as an error, as
+// it does a transaction whose nonce the store holds for another call of
+// the same account (from, 0x-hex). A store that fences sending refuses
+// PutTx, with an error wrapping ErrFenced, when the process does not
+// hold the lease.
 type JournalStore interface {
-	PutTx(key string, i int, hash string, nonce uint64, raw []byte) error
+	PutTx(key string, i int, hash, from string, nonce uint64, raw []byte) error
 	GetTx(key string, i int) (raw []byte, ok bool, err error)
+	// MaxNonce is the highest nonce of a transaction held for account
+	// from; ok is false when it holds none.
+	MaxNonce(from string) (nonce uint64, ok bool, err error)
 	PutGas(key, gwei string) error
 	GetGas(key string) (gwei string, ok bool, err error)
 	PutRates(key string, rates map[string]string) error
@@ -31,11 +39,30 @@ type StoreJournal struct {
 
 // Record stores the signed transaction of call i of intent key.
 func (j StoreJournal) Record(key string, i int, tx *types.Transaction) error {
+	const op = "execution.StoreJournal.Record"
 	raw, err := tx.MarshalBinary()
 	if err != nil {
-		return adapters.Wrap("execution.StoreJournal.Record", adapters.KindOther, err)
+		return adapters.Wrap(op, adapters.KindOther, err)
 	}
-	return j.S.PutTx(key, i, tx.Hash().Hex(), tx.Nonce(), raw)
+	from, err := senderOf(tx)
+	if err != nil {
+		return adapters.Wrap(op, adapters.KindInvalid, err)
+	}
+	return j.S.PutTx(key, i, tx.Hash().Hex(), from.Hex(), tx.Nonce(), raw)
+}
+
+// MaxNonce is the highest nonce journalled for account from.
+func (j StoreJournal) MaxNonce(from common.Address) (uint64, bool, error) {
+	return j.S.MaxNonce(from.Hex())
+}
+
+// senderOf recovers a signed transaction's sending account.
+func senderOf(tx *types.Transaction) (common.Address, error) {
+	from, err := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx)
+	if err != nil {
+		return common.Address{}, fmt.Errorf("transaction %s: its signature gives no sender: %v", tx.Hash().Hex(), err)
+	}
+	return from, nil
 }
 
 // Lookup returns the recorded transaction of (key, i), or nil.
@@ -134,7 +161,13 @@ func Import(path string, s JournalStore) (int, error) {
 	for _, r := range recs {
 		switch {
 		case r.Raw != nil:
-			err = s.PutTx(r.Key, r.Index, r.Hash, r.Nonce, r.Raw)
+			tx := new(types.Transaction)
+			if err = tx.UnmarshalBinary(r.Raw); err == nil {
+				var from common.Address
+				if from, err = senderOf(tx); err == nil {
+					err = s.PutTx(r.Key, r.Index, r.Hash, from.Hex(), r.Nonce, r.Raw)
+				}
+			}
 		case r.Rates != nil:
 			err = s.PutRates(r.Key, r.Rates)
 		default:

@@ -37,7 +37,12 @@
 // lease is checked inside the transaction that journals a scheduled
 // intent; the intent's unique key and the vault's version check at commit
 // are the last line of defence. The lease row carries a random nonce per
-// process, so two processes under one holder name never both lead.
+// process, so two processes under one holder name never both lead, and a
+// generation that goes up each time the lease changes hands: the fencing
+// token. In send mode the record of each signed transaction, before its
+// broadcast, checks the lease and its generation in the same write
+// transaction (Store.Fenced), so a process that lost the lease sends
+// nothing.
 //
 // # Write deadline
 //

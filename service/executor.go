@@ -127,14 +127,16 @@ type SendExecutor struct {
 	Client execution.Client
 }
 
-// NewSendExecutor builds the sender with its journal in the state
-// database st (execution.StoreJournal), after importing the records of a
-// journal file an earlier version wrote (cfg.JournalPath, when present).
-func NewSendExecutor(cfg *execution.Config, client execution.Client, st *Store) (*SendExecutor, error) {
+// NewSendExecutor builds the sender with its journal js in the state
+// database st (execution.StoreJournal; the service passes st.Fenced, so
+// that only the lease holder records, and so sends, a transaction),
+// after importing into st the records of a journal file an earlier
+// version wrote (cfg.JournalPath, when present).
+func NewSendExecutor(cfg *execution.Config, client execution.Client, st *Store, js execution.JournalStore) (*SendExecutor, error) {
 	if _, err := execution.Import(cfg.JournalPath, st); err != nil {
 		return nil, err
 	}
-	j := execution.StoreJournal{S: st}
+	j := execution.StoreJournal{S: js}
 	// A vault executed through its Safe: the signer must be able to
 	// execute alone (an owner, threshold 1), checked at start.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -189,6 +189,11 @@ func writeErr(w http.ResponseWriter, err error) {
 		// with the same Idempotency-Key.
 		writeError(w, http.StatusServiceUnavailable, "write_blocked", "the state database cannot be written now (another process keeps its write lock); retry with the same Idempotency-Key")
 		return
+	case errors.Is(err, execution.ErrFenced):
+		// Send mode sends only from the lease holder, and this process
+		// does not hold it (any more): nothing was broadcast.
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "this process does not hold the lease, and in send mode only the lease holder sends transactions: nothing was sent; retry with the same Idempotency-Key")
+		return
 	}
 	var e *adapters.Error
 	if !errors.As(err, &e) {

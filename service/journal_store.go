@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/execution"
 )
 
 // journalTimeout bounds each call of the execution journal (its
@@ -24,34 +26,95 @@ const journalTimeout = 30 * time.Second
 // process that takes the lease resolves the previous holder's
 // transactions from here, wherever it runs.
 
-// PutTx records the signed transaction of call i of intent key. The
-// same record again is kept; another transaction under the same call is
-// an error (the intent's re-run must resolve the first, never sign a
-// second).
-func (s *Store) PutTx(key string, i int, hash string, nonce uint64, raw []byte) error {
+// PutTx records the signed transaction of call i of intent key, sent
+// from account from. The same record again is kept; another transaction
+// under the same call is an error (the intent's re-run must resolve the
+// first, never sign a second), and so is a transaction whose nonce is
+// journalled for another call of the account (two transactions on one
+// nonce: one of them would be orphaned). It is not fenced by the lease:
+// Fenced's journal is.
+func (s *Store) PutTx(key string, i int, hash, from string, nonce uint64, raw []byte) error {
+	return s.putTx(key, i, hash, from, nonce, raw, nil)
+}
+
+// putTx is PutTx, with the lease lc returns (called before the write
+// begins) checked in the same transaction when lc is not nil.
+func (s *Store) putTx(key string, i int, hash, from string, nonce uint64, raw []byte, lc func() *LeaseCheck) error {
 	const op = "service.Store.PutTx"
 	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
 	defer cancel()
+	var fence *LeaseCheck
+	if lc != nil {
+		fence = lc() // outside the write: it may renew the lease
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, "INSERT INTO execution_journal (intent_key, idx, hash, nonce, raw, gas_gwei) VALUES (?, ?, ?, ?, ?, '') ON CONFLICT (intent_key, idx) DO NOTHING",
-			key, i, hash, int64(nonce), "0x"+hex.EncodeToString(raw))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return nil
+		if fence != nil {
+			if err := s.checkLease(ctx, tx, op, fence); errors.Is(err, ErrNotLeader) {
+				return &adapters.Error{Op: op, Kind: adapters.KindPaused, Err: fmt.Errorf("%w (%w): the lease changed hands since this process took it, or lapsed", execution.ErrFenced, ErrNotLeader)}
+			} else if err != nil {
+				return err
+			}
 		}
 		var have string
-		if err := s.queryRow(ctx, tx, "SELECT hash FROM execution_journal WHERE intent_key = ? AND idx = ?", key, i).Scan(&have); err != nil {
+		err := s.queryRow(ctx, tx, "SELECT hash FROM execution_journal WHERE intent_key = ? AND idx = ?", key, i).Scan(&have)
+		switch {
+		case err == nil && have == hash:
+			return nil
+		case err == nil:
+			return adapters.E(op, adapters.KindOther, "intent %s call %d is journalled with transaction %s, not %s", key, i+1, have, hash)
+		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		if have != hash {
-			return adapters.E(op, adapters.KindOther, "intent %s call %d is journalled with transaction %s, not %s", key, i+1, have, hash)
+		var okey string
+		var oidx int
+		err = s.queryRow(ctx, tx, "SELECT intent_key, idx, hash FROM execution_journal WHERE sender = ? AND nonce = ? AND sender != ''", from, int64(nonce)).Scan(&okey, &oidx, &have)
+		if err == nil {
+			return &adapters.Error{Op: op, Kind: adapters.KindOther, Err: fmt.Errorf("%w (%w): nonce %d of %s is journalled for intent %s call %d (%s): transaction %s is not recorded and not sent", ErrConflict, execution.ErrNonceTaken, nonce, from, okey, oidx+1, have, hash)}
 		}
-		return nil
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = s.exec(ctx, tx, "INSERT INTO execution_journal (intent_key, idx, hash, nonce, raw, gas_gwei, sender) VALUES (?, ?, ?, ?, ?, '', ?)",
+			key, i, hash, int64(nonce), "0x"+hex.EncodeToString(raw), from)
+		return err
 	})
 	if err != nil && !errors.As(err, new(*adapters.Error)) {
 		return adapters.Wrap(op, adapters.KindOther, err)
+	}
+	return err
+}
+
+// MaxNonce is the highest nonce journalled for account from.
+func (s *Store) MaxNonce(from string) (uint64, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	var n sql.NullInt64
+	if err := s.queryRow(ctx, nil, "SELECT MAX(nonce) FROM execution_journal WHERE sender = ? AND sender != ''", from).Scan(&n); err != nil {
+		return 0, false, adapters.Wrap("service.Store.MaxNonce", adapters.KindOther, err)
+	}
+	return uint64(n.Int64), n.Valid, nil
+}
+
+// Fenced is the store as the execution journal of a process that sends
+// only while it holds the lease: each signed transaction is recorded
+// only if, in the same write transaction, the lease still names the
+// process with the generation lease returns (taken when PutTx is
+// called); else PutTx records nothing and returns an error wrapping
+// execution.ErrFenced and ErrNotLeader, after calling lost with it.
+func (s *Store) Fenced(lease func() *LeaseCheck, lost func(error)) execution.JournalStore {
+	return fencedJournal{Store: s, lease: lease, lost: lost}
+}
+
+type fencedJournal struct {
+	*Store
+	lease func() *LeaseCheck
+	lost  func(error)
+}
+
+func (f fencedJournal) PutTx(key string, i int, hash, from string, nonce uint64, raw []byte) error {
+	err := f.putTx(key, i, hash, from, nonce, raw, f.lease)
+	if errors.Is(err, execution.ErrFenced) && f.lost != nil {
+		f.lost(err)
 	}
 	return err
 }

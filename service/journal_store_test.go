@@ -2,10 +2,13 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/big"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -17,12 +20,19 @@ import (
 
 func journalTx(t *testing.T, nonce uint64) *types.Transaction {
 	t.Helper()
+	return journalTxGas(t, nonce, 21000)
+}
+
+// journalTxGas is journalTx with its gas limit: another transaction on
+// the same nonce.
+func journalTxGas(t *testing.T, nonce, gas uint64) *types.Transaction {
+	t.Helper()
 	key, err := crypto.HexToECDSA("8a1f9a8f95be41cd7ccb6168179afb4504aefe388d1e14474d32c45c72ce7b7a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	to := common.HexToAddress("0x00000000000000000000000000000000000000A1")
-	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(1), Nonce: nonce, GasTipCap: big.NewInt(1), GasFeeCap: big.NewInt(2), Gas: 21000, To: &to}), types.LatestSignerForChainID(big.NewInt(1)), key)
+	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(1), Nonce: nonce, GasTipCap: big.NewInt(1), GasFeeCap: big.NewInt(2), Gas: gas, To: &to}), types.LatestSignerForChainID(big.NewInt(1)), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +139,126 @@ func TestStore_ExecutionJournal(t *testing.T) {
 		}
 		if n, err := execution.Import(filepath.Join(t.TempDir(), "none.jsonl"), a); err != nil || n != 0 {
 			t.Errorf("no journal file: %d, %v; want nothing imported", n, err)
+		}
+	})
+}
+
+// TestStore_JournalFencedByLease: the record of a signed transaction
+// (before its broadcast) is fenced by the lease, on SQLite and
+// PostgreSQL: it succeeds only while the lease still has the generation
+// the process took it at, checked in the transaction that writes the
+// record. A holder whose lease lapsed, or was taken over, records
+// nothing (so broadcasts nothing) and is told so (execution.ErrFenced,
+// ErrNotLeader, its lost callback); one that took the lease back since is
+// still refused for what it began under the old generation. One nonce of
+// an account is journalled for one transaction only, and the highest
+// journalled nonce is read per account.
+func TestStore_JournalFencedByLease(t *testing.T) {
+	forEachStore(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		a, b := openTestStore(t, dsn), openTestStore(t, dsn)
+		now := int64(1_700_000_000_000)
+		ttl := 10 * time.Second
+		clock := now
+		type proc struct {
+			holder, nonce string
+			gen           int64
+			lost          []error
+		}
+		pa, pb := &proc{holder: "one", nonce: "na"}, &proc{holder: "two", nonce: "nb"}
+		fenced := func(st *Store, p *proc) execution.StoreJournal {
+			return execution.StoreJournal{S: st.Fenced(func() *LeaseCheck {
+				return &LeaseCheck{Holder: p.holder, Nonce: p.nonce, Gen: p.gen, NowMs: clock}
+			}, func(err error) { p.lost = append(p.lost, err) })}
+		}
+		take := func(st *Store, p *proc, at int64) {
+			t.Helper()
+			ok, l, err := st.AcquireLease(ctx, p.holder, p.nonce, at, ttl)
+			if !ok || err != nil {
+				t.Fatalf("%s takes the lease at +%d ms: %t, %v", p.holder, at-now, ok, err)
+			}
+			p.gen = l.Generation
+		}
+		refused := func(step string, j execution.StoreJournal, p *proc, key string, tx *types.Transaction) {
+			t.Helper()
+			lost := len(p.lost)
+			err := j.Record(key, 0, tx)
+			if !errors.Is(err, execution.ErrFenced) || !errors.Is(err, ErrNotLeader) {
+				t.Errorf("%s: Record = %v, want refused (ErrFenced, ErrNotLeader)", step, err)
+			}
+			if len(p.lost) != lost+1 {
+				t.Errorf("%s: the lost callback ran %d times, want once", step, len(p.lost)-lost)
+			}
+			if got, err := j.Lookup(key, 0); got != nil || err != nil {
+				t.Errorf("%s: the refused transaction is journalled (%v, %v)", step, got, err)
+			}
+		}
+		ja, jb := fenced(a, pa), fenced(b, pb)
+		from := journalTx(t, 0).To() // any account but the signer's
+		signer, err := types.Sender(types.LatestSignerForChainID(big.NewInt(1)), journalTx(t, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		take(a, pa, now)
+		if err := ja.Record("v/rebalance/1", 0, journalTx(t, 7)); err != nil {
+			t.Fatalf("the holder records: %v", err)
+		}
+		if n, ok, err := jb.MaxNonce(signer); n != 7 || !ok || err != nil {
+			t.Errorf("MaxNonce = %d, %t, %v; want 7", n, ok, err)
+		}
+		if _, ok, err := jb.MaxNonce(*from); ok || err != nil {
+			t.Errorf("MaxNonce of an account with no transaction: ok %t, %v", ok, err)
+		}
+		// a's lease lapses, no one has taken it yet: refused all the same.
+		clock = now + 10_000
+		refused("lapsed lease", ja, pa, "v/rebalance/2", journalTx(t, 8))
+		// b takes over; a, paused meanwhile, comes back mid-send.
+		take(b, pb, now+15_000)
+		clock = now + 15_001
+		refused("taken over", ja, pa, "v/rebalance/2", journalTx(t, 8))
+		if err := jb.Record("v/rebalance/2", 0, journalTx(t, 8)); err != nil {
+			t.Fatalf("the new holder records: %v", err)
+		}
+		// b's lease lapses, a takes it back (a new generation): what a
+		// began under its old generation is refused though its holder
+		// name and process nonce are the lease's again.
+		old := pa.gen
+		take(a, pa, now+30_000)
+		clock = now + 30_001
+		if pa.gen != old+2 {
+			t.Errorf("generation %d after two changes of hands, want %d", pa.gen, old+2)
+		}
+		fresh := pa.gen
+		pa.gen = old
+		refused("stale generation", ja, pa, "v/rebalance/3", journalTx(t, 9))
+		pa.gen = fresh
+		if err := ja.Record("v/rebalance/3", 0, journalTx(t, 9)); err != nil {
+			t.Fatalf("the holder at its new generation records: %v", err)
+		}
+		// Another transaction on a journalled nonce is refused, naming
+		// the call that holds the nonce.
+		err = ja.Record("v/rebalance/4", 0, journalTxGas(t, 8, 30000))
+		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "v/rebalance/2") {
+			t.Errorf("a second transaction on nonce 8: %v, want a conflict naming v/rebalance/2", err)
+		}
+		if got, _ := ja.Lookup("v/rebalance/4", 0); got != nil {
+			t.Errorf("the transaction on a journalled nonce is journalled: %s", got.Hash().Hex())
+		}
+		if n, ok, err := ja.MaxNonce(signer); n != 9 || !ok || err != nil {
+			t.Errorf("MaxNonce = %d, %t, %v; want 9", n, ok, err)
+		}
+		txs, err := a.JournalTxs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, x := range txs {
+			got = append(got, fmt.Sprintf("%s#%d nonce %d", x.Key, x.Index, x.Nonce))
+		}
+		want := "v/rebalance/1#0 nonce 7\nv/rebalance/2#0 nonce 8\nv/rebalance/3#0 nonce 9"
+		if strings.Join(got, "\n") != want {
+			t.Errorf("journal:\n%s\nwant\n%s", strings.Join(got, "\n"), want)
 		}
 	})
 }

@@ -52,6 +52,10 @@ type Metrics struct {
 	// write lock); WriteDeadline counts the writes that ran out of time.
 	WriteBlocked  prometheus.Gauge
 	WriteDeadline prometheus.Counter
+	// Fenced counts the signed transactions the execution journal
+	// refused to record (so never broadcast) because this process no
+	// longer held the lease (send mode).
+	Fenced prometheus.Counter
 }
 
 // NewMetrics registers the service's metrics on a new registry, with the
@@ -105,8 +109,10 @@ func NewMetrics() *Metrics {
 			Help: "1 while this process cannot write the state database within the write deadline (another process, say a hung lease holder, keeps the write lock)."}),
 		WriteDeadline: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "yieldvault", Name: "store_write_deadline_exceeded_total",
 			Help: "State database writes that could not take the write lock or finish within the write deadline (rolled back)."}),
+		Fenced: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "yieldvault", Name: "send_fenced_total",
+			Help: "Signed transactions not recorded, so not broadcast, because this process no longer held the lease (send mode)."}),
 	}
-	r.MustRegister(m.Leader, m.Recovered, m.ServiceTime, m.WriteBlocked, m.WriteDeadline, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.MustRegister(m.Leader, m.Recovered, m.ServiceTime, m.WriteBlocked, m.WriteDeadline, m.Fenced, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

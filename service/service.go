@@ -102,7 +102,10 @@ type Service struct {
 	loggedSameName atomic.Bool
 	leader         atomic.Bool
 	leaseUntil     atomic.Int64 // wall ms
-	ready          atomic.Bool
+	// leaseGen is the generation of the lease this process holds (the
+	// fencing token its scheduled intents and sent transactions name).
+	leaseGen atomic.Int64
+	ready    atomic.Bool
 	// stopping is set when shutdown begins: jobs stop between ticks.
 	stopping atomic.Bool
 	// missing counts the configured vaults the database does not hold
@@ -172,7 +175,7 @@ func New(ctx context.Context, cfg *Config, o Options) (*Service, error) {
 	}
 	if o.Executor == nil && cfg.Execution != nil && cfg.Execution.Mode == execution.ModeSend {
 		// Send mode's journal lives in the state database.
-		se, err := NewSendExecutor(cfg.Execution, o.ChainClient, s.store)
+		se, err := NewSendExecutor(cfg.Execution, o.ChainClient, s.store, s.store.Fenced(s.sendFence, s.fencedOut))
 		if err != nil {
 			s.store.Close()
 			return nil, err
@@ -435,6 +438,7 @@ func (s *Service) renewLease(ctx context.Context) error {
 	}
 	s.leader.Store(ok)
 	if ok {
+		s.leaseGen.Store(cur.Generation)
 		s.leaseUntil.Store(now.Add(s.cfg.LeaseTTL).UnixMilli())
 		s.metrics.Leader.Set(1)
 	} else {
@@ -507,8 +511,39 @@ func (s *Service) isLeader() bool {
 	return s.leader.Load() && s.wall().UnixMilli() < s.leaseUntil.Load()
 }
 
+// manualRenew renews a held lease past half its TTL when the service
+// runs without Run (Options.Manual: tests and benchmarks drive it), so
+// without the renewal loop: as jobs run and as transactions are sent.
+func (s *Service) manualRenew() {
+	if s.manual && s.leader.Load() && s.wall().UnixMilli() > s.leaseUntil.Load()-s.cfg.LeaseTTL.Milliseconds()/2 {
+		if err := s.renewLease(context.Background()); err != nil {
+			s.log.Error("renewing the lease", "err", err)
+		}
+	}
+}
+
+// sendFence is the lease a transaction's record is fenced by.
+func (s *Service) sendFence() *LeaseCheck {
+	s.manualRenew()
+	return s.leaseCheck()
+}
+
 func (s *Service) leaseCheck() *LeaseCheck {
-	return &LeaseCheck{Holder: s.cfg.LeaseHolder, Nonce: s.nonce, NowMs: s.wall().UnixMilli()}
+	return &LeaseCheck{Holder: s.cfg.LeaseHolder, Nonce: s.nonce, Gen: s.leaseGen.Load(), NowMs: s.wall().UnixMilli()}
+}
+
+// fencedOut is called when the execution journal refused to record a
+// signed transaction because this process no longer holds the lease it
+// took (another process took it over while this one was paused or cut
+// off): nothing was broadcast. The process steps down at once, so it
+// runs no further scheduled intent and sends nothing until a renewal
+// gives it the lease again (under a new generation).
+func (s *Service) fencedOut(err error) {
+	s.leader.Store(false)
+	s.metrics.Leader.Set(0)
+	s.metrics.Fenced.Inc()
+	s.log.Error("send mode: fenced out, the lease is no longer this process's: the signed transaction was not recorded or broadcast and this process stops sending; the lease holder resumes the intent",
+		"holder", s.cfg.LeaseHolder, "generation", s.leaseGen.Load(), "error", err)
 }
 
 // Jobs returns every scheduled job: per vault its exit check, harvest and
@@ -546,12 +581,7 @@ func (s *Service) Jobs(ctx context.Context) ([]Job, error) {
 }
 
 func (s *Service) runJob(name string, fn func() error) {
-	if s.manual && s.leader.Load() && s.wall().UnixMilli() > s.leaseUntil.Load()-s.cfg.LeaseTTL.Milliseconds()/2 {
-		// Without Run there is no renewal loop: renew as jobs run.
-		if err := s.renewLease(context.Background()); err != nil {
-			s.log.Error("renewing the lease", "err", err)
-		}
-	}
+	s.manualRenew()
 	if !s.isLeader() || s.stopping.Load() {
 		return
 	}

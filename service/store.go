@@ -433,13 +433,28 @@ func scanIntent(sc interface{ Scan(...any) error }) (Intent, error) {
 	return in, nil
 }
 
-// LeaseCheck, when set on BeginIntent, must hold inside the journalling
-// transaction: the lease row names this holder and process nonce and has
-// not expired.
+// LeaseCheck, when set on BeginIntent (or on the record of a signed
+// transaction, Store.Fenced), must hold inside the journalling
+// transaction: the lease row names this holder and process nonce, has
+// the generation this process took it at (Lease.Generation), and has not
+// expired by NowMs.
 type LeaseCheck struct {
 	Holder string
 	Nonce  string
+	Gen    int64
 	NowMs  int64
+}
+
+// checkLease is LeaseCheck's test inside write transaction tx: nil when
+// it holds, else an error wrapping ErrNotLeader (KindPaused).
+func (s *Store) checkLease(ctx context.Context, tx *sql.Tx, op string, lc *LeaseCheck) error {
+	var holder, nonce string
+	var gen, exp int64
+	err := s.queryRow(ctx, tx, "SELECT holder, nonce, generation, expires_at FROM lease WHERE name = 'scheduler'").Scan(&holder, &nonce, &gen, &exp)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (holder != lc.Holder || nonce != lc.Nonce || gen != lc.Gen || exp <= lc.NowMs) {
+		return &adapters.Error{Op: op, Kind: adapters.KindPaused, Err: ErrNotLeader}
+	}
+	return err
 }
 
 // BeginIntent journals an intent as pending before it runs. When the key
@@ -454,11 +469,8 @@ func (s *Store) BeginIntent(ctx context.Context, in Intent, lc *LeaseCheck) (Int
 	created := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if lc != nil {
-			var holder, nonce string
-			var exp int64
-			err := s.queryRow(ctx, tx, "SELECT holder, nonce, expires_at FROM lease WHERE name = 'scheduler'").Scan(&holder, &nonce, &exp)
-			if err != nil || holder != lc.Holder || nonce != lc.Nonce || exp <= lc.NowMs {
-				return &adapters.Error{Op: op, Kind: adapters.KindPaused, Err: ErrNotLeader}
+			if err := s.checkLease(ctx, tx, op, lc); err != nil {
+				return err
 			}
 		}
 		req := string(in.Request)
@@ -855,11 +867,17 @@ func (s *Store) writeVault(ctx context.Context, tx *sql.Tx, u *VaultUpdate, inte
 	return nil
 }
 
-// Lease is the lease row as AcquireLease found it.
+// Lease is the lease row: as AcquireLease found it when another process
+// holds it, as this process now holds it when it took or renewed it.
 type Lease struct {
 	Holder    string
 	Nonce     string
 	ExpiresMs int64 // wall ms; 0 when there was no lease
+	// Generation goes up by one each time the lease changes hands (a
+	// renewal keeps it): the fencing token a holder's writes name
+	// (LeaseCheck.Gen), so that a process that lost the lease, even one
+	// that took it back since, is refused for what it began before.
+	Generation int64
 }
 
 // AcquireLease takes or renews the scheduler lease for the process
@@ -867,14 +885,16 @@ type Lease struct {
 // still valid: another holder's, or one under the same holder name with
 // another nonce (a second process started with the same name waits for
 // the first one's lease to expire). It reports whether the process has
-// the lease, and the lease it found before.
+// the lease, and the lease: the one it now holds (with its generation),
+// else the one it found.
 func (s *Store) AcquireLease(ctx context.Context, holder, nonce string, nowMs int64, ttl time.Duration) (bool, Lease, error) {
 	ok := false
 	var cur Lease
+	const q = "SELECT holder, nonce, expires_at, generation FROM lease WHERE name = 'scheduler'"
 	// Read first, without the write lock: a standby facing a valid lease
 	// does not contend for the lock, and knows whose lease it is when the
 	// write below cannot take the lock.
-	err := s.queryRow(ctx, nil, "SELECT holder, nonce, expires_at FROM lease WHERE name = 'scheduler'").Scan(&cur.Holder, &cur.Nonce, &cur.ExpiresMs)
+	err := s.queryRow(ctx, nil, q).Scan(&cur.Holder, &cur.Nonce, &cur.ExpiresMs, &cur.Generation)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, cur, adapters.Wrap("service.AcquireLease", adapters.KindOther, err)
 	}
@@ -882,16 +902,24 @@ func (s *Store) AcquireLease(ctx context.Context, holder, nonce string, nowMs in
 		return false, cur, nil
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		err := s.queryRow(ctx, tx, "SELECT holder, nonce, expires_at FROM lease WHERE name = 'scheduler'").Scan(&cur.Holder, &cur.Nonce, &cur.ExpiresMs)
+		cur = Lease{}
+		err := s.queryRow(ctx, tx, q).Scan(&cur.Holder, &cur.Nonce, &cur.ExpiresMs, &cur.Generation)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if err == nil && (cur.Holder != holder || cur.Nonce != nonce) && cur.ExpiresMs > nowMs {
+		renew := err == nil && cur.Holder == holder && cur.Nonce == nonce
+		if err == nil && !renew && cur.ExpiresMs > nowMs {
 			return nil
 		}
-		_, err = s.exec(ctx, tx, "INSERT INTO lease (name, holder, nonce, expires_at) VALUES ('scheduler', ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, nonce = excluded.nonce, expires_at = excluded.expires_at",
-			holder, nonce, nowMs+ttl.Milliseconds())
-		ok = err == nil
+		gen := cur.Generation
+		if !renew {
+			gen++ // the lease changes hands
+		}
+		_, err = s.exec(ctx, tx, "INSERT INTO lease (name, holder, nonce, expires_at, generation) VALUES ('scheduler', ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, nonce = excluded.nonce, expires_at = excluded.expires_at, generation = excluded.generation",
+			holder, nonce, nowMs+ttl.Milliseconds(), gen)
+		if err == nil {
+			ok, cur = true, Lease{Holder: holder, Nonce: nonce, ExpiresMs: nowMs + ttl.Milliseconds(), Generation: gen}
+		}
 		return err
 	})
 	if err != nil {
@@ -900,10 +928,12 @@ func (s *Store) AcquireLease(ctx context.Context, holder, nonce string, nowMs in
 	return ok, cur, nil
 }
 
-// ReleaseLease gives the lease up if the process (holder, nonce) has it.
+// ReleaseLease gives the lease up if the process (holder, nonce) has it:
+// the row stays, expired and naming no one, so that its generation keeps
+// counting (the next process to take it gets a new one).
 func (s *Store) ReleaseLease(ctx context.Context, holder, nonce string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, "DELETE FROM lease WHERE name = 'scheduler' AND holder = ? AND nonce = ?", holder, nonce)
+		_, err := s.exec(ctx, tx, "UPDATE lease SET holder = '', nonce = '', expires_at = 0 WHERE name = 'scheduler' AND holder = ? AND nonce = ?", holder, nonce)
 		return err
 	})
 }

@@ -193,8 +193,9 @@ func TestStore_LeaseAcrossInstances(t *testing.T) {
 		a, b := openTestStore(t, dsn), openTestStore(t, dsn)
 		now := int64(1_700_000_000_000)
 		ttl := 10 * time.Second
-		if ok, _, err := a.AcquireLease(ctx, "one", "na", now, ttl); !ok || err != nil {
-			t.Fatalf("a: %t, %v", ok, err)
+		ok, la, err := a.AcquireLease(ctx, "one", "na", now, ttl)
+		if !ok || err != nil || la.Generation != 1 {
+			t.Fatalf("a: %t, %+v, %v; want the lease at generation 1", ok, la, err)
 		}
 		ok, cur, err := b.AcquireLease(ctx, "two", "nb", now+1000, ttl)
 		if ok || err != nil || cur.Holder != "one" || cur.Nonce != "na" {
@@ -206,23 +207,24 @@ func TestStore_LeaseAcrossInstances(t *testing.T) {
 			t.Error("same holder, other nonce: took the valid lease")
 		}
 		in := Intent{Key: "v/rebalance/1", VaultID: "v", Action: ActRebalance, Source: SourceSchedule, Created: time.Unix(now/1000, 0)}
-		if _, _, err := b.BeginIntent(ctx, in, &LeaseCheck{Holder: "two", Nonce: "nb", NowMs: now + 1000}); !errors.Is(err, ErrNotLeader) {
+		if _, _, err := b.BeginIntent(ctx, in, &LeaseCheck{Holder: "two", Nonce: "nb", Gen: la.Generation, NowMs: now + 1000}); !errors.Is(err, ErrNotLeader) {
 			t.Errorf("b journalling without the lease: %v, want ErrNotLeader", err)
 		}
-		if ok, _, err := a.AcquireLease(ctx, "one", "na", now+5000, ttl); !ok || err != nil {
-			t.Fatalf("a renews: %t, %v", ok, err)
+		if ok, l, err := a.AcquireLease(ctx, "one", "na", now+5000, ttl); !ok || err != nil || l.Generation != la.Generation {
+			t.Fatalf("a renews: %t, %+v, %v; want generation %d kept", ok, l, err, la.Generation)
 		}
 		if ok, _, _ := b.AcquireLease(ctx, "two", "nb", now+14000, ttl); ok {
 			t.Error("b took the lease a renewed")
 		}
 		// a stops renewing: b takes over at expiry.
-		if ok, _, err := b.AcquireLease(ctx, "two", "nb", now+15000, ttl); !ok || err != nil {
-			t.Fatalf("b after a's lease expired: %t, %v", ok, err)
+		ok, lb, err := b.AcquireLease(ctx, "two", "nb", now+15000, ttl)
+		if !ok || err != nil || lb.Generation != la.Generation+1 {
+			t.Fatalf("b after a's lease expired: %t, %+v, %v; want generation %d", ok, lb, err, la.Generation+1)
 		}
-		if _, _, err := a.BeginIntent(ctx, in, &LeaseCheck{Holder: "one", Nonce: "na", NowMs: now + 15001}); !errors.Is(err, ErrNotLeader) {
+		if _, _, err := a.BeginIntent(ctx, in, &LeaseCheck{Holder: "one", Nonce: "na", Gen: la.Generation, NowMs: now + 15001}); !errors.Is(err, ErrNotLeader) {
 			t.Errorf("a journalling after the takeover: %v, want ErrNotLeader", err)
 		}
-		if _, created, err := b.BeginIntent(ctx, in, &LeaseCheck{Holder: "two", Nonce: "nb", NowMs: now + 15001}); err != nil || !created {
+		if _, created, err := b.BeginIntent(ctx, in, &LeaseCheck{Holder: "two", Nonce: "nb", Gen: lb.Generation, NowMs: now + 15001}); err != nil || !created {
 			t.Errorf("b journalling with the lease: created %t, %v", created, err)
 		}
 		if ok, _, _ := a.AcquireLease(ctx, "one", "na", now+16000, ttl); ok {
@@ -231,8 +233,8 @@ func TestStore_LeaseAcrossInstances(t *testing.T) {
 		if err := b.ReleaseLease(ctx, "two", "nb"); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, err := a.AcquireLease(ctx, "one", "na", now+16000, ttl); !ok || err != nil {
-			t.Errorf("a after b released: %t, %v", ok, err)
+		if ok, l, err := a.AcquireLease(ctx, "one", "na", now+16000, ttl); !ok || err != nil || l.Generation != lb.Generation+1 {
+			t.Errorf("a after b released: %t, %+v, %v; want generation %d (a release keeps the count)", ok, l, err, lb.Generation+1)
 		}
 	})
 }
@@ -299,10 +301,11 @@ func BenchmarkStore_Intents(b *testing.B) {
 			if err := st.Commit(ctx, Commit{Intent: "v/create", Outcome: "created", At: now, Vault: testVault("v")}); err != nil {
 				b.Fatal(err)
 			}
-			if ok, _, err := st.AcquireLease(ctx, "bench", "n", 1, time.Duration(1<<62)); !ok || err != nil {
+			ok, l, err := st.AcquireLease(ctx, "bench", "n", 1, time.Duration(1<<62))
+			if !ok || err != nil {
 				b.Fatalf("lease: %t, %v", ok, err)
 			}
-			lc := &LeaseCheck{Holder: "bench", Nonce: "n", NowMs: 2}
+			lc := &LeaseCheck{Holder: "bench", Nonce: "n", Gen: l.Generation, NowMs: 2}
 			row, err := st.Vault(ctx, "v")
 			if err != nil {
 				b.Fatal(err)
