@@ -186,6 +186,13 @@ var (
 {"type":"function","name":"position","stateMutability":"view","inputs":[{"name":"id","type":"bytes32"},{"name":"user","type":"address"}],"outputs":[{"name":"supplyShares","type":"uint256"},{"name":"borrowShares","type":"uint128"},{"name":"collateral","type":"uint128"}]},
 {"type":"function","name":"market","stateMutability":"view","inputs":[{"name":"id","type":"bytes32"}],"outputs":[{"name":"totalSupplyAssets","type":"uint128"},{"name":"totalSupplyShares","type":"uint128"},{"name":"totalBorrowAssets","type":"uint128"},{"name":"totalBorrowShares","type":"uint128"},{"name":"lastUpdate","type":"uint128"},{"name":"fee","type":"uint128"}]}]`)
 
+	// A Morpho Blue IRM's borrowRateView (morpho-org/morpho-blue
+	// src/interfaces/IIrm.sol): the borrow rate per second (1e18 = 100%)
+	// for a market's params and state, without writing (the
+	// AdaptiveCurveIrm's view of what borrowRate would answer).
+	morphoIrmABI = mustABI("morpho-blue-irm", `[
+{"type":"function","name":"borrowRateView","stateMutability":"view","inputs":[`+morphoMarketParams+`,{"name":"market","type":"tuple","components":[{"name":"totalSupplyAssets","type":"uint128"},{"name":"totalSupplyShares","type":"uint128"},{"name":"totalBorrowAssets","type":"uint128"},{"name":"totalBorrowShares","type":"uint128"},{"name":"lastUpdate","type":"uint128"},{"name":"fee","type":"uint128"}]}],"outputs":[{"name":"","type":"uint256"}]}]`)
+
 	// Comet (compound-finance/comet contracts/CometMainInterface.sol):
 	// balanceOf is an account's base supply at its present value,
 	// borrowBalanceOf its base debt.

@@ -45,6 +45,7 @@ func TestABI_Selectors(t *testing.T) {
 		{morphoBlueABI, "withdrawCollateral", "withdrawCollateral((address,address,address,address,uint256),uint256,address,address)", "8720316d"},
 		{morphoViewABI, "position", "position(bytes32,address)", "93c52062"},
 		{morphoViewABI, "market", "market(bytes32)", "5c60e39a"},
+		{morphoIrmABI, "borrowRateView", "borrowRateView((address,address,address,address,uint256),(uint128,uint128,uint128,uint128,uint128,uint128))", "8c00bf6b"},
 		{erc4626ABI, "deposit", "deposit(uint256,address)", "6e553f65"},
 		{erc4626ABI, "redeem", "redeem(uint256,address,address)", "ba087652"},
 		{lidoABI, "submit", "submit(address)", "a1903eab"},

@@ -1,11 +1,13 @@
 package execution
 
 import (
+	"context"
 	"fmt"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
 
@@ -197,10 +199,9 @@ func (v morphoVenue) repay(amount, shares *big.Int, all bool) (Call, error) {
 
 // read: Morpho.position(id, vault)'s collateral and borrow shares, the
 // shares converted to assets at Morpho.market(id)'s totals rounding up
-// (SharesMathLib.toAssetsUp, as Morpho's health check counts debt). The
-// totals are those of the market's last interaction: the interest
-// accrued since is not counted (MorphoBalancesLib's expected balances
-// would ask the IRM), a difference reconciliation's tolerance absorbs.
+// (SharesMathLib.toAssetsUp, as Morpho's health check counts debt), the
+// totals with the interest accrued since the market's last interaction
+// (readMorpho).
 func (v morphoVenue) read(rd reader, _ common.Address) (coll, debt *big.Int, collHow, debtHow string, err error) {
 	st, err := readMorpho(rd, v.blue.Address, v.mp)
 	if err != nil {
@@ -210,7 +211,7 @@ func (v morphoVenue) read(rd reader, _ common.Address) (coll, debt *big.Int, col
 	id := v.mp.id()
 	return st.Collateral, debt,
 		fmt.Sprintf("Morpho %s position(%s).collateral (%s wstETH)", v.blue.Address.Hex(), id.Hex(), units(st.Collateral, 18)),
-		fmt.Sprintf("Morpho position(%s).borrowShares %s at market(%s)'s totals (%s assets / %s shares), rounded up", id.Hex(), st.BorrowShares, id.Hex(), st.TotalBorrowAssets, st.TotalBorrowShares), nil
+		fmt.Sprintf("Morpho position(%s).borrowShares %s at market(%s)'s totals with the interest accrued since (%s assets / %s shares), rounded up", id.Hex(), st.BorrowShares, id.Hex(), st.TotalBorrowAssets, st.TotalBorrowShares), nil
 }
 
 // VenueState is a loop's position as its venue holds it, in its own
@@ -301,8 +302,25 @@ func MorphoMarketID(m MorphoMarketParams) (common.Hash, error) {
 	return mp.id(), nil
 }
 
+// morphoMarketState is Morpho's Market struct, as borrowRateView takes it.
+type morphoMarketState struct {
+	TotalSupplyAssets, TotalSupplyShares *big.Int
+	TotalBorrowAssets, TotalBorrowShares *big.Int
+	LastUpdate, Fee                      *big.Int
+}
+
+// headReader is what of a node client gives the latest block's time.
+type headReader interface {
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+}
+
 // readMorpho reads the vault's position in a Morpho Blue market and the
-// market's borrow totals.
+// market's borrow totals, with the interest accrued since the market's
+// last update as MorphoBalancesLib.expectedMarketBalances computes it
+// (the IRM's borrowRateView over the seconds elapsed to the latest
+// block, compounded by MathLib.wTaylorCompounded, times the total
+// borrowed, rounded down), when the client reads block headers; the
+// totals as stored otherwise.
 func readMorpho(rd reader, blue common.Address, mp morphoParams) (*VenueState, error) {
 	id := mp.id()
 	pos, err := rd.call(morphoViewABI, blue, "position", id, rd.vault)
@@ -322,7 +340,45 @@ func readMorpho(rd reader, blue common.Address, mp morphoParams) (*VenueState, e
 	if !(ok[0] && ok[1] && ok[2] && ok[3]) || len(pos) != 3 || len(mk) != 6 {
 		return nil, adapters.E("execution.Reconcile", adapters.KindOther, "Morpho %s: position or market of %s does not decode", blue.Hex(), id.Hex())
 	}
+	hr, ok2 := rd.cl.(headReader)
+	if !ok2 || st.TotalBorrowAssets.Sign() == 0 || mp.Irm == (common.Address{}) {
+		return st, nil
+	}
+	var m morphoMarketState
+	for i, f := range []**big.Int{&m.TotalSupplyAssets, &m.TotalSupplyShares, &m.TotalBorrowAssets, &m.TotalBorrowShares, &m.LastUpdate, &m.Fee} {
+		*f, _ = mk[i].(*big.Int)
+		if *f == nil {
+			return nil, adapters.E("execution.Reconcile", adapters.KindOther, "Morpho %s: market %s does not decode", blue.Hex(), id.Hex())
+		}
+	}
+	head, err := hr.HeaderByNumber(rd.ctx, nil)
+	if err != nil {
+		return nil, adapters.Wrap("execution.Reconcile", adapters.KindOther, err)
+	}
+	elapsed := new(big.Int).Sub(new(big.Int).SetUint64(head.Time), m.LastUpdate)
+	if elapsed.Sign() <= 0 {
+		return st, nil
+	}
+	rate, err := rd.uint(morphoIrmABI, mp.Irm, "borrowRateView", mp, m)
+	if err != nil {
+		return nil, err
+	}
+	st.TotalBorrowAssets = new(big.Int).Add(st.TotalBorrowAssets, morphoInterest(st.TotalBorrowAssets, rate, elapsed))
 	return st, nil
+}
+
+var wad = big.NewInt(1e18)
+
+// morphoInterest is the interest on borrowed over elapsed seconds at
+// rate per second (1e18 = 100%): borrowed.wMulDown(rate.wTaylorCompounded(
+// elapsed)), wTaylorCompounded being nx + (nx)^2/2 + (nx)^3/6 in WAD,
+// each term rounded down (morpho-org/morpho-blue src/libraries/MathLib.sol).
+func morphoInterest(borrowed, rate, elapsed *big.Int) *big.Int {
+	first := new(big.Int).Mul(rate, elapsed)
+	second := new(big.Int).Quo(new(big.Int).Mul(first, first), new(big.Int).Mul(big.NewInt(2), wad))
+	third := new(big.Int).Quo(new(big.Int).Mul(second, first), new(big.Int).Mul(big.NewInt(3), wad))
+	sum := new(big.Int).Add(first, new(big.Int).Add(second, third))
+	return sum.Quo(sum.Mul(sum, borrowed), wad)
 }
 
 // The journal keeps a loop's chain readings with the intent's rates

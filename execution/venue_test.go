@@ -2,6 +2,7 @@ package execution
 
 import (
 	"bytes"
+	"math"
 	"math/big"
 	"strings"
 	"testing"
@@ -180,5 +181,22 @@ func TestLoopRequests_Morpho(t *testing.T) {
 	}
 	if repaid.Cmp(shares) != 0 || !last.All {
 		t.Errorf("repaid %s shares (last all %v), want exactly the %s held, the last repayment the rest", repaid, last.All, shares)
+	}
+}
+
+// TestMorphoInterest: MathLib.wTaylorCompounded's three terms times the
+// total borrowed, rounded down, against e^(rt) - 1 computed with the
+// math package: below it by at most the Taylor tail (x^4/24 e^x), for a
+// year, a day and no time at 10% a year.
+func TestMorphoInterest(t *testing.T) {
+	borrowed := new(big.Int).Mul(big.NewInt(1000), big.NewInt(1e18))
+	rate := big.NewInt(int64(1e17) / (365 * 24 * 3600))
+	for _, secs := range []int64{365 * 24 * 3600, 24 * 3600, 0} {
+		got := decimal.NewFromBigInt(morphoInterest(borrowed, rate, big.NewInt(secs)), -18).Div(decimal.NewFromInt(1000)).InexactFloat64()
+		x := float64(rate.Int64()) * float64(secs) / 1e18
+		want := math.Expm1(x)
+		if d := want - got; d < -1e-12 || d > x*x*x*x/24*math.Exp(x)+1e-12 {
+			t.Errorf("%d s: interest %.12f of the borrowed, want %.12f less at most the Taylor tail", secs, got, want)
+		}
 	}
 }
