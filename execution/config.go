@@ -575,7 +575,7 @@ var lookupEnv = os.LookupEnv
 // in (0, 1e18) and a source.
 func (mf *MorphoMarketFile) check(p string, errAt func(string, string, ...any) error, weth, wsteth common.Address) (*MorphoMarketParams, error) {
 	if mf == nil {
-		return nil, errAt(p, "a morpho-blue-loop needs morpho_market: the market's loan_token, collateral_token, oracle, irm, lltv and source")
+		return nil, errAt(strings.TrimSuffix(p, ".morpho_market"), "a morpho-blue-loop needs morpho_market: the market's loan_token, collateral_token, oracle, irm, lltv and source")
 	}
 	var addrs [4]common.Address
 	for i, f := range []struct{ name, v string }{{"loan_token", mf.LoanToken}, {"collateral_token", mf.CollateralToken}, {"oracle", mf.Oracle}, {"irm", mf.IRM}} {

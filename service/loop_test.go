@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +155,76 @@ func TestFilledDecision_Loop(t *testing.T) {
 	}
 	if rel := got.Orders[1]; rel.Side != vault.Relever || rel.Leverage != 3 || !strings.Contains(rel.Reason, h.Hex()) {
 		t.Errorf("relever %+v: want leverage 3 with its transaction in the reason", rel)
+	}
+}
+
+// TestLoadConfig_MorphoLoop: the built-in Morpho Blue wstETH loop loads
+// in propose mode once the allowlist holds its calls (without, the error
+// names the missing entry on Morpho Blue), and a contracts file's
+// morpho-blue-loop deployment is checked where it is written: its market
+// must lend the deployment's WETH against its wstETH, with an LLTV below
+// 100% and checksummed addresses, and it must name the market at all.
+func TestLoadConfig_MorphoLoop(t *testing.T) {
+	example, err := os.ReadFile("../examples/strategies/aave-wsteth-loop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strat := filepath.Join(t.TempDir(), "morpho-loop.yaml")
+	body := strings.Replace(string(example), "universe: [aave-v3/wsteth-loop]", "universe: [morpho/wsteth-weth-loop]", 1)
+	if err := os.WriteFile(strat, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vaults := "  - { id: loop, strategy: " + strat + ", deposit: \"100\" }\n"
+	exec := "execution:\n  mode: propose\n  vaults:\n    - { id: loop, address: \"0x00000000000000000000000000000000000000A1\" }\n"
+	allow := `  allow:
+    - { contract: "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", functions: [approve, withdraw, deposit] }
+    - { contract: "0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84", functions: [approve, submit] }
+    - { contract: "0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0", functions: [approve, wrap, unwrap] }
+    - { contract: "0xBBBBBbbBBb9cC5e90e3b3Af64bdAF62C37EEFFCb", functions: [supplyCollateral, borrow, withdrawCollateral, repay] }
+    - { contract: "0xDC24316b9AE028F1497c275EB9192a3Ea0f67022", functions: [exchange] }
+`
+	noMorpho := strings.Replace(allow, "    - { contract: \"0xBBBBBbbBBb9cC5e90e3b3Af64bdAF62C37EEFFCb\", functions: [supplyCollateral, borrow, withdrawCollateral, repay] }\n", "", 1)
+	if _, err := LoadConfig(writeConfig(t, exec+noMorpho, vaults)); err == nil || !strings.Contains(err.Error(), "missing allowlist entry: vault loop trades morpho/wsteth-weth-loop") || !strings.Contains(err.Error(), "Morpho Blue.supplyCollateral") {
+		t.Errorf("the built-in Morpho loop without Morpho in the allowlist: error = %v, want the missing entry naming Morpho Blue's supplyCollateral", err)
+	}
+	if _, err := LoadConfig(writeConfig(t, exec+allow, vaults)); err != nil {
+		t.Errorf("the built-in Morpho loop with its allowlist: error = %v, want none", err)
+	}
+	dep := func(market string) string {
+		return exec + `  deployments:
+    - market: morpho/wsteth-weth-loop
+      protocol: morpho-blue-loop
+      asset: { address: "0x0000000000000000000000000000000000000102", symbol: WETH, decimals: 18, source: test }
+      contracts:
+        morpho: { name: Morpho, address: "0x0000000000000000000000000000000000000101", source: test }
+        weth: { name: WETH, address: "0x0000000000000000000000000000000000000102", source: test }
+        lido: { name: stETH, address: "0x0000000000000000000000000000000000000103", source: test }
+        wsteth: { name: wstETH, address: "0x0000000000000000000000000000000000000104", source: test }
+        curve: { name: Curve, address: "0x0000000000000000000000000000000000000105", source: test }
+` + market + `  allow:
+    - { contract: "0x0000000000000000000000000000000000000102", functions: [approve, withdraw, deposit] }
+    - { contract: "0x0000000000000000000000000000000000000103", functions: [approve, submit] }
+    - { contract: "0x0000000000000000000000000000000000000104", functions: [approve, wrap, unwrap] }
+    - { contract: "0x0000000000000000000000000000000000000101", functions: [supplyCollateral, borrow, withdrawCollateral, repay] }
+    - { contract: "0x0000000000000000000000000000000000000105", functions: [exchange] }
+`
+	}
+	market := func(loan, lltv string) string {
+		return `      morpho_market: { loan_token: "` + loan + `", collateral_token: "0x0000000000000000000000000000000000000104", oracle: "0x0000000000000000000000000000000000000106", irm: "0x0000000000000000000000000000000000000107", lltv: "` + lltv + `", source: test }
+`
+	}
+	if _, err := LoadConfig(writeConfig(t, dep(market("0x0000000000000000000000000000000000000102", "945000000000000000")), vaults)); err != nil {
+		t.Errorf("a contracts file's morpho-blue-loop: error = %v, want none", err)
+	}
+	for _, c := range []struct{ name, market, want string }{
+		{"no market", "", "service.yaml:7:13: execution.Check: a morpho-blue-loop needs morpho_market"},
+		{"another loan token", market("0x0000000000000000000000000000000000000103", "945000000000000000"), "service.yaml:16:36: execution.Check: the market's loan token must be the loop's weth contract"},
+		{"an LLTV of 100%", market("0x0000000000000000000000000000000000000102", "1000000000000000000"), "service.yaml:16:257: execution.Check: lltv \"1000000000000000000\" must be an integer in (0, 1e18)"},
+		{"a bad checksum", market("0xc02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "945000000000000000"), "service.yaml:16:36: execution.Check: address 0xc02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2 has a bad EIP-55 checksum"},
+	} {
+		_, err := LoadConfig(writeConfig(t, dep(c.market), vaults))
+		if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error = %v, want %q", c.name, err, c.want)
+		}
 	}
 }
