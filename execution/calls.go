@@ -149,8 +149,10 @@ type Request struct {
 	RequestIDs, Hints []*big.Int
 	// Position is a Uniswap v3 position's parameters.
 	Position *UniPosition
-	// Morpho shares, when a Morpho Blue withdraw is given in shares
-	// rather than assets.
+	// Shares is a second amount: Morpho Blue shares, when a Morpho
+	// withdraw (a market's) or a loop's repay on Morpho is given in
+	// shares rather than assets; in a loop's Supply the wstETH supplied,
+	// in its Withdraw the stETH sold (loopRequests).
 	Shares *big.Int
 }
 
