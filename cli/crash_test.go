@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/internal/pgtest"
+	"github.com/yieldvault/yieldvault/internal/servetest"
 	"github.com/yieldvault/yieldvault/service"
 )
 
@@ -93,19 +91,19 @@ func testCrashRecovery(t *testing.T, stateDB string) {
 	}
 	// A clean run finishes what the last kill left, answers every API
 	// request still unanswered, and shuts down on SIGINT.
-	p := r.start()
-	for tries := 0; !r.waitLeader(p, 30*time.Second); tries++ {
+	p := r.Start()
+	for tries := 0; !r.WaitLeader(p, 30*time.Second); tries++ {
 		if tries == 3 {
-			t.Fatalf("the clean run's process kept exiting (log %s)", r.logPath)
+			t.Fatalf("the clean run's process kept exiting (log %s)", r.LogPath)
 		}
-		p = r.start()
+		p = r.Start()
 	}
-	r.api.drain(p.addr, 60*time.Second)
+	r.api.drain(p.Addr, 60*time.Second)
 	// It stops once each vault has done a day of rebalances, the floor
 	// checkJournal holds the run to: on a loaded machine the kills may
 	// have left fewer (processes killed before they led), and a fixed
 	// wait is too short there.
-	conf, err := service.LoadConfig(r.cfgPath)
+	conf, err := service.LoadConfig(r.CfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,14 +112,14 @@ func testCrashRecovery(t *testing.T, stateDB string) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	r.until(p, 120*time.Second, "rebalance each vault for a day", func() bool { return minRebalanceTicks(t, store, []string{"eth", "usd"}) >= 24 })
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+	r.Poll(p, 120*time.Second, "rebalance each vault for a day", func() bool { return minRebalanceTicks(t, store, []string{"eth", "usd"}) >= 24 })
+	if err := p.Cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	if ok, code := p.wait(30 * time.Second); !ok || code != 0 {
-		t.Fatalf("clean run: exited %t, code %d (log %s)", ok, code, r.logPath)
+	if ok, code := p.Wait(30 * time.Second); !ok || code != 0 {
+		t.Fatalf("clean run: exited %t, code %d (log %s)", ok, code, r.LogPath)
 	}
-	logData, _ := os.ReadFile(r.logPath)
+	logData, _ := os.ReadFile(r.LogPath)
 	st.recovered = strings.Count(string(logData), "recovering intent")
 	st.watchdog = strings.Count(string(logData), "watchdog:")
 	t.Logf("%d kills in %s: %s", st.kills, time.Since(began).Round(time.Second), st.String())
@@ -157,38 +155,22 @@ func (s *crashStats) String() string {
 		s.failovers, s.failoverMax.Round(time.Millisecond), s.stops, s.stopsBlocked, s.stopDetectMax.Round(time.Millisecond), s.lapses, s.stopsLapsed, s.recovered, s.watchdog)
 }
 
-// crashRig is the binary, its configuration and the API client.
+// crashRig is the process rig (the binary, its configuration, the log)
+// and the API client.
 type crashRig struct {
-	t                     *testing.T
-	bin, cfgPath, logPath string
-	logf                  *os.File
-	api                   *apiClient
+	*servetest.Rig
+	t   *testing.T
+	api *apiClient
 }
 
 func newCrashRig(t *testing.T, stateDB string) *crashRig {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "yieldvault")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/yieldvault").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	// A history file opens much faster than decoding the embedded one.
-	b, err := synth.Default(ctx)
-	if err != nil {
+	r := servetest.NewRig(t, "../cmd/yieldvault", service.ExitWatchdog)
+	if err := synth.CreateDefault(context.Background(), filepath.Join(r.Dir, "history.db")); err != nil {
 		t.Fatal(err)
 	}
-	hdb, err := history.Open(ctx, filepath.Join(dir, "history.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := hdb.Write(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	hdb.Close()
 	strat, _ := filepath.Abs("../examples/strategies")
-	cfgPath := filepath.Join(dir, "service.yaml")
-	cfg := fmt.Sprintf(`state_db: %[4]q
+	r.Config(fmt.Sprintf(`state_db: %[4]q
 history_db: history.db
 listen: 127.0.0.1:0
 token: { env: YV_CRASH_TOKEN }
@@ -198,113 +180,9 @@ write_deadline: %[2]s
 vaults:
   - { id: eth, strategy: %[3]s/lst-lrt-balanced.yaml, deposit: "100", rebalance: "@hourly", harvest: "0 */4 * * *", exit_check: "@hourly", fees: { management: 0.02, performance: 0.2, profit_unlock: 2d } }
   - { id: usd, strategy: %[3]s/usd-lending.yaml, deposit: "250000", rebalance: "@hourly", harvest: "0 */4 * * *", exit_check: "@hourly" }
-`, crashTTL, crashDeadline, strat, stateDB)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "serve.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { logf.Close() })
-	return &crashRig{t: t, bin: bin, cfgPath: cfgPath, logPath: logPath, logf: logf, api: &apiClient{vault: "usd"}}
-}
-
-// proc is one `serve` process.
-type proc struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-	err  error
-}
-
-// start starts a process on a free loopback port.
-func (r *crashRig) start() *proc {
-	r.t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	c := exec.Command(r.bin, "serve", "-c", r.cfgPath, "--listen", addr, "--log-level", "info")
-	c.Env = append(os.Environ(), "YV_CRASH_TOKEN="+crashToken)
-	c.Stdout, c.Stderr = r.logf, r.logf
-	if err := c.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	p := &proc{cmd: c, addr: addr, done: make(chan struct{})}
-	go func() { p.err = c.Wait(); close(p.done) }()
-	return p
-}
-
-// wait waits up to d for the process to exit and returns its exit code
-// (-1 when a signal ended it).
-func (p *proc) wait(d time.Duration) (exited bool, code int) {
-	select {
-	case <-p.done:
-	case <-time.After(d):
-		return false, 0
-	}
-	return true, p.cmd.ProcessState.ExitCode()
-}
-
-// kill ends the process with SIGKILL and reaps it.
-func (p *proc) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-// ready is what /readyz answers.
-type ready struct {
-	Ready   bool `json:"ready"`
-	Leader  bool `json:"leader"`
-	Blocked *struct {
-		Since   time.Time `json:"since"`
-		Expires time.Time `json:"lease_expires"`
-	} `json:"write_blocked"`
-}
-
-var readyClient = &http.Client{Timeout: time.Second}
-
-func readyz(addr string) (ready, bool) {
-	var rd ready
-	resp, err := readyClient.Get("http://" + addr + "/readyz")
-	if err != nil {
-		return rd, false
-	}
-	defer resp.Body.Close()
-	return rd, json.NewDecoder(resp.Body).Decode(&rd) == nil
-}
-
-// waitFor polls /readyz every 10 ms until ok holds or d passes, and
-// returns how long it took. A process the watchdog ended (a write slower
-// than 1.5 times the deadline on a loaded machine: it exits as designed)
-// returns false; any other exit, or no answer within d, fails the test.
-func (r *crashRig) waitFor(p *proc, d time.Duration, what string, ok func(ready) bool) (time.Duration, bool) {
-	r.t.Helper()
-	began := time.Now()
-	for time.Since(began) < d {
-		if rd, got := readyz(p.addr); got && ok(rd) {
-			return time.Since(began), true
-		}
-		select {
-		case <-p.done:
-			if p.cmd.ProcessState.ExitCode() == service.ExitWatchdog {
-				return 0, false
-			}
-			r.t.Fatalf("process exited (%v) while waiting until it %s (log %s)", p.err, what, r.logPath)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	r.t.Fatalf("process did not %s within %s (log %s)", what, d, r.logPath)
-	return 0, false
-}
-
-func (r *crashRig) waitLeader(p *proc, d time.Duration) bool {
-	_, ok := r.waitFor(p, d, "lead", func(rd ready) bool { return rd.Leader })
-	return ok
+`, crashTTL, crashDeadline, strat, stateDB))
+	r.Env = []string{"YV_CRASH_TOKEN=" + crashToken}
+	return &crashRig{Rig: r, t: t, api: &apiClient{vault: "usd"}}
 }
 
 // withClient runs the API client against addr until the returned stop
@@ -317,10 +195,10 @@ func (r *crashRig) withClient(addr string) (stop func()) {
 
 // killRun: SIGKILL at a random moment while jobs and API writes run.
 func (r *crashRig) killRun(rng *rand.Rand, st *crashStats) {
-	p := r.start()
-	stop := r.withClient(p.addr)
+	p := r.Start()
+	stop := r.withClient(p.Addr)
 	time.Sleep(150*time.Millisecond + time.Duration(rng.Int64N(int64(850*time.Millisecond))))
-	p.kill()
+	p.Kill()
 	stop()
 	st.kills++
 	st.sigkills++
@@ -328,12 +206,12 @@ func (r *crashRig) killRun(rng *rand.Rand, st *crashStats) {
 
 // termThenKill: SIGTERM, then SIGKILL during the shutdown.
 func (r *crashRig) termThenKill(rng *rand.Rand, st *crashStats) {
-	p := r.start()
-	stop := r.withClient(p.addr)
+	p := r.Start()
+	stop := r.withClient(p.Addr)
 	time.Sleep(300*time.Millisecond + time.Duration(rng.Int64N(int64(900*time.Millisecond))))
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	time.Sleep(time.Duration(rng.Int64N(int64(60 * time.Millisecond))))
-	p.kill()
+	p.Kill()
 	stop()
 	st.kills++
 	st.termKills++
@@ -342,19 +220,19 @@ func (r *crashRig) termThenKill(rng *rand.Rand, st *crashStats) {
 // termGraceful: SIGTERM; the process must exit 0 within 12 s (jobs stop
 // between ticks, requests get up to 10 s).
 func (r *crashRig) termGraceful(rng *rand.Rand, st *crashStats) {
-	p := r.start()
-	stop := r.withClient(p.addr)
+	p := r.Start()
+	stop := r.withClient(p.Addr)
 	time.Sleep(300*time.Millisecond + time.Duration(rng.Int64N(int64(900*time.Millisecond))))
 	began := time.Now()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	ok, code := p.wait(12 * time.Second)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	ok, code := p.Wait(12 * time.Second)
 	took := time.Since(began)
 	stop()
 	if !ok {
-		r.t.Errorf("SIGTERM: no exit within 12 s (log %s)", r.logPath)
-		p.kill()
+		r.t.Errorf("SIGTERM: no exit within 12 s (log %s)", r.LogPath)
+		p.Kill()
 	} else if code != 0 && code != service.ExitWatchdog { // the watchdog may have ended it first
-		r.t.Errorf("SIGTERM: exit code %d, want 0 (log %s)", code, r.logPath)
+		r.t.Errorf("SIGTERM: exit code %d, want 0 (log %s)", code, r.LogPath)
 	}
 	st.termMax = max(st.termMax, took)
 	st.kills++
@@ -365,18 +243,18 @@ func (r *crashRig) termGraceful(rng *rand.Rand, st *crashStats) {
 // arrives before the Go runtime has installed the handler ends the
 // process the default way (killed by SIGTERM); that is counted apart.
 func (r *crashRig) termAtStart(rng *rand.Rand, st *crashStats) {
-	p := r.start()
+	p := r.Start()
 	time.Sleep(time.Duration(rng.Int64N(int64(120 * time.Millisecond))))
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	ok, code := p.wait(12 * time.Second)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	ok, code := p.Wait(12 * time.Second)
 	switch {
 	case !ok:
-		r.t.Errorf("SIGTERM during start-up: no exit within 12 s (log %s)", r.logPath)
-		p.kill()
-	case code == -1 && p.cmd.ProcessState.Sys().(syscall.WaitStatus).Signal() == syscall.SIGTERM:
+		r.t.Errorf("SIGTERM during start-up: no exit within 12 s (log %s)", r.LogPath)
+		p.Kill()
+	case code == -1 && p.Cmd.ProcessState.Sys().(syscall.WaitStatus).Signal() == syscall.SIGTERM:
 		st.startTermsEarly++
 	case code != 0 && code != service.ExitWatchdog:
-		r.t.Errorf("SIGTERM during start-up: exit code %d, want 0 (log %s)", code, r.logPath)
+		r.t.Errorf("SIGTERM during start-up: exit code %d, want 0 (log %s)", code, r.LogPath)
 	}
 	st.kills++
 	st.startTerms++
@@ -387,31 +265,31 @@ func (r *crashRig) termAtStart(rng *rand.Rand, st *crashStats) {
 func (r *crashRig) twoProcesses(rng *rand.Rand, st *crashStats) {
 	st.kills += 2
 	st.sigkills += 2
-	a := r.start()
-	if !r.waitLeader(a, 30*time.Second) {
+	a := r.Start()
+	if !r.WaitLeader(a, 30*time.Second) {
 		return
 	}
-	stop := r.withClient(a.addr)
-	b := r.start()
+	stop := r.withClient(a.Addr)
+	b := r.Start()
 	var lead bool
-	if _, ok := r.waitFor(b, 30*time.Second, "get ready", func(rd ready) bool { lead = rd.Leader; return rd.Ready }); !ok || lead {
+	if _, ok := r.WaitFor(b, 30*time.Second, "get ready", func(rd servetest.Ready) bool { lead = rd.Leader; return rd.Ready }); !ok || lead {
 		// b exited, or a's renewal came too late on a loaded machine and b
 		// leads already: nothing to time this round.
 		st.lapses++
-		a.kill()
-		b.kill()
+		a.Kill()
+		b.Kill()
 		stop()
 		return
 	}
 	time.Sleep(time.Duration(rng.Int64N(int64(500 * time.Millisecond))))
 	if rng.IntN(2) == 0 {
 		killAt := time.Now()
-		_ = a.cmd.Process.Signal(syscall.SIGKILL)
+		_ = a.Cmd.Process.Signal(syscall.SIGKILL)
 		stop()
-		stop = r.withClient(b.addr)
-		_, ok := r.waitFor(b, 10*time.Second, "take over", func(rd ready) bool { return rd.Leader })
+		stop = r.withClient(b.Addr)
+		_, ok := r.WaitFor(b, 10*time.Second, "take over", func(rd servetest.Ready) bool { return rd.Leader })
 		d := time.Since(killAt) // from the kill, not from when the client let go of a
-		<-a.done
+		<-a.Done
 		if ok {
 			st.failovers++
 			st.failoverMax = max(st.failoverMax, d)
@@ -419,15 +297,15 @@ func (r *crashRig) twoProcesses(rng *rand.Rand, st *crashStats) {
 	} else {
 		// A report standing from before the stop (a renewal late on a
 		// loaded machine) does not count as detecting it.
-		if _, ok := r.waitFor(b, 10*time.Second, "clear any write_blocked", func(rd ready) bool { return rd.Blocked == nil }); !ok {
+		if _, ok := r.WaitFor(b, 10*time.Second, "clear any write_blocked", func(rd servetest.Ready) bool { return rd.Blocked == nil }); !ok {
 			st.lapses++
-			a.kill()
-			b.kill()
+			a.Kill()
+			b.Kill()
 			stop()
 			return
 		}
 		stopAt := time.Now()
-		_ = a.cmd.Process.Signal(syscall.SIGSTOP)
+		_ = a.Cmd.Process.Signal(syscall.SIGSTOP)
 		// The API client lets go of the stopped a in the background: its
 		// request in flight waits out the client's timeout (3 s), which is
 		// the test's delay, not the standby's. It moves to b once the
@@ -436,14 +314,14 @@ func (r *crashRig) twoProcesses(rng *rand.Rand, st *crashStats) {
 		go func(stop func()) { stop(); close(clientDone) }(stop)
 		blocked := false
 		lapsedBefore := false
-		_, ok := r.waitFor(b, 15*time.Second, "lead or report the stopped leader", func(rd ready) bool {
+		_, ok := r.WaitFor(b, 15*time.Second, "lead or report the stopped leader", func(rd servetest.Ready) bool {
 			blocked = rd.Blocked != nil && rd.Blocked.Since.After(stopAt.Add(-50*time.Millisecond))
 			lapsedBefore = blocked && rd.Blocked.Expires.Before(stopAt)
 			return rd.Leader || blocked
 		})
 		d := time.Since(stopAt)
 		<-clientDone
-		stop = r.withClient(b.addr)
+		stop = r.withClient(b.Addr)
 		if ok && lapsedBefore {
 			// The leader's lease had lapsed before the stop (its renewal
 			// was late on the loaded machine) and the standby was already
@@ -458,11 +336,11 @@ func (r *crashRig) twoProcesses(rng *rand.Rand, st *crashStats) {
 				st.stopsBlocked++
 			}
 		}
-		a.kill() // SIGKILL ends a stopped process and releases its locks
-		r.waitLeader(b, 10*time.Second)
+		a.Kill() // SIGKILL ends a stopped process and releases its locks
+		r.WaitLeader(b, 10*time.Second)
 	}
 	time.Sleep(150*time.Millisecond + time.Duration(rng.Int64N(int64(400*time.Millisecond))))
-	b.kill()
+	b.Kill()
 	stop()
 }
 

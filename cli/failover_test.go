@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/internal/pgtest"
+	"github.com/yieldvault/yieldvault/internal/servetest"
 	"github.com/yieldvault/yieldvault/service"
 )
 
@@ -44,13 +45,13 @@ func TestServe_TwoInstancesKillLeader(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 16))
 	began := time.Now()
 
-	slots := [2]*proc{r.start(), r.start()}
+	slots := [2]*servetest.Proc{r.Start(), r.Start()}
 	defer func() {
 		for _, p := range slots {
 			select {
-			case <-p.done:
+			case <-p.Done:
 			default:
-				p.kill()
+				p.Kill()
 			}
 		}
 	}()
@@ -67,46 +68,46 @@ func TestServe_TwoInstancesKillLeader(t *testing.T) {
 		// The API client talks to the leader (its requests in flight die
 		// with it and are sent again) or to the standby.
 		stop()
-		stop = r.withClient(slots[rng.IntN(2)].addr)
+		stop = r.withClient(slots[rng.IntN(2)].Addr)
 		// During replay: the leader has done a tick since it took over.
 		base := doneTicks(t, st)
-		r.until(slots[li], 30*time.Second, "do a scheduled tick", func() bool { return doneTicks(t, st) > base })
+		r.Poll(slots[li], 30*time.Second, "do a scheduled tick", func() bool { return doneTicks(t, st) > base })
 		time.Sleep(time.Duration(rng.Int64N(int64(400 * time.Millisecond))))
 		killAt := time.Now()
-		slots[li].kill()
+		slots[li].Kill()
 		if pendingIntents(t, st) > 0 {
 			midIntent++
 		}
 		// The survivor and a new process race for the lapsed lease.
-		slots[li] = r.start()
+		slots[li] = r.Start()
 		nl := r.leaderOf(&slots, 30*time.Second)
 		failoverMax = max(failoverMax, time.Since(killAt))
 		if nl == li {
 			newcomerLed++
 		}
 		li = nl
-		r.waitFor(slots[1-li], 30*time.Second, "get ready as a standby", func(rd ready) bool { return rd.Ready })
+		r.WaitFor(slots[1-li], 30*time.Second, "get ready as a standby", func(rd servetest.Ready) bool { return rd.Ready })
 	}
 	stop()
 	// Both stop cleanly once each vault has done a day of rebalances
 	// (checkJournal's floor) and every API request has an answer.
-	r.until(slots[li], 60*time.Second, "rebalance each vault for a day", func() bool { return minRebalanceTicks(t, st, []string{"eth", "usd"}) >= 24 })
-	r.api.drain(slots[li].addr, 60*time.Second)
+	r.Poll(slots[li], 60*time.Second, "rebalance each vault for a day", func() bool { return minRebalanceTicks(t, st, []string{"eth", "usd"}) >= 24 })
+	r.api.drain(slots[li].Addr, 60*time.Second)
 	for _, p := range slots {
-		if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		if err := p.Cmd.Process.Signal(os.Interrupt); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i, p := range slots {
-		if ok, code := p.wait(30 * time.Second); !ok || (code != 0 && code != service.ExitWatchdog) {
-			t.Errorf("process %d after SIGINT: exited %t, code %d (log %s)", i, ok, code, r.logPath)
+		if ok, code := p.Wait(30 * time.Second); !ok || (code != 0 && code != service.ExitWatchdog) {
+			t.Errorf("process %d after SIGINT: exited %t, code %d (log %s)", i, ok, code, r.LogPath)
 		}
 	}
-	logData, _ := os.ReadFile(r.logPath)
+	logData, _ := os.ReadFile(r.LogPath)
 	t.Logf("%d leader kills in %s: %d with an intent pending (recovered by the next holder), the new process took the lease %d times, the survivor %d; slowest failover %s from the kill; %d intents recovered at takeovers",
 		leaderKills, time.Since(began).Round(time.Second), midIntent, newcomerLed, leaderKills-newcomerLed, failoverMax.Round(time.Millisecond), strings.Count(string(logData), "recovering intent"))
 
-	conf, err := service.LoadConfig(r.cfgPath)
+	conf, err := service.LoadConfig(r.CfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,45 +125,28 @@ func TestServe_TwoInstancesKillLeader(t *testing.T) {
 // returns its slot. A process the watchdog ended (a write past 1.5 times
 // its deadline on a loaded machine, by design) is started again; any
 // other exit, or no leader within d, fails the test.
-func (r *crashRig) leaderOf(slots *[2]*proc, d time.Duration) int {
+func (r *crashRig) leaderOf(slots *[2]*servetest.Proc, d time.Duration) int {
 	r.t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		for i, p := range slots {
 			select {
-			case <-p.done:
-				if p.cmd.ProcessState.ExitCode() != service.ExitWatchdog {
-					r.t.Fatalf("process %d exited (%v) while the test waited for a leader (log %s)", i, p.err, r.logPath)
+			case <-p.Done:
+				if p.Cmd.ProcessState.ExitCode() != service.ExitWatchdog {
+					r.t.Fatalf("process %d exited (%v) while the test waited for a leader (log %s)", i, p.Err, r.LogPath)
 				}
-				slots[i] = r.start()
+				slots[i] = r.Start()
 				continue
 			default:
 			}
-			if rd, ok := readyz(p.addr); ok && rd.Leader {
+			if rd, ok := servetest.Readyz(p.Addr); ok && rd.Leader {
 				return i
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	r.t.Fatalf("no process led within %s (log %s)", d, r.logPath)
+	r.t.Fatalf("no process led within %s (log %s)", d, r.LogPath)
 	return -1
-}
-
-// until polls cond every 10 ms until it holds; p must stay up meanwhile.
-func (r *crashRig) until(p *proc, d time.Duration, what string, cond func() bool) {
-	r.t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		select {
-		case <-p.done:
-			r.t.Fatalf("the leader exited (%v) before it could %s (log %s)", p.err, what, r.logPath)
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("the leader did not %s within %s (log %s)", what, d, r.logPath)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // doneTicks counts the scheduled intents done.

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -23,26 +21,15 @@ import (
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/shopspring/decimal"
 
-	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/internal/pgtest"
+	"github.com/yieldvault/yieldvault/internal/servetest"
 	"github.com/yieldvault/yieldvault/service"
 )
 
 var crashLong = flag.Bool("long", false, "TestServe_CrashSendMode: 60 kills instead of 12 (several minutes; run with -timeout 30m)")
 
 const crashToken = "crash-test-token-0123456789"
-
-// freePort returns a loopback port nothing listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // TestServe_CrashSendMode is the crash test in send mode: the binary
 // runs `serve` in replay against the simulated chain, served over HTTP
@@ -75,7 +62,7 @@ func testCrashSendMode(t *testing.T, stateDB string) {
 		kills = 60
 	}
 	ctx := context.Background()
-	port := freePort(t)
+	port := servetest.FreePort(t)
 	c := newChain(t, func(nc *node.Config, _ *ethconfig.Config) {
 		nc.HTTPHost, nc.HTTPPort, nc.HTTPModules = "127.0.0.1", port, []string{"eth", "net", "web3"}
 		nc.IPCPath = ""
@@ -93,23 +80,11 @@ func testCrashSendMode(t *testing.T, stateDB string) {
 		t.Fatal(err)
 	}
 
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "yieldvault")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/yieldvault").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	b, err := synth.Default(ctx)
-	if err != nil {
+	r := servetest.NewRig(t, "../../cmd/yieldvault", service.ExitWatchdog)
+	dir := r.Dir
+	if err := synth.CreateDefault(ctx, filepath.Join(dir, "history.db")); err != nil {
 		t.Fatal(err)
 	}
-	hdb, err := history.Open(ctx, filepath.Join(dir, "history.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := hdb.Write(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	hdb.Close()
 	// Weights follow the two markets' APYs, which move with the history:
 	// the vault trades between them day after day.
 	strat := `name: two-lending-apy
@@ -174,61 +149,40 @@ execution:
     - { contract: "%s", functions: [supply, withdraw] }
     - { contract: "%s", functions: [deposit, withdraw] }
 `, port, me.Hex(), asset.Hex(), src, pool.Hex(), src, asset.Hex(), src, v4626.Hex(), src, asset.Hex(), pool.Hex(), v4626.Hex())
-	cfgPath := filepath.Join(dir, "service.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "serve.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	start := func() (*exec.Cmd, string, chan struct{}) {
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-		cmd := exec.Command(bin, "serve", "-c", cfgPath, "--listen", addr, "--log-level", "info")
-		cmd.Env = append(os.Environ(), "YV_CRASH_TOKEN="+crashToken, "YV_CRASH_KEYSTORE_PASSWORD="+c.password)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		return cmd, addr, done
-	}
+	r.Config(cfg)
+	r.Env = []string{"YV_CRASH_TOKEN=" + crashToken, "YV_CRASH_KEYSTORE_PASSWORD=" + c.password}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 14))
 	began := time.Now()
 	var sigkills, sigterms int
 	for k := 0; k < kills; k++ {
-		cmd, _, done := start()
+		p := r.Start()
 		time.Sleep(time.Duration(500+rng.IntN(3500)) * time.Millisecond)
 		if rng.IntN(5) == 0 {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 			sigterms++
-			select {
-			case <-done:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
+			if exited, _ := p.Wait(20 * time.Second); !exited {
+				p.Kill()
 			}
 			continue
 		}
-		_ = cmd.Process.Kill()
+		p.Kill()
 		sigkills++
-		<-done
 	}
 	// The clean run: it recovers what the last kill left, replays on for
-	// a few seconds, and stops on SIGINT.
-	cmd, addr, done := start()
+	// a few seconds, and stops on SIGINT. It must lead within a minute;
+	// a process the watchdog ended (a write past 1.5 times its deadline
+	// on a loaded machine) is started again.
+	p := r.Start()
 	deadline := time.Now().Add(60 * time.Second)
-	for !leader(addr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the clean run never led (log %s)", logPath)
+	for {
+		if _, ok := r.WaitFor(p, time.Until(deadline), "lead (the clean run)", func(rd servetest.Ready) bool { return rd.Ready && rd.Leader }); ok {
+			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		p = r.Start()
 	}
+	cmd, addr, logPath := p.Cmd, p.Addr, r.LogPath
 	// It replays on until the vault has traded at least twice (the
 	// floor the checks hold the run to), polled: on a loaded machine the
 	// kills may have landed before most processes led.
@@ -253,9 +207,7 @@ execution:
 	}
 	book := vaultBook(t, addr)
 	_ = cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
+	if exited, _ := p.Wait(30 * time.Second); !exited {
 		t.Fatal("the clean run did not stop on SIGINT")
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 0 {
@@ -269,7 +221,7 @@ execution:
 	// call), each mined, and the account's nonces are exactly the
 	// journal's.
 	t.Setenv("YV_CRASH_KEYSTORE_PASSWORD", c.password)
-	conf, err := service.LoadConfig(cfgPath)
+	conf, err := service.LoadConfig(r.CfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,20 +407,6 @@ execution:
 	if traded < 2 {
 		t.Errorf("%d traded decisions: the run did not exercise send mode", traded)
 	}
-}
-
-func leader(addr string) bool {
-	resp, err := (&http.Client{Timeout: time.Second}).Get("http://" + addr + "/readyz")
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Ready  bool `json:"ready"`
-		Leader bool `json:"leader"`
-	}
-	b, _ := io.ReadAll(resp.Body)
-	return json.Unmarshal(b, &r) == nil && r.Ready && r.Leader
 }
 
 type bookView struct {

@@ -1,9 +1,13 @@
 // Package servetest runs a yieldvault binary's service the way an
-// operator does, for the tests of binaries built from a main package (the
-// custom-binary example, a binary built outside the module): it starts
-// `serve -c service.yaml` in a folder, waits until a log line shows what
-// the test waits for, stops the process with SIGTERM and checks that it
-// shut down cleanly with exit status 0.
+// operator does. Until is for the tests of binaries built from a main
+// package (the custom-binary example, a binary built outside the module):
+// it starts `serve -c service.yaml` in a folder, waits until a log line
+// shows what the test waits for, stops the process with SIGTERM and
+// checks that it shut down cleanly with exit status 0. Rig is the crash
+// tests' process rig (cli's and the send-mode one in execution/chaintest):
+// the binary built once, `serve` processes started on free ports against
+// one configuration and one log, killed, waited for, and polled on
+// /readyz until they lead.
 package servetest
 
 import (

@@ -116,6 +116,30 @@ func OpenDefault(ctx context.Context, opts ...history.Option) (*history.DB, erro
 	return db, nil
 }
 
+// CreateDefault writes the embedded default history into the history
+// database file at path (created when missing; history.Open, then
+// Write): a process opens the file much faster than it decodes the
+// embedded history (the crash tests start a process every second).
+func CreateDefault(ctx context.Context, path string, opts ...history.Option) error {
+	const op = "synth.CreateDefault"
+	b, err := Default(ctx)
+	if err != nil {
+		return err
+	}
+	db, err := history.Open(ctx, path, opts...)
+	if err != nil {
+		return adapters.Wrap(op, adapters.KindOf(err), err)
+	}
+	if _, err := db.Write(ctx, b); err != nil {
+		db.Close()
+		return adapters.Wrap(op, adapters.KindOf(err), err)
+	}
+	if err := db.Close(); err != nil {
+		return adapters.Wrap(op, adapters.KindOther, err)
+	}
+	return nil
+}
+
 // defaultFiles generates the default history and encodes it: the native
 // CSV (not yet compressed) and the events as indented JSON.
 func defaultFiles() (csv, events []byte, err error) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -169,6 +170,44 @@ func TestOpenDefault(t *testing.T) {
 	s := w.Get("kelp/rseth")
 	if s == nil || s.Len() != wantRows || len(s.Events) != 1 {
 		t.Fatalf("kelp/rseth: loaded %v rows and events %v; want %d rows and one event", s.Len(), s.Events, wantRows)
+	}
+}
+
+// TestCreateDefault: the history file holds what the embedded default
+// history decodes to: every market, its rows and events.
+func TestCreateDefault(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "history.db")
+	if err := CreateDefault(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Default(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := history.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	infos, err := db.Markets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, in := range infos {
+		rows += in.Rows
+	}
+	if len(infos) != len(want.Markets) || rows != len(want.Rows) {
+		t.Errorf("the file holds %d markets and %d rows, the embedded history %d and %d", len(infos), rows, len(want.Markets), len(want.Rows))
+	}
+	cfg := DefaultConfig()
+	w, err := db.Load(ctx, []string{"kelp/rseth"}, cfg.From, cfg.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := w.Get("kelp/rseth"); s == nil || len(s.Events) != 1 {
+		t.Errorf("kelp/rseth: the embedded history's event is missing from the file")
 	}
 }
 
