@@ -539,9 +539,15 @@ func (s *Service) leaseCheck() *LeaseCheck {
 // runs no further scheduled intent and sends nothing until a renewal
 // gives it the lease again (under a new generation).
 func (s *Service) fencedOut(err error) {
-	s.leader.Store(false)
-	s.metrics.Leader.Set(0)
 	s.metrics.Fenced.Inc()
+	if !s.leader.Swap(false) {
+		// A standby asked to trade through the API: it never held the
+		// lease, so it sends nothing (the request answers 503).
+		s.log.Warn("send mode: this process does not hold the lease, so it sends nothing; the signed transaction was not recorded or broadcast (send the request to the lease holder)",
+			"holder", s.cfg.LeaseHolder, "error", err)
+		return
+	}
+	s.metrics.Leader.Set(0)
 	s.log.Error("send mode: fenced out, the lease is no longer this process's: the signed transaction was not recorded or broadcast and this process stops sending; the lease holder resumes the intent",
 		"holder", s.cfg.LeaseHolder, "generation", s.leaseGen.Load(), "error", err)
 }

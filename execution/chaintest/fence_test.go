@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -362,4 +363,46 @@ func wantMined(ctx context.Context, c *chain, tx *types.Transaction) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("transaction %s (nonce %d) is not mined: orphaned", tx.Hash().Hex(), tx.Nonce())
+}
+
+// TestService_SendModeFencedOut: the service in send mode whose lease
+// another process took over (the row's holder and generation changed, as
+// a takeover after this process stalled past its lease writes them) is
+// asked to rebalance: the transaction it signs is not recorded and not
+// broadcast, the request answers 503 not_ready, the process steps down
+// (lease_held 0) and counts each refusal (send_fenced_total); the intent stays
+// pending for the lease holder, and asked again it still sends nothing.
+func TestService_SendModeFencedOut(t *testing.T) {
+	f := newSendFixture(t, "1000")
+	ctx := context.Background()
+	me := f.c.signer.Address()
+	nonce0, err := f.c.client.PendingNonceAt(ctx, me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.store.DB().ExecContext(ctx, f.store.Rebind("UPDATE lease SET holder = 'other-host:1', nonce = 'other', generation = generation + 1, expires_at = ? WHERE name = 'scheduler'"), time.Now().Add(time.Hour).UnixMilli())
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("the takeover: %d rows, %v", n, err)
+	}
+	for _, try := range []string{"first", "again"} {
+		code, body := f.do("POST", "/v1/vaults/usd/rebalance", "rb-1")
+		if code != 503 || !strings.Contains(string(body), `"not_ready"`) || !strings.Contains(string(body), "nothing was sent") {
+			t.Errorf("%s: rebalance answered %d %s; want 503 not_ready, nothing sent", try, code, body)
+		}
+	}
+	if n, _ := f.c.client.PendingNonceAt(ctx, me); n != nonce0 {
+		t.Errorf("the account's pending nonce went from %d to %d: a fenced-out process broadcast", nonce0, n)
+	}
+	if txs, err := f.store.JournalTxs(ctx); err != nil || len(txs) != 0 {
+		t.Errorf("journal after the fence: %v, %v; want nothing recorded", txs, err)
+	}
+	if in, err := f.store.Intent(ctx, "usd/api/rb-1"); err != nil || in.Status != "pending" {
+		t.Errorf("the intent: %+v, %v; want pending, for the lease holder", in, err)
+	}
+	_, metrics := f.do("GET", "/metrics", "")
+	for _, want := range []string{"yieldvault_send_fenced_total 2\n", "yieldvault_lease_held 0\n"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q", strings.TrimSpace(want))
+		}
+	}
 }
