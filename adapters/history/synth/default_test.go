@@ -173,41 +173,55 @@ func TestOpenDefault(t *testing.T) {
 	}
 }
 
-// TestCreateDefault: the history file holds what the embedded default
-// history decodes to: every market, its rows and events.
+// TestCreateDefault: the history file holds what OpenDefault's
+// in-memory database holds from the embedded history: the same markets,
+// each with its rows' count, range and step, and the events.
 func TestCreateDefault(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "history.db")
 	if err := CreateDefault(ctx, path); err != nil {
 		t.Fatal(err)
 	}
-	want, err := Default(ctx)
+	file, err := history.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := history.Open(ctx, path)
+	defer file.Close()
+	mem, err := OpenDefault(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	infos, err := db.Markets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := 0
-	for _, in := range infos {
-		rows += in.Rows
-	}
-	if len(infos) != len(want.Markets) || rows != len(want.Rows) {
-		t.Errorf("the file holds %d markets and %d rows, the embedded history %d and %d", len(infos), rows, len(want.Markets), len(want.Rows))
+	defer mem.Close()
+	type summary struct {
+		Market      string
+		Rows        int
+		First, Last time.Time
+		Step        time.Duration
+		Events      int
 	}
 	cfg := DefaultConfig()
-	w, err := db.Load(ctx, []string{"kelp/rseth"}, cfg.From, cfg.To)
-	if err != nil {
-		t.Fatal(err)
+	sum := func(db *history.DB) []summary {
+		t.Helper()
+		infos, err := db.Markets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []summary
+		for _, in := range infos {
+			w, err := db.Load(ctx, []string{in.Market.ID}, cfg.From, cfg.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, summary{in.Market.ID, in.Rows, in.First, in.Last, in.Step, len(w.Get(in.Market.ID).Events)})
+		}
+		return out
 	}
-	if s := w.Get("kelp/rseth"); s == nil || len(s.Events) != 1 {
-		t.Errorf("kelp/rseth: the embedded history's event is missing from the file")
+	got, want := sum(file), sum(mem)
+	if len(want) == 0 {
+		t.Fatal("the embedded history has no market")
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("the file differs from the embedded history (-embedded +file):\n%s", d)
 	}
 }
 
