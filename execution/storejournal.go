@@ -16,7 +16,8 @@ import (
 // committed transaction); a second record under the same (key, index)
 // leaves the first, and PutTx reports a different one as an error, as
 // it does a transaction whose nonce the store holds for another call of
-// the same account (from, 0x-hex). A store that fences sending refuses
+// the same account (from, 0x-hex; "" records no account, and the record
+// then takes part in neither that check nor MaxNonce). A store that fences sending refuses
 // PutTx, with an error wrapping ErrFenced, when the process does not
 // hold the lease.
 type JournalStore interface {
@@ -150,9 +151,9 @@ type JournalRecord struct {
 }
 
 // Import copies a file journal's records into s (an upgrade from the
-// journal file to the state database): records s already holds are
-// kept, a different transaction under the same call is an error naming
-// the file.
+// journal file to the state database), without their sending account
+// (see PutTx): records s already holds are kept, a different transaction
+// under the same call is an error naming the file.
 func Import(path string, s JournalStore) (int, error) {
 	recs, err := ReadFileJournal(path)
 	if err != nil {
@@ -161,13 +162,12 @@ func Import(path string, s JournalStore) (int, error) {
 	for _, r := range recs {
 		switch {
 		case r.Raw != nil:
-			tx := new(types.Transaction)
-			if err = tx.UnmarshalBinary(r.Raw); err == nil {
-				var from common.Address
-				if from, err = senderOf(tx); err == nil {
-					err = s.PutTx(r.Key, r.Index, r.Hash, from.Hex(), r.Nonce, r.Raw)
-				}
-			}
+			// No account: an earlier version's file may hold two
+			// transactions on one nonce (one replaced or dropped), which
+			// the one-transaction-per-nonce rule would refuse; its
+			// transactions are resolved by their intents, not counted
+			// for the next nonce.
+			err = s.PutTx(r.Key, r.Index, r.Hash, "", r.Nonce, r.Raw)
 		case r.Rates != nil:
 			err = s.PutRates(r.Key, r.Rates)
 		default:
