@@ -231,6 +231,9 @@ func (e *engine) startBenchmarks(from time.Time) {
 		return
 	}
 	b := e.newBenchTrack(from)
+	if e.growth != nil {
+		e.growth.addReader()
+	}
 	gas, gasAsset := e.v.GasPrice(), e.v.GasAssetPrice()
 	e.bench, e.benchDone = b, make(chan struct{})
 	go func() {
@@ -679,6 +682,9 @@ func (b *benchTrack) step(k int, now time.Time) {
 		}
 		m.accrueUnit()
 		m.curve[k] = m.units*m.unitValue(pricing) + m.rew + m.holdIdle
+	}
+	if k > 0 && b.growth != nil {
+		b.growth.reach(k + 1) // step k is the last the track reads of its block
 	}
 }
 

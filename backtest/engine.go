@@ -880,6 +880,9 @@ func (e *engine) advanceStep(k int, t int64) error {
 			}
 		}
 	}
+	if k > 0 && e.growth != nil {
+		e.growth.reach(k + 1) // step k is the last this reader reads of its block
+	}
 	if e.gasM >= 0 || e.gasData {
 		g := e.gas
 		for _, m := range e.gasMs {

@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -15,18 +16,25 @@ import (
 // track starts and read-only after, by the vault's accruals (through
 // Vault.ObserveGrowth) and the benchmark holds' (on the track's
 // goroutine). It is held step-major: a step's growths of every market
-// side by side, as both read them, one step after the other.
+// side by side, as both read them, one step after the other. Its blocks
+// of steps are let go once every reader has passed them (pass), so that
+// the run's memory at its end, where its peak is, holds none of it.
 type growthTable struct {
 	times []int64
-	n     int          // the markets in the table
-	cells []growthCell // cells[k*n+j]: step k of the table's market j; k = 0 unused
+	n     int // the markets in the table
+	// blocks[b][i*n+j] is step b*growthBlock+i of the table's market j
+	// (step 0 has none); nil once every reader passed block b.
+	blocks [][]growthCell
+	// left[b] is how many of the table's readers have not passed block b.
+	left []atomic.Int32
 }
 
 type growthCell struct{ apy, factor float64 } // apy NaN: none
 
 // growthBlock is how many steps newGrowthTable computes market by market
-// before moving to the next block: each market's rows are read in order,
-// and the block's cells stay in cache while they are written.
+// before moving to the next block (each market's rows are read in order,
+// and the block's cells stay in cache while they are written), and the
+// steps the table lets go of at once.
 const growthBlock = 512
 
 // newGrowthTable computes the growth of the markets whose drivers are
@@ -60,14 +68,19 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 		return nil
 	}
 	n := len(srcs)
-	t := &growthTable{times: times, n: n, cells: make([]growthCell, len(times)*n)}
+	nb := (len(times) + growthBlock - 1) / growthBlock
+	t := &growthTable{times: times, n: n, blocks: make([][]growthCell, nb), left: make([]atomic.Int32, nb)}
 	found := false
-	for k0 := 0; k0 < len(times); k0 += growthBlock {
+	for b := range t.blocks {
+		k0 := b * growthBlock
 		k1 := min(k0+growthBlock, len(times))
+		cells := make([]growthCell, (k1-k0)*n)
+		t.blocks[b] = cells
+		t.left[b].Store(1) // the engine's loop
 		for j, s := range srcs {
 			ser := s.m.ser
 			for k := k0; k < k1; k++ {
-				c := &t.cells[k*n+j]
+				c := &cells[(k-k0)*n+j]
 				c.apy = math.NaN()
 				if k == 0 {
 					continue
@@ -105,11 +118,32 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 	return t
 }
 
-// at is the growth of the table's market j over step k (zero for none).
+// at is the growth of the table's market j over step k (zero for none),
+// for a reader that has not passed k's block.
 func (t *growthTable) at(k, j int) adapters.Growth {
-	c := &t.cells[k*t.n+j]
+	c := &t.blocks[k/growthBlock][(k%growthBlock)*t.n+j]
 	if c.apy != c.apy {
 		return adapters.Growth{}
 	}
 	return adapters.Growth{From: t.times[k-1], To: t.times[k], APY: c.apy, Factor: c.factor}
+}
+
+// addReader counts one more reader of every block (the benchmark track),
+// before it starts.
+func (t *growthTable) addReader() {
+	for b := range t.left {
+		t.left[b].Add(1)
+	}
+}
+
+// reach tells the table that a reader reads no step before k: the block
+// before k's is let go when it was that block's last reader. A reader
+// calls it at the first step of each block.
+func (t *growthTable) reach(k int) {
+	if k%growthBlock != 0 || k == 0 {
+		return
+	}
+	if b := k/growthBlock - 1; t.left[b].Add(-1) == 0 {
+		t.blocks[b] = nil
+	}
 }

@@ -72,6 +72,24 @@ func TestGrowthTable(t *testing.T) {
 	if n < 2000 {
 		t.Errorf("%d steps with a growth, want over 2000", n)
 	}
+	// A block is let go once both readers (the engine's loop and a
+	// benchmark track) have passed it, and not before.
+	g.addReader()
+	g.reach(growthBlock + 1) // within block 1: block 0 is still read
+	if g.blocks[0] == nil {
+		t.Fatal("block 0 let go before any reader passed it")
+	}
+	g.reach(growthBlock) // one reader passed block 0
+	if g.blocks[0] == nil {
+		t.Fatal("block 0 let go while a reader has not passed it")
+	}
+	g.reach(growthBlock) // the other
+	if g.blocks[0] != nil || g.blocks[1] == nil {
+		t.Errorf("after both readers passed block 0: block 0 kept %v, block 1 let go %v", g.blocks[0] != nil, g.blocks[1] == nil)
+	}
+	if got := g.at(growthBlock, 0); got.To != times[growthBlock] {
+		t.Errorf("step %d after block 0 was let go: %+v", growthBlock, got)
+	}
 	// No market with a growth: no table.
 	ms = ms[:1]
 	if g := newGrowthTable(ms, times); g != nil || ms[0].grow != -1 {
