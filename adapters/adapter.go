@@ -409,6 +409,10 @@ type LoopFigures struct {
 	// the market's total borrows a borrow may not take past it. 0 when no
 	// cap is known to bound the borrowing then (BorrowCapper says why).
 	BorrowCap float64
+	// EMode is the Aave e-mode category whose ltv and lltv the market's
+	// figures are (the profile's emode in force); 0 for none. An executor
+	// enters it (Pool.setUserEMode) before borrowing at those figures.
+	EMode int
 }
 
 // BorrowCapper is the optional capability of markets whose borrowing a

@@ -119,7 +119,7 @@ var ParamDocs = []ParamDoc{
 	{"close_factor", []Kind{Lending}, "fraction", "loop markets: the share of the debt one liquidation call may repay (unset: all of it)"},
 	{"close_factor_full_hf", []Kind{Lending}, "health factor", "loop markets: at or below this health factor one liquidation call may repay the whole debt (Aave v3's CLOSE_FACTOR_HF_THRESHOLD)"},
 	{"borrow_cap", []Kind{Lending}, "base units", "loop markets: the debt reserve's borrow cap (Aave's borrowCap: its total debt may not pass it); a borrow of the vault's, an open or a relever up, that would take the market's borrows plus its own debt past it is refused; 0 or unset: no cap is known to bound it then (Morpho Blue has none), and backtests and plans say the loop's size is not bounded by one"},
-	{"emode", []Kind{Lending}, "category id", "loop markets: the Aave e-mode category whose ltv and lltv apply (informational; 0 = none)"},
+	{"emode", []Kind{Lending}, "category id", "loop markets: the Aave e-mode category whose ltv and lltv apply; in propose and send modes the executor enters it (Pool.setUserEMode) before a loop borrows (0 = none)"},
 	{"oracle_market_price", []Kind{Lending}, "0 or 1", "loop markets: 1 when the protocol's oracle prices the collateral at its market price (a depeg then moves the health factor); 0 when at its exchange rate (Aave's CAPO, Morpho's wstETH oracles)"},
 	{"flash_loan_fee", []Kind{Lending}, "fraction", "loop markets: the flash-loan premium on the amount borrowed to open or unwind a loop in one transaction"},
 	{"unwind_swap_cost", []Kind{Lending}, "fraction", "loop markets: the swap fee of selling the collateral token for the base asset when a loop is unwound"},

@@ -32,7 +32,8 @@ var (
 {"type":"function","name":"supply","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"},{"name":"onBehalfOf","type":"address"},{"name":"referralCode","type":"uint16"}],"outputs":[]},
 {"type":"function","name":"withdraw","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"},{"name":"to","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
 {"type":"function","name":"borrow","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"},{"name":"interestRateMode","type":"uint256"},{"name":"referralCode","type":"uint16"},{"name":"onBehalfOf","type":"address"}],"outputs":[]},
-{"type":"function","name":"repay","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"},{"name":"interestRateMode","type":"uint256"},{"name":"onBehalfOf","type":"address"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+{"type":"function","name":"repay","stateMutability":"nonpayable","inputs":[{"name":"asset","type":"address"},{"name":"amount","type":"uint256"},{"name":"interestRateMode","type":"uint256"},{"name":"onBehalfOf","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"setUserEMode","stateMutability":"nonpayable","inputs":[{"name":"categoryId","type":"uint8"}],"outputs":[]}]`)
 
 	// Compound v3 Comet (compound-finance/comet
 	// contracts/CometMainInterface.sol): supply, supplyTo, withdraw,
@@ -95,6 +96,14 @@ var (
 {"type":"function","name":"exchange","stateMutability":"nonpayable","inputs":[{"name":"i","type":"int128"},{"name":"j","type":"int128"},{"name":"dx","type":"uint256"},{"name":"min_dy","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"add_liquidity","stateMutability":"nonpayable","inputs":[{"name":"amounts","type":"uint256[3]"},{"name":"min_mint_amount","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"remove_liquidity_one_coin","stateMutability":"nonpayable","inputs":[{"name":"_token_amount","type":"uint256"},{"name":"i","type":"int128"},{"name":"min_amount","type":"uint256"}],"outputs":[]}]`)
+
+	// Curve stableswap-ng pools (curvefi/stableswap-ng
+	// contracts/main/CurveStableSwapNG.vy): exchange(i, j, _dx, _min_dy)
+	// with its _receiver defaulting to the sender, not payable (the
+	// weETH/WETH pool holds WETH, not ether). The selector is the old
+	// pools' (the same four types).
+	curveNGABI = mustABI("curve-stableswap-ng", `[
+{"type":"function","name":"exchange","stateMutability":"nonpayable","inputs":[{"name":"i","type":"int128"},{"name":"j","type":"int128"},{"name":"_dx","type":"uint256"},{"name":"_min_dy","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)
 
 	// Uniswap v3 NonfungiblePositionManager (Uniswap/v3-periphery
 	// contracts/interfaces/INonfungiblePositionManager.sol).

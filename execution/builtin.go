@@ -8,22 +8,23 @@ import (
 // written in its EIP-55 checksummed form and parsed with ParseAddress,
 // so a typo in a character's case fails the package's tests at once.
 const (
-	srcAaveBook  = "bgd-labs/aave-address-book, AaveV3Ethereum (npm @bgd-labs/aave-address-book 4.44.22): POOL and ASSETS.<symbol>.UNDERLYING / A_TOKEN"
-	srcSpark     = "SparkLend Pool, sparkdotfi spark-address-registry src/Ethereum.sol (SPARK_POOL); docs.spark.fi deployed contracts"
-	srcComet     = "compound-finance/comet deployments/mainnet/<usdc|weth>/roots.json (comet); the shared Messari cUSDCv3 file names the same market id"
-	srcLido      = "docs.lido.fi/deployed-contracts (Ethereum mainnet: Lido stETH, wstETH, WithdrawalQueueERC721)"
-	srcCurve     = "Curve stETH/ETH pool, shared/data curve-steth-pool-snapshots-2022 PROVENANCE.md; LP token from curvefi/curve-contract contracts/pools/steth/pooldata.json"
-	src3pool     = "Curve 3pool, shared/data curve-3pool-balances-messari-daily PROVENANCE.md; LP token 3CRV from curvefi/curve-contract contracts/pools/3pool/pooldata.json"
-	srcUniswap   = "docs.uniswap.org/contracts/v3/reference/deployments (Ethereum: NonfungiblePositionManager); the pool from shared/data uniswap-v3-weth-usdt-hourly-geckoterminal PROVENANCE.md"
-	srcRocket    = "docs.rocketpool.net, contracts and integrations (rETH token; rocketDepositPool as registered in RocketStorage 0x1d8f8f00cfa6758d7bE78336684788Fb0ee0Fa46 since Houston)"
-	srcEtherFi   = "ether.fi docs, deployed contracts (LiquidityPool, eETH, weETH); weETH also in the Aave address book"
-	srcRenzo     = "docs.renzoprotocol.com/docs/contracts/ethereum (RestakeManager, ezETH)"
-	srcKelp      = "Kelp DAO docs, contracts (LRTDepositPool, rsETH)"
-	srcPuffer    = "PufferFinance Deployments-and-ACL docs/deployments (mainnet PufferVault = pufETH)"
-	srcSwell     = "rswETH (the token is its own deposit contract): Swell's interface and implementation SwellNetwork/v3-core-public contracts/lrt (IrswETH.sol, RswETH.sol, commit ba1eeff); the proxy address as integrators publish it (roycoprotocol/royco-sdk token map 'Restaked Swell Ethereum', Ion-Protocol's RswETHAdapter RSWETH_TOKEN)"
-	srcEigen     = "Layr-Labs/eigenlayer-contracts README, mainnet deployments (StrategyManager, DelegationManager, stETH StrategyBaseTVLLimits)"
-	srcTokenWETH = "WETH9, etherscan token page; also ASSETS.WETH.UNDERLYING of the Aave address book"
-	srcMorpho    = "morpho-org/sdks packages/blue-sdk/src/addresses.ts (commit 0205e12a), ChainId.EthMainnet: morpho, adaptiveCurveIrm; docs.morpho.org addresses"
+	srcAaveBook   = "bgd-labs/aave-address-book, AaveV3Ethereum (npm @bgd-labs/aave-address-book 4.44.22): POOL and ASSETS.<symbol>.UNDERLYING / A_TOKEN"
+	srcSpark      = "SparkLend Pool, sparkdotfi spark-address-registry src/Ethereum.sol (SPARK_POOL); docs.spark.fi deployed contracts"
+	srcComet      = "compound-finance/comet deployments/mainnet/<usdc|weth>/roots.json (comet); the shared Messari cUSDCv3 file names the same market id"
+	srcLido       = "docs.lido.fi/deployed-contracts (Ethereum mainnet: Lido stETH, wstETH, WithdrawalQueueERC721)"
+	srcCurve      = "Curve stETH/ETH pool, shared/data curve-steth-pool-snapshots-2022 PROVENANCE.md; LP token from curvefi/curve-contract contracts/pools/steth/pooldata.json"
+	src3pool      = "Curve 3pool, shared/data curve-3pool-balances-messari-daily PROVENANCE.md; LP token 3CRV from curvefi/curve-contract contracts/pools/3pool/pooldata.json"
+	srcUniswap    = "docs.uniswap.org/contracts/v3/reference/deployments (Ethereum: NonfungiblePositionManager); the pool from shared/data uniswap-v3-weth-usdt-hourly-geckoterminal PROVENANCE.md"
+	srcRocket     = "docs.rocketpool.net, contracts and integrations (rETH token; rocketDepositPool as registered in RocketStorage 0x1d8f8f00cfa6758d7bE78336684788Fb0ee0Fa46 since Houston)"
+	srcEtherFi    = "ether.fi docs, deployed contracts (LiquidityPool, eETH, weETH), the same in etherfi-protocol/smart-contracts script/deploys/Deployed.s.sol (commit 15ff96d4: LIQUIDITY_POOL, EETH, WEETH); weETH also in the Aave address book"
+	srcCurveWeETH = "Curve weETH/WETH stableswap-ng pool (factory-stable-ng-157): sparkdotfi spark-address-registry src/Ethereum.sol CURVE_WEETHWETHNG; coin 0 WETH, coin 1 weETH as notional-finance/notional-exponent tests/TestSingleSidedLPStrategyImpl.sol (Test_LP_Convex_weETH_WETH: primaryIndex 0 = WETH, stakeTokenIndex 1) use it; the market price of weETH in shared/data lst-lrt-market-vs-aave-oracle-hourly is a Curve weETH/WETH pool's (PROVENANCE.md)"
+	srcRenzo      = "docs.renzoprotocol.com/docs/contracts/ethereum (RestakeManager, ezETH)"
+	srcKelp       = "Kelp DAO docs, contracts (LRTDepositPool, rsETH)"
+	srcPuffer     = "PufferFinance Deployments-and-ACL docs/deployments (mainnet PufferVault = pufETH)"
+	srcSwell      = "rswETH (the token is its own deposit contract): Swell's interface and implementation SwellNetwork/v3-core-public contracts/lrt (IrswETH.sol, RswETH.sol, commit ba1eeff); the proxy address as integrators publish it (roycoprotocol/royco-sdk token map 'Restaked Swell Ethereum', Ion-Protocol's RswETHAdapter RSWETH_TOKEN)"
+	srcEigen      = "Layr-Labs/eigenlayer-contracts README, mainnet deployments (StrategyManager, DelegationManager, stETH StrategyBaseTVLLimits)"
+	srcTokenWETH  = "WETH9, etherscan token page; also ASSETS.WETH.UNDERLYING of the Aave address book"
+	srcMorpho     = "morpho-org/sdks packages/blue-sdk/src/addresses.ts (commit 0205e12a), ChainId.EthMainnet: morpho, adaptiveCurveIrm; docs.morpho.org addresses"
 	// srcMorphoWstETH is the wstETH/WETH 94.5% market the profile
 	// morpho-blue-wsteth-weth models, the first one (created at block
 	// 18919623, 2024-01-03, the market DefiLlama's Morpho Blue adapter
@@ -76,6 +77,8 @@ var (
 	cLidoQueue  = ct("Lido WithdrawalQueueERC721", "0x889edC2eDab5f40e902b864aD4d7AdE8E412F9B1", srcLido)
 	cCurveStETH = ct("Curve stETH/ETH pool", "0xDC24316b9AE028F1497c275EB9192a3Ea0f67022", srcCurve)
 	cMorphoBlue = ct("Morpho Blue", "0xBBBBBbbBBb9cC5e90e3b3Af64bdAF62C37EEFFCb", srcMorpho)
+	cCurveWeETH = ct("Curve weETH/WETH pool", "0xDB74dfDD3BB46bE8Ce6C33dC9D82777BCFc3dEd5", srcCurveWeETH)
+	cEtherFiLP  = ct("ether.fi LiquidityPool", "0x308861A430be4cce5502d0A12724771Fc6DaF216", srcEtherFi)
 )
 
 // builtinDeployments are the deployments of the built-in markets on
@@ -130,6 +133,20 @@ func builtinDeployments() []Deployment {
 			MorphoMarket: &MorphoMarketParams{LoanToken: tWETH.Address, CollateralToken: tWstETH.Address,
 				Oracle: mustAddr("0x2a01EB9496094dA03c4E364Def50f5aD1280AD72"), IRM: mustAddr("0x870aC11D48B15DB9a138Cf899d20F13F79Ba00BC"),
 				LLTV: "945000000000000000", Source: srcMorphoWstETH}},
+		// The weETH loop: collateral weETH (minted by ether.fi's
+		// LiquidityPool.deposit and weETH.wrap) and debt WETH in the same
+		// Pool, in e-mode category 7 (weETH/ETH, the profile's emode); the
+		// exit sells weETH for WETH on the Curve weETH/WETH pool, the
+		// venue the ether.fi profile names (curve/weeth-weth).
+		{Market: "aave-v3/weeth-loop", Protocol: AaveV3LoopWeETH, Asset: tWETH, Position: &tWeETH, Coins: []Token{tWETH, tWeETH},
+			Contracts: map[string]Contract{
+				"pool":           cAavePool,
+				"weth":           tWETH.Contract,
+				"liquidity_pool": cEtherFiLP,
+				"eeth":           tEETH.Contract,
+				"weeth":          tWeETH.Contract,
+				"curve":          cCurveWeETH,
+			}},
 		aave("aave-v3/weth", tWETH, "0x4d5F47FA6A74757f35C14fD3a6Ef8E3C9BC514E8"),
 		aave("aave-v3/wsteth", tWstETH, "0x0B925eD163218f6662a35e0f0371Ac234f9E9371"),
 		aave("aave-v3/weeth", tWeETH, "0xBdfa7b7893081B35Fb54027489e2Bc7A38275129"),
@@ -155,7 +172,7 @@ func builtinDeployments() []Deployment {
 			}},
 		{Market: "etherfi/weeth", Protocol: EtherFi, Asset: tWETH, Position: &tWeETH,
 			Contracts: map[string]Contract{
-				"liquidity_pool": ct("ether.fi LiquidityPool", "0x308861A430be4cce5502d0A12724771Fc6DaF216", srcEtherFi),
+				"liquidity_pool": cEtherFiLP,
 				"eeth":           tEETH.Contract,
 				"weeth":          tWeETH.Contract,
 				"weth":           tWETH.Contract,
@@ -227,7 +244,6 @@ var unmapped = map[string]string{
 	"balancer/reth-weth":             "the B-rETH-STABLE pool (0x1E19CF2D73a72Ef1332C882F20534B6519Be0276) is one of the Balancer v2 metastable pools emptied by the rescue after the exploit of 2025-11-03 (BIP-892, forum.balancer.fi/t/6883), and Balancer v2's pool factories are disabled (BIP-887): no join into it is encoded",
 	"balancer-weighted/80bal-20weth": "Balancer v2 joins and exits (Vault.joinPool and exitPool with the pool id and a join kind) are not encoded; after the exploit of 2025-11-03 Balancer moves its pools to v3 and disabled v2's pool factories (BIP-887, forum.balancer.fi/t/6874)",
 	"kamino/usdc":                    "Kamino is on Solana, not Ethereum",
-	"aave-v3/weeth-loop":             "a leveraged loop (supply weETH, borrow WETH in E-Mode, swap, supply again) is not encoded yet: its entry needs a swap route and its exit a flash loan or a deleveraging sequence",
 	"babylon/btc":                    "Babylon stakes native BTC on Bitcoin, not through an EVM contract",
 }
 

@@ -122,6 +122,9 @@ const (
 	ClaimWithdrawal   Op = "claim_withdrawal"
 	// Swap exchanges coin From for coin To in a Curve pool.
 	Swap Op = "swap"
+	// SetEMode enters an Aave v3 e-mode category (a loop's, before it
+	// borrows at the category's LTV).
+	SetEMode Op = "set_emode"
 	// Mint, Decrease and Collect a Uniswap v3 position.
 	Mint     Op = "mint"
 	Decrease Op = "decrease"
@@ -151,9 +154,12 @@ type Request struct {
 	Position *UniPosition
 	// Shares is a second amount: Morpho Blue shares, when a Morpho
 	// withdraw (a market's) or a loop's repay on Morpho is given in
-	// shares rather than assets; in a loop's Supply the wstETH supplied,
-	// in its Withdraw the stETH sold (loopRequests).
+	// shares rather than assets; in a loop's Supply the collateral
+	// supplied (wstETH, weETH), in its Withdraw the amount sold (the
+	// stETH unwrapped, or the weETH itself) (loopRequests).
 	Shares *big.Int
+	// EMode is a SetEMode request's category id.
+	EMode uint8
 }
 
 // UniPosition holds a Uniswap v3 mint, decrease or collect's parameters.
@@ -212,7 +218,7 @@ func (e *Encoder) Calls(r Request) ([]Call, error) {
 	switch d.Protocol {
 	case AaveV3:
 		err = e.aave(d, r, add, needAmount)
-	case AaveV3Loop, MorphoBlueLoop:
+	case AaveV3Loop, AaveV3LoopWeETH, MorphoBlueLoop:
 		err = e.loop(d, r, add, needAmount)
 	case CompoundV3:
 		err = e.comet(d, r, add, needAmount)

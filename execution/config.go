@@ -172,7 +172,7 @@ const DefaultGasGateGwei = 100.0
 // protocols a deployment file may name (those a deployment needs no more
 // than an asset and contracts for).
 var fileProtocols = map[Protocol][]string{AaveV3: {"pool"}, CompoundV3: {"comet"}, ERC4626: {"vault"},
-	AaveV3Loop: {"pool", "weth", "lido", "wsteth", "curve"}, MorphoBlueLoop: {"morpho", "weth", "lido", "wsteth", "curve"}}
+	AaveV3Loop: loopRoles(AaveV3Loop), AaveV3LoopWeETH: loopRoles(AaveV3LoopWeETH), MorphoBlueLoop: loopRoles(MorphoBlueLoop)}
 
 // Check checks an execution section. pos returns file:line:col of a YAML
 // path ($.execution.allow[0].contract); abs makes a path absolute;
@@ -310,7 +310,7 @@ func Check(f *File, pos func(path string) string, abs func(string) string, unive
 				return nil, errAt("$.execution.vaults", "vault %s trades %s: %v", id, m, trimOp(err))
 			}
 			for _, o := range sampleOrders(d) {
-				reqs, err := LoopRequests(d, o, 0.01, sampleLoop)
+				reqs, err := LoopRequests(d, o, 0.01, sampleLoopOf(d))
 				if err != nil {
 					return nil, errAt("$.execution.vaults", "vault %s trades %s: %v", id, m, trimOp(err))
 				}
@@ -350,8 +350,20 @@ func sampleOrders(d *Deployment) []vault.Order {
 
 // sampleLoop is the book sampleOrders' loop orders are encoded with: a
 // 2x position at an LTV and threshold of Aave's ETH-correlated e-mode's
-// order (only which calls the orders make matters here).
+// order, in an e-mode category where the venue has them (Aave), as the
+// built-in Aave loops' profiles have them (only which calls the orders
+// make matters here).
 var sampleLoop = &LoopBook{Collateral: decimal.NewFromInt(2), Debt: decimal.NewFromInt(1), Rate: decimal.RequireFromString("1.2"), Peg: 1, LTV: 0.9, LLTV: 0.93}
+
+// sampleLoopOf is sampleLoop for deployment d: in e-mode category 1 on
+// an Aave v3 Pool.
+func sampleLoopOf(d *Deployment) *LoopBook {
+	lb := *sampleLoop
+	if loopLenders[d.Protocol] == "pool" {
+		lb.EMode = 1
+	}
+	return &lb
+}
 
 // callable is, for every contract of the book, the functions the encoder
 // may call on it (found by encoding every operation on every market).
@@ -363,9 +375,9 @@ func (b *Book) callable() map[common.Address]map[string]bool {
 	enc := &Encoder{Vault: common.HexToAddress("0x0000000000000000000000000000000000000001"), Book: b}
 	one := big.NewInt(1e6)
 	for _, m := range b.Markets() {
-		for _, op := range []Op{Supply, Withdraw, Borrow, Repay, Wrap, Unwrap, RequestWithdrawal, ClaimWithdrawal, Swap, Mint, Decrease, Collect} {
+		for _, op := range []Op{Supply, Withdraw, Borrow, Repay, Wrap, Unwrap, RequestWithdrawal, ClaimWithdrawal, Swap, Mint, Decrease, Collect, SetEMode} {
 			for _, r := range []Request{
-				{Market: m, Op: op, Amount: one, MinOut: one, From: 0, To: 1, Shares: one,
+				{Market: m, Op: op, Amount: one, MinOut: one, From: 0, To: 1, Shares: one, EMode: 1,
 					RequestIDs: []*big.Int{one}, Hints: []*big.Int{one},
 					Position: &UniPosition{TokenID: one, TickLower: -60, TickUpper: 60, Amount0: one, Amount1: one, Liquidity: one, Deadline: one}},
 				{Market: m, Op: op, Amount: one, MinOut: one, From: 1, To: 0},
@@ -412,7 +424,7 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 	}
 	roles, ok := fileProtocols[d.Protocol]
 	if !ok {
-		return d, errAt(p+".protocol", "protocol %q: a deployments entry may be aave-v3, aave-v3-loop, morpho-blue-loop, compound-v3 or erc4626", df.Protocol)
+		return d, errAt(p+".protocol", "protocol %q: a deployments entry may be aave-v3, aave-v3-loop, aave-v3-loop-weeth, morpho-blue-loop, compound-v3 or erc4626", df.Protocol)
 	}
 	a, err := ParseAddress(df.Asset.Address)
 	if err != nil {
@@ -443,8 +455,9 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 		return d, errAt(p+".morpho_market", "only a morpho-blue-loop names a Morpho market")
 	}
 	if IsLoop(d.Protocol) {
-		// The loop spends and borrows WETH and holds wstETH: its asset must
-		// be the weth contract, and its position is the wsteth one.
+		// The loop spends and borrows WETH and holds its collateral: its
+		// asset must be the weth contract, and its position is the
+		// collateral's (wsteth, weeth).
 		if d.Asset.Address != d.Contracts["weth"].Address {
 			return d, errAt(p+".asset.address", "an %s's asset is its weth contract %s (the WETH it spends and borrows)", d.Protocol, d.Contracts["weth"].Address.Hex())
 		}
@@ -455,9 +468,9 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 			}
 			d.MorphoMarket = mm
 		}
-		w := d.Contracts["wsteth"]
-		d.Position = &Token{Contract: w, Symbol: "wstETH", Decimals: 18}
-		d.Coins = []Token{ethToken, {Contract: d.Contracts["lido"], Symbol: "stETH", Decimals: 18}}
+		rt := loopRoutes[d.Protocol]
+		d.Position = rt.position(&d)
+		d.Coins = rt.coins(&d)
 	}
 	return d, nil
 }

@@ -61,7 +61,7 @@ func TestCheck_Errors(t *testing.T) {
 		{"unknown mode", File{Mode: "yolo"}, u, "$.execution.mode", "not paper, propose or send"},
 		{"send without rpc", File{Mode: "send"}, u, "$.execution.rpc", "needs rpc"},
 		{"other chain without its deployments", File{Mode: ModePropose, ChainID: 10, Vaults: vaults}, u, "$.execution.vaults", "no on-chain deployment"},
-		{"deployment of an unknown protocol", File{Deployments: []DeploymentFile{{Market: "x/y", Protocol: "lido"}}}, u, "$.execution.deployments[0].protocol", "aave-v3, aave-v3-loop, morpho-blue-loop, compound-v3 or erc4626"},
+		{"deployment of an unknown protocol", File{Deployments: []DeploymentFile{{Market: "x/y", Protocol: "lido"}}}, u, "$.execution.deployments[0].protocol", "aave-v3, aave-v3-loop, aave-v3-loop-weeth, morpho-blue-loop, compound-v3 or erc4626"},
 		{"deployment with a bad checksum", File{Deployments: []DeploymentFile{{Market: "x/y", Protocol: "erc4626", Asset: TokenFile{Address: strings.ToLower(tUSDC.Address.Hex())}}}}, u, "$.execution.deployments[0].asset.address", "checksum"},
 		{"deployment without its contract", File{Deployments: []DeploymentFile{{Market: "x/y", Protocol: "erc4626", Asset: TokenFile{Address: tUSDC.Address.Hex(), Symbol: "USDC", Decimals: 6, Source: "s"}}}}, u, "$.execution.deployments[0].contracts", "needs a vault contract"},
 		{"bad checksum", File{Allow: []AllowFile{{Contract: lower, Functions: []string{"supply"}}}}, u, "$.execution.allow[0].contract", "checksum"},

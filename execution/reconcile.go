@@ -148,9 +148,18 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 	idleH.Read = strings.Join(read, " + ")
 	r.Holdings = append(r.Holdings, idleH)
 	lidoQueue := false
-	hasLido := false
+	// held are the tokens another market of the vault holds as its
+	// position (Lido's stETH and wstETH, ether.fi's weETH): a loop counts
+	// the dust of its collateral and underlying at the vault's address
+	// only where no such market reads it.
+	held := map[common.Address]bool{}
 	for _, d := range deps {
-		hasLido = hasLido || (d != nil && d.Protocol == Lido)
+		if d != nil && !IsLoop(d.Protocol) && d.Position != nil {
+			held[d.Position.Address] = true
+		}
+		if d != nil && d.Protocol == Lido {
+			held[d.Contracts["lido"].Address] = true
+		}
 	}
 	for i, m := range markets {
 		r.NAV = r.NAV.Add(values[i])
@@ -162,7 +171,7 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 			continue
 		}
 		if IsLoop(d.Protocol) {
-			lp, err := rd.loop(d, !hasLido)
+			lp, err := rd.loop(d, held)
 			if err != nil {
 				return nil, err
 			}
@@ -196,33 +205,41 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 	return r, nil
 }
 
-// loopReading is a wstETH loop read back: collateral and debt in the
-// base asset, and how each was read.
+// loopReading is a loop read back: collateral and debt in the base
+// asset, and how each was read.
 type loopReading struct {
 	coll, debt            decimal.Decimal
 	how, collHow, debtHow string
 }
 
-// loop reads a wstETH loop back: its collateral (the wstETH its venue
-// holds for the vault, in stETH by wstETH.getStETHByWstETH, stETH at par
-// as Aave's wstETH oracle and the Morpho market's price it) and its debt,
-// as the venue's read says (Aave v3: the wstETH reserve's aToken balance
-// and the WETH reserve's variable debt token balance; Morpho Blue: the
-// position's collateral and its borrow shares' assets); the equity, collateral less debt, is what
-// the book values the loop at. With wallet, the wstETH and stETH the
-// vault's address holds are counted in the collateral: the dust the
-// loop's wraps and unwraps leave there (the rate's slack), which no other
-// market of the vault reads (there is no Lido market).
-func (rd reader) loop(d *Deployment, wallet bool) (loopReading, error) {
+// loop reads a loop back: its collateral (the collateral token its
+// venue holds for the vault, in the underlying by the collateral's rate,
+// wstETH.getStETHByWstETH or weETH.getEETHByWeETH, the underlying at par
+// as Aave's CAPO oracles and the Morpho market's price it) and its debt,
+// as the venue's read says (Aave v3: the collateral reserve's aToken
+// balance and the WETH reserve's variable debt token balance; Morpho
+// Blue: the position's collateral and its borrow shares' assets); the
+// equity, collateral less debt, is what the book values the loop at. The
+// collateral and underlying tokens the vault's address holds (wstETH and
+// stETH, weETH and eETH) are counted in the collateral, unless another
+// market of the vault holds them (held): the dust the loop's wraps and
+// unwraps leave there (the rate's slack).
+func (rd reader) loop(d *Deployment, held map[common.Address]bool) (loopReading, error) {
 	var lr loopReading
 	venue, err := venueOf(d, rd.vault)
 	if err != nil {
 		return lr, err
 	}
-	wst, err := d.Contract("wsteth")
+	rt := loopRoutes[d.Protocol]
+	wst, err := d.Contract(rt.collateral)
 	if err != nil {
 		return lr, err
 	}
+	under, err := d.Contract(rt.underlying)
+	if err != nil {
+		return lr, err
+	}
+	wallet := !held[wst.Address] && !held[under.Address]
 	w, debt, collHow, debtHow, err := venue.read(rd, wst.Address)
 	if err != nil {
 		return lr, err
@@ -230,28 +247,24 @@ func (rd reader) loop(d *Deployment, wallet bool) (loopReading, error) {
 	lr.collHow, lr.debtHow = collHow, debtHow
 	var st *big.Int
 	if wallet {
-		lido, err := d.Contract("lido")
-		if err != nil {
-			return lr, err
-		}
 		ww, err := rd.uint(erc20ABI, wst.Address, "balanceOf", rd.vault)
 		if err != nil {
 			return lr, err
 		}
-		if st, err = rd.uint(erc20ABI, lido.Address, "balanceOf", rd.vault); err != nil {
+		if st, err = rd.uint(erc20ABI, under.Address, "balanceOf", rd.vault); err != nil {
 			return lr, err
 		}
 		w = new(big.Int).Add(w, ww)
-		lr.collHow += fmt.Sprintf(" + wstETH balanceOf (%s) + stETH balanceOf (%s)", units(ww, 18), units(st, 18))
+		lr.collHow += fmt.Sprintf(" + %s balanceOf (%s) + %s balanceOf (%s)", rt.collateralSym, units(ww, 18), rt.underlyingSym, units(st, 18))
 	}
-	coll, err := rd.uint(lstValueABI, wst.Address, "getStETHByWstETH", w)
+	coll, err := rd.uint(lstValueABI, wst.Address, rt.rateMethod, w)
 	if err != nil {
 		return lr, err
 	}
 	if st != nil {
 		coll = new(big.Int).Add(coll, st)
 	}
-	lr.collHow += ", in stETH by getStETHByWstETH"
+	lr.collHow += fmt.Sprintf(", in %s by %s", rt.underlyingSym, rt.rateMethod)
 	lr.coll, lr.debt = units(coll, 18), units(debt, d.Asset.Decimals)
 	lr.how = fmt.Sprintf("collateral %s (%s) less debt %s (%s)", lr.coll, lr.collHow, lr.debt, lr.debtHow)
 	return lr, nil
@@ -580,9 +593,11 @@ func readLog(f *Fill, l *types.Log, d *Deployment, addr common.Address) {
 		// Ether wrapped back. (A loop's wraps are not counted: they wrap
 		// ether its Curve swap bought, counted at the swap, to repay.)
 		f.Received.Add(f.Received, word(0))
-	case l.Topics[0] == topicExchange && topicAddr(1) == addr && d.Contracts["curve"].Address == l.Address:
+	case l.Topics[0] == topicExchange && topicAddr(1) == addr && d.Contracts["curve"].Address == l.Address &&
+		(loopRoutes[d.Protocol] == nil || loopRoutes[d.Protocol].paysEther):
 		// The instant stETH exit: the ether bought (coin 0), at par
-		// with the WETH the vault holds.
+		// with the WETH the vault holds. (A venue that pays WETH, the
+		// weETH loop's, is counted by WETH's Transfer to the vault.)
 		f.Received.Add(f.Received, word(3))
 	case d.Position != nil && l.Address == d.Position.Address && l.Topics[0] == topicTransfer && len(l.Topics) == 3 &&
 		topicAddr(1) == addr && d.Contracts["queue"].Address == topicAddr(2) && d.Contracts["queue"].Address != (common.Address{}):

@@ -22,10 +22,6 @@ import (
 // loop (stake, wrap, unwrap, swap) is the Aave v3 loop's.
 const MorphoBlueLoop Protocol = "morpho-blue-loop"
 
-// IsLoop reports whether p is a leveraged loop's protocol, whose orders
-// become rounds of requests (LoopRequests) on a lending venue.
-func IsLoop(p Protocol) bool { return p == AaveV3Loop || p == MorphoBlueLoop }
-
 // loopVenue is the lending venue a loop holds its collateral and its
 // debt in: the calls that supply and withdraw the collateral token and
 // borrow and repay the debt asset for the vault, and the position read
@@ -52,7 +48,7 @@ type loopVenue interface {
 // venueOf returns the lending venue of a loop deployment.
 func venueOf(d *Deployment, vault common.Address) (loopVenue, error) {
 	switch d.Protocol {
-	case AaveV3Loop:
+	case AaveV3Loop, AaveV3LoopWeETH:
 		pool, err := d.Contract("pool")
 		if err != nil {
 			return nil, err
@@ -137,7 +133,7 @@ func (v aaveVenue) read(rd reader, collateral common.Address) (coll, debt *big.I
 	if debt, err = rd.uint(erc20ABI, vdebt, "balanceOf", rd.vault); err != nil {
 		return nil, nil, "", "", err
 	}
-	return coll, debt, fmt.Sprintf("aToken %s balanceOf (%s wstETH)", aToken.Hex(), units(coll, 18)), "variable debt token " + vdebt.Hex() + " balanceOf", nil
+	return coll, debt, fmt.Sprintf("aToken %s balanceOf (%s %s)", aToken.Hex(), units(coll, 18), loopRoutes[v.d.Protocol].collateralSym), "variable debt token " + vdebt.Hex() + " balanceOf", nil
 }
 
 // morphoVenue is a Morpho Blue market (morpho-org/morpho-blue

@@ -562,7 +562,7 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 	}
 	if ec.Mode != execution.ModePaper {
 		// A loop is encoded on chain only by a loop deployment (the
-		// built-in aave-v3/wsteth-loop and morpho/wsteth-weth-loop): a contracts file may map a loop's
+		// built-in aave-v3/wsteth-loop, aave-v3/weeth-loop and morpho/wsteth-weth-loop): a contracts file may map a loop's
 		// id to a lending deployment, whose plain supply and withdraw
 		// would not borrow or repay. Refused here, not at every rebalance.
 		for _, v := range c.Vaults {
@@ -574,7 +574,7 @@ func (l *cfgLoader) check(f *File) (*Config, error) {
 				if d, err := ec.Book.Deployment(id); err == nil && execution.IsLoop(d.Protocol) {
 					continue
 				}
-				return nil, l.errf("$.execution.mode", adapters.KindInvalid, "vault %s trades %s, a leveraged loop: %s mode encodes only the wstETH loops on Aave v3 and Morpho Blue (aave-v3/wsteth-loop, morpho/wsteth-weth-loop: opening, relevering and unwinding through borrow, stake, supply, withdraw, swap and repay calls); run this vault with the paper executor", v.ID, id, ec.Mode)
+				return nil, l.errf("$.execution.mode", adapters.KindInvalid, "vault %s trades %s, a leveraged loop: %s mode encodes only the wstETH loops on Aave v3 and Morpho Blue and the weETH loop on Aave v3 (aave-v3/wsteth-loop, morpho/wsteth-weth-loop, aave-v3/weeth-loop: opening, relevering and unwinding through e-mode, borrow, mint, supply, withdraw, swap and repay calls); run this vault with the paper executor", v.ID, id, ec.Mode)
 			}
 		}
 	}

@@ -392,8 +392,8 @@ func heldLoops(v *vault.Vault) map[string]execution.LoopBook {
 
 // loopBook is the book of a loop market (one whose adapter borrows,
 // adapters.Leverer): the position's collateral at its exchange rate and
-// its debt, the collateral's rate and peg, and the market's LTV and
-// liquidation threshold, from v as it is now; lev is the leverage an
+// its debt, the collateral's rate and peg, and the market's LTV,
+// liquidation threshold and e-mode category, from v as it is now; lev is the leverage an
 // order aims at (below 1: the position's). ok is false for other
 // markets.
 func loopBook(v *vault.Vault, id string, lev float64) (execution.LoopBook, bool) {
@@ -411,7 +411,7 @@ func loopBook(v *vault.Vault, id string, lev float64) (execution.LoopBook, bool)
 	if x, ok := env.Obs.Get(adapters.FieldExchangeRate); ok && x > 0 {
 		rate = x
 	}
-	lb := execution.LoopBook{LTV: f.MaxLTV, LLTV: f.LLTV, Peg: 1}
+	lb := execution.LoopBook{LTV: f.MaxLTV, LLTV: f.LLTV, Peg: 1, EMode: f.EMode}
 	if rate > 0 {
 		lb.Rate = decimal.NewFromFloat(rate)
 	}

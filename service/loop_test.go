@@ -56,9 +56,10 @@ func TestService_LoopStrategy(t *testing.T) {
 }
 
 // TestLoadConfig_LoopRefusedOnChain: propose and send modes encode only
-// the built-in Aave v3 wstETH loop (execution.AaveV3Loop): with it the
-// allowlist must hold every call its orders make (a missing entry is an
-// error naming it, and with them all the configuration loads); a loop a
+// the built-in loops (execution.IsLoop): with one the allowlist must hold
+// every call its orders make (a missing entry is an error naming it,
+// Pool.setUserEMode included, as the Aave loop's profile has it in an
+// e-mode category, and with them all the configuration loads); a loop a
 // contracts file maps to a plain lending deployment, whose supply would
 // not borrow, is refused in words rather than have every rebalance's
 // relever or leveraged buy refused.
@@ -76,6 +77,10 @@ func TestLoadConfig_LoopRefusedOnChain(t *testing.T) {
     - { contract: "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2", functions: [supply, borrow, withdraw, repay] }
     - { contract: "0xDC24316b9AE028F1497c275EB9192a3Ea0f67022", functions: [exchange] }
 `
+	if _, err := LoadConfig(writeConfig(t, exec+allow, vaults)); err == nil || !strings.Contains(err.Error(), "Pool.setUserEMode") {
+		t.Errorf("propose mode with the built-in loop and no setUserEMode allowed: error = %v, want the missing entry", err)
+	}
+	allow = strings.Replace(allow, "repay]", "repay, setUserEMode]", 1)
 	if _, err := LoadConfig(writeConfig(t, exec+allow, vaults)); err != nil {
 		t.Errorf("propose mode with the built-in loop and its allowlist: error = %v, want none", err)
 	}
@@ -97,7 +102,7 @@ func TestLoadConfig_LoopRefusedOnChain(t *testing.T) {
     - { contract: "0x0000000000000000000000000000000000000102", functions: [approve, withdraw, deposit] }
     - { contract: "0x0000000000000000000000000000000000000103", functions: [approve, submit] }
     - { contract: "0x0000000000000000000000000000000000000104", functions: [approve, wrap, unwrap] }
-    - { contract: "0x0000000000000000000000000000000000000101", functions: [supply, borrow, withdraw, repay] }
+    - { contract: "0x0000000000000000000000000000000000000101", functions: [supply, borrow, withdraw, repay, setUserEMode] }
     - { contract: "0x0000000000000000000000000000000000000105", functions: [exchange] }
 `
 	}
@@ -117,7 +122,7 @@ func TestLoadConfig_LoopRefusedOnChain(t *testing.T) {
     - { contract: "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2", functions: [supply, withdraw] }
 `
 	_, err := LoadConfig(writeConfig(t, mapped, vaults))
-	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "trades aave-v3/wsteth-loop, a leveraged loop: propose mode encodes only the wstETH loops on Aave v3 and Morpho Blue") {
+	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "trades aave-v3/wsteth-loop, a leveraged loop: propose mode encodes only the wstETH loops on Aave v3 and Morpho Blue and the weETH loop on Aave v3") {
 		t.Errorf("propose mode with a mapped loop: error = %v, want a refusal naming the loop", err)
 	}
 	if _, err := LoadConfig(writeConfig(t, "", vaults)); err != nil {

@@ -39,6 +39,8 @@ type Loop struct {
 	// The collateral token's withdrawal queue, for unwinds through it
 	// (loopqueue.go): its delay, and the gas of a request and a claim.
 	withdrawalDays, gasQueue, gasClaim adapters.Dated
+	// emode is the Aave e-mode category the ltv and lltv are of.
+	emode adapters.Dated
 	// capParam is the borrow_cap parameter (for its source notes), hasCap
 	// whether the profile sets it.
 	capParam adapters.Param
@@ -78,6 +80,7 @@ func NewLoop(m adapters.Market, p *adapters.Profile) (*Loop, error) {
 		{"flash_loan_fee", &d.flashFee}, {"unwind_swap_cost", &d.swapCost},
 		{"gas_borrow", &d.gasBorrow}, {"gas_repay", &d.gasRepay}, {"gas_mint", &d.gasMint}, {"gas_flash", &d.gasFlash},
 		{"withdrawal_days", &d.withdrawalDays}, {"gas_queue", &d.gasQueue}, {"gas_claim", &d.gasClaim},
+		{"emode", &d.emode},
 	} {
 		*f.dst = p.DatedParam(f.name)
 	}
@@ -331,7 +334,7 @@ func (d *Loop) Figures(pos *adapters.Position, env *adapters.Env, leverage float
 	s := d.project(pos, env)
 	t := env.Time
 	f := adapters.LoopFigures{MaxLTV: d.LTV(t), LLTV: d.LLTV(t), MaxLeverage: d.MaxLeverage(t), SupplyAPY: s.apy,
-		BorrowAPY: s.bapy, OracleMarket: d.OracleMarketPrice(t), BorrowCap: d.BorrowCap(t)}
+		BorrowAPY: s.bapy, OracleMarket: d.OracleMarketPrice(t), BorrowCap: d.BorrowCap(t), EMode: int(d.emode.Or(t, 0))}
 	if s.oracle > 0 {
 		f.OracleGap = s.price/s.oracle - 1
 	}

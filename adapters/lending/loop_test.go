@@ -79,20 +79,23 @@ markets:
 }
 
 // TestLoop_DatedParams: the e-mode parameters in force at each date, as
-// the governance sources give them.
+// the governance sources give them, and the e-mode category the figures
+// carry (ETH-correlated 1, then wstETH/ETH 8 and weETH/ETH 7 from the
+// 2025-03-18 AIP's payload; Morpho none).
 func TestLoop_DatedParams(t *testing.T) {
 	day := func(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
 	tests := []struct {
 		id             string
 		at             string
 		ltv, lltv, lif float64
+		emode          int
 	}{
-		{"aave-v3/wsteth-loop", "2024-07-05", 0.93, 0.95, 1.01},
-		{"aave-v3/wsteth-loop", "2025-03-18", 0.935, 0.955, 1.01},
-		{"aave-v3/weeth-loop", "2025-03-17", 0, 0, 1},
-		{"aave-v3/weeth-loop", "2025-06-01", 0.93, 0.95, 1.01},
+		{"aave-v3/wsteth-loop", "2024-07-05", 0.93, 0.95, 1.01, 1},
+		{"aave-v3/wsteth-loop", "2025-03-18", 0.935, 0.955, 1.01, 8},
+		{"aave-v3/weeth-loop", "2025-03-17", 0, 0, 1, 0},
+		{"aave-v3/weeth-loop", "2025-06-01", 0.93, 0.95, 1.01, 7},
 		// Morpho: LIF = min(1.15, 1 / (0.3 x 0.945 + 0.7)).
-		{"morpho/wsteth-weth-loop", "2024-07-05", 0.945, 0.945, 1 / (0.3*0.945 + 0.7)},
+		{"morpho/wsteth-weth-loop", "2024-07-05", 0.945, 0.945, 1 / (0.3*0.945 + 0.7), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id+"@"+tt.at, func(t *testing.T) {
@@ -106,6 +109,11 @@ func TestLoop_DatedParams(t *testing.T) {
 			}
 			if got := l.Incentive(at); math.Abs(got-tt.lif) > 1e-15 {
 				t.Errorf("Incentive = %.17g, want %.17g", got, tt.lif)
+			}
+			pos := adapters.Position{}
+			env := adapters.Env{Time: at}
+			if got := l.Figures(&pos, &env, 2).EMode; got != tt.emode {
+				t.Errorf("Figures' e-mode category = %d, want %d", got, tt.emode)
 			}
 			if tt.ltv > 0 {
 				if got, want := l.MaxLeverage(at), 1/(1-tt.ltv); math.Abs(got-want) > 1e-12 {
