@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yieldvault/yieldvault/adapters/history"
 	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/service"
 )
@@ -21,15 +22,17 @@ type chainAPI struct {
 }
 
 // startChainService builds the service of conf on c's chain with clock
-// (nil: a manual clock at 2024-03-01) and serves its API; both close at
-// the test's end.
-func startChainService(t *testing.T, ctx context.Context, conf *service.Config, c *chain, clock *service.ManualClock) *chainAPI {
+// (nil: a manual clock at 2024-03-01) and market history hist (nil: the
+// embedded default) and serves its API; all close at the test's end.
+func startChainService(t *testing.T, ctx context.Context, conf *service.Config, c *chain, clock *service.ManualClock, hist *history.DB) *chainAPI {
 	t.Helper()
-	hist, err := synth.OpenDefault(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if hist == nil {
+		var err error
+		if hist, err = synth.OpenDefault(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { hist.Close() })
 	}
-	t.Cleanup(func() { hist.Close() })
 	if clock == nil {
 		clock = service.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
 	}

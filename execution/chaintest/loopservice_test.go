@@ -4,15 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/adapters/history/synth"
 	"github.com/yieldvault/yieldvault/execution"
 	"github.com/yieldvault/yieldvault/service"
 )
@@ -20,27 +25,98 @@ import (
 // TestService_SendModeLoop: the service in send mode runs the example
 // wstETH loop strategy (leverage 3, examples/strategies/aave-wsteth-loop.yaml)
 // for a vault of 10 ETH whose address holds 10 WETH, on the loop's
-// contracts on the simulated chain (newLoopChain, Aave's e-mode LTV 93%
-// and threshold 95% of 2024-03, as the profile has them then). One
-// rebalance through the API opens the loop by borrow rounds: on chain the
-// leverage (collateral at the rate over collateral less debt) is the
-// strategy's 3, the vault's WETH is what the decision left idle, and the
-// reconciliation the service runs after trading and before the next
-// rebalance (equity, collateral and debt each against the book) leaves
-// the vault unpaused; the rate the calls were encoded at is journalled
-// with the intent. A WETH borrow outside the service then pauses the
-// vault at the next reconciliation, naming the loop's debt.
+// contracts on the simulated chain (newLoopChain: wstETH's own reserve
+// lending up to 60%, threshold 65%, and Aave's ETH-correlated e-mode,
+// category 1, at LTV 93% and threshold 95% of 2024-03, as the profile has
+// them then), on the embedded history (testServiceLoop).
 func TestService_SendModeLoop(t *testing.T) {
-	lc := newLoopChain(t, 9300, 9500, "10")
-	c := lc.c
-	ctx := context.Background()
-	me := c.signer.Address()
+	lc := newLoopChain(t, loopSpec{ltv: 6000, threshold: 6500, emode: 1, emodeLTV: 9300, emodeThreshold: 9500, weth: "10"})
 	strat, err := filepath.Abs("../../examples/strategies/aave-wsteth-loop.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	testServiceLoop(t, lc, strat, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), nil, 1, "1.15")
+}
+
+// TestService_SendModeWeETHLoop is the same for the weETH loop: the
+// example strategy with aave-v3/weeth-loop as its universe, on ether.fi's
+// contracts and the Curve weETH/WETH pool (newLoopChain: weETH's own
+// reserve lending up to 72.5%, threshold 75%, e-mode category 7 at 93% and
+// 95%, the profile's from 2025-03-18), on a synthetic history of the
+// loop's legs (aave-v3/weeth, aave-v3/weth, etherfi/weeth) for May and
+// June 2025, the embedded one ending before the weETH loop's e-mode
+// existed.
+func TestService_SendModeWeETHLoop(t *testing.T) {
+	lc := newLoopChain(t, loopSpec{weeth: true, ltv: 7250, threshold: 7500, emode: 7, emodeLTV: 9300, emodeThreshold: 9500, weth: "10"})
+	ex, err := os.ReadFile("../../examples/strategies/aave-wsteth-loop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strat := filepath.Join(t.TempDir(), "aave-weeth-loop.yaml")
+	body := strings.NewReplacer("name: aave-wsteth-loop", "name: aave-weeth-loop", "universe: [aave-v3/wsteth-loop]", "universe: [aave-v3/weeth-loop]").Replace(string(ex))
+	if !strings.Contains(body, "aave-v3/weeth-loop") {
+		t.Fatal("the example strategy's universe line changed: adapt the test")
+	}
+	if err := os.WriteFile(strat, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cat := adapters.Builtin()
+	var legs []adapters.Market
+	for _, id := range []string{"aave-v3/weeth", "aave-v3/weth", "etherfi/weeth"} {
+		m, err := cat.Market(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		legs = append(legs, m)
+	}
+	start := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	b, err := synth.Generate(synth.Config{From: start.AddDate(0, -1, 0), To: start.AddDate(0, 1, 0), Step: 6 * time.Hour, Seed: 14, Markets: legs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	hist, err := history.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hist.Close() })
+	if _, err := hist.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	testServiceLoop(t, lc, strat, start, hist, 7, "1.05")
+}
+
+// testServiceLoop runs strategy strat (the example loop strategy on lc's
+// market) for a vault of 10 ETH whose address holds 10 WETH from start
+// on history hist (nil: the embedded one). One rebalance through the API
+// enters the e-mode category emode and opens the loop by borrow rounds,
+// past the collateral reserve's own LTV: on chain the vault is in the
+// category, the leverage (collateral at the rate over collateral less
+// debt) is the strategy's 3, the vault's WETH is what the decision left
+// idle, and the reconciliation the service runs after trading and before
+// the next rebalance (equity, collateral and debt each against the book)
+// leaves the vault unpaused; the rate the calls were encoded at (rate,
+// the chain's) is journalled with the intent. A WETH borrow outside the
+// service then pauses the vault at the next reconciliation, naming the
+// loop's debt.
+func testServiceLoop(t *testing.T, lc *loopChain, strat string, start time.Time, hist *history.DB, emode int64, rate string) {
+	t.Helper()
+	c := lc.c
+	ctx := context.Background()
+	me := c.signer.Address()
 	dir := t.TempDir()
-	src := "deployed by the test"
+	market := lc.market
+	var dep strings.Builder
+	d := lc.deployment()
+	fmt.Fprintf(&dep, "    - market: %s\n      protocol: %s\n      asset: { address: \"%s\", symbol: WETH, decimals: 18, source: test }\n      contracts:\n", market, d.Protocol, lc.weth.Hex())
+	for _, r := range slices.Sorted(maps.Keys(d.Contracts)) {
+		x := d.Contracts[r]
+		fmt.Fprintf(&dep, "        %s: { name: %s, address: \"%s\", source: %s }\n", r, x.Name, x.Address.Hex(), x.Source)
+	}
+	var allow strings.Builder
+	for addr, fns := range lc.allowed() {
+		fmt.Fprintf(&allow, "    - { contract: \"%s\", functions: [%s] }\n", addr.Hex(), strings.Join(fns, ", "))
+	}
 	cfg := fmt.Sprintf(`state_db: state.db
 durability: normal
 token: { env: YV_TEST_TOKEN }
@@ -55,23 +131,8 @@ execution:
   vaults:
     - { id: loop, address: "%s" }
   deployments:
-    - market: aave-v3/wsteth-loop
-      protocol: aave-v3-loop
-      asset: { address: "%s", symbol: WETH, decimals: 18, source: %s }
-      contracts:
-        pool: { name: Aave v3 Pool, address: "%s", source: "%s from @aave/core-v3" }
-        weth: { name: WETH, address: "%s", source: %s }
-        lido: { name: stETH, address: "%s", source: %s }
-        wsteth: { name: wstETH, address: "%s", source: %s }
-        curve: { name: Curve stETH/ETH, address: "%s", source: %s }
-  allow:
-    - { contract: "%s", functions: [approve, withdraw, deposit] }
-    - { contract: "%s", functions: [approve, submit] }
-    - { contract: "%s", functions: [approve, wrap, unwrap] }
-    - { contract: "%s", functions: [supply, borrow, withdraw, repay] }
-    - { contract: "%s", functions: [exchange] }
-`, strat, c.keyfile, me.Hex(), lc.weth.Hex(), src, lc.a.pool.Hex(), src, lc.weth.Hex(), src, lc.steth.Hex(), src, lc.wst.Hex(), src, lc.curve.Hex(), src,
-		lc.weth.Hex(), lc.steth.Hex(), lc.wst.Hex(), lc.a.pool.Hex(), lc.curve.Hex())
+%s  allow:
+%s`, strat, c.keyfile, me.Hex(), dep.String(), allow.String())
 	path := filepath.Join(dir, "service.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -81,8 +142,8 @@ execution:
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := service.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	api := startChainService(t, ctx, conf, c, clock)
+	clock := service.NewManualClock(start)
+	api := startChainService(t, ctx, conf, c, clock, hist)
 	svc := api.svc
 	do := func(method, p, key string) (int, []byte) {
 		t.Helper()
@@ -119,13 +180,15 @@ execution:
 	if out != "traded" || !strings.Contains(sum, "1 executed, 0 failed") {
 		t.Fatalf("the opening decision: %s %q", out, sum)
 	}
-	coll := decimal.NewFromBigInt(c.uint(t, lc.wstArt, lc.wst, "getStETHByWstETH", c.uint(t, lc.erc20, lc.aWst, "balanceOf", me)), -18)
-	debt := decimal.NewFromBigInt(c.uint(t, lc.erc20, lc.vdWeth, "balanceOf", me), -18)
+	coll, debt := lc.collateral(t, me), lc.debt(t, me)
 	if coll.Sign() <= 0 || debt.Sign() <= 0 {
 		t.Fatalf("on chain: collateral %s, debt %s: want a loop", coll, debt)
 	}
 	if lev := coll.Div(coll.Sub(debt)).InexactFloat64(); lev < 2.99 || lev > 3.01 {
 		t.Errorf("leverage on chain %g (collateral %s, debt %s), want the strategy's 3", lev, coll, debt)
+	}
+	if got := c.uint(t, loadArtifact(t, "AavePool"), lc.a.pool, "getUserEMode", me); got.Cmp(big.NewInt(emode)) != 0 {
+		t.Errorf("the vault's e-mode category on chain %s, want the profile's %d", got, emode)
 	}
 	wethLeft := c.uint(t, lc.erc20, lc.weth, "balanceOf", me)
 	if wethLeft.Cmp(e18("10")) >= 0 || wethLeft.Cmp(new(big.Int)) < 0 {
@@ -136,7 +199,7 @@ execution:
 	}
 	// The next rebalance reconciles first; within the band it trades
 	// nothing, and the vault stays unpaused.
-	clock.Set(time.Date(2024, 3, 1, 6, 0, 0, 0, time.UTC))
+	clock.Set(start.Add(6 * time.Hour))
 	if code, body := do("POST", "/v1/vaults/loop/rebalance", "rb-2"); code != 200 {
 		t.Fatalf("second rebalance: %d %s", code, body)
 	}
@@ -145,15 +208,15 @@ execution:
 	}
 	// The open's intent journalled the rate its calls were encoded at (in
 	// the state database, which holds the execution journal).
-	if rs, ok, err := (execution.StoreJournal{S: svc.Store()}).RatesOf("loop/api/rb-1"); err != nil || !ok || !rs["aave-v3/wsteth-loop"].Equal(decimal.RequireFromString("1.15")) {
-		t.Errorf("journalled rates of the open: %v (ok %v, err %v), want the chain's 1.15", rs, ok, err)
+	if rs, ok, err := (execution.StoreJournal{S: svc.Store()}).RatesOf("loop/api/rb-1"); err != nil || !ok || !rs[market].Equal(decimal.RequireFromString(rate)) {
+		t.Errorf("journalled rates of the open: %v (ok %v, err %v), want the chain's %s", rs, ok, err, rate)
 	}
 	// A debt the book does not show pauses the vault at the next
 	// reconciliation: 1 WETH borrowed outside the service.
 	c.transact(t, loadArtifact(t, "AavePool"), lc.a.pool, "borrow", lc.weth, e18("1"), big.NewInt(2), uint16(0), me)
-	clock.Set(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
+	clock.Set(start.Add(12 * time.Hour))
 	do("POST", "/v1/vaults/loop/rebalance", "rb-3")
-	if out, sum := last(); !paused() || !strings.Contains(sum, "chain-reconcile") || !strings.Contains(sum, "aave-v3/wsteth-loop debt") {
+	if out, sum := last(); !paused() || !strings.Contains(sum, "chain-reconcile") || !strings.Contains(sum, market+" debt") {
 		t.Errorf("after a borrow outside the service: %s %q, paused %v; want paused by chain-reconcile naming the loop's debt", out, sum, paused())
 	}
 }
@@ -233,7 +296,7 @@ execution:
 		t.Fatal(err)
 	}
 	clock := service.NewManualClock(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
-	api := startChainService(t, ctx, conf, c, clock)
+	api := startChainService(t, ctx, conf, c, clock, nil)
 	svc := api.svc
 	do := func(method, p, key string) (int, []byte) {
 		t.Helper()

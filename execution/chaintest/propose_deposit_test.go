@@ -61,7 +61,7 @@ execution:
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := startChainService(t, ctx, conf, c, nil)
+	api := startChainService(t, ctx, conf, c, nil, nil)
 	post := func(key, body string) (int, string) {
 		t.Helper()
 		code, b := api.call(t, "POST", "/v1/vaults/usd/deposit", key, body)

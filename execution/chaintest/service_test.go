@@ -125,7 +125,7 @@ execution:
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := startChainService(t, ctx, conf, c, nil)
+	api := startChainService(t, ctx, conf, c, nil, nil)
 	do := func(method, p, key string) (int, []byte) {
 		t.Helper()
 		return api.call(t, method, p, key, "")

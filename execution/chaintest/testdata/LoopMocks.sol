@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Small contracts with the exact ABIs of the mainnet contracts the Aave v3
-// wstETH loop calls besides Aave (whose own published artifacts the test
-// deploys): WETH9, Lido's stETH (submit and share accounting), wstETH
-// (wrap, unwrap, getStETHByWstETH), the Curve stETH/ETH pool's exchange,
-// and a price oracle standing in for Aave's (Chainlink-fed) AaveOracle.
+// wstETH and weETH loops call besides Aave (whose own published artifacts
+// the test deploys): WETH9, Lido's stETH (submit and share accounting),
+// wstETH (wrap, unwrap, getStETHByWstETH), the Curve stETH/ETH pool's
+// exchange; ether.fi's LiquidityPool (deposit and share accounting),
+// eETH, weETH (wrap, unwrap, getEETHByWeETH, getRate), the Curve
+// weETH/WETH pool's exchange; and a price oracle standing in for Aave's
+// (Chainlink-fed) AaveOracle.
 // No npm package ships these compiled; each follows its source's logic
 // where the test depends on it (cited per contract).
 pragma solidity ^0.8.20;
@@ -68,61 +71,33 @@ contract LoopWETH9 {
     }
 }
 
-/// Lido's stETH (lidofinance/core contracts/0.4.24/Lido.sol and
-/// StETH.sol): balances are shares x total pooled ether / total shares,
-/// submit mints getSharesByPooledEth(msg.value) shares, transfers move
-/// getSharesByPooledEth(amount) shares. The pooled ether starts above the
-/// shares (the constructor's), so one share is worth more than one ether,
-/// as on mainnet; no oracle reports here.
-contract LoopStETH {
-    string public constant name = "Liquid staked Ether 2.0";
-    string public constant symbol = "stETH";
-    uint8 public constant decimals = 18;
-
+/// A share token as Lido's stETH and ether.fi's eETH are: a balance is the
+/// holder's shares valued at the pooled ether, a transfer moves the
+/// shares of its amount (_sharesFor), with ERC-20's approve, allowance
+/// and events; the two tokens' revert reasons are the constructor's.
+abstract contract LoopShareToken {
     uint256 public totalShares;
-    uint256 public totalPooledEther;
-    mapping(address => uint256) private shares;
+    mapping(address => uint256) internal shareOf;
     mapping(address => mapping(address => uint256)) private allowances;
+    string private allowanceError;
+    string private balanceError;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
-    event Submitted(address indexed sender, uint256 amount, address referral);
 
-    constructor(uint256 initialShares, uint256 initialPooledEther) {
+    constructor(uint256 initialShares, string memory allowanceErr, string memory balanceErr) {
         totalShares = initialShares;
-        totalPooledEther = initialPooledEther;
-        shares[address(0xdead)] = initialShares;
+        shareOf[address(0xdead)] = initialShares;
+        allowanceError = allowanceErr;
+        balanceError = balanceErr;
     }
 
-    function getSharesByPooledEth(uint256 eth) public view returns (uint256) {
-        return (eth * totalShares) / totalPooledEther;
-    }
+    function _sharesFor(uint256 amount) internal view virtual returns (uint256);
 
-    function getPooledEthByShares(uint256 s) public view returns (uint256) {
-        return (s * totalPooledEther) / totalShares;
-    }
-
-    function submit(address referral) external payable returns (uint256) {
-        require(msg.value != 0, "ZERO_DEPOSIT");
-        uint256 s = getSharesByPooledEth(msg.value);
-        shares[msg.sender] += s;
+    function _mintShares(address to, uint256 s, uint256 value) internal {
+        shareOf[to] += s;
         totalShares += s;
-        totalPooledEther += msg.value;
-        emit Submitted(msg.sender, msg.value, referral);
-        emit Transfer(address(0), msg.sender, getPooledEthByShares(s));
-        return s;
-    }
-
-    function totalSupply() external view returns (uint256) {
-        return totalPooledEther;
-    }
-
-    function balanceOf(address a) external view returns (uint256) {
-        return getPooledEthByShares(shares[a]);
-    }
-
-    function sharesOf(address a) external view returns (uint256) {
-        return shares[a];
+        emit Transfer(address(0), to, value);
     }
 
     function allowance(address owner, address spender) external view returns (uint256) {
@@ -141,44 +116,127 @@ contract LoopStETH {
     }
 
     function transferFrom(address from, address to, uint256 amount) external returns (bool) {
-        require(allowances[from][msg.sender] >= amount, "ALLOWANCE_EXCEEDED");
+        require(allowances[from][msg.sender] >= amount, allowanceError);
         allowances[from][msg.sender] -= amount;
         _transfer(from, to, amount);
         return true;
     }
 
     function _transfer(address from, address to, uint256 amount) internal {
-        uint256 s = getSharesByPooledEth(amount);
-        require(shares[from] >= s, "BALANCE_EXCEEDED");
-        shares[from] -= s;
-        shares[to] += s;
+        uint256 s = _sharesFor(amount);
+        require(shareOf[from] >= s, balanceError);
+        shareOf[from] -= s;
+        shareOf[to] += s;
         emit Transfer(from, to, amount);
+    }
+}
+
+/// Lido's stETH (lidofinance/core contracts/0.4.24/Lido.sol and
+/// StETH.sol): balances are shares x total pooled ether / total shares,
+/// submit mints getSharesByPooledEth(msg.value) shares, transfers move
+/// getSharesByPooledEth(amount) shares. The pooled ether starts above the
+/// shares (the constructor's), so one share is worth more than one ether,
+/// as on mainnet; no oracle reports here.
+contract LoopStETH is LoopShareToken {
+    string public constant name = "Liquid staked Ether 2.0";
+    string public constant symbol = "stETH";
+    uint8 public constant decimals = 18;
+
+    uint256 public totalPooledEther;
+
+    event Submitted(address indexed sender, uint256 amount, address referral);
+
+    constructor(uint256 initialShares, uint256 initialPooledEther) LoopShareToken(initialShares, "ALLOWANCE_EXCEEDED", "BALANCE_EXCEEDED") {
+        totalPooledEther = initialPooledEther;
+    }
+
+    function _sharesFor(uint256 amount) internal view override returns (uint256) {
+        return getSharesByPooledEth(amount);
+    }
+
+    function getSharesByPooledEth(uint256 eth) public view returns (uint256) {
+        return (eth * totalShares) / totalPooledEther;
+    }
+
+    function getPooledEthByShares(uint256 s) public view returns (uint256) {
+        return (s * totalPooledEther) / totalShares;
+    }
+
+    function submit(address referral) external payable returns (uint256) {
+        require(msg.value != 0, "ZERO_DEPOSIT");
+        uint256 s = getSharesByPooledEth(msg.value);
+        totalPooledEther += msg.value;
+        emit Submitted(msg.sender, msg.value, referral);
+        _mintShares(msg.sender, s, getPooledEthByShares(s));
+        return s;
+    }
+
+    function totalSupply() external view returns (uint256) {
+        return totalPooledEther;
+    }
+
+    function balanceOf(address a) external view returns (uint256) {
+        return getPooledEthByShares(shareOf[a]);
+    }
+
+    function sharesOf(address a) external view returns (uint256) {
+        return shareOf[a];
+    }
+}
+
+/// A wrapper of a share token as Lido's wstETH and ether.fi's weETH are:
+/// wrap mints the shares of the amount wrapped (_sharesFor) and pulls the
+/// amount, unwrap burns and pays the amount of the shares (_amountFor);
+/// the two tokens' revert reasons on zero are the constructor's.
+abstract contract LoopShareWrapper is ERC20 {
+    LoopShareToken private token;
+    string private zeroWrap;
+    string private zeroUnwrap;
+
+    constructor(string memory n, string memory sym, LoopShareToken t, string memory zw, string memory zu) ERC20(n, sym) {
+        token = t;
+        zeroWrap = zw;
+        zeroUnwrap = zu;
+    }
+
+    function _sharesFor(uint256 amount) internal view virtual returns (uint256);
+
+    function _amountFor(uint256 wrapped) internal view virtual returns (uint256);
+
+    function wrap(uint256 amount) external returns (uint256) {
+        require(amount > 0, zeroWrap);
+        uint256 wrapped = _sharesFor(amount);
+        _mint(msg.sender, wrapped);
+        token.transferFrom(msg.sender, address(this), amount);
+        return wrapped;
+    }
+
+    function unwrap(uint256 wrapped) external returns (uint256) {
+        require(wrapped > 0, zeroUnwrap);
+        uint256 amount = _amountFor(wrapped);
+        _burn(msg.sender, wrapped);
+        token.transfer(msg.sender, amount);
+        return amount;
     }
 }
 
 /// Lido's wstETH (lidofinance/core contracts/0.6.12/WstETH.sol): wrap
 /// mints the stETH's shares as wstETH, unwrap pays the shares' stETH.
-contract LoopWstETH is ERC20 {
+contract LoopWstETH is LoopShareWrapper {
     LoopStETH public stETH;
 
-    constructor(LoopStETH s) ERC20("Wrapped liquid staked Ether 2.0", "wstETH") {
+    constructor(LoopStETH s)
+        LoopShareWrapper("Wrapped liquid staked Ether 2.0", "wstETH", s, "wstETH: can't wrap zero stETH", "wstETH: zero amount unwrap not allowed")
+    {
         stETH = s;
     }
 
-    function wrap(uint256 _stETHAmount) external returns (uint256) {
-        require(_stETHAmount > 0, "wstETH: can't wrap zero stETH");
-        uint256 wstETHAmount = stETH.getSharesByPooledEth(_stETHAmount);
-        _mint(msg.sender, wstETHAmount);
-        stETH.transferFrom(msg.sender, address(this), _stETHAmount);
-        return wstETHAmount;
+    function _sharesFor(uint256 amount) internal view override returns (uint256) {
+        return stETH.getSharesByPooledEth(amount);
     }
 
-    function unwrap(uint256 _wstETHAmount) external returns (uint256) {
-        require(_wstETHAmount > 0, "wstETH: zero amount unwrap not allowed");
-        uint256 stETHAmount = stETH.getPooledEthByShares(_wstETHAmount);
-        _burn(msg.sender, _wstETHAmount);
-        stETH.transfer(msg.sender, stETHAmount);
-        return stETHAmount;
+    function _amountFor(uint256 wrapped) internal view override returns (uint256) {
+        return stETH.getPooledEthByShares(wrapped);
     }
 
     function getStETHByWstETH(uint256 _wstETHAmount) external view returns (uint256) {
@@ -221,25 +279,178 @@ contract LoopCurveStETHPool {
 }
 
 /// Aave's IPriceOracleGetter (getAssetPrice, in the base currency's 8
-/// decimals): ether at a set price, wstETH at ether's price x
-/// stEthPerToken / 1e18 as Aave's wstETH price adapter prices it (stETH
-/// at par with ether).
+/// decimals): ether at a set price, the loop's collateral at ether's
+/// price x its exchange rate / 1e18 as Aave's CAPO price adapters price
+/// it (bgd-labs/aave-capo: WstETHPriceCapAdapter reads wstETH's
+/// stEthPerToken, WeETHPriceCapAdapter weETH's getRate; the underlying
+/// at par with ether; the growth cap never binds here). rateSelector is
+/// the collateral's rate view.
 contract LoopPriceOracle {
     address public weth;
-    LoopWstETH public wstETH;
+    address public collateral;
+    bytes4 public rateSelector;
     uint256 public ethPrice;
 
-    constructor(address w, LoopWstETH wst, uint256 p) {
+    constructor(address w, address c, bytes4 sel, uint256 p) {
         weth = w;
-        wstETH = wst;
+        collateral = c;
+        rateSelector = sel;
         ethPrice = p;
     }
 
     function getAssetPrice(address asset) external view returns (uint256) {
-        if (asset == address(wstETH)) {
-            return (ethPrice * wstETH.stEthPerToken()) / 1 ether;
+        if (asset == collateral) {
+            (bool ok, bytes memory out) = collateral.staticcall(abi.encodeWithSelector(rateSelector));
+            require(ok, "rate");
+            return (ethPrice * abi.decode(out, (uint256))) / 1 ether;
         }
         require(asset == weth, "no price");
         return ethPrice;
+    }
+}
+
+/// ether.fi's LiquidityPool (etherfi-protocol/smart-contracts
+/// src/LiquidityPool.sol): deposit() payable mints eETH shares for the
+/// ether at _sharesForDepositAmount (the amount x total shares / the
+/// pooled ether before it), sharesForAmount and amountForShare value
+/// shares at getTotalPooledEther / eETH.totalShares. The pooled ether
+/// starts above the shares (the constructor's), so one share is worth
+/// more than one ether, as on mainnet; no oracle rebases it here. It
+/// deploys its eETH.
+contract LoopEtherFiLiquidityPool {
+    LoopEETH public eETH;
+    uint256 public totalPooledEther;
+
+    event Deposit(address indexed sender, uint256 amount, uint8 source, address referral);
+
+    constructor(uint256 initialShares, uint256 initialPooledEther) {
+        eETH = new LoopEETH(initialShares);
+        totalPooledEther = initialPooledEther;
+    }
+
+    function getTotalPooledEther() public view returns (uint256) {
+        return totalPooledEther;
+    }
+
+    function sharesForAmount(uint256 _amount) public view returns (uint256) {
+        if (totalPooledEther == 0) return 0;
+        return (_amount * eETH.totalShares()) / totalPooledEther;
+    }
+
+    function amountForShare(uint256 _share) public view returns (uint256) {
+        uint256 t = eETH.totalShares();
+        if (t == 0) return 0;
+        return (_share * totalPooledEther) / t;
+    }
+
+    function getTotalEtherClaimOf(address _user) external view returns (uint256) {
+        return amountForShare(eETH.shares(_user));
+    }
+
+    function deposit() external payable returns (uint256) {
+        uint256 share = (msg.value * eETH.totalShares()) / totalPooledEther;
+        require(share > 0, "InvalidAmount");
+        totalPooledEther += msg.value;
+        eETH.mintShares(msg.sender, share);
+        emit Deposit(msg.sender, msg.value, 0, address(0));
+        return share;
+    }
+}
+
+/// ether.fi's eETH (etherfi-protocol/smart-contracts src/EETH.sol): a
+/// share token whose balanceOf is liquidityPool.getTotalEtherClaimOf and
+/// whose transfers move liquidityPool.sharesForAmount(amount) shares;
+/// only the pool mints.
+contract LoopEETH is LoopShareToken {
+    string public constant name = "ether.fi ETH";
+    string public constant symbol = "eETH";
+    uint8 public constant decimals = 18;
+
+    LoopEtherFiLiquidityPool public liquidityPool;
+
+    constructor(uint256 initialShares) LoopShareToken(initialShares, "TRANSFER_AMOUNT_EXCEEDS_ALLOWANCE", "TRANSFER_AMOUNT_EXCEEDS_BALANCE") {
+        liquidityPool = LoopEtherFiLiquidityPool(msg.sender);
+    }
+
+    function _sharesFor(uint256 amount) internal view override returns (uint256) {
+        return liquidityPool.sharesForAmount(amount);
+    }
+
+    function mintShares(address _user, uint256 _share) external {
+        require(msg.sender == address(liquidityPool), "Only pool contract function");
+        _mintShares(_user, _share, liquidityPool.amountForShare(_share));
+    }
+
+    function shares(address _user) external view returns (uint256) {
+        return shareOf[_user];
+    }
+
+    function totalSupply() external view returns (uint256) {
+        return liquidityPool.getTotalPooledEther();
+    }
+
+    function balanceOf(address _user) external view returns (uint256) {
+        return liquidityPool.getTotalEtherClaimOf(_user);
+    }
+}
+
+/// ether.fi's weETH (etherfi-protocol/smart-contracts src/WeETH.sol):
+/// wrap mints liquidityPool.sharesForAmount(eETH) weETH, unwrap pays
+/// amountForShare(weETH) eETH, getEETHByWeETH and getRate value it.
+contract LoopWeETH is LoopShareWrapper {
+    LoopEtherFiLiquidityPool public liquidityPool;
+    LoopEETH public eETH;
+
+    constructor(LoopEtherFiLiquidityPool lp)
+        LoopShareWrapper("Wrapped eETH", "weETH", lp.eETH(), "weETH: can't wrap zero eETH", "Cannot unwrap a zero amount")
+    {
+        liquidityPool = lp;
+        eETH = lp.eETH();
+    }
+
+    function _sharesFor(uint256 amount) internal view override returns (uint256) {
+        return liquidityPool.sharesForAmount(amount);
+    }
+
+    function _amountFor(uint256 wrapped) internal view override returns (uint256) {
+        return liquidityPool.amountForShare(wrapped);
+    }
+
+    function getEETHByWeETH(uint256 _weETHAmount) public view returns (uint256) {
+        return liquidityPool.amountForShare(_weETHAmount);
+    }
+
+    function getRate() external view returns (uint256) {
+        return getEETHByWeETH(1 ether);
+    }
+}
+
+/// The Curve weETH/WETH stableswap-ng pool's exchange (curvefi/stableswap-ng
+/// contracts/main/CurveStableSwapNG.vy: exchange(i, j, _dx, _min_dy),
+/// TokenExchange event, the "Exchange resulted in fewer coins than
+/// expected" revert; coin 0 WETH, coin 1 weETH, priced through weETH's
+/// getRate as the pool's rate oracle), weETH to WETH only, at a fixed
+/// price in basis points of the rate in place of the pool's invariant.
+contract LoopCurveWeETHPool {
+    IERC20 public weth;
+    LoopWeETH public weETH;
+    uint256 public priceBps;
+
+    event TokenExchange(address indexed buyer, int128 sold_id, uint256 tokens_sold, int128 bought_id, uint256 tokens_bought);
+
+    constructor(IERC20 w, LoopWeETH e, uint256 bps) {
+        weth = w;
+        weETH = e;
+        priceBps = bps;
+    }
+
+    function exchange(int128 i, int128 j, uint256 _dx, uint256 _min_dy) external returns (uint256) {
+        require(i == 1 && j == 0, "only weETH to WETH here");
+        uint256 dy = (((_dx * weETH.getRate()) / 1 ether) * priceBps) / 10000;
+        require(dy >= _min_dy, "Exchange resulted in fewer coins than expected");
+        weETH.transferFrom(msg.sender, address(this), _dx);
+        require(weth.transfer(msg.sender, dy), "WETH transfer failed");
+        emit TokenExchange(msg.sender, i, _dx, j, dy);
+        return dy;
     }
 }
