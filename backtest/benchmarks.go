@@ -671,7 +671,7 @@ func (b *benchTrack) step(k int, now time.Time) {
 			continue
 		}
 		m.env.Time = now
-		if m.grow >= 0 && k > 0 {
+		if k > 0 && b.growth != nil && m.grow >= 0 {
 			m.env.Growth = b.growth.at(k, m.grow)
 		}
 		if b.exact {

@@ -874,7 +874,7 @@ func (e *engine) advanceStep(k int, t int64) error {
 				return err
 			}
 		}
-		if k > 0 && m.grow >= 0 {
+		if k > 0 && e.growth != nil && m.grow >= 0 {
 			if err := e.v.ObserveGrowth(i, e.growth.at(k, m.grow)); err != nil {
 				return err
 			}
