@@ -228,3 +228,64 @@ func TestPropose_Refusals(t *testing.T) {
 		t.Errorf("a refused decision wrote %d files", len(ents))
 	}
 }
+
+// TestPropose_WeETHLoopBatch: propose mode writes the built-in weETH
+// loop's open as a Safe batch on its mainnet contracts, from a
+// configuration whose allowlist names exactly the calls the docs list
+// for it (Check refuses it without the Pool's setUserEMode): first the
+// Pool's setUserEMode(7), then per mint WETH.withdraw, ether.fi's
+// LiquidityPool.deposit with the ether as value, eETH approve and weETH
+// wrap, weETH approve and Pool supply on behalf of the Safe, and WETH
+// borrows between them.
+func TestPropose_WeETHLoopBatch(t *testing.T) {
+	dir := t.TempDir()
+	safe := mustAddr(safeAddr)
+	allow := []AllowFile{
+		{Contract: tWETH.Address.Hex(), Functions: []string{"approve", "withdraw"}},
+		{Contract: cEtherFiLP.Address.Hex(), Functions: []string{"deposit"}},
+		{Contract: tEETH.Address.Hex(), Functions: []string{"approve"}},
+		{Contract: tWeETH.Address.Hex(), Functions: []string{"approve", "wrap"}},
+		{Contract: cAavePool.Address.Hex(), Functions: []string{"supply", "borrow", "withdraw", "repay"}},
+		{Contract: cCurveWeETH.Address.Hex(), Functions: []string{"exchange"}},
+	}
+	file := func() *File {
+		return &File{Mode: ModePropose, Proposals: dir, Vaults: []VaultFile{{ID: "eth", Address: safe.Hex()}}, Allow: allow}
+	}
+	u := map[string][]string{"eth": {"aave-v3/weeth-loop"}}
+	if _, err := Check(file(), pathPos, func(s string) string { return s }, u); err == nil || !strings.Contains(err.Error(), "Aave v3 Pool.setUserEMode") {
+		t.Fatalf("an allowlist without setUserEMode: error %v, want the missing entry", err)
+	}
+	allow[4].Functions = append(allow[4].Functions, "setUserEMode")
+	c, err := Check(file(), pathPos, func(s string) string { return s }, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := vault.Decision{Time: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Orders: []vault.Order{{Market: "aave-v3/weeth-loop", Side: vault.Buy, Amount: fixed.RequireFromString("10"), Leverage: 2}}}
+	lb := LoopBook{Rate: decimal.RequireFromString("1.05"), Peg: 1, LTV: 0.93, LLTV: 0.95, EMode: 7}
+	p, err := c.ProposeLoops("eth", "eth/rebalance/1", d, 0.01, map[string]LoopBook{"aave-v3/weeth-loop": lb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := p.Batch.Transactions
+	if len(tx) < 8 {
+		t.Fatalf("%d transactions", len(tx))
+	}
+	if tx[0].To != cAavePool.Address.Hex() || tx[0].ContractMethod.Name != "setUserEMode" || tx[0].ContractInputsValues["categoryId"] != "7" {
+		t.Errorf("first transaction %+v, want the Pool's setUserEMode(7)", tx[0])
+	}
+	want := []struct{ to, method string }{
+		{tWETH.Address.Hex(), "withdraw"}, {cEtherFiLP.Address.Hex(), "deposit"}, {tEETH.Address.Hex(), "approve"},
+		{tWeETH.Address.Hex(), "wrap"}, {tWeETH.Address.Hex(), "approve"}, {cAavePool.Address.Hex(), "supply"}, {cAavePool.Address.Hex(), "borrow"},
+	}
+	for i, w := range want {
+		if got := tx[1+i]; got.To != w.to || got.ContractMethod.Name != w.method {
+			t.Errorf("transaction %d: %s.%s, want %s.%s", 1+i, got.To, got.ContractMethod.Name, w.to, w.method)
+		}
+	}
+	if dep := tx[2]; dep.Value != "10000000000000000000" {
+		t.Errorf("LiquidityPool.deposit value %s, want the 10 ether of equity", dep.Value)
+	}
+	if sup := tx[6]; sup.ContractInputsValues["onBehalfOf"] != safe.Hex() || sup.ContractInputsValues["asset"] != tWeETH.Address.Hex() {
+		t.Errorf("supply %+v, want weETH on behalf of the Safe", sup.ContractInputsValues)
+	}
+}
