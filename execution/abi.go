@@ -225,12 +225,17 @@ var (
 {"type":"function","name":"getEETHByWeETH","stateMutability":"view","inputs":[{"name":"_weETHAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)
 
 	// Lido WithdrawalQueueERC721 (lidofinance/core
-	// contracts/0.8.9/WithdrawalQueue.sol): an owner's requests and
-	// their status (the stETH each holds, finalized, claimed).
+	// contracts/0.8.9/WithdrawalQueue.sol and WithdrawalQueueBase.sol): an
+	// owner's requests and their status (the stETH each holds, finalized,
+	// claimed), the ether finalized ones pay, and the events a request and
+	// a claim emit.
 	lidoQueueViewABI = mustABI("lido-withdrawal-queue-views", `[
 {"type":"function","name":"getWithdrawalRequests","stateMutability":"view","inputs":[{"name":"_owner","type":"address"}],"outputs":[{"name":"requestsIds","type":"uint256[]"}]},
 {"type":"function","name":"getWithdrawalStatus","stateMutability":"view","inputs":[{"name":"_requestIds","type":"uint256[]"}],"outputs":[{"name":"statuses","type":"tuple[]","components":[
-{"name":"amountOfStETH","type":"uint256"},{"name":"amountOfShares","type":"uint256"},{"name":"owner","type":"address"},{"name":"timestamp","type":"uint256"},{"name":"isFinalized","type":"bool"},{"name":"isClaimed","type":"bool"}]}]}]`)
+{"name":"amountOfStETH","type":"uint256"},{"name":"amountOfShares","type":"uint256"},{"name":"owner","type":"address"},{"name":"timestamp","type":"uint256"},{"name":"isFinalized","type":"bool"},{"name":"isClaimed","type":"bool"}]}]},
+{"type":"function","name":"getClaimableEther","stateMutability":"view","inputs":[{"name":"_requestIds","type":"uint256[]"},{"name":"_hints","type":"uint256[]"}],"outputs":[{"name":"claimableEthValues","type":"uint256[]"}]},
+{"type":"event","name":"WithdrawalRequested","anonymous":false,"inputs":[{"name":"requestId","type":"uint256","indexed":true},{"name":"requestor","type":"address","indexed":true},{"name":"owner","type":"address","indexed":true},{"name":"amountOfStETH","type":"uint256","indexed":false},{"name":"amountOfShares","type":"uint256","indexed":false}]},
+{"type":"event","name":"WithdrawalClaimed","anonymous":false,"inputs":[{"name":"requestId","type":"uint256","indexed":true},{"name":"owner","type":"address","indexed":true},{"name":"receiver","type":"address","indexed":true},{"name":"amountOfETH","type":"uint256","indexed":false}]}]`)
 
 	// The events fills are read from: ERC-20 Transfer (EIP-20) and
 	// WETH9's Deposit and Withdrawal.

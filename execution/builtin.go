@@ -117,6 +117,7 @@ func builtinDeployments() []Deployment {
 				"lido":   tStETH.Contract,
 				"wsteth": tWstETH.Contract,
 				"curve":  cCurveStETH,
+				"queue":  cLidoQueue, // a queued unwind's rounds
 			}},
 		// The Morpho Blue wstETH loop: the same calls around the venue
 		// (stake, wrap, unwrap, the Curve sale), supplyCollateral,
@@ -129,6 +130,7 @@ func builtinDeployments() []Deployment {
 				"lido":   tStETH.Contract,
 				"wsteth": tWstETH.Contract,
 				"curve":  cCurveStETH,
+				"queue":  cLidoQueue,
 			},
 			MorphoMarket: &MorphoMarketParams{LoanToken: tWETH.Address, CollateralToken: tWstETH.Address,
 				Oracle: mustAddr("0x2a01EB9496094dA03c4E364Def50f5aD1280AD72"), IRM: mustAddr("0x870aC11D48B15DB9a138Cf899d20F13F79Ba00BC"),

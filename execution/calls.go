@@ -456,21 +456,16 @@ func (e *Encoder) lido(d *Deployment, r Request, add adder, need func() error) e
 		if err := need(); err != nil {
 			return err
 		}
-		token, method := lido, "requestWithdrawals"
-		if d.Wrapped {
-			token, method = wst, "requestWithdrawalsWstETH"
+		if !d.Wrapped {
+			return lidoRequest(d, add, lido, queue, false, r.Amount, r.Amount, e.Vault)
 		}
-		if err := add(approve(token, queue.Address, r.Amount)); err != nil {
-			return err
+		// The split needs each part's stETH: the wstETH's at the rate.
+		if r.Shares == nil || r.Shares.Sign() <= 0 {
+			return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: a withdrawal request of wstETH needs the stETH it unwraps to (Shares), to keep each request within the queue's limits", d.Market)
 		}
-		// One request may hold at most MAX_STETH_WITHDRAWAL_AMOUNT (1000
-		// stETH, WithdrawalQueue.sol); larger amounts are split.
-		return add(newCall(lidoQueueABI, queue, nil, method, splitAmounts(r.Amount, lidoMaxRequest), e.Vault))
+		return lidoRequest(d, add, wst, queue, true, r.Amount, r.Shares, e.Vault)
 	case ClaimWithdrawal:
-		if len(r.RequestIDs) == 0 || len(r.RequestIDs) != len(r.Hints) {
-			return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: a claim needs request ids and one checkpoint hint per id (findCheckpointHints)", d.Market)
-		}
-		return add(newCall(lidoQueueABI, queue, nil, "claimWithdrawals", r.RequestIDs, r.Hints))
+		return lidoClaim(d, add, queue, r)
 	case Swap, Withdraw:
 		// The instant exit: the Curve stETH/ETH pool (coin 1 to coin 0),
 		// after unwrapping wstETH; the ether received is wrapped to WETH
@@ -507,18 +502,85 @@ func (e *Encoder) lido(d *Deployment, r Request, add adder, need func() error) e
 	return errOp(d, r)
 }
 
-// lidoMaxRequest is WithdrawalQueue's MAX_STETH_WITHDRAWAL_AMOUNT, 1000
-// stETH (lidofinance/core contracts/0.8.9/WithdrawalQueue.sol).
-var lidoMaxRequest = new(big.Int).Mul(big.NewInt(1000), big.NewInt(1e18))
+// lidoMinRequest and lidoMaxRequest are WithdrawalQueue's
+// MIN_STETH_WITHDRAWAL_AMOUNT (100 wei) and MAX_STETH_WITHDRAWAL_AMOUNT
+// (1000 stETH), the bounds of one request's stETH
+// (lidofinance/core contracts/0.8.9/WithdrawalQueue.sol,
+// _checkWithdrawalRequestAmount: RequestAmountTooSmall, RequestAmountTooLarge).
+var (
+	lidoMinRequest = big.NewInt(100)
+	lidoMaxRequest = new(big.Int).Mul(big.NewInt(1000), big.NewInt(1e18))
+)
 
-func splitAmounts(total, max *big.Int) []*big.Int {
+// lidoRequest approves amount of token (stETH, or wstETH) to Lido's
+// WithdrawalQueueERC721 and requests its withdrawal for owner
+// (requestWithdrawals, or requestWithdrawalsWstETH when wrapped), split
+// so that each request's stETH is within the queue's bounds; steth is the
+// stETH the whole amount is worth (amount itself for stETH; for wstETH
+// its stETH at the rate, which the queue's unwrap gives).
+func lidoRequest(d *Deployment, add adder, token, queue Contract, wrapped bool, amount, steth *big.Int, owner common.Address) error {
+	parts, err := lidoSplit(amount, steth, wrapped)
+	if err != nil {
+		return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: %v", d.Market, err)
+	}
+	method := "requestWithdrawals"
+	if wrapped {
+		method = "requestWithdrawalsWstETH"
+	}
+	if err := add(approve(token, queue.Address, amount)); err != nil {
+		return err
+	}
+	return add(newCall(lidoQueueABI, queue, nil, method, parts, owner))
+}
+
+// lidoClaim claims a Lido withdrawal's finalized requests with their
+// checkpoint hints (claimWithdrawals; findCheckpointHints gives the
+// hints, ReadLoopClaim reads both): the ether goes to the requests'
+// owner, the vault's address.
+func lidoClaim(d *Deployment, add adder, queue Contract, r Request) error {
+	if len(r.RequestIDs) == 0 || len(r.RequestIDs) != len(r.Hints) {
+		return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: a claim needs request ids and one checkpoint hint per id (findCheckpointHints)", d.Market)
+	}
+	return add(newCall(lidoQueueABI, queue, nil, "claimWithdrawals", r.RequestIDs, r.Hints))
+}
+
+// lidoSplit splits amount of a token worth steth of stETH into requests
+// of at most lidoMaxRequest and at least lidoMinRequest of stETH each:
+// full parts and the rest, the rest topped up from the part before it
+// when it is below the minimum. A wrapped token's parts are bounded
+// rateSlack inside the maximum and at twice the minimum, so that a rate
+// that moved since steth was computed keeps them within the bounds.
+func lidoSplit(amount, steth *big.Int, wrapped bool) ([]*big.Int, error) {
+	if amount == nil || steth == nil || amount.Sign() <= 0 || steth.Cmp(lidoMinRequest) < 0 {
+		return nil, fmt.Errorf("a withdrawal request of %v (%v of stETH) is below the queue's minimum of %s wei of stETH", amount, steth, lidoMinRequest)
+	}
+	// max and min are per part in the token's units.
+	max := new(big.Int).Set(lidoMaxRequest)
+	min := new(big.Int).Set(lidoMinRequest)
+	if wrapped {
+		max.Mul(max, amount)
+		max.Div(max, steth)
+		max.Sub(max, new(big.Int).Div(max, big.NewInt(int64(1/rateSlack))))
+		min.Mul(min, amount)
+		min.Add(min, new(big.Int).Sub(steth, big.NewInt(1)))
+		min.Div(min, steth)
+		min.Lsh(min, 1)
+		if amount.Cmp(min) < 0 {
+			return nil, fmt.Errorf("a withdrawal request of %s wei of wstETH (%s of stETH) is too close to the queue's minimum of %s wei of stETH", amount, steth, lidoMinRequest)
+		}
+	}
 	var out []*big.Int
-	rest := new(big.Int).Set(total)
+	rest := new(big.Int).Set(amount)
 	for rest.Cmp(max) > 0 {
 		out = append(out, new(big.Int).Set(max))
 		rest.Sub(rest, max)
 	}
-	return append(out, rest)
+	if n := len(out); n > 0 && rest.Cmp(min) < 0 {
+		top := new(big.Int).Sub(min, rest)
+		out[n-1].Sub(out[n-1], top)
+		rest.Add(rest, top)
+	}
+	return append(out, rest), nil
 }
 
 // lrt covers the native-ETH entries of Rocket Pool, ether.fi, Renzo, Kelp,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -434,7 +435,15 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 		return d, errAt(p+".asset", "the asset needs a symbol, decimals in [0, 36] and a source")
 	}
 	d.Asset = Token{Contract: Contract{Name: df.Asset.Symbol, Address: a, Source: df.Asset.Source}, Symbol: df.Asset.Symbol, Decimals: df.Asset.Decimals}
-	for _, r := range roles {
+	all := roles
+	if rt := loopRoutes[d.Protocol]; rt != nil && rt.queueRole != "" {
+		// Optional: the collateral's withdrawal queue, for a queued
+		// unwind (without it a queued unwind is refused).
+		if _, ok := df.Contracts[rt.queueRole]; ok {
+			all = append(slices.Clone(roles), rt.queueRole)
+		}
+	}
+	for _, r := range all {
 		cf, ok := df.Contracts[r]
 		if !ok {
 			return d, errAt(p+".contracts", "protocol %s needs a %s contract", d.Protocol, r)
@@ -448,7 +457,10 @@ func (df DeploymentFile) check(p string, errAt func(string, string, ...any) erro
 		}
 		d.Contracts[r] = Contract{Name: cf.Name, Address: a, Source: cf.Source}
 	}
-	if len(df.Contracts) != len(roles) {
+	if len(df.Contracts) != len(all) {
+		if rt := loopRoutes[d.Protocol]; rt != nil && rt.queueRole != "" {
+			return d, errAt(p+".contracts", "protocol %s takes the contracts %v and, optionally, %s only", d.Protocol, roles, rt.queueRole)
+		}
 		return d, errAt(p+".contracts", "protocol %s takes the contracts %v only", d.Protocol, roles)
 	}
 	if df.MorphoMarket != nil && d.Protocol != MorphoBlueLoop {

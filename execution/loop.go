@@ -59,9 +59,11 @@ type loopRoute struct {
 	sellsUnderlying, paysEther bool
 	from, to                   int64
 	venueABI                   *abi.ABI
-	// queue names the collateral's withdrawal queue (whose unwind is not
-	// encoded).
-	queue string
+	// queue names the collateral's withdrawal queue; queueRole is the
+	// deployment's role of the queue contract when a queued unwind is
+	// encoded for the route (Lido's WithdrawalQueueERC721 and its
+	// requestWithdrawalsWstETH), empty when it is not (ether.fi's).
+	queue, queueRole string
 }
 
 var (
@@ -69,7 +71,7 @@ var (
 		minter: "lido", mintABI: lidoABI, mintMethod: "submit", mintArgs: []any{common.Address{}},
 		wrapABI: wstETHABI, rateMethod: "getStETHByWstETH",
 		sellsUnderlying: true, paysEther: true, from: 1, to: 0, venueABI: curve2ABI,
-		queue: "Lido's withdrawal queue (requestWithdrawalsWstETH)"}
+		queue: "Lido's withdrawal queue (requestWithdrawalsWstETH)", queueRole: "queue"}
 	weETHRoute = &loopRoute{collateral: "weeth", underlying: "eeth", collateralSym: "weETH", underlyingSym: "eETH",
 		minter: "liquidity_pool", mintABI: etherfiPoolABI, mintMethod: "deposit",
 		wrapABI: weETHABI, rateMethod: "getEETHByWeETH",
@@ -294,8 +296,8 @@ func loopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) (
 		}
 		return p.reqs, nil
 	case vault.Sell:
-		if o.Mode == adapters.ExitQueue {
-			return refuse("an unwind through %s (request, claim, repay in rounds) is not encoded: sell instantly through the %s, or unwind by hand", rt.queue, d.Contracts["curve"].Name)
+		if o.Mode == adapters.ExitQueue && rt.queueRole == "" {
+			return refuse("an unwind through %s (request, claim, repay in rounds) is not encoded: its withdrawal NFT's address is not sourced here; sell instantly through the %s, or unwind by hand", rt.queue, d.Contracts["curve"].Name)
 		}
 		eq := p.c.Sub(p.b)
 		if eq.Sign() <= 0 {
@@ -309,6 +311,18 @@ func loopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) (
 			share = o.Amount.Dec().DivRound(eq, 18)
 		}
 		dC, dB := p.c.Mul(share), p.b.Mul(share)
+		if o.Mode == adapters.ExitQueue {
+			// The first round of the queued unwind; ClaimRequests
+			// carries on with the next when its claim pays.
+			ok, err := p.queueRound(dC, o.All)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, adapters.E(op, adapters.KindInsufficientLiquidity, "market %s: at its LTV of %g no collateral can leave for %s before debt is repaid (collateral %s, debt %s): sell instantly, or repay first", d.Market, lb.LTV, rt.queue, p.c.StringFixed(6), p.b.StringFixed(6))
+			}
+			return p.reqs, nil
+		}
 		// The minimum out: the quote (the collateral sold less the
 		// order's estimated exit cost) less max_loss.
 		q := (1 - o.EstCost.Float()/dC.InexactFloat64()) * (1 - maxLoss)
@@ -458,31 +472,7 @@ func (p *loopPlan) down(dC, dB decimal.Decimal, q float64, all bool) error {
 		p.c = p.c.Sub(w)
 		restC = restC.Sub(w)
 		if restB.Cmp(dust) > 0 {
-			pay := decimal.Min(restB, got)
-			rr := Request{Market: p.d.Market, Op: Repay, Amount: wei(pay)}
-			if all && restB.Cmp(got) <= 0 {
-				// The whole debt, with the interest accrued since the book:
-				// the Pool takes what is owed, at most what is approved
-				// (the booked debt and one basis point more, within the
-				// minimum out).
-				rr.Amount = wei(decimal.Min(got, pay.Mul(decimal.NewFromFloat(1+rateSlack))))
-				rr.All = true
-			}
-			if v := p.venue; v != nil {
-				// By shares: the last repayment all those left, the others
-				// what a basis point less than their assets buys (the
-				// interest accrued since the reading costs more).
-				if rr.All {
-					rr.Shares = new(big.Int).Set(v.BorrowShares)
-				} else {
-					rr.Shares = morphoToSharesDown(wei(pay.Mul(oneLessSlack)), v.TotalBorrowAssets, v.TotalBorrowShares)
-					// The debt falls by what the shares are worth.
-					pay = decimal.NewFromBigInt(morphoToAssetsUp(rr.Shares, v.TotalBorrowAssets, v.TotalBorrowShares), -int32(p.d.Asset.Decimals))
-				}
-				v.BorrowShares.Sub(v.BorrowShares, rr.Shares)
-			}
-			p.reqs = append(p.reqs, rr)
-			p.b = p.b.Sub(pay)
+			pay := p.repay(decimal.Min(restB, got), all && restB.Cmp(got) <= 0, got)
 			restB = restB.Sub(pay)
 		}
 	}
@@ -490,6 +480,34 @@ func (p *loopPlan) down(dC, dB decimal.Decimal, q float64, all bool) error {
 		return adapters.E(op, adapters.KindInvalid, "market %s: selling %s of collateral at its minimum out repays %s less than the %s to repay", p.d.Market, dC, restB, dB)
 	}
 	return nil
+}
+
+// repay appends a Repay of pay (in the asset) and returns the debt it
+// takes off the plan's. whole repays the whole debt, with the interest
+// accrued since the book: the venue takes what is owed, at most what is
+// approved (pay and one basis point more, within limit, the ether or
+// WETH at hand). On a venue read on chain (Morpho), by shares: a whole
+// repayment all those left, another what a basis point less than its
+// assets buys (the interest accrued since the reading costs more), and
+// the debt falls by what the shares are worth.
+func (p *loopPlan) repay(pay decimal.Decimal, whole bool, limit decimal.Decimal) decimal.Decimal {
+	rr := Request{Market: p.d.Market, Op: Repay, Amount: wei(pay)}
+	if whole {
+		rr.Amount = wei(decimal.Min(limit, pay.Mul(decimal.NewFromFloat(1+rateSlack))))
+		rr.All = true
+	}
+	if v := p.venue; v != nil {
+		if rr.All {
+			rr.Shares = new(big.Int).Set(v.BorrowShares)
+		} else {
+			rr.Shares = morphoToSharesDown(wei(pay.Mul(oneLessSlack)), v.TotalBorrowAssets, v.TotalBorrowShares)
+			pay = decimal.NewFromBigInt(morphoToAssetsUp(rr.Shares, v.TotalBorrowAssets, v.TotalBorrowShares), -int32(p.d.Asset.Decimals))
+		}
+		v.BorrowShares.Sub(v.BorrowShares, rr.Shares)
+	}
+	p.reqs = append(p.reqs, rr)
+	p.b = p.b.Sub(pay)
+	return pay
 }
 
 // loop encodes a loop deployment's requests, the lending calls on its
@@ -527,6 +545,9 @@ func (e *Encoder) loop(d *Deployment, r Request, add adder, need func() error) e
 			return adapters.E(op, adapters.KindInvalid, "market %s: set_emode needs an Aave v3 Pool and a category (leaving e-mode is not a loop's call)", d.Market)
 		}
 		return add(newCall(aavePoolABI, ev.pool, nil, "setUserEMode", r.EMode))
+	}
+	if r.Op == ClaimWithdrawal || r.Op == RequestWithdrawal {
+		return e.loopQueue(d, rt, venue, coll, wethC, r, add)
 	}
 	if err := need(); err != nil {
 		return err

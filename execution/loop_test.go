@@ -345,8 +345,10 @@ func TestLoopRequests_Refusals(t *testing.T) {
 		want string
 	}{
 		{"no book", vault.Order{Market: d.Market, Side: vault.Buy, Amount: fixed.RequireFromString("1"), Leverage: 2}, nil, "no loop book"},
-		{"queue", vault.Order{Market: d.Market, Side: vault.Sell, All: true, Mode: adapters.ExitQueue},
-			&LoopBook{Collateral: decimal.NewFromInt(2), Debt: decimal.NewFromInt(1), Rate: rate, LTV: 0.9, LLTV: 0.93}, "Lido's withdrawal queue"},
+		// At its LTV (debt 1.8 of 2 at 90%) nothing can leave for the
+		// queue before a repayment.
+		{"queue at the LTV", vault.Order{Market: d.Market, Side: vault.Sell, All: true, Mode: adapters.ExitQueue},
+			&LoopBook{Collateral: decimal.NewFromInt(2), Debt: decimal.RequireFromString("1.8"), Rate: rate, LTV: 0.9, LLTV: 0.93}, "no collateral can leave for Lido's withdrawal queue"},
 		{"at the threshold", vault.Order{Market: d.Market, Side: vault.Relever, Leverage: 2},
 			&LoopBook{Collateral: decimal.NewFromInt(100), Debt: decimal.NewFromInt(93), Rate: rate, Peg: 1, LTV: 0.9, LLTV: 0.93}, "flash loan"},
 	} {

@@ -147,7 +147,10 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 	}
 	idleH.Read = strings.Join(read, " + ")
 	r.Holdings = append(r.Holdings, idleH)
-	lidoQueue := false
+	// queues are the withdrawal queues whose requests a market already
+	// counted: the vault's requests are counted once, on the first market
+	// (a Lido one, or a loop unwinding through it) that reads its queue.
+	queues := map[common.Address]bool{}
 	// held are the tokens another market of the vault holds as its
 	// position (Lido's stETH and wstETH, ether.fi's weETH): a loop counts
 	// the dust of its collateral and underlying at the vault's address
@@ -171,11 +174,11 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 			continue
 		}
 		if IsLoop(d.Protocol) {
-			lp, err := rd.loop(d, held)
+			lp, err := rd.loop(d, held, queues)
 			if err != nil {
 				return nil, err
 			}
-			h.Chain, h.Read = lp.coll.Sub(lp.debt), lp.how
+			h.Chain, h.Read = lp.coll.Sub(lp.debt).Add(lp.queued), lp.how
 			r.Holdings = append(r.Holdings, h)
 			if lb, ok := loops[m]; ok {
 				r.Holdings = append(r.Holdings,
@@ -184,12 +187,13 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 			}
 			continue
 		}
-		v, debt, how, err := rd.position(d, !lidoQueue)
+		q := d.Contracts["queue"].Address
+		v, debt, how, err := rd.position(d, !queues[q])
 		if err != nil {
 			return nil, err
 		}
 		if d.Protocol == Lido {
-			lidoQueue = true // its requests are counted once, on the first Lido market
+			queues[q] = true
 		}
 		if how == "" {
 			h.Unread = v.why
@@ -210,6 +214,10 @@ func (c *Config) ReconcileLoops(ctx context.Context, cl ethereum.ContractCaller,
 type loopReading struct {
 	coll, debt            decimal.Decimal
 	how, collHow, debtHow string
+	// queued is the stETH of the vault's unclaimed withdrawal requests
+	// in the loop's queue (a queued unwind's rounds), where no market
+	// before counted them.
+	queued decimal.Decimal
 }
 
 // loop reads a loop back: its collateral (the collateral token its
@@ -224,7 +232,7 @@ type loopReading struct {
 // stETH, weETH and eETH) are counted in the collateral, unless another
 // market of the vault holds them (held): the dust the loop's wraps and
 // unwraps leave there (the rate's slack).
-func (rd reader) loop(d *Deployment, held map[common.Address]bool) (loopReading, error) {
+func (rd reader) loop(d *Deployment, held, queues map[common.Address]bool) (loopReading, error) {
 	var lr loopReading
 	venue, err := venueOf(d, rd.vault)
 	if err != nil {
@@ -267,6 +275,15 @@ func (rd reader) loop(d *Deployment, held map[common.Address]bool) (loopReading,
 	lr.collHow += fmt.Sprintf(", in %s by %s", rt.underlyingSym, rt.rateMethod)
 	lr.coll, lr.debt = units(coll, 18), units(debt, d.Asset.Decimals)
 	lr.how = fmt.Sprintf("collateral %s (%s) less debt %s (%s)", lr.coll, lr.collHow, lr.debt, lr.debtHow)
+	if q, ok := d.Contracts[rt.queueRole]; ok && rt.queueRole != "" && !queues[q.Address] {
+		queues[q.Address] = true
+		pending, err := rd.lidoRequests(q.Address)
+		if err != nil {
+			return lr, err
+		}
+		lr.queued = units(pending, 18)
+		lr.how += fmt.Sprintf(" + the stETH of its unclaimed WithdrawalQueue requests (%s)", lr.queued)
+	}
 	return lr, nil
 }
 
@@ -497,9 +514,15 @@ type Fill struct {
 	Spent    *big.Int // asset units
 	Received *big.Int // asset units
 	Queued   *big.Int // position token units sent to a withdrawal queue
-	GasUsed  uint64
-	GasPaid  *big.Int // wei
-	Hashes   []common.Hash
+	// RequestIDs are the withdrawal requests the transactions created
+	// for the vault (Lido's WithdrawalRequested, owner the vault), for
+	// their claim (ReadLoopClaim); Claimed the ether its claims paid it
+	// (WithdrawalClaimed).
+	RequestIDs []*big.Int
+	Claimed    *big.Int
+	GasUsed    uint64
+	GasPaid    *big.Int // wei
+	Hashes     []common.Hash
 }
 
 // HashHex is the fill's transaction hashes as 0x-prefixed hex, in order.
@@ -512,6 +535,8 @@ func (f *Fill) HashHex() []string {
 }
 
 var (
+	topicRequested  = lidoQueueViewABI.Events["WithdrawalRequested"].ID
+	topicClaimed    = lidoQueueViewABI.Events["WithdrawalClaimed"].ID
 	topicTransfer   = transferEventABI.Events["Transfer"].ID
 	topicDeposit    = transferEventABI.Events["Deposit"].ID
 	topicWithdrawal = transferEventABI.Events["Withdrawal"].ID
@@ -535,7 +560,7 @@ func (c *Config) Fills(addr common.Address, d vault.Decision, sent []Sent) ([]Fi
 		}
 		f := byOrder[k]
 		if f == nil {
-			f = &Fill{Order: k, Spent: new(big.Int), Received: new(big.Int), Queued: new(big.Int), GasPaid: new(big.Int)}
+			f = &Fill{Order: k, Spent: new(big.Int), Received: new(big.Int), Queued: new(big.Int), Claimed: new(big.Int), GasPaid: new(big.Int)}
 			byOrder[k] = f
 			order = append(order, k)
 		}
@@ -602,6 +627,12 @@ func readLog(f *Fill, l *types.Log, d *Deployment, addr common.Address) {
 	case d.Position != nil && l.Address == d.Position.Address && l.Topics[0] == topicTransfer && len(l.Topics) == 3 &&
 		topicAddr(1) == addr && d.Contracts["queue"].Address == topicAddr(2) && d.Contracts["queue"].Address != (common.Address{}):
 		f.Queued.Add(f.Queued, word(0))
+	case l.Topics[0] == topicRequested && len(l.Topics) == 4 && topicAddr(3) == addr &&
+		d.Contracts["queue"].Address == l.Address && l.Address != (common.Address{}):
+		f.RequestIDs = append(f.RequestIDs, new(big.Int).SetBytes(l.Topics[1].Bytes()))
+	case l.Topics[0] == topicClaimed && len(l.Topics) == 4 && topicAddr(3) == addr &&
+		d.Contracts["queue"].Address == l.Address && l.Address != (common.Address{}):
+		f.Claimed.Add(f.Claimed, word(0))
 	}
 }
 

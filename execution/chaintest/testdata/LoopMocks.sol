@@ -454,3 +454,194 @@ contract LoopCurveWeETHPool {
         return dy;
     }
 }
+
+/// Lido's WithdrawalQueueERC721 (lidofinance/core contracts/0.8.9/
+/// WithdrawalQueue.sol, WithdrawalQueueBase.sol and
+/// WithdrawalQueueERC721.sol), the parts the queued loop unwind calls and
+/// reads, with their ABI: requestWithdrawalsWstETH pulls each amount of
+/// wstETH, unwraps it and enqueues its stETH for the owner if it is within
+/// MIN_STETH_WITHDRAWAL_AMOUNT and MAX_STETH_WITHDRAWAL_AMOUNT (100 wei,
+/// 1000 stETH; RequestAmountTooSmall, RequestAmountTooLarge), emitting
+/// WithdrawalRequested and the request NFT's ERC-721 Transfer;
+/// getWithdrawalRequests (the owner's unclaimed requests),
+/// getWithdrawalStatus, getLastCheckpointIndex, findCheckpointHints and
+/// getClaimableEther; claimWithdrawals by the requests' owner, each
+/// finalized and unclaimed with the checkpoint that covers it
+/// (RequestNotFoundOrNotFinalized, RequestAlreadyClaimed, NotOwner,
+/// InvalidHint), paying the request's ether and emitting
+/// WithdrawalClaimed. finalize(lastId, maxShareRate) stands in for the
+/// oracle report's call (Lido.sol handleOracleReport, with the ether the
+/// withdrawal vault pays): it takes exactly the requests' stETH in ether
+/// and writes a checkpoint from the first request it finalizes; the
+/// discount a loss reported after the request applies (the checkpoint's
+/// share rate below the requests') is left out, so a claim pays the
+/// request's stETH. Roles, pausing and the NFT's transfers are left out.
+contract LoopWithdrawalQueue {
+    uint256 public constant MIN_STETH_WITHDRAWAL_AMOUNT = 100;
+    uint256 public constant MAX_STETH_WITHDRAWAL_AMOUNT = 1000 * 1e18;
+
+    LoopStETH public immutable STETH;
+    LoopWstETH public immutable WSTETH;
+
+    struct Request {
+        uint128 amountOfStETH;
+        uint128 amountOfShares;
+        address owner;
+        uint64 timestamp;
+        bool claimed;
+    }
+
+    struct WithdrawalRequestStatus {
+        uint256 amountOfStETH;
+        uint256 amountOfShares;
+        address owner;
+        uint256 timestamp;
+        bool isFinalized;
+        bool isClaimed;
+    }
+
+    // requests[id], ids from 1; checkpoints[i].fromId, indexes from 1.
+    mapping(uint256 => Request) private requests;
+    uint256 public getLastRequestId;
+    uint256 public getLastFinalizedRequestId;
+    uint256[] private checkpointFrom;
+    mapping(address => uint256[]) private byOwner;
+
+    event WithdrawalRequested(uint256 indexed requestId, address indexed requestor, address indexed owner, uint256 amountOfStETH, uint256 amountOfShares);
+    event WithdrawalsFinalized(uint256 indexed from, uint256 indexed to, uint256 amountOfETHLocked, uint256 sharesToBurn, uint256 timestamp);
+    event WithdrawalClaimed(uint256 indexed requestId, address indexed owner, address indexed receiver, uint256 amountOfETH);
+    event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
+
+    error RequestAmountTooSmall(uint256 _amountOfStETH);
+    error RequestAmountTooLarge(uint256 _amountOfStETH);
+    error InvalidRequestId(uint256 _requestId);
+    error RequestNotFoundOrNotFinalized(uint256 _requestId);
+    error RequestAlreadyClaimed(uint256 _requestId);
+    error NotOwner(address _sender, address _owner);
+    error InvalidHint(uint256 _hint);
+    error ArraysLengthMismatch(uint256 _firstArrayLength, uint256 _secondArrayLength);
+    error RequestIdsNotSorted();
+    error NotEnoughEther();
+
+    constructor(LoopWstETH wst) {
+        WSTETH = wst;
+        STETH = wst.stETH();
+    }
+
+    function requestWithdrawalsWstETH(uint256[] calldata _amounts, address _owner) external returns (uint256[] memory requestIds) {
+        if (_owner == address(0)) _owner = msg.sender;
+        requestIds = new uint256[](_amounts.length);
+        for (uint256 i = 0; i < _amounts.length; ++i) {
+            WSTETH.transferFrom(msg.sender, address(this), _amounts[i]);
+            uint256 st = WSTETH.unwrap(_amounts[i]);
+            if (st < MIN_STETH_WITHDRAWAL_AMOUNT) revert RequestAmountTooSmall(st);
+            if (st > MAX_STETH_WITHDRAWAL_AMOUNT) revert RequestAmountTooLarge(st);
+            uint256 sh = STETH.getSharesByPooledEth(st);
+            uint256 id = ++getLastRequestId;
+            requests[id] = Request(uint128(st), uint128(sh), _owner, uint64(block.timestamp), false);
+            byOwner[_owner].push(id);
+            emit WithdrawalRequested(id, msg.sender, _owner, st, sh);
+            emit Transfer(address(0), _owner, id);
+            requestIds[i] = id;
+        }
+    }
+
+    function finalize(uint256 _lastRequestIdToBeFinalized, uint256) external payable {
+        uint256 from = getLastFinalizedRequestId + 1;
+        if (_lastRequestIdToBeFinalized < from || _lastRequestIdToBeFinalized > getLastRequestId) revert InvalidRequestId(_lastRequestIdToBeFinalized);
+        uint256 eth;
+        uint256 sh;
+        for (uint256 id = from; id <= _lastRequestIdToBeFinalized; ++id) {
+            eth += requests[id].amountOfStETH;
+            sh += requests[id].amountOfShares;
+        }
+        if (msg.value != eth) revert NotEnoughEther();
+        checkpointFrom.push(from);
+        getLastFinalizedRequestId = _lastRequestIdToBeFinalized;
+        emit WithdrawalsFinalized(from, _lastRequestIdToBeFinalized, eth, sh, block.timestamp);
+    }
+
+    function getLastCheckpointIndex() public view returns (uint256) {
+        return checkpointFrom.length;
+    }
+
+    function getWithdrawalRequests(address _owner) external view returns (uint256[] memory requestsIds) {
+        uint256[] storage all = byOwner[_owner];
+        uint256 n;
+        for (uint256 i = 0; i < all.length; ++i) {
+            if (!requests[all[i]].claimed) n++;
+        }
+        requestsIds = new uint256[](n);
+        n = 0;
+        for (uint256 i = 0; i < all.length; ++i) {
+            if (!requests[all[i]].claimed) requestsIds[n++] = all[i];
+        }
+    }
+
+    function getWithdrawalStatus(uint256[] calldata _requestIds) external view returns (WithdrawalRequestStatus[] memory statuses) {
+        statuses = new WithdrawalRequestStatus[](_requestIds.length);
+        for (uint256 i = 0; i < _requestIds.length; ++i) {
+            uint256 id = _requestIds[i];
+            if (id == 0 || id > getLastRequestId) revert InvalidRequestId(id);
+            Request storage r = requests[id];
+            statuses[i] = WithdrawalRequestStatus(r.amountOfStETH, r.amountOfShares, r.owner, r.timestamp, id <= getLastFinalizedRequestId, r.claimed);
+        }
+    }
+
+    // The checkpoint index covering id in [first, last], 0 if none
+    // (WithdrawalQueueBase._findCheckpointHint, linearly).
+    function _hint(uint256 id, uint256 first, uint256 last) internal view returns (uint256) {
+        if (id == 0 || id > getLastRequestId) revert InvalidRequestId(id);
+        if (id > getLastFinalizedRequestId || first == 0 || last > checkpointFrom.length || first > last) return 0;
+        for (uint256 i = last; i >= first; --i) {
+            if (checkpointFrom[i - 1] <= id) return i;
+        }
+        return 0;
+    }
+
+    function findCheckpointHints(uint256[] calldata _requestIds, uint256 _firstIndex, uint256 _lastIndex) external view returns (uint256[] memory hintIds) {
+        hintIds = new uint256[](_requestIds.length);
+        uint256 prev = 0;
+        for (uint256 i = 0; i < _requestIds.length; ++i) {
+            if (_requestIds[i] < prev) revert RequestIdsNotSorted();
+            hintIds[i] = _hint(_requestIds[i], _firstIndex, _lastIndex);
+            if (hintIds[i] != 0) _firstIndex = hintIds[i];
+            prev = _requestIds[i];
+        }
+    }
+
+    function _validHint(uint256 id, uint256 hint) internal view returns (bool) {
+        if (hint == 0 || hint > checkpointFrom.length) return false;
+        if (id < checkpointFrom[hint - 1]) return false;
+        return hint == checkpointFrom.length || id < checkpointFrom[hint];
+    }
+
+    function getClaimableEther(uint256[] calldata _requestIds, uint256[] calldata _hints) external view returns (uint256[] memory claimableEthValues) {
+        claimableEthValues = new uint256[](_requestIds.length);
+        for (uint256 i = 0; i < _requestIds.length; ++i) {
+            uint256 id = _requestIds[i];
+            if (id == 0 || id > getLastRequestId) revert InvalidRequestId(id);
+            if (id > getLastFinalizedRequestId || requests[id].claimed) continue;
+            if (!_validHint(id, _hints[i])) revert InvalidHint(_hints[i]);
+            claimableEthValues[i] = requests[id].amountOfStETH;
+        }
+    }
+
+    function claimWithdrawals(uint256[] calldata _requestIds, uint256[] calldata _hints) external {
+        if (_requestIds.length != _hints.length) revert ArraysLengthMismatch(_requestIds.length, _hints.length);
+        for (uint256 i = 0; i < _requestIds.length; ++i) {
+            uint256 id = _requestIds[i];
+            if (id == 0) revert InvalidRequestId(id);
+            if (id > getLastFinalizedRequestId) revert RequestNotFoundOrNotFinalized(id);
+            Request storage r = requests[id];
+            if (r.claimed) revert RequestAlreadyClaimed(id);
+            if (r.owner != msg.sender) revert NotOwner(msg.sender, r.owner);
+            if (!_validHint(id, _hints[i])) revert InvalidHint(_hints[i]);
+            r.claimed = true;
+            (bool ok, ) = msg.sender.call{value: r.amountOfStETH}("");
+            require(ok, "CantSendValueRecipientMayHaveReverted");
+            emit WithdrawalClaimed(id, msg.sender, msg.sender, r.amountOfStETH);
+            emit Transfer(msg.sender, address(0), id);
+        }
+    }
+}
