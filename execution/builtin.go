@@ -21,7 +21,7 @@ const (
 	srcRenzo      = "docs.renzoprotocol.com/docs/contracts/ethereum (RestakeManager, ezETH)"
 	srcKelp       = "Kelp DAO docs, contracts (LRTDepositPool, rsETH)"
 	srcPuffer     = "PufferFinance Deployments-and-ACL docs/deployments (mainnet PufferVault = pufETH)"
-	srcSwell      = "rswETH (the token is its own deposit contract): Swell's interface and implementation SwellNetwork/v3-core-public contracts/lrt (IrswETH.sol, RswETH.sol, commit ba1eeff); the proxy address as integrators publish it (roycoprotocol/royco-sdk token map 'Restaked Swell Ethereum', Ion-Protocol's RswETHAdapter RSWETH_TOKEN)"
+	srcSwell      = "rswETH (the token is its own deposit contract): Swell's interface and implementation SwellNetwork/v3-core-public contracts/lrt (IrswETH.sol, RswETH.sol, commit ba1eeff, which publishes no addresses); the proxy address from Swell's GitHub organisation, SwellNetwork/paraswap-dex-lib src/dex/swell/config.ts (commit 8de1c556, SwellConfig.Swell[MAINNET].rswETH) and the same in Karak's own vault list karak-network/v1-contracts-public script/VaultData/ethereum_mainnet_data.json (commit e731d4e, rswETH); integrators publish the same (roycoprotocol/royco-sdk token map, Ion-Protocol's RswETHAdapter RSWETH_TOKEN)"
 	srcEigen      = "Layr-Labs/eigenlayer-contracts README, mainnet deployments (StrategyManager, DelegationManager, stETH StrategyBaseTVLLimits)"
 	srcTokenWETH  = "WETH9, etherscan token page; also ASSETS.WETH.UNDERLYING of the Aave address book"
 	srcMorpho     = "morpho-org/sdks packages/blue-sdk/src/addresses.ts (commit 0205e12a), ChainId.EthMainnet: morpho, adaptiveCurveIrm; docs.morpho.org addresses"
@@ -234,6 +234,27 @@ func uniswap(market string) Deployment {
 		}}
 }
 
+// karakWhy is why karak/weth has no deployment. Karak v1's calls are
+// known (karak-network/v1-contracts-public, commit e731d4e,
+// src/VaultSupervisor.sol: deposit(vault, amount, minSharesOut),
+// gimmieShares(vault, shares); DelegationSupervisor.sol: startWithdraw
+// and finishWithdraw after the withdrawal delay), but the market cannot
+// be tied to a contract from Karak's own material: the repository's
+// Ethereum vault list has no WETH or ETH vault, and neither it nor
+// Karak's other public repositories (karak-rs 9ec74ae, v2-contracts
+// 3b3b78f, karak-onchain-sdk f069adc) publish a deployed address.
+const karakWhy = "Karak's own published material names no Ethereum vault for ETH or WETH: karak-network/v1-contracts-public (commit e731d4e) lists the Ethereum vaults its deploy script creates in script/VaultData/ethereum_mainnet_data.json (USDT, wstETH, stETH, cbETH, wBETH, rswETH, weETH, ezETH: no WETH) and publishes no deployed address (script/deploy.sol deploys the VaultSupervisor and logs it), nor do karak-network/karak-onchain-sdk, karak-rs or v2-contracts; so neither the VaultSupervisor nor a vault for this market is sourced and no VaultSupervisor.deposit, gimmieShares, startWithdraw or finishWithdraw is encoded. No announcement that Karak's Ethereum vaults stopped taking deposits was found either; add the vault of your choice (its asset and the VaultSupervisor with their sources) when one is published"
+
+// swellExitWhy is why rswETH's exit is refused: its withdrawal queue's
+// address is not in Swell's own material. The calls are known
+// (SwellNetwork/v3-core-public commit ba1eeff,
+// contracts/lrt/contracts/interfaces/IrswEXIT.sol: createWithdrawRequest(
+// uint256 amount) pulls rswETH and mints a request NFT to the sender;
+// finalizeWithdrawal(uint256 tokenId) burns it for its ETH once
+// processed), but sending them to an address only third parties name
+// would be guessing.
+const swellExitWhy = "rswETH's exit is Swell's withdrawal queue rswEXIT (createWithdrawRequest, then finalizeWithdrawal on the request NFT once processed, SwellNetwork/v3-core-public IrswEXIT.sol), whose Ethereum address is not published in Swell's own material searched (v3-core-public: interfaces and implementations only; swell-chain-docs contract-addresses.mdx over its history: the Swellchain L2's rswETH and the L1 bridge only; the SwellNetwork paraswap-dex-lib fork: rswETH only; SwellNetwork/subgraph: swNFT only); the address integrators use (Ion-Protocol's RswETHAdapter RSWEXIT, Veda's boring-vault addresses) is not Swell's, so no exit is encoded: sell rswETH by hand or hold it"
+
 // unmapped says, for each built-in market without a deployment, why.
 var unmapped = map[string]string{
 	"morpho/usdc":                    "the built-in market models a MetaMorpho vault without naming one: add the chosen vault (protocol erc4626) to the execution contracts",
@@ -242,7 +263,7 @@ var unmapped = map[string]string{
 	"symbiotic/wsteth":               "the built-in market models a Symbiotic vault without naming one: add the chosen vault (protocol erc4626 where it is one) to the execution contracts",
 	"coinbase/cbeth":                 "cbETH is minted and redeemed only by Coinbase for verified customers (coinbase.com/cbeth), so a vault's address has no mint or redeem to call; it enters and leaves through a swap in a DEX pool (the profile's venue uniswap-v3/cbeth-weth), which is not a built-in market with a named pool, and swaps are not encoded",
 	"stakewise/oseth":                "StakeWise v3 mints osETH only against a position in one of its vaults (deposit into the vault, then mintOsToken up to the vault's loan-to-value), so ETH in does not become the same value of osETH held alone, which is what the market models; the swap route, Balancer's osETH/WETH pool, was drained on 2025-11-03 (Balancer's post-mortem) and is not encoded",
-	"karak/weth":                     "Karak vault deposits are not encoded yet",
+	"karak/weth":                     karakWhy,
 	"balancer/reth-weth":             "the B-rETH-STABLE pool (0x1E19CF2D73a72Ef1332C882F20534B6519Be0276) is one of the Balancer v2 metastable pools emptied by the rescue after the exploit of 2025-11-03 (BIP-892, forum.balancer.fi/t/6883), and Balancer v2's pool factories are disabled (BIP-887): no join into it is encoded",
 	"balancer-weighted/80bal-20weth": "Balancer v2 joins and exits (Vault.joinPool and exitPool with the pool id and a join kind) are not encoded; after the exploit of 2025-11-03 Balancer moves its pools to v3 and disabled v2's pool factories (BIP-887, forum.balancer.fi/t/6874)",
 	"kamino/usdc":                    "Kamino is on Solana, not Ethereum",

@@ -666,6 +666,8 @@ func (e *Encoder) lrt(d *Deployment, r Request, add adder, need func() error) er
 			return err
 		}
 		return add(newCall(weETHABI, weeth, nil, "unwrap", r.Amount))
+	case (r.Op == RequestWithdrawal || r.Op == ClaimWithdrawal || r.Op == Withdraw) && d.Protocol == Swell:
+		return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: %s", d.Market, swellExitWhy)
 	case r.Op == RequestWithdrawal && d.Protocol == EtherFi:
 		// eETH is requested (unwrap weETH first); the LiquidityPool pulls
 		// it and mints a WithdrawRequestNFT to the recipient.

@@ -395,8 +395,8 @@ func TestEncoder_Errors(t *testing.T) {
 }
 
 // TestRequests_Swell: a buy of rswETH is one Supply of the WETH amount
-// (unwrapped and sent with deposit()); a sell is refused with the reason
-// (the rswETH amount needs its rate), as for the other LRTs.
+// (unwrapped and sent with deposit()); a sell, instant or queued, is
+// refused naming Swell's withdrawal queue and why it has no address.
 func TestRequests_Swell(t *testing.T) {
 	d, err := Builtin().Deployment("swell/rsweth")
 	if err != nil {
@@ -409,8 +409,81 @@ func TestRequests_Swell(t *testing.T) {
 	if len(rs) != 1 || rs[0].Op != Supply || rs[0].Amount.Cmp(new(big.Int).Mul(big.NewInt(15), big.NewInt(1e17))) != 0 {
 		t.Errorf("buy 1.5: %+v, want one supply of 1.5e18 wei", rs)
 	}
-	_, err = Requests(d, vault.Order{Market: "swell/rsweth", Side: vault.Sell, Amount: fixed.RequireFromString("1")}, 0.01)
-	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "exchange rate") {
-		t.Errorf("sell: %v, want a refusal naming the exchange rate", err)
+	for _, mode := range []adapters.ExitMode{adapters.ExitInstant, adapters.ExitQueue} {
+		_, err = Requests(d, vault.Order{Market: "swell/rsweth", Side: vault.Sell, Amount: fixed.RequireFromString("1"), Mode: mode}, 0.01)
+		if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "rswEXIT") || !strings.Contains(err.Error(), "not published in Swell's own material") {
+			t.Errorf("sell (%v): %v, want a refusal naming rswEXIT and its unsourced address", mode, err)
+		}
+	}
+}
+
+// TestEncoder_SwellExitRefused: every exit operation on swell/rsweth is
+// refused with the reason, never encoded to a guessed address; the
+// deposit still is encoded, to the sourced rswETH proxy.
+func TestEncoder_SwellExitRefused(t *testing.T) {
+	enc := &Encoder{Vault: testVault, Book: Builtin()}
+	for _, op := range []Op{RequestWithdrawal, ClaimWithdrawal, Withdraw} {
+		calls, err := enc.Calls(Request{Market: "swell/rsweth", Op: op, Amount: big.NewInt(1), RequestIDs: []*big.Int{big.NewInt(1)}})
+		if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "createWithdrawRequest") || calls != nil {
+			t.Errorf("%s: calls %v, err %v; want a refusal naming the queue's calls", op, calls, err)
+		}
+	}
+	calls, err := enc.Calls(Request{Market: "swell/rsweth", Op: Supply, Amount: big.NewInt(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rswETH proxy as Swell's organisation publishes it
+	// (SwellNetwork/paraswap-dex-lib src/dex/swell/config.ts, 8de1c556).
+	want := common.HexToAddress("0xfae103dc9cf190ed75350761e95403b7b8afa6c0")
+	if last := calls[len(calls)-1]; last.To != want || last.Value.Int64() != 7 {
+		t.Errorf("deposit goes to %s with %s wei, want %s with 7", last.To.Hex(), last.Value, want.Hex())
+	}
+}
+
+// TestBuiltin_KarakRefused: karak/weth has no deployment, and the reason
+// says what Karak publishes (its Ethereum vault list, without WETH) and
+// what is missing (any deployed address), not "not encoded yet".
+func TestBuiltin_KarakRefused(t *testing.T) {
+	_, err := Builtin().Deployment("karak/weth")
+	if !errors.Is(err, adapters.ErrNotFound) {
+		t.Fatalf("err = %v, want not found", err)
+	}
+	for _, w := range []string{"no WETH", "VaultSupervisor", "publishes no deployed address", "e731d4e", "No announcement"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("karak refusal %q does not mention %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "not encoded yet") {
+		t.Errorf("karak refusal still says only %q", "not encoded yet")
+	}
+}
+
+// TestAllowlist_Swell: the rswETH deposit batch (WETH.withdraw, then
+// rswETH.deposit with the ether) passes an allowlist holding both calls
+// and is refused, naming the call, by one without rswETH.deposit; a
+// configuration whose vault trades swell/rsweth stops at start with the
+// exit's reason, since its sells cannot be executed.
+func TestAllowlist_Swell(t *testing.T) {
+	calls, err := (&Encoder{Vault: testVault, Book: Builtin()}).Calls(Request{Market: "swell/rsweth", Op: Supply, Amount: big.NewInt(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsweth := mustAddr("0xFAe103DC9cf190eD75350761e95403b7b8aFa6c0")
+	full := NewAllowlist()
+	full.Allow(tWETH.Address, "withdraw")
+	full.Allow(rsweth, "deposit")
+	if err := full.Check(testVault, calls); err != nil {
+		t.Errorf("allowed deposit refused: %v", err)
+	}
+	partial := NewAllowlist()
+	partial.Allow(tWETH.Address, "withdraw")
+	if err := partial.Check(testVault, calls); !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "rswETH.deposit") || !strings.Contains(err.Error(), "not in the allowlist") {
+		t.Errorf("deposit outside the allowlist: err = %v, want a refusal naming rswETH.deposit", err)
+	}
+	_, err = Check(&File{Mode: ModePropose, Proposals: t.TempDir(), Vaults: []VaultFile{{ID: "eth", Address: testVault.Hex()}},
+		Allow: []AllowFile{{Contract: tWETH.Address.Hex(), Functions: []string{"withdraw"}}, {Contract: rsweth.Hex(), Functions: []string{"deposit"}}}},
+		pathPos, func(s string) string { return s }, map[string][]string{"eth": {"swell/rsweth"}})
+	if err == nil || !strings.Contains(err.Error(), "vault eth trades swell/rsweth") || !strings.Contains(err.Error(), "rswEXIT") {
+		t.Errorf("config trading swell/rsweth: err = %v, want a stop naming the unencoded exit", err)
 	}
 }

@@ -122,6 +122,9 @@ func LoopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) (
 			r.Op, r.MinOut = Swap, m
 			return []Request{r}, nil
 		}
+		if d.Protocol == Swell {
+			return refuse(swellExitWhy)
+		}
 		return refuse("the position's token amount needs its exchange rate")
 	}
 	return nil, adapters.E(op, adapters.KindInvalid, "order side %q is not buy, sell or relever", o.Side)
