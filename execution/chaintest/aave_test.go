@@ -30,19 +30,7 @@ func (c *chain) transact(t *testing.T, a artifact, to common.Address, method str
 	if _, err := c.client.CallContract(ctx, ethereum.CallMsg{From: c.signer.Address(), To: &to, Data: data}, nil); err != nil {
 		t.Fatalf("%s reverts: %v", method, err)
 	}
-	id, _ := c.client.ChainID(ctx)
-	nonce, err := c.client.PendingNonceAt(ctx, c.signer.Address())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := c.signer.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: id, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(10e9), Gas: 15_000_000, To: &to, Data: data}), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.client.SendTransaction(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	rc := c.wait(t, tx.Hash())
+	rc := c.send(t, c.signer.Address(), types.DynamicFeeTx{Gas: 15_000_000, To: &to, Data: data}, c.signer.SignTx)
 	if rc.Status != types.ReceiptStatusSuccessful {
 		t.Fatalf("%s reverted on chain", method)
 	}

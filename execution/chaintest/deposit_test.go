@@ -21,20 +21,7 @@ import (
 // returns its receipt.
 func (c *chain) sendRaw(t *testing.T, key *ecdsa.PrivateKey, to common.Address, value *big.Int, data []byte) *types.Receipt {
 	t.Helper()
-	ctx := context.Background()
-	id, _ := c.client.ChainID(ctx)
-	nonce, err := c.client.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: id, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(10e9), Gas: 200_000, To: &to, Value: value, Data: data}), types.LatestSignerForChainID(id), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.client.SendTransaction(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	return c.wait(t, tx.Hash())
+	return c.send(t, crypto.PubkeyToAddress(key.PublicKey), types.DynamicFeeTx{Gas: 200_000, To: &to, Value: value, Data: data}, signWith(key))
 }
 
 // TestService_SendModeDeposit: in send mode an API deposit books only a

@@ -35,19 +35,7 @@ func (c *chain) txAs(t *testing.T, key *ecdsa.PrivateKey, to common.Address, val
 	if _, err := c.client.CallContract(ctx, ethereum.CallMsg{From: from, To: &to, Value: value, Data: data}, nil); err != nil {
 		t.Fatalf("%s reverts: %v", method, err)
 	}
-	id, _ := c.client.ChainID(ctx)
-	nonce, err := c.client.PendingNonceAt(ctx, from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: id, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(10e9), Gas: 5_000_000, To: &to, Value: value, Data: data}), types.LatestSignerForChainID(id), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.client.SendTransaction(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	if rc := c.wait(t, tx.Hash()); rc.Status != types.ReceiptStatusSuccessful {
+	if rc := c.send(t, from, types.DynamicFeeTx{Gas: 5_000_000, To: &to, Value: value, Data: data}, signWith(key)); rc.Status != types.ReceiptStatusSuccessful {
 		t.Fatalf("%s reverted on chain", method)
 	}
 }
@@ -286,49 +274,13 @@ func testSendLoop(t *testing.T, lc *loopChain, lb execution.LoopBook, rate strin
 	if r := loops[market].Rate; !r.Equal(decimal.RequireFromString(rate)) {
 		t.Fatalf("rate read on chain %s, want %s", r, rate)
 	}
-	open := vault.Decision{Time: at, Orders: []vault.Order{{Market: market, Side: vault.Buy, Amount: fixed.RequireFromString("10"), Leverage: 2}}}
-	dep, err := book.Deployment(market)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reqs, err := execution.LoopRequests(dep, open.Orders[0], 0.01, ptr(loops[market]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	supplied, borrowed := new(big.Int), new(big.Int)
-	for _, r := range reqs {
-		switch r.Op {
-		case execution.Supply:
-			supplied.Add(supplied, r.Shares)
-		case execution.Borrow:
-			borrowed.Add(borrowed, r.Amount)
-		}
-	}
-	calls, err := cfg.PlanLoops("v", open, 0.01, loops)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent, err := s.Send(ctx, "v/rebalance/1", calls)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fills, err := cfg.Fills(me, open, sent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fills) != 1 || new(big.Int).Sub(fills[0].Spent, fills[0].Received).Cmp(e18("10")) != 0 {
-		t.Errorf("fills %+v: want the 10 WETH of equity spent (ether minted less WETH borrowed)", fills)
-	}
+	supplied, borrowed := sendOpen(t, cfg, s, loops, market, at)
 	if got := c.uint(t, erc20, aColl, "balanceOf", me); got.Cmp(supplied) != 0 {
 		t.Errorf("aToken of %s %s, want the %s supplied", lc.collSym, got, supplied)
 	}
 	debt := c.uint(t, erc20, vdWeth, "balanceOf", me)
 	if debt.Cmp(borrowed) < 0 || new(big.Int).Sub(debt, borrowed).Cmp(new(big.Int).Div(borrowed, big.NewInt(1e6))) > 0 {
 		t.Errorf("variable debt of WETH %s, want the %s borrowed (and under a millionth of interest)", debt, borrowed)
-	}
-	if d := new(big.Int).Sub(e18("10"), borrowed); d.Sign() < 0 || d.Cmp(big.NewInt(int64(len(reqs)))) > 0 {
-		// Each round's borrow is truncated to a wei.
-		t.Errorf("borrowed %s, want 10 WETH ((2 - 1) x 10) less a wei a round at most", borrowed)
 	}
 	coll := lc.collateral(t, me)
 	if lo, hi := decimal.RequireFromString("19.997"), decimal.NewFromInt(20); coll.Cmp(lo) < 0 || coll.Cmp(hi) > 0 {
@@ -374,35 +326,17 @@ func testSendLoop(t *testing.T, lc *loopChain, lb execution.LoopBook, rate strin
 		loops[market] = lb
 		return lb.Collateral.Div(lb.Collateral.Sub(lb.Debt)).InexactFloat64()
 	}
-	readBack()
-	// Relever up to 3 (borrow rounds at constant equity), then down to
-	// 1.5 (withdraw, swap at the minimum out, repay what it guarantees):
-	// the leverage read back is the target's. Down, the swap pays 0.999
-	// of the value, above the minimum of 0.99 the calls repay with, so
-	// the equity grows and the leverage lands a little under 1.5.
-	for i, want := range []float64{3, 1.5} {
-		d := vault.Decision{Time: at, Orders: []vault.Order{{Market: market, Side: vault.Relever, Leverage: want}}}
-		calls, err := cfg.PlanLoops("v", d, 0.01, loops)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Send(ctx, "v/relever/"+string(rune('1'+i)), calls); err != nil {
-			t.Fatal(err)
-		}
-		if got := readBack(); got > want*1.001 || got < want*0.995 {
-			t.Errorf("relever to %g: leverage on chain %g", want, got)
-		}
-	}
+	sendRelevers(t, cfg, s, loops, market, at, readBack)
 
 	// Unwind it all: the book is read back from the chain.
 	lbk := loops[market]
 	coll = lbk.Collateral
 	sell := vault.Decision{Time: at, Orders: []vault.Order{{Market: market, Side: vault.Sell, All: true, Amount: fixed.FromDec(coll.Sub(lbk.Debt)), EstCost: fixed.RequireFromString("0.05"), Mode: adapters.ExitInstant}}}
-	calls, err = cfg.PlanLoops("v", sell, 0.01, loops)
+	calls, err := cfg.PlanLoops("v", sell, 0.01, loops)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent, err = s.Send(ctx, "v/rebalance/2", calls)
+	sent, err := s.Send(ctx, "v/rebalance/2", calls)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +346,7 @@ func testSendLoop(t *testing.T, lc *loopChain, lb execution.LoopBook, rate strin
 	if got := c.uint(t, erc20, vdWeth, "balanceOf", me); got.Sign() != 0 {
 		t.Errorf("variable debt %s after the unwind, want 0", got)
 	}
-	fills, err = cfg.Fills(me, sell, sent)
+	fills, err := cfg.Fills(me, sell, sent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,6 +355,78 @@ func testSendLoop(t *testing.T, lc *loopChain, lb execution.LoopBook, rate strin
 	want := coll.Mul(sold).Sub(lbk.Debt)
 	if out.Sub(want).Abs().Cmp(decimal.RequireFromString("0.0001")) > 0 {
 		t.Errorf("unwind received %s ether net of the repayment, want %s", out, want)
+	}
+}
+
+// sendOpen opens a 2x loop of 10 WETH of equity on market in send mode
+// (intent v/rebalance/1) and checks its fill: the 10 WETH spent, ether
+// minted less WETH borrowed; and that the rounds borrowed 10 WETH less a
+// wei a round at most (each round's borrow is truncated to a wei). It
+// returns the collateral the requests supplied (wei of the collateral
+// token) and the WETH they borrowed.
+func sendOpen(t *testing.T, cfg *execution.Config, s *execution.Sender, loops map[string]execution.LoopBook, market string, at time.Time) (supplied, borrowed *big.Int) {
+	t.Helper()
+	open := vault.Decision{Time: at, Orders: []vault.Order{{Market: market, Side: vault.Buy, Amount: fixed.RequireFromString("10"), Leverage: 2}}}
+	dep, err := cfg.Book.Deployment(market)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := execution.LoopRequests(dep, open.Orders[0], 0.01, ptr(loops[market]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	supplied, borrowed = new(big.Int), new(big.Int)
+	for _, r := range reqs {
+		switch r.Op {
+		case execution.Supply:
+			supplied.Add(supplied, r.Shares)
+		case execution.Borrow:
+			borrowed.Add(borrowed, r.Amount)
+		}
+	}
+	calls, err := cfg.PlanLoops("v", open, 0.01, loops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := s.Send(context.Background(), "v/rebalance/1", calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fills, err := cfg.Fills(cfg.Vaults["v"], open, sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fills) != 1 || new(big.Int).Sub(fills[0].Spent, fills[0].Received).Cmp(e18("10")) != 0 {
+		t.Errorf("fills %+v: want the 10 WETH of equity spent (ether minted less WETH borrowed)", fills)
+	}
+	if d := new(big.Int).Sub(e18("10"), borrowed); d.Sign() < 0 || d.Cmp(big.NewInt(int64(len(reqs)))) > 0 {
+		t.Errorf("borrowed %s, want 10 WETH ((2 - 1) x 10) less a wei a round at most", borrowed)
+	}
+	return supplied, borrowed
+}
+
+// sendRelevers relevers the loop on market up to 3 (borrow rounds at
+// constant equity), then down to 1.5 (withdraw, swap at the minimum out,
+// repay what it guarantees), in send mode (intents v/relever/1 and 2);
+// after each, readBack sets the loop's book from the chain and returns
+// the leverage, which must be the target's. Down, the swap pays 0.999
+// of the value, above the minimum of 0.99 the calls repay with, so the
+// equity grows and the leverage lands a little under 1.5.
+func sendRelevers(t *testing.T, cfg *execution.Config, s *execution.Sender, loops map[string]execution.LoopBook, market string, at time.Time, readBack func() float64) {
+	t.Helper()
+	readBack()
+	for i, want := range []float64{3, 1.5} {
+		d := vault.Decision{Time: at, Orders: []vault.Order{{Market: market, Side: vault.Relever, Leverage: want}}}
+		calls, err := cfg.PlanLoops("v", d, 0.01, loops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Send(context.Background(), "v/relever/"+string(rune('1'+i)), calls); err != nil {
+			t.Fatal(err)
+		}
+		if got := readBack(); got > want*1.001 || got < want*0.995 {
+			t.Errorf("relever to %g: leverage on chain %g", want, got)
+		}
 	}
 }
 

@@ -171,6 +171,45 @@ func (c *chain) wait(t *testing.T, h common.Hash) *types.Receipt {
 	return nil
 }
 
+// send signs tx at account from's pending nonce (sign: with its key),
+// broadcasts it and waits for its receipt. The node's transaction pool
+// sees the balances a new head moved only once its own reset has run,
+// apart from the chain's insertion (an account funded a block ago can
+// read as empty to it), so a broadcast it refuses for insufficient
+// funds is tried again, for up to 5 s.
+func (c *chain) send(t *testing.T, from common.Address, tx types.DynamicFeeTx, sign func(*types.Transaction, *big.Int) (*types.Transaction, error)) *types.Receipt {
+	t.Helper()
+	ctx := context.Background()
+	id, _ := c.client.ChainID(ctx)
+	nonce, err := c.client.PendingNonceAt(ctx, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.ChainID, tx.Nonce, tx.GasTipCap, tx.GasFeeCap = id, nonce, big.NewInt(1e9), big.NewInt(10e9)
+	signed, err := sign(types.NewTx(&tx), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		err := c.client.SendTransaction(ctx, signed)
+		if err == nil {
+			break
+		}
+		if i == 500 || !strings.Contains(err.Error(), "insufficient funds") {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return c.wait(t, signed.Hash())
+}
+
+// signWith signs with key, as send's sign.
+func signWith(key *ecdsa.PrivateKey) func(*types.Transaction, *big.Int) (*types.Transaction, error) {
+	return func(tx *types.Transaction, id *big.Int) (*types.Transaction, error) {
+		return types.SignTx(tx, types.LatestSignerForChainID(id), key)
+	}
+}
+
 // deploy deploys a contract from the vault's account.
 func (c *chain) deploy(t *testing.T, a artifact, args ...any) common.Address {
 	t.Helper()
@@ -180,24 +219,11 @@ func (c *chain) deploy(t *testing.T, a artifact, args ...any) common.Address {
 // deployLinked deploys a contract linked to libraries.
 func (c *chain) deployLinked(t *testing.T, a artifact, libs map[string]common.Address, args ...any) common.Address {
 	t.Helper()
-	ctx := context.Background()
 	input, err := a.ABI.Pack("", args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, _ := c.client.ChainID(ctx)
-	nonce, err := c.client.PendingNonceAt(ctx, c.signer.Address())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := c.signer.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: id, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(10e9), Gas: 15_000_000, Data: append(a.linked(t, libs), input...)}), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.client.SendTransaction(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	rc := c.wait(t, tx.Hash())
+	rc := c.send(t, c.signer.Address(), types.DynamicFeeTx{Gas: 15_000_000, Data: append(a.linked(t, libs), input...)}, c.signer.SignTx)
 	if rc.Status != types.ReceiptStatusSuccessful {
 		t.Fatal("deployment reverted")
 	}
