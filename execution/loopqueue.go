@@ -31,7 +31,10 @@ import (
 // (unwind, in the base asset at the rate), or less, so that the debt
 // stays within the LTV of what remains (the model's bound, not the
 // liquidation threshold the venue's withdraw checks: the margin between
-// them covers the interest that accrues while the request waits), and
+// them covers the interest that accrues while the request waits), less
+// borrowSlack as a borrow round keeps (a Morpho market's LTV is its
+// LLTV, where a withdrawal to the bound would leave the position at its
+// liquidation edge; the model withdraws to the LTV itself), and
 // requests its withdrawal from the collateral's queue (RequestWithdrawal,
 // Shares the stETH it unwraps to at the rate less rateSlack). all, when
 // the round takes the last of the whole position's collateral with no
@@ -41,7 +44,7 @@ func (p *loopPlan) queueRound(unwind decimal.Decimal, all bool) (ok bool, err er
 	dust := decimal.New(1, -12)
 	w := decimal.Min(unwind, p.c)
 	if p.b.Cmp(dust) > 0 {
-		w = decimal.Min(w, p.c.Sub(p.b.Div(decimal.NewFromFloat(p.ltv))))
+		w = decimal.Min(w, p.c.Sub(p.b.Div(decimal.NewFromFloat(p.ltv*(1-borrowSlack)))))
 	}
 	if w.Cmp(dust) <= 0 {
 		return false, nil
@@ -73,8 +76,9 @@ type LoopClaim struct {
 // ClaimRequests are the requests of a queued loop unwind's claim, as the
 // model's Claim (adapters/lending/loopqueue.go): the claim of c's
 // requests; out of its ether, a repayment of the debt the unwind still
-// repays (repay, in the asset: the whole debt, with a basis point more
-// for the interest, when the ether covers it; else all the ether), the
+// repays (repay, in the asset; with all, the whole debt of lb: with a
+// basis point more for the interest when the ether covers it, else all
+// the ether), the
 // rest wrapped to WETH, the vault's idle; then, with collateral still to
 // unwind (unwind, in the base asset at the rate; all for the whole
 // position), the next round (queueRound), for which the repayment made
@@ -103,7 +107,14 @@ func ClaimRequests(d *Deployment, lb *LoopBook, c LoopClaim, repay, unwind decim
 	claim := Request{Market: d.Market, Op: ClaimWithdrawal, RequestIDs: c.IDs, Hints: c.Hints, Amount: new(big.Int).Set(c.Ether)}
 	p.reqs = append(p.reqs, claim)
 	eth := decimal.NewFromBigInt(c.Ether, -18)
-	if owed := decimal.Min(repay, p.b); owed.Cmp(dust) > 0 {
+	owed := decimal.Min(repay, p.b)
+	if all {
+		// The whole position's unwind repays the whole debt as the book
+		// read it (with the interest accrued to the reading, which a
+		// repay read earlier lacks).
+		owed = p.b
+	}
+	if owed.Cmp(dust) > 0 {
 		whole := p.b.Sub(owed).Cmp(dust) <= 0 && eth.Cmp(owed.Mul(decimal.NewFromFloat(1+rateSlack))) >= 0
 		p.repay(decimal.Min(owed, eth), whole, eth)
 		// The claim wraps what the repayment does not (the repayment
