@@ -99,6 +99,9 @@ func (e ProposeExecutor) Execute(ctx context.Context, vaultID string, o Orders) 
 	if o.Book == nil {
 		return vault.Result{}, adapters.E("service.ProposeExecutor", adapters.KindInvalid, "vault %s: no book", vaultID)
 	}
+	if err := queuedLoops(e.Config, o.Decision); err != nil {
+		return vault.Result{}, err
+	}
 	if _, err := e.Config.ProposeLoops(vaultID, o.Key, o.Decision, o.Book.Config().MaxLoss, loopBooks(o.Book, o.Decision)); err != nil {
 		return vault.Result{}, err
 	}
@@ -152,6 +155,9 @@ func NewSendExecutor(cfg *execution.Config, client execution.Client, st *Store, 
 // plan is Config.Plan, the calls wrapped for the vault's Safe when it
 // executes through one.
 func (e *SendExecutor) plan(ctx context.Context, vaultID, key string, book *vault.Vault, d vault.Decision, maxLoss float64) ([]execution.Call, error) {
+	if err := queuedLoops(e.Config, d); err != nil {
+		return nil, err
+	}
 	loops := loopBooks(book, d)
 	if len(loops) > 0 {
 		if err := e.loopRates(ctx, vaultID, key, loops); err != nil {
@@ -351,6 +357,27 @@ func filledDecision(cfg *execution.Config, d vault.Decision, fills []execution.F
 		out.Orders = append(out.Orders, o)
 	}
 	return out, nil
+}
+
+// queuedLoops refuses a decision that sells a loop through its
+// collateral's withdrawal queue. execution encodes the queued unwind's
+// rounds (its first withdrawal and request, then each claim, repayment
+// and next round: execution.PlanLoopClaim), but the service books a
+// queued sell and pays its claims by the model's clock and sends no
+// claim, so the book would credit claims the chain has not paid and
+// reconciliation would pause the vault. Until the service follows the
+// chain's requests, such a decision fails with the reason (journalled)
+// and nothing is sent.
+func queuedLoops(cfg *execution.Config, d vault.Decision) error {
+	for _, o := range d.Orders {
+		if o.Side != vault.Sell || o.Mode != adapters.ExitQueue {
+			continue
+		}
+		if dep, err := cfg.Book.Deployment(o.Market); err == nil && execution.IsLoop(dep.Protocol) {
+			return adapters.E("service.Executor", adapters.KindInvalid, "market %s: a queued unwind of a loop is not sent by the service yet (it would book the queue's claims by the model's clock, not the chain's): exit instantly, or unwind by hand through the queue (docs/operations.md, the loop section)", o.Market)
+		}
+	}
+	return nil
 }
 
 // loopBooks are the books of the decision's loop markets (loopBook).

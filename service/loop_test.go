@@ -233,3 +233,25 @@ func TestLoadConfig_MorphoLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuedLoops: a queued sell of a loop is refused by the on-chain
+// executors (the service does not follow its claims on chain yet), with
+// the reason; a queued sell of Lido's stETH and an instant sell of the
+// loop are not.
+func TestQueuedLoops(t *testing.T) {
+	cfg := &execution.Config{Book: execution.Builtin()}
+	for _, tc := range []struct {
+		o      vault.Order
+		refuse bool
+	}{
+		{vault.Order{Market: "aave-v3/wsteth-loop", Side: vault.Sell, All: true, Mode: adapters.ExitQueue}, true},
+		{vault.Order{Market: "morpho/wsteth-weth-loop", Side: vault.Sell, Amount: fixed.RequireFromString("1"), Mode: adapters.ExitQueue}, true},
+		{vault.Order{Market: "aave-v3/wsteth-loop", Side: vault.Sell, All: true, Mode: adapters.ExitInstant}, false},
+		{vault.Order{Market: "lido/steth", Side: vault.Sell, Amount: fixed.RequireFromString("1"), Mode: adapters.ExitQueue}, false},
+	} {
+		err := queuedLoops(cfg, vault.Decision{Orders: []vault.Order{tc.o}})
+		if tc.refuse != (err != nil) || (err != nil && (!errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "queued unwind of a loop"))) {
+			t.Errorf("%s %s in %s mode: error %v, want refused %v", tc.o.Side, tc.o.Market, tc.o.Mode, err, tc.refuse)
+		}
+	}
+}
