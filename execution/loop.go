@@ -314,11 +314,7 @@ func loopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) (
 		if o.Mode == adapters.ExitQueue {
 			// The first round of the queued unwind; ClaimRequests
 			// carries on with the next when its claim pays.
-			ok, err := p.queueRound(dC, o.All)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
+			if !p.queueRound(dC, o.All) {
 				return nil, adapters.E(op, adapters.KindInsufficientLiquidity, "market %s: at its LTV of %g no collateral can leave for %s before debt is repaid (collateral %s, debt %s): sell instantly, or repay first", d.Market, lb.LTV, rt.queue, p.c.StringFixed(6), p.b.StringFixed(6))
 			}
 			return p.reqs, nil

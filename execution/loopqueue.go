@@ -39,15 +39,16 @@ import (
 // Shares the stETH it unwraps to at the rate less rateSlack). all, when
 // the round takes the last of the whole position's collateral with no
 // debt left, withdraws everything the venue holds (Aave's sentinel,
-// Morpho's units read on chain). ok is false when nothing can leave.
-func (p *loopPlan) queueRound(unwind decimal.Decimal, all bool) (ok bool, err error) {
+// Morpho's units read on chain). It is false when nothing can leave (a
+// request below the queue's minimum is refused when encoded).
+func (p *loopPlan) queueRound(unwind decimal.Decimal, all bool) bool {
 	dust := decimal.New(1, -12)
 	w := decimal.Min(unwind, p.c)
 	if p.b.Cmp(dust) > 0 {
 		w = decimal.Min(w, p.c.Sub(p.b.Div(decimal.NewFromFloat(p.ltv*(1-borrowSlack)))))
 	}
 	if w.Cmp(dust) <= 0 {
-		return false, nil
+		return false
 	}
 	last := all && p.b.Cmp(dust) <= 0 && unwind.Sub(w).Cmp(dust) <= 0
 	amt := wei(w.Div(p.rate).Truncate(18))
@@ -60,7 +61,7 @@ func (p *loopPlan) queueRound(unwind decimal.Decimal, all bool) (ok bool, err er
 	st := decimal.NewFromBigInt(amt, 0).Mul(p.rate).Mul(oneLessSlack).Truncate(0).BigInt()
 	p.reqs = append(p.reqs, Request{Market: p.d.Market, Op: RequestWithdrawal, Amount: amt, Shares: st, All: last})
 	p.c = p.c.Sub(w)
-	return true, nil
+	return true
 }
 
 // LoopClaim is a queued loop unwind's claim as the chain has it
@@ -123,9 +124,7 @@ func ClaimRequests(d *Deployment, lb *LoopBook, c LoopClaim, repay, unwind decim
 		p.reqs[0] = claim
 	}
 	if unwind.Cmp(dust) > 0 {
-		if _, err := p.queueRound(unwind, all); err != nil {
-			return nil, err
-		}
+		p.queueRound(unwind, all)
 	}
 	return p.reqs, nil
 }
