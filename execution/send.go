@@ -165,13 +165,39 @@ func (e *RevertError) Error() string {
 	return fmt.Sprintf("call %d (%s) reverts %s: %s", e.Index+1, e.Call, where, r)
 }
 
+// BatchSimulator is a node that simulates a batch of calls in sequence,
+// each on the state the ones before it left, sending nothing
+// (eth_simulateV1, which geth serves from 1.14.6; execution/node's client
+// has it). The outcomes are in the calls' order. A node without the
+// method answers an error wrapping ErrNoBatchSimulation.
+type BatchSimulator interface {
+	SimulateCalls(ctx context.Context, calls []ethereum.CallMsg) ([]SimulatedCall, error)
+}
+
+// SimulatedCall is one call's outcome in a batch simulation.
+type SimulatedCall struct {
+	Reverted bool
+	Reason   string // the revert's decoded reason, or the node's message
+}
+
+// ErrNoBatchSimulation is wrapped by a BatchSimulator's error when the
+// node does not serve batch simulation.
+var ErrNoBatchSimulation = errors.New("the node does not simulate batches (eth_simulateV1)")
+
 // Send carries out calls under intent key. Calls already in the journal
 // are not sent again: a mined one is reported from its receipt, a pending
 // one waited for (broadcast again, the same signed bytes, if the node no
 // longer has it while its nonce is unused); one whose nonce another
-// transaction took fails (replaced or dropped) for an operator. A revert
-// in simulation stops the batch before anything of that call is sent
-// (a *RevertError, KindInvalid); the calls before it stay done.
+// transaction took fails (replaced or dropped) for an operator.
+//
+// A new batch (none of its calls journalled) is simulated whole first
+// when the node can (BatchSimulator): a revert anywhere in it stops it
+// before its first transaction (a *RevertError, KindInvalid), so a batch
+// whose third call would revert does not leave the first two done (an
+// unwrapped WETH, an approval). Each call is simulated again just before
+// it is sent, on the state then; a revert there (the chain moved between,
+// or a node without batch simulation) stops the batch before anything of
+// that call is sent, and the calls before it stay done.
 func (s *Sender) Send(ctx context.Context, key string, calls []Call) ([]Sent, error) {
 	const op = "execution.Sender.Send"
 	s.mu.Lock()
@@ -181,6 +207,9 @@ func (s *Sender) Send(ctx context.Context, key string, calls []Call) ([]Sent, er
 		return nil, adapters.Wrap(op, adapters.KindOther, err)
 	}
 	from := s.Signer.Address()
+	if err := s.simulateBatch(ctx, key, from, calls); err != nil {
+		return nil, err
+	}
 	var out []Sent
 	for i, c := range calls {
 		prev, err := s.Journal.Lookup(key, i)
@@ -314,6 +343,55 @@ func (s *Sender) nextNonce(ctx context.Context, from common.Address) (uint64, er
 	return nonce, nil
 }
 
+// simulateBatch simulates a new batch of calls whole (Send), when the
+// node can and the batch has more than one call.
+func (s *Sender) simulateBatch(ctx context.Context, key string, from common.Address, calls []Call) error {
+	const op = "execution.Sender.Send"
+	bs, ok := s.Client.(BatchSimulator)
+	if !ok || len(calls) < 2 {
+		return nil
+	}
+	// Calls are journalled in order: the first one's record says whether
+	// this is a new batch or a resumed one, whose journalled calls may be
+	// pending (the rest simulated on "latest" would miss their effects).
+	if prev, err := s.Journal.Lookup(key, 0); err != nil || prev != nil {
+		return err
+	}
+	msgs := make([]ethereum.CallMsg, len(calls))
+	for i, c := range calls {
+		to := c.To
+		msgs[i] = ethereum.CallMsg{From: from, To: &to, Value: valueOf(c.Value), Data: c.Data}
+	}
+	res, err := bs.SimulateCalls(ctx, msgs)
+	if errors.Is(err, ErrNoBatchSimulation) {
+		return nil // each call is simulated before it is sent
+	}
+	if err != nil {
+		return adapters.Wrap(op, adapters.KindOther, fmt.Errorf("simulating the batch of %d calls: %w (nothing was sent)", len(calls), err))
+	}
+	if len(res) != len(calls) {
+		return adapters.E(op, adapters.KindOther, "simulating the batch of %d calls: the node answered %d outcomes (nothing was sent)", len(calls), len(res))
+	}
+	for i, r := range res {
+		if r.Reverted {
+			c := calls[i]
+			return adapters.Wrap(op, adapters.KindInvalid, &RevertError{Index: i, Call: c.Contract + "." + c.Method.RawName, Reason: r.Reason})
+		}
+	}
+	return nil
+}
+
+// RevertReason decodes a revert's data (Error(string) or Panic(uint256),
+// 0x-hex), or returns msg.
+func RevertReason(data, msg string) string {
+	if b, err := hex.DecodeString(strings.TrimPrefix(data, "0x")); err == nil && len(b) > 0 {
+		if r, err := abi.UnpackRevert(b); err == nil {
+			return r
+		}
+	}
+	return msg
+}
+
 func (s *Sender) revert(op string, i int, c Call, err error) error {
 	var de dataError
 	if !errors.As(err, &de) && !strings.Contains(err.Error(), "revert") {
@@ -336,11 +414,7 @@ func revertReason(err error) string {
 	var de dataError
 	if errors.As(err, &de) {
 		if s, ok := de.ErrorData().(string); ok {
-			if data, derr := hex.DecodeString(strings.TrimPrefix(s, "0x")); derr == nil {
-				if r, uerr := abi.UnpackRevert(data); uerr == nil {
-					return r
-				}
-			}
+			return RevertReason(s, err.Error())
 		}
 	}
 	return err.Error()

@@ -27,6 +27,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/execution"
+	rpcnode "github.com/yieldvault/yieldvault/execution/node"
 	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
 )
@@ -108,7 +109,7 @@ func loadArtifact(t *testing.T, name string) artifact {
 // the vault's account in a keystore file.
 type chain struct {
 	backend  *simulated.Backend
-	client   simulated.Client
+	client   simNode
 	signer   *execution.KeystoreSigner
 	key      *ecdsa.PrivateKey // the signer's key (the genesis-funded account)
 	keyfile  string
@@ -116,6 +117,20 @@ type chain struct {
 }
 
 const testPassword = "correct horse battery staple"
+
+// simNode is the simulated backend's client with batch simulation
+// (execution.BatchSimulator) through eth_simulateV1, as the service's
+// node client (execution/node) has it. simNode.Client alone is a node
+// without it.
+type simNode struct{ simulated.Client }
+
+func (n simNode) SimulateCalls(ctx context.Context, calls []ethereum.CallMsg) ([]execution.SimulatedCall, error) {
+	v, ok := n.Client.(rpcnode.V1Simulator)
+	if !ok {
+		return nil, execution.ErrNoBatchSimulation
+	}
+	return rpcnode.SimulateCalls(ctx, v, calls)
+}
 
 func newChain(t *testing.T, opts ...func(*node.Config, *ethconfig.Config)) *chain {
 	t.Helper()
@@ -151,7 +166,7 @@ func newChain(t *testing.T, opts ...func(*node.Config, *ethconfig.Config)) *chai
 		}
 	}()
 	t.Cleanup(func() { close(stop); wg.Wait(); b.Close() })
-	return &chain{backend: b, client: b.Client(), signer: signer, key: key, keyfile: acct.URL.Path, password: testPassword}
+	return &chain{backend: b, client: simNode{b.Client()}, signer: signer, key: key, keyfile: acct.URL.Path, password: testPassword}
 }
 
 func (c *chain) wait(t *testing.T, h common.Hash) *types.Receipt {

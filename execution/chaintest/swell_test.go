@@ -110,12 +110,10 @@ func TestSend_SwellDeposit(t *testing.T) {
 		t.Errorf("after the reprice: differences %v, want swell/rsweth at %s", d, want)
 	}
 
-	// Swell's whitelist on, the vault not in it: deposit() reverts in its
-	// simulation and is not sent. The Sender sends a batch call by call
-	// (each simulated on the state the previous ones left), so the
-	// WETH.withdraw before it is mined: the vault is left holding ether,
-	// which reconciliation does not count as idle WETH (a difference that
-	// pauses the vault), while the rswETH balance is unchanged.
+	// Swell's whitelist on, the vault not in it: deposit() reverts. The
+	// Sender simulates the new batch whole first (eth_simulateV1), so the
+	// revert stops it before its first transaction: the WETH.withdraw
+	// before the deposit is not sent either, and the book still matches.
 	wl, _ := rswArt.ABI.Pack("setWhitelist", true, me, false)
 	if _, err := setup.Send(ctx, "setup/whitelist", []execution.Call{{To: rsw, Data: wl, Contract: "rswETH", Method: rswArt.ABI.Methods["setWhitelist"], Args: []any{true, me, false}}}); err != nil {
 		t.Fatal(err)
@@ -124,33 +122,42 @@ func TestSend_SwellDeposit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	refused := func(s *execution.Sender, key string, sent uint64, wethLeft string, idle int64) {
+		t.Helper()
+		before, _ := c.client.NonceAt(ctx, me, nil)
+		_, err := s.Send(ctx, key, calls)
+		var re *execution.RevertError
+		if !errors.As(err, &re) || re.Mined {
+			t.Errorf("whitelisted deposit: err = %v, want a revert caught by simulation", err)
+		}
+		if re != nil && (re.Index != 1 || !strings.Contains(re.Call, "deposit")) {
+			t.Errorf("revert at call %d (%s), want call 2, rswETH.deposit", re.Index+1, re.Call)
+		}
+		if after, _ := c.client.NonceAt(ctx, me, nil); after != before+sent {
+			t.Errorf("%d transactions sent, want %d", after-before, sent)
+		}
+		if got := c.uint(t, wethArt, weth, "balanceOf", me); got.Cmp(e18(wethLeft)) != 0 {
+			t.Errorf("WETH %s after the refused deposit, want %s", got, e18(wethLeft))
+		}
+		if got := c.uint(t, rswArt, rsw, "balanceOf", me); got.Cmp(wantRsw) != 0 {
+			t.Errorf("rswETH %s after the refused deposit, want %s unchanged", got, wantRsw)
+		}
+		rec, err := cfg.Reconcile(ctx, c.client, "v", decimal.NewFromInt(8), []string{"swell/rsweth"}, []decimal.Decimal{want}, decimal.Zero)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := rec.Differences(); (idle == 8 && len(d) != 0) || (idle != 8 && (len(d) != 1 || d[0].Market != "idle" || !d[0].Chain.Equal(decimal.NewFromInt(idle)))) {
+			t.Errorf("after the refused deposit: differences %v, want idle WETH at %d on chain against the book's 8", d, idle)
+		}
+	}
+	refused(s, "v/rebalance/2", 0, "8", 8)
+	// A node without batch simulation: each call is simulated just before
+	// it is sent, so the WETH.withdraw is mined before the deposit's
+	// revert is seen. The vault is left holding ether, which reconciliation
+	// does not count as idle WETH (a difference that pauses the vault).
+	plain := &execution.Sender{Client: c.client.Client, Signer: c.signer, Journal: newJournal(t, ""), Poll: 10 * time.Millisecond}
+	refused(plain, "v/rebalance/3", 1, "7", 7)
 	before, _ := c.client.NonceAt(ctx, me, nil)
-	_, err = s.Send(ctx, "v/rebalance/2", calls)
-	var re *execution.RevertError
-	if !errors.As(err, &re) || re.Mined {
-		t.Errorf("whitelisted deposit: err = %v, want a revert caught by simulation", err)
-	}
-	if re != nil && (re.Index != 1 || !strings.Contains(re.Call, "deposit")) {
-		t.Errorf("revert at call %d (%s), want call 2, rswETH.deposit", re.Index+1, re.Call)
-	}
-	after, _ := c.client.NonceAt(ctx, me, nil)
-	if after != before+1 {
-		t.Errorf("%d transactions sent, want 1 (the WETH.withdraw before the reverting deposit)", after-before)
-	}
-	if got := c.uint(t, wethArt, weth, "balanceOf", me); got.Cmp(e18("7")) != 0 {
-		t.Errorf("WETH %s after the refused deposit, want 7e18 (1 unwrapped)", got)
-	}
-	if got := c.uint(t, rswArt, rsw, "balanceOf", me); got.Cmp(wantRsw) != 0 {
-		t.Errorf("rswETH %s after the refused deposit, want %s unchanged", got, wantRsw)
-	}
-	rec, err = cfg.Reconcile(ctx, c.client, "v", decimal.NewFromInt(8), []string{"swell/rsweth"}, []decimal.Decimal{want}, decimal.Zero)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := rec.Differences(); len(d) != 1 || d[0].Market != "idle" || !d[0].Chain.Equal(decimal.NewFromInt(7)) {
-		t.Errorf("after the refused deposit: differences %v, want idle at 7 (the unwrapped ether is not idle WETH)", d)
-	}
-	before = after
 
 	// An allowlist without rswETH.deposit refuses the batch at planning.
 	narrow := execution.NewAllowlist()
