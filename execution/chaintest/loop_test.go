@@ -286,37 +286,7 @@ func testSendLoop(t *testing.T, lc *loopChain, lb execution.LoopBook, rate strin
 	if lo, hi := decimal.RequireFromString("19.997"), decimal.NewFromInt(20); coll.Cmp(lo) < 0 || coll.Cmp(hi) > 0 {
 		t.Errorf("collateral %s ether at the rate, want 20 less the wrap slack (at least %s)", coll, lo)
 	}
-	// The book of a 2x loop opened with 10: collateral 20, debt 10. The
-	// chain's collateral counts the wrap slack left at the vault's address,
-	// so it matches to a few wei; a book whose collateral and debt
-	// are both 1 too high has the same equity and is caught by the two
-	// lines of its own.
-	chainClient := c.client
-	reconcile := func(c, b int64) []execution.Holding {
-		t.Helper()
-		lbk := loops[market]
-		lbk.Collateral, lbk.Debt = decimal.NewFromInt(c), decimal.NewFromInt(b)
-		rec, err := cfg.ReconcileLoops(ctx, chainClient, "v", decimal.Zero, []string{market}, []decimal.Decimal{decimal.NewFromInt(c - b)}, decimal.Zero, map[string]execution.LoopBook{market: lbk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rec.Holdings) != 4 {
-			t.Errorf("holdings %+v: want idle, the loop, its collateral and its debt", rec.Holdings)
-		}
-		for _, h := range rec.Holdings {
-			t.Logf("%s: book %s chain %s (%s)", h.Market, h.Book, h.Chain, h.Read)
-			if h.Market == market+" collateral" && c == 20 && h.Diff().Abs().Cmp(decimal.New(1, -15)) > 0 {
-				t.Errorf("collateral on chain %s, want the book's 20 to a few wei (the slack is counted where it stays)", h.Chain)
-			}
-		}
-		return rec.Differences()
-	}
-	if d := reconcile(20, 10); len(d) != 0 {
-		t.Errorf("reconciliation after the open: %s", execution.Describe(d))
-	}
-	if d := reconcile(21, 11); len(d) != 2 || d[0].Market != market+" collateral" || d[1].Market != market+" debt" {
-		t.Errorf("a book 1 too high in collateral and debt: differences %s, want the collateral and the debt", execution.Describe(d))
-	}
+	checkReconcileLoop(t, cfg, c.client, loops, market, nil)
 
 	// readBack sets the loop's book from the chain (collateral at the
 	// rate, debt) and returns the leverage.
@@ -427,6 +397,48 @@ func sendRelevers(t *testing.T, cfg *execution.Config, s *execution.Sender, loop
 		if got := readBack(); got > want*1.001 || got < want*0.995 {
 			t.Errorf("relever to %g: leverage on chain %g", want, got)
 		}
+	}
+}
+
+// checkReconcileLoop reconciles the loop on market against the book of a
+// 2x loop opened with 10, collateral 20 and debt 10: no difference, the
+// chain's collateral the book's to a few wei (it counts the wrap slack
+// left at the vault's address), and check, when given, holds for each of
+// that reconciliation's holdings; then against a book whose collateral
+// and debt are both 1 too high, which has the same equity and is caught
+// by the two lines of its own.
+func checkReconcileLoop(t *testing.T, cfg *execution.Config, client execution.Client, loops map[string]execution.LoopBook, market string, check func(h execution.Holding)) {
+	t.Helper()
+	reconcile := func(c, b int64) []execution.Holding {
+		t.Helper()
+		lbk := loops[market]
+		lbk.Collateral, lbk.Debt = decimal.NewFromInt(c), decimal.NewFromInt(b)
+		rec, err := cfg.ReconcileLoops(context.Background(), client, "v", decimal.Zero, []string{market}, []decimal.Decimal{decimal.NewFromInt(c - b)}, decimal.Zero, map[string]execution.LoopBook{market: lbk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Holdings) != 4 {
+			t.Errorf("holdings %+v: want idle, the loop, its collateral and its debt", rec.Holdings)
+		}
+		for _, h := range rec.Holdings {
+			t.Logf("%s: book %s chain %s (%s)", h.Market, h.Book, h.Chain, h.Read)
+			if c != 20 {
+				continue
+			}
+			if h.Market == market+" collateral" && h.Diff().Abs().Cmp(decimal.New(1, -15)) > 0 {
+				t.Errorf("collateral on chain %s, want the book's 20 to a few wei (the slack is counted where it stays)", h.Chain)
+			}
+			if check != nil {
+				check(h)
+			}
+		}
+		return rec.Differences()
+	}
+	if d := reconcile(20, 10); len(d) != 0 {
+		t.Errorf("reconciliation after the open: %s", execution.Describe(d))
+	}
+	if d := reconcile(21, 11); len(d) != 2 || d[0].Market != market+" collateral" || d[1].Market != market+" debt" {
+		t.Errorf("a book 1 too high in collateral and debt: differences %s, want the collateral and the debt", execution.Describe(d))
 	}
 }
 
