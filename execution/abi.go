@@ -149,7 +149,23 @@ var (
 	// value of one rswETH (1e18 scale), read back by reconciliation.
 	swellABI = mustABI("swell-rsweth", `[
 {"type":"function","name":"deposit","stateMutability":"payable","inputs":[],"outputs":[]},
-{"type":"function","name":"rswETHToETHRate","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]}]`)
+{"type":"function","name":"rswETHToETHRate","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"AccessControlManager","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"address"}]}]`)
+
+	// Swell's exit, named on chain (SwellNetwork/v3-core-public commit
+	// ba1eeff, contracts/lrt/contracts): rswETH's public
+	// AccessControlManager (implementations/Whitelist.sol, which RswETH
+	// inherits) returns the access control manager, whose rswEXIT()
+	// (interfaces/IAccessControlManager.sol) returns the exit contract;
+	// rswEXIT's createWithdrawRequest(uint256 amount) pulls and burns the
+	// rswETH and mints a request NFT to the sender, finalizeWithdrawal(
+	// uint256 tokenId) burns a processed one for its ether, paid to its
+	// owner (interfaces/IrswEXIT.sol, implementations/RswEXIT.sol).
+	swellACMABI = mustABI("swell-access-control-manager", `[
+{"type":"function","name":"rswEXIT","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"address"}]}]`)
+	swellExitABI = mustABI("swell-rswexit", `[
+{"type":"function","name":"createWithdrawRequest","stateMutability":"nonpayable","inputs":[{"name":"amount","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"finalizeWithdrawal","stateMutability":"nonpayable","inputs":[{"name":"tokenId","type":"uint256"}],"outputs":[]}]`)
 
 	// EigenLayer (Layr-Labs/eigenlayer-contracts
 	// src/contracts/interfaces/IStrategyManager.sol and

@@ -245,15 +245,22 @@ func uniswap(market string) Deployment {
 // 3b3b78f, karak-onchain-sdk f069adc) publish a deployed address.
 const karakWhy = "Karak's own published material names no Ethereum vault for ETH or WETH: karak-network/v1-contracts-public (commit e731d4e) lists the Ethereum vaults its deploy script creates in script/VaultData/ethereum_mainnet_data.json (USDT, wstETH, stETH, cbETH, wBETH, rswETH, weETH, ezETH: no WETH) and publishes no deployed address (script/deploy.sol deploys the VaultSupervisor and logs it), nor do karak-network/karak-onchain-sdk, karak-rs or v2-contracts; so neither the VaultSupervisor nor a vault for this market is sourced and no VaultSupervisor.deposit, gimmieShares, startWithdraw or finishWithdraw is encoded. No announcement that Karak's Ethereum vaults stopped taking deposits was found either; add the vault of your choice (its asset and the VaultSupervisor with their sources) when one is published"
 
-// swellExitWhy is why rswETH's exit is refused: its withdrawal queue's
-// address is not in Swell's own material. The calls are known
-// (SwellNetwork/v3-core-public commit ba1eeff,
-// contracts/lrt/contracts/interfaces/IrswEXIT.sol: createWithdrawRequest(
-// uint256 amount) pulls rswETH and mints a request NFT to the sender;
-// finalizeWithdrawal(uint256 tokenId) burns it for its ETH once
-// processed), but sending them to an address only third parties name
-// would be guessing.
-const swellExitWhy = "rswETH's exit is Swell's withdrawal queue rswEXIT (createWithdrawRequest, then finalizeWithdrawal on the request NFT once processed, SwellNetwork/v3-core-public IrswEXIT.sol), whose Ethereum address is not published in Swell's own material searched (v3-core-public: interfaces and implementations only; swell-chain-docs contract-addresses.mdx over its history: the Swellchain L2's rswETH and the L1 bridge only; the SwellNetwork paraswap-dex-lib fork: rswETH only; SwellNetwork/subgraph: swNFT only); the address integrators use (Ion-Protocol's RswETHAdapter RSWEXIT, Veda's boring-vault addresses) is not Swell's, so no exit is encoded (Swell's contracts name it on chain: the sourced rswETH's AccessControlManager().rswEXIT(), IAccessControlManager.sol; reading it at start is not built): sell rswETH by hand or hold it"
+// swellExitSource is where swell/rsweth's exit contract (rswEXIT) comes
+// from: Swell publishes no address for it off chain (v3-core-public:
+// interfaces and implementations only; swell-chain-docs
+// contract-addresses.mdx over its history: the Swellchain L2's rswETH and
+// the L1 bridge only; the SwellNetwork paraswap-dex-lib fork: rswETH
+// only; SwellNetwork/subgraph: swNFT only), but its own contracts name it
+// on chain: the sourced rswETH's AccessControlManager() and that
+// manager's rswEXIT() (SwellNetwork/v3-core-public commit ba1eeff,
+// Whitelist.sol and IAccessControlManager.sol). ReadChainContracts reads
+// it at start; the address integrators use (Ion-Protocol's RswETHAdapter
+// RSWEXIT, Veda's boring-vault addresses) is not Swell's and is not used.
+const swellExitSource = "read from rswETH.AccessControlManager().rswEXIT() at start (SwellNetwork/v3-core-public ba1eeff, Whitelist.sol and IAccessControlManager.sol)"
+
+// swellExitWhy is why rswETH's exit is refused where no node is
+// configured: the exit contract's address is read from the chain.
+const swellExitWhy = "rswETH's exit is Swell's withdrawal queue rswEXIT (createWithdrawRequest, then finalizeWithdrawal on the request NFT once processed, SwellNetwork/v3-core-public IrswEXIT.sol), whose address Swell publishes only on chain: it is read at start from rswETH.AccessControlManager().rswEXIT(), and no rpc is set (execution.rpc), so no exit is encoded: set rpc, sell rswETH by hand or hold it"
 
 // unmapped says, for each built-in market without a deployment, why.
 var unmapped = map[string]string{

@@ -586,6 +586,9 @@ func lidoSplit(amount, steth *big.Int, wrapped bool) ([]*big.Int, error) {
 // lrt covers the native-ETH entries of Rocket Pool, ether.fi, Renzo, Kelp,
 // Puffer and Swell.
 func (e *Encoder) lrt(d *Deployment, r Request, add adder, need func() error) error {
+	if d.Protocol == Swell && (r.Op == RequestWithdrawal || r.Op == ClaimWithdrawal) {
+		return e.swellExit(d, r, add, need)
+	}
 	if err := need(); err != nil {
 		return err
 	}
@@ -666,8 +669,6 @@ func (e *Encoder) lrt(d *Deployment, r Request, add adder, need func() error) er
 			return err
 		}
 		return add(newCall(weETHABI, weeth, nil, "unwrap", r.Amount))
-	case (r.Op == RequestWithdrawal || r.Op == ClaimWithdrawal || r.Op == Withdraw) && d.Protocol == Swell:
-		return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: %s", d.Market, swellExitWhy)
 	case r.Op == RequestWithdrawal && d.Protocol == EtherFi:
 		// eETH is requested (unwrap weETH first); the LiquidityPool pulls
 		// it and mints a WithdrawRequestNFT to the recipient.
@@ -685,6 +686,43 @@ func (e *Encoder) lrt(d *Deployment, r Request, add adder, need func() error) er
 		return add(newCall(etherfiPoolABI, lp, nil, "requestWithdraw", e.Vault, r.Amount))
 	}
 	return errOp(d, r)
+}
+
+// swellExit encodes rswETH's exit through Swell's rswEXIT, whose
+// address ReadChainContracts reads from the chain at start (role
+// "rswexit"); without it the exit is refused with the reason.
+func (e *Encoder) swellExit(d *Deployment, r Request, add adder, need func() error) error {
+	exit, ok := d.Contracts["rswexit"]
+	if !ok {
+		return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: %s", d.Market, swellExitWhy)
+	}
+	if r.Op == ClaimWithdrawal {
+		// finalizeWithdrawal pays a processed request's ether to the
+		// NFT's owner, the vault (RswEXIT.sol): one call per request.
+		if len(r.RequestIDs) == 0 {
+			return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: a claim names no request", d.Market)
+		}
+		for _, id := range r.RequestIDs {
+			if err := add(newCall(swellExitABI, exit, nil, "finalizeWithdrawal", id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := need(); err != nil {
+		return err
+	}
+	// createWithdrawRequest pulls the rswETH from the sender (an
+	// approval first), burns it and mints the request NFT to the
+	// sender, the vault (RswEXIT.sol).
+	rsw, err := d.Contract("rsweth")
+	if err != nil {
+		return err
+	}
+	if err := add(approve(rsw, exit.Address, r.Amount)); err != nil {
+		return err
+	}
+	return add(newCall(swellExitABI, exit, nil, "createWithdrawRequest", r.Amount))
 }
 
 type eigenQueueParams struct {

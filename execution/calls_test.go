@@ -3,6 +3,7 @@ package execution
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -76,6 +77,10 @@ func TestABI_Selectors(t *testing.T) {
 		// the signature as IrswETH.sol declares it, computed here apart
 		// from the abi package's parse of the fragment.
 		{swellABI, "rswETHToETHRate", "rswETHToETHRate()", hex.EncodeToString(crypto.Keccak256([]byte("rswETHToETHRate()"))[:4])},
+		{swellABI, "AccessControlManager", "AccessControlManager()", hex.EncodeToString(crypto.Keccak256([]byte("AccessControlManager()"))[:4])},
+		{swellACMABI, "rswEXIT", "rswEXIT()", hex.EncodeToString(crypto.Keccak256([]byte("rswEXIT()"))[:4])},
+		{swellExitABI, "createWithdrawRequest", "createWithdrawRequest(uint256)", hex.EncodeToString(crypto.Keccak256([]byte("createWithdrawRequest(uint256)"))[:4])},
+		{swellExitABI, "finalizeWithdrawal", "finalizeWithdrawal(uint256)", hex.EncodeToString(crypto.Keccak256([]byte("finalizeWithdrawal(uint256)"))[:4])},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sig, func(t *testing.T) {
@@ -411,21 +416,26 @@ func TestRequests_Swell(t *testing.T) {
 	}
 	for _, mode := range []adapters.ExitMode{adapters.ExitInstant, adapters.ExitQueue} {
 		_, err = Requests(d, vault.Order{Market: "swell/rsweth", Side: vault.Sell, Amount: fixed.RequireFromString("1"), Mode: mode}, 0.01)
-		if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "rswEXIT") || !strings.Contains(err.Error(), "not published in Swell's own material") {
-			t.Errorf("sell (%v): %v, want a refusal naming rswEXIT and its unsourced address", mode, err)
+		if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "rswEXIT") || !strings.Contains(err.Error(), "no rpc is set") {
+			t.Errorf("sell (%v): %v, want a refusal naming rswEXIT, read from the chain, and no rpc", mode, err)
 		}
 	}
 }
 
-// TestEncoder_SwellExitRefused: every exit operation on swell/rsweth is
-// refused with the reason, never encoded to a guessed address; the
-// deposit still is encoded, to the sourced rswETH proxy.
+// TestEncoder_SwellExitRefused: without the exit contract read from the
+// chain (no node), every exit operation on swell/rsweth is refused with
+// the reason, never encoded to a guessed address; the deposit still is
+// encoded, to the sourced rswETH proxy.
 func TestEncoder_SwellExitRefused(t *testing.T) {
 	enc := &Encoder{Vault: testVault, Book: Builtin()}
 	for _, op := range []Op{RequestWithdrawal, ClaimWithdrawal, Withdraw} {
 		calls, err := enc.Calls(Request{Market: "swell/rsweth", Op: op, Amount: big.NewInt(1), RequestIDs: []*big.Int{big.NewInt(1)}})
-		if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "createWithdrawRequest") || calls != nil {
-			t.Errorf("%s: calls %v, err %v; want a refusal naming the queue's calls", op, calls, err)
+		want := "no rpc is set"
+		if op == Withdraw {
+			want = "is not an action of this protocol"
+		}
+		if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), want) || calls != nil {
+			t.Errorf("%s: calls %v, err %v; want a refusal saying %q", op, calls, err, want)
 		}
 	}
 	calls, err := enc.Calls(Request{Market: "swell/rsweth", Op: Supply, Amount: big.NewInt(7)})
@@ -485,5 +495,81 @@ func TestAllowlist_Swell(t *testing.T) {
 		pathPos, func(s string) string { return s }, map[string][]string{"eth": {"swell/rsweth"}})
 	if err == nil || !strings.Contains(err.Error(), "vault eth trades swell/rsweth") || !strings.Contains(err.Error(), "rswEXIT") {
 		t.Errorf("config trading swell/rsweth: err = %v, want a stop naming the unencoded exit", err)
+	}
+}
+
+// TestEncoder_SwellExit: with rswEXIT in the deployment (as
+// ReadChainContracts adds it), a request is rswETH.approve(rswEXIT,
+// amount) then createWithdrawRequest(amount), a claim one
+// finalizeWithdrawal(tokenId) per request; each call's data is decoded
+// back by the Solidity ABI's layout (selector, then 32-byte words), and
+// the batches pass an allowlist of exactly these calls.
+func TestEncoder_SwellExit(t *testing.T) {
+	book := Builtin()
+	d, err := book.Deployment("swell/rsweth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exit := mustAddr("0x00000000000000000000000000000000000e417E")
+	d2 := *d
+	d2.Contracts = map[string]Contract{"rswexit": {Name: "rswEXIT", Address: exit, Source: swellExitSource}}
+	for r, c := range d.Contracts {
+		d2.Contracts[r] = c
+	}
+	if err := book.Add(d2); err != nil {
+		t.Fatal(err)
+	}
+	rsweth := mustAddr("0xFAe103DC9cf190eD75350761e95403b7b8aFa6c0")
+	enc := &Encoder{Vault: testVault, Book: book}
+	sel := func(sig string) string { return hex.EncodeToString(crypto.Keccak256([]byte(sig))[:4]) }
+	check := func(name string, calls []Call, want []wantCall) {
+		t.Helper()
+		if len(calls) != len(want) {
+			t.Fatalf("%s: %d calls, want %d", name, len(calls), len(want))
+		}
+		for i, w := range want {
+			c := calls[i]
+			data := hex.EncodeToString(c.Data)
+			if c.To != w.to || c.Value.Int64() != w.value || data != w.sel+strings.Join(w.words, "") {
+				t.Errorf("%s call %d: to %s value %s data %s, want to %s data %s%s", name, i+1, c.To.Hex(), c.Value, data, w.to.Hex(), w.sel, strings.Join(w.words, ""))
+			}
+		}
+	}
+	amt := e18(3)
+	calls, err := enc.Calls(Request{Market: "swell/rsweth", Op: RequestWithdrawal, Amount: amt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("request", calls, []wantCall{
+		{rsweth, 0, sel("approve(address,uint256)"), []string{wordAddr(exit), fmt.Sprintf("%064x", amt)}},
+		{exit, 0, sel("createWithdrawRequest(uint256)"), []string{fmt.Sprintf("%064x", amt)}},
+	})
+	claims, err := enc.Calls(Request{Market: "swell/rsweth", Op: ClaimWithdrawal, RequestIDs: []*big.Int{big.NewInt(4), big.NewInt(9)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("claim", claims, []wantCall{
+		{exit, 0, sel("finalizeWithdrawal(uint256)"), []string{wordInt(4)}},
+		{exit, 0, sel("finalizeWithdrawal(uint256)"), []string{wordInt(9)}},
+	})
+	if _, err := enc.Calls(Request{Market: "swell/rsweth", Op: ClaimWithdrawal}); !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("claim of no request: err = %v, want refused", err)
+	}
+	allow := NewAllowlist()
+	allow.Allow(rsweth, "approve")
+	allow.Allow(exit, "createWithdrawRequest", "finalizeWithdrawal")
+	if err := allow.Check(testVault, append(calls, claims...)); err != nil {
+		t.Errorf("allowed exit refused: %v", err)
+	}
+	narrow := NewAllowlist()
+	narrow.Allow(rsweth, "approve")
+	narrow.Allow(exit, "finalizeWithdrawal")
+	if err := narrow.Check(testVault, calls); !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "rswEXIT.createWithdrawRequest") {
+		t.Errorf("request outside the allowlist: err = %v, want a refusal naming rswEXIT.createWithdrawRequest", err)
+	}
+	// The queued sell itself still needs rswETH's rate for its amount.
+	_, err = Requests(&d2, vault.Order{Market: "swell/rsweth", Side: vault.Sell, Amount: fixed.RequireFromString("1"), Mode: adapters.ExitQueue}, 0.01)
+	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "exchange rate") {
+		t.Errorf("queued sell with rswEXIT read: err = %v, want a refusal naming the exchange rate", err)
 	}
 }

@@ -122,7 +122,7 @@ func LoopRequests(d *Deployment, o vault.Order, maxLoss float64, lb *LoopBook) (
 			r.Op, r.MinOut = Swap, m
 			return []Request{r}, nil
 		}
-		if d.Protocol == Swell {
+		if _, ok := d.Contracts["rswexit"]; d.Protocol == Swell && !ok {
 			return refuse(swellExitWhy)
 		}
 		return refuse("the position's token amount needs its exchange rate")

@@ -328,6 +328,18 @@ func (rd reader) uint(a *abi.ABI, to common.Address, method string, args ...any)
 	return n, nil
 }
 
+func (rd reader) address(a *abi.ABI, to common.Address, method string, args ...any) (common.Address, error) {
+	vals, err := rd.call(a, to, method, args...)
+	if err != nil {
+		return common.Address{}, err
+	}
+	x, ok := vals[0].(common.Address)
+	if !ok {
+		return common.Address{}, adapters.E("execution.Reconcile", adapters.KindOther, "%s at %s: not an address", method, to.Hex())
+	}
+	return x, nil
+}
+
 func units(n *big.Int, decimals int) decimal.Decimal {
 	return decimal.NewFromBigInt(n, int32(-decimals))
 }

@@ -23,8 +23,8 @@ import (
 // rate; reconciliation reads it back at rswETHToETHRate (clean, then a
 // difference once the rate moves and the book does not); a deposit
 // while the whitelist excludes the vault reverts in simulation and
-// nothing is sent; a call outside the allowlist and a sell (rswEXIT's
-// address is not sourced) are refused before anything is signed.
+// nothing is sent; a call outside the allowlist and a sell (rswEXIT not read
+// from the chain) are refused before anything is signed.
 func TestSend_SwellDeposit(t *testing.T) {
 	wethArt := loadArtifact(t, "LoopWETH9")
 	rswArt := loadArtifact(t, "SwellRswETH")
@@ -167,7 +167,7 @@ func TestSend_SwellDeposit(t *testing.T) {
 	if _, err := cfgNarrow.Plan("v", buy("1"), 0.01); !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "rswETH.deposit") {
 		t.Errorf("deposit outside the allowlist: err = %v, want a refusal naming rswETH.deposit", err)
 	}
-	// A sell is refused with the reason: rswEXIT's address is not sourced.
+	// A sell is refused with the reason: rswEXIT was not read from the chain.
 	sell := vault.Decision{Time: at, Orders: []vault.Order{{Market: "swell/rsweth", Side: vault.Sell, Amount: fixed.RequireFromString("1"), Mode: adapters.ExitQueue}}}
 	if _, err := cfg.Plan("v", sell, 0.01); !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "rswEXIT") {
 		t.Errorf("sell: err = %v, want a refusal naming rswEXIT", err)
