@@ -124,7 +124,15 @@ var (
 	// deposit() and requestWithdraw; src/WeETH.sol wrap/unwrap).
 	etherfiPoolABI = mustABI("etherfi-liquidity-pool", `[
 {"type":"function","name":"deposit","stateMutability":"payable","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
-{"type":"function","name":"requestWithdraw","stateMutability":"nonpayable","inputs":[{"name":"recipient","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)
+{"type":"function","name":"requestWithdraw","stateMutability":"nonpayable","inputs":[{"name":"recipient","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"withdrawRequestNFT","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"address"}]}]`)
+	// ether.fi's WithdrawRequestNFT (etherfi-protocol/smart-contracts
+	// commit b4a0968, src/withdrawals/WithdrawRequestNFT.sol):
+	// claimWithdraw(uint256 tokenId) burns a finalized request and pays
+	// its ether to the NFT's owner. Its address is LiquidityPool's public
+	// immutable withdrawRequestNFT (src/core/LiquidityPool.sol).
+	etherfiNFTABI = mustABI("etherfi-withdraw-request-nft", `[
+{"type":"function","name":"claimWithdraw","stateMutability":"nonpayable","inputs":[{"name":"tokenId","type":"uint256"}],"outputs":[]}]`)
 	weETHABI = mustABI("weeth", `[
 {"type":"function","name":"wrap","stateMutability":"nonpayable","inputs":[{"name":"_eETHAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]},
 {"type":"function","name":"unwrap","stateMutability":"nonpayable","inputs":[{"name":"_weETHAmount","type":"uint256"}],"outputs":[{"name":"","type":"uint256"}]}]`)

@@ -262,6 +262,16 @@ const swellExitSource = "read from rswETH.AccessControlManager().rswEXIT() at st
 // configured: the exit contract's address is read from the chain.
 const swellExitWhy = "rswETH's exit is Swell's withdrawal queue rswEXIT (createWithdrawRequest, then finalizeWithdrawal on the request NFT once processed, SwellNetwork/v3-core-public IrswEXIT.sol), whose address Swell publishes only on chain: it is read at start from rswETH.AccessControlManager().rswEXIT(), and no rpc is set (execution.rpc), so no exit is encoded: set rpc, sell rswETH by hand or hold it"
 
+// etherfiNFTSource is where ether.fi's WithdrawRequestNFT comes from:
+// the sourced LiquidityPool's public immutable withdrawRequestNFT
+// (etherfi-protocol/smart-contracts commit b4a0968,
+// src/core/LiquidityPool.sol), read by ReadChainContracts.
+const etherfiNFTSource = "read from LiquidityPool.withdrawRequestNFT() at start (etherfi-protocol/smart-contracts b4a0968, src/core/LiquidityPool.sol)"
+
+// etherfiClaimWhy is why an ether.fi claim is refused where no node is
+// configured.
+const etherfiClaimWhy = "a claim of an ether.fi withdrawal request is WithdrawRequestNFT.claimWithdraw(tokenId) once finalized (etherfi-protocol/smart-contracts src/withdrawals/WithdrawRequestNFT.sol), on the NFT contract whose address is read at start from LiquidityPool.withdrawRequestNFT(), and no rpc is set (execution.rpc): set rpc, or claim by hand"
+
 // unmapped says, for each built-in market without a deployment, why.
 var unmapped = map[string]string{
 	"morpho/usdc":                    "the built-in market models a MetaMorpho vault without naming one: add the chosen vault (protocol erc4626) to the execution contracts",

@@ -589,6 +589,23 @@ func (e *Encoder) lrt(d *Deployment, r Request, add adder, need func() error) er
 	if d.Protocol == Swell && (r.Op == RequestWithdrawal || r.Op == ClaimWithdrawal) {
 		return e.swellExit(d, r, add, need)
 	}
+	if d.Protocol == EtherFi && r.Op == ClaimWithdrawal {
+		// claimWithdraw pays a finalized request's ether to the NFT's
+		// owner, the vault (WithdrawRequestNFT.sol): one call each.
+		nft, ok := d.Contracts["withdraw_request_nft"]
+		if !ok {
+			return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: %s", d.Market, etherfiClaimWhy)
+		}
+		if len(r.RequestIDs) == 0 {
+			return adapters.E("execution.Encoder.Calls", adapters.KindInvalid, "market %s: a claim names no request", d.Market)
+		}
+		for _, id := range r.RequestIDs {
+			if err := add(newCall(etherfiNFTABI, nft, nil, "claimWithdraw", id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if err := need(); err != nil {
 		return err
 	}

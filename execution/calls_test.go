@@ -80,6 +80,8 @@ func TestABI_Selectors(t *testing.T) {
 		{swellABI, "AccessControlManager", "AccessControlManager()", hex.EncodeToString(crypto.Keccak256([]byte("AccessControlManager()"))[:4])},
 		{swellACMABI, "rswEXIT", "rswEXIT()", hex.EncodeToString(crypto.Keccak256([]byte("rswEXIT()"))[:4])},
 		{swellExitABI, "createWithdrawRequest", "createWithdrawRequest(uint256)", hex.EncodeToString(crypto.Keccak256([]byte("createWithdrawRequest(uint256)"))[:4])},
+		{etherfiPoolABI, "withdrawRequestNFT", "withdrawRequestNFT()", hex.EncodeToString(crypto.Keccak256([]byte("withdrawRequestNFT()"))[:4])},
+		{etherfiNFTABI, "claimWithdraw", "claimWithdraw(uint256)", hex.EncodeToString(crypto.Keccak256([]byte("claimWithdraw(uint256)"))[:4])},
 		{swellExitABI, "finalizeWithdrawal", "finalizeWithdrawal(uint256)", hex.EncodeToString(crypto.Keccak256([]byte("finalizeWithdrawal(uint256)"))[:4])},
 	}
 	for _, tt := range tests {
@@ -571,5 +573,52 @@ func TestEncoder_SwellExit(t *testing.T) {
 	_, err = Requests(&d2, vault.Order{Market: "swell/rsweth", Side: vault.Sell, Amount: fixed.RequireFromString("1"), Mode: adapters.ExitQueue}, 0.01)
 	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "exchange rate") {
 		t.Errorf("queued sell with rswEXIT read: err = %v, want a refusal naming the exchange rate", err)
+	}
+}
+
+// TestEncoder_EtherFiClaim: without the WithdrawRequestNFT read from the
+// chain a claim on etherfi/weeth is refused, saying no rpc is set; with
+// it (as ReadChainContracts adds it), a claim is one claimWithdraw(
+// tokenId) per request on the NFT contract, its data decoded back by the
+// ABI's layout, and it passes an allowlist holding it and no other.
+func TestEncoder_EtherFiClaim(t *testing.T) {
+	book := Builtin()
+	claim := Request{Market: "etherfi/weeth", Op: ClaimWithdrawal, RequestIDs: []*big.Int{big.NewInt(17), big.NewInt(18)}}
+	if _, err := (&Encoder{Vault: testVault, Book: book}).Calls(claim); !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "no rpc is set") || !strings.Contains(err.Error(), "LiquidityPool.withdrawRequestNFT()") {
+		t.Errorf("claim without the NFT read: err = %v, want a refusal naming the getter and no rpc", err)
+	}
+	d, err := book.Deployment("etherfi/weeth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nft := mustAddr("0x00000000000000000000000000000000000000f7")
+	d2 := *d
+	d2.Contracts = withRole(d.Contracts, "withdraw_request_nft", Contract{Name: "ether.fi WithdrawRequestNFT", Address: nft, Source: etherfiNFTSource})
+	if err := book.Add(d2); err != nil {
+		t.Fatal(err)
+	}
+	calls, err := (&Encoder{Vault: testVault, Book: book}).Calls(claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := hex.EncodeToString(crypto.Keccak256([]byte("claimWithdraw(uint256)"))[:4])
+	if len(calls) != 2 {
+		t.Fatalf("%d calls, want 2", len(calls))
+	}
+	for i, id := range []int64{17, 18} {
+		if c := calls[i]; c.To != nft || c.Value.Sign() != 0 || hex.EncodeToString(c.Data) != sel+wordInt(id) {
+			t.Errorf("call %d: to %s data %x, want claimWithdraw(%d) at %s", i+1, c.To.Hex(), c.Data, id, nft.Hex())
+		}
+	}
+	allow := NewAllowlist()
+	allow.Allow(nft, "claimWithdraw")
+	if err := allow.Check(testVault, calls); err != nil {
+		t.Errorf("allowed claim refused: %v", err)
+	}
+	if err := NewAllowlist().Check(testVault, calls); !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "WithdrawRequestNFT.claimWithdraw") {
+		t.Errorf("claim outside the allowlist: err = %v, want a refusal naming it", err)
+	}
+	if _, err := (&Encoder{Vault: testVault, Book: book}).Calls(Request{Market: "etherfi/weeth", Op: ClaimWithdrawal}); !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("claim of no request: err = %v, want refused", err)
 	}
 }

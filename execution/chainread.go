@@ -13,7 +13,9 @@ import (
 // names only on chain from a sourced contract of the book, and adds them
 // to their deployments with that source: swell/rsweth's exit contract
 // (role "rswexit") is rswETH.AccessControlManager().rswEXIT()
-// (swellExitSource). A deployment that already holds the role (a
+// (swellExitSource); an ether.fi deployment's WithdrawRequestNFT (role
+// "withdraw_request_nft") is LiquidityPool.withdrawRequestNFT()
+// (etherfiNFTSource). A deployment that already holds the role (a
 // contracts file's) is left as it is. Called at start where a node is
 // configured; without one the exits that need these contracts are
 // refused with the reason.
@@ -21,6 +23,12 @@ func (b *Book) ReadChainContracts(ctx context.Context, cl ethereum.ContractCalle
 	const op = "execution.ReadChainContracts"
 	for _, m := range b.Markets() {
 		d := b.deps[m]
+		if d.Protocol == EtherFi {
+			if err := readEtherFiNFT(ctx, cl, m, d); err != nil {
+				return err
+			}
+			continue
+		}
 		if d.Protocol != Swell {
 			continue
 		}
@@ -43,12 +51,36 @@ func (b *Book) ReadChainContracts(ctx context.Context, cl ethereum.ContractCalle
 		if exit == (common.Address{}) {
 			return adapters.E(op, adapters.KindInvalid, "market %s: Swell's access control manager %s names no rswEXIT (the zero address)", m, acm.Hex())
 		}
-		cs := make(map[string]Contract, len(d.Contracts)+1)
-		for r, c := range d.Contracts {
-			cs[r] = c
-		}
-		cs["rswexit"] = Contract{Name: "rswEXIT", Address: exit, Source: swellExitSource}
-		d.Contracts = cs
+		d.Contracts = withRole(d.Contracts, "rswexit", Contract{Name: "rswEXIT", Address: exit, Source: swellExitSource})
 	}
 	return nil
+}
+
+func readEtherFiNFT(ctx context.Context, cl ethereum.ContractCaller, m string, d *Deployment) error {
+	if _, ok := d.Contracts["withdraw_request_nft"]; ok {
+		return nil
+	}
+	lp, err := d.Contract("liquidity_pool")
+	if err != nil {
+		return err
+	}
+	nft, err := (reader{ctx: ctx, cl: cl}).address(etherfiPoolABI, lp.Address, "withdrawRequestNFT")
+	if err != nil {
+		return adapters.E("execution.ReadChainContracts", adapters.KindInvalid, "market %s: reading ether.fi's WithdrawRequestNFT (LiquidityPool.withdrawRequestNFT() at %s): %v", m, lp.Address.Hex(), trimOp(err))
+	}
+	if nft == (common.Address{}) {
+		return adapters.E("execution.ReadChainContracts", adapters.KindInvalid, "market %s: ether.fi's LiquidityPool %s names no WithdrawRequestNFT (the zero address)", m, lp.Address.Hex())
+	}
+	d.Contracts = withRole(d.Contracts, "withdraw_request_nft", Contract{Name: "ether.fi WithdrawRequestNFT", Address: nft, Source: etherfiNFTSource})
+	return nil
+}
+
+// withRole returns a copy of cs with role set to c.
+func withRole(cs map[string]Contract, role string, c Contract) map[string]Contract {
+	out := make(map[string]Contract, len(cs)+1)
+	for r, x := range cs {
+		out[r] = x
+	}
+	out[role] = c
+	return out
 }
