@@ -12,6 +12,7 @@
 pragma solidity ^0.8.20;
 
 import "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 
 /// WETH9 (etherscan 0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2, verified
 /// source), in 0.8 syntax: deposit, withdraw and ERC-20 with its events.
@@ -317,15 +318,52 @@ contract LoopPriceOracle {
 /// starts above the shares (the constructor's), so one share is worth
 /// more than one ether, as on mainnet; no oracle rebases it here. It
 /// deploys its eETH.
+///
+/// The withdrawal queue (etherfi-protocol/smart-contracts commit b4a0968,
+/// src/core/LiquidityPool.sol): the public immutable withdrawRequestNFT
+/// (deployed here by the constructor); requestWithdraw(recipient, amount)
+/// reverts on a zero amount or share, moves the amount of eETH from the
+/// sender to the NFT contract and has it mint a request of (amount,
+/// sharesForAmount(amount)) to recipient; withdraw(amount, share), only
+/// from the NFT contract, burns the NFT contract's share of eETH and takes
+/// the amount off the pooled ether; amountPerShareCeil is the share rate
+/// rounded up. Unlike ether.fi's (which sends the ether to the NFT
+/// contract when requests are finalized), withdraw here sends the amount
+/// to the NFT contract as the claim is made.
 contract LoopEtherFiLiquidityPool {
     LoopEETH public eETH;
     uint256 public totalPooledEther;
+    LoopWithdrawRequestNFT public withdrawRequestNFT;
 
     event Deposit(address indexed sender, uint256 amount, uint8 source, address referral);
 
     constructor(uint256 initialShares, uint256 initialPooledEther) {
         eETH = new LoopEETH(initialShares);
         totalPooledEther = initialPooledEther;
+        withdrawRequestNFT = new LoopWithdrawRequestNFT(this);
+    }
+
+    function amountPerShareCeil() public view returns (uint256) {
+        uint256 t = eETH.totalShares();
+        if (t == 0) return 0;
+        return (1e18 * totalPooledEther + t - 1) / t;
+    }
+
+    function requestWithdraw(address recipient, uint256 amount) external returns (uint256) {
+        require(amount > 0, "InvalidWithdrawalAmount");
+        uint256 share = sharesForAmount(amount);
+        require(share > 0, "InvalidShareAmount");
+        require(eETH.transferFrom(msg.sender, address(withdrawRequestNFT), amount), "transfer");
+        return withdrawRequestNFT.requestWithdraw(uint96(amount), uint96(share), recipient);
+    }
+
+    function withdraw(uint256 _amount, uint256 _share) external {
+        require(msg.sender == address(withdrawRequestNFT), "IncorrectCaller");
+        require(_amount > 0 && _share > 0, "InvalidAmount");
+        totalPooledEther -= _amount;
+        eETH.burnShares(msg.sender, _share);
+        (bool ok, ) = msg.sender.call{value: _amount}("");
+        require(ok, "send");
     }
 
     function getTotalPooledEther() public view returns (uint256) {
@@ -379,6 +417,13 @@ contract LoopEETH is LoopShareToken {
     function mintShares(address _user, uint256 _share) external {
         require(msg.sender == address(liquidityPool), "Only pool contract function");
         _mintShares(_user, _share, liquidityPool.amountForShare(_share));
+    }
+
+    function burnShares(address _user, uint256 _share) external {
+        require(msg.sender == address(liquidityPool), "Only pool contract function");
+        require(shareOf[_user] >= _share, "BURN_AMOUNT_EXCEEDS_BALANCE");
+        shareOf[_user] -= _share;
+        totalShares -= _share;
     }
 
     function shares(address _user) external view returns (uint256) {
@@ -643,5 +688,71 @@ contract LoopWithdrawalQueue {
             emit WithdrawalClaimed(id, msg.sender, msg.sender, r.amountOfStETH);
             emit Transfer(msg.sender, address(0), id);
         }
+    }
+}
+
+/// ether.fi's WithdrawRequestNFT (etherfi-protocol/smart-contracts commit
+/// b4a0968, src/withdrawals/WithdrawRequestNFT.sol), the parts the
+/// executor calls, with their ABI, written anew: requestWithdraw (the
+/// pool only) stores (amountOfEEth, shareOfEEth) and mints the next id
+/// (from 1) to the recipient; finalizeRequests(requestId) finalizes up to
+/// it at the pool's amountPerShareCeil (CannotUndoFinalization,
+/// CannotFinalizeFutureRequests; any caller here, the admin in
+/// ether.fi's); claimWithdraw(tokenId) reverts unless finalized
+/// (RequestNotFinalized), pays the owner min(amountOfEEth, shareOfEEth x
+/// the frozen rate / 1e18), burns the NFT and the request's shares
+/// through the pool's withdraw.
+contract LoopWithdrawRequestNFT is ERC721 {
+    struct WithdrawRequest {
+        uint96 amountOfEEth;
+        uint96 shareOfEEth;
+    }
+
+    LoopEtherFiLiquidityPool public liquidityPool;
+    uint256 public nextRequestId = 1;
+    uint256 public lastFinalizedRequestId;
+    mapping(uint256 => WithdrawRequest) private requests;
+    mapping(uint256 => uint256) private frozenRate;
+
+    constructor(LoopEtherFiLiquidityPool lp) ERC721("Withdraw Request NFT", "WithdrawRequestNFT") {
+        liquidityPool = lp;
+    }
+
+    receive() external payable {}
+
+    function requestWithdraw(uint96 amountOfEEth, uint96 shareOfEEth, address recipient) external returns (uint256) {
+        require(msg.sender == address(liquidityPool), "IncorrectCaller");
+        uint256 id = nextRequestId++;
+        requests[id] = WithdrawRequest(amountOfEEth, shareOfEEth);
+        _safeMint(recipient, id);
+        return id;
+    }
+
+    function finalizeRequests(uint256 requestId) external {
+        require(requestId >= lastFinalizedRequestId, "CannotUndoFinalization");
+        require(requestId < nextRequestId, "CannotFinalizeFutureRequests");
+        uint256 rate = liquidityPool.amountPerShareCeil();
+        for (uint256 i = lastFinalizedRequestId + 1; i <= requestId; i++) {
+            frozenRate[i] = rate;
+        }
+        lastFinalizedRequestId = requestId;
+    }
+
+    function getClaimableAmount(uint256 tokenId) public view returns (uint256) {
+        require(tokenId <= lastFinalizedRequestId, "RequestNotFinalized");
+        WithdrawRequest memory r = requests[tokenId];
+        uint256 forShares = (uint256(r.shareOfEEth) * frozenRate[tokenId]) / 1e18;
+        return forShares < r.amountOfEEth ? forShares : r.amountOfEEth;
+    }
+
+    function claimWithdraw(uint256 tokenId) external {
+        address recipient = ownerOf(tokenId);
+        uint256 amount = getClaimableAmount(tokenId);
+        uint256 share = requests[tokenId].shareOfEEth;
+        _burn(tokenId);
+        delete requests[tokenId];
+        liquidityPool.withdraw(amount, share);
+        (bool ok, ) = payable(recipient).call{value: amount}("");
+        require(ok, "EthTransferFailed");
     }
 }
