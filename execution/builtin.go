@@ -260,7 +260,7 @@ const swellExitSource = "read from rswETH.AccessControlManager().rswEXIT() at st
 
 // swellExitWhy is why rswETH's exit is refused where no node is
 // configured: the exit contract's address is read from the chain.
-const swellExitWhy = "rswETH's exit is Swell's withdrawal queue rswEXIT (createWithdrawRequest, then finalizeWithdrawal on the request NFT once processed, SwellNetwork/v3-core-public IrswEXIT.sol), whose address Swell publishes only on chain: it is read at start from rswETH.AccessControlManager().rswEXIT(), and no rpc is set (execution.rpc), so no exit is encoded: set rpc, sell rswETH by hand or hold it"
+const swellExitWhy = "rswETH's exit is Swell's withdrawal queue rswEXIT (createWithdrawRequest, then finalizeWithdrawal on the request NFT once processed, SwellNetwork/v3-core-public IrswEXIT.sol), whose address Swell's own material searched names only on chain: it is read at start from rswETH.AccessControlManager().rswEXIT(), and no rpc is set (execution.rpc), so no exit is encoded: set rpc, sell rswETH by hand or hold it"
 
 // etherfiNFTSource is where ether.fi's WithdrawRequestNFT comes from:
 // the sourced LiquidityPool's public immutable withdrawRequestNFT
