@@ -25,7 +25,6 @@ import (
 // claim pays the vault min(amount, shares x the rate rounded up / 1e18),
 // as WithdrawRequestNFT._getClaimableAmount does, and burns the NFT.
 func TestSend_EtherFiClaim(t *testing.T) {
-	wethArt := loadArtifact(t, "LoopWETH9")
 	lpArt := loadArtifact(t, "LoopEtherFiLiquidityPool")
 	eethArt := loadArtifact(t, "LoopEETH")
 	weethArt := loadArtifact(t, "LoopWeETH")
@@ -34,22 +33,16 @@ func TestSend_EtherFiClaim(t *testing.T) {
 	ctx := context.Background()
 	me := c.signer.Address()
 
-	weth := c.deploy(t, wethArt)
+	weth, wethTok, _ := c.tenWETH(t)
 	lp := c.deploy(t, lpArt, e18("1"), e18("1.05"))
 	eeth := c.address(t, lpArt, lp, "eETH")
 	weeth := c.deploy(t, weethArt, lp)
 	nft := c.address(t, lpArt, lp, "withdrawRequestNFT")
-	wrap, _ := wethArt.ABI.Pack("deposit")
-	setup := &execution.Sender{Client: c.client, Signer: c.signer, Journal: newJournal(t, ""), Poll: 10 * time.Millisecond}
-	if _, err := setup.Send(ctx, "setup/wrap", []execution.Call{{To: weth, Value: e18("10"), Data: wrap, Contract: "WETH", Method: wethArt.ABI.Methods["deposit"]}}); err != nil {
-		t.Fatal(err)
-	}
 
 	src := "deployed by the test"
 	ctr := func(name string, a [20]byte) execution.Contract {
 		return execution.Contract{Name: name, Address: a, Source: src}
 	}
-	wethTok := execution.Token{Contract: ctr("WETH", weth), Symbol: "WETH", Decimals: 18}
 	book := execution.NewBook()
 	if err := book.Add(execution.Deployment{Market: "etherfi/weeth", Protocol: execution.EtherFi, Asset: wethTok,
 		Position: &execution.Token{Contract: ctr("weETH", weeth), Symbol: "weETH", Decimals: 18},

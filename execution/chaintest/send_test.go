@@ -225,6 +225,21 @@ func signWith(key *ecdsa.PrivateKey) func(*types.Transaction, *big.Int) (*types.
 	}
 }
 
+// tenWETH deploys WETH9 (testdata/LoopMocks.sol) and wraps 10 ether
+// of the vault's account into it; it returns its address, the token as
+// a deployment names it, and a Sender for the test's own setup calls.
+func (c *chain) tenWETH(t *testing.T) (common.Address, execution.Token, *execution.Sender) {
+	t.Helper()
+	art := loadArtifact(t, "LoopWETH9")
+	weth := c.deploy(t, art)
+	setup := &execution.Sender{Client: c.client, Signer: c.signer, Journal: newJournal(t, ""), Poll: 10 * time.Millisecond}
+	wrap, _ := art.ABI.Pack("deposit")
+	if _, err := setup.Send(context.Background(), "setup/wrap", []execution.Call{{To: weth, Value: e18("10"), Data: wrap, Contract: "WETH", Method: art.ABI.Methods["deposit"]}}); err != nil {
+		t.Fatal(err)
+	}
+	return weth, execution.Token{Contract: execution.Contract{Name: "WETH", Address: weth, Source: "deployed by the test"}, Symbol: "WETH", Decimals: 18}, setup
+}
+
 // deploy deploys a contract from the vault's account.
 func (c *chain) deploy(t *testing.T, a artifact, args ...any) common.Address {
 	t.Helper()

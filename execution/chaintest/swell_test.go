@@ -33,16 +33,10 @@ func TestSend_SwellDeposit(t *testing.T) {
 	me := c.signer.Address()
 
 	rate := e18("1.05")
-	weth := c.deploy(t, wethArt)
+	weth, wethTok, setup := c.tenWETH(t)
 	rsw := c.deploy(t, rswArt, rate)
-	wrap, _ := wethArt.ABI.Pack("deposit")
-	setup := &execution.Sender{Client: c.client, Signer: c.signer, Journal: newJournal(t, ""), Poll: 10 * time.Millisecond}
-	if _, err := setup.Send(ctx, "setup/wrap", []execution.Call{{To: weth, Value: e18("10"), Data: wrap, Contract: "WETH", Method: wethArt.ABI.Methods["deposit"]}}); err != nil {
-		t.Fatal(err)
-	}
 
 	src := "deployed by the test"
-	wethTok := execution.Token{Contract: execution.Contract{Name: "WETH", Address: weth, Source: src}, Symbol: "WETH", Decimals: 18}
 	rswC := execution.Contract{Name: "rswETH", Address: rsw, Source: src}
 	book := execution.NewBook()
 	if err := book.Add(execution.Deployment{Market: "swell/rsweth", Protocol: execution.Swell, Asset: wethTok,

@@ -30,7 +30,6 @@ import (
 // request's rswETH at the lesser rate (the one when created), as
 // RswEXIT.finalizeWithdrawal does, to the vault.
 func TestSend_SwellExit(t *testing.T) {
-	wethArt := loadArtifact(t, "LoopWETH9")
 	rswArt := loadArtifact(t, "SwellRswETH")
 	acmArt := loadArtifact(t, "SwellAccessControlManager")
 	exitArt := loadArtifact(t, "SwellRswEXIT")
@@ -39,20 +38,14 @@ func TestSend_SwellExit(t *testing.T) {
 	me := c.signer.Address()
 
 	rate := e18("1.05")
-	weth := c.deploy(t, wethArt)
+	weth, wethTok, _ := c.tenWETH(t)
 	rsw := c.deploy(t, rswArt, rate)
 	acm := c.deploy(t, acmArt, rsw)
 	exit := c.deploy(t, exitArt, rsw, big.NewInt(100), e18("500"))
 	c.transact(t, acmArt, acm, "setRswEXIT", exit)
 	c.transact(t, rswArt, rsw, "setAccessControlManager", acm)
-	wrap, _ := wethArt.ABI.Pack("deposit")
-	setup := &execution.Sender{Client: c.client, Signer: c.signer, Journal: newJournal(t, ""), Poll: 10 * time.Millisecond}
-	if _, err := setup.Send(ctx, "setup/wrap", []execution.Call{{To: weth, Value: e18("10"), Data: wrap, Contract: "WETH", Method: wethArt.ABI.Methods["deposit"]}}); err != nil {
-		t.Fatal(err)
-	}
 
 	src := "deployed by the test"
-	wethTok := execution.Token{Contract: execution.Contract{Name: "WETH", Address: weth, Source: src}, Symbol: "WETH", Decimals: 18}
 	rswC := execution.Contract{Name: "rswETH", Address: rsw, Source: src}
 	book := execution.NewBook()
 	if err := book.Add(execution.Deployment{Market: "swell/rsweth", Protocol: execution.Swell, Asset: wethTok,
