@@ -145,28 +145,26 @@ func (j *FileJournal) Record(key string, i int, tx *types.Transaction) error {
 	if err != nil {
 		return adapters.Wrap(op, adapters.KindOther, err)
 	}
-	line, err := json.Marshal(journalLine{Key: key, Index: i, Hash: tx.Hash().Hex(), Nonce: tx.Nonce(), Raw: fmt.Sprintf("0x%x", raw)})
+	return j.append(op, journalLine{Key: key, Index: i, Hash: tx.Hash().Hex(), Nonce: tx.Nonce(), Raw: fmt.Sprintf("0x%x", raw)},
+		func() { j.txs[journalKey(key, i)] = tx })
+}
+
+// append writes l as a line of the journal file and fsyncs it, then,
+// still under j.mu, applies it to the in-memory index (apply).
+func (j *FileJournal) append(op string, l journalLine, apply func()) error {
+	line, err := json.Marshal(l)
 	if err != nil {
 		return adapters.Wrap(op, adapters.KindOther, err)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if err := j.append(op, line); err != nil {
-		return err
-	}
-	j.txs[journalKey(key, i)] = tx
-	return nil
-}
-
-// append writes line and a newline to the journal file and fsyncs it;
-// the caller holds j.mu.
-func (j *FileJournal) append(op string, line []byte) error {
 	if _, err := j.f.Write(append(line, '\n')); err != nil {
 		return adapters.Wrap(op, adapters.KindOther, err)
 	}
 	if err := j.f.Sync(); err != nil {
 		return adapters.Wrap(op, adapters.KindOther, err)
 	}
+	apply()
 	return nil
 }
 
@@ -221,17 +219,7 @@ func (j *FileJournal) RecordGas(key string, gwei decimal.Decimal) error {
 	if _, ok, err := j.GasOf(key); err != nil || ok {
 		return err
 	}
-	line, err := json.Marshal(journalLine{Key: key, Index: -1, Gas: gwei.String()})
-	if err != nil {
-		return adapters.Wrap(op, adapters.KindOther, err)
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := j.append(op, line); err != nil {
-		return err
-	}
-	j.gas[key] = gwei.String()
-	return nil
+	return j.append(op, journalLine{Key: key, Index: -1, Gas: gwei.String()}, func() { j.gas[key] = gwei.String() })
 }
 
 // RatesOf returns the loop rates (by market) intent key's calls were
@@ -282,17 +270,7 @@ func (j *FileJournal) RecordRates(key string, rates map[string]decimal.Decimal) 
 	for m, r := range rates {
 		rs[m] = r.String()
 	}
-	line, err := json.Marshal(journalLine{Key: key, Index: -1, Rates: rs})
-	if err != nil {
-		return adapters.Wrap(op, adapters.KindOther, err)
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := j.append(op, line); err != nil {
-		return err
-	}
-	j.rates[key] = rs
-	return nil
+	return j.append(op, journalLine{Key: key, Index: -1, Rates: rs}, func() { j.rates[key] = rs })
 }
 
 // MaxNonce is the highest nonce of a journalled transaction signed by

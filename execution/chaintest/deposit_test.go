@@ -1,14 +1,12 @@
 package chaintest
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -41,7 +39,6 @@ func (c *chain) sendRaw(t *testing.T, key *ecdsa.PrivateKey, to common.Address, 
 func TestService_SendModeDeposit(t *testing.T) {
 	f := newSendFixtureWith(t, "1000", "  deposit_confirmations: 200\n", "", false)
 	c := f.c
-	ctx := context.Background()
 	me := c.signer.Address()
 	user, userKey := c.newUser(t)
 	c.transact(t, f.token, f.asset, "mint", user, e18("300"))
@@ -53,20 +50,7 @@ func TestService_SendModeDeposit(t *testing.T) {
 		}
 		return c.sendRaw(t, userKey, f.asset, nil, data)
 	}
-	confirmed := func(rc *types.Receipt) {
-		t.Helper()
-		for i := 0; i < 2000; i++ {
-			h, err := c.client.HeaderByNumber(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if h.Number.Uint64() >= rc.BlockNumber.Uint64()+200 {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Fatalf("block %s never had 200 confirmations", rc.BlockNumber)
-	}
+	confirmed := func(rc *types.Receipt) { t.Helper(); c.confirmed(t, rc, 200) }
 	deposit := func(key, amount string, tx common.Hash) (int, string) {
 		t.Helper()
 		code, body := f.post("/v1/vaults/usd/deposit", key, fmt.Sprintf(`{"user": "alice", "amount": %q, "tx": %q}`, amount, tx.Hex()))

@@ -2,7 +2,6 @@ package chaintest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math/big"
@@ -197,29 +196,8 @@ execution:
 		t.Helper()
 		return api.call(t, method, p, key, "")
 	}
-	last := func() (string, string) {
-		t.Helper()
-		_, body := do("GET", "/v1/vaults/loop/decisions?limit=1", "")
-		var ds struct {
-			Decisions []struct {
-				Outcome string `json:"outcome"`
-				Summary string `json:"summary"`
-			} `json:"decisions"`
-		}
-		if err := json.Unmarshal(body, &ds); err != nil || len(ds.Decisions) != 1 {
-			t.Fatalf("decisions: %s", body)
-		}
-		return ds.Decisions[0].Outcome, ds.Decisions[0].Summary
-	}
-	paused := func() bool {
-		t.Helper()
-		code, body := do("GET", "/v1/vaults/loop", "")
-		var v vaultJSON
-		if err := json.Unmarshal(body, &v); err != nil || code != 200 {
-			t.Fatalf("GET vault: %d %s", code, body)
-		}
-		return v.Paused
-	}
+	last := func() (string, string) { t.Helper(); return lastDecisionOf(t, do, "loop") }
+	paused := func() bool { t.Helper(); return vaultOf(t, do, "loop").Paused }
 
 	if code, body := do("POST", "/v1/vaults/loop/rebalance", "rb-1"); code != 200 {
 		t.Fatalf("rebalance: %d %s", code, body)

@@ -67,9 +67,16 @@ type vaultJSON struct {
 	} `json:"alerts"`
 }
 
-func (f *sendFixture) vault(t *testing.T) vaultJSON {
+func (f *sendFixture) vault(t *testing.T) vaultJSON { return vaultOf(t, f.do, "usd") }
+
+func (f *sendFixture) lastDecision(t *testing.T) (outcome, summary string) {
+	return lastDecisionOf(t, f.do, "usd")
+}
+
+// vaultOf is GET /v1/vaults/{id} through do.
+func vaultOf(t *testing.T, do func(method, p, key string) (int, []byte), id string) vaultJSON {
 	t.Helper()
-	code, body := f.do("GET", "/v1/vaults/usd", "")
+	code, body := do("GET", "/v1/vaults/"+id, "")
 	var v vaultJSON
 	if err := json.Unmarshal(body, &v); err != nil || code != 200 {
 		t.Fatalf("GET vault: %d %s", code, body)
@@ -77,9 +84,11 @@ func (f *sendFixture) vault(t *testing.T) vaultJSON {
 	return v
 }
 
-func (f *sendFixture) lastDecision(t *testing.T) (outcome, summary string) {
+// lastDecisionOf is the outcome and summary of vault id's last decision,
+// read through do.
+func lastDecisionOf(t *testing.T, do func(method, p, key string) (int, []byte), id string) (outcome, summary string) {
 	t.Helper()
-	_, body := f.do("GET", "/v1/vaults/usd/decisions?limit=1", "")
+	_, body := do("GET", "/v1/vaults/"+id+"/decisions?limit=1", "")
 	var ds struct {
 		Decisions []struct {
 			Outcome string `json:"outcome"`

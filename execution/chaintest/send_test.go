@@ -225,6 +225,23 @@ func signWith(key *ecdsa.PrivateKey) func(*types.Transaction, *big.Int) (*types.
 	}
 }
 
+// confirmed waits until rc's block has n confirmations (the chain
+// mines a block every 10 ms).
+func (c *chain) confirmed(t *testing.T, rc *types.Receipt, n uint64) {
+	t.Helper()
+	for i := 0; i < 2000; i++ {
+		h, err := c.client.HeaderByNumber(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Number.Uint64() >= rc.BlockNumber.Uint64()+n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("block %s never had %d confirmations", rc.BlockNumber, n)
+}
+
 // tenWETH deploys WETH9 (testdata/LoopMocks.sol) and wraps 10 ether
 // of the vault's account into it; it returns its address, the token as
 // a deployment names it, and a Sender for the test's own setup calls.

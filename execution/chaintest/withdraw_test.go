@@ -1,12 +1,10 @@
 package chaintest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -30,27 +28,13 @@ import (
 func TestService_SendModeWithdrawal(t *testing.T) {
 	f := newSendFixtureWith(t, "1000", "  deposit_confirmations: 200\n", "", false)
 	c := f.c
-	ctx := context.Background()
 	me := c.signer.Address()
 	user, userKey := c.newUser(t)
 	pay := func(to common.Address, amount decimal.Decimal) *types.Receipt {
 		t.Helper()
 		return c.transact(t, f.token, f.asset, "transfer", to, amount.Shift(18).BigInt())
 	}
-	confirmed := func(rc *types.Receipt) {
-		t.Helper()
-		for i := 0; i < 2000; i++ {
-			h, err := c.client.HeaderByNumber(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if h.Number.Uint64() >= rc.BlockNumber.Uint64()+200 {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Fatalf("block %s never had 200 confirmations", rc.BlockNumber)
-	}
+	confirmed := func(rc *types.Receipt) { t.Helper(); c.confirmed(t, rc, 200) }
 	withdraw := func(key, field string, v decimal.Decimal, tx common.Hash) (int, string) {
 		t.Helper()
 		code, body := f.post("/v1/vaults/usd/withdraw", key, fmt.Sprintf(`{"user": "treasury", %q: %q, "tx": %q}`, field, v.String(), tx.Hex()))
