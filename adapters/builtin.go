@@ -31,12 +31,13 @@ func then(prm Param, from string, v float64, source string) Param {
 
 // Sources of the dated parameters, each named once.
 const (
-	srcLidoV2       = "Lido V2 (withdrawals) enacted by the Aragon vote closing 2023-05-15 ~14:00 UTC (research.lido.fi/t/lido-v2-voting-announcement/4576); before it stETH left only through a swap"
-	srcRenzoWithdr  = "Renzo withdrawals: contract upgrade of 2024-06-10/11 (docs.renzoprotocol.com, Withdrawals > Solving the Cold Start Problem); WithdrawQueue cooldown 3 days when its buffer holds ETH, 10-15 days when empty (docs, Withdrawals); before it ezETH left only through a swap"
-	srcEigenSlash   = "EigenLayer slashing upgrade live on mainnet 2025-04-17 (blog.eigencloud.xyz, 'Slashing on Mainnet is Coming Soon'); the minimum withdrawal delay is 14 days since (docs.renzoprotocol.com, Withdrawals)"
-	srcEtherfiQueue = "ether.fi eETH liquidity pool with its WithdrawRequestNFT queue launched 2023-11-15 (launch date from secondary sources; no primary source dates the queue's opening)"
-	srcBabylonP1    = "Babylon phase 1 (caps from 2024-08-22) only locked BTC: no staking rewards (lombard.finance, 'Babylon's 3 phases explained', 2025-03-31)"
-	srcBabylonP2    = "Babylon Genesis mainnet (phase 2) launched 2025-04-10 and began paying BABY rewards to BTC stakers (Babylon Genesis launch announcement, 2025-04-10)"
+	srcMorphoWstETHBirth = "The market (id 0xc54d7acf..., oracle 0x2a01EB94..., the one execution names) was created at block 18919623, 2024-01-03 (its birthblock and birthday 1704240000 in public Morpho Blue indexer configurations; the first Morpho Blue market of all): the loop starts there, none existed before"
+	srcLidoV2            = "Lido V2 (withdrawals) enacted by the Aragon vote closing 2023-05-15 ~14:00 UTC (research.lido.fi/t/lido-v2-voting-announcement/4576); before it stETH left only through a swap"
+	srcRenzoWithdr       = "Renzo withdrawals: contract upgrade of 2024-06-10/11 (docs.renzoprotocol.com, Withdrawals > Solving the Cold Start Problem); WithdrawQueue cooldown 3 days when its buffer holds ETH, 10-15 days when empty (docs, Withdrawals); before it ezETH left only through a swap"
+	srcEigenSlash        = "EigenLayer slashing upgrade live on mainnet 2025-04-17 (blog.eigencloud.xyz, 'Slashing on Mainnet is Coming Soon'); the minimum withdrawal delay is 14 days since (docs.renzoprotocol.com, Withdrawals)"
+	srcEtherfiQueue      = "ether.fi eETH liquidity pool with its WithdrawRequestNFT queue launched 2023-11-15 (launch date from secondary sources; no primary source dates the queue's opening)"
+	srcBabylonP1         = "Babylon phase 1 (caps from 2024-08-22) only locked BTC: no staking rewards (lombard.finance, 'Babylon's 3 phases explained', 2025-03-31)"
+	srcBabylonP2         = "Babylon Genesis mainnet (phase 2) launched 2025-04-10 and began paying BABY rewards to BTC stakers (Babylon Genesis launch announcement, 2025-04-10)"
 )
 
 // Gas figures shared by simple ERC-20 vault-style interactions.
@@ -448,8 +449,8 @@ func builtinProfiles() []Profile {
 		{Name: "morpho-blue-wsteth-weth", Display: "Morpho Blue wstETH/WETH 94.5% LLTV market", Kind: Lending, Base: ETH,
 			Tags: []string{"protocol:morpho", "oracle:morpho"}, Source: "https://docs.morpho.org/learn/concepts/liquidation",
 			Params: withMorphoIRM(merged(map[string]Param{
-				"ltv":                       p(0.945, "Morpho Blue borrows up to the LLTV (Morpho.borrow requires _isHealthy: debt <= collateral x price x lltv); no separate LTV"),
-				"lltv":                      p(0.945, "Morpho Blue wstETH/WETH market: LLTV 94.5% (one of the governance-enabled LLTVs, Morpho.enableLltv)"),
+				"ltv":                       since("2024-01-03", 0.945, "Morpho Blue borrows up to the LLTV (Morpho.borrow requires _isHealthy: debt <= collateral x price x lltv); no separate LTV. "+srcMorphoWstETHBirth),
+				"lltv":                      since("2024-01-03", 0.945, "Morpho Blue wstETH/WETH market: LLTV 94.5% (one of the governance-enabled LLTVs, Morpho.enableLltv). "+srcMorphoWstETHBirth),
 				"liquidation_cursor":        p(0.3, "morpho-org/morpho-blue src/libraries/ConstantsLib.sol: LIQUIDATION_CURSOR = 0.3e18"),
 				"max_liquidation_incentive": p(1.15, "morpho-org/morpho-blue src/libraries/ConstantsLib.sol: MAX_LIQUIDATION_INCENTIVE_FACTOR = 1.15e18"),
 				"oracle_market_price":       p(0, "the market's MorphoChainlinkOracleV2 converts wstETH with the wstETH contract's stEthPerToken (an exchange-rate oracle), stETH taken at 1 ETH"),

@@ -99,6 +99,10 @@ type Harness struct {
 	// then set FieldUtilization, and the exit-liquidity test expects the
 	// observed liquidity plus that share as the limit of exits and quotes.
 	OwnLiquid bool
+	// Start is the time the scenarios start at: T0 when zero. A market
+	// that did not exist at T0 (its profile's parameters in force only
+	// later) starts when it did.
+	Start time.Time
 }
 
 // Year is the length of a year the suite compounds over (365 days).
@@ -106,6 +110,14 @@ const Year = 365 * 24 * time.Hour
 
 // T0 is the time the suite's scenarios start at.
 var T0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// start is the time the scenarios start at (Start, else T0).
+func (h *Harness) start() time.Time {
+	if h.Start.IsZero() {
+		return T0
+	}
+	return h.Start
+}
 
 func (h *Harness) tol() float64 {
 	if h.Tolerance > 0 {
@@ -212,6 +224,7 @@ func testCapabilities(t *testing.T, h *Harness) {
 }
 
 func testDepositValue(t *testing.T, h *Harness) {
+	T0 := h.start()
 	for _, gas := range []float64{0, 30} {
 		t.Run(fmt.Sprintf("gas=%g", gas), func(t *testing.T) {
 			a := h.Open(t)
@@ -249,6 +262,7 @@ func testDepositValue(t *testing.T, h *Harness) {
 }
 
 func testQuote(t *testing.T, h *Harness) {
+	T0 := h.start()
 	a := h.Open(t)
 	env := h.env(Conditions{Time: T0, APY: 0.04, GasPrice: 20})
 	q, err := a.Quote(env, h.num())
@@ -271,6 +285,7 @@ func testQuote(t *testing.T, h *Harness) {
 }
 
 func testZeroTime(t *testing.T, h *Harness) {
+	T0 := h.start()
 	a := h.Open(t)
 	env := h.env(Conditions{Time: T0, APY: 0.05, GasPrice: 10})
 	pos, _ := deposit(t, h, a, env)
@@ -289,6 +304,7 @@ func testZeroTime(t *testing.T, h *Harness) {
 }
 
 func testConstantRate(t *testing.T, h *Harness) {
+	T0 := h.start()
 	for _, apy := range []float64{0.035, 0.12, 0, -0.02} {
 		t.Run(fmt.Sprintf("apy=%g", apy), func(t *testing.T) {
 			a := h.Open(t)
@@ -323,6 +339,7 @@ func testConstantRate(t *testing.T, h *Harness) {
 }
 
 func testInvalid(t *testing.T, h *Harness) {
+	T0 := h.start()
 	a := h.Open(t)
 	env := h.env(Conditions{Time: T0, APY: 0.03})
 	pos, _ := deposit(t, h, a, env)
@@ -359,6 +376,7 @@ func testInvalid(t *testing.T, h *Harness) {
 }
 
 func testExitLiquidity(t *testing.T, h *Harness) {
+	T0 := h.start()
 	a := h.Open(t)
 	amt := h.amount()
 	liq := amt.InexactFloat64() / 4
@@ -471,6 +489,7 @@ func testOwnLiquidity(t *testing.T, h *Harness, a *adapters.Adapter, env *adapte
 }
 
 func testWithdrawAll(t *testing.T, h *Harness) {
+	T0 := h.start()
 	a := h.Open(t)
 	env := h.env(Conditions{Time: T0, APY: 0.03, GasPrice: 5})
 	pos, _ := deposit(t, h, a, env)
@@ -497,6 +516,7 @@ func testWithdrawAll(t *testing.T, h *Harness) {
 }
 
 func testQueue(t *testing.T, h *Harness) {
+	T0 := h.start()
 	a := h.Open(t)
 	env := h.env(Conditions{Time: T0, APY: 0.04, GasPrice: 10})
 	pos, _ := deposit(t, h, a, env)
@@ -557,6 +577,7 @@ func testQueue(t *testing.T, h *Harness) {
 }
 
 func testLoss(t *testing.T, h *Harness) {
+	T0 := h.start()
 	for _, size := range []float64{0, 0.01, 0.25, 1} {
 		t.Run(fmt.Sprintf("size=%g", size), func(t *testing.T) {
 			a := h.Open(t)
@@ -594,6 +615,7 @@ func testLoss(t *testing.T, h *Harness) {
 }
 
 func testHarvest(t *testing.T, h *Harness) {
+	T0 := h.start()
 	a := h.Open(t)
 	env := h.env(Conditions{Time: T0, APY: 0.03})
 	pos, _ := deposit(t, h, a, env)
@@ -659,6 +681,7 @@ type step struct {
 // sequence runs a seeded random sequence of operations and returns every
 // step. It fails the test when an invariant breaks.
 func sequence(t *testing.T, h *Harness, seed uint64, n int) []step {
+	T0 := h.start()
 	t.Helper()
 	a := h.Open(t)
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -815,6 +838,7 @@ func Comparer() cmp.Option {
 // BorrowAPY; a year later, in one step or 365 daily ones, its value is
 // L x E x (1+apy) - (L-1) x E x (1+borrow).
 func testDebtConstantRate(t *testing.T, h *Harness) {
+	T0 := h.start()
 	for _, tc := range []struct{ lev, apy, borrow float64 }{{3, 0.035, 0.025}, {5, 0.03, 0.08}, {2, 0, 0.02}, {4, 0.04, 0}} {
 		t.Run(fmt.Sprintf("lev=%g/apy=%g/borrow=%g", tc.lev, tc.apy, tc.borrow), func(t *testing.T) {
 			a := h.Open(t)
@@ -876,6 +900,7 @@ func testDebtConstantRate(t *testing.T, h *Harness) {
 // borrow rate and the collateral's yield are both zero), a liquidation
 // never adds value and leaves the position healthy or closed.
 func testDebtInvariants(t *testing.T, h *Harness) {
+	T0 := h.start()
 	queued, repaid := 0, 0
 	defer func() {
 		if h.Queues && (queued == 0 || repaid == 0) {

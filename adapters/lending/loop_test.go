@@ -23,16 +23,43 @@ func loopEnv(c adaptertest.Conditions) adapters.Env {
 }
 
 func TestConformance_Loops(t *testing.T) {
-	for _, id := range []string{"aave-v3/wsteth-loop", "morpho/wsteth-weth-loop"} {
-		t.Run(id, func(t *testing.T) {
+	for _, tc := range []struct {
+		id    string
+		start time.Time // the market's first month (the suite's T0 when zero)
+	}{
+		{"aave-v3/wsteth-loop", time.Time{}},
+		// Morpho Blue's wstETH/WETH market was created on 2024-01-03.
+		{"morpho/wsteth-weth-loop", time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
 			adaptertest.Run(t, adaptertest.Harness{
-				Open:      func(t *testing.T) *adapters.Adapter { return testenv.Open(t, nil, id) },
+				Open:      func(t *testing.T) *adapters.Adapter { return testenv.Open(t, nil, tc.id) },
 				Env:       loopEnv,
 				LossEvent: adapters.EventSlash,
 				Borrows:   true,
 				Queues:    true,
+				Start:     tc.start,
 			})
 		})
+	}
+}
+
+// TestLoop_MorphoBeforeMarket: the Morpho loop cannot be entered before
+// its market existed (created 2024-01-03): a deposit on 2024-01-01 is
+// refused, one on 2024-01-03 is not.
+func TestLoop_MorphoBeforeMarket(t *testing.T) {
+	a := testenv.Open(t, nil, "morpho/wsteth-weth-loop")
+	for _, tc := range []struct {
+		at time.Time
+		ok bool
+	}{{time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), false}, {time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC), true}} {
+		env := loopEnv(adaptertest.Conditions{Time: tc.at, APY: 0.03, BorrowAPY: 0.02})
+		pos := a.NewPosition()
+		pos.Leverage = 2
+		_, _, err := a.Deposit(pos, &env, fixed.RequireFromString("10"))
+		if (err == nil) != tc.ok {
+			t.Errorf("deposit at %s: err = %v, want ok %v", tc.at.Format("2006-01-02"), err, tc.ok)
+		}
 	}
 }
 
