@@ -128,6 +128,7 @@ func (v *Vault) decideFrom(now time.Time, p Decision, target strategies.Target) 
 // the orders and the rejections.
 func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 	trigger := d.Trigger
+	v.capped(target)
 	n := len(v.markets)
 	w := &v.work
 	tw, flags := w.tw, w.flags
@@ -372,8 +373,8 @@ func (v *Vault) targets(op string, trigger Trigger, target strategies.Target) (T
 	w := &v.work
 	tw := scratch(&w.tw, n)
 	flags := scratch(&w.flags, n)
-	for _, a := range target.Allocations {
-		i, ok := v.byID[a.Market]
+	for k, a := range target.Allocations {
+		i, ok := v.indexOf(k, a.Market)
 		if !ok {
 			return trigger, 0, adapters.E(op, adapters.KindInvalid, "vault %q: target weights market %s the vault does not hold", v.cfg.Name, a.Market)
 		}
@@ -381,9 +382,6 @@ func (v *Vault) targets(op string, trigger Trigger, target strategies.Target) (T
 			return trigger, 0, adapters.E(op, adapters.KindInvalid, "vault %q: target weight %g of %s is not a fraction", v.cfg.Name, a.Weight, a.Market)
 		}
 		tw[i] = a.Weight
-		if strings.Contains(a.Reason, "capped by") {
-			flags[i] |= fCapped
-		}
 	}
 	for _, id := range target.Exit {
 		i, ok := v.byID[id]
@@ -405,6 +403,29 @@ func (v *Vault) targets(op string, trigger Trigger, target strategies.Target) (T
 		return trigger, 0, adapters.E(op, adapters.KindInvalid, "vault %q: target idle %g is not a fraction", v.cfg.Name, target.Idle)
 	}
 	return trigger, idleTarget, nil
+}
+
+// capped flags the markets whose target weight is a cap (the allocation's
+// reason says "capped by"), for the decision's sells (decide); the target
+// is one targets accepted. A Preview, which plans no order, does without.
+func (v *Vault) capped(target strategies.Target) {
+	flags := v.work.flags
+	for k := range target.Allocations {
+		a := &target.Allocations[k]
+		if i, ok := v.indexOf(k, a.Market); ok && strings.Contains(a.Reason, "capped by") {
+			flags[i] |= fCapped
+		}
+	}
+}
+
+// indexOf is the index of market id in the vault, trying k first (a
+// target lists the markets in the vault's order).
+func (v *Vault) indexOf(k int, id string) (int, bool) {
+	if k < len(v.markets) && v.markets[k].id == id {
+		return k, true
+	}
+	i, ok := v.byID[id]
+	return i, ok
 }
 
 // Preview is the first part of Decide, when the rebalance condition reads
@@ -545,9 +566,10 @@ type planner struct {
 	k          float64 // MinGainOverCost
 	years      float64 // the horizon in years
 	bestBuyAPY float64
-	cash       num // idle above its target plus instant proceeds
-	future     num // claims in transit plus queued sells
-	costs      num // the orders' estimated costs (Decision.Costs)
+	cash       num    // idle above its target plus instant proceeds
+	future     num    // claims in transit plus queued sells
+	costs      num    // the orders' estimated costs (Decision.Costs)
+	gainMid    string // appendGainTest's text between the gain and the cost, made once
 }
 
 // optional returns the over-weight sells that no rule forces, lowest APY
@@ -799,11 +821,14 @@ func (p *planner) reason(c *candidate, a, b string) string {
 func (p *planner) appendGainTest(b []byte, gain float64, what string) []byte {
 	b = append(b, ": expected gain "...)
 	b = strconv.AppendFloat(b, gain, 'g', 6, 64)
-	b = append(b, " over "...)
-	b = append(b, p.v.cfg.horizon().String()...)
-	b = append(b, " below "...)
-	b = strconv.AppendFloat(b, p.k, 'g', -1, 64)
-	b = append(b, " x "...)
+	if p.gainMid == "" {
+		// " over %s below %g x ", the same for every test of the decision.
+		m := append([]byte(" over "), p.v.cfg.horizon().String()...)
+		m = append(m, " below "...)
+		m = strconv.AppendFloat(m, p.k, 'g', -1, 64)
+		p.gainMid = string(append(m, " x "...))
+	}
+	b = append(b, p.gainMid...)
 	return append(b, what...)
 }
 
