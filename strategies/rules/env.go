@@ -298,8 +298,10 @@ func (c *profileConsts) netAPY(ms *strategies.MarketState) float64 {
 }
 
 // fill sets the per-market fields of env from a market's state and its
-// profile's constants at unix time t (the state's).
-func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileConsts, t int64) {
+// profile's constants at unix time t (the state's). holding, exit_impact
+// and exit_days (a conversion of the position's value) are set only with
+// holding; without, they are 0 (for rules that read none of them).
+func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileConsts, t int64, holding bool) {
 	o := &ms.Obs
 	e.APY = o.Value(adapters.FieldAPY, 0)
 	e.RewardAPY = o.Value(adapters.FieldRewardAPY, 0)
@@ -320,7 +322,7 @@ func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileCo
 	e.Tags = tags
 	e.Weight = ms.Weight
 	e.Holding, e.ExitImpact, e.ExitDays = 0, 0, 0
-	if ms.Value.Sign() > 0 {
+	if holding && ms.Value.Sign() > 0 {
 		h := ms.Value.InexactFloat64()
 		l := e.ExitLiquidity
 		if !(l > 0) || math.IsInf(l, 0) {

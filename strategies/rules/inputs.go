@@ -26,7 +26,7 @@ func (s *Strategy) Inputs(st *strategies.State, i int, names []string) []string 
 		c = constsOf(ms.Profile)
 	}
 	var env marketEnv
-	env.fill(ms, s.tags[i], &c, st.Time.Unix())
+	env.fill(ms, s.tags[i], &c, st.Time.Unix(), true)
 	out := make([]string, 0, len(names))
 	for _, n := range names {
 		if n == "score" || n == "weight" {

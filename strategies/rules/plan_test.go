@@ -222,7 +222,7 @@ func scoreOf(t *testing.T, s *Strategy, st *strategies.State, i int) float64 {
 	pc.ms = &st.Markets[i]
 	c := constsOf(pc.ms.Profile)
 	pc.consts = &c
-	pc.env.fill(pc.ms, s.tags[i], pc.consts, pc.t)
+	pc.env.fill(pc.ms, s.tags[i], pc.consts, pc.t, s.readsHolding)
 	v, err := pc.runFloat(s.score)
 	if err != nil {
 		t.Fatalf("score: %v", err)

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ exit: { when: "holding > 0" }
 			for _, in := range []string{"holding", "exit_impact", "exit_days"} {
 				var env marketEnv
 				c := constsOf(ms.Profile)
-				env.fill(&st.Markets[0], nil, &c, st.Time.Unix())
+				env.fill(&st.Markets[0], nil, &c, st.Time.Unix(), true)
 				v, _ := env.value(in)
 				got[in] = v.(float64)
 			}
@@ -118,8 +119,43 @@ exit: { when: "data_age > 30" }
 	var env marketEnv
 	ms := marketState(t, adapters.Builtin(), "lido/steth", obs(5, fRate, 1))
 	c := constsOf(ms.Profile)
-	env.fill(&ms, nil, &c, planTime.Unix())
+	env.fill(&ms, nil, &c, planTime.Unix(), true)
 	if !math.IsInf(env.DataAge, 1) {
 		t.Errorf("no row at or before the plan's time: data_age %g, want +Inf", env.DataAge)
+	}
+}
+
+// TestPlan_HoldingReads checks that a plan computes holding, exit_impact
+// and exit_days wherever a rule reads them (a plan computes them only
+// when some rule does): the score, eligible, exit and weight rules and a
+// group call's argument each see the position's value, 100 here.
+func TestPlan_HoldingReads(t *testing.T) {
+	for _, tc := range []struct {
+		name, rules string
+		want        string // in the market's reason, or the target's
+	}{
+		{"score", `rules: { score: "holding" }`, "score 100"},
+		{"eligible", `rules: { eligible: "holding < 50", score: "1" }`, "ineligible: holding 100 >= 50"},
+		{"exit", "rules: { score: \"1\" }\nexit: { when: \"exit_impact > 0.1\" }", "exit from lido/steth"},
+		{"weight", `rules: { score: "1", weight: "exit_days + 1" }`, "weight 6"},
+		{"group", `rules: { score: "1", weight: "group_max(holding)" }`, "weight 100"},
+		{"none", `rules: { score: "1" }`, "score 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustLoad(t, "name: pos\nbase: ETH\nuniverse: [lido/steth]\n"+tc.rules+"\n")
+			ms := marketState(t, adapters.Builtin(), "lido/steth", obs(-1, float64(adapters.FieldExitLiquidity), 50, float64(adapters.FieldWithdrawalDays), 5, fPrice, 1, fRate, 1))
+			ms.Value = fixed.RequireFromString("100")
+			st := newState(adapters.ETH, ms)
+			tg, err := s.Plan(context.Background(), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tg.Reason + " | " + tg.Allocations[0].Reason; !strings.Contains(got, tc.want) {
+				t.Errorf("plan says %q, want %q in it", got, tc.want)
+			}
+			if got, want := s.readsHolding, tc.name != "none"; got != want {
+				t.Errorf("readsHolding %v, want %v", got, want)
+			}
+		})
 	}
 }

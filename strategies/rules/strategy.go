@@ -50,6 +50,9 @@ type Strategy struct {
 
 	// Reads per outcome, computed once (see Allocation.Reads).
 	readsExit, readsIneligible, readsEligible []string
+	// readsHolding: a rule reads holding, exit_impact or exit_days (plans
+	// compute them only then).
+	readsHolding bool
 
 	vms *sync.Pool // of *vm.VM; shared by copies made with WithParams
 	// wcache holds window columns per market (see wcache.go); shared by
@@ -207,7 +210,17 @@ func (s *Strategy) prepare() {
 	s.readsExit = union(s.exit)
 	s.readsIneligible = union(s.exit, s.eligible)
 	s.readsEligible = union(s.exit, s.eligible, s.score, s.weight)
+	for _, r := range union(s.exit, s.eligible, s.score, s.weight, s.leverage) {
+		s.readsHolding = s.readsHolding || holdingNames[r]
+	}
+	for _, g := range s.comp.groups {
+		s.readsHolding = s.readsHolding || holdingNames[g.Name]
+	}
 }
+
+// holdingNames are the per-market names computed from the position's
+// value (marketEnv.fill with holding).
+var holdingNames = map[string]bool{"holding": true, "exit_impact": true, "exit_days": true}
 
 // runErr is a KindInvalid error of a rule at plan time, at the rule's
 // position in the file.
@@ -593,7 +606,7 @@ func (pc *planCtx) enterNames(i int, ms *strategies.MarketState) {
 		c := constsOf(ms.Profile) // the state's own profile (not the catalog's)
 		pc.consts = &c
 	}
-	pc.env.fill(ms, s.tags[i], pc.consts, pc.t)
+	pc.env.fill(ms, s.tags[i], pc.consts, pc.t, s.readsHolding)
 }
 
 // takePlanCtx returns a scratch context of s for a plan or an exit check
