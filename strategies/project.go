@@ -93,7 +93,7 @@ type projWork struct {
 	wanted  []bool            // the markets with a desired weight (Project, Greedy)
 	scratch []float64         // fill's rates and levels
 	active  []bool            // fill's markets still rising
-	order   []int             // fill's markets by own-cap level
+	order   levelOrder        // fill's markets by own-cap level
 	buf     []byte            // finish's reason being built
 	intern  map[string]string // finish's reasons, one string per text
 }
@@ -436,7 +436,6 @@ func (p *Projector) fill(pw *projWork, d, caps []float64) []float64 {
 	sumr := SumWeights(rate)
 	active := bools(&pw.active, n)
 	gActive := make([]int, ng)
-	order := pw.order[:0] // active markets by own-cap level, ascending
 	nactive := 0
 	activeRate := 0.0
 	for i := range rate {
@@ -446,11 +445,10 @@ func (p *Projector) fill(pw *projWork, d, caps []float64) []float64 {
 			nactive++
 			activeRate += rate[i]
 			mcand[i] = caps[i] / rate[i]
-			order = append(order, i)
 		}
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(mcand[a], mcand[b]) })
-	pw.order = order
+	order := &pw.order // active markets by own-cap level, ascending
+	order.reset(rate, mcand)
 	for g := range p.groups {
 		for _, m := range p.groups[g].members {
 			if active[m] {
@@ -513,11 +511,11 @@ func (p *Projector) fill(pw *projWork, d, caps []float64) []float64 {
 			exactRates()
 		}
 		best := math.Inf(1)
-		for next < len(order) && !active[order[next]] {
+		for next < order.len() && !active[order.at(next)] {
 			next++
 		}
-		if next < len(order) {
-			best = mcand[order[next]]
+		if next < order.len() {
+			best = mcand[order.at(next)]
 		}
 		for g := range p.groups {
 			gcand[g] = math.Inf(1)
@@ -544,9 +542,9 @@ func (p *Projector) fill(pw *projWork, d, caps []float64) []float64 {
 			}
 			break
 		}
-		for k := next; k < len(order) && mcand[order[k]] <= T; k++ {
-			if active[order[k]] {
-				freeze(order[k])
+		for k := next; k < order.len() && mcand[order.at(k)] <= T; k++ {
+			if m := order.at(k); active[m] {
+				freeze(m)
 			}
 		}
 		for g := range p.groups {
@@ -560,6 +558,82 @@ func (p *Projector) fill(pw *projWork, d, caps []float64) []float64 {
 		}
 	}
 	return w
+}
+
+// levelOrder is fill's order of the markets with a positive rate by
+// their own-cap level (mcand), ascending: the order slices.SortFunc with
+// cmp.Compare gives the markets in index order, equal levels included.
+// fill reads it from the lowest level up and usually stops after a few
+// (the markets whose own cap binds before the budget is spent), so the
+// lowest levels are found one at a time (selection); past
+// levelSelections, or on two equal levels (whose order is the sort's),
+// the markets are sorted in full as before. The order found either way
+// is the same: a level found by selection is below every level after it.
+type levelOrder struct {
+	idx    []int     // the markets; idx[:done] are in their final order
+	key    []float64 // the levels, by market
+	rate   []float64 // the rates, by market (which markets take part)
+	done   int
+	sorted bool // idx is sorted in full
+}
+
+// levelSelections is how many levels levelOrder finds one at a time
+// before it sorts them all.
+const levelSelections = 8
+
+// reset starts the order of the markets with a positive rate, at the
+// levels key.
+func (o *levelOrder) reset(rate, key []float64) {
+	o.idx, o.key, o.rate, o.done, o.sorted = o.idx[:0], key, rate, 0, false
+	for i, r := range rate {
+		if r > 0 {
+			o.idx = append(o.idx, i)
+		}
+	}
+}
+
+func (o *levelOrder) len() int { return len(o.idx) }
+
+// at is the market at position k of the order.
+func (o *levelOrder) at(k int) int {
+	for !o.sorted && o.done <= k {
+		o.selectNext()
+	}
+	return o.idx[k]
+}
+
+// selectNext moves the lowest level of idx[done:] to idx[done], or sorts
+// idx in full when it has found levelSelections already or the lowest
+// level is not alone.
+func (o *levelOrder) selectNext() {
+	rest := o.idx[o.done:]
+	if o.done == levelSelections {
+		o.sortAll()
+		return
+	}
+	lo, tie := 0, false
+	for j := 1; j < len(rest); j++ {
+		switch cmp.Compare(o.key[rest[j]], o.key[rest[lo]]) {
+		case -1:
+			lo, tie = j, false
+		case 0:
+			tie = true
+		}
+	}
+	if tie {
+		o.sortAll()
+		return
+	}
+	rest[0], rest[lo] = rest[lo], rest[0]
+	o.done++
+}
+
+// sortAll sorts the markets in full, from index order (selection moved
+// them): the order of equal levels is the sort's.
+func (o *levelOrder) sortAll() {
+	o.reset(o.rate, o.key)
+	slices.SortFunc(o.idx, func(a, b int) int { return cmp.Compare(o.key[a], o.key[b]) })
+	o.done, o.sorted = len(o.idx), true
 }
 
 // enforce lowers weights, by rounding-sized amounts, until no cap is

@@ -1,6 +1,7 @@
 package strategies
 
 import (
+	stdcmp "cmp"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -549,4 +550,49 @@ func FuzzProject(f *testing.F) {
 			t.Fatalf("desired %v, constraints %+v: %v", desired, c, err)
 		}
 	})
+}
+
+// TestLevelOrder checks fill's level order against its definition, the
+// markets with a positive rate sorted by level with slices.SortFunc and
+// cmp.Compare from index order: read from the lowest up, stopping at
+// every position, with distinct levels, equal ones, infinities and NaNs,
+// and markets left out (rate 0).
+func TestLevelOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	special := []float64{math.Inf(1), math.NaN(), 0, 0.5}
+	for c := 0; c < 2000; c++ {
+		n := 1 + rng.IntN(40)
+		rate, key := make([]float64, n), make([]float64, n)
+		for i := range key {
+			if rng.IntN(5) > 0 {
+				rate[i] = rng.Float64() + 0.01
+			}
+			switch r := rng.IntN(10); {
+			case c%3 == 0 && r < 3:
+				key[i] = special[rng.IntN(len(special))]
+			case c%3 == 1:
+				key[i] = float64(rng.IntN(n)) // equal levels
+			default:
+				key[i] = rng.Float64()
+			}
+		}
+		var want []int
+		for i, r := range rate {
+			if r > 0 {
+				want = append(want, i)
+			}
+		}
+		slices.SortFunc(want, func(a, b int) int { return stdcmp.Compare(key[a], key[b]) })
+		stop := rng.IntN(len(want) + 1)
+		var o levelOrder
+		o.reset(rate, key)
+		if o.len() != len(want) {
+			t.Fatalf("case %d: %d markets, want %d", c, o.len(), len(want))
+		}
+		for k := 0; k < stop; k++ {
+			if got := o.at(k); got != want[k] {
+				t.Fatalf("case %d (levels %v, rates %v): position %d is market %d, want %d (order %v)", c, key, rate, k, got, want[k], want)
+			}
+		}
+	}
 }
