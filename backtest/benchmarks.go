@@ -3,6 +3,7 @@ package backtest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -272,28 +273,60 @@ func (e *engine) benchmarks() ([]Benchmark, error) {
 
 // run opens the holds at from (entry at the gas prices given), steps
 // through the times and builds the benchmarks.
+//
+// The steps are taken in segments, market by market within each: a
+// hold's steps depend on its own market alone, so each market walks the
+// segment's rows in order (its columns read one after the other) before
+// the next. A segment starts at a step whose due events were applied to
+// every hold, ends before the next step with an event due, and stays
+// within one block of the growth table, which is let go of after it.
 func (b *benchTrack) run(from time.Time, gas, gasAsset float64) {
 	b.open(from, gas, gasAsset)
 	b.step(0, from)
-	for k := 1; k < len(b.times); k++ {
-		if k&1023 == 0 && b.stop.Load() {
+	n := len(b.times)
+	now := make([]time.Time, min(n, growthBlock))
+	for k := 1; k < n; {
+		if b.stop.Load() {
 			return
 		}
-		t := b.times[k]
-		b.applyEvents(t)
-		for _, m := range b.ms {
-			m.seekStep(k, t)
+		b.applyEvents(b.times[k])
+		end := b.segmentEnd(k)
+		now := now[:end-k]
+		for j := range now {
+			now[j] = time.Unix(b.times[k+j], 0).UTC()
 		}
-		b.last = time.Unix(t, 0).UTC()
 		for _, m := range b.ms {
-			if !m.tried && m.row >= 0 {
-				g, a := b.gasAt(t)
-				b.enter(m, k, b.last, g, a)
+			for j := k; j < end; j++ {
+				t := b.times[j]
+				m.seekStep(j, t)
+				if !m.tried && m.row >= 0 {
+					g, a := b.gasAt(t)
+					b.enter(m, j, now[j-k], g, a)
+				}
+				b.stepMarket(m, j, now[j-k])
 			}
 		}
-		b.step(k, b.last)
+		b.last = now[len(now)-1]
+		if b.growth != nil {
+			b.growth.reach(end) // the segment's steps are the last the track reads of their block
+		}
+		k = end
 	}
 	b.out = b.results()
+}
+
+// segmentEnd is the end (exclusive) of the segment of steps from k: the
+// first later step at which an event is due, the end of k's block of
+// the growth table, or the last step's end.
+func (b *benchTrack) segmentEnd(k int) int {
+	end := min(len(b.times), (k/growthBlock+1)*growthBlock)
+	if b.nextEv < len(b.events) {
+		at := b.events[b.nextEv].Time.Unix()
+		if j, _ := slices.BinarySearch(b.times[k+1:end], at); k+1+j < end {
+			end = k + 1 + j
+		}
+	}
+	return end
 }
 
 // applyEvents applies the events due by t to the holds, each at its own
@@ -648,7 +681,7 @@ func (m *benchMarket) unitValue(pricing adapters.Pricing) float64 {
 	return v
 }
 
-// stepBenchmarks accrues the holds to now and records their values at
+// step accrues the holds to now and records their values at
 // step k.
 //
 // A hold's value is linear in its units (accrual, rewards and events
@@ -663,29 +696,29 @@ func (m *benchMarket) unitValue(pricing adapters.Pricing) float64 {
 // rounding at 18 places; TestBenchmarks_FloatPathMatchesDecimal checks
 // it on every kind, both pricings and events).
 func (b *benchTrack) step(k int, now time.Time) {
-	capital := b.capitalF
-	pricing := b.pricing
 	for _, m := range b.ms {
-		if !m.holdOK {
-			m.curve[k] = capital
-			continue
-		}
-		m.env.Time = now
-		if k > 0 && b.growth != nil && m.grow >= 0 {
-			m.env.Growth = b.growth.at(k, m.grow)
-		}
-		if b.exact {
-			m.sync()
-			m.ad.Accrue(&m.hold, &m.env)
-			m.curve[k] = b.holdValue(m) + m.holdIdle
-			continue
-		}
-		m.accrueUnit()
-		m.curve[k] = m.units*m.unitValue(pricing) + m.rew + m.holdIdle
+		b.stepMarket(m, k, now)
 	}
-	if k > 0 && b.growth != nil {
-		b.growth.reach(k + 1) // step k is the last the track reads of its block
+}
+
+// stepMarket is step for market m alone.
+func (b *benchTrack) stepMarket(m *benchMarket, k int, now time.Time) {
+	if !m.holdOK {
+		m.curve[k] = b.capitalF
+		return
 	}
+	m.env.Time = now
+	if k > 0 && b.growth != nil && m.grow >= 0 {
+		m.env.Growth = b.growth.at(k, m.grow)
+	}
+	if b.exact {
+		m.sync()
+		m.ad.Accrue(&m.hold, &m.env)
+		m.curve[k] = b.holdValue(m) + m.holdIdle
+		return
+	}
+	m.accrueUnit()
+	m.curve[k] = m.units*m.unitValue(b.pricing) + m.rew + m.holdIdle
 }
 
 // applyHoldEvent applies an event to market m's hold at time at: the
