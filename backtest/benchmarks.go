@@ -174,7 +174,7 @@ func (e *engine) newBenchTrack(from time.Time) *benchTrack {
 		bm := &benchMarket{id: m.id, ad: m.ad, grow: m.grow}
 		bm.cursor = newCursor(m.ser, &bm.env.Obs)
 		bm.lazy = true
-		bm.align(e.times)
+		bm.aligned, bm.base = m.aligned, m.base // as the engine's cursor, aligned to the same times
 		bm.seek(from.Unix())
 		bm.inEW = m.ser.Len() > 0 && m.ser.Times[0] <= to
 		if bm.inEW {
@@ -630,8 +630,16 @@ func (m *benchMarket) accrueUnit() {
 	if m.lending {
 		basis = m.unit.Index
 	}
-	years := float64(m.env.Time.Sub(last)) / float64(time.Second) / yearSeconds
-	m.rew += m.units * basis * rr * years
+	m.rew += m.units * basis * rr * yearsBetween(last, m.env.Time)
+}
+
+// yearsBetween is the time from u to t in years: float64(t.Sub(u)) /
+// float64(time.Second) / yearSeconds for times of the track (no
+// monotonic reading, less than 290 years apart), without Sub's checks
+// of its range.
+func yearsBetween(u, t time.Time) float64 {
+	d := time.Duration(t.Unix()-u.Unix())*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
+	return float64(d) / float64(time.Second) / yearSeconds
 }
 
 // rewardRate is the hold's reward rate at m.env (Quote.RewardAPY at a
@@ -755,7 +763,6 @@ func (b *benchTrack) applyHoldEvent(m *benchMarket, at time.Time, ev adapters.Ev
 // not be entered is marked not investable (and is never best_single).
 func (b *benchTrack) results() []Benchmark {
 	ts, rf := b.times, b.rf
-	n := len(ts)
 	out := make([]Benchmark, 0, len(b.ms)+2)
 	capital := b.capitalF
 	best := -1
@@ -789,7 +796,6 @@ func (b *benchTrack) results() []Benchmark {
 	}
 	// Equal weight: capital / N in each of the N markets with data in the
 	// range, each entered when its data starts (idle until then).
-	ew := make([]float64, n)
 	var held, late, idle []string
 	cost := decimal.Zero
 	nEW := 0
@@ -808,29 +814,7 @@ func (b *benchTrack) results() []Benchmark {
 			idle = append(idle, m.id)
 		}
 	}
-	// Summed market by market (each curve read in order), each step's sum
-	// in universe order.
-	for _, m := range b.ms {
-		switch {
-		case !m.inEW:
-		case m.ewOK:
-			for k := range m.k0 {
-				ew[k] += b.partF
-			}
-			for k := m.k0; k < n; k++ {
-				ew[k] += (m.curve[k]-m.holdIdle)*(m.ewVal0/m.holdVal0) + m.ewIdle
-			}
-		default:
-			for k := range ew {
-				ew[k] += b.partF
-			}
-		}
-	}
-	if nEW == 0 {
-		for k := range ew {
-			ew[k] = capital
-		}
-	}
+	ew := b.equalWeight()
 	c0 := ew[0]
 	ew[0] = capital
 	ewh := ComputeHeadline(ts, ew, rf)
@@ -866,4 +850,40 @@ func (b *benchTrack) results() []Benchmark {
 			Metrics: out[len(out)-1].Metrics, Curve: ew, NotInvestable: "no market could be held"})
 	}
 	return out
+}
+
+// equalWeight is the equal-weight curve: capital / N in each of the N
+// markets with data in the range, each entered when its data starts
+// (idle until then), the capital when there are none. It is summed
+// market by market (each curve read in order), each step's sum in
+// universe order.
+func (b *benchTrack) equalWeight() []float64 {
+	n := len(b.times)
+	ew := make([]float64, n)
+	nEW := 0
+	for _, m := range b.ms {
+		switch {
+		case !m.inEW:
+			continue
+		case m.ewOK:
+			for k := range m.k0 {
+				ew[k] += b.partF
+			}
+			scale := m.ewVal0 / m.holdVal0
+			for k := m.k0; k < n; k++ {
+				ew[k] += (m.curve[k]-m.holdIdle)*scale + m.ewIdle
+			}
+		default:
+			for k := range ew {
+				ew[k] += b.partF
+			}
+		}
+		nEW++
+	}
+	if nEW == 0 {
+		for k := range ew {
+			ew[k] = b.capitalF
+		}
+	}
+	return ew
 }

@@ -17,10 +17,9 @@ func (e *engine) finish() error {
 	steps := res.Steps
 	n := len(steps)
 	nm := len(e.markets)
-	ts := make([]int64, n)
+	ts := e.times[:n]
 	eq := make([]float64, n)
 	for k := range steps {
-		ts[k] = e.times[k]
 		eq[k] = toFloat(steps[k].Equity)
 	}
 	// The curve starts from the equity before the initial allocation, so

@@ -66,6 +66,8 @@ func marketCurves(ms []*market, from, to int64) []MarketCurve {
 		}
 		stride := max(1, (hi-lo+1)/MarketCurvePoints)
 		apy, price, rate := s.Cols[adapters.FieldAPY], s.Cols[adapters.FieldPrice], s.Cols[adapters.FieldExchangeRate]
+		np := (hi-lo)/stride + 1
+		mc.Times, mc.APY, mc.Peg = make([]int64, 0, np), make([]float64, 0, np), make([]float64, 0, np)
 		for r := lo; r <= hi; r += stride {
 			mc.Times = append(mc.Times, s.Times[r])
 			a, p := math.NaN(), math.NaN()
