@@ -151,7 +151,17 @@ func buildW1() (*w1Fixture, error) {
 		f.ids = append(f.ids, id)
 		f.window.Series = append(f.window.Series, s)
 	}
-	src := fmt.Sprintf(`name: w1
+	s, err := rules.Load("w1.yaml", []byte(w1Source(f.ids)), f.cat)
+	if err != nil {
+		return nil, err
+	}
+	f.strategy = s
+	return f, nil
+}
+
+// w1Source is W1's strategy over the markets ids.
+func w1Source(ids []string) string {
+	return fmt.Sprintf(`name: w1
 base: ETH
 universe: [%s]
 params: { min_peg: 0.985, peg_penalty: 2 }
@@ -162,13 +172,7 @@ rules:
 constraints: { idle: 0.02, max_weight: 0.1 }
 rebalance: { every: "0 */6 * * *", when: "drift > 0.05" }
 harvest: { every: "@daily" }
-`, strings.Join(f.ids, ", "))
-	s, err := rules.Load("w1.yaml", []byte(src), f.cat)
-	if err != nil {
-		return nil, err
-	}
-	f.strategy = s
-	return f, nil
+`, strings.Join(ids, ", "))
 }
 
 func (f *w1Fixture) spec() Spec {

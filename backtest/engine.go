@@ -13,6 +13,7 @@ import (
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/adapters/history"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/internal/timefmt"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/vault"
@@ -86,6 +87,15 @@ type Spec struct {
 	Capital decimal.Decimal
 	// Pricing values positions (rate or market); it overrides Vault's.
 	Pricing adapters.Pricing
+	// ExactSteps brings the vault to every step and records each at its
+	// exact figures. By default a step where the vault books nothing (no
+	// task due, no event, no exit, no claim ready, no debt) is recorded
+	// at the vault's mark: its positions valued from their last exact
+	// values and their markets' moves since, in float64 (vault.MarkAt),
+	// which is much faster and agrees with the exact figures to about 16
+	// significant digits. Fees are charged at the vault's operations
+	// either way.
+	ExactSteps bool
 	// GasPrice (gwei) is used while no market's observation carries one;
 	// zero means DefaultGasPrice. A negative value means free gas.
 	GasPrice float64
@@ -409,9 +419,18 @@ type engine struct {
 	// driver computes one), read by the vault's accruals and the
 	// benchmark holds'.
 	growth *growthTable
-	events []adapters.Event
-	nextEv int
-	shares decimal.Decimal
+	// book values the positions at the steps recorded at the vault's
+	// mark (recordMark).
+	book     *markBook
+	claimBuf []float64 // the queued claims per market at the last exact step
+	// touched is set when an event was applied at the current step: the
+	// step is then recorded at the vault's exact figures.
+	touched bool
+	events  []adapters.Event
+	nextEv  int
+	shares  decimal.Decimal
+	// sharesF is shares as a float64 (the investor's equity at a mark).
+	sharesF float64
 	// startEquity is the investor's equity right after the deposit,
 	// before the initial allocation's costs.
 	startEquity decimal.Decimal
@@ -640,6 +659,7 @@ func (e *engine) setup(ctx context.Context) error {
 		}
 	}
 	e.v = v
+	e.book = newMarkBook(e.markets, cfg.Pricing)
 	e.gas = sp.GasPrice
 	if e.gas == 0 {
 		e.gas = DefaultGasPrice
@@ -738,7 +758,7 @@ func (e *engine) setup(ctx context.Context) error {
 		Settings: Settings{
 			Strategy: sp.Strategy.Name(), StrategyFile: file, Universe: append([]string(nil), universe...), Params: params,
 			From: from, To: to, Step: step, Lookback: timefmt.Duration(lb), Capital: sp.Capital, Pricing: sp.Pricing.String(),
-			GasPrice: e.gas, GasAssetPrice: e.gasAsst, RiskFree: sp.RiskFree, Source: sp.Source, Vault: cfg,
+			ExactSteps: sp.ExactSteps, GasPrice: e.gas, GasAssetPrice: e.gasAsst, RiskFree: sp.RiskFree, Source: sp.Source, Vault: cfg,
 		},
 		Data: DataInfo{From: w.From.UTC(), To: w.To.UTC(), Markets: append([]string(nil), universe...), Rows: w.Rows(),
 			Steps: len(e.times), MarketSteps: len(e.times) * n, Ranges: ranges},
@@ -874,10 +894,15 @@ func (e *engine) advanceStep(k int, t int64) error {
 				return err
 			}
 		}
+		var g adapters.Growth
 		if k > 0 && e.growth != nil && m.grow >= 0 {
-			if err := e.v.ObserveGrowth(i, e.growth.at(k, m.grow)); err != nil {
+			g = e.growth.at(k, m.grow)
+			if err := e.v.ObserveGrowth(i, g); err != nil {
 				return err
 			}
+		}
+		if k > 0 || e.book.col[i] != nil {
+			e.book.step(i, m.row, g)
 		}
 	}
 	if k > 0 && e.growth != nil {
@@ -935,6 +960,7 @@ func (e *engine) applyEvents(t int64) error {
 	for e.nextEv < len(e.events) && e.events[e.nextEv].Time.Unix() <= t {
 		ev := e.events[e.nextEv]
 		e.nextEv++
+		e.touched = true
 		at := ev.Time.UTC()
 		if at.Before(e.v.Time()) {
 			at = e.v.Time()
@@ -1010,7 +1036,7 @@ func (e *engine) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.shares = shares
+	e.shares, e.sharesF = shares, shares.InexactFloat64()
 	e.startEquity = e.v.ConvertToAssets(shares)
 	e.startBenchmarks(from)
 	// The risk monitors, then the initial allocation (none while a
@@ -1042,6 +1068,7 @@ func (e *engine) run(ctx context.Context) error {
 			e.progress(k)
 		}
 		t := e.times[k]
+		e.touched = false
 		if err := e.applyEvents(t); err != nil {
 			return err
 		}
@@ -1073,10 +1100,24 @@ func (e *engine) run(ctx context.Context) error {
 			e.addStep(now, rep)
 			e.next = e.runner.Keeper.Next(now)
 		} else {
-			// No tick due: bring the vault to now as the keeper's step
-			// would, and run the exit check alone (the step would run
-			// nothing else).
-			if _, err := e.v.Claim(now); err != nil {
+			// No tick due: bring the vault to now (paying ready claims;
+			// its fees are charged at its operations, and at the run's
+			// end) and run the exit check alone (the keeper's step would
+			// run nothing else). Without an exit to check the step books
+			// nothing, and is recorded at the vault's mark unless
+			// Spec.ExactSteps (recordMark says when it cannot be).
+			last := k == len(e.times)-1
+			if !e.exitAll && len(exits) == 0 && !last && !sp.ExactSteps {
+				if e.recordMark(k, now) {
+					e.runner.Strategy = sp.Strategy
+					continue
+				}
+			}
+			bring := e.v.Bring // fees are charged at operations: the end's is one
+			if last {
+				bring = e.v.Claim
+			}
+			if _, err := bring(now); err != nil {
 				return err
 			}
 			if e.exitAll || len(exits) > 0 {
@@ -1141,12 +1182,59 @@ func (e *engine) record(k int, now time.Time) {
 	v := e.v
 	n := len(e.markets)
 	vals := v.MarketValuesFloat(e.slab[k*n : k*n : (k+1)*n])
-	if l := v.Ledger(); l.Len() != e.ledgerAt {
+	e.claimBuf = v.MarketClaimsFloat(e.claimBuf[:0])
+	e.book.exact(vals, e.claimBuf)
+	e.res.Steps = append(e.res.Steps, Step{
+		Time: now, NAV: v.GrossAssets(), Equity: v.ConvertToAssets(e.shares), PricePerShare: v.PricePerShare(),
+		Idle: v.Idle(), Costs: e.booked(), Values: vals, Loops: e.loopPoints(k),
+	})
+}
+
+// recordMark records step k at now at the vault's mark (vault.MarkAt),
+// where the vault books nothing: no event was applied at the step and the
+// vault is quiet (vault.Vault.Quiet). Its positions are not brought to
+// the step: each is valued at its last exact value times its market's
+// move since (markBook), and the step's NAV, equity and share price are
+// recorded to float64 precision (about 16 significant digits); idle and
+// costs are the last step's, which nothing changed. ok is false, with
+// nothing recorded, when the step cannot be marked: the vault has to book
+// something, or a held position's market gives no mark.
+func (e *engine) recordMark(k int, now time.Time) bool {
+	v := e.v
+	if e.touched || v.Ledger().Len() != e.ledgerAt || !v.Quiet(now) {
+		return false // an event, a claim paid or a loop liquidated at the step
+	}
+	n := len(e.markets)
+	vals, pos, ok := e.book.mark(e.slab[k*n : k*n : (k+1)*n])
+	if !ok {
+		return false
+	}
+	m := v.MarkAt(now, pos)
+	prev := &e.res.Steps[len(e.res.Steps)-1]
+	e.res.Steps = append(e.res.Steps, Step{
+		Time: now, NAV: fixed.FromFloat(m.NAV), Equity: fixed.FromFloat(m.Assets(e.sharesF)),
+		PricePerShare: fixed.FromFloat(m.PricePerShare), Idle: prev.Idle, Costs: prev.Costs, Values: vals, Loops: e.loopPoints(k),
+	})
+	e.res.Data.MarkedSteps++
+	return true
+}
+
+// booked is the cumulative cost of the ledger's entries up to now (the
+// entries booked since the last call added).
+func (e *engine) booked() decimal.Decimal {
+	if l := e.v.Ledger(); l.Len() != e.ledgerAt {
 		for _, en := range l.Since(l.Next() - uint64(l.Len()-e.ledgerAt)) {
 			e.costs = e.costs.Add(en.Cost())
 		}
 		e.ledgerAt = l.Len()
 	}
+	return e.costs
+}
+
+// loopPoints are the loop markets' figures at step k (nil without loop
+// markets), from a slab allocated for the steps left.
+func (e *engine) loopPoints(k int) []LoopPoint {
+	v := e.v
 	var loops []LoopPoint
 	if nl := len(e.res.LoopMarkets); nl > 0 {
 		if len(e.loopSlab) < nl {
@@ -1159,8 +1247,5 @@ func (e *engine) record(k int, now time.Time) {
 			}
 		}
 	}
-	e.res.Steps = append(e.res.Steps, Step{
-		Time: now, NAV: v.GrossAssets(), Equity: v.ConvertToAssets(e.shares), PricePerShare: v.PricePerShare(),
-		Idle: v.Idle(), Costs: e.costs, Values: vals, Loops: loops,
-	})
+	return loops
 }

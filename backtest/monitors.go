@@ -171,8 +171,9 @@ func (e *engine) monitorStep(ctx context.Context, now time.Time) (exits []string
 	}
 	if !e.mon.paused {
 		// The vault brought to now, as the service's action before it
-		// evaluates the monitors.
-		if _, err := e.v.Claim(now); err != nil {
+		// evaluates the monitors (its fees are charged at its next
+		// operation, as at the steps without monitors).
+		if _, err := e.v.Bring(now); err != nil {
 			return nil, false, err
 		}
 		var pauses []monitor.Firing

@@ -65,6 +65,8 @@ type RunKey struct {
 	// it enters the hash only when set, so runs with the built-in
 	// monitors keep their folders.
 	Monitors []byte
+	// ExactSteps is Spec.ExactSteps; it enters the hash only when set.
+	ExactSteps bool
 }
 
 // Hash is the first 8 hex digits of a SHA-256 over a canonical encoding of
@@ -107,6 +109,9 @@ func (k RunKey) Hash() string {
 	field("data", []byte(k.Data))
 	if len(k.Monitors) > 0 {
 		field("monitors", k.Monitors)
+	}
+	if k.ExactSteps {
+		field("exact_steps", []byte("true"))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:8]
 }

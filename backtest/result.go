@@ -83,6 +83,10 @@ type Settings struct {
 	Lookback string          `json:"lookback"`
 	Capital  decimal.Decimal `json:"capital"`
 	Pricing  string          `json:"pricing"` // "rate" or "market"
+	// ExactSteps is set when every step was recorded at the vault's exact
+	// figures (Spec.ExactSteps); otherwise the steps where the vault
+	// booked nothing were recorded at its mark (Data.MarkedSteps).
+	ExactSteps bool `json:"exact_steps,omitempty"`
 	// GasPrice is the gas price in gwei used where the data has none.
 	GasPrice float64 `json:"gas_price"`
 	// GasAssetPrice is one ETH in the base asset used for gas costs where
@@ -112,6 +116,10 @@ type DataInfo struct {
 	Steps int `json:"steps"`
 	// MarketSteps is Steps x len(Markets): the unit of engine throughput.
 	MarketSteps int `json:"market_steps"`
+	// MarkedSteps is how many steps were recorded at the vault's mark
+	// (Spec.ExactSteps): steps where the vault booked nothing, their
+	// figures to float64 precision.
+	MarkedSteps int `json:"marked_steps"`
 	// Gaps is the number of gaps found (see DataIssue); forward filled.
 	Gaps int `json:"gaps"`
 	// Ranges is each market's rows against the run's range, in Markets

@@ -159,3 +159,25 @@ func (c *decMemo) of(n num) decimal.Decimal {
 	c.n[i], c.d[i] = n, d
 	return d
 }
+
+// floatOf remembers the float64 of the last num it converted
+// (Num.ToFloat), for values read as floats at every step while they do
+// not change (a position's units between its trades).
+type floatOf struct {
+	n  num
+	f  float64
+	ok bool
+}
+
+// of returns n.ToFloat(), computed again only when n changed.
+func (c *floatOf) of(n num) float64 {
+	if !c.ok || !c.n.Identical(n) {
+		c.n, c.f, c.ok = n, n.ToFloat(), true
+	}
+	return c.f
+}
+
+// markFloats holds the vault-wide figures a Mark reads as float64s.
+type markFloats struct {
+	idle, supply, virtual floatOf
+}

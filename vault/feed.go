@@ -242,13 +242,33 @@ func (v *Vault) ObserveRow(i int, s *adapters.Series, r int) error {
 // the step that ends at the vault's next time (adapters.Env.Growth): the
 // factor its driver computed ahead for the row ObserveRow names, which
 // the driver's Accrue takes instead of computing it again when it is for
-// the position's interval and rate. It changes no value.
+// the position's interval and rate. While the position is not brought to
+// the steps (a backtest's steps where the vault books nothing), the
+// steps' growths are multiplied into one (chainGrowth), which the
+// position takes when it is.
 func (v *Vault) ObserveGrowth(i int, g adapters.Growth) error {
 	if i < 0 || i >= len(v.markets) {
 		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
 	}
-	v.markets[i].en.Growth = g
+	sl := v.markets[i]
+	sl.en.Growth = chainGrowth(sl.en.Growth, g, sl.pos.Last)
 	return nil
+}
+
+// chainGrowth is the growth a slot's environment carries after the
+// growth g of the next step, where cur is the one it carried and last
+// the time its position was last accrued: g and cur multiplied into one
+// growth over both steps when cur ended where g starts and the position
+// has not been accrued since cur's start (a backtest brings a position to
+// a step only where its vault acts: between, the market's growths are
+// kept step by step, as a lending market's liquidity index compounds each
+// block's rate, and the position takes them all at once), else g.
+func chainGrowth(cur, g adapters.Growth, last time.Time) adapters.Growth {
+	if g.To <= g.From || cur.To <= cur.From || cur.To != g.From ||
+		last.Nanosecond() != 0 || last.Unix() != cur.From {
+		return g
+	}
+	return adapters.Growth{From: cur.From, To: g.To, APY: g.APY, Factor: cur.Factor * g.Factor}
 }
 
 // rowFeed is the row of a series a slot's observation is to be read from

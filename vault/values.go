@@ -21,3 +21,17 @@ func (v *Vault) MarketValuesFloat(dst []float64) []float64 {
 	}
 	return dst
 }
+
+// MarketClaimsFloat appends to dst the payout of the vault's queued
+// claims in each market, in vault order, as float64s: the part of each
+// MarketValuesFloat term that does not move with the market.
+func (v *Vault) MarketClaimsFloat(dst []float64) []float64 {
+	for _, s := range v.markets {
+		x := 0.0
+		if len(s.pos.Claims) > 0 {
+			x = v.fill(s).claims.ToFloat()
+		}
+		dst = append(dst, x)
+	}
+	return dst
+}

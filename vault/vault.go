@@ -47,6 +47,7 @@ type Vault struct {
 	idleDec decOf       // idle as a decimal (Idle)
 	ppsAt   ppsOf       // the price per share (pps)
 	gasDec  decMemo     // the fills' gas costs as decimals (the ledger's Gas)
+	marks   markFloats  // idle, supply and the virtual shares as float64s (MarkAt)
 }
 
 // slot is one market of the vault: its adapter, position and
@@ -382,6 +383,17 @@ func (v *Vault) Accrue(now time.Time) error {
 }
 
 func (v *Vault) advance(op string, now time.Time) error {
+	if err := v.accrueTo(op, now); err != nil {
+		return err
+	}
+	v.accrueFees(now)
+	return nil
+}
+
+// accrueTo is advance without the fees: every position brought to now
+// (its index and rewards), a loop whose health fell below 1 liquidated,
+// the vault's time set.
+func (v *Vault) accrueTo(op string, now time.Time) error {
 	if now.IsZero() {
 		return adapters.E(op, adapters.KindInvalid, "vault %q: no time given", v.cfg.Name)
 	}
@@ -402,7 +414,6 @@ func (v *Vault) advance(op string, now time.Time) error {
 		}
 	}
 	v.now = now
-	v.accrueFees(now)
 	return nil
 }
 

@@ -375,6 +375,17 @@ func (d *Driver) Growth(o *adapters.Observation, from, to int64) (apy, factor fl
 	return a, growth(years(time.Duration(to-from)*time.Second), a), true
 }
 
+// MarkBasis is the market's growth (adapters.Marker): a unit is worth
+// the position's index, which grows by the market's Growth factors, one
+// for one in the base asset; except at market pricing in a USD vault,
+// where ValueRate also multiplies by the coin's observed price.
+func (d *Driver) MarkBasis(_ *adapters.Series, pricing adapters.Pricing) ([]float64, bool, bool) {
+	if pricing == adapters.PriceMarket && d.market.Base == adapters.USD {
+		return nil, false, false
+	}
+	return nil, true, true
+}
+
 // observedIndex returns the observation's liquidity index when it carries
 // a usable one.
 func observedIndex(o *adapters.Observation) (float64, bool) {

@@ -128,3 +128,8 @@ func (d *Driver) Claim(pos adapters.Position, env *adapters.Env) (adapters.Posit
 func (d *Driver) Harvest(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	return d.core.Harvest(pos, env)
 }
+
+// MarkBasis is the exchange rate column at rate pricing (adapters.Marker).
+func (d *Driver) MarkBasis(s *adapters.Series, pricing adapters.Pricing) ([]float64, bool, bool) {
+	return d.core.MarkBasis(s, pricing)
+}

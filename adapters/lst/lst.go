@@ -110,3 +110,8 @@ func (d *Driver) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Eve
 func (d *Driver) Claim(pos adapters.Position, env *adapters.Env) (adapters.Position, adapters.Fill, error) {
 	return d.core.Claim(pos, env)
 }
+
+// MarkBasis is the exchange rate column at rate pricing (adapters.Marker).
+func (d *Driver) MarkBasis(s *adapters.Series, pricing adapters.Pricing) ([]float64, bool, bool) {
+	return d.core.MarkBasis(s, pricing)
+}

@@ -787,3 +787,15 @@ func (d *Staking) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Ev
 	}
 	return pos, decimal.Zero, adapters.E(op, adapters.KindInvalid, "%s: a %s event does not apply to a %s market", d.market.ID, ev.Type, d.market.Kind)
 }
+
+// MarkBasis is the exchange rate column at rate pricing, when every row
+// of s observes one (adapters.Marker): rate values a unit at the
+// observed exchange rate, whatever the position. At market pricing the
+// rate is multiplied by the peg, and the basis is not a column of s.
+func (d *Staking) MarkBasis(s *adapters.Series, pricing adapters.Pricing) (col []float64, growth, ok bool) {
+	if pricing != adapters.PriceRate {
+		return nil, false, false
+	}
+	col = adapters.CompleteColumn(s, adapters.FieldExchangeRate)
+	return col, false, col != nil
+}

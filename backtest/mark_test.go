@@ -1,0 +1,171 @@
+package backtest
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/strategies/rules"
+	"github.com/yieldvault/yieldvault/vault"
+)
+
+// relDiff is |a-b| / max(|a|, |b|, 1e-300).
+func relDiff(a, b float64) float64 {
+	return math.Abs(a-b) / math.Max(math.Max(math.Abs(a), math.Abs(b)), 1e-300)
+}
+
+// runMarkedAndExact runs sp with its quiet steps recorded at the vault's
+// mark (the default) and with every step exact (Spec.ExactSteps).
+func runMarkedAndExact(t *testing.T, sp Spec) (marked, exact *Result) {
+	t.Helper()
+	ctx := context.Background()
+	marked, err := Run(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.ExactSteps = true
+	if exact, err = Run(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	if len(marked.Steps) != len(exact.Steps) {
+		t.Fatalf("%d steps marked, %d exact", len(marked.Steps), len(exact.Steps))
+	}
+	if exact.Data.MarkedSteps != 0 {
+		t.Errorf("%d steps marked with ExactSteps", exact.Data.MarkedSteps)
+	}
+	return marked, exact
+}
+
+// worstStep is the largest relative difference between two runs' steps
+// (NAV, equity, share price, idle, and each position's value when
+// positions), and where.
+func worstStep(t *testing.T, marked, exact *Result, positions bool) (worst float64, at int, what string) {
+	t.Helper()
+	fl := func(d decimal.Decimal) float64 { return d.InexactFloat64() }
+	check := func(k int, name string, a, b float64) {
+		if d := relDiff(a, b); d > worst {
+			worst, at, what = d, k, name
+		}
+	}
+	for k := range marked.Steps {
+		m, x := &marked.Steps[k], &exact.Steps[k]
+		if !m.Time.Equal(x.Time) {
+			t.Fatalf("step %d at %s, exact at %s", k, m.Time, x.Time)
+		}
+		check(k, "NAV", fl(m.NAV), fl(x.NAV))
+		check(k, "equity", fl(m.Equity), fl(x.Equity))
+		check(k, "share price", fl(m.PricePerShare), fl(x.PricePerShare))
+		check(k, "idle", fl(m.Idle), fl(x.Idle))
+		for i := range m.Values {
+			if !positions {
+				break
+			}
+			if (m.Values[i] == 0) != (x.Values[i] == 0) {
+				t.Fatalf("step %d market %d: marked value %g, exact %g", k, i, m.Values[i], x.Values[i])
+			}
+			check(k, "a position's value", m.Values[i], x.Values[i])
+		}
+	}
+	return worst, at, what
+}
+
+// TestMarks_W1NoRewards runs W1 over its markets without restaking
+// rewards (its staking tokens and lending markets), marked and exact, and
+// checks that most steps were marked and that every step's figures agree
+// within 1e-12: a mark is float64 arithmetic on the same units and
+// rates, and a lending position brought to a step once instead of at
+// every step takes the same growths multiplied in another order, so the
+// two runs take the same decisions and book the same amounts.
+func TestMarks_W1NoRewards(t *testing.T) {
+	f := w1Data(t)
+	var ids []string
+	for _, id := range f.ids {
+		if !strings.HasPrefix(id, "etherfi/") && !strings.HasPrefix(id, "kelp/") {
+			ids = append(ids, id)
+		}
+	}
+	s, err := rules.Load("w1.yaml", []byte(w1Source(ids)), f.cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := f.spec()
+	sp.Strategy = s
+	marked, exact := runMarkedAndExact(t, sp)
+	worst, at, what := worstStep(t, marked, exact, true)
+	t.Logf("%d of %d steps marked; worst relative difference %.3g (%s at step %d)", marked.Data.MarkedSteps, len(marked.Steps), worst, what, at)
+	if marked.Data.MarkedSteps < len(marked.Steps)*2/3 {
+		t.Errorf("%d of %d steps marked, want over 2/3 (W1 books something every 6 hours)", marked.Data.MarkedSteps, len(marked.Steps))
+	}
+	if worst > 1e-12 {
+		t.Errorf("a marked step differs from the exact run's by %.3g (%s at step %d), want within 1e-12", worst, what, at)
+	}
+	// The same entries, but for the vault's one-unit rounding entries
+	// (where the last digit of a sale fell differently).
+	ml, xl := unrounded(marked.Ledger), unrounded(exact.Ledger)
+	if len(ml) != len(xl) {
+		t.Fatalf("%d ledger entries, exact run %d", len(ml), len(xl))
+	}
+	for i := range ml {
+		a, b := ml[i].Amount.InexactFloat64(), xl[i].Amount.InexactFloat64()
+		if ml[i].Type != xl[i].Type || ml[i].Market != xl[i].Market || relDiff(a, b) > 1e-12 {
+			t.Errorf("ledger entry %d: %s %s %v, exact run %s %s %v", i, ml[i].Type, ml[i].Market, a, xl[i].Type, xl[i].Market, b)
+		}
+	}
+}
+
+// TestMarks_W1Rewards runs the whole W1, marked and exact. Its restaking
+// tokens accrue rewards on the position's value at the start of each
+// accrual, linearly in time: brought to a step only where the vault acts
+// (every 6 hours), a position accrues them on its value 6 hours back, not
+// an hour back, which its exchange rate's growth over the hours between
+// (about 4% a year: 3e-5 over 6 hours) bounds. Each harvest's rewards
+// are within 1e-4 of the exact run's, and every step's NAV, equity and
+// share price within 1e-6 (the rebalances that follow size their trades
+// on the harvests, so the positions' values part by more).
+func TestMarks_W1Rewards(t *testing.T) {
+	f := w1Data(t)
+	marked, exact := runMarkedAndExact(t, f.spec())
+	if len(marked.Harvests) != len(exact.Harvests) {
+		t.Fatalf("%d harvests, exact run %d", len(marked.Harvests), len(exact.Harvests))
+	}
+	worstR, n := 0.0, 0
+	for i := range marked.Harvests {
+		m, x := marked.Harvests[i].Markets, exact.Harvests[i].Markets
+		if len(m) != len(x) {
+			t.Fatalf("harvest %d: %d markets, exact run %d", i, len(m), len(x))
+		}
+		for j := range m {
+			if m[j].Market != x[j].Market {
+				t.Fatalf("harvest %d: %s, exact run %s", i, m[j].Market, x[j].Market)
+			}
+			worstR = math.Max(worstR, relDiff(m[j].Rewards.InexactFloat64(), x[j].Rewards.InexactFloat64()))
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no rewards harvested")
+	}
+	worst, at, what := worstStep(t, marked, exact, false)
+	t.Logf("%d of %d steps marked; %d harvests, rewards within %.3g; worst step difference %.3g (%s at step %d)",
+		marked.Data.MarkedSteps, len(marked.Steps), n, worstR, worst, what, at)
+	if worstR > 1e-4 {
+		t.Errorf("harvested rewards differ from the exact run's by %.3g, want within 1e-4", worstR)
+	}
+	if worst > 1e-6 {
+		t.Errorf("a step differs from the exact run's by %.3g (%s at step %d), want within 1e-6", worst, what, at)
+	}
+}
+
+// unrounded is the ledger without the vault's rounding entries.
+func unrounded(l []vault.Entry) []vault.Entry {
+	var out []vault.Entry
+	for _, e := range l {
+		if e.Reason != "rounding" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
