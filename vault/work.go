@@ -82,11 +82,21 @@ func (w *work) sortByAPY(cs []*candidate, desc bool) {
 		})
 	} else {
 		// Without NaNs less is a strict weak order, under which every
-		// stable sort gives the same permutation: insertion sort.
+		// stable sort gives the same permutation: insertion sort, each
+		// key placed after the sorted keys it is not less than (found by
+		// bisection) with one copy.
 		for i := 1; i < len(keys); i++ {
-			for j := i; j > 0 && less(keys[j], keys[j-1]); j-- {
-				keys[j], keys[j-1] = keys[j-1], keys[j]
+			x := keys[i]
+			lo, hi := 0, i
+			for lo < hi {
+				if m := int(uint(lo+hi) >> 1); less(x, keys[m]) {
+					hi = m
+				} else {
+					lo = m + 1
+				}
 			}
+			copy(keys[lo+1:i+1], keys[lo:i])
+			keys[lo] = x
 		}
 	}
 	orig := append(w.sorted[:0], cs...)
