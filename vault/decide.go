@@ -922,19 +922,44 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 		ys[pr.s] = ys[pr.s].Add(pr.amount)
 		xs[pr.b] = xs[pr.b].Add(pr.amount)
 	}
+	// small counts the sources whose sell is below the minimum trade;
+	// entry[j] is buy j's entry cost pro rata to xs[j] (its term of the
+	// move's cost), for the xs[j] > 0 (hasX); both follow ys and xs.
+	small := 0
+	isSmall := func(y num) bool { return y.Sign() > 0 && y.Cmp(p.minTrade) < 0 }
+	for _, y := range ys {
+		if isSmall(y) {
+			small++
+		}
+	}
+	entry := scratch(&w.entry, len(bs))
+	hasX := scratch(&w.hasX, len(bs))
+	setEntry := func(j int) {
+		if hasX[j] = xs[j].Sign() > 0; hasX[j] {
+			entry[j] = bs[j].q.EntryCost.ToFloat() * xs[j].ToFloat() / bs[j].amount.ToFloat()
+		}
+	}
+	if p.k > 0 {
+		for j := range xs {
+			setEntry(j)
+		}
+	}
 	for np := len(pairs); np > 0; np-- {
 		if np < len(pairs) {
 			pr := pairs[np]
+			if isSmall(ys[pr.s]) {
+				small--
+			}
 			ys[pr.s] = ys[pr.s].Sub(pr.amount)
+			if isSmall(ys[pr.s]) {
+				small++
+			}
 			xs[pr.b] = xs[pr.b].Sub(pr.amount)
-		}
-		small := false
-		for m := range ys {
-			if ys[m].Sign() > 0 && ys[m].Cmp(p.minTrade) < 0 {
-				small = true
+			if p.k > 0 {
+				setEntry(pr.b)
 			}
 		}
-		if small {
+		if small > 0 {
 			continue
 		}
 		if p.k > 0 {
@@ -961,9 +986,9 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 					cost += x.cost
 				}
 			}
-			for j, x := range xs {
-				if x.Sign() > 0 {
-					cost += bs[j].q.EntryCost.ToFloat() * x.ToFloat() / bs[j].amount.ToFloat()
+			for j, e := range entry {
+				if hasX[j] {
+					cost += e
 				}
 			}
 			if !okQuotes || gain < p.k*cost {

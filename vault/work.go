@@ -30,6 +30,8 @@ type work struct {
 	pairs   []pair
 	exits   []srcExit
 	gains   []float64
+	entry   []float64 // fund: the buys' entry costs pro rata
+	hasX    []bool    // fund: the buys funded by the pairs kept
 	instant []bool
 	keys    []apyKey     // sortByAPY
 	sorted  []*candidate // sortByAPY
