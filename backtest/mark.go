@@ -1,6 +1,8 @@
 package backtest
 
 import (
+	"math"
+
 	"github.com/yieldvault/yieldvault/adapters"
 )
 
@@ -14,9 +16,8 @@ import (
 type markBook struct {
 	col    [][]float64 // the basis column of each market, nil: none
 	growth []bool      // the basis is the market's growth
-	base   []float64   // each position's units' value at the last exact step
+	scale  []float64   // each position's units' value at the last exact step over its basis then
 	claims []float64   // its queued claims' payout then
-	at     []float64   // the basis then
 	now    []float64   // the basis at the current step
 	known  []bool      // now is known (no step since the last exact one lacked a growth)
 }
@@ -24,8 +25,8 @@ type markBook struct {
 // newMarkBook reads each market's mark basis at pricing.
 func newMarkBook(ms []*market, pricing adapters.Pricing) *markBook {
 	n := len(ms)
-	b := &markBook{col: make([][]float64, n), growth: make([]bool, n), base: make([]float64, n), claims: make([]float64, n),
-		at: make([]float64, n), now: make([]float64, n), known: make([]bool, n)}
+	b := &markBook{col: make([][]float64, n), growth: make([]bool, n), scale: make([]float64, n), claims: make([]float64, n),
+		now: make([]float64, n), known: make([]bool, n)}
 	for i, m := range ms {
 		mk, ok := m.ad.Driver().(adapters.Marker)
 		if !ok {
@@ -63,24 +64,32 @@ func (b *markBook) step(i, r int, g adapters.Growth) {
 // the bases the next marks start from.
 func (b *markBook) exact(vals, claims []float64) {
 	for i, v := range vals {
-		b.base[i], b.claims[i] = v-claims[i], claims[i]
+		b.claims[i] = claims[i]
 		if b.growth[i] {
 			b.now[i] = 1
 		}
-		b.at[i] = b.now[i]
 		b.known[i] = b.col[i] != nil || b.growth[i]
+		b.scale[i] = 0
+		if units := v - claims[i]; units != 0 {
+			if b.known[i] && b.now[i] > 0 {
+				b.scale[i] = units / b.now[i]
+			} else {
+				b.scale[i], b.known[i] = math.NaN(), false // held, without a basis
+			}
+		}
 	}
 }
 
 // mark appends the positions' marks to dst and returns their sum; ok is
 // false when a held position's basis is unknown at the step.
 func (b *markBook) mark(dst []float64) (_ []float64, sum float64, ok bool) {
-	for i, v := range b.base {
-		if v != 0 {
-			if !b.known[i] || !(b.at[i] > 0) {
+	for i, sc := range b.scale {
+		v := 0.0
+		if sc != 0 {
+			if !b.known[i] {
 				return dst, 0, false
 			}
-			v *= b.now[i] / b.at[i]
+			v = sc * b.now[i]
 		}
 		v += b.claims[i]
 		dst = append(dst, v)
