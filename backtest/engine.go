@@ -92,8 +92,8 @@ type Spec struct {
 	// task due, no event, no exit, no claim ready, no debt) is recorded
 	// at the vault's mark: its positions valued from their last exact
 	// values and their markets' moves since, in float64 (vault.MarkAt),
-	// which is much faster and agrees with the exact figures to about 16
-	// significant digits. Fees are charged at the vault's operations
+	// which is much faster and agrees with the exact figures to float64
+	// precision (recorded to 15 significant digits). Fees are charged at the vault's operations
 	// either way.
 	ExactSteps bool
 	// GasPrice (gwei) is used while no market's observation carries one;
@@ -1195,7 +1195,7 @@ func (e *engine) record(k int, now time.Time) {
 // vault is quiet (vault.Vault.Quiet). Its positions are not brought to
 // the step: each is valued at its last exact value times its market's
 // move since (markBook), and the step's NAV, equity and share price are
-// recorded to float64 precision (about 16 significant digits); idle and
+// recorded to float64 precision (15 significant digits, FromFloatSig); idle and
 // costs are the last step's, which nothing changed. ok is false, with
 // nothing recorded, when the step cannot be marked: the vault has to book
 // something, or a held position's market gives no mark.
@@ -1212,8 +1212,8 @@ func (e *engine) recordMark(k int, now time.Time) bool {
 	m := v.MarkAt(now, pos)
 	prev := &e.res.Steps[len(e.res.Steps)-1]
 	e.res.Steps = append(e.res.Steps, Step{
-		Time: now, NAV: fixed.FromFloat(m.NAV), Equity: fixed.FromFloat(m.Assets(e.sharesF)),
-		PricePerShare: fixed.FromFloat(m.PricePerShare), Idle: prev.Idle, Costs: prev.Costs, Values: vals, Loops: e.loopPoints(k),
+		Time: now, NAV: fixed.FromFloatSig(m.NAV), Equity: fixed.FromFloatSig(m.Assets(e.sharesF)),
+		PricePerShare: fixed.FromFloatSig(m.PricePerShare), Idle: prev.Idle, Costs: prev.Costs, Values: vals, Loops: e.loopPoints(k),
 	})
 	e.res.Data.MarkedSteps++
 	return true

@@ -58,7 +58,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.capital, "capital", "", "the investor's deposit at the start, in the base asset (default: "+defaultCapitals+")")
 	cmd.Flags().StringVar(&f.step, "step", "", "simulated step (1h, 6h, 1d, ...; default: the data's own timestamps)")
 	cmd.Flags().StringVar(&f.pricing, "pricing", "rate", "value positions at the protocols' exchange rates (rate) or at market prices (market)")
-	cmd.Flags().BoolVar(&f.exactSteps, "exact-steps", false, "record every step at the vault's exact figures (default: steps where the vault books nothing at its mark, to about 16 significant digits; much faster)")
+	cmd.Flags().BoolVar(&f.exactSteps, "exact-steps", false, "record every step at the vault's exact figures (default: steps where the vault books nothing at its mark, to 15 significant digits; much faster)")
 	cmd.Flags().Float64Var(&f.riskFree, "risk-free", 0, "annual risk-free rate of Sharpe and Sortino, a fraction (0.04 = 4%)")
 	cmd.Flags().StringVar(&f.out, "out", "runs", "folder that receives the run folders")
 	cmd.Flags().Float64Var(&f.gasAsset, "gas-asset-price", 0, "one ETH in the base asset for gas costs where the data has no ETH price (default: 1 ETH, 3000 USD, 0.05 BTC)")

@@ -402,3 +402,30 @@ func FastDecimal(x float64) decimal.Decimal {
 	m, k, _ := fastParts(x)
 	return decimal.New(m, -int32(k))
 }
+
+// sigDigits is how many significant digits FromFloatSig keeps: every
+// decimal of 15 significant digits survives a round trip through
+// float64, so none of them is an artefact of the binary fraction.
+const sigDigits = 15
+
+// FromFloatSig converts a float64 to a decimal of at most 15
+// significant digits (the nearest, from the float's value scaled by a
+// power of ten): for figures computed in float64 and recorded beside
+// exact ones (a backtest's marks), which show no more digits than the
+// float carries. Zero, NaN and infinities give decimal.Zero; the result
+// never has an exponent below -Scale.
+func FromFloatSig(x float64) decimal.Decimal {
+	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return decimal.Zero
+	}
+	e := int(math.Floor(math.Log10(math.Abs(x)))) - (sigDigits - 1)
+	if e < -Scale {
+		e = -Scale
+	}
+	c := math.Round(scaleFloat(x, -e))
+	if math.Abs(c) >= 1e15 { // the logarithm or the scaling rounded up to the next power of ten
+		e++
+		c = math.Round(scaleFloat(x, -e))
+	}
+	return decimal.New(int64(c), int32(e))
+}

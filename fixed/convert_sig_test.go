@@ -1,0 +1,52 @@
+package fixed
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// TestFromFloatSig: over values from 1e-12 to 1e20 of both signs, the
+// decimal has at most 15 significant digits and is strconv's
+// 15-significant-digit rounding of the float, or one unit of its last
+// place from it (the float's scaling by a power of ten rounds once); it
+// never has more than Scale places; zero, NaN and infinities give zero.
+func TestFromFloatSig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	xs := []float64{1, -1, 0.1, 999999999999999, 1e15, 1000.364018168689, 1e-19, 123456789.123456789}
+	for i := 0; i < 20000; i++ {
+		x := math.Pow(10, -12+32*rng.Float64())
+		if rng.IntN(2) == 0 {
+			x = -x
+		}
+		xs = append(xs, x)
+	}
+	for _, x := range xs {
+		got := FromFloatSig(x)
+		if got.Exponent() < -Scale {
+			t.Fatalf("%v: %s has more than %d places", x, got, Scale)
+		}
+		if c := got.Coefficient(); len(c.Abs(c).String()) > sigDigits {
+			t.Fatalf("%v: %s has more than %d significant digits", x, got, sigDigits)
+		}
+		want, err := decimal.NewFromString(strconv.FormatFloat(x, 'e', sigDigits-1, 64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(x) < 1e-4 { // fewer digits at Scale places
+			want = want.Round(Scale)
+		}
+		ulp := decimal.New(1, want.Exponent())
+		if got.Sub(want).Abs().Cmp(ulp) > 0 {
+			t.Fatalf("%v: %s, want %s within one unit of the last place", x, got, want)
+		}
+	}
+	for _, x := range []float64{0, math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if got := FromFloatSig(x); !got.IsZero() {
+			t.Errorf("%v: %s, want 0", x, got)
+		}
+	}
+}
