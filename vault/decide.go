@@ -443,7 +443,7 @@ func (v *Vault) Preview(now, tick time.Time, trigger Trigger, target strategies.
 		return Decision{}, err
 	}
 	d.Inputs.Preview = true
-	d.Inputs.setDrift(f64(d.Inputs.NAV), f64(d.Inputs.Transit))
+	d.Inputs.setDrift(v.grossN().ToFloat(), f64(d.Inputs.Transit)) // the NAV's float, as decision's
 	return d, nil
 }
 
@@ -456,7 +456,7 @@ func (v *Vault) decision(op string, now, tick time.Time, trigger Trigger, target
 		return Decision{}, err
 	}
 	nav := v.GrossAssets()
-	navF := f64(nav)
+	navF := v.grossN().ToFloat() // f64(nav) without reading the decimal
 	d := Decision{Time: now, Tick: tick, Trigger: trigger, Costs: zero}
 	d.Inputs = Inputs{NAV: nav, Idle: v.Idle(), IdleTarget: idleTarget, GasPrice: v.gasPrice, Markets: make([]MarketInput, len(v.markets)), Transit: v.transit()}
 	if target.Reason != "" {

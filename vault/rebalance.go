@@ -126,8 +126,8 @@ func (d *Decision) Vars(v *Vault) strategies.VaultVars { return d.varsFor(v, str
 // varsFor is Vars computing of the vault's variables only those in reads
 // that cost more than a field read (pending rewards, harvest cost).
 func (d *Decision) varsFor(v *Vault, reads strategies.VarSet) strategies.VaultVars {
-	vars := v.varsFor(reads)
-	vars.NAV, vars.Now = f64(d.Inputs.NAV), d.Time
+	vars := v.varsAt(f64(d.Inputs.NAV), reads)
+	vars.Now = d.Time
 	vars.Drift, vars.GainAPY, vars.CostAPY = d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY
 	return vars
 }
@@ -135,7 +135,12 @@ func (d *Decision) varsFor(v *Vault, reads strategies.VarSet) strategies.VaultVa
 // varsFor is Vars computing pending rewards and the harvest cost only
 // when reads has them.
 func (v *Vault) varsFor(reads strategies.VarSet) strategies.VaultVars {
-	vars := strategies.VaultVars{NAV: f64(v.GrossAssets()), Idle: v.idle.ToFloat(), GasPrice: v.gasPrice, Now: v.now}
+	return v.varsAt(v.grossN().ToFloat(), reads) // f64(GrossAssets()) without the decimal
+}
+
+// varsAt is varsFor with nav as the NAV.
+func (v *Vault) varsAt(nav float64, reads strategies.VarSet) strategies.VaultVars {
+	vars := strategies.VaultVars{NAV: nav, Idle: v.idle.ToFloat(), GasPrice: v.gasPrice, Now: v.now}
 	if reads&strategies.VarPendingRewards != 0 {
 		vars.PendingRewards = f64(v.PendingRewards())
 	}
