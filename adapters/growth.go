@@ -29,14 +29,20 @@ type Growth struct {
 	APY, Factor float64
 }
 
-// For returns g's factor when g is for the interval (from, to] at rate
-// apy (whole seconds, the same rate to the bit); ok is false otherwise.
-func (g *Growth) For(from, to time.Time, apy float64) (float64, bool) {
-	if g.To <= g.From || apy != g.APY || from.Nanosecond() != 0 || to.Nanosecond() != 0 ||
-		from.Unix() != g.From || to.Unix() != g.To {
-		return 0, false
+// Upto returns g's factor and end when g is for an interval (from, end]
+// that ends at or before to (whole seconds): the position takes g up to
+// end, and its driver's own growth from end to to (a vault brought to an
+// event's time, between two steps or on a step whose growth it has not
+// been given yet); ok is false otherwise. Where g ends at to it must be
+// at rate apy, the rate the driver computes at to (the same to the bit);
+// where it ends before, its rates were those of earlier observations,
+// which the driver's observation at to cannot check.
+func (g *Growth) Upto(from, to time.Time, apy float64) (factor float64, end time.Time, ok bool) {
+	if g.To <= g.From || from.Nanosecond() != 0 || to.Nanosecond() != 0 ||
+		from.Unix() != g.From || to.Unix() < g.To || (to.Unix() == g.To && apy != g.APY) {
+		return 0, time.Time{}, false
 	}
-	return g.Factor, true
+	return g.Factor, time.Unix(g.To, 0).UTC(), true
 }
 
 // Apply brings pos over g as its market's driver's Accrue does at the

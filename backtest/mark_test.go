@@ -5,8 +5,11 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/adapters"
 
 	"github.com/yieldvault/yieldvault/strategies/rules"
 	"github.com/yieldvault/yieldvault/vault"
@@ -113,6 +116,57 @@ func TestMarks_W1NoRewards(t *testing.T) {
 		if ml[i].Type != xl[i].Type || ml[i].Market != xl[i].Market || relDiff(a, b) > 1e-12 {
 			t.Errorf("ledger entry %d: %s %s %v, exact run %s %s %v", i, ml[i].Type, ml[i].Market, a, xl[i].Type, xl[i].Market, b)
 		}
+	}
+}
+
+// TestMarks_W1Events is TestMarks_W1NoRewards with events: a 10% slash
+// of a staking token between two steps, a bad debt of 5% at a lending
+// market on a step, a pause and unpause of another. The steps where an
+// event was applied are recorded exactly, the others at the mark, and
+// every step agrees with the exact run's within 1e-12.
+func TestMarks_W1Events(t *testing.T) {
+	f := w1Data(t)
+	var ids []string
+	w := *f.window
+	w.Series = nil
+	for _, s := range f.window.Series {
+		id := s.Market.ID
+		if strings.HasPrefix(id, "etherfi/") || strings.HasPrefix(id, "kelp/") {
+			continue
+		}
+		ids = append(ids, id)
+		c := *s
+		c.Events = nil
+		switch id {
+		case "rocketpool/w1-00":
+			c.Events = []adapters.Event{{Time: w1Start.Add(1000*time.Hour + 30*time.Minute), Market: id, Type: adapters.EventSlash, Size: 0.1}}
+		case "aave-v3/w1-05":
+			c.Events = []adapters.Event{{Time: w1Start.Add(5003 * time.Hour), Market: id, Type: adapters.EventBadDebt, Size: 0.05}}
+		case "spark/w1-06":
+			c.Events = []adapters.Event{
+				{Time: w1Start.Add(7001 * time.Hour), Market: id, Type: adapters.EventPause},
+				{Time: w1Start.Add(7100 * time.Hour), Market: id, Type: adapters.EventUnpause},
+			}
+		}
+		w.Series = append(w.Series, &c)
+	}
+	s, err := rules.Load("w1.yaml", []byte(w1Source(ids)), f.cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := f.spec()
+	sp.Strategy, sp.Data = s, &w
+	marked, exact := runMarkedAndExact(t, sp)
+	if len(marked.Events) != 4 || len(exact.Events) != 4 {
+		t.Fatalf("%d events applied, exact run %d, want 4", len(marked.Events), len(exact.Events))
+	}
+	worst, at, what := worstStep(t, marked, exact, true)
+	t.Logf("%d of %d steps marked; worst relative difference %.3g (%s at step %d)", marked.Data.MarkedSteps, len(marked.Steps), worst, what, at)
+	if marked.Data.MarkedSteps < len(marked.Steps)*2/3 {
+		t.Errorf("%d of %d steps marked, want over 2/3", marked.Data.MarkedSteps, len(marked.Steps))
+	}
+	if worst > 1e-12 {
+		t.Errorf("a marked step differs from the exact run's by %.3g (%s at step %d), want within 1e-12", worst, what, at)
 	}
 }
 

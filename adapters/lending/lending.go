@@ -320,10 +320,15 @@ func (d *Driver) project(pos *adapters.Position, env *adapters.Env) projection {
 		p.idx, p.drag = v*drag, drag
 	case pos.Last.IsZero():
 	case p.apy != 0 && p.apy > -1:
-		if f, ok := env.Growth.For(pos.Last, env.Time, p.apy); ok && ratio == 1 {
-			// The step's growth, computed ahead (Growth) from the same
-			// rate over the same interval.
+		if f, end, ok := env.Growth.Upto(pos.Last, env.Time, p.apy); ok && ratio == 1 {
+			// The steps' growth, computed ahead (Growth) from the same
+			// rate over the same interval, or over its start up to a
+			// step before env.Time (an event's time), compounded on from
+			// there.
 			p.idx *= f
+			if rest := env.Time.Sub(end); rest > 0 {
+				p.idx *= growth(years(rest), p.apy)
+			}
 			break
 		}
 		years := yearsSince(pos, env)
