@@ -119,6 +119,34 @@ func TestMarks_W1NoRewards(t *testing.T) {
 	}
 }
 
+// TestMarks_W1NoRewardsMarket is TestMarks_W1NoRewards at market
+// pricing: its staking tokens (value-accruing, rate and price observed at
+// every row) marked along their price.
+func TestMarks_W1NoRewardsMarket(t *testing.T) {
+	f := w1Data(t)
+	var ids []string
+	for _, id := range f.ids {
+		if !strings.HasPrefix(id, "etherfi/") && !strings.HasPrefix(id, "kelp/") {
+			ids = append(ids, id)
+		}
+	}
+	s, err := rules.Load("w1.yaml", []byte(w1Source(ids)), f.cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := f.spec()
+	sp.Strategy, sp.Pricing = s, adapters.PriceMarket
+	marked, exact := runMarkedAndExact(t, sp)
+	worst, at, what := worstStep(t, marked, exact, true)
+	t.Logf("%d of %d steps marked; worst relative difference %.3g (%s at step %d)", marked.Data.MarkedSteps, len(marked.Steps), worst, what, at)
+	if marked.Data.MarkedSteps < len(marked.Steps)*2/3 {
+		t.Errorf("%d of %d steps marked, want over 2/3", marked.Data.MarkedSteps, len(marked.Steps))
+	}
+	if worst > 1e-12 {
+		t.Errorf("a marked step differs from the exact run's by %.3g (%s at step %d), want within 1e-12", worst, what, at)
+	}
+}
+
 // TestMarks_W1Events is TestMarks_W1NoRewards with events: a 10% slash
 // of a staking token between two steps, a bad debt of 5% at a lending
 // market on a step, a pause and unpause of another. The steps where an

@@ -111,7 +111,7 @@ func (d *Driver) Claim(pos adapters.Position, env *adapters.Env) (adapters.Posit
 	return d.core.Claim(pos, env)
 }
 
-// MarkBasis is the exchange rate column at rate pricing (adapters.Marker).
+// MarkBasis is the exchange rate or price column (adapters.Marker).
 func (d *Driver) MarkBasis(s *adapters.Series, pricing adapters.Pricing) ([]float64, bool, bool) {
 	return d.core.MarkBasis(s, pricing)
 }

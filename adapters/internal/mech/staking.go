@@ -788,14 +788,24 @@ func (d *Staking) Apply(pos adapters.Position, env *adapters.Env, ev adapters.Ev
 	return pos, decimal.Zero, adapters.E(op, adapters.KindInvalid, "%s: a %s event does not apply to a %s market", d.market.ID, ev.Type, d.market.Kind)
 }
 
-// MarkBasis is the exchange rate column at rate pricing, when every row
-// of s observes one (adapters.Marker): rate values a unit at the
-// observed exchange rate, whatever the position. At market pricing the
-// rate is multiplied by the peg, and the basis is not a column of s.
+// MarkBasis is a column of s when every row of s observes an exchange
+// rate (adapters.Marker): rate values a unit at the observed exchange
+// rate, whatever the position. At rate pricing the basis is that rate;
+// at market pricing a value-accruing token's unit is worth the rate
+// times its peg, the price over the rate, so the basis is the price
+// when every row observes one and no rate was derived from it. A
+// rebasing token's market value is the rate times the price, no column
+// of s: it has no basis there.
 func (d *Staking) MarkBasis(s *adapters.Series, pricing adapters.Pricing) (col []float64, growth, ok bool) {
-	if pricing != adapters.PriceRate {
+	rate := adapters.CompleteColumn(s, adapters.FieldExchangeRate)
+	if rate == nil {
 		return nil, false, false
 	}
-	col = adapters.CompleteColumn(s, adapters.FieldExchangeRate)
+	switch {
+	case pricing == adapters.PriceRate:
+		col = rate
+	case pricing == adapters.PriceMarket && d.pegBasis == adapters.PegRate && !s.Derived.Has(adapters.FieldExchangeRate):
+		col = adapters.CompleteColumn(s, adapters.FieldPrice)
+	}
 	return col, false, col != nil
 }
