@@ -189,7 +189,13 @@ func (e *engine) monitorStep(ctx context.Context, now time.Time) (exits []string
 		}
 	}
 	if e.mon.paused {
-		return nil, true, e.v.Accrue(now)
+		// Brought to now without charging fees (no operation), but for
+		// the run's last step, which ends it as any run ends.
+		if now.Unix() == e.times[len(e.times)-1] {
+			return nil, true, e.v.Accrue(now)
+		}
+		_, err := e.v.Bring(now)
+		return nil, true, err
 	}
 	return exits, false, nil
 }
