@@ -369,6 +369,10 @@ func printSummary(w io.Writer, r *backtest.Result) {
 	}
 	fmt.Fprintf(w, "data: %s, %d markets, %d steps, %d observations, %d gaps forward filled\n",
 		s.Source, len(r.Data.Markets), r.Data.Steps, r.Data.Rows, r.Data.Gaps)
+	if r.Data.MarkedSteps > 0 {
+		fmt.Fprintf(w, "steps: %d of %d recorded at the vault's mark, where it booked nothing (float64, 15 significant digits; --exact-steps records every step exactly)\n",
+			r.Data.MarkedSteps, r.Data.Steps)
+	}
 	printRanges(w, r)
 	for _, m := range r.Warnings {
 		fmt.Fprintf(w, "WARNING: %s\n", m)
