@@ -97,27 +97,53 @@ func (s *Strategy) begin(op string, ctx context.Context, st *strategies.State) (
 // step. Strategies over the same universe, profiles and tags share one
 // filling of each market's names (the per-market work of ExitCheck) and
 // keep their own windows and parameters; others are checked one by one.
-// Errors are ExitCheck's, of the first strategy that fails.
+// Errors are ExitCheck's, of the first strategy that fails. A caller
+// that checks the same strategies at every step keeps an ExitSet.
 func ExitCheckEach(ctx context.Context, st *strategies.State, ss []*Strategy) ([][]string, error) {
+	return NewExitSet(ss).Check(ctx, st)
+}
+
+// ExitSet is strategies whose exit rules are checked together
+// (ExitCheckEach), with whether they share their markets' names worked
+// out once, when the set is made: the comparison of their universes,
+// profiles and tags cost more than the check itself at every step of a
+// backtest's risk monitors.
+type ExitSet struct {
+	ss     []*Strategy
+	shared bool // every strategy has an exit rule and the first's markets (sameMarkets)
+}
+
+// NewExitSet is the set of ss (the slice is copied).
+func NewExitSet(ss []*Strategy) *ExitSet {
+	x := &ExitSet{ss: append([]*Strategy(nil), ss...), shared: len(ss) > 0}
+	for _, s := range ss {
+		if s.exit == nil || !sameMarkets(ss[0], s) {
+			x.shared = false
+		}
+	}
+	return x
+}
+
+// Of reports whether the set is of ss, in that order.
+func (x *ExitSet) Of(ss []*Strategy) bool { return slices.Equal(x.ss, ss) }
+
+// Check is ExitCheckEach of the set's strategies on st.
+func (x *ExitSet) Check(ctx context.Context, st *strategies.State) ([][]string, error) {
 	const op = "rules.ExitCheck"
+	ss := x.ss
 	out := make([][]string, len(ss))
 	if len(ss) == 0 {
 		return out, nil
 	}
 	params := make([][]float64, len(ss))
-	shared := true
-	s0 := ss[0]
 	for k, s := range ss {
 		p, err := s.begin(op, ctx, st)
 		if err != nil {
 			return nil, err
 		}
 		params[k] = p
-		if s.exit == nil || !sameMarkets(s0, s) {
-			shared = false
-		}
 	}
-	if !shared {
+	if !x.shared {
 		for k, s := range ss {
 			e, err := s.ExitCheck(ctx, st)
 			if err != nil {
@@ -127,6 +153,7 @@ func ExitCheckEach(ctx context.Context, st *strategies.State, ss []*Strategy) ([
 		}
 		return out, nil
 	}
+	s0 := ss[0]
 	pc := s0.takePlanCtx(st.Time.Unix())
 	defer s0.putPlanCtx(pc)
 	for i := range st.Markets {

@@ -337,6 +337,7 @@ type Evaluator struct {
 	w       *adapters.Window
 	st      *strategies.State
 	conds   []*rules.Strategy // scratch: the conditions of the last Eval
+	set     *rules.ExitSet    // the conditions checked together, made again when they change
 }
 
 // Eval is the package's Eval, on the Evaluator's State.
@@ -359,7 +360,10 @@ func (e *Evaluator) Eval(ctx context.Context, ms []Monitor, v *vault.Vault, w *a
 			e.conds = append(e.conds, ms[i].cond)
 		}
 	}
-	fired, err := rules.ExitCheckEach(ctx, e.st, e.conds)
+	if e.set == nil || !e.set.Of(e.conds) {
+		e.set = rules.NewExitSet(e.conds)
+	}
+	fired, err := e.set.Check(ctx, e.st)
 	if err != nil {
 		for i := range ms { // name the monitor that failed
 			if ms[i].check == nil {
