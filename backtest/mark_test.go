@@ -75,18 +75,20 @@ func worstStep(t *testing.T, marked, exact *Result, positions bool) (worst float
 	return worst, at, what
 }
 
-// TestMarks_W1NoRewards runs W1 over its markets without restaking
-// rewards (its staking tokens and lending markets), marked and exact, and
-// checks that most steps were marked and that every step's figures agree
-// within 1e-12: a mark is float64 arithmetic on the same units and
-// rates, and a lending position brought to a step once instead of at
-// every step takes the same growths multiplied in another order, so the
-// two runs take the same decisions and book the same amounts.
-func TestMarks_W1NoRewards(t *testing.T) {
-	f := w1Data(t)
+// isRestaking reports whether a W1 market is one of its restaking tokens
+// (ether.fi, Kelp), whose rewards accrue on the position's value.
+func isRestaking(id string) bool {
+	return strings.HasPrefix(id, "etherfi/") || strings.HasPrefix(id, "kelp/")
+}
+
+// noRewardsSpec is W1's spec over its markets without restaking rewards
+// (its staking tokens and lending markets), at pricing, on data w (nil:
+// the fixture's).
+func noRewardsSpec(t *testing.T, f *w1Fixture, pricing adapters.Pricing, w *adapters.Window) Spec {
+	t.Helper()
 	var ids []string
 	for _, id := range f.ids {
-		if !strings.HasPrefix(id, "etherfi/") && !strings.HasPrefix(id, "kelp/") {
+		if !isRestaking(id) {
 			ids = append(ids, id)
 		}
 	}
@@ -95,16 +97,38 @@ func TestMarks_W1NoRewards(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp := f.spec()
-	sp.Strategy = s
-	marked, exact := runMarkedAndExact(t, sp)
+	sp.Strategy, sp.Pricing = s, pricing
+	if w != nil {
+		sp.Data = w
+	}
+	return sp
+}
+
+// checkMarked checks that over 2/3 of a run's steps were marked (W1
+// books something every 6 hours) and that every step agrees with the
+// exact run's within 1e-12.
+func checkMarked(t *testing.T, marked, exact *Result) {
+	t.Helper()
 	worst, at, what := worstStep(t, marked, exact, true)
 	t.Logf("%d of %d steps marked; worst relative difference %.3g (%s at step %d)", marked.Data.MarkedSteps, len(marked.Steps), worst, what, at)
 	if marked.Data.MarkedSteps < len(marked.Steps)*2/3 {
-		t.Errorf("%d of %d steps marked, want over 2/3 (W1 books something every 6 hours)", marked.Data.MarkedSteps, len(marked.Steps))
+		t.Errorf("%d of %d steps marked, want over 2/3", marked.Data.MarkedSteps, len(marked.Steps))
 	}
 	if worst > 1e-12 {
 		t.Errorf("a marked step differs from the exact run's by %.3g (%s at step %d), want within 1e-12", worst, what, at)
 	}
+}
+
+// TestMarks_W1NoRewards runs W1 over its markets without restaking
+// rewards, marked and exact, and checks that most steps were marked and
+// that every step's figures agree within 1e-12: a mark is float64
+// arithmetic on the same units and rates, and a lending position brought
+// to a step once instead of at every step takes the same growths
+// multiplied in another order, so the two runs take the same decisions
+// and book the same amounts.
+func TestMarks_W1NoRewards(t *testing.T) {
+	marked, exact := runMarkedAndExact(t, noRewardsSpec(t, w1Data(t), adapters.PriceRate, nil))
+	checkMarked(t, marked, exact)
 	// The same entries, but for the vault's one-unit rounding entries
 	// (where the last digit of a sale fell differently).
 	ml, xl := unrounded(marked.Ledger), unrounded(exact.Ledger)
@@ -123,28 +147,8 @@ func TestMarks_W1NoRewards(t *testing.T) {
 // pricing: its staking tokens (value-accruing, rate and price observed at
 // every row) marked along their price.
 func TestMarks_W1NoRewardsMarket(t *testing.T) {
-	f := w1Data(t)
-	var ids []string
-	for _, id := range f.ids {
-		if !strings.HasPrefix(id, "etherfi/") && !strings.HasPrefix(id, "kelp/") {
-			ids = append(ids, id)
-		}
-	}
-	s, err := rules.Load("w1.yaml", []byte(w1Source(ids)), f.cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp := f.spec()
-	sp.Strategy, sp.Pricing = s, adapters.PriceMarket
-	marked, exact := runMarkedAndExact(t, sp)
-	worst, at, what := worstStep(t, marked, exact, true)
-	t.Logf("%d of %d steps marked; worst relative difference %.3g (%s at step %d)", marked.Data.MarkedSteps, len(marked.Steps), worst, what, at)
-	if marked.Data.MarkedSteps < len(marked.Steps)*2/3 {
-		t.Errorf("%d of %d steps marked, want over 2/3", marked.Data.MarkedSteps, len(marked.Steps))
-	}
-	if worst > 1e-12 {
-		t.Errorf("a marked step differs from the exact run's by %.3g (%s at step %d), want within 1e-12", worst, what, at)
-	}
+	marked, exact := runMarkedAndExact(t, noRewardsSpec(t, w1Data(t), adapters.PriceMarket, nil))
+	checkMarked(t, marked, exact)
 }
 
 // TestMarks_W1Events is TestMarks_W1NoRewards with events: a 10% slash
@@ -154,15 +158,10 @@ func TestMarks_W1NoRewardsMarket(t *testing.T) {
 // every step agrees with the exact run's within 1e-12.
 func TestMarks_W1Events(t *testing.T) {
 	f := w1Data(t)
-	var ids []string
 	w := *f.window
 	w.Series = nil
 	for _, s := range f.window.Series {
 		id := s.Market.ID
-		if strings.HasPrefix(id, "etherfi/") || strings.HasPrefix(id, "kelp/") {
-			continue
-		}
-		ids = append(ids, id)
 		c := *s
 		c.Events = nil
 		switch id {
@@ -178,24 +177,11 @@ func TestMarks_W1Events(t *testing.T) {
 		}
 		w.Series = append(w.Series, &c)
 	}
-	s, err := rules.Load("w1.yaml", []byte(w1Source(ids)), f.cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp := f.spec()
-	sp.Strategy, sp.Data = s, &w
-	marked, exact := runMarkedAndExact(t, sp)
+	marked, exact := runMarkedAndExact(t, noRewardsSpec(t, f, adapters.PriceRate, &w))
 	if len(marked.Events) != 4 || len(exact.Events) != 4 {
 		t.Fatalf("%d events applied, exact run %d, want 4", len(marked.Events), len(exact.Events))
 	}
-	worst, at, what := worstStep(t, marked, exact, true)
-	t.Logf("%d of %d steps marked; worst relative difference %.3g (%s at step %d)", marked.Data.MarkedSteps, len(marked.Steps), worst, what, at)
-	if marked.Data.MarkedSteps < len(marked.Steps)*2/3 {
-		t.Errorf("%d of %d steps marked, want over 2/3", marked.Data.MarkedSteps, len(marked.Steps))
-	}
-	if worst > 1e-12 {
-		t.Errorf("a marked step differs from the exact run's by %.3g (%s at step %d), want within 1e-12", worst, what, at)
-	}
+	checkMarked(t, marked, exact)
 }
 
 // TestMarks_W1Rewards runs the whole W1, marked and exact. Its restaking
