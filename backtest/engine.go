@@ -1081,7 +1081,9 @@ func (e *engine) run(ctx context.Context) error {
 			return err
 		}
 		if paused {
-			e.record(k, now)
+			if err := e.recordExact(k, now); err != nil {
+				return err
+			}
 			continue
 		}
 		e.breach(exits)
@@ -1106,18 +1108,13 @@ func (e *engine) run(ctx context.Context) error {
 			// run nothing else). Without an exit to check the step books
 			// nothing, and is recorded at the vault's mark unless
 			// Spec.ExactSteps (recordMark says when it cannot be).
-			last := k == len(e.times)-1
-			if !e.exitAll && len(exits) == 0 && !last && !sp.ExactSteps {
+			if !e.exitAll && len(exits) == 0 && k < len(e.times)-1 && !sp.ExactSteps {
 				if e.recordMark(k, now) {
 					e.runner.Strategy = sp.Strategy
 					continue
 				}
 			}
-			bring := e.v.Bring // fees are charged at operations: the end's is one
-			if last {
-				bring = e.v.Claim
-			}
-			if _, err := bring(now); err != nil {
+			if _, err := e.v.Bring(now); err != nil {
 				return err
 			}
 			if e.exitAll || len(exits) > 0 {
@@ -1133,7 +1130,9 @@ func (e *engine) run(ctx context.Context) error {
 			}
 		}
 		e.runner.Strategy = sp.Strategy
-		e.record(k, now)
+		if err := e.recordExact(k, now); err != nil {
+			return err
+		}
 	}
 	e.progress(len(e.times))
 	return nil
@@ -1188,6 +1187,20 @@ func (e *engine) record(k int, now time.Time) {
 		Time: now, NAV: v.GrossAssets(), Equity: v.ConvertToAssets(e.shares), PricePerShare: v.PricePerShare(),
 		Idle: v.Idle(), Costs: e.booked(), Values: vals, Loops: e.loopPoints(k),
 	})
+}
+
+// recordExact records step k at now at the vault's exact figures; at the
+// run's last step it charges the vault's fees first (Vault.Accrue: the
+// run's end is an operation, as a report is; charging again at the same
+// time charges nothing).
+func (e *engine) recordExact(k int, now time.Time) error {
+	if k == len(e.times)-1 {
+		if err := e.v.Accrue(now); err != nil {
+			return err
+		}
+	}
+	e.record(k, now)
+	return nil
 }
 
 // recordMark records step k at now at the vault's mark (vault.MarkAt),

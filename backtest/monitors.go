@@ -189,12 +189,7 @@ func (e *engine) monitorStep(ctx context.Context, now time.Time) (exits []string
 		}
 	}
 	if e.mon.paused {
-		// Brought to now without charging fees (no operation), but for
-		// the run's last step, which ends it as any run ends.
-		if now.Unix() == e.times[len(e.times)-1] {
-			return nil, true, e.v.Accrue(now)
-		}
-		_, err := e.v.Bring(now)
+		_, err := e.v.Bring(now) // no operation: fees are charged at the run's end (run)
 		return nil, true, err
 	}
 	return exits, false, nil
