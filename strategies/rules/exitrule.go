@@ -91,23 +91,14 @@ func (s *Strategy) begin(op string, ctx context.Context, st *strategies.State) (
 	return params, nil
 }
 
-// ExitCheckEach evaluates the exit rule of each of ss on st and returns
-// each one's markets, out[k] being ss[k].ExitCheck(ctx, st): what risk
-// monitors, compiled as strategies over a vault's universe, ask at every
-// step. Strategies over the same universe, profiles and tags share one
-// filling of each market's names (the per-market work of ExitCheck) and
-// keep their own windows and parameters; others are checked one by one.
-// Errors are ExitCheck's, of the first strategy that fails. A caller
-// that checks the same strategies at every step keeps an ExitSet.
-func ExitCheckEach(ctx context.Context, st *strategies.State, ss []*Strategy) ([][]string, error) {
-	return NewExitSet(ss).Check(ctx, st)
-}
-
-// ExitSet is strategies whose exit rules are checked together
-// (ExitCheckEach), with whether they share their markets' names worked
-// out once, when the set is made: the comparison of their universes,
-// profiles and tags cost more than the check itself at every step of a
-// backtest's risk monitors.
+// ExitSet is strategies whose exit rules are checked together on one
+// State: what risk monitors, compiled as strategies over a vault's
+// universe, ask at every step. Strategies over the same universe,
+// profiles and tags share one filling of each market's names (the
+// per-market work of ExitCheck) and keep their own windows and
+// parameters; others are checked one by one. Whether they share is
+// worked out once, when the set is made: comparing their universes,
+// profiles and tags cost more than the check itself at every step.
 type ExitSet struct {
 	ss     []*Strategy
 	shared bool // every strategy has an exit rule and the first's markets (sameMarkets)
@@ -127,7 +118,10 @@ func NewExitSet(ss []*Strategy) *ExitSet {
 // Of reports whether the set is of ss, in that order.
 func (x *ExitSet) Of(ss []*Strategy) bool { return slices.Equal(x.ss, ss) }
 
-// Check is ExitCheckEach of the set's strategies on st.
+// Check evaluates the exit rule of each of the set's strategies on st
+// and returns each one's markets, out[k] being the k-th strategy's
+// ExitCheck(ctx, st). Errors are ExitCheck's, of the first strategy that
+// fails.
 func (x *ExitSet) Check(ctx context.Context, st *strategies.State) ([][]string, error) {
 	const op = "rules.ExitCheck"
 	ss := x.ss

@@ -123,12 +123,12 @@ func TestStrategy_ExitCheckErrors(t *testing.T) {
 	}
 }
 
-// TestExitCheckEach checks that ExitCheckEach gives each strategy's own
+// TestExitSet checks that an ExitSet's Check gives each strategy's own
 // ExitCheck, for strategies sharing a universe (one filling of the names,
 // their own windows and parameters) and with one over another universe
 // (checked alone), on states whose peg, TVL, utilization and holdings
 // vary.
-func TestExitCheckEach(t *testing.T) {
+func TestExitSet(t *testing.T) {
 	uni := "[lido/steth, rocketpool/reth, aave-v3/weth]"
 	src := func(when, params string) string {
 		return "name: x\nbase: ETH\nuniverse: " + uni + "\n" + params + "rules: { eligible: \"true\", score: \"1\" }\nexit: { when: '" + when + "' }\n"
@@ -162,7 +162,7 @@ func TestExitCheckEach(t *testing.T) {
 		}
 		st := newState(adapters.ETH, mk("lido/steth"), mk("rocketpool/reth"), mk("aave-v3/weth"))
 		st.Time = st.Time.Add(time.Duration(rng.IntN(3)) * time.Hour)
-		got, err := ExitCheckEach(context.Background(), st, ss)
+		got, err := NewExitSet(ss).Check(context.Background(), st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,20 +173,20 @@ func TestExitCheckEach(t *testing.T) {
 			}
 			fired[k] += len(want)
 			if !slices.Equal(got[k], want) {
-				t.Errorf("seed %d, strategy %d (%s): ExitCheckEach %v, ExitCheck %v", seed, k, s.exit.src, got[k], want)
+				t.Errorf("seed %d, strategy %d (%s): ExitSet %v, ExitCheck %v", seed, k, s.exit.src, got[k], want)
 			}
 		}
 		// A strategy without an exit rule: each is checked alone.
-		mixed, err := ExitCheckEach(context.Background(), st, []*Strategy{ss[0], noExit})
+		mixed, err := NewExitSet([]*Strategy{ss[0], noExit}).Check(context.Background(), st)
 		w0, _ := ss[0].ExitCheck(context.Background(), st)
 		if err != nil || !slices.Equal(mixed[0], w0) || mixed[1] != nil {
 			t.Errorf("seed %d, with a strategy without exit rule: %v (%v), want [%v []]", seed, mixed, err, w0)
 		}
 		st2 := newState(adapters.ETH, st.Markets[0], st.Markets[1])
-		if _, err := ExitCheckEach(context.Background(), st2, []*Strategy{other, ss[0]}); err == nil {
-			t.Error("ExitCheckEach on a state of 2 markets with a strategy of 3: no error")
+		if _, err := NewExitSet([]*Strategy{other, ss[0]}).Check(context.Background(), st2); err == nil {
+			t.Error("ExitSet on a state of 2 markets with a strategy of 3: no error")
 		}
-		got2, err := ExitCheckEach(context.Background(), st2, []*Strategy{other})
+		got2, err := NewExitSet([]*Strategy{other}).Check(context.Background(), st2)
 		want2, err2 := other.ExitCheck(context.Background(), st2)
 		if err != nil || err2 != nil || !slices.Equal(got2[0], want2) {
 			t.Errorf("seed %d, another universe: %v (%v), want %v (%v)", seed, got2, err, want2, err2)

@@ -352,7 +352,7 @@ func (e *Evaluator) Eval(ctx context.Context, ms []Monitor, v *vault.Vault, w *a
 		}
 	}
 	e.st = e.r.State()
-	// The conditions at once (rules.ExitCheckEach): each market's names
+	// The conditions at once (rules.ExitSet): each market's names
 	// are filled once for all of them.
 	e.conds = e.conds[:0]
 	for i := range ms {
