@@ -1,14 +1,10 @@
 package chaintest
 
 import (
-	"context"
-	"errors"
 	"math/big"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/execution"
 )
 
@@ -30,7 +26,6 @@ func TestSend_EtherFiClaim(t *testing.T) {
 	weethArt := loadArtifact(t, "LoopWeETH")
 	nftArt := loadArtifact(t, "LoopWithdrawRequestNFT")
 	c := newChain(t)
-	ctx := context.Background()
 	me := c.signer.Address()
 
 	weth, wethTok, _ := c.tenWETH(t)
@@ -57,22 +52,8 @@ func TestSend_EtherFiClaim(t *testing.T) {
 	allow.Allow(weeth, "wrap", "unwrap")
 	allow.Allow(nft, "claimWithdraw")
 	s := &execution.Sender{Client: c.client, Signer: c.signer, Journal: newJournal(t, ""), Poll: 10 * time.Millisecond}
-	enc := &execution.Encoder{Vault: me, Book: book}
-	send := func(key string, r execution.Request) []execution.Sent {
-		t.Helper()
-		calls, err := enc.Calls(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := allow.Check(me, calls); err != nil {
-			t.Fatal(err)
-		}
-		sent, err := s.Send(ctx, key, calls)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sent
-	}
+	q := requests{t: t, c: c, vault: me, enc: &execution.Encoder{Vault: me, Book: book}, allow: allow, s: s}
+	send := q.send
 	send("v/buy", execution.Request{Market: "etherfi/weeth", Op: execution.Supply, Amount: e18("2")})
 	send("v/unwrap", execution.Request{Market: "etherfi/weeth", Op: execution.Unwrap, Amount: c.uint(t, weethArt, weeth, "balanceOf", me)})
 	amount := c.uint(t, eethArt, eeth, "balanceOf", me)
@@ -81,19 +62,7 @@ func TestSend_EtherFiClaim(t *testing.T) {
 	share := new(big.Int).Div(new(big.Int).Mul(amount, c.uint(t, eethArt, eeth, "totalShares")), c.uint(t, lpArt, lp, "getTotalPooledEther"))
 
 	claim := execution.Request{Market: "etherfi/weeth", Op: execution.ClaimWithdrawal, RequestIDs: []*big.Int{big.NewInt(1)}}
-	if _, err := enc.Calls(claim); !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "no rpc is set") {
-		t.Fatalf("claim before reading the chain: err = %v, want a refusal saying no rpc is set", err)
-	}
-	if err := book.ReadChainContracts(ctx, c.client); err != nil {
-		t.Fatal(err)
-	}
-	d, err := book.Deployment("etherfi/weeth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := d.Contract("withdraw_request_nft"); err != nil || got.Address != nft || !strings.Contains(got.Source, "read from LiquidityPool.withdrawRequestNFT() at start") {
-		t.Fatalf("WithdrawRequestNFT read as %+v (%v), want %s read from the pool's getter", got, err, nft.Hex())
-	}
+	q.readFromChain(book, claim, "etherfi/weeth", "withdraw_request_nft", nft, "LiquidityPool.withdrawRequestNFT()")
 
 	send("v/request", execution.Request{Market: "etherfi/weeth", Op: execution.RequestWithdrawal, Amount: amount})
 	if o := c.address(t, nftArt, nft, "ownerOf", big.NewInt(1)); o != me {
@@ -103,18 +72,7 @@ func TestSend_EtherFiClaim(t *testing.T) {
 		t.Errorf("eETH shares held for the request %s, want %s", n, share)
 	}
 
-	calls, err := enc.Calls(claim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, _ := c.client.NonceAt(ctx, me, nil)
-	var re *execution.RevertError
-	if _, err := s.Send(ctx, "v/claim/early", calls); !errors.As(err, &re) || re.Mined {
-		t.Errorf("claim before finalization: err = %v, want a revert caught by simulation", err)
-	}
-	if after, _ := c.client.NonceAt(ctx, me, nil); after != before {
-		t.Errorf("the early claim sent %d transactions", after-before)
-	}
+	q.reverts("v/claim/early", claim, "claim before finalization")
 
 	// Finalized at amountPerShareCeil: ceil(1e18 x pooled / shares).
 	pooled, total := c.uint(t, lpArt, lp, "getTotalPooledEther"), c.uint(t, eethArt, eeth, "totalShares")
@@ -124,20 +82,7 @@ func TestSend_EtherFiClaim(t *testing.T) {
 	if want.Cmp(amount) > 0 {
 		want = amount
 	}
-	ethBefore, err := c.client.BalanceAt(ctx, me, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent := send("v/claim/1", claim)
-	fee := new(big.Int)
-	for _, x := range sent {
-		fee.Add(fee, new(big.Int).Mul(new(big.Int).SetUint64(x.Receipt.GasUsed), x.Receipt.EffectiveGasPrice))
-	}
-	ethAfter, err := c.client.BalanceAt(ctx, me, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if gain := new(big.Int).Add(new(big.Int).Sub(ethAfter, ethBefore), fee); gain.Cmp(want) != 0 {
+	if gain := q.etherGain("v/claim/1", claim); gain.Cmp(want) != 0 {
 		t.Errorf("ether claimed %s, want %s (min of %s eETH and %s shares x %s / 1e18)", gain, want, amount, share, rate)
 	}
 	if n := c.uint(t, nftArt, nft, "balanceOf", me); n.Sign() != 0 {

@@ -130,6 +130,25 @@ func (mc *morphoLoopChain) position(t *testing.T, who common.Address) (coll, deb
 	return coll, debt, shares
 }
 
+// checkOpened checks whose position (at who) on Morpho after a loop's
+// open: the wstETH supplied as collateral, a debt of what was borrowed
+// (and under a millionth of interest), no WETH left at who (every
+// borrow staked). It returns the collateral and the debt.
+func (mc *morphoLoopChain) checkOpened(t *testing.T, who common.Address, whose string, supplied, borrowed *big.Int) (coll, debt *big.Int) {
+	t.Helper()
+	coll, debt, _ = mc.position(t, who)
+	if coll.Cmp(supplied) != 0 {
+		t.Errorf("%s collateral on Morpho %s, want the %s wstETH supplied", whose, coll, supplied)
+	}
+	if debt.Cmp(borrowed) < 0 || new(big.Int).Sub(debt, borrowed).Cmp(new(big.Int).Div(borrowed, big.NewInt(1e6))) > 0 {
+		t.Errorf("%s debt on Morpho %s, want the %s borrowed (and under a millionth of interest)", whose, debt, borrowed)
+	}
+	if got := mc.c.uint(t, mc.erc20, mc.weth, "balanceOf", who); got.Sign() != 0 {
+		t.Errorf("WETH left at %s address %s, want the 10 spent and every borrow staked", whose, got)
+	}
+	return coll, debt
+}
+
 // morphoLoopConfig is the send-mode configuration of the loop on mc: the
 // deployment (the built-in's protocol and roles at the test's addresses)
 // and the allowlist of exactly its calls.
@@ -198,16 +217,7 @@ func TestSend_MorphoWstETHLoop(t *testing.T) {
 		t.Fatalf("the position read before the open: %+v, want an empty one", v)
 	}
 	supplied, borrowed := sendOpen(t, cfg, s, loops, market, at)
-	coll, debt, _ := mc.position(t, me)
-	if coll.Cmp(supplied) != 0 {
-		t.Errorf("collateral on Morpho %s, want the %s wstETH supplied", coll, supplied)
-	}
-	if debt.Cmp(borrowed) < 0 || new(big.Int).Sub(debt, borrowed).Cmp(new(big.Int).Div(borrowed, big.NewInt(1e6))) > 0 {
-		t.Errorf("debt on Morpho %s, want the %s borrowed (and under a millionth of interest)", debt, borrowed)
-	}
-	if got := c.uint(t, mc.erc20, mc.weth, "balanceOf", me); got.Sign() != 0 {
-		t.Errorf("WETH left at the vault's address %s, want the 10 spent and every borrow staked", got)
-	}
+	coll, debt := mc.checkOpened(t, me, "the vault's", supplied, borrowed)
 	collEth := decimal.NewFromBigInt(c.uint(t, mc.wstArt, mc.wst, "getStETHByWstETH", coll), -18)
 	if lo, hi := decimal.RequireFromString("19.997"), decimal.NewFromInt(20); collEth.Cmp(lo) < 0 || collEth.Cmp(hi) > 0 {
 		t.Errorf("collateral %s ether at the rate, want 20 less the wrap slack (at least %s)", collEth, lo)

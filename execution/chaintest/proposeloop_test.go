@@ -128,16 +128,7 @@ func TestPropose_MorphoLoopThroughSafe(t *testing.T) {
 		}
 	}
 	execBatch(t, c, safe, multiSend, propose("v/rebalance/1", open))
-	coll, debt, _ := mc.position(t, safe)
-	if coll.Cmp(supplied) != 0 {
-		t.Errorf("the Safe's collateral on Morpho %s, want the %s wstETH supplied", coll, supplied)
-	}
-	if debt.Cmp(borrowed) < 0 || new(big.Int).Sub(debt, borrowed).Cmp(new(big.Int).Div(borrowed, big.NewInt(1e6))) > 0 {
-		t.Errorf("the Safe's debt on Morpho %s, want the %s borrowed (and under a millionth of interest)", debt, borrowed)
-	}
-	if got := c.uint(t, mc.erc20, mc.weth, "balanceOf", safe); got.Sign() != 0 {
-		t.Errorf("WETH left at the Safe %s, want the 10 spent", got)
-	}
+	coll, debt := mc.checkOpened(t, safe, "the Safe's", supplied, borrowed)
 	if c0, d0, _ := mc.position(t, me); c0.Sign() != 0 || d0.Sign() != 0 {
 		t.Errorf("the owner's account holds a position (%s, %s): the batch acted for it, not the Safe", c0, d0)
 	}

@@ -36,14 +36,7 @@ func TestSend_SwellDeposit(t *testing.T) {
 	weth, wethTok, setup := c.tenWETH(t)
 	rsw := c.deploy(t, rswArt, rate)
 
-	src := "deployed by the test"
-	rswC := execution.Contract{Name: "rswETH", Address: rsw, Source: src}
-	book := execution.NewBook()
-	if err := book.Add(execution.Deployment{Market: "swell/rsweth", Protocol: execution.Swell, Asset: wethTok,
-		Position:  &execution.Token{Contract: rswC, Symbol: "rswETH", Decimals: 18},
-		Contracts: map[string]execution.Contract{"rsweth": rswC, "weth": wethTok.Contract}}); err != nil {
-		t.Fatal(err)
-	}
+	book := swellBook(t, wethTok, rsw)
 	allow := execution.NewAllowlist()
 	allow.Allow(weth, "withdraw")
 	allow.Allow(rsw, "deposit")

@@ -2,14 +2,11 @@ package chaintest
 
 import (
 	"context"
-	"errors"
 	"math/big"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/execution"
 	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
@@ -45,21 +42,14 @@ func TestSend_SwellExit(t *testing.T) {
 	c.transact(t, acmArt, acm, "setRswEXIT", exit)
 	c.transact(t, rswArt, rsw, "setAccessControlManager", acm)
 
-	src := "deployed by the test"
-	rswC := execution.Contract{Name: "rswETH", Address: rsw, Source: src}
-	book := execution.NewBook()
-	if err := book.Add(execution.Deployment{Market: "swell/rsweth", Protocol: execution.Swell, Asset: wethTok,
-		Position:  &execution.Token{Contract: rswC, Symbol: "rswETH", Decimals: 18},
-		Contracts: map[string]execution.Contract{"rsweth": rswC, "weth": wethTok.Contract}}); err != nil {
-		t.Fatal(err)
-	}
+	book := swellBook(t, wethTok, rsw)
 	allow := execution.NewAllowlist()
 	allow.Allow(weth, "withdraw")
 	allow.Allow(rsw, "deposit", "approve")
 	allow.Allow(exit, "createWithdrawRequest", "finalizeWithdrawal")
 	cfg := &execution.Config{Mode: execution.ModeSend, ChainID: 1337, Vaults: map[string]common.Address{"v": me}, Allow: allow, Book: book}
 	s := &execution.Sender{Client: c.client, Signer: c.signer, Journal: newJournal(t, ""), Poll: 10 * time.Millisecond}
-	enc := &execution.Encoder{Vault: me, Book: book}
+	q := requests{t: t, c: c, vault: me, enc: &execution.Encoder{Vault: me, Book: book}, allow: allow, s: s}
 	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	buy := vault.Decision{Time: at, Orders: []vault.Order{{Market: "swell/rsweth", Side: vault.Buy, Amount: fixed.RequireFromString("2")}}}
 	calls, err := cfg.Plan("v", buy, 0.01)
@@ -71,36 +61,13 @@ func TestSend_SwellExit(t *testing.T) {
 	}
 	held := new(big.Int).Div(new(big.Int).Mul(e18("2"), e18("1")), rate)
 
-	// Before the chain is read (no node): the exit is refused in words.
-	if _, err := enc.Calls(execution.Request{Market: "swell/rsweth", Op: execution.RequestWithdrawal, Amount: held}); !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "no rpc is set") {
-		t.Fatalf("exit before reading the chain: err = %v, want a refusal saying no rpc is set", err)
-	}
-	if err := book.ReadChainContracts(ctx, c.client); err != nil {
-		t.Fatal(err)
-	}
-	d, err := book.Deployment("swell/rsweth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := d.Contract("rswexit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Address != exit || !strings.Contains(got.Source, "read from rswETH.AccessControlManager().rswEXIT() at start") {
-		t.Fatalf("rswEXIT read as %s (%q), want %s read from rswETH's getter", got.Address.Hex(), got.Source, exit.Hex())
-	}
+	// Before the chain is read (no node) the exit is refused in words;
+	// then rswEXIT is read through rswETH's getter.
+	request := execution.Request{Market: "swell/rsweth", Op: execution.RequestWithdrawal, Amount: held}
+	q.readFromChain(book, request, "swell/rsweth", "rswexit", exit, "rswETH.AccessControlManager().rswEXIT()")
 
 	// The request of the whole rswETH: approve, createWithdrawRequest.
-	req, err := enc.Calls(execution.Request{Market: "swell/rsweth", Op: execution.RequestWithdrawal, Amount: held})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := allow.Check(me, req); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Send(ctx, "v/exit/1", req); err != nil {
-		t.Fatal(err)
-	}
+	q.send("v/exit/1", request)
 	if b := c.uint(t, rswArt, rsw, "balanceOf", me); b.Sign() != 0 {
 		t.Errorf("rswETH after the request %s, want 0", b)
 	}
@@ -115,21 +82,8 @@ func TestSend_SwellExit(t *testing.T) {
 	}
 
 	// Not processed yet: the claim reverts in simulation, nothing sent.
-	claim, err := enc.Calls(execution.Request{Market: "swell/rsweth", Op: execution.ClaimWithdrawal, RequestIDs: []*big.Int{big.NewInt(1)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := allow.Check(me, claim); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := c.client.NonceAt(ctx, me, nil)
-	var re *execution.RevertError
-	if _, err := s.Send(ctx, "v/claim/early", claim); !errors.As(err, &re) || re.Mined {
-		t.Errorf("claim before processing: err = %v, want a revert caught by simulation", err)
-	}
-	if after, _ := c.client.NonceAt(ctx, me, nil); after != before {
-		t.Errorf("the early claim sent %d transactions", after-before)
-	}
+	claim := execution.Request{Market: "swell/rsweth", Op: execution.ClaimWithdrawal, RequestIDs: []*big.Int{big.NewInt(1)}}
+	q.reverts("v/claim/early", claim, "claim before processing")
 
 	// The rate rises to 1.10, then Swell processes request 1 (another
 	// account sends the ether): the claim pays held x min(1.10, 1.05).
@@ -138,23 +92,7 @@ func TestSend_SwellExit(t *testing.T) {
 	c.sendRaw(t, c.key, user, e18("3"), nil)
 	pay := new(big.Int).Div(new(big.Int).Mul(held, rate), e18("1"))
 	c.txAs(t, key, exit, pay, &exitArt, "processWithdrawals", big.NewInt(1))
-	ethBefore, err := c.client.BalanceAt(ctx, me, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent, err := s.Send(ctx, "v/claim/1", claim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fee := new(big.Int)
-	for _, x := range sent {
-		fee.Add(fee, new(big.Int).Mul(new(big.Int).SetUint64(x.Receipt.GasUsed), x.Receipt.EffectiveGasPrice))
-	}
-	ethAfter, err := c.client.BalanceAt(ctx, me, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if gain := new(big.Int).Add(new(big.Int).Sub(ethAfter, ethBefore), fee); gain.Cmp(pay) != 0 {
+	if gain := q.etherGain("v/claim/1", claim); gain.Cmp(pay) != 0 {
 		t.Errorf("ether claimed %s, want %s (%s rswETH x 1.05)", gain, pay, held)
 	}
 	if n := c.uint(t, exitArt, exit, "balanceOf", me); n.Sign() != 0 {
