@@ -78,7 +78,7 @@ func (m *nextMemo) get(s cron.Schedule, t time.Time) time.Time {
 	if !m.next.IsZero() && t.Location() == m.from.Location() && !t.Before(m.from) && t.Before(m.next) {
 		return m.next
 	}
-	n := s.Next(t)
+	n := nextTick(s, t)
 	m.from, m.next = t, n
 	return n
 }
