@@ -112,7 +112,7 @@ func dayDate(day int64) (int, time.Month, int) { return time.Unix(day*daySecs, 0
 
 // weekday is the day of the week of day (1970-01-01 was a Thursday).
 func weekday(day int64) time.Weekday {
-	return time.Weekday((day%7+7+int64(time.Thursday))%7)
+	return time.Weekday((day%7 + 7 + int64(time.Thursday)) % 7)
 }
 
 func floorDiv(a, b int64) int64 {
