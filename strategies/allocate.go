@@ -112,7 +112,8 @@ type Candidate struct {
 // weight is zero), ready for Projector.Project, plus a note per market
 // ("rank 4 of 6: outside the top 3", "apy volatility 0.0012 over 168h0m0s
 // (42 obs)"; "" when there is nothing to add). Ineligible markets get no
-// note: the caller knows why they are ineligible.
+// note: the caller knows why they are ineligible. A brief State
+// (st.Brief) gets no notes (nil).
 //
 // Errors (KindInvalid) report bad options, a candidate count that is not
 // the market count, or an eligible market's weight or score that is
@@ -131,7 +132,10 @@ func Allocate(st *State, o AllocOptions, cands []Candidate) ([]float64, []string
 	}
 	n := len(cands)
 	w := make([]float64, n)
-	notes := make([]string, n)
+	var notes []string
+	if !st.Brief {
+		notes = make([]string, n)
+	}
 	for i, c := range cands {
 		if !c.Eligible {
 			continue
@@ -177,15 +181,20 @@ func Allocate(st *State, o AllocOptions, cands []Candidate) ([]float64, []string
 			g := groupOf(i)
 			rank := seen[g]
 			seen[g]++
-			in := ""
-			if o.Per != "" {
-				in = " in " + o.Per + " " + g
+			if notes != nil {
+				in := ""
+				if o.Per != "" {
+					in = " in " + o.Per + " " + g
+				}
+				if rank >= o.K {
+					notes[i] = fmt.Sprintf("rank %d of %d%s: outside the top %d", rank+1, size[g], in, o.K)
+				} else {
+					notes[i] = fmt.Sprintf("rank %d of %d%s", rank+1, size[g], in)
+				}
 			}
 			if rank >= o.K {
-				notes[i] = fmt.Sprintf("rank %d of %d%s: outside the top %d", rank+1, size[g], in, o.K)
 				continue
 			}
-			notes[i] = fmt.Sprintf("rank %d of %d%s", rank+1, size[g], in)
 			if o.Then == Equal {
 				w[i] = 1
 			} else {
@@ -203,11 +212,15 @@ func Allocate(st *State, o AllocOptions, cands []Candidate) ([]float64, []string
 			}
 			sd, k := Volatility(&st.Markets[i], o.Field, st.Time, lb)
 			if k < 2 {
-				notes[i] = fmt.Sprintf("too few observations of %s in %s to measure volatility (%d)", o.Field, lb, k)
+				if notes != nil {
+					notes[i] = fmt.Sprintf("too few observations of %s in %s to measure volatility (%d)", o.Field, lb, k)
+				}
 				continue
 			}
 			w[i] = 1 / math.Max(sd, MinVolatility)
-			notes[i] = fmt.Sprintf("%s volatility %.4g over %s (%d obs)", o.Field, sd, lb, k)
+			if notes != nil {
+				notes[i] = fmt.Sprintf("%s volatility %.4g over %s (%d obs)", o.Field, sd, lb, k)
+			}
 		}
 	}
 	if err := normalize(w); err != nil {

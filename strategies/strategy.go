@@ -70,6 +70,16 @@ type State struct {
 	BaseUSD       float64
 	// Params are the strategy's parameters after overrides (sweeps).
 	Params map[string]float64
+	// Brief says the caller reads of the Target only what a vault acts
+	// on: the weights, idle, exits, leverages, the Target's own Reason
+	// and, of each allocation's Reason, whether it says "capped by" (the
+	// vault sells an over-weight down to a capped target; see
+	// vault.Decide). A
+	// strategy may then leave the rest of the allocations' reasons out
+	// (scores, why a market is ineligible, notes), whose formatting costs
+	// more than the plan itself at every rebalance check. The keeper's
+	// Step plans brief: its report keeps no Target.
+	Brief bool
 }
 
 // Market returns the state of a market by ID, or nil.

@@ -163,8 +163,16 @@ func (r *Runner) Harvest(ctx context.Context, now, tick time.Time, force bool) (
 // decision's drift, gain and cost (always without a Scheduled strategy);
 // other triggers (manual, exit) are not conditional.
 func (r *Runner) Rebalance(ctx context.Context, now, tick time.Time, trigger Trigger) (TaskReport, error) {
+	return r.rebalance(ctx, now, tick, trigger, false)
+}
+
+// rebalance is Rebalance, planning brief (strategies.State.Brief) when
+// the caller keeps no Target (Step).
+func (r *Runner) rebalance(ctx context.Context, now, tick time.Time, trigger Trigger, brief bool) (TaskReport, error) {
 	rep := TaskReport{Kind: TaskRebalance, Tick: tick}
-	target, err := r.Strategy.Plan(ctx, r.State())
+	st := r.State()
+	st.Brief = brief
+	target, err := r.Strategy.Plan(ctx, st)
 	if err != nil {
 		return rep, err
 	}
@@ -178,6 +186,12 @@ func (r *Runner) Rebalance(ctx context.Context, now, tick time.Time, trigger Tri
 // rule lists a held market (unless PlanExits); any other strategy is
 // planned and its Target.Exit read.
 func (r *Runner) ExitCheck(ctx context.Context, now, tick time.Time) (TaskReport, error) {
+	return r.exitCheck(ctx, now, tick, false)
+}
+
+// exitCheck is ExitCheck, planning brief when the caller keeps no Target
+// (Step).
+func (r *Runner) exitCheck(ctx context.Context, now, tick time.Time, brief bool) (TaskReport, error) {
 	v := r.Vault
 	rep := TaskReport{Kind: TaskExitCheck, Tick: tick}
 	if !v.holdsAny() {
@@ -189,6 +203,7 @@ func (r *Runner) ExitCheck(ctx context.Context, now, tick time.Time) (TaskReport
 		return rep, nil
 	}
 	st := r.State()
+	st.Brief = brief
 	if x, ok := r.Strategy.(strategies.Exiter); ok && !r.PlanExits {
 		exits, err := x.ExitCheck(ctx, st)
 		if err != nil {
@@ -339,7 +354,9 @@ func (s *StepReport) Add(tr TaskReport) {
 // ExitCheck, which a rebalance earlier in the step makes redundant (it
 // applied the exits). When a step covers several ticks of one schedule,
 // each is reported in Tasks but the action runs once, at the last tick:
-// the state is the same for all of them.
+// the state is the same for all of them. Its report keeps no Target, so
+// it plans brief (strategies.State.Brief): the allocations' own reasons,
+// which no decision records, are not written.
 func (r *Runner) Step(ctx context.Context, now time.Time) (StepReport, error) {
 	v := r.Vault
 	rep := StepReport{Time: now}
@@ -364,13 +381,13 @@ func (r *Runner) Step(ctx context.Context, now time.Time) (StepReport, error) {
 		case TaskHarvest:
 			tr, err = r.Harvest(ctx, now, t.Tick, false)
 		case TaskRebalance:
-			tr, err = r.Rebalance(ctx, now, t.Tick, TriggerSchedule)
+			tr, err = r.rebalance(ctx, now, t.Tick, TriggerSchedule, true)
 			planned = true
 		case TaskExitCheck:
 			if planned {
 				continue // a rebalance at this step already applied the exits
 			}
-			tr, err = r.ExitCheck(ctx, now, t.Tick)
+			tr, err = r.exitCheck(ctx, now, t.Tick, true)
 		}
 		if err != nil {
 			return rep, err

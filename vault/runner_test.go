@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,14 +10,17 @@ import (
 )
 
 // schedStrategy targets f/a at 0.9, exits it once exit is set, and
-// rebalances only when drift > 0.05.
+// rebalances only when drift > 0.05. briefs records each plan's
+// State.Brief.
 type schedStrategy struct {
-	exit  bool
-	sched strategies.Schedule
+	exit   bool
+	sched  strategies.Schedule
+	briefs []bool
 }
 
 func (s *schedStrategy) Name() string { return "sched" }
 func (s *schedStrategy) Plan(_ context.Context, st *strategies.State) (strategies.Target, error) {
+	s.briefs = append(s.briefs, st.Brief)
 	if s.exit {
 		return strategies.Target{Allocations: []strategies.Allocation{{Market: "f/a"}}, Idle: 1, Exit: []string{"f/a"}}, nil
 	}
@@ -65,5 +69,14 @@ func TestRunner_Step(t *testing.T) {
 	}
 	if err := Reconcile(v); err != nil {
 		t.Error(err)
+	}
+	// Step's report keeps no target: its plans were brief. A rebalance
+	// asked for directly reports its target: it plans in full.
+	if len(st.briefs) == 0 || slices.Contains(st.briefs, false) {
+		t.Errorf("Step's plans were brief %v, want all brief", st.briefs)
+	}
+	must(r.Rebalance(t.Context(), t0.Add(19*time.Hour), time.Time{}, TriggerManual))(t)
+	if st.briefs[len(st.briefs)-1] {
+		t.Error("Rebalance planned brief, want in full")
 	}
 }

@@ -352,6 +352,11 @@ func (pc *planCtx) runFloat(p *program) (float64, error) {
 // A rule that fails at run time, or a score or weight that is NaN or
 // infinite, or a negative weight, is a KindInvalid error naming the market
 // and the rule.
+//
+// A brief plan (st.Brief) computes the same target but gives each
+// allocation only the projection's reason (the caps that bind it): the
+// markets' own reasons, the allocation's notes and the loop notes are
+// not written.
 func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
 	const op = "rules.Plan"
 	params, err := s.begin(op, ctx, st)
@@ -361,6 +366,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 
 	n := len(st.Markets)
 	nw := len(s.comp.windows)
+	brief := st.Brief
 	pc := s.takePlanCtx(st.Time.Unix())
 	defer s.putPlanCtx(pc)
 	pc.have = grow(pc.have, nw)
@@ -393,13 +399,17 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		ms := &st.Markets[i]
 		rspan[i][0] = int32(len(rb))
 		if ms.Row < 0 {
-			rb = append(rb, "no observation at or before "...)
-			rb = st.Time.UTC().AppendFormat(rb, "2006-01-02T15:04:05Z")
+			if !brief {
+				rb = append(rb, "no observation at or before "...)
+				rb = st.Time.UTC().AppendFormat(rb, "2006-01-02T15:04:05Z")
+			}
 			rspan[i][1] = int32(len(rb))
 			continue
 		}
 		if ms.Paused {
-			rb = append(rb, "paused"...)
+			if !brief {
+				rb = append(rb, "paused"...)
+			}
 			rspan[i][1] = int32(len(rb))
 			continue
 		}
@@ -411,7 +421,9 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 			}
 			if out {
 				exits = append(exits, ms.Market.ID)
-				rb = pc.appendExplain(append(rb, "exit: "...), s.exit, true)
+				if !brief {
+					rb = pc.appendExplain(append(rb, "exit: "...), s.exit, true)
+				}
 				rspan[i][1] = int32(len(rb))
 				reads[i] = readExit
 				continue
@@ -431,7 +443,9 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 				return strategies.Target{}, err
 			}
 			if !ok {
-				rb = pc.appendExplain(append(rb, "ineligible: "...), s.eligible, false)
+				if !brief {
+					rb = pc.appendExplain(append(rb, "ineligible: "...), s.eligible, false)
+				}
 				rspan[i][1] = int32(len(rb))
 				continue
 			}
@@ -455,7 +469,9 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 				}
 			}
 			eligibleCount++
-			rb = appendNum(append(rb, "score "...), score)
+			if !brief {
+				rb = appendNum(append(rb, "score "...), score)
+			}
 			rspan[i][1] = int32(len(rb))
 			continue
 		}
@@ -470,6 +486,9 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		}
 		cands[i] = strategies.Candidate{Eligible: true, Score: score, Weight: weight}
 		eligibleCount++
+		if brief {
+			continue
+		}
 		rb = append(rb, "score "...)
 		at := len(rb)
 		rb = appendNum(rb, score)
@@ -512,6 +531,9 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 				return strategies.Target{}, s.runErr(s.weight, st.Markets[i].Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
 			}
 			cands[i].Weight = weight
+			if brief {
+				continue
+			}
 			wspan[i][0] = int32(len(rb))
 			rb = appendNum(append(rb, ", weight "...), weight)
 			for gi := range groups {
@@ -534,10 +556,19 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 	if err != nil {
 		return strategies.Target{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
 	}
-	// The reasons, as Projection.Target joins them: the market's own, the
-	// allocation's note, the projection's; one string for all.
+	t := strategies.Target{Allocations: make([]strategies.Allocation, n), Idle: proj.Idle, Exit: exits}
 	out := pc.out[:0]
 	defer func() { pc.out = out[:0] }()
+	if brief {
+		for i := range t.Allocations {
+			t.Allocations[i] = strategies.Allocation{Market: proj.Markets[i], Weight: proj.Weights[i],
+				Reason: proj.Reasons[i], Reads: s.readList(reads[i]), Leverage: levs[i]}
+		}
+		t.Reason, out = s.summary(out, eligibleCount, n, exits)
+		return t, nil
+	}
+	// The reasons, as Projection.Target joins them: the market's own, the
+	// allocation's note, the projection's; one string for all.
 	ends := grow(pc.ends, n)
 	pc.ends = ends
 	for i := range n {
@@ -558,7 +589,6 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		ends[i] = int32(len(out))
 	}
 	all := string(out)
-	t := strategies.Target{Allocations: make([]strategies.Allocation, n), Idle: proj.Idle}
 	for i := range t.Allocations {
 		t.Allocations[i] = strategies.Allocation{Market: proj.Markets[i], Weight: proj.Weights[i],
 			Reason: all[prevEnd(ends, i):ends[i]], Reads: s.readList(reads[i]), Leverage: levs[i]}
@@ -566,9 +596,15 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 			t.Allocations[i].Reason += loopNote(&pc.env, st.Market(proj.Markets[i]), l)
 		}
 	}
-	t.Exit = exits
-	// "<name>: <k> of <n> markets eligible, <method> allocation[, exit from a, b]"
-	out = append(out[:0], s.name...)
+	t.Reason, out = s.summary(out, eligibleCount, n, exits)
+	return t, nil
+}
+
+// summary is a plan's Target.Reason, "<name>: <k> of <n> markets
+// eligible, <method> allocation[, exit from a, b]", written in buf
+// (returned for reuse).
+func (s *Strategy) summary(buf []byte, eligibleCount, n int, exits []string) (string, []byte) {
+	out := append(buf[:0], s.name...)
 	out = append(out, ": "...)
 	out = strconv.AppendInt(out, int64(eligibleCount), 10)
 	out = append(out, " of "...)
@@ -584,8 +620,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		}
 		out = append(out, id...)
 	}
-	t.Reason = string(out)
-	return t, nil
+	return string(out), out
 }
 
 // enter makes market i (ms) the plan context's current market: its

@@ -8,8 +8,9 @@
 // passes for it: weights >= 0 and finite, weights plus idle equal to 1
 // within 1e-12, every constraint respected, allocations covering the
 // universe in order with a reason for every zero, the same State giving
-// the same Target (also from concurrent calls), and the State left
-// unmodified.
+// the same Target (also from concurrent calls), a brief plan
+// (State.Brief) giving that Target but for the allocations' reasons, and
+// the State left unmodified.
 package strategytest
 
 import (
@@ -19,6 +20,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +96,38 @@ func Check(s strategies.Strategy, st *strategies.State, c strategies.Constraints
 	}
 	if diff := diffState(before, st); diff != "" {
 		return fmt.Errorf("%s: concurrent Plans modified the state (-before +after):\n%s", s.Name(), diff)
+	}
+	b := *st
+	b.Brief = true
+	brief, err := s.Plan(ctx, &b)
+	if err != nil {
+		return fmt.Errorf("%s: brief Plan: %w", s.Name(), err)
+	}
+	if err := SameBrief(&got, &brief); err != nil {
+		return fmt.Errorf("%s: brief Plan: %w", s.Name(), err)
+	}
+	return nil
+}
+
+// SameBrief checks that brief, a plan of a brief State, is full, the plan
+// of the same State in full, but for the allocations' reasons: the same
+// weights (to the bit), idle, leverages, reads, exits and Target reason,
+// and each allocation's reason saying "capped by" when full's does.
+func SameBrief(full, brief *strategies.Target) error {
+	if brief.Idle != full.Idle || brief.Reason != full.Reason || !slices.Equal(brief.Exit, full.Exit) {
+		return fmt.Errorf("idle %v, reason %q, exit %v; the full plan's %v, %q, %v", brief.Idle, brief.Reason, brief.Exit, full.Idle, full.Reason, full.Exit)
+	}
+	if len(brief.Allocations) != len(full.Allocations) {
+		return fmt.Errorf("%d allocations, the full plan %d", len(brief.Allocations), len(full.Allocations))
+	}
+	for i, a := range brief.Allocations {
+		f := full.Allocations[i]
+		if a.Market != f.Market || math.Float64bits(a.Weight) != math.Float64bits(f.Weight) || a.Leverage != f.Leverage || !slices.Equal(a.Reads, f.Reads) {
+			return fmt.Errorf("allocation %d is %+v, the full plan's %+v", i, a, f)
+		}
+		if strings.Contains(a.Reason, "capped by") != strings.Contains(f.Reason, "capped by") {
+			return fmt.Errorf("%s: reason %q, the full plan's %q: not the same cap", a.Market, a.Reason, f.Reason)
+		}
 	}
 	return nil
 }
