@@ -894,18 +894,14 @@ func (e *engine) advanceStep(k int, t int64) error {
 				return err
 			}
 		}
-		var g adapters.Growth
 		if k > 0 && e.growth != nil && m.grow >= 0 {
-			g = e.growth.at(k, m.grow)
-			if err := e.v.ObserveGrowth(i, g); err != nil {
+			if err := e.v.ObserveGrowth(i, e.growth.at(k, m.grow)); err != nil {
 				return err
 			}
 		}
-		if k > 0 || e.book.col[i] != nil {
-			e.book.step(i, m.row, g)
-		}
 	}
 	if k > 0 && e.growth != nil {
+		e.book.step(k, e.growth)
 		e.growth.reach(k + 1) // step k is the last this reader reads of its block
 	}
 	if e.gasM >= 0 || e.gasData {

@@ -13,20 +13,30 @@ import (
 // staking token's exchange rate) or its growth (a lending market's, the
 // run's growth table), in float64; its queued claims are worth what
 // they pay.
+//
+// Only the positions held at the last exact step are marked, so the book
+// follows only those between exact steps: a column basis is read at the
+// market's row when a mark or an exact value needs it (not written at
+// every step for every market), and a growth basis is multiplied by the
+// step's growth only for the markets in grown.
 type markBook struct {
+	ms     []*market   // the run's markets (their cursors' rows)
 	col    [][]float64 // the basis column of each market, nil: none
 	growth []bool      // the basis is the market's growth
 	scale  []float64   // each position's units' value at the last exact step over its basis then
 	claims []float64   // its queued claims' payout then
-	now    []float64   // the basis at the current step
-	known  []bool      // now is known (no step since the last exact one lacked a growth)
+	grown  []float64   // a growth basis's product of the steps' growths since the last exact step
+	known  []bool      // the basis is known (no step since the last exact one lacked a growth)
+	// stepped are the growth markets held (with a known basis) at the
+	// last exact step: the ones step multiplies.
+	stepped []int
 }
 
 // newMarkBook reads each market's mark basis at pricing.
 func newMarkBook(ms []*market, pricing adapters.Pricing) *markBook {
 	n := len(ms)
-	b := &markBook{col: make([][]float64, n), growth: make([]bool, n), scale: make([]float64, n), claims: make([]float64, n),
-		now: make([]float64, n), known: make([]bool, n)}
+	b := &markBook{ms: ms, col: make([][]float64, n), growth: make([]bool, n), scale: make([]float64, n), claims: make([]float64, n),
+		grown: make([]float64, n), known: make([]bool, n)}
 	for i, m := range ms {
 		mk, ok := m.ad.Driver().(adapters.Marker)
 		if !ok {
@@ -39,20 +49,28 @@ func newMarkBook(ms []*market, pricing adapters.Pricing) *markBook {
 	return b
 }
 
-// step moves market i's basis to its row r (a column basis) or by the
-// growth g of the step (a growth basis; a zero growth, where the market's
-// driver gave none, leaves the basis unknown until the next exact step).
-func (b *markBook) step(i, r int, g adapters.Growth) {
-	switch {
-	case b.col[i] != nil:
-		if r >= 0 {
-			b.now[i] = b.col[i][r]
-		} else {
-			b.known[i] = false
+// now is market i's basis at the current step: its column at its row (0
+// before its first row), or the growth since the last exact step.
+func (b *markBook) now(i int) float64 {
+	if c := b.col[i]; c != nil {
+		if r := b.ms[i].row; r >= 0 {
+			return c[r]
 		}
-	case b.growth[i]:
+		return 0
+	}
+	return b.grown[i]
+}
+
+// step moves the growth bases of the held markets by step k's growths in
+// t (a zero growth, where the market's driver gave none, leaves the basis
+// unknown until the next exact step). A column basis needs no step: it
+// is read at the market's row, and a held market's row is known (its
+// basis was positive at the last exact step) for the rest of the run.
+func (b *markBook) step(k int, t *growthTable) {
+	for _, i := range b.stepped {
+		g := t.at(k, b.ms[i].grow)
 		if g.To > g.From && g.Factor > 0 {
-			b.now[i] *= g.Factor
+			b.grown[i] *= g.Factor
 		} else {
 			b.known[i] = false
 		}
@@ -63,16 +81,20 @@ func (b *markBook) step(i, r int, g adapters.Growth) {
 // valued at (vals, queued claims included, and claims, in market order):
 // the bases the next marks start from.
 func (b *markBook) exact(vals, claims []float64) {
+	b.stepped = b.stepped[:0]
 	for i, v := range vals {
 		b.claims[i] = claims[i]
 		if b.growth[i] {
-			b.now[i] = 1
+			b.grown[i] = 1
 		}
 		b.known[i] = b.col[i] != nil || b.growth[i]
 		b.scale[i] = 0
 		if units := v - claims[i]; units != 0 {
-			if b.known[i] && b.now[i] > 0 {
-				b.scale[i] = units / b.now[i]
+			if now := b.now(i); b.known[i] && now > 0 {
+				b.scale[i] = units / now
+				if b.growth[i] {
+					b.stepped = append(b.stepped, i)
+				}
 			} else {
 				b.scale[i], b.known[i] = math.NaN(), false // held, without a basis
 			}
@@ -89,7 +111,7 @@ func (b *markBook) mark(dst []float64) (_ []float64, sum float64, ok bool) {
 			if !b.known[i] {
 				return dst, 0, false
 			}
-			v = sc * b.now[i]
+			v = sc * b.now(i)
 		}
 		v += b.claims[i]
 		dst = append(dst, v)
