@@ -16,29 +16,42 @@ import (
 // Series and Row (Runner.Prepare) so that look-back windows see it.
 func (v *Vault) StrategyState() *strategies.State {
 	st := new(strategies.State)
-	v.fillState(st)
+	v.fillState(st, false)
 	return st
 }
 
-// fillState is StrategyState into st, reusing its Markets.
-func (v *Vault) fillState(st *strategies.State) {
+// fillState is StrategyState into st, reusing its Markets. same says that
+// st is one fillState filled for this vault before (which no strategy
+// modifies): its markets keep their Market and Profile, which do not
+// change under a vault, and only the rest of each is written again (the
+// Market's copy was most of the cost of a plan's State).
+func (v *Vault) fillState(st *strategies.State, same bool) {
 	nav := v.grossN()
 	navF := nav.ToFloat()
 	ms := st.Markets
-	if cap(ms) < len(v.markets) {
-		ms = make([]strategies.MarketState, len(v.markets))
+	if len(ms) != len(v.markets) {
+		same = false
+		if cap(ms) < len(v.markets) {
+			ms = make([]strategies.MarketState, len(v.markets))
+		}
+		ms = ms[:len(v.markets)]
 	}
 	*st = strategies.State{
 		Time: v.now, Base: v.cfg.Base, NAV: nav, Idle: v.idle,
 		GasPrice: v.gasPrice, GasAssetPrice: v.gasAssetPrice,
-		Markets: ms[:len(v.markets)],
+		Markets: ms,
 	}
 	for i, s := range v.markets {
 		ms := &st.Markets[i]
-		*ms = strategies.MarketState{Market: s.ad.Market(), Profile: s.ad.Profile(), Row: -1, Value: num{},
-			PendingRewards: s.pos.Rewards, Paused: s.pos.Paused}
-		if !s.env().Obs.Time.IsZero() || s.env().Obs.Set != 0 {
-			ms.Row, ms.Obs = 0, s.env().Obs
+		if !same {
+			ms.Market, ms.Profile = s.ad.Market(), s.ad.Profile()
+		}
+		ms.Series, ms.Row, ms.Value, ms.Weight, ms.Loop = nil, -1, num{}, 0, nil
+		ms.PendingRewards, ms.Paused = s.pos.Rewards, s.pos.Paused
+		if e := s.env(); !e.Obs.Time.IsZero() || e.Obs.Set != 0 {
+			ms.Row, ms.Obs = 0, e.Obs
+		} else {
+			ms.Obs = adapters.Observation{}
 		}
 		if s.pos.Units.Sign() != 0 {
 			ms.Value = v.fill(s).units
@@ -77,7 +90,15 @@ type Runner struct {
 	// strategies.Exiter (the reference the cheap path is tested against).
 	PlanExits bool
 
-	state *strategies.State // reused by State
+	state runnerState // reused by State
+}
+
+// runnerState is the State a Runner plans on, reused from plan to plan,
+// and the vault it was last filled for: filled again for the same vault
+// it keeps its markets' Market and Profile (Vault.fillState).
+type runnerState struct {
+	st strategies.State
+	of *Vault
 }
 
 // Skip says why a task did nothing.
@@ -310,11 +331,9 @@ func skipRebalance(rep TaskReport, d Decision, why string) TaskReport {
 // Prepare. The Runner reuses it: it is valid until the next call (a
 // strategy must not keep it after Plan returns).
 func (r *Runner) State() *strategies.State {
-	if r.state == nil {
-		r.state = new(strategies.State)
-	}
-	st := r.state
-	r.Vault.fillState(st)
+	st := &r.state.st
+	r.Vault.fillState(st, r.state.of == r.Vault)
+	r.state.of = r.Vault
 	if r.Prepare != nil {
 		r.Prepare(st)
 	}

@@ -2,10 +2,12 @@ package vault
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
 )
 
@@ -79,4 +81,36 @@ func TestRunner_Step(t *testing.T) {
 	if st.briefs[len(st.briefs)-1] {
 		t.Error("Rebalance planned brief, want in full")
 	}
+}
+
+// TestRunner_State: the State a Runner reuses is, at every plan, the one
+// StrategyState builds afresh: after observations and trades, and for another vault put in the Runner (whose markets it then holds).
+func TestRunner_State(t *testing.T) {
+	v := newTestVault(t, plainConfig(), map[string]*fake{"f/a": {apy: 0.05}, "f/b": {apy: 0.03}})
+	must(v.Deposit(t0, "u", d("100")))(t)
+	r := &Runner{Vault: v, Strategy: &schedStrategy{}}
+	check := func(what string) {
+		t.Helper()
+		got, want := r.State(), r.Vault.StrategyState()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: Runner.State\n%+v\nwant StrategyState\n%+v", what, got, want)
+		}
+	}
+	check("no observation")
+	obs := adapters.Observation{Time: t0}
+	obs.Set = obs.Set.With(adapters.FieldAPY)
+	obs.Values[adapters.FieldAPY] = 0.04
+	if err := v.Observe("f/a", obs); err != nil {
+		t.Fatal(err)
+	}
+	check("f/a observed")
+	if _, _, err := v.Rebalance(t0, time.Time{}, TriggerManual, target(map[string]float64{"f/a": 0.5, "f/b": 0.3})); err != nil {
+		t.Fatal(err)
+	}
+	check("after trades")
+	w := newTestVault(t, plainConfig(), map[string]*fake{"f/c": {apy: 0.02}, "f/d": {apy: 0.01}})
+	r.Vault = w
+	check("another vault")
+	r.Vault = v
+	check("the first vault again")
 }
