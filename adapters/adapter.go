@@ -332,6 +332,29 @@ type SellQuoter interface {
 	QuoteSell(env *Env, amount fixed.Num) (Quote, error)
 }
 
+// QuotePart is how much of a Quote a PartQuoter prices.
+type QuotePart uint8
+
+const (
+	// QuoteYield is the yield alone: APY, RewardAPY and Unknown.
+	QuoteYield QuotePart = iota
+	// QuoteEntry is the yield and EntryCost.
+	QuoteEntry
+)
+
+// PartQuoter is the optional capability of drivers that price part of a
+// quote: QuotePart(env, amount, sell, part) is Quote(env, amount) (with
+// sell, QuoteSell's when the driver is a SellQuoter) with the fields of
+// part set and no other, and the same error, without pricing the rest
+// (the exit: its cost, delay, queue and instant limit; the entry, for
+// the yield alone). A rebalance reads only the yield of most markets
+// (those it does not trade, those below its minimum trade, the
+// over-weights it may sell) and the entry of its buys: Adapter.QuoteYield,
+// QuoteSellYield and QuoteEntry let it skip the rest.
+type PartQuoter interface {
+	QuotePart(env *Env, amount fixed.Num, sell bool, part QuotePart) (Quote, error)
+}
+
 // Harvester is the optional capability of markets that pay rewards that
 // must be claimed and swapped.
 type Harvester interface {

@@ -16,6 +16,8 @@ type Adapter struct {
 	profile *Profile
 	driver  Driver
 	rater   RateValuer // the driver's, when it has the capability
+	parter  PartQuoter // the driver's, when it has the capability
+	seller  SellQuoter // the driver's, when it has the capability
 }
 
 // Open builds the adapter of a catalog market through the factory
@@ -51,6 +53,8 @@ func Open(c *Catalog, marketID string) (*Adapter, error) {
 func NewAdapter(m Market, p *Profile, d Driver) *Adapter {
 	a := &Adapter{market: m, profile: p, driver: d}
 	a.rater, _ = d.(RateValuer)
+	a.parter, _ = d.(PartQuoter)
+	a.seller, _ = d.(SellQuoter)
 	return a
 }
 
@@ -116,10 +120,9 @@ func (a *Adapter) Quote(env *Env, amount fixed.Num) (Quote, error) {
 // Quote, whose APY does not depend on the holder's size.
 func (a *Adapter) QuoteSell(env *Env, amount fixed.Num) (Quote, error) {
 	const op = "adapters.QuoteSell"
-	sq, ok := a.driver.(SellQuoter)
-	if !ok {
-		q, err := a.Quote(env, amount)
-		return q, err
+	sq := a.seller
+	if sq == nil {
+		return a.Quote(env, amount)
 	}
 	if err := a.checkEnv(op, env); err != nil {
 		return Quote{}, err
@@ -129,6 +132,59 @@ func (a *Adapter) QuoteSell(env *Env, amount fixed.Num) (Quote, error) {
 	}
 	q, err := sq.QuoteSell(env, amount)
 	return q, a.wrap(op, err)
+}
+
+// QuoteYield is Quote with only its yield (APY, RewardAPY, Unknown) set,
+// and the same error: the driver's PartQuoter when it has one, else
+// Quote's fields. It costs less than Quote where the entry and exit
+// prices are not needed.
+func (a *Adapter) QuoteYield(env *Env, amount fixed.Num) (Quote, error) {
+	return a.quotePart(env, amount, false, QuoteYield)
+}
+
+// QuoteSellYield is QuoteSell with only its yield (APY, RewardAPY,
+// Unknown) set, and the same error (see QuoteYield).
+func (a *Adapter) QuoteSellYield(env *Env, amount fixed.Num) (Quote, error) {
+	return a.quotePart(env, amount, a.seller != nil, QuoteYield)
+}
+
+// QuoteEntry is Quote with only its yield and EntryCost set, and the
+// same error (see QuoteYield): what a buy's gain test reads.
+func (a *Adapter) QuoteEntry(env *Env, amount fixed.Num) (Quote, error) {
+	return a.quotePart(env, amount, false, QuoteEntry)
+}
+
+// quotePart is Quote (QuoteSell with sell) with the fields of part alone.
+func (a *Adapter) quotePart(env *Env, amount fixed.Num, sell bool, part QuotePart) (Quote, error) {
+	op := "adapters.Quote"
+	if sell {
+		op = "adapters.QuoteSell"
+	}
+	if a.parter == nil {
+		full := a.Quote
+		if sell {
+			full = a.QuoteSell
+		}
+		q, err := full(env, amount)
+		return partOf(q, part), err
+	}
+	if err := a.checkEnv(op, env); err != nil {
+		return Quote{}, err
+	}
+	if err := a.checkAmount(op, amount, true); err != nil {
+		return Quote{}, err
+	}
+	q, err := a.parter.QuotePart(env, amount, sell, part)
+	return q, a.wrap(op, err)
+}
+
+// partOf is q with only the fields of part.
+func partOf(q Quote, part QuotePart) Quote {
+	p := Quote{APY: q.APY, RewardAPY: q.RewardAPY, Unknown: q.Unknown}
+	if part >= QuoteEntry {
+		p.EntryCost = q.EntryCost
+	}
+	return p
 }
 
 // Deposit puts amount of base asset into pos. The position is accrued to

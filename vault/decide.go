@@ -58,6 +58,7 @@ type candidate struct {
 	apy    float64
 	q      adapters.Quote
 	qAmt   num    // the amount q was quoted at
+	quoted bool   // a sell's q is the full quote at qAmt (else its yield alone); a buy's has its yield and entry cost
 	funded num    // buy: the part instant sells fund for it
 	reason string // exits only; other orders' reasons compare the weights (planner.reason)
 }
@@ -198,9 +199,22 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 		}
 		// A sell's APY is the yield it gives up (QuoteSell): where the
 		// vault's own size moves the rate, not the rate after adding it.
-		quote := s.ad.Quote
-		if c.side == Sell {
-			quote = s.ad.QuoteSell
+		// Of most markets the decision reads the yield alone (the same
+		// APY, Unknown and error as the full quote, at less cost): those
+		// it does not trade, those it rejects below (gas gate, pause,
+		// unwind, minimum trade), and the non-urgent sells, priced in
+		// full at the amount a rule sells (quoteAt) and most of them never
+		// sold. The buys that go on to the gain test read the entry cost
+		// too (never the exit); exits take the full quote now (a failed
+		// one still sells).
+		quote := s.ad.QuoteYield
+		switch {
+		case c.urgent:
+			quote, c.quoted = s.ad.QuoteSell, true
+		case c.side == Sell:
+			quote = s.ad.QuoteSellYield
+		case c.side == Buy && !gated && !s.pos.Paused && !s.pos.Unwinding() && c.amount.Cmp(minTrade) >= 0:
+			quote = s.ad.QuoteEntry
 		}
 		q, err := quote(s.env(), c.qAmt)
 		if err != nil {
@@ -619,9 +633,9 @@ func (e *exit) text() string {
 }
 
 // quoteAt returns c's quote at amount (a sell's, QuoteSell), quoting
-// again when c's is at another amount.
+// again when c's is at another amount or its yield alone.
 func (p *planner) quoteAt(c *candidate, amount num) (adapters.Quote, bool) {
-	if amount.Equal(c.qAmt) {
+	if c.quoted && amount.Equal(c.qAmt) {
 		return c.q, true
 	}
 	s := p.v.markets[c.i]
@@ -629,7 +643,7 @@ func (p *planner) quoteAt(c *candidate, amount num) (adapters.Quote, bool) {
 	if err != nil {
 		return q, false
 	}
-	c.q, c.qAmt = q, amount
+	c.q, c.qAmt, c.quoted = q, amount, true
 	return q, true
 }
 

@@ -157,6 +157,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Capabilities", func(t *testing.T) { testCapabilities(t, &h) })
 	t.Run("DepositValue", func(t *testing.T) { testDepositValue(t, &h) })
 	t.Run("QuoteMatchesDeposit", func(t *testing.T) { testQuote(t, &h) })
+	t.Run("QuotePartsMatchQuote", func(t *testing.T) { testQuoteParts(t, &h) })
 	t.Run("ZeroTimeAccrual", func(t *testing.T) { testZeroTime(t, &h) })
 	t.Run("ConstantRateYear", func(t *testing.T) { testConstantRate(t, &h) })
 	t.Run("InvalidArguments", func(t *testing.T) { testInvalid(t, &h) })
@@ -281,6 +282,57 @@ func testQuote(t *testing.T, h *Harness) {
 	}
 	if _, err := a.Quote(env, fixed.Num{}); err != nil {
 		t.Errorf("Quote(0) error = %v, want the current APY", err)
+	}
+}
+
+// testQuoteParts checks QuoteYield, QuoteSellYield and QuoteEntry against
+// Quote and QuoteSell: the same APY, RewardAPY and Unknown (and
+// EntryCost for QuoteEntry), no other field set, and the same error, with
+// and without a holder, at amounts from zero to beyond the exit
+// liquidity, and for an invalid amount and gas price.
+func testQuoteParts(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	for _, c := range []Conditions{
+		{Time: h.start(), APY: 0.04, GasPrice: 20},
+		{Time: h.start().Add(90 * 24 * time.Hour), APY: -0.02, ExitLiquidity: 3, GasPrice: 0},
+		{Time: h.start(), APY: 0.3, ExitLiquidity: 1e3, GasPrice: math.NaN()},
+	} {
+		env := h.env(c)
+		bad := c.GasPrice != c.GasPrice
+		held := *env
+		if !bad {
+			pos, _ := deposit(t, h, a, env)
+			held.Held = &pos
+		}
+		for _, e := range []*adapters.Env{env, &held} {
+			for _, x := range []float64{0, 0.5, 1, 7, 1e4, -1} {
+				amt := h.num().MulQ(x)
+				if x < 0 {
+					amt = amt.Neg()
+				}
+				check := func(what string, full, part func(*adapters.Env, fixed.Num) (adapters.Quote, error), entry bool) {
+					q, err := full(e, amt)
+					y, yerr := part(e, amt)
+					if fmt.Sprint(err) != fmt.Sprint(yerr) {
+						t.Errorf("%s at %+v, amount %s (holder %v): error %v, want the full quote's %v", what, c, amt, e.Held != nil, yerr, err)
+						return
+					}
+					if err != nil {
+						return
+					}
+					want := adapters.Quote{APY: q.APY, RewardAPY: q.RewardAPY, Unknown: q.Unknown}
+					if entry {
+						want.EntryCost = q.EntryCost
+					}
+					if !cmp.Equal(y, want, Comparer()) || math.Float64bits(y.APY) != math.Float64bits(q.APY) {
+						t.Errorf("%s at %+v, amount %s (holder %v) = %+v, want the full quote's part %+v", what, c, amt, e.Held != nil, y, want)
+					}
+				}
+				check("QuoteYield", a.Quote, a.QuoteYield, false)
+				check("QuoteSellYield", a.QuoteSell, a.QuoteSellYield, false)
+				check("QuoteEntry", a.Quote, a.QuoteEntry, true)
+			}
+		}
 	}
 }
 

@@ -429,10 +429,7 @@ func (d *Driver) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, err
 func (d *Driver) QuoteSell(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
 	s := d.Read(&env.Obs)
 	h, adapt := d.ownOf(env, d.held(env))
-	apy := d.rateAt(&s, h, adapt)
-	if x := math.Min(amount.Float(), h); x > 0 {
-		apy = (h*apy - (h-x)*d.rateAt(&s, h-x, adapt)) / x
-	}
+	apy := d.sellRate(&s, h, adapt, amount)
 	q := d.quote(env, &s, amount, apy)
 	if math.IsInf(s.Available, 1) {
 		q.MaxInstantExit = amount
@@ -442,23 +439,59 @@ func (d *Driver) QuoteSell(env *adapters.Env, amount fixed.Num) (adapters.Quote,
 	return q, nil
 }
 
-// quote is a quote of amount at apy: rewards after the haircut, gas, and
-// the bridge's transit cost.
-func (d *Driver) quote(env *adapters.Env, s *State, amount fixed.Num, apy float64) adapters.Quote {
-	reward := s.RewardAPY * (1 - d.params.RewardHaircut)
-	gas := env.GasCost(d.params.GasDeposit)
-	q := adapters.Quote{
-		APY:       apy + reward,
-		RewardAPY: reward,
-		EntryCost: gas,
-		ExitCost:  env.GasCost(d.params.GasWithdraw),
+// sellRate is QuoteSell's APY: the yield a sale of amount from a
+// position of value h gives up per unit sold.
+func (d *Driver) sellRate(s *State, h, adapt float64, amount fixed.Num) float64 {
+	apy := d.rateAt(s, h, adapt)
+	if x := math.Min(amount.Float(), h); x > 0 {
+		apy = (h*apy - (h-x)*d.rateAt(s, h-x, adapt)) / x
 	}
+	return apy
+}
+
+// QuotePart is part of Quote (of QuoteSell with sell)
+// (adapters.PartQuoter): the supply APY after the deposit's rate impact
+// (the yield the sale gives up) plus rewards after the haircut, and with
+// QuoteEntry the entry cost.
+func (d *Driver) QuotePart(env *adapters.Env, amount fixed.Num, sell bool, part adapters.QuotePart) (adapters.Quote, error) {
+	s := d.Read(&env.Obs)
+	own, adapt := d.ownOf(env, d.held(env))
+	var apy float64
+	if sell {
+		apy = d.sellRate(&s, own, adapt, amount)
+	} else {
+		apy = d.rateAt(&s, own+amount.Float(), adapt)
+	}
+	q := d.yield(&s, apy)
+	if part >= adapters.QuoteEntry {
+		q.EntryCost = d.entryCost(env, amount, apy)
+	}
+	return q, nil
+}
+
+// yield is a quote's yield at apy: rewards after the haircut added.
+func (d *Driver) yield(s *State, apy float64) adapters.Quote {
+	reward := s.RewardAPY * (1 - d.params.RewardHaircut)
+	return adapters.Quote{APY: apy + reward, RewardAPY: reward}
+}
+
+// entryCost is a deposit's of amount at apy: gas and the bridge's
+// transit cost.
+func (d *Driver) entryCost(env *adapters.Env, amount fixed.Num, apy float64) fixed.Num {
+	gas := env.GasCost(d.params.GasDeposit)
 	if d.bridgeDays > 0 {
-		net := amount.Sub(gas)
-		if net.Sign() > 0 {
-			q.EntryCost = gas.Add(d.transit(net, apy))
+		if net := amount.Sub(gas); net.Sign() > 0 {
+			return gas.Add(d.transit(net, apy))
 		}
 	}
+	return gas
+}
+
+// quote is a quote of amount at apy: its yield (yield), entry cost
+// (entryCost) and exit gas.
+func (d *Driver) quote(env *adapters.Env, s *State, amount fixed.Num, apy float64) adapters.Quote {
+	q := d.yield(s, apy)
+	q.EntryCost, q.ExitCost = d.entryCost(env, amount, apy), env.GasCost(d.params.GasWithdraw)
 	return q
 }
 

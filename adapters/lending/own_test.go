@@ -149,6 +149,16 @@ func TestAdapter_QuoteSellMarginal(t *testing.T) {
 		if relErr(q.APY, c.want) > 1e-6 {
 			t.Errorf("QuoteSell(%s).APY = %.9g, want %.9g", c.sale, q.APY, c.want)
 		}
+		// The yield alone (what a rebalance reads of the sells it may
+		// not make) is the full quote's, to the bit.
+		y, err := a.QuoteSellYield(env, fixed.FromDec(d(c.sale)))
+		if err != nil || relErr(y.APY, c.want) > 1e-6 || y.APY != q.APY || y.RewardAPY != q.RewardAPY {
+			t.Errorf("QuoteSellYield(%s) = %+v, %v, want APY %.9g (QuoteSell's %.9g)", c.sale, y, err, c.want, q.APY)
+		}
+		y, err = a.QuoteYield(env, fixed.FromDec(d(c.sale)))
+		if x := d(c.sale).InexactFloat64(); err != nil || relErr(y.APY, r(h+x)) > 1e-6 {
+			t.Errorf("QuoteYield(%s) = %+v, %v, want the deposit's APY %.9g", c.sale, y, err, r(h+x))
+		}
 	}
 	q, _ := a.QuoteSell(env, fixed.FromDec(d("4000000")))
 	dep, _ := a.Quote(env, fixed.FromDec(d("4000000")))

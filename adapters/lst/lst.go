@@ -78,6 +78,11 @@ func (d *Driver) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, err
 	return d.core.Quote(env, amount)
 }
 
+// QuotePart is part of Quote (adapters.PartQuoter).
+func (d *Driver) QuotePart(env *adapters.Env, amount fixed.Num, sell bool, part adapters.QuotePart) (adapters.Quote, error) {
+	return d.core.QuotePart(env, amount, sell, part)
+}
+
 // Deposit mints units at the exchange rate, paying gas_deposit.
 func (d *Driver) Deposit(pos adapters.Position, env *adapters.Env, amount fixed.Num) (adapters.Position, adapters.Fill, error) {
 	return d.core.Deposit(pos, env, amount)

@@ -326,28 +326,7 @@ func (d *Staking) Delay(env *adapters.Env) time.Duration {
 // exit of the same amount now (or, when the venue cannot take it, of the
 // queue's gas), the queue's delay and the largest instant exit.
 func (d *Staking) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
-	var q adapters.Quote
-	apy := 0.0
-	if v, ok := env.Obs.Get(adapters.FieldAPY); ok && !math.IsNaN(v) && !math.IsInf(v, 0) && d.paysYield(env.Time) {
-		apy = d.netAPY(v)
-	}
-	q.RewardAPY = d.rewardRate(env)
-	q.APY = apy + q.RewardAPY
-	if d.rewardsInRate {
-		q.RewardAPY = 0 // in the rate: nothing to harvest
-	}
-	q.EntryCost = env.GasCost(d.gasDeposit)
-	if amount.Sign() > 0 {
-		// The buy's gas plus its slippage, never below the gas: a buy
-		// below the rate's value counts no saving (the pricing values the
-		// discount), so a gain-over-cost test is not passed by a discount.
-		if route, value, gas, ok := d.entry(env, amount, q.EntryCost); ok && route != "mint" {
-			if slip := amount.Sub(gas).Sub(value); slip.Sign() > 0 {
-				gas = gas.Add(slip)
-			}
-			q.EntryCost = gas
-		}
-	}
+	q, _ := d.QuotePart(env, amount, false, adapters.QuoteEntry)
 	q.QueueClosed = !d.QueueOpen(env.Time)
 	if !q.QueueClosed {
 		q.ExitDelay = d.Delay(env)
@@ -363,6 +342,38 @@ func (d *Staking) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, er
 		}
 	}
 	q.ExitCost = gasW.Add(env.GasCost(d.gasClaim))
+	return q, nil
+}
+
+// QuotePart is part of Quote (adapters.PartQuoter): the net APY, base
+// plus restaking rewards after haircut, whatever the amount (a sale is
+// priced as a deposit), and with QuoteEntry the entry cost.
+func (d *Staking) QuotePart(env *adapters.Env, amount fixed.Num, sell bool, part adapters.QuotePart) (adapters.Quote, error) {
+	var q adapters.Quote
+	apy := 0.0
+	if v, ok := env.Obs.Get(adapters.FieldAPY); ok && !math.IsNaN(v) && !math.IsInf(v, 0) && d.paysYield(env.Time) {
+		apy = d.netAPY(v)
+	}
+	q.RewardAPY = d.rewardRate(env)
+	q.APY = apy + q.RewardAPY
+	if d.rewardsInRate {
+		q.RewardAPY = 0 // in the rate: nothing to harvest
+	}
+	if part < adapters.QuoteEntry {
+		return q, nil
+	}
+	q.EntryCost = env.GasCost(d.gasDeposit)
+	if amount.Sign() > 0 {
+		// The buy's gas plus its slippage, never below the gas: a buy
+		// below the rate's value counts no saving (the pricing values the
+		// discount), so a gain-over-cost test is not passed by a discount.
+		if route, value, gas, ok := d.entry(env, amount, q.EntryCost); ok && route != "mint" {
+			if slip := amount.Sub(gas).Sub(value); slip.Sign() > 0 {
+				gas = gas.Add(slip)
+			}
+			q.EntryCost = gas
+		}
+	}
 	return q, nil
 }
 
