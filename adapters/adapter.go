@@ -332,25 +332,30 @@ type SellQuoter interface {
 	QuoteSell(env *Env, amount fixed.Num) (Quote, error)
 }
 
-// QuotePart is how much of a Quote a PartQuoter prices.
+// QuotePart says which of a Quote's prices a PartQuoter computes beside
+// its yield (APY, RewardAPY and Unknown, always computed).
 type QuotePart uint8
 
 const (
-	// QuoteYield is the yield alone: APY, RewardAPY and Unknown.
-	QuoteYield QuotePart = iota
-	// QuoteEntry is the yield and EntryCost.
-	QuoteEntry
+	// QuoteYield is the yield alone.
+	QuoteYield QuotePart = 0
+	// QuoteEntry adds EntryCost.
+	QuoteEntry QuotePart = 1
+	// QuoteExit adds the exit: ExitCost, ExitDelay, QueueClosed and
+	// MaxInstantExit.
+	QuoteExit QuotePart = 2
+	// QuoteAll is the whole quote.
+	QuoteAll = QuoteEntry | QuoteExit
 )
 
 // PartQuoter is the optional capability of drivers that price part of a
 // quote: QuotePart(env, amount, sell, part) is Quote(env, amount) (with
 // sell, QuoteSell's when the driver is a SellQuoter) with the fields of
-// part set and no other, and the same error, without pricing the rest
-// (the exit: its cost, delay, queue and instant limit; the entry, for
-// the yield alone). A rebalance reads only the yield of most markets
-// (those it does not trade, those below its minimum trade, the
-// over-weights it may sell) and the entry of its buys: Adapter.QuoteYield,
-// QuoteSellYield and QuoteEntry let it skip the rest.
+// part set and no other, and the same error, without pricing the rest.
+// A rebalance reads only the yield of most markets (those it does not
+// trade, those below its minimum trade, the over-weights it may sell),
+// the entry of its buys and the exit of its sells: Adapter.QuoteYield,
+// QuoteSellYield, QuoteEntry and QuoteSellExit let it skip the rest.
 type PartQuoter interface {
 	QuotePart(env *Env, amount fixed.Num, sell bool, part QuotePart) (Quote, error)
 }

@@ -154,6 +154,13 @@ func (a *Adapter) QuoteEntry(env *Env, amount fixed.Num) (Quote, error) {
 	return a.quotePart(env, amount, false, QuoteEntry)
 }
 
+// QuoteSellExit is QuoteSell with only its yield and exit (ExitCost,
+// ExitDelay, QueueClosed, MaxInstantExit) set, and the same error (see
+// QuoteYield): what pricing a sell's exit reads.
+func (a *Adapter) QuoteSellExit(env *Env, amount fixed.Num) (Quote, error) {
+	return a.quotePart(env, amount, a.seller != nil, QuoteExit)
+}
+
 // quotePart is Quote (QuoteSell with sell) with the fields of part alone.
 func (a *Adapter) quotePart(env *Env, amount fixed.Num, sell bool, part QuotePart) (Quote, error) {
 	op := "adapters.Quote"
@@ -181,8 +188,11 @@ func (a *Adapter) quotePart(env *Env, amount fixed.Num, sell bool, part QuotePar
 // partOf is q with only the fields of part.
 func partOf(q Quote, part QuotePart) Quote {
 	p := Quote{APY: q.APY, RewardAPY: q.RewardAPY, Unknown: q.Unknown}
-	if part >= QuoteEntry {
+	if part&QuoteEntry != 0 {
 		p.EntryCost = q.EntryCost
+	}
+	if part&QuoteExit != 0 {
+		p.ExitCost, p.ExitDelay, p.QueueClosed, p.MaxInstantExit = q.ExitCost, q.ExitDelay, q.QueueClosed, q.MaxInstantExit
 	}
 	return p
 }

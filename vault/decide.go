@@ -58,7 +58,7 @@ type candidate struct {
 	apy    float64
 	q      adapters.Quote
 	qAmt   num    // the amount q was quoted at
-	quoted bool   // a sell's q is the full quote at qAmt (else its yield alone); a buy's has its yield and entry cost
+	quoted bool   // a sell's q has its exit at qAmt (else its yield alone); a buy's has its yield and entry cost
 	funded num    // buy: the part instant sells fund for it
 	reason string // exits only; other orders' reasons compare the weights (planner.reason)
 }
@@ -204,9 +204,9 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 		// it does not trade, those it rejects below (gas gate, pause,
 		// unwind, minimum trade), and the non-urgent sells, priced in
 		// full at the amount a rule sells (quoteAt) and most of them never
-		// sold. The buys that go on to the gain test read the entry cost
-		// too (never the exit); exits take the full quote now (a failed
-		// one still sells).
+		// sold (QuoteSellExit: never the entry). The buys that go on to
+		// the gain test read the entry cost too (never the exit); exits
+		// take the full quote now (a failed one still sells).
 		quote := s.ad.QuoteYield
 		switch {
 		case c.urgent:
@@ -632,14 +632,15 @@ func (e *exit) text() string {
 	return e.note
 }
 
-// quoteAt returns c's quote at amount (a sell's, QuoteSell), quoting
-// again when c's is at another amount or its yield alone.
+// quoteAt returns c's quote at amount (a sell's, QuoteSell: its yield and
+// exit, all exitFor reads), quoting again when c's is at another amount
+// or its yield alone.
 func (p *planner) quoteAt(c *candidate, amount num) (adapters.Quote, bool) {
 	if c.quoted && amount.Equal(c.qAmt) {
 		return c.q, true
 	}
 	s := p.v.markets[c.i]
-	q, err := s.ad.QuoteSell(s.env(), amount)
+	q, err := s.ad.QuoteSellExit(s.env(), amount)
 	if err != nil {
 		return q, false
 	}

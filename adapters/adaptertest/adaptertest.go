@@ -285,12 +285,14 @@ func testQuote(t *testing.T, h *Harness) {
 	}
 }
 
-// testQuoteParts checks QuoteYield, QuoteSellYield and QuoteEntry against
-// Quote and QuoteSell: the same APY, RewardAPY and Unknown (and
-// EntryCost for QuoteEntry), no other field set, and the same error, with
-// and without a holder, at amounts from zero to beyond the exit
-// liquidity, and for an invalid amount and gas price.
+// testQuoteParts checks QuoteYield, QuoteSellYield, QuoteEntry and
+// QuoteSellExit against Quote and QuoteSell: the same APY, RewardAPY and
+// Unknown (and EntryCost for QuoteEntry, the exit's fields for
+// QuoteSellExit), no other field set, and the same error, with and
+// without a holder, at amounts from zero to beyond the exit liquidity,
+// and for an invalid amount and gas price.
 func testQuoteParts(t *testing.T, h *Harness) {
+	const entryPart, exitPart = 1, 2
 	a := h.Open(t)
 	for _, c := range []Conditions{
 		{Time: h.start(), APY: 0.04, GasPrice: 20},
@@ -310,7 +312,7 @@ func testQuoteParts(t *testing.T, h *Harness) {
 				if x < 0 {
 					amt = amt.Neg()
 				}
-				check := func(what string, full, part func(*adapters.Env, fixed.Num) (adapters.Quote, error), entry bool) {
+				check := func(what string, full, part func(*adapters.Env, fixed.Num) (adapters.Quote, error), fields int) {
 					q, err := full(e, amt)
 					y, yerr := part(e, amt)
 					if fmt.Sprint(err) != fmt.Sprint(yerr) {
@@ -321,16 +323,20 @@ func testQuoteParts(t *testing.T, h *Harness) {
 						return
 					}
 					want := adapters.Quote{APY: q.APY, RewardAPY: q.RewardAPY, Unknown: q.Unknown}
-					if entry {
+					if fields&entryPart != 0 {
 						want.EntryCost = q.EntryCost
+					}
+					if fields&exitPart != 0 {
+						want.ExitCost, want.ExitDelay, want.QueueClosed, want.MaxInstantExit = q.ExitCost, q.ExitDelay, q.QueueClosed, q.MaxInstantExit
 					}
 					if !cmp.Equal(y, want, Comparer()) || math.Float64bits(y.APY) != math.Float64bits(q.APY) {
 						t.Errorf("%s at %+v, amount %s (holder %v) = %+v, want the full quote's part %+v", what, c, amt, e.Held != nil, y, want)
 					}
 				}
-				check("QuoteYield", a.Quote, a.QuoteYield, false)
-				check("QuoteSellYield", a.QuoteSell, a.QuoteSellYield, false)
-				check("QuoteEntry", a.Quote, a.QuoteEntry, true)
+				check("QuoteYield", a.Quote, a.QuoteYield, 0)
+				check("QuoteSellYield", a.QuoteSell, a.QuoteSellYield, 0)
+				check("QuoteEntry", a.Quote, a.QuoteEntry, entryPart)
+				check("QuoteSellExit", a.QuoteSell, a.QuoteSellExit, exitPart)
 			}
 		}
 	}

@@ -407,12 +407,7 @@ func observedIndex(o *adapters.Observation) (float64, bool) {
 // caller's own supply and the deposit, which history does not count
 // (exitLimit).
 func (d *Driver) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
-	s := d.Read(&env.Obs)
-	own, adapt := d.ownOf(env, d.held(env))
-	apy := d.rateAt(&s, own+amount.Float(), adapt)
-	q := d.quote(env, &s, amount, apy)
-	q.MaxInstantExit = d.exitLimit(&s, own, amount)
-	return q, nil
+	return d.QuotePart(env, amount, false, adapters.QuoteAll)
 }
 
 // QuoteSell prices a sale of amount from the caller's position
@@ -427,16 +422,7 @@ func (d *Driver) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, err
 // transit are Quote's; MaxInstantExit is the market's free liquidity plus
 // the position's own supply.
 func (d *Driver) QuoteSell(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
-	s := d.Read(&env.Obs)
-	h, adapt := d.ownOf(env, d.held(env))
-	apy := d.sellRate(&s, h, adapt, amount)
-	q := d.quote(env, &s, amount, apy)
-	if math.IsInf(s.Available, 1) {
-		q.MaxInstantExit = amount
-	} else {
-		q.MaxInstantExit = d.exitLimit(&s, h, fixed.Num{})
-	}
-	return q, nil
+	return d.QuotePart(env, amount, true, adapters.QuoteAll)
 }
 
 // sellRate is QuoteSell's APY: the yield a sale of amount from a
@@ -451,8 +437,8 @@ func (d *Driver) sellRate(s *State, h, adapt float64, amount fixed.Num) float64 
 
 // QuotePart is part of Quote (of QuoteSell with sell)
 // (adapters.PartQuoter): the supply APY after the deposit's rate impact
-// (the yield the sale gives up) plus rewards after the haircut, and with
-// QuoteEntry the entry cost.
+// (the yield the sale gives up) plus rewards after the haircut, and the
+// entry and exit part asks for.
 func (d *Driver) QuotePart(env *adapters.Env, amount fixed.Num, sell bool, part adapters.QuotePart) (adapters.Quote, error) {
 	s := d.Read(&env.Obs)
 	own, adapt := d.ownOf(env, d.held(env))
@@ -463,8 +449,19 @@ func (d *Driver) QuotePart(env *adapters.Env, amount fixed.Num, sell bool, part 
 		apy = d.rateAt(&s, own+amount.Float(), adapt)
 	}
 	q := d.yield(&s, apy)
-	if part >= adapters.QuoteEntry {
+	if part&adapters.QuoteEntry != 0 {
 		q.EntryCost = d.entryCost(env, amount, apy)
+	}
+	if part&adapters.QuoteExit != 0 {
+		q.ExitCost = env.GasCost(d.params.GasWithdraw)
+		switch {
+		case !sell:
+			q.MaxInstantExit = d.exitLimit(&s, own, amount)
+		case math.IsInf(s.Available, 1):
+			q.MaxInstantExit = amount
+		default:
+			q.MaxInstantExit = d.exitLimit(&s, own, fixed.Num{})
+		}
 	}
 	return q, nil
 }
@@ -485,14 +482,6 @@ func (d *Driver) entryCost(env *adapters.Env, amount fixed.Num, apy float64) fix
 		}
 	}
 	return gas
-}
-
-// quote is a quote of amount at apy: its yield (yield), entry cost
-// (entryCost) and exit gas.
-func (d *Driver) quote(env *adapters.Env, s *State, amount fixed.Num, apy float64) adapters.Quote {
-	q := d.yield(s, apy)
-	q.EntryCost, q.ExitCost = d.entryCost(env, amount, apy), env.GasCost(d.params.GasWithdraw)
-	return q
 }
 
 // exitLimit is the most an instant exit can take: the market's free

@@ -326,28 +326,12 @@ func (d *Staking) Delay(env *adapters.Env) time.Duration {
 // exit of the same amount now (or, when the venue cannot take it, of the
 // queue's gas), the queue's delay and the largest instant exit.
 func (d *Staking) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
-	q, _ := d.QuotePart(env, amount, false, adapters.QuoteEntry)
-	q.QueueClosed = !d.QueueOpen(env.Time)
-	if !q.QueueClosed {
-		q.ExitDelay = d.Delay(env)
-	}
-	liq := d.exitLiq(env)
-	q.MaxInstantExit = fixed.FastNum(math.Max(liq, d.burnLiq))
-	gasW := env.GasCost(d.gasWithdraw)
-	if amount.Sign() > 0 && (liq > 0 || d.burnLiq > 0) {
-		if a := amount.Float(); a <= liq || d.burns(a) {
-			slip, fee, gas := d.instantCosts(env, amount, a, liq, d.peg(env), gasW)
-			q.ExitCost = slip.Add(fee).Add(gas)
-			return q, nil
-		}
-	}
-	q.ExitCost = gasW.Add(env.GasCost(d.gasClaim))
-	return q, nil
+	return d.QuotePart(env, amount, false, adapters.QuoteAll)
 }
 
 // QuotePart is part of Quote (adapters.PartQuoter): the net APY, base
 // plus restaking rewards after haircut, whatever the amount (a sale is
-// priced as a deposit), and with QuoteEntry the entry cost.
+// priced as a deposit), and the entry and exit part asks for.
 func (d *Staking) QuotePart(env *adapters.Env, amount fixed.Num, sell bool, part adapters.QuotePart) (adapters.Quote, error) {
 	var q adapters.Quote
 	apy := 0.0
@@ -359,22 +343,51 @@ func (d *Staking) QuotePart(env *adapters.Env, amount fixed.Num, sell bool, part
 	if d.rewardsInRate {
 		q.RewardAPY = 0 // in the rate: nothing to harvest
 	}
-	if part < adapters.QuoteEntry {
-		return q, nil
+	if part&adapters.QuoteEntry != 0 {
+		q.EntryCost = d.entryCost(env, amount)
 	}
-	q.EntryCost = env.GasCost(d.gasDeposit)
+	if part&adapters.QuoteExit != 0 {
+		d.exitQuote(&q, env, amount)
+	}
+	return q, nil
+}
+
+// entryCost is a buy's of amount: its gas plus its slippage, never below
+// the gas. A buy below the rate's value counts no saving (the pricing
+// values the discount), so a gain-over-cost test is not passed by a
+// discount.
+func (d *Staking) entryCost(env *adapters.Env, amount fixed.Num) fixed.Num {
+	cost := env.GasCost(d.gasDeposit)
 	if amount.Sign() > 0 {
-		// The buy's gas plus its slippage, never below the gas: a buy
-		// below the rate's value counts no saving (the pricing values the
-		// discount), so a gain-over-cost test is not passed by a discount.
-		if route, value, gas, ok := d.entry(env, amount, q.EntryCost); ok && route != "mint" {
+		if route, value, gas, ok := d.entry(env, amount, cost); ok && route != "mint" {
 			if slip := amount.Sub(gas).Sub(value); slip.Sign() > 0 {
 				gas = gas.Add(slip)
 			}
-			q.EntryCost = gas
+			cost = gas
 		}
 	}
-	return q, nil
+	return cost
+}
+
+// exitQuote sets q's exit of amount: the cost of an instant exit now
+// (or, when the venue cannot take it, of the queue's gas), the queue's
+// delay and the largest instant exit.
+func (d *Staking) exitQuote(q *adapters.Quote, env *adapters.Env, amount fixed.Num) {
+	q.QueueClosed = !d.QueueOpen(env.Time)
+	if !q.QueueClosed {
+		q.ExitDelay = d.Delay(env)
+	}
+	liq := d.exitLiq(env)
+	q.MaxInstantExit = fixed.FastNum(math.Max(liq, d.burnLiq))
+	gasW := env.GasCost(d.gasWithdraw)
+	if amount.Sign() > 0 && (liq > 0 || d.burnLiq > 0) {
+		if a := amount.Float(); a <= liq || d.burns(a) {
+			slip, fee, gas := d.instantCosts(env, amount, a, liq, d.peg(env), gasW)
+			q.ExitCost = slip.Add(fee).Add(gas)
+			return
+		}
+	}
+	q.ExitCost = gasW.Add(env.GasCost(d.gasClaim))
 }
 
 // Deposit buys units on the cheaper route the market offers now: mint
