@@ -1,7 +1,7 @@
 package vault
 
 import (
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -131,15 +131,17 @@ func (k *Keeper) SetState(st KeeperState) { k.st = st }
 // check, harvest, rebalance), and records the ticks as fired. Ticks in
 // (last, now] fire; a now before the last tick returns only the exit check.
 func (k *Keeper) Due(now time.Time) []Task {
-	var out []Task
+	// Room for one tick of each schedule and the exit check, a step's
+	// usual tasks, in one allocation.
+	out := make([]Task, 0, 3)
 	out = appendTicks(out, TaskHarvest, k.harvest, &k.hmemo, &k.st.Harvest, now)
 	out = appendTicks(out, TaskRebalance, k.rebalance, &k.rmemo, &k.st.Rebalance, now)
 	out = append(out, Task{Kind: TaskExitCheck, Tick: now})
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Tick.Equal(out[j].Tick) {
-			return out[i].Tick.Before(out[j].Tick)
+	slices.SortStableFunc(out, func(a, b Task) int {
+		if c := a.Tick.Compare(b.Tick); c != 0 {
+			return c
 		}
-		return out[i].Kind.order() < out[j].Kind.order()
+		return a.Kind.order() - b.Kind.order()
 	})
 	return out
 }
