@@ -438,6 +438,8 @@ type engine struct {
 
 	res  *Result
 	slab []float64
+	// curve is the recorded steps' NAV and equity in float64.
+	curve stepCurve
 	// loopSlab holds the steps' loop figures still to record (Step.Loops).
 	loopSlab []LoopPoint
 	costs    decimal.Decimal
@@ -772,6 +774,7 @@ func (e *engine) setup(ctx context.Context) error {
 		e.res.Settings.RequestedTo = reqTo
 	}
 	e.slab = make([]float64, len(e.times)*n)
+	e.curve = stepCurve{nav: make([]float64, 0, len(e.times)), equity: make([]float64, 0, len(e.times))}
 	for _, ad := range ads {
 		if ad.CanBorrow() {
 			e.res.LoopMarkets = append(e.res.LoopMarkets, ad.Market().ID)
@@ -1179,10 +1182,23 @@ func (e *engine) record(k int, now time.Time) {
 	vals := v.MarketValuesFloat(e.slab[k*n : k*n : (k+1)*n])
 	e.claimBuf = v.MarketClaimsFloat(e.claimBuf[:0])
 	e.book.exact(vals, e.claimBuf)
+	nav, equity := v.GrossAssets(), v.ConvertToAssets(e.shares)
+	e.curve.add(toFloat(nav), toFloat(equity))
 	e.res.Steps = append(e.res.Steps, Step{
-		Time: now, NAV: v.GrossAssets(), Equity: v.ConvertToAssets(e.shares), PricePerShare: v.PricePerShare(),
+		Time: now, NAV: nav, Equity: equity, PricePerShare: v.PricePerShare(),
 		Idle: v.Idle(), Costs: e.booked(), Values: vals, Loops: e.loopPoints(k),
 	})
+}
+
+// stepCurve is each recorded step's NAV and equity as float64, toFloat
+// of the step's record, kept as the steps are recorded for the run's
+// finish (its return metrics and allocation statistics): a marked step
+// has them from its float64 figures (fixed.FromFloatSigFloat) without
+// converting its decimals back.
+type stepCurve struct{ nav, equity []float64 }
+
+func (c *stepCurve) add(nav, equity float64) {
+	c.nav, c.equity = append(c.nav, nav), append(c.equity, equity)
 }
 
 // recordExact records step k at now at the vault's exact figures; at the
@@ -1220,8 +1236,11 @@ func (e *engine) recordMark(k int, now time.Time) bool {
 	}
 	m := v.MarkAt(now, pos)
 	prev := &e.res.Steps[len(e.res.Steps)-1]
+	nav, navF := fixed.FromFloatSigFloat(m.NAV)
+	equity, equityF := fixed.FromFloatSigFloat(m.Assets(e.sharesF))
+	e.curve.add(navF, equityF)
 	e.res.Steps = append(e.res.Steps, Step{
-		Time: now, NAV: fixed.FromFloatSig(m.NAV), Equity: fixed.FromFloatSig(m.Assets(e.sharesF)),
+		Time: now, NAV: nav, Equity: equity,
 		PricePerShare: fixed.FromFloatSig(m.PricePerShare), Idle: prev.Idle, Costs: prev.Costs, Values: vals, Loops: e.loopPoints(k),
 	})
 	e.res.Data.MarkedSteps++

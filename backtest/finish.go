@@ -18,10 +18,7 @@ func (e *engine) finish() error {
 	n := len(steps)
 	nm := len(e.markets)
 	ts := e.times[:n]
-	eq := make([]float64, n)
-	for k := range steps {
-		eq[k] = toFloat(steps[k].Equity)
-	}
+	eq := e.curve.equity // toFloat of each step's Equity
 	// The curve starts from the equity before the initial allocation, so
 	// that its entry costs count in every return metric.
 	eq[0] = toFloat(e.startEquity)
@@ -106,13 +103,18 @@ func (e *engine) finish() error {
 		}
 	}
 
-	// Allocation statistics over the steps.
+	// Allocation statistics over the steps. A market valued 0 at a step
+	// (most markets at most steps) adds nothing to them: its weight 0/nav
+	// is 0, which leaves each sum and maximum as it is.
 	var hhi, avgEq float64
 	for k := range steps {
-		nav := toFloat(steps[k].NAV)
+		nav := e.curve.nav[k] // toFloat(steps[k].NAV)
 		avgEq += eq[k]
 		var h float64
 		for i, x := range steps[k].Values {
+			if x == 0 {
+				continue
+			}
 			if x > 0 {
 				stats[i].TimeInMarket++
 			}

@@ -30,6 +30,9 @@ type markBook struct {
 	// stepped are the growth markets held (with a known basis) at the
 	// last exact step: the ones step multiplies.
 	stepped []int
+	// marked are the markets with a position or queued claims at the
+	// last exact step, in market order: the others' marks are zero.
+	marked []int
 }
 
 // newMarkBook reads each market's mark basis at pricing.
@@ -81,9 +84,12 @@ func (b *markBook) step(k int, t *growthTable) {
 // valued at (vals, queued claims included, and claims, in market order):
 // the bases the next marks start from.
 func (b *markBook) exact(vals, claims []float64) {
-	b.stepped = b.stepped[:0]
+	b.stepped, b.marked = b.stepped[:0], b.marked[:0]
 	for i, v := range vals {
 		b.claims[i] = claims[i]
+		if v != 0 || claims[i] != 0 {
+			b.marked = append(b.marked, i)
+		}
 		if b.growth[i] {
 			b.grown[i] = 1
 		}
@@ -102,19 +108,25 @@ func (b *markBook) exact(vals, claims []float64) {
 	}
 }
 
-// mark appends the positions' marks to dst and returns their sum; ok is
-// false when a held position's basis is unknown at the step.
+// mark appends the positions' marks to dst and returns their sum, in
+// market order; ok is false when a held position's basis is unknown at
+// the step. A market with neither a position nor claims at the last exact
+// step is marked 0 (which adds nothing to the sum), so only the marked
+// markets are looked at.
 func (b *markBook) mark(dst []float64) (_ []float64, sum float64, ok bool) {
-	for i, sc := range b.scale {
+	n := len(dst)
+	dst = append(dst, make([]float64, len(b.scale))...)
+	vals := dst[n:]
+	for _, i := range b.marked {
 		v := 0.0
-		if sc != 0 {
+		if sc := b.scale[i]; sc != 0 {
 			if !b.known[i] {
 				return dst, 0, false
 			}
 			v = sc * b.now(i)
 		}
 		v += b.claims[i]
-		dst = append(dst, v)
+		vals[i] = v
 		sum += v
 	}
 	return dst, sum, true

@@ -415,17 +415,41 @@ const sigDigits = 15
 // float carries. Zero, NaN and infinities give decimal.Zero; the result
 // never has an exponent below -Scale.
 func FromFloatSig(x float64) decimal.Decimal {
-	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+	c, e, ok := sigParts(x)
+	if !ok {
 		return decimal.Zero
 	}
-	e := int(math.Floor(math.Log10(math.Abs(x)))) - (sigDigits - 1)
+	return decimal.New(c, int32(e))
+}
+
+// FromFloatSigFloat is FromFloatSig(x) and ToFloat of it, computed
+// together: ToFloat of a decimal of 15 significant digits is its
+// coefficient (exact in a float64) scaled by its power of ten, which
+// needs no look at the decimal. For a figure recorded as a decimal and
+// read again as a float64 (a backtest's marked NAV and equity, its
+// return metrics).
+func FromFloatSigFloat(x float64) (decimal.Decimal, float64) {
+	c, e, ok := sigParts(x)
+	if !ok {
+		return decimal.Zero, 0
+	}
+	return decimal.New(c, int32(e)), scaleFloat(float64(c), e)
+}
+
+// sigParts is the coefficient and exponent of FromFloatSig(x); ok is
+// false where it is zero.
+func sigParts(x float64) (c int64, e int, ok bool) {
+	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, 0, false
+	}
+	e = int(math.Floor(math.Log10(math.Abs(x)))) - (sigDigits - 1)
 	if e < -Scale {
 		e = -Scale
 	}
-	c := math.Round(scaleFloat(x, -e))
-	if math.Abs(c) >= 1e15 { // the logarithm or the scaling rounded up to the next power of ten
+	r := math.Round(scaleFloat(x, -e))
+	if math.Abs(r) >= 1e15 { // the logarithm or the scaling rounded up to the next power of ten
 		e++
-		c = math.Round(scaleFloat(x, -e))
+		r = math.Round(scaleFloat(x, -e))
 	}
-	return decimal.New(int64(c), int32(e))
+	return int64(r), e, true
 }

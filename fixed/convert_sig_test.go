@@ -50,3 +50,28 @@ func TestFromFloatSig(t *testing.T) {
 		}
 	}
 }
+
+// TestFromFloatSigFloat: the pair is FromFloatSig(x) and ToFloat of that
+// decimal, to the bit, over the same values as TestFromFloatSig plus
+// values so small that they round to a zero coefficient (of both signs).
+func TestFromFloatSigFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	xs := []float64{1, -1, 0.1, 999999999999999, 1e15, 1e-19, -1e-19, 4e-19, -4e-19, 1e-30, -1e-30, 0, math.NaN(), math.Inf(1), math.Inf(-1)}
+	for i := 0; i < 20000; i++ {
+		x := math.Pow(10, -20+40*rng.Float64())
+		if rng.IntN(2) == 0 {
+			x = -x
+		}
+		xs = append(xs, x)
+	}
+	for _, x := range xs {
+		d, f := FromFloatSigFloat(x)
+		want := FromFloatSig(x)
+		if !d.Equal(want) || d.Exponent() != want.Exponent() {
+			t.Fatalf("%v: decimal %s, want %s", x, d, want)
+		}
+		if wf := ToFloat(want); math.Float64bits(f) != math.Float64bits(wf) {
+			t.Fatalf("%v: float %v (%#x), want ToFloat's %v (%#x)", x, f, math.Float64bits(f), wf, math.Float64bits(wf))
+		}
+	}
+}
