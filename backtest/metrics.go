@@ -56,7 +56,7 @@ func ComputeHeadline(ts []int64, v []float64, rf float64) Headline {
 		if !(v[i-1] > 0) || !(v[i] > 0) {
 			continue
 		}
-		r := math.Log(v[i] / v[i-1])
+		r := logOf(v[i] / v[i-1])
 		cnt++
 		d := r - mean
 		mean += d / float64(cnt)
