@@ -99,6 +99,22 @@ func BenchmarkPlan(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/50, "ns/market")
 }
 
+// BenchmarkPlanBrief is BenchmarkPlan planning brief (State.Brief), as
+// a keeper's step does: no per-market reasons but the caps.
+func BenchmarkPlanBrief(b *testing.B) {
+	cat, ids, st := synthUniverse(b, 50)
+	s := benchStrategy(b, cat, ids)
+	st.Brief = true
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Plan(ctx, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/50, "ns/market")
+}
+
 // TestPlan_Synthetic50 checks the benchmark's workload: every invariant
 // holds and both caps bind.
 func TestPlan_Synthetic50(t *testing.T) {

@@ -281,7 +281,16 @@ func grow[T any](s []T, n int) []T {
 	return s
 }
 
+// ensure computes the windows a rule reads that the current market has
+// not computed yet. Most rules read none: the check is inlined at every
+// run, the loop (ensureAll) is not.
 func (pc *planCtx) ensure(windows []int) {
+	if len(windows) > 0 {
+		pc.ensureAll(windows)
+	}
+}
+
+func (pc *planCtx) ensureAll(windows []int) {
 	for _, wi := range windows {
 		if pc.have[wi] {
 			continue
@@ -627,8 +636,11 @@ func (s *Strategy) summary(buf []byte, eligibleCount, n int, exits []string) (st
 // profile constants, its environment, its cached windows.
 func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
 	pc.enterNames(i, ms)
-	pc.sw = pc.s.wcache.get(i, ms.Series, nw)
-	clear(pc.have)
+	pc.sw = nil
+	if nw > 0 { // a strategy without windows caches none
+		pc.sw = pc.s.wcache.get(i, ms.Series, nw)
+		clear(pc.have)
+	}
 }
 
 // enterNames is enter without the windows: market i's profile constants
