@@ -349,15 +349,22 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 		p.buy(buys, totalBuy)
 	}
 	w.buys = buys[:0]
-	kept := w.kept[:0]
+	// "over-weight kept (...): " + strings.Join(ids, ", "), built in one
+	// reused buffer (a decision that does not trade keeps most of them).
+	const keptHead = "over-weight kept (within the band, no cash needed, or no buy pays for the move): "
+	kept, nKept := append(w.kept[:0], keptHead...), 0
 	for _, c := range opts {
 		if c.why == sellOptional {
-			kept = append(kept, v.markets[c.i].id)
+			if nKept > 0 {
+				kept = append(kept, ", "...)
+			}
+			kept = append(kept, v.markets[c.i].id...)
+			nKept++
 		}
 	}
 	w.kept = kept[:0]
-	if len(kept) > 0 {
-		d.Reasons = append(d.Reasons, "over-weight kept (within the band, no cash needed, or no buy pays for the move): "+strings.Join(kept, ", "))
+	if nKept > 0 {
+		d.Reasons = append(d.Reasons, string(kept))
 	}
 	v.leverOrders(&d, target)
 	d.Costs = p.costs.Dec()
@@ -572,18 +579,19 @@ func (v *Vault) transit() decimal.Decimal {
 
 // planner holds one decision's funding state.
 type planner struct {
-	v          *Vault
-	d          *Decision
-	w          *work // the vault's reused working memory
-	room       int   // the orders' room: the number of candidates
-	minTrade   num
-	k          float64 // MinGainOverCost
-	years      float64 // the horizon in years
-	bestBuyAPY float64
-	cash       num    // idle above its target plus instant proceeds
-	future     num    // claims in transit plus queued sells
-	costs      num    // the orders' estimated costs (Decision.Costs)
-	gainMid    string // appendGainTest's text between the gain and the cost, made once
+	v            *Vault
+	d            *Decision
+	w            *work // the vault's reused working memory
+	room         int   // the orders' room: the number of candidates
+	minTrade     num
+	k            float64 // MinGainOverCost
+	years        float64 // the horizon in years
+	bestBuyAPY   float64
+	cash         num    // idle above its target plus instant proceeds
+	future       num    // claims in transit plus queued sells
+	costs        num    // the orders' estimated costs (Decision.Costs)
+	gainMid      string // appendGainTest's text between the gain and the cost, made once
+	minTradeText string // minTrade's text in buy's rejections, made once
 }
 
 // optional returns the over-weight sells that no rule forces, lowest APY
@@ -768,7 +776,11 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 				r := append(buf[:0], "buy scaled to "...)
 				r = a.AppendString(r)
 				r = append(r, ", below the minimum trade "...)
-				r = p.minTrade.AppendString(r) // MinTrade's String
+				if p.minTradeText == "" {
+					var mb [64]byte
+					p.minTradeText = string(p.minTrade.AppendString(mb[:0])) // once a decision
+				}
+				r = append(r, p.minTradeText...)
 				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
 			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*c.q.EntryCost.ToFloat():
 				var buf [160]byte

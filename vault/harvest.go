@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Harvested is one market's harvest.
@@ -70,7 +71,15 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 			continue
 		}
 		if est := v.harvestCost(s); est.Cmp(s.pos.Rewards.Dec()) >= 0 {
-			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: fmt.Sprintf("rewards %s do not cover the harvest cost %s", s.pos.Rewards, est)})
+			// fmt.Sprintf("rewards %s do not cover the harvest cost %s", ...)
+			// without fmt (most markets of most harvests): a Num's text is
+			// its decimal's String.
+			var buf [128]byte
+			r := append(buf[:0], "rewards "...)
+			r = s.pos.Rewards.AppendString(r)
+			r = append(r, " do not cover the harvest cost "...)
+			r = fixed.FromDec(est).AppendString(r)
+			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: string(r)})
 			continue
 		}
 		h := Harvested{Market: s.id, Rewards: s.pos.Rewards.Dec(), Compounded: zero}

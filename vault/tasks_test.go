@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -612,5 +613,30 @@ func TestVault_ObserveRow(t *testing.T) {
 		if err := v.ObserveRow(0, s, r); !errors.Is(err, adapters.ErrInvalid) {
 			t.Errorf("ObserveRow(0, row %d): err %v, want invalid", r, err)
 		}
+	}
+}
+
+// TestVault_HarvestSkipped harvests rewards that do not cover their cost
+// (gas_harvest 1000 at 10,000 gwei, 1 ETH: 0.01): the market is skipped,
+// its reason giving the rewards and the cost as fmt's %s of their
+// decimals would.
+func TestVault_HarvestSkipped(t *testing.T) {
+	v := taskVault(t)
+	r := &Runner{Vault: v, Strategy: &taskStrategy{weight: 0.5}}
+	must(r.Rebalance(t.Context(), t0, t0, TriggerManual))(t)
+	later := t0.Add(time.Hour)
+	mustOK(t, v.Accrue(later))
+	mustOK(t, v.SetGas(10000, 1))
+	rewards := v.PendingRewards()
+	if rewards.Sign() <= 0 || rewards.Cmp(d("0.01")) >= 0 {
+		t.Fatalf("pending rewards %s, want some below the cost 0.01", rewards)
+	}
+	h, err := v.Harvest(later, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Rejection{{Market: "f/a", Reason: fmt.Sprintf("rewards %s do not cover the harvest cost %s", rewards, d("0.01"))}}
+	if !cmp.Equal(h.Skipped, want) || len(h.Markets) != 0 {
+		t.Errorf("skipped %v, harvested %v, want %v and none", h.Skipped, h.Markets, want)
 	}
 }

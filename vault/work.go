@@ -22,7 +22,7 @@ type work struct {
 	opts    []*candidate
 	buys    []*candidate
 	bs      []*candidate
-	kept    []string
+	kept    []byte // decide: the over-weights kept, as their reason
 	size    []num
 	left    []num
 	capLeft []num
