@@ -114,8 +114,11 @@ type benchTrack struct {
 	pricing  adapters.Pricing
 	rf       float64
 	exact    bool        // engine.exactBench
+	stepwise bool        // engine.stepwiseBench
 	stop     atomic.Bool // the run failed: stop early
 	out      []Benchmark
+	// held counts the steps stepHeld took (tests: that it took any).
+	held int
 	// part is capital / N, the equal-weight share of each of the N
 	// markets with a row at or before the run's end.
 	part  decimal.Decimal
@@ -166,7 +169,7 @@ func maxShareOfTVL(s strategies.Strategy) float64 {
 func (e *engine) newBenchTrack(from time.Time) *benchTrack {
 	sp := &e.spec
 	b := &benchTrack{times: e.times, growth: e.growth, events: e.events, nextEv: e.nextEv, last: from, capital: sp.Capital,
-		capitalF: toFloat(sp.Capital), pricing: sp.Pricing, rf: sp.RiskFree, exact: e.exactBench,
+		capitalF: toFloat(sp.Capital), pricing: sp.Pricing, rf: sp.RiskFree, exact: e.exactBench, stepwise: e.stepwiseBench,
 		maxShare: maxShareOfTVL(sp.Strategy), base: e.v.Config().Base, reasons: map[string]string{}}
 	to := e.times[len(e.times)-1]
 	n := 0
@@ -297,6 +300,13 @@ func (b *benchTrack) run(from time.Time, gas, gasAsset float64) {
 		}
 		for _, m := range b.ms {
 			for j := k; j < end; j++ {
+				if m.tried {
+					// The steps a held column or growth hold takes on its
+					// own, up to the first it cannot (taken below).
+					if j = b.stepHeld(m, j, end, now[j-k:]); j == end {
+						break
+					}
+				}
 				t := b.times[j]
 				m.seekStep(j, t)
 				if !m.tried && m.row >= 0 {
@@ -727,6 +737,82 @@ func (b *benchTrack) stepMarket(m *benchMarket, k int, now time.Time) {
 	}
 	m.accrueUnit()
 	m.curve[k] = m.units*m.unitValue(b.pricing) + m.rew + m.holdIdle
+}
+
+// stepHeld takes market m's steps from k (at times now[0:], at most up to
+// end) that stepMarket would take with the float64 path of a staking or
+// lending hold at a cached reward rate whose unit's index is read from
+// its column (col) or grown by the step's growth (lending), and returns
+// the first step it did not take (end when it took them all): the
+// caller takes that one with stepMarket. It computes what stepMarket
+// computes, in the same operations, with the shadow's accrual time held
+// as unix seconds instead of a time.Time at each step (a step whose
+// time, accrual time or reward_apy asks for more is left to
+// stepMarket). It moves the cursor as the steps it takes.
+func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
+	if b.exact || b.stepwise || !m.holdOK || !m.rewardF || !m.rrOK || m.per == perValue || m.unit.Last.IsZero() || m.unit.Last.Nanosecond() != 0 {
+		return k
+	}
+	grows := m.col == nil
+	if grows && (!m.lending || b.growth == nil || m.grow < 0) {
+		return k
+	}
+	ser, rrCol := m.ser, m.ser.Cols[adapters.FieldRewardAPY]
+	last := m.unit.Last.Unix()
+	dt, years := int64(-1), 0.0
+	j := k
+	for ; j < end; j++ {
+		t := b.times[j]
+		if t <= last || (grows && j == 0) {
+			break // no accrual (stepMarket values it as it is), or no step's growth
+		}
+		m.seekStep(j, t)
+		r := m.row
+		// The reward rate is m.rr while the observed reward_apy is the
+		// one it was quoted at (rewardRate).
+		has, v := false, 0.0
+		if rrCol != nil && ser.Set[r].Has(adapters.FieldRewardAPY) {
+			has, v = true, rrCol[r]
+		}
+		if has != m.rrHas || !(v == m.rrObs || (v != v && m.rrObs != m.rrObs)) {
+			break
+		}
+		prev := m.unit.Index
+		if grows {
+			// Growth.Apply's conditions, the shadow's accrual time being
+			// the last step's.
+			g := b.growth.at(j, m.grow)
+			if g.To <= g.From || !(prev > 0) || last != g.From || t != g.To {
+				break
+			}
+			m.unit.Index *= g.Factor
+			m.unit.APY = g.APY
+		} else {
+			m.unit.Index = m.col[r]
+		}
+		if rr := m.rr; rr > 0 {
+			basis := prev
+			if m.lending {
+				basis = m.unit.Index
+			}
+			if t-last != dt { // yearsBetween for whole seconds
+				dt = t - last
+				years = float64(time.Duration(dt)*time.Second) / float64(time.Second) / yearSeconds
+			}
+			m.rew += m.units * basis * rr * years
+		}
+		last = t
+		m.curve[j] = m.units*m.unitValue(b.pricing) + m.rew + m.holdIdle
+	}
+	b.held += j - k
+	if j > k { // the state stepMarket leaves at the last step taken
+		at := now[j-1-k]
+		m.unit.Last, m.env.Time = at, at
+		if b.growth != nil && m.grow >= 0 {
+			m.env.Growth = b.growth.at(j-1, m.grow)
+		}
+	}
+	return j
 }
 
 // applyHoldEvent applies an event to market m's hold at time at: the

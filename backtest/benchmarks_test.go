@@ -33,42 +33,10 @@ func TestBenchmarks_FloatPathMatchesDecimal(t *testing.T) {
 	ctx := context.Background()
 	s := loadExample(t, "lst-lrt-balanced.yaml")
 	from, to := day("2024-03-01"), day("2024-09-01")
-	w := defaultWindow(t, s, from, to)
-	extra := map[string][]adapters.Event{
-		"etherfi/weeth":   {{Time: day("2024-04-10").Add(3 * time.Hour), Type: adapters.EventSlash, Size: 0.03, Note: "test"}},
-		"aave-v3/weth":    {{Time: day("2024-05-02"), Type: adapters.EventBadDebt, Size: 0.01, Note: "test"}},
-		"curve/steth-eth": {{Time: day("2024-06-01"), Type: adapters.EventSlash, Size: 0.02, Note: "test"}},
-		"renzo/ezeth": {{Time: day("2024-07-01"), Type: adapters.EventPause, Note: "test"},
-			{Time: day("2024-07-03"), Type: adapters.EventUnpause, Note: "test"}},
-	}
-	w2 := *w
-	lending := false
-	w2.Series = make([]*adapters.Series, len(w.Series))
-	for i, ser := range w.Series {
-		cp := *ser
-		for _, ev := range extra[ser.Market.ID] {
-			ev.Market = ser.Market.ID
-			cp.Events = append(append([]adapters.Event(nil), cp.Events...), ev)
-		}
-		if ser.Market.Kind == adapters.Lending {
-			// Lending rewards that change every tenth row.
-			cp.Set = make([]adapters.FieldSet, len(ser.Set))
-			col := make([]float64, ser.Len())
-			for r := range col {
-				cp.Set[r] = ser.Set[r].With(adapters.FieldRewardAPY)
-				col[r] = 0.01 + 0.002*float64(r/10%3)
-			}
-			cp.Cols[adapters.FieldRewardAPY] = col
-			lending = true
-		}
-		w2.Series[i] = &cp
-	}
-	if !lending {
-		t.Fatal("the universe has no lending market")
-	}
+	w2 := eventfulWindow(t, s, from, to)
 	for _, pricing := range []adapters.Pricing{adapters.PriceRate, adapters.PriceMarket} {
 		t.Run(pricing.String(), func(t *testing.T) {
-			spec := Spec{Strategy: s, Data: &w2, From: from, To: to, Capital: decimal.NewFromInt(100), Pricing: pricing}
+			spec := Spec{Strategy: s, Data: w2, From: from, To: to, Capital: decimal.NewFromInt(100), Pricing: pricing}
 			e := &engine{spec: spec, op: "backtest.Run", gasM: -1}
 			got, err := runEngine(ctx, e)
 			if err != nil {
@@ -131,6 +99,174 @@ func TestBenchmarks_FloatPathMatchesDecimal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBenchmarks_HeldStepsBitForBit runs benchmark tracks once with
+// benchTrack.stepHeld and once with every step by stepMarket, at both
+// pricings, and requires the benchmarks (curves and headlines) to agree
+// to the bit, on two histories made to break stepHeld's runs of steps:
+// the balanced example's of TestBenchmarks_FloatPathMatchesDecimal,
+// hourly, with rETH's data starting a month late, a gap in the lending
+// market's rows and events between steps on stETH and on the lending
+// market; and 3,000 hours of W1 (exchange-rate and growth-table holds)
+// with events between steps on an LRT and a lending market, the LRT's
+// reward_apy changing, gaps in an LST's and a lending market's rows,
+// and a lending market whose data starts late.
+func TestBenchmarks_HeldStepsBitForBit(t *testing.T) {
+	ctx := context.Background()
+	keep := func(ser *adapters.Series, ok func(r int) bool) *adapters.Series {
+		cp := *ser
+		cp.Times, cp.Set, cp.Cols = nil, nil, [adapters.NumFields][]float64{}
+		for r, ts := range ser.Times {
+			if !ok(r) {
+				continue
+			}
+			cp.Times = append(cp.Times, ts)
+			cp.Set = append(cp.Set, ser.Set[r])
+			for f, col := range ser.Cols {
+				if col != nil {
+					cp.Cols[f] = append(cp.Cols[f], col[r])
+				}
+			}
+		}
+		return &cp
+	}
+	withEvent := func(ser *adapters.Series, at time.Time, typ adapters.EventType, size float64) *adapters.Series {
+		cp := *ser
+		cp.Events = append(append([]adapters.Event(nil), ser.Events...), adapters.Event{Market: ser.Market.ID, Time: at, Type: typ, Size: size, Note: "test"})
+		return &cp
+	}
+
+	bal := loadExample(t, "lst-lrt-balanced.yaml")
+	from, to := day("2024-03-01"), day("2024-06-01")
+	bw := eventfulWindow(t, bal, from, to)
+	for i, ser := range bw.Series {
+		switch ser.Market.ID {
+		case "rocketpool/reth":
+			late := day("2024-04-01").Unix()
+			bw.Series[i] = keep(ser, func(r int) bool { return ser.Times[r] >= late })
+		case "lido/steth":
+			bw.Series[i] = withEvent(ser, day("2024-05-10").Add(7*time.Hour+1234*time.Second), adapters.EventSlash, 0.01)
+		case "aave-v3/weth":
+			lo, hi := day("2024-04-20").Unix(), day("2024-04-25").Unix()
+			cp := keep(ser, func(r int) bool { return ser.Times[r] < lo || ser.Times[r] >= hi })
+			bw.Series[i] = withEvent(cp, day("2024-05-20").Add(90*time.Minute), adapters.EventBadDebt, 0.005)
+		}
+	}
+
+	f := w1Data(t)
+	ww := *f.window
+	ww.Series = append([]*adapters.Series(nil), f.window.Series...)
+	hour := func(h int) time.Time { return w1Start.Add(time.Duration(h) * time.Hour) }
+	for i, ser := range ww.Series {
+		switch i {
+		case 0: // rocketpool, an LST
+			ww.Series[i] = keep(ser, func(r int) bool { return r < 1000 || r >= 1007 })
+		case 3: // etherfi, an LRT
+			cp := withEvent(ser, hour(500).Add(30*time.Minute), adapters.EventSlash, 0.02)
+			rew := append([]float64(nil), ser.Cols[adapters.FieldRewardAPY]...)
+			for r := 800; r < len(rew); r++ {
+				rew[r] = 0.015
+			}
+			cp.Cols[adapters.FieldRewardAPY] = rew
+			ww.Series[i] = cp
+		case 5: // aave-v3, lending
+			ww.Series[i] = withEvent(ser, hour(700).Add(20*time.Minute), adapters.EventBadDebt, 0.01)
+		case 6: // spark, lending
+			ww.Series[i] = keep(ser, func(r int) bool { return r < 1200 || r >= 1210 })
+		case 7: // compound-v3, lending
+			ww.Series[i] = keep(ser, func(r int) bool { return r >= 300 })
+		}
+	}
+
+	for _, c := range []struct {
+		name string
+		spec Spec
+	}{
+		{"balanced", Spec{Strategy: bal, Data: bw, From: from, To: to, Step: time.Hour, Capital: decimal.NewFromInt(100)}},
+		{"w1", Spec{Strategy: f.strategy, Catalog: f.cat, Data: &ww, From: w1Start, To: hour(3000), Capital: decimal.NewFromInt(1000)}},
+	} {
+		for _, pricing := range []adapters.Pricing{adapters.PriceRate, adapters.PriceMarket} {
+			t.Run(c.name+"/"+pricing.String(), func(t *testing.T) {
+				spec := c.spec
+				spec.Pricing = pricing
+				e := &engine{spec: spec, op: "backtest.Run", gasM: -1}
+				got, err := runEngine(ctx, e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ref := &engine{spec: spec, op: "backtest.Run", gasM: -1, stepwiseBench: true}
+				want, err := runEngine(ctx, ref)
+				if err != nil {
+					t.Fatal(err)
+				}
+				steps := len(got.Steps) * len(e.bench.ms)
+				if e.bench.held < steps/3 || e.bench.held == steps || ref.bench.held != 0 {
+					t.Fatalf("stepHeld took %d of %d market-steps (the reference %d): want a third or more, not all", e.bench.held, steps, ref.bench.held)
+				}
+				if len(got.Events) < 2 {
+					t.Fatalf("the run applied %d events, want at least 2", len(got.Events))
+				}
+				g, err := json.Marshal(got.Benchmarks)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wj, _ := json.Marshal(want.Benchmarks)
+				if !bytes.Equal(g, wj) {
+					t.Errorf("the benchmarks differ between stepHeld and stepMarket at every step")
+				}
+				for i := range want.Benchmarks {
+					gc, wc := got.Benchmarks[i].Curve, want.Benchmarks[i].Curve
+					for k := range wc {
+						if math.Float64bits(gc[k]) != math.Float64bits(wc[k]) {
+							t.Fatalf("%s at %s: %v with stepHeld, %v step by step", want.Benchmarks[i].Name, want.Steps[k].Time.Format(time.RFC3339), gc[k], wc[k])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// eventfulWindow is the balanced example's history over [from, to] with
+// extra slash, bad-debt and pause events, and lending rewards that
+// change every tenth row.
+func eventfulWindow(t *testing.T, s strategies.Strategy, from, to time.Time) *adapters.Window {
+	t.Helper()
+	w := defaultWindow(t, s, from, to)
+	extra := map[string][]adapters.Event{
+		"etherfi/weeth":   {{Time: day("2024-04-10").Add(3 * time.Hour), Type: adapters.EventSlash, Size: 0.03, Note: "test"}},
+		"aave-v3/weth":    {{Time: day("2024-05-02"), Type: adapters.EventBadDebt, Size: 0.01, Note: "test"}},
+		"curve/steth-eth": {{Time: day("2024-06-01"), Type: adapters.EventSlash, Size: 0.02, Note: "test"}},
+		"renzo/ezeth": {{Time: day("2024-07-01"), Type: adapters.EventPause, Note: "test"},
+			{Time: day("2024-07-03"), Type: adapters.EventUnpause, Note: "test"}},
+	}
+	w2 := *w
+	lending := false
+	w2.Series = make([]*adapters.Series, len(w.Series))
+	for i, ser := range w.Series {
+		cp := *ser
+		for _, ev := range extra[ser.Market.ID] {
+			ev.Market = ser.Market.ID
+			cp.Events = append(append([]adapters.Event(nil), cp.Events...), ev)
+		}
+		if ser.Market.Kind == adapters.Lending {
+			// Lending rewards that change every tenth row.
+			cp.Set = make([]adapters.FieldSet, len(ser.Set))
+			col := make([]float64, ser.Len())
+			for r := range col {
+				cp.Set[r] = ser.Set[r].With(adapters.FieldRewardAPY)
+				col[r] = 0.01 + 0.002*float64(r/10%3)
+			}
+			cp.Cols[adapters.FieldRewardAPY] = col
+			lending = true
+		}
+		w2.Series[i] = &cp
+	}
+	if !lending {
+		t.Fatal("the universe has no lending market")
+	}
+	return &w2
 }
 
 // TestRun_ExitCheckPath runs the balanced example (which has an exit

@@ -453,6 +453,9 @@ type engine struct {
 	// Value per market and step instead of the float64 path (the
 	// reference the tests compare the float64 path with).
 	exactBench bool
+	// stepwiseBench takes every benchmark step with stepMarket, never
+	// benchTrack.stepHeld (the reference the tests compare stepHeld with).
+	stepwiseBench bool
 	// noExiter plans at every step for the exit check even when the
 	// strategy is a strategies.Exiter (vault.Runner.PlanExits: the
 	// reference the tests compare the exit-check path with).
