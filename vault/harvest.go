@@ -37,17 +37,18 @@ type HarvestResult struct {
 func (v *Vault) HarvestCost() decimal.Decimal {
 	sum := zero
 	for _, s := range v.markets {
-		sum = sum.Add(v.harvestCost(s))
+		if s.pos.Rewards.Sign() > 0 && s.ad.CanHarvest() {
+			sum = sum.Add(v.harvestCost(s, s.pos.Rewards.Dec()))
+		}
 	}
 	return sum
 }
 
-func (v *Vault) harvestCost(s *slot) decimal.Decimal {
-	if s.pos.Rewards.Sign() <= 0 || !s.ad.CanHarvest() {
-		return zero
-	}
+// harvestCost is the estimated cost of harvesting s's pending rewards,
+// rewards (their decimal), which are positive in a market that harvests.
+func (v *Vault) harvestCost(s *slot, rewards decimal.Decimal) decimal.Decimal {
 	p := s.ad.Profile()
-	return s.env().GasCost(p.ParamOr("gas_harvest", 0)).Dec().Add(adapters.Quantize(s.pos.Rewards.Dec().Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
+	return s.env().GasCost(p.ParamOr("gas_harvest", 0)).Dec().Add(adapters.Quantize(rewards.Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
 }
 
 // Harvest claims every position's pending rewards that cover their
@@ -70,7 +71,8 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 		if s.pos.Rewards.Sign() <= 0 || !s.ad.CanHarvest() {
 			continue
 		}
-		if est := v.harvestCost(s); est.Cmp(s.pos.Rewards.Dec()) >= 0 {
+		rewards := s.pos.Rewards.Dec()
+		if est := v.harvestCost(s, rewards); est.Cmp(rewards) >= 0 {
 			// fmt.Sprintf("rewards %s do not cover the harvest cost %s", ...)
 			// without fmt (most markets of most harvests): a Num's text is
 			// its decimal's String.
@@ -82,7 +84,7 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: string(r)})
 			continue
 		}
-		h := Harvested{Market: s.id, Rewards: s.pos.Rewards.Dec(), Compounded: zero}
+		h := Harvested{Market: s.id, Rewards: rewards, Compounded: zero}
 		np, f, err := s.ad.Harvest(s.pos, s.env())
 		if err != nil {
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: "harvest failed: " + err.Error()})
