@@ -677,19 +677,8 @@ func (m *benchMarket) rewardRate() (float64, bool) {
 
 // unitValue is the value of one unit of the hold at m.env.
 func (m *benchMarket) unitValue(pricing adapters.Pricing) float64 {
-	idx := m.unit.Index
-	switch m.per {
-	case perIndex:
-		if m.lending && idx <= 0 {
-			return 1 // lending values an unset index at par
-		}
-		return idx
-	case perPeg:
-		// env.Obs.Peg at the cursor's row, read from the columns.
-		set := m.ser.Set[m.row]
-		peg, _ := adapters.Peg(m.value(adapters.FieldPrice), set.Has(adapters.FieldPrice), m.value(adapters.FieldExchangeRate),
-			set.Has(adapters.FieldExchangeRate) && !(m.ser.Derived&set).Has(adapters.FieldExchangeRate), m.basis)
-		return idx * peg
+	if m.per != perValue {
+		return m.indexValue(m.unit.Index, m.row)
 	}
 	m.sync()
 	v := toFloat(m.ad.Value(&m.unit, &m.env, pricing))
@@ -697,6 +686,32 @@ func (m *benchMarket) unitValue(pricing adapters.Pricing) float64 {
 		return v / m.units // the shadow holds the hold's units
 	}
 	return v
+}
+
+// indexValue is the value of one unit of a perIndex or perPeg hold whose
+// shadow's index is idx, at row r of its series.
+func (m *benchMarket) indexValue(idx float64, r int) float64 {
+	if m.per == perPeg {
+		// env.Obs.Peg at the row, read from the columns.
+		set := m.ser.Set[r]
+		peg, _ := adapters.Peg(colValue(m.ser, adapters.FieldPrice, r), set.Has(adapters.FieldPrice),
+			colValue(m.ser, adapters.FieldExchangeRate, r),
+			set.Has(adapters.FieldExchangeRate) && !(m.ser.Derived&set).Has(adapters.FieldExchangeRate), m.basis)
+		return idx * peg
+	}
+	if m.lending && idx <= 0 {
+		return 1 // lending values an unset index at par
+	}
+	return idx
+}
+
+// colValue is field f at row r of s as an observation holds it: the
+// column's value, 0 where the series has no such column.
+func colValue(s *adapters.Series, f adapters.Field, r int) float64 {
+	if col := s.Cols[f]; col != nil {
+		return col[r]
+	}
+	return 0
 }
 
 // step accrues the holds to now and records their values at
@@ -757,7 +772,11 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 	if grows && (!m.lending || b.growth == nil || m.grow < 0) {
 		return k
 	}
-	ser, rrCol := m.ser, m.ser.Cols[adapters.FieldRewardAPY]
+	// The hold's state in locals (written back below), the constants of
+	// its steps read once.
+	ser, rrCol, curve := m.ser, m.ser.Cols[adapters.FieldRewardAPY], m.curve
+	units, idle, rr := m.units, m.holdIdle, m.rr
+	idx, apy, rew := m.unit.Index, m.unit.APY, m.rew
 	last := m.unit.Last.Unix()
 	dt, years := int64(-1), 0.0
 	j := k
@@ -766,10 +785,15 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 		if t <= last || (grows && j == 0) {
 			break // no accrual (stepMarket values it as it is), or no step's growth
 		}
-		m.seekStep(j, t)
-		r := m.row
-		// The reward rate is m.rr while the observed reward_apy is the
-		// one it was quoted at (rewardRate).
+		// The step's row: an aligned cursor's is base + j (moved to the
+		// last step's below).
+		r := m.base + j
+		if !m.aligned {
+			m.seekStep(j, t)
+			r = m.row
+		}
+		// The reward rate is rr while the observed reward_apy is the one
+		// it was quoted at (rewardRate).
 		has, v := false, 0.0
 		if rrCol != nil && ser.Set[r].Has(adapters.FieldRewardAPY) {
 			has, v = true, rrCol[r]
@@ -777,7 +801,7 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 		if has != m.rrHas || !(v == m.rrObs || (v != v && m.rrObs != m.rrObs)) {
 			break
 		}
-		prev := m.unit.Index
+		prev := idx
 		if grows {
 			// Growth.Apply's conditions, the shadow's accrual time being
 			// the last step's.
@@ -785,28 +809,32 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 			if g.To <= g.From || !(prev > 0) || last != g.From || t != g.To {
 				break
 			}
-			m.unit.Index *= g.Factor
-			m.unit.APY = g.APY
+			idx *= g.Factor
+			apy = g.APY
 		} else {
-			m.unit.Index = m.col[r]
+			idx = m.col[r]
 		}
-		if rr := m.rr; rr > 0 {
+		if rr > 0 {
 			basis := prev
 			if m.lending {
-				basis = m.unit.Index
+				basis = idx
 			}
 			if t-last != dt { // yearsBetween for whole seconds
 				dt = t - last
 				years = float64(time.Duration(dt)*time.Second) / float64(time.Second) / yearSeconds
 			}
-			m.rew += m.units * basis * rr * years
+			rew += units * basis * rr * years
 		}
 		last = t
-		m.curve[j] = m.units*m.unitValue(b.pricing) + m.rew + m.holdIdle
+		curve[j] = units*m.indexValue(idx, r) + rew + idle
 	}
 	b.held += j - k
 	if j > k { // the state stepMarket leaves at the last step taken
+		if m.aligned {
+			m.moveTo(m.base + j - 1)
+		}
 		at := now[j-1-k]
+		m.unit.Index, m.unit.APY, m.rew = idx, apy, rew
 		m.unit.Last, m.env.Time = at, at
 		if b.growth != nil && m.grow >= 0 {
 			m.env.Growth = b.growth.at(j-1, m.grow)
