@@ -240,24 +240,22 @@ func BenchmarkBacktestW1(b *testing.B) {
 
 // BenchmarkBacktestW1Monitors runs W1 with the built-in risk monitors
 // evaluated at every step (what the CLI's backtest does by default) and
-// without, side by side.
+// without, side by side, with the process's CPU time per run (cpu-ms/op,
+// as BenchmarkBacktestW1).
 func BenchmarkBacktestW1Monitors(b *testing.B) {
-	f := w1Data(b)
 	ctx := context.Background()
-	c := &monitor.Compiler{Catalog: f.cat}
-	ms, err := c.Compile(monitor.File{}, UniverseOf(f.strategy), f.window.Series[0].Market.Base)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ms := w1MonitorsSpec(b, monitor.File{}).Monitors
 	for _, tc := range []struct {
 		name string
 		ms   []monitor.Monitor
 	}{{"builtin-monitors", ms}, {"no-monitors", nil}} {
 		b.Run(tc.name, func(b *testing.B) {
-			spec := f.spec()
+			spec := w1Data(b).spec()
 			spec.Monitors = tc.ms
 			b.ReportAllocs()
+			b.ResetTimer()
 			var n, rows int
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				res, err := Run(ctx, spec)
 				if err != nil {
@@ -265,8 +263,12 @@ func BenchmarkBacktestW1Monitors(b *testing.B) {
 				}
 				n, rows = res.Data.MarketSteps, len(res.MonitorEvents)
 			}
+			cpu := cpuTime() - cpu0
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "market-steps/s")
 			b.ReportMetric(float64(rows), "monitor-rows")
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+			}
 		})
 	}
 }
