@@ -77,6 +77,14 @@ type marketEnv struct {
 	G6 float64 `expr:"__g6"`
 	G7 float64 `expr:"__g7"`
 	paramSlots
+
+	// lazy is the plan context the environment belongs to: a rule
+	// compiled to closures (fast.go) computes a window it reads on its
+	// first read (planCtx.window), so a window behind a condition that
+	// already decided (`kind == "lst" && avg(peg, "6h") < 0.98` on a
+	// lending market, `holding > 0 && ...` on a market not held) is never
+	// computed. nil outside a plan: the slots are read as set.
+	lazy *planCtx
 }
 
 // vaultEnv is the typed environment of rebalance.when and harvest.when;

@@ -3,6 +3,8 @@ package rules
 import (
 	"math"
 	"reflect"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/expr-lang/expr/ast"
@@ -83,6 +85,31 @@ func floatField(off uintptr) numFn {
 	return func(e *marketEnv) float64 { return *(*float64)(unsafe.Add(unsafe.Pointer(e), off)) }
 }
 
+// windowSlot returns the window id of a window slot's name (__w3: 3).
+func windowSlot(name string) (int, bool) {
+	d, ok := strings.CutPrefix(name, windowsIdent)
+	if !ok {
+		return 0, false
+	}
+	wi, err := strconv.Atoi(d)
+	if err != nil || wi < 0 || wi >= MaxWindows {
+		return 0, false
+	}
+	return wi, true
+}
+
+// windowSlotField returns a closure reading window wi's slot at off, the
+// window computed first when the environment's plan context has not yet
+// (marketEnv.lazy): a window costs only where a rule reaches it.
+func windowSlotField(wi int, off uintptr) numFn {
+	return func(e *marketEnv) float64 {
+		if pc := e.lazy; pc != nil && !pc.have[wi] {
+			pc.window(wi)
+		}
+		return *(*float64)(unsafe.Add(unsafe.Pointer(e), off))
+	}
+}
+
 func stringField(off uintptr) strFn {
 	return func(e *marketEnv) string { return *(*string)(unsafe.Add(unsafe.Pointer(e), off)) }
 }
@@ -144,6 +171,9 @@ func compileFast(n ast.Node) (fastExpr, bool) {
 		}
 		return fastExpr{}, false
 	case *ast.IdentifierNode:
+		if wi, ok := windowSlot(n.Value); ok {
+			return fastExpr{num: windowSlotField(wi, envFloatOffsets[n.Value])}, true
+		}
 		if off, ok := envFloatOffsets[n.Value]; ok {
 			return fastExpr{num: floatField(off)}, true
 		}

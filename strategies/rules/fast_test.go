@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/yieldvault/yieldvault/adapters"
 )
 
 // fastCorpus are per-market rules, most of them inside the fast subset.
@@ -186,4 +187,44 @@ func FuzzCompileFast(f *testing.F) {
 			checkFast(t, src, p, 50, seed)
 		}
 	})
+}
+
+// TestCompileFast_LazyWindows checks that a rule compiled to closures
+// computes a window only where it reaches it (marketEnv.lazy), with the
+// value the window gives when computed before the rule: behind a kind
+// test that already decided, avg(peg, "6h") is not computed; where the
+// test holds, the rule reads the computed mean.
+func TestCompileFast_LazyWindows(t *testing.T) {
+	s := mustLoad(t, "base: ETH\nuniverse: [rocketpool/reth, aave-v3/weth]\nrules: { eligible: \"true\", score: \"1\" }\nexit: { when: 'kind == \"lst\" && avg(peg, \"6h\") < 0.995' }\n")
+	if s.exit.fbool == nil {
+		t.Fatal("the exit rule is not compiled to closures")
+	}
+	rows := []row{obs(-5, fPrice, 0.99, fRate, 1), obs(-3, fPrice, 0.992, fRate, 1), obs(0, fPrice, 1.001, fRate, 1)}
+	cat := adapters.Builtin()
+	st := newState(adapters.ETH, marketState(t, cat, "rocketpool/reth", rows...), marketState(t, cat, "aave-v3/weth", obs(0, fAPY, 0.02)))
+	pc := s.takePlanCtx(st.Time.Unix())
+	defer s.putPlanCtx(pc)
+	pc.have = grow(pc.have, len(s.comp.windows))
+	for i, want := range []bool{true, false} {
+		pc.enter(i, &st.Markets[i], len(s.comp.windows))
+		got, err := pc.runBool(s.exit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want || pc.have[0] != want {
+			t.Errorf("market %d: exit %v, window computed %v; want %v, %v", i, got, pc.have[0], want, want)
+		}
+	}
+	// On the LST, the slot holds the mean of the three pegs, as computed
+	// before the rule.
+	pc.enter(0, &st.Markets[0], len(s.comp.windows))
+	pc.ensure(s.exit.windows)
+	eager := pc.env.W0
+	pc.enter(0, &st.Markets[0], len(s.comp.windows))
+	if _, err := pc.runBool(s.exit); err != nil {
+		t.Fatal(err)
+	}
+	if want := (0.99 + 0.992 + 1.001) / 3; pc.env.W0 != eager || math.Abs(eager-want) > 1e-12 {
+		t.Errorf("avg(peg, \"6h\") lazily %v, before the rule %v, want %v", pc.env.W0, eager, want)
+	}
 }

@@ -292,20 +292,24 @@ func (pc *planCtx) ensure(windows []int) {
 
 func (pc *planCtx) ensureAll(windows []int) {
 	for _, wi := range windows {
-		if pc.have[wi] {
-			continue
+		if !pc.have[wi] {
+			pc.window(wi)
 		}
-		w := &pc.s.comp.windows[wi]
-		f := w.current(&pc.env)
-		var v float64
-		if pc.sw != nil {
-			v = w.computeCached(pc.ms, pc.sw.col(wi, w, pc.consts), pc.t, f)
-		} else {
-			v, pc.buf = w.compute(pc.ms, pc.consts, pc.t, f, pc.buf)
-		}
-		pc.env.setW(wi, v)
-		pc.have[wi] = true
 	}
+}
+
+// window computes window wi for the current market into its slot.
+func (pc *planCtx) window(wi int) {
+	w := &pc.s.comp.windows[wi]
+	f := w.current(&pc.env)
+	var v float64
+	if pc.sw != nil {
+		v = w.computeCached(pc.ms, pc.sw.col(wi, w, pc.consts), pc.t, f)
+	} else {
+		v, pc.buf = w.compute(pc.ms, pc.consts, pc.t, f, pc.buf)
+	}
+	pc.env.setW(wi, v)
+	pc.have[wi] = true
 }
 
 func (pc *planCtx) run(p *vm.Program, windows []int) (any, error) {
@@ -315,7 +319,8 @@ func (pc *planCtx) run(p *vm.Program, windows []int) (any, error) {
 
 func (pc *planCtx) runBool(p *program) (bool, error) {
 	if p.fbool != nil {
-		pc.ensure(p.windows)
+		// The closures compute the windows they reach (marketEnv.lazy).
+		pc.env.lazy = pc
 		return p.fbool(&pc.env), nil
 	}
 	out, err := pc.run(p.prog, p.windows)
@@ -332,7 +337,7 @@ func (pc *planCtx) runBool(p *program) (bool, error) {
 func (pc *planCtx) runFloat(p *program) (float64, error) {
 	var v float64
 	if p.fnum != nil {
-		pc.ensure(p.windows)
+		pc.env.lazy = pc
 		v = p.fnum(&pc.env)
 	} else {
 		out, err := pc.run(p.prog, p.windows)
