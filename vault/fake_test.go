@@ -24,6 +24,7 @@ type fake struct {
 	maxExit        float64
 	delay          time.Duration
 	queue, harvest bool
+	swapCost       float64 // the profile's harvest_swap_cost (0: none)
 }
 
 func (f *fake) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
@@ -185,6 +186,9 @@ func fakeAdapter(id string, f *fake) *adapters.Adapter {
 	m := adapters.Market{ID: id, Kind: adapters.Lending, Base: adapters.ETH, Protocol: "fake"}
 	p := &adapters.Profile{Name: "fake", Kind: adapters.Lending, Params: map[string]adapters.Param{
 		"gas_harvest": {Value: f.gas, Source: "test"}, "gas_withdraw": {Value: f.gas, Source: "test"}, "gas_claim": {Value: 0, Source: "test"}}}
+	if f.swapCost != 0 {
+		p.Params["harvest_swap_cost"] = adapters.Param{Value: f.swapCost, Source: "test"}
+	}
 	if f.queue || f.harvest {
 		return adapters.NewAdapter(m, p, fakeH{f})
 	}

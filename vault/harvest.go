@@ -2,6 +2,7 @@ package vault
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -51,6 +52,40 @@ func (v *Vault) harvestCost(s *slot, rewards decimal.Decimal) decimal.Decimal {
 	return s.env().GasCost(p.ParamOr("gas_harvest", 0)).Dec().Add(adapters.Quantize(rewards.Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
 }
 
+// harvestTerms are a market's harvest cost parameters, read from its
+// profile at its first harvest (profiles do not change under a vault).
+type harvestTerms struct {
+	set  bool
+	gas  float64 // gas_harvest
+	swap float64 // harvest_swap_cost
+	// fast says frac(swap) is FastDecimal(swap) in value: the swap's
+	// share of the rewards, Quantize(rewards x frac(swap)), is then
+	// rewards.MulQ(swap), on nums.
+	fast bool
+}
+
+// harvestCostN is harvestCost's value as a num (market i, s): on nums
+// when the terms allow (harvestTerms.fast), else from the decimal. Most
+// markets of most harvests are only compared with their rewards.
+func (v *Vault) harvestCostN(i int, s *slot) num {
+	ts := v.work.harvest
+	if len(ts) != len(v.markets) {
+		ts = make([]harvestTerms, len(v.markets))
+		v.work.harvest = ts
+	}
+	t := &ts[i]
+	if !t.set {
+		p := s.ad.Profile()
+		t.gas, t.swap = p.ParamOr("gas_harvest", 0), p.ParamOr("harvest_swap_cost", 0)
+		t.fast = !math.IsNaN(t.swap) && !math.IsInf(t.swap, 0) && frac(t.swap).Equal(fixed.FastDecimal(t.swap))
+		t.set = true
+	}
+	if !t.fast {
+		return nm(v.harvestCost(s, s.pos.Rewards.Dec()))
+	}
+	return s.env().GasCost(t.gas).Add(s.pos.Rewards.MulQ(t.swap))
+}
+
 // Harvest claims every position's pending rewards that cover their
 // estimated cost and swaps them to the base asset (Adapter.Harvest). The
 // proceeds are profit the share price did not count (pending rewards are
@@ -67,12 +102,11 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 	}
 	res := HarvestResult{Time: now, Tick: tick, Proceeds: zero, Costs: zero, Locked: zero}
 	gain := zero
-	for _, s := range v.markets {
+	for i, s := range v.markets {
 		if s.pos.Rewards.Sign() <= 0 || !s.ad.CanHarvest() {
 			continue
 		}
-		rewards := s.pos.Rewards.Dec()
-		if est := v.harvestCost(s, rewards); est.Cmp(rewards) >= 0 {
+		if est := v.harvestCostN(i, s); est.Cmp(s.pos.Rewards) >= 0 {
 			// fmt.Sprintf("rewards %s do not cover the harvest cost %s", ...)
 			// without fmt (most markets of most harvests): a Num's text is
 			// its decimal's String.
@@ -80,11 +114,11 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 			r := append(buf[:0], "rewards "...)
 			r = s.pos.Rewards.AppendString(r)
 			r = append(r, " do not cover the harvest cost "...)
-			r = fixed.FromDec(est).AppendString(r)
+			r = est.AppendString(r)
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: string(r)})
 			continue
 		}
-		h := Harvested{Market: s.id, Rewards: rewards, Compounded: zero}
+		h := Harvested{Market: s.id, Rewards: s.pos.Rewards.Dec(), Compounded: zero}
 		np, f, err := s.ad.Harvest(s.pos, s.env())
 		if err != nil {
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: "harvest failed: " + err.Error()})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
@@ -616,27 +617,37 @@ func TestVault_ObserveRow(t *testing.T) {
 	}
 }
 
-// TestVault_HarvestSkipped harvests rewards that do not cover their cost
-// (gas_harvest 1000 at 10,000 gwei, 1 ETH: 0.01): the market is skipped,
-// its reason giving the rewards and the cost as fmt's %s of their
-// decimals would.
+// TestVault_HarvestSkipped harvests rewards that do not cover their cost,
+// gas_harvest 1000 at 2M gwei and 1 ETH (2) plus the profile's
+// harvest_swap_cost share of the rewards rounded to 18 places: the
+// market is skipped, its reason giving the rewards and the cost as fmt's
+// %s of their decimals would. A swap cost whose shortest decimal has more
+// digits than the fixed-point multiply takes (0.30000000000000004, 0.1+0.2
+// in float64) is priced on decimals.
 func TestVault_HarvestSkipped(t *testing.T) {
-	v := taskVault(t)
-	r := &Runner{Vault: v, Strategy: &taskStrategy{weight: 0.5}}
-	must(r.Rebalance(t.Context(), t0, t0, TriggerManual))(t)
-	later := t0.Add(time.Hour)
-	mustOK(t, v.Accrue(later))
-	mustOK(t, v.SetGas(10000, 1))
-	rewards := v.PendingRewards()
-	if rewards.Sign() <= 0 || rewards.Cmp(d("0.01")) >= 0 {
-		t.Fatalf("pending rewards %s, want some below the cost 0.01", rewards)
-	}
-	h, err := v.Harvest(later, later)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Rejection{{Market: "f/a", Reason: fmt.Sprintf("rewards %s do not cover the harvest cost %s", rewards, d("0.01"))}}
-	if !cmp.Equal(h.Skipped, want) || len(h.Markets) != 0 {
-		t.Errorf("skipped %v, harvested %v, want %v and none", h.Skipped, h.Markets, want)
+	for _, swap := range []float64{0, 0.005, 0.30000000000000004} {
+		t.Run(fmt.Sprint(swap), func(t *testing.T) {
+			v := newTestVault(t, plainConfig(), map[string]*fake{"f/a": {apy: 0.05, rewardAPY: 0.5, gas: 1000, harvest: true, swapCost: swap}, "f/b": {apy: 0.03}})
+			mustOK(t, v.SetGas(1, 1))
+			must(v.Deposit(t0, "u", d("100")))(t)
+			r := &Runner{Vault: v, Strategy: &taskStrategy{weight: 0.5}}
+			must(r.Rebalance(t.Context(), t0, t0, TriggerManual))(t)
+			later := t0.Add(15 * 24 * time.Hour)
+			mustOK(t, v.Accrue(later))
+			mustOK(t, v.SetGas(2e6, 1))
+			rewards := v.PendingRewards()
+			cost := d("2").Add(rewards.Mul(decimal.NewFromFloat(swap)).Round(18))
+			if rewards.Sign() <= 0 || rewards.Cmp(cost) >= 0 {
+				t.Fatalf("pending rewards %s, want some below the cost %s", rewards, cost)
+			}
+			h, err := v.Harvest(later, later)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []Rejection{{Market: "f/a", Reason: fmt.Sprintf("rewards %s do not cover the harvest cost %s", rewards, cost)}}
+			if !cmp.Equal(h.Skipped, want) || len(h.Markets) != 0 {
+				t.Errorf("skipped %v, harvested %v, want %v and none", h.Skipped, h.Markets, want)
+			}
+		})
 	}
 }

@@ -33,9 +33,10 @@ type work struct {
 	entry   []float64 // fund: the buys' entry costs pro rata
 	hasX    []bool    // fund: the buys funded by the pairs kept
 	instant []bool
-	keys    []apyKey     // sortByAPY
-	sorted  []*candidate // sortByAPY
-	xbuys   []int        // Execute: the indexes of the buy orders
+	keys    []apyKey       // sortByAPY
+	sorted  []*candidate   // sortByAPY
+	xbuys   []int          // Execute: the indexes of the buy orders
+	harvest []harvestTerms // Harvest: each market's cost terms, read once
 	// orderIdx is the market index of each order of the last decision,
 	// Execute's first guess for an order's market (checked against the
 	// order's market ID, so any decision executes correctly).
