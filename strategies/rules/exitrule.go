@@ -102,6 +102,10 @@ func (s *Strategy) begin(op string, ctx context.Context, st *strategies.State) (
 type ExitSet struct {
 	ss     []*Strategy
 	shared bool // every strategy has an exit rule and the first's markets (sameMarkets)
+	// holding says some strategy reads holding, exit_impact or exit_days:
+	// the shared filling computes them for all (they read the same
+	// position, so the others' rules see the same values as alone).
+	holding bool
 }
 
 // NewExitSet is the set of ss (the slice is copied).
@@ -111,6 +115,7 @@ func NewExitSet(ss []*Strategy) *ExitSet {
 		if s.exit == nil || !sameMarkets(ss[0], s) {
 			x.shared = false
 		}
+		x.holding = x.holding || s.readsHolding
 	}
 	return x
 }
@@ -156,7 +161,7 @@ func (x *ExitSet) Check(ctx context.Context, st *strategies.State) ([][]string, 
 			continue
 		}
 		pc.s = s0
-		pc.enterNames(i, ms)
+		pc.enterNames(i, ms, x.holding)
 		for k, s := range ss {
 			nw := len(s.comp.windows)
 			pc.s = s

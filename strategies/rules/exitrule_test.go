@@ -129,10 +129,16 @@ func TestStrategy_ExitCheckErrors(t *testing.T) {
 // (checked alone), on states whose peg, TVL, utilization and holdings
 // vary.
 func TestExitSet(t *testing.T) {
-	uni := "[lido/steth, rocketpool/reth, aave-v3/weth]"
+	uni := "[coinbase/cbeth, rocketpool/reth, aave-v3/weth]"
 	src := func(when, params string) string {
 		return "name: x\nbase: ETH\nuniverse: " + uni + "\n" + params + "rules: { eligible: \"true\", score: \"1\" }\nexit: { when: '" + when + "' }\n"
 	}
+	// One catalog and markets without per-market parameters (whose
+	// profiles Load copies): the strategies share its profiles, so the
+	// set shares one filling of the names (as a vault's monitors do), the
+	// first strategy's rule reading no holding and a later one's reading
+	// it.
+	cat := adapters.Builtin()
 	var ss []*Strategy
 	for _, c := range []struct{ when, params string }{
 		{`avg(peg, "6h") < 0.99`, ""},
@@ -141,10 +147,17 @@ func TestExitSet(t *testing.T) {
 		{`holding > 0 && data_age > 2`, ""},
 		{`kind == "lending" && utilization > 0.8 && min(tvl, "12h") > 1e6`, ""},
 	} {
-		ss = append(ss, mustLoad(t, src(c.when, c.params)))
+		s, err := Load("test.yaml", []byte(src(c.when, c.params)), cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss = append(ss, s)
+	}
+	if !NewExitSet(ss).shared {
+		t.Fatal("strategies over one catalog's markets do not share the names' filling")
 	}
 	noExit := mustLoad(t, "name: x\nbase: ETH\nuniverse: "+uni+"\nrules: { eligible: \"true\", score: \"1\" }\n")
-	uni = "[lido/steth, rocketpool/reth]"
+	uni = "[coinbase/cbeth, rocketpool/reth]"
 	other := mustLoad(t, src(`peg < 0.999`, ""))
 	fired := make([]int, len(ss))
 	for seed := uint64(1); seed <= 20; seed++ {
@@ -160,7 +173,7 @@ func TestExitSet(t *testing.T) {
 			}
 			return ms
 		}
-		st := newState(adapters.ETH, mk("lido/steth"), mk("rocketpool/reth"), mk("aave-v3/weth"))
+		st := newState(adapters.ETH, mk("coinbase/cbeth"), mk("rocketpool/reth"), mk("aave-v3/weth"))
 		st.Time = st.Time.Add(time.Duration(rng.IntN(3)) * time.Hour)
 		got, err := NewExitSet(ss).Check(context.Background(), st)
 		if err != nil {

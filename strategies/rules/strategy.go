@@ -640,7 +640,7 @@ func (s *Strategy) summary(buf []byte, eligibleCount, n int, exits []string) (st
 // enter makes market i (ms) the plan context's current market: its
 // profile constants, its environment, its cached windows.
 func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
-	pc.enterNames(i, ms)
+	pc.enterNames(i, ms, pc.s.readsHolding)
 	pc.sw = nil
 	if nw > 0 { // a strategy without windows caches none
 		pc.sw = pc.s.wcache.get(i, ms.Series, nw)
@@ -649,8 +649,9 @@ func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
 }
 
 // enterNames is enter without the windows: market i's profile constants
-// and environment, which strategies over the same markets share.
-func (pc *planCtx) enterNames(i int, ms *strategies.MarketState) {
+// and environment, which strategies over the same markets share; holding
+// fills the names computed from the position's value (marketEnv.fill).
+func (pc *planCtx) enterNames(i int, ms *strategies.MarketState, holding bool) {
 	s := pc.s
 	pc.ms = ms
 	pc.consts = &s.consts[i]
@@ -658,7 +659,7 @@ func (pc *planCtx) enterNames(i int, ms *strategies.MarketState) {
 		c := constsOf(ms.Profile) // the state's own profile (not the catalog's)
 		pc.consts = &c
 	}
-	pc.env.fill(ms, s.tags[i], pc.consts, pc.t, s.readsHolding)
+	pc.env.fill(ms, s.tags[i], pc.consts, pc.t, holding)
 }
 
 // takePlanCtx returns a scratch context of s for a plan or an exit check
