@@ -983,9 +983,12 @@ func (b *benchTrack) equalWeight() []float64 {
 			for k := range m.k0 {
 				ew[k] += b.partF
 			}
-			scale := m.ewVal0 / m.holdVal0
-			for k := m.k0; k < n; k++ {
-				ew[k] += (m.curve[k]-m.holdIdle)*scale + m.ewIdle
+			// The market's constants and both curves' ranges in locals:
+			// one load and one store a step.
+			scale, idle, ewIdle := m.ewVal0/m.holdVal0, m.holdIdle, m.ewIdle
+			sum := ew[m.k0:n]
+			for k, v := range m.curve[m.k0:n] {
+				sum[k] += (v-idle)*scale + ewIdle
 			}
 		default:
 			for k := range ew {
