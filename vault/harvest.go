@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"fmt"
 	"math"
 	"time"
 
@@ -86,6 +85,13 @@ func (v *Vault) harvestCostN(i int, s *slot) num {
 	return s.env().GasCost(t.gas).Add(s.pos.Rewards.MulQ(t.swap))
 }
 
+// harvestReason is a harvest entry's reason, fmt.Sprintf("harvest rewards
+// %s", rewards.Dec()) without fmt.
+func harvestReason(rewards num) string {
+	var buf [96]byte
+	return string(rewards.AppendString(append(buf[:0], "harvest rewards "...)))
+}
+
 // Harvest claims every position's pending rewards that cover their
 // estimated cost and swaps them to the base asset (Adapter.Harvest). The
 // proceeds are profit the share price did not count (pending rewards are
@@ -118,7 +124,8 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: string(r)})
 			continue
 		}
-		h := Harvested{Market: s.id, Rewards: s.pos.Rewards.Dec(), Compounded: zero}
+		rewards := s.pos.Rewards
+		h := Harvested{Market: s.id, Rewards: rewards.Dec(), Compounded: zero}
 		np, f, err := s.ad.Harvest(s.pos, s.env())
 		if err != nil {
 			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: "harvest failed: " + err.Error()})
@@ -127,7 +134,7 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 		s.set(np)
 		h.Fill = f
 		v.idle = v.idle.Add(f.Amount)
-		e := v.fillEntry(Entry{Time: now, Type: EntryHarvest, Market: s.id, Reason: fmt.Sprintf("harvest rewards %s", h.Rewards), Tick: tick}, f.Amount, &f, f.Slippage)
+		e := v.fillEntry(Entry{Time: now, Type: EntryHarvest, Market: s.id, Reason: harvestReason(rewards), Tick: tick}, f.Amount, &f, f.Slippage)
 		res.Proceeds = res.Proceeds.Add(e.Amount)
 		res.Costs = res.Costs.Add(f.Cost().Dec())
 		gain = gain.Add(e.Amount)

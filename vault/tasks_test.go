@@ -117,6 +117,13 @@ func TestRunner_Harvest(t *testing.T) {
 			if rep.Harvest != nil && v.PendingRewards().Sign() != 0 {
 				t.Errorf("pending rewards after the harvest = %s, want 0", v.PendingRewards())
 			}
+			if rep.Harvest != nil {
+				es := v.Ledger().Entries()
+				last := es[len(es)-1]
+				if want := fmt.Sprintf("harvest rewards %s", rep.Harvest.Markets[0].Rewards); last.Type != EntryHarvest || last.Reason != want {
+					t.Errorf("last ledger entry %s %q, want a harvest %q", last.Type, last.Reason, want)
+				}
+			}
 			if rep.Kind != TaskHarvest || !rep.Tick.Equal(later) || !rep.Vars.Now.Equal(later) {
 				t.Errorf("kind %s tick %s vars at %s, want harvest at %s", rep.Kind, rep.Tick, rep.Vars.Now, later)
 			}
