@@ -331,7 +331,7 @@ func (b *benchTrack) run(from time.Time, gas, gasAsset float64) {
 func (b *benchTrack) segmentEnd(k int) int {
 	end := min(len(b.times), (k/growthBlock+1)*growthBlock)
 	if b.nextEv < len(b.events) {
-		at := b.events[b.nextEv].Time.Unix()
+		at := dueStep(b.events[b.nextEv].Time)
 		if j, _ := slices.BinarySearch(b.times[k+1:end], at); k+1+j < end {
 			end = k + 1 + j
 		}
@@ -345,7 +345,7 @@ func (b *benchTrack) segmentEnd(k int) int {
 // (a type that does not apply to its kind) is skipped, as the vault
 // skips it.
 func (b *benchTrack) applyEvents(t int64) {
-	for b.nextEv < len(b.events) && b.events[b.nextEv].Time.Unix() <= t {
+	for b.nextEv < len(b.events) && dueBy(b.events[b.nextEv].Time, t) {
 		ev := b.events[b.nextEv]
 		b.nextEv++
 		at := ev.Time.UTC()

@@ -959,7 +959,7 @@ func (e *engine) gasAssetPrice(t int64) float64 {
 // applyEvents applies the events with time <= t that have not been
 // applied, each at its own time, to the vault and the benchmarks.
 func (e *engine) applyEvents(t int64) error {
-	for e.nextEv < len(e.events) && e.events[e.nextEv].Time.Unix() <= t {
+	for e.nextEv < len(e.events) && dueBy(e.events[e.nextEv].Time, t) {
 		ev := e.events[e.nextEv]
 		e.nextEv++
 		e.touched = true
@@ -984,6 +984,23 @@ func (e *engine) applyEvents(t int64) error {
 		e.warnExposure(ev)
 	}
 	return nil
+}
+
+// dueBy reports whether an event at at is due by the step at unix time t:
+// at or before it, to the nanosecond (an event a fraction of a second
+// after a step is applied at the next one, at its own time).
+func dueBy(at time.Time, t int64) bool {
+	s := at.Unix()
+	return s < t || s == t && at.Nanosecond() == 0
+}
+
+// dueStep is the first step time (unix seconds) an event at at is due
+// by (dueBy): its second, or the next when it has a fraction.
+func dueStep(at time.Time) int64 {
+	if at.Nanosecond() != 0 {
+		return at.Unix() + 1
+	}
+	return at.Unix()
 }
 
 // warnExposure warns, once per market and scope, when a slash scoped to a

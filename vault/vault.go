@@ -398,7 +398,7 @@ func (v *Vault) accrueTo(op string, now time.Time) error {
 		return adapters.E(op, adapters.KindInvalid, "vault %q: no time given", v.cfg.Name)
 	}
 	if now.Before(v.now) {
-		return adapters.E(op, adapters.KindInvalid, "vault %q: time %s is before the vault's time %s", v.cfg.Name, now.Format(time.RFC3339), v.now.Format(time.RFC3339))
+		return adapters.E(op, adapters.KindInvalid, "vault %q: time %s is before the vault's time %s", v.cfg.Name, now.Format(time.RFC3339Nano), v.now.Format(time.RFC3339Nano))
 	}
 	// The rows first, all markets in one tight loop: each row is a few
 	// columns' cache misses (after five unread steps), which the
