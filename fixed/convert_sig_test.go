@@ -15,15 +15,7 @@ import (
 // place from it (the float's scaling by a power of ten rounds once); it
 // never has more than Scale places; zero, NaN and infinities give zero.
 func TestFromFloatSig(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 9))
-	xs := []float64{1, -1, 0.1, 999999999999999, 1e15, 1000.364018168689, 1e-19, 123456789.123456789}
-	for i := 0; i < 20000; i++ {
-		x := math.Pow(10, -12+32*rng.Float64())
-		if rng.IntN(2) == 0 {
-			x = -x
-		}
-		xs = append(xs, x)
-	}
+	xs := sigInputs(-12, 32, 1, -1, 0.1, 999999999999999, 1e15, 1000.364018168689, 1e-19, 123456789.123456789)
 	for _, x := range xs {
 		got := FromFloatSig(x)
 		if got.Exponent() < -Scale {
@@ -55,15 +47,7 @@ func TestFromFloatSig(t *testing.T) {
 // decimal, to the bit, over the same values as TestFromFloatSig plus
 // values so small that they round to a zero coefficient (of both signs).
 func TestFromFloatSigFloat(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 9))
-	xs := []float64{1, -1, 0.1, 999999999999999, 1e15, 1e-19, -1e-19, 4e-19, -4e-19, 1e-30, -1e-30, 0, math.NaN(), math.Inf(1), math.Inf(-1)}
-	for i := 0; i < 20000; i++ {
-		x := math.Pow(10, -20+40*rng.Float64())
-		if rng.IntN(2) == 0 {
-			x = -x
-		}
-		xs = append(xs, x)
-	}
+	xs := sigInputs(-20, 40, 1, -1, 0.1, 999999999999999, 1e15, 1e-19, -1e-19, 4e-19, -4e-19, 1e-30, -1e-30, 0, math.NaN(), math.Inf(1), math.Inf(-1))
 	for _, x := range xs {
 		d, f := FromFloatSigFloat(x)
 		want := FromFloatSig(x)
@@ -74,4 +58,20 @@ func TestFromFloatSigFloat(t *testing.T) {
 			t.Fatalf("%v: float %v (%#x), want ToFloat's %v (%#x)", x, f, math.Float64bits(f), wf, math.Float64bits(wf))
 		}
 	}
+}
+
+// sigInputs is the values given and 20,000 more of both signs whose
+// magnitudes are spread evenly in the exponent over [10^lo, 10^(lo+span)]
+// (the same seeded sequence for every test).
+func sigInputs(lo, span float64, given ...float64) []float64 {
+	rng := rand.New(rand.NewPCG(7, 9))
+	xs := given
+	for i := 0; i < 20000; i++ {
+		x := math.Pow(10, lo+span*rng.Float64())
+		if rng.IntN(2) == 0 {
+			x = -x
+		}
+		xs = append(xs, x)
+	}
+	return xs
 }
