@@ -76,6 +76,12 @@ func (s *Strategy) begin(op string, ctx context.Context, st *strategies.State) (
 			return nil, adapters.E(op, adapters.KindInvalid, "%s: state market %d is %q, the strategy's is %q", s.name, i, id, s.universe[i].ID)
 		}
 	}
+	return s.params(op, st)
+}
+
+// params returns the parameter values after st.Params' overrides (the
+// file's own slice when there are none).
+func (s *Strategy) params(op string, st *strategies.State) ([]float64, error) {
 	params := s.paramVals
 	if len(st.Params) > 0 {
 		params = append([]float64(nil), s.paramVals...)
@@ -136,7 +142,15 @@ func (x *ExitSet) Check(ctx context.Context, st *strategies.State) ([][]string, 
 	}
 	params := make([][]float64, len(ss))
 	for k, s := range ss {
-		p, err := s.begin(op, ctx, st)
+		var p []float64
+		var err error
+		if k == 0 || !x.shared {
+			p, err = s.begin(op, ctx, st)
+		} else {
+			// Same markets as the first (sameMarkets): its check of the
+			// state's markets holds for all.
+			p, err = s.params(op, st)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -71,6 +71,11 @@ type winCol struct {
 	rank      []int32   // rank[i]: values before row i; nil when every row counts
 	vals      []float64 // the values of the rows that count, in row order
 	hi, lo    []float64 // double-double prefix sums of vals (avg only)
+	// next is the first row after the window's start found last
+	// (window.rowsNear's hint): a step later it is the same row or one
+	// just after. Planners of the same series at once may overwrite each
+	// other's; a wrong hint only costs the search.
+	next atomic.Int32
 }
 
 // get returns the window columns of market i's series s, building an
@@ -145,9 +150,13 @@ func (col *winCol) span(start, end int) (a, b int) {
 
 // computeCached is compute reading the window's column.
 func (w *window) computeCached(ms *strategies.MarketState, col *winCol, t int64, cur float64) float64 {
-	start, end, ok := w.rows(ms, t)
+	hint := int(col.next.Load())
+	start, end, after, ok := w.rowsNear(ms, t, hint)
 	if !ok {
 		return w.empty(cur)
+	}
+	if after != hint {
+		col.next.Store(int32(after))
 	}
 	a, b := col.span(start, end)
 	if n := b - a; n > avgExactRows && w.Op == winAvg {

@@ -189,3 +189,35 @@ func TestWindow_CurrentField(t *testing.T) {
 		}
 	}
 }
+
+// TestWindow_RowsNear checks that rowsNear finds the rows rows finds
+// from every hint (the right one, one before it, others before and after,
+// out of range) on irregular times, for every look-back and time.
+func TestWindow_RowsNear(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var times []int64
+	for h := int64(0); len(times) < 60; h += 1 + rng.Int64N(5) {
+		times = append(times, h*3600)
+	}
+	s := &adapters.Series{Times: times, Set: make([]adapters.FieldSet, len(times))}
+	for _, op := range []winOp{winAvg, winChange} {
+		for _, secs := range []int64{1800, 3600, 6 * 3600, 24 * 3600, 1000 * 3600} {
+			w := &window{Op: op, Secs: secs}
+			for r := range times {
+				ms := &strategies.MarketState{Series: s, Row: r}
+				for _, t0 := range []int64{times[r], times[r] + 1800} {
+					ws, we, wok := w.rows(ms, t0)
+					for hint := -1; hint <= len(times)+1; hint++ {
+						gs, ge, after, gok := w.rowsNear(ms, t0, hint)
+						if gs != ws || ge != we || gok != wok {
+							t.Fatalf("%s %ds, row %d, t %d, hint %d: rowsNear %d..%d %v, rows %d..%d %v", op, secs, r, t0, hint, gs, ge, gok, ws, we, wok)
+						}
+						if gok && (after > ge+1 || (after <= ge && times[after] <= t0-secs) || (after > 0 && times[after-1] > t0-secs)) {
+							t.Fatalf("%s %ds, row %d, t %d, hint %d: after %d is not the first row after the start", op, secs, r, t0, hint, after)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -223,9 +223,18 @@ func (w *window) empty(cur float64) float64 {
 // rows returns the rows of ms's series w reads at unix time t (before the
 // field filter): start..end; ok is false when there is none.
 func (w *window) rows(ms *strategies.MarketState, t int64) (start, end int, ok bool) {
+	start, end, _, ok = w.rowsNear(ms, t, -1)
+	return start, end, ok
+}
+
+// rowsNear is rows where the first row after t - Secs (after, returned)
+// is looked for first at hint and the few rows after it (the one found at
+// the previous step: a backtest's windows move a row or so a step), then
+// searched.
+func (w *window) rowsNear(ms *strategies.MarketState, t int64, hint int) (start, end, after int, ok bool) {
 	s := ms.Series
 	if s == nil || ms.Row < 0 || s.Len() == 0 || len(s.Set) != s.Len() {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	// The last row at or before t, and not after ms.Row.
 	times := s.Times
@@ -235,11 +244,23 @@ func (w *window) rows(ms *strategies.MarketState, t int64) (start, end int, ok b
 		end = min(s.Index(t), ms.Row)
 	}
 	if end < 0 {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	// The first row after t - Secs.
+	// The first row after t - Secs: at or just after the hint when it is
+	// not after end, else by binary search.
 	from := t - w.Secs
 	lo, hi := 0, end+1
+	if hint >= 0 && hint <= end && (hint == 0 || times[hint-1] <= from) {
+		// The row is hint or after: the next few in turn, then the
+		// search from there.
+		lo = hint
+		for lo < hi && lo < hint+4 && times[lo] <= from {
+			lo++
+		}
+		if lo < hi && times[lo] > from {
+			hi = lo // found
+		}
+	}
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if times[m] > from {
@@ -248,11 +269,11 @@ func (w *window) rows(ms *strategies.MarketState, t int64) (start, end int, ok b
 			lo = m + 1
 		}
 	}
-	start = lo
+	start, after = lo, lo
 	if w.Op == winChange && start > 0 {
 		start-- // the value at or before t - Secs is the base
 	}
-	return start, end, true
+	return start, end, after, true
 }
 
 // reduce applies w's function to the window's values; cur is the value
