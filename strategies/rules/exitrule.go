@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/expr-lang/expr/ast"
+
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
 )
@@ -108,6 +110,9 @@ func (s *Strategy) params(op string, st *strategies.State) ([]float64, error) {
 type ExitSet struct {
 	ss     []*Strategy
 	shared bool // every strategy has an exit rule and the first's markets (sameMarkets)
+	// never[k][i] says strategy k's exit rule cannot hold on market i,
+	// whatever its observations (neverFires); nil: no market is known so.
+	never [][]bool
 	// holding says some strategy reads holding, exit_impact or exit_days:
 	// the shared filling computes them for all (they read the same
 	// position, so the others' rules see the same values as alone).
@@ -123,7 +128,66 @@ func NewExitSet(ss []*Strategy) *ExitSet {
 		}
 		x.holding = x.holding || s.readsHolding
 	}
+	if x.shared {
+		x.never = make([][]bool, len(ss))
+		for k, s := range ss {
+			x.never[k] = neverFires(s)
+		}
+	}
 	return x
+}
+
+// constNames are the per-market names that depend on the market alone,
+// not on its observations, position, time or parameters.
+var constNames = map[string]bool{"kind": true, "protocol": true, "id": true, "tags": true}
+
+// neverFires returns, per market of s's universe, whether s's exit rule
+// is false on it whatever its observations: a conjunct of the rule's
+// top-level && chain reads only constant names (kind == "lending", an
+// id or a tag) and is false for the market. The risk monitors' kind
+// tests (kind == "lst" || kind == "lrt") && ... decide so on every step
+// the same way; ExitSet skips those markets instead. Only for a rule
+// compiled to closures, which never fails at run time (on the VM,
+// skipping it could skip an error). nil when no market is known so.
+func neverFires(s *Strategy) []bool {
+	p := s.exit
+	if p == nil || p.fbool == nil {
+		return nil
+	}
+	var conj []ast.Node
+	var split func(n ast.Node)
+	split = func(n ast.Node) {
+		if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+			split(b.Left)
+			split(b.Right)
+			return
+		}
+		conj = append(conj, n)
+	}
+	split(p.prog.Node())
+	var out []bool
+	for _, c := range conj {
+		constant := true
+		ast.Walk(&c, visitFunc(func(np *ast.Node) {
+			if id, ok := (*np).(*ast.IdentifierNode); ok && !constNames[id.Value] {
+				constant = false
+			}
+		}))
+		fe, ok := compileFast(c)
+		if !constant || !ok || fe.bool == nil {
+			continue
+		}
+		for i, m := range s.universe {
+			env := marketEnv{Kind: string(m.Kind), Protocol: m.Protocol, ID: m.ID, Tags: s.tags[i]}
+			if !fe.bool(&env) {
+				if out == nil {
+					out = make([]bool, len(s.universe))
+				}
+				out[i] = true
+			}
+		}
+	}
+	return out
 }
 
 // Of reports whether the set is of ss, in that order.
@@ -176,11 +240,19 @@ func (x *ExitSet) Check(ctx context.Context, st *strategies.State) ([][]string, 
 		}
 		pc.s = s0
 		pc.enterNames(i, ms, x.holding)
+		// The market's constant names as the set's conditions were
+		// judged on (neverFires): the state's market may be another
+		// catalog's of the same id.
+		u := &s0.universe[i]
+		known := ms.Market.Kind == u.Kind && ms.Market.Protocol == u.Protocol
 		for k, s := range ss {
+			if known && x.never[k] != nil && x.never[k][i] {
+				continue
+			}
 			nw := len(s.comp.windows)
 			pc.s = s
 			pc.env.setParams(params[k])
-			pc.sw = s.wcache.get(i, ms.Series, nw)
+			pc.sw, pc.swOK, pc.mi = nil, false, i // looked up at the first window (planCtx.window)
 			pc.have = grow(pc.have, nw)
 			fire, err := pc.runBool(s.exit)
 			if err != nil {

@@ -156,6 +156,11 @@ func TestExitSet(t *testing.T) {
 	if !NewExitSet(ss).shared {
 		t.Fatal("strategies over one catalog's markets do not share the names' filling")
 	}
+	// kind == "lending" && ... cannot hold on the two LSTs: the set skips
+	// them (and must give ExitCheck's result all the same, below).
+	if nv := NewExitSet(ss).never; !slices.Equal(nv[4], []bool{true, true, false}) || nv[0] != nil {
+		t.Errorf("markets the conditions cannot fire on: %v, want [true true false] for the fifth and none for the first", nv)
+	}
 	noExit := mustLoad(t, "name: x\nbase: ETH\nuniverse: "+uni+"\nrules: { eligible: \"true\", score: \"1\" }\n")
 	uni = "[coinbase/cbeth, rocketpool/reth]"
 	other := mustLoad(t, src(`peg < 0.999`, ""))

@@ -217,7 +217,7 @@ func TestStrategy_Plan_NoDataAndPaused(t *testing.T) {
 // scoreOf evaluates a strategy's score rule for market i of st.
 func scoreOf(t *testing.T, s *Strategy, st *strategies.State, i int) float64 {
 	t.Helper()
-	pc := &planCtx{s: s, t: st.Time.Unix(), have: make([]bool, len(s.comp.windows)), vm: new(vm.VM)}
+	pc := &planCtx{s: s, t: st.Time.Unix(), mi: i, have: make([]bool, len(s.comp.windows)), vm: new(vm.VM)}
 	pc.env.setParams(s.paramVals)
 	pc.ms = &st.Markets[i]
 	c := constsOf(pc.ms.Profile)

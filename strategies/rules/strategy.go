@@ -250,8 +250,12 @@ type planCtx struct {
 	// consts are the current market's profile constants.
 	consts *profileConsts
 	// sw are the current market's cached window columns; nil computes
-	// windows from the series rows.
-	sw *seriesWindows
+	// windows from the series rows. They are looked up at the market's
+	// first window (swOK), not when it is entered: most markets of an
+	// exit check compute none (marketEnv.lazy). mi is the market's index.
+	sw   *seriesWindows
+	swOK bool
+	mi   int
 
 	// Per-plan scratch, kept with a pooled planCtx.
 	rb    []byte     // the markets' own reasons
@@ -302,6 +306,9 @@ func (pc *planCtx) ensureAll(windows []int) {
 func (pc *planCtx) window(wi int) {
 	w := &pc.s.comp.windows[wi]
 	f := w.current(&pc.env)
+	if !pc.swOK {
+		pc.sw, pc.swOK = pc.s.wcache.get(pc.mi, pc.ms.Series, len(pc.s.comp.windows)), true
+	}
 	var v float64
 	if pc.sw != nil {
 		v = w.computeCached(pc.ms, pc.sw.col(wi, w, pc.consts), pc.t, f)
@@ -641,9 +648,8 @@ func (s *Strategy) summary(buf []byte, eligibleCount, n int, exits []string) (st
 // profile constants, its environment, its cached windows.
 func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
 	pc.enterNames(i, ms, pc.s.readsHolding)
-	pc.sw = nil
-	if nw > 0 { // a strategy without windows caches none
-		pc.sw = pc.s.wcache.get(i, ms.Series, nw)
+	pc.sw, pc.swOK, pc.mi = nil, false, i
+	if nw > 0 { // a strategy without windows computes none
 		clear(pc.have)
 	}
 }
@@ -673,7 +679,7 @@ func (s *Strategy) takePlanCtx(t int64) *planCtx {
 		pc = new(planCtx)
 	}
 	pc.s, pc.t = s, t
-	pc.ms, pc.consts, pc.sw = nil, nil, nil
+	pc.ms, pc.consts, pc.sw, pc.swOK = nil, nil, nil, false
 	pc.env = marketEnv{}
 	pc.vm = s.vms.Get().(*vm.VM)
 	return pc
