@@ -327,10 +327,26 @@ func eventCheck(st *strategies.State, w *adapters.Window) []string {
 	shared := func(tag string) bool {
 		return strings.HasPrefix(tag, "layer:") || strings.HasPrefix(tag, "avs:") || strings.HasPrefix(tag, "operator:")
 	}
+	// Most windows hold no event at all: then only a paused market is
+	// hit, and no market's series need be looked up (Get is a scan of
+	// the window, at every market of every step).
+	events := false
+	if w != nil {
+		for _, ser := range w.Series {
+			if len(ser.Events) > 0 {
+				events = true
+				break
+			}
+		}
+	}
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		recent := ms.Paused
-		if ser := w.Get(ms.Market.ID); ser != nil {
+		var ser *adapters.Series
+		if events {
+			ser = w.Get(ms.Market.ID)
+		}
+		if ser != nil {
 			for _, ev := range ser.Events {
 				if (ev.Type == adapters.EventSlash || ev.Type == adapters.EventPause) && !ev.Time.After(t) && t.Sub(ev.Time) <= EventWindow {
 					recent = true
