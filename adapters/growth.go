@@ -13,10 +13,6 @@ import "time"
 // the position's Index by the factor, sets its APY to the rate and its
 // Last to the interval's end, and changes nothing else of it but the
 // rewards it accrues from o's reward rate (Growth.Apply).
-//
-// A backtest computes different markets' growths on different goroutines
-// at once (each market's on one): Growth must read only o and its own
-// driver's parameters, never write state another driver shares.
 type Grower interface {
 	Growth(o *Observation, from, to int64) (apy, factor float64, ok bool)
 }

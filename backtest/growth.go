@@ -2,9 +2,6 @@ package backtest
 
 import (
 	"math"
-	"runtime"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,71 +70,44 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 	n := len(srcs)
 	nb := (len(times) + growthBlock - 1) / growthBlock
 	t := &growthTable{times: times, n: n, blocks: make([][]growthCell, nb), left: make([]atomic.Int32, nb)}
+	found := false
 	for b := range t.blocks {
 		k0 := b * growthBlock
 		k1 := min(k0+growthBlock, len(times))
-		t.blocks[b] = make([]growthCell, (k1-k0)*n)
+		cells := make([]growthCell, (k1-k0)*n)
+		t.blocks[b] = cells
 		t.left[b].Store(1) // the engine's loop
-	}
-	// Each market's column is its own: the markets are split into as many
-	// contiguous ranges as the run may use processors, each filled by
-	// its own goroutine (a market's driver and walk are read by one only;
-	// a Grower's Growth reads the observation it is given and its own
-	// parameters).
-	fill := func(lo, hi int) (found bool) {
-		for b, cells := range t.blocks {
-			k0 := b * growthBlock
-			k1 := min(k0+growthBlock, len(times))
-			for j := lo; j < hi; j++ {
-				s := srcs[j]
-				ser := s.m.ser
-				for k := k0; k < k1; k++ {
-					c := &cells[(k-k0)*n+j]
-					c.apy = math.NaN()
-					if k == 0 {
-						continue
+		for j, s := range srcs {
+			ser := s.m.ser
+			for k := k0; k < k1; k++ {
+				c := &cells[(k-k0)*n+j]
+				c.apy = math.NaN()
+				if k == 0 {
+					continue
+				}
+				for s.r+1 < len(ser.Times) && ser.Times[s.r+1] <= times[k] {
+					s.r++
+				}
+				if s.r < 0 {
+					continue
+				}
+				if s.r != s.at {
+					// The row as the vault's feed writes it (the series'
+					// own columns; the others stay zero).
+					o, r := &s.obs, s.r
+					o.Time = time.Unix(ser.Times[r], 0).UTC()
+					o.Set = ser.Set[r]
+					o.Derived = ser.Derived & ser.Set[r]
+					for _, f := range s.fields {
+						o.Values[f] = ser.Cols[f][r]
 					}
-					for s.r+1 < len(ser.Times) && ser.Times[s.r+1] <= times[k] {
-						s.r++
-					}
-					if s.r < 0 {
-						continue
-					}
-					if s.r != s.at {
-						// The row as the vault's feed writes it (the series'
-						// own columns; the others stay zero).
-						o, r := &s.obs, s.r
-						o.Time = time.Unix(ser.Times[r], 0).UTC()
-						o.Set = ser.Set[r]
-						o.Derived = ser.Derived & ser.Set[r]
-						for _, f := range s.fields {
-							o.Values[f] = ser.Cols[f][r]
-						}
-						s.at = r
-					}
-					if apy, f, ok := s.g.Growth(&s.obs, times[k-1], times[k]); ok {
-						c.apy, c.factor, found = apy, f, true
-					}
+					s.at = r
+				}
+				if apy, f, ok := s.g.Growth(&s.obs, times[k-1], times[k]); ok {
+					c.apy, c.factor, found = apy, f, true
 				}
 			}
 		}
-		return found
-	}
-	found := false
-	if w := min(runtime.GOMAXPROCS(0), n); w <= 1 {
-		found = fill(0, n)
-	} else {
-		var wg sync.WaitGroup
-		founds := make([]bool, w)
-		for g := range w {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				founds[g] = fill(g*n/w, (g+1)*n/w)
-			}()
-		}
-		wg.Wait()
-		found = slices.Contains(founds, true)
 	}
 	if !found {
 		for _, s := range srcs {
