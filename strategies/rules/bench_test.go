@@ -86,25 +86,16 @@ constraints: { idle: 0.02, max_weight: 0.05, max_tag: { "operator:op0": 0.15 } }
 
 // BenchmarkPlan is a three-rule strategy (eligible, score with two
 // windows, weight) over 50 markets with a 14-day hourly look-back.
-func BenchmarkPlan(b *testing.B) {
-	cat, ids, st := synthUniverse(b, 50)
-	s := benchStrategy(b, cat, ids)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Plan(ctx, st); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/50, "ns/market")
-}
+func BenchmarkPlan(b *testing.B) { benchPlan(b, false) }
 
 // BenchmarkPlanBrief is BenchmarkPlan planning brief (State.Brief), as
 // a keeper's step does: no per-market reasons but the caps.
-func BenchmarkPlanBrief(b *testing.B) {
+func BenchmarkPlanBrief(b *testing.B) { benchPlan(b, true) }
+
+func benchPlan(b *testing.B, brief bool) {
 	cat, ids, st := synthUniverse(b, 50)
 	s := benchStrategy(b, cat, ids)
-	st.Brief = true
+	st.Brief = brief
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
