@@ -636,11 +636,18 @@ func (m *benchMarket) accrueUnit() {
 	if last.IsZero() || !(rr > 0) {
 		return
 	}
+	m.rew += m.stepReward(prev, m.unit.Index, rr, yearsBetween(last, m.env.Time))
+}
+
+// stepReward is the hold's rewards over a step of yrs years at the reward
+// rate rr, where its unit's index moved from prev to idx: on the index at
+// the start of the step (LSTs, LRTs), at its end (lending).
+func (m *benchMarket) stepReward(prev, idx, rr, yrs float64) float64 {
 	basis := prev
 	if m.lending {
-		basis = m.unit.Index
+		basis = idx
 	}
-	m.rew += m.units * basis * rr * yearsBetween(last, m.env.Time)
+	return m.units * basis * rr * yrs
 }
 
 // yearsBetween is the time from u to t in years: float64(t.Sub(u)) /
@@ -648,9 +655,11 @@ func (m *benchMarket) accrueUnit() {
 // monotonic reading, less than 290 years apart), without Sub's checks
 // of its range.
 func yearsBetween(u, t time.Time) float64 {
-	d := time.Duration(t.Unix()-u.Unix())*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
-	return float64(d) / float64(time.Second) / yearSeconds
+	return years(time.Duration(t.Unix()-u.Unix())*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond()))
 }
+
+// years is d in years, as yearsBetween computes it.
+func years(d time.Duration) float64 { return float64(d) / float64(time.Second) / yearSeconds }
 
 // rewardRate is the hold's reward rate at m.env (Quote.RewardAPY at a
 // zero amount), quoted again only when the observed reward_apy (read at
@@ -658,11 +667,8 @@ func yearsBetween(u, t time.Time) float64 {
 func (m *benchMarket) rewardRate() (float64, bool) {
 	// A series without the column observes it at no row (Series.Cols):
 	// its rows' sets need no look.
-	has, v := false, 0.0
-	if col := m.ser.Cols[adapters.FieldRewardAPY]; col != nil && m.ser.Set[m.row].Has(adapters.FieldRewardAPY) {
-		has, v = true, col[m.row]
-	}
-	if m.rrOK && has == m.rrHas && (v == m.rrObs || (v != v && m.rrObs != m.rrObs)) {
+	has, v := m.rewardObs(m.ser.Cols[adapters.FieldRewardAPY], m.row)
+	if m.rrOK && m.quotedAt(has, v) {
 		return m.rr, true
 	}
 	m.sync()
@@ -673,6 +679,22 @@ func (m *benchMarket) rewardRate() (float64, bool) {
 	}
 	m.rr, m.rrOK, m.rrHas, m.rrObs = q.RewardAPY, true, has, v
 	return m.rr, true
+}
+
+// rewardObs is the observed reward_apy at row r of the hold's series
+// (col, its column: nil when it has none); has is false where the row
+// does not observe it.
+func (m *benchMarket) rewardObs(col []float64, r int) (has bool, v float64) {
+	if col != nil && m.ser.Set[r].Has(adapters.FieldRewardAPY) {
+		return true, col[r]
+	}
+	return false, 0
+}
+
+// quotedAt reports whether the observed reward_apy (has, v) is the one
+// the cached rate rr was quoted at (NaN equal to NaN).
+func (m *benchMarket) quotedAt(has bool, v float64) bool {
+	return has == m.rrHas && (v == m.rrObs || (v != v && m.rrObs != m.rrObs))
 }
 
 // unitValue is the value of one unit of the hold at m.env.
@@ -774,11 +796,11 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 	}
 	// The hold's state in locals (written back below), the constants of
 	// its steps read once.
-	ser, rrCol, curve := m.ser, m.ser.Cols[adapters.FieldRewardAPY], m.curve
+	rrCol, curve := m.ser.Cols[adapters.FieldRewardAPY], m.curve
 	units, idle, rr := m.units, m.holdIdle, m.rr
 	idx, apy, rew := m.unit.Index, m.unit.APY, m.rew
 	last := m.unit.Last.Unix()
-	dt, years := int64(-1), 0.0
+	dt, yrs := int64(-1), 0.0
 	j := k
 	for ; j < end; j++ {
 		t := b.times[j]
@@ -794,11 +816,7 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 		}
 		// The reward rate is rr while the observed reward_apy is the one
 		// it was quoted at (rewardRate).
-		has, v := false, 0.0
-		if rrCol != nil && ser.Set[r].Has(adapters.FieldRewardAPY) {
-			has, v = true, rrCol[r]
-		}
-		if has != m.rrHas || !(v == m.rrObs || (v != v && m.rrObs != m.rrObs)) {
+		if !m.quotedAt(m.rewardObs(rrCol, r)) {
 			break
 		}
 		prev := idx
@@ -815,15 +833,11 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 			idx = m.col[r]
 		}
 		if rr > 0 {
-			basis := prev
-			if m.lending {
-				basis = idx
-			}
 			if t-last != dt { // yearsBetween for whole seconds
 				dt = t - last
-				years = float64(time.Duration(dt)*time.Second) / float64(time.Second) / yearSeconds
+				yrs = years(time.Duration(dt) * time.Second)
 			}
-			rew += units * basis * rr * years
+			rew += m.stepReward(prev, idx, rr, yrs)
 		}
 		last = t
 		curve[j] = units*m.indexValue(idx, r) + rew + idle
