@@ -35,20 +35,13 @@ type HarvestResult struct {
 // would cost now: each market's gas_harvest at the gas price plus its
 // harvest_swap_cost share of the rewards.
 func (v *Vault) HarvestCost() decimal.Decimal {
-	sum := zero
-	for _, s := range v.markets {
+	var sum num
+	for i, s := range v.markets {
 		if s.pos.Rewards.Sign() > 0 && s.ad.CanHarvest() {
-			sum = sum.Add(v.harvestCost(s, s.pos.Rewards.Dec()))
+			sum = sum.Add(v.harvestCostN(i, s))
 		}
 	}
-	return sum
-}
-
-// harvestCost is the estimated cost of harvesting s's pending rewards,
-// rewards (their decimal), which are positive in a market that harvests.
-func (v *Vault) harvestCost(s *slot, rewards decimal.Decimal) decimal.Decimal {
-	p := s.ad.Profile()
-	return s.env().GasCost(p.ParamOr("gas_harvest", 0)).Dec().Add(adapters.Quantize(rewards.Mul(frac(p.ParamOr("harvest_swap_cost", 0)))))
+	return sum.Dec()
 }
 
 // harvestTerms are a market's harvest cost parameters, read from its
@@ -63,9 +56,12 @@ type harvestTerms struct {
 	fast bool
 }
 
-// harvestCostN is harvestCost's value as a num (market i, s): on nums
-// when the terms allow (harvestTerms.fast), else from the decimal. Most
-// markets of most harvests are only compared with their rewards.
+// harvestCostN is the estimated cost of harvesting market i's (s's)
+// pending rewards, which are positive in a market that harvests: its
+// gas_harvest at the gas price plus Quantize(rewards x
+// frac(harvest_swap_cost)), on nums when the terms allow
+// (harvestTerms.fast), else on decimals. Most markets of most harvests
+// are only compared with their rewards.
 func (v *Vault) harvestCostN(i int, s *slot) num {
 	ts := v.work.harvest
 	if len(ts) != len(v.markets) {
@@ -80,7 +76,7 @@ func (v *Vault) harvestCostN(i int, s *slot) num {
 		t.set = true
 	}
 	if !t.fast {
-		return nm(v.harvestCost(s, s.pos.Rewards.Dec()))
+		return nm(s.env().GasCost(t.gas).Dec().Add(adapters.Quantize(s.pos.Rewards.Dec().Mul(frac(t.swap)))))
 	}
 	return s.env().GasCost(t.gas).Add(s.pos.Rewards.MulQ(t.swap))
 }
