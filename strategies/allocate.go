@@ -119,6 +119,12 @@ type Candidate struct {
 // the market count, or an eligible market's weight or score that is
 // negative (weight), NaN or infinite, naming the market.
 func Allocate(st *State, o AllocOptions, cands []Candidate) ([]float64, []string, error) {
+	return allocate(st, o, cands, nil)
+}
+
+// allocate is Allocate with the desired weights in buf's array when it
+// is large enough (Scratch.Allocate).
+func allocate(st *State, o AllocOptions, cands []Candidate, buf *[]float64) ([]float64, []string, error) {
 	const op = "strategies.Allocate"
 	if err := o.Validate(); err != nil {
 		return nil, nil, err
@@ -131,7 +137,12 @@ func Allocate(st *State, o AllocOptions, cands []Candidate) ([]float64, []string
 		return nil, nil, adapters.E(op, adapters.KindInvalid, "%d candidates for %d markets", len(cands), n)
 	}
 	n := len(cands)
-	w := make([]float64, n)
+	var w []float64
+	if buf != nil {
+		w = floats(buf, n)
+	} else {
+		w = make([]float64, n)
+	}
 	var notes []string
 	if !st.Brief {
 		notes = make([]string, n)

@@ -188,6 +188,12 @@ func (p *Projector) Constraints() Constraints { return p.c }
 // An error (KindInvalid) reports a desired weight that is negative, NaN or
 // infinite, or a State whose markets are not the projector's.
 func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
+	return p.project(st, desired, nil)
+}
+
+// project is Project with the projection's weights and reasons in sc's
+// arrays when sc is not nil (Scratch.Project), else in new ones.
+func (p *Projector) project(st *State, desired []float64, sc *Scratch) (Projection, error) {
 	pw := p.work()
 	defer p.done(pw)
 	caps, notes, err := p.prepare(pw, st, desired)
@@ -211,7 +217,12 @@ func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
 	var w []float64
 	var dropped []bool
 	if p.isFixed(desired, caps) {
-		w = append([]float64(nil), desired...)
+		if sc != nil {
+			w = append(sc.weights[:0], desired...)
+			sc.weights = w
+		} else {
+			w = append([]float64(nil), desired...)
+		}
 	} else {
 		d := desired
 		if !own {
@@ -219,7 +230,12 @@ func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
 			pw.d = d
 		}
 		for {
-			w = p.fill(pw, d, caps)
+			if sc != nil {
+				w = floats(&sc.weights, len(d))
+			} else {
+				w = make([]float64, len(d))
+			}
+			p.fill(pw, d, caps, w)
 			p.enforce(w, caps)
 			if p.c.MinWeight <= 0 {
 				break
@@ -240,7 +256,7 @@ func (p *Projector) Project(st *State, desired []float64) (Projection, error) {
 			}
 		}
 	}
-	return p.finish(pw, w, caps, wanted, dropped, notes), nil
+	return p.finish(pw, w, caps, wanted, dropped, notes, sc.reasonsFor(len(w))), nil
 }
 
 // Greedy fills the markets in order (indices into st.Markets), each up to
@@ -290,7 +306,7 @@ func (p *Projector) Greedy(st *State, order []int) (Projection, error) {
 		}
 	}
 	p.enforce(w, caps)
-	return p.finish(pw, w, caps, wanted, dropped, notes), nil
+	return p.finish(pw, w, caps, wanted, dropped, notes, make([]string, n)), nil
 }
 
 // prepare checks the inputs and returns each market's own cap (the
@@ -406,13 +422,13 @@ func sumOver(w []float64, idx []int) float64 {
 	return s + c
 }
 
-// fill is the water-filling: every active market's weight is T x rate,
-// T rising from 0; when a cap binds, its markets are frozen at their
-// weight, and T keeps rising for the others until the budget is spent or
-// no market is active. Each round freezes at least one market.
-func (p *Projector) fill(pw *projWork, d, caps []float64) []float64 {
+// fill is the water-filling into w (len(d) zeros): every active market's
+// weight is T x rate, T rising from 0; when a cap binds, its markets are
+// frozen at their weight, and T keeps rising for the others until the
+// budget is spent or no market is active. Each round freezes at least
+// one market.
+func (p *Projector) fill(pw *projWork, d, caps, w []float64) {
 	n := len(d)
-	w := make([]float64, n)
 	maxd := 0.0
 	for _, v := range d {
 		if v > maxd {
@@ -420,7 +436,7 @@ func (p *Projector) fill(pw *projWork, d, caps []float64) []float64 {
 		}
 	}
 	if maxd == 0 {
-		return w
+		return
 	}
 	ng := len(p.groups)
 	// One allocation for the float scratch: rate, mcand, gFrozen, gRate,
@@ -557,7 +573,6 @@ func (p *Projector) fill(pw *projWork, d, caps []float64) []float64 {
 			}
 		}
 	}
-	return w
 }
 
 // levelOrder is fill's order of the markets with a positive rate by
@@ -677,16 +692,16 @@ func (p *Projector) enforce(w, caps []float64) {
 	}
 }
 
-// finish computes idle and the reasons.
-func (p *Projector) finish(pw *projWork, w, caps []float64, wanted, dropped []bool, notes []string) Projection {
-	n := len(w)
+// finish computes idle and the reasons, into reasons (len(w) empty
+// strings).
+func (p *Projector) finish(pw *projWork, w, caps []float64, wanted, dropped []bool, notes, reasons []string) Projection {
 	for i, v := range w {
 		if v < minNormal {
 			w[i] = 0 // never a subnormal weight (see minNormal)
 		}
 	}
 	total := SumWeights(w)
-	pr := Projection{Markets: p.ids, Weights: w, Idle: 1 - total, Reasons: make([]string, n)}
+	pr := Projection{Markets: p.ids, Weights: w, Idle: 1 - total, Reasons: reasons}
 	gsum := p.groupSums(w)
 	buf, intern := pw.buf[:0], pw.intern
 	defer func() { pw.buf = buf[:0] }()
@@ -772,4 +787,44 @@ func (c *Constraints) Project(st *State, desired []float64) (Projection, error) 
 		return Projection{}, err
 	}
 	return p.Project(st, desired)
+}
+
+// Scratch is the working memory of a strategy's plans that Allocate and
+// Project would otherwise allocate at every plan: the desired weights
+// and the projection's weights and reasons. What its methods return
+// lives in its arrays and is valid until its next call of the same
+// method. A Scratch serves one plan at a time: a strategy that plans on
+// several goroutines keeps one per plan in flight (in a sync.Pool, with
+// the rest of its plan's scratch). The zero value is ready to use.
+type Scratch struct {
+	desired []float64
+	weights []float64
+	reasons []string
+}
+
+// Allocate is strategies.Allocate with the desired weights in the
+// scratch's array.
+func (sc *Scratch) Allocate(st *State, o AllocOptions, cands []Candidate) ([]float64, []string, error) {
+	return allocate(st, o, cands, &sc.desired)
+}
+
+// Project is p.Project with the projection's weights and reasons in the
+// scratch's arrays (its Markets are the projector's, as always).
+// desired may be the scratch's Allocate result.
+func (sc *Scratch) Project(p *Projector, st *State, desired []float64) (Projection, error) {
+	return p.project(st, desired, sc)
+}
+
+// reasonsFor returns n empty reasons: the scratch's array, or a new one
+// on a nil Scratch.
+func (sc *Scratch) reasonsFor(n int) []string {
+	if sc == nil {
+		return make([]string, n)
+	}
+	if cap(sc.reasons) < n {
+		sc.reasons = make([]string, n)
+	}
+	sc.reasons = sc.reasons[:n]
+	clear(sc.reasons)
+	return sc.reasons
 }

@@ -28,6 +28,31 @@ type Strategy interface {
 	Plan(ctx context.Context, st *State) (Target, error)
 }
 
+// PlannerInto is a Strategy that can plan into a Target its caller
+// reuses from plan to plan, so that a plan at every rebalance check of a
+// backtest allocates no Target of its own. PlanInto must give t what Plan
+// gives (to the bit), reusing the array of t.Allocations when it is large
+// enough; on an error it leaves t as it was. A caller that reuses t reads
+// it before its next plan and keeps no part of it but its strings.
+type PlannerInto interface {
+	Strategy
+	PlanInto(ctx context.Context, st *State, t *Target) error
+}
+
+// PlanInto plans s on st into t: s.PlanInto when s is a PlannerInto,
+// else t = s.Plan (on an error t is left as it was).
+func PlanInto(ctx context.Context, s Strategy, st *State, t *Target) error {
+	if p, ok := s.(PlannerInto); ok {
+		return p.PlanInto(ctx, st, t)
+	}
+	got, err := s.Plan(ctx, st)
+	if err != nil {
+		return err
+	}
+	*t = got
+	return nil
+}
+
 // MarketState is one market of the universe as a strategy sees it.
 type MarketState struct {
 	Market  adapters.Market

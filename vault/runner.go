@@ -99,6 +99,9 @@ type Runner struct {
 type runnerState struct {
 	st strategies.State
 	of *Vault
+	// target is the Target brief plans are made in (strategies.PlanInto),
+	// reused: a brief plan's caller keeps no Target.
+	target strategies.Target
 }
 
 // Skip says why a task did nothing.
@@ -193,7 +196,7 @@ func (r *Runner) rebalance(ctx context.Context, now, tick time.Time, trigger Tri
 	rep := TaskReport{Kind: TaskRebalance, Tick: tick}
 	st := r.State()
 	st.Brief = brief
-	target, err := r.Strategy.Plan(ctx, st)
+	target, err := r.plan(ctx, st)
 	if err != nil {
 		return rep, err
 	}
@@ -235,7 +238,7 @@ func (r *Runner) exitCheck(ctx context.Context, now, tick time.Time, brief bool)
 			return rep, nil
 		}
 	}
-	target, err := r.Strategy.Plan(ctx, st)
+	target, err := r.plan(ctx, st)
 	if err != nil {
 		return rep, err
 	}
@@ -244,6 +247,17 @@ func (r *Runner) exitCheck(ctx context.Context, now, tick time.Time, brief bool)
 		return rep, nil
 	}
 	return r.decide(ctx, rep, now, TriggerExit, target)
+}
+
+// plan plans on st. A brief plan (Step's, whose report keeps no Target)
+// is made into the Runner's reused Target (strategies.PlanInto), valid
+// until the next plan.
+func (r *Runner) plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
+	if !st.Brief {
+		return r.Strategy.Plan(ctx, st)
+	}
+	err := strategies.PlanInto(ctx, r.Strategy, st, &r.state.target)
+	return r.state.target, err
 }
 
 // decide turns a target into a decision, consults the rebalance condition

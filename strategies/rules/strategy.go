@@ -73,6 +73,7 @@ type schedule struct {
 type Thresholds = strategies.Thresholds
 
 var _ strategies.Strategy = (*Strategy)(nil)
+var _ strategies.PlannerInto = (*Strategy)(nil)
 var _ strategies.Scheduled = (*Strategy)(nil)
 var _ strategies.ConditionReads = (*Strategy)(nil)
 var _ strategies.Thresholder = (*Strategy)(nil)
@@ -265,6 +266,9 @@ type planCtx struct {
 	cands []strategies.Candidate
 	reads []uint8   // per market: readsNone, readsIneligible ...
 	levs  []float64 // per loop market: the leverage chosen
+	// alloc holds the desired weights and the projection's weights and
+	// reasons, read into the Target and dropped.
+	alloc strategies.Scratch
 }
 
 // Which per-outcome read list a market's allocation gets.
@@ -379,10 +383,20 @@ func (pc *planCtx) runFloat(p *program) (float64, error) {
 // markets' own reasons, the allocation's notes and the loop notes are
 // not written.
 func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
+	var t strategies.Target
+	if err := s.PlanInto(ctx, st, &t); err != nil {
+		return strategies.Target{}, err
+	}
+	return t, nil
+}
+
+// PlanInto is Plan into t, reusing the array of t.Allocations when it is
+// large enough (strategies.PlannerInto). t is written only on success.
+func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strategies.Target) error {
 	const op = "rules.Plan"
 	params, err := s.begin(op, ctx, st)
 	if err != nil {
-		return strategies.Target{}, err
+		return err
 	}
 
 	n := len(st.Markets)
@@ -438,7 +452,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		if s.exit != nil {
 			out, err := pc.runBool(s.exit)
 			if err != nil {
-				return strategies.Target{}, err
+				return err
 			}
 			if out {
 				exits = append(exits, ms.Market.ID)
@@ -453,7 +467,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		if ms.Loop != nil {
 			lev, err := s.leverageOf(pc, ms)
 			if err != nil {
-				return strategies.Target{}, err
+				return err
 			}
 			levs[i] = lev
 		}
@@ -461,7 +475,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		if s.eligible != nil {
 			ok, err := pc.runBool(s.eligible)
 			if err != nil {
-				return strategies.Target{}, err
+				return err
 			}
 			if !ok {
 				if !brief {
@@ -474,7 +488,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		reads[i] = readEligible
 		score, err := pc.runFloat(s.score)
 		if err != nil {
-			return strategies.Target{}, err
+			return err
 		}
 		pc.env.Score = score
 		if deferW {
@@ -499,10 +513,10 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		weight := math.Max(score, 0)
 		if s.weight != nil {
 			if weight, err = pc.runFloat(s.weight); err != nil {
-				return strategies.Target{}, err
+				return err
 			}
 			if weight < 0 {
-				return strategies.Target{}, s.runErr(s.weight, ms.Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
+				return s.runErr(s.weight, ms.Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
 			}
 		}
 		cands[i] = strategies.Candidate{Eligible: true, Score: score, Weight: weight}
@@ -546,10 +560,10 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 			}
 			weight, err := pc.runFloat(s.weight)
 			if err != nil {
-				return strategies.Target{}, err
+				return err
 			}
 			if weight < 0 {
-				return strategies.Target{}, s.runErr(s.weight, st.Markets[i].Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
+				return s.runErr(s.weight, st.Markets[i].Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
 			}
 			cands[i].Weight = weight
 			if brief {
@@ -569,15 +583,19 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 			wspan[i][1] = int32(len(rb))
 		}
 	}
-	desired, notes, err := strategies.Allocate(st, s.alloc, cands)
+	desired, notes, err := pc.alloc.Allocate(st, s.alloc, cands)
 	if err != nil {
-		return strategies.Target{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
+		return adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
 	}
-	proj, err := s.projector.Project(st, desired)
+	proj, err := pc.alloc.Project(s.projector, st, desired)
 	if err != nil {
-		return strategies.Target{}, adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
+		return adapters.Wrap(op, adapters.KindOf(err), fmt.Errorf("%s: %w", s.name, err))
 	}
-	t := strategies.Target{Allocations: make([]strategies.Allocation, n), Idle: proj.Idle, Exit: exits}
+	allocs := t.Allocations[:0]
+	if cap(allocs) < n {
+		allocs = make([]strategies.Allocation, n)
+	}
+	*t = strategies.Target{Allocations: allocs[:n], Idle: proj.Idle, Exit: exits}
 	out := pc.out[:0]
 	defer func() { pc.out = out[:0] }()
 	if brief {
@@ -586,7 +604,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 				Reason: proj.Reasons[i], Reads: s.readList(reads[i]), Leverage: levs[i]}
 		}
 		t.Reason, out = s.summary(out, eligibleCount, n, exits)
-		return t, nil
+		return nil
 	}
 	// The reasons, as Projection.Target joins them: the market's own, the
 	// allocation's note, the projection's; one string for all.
@@ -618,7 +636,7 @@ func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.T
 		}
 	}
 	t.Reason, out = s.summary(out, eligibleCount, n, exits)
-	return t, nil
+	return nil
 }
 
 // summary is a plan's Target.Reason, "<name>: <k> of <n> markets

@@ -9,7 +9,8 @@
 // within 1e-12, every constraint respected, allocations covering the
 // universe in order with a reason for every zero, the same State giving
 // the same Target (also from concurrent calls), a brief plan
-// (State.Brief) giving that Target but for the allocations' reasons, and
+// (State.Brief) giving that Target but for the allocations' reasons, a
+// plan into a reused Target (strategies.PlanInto) giving the same, and
 // the State left unmodified.
 package strategytest
 
@@ -105,6 +106,29 @@ func Check(s strategies.Strategy, st *strategies.State, c strategies.Constraints
 	}
 	if err := SameBrief(&got, &brief); err != nil {
 		return fmt.Errorf("%s: brief Plan: %w", s.Name(), err)
+	}
+	// Plans into a reused Target (strategies.PlanInto, as a keeper's
+	// step plans) give what Plan gives, whatever the Target held: first
+	// brief into one filled with other values, then in full into that.
+	into := strategies.Target{Idle: 7, Reason: "stale", Exit: []string{"stale"}}
+	for range len(got.Allocations) + 1 {
+		into.Allocations = append(into.Allocations, strategies.Allocation{Market: "stale", Weight: 7, Reason: "stale", Reads: []string{"stale"}, Leverage: 7})
+	}
+	into.Allocations = into.Allocations[:len(got.Allocations)]
+	if err := strategies.PlanInto(ctx, s, &b, &into); err != nil {
+		return fmt.Errorf("%s: brief PlanInto: %w", s.Name(), err)
+	}
+	if diff := cmp.Diff(brief, into); diff != "" {
+		return fmt.Errorf("%s: a brief plan into a used target differs from the brief Plan (-Plan +PlanInto):\n%s", s.Name(), diff)
+	}
+	if err := strategies.PlanInto(ctx, s, st, &into); err != nil {
+		return fmt.Errorf("%s: PlanInto: %w", s.Name(), err)
+	}
+	if diff := cmp.Diff(got, into); diff != "" {
+		return fmt.Errorf("%s: a plan into a used target differs from Plan (-Plan +PlanInto):\n%s", s.Name(), diff)
+	}
+	if diff := diffState(before, st); diff != "" {
+		return fmt.Errorf("%s: PlanInto modified the state (-before +after):\n%s", s.Name(), diff)
 	}
 	return nil
 }
