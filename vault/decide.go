@@ -133,8 +133,11 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 	n := len(v.markets)
 	w := &v.work
 	tw, flags := w.tw, w.flags
-	nav, transit := d.Inputs.NAV, d.Inputs.Transit
-	navN, navF := nm(nav), f64(nav)
+	t := &w.txt // the decision's rejections and reasons, made strings at the end
+	t.reset()
+	transit := d.Inputs.Transit
+	navN := v.grossN() // nm(d.Inputs.NAV): the vault is as its inputs were taken
+	navF := navN.ToFloat()
 	minTrade := nm(v.cfg.Rebalance.MinTrade)
 	var bandAmt num
 	if b := v.cfg.Rebalance.Band; b > 0 {
@@ -143,7 +146,7 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 	bandAmt = bandAmt.Max(minTrade)
 	gated := v.cfg.Rebalance.MaxGasPrice > 0 && v.gasPrice > v.cfg.Rebalance.MaxGasPrice
 	if gated {
-		d.reject(Rejection{Market: "*", Reason: fmt.Sprintf("gas %g gwei above the gate %g: only exits trade", v.gasPrice, v.cfg.Rebalance.MaxGasPrice)})
+		t.rejectString("*", fmt.Sprintf("gas %g gwei above the gate %g: only exits trade", v.gasPrice, v.cfg.Rebalance.MaxGasPrice))
 	}
 
 	// Each market's candidate is built in place in the next free slot of
@@ -219,13 +222,14 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 		q, err := quote(s.env(), c.qAmt)
 		if err != nil {
 			if c.side != "" && !c.urgent {
-				d.reject(Rejection{Market: s.id, Reason: "quote failed: " + err.Error()})
+				t.reject(s.id, append(append(t.open(), "quote failed: "...), err.Error()...))
 				continue
 			}
 		} else {
 			in.APY = q.APY
 			if q.Unknown != "" {
-				d.Reasons = append(d.Reasons, s.id+": "+q.Unknown+" (counted as 0 in the gain test)")
+				r := append(append(append(t.open(), s.id...), ": "...), q.Unknown...)
+				t.reason(append(r, " (counted as 0 in the gain test)"...))
 			}
 		}
 		c.q, c.apy = q, in.APY
@@ -234,7 +238,7 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 		}
 		if s.pos.Unwinding() {
 			// Its exit is already in the queue, urgent or not.
-			d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("unwinding through the withdrawal queue: %s %s waits until the unwind ends", c.side, c.amount)})
+			t.rejectString(s.id, fmt.Sprintf("unwinding through the withdrawal queue: %s %s waits until the unwind ends", c.side, c.amount))
 			continue
 		}
 		if !c.urgent {
@@ -242,7 +246,7 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 			case gated:
 				continue
 			case s.pos.Paused:
-				d.reject(Rejection{Market: s.id, Reason: fmt.Sprintf("paused: %s %s not possible", c.side, c.amount)})
+				t.rejectString(s.id, fmt.Sprintf("paused: %s %s not possible", c.side, c.amount))
 				continue
 
 			case c.amount.Cmp(minTrade) < 0:
@@ -251,13 +255,12 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 				if minTradeStr == "" {
 					minTradeStr = v.cfg.Rebalance.MinTrade.String()
 				}
-				var buf [128]byte
-				r := append(buf[:0], c.side...)
+				r := append(t.open(), c.side...)
 				r = append(r, " of "...)
 				r = c.amount.AppendString(r)
 				r = append(r, " below the minimum trade "...)
 				r = append(r, minTradeStr...)
-				d.reject(Rejection{Market: s.id, Reason: string(r)})
+				t.reject(s.id, r)
 				continue
 			}
 		}
@@ -325,15 +328,14 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 				// fmt.Sprintf("buy of %s: expected gain %.6g over %s below %g x
 				// entry cost %s (APY %.4f)", ...) without fmt: most buys of a
 				// decision that does not trade.
-				var buf [192]byte
-				r := append(buf[:0], "buy of "...)
+				r := append(t.open(), "buy of "...)
 				r = c.amount.AppendString(r)
 				r = p.appendGainTest(r, g, "entry cost ")
 				r = c.q.EntryCost.AppendString(r)
 				r = append(r, " (APY "...)
 				r = appendFixed4(r, c.apy)
 				r = append(r, ')')
-				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
+				t.reject(v.markets[c.i].id, r)
 				continue
 			}
 		}
@@ -349,10 +351,10 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 		p.buy(buys, totalBuy)
 	}
 	w.buys = buys[:0]
-	// "over-weight kept (...): " + strings.Join(ids, ", "), built in one
-	// reused buffer (a decision that does not trade keeps most of them).
+	// "over-weight kept (...): " + strings.Join(ids, ", ") (a decision
+	// that does not trade keeps most of them).
 	const keptHead = "over-weight kept (within the band, no cash needed, or no buy pays for the move): "
-	kept, nKept := append(w.kept[:0], keptHead...), 0
+	kept, nKept := append(t.open(), keptHead...), 0
 	for _, c := range opts {
 		if c.why == sellOptional {
 			if nKept > 0 {
@@ -362,10 +364,10 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 			nKept++
 		}
 	}
-	w.kept = kept[:0]
 	if nKept > 0 {
-		d.Reasons = append(d.Reasons, string(kept))
+		t.reason(kept)
 	}
+	d.Rejected, d.Reasons = t.finish(d.Rejected, d.Reasons)
 	v.leverOrders(&d, target)
 	d.Costs = p.costs.Dec()
 	if navF > 0 && p.years > 0 {
@@ -521,16 +523,6 @@ func (in *Inputs) setDrift(navF, transitF float64) {
 	in.Drift, in.GainAPY = transitDrift(over, under, sumW-sumT+tau, tau), gain
 }
 
-// reject records a rejection. The list is made, at its first entry,
-// with room for one per market (appending never copies it again); it
-// stays nil when nothing is rejected.
-func (d *Decision) reject(r Rejection) {
-	if d.Rejected == nil {
-		d.Rejected = make([]Rejection, 0, len(d.Inputs.Markets)+1)
-	}
-	d.Rejected = append(d.Rejected, r)
-}
-
 // order records an order; the list is made at the first with room for
 // room (one per candidate: a candidate makes one order at most), and
 // stays nil when there is none.
@@ -590,7 +582,6 @@ type planner struct {
 	cash         num    // idle above its target plus instant proceeds
 	future       num    // claims in transit plus queued sells
 	costs        num    // the orders' estimated costs (Decision.Costs)
-	gainMid      string // appendGainTest's text between the gain and the cost, made once
 	minTradeText string // minTrade's text in buy's rejections, made once
 }
 
@@ -719,7 +710,8 @@ func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 	s := p.v.markets[c.i]
 	e := p.exitFor(c, amount)
 	if !e.ok {
-		p.d.reject(Rejection{Market: s.id, Reason: "sell of " + amount.String() + ": " + e.text()})
+		r := amount.AppendString(append(p.w.txt.open(), "sell of "...))
+		p.w.txt.reject(s.id, append(append(r, ": "...), e.text()...))
 		return num{}, false
 	}
 	note := e.text()
@@ -743,7 +735,7 @@ func (p *planner) sellFor(c *candidate, amount num) (num, bool) {
 // longer worth its entry cost at its size, is rejected and its share
 // goes to the others.
 func (p *planner) buy(buys []*candidate, totalBuy num) {
-	v, d := p.v, p.d
+	v, t := p.v, &p.w.txt
 	avail := num{}.Max(p.cash)
 	size := scratch(&p.w.size, len(buys))
 	for {
@@ -772,8 +764,7 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 			a := size[j]
 			switch {
 			case a.Cmp(p.minTrade) < 0 || a.Sign() == 0:
-				var buf [128]byte
-				r := append(buf[:0], "buy scaled to "...)
+				r := append(t.open(), "buy scaled to "...)
 				r = a.AppendString(r)
 				r = append(r, ", below the minimum trade "...)
 				if p.minTradeText == "" {
@@ -781,14 +772,13 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 					p.minTradeText = string(p.minTrade.AppendString(mb[:0])) // once a decision
 				}
 				r = append(r, p.minTradeText...)
-				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
+				t.reject(v.markets[c.i].id, r)
 			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*c.q.EntryCost.ToFloat():
-				var buf [160]byte
-				r := append(buf[:0], "buy scaled to "...)
+				r := append(t.open(), "buy scaled to "...)
 				r = a.AppendString(r)
 				r = p.appendGainTest(r, c.apy*a.ToFloat()*p.years, "entry cost ")
 				r = c.q.EntryCost.AppendString(r)
-				d.reject(Rejection{Market: v.markets[c.i].id, Reason: string(r)})
+				t.reject(v.markets[c.i].id, r)
 			default:
 				buys[k], size[k] = c, a
 				k++
@@ -803,8 +793,7 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 			// fmt.Sprintf("buys of %s scaled to the %s available above the
 			// idle target", ...) and "; %s in queued withdrawals funds the
 			// rest once claimed", without fmt.
-			var buf [256]byte
-			msg := append(buf[:0], "buys of "...)
+			msg := append(t.open(), "buys of "...)
 			msg = totalBuy.AppendString(msg)
 			msg = append(msg, " scaled to the "...)
 			msg = avail.AppendString(msg)
@@ -814,7 +803,7 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 				msg = p.future.AppendString(msg)
 				msg = append(msg, " in queued withdrawals funds the rest once claimed"...)
 			}
-			d.Reasons = append(d.Reasons, string(msg))
+			t.reason(msg)
 		}
 		break
 	}
@@ -848,14 +837,7 @@ func (p *planner) reason(c *candidate, a, b string) string {
 func (p *planner) appendGainTest(b []byte, gain float64, what string) []byte {
 	b = append(b, ": expected gain "...)
 	b = strconv.AppendFloat(b, gain, 'g', 6, 64)
-	if p.gainMid == "" {
-		// " over %s below %g x ", the same for every test of the decision.
-		m := append([]byte(" over "), p.v.cfg.horizon().String()...)
-		m = append(m, " below "...)
-		m = strconv.AppendFloat(m, p.k, 'g', -1, 64)
-		p.gainMid = string(append(m, " x "...))
-	}
-	b = append(b, p.gainMid...)
+	b = append(b, p.w.gainMid.of(p.v.cfg.horizon(), p.k)...) // " over %s below %g x "
 	return append(b, what...)
 }
 
@@ -933,7 +915,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 	ys := scratch(&w.ys, len(srcs))
 	xs := scratch(&w.xs, len(bs))
 	exits := scratch(&w.exits, len(srcs))
-	var last string
+	var last []byte // the full move's gain test, made at its first failure
 	// gains[np] is the gain of pairs[:np], summed in pair order.
 	gains := scratch(&w.gains, len(pairs)+1)
 	if p.k > 0 {
@@ -1019,8 +1001,9 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 				}
 			}
 			if !okQuotes || gain < p.k*cost {
-				if last == "" {
-					last = string(strconv.AppendFloat(p.appendGainTest(nil, gain, "cost "), cost, 'g', 6, 64)[2:]) // without ": "
+				if last == nil {
+					b := strconv.AppendFloat(p.appendGainTest(w.last[:0], gain, "cost "), cost, 'g', 6, 64)
+					w.last, last = b[:0], b[2:] // without ": "
 				}
 				continue
 			}
@@ -1041,20 +1024,19 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 				b.funded = b.amount.Min(b.funded.Add(pr.amount))
 			}
 		}
-		if np < len(pairs) && last != "" {
-			p.d.Reasons = append(p.d.Reasons, "funding cut to the pairs that pay: the full move's "+last)
+		if np < len(pairs) && last != nil {
+			p.w.txt.reason(append(append(p.w.txt.open(), "funding cut to the pairs that pay: the full move's "...), last...))
 		}
 		return
 	}
-	if last != "" {
+	if last != nil {
 		for m, c := range srcs {
 			if capLeft[m].Cmp(c.over) != 0 { // considered as a source
-				var buf [192]byte
-				r := append(buf[:0], "sell of up to "...)
+				r := append(p.w.txt.open(), "sell of up to "...)
 				r = c.over.Sub(capLeft[m]).AppendString(r)
 				r = append(r, " to fund buys: "...)
 				r = append(r, last...)
-				p.d.reject(Rejection{Market: p.v.markets[c.i].id, Reason: string(r)})
+				p.w.txt.reject(p.v.markets[c.i].id, r)
 			}
 		}
 	}

@@ -103,7 +103,11 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 		return HarvestResult{}, err
 	}
 	res := HarvestResult{Time: now, Tick: tick, Proceeds: zero, Costs: zero, Locked: zero}
-	gain := zero
+	// The sums on nums (decimal's own, made decimals at the end) and the
+	// skips' texts in one string (texts).
+	var proceeds, costs, gain num
+	t := &v.work.txt
+	t.reset()
 	for i, s := range v.markets {
 		if s.pos.Rewards.Sign() <= 0 || !s.ad.CanHarvest() {
 			continue
@@ -112,28 +116,26 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 			// fmt.Sprintf("rewards %s do not cover the harvest cost %s", ...)
 			// without fmt (most markets of most harvests): a Num's text is
 			// its decimal's String.
-			var buf [128]byte
-			r := append(buf[:0], "rewards "...)
+			r := append(t.open(), "rewards "...)
 			r = s.pos.Rewards.AppendString(r)
 			r = append(r, " do not cover the harvest cost "...)
-			r = est.AppendString(r)
-			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: string(r)})
+			t.reject(s.id, est.AppendString(r))
 			continue
 		}
 		rewards := s.pos.Rewards
 		h := Harvested{Market: s.id, Rewards: rewards.Dec(), Compounded: zero}
 		np, f, err := s.ad.Harvest(s.pos, s.env())
 		if err != nil {
-			res.Skipped = append(res.Skipped, Rejection{Market: s.id, Reason: "harvest failed: " + err.Error()})
+			t.reject(s.id, append(append(t.open(), "harvest failed: "...), err.Error()...))
 			continue
 		}
 		s.set(np)
 		h.Fill = f
 		v.idle = v.idle.Add(f.Amount)
 		e := v.fillEntry(Entry{Time: now, Type: EntryHarvest, Market: s.id, Reason: harvestReason(rewards), Tick: tick}, f.Amount, &f, f.Slippage)
-		res.Proceeds = res.Proceeds.Add(e.Amount)
-		res.Costs = res.Costs.Add(f.Cost().Dec())
-		gain = gain.Add(e.Amount)
+		proceeds = proceeds.Add(f.Amount) // e.Amount
+		costs = costs.Add(f.Cost())
+		gain = gain.Add(f.Amount)
 		v.ledger.add(e)
 		if v.cfg.CompoundHarvest && f.Amount.Cmp(nm(v.cfg.Rebalance.MinTrade)) >= 0 && f.Amount.Sign() > 0 && !s.pos.Paused && !v.shutdown {
 			amt := f.Amount.Min(v.idle)
@@ -144,23 +146,31 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 				s.set(cp)
 				v.idle = v.idle.Sub(cf.Amount)
 				h.Compounded = cf.Amount.Dec()
-				res.Costs = res.Costs.Add(cf.Cost().Dec())
+				costs = costs.Add(cf.Cost())
 				v.ledger.add(v.fillEntry(Entry{Time: now, Type: EntryBuy, Market: s.id, Reason: "compound harvest", Tick: tick}, cf.Amount, &cf, cf.Slippage))
 				// The compounding deposit's own cost is not profit.
-				gain = gain.Sub(cf.Cost().Dec())
+				gain = gain.Sub(cf.Cost())
 			}
 		}
 		res.Markets = append(res.Markets, h)
 	}
+	res.Skipped, _ = t.finish(res.Skipped, nil)
+	if proceeds != (num{}) {
+		res.Proceeds = proceeds.Dec()
+	}
+	if costs != (num{}) {
+		res.Costs = costs.Dec()
+	}
 	if gain.Sign() > 0 {
-		res.Locked = gain
+		g := gain.Dec()
+		res.Locked = g
 		if v.cfg.ProfitUnlock > 0 {
-			v.lockProfit(now, gain)
+			v.lockProfit(now, g)
 		} else {
 			res.Locked = zero
 		}
 	} else if gain.Sign() < 0 {
-		v.recognizeLoss(now, gain.Neg())
+		v.recognizeLoss(now, gain.Neg().Dec())
 	}
 	return res, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // work is the memory a rebalance computes in and reuses from one to the
@@ -22,7 +23,6 @@ type work struct {
 	opts    []*candidate
 	buys    []*candidate
 	bs      []*candidate
-	kept    []byte // decide: the over-weights kept, as their reason
 	size    []num
 	left    []num
 	capLeft []num
@@ -37,10 +37,109 @@ type work struct {
 	sorted  []*candidate   // sortByAPY
 	xbuys   []int          // Execute: the indexes of the buy orders
 	harvest []harvestTerms // Harvest: each market's cost terms, read once
+	txt     texts          // decide, Harvest: the rejections' and reasons' texts
+	last    []byte         // fund: the full move's gain test, as its rejections print it
+	gainMid gainMid        // appendGainTest's middle text
 	// orderIdx is the market index of each order of the last decision,
 	// Execute's first guess for an order's market (checked against the
 	// order's market ID, so any decision executes correctly).
 	orderIdx []int
+}
+
+// texts collects the rejections and reasons of one decision (the skips
+// of one harvest) while it is planned: their texts are appended to one
+// buffer, and finish makes them strings all at once, sharing one string's
+// bytes (a decision that does not trade rejects most of its markets:
+// one allocation for all their texts, not one each). A text is built by
+// appending to open's buffer and recorded by reject or reason.
+type texts struct {
+	buf   []byte
+	items []textItem
+	nRej  int // the rejections among items
+}
+
+// textItem is a text of texts ending at end in the buffer: a rejection
+// of market, or a reason.
+type textItem struct {
+	market string
+	end    int
+	reason bool
+}
+
+// open returns the buffer to append the next text to.
+func (t *texts) open() []byte { return t.buf }
+
+// reject records a rejection of market; b is open's buffer with its text
+// appended.
+func (t *texts) reject(market string, b []byte) {
+	t.buf = b
+	t.items = append(t.items, textItem{market: market, end: len(b)})
+	t.nRej++
+}
+
+// rejectString is reject of a text already made.
+func (t *texts) rejectString(market, text string) { t.reject(market, append(t.open(), text...)) }
+
+// reason records a reason; b is open's buffer with its text appended.
+func (t *texts) reason(b []byte) {
+	t.buf = b
+	t.items = append(t.items, textItem{end: len(b), reason: true})
+}
+
+// finish appends the recorded rejections to rej and the reasons to
+// reasons, in the order they were recorded, and empties t. The lists
+// grow once, to their length (reasons with room for one more: a
+// rebalance condition's).
+func (t *texts) finish(rej []Rejection, reasons []string) ([]Rejection, []string) {
+	if len(t.items) == 0 {
+		return rej, reasons
+	}
+	all := string(t.buf)
+	if t.nRej > 0 {
+		rej = slices.Grow(rej, t.nRej)
+	}
+	if n := len(t.items) - t.nRej; n > 0 {
+		reasons = slices.Grow(reasons, n+1)
+	}
+	start := 0
+	for _, it := range t.items {
+		s := all[start:it.end]
+		start = it.end
+		if it.reason {
+			reasons = append(reasons, s)
+		} else {
+			rej = append(rej, Rejection{Market: it.market, Reason: s})
+		}
+	}
+	t.reset()
+	return rej, reasons
+}
+
+// reset empties t.
+func (t *texts) reset() {
+	clear(t.items) // the markets' strings
+	t.buf, t.items, t.nRej = t.buf[:0], t.items[:0], 0
+}
+
+// gainMid is appendGainTest's text between the gain and the cost, "
+// over <horizon> below <k> x ", for the horizon and k it was made with
+// (the vault's configuration: made once, not at every decision).
+type gainMid struct {
+	horizon time.Duration
+	k       float64
+	text    []byte
+}
+
+// of returns the text for horizon and k.
+func (g *gainMid) of(horizon time.Duration, k float64) []byte {
+	if g.text == nil || g.horizon != horizon || math.Float64bits(g.k) != math.Float64bits(k) {
+		m := append(g.text[:0], " over "...)
+		m = append(m, horizon.String()...)
+		m = append(m, " below "...)
+		m = strconv.AppendFloat(m, k, 'g', -1, 64)
+		g.horizon, g.k, g.text = horizon, k, append(m, " x "...)
+	}
+	return g.text
 }
 
 // apyKey is a candidate's APY and its index in the list being sorted.

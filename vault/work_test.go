@@ -33,18 +33,39 @@ func TestAppendFixed4(t *testing.T) {
 
 func TestPlanner_AppendGainTest(t *testing.T) {
 	rng := rand.New(rand.NewPCG(45, 46))
+	var w work // shared: its middle text follows the horizon and k
 	for trial := range 2000 {
 		v := &Vault{cfg: plainConfig()}
 		if trial%2 == 1 {
 			v.cfg.Rebalance.Horizon = time.Duration(rng.Int64N(int64(400 * 24 * time.Hour)))
 		}
-		p := &planner{v: v, k: []float64{0, 1, 2.5, 3, rng.Float64() * 10}[trial%5]}
+		p := &planner{v: v, w: &w, k: []float64{0, 1, 2.5, 3, rng.Float64() * 10}[trial%5]}
 		gain := []float64{0, math.Inf(1), math.NaN(), -rng.Float64(), rng.Float64() * math.Pow(10, float64(rng.IntN(20)-10))}[trial%5]
 		got := string(append(p.appendGainTest([]byte("buy"), gain, "entry cost "), "0.0021"...))
 		want := fmt.Sprintf("buy: expected gain %.6g over %s below %g x entry cost %s", gain, v.cfg.horizon(), p.k, "0.0021")
 		if got != want {
 			t.Fatalf("appendGainTest = %q, want %q", got, want)
 		}
+	}
+}
+
+func TestTexts_Finish(t *testing.T) {
+	var x texts
+	for round := range 3 { // reused: each round starts empty
+		x.rejectString("a", "first")
+		x.reason(append(x.open(), "reason one"...))
+		x.reject("b", append(append(x.open(), "second "...), strconv.Itoa(round)...))
+		x.reason(append(x.open(), "reason two"...))
+		x.rejectString("*", "")
+		rej, reasons := x.finish(nil, []string{"strategy: kept"})
+		wantRej := []Rejection{{"a", "first"}, {"b", "second " + strconv.Itoa(round)}, {"*", ""}}
+		wantReasons := []string{"strategy: kept", "reason one", "reason two"}
+		if fmt.Sprint(rej) != fmt.Sprint(wantRej) || fmt.Sprint(reasons) != fmt.Sprint(wantReasons) {
+			t.Fatalf("round %d: finish = %q, %q; want %q, %q", round, rej, reasons, wantRej, wantReasons)
+		}
+	}
+	if rej, reasons := x.finish(nil, nil); rej != nil || reasons != nil {
+		t.Errorf("finish with nothing recorded = %q, %q; want nil lists", rej, reasons)
 	}
 }
 
