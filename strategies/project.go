@@ -77,6 +77,7 @@ type Projector struct {
 	budget    float64 // 1 - idle floor
 	groups    []group
 	memberOf  [][]int   // per market: indices into groups
+	all       []int     // every market's index, in order (enforce's budget)
 	maxWLabel string    // "max_weight = 0.35"
 	tvlLabel  string    // "max_share_of_tvl = 0.01"
 	works     sync.Pool // *projWork: one projection's working memory
@@ -150,8 +151,10 @@ func NewProjector(c Constraints, markets []adapters.Market) (*Projector, error) 
 	for p.budget > 0 && 1-p.budget < c.Idle {
 		p.budget = math.Nextafter(p.budget, 0)
 	}
+	p.all = make([]int, len(markets))
 	for i := range markets {
 		p.ids[i] = markets[i].ID
+		p.all[i] = i
 	}
 	for _, g := range c.groups(markets) {
 		if g.cap >= p.budget {
@@ -684,11 +687,7 @@ func (p *Projector) enforce(w, caps []float64) {
 		lower(p.groups[g].members, p.groups[g].cap)
 	}
 	if SumWeights(w) > p.budget {
-		all := make([]int, len(w))
-		for i := range all {
-			all[i] = i
-		}
-		lower(all, p.budget)
+		lower(p.all[:len(w)], p.budget)
 	}
 }
 

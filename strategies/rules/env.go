@@ -442,6 +442,18 @@ func (e *marketEnv) value(name string) (any, bool) {
 
 // value returns the value of a plain name in env, for explanations.
 func (e *vaultEnv) value(name string) (any, bool) {
+	if name == "now" {
+		return e.Now, true
+	}
+	if v, ok := e.float(name); ok {
+		return v, true
+	}
+	return nil, false
+}
+
+// float returns the value of a plain name of type float in env (value
+// without boxing it, for explanations written into a buffer).
+func (e *vaultEnv) float(name string) (float64, bool) {
 	switch name {
 	case "nav":
 		return e.NAV, true
@@ -459,10 +471,8 @@ func (e *vaultEnv) value(name string) (any, bool) {
 		return e.HarvestCost, true
 	case "gas_price":
 		return e.GasPrice, true
-	case "now":
-		return e.Now, true
 	}
-	return nil, false
+	return 0, false
 }
 
 // setW sets window slot i.

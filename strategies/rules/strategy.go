@@ -53,12 +53,17 @@ type Strategy struct {
 	// readsHolding: a rule reads holding, exit_impact or exit_days (plans
 	// compute them only then).
 	readsHolding bool
+	// summaries[k] is the Target.Reason of a plan of the whole universe
+	// with k markets eligible and no exit, made once at load: a plan at
+	// every rebalance check wrote the same few texts again.
+	summaries []string
 
 	vms *sync.Pool // of *vm.VM; shared by copies made with WithParams
 	// wcache holds window columns per market (see wcache.go); shared by
 	// copies made with WithParams.
 	wcache *windowCache
 	pcs    *sync.Pool // of *planCtx, scratch reused across plans; shared like vms
+	scs    *sync.Pool // of *shouldCtx, scratch reused across condition checks; shared like vms
 }
 
 type schedule struct {
@@ -208,6 +213,11 @@ func (s *Strategy) prepare() {
 	}
 	s.wcache = newWindowCache(len(s.universe), len(s.comp.windows))
 	s.pcs = &sync.Pool{New: func() any { return new(planCtx) }}
+	s.scs = &sync.Pool{New: func() any { return new(shouldCtx) }}
+	s.summaries = make([]string, len(s.universe)+1)
+	for k := range s.summaries {
+		s.summaries[k], _ = s.writeSummary(nil, k, len(s.universe), nil)
+	}
 	s.readsExit = union(s.exit)
 	s.readsIneligible = union(s.exit, s.eligible)
 	s.readsEligible = union(s.exit, s.eligible, s.score, s.weight)
@@ -640,9 +650,17 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 }
 
 // summary is a plan's Target.Reason, "<name>: <k> of <n> markets
-// eligible, <method> allocation[, exit from a, b]", written in buf
-// (returned for reuse).
+// eligible, <method> allocation[, exit from a, b]": one of summaries,
+// else written in buf (returned for reuse).
 func (s *Strategy) summary(buf []byte, eligibleCount, n int, exits []string) (string, []byte) {
+	if len(exits) == 0 && n == len(s.universe) && eligibleCount >= 0 && eligibleCount < len(s.summaries) {
+		return s.summaries[eligibleCount], buf
+	}
+	return s.writeSummary(buf, eligibleCount, n, exits)
+}
+
+// writeSummary writes summary's text.
+func (s *Strategy) writeSummary(buf []byte, eligibleCount, n int, exits []string) (string, []byte) {
 	out := append(buf[:0], s.name...)
 	out = append(out, ": "...)
 	out = strconv.AppendInt(out, int64(eligibleCount), 10)
@@ -929,13 +947,12 @@ func (s *Strategy) should(sc *schedule, v strategies.VaultVars) (bool, string, e
 	if sc.when == nil {
 		return true, "no condition", nil
 	}
-	env := &vaultEnv{NAV: v.NAV, Idle: v.Idle, Drift: v.Drift, GainAPY: v.GainAPY, CostAPY: v.CostAPY,
+	c := s.takeShouldCtx()
+	defer s.putShouldCtx(c)
+	c.env = vaultEnv{NAV: v.NAV, Idle: v.Idle, Drift: v.Drift, GainAPY: v.GainAPY, CostAPY: v.CostAPY,
 		PendingRewards: v.PendingRewards, HarvestCost: v.HarvestCost, GasPrice: v.GasPrice, Now: Clock{v.Now.UTC()}}
-	env.setParams(s.paramVals)
-	m := s.vms.Get().(*vm.VM)
-	defer s.vms.Put(m)
-	run := func(p *vm.Program) (any, error) { return m.Run(p, env) }
-	out, err := run(sc.when.prog)
+	c.env.setParams(s.paramVals)
+	out, err := c.run(sc.when.prog)
 	if err != nil {
 		pos := sc.when.pos
 		if pos == "" {
@@ -945,53 +962,130 @@ func (s *Strategy) should(sc *schedule, v strategies.VaultVars) (bool, string, e
 			Err: fmt.Errorf("%s: %s", sc.when.kind, vmMessage(err))}
 	}
 	b, _ := out.(bool)
-	values := func(names []string) string {
-		var parts []string
-		for _, n := range names {
-			if x, ok := env.value(n); ok {
-				parts = append(parts, n+"="+fmtAny(x))
-			}
-		}
-		if len(parts) == 0 {
-			return ""
-		}
-		return " (" + strings.Join(parts, ", ") + ")"
-	}
-	term := func(pt *part, holds bool) string {
-		if pt.op != "" {
-			lv, lerr := run(pt.left)
-			rv, rerr := run(pt.right)
-			if lerr == nil && rerr == nil {
-				return sideText(pt.lsrc, lv, pt.lconst) + " " + opFor(pt.op, holds) + " " + sideText(pt.rsrc, rv, pt.rconst)
-			}
-		}
-		if holds {
-			return pt.src + " is true" + values(pt.names)
-		}
-		return pt.src + " is false" + values(pt.names)
-	}
-	var texts []string
+	// The explanation: the first term that held (the condition held), or
+	// every term that did not, joined by " and ", else the condition with
+	// its values.
+	buf, k := c.buf[:0], 0
 	for _, pt := range sc.when.parts {
-		pv, err := run(pt.prog)
+		pv, err := c.run(pt.prog)
 		if err != nil {
 			continue
 		}
 		pb, _ := pv.(bool)
 		if b && pb {
-			return true, term(pt, true), nil
+			buf = c.appendTerm(buf, pt, true)
+			k = 1
+			break
 		}
 		if !b && !pb {
-			texts = append(texts, term(pt, false))
+			if k > 0 {
+				buf = append(buf, " and "...)
+			}
+			buf = c.appendTerm(buf, pt, false)
+			k++
 		}
 	}
-	if len(texts) > 0 {
-		return b, strings.Join(texts, " and "), nil
+	if k == 0 {
+		buf = append(buf, sc.when.src...)
+		if b {
+			buf = append(buf, " is true"...)
+		} else {
+			buf = append(buf, " is false"...)
+		}
+		buf = c.appendValues(buf, sc.when.names)
 	}
-	verdict := " is false"
-	if b {
-		verdict = " is true"
+	c.buf = buf
+	return b, string(buf), nil
+}
+
+// shouldCtx is the scratch of one rebalance or harvest condition check:
+// a VM, the vault's environment and the explanation's buffer, reused
+// from check to check from a pool (a keeper checks at every tick; the
+// environment alone was most of a check's memory).
+type shouldCtx struct {
+	vm  vm.VM
+	env vaultEnv
+	buf []byte
+}
+
+// takeShouldCtx returns a shouldCtx of s's pool; putShouldCtx gives it
+// back.
+func (s *Strategy) takeShouldCtx() *shouldCtx {
+	if s.scs != nil {
+		return s.scs.Get().(*shouldCtx)
 	}
-	return b, sc.when.src + verdict + values(sc.when.names), nil
+	return new(shouldCtx)
+}
+
+func (s *Strategy) putShouldCtx(c *shouldCtx) {
+	if s.scs != nil {
+		s.scs.Put(c)
+	}
+}
+
+func (c *shouldCtx) run(p *vm.Program) (any, error) { return c.vm.Run(p, &c.env) }
+
+// appendTerm appends the explanation of term pt, which holds or not: a
+// comparison with the values of its sides, else the term, "is true" or
+// "is false" and the values of its names.
+func (c *shouldCtx) appendTerm(b []byte, pt *part, holds bool) []byte {
+	if pt.op != "" {
+		lv, lerr := c.run(pt.left)
+		rv, rerr := c.run(pt.right)
+		if lerr == nil && rerr == nil {
+			b = appendSideAny(b, pt.lsrc, lv, pt.lconst)
+			b = append(b, ' ')
+			b = append(b, opFor(pt.op, holds)...)
+			b = append(b, ' ')
+			return appendSideAny(b, pt.rsrc, rv, pt.rconst)
+		}
+	}
+	b = append(b, pt.src...)
+	if holds {
+		b = append(b, " is true"...)
+	} else {
+		b = append(b, " is false"...)
+	}
+	return c.appendValues(b, pt.names)
+}
+
+// appendValues appends " (name=value, ...)" for the names the
+// environment has ("" when none).
+func (c *shouldCtx) appendValues(b []byte, names []string) []byte {
+	k := 0
+	for _, n := range names {
+		var ok bool
+		var f float64
+		if n != "now" {
+			if f, ok = c.env.float(n); !ok {
+				continue
+			}
+		}
+		if k == 0 {
+			b = append(b, " ("...)
+		} else {
+			b = append(b, ", "...)
+		}
+		b = append(append(b, n...), '=')
+		if ok {
+			b = appendNum(b, f)
+		} else {
+			b = append(b, fmtAny(c.env.Now)...)
+		}
+		k++
+	}
+	if k > 0 {
+		b = append(b, ')')
+	}
+	return b
+}
+
+// appendSideAny appends sideText(src, v, literal).
+func appendSideAny(b []byte, src string, v any, literal bool) []byte {
+	if f, ok := v.(float64); ok {
+		return appendSide(b, src, f, literal)
+	}
+	return append(b, sideText(src, v, literal)...)
 }
 
 // leverageOf is the leverage of loop market ms: rules.leverage's value
