@@ -1250,7 +1250,8 @@ func (e *engine) recordMark(k int, now time.Time) bool {
 		return false // an event, a claim paid or a loop liquidated at the step
 	}
 	n := len(e.markets)
-	vals, pos, ok := e.book.mark(e.slab[k*n : k*n : (k+1)*n])
+	vals := e.slab[k*n : (k+1)*n : (k+1)*n]
+	pos, ok := e.book.mark(vals)
 	if !ok {
 		return false
 	}

@@ -72,7 +72,16 @@ func medianStep(ts []int64) int64 {
 	if n > sample {
 		stride = n / sample
 	}
-	d := make([]int64, 0, min(n, sample+1))
+	// Regular data (every sampled step the same, the usual case) has that
+	// step as its median: no sample is copied and sorted.
+	first, regular := ts[1]-ts[0], true
+	for i := 1 + stride; i <= n && regular; i += stride {
+		regular = ts[i]-ts[i-1] == first
+	}
+	if regular {
+		return first
+	}
+	d := make([]int64, 0, (n-1)/stride+1) // the sample's size: up to 2 x sample when n/sample rounds down
 	for i := 1; i <= n; i += stride {
 		d = append(d, ts[i]-ts[i-1])
 	}

@@ -108,20 +108,20 @@ func (b *markBook) exact(vals, claims []float64) {
 	}
 }
 
-// mark appends the positions' marks to dst and returns their sum, in
-// market order; ok is false when a held position's basis is unknown at
-// the step. A market with neither a position nor claims at the last exact
-// step is marked 0 (which adds nothing to the sum), so only the marked
-// markets are looked at.
-func (b *markBook) mark(dst []float64) (_ []float64, sum float64, ok bool) {
-	n := len(dst)
-	dst = append(dst, make([]float64, len(b.scale))...)
-	vals := dst[n:]
+// mark writes the positions' marks into vals, one per market in market
+// order, and returns their sum; ok is false when a held position's basis
+// is unknown at the step (vals then holds some of the marks: the caller
+// records the step at its exact values over them). A market with neither
+// a position nor claims at the last exact step is marked 0 (which adds
+// nothing to the sum), so only the marked markets are looked at and
+// written: vals must be zero (the run's slab gives each step a slot of
+// its own, zero until the step is recorded).
+func (b *markBook) mark(vals []float64) (sum float64, ok bool) {
 	for _, i := range b.marked {
 		v := 0.0
 		if sc := b.scale[i]; sc != 0 {
 			if !b.known[i] {
-				return dst, 0, false
+				return 0, false
 			}
 			v = sc * b.now(i)
 		}
@@ -129,5 +129,5 @@ func (b *markBook) mark(dst []float64) (_ []float64, sum float64, ok bool) {
 		vals[i] = v
 		sum += v
 	}
-	return dst, sum, true
+	return sum, true
 }
