@@ -12,6 +12,14 @@ import (
 func (e *engine) finish() error {
 	res := e.res
 	v := e.v
+	// The room setup made for the decisions and harvests, where none was
+	// recorded: the records are nil then, as appends leave them.
+	if len(res.Decisions) == 0 {
+		res.Decisions = nil
+	}
+	if len(res.Harvests) == 0 {
+		res.Harvests = nil
+	}
 	e.finishMonitors()
 	res.MarketCurves = marketCurves(e.markets, e.spec.From.Unix(), e.spec.To.Unix())
 	steps := res.Steps
