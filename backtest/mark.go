@@ -20,13 +20,19 @@ import (
 // every step for every market), and a growth basis is multiplied by the
 // step's growth only for the markets in grown.
 type markBook struct {
-	ms     []*market   // the run's markets (their cursors' rows)
-	col    [][]float64 // the basis column of each market, nil: none
-	growth []bool      // the basis is the market's growth
-	scale  []float64   // each position's units' value at the last exact step over its basis then
-	claims []float64   // its queued claims' payout then
-	grown  []float64   // a growth basis's product of the steps' growths since the last exact step
-	known  []bool      // the basis is known (no step since the last exact one lacked a growth)
+	ms      []*market // the run's markets (their cursors' rows)
+	pricing adapters.Pricing
+	// resolved: the market's basis was asked of its driver (resolve),
+	// which it is when the market is first held at an exact step: a
+	// staking market's driver scans its whole rate column for a gap, so
+	// the markets never held are never scanned.
+	resolved []bool
+	col      [][]float64 // the basis column of each resolved market, nil: none
+	growth   []bool      // the basis is the market's growth
+	scale    []float64   // each position's units' value at the last exact step over its basis then
+	claims   []float64   // its queued claims' payout then
+	grown    []float64   // a growth basis's product of the steps' growths since the last exact step
+	known    []bool      // the basis is known (no step since the last exact one lacked a growth)
 	// stepped are the growth markets held (with a known basis) at the
 	// last exact step: the ones step multiplies.
 	stepped []int
@@ -35,21 +41,26 @@ type markBook struct {
 	marked []int
 }
 
-// newMarkBook reads each market's mark basis at pricing.
+// newMarkBook returns the book of markets ms at pricing; each market's
+// mark basis is read when it is first needed (resolve).
 func newMarkBook(ms []*market, pricing adapters.Pricing) *markBook {
 	n := len(ms)
-	b := &markBook{ms: ms, col: make([][]float64, n), growth: make([]bool, n), scale: make([]float64, n), claims: make([]float64, n),
-		grown: make([]float64, n), known: make([]bool, n)}
-	for i, m := range ms {
-		mk, ok := m.ad.Driver().(adapters.Marker)
-		if !ok {
-			continue
-		}
-		if col, growth, ok := mk.MarkBasis(m.ser, pricing); ok {
+	return &markBook{ms: ms, pricing: pricing, resolved: make([]bool, n), col: make([][]float64, n), growth: make([]bool, n),
+		scale: make([]float64, n), claims: make([]float64, n), grown: make([]float64, n), known: make([]bool, n)}
+}
+
+// resolve reads market i's mark basis at the book's pricing, once.
+func (b *markBook) resolve(i int) {
+	if b.resolved[i] {
+		return
+	}
+	b.resolved[i] = true
+	m := b.ms[i]
+	if mk, ok := m.ad.Driver().(adapters.Marker); ok {
+		if col, growth, ok := mk.MarkBasis(m.ser, b.pricing); ok {
 			b.col[i], b.growth[i] = col, growth && m.grow >= 0
 		}
 	}
-	return b
 }
 
 // now is market i's basis at the current step: its column at its row (0
@@ -82,7 +93,8 @@ func (b *markBook) step(k int, t *growthTable) {
 
 // exact records the positions' exact values at a step the vault was
 // valued at (vals, queued claims included, and claims, in market order):
-// the bases the next marks start from.
+// the bases the next marks start from. Only a held market's basis is
+// read (mark multiplies it; a market not held is marked by its claims).
 func (b *markBook) exact(vals, claims []float64) {
 	b.stepped, b.marked = b.stepped[:0], b.marked[:0]
 	for i, v := range vals {
@@ -90,20 +102,23 @@ func (b *markBook) exact(vals, claims []float64) {
 		if v != 0 || claims[i] != 0 {
 			b.marked = append(b.marked, i)
 		}
+		b.scale[i], b.known[i] = 0, false
+		units := v - claims[i]
+		if units == 0 {
+			continue
+		}
+		b.resolve(i)
 		if b.growth[i] {
 			b.grown[i] = 1
 		}
 		b.known[i] = b.col[i] != nil || b.growth[i]
-		b.scale[i] = 0
-		if units := v - claims[i]; units != 0 {
-			if now := b.now(i); b.known[i] && now > 0 {
-				b.scale[i] = units / now
-				if b.growth[i] {
-					b.stepped = append(b.stepped, i)
-				}
-			} else {
-				b.scale[i], b.known[i] = math.NaN(), false // held, without a basis
+		if now := b.now(i); b.known[i] && now > 0 {
+			b.scale[i] = units / now
+			if b.growth[i] {
+				b.stepped = append(b.stepped, i)
 			}
+		} else {
+			b.scale[i], b.known[i] = math.NaN(), false // held, without a basis
 		}
 	}
 }
