@@ -171,3 +171,34 @@ constraints: { idle: 0.02, max_weight: 0.05, max_tag: { "operator:op0": 0.15 } }
 exit: { when: 'min(peg, "24h") < 0.97' }
 `
 }
+
+// BenchmarkPlanIntoW1 is a keeper's brief plan into a reused Target of
+// the backtest's W1 strategy (three rules without windows, max_weight
+// 0.1) over the BenchmarkPlan universe: what each of W1's 4,380
+// rebalance checks plans.
+func BenchmarkPlanIntoW1(b *testing.B) {
+	cat, ids, st := synthUniverse(b, 50)
+	s, err := Load("w1.yaml", []byte(`name: w1
+base: ETH
+universe: [`+strings.Join(ids, ", ")+`]
+params: { min_peg: 0.985, peg_penalty: 2 }
+rules:
+  eligible: peg >= params.min_peg && tvl > 1e8
+  score: net_apy - params.peg_penalty * max(0.0, 1 - peg)
+  weight: max(score, 0.0)
+constraints: { idle: 0.02, max_weight: 0.1 }
+`), cat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.Brief = true
+	ctx := context.Background()
+	var t strategies.Target
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.PlanInto(ctx, st, &t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/50, "ns/market")
+}

@@ -40,6 +40,46 @@ type fastExpr struct {
 	bool   boolFn
 	str    strFn
 	mayInt bool
+	// leaf says that num is a constant (c) or reads a plain float field of
+	// the environment (at off), which an operator over it reads in place
+	// instead of calling num (operand).
+	leaf leafKind
+	c    float64
+	off  uintptr
+}
+
+// leafKind is what a numeric fragment is to the operators over it.
+type leafKind uint8
+
+const (
+	leafNone  leafKind = iota // a computation: call num
+	leafConst                 // the constant c
+	leafField                 // the float field at off
+)
+
+// operand is a numeric operand as an operator reads it: a constant or a
+// plain field in place, else by calling its closure. Most operands of
+// rules are names and literals (peg >= params.min_peg, 1 - peg), whose
+// closure call cost more than the operation.
+type operand struct {
+	leaf leafKind
+	c    float64
+	off  uintptr
+	f    numFn
+}
+
+func operandOf(x fastExpr) operand { return operand{leaf: x.leaf, c: x.c, off: x.off, f: x.num} }
+
+// get is the operand's value in e: the value of its closure, read in
+// place for a leaf.
+func (o *operand) get(e *marketEnv) float64 {
+	switch o.leaf {
+	case leafConst:
+		return o.c
+	case leafField:
+		return *(*float64)(unsafe.Add(unsafe.Pointer(e), o.off))
+	}
+	return o.f(e)
 }
 
 // envFloatOffsets and envStringOffsets map a marketEnv expr name to its
@@ -147,13 +187,13 @@ func compileFast(n ast.Node) (fastExpr, bool) {
 	switch n := n.(type) {
 	case *ast.FloatNode:
 		v := n.Value
-		return fastExpr{num: func(*marketEnv) float64 { return v }}, true
+		return fastExpr{num: func(*marketEnv) float64 { return v }, leaf: leafConst, c: v}, true
 	case *ast.IntegerNode:
 		if n.Value > maxExactInt || n.Value < -maxExactInt {
 			return fastExpr{}, false
 		}
 		v := float64(n.Value)
-		return fastExpr{num: func(*marketEnv) float64 { return v }, mayInt: true}, true
+		return fastExpr{num: func(*marketEnv) float64 { return v }, mayInt: true, leaf: leafConst, c: v}, true
 	case *ast.BoolNode:
 		v := n.Value
 		return fastExpr{bool: func(*marketEnv) bool { return v }}, true
@@ -163,7 +203,7 @@ func compileFast(n ast.Node) (fastExpr, bool) {
 	case *ast.ConstantNode:
 		switch v := n.Value.(type) {
 		case float64:
-			return fastExpr{num: func(*marketEnv) float64 { return v }}, true
+			return fastExpr{num: func(*marketEnv) float64 { return v }, leaf: leafConst, c: v}, true
 		case bool:
 			return fastExpr{bool: func(*marketEnv) bool { return v }}, true
 		case string:
@@ -175,7 +215,7 @@ func compileFast(n ast.Node) (fastExpr, bool) {
 			return fastExpr{num: windowSlotField(wi, envFloatOffsets[n.Value])}, true
 		}
 		if off, ok := envFloatOffsets[n.Value]; ok {
-			return fastExpr{num: floatField(off)}, true
+			return fastExpr{num: floatField(off), leaf: leafField, off: off}, true
 		}
 		if off, ok := envStringOffsets[n.Value]; ok {
 			return fastExpr{str: stringField(off)}, true
@@ -292,30 +332,32 @@ func compileBinary(n *ast.BinaryNode) (fastExpr, bool) {
 	if (l.mayInt || lint) && (r.mayInt || rint) && n.Operator != "/" {
 		return fastExpr{}, false
 	}
-	a, b := l.num, r.num
+	// The operands are read in place where they are names or literals
+	// (operand.get), in the same order: left, then right.
+	a, b := operandOf(l), operandOf(r)
 	switch n.Operator {
 	case "+":
-		return fastExpr{num: func(e *marketEnv) float64 { return a(e) + b(e) }}, true
+		return fastExpr{num: func(e *marketEnv) float64 { return a.get(e) + b.get(e) }}, true
 	case "-":
-		return fastExpr{num: func(e *marketEnv) float64 { return a(e) - b(e) }}, true
+		return fastExpr{num: func(e *marketEnv) float64 { return a.get(e) - b.get(e) }}, true
 	case "*":
-		return fastExpr{num: func(e *marketEnv) float64 { return a(e) * b(e) }}, true
+		return fastExpr{num: func(e *marketEnv) float64 { return a.get(e) * b.get(e) }}, true
 	case "/":
-		return fastExpr{num: func(e *marketEnv) float64 { return a(e) / b(e) }}, true
+		return fastExpr{num: func(e *marketEnv) float64 { return a.get(e) / b.get(e) }}, true
 	case "**", "^":
-		return fastExpr{num: func(e *marketEnv) float64 { return math.Pow(a(e), b(e)) }}, true
+		return fastExpr{num: func(e *marketEnv) float64 { return math.Pow(a.get(e), b.get(e)) }}, true
 	case "<":
-		return fastExpr{bool: func(e *marketEnv) bool { return a(e) < b(e) }}, true
+		return fastExpr{bool: func(e *marketEnv) bool { return a.get(e) < b.get(e) }}, true
 	case "<=":
-		return fastExpr{bool: func(e *marketEnv) bool { return a(e) <= b(e) }}, true
+		return fastExpr{bool: func(e *marketEnv) bool { return a.get(e) <= b.get(e) }}, true
 	case ">":
-		return fastExpr{bool: func(e *marketEnv) bool { return a(e) > b(e) }}, true
+		return fastExpr{bool: func(e *marketEnv) bool { return a.get(e) > b.get(e) }}, true
 	case ">=":
-		return fastExpr{bool: func(e *marketEnv) bool { return a(e) >= b(e) }}, true
+		return fastExpr{bool: func(e *marketEnv) bool { return a.get(e) >= b.get(e) }}, true
 	case "==":
-		return fastExpr{bool: func(e *marketEnv) bool { return a(e) == b(e) }}, true
+		return fastExpr{bool: func(e *marketEnv) bool { return a.get(e) == b.get(e) }}, true
 	case "!=":
-		return fastExpr{bool: func(e *marketEnv) bool { return a(e) != b(e) }}, true
+		return fastExpr{bool: func(e *marketEnv) bool { return a.get(e) != b.get(e) }}, true
 	}
 	return fastExpr{}, false
 }
@@ -325,6 +367,7 @@ func compileBinary(n *ast.BinaryNode) (fastExpr, bool) {
 // and abs of numbers.
 func compileBuiltin(n *ast.BuiltinNode) (fastExpr, bool) {
 	var args []numFn
+	var ops []operand
 	mayInt := false
 	for _, a := range n.Arguments {
 		x, ok := compileFast(a)
@@ -332,14 +375,15 @@ func compileBuiltin(n *ast.BuiltinNode) (fastExpr, bool) {
 			return fastExpr{}, false
 		}
 		args = append(args, x.num)
+		ops = append(ops, operandOf(x))
 		mayInt = mayInt || x.mayInt
 	}
 	switch {
 	case (n.Name == "max" || n.Name == "min") && len(args) == 2:
-		a, b := args[0], args[1]
+		a, b := ops[0], ops[1]
 		if n.Name == "max" {
 			return fastExpr{num: func(e *marketEnv) float64 {
-				x, y := a(e), b(e)
+				x, y := a.get(e), b.get(e)
 				if x < y {
 					return y
 				}
@@ -347,7 +391,7 @@ func compileBuiltin(n *ast.BuiltinNode) (fastExpr, bool) {
 			}, mayInt: mayInt}, true
 		}
 		return fastExpr{num: func(e *marketEnv) float64 {
-			x, y := a(e), b(e)
+			x, y := a.get(e), b.get(e)
 			if x > y {
 				return y
 			}

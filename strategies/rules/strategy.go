@@ -1030,15 +1030,17 @@ func (c *shouldCtx) run(p *vm.Program) (any, error) { return c.vm.Run(p, &c.env)
 // "is false" and the values of its names.
 func (c *shouldCtx) appendTerm(b []byte, pt *part, holds bool) []byte {
 	if pt.op != "" {
-		lv, lerr := c.run(pt.left)
-		rv, rerr := c.run(pt.right)
-		if lerr == nil && rerr == nil {
-			b = appendSideAny(b, pt.lsrc, lv, pt.lconst)
+		mark := len(b)
+		b, ok := c.appendSide(b, pt.left, pt.lsrc, pt.lconst)
+		if ok {
 			b = append(b, ' ')
 			b = append(b, opFor(pt.op, holds)...)
 			b = append(b, ' ')
-			return appendSideAny(b, pt.rsrc, rv, pt.rconst)
+			if b, ok = c.appendSide(b, pt.right, pt.rsrc, pt.rconst); ok {
+				return b
+			}
 		}
+		b = b[:mark] // a side failed: the term as a whole, below
 	}
 	b = append(b, pt.src...)
 	if holds {
@@ -1047,6 +1049,27 @@ func (c *shouldCtx) appendTerm(b []byte, pt *part, holds bool) []byte {
 		b = append(b, " is false"...)
 	}
 	return c.appendValues(b, pt.names)
+}
+
+// appendSide appends a comparison's side with its value, as
+// sideText: a literal as it is (it cannot fail), a plain vault name with
+// its value read from the environment (as the VM would load it), else
+// with the value of the side's program; false when that fails.
+func (c *shouldCtx) appendSide(b []byte, p *vm.Program, src string, literal bool) ([]byte, bool) {
+	if literal {
+		return append(b, src...), true
+	}
+	if f, ok := c.env.float(src); ok {
+		return appendSide(b, src, f, false), true
+	}
+	v, err := c.run(p)
+	if err != nil {
+		return b, false
+	}
+	if f, ok := v.(float64); ok {
+		return appendSide(b, src, f, false), true
+	}
+	return append(b, sideText(src, v, false)...), true
 }
 
 // appendValues appends " (name=value, ...)" for the names the
@@ -1078,14 +1101,6 @@ func (c *shouldCtx) appendValues(b []byte, names []string) []byte {
 		b = append(b, ')')
 	}
 	return b
-}
-
-// appendSideAny appends sideText(src, v, literal).
-func appendSideAny(b []byte, src string, v any, literal bool) []byte {
-	if f, ok := v.(float64); ok {
-		return appendSide(b, src, f, literal)
-	}
-	return append(b, sideText(src, v, literal)...)
 }
 
 // leverageOf is the leverage of loop market ms: rules.leverage's value
