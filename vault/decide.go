@@ -483,7 +483,9 @@ func (v *Vault) decision(op string, now, tick time.Time, trigger Trigger, target
 	d := Decision{Time: now, Tick: tick, Trigger: trigger, Costs: zero}
 	d.Inputs = Inputs{NAV: nav, Idle: v.Idle(), IdleTarget: idleTarget, GasPrice: v.gasPrice, Markets: make([]MarketInput, len(v.markets)), Transit: v.transit()}
 	if target.Reason != "" {
-		d.Reasons = append(d.Reasons, "strategy: "+target.Reason)
+		// With room for the rebalance condition's reason, which most
+		// decisions add (Runner.decide).
+		d.Reasons = append(make([]string, 0, 2), "strategy: "+target.Reason)
 	}
 	tw := v.work.tw
 	for i, s := range v.markets {

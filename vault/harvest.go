@@ -2,6 +2,7 @@ package vault
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -108,6 +109,7 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 	var proceeds, costs, gain num
 	t := &v.work.txt
 	t.reset()
+	hs := v.work.harvested[:0] // the markets harvested, as res.Markets
 	for i, s := range v.markets {
 		if s.pos.Rewards.Sign() <= 0 || !s.ad.CanHarvest() {
 			continue
@@ -152,8 +154,13 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 				gain = gain.Sub(cf.Cost())
 			}
 		}
-		res.Markets = append(res.Markets, h)
+		hs = append(hs, h)
 	}
+	if len(hs) > 0 {
+		res.Markets = slices.Clone(hs) // made once, at its length
+		clear(hs)
+	}
+	v.work.harvested = hs[:0]
 	res.Skipped, _ = t.finish(res.Skipped, nil)
 	if proceeds != (num{}) {
 		res.Proceeds = proceeds.Dec()

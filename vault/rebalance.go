@@ -198,6 +198,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	if err := v.advance(op, now); err != nil {
 		return Result{}, err
 	}
+	before := v.grossN() // nm(r.NAVBefore), on a num without converting the decimal back
 	r := Result{Time: now, Costs: zero, Rounding: zero, NAVBefore: v.GrossAssets()}
 	tick := d.Tick
 	var costs num // r.Costs, on a num
@@ -253,7 +254,7 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	}
 	v.work.xbuys = buys[:0]
 	if len(buys) > 0 {
-		keep := idleKeepN(nm(r.NAVBefore), d.Inputs.IdleTarget)
+		keep := idleKeepN(before, d.Inputs.IdleTarget)
 		avail := num{}.Max(x.idle.Sub(keep))
 		scale := total.Cmp(avail) > 0
 		minTrade := nm(v.cfg.Rebalance.MinTrade)
@@ -311,8 +312,9 @@ func (v *Vault) Execute(now time.Time, d Decision) (Result, error) {
 	}
 	r.Costs = costs.Dec()
 	x.commit(v)
+	after := v.grossN()
 	r.NAVAfter = v.GrossAssets()
-	r.Rounding = nm(r.NAVBefore).Sub(nm(r.NAVAfter)).Sub(costs).Dec()
+	r.Rounding = before.Sub(after).Sub(costs).Dec()
 	if r.Rounding.Sign() != 0 {
 		v.ledger.add(Entry{Time: now, Type: EntryCost, Amount: r.Rounding, Reason: "rounding", Tick: tick})
 	}

@@ -17,29 +17,30 @@ import (
 // one's candidates (their quotes and reasons) until the next overwrites
 // them.
 type work struct {
-	tw      []float64
-	flags   []uint8
-	cands   []candidate
-	opts    []*candidate
-	buys    []*candidate
-	bs      []*candidate
-	size    []num
-	left    []num
-	capLeft []num
-	ys, xs  []num
-	pairs   []pair
-	exits   []srcExit
-	gains   []float64
-	entry   []float64 // fund: the buys' entry costs pro rata
-	hasX    []bool    // fund: the buys funded by the pairs kept
-	instant []bool
-	keys    []apyKey       // sortByAPY
-	sorted  []*candidate   // sortByAPY
-	xbuys   []int          // Execute: the indexes of the buy orders
-	harvest []harvestTerms // Harvest: each market's cost terms, read once
-	txt     texts          // decide, Harvest: the rejections' and reasons' texts
-	last    []byte         // fund: the full move's gain test, as its rejections print it
-	gainMid gainMid        // appendGainTest's middle text
+	tw        []float64
+	flags     []uint8
+	cands     []candidate
+	opts      []*candidate
+	buys      []*candidate
+	bs        []*candidate
+	size      []num
+	left      []num
+	capLeft   []num
+	ys, xs    []num
+	pairs     []pair
+	exits     []srcExit
+	gains     []float64
+	entry     []float64 // fund: the buys' entry costs pro rata
+	hasX      []bool    // fund: the buys funded by the pairs kept
+	instant   []bool
+	keys      []apyKey       // sortByAPY
+	sorted    []*candidate   // sortByAPY
+	xbuys     []int          // Execute: the indexes of the buy orders
+	harvest   []harvestTerms // Harvest: each market's cost terms, read once
+	txt       texts          // decide, Harvest: the rejections' and reasons' texts
+	harvested []Harvested    // Harvest: the markets harvested
+	last      []byte         // fund: the full move's gain test, as its rejections print it
+	gainMid   gainMid        // appendGainTest's middle text
 	// orderIdx is the market index of each order of the last decision,
 	// Execute's first guess for an order's market (checked against the
 	// order's market ID, so any decision executes correctly).
