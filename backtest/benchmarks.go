@@ -566,8 +566,14 @@ func observedColumn(s *adapters.Series, row int, f adapters.Field) []float64 {
 	if col == nil || row < 0 {
 		return nil
 	}
-	for r := row; r < s.Len(); r++ {
-		if v := col[r]; !s.Set[r].Has(f) || !(v > 0) || math.IsInf(v, 0) {
+	row = min(row, s.Len())
+	// The rows' sets and values from row on in locals, which the loop
+	// reads alone: a row fails when f is not in its set or its value is
+	// not in (0, +Inf) (NaN is not).
+	set, vals := s.Set[row:s.Len()], col[row:s.Len()]
+	bit, inf := adapters.FieldSet(0).With(f), math.Inf(1)
+	for i, v := range vals {
+		if set[i]&bit == 0 || !(v > 0 && v < inf) {
 			return nil
 		}
 	}
