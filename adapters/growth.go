@@ -17,6 +17,22 @@ type Grower interface {
 	Growth(o *Observation, from, to int64) (apy, factor float64, ok bool)
 }
 
+// RateGrower is the optional capability of a Grower whose growth is a
+// rate read from the observation alone, compounded over the interval's
+// length: Growth(o, from, to) is, to the bit, (a, f, true) where a, ok :=
+// GrowthRate(o) is ok, to > from and f is GrowthFactors' factor of a over
+// to-from seconds, and not ok otherwise. A backtest computing the growth
+// of every step reads a row's rate once, however many steps it is the
+// row of, and compounds many steps' rates in one call.
+type RateGrower interface {
+	Grower
+	GrowthRate(o *Observation) (apy float64, ok bool)
+	// GrowthFactors sets f[i] to the factor rate apy[i] (one GrowthRate
+	// gave) compounds to over secs[i] > 0 seconds, for every i of apy
+	// (secs and f at least as long).
+	GrowthFactors(apy []float64, secs []int64, f []float64)
+}
+
 // Growth is a factor a market's driver computed ahead (Grower): one unit
 // of the market grows by Factor over (From, To] (unix seconds) at the
 // rate APY. An Env carries it so that the driver's Accrue takes it

@@ -40,13 +40,21 @@ const growthBlock = 512
 // newGrowthTable computes the growth of the markets whose drivers are
 // Growers over the step times and sets each market's grow to its column
 // in the table (-1: none). It returns nil when no market has a growth.
+//
+// A driver that is an adapters.RateGrower gives its rate once a row
+// (however many steps the row is the one of) and its factors a block of
+// steps at a time, computed once for each run of steps at the same row
+// and of the same length (the growth depends on nothing else).
 func newGrowthTable(ms []*market, times []int64) *growthTable {
 	type src struct {
 		m      *market
 		g      adapters.Grower
+		rg     adapters.RateGrower // g's, when it is one
 		fields []adapters.Field
 		obs    adapters.Observation
 		r, at  int // the row walked to, and the row obs holds
+		rate   float64
+		rateOK bool // rg's rate at row at
 	}
 	var srcs []*src
 	for _, m := range ms {
@@ -57,6 +65,7 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 		}
 		m.grow = len(srcs)
 		s := &src{m: m, g: g, r: -1, at: -1}
+		s.rg, _ = g.(adapters.RateGrower)
 		for f := range m.ser.Cols {
 			if m.ser.Cols[f] != nil {
 				s.fields = append(s.fields, adapters.Field(f))
@@ -70,6 +79,12 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 	n := len(srcs)
 	nb := (len(times) + growthBlock - 1) / growthBlock
 	t := &growthTable{times: times, n: n, blocks: make([][]growthCell, nb), left: make([]atomic.Int32, nb)}
+	// A block's rates to compound (a RateGrower's), their steps' lengths
+	// and factors, and for each step of the block the one of them it
+	// takes (-1: none).
+	var rates, fs [growthBlock]float64
+	var secs [growthBlock]int64
+	var take [growthBlock]int32
 	found := false
 	for b := range t.blocks {
 		k0 := b * growthBlock
@@ -79,9 +94,11 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 		t.left[b].Store(1) // the engine's loop
 		for j, s := range srcs {
 			ser := s.m.ser
+			nr, lastRow, lastDt := 0, -1, int64(0)
 			for k := k0; k < k1; k++ {
 				c := &cells[(k-k0)*n+j]
 				c.apy = math.NaN()
+				take[k-k0] = -1
 				if k == 0 {
 					continue
 				}
@@ -102,9 +119,35 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 						o.Values[f] = ser.Cols[f][r]
 					}
 					s.at = r
+					if s.rg != nil {
+						s.rate, s.rateOK = s.rg.GrowthRate(o)
+					}
 				}
-				if apy, f, ok := s.g.Growth(&s.obs, times[k-1], times[k]); ok {
-					c.apy, c.factor, found = apy, f, true
+				if s.rg == nil {
+					if apy, f, ok := s.g.Growth(&s.obs, times[k-1], times[k]); ok {
+						c.apy, c.factor, found = apy, f, true
+					}
+					continue
+				}
+				dt := times[k] - times[k-1]
+				if !s.rateOK || dt <= 0 {
+					continue
+				}
+				c.apy, found = s.rate, true
+				if s.r != lastRow || dt != lastDt {
+					rates[nr], secs[nr] = s.rate, dt
+					nr++
+					lastRow, lastDt = s.r, dt
+				}
+				take[k-k0] = int32(nr - 1)
+			}
+			if nr == 0 {
+				continue
+			}
+			s.rg.GrowthFactors(rates[:nr], secs[:nr], fs[:nr])
+			for k := k0; k < k1; k++ {
+				if i := take[k-k0]; i >= 0 {
+					cells[(k-k0)*n+j].factor = fs[i]
 				}
 			}
 		}

@@ -96,3 +96,95 @@ func TestGrowthTable(t *testing.T) {
 		t.Errorf("a run of a staking market alone has a growth table")
 	}
 }
+
+// TestGrowthTable_Bits holds every cell of the table to the lending
+// driver's Growth at the step's row, to the bit, where the driver's rates
+// and factors are taken apart (adapters.RateGrower): steps finer than the
+// rows (a row is the one of several steps, of the same length or not),
+// coarser ones, a gap, rows with no rate (a zero APY) and steps across
+// blocks.
+func TestGrowthTable_Bits(t *testing.T) {
+	a, err := adapters.Open(adapters.Builtin(), "aave-v3/weth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const h = 3600
+	var rows []int64
+	for r := int64(0); r < 900; r++ {
+		if r < 300 || r > 320 {
+			rows = append(rows, r*h)
+		}
+	}
+	s := &adapters.Series{Times: rows, Set: make([]adapters.FieldSet, len(rows))}
+	s.Cols[adapters.FieldAPY] = make([]float64, len(rows))
+	for i := range rows {
+		s.Cols[adapters.FieldAPY][i] = 0.02 + 0.03*math.Sin(float64(i)/7)
+		if i%97 == 5 {
+			s.Cols[adapters.FieldAPY][i] = 0 // no growth at a rate of zero
+		}
+		s.Set[i] = adapters.FieldSet(0).With(adapters.FieldAPY)
+	}
+	var times []int64
+	for t := int64(-2 * h); t < 950*h; {
+		times = append(times, t)
+		switch {
+		case t < 200*h:
+			t += 20 * 60 // three steps a row
+		case t < 400*h:
+			t += []int64{600, 1200, 1800}[len(times)%3] // uneven, finer than the rows
+		default:
+			t += 3 * h // coarser
+		}
+	}
+	ms := []*market{{id: "aave-v3/weth", ad: a, cursor: cursor{ser: s}}}
+	g := newGrowthTable(ms, times)
+	if g == nil {
+		t.Fatal("no growth table")
+	}
+	grower := a.Driver().(adapters.Grower)
+	n := 0
+	for k := 1; k < len(times); k++ {
+		var want adapters.Growth
+		if r := s.Index(times[k]); r >= 0 {
+			o := s.At(r)
+			if apy, f, ok := grower.Growth(&o, times[k-1], times[k]); ok {
+				want = adapters.Growth{From: times[k-1], To: times[k], APY: apy, Factor: f}
+				n++
+			}
+		}
+		if got := g.at(k, 0); got.From != want.From || got.To != want.To || math.Float64bits(got.APY) != math.Float64bits(want.APY) ||
+			math.Float64bits(got.Factor) != math.Float64bits(want.Factor) {
+			t.Fatalf("step %d (%d): table %+v, Growth %+v", k, times[k], got, want)
+		}
+	}
+	if n < len(times)*9/10 {
+		t.Errorf("%d of %d steps with a growth", n, len(times))
+	}
+}
+
+// BenchmarkGrowthTable is the growth table of W1's markets and steps (19
+// lending markets of 50, 26,280 hourly steps), with the process's CPU
+// time per table (cpu-ms/op).
+func BenchmarkGrowthTable(b *testing.B) {
+	f := w1Data(b)
+	var ms []*market
+	for _, s := range f.window.Series {
+		a, err := adapters.Open(f.cat, s.Market.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms = append(ms, &market{id: s.Market.ID, ad: a, cursor: cursor{ser: s}})
+	}
+	times := f.window.Series[0].Times
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for range b.N {
+		if newGrowthTable(ms, times) == nil {
+			b.Fatal("no growth table")
+		}
+	}
+	b.StopTimer()
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+}

@@ -158,3 +158,61 @@ func TestDriver_GrowthNone(t *testing.T) {
 		t.Errorf("a loop's driver is a Grower")
 	}
 }
+
+// TestDriver_GrowthRate holds the lending driver to adapters.RateGrower's
+// contract: Growth over any interval at any row is, to the bit, the
+// rate GrowthRate reads from the row compounded by GrowthFactors over the
+// interval's length, and none where GrowthRate has no rate or the
+// interval is empty; on rows of observed rates, rates from the
+// utilization, observed supply or index (none), and rates of zero.
+func TestDriver_GrowthRate(t *testing.T) {
+	a := testenv.Open(t, nil, "aave-v3/weth")
+	rg, ok := a.Driver().(adapters.RateGrower)
+	if !ok {
+		t.Fatalf("the lending driver is not a RateGrower")
+	}
+	for i, fields := range [][]adapters.Field{ // the first three grow
+		{adapters.FieldAPY},
+		{adapters.FieldUtilization},
+		{adapters.FieldAPY, adapters.FieldTVL},
+		{adapters.FieldAPY, adapters.FieldUtilization, adapters.FieldSupply},
+		{adapters.FieldAPY, adapters.FieldIndex},
+		{adapters.FieldTVL},
+	} {
+		s := growthSeries(a.Market(), fields...)
+		if col := s.Cols[adapters.FieldIndex]; col != nil {
+			for r := range col {
+				col[r] = 1.01
+			}
+		}
+		if col := s.Cols[adapters.FieldAPY]; col != nil {
+			col[3] = 0 // a rate of zero: no growth
+		}
+		var rates, want []float64
+		var secs []int64
+		for r := range s.Len() {
+			o := s.At(r)
+			rate, okR := rg.GrowthRate(&o)
+			for _, dt := range []int64{3600, 1, 0, -5, 86400, 7 * 86400, 365 * 86400} {
+				from, to := s.Times[r]-dt, s.Times[r]
+				apy, f, okG := rg.Growth(&o, from, to)
+				if okG != (okR && dt > 0) || okG && apy != rate {
+					t.Fatalf("%v, row %d, %ds: Growth rate %v (%v), GrowthRate %v (%v)", fields, r, dt, apy, okG, rate, okR)
+				}
+				if okG {
+					rates, secs, want = append(rates, rate), append(secs, dt), append(want, f)
+				}
+			}
+		}
+		got := make([]float64, len(rates))
+		rg.GrowthFactors(rates, secs, got)
+		for i := range got {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("%v: rate %v over %ds: GrowthFactors %.17g, Growth %.17g", fields, rates[i], secs[i], got[i], want[i])
+			}
+		}
+		if grows := i < 3; grows != (len(rates) > 0) {
+			t.Errorf("%v: %d growths, want some: %v", fields, len(rates), grows)
+		}
+	}
+}

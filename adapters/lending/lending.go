@@ -370,14 +370,32 @@ func growth(years, apy float64) float64 { return math.Exp(years * math.Log1p(apy
 // elsewhere, and where the position would not compound (a rate of zero,
 // or -100% or less).
 func (d *Driver) Growth(o *adapters.Observation, from, to int64) (apy, factor float64, ok bool) {
-	a, okA := d.supplyAPY(o)
-	if !okA || to <= from || d.hasSize(o) || !(a != 0 && a > -1) {
-		return 0, 0, false
-	}
-	if _, okI := observedIndex(o); okI {
+	a, ok := d.GrowthRate(o)
+	if !ok || to <= from {
 		return 0, 0, false
 	}
 	return a, growth(years(time.Duration(to-from)*time.Second), a), true
+}
+
+// GrowthRate is the rate Growth compounds at o (adapters.RateGrower): the
+// observed supply rate where the observation tells neither the market's
+// size nor its index, and the rate is neither zero nor -100% or less.
+func (d *Driver) GrowthRate(o *adapters.Observation) (apy float64, ok bool) {
+	a, okA := d.supplyAPY(o)
+	if !okA || d.hasSize(o) || !(a != 0 && a > -1) {
+		return 0, false
+	}
+	if _, okI := observedIndex(o); okI {
+		return 0, false
+	}
+	return a, true
+}
+
+// GrowthFactors sets f[i] to Growth's factor of rate apy[i] over secs[i]
+// seconds (adapters.RateGrower), to the bit: growth(years, apy) of each,
+// computed four at a time (growthFactors).
+func (d *Driver) GrowthFactors(apy []float64, secs []int64, f []float64) {
+	growthFactors(apy, secs, f)
 }
 
 // MarkBasis is the market's growth (adapters.Marker): a unit is worth
