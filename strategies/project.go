@@ -43,6 +43,9 @@ type Projection struct {
 	// projecting a projection gives the same weights and idle, but a
 	// market the first projection zeroed is no longer "wanted".
 	Reasons []string
+	// Capped says, per market, that a cap binds its positive weight: its
+	// reason says "capped by" (Allocation.Capped).
+	Capped []bool
 }
 
 // Target builds a Target from the projection. reasons, when not nil, are
@@ -64,6 +67,9 @@ func (p *Projection) Target(reasons []string) Target {
 			}
 		}
 		t.Allocations[i] = Allocation{Market: id, Weight: p.Weights[i], Reason: r}
+		if p.Capped != nil {
+			t.Allocations[i].Capped = p.Capped[i]
+		}
 	}
 	return t
 }
@@ -259,7 +265,8 @@ func (p *Projector) project(st *State, desired []float64, sc *Scratch) (Projecti
 			}
 		}
 	}
-	return p.finish(pw, w, caps, wanted, dropped, notes, sc.reasonsFor(len(w))), nil
+	reasons, capped := sc.reasonsFor(len(w))
+	return p.finish(pw, w, caps, wanted, dropped, notes, reasons, capped, sc != nil && st.Brief), nil
 }
 
 // Greedy fills the markets in order (indices into st.Markets), each up to
@@ -309,7 +316,7 @@ func (p *Projector) Greedy(st *State, order []int) (Projection, error) {
 		}
 	}
 	p.enforce(w, caps)
-	return p.finish(pw, w, caps, wanted, dropped, notes, make([]string, n)), nil
+	return p.finish(pw, w, caps, wanted, dropped, notes, make([]string, n), make([]bool, n), false), nil
 }
 
 // prepare checks the inputs and returns each market's own cap (the
@@ -691,16 +698,17 @@ func (p *Projector) enforce(w, caps []float64) {
 	}
 }
 
-// finish computes idle and the reasons, into reasons (len(w) empty
-// strings).
-func (p *Projector) finish(pw *projWork, w, caps []float64, wanted, dropped []bool, notes, reasons []string) Projection {
+// finish computes idle, the reasons and the capped flags, into reasons
+// and capped (len(w) empty strings and false). brief writes no reasons,
+// only the flags (Scratch.Project of a brief State).
+func (p *Projector) finish(pw *projWork, w, caps []float64, wanted, dropped []bool, notes, reasons []string, capped []bool, brief bool) Projection {
 	for i, v := range w {
 		if v < minNormal {
 			w[i] = 0 // never a subnormal weight (see minNormal)
 		}
 	}
 	total := SumWeights(w)
-	pr := Projection{Markets: p.ids, Weights: w, Idle: 1 - total, Reasons: reasons}
+	pr := Projection{Markets: p.ids, Weights: w, Idle: 1 - total, Reasons: reasons, Capped: capped}
 	gsum := p.groupSums(w)
 	buf, intern := pw.buf[:0], pw.intern
 	defer func() { pw.buf = buf[:0] }()
@@ -730,13 +738,19 @@ func (p *Projector) finish(pw *projWork, w, caps []float64, wanted, dropped []bo
 		}
 		return k > 0
 	}
+	if brief {
+		for i := range w {
+			capped[i] = w[i] > 0 && (caps[i]-w[i] <= fixedTol || p.groupBinds(i, gsum))
+		}
+		return pr
+	}
 	for i := range w {
 		buf = buf[:0]
 		switch {
 		case w[i] > 0:
 			mark := len(buf)
 			buf = append(buf, "capped by "...)
-			if !binding(i, caps[i]-w[i] <= fixedTol) {
+			if capped[i] = binding(i, caps[i]-w[i] <= fixedTol); !capped[i] {
 				buf = buf[:mark]
 			}
 		case dropped != nil && dropped[i]:
@@ -774,6 +788,17 @@ func (p *Projector) finish(pw *projWork, w, caps []float64, wanted, dropped []bo
 	return pr
 }
 
+// groupBinds reports whether a group cap of market i binds (is within
+// fixedTol of its sum gsum): binding's test for the groups.
+func (p *Projector) groupBinds(i int, gsum []float64) bool {
+	for _, g := range p.memberOf[i] {
+		if p.groups[g].cap-gsum[g] <= fixedTol {
+			return true
+		}
+	}
+	return false
+}
+
 // Project projects desired weights onto c for state st; it is
 // NewProjector(c, markets of st) followed by Project. Strategies that plan
 // often should keep a Projector.
@@ -799,6 +824,7 @@ type Scratch struct {
 	desired []float64
 	weights []float64
 	reasons []string
+	capped  []bool
 }
 
 // Allocate is strategies.Allocate with the desired weights in the
@@ -807,23 +833,25 @@ func (sc *Scratch) Allocate(st *State, o AllocOptions, cands []Candidate) ([]flo
 	return allocate(st, o, cands, &sc.desired)
 }
 
-// Project is p.Project with the projection's weights and reasons in the
-// scratch's arrays (its Markets are the projector's, as always).
-// desired may be the scratch's Allocate result.
+// Project is p.Project with the projection's weights, reasons and capped
+// flags in the scratch's arrays (its Markets are the projector's, as
+// always). desired may be the scratch's Allocate result. For a brief
+// State (State.Brief) it writes no reasons (all ""), only the capped
+// flags.
 func (sc *Scratch) Project(p *Projector, st *State, desired []float64) (Projection, error) {
 	return p.project(st, desired, sc)
 }
 
-// reasonsFor returns n empty reasons: the scratch's array, or a new one
-// on a nil Scratch.
-func (sc *Scratch) reasonsFor(n int) []string {
+// reasonsFor returns n empty reasons and n false flags: the scratch's
+// arrays, or new ones on a nil Scratch.
+func (sc *Scratch) reasonsFor(n int) ([]string, []bool) {
 	if sc == nil {
-		return make([]string, n)
+		return make([]string, n), make([]bool, n)
 	}
 	if cap(sc.reasons) < n {
 		sc.reasons = make([]string, n)
 	}
 	sc.reasons = sc.reasons[:n]
 	clear(sc.reasons)
-	return sc.reasons
+	return sc.reasons, bools(&sc.capped, n)
 }

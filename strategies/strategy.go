@@ -11,6 +11,7 @@ package strategies
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
@@ -97,13 +98,13 @@ type State struct {
 	Params map[string]float64
 	// Brief says the caller reads of the Target only what a vault acts
 	// on: the weights, idle, exits, leverages, the Target's own Reason
-	// and, of each allocation's Reason, whether it says "capped by" (the
+	// and, of each allocation, whether a cap binds it (IsCapped: the
 	// vault sells an over-weight down to a capped target; see
-	// vault.Decide). A
-	// strategy may then leave the rest of the allocations' reasons out
-	// (scores, why a market is ineligible, notes), whose formatting costs
-	// more than the plan itself at every rebalance check. The keeper's
-	// Step plans brief: its report keeps no Target.
+	// vault.Decide). A strategy may then leave the allocations' reasons
+	// out (scores, why a market is ineligible, notes, the caps; with
+	// Capped set where a cap binds), whose formatting costs more than
+	// the plan itself at every rebalance check. The keeper's Step plans
+	// brief: its report keeps no Target.
 	Brief bool
 }
 
@@ -132,6 +133,19 @@ type Allocation struct {
 	// new money opens at it and a held loop is relevered to it; 0 leaves
 	// the market's leverage as it is.
 	Leverage float64 `json:"leverage,omitempty"`
+	// Capped says that a cap binds the weight (the projection held the
+	// market at it): the vault sells an over-weight down to a capped
+	// target. A strategy that projects with a Projector has it from the
+	// Projection (Projection.Target sets it); a full plan's Reason also
+	// says "capped by", which is what IsCapped reads for a strategy that
+	// writes its reasons itself. Not serialised: the reason says it.
+	Capped bool `json:"-"`
+}
+
+// IsCapped reports whether a cap binds the allocation's weight: Capped,
+// or a reason that says "capped by".
+func (a *Allocation) IsCapped() bool {
+	return a.Capped || strings.Contains(a.Reason, "capped by")
 }
 
 // Target is a strategy's answer: a weight per market plus idle. Weights

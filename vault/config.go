@@ -83,7 +83,7 @@ type RebalanceConfig struct {
 	// NAV: a market held more than max(Band, MinTrade/NAV) above its
 	// target is sold down to it even when nothing needs the cash. Within
 	// the band an over-weight is sold only when its target is zero, its
-	// target is a cap (the allocation's reason says "capped by"), the
+	// target is a cap (strategies.Allocation.IsCapped), the
 	// idle target needs cash, or the proceeds fund buys whose expected
 	// gain covers the whole move's cost. Zero means no band: only those
 	// reasons sell.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -76,8 +75,8 @@ type candidate struct {
 //   - paused markets and moves below MinTrade are rejected (a sell that
 //     would leave less than MinTrade sells everything);
 //   - an over-weight position is sold only when it must be: its target
-//     is below MinTrade, its target is a cap (the allocation's reason
-//     says "capped by"), it is more than max(Band, MinTrade/NAV) above
+//     is below MinTrade, its target is a cap (Allocation.IsCapped: the
+//     projection's flag, or a reason that says "capped by"), it is more than max(Band, MinTrade/NAV) above
 //     its target, the idle target needs cash (lowest APY first), or the
 //     proceeds fund buys and the whole move pays (below);
 //   - a buy must expect, paid from idle, a gain over Horizon of at least
@@ -428,14 +427,14 @@ func (v *Vault) targets(op string, trigger Trigger, target strategies.Target) (T
 	return trigger, idleTarget, nil
 }
 
-// capped flags the markets whose target weight is a cap (the allocation's
-// reason says "capped by"), for the decision's sells (decide); the target
+// capped flags the markets whose target weight is a cap (the allocation
+// is capped, strategies.Allocation.IsCapped), for the decision's sells (decide); the target
 // is one targets accepted. A Preview, which plans no order, does without.
 func (v *Vault) capped(target strategies.Target) {
 	flags := v.work.flags
 	for k := range target.Allocations {
 		a := &target.Allocations[k]
-		if i, ok := v.indexOf(k, a.Market); ok && strings.Contains(a.Reason, "capped by") {
+		if i, ok := v.indexOf(k, a.Market); ok && a.IsCapped() {
 			flags[i] |= fCapped
 		}
 	}

@@ -388,9 +388,9 @@ func (pc *planCtx) runFloat(p *program) (float64, error) {
 // infinite, or a negative weight, is a KindInvalid error naming the market
 // and the rule.
 //
-// A brief plan (st.Brief) computes the same target but gives each
-// allocation only the projection's reason (the caps that bind it): the
-// markets' own reasons, the allocation's notes and the loop notes are
+// A brief plan (st.Brief) computes the same target with no allocation
+// reasons, only Capped where a cap binds: the markets' own reasons, the
+// allocation's notes, the projection's reasons and the loop notes are
 // not written.
 func (s *Strategy) Plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
 	var t strategies.Target
@@ -611,7 +611,7 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 	if brief {
 		for i := range t.Allocations {
 			t.Allocations[i] = strategies.Allocation{Market: proj.Markets[i], Weight: proj.Weights[i],
-				Reason: proj.Reasons[i], Reads: s.readList(reads[i]), Leverage: levs[i]}
+				Reason: proj.Reasons[i], Reads: s.readList(reads[i]), Leverage: levs[i], Capped: proj.Capped[i]}
 		}
 		t.Reason, out = s.summary(out, eligibleCount, n, exits)
 		return nil
@@ -640,7 +640,7 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 	all := string(out)
 	for i := range t.Allocations {
 		t.Allocations[i] = strategies.Allocation{Market: proj.Markets[i], Weight: proj.Weights[i],
-			Reason: all[prevEnd(ends, i):ends[i]], Reads: s.readList(reads[i]), Leverage: levs[i]}
+			Reason: all[prevEnd(ends, i):ends[i]], Reads: s.readList(reads[i]), Leverage: levs[i], Capped: proj.Capped[i]}
 		if l := levs[i]; l > 0 {
 			t.Allocations[i].Reason += loopNote(&pc.env, st.Market(proj.Markets[i]), l)
 		}

@@ -136,7 +136,8 @@ func Check(s strategies.Strategy, st *strategies.State, c strategies.Constraints
 // SameBrief checks that brief, a plan of a brief State, is full, the plan
 // of the same State in full, but for the allocations' reasons: the same
 // weights (to the bit), idle, leverages, reads, exits and Target reason,
-// and each allocation's reason saying "capped by" when full's does.
+// and each allocation capped (Allocation.IsCapped) when full's is; a full
+// allocation that is Capped says "capped by" in its reason.
 func SameBrief(full, brief *strategies.Target) error {
 	if brief.Idle != full.Idle || brief.Reason != full.Reason || !slices.Equal(brief.Exit, full.Exit) {
 		return fmt.Errorf("idle %v, reason %q, exit %v; the full plan's %v, %q, %v", brief.Idle, brief.Reason, brief.Exit, full.Idle, full.Reason, full.Exit)
@@ -149,8 +150,11 @@ func SameBrief(full, brief *strategies.Target) error {
 		if a.Market != f.Market || math.Float64bits(a.Weight) != math.Float64bits(f.Weight) || a.Leverage != f.Leverage || !slices.Equal(a.Reads, f.Reads) {
 			return fmt.Errorf("allocation %d is %+v, the full plan's %+v", i, a, f)
 		}
-		if strings.Contains(a.Reason, "capped by") != strings.Contains(f.Reason, "capped by") {
-			return fmt.Errorf("%s: reason %q, the full plan's %q: not the same cap", a.Market, a.Reason, f.Reason)
+		if a.IsCapped() != f.IsCapped() {
+			return fmt.Errorf("%s: capped %v (reason %q), the full plan's %v (%q): not the same cap", a.Market, a.Capped, a.Reason, f.Capped, f.Reason)
+		}
+		if f.Capped && !strings.Contains(f.Reason, "capped by") {
+			return fmt.Errorf("%s: the full plan's allocation is capped, its reason %q does not say by what", f.Market, f.Reason)
 		}
 	}
 	return nil
