@@ -126,10 +126,22 @@ func (d *Decision) Vars(v *Vault) strategies.VaultVars { return d.varsFor(v, str
 // varsFor is Vars computing of the vault's variables only those in reads
 // that cost more than a field read (pending rewards, harvest cost).
 func (d *Decision) varsFor(v *Vault, reads strategies.VarSet) strategies.VaultVars {
-	vars := v.varsAt(f64(d.Inputs.NAV), reads)
+	vars := v.varsAt(v.navFloat(d.Inputs.NAV), reads)
 	vars.Now = d.Time
 	vars.Drift, vars.GainAPY, vars.CostAPY = d.Inputs.Drift, d.Inputs.GainAPY, d.Inputs.CostAPY
 	return vars
+}
+
+// navFloat is f64(nav). When nav is the vault's NAV (GrossAssets: the
+// same coefficient and exponent), as for the decision a check has just
+// taken, it is the NAV num's float, without copying the decimal's
+// coefficient (which f64 does for a NAV beyond a 64-bit coefficient,
+// about 9.2 base units at 18 places).
+func (v *Vault) navFloat(nav decimal.Decimal) float64 {
+	if g := v.GrossAssets(); g.Exponent() == nav.Exponent() && g.Equal(nav) {
+		return v.grossN().ToFloat()
+	}
+	return f64(nav)
 }
 
 // varsFor is Vars computing pending rewards and the harvest cost only

@@ -529,6 +529,7 @@ func TestVault_Preview(t *testing.T) {
 	mustOK(t, v.SetGas(1, 1))
 	must(v.Deposit(t0, "u", d("100")))(t)
 	now := t0
+	var prev Decision // the last check's preview: its NAV is no longer the vault's
 	for k, first := range targets {
 		for j, tg := range targets {
 			now = now.Add(time.Hour)
@@ -536,6 +537,14 @@ func TestVault_Preview(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Vars' NAV is the float of the decision's NAV, the vault's
+			// (navFloat's num) or an earlier one.
+			for _, c := range []*Decision{&p, &prev} {
+				if got, want := c.Vars(v).NAV, f64(c.Inputs.NAV); c.Inputs.NAV.Sign() > 0 && math.Float64bits(got) != math.Float64bits(want) {
+					t.Errorf("holding for target %d, target %d: Vars NAV %v of a decision's NAV %s, want %v", k, j, got, c.Inputs.NAV, want)
+				}
+			}
+			prev = p
 			full, err := v.Decide(now, now, TriggerSchedule, tg)
 			if err != nil {
 				t.Fatal(err)
