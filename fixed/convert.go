@@ -361,7 +361,23 @@ func fastParts(x float64) (m int64, k int, ok bool) {
 	for ax*pow10f[k] >= 9e15 {
 		k--
 	}
-	return int64(math.Round(x * pow10f[k])), k, true
+	return roundAway(x * pow10f[k]), k, true
+}
+
+// roundAway is int64(math.Round(y)) for |y| < 2^53, without Round's
+// bit manipulation: the truncation (an exact conversion) stepped away
+// from zero when the fraction it dropped is half or more. y - t is exact:
+// t has y's sign and |t| <= |y| < 2|t| when t != 0 (Sterbenz), else it
+// is y itself.
+func roundAway(y float64) int64 {
+	t := int64(y)
+	f := y - float64(t)
+	if f >= 0.5 {
+		t++
+	} else if f <= -0.5 {
+		t--
+	}
+	return t
 }
 
 // fastStart[e] bounds fastParts' k from above for |x| with biased

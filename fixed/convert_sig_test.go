@@ -75,3 +75,24 @@ func sigInputs(lo, span float64, given ...float64) []float64 {
 	}
 	return xs
 }
+
+func TestRoundAway_MatchesRound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	ys := []float64{0, math.Copysign(0, -1), 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, math.Nextafter(0.5, 0), -math.Nextafter(0.5, 0),
+		math.Nextafter(0.5, 1), 1<<52 - 0.5, -(1<<52 - 0.5), 1 << 52, 1<<52 + 1, 1<<53 - 1, -(1<<53 - 1), 9e15 - 1, 4503599627370495.5}
+	for range 200000 {
+		y := rng.Float64() * math.Pow(2, float64(rng.IntN(54)))
+		if rng.IntN(2) == 0 {
+			y = -y
+		}
+		ys = append(ys, y, math.Floor(y)+0.5, math.Nextafter(math.Floor(y)+0.5, 0))
+	}
+	for _, y := range ys {
+		if math.Abs(y) >= 1<<53 {
+			continue
+		}
+		if got, want := roundAway(y), int64(math.Round(y)); got != want {
+			t.Fatalf("roundAway(%v) = %d, want %d", y, got, want)
+		}
+	}
+}

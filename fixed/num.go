@@ -608,6 +608,18 @@ func (n Num) MulNewFloor(m int64, k int) Num {
 	return FromDec(p.Truncate(Scale))
 }
 
+// twoDigits holds the decimal digits of 00 to 99.
+const twoDigits = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
 // AppendString appends n.Dec().String() to b: decimal's default format,
 // the value with trailing zeros trimmed (which depends on the value
 // only, not the exponent), without building the decimal. Non-default
@@ -622,7 +634,7 @@ func (n Num) AppendString(b []byte) []byte {
 	if hi >= one {
 		return append(b, n.Dec().String()...) // an integer part of 2^64 or more
 	}
-	ip, frac := bits.Div64(hi, lo, one)
+	ip, frac := p10Div[Scale].div(hi, lo) // bits.Div64(hi, lo, one), hi < one
 	if neg {
 		b = append(b, '-')
 	}
@@ -630,10 +642,12 @@ func (n Num) AppendString(b []byte) []byte {
 	if frac == 0 {
 		return b
 	}
-	var digits [Scale]byte
-	for i := Scale - 1; i >= 0; i-- {
-		digits[i] = byte('0' + frac%10)
-		frac /= 10
+	var digits [Scale]byte // Scale is even: two digits at a time
+	for i := Scale - 2; i >= 0; i -= 2 {
+		q := frac / 100
+		d := frac - q*100
+		digits[i], digits[i+1] = twoDigits[2*d], twoDigits[2*d+1]
+		frac = q
 	}
 	end := Scale
 	for digits[end-1] == '0' {

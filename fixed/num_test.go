@@ -436,3 +436,72 @@ func TestFastParts_MatchesSearchFrom18(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkNum_MulRate(b *testing.B) {
+	// A held position's units (about 100 tokens) times a market's
+	// exchange rate, as the vault values positions at every tick.
+	u := FromDec(decimal.RequireFromString("98.123456789012345678"))
+	rates := []float64{1.0512345678901234, 1.0000001, 0.9987654321, 1.2345678912345678}
+	var sink Num
+	b.Run("Num", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			sink = u.MulRate(rates[i&3])
+			i++
+		}
+	})
+	b.Run("RateOperand", func(b *testing.B) {
+		o := NewRateOperand(u)
+		i := 0
+		for b.Loop() {
+			sink = o.MulRate(rates[i&3])
+			i++
+		}
+	})
+	_ = sink
+}
+
+func BenchmarkNum_AppendString(b *testing.B) {
+	x := FromDec(decimal.RequireFromString("1000.123456789012345678"))
+	buf := make([]byte, 0, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = x.AppendString(buf[:0])
+	}
+}
+
+// TestRateOperand_MatchesMulRate: a RateOperand's products are
+// Num.MulRate's (checked against decimal's in TestNum_MulDivRate), for
+// every amount and rate, with rates of changing magnitude in a row (the
+// split is made again when the rate's power of ten changes) and again
+// with the rate's sign and magnitude kept (the split reused).
+func TestRateOperand_MatchesMulRate(t *testing.T) {
+	sub(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(53, 54))
+		rates := numRates(rng, 100)
+		for range 200 {
+			x := 1 + 0.2*rng.Float64() // an exchange rate: k stays at 15
+			rates = append(rates, x, x*1e-3, 9-rng.Float64()*1e-9, 0.9+rng.Float64()*1e-9)
+		}
+		for _, u := range numAmounts(rng, 150) {
+			n := FromDec(u)
+			o := NewRateOperand(n)
+			if !o.Num().Identical(n) {
+				t.Fatalf("Num() of %s is not the operand", u)
+			}
+			for _, x := range rates {
+				want := n.MulRate(x)
+				got := o.MulRate(x)
+				check(t, "RateOperand("+u.String()+").MulRate", got, want.Dec())
+				if !want.slow() && !got.Identical(want) { // slow forms hold their own decimals
+					t.Fatalf("RateOperand(%s).MulRate(%v) = %v, not Identical to MulRate's %v", u, x, got, want)
+				}
+			}
+		}
+		o := NewRateOperand(FromDec(decimal.RequireFromString("100.5")))
+		o.MulRate(1.05)
+		if o.k != 15 {
+			t.Fatalf("a rate of 1.05 split 100.5 at 10^%d, want 10^15 (the fast path)", o.k)
+		}
+	})
+}
