@@ -1,7 +1,11 @@
 package vault
 
 import (
+	"time"
+
 	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // The vault's caches. Each lives in its own type next to what it caches
@@ -26,6 +30,12 @@ type valueCache struct {
 	unitsDecOK bool
 	claimsDec  decimal.Decimal
 
+	// unitsF is units as a float64 (fixed.Num.ToFloat) once one was
+	// asked for (unitsFOK): a tick reads it three times, for the
+	// strategy's weights, the decision's and the step's record.
+	unitsF   float64
+	unitsFOK bool
+
 	// rate keeps units x rate for a rate-valued position across
 	// invalidations: the same units at the same rate (a step between two
 	// rows of daily data) have the same value.
@@ -36,23 +46,36 @@ type valueCache struct {
 // the time changed.
 func (c *valueCache) invalidate() { c.ok = false; c.ver++ }
 
+// unitsFloat is units.ToFloat(), converted once per value.
+func (c *valueCache) unitsFloat() float64 {
+	if !c.unitsFOK {
+		c.unitsF, c.unitsFOK = c.units.ToFloat(), true
+	}
+	return c.unitsF
+}
+
 // rateProduct remembers units x rate (num.MulRate) for the last units
 // and rate it was asked for (a rate moves at every step, a position's
-// units only when it trades or rebases).
+// units only when it trades or rebases), and the units made ready for
+// the next rate (fixed.RateOperand: split once by the rates' power of
+// ten, so that each new rate's product takes one division, not two).
 type rateProduct struct {
 	n     num
 	rate  float64
-	units num
+	units fixed.RateOperand
 	ok    bool
 }
 
 // of returns units.MulRate(rate), computed again only when units (the
 // same representation: fixed.Num.Identical) or rate changed.
 func (r *rateProduct) of(units num, rate float64) num {
-	if r.ok && rate == r.rate && units.Identical(r.units) {
+	if r.ok && rate == r.rate && units.Identical(r.units.Num()) {
 		return r.n
 	}
-	r.n, r.rate, r.units, r.ok = units.MulRate(rate), rate, units, true
+	if !r.ok || !units.Identical(r.units.Num()) {
+		r.units = fixed.NewRateOperand(units)
+	}
+	r.n, r.rate, r.ok = r.units.MulRate(rate), rate, true
 	return r.n
 }
 
@@ -180,4 +203,28 @@ func (c *floatOf) of(n num) float64 {
 // markFloats holds the vault-wide figures a Mark reads as float64s.
 type markFloats struct {
 	idle, supply, virtual floatOf
+}
+
+// broughtMark remembers that accrueTo brought every slot to a time (its
+// environment's time set, its position accrued to it, no debt to check
+// for liquidation) at a version of the slots (Vault.slotsVersion). While
+// the version is the same, no position or observation changed: bringing
+// the vault to that time again has nothing to do. A tick brings the
+// vault to its time several times (Accrue, then every operation, which
+// accrues first): only the first does the work.
+type broughtMark struct {
+	t   time.Time
+	ver uint64
+	ok  bool
+}
+
+// still reports whether the slots at version ver are brought to t.
+func (b *broughtMark) still(t time.Time, ver uint64) bool {
+	return b.ok && b.ver == ver && b.t.Equal(t)
+}
+
+// set records that the slots at version ver are brought to t, when ok
+// (else that they may not be).
+func (b *broughtMark) set(t time.Time, ver uint64, ok bool) {
+	b.t, b.ver, b.ok = t, ver, ok
 }

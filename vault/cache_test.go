@@ -2,10 +2,13 @@ package vault
 
 import (
 	"fmt"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/fixed"
 )
 
@@ -38,5 +41,39 @@ func TestDecMemo_Of(t *testing.T) {
 	}
 	if got := fmt.Sprint(c.of(num{})); got != "0" {
 		t.Errorf("of(0) = %s, want 0", got)
+	}
+}
+
+// TestVault_AccrueAgainAtSameTime: bringing the vault to the time it was
+// last brought to does nothing while no slot changed (broughtMark), and
+// the full work once one did: a position set at that time with an
+// earlier accrual time is accrued to it, as the first bringing would.
+func TestVault_AccrueAgainAtSameTime(t *testing.T) {
+	v := newTestVault(t, plainConfig(), map[string]*fake{"a": {apy: 0.05}, "b": {apy: 0.03}})
+	t1 := t0.Add(24 * time.Hour)
+	mustOK(t, v.Accrue(t1))
+	if !v.brought.still(t1, v.slotsVersion()) {
+		t.Fatal("the vault brought to t1 is not marked as such")
+	}
+	mustOK(t, v.Accrue(t1))
+	if !v.brought.still(t1, v.slotsVersion()) {
+		t.Fatal("bringing it to t1 again dropped the mark")
+	}
+	s := v.markets[v.byID["a"]]
+	s.set(adapters.Position{Market: "a", Units: fixed.NewFromInt(10), Index: 1, Last: t0})
+	if v.brought.still(t1, v.slotsVersion()) {
+		t.Fatal("a position set after the mark does not drop it")
+	}
+	mustOK(t, v.Accrue(t1))
+	if !s.pos.Last.Equal(t1) {
+		t.Fatalf("the position set at t1 with last accrual %s was not accrued: last %s", t0, s.pos.Last)
+	}
+	if want := math.Pow(1.05, float64(24*time.Hour)/float64(Year)); s.pos.Index != want {
+		t.Errorf("index %v after a day at 5%%, want %v", s.pos.Index, want)
+	}
+	// An observation at t1 drops the mark too (the rows are read again).
+	mustOK(t, v.Observe("b", adapters.Observation{Time: t1}))
+	if v.brought.still(t1, v.slotsVersion()) {
+		t.Fatal("an observation after the mark does not drop it")
 	}
 }

@@ -225,17 +225,23 @@ func PrepareState(st *strategies.State, w *adapters.Window, params map[string]fl
 // the market's environment reads it from the series (Series.Fill) when
 // it is first read, not when it is fed (a backtest feeds every market at
 // every step, and reads between its decisions only the markets held).
+//
+// The engine calls it for every market at every step: it is small
+// enough to be inlined there, its errors built apart (observeRowErr).
 func (v *Vault) ObserveRow(i int, s *adapters.Series, r int) error {
+	if uint(i) < uint(len(v.markets)) && uint(r) < uint(len(s.Times)) {
+		v.markets[i].point(s, r)
+		return nil
+	}
+	return v.observeRowErr(i, s, r)
+}
+
+// observeRowErr is ObserveRow's error for a market or row out of range.
+func (v *Vault) observeRowErr(i int, s *adapters.Series, r int) error {
 	if i < 0 || i >= len(v.markets) {
 		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
 	}
-	if r < 0 || r >= s.Len() {
-		return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: market #%d has no row %d in its series of %d", v.cfg.Name, i, r, s.Len())
-	}
-	sl := v.markets[i]
-	sl.feed.point(s, r)
-	sl.invalidate()
-	return nil
+	return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: market #%d has no row %d in its series of %d", v.cfg.Name, i, r, s.Len())
 }
 
 // ObserveGrowth gives market #i's environment the market's growth over
@@ -287,9 +293,14 @@ type rowFeed struct {
 	fields []adapters.Field
 }
 
-// point makes row r of ser the feed's row, to be read.
+// point makes row r of ser the feed's row, to be read. The series is
+// stored only when it changed (a feed is pointed at every step, nearly
+// always into the same series: no pointer write, no write barrier).
 func (f *rowFeed) point(ser *adapters.Series, r int) {
-	f.ser, f.row, f.stale = ser, r, true
+	if f.ser != ser {
+		f.ser = ser
+	}
+	f.row, f.stale = r, true
 }
 
 // forget records that the observation was written from elsewhere.

@@ -17,7 +17,11 @@ func (v *Vault) MarketValues(dst []decimal.Decimal) []decimal.Decimal {
 // value, bit for bit), without building the decimals.
 func (v *Vault) MarketValuesFloat(dst []float64) []float64 {
 	for _, s := range v.markets {
-		dst = append(dst, v.slotNum(s).ToFloat())
+		if c := v.fill(s); c.claims.Sign() == 0 {
+			dst = append(dst, c.unitsFloat()) // slotNum is units
+		} else {
+			dst = append(dst, c.units.Add(c.claims).ToFloat())
+		}
 	}
 	return dst
 }

@@ -44,6 +44,7 @@ type Vault struct {
 	fees     feeRates
 
 	assets  assetsCache // positionsValue and GrossAssets
+	brought broughtMark // the time accrueTo last brought every slot to
 	idleDec decOf       // idle as a decimal (Idle)
 	ppsAt   ppsOf       // the price per share (pps)
 	gasDec  decMemo     // the fills' gas costs as decimals (the ledger's Gas)
@@ -79,6 +80,13 @@ func (s *slot) env() *adapters.Env {
 func (s *slot) set(p adapters.Position) { s.pos = p; s.invalidate() }
 
 func (s *slot) invalidate() { s.value.invalidate() }
+
+// point makes row r of ser the slot's observation, to be read when its
+// environment is (Vault.ObserveRow), and drops its value.
+func (s *slot) point(ser *adapters.Series, r int) {
+	s.feed.point(ser, r)
+	s.value.invalidate()
+}
 
 // Locked is profit that unlocks linearly: Amount at Anchor, falling to
 // zero at End.
@@ -400,6 +408,9 @@ func (v *Vault) accrueTo(op string, now time.Time) error {
 	if now.Before(v.now) {
 		return adapters.E(op, adapters.KindInvalid, "vault %q: time %s is before the vault's time %s", v.cfg.Name, now.Format(time.RFC3339Nano), v.now.Format(time.RFC3339Nano))
 	}
+	if v.brought.still(now, v.slotsVersion()) {
+		return nil // brought to now already, and nothing changed since
+	}
 	// The rows first, all markets in one tight loop: each row is a few
 	// columns' cache misses (after five unread steps), which the
 	// processor overlaps across markets here and could not between the
@@ -409,6 +420,7 @@ func (v *Vault) accrueTo(op string, now time.Time) error {
 			s.feed.fill(&s.en.Obs)
 		}
 	}
+	settled := true // every slot at now, accrued to it, without debt
 	for _, s := range v.markets {
 		if !s.en.Time.Equal(now) {
 			s.en.Time = now
@@ -417,22 +429,33 @@ func (v *Vault) accrueTo(op string, now time.Time) error {
 		if !s.pos.Last.IsZero() && s.pos.Last.Before(now) {
 			s.ad.Accrue(&s.pos, s.env())
 			s.invalidate()
+			settled = settled && !s.pos.Last.Before(now)
 		}
 		if s.pos.Debt.Sign() > 0 {
 			v.liquidate(now, s)
+			settled = false
 		}
 	}
 	v.now = now
+	v.brought.set(now, v.slotsVersion(), settled)
 	return nil
+}
+
+// slotsVersion is the sum of the slots' value versions, which every
+// change of a position, an observation or a slot's time bumps
+// (slot.invalidate).
+func (v *Vault) slotsVersion() uint64 {
+	var ver uint64
+	for _, s := range v.markets {
+		ver += s.value.ver
+	}
+	return ver
 }
 
 // positionsValue is the value of every position at the vault's pricing,
 // plus queued claims, excluding pending rewards.
 func (v *Vault) positionsValue() num {
-	var ver uint64
-	for _, s := range v.markets {
-		ver += s.value.ver
-	}
+	ver := v.slotsVersion()
 	if pv, ok := v.assets.positions(ver); ok {
 		return pv
 	}
@@ -482,7 +505,7 @@ func (v *Vault) value(s *slot) decimal.Decimal {
 // weight is the slot's units' value (value) over navF, from the cached
 // num: f64(value(s)) / navF without building or reading the decimal.
 func (v *Vault) weight(s *slot, navF float64) float64 {
-	return v.fill(s).units.ToFloat() / navF
+	return v.fill(s).unitsFloat() / navF
 }
 
 // fill fills a slot's value cache and returns it: the units' value on
@@ -494,7 +517,7 @@ func (v *Vault) fill(s *slot) *valueCache {
 	if c.ok {
 		return c
 	}
-	c.units, c.unitsDec, c.unitsDecOK = num{}, zero, true
+	c.units, c.unitsDec, c.unitsDecOK, c.unitsFOK = num{}, zero, true, false
 	if s.pos.Units.Sign() != 0 {
 		if r, ok := s.ad.ValueRate(&s.pos, s.env(), v.cfg.Pricing); ok {
 			c.units, c.unitsDecOK = c.rate.of(s.pos.Units, r), false
