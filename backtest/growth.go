@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,51 +13,78 @@ import (
 // one (adapters.Grower) over each step: the factor one unit of the market
 // grows by over (times[k-1], times[k]] at its row at times[k], and the
 // rate it compounds. It is a column derived from those markets' series
-// for the run's step times, computed once per run before the benchmark
-// track starts and read-only after, by the vault's accruals (through
+// for the run's step times, read by the vault's accruals (through
 // Vault.ObserveGrowth) and the benchmark holds' (on the track's
 // goroutine). It is held step-major: a step's growths of every market
-// side by side, as both read them, one step after the other. Its blocks
-// of steps are let go once every reader has passed them (pass), so that
-// the run's memory at its end, where its peak is, holds none of it.
+// side by side, as both read them, one step after the other, in blocks
+// of steps computed when the first reader reaches them (reach) and let go
+// once every reader has passed them: the run holds a few blocks at a
+// time, not the whole table, and a block is read soon after it was
+// written, while it is in cache.
 type growthTable struct {
 	times []int64
 	n     int // the markets in the table
 	// blocks[b][i*n+j] is step b*growthBlock+i of the table's market j
-	// (step 0 has none); nil once every reader passed block b.
+	// (step 0 has none); nil before block b is computed and once every
+	// reader passed it.
 	blocks [][]growthCell
 	// left[b] is how many of the table's readers have not passed block b.
 	left []atomic.Int32
+	// mu guards the computing of blocks (fill) and the letting go of
+	// them; a reader reaches a block (reach), which computes it if no
+	// reader has, before it reads it.
+	mu   sync.Mutex
+	done int // the blocks computed: 0 to done-1
+	fill *growthFill
+	free [][]growthCell // blocks let go, for the next ones (a few)
 }
 
 type growthCell struct{ apy, factor float64 } // apy NaN: none
 
-// growthBlock is how many steps newGrowthTable computes market by market
+// growthBlock is how many steps the table computes market by market
 // before moving to the next block (each market's rows are read in order,
 // and the block's cells stay in cache while they are written), and the
 // steps the table lets go of at once.
 const growthBlock = 512
 
-// newGrowthTable computes the growth of the markets whose drivers are
-// Growers over the step times and sets each market's grow to its column
-// in the table (-1: none). It returns nil when no market has a growth.
+// growthFill is what computing the table's blocks, one after the other,
+// carries from one block to the next: each market's place in its series,
+// and room for a block's rates and factors.
+type growthFill struct {
+	srcs []*growthSrc
+	// A block's rates to compound (a RateGrower's), their steps' lengths
+	// and factors, and for each step of the block the one of them it
+	// takes (-1: none).
+	rates, fs [growthBlock]float64
+	secs      [growthBlock]int64
+	take      [growthBlock]int32
+}
+
+// growthSrc is one market of the table: its driver and its place in its
+// series.
+type growthSrc struct {
+	m      *market
+	g      adapters.Grower
+	rg     adapters.RateGrower // g's, when it is one
+	fields []adapters.Field
+	obs    adapters.Observation
+	r, at  int // the row walked to, and the row obs holds
+	rate   float64
+	rateOK bool // rg's rate at row at
+}
+
+// newGrowthTable makes the table of the growth of the markets whose
+// drivers are Growers over the step times and sets each market's grow to
+// its column in the table (-1: none). It returns nil when no market has a
+// growth. It computes the first blocks, up to the first that holds a
+// growth (the rest is computed as the readers reach it).
 //
 // A driver that is an adapters.RateGrower gives its rate once a row
 // (however many steps the row is the one of) and its factors a block of
 // steps at a time, computed once for each run of steps at the same row
 // and of the same length (the growth depends on nothing else).
 func newGrowthTable(ms []*market, times []int64) *growthTable {
-	type src struct {
-		m      *market
-		g      adapters.Grower
-		rg     adapters.RateGrower // g's, when it is one
-		fields []adapters.Field
-		obs    adapters.Observation
-		r, at  int // the row walked to, and the row obs holds
-		rate   float64
-		rateOK bool // rg's rate at row at
-	}
-	var srcs []*src
+	var srcs []*growthSrc
 	for _, m := range ms {
 		m.grow = -1
 		g, ok := m.ad.Driver().(adapters.Grower)
@@ -64,7 +92,7 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 			continue
 		}
 		m.grow = len(srcs)
-		s := &src{m: m, g: g, r: -1, at: -1}
+		s := &growthSrc{m: m, g: g, r: -1, at: -1}
 		s.rg, _ = g.(adapters.RateGrower)
 		for f := range m.ser.Cols {
 			if m.ser.Cols[f] != nil {
@@ -76,89 +104,100 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 	if len(srcs) == 0 {
 		return nil
 	}
-	n := len(srcs)
 	nb := (len(times) + growthBlock - 1) / growthBlock
-	t := &growthTable{times: times, n: n, blocks: make([][]growthCell, nb), left: make([]atomic.Int32, nb)}
-	// A block's rates to compound (a RateGrower's), their steps' lengths
-	// and factors, and for each step of the block the one of them it
-	// takes (-1: none).
-	var rates, fs [growthBlock]float64
-	var secs [growthBlock]int64
-	var take [growthBlock]int32
-	found := false
-	for b := range t.blocks {
-		k0 := b * growthBlock
-		k1 := min(k0+growthBlock, len(times))
-		cells := make([]growthCell, (k1-k0)*n)
-		t.blocks[b] = cells
+	t := &growthTable{times: times, n: len(srcs), blocks: make([][]growthCell, nb), left: make([]atomic.Int32, nb),
+		fill: &growthFill{srcs: srcs}}
+	for b := range t.left {
 		t.left[b].Store(1) // the engine's loop
-		for j, s := range srcs {
-			ser := s.m.ser
-			nr, lastRow, lastDt := 0, -1, int64(0)
-			for k := k0; k < k1; k++ {
-				c := &cells[(k-k0)*n+j]
-				c.apy = math.NaN()
-				take[k-k0] = -1
-				if k == 0 {
-					continue
-				}
-				for s.r+1 < len(ser.Times) && ser.Times[s.r+1] <= times[k] {
-					s.r++
-				}
-				if s.r < 0 {
-					continue
-				}
-				if s.r != s.at {
-					// The row as the vault's feed writes it (the series'
-					// own columns; the others stay zero).
-					o, r := &s.obs, s.r
-					o.Time = time.Unix(ser.Times[r], 0).UTC()
-					o.Set = ser.Set[r]
-					o.Derived = ser.Derived & ser.Set[r]
-					for _, f := range s.fields {
-						o.Values[f] = ser.Cols[f][r]
-					}
-					s.at = r
-					if s.rg != nil {
-						s.rate, s.rateOK = s.rg.GrowthRate(o)
-					}
-				}
-				if s.rg == nil {
-					if apy, f, ok := s.g.Growth(&s.obs, times[k-1], times[k]); ok {
-						c.apy, c.factor, found = apy, f, true
-					}
-					continue
-				}
-				dt := times[k] - times[k-1]
-				if !s.rateOK || dt <= 0 {
-					continue
-				}
-				c.apy, found = s.rate, true
-				if s.r != lastRow || dt != lastDt {
-					rates[nr], secs[nr] = s.rate, dt
-					nr++
-					lastRow, lastDt = s.r, dt
-				}
-				take[k-k0] = int32(nr - 1)
-			}
-			if nr == 0 {
+	}
+	for t.done < nb {
+		if t.compute() {
+			return t
+		}
+	}
+	for _, s := range srcs {
+		s.m.grow = -1
+	}
+	return nil
+}
+
+// compute computes block t.done and moves done past it; it reports
+// whether the block holds a growth. The caller holds mu or is the only
+// user of t.
+func (t *growthTable) compute() bool {
+	b, n, times, fl := t.done, t.n, t.times, t.fill
+	t.done++
+	k0 := b * growthBlock
+	k1 := min(k0+growthBlock, len(times))
+	var cells []growthCell
+	if i := len(t.free) - 1; i >= 0 && cap(t.free[i]) >= (k1-k0)*n {
+		cells, t.free = t.free[i][:(k1-k0)*n], t.free[:i]
+	} else {
+		cells = make([]growthCell, (k1-k0)*n)
+	}
+	t.blocks[b] = cells
+	found := false
+	rates, secs, fs, take := &fl.rates, &fl.secs, &fl.fs, &fl.take
+	for j, s := range fl.srcs {
+		ser := s.m.ser
+		nr, lastRow, lastDt := 0, -1, int64(0)
+		for k := k0; k < k1; k++ {
+			c := &cells[(k-k0)*n+j]
+			c.apy = math.NaN()
+			take[k-k0] = -1
+			if k == 0 {
 				continue
 			}
-			s.rg.GrowthFactors(rates[:nr], secs[:nr], fs[:nr])
-			for k := k0; k < k1; k++ {
-				if i := take[k-k0]; i >= 0 {
-					cells[(k-k0)*n+j].factor = fs[i]
+			for s.r+1 < len(ser.Times) && ser.Times[s.r+1] <= times[k] {
+				s.r++
+			}
+			if s.r < 0 {
+				continue
+			}
+			if s.r != s.at {
+				// The row as the vault's feed writes it (the series'
+				// own columns; the others stay zero).
+				o, r := &s.obs, s.r
+				o.Time = time.Unix(ser.Times[r], 0).UTC()
+				o.Set = ser.Set[r]
+				o.Derived = ser.Derived & ser.Set[r]
+				for _, f := range s.fields {
+					o.Values[f] = ser.Cols[f][r]
 				}
+				s.at = r
+				if s.rg != nil {
+					s.rate, s.rateOK = s.rg.GrowthRate(o)
+				}
+			}
+			if s.rg == nil {
+				if apy, f, ok := s.g.Growth(&s.obs, times[k-1], times[k]); ok {
+					c.apy, c.factor, found = apy, f, true
+				}
+				continue
+			}
+			dt := times[k] - times[k-1]
+			if !s.rateOK || dt <= 0 {
+				continue
+			}
+			c.apy, found = s.rate, true
+			if s.r != lastRow || dt != lastDt {
+				rates[nr], secs[nr] = s.rate, dt
+				nr++
+				lastRow, lastDt = s.r, dt
+			}
+			take[k-k0] = int32(nr - 1)
+		}
+		if nr == 0 {
+			continue
+		}
+		s.rg.GrowthFactors(rates[:nr], secs[:nr], fs[:nr])
+		for k := k0; k < k1; k++ {
+			if i := take[k-k0]; i >= 0 {
+				cells[(k-k0)*n+j].factor = fs[i]
 			}
 		}
 	}
-	if !found {
-		for _, s := range srcs {
-			s.m.grow = -1
-		}
-		return nil
-	}
-	return t
+	return found
 }
 
 // at is the growth of the table's market j over step k (zero for none),
@@ -179,14 +218,32 @@ func (t *growthTable) addReader() {
 	}
 }
 
-// reach tells the table that a reader reads no step before k: the block
-// before k's is let go when it was that block's last reader. A reader
-// calls it at the first step of each block.
+// reach tells the table that a reader reads no step before k and reads
+// the steps of k's block next: a reader calls it at the first step of
+// each block (k a multiple of growthBlock), before reading that step.
+// The block before k's is let go when it was that block's last reader,
+// and k's block is computed (with any before it) if no reader has.
 func (t *growthTable) reach(k int) {
 	if k%growthBlock != 0 || k == 0 {
 		return
 	}
-	if b := k/growthBlock - 1; t.left[b].Add(-1) == 0 {
-		t.blocks[b] = nil
+	b := k / growthBlock
+	last := t.left[b-1].Add(-1) == 0
+	if !last && b >= len(t.blocks) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if last {
+		if len(t.free) < growthFree {
+			t.free = append(t.free, t.blocks[b-1])
+		}
+		t.blocks[b-1] = nil
+	}
+	for t.done <= b && t.done < len(t.blocks) {
+		t.compute()
 	}
 }
+
+// growthFree is how many blocks let go the table keeps for the next.
+const growthFree = 2

@@ -52,8 +52,15 @@ func TestGrowthTable(t *testing.T) {
 	if g == nil || ms[0].grow != -1 || ms[1].grow != 0 || g.n != 1 {
 		t.Fatalf("table %v, columns %d and %d; want one column, the lending market's", g != nil, ms[0].grow, ms[1].grow)
 	}
+	if g.blocks[1] != nil {
+		t.Fatal("block 1 computed before a reader reached it")
+	}
 	n := 0
 	for k := 1; k < len(times); k++ {
+		g.reach(k) // as a reader: before the first step of each block
+		if k%growthBlock == 0 && (g.blocks[k/growthBlock-1] != nil || g.blocks[k/growthBlock] == nil) {
+			t.Fatalf("step %d: the block before kept %v, the block computed %v", k, g.blocks[k/growthBlock-1] != nil, g.blocks[k/growthBlock] != nil)
+		}
 		got := g.at(k, 0)
 		r := lend.Index(times[k])
 		if r < 0 {
@@ -72,23 +79,34 @@ func TestGrowthTable(t *testing.T) {
 	if n < 2000 {
 		t.Errorf("%d steps with a growth, want over 2000", n)
 	}
-	// A block is let go once both readers (the engine's loop and a
-	// benchmark track) have passed it, and not before.
+	// A block is computed when the first reader reaches it, and let go
+	// once both readers (the engine's loop and a benchmark track) have
+	// passed it, and not before; its room is the next block's.
+	g = newGrowthTable(ms, times)
 	g.addReader()
 	g.reach(growthBlock + 1) // within block 1: block 0 is still read
-	if g.blocks[0] == nil {
-		t.Fatal("block 0 let go before any reader passed it")
+	if g.blocks[0] == nil || g.blocks[1] != nil {
+		t.Fatal("block 0 let go, or block 1 computed, before any reader reached block 1")
 	}
 	g.reach(growthBlock) // one reader passed block 0
-	if g.blocks[0] == nil {
-		t.Fatal("block 0 let go while a reader has not passed it")
+	if g.blocks[0] == nil || g.blocks[1] == nil {
+		t.Fatalf("one reader reached block 1: block 0 kept %v (want it), block 1 computed %v (want it)", g.blocks[0] != nil, g.blocks[1] != nil)
 	}
+	b1 := &g.blocks[1][0]
 	g.reach(growthBlock) // the other
-	if g.blocks[0] != nil || g.blocks[1] == nil {
-		t.Errorf("after both readers passed block 0: block 0 kept %v, block 1 let go %v", g.blocks[0] != nil, g.blocks[1] == nil)
+	if g.blocks[0] != nil || g.blocks[1] == nil || &g.blocks[1][0] != b1 {
+		t.Errorf("after both readers passed block 0: block 0 kept %v, block 1 let go %v or computed again", g.blocks[0] != nil, g.blocks[1] == nil)
 	}
-	if got := g.at(growthBlock, 0); got.To != times[growthBlock] {
+	if got, want := g.at(growthBlock, 0), lend.Cols[adapters.FieldAPY][lend.Index(times[growthBlock])]; got.To != times[growthBlock] || got.APY != want {
 		t.Errorf("step %d after block 0 was let go: %+v", growthBlock, got)
+	}
+	b0 := g.free[0]
+	g.reach(2 * growthBlock) // one reader reaches block 2: computed in block 0's room
+	if &g.blocks[2][0] != &b0[0] {
+		t.Errorf("block 2 not computed in the room of block 0, let go")
+	}
+	if got := g.at(2*growthBlock, 0); got.To != times[2*growthBlock] || got.APY != lend.Cols[adapters.FieldAPY][lend.Index(times[2*growthBlock])] {
+		t.Errorf("step %d in block 0's room: %+v", 2*growthBlock, got)
 	}
 	// No market with a growth: no table.
 	ms = ms[:1]
@@ -144,6 +162,7 @@ func TestGrowthTable_Bits(t *testing.T) {
 	grower := a.Driver().(adapters.Grower)
 	n := 0
 	for k := 1; k < len(times); k++ {
+		g.reach(k)
 		var want adapters.Growth
 		if r := s.Index(times[k]); r >= 0 {
 			o := s.At(r)
@@ -163,8 +182,8 @@ func TestGrowthTable_Bits(t *testing.T) {
 }
 
 // BenchmarkGrowthTable is the growth table of W1's markets and steps (19
-// lending markets of 50, 26,280 hourly steps), with the process's CPU
-// time per table (cpu-ms/op).
+// lending markets of 50, 26,280 hourly steps) read through by one
+// reader, with the process's CPU time per table (cpu-ms/op).
 func BenchmarkGrowthTable(b *testing.B) {
 	f := w1Data(b)
 	var ms []*market
@@ -179,8 +198,12 @@ func BenchmarkGrowthTable(b *testing.B) {
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for range b.N {
-		if newGrowthTable(ms, times) == nil {
+		g := newGrowthTable(ms, times)
+		if g == nil {
 			b.Fatal("no growth table")
+		}
+		for k := growthBlock; k < len(times); k += growthBlock {
+			g.reach(k) // the engine's loop, the table's one reader
 		}
 	}
 	b.StopTimer()
