@@ -807,6 +807,13 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 	idx, apy, rew := m.unit.Index, m.unit.APY, m.rew
 	last := m.unit.Last.Unix()
 	dt, yrs := int64(-1), 0.0
+	// A growing hold's cells of the growth table from step k on, one a
+	// step every n (the steps up to end are in k's block).
+	var cells []growthCell
+	n := 0
+	if grows {
+		cells, n = b.growth.from(k, m.grow), b.growth.n
+	}
 	j := k
 	for ; j < end; j++ {
 		t := b.times[j]
@@ -827,14 +834,17 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 		}
 		prev := idx
 		if grows {
-			// Growth.Apply's conditions, the shadow's accrual time being
-			// the last step's.
-			g := b.growth.at(j, m.grow)
-			if g.To <= g.From || !(prev > 0) || last != g.From || t != g.To {
+			// Growth.Apply's conditions on the step's growth (the
+			// table's at), the shadow's accrual time being the last
+			// step's: a growth (none where its rate is NaN) over
+			// (times[j-1], t], which is after the accrual time (t > last,
+			// above).
+			c := &cells[(j-k)*n]
+			if c.apy != c.apy || !(prev > 0) || last != b.times[j-1] {
 				break
 			}
-			idx *= g.Factor
-			apy = g.APY
+			idx *= c.factor
+			apy = c.apy
 		} else {
 			idx = m.col[r]
 		}

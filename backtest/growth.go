@@ -66,11 +66,17 @@ type growthSrc struct {
 	m      *market
 	g      adapters.Grower
 	rg     adapters.RateGrower // g's, when it is one
-	fields []adapters.Field
+	cols   []growthCol         // the series' columns
 	obs    adapters.Observation
 	r, at  int // the row walked to, and the row obs holds
 	rate   float64
 	rateOK bool // rg's rate at row at
+}
+
+// growthCol is a column of a market's series, and its field.
+type growthCol struct {
+	f adapters.Field
+	v []float64
 }
 
 // newGrowthTable makes the table of the growth of the markets whose
@@ -94,9 +100,9 @@ func newGrowthTable(ms []*market, times []int64) *growthTable {
 		m.grow = len(srcs)
 		s := &growthSrc{m: m, g: g, r: -1, at: -1}
 		s.rg, _ = g.(adapters.RateGrower)
-		for f := range m.ser.Cols {
-			if m.ser.Cols[f] != nil {
-				s.fields = append(s.fields, adapters.Field(f))
+		for f, col := range m.ser.Cols {
+			if col != nil {
+				s.cols = append(s.cols, growthCol{adapters.Field(f), col})
 			}
 		}
 		srcs = append(srcs, s)
@@ -161,8 +167,8 @@ func (t *growthTable) compute() bool {
 				o.Time = time.Unix(ser.Times[r], 0).UTC()
 				o.Set = ser.Set[r]
 				o.Derived = ser.Derived & ser.Set[r]
-				for _, f := range s.fields {
-					o.Values[f] = ser.Cols[f][r]
+				for _, c := range s.cols {
+					o.Values[c.f] = c.v[r]
 				}
 				s.at = r
 				if s.rg != nil {
@@ -208,6 +214,13 @@ func (t *growthTable) at(k, j int) adapters.Growth {
 		return adapters.Growth{}
 	}
 	return adapters.Growth{From: t.times[k-1], To: t.times[k], APY: c.apy, Factor: c.factor}
+}
+
+// from is market j's cells from step k to the end of k's block, one a
+// step every t.n (cells[i*t.n] is step k+i's; apy NaN: none, as at), for
+// a reader that has reached k's block and not passed it.
+func (t *growthTable) from(k, j int) []growthCell {
+	return t.blocks[k/growthBlock][(k%growthBlock)*t.n+j:]
 }
 
 // addReader counts one more reader of every block (the benchmark track),
