@@ -954,6 +954,13 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 			setEntry(j)
 		}
 	}
+	// pre[m] is the sources' exit costs before source m summed in their
+	// order, as the gain test sums them, for m up to valid: dropping a
+	// pair changes one source's sell, and the sum before it is the same
+	// additions as in the longer prefix (the walk drops the pairs of the
+	// last sources first), so the test adds from there on.
+	pre := scratch(&w.pre, len(srcs)+1)
+	valid := 0
 	for np := len(pairs); np > 0; np-- {
 		if np < len(pairs) {
 			pr := pairs[np]
@@ -964,6 +971,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 			if isSmall(ys[pr.s]) {
 				small++
 			}
+			valid = min(valid, pr.s)
 			xs[pr.b] = xs[pr.b].Sub(pr.amount)
 			if p.k > 0 {
 				setEntry(pr.b)
@@ -973,10 +981,11 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 			continue
 		}
 		if p.k > 0 {
-			gain, cost := gains[np], 0.0
+			gain, cost := gains[np], pre[valid]
 			okQuotes := true
-			for m, y := range ys {
-				if y.Sign() > 0 {
+			m := valid
+			for ; m < len(ys); m++ {
+				if y := ys[m]; y.Sign() > 0 {
 					// Dropping a pair changes one source's sell: the
 					// others' exits are priced at the same amounts as
 					// in the longer prefix (exitFor is a function of
@@ -991,11 +1000,13 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 					}
 					if x.state == 2 {
 						okQuotes = false
-						break
+						break // source m is tested again next time
 					}
 					cost += x.cost
 				}
+				pre[m+1] = cost
 			}
+			valid = m
 			for j, e := range entry {
 				if hasX[j] {
 					cost += e

@@ -127,6 +127,22 @@ func TestVault_Decide(t *testing.T) {
 			want:   []wantOrder{{"f/hi", Sell, "50", adapters.ExitInstant}, {"f/lo", Buy, "50", 0}},
 		},
 		{
+			// b cannot exit its 10 (no queue, 5 at most now): the full
+			// move fails at b's exit, and dropping b's pair leaves a's,
+			// whose exit the test prices as before (its cost summed
+			// before b's), which pays.
+			name:   "a source the venue cannot take drops out of the funding",
+			fakes:  map[string]*fake{"f/a": {apy: 0.01, gas: 100}, "f/b": {apy: 0.02, gas: 100, maxExit: 5}, "f/c": {apy: 0.06, gas: 100}, "f/d": {apy: 0.05, gas: 100}},
+			cfg:    func(c *Config) { c.Rebalance.Band = 0.5; c.Rebalance.MinGainOverCost = 1 },
+			gas:    10,
+			start:  map[string]float64{"f/a": 0.45, "f/b": 0.45},
+			target: target(map[string]float64{"f/a": 0.25, "f/b": 0.35, "f/c": 0.15, "f/d": 0.15}),
+			// a's 20 fund c's 15 and 5 of d's, scaled to the 20 - 1e-6
+			// (a's exit gas) + 1e-10 (the idle slack) at hand:
+			// 15 x 19.9999990001 / 20 and 5 x 19.9999990001 / 20.
+			want: []wantOrder{{"f/a", Sell, "20", adapters.ExitInstant}, {"f/c", Buy, "14.999999250075", 0}, {"f/d", Buy, "4.999999750025", 0}},
+		},
+		{
 			name:   "only as much as the buys need, lowest APY first",
 			fakes:  map[string]*fake{"f/a": {apy: 0.03}, "f/b": {apy: 0.02}, "f/c": {apy: 0.06}},
 			cfg:    func(c *Config) { c.Rebalance.MinGainOverCost = 1 },

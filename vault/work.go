@@ -29,6 +29,7 @@ type work struct {
 	ys, xs    []num
 	pairs     []pair
 	exits     []srcExit
+	pre       []float64 // fund: the sources' exit costs summed up to each
 	gains     []float64
 	entry     []float64 // fund: the buys' entry costs pro rata
 	hasX      []bool    // fund: the buys funded by the pairs kept
