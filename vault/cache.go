@@ -15,11 +15,13 @@ import (
 
 // valueCache holds a slot's value at the vault's pricing, from the
 // slot's position, environment and time, until any of them changes
-// (invalidate). Its version counts the invalidations, so that sums over
-// slots (assetsCache) know when a term changed.
+// (invalidate). Every invalidate bumps the vault's slot version
+// (slotVersion, shared by its slots), so that sums over slots
+// (assetsCache) and the mark of a brought vault (broughtMark) know in
+// one read whether any term changed.
 type valueCache struct {
 	ok  bool
-	ver uint64 // bumped by every invalidate
+	ver *slotVersion // the vault's, bumped by every invalidate
 
 	units  num // the units' value at the vault's pricing
 	claims num // the queued claims' payout
@@ -44,7 +46,11 @@ type valueCache struct {
 
 // invalidate drops the cached value: the position, its environment or
 // the time changed.
-func (c *valueCache) invalidate() { c.ok = false; c.ver++ }
+func (c *valueCache) invalidate() { c.ok = false; c.ver.n++ }
+
+// slotVersion counts the invalidations of a vault's slots' values: the
+// same count means no slot's position, environment or time changed.
+type slotVersion struct{ n uint64 }
 
 // unitsFloat is units.ToFloat(), converted once per value.
 func (c *valueCache) unitsFloat() float64 {
@@ -207,7 +213,7 @@ type markFloats struct {
 
 // broughtMark remembers that accrueTo brought every slot to a time (its
 // environment's time set, its position accrued to it, no debt to check
-// for liquidation) at a version of the slots (Vault.slotsVersion). While
+// for liquidation) at a version of the slots (slotVersion). While
 // the version is the same, no position or observation changed: bringing
 // the vault to that time again has nothing to do. A tick brings the
 // vault to its time several times (Accrue, then every operation, which

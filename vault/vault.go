@@ -44,6 +44,7 @@ type Vault struct {
 	fees     feeRates
 
 	assets  assetsCache // positionsValue and GrossAssets
+	slotVer slotVersion // bumped by every slot's value invalidation
 	brought broughtMark // the time accrueTo last brought every slot to
 	idleDec decOf       // idle as a decimal (Idle)
 	ppsAt   ppsOf       // the price per share (pps)
@@ -163,6 +164,7 @@ func New(cfg Config, markets []*adapters.Adapter, start time.Time) (*Vault, erro
 		}
 		v.byID[m.ID] = i
 		s := &slot{ad: ad, id: m.ID, pos: ad.NewPosition(), en: adapters.Env{Time: start}}
+		s.value.ver = &v.slotVer
 		// Quotes price the vault's own position into the market (a
 		// lending market's utilization after it), as accrual does.
 		s.en.Held = &s.pos
@@ -441,16 +443,10 @@ func (v *Vault) accrueTo(op string, now time.Time) error {
 	return nil
 }
 
-// slotsVersion is the sum of the slots' value versions, which every
-// change of a position, an observation or a slot's time bumps
+// slotsVersion is the count of the slots' value invalidations, which
+// every change of a position, an observation or a slot's time bumps
 // (slot.invalidate).
-func (v *Vault) slotsVersion() uint64 {
-	var ver uint64
-	for _, s := range v.markets {
-		ver += s.value.ver
-	}
-	return ver
-}
+func (v *Vault) slotsVersion() uint64 { return v.slotVer.n }
 
 // positionsValue is the value of every position at the vault's pricing,
 // plus queued claims, excluding pending rewards.
