@@ -151,13 +151,12 @@ func allocate(st *State, o AllocOptions, cands []Candidate, buf *[]float64) ([]f
 		if !c.Eligible {
 			continue
 		}
-		id := st.Markets[i].Market.ID
 		if (o.Method == Proportional || (o.Method == TopK && o.Then != Equal)) &&
 			(math.IsNaN(c.Weight) || math.IsInf(c.Weight, 0) || c.Weight < 0) {
-			return nil, nil, adapters.E(op, adapters.KindInvalid, "%s: weight %g is not a finite number >= 0", id, c.Weight)
+			return nil, nil, adapters.E(op, adapters.KindInvalid, "%s: weight %g is not a finite number >= 0", st.Markets[i].Market.ID, c.Weight)
 		}
 		if o.Method == TopK && (math.IsNaN(c.Score) || math.IsInf(c.Score, 0)) {
-			return nil, nil, adapters.E(op, adapters.KindInvalid, "%s: score %g is not a finite number", id, c.Score)
+			return nil, nil, adapters.E(op, adapters.KindInvalid, "%s: score %g is not a finite number", st.Markets[i].Market.ID, c.Score)
 		}
 	}
 	switch o.Method {
@@ -262,9 +261,13 @@ func GroupOf(m *adapters.Market, per string) string {
 
 // normalize scales w to sum to 1; all zeros stay zeros.
 func normalize(w []float64) error {
+	// The builtin max (inlined) is math.Max here: the two differ only
+	// when one argument is +Inf and the other NaN (math.Max gives +Inf,
+	// max NaN), and Allocate's weights are never +Inf (it checks them or
+	// makes them finite).
 	maxw := 0.0
 	for _, v := range w {
-		maxw = math.Max(maxw, v)
+		maxw = max(maxw, v)
 	}
 	if maxw == 0 {
 		return nil

@@ -520,8 +520,10 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 			rspan[i][1] = int32(len(rb))
 			continue
 		}
-		weight := math.Max(score, 0)
-		if s.weight != nil {
+		var weight float64
+		if s.weight == nil {
+			weight = math.Max(score, 0) // the default weight rule
+		} else {
 			if weight, err = pc.runFloat(s.weight); err != nil {
 				return err
 			}
