@@ -89,14 +89,45 @@ func w1Data(tb testing.TB) *w1Fixture {
 	return w1
 }
 
-func buildW1() (*w1Fixture, error) {
+func buildW1() (*w1Fixture, error) { return buildW1Own(false) }
+
+// w1OwnData is w1Data where every market has a parameter of its own (a
+// copy of its profile's depeg_risk, or 0 where the profile has none: the
+// same value, so the same run), as most real universes have some:
+// Catalog.ProfileFor then makes a new profile for the market at every
+// call, so the vault and each compiled monitor hold their own copy.
+func w1OwnData(tb testing.TB) *w1Fixture {
+	tb.Helper()
+	w1OwnOnce.Do(func() { w1Own, w1OwnErr = buildW1Own(true) })
+	if w1OwnErr != nil {
+		tb.Fatal(w1OwnErr)
+	}
+	return w1Own
+}
+
+var (
+	w1OwnOnce sync.Once
+	w1Own     *w1Fixture
+	w1OwnErr  error
+)
+
+func buildW1Own(own bool) (*w1Fixture, error) {
 	f := &w1Fixture{cat: adapters.Builtin()}
 	rng := rand.New(rand.NewPCG(1, 2))
 	f.window = &adapters.Window{From: w1Start, To: w1Start.Add(time.Duration(w1Hours-1) * time.Hour)}
 	for i := 0; i < w1Markets; i++ {
 		p := w1Protocols[i%len(w1Protocols)]
 		id := fmt.Sprintf("%s/w1-%02d", p.protocol, i)
-		if err := f.cat.AddMarket(adapters.Market{ID: id, Kind: p.kind, Base: adapters.ETH}); err != nil {
+		m := adapters.Market{ID: id, Kind: p.kind, Base: adapters.ETH}
+		if own {
+			prof, err := f.cat.Profile(p.protocol)
+			if err != nil {
+				return nil, err
+			}
+			m.Params = map[string]float64{"depeg_risk": prof.ParamOr("depeg_risk", 0)}
+			m.Sources = map[string]string{"depeg_risk": "the profile's own value (benchmark)"}
+		}
+		if err := f.cat.AddMarket(m); err != nil {
 			return nil, err
 		}
 		m, err := f.cat.Market(id)
@@ -244,14 +275,17 @@ func BenchmarkBacktestW1(b *testing.B) {
 // as BenchmarkBacktestW1).
 func BenchmarkBacktestW1Monitors(b *testing.B) {
 	ctx := context.Background()
-	ms := w1MonitorsSpec(b, monitor.File{}).Monitors
 	for _, tc := range []struct {
 		name string
-		ms   []monitor.Monitor
-	}{{"builtin-monitors", ms}, {"no-monitors", nil}} {
+		w    func(testing.TB) *w1Fixture
+		mon  bool
+	}{{"builtin-monitors", w1Data, true}, {"no-monitors", w1Data, false}, {"builtin-monitors-own-params", w1OwnData, true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			spec := w1Data(b).spec()
-			spec.Monitors = tc.ms
+			w := tc.w(b)
+			spec := w.spec()
+			if tc.mon {
+				spec.Monitors = monitorsOf(b, w, monitor.File{})
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			var n, rows int

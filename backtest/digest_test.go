@@ -95,14 +95,20 @@ var w1FiringMonitors = []monitor.Rule{
 func w1MonitorsSpec(tb testing.TB, f monitor.File) Spec {
 	tb.Helper()
 	w := w1Data(tb)
+	spec := w.spec()
+	spec.Monitors = monitorsOf(tb, w, f)
+	return spec
+}
+
+// monitorsOf compiles the monitors of f over w's universe.
+func monitorsOf(tb testing.TB, w *w1Fixture, f monitor.File) []monitor.Monitor {
+	tb.Helper()
 	c := &monitor.Compiler{Catalog: w.cat}
 	ms, err := c.Compile(f, UniverseOf(w.strategy), w.window.Series[0].Market.Base)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	spec := w.spec()
-	spec.Monitors = ms
-	return spec
+	return ms
 }
 
 // w1MonitorsDigest is w1Digest of a monitored run followed by its monitor

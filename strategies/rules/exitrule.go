@@ -102,7 +102,7 @@ func (s *Strategy) params(op string, st *strategies.State) ([]float64, error) {
 // ExitSet is strategies whose exit rules are checked together on one
 // State: what risk monitors, compiled as strategies over a vault's
 // universe, ask at every step. Strategies over the same universe,
-// profiles and tags share one filling of each market's names (the
+// profile constants and tags share one filling of each market's names (the
 // per-market work of ExitCheck) and keep their own windows and
 // parameters; others are checked one by one. Whether they share is
 // worked out once, when the set is made: comparing their universes,
@@ -267,8 +267,14 @@ func (x *ExitSet) Check(ctx context.Context, st *strategies.State) ([][]string, 
 }
 
 // sameMarkets reports whether a and b compile over the same markets, with
-// the same profiles and tags: a market's names then fill the same way for
-// both.
+// the same profile constants and tags: a market's names then fill the
+// same way for both (marketEnv.fill and the windows read a profile only
+// through its constants, profileConsts). The constants, not the profiles'
+// pointers, are compared: Catalog.ProfileFor makes a new profile at every
+// call for a market with parameters of its own, so monitors compiled one
+// by one over such a universe never share a profile pointer, though
+// their markets fill alike. Kind and protocol are compared too: the
+// conditions' constant conjuncts were judged on them (neverFires).
 func sameMarkets(a, b *Strategy) bool {
 	if a == b {
 		return true
@@ -277,7 +283,9 @@ func sameMarkets(a, b *Strategy) bool {
 		return false
 	}
 	for i := range a.universe {
-		if a.universe[i].ID != b.universe[i].ID || a.profiles[i] != b.profiles[i] || !slices.Equal(a.tags[i], b.tags[i]) {
+		ma, mb := &a.universe[i], &b.universe[i]
+		if ma.ID != mb.ID || ma.Kind != mb.Kind || ma.Protocol != mb.Protocol ||
+			a.consts[i] != b.consts[i] || !slices.Equal(a.tags[i], b.tags[i]) {
 			return false
 		}
 	}

@@ -217,3 +217,86 @@ func TestExitSet(t *testing.T) {
 		}
 	}
 }
+
+// TestExitSet_OwnParams checks that strategies over markets with
+// parameters of their own, whose profiles Catalog.ProfileFor copies at
+// every call (so no two strategies loaded apart share a profile
+// pointer), share one filling of the names when the markets' profile
+// constants are the same, and that the set's result is each strategy's
+// ExitCheck; over a catalog whose override differs, they do not share.
+func TestExitSet_OwnParams(t *testing.T) {
+	catalog := func(haircut float64) *adapters.Catalog {
+		cat := adapters.Builtin()
+		for _, m := range []adapters.Market{
+			{ID: "coinbase/cbeth-own", Kind: adapters.LST, Base: adapters.ETH, Params: map[string]float64{"reward_haircut": haircut, "withdrawal_days": 3}},
+			{ID: "rocketpool/reth-own", Kind: adapters.LST, Base: adapters.ETH, Params: map[string]float64{"exit_liquidity": 50}},
+		} {
+			if err := cat.AddMarket(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return cat
+	}
+	src := func(when string) []byte {
+		return []byte("name: x\nbase: ETH\nuniverse: [coinbase/cbeth-own, rocketpool/reth-own]\nrules: { eligible: \"true\", score: \"1\" }\nexit: { when: '" + when + "' }\n")
+	}
+	conds := []string{`avg(net_apy, "6h") > 0.045`, `withdrawal_days > 2 && peg < 0.995`, `holding > 0 && exit_impact > 0.5`}
+	load := func(cat *adapters.Catalog) []*Strategy {
+		var ss []*Strategy
+		for _, c := range conds {
+			s, err := Load("test.yaml", src(c), cat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ss = append(ss, s)
+		}
+		return ss
+	}
+	cat := catalog(0.3)
+	ss := load(cat)
+	if ss[0].profiles[0] == ss[1].profiles[0] {
+		t.Fatal("the strategies share a profile pointer: the test does not tell")
+	}
+	if !NewExitSet(ss).shared {
+		t.Fatal("strategies over markets with the same own parameters do not share the names' filling")
+	}
+	if NewExitSet([]*Strategy{ss[0], load(catalog(0.6))[1]}).shared {
+		t.Error("strategies over markets whose own parameters differ share the names' filling")
+	}
+	set := NewExitSet(ss)
+	fired := make([]int, len(ss))
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		mk := func(id string) strategies.MarketState {
+			var rows []row
+			for h := -12.0; h <= 0; h++ {
+				rows = append(rows, obs(h, fAPY, 0.02+0.02*rng.Float64(), fRew, 0.03*rng.Float64(), fPrice, 0.99+0.01*rng.Float64(), fRate, 1))
+			}
+			ms := marketState(t, cat, id, rows...)
+			if rng.IntN(2) == 0 {
+				ms.Value = fixed.NewFromInt(int64(1 + rng.IntN(100)))
+			}
+			return ms
+		}
+		st := newState(adapters.ETH, mk("coinbase/cbeth-own"), mk("rocketpool/reth-own"))
+		got, err := set.Check(context.Background(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, s := range ss {
+			want, err := s.ExitCheck(context.Background(), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fired[k] += len(want)
+			if !slices.Equal(got[k], want) {
+				t.Errorf("seed %d, %s: ExitSet %v, ExitCheck %v", seed, conds[k], got[k], want)
+			}
+		}
+	}
+	for k, n := range fired {
+		if n == 0 || n == 40 {
+			t.Errorf("%s fired on %d of 40 market-states: the test does not tell", conds[k], n)
+		}
+	}
+}
