@@ -112,7 +112,7 @@ func Check(s strategies.Strategy, st *strategies.State, c strategies.Constraints
 	// brief into one filled with other values, then in full into that.
 	into := strategies.Target{Idle: 7, Reason: "stale", Exit: []string{"stale"}}
 	for range len(got.Allocations) + 1 {
-		into.Allocations = append(into.Allocations, strategies.Allocation{Market: "stale", Weight: 7, Reason: "stale", Reads: []string{"stale"}, Leverage: 7})
+		into.Allocations = append(into.Allocations, strategies.Allocation{Market: "stale", Weight: 7, Reason: "stale", Reads: []string{"stale"}, Leverage: 7, Capped: true})
 	}
 	into.Allocations = into.Allocations[:len(got.Allocations)]
 	if err := strategies.PlanInto(ctx, s, &b, &into); err != nil {
