@@ -60,6 +60,19 @@ func subMulFloor(a *Num, h *decimal.Decimal, s *Num) (Num, bool) {
 	if !ok || neg {
 		return Num{}, false
 	}
+	return subMulFloorWords(a, hh, hl, he, s)
+}
+
+// subMulFloorWords is subMulFloor with h >= 0 given as its coefficient's
+// words hh:hl at exponent he, in [-2 x Scale, 0].
+func subMulFloorWords(a *Num, hh, hl uint64, he int32, s *Num) (Num, bool) {
+	if a.slow() || s.slow() || a.hi>>63 != 0 || s.hi>>63 != 0 || bits64 != 64 {
+		return Num{}, false
+	}
+	if he < -2*Scale || he > 0 || min(a.exp, he+s.exp) >= -Scale {
+		return Num{}, false
+	}
+	var ok bool
 	// h's coefficient at 2 x Scale places.
 	if hh, hl, ok = mulPow10Big(hh, hl, int(he+2*Scale)); !ok {
 		return Num{}, false
@@ -68,7 +81,7 @@ func subMulFloor(a *Num, h *decimal.Decimal, s *Num) (Num, bool) {
 	p10 := pow10w[2*Scale]
 	x := mul128(a.hi, a.lo, p10[0], p10[1])
 	y := mul128(hh, hl, s.hi, s.lo)
-	neg = cmp256(&x, &y) < 0
+	neg := cmp256(&x, &y) < 0
 	if neg {
 		x, y = y, x
 	}
@@ -76,8 +89,8 @@ func subMulFloor(a *Num, h *decimal.Decimal, s *Num) (Num, bool) {
 	// Divide by 10^(2 Scale): truncated, then (negative) a unit further
 	// down when inexact.
 	var r1, r2 uint64
-	d, r1 = div256by64(d, pow10u64[Scale])
-	d, r2 = div256by64(d, pow10u64[Scale])
+	d, r1 = div256byP10(d, Scale)
+	d, r2 = div256byP10(d, Scale)
 	if neg && r1|r2 != 0 {
 		var c uint64
 		d[0], c = bits.Add64(d[0], 1, 0)
@@ -96,15 +109,58 @@ func subMulFloor(a *Num, h *decimal.Decimal, s *Num) (Num, bool) {
 // from zero at places, exponent -places. With n >= 0 and b > 0 in the
 // fast form it divides on 256-bit words and allocates only the result.
 func (n Num) DivRoundDec(b Num, places int32) decimal.Decimal {
+	return n.DivRoundWide(b, places).d
+}
+
+// DivRoundWide is DivRoundDec with the quotient's words kept (Wide).
+func (n Num) DivRoundWide(b Num, places int32) Wide {
 	if !n.slow() && !b.slow() && n.hi>>63 == 0 && b.Sign() > 0 && places >= 0 && places <= 2*Scale && bits64 == 64 {
 		// n / b = n's coefficient / b's (both at Scale places).
 		p10 := pow10w[places]
 		q := quo256(mul128(n.hi, n.lo, p10[0], p10[1]), b.hi, b.lo, true)
 		if q[3]|q[2] == 0 {
-			return fromWords(false, q[1], q[0], -places)
+			return Wide{d: fromWords(false, q[1], q[0], -places), hi: q[1], lo: q[0], exp: -places, ok: true}
 		}
 	}
-	return n.Dec().DivRound(b.Dec(), places)
+	return WideOf(n.Dec().DivRound(b.Dec(), places))
+}
+
+// Wide is a decimal with, when it is >= 0 with a coefficient below 2^128
+// and an exponent in [-2 x Scale, 0], that coefficient's words: a share
+// price at 2 x Scale places (a vault's high-water mark), which
+// SubMulFloorWide reads at every accrual, where SubMulFloor would copy
+// the decimal's coefficient of more than 64 bits (Coefficient) to read
+// it. The zero Wide is the zero decimal.
+type Wide struct {
+	d      decimal.Decimal
+	hi, lo uint64 // d's coefficient, when ok
+	exp    int32  // d's exponent, when ok
+	ok     bool
+}
+
+// WideOf returns d with its words, read once.
+func WideOf(d decimal.Decimal) Wide {
+	w := Wide{d: d}
+	if e := d.Exponent(); e >= -2*Scale && e <= 0 && bits64 == 64 {
+		if neg, hi, lo, ok := words(&d); ok && !neg {
+			w.hi, w.lo, w.exp, w.ok = hi, lo, e, true
+		}
+	}
+	return w
+}
+
+// Dec is the decimal w stands for.
+func (w Wide) Dec() decimal.Decimal { return w.d }
+
+// SubMulFloorWide is SubMulFloor(a, h.Dec(), s), reading h's words
+// instead of its decimal's coefficient.
+func SubMulFloorWide(a Num, h Wide, s Num) Num {
+	if h.ok {
+		if r, ok := subMulFloorWords(&a, h.hi, h.lo, h.exp, &s); ok {
+			return r
+		}
+	}
+	return SubMulFloor(a, h.d, s)
 }
 
 // cmp256 compares two four-word magnitudes.
@@ -131,12 +187,15 @@ func sub256(x, y *[4]uint64) [4]uint64 {
 	return d
 }
 
-// div256by64 divides u by d > 0: quotient and remainder.
-func div256by64(u [4]uint64, d uint64) ([4]uint64, uint64) {
+// div256byP10 divides u by 10^k (k < len(pow10u64)): quotient and
+// remainder, by the power's reciprocal (p10Div) instead of the hardware
+// divide.
+func div256byP10(u [4]uint64, k int) ([4]uint64, uint64) {
 	var q [4]uint64
 	var r uint64
+	v := &p10Div[k]
 	for i := 3; i >= 0; i-- {
-		q[i], r = bits.Div64(r, u[i], d)
+		q[i], r = v.div(r, u[i])
 	}
 	return q, r
 }

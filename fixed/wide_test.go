@@ -72,6 +72,41 @@ func TestSubMulFloor_SharePrice(t *testing.T) {
 	}
 }
 
+// TestSubMulFloorWide: a Wide, made from a decimal (WideOf) or by
+// DivRoundWide, gives SubMulFloor's results on its words; DivRoundWide's
+// decimal is DivRoundDec's.
+func TestSubMulFloorWide(t *testing.T) {
+	sub(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(37, 38))
+		xs := numAmounts(rng, 6)
+		hs := sharePrices(rng, 30)
+		for _, a := range xs {
+			for _, b := range xs {
+				if b.Sign() != 0 {
+					w, want := FromDec(a).DivRoundWide(FromDec(b), 36), FromDec(a).DivRoundDec(FromDec(b), 36)
+					if !sameValue(w.Dec(), want) || w.Dec().Exponent() != want.Exponent() {
+						t.Fatalf("DivRoundWide(%s, %s) = %s (exp %d), want %s (exp %d)", a, b, w.Dec(), w.Dec().Exponent(), want, want.Exponent())
+					}
+					hs = append(hs, w.Dec())
+				}
+			}
+		}
+		for _, a := range xs {
+			for _, h := range hs {
+				for _, s := range xs {
+					want := floorRef(a.Sub(h.Mul(s)))
+					name := "SubMulFloorWide(" + a.String() + ", " + h.String() + ", " + s.String() + ")"
+					check(t, name, SubMulFloorWide(FromDec(a), WideOf(h), FromDec(s)), want)
+					if b := FromDec(s).Add(FromDec(decimal.New(1, -Scale))); b.Sign() > 0 && a.Sign() >= 0 {
+						w := FromDec(a).DivRoundWide(b, 36)
+						check(t, "SubMulFloorWide at DivRoundWide's", SubMulFloorWide(FromDec(a), w, FromDec(s)), floorRef(a.Sub(w.Dec().Mul(s))))
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestNum_DivRoundDec(t *testing.T) {
 	sub(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(35, 36))
@@ -96,13 +131,17 @@ func TestWide_FastPathsAllocate(t *testing.T) {
 	a := FromDec(decimal.RequireFromString("1000.000000000000000001"))
 	s := FromDec(decimal.RequireFromString("999.5"))
 	h := a.DivRoundDec(s, 36)
+	hw := a.DivRoundWide(s, 36)
 	for _, tc := range []struct {
 		name string
 		f    func()
 		want float64
 	}{
-		{"SubMulFloor", func() { a = a.Add(SubMulFloor(a, h, s)) }, 1}, // the words of decimal's copy of h's coefficient (over 64 bits)
-		{"DivRoundDec", func() { h = a.DivRoundDec(s, 36) }, 2},        // the result: its big.Int and words
+		{"SubMulFloor", func() { a = a.Add(SubMulFloor(a, h, s)) }, 1},                 // the words of decimal's copy of h's coefficient (over 64 bits)
+		{"SubMulFloorWide", func() { a = a.Add(SubMulFloorWide(a, WideOf(h), s)) }, 1}, // WideOf reads them once
+		{"SubMulFloorWide", func() { a = a.Add(SubMulFloorWide(a, hw, s)) }, 0},
+		{"DivRoundDec", func() { h = a.DivRoundDec(s, 36) }, 2}, // the result: its big.Int and words
+		{"DivRoundWide", func() { hw = a.DivRoundWide(s, 36) }, 2},
 	} {
 		if got := testing.AllocsPerRun(20, tc.f); got != tc.want {
 			t.Errorf("%s: %v allocations, want %v", tc.name, got, tc.want)
@@ -121,6 +160,7 @@ func FuzzWide(f *testing.F) {
 		hc.Add(&hc, new(big.Int).SetUint64(hlo))
 		h := decimal.NewFromBigInt(&hc, int32(hexp%40))
 		check(t, "SubMulFloor", SubMulFloor(FromDec(a), h, FromDec(s)), floorRef(a.Sub(h.Mul(s))))
+		check(t, "SubMulFloorWide", SubMulFloorWide(FromDec(a), WideOf(h), FromDec(s)), floorRef(a.Sub(h.Mul(s))))
 		if s.Sign() != 0 {
 			places := int32(p % 37)
 			want := a.DivRound(s, places)

@@ -142,18 +142,19 @@ func (c *decOf) of(n num) decimal.Decimal {
 // step's record ask for it at the same figures.
 type ppsOf struct {
 	ta, supply num
-	d          decimal.Decimal
+	w          fixed.Wide
 	ok         bool
 }
 
-// of returns (ta + 1 unit) / (supply + virtual) at ppsScale places,
-// computed again only when ta or supply changed (virtual never does).
-func (c *ppsOf) of(ta, supply, virtual num) decimal.Decimal {
+// of returns (ta + 1 unit) / (supply + virtual) at ppsScale places
+// (Num.DivRoundWide: the decimal and its words), computed again only
+// when ta or supply changed (virtual never does).
+func (c *ppsOf) of(ta, supply, virtual num) fixed.Wide {
 	if !c.ok || !c.ta.Identical(ta) || !c.supply.Identical(supply) {
 		c.ta, c.supply, c.ok = ta, supply, true
-		c.d = ta.Add(unitN).DivRoundDec(supply.Add(virtual), ppsScale)
+		c.w = ta.Add(unitN).DivRoundWide(supply.Add(virtual), ppsScale)
 	}
-	return c.d
+	return c.w
 }
 
 // decMemo remembers the decimals of the last few nums it converted

@@ -69,7 +69,7 @@ func (v *Vault) accrueFees(now time.Time) {
 	}
 	// profit above the mark: (TA + 1 unit) - hwm x (supply + virtual),
 	// rounded down (floorScale).
-	profit := fixed.SubMulFloor(taN.Add(unitN), v.hwm, v.supply.Add(v.virtualShares))
+	profit := fixed.SubMulFloorWide(taN.Add(unitN), v.hwm, v.supply.Add(v.virtualShares))
 	if profit.Sign() > 0 {
 		if v.cfg.PerformanceFee > 0 {
 			// floorScale(profit.Mul(rate))

@@ -99,7 +99,7 @@ func (v *Vault) feeSharesDue(now time.Time, ta, supply, virtual float64) float64
 		mint(ta * v.fees.mgmt.ToFloat() * float64(dt) / float64(Year))
 	}
 	if v.cfg.PerformanceFee > 0 {
-		hwm := v.hwm.InexactFloat64()
+		hwm := v.hwm.Dec().InexactFloat64()
 		if profit := (ta + unitF) - hwm*(supply+minted+virtual); profit > 0 {
 			mint(profit * v.fees.perf.InexactFloat64())
 		}

@@ -28,8 +28,8 @@ type Vault struct {
 	supply   num
 	balances map[string]num
 	locked   Locked
-	hwm      decimal.Decimal // price per share fees were last charged at (ppsScale places)
-	feesAt   time.Time       // fees accrued up to this time
+	hwm      fixed.Wide // price per share fees were last charged at (ppsScale places), with its words
+	feesAt   time.Time  // fees accrued up to this time
 	shutdown bool
 
 	gasPrice, gasAssetPrice float64
@@ -222,7 +222,7 @@ func Restore(cfg Config, markets []*adapters.Adapter, st State) (*Vault, error) 
 	if st.Idle.Sign() < 0 {
 		return nil, adapters.E(op, adapters.KindInvalid, "vault %q: idle %s is negative", cfg.Name, st.Idle)
 	}
-	v.idle, v.supply, v.locked, v.hwm, v.feesAt, v.shutdown = nm(st.Idle), nm(st.Supply), st.Locked, st.HighWaterMark, st.FeesAt, st.Shutdown
+	v.idle, v.supply, v.locked, v.hwm, v.feesAt, v.shutdown = nm(st.Idle), nm(st.Supply), st.Locked, fixed.WideOf(st.HighWaterMark), st.FeesAt, st.Shutdown
 	v.gasPrice, v.gasAssetPrice = st.GasPrice, st.GasAssetPrice
 	// The markets trade at that gas price too (as SetGas sets them):
 	// ObserveWindow sets it again only when the data's price changed.
@@ -242,7 +242,7 @@ func Restore(cfg Config, markets []*adapters.Adapter, st State) (*Vault, error) 
 func (v *Vault) State() State {
 	st := State{
 		Time: v.now, Idle: v.Idle(), Supply: v.supply.Dec(), Balances: make(map[string]decimal.Decimal, len(v.balances)),
-		Locked: v.locked, HighWaterMark: v.hwm, FeesAt: v.feesAt, Shutdown: v.shutdown,
+		Locked: v.locked, HighWaterMark: v.hwm.Dec(), FeesAt: v.feesAt, Shutdown: v.shutdown,
 		GasPrice: v.gasPrice, GasAssetPrice: v.gasAssetPrice, NextSeq: v.ledger.Next(),
 	}
 	for u, s := range v.balances {
@@ -574,13 +574,15 @@ func (v *Vault) PendingRewards() decimal.Decimal {
 
 // HighWaterMark is the price per share performance fees were last charged
 // at (or the start price).
-func (v *Vault) HighWaterMark() decimal.Decimal { return v.hwm }
+func (v *Vault) HighWaterMark() decimal.Decimal { return v.hwm.Dec() }
 
 // PricePerShare is what one share is worth in the base asset:
 // (TotalAssets + 1 unit) / (TotalSupply + VirtualShares), at 36 places.
-func (v *Vault) PricePerShare() decimal.Decimal { return v.pps(v.totalAssetsN()) }
+func (v *Vault) PricePerShare() decimal.Decimal { return v.pps(v.totalAssetsN()).Dec() }
 
-func (v *Vault) pps(ta num) decimal.Decimal {
+// pps is the price per share at total assets ta, with its words (the
+// high-water mark the fee accrual compares with on words).
+func (v *Vault) pps(ta num) fixed.Wide {
 	return v.ppsAt.of(ta, v.supply, v.virtualShares)
 }
 
