@@ -251,20 +251,23 @@ func (r *Runner) exitCheck(ctx context.Context, now, tick time.Time, brief bool)
 
 // plan plans on st. A brief plan (Step's, whose report keeps no Target)
 // is made into the Runner's reused Target (strategies.PlanInto), valid
-// until the next plan.
-func (r *Runner) plan(ctx context.Context, st *strategies.State) (strategies.Target, error) {
+// until the next plan: the pointer returned is the Runner's, which the
+// task's report then names without a copy of its own.
+func (r *Runner) plan(ctx context.Context, st *strategies.State) (*strategies.Target, error) {
 	if !st.Brief {
-		return r.Strategy.Plan(ctx, st)
+		t, err := r.Strategy.Plan(ctx, st)
+		return &t, err
 	}
 	err := strategies.PlanInto(ctx, r.Strategy, st, &r.state.target)
-	return r.state.target, err
+	return &r.state.target, err
 }
 
 // decide turns a target into a decision, consults the rebalance condition
 // for a scheduled one, and executes.
-func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trigger Trigger, target strategies.Target) (TaskReport, error) {
+func (r *Runner) decide(ctx context.Context, rep TaskReport, now time.Time, trigger Trigger, tp *strategies.Target) (TaskReport, error) {
 	v := r.Vault
-	rep.Target = &target
+	rep.Target = tp
+	target := *tp
 	sc, scheduled := r.Strategy.(strategies.Scheduled)
 	scheduled = scheduled && trigger == TriggerSchedule
 	reads := strategies.AllVars
