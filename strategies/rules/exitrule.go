@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr/ast"
 
@@ -117,6 +118,39 @@ type ExitSet struct {
 	// the shared filling computes them for all (they read the same
 	// position, so the others' rules see the same values as alone).
 	holding bool
+	// consts are the constants of the state's profiles that are not the
+	// strategies' own (made when the set is shared).
+	consts *stateConsts
+}
+
+// stateConsts keeps, per market, the constants of the last profile a
+// state gave the market where it was not the strategies' own. A vault's
+// state holds the profiles the vault was made with; monitors compiled
+// apart hold their own copies of the same ones wherever a market has
+// parameters of its own (Catalog.ProfileFor copies the profile at every
+// call), so without it such a market's constants (six parameter look-ups)
+// were worked out again at every check. A state's profiles are
+// immutable and the same from step to step: the entry is read far more
+// often than made. Entries are never changed once stored, so concurrent
+// checks may only make one twice.
+type stateConsts struct {
+	m []atomic.Pointer[profileConstsOf]
+}
+
+// profileConstsOf is a profile and its constants.
+type profileConstsOf struct {
+	p *adapters.Profile
+	c profileConsts
+}
+
+// of returns the constants of p, market i's profile in the state.
+func (sc *stateConsts) of(i int, p *adapters.Profile) *profileConsts {
+	if e := sc.m[i].Load(); e != nil && e.p == p {
+		return &e.c
+	}
+	e := &profileConstsOf{p: p, c: constsOf(p)}
+	sc.m[i].Store(e)
+	return &e.c
 }
 
 // NewExitSet is the set of ss (the slice is copied).
@@ -129,6 +163,7 @@ func NewExitSet(ss []*Strategy) *ExitSet {
 		x.holding = x.holding || s.readsHolding
 	}
 	if x.shared {
+		x.consts = &stateConsts{m: make([]atomic.Pointer[profileConstsOf], len(ss[0].universe))}
 		x.never = make([][]bool, len(ss))
 		for k, s := range ss {
 			x.never[k] = neverFires(s)
@@ -238,8 +273,14 @@ func (x *ExitSet) Check(ctx context.Context, st *strategies.State) ([][]string, 
 		if ms.Row < 0 || ms.Paused {
 			continue
 		}
-		pc.s = s0
-		pc.enterNames(i, ms, x.holding)
+		// planCtx.enterNames, with the state's own profile's constants
+		// from x.consts.
+		pc.s, pc.ms = s0, ms
+		pc.consts = &s0.consts[i]
+		if ms.Profile != s0.profiles[i] {
+			pc.consts = x.consts.of(i, ms.Profile)
+		}
+		pc.env.fill(ms, s0.tags[i], pc.consts, pc.t, x.holding)
 		// The market's constant names as the set's conditions were
 		// judged on (neverFires): the state's market may be another
 		// catalog's of the same id.

@@ -263,10 +263,18 @@ func TestExitSet_OwnParams(t *testing.T) {
 	if NewExitSet([]*Strategy{ss[0], load(catalog(0.6))[1]}).shared {
 		t.Error("strategies over markets whose own parameters differ share the names' filling")
 	}
+	// The states' profiles alternate between the strategies' catalog's
+	// and another's with a larger haircut (the state's profile decides
+	// the constants): the set's remembered constants follow the state's.
+	other := catalog(0.9)
 	set := NewExitSet(ss)
 	fired := make([]int, len(ss))
 	for seed := uint64(1); seed <= 20; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 11))
+		cat := cat
+		if seed%3 == 0 {
+			cat = other
+		}
 		mk := func(id string) strategies.MarketState {
 			var rows []row
 			for h := -12.0; h <= 0; h++ {
