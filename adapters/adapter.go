@@ -269,6 +269,13 @@ type Quote struct {
 	EntryCost fixed.Num
 	// ExitCost is the base asset lost on an instant exit of the same amount
 	// now; ExitDelay the queue's delay when exiting that way instead.
+	// Neither is ever negative, in Quote, QuoteSell or a part quote, at
+	// any amount: an exit costs at least nothing (the built-in adapters'
+	// is gas plus a slippage and fee clamped at zero; a sale pays at most
+	// the rate, never a premium). A vault's funding walk counts an exit it
+	// has not priced as costing at least nothing, and refuses a quote that
+	// breaks this (vault.Decide's error names the market); the
+	// conformance suite (adaptertest, ExitCostNotNegative) checks it.
 	ExitCost  fixed.Num
 	ExitDelay time.Duration
 	// QueueClosed is set when the market's withdrawal queue does not exist

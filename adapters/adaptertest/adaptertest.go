@@ -18,7 +18,8 @@
 // bounded by exit liquidity with a typed error, queued withdrawals are
 // claimable only after their delay and stay exposed to losses until then,
 // a loss event cuts value by exactly its size, no value is ever negative,
-// and the same inputs give the same outputs.
+// no exit is quoted at a negative cost or delay, and the same inputs give
+// the same outputs.
 package adaptertest
 
 import (
@@ -158,6 +159,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("DepositValue", func(t *testing.T) { testDepositValue(t, &h) })
 	t.Run("QuoteMatchesDeposit", func(t *testing.T) { testQuote(t, &h) })
 	t.Run("QuotePartsMatchQuote", func(t *testing.T) { testQuoteParts(t, &h) })
+	t.Run("ExitCostNotNegative", func(t *testing.T) { testExitNotNegative(t, &h) })
 	t.Run("ZeroTimeAccrual", func(t *testing.T) { testZeroTime(t, &h) })
 	t.Run("ConstantRateYear", func(t *testing.T) { testConstantRate(t, &h) })
 	t.Run("InvalidArguments", func(t *testing.T) { testInvalid(t, &h) })
@@ -340,6 +342,54 @@ func testQuoteParts(t *testing.T, h *Harness) {
 			}
 		}
 	}
+}
+
+// testExitNotNegative checks the quote contract's promise that an exit
+// never costs less than nothing (adapters.Quote): ExitCost and ExitDelay
+// are >= 0 in Quote, QuoteSell and QuoteSellExit, with and without a
+// holder, at amounts from zero to beyond the exit liquidity, with and
+// without gas. A vault's funding walk counts an exit it has not priced as
+// costing at least nothing.
+func testExitNotNegative(t *testing.T, h *Harness) {
+	a := h.Open(t)
+	var amounts []fixed.Num
+	for _, x := range []float64{0, 0.01, 0.5, 1, 7, 1e4} {
+		amounts = append(amounts, h.num().MulQ(x))
+	}
+	for _, c := range []Conditions{
+		{Time: h.start(), APY: 0.04, GasPrice: 20},
+		{Time: h.start().Add(90 * 24 * time.Hour), APY: -0.02, ExitLiquidity: 3, GasPrice: 0},
+		{Time: h.start(), APY: 0.3, ExitLiquidity: 1e3, GasPrice: 150},
+	} {
+		env := h.env(c)
+		held := *env
+		pos, _ := deposit(t, h, a, env)
+		held.Held = &pos
+		for _, e := range []*adapters.Env{env, &held} {
+			for _, msg := range negativeExits(a, e, amounts) {
+				t.Errorf("at %+v (holder %v): %s", c, e.Held != nil, msg)
+			}
+		}
+	}
+}
+
+// negativeExits says which of a's quotes at env and the amounts (Quote,
+// QuoteSell, QuoteSellExit) have a negative exit cost or delay; quotes
+// that fail are not checked.
+func negativeExits(a *adapters.Adapter, env *adapters.Env, amounts []fixed.Num) []string {
+	var out []string
+	for _, amt := range amounts {
+		for _, f := range []struct {
+			name  string
+			quote func(*adapters.Env, fixed.Num) (adapters.Quote, error)
+		}{{"Quote", a.Quote}, {"QuoteSell", a.QuoteSell}, {"QuoteSellExit", a.QuoteSellExit}} {
+			q, err := f.quote(env, amt)
+			if err == nil && (q.ExitCost.Sign() < 0 || q.ExitDelay < 0) {
+				out = append(out, fmt.Sprintf("%s(%s): exit cost %s and delay %s, want both >= 0", f.name, amt, q.ExitCost, q.ExitDelay))
+			}
+		}
+	}
+	return out
 }
 
 func testZeroTime(t *testing.T, h *Harness) {
