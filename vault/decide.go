@@ -107,7 +107,7 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 	if err != nil {
 		return Decision{}, err
 	}
-	return v.decide(d, target), nil
+	return v.decide(d, target)
 }
 
 // decideFrom is Decide completing the decision of a Preview p on target
@@ -121,12 +121,13 @@ func (v *Vault) decideFrom(now time.Time, p Decision, target strategies.Target) 
 	}
 	p.Inputs.Preview = false
 	p.Inputs.Drift, p.Inputs.GainAPY, p.Inputs.CostAPY = 0, 0, 0
-	return v.decide(p, target), nil
+	return v.decide(p, target)
 }
 
 // decide is Decide after its decision's start (decision): the quotes,
-// the orders and the rejections.
-func (v *Vault) decide(d Decision, target strategies.Target) Decision {
+// the orders and the rejections. A quote that breaks the adapters'
+// contract (a negative exit cost or delay: negativeExit) is an error.
+func (v *Vault) decide(d Decision, target strategies.Target) (Decision, error) {
 	trigger := d.Trigger
 	v.capped(target)
 	n := len(v.markets)
@@ -225,6 +226,11 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 				continue
 			}
 		} else {
+			if c.urgent {
+				if err := v.negativeExit(s, c.qAmt, q); err != nil {
+					return Decision{}, err
+				}
+			}
 			in.APY = q.APY
 			if q.Unknown != "" {
 				r := append(append(append(t.open(), s.id...), ": "...), q.Unknown...)
@@ -350,6 +356,9 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 		p.buy(buys, totalBuy)
 	}
 	w.buys = buys[:0]
+	if p.err != nil {
+		return Decision{}, p.err
+	}
 	// "over-weight kept (...): " + strings.Join(ids, ", ") (a decision
 	// that does not trade keeps most of them).
 	const keptHead = "over-weight kept (within the band, no cash needed, or no buy pays for the move): "
@@ -375,7 +384,24 @@ func (v *Vault) decide(d Decision, target strategies.Target) Decision {
 	if len(d.Orders) == 0 && len(d.Rejected) == 0 {
 		d.Reasons = append(d.Reasons, "on target: nothing to trade")
 	}
-	return d
+	return d, nil
+}
+
+// negativeExit is the error for a quote of a sale of amount from s whose
+// exit cost or queue delay is negative, nil for the others. The adapters'
+// quote contract promises neither is (adapters.Quote; the conformance
+// suite checks every adapter): the funding walk (planner.fund) counts an
+// exit it has not priced as costing at least nothing, so the vault
+// refuses a quote that breaks the promise rather than decide on it.
+func (v *Vault) negativeExit(s *slot, amount num, q adapters.Quote) error {
+	if q.ExitCost.Sign() >= 0 && q.ExitDelay >= 0 {
+		return nil
+	}
+	what := fmt.Sprintf("exit cost %s", q.ExitCost)
+	if q.ExitCost.Sign() >= 0 {
+		what = fmt.Sprintf("withdrawal queue delay %s", q.ExitDelay)
+	}
+	return adapters.E("vault.Decide", adapters.KindInvalid, "vault %q: market %s quotes a sale of %s at a negative %s: an adapter's exit cost and delay are never negative", v.cfg.Name, s.id, amount, what)
 }
 
 // Target flags (work.flags).
@@ -584,6 +610,7 @@ type planner struct {
 	future       num    // claims in transit plus queued sells
 	costs        num    // the orders' estimated costs (Decision.Costs)
 	minTradeText string // minTrade's text in buy's rejections, made once
+	err          error  // the first quote that broke the adapters' contract
 }
 
 // optional returns the over-weight sells that no rule forces, lowest APY
@@ -643,6 +670,12 @@ func (p *planner) quoteAt(c *candidate, amount num) (adapters.Quote, bool) {
 	q, err := s.ad.QuoteSellExit(s.env(), amount)
 	if err != nil {
 		return q, false
+	}
+	if err := p.v.negativeExit(s, amount, q); err != nil {
+		if p.err == nil {
+			p.err = err
+		}
+		return adapters.Quote{}, false
 	}
 	c.q, c.qAmt, c.quoted = q, amount, true
 	return q, true
@@ -954,6 +987,16 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 			setEntry(j)
 		}
 	}
+	// withEntries is c plus the entry costs of the buys funded, added in
+	// the buys' order after the sources' exit costs, as the test sums.
+	withEntries := func(c float64) float64 {
+		for j, e := range entry {
+			if hasX[j] {
+				c += e
+			}
+		}
+		return c
+	}
 	// pre[m] is the sources' exit costs before source m summed in their
 	// order, as the gain test sums them, for m up to valid: dropping a
 	// pair changes one source's sell, and the sum before it is the same
@@ -982,7 +1025,7 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 		}
 		if p.k > 0 {
 			gain, cost := gains[np], pre[valid]
-			okQuotes := true
+			okQuotes, pruned := true, false // pruned: fails unpriced
 			m := valid
 			for ; m < len(ys); m++ {
 				if y := ys[m]; y.Sign() > 0 {
@@ -992,6 +1035,20 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 					// the source and the amount).
 					x := &exits[m]
 					if x.state == 0 || !y.Equal(x.amount) {
+						// An exit costs at least nothing (the adapters'
+						// contract, which quoteAt enforces; a queue's
+						// gas and forgone yield are not negative): the
+						// test's cost is then at least cost with the
+						// entries added, rounded float addition and
+						// product being monotone, and a gain below k
+						// times that fails whatever the exits left cost
+						// (or fails at one the venue cannot take). The
+						// first failure prices them all: its text gives
+						// the cost in full.
+						if last != nil && gain < p.k*withEntries(cost) {
+							pruned = true
+							break // source m is priced when a prefix needs it
+						}
 						e := p.exitFor(srcs[m], y)
 						x.amount, x.cost, x.state = y, e.cost.ToFloat(), 1
 						if !e.ok {
@@ -1007,11 +1064,10 @@ func (p *planner) fund(buys, srcs []*candidate, need num) {
 				pre[m+1] = cost
 			}
 			valid = m
-			for j, e := range entry {
-				if hasX[j] {
-					cost += e
-				}
+			if pruned {
+				continue // failed, and last is made
 			}
+			cost = withEntries(cost)
 			if !okQuotes || gain < p.k*cost {
 				if last == nil {
 					b := strconv.AppendFloat(p.appendGainTest(w.last[:0], gain, "cost "), cost, 'g', 6, 64)

@@ -25,6 +25,10 @@ type fake struct {
 	delay          time.Duration
 	queue, harvest bool
 	swapCost       float64 // the profile's harvest_swap_cost (0: none)
+	// rebate is taken off the exit cost: above the cost, an adapter that
+	// breaks the quote contract (a negative exit cost).
+	rebate float64
+	asked  []string // the amounts quoted, in order
 }
 
 func (f *fake) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error) {
@@ -33,7 +37,8 @@ func (f *fake) Quote(env *adapters.Env, amount fixed.Num) (adapters.Quote, error
 	if f.maxExit > 0 {
 		q.MaxInstantExit = fixed.NumFromFloat(f.maxExit)
 	}
-	q.ExitCost = fixed.FromDec(f.slip(amount.Dec())).Add(env.GasCost(f.gas))
+	q.ExitCost = fixed.FromDec(f.slip(amount.Dec())).Add(env.GasCost(f.gas)).Sub(fixed.NumFromFloat(f.rebate))
+	f.asked = append(f.asked, amount.String())
 	return q, nil
 }
 

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -29,6 +30,11 @@ func TestVault_Decide(t *testing.T) {
 		target   strategies.Target
 		want     []wantOrder
 		rejected []string // markets rejected ("*" for the whole decision)
+		// asked, when set, is the amounts each market listed is quoted
+		// at, in order (fake.asked).
+		asked map[string][]string
+		// reason, when set, is a rejection's reason the decision gives.
+		reason string
 	}{
 		{
 			name:   "buys from idle above the floor",
@@ -143,6 +149,43 @@ func TestVault_Decide(t *testing.T) {
 			want: []wantOrder{{"f/a", Sell, "20", adapters.ExitInstant}, {"f/c", Buy, "14.999999250075", 0}, {"f/d", Buy, "4.999999750025", 0}},
 		},
 		{
+			// a's 40 fund c's 20 (gain 20 x 0.05 = 1 over the year) and
+			// d's 20 (0.8). The full move costs c's and d's entries
+			// (1.1 + 0.9) and a's exit of 40 (0.1): 1.8 below 2.1. The
+			// prefix without d's pair sells 20 of a, whose exit is not
+			// priced yet, but c's entry alone (1.1) is above its gain:
+			// it fails unpriced, and a is quoted at its over-weight for
+			// its yield, then at the full move's sell for its exit (the
+			// idle slack of 1e-10 short of 40), never at 20.
+			name:   "a funding prefix whose entry costs exceed its gain fails without its exit's quote",
+			fakes:  map[string]*fake{"f/a": {apy: 0.01, gas: 1e7}, "f/c": {apy: 0.06, gas: 1.1e8}, "f/d": {apy: 0.05, gas: 9e7}},
+			cfg:    func(c *Config) { c.Rebalance.Band = 0.5; c.Rebalance.MinGainOverCost = 1; c.Rebalance.Horizon = Year },
+			gas:    10,
+			start:  map[string]float64{"f/a": 0.5},
+			target: target(map[string]float64{"f/a": 0.1, "f/c": 0.2, "f/d": 0.2}),
+			// The full move's test, its cost priced in full, in a's
+			// rejection; the buys have no cash.
+			rejected: []string{"f/a", "f/c", "f/d"},
+			reason:   "sell of up to 39.9999999999 to fund buys: expected gain 1.8 over 8760h0m0s below 1 x cost 2.1",
+			asked:    map[string][]string{"f/a": {"40", "39.9999999999"}},
+		},
+		{
+			// The same with c's entry 0.5, d's 0.95 and a's exit 0.4: the
+			// full move fails (1.8 below 1.85), and the prefix's bound
+			// (c's entry, 0.5) is below its gain (1): a's exit of 20 is
+			// priced (0.4), and the prefix pays (0.9 below 1).
+			name:   "a funding prefix whose entry costs are below its gain prices its exit",
+			fakes:  map[string]*fake{"f/a": {apy: 0.01, gas: 4e7}, "f/c": {apy: 0.06, gas: 5e7}, "f/d": {apy: 0.05, gas: 9.5e7}},
+			cfg:    func(c *Config) { c.Rebalance.Band = 0.5; c.Rebalance.MinGainOverCost = 1; c.Rebalance.Horizon = Year },
+			gas:    10,
+			start:  map[string]float64{"f/a": 0.5},
+			target: target(map[string]float64{"f/a": 0.1, "f/c": 0.2, "f/d": 0.2}),
+			// c gets a's 20 less its exit's 0.4 (and the idle slack).
+			want:     []wantOrder{{"f/a", Sell, "20", adapters.ExitInstant}, {"f/c", Buy, "", 0}},
+			rejected: []string{"f/d"},
+			asked:    map[string][]string{"f/a": {"40", "39.9999999999", "20"}},
+		},
+		{
 			name:   "only as much as the buys need, lowest APY first",
 			fakes:  map[string]*fake{"f/a": {apy: 0.03}, "f/b": {apy: 0.02}, "f/c": {apy: 0.06}},
 			cfg:    func(c *Config) { c.Rebalance.MinGainOverCost = 1 },
@@ -244,6 +287,14 @@ func TestVault_Decide(t *testing.T) {
 			if strings.Join(rej, ",") != strings.Join(tc.rejected, ",") {
 				t.Errorf("rejected %v, want %v:\n%s", rej, tc.rejected, dec.String())
 			}
+			if tc.reason != "" && !strings.Contains(dec.String(), tc.reason) {
+				t.Errorf("no reason %q in the decision:\n%s", tc.reason, dec.String())
+			}
+			for m, want := range tc.asked {
+				if got := tc.fakes[m].asked[len(tc.fakes[m].asked)-len(want):]; strings.Join(got, " ") != strings.Join(want, " ") {
+					t.Errorf("%s quoted at %v, want %v at the end of %v:\n%s", m, got, want, tc.fakes[m].asked, dec.String())
+				}
+			}
 			checkExecute(t, v, dec)
 		})
 	}
@@ -285,6 +336,50 @@ func checkExecute(t *testing.T, v *Vault, d Decision) Result {
 }
 
 var d2 = d
+
+// TestVault_DecideRefusesNegativeExit checks that a decision refuses a
+// quote whose exit cost is negative (the adapters' contract says it never
+// is, and the funding walk bounds the exits it has not priced by it),
+// naming the market, whether the sale is planned, funds buys or is an
+// urgent exit.
+func TestVault_DecideRefusesNegativeExit(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     func(c *Config)
+		trigger Trigger
+		target  strategies.Target
+	}{
+		{name: "a sell to target", target: target(map[string]float64{"f/a": 0.2, "f/b": 0.7})},
+		{name: "a sell that funds buys", cfg: func(c *Config) { c.Rebalance.Band = 0.5; c.Rebalance.MinGainOverCost = 1 }, target: target(map[string]float64{"f/a": 0.2, "f/b": 0.7})},
+		{name: "an urgent exit", trigger: TriggerExit, target: strategies.Target{Exit: []string{"f/a"}, Idle: 0.4, Allocations: []strategies.Allocation{{Market: "f/b", Weight: 0.6}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := plainConfig()
+			cfg.Rebalance.MinTrade = d("1")
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			fakes := map[string]*fake{"f/a": {apy: 0.01}, "f/b": {apy: 0.06}}
+			v := newTestVault(t, cfg, fakes)
+			must(v.Deposit(t0, "u", d("100")))(t)
+			allocate(t, v, map[string]float64{"f/a": 0.6})
+			fakes["f/a"].rebate = 0.25 // from now on a's exits pay 0.25
+			trig := tc.trigger
+			if trig == "" {
+				trig = TriggerSchedule
+			}
+			dec, err := v.Decide(t0, t0, trig, tc.target)
+			if err == nil {
+				t.Fatalf("Decide = nil error, want a's negative exit cost refused:\n%s", dec.String())
+			}
+			if msg := err.Error(); !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(msg, "market f/a ") || !strings.Contains(msg, "negative exit cost -0.25") {
+				t.Errorf("Decide error = %v, want an invalid-input error naming f/a and its negative exit cost -0.25", err)
+			}
+			fakes["f/a"].rebate = 0 // the same decision with the contract kept
+			must(v.Decide(t0, t0, trig, tc.target))(t)
+		})
+	}
+}
 
 func TestVault_ExecutePartialExit(t *testing.T) {
 	v := newTestVault(t, plainConfig(), map[string]*fake{"f/q": {maxExit: 10, queue: true, delay: 24 * time.Hour}})
