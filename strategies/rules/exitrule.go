@@ -121,6 +121,23 @@ type ExitSet struct {
 	// consts are the constants of the state's profiles that are not the
 	// strategies' own (made when the set is shared).
 	consts *stateConsts
+	// all lists the strategies by index; run[i] those whose rule may
+	// fire on market i (all but the never ones), which Check runs there.
+	all []int32
+	run [][]int32
+	// sws[k*len(universe)+i] are the window columns strategy k found for
+	// market i at the last check (windowCache.get's), nil before: a
+	// check of the same series takes them from here rather than from the
+	// strategy's cache, whose look-up (its slot's series compared in
+	// turn) cost as much as the window itself. Entries are stored only
+	// when they change (never in a run over one history).
+	sws []atomic.Pointer[seriesWindows]
+}
+
+// of reports whether sw are the window columns of s (windowCache.get's
+// test).
+func (sw *seriesWindows) of(s *adapters.Series) bool {
+	return s != nil && sw.s == s && sw.n == len(s.Times) && sw.n > 0 && len(s.Set) == sw.n && sw.first == &s.Times[0]
 }
 
 // stateConsts keeps, per market, the constants of the last profile a
@@ -167,6 +184,20 @@ func NewExitSet(ss []*Strategy) *ExitSet {
 		x.never = make([][]bool, len(ss))
 		for k, s := range ss {
 			x.never[k] = neverFires(s)
+		}
+		n := len(ss[0].universe)
+		x.sws = make([]atomic.Pointer[seriesWindows], len(ss)*n)
+		x.all = make([]int32, len(ss))
+		for k := range ss {
+			x.all[k] = int32(k)
+		}
+		x.run = make([][]int32, n)
+		for i := range x.run {
+			for k := range ss {
+				if x.never[k] == nil || !x.never[k][i] {
+					x.run[i] = append(x.run[i], int32(k))
+				}
+			}
 		}
 	}
 	return x
@@ -285,19 +316,29 @@ func (x *ExitSet) Check(ctx context.Context, st *strategies.State) ([][]string, 
 		// judged on (neverFires): the state's market may be another
 		// catalog's of the same id.
 		u := &s0.universe[i]
-		known := ms.Market.Kind == u.Kind && ms.Market.Protocol == u.Protocol
-		for k, s := range ss {
-			if known && x.never[k] != nil && x.never[k][i] {
-				continue
-			}
+		ks := x.all
+		if ms.Market.Kind == u.Kind && ms.Market.Protocol == u.Protocol {
+			ks = x.run[i]
+		}
+		for _, k := range ks {
+			s := ss[k]
 			nw := len(s.comp.windows)
 			pc.s = s
 			pc.env.setParams(params[k])
 			pc.sw, pc.swOK, pc.mi = nil, false, i // looked up at the first window (planCtx.window)
-			pc.have = grow(pc.have, nw)
+			var sw *seriesWindows
+			if nw > 0 {
+				pc.have = grow(pc.have, nw)
+				if sw = x.sws[int(k)*len(x.run)+i].Load(); sw != nil && sw.of(ms.Series) {
+					pc.sw, pc.swOK = sw, true
+				}
+			}
 			fire, err := pc.runBool(s.exit)
 			if err != nil {
 				return nil, err
+			}
+			if pc.swOK && pc.sw != nil && pc.sw != sw {
+				x.sws[int(k)*len(x.run)+i].Store(pc.sw)
 			}
 			if fire {
 				out[k] = append(out[k], ms.Market.ID)
