@@ -49,8 +49,25 @@ type valueCache struct {
 func (c *valueCache) invalidate() { c.ok = false; c.ver.n++ }
 
 // slotVersion counts the invalidations of a vault's slots' values: the
-// same count means no slot's position, environment or time changed.
-type slotVersion struct{ n uint64 }
+// same count means no slot's position, environment or time changed. pos
+// counts the changes of the positions alone (slot.set, an accrual),
+// which the steps' observations do not bump.
+type slotVersion struct{ n, pos uint64 }
+
+// quietMark remembers that no slot carried debt or queued claims at a
+// count of the positions' changes (slotVersion.pos): until a position
+// changes, the vault is quiet at any time (Vault.Quiet) without a look
+// at each market.
+type quietMark struct {
+	pos uint64
+	ok  bool
+}
+
+// still reports whether the mark holds at the positions' count pos.
+func (q *quietMark) still(pos uint64) bool { return q.ok && q.pos == pos }
+
+// set records that no slot carries debt or claims at pos.
+func (q *quietMark) set(pos uint64) { q.pos, q.ok = pos, true }
 
 // unitsFloat is units.ToFloat(), converted once per value.
 func (c *valueCache) unitsFloat() float64 {

@@ -77,3 +77,41 @@ func TestVault_AccrueAgainAtSameTime(t *testing.T) {
 		t.Fatal("an observation after the mark does not drop it")
 	}
 }
+
+// TestVault_QuietMark: a vault found quiet with no debt and no claims
+// stays so without a look at its markets until a position changes; a
+// position set with a ready claim, or with debt, makes it not quiet.
+func TestVault_QuietMark(t *testing.T) {
+	v := newTestVault(t, plainConfig(), map[string]*fake{"a": {apy: 0.05, queue: true, delay: time.Hour}, "b": {apy: 0.03}})
+	t1 := t0.Add(24 * time.Hour)
+	if !v.Quiet(t1) {
+		t.Fatal("an empty vault is not quiet")
+	}
+	if !v.quiet.still(v.slotVer.pos) {
+		t.Fatal("an empty vault found quiet is not marked so")
+	}
+	mustOK(t, v.Observe("b", adapters.Observation{Time: t1}))
+	if !v.quiet.still(v.slotVer.pos) {
+		t.Fatal("an observation dropped the quiet mark")
+	}
+	s := v.markets[v.byID["a"]]
+	claim := adapters.Claim{Units: fixed.NewFromInt(1), Index: 1, Requested: t0, ReadyAt: t0.Add(time.Hour)}
+	s.set(adapters.Position{Market: "a", Index: 1, Last: t0, Claims: []adapters.Claim{claim}})
+	if v.Quiet(t1) {
+		t.Fatal("a vault with a ready claim is quiet")
+	}
+	if !v.Quiet(t0) {
+		t.Fatal("a vault whose only claim is not ready yet is not quiet")
+	}
+	if v.quiet.still(v.slotVer.pos) {
+		t.Fatal("a vault with a claim is marked quiet at any time")
+	}
+	s.set(adapters.Position{Market: "a", Index: 1, Last: t0})
+	if !v.Quiet(t1) || !v.quiet.still(v.slotVer.pos) {
+		t.Fatal("the claim paid: the vault is not quiet again")
+	}
+	s.set(adapters.Position{Market: "a", Index: 1, Last: t0, Debt: fixed.NewFromInt(1)})
+	if v.Quiet(t1) {
+		t.Fatal("a vault with debt is quiet")
+	}
+}

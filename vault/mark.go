@@ -35,10 +35,18 @@ func (m Mark) Assets(shares float64) float64 { return shares * m.PricePerShare }
 // carries debt (its health is checked, and a loop liquidated, at every
 // step).
 func (v *Vault) Quiet(now time.Time) bool {
+	if v.quiet.still(v.slotVer.pos) {
+		return true // no position changed since none carried debt or claims
+	}
+	none := true // no debt, no claims at all: quiet at any time
 	for _, s := range v.markets {
 		if s.pos.Debt.Sign() > 0 || (hasReadyClaim(&s.pos, now) && s.ad.CanQueue()) {
 			return false
 		}
+		none = none && len(s.pos.Claims) == 0
+	}
+	if none {
+		v.quiet.set(v.slotVer.pos)
 	}
 	return true
 }

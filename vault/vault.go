@@ -45,6 +45,7 @@ type Vault struct {
 
 	assets  assetsCache // positionsValue and GrossAssets
 	slotVer slotVersion // bumped by every slot's value invalidation
+	quiet   quietMark   // no slot with debt or claims (Quiet)
 	brought broughtMark // the time accrueTo last brought every slot to
 	idleDec decOf       // idle as a decimal (Idle)
 	ppsAt   ppsOf       // the price per share (pps)
@@ -78,7 +79,11 @@ func (s *slot) env() *adapters.Env {
 }
 
 // set replaces the slot's position.
-func (s *slot) set(p adapters.Position) { s.pos = p; s.invalidate() }
+func (s *slot) set(p adapters.Position) { s.pos = p; s.positionChanged() }
+
+// positionChanged drops the slot's value and counts a change of its
+// position (quietMark).
+func (s *slot) positionChanged() { s.value.ver.pos++; s.invalidate() }
 
 func (s *slot) invalidate() { s.value.invalidate() }
 
@@ -430,7 +435,7 @@ func (v *Vault) accrueTo(op string, now time.Time) error {
 		}
 		if !s.pos.Last.IsZero() && s.pos.Last.Before(now) {
 			s.ad.Accrue(&s.pos, s.env())
-			s.invalidate()
+			s.positionChanged()
 			settled = settled && !s.pos.Last.Before(now)
 		}
 		if s.pos.Debt.Sign() > 0 {
