@@ -180,20 +180,7 @@ func TestExitSet(t *testing.T) {
 		}
 		st := newState(adapters.ETH, mk("coinbase/cbeth"), mk("rocketpool/reth"), mk("aave-v3/weth"))
 		st.Time = st.Time.Add(time.Duration(rng.IntN(3)) * time.Hour)
-		got, err := NewExitSet(ss).Check(context.Background(), st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, s := range ss {
-			want, err := s.ExitCheck(context.Background(), st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fired[k] += len(want)
-			if !slices.Equal(got[k], want) {
-				t.Errorf("seed %d, strategy %d (%s): ExitSet %v, ExitCheck %v", seed, k, s.exit.src, got[k], want)
-			}
-		}
+		checkSet(t, NewExitSet(ss), ss, st, fired, fmt.Sprintf("seed %d", seed))
 		// A strategy without an exit rule: each is checked alone.
 		mixed, err := NewExitSet([]*Strategy{ss[0], noExit}).Check(context.Background(), st)
 		w0, _ := ss[0].ExitCheck(context.Background(), st)
@@ -290,26 +277,33 @@ func TestExitSet_OwnParams(t *testing.T) {
 		// The same series checked again hours later (the set's
 		// remembered window columns, the windows fewer rows).
 		for step := 0; step < 3; step++ {
-			got, err := set.Check(context.Background(), st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, s := range ss {
-				want, err := s.ExitCheck(context.Background(), st)
-				if err != nil {
-					t.Fatal(err)
-				}
-				fired[k] += len(want)
-				if !slices.Equal(got[k], want) {
-					t.Errorf("seed %d, step %d, %s: ExitSet %v, ExitCheck %v", seed, step, conds[k], got[k], want)
-				}
-			}
+			checkSet(t, set, ss, st, fired, fmt.Sprintf("seed %d, step %d", seed, step))
 			st.Time = st.Time.Add(2 * time.Hour)
 		}
 	}
 	for k, n := range fired {
 		if n == 0 || n == 120 {
 			t.Errorf("%s fired on %d of 120 market-states: the test does not tell", conds[k], n)
+		}
+	}
+}
+
+// checkSet checks that the set's result on st is each strategy's
+// ExitCheck, and adds to fired[k] the markets strategy k fired on.
+func checkSet(t *testing.T, set *ExitSet, ss []*Strategy, st *strategies.State, fired []int, where string) {
+	t.Helper()
+	got, err := set.Check(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, s := range ss {
+		want, err := s.ExitCheck(context.Background(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired[k] += len(want)
+		if !slices.Equal(got[k], want) {
+			t.Errorf("%s, strategy %d (%s): ExitSet %v, ExitCheck %v", where, k, s.exit.src, got[k], want)
 		}
 	}
 }
