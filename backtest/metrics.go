@@ -3,6 +3,8 @@ package backtest
 import (
 	"math"
 	"time"
+
+	"github.com/yieldvault/yieldvault/internal/fmath"
 )
 
 // yearSeconds is the 365-day year every annualisation uses.
@@ -56,7 +58,7 @@ func ComputeHeadline(ts []int64, v []float64, rf float64) Headline {
 		if !(v[i-1] > 0) || !(v[i] > 0) {
 			continue
 		}
-		r := logOf(v[i] / v[i-1])
+		r := fmath.Log(v[i] / v[i-1])
 		cnt++
 		d := r - mean
 		mean += d / float64(cnt)

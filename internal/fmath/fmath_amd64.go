@@ -1,0 +1,153 @@
+package fmath
+
+import "math"
+
+// Log is math.Log(x), to the bit. The operations and their order are
+// those of math/log_amd64.s (the FreeBSD algorithm that math/log.go also
+// writes out), including its reduction (f1 <= sqrt(2)/2 halves the
+// exponent, where log.go has <), and each product is converted to
+// float64 so that the compiler may not fuse it into an FMA; zero,
+// negative, subnormal, infinite and NaN arguments go to math.Log.
+func Log(x float64) float64 {
+	const (
+		hSqrt2 = 7.07106781186547524401e-01 // sqrt(2)/2
+		ln2Hi  = 6.93147180369123816490e-01 // 0x3fe62e42fee00000
+		ln2Lo  = 1.90821492927058770002e-10 // 0x3dea39ef35793c76
+		mant   = 1<<52 - 1
+	)
+	b := math.Float64bits(x)
+	e := b >> 52 // the sign bit too: a negative x is >= 0x800
+	if e == 0 || e >= 0x7ff {
+		return math.Log(x)
+	}
+	// f1, k := math.Frexp(x); if f1 <= sqrt(2)/2 { f1 *= 2; k-- }, in
+	// the bits, without a branch on the (random) comparison: f1 in
+	// [0.5, 1) is the mantissa with the exponent of 0.5, and twice it the
+	// same with the exponent of 1.
+	m := b & mant
+	var half uint64
+	if m|0x3fe<<52 <= math.Float64bits(hSqrt2) {
+		half = 1
+	}
+	f1 := math.Float64frombits(m | (0x3fe+half)<<52)
+	k := float64(int64(e) - 0x3fe - int64(half))
+	f := f1 - 1
+	s := f / (2 + f)
+	s2 := float64(s * s)
+	s4 := float64(s2 * s2)
+	t1 := float64(s2 * (lg1 + float64(s4*(lg3+float64(s4*(lg5+float64(s4*lg7)))))))
+	t2 := float64(s4 * (lg2 + float64(s4*(lg4+float64(s4*lg6)))))
+	r := t1 + t2
+	hfsq := float64(float64(0.5*f) * f)
+	return float64(k*ln2Hi) - ((hfsq - (float64(s*(hfsq+r)) + float64(k*ln2Lo))) - f)
+}
+
+// The FreeBSD logarithm's polynomial, which math's Log and Log1p share.
+const (
+	lg1 = 6.666666666666735130e-01 // 3FE5555555555593
+	lg2 = 3.999999999940941908e-01 // 3FD999999997FA04
+	lg3 = 2.857142874366239149e-01 // 3FD2492494229359
+	lg4 = 2.222219843214978396e-01 // 3FCC71C51D8E78AF
+	lg5 = 1.818357216161805012e-01 // 3FC7466496CB03DE
+	lg6 = 1.531383769920937332e-01 // 3FC39A09D078C69F
+	lg7 = 1.479819860511658591e-01 // 3FC2F112DF3E5244
+)
+
+// Log1p is math.Log1p(x), to the bit: for Sqrt(2)/2-1 < x < Sqrt(2)-1
+// and |x| >= 2^-29 (the rates of lending markets) the operations of
+// math/log1p.go's path for that range (k = 0), written as it writes them
+// so that a compiler fusing products into additions treats both alike;
+// elsewhere math.Log1p itself. On amd64 math.Log1p is that Go function
+// (no assembly), which the compiler does not inline.
+func Log1p(x float64) float64 {
+	const (
+		sqrt2M1     = 4.142135623730950488017e-01  // Sqrt(2)-1 = 0x3fda827999fcef34
+		sqrt2HalfM1 = -2.928932188134524755992e-01 // Sqrt(2)/2-1 = 0xbfd2bec333018866
+		small       = 1.0 / (1 << 29)              // 2**-29 = 0x3e20000000000000
+	)
+	if !(x > sqrt2HalfM1 && x < sqrt2M1) || (x < small && x > -small) {
+		return math.Log1p(x)
+	}
+	f := x
+	hfsq := 0.5 * f * f
+	s := f / (2.0 + f)
+	z := s * s
+	R := z * (lg1 + z*(lg2+z*(lg3+z*(lg4+z*(lg5+z*(lg6+z*lg7))))))
+	return f - (hfsq - s*(hfsq+R))
+}
+
+// Exp is math.Exp(x), to the bit: exp with the copy where math.Exp
+// takes the FMA path it copies (expFMA, checked at start).
+func Exp(x float64) float64 { return exp(x, expFMA) }
+
+// exp is, with useCopy and for |x| <= 700, math/exp_amd64.s's path for
+// processors with AVX and FMA: each fused multiply-add a math.FMA and
+// every other product converted to float64 so that the compiler fuses
+// none (the path without FMA rounds differently, which probeExp tells
+// apart); otherwise math.Exp itself. Exp is inlined into its callers,
+// which call exp directly: one call, where math.Exp is an assembly
+// function behind an ABI wrapper.
+func exp(x float64, useCopy bool) float64 {
+	if !useCopy || !(x >= -700 && x <= 700) {
+		return math.Exp(x)
+	}
+	const (
+		log2e = 1.4426950408889634073599246810018920 // 1/LN2
+		ln2U  = 0.69314718055966295651160180568695068359375
+		ln2L  = 0.28235290563031577122588448175013436025525412068e-12
+	)
+	n := math.RoundToEven(float64(x * log2e)) // CVTSD2SL: the exponent, rounded to nearest even
+	r := math.FMA(-n, ln2U, x)
+	r = math.FMA(-n, ln2L, r)
+	r = float64(r * 0.0625)
+	// Taylor series
+	p := math.FMA(2.4801587301587301587e-5, r, 1.9841269841269841270e-4)
+	p = math.FMA(p, r, 1.3888888888888888889e-3)
+	p = math.FMA(p, r, 8.3333333333333333333e-3)
+	p = math.FMA(p, r, 4.1666666666666666667e-2)
+	p = math.FMA(p, r, 1.6666666666666666667e-1)
+	p = math.FMA(p, r, 0.5)
+	p = math.FMA(p, r, 1.0)
+	r = float64(r * p)
+	// Squared four times: (r+1)^16 - 1 as r(r+2) three times, then r(r+2)+1.
+	r = float64(r * (r + 2))
+	r = float64(r * (r + 2))
+	r = float64(r * (r + 2))
+	r = math.FMA(r, r+2, 1)
+	// times 2**n (|n| <= 1010: a normal power of two)
+	return float64(r * math.Float64frombits(uint64(int64(n)+0x3ff)<<52))
+}
+
+// expFMA reports whether exp's copy gave math.Exp's results to the bit on
+// every probe in this process: math.Exp takes its FMA path here.
+var expFMA = probeExp()
+
+// probeExp reports whether exp's copy and math.Exp agree on every probe
+// (the exponential of rates, of an hour's log growth at them, and of
+// arguments up to +-250), on which the FMA path and the path without it
+// differ (TestExp_ProbesTellPaths).
+func probeExp() bool {
+	for _, x := range probes() {
+		for _, e := range []float64{x, x / 8760, x * 600} {
+			if math.Float64bits(exp(e, true)) != math.Float64bits(math.Exp(e)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// probes are 256 numbers in (-0.29, 0.41), evenly spread with a fixed
+// irrational step.
+func probes() []float64 {
+	out := make([]float64, 256)
+	x := 0.0
+	for i := range out {
+		x += 0.6180339887498949 // the golden ratio's fraction
+		if x >= 1 {
+			x--
+		}
+		out[i] = -0.29 + 0.7*x
+	}
+	return out
+}

@@ -1,0 +1,14 @@
+//go:build !amd64
+
+package fmath
+
+import "math"
+
+// Log is math.Log (see fmath_amd64.go for amd64's copy).
+func Log(x float64) float64 { return math.Log(x) }
+
+// Log1p is math.Log1p.
+func Log1p(x float64) float64 { return math.Log1p(x) }
+
+// Exp is math.Exp.
+func Exp(x float64) float64 { return math.Exp(x) }
