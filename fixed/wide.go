@@ -42,29 +42,12 @@ func floorScale(d decimal.Decimal) decimal.Decimal {
 // difference has more than Scale places, so that the result has
 // exponent -Scale; it works on 256-bit words at 3 x Scale places.
 func SubMulFloor(a Num, h decimal.Decimal, s Num) Num {
-	if r, ok := subMulFloor(&a, &h, &s); ok {
-		return r
-	}
-	return FromDec(floorScale(a.Dec().Sub(h.Mul(s.Dec()))))
+	return SubMulFloorWide(a, WideOf(h), s)
 }
 
-func subMulFloor(a *Num, h *decimal.Decimal, s *Num) (Num, bool) {
-	if a.slow() || s.slow() || a.hi>>63 != 0 || s.hi>>63 != 0 || bits64 != 64 {
-		return Num{}, false
-	}
-	he := h.Exponent()
-	if he < -2*Scale || he > 0 || min(a.exp, he+s.exp) >= -Scale {
-		return Num{}, false
-	}
-	neg, hh, hl, ok := words(h)
-	if !ok || neg {
-		return Num{}, false
-	}
-	return subMulFloorWords(a, hh, hl, he, s)
-}
-
-// subMulFloorWords is subMulFloor with h >= 0 given as its coefficient's
-// words hh:hl at exponent he, in [-2 x Scale, 0].
+// subMulFloorWords is SubMulFloor's fast path, with h >= 0 given as its
+// coefficient's words hh:hl at exponent he, in [-2 x Scale, 0]; ok is
+// false outside it.
 func subMulFloorWords(a *Num, hh, hl uint64, he int32, s *Num) (Num, bool) {
 	if a.slow() || s.slow() || a.hi>>63 != 0 || s.hi>>63 != 0 || bits64 != 64 {
 		return Num{}, false
@@ -160,7 +143,7 @@ func SubMulFloorWide(a Num, h Wide, s Num) Num {
 			return r
 		}
 	}
-	return SubMulFloor(a, h.d, s)
+	return FromDec(floorScale(a.Dec().Sub(h.d.Mul(s.Dec()))))
 }
 
 // cmp256 compares two four-word magnitudes.
