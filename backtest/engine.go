@@ -695,7 +695,7 @@ func (e *engine) setup(ctx context.Context) error {
 	if hsch, err = strategies.ParseSchedule(hs); err != nil {
 		return adapters.Wrap(e.op, adapters.KindInvalid, err)
 	}
-	rsch, hsch = keeperSchedules(sp.Strategy, rsch, hsch)
+	rsch, hsch = vault.KeeperSchedules(sp.Strategy, rsch, hsch) // tickRoom reads them too
 	e.runner = &vault.Runner{Vault: v, Strategy: sp.Strategy, Keeper: vault.NewKeeper(rsch, hsch, from), Prepare: e.prepare,
 		PlanExits: e.noExiter}
 	e.exitAll = true
@@ -794,21 +794,6 @@ func (e *engine) setup(ctx context.Context) error {
 	e.costs = decimal.Zero
 	e.setupMonitors()
 	return nil
-}
-
-// keeperSchedules are the keeper's schedules for strategy s: its own
-// (strategies.Scheduled) where it has them, else rebalance and harvest,
-// as vault.KeeperFor chooses them.
-func keeperSchedules(s strategies.Strategy, rebalance, harvest cron.Schedule) (cron.Schedule, cron.Schedule) {
-	if sc, ok := s.(strategies.Scheduled); ok {
-		if r := sc.RebalanceSchedule(); r.Sched != nil {
-			rebalance = r.Sched
-		}
-		if h := sc.HarvestSchedule(); h.Sched != nil {
-			harvest = h.Sched
-		}
-	}
-	return rebalance, harvest
 }
 
 // tickRoom is the room to make for the records of schedule s's ticks in

@@ -92,6 +92,14 @@ func NewKeeper(rebalance, harvest cron.Schedule, start time.Time) *Keeper {
 // KeeperFor returns a keeper on a strategy's own schedules when it has
 // them (strategies.Scheduled), else on the given defaults.
 func KeeperFor(s strategies.Strategy, rebalance, harvest cron.Schedule, start time.Time) *Keeper {
+	rebalance, harvest = KeeperSchedules(s, rebalance, harvest)
+	return NewKeeper(rebalance, harvest, start)
+}
+
+// KeeperSchedules are the schedules KeeperFor's keeper runs for s: the
+// strategy's own (strategies.Scheduled) where it has them, else
+// rebalance and harvest.
+func KeeperSchedules(s strategies.Strategy, rebalance, harvest cron.Schedule) (cron.Schedule, cron.Schedule) {
 	if sc, ok := s.(strategies.Scheduled); ok {
 		if r := sc.RebalanceSchedule(); r.Sched != nil {
 			rebalance = r.Sched
@@ -100,7 +108,7 @@ func KeeperFor(s strategies.Strategy, rebalance, harvest cron.Schedule, start ti
 			harvest = h.Sched
 		}
 	}
-	return NewKeeper(rebalance, harvest, start)
+	return rebalance, harvest
 }
 
 // ParseKeeper parses two cron specs (empty for none) with
