@@ -37,18 +37,17 @@ type HarvestResult struct {
 // harvest_swap_cost share of the rewards.
 func (v *Vault) HarvestCost() decimal.Decimal {
 	var sum num
-	for i, s := range v.markets {
+	for _, s := range v.markets {
 		if s.pos.Rewards.Sign() > 0 && s.ad.CanHarvest() {
-			sum = sum.Add(v.harvestCostN(i, s))
+			sum = sum.Add(v.harvestCostN(s))
 		}
 	}
 	return sum.Dec()
 }
 
 // harvestTerms are a market's harvest cost parameters, read from its
-// profile at its first harvest (profiles do not change under a vault).
+// profile when the vault is made (profiles do not change under a vault).
 type harvestTerms struct {
-	set  bool
 	gas  float64 // gas_harvest
 	swap float64 // harvest_swap_cost
 	// fast says frac(swap) is FastDecimal(swap) in value: the swap's
@@ -57,25 +56,23 @@ type harvestTerms struct {
 	fast bool
 }
 
-// harvestCostN is the estimated cost of harvesting market i's (s's)
-// pending rewards, which are positive in a market that harvests: its
-// gas_harvest at the gas price plus Quantize(rewards x
-// frac(harvest_swap_cost)), on nums when the terms allow
-// (harvestTerms.fast), else on decimals. Most markets of most harvests
-// are only compared with their rewards.
-func (v *Vault) harvestCostN(i int, s *slot) num {
-	ts := v.work.harvest
-	if len(ts) != len(v.markets) {
-		ts = make([]harvestTerms, len(v.markets))
-		v.work.harvest = ts
-	}
-	t := &ts[i]
-	if !t.set {
-		p := s.ad.Profile()
+// harvestTermsOf reads profile p's harvest cost parameters (none: zero).
+func harvestTermsOf(p *adapters.Profile) harvestTerms {
+	var t harvestTerms
+	if p != nil {
 		t.gas, t.swap = p.ParamOr("gas_harvest", 0), p.ParamOr("harvest_swap_cost", 0)
-		t.fast = !math.IsNaN(t.swap) && !math.IsInf(t.swap, 0) && frac(t.swap).Equal(fixed.FastDecimal(t.swap))
-		t.set = true
 	}
+	t.fast = !math.IsNaN(t.swap) && !math.IsInf(t.swap, 0) && frac(t.swap).Equal(fixed.FastDecimal(t.swap))
+	return t
+}
+
+// harvestCostN is the estimated cost of harvesting s's pending rewards,
+// which are positive in a market that harvests: its gas_harvest at the
+// gas price plus Quantize(rewards x frac(harvest_swap_cost)), on nums
+// when the terms allow (harvestTerms.fast), else on decimals. Most
+// markets of most harvests are only compared with their rewards.
+func (v *Vault) harvestCostN(s *slot) num {
+	t := &s.harvest
 	if !t.fast {
 		return nm(s.env().GasCost(t.gas).Dec().Add(adapters.Quantize(s.pos.Rewards.Dec().Mul(frac(t.swap)))))
 	}
@@ -110,11 +107,11 @@ func (v *Vault) Harvest(now, tick time.Time) (HarvestResult, error) {
 	t := &v.work.txt
 	t.reset()
 	hs := v.work.harvested[:0] // the markets harvested, as res.Markets
-	for i, s := range v.markets {
+	for _, s := range v.markets {
 		if s.pos.Rewards.Sign() <= 0 || !s.ad.CanHarvest() {
 			continue
 		}
-		if est := v.harvestCostN(i, s); est.Cmp(s.pos.Rewards) >= 0 {
+		if est := v.harvestCostN(s); est.Cmp(s.pos.Rewards) >= 0 {
 			// fmt.Sprintf("rewards %s do not cover the harvest cost %s", ...)
 			// without fmt (most markets of most harvests): a Num's text is
 			// its decimal's String.

@@ -61,6 +61,7 @@ type slot struct {
 	// gasQueue is the profile's gas_withdraw + gas_claim: the gas units
 	// of a queued exit (read once; profiles do not change under a vault).
 	gasQueue float64
+	harvest  harvestTerms // its harvest cost parameters (read once)
 	pos      adapters.Position
 	// en is the environment the adapter prices the market in; its
 	// observation is the row feed names, written when first read (env).
@@ -176,6 +177,7 @@ func New(cfg Config, markets []*adapters.Adapter, start time.Time) (*Vault, erro
 		if p := ad.Profile(); p != nil {
 			s.gasQueue = p.ParamOr("gas_withdraw", 0) + p.ParamOr("gas_claim", 0)
 		}
+		s.harvest = harvestTermsOf(ad.Profile())
 		v.markets = append(v.markets, s)
 	}
 	for _, id := range cfg.WithdrawQueue {

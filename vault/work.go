@@ -34,14 +34,13 @@ type work struct {
 	entry     []float64 // fund: the buys' entry costs pro rata
 	hasX      []bool    // fund: the buys funded by the pairs kept
 	instant   []bool
-	keys      []apyKey       // sortByAPY
-	sorted    []*candidate   // sortByAPY
-	xbuys     []int          // Execute: the indexes of the buy orders
-	harvest   []harvestTerms // Harvest: each market's cost terms, read once
-	txt       texts          // decide, Harvest: the rejections' and reasons' texts
-	harvested []Harvested    // Harvest: the markets harvested
-	last      []byte         // fund: the full move's gain test, as its rejections print it
-	gainMid   gainMid        // appendGainTest's middle text
+	keys      []apyKey     // sortByAPY
+	sorted    []*candidate // sortByAPY
+	xbuys     []int        // Execute: the indexes of the buy orders
+	txt       texts        // decide, Harvest: the rejections' and reasons' texts
+	harvested []Harvested  // Harvest: the markets harvested
+	last      []byte       // fund: the full move's gain test, as its rejections print it
+	gainMid   gainMid      // appendGainTest's middle text
 	// orderIdx is the market index of each order of the last decision,
 	// Execute's first guess for an order's market (checked against the
 	// order's market ID, so any decision executes correctly).
