@@ -155,7 +155,7 @@ func (v *Vault) decide(d Decision, target strategies.Target) (Decision, error) {
 		w.cands = make([]candidate, 0, n)
 	}
 	cands := w.cands[:0]
-	minTradeStr := "" // MinTrade's String, made once
+	minTradeStr := "" // MinTrade's text, made once (minTradeText)
 	for i, s := range v.markets {
 		in := &d.Inputs.Markets[i]
 		cur := in.Value
@@ -257,14 +257,11 @@ func (v *Vault) decide(d Decision, target strategies.Target) (Decision, error) {
 			case c.amount.Cmp(minTrade) < 0:
 				// fmt.Sprintf("%s of %s below the minimum trade %s", ...) without fmt: one per market
 				// within the minimum trade of its target, most markets of a typical decision.
-				if minTradeStr == "" {
-					minTradeStr = v.cfg.Rebalance.MinTrade.String()
-				}
 				r := append(t.open(), c.side...)
 				r = append(r, " of "...)
 				r = c.amount.AppendString(r)
 				r = append(r, " below the minimum trade "...)
-				r = append(r, minTradeStr...)
+				r = append(r, minTradeText(&minTradeStr, minTrade)...)
 				t.reject(s.id, r)
 				continue
 			}
@@ -276,7 +273,7 @@ func (v *Vault) decide(d Decision, target strategies.Target) (Decision, error) {
 	d.Inputs.setDrift(navF, f64(transit))
 
 	w.orderIdx = w.orderIdx[:0]
-	p := planner{v: v, d: &d, w: w, room: len(cands), minTrade: minTrade, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year), costs: nm(d.Costs)}
+	p := planner{v: v, d: &d, w: w, room: len(cands), minTrade: minTrade, minTradeText: minTradeStr, k: v.cfg.Rebalance.MinGainOverCost, years: float64(v.cfg.horizon()) / float64(Year), costs: nm(d.Costs)}
 	for k := range cands {
 		if c := &cands[k]; c.side == Buy && c.apy > p.bestBuyAPY {
 			p.bestBuyAPY = c.apy
@@ -609,7 +606,7 @@ type planner struct {
 	cash         num    // idle above its target plus instant proceeds
 	future       num    // claims in transit plus queued sells
 	costs        num    // the orders' estimated costs (Decision.Costs)
-	minTradeText string // minTrade's text in buy's rejections, made once
+	minTradeText string // minTrade's text in rejections (minTradeText), made once a decision
 	err          error  // the first quote that broke the adapters' contract
 }
 
@@ -801,11 +798,7 @@ func (p *planner) buy(buys []*candidate, totalBuy num) {
 				r := append(t.open(), "buy scaled to "...)
 				r = a.AppendString(r)
 				r = append(r, ", below the minimum trade "...)
-				if p.minTradeText == "" {
-					var mb [64]byte
-					p.minTradeText = string(p.minTrade.AppendString(mb[:0])) // once a decision
-				}
-				r = append(r, p.minTradeText...)
+				r = append(r, minTradeText(&p.minTradeText, p.minTrade)...)
 				t.reject(v.markets[c.i].id, r)
 			case p.k > 0 && a.Cmp(c.amount) != 0 && c.apy*a.ToFloat()*p.years < p.k*c.q.EntryCost.ToFloat():
 				r := append(t.open(), "buy scaled to "...)
@@ -1158,4 +1151,14 @@ func (v *Vault) leverOrders(d *Decision, target strategies.Target) {
 			Reason: fmt.Sprintf("%s from %.4g to %.4g (health factor %.4g, liquidation at a %.2f%% price drop)", what, f.Leverage, lev, f.HealthFactor, 100*f.LiquidationDrop)})
 		_ = i
 	}
+}
+
+// minTradeText is the minimum trade m's text (m.Dec().String()) for a
+// rejection, made into *s at its first use in a decision.
+func minTradeText(s *string, m num) string {
+	if *s == "" {
+		var mb [64]byte
+		*s = string(m.AppendString(mb[:0]))
+	}
+	return *s
 }
