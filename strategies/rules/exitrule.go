@@ -134,12 +134,6 @@ type ExitSet struct {
 	sws []atomic.Pointer[seriesWindows]
 }
 
-// of reports whether sw are the window columns of s (windowCache.get's
-// test).
-func (sw *seriesWindows) of(s *adapters.Series) bool {
-	return s != nil && sw.s == s && sw.n == len(s.Times) && sw.n > 0 && len(s.Set) == sw.n && sw.first == &s.Times[0]
-}
-
 // stateConsts keeps, per market, the constants of the last profile a
 // state gave the market where it was not the strategies' own. A vault's
 // state holds the profiles the vault was made with; monitors compiled
@@ -304,14 +298,8 @@ func (x *ExitSet) Check(ctx context.Context, st *strategies.State) ([][]string, 
 		if ms.Row < 0 || ms.Paused {
 			continue
 		}
-		// planCtx.enterNames, with the state's own profile's constants
-		// from x.consts.
-		pc.s, pc.ms = s0, ms
-		pc.consts = &s0.consts[i]
-		if ms.Profile != s0.profiles[i] {
-			pc.consts = x.consts.of(i, ms.Profile)
-		}
-		pc.env.fill(ms, s0.tags[i], pc.consts, pc.t, x.holding)
+		pc.s = s0
+		pc.enterNames(i, ms, x.holding, x.consts)
 		// The market's constant names as the set's conditions were
 		// judged on (neverFires): the state's market may be another
 		// catalog's of the same id.

@@ -685,7 +685,7 @@ func (s *Strategy) writeSummary(buf []byte, eligibleCount, n int, exits []string
 // enter makes market i (ms) the plan context's current market: its
 // profile constants, its environment, its cached windows.
 func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
-	pc.enterNames(i, ms, pc.s.readsHolding)
+	pc.enterNames(i, ms, pc.s.readsHolding, nil)
 	pc.sw, pc.swOK, pc.mi = nil, false, i
 	if nw > 0 { // a strategy without windows computes none
 		clear(pc.have)
@@ -694,14 +694,21 @@ func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
 
 // enterNames is enter without the windows: market i's profile constants
 // and environment, which strategies over the same markets share; holding
-// fills the names computed from the position's value (marketEnv.fill).
-func (pc *planCtx) enterNames(i int, ms *strategies.MarketState, holding bool) {
+// fills the names computed from the position's value (marketEnv.fill);
+// sc, when given, keeps the constants of a state's own profiles (ExitSet).
+func (pc *planCtx) enterNames(i int, ms *strategies.MarketState, holding bool, sc *stateConsts) {
 	s := pc.s
 	pc.ms = ms
 	pc.consts = &s.consts[i]
 	if ms.Profile != s.profiles[i] {
-		c := constsOf(ms.Profile) // the state's own profile (not the catalog's)
-		pc.consts = &c
+		// The state's own profile (not the catalog's): its constants
+		// from the set's (ExitSet), else worked out.
+		if sc != nil {
+			pc.consts = sc.of(i, ms.Profile)
+		} else {
+			c := constsOf(ms.Profile)
+			pc.consts = &c
+		}
 	}
 	pc.env.fill(ms, s.tags[i], pc.consts, pc.t, holding)
 }

@@ -87,7 +87,7 @@ func (c *windowCache) get(i int, s *adapters.Series, nw int) *seriesWindows {
 	old := c.slots[i].Load()
 	if old != nil {
 		for _, sw := range old {
-			if sw != nil && sw.s == s && sw.n == len(s.Times) && sw.first == &s.Times[0] {
+			if sw != nil && sw.of(s) {
 				return sw
 			}
 		}
@@ -164,4 +164,9 @@ func (w *window) computeCached(ms *strategies.MarketState, col *winCol, t int64,
 		return sum / float64(n)
 	}
 	return w.reduce(col.vals[a:b], cur)
+}
+
+// of reports whether sw are the window columns of s.
+func (sw *seriesWindows) of(s *adapters.Series) bool {
+	return s != nil && sw.s == s && sw.n == len(s.Times) && sw.n > 0 && len(s.Set) == sw.n && sw.first == &s.Times[0]
 }
