@@ -440,17 +440,6 @@ func (e *marketEnv) value(name string) (any, bool) {
 	return nil, false
 }
 
-// value returns the value of a plain name in env, for explanations.
-func (e *vaultEnv) value(name string) (any, bool) {
-	if name == "now" {
-		return e.Now, true
-	}
-	if v, ok := e.float(name); ok {
-		return v, true
-	}
-	return nil, false
-}
-
 // float returns the value of a plain name of type float in env (value
 // without boxing it, for explanations written into a buffer).
 func (e *vaultEnv) float(name string) (float64, bool) {
