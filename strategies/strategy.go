@@ -138,7 +138,9 @@ type Allocation struct {
 	// target. A strategy that projects with a Projector has it from the
 	// Projection (Projection.Target sets it); a full plan's Reason also
 	// says "capped by", which is what IsCapped reads for a strategy that
-	// writes its reasons itself. Not serialised: the reason says it.
+	// writes its reasons itself. Not serialised: a full plan's reason
+	// says it; a brief plan's Target (State.Brief: the keeper's, which no
+	// report keeps) has no reasons, and decoded it reads as uncapped.
 	Capped bool `json:"-"`
 }
 
