@@ -728,7 +728,7 @@ func (p *Projector) finish(pw *projWork, w, caps []float64, wanted, dropped []bo
 			k++
 		}
 		for _, g := range p.memberOf[i] {
-			if p.groups[g].cap-gsum[g] <= fixedTol {
+			if p.groupBound(g, gsum) {
 				if k > 0 {
 					buf = append(buf, ", "...)
 				}
@@ -788,15 +788,21 @@ func (p *Projector) finish(pw *projWork, w, caps []float64, wanted, dropped []bo
 	return pr
 }
 
-// groupBinds reports whether a group cap of market i binds (is within
-// fixedTol of its sum gsum): binding's test for the groups.
+// groupBinds reports whether a group cap of market i binds: the brief
+// projection's test for the caps binding names.
 func (p *Projector) groupBinds(i int, gsum []float64) bool {
 	for _, g := range p.memberOf[i] {
-		if p.groups[g].cap-gsum[g] <= fixedTol {
+		if p.groupBound(g, gsum) {
 			return true
 		}
 	}
 	return false
+}
+
+// groupBound reports whether group g's cap binds: its sum gsum[g] is
+// within fixedTol of it.
+func (p *Projector) groupBound(g int, gsum []float64) bool {
+	return p.groups[g].cap-gsum[g] <= fixedTol
 }
 
 // Project projects desired weights onto c for state st; it is
