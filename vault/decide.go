@@ -116,6 +116,11 @@ func (v *Vault) Decide(now, tick time.Time, trigger Trigger, target strategies.T
 // held on the preview). p's market inputs become the decision's (they
 // are completed in place).
 func (v *Vault) decideFrom(now time.Time, p Decision, target strategies.Target) (Decision, error) {
+	if !p.Time.Equal(now) {
+		// decide reads the vault's NAV as the preview's inputs': a
+		// preview of another time cannot be completed.
+		return Decision{}, adapters.E("vault.Decide", adapters.KindInvalid, "vault %q: a preview of %s completed at %s", v.cfg.Name, p.Time.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+	}
 	if err := v.advance("vault.Decide", now); err != nil {
 		return Decision{}, err
 	}

@@ -561,6 +561,9 @@ func TestVault_Preview(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if _, err := v.decideFrom(now.Add(time.Hour), p, tg); err == nil {
+				t.Errorf("holding for target %d, target %d: a preview completed an hour after it: no error", k, j)
+			}
 			from, err := v.decideFrom(now, p, tg)
 			if err != nil {
 				t.Fatal(err)
