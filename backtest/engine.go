@@ -442,7 +442,12 @@ type engine struct {
 	curve stepCurve
 	// loopSlab holds the steps' loop figures still to record (Step.Loops).
 	loopSlab []LoopPoint
-	costs    decimal.Decimal
+	// costs is the cumulative cost of the ledger's entries (booked), a
+	// fixed.Num, whose Add is decimal's without its allocation per entry;
+	// costsDec is it as the decimal the steps record, built when it
+	// changes.
+	costs    fixed.Num
+	costsDec decimal.Decimal
 	issues   []DataIssue
 
 	// bench computes the benchmarks (benchTrack) on a goroutine of its
@@ -791,7 +796,7 @@ func (e *engine) setup(ctx context.Context) error {
 			e.res.LoopMarkets = append(e.res.LoopMarkets, ad.Market().ID)
 		}
 	}
-	e.costs = decimal.Zero
+	e.costsDec = decimal.Zero
 	e.setupMonitors()
 	return nil
 }
@@ -1301,12 +1306,15 @@ func (e *engine) recordMark(k int, now time.Time) bool {
 // entries booked since the last call added).
 func (e *engine) booked() decimal.Decimal {
 	if l := e.v.Ledger(); l.Len() != e.ledgerAt {
-		for _, en := range l.Since(l.Next() - uint64(l.Len()-e.ledgerAt)) {
-			e.costs = e.costs.Add(en.Cost())
+		ens := l.Since(l.Next() - uint64(l.Len()-e.ledgerAt))
+		for i := range ens {
+			en := &ens[i] // the sum of en.Cost() (gas + slippage + fee), as decimal's Adds give it
+			e.costs = e.costs.Add(fixed.FromDec(en.Gas)).Add(fixed.FromDec(en.Slippage)).Add(fixed.FromDec(en.Fee))
 		}
 		e.ledgerAt = l.Len()
+		e.costsDec = e.costs.Dec()
 	}
-	return e.costs
+	return e.costsDec
 }
 
 // loopPoints are the loop markets' figures at step k (nil without loop

@@ -4,6 +4,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -39,65 +40,68 @@ func (e *engine) finish() error {
 	// Ledger: costs, trades and per-market flows.
 	res.Ledger = v.Ledger().Entries()
 	stats := make([]MarketStats, nm)
+	flows := make([]marketFlows, nm)
 	idx := make(map[string]int, nm)
 	for i, mk := range e.markets {
 		idx[mk.id] = i
-		stats[i] = MarketStats{Market: mk.id, EndValue: decimal.Zero, PnL: decimal.Zero, Bought: decimal.Zero, Sold: decimal.Zero,
-			Harvested: decimal.Zero, Gas: decimal.Zero, Slippage: decimal.Zero, Fees: decimal.Zero, EventLoss: decimal.Zero}
 	}
-	z := decimal.Zero
-	m.Traded, m.Gas, m.Slippage, m.ProtocolFees, m.Rounding, m.LiquidationLoss = z, z, z, z, z, z
-	idleFlows := decimal.Zero // idle changes other than through the markets
-	for _, en := range res.Ledger {
-		m.Gas = m.Gas.Add(en.Gas)
-		m.Slippage = m.Slippage.Add(en.Slippage)
-		m.ProtocolFees = m.ProtocolFees.Add(en.Fee)
-		var st *MarketStats
+	var sums struct{ traded, gas, slippage, fees, rounding, liquidation, idle fixed.Num } // idle: changes other than through the markets
+	for k := range res.Ledger {
+		en := &res.Ledger[k]
+		gas, slip, fee := fixed.FromDec(en.Gas), fixed.FromDec(en.Slippage), fixed.FromDec(en.Fee)
+		sums.gas, sums.slippage, sums.fees = sums.gas.Add(gas), sums.slippage.Add(slip), sums.fees.Add(fee)
+		var st *marketFlows
 		if i, ok := idx[en.Market]; ok && en.Market != "" {
-			st = &stats[i]
-			st.Gas = st.Gas.Add(en.Gas)
-			st.Slippage = st.Slippage.Add(en.Slippage)
-			st.Fees = st.Fees.Add(en.Fee)
+			st = &flows[i]
+			st.gas, st.slippage, st.fees = st.gas.Add(gas), st.slippage.Add(slip), st.fees.Add(fee)
 		}
 		switch en.Type {
 		case vault.EntryBuy:
-			m.Traded = m.Traded.Add(en.Amount)
+			sums.traded = sums.traded.Add(fixed.FromDec(en.Amount))
 			m.Orders++
 			if st != nil {
-				st.Bought = st.Bought.Add(en.Amount)
+				st.bought = st.bought.Add(fixed.FromDec(en.Amount))
 			}
 		case vault.EntrySell, vault.EntryQueue:
-			m.Traded = m.Traded.Add(en.Amount)
+			sums.traded = sums.traded.Add(fixed.FromDec(en.Amount))
 			m.Orders++
 			if st != nil && en.Type == vault.EntrySell {
-				st.Sold = st.Sold.Add(en.Amount)
+				st.sold = st.sold.Add(fixed.FromDec(en.Amount))
 			}
 		case vault.EntryClaim:
 			if st != nil {
-				st.Sold = st.Sold.Add(en.Amount)
+				st.sold = st.sold.Add(fixed.FromDec(en.Amount))
 			}
 		case vault.EntryHarvest:
 			if st != nil {
-				st.Harvested = st.Harvested.Add(en.Amount)
+				st.harvested = st.harvested.Add(fixed.FromDec(en.Amount))
 			}
 		case vault.EntryEvent:
 			if st != nil {
-				st.EventLoss = st.EventLoss.Add(en.Amount)
+				st.eventLoss = st.eventLoss.Add(fixed.FromDec(en.Amount))
 			}
 		case vault.EntryRelever:
 			m.Relevers++
 			m.Orders++
 		case vault.EntryLiquidation:
 			m.Liquidations++
-			m.LiquidationLoss = m.LiquidationLoss.Add(en.Amount)
+			sums.liquidation = sums.liquidation.Add(fixed.FromDec(en.Amount))
 		case vault.EntryCost:
-			m.Rounding = m.Rounding.Add(en.Amount)
+			sums.rounding = sums.rounding.Add(fixed.FromDec(en.Amount))
 		case vault.EntryDeposit, vault.EntryWithdraw, vault.EntryDonation:
-			idleFlows = idleFlows.Add(en.IdleDelta())
+			sums.idle = sums.idle.Add(fixed.FromDec(en.IdleDelta()))
 		}
 		if st == nil && (en.Type == vault.EntryBuy || en.Type == vault.EntrySell || en.Type == vault.EntryClaim || en.Type == vault.EntryHarvest) {
 			return adapters.E(e.op, adapters.KindOther, "ledger entry %d (%s) names market %q outside the universe", en.Seq, en.Type, en.Market)
 		}
+	}
+	m.Traded, m.Gas, m.Slippage, m.ProtocolFees = sums.traded.Dec(), sums.gas.Dec(), sums.slippage.Dec(), sums.fees.Dec()
+	m.Rounding, m.LiquidationLoss = sums.rounding.Dec(), sums.liquidation.Dec()
+	idleFlows := sums.idle.Dec()
+	for i, mk := range e.markets {
+		f := &flows[i]
+		stats[i] = MarketStats{Market: mk.id, EndValue: decimal.Zero, PnL: decimal.Zero, Bought: f.bought.Dec(), Sold: f.sold.Dec(),
+			Harvested: f.harvested.Dec(), Gas: f.gas.Dec(), Slippage: f.slippage.Dec(), Fees: f.fees.Dec(), EventLoss: f.eventLoss.Dec()}
 	}
 	for _, d := range res.Decisions {
 		m.Decisions++
@@ -161,12 +165,12 @@ func (e *engine) finish() error {
 	res.Markets = stats
 	// Idle: what idle holds beyond the capital, the flows from the
 	// markets and the user flows after the start.
-	marketFlows := decimal.Zero
+	fromMarkets := decimal.Zero
 	for i := range stats {
-		marketFlows = marketFlows.Add(stats[i].Sold).Add(stats[i].Harvested).Sub(stats[i].Bought)
+		fromMarkets = fromMarkets.Add(stats[i].Sold).Add(stats[i].Harvested).Sub(stats[i].Bought)
 	}
 	a := &res.Attribution
-	a.Idle = v.Idle().Sub(idleFlows).Sub(marketFlows)
+	a.Idle = v.Idle().Sub(idleFlows).Sub(fromMarkets)
 	endNAV := v.GrossAssets()
 	startNAV := idleFlows // the capital deposited (no positions before the start)
 	a.NAVChange = endNAV.Sub(startNAV)
@@ -207,3 +211,9 @@ func (e *engine) finish() error {
 	}
 	return nil
 }
+
+// marketFlows are a market's ledger sums (MarketStats) while the ledger
+// is summed: fixed.Num, whose Add is decimal's (the same coefficient and
+// exponent) without the allocation decimal's Add makes for each entry;
+// the decimals are built once at the end.
+type marketFlows struct{ bought, sold, harvested, gas, slippage, fees, eventLoss fixed.Num }
