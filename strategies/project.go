@@ -78,12 +78,16 @@ func (p *Projection) Target(reasons []string) Target {
 // once per strategy (NewProjector) and call Project or Greedy per plan; a
 // Projector is safe for concurrent use.
 type Projector struct {
-	c         Constraints
-	ids       []string
-	budget    float64 // 1 - idle floor
-	groups    []group
-	memberOf  [][]int   // per market: indices into groups
-	all       []int     // every market's index, in order (enforce's budget)
+	c        Constraints
+	ids      []string
+	budget   float64 // 1 - idle floor
+	groups   []group
+	memberOf [][]int // per market: indices into groups
+	all      []int   // every market's index, in order (enforce's budget)
+	// ownCaps is each market's cap before the TVL cap: max_weight, or
+	// +Inf. It depends on the constraints alone, so prepare copies it
+	// and works out per plan only the TVL caps, which read the state.
+	ownCaps   []float64
 	maxWLabel string    // "max_weight = 0.35"
 	tvlLabel  string    // "max_share_of_tvl = 0.01"
 	works     sync.Pool // *projWork: one projection's working memory
@@ -158,9 +162,14 @@ func NewProjector(c Constraints, markets []adapters.Market) (*Projector, error) 
 		p.budget = math.Nextafter(p.budget, 0)
 	}
 	p.all = make([]int, len(markets))
+	p.ownCaps = make([]float64, len(markets))
 	for i := range markets {
 		p.ids[i] = markets[i].ID
 		p.all[i] = i
+		p.ownCaps[i] = math.Inf(1)
+		if c.MaxWeight > 0 {
+			p.ownCaps[i] = c.MaxWeight
+		}
 	}
 	for _, g := range c.groups(markets) {
 		if g.cap >= p.budget {
@@ -335,8 +344,12 @@ func (p *Projector) prepare(pw *projWork, st *State, desired []float64) (caps []
 	if len(desired) != n {
 		return nil, nil, adapters.E(op, adapters.KindInvalid, "%d desired weights for %d markets", len(desired), n)
 	}
-	caps = floats(&pw.caps, n)
-	nav := st.NAV.Float()
+	caps = append(pw.caps[:0], p.ownCaps...)
+	pw.caps = caps
+	var nav float64
+	if p.c.MaxShareOfTVL > 0 {
+		nav = st.NAV.Float()
+	}
 	for i := range st.Markets {
 		ms := &st.Markets[i]
 		if ms.Market.ID != p.ids[i] {
@@ -344,10 +357,6 @@ func (p *Projector) prepare(pw *projWork, st *State, desired []float64) (caps []
 		}
 		if d := desired[i]; math.IsNaN(d) || math.IsInf(d, 0) || d < 0 {
 			return nil, nil, adapters.E(op, adapters.KindInvalid, "%s: desired weight %g is not a finite number >= 0", p.ids[i], d)
-		}
-		caps[i] = math.Inf(1)
-		if p.c.MaxWeight > 0 {
-			caps[i] = p.c.MaxWeight
 		}
 		if p.c.MaxShareOfTVL > 0 {
 			if tc, ok := p.c.tvlCap(st, nav, ms); ok {
