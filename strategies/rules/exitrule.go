@@ -140,12 +140,18 @@ type ExitSet struct {
 // apart hold their own copies of the same ones wherever a market has
 // parameters of its own (Catalog.ProfileFor copies the profile at every
 // call), so without it such a market's constants (six parameter look-ups)
-// were worked out again at every check. A state's profiles are
+// were worked out again at every check. A strategy keeps one for its
+// plans (ownConsts), an ExitSet one for its checks. A state's profiles are
 // immutable and the same from step to step: the entry is read far more
 // often than made. Entries are never changed once stored, so concurrent
 // checks may only make one twice.
 type stateConsts struct {
 	m []atomic.Pointer[profileConstsOf]
+}
+
+// newStateConsts keeps the constants of n markets' profiles.
+func newStateConsts(n int) *stateConsts {
+	return &stateConsts{m: make([]atomic.Pointer[profileConstsOf], n)}
 }
 
 // profileConstsOf is a profile and its constants.
@@ -174,7 +180,7 @@ func NewExitSet(ss []*Strategy) *ExitSet {
 		x.holding = x.holding || s.readsHolding
 	}
 	if x.shared {
-		x.consts = &stateConsts{m: make([]atomic.Pointer[profileConstsOf], len(ss[0].universe))}
+		x.consts = newStateConsts(len(ss[0].universe))
 		x.never = make([][]bool, len(ss))
 		for k, s := range ss {
 			x.never[k] = neverFires(s)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -452,6 +453,60 @@ func TestFmtNum(t *testing.T) {
 	for _, tc := range tests {
 		if got := fmtNum(tc.v); got != tc.want {
 			t.Errorf("fmtNum(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
+// TestStrategy_Plan_OwnProfiles plans on states whose markets carry
+// profiles of their own (Catalog.ProfileFor's copies with the markets'
+// parameters: a vault's, not the strategy's), whose constants the
+// strategy remembers per market (ownConsts) rather than working them out
+// at every plan: each plan's scores are net_apy = apy + reward_apy x (1 -
+// reward_haircut) with the haircut of the profile the state holds now,
+// also after the state's profile of a market changes to one with another
+// haircut, and again when it changes back.
+func TestStrategy_Plan_OwnProfiles(t *testing.T) {
+	catalog := func(haircut float64) *adapters.Catalog {
+		cat := adapters.Builtin()
+		for _, id := range []string{"etherfi/weeth-own", "kelp/rseth-own"} {
+			if err := cat.AddMarket(adapters.Market{ID: id, Kind: adapters.LRT, Base: adapters.ETH, Params: map[string]float64{"reward_haircut": haircut}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return cat
+	}
+	s, err := Load("test.yaml", []byte("name: own\nbase: ETH\nuniverse: [etherfi/weeth-own, kelp/rseth-own]\nrules: { eligible: \"true\", score: \"net_apy\" }\n"), catalog(0.5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const apy, reward = 0.031, 0.017
+	state := func(cat *adapters.Catalog) *strategies.State {
+		var ms []strategies.MarketState
+		for _, id := range []string{"etherfi/weeth-own", "kelp/rseth-own"} {
+			m := marketState(t, cat, id, obs(-1, fAPY, apy, fRew, reward, fRate, 1, fPrice, 1))
+			if m.Profile == s.profiles[len(ms)] {
+				t.Fatal("the state's profile is the strategy's: the test does not reach the state's own constants")
+			}
+			ms = append(ms, m)
+		}
+		return newState(adapters.ETH, ms...)
+	}
+	half, none := state(catalog(0.5)), state(catalog(0))
+	for k, tc := range []struct {
+		st      *strategies.State
+		haircut float64
+	}{{half, 0.5}, {half, 0.5}, {none, 0}, {half, 0.5}, {none, 0}} {
+		got, err := s.Plan(context.Background(), tc.st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 0.0395 and 0.048: four decimals, as the reason's six digits
+		// print them.
+		want := "score " + strconv.FormatFloat(math.Round((apy+reward*(1-tc.haircut))*1e4)/1e4, 'g', -1, 64)
+		for _, a := range got.Allocations {
+			if !strings.HasPrefix(a.Reason, want) {
+				t.Errorf("plan %d (haircut %g), %s: reason %q, want it to start %q", k, tc.haircut, a.Market, a.Reason, want)
+			}
 		}
 	}
 }

@@ -35,6 +35,12 @@ type Strategy struct {
 	profiles []*adapters.Profile
 	tags     [][]string      // per market: AllTags
 	consts   []profileConsts // per market: constants of profiles[i]
+	// ownConsts keeps the constants of a state's own profile of a market
+	// (one not profiles[i]: a vault's copy merged with the market's own
+	// parameters, which Catalog.ProfileFor makes anew at every call), so
+	// that plans over the same state work them out once, not per market
+	// and plan. Shared by copies made with WithParams (same universe).
+	ownConsts *stateConsts
 
 	paramNames []string
 	paramVals  []float64
@@ -211,6 +217,7 @@ func (s *Strategy) prepare() {
 	for i, p := range s.profiles {
 		s.consts[i] = constsOf(p)
 	}
+	s.ownConsts = newStateConsts(len(s.universe))
 	s.wcache = newWindowCache(len(s.universe), len(s.comp.windows))
 	s.pcs = &sync.Pool{New: func() any { return new(planCtx) }}
 	s.scs = &sync.Pool{New: func() any { return new(shouldCtx) }}
@@ -612,8 +619,12 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 	defer func() { pc.out = out[:0] }()
 	if brief {
 		for i := range t.Allocations {
-			t.Allocations[i] = strategies.Allocation{Market: proj.Markets[i], Weight: proj.Weights[i],
-				Reason: proj.Reasons[i], Reads: s.readList(reads[i]), Leverage: levs[i], Capped: proj.Capped[i]}
+			// Field by field: a composite literal is built on the stack
+			// and copied in wide words, which stalls on reading back the
+			// narrow stores just made (measured: a tenth of a W1 plan).
+			a := &t.Allocations[i]
+			a.Market, a.Weight, a.Reason = proj.Markets[i], proj.Weights[i], proj.Reasons[i]
+			a.Reads, a.Leverage, a.Capped = s.readList(reads[i]), levs[i], proj.Capped[i]
 		}
 		t.Reason, out = s.summary(out, eligibleCount, n, exits)
 		return nil
@@ -685,7 +696,7 @@ func (s *Strategy) writeSummary(buf []byte, eligibleCount, n int, exits []string
 // enter makes market i (ms) the plan context's current market: its
 // profile constants, its environment, its cached windows.
 func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
-	pc.enterNames(i, ms, pc.s.readsHolding, nil)
+	pc.enterNames(i, ms, pc.s.readsHolding, pc.s.ownConsts)
 	pc.sw, pc.swOK, pc.mi = nil, false, i
 	if nw > 0 { // a strategy without windows computes none
 		clear(pc.have)
@@ -695,20 +706,16 @@ func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
 // enterNames is enter without the windows: market i's profile constants
 // and environment, which strategies over the same markets share; holding
 // fills the names computed from the position's value (marketEnv.fill);
-// sc, when given, keeps the constants of a state's own profiles (ExitSet).
+// sc keeps the constants of a state's own profiles (the strategy's
+// ownConsts, or an ExitSet's).
 func (pc *planCtx) enterNames(i int, ms *strategies.MarketState, holding bool, sc *stateConsts) {
 	s := pc.s
 	pc.ms = ms
 	pc.consts = &s.consts[i]
 	if ms.Profile != s.profiles[i] {
-		// The state's own profile (not the catalog's): its constants
-		// from the set's (ExitSet), else worked out.
-		if sc != nil {
-			pc.consts = sc.of(i, ms.Profile)
-		} else {
-			c := constsOf(ms.Profile)
-			pc.consts = &c
-		}
+		// The state's own profile (not the catalog's): its constants as
+		// remembered for the market.
+		pc.consts = sc.of(i, ms.Profile)
 	}
 	pc.env.fill(ms, s.tags[i], pc.consts, pc.t, holding)
 }
