@@ -11,15 +11,17 @@ import (
 // work is the memory a rebalance computes in and reuses from one to the
 // next: the decision's target weights, candidates, funding pairs and
 // sizes, and the execution's list of buys. Nothing a Decision or a Result
-// holds points into it (orders, rejections and inputs are made fresh for
-// each decision), and only the vault's own goroutine uses it, as for
-// every other part of a Vault. Between rebalances it holds the last
+// holds points into it (orders and rejections are made fresh for each
+// decision, its inputs taken from a block of their own, inputBlock), and
+// only the vault's own goroutine uses it, as for every other part of a
+// Vault. Between rebalances it holds the last
 // one's candidates (their quotes and reasons) until the next overwrites
 // them.
 type work struct {
 	tw        []float64
 	flags     []uint8
 	cands     []candidate
+	inputs    inputBlock // decision: the market inputs of the decisions
 	opts      []*candidate
 	buys      []*candidate
 	bs        []*candidate
