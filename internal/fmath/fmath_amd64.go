@@ -76,61 +76,123 @@ func Log1p(x float64) float64 {
 	return f - (hfsq - s*(hfsq+R))
 }
 
-// Exp is math.Exp(x), to the bit: exp with the copy where math.Exp
-// takes the FMA path it copies (expFMA, checked at start).
-func Exp(x float64) float64 { return exp(x, expFMA) }
+// Exp is math.Exp(x), to the bit: Exp4's first of four (x in each).
+func Exp(x float64) float64 {
+	y, _, _, _ := Exp4(x, x, x, x)
+	return y
+}
 
-// exp is, with useCopy and for |x| <= 700, math/exp_amd64.s's path for
-// processors with AVX and FMA: each fused multiply-add a math.FMA and
-// every other product converted to float64 so that the compiler fuses
-// none (the path without FMA rounds differently, which probeExp tells
-// apart); otherwise math.Exp itself. Exp is inlined into its callers,
-// which call exp directly: one call, where math.Exp is an assembly
-// function behind an ABI wrapper.
-func exp(x float64, useCopy bool) float64 {
-	if !useCopy || !(x >= -700 && x <= 700) {
-		return math.Exp(x)
+// Exp4 is math.Exp of each of x0..x3, to the bit: exp4 with the copy
+// where math.Exp takes the FMA path it copies (expFMA, checked at start).
+func Exp4(x0, x1, x2, x3 float64) (y0, y1, y2, y3 float64) { return exp4(x0, x1, x2, x3, expFMA) }
+
+// exp4 is, with useCopy, math/exp_amd64.s's path for processors with AVX
+// and FMA applied to each of x0..x3 with |x| <= 700: each fused
+// multiply-add a math.FMA and every other product converted to float64
+// so that the compiler fuses none (the path without FMA rounds
+// differently, which probeExp tells apart); math.Exp itself for an x
+// beyond, and for all four without useCopy.
+//
+// Each exponential is a chain of some twenty dependent operations (the
+// polynomial's multiply-adds, the squarings): the four are written side
+// by side, operation by operation, so that the processor overlaps their
+// chains, where four calls one after the other each waited on its own.
+// Each lane's operations and their order are those of the one-lane path.
+func exp4(x0, x1, x2, x3 float64, useCopy bool) (y0, y1, y2, y3 float64) {
+	if !useCopy {
+		return math.Exp(x0), math.Exp(x1), math.Exp(x2), math.Exp(x3)
+	}
+	in0, in1, in2, in3 := x0 >= -700 && x0 <= 700, x1 >= -700 && x1 <= 700, x2 >= -700 && x2 <= 700, x3 >= -700 && x3 <= 700
+	if !(in0 && in1 && in2 && in3) {
+		// A lane beyond the copy's range is math.Exp's (the copy computed
+		// of 0 in its place, and dropped).
+		a0, a1, a2, a3 := x0, x1, x2, x3
+		if !in0 {
+			a0 = 0
+		}
+		if !in1 {
+			a1 = 0
+		}
+		if !in2 {
+			a2 = 0
+		}
+		if !in3 {
+			a3 = 0
+		}
+		y0, y1, y2, y3 = exp4(a0, a1, a2, a3, true)
+		if !in0 {
+			y0 = math.Exp(x0)
+		}
+		if !in1 {
+			y1 = math.Exp(x1)
+		}
+		if !in2 {
+			y2 = math.Exp(x2)
+		}
+		if !in3 {
+			y3 = math.Exp(x3)
+		}
+		return y0, y1, y2, y3
 	}
 	const (
 		log2e = 1.4426950408889634073599246810018920 // 1/LN2
 		ln2U  = 0.69314718055966295651160180568695068359375
 		ln2L  = 0.28235290563031577122588448175013436025525412068e-12
+		// the Taylor series' coefficients, from the highest
+		c7 = 2.4801587301587301587e-5
+		c6 = 1.9841269841269841270e-4
+		c5 = 1.3888888888888888889e-3
+		c4 = 8.3333333333333333333e-3
+		c3 = 4.1666666666666666667e-2
+		c2 = 1.6666666666666666667e-1
+		c1 = 0.5
+		c0 = 1.0
 	)
-	n := math.RoundToEven(float64(x * log2e)) // CVTSD2SL: the exponent, rounded to nearest even
-	r := math.FMA(-n, ln2U, x)
-	r = math.FMA(-n, ln2L, r)
-	r = float64(r * 0.0625)
+	// the exponents, rounded to nearest even (CVTSD2SL)
+	n0, n1, n2, n3 := math.RoundToEven(float64(x0*log2e)), math.RoundToEven(float64(x1*log2e)),
+		math.RoundToEven(float64(x2*log2e)), math.RoundToEven(float64(x3*log2e))
+	r0, r1, r2, r3 := math.FMA(-n0, ln2U, x0), math.FMA(-n1, ln2U, x1), math.FMA(-n2, ln2U, x2), math.FMA(-n3, ln2U, x3)
+	r0, r1, r2, r3 = math.FMA(-n0, ln2L, r0), math.FMA(-n1, ln2L, r1), math.FMA(-n2, ln2L, r2), math.FMA(-n3, ln2L, r3)
+	r0, r1, r2, r3 = float64(r0*0.0625), float64(r1*0.0625), float64(r2*0.0625), float64(r3*0.0625)
 	// Taylor series
-	p := math.FMA(2.4801587301587301587e-5, r, 1.9841269841269841270e-4)
-	p = math.FMA(p, r, 1.3888888888888888889e-3)
-	p = math.FMA(p, r, 8.3333333333333333333e-3)
-	p = math.FMA(p, r, 4.1666666666666666667e-2)
-	p = math.FMA(p, r, 1.6666666666666666667e-1)
-	p = math.FMA(p, r, 0.5)
-	p = math.FMA(p, r, 1.0)
-	r = float64(r * p)
+	p0, p1, p2, p3 := math.FMA(c7, r0, c6), math.FMA(c7, r1, c6), math.FMA(c7, r2, c6), math.FMA(c7, r3, c6)
+	p0, p1, p2, p3 = math.FMA(p0, r0, c5), math.FMA(p1, r1, c5), math.FMA(p2, r2, c5), math.FMA(p3, r3, c5)
+	p0, p1, p2, p3 = math.FMA(p0, r0, c4), math.FMA(p1, r1, c4), math.FMA(p2, r2, c4), math.FMA(p3, r3, c4)
+	p0, p1, p2, p3 = math.FMA(p0, r0, c3), math.FMA(p1, r1, c3), math.FMA(p2, r2, c3), math.FMA(p3, r3, c3)
+	p0, p1, p2, p3 = math.FMA(p0, r0, c2), math.FMA(p1, r1, c2), math.FMA(p2, r2, c2), math.FMA(p3, r3, c2)
+	p0, p1, p2, p3 = math.FMA(p0, r0, c1), math.FMA(p1, r1, c1), math.FMA(p2, r2, c1), math.FMA(p3, r3, c1)
+	p0, p1, p2, p3 = math.FMA(p0, r0, c0), math.FMA(p1, r1, c0), math.FMA(p2, r2, c0), math.FMA(p3, r3, c0)
+	r0, r1, r2, r3 = float64(r0*p0), float64(r1*p1), float64(r2*p2), float64(r3*p3)
 	// Squared four times: (r+1)^16 - 1 as r(r+2) three times, then r(r+2)+1.
-	r = float64(r * (r + 2))
-	r = float64(r * (r + 2))
-	r = float64(r * (r + 2))
-	r = math.FMA(r, r+2, 1)
+	r0, r1, r2, r3 = float64(r0*(r0+2)), float64(r1*(r1+2)), float64(r2*(r2+2)), float64(r3*(r3+2))
+	r0, r1, r2, r3 = float64(r0*(r0+2)), float64(r1*(r1+2)), float64(r2*(r2+2)), float64(r3*(r3+2))
+	r0, r1, r2, r3 = float64(r0*(r0+2)), float64(r1*(r1+2)), float64(r2*(r2+2)), float64(r3*(r3+2))
+	r0, r1, r2, r3 = math.FMA(r0, r0+2, 1), math.FMA(r1, r1+2, 1), math.FMA(r2, r2+2, 1), math.FMA(r3, r3+2, 1)
 	// times 2**n (|n| <= 1010: a normal power of two)
-	return float64(r * math.Float64frombits(uint64(int64(n)+0x3ff)<<52))
+	return float64(r0 * pow2(n0)), float64(r1 * pow2(n1)), float64(r2 * pow2(n2)), float64(r3 * pow2(n3))
 }
 
-// expFMA reports whether exp's copy gave math.Exp's results to the bit on
+// pow2 is 2**n for an integral n with |n| <= 1022.
+func pow2(n float64) float64 { return math.Float64frombits(uint64(int64(n)+0x3ff) << 52) }
+
+// expFMA reports whether exp4's copy gave math.Exp's results to the bit on
 // every probe in this process: math.Exp takes its FMA path here.
 var expFMA = probeExp()
 
-// probeExp reports whether exp's copy and math.Exp agree on every probe
+// probeExp reports whether exp4's copy and math.Exp agree on every probe
 // (the exponential of rates, of an hour's log growth at them, and of
 // arguments up to +-250), on which the FMA path and the path without it
 // differ (TestExp_ProbesTellPaths).
 func probeExp() bool {
 	for _, x := range probes() {
 		for _, e := range []float64{x, x / 8760, x * 600} {
-			if math.Float64bits(exp(e, true)) != math.Float64bits(math.Exp(e)) {
-				return false
+			xs := [4]float64{e, -e, 2 * e, 0.5 * e}
+			var ys [4]float64
+			ys[0], ys[1], ys[2], ys[3] = exp4(xs[0], xs[1], xs[2], xs[3], true)
+			for l, y := range ys {
+				if math.Float64bits(y) != math.Float64bits(math.Exp(xs[l])) {
+					return false
+				}
 			}
 		}
 	}

@@ -59,29 +59,43 @@ func TestLog1pExp(t *testing.T) {
 		math.Nextafter(4.142135623730950488017e-01, 0), 700, -700, math.Nextafter(700, 800), 710, -746, math.MaxFloat64} {
 		xs = append(xs, x)
 	}
-	for _, x := range xs {
+	for i, x := range xs {
 		same(t, "Log1p", x, Log1p(x), math.Log1p(x))
 		for _, e := range []float64{x, x / 8760, x * 700, x * 1e5} {
 			same(t, "Exp", e, Exp(e), math.Exp(e))
+		}
+		// Exp4's lanes: x with three others of the list (in and beyond
+		// the copy's range alike), in each lane.
+		var es [4]float64
+		for l := range es {
+			es[l] = xs[(i+l*7919)%len(xs)] / []float64{1, 8760, 1, 0.01}[l]
+		}
+		for range 4 {
+			var ys [4]float64
+			ys[0], ys[1], ys[2], ys[3] = Exp4(es[0], es[1], es[2], es[3])
+			for l, y := range ys {
+				same(t, "Exp4", es[l], y, math.Exp(es[l]))
+			}
+			es = [4]float64{es[1], es[2], es[3], es[0]}
 		}
 	}
 }
 
 // TestExp_ProbesTellPaths: on a processor with FMA math.Exp rounds as
-// exp's copy; without, as expNoFMA (math/exp_amd64.s's other path, copied
+// exp4's copy; without, as expNoFMA (math/exp_amd64.s's other path, copied
 // here). probeExp can tell which math.Exp takes only if the two differ
 // on its probes.
 func TestExp_ProbesTellPaths(t *testing.T) {
 	differ := 0
 	for _, x := range probes() {
 		for _, e := range []float64{x, x / 8760, x * 600} {
-			if math.Float64bits(exp(e, true)) != math.Float64bits(expNoFMA(e)) {
+			if y, _, _, _ := exp4(e, e, e, e, true); math.Float64bits(y) != math.Float64bits(expNoFMA(e)) {
 				differ++
 			}
 		}
 	}
 	if differ == 0 {
-		t.Fatalf("exp's copy and the path without FMA agree on every probe: probeExp cannot tell them apart")
+		t.Fatalf("exp4's copy and the path without FMA agree on every probe: probeExp cannot tell them apart")
 	}
 	t.Logf("%d of %d probes tell the paths apart", differ, 3*len(probes()))
 }
