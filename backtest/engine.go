@@ -1219,7 +1219,7 @@ func (e *engine) progress(done int) {
 		return
 	}
 	last := &e.res.Steps[len(e.res.Steps)-1]
-	e.spec.Progress(Progress{Step: done, Steps: len(e.times), Markets: len(e.markets), Time: last.Time, NAV: last.NAV})
+	e.spec.Progress(Progress{Step: done, Steps: len(e.times), Markets: len(e.markets), Time: last.Time, NAV: last.NAV.Decimal()})
 }
 
 // countResult notes an executed rebalance.
@@ -1239,7 +1239,7 @@ func (e *engine) record(k int, now time.Time) {
 	nav, equity := v.GrossAssets(), v.ConvertToAssets(e.shares)
 	e.curve.add(toFloat(nav), toFloat(equity))
 	e.res.Steps = append(e.res.Steps, Step{
-		Time: now, NAV: nav, Equity: equity, PricePerShare: v.PricePerShare(),
+		Time: now, NAV: ExactFigure(nav), Equity: ExactFigure(equity), PricePerShare: ExactFigure(v.PricePerShare()),
 		Idle: v.Idle(), Costs: e.booked(), Values: vals, Loops: e.loopPoints(k),
 	})
 }
@@ -1291,12 +1291,12 @@ func (e *engine) recordMark(k int, now time.Time) bool {
 	}
 	m := v.MarkAt(now, pos)
 	prev := &e.res.Steps[len(e.res.Steps)-1]
-	nav, navF := fixed.FromFloatSigFloat(m.NAV)
-	equity, equityF := fixed.FromFloatSigFloat(m.Assets(e.sharesF))
+	nav, navF := markFigureFloat(m.NAV)
+	equity, equityF := markFigureFloat(m.Assets(e.sharesF))
 	e.curve.add(navF, equityF)
 	e.res.Steps = append(e.res.Steps, Step{
 		Time: now, NAV: nav, Equity: equity,
-		PricePerShare: fixed.FromFloatSig(m.PricePerShare), Idle: prev.Idle, Costs: prev.Costs, Values: vals, Loops: e.loopPoints(k),
+		PricePerShare: markFigure(m.PricePerShare), Idle: prev.Idle, Costs: prev.Costs, Values: vals, Loops: e.loopPoints(k),
 	})
 	e.res.Data.MarkedSteps++
 	return true

@@ -33,8 +33,8 @@ func (e *engine) finish() error {
 	eq[0] = toFloat(e.startEquity)
 	m := &res.Metrics
 	m.Headline = ComputeHeadline(ts, eq, e.spec.RiskFree)
-	m.StartNAV, m.EndNAV = steps[0].NAV, steps[n-1].NAV
-	m.StartEquity, m.EndEquity = e.startEquity, steps[n-1].Equity
+	m.StartNAV, m.EndNAV = steps[0].NAV.Decimal(), steps[n-1].NAV.Decimal()
+	m.StartEquity, m.EndEquity = e.startEquity, steps[n-1].Equity.Decimal()
 	m.PnL = m.EndEquity.Sub(m.StartEquity)
 
 	// Ledger: costs, trades and per-market flows.

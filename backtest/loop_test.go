@@ -129,7 +129,7 @@ func TestRealData_LoopHeldGrowsAsIndexes(t *testing.T) {
 		}
 		r, l, b := state(st.Time)
 		want := units*r*l - scaled*b
-		got := st.NAV.Sub(st.Idle).InexactFloat64()
+		got := st.NAV.Decimal().Sub(st.Idle).InexactFloat64()
 		if d := math.Abs(got/want - 1); d > worst {
 			worst = d
 		}

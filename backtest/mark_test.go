@@ -58,9 +58,9 @@ func worstStep(t *testing.T, marked, exact *Result, positions bool) (worst float
 		if !m.Time.Equal(x.Time) {
 			t.Fatalf("step %d at %s, exact at %s", k, m.Time, x.Time)
 		}
-		check(k, "NAV", fl(m.NAV), fl(x.NAV))
-		check(k, "equity", fl(m.Equity), fl(x.Equity))
-		check(k, "share price", fl(m.PricePerShare), fl(x.PricePerShare))
+		check(k, "NAV", fl(m.NAV.Decimal()), fl(x.NAV.Decimal()))
+		check(k, "equity", fl(m.Equity.Decimal()), fl(x.Equity.Decimal()))
+		check(k, "share price", fl(m.PricePerShare.Decimal()), fl(x.PricePerShare.Decimal()))
 		check(k, "idle", fl(m.Idle), fl(x.Idle))
 		for i := range m.Values {
 			if !positions {

@@ -364,7 +364,7 @@ func runPath(ctx context.Context, ms MonteCarloSpec, markets []adapters.Market, 
 		}
 		v := 0.0
 		if j < len(r.Steps) {
-			v = r.Steps[j].Equity.InexactFloat64()
+			v = r.Steps[j].Equity.Float()
 		}
 		p.Fan = append(p.Fan, v)
 	}

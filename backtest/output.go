@@ -498,7 +498,7 @@ func Drawdowns(values []float64) []float64 {
 func equityValues(r *Result) []float64 {
 	out := make([]float64, len(r.Steps))
 	for i := range r.Steps {
-		out[i] = r.Steps[i].Equity.InexactFloat64()
+		out[i] = r.Steps[i].Equity.Float()
 	}
 	return out
 }

@@ -46,7 +46,7 @@ func TestRun_Progress(t *testing.T) {
 		if i > 0 && (p.Step < got[i-1].Step || p.Time.Before(got[i-1].Time)) {
 			t.Errorf("report %d goes back: step %d at %s after %d at %s", i, p.Step, p.Time, got[i-1].Step, got[i-1].Time)
 		}
-		if rec := res.Steps[p.Step-1]; !p.Time.Equal(rec.Time) || !p.NAV.Equal(rec.NAV) {
+		if rec := res.Steps[p.Step-1]; !p.Time.Equal(rec.Time) || !p.NAV.Equal(rec.NAV.Decimal()) {
 			t.Errorf("report %d: step %d at %s NAV %s; the step's record is %s NAV %s", i, p.Step, p.Time, p.NAV, rec.Time, rec.NAV)
 		}
 	}

@@ -68,7 +68,7 @@ func fixtureResult(n int) *Result {
 		c := adapters.Quantize(nav.Mul(w).Mul(mustDec("0.1")))
 		idle := nav.Sub(a).Sub(b).Sub(c)
 		r.Steps = append(r.Steps, Step{
-			Time: at(i), NAV: nav, Equity: eq, PricePerShare: eq.DivRound(capital, 36), Idle: idle,
+			Time: at(i), NAV: ExactFigure(nav), Equity: ExactFigure(eq), PricePerShare: ExactFigure(eq.DivRound(capital, 36)), Idle: idle,
 			Costs:  decimal.NewFromInt(int64(i/10)).DivRound(decimal.NewFromInt(1000), adapters.Scale),
 			Values: []float64{a.InexactFloat64(), b.InexactFloat64(), c.InexactFloat64()},
 		})
@@ -101,8 +101,8 @@ func fixtureResult(n int) *Result {
 		Headline: Headline{StartValue: 100, EndValue: eqs[n-1], TotalReturn: eqs[n-1]/100 - 1, Years: float64(n-1) / 8760,
 			APY: 0.0321, StepsPerYear: 8760, Volatility: 0.0456, Sharpe: 1.25, DownsideDeviation: 0.0228, Sortino: 2.5, MaxDrawdown: 0.0583,
 			DrawdownPeak: at(n * 4 / 10), DrawdownTrough: at(n*4/10 + 10), Calmar: 0.55},
-		StartNAV: r.Steps[0].NAV, EndNAV: last.NAV, StartEquity: capital, EndEquity: last.Equity,
-		PnL: last.Equity.Sub(capital), Traded: mustDec("142.5"), Turnover: 1.4, TurnoverAnnual: 12.5,
+		StartNAV: r.Steps[0].NAV.Decimal(), EndNAV: last.NAV.Decimal(), StartEquity: capital, EndEquity: last.Equity.Decimal(),
+		PnL: last.Equity.Decimal().Sub(capital), Traded: mustDec("142.5"), Turnover: 1.4, TurnoverAnnual: 12.5,
 		Gas: mustDec("0.0021"), Slippage: mustDec("0.0134"), ProtocolFees: mustDec("0.001"), VaultFees: mustDec("0.05"), Rounding: mustDec("0.000000000000000003"),
 		Decisions: 3, Rebalances: 1, Exits: 1, Harvests: 1, Orders: 4, HHI: 0.46,
 	}

@@ -426,7 +426,7 @@ func allocationChart(r *Result, maxPoints int) svgChart {
 	for j, i := range idx {
 		s := &r.Steps[i]
 		xs[j] = float64(s.Time.Unix())
-		nav := s.NAV.InexactFloat64()
+		nav := s.NAV.Float()
 		if nav <= 0 {
 			continue
 		}

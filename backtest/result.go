@@ -5,6 +5,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/yieldvault/yieldvault/fixed"
+
 	"github.com/yieldvault/yieldvault/vault"
 )
 
@@ -133,13 +135,13 @@ type Step struct {
 	Time time.Time `json:"time"`
 	// NAV is the vault's gross assets: idle plus every position and
 	// queued claim at the vault's pricing (pending rewards excluded).
-	NAV decimal.Decimal `json:"nav"`
+	NAV Figure `json:"nav"`
 	// Equity is what the investor's shares are worth: their part of the
 	// vault's total assets (gross assets less locked profit), after the
 	// fee shares' dilution. Return metrics are computed on Equity.
-	Equity decimal.Decimal `json:"equity"`
+	Equity Figure `json:"equity"`
 	// PricePerShare is the vault's share price (36 places).
-	PricePerShare decimal.Decimal `json:"price_per_share"`
+	PricePerShare Figure          `json:"price_per_share"`
 	Idle          decimal.Decimal `json:"idle"`
 	// Costs is the cumulative gas + slippage + protocol fees of every
 	// fill up to and including this step.
@@ -152,6 +154,67 @@ type Step struct {
 	// nil when the universe has none.
 	Loops []LoopPoint `json:"loops,omitempty"`
 }
+
+// Figure is a step's NAV, equity or share price: the vault's exact
+// decimal (ExactFigure), or at a step recorded at the vault's mark
+// (DataInfo.MarkedSteps) its float64 figure to 15 significant digits,
+// fixed.FromFloatSig of the float, which the figure keeps and makes the
+// decimal of when read (Decimal, String, Float, JSON). A run records
+// tens of thousands of marks and reads few of them as decimals (its
+// metrics read its float64 curve), and making a decimal allocates its
+// coefficient. The zero Figure is the zero decimal.
+type Figure struct {
+	d    decimal.Decimal // the exact decimal
+	x    float64         // a mark's float: the figure is fixed.FromFloatSig(x)
+	mark bool
+}
+
+// ExactFigure is the figure of the decimal d.
+func ExactFigure(d decimal.Decimal) Figure { return Figure{d: d} }
+
+// markFigure is the figure of fixed.FromFloatSig(x).
+func markFigure(x float64) Figure { return Figure{x: x, mark: true} }
+
+// markFigureFloat is markFigure(x) and the float64 of its decimal
+// (fixed.ToFloat), which a marked step's curve records.
+func markFigureFloat(x float64) (Figure, float64) {
+	_, _, f := fixed.FromFloatSigParts(x)
+	return markFigure(x), f
+}
+
+// Decimal is the figure as a decimal (a mark's is made at each call).
+func (f Figure) Decimal() decimal.Decimal {
+	if f.mark {
+		return fixed.FromFloatSig(f.x)
+	}
+	return f.d
+}
+
+// String is the decimal's String.
+func (f Figure) String() string { return f.Decimal().String() }
+
+// Float is the decimal's InexactFloat64 (the nearest float64), to the
+// bit. A mark's coefficient (below 10^15) and a power of ten up to 10^22
+// are exact in a float64, so that one correctly rounded multiplication
+// or division gives the nearest float64 without making the decimal.
+func (f Figure) Float() float64 {
+	if f.mark {
+		if c, e, _ := fixed.FromFloatSigParts(f.x); e >= -22 && e <= 22 {
+			if e < 0 {
+				return float64(c) / pow10f[-e]
+			}
+			return float64(c) * pow10f[e]
+		}
+	}
+	return f.Decimal().InexactFloat64()
+}
+
+// pow10f are the powers of ten exact in a float64: 10^0 .. 10^22.
+var pow10f = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// MarshalJSON is the decimal's (a JSON string, as decimal.Decimal's).
+func (f Figure) MarshalJSON() ([]byte, error) { return f.Decimal().MarshalJSON() }
 
 // LoopPoint is a loop position's leverage, health factor and distance to
 // liquidation (the fall of the collateral's oracle price that liquidates

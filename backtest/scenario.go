@@ -1058,9 +1058,9 @@ func (e *Expect) lookup(res *Result, metrics map[string]any) (float64, error) {
 			return 0, fmt.Errorf("no step at or before %s", e.Args[0])
 		}
 		if e.What == "nav" {
-			return res.Steps[k].NAV.InexactFloat64(), nil
+			return res.Steps[k].NAV.Float(), nil
 		}
-		return res.Steps[k].Equity.InexactFloat64(), nil
+		return res.Steps[k].Equity.Float(), nil
 	case "bench":
 		for _, b := range res.Benchmarks {
 			if b.Name == e.Args[0] || (b.Kind == BenchHold && b.Markets[0] == e.Args[0]) {

@@ -158,7 +158,7 @@ func TestRealData_RateOnlyHold(t *testing.T) {
 			if buys == 0 {
 				t.Fatalf("%s was never bought: the 100%% hold stayed in cash", tt.market)
 			}
-			got := last.NAV.InexactFloat64()
+			got := last.NAV.Float()
 			t.Logf("%s %s .. %s: NAV %.12f, rate ratio from the first buy %.9f, %d buys", tt.market, tt.from, tt.to, got, rEnd/rateAt(res.Steps[0].Time), buys)
 			if math.Abs(got-want) > 1e-12*want {
 				t.Errorf("final NAV = %.15g, want idle + value x rate ratio = %.15g (rel diff %.3g)", got, want, math.Abs(got-want)/want)
@@ -258,7 +258,7 @@ func TestRealData_PriceOnlyCbETH(t *testing.T) {
 			if buys == 0 {
 				t.Fatalf("%s was never bought (peg read as other than 1, or no yield)", id)
 			}
-			got := last.NAV.InexactFloat64()
+			got := last.NAV.Float()
 			navs[pricing] = got
 			t.Logf("%s at %s pricing: NAV %.12f, price ratio %.9f, APY %.4f%%", id, pricing, got, pEnd/priceAt(res.Steps[0].Time), res.Metrics.APY*100)
 			if math.Abs(got-want) > 1e-12*want {

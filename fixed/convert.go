@@ -452,6 +452,20 @@ func FromFloatSigFloat(x float64) (decimal.Decimal, float64) {
 	return decimal.New(c, int32(e)), scaleFloat(float64(c), e)
 }
 
+// FromFloatSigParts is FromFloatSigFloat(x) with the decimal's
+// coefficient and exponent in place of the decimal, which it does not
+// build: decimal.New(c, e) has FromFloatSig(x)'s coefficient and exponent
+// (0 and 0 where that is decimal.Zero). For a figure recorded now and made a decimal only where it is read
+// (a backtest's marked steps): building a decimal allocates its
+// coefficient.
+func FromFloatSigParts(x float64) (c int64, e int32, f float64) {
+	c, ei, ok := sigParts(x)
+	if !ok {
+		return 0, 0, 0
+	}
+	return c, int32(ei), scaleFloat(float64(c), ei)
+}
+
 // sigParts is the coefficient and exponent of FromFloatSig(x); ok is
 // false where it is zero.
 func sigParts(x float64) (c int64, e int, ok bool) {

@@ -96,3 +96,22 @@ func TestRoundAway_MatchesRound(t *testing.T) {
 		}
 	}
 }
+
+// TestFromFloatSigParts: decimal.New(c, e) is FromFloatSig(x),
+// coefficient and exponent, and f is
+// FromFloatSigFloat's float, to the bit, over TestFromFloatSigFloat's
+// values.
+func TestFromFloatSigParts(t *testing.T) {
+	xs := sigInputs(-20, 40, 1, -1, 0.1, 999999999999999, 1e15, 1e-19, -1e-19, 4e-19, -4e-19, 1e-30, -1e-30, 0, math.NaN(), math.Inf(1), math.Inf(-1))
+	for _, x := range xs {
+		c, e, f := FromFloatSigParts(x)
+		d := decimal.New(c, e)
+		want, wf := FromFloatSigFloat(x)
+		if !d.Equal(want) || d.Exponent() != want.Exponent() {
+			t.Fatalf("%v: decimal %s (exponent %d), want %s (exponent %d)", x, d, d.Exponent(), want, want.Exponent())
+		}
+		if math.Float64bits(f) != math.Float64bits(wf) {
+			t.Fatalf("%v: float %v, want %v", x, f, wf)
+		}
+	}
+}

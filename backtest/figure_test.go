@@ -1,0 +1,79 @@
+package backtest
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/yieldvault/yieldvault/fixed"
+)
+
+// TestFigure_Mark: a mark's figure is fixed.FromFloatSig's decimal (its
+// coefficient and exponent, its text and JSON), its float is that
+// decimal's InexactFloat64 to the bit and markFigure's second result is
+// fixed.ToFloat of it (markFigureFloat), over values of both signs spread from 1e-25 to
+// 1e35 (past the exact powers of ten, 10^22) and the edge values.
+func TestFigure_Mark(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 12))
+	xs := []float64{0, 1, -1, 0.1, 1e-19, -4e-19, 999999999999999, 1e15, 1e22, 1e23, 1e37, math.NaN(), math.Inf(1)}
+	for i := 0; i < 20000; i++ {
+		x := math.Pow(10, -25+60*rng.Float64())
+		if rng.IntN(2) == 0 {
+			x = -x
+		}
+		xs = append(xs, x)
+	}
+	for _, x := range xs {
+		f, ff := markFigureFloat(x)
+		want := fixed.FromFloatSig(x)
+		d := f.Decimal()
+		if !d.Equal(want) || d.Exponent() != want.Exponent() {
+			t.Fatalf("%v: decimal %s (exponent %d), want %s (exponent %d)", x, d, d.Exponent(), want, want.Exponent())
+		}
+		if f.String() != want.String() {
+			t.Fatalf("%v: text %s, want %s", x, f.String(), want.String())
+		}
+		if got, wf := f.Float(), want.InexactFloat64(); math.Float64bits(got) != math.Float64bits(wf) {
+			t.Fatalf("%v: Float %v (%#x), want InexactFloat64's %v (%#x)", x, got, math.Float64bits(got), wf, math.Float64bits(wf))
+		}
+		if wf := fixed.ToFloat(want); math.Float64bits(ff) != math.Float64bits(wf) {
+			t.Fatalf("%v: curve float %v, want ToFloat's %v", x, ff, wf)
+		}
+		gj, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wj, _ := json.Marshal(want)
+		if string(gj) != string(wj) {
+			t.Fatalf("%v: JSON %s, want %s", x, gj, wj)
+		}
+	}
+}
+
+// TestFigure_Exact: an exact figure is its decimal, and a Step encodes
+// as JSON as it did with decimal fields (the figures as decimal strings).
+func TestFigure_Exact(t *testing.T) {
+	d := decimal.RequireFromString("1234567.000000000000000001")
+	f := ExactFigure(d)
+	if got := f.Decimal(); got != d {
+		t.Fatalf("Decimal %s, want %s itself", got, d)
+	}
+	if f.Float() != d.InexactFloat64() || f.String() != d.String() {
+		t.Fatalf("Float %v, String %s; want %v, %s", f.Float(), f.String(), d.InexactFloat64(), d)
+	}
+	if z := (Figure{}); !z.Decimal().IsZero() || z.String() != "0" || z.Float() != 0 {
+		t.Fatalf("zero figure: %s", z)
+	}
+	mark := markFigure(1.25)
+	got, err := json.Marshal(Step{NAV: f, Equity: mark, PricePerShare: ExactFigure(decimal.New(1, 0)), Idle: decimal.New(5, -1), Costs: decimal.Zero, Values: []float64{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"time":"0001-01-01T00:00:00Z","nav":"1234567.000000000000000001","equity":"1.25","price_per_share":"1","idle":"0.5","costs":"0","values":[1]}`
+	if string(got) != want {
+		t.Fatalf("JSON\n%s\nwant\n%s", got, want)
+	}
+}
