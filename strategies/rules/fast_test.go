@@ -92,8 +92,11 @@ func checkFast(t *testing.T, src string, p *program, n int, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	m := new(vm.VM)
 	var env marketEnv
+	envs := make([]marketEnv, 0, n)
+	defer func() { checkColumns(t, src, p, envs) }()
 	for range n {
 		randomEnv(rng, &env)
+		envs = append(envs, env)
 		run := func(prog *vm.Program) (any, bool) {
 			out, err := m.Run(prog, &env)
 			return out, err == nil
@@ -138,6 +141,54 @@ func checkFast(t *testing.T, src string, p *program, n int, seed uint64) {
 	}
 }
 
+// checkColumns runs p's column form, when it has one, over envs (one
+// market each) and reports the first market whose value is not the fast
+// closure's to the bit.
+func checkColumns(t *testing.T, src string, p *program, envs []marketEnv) {
+	t.Helper()
+	if t.Failed() {
+		return
+	}
+	var cc colCompiler
+	var fb colBool
+	var fn colNum
+	switch {
+	case p.fbool != nil:
+		fb = cc.boolOf(p.prog)
+	case p.fnum != nil:
+		fn = cc.numOf(p.prog)
+	}
+	if fb == nil && fn == nil {
+		return
+	}
+	cp := &colProgs{offs: cc.offs}
+	var x colRun
+	x.reset(len(envs), len(cp.offs))
+	for k := range envs {
+		cp.loadLeaves(&x, k, &envs[k])
+	}
+	if fb != nil {
+		out := make([]bool, len(envs))
+		fb(&x, out)
+		for k := range envs {
+			if want := p.fbool(&envs[k]); out[k] != want {
+				t.Fatalf("%s: columns %v, fast %v (env %+v)", src, out[k], want, envs[k])
+			}
+		}
+	} else {
+		out := make([]float64, len(envs))
+		fn(&x, out)
+		for k := range envs {
+			if want := p.fnum(&envs[k]); !sameFloat(out[k], want) {
+				t.Fatalf("%s: columns %v, fast %v (env %+v)", src, out[k], want, envs[k])
+			}
+		}
+	}
+	if x.ftop != 0 || x.btop != 0 {
+		t.Fatalf("%s: %d number and %d boolean scratch columns not given back", src, x.ftop, x.btop)
+	}
+}
+
 func loadRule(t *testing.T, eligible bool, src string) (*Strategy, *program) {
 	t.Helper()
 	which := uint8(1)
@@ -163,6 +214,34 @@ func TestCompileFast_MatchesVM(t *testing.T) {
 			}
 			checkFast(t, tc.src, p, 2000, 1)
 		})
+	}
+}
+
+// TestCompileColumns lists the corpus's rules that have a column form
+// (checkFast compares it with the fast closures on every market) and
+// those that do not: windows, strings, tags, conditionals, powers and
+// min or max of more than two keep one market at a time.
+func TestCompileColumns(t *testing.T) {
+	want := map[string]bool{
+		"apy": true, "apy + reward_apy * 0.5 - slash_risk": true, "max(apy, 0)": true, "max(0, apy)": true,
+		"abs(apy - 0.03) / (tvl + 1)": true, "-apy + +peg": true, "1 / (peg - peg)": true, "apy / 0": true,
+		"7 / 2 + apy": true, "(apy + 1) * 3 - 2": true, "params.a * apy - params.b": true,
+		"peg >= params.a && tvl > 1e6": true, "peg >= 0.99 and not (apy < 0) or tvl == 0": true,
+		"apy != apy": true, "withdrawal_days <= 7 && exit_liquidity > 100 && utilization < 0.9": true,
+	}
+	for _, tc := range fastCorpus {
+		if !tc.fast {
+			continue
+		}
+		_, p := loadRule(t, tc.eligible, tc.src)
+		var cc colCompiler
+		got := cc.boolOf(p.prog) != nil
+		if !tc.eligible {
+			got = cc.numOf(p.prog) != nil
+		}
+		if got != want[tc.src] {
+			t.Errorf("%s: column form %v, want %v", tc.src, got, want[tc.src])
+		}
 	}
 }
 

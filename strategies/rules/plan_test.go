@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"github.com/yieldvault/yieldvault/adapters"
 	"github.com/yieldvault/yieldvault/strategies"
 	"github.com/yieldvault/yieldvault/strategies/strategytest"
+
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // lstState is three ETH LSTs: lido at 3% APY, rocketpool at 2%, coinbase
@@ -509,4 +512,96 @@ func TestStrategy_Plan_OwnProfiles(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestStrategy_PlanColumns compares brief plans that run the rules over
+// columns (planColumns) with the same plans market by market (the
+// strategy without its column forms), on random states with markets
+// unobserved, paused, held, at par (a peg of exactly 1) and not: the
+// same Target to the bit (weights, idle, capped flags, read lists,
+// reason), or the same error (a score that divides by zero, a negative
+// weight), for every strategy in the column subset.
+func TestStrategy_PlanColumns(t *testing.T) {
+	ids := []string{"lido/steth", "rocketpool/reth", "coinbase/cbeth", "etherfi/weeth", "aave-v3/weth", "kelp/rseth"}
+	rules := [][3]string{ // eligible, score, weight
+		{"peg >= params.min_peg && tvl > 1e8", "net_apy - params.peg_penalty * max(0.0, 1 - peg)", "max(score, 0.0)"},
+		{"tvl > 5e8 or apy > 0.04", "apy - 0.5 * slash_risk", ""},
+		{"", "1 / (peg - 1)", ""},
+		{"true", "apy", "apy - 0.03"},
+		{"not (weight > 0.3)", "apy - exit_impact + -depeg_risk", "abs(score) * 2"},
+		{"", "min(apy, reward_apy) + withdrawal_days / 100", ""},
+	}
+	for r, rs := range rules {
+		src := "name: cols\nbase: ETH\nuniverse: [" + strings.Join(ids, ", ") + "]\nparams: { min_peg: 0.985, peg_penalty: 2 }\nrules:\n"
+		for k, name := range []string{"eligible", "score", "weight"} {
+			if rs[k] != "" {
+				src += "  " + name + ": '" + rs[k] + "'\n"
+			}
+		}
+		src += "constraints: { idle: 0.02, max_weight: 0.3 }\n"
+		s, err := Load("cols.yaml", []byte(src), nil)
+		if err != nil {
+			t.Fatalf("rules %d: %v", r, err)
+		}
+		if s.cols == nil {
+			t.Fatalf("rules %d: not in the column subset", r)
+		}
+		one := *s
+		one.cols = nil // market by market
+		errs := 0
+		for seed := uint64(1); seed <= 40; seed++ {
+			rng := rand.New(rand.NewPCG(seed, uint64(r)))
+			var ms []strategies.MarketState
+			for _, id := range ids {
+				rate, price := 1.0, 1.0
+				if rng.IntN(3) > 0 {
+					rate, price = 1+0.1*rng.Float64(), 0.97+0.06*rng.Float64()
+				}
+				var rows []row
+				if rng.IntN(8) > 0 { // else no observation
+					rows = append(rows, obs(-1, fAPY, 0.06*rng.Float64(), fRew, 0.02*rng.Float64(), fRate, rate, fPrice, price, fTVL, 1e9*rng.Float64()))
+				}
+				m := marketState(t, adapters.Builtin(), id, rows...)
+				m.Paused = rng.IntN(8) == 0
+				if rng.IntN(2) == 0 {
+					m.Value = fixed.NewFromInt(int64(1 + rng.IntN(400)))
+					m.Weight = m.Value.InexactFloat64() / 1000
+				}
+				ms = append(ms, m)
+			}
+			st := newState(adapters.ETH, ms...)
+			st.Brief = true
+			var got, want strategies.Target
+			err1 := s.PlanInto(context.Background(), st, &got)
+			err2 := one.PlanInto(context.Background(), st, &want)
+			if (err1 == nil) != (err2 == nil) || (err1 != nil && err1.Error() != err2.Error()) {
+				t.Fatalf("rules %d, seed %d: columns' error %v, one at a time %v", r, seed, err1, err2)
+			}
+			if err1 != nil {
+				errs++
+				continue
+			}
+			if !samePlan(got, want) {
+				t.Fatalf("rules %d, seed %d: columns' plan\n%+v\none at a time\n%+v", r, seed, got, want)
+			}
+		}
+		if (r == 2 || r == 3) != (errs > 0) {
+			t.Errorf("rules %d: %d of 40 plans failed", r, errs)
+		}
+	}
+}
+
+// samePlan reports whether two targets are the same to the bit.
+func samePlan(a, b strategies.Target) bool {
+	if math.Float64bits(a.Idle) != math.Float64bits(b.Idle) || a.Reason != b.Reason || !slices.Equal(a.Exit, b.Exit) || len(a.Allocations) != len(b.Allocations) {
+		return false
+	}
+	for i := range a.Allocations {
+		x, y := a.Allocations[i], b.Allocations[i]
+		if x.Market != y.Market || math.Float64bits(x.Weight) != math.Float64bits(y.Weight) || x.Reason != y.Reason ||
+			!slices.Equal(x.Reads, y.Reads) || x.Leverage != y.Leverage || x.Capped != y.Capped {
+			return false
+		}
+	}
+	return true
 }

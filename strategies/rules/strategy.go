@@ -51,8 +51,11 @@ type Strategy struct {
 	alloc                         strategies.AllocOptions
 	constraints                   strategies.Constraints
 	projector                     *strategies.Projector
-	rebalance, harvest            schedule
-	thresholds                    Thresholds
+	// cols are the rules compiled to columns, which brief plans run
+	// (planColumns); nil outside the column subset (columns.go).
+	cols               *colProgs
+	rebalance, harvest schedule
+	thresholds         Thresholds
 
 	// Reads per outcome, computed once (see Allocation.Reads).
 	readsExit, readsIneligible, readsEligible []string
@@ -218,6 +221,7 @@ func (s *Strategy) prepare() {
 		s.consts[i] = constsOf(p)
 	}
 	s.ownConsts = newStateConsts(len(s.universe))
+	s.cols = compileColumns(s)
 	s.wcache = newWindowCache(len(s.universe), len(s.comp.windows))
 	s.pcs = &sync.Pool{New: func() any { return new(planCtx) }}
 	s.scs = &sync.Pool{New: func() any { return new(shouldCtx) }}
@@ -286,6 +290,9 @@ type planCtx struct {
 	// alloc holds the desired weights and the projection's weights and
 	// reasons, read into the Target and dropped.
 	alloc strategies.Scratch
+	// col and colIdx are a column plan's run and markets (planColumns).
+	col    colRun
+	colIdx []int
 }
 
 // Which per-outcome read list a market's allocation gets.
@@ -378,9 +385,15 @@ func (pc *planCtx) runFloat(p *program) (float64, error) {
 		}
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, pc.s.runErr(p, pc.env.ID, "%s gives %g (a division by zero or invalid data?); the result must be a finite number", p.src, v)
+		return 0, pc.s.notFinite(p, pc.env.ID, v)
 	}
 	return v, nil
+}
+
+// notFinite is the error of a numeric rule whose result v on market id
+// is NaN or infinite.
+func (s *Strategy) notFinite(p *program, id string, v float64) error {
+	return s.runErr(p, id, "%s gives %g (a division by zero or invalid data?); the result must be a finite number", p.src, v)
 }
 
 // Plan evaluates the rules for every market of st and returns the target.
@@ -447,7 +460,15 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 			gin[gi] = make([]float64, n)
 		}
 	}
-	for i := range st.Markets {
+	// A brief plan of rules in the column subset runs each rule once over
+	// all the markets (planColumns), unless a market is a loop.
+	colsDone := false
+	if brief && s.cols != nil {
+		if eligibleCount, colsDone, err = s.planColumns(pc, st, cands, reads); err != nil {
+			return err
+		}
+	}
+	for i := 0; !colsDone && i < len(st.Markets); i++ {
 		ms := &st.Markets[i]
 		rspan[i][0] = int32(len(rb))
 		if ms.Row < 0 {
@@ -660,6 +681,76 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 	}
 	t.Reason, out = s.summary(out, eligibleCount, n, exits)
 	return nil
+}
+
+// planColumns is the per-market loop of a brief plan (PlanInto's) with
+// the rules run over columns (s.cols): each market without an
+// observation or paused is skipped, the others' names are filled and
+// copied into the leaf columns, then eligible, score and weight run once
+// each over them all. It gives PlanInto's candidates, read lists and
+// errors (the first market in order whose score, then weight, is not a
+// finite number, or whose weight is negative). ok is false, with nothing
+// written, when a market is a loop (its leverage rule runs one market at
+// a time): the caller plans market by market.
+func (s *Strategy) planColumns(pc *planCtx, st *strategies.State, cands []strategies.Candidate, reads []uint8) (eligible int, ok bool, err error) {
+	cp := s.cols
+	idx := pc.colIdx[:0]
+	for i := range st.Markets {
+		ms := &st.Markets[i]
+		if ms.Row < 0 || ms.Paused {
+			continue
+		}
+		if ms.Loop != nil {
+			return 0, false, nil
+		}
+		idx = append(idx, i)
+	}
+	pc.colIdx = idx
+	x := &pc.col
+	x.reset(len(idx), len(cp.offs))
+	for k, i := range idx {
+		pc.enterNames(i, &st.Markets[i], s.readsHolding, s.ownConsts)
+		cp.loadLeaves(x, k, &pc.env)
+	}
+	var elig []bool
+	if cp.eligible != nil {
+		elig = x.takeB()
+		cp.eligible(x, elig)
+	}
+	score := x.score
+	cp.score(x, score)
+	var weight []float64
+	if cp.weight != nil {
+		if cp.scoreSlot >= 0 {
+			copy(x.cols[cp.scoreSlot], score)
+		}
+		weight = x.takeF()
+		cp.weight(x, weight)
+	}
+	for k, i := range idx {
+		reads[i] = readIneligible
+		if elig != nil && !elig[k] {
+			continue
+		}
+		reads[i] = readEligible
+		id := st.Markets[i].Market.ID
+		sc := score[k]
+		if !finite(sc) {
+			return 0, true, s.notFinite(s.score, id, sc)
+		}
+		w := math.Max(sc, 0) // the default weight rule
+		if cp.weight != nil {
+			if w = weight[k]; !finite(w) {
+				return 0, true, s.notFinite(s.weight, id, w)
+			}
+			if w < 0 {
+				return 0, true, s.runErr(s.weight, id, "%s gives %g; weights must be >= 0", s.weight.src, w)
+			}
+		}
+		cands[i] = strategies.Candidate{Eligible: true, Score: sc, Weight: w}
+		eligible++
+	}
+	return eligible, true, nil
 }
 
 // summary is a plan's Target.Reason, "<name>: <k> of <n> markets

@@ -1,0 +1,478 @@
+package rules
+
+import (
+	"math"
+	"unsafe"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Column evaluation of per-market rules.
+//
+// A brief plan (a keeper's, at every rebalance check) runs its rules on
+// every market in turn: a closure call per node of each rule and market
+// (fast.go), which cost more than the arithmetic. A strategy whose rules
+// are all in the column subset below, with no exit rule, windows or group
+// values, runs each rule once over all the markets instead: a node's
+// closure computes its value for every market in one loop (colRun), its
+// operands' columns computed first. The per-market operations are fast.go's
+// (the same IEEE operations in the same order: min and max keep the first
+// argument unless a later one compares strictly beyond it), so every
+// market's result is the same to the bit; a test compares them on the fuzz
+// corpus's rules. A rule's value is computed on markets it would not have
+// reached one at a time (a score of an ineligible market, the right side
+// of && whose left side is false): the subset has no side effects and no
+// run-time errors (a non-finite score is an error only where the plan
+// reads it, which it checks market by market in order).
+//
+// The names a rule reads are leaves: columns copied from each market's
+// environment (marketEnv.fill, as the plan one at a time fills it), one
+// per distinct field (colProgs.offs).
+
+// colNum and colBool compute a fragment's value for every market of the
+// run into out (len x.n).
+type (
+	colNum  func(x *colRun, out []float64)
+	colBool func(x *colRun, out []bool)
+)
+
+// colRun is one column evaluation: n markets, the leaf columns, and a
+// stack of scratch columns that nodes take for their operands and give
+// back (kept with the plan context, reused from plan to plan).
+type colRun struct {
+	n     int
+	cols  [][]float64 // per leaf slot (colProgs.offs), the markets' values
+	fs    [][]float64 // scratch number columns; fs[:ftop] are taken
+	bs    [][]bool    // scratch boolean columns; bs[:btop] are taken
+	ftop  int
+	btop  int
+	score []float64 // the score column (a plan's), which weight reads
+}
+
+// reset prepares the run for n markets and nleaf leaf columns.
+func (x *colRun) reset(n, nleaf int) {
+	x.n, x.ftop, x.btop = n, 0, 0
+	for len(x.cols) < nleaf {
+		x.cols = append(x.cols, nil)
+	}
+	x.cols = x.cols[:nleaf]
+	for j := range x.cols {
+		x.cols[j] = sized(x.cols[j], n)
+	}
+	x.score = sized(x.score, n)
+}
+
+// sized is s with length n, its array reused when large enough.
+func sized[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// takeF takes a scratch number column of length n.
+func (x *colRun) takeF() []float64 {
+	if x.ftop == len(x.fs) {
+		x.fs = append(x.fs, nil)
+	}
+	c := sized(x.fs[x.ftop], x.n)
+	x.fs[x.ftop] = c
+	x.ftop++
+	return c
+}
+
+// takeB takes a scratch boolean column of length n.
+func (x *colRun) takeB() []bool {
+	if x.btop == len(x.bs) {
+		x.bs = append(x.bs, nil)
+	}
+	c := sized(x.bs[x.btop], x.n)
+	x.bs[x.btop] = c
+	x.btop++
+	return c
+}
+
+// colOperand is a number operand: a leaf column read in place, or a
+// computed fragment (constants included) evaluated into a scratch column.
+type colOperand struct {
+	slot int // leaf slot, or -1
+	f    colNum
+}
+
+// vals returns the operand's column: the leaf's, or f's into a scratch
+// column the caller gives back (its ftop mark).
+func (o *colOperand) vals(x *colRun) []float64 {
+	if o.slot >= 0 {
+		return x.cols[o.slot]
+	}
+	c := x.takeF()
+	o.f(x, c)
+	return c
+}
+
+// colProgs are a strategy's eligible, score and weight rules compiled to
+// columns, and the environment fields their leaves read.
+type colProgs struct {
+	eligible      colBool // nil without an eligible rule
+	score, weight colNum  // weight nil without a weight rule
+	offs          []uintptr
+	// scoreSlot is the leaf slot of score (the weight rule's), -1 when
+	// no rule reads it: the plan fills it from the score column.
+	scoreSlot int
+}
+
+// colCompiler assigns leaf slots while rules are compiled.
+type colCompiler struct {
+	offs []uintptr
+}
+
+// slot returns the leaf slot of the field at off.
+func (cc *colCompiler) slot(off uintptr) int {
+	for j, o := range cc.offs {
+		if o == off {
+			return j
+		}
+	}
+	cc.offs = append(cc.offs, off)
+	return len(cc.offs) - 1
+}
+
+// compileColumns compiles s's per-market rules to columns, or returns nil
+// when the strategy is outside the column subset: an exit rule, windows,
+// group values, or a rule (or a node of one) that does not compile.
+func compileColumns(s *Strategy) *colProgs {
+	if s.exit != nil || len(s.comp.windows) > 0 || len(s.comp.groups) > 0 || s.score == nil {
+		return nil
+	}
+	var cc colCompiler
+	cp := &colProgs{scoreSlot: -1}
+	if s.eligible != nil {
+		if s.eligible.fbool == nil {
+			return nil
+		}
+		if cp.eligible = cc.boolOf(s.eligible.prog); cp.eligible == nil {
+			return nil
+		}
+	}
+	num := func(p *program) (colNum, bool) {
+		if p.fnum == nil {
+			return nil, false
+		}
+		f := cc.numOf(p.prog)
+		return f, f != nil
+	}
+	var ok bool
+	if cp.score, ok = num(s.score); !ok {
+		return nil
+	}
+	if s.weight != nil {
+		if cp.weight, ok = num(s.weight); !ok {
+			return nil
+		}
+	}
+	cp.offs = cc.offs
+	for j, off := range cp.offs {
+		if off == envFloatOffsets["score"] {
+			cp.scoreSlot = j
+		}
+	}
+	return cp
+}
+
+func (cc *colCompiler) boolOf(p *vm.Program) colBool {
+	c, ok := cc.compile(p.Node())
+	if !ok {
+		return nil
+	}
+	return c.bool
+}
+
+func (cc *colCompiler) numOf(p *vm.Program) colNum {
+	c, ok := cc.compile(p.Node())
+	if !ok {
+		return nil
+	}
+	return c.num
+}
+
+// colExpr is a compiled column fragment: num or bool, with the number's
+// operand form (a leaf's slot).
+type colExpr struct {
+	num  colNum
+	bool colBool
+	slot int // leaf slot of a number, -1 for others
+}
+
+func (c colExpr) operand() colOperand { return colOperand{slot: c.slot, f: c.num} }
+
+// compile is compileFast's subset over columns: literals, float names
+// (not windows, strings or tags), unary - + !, && || and the arithmetic
+// and comparisons of numbers, min and max of two numbers, abs. Only rules
+// compileFast takes are compiled (compileColumns checks), so each node's
+// value is the fast closure's.
+func (cc *colCompiler) compile(n ast.Node) (colExpr, bool) {
+	constNum := func(v float64) colExpr {
+		return colExpr{slot: -1, num: func(_ *colRun, out []float64) {
+			for k := range out {
+				out[k] = v
+			}
+		}}
+	}
+	switch n := n.(type) {
+	case *ast.FloatNode:
+		return constNum(n.Value), true
+	case *ast.IntegerNode:
+		if n.Value > maxExactInt || n.Value < -maxExactInt {
+			return colExpr{}, false
+		}
+		return constNum(float64(n.Value)), true
+	case *ast.BoolNode:
+		v := n.Value
+		return colExpr{slot: -1, bool: func(_ *colRun, out []bool) {
+			for k := range out {
+				out[k] = v
+			}
+		}}, true
+	case *ast.ConstantNode:
+		switch v := n.Value.(type) {
+		case float64:
+			return constNum(v), true
+		case bool:
+			return cc.compile(&ast.BoolNode{Value: v})
+		}
+		return colExpr{}, false
+	case *ast.IdentifierNode:
+		if _, ok := windowSlot(n.Value); ok {
+			return colExpr{}, false
+		}
+		off, ok := envFloatOffsets[n.Value]
+		if !ok {
+			return colExpr{}, false
+		}
+		j := cc.slot(off)
+		return colExpr{slot: j, num: func(x *colRun, out []float64) { copy(out, x.cols[j]) }}, true
+	case *ast.UnaryNode:
+		a, ok := cc.compile(n.Node)
+		if !ok {
+			return colExpr{}, false
+		}
+		switch n.Operator {
+		case "-":
+			if a.num != nil {
+				o := a.operand()
+				return colExpr{slot: -1, num: func(x *colRun, out []float64) {
+					mark := x.ftop
+					av := o.vals(x)
+					for k := range out {
+						out[k] = -av[k]
+					}
+					x.ftop = mark
+				}}, true
+			}
+		case "+":
+			if a.num != nil {
+				return a, true
+			}
+		case "!", "not":
+			if f := a.bool; f != nil {
+				return colExpr{slot: -1, bool: func(x *colRun, out []bool) {
+					f(x, out)
+					for k := range out {
+						out[k] = !out[k]
+					}
+				}}, true
+			}
+		}
+		return colExpr{}, false
+	case *ast.BinaryNode:
+		return cc.binary(n)
+	case *ast.BuiltinNode:
+		return cc.builtin(n)
+	}
+	return colExpr{}, false
+}
+
+func (cc *colCompiler) binary(n *ast.BinaryNode) (colExpr, bool) {
+	l, ok1 := cc.compile(n.Left)
+	r, ok2 := cc.compile(n.Right)
+	if !ok1 || !ok2 {
+		return colExpr{}, false
+	}
+	switch n.Operator {
+	case "&&", "and", "||", "or":
+		if l.bool == nil || r.bool == nil {
+			return colExpr{}, false
+		}
+		a, b := l.bool, r.bool
+		and := n.Operator == "&&" || n.Operator == "and"
+		return colExpr{slot: -1, bool: func(x *colRun, out []bool) {
+			mark := x.btop
+			a(x, out)
+			bv := x.takeB()
+			b(x, bv)
+			if and {
+				for k := range out {
+					out[k] = out[k] && bv[k]
+				}
+			} else {
+				for k := range out {
+					out[k] = out[k] || bv[k]
+				}
+			}
+			x.btop = mark
+		}}, true
+	}
+	if l.num == nil || r.num == nil {
+		return colExpr{}, false
+	}
+	a, b := l.operand(), r.operand()
+	arith := func(op func(av, bv, out []float64)) colExpr {
+		return colExpr{slot: -1, num: func(x *colRun, out []float64) {
+			mark := x.ftop
+			av := a.vals(x)
+			bv := b.vals(x)
+			op(av, bv, out)
+			x.ftop = mark
+		}}
+	}
+	cmp := func(op func(av, bv []float64, out []bool)) colExpr {
+		return colExpr{slot: -1, bool: func(x *colRun, out []bool) {
+			mark := x.ftop
+			av := a.vals(x)
+			bv := b.vals(x)
+			op(av, bv, out)
+			x.ftop = mark
+		}}
+	}
+	switch n.Operator {
+	case "+":
+		return arith(func(av, bv, out []float64) {
+			for k := range out {
+				out[k] = av[k] + bv[k]
+			}
+		}), true
+	case "-":
+		return arith(func(av, bv, out []float64) {
+			for k := range out {
+				out[k] = av[k] - bv[k]
+			}
+		}), true
+	case "*":
+		return arith(func(av, bv, out []float64) {
+			for k := range out {
+				out[k] = av[k] * bv[k]
+			}
+		}), true
+	case "/":
+		return arith(func(av, bv, out []float64) {
+			for k := range out {
+				out[k] = av[k] / bv[k]
+			}
+		}), true
+	case "<":
+		return cmp(func(av, bv []float64, out []bool) {
+			for k := range out {
+				out[k] = av[k] < bv[k]
+			}
+		}), true
+	case "<=":
+		return cmp(func(av, bv []float64, out []bool) {
+			for k := range out {
+				out[k] = av[k] <= bv[k]
+			}
+		}), true
+	case ">":
+		return cmp(func(av, bv []float64, out []bool) {
+			for k := range out {
+				out[k] = av[k] > bv[k]
+			}
+		}), true
+	case ">=":
+		return cmp(func(av, bv []float64, out []bool) {
+			for k := range out {
+				out[k] = av[k] >= bv[k]
+			}
+		}), true
+	case "==":
+		return cmp(func(av, bv []float64, out []bool) {
+			for k := range out {
+				out[k] = av[k] == bv[k]
+			}
+		}), true
+	case "!=":
+		return cmp(func(av, bv []float64, out []bool) {
+			for k := range out {
+				out[k] = av[k] != bv[k]
+			}
+		}), true
+	}
+	return colExpr{}, false
+}
+
+// builtin is min and max of two numbers (the first kept unless the second
+// compares strictly beyond it, as compileBuiltin) and abs.
+func (cc *colCompiler) builtin(n *ast.BuiltinNode) (colExpr, bool) {
+	var ops []colOperand
+	for _, a := range n.Arguments {
+		c, ok := cc.compile(a)
+		if !ok || c.num == nil {
+			return colExpr{}, false
+		}
+		ops = append(ops, c.operand())
+	}
+	switch {
+	case (n.Name == "max" || n.Name == "min") && len(ops) == 2:
+		a, b := ops[0], ops[1]
+		isMax := n.Name == "max"
+		return colExpr{slot: -1, num: func(x *colRun, out []float64) {
+			mark := x.ftop
+			av := a.vals(x)
+			bv := b.vals(x)
+			if isMax {
+				for k := range out {
+					v, w := av[k], bv[k]
+					if v < w {
+						v = w
+					}
+					out[k] = v
+				}
+			} else {
+				for k := range out {
+					v, w := av[k], bv[k]
+					if v > w {
+						v = w
+					}
+					out[k] = v
+				}
+			}
+			x.ftop = mark
+		}}, true
+	case n.Name == "abs" && len(ops) == 1:
+		a := ops[0]
+		return colExpr{slot: -1, num: func(x *colRun, out []float64) {
+			mark := x.ftop
+			av := a.vals(x)
+			for k := range out {
+				v := av[k]
+				if v < 0 {
+					v = -v
+				}
+				out[k] = v
+			}
+			x.ftop = mark
+		}}, true
+	}
+	return colExpr{}, false
+}
+
+// loadLeaves copies the leaf fields of env into column k of the run.
+func (cp *colProgs) loadLeaves(x *colRun, k int, env *marketEnv) {
+	p := unsafe.Pointer(env)
+	for j, off := range cp.offs {
+		x.cols[j][k] = *(*float64)(unsafe.Add(p, off))
+	}
+}
+
+// finite reports whether v is neither NaN nor infinite (runFloat's test).
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
