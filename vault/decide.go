@@ -215,16 +215,21 @@ func (v *Vault) decide(d Decision, target strategies.Target) (Decision, error) {
 		// sold (QuoteSellExit: never the entry). The buys that go on to
 		// the gain test read the entry cost too (never the exit); exits
 		// take the full quote now (a failed one still sells).
-		quote := s.ad.QuoteYield
-		switch {
+		// (Called directly, not through a method value: the quote is
+		// written into the candidate in place.)
+		var err error
+		q := &c.q
+		switch env := s.env(); {
 		case c.urgent:
-			quote, c.quoted = s.ad.QuoteSell, true
+			c.quoted = true
+			*q, err = s.ad.QuoteSell(env, c.qAmt)
 		case c.side == Sell:
-			quote = s.ad.QuoteSellYield
+			*q, err = s.ad.QuoteSellYield(env, c.qAmt)
 		case c.side == Buy && !gated && !s.pos.Paused && !s.pos.Unwinding() && c.amount.Cmp(minTrade) >= 0:
-			quote = s.ad.QuoteEntry
+			*q, err = s.ad.QuoteEntry(env, c.qAmt)
+		default:
+			*q, err = s.ad.QuoteYield(env, c.qAmt)
 		}
-		q, err := quote(s.env(), c.qAmt)
 		if err != nil {
 			if c.side != "" && !c.urgent {
 				t.reject(s.id, append(append(t.open(), "quote failed: "...), err.Error()...))
@@ -232,7 +237,7 @@ func (v *Vault) decide(d Decision, target strategies.Target) (Decision, error) {
 			}
 		} else {
 			if c.urgent {
-				if err := v.negativeExit(s, c.qAmt, q); err != nil {
+				if err := v.negativeExit(s, c.qAmt, *q); err != nil {
 					return Decision{}, err
 				}
 			}
@@ -242,7 +247,7 @@ func (v *Vault) decide(d Decision, target strategies.Target) (Decision, error) {
 				t.reason(append(r, " (counted as 0 in the gain test)"...))
 			}
 		}
-		c.q, c.apy = q, in.APY
+		c.apy = in.APY
 		if c.side == "" {
 			continue
 		}
@@ -423,12 +428,13 @@ func (v *Vault) targets(op string, trigger Trigger, target strategies.Target) (T
 	w := &v.work
 	tw := scratch(&w.tw, n)
 	flags := scratch(&w.flags, n)
-	for k, a := range target.Allocations {
+	for k := range target.Allocations {
+		a := &target.Allocations[k] // not a copy of each allocation
 		i, ok := v.indexOf(k, a.Market)
 		if !ok {
 			return trigger, 0, adapters.E(op, adapters.KindInvalid, "vault %q: target weights market %s the vault does not hold", v.cfg.Name, a.Market)
 		}
-		if math.IsNaN(a.Weight) || math.IsInf(a.Weight, 0) || a.Weight < 0 || a.Weight > 1+1e-9 {
+		if !(a.Weight >= 0 && a.Weight <= 1+1e-9) { // NaN and the infinities too
 			return trigger, 0, adapters.E(op, adapters.KindInvalid, "vault %q: target weight %g of %s is not a fraction", v.cfg.Name, a.Weight, a.Market)
 		}
 		tw[i] = a.Weight
@@ -514,16 +520,17 @@ func (v *Vault) decision(op string, now, tick time.Time, trigger Trigger, target
 		// decisions add (Runner.decide).
 		d.Reasons = append(make([]string, 0, 2), "strategy: "+target.Reason)
 	}
-	tw := v.work.tw
+	// The inputs are zeroed (inputBlock.take): only the fields of a
+	// market that may not be zero are written.
+	tw, ins := v.work.tw[:len(v.markets)], d.Inputs.Markets[:len(v.markets)]
 	for i, s := range v.markets {
-		var cur num
+		in := &ins[i]
+		in.Market, in.Target, in.Paused = s.id, tw[i], s.pos.Paused
 		if s.pos.Units.Sign() != 0 {
-			cur = v.fill(s).units
-		}
-		in := &d.Inputs.Markets[i]
-		*in = MarketInput{Market: s.id, Value: cur, Target: tw[i], Paused: s.pos.Paused}
-		if navF > 0 && s.pos.Units.Sign() != 0 {
-			in.Weight = v.weight(s, navF)
+			in.Value = v.fill(s).units
+			if navF > 0 {
+				in.Weight = v.weight(s, navF)
+			}
 		}
 	}
 	return d, nil

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -240,5 +241,38 @@ func TestVault_SellQuotesMarginal(t *testing.T) {
 	want := (h*r(h) - (h-x)*r(h-x)) / x
 	if got := dec.Inputs.Markets[0].APY; math.Abs(got-want) > 1e-9*math.Abs(want) {
 		t.Errorf("sell of %.0f of %.0f: APY %.9g, want the yield it gives up %.9g (not r(H+X) = %.9g)", x, h, got, want, r(h+x))
+	}
+}
+
+// TestVault_Decide_TargetWeights: a target weight that is not a fraction
+// (NaN, an infinity, below 0, above 1 beyond 1e-9) is refused as invalid
+// input, by Decide and Preview alike; 0, -0, 1 and 1 within 1e-9 are
+// taken.
+func TestVault_Decide_TargetWeights(t *testing.T) {
+	tests := []struct {
+		w  float64
+		ok bool
+	}{
+		{0, true}, {math.Copysign(0, -1), true}, {0.5, true}, {1, true}, {1 + 5e-10, true},
+		{math.NaN(), false}, {math.Inf(1), false}, {math.Inf(-1), false}, {-1e-300, false}, {1 + 2e-9, false},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.w), func(t *testing.T) {
+			v := newTestVault(t, plainConfig(), map[string]*fake{"f/a": {apy: 0.05}})
+			must(v.Deposit(t0, "u", d("100")))(t)
+			tg := strategies.Target{Allocations: []strategies.Allocation{{Market: "f/a", Weight: tc.w}}}
+			_, errD := v.Decide(t0, t0, TriggerManual, tg)
+			_, errP := v.Preview(t0, t0, TriggerSchedule, tg)
+			for name, err := range map[string]error{"Decide": errD, "Preview": errP} {
+				switch {
+				case tc.ok && err != nil:
+					t.Errorf("%s with weight %g: %v", name, tc.w, err)
+				case !tc.ok && !errors.Is(err, adapters.ErrInvalid):
+					t.Errorf("%s with weight %g: error %v, want an invalid input", name, tc.w, err)
+				case !tc.ok && !strings.Contains(err.Error(), "is not a fraction"):
+					t.Errorf("%s with weight %g: error %q does not say the weight is not a fraction", name, tc.w, err)
+				}
+			}
+		})
 	}
 }
