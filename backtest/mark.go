@@ -29,31 +29,40 @@ type markBook struct {
 	resolved []bool
 	col      [][]float64 // the basis column of each resolved market, nil: none
 	growth   []bool      // the basis is the market's growth
-	scale    []float64   // each position's units' value at the last exact step over its basis then
-	claims   []float64   // its queued claims' payout then
-	grown    []float64   // a growth basis's product of the steps' growths since the last exact step
-	known    []bool      // the basis is known (no step since the last exact one lacked a growth)
-	// stepped are the growth markets held (with a known basis) at the
-	// last exact step: the ones step multiplies.
-	stepped []int
 	// marked are the markets with a position or queued claims at the
-	// last exact step, in market order: the others' marks are zero.
-	marked []int
+	// last exact step, in market order, each with what its marks read
+	// (markEntry): the others' marks are zero. A mark reads these
+	// entries one after the other, where a market's figures spread over
+	// the book's per-market slices and its cursor were a few cache lines
+	// each.
+	marked []markEntry
+	// stepped are the entries (indexes into marked) of the growth
+	// markets held with a known basis at the last exact step: the ones
+	// step multiplies.
+	stepped []int
+}
+
+// markEntry is a marked market's figures since the last exact step.
+type markEntry struct {
+	i      int       // the market
+	scale  float64   // its position's units' value then over its basis then (0: none; NaN: held without a basis)
+	claims float64   // its queued claims' payout then
+	col    []float64 // its basis column (nil: its basis is its growth)
+	row    *int      // its cursor's row, where col is read
+	grown  float64   // a growth basis's product of the steps' growths since
+	grow   int       // its column in the growth table
+	known  bool      // the basis is known (no step since lacked a growth)
 }
 
 // newMarkBook returns the book of markets ms at pricing; each market's
 // mark basis is read when it is first needed (resolve).
 func newMarkBook(ms []*market, pricing adapters.Pricing) *markBook {
 	n := len(ms)
-	return &markBook{ms: ms, pricing: pricing, resolved: make([]bool, n), col: make([][]float64, n), growth: make([]bool, n),
-		scale: make([]float64, n), claims: make([]float64, n), grown: make([]float64, n), known: make([]bool, n)}
+	return &markBook{ms: ms, pricing: pricing, resolved: make([]bool, n), col: make([][]float64, n), growth: make([]bool, n)}
 }
 
 // resolve reads market i's mark basis at the book's pricing, once.
 func (b *markBook) resolve(i int) {
-	if b.resolved[i] {
-		return
-	}
 	b.resolved[i] = true
 	m := b.ms[i]
 	if mk, ok := m.ad.Driver().(adapters.Marker); ok {
@@ -63,16 +72,17 @@ func (b *markBook) resolve(i int) {
 	}
 }
 
-// now is market i's basis at the current step: its column at its row (0
-// before its first row), or the growth since the last exact step.
-func (b *markBook) now(i int) float64 {
-	if c := b.col[i]; c != nil {
-		if r := b.ms[i].row; r >= 0 {
+// now is the entry's basis at the current step: its column at its
+// market's row (0 before its first row), or the growth since the last
+// exact step.
+func (h *markEntry) now() float64 {
+	if c := h.col; c != nil {
+		if r := *h.row; r >= 0 {
 			return c[r]
 		}
 		return 0
 	}
-	return b.grown[i]
+	return h.grown
 }
 
 // step moves the growth bases of the held markets by step k's growths in
@@ -81,12 +91,13 @@ func (b *markBook) now(i int) float64 {
 // is read at the market's row, and a held market's row is known (its
 // basis was positive at the last exact step) for the rest of the run.
 func (b *markBook) step(k int, t *growthTable) {
-	for _, i := range b.stepped {
-		g := t.at(k, b.ms[i].grow)
+	for _, j := range b.stepped {
+		h := &b.marked[j]
+		g := t.at(k, h.grow)
 		if g.To > g.From && g.Factor > 0 {
-			b.grown[i] *= g.Factor
+			h.grown *= g.Factor
 		} else {
-			b.known[i] = false
+			h.known = false
 		}
 	}
 }
@@ -98,28 +109,31 @@ func (b *markBook) step(k int, t *growthTable) {
 func (b *markBook) exact(vals, claims []float64) {
 	b.stepped, b.marked = b.stepped[:0], b.marked[:0]
 	for i, v := range vals {
-		b.claims[i] = claims[i]
-		if v != 0 || claims[i] != 0 {
-			b.marked = append(b.marked, i)
-		}
-		b.scale[i], b.known[i] = 0, false
-		units := v - claims[i]
-		if units == 0 {
+		if v == 0 && claims[i] == 0 {
 			continue
 		}
-		b.resolve(i)
-		if b.growth[i] {
-			b.grown[i] = 1
-		}
-		b.known[i] = b.col[i] != nil || b.growth[i]
-		if now := b.now(i); b.known[i] && now > 0 {
-			b.scale[i] = units / now
-			if b.growth[i] {
-				b.stepped = append(b.stepped, i)
+		h := markEntry{i: i, claims: claims[i]}
+		if units := v - claims[i]; units != 0 {
+			if !b.resolved[i] {
+				b.resolve(i)
 			}
-		} else {
-			b.scale[i], b.known[i] = math.NaN(), false // held, without a basis
+			m := b.ms[i]
+			h.col, h.row, h.grow = b.col[i], &m.row, m.grow
+			growth := b.growth[i]
+			if growth {
+				h.grown = 1
+			}
+			h.known = h.col != nil || growth
+			if now := h.now(); h.known && now > 0 {
+				h.scale = units / now
+				if growth {
+					b.stepped = append(b.stepped, len(b.marked))
+				}
+			} else {
+				h.scale, h.known = math.NaN(), false // held, without a basis
+			}
 		}
+		b.marked = append(b.marked, h)
 	}
 }
 
@@ -132,16 +146,17 @@ func (b *markBook) exact(vals, claims []float64) {
 // written: vals must be zero (the run's slab gives each step a slot of
 // its own, zero until the step is recorded).
 func (b *markBook) mark(vals []float64) (sum float64, ok bool) {
-	for _, i := range b.marked {
+	for j := range b.marked {
+		h := &b.marked[j]
 		v := 0.0
-		if sc := b.scale[i]; sc != 0 {
-			if !b.known[i] {
+		if h.scale != 0 {
+			if !h.known {
 				return 0, false
 			}
-			v = sc * b.now(i)
+			v = h.scale * h.now()
 		}
-		v += b.claims[i]
-		vals[i] = v
+		v += h.claims
+		vals[h.i] = v
 		sum += v
 	}
 	return sum, true
