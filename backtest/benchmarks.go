@@ -717,20 +717,26 @@ func (m *benchMarket) unitValue(pricing adapters.Pricing) float64 {
 }
 
 // indexValue is the value of one unit of a perIndex or perPeg hold whose
-// shadow's index is idx, at row r of its series.
+// shadow's index is idx, at row r of its series. (Small enough to be
+// inlined into stepHeld's loop; the peg's look-up is pegAt's call.)
 func (m *benchMarket) indexValue(idx float64, r int) float64 {
 	if m.per == perPeg {
-		// env.Obs.Peg at the row, read from the columns.
-		set := m.ser.Set[r]
-		peg, _ := adapters.Peg(colValue(m.ser, adapters.FieldPrice, r), set.Has(adapters.FieldPrice),
-			colValue(m.ser, adapters.FieldExchangeRate, r),
-			set.Has(adapters.FieldExchangeRate) && !(m.ser.Derived&set).Has(adapters.FieldExchangeRate), m.basis)
-		return idx * peg
+		return idx * m.pegAt(r)
 	}
 	if m.lending && idx <= 0 {
 		return 1 // lending values an unset index at par
 	}
 	return idx
+}
+
+// pegAt is env.Obs.Peg at row r of the hold's series, read from the
+// columns.
+func (m *benchMarket) pegAt(r int) float64 {
+	set := m.ser.Set[r]
+	peg, _ := adapters.Peg(colValue(m.ser, adapters.FieldPrice, r), set.Has(adapters.FieldPrice),
+		colValue(m.ser, adapters.FieldExchangeRate, r),
+		set.Has(adapters.FieldExchangeRate) && !(m.ser.Derived&set).Has(adapters.FieldExchangeRate), m.basis)
+	return peg
 }
 
 // colValue is field f at row r of s as an observation holds it: the
@@ -909,6 +915,34 @@ func (b *benchTrack) results() []Benchmark {
 	ts, rf := b.times, b.rf
 	out := make([]Benchmark, 0, len(b.ms)+2)
 	capital := b.capitalF
+	// The headlines of the holds (each from its entry) and of equal
+	// weight, computed together (computeHeadlines: side by side), each
+	// held curve's first value the capital (entry costs count), restored
+	// after.
+	ew := b.equalWeight()
+	cs := make([]headlineCurve, 0, len(b.ms)+1)
+	for _, m := range b.ms {
+		k0 := 0
+		if m.holdOK {
+			k0 = m.k0
+		}
+		cs = append(cs, headlineCurve{ts[k0:], m.curve[k0:]})
+	}
+	cs = append(cs, headlineCurve{ts, ew})
+	entered := func(i int) bool { return i == len(b.ms) || b.ms[i].holdOK }
+	first := make([]float64, len(cs))
+	for i, c := range cs {
+		if entered(i) {
+			first[i], c.v[0] = c.v[0], capital
+		}
+	}
+	hs := make([]Headline, len(cs))
+	computeHeadlines(cs, rf, hs)
+	for i, c := range cs {
+		if entered(i) {
+			c.v[0] = first[i]
+		}
+	}
 	best := -1
 	for i, m := range b.ms {
 		hb := Benchmark{Name: BenchHold + " " + m.id, Kind: BenchHold, Markets: []string{m.id}, EntryCost: m.holdCost,
@@ -921,16 +955,11 @@ func (b *benchTrack) results() []Benchmark {
 			if hb.NotInvestable == "" {
 				hb.NotInvestable = "no observation in the run's range"
 			}
-			hb.Metrics = ComputeHeadline(ts, m.curve, rf)
+			hb.Metrics = hs[i]
 		} else {
-			// Before entry: entry costs count.
-			k0 := m.k0
-			c0 := m.curve[k0]
-			m.curve[k0] = capital
-			hb.Metrics = ComputeHeadline(ts[k0:], m.curve[k0:], rf)
-			m.curve[k0] = c0
-			if k0 > 0 {
-				hb.From = unixUTC(ts[k0])
+			hb.Metrics = hs[i] // from entry, entry costs counted
+			if m.k0 > 0 {
+				hb.From = unixUTC(ts[m.k0])
 			}
 		}
 		out = append(out, hb)
@@ -958,13 +987,8 @@ func (b *benchTrack) results() []Benchmark {
 			idle = append(idle, m.id)
 		}
 	}
-	ew := b.equalWeight()
-	c0 := ew[0]
-	ew[0] = capital
-	ewh := ComputeHeadline(ts, ew, rf)
-	ew[0] = c0
 	ewb := Benchmark{Name: BenchEqualWeight, Kind: BenchEqualWeight, Markets: held, EntryCost: cost,
-		Metrics: ewh, Curve: ew}
+		Metrics: hs[len(b.ms)], Curve: ew}
 	var notes []string
 	if nEW < len(b.ms) {
 		notes = append(notes, fmt.Sprintf("capital / %d: %d of %d markets have data in the range", nEW, nEW, len(b.ms)))

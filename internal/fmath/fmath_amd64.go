@@ -9,37 +9,76 @@ import "math"
 // float64 so that the compiler may not fuse it into an FMA; zero,
 // negative, subnormal, infinite and NaN arguments go to math.Log.
 func Log(x float64) float64 {
-	const (
-		hSqrt2 = 7.07106781186547524401e-01 // sqrt(2)/2
-		ln2Hi  = 6.93147180369123816490e-01 // 0x3fe62e42fee00000
-		ln2Lo  = 1.90821492927058770002e-10 // 0x3dea39ef35793c76
-		mant   = 1<<52 - 1
-	)
 	b := math.Float64bits(x)
 	e := b >> 52 // the sign bit too: a negative x is >= 0x800
 	if e == 0 || e >= 0x7ff {
 		return math.Log(x)
 	}
-	// f1, k := math.Frexp(x); if f1 <= sqrt(2)/2 { f1 *= 2; k-- }, in
-	// the bits, without a branch on the (random) comparison: f1 in
-	// [0.5, 1) is the mantissa with the exponent of 0.5, and twice it the
-	// same with the exponent of 1.
+	f, k := logReduce(b)
+	sf := f / (2 + f)
+	return logSum(f, sf, k, logR(sf))
+}
+
+// logReduce is Log's reduction of x's bits b (e neither 0 nor 0x7ff):
+// f1, k := math.Frexp(x); if f1 <= sqrt(2)/2 { f1 *= 2; k-- }, in the
+// bits, without a branch on the (random) comparison: f1 in [0.5, 1) is
+// the mantissa with the exponent of 0.5, and twice it the same with the
+// exponent of 1. f is f1 - 1.
+func logReduce(b uint64) (f, k float64) {
+	const (
+		hSqrt2 = 7.07106781186547524401e-01 // sqrt(2)/2
+		mant   = 1<<52 - 1
+	)
 	m := b & mant
 	var half uint64
 	if m|0x3fe<<52 <= math.Float64bits(hSqrt2) {
 		half = 1
 	}
 	f1 := math.Float64frombits(m | (0x3fe+half)<<52)
-	k := float64(int64(e) - 0x3fe - int64(half))
-	f := f1 - 1
-	s := f / (2 + f)
+	return f1 - 1, float64(int64(b>>52) - 0x3fe - int64(half))
+}
+
+// logSum is Log's result from its reduction f, k, s = f/(2+f) and the
+// polynomial r = logR(s). (Log's steps are small functions the compiler
+// inlines, which Log and Log4 share.)
+func logSum(f, s, k, r float64) float64 {
+	const (
+		ln2Hi = 6.93147180369123816490e-01 // 0x3fe62e42fee00000
+		ln2Lo = 1.90821492927058770002e-10 // 0x3dea39ef35793c76
+	)
+	hfsq := float64(float64(0.5*f) * f)
+	return float64(k*ln2Hi) - ((hfsq - (float64(s*(hfsq+r)) + float64(k*ln2Lo))) - f)
+}
+
+// logR is the polynomial's R(s) = t1 + t2 of Log's s.
+func logR(s float64) float64 {
 	s2 := float64(s * s)
 	s4 := float64(s2 * s2)
 	t1 := float64(s2 * (lg1 + float64(s4*(lg3+float64(s4*(lg5+float64(s4*lg7)))))))
 	t2 := float64(s4 * (lg2 + float64(s4*(lg4+float64(s4*lg6)))))
-	r := t1 + t2
-	hfsq := float64(float64(0.5*f) * f)
-	return float64(k*ln2Hi) - ((hfsq - (float64(s*(hfsq+r)) + float64(k*ln2Lo))) - f)
+	return t1 + t2
+}
+
+// Log4 is math.Log of each of x0..x3, to the bit: Log's operations for
+// each, written side by side (each is a chain of dependent operations, a
+// division and the polynomial, that the processor overlaps with the
+// others'); an x that Log gives to math.Log (zero, negative, subnormal,
+// infinite, NaN) is math.Log's.
+func Log4(x0, x1, x2, x3 float64) (y0, y1, y2, y3 float64) {
+	b0, b1, b2, b3 := math.Float64bits(x0), math.Float64bits(x1), math.Float64bits(x2), math.Float64bits(x3)
+	// Log's test of its range, e == 0 || e >= 0x7ff, as one comparison.
+	in0, in1, in2, in3 := b0>>52-1 < 0x7fe, b1>>52-1 < 0x7fe, b2>>52-1 < 0x7fe, b3>>52-1 < 0x7fe
+	if !(in0 && in1 && in2 && in3) {
+		y0, y1, y2, y3 = Log(x0), Log(x1), Log(x2), Log(x3)
+		return y0, y1, y2, y3
+	}
+	f0, k0 := logReduce(b0)
+	f1, k1 := logReduce(b1)
+	f2, k2 := logReduce(b2)
+	f3, k3 := logReduce(b3)
+	s0, s1, s2, s3 := f0/(2+f0), f1/(2+f1), f2/(2+f2), f3/(2+f3)
+	r0, r1, r2, r3 := logR(s0), logR(s1), logR(s2), logR(s3)
+	return logSum(f0, s0, k0, r0), logSum(f1, s1, k1, r1), logSum(f2, s2, k2, r2), logSum(f3, s3, k3, r3)
 }
 
 // The FreeBSD logarithm's polynomial, which math's Log and Log1p share.

@@ -14,12 +14,27 @@ func same(t *testing.T, name string, x, got, want float64) {
 	}
 }
 
-// TestLog compares Log with math.Log bit for bit: on ratios of
+// TestLog compares Log and Log4 with math.Log bit for bit: on ratios of
 // neighbouring values as a curve's log returns take them (near 1, both
 // sides), on numbers of every magnitude, at the reduction's boundary
 // (sqrt(2)/2's mantissa and its neighbours) and on the special cases.
 func TestLog(t *testing.T) {
-	check := func(x float64) { t.Helper(); same(t, "Log", x, Log(x), math.Log(x)) }
+	// Each x through Log, and through Log4 in each lane beside the three
+	// before it (of every kind alike).
+	var xs [4]float64
+	check := func(x float64) {
+		t.Helper()
+		same(t, "Log", x, Log(x), math.Log(x))
+		xs = [4]float64{xs[1], xs[2], xs[3], x}
+		for range 4 {
+			var ys [4]float64
+			ys[0], ys[1], ys[2], ys[3] = Log4(xs[0], xs[1], xs[2], xs[3])
+			for l, y := range ys {
+				same(t, "Log4", xs[l], y, math.Log(xs[l]))
+			}
+			xs = [4]float64{xs[1], xs[2], xs[3], xs[0]}
+		}
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 1_000_000 {
 		check(1 + 0.01*rng.NormFloat64())

@@ -17,3 +17,8 @@ func Exp(x float64) float64 { return math.Exp(x) }
 func Exp4(x0, x1, x2, x3 float64) (y0, y1, y2, y3 float64) {
 	return math.Exp(x0), math.Exp(x1), math.Exp(x2), math.Exp(x3)
 }
+
+// Log4 is math.Log of each of x0..x3.
+func Log4(x0, x1, x2, x3 float64) (y0, y1, y2, y3 float64) {
+	return math.Log(x0), math.Log(x1), math.Log(x2), math.Log(x3)
+}
