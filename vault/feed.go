@@ -227,21 +227,33 @@ func PrepareState(st *strategies.State, w *adapters.Window, params map[string]fl
 // every step, and reads between its decisions only the markets held).
 //
 // The engine calls it for every market at every step: it is small
-// enough to be inlined there, its errors built apart (observeRowErr).
+// enough to be inlined there (its error is a value that formats itself
+// when read, observeRowErr: building it here would be a call, and a call
+// puts the function over the compiler's inlining budget).
 func (v *Vault) ObserveRow(i int, s *adapters.Series, r int) error {
 	if uint(i) < uint(len(v.markets)) && uint(r) < uint(len(s.Times)) {
 		v.markets[i].point(s, r)
 		return nil
 	}
-	return v.observeRowErr(i, s, r)
+	return &observeRowErr{v: v, i: i, s: s, r: r}
 }
 
-// observeRowErr is ObserveRow's error for a market or row out of range.
-func (v *Vault) observeRowErr(i int, s *adapters.Series, r int) error {
-	if i < 0 || i >= len(v.markets) {
-		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
+// observeRowErr is ObserveRow's error for a market or row out of range:
+// the *adapters.Error it unwraps to (errors.Is and adapters.KindOf find
+// its kind), built when read.
+type observeRowErr struct {
+	v    *Vault
+	i, r int
+	s    *adapters.Series
+}
+
+func (e *observeRowErr) Error() string { return e.Unwrap().Error() }
+
+func (e *observeRowErr) Unwrap() error {
+	if e.i < 0 || e.i >= len(e.v.markets) {
+		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", e.v.cfg.Name, e.i)
 	}
-	return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: market #%d has no row %d in its series of %d", v.cfg.Name, i, r, s.Len())
+	return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: market #%d has no row %d in its series of %d", e.v.cfg.Name, e.i, e.r, e.s.Len())
 }
 
 // ObserveGrowth gives market #i's environment the market's growth over

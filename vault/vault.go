@@ -514,12 +514,20 @@ func (v *Vault) weight(s *slot, navF float64) float64 {
 // fill fills a slot's value cache and returns it: the units' value on
 // nums when the adapter values units at a rate (adapters.RateValuer: the
 // same value as its Value, without a decimal per position and step),
-// else from Value.
+// else from Value. A tick asks for each slot's value several times (the
+// fees' NAV, the strategy's state, the decision, the step's record):
+// the cache's hit is small enough to be inlined at each, its fill made
+// apart (fillValue).
 func (v *Vault) fill(s *slot) *valueCache {
-	c := &s.value
-	if c.ok {
+	if c := &s.value; c.ok {
 		return c
 	}
+	return v.fillValue(s)
+}
+
+// fillValue is fill's work when the cache is empty.
+func (v *Vault) fillValue(s *slot) *valueCache {
+	c := &s.value
 	c.units, c.unitsDec, c.unitsDecOK, c.unitsFOK = num{}, zero, true, false
 	if s.pos.Units.Sign() != 0 {
 		if r, ok := s.ad.ValueRate(&s.pos, s.env(), v.cfg.Pricing); ok {
