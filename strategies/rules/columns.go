@@ -2,6 +2,8 @@ package rules
 
 import (
 	"math"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/expr-lang/expr/ast"
@@ -26,9 +28,10 @@ import (
 // run-time errors (a non-finite score is an error only where the plan
 // reads it, which it checks market by market in order).
 //
-// The names a rule reads are leaves: columns copied from each market's
-// environment (marketEnv.fill, as the plan one at a time fills it), one
-// per distinct field (colProgs.offs).
+// The names a rule reads are leaves (colLeaf): one column per distinct
+// name, each market's value computed alone as marketEnv.fill computes it
+// (leafCols), or the parameter's value, or the score column; a name
+// without a leafCol (the loop names) keeps the strategy market by market.
 
 // colNum and colBool compute a fragment's value for every market of the
 // run into out (len x.n).
@@ -42,7 +45,7 @@ type (
 // back (kept with the plan context, reused from plan to plan).
 type colRun struct {
 	n     int
-	cols  [][]float64 // per leaf slot (colProgs.offs), the markets' values
+	cols  [][]float64 // per leaf slot (colProgs.leaves), the markets' values
 	fs    [][]float64 // scratch number columns; fs[:ftop] are taken
 	bs    [][]bool    // scratch boolean columns; bs[:btop] are taken
 	ftop  int
@@ -112,30 +115,53 @@ func (o *colOperand) vals(x *colRun) []float64 {
 }
 
 // colProgs are a strategy's eligible, score and weight rules compiled to
-// columns, and the environment fields their leaves read.
+// columns, and their leaves.
 type colProgs struct {
 	eligible      colBool // nil without an eligible rule
 	score, weight colNum  // weight nil without a weight rule
-	offs          []uintptr
+	leaves        []colLeaf
 	// scoreSlot is the leaf slot of score (the weight rule's), -1 when
 	// no rule reads it: the plan fills it from the score column.
 	scoreSlot int
 }
 
-// colCompiler assigns leaf slots while rules are compiled.
-type colCompiler struct {
-	offs []uintptr
+// colLeaf is a name a rule reads: a market's name (col), a parameter
+// (param >= 0) or score (neither). off is its field in marketEnv.
+type colLeaf struct {
+	off   uintptr
+	col   leafCol
+	param int
 }
 
-// slot returns the leaf slot of the field at off.
-func (cc *colCompiler) slot(off uintptr) int {
-	for j, o := range cc.offs {
-		if o == off {
-			return j
+// colCompiler assigns leaf slots while rules are compiled.
+type colCompiler struct {
+	leaves []colLeaf
+}
+
+// slot returns the leaf slot of a name, false for a name a column plan
+// cannot compute alone.
+func (cc *colCompiler) slot(name string) (int, bool) {
+	off, ok := envFloatOffsets[name]
+	if !ok {
+		return 0, false
+	}
+	for j := range cc.leaves {
+		if cc.leaves[j].off == off {
+			return j, true
 		}
 	}
-	cc.offs = append(cc.offs, off)
-	return len(cc.offs) - 1
+	l := colLeaf{off: off, col: leafCols[name], param: -1}
+	if d, isParam := strings.CutPrefix(name, paramsIdent); isParam {
+		pi, err := strconv.Atoi(d)
+		if err != nil || pi < 0 || pi >= MaxParams {
+			return 0, false
+		}
+		l.param = pi
+	} else if l.col == nil && name != "score" {
+		return 0, false
+	}
+	cc.leaves = append(cc.leaves, l)
+	return len(cc.leaves) - 1, true
 }
 
 // compileColumns compiles s's per-market rules to columns, or returns nil
@@ -171,9 +197,9 @@ func compileColumns(s *Strategy) *colProgs {
 			return nil
 		}
 	}
-	cp.offs = cc.offs
-	for j, off := range cp.offs {
-		if off == envFloatOffsets["score"] {
+	cp.leaves = cc.leaves
+	for j, l := range cp.leaves {
+		if l.off == envFloatOffsets["score"] {
 			cp.scoreSlot = j
 		}
 	}
@@ -246,11 +272,10 @@ func (cc *colCompiler) compile(n ast.Node) (colExpr, bool) {
 		if _, ok := windowSlot(n.Value); ok {
 			return colExpr{}, false
 		}
-		off, ok := envFloatOffsets[n.Value]
+		j, ok := cc.slot(n.Value)
 		if !ok {
 			return colExpr{}, false
 		}
-		j := cc.slot(off)
 		return colExpr{slot: j, num: func(x *colRun, out []float64) { copy(out, x.cols[j]) }}, true
 	case *ast.UnaryNode:
 		a, ok := cc.compile(n.Node)
@@ -466,11 +491,30 @@ func (cc *colCompiler) builtin(n *ast.BuiltinNode) (colExpr, bool) {
 	return colExpr{}, false
 }
 
-// loadLeaves copies the leaf fields of env into column k of the run.
+// loadLeaves copies the leaf fields of env into column k of the run
+// (the tests' environments, which no market state gives).
 func (cp *colProgs) loadLeaves(x *colRun, k int, env *marketEnv) {
 	p := unsafe.Pointer(env)
-	for j, off := range cp.offs {
-		x.cols[j][k] = *(*float64)(unsafe.Add(p, off))
+	for j := range cp.leaves {
+		x.cols[j][k] = *(*float64)(unsafe.Add(p, cp.leaves[j].off))
+	}
+}
+
+// fillLeaves computes the leaves of the run's markets (r) into their
+// columns: the names as marketEnv.fill, the parameters' values; score is
+// left to the plan.
+func (cp *colProgs) fillLeaves(x *colRun, r *leafRun, params []float64) {
+	for j := range cp.leaves {
+		l := &cp.leaves[j]
+		switch {
+		case l.col != nil:
+			l.col(r, x.cols[j])
+		case l.param >= 0:
+			v := params[l.param]
+			for k := range x.cols[j] {
+				x.cols[j][k] = v
+			}
+		}
 	}
 }
 

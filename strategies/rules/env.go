@@ -315,7 +315,7 @@ func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileCo
 	e.RewardAPY = o.Value(adapters.FieldRewardAPY, 0)
 	e.NetAPY = c.netAPY(ms)
 	e.Peg, _ = o.Peg(c.pegBasis)
-	e.Price = o.Value(adapters.FieldPrice, o.Value(adapters.FieldExchangeRate, 1))
+	e.Price = priceOf(o)
 	e.TVL = o.Value(adapters.FieldTVL, 0)
 	e.Utilization = o.Value(adapters.FieldUtilization, 0)
 	e.BorrowAPY = o.Value(adapters.FieldBorrowAPY, 0)
@@ -329,22 +329,8 @@ func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileCo
 	e.ID = ms.Market.ID
 	e.Tags = tags
 	e.Weight = ms.Weight
-	e.Holding, e.ExitImpact, e.ExitDays = 0, 0, 0
-	if holding && ms.Value.Sign() > 0 {
-		h := ms.Value.InexactFloat64()
-		l := e.ExitLiquidity
-		if !(l > 0) || math.IsInf(l, 0) {
-			l = 0
-		}
-		e.Holding, e.ExitImpact = h, h/(l+h)
-		if h > l {
-			e.ExitDays = e.WithdrawalDays
-		}
-	}
-	e.DataAge = math.Inf(1)
-	if ms.Row >= 0 && !o.Time.IsZero() {
-		e.DataAge = float64(t-o.Time.Unix()) / 3600
-	}
+	e.Holding, e.ExitImpact, e.ExitDays = holdingOf(ms, e.ExitLiquidity, e.WithdrawalDays, holding)
+	e.DataAge = dataAge(ms, t)
 	e.Score = 0
 	e.Leverage, e.HealthFactor, e.LTV, e.LiquidationDrop, e.MaxLeverage, e.OracleGap = 1, math.Inf(1), 0, 1, 1, 0
 	if l := ms.Loop; l != nil {
@@ -354,6 +340,136 @@ func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileCo
 		}
 	}
 	e.LoopAPY = e.loopAPY(e.Leverage)
+}
+
+// holdingOf is holding, exit_impact and exit_days of a market whose
+// exit_liquidity is l and withdrawal_days wd; all 0 without holding (a
+// strategy that reads none of them) or without a position.
+func holdingOf(ms *strategies.MarketState, l, wd float64, holding bool) (h, impact, days float64) {
+	if !holding || ms.Value.Sign() <= 0 {
+		return 0, 0, 0
+	}
+	h = ms.Value.InexactFloat64()
+	if !(l > 0) || math.IsInf(l, 0) {
+		l = 0
+	}
+	impact = h / (l + h)
+	if h > l {
+		days = wd
+	}
+	return h, impact, days
+}
+
+// dataAge is data_age at unix time t: +Inf without an observation.
+func dataAge(ms *strategies.MarketState, t int64) float64 {
+	if ms.Row >= 0 && !ms.Obs.Time.IsZero() {
+		return float64(t-ms.Obs.Time.Unix()) / 3600
+	}
+	return math.Inf(1)
+}
+
+// leafRun is what a column plan's names are computed from: the state's
+// markets, those the plan evaluates (idx), their profile constants (c,
+// by position in idx), the plan's unix time and whether the holding
+// names are computed.
+type leafRun struct {
+	ms      []strategies.MarketState
+	idx     []int
+	c       []*profileConsts
+	t       int64
+	holding bool
+}
+
+// leafCol computes one float name, as marketEnv.fill sets it, of every
+// market of the run into out (by position in idx): what a column plan
+// reads (colLeaf) without filling all the names of each market. A loop
+// over the markets per name, not a call per market and name.
+type leafCol func(r *leafRun, out []float64)
+
+// obsCol is the name of an observed field, def when not observed.
+func obsCol(f adapters.Field, def float64) leafCol {
+	return func(r *leafRun, out []float64) {
+		for k, i := range r.idx {
+			out[k] = r.ms[i].Obs.Value(f, def)
+		}
+	}
+}
+
+// leafCols are the names a column plan computes alone, each as fill does
+// (TestLeafCols compares them on random states); the loop names, the
+// windows, group values, parameters and score are not among them.
+var leafCols = map[string]leafCol{
+	"apy":         obsCol(adapters.FieldAPY, 0),
+	"reward_apy":  obsCol(adapters.FieldRewardAPY, 0),
+	"tvl":         obsCol(adapters.FieldTVL, 0),
+	"utilization": obsCol(adapters.FieldUtilization, 0),
+	"borrow_apy":  obsCol(adapters.FieldBorrowAPY, 0),
+	"volume":      obsCol(adapters.FieldVolume, 0),
+	"net_apy": func(r *leafRun, out []float64) {
+		for k, i := range r.idx {
+			out[k] = r.c[k].netAPY(&r.ms[i])
+		}
+	},
+	"peg": func(r *leafRun, out []float64) {
+		for k, i := range r.idx {
+			out[k], _ = r.ms[i].Obs.Peg(r.c[k].pegBasis)
+		}
+	},
+	"price": func(r *leafRun, out []float64) {
+		for k, i := range r.idx {
+			out[k] = priceOf(&r.ms[i].Obs)
+		}
+	},
+	"withdrawal_days": func(r *leafRun, out []float64) {
+		for k, i := range r.idx {
+			out[k] = r.ms[i].Obs.Value(adapters.FieldWithdrawalDays, r.c[k].withdrawalDays)
+		}
+	},
+	"exit_liquidity": func(r *leafRun, out []float64) {
+		for k, i := range r.idx {
+			out[k] = r.ms[i].Obs.Value(adapters.FieldExitLiquidity, r.c[k].exitLiquidity)
+		}
+	},
+	"slash_risk": func(r *leafRun, out []float64) {
+		for k := range r.idx {
+			out[k] = r.c[k].slashRisk
+		}
+	},
+	"depeg_risk": func(r *leafRun, out []float64) {
+		for k := range r.idx {
+			out[k] = r.c[k].depegRisk
+		}
+	},
+	"weight": func(r *leafRun, out []float64) {
+		for k, i := range r.idx {
+			out[k] = r.ms[i].Weight
+		}
+	},
+	"holding":     holdingCol(0),
+	"exit_impact": holdingCol(1),
+	"exit_days":   holdingCol(2),
+	"data_age": func(r *leafRun, out []float64) {
+		for k, i := range r.idx {
+			out[k] = dataAge(&r.ms[i], r.t)
+		}
+	},
+}
+
+// holdingCol is holding (which 0), exit_impact (1) or exit_days (2).
+func holdingCol(which int) leafCol {
+	return func(r *leafRun, out []float64) {
+		for k, i := range r.idx {
+			ms, c := &r.ms[i], r.c[k]
+			h, impact, days := holdingOf(ms, ms.Obs.Value(adapters.FieldExitLiquidity, c.exitLiquidity),
+				ms.Obs.Value(adapters.FieldWithdrawalDays, c.withdrawalDays), r.holding)
+			out[k] = [3]float64{h, impact, days}[which]
+		}
+	}
+}
+
+// priceOf is price: the observed price, else the exchange rate, else 1.
+func priceOf(o *adapters.Observation) float64 {
+	return o.Value(adapters.FieldPrice, o.Value(adapters.FieldExchangeRate, 1))
 }
 
 // loopAPY is the equity's yield of a loop at leverage lev:

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"strconv"
 	"testing"
@@ -8,6 +10,9 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // slotVals are distinct values for every parameter slot.
@@ -146,5 +151,73 @@ func TestFieldOffset(t *testing.T) {
 				t.Errorf("fieldOffset(outer, %v) = %d, %v, want %d, %v", tc.index, got, ok, tc.want, tc.wantOK)
 			}
 		})
+	}
+}
+
+// TestLeafCols compares each name a column plan computes alone
+// (leafCols) with the field marketEnv.fill sets, to the bit, on runs of
+// random markets of several profiles (their own parameters or not),
+// observed with random fields or not, held or not, with and without the
+// holding names; and checks that every float market name is either among
+// them or one a column plan leaves to the market-by-market plan.
+func TestLeafCols(t *testing.T) {
+	left := map[string]bool{"score": true, "leverage": true, "health_factor": true, "ltv": true, "loop_apy": true,
+		"liquidation_drop": true, "max_leverage": true, "oracle_gap": true}
+	for _, d := range Names {
+		if d.Scope != ScopeVault && d.Type == "float" && leafCols[d.Name] == nil && !left[d.Name] {
+			t.Errorf("%s: no leafCol and not among the names a column plan leaves", d.Name)
+		}
+	}
+	cat := adapters.Builtin()
+	if err := cat.AddMarket(adapters.Market{ID: "etherfi/weeth-own", Kind: adapters.LRT, Base: adapters.ETH,
+		Params: map[string]float64{"reward_haircut": 0.3, "withdrawal_days": 9, "exit_liquidity": 40}}); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"lido/steth", "coinbase/cbeth", "etherfi/weeth-own", "aave-v3/weth", "kelp/rseth"}
+	fields := []adapters.Field{adapters.FieldAPY, adapters.FieldRewardAPY, adapters.FieldExchangeRate, adapters.FieldPrice,
+		adapters.FieldTVL, adapters.FieldUtilization, adapters.FieldBorrowAPY, adapters.FieldWithdrawalDays,
+		adapters.FieldExitLiquidity, adapters.FieldVolume}
+	rng := rand.New(rand.NewPCG(5, 9))
+	for run := range 20 {
+		r := leafRun{t: planTime.Unix(), holding: run%2 == 0}
+		var consts []profileConsts
+		for k := range 40 {
+			id := ids[rng.IntN(len(ids))]
+			var kv []float64
+			for _, f := range fields {
+				if rng.IntN(2) == 0 {
+					kv = append(kv, float64(f), []float64{0, 1, 0.03, 120, 1e9, -0.5}[rng.IntN(6)]*(0.5+rng.Float64()))
+				}
+			}
+			var rows []row
+			if rng.IntN(6) > 0 {
+				rows = append(rows, obs(-float64(rng.IntN(90)), kv...))
+			}
+			ms := marketState(t, cat, id, rows...)
+			if rng.IntN(2) == 0 {
+				ms.Value = fixed.NewFromInt(int64(rng.IntN(500)))
+				ms.Weight = rng.Float64()
+			}
+			r.ms = append(r.ms, ms)
+			if rng.IntN(4) > 0 { // the run evaluates some markets only
+				r.idx = append(r.idx, k)
+				consts = append(consts, constsOf(ms.Profile))
+			}
+		}
+		for k := range consts {
+			r.c = append(r.c, &consts[k])
+		}
+		for name, col := range leafCols {
+			out := make([]float64, len(r.idx))
+			col(&r, out)
+			for k, i := range r.idx {
+				var env marketEnv
+				env.fill(&r.ms[i], nil, r.c[k], r.t, r.holding)
+				want := *(*float64)(unsafe.Add(unsafe.Pointer(&env), envFloatOffsets[name]))
+				if math.Float64bits(out[k]) != math.Float64bits(want) && !(math.IsNaN(out[k]) && math.IsNaN(want)) {
+					t.Fatalf("run %d, %s of %s (holding %v, obs %+v, value %v): %v, fill %v", run, name, r.ms[i].Market.ID, r.holding, r.ms[i].Obs, r.ms[i].Value, out[k], want)
+				}
+			}
+		}
 	}
 }

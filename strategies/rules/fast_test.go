@@ -161,9 +161,9 @@ func checkColumns(t *testing.T, src string, p *program, envs []marketEnv) {
 	if fb == nil && fn == nil {
 		return
 	}
-	cp := &colProgs{offs: cc.offs}
+	cp := &colProgs{leaves: cc.leaves}
 	var x colRun
-	x.reset(len(envs), len(cp.offs))
+	x.reset(len(envs), len(cp.leaves))
 	for k := range envs {
 		cp.loadLeaves(&x, k, &envs[k])
 	}

@@ -290,9 +290,11 @@ type planCtx struct {
 	// alloc holds the desired weights and the projection's weights and
 	// reasons, read into the Target and dropped.
 	alloc strategies.Scratch
-	// col and colIdx are a column plan's run and markets (planColumns).
+	// col, colIdx and leaves are a column plan's run, markets and names'
+	// inputs (planColumns).
 	col    colRun
 	colIdx []int
+	leaves leafRun
 }
 
 // Which per-outcome read list a market's allocation gets.
@@ -464,7 +466,7 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 	// all the markets (planColumns), unless a market is a loop.
 	colsDone := false
 	if brief && s.cols != nil {
-		if eligibleCount, colsDone, err = s.planColumns(pc, st, cands, reads); err != nil {
+		if eligibleCount, colsDone, err = s.planColumns(pc, st, params, cands, reads); err != nil {
 			return err
 		}
 	}
@@ -692,7 +694,7 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 // finite number, or whose weight is negative). ok is false, with nothing
 // written, when a market is a loop (its leverage rule runs one market at
 // a time): the caller plans market by market.
-func (s *Strategy) planColumns(pc *planCtx, st *strategies.State, cands []strategies.Candidate, reads []uint8) (eligible int, ok bool, err error) {
+func (s *Strategy) planColumns(pc *planCtx, st *strategies.State, params []float64, cands []strategies.Candidate, reads []uint8) (eligible int, ok bool, err error) {
 	cp := s.cols
 	idx := pc.colIdx[:0]
 	for i := range st.Markets {
@@ -707,11 +709,15 @@ func (s *Strategy) planColumns(pc *planCtx, st *strategies.State, cands []strate
 	}
 	pc.colIdx = idx
 	x := &pc.col
-	x.reset(len(idx), len(cp.offs))
-	for k, i := range idx {
-		pc.enterNames(i, &st.Markets[i], s.readsHolding, s.ownConsts)
-		cp.loadLeaves(x, k, &pc.env)
+	x.reset(len(idx), len(cp.leaves))
+	lr := &pc.leaves
+	lr.ms, lr.idx, lr.t, lr.holding = st.Markets, idx, pc.t, s.readsHolding
+	lr.c = lr.c[:0]
+	for _, i := range idx {
+		lr.c = append(lr.c, s.marketConsts(i, &st.Markets[i], s.ownConsts))
 	}
+	cp.fillLeaves(x, lr, params)
+	lr.ms = nil // keeps no state
 	var elig []bool
 	if cp.eligible != nil {
 		elig = x.takeB()
@@ -802,13 +808,17 @@ func (pc *planCtx) enter(i int, ms *strategies.MarketState, nw int) {
 func (pc *planCtx) enterNames(i int, ms *strategies.MarketState, holding bool, sc *stateConsts) {
 	s := pc.s
 	pc.ms = ms
-	pc.consts = &s.consts[i]
-	if ms.Profile != s.profiles[i] {
-		// The state's own profile (not the catalog's): its constants as
-		// remembered for the market.
-		pc.consts = sc.of(i, ms.Profile)
-	}
+	pc.consts = s.marketConsts(i, ms, sc)
 	pc.env.fill(ms, s.tags[i], pc.consts, pc.t, holding)
+}
+
+// marketConsts is the profile constants of market i (ms): the strategy's, or
+// for a state's own profile (not the catalog's) those sc remembers.
+func (s *Strategy) marketConsts(i int, ms *strategies.MarketState, sc *stateConsts) *profileConsts {
+	if ms.Profile != s.profiles[i] {
+		return sc.of(i, ms.Profile)
+	}
+	return &s.consts[i]
 }
 
 // takePlanCtx returns a scratch context of s for a plan or an exit check
