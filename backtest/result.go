@@ -164,16 +164,22 @@ type Step struct {
 // metrics read its float64 curve), and making a decimal allocates its
 // coefficient. The zero Figure is the zero decimal.
 type Figure struct {
-	d    decimal.Decimal // the exact decimal
-	x    float64         // a mark's float: the figure is fixed.FromFloatSig(x)
-	mark bool
+	d decimal.Decimal // the exact decimal
+	// x is a mark's float (the figure is fixed.FromFloatSig(x)), 0 in an
+	// exact figure: a mark of 0 is fixed.FromFloatSig's decimal.Zero,
+	// which d is then, so that no flag (a word a figure, with padding) is
+	// needed.
+	x float64
 }
 
 // ExactFigure is the figure of the decimal d.
 func ExactFigure(d decimal.Decimal) Figure { return Figure{d: d} }
 
 // markFigure is the figure of fixed.FromFloatSig(x).
-func markFigure(x float64) Figure { return Figure{x: x, mark: true} }
+func markFigure(x float64) Figure { return Figure{x: x} }
+
+// mark reports whether f is a mark's figure.
+func (f *Figure) mark() bool { return f.x != 0 }
 
 // markFigureFloat is markFigure(x) and the float64 of its decimal
 // (fixed.ToFloat), which a marked step's curve records.
@@ -184,7 +190,7 @@ func markFigureFloat(x float64) (Figure, float64) {
 
 // Decimal is the figure as a decimal (a mark's is made at each call).
 func (f Figure) Decimal() decimal.Decimal {
-	if f.mark {
+	if f.mark() {
 		return fixed.FromFloatSig(f.x)
 	}
 	return f.d
@@ -198,7 +204,7 @@ func (f Figure) String() string { return f.Decimal().String() }
 // are exact in a float64, so that one correctly rounded multiplication
 // or division gives the nearest float64 without making the decimal.
 func (f Figure) Float() float64 {
-	if f.mark {
+	if f.mark() {
 		if c, e, _ := fixed.FromFloatSigParts(f.x); e >= -22 && e <= 22 {
 			if e < 0 {
 				return float64(c) / pow10f[-e]
