@@ -49,7 +49,10 @@ func (v *Vault) fillState(st *strategies.State, same bool) {
 		ms.Series, ms.Row, ms.Value, ms.Weight, ms.Loop = nil, -1, num{}, 0, nil
 		ms.PendingRewards, ms.Paused = s.pos.Rewards, s.pos.Paused
 		if e := s.env(); !e.Obs.Time.IsZero() || e.Obs.Set != 0 {
-			ms.Row, ms.Obs = 0, e.Obs
+			// Two statements: a tuple assignment copies the observation
+			// (some 400 bytes) to a temporary first, then again.
+			ms.Row = 0
+			ms.Obs = e.Obs
 		} else {
 			ms.Obs = adapters.Observation{}
 		}

@@ -739,18 +739,19 @@ func (s *Strategy) planColumns(pc *planCtx, st *strategies.State, params []float
 			continue
 		}
 		reads[i] = readEligible
-		id := st.Markets[i].Market.ID
 		sc := score[k]
 		if !finite(sc) {
-			return 0, true, s.notFinite(s.score, id, sc)
+			return 0, true, s.notFinite(s.score, st.Markets[i].Market.ID, sc)
 		}
-		w := math.Max(sc, 0) // the default weight rule
-		if cp.weight != nil {
+		var w float64
+		if cp.weight == nil {
+			w = math.Max(sc, 0) // the default weight rule
+		} else {
 			if w = weight[k]; !finite(w) {
-				return 0, true, s.notFinite(s.weight, id, w)
+				return 0, true, s.notFinite(s.weight, st.Markets[i].Market.ID, w)
 			}
 			if w < 0 {
-				return 0, true, s.runErr(s.weight, id, "%s gives %g; weights must be >= 0", s.weight.src, w)
+				return 0, true, s.runErr(s.weight, st.Markets[i].Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, w)
 			}
 		}
 		cands[i] = strategies.Candidate{Eligible: true, Score: sc, Weight: w}
