@@ -429,7 +429,9 @@ type engine struct {
 	events  []adapters.Event
 	nextEv  int
 	shares  decimal.Decimal
-	// sharesF is shares as a float64 (the investor's equity at a mark).
+	// sharesN is shares as a fixed.Num (the investor's equity at an exact
+	// step); sharesF as a float64 (at a mark).
+	sharesN fixed.Num
 	sharesF float64
 	// startEquity is the investor's equity right after the deposit,
 	// before the initial allocation's costs.
@@ -1093,7 +1095,7 @@ func (e *engine) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.shares, e.sharesF = shares, shares.InexactFloat64()
+	e.shares, e.sharesN, e.sharesF = shares, fixed.FromDec(shares), shares.InexactFloat64()
 	e.startEquity = e.v.ConvertToAssets(shares)
 	e.startBenchmarks(from)
 	// The risk monitors, then the initial allocation (none while a
@@ -1240,12 +1242,13 @@ func (e *engine) record(k int, now time.Time) {
 	vals := v.MarketValuesFloat(e.slab[k*n : k*n : (k+1)*n])
 	e.claimBuf = v.MarketClaimsFloat(e.claimBuf[:0])
 	e.book.exact(vals, e.claimBuf)
-	nav, equity := v.GrossAssets(), v.ConvertToAssets(e.shares)
-	navF := toFloat(nav)
-	e.curve.add(toFloat(equity))
+	// NAV and equity as nums (their decimals made only where read: Figure).
+	nav, equity := v.GrossAssetsNum(), v.ConvertToAssetsNum(e.sharesN)
+	navF := nav.ToFloat() // toFloat(nav.Dec()), bit for bit
+	e.curve.add(equity.ToFloat())
 	e.alloc.add(vals, navF)
 	e.res.Steps = append(e.res.Steps, Step{
-		Time: now, NAV: ExactFigure(nav), Equity: ExactFigure(equity), PricePerShare: ExactFigure(v.PricePerShare()),
+		Time: now, NAV: Figure{nav}, Equity: Figure{equity}, PricePerShare: ExactFigure(v.PricePerShare()),
 		Idle: v.Idle(), Costs: e.booked(), Values: vals, Loops: e.loopPoints(k),
 	})
 }
@@ -1253,7 +1256,7 @@ func (e *engine) record(k int, now time.Time) {
 // stepCurve is each recorded step's equity as a float64, toFloat of the
 // step's record, kept as the steps are recorded for the run's finish
 // (its return metrics): a marked step has it from its float64 figure
-// (fixed.FromFloatSigParts) without a decimal.
+// (fixed.FromFloatSigNum) without a decimal.
 type stepCurve struct{ equity []float64 }
 
 func (c *stepCurve) add(equity float64) { c.equity = append(c.equity, equity) }

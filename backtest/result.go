@@ -155,69 +155,43 @@ type Step struct {
 	Loops []LoopPoint `json:"loops,omitempty"`
 }
 
-// Figure is a step's NAV, equity or share price: the vault's exact
-// decimal (ExactFigure), or at a step recorded at the vault's mark
-// (DataInfo.MarkedSteps) its float64 figure to 15 significant digits,
-// fixed.FromFloatSig of the float, which the figure keeps and makes the
-// decimal of when read (Decimal, String, Float, JSON). A run records
-// tens of thousands of marks and reads few of them as decimals (its
-// metrics read its float64 curve), and making a decimal allocates its
-// coefficient. The zero Figure is the zero decimal.
-type Figure struct {
-	d decimal.Decimal // the exact decimal
-	// x is a mark's float (the figure is fixed.FromFloatSig(x)), 0 in an
-	// exact figure: a mark of 0 is fixed.FromFloatSig's decimal.Zero,
-	// which d is then, so that no flag (a word a figure, with padding) is
-	// needed.
-	x float64
-}
+// Figure is a step's NAV, equity or share price, as the engine's
+// fixed.Num: the vault's exact figure, or at a step recorded at the
+// vault's mark (DataInfo.MarkedSteps) its float64 figure to 15
+// significant digits (fixed.FromFloatSig's decimal, made into a Num
+// without the decimal: fixed.FromFloatSigNum). The decimal is made when
+// read (Decimal, String, JSON; Float needs none): a run records tens of
+// thousands of steps and reads few of them as decimals (its metrics read
+// its float64 curve), and making a decimal allocates its coefficient.
+// The zero Figure is the zero decimal.
+type Figure struct{ n fixed.Num }
 
 // ExactFigure is the figure of the decimal d.
-func ExactFigure(d decimal.Decimal) Figure { return Figure{d: d} }
+func ExactFigure(d decimal.Decimal) Figure { return Figure{fixed.FromDec(d)} }
 
 // markFigure is the figure of fixed.FromFloatSig(x).
-func markFigure(x float64) Figure { return Figure{x: x} }
-
-// mark reports whether f is a mark's figure.
-func (f *Figure) mark() bool { return f.x != 0 }
+func markFigure(x float64) Figure {
+	n, _ := fixed.FromFloatSigNum(x)
+	return Figure{n}
+}
 
 // markFigureFloat is markFigure(x) and the float64 of its decimal
 // (fixed.ToFloat), which a marked step's curve records.
 func markFigureFloat(x float64) (Figure, float64) {
-	_, _, f := fixed.FromFloatSigParts(x)
-	return markFigure(x), f
+	n, f := fixed.FromFloatSigNum(x)
+	return Figure{n}, f
 }
 
-// Decimal is the figure as a decimal (a mark's is made at each call).
-func (f Figure) Decimal() decimal.Decimal {
-	if f.mark() {
-		return fixed.FromFloatSig(f.x)
-	}
-	return f.d
-}
+// Decimal is the figure as a decimal (made at each call): the same
+// coefficient and exponent as the vault's decimal or fixed.FromFloatSig's.
+func (f Figure) Decimal() decimal.Decimal { return f.n.Dec() }
 
 // String is the decimal's String.
 func (f Figure) String() string { return f.Decimal().String() }
 
 // Float is the decimal's InexactFloat64 (the nearest float64), to the
-// bit. A mark's coefficient (below 10^15) and a power of ten up to 10^22
-// are exact in a float64, so that one correctly rounded multiplication
-// or division gives the nearest float64 without making the decimal.
-func (f Figure) Float() float64 {
-	if f.mark() {
-		if c, e, _ := fixed.FromFloatSigParts(f.x); e >= -22 && e <= 22 {
-			if e < 0 {
-				return float64(c) / pow10f[-e]
-			}
-			return float64(c) * pow10f[e]
-		}
-	}
-	return f.Decimal().InexactFloat64()
-}
-
-// pow10f are the powers of ten exact in a float64: 10^0 .. 10^22.
-var pow10f = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+// bit, without making the decimal (fixed.Num.Float).
+func (f Figure) Float() float64 { return f.n.Float() }
 
 // MarshalJSON is the decimal's (a JSON string, as decimal.Decimal's).
 func (f Figure) MarshalJSON() ([]byte, error) { return f.Decimal().MarshalJSON() }

@@ -452,18 +452,31 @@ func FromFloatSigFloat(x float64) (decimal.Decimal, float64) {
 	return decimal.New(c, int32(e)), scaleFloat(float64(c), e)
 }
 
-// FromFloatSigParts is FromFloatSigFloat(x) with the decimal's
-// coefficient and exponent in place of the decimal, which it does not
-// build: decimal.New(c, e) has FromFloatSig(x)'s coefficient and exponent
-// (0 and 0 where that is decimal.Zero). For a figure recorded now and made a decimal only where it is read
-// (a backtest's marked steps): building a decimal allocates its
-// coefficient.
-func FromFloatSigParts(x float64) (c int64, e int32, f float64) {
-	c, ei, ok := sigParts(x)
+// FromFloatSigNum is FromFloatSigFloat(x) with the decimal as a Num,
+// which FromDec of the decimal is (coefficient and exponent), made
+// without the decimal: without allocating where the decimal's exponent
+// is within -Scale..Scale (every magnitude below about 10^33). For a
+// figure recorded now and made a decimal only where it is read (a
+// backtest's marked steps): making a decimal allocates its coefficient.
+func FromFloatSigNum(x float64) (Num, float64) {
+	c, e, ok := sigParts(x)
 	if !ok {
-		return 0, 0, 0
+		return Num{}, 0
 	}
-	return c, int32(ei), scaleFloat(float64(c), ei)
+	f := scaleFloat(float64(c), e)
+	if e >= -Scale && e <= maxExp && bits64 == 64 {
+		neg, mag := c < 0, uint64(c)
+		if neg {
+			mag = uint64(-c)
+		}
+		if hi, lo, ok := mulPow10Big(0, mag, e+Scale); ok && hi>>63 == 0 {
+			if neg {
+				hi, lo = neg128(hi, lo)
+			}
+			return Num{hi: hi, lo: lo, exp: int32(e)}, f
+		}
+	}
+	return slowNum(decimal.New(c, int32(e))), f
 }
 
 // sigParts is the coefficient and exponent of FromFloatSig(x); ok is

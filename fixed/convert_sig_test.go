@@ -97,21 +97,26 @@ func TestRoundAway_MatchesRound(t *testing.T) {
 	}
 }
 
-// TestFromFloatSigParts: decimal.New(c, e) is FromFloatSig(x),
-// coefficient and exponent, and f is
-// FromFloatSigFloat's float, to the bit, over TestFromFloatSigFloat's
-// values.
-func TestFromFloatSigParts(t *testing.T) {
-	xs := sigInputs(-20, 40, 1, -1, 0.1, 999999999999999, 1e15, 1e-19, -1e-19, 4e-19, -4e-19, 1e-30, -1e-30, 0, math.NaN(), math.Inf(1), math.Inf(-1))
+// TestFromFloatSigNum: the num is FromDec(FromFloatSig(x)), its
+// decimal FromFloatSig(x) (coefficient and exponent), and the float
+// FromFloatSigFloat's, to the bit, over TestFromFloatSigFloat's values
+// and magnitudes past the fast form's exponents.
+func TestFromFloatSigNum(t *testing.T) {
+	xs := sigInputs(-20, 40, 1, -1, 0.1, 999999999999999, 1e15, 1e-19, -1e-19, 4e-19, -4e-19, 1e-30, -1e-30, 0, 1e32, -1e33, 1e34, 1e300, math.NaN(), math.Inf(1), math.Inf(-1))
 	for _, x := range xs {
-		c, e, f := FromFloatSigParts(x)
-		d := decimal.New(c, e)
+		n, f := FromFloatSigNum(x)
 		want, wf := FromFloatSigFloat(x)
-		if !d.Equal(want) || d.Exponent() != want.Exponent() {
+		if d := n.Dec(); !d.Equal(want) || d.Exponent() != want.Exponent() {
 			t.Fatalf("%v: decimal %s (exponent %d), want %s (exponent %d)", x, d, d.Exponent(), want, want.Exponent())
+		}
+		if n.Cmp(FromDec(want)) != 0 || n.Exponent() != FromDec(want).Exponent() {
+			t.Fatalf("%v: num %s, want FromDec's %s", x, n.Dec(), want)
 		}
 		if math.Float64bits(f) != math.Float64bits(wf) {
 			t.Fatalf("%v: float %v, want %v", x, f, wf)
+		}
+		if got, w := n.Float(), want.InexactFloat64(); math.Float64bits(got) != math.Float64bits(w) {
+			t.Fatalf("%v: Float %v, want InexactFloat64's %v", x, got, w)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/fixed"
 )
 
 // Rounding direction of a conversion.
@@ -32,6 +33,18 @@ func (v *Vault) toAssets(shares decimal.Decimal, ta num, r rounding) decimal.Dec
 	}
 	return nm(shares).MulDivDown(ta.Add(unitN), v.supply.Add(v.virtualShares)).Dec()
 }
+
+// ConvertToAssetsNum is ConvertToAssets on a fixed.Num, whose Dec is
+// ConvertToAssets(shares.Dec()), coefficient and exponent: the decimal is
+// not made (for a caller that records the figure at every step and reads
+// few of them as decimals, a backtest's steps).
+func (v *Vault) ConvertToAssetsNum(shares fixed.Num) fixed.Num {
+	return shares.MulDivDown(v.totalAssetsN().Add(unitN), v.supply.Add(v.virtualShares))
+}
+
+// GrossAssetsNum is GrossAssets as a fixed.Num, whose Dec is
+// GrossAssets(): the decimal is not made (as ConvertToAssetsNum).
+func (v *Vault) GrossAssetsNum() fixed.Num { return v.grossN() }
 
 // ConvertToShares is the shares assets buy now, rounded down.
 func (v *Vault) ConvertToShares(assets decimal.Decimal) decimal.Decimal {

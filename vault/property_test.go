@@ -143,6 +143,16 @@ func checkInvariants(t *testing.T, v *Vault, where string) {
 	if !gross.Equal(v.GrossAssets()) {
 		t.Fatalf("%s: idle + market values = %s, GrossAssets %s", where, gross, v.GrossAssets())
 	}
+	// The num forms are the decimals, coefficient and exponent.
+	if n, d := v.GrossAssetsNum().Dec(), v.GrossAssets(); !n.Equal(d) || n.Exponent() != d.Exponent() {
+		t.Fatalf("%s: GrossAssetsNum %s (exponent %d), GrossAssets %s (exponent %d)", where, n, n.Exponent(), d, d.Exponent())
+	}
+	for _, u := range []string{"ann", "bob", "cat", "dan"} {
+		s := v.BalanceOf(u)
+		if n, d := v.ConvertToAssetsNum(fixed.FromDec(s)).Dec(), v.ConvertToAssets(s); !n.Equal(d) || n.Exponent() != d.Exponent() {
+			t.Fatalf("%s: ConvertToAssetsNum(%s) %s (exponent %d), ConvertToAssets %s (exponent %d)", where, s, n, n.Exponent(), d, d.Exponent())
+		}
+	}
 	// shares x price per share = total assets within one unit.
 	ta := v.TotalAssets()
 	if got := v.TotalSupply().Mul(v.PricePerShare()); got.Sub(ta).Abs().Cmp(unit) > 0 {
