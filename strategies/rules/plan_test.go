@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -549,6 +550,7 @@ func TestStrategy_PlanColumns(t *testing.T) {
 		one := *s
 		one.cols = nil // market by market
 		errs := 0
+		var lastState *strategies.State
 		for seed := uint64(1); seed <= 40; seed++ {
 			rng := rand.New(rand.NewPCG(seed, uint64(r)))
 			var ms []strategies.MarketState
@@ -571,6 +573,7 @@ func TestStrategy_PlanColumns(t *testing.T) {
 			}
 			st := newState(adapters.ETH, ms...)
 			st.Brief = true
+			lastState = st
 			var got, want strategies.Target
 			err1 := s.PlanInto(context.Background(), st, &got)
 			err2 := one.PlanInto(context.Background(), st, &want)
@@ -588,6 +591,39 @@ func TestStrategy_PlanColumns(t *testing.T) {
 		if (r == 2 || r == 3) != (errs > 0) {
 			t.Errorf("rules %d: %d of 40 plans failed", r, errs)
 		}
+		if r == 0 {
+			planColumnsConcurrently(t, s, lastState)
+		}
+	}
+}
+
+// planColumnsConcurrently plans st brief on 8 goroutines at once (each
+// plan context its own columns) and wants every plan the same as alone.
+func planColumnsConcurrently(t *testing.T, s *Strategy, st *strategies.State) {
+	t.Helper()
+	var want strategies.Target
+	if err := s.PlanInto(context.Background(), st, &want); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	bad := make(chan string, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var got strategies.Target
+			for range 50 {
+				if err := s.PlanInto(context.Background(), st, &got); err != nil || !samePlan(got, want) {
+					bad <- fmt.Sprintf("concurrent plan: %+v (%v), want %+v", got, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(bad)
+	for b := range bad {
+		t.Error(b)
 	}
 }
 
