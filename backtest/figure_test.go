@@ -77,3 +77,37 @@ func TestFigure_Exact(t *testing.T) {
 		t.Fatalf("JSON\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestFigure_JSONRoundTrip: a Step written as JSON and read back holds
+// the same figures (each the decimal it was written from, its exponent
+// included), exact or marked, and a figure that is not a number is an
+// error, not a zero.
+func TestFigure_JSONRoundTrip(t *testing.T) {
+	in := Step{NAV: ExactFigure(decimal.RequireFromString("1234567.000000000000000001")), Equity: markFigure(1.25e-7),
+		PricePerShare: ExactFigure(decimal.RequireFromString("1.000000000000000000000000000000000123")),
+		Idle:          decimal.New(5, -1), Costs: decimal.Zero}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out Step
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("reading %s: %v", b, err)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want Figure
+	}{{"nav", out.NAV, in.NAV}, {"equity", out.Equity, in.Equity}, {"price_per_share", out.PricePerShare, in.PricePerShare}} {
+		g, w := c.got.Decimal(), c.want.Decimal()
+		if !g.Equal(w) || g.Exponent() != w.Exponent() {
+			t.Errorf("%s read back %s (exponent %d), want %s (exponent %d)", c.name, g, g.Exponent(), w, w.Exponent())
+		}
+	}
+	var f Figure
+	if err := json.Unmarshal([]byte(`"1.5"`), &f); err != nil || f.String() != "1.5" {
+		t.Errorf(`"1.5": %s, %v`, f, err)
+	}
+	if err := json.Unmarshal([]byte(`"lots"`), &f); err == nil {
+		t.Errorf(`"lots" read as %s, want an error`, f)
+	}
+}

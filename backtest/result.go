@@ -196,6 +196,18 @@ func (f Figure) Float() float64 { return f.n.Float() }
 // MarshalJSON is the decimal's (a JSON string, as decimal.Decimal's).
 func (f Figure) MarshalJSON() ([]byte, error) { return f.Decimal().MarshalJSON() }
 
+// UnmarshalJSON reads what MarshalJSON writes (and a JSON number, as
+// decimal.Decimal does): a step read back from a run's JSON holds the
+// same decimal it was written from.
+func (f *Figure) UnmarshalJSON(b []byte) error {
+	var d decimal.Decimal
+	if err := d.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*f = ExactFigure(d)
+	return nil
+}
+
 // LoopPoint is a loop position's leverage, health factor and distance to
 // liquidation (the fall of the collateral's oracle price that liquidates
 // it) at a step; all zero while the vault holds none of it, and a health
