@@ -79,9 +79,10 @@ func TestFigure_Exact(t *testing.T) {
 }
 
 // TestFigure_JSONRoundTrip: a Step written as JSON and read back holds
-// the same figures (each the decimal it was written from, its exponent
-// included), exact or marked, and a figure that is not a number is an
-// error, not a zero.
+// the same figures, exact or marked: each equal to the decimal it was
+// written from and the decimal that decimal's own JSON reads back (whose
+// text drops trailing zeros, so the exponent is the text's), and a figure
+// that is not a number is an error, not a zero.
 func TestFigure_JSONRoundTrip(t *testing.T) {
 	in := Step{NAV: ExactFigure(decimal.RequireFromString("1234567.000000000000000001")), Equity: markFigure(1.25e-7),
 		PricePerShare: ExactFigure(decimal.RequireFromString("1.000000000000000000000000000000000123")),
@@ -99,7 +100,11 @@ func TestFigure_JSONRoundTrip(t *testing.T) {
 		got, want Figure
 	}{{"nav", out.NAV, in.NAV}, {"equity", out.Equity, in.Equity}, {"price_per_share", out.PricePerShare, in.PricePerShare}} {
 		g, w := c.got.Decimal(), c.want.Decimal()
-		if !g.Equal(w) || g.Exponent() != w.Exponent() {
+		var viaDec decimal.Decimal
+		if js, _ := json.Marshal(w); json.Unmarshal(js, &viaDec) != nil || viaDec.Exponent() != g.Exponent() {
+			t.Errorf("%s read back with exponent %d, decimal's own JSON gives %s (exponent %d)", c.name, g.Exponent(), viaDec, viaDec.Exponent())
+		}
+		if !g.Equal(w) {
 			t.Errorf("%s read back %s (exponent %d), want %s (exponent %d)", c.name, g, g.Exponent(), w, w.Exponent())
 		}
 	}
