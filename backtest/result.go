@@ -198,7 +198,8 @@ func (f Figure) MarshalJSON() ([]byte, error) { return f.Decimal().MarshalJSON()
 
 // UnmarshalJSON reads what MarshalJSON writes (and a JSON number, as
 // decimal.Decimal does): a step read back from a run's JSON holds the
-// same decimal it was written from.
+// value it was written from, as a decimal field would (the text drops
+// trailing zeros, so the exponent is the text's).
 func (f *Figure) UnmarshalJSON(b []byte) error {
 	var d decimal.Decimal
 	if err := d.UnmarshalJSON(b); err != nil {
