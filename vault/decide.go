@@ -542,9 +542,11 @@ func (v *Vault) decision(op string, now, tick time.Time, trigger Trigger, target
 // its condition turned down too), so they are never reused; but one
 // allocation for many decisions' inputs costs less than one each (a
 // W1 run takes 4,380). A block is made for twice the decisions of the
-// last, up to inputBlockMax: a vault that decides rarely (the
-// service's) holds little more than its own decisions' inputs, and a
-// caller that keeps one decision keeps at most its block.
+// last, up to inputBlockMax: a vault keeps the unused rest of its
+// current block for as long as it lives (at most inputBlockMax
+// decisions' inputs, ~256 KB for 50 markets, even once its callers drop
+// every decision), and a caller that keeps one decision keeps at most
+// its block.
 type inputBlock struct {
 	free []MarketInput // the rest of the current block
 	n    int           // the decisions the current block was made for
@@ -556,6 +558,9 @@ const inputBlockMax = 64
 // take returns n zeroed market inputs, with no room to append into the
 // next decision's.
 func (b *inputBlock) take(n int) []MarketInput {
+	// b.free == nil too for n == 0: a vault of no markets still hands out
+	// an empty, non-nil slice (its decision's inputs encode as [], as
+	// they did when each was made on its own).
 	if b.free == nil || len(b.free) < n {
 		b.n = min(max(2*b.n, 1), inputBlockMax)
 		b.free = make([]MarketInput, b.n*n)

@@ -50,7 +50,7 @@ func (v *Vault) fillState(st *strategies.State, same bool) {
 		ms.PendingRewards, ms.Paused = s.pos.Rewards, s.pos.Paused
 		if e := s.env(); !e.Obs.Time.IsZero() || e.Obs.Set != 0 {
 			// Two statements: a tuple assignment copies the observation
-			// (some 400 bytes) to a temporary first, then again.
+			// (216 bytes) to a temporary first, then again.
 			ms.Row = 0
 			ms.Obs = e.Obs
 		} else {

@@ -11,8 +11,10 @@ import (
 // work is the memory a rebalance computes in and reuses from one to the
 // next: the decision's target weights, candidates, funding pairs and
 // sizes, and the execution's list of buys. Nothing a Decision or a Result
-// holds points into it (orders and rejections are made fresh for each
-// decision, its inputs taken from a block of their own, inputBlock), and
+// holds is ever written again by it (orders and rejections are made fresh
+// for each decision; its inputs are taken from a block, inputBlock, whose
+// handed-out part is never reused: the block's unused rest, which the
+// vault keeps, shares only its array with them), and
 // only the vault's own goroutine uses it, as for every other part of a
 // Vault. Between rebalances it holds the last
 // one's candidates (their quotes and reasons) until the next overwrites
