@@ -143,15 +143,30 @@ type ExitSet struct {
 // were worked out again at every check. A strategy keeps one for its
 // plans (ownConsts), an ExitSet one for its checks. A state's profiles are
 // immutable and the same from step to step: the entry is read far more
-// often than made. Entries are never changed once stored, so concurrent
-// checks may only make one twice.
+// often than made. Several runs may share one strategy at once (a Monte
+// Carlo's workers, a sweep's copies made with WithParams), each over its
+// own vault and so its own profile copies: a market keeps the last
+// stateWays profiles, each run's found among them while no more than
+// stateWays-1 other runs started since, rather than one entry the runs
+// would replace in turn at every plan. Entries are never changed once
+// stored, so concurrent checks may only make one twice.
 type stateConsts struct {
-	m []atomic.Pointer[profileConstsOf]
+	m []constsWays
+}
+
+// stateWays is how many profiles of a market a stateConsts keeps.
+const stateWays = 4
+
+// constsWays are a market's last profiles and their constants, and the
+// way the next one replaces.
+type constsWays struct {
+	e    [stateWays]atomic.Pointer[profileConstsOf]
+	next atomic.Uint32
 }
 
 // newStateConsts keeps the constants of n markets' profiles.
 func newStateConsts(n int) *stateConsts {
-	return &stateConsts{m: make([]atomic.Pointer[profileConstsOf], n)}
+	return &stateConsts{m: make([]constsWays, n)}
 }
 
 // profileConstsOf is a profile and its constants.
@@ -162,11 +177,14 @@ type profileConstsOf struct {
 
 // of returns the constants of p, market i's profile in the state.
 func (sc *stateConsts) of(i int, p *adapters.Profile) *profileConsts {
-	if e := sc.m[i].Load(); e != nil && e.p == p {
-		return &e.c
+	w := &sc.m[i]
+	for k := range w.e {
+		if e := w.e[k].Load(); e != nil && e.p == p {
+			return &e.c
+		}
 	}
 	e := &profileConstsOf{p: p, c: constsOf(p)}
-	sc.m[i].Store(e)
+	w.e[(w.next.Add(1)-1)%stateWays].Store(e)
 	return &e.c
 }
 

@@ -307,3 +307,45 @@ func checkSet(t *testing.T, set *ExitSet, ss []*Strategy, st *strategies.State, 
 		}
 	}
 }
+
+// TestStateConsts_Ways: a market's constants are kept for its last
+// stateWays profiles, so that runs sharing a strategy at once, each over
+// its own profile copies, find theirs while they alternate (one entry
+// would be replaced at every plan), each profile's its own constants;
+// a profile older than the last stateWays is worked out again.
+func TestStateConsts_Ways(t *testing.T) {
+	cat := adapters.Builtin()
+	base, err := cat.Profile("lido")
+	if err != nil {
+		t.Fatal(err)
+	}
+	profiles := make([]*adapters.Profile, stateWays+1)
+	for k := range profiles {
+		cp := *base
+		cp.Params = map[string]adapters.Param{"withdrawal_days": {Value: float64(k + 1)}}
+		profiles[k] = &cp
+	}
+	sc := newStateConsts(2)
+	first := make([]*profileConsts, stateWays)
+	for k := range first {
+		first[k] = sc.of(1, profiles[k])
+	}
+	for round := 0; round < 3; round++ {
+		for k := range first {
+			c := sc.of(1, profiles[k])
+			if c != first[k] {
+				t.Fatalf("round %d: profile %d's constants worked out again while only %d profiles alternate", round, k, stateWays)
+			}
+			if c.withdrawalDays != float64(k+1) {
+				t.Fatalf("profile %d: withdrawal days %v, want its own %d", k, c.withdrawalDays, k+1)
+			}
+		}
+	}
+	if c := sc.of(0, profiles[0]); c == first[0] {
+		t.Fatal("market 0 found market 1's entry")
+	}
+	sc.of(1, profiles[stateWays]) // one more: replaces the oldest
+	if c := sc.of(1, profiles[0]); c == first[0] || c.withdrawalDays != 1 {
+		t.Fatalf("the oldest profile kept past %d others (%p, %v)", stateWays, c, c.withdrawalDays)
+	}
+}
