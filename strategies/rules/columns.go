@@ -1,10 +1,8 @@
 package rules
 
 import (
-	"math"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
@@ -126,9 +124,9 @@ type colProgs struct {
 }
 
 // colLeaf is a name a rule reads: a market's name (col), a parameter
-// (param >= 0) or score (neither). off is its field in marketEnv.
+// (param >= 0) or score (neither).
 type colLeaf struct {
-	off   uintptr
+	name  string
 	col   leafCol
 	param int
 }
@@ -141,16 +139,15 @@ type colCompiler struct {
 // slot returns the leaf slot of a name, false for a name a column plan
 // cannot compute alone.
 func (cc *colCompiler) slot(name string) (int, bool) {
-	off, ok := envFloatOffsets[name]
-	if !ok {
+	if _, ok := envFloatOffsets[name]; !ok {
 		return 0, false
 	}
 	for j := range cc.leaves {
-		if cc.leaves[j].off == off {
+		if cc.leaves[j].name == name {
 			return j, true
 		}
 	}
-	l := colLeaf{off: off, col: leafCols[name], param: -1}
+	l := colLeaf{name: name, col: leafCols[name], param: -1}
 	if d, isParam := strings.CutPrefix(name, paramsIdent); isParam {
 		pi, err := strconv.Atoi(d)
 		if err != nil || pi < 0 || pi >= MaxParams {
@@ -199,7 +196,7 @@ func compileColumns(s *Strategy) *colProgs {
 	}
 	cp.leaves = cc.leaves
 	for j, l := range cp.leaves {
-		if l.off == envFloatOffsets["score"] {
+		if l.name == "score" {
 			cp.scoreSlot = j
 		}
 	}
@@ -491,15 +488,6 @@ func (cc *colCompiler) builtin(n *ast.BuiltinNode) (colExpr, bool) {
 	return colExpr{}, false
 }
 
-// loadLeaves copies the leaf fields of env into column k of the run
-// (the tests' environments, which no market state gives).
-func (cp *colProgs) loadLeaves(x *colRun, k int, env *marketEnv) {
-	p := unsafe.Pointer(env)
-	for j := range cp.leaves {
-		x.cols[j][k] = *(*float64)(unsafe.Add(p, cp.leaves[j].off))
-	}
-}
-
 // fillLeaves computes the leaves of the run's markets (r) into their
 // columns: the names as marketEnv.fill, the parameters' values; score is
 // left to the plan.
@@ -517,6 +505,3 @@ func (cp *colProgs) fillLeaves(x *colRun, r *leafRun, params []float64) {
 		}
 	}
 }
-
-// finite reports whether v is neither NaN nor infinite (runFloat's test).
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
