@@ -319,8 +319,8 @@ func (e *marketEnv) fill(ms *strategies.MarketState, tags []string, c *profileCo
 	e.TVL = o.Value(adapters.FieldTVL, 0)
 	e.Utilization = o.Value(adapters.FieldUtilization, 0)
 	e.BorrowAPY = o.Value(adapters.FieldBorrowAPY, 0)
-	e.WithdrawalDays = o.Value(adapters.FieldWithdrawalDays, c.withdrawalDays)
-	e.ExitLiquidity = o.Value(adapters.FieldExitLiquidity, c.exitLiquidity)
+	e.WithdrawalDays = c.withdrawalDaysOf(o)
+	e.ExitLiquidity = c.exitLiquidityOf(o)
 	e.SlashRisk = c.slashRisk
 	e.DepegRisk = c.depegRisk
 	e.Volume = o.Value(adapters.FieldVolume, 0)
@@ -422,12 +422,12 @@ var leafCols = map[string]leafCol{
 	},
 	"withdrawal_days": func(r *leafRun, out []float64) {
 		for k, i := range r.idx {
-			out[k] = r.ms[i].Obs.Value(adapters.FieldWithdrawalDays, r.c[k].withdrawalDays)
+			out[k] = r.c[k].withdrawalDaysOf(&r.ms[i].Obs)
 		}
 	},
 	"exit_liquidity": func(r *leafRun, out []float64) {
 		for k, i := range r.idx {
-			out[k] = r.ms[i].Obs.Value(adapters.FieldExitLiquidity, r.c[k].exitLiquidity)
+			out[k] = r.c[k].exitLiquidityOf(&r.ms[i].Obs)
 		}
 	},
 	"slash_risk": func(r *leafRun, out []float64) {
@@ -460,11 +460,20 @@ func holdingCol(which int) leafCol {
 	return func(r *leafRun, out []float64) {
 		for k, i := range r.idx {
 			ms, c := &r.ms[i], r.c[k]
-			h, impact, days := holdingOf(ms, ms.Obs.Value(adapters.FieldExitLiquidity, c.exitLiquidity),
-				ms.Obs.Value(adapters.FieldWithdrawalDays, c.withdrawalDays), r.holding)
+			h, impact, days := holdingOf(ms, c.exitLiquidityOf(&ms.Obs), c.withdrawalDaysOf(&ms.Obs), r.holding)
 			out[k] = [3]float64{h, impact, days}[which]
 		}
 	}
+}
+
+// withdrawalDaysOf is withdrawal_days: the observed, else the profile's.
+func (c *profileConsts) withdrawalDaysOf(o *adapters.Observation) float64 {
+	return o.Value(adapters.FieldWithdrawalDays, c.withdrawalDays)
+}
+
+// exitLiquidityOf is exit_liquidity: the observed, else the profile's.
+func (c *profileConsts) exitLiquidityOf(o *adapters.Observation) float64 {
+	return o.Value(adapters.FieldExitLiquidity, c.exitLiquidity)
 }
 
 // priceOf is price: the observed price, else the exchange rate, else 1.

@@ -386,7 +386,7 @@ func (pc *planCtx) runFloat(p *program) (float64, error) {
 			return 0, pc.s.runErr(p, pc.env.ID, "result %v is not a number", out)
 		}
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if !finite(v) {
 		return 0, pc.s.notFinite(p, pc.env.ID, v)
 	}
 	return v, nil
@@ -397,6 +397,16 @@ func (pc *planCtx) runFloat(p *program) (float64, error) {
 func (s *Strategy) notFinite(p *program, id string, v float64) error {
 	return s.runErr(p, id, "%s gives %g (a division by zero or invalid data?); the result must be a finite number", p.src, v)
 }
+
+// negWeight is the error of a weight rule whose result w on market id is
+// negative (the plans market by market and over columns give the same).
+func (s *Strategy) negWeight(id string, w float64) error {
+	return s.runErr(s.weight, id, "%s gives %g; weights must be >= 0", s.weight.src, w)
+}
+
+// finite reports whether v is a number a rule may give (not NaN or
+// infinite).
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Plan evaluates the rules for every market of st and returns the target.
 // st must hold the strategy's universe in file order. Per market: a
@@ -558,7 +568,7 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 				return err
 			}
 			if weight < 0 {
-				return s.runErr(s.weight, ms.Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
+				return s.negWeight(ms.Market.ID, weight)
 			}
 		}
 		cands[i] = strategies.Candidate{Eligible: true, Score: score, Weight: weight}
@@ -605,7 +615,7 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 				return err
 			}
 			if weight < 0 {
-				return s.runErr(s.weight, st.Markets[i].Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, weight)
+				return s.negWeight(st.Markets[i].Market.ID, weight)
 			}
 			cands[i].Weight = weight
 			if brief {
@@ -687,9 +697,9 @@ func (s *Strategy) PlanInto(ctx context.Context, st *strategies.State, t *strate
 
 // planColumns is the per-market loop of a brief plan (PlanInto's) with
 // the rules run over columns (s.cols): each market without an
-// observation or paused is skipped, the others' names are filled and
-// copied into the leaf columns, then eligible, score and weight run once
-// each over them all. It gives PlanInto's candidates, read lists and
+// observation or paused is skipped, the names the rules read are
+// computed for the others, one column a name (leafCols), then eligible,
+// score and weight run once each over them all. It gives PlanInto's candidates, read lists and
 // errors (the first market in order whose score, then weight, is not a
 // finite number, or whose weight is negative). ok is false, with nothing
 // written, when a market is a loop (its leverage rule runs one market at
@@ -717,7 +727,9 @@ func (s *Strategy) planColumns(pc *planCtx, st *strategies.State, params []float
 		lr.c = append(lr.c, s.marketConsts(i, &st.Markets[i], s.ownConsts))
 	}
 	cp.fillLeaves(x, lr, params)
-	lr.ms = nil // keeps no state
+	lr.ms = nil // keeps no state: neither the markets
+	clear(lr.c) // nor the constants' entries (and their profiles)
+	lr.c = lr.c[:0]
 	var elig []bool
 	if cp.eligible != nil {
 		elig = x.takeB()
@@ -751,7 +763,7 @@ func (s *Strategy) planColumns(pc *planCtx, st *strategies.State, params []float
 				return 0, true, s.notFinite(s.weight, st.Markets[i].Market.ID, w)
 			}
 			if w < 0 {
-				return 0, true, s.runErr(s.weight, st.Markets[i].Market.ID, "%s gives %g; weights must be >= 0", s.weight.src, w)
+				return 0, true, s.negWeight(st.Markets[i].Market.ID, w)
 			}
 		}
 		cands[i] = strategies.Candidate{Eligible: true, Score: sc, Weight: w}
