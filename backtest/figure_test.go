@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
 
 	"github.com/yieldvault/yieldvault/fixed"
@@ -15,7 +16,7 @@ import (
 // coefficient and exponent, its text and JSON), its float is that
 // decimal's InexactFloat64 to the bit and markFigure's second result is
 // fixed.ToFloat of it (markFigureFloat), over values of both signs spread from 1e-25 to
-// 1e35 (past the num's fast form, about 10^33) and the edge values.
+// 1e35 (past the num's fast form, below about 1.7e20) and the edge values.
 func TestFigure_Mark(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20, 12))
 	xs := []float64{0, 1, -1, 0.1, 1e-19, -4e-19, 999999999999999, 1e15, 1e22, 1e23, 1e37, math.NaN(), math.Inf(1)}
@@ -114,5 +115,38 @@ func TestFigure_JSONRoundTrip(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`"lots"`), &f); err == nil {
 		t.Errorf(`"lots" read as %s, want an error`, f)
+	}
+}
+
+// TestFigure_CompareAndText: figures compare by value whatever their
+// exponents (Equal, Cmp, and go-cmp over a Step, which uses Equal), read
+// back their text, and a JSON null leaves a figure as it is (as it leaves
+// a decimal).
+func TestFigure_CompareAndText(t *testing.T) {
+	a, b := ExactFigure(decimal.New(150, -2)), markFigure(1.5) // 1.50 and 1.50000000000000
+	c := ExactFigure(decimal.RequireFromString("1.000000000000000000000000000000000123"))
+	if !a.Equal(b) || a.Cmp(b) != 0 || a.Equal(c) || a.Cmp(c) != 1 || c.Cmp(a) != -1 || !c.Equal(c) {
+		t.Fatalf("compare: %s vs %s vs %s: Equal %v %v, Cmp %d %d", a, b, c, a.Equal(b), a.Equal(c), a.Cmp(c), c.Cmp(a))
+	}
+	if d := cmp.Diff(Step{NAV: a}, Step{NAV: b}); d != "" {
+		t.Errorf("go-cmp tells apart equal figures:\n%s", d)
+	}
+	if d := cmp.Diff(Step{NAV: a}, Step{NAV: c}); d == "" {
+		t.Error("go-cmp finds different figures equal")
+	}
+	txt, err := c.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Figure
+	if err := r.UnmarshalText(txt); err != nil || !r.Equal(c) {
+		t.Fatalf("text %s read back as %s, %v", txt, r, err)
+	}
+	if err := r.UnmarshalText([]byte("lots")); err == nil {
+		t.Fatal(`text "lots" read without an error`)
+	}
+	r = a
+	if err := json.Unmarshal([]byte(`null`), &r); err != nil || !r.Equal(a) || r.String() != a.String() {
+		t.Fatalf("null: %s, %v; want %s unchanged", r, err, a)
 	}
 }

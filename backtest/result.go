@@ -163,7 +163,9 @@ type Step struct {
 // read (Decimal, String, JSON; Float needs none): a run records tens of
 // thousands of steps and reads few of them as decimals (its metrics read
 // its float64 curve), and making a decimal allocates its coefficient.
-// The zero Figure is the zero decimal.
+// The zero Figure is the zero decimal. Compare figures with Equal or Cmp
+// (go-cmp uses Equal), not ==, which tells apart equal values of other
+// exponents, as it does decimals.
 type Figure struct{ n fixed.Num }
 
 // ExactFigure is the figure of the decimal d.
@@ -197,10 +199,14 @@ func (f Figure) Float() float64 { return f.n.Float() }
 func (f Figure) MarshalJSON() ([]byte, error) { return f.Decimal().MarshalJSON() }
 
 // UnmarshalJSON reads what MarshalJSON writes (and a JSON number, as
-// decimal.Decimal does): a step read back from a run's JSON holds the
-// value it was written from, as a decimal field would (the text drops
-// trailing zeros, so the exponent is the text's).
+// decimal.Decimal does; null leaves the figure as it is, as it leaves a
+// decimal): a step read back from a run's JSON holds the value it was
+// written from, as a decimal field would (the text drops trailing zeros,
+// so the exponent is the text's).
 func (f *Figure) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var d decimal.Decimal
 	if err := d.UnmarshalJSON(b); err != nil {
 		return err
@@ -208,6 +214,25 @@ func (f *Figure) UnmarshalJSON(b []byte) error {
 	*f = ExactFigure(d)
 	return nil
 }
+
+// MarshalText is the decimal's text (encoders of text: YAML, CSV, keys).
+func (f Figure) MarshalText() ([]byte, error) { return f.Decimal().MarshalText() }
+
+// UnmarshalText reads what MarshalText writes.
+func (f *Figure) UnmarshalText(b []byte) error {
+	var d decimal.Decimal
+	if err := d.UnmarshalText(b); err != nil {
+		return err
+	}
+	*f = ExactFigure(d)
+	return nil
+}
+
+// Equal reports whether f and g are the same value (of any exponents).
+func (f Figure) Equal(g Figure) bool { return f.n.Cmp(g.n) == 0 }
+
+// Cmp is -1, 0 or +1 as f is less than, equal to or greater than g.
+func (f Figure) Cmp(g Figure) int { return f.n.Cmp(g.n) }
 
 // LoopPoint is a loop position's leverage, health factor and distance to
 // liquidation (the fall of the collateral's oracle price that liquidates

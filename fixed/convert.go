@@ -454,8 +454,9 @@ func FromFloatSigFloat(x float64) (decimal.Decimal, float64) {
 
 // FromFloatSigNum is FromFloatSigFloat(x) with the decimal as a Num,
 // which FromDec of the decimal is (coefficient and exponent), made
-// without the decimal: without allocating where the decimal's exponent
-// is within -Scale..Scale (every magnitude below about 10^33). For a
+// without the decimal: without allocating where the Num's fast form holds
+// it (the exponent within -Scale..Scale and the value at Scale places
+// below 2^127 units: magnitudes below about 1.7e20). For a
 // figure recorded now and made a decimal only where it is read (a
 // backtest's marked steps): making a decimal allocates its coefficient.
 func FromFloatSigNum(x float64) (Num, float64) {
