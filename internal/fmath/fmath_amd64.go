@@ -115,12 +115,6 @@ func Log1p(x float64) float64 {
 	return f - (hfsq - s*(hfsq+R))
 }
 
-// Exp is math.Exp(x), to the bit: Exp4's first of four (x in each).
-func Exp(x float64) float64 {
-	y, _, _, _ := Exp4(x, x, x, x)
-	return y
-}
-
 // Exp4 is math.Exp of each of x0..x3, to the bit: exp4 with the copy
 // where math.Exp takes the FMA path it copies (expFMA, checked at start).
 func Exp4(x0, x1, x2, x3 float64) (y0, y1, y2, y3 float64) { return exp4(x0, x1, x2, x3, expFMA) }

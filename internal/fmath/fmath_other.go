@@ -10,9 +10,6 @@ func Log(x float64) float64 { return math.Log(x) }
 // Log1p is math.Log1p.
 func Log1p(x float64) float64 { return math.Log1p(x) }
 
-// Exp is math.Exp.
-func Exp(x float64) float64 { return math.Exp(x) }
-
 // Exp4 is math.Exp of each of x0..x3.
 func Exp4(x0, x1, x2, x3 float64) (y0, y1, y2, y3 float64) {
 	return math.Exp(x0), math.Exp(x1), math.Exp(x2), math.Exp(x3)
