@@ -846,11 +846,11 @@ func (b *benchTrack) stepHeld(m *benchMarket, k, end int, now []time.Time) int {
 			// (times[j-1], t], which is after the accrual time (t > last,
 			// above).
 			c := &cells[(j-k)*n]
-			if c.apy != c.apy || !(prev > 0) || last != b.times[j-1] {
+			if c.APY != c.APY || !(prev > 0) || last != b.times[j-1] {
 				break
 			}
-			idx *= c.factor
-			apy = c.apy
+			idx *= c.Factor
+			apy = c.APY
 		} else {
 			idx = m.col[r]
 		}

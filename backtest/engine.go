@@ -274,7 +274,7 @@ func fmtTime(t time.Time) string {
 // row's observation, written where its reader keeps it (a benchmark
 // hold's environment), so that no copy is made; a cursor with a nil obs
 // only moves its row (the engine's feed, which the vault reads itself:
-// Vault.ObserveRow).
+// Vault.ObserveStep).
 type cursor struct {
 	ser *adapters.Series
 	row int
@@ -386,7 +386,7 @@ func (c *cursor) fill(r int) {
 }
 
 // market is one market of a run: its adapter and its cursor over the
-// series (the vault's feed: the vault reads the row, Vault.ObserveRow).
+// series (the vault's feed: the vault reads the row, Vault.ObserveStep).
 type market struct {
 	id string
 	ad *adapters.Adapter
@@ -419,6 +419,10 @@ type engine struct {
 	// driver computes one), read by the vault's accruals and the
 	// benchmark holds'.
 	growth *growthTable
+	// feed is the vault's feed of a step (Vault.ObserveStep): each
+	// market's series and its growth column, set once, and the step's
+	// rows and growths, which advanceStep writes.
+	feed vault.StepFeed
 	// book values the positions at the steps recorded at the vault's
 	// mark (recordMark).
 	book     *markBook
@@ -674,6 +678,11 @@ func (e *engine) setup(ctx context.Context) error {
 		}
 	}
 	e.v = v
+	nm := len(e.markets)
+	e.feed = vault.StepFeed{Series: make([]*adapters.Series, nm), Rows: make([]int, nm), Cols: make([]int, nm)}
+	for i, m := range e.markets {
+		e.feed.Series[i], e.feed.Cols[i] = m.ser, m.grow
+	}
 	e.book = newMarkBook(e.markets, cfg.Pricing)
 	e.gas = sp.GasPrice
 	if e.gas == 0 {
@@ -926,8 +935,13 @@ func (e *engine) prepare(st *strategies.State) {
 func (e *engine) advance(t int64) error { return e.advanceStep(-1, t) }
 
 // advanceStep is advance to step k's time t (k < 0: a time between steps),
-// where aligned cursors need no search.
+// where aligned cursors need no search. The vault is fed every market's
+// row (those that moved) and step k's growths in one call
+// (Vault.ObserveStep): the growths are the table's cells of the step as
+// they are.
 func (e *engine) advanceStep(k int, t int64) error {
+	f := &e.feed
+	rows := f.Rows[:len(e.markets)]
 	for i, m := range e.markets {
 		moved := false
 		if k >= 0 {
@@ -935,16 +949,18 @@ func (e *engine) advanceStep(k int, t int64) error {
 		} else {
 			moved = m.seek(t)
 		}
+		r := -1
 		if moved {
-			if err := e.v.ObserveRow(i, m.ser, m.row); err != nil {
-				return err
-			}
+			r = m.row
 		}
-		if k > 0 && e.growth != nil && m.grow >= 0 {
-			if err := e.v.ObserveGrowth(i, e.growth.at(k, m.grow)); err != nil {
-				return err
-			}
-		}
+		rows[i] = r
+	}
+	f.Growth = nil
+	if k > 0 && e.growth != nil {
+		f.From, f.To, f.Growth = e.times[k-1], e.times[k], e.growth.step(k)
+	}
+	if err := e.v.ObserveStep(f); err != nil {
+		return err
 	}
 	if k > 0 && e.growth != nil {
 		e.book.step(k, e.growth)

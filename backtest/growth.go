@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/yieldvault/yieldvault/adapters"
+	"github.com/yieldvault/yieldvault/vault"
 )
 
 // growthTable is the run's growth of each market whose driver computes
@@ -14,7 +15,7 @@ import (
 // grows by over (times[k-1], times[k]] at its row at times[k], and the
 // rate it compounds. It is a column derived from those markets' series
 // for the run's step times, read by the vault's accruals (through
-// Vault.ObserveGrowth) and the benchmark holds' (on the track's
+// Vault.ObserveStep) and the benchmark holds' (on the track's
 // goroutine). It is held step-major: a step's growths of every market
 // side by side, as both read them, one step after the other, in blocks
 // of steps computed when the first reader reaches them (reach) and let go
@@ -39,7 +40,10 @@ type growthTable struct {
 	free [][]growthCell // blocks let go, for the next ones (a few)
 }
 
-type growthCell struct{ apy, factor float64 } // apy NaN: none
+// growthCell is a market's growth over a step (APY NaN: none): the
+// vault's type, so that a step's cells are the vault's feed as they are
+// (vault.StepFeed.Growth).
+type growthCell = vault.GrowthCell
 
 // growthBlock is how many steps the table computes market by market
 // before moving to the next block (each market's rows are read in order,
@@ -149,7 +153,7 @@ func (t *growthTable) compute() bool {
 		nr, lastRow, lastDt := 0, -1, int64(0)
 		for k := k0; k < k1; k++ {
 			c := &cells[(k-k0)*n+j]
-			c.apy = math.NaN()
+			c.APY = math.NaN()
 			take[k-k0] = -1
 			if k == 0 {
 				continue
@@ -177,7 +181,7 @@ func (t *growthTable) compute() bool {
 			}
 			if s.rg == nil {
 				if apy, f, ok := s.g.Growth(&s.obs, times[k-1], times[k]); ok {
-					c.apy, c.factor, found = apy, f, true
+					c.APY, c.Factor, found = apy, f, true
 				}
 				continue
 			}
@@ -185,7 +189,7 @@ func (t *growthTable) compute() bool {
 			if !s.rateOK || dt <= 0 {
 				continue
 			}
-			c.apy, found = s.rate, true
+			c.APY, found = s.rate, true
 			if s.r != lastRow || dt != lastDt {
 				rates[nr], secs[nr] = s.rate, dt
 				nr++
@@ -199,7 +203,7 @@ func (t *growthTable) compute() bool {
 		s.rg.GrowthFactors(rates[:nr], secs[:nr], fs[:nr])
 		for k := k0; k < k1; k++ {
 			if i := take[k-k0]; i >= 0 {
-				cells[(k-k0)*n+j].factor = fs[i]
+				cells[(k-k0)*n+j].Factor = fs[i]
 			}
 		}
 	}
@@ -210,10 +214,18 @@ func (t *growthTable) compute() bool {
 // for a reader that has not passed k's block.
 func (t *growthTable) at(k, j int) adapters.Growth {
 	c := &t.blocks[k/growthBlock][(k%growthBlock)*t.n+j]
-	if c.apy != c.apy {
+	if c.APY != c.APY {
 		return adapters.Growth{}
 	}
-	return adapters.Growth{From: t.times[k-1], To: t.times[k], APY: c.apy, Factor: c.factor}
+	return adapters.Growth{From: t.times[k-1], To: t.times[k], APY: c.APY, Factor: c.Factor}
+}
+
+// step is step k's cells, market j's at j (APY NaN: none), for a reader
+// that has not passed k's block: the vault's feed of the step's growths
+// (vault.StepFeed).
+func (t *growthTable) step(k int) []growthCell {
+	i := (k % growthBlock) * t.n
+	return t.blocks[k/growthBlock][i : i+t.n]
 }
 
 // from is market j's cells from step k to the end of k's block, one a

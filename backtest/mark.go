@@ -91,11 +91,13 @@ func (h *markEntry) now() float64 {
 // is read at the market's row, and a held market's row is known (its
 // basis was positive at the last exact step) for the rest of the run.
 func (b *markBook) step(k int, t *growthTable) {
+	// The step's cells as the vault's feed reads them (growthTable.at's
+	// growth, without building it per market: a NaN rate is none).
+	cells, grows := t.step(k), t.times[k] > t.times[k-1]
 	for _, j := range b.stepped {
 		h := &b.marked[j]
-		g := t.at(k, h.grow)
-		if g.To > g.From && g.Factor > 0 {
-			h.grown *= g.Factor
+		if c := &cells[h.grow]; grows && c.APY == c.APY && c.Factor > 0 {
+			h.grown *= c.Factor
 		} else {
 			h.known = false
 		}

@@ -226,10 +226,11 @@ func PrepareState(st *strategies.State, w *adapters.Window, params map[string]fl
 // it is first read, not when it is fed (a backtest feeds every market at
 // every step, and reads between its decisions only the markets held).
 //
-// The engine calls it for every market at every step: it is small
-// enough to be inlined there (its error is a value that formats itself
-// when read, observeRowErr: building it here would be a call, and a call
-// puts the function over the compiler's inlining budget).
+// ObserveStep is it for every market at once (a backtest's step). It is
+// small enough to be inlined at its callers (its error is a value that
+// formats itself when read, observeRowErr: building it here would be a
+// call, and a call puts the function over the compiler's inlining
+// budget).
 func (v *Vault) ObserveRow(i int, s *adapters.Series, r int) error {
 	if uint(i) < uint(len(v.markets)) && uint(r) < uint(len(s.Times)) {
 		v.markets[i].point(s, r)
@@ -263,13 +264,78 @@ func (e *observeRowErr) Unwrap() error {
 // the position's interval and rate. While the position is not brought to
 // the steps (a backtest's steps where the vault books nothing), the
 // steps' growths are multiplied into one (chainGrowth), which the
-// position takes when it is.
+// position takes when it is. ObserveStep is it for every market at once.
 func (v *Vault) ObserveGrowth(i int, g adapters.Growth) error {
 	if i < 0 || i >= len(v.markets) {
 		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
 	}
 	sl := v.markets[i]
 	sl.en.Growth = chainGrowth(sl.en.Growth, g, sl.pos.Last)
+	return nil
+}
+
+// GrowthCell is one market's growth over a step as a step's feed carries
+// it (StepFeed.Growth): the rate it compounds, NaN for none, and the
+// factor one unit of the market grows by.
+type GrowthCell struct{ APY, Factor float64 }
+
+// StepFeed is a backtest's feed of every market at one step, indexed by
+// the vault's markets (ObserveStep). The engine keeps one for the run and
+// rewrites its Rows and growths at each step.
+type StepFeed struct {
+	// Series[i] is market i's series, Rows[i] its row at the step (-1:
+	// the row has not moved since the market was last fed).
+	Series []*adapters.Series
+	Rows   []int
+	// Growth is the markets' growths over the step (From, To] (nil: none
+	// is fed at this step); market i's is Growth[Cols[i]], none when
+	// Cols[i] < 0 or the cell's APY is NaN.
+	From, To int64
+	Growth   []GrowthCell
+	Cols     []int
+}
+
+// ObserveStep feeds every market one step at once: ObserveRow for each
+// market whose row moved, then, when the feed carries growths,
+// ObserveGrowth for each market with a growth column (a NaN cell is the
+// zero Growth). It is what the engine calls at every step, where calling
+// the two for each of its markets cost a call, the vault's bounds checks
+// and a Growth built from the growth table per market and step.
+func (v *Vault) ObserveStep(f *StepFeed) error {
+	ms := v.markets
+	n := len(ms)
+	if len(f.Series) != n || len(f.Rows) != n || (f.Growth != nil && len(f.Cols) != n) {
+		return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: a step's feed of %d series, %d rows and %d growth columns for %d markets",
+			v.cfg.Name, len(f.Series), len(f.Rows), len(f.Cols), n)
+	}
+	sers, rows := f.Series[:n], f.Rows[:n]
+	for i, sl := range ms {
+		if r := rows[i]; r >= 0 {
+			s := sers[i]
+			if r >= len(s.Times) {
+				return &observeRowErr{v: v, i: i, s: s, r: r}
+			}
+			sl.point(s, r)
+		}
+	}
+	if f.Growth == nil {
+		return nil
+	}
+	cols, cells := f.Cols[:n], f.Growth
+	for i, sl := range ms {
+		j := cols[i]
+		if j < 0 {
+			continue
+		}
+		if j >= len(cells) {
+			return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: market #%d's growth column %d is not in a step's %d", v.cfg.Name, i, j, len(cells))
+		}
+		g := adapters.Growth{}
+		if c := &cells[j]; c.APY == c.APY {
+			g = adapters.Growth{From: f.From, To: f.To, APY: c.APY, Factor: c.Factor}
+		}
+		sl.en.Growth = chainGrowth(sl.en.Growth, g, sl.pos.Last)
+	}
 	return nil
 }
 
