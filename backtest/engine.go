@@ -444,11 +444,8 @@ type engine struct {
 
 	res  *Result
 	slab []float64
-	// curve is the recorded steps' equity in float64.
+	// curve is the recorded steps' NAV and equity in float64.
 	curve stepCurve
-	// alloc are the allocation statistics, added as each step is
-	// recorded.
-	alloc allocStats
 	// loopSlab holds the steps' loop figures still to record (Step.Loops).
 	loopSlab []LoopPoint
 	// costs is the cumulative cost of the ledger's entries (booked), a
@@ -804,8 +801,7 @@ func (e *engine) setup(ctx context.Context) error {
 		e.res.Settings.RequestedTo = reqTo
 	}
 	e.slab = make([]float64, len(e.times)*n)
-	e.curve = stepCurve{equity: make([]float64, 0, len(e.times))}
-	e.alloc = newAllocStats(n)
+	e.curve = stepCurve{nav: make([]float64, 0, len(e.times)), equity: make([]float64, 0, len(e.times))}
 	for _, ad := range ads {
 		if ad.CanBorrow() {
 			e.res.LoopMarkets = append(e.res.LoopMarkets, ad.Market().ID)
@@ -1258,77 +1254,25 @@ func (e *engine) record(k int, now time.Time) {
 	vals := v.MarketValuesFloat(e.slab[k*n : k*n : (k+1)*n])
 	e.claimBuf = v.MarketClaimsFloat(e.claimBuf[:0])
 	e.book.exact(vals, e.claimBuf)
-	// NAV and equity as nums (their decimals made only where read: Figure).
+	// NAV and equity as nums (their decimals made only where read: Figure),
+	// their floats toFloat of those decimals, bit for bit.
 	nav, equity := v.GrossAssetsNum(), v.ConvertToAssetsNum(e.sharesN)
-	navF := nav.ToFloat() // toFloat(nav.Dec()), bit for bit
-	e.curve.add(equity.ToFloat())
-	e.alloc.add(vals, navF)
+	e.curve.add(nav.ToFloat(), equity.ToFloat())
 	e.res.Steps = append(e.res.Steps, Step{
 		Time: now, NAV: Figure{nav}, Equity: Figure{equity}, PricePerShare: ExactFigure(v.PricePerShare()),
 		Idle: v.Idle(), Costs: e.booked(), Values: vals, Loops: e.loopPoints(k),
 	})
 }
 
-// stepCurve is each recorded step's equity as a float64, toFloat of the
-// step's record, kept as the steps are recorded for the run's finish
-// (its return metrics): a marked step has it from its float64 figure
-// (fixed.FromFloatSigNum) without a decimal.
-type stepCurve struct{ equity []float64 }
+// stepCurve is each recorded step's NAV and equity as float64, toFloat
+// of the step's record, kept as the steps are recorded for the run's
+// finish (its return metrics and allocation statistics): a marked step
+// has them from its float64 figures (fixed.FromFloatSigNum) without a
+// decimal.
+type stepCurve struct{ nav, equity []float64 }
 
-func (c *stepCurve) add(equity float64) { c.equity = append(c.equity, equity) }
-
-// allocStats are the allocation statistics over the recorded steps (the
-// sums behind MarketStats' TimeInMarket, AvgWeight and MaxWeight, and the
-// HHI's), added as each step is recorded: its values are in cache then,
-// and a marked step's nonzero values are its book's marked markets only,
-// where the finish read every step's value of every market again. A
-// market valued 0 at a step (most markets at most steps) adds nothing:
-// its weight 0/nav is 0, which leaves each sum and maximum as it is.
-type allocStats struct {
-	inMarket, weight, maxWeight []float64 // per market: steps valued above 0, sum and maximum of the weights
-	hhi                         float64   // the sum over the steps of their weights' squares' sums
-}
-
-func newAllocStats(n int) allocStats {
-	return allocStats{inMarket: make([]float64, n), weight: make([]float64, n), maxWeight: make([]float64, n)}
-}
-
-// add adds a step of values vals (market order) and NAV nav.
-func (a *allocStats) add(vals []float64, nav float64) {
-	var h float64
-	for i, x := range vals {
-		if x != 0 {
-			h = a.addValue(i, x, nav, h)
-		}
-	}
-	a.hhi += h
-}
-
-// addMarked is add of a marked step's values: zero outside the book's
-// marked markets, which it reads in market order.
-func (a *allocStats) addMarked(vals []float64, nav float64, b *markBook) {
-	var h float64
-	for j := range b.marked {
-		if i := b.marked[j].i; vals[i] != 0 {
-			h = a.addValue(i, vals[i], nav, h)
-		}
-	}
-	a.hhi += h
-}
-
-// addValue adds market i's nonzero value x at a step of NAV nav, whose
-// sum of squared weights so far is h, and returns that sum with its own.
-func (a *allocStats) addValue(i int, x, nav, h float64) float64 {
-	if x > 0 {
-		a.inMarket[i]++
-	}
-	if nav > 0 {
-		w := x / nav
-		a.weight[i] += w
-		a.maxWeight[i] = max(a.maxWeight[i], w)
-		h += w * w
-	}
-	return h
+func (c *stepCurve) add(nav, equity float64) {
+	c.nav, c.equity = append(c.nav, nav), append(c.equity, equity)
 }
 
 // recordExact records step k at now at the vault's exact figures; at the
@@ -1369,8 +1313,7 @@ func (e *engine) recordMark(k int, now time.Time) bool {
 	prev := &e.res.Steps[len(e.res.Steps)-1]
 	nav, navF := markFigureFloat(m.NAV)
 	equity, equityF := markFigureFloat(m.Assets(e.sharesF))
-	e.curve.add(equityF)
-	e.alloc.addMarked(vals, navF, e.book)
+	e.curve.add(navF, equityF)
 	e.res.Steps = append(e.res.Steps, Step{
 		Time: now, NAV: nav, Equity: equity,
 		PricePerShare: markFigure(m.PricePerShare), Idle: prev.Idle, Costs: prev.Costs, Values: vals, Loops: e.loopPoints(k),

@@ -115,16 +115,30 @@ func (e *engine) finish() error {
 		}
 	}
 
-	// Allocation statistics over the steps (added as they were recorded:
-	// allocStats).
-	var avgEq float64
+	// Allocation statistics over the steps. A market valued 0 at a step
+	// (most markets at most steps) adds nothing to them: its weight 0/nav
+	// is 0, which leaves each sum and maximum as it is.
+	var hhi, avgEq float64
 	for k := range steps {
+		nav := e.curve.nav[k] // toFloat(steps[k].NAV)
 		avgEq += eq[k]
+		var h float64
+		for i, x := range steps[k].Values {
+			if x == 0 {
+				continue
+			}
+			if x > 0 {
+				stats[i].TimeInMarket++
+			}
+			if nav > 0 {
+				w := x / nav
+				stats[i].AvgWeight += w
+				stats[i].MaxWeight = max(stats[i].MaxWeight, w)
+				h += w * w
+			}
+		}
+		hhi += h
 	}
-	for i := range stats {
-		stats[i].TimeInMarket, stats[i].AvgWeight, stats[i].MaxWeight = e.alloc.inMarket[i], e.alloc.weight[i], e.alloc.maxWeight[i]
-	}
-	hhi := e.alloc.hhi
 	fn := float64(n)
 	m.HHI = finite(hhi / fn)
 	avgEq /= fn
