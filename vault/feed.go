@@ -226,35 +226,22 @@ func PrepareState(st *strategies.State, w *adapters.Window, params map[string]fl
 // it is first read, not when it is fed (a backtest feeds every market at
 // every step, and reads between its decisions only the markets held).
 //
-// ObserveStep is it for every market at once (a backtest's step). It is
-// small enough to be inlined at its callers (its error is a value that
-// formats itself when read, observeRowErr: building it here would be a
-// call, and a call puts the function over the compiler's inlining
-// budget).
+// ObserveStep is it for every market at once (a backtest's step).
 func (v *Vault) ObserveRow(i int, s *adapters.Series, r int) error {
 	if uint(i) < uint(len(v.markets)) && uint(r) < uint(len(s.Times)) {
 		v.markets[i].point(s, r)
 		return nil
 	}
-	return &observeRowErr{v: v, i: i, s: s, r: r}
+	return v.rowErr(i, s, r)
 }
 
-// observeRowErr is ObserveRow's error for a market or row out of range:
-// the *adapters.Error it unwraps to (errors.Is and adapters.KindOf find
-// its kind), built when read.
-type observeRowErr struct {
-	v    *Vault
-	i, r int
-	s    *adapters.Series
-}
-
-func (e *observeRowErr) Error() string { return e.Unwrap().Error() }
-
-func (e *observeRowErr) Unwrap() error {
-	if e.i < 0 || e.i >= len(e.v.markets) {
-		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", e.v.cfg.Name, e.i)
+// rowErr is ObserveRow's (and ObserveStep's) error for market i and row
+// r of s out of range.
+func (v *Vault) rowErr(i int, s *adapters.Series, r int) error {
+	if i < 0 || i >= len(v.markets) {
+		return adapters.E("vault.Observe", adapters.KindNotFound, "vault %q has no market #%d", v.cfg.Name, i)
 	}
-	return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: market #%d has no row %d in its series of %d", e.v.cfg.Name, e.i, e.r, e.s.Len())
+	return adapters.E("vault.Observe", adapters.KindInvalid, "vault %q: market #%d has no row %d in its series of %d", v.cfg.Name, i, r, s.Len())
 }
 
 // ObserveGrowth gives market #i's environment the market's growth over
@@ -313,7 +300,7 @@ func (v *Vault) ObserveStep(f *StepFeed) error {
 		if r := rows[i]; r >= 0 {
 			s := sers[i]
 			if r >= len(s.Times) {
-				return &observeRowErr{v: v, i: i, s: s, r: r}
+				return v.rowErr(i, s, r)
 			}
 			sl.point(s, r)
 		}
