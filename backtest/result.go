@@ -203,17 +203,7 @@ func (f Figure) MarshalJSON() ([]byte, error) { return f.Decimal().MarshalJSON()
 // decimal): a step read back from a run's JSON holds the value it was
 // written from, as a decimal field would (the text drops trailing zeros,
 // so the exponent is the text's).
-func (f *Figure) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var d decimal.Decimal
-	if err := d.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	*f = ExactFigure(d)
-	return nil
-}
+func (f *Figure) UnmarshalJSON(b []byte) error { return f.n.UnmarshalJSON(b) }
 
 // MarshalText is the decimal's text (encoders of text: YAML, CSV, keys).
 func (f Figure) MarshalText() ([]byte, error) { return f.Decimal().MarshalText() }
@@ -229,7 +219,7 @@ func (f *Figure) UnmarshalText(b []byte) error {
 }
 
 // Equal reports whether f and g are the same value (of any exponents).
-func (f Figure) Equal(g Figure) bool { return f.n.Cmp(g.n) == 0 }
+func (f Figure) Equal(g Figure) bool { return f.n.Equal(g.n) }
 
 // Cmp is -1, 0 or +1 as f is less than, equal to or greater than g.
 func (f Figure) Cmp(g Figure) int { return f.n.Cmp(g.n) }

@@ -73,24 +73,20 @@ func sized[T any](s []T, n int) []T {
 }
 
 // takeF takes a scratch number column of length n.
-func (x *colRun) takeF() []float64 {
-	if x.ftop == len(x.fs) {
-		x.fs = append(x.fs, nil)
-	}
-	c := sized(x.fs[x.ftop], x.n)
-	x.fs[x.ftop] = c
-	x.ftop++
-	return c
-}
+func (x *colRun) takeF() []float64 { return take(&x.fs, &x.ftop, x.n) }
 
 // takeB takes a scratch boolean column of length n.
-func (x *colRun) takeB() []bool {
-	if x.btop == len(x.bs) {
-		x.bs = append(x.bs, nil)
+func (x *colRun) takeB() []bool { return take(&x.bs, &x.btop, x.n) }
+
+// take takes the scratch column (*cols)[*top], of length n, and moves top
+// past it.
+func take[T any](cols *[][]T, top *int, n int) []T {
+	if *top == len(*cols) {
+		*cols = append(*cols, nil)
 	}
-	c := sized(x.bs[x.btop], x.n)
-	x.bs[x.btop] = c
-	x.btop++
+	c := sized((*cols)[*top], n)
+	(*cols)[*top] = c
+	*top++
 	return c
 }
 
