@@ -26,14 +26,7 @@ func TestLog(t *testing.T) {
 		t.Helper()
 		same(t, "Log", x, Log(x), math.Log(x))
 		xs = [4]float64{xs[1], xs[2], xs[3], x}
-		for range 4 {
-			var ys [4]float64
-			ys[0], ys[1], ys[2], ys[3] = Log4(xs[0], xs[1], xs[2], xs[3])
-			for l, y := range ys {
-				same(t, "Log4", xs[l], y, math.Log(xs[l]))
-			}
-			xs = [4]float64{xs[1], xs[2], xs[3], xs[0]}
-		}
+		sameLanes(t, "Log4", Log4, math.Log, xs)
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 1_000_000 {
@@ -86,14 +79,7 @@ func TestLog1pExp(t *testing.T) {
 		for l := range es {
 			es[l] = xs[(i+l*7919)%len(xs)] / []float64{1, 8760, 1, 0.01}[l]
 		}
-		for range 4 {
-			var ys [4]float64
-			ys[0], ys[1], ys[2], ys[3] = Exp4(es[0], es[1], es[2], es[3])
-			for l, y := range ys {
-				same(t, "Exp4", es[l], y, math.Exp(es[l]))
-			}
-			es = [4]float64{es[1], es[2], es[3], es[0]}
-		}
+		sameLanes(t, "Exp4", Exp4, math.Exp, es)
 	}
 }
 
@@ -140,4 +126,18 @@ func expNoFMA(x float64) float64 {
 	}
 	r = r + 1
 	return float64(r * math.Float64frombits(uint64(int64(n)+0x3ff)<<52))
+}
+
+// sameLanes wants f4 of xs, and of xs turned round by one, two and three
+// lanes (each x in each lane), to be want of each x, bit for bit.
+func sameLanes(t *testing.T, name string, f4 func(x0, x1, x2, x3 float64) (y0, y1, y2, y3 float64), want func(float64) float64, xs [4]float64) {
+	t.Helper()
+	for range 4 {
+		var ys [4]float64
+		ys[0], ys[1], ys[2], ys[3] = f4(xs[0], xs[1], xs[2], xs[3])
+		for l, y := range ys {
+			same(t, name, xs[l], y, want(xs[l]))
+		}
+		xs = [4]float64{xs[1], xs[2], xs[3], xs[0]}
+	}
 }
