@@ -225,6 +225,19 @@ type colExpr struct {
 
 func (c colExpr) operand() colOperand { return colOperand{slot: c.slot, f: c.num} }
 
+// binaryCol is a node of two number operands: op of their columns into
+// the node's (numbers for arithmetic, booleans for comparisons), the
+// operands' scratch columns given back after.
+func binaryCol[T any](a, b colOperand, op func(av, bv []float64, out []T)) func(x *colRun, out []T) {
+	return func(x *colRun, out []T) {
+		mark := x.ftop
+		av := a.vals(x)
+		bv := b.vals(x)
+		op(av, bv, out)
+		x.ftop = mark
+	}
+}
+
 // compile is compileFast's subset over columns: literals, float names
 // (not windows, strings or tags), unary - + !, && || and the arithmetic
 // and comparisons of numbers, min and max of two numbers, abs. Only rules
@@ -345,23 +358,9 @@ func (cc *colCompiler) binary(n *ast.BinaryNode) (colExpr, bool) {
 		return colExpr{}, false
 	}
 	a, b := l.operand(), r.operand()
-	arith := func(op func(av, bv, out []float64)) colExpr {
-		return colExpr{slot: -1, num: func(x *colRun, out []float64) {
-			mark := x.ftop
-			av := a.vals(x)
-			bv := b.vals(x)
-			op(av, bv, out)
-			x.ftop = mark
-		}}
-	}
+	arith := func(op func(av, bv, out []float64)) colExpr { return colExpr{slot: -1, num: binaryCol(a, b, op)} }
 	cmp := func(op func(av, bv []float64, out []bool)) colExpr {
-		return colExpr{slot: -1, bool: func(x *colRun, out []bool) {
-			mark := x.ftop
-			av := a.vals(x)
-			bv := b.vals(x)
-			op(av, bv, out)
-			x.ftop = mark
-		}}
+		return colExpr{slot: -1, bool: binaryCol(a, b, op)}
 	}
 	switch n.Operator {
 	case "+":
